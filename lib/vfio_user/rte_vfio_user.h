@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#ifndef RTE_VFIO_USER_H
+#define RTE_VFIO_USER_H
+
+/**
+ * @file
+ * RTE vfio-user: the server (device) side of the vfio-user protocol.
+ *
+ * A device model registers a UNIX socket, describes its device (flags,
+ * regions, interrupt types) and starts it. One event thread of the library
+ * serves every registered socket: it accepts the client (a VMM such as QEMU's
+ * vfio-user-pci, or another process), negotiates the protocol, validates
+ * every message and answers them, calling the device model back only for
+ * region accesses, reset and lifecycle events.
+ *
+ * Devices are named by an integer id returned by rte_vfio_user_register().
+ * An id stays valid, with its device state, across client connections until
+ * rte_vfio_user_unregister().
+ *
+ * Callbacks run on the library's event thread, one at a time per device.
+ *
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <rte_compat.h>
+
+struct rte_rcu_qsbr;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Most devices registered at once in one process. */
+#define RTE_VFIO_USER_MAX_DEVICES 256
+/** Most regions of one device. */
+#define RTE_VFIO_USER_MAX_REGIONS 64
+/** Most IRQ types (indexes) of one device. */
+#define RTE_VFIO_USER_MAX_IRQ_TYPES 16
+/** Most interrupts (vectors) of one IRQ type. */
+#define RTE_VFIO_USER_MAX_IRQS 2048
+
+/* Device flags (rte_vfio_user_dev_info::flags), as VFIO_DEVICE_FLAGS_*. */
+#define RTE_VFIO_USER_DEV_F_RESET	(1u << 0) /**< supports DEVICE_RESET */
+#define RTE_VFIO_USER_DEV_F_PCI		(1u << 1) /**< is a PCI device */
+
+/** What a client's DEVICE_GET_INFO returns. */
+struct rte_vfio_user_dev_info {
+	uint32_t flags;		/**< RTE_VFIO_USER_DEV_F_* */
+	uint32_t num_regions;	/**< <= RTE_VFIO_USER_MAX_REGIONS */
+	uint32_t num_irqs;	/**< IRQ types, <= RTE_VFIO_USER_MAX_IRQ_TYPES */
+};
+
+/* Region flags (rte_vfio_user_region::flags), as VFIO_REGION_INFO_FLAG_*. */
+#define RTE_VFIO_USER_REG_F_READ	(1u << 0) /**< client may read */
+#define RTE_VFIO_USER_REG_F_WRITE	(1u << 1) /**< client may write */
+#define RTE_VFIO_USER_REG_F_MMAP	(1u << 2) /**< client may mmap */
+
+/**
+ * Region access callback, for REGION_READ / REGION_WRITE.
+ *
+ * The library has already checked that the access is inside the region and
+ * allowed by its flags.
+ *
+ * @param dev_id
+ *   Device id.
+ * @param priv
+ *   rte_vfio_user_region::priv.
+ * @param buf
+ *   Data to write, or buffer to read into.
+ * @param count
+ *   Bytes to access (1 to the negotiated max_data_xfer_size).
+ * @param offset
+ *   Offset in the region.
+ * @param is_write
+ *   True for a write.
+ * @return
+ *   Number of bytes accessed (count), or a negative errno that the library
+ *   sends back to the client.
+ */
+typedef ssize_t (*rte_vfio_user_region_access_t)(int dev_id, void *priv,
+		char *buf, size_t count, uint64_t offset, bool is_write);
+
+/** One mappable part of a region (VFIO_REGION_INFO_CAP_SPARSE_MMAP). */
+struct rte_vfio_user_sparse_area {
+	uint64_t offset;	/**< from the start of the region */
+	uint64_t size;
+};
+
+/** An ioeventfd the client may wire to a part of a region (GET_REGION_IO_FDS). */
+struct rte_vfio_user_io_fd {
+	uint64_t offset;	/**< from the start of the region */
+	uint64_t size;		/**< access size, 0 for any */
+	int fd;			/**< eventfd, owned by the device model */
+	bool datamatch;		/**< signal only for writes of @p data */
+	uint64_t data;
+};
+
+/** Description of one device region. */
+struct rte_vfio_user_region {
+	uint64_t size;		/**< 0: the region does not exist */
+	uint32_t flags;		/**< RTE_VFIO_USER_REG_F_* */
+	rte_vfio_user_region_access_t access; /**< needed if READ or WRITE */
+	void *priv;		/**< passed to @p access */
+	int mmap_fd;		/**< with RTE_VFIO_USER_REG_F_MMAP; not closed by the library */
+	uint64_t mmap_offset;	/**< offset of the region in @p mmap_fd */
+	uint32_t nr_sparse;	/**< 0: the whole region is mappable */
+	const struct rte_vfio_user_sparse_area *sparse; /**< copied */
+	uint32_t type;		/**< device-specific region type cap; 0: none */
+	uint32_t subtype;	/**< with @p type */
+	uint32_t nr_io_fds;	/**< entries in @p io_fds */
+	const struct rte_vfio_user_io_fd *io_fds; /**< copied */
+};
+
+/* IRQ type flags (rte_vfio_user_irq_info::flags), as VFIO_IRQ_INFO_*. */
+#define RTE_VFIO_USER_IRQ_F_EVENTFD	(1u << 0)
+#define RTE_VFIO_USER_IRQ_F_MASKABLE	(1u << 1)
+#define RTE_VFIO_USER_IRQ_F_AUTOMASKED	(1u << 2)
+#define RTE_VFIO_USER_IRQ_F_NORESIZE	(1u << 3)
+
+/** Description of one IRQ type (index). */
+struct rte_vfio_user_irq_info {
+	uint32_t flags;		/**< RTE_VFIO_USER_IRQ_F_* */
+	uint32_t count;		/**< vectors, <= RTE_VFIO_USER_MAX_IRQS */
+};
+
+/** Events passed to rte_vfio_user_notify_ops::update_status. */
+enum rte_vfio_user_status {
+	/** A DMA region is about to be unmapped: drop pointers into it. */
+	RTE_VFIO_USER_DMA_UNMAP_PRE,
+	/** The DMA table changed (a map or an unmap completed). */
+	RTE_VFIO_USER_DMA_CHANGED,
+	/** The client changed an IRQ type's eventfds or masks. */
+	RTE_VFIO_USER_IRQ_CHANGED,
+};
+
+/** Callbacks from the library to the device model; each may be NULL. */
+struct rte_vfio_user_notify_ops {
+	/**
+	 * A client connected and negotiated. A negative return refuses it:
+	 * the connection is closed.
+	 */
+	int (*new_device)(int dev_id);
+	/** The client went away (or the device was stopped). */
+	void (*destroy_device)(int dev_id);
+	/** Something the data path depends on changed; see the enum. */
+	int (*update_status)(int dev_id, enum rte_vfio_user_status status);
+	/** DEVICE_RESET from the client; negative errno fails it. */
+	int (*reset_device)(int dev_id);
+};
+
+/**
+ * Register a vfio-user device on a UNIX socket path.
+ *
+ * The socket is created by rte_vfio_user_start(); an existing socket file at
+ * @p path is replaced then.
+ *
+ * @param path
+ *   Socket path (shorter than sizeof(sun_path)).
+ * @param ops
+ *   Callbacks; copied.
+ * @param priv
+ *   Device model context, see rte_vfio_user_get_priv().
+ * @return
+ *   Device id (>= 0), or -EINVAL (bad argument), -EEXIST (path already
+ *   registered), -ENOSPC (too many devices), -ENOMEM.
+ */
+__rte_experimental
+int rte_vfio_user_register(const char *path,
+		const struct rte_vfio_user_notify_ops *ops, void *priv);
+
+/**
+ * Register a vfio-user device on a socket the caller already has (the
+ * backend program convention `--fd=FDNUM`).
+ *
+ * @p fd may be a listening socket (clients are accepted from it) or a
+ * connected one (the one client; the device stops when it goes). The library
+ * owns @p fd from now on.
+ *
+ * @return
+ *   As rte_vfio_user_register(); -ENOTSOCK if @p fd is not a UNIX socket.
+ */
+__rte_experimental
+int rte_vfio_user_register_fd(int fd,
+		const struct rte_vfio_user_notify_ops *ops, void *priv);
+
+/**
+ * Unregister a device: stop it if started, free its description.
+ * Must not be called from a library callback.
+ *
+ * @return
+ *   0, or -ENODEV.
+ */
+__rte_experimental
+int rte_vfio_user_unregister(int dev_id);
+
+/**
+ * Start serving clients: create and listen on the socket, hand it to the
+ * event thread. The device description is checked first.
+ *
+ * @return
+ *   0, or -ENODEV, -EALREADY, -EINVAL (incomplete description), or the
+ *   negative errno of socket(), bind() or listen().
+ */
+__rte_experimental
+int rte_vfio_user_start(int dev_id);
+
+/**
+ * Stop serving: disconnect the client (destroy_device is called), close the
+ * listening socket and remove the socket file. Must not be called from a
+ * library callback.
+ *
+ * @return
+ *   0, or -ENODEV, -EALREADY (not started).
+ */
+__rte_experimental
+int rte_vfio_user_stop(int dev_id);
+
+/**
+ * Find a device by socket path.
+ *
+ * @return
+ *   Device id, or -ENODEV.
+ */
+__rte_experimental
+int rte_vfio_user_get_dev_id(const char *path);
+
+/**
+ * Get the socket path of a device ("fd:N" for rte_vfio_user_register_fd()).
+ *
+ * @return
+ *   0, -ENODEV, or -ENOSPC if @p len is too small.
+ */
+__rte_experimental
+int rte_vfio_user_get_sock_addr(int dev_id, char *buf, size_t len);
+
+/**
+ * Get the device model context given at registration.
+ *
+ * @return
+ *   The context, or NULL for an unknown device.
+ */
+__rte_experimental
+void *rte_vfio_user_get_priv(int dev_id);
+
+/**
+ * Whether a client is connected and has negotiated.
+ *
+ * @return
+ *   1 if so, 0 if not, -ENODEV.
+ */
+__rte_experimental
+int rte_vfio_user_is_connected(int dev_id);
+
+/**
+ * Set the device information. Resets the region and IRQ descriptions.
+ *
+ * @return
+ *   0, -ENODEV, -EINVAL (too many regions or IRQ types), -EBUSY (started).
+ */
+__rte_experimental
+int rte_vfio_user_set_dev_info(int dev_id,
+		const struct rte_vfio_user_dev_info *info);
+
+/**
+ * Describe one region (index < num_regions of the device information).
+ * Regions not described have size 0.
+ *
+ * @return
+ *   0, -ENODEV, -EINVAL (inconsistent description: e.g. no access callback
+ *   for a readable region, a sparse area outside the region, MMAP without
+ *   an fd), -EBUSY (started), -ENOMEM.
+ */
+__rte_experimental
+int rte_vfio_user_set_reg_info(int dev_id, uint32_t index,
+		const struct rte_vfio_user_region *reg);
+
+/**
+ * Describe one IRQ type (index < num_irqs of the device information).
+ *
+ * @return
+ *   0, -ENODEV, -EINVAL, -EBUSY (started).
+ */
+__rte_experimental
+int rte_vfio_user_set_irq_info(int dev_id, uint32_t index,
+		const struct rte_vfio_user_irq_info *irq);
+
+
+/* ---- client memory (DMA) ---- */
+
+/* Access and protection bits of a DMA region. */
+#define RTE_VFIO_USER_MEM_F_READ	(1u << 0) /**< device may read */
+#define RTE_VFIO_USER_MEM_F_WRITE	(1u << 1) /**< device may write */
+
+/** Dirty-log granularity of the library, in bytes. */
+#define RTE_VFIO_USER_DIRTY_PAGE_SIZE 4096
+
+/** One DMA region the client mapped (DMA_MAP). */
+struct rte_vfio_user_mem_region {
+	uint64_t iova;		/**< client DMA address */
+	uint64_t size;		/**< bytes */
+	uint8_t *vaddr;		/**< our mapping; NULL: message-only region */
+	uint32_t prot;		/**< RTE_VFIO_USER_MEM_F_* */
+	uint32_t reserved;
+	uint64_t *dirty;	/**< dirty bitmap while logging, else NULL */
+};
+
+/**
+ * The DMA memory table of a device: regions sorted by IOVA, never
+ * overlapping. A table is immutable once published; a DMA_MAP or DMA_UNMAP
+ * publishes a new one. See rte_vfio_user_get_qsbr() for how long a reader
+ * may use it.
+ */
+struct rte_vfio_user_mem_table {
+	uint32_t nregions;	/**< entries in @p regions */
+	uint32_t reserved;
+	struct rte_vfio_user_mem_region regions[]; /**< sorted by iova */
+};
+
+/**
+ * Current DMA memory table of a device.
+ *
+ * Data-path threads call this while online in the device's QSBR variable
+ * (rte_vfio_user_get_qsbr()) and may use the table, and any pointer
+ * translated from it, until their next rte_rcu_qsbr_quiescent(). Other
+ * threads must use rte_vfio_user_dma_read() / rte_vfio_user_dma_write().
+ *
+ * @return
+ *   The table (never NULL for a registered device: an empty table when no
+ *   client memory is mapped), or NULL for an unknown device.
+ */
+__rte_experimental
+const struct rte_vfio_user_mem_table *rte_vfio_user_get_mem_table(int dev_id);
+
+/**
+ * QSBR variable guarding a device's memory table and IRQ eventfds.
+ *
+ * The contract for device models (see doc/guides/prog_guide/vfio_user_lib.rst):
+ * each data-path thread registers its id (< RTE_MAX_LCORE) with
+ * rte_rcu_qsbr_thread_register() and rte_rcu_qsbr_thread_online(), calls
+ * rte_rcu_qsbr_quiescent() after every burst (when it holds no pointer into
+ * client memory), and goes offline when it stops polling. Before a region is
+ * unmapped or an eventfd closed, the library waits until every online
+ * thread has passed a quiescent state; DMA_UNMAP is answered only then.
+ *
+ * @return
+ *   The QSBR variable, or NULL for an unknown device.
+ */
+__rte_experimental
+struct rte_rcu_qsbr *rte_vfio_user_get_qsbr(int dev_id);
+
+/** Mark [iova, iova + len) dirty in a region of a table (no-op unless logging). */
+static inline void
+rte_vfio_user_mem_mark_dirty(const struct rte_vfio_user_mem_region *r,
+		uint64_t iova, uint64_t len)
+{
+	uint64_t first, last, p;
+
+	if (r->dirty == NULL || len == 0)
+		return;
+	first = (iova - r->iova) / RTE_VFIO_USER_DIRTY_PAGE_SIZE;
+	last = (iova - r->iova + len - 1) / RTE_VFIO_USER_DIRTY_PAGE_SIZE;
+	for (p = first; p <= last; p++)
+		__atomic_fetch_or(&r->dirty[p / 64], 1ULL << (p % 64),
+				  __ATOMIC_RELAXED);
+}
+
+/**
+ * Find the region holding all of [iova, iova + len), by binary search.
+ *
+ * @return
+ *   The region, or NULL if the range is not wholly inside one region
+ *   (or wraps around).
+ */
+static inline const struct rte_vfio_user_mem_region *
+rte_vfio_user_mem_find(const struct rte_vfio_user_mem_table *t,
+		uint64_t iova, uint64_t len)
+{
+	uint32_t lo = 0, hi = t->nregions;
+	const struct rte_vfio_user_mem_region *r;
+
+	if (iova + len < iova)
+		return NULL;
+	while (lo < hi) {	/* first region with r->iova > iova */
+		uint32_t mid = (lo + hi) / 2;
+
+		if (t->regions[mid].iova <= iova)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	r = &t->regions[lo - 1];
+	if (iova - r->iova >= r->size || len > r->size - (iova - r->iova))
+		return NULL;
+	return r;
+}
+
+/**
+ * Translate a client DMA address to our virtual address.
+ *
+ * @param t
+ *   Table from rte_vfio_user_get_mem_table().
+ * @param iova
+ *   Client DMA address.
+ * @param len
+ *   Bytes that will be accessed; all of them must be inside one region.
+ * @param access
+ *   RTE_VFIO_USER_MEM_F_READ and/or _WRITE: the region must allow them.
+ *   With _WRITE the pages are marked dirty while dirty logging is on.
+ * @return
+ *   The address, or NULL (not mapped, straddles regions, message-only
+ *   region, or protection).
+ */
+static inline void *
+rte_vfio_user_iova_to_va(const struct rte_vfio_user_mem_table *t,
+		uint64_t iova, uint64_t len, uint32_t access)
+{
+	const struct rte_vfio_user_mem_region *r =
+		rte_vfio_user_mem_find(t, iova, len);
+
+	if (r == NULL || r->vaddr == NULL || (r->prot & access) != access)
+		return NULL;
+	if (access & RTE_VFIO_USER_MEM_F_WRITE)
+		rte_vfio_user_mem_mark_dirty(r, iova, len);
+	return r->vaddr + (iova - r->iova);
+}
+
+/** Last region hit, for rte_vfio_user_iova_to_va_cached(). */
+struct rte_vfio_user_mem_cache {
+	const struct rte_vfio_user_mem_table *table;
+	const struct rte_vfio_user_mem_region *region;
+};
+
+/**
+ * rte_vfio_user_iova_to_va() that first tries the region of the previous
+ * hit (one per queue is typical): most descriptors of a burst land in the
+ * same region.
+ */
+static inline void *
+rte_vfio_user_iova_to_va_cached(const struct rte_vfio_user_mem_table *t,
+		struct rte_vfio_user_mem_cache *c, uint64_t iova, uint64_t len,
+		uint32_t access)
+{
+	const struct rte_vfio_user_mem_region *r = c->region;
+
+	if (c->table != t || r == NULL || iova < r->iova ||
+	    iova - r->iova >= r->size || len > r->size - (iova - r->iova) ||
+	    iova + len < iova) {
+		r = rte_vfio_user_mem_find(t, iova, len);
+		if (r == NULL)
+			return NULL;
+		c->table = t;
+		c->region = r;
+	}
+	if (r->vaddr == NULL || (r->prot & access) != access)
+		return NULL;
+	if (access & RTE_VFIO_USER_MEM_F_WRITE)
+		rte_vfio_user_mem_mark_dirty(r, iova, len);
+	return r->vaddr + (iova - r->iova);
+}
+
+/**
+ * Mark client memory dirty (for a device that wrote it without
+ * rte_vfio_user_iova_to_va(..., RTE_VFIO_USER_MEM_F_WRITE)).
+ *
+ * @return
+ *   0, -ENODEV, or -EFAULT if the range is not mapped.
+ */
+__rte_experimental
+int rte_vfio_user_mark_dirty(int dev_id, uint64_t iova, uint64_t len);
+
+/**
+ * Read client memory from any thread but the library's event thread (where
+ * -EDEADLK is returned unless the client negotiated twin_socket).
+ * Mapped regions are copied directly; message-only regions are read with
+ * VFIO_USER_DMA_READ messages, chunked by the client's max_data_xfer_size.
+ *
+ * @return
+ *   0, -ENODEV, -ENOTCONN (no client, or it left meanwhile), -EFAULT (not
+ *   mapped or not readable), -ETIMEDOUT (the client did not answer within
+ *   5 s), -EDEADLK, -EIO (the client answered with an error).
+ */
+__rte_experimental
+int rte_vfio_user_dma_read(int dev_id, uint64_t iova, void *buf, size_t len);
+
+/**
+ * Write client memory; as rte_vfio_user_dma_read() (VFIO_USER_DMA_WRITE
+ * for message-only regions). Mapped pages are marked dirty while logging.
+ */
+__rte_experimental
+int rte_vfio_user_dma_write(int dev_id, uint64_t iova, const void *buf,
+		size_t len);
+
+/* ---- interrupts ---- */
+
+/**
+ * Raise interrupt @p vector of IRQ type @p index: write its eventfd.
+ *
+ * Lock-free. If the vector is masked (SET_IRQS ACTION_MASK), or has no
+ * eventfd yet, the interrupt is latched as pending and delivered when the
+ * client unmasks it (or assigns an eventfd). Types flagged AUTOMASKED
+ * (INTx) mask themselves when they fire; the client's UNMASK re-raises a
+ * still-pending interrupt. Call it from a thread online in the device's
+ * QSBR variable or from a library callback.
+ *
+ * @return
+ *   1 if an eventfd was written, 0 if latched as pending, -ENODEV, -EINVAL
+ *   (index or vector out of range).
+ */
+__rte_experimental
+int rte_vfio_user_irq_trigger(int dev_id, uint32_t index, uint32_t vector);
+
+/**
+ * Drop a latched interrupt (the device deasserted a level interrupt).
+ *
+ * @return
+ *   0, -ENODEV, -EINVAL.
+ */
+__rte_experimental
+int rte_vfio_user_irq_clear(int dev_id, uint32_t index, uint32_t vector);
+
+/**
+ * The eventfd the client assigned to a vector (for a device model that
+ * wants to hand it on, e.g. to a vDPA driver).
+ *
+ * @return
+ *   The eventfd (owned by the library; valid until the next
+ *   RTE_VFIO_USER_IRQ_CHANGED), -1 if none, -ENODEV, -EINVAL.
+ */
+__rte_experimental
+int rte_vfio_user_get_irq(int dev_id, uint32_t index, uint32_t vector);
+
+/**
+ * Whether the client enabled any vector of an IRQ type (assigned an
+ * eventfd), e.g. to tell MSI-X from INTx operation.
+ *
+ * @return
+ *   Number of vectors with an eventfd, -ENODEV, -EINVAL.
+ */
+__rte_experimental
+int rte_vfio_user_irq_enabled(int dev_id, uint32_t index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RTE_VFIO_USER_H */

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "vu_fdman.h"
+#include "vu_log.h"
+
+#define FDMAN_MAX_FDS 1024
+#define FDMAN_BATCH 32
+#define WAKE_SLOT UINT32_MAX
+
+struct fdman_entry {
+	int fd;			/* -1: free slot */
+	uint32_t gen;		/* bumped on every reuse: stale events miss */
+	bool busy;		/* callback running */
+	vu_fd_cb cb;
+	void *arg;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t idle;	/* a callback finished */
+	int epfd;
+	int wake_fd;		/* tells the thread to look at 'quit' */
+	bool running;
+	bool quit;
+	pthread_t tid;
+	unsigned int used;
+	struct fdman_entry ent[FDMAN_MAX_FDS];
+} fdm = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.idle = PTHREAD_COND_INITIALIZER,
+	.epfd = -1,
+	.wake_fd = -1,
+};
+
+static inline uint64_t
+ev_key(uint32_t slot, uint32_t gen)
+{
+	return ((uint64_t)gen << 32) | slot;
+}
+
+bool
+vu_fdman_is_event_thread(void)
+{
+	return fdm.running && pthread_equal(pthread_self(), fdm.tid);
+}
+
+static void
+dispatch(uint64_t key, uint32_t events)
+{
+	uint32_t slot = (uint32_t)key, gen = key >> 32;
+	struct fdman_entry *e;
+	vu_fd_cb cb;
+	void *arg;
+	int fd;
+
+	pthread_mutex_lock(&fdm.lock);
+	e = &fdm.ent[slot];
+	if (e->fd < 0 || e->gen != gen) {
+		/* removed (and maybe reused) after epoll_wait returned */
+		pthread_mutex_unlock(&fdm.lock);
+		return;
+	}
+	e->busy = true;
+	cb = e->cb;
+	arg = e->arg;
+	fd = e->fd;
+	pthread_mutex_unlock(&fdm.lock);
+
+	cb(fd, arg, events);
+
+	pthread_mutex_lock(&fdm.lock);
+	e->busy = false;
+	pthread_cond_broadcast(&fdm.idle);
+	pthread_mutex_unlock(&fdm.lock);
+}
+
+static void *
+fdman_loop(void *unused)
+{
+	struct epoll_event evs[FDMAN_BATCH];
+	int n, i;
+
+	(void)unused;
+	for (;;) {
+		n = epoll_wait(fdm.epfd, evs, FDMAN_BATCH, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			VU_LOG(ERR, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if ((uint32_t)evs[i].data.u64 == WAKE_SLOT) {
+				uint64_t v;
+
+				if (read(fdm.wake_fd, &v, sizeof(v)) < 0 &&
+				    errno != EAGAIN)
+					VU_LOG(ERR, "wake read: %s", strerror(errno));
+				continue;
+			}
+			dispatch(evs[i].data.u64, evs[i].events);
+		}
+		pthread_mutex_lock(&fdm.lock);
+		if (fdm.quit) {
+			pthread_mutex_unlock(&fdm.lock);
+			break;
+		}
+		pthread_mutex_unlock(&fdm.lock);
+	}
+	return NULL;
+}
+
+/* With fdm.lock held. */
+static int
+fdman_start_locked(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ret;
+
+	if (fdm.running)
+		return 0;
+	fdm.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (fdm.epfd < 0)
+		return -errno;
+	fdm.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fdm.wake_fd < 0) {
+		ret = -errno;
+		goto err_ep;
+	}
+	ev.data.u64 = WAKE_SLOT;
+	if (epoll_ctl(fdm.epfd, EPOLL_CTL_ADD, fdm.wake_fd, &ev) < 0) {
+		ret = -errno;
+		goto err_wake;
+	}
+	for (unsigned int i = 0; i < FDMAN_MAX_FDS; i++)
+		fdm.ent[i].fd = -1;
+	fdm.quit = false;
+	ret = pthread_create(&fdm.tid, NULL, fdman_loop, NULL);
+	if (ret != 0) {
+		ret = -ret;
+		goto err_wake;
+	}
+	pthread_setname_np(fdm.tid, "vfio-user-evt");
+	fdm.running = true;
+	return 0;
+
+err_wake:
+	close(fdm.wake_fd);
+	fdm.wake_fd = -1;
+err_ep:
+	close(fdm.epfd);
+	fdm.epfd = -1;
+	return ret;
+}
+
+int
+vu_fdman_add(int fd, vu_fd_cb cb, void *arg)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct fdman_entry *e = NULL;
+	uint32_t i;
+	int ret;
+
+	if (fd < 0 || cb == NULL)
+		return -EINVAL;
+	pthread_mutex_lock(&fdm.lock);
+	ret = fdman_start_locked();
+	if (ret < 0)
+		goto out;
+	for (i = 0; i < FDMAN_MAX_FDS; i++) {
+		if (fdm.ent[i].fd == fd) {
+			ret = -EEXIST;
+			goto out;
+		}
+		if (e == NULL && fdm.ent[i].fd < 0 && !fdm.ent[i].busy)
+			e = &fdm.ent[i];
+	}
+	if (e == NULL) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	e->gen++;
+	ev.data.u64 = ev_key(e - fdm.ent, e->gen);
+	if (epoll_ctl(fdm.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	e->fd = fd;
+	e->cb = cb;
+	e->arg = arg;
+	fdm.used++;
+out:
+	pthread_mutex_unlock(&fdm.lock);
+	return ret;
+}
+
+int
+vu_fdman_del(int fd)
+{
+	bool self = vu_fdman_is_event_thread();
+	struct fdman_entry *e = NULL;
+	uint32_t i;
+
+	pthread_mutex_lock(&fdm.lock);
+	for (i = 0; fdm.running && i < FDMAN_MAX_FDS; i++) {
+		if (fdm.ent[i].fd == fd) {
+			e = &fdm.ent[i];
+			break;
+		}
+	}
+	if (e == NULL) {
+		pthread_mutex_unlock(&fdm.lock);
+		return -ENOENT;
+	}
+	epoll_ctl(fdm.epfd, EPOLL_CTL_DEL, fd, NULL);
+	e->fd = -1;
+	e->gen++;
+	fdm.used--;
+	/* The callback may still be running with the old fd: wait for it. */
+	while (e->busy && !self)
+		pthread_cond_wait(&fdm.idle, &fdm.lock);
+	pthread_mutex_unlock(&fdm.lock);
+	return 0;
+}
+
+void
+vu_fdman_shutdown(void)
+{
+	uint64_t one = 1;
+	pthread_t tid;
+
+	pthread_mutex_lock(&fdm.lock);
+	if (!fdm.running || fdm.used > 0 || vu_fdman_is_event_thread()) {
+		pthread_mutex_unlock(&fdm.lock);
+		return;
+	}
+	fdm.quit = true;
+	tid = fdm.tid;
+	if (write(fdm.wake_fd, &one, sizeof(one)) < 0)
+		VU_LOG(ERR, "wake write: %s", strerror(errno));
+	pthread_mutex_unlock(&fdm.lock);
+
+	pthread_join(tid, NULL);
+
+	pthread_mutex_lock(&fdm.lock);
+	close(fdm.wake_fd);
+	close(fdm.epfd);
+	fdm.wake_fd = -1;
+	fdm.epfd = -1;
+	fdm.running = false;
+	pthread_mutex_unlock(&fdm.lock);
+}

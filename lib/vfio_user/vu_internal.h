@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#ifndef VU_INTERNAL_H
+#define VU_INTERNAL_H
+
+/* State shared by the server's files: devices, connections, messages. */
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/un.h>
+
+#include "rte_vfio_user.h"
+#include "vfio_user_proto.h"
+#include "vu_log.h"
+#include "vu_transport.h"
+
+/* What a client negotiated in VERSION. */
+struct vu_caps {
+	uint16_t minor;
+	uint32_t max_msg_fds;	/* the client accepts this many fds */
+	uint32_t max_xfer;	/* the client's max_data_xfer_size */
+	uint32_t max_dma_maps;	/* agreed: min of ours and the client's */
+	uint64_t pgsizes;	/* agreed page sizes for DMA maps */
+	bool write_multi;
+	bool twin_socket;
+};
+
+/* A region as the library keeps it: the description plus owned copies. */
+struct vu_region {
+	struct rte_vfio_user_region d;
+	struct rte_vfio_user_sparse_area *sparse;
+	struct rte_vfio_user_io_fd *io_fds;
+};
+
+/* A DMA_READ/WRITE we sent and wait for (single-socket mode). */
+struct vu_dma_req {
+	uint16_t msg_id;
+	uint16_t cmd;
+	bool done;
+	int err;
+	uint8_t *buf;		/* read: where the data goes */
+	uint64_t addr;
+	uint64_t len;
+};
+
+/* Client memory of a device. */
+struct vu_dma {
+	pthread_mutex_t lock;	/* table changes and non-data-path readers */
+	struct rte_vfio_user_mem_table *table;	/* published, RCU */
+	struct rte_rcu_qsbr *qsbr;
+	bool logging;
+	uint32_t max_maps;
+	uint16_t next_id;	/* message ids of our DMA_READ/WRITE */
+	pthread_mutex_t req_lock;	/* one outstanding request */
+	pthread_cond_t req_cond;
+	struct vu_dma_req *req;
+};
+
+/* State of one interrupt vector. */
+struct vu_irq_vec {
+	int efd;		/* trigger eventfd, -1: none */
+	int mask_efd;		/* signalled when masked, -1: none */
+	int unmask_efd;		/* signalled when unmasked, -1: none */
+	uint8_t masked;
+	uint8_t pending;
+};
+
+/* One client connection of a device. */
+struct vu_conn {
+	struct vu_dev *dev;
+	int fd;
+	int timer_fd;		/* fires when a partial message stalls */
+	bool negotiated;
+	bool closing;
+	struct vu_caps caps;
+	struct vu_rx rx;
+	uint8_t *reply;		/* reply payload buffer, VU_MAX_MSG_SIZE */
+	pthread_mutex_t send_lock;	/* replies vs. our DMA requests */
+	int twin_fd;		/* server end of the twin socket, or -1 */
+	struct vu_rx twin_rx;
+};
+
+/* A registered device. */
+struct vu_dev {
+	int id;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int listen_fd;		/* -1 unless started on a path / listening fd */
+	int given_fd;		/* register_fd(): the caller's socket */
+	bool started;
+	struct rte_vfio_user_notify_ops ops;
+	void *priv;
+	struct rte_vfio_user_dev_info info;
+	struct vu_region regions[RTE_VFIO_USER_MAX_REGIONS];
+	struct rte_vfio_user_irq_info irqs[RTE_VFIO_USER_MAX_IRQ_TYPES];
+	pthread_mutex_t lock;	/* conn pointer vs. stop/unregister */
+	struct vu_conn *conn;	/* the client, or NULL */
+	struct vu_dma dma;
+	struct vu_irq_vec *irq_vec[RTE_VFIO_USER_MAX_IRQ_TYPES];
+};
+
+/* A received request, as the handlers see it. */
+struct vu_msg {
+	struct vfio_user_header *hdr;
+	uint8_t *payload;
+	uint32_t size;		/* payload bytes */
+	int *fds;		/* set an fd to -1 to keep it */
+	unsigned int nfds;
+};
+
+/* What a handler answers: payload in conn->reply, optional fds. */
+struct vu_reply {
+	uint32_t size;
+	int fds[VU_MAX_MSG_FDS];	/* sent, not closed (borrowed) */
+	unsigned int nfds;
+	int owned_fds[1];		/* closed once sent (twin socket end) */
+	unsigned int nowned;
+};
+
+/*
+ * A command handler. Returns 0 (reply with conn->reply[0..reply->size)) or
+ * a negative errno (error reply). It runs only after the dispatcher checked
+ * the payload size and fd count against its table entry.
+ */
+typedef int (*vu_handler_t)(struct vu_conn *c, struct vu_msg *m,
+			    struct vu_reply *r);
+
+/* vu_version.c */
+int vu_handle_version(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+
+/* vu_device.c: device description and region/IRQ queries */
+int vu_handle_get_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_region_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_region_io_fds(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_irq_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_region_read(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_region_write(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_write_multi(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_reset(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+void vu_dev_desc_free(struct vu_dev *dev);
+int vu_dev_desc_check(const struct vu_dev *dev);
+
+/* vu_dma.c: client memory (DMA_MAP/UNMAP, dirty logging, DMA_READ/WRITE) */
+int vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_dirty_pages(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_mig_data(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+void vu_dma_rw_reply(struct vu_dev *dev, struct vu_msg *m);
+int vu_dma_dev_init(struct vu_dev *dev);
+void vu_dma_dev_fini(struct vu_dev *dev);
+void vu_dma_client_gone(struct vu_dev *dev);
+
+int vu_dma_twin_setup(struct vu_conn *c, int *client_end);
+
+/* vu_irq.c: SET_IRQS and the eventfd sets */
+int vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+void vu_irq_client_gone(struct vu_dev *dev);
+int vu_irq_dev_start(struct vu_dev *dev);
+void vu_irq_dev_fini(struct vu_dev *dev);
+
+/* vu_server.c */
+struct vu_dev *vu_dev_get(int dev_id);
+const char *vu_cmd_name(uint16_t cmd);
+
+#endif /* VU_INTERNAL_H */

@@ -1,0 +1,733 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * The server: device registry, listening sockets, client connections and
+ * the command dispatcher. Every message is checked against the command
+ * table (direction, negotiation, payload size, fd count) before a handler
+ * sees it; a bad message is answered with an error and the connection goes
+ * on.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+
+#include "vu_fdman.h"
+#include "vu_internal.h"
+
+RTE_LOG_REGISTER_DEFAULT(vfio_user_logtype, NOTICE);
+
+/* A partial message that makes no progress for this long is dropped. */
+#define VU_PARTIAL_TIMEOUT_MS 1000
+/* Messages handled per wake-up of one connection, for fairness. */
+#define VU_MSGS_PER_EVENT 64
+
+struct vu_cmd_desc {
+	const char *name;
+	vu_handler_t fn;	/* NULL: not a client->server command */
+	uint32_t min_size;	/* payload bytes */
+	uint32_t max_size;
+	uint32_t max_fds;
+};
+
+#define CMD(id, f, mn, mx, fds) \
+	[id] = { .name = #id, .fn = f, .min_size = mn, .max_size = mx, \
+		 .max_fds = fds }
+static const struct vu_cmd_desc vu_cmds[VFIO_USER_MAX_COMMAND] = {
+	CMD(VFIO_USER_VERSION, vu_handle_version,
+	    sizeof(struct vfio_user_version), VU_MAX_MSG_SIZE, 0),
+	CMD(VFIO_USER_DMA_MAP, vu_handle_dma_map,
+	    sizeof(struct vfio_user_dma_map),
+	    sizeof(struct vfio_user_dma_map), 1),
+	CMD(VFIO_USER_DMA_UNMAP, vu_handle_dma_unmap,
+	    sizeof(struct vfio_user_dma_unmap),
+	    sizeof(struct vfio_user_dma_unmap) +
+	    sizeof(struct vfio_user_bitmap), 0),
+	CMD(VFIO_USER_DEVICE_GET_INFO, vu_handle_get_info,
+	    sizeof(struct vfio_user_device_info),
+	    sizeof(struct vfio_user_device_info), 0),
+	CMD(VFIO_USER_DEVICE_GET_REGION_INFO, vu_handle_region_info,
+	    sizeof(struct vfio_user_region_info),
+	    sizeof(struct vfio_user_region_info), 0),
+	CMD(VFIO_USER_DEVICE_GET_REGION_IO_FDS, vu_handle_region_io_fds,
+	    sizeof(struct vfio_user_region_io_fds),
+	    sizeof(struct vfio_user_region_io_fds), 0),
+	CMD(VFIO_USER_DEVICE_GET_IRQ_INFO, vu_handle_irq_info,
+	    sizeof(struct vfio_user_irq_info),
+	    sizeof(struct vfio_user_irq_info), 0),
+	CMD(VFIO_USER_DEVICE_SET_IRQS, vu_handle_set_irqs,
+	    sizeof(struct vfio_user_irq_set),
+	    sizeof(struct vfio_user_irq_set) + RTE_VFIO_USER_MAX_IRQS,
+	    VU_MAX_MSG_FDS),
+	CMD(VFIO_USER_REGION_READ, vu_handle_region_read,
+	    sizeof(struct vfio_user_region_access),
+	    sizeof(struct vfio_user_region_access), 0),
+	CMD(VFIO_USER_REGION_WRITE, vu_handle_region_write,
+	    sizeof(struct vfio_user_region_access),
+	    sizeof(struct vfio_user_region_access) + VU_MAX_XFER, 0),
+	/* DMA_READ / DMA_WRITE go from server to client only */
+	CMD(VFIO_USER_DMA_READ, NULL, 0, 0, 0),
+	CMD(VFIO_USER_DMA_WRITE, NULL, 0, 0, 0),
+	CMD(VFIO_USER_DEVICE_RESET, vu_handle_reset, 0, 0, 0),
+	CMD(VFIO_USER_DIRTY_PAGES, vu_handle_dirty_pages,
+	    sizeof(struct vfio_user_dirty_pages),
+	    sizeof(struct vfio_user_dirty_pages) +
+	    sizeof(struct vfio_user_bitmap_range), 0),
+	CMD(VFIO_USER_REGION_WRITE_MULTI, vu_handle_write_multi,
+	    sizeof(struct vfio_user_write_multi) +
+	    sizeof(struct vfio_user_write_multi_entry),
+	    sizeof(struct vfio_user_write_multi) + VFIO_USER_WRITE_MULTI_MAX *
+	    sizeof(struct vfio_user_write_multi_entry), 0),
+	CMD(VFIO_USER_DEVICE_FEATURE, vu_handle_device_feature,
+	    sizeof(struct vfio_user_device_feature), VU_MAX_MSG_SIZE, 0),
+	CMD(VFIO_USER_MIG_DATA_READ, vu_handle_mig_data,
+	    sizeof(struct vfio_user_mig_data),
+	    sizeof(struct vfio_user_mig_data), 0),
+	CMD(VFIO_USER_MIG_DATA_WRITE, vu_handle_mig_data,
+	    sizeof(struct vfio_user_mig_data),
+	    sizeof(struct vfio_user_mig_data) + VU_MAX_XFER, 0),
+};
+#undef CMD
+
+const char *
+vu_cmd_name(uint16_t cmd)
+{
+	if (cmd < VFIO_USER_MAX_COMMAND && vu_cmds[cmd].name != NULL)
+		return vu_cmds[cmd].name + strlen("VFIO_USER_");
+	return "UNKNOWN";
+}
+
+static pthread_mutex_t vu_devs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vu_dev *vu_devs[RTE_VFIO_USER_MAX_DEVICES];
+
+struct vu_dev *
+vu_dev_get(int dev_id)
+{
+	if (dev_id < 0 || dev_id >= RTE_VFIO_USER_MAX_DEVICES)
+		return NULL;
+	return __atomic_load_n(&vu_devs[dev_id], __ATOMIC_ACQUIRE);
+}
+
+/* ---- connections ---- */
+
+static void conn_event(int fd, void *arg, uint32_t events);
+static void conn_timer_event(int fd, void *arg, uint32_t events);
+
+static void
+conn_free(struct vu_conn *c)
+{
+	if (c->timer_fd >= 0)
+		close(c->timer_fd);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->twin_fd >= 0)
+		close(c->twin_fd);
+	vu_rx_fini(&c->rx);
+	vu_rx_fini(&c->twin_rx);
+	pthread_mutex_destroy(&c->send_lock);
+	free(c->reply);
+	free(c);
+}
+
+static struct vu_conn *
+conn_new(struct vu_dev *dev, int fd)
+{
+	struct vu_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->dev = dev;
+	c->fd = fd;
+	c->twin_fd = -1;
+	pthread_mutex_init(&c->send_lock, NULL);
+	c->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+				     TFD_NONBLOCK | TFD_CLOEXEC);
+	c->reply = malloc(VU_MAX_MSG_SIZE);
+	if (c->timer_fd < 0 || c->reply == NULL || vu_rx_init(&c->rx) < 0) {
+		c->fd = -1;	/* the caller still owns fd */
+		conn_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/*
+ * Tear a connection down: unwatch its fds (waiting for a running callback
+ * when called from another thread), drop the client's memory and IRQ fds,
+ * tell the device model. The caller has detached it from dev->conn.
+ */
+static void
+conn_teardown(struct vu_conn *c)
+{
+	struct vu_dev *dev = c->dev;
+
+	vu_fdman_del(c->fd);
+	vu_fdman_del(c->timer_fd);
+	if (c->negotiated && dev->ops.destroy_device != NULL)
+		dev->ops.destroy_device(dev->id);
+	vu_dma_client_gone(dev);
+	vu_irq_client_gone(dev);
+	VU_LOG(INFO, "%s: client disconnected", dev->path);
+	conn_free(c);
+}
+
+/* Close c if it is still the device's connection (either thread). */
+static void
+conn_close(struct vu_conn *c)
+{
+	struct vu_dev *dev = c->dev;
+	bool mine;
+
+	pthread_mutex_lock(&dev->lock);
+	mine = dev->conn == c;
+	if (mine)
+		dev->conn = NULL;
+	pthread_mutex_unlock(&dev->lock);
+	if (mine)
+		conn_teardown(c);
+}
+
+static int
+conn_attach(struct vu_dev *dev, int fd)
+{
+	struct vu_conn *c;
+	int ret;
+
+	c = conn_new(dev, fd);
+	if (c == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&dev->lock);
+	if (dev->conn != NULL) {
+		pthread_mutex_unlock(&dev->lock);
+		c->fd = -1;
+		conn_free(c);
+		return -EBUSY;
+	}
+	dev->conn = c;
+	pthread_mutex_unlock(&dev->lock);
+
+	ret = vu_fdman_add(c->timer_fd, conn_timer_event, c);
+	if (ret == 0)
+		ret = vu_fdman_add(fd, conn_event, c);
+	if (ret < 0) {
+		pthread_mutex_lock(&dev->lock);
+		dev->conn = NULL;
+		pthread_mutex_unlock(&dev->lock);
+		vu_fdman_del(c->timer_fd);
+		c->fd = -1;
+		conn_free(c);
+		return ret;
+	}
+	VU_LOG(INFO, "%s: client connected", dev->path);
+	return 0;
+}
+
+static void
+conn_arm_timer(struct vu_conn *c)
+{
+	struct itimerspec its = { 0 };
+
+	if (vu_rx_partial(&c->rx)) {
+		its.it_value.tv_sec = VU_PARTIAL_TIMEOUT_MS / 1000;
+		its.it_value.tv_nsec = (VU_PARTIAL_TIMEOUT_MS % 1000) * 1000000L;
+	}
+	timerfd_settime(c->timer_fd, 0, &its, NULL);
+}
+
+static int
+conn_reply_error(struct vu_conn *c, const struct vfio_user_header *req,
+		 int err)
+{
+	struct vfio_user_header h = {
+		.msg_id = req->msg_id,
+		.cmd = req->cmd,
+		.flags = VFIO_USER_F_TYPE_REPLY | VFIO_USER_F_ERROR,
+		.error_no = (uint32_t)err,
+	};
+
+	int ret;
+
+	if (req->flags & VFIO_USER_F_NO_REPLY)
+		return 0;
+	pthread_mutex_lock(&c->send_lock);
+	ret = vu_send(c->fd, &h, NULL, 0, NULL, 0);
+	pthread_mutex_unlock(&c->send_lock);
+	return ret;
+}
+
+/* Check a request against the command table; 0 or a positive errno. */
+static int
+msg_check(struct vu_conn *c, const struct vu_msg *m, uint32_t received)
+{
+	const struct vfio_user_header *h = m->hdr;
+	const struct vu_cmd_desc *d;
+
+	if (h->msg_size < sizeof(*h) || h->msg_size != received) {
+		VU_LOG(ERR, "%s: bad message size %u", c->dev->path,
+		       h->msg_size);
+		return EINVAL;
+	}
+	if ((h->flags & VFIO_USER_F_TYPE_MASK) != VFIO_USER_F_TYPE_COMMAND ||
+	    (h->flags & ~(VFIO_USER_F_TYPE_MASK | VFIO_USER_F_NO_REPLY))) {
+		VU_LOG(ERR, "%s: bad flags 0x%x on a command", c->dev->path,
+		       h->flags);
+		return EINVAL;
+	}
+	if (h->cmd >= VFIO_USER_MAX_COMMAND || vu_cmds[h->cmd].fn == NULL) {
+		VU_LOG(ERR, "%s: unsupported command %u", c->dev->path, h->cmd);
+		return ENOSYS;
+	}
+	d = &vu_cmds[h->cmd];
+	if (!c->negotiated && h->cmd != VFIO_USER_VERSION) {
+		VU_LOG(ERR, "%s: %s before VERSION", c->dev->path, d->name);
+		return EINVAL;
+	}
+	if (c->negotiated && h->cmd == VFIO_USER_VERSION) {
+		VU_LOG(ERR, "%s: VERSION already negotiated", c->dev->path);
+		return EINVAL;
+	}
+	if (m->size < d->min_size || m->size > d->max_size) {
+		VU_LOG(ERR, "%s: %s payload %u outside [%u, %u]", c->dev->path,
+		       d->name, m->size, d->min_size, d->max_size);
+		return EINVAL;
+	}
+	if (m->nfds > d->max_fds) {
+		VU_LOG(ERR, "%s: %s with %u fds (at most %u)", c->dev->path,
+		       d->name, m->nfds, d->max_fds);
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* Handle one whole message in c->rx. Returns -1 if c must close. */
+static int
+conn_handle_msg(struct vu_conn *c)
+{
+	struct vfio_user_header *h = vu_rx_hdr(&c->rx);
+	struct vu_msg m = {
+		.hdr = h,
+		.payload = c->rx.buf + sizeof(*h),
+		.size = c->rx.want - (uint32_t)sizeof(*h),
+		.fds = c->rx.fds,
+		.nfds = c->rx.nfds,
+	};
+	struct vu_reply r = { .size = 0 };
+	struct vfio_user_header rh;
+	struct iovec iov;
+	bool was_negotiated = c->negotiated;
+	int err, ret;
+
+	if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY &&
+	    c->rx.want >= sizeof(*h) && c->negotiated) {
+		/* a client's answer to our DMA_READ/WRITE (no twin socket) */
+		vu_dma_rw_reply(c->dev, &m);
+		return 0;
+	}
+
+	err = c->rx.fds_overflow ? EINVAL : msg_check(c, &m, c->rx.want);
+	if (c->rx.fds_overflow)
+		VU_LOG(ERR, "%s: more than %u fds with one message",
+		       c->dev->path, VU_MAX_MSG_FDS);
+	if (err == 0) {
+		ret = vu_cmds[h->cmd].fn(c, &m, &r);
+		if (ret < 0)
+			err = -ret;
+		VU_LOG(DEBUG, "%s: %s id %u -> %d", c->dev->path,
+		       vu_cmd_name(h->cmd), h->msg_id, -err);
+	}
+	if (err != 0) {
+		if (h->flags & VFIO_USER_F_NO_REPLY)
+			VU_LOG(WARNING, "%s: %s (no reply wanted) failed: %s",
+			       c->dev->path, vu_cmd_name(h->cmd),
+			       strerror(err));
+		ret = conn_reply_error(c, h, err);
+	} else if (!(h->flags & VFIO_USER_F_NO_REPLY)) {
+		rh = (struct vfio_user_header){
+			.msg_id = h->msg_id,
+			.cmd = h->cmd,
+			.flags = VFIO_USER_F_TYPE_REPLY,
+		};
+		iov.iov_base = c->reply;
+		iov.iov_len = r.size;
+		pthread_mutex_lock(&c->send_lock);
+		ret = vu_send(c->fd, &rh, &iov, r.size ? 1 : 0, r.fds, r.nfds);
+		pthread_mutex_unlock(&c->send_lock);
+		vu_close_fds(r.owned_fds, r.nowned);
+	} else {
+		ret = 0;
+	}
+	if (ret < 0) {
+		VU_LOG(ERR, "%s: reply failed: %s", c->dev->path,
+		       strerror(-ret));
+		return -1;
+	}
+
+	if (!was_negotiated && c->negotiated &&
+	    c->dev->ops.new_device != NULL &&
+	    c->dev->ops.new_device(c->dev->id) < 0) {
+		VU_LOG(ERR, "%s: device model refused the client",
+		       c->dev->path);
+		c->negotiated = false;	/* no destroy_device for it */
+		return -1;
+	}
+	return 0;
+}
+
+static void
+conn_event(int fd, void *arg, uint32_t events)
+{
+	struct vu_conn *c = arg;
+	int n;
+
+	RTE_SET_USED(fd);
+	for (n = 0; n < VU_MSGS_PER_EVENT; n++) {
+		enum vu_rx_status st = vu_rx_read(c->fd, &c->rx);
+		int ret = 0;
+
+		if (st == VU_RX_AGAIN) {
+			if (!(events & (EPOLLHUP | EPOLLERR)) || n > 0)
+				break;
+			st = VU_RX_CLOSED;
+		}
+		if (st == VU_RX_CLOSED || st == VU_RX_ERROR) {
+			conn_close(c);
+			return;
+		}
+		if (st == VU_RX_OVERSIZE) {
+			VU_LOG(ERR, "%s: message of %u bytes exceeds %u",
+			       c->dev->path, vu_rx_hdr(&c->rx)->msg_size,
+			       VU_MAX_MSG_SIZE);
+			ret = conn_reply_error(c, vu_rx_hdr(&c->rx), E2BIG);
+		} else if (st == VU_RX_MSG) {
+			ret = conn_handle_msg(c);
+		}
+		if (st == VU_RX_OVERSIZE || st == VU_RX_MSG)
+			vu_rx_next(&c->rx);
+		if (ret < 0) {
+			conn_close(c);
+			return;
+		}
+	}
+	conn_arm_timer(c);
+}
+
+static void
+conn_timer_event(int fd, void *arg, uint32_t events)
+{
+	struct vu_conn *c = arg;
+	uint64_t ticks;
+
+	RTE_SET_USED(events);
+	if (read(fd, &ticks, sizeof(ticks)) < 0 || !vu_rx_partial(&c->rx))
+		return;
+	VU_LOG(ERR, "%s: incomplete message stalled for %d ms, dropped",
+	       c->dev->path, VU_PARTIAL_TIMEOUT_MS);
+	if (c->rx.discard == 0 && c->rx.have >= sizeof(struct vfio_user_header) &&
+	    conn_reply_error(c, vu_rx_hdr(&c->rx), EBADMSG) < 0) {
+		conn_close(c);
+		return;
+	}
+	vu_rx_abort(&c->rx);
+}
+
+/* ---- listening sockets ---- */
+
+static void
+listen_event(int fd, void *arg, uint32_t events)
+{
+	struct vu_dev *dev = arg;
+	int cfd, ret;
+
+	RTE_SET_USED(events);
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			VU_LOG(ERR, "%s: accept: %s", dev->path,
+			       strerror(errno));
+		return;
+	}
+	ret = conn_attach(dev, cfd);
+	if (ret < 0) {
+		VU_LOG(WARNING, "%s: client refused: %s", dev->path,
+		       ret == -EBUSY ? "device already has a client" :
+		       strerror(-ret));
+		close(cfd);
+	}
+}
+
+static int
+listen_on_path(struct vu_dev *dev)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(dev->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			VU_LOG(ERR, "%s exists and is not a socket", dev->path);
+			return -EEXIST;
+		}
+		unlink(dev->path);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memcpy(un.sun_path, dev->path, strlen(dev->path) + 1);
+	if (bind(fd, (struct sockaddr *)&un, sizeof(un)) < 0 ||
+	    listen(fd, 8) < 0) {
+		ret = -errno;
+		VU_LOG(ERR, "%s: bind/listen: %s", dev->path, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* ---- public API ---- */
+
+static int
+dev_register(const char *path, int given_fd,
+	     const struct rte_vfio_user_notify_ops *ops, void *priv)
+{
+	struct vu_dev *dev;
+	int id = -1, i;
+
+	dev = calloc(1, sizeof(*dev));
+	if (dev == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&dev->lock, NULL);
+	snprintf(dev->path, sizeof(dev->path), "%s", path);
+	dev->listen_fd = -1;
+	dev->given_fd = given_fd;
+	if (ops != NULL)
+		dev->ops = *ops;
+	dev->priv = priv;
+	if (vu_dma_dev_init(dev) < 0) {
+		vu_dma_dev_fini(dev);
+		free(dev);
+		return -ENOMEM;
+	}
+
+	pthread_mutex_lock(&vu_devs_lock);
+	for (i = 0; i < RTE_VFIO_USER_MAX_DEVICES; i++) {
+		if (vu_devs[i] == NULL) {
+			if (id < 0)
+				id = i;
+		} else if (given_fd < 0 && strcmp(vu_devs[i]->path, path) == 0) {
+			pthread_mutex_unlock(&vu_devs_lock);
+			vu_dma_dev_fini(dev);
+			free(dev);
+			return -EEXIST;
+		}
+	}
+	if (id < 0) {
+		pthread_mutex_unlock(&vu_devs_lock);
+		vu_dma_dev_fini(dev);
+		free(dev);
+		return -ENOSPC;
+	}
+	dev->id = id;
+	__atomic_store_n(&vu_devs[id], dev, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vu_devs_lock);
+	VU_LOG(INFO, "%s: registered as device %d", dev->path, id);
+	return id;
+}
+
+int
+rte_vfio_user_register(const char *path,
+		       const struct rte_vfio_user_notify_ops *ops, void *priv)
+{
+	if (path == NULL || path[0] == '\0' ||
+	    strlen(path) >= sizeof(((struct vu_dev *)0)->path))
+		return -EINVAL;
+	return dev_register(path, -1, ops, priv);
+}
+
+int
+rte_vfio_user_register_fd(int fd, const struct rte_vfio_user_notify_ops *ops,
+			  void *priv)
+{
+	struct sockaddr_un un;
+	socklen_t len = sizeof(un);
+	char name[32];
+
+	if (fd < 0)
+		return -EINVAL;
+	if (getsockname(fd, (struct sockaddr *)&un, &len) < 0)
+		return errno == ENOTSOCK ? -ENOTSOCK : -EINVAL;
+	if (un.sun_family != AF_UNIX)
+		return -ENOTSOCK;
+	snprintf(name, sizeof(name), "fd:%d", fd);
+	return dev_register(name, fd, ops, priv);
+}
+
+int
+rte_vfio_user_start(int dev_id)
+{
+	struct vu_dev *dev = vu_dev_get(dev_id);
+	int fd, ret, acc = 0;
+	socklen_t len = sizeof(acc);
+
+	if (dev == NULL)
+		return -ENODEV;
+	if (dev->started)
+		return -EALREADY;
+	ret = vu_dev_desc_check(dev);
+	if (ret < 0)
+		return ret;
+	ret = vu_irq_dev_start(dev);
+	if (ret < 0)
+		return ret;
+
+	if (dev->given_fd >= 0) {
+		if (getsockopt(dev->given_fd, SOL_SOCKET, SO_ACCEPTCONN,
+			       &acc, &len) < 0)
+			return -errno;
+		fcntl(dev->given_fd, F_SETFL,
+		      fcntl(dev->given_fd, F_GETFL) | O_NONBLOCK);
+		if (!acc) {
+			/* a connected socket: its one client */
+			ret = conn_attach(dev, dev->given_fd);
+			if (ret < 0)
+				return ret;
+			dev->given_fd = -1;	/* the connection owns it */
+			dev->started = true;
+			return 0;
+		}
+		fd = dev->given_fd;
+		dev->given_fd = -1;
+	} else {
+		fd = listen_on_path(dev);
+		if (fd < 0)
+			return fd;
+	}
+	ret = vu_fdman_add(fd, listen_event, dev);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	dev->listen_fd = fd;
+	dev->started = true;
+	VU_LOG(INFO, "%s: listening", dev->path);
+	return 0;
+}
+
+int
+rte_vfio_user_stop(int dev_id)
+{
+	struct vu_dev *dev = vu_dev_get(dev_id);
+	struct vu_conn *c;
+
+	if (dev == NULL)
+		return -ENODEV;
+	if (!dev->started)
+		return -EALREADY;
+	if (dev->listen_fd >= 0) {
+		vu_fdman_del(dev->listen_fd);
+		close(dev->listen_fd);
+		dev->listen_fd = -1;
+		if (strncmp(dev->path, "fd:", 3) != 0)
+			unlink(dev->path);
+	}
+	pthread_mutex_lock(&dev->lock);
+	c = dev->conn;
+	dev->conn = NULL;
+	pthread_mutex_unlock(&dev->lock);
+	if (c != NULL)
+		conn_teardown(c);
+	dev->started = false;
+	return 0;
+}
+
+int
+rte_vfio_user_unregister(int dev_id)
+{
+	struct vu_dev *dev = vu_dev_get(dev_id);
+	bool last = true;
+
+	if (dev == NULL)
+		return -ENODEV;
+	if (dev->started)
+		rte_vfio_user_stop(dev_id);
+	pthread_mutex_lock(&vu_devs_lock);
+	__atomic_store_n(&vu_devs[dev_id], NULL, __ATOMIC_RELEASE);
+	for (int i = 0; i < RTE_VFIO_USER_MAX_DEVICES; i++)
+		if (vu_devs[i] != NULL)
+			last = false;
+	pthread_mutex_unlock(&vu_devs_lock);
+	if (dev->given_fd >= 0)
+		close(dev->given_fd);
+	vu_irq_dev_fini(dev);
+	vu_dev_desc_free(dev);
+	vu_dma_dev_fini(dev);
+	pthread_mutex_destroy(&dev->lock);
+	VU_LOG(INFO, "%s: unregistered", dev->path);
+	free(dev);
+	if (last)
+		vu_fdman_shutdown();
+	return 0;
+}
+
+int
+rte_vfio_user_get_dev_id(const char *path)
+{
+	int id = -ENODEV;
+
+	if (path == NULL)
+		return -ENODEV;
+	pthread_mutex_lock(&vu_devs_lock);
+	for (int i = 0; i < RTE_VFIO_USER_MAX_DEVICES; i++) {
+		if (vu_devs[i] != NULL && strcmp(vu_devs[i]->path, path) == 0) {
+			id = i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vu_devs_lock);
+	return id;
+}
+
+int
+rte_vfio_user_get_sock_addr(int dev_id, char *buf, size_t len)
+{
+	struct vu_dev *dev = vu_dev_get(dev_id);
+
+	if (dev == NULL)
+		return -ENODEV;
+	if (buf == NULL || strlen(dev->path) >= len)
+		return -ENOSPC;
+	memcpy(buf, dev->path, strlen(dev->path) + 1);
+	return 0;
+}
+
+void *
+rte_vfio_user_get_priv(int dev_id)
+{
+	struct vu_dev *dev = vu_dev_get(dev_id);
+
+	return dev == NULL ? NULL : dev->priv;
+}
+
+int
+rte_vfio_user_is_connected(int dev_id)
+{
+	struct vu_dev *dev = vu_dev_get(dev_id);
+	int ret;
+
+	if (dev == NULL)
+		return -ENODEV;
+	pthread_mutex_lock(&dev->lock);
+	ret = dev->conn != NULL && dev->conn->negotiated;
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}

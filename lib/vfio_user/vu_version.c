@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * VFIO_USER_VERSION: version and JSON capability negotiation (jansson).
+ * The reply carries the same major, min(minor), our limits, and only the
+ * optional features the client proposed.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "vu_internal.h"
+
+/* Page sizes we accept for DMA maps: 4 KiB granularity. */
+#define VU_PGSIZES 4096ULL
+/* DMA windows per device. */
+#define VU_MAX_DMA_MAPS 65535u
+
+/* Read an optional positive number; 0 if absent, -EINVAL if malformed. */
+static int
+cap_number(json_t *caps, const char *name, uint64_t max, uint64_t *out)
+{
+	json_t *v = json_object_get(caps, name);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+	    (uint64_t)json_integer_value(v) > max) {
+		VU_LOG(ERR, "VERSION: capability %s is not a number in range",
+		       name);
+		return -EINVAL;
+	}
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+/* Parse the client's capabilities into c->caps; -EINVAL on bad JSON. */
+static int
+parse_caps(struct vu_conn *c, const char *data, size_t len)
+{
+	struct vu_caps *caps = &c->caps;
+	json_error_t jerr;
+	json_t *root, *obj, *v;
+	uint64_t n;
+	int ret = -EINVAL;
+
+	caps->max_msg_fds = VFIO_USER_DEF_MAX_FDS;
+	caps->max_xfer = VFIO_USER_DEF_MAX_XFER;
+	caps->max_dma_maps = VFIO_USER_DEF_MAX_DMA_MAPS;
+	caps->pgsizes = VFIO_USER_DEF_PGSIZES;
+	caps->write_multi = false;
+	caps->twin_socket = false;
+	if (len == 0)
+		return 0;
+	if (data[len - 1] != '\0' || strlen(data) != len - 1) {
+		VU_LOG(ERR, "VERSION: data is not one NUL-terminated string");
+		return -EINVAL;
+	}
+	root = json_loads(data, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		VU_LOG(ERR, "VERSION: bad JSON at %d:%d: %s", jerr.line,
+		       jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	if (!json_is_object(root))
+		goto out;
+	obj = json_object_get(root, VFIO_USER_CAP_ROOT);
+	if (obj == NULL) {
+		ret = 0;
+		goto out;
+	}
+	if (!json_is_object(obj))
+		goto out;
+
+	n = 0;
+	if (cap_number(obj, VFIO_USER_CAP_MAX_FDS, UINT32_MAX, &n) < 0)
+		goto out;
+	if (n)
+		caps->max_msg_fds = n > VU_MAX_MSG_FDS ? VU_MAX_MSG_FDS : (uint32_t)n;
+	n = 0;
+	if (cap_number(obj, VFIO_USER_CAP_MAX_XFER, UINT32_MAX, &n) < 0)
+		goto out;
+	if (n)
+		caps->max_xfer = (uint32_t)n;
+	n = 0;
+	if (cap_number(obj, VFIO_USER_CAP_MAX_DMA_MAPS, UINT32_MAX, &n) < 0)
+		goto out;
+	if (n)
+		caps->max_dma_maps = (uint32_t)n;
+	n = 0;
+	if (cap_number(obj, VFIO_USER_CAP_PGSIZES, UINT64_MAX >> 1, &n) < 0)
+		goto out;
+	if (n)
+		caps->pgsizes = n;
+	if ((caps->pgsizes & VU_PGSIZES) == 0) {
+		VU_LOG(ERR, "VERSION: no common DMA page size (client 0x%llx)",
+		       (unsigned long long)caps->pgsizes);
+		goto out;
+	}
+
+	v = json_object_get(obj, VFIO_USER_CAP_WRITE_MULTI);
+	if (v != NULL) {
+		if (!json_is_boolean(v))
+			goto out;
+		caps->write_multi = json_is_true(v);
+	}
+	v = json_object_get(obj, VFIO_USER_CAP_TWIN_SOCKET);
+	if (v != NULL) {
+		json_t *s;
+
+		if (!json_is_object(v))
+			goto out;
+		s = json_object_get(v, VFIO_USER_CAP_TWIN_SUPPORTED);
+		if (s != NULL && !json_is_boolean(s))
+			goto out;
+		caps->twin_socket = s != NULL && json_is_true(s);
+	}
+	v = json_object_get(obj, VFIO_USER_CAP_MIGRATION);
+	if (v != NULL && !json_is_object(v))
+		goto out;
+	ret = 0;
+out:
+	if (ret < 0)
+		VU_LOG(ERR, "VERSION: malformed capabilities");
+	json_decref(root);
+	return ret;
+}
+
+/* Build the reply's JSON into buf; returns its length with NUL or -errno. */
+static int
+build_caps(const struct vu_conn *c, char *buf, size_t size)
+{
+	json_t *root, *caps;
+	size_t len;
+	int ret = -ENOMEM;
+
+	root = json_object();
+	caps = json_object();
+	if (root == NULL || caps == NULL) {
+		json_decref(caps);
+		goto out;
+	}
+	if (json_object_set_new(root, VFIO_USER_CAP_ROOT, caps) < 0)
+		goto out;
+	if (json_object_set_new(caps, VFIO_USER_CAP_MAX_FDS,
+				json_integer(VU_MAX_MSG_FDS)) < 0 ||
+	    json_object_set_new(caps, VFIO_USER_CAP_MAX_XFER,
+				json_integer(VU_MAX_XFER)) < 0 ||
+	    json_object_set_new(caps, VFIO_USER_CAP_MAX_DMA_MAPS,
+				json_integer(c->caps.max_dma_maps)) < 0 ||
+	    json_object_set_new(caps, VFIO_USER_CAP_PGSIZES,
+				json_integer(VU_PGSIZES)) < 0)
+		goto out;
+	if (c->caps.write_multi &&
+	    json_object_set_new(caps, VFIO_USER_CAP_WRITE_MULTI,
+				json_true()) < 0)
+		goto out;
+	if (c->caps.twin_socket) {
+		json_t *twin = json_pack("{s:b, s:i}",
+					 VFIO_USER_CAP_TWIN_SUPPORTED, 1,
+					 VFIO_USER_CAP_TWIN_FD_INDEX, 0);
+
+		if (twin == NULL || json_object_set_new(caps,
+				VFIO_USER_CAP_TWIN_SOCKET, twin) < 0)
+			goto out;
+	}
+	len = json_dumpb(root, buf, size - 1, JSON_COMPACT);
+	if (len == 0 || len >= size)
+		goto out;
+	buf[len] = '\0';
+	ret = (int)len + 1;
+out:
+	json_decref(root);
+	return ret;
+}
+
+int
+vu_handle_version(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
+{
+	const struct vfio_user_version *req = (const void *)m->payload;
+	struct vfio_user_version *rep = (void *)c->reply;
+	int ret;
+
+	if (req->major != VFIO_USER_MAJOR_VER) {
+		VU_LOG(ERR, "%s: client speaks major version %u, we speak %u",
+		       c->dev->path, req->major, VFIO_USER_MAJOR_VER);
+		return -ENOTSUP;
+	}
+	ret = parse_caps(c, (const char *)req->data, m->size - sizeof(*req));
+	if (ret < 0)
+		return ret;
+	if (c->caps.max_dma_maps > VU_MAX_DMA_MAPS)
+		c->caps.max_dma_maps = VU_MAX_DMA_MAPS;
+	c->caps.pgsizes = VU_PGSIZES;
+	c->caps.minor = req->minor < VFIO_USER_MINOR_VER ?
+		req->minor : VFIO_USER_MINOR_VER;
+	/* twin socket: our DMA_READ/WRITE and their replies get a socket of
+	 * their own, so they work from any thread, the event thread too */
+	if (c->caps.twin_socket) {
+		int client_end;
+
+		ret = vu_dma_twin_setup(c, &client_end);
+		if (ret < 0)
+			return ret;
+		r->fds[r->nfds++] = client_end;
+		r->owned_fds[r->nowned++] = client_end;
+	}
+
+	rep->major = VFIO_USER_MAJOR_VER;
+	rep->minor = c->caps.minor;
+	ret = build_caps(c, rep->data, VU_MAX_MSG_SIZE - sizeof(*rep));
+	if (ret < 0)
+		return ret;
+	r->size = sizeof(*rep) + (uint32_t)ret;
+	c->negotiated = true;
+	VU_LOG(INFO, "%s: negotiated version %u.%u, client max_xfer %u, fds %u",
+	       c->dev->path, rep->major, rep->minor, c->caps.max_xfer,
+	       c->caps.max_msg_fds);
+	return 0;
+}
