@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#ifndef RTE_VFIO_USER_CLIENT_H
+#define RTE_VFIO_USER_CLIENT_H
+
+/**
+ * @file
+ * RTE vfio-user client: the driver side of the vfio-user protocol.
+ *
+ * Attach to a device's UNIX socket, negotiate, and drive the device with
+ * one call per client command. Calls are synchronous, thread-safe and
+ * pipelined: several threads may have requests in flight on one
+ * connection; replies are matched by message id. Every wait is bounded by
+ * the configured timeout. The connection's socket is served by the
+ * library's event thread, which also answers the server's DMA_READ /
+ * DMA_WRITE requests from memory mapped with rte_vfio_user_client_dma_map()
+ * and a non-NULL vaddr, with the same bounds checks the server applies.
+ *
+ * Errors are negative errno values: the server's errno for an error reply,
+ * -ETIMEDOUT when no reply came in time, -ENOTCONN once the server went
+ * away, -EPROTO for a malformed reply.
+ *
+ * @warning
+ * @b EXPERIMENTAL: this API may change without prior notice.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_compat.h>
+
+#include "vfio_user_proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A client connection. */
+struct rte_vfio_user_client;
+
+/** Called once, on the event thread, when the server goes away. */
+typedef void (*rte_vfio_user_client_disconnect_t)(
+		struct rte_vfio_user_client *c, void *arg);
+
+/** How to attach. Zeroed fields take defaults. */
+struct rte_vfio_user_client_conf {
+	const char *path;		/**< server socket */
+	uint32_t timeout_ms;		/**< per request; default 5000 */
+	uint32_t connect_timeout_ms;	/**< retry connect() while the socket
+					 *   is missing; default 0: try once */
+	bool twin_socket;		/**< propose twin-socket mode */
+	bool write_multi;		/**< propose REGION_WRITE_MULTI */
+	uint32_t max_xfer;		/**< our max_data_xfer_size; default 1 MiB */
+	rte_vfio_user_client_disconnect_t on_disconnect; /**< may be NULL */
+	void *cb_arg;			/**< for @p on_disconnect */
+};
+
+/** What was negotiated. */
+struct rte_vfio_user_client_caps {
+	uint16_t major;
+	uint16_t minor;
+	uint32_t max_msg_fds;	/**< fds the server takes per message */
+	uint32_t max_xfer;	/**< server's max_data_xfer_size */
+	uint32_t max_dma_maps;
+	uint64_t pgsizes;
+	bool write_multi;
+	bool twin_socket;
+};
+
+/** A region, as DEVICE_GET_REGION_INFO described it. */
+struct rte_vfio_user_client_region {
+	uint32_t index;
+	uint32_t flags;		/**< VFIO_USER_REGION_INFO_FLAG_* */
+	uint64_t size;
+	uint64_t offset;	/**< mmap offset in @p fd */
+	int fd;			/**< mmap fd (owned by the client), or -1 */
+	uint32_t nr_sparse;	/**< 0: whole region mappable if MMAP */
+	struct vfio_user_sparse_mmap_area sparse[16]; /**< first 16 areas */
+	uint32_t type;		/**< region type cap, 0 if none */
+	uint32_t subtype;
+};
+
+/** One GET_REGION_IO_FDS sub-region. */
+struct rte_vfio_user_client_io_fd {
+	uint64_t offset;
+	uint64_t size;
+	uint32_t type;		/**< VFIO_USER_IO_FD_TYPE_* */
+	uint32_t flags;
+	uint64_t datamatch;
+	int fd;			/**< owned by the caller */
+};
+
+/** One write of rte_vfio_user_client_region_write_multi(). */
+struct rte_vfio_user_client_write {
+	uint32_t region;
+	uint32_t count;		/**< 1 to 8 */
+	uint64_t offset;
+	uint8_t data[8];
+};
+
+/**
+ * Connect and negotiate VERSION.
+ *
+ * @return
+ *   The client, or NULL with rte_errno set (ECONNREFUSED, ENOENT,
+ *   ETIMEDOUT, ENOTSUP for a major version mismatch, EPROTO for a bad
+ *   reply, ENOMEM, EINVAL).
+ */
+__rte_experimental
+struct rte_vfio_user_client *
+rte_vfio_user_client_attach(const struct rte_vfio_user_client_conf *conf);
+
+/**
+ * Disconnect and free: unmaps nothing the caller mapped, closes every fd
+ * the client owns, fails requests still waiting with -ENOTCONN.
+ * Not from the disconnect callback.
+ */
+__rte_experimental
+void rte_vfio_user_client_detach(struct rte_vfio_user_client *c);
+
+/** Whether the server is still there. */
+__rte_experimental
+bool rte_vfio_user_client_connected(struct rte_vfio_user_client *c);
+
+/** Negotiated parameters. */
+__rte_experimental
+void rte_vfio_user_client_get_caps(struct rte_vfio_user_client *c,
+		struct rte_vfio_user_client_caps *caps);
+
+/** DEVICE_GET_INFO. */
+__rte_experimental
+int rte_vfio_user_client_device_info(struct rte_vfio_user_client *c,
+		struct vfio_user_device_info *info);
+
+/**
+ * DEVICE_GET_REGION_INFO, retrying with the size the server asks for and
+ * parsing the capability chain. The fd stays owned by the client.
+ */
+__rte_experimental
+int rte_vfio_user_client_region_info(struct rte_vfio_user_client *c,
+		uint32_t index, struct rte_vfio_user_client_region *reg);
+
+/**
+ * DEVICE_GET_REGION_IO_FDS.
+ *
+ * @param out
+ *   Array of @p max entries; fds in it belong to the caller.
+ * @param count
+ *   Sub-regions the server has (may exceed @p max: then none are returned).
+ */
+__rte_experimental
+int rte_vfio_user_client_region_io_fds(struct rte_vfio_user_client *c,
+		uint32_t index, struct rte_vfio_user_client_io_fd *out,
+		uint32_t max, uint32_t *count);
+
+/** DEVICE_GET_IRQ_INFO. */
+__rte_experimental
+int rte_vfio_user_client_irq_info(struct rte_vfio_user_client *c,
+		uint32_t index, struct vfio_user_irq_info *info);
+
+/**
+ * DEVICE_SET_IRQS.
+ *
+ * @param flags
+ *   One VFIO_USER_IRQ_SET_DATA_* and one VFIO_USER_IRQ_SET_ACTION_*.
+ * @param data
+ *   DATA_BOOL: @p count bytes; DATA_EVENTFD: @p count ints, where -1
+ *   de-assigns (runs of valid and of -1 fds go in separate messages, split
+ *   by the server's max_msg_fds); DATA_NONE: NULL.
+ */
+__rte_experimental
+int rte_vfio_user_client_set_irqs(struct rte_vfio_user_client *c,
+		uint32_t index, uint32_t flags, uint32_t start, uint32_t count,
+		const void *data);
+
+/** REGION_READ, chunked by the server's max_data_xfer_size. */
+__rte_experimental
+int rte_vfio_user_client_region_read(struct rte_vfio_user_client *c,
+		uint32_t index, uint64_t offset, void *buf, size_t len);
+
+/**
+ * REGION_WRITE, chunked. With @p posted, sent with no_reply: returns once
+ * sent; a later non-posted request's reply proves it was applied.
+ */
+__rte_experimental
+int rte_vfio_user_client_region_write(struct rte_vfio_user_client *c,
+		uint32_t index, uint64_t offset, const void *buf, size_t len,
+		bool posted);
+
+/**
+ * REGION_WRITE_MULTI (when negotiated; else the writes go one by one).
+ */
+__rte_experimental
+int rte_vfio_user_client_region_write_multi(struct rte_vfio_user_client *c,
+		const struct rte_vfio_user_client_write *w, uint32_t n);
+
+/**
+ * mmap a mappable region, or part of it (must lie inside one sparse area
+ * when the region has them).
+ *
+ * @return
+ *   The mapping (munmap() it when done), or NULL with rte_errno set.
+ */
+__rte_experimental
+void *rte_vfio_user_client_region_mmap(struct rte_vfio_user_client *c,
+		uint32_t index, uint64_t offset, uint64_t len, int prot);
+
+/**
+ * DMA_MAP.
+ *
+ * @param vaddr
+ *   Our address of the memory, or NULL. Where given, the client answers
+ *   the server's DMA_READ / DMA_WRITE for the range from it.
+ * @param fd
+ *   fd to pass (the server mmaps it at @p fd_offset), or -1 for a
+ *   message-only region (then @p vaddr is required).
+ * @param prot
+ *   VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE.
+ */
+__rte_experimental
+int rte_vfio_user_client_dma_map(struct rte_vfio_user_client *c,
+		uint64_t iova, uint64_t size, void *vaddr, int fd,
+		uint64_t fd_offset, uint32_t prot);
+
+/** DMA_UNMAP of an exact previous map. */
+__rte_experimental
+int rte_vfio_user_client_dma_unmap(struct rte_vfio_user_client *c,
+		uint64_t iova, uint64_t size);
+
+/** DEVICE_RESET. */
+__rte_experimental
+int rte_vfio_user_client_reset(struct rte_vfio_user_client *c);
+
+/**
+ * Dirty page logging (0.9.1 DIRTY_PAGES).
+ *
+ * @param flags
+ *   VFIO_USER_DIRTY_PAGES_F_START, _STOP or _GET_BITMAP.
+ * @param bitmap
+ *   With _GET_BITMAP: room for the bitmap of [iova, iova + size) at
+ *   @p pgsize, @p bitmap_size bytes.
+ */
+__rte_experimental
+int rte_vfio_user_client_dirty_pages(struct rte_vfio_user_client *c,
+		uint32_t flags, uint64_t iova, uint64_t size, uint64_t pgsize,
+		uint64_t *bitmap, uint64_t bitmap_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RTE_VFIO_USER_CLIENT_H */

@@ -1,0 +1,1188 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * The client endpoint. Requests are sent by the calling thread and waited
+ * for on a condition variable; the library's event thread reads the socket,
+ * hands each reply to the waiter with the same message id, and serves the
+ * server's DMA_READ / DMA_WRITE requests. A waiter gives up at its
+ * deadline; a reply arriving later finds no waiter and is dropped.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <rte_common.h>
+#include <rte_errno.h>
+
+#include "rte_vfio_user_client.h"
+#include "vu_fdman.h"
+#include "vu_log.h"
+#include "vu_transport.h"
+
+#define CLIENT_DEF_TIMEOUT_MS 5000
+#define CLIENT_MAX_REGIONS 64
+#define CLIENT_MAX_CAPS 16
+#define REGION_INFO_MAX_ARGSZ 65536
+
+struct waiter {
+	struct waiter *next;
+	uint16_t id;
+	uint16_t cmd;
+	bool done;
+	int err;
+	uint8_t *payload;	/* malloc'ed copy of the reply payload */
+	uint32_t size;
+	int fds[VU_MAX_MSG_FDS];
+	unsigned int nfds;
+};
+
+struct dma_win {
+	uint64_t iova;
+	uint64_t size;
+	uint8_t *vaddr;
+	uint32_t prot;
+};
+
+struct rte_vfio_user_client {
+	int fd;
+	int twin_fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct rte_vfio_user_client_conf conf;
+	struct rte_vfio_user_client_caps caps;
+
+	pthread_mutex_t lock;	/* waiters, state */
+	pthread_cond_t cond;
+	bool connected;
+	bool gone_cb_running;	/* the event thread is reporting the loss */
+	uint16_t next_id;
+	struct waiter *waiters;
+
+	pthread_mutex_t send_lock;
+	struct vu_rx rx;	/* event thread only */
+	struct vu_rx twin_rx;
+
+	pthread_mutex_t dma_lock;
+	struct dma_win *wins;
+	uint32_t nwins;
+
+	int region_fd[CLIENT_MAX_REGIONS];
+};
+
+/* ---- requests ---- */
+
+static void
+waiter_free_fds(struct waiter *w)
+{
+	vu_close_fds(w->fds, w->nfds);
+	w->nfds = 0;
+}
+
+static void
+waiter_unlink(struct rte_vfio_user_client *c, struct waiter *w)
+{
+	struct waiter **p;
+
+	for (p = &c->waiters; *p != NULL; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			return;
+		}
+	}
+}
+
+static void
+deadline_of(struct rte_vfio_user_client *c, struct timespec *ts)
+{
+	uint32_t ms = c->conf.timeout_ms;
+
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * Send one request and wait for its reply. On success (0) the waiter holds
+ * the reply payload and fds; the caller releases them with reply_done().
+ */
+static int
+request(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
+	uint32_t flags, const struct iovec *iov, unsigned int iovcnt,
+	const int *fds, unsigned int nfds)
+{
+	struct vfio_user_header h = { .cmd = cmd, .flags = flags };
+	bool posted = flags & VFIO_USER_F_NO_REPLY;
+	struct timespec ts;
+	int ret;
+
+	memset(w, 0, sizeof(*w));
+	w->cmd = cmd;
+	pthread_mutex_lock(&c->lock);
+	if (!c->connected) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOTCONN;
+	}
+	w->id = h.msg_id = c->next_id++;
+	if (!posted) {
+		w->next = c->waiters;
+		c->waiters = w;
+	}
+	pthread_mutex_unlock(&c->lock);
+
+	pthread_mutex_lock(&c->send_lock);
+	ret = vu_send(c->fd, &h, iov, iovcnt, fds, nfds);
+	pthread_mutex_unlock(&c->send_lock);
+	if (posted)
+		return ret;
+
+	deadline_of(c, &ts);
+	pthread_mutex_lock(&c->lock);
+	while (ret == 0 && !w->done) {
+		if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == ETIMEDOUT &&
+		    !w->done) {
+			ret = -ETIMEDOUT;
+			VU_LOG(ERR, "%s: no reply to command %u (id %u) in %u ms",
+			       c->path, cmd, w->id, c->conf.timeout_ms);
+		}
+	}
+	if (ret == 0)
+		ret = w->err;
+	if (!w->done)
+		waiter_unlink(c, w);
+	pthread_mutex_unlock(&c->lock);
+	if (ret < 0) {
+		free(w->payload);
+		w->payload = NULL;
+		waiter_free_fds(w);
+	}
+	return ret;
+}
+
+static void
+reply_done(struct waiter *w)
+{
+	free(w->payload);
+	w->payload = NULL;
+	waiter_free_fds(w);
+}
+
+/* Request with one payload buffer. */
+static int
+request1(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
+	 const void *p, size_t len, const int *fds, unsigned int nfds)
+{
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)p, .iov_len = len };
+
+	return request(c, w, cmd, 0, &iov, len ? 1 : 0, fds, nfds);
+}
+
+/* ---- the event thread side ---- */
+
+/* Hand a reply to its waiter; false if nobody waits for it. */
+static bool
+deliver_reply(struct rte_vfio_user_client *c, struct vu_rx *rx, int err)
+{
+	struct vfio_user_header *h = vu_rx_hdr(rx);
+	uint32_t size = err ? 0 : rx->want - (uint32_t)sizeof(*h);
+	struct waiter *w;
+	bool found = false;
+
+	pthread_mutex_lock(&c->lock);
+	for (w = c->waiters; w != NULL; w = w->next) {
+		if (w->id != h->msg_id || w->cmd != h->cmd || w->done)
+			continue;
+		found = true;
+		waiter_unlink(c, w);
+		if (err) {
+			w->err = err;
+		} else if (h->flags & VFIO_USER_F_ERROR) {
+			w->err = h->error_no ? -(int)h->error_no : -EIO;
+		} else {
+			w->payload = malloc(size ? size : 1);
+			if (w->payload == NULL) {
+				w->err = -ENOMEM;
+			} else {
+				memcpy(w->payload, rx->buf + sizeof(*h), size);
+				w->size = size;
+				memcpy(w->fds, rx->fds, rx->nfds * sizeof(int));
+				w->nfds = rx->nfds;
+				rx->nfds = 0;	/* the waiter owns them */
+			}
+		}
+		w->done = true;
+		pthread_cond_broadcast(&c->cond);
+		break;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
+static const struct dma_win *
+win_find(const struct rte_vfio_user_client *c, uint64_t addr, uint64_t len)
+{
+	for (uint32_t i = 0; i < c->nwins; i++) {
+		const struct dma_win *w = &c->wins[i];
+
+		if (addr >= w->iova && addr - w->iova < w->size &&
+		    len <= w->size - (addr - w->iova))
+			return w;
+	}
+	return NULL;
+}
+
+/* Answer the server's DMA_READ / DMA_WRITE (or refuse other commands). */
+static void
+serve_request(struct rte_vfio_user_client *c, int fd, struct vu_rx *rx)
+{
+	struct vfio_user_header *h = vu_rx_hdr(rx);
+	struct vfio_user_dma_access *a = (void *)(rx->buf + sizeof(*h));
+	uint32_t size = rx->want - (uint32_t)sizeof(*h);
+	struct vfio_user_header rh = {
+		.msg_id = h->msg_id, .cmd = h->cmd,
+		.flags = VFIO_USER_F_TYPE_REPLY,
+	};
+	struct iovec iov[2];
+	unsigned int n = 0;
+	const struct dma_win *w;
+	int err = 0;
+
+	pthread_mutex_lock(&c->dma_lock);
+	if (h->cmd != VFIO_USER_DMA_READ && h->cmd != VFIO_USER_DMA_WRITE) {
+		err = ENOSYS;
+	} else if (size < sizeof(*a) || a->count > c->conf.max_xfer ||
+		   size != sizeof(*a) + (h->cmd == VFIO_USER_DMA_WRITE ?
+					 a->count : 0)) {
+		err = EINVAL;
+	} else {
+		uint32_t need = h->cmd == VFIO_USER_DMA_READ ?
+			VFIO_USER_DMA_MAP_F_READ : VFIO_USER_DMA_MAP_F_WRITE;
+
+		w = win_find(c, a->addr, a->count);
+		if (w == NULL || (w->prot & need) == 0) {
+			err = EFAULT;
+		} else if (h->cmd == VFIO_USER_DMA_WRITE) {
+			memcpy(w->vaddr + (a->addr - w->iova), a->data, a->count);
+			iov[n++] = (struct iovec){ a, sizeof(*a) };
+		} else {
+			iov[n++] = (struct iovec){ a, sizeof(*a) };
+			iov[n++] = (struct iovec){ w->vaddr + (a->addr - w->iova),
+						   a->count };
+		}
+	}
+	pthread_mutex_unlock(&c->dma_lock);
+	if (err) {
+		VU_LOG(ERR, "%s: server request %u refused: %s", c->path,
+		       h->cmd, strerror(err));
+		rh.flags |= VFIO_USER_F_ERROR;
+		rh.error_no = (uint32_t)err;
+		n = 0;
+	}
+	if (h->flags & VFIO_USER_F_NO_REPLY)
+		return;
+	if (fd == c->fd)
+		pthread_mutex_lock(&c->send_lock);
+	vu_send(fd, &rh, iov, n, NULL, 0);
+	if (fd == c->fd)
+		pthread_mutex_unlock(&c->send_lock);
+}
+
+static void
+client_lost(struct rte_vfio_user_client *c)
+{
+	struct waiter *w;
+
+	pthread_mutex_lock(&c->lock);
+	if (!c->connected) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	c->connected = false;
+	c->gone_cb_running = true;
+	for (w = c->waiters; w != NULL; w = w->next) {
+		w->err = -ENOTCONN;
+		w->done = true;
+	}
+	c->waiters = NULL;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+
+	VU_LOG(WARNING, "%s: server disconnected", c->path);
+	vu_fdman_del(c->fd);
+	if (c->twin_fd >= 0)
+		vu_fdman_del(c->twin_fd);
+	if (c->conf.on_disconnect != NULL)
+		c->conf.on_disconnect(c, c->conf.cb_arg);
+
+	pthread_mutex_lock(&c->lock);
+	c->gone_cb_running = false;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void
+sock_event(struct rte_vfio_user_client *c, int fd, struct vu_rx *rx)
+{
+	for (int n = 0; n < 64; n++) {
+		enum vu_rx_status st = vu_rx_read(fd, rx);
+		struct vfio_user_header *h = vu_rx_hdr(rx);
+
+		if (st == VU_RX_AGAIN)
+			return;
+		if (st == VU_RX_CLOSED || st == VU_RX_ERROR) {
+			client_lost(c);
+			return;
+		}
+		if (st == VU_RX_OVERSIZE) {
+			VU_LOG(ERR, "%s: oversized message (%u bytes) dropped",
+			       c->path, h->msg_size);
+			if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
+				deliver_reply(c, rx, -EMSGSIZE);
+		} else if (h->msg_size < sizeof(*h) || rx->fds_overflow) {
+			VU_LOG(ERR, "%s: malformed message dropped", c->path);
+			if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
+				deliver_reply(c, rx, -EPROTO);
+		} else if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY) {
+			if (!deliver_reply(c, rx, 0))
+				VU_LOG(WARNING, "%s: reply id %u cmd %u matches no "
+				       "request, dropped", c->path, h->msg_id,
+				       h->cmd);
+		} else {
+			serve_request(c, fd, rx);
+		}
+		vu_rx_next(rx);
+	}
+}
+
+static void
+main_event(int fd, void *arg, uint32_t events)
+{
+	RTE_SET_USED(fd);
+	RTE_SET_USED(events);
+	struct rte_vfio_user_client *c = arg;
+
+	sock_event(c, c->fd, &c->rx);
+}
+
+static void
+twin_event(int fd, void *arg, uint32_t events)
+{
+	struct rte_vfio_user_client *c = arg;
+
+	RTE_SET_USED(fd);
+	RTE_SET_USED(events);
+	sock_event(c, c->twin_fd, &c->twin_rx);
+}
+
+/* ---- attach / detach ---- */
+
+static int
+do_connect(const char *path, uint32_t timeout_ms)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct timespec start, now;
+
+	memcpy(un.sun_path, path, strlen(path) + 1);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int err;
+
+		if (fd < 0)
+			return -errno;
+		if (connect(fd, (struct sockaddr *)&un, sizeof(un)) == 0) {
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+			return fd;
+		}
+		err = errno;
+		close(fd);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((err != ENOENT && err != ECONNREFUSED) ||
+		    (uint64_t)(now.tv_sec - start.tv_sec) * 1000 +
+		    (uint64_t)(now.tv_nsec - start.tv_nsec) / 1000000 >= timeout_ms)
+			return -err;
+		usleep(20000);
+	}
+}
+
+static int
+json_u64(json_t *caps, const char *name, uint64_t *out)
+{
+	json_t *v = json_object_get(caps, name);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return -EPROTO;
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+/* Parse the server's VERSION reply into c->caps; may take the twin fd. */
+static int
+parse_version_reply(struct rte_vfio_user_client *c, struct waiter *w)
+{
+	const struct vfio_user_version *v = (const void *)w->payload;
+	struct rte_vfio_user_client_caps *caps = &c->caps;
+	uint64_t fds = VFIO_USER_DEF_MAX_FDS, xfer = VFIO_USER_DEF_MAX_XFER;
+	uint64_t maps = VFIO_USER_DEF_MAX_DMA_MAPS, pg = VFIO_USER_DEF_PGSIZES;
+	size_t jl;
+	json_t *root = NULL, *obj, *t;
+	int ret = -EPROTO;
+
+	if (w->size < sizeof(*v))
+		return -EPROTO;
+	if (v->major != VFIO_USER_MAJOR_VER) {
+		VU_LOG(ERR, "%s: server speaks major version %u, we speak %u",
+		       c->path, v->major, VFIO_USER_MAJOR_VER);
+		return -ENOTSUP;
+	}
+	if (v->minor > VFIO_USER_MINOR_VER)
+		return -EPROTO;
+	caps->major = v->major;
+	caps->minor = v->minor;
+	jl = w->size - sizeof(*v);
+	if (jl > 0) {
+		if (v->data[jl - 1] != '\0')
+			return -EPROTO;
+		root = json_loads(v->data, 0, NULL);
+		if (root == NULL || !json_is_object(root))
+			goto out;
+		obj = json_object_get(root, VFIO_USER_CAP_ROOT);
+		if (obj != NULL && !json_is_object(obj))
+			goto out;
+		if (obj != NULL &&
+		    (json_u64(obj, VFIO_USER_CAP_MAX_FDS, &fds) < 0 ||
+		     json_u64(obj, VFIO_USER_CAP_MAX_XFER, &xfer) < 0 ||
+		     json_u64(obj, VFIO_USER_CAP_MAX_DMA_MAPS, &maps) < 0 ||
+		     json_u64(obj, VFIO_USER_CAP_PGSIZES, &pg) < 0))
+			goto out;
+		t = obj ? json_object_get(obj, VFIO_USER_CAP_WRITE_MULTI) : NULL;
+		caps->write_multi = c->conf.write_multi && json_is_true(t);
+		t = obj ? json_object_get(obj, VFIO_USER_CAP_TWIN_SOCKET) : NULL;
+		if (c->conf.twin_socket && t != NULL && json_is_object(t) &&
+		    json_is_true(json_object_get(t, VFIO_USER_CAP_TWIN_SUPPORTED))) {
+			json_t *idx = json_object_get(t, VFIO_USER_CAP_TWIN_FD_INDEX);
+
+			if (!json_is_integer(idx) || json_integer_value(idx) < 0 ||
+			    json_integer_value(idx) >= (json_int_t)w->nfds) {
+				VU_LOG(ERR, "%s: twin_socket without a valid fd",
+				       c->path);
+				goto out;
+			}
+			c->twin_fd = w->fds[json_integer_value(idx)];
+			w->fds[json_integer_value(idx)] = -1;
+			caps->twin_socket = true;
+		}
+	}
+	caps->max_msg_fds = fds > VU_MAX_MSG_FDS ? VU_MAX_MSG_FDS : (uint32_t)fds;
+	caps->max_xfer = xfer > VU_MAX_XFER ? VU_MAX_XFER : (uint32_t)xfer;
+	caps->max_dma_maps = maps > UINT32_MAX ? UINT32_MAX : (uint32_t)maps;
+	caps->pgsizes = pg;
+	ret = 0;
+out:
+	if (ret < 0)
+		VU_LOG(ERR, "%s: malformed VERSION reply", c->path);
+	json_decref(root);
+	return ret;
+}
+
+static int
+negotiate(struct rte_vfio_user_client *c)
+{
+	char buf[512];
+	struct vfio_user_version v = {
+		.major = VFIO_USER_MAJOR_VER, .minor = VFIO_USER_MINOR_VER,
+	};
+	struct iovec iov[2];
+	struct waiter w;
+	int len, ret;
+
+	len = snprintf(buf, sizeof(buf),
+		"{\"" VFIO_USER_CAP_ROOT "\":{\"" VFIO_USER_CAP_MAX_FDS "\":%u,"
+		"\"" VFIO_USER_CAP_MAX_XFER "\":%u%s%s}}",
+		VU_MAX_MSG_FDS, c->conf.max_xfer,
+		c->conf.write_multi ? ",\"" VFIO_USER_CAP_WRITE_MULTI "\":true" : "",
+		c->conf.twin_socket ? ",\"" VFIO_USER_CAP_TWIN_SOCKET
+			"\":{\"" VFIO_USER_CAP_TWIN_SUPPORTED "\":true}" : "");
+	iov[0] = (struct iovec){ &v, sizeof(v) };
+	iov[1] = (struct iovec){ buf, (size_t)len + 1 };
+	ret = request(c, &w, VFIO_USER_VERSION, 0, iov, 2, NULL, 0);
+	if (ret < 0)
+		return ret;
+	ret = parse_version_reply(c, &w);
+	reply_done(&w);
+	return ret;
+}
+
+struct rte_vfio_user_client *
+rte_vfio_user_client_attach(const struct rte_vfio_user_client_conf *conf)
+{
+	struct rte_vfio_user_client *c;
+	int ret;
+
+	if (conf == NULL || conf->path == NULL ||
+	    strlen(conf->path) >= sizeof(c->path) ||
+	    conf->max_xfer > VU_MAX_XFER) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	c->conf = *conf;
+	memcpy(c->path, conf->path, strlen(conf->path) + 1);
+	c->conf.path = c->path;
+	if (c->conf.timeout_ms == 0)
+		c->conf.timeout_ms = CLIENT_DEF_TIMEOUT_MS;
+	if (c->conf.max_xfer == 0)
+		c->conf.max_xfer = VU_MAX_XFER;
+	c->fd = -1;
+	c->twin_fd = -1;
+	for (int i = 0; i < CLIENT_MAX_REGIONS; i++)
+		c->region_fd[i] = -1;
+	c->next_id = 1;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	pthread_mutex_init(&c->send_lock, NULL);
+	pthread_mutex_init(&c->dma_lock, NULL);
+	if (vu_rx_init(&c->rx) < 0 || vu_rx_init(&c->twin_rx) < 0) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	ret = do_connect(c->path, c->conf.connect_timeout_ms);
+	if (ret < 0) {
+		VU_LOG(ERR, "%s: connect: %s", c->path, strerror(-ret));
+		goto err;
+	}
+	c->fd = ret;
+	c->connected = true;
+	ret = vu_fdman_add(c->fd, main_event, c);
+	if (ret < 0)
+		goto err;
+	ret = negotiate(c);
+	if (ret == 0 && c->twin_fd >= 0) {
+		fcntl(c->twin_fd, F_SETFL, fcntl(c->twin_fd, F_GETFL) | O_NONBLOCK);
+		ret = vu_fdman_add(c->twin_fd, twin_event, c);
+	}
+	if (ret < 0)
+		goto err;
+	VU_LOG(INFO, "%s: attached, version %u.%u, max_xfer %u%s", c->path,
+	       c->caps.major, c->caps.minor, c->caps.max_xfer,
+	       c->caps.twin_socket ? ", twin socket" : "");
+	return c;
+err:
+	c->conf.on_disconnect = NULL;	/* no callback for a failed attach */
+	rte_vfio_user_client_detach(c);
+	rte_errno = -ret;
+	return NULL;
+}
+
+void
+rte_vfio_user_client_detach(struct rte_vfio_user_client *c)
+{
+	struct waiter *w;
+
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		vu_fdman_del(c->fd);
+	if (c->twin_fd >= 0)
+		vu_fdman_del(c->twin_fd);
+	pthread_mutex_lock(&c->lock);
+	while (c->gone_cb_running)	/* the event thread still reports */
+		pthread_cond_wait(&c->cond, &c->lock);
+	c->connected = false;
+	for (w = c->waiters; w != NULL; w = w->next) {
+		w->err = -ENOTCONN;
+		w->done = true;
+	}
+	c->waiters = NULL;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	/* callers of other API functions must be done by now (documented) */
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->twin_fd >= 0)
+		close(c->twin_fd);
+	vu_close_fds(c->region_fd, CLIENT_MAX_REGIONS);
+	vu_rx_fini(&c->rx);
+	vu_rx_fini(&c->twin_rx);
+	free(c->wins);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->send_lock);
+	pthread_mutex_destroy(&c->dma_lock);
+	free(c);
+}
+
+bool
+rte_vfio_user_client_connected(struct rte_vfio_user_client *c)
+{
+	bool ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = c->connected;
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+void
+rte_vfio_user_client_get_caps(struct rte_vfio_user_client *c,
+			      struct rte_vfio_user_client_caps *caps)
+{
+	*caps = c->caps;
+}
+
+/* ---- commands ---- */
+
+int
+rte_vfio_user_client_device_info(struct rte_vfio_user_client *c,
+				 struct vfio_user_device_info *info)
+{
+	struct vfio_user_device_info req = { .argsz = sizeof(req) };
+	struct waiter w;
+	int ret;
+
+	ret = request1(c, &w, VFIO_USER_DEVICE_GET_INFO, &req, sizeof(req),
+		       NULL, 0);
+	if (ret < 0)
+		return ret;
+	if (w.size < sizeof(*info) || w.nfds != 0)
+		ret = -EPROTO;
+	else
+		memcpy(info, w.payload, sizeof(*info));
+	reply_done(&w);
+	return ret;
+}
+
+/* Walk the region capability chain of a reply. */
+static int
+parse_region_caps(const uint8_t *p, uint32_t size, uint32_t off,
+		  struct rte_vfio_user_client_region *reg)
+{
+	for (int n = 0; off != 0; n++) {
+		const struct vfio_user_cap_header *ch = (const void *)(p + off);
+
+		if (n >= CLIENT_MAX_CAPS || off < sizeof(struct vfio_user_region_info) ||
+		    off > size || size - off < sizeof(*ch))
+			return -EPROTO;
+		if (ch->id == VFIO_USER_REGION_CAP_SPARSE_MMAP) {
+			const struct vfio_user_cap_sparse_mmap *s = (const void *)ch;
+
+			if (size - off < sizeof(*s) ||
+			    (size - off - sizeof(*s)) / sizeof(s->areas[0]) <
+			    s->nr_areas)
+				return -EPROTO;
+			reg->nr_sparse = s->nr_areas;
+			for (uint32_t i = 0; i < s->nr_areas &&
+			     i < RTE_DIM(reg->sparse); i++) {
+				reg->sparse[i] = s->areas[i];
+				if (s->areas[i].offset > reg->size ||
+				    s->areas[i].size > reg->size - s->areas[i].offset)
+					return -EPROTO;
+			}
+		} else if (ch->id == VFIO_USER_REGION_CAP_TYPE) {
+			const struct vfio_user_cap_type *t = (const void *)ch;
+
+			if (size - off < sizeof(*t))
+				return -EPROTO;
+			reg->type = t->type;
+			reg->subtype = t->subtype;
+		}
+		if (ch->next != 0 && ch->next <= off)
+			return -EPROTO;	/* loops are refused */
+		off = ch->next;
+	}
+	return 0;
+}
+
+int
+rte_vfio_user_client_region_info(struct rte_vfio_user_client *c,
+				 uint32_t index,
+				 struct rte_vfio_user_client_region *reg)
+{
+	struct vfio_user_region_info req = { .index = index };
+	const struct vfio_user_region_info *rep;
+	uint32_t argsz = sizeof(req) + 256;
+	struct waiter w;
+	int ret;
+
+	if (index >= CLIENT_MAX_REGIONS)
+		return -EINVAL;
+	for (int tries = 0; ; tries++) {
+		req.argsz = argsz;
+		ret = request1(c, &w, VFIO_USER_DEVICE_GET_REGION_INFO, &req,
+			       sizeof(req), NULL, 0);
+		if (ret < 0)
+			return ret;
+		rep = (const void *)w.payload;
+		if (w.size < sizeof(*rep) || rep->index != index) {
+			reply_done(&w);
+			return -EPROTO;
+		}
+		if (rep->argsz <= argsz || tries == 1)
+			break;
+		argsz = rep->argsz;	/* the chain needs more room: retry */
+		reply_done(&w);
+		if (argsz > REGION_INFO_MAX_ARGSZ)
+			return -EPROTO;
+	}
+	memset(reg, 0, sizeof(*reg));
+	reg->index = index;
+	reg->flags = rep->flags;
+	reg->size = rep->size;
+	reg->offset = rep->offset;
+	reg->fd = -1;
+	ret = 0;
+	if ((rep->flags & VFIO_USER_REGION_INFO_FLAG_CAPS) && rep->cap_offset)
+		ret = parse_region_caps(w.payload, w.size, rep->cap_offset, reg);
+	if (ret == 0 && (rep->flags & VFIO_USER_REGION_INFO_FLAG_MMAP)) {
+		if (w.nfds != 1) {
+			ret = -EPROTO;
+		} else {
+			pthread_mutex_lock(&c->lock);
+			if (c->region_fd[index] >= 0)
+				close(c->region_fd[index]);
+			c->region_fd[index] = w.fds[0];
+			pthread_mutex_unlock(&c->lock);
+			w.fds[0] = -1;
+			reg->fd = c->region_fd[index];
+		}
+	}
+	reply_done(&w);
+	return ret;
+}
+
+void *
+rte_vfio_user_client_region_mmap(struct rte_vfio_user_client *c,
+				 uint32_t index, uint64_t offset, uint64_t len,
+				 int prot)
+{
+	struct rte_vfio_user_client_region reg;
+	bool inside = false;
+	void *p;
+	int ret;
+
+	ret = rte_vfio_user_client_region_info(c, index, &reg);
+	if (ret < 0) {
+		rte_errno = -ret;
+		return NULL;
+	}
+	if (!(reg.flags & VFIO_USER_REGION_INFO_FLAG_MMAP) || reg.fd < 0 ||
+	    len == 0 || offset > reg.size || len > reg.size - offset) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	if (reg.nr_sparse == 0)
+		inside = true;
+	for (uint32_t i = 0; i < reg.nr_sparse && i < RTE_DIM(reg.sparse); i++)
+		if (offset >= reg.sparse[i].offset &&
+		    offset - reg.sparse[i].offset < reg.sparse[i].size &&
+		    len <= reg.sparse[i].size - (offset - reg.sparse[i].offset))
+			inside = true;
+	if (!inside) {
+		rte_errno = EACCES;
+		return NULL;
+	}
+	p = mmap(NULL, len, prot, MAP_SHARED, reg.fd, (off_t)(reg.offset + offset));
+	if (p == MAP_FAILED) {
+		rte_errno = errno;
+		return NULL;
+	}
+	return p;
+}
+
+int
+rte_vfio_user_client_region_io_fds(struct rte_vfio_user_client *c,
+				   uint32_t index,
+				   struct rte_vfio_user_client_io_fd *out,
+				   uint32_t max, uint32_t *count)
+{
+	struct vfio_user_region_io_fds req = { .index = index };
+	const struct vfio_user_region_io_fds *rep;
+	const struct vfio_user_sub_region_io_fd *sub;
+	struct waiter w;
+	uint32_t i, stride;
+	int ret;
+
+	if (max > 1024)
+		max = 1024;
+	req.argsz = sizeof(req) + max * sizeof(*sub);
+	ret = request1(c, &w, VFIO_USER_DEVICE_GET_REGION_IO_FDS, &req,
+		       sizeof(req), NULL, 0);
+	if (ret < 0)
+		return ret;
+	rep = (const void *)w.payload;
+	if (w.size < sizeof(*rep) || rep->index != index) {
+		ret = -EPROTO;
+		goto out;
+	}
+	*count = rep->count;
+	if (rep->count == 0 || rep->argsz > req.argsz ||
+	    w.size < sizeof(*rep) + (uint64_t)rep->count * sizeof(*sub))
+		goto out;	/* nothing, or no room for them */
+	stride = (w.size - (uint32_t)sizeof(*rep)) / rep->count;
+	if (stride < sizeof(*sub)) {
+		ret = -EPROTO;
+		goto out;
+	}
+	for (i = 0; i < rep->count; i++) {
+		sub = (const void *)(w.payload + sizeof(*rep) + i * stride);
+		if (sub->fd_index >= w.nfds) {
+			ret = -EPROTO;
+			break;
+		}
+	}
+	for (i = 0; ret == 0 && i < rep->count; i++) {
+		sub = (const void *)(w.payload + sizeof(*rep) + i * stride);
+		out[i].offset = sub->offset;
+		out[i].size = sub->size;
+		out[i].type = sub->type;
+		out[i].flags = sub->flags;
+		out[i].datamatch = sub->datamatch;
+		/* entries may share an fd: each caller entry gets its own */
+		out[i].fd = fcntl(w.fds[sub->fd_index], F_DUPFD_CLOEXEC, 0);
+		if (out[i].fd < 0) {
+			ret = -errno;
+			while (i-- > 0)
+				close(out[i].fd);
+		}
+	}
+out:
+	reply_done(&w);
+	return ret;
+}
+
+int
+rte_vfio_user_client_irq_info(struct rte_vfio_user_client *c, uint32_t index,
+			      struct vfio_user_irq_info *info)
+{
+	struct vfio_user_irq_info req = { .argsz = sizeof(req), .index = index };
+	struct waiter w;
+	int ret;
+
+	ret = request1(c, &w, VFIO_USER_DEVICE_GET_IRQ_INFO, &req, sizeof(req),
+		       NULL, 0);
+	if (ret < 0)
+		return ret;
+	if (w.size < sizeof(*info) || w.nfds != 0 ||
+	    ((const struct vfio_user_irq_info *)w.payload)->index != index)
+		ret = -EPROTO;
+	else
+		memcpy(info, w.payload, sizeof(*info));
+	reply_done(&w);
+	return ret;
+}
+
+static int
+set_irqs_one(struct rte_vfio_user_client *c, uint32_t index, uint32_t flags,
+	     uint32_t start, uint32_t count, const uint8_t *bools,
+	     const int *fds, unsigned int nfds)
+{
+	struct vfio_user_irq_set req = {
+		.argsz = sizeof(req) + (bools ? count : 0), .flags = flags,
+		.index = index, .start = start, .count = count,
+	};
+	struct iovec iov[2] = {
+		{ &req, sizeof(req) }, { (void *)(uintptr_t)bools, count },
+	};
+	struct waiter w;
+	int ret;
+
+	ret = request(c, &w, VFIO_USER_DEVICE_SET_IRQS, 0, iov, bools ? 2 : 1,
+		      fds, nfds);
+	if (ret == 0)
+		reply_done(&w);
+	return ret;
+}
+
+int
+rte_vfio_user_client_set_irqs(struct rte_vfio_user_client *c, uint32_t index,
+			      uint32_t flags, uint32_t start, uint32_t count,
+			      const void *data)
+{
+	uint32_t type = flags & VFIO_USER_IRQ_SET_DATA_TYPE_MASK;
+	const int *fds = data;
+	uint32_t done = 0;
+	int ret = 0;
+
+	if (type == VFIO_USER_IRQ_SET_DATA_NONE)
+		return set_irqs_one(c, index, flags, start, count, NULL, NULL, 0);
+	if (data == NULL && count > 0)
+		return -EINVAL;
+	if (type == VFIO_USER_IRQ_SET_DATA_BOOL)
+		return set_irqs_one(c, index, flags, start, count, data, NULL, 0);
+	if (type != VFIO_USER_IRQ_SET_DATA_EVENTFD)
+		return -EINVAL;
+	if (count == 0)
+		return set_irqs_one(c, index, flags, start, 0, NULL, NULL, 0);
+	/* runs of valid fds (sent) and of -1 (de-assigned: no fds) */
+	while (done < count && ret == 0) {
+		bool valid = fds[done] >= 0;
+		uint32_t n = 1;
+
+		while (done + n < count && (fds[done + n] >= 0) == valid &&
+		       (!valid || n < c->caps.max_msg_fds))
+			n++;
+		ret = set_irqs_one(c, index, flags, start + done, n, NULL,
+				   valid ? &fds[done] : NULL, valid ? n : 0);
+		done += n;
+	}
+	return ret;
+}
+
+static uint32_t
+xfer_chunk(struct rte_vfio_user_client *c)
+{
+	return c->caps.max_xfer < VU_MAX_XFER ? c->caps.max_xfer : VU_MAX_XFER;
+}
+
+int
+rte_vfio_user_client_region_read(struct rte_vfio_user_client *c,
+				 uint32_t index, uint64_t offset, void *buf,
+				 size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		uint32_t n = len < xfer_chunk(c) ? (uint32_t)len : xfer_chunk(c);
+		struct vfio_user_region_access req = {
+			.offset = offset, .region = index, .count = n,
+		};
+		const struct vfio_user_region_access *rep;
+		struct waiter w;
+		int ret;
+
+		ret = request1(c, &w, VFIO_USER_REGION_READ, &req, sizeof(req),
+			       NULL, 0);
+		if (ret < 0)
+			return ret;
+		rep = (const void *)w.payload;
+		if (w.size != sizeof(*rep) + n || rep->count != n ||
+		    rep->offset != offset || rep->region != index) {
+			reply_done(&w);
+			return -EPROTO;
+		}
+		memcpy(p, rep->data, n);
+		reply_done(&w);
+		p += n;
+		offset += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+rte_vfio_user_client_region_write(struct rte_vfio_user_client *c,
+				  uint32_t index, uint64_t offset,
+				  const void *buf, size_t len, bool posted)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		uint32_t n = len < xfer_chunk(c) ? (uint32_t)len : xfer_chunk(c);
+		struct vfio_user_region_access req = {
+			.offset = offset, .region = index, .count = n,
+		};
+		struct iovec iov[2] = {
+			{ &req, sizeof(req) }, { (void *)(uintptr_t)p, n },
+		};
+		struct waiter w;
+		int ret;
+
+		ret = request(c, &w, VFIO_USER_REGION_WRITE,
+			      posted ? VFIO_USER_F_NO_REPLY : 0, iov, 2, NULL, 0);
+		if (ret < 0)
+			return ret;
+		if (!posted) {
+			if (w.size < sizeof(req) ||
+			    ((const struct vfio_user_region_access *)
+			     w.payload)->count != n)
+				ret = -EPROTO;
+			reply_done(&w);
+			if (ret < 0)
+				return ret;
+		}
+		p += n;
+		offset += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+rte_vfio_user_client_region_write_multi(struct rte_vfio_user_client *c,
+					const struct rte_vfio_user_client_write *wr,
+					uint32_t n)
+{
+	struct vfio_user_write_multi_entry e[VFIO_USER_WRITE_MULTI_MAX];
+	struct vfio_user_write_multi hdr;
+	struct iovec iov[2];
+	struct waiter w;
+	int ret;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (wr[i].count == 0 || wr[i].count > VFIO_USER_WRITE_MULTI_DATA)
+			return -EINVAL;
+	if (!c->caps.write_multi) {
+		for (uint32_t i = 0; i < n; i++) {
+			ret = rte_vfio_user_client_region_write(c, wr[i].region,
+				wr[i].offset, wr[i].data, wr[i].count, false);
+			if (ret < 0)
+				return ret;
+		}
+		return 0;
+	}
+	while (n > 0) {
+		uint32_t k = n < VFIO_USER_WRITE_MULTI_MAX ? n :
+			VFIO_USER_WRITE_MULTI_MAX;
+
+		for (uint32_t i = 0; i < k; i++) {
+			memset(&e[i], 0, sizeof(e[i]));
+			e[i].offset = wr[i].offset;
+			e[i].region = wr[i].region;
+			e[i].count = wr[i].count;
+			memcpy(e[i].data, wr[i].data, wr[i].count);
+		}
+		hdr.wr_cnt = k;
+		iov[0] = (struct iovec){ &hdr, sizeof(hdr) };
+		iov[1] = (struct iovec){ e, k * sizeof(e[0]) };
+		ret = request(c, &w, VFIO_USER_REGION_WRITE_MULTI, 0, iov, 2,
+			      NULL, 0);
+		if (ret < 0)
+			return ret;
+		if (w.size < sizeof(hdr) ||
+		    ((const struct vfio_user_write_multi *)w.payload)->wr_cnt != k)
+			ret = -EPROTO;
+		reply_done(&w);
+		if (ret < 0)
+			return ret;
+		wr += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int
+rte_vfio_user_client_dma_map(struct rte_vfio_user_client *c, uint64_t iova,
+			     uint64_t size, void *vaddr, int fd,
+			     uint64_t fd_offset, uint32_t prot)
+{
+	struct vfio_user_dma_map req = {
+		.argsz = sizeof(req), .flags = prot, .offset = fd < 0 ? 0 : fd_offset,
+		.addr = iova, .size = size,
+	};
+	struct dma_win *nw;
+	struct waiter w;
+	int ret;
+
+	if (fd < 0 && vaddr == NULL)
+		return -EINVAL;
+	ret = request1(c, &w, VFIO_USER_DMA_MAP, &req, sizeof(req),
+		       fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0);
+	if (ret < 0)
+		return ret;
+	reply_done(&w);
+	if (vaddr == NULL)
+		return 0;
+	pthread_mutex_lock(&c->dma_lock);
+	nw = realloc(c->wins, (c->nwins + 1) * sizeof(*nw));
+	if (nw == NULL) {
+		pthread_mutex_unlock(&c->dma_lock);
+		rte_vfio_user_client_dma_unmap(c, iova, size);
+		return -ENOMEM;
+	}
+	c->wins = nw;
+	c->wins[c->nwins++] = (struct dma_win){ iova, size, vaddr, prot };
+	pthread_mutex_unlock(&c->dma_lock);
+	return 0;
+}
+
+int
+rte_vfio_user_client_dma_unmap(struct rte_vfio_user_client *c, uint64_t iova,
+			       uint64_t size)
+{
+	struct vfio_user_dma_unmap req = {
+		.argsz = sizeof(req), .addr = iova, .size = size,
+	};
+	struct waiter w;
+	int ret;
+
+	ret = request1(c, &w, VFIO_USER_DMA_UNMAP, &req, sizeof(req), NULL, 0);
+	if (ret < 0)
+		return ret;
+	reply_done(&w);
+	pthread_mutex_lock(&c->dma_lock);
+	for (uint32_t i = 0; i < c->nwins; i++) {
+		if (c->wins[i].iova == iova && c->wins[i].size == size) {
+			c->wins[i] = c->wins[--c->nwins];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->dma_lock);
+	return 0;
+}
+
+int
+rte_vfio_user_client_reset(struct rte_vfio_user_client *c)
+{
+	struct waiter w;
+	int ret;
+
+	ret = request(c, &w, VFIO_USER_DEVICE_RESET, 0, NULL, 0, NULL, 0);
+	if (ret == 0)
+		reply_done(&w);
+	return ret;
+}
+
+int
+rte_vfio_user_client_dirty_pages(struct rte_vfio_user_client *c,
+				 uint32_t flags, uint64_t iova, uint64_t size,
+				 uint64_t pgsize, uint64_t *bitmap,
+				 uint64_t bitmap_size)
+{
+	struct vfio_user_dirty_pages dp = { .argsz = sizeof(dp), .flags = flags };
+	struct vfio_user_bitmap_range rg = {
+		.iova = iova, .size = size,
+		.bitmap = { .pgsize = pgsize, .size = bitmap_size },
+	};
+	struct iovec iov[2] = { { &dp, sizeof(dp) }, { &rg, sizeof(rg) } };
+	bool get = flags == VFIO_USER_DIRTY_PAGES_F_GET_BITMAP;
+	struct waiter w;
+	int ret;
+
+	if (get) {
+		if (bitmap == NULL ||
+		    bitmap_size > VU_MAX_XFER)
+			return -EINVAL;
+		dp.argsz = (uint32_t)(sizeof(dp) + sizeof(rg) + bitmap_size);
+	}
+	ret = request(c, &w, VFIO_USER_DIRTY_PAGES, 0, iov, get ? 2 : 1, NULL, 0);
+	if (ret < 0)
+		return ret;
+	if (get) {
+		if (w.size < sizeof(dp) + sizeof(rg) ||
+		    w.size - sizeof(dp) - sizeof(rg) > bitmap_size)
+			ret = -EPROTO;
+		else
+			memcpy(bitmap, w.payload + sizeof(dp) + sizeof(rg),
+			       w.size - sizeof(dp) - sizeof(rg));
+	}
+	reply_done(&w);
+	return ret;
+}
