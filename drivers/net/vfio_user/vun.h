@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#ifndef VUN_H
+#define VUN_H
+
+/*
+ * net_vfio_user: a virtio-net device (VIRTIO 1.x, modern PCI transport)
+ * served over vfio-user, seen by DPDK as an ethdev port.
+ *
+ * Threads: the device model (config space, BAR registers, control queue)
+ * runs on the library's event thread; rx/tx bursts run on lcores. They
+ * share the virtqueue state below. The event thread publishes a queue by
+ * filling it and then setting 'ready' (release); it withdraws one by
+ * clearing 'ready' and waiting for a QSBR grace period on the device's
+ * variable, so bursts (online in it while they run) never see a half
+ * changed queue or memory that is going away.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_spinlock.h>
+
+#include <rte_vfio_user.h>
+#include <rte_vfio_user_pci.h>
+
+#define VUN_MAX_QUEUE_PAIRS	16
+#define VUN_MAX_VQS		(2 * VUN_MAX_QUEUE_PAIRS + 1)
+#define VUN_MAX_QUEUE_SIZE	32768
+#define VUN_DEF_MTU		1500
+#define VUN_MAX_MTU		9216
+#define VUN_BURST		32
+/* Descriptor chain limit (a chain longer than the queue is a loop). */
+#define VUN_MAX_CHAIN		1024
+
+extern int vun_logtype;
+#define VUN_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, vun_logtype, "net_vfio_user: " fmt "\n", \
+		##__VA_ARGS__)
+
+/* Per-queue counters (the xstats). */
+struct vun_stats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t drops;		/* no buffer / no mbuf / queue not ready */
+	uint64_t kicks;		/* doorbells received */
+	uint64_t interrupts;	/* eventfd writes */
+	uint64_t bad_desc;	/* malformed descriptor chains */
+	uint64_t errors;	/* packets given up on */
+};
+
+/* One device-side split virtqueue. */
+struct vun_vq {
+	/* data path, read-mostly */
+	uint32_t ready;			/* atomic: rings translated, usable */
+	uint16_t size;
+	uint16_t last_avail;		/* next avail entry we consume */
+	uint16_t last_used;		/* next used entry we fill */
+	uint16_t msix_vector;
+	bool event_idx;
+	bool mrg_rxbuf;
+	bool indirect;
+	uint16_t hdr_len;		/* virtio_net_hdr length */
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	struct rte_vfio_user_mem_cache mcache;
+	struct rte_mempool *mp;		/* rx (driver tx) queues: our mbufs */
+	struct vun_dev *dev;
+	uint16_t index;			/* virtqueue index */
+	uint16_t qid;			/* ethdev queue id */
+	struct vun_stats st;
+
+	/* control path: what the driver programmed */
+	uint16_t cfg_size;
+	uint16_t cfg_vector;
+	bool cfg_enable;
+	uint64_t desc_iova;
+	uint64_t avail_iova;
+	uint64_t used_iova;
+} __rte_cache_aligned;
+
+struct vun_dev {
+	int dev_id;			/* rte_vfio_user device id */
+	uint16_t port_id;
+	char path[108];
+	struct rte_vfio_user_pci *pci;	/* config space */
+	struct rte_rcu_qsbr *qsbr;
+
+	/* devargs */
+	uint16_t max_pairs;
+	struct rte_ether_addr mac;
+	uint16_t mtu;
+
+	/* virtio state (event thread) */
+	uint64_t host_features;
+	uint64_t guest_features;
+	uint32_t dfselect;
+	uint32_t gfselect;
+	uint16_t msix_config;
+	uint8_t status;
+	uint8_t config_generation;
+	uint16_t queue_select;
+	uint16_t active_pairs;		/* VIRTIO_NET_CTRL_MQ */
+	uint8_t isr;			/* atomic: ISR status bits */
+	bool promisc;
+	bool allmulti;
+	bool port_started;		/* ethdev side */
+	uint32_t link_up;		/* atomic: ethdev link status */
+	bool connected;
+	uint16_t msix_vectors;		/* table size */
+	struct rte_ether_addr guest_mac; /* VIRTIO_NET_CTRL_MAC_ADDR_SET */
+	int notify_efd;			/* ioeventfd offered for data kicks */
+	int pci_cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
+	uint32_t msix_on;		/* atomic: client enabled MSI-X vectors */
+
+	struct vun_vq vq[VUN_MAX_VQS];
+};
+
+/* vun_virtio.c: the virtio device model */
+uint16_t vun_num_vqs(const struct vun_dev *d);
+int vun_virtio_init(struct vun_dev *d);
+void vun_virtio_fini(struct vun_dev *d);
+int vun_virtio_register(struct vun_dev *d);
+void vun_virtio_set_port_started(struct vun_dev *d, bool started);
+void vun_queues_stop(struct vun_dev *d);
+void vun_signal_config(struct vun_dev *d);
+
+/* Append a used element (data path and control queue). */
+static inline void
+vq_used_put(struct vun_vq *vq, uint16_t id, uint32_t len)
+{
+	struct vring_used_elem *e = &vq->used->ring[vq->last_used & (vq->size - 1)];
+
+	e->id = id;
+	e->len = len;
+	vq->last_used++;
+}
+
+/* vun_ring.c: bursts */
+uint16_t vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
+uint16_t vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
+
+/* vun_ethdev.c */
+void vun_link_update_notify(struct vun_dev *d);
+
+#endif /* VUN_H */

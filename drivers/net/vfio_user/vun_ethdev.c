@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * ethdev glue of net_vfio_user: devargs, port operations, link state,
+ * statistics. The port's rx queue N receives what the driver sends on its
+ * transmit queue N; tx queue N fills the driver's receive queue N.
+ *
+ *   --vdev 'net_vfio_user0,path=/run/vnic0.sock,queues=2,mac=02:00:00:00:00:01,mtu=1500'
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/virtio_config.h>
+
+#include <bus_vdev_driver.h>
+#include <ethdev_driver.h>
+#include <ethdev_vdev.h>
+#include <rte_kvargs.h>
+#include <rte_malloc.h>
+#include <rte_random.h>
+
+#include "vun.h"
+#include "vun_layout.h"
+
+RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
+
+#define ARG_PATH	"path"
+#define ARG_QUEUES	"queues"
+#define ARG_MAC		"mac"
+#define ARG_MTU		"mtu"
+
+static const char *const valid_args[] = {
+	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_MTU, NULL,
+};
+
+/* ---- link ---- */
+
+static bool
+link_is_up(const struct vun_dev *d)
+{
+	return d->port_started && d->connected &&
+		(d->status & VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+void
+vun_link_update_notify(struct vun_dev *d)
+{
+	uint32_t up = link_is_up(d);
+
+	if (__atomic_exchange_n(&d->link_up, up, __ATOMIC_ACQ_REL) == up)
+		return;
+	VUN_LOG(INFO, "%s: link %s", d->path, up ? "up" : "down");
+	rte_eth_dev_callback_process(&rte_eth_devices[d->port_id],
+				     RTE_ETH_EVENT_INTR_LSC, NULL);
+}
+
+static int
+vun_link_update(struct rte_eth_dev *dev, int wait)
+{
+	struct vun_dev *d = dev->data->dev_private;
+	struct rte_eth_link link = {
+		.link_speed = RTE_ETH_SPEED_NUM_10G,
+		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
+		.link_autoneg = RTE_ETH_LINK_FIXED,
+		.link_status = __atomic_load_n(&d->link_up, __ATOMIC_ACQUIRE) ?
+			RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN,
+	};
+
+	RTE_SET_USED(wait);
+	return rte_eth_linkstatus_set(dev, &link);
+}
+
+/* ---- port operations ---- */
+
+static int
+vun_dev_configure(struct rte_eth_dev *dev)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	if (dev->data->nb_rx_queues > d->max_pairs ||
+	    dev->data->nb_tx_queues > d->max_pairs) {
+		VUN_LOG(ERR, "%s: %u rx / %u tx queues asked, the device has %u "
+			"pairs (devarg queues=)", d->path, dev->data->nb_rx_queues,
+			dev->data->nb_tx_queues, d->max_pairs);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+vun_dev_start(struct rte_eth_dev *dev)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
+		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	dev->data->dev_started = 1;
+	vun_virtio_set_port_started(d, true);
+	vun_link_update(dev, 0);
+	return 0;
+}
+
+static int
+vun_dev_stop(struct rte_eth_dev *dev)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	dev->data->dev_started = 0;
+	vun_virtio_set_port_started(d, false);
+	vun_link_update(dev, 0);
+	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
+		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
+		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	return 0;
+}
+
+static int
+vun_dev_close(struct rte_eth_dev *dev)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return 0;
+	vun_virtio_fini(d);
+	/* mac_addrs is freed by the ethdev layer */
+	return 0;
+}
+
+static int
+vun_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	info->max_mac_addrs = 1;
+	info->max_rx_pktlen = VUN_MAX_MTU + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+	info->max_rx_queues = d->max_pairs;
+	info->max_tx_queues = d->max_pairs;
+	info->min_rx_bufsize = 0;
+	info->min_mtu = RTE_ETHER_MIN_MTU;
+	info->max_mtu = VUN_MAX_MTU;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
+	return 0;
+}
+
+static int
+vun_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
+		   unsigned int socket, const struct rte_eth_rxconf *conf,
+		   struct rte_mempool *mp)
+{
+	struct vun_dev *d = dev->data->dev_private;
+	struct vun_vq *vq = &d->vq[2 * q + 1];
+
+	RTE_SET_USED(nb_desc);
+	RTE_SET_USED(socket);
+	RTE_SET_USED(conf);
+	vq->mp = mp;
+	dev->data->rx_queues[q] = vq;
+	return 0;
+}
+
+static int
+vun_tx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
+		   unsigned int socket, const struct rte_eth_txconf *conf)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	RTE_SET_USED(nb_desc);
+	RTE_SET_USED(socket);
+	RTE_SET_USED(conf);
+	dev->data->tx_queues[q] = &d->vq[2 * q];
+	return 0;
+}
+
+static void
+vun_queue_release(struct rte_eth_dev *dev, uint16_t q)
+{
+	RTE_SET_USED(dev);
+	RTE_SET_USED(q);	/* queues live in the device structure */
+}
+
+static int
+vun_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	for (uint16_t q = 0; q < d->max_pairs; q++) {
+		const struct vun_stats *rx = &d->vq[2 * q + 1].st;
+		const struct vun_stats *tx = &d->vq[2 * q].st;
+
+		s->ipackets += rx->packets;
+		s->ibytes += rx->bytes;
+		s->imissed += rx->drops;
+		s->ierrors += rx->bad_desc;
+		s->opackets += tx->packets;
+		s->obytes += tx->bytes;
+		s->oerrors += tx->drops;
+		if (q < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			s->q_ipackets[q] = rx->packets;
+			s->q_ibytes[q] = rx->bytes;
+			s->q_opackets[q] = tx->packets;
+			s->q_obytes[q] = tx->bytes;
+			s->q_errors[q] = rx->bad_desc + tx->bad_desc;
+		}
+	}
+	return 0;
+}
+
+static int
+vun_stats_reset(struct rte_eth_dev *dev)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
+		memset(&d->vq[i].st, 0, sizeof(d->vq[i].st));
+	return 0;
+}
+
+/* xstats: per queue, then the device. */
+static const struct {
+	const char *name;
+	size_t off;
+} vun_q_xstats[] = {
+	{ "packets", offsetof(struct vun_stats, packets) },
+	{ "bytes", offsetof(struct vun_stats, bytes) },
+	{ "drops", offsetof(struct vun_stats, drops) },
+	{ "kicks", offsetof(struct vun_stats, kicks) },
+	{ "interrupts", offsetof(struct vun_stats, interrupts) },
+	{ "bad_descriptors", offsetof(struct vun_stats, bad_desc) },
+};
+#define N_QX RTE_DIM(vun_q_xstats)
+#define N_DEVX 4
+
+static unsigned int
+xstats_count(const struct vun_dev *d)
+{
+	return 2u * d->max_pairs * N_QX + N_QX + N_DEVX;
+}
+
+static int
+vun_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
+		     unsigned int size)
+{
+	struct vun_dev *d = dev->data->dev_private;
+	unsigned int n = 0;
+
+	if (names == NULL || size < xstats_count(d))
+		return (int)xstats_count(d);
+	for (uint16_t q = 0; q < d->max_pairs; q++)
+		for (unsigned int k = 0; k < N_QX; k++)
+			snprintf(names[n++].name, sizeof(names[0].name),
+				 "rx_q%u_%s", q, vun_q_xstats[k].name);
+	for (uint16_t q = 0; q < d->max_pairs; q++)
+		for (unsigned int k = 0; k < N_QX; k++)
+			snprintf(names[n++].name, sizeof(names[0].name),
+				 "tx_q%u_%s", q, vun_q_xstats[k].name);
+	for (unsigned int k = 0; k < N_QX; k++)
+		snprintf(names[n++].name, sizeof(names[0].name), "ctrl_%s",
+			 vun_q_xstats[k].name);
+	snprintf(names[n++].name, sizeof(names[0].name), "driver_queue_pairs");
+	snprintf(names[n++].name, sizeof(names[0].name), "driver_features");
+	snprintf(names[n++].name, sizeof(names[0].name), "driver_promisc");
+	snprintf(names[n++].name, sizeof(names[0].name), "driver_allmulti");
+	return (int)n;
+}
+
+static uint64_t
+qstat(const struct vun_vq *vq, unsigned int k)
+{
+	return *(const uint64_t *)((const uint8_t *)&vq->st + vun_q_xstats[k].off);
+}
+
+static int
+vun_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs,
+	       unsigned int size)
+{
+	struct vun_dev *d = dev->data->dev_private;
+	unsigned int n = 0;
+
+	if (xs == NULL || size < xstats_count(d))
+		return (int)xstats_count(d);
+	for (uint16_t q = 0; q < d->max_pairs; q++)
+		for (unsigned int k = 0; k < N_QX; k++, n++)
+			xs[n] = (struct rte_eth_xstat){ n, qstat(&d->vq[2 * q + 1], k) };
+	for (uint16_t q = 0; q < d->max_pairs; q++)
+		for (unsigned int k = 0; k < N_QX; k++, n++)
+			xs[n] = (struct rte_eth_xstat){ n, qstat(&d->vq[2 * q], k) };
+	for (unsigned int k = 0; k < N_QX; k++, n++)
+		xs[n] = (struct rte_eth_xstat){ n,
+			qstat(&d->vq[2 * d->max_pairs], k) };
+	xs[n] = (struct rte_eth_xstat){ n, d->active_pairs };
+	n++;
+	xs[n] = (struct rte_eth_xstat){ n, d->guest_features };
+	n++;
+	xs[n] = (struct rte_eth_xstat){ n, d->promisc };
+	n++;
+	xs[n] = (struct rte_eth_xstat){ n, d->allmulti };
+	n++;
+	return (int)n;
+}
+
+/* The device does not filter: the driver's rx mode is reported only. */
+static int
+vun_promisc_noop(struct rte_eth_dev *dev)
+{
+	RTE_SET_USED(dev);
+	return 0;
+}
+
+static int
+vun_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	if (mtu < RTE_ETHER_MIN_MTU || mtu > VUN_MAX_MTU)
+		return -EINVAL;
+	d->mtu = mtu;
+	vun_signal_config(d);
+	return 0;
+}
+
+static const struct eth_dev_ops vun_ops = {
+	.dev_configure = vun_dev_configure,
+	.dev_start = vun_dev_start,
+	.dev_stop = vun_dev_stop,
+	.dev_close = vun_dev_close,
+	.dev_infos_get = vun_dev_info,
+	.rx_queue_setup = vun_rx_queue_setup,
+	.tx_queue_setup = vun_tx_queue_setup,
+	.rx_queue_release = vun_queue_release,
+	.tx_queue_release = vun_queue_release,
+	.link_update = vun_link_update,
+	.stats_get = vun_stats_get,
+	.stats_reset = vun_stats_reset,
+	.xstats_get = vun_xstats_get,
+	.xstats_get_names = vun_xstats_get_names,
+	.promiscuous_enable = vun_promisc_noop,
+	.promiscuous_disable = vun_promisc_noop,
+	.allmulticast_enable = vun_promisc_noop,
+	.allmulticast_disable = vun_promisc_noop,
+	.mtu_set = vun_mtu_set,
+};
+
+/* ---- devargs ---- */
+
+static int
+arg_path(const char *key, const char *val, void *out)
+{
+	struct vun_dev *d = out;
+
+	RTE_SET_USED(key);
+	if (val[0] == '\0' || strlen(val) >= sizeof(d->path))
+		return -1;
+	strcpy(d->path, val);
+	return 0;
+}
+
+static int
+arg_u16(const char *val, unsigned long lo, unsigned long hi, uint16_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(val, &end, 0);
+	if (errno || *end != '\0' || end == val || v < lo || v > hi)
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static int
+arg_queues(const char *key, const char *val, void *out)
+{
+	RTE_SET_USED(key);
+	return arg_u16(val, 1, VUN_MAX_QUEUE_PAIRS, &((struct vun_dev *)out)->max_pairs);
+}
+
+static int
+arg_mtu(const char *key, const char *val, void *out)
+{
+	RTE_SET_USED(key);
+	return arg_u16(val, RTE_ETHER_MIN_MTU, VUN_MAX_MTU, &((struct vun_dev *)out)->mtu);
+}
+
+static int
+arg_mac(const char *key, const char *val, void *out)
+{
+	struct vun_dev *d = out;
+
+	RTE_SET_USED(key);
+	if (rte_ether_unformat_addr(val, &d->mac) < 0 ||
+	    !rte_is_valid_assigned_ether_addr(&d->mac))
+		return -1;
+	return 0;
+}
+
+static int
+parse_args(struct rte_vdev_device *vdev, struct vun_dev *d)
+{
+	const char *params = rte_vdev_device_args(vdev);
+	const char *name = rte_vdev_device_name(vdev);
+	struct rte_kvargs *kv;
+	int ret = -EINVAL;
+
+	d->max_pairs = 1;
+	d->mtu = VUN_DEF_MTU;
+	rte_eth_random_addr(d->mac.addr_bytes);
+	kv = rte_kvargs_parse(params ? params : "", valid_args);
+	if (kv == NULL) {
+		VUN_LOG(ERR, "%s: bad devargs '%s' (keys: path, queues, mac, mtu)",
+			name, params ? params : "");
+		return -EINVAL;
+	}
+	if (rte_kvargs_count(kv, ARG_PATH) != 1) {
+		VUN_LOG(ERR, "%s: exactly one path=<socket> is needed", name);
+		goto out;
+	}
+	if (rte_kvargs_process(kv, ARG_PATH, arg_path, d) < 0) {
+		VUN_LOG(ERR, "%s: bad path (empty or longer than %zu)", name,
+			sizeof(d->path) - 1);
+		goto out;
+	}
+	if (rte_kvargs_process(kv, ARG_QUEUES, arg_queues, d) < 0) {
+		VUN_LOG(ERR, "%s: queues must be 1..%u", name, VUN_MAX_QUEUE_PAIRS);
+		goto out;
+	}
+	if (rte_kvargs_process(kv, ARG_MTU, arg_mtu, d) < 0) {
+		VUN_LOG(ERR, "%s: mtu must be %u..%u", name, RTE_ETHER_MIN_MTU,
+			VUN_MAX_MTU);
+		goto out;
+	}
+	if (rte_kvargs_process(kv, ARG_MAC, arg_mac, d) < 0) {
+		VUN_LOG(ERR, "%s: mac must be a unicast xx:xx:xx:xx:xx:xx", name);
+		goto out;
+	}
+	ret = 0;
+out:
+	rte_kvargs_free(kv);
+	return ret;
+}
+
+/* ---- probe / remove ---- */
+
+static int
+vun_probe(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	struct rte_eth_dev *eth;
+	struct vun_dev *d;
+	int ret;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		VUN_LOG(ERR, "%s: secondary processes are not supported", name);
+		return -ENOTSUP;
+	}
+	eth = rte_eth_vdev_allocate(vdev, sizeof(*d));
+	if (eth == NULL)
+		return -ENOMEM;
+	d = eth->data->dev_private;
+	d->port_id = eth->data->port_id;
+	ret = parse_args(vdev, d);
+	if (ret < 0)
+		goto err;
+	eth->data->mac_addrs = rte_zmalloc(name, RTE_ETHER_ADDR_LEN, 0);
+	if (eth->data->mac_addrs == NULL) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	rte_ether_addr_copy(&d->mac, eth->data->mac_addrs);
+	eth->data->mtu = d->mtu;
+	/* our xstats already name every queue: no autofill */
+	eth->data->dev_flags |= RTE_ETH_DEV_INTR_LSC;
+	eth->dev_ops = &vun_ops;
+	eth->rx_pkt_burst = vun_rx_burst;
+	eth->tx_pkt_burst = vun_tx_burst;
+	ret = vun_virtio_init(d);
+	if (ret == 0)
+		ret = vun_virtio_register(d);
+	if (ret < 0)
+		goto err;
+	rte_eth_dev_probing_finish(eth);
+	VUN_LOG(INFO, "%s: port %u serves a virtio-net device on %s (%u queue "
+		"pairs, mtu %u)", name, d->port_id, d->path, d->max_pairs, d->mtu);
+	return 0;
+err:
+	rte_vfio_user_pci_free(d->pci);
+	d->pci = NULL;
+	rte_eth_dev_release_port(eth);
+	return ret;
+}
+
+static int
+vun_remove(struct rte_vdev_device *vdev)
+{
+	struct rte_eth_dev *eth = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
+
+	if (eth == NULL)
+		return 0;
+	rte_eth_dev_close(eth->data->port_id);
+	return rte_eth_dev_release_port(eth);
+}
+
+static struct rte_vdev_driver vun_driver = {
+	.probe = vun_probe,
+	.remove = vun_remove,
+};
+
+RTE_PMD_REGISTER_VDEV(net_vfio_user, vun_driver);
+RTE_PMD_REGISTER_PARAM_STRING(net_vfio_user,
+	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9216>");

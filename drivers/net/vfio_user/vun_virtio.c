@@ -1,0 +1,910 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * The virtio-net device model: VIRTIO 1.x modern PCI transport registers
+ * (common, ISR, device and notify configuration in BAR4), feature
+ * negotiation, the device status state machine, virtqueue setup and the
+ * control queue. Runs on the vfio-user event thread.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+
+#include <rte_common.h>
+#include <rte_rcu_qsbr.h>
+
+#include "vfio_user_proto.h"
+#include "vun.h"
+#include "vun_layout.h"
+
+#define VUN_HOST_FEATURES ( \
+	(1ULL << VIRTIO_F_VERSION_1) | \
+	(1ULL << VIRTIO_F_ACCESS_PLATFORM) | \
+	(1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
+	(1ULL << VIRTIO_RING_F_EVENT_IDX) | \
+	(1ULL << VIRTIO_NET_F_MAC) | \
+	(1ULL << VIRTIO_NET_F_MTU) | \
+	(1ULL << VIRTIO_NET_F_STATUS) | \
+	(1ULL << VIRTIO_NET_F_MRG_RXBUF) | \
+	(1ULL << VIRTIO_NET_F_CTRL_VQ) | \
+	(1ULL << VIRTIO_NET_F_CTRL_RX) | \
+	(1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | \
+	(1ULL << VIRTIO_NET_F_MQ))
+
+static inline bool
+has(const struct vun_dev *d, unsigned int bit)
+{
+	return d->guest_features & (1ULL << bit);
+}
+
+uint16_t
+vun_num_vqs(const struct vun_dev *d)
+{
+	return (uint16_t)(2 * d->max_pairs + 1);
+}
+
+static uint16_t
+ctrl_vq(const struct vun_dev *d)
+{
+	return (uint16_t)(2 * d->max_pairs);
+}
+
+static void
+grace_period(struct vun_dev *d)
+{
+	rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
+}
+
+/* ---- interrupts ---- */
+
+static void
+notify_vector(struct vun_dev *d, uint16_t vector)
+{
+	if (__atomic_load_n(&d->msix_on, __ATOMIC_ACQUIRE)) {
+		if (vector != VIRTIO_MSI_NO_VECTOR)
+			rte_vfio_user_irq_trigger(d->dev_id,
+				VFIO_USER_PCI_MSIX_IRQ_INDEX, vector);
+		return;
+	}
+	rte_vfio_user_irq_trigger(d->dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
+}
+
+void
+vun_signal_config(struct vun_dev *d)
+{
+	d->config_generation++;
+	if (!(d->status & VIRTIO_CONFIG_S_DRIVER_OK))
+		return;
+	__atomic_fetch_or(&d->isr, VIRTIO_PCI_ISR_CONFIG, __ATOMIC_RELEASE);
+	notify_vector(d, d->msix_config);
+}
+
+static void
+set_needs_reset(struct vun_dev *d, const char *why)
+{
+	if (d->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return;
+	VUN_LOG(ERR, "%s: driver error (%s): device needs reset", d->path, why);
+	d->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	vun_signal_config(d);
+}
+
+/* ---- virtqueues ---- */
+
+/* Translate and publish one queue. 0, or -EFAULT if its rings are not
+ * wholly in client memory. */
+static int
+vq_start(struct vun_dev *d, struct vun_vq *vq)
+{
+	const struct rte_vfio_user_mem_table *t =
+		rte_vfio_user_get_mem_table(d->dev_id);
+	uint16_t n = vq->cfg_size;
+	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
+
+	vq->size = n;
+	vq->desc = rte_vfio_user_iova_to_va(t, vq->desc_iova,
+			(uint64_t)n * sizeof(struct vring_desc),
+			RTE_VFIO_USER_MEM_F_READ);
+	vq->avail = rte_vfio_user_iova_to_va(t, vq->avail_iova,
+			sizeof(struct vring_avail) + (uint64_t)(n + 1) * 2,
+			RTE_VFIO_USER_MEM_F_READ);
+	vq->used = rte_vfio_user_iova_to_va(t, vq->used_iova,
+			sizeof(struct vring_used) +
+			(uint64_t)n * sizeof(struct vring_used_elem) + 2, rw);
+	if (vq->desc == NULL || vq->avail == NULL || vq->used == NULL)
+		return -EFAULT;
+	vq->msix_vector = vq->cfg_vector;
+	vq->event_idx = has(d, VIRTIO_RING_F_EVENT_IDX);
+	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
+	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
+	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	memset(&vq->mcache, 0, sizeof(vq->mcache));
+	/* a polling device wants no kicks on data queues */
+	if (vq->index != ctrl_vq(d) && !vq->event_idx)
+		__atomic_store_n(&vq->used->flags, VRING_USED_F_NO_NOTIFY,
+				 __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Publish every enabled queue (DRIVER_OK, or memory came back). */
+static void
+queues_start(struct vun_dev *d)
+{
+	for (uint16_t i = 0; i < vun_num_vqs(d); i++) {
+		struct vun_vq *vq = &d->vq[i];
+
+		if (!vq->cfg_enable || vq->ready)
+			continue;
+		if (vq_start(d, vq) < 0) {
+			set_needs_reset(d, "virtqueue rings outside client memory");
+			return;
+		}
+	}
+}
+
+/* Withdraw every queue from the data path and wait until it let go. */
+void
+vun_queues_stop(struct vun_dev *d)
+{
+	for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
+		__atomic_store_n(&d->vq[i].ready, 0, __ATOMIC_RELEASE);
+	grace_period(d);
+}
+
+static void
+vq_reset(struct vun_dev *d, struct vun_vq *vq)
+{
+	vq->cfg_size = VUN_QUEUE_SIZE_MAX;
+	vq->cfg_vector = VIRTIO_MSI_NO_VECTOR;
+	vq->cfg_enable = false;
+	vq->desc_iova = vq->avail_iova = vq->used_iova = 0;
+	vq->size = 0;
+	vq->last_avail = vq->last_used = 0;
+	vq->desc = NULL;
+	vq->avail = NULL;
+	vq->used = NULL;
+	vq->dev = d;
+}
+
+/* Virtio device reset (status 0, DEVICE_RESET, client gone). */
+static void
+virtio_reset(struct vun_dev *d)
+{
+	bool was_ok = d->status & VIRTIO_CONFIG_S_DRIVER_OK;
+
+	vun_queues_stop(d);
+	for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
+		vq_reset(d, &d->vq[i]);
+	d->guest_features = 0;
+	d->dfselect = d->gfselect = 0;
+	d->msix_config = VIRTIO_MSI_NO_VECTOR;
+	d->status = 0;
+	d->queue_select = 0;
+	d->active_pairs = 1;
+	d->promisc = true;	/* virtio-net default: no filtering */
+	d->allmulti = true;
+	__atomic_store_n(&d->isr, 0, __ATOMIC_RELEASE);
+	rte_vfio_user_irq_clear(d->dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
+	if (was_ok)
+		vun_link_update_notify(d);
+}
+
+static void
+status_write(struct vun_dev *d, uint8_t val)
+{
+	uint8_t old = d->status;
+
+	if (val == 0) {
+		VUN_LOG(INFO, "%s: driver reset the device", d->path);
+		virtio_reset(d);
+		return;
+	}
+	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		if ((d->guest_features & ~d->host_features) ||
+		    !has(d, VIRTIO_F_VERSION_1)) {
+			VUN_LOG(ERR, "%s: driver features 0x%" PRIx64 " refused "
+				"(offered 0x%" PRIx64 ", VERSION_1 required)",
+				d->path, d->guest_features, d->host_features);
+			val &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
+		}
+	}
+	/* NEEDS_RESET is the device's; the driver cannot clear or set it */
+	val = (uint8_t)((val & ~VIRTIO_CONFIG_S_NEEDS_RESET) |
+			(old & VIRTIO_CONFIG_S_NEEDS_RESET));
+	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(val & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		VUN_LOG(ERR, "%s: DRIVER_OK without FEATURES_OK", d->path);
+		val &= (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK;
+	}
+	d->status = val;
+	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		VUN_LOG(INFO, "%s: driver ready, features 0x%" PRIx64,
+			d->path, d->guest_features);
+		queues_start(d);
+		vun_link_update_notify(d);
+	}
+}
+
+/* ---- control queue ---- */
+
+#define CTRL_MAX_CMD 4096
+
+static uint8_t
+ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len)
+{
+	const struct virtio_net_ctrl_hdr *h = (const void *)cmd;
+	const uint8_t *data = cmd + sizeof(*h);
+	uint32_t dlen = len - (uint32_t)sizeof(*h);
+
+	if (len < sizeof(*h))
+		return VIRTIO_NET_ERR;
+	switch (h->class) {
+	case VIRTIO_NET_CTRL_RX:
+		if (!has(d, VIRTIO_NET_F_CTRL_RX) || dlen != 1)
+			return VIRTIO_NET_ERR;
+		if (h->cmd == VIRTIO_NET_CTRL_RX_PROMISC)
+			d->promisc = data[0] != 0;
+		else if (h->cmd == VIRTIO_NET_CTRL_RX_ALLMULTI)
+			d->allmulti = data[0] != 0;
+		else
+			return VIRTIO_NET_ERR;
+		return VIRTIO_NET_OK;
+	case VIRTIO_NET_CTRL_MAC:
+		if (h->cmd == VIRTIO_NET_CTRL_MAC_ADDR_SET) {
+			if (!has(d, VIRTIO_NET_F_CTRL_MAC_ADDR) ||
+			    dlen != RTE_ETHER_ADDR_LEN)
+				return VIRTIO_NET_ERR;
+			memcpy(&d->guest_mac, data, RTE_ETHER_ADDR_LEN);
+			return VIRTIO_NET_OK;
+		}
+		if (h->cmd == VIRTIO_NET_CTRL_MAC_TABLE_SET && has(d, VIRTIO_NET_F_CTRL_RX)) {
+			/* two tables: u32 count + macs; validate, no filtering */
+			uint32_t off = 0;
+
+			for (int t = 0; t < 2; t++) {
+				uint32_t n;
+
+				if (dlen - off < 4)
+					return VIRTIO_NET_ERR;
+				memcpy(&n, data + off, 4);
+				off += 4;
+				if (n > (dlen - off) / RTE_ETHER_ADDR_LEN)
+					return VIRTIO_NET_ERR;
+				off += n * RTE_ETHER_ADDR_LEN;
+			}
+			return off == dlen ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
+		}
+		return VIRTIO_NET_ERR;
+	case VIRTIO_NET_CTRL_MQ:
+		if (h->cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
+		    has(d, VIRTIO_NET_F_MQ) && dlen == 2) {
+			uint16_t pairs;
+
+			memcpy(&pairs, data, 2);
+			if (pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN ||
+			    pairs > d->max_pairs)
+				return VIRTIO_NET_ERR;
+			__atomic_store_n(&d->active_pairs, pairs, __ATOMIC_RELEASE);
+			VUN_LOG(INFO, "%s: driver uses %u queue pairs", d->path,
+				pairs);
+			return VIRTIO_NET_OK;
+		}
+		return VIRTIO_NET_ERR;
+	default:
+		return VIRTIO_NET_ERR;
+	}
+}
+
+/* Serve every pending control command (event thread, on a kick). */
+static void
+ctrl_process(struct vun_dev *d)
+{
+	struct vun_vq *vq = &d->vq[ctrl_vq(d)];
+	const struct rte_vfio_user_mem_table *t =
+		rte_vfio_user_get_mem_table(d->dev_id);
+	uint16_t avail, old_used = vq->last_used;
+	uint8_t cmd[CTRL_MAX_CMD];
+
+	if (!vq->ready)
+		return;
+	avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
+	if ((uint16_t)(avail - vq->last_avail) > vq->size) {
+		set_needs_reset(d, "control queue avail index");
+		return;
+	}
+	while (vq->last_avail != avail) {
+		uint16_t head = vq->avail->ring[vq->last_avail & (vq->size - 1)];
+		uint16_t idx = head, seen = 0;
+		uint8_t *ack = NULL;
+		uint32_t len = 0;
+		bool bad = false;
+
+		vq->last_avail++;
+		for (;;) {	/* readable command, then one writable ack */
+			const struct vring_desc *desc;
+			void *va;
+
+			if (idx >= vq->size || ++seen > vq->size) {
+				bad = true;
+				break;
+			}
+			desc = &vq->desc[idx];
+			if (desc->flags & VRING_DESC_F_INDIRECT) {
+				bad = true;	/* Linux never does; keep it simple */
+				break;
+			}
+			va = rte_vfio_user_iova_to_va(t, desc->addr, desc->len,
+				desc->flags & VRING_DESC_F_WRITE ?
+				RTE_VFIO_USER_MEM_F_WRITE : RTE_VFIO_USER_MEM_F_READ);
+			if (va == NULL && desc->len) {
+				bad = true;
+				break;
+			}
+			if (desc->flags & VRING_DESC_F_WRITE) {
+				if (desc->len >= 1 && ack == NULL)
+					ack = va;
+			} else if (ack != NULL || desc->len > CTRL_MAX_CMD - len) {
+				bad = true;	/* data after the ack, or too big */
+				break;
+			} else {
+				memcpy(cmd + len, va, desc->len);
+				len += desc->len;
+			}
+			if (!(desc->flags & VRING_DESC_F_NEXT))
+				break;
+			idx = desc->next;
+		}
+		if (bad || ack == NULL) {
+			vq->st.bad_desc++;
+			vq_used_put(vq, head, 0);
+			continue;
+		}
+		*ack = ctrl_exec(d, cmd, len);
+		vq->st.packets++;
+		vq_used_put(vq, head, 1);
+	}
+	if (vq->last_used != old_used) {
+		__atomic_store_n(&vq->used->idx, vq->last_used, __ATOMIC_RELEASE);
+		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+		notify_vector(d, vq->msix_vector);
+		if (!__atomic_load_n(&d->msix_on, __ATOMIC_ACQUIRE))
+			__atomic_fetch_or(&d->isr, 1, __ATOMIC_RELEASE);
+	}
+}
+
+/* ---- BAR4 registers ---- */
+
+static void
+common_image(const struct vun_dev *d, struct virtio_pci_common_cfg *c)
+{
+	const struct vun_vq *vq = d->queue_select < vun_num_vqs(d) ?
+		&d->vq[d->queue_select] : NULL;
+
+	memset(c, 0, sizeof(*c));
+	c->device_feature_select = d->dfselect;
+	c->device_feature = d->dfselect < 2 ?
+		(uint32_t)(d->host_features >> (32 * d->dfselect)) : 0;
+	c->guest_feature_select = d->gfselect;
+	c->guest_feature = d->gfselect < 2 ?
+		(uint32_t)(d->guest_features >> (32 * d->gfselect)) : 0;
+	c->msix_config = d->msix_config;
+	c->num_queues = vun_num_vqs(d);
+	c->device_status = d->status;
+	c->config_generation = d->config_generation;
+	c->queue_select = d->queue_select;
+	if (vq != NULL) {
+		c->queue_size = vq->cfg_size;
+		c->queue_msix_vector = vq->cfg_vector;
+		c->queue_enable = vq->cfg_enable;
+		c->queue_notify_off = d->queue_select;
+		c->queue_desc_lo = (uint32_t)vq->desc_iova;
+		c->queue_desc_hi = (uint32_t)(vq->desc_iova >> 32);
+		c->queue_avail_lo = (uint32_t)vq->avail_iova;
+		c->queue_avail_hi = (uint32_t)(vq->avail_iova >> 32);
+		c->queue_used_lo = (uint32_t)vq->used_iova;
+		c->queue_used_hi = (uint32_t)(vq->used_iova >> 32);
+	}
+}
+
+static uint16_t
+vector_ok(const struct vun_dev *d, uint16_t v)
+{
+	return v < d->msix_vectors ? v : VIRTIO_MSI_NO_VECTOR;
+}
+
+static void
+common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
+{
+	struct virtio_pci_common_cfg old, c;
+	struct vun_vq *vq;
+
+	common_image(d, &old);
+	c = old;
+	memcpy((uint8_t *)&c + off, buf, len);
+
+#define CHANGED(f) (c.f != old.f || \
+	(off <= offsetof(struct virtio_pci_common_cfg, f) && \
+	 off + len > offsetof(struct virtio_pci_common_cfg, f)))
+	if (CHANGED(device_feature_select))
+		d->dfselect = c.device_feature_select;
+	if (CHANGED(guest_feature_select))
+		d->gfselect = c.guest_feature_select;
+	if (CHANGED(guest_feature) && d->gfselect < 2 &&
+	    !(d->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		uint64_t mask = 0xffffffffULL << (32 * d->gfselect);
+
+		d->guest_features = (d->guest_features & ~mask) |
+			((uint64_t)c.guest_feature << (32 * d->gfselect));
+	}
+	if (CHANGED(msix_config))
+		d->msix_config = vector_ok(d, c.msix_config);
+	if (CHANGED(queue_select))
+		d->queue_select = c.queue_select;
+	vq = d->queue_select < vun_num_vqs(d) ? &d->vq[d->queue_select] : NULL;
+	if (vq != NULL && !vq->cfg_enable) {
+		/* queue fields are frozen once the queue is enabled */
+		if (CHANGED(queue_size)) {
+			uint16_t s = c.queue_size;
+
+			if (s != 0 && s <= VUN_QUEUE_SIZE_MAX && !(s & (s - 1)))
+				vq->cfg_size = s;
+			else
+				set_needs_reset(d, "queue size not a power of 2");
+		}
+		if (CHANGED(queue_desc_lo) || CHANGED(queue_desc_hi))
+			vq->desc_iova = (uint64_t)c.queue_desc_hi << 32 | c.queue_desc_lo;
+		if (CHANGED(queue_avail_lo) || CHANGED(queue_avail_hi))
+			vq->avail_iova = (uint64_t)c.queue_avail_hi << 32 | c.queue_avail_lo;
+		if (CHANGED(queue_used_lo) || CHANGED(queue_used_hi))
+			vq->used_iova = (uint64_t)c.queue_used_hi << 32 | c.queue_used_lo;
+	}
+	if (vq != NULL && CHANGED(queue_msix_vector)) {
+		vq->cfg_vector = vector_ok(d, c.queue_msix_vector);
+		vq->msix_vector = vq->cfg_vector;
+	}
+	if (vq != NULL && CHANGED(queue_enable) && c.queue_enable == 1 &&
+	    !vq->cfg_enable) {
+		vq->cfg_enable = true;
+		if (d->status & VIRTIO_CONFIG_S_DRIVER_OK && vq_start(d, vq) < 0)
+			set_needs_reset(d, "virtqueue rings outside client memory");
+	}
+	if (CHANGED(device_status))
+		status_write(d, c.device_status);
+#undef CHANGED
+}
+
+static void
+net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->mac, &d->mac, RTE_ETHER_ADDR_LEN);
+	/* the device's side of the link: our ethdev port is started */
+	c->status = d->port_started ? VIRTIO_NET_S_LINK_UP : 0;
+	c->max_virtqueue_pairs = d->max_pairs;
+	c->mtu = d->mtu;
+	c->speed = 10000;
+	c->duplex = 1;	/* full */
+}
+
+/* BAR4 access callback. */
+static ssize_t
+bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
+	    bool is_write)
+{
+	struct vun_dev *d = priv;
+
+	RTE_SET_USED(dev_id);
+	/* VUN_COMMON_OFF is 0 */
+	if (off + count <= sizeof(struct virtio_pci_common_cfg)) {
+		struct virtio_pci_common_cfg c;
+
+		if (is_write) {
+			common_write(d, off, buf, count);
+		} else {
+			common_image(d, &c);
+			memcpy(buf, (uint8_t *)&c + off, count);
+		}
+	} else if (off >= VUN_ISR_OFF && off + count <= VUN_ISR_OFF + VUN_ISR_LEN) {
+		if (!is_write) {	/* reading clears it and lowers INTx */
+			uint8_t v = __atomic_exchange_n(&d->isr, 0, __ATOMIC_ACQ_REL);
+
+			memset(buf, 0, count);
+			if (off == VUN_ISR_OFF)
+				buf[0] = (char)v;
+			rte_vfio_user_irq_clear(d->dev_id,
+						VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
+		}
+	} else if (off >= VUN_DEVCFG_OFF &&
+		   off + count <= VUN_DEVCFG_OFF + sizeof(struct virtio_net_config)) {
+		struct virtio_net_config c;
+
+		if (!is_write) {	/* read-only in VIRTIO 1.x */
+			net_config_image(d, &c);
+			memcpy(buf, (uint8_t *)&c + off - VUN_DEVCFG_OFF, count);
+		}
+	} else if (off >= VUN_NOTIFY_OFF &&
+		   off + count <= VUN_NOTIFY_OFF +
+		   (uint64_t)VUN_NOTIFY_MULT * vun_num_vqs(d)) {
+		uint16_t q = (uint16_t)((off - VUN_NOTIFY_OFF) / VUN_NOTIFY_MULT);
+
+		if (is_write) {
+			d->vq[q].st.kicks++;
+			if (q == ctrl_vq(d))
+				ctrl_process(d);
+		} else {
+			memset(buf, 0, count);
+		}
+	} else {
+		/* holes of the BAR: reads as zero, writes ignored */
+		if (!is_write)
+			memset(buf, 0, count);
+	}
+	return (ssize_t)count;
+}
+
+/* ---- BAR1: MSI-X table and PBA ---- */
+
+static ssize_t
+bar1_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
+	    bool is_write)
+{
+	struct vun_dev *d = priv;
+	ssize_t ret;
+
+	RTE_SET_USED(dev_id);
+	ret = rte_vfio_user_pci_msix_access(d->pci, VUN_MSIX_BAR, buf, count,
+					    off, is_write);
+	if (ret != 0)
+		return ret;
+	if (!is_write)		/* between table and PBA: zeros */
+		memset(buf, 0, count);
+	return (ssize_t)count;
+}
+
+/* ---- config space ---- */
+
+/*
+ * VIRTIO_PCI_CAP_PCI_CFG: a window into the BARs through config space. A
+ * write of pci_cfg_data writes the BAR at (bar, offset, length); a read
+ * reads it first.
+ */
+static int
+pci_cfg_window(struct vun_dev *d, bool is_write)
+{
+	struct virtio_pci_cfg_cap cap;
+	uint32_t len;
+
+	if (rte_vfio_user_pci_raw_read(d->pci, (uint32_t)d->pci_cfg_cap, &cap,
+				       sizeof(cap)) < 0)
+		return -EINVAL;
+	len = cap.cap.length;
+	if (cap.cap.bar != VUN_VIRTIO_BAR || (len != 1 && len != 2 && len != 4) ||
+	    cap.cap.offset % len != 0 || cap.cap.offset + len > VUN_VIRTIO_BAR_SIZE)
+		return 0;	/* not a valid window: nothing happens */
+	if (is_write)
+		return (int)bar4_access(d->dev_id, d, (char *)cap.pci_cfg_data, len,
+					cap.cap.offset, true);
+	memset(cap.pci_cfg_data, 0, sizeof(cap.pci_cfg_data));
+	bar4_access(d->dev_id, d, (char *)cap.pci_cfg_data, len, cap.cap.offset,
+		    false);
+	return rte_vfio_user_pci_raw_write(d->pci, (uint32_t)d->pci_cfg_cap +
+		offsetof(struct virtio_pci_cfg_cap, pci_cfg_data),
+		cap.pci_cfg_data, sizeof(cap.pci_cfg_data));
+}
+
+static ssize_t
+cfg_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
+	   bool is_write)
+{
+	struct vun_dev *d = priv;
+	uint64_t data = (uint64_t)d->pci_cfg_cap +
+		offsetof(struct virtio_pci_cfg_cap, pci_cfg_data);
+	bool window = off < data + 4 && off + count > data;
+	ssize_t ret;
+
+	if (window && !is_write)
+		pci_cfg_window(d, false);
+	ret = rte_vfio_user_pci_cfg_region_access(dev_id, d->pci, buf, count,
+						  off, is_write);
+	if (ret > 0 && window && is_write)
+		pci_cfg_window(d, true);
+	return ret;
+}
+
+static int
+add_virtio_cap(struct vun_dev *d, uint8_t type, uint32_t off, uint32_t len,
+	       bool notify)
+{
+	/* struct virtio_pci_cap after its vndr/next/len bytes */
+	uint8_t body[sizeof(struct virtio_pci_notify_cap) - 3] = { 0 };
+	uint32_t mult = VUN_NOTIFY_MULT;
+	size_t blen = sizeof(struct virtio_pci_cap) - 3;
+
+	body[0] = type;
+	body[1] = VUN_VIRTIO_BAR;
+	memcpy(&body[5], &off, 4);
+	memcpy(&body[9], &len, 4);
+	if (notify) {
+		memcpy(&body[13], &mult, 4);
+		blen += 4;
+	}
+	return rte_vfio_user_pci_add_vendor_cap(d->pci, body, blen, NULL);
+}
+
+static int
+pci_setup(struct vun_dev *d)
+{
+	const struct rte_vfio_user_pci_ids ids = {
+		.vendor_id = VUN_PCI_VENDOR, .device_id = VUN_PCI_DEVICE,
+		.subsystem_vendor_id = VUN_PCI_VENDOR,
+		.subsystem_id = VUN_PCI_SUBSYS_ID,
+		.revision_id = VUN_PCI_REVISION, .class_code = VUN_PCI_CLASS,
+	};
+	/* cfg access cap: bar, offset, length and data are the driver's */
+	uint8_t body[sizeof(struct virtio_pci_cfg_cap) - 3] = {
+		VIRTIO_PCI_CAP_PCI_CFG,
+	};
+	uint8_t wmask[sizeof(body)];
+	int ret;
+
+	d->pci = rte_vfio_user_pci_create(RTE_VFIO_USER_PCI_CFG_SIZE);
+	if (d->pci == NULL)
+		return -ENOMEM;
+	memset(wmask, 0xff, sizeof(wmask));
+	wmask[0] = 0;			/* cfg_type */
+	wmask[2] = wmask[3] = wmask[4] = 0;	/* id, padding */
+	if (rte_vfio_user_pci_set_ids(d->pci, &ids) < 0 ||
+	    rte_vfio_user_pci_set_irq_pin(d->pci, 1) < 0 ||
+	    rte_vfio_user_pci_set_bar(d->pci, VUN_MSIX_BAR, VUN_MSIX_BAR_SIZE,
+				      RTE_VFIO_USER_PCI_BAR_MEM) < 0 ||
+	    rte_vfio_user_pci_set_bar(d->pci, VUN_VIRTIO_BAR, VUN_VIRTIO_BAR_SIZE,
+				      RTE_VFIO_USER_PCI_BAR_MEM |
+				      RTE_VFIO_USER_PCI_BAR_64 |
+				      RTE_VFIO_USER_PCI_BAR_PREFETCH) < 0)
+		return -EINVAL;
+	ret = rte_vfio_user_pci_add_msix(d->pci, d->msix_vectors, VUN_MSIX_BAR,
+					 VUN_MSIX_TABLE_OFF, VUN_MSIX_BAR,
+					 VUN_MSIX_PBA_OFF);
+	if (ret < 0)
+		return ret;
+	if ((ret = add_virtio_cap(d, VIRTIO_PCI_CAP_COMMON_CFG, VUN_COMMON_OFF,
+				  sizeof(struct virtio_pci_common_cfg), false)) < 0 ||
+	    (ret = add_virtio_cap(d, VIRTIO_PCI_CAP_ISR_CFG, VUN_ISR_OFF,
+				  VUN_ISR_LEN, false)) < 0 ||
+	    (ret = add_virtio_cap(d, VIRTIO_PCI_CAP_DEVICE_CFG, VUN_DEVCFG_OFF,
+				  sizeof(struct virtio_net_config), false)) < 0 ||
+	    (ret = add_virtio_cap(d, VIRTIO_PCI_CAP_NOTIFY_CFG, VUN_NOTIFY_OFF,
+				  VUN_NOTIFY_MULT * vun_num_vqs(d), true)) < 0)
+		return ret;
+	ret = rte_vfio_user_pci_add_vendor_cap(d->pci, body, sizeof(body), wmask);
+	if (ret < 0)
+		return ret;
+	d->pci_cfg_cap = ret;
+	return 0;
+}
+
+/* ---- library callbacks ---- */
+
+static struct vun_dev *
+dev_of(int dev_id)
+{
+	return rte_vfio_user_get_priv(dev_id);
+}
+
+static int
+on_new_device(int dev_id)
+{
+	struct vun_dev *d = dev_of(dev_id);
+
+	VUN_LOG(INFO, "%s: driver connected", d->path);
+	d->connected = true;
+	return 0;
+}
+
+static void
+on_destroy_device(int dev_id)
+{
+	struct vun_dev *d = dev_of(dev_id);
+
+	VUN_LOG(INFO, "%s: driver disconnected", d->path);
+	d->connected = false;
+	virtio_reset(d);
+	__atomic_store_n(&d->msix_on, 0, __ATOMIC_RELEASE);
+}
+
+static int
+on_update_status(int dev_id, enum rte_vfio_user_status st)
+{
+	struct vun_dev *d = dev_of(dev_id);
+
+	switch (st) {
+	case RTE_VFIO_USER_DMA_UNMAP_PRE:
+		/* the library waits for a grace period after this */
+		for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
+			__atomic_store_n(&d->vq[i].ready, 0, __ATOMIC_RELEASE);
+		break;
+	case RTE_VFIO_USER_DMA_CHANGED:
+		if (d->status & VIRTIO_CONFIG_S_DRIVER_OK)
+			queues_start(d);
+		break;
+	case RTE_VFIO_USER_IRQ_CHANGED:
+		__atomic_store_n(&d->msix_on,
+			rte_vfio_user_irq_enabled(dev_id,
+				VFIO_USER_PCI_MSIX_IRQ_INDEX) > 0, __ATOMIC_RELEASE);
+		break;
+	}
+	return 0;
+}
+
+static int
+on_reset_device(int dev_id)
+{
+	struct vun_dev *d = dev_of(dev_id);
+
+	VUN_LOG(INFO, "%s: function reset", d->path);
+	virtio_reset(d);
+	return rte_vfio_user_pci_reset(d->pci);
+}
+
+static const struct rte_vfio_user_notify_ops vun_ops = {
+	.new_device = on_new_device,
+	.destroy_device = on_destroy_device,
+	.update_status = on_update_status,
+	.reset_device = on_reset_device,
+};
+
+/* ---- setup ---- */
+
+int
+vun_virtio_init(struct vun_dev *d)
+{
+	d->host_features = VUN_HOST_FEATURES;
+	if (d->max_pairs == 1)
+		d->host_features &= ~(1ULL << VIRTIO_NET_F_MQ);
+	d->msix_vectors = (uint16_t)(vun_num_vqs(d) + 1);
+	d->dev_id = -1;
+	d->notify_efd = -1;
+	for (uint16_t i = 0; i < VUN_MAX_VQS; i++) {
+		d->vq[i].index = i;
+		d->vq[i].qid = i / 2;
+		vq_reset(d, &d->vq[i]);
+	}
+	d->status = 0;
+	d->active_pairs = 1;
+	d->msix_config = VIRTIO_MSI_NO_VECTOR;
+	d->promisc = d->allmulti = true;
+	return pci_setup(d);
+}
+
+int
+vun_virtio_register(struct vun_dev *d)
+{
+	struct rte_vfio_user_dev_info info = {
+		.flags = RTE_VFIO_USER_DEV_F_PCI | RTE_VFIO_USER_DEV_F_RESET,
+		.num_regions = VFIO_USER_PCI_NUM_REGIONS,
+		.num_irqs = VFIO_USER_PCI_NUM_IRQS,
+	};
+	struct rte_vfio_user_io_fd kicks[2 * VUN_MAX_QUEUE_PAIRS];
+	struct rte_vfio_user_region reg;
+	struct rte_vfio_user_irq_info intx = {
+		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD | RTE_VFIO_USER_IRQ_F_MASKABLE |
+			RTE_VFIO_USER_IRQ_F_AUTOMASKED,
+		.count = 1,
+	};
+	struct rte_vfio_user_irq_info msix = {
+		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD | RTE_VFIO_USER_IRQ_F_NORESIZE,
+		.count = d->msix_vectors,
+	};
+	struct rte_vfio_user_irq_info one = {
+		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD, .count = 1,
+	};
+	struct rte_rcu_qsbr *qsbr;
+	int id, ret;
+
+	id = rte_vfio_user_register(d->path, &vun_ops, d);
+	if (id < 0)
+		return id;
+	d->dev_id = id;
+	qsbr = rte_vfio_user_get_qsbr(id);
+	d->qsbr = qsbr;
+	/* every lcore may poll: registered, and online only inside bursts */
+	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
+		rte_rcu_qsbr_thread_register(qsbr, i);
+
+	ret = rte_vfio_user_set_dev_info(id, &info);
+	if (ret < 0)
+		goto err;
+	ret = rte_vfio_user_pci_fill_cfg_region(d->pci, &reg);
+	if (ret < 0)
+		goto err;
+	reg.access = cfg_access;
+	reg.priv = d;
+	ret = rte_vfio_user_set_reg_info(id, VFIO_USER_PCI_CONFIG_REGION_INDEX, &reg);
+	if (ret < 0)
+		goto err;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.size = VUN_MSIX_BAR_SIZE;
+	reg.flags = RTE_VFIO_USER_REG_F_READ | RTE_VFIO_USER_REG_F_WRITE;
+	reg.access = bar1_access;
+	reg.priv = d;
+	reg.mmap_fd = -1;
+	ret = rte_vfio_user_set_reg_info(id, VUN_MSIX_BAR, &reg);
+	if (ret < 0)
+		goto err;
+
+	/* data-queue doorbells may go to an ioeventfd nobody needs to read:
+	 * the device polls; the control queue's doorbell stays a message */
+	d->notify_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->notify_efd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	for (uint16_t q = 0; q < 2 * d->max_pairs; q++)
+		kicks[q] = (struct rte_vfio_user_io_fd){
+			.offset = VUN_NOTIFY_OFF + (uint64_t)q * VUN_NOTIFY_MULT,
+			.size = 2, .fd = d->notify_efd,
+		};
+	reg.size = VUN_VIRTIO_BAR_SIZE;
+	reg.access = bar4_access;
+	reg.nr_io_fds = 2u * d->max_pairs;
+	reg.io_fds = kicks;
+	ret = rte_vfio_user_set_reg_info(id, VUN_VIRTIO_BAR, &reg);
+	if (ret < 0)
+		goto err;
+
+	if ((ret = rte_vfio_user_set_irq_info(id, VFIO_USER_PCI_INTX_IRQ_INDEX, &intx)) < 0 ||
+	    (ret = rte_vfio_user_set_irq_info(id, VFIO_USER_PCI_MSIX_IRQ_INDEX, &msix)) < 0 ||
+	    (ret = rte_vfio_user_set_irq_info(id, VFIO_USER_PCI_ERR_IRQ_INDEX, &one)) < 0 ||
+	    (ret = rte_vfio_user_set_irq_info(id, VFIO_USER_PCI_REQ_IRQ_INDEX, &one)) < 0)
+		goto err;
+	ret = rte_vfio_user_pci_attach(d->pci, id);
+	if (ret < 0)
+		goto err;
+	ret = rte_vfio_user_start(id);
+	if (ret < 0)
+		goto err;
+	return 0;
+err:
+	VUN_LOG(ERR, "%s: cannot set up the vfio-user device: %s", d->path,
+		strerror(-ret));
+	vun_virtio_fini(d);
+	return ret;
+}
+
+void
+vun_virtio_fini(struct vun_dev *d)
+{
+	if (d->dev_id >= 0) {
+		rte_vfio_user_pci_attach(d->pci, -1);
+		rte_vfio_user_unregister(d->dev_id);
+		d->dev_id = -1;
+	}
+	if (d->notify_efd >= 0)
+		close(d->notify_efd);
+	d->notify_efd = -1;
+	rte_vfio_user_pci_free(d->pci);
+	d->pci = NULL;
+}
+
+/* The ethdev port started or stopped: that is the link the driver sees. */
+void
+vun_virtio_set_port_started(struct vun_dev *d, bool started)
+{
+	if (d->port_started == started)
+		return;
+	d->port_started = started;
+	vun_signal_config(d);
+	vun_link_update_notify(d);
+}
