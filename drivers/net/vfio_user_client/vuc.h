@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#ifndef VUC_H
+#define VUC_H
+
+/*
+ * net_vfio_user_client: a virtio-net driver for a device reached through
+ * the vfio-user client API, e.g. net_vfio_user in another process.
+ *
+ * All DPDK memory of this process is DMA-mapped to the device with its fds
+ * and with IOVA = VA, so descriptors carry plain virtual addresses (as
+ * virtio-user does). Doorbells are posted REGION_WRITEs (or stores into an
+ * mmapped notify area when the device offers one); interrupts are MSI-X
+ * eventfds.
+ *
+ * The device may go away and come back (reconnect=): the control path
+ * withdraws queues from the data path (ready flag + QSBR grace period of
+ * our own), re-attaches, renegotiates and republishes them.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/virtio_net.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <pthread.h>
+
+#include <rte_memory.h>
+
+#include <rte_vfio_user_client.h>
+
+#define VUC_MAX_QUEUE_PAIRS	16
+#define VUC_MAX_VQS		(2 * VUC_MAX_QUEUE_PAIRS + 1)
+#define VUC_DEF_QUEUE_SIZE	1024
+#define VUC_BURST		32
+
+extern int vuc_logtype;
+#define VUC_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, vuc_logtype, "net_vfio_user_client: " fmt \
+		"\n", ##__VA_ARGS__)
+
+struct vuc_stats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t errors;	/* bad used entries */
+	uint64_t nombuf;	/* rx refill failures */
+	uint64_t kicks;		/* doorbells sent */
+	uint64_t full;		/* tx ring full */
+};
+
+struct vuc_dev;
+
+/* One driver-side split virtqueue. */
+struct vuc_vq {
+	uint32_t ready;			/* atomic: usable by the data path */
+	uint16_t size;
+	uint16_t index;
+	uint16_t qid;
+	uint16_t free_head;		/* list of free descriptors */
+	uint16_t num_free;
+	uint16_t avail_idx;		/* our shadow of avail->idx */
+	uint16_t last_used;		/* next used entry to reclaim */
+	bool event_idx;
+	bool mrg_rxbuf;
+	uint16_t hdr_len;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	struct rte_mbuf **cookie;	/* mbuf of each head */
+	const struct rte_memzone *mz;
+	struct rte_mempool *mp;		/* rx: refill pool */
+	struct rte_mbuf *rx_pending;	/* rx: packet being merged */
+	struct vuc_dev *dev;
+	uint64_t notify_off;		/* in the notify BAR */
+	volatile uint16_t *notify_mmap;	/* mmapped doorbell, or NULL */
+	uint16_t vector;		/* MSI-X vector, or NO_VECTOR */
+	int efd;			/* its eventfd, or -1 */
+	struct vuc_stats st;
+} __rte_cache_aligned;
+
+struct vuc_dev {
+	char path[108];
+	uint16_t port_id;
+	uint16_t max_pairs;		/* devarg queues */
+	uint16_t pairs;			/* in use */
+	uint32_t reconnect_ms;		/* 0: no reconnect */
+	struct rte_ether_addr mac;
+	bool mac_given;
+	uint16_t mtu;
+
+	pthread_mutex_t lock;		/* control path: attach/init/teardown */
+	struct rte_vfio_user_client *client;
+	struct rte_rcu_qsbr *qsbr;	/* our data path vs. control path */
+	bool started;
+	uint32_t link_up;		/* atomic */
+	uint32_t closing;
+	uint32_t reconnecting;
+
+	/* what the device offers, from its config space */
+	uint32_t notify_bar, common_bar, isr_bar, devcfg_bar;
+	uint64_t notify_base, common_off, isr_off, devcfg_off;
+	uint32_t notify_mult;
+	uint8_t *notify_map;		/* mmapped notify area, or NULL */
+	uint64_t notify_map_len;
+	uint64_t features;
+	uint16_t num_vqs;		/* of the device */
+
+	/* DMA maps: one per memseg run */
+	uint32_t nmaps;
+	struct { uint64_t va, len; } maps[1024];
+
+	int config_efd;			/* MSI-X config vector eventfd */
+	struct rte_intr_handle *lsc_intr;
+
+	struct vuc_vq vq[VUC_MAX_VQS];
+};
+
+/* vuc_virtio.c */
+int vuc_device_up(struct vuc_dev *d);
+void vuc_device_down(struct vuc_dev *d, bool reset);
+int vuc_read_link(struct vuc_dev *d);
+int vuc_rxq_intr(struct vuc_dev *d, uint16_t q, bool enable);
+void vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
+		   uint64_t len);
+
+/* vuc_ring.c */
+uint16_t vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
+uint16_t vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
+void vuc_vq_init_ring(struct vuc_vq *vq);
+int vuc_rxq_fill(struct vuc_vq *vq);
+void vuc_vq_drain(struct vuc_vq *vq);
+void vuc_kick(struct vuc_vq *vq);
+
+/* vuc_ethdev.c */
+void vuc_link_set(struct vuc_dev *d, bool up);
+void vuc_schedule_reconnect(struct vuc_dev *d);
+
+#endif /* VUC_H */

@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * ethdev glue of net_vfio_user_client: devargs, port operations, link
+ * state, statistics, rx interrupts, memory hotplug and reconnection.
+ *
+ *   --vdev 'net_vfio_user_client0,path=/run/vnic0.sock,queues=2,reconnect=1000'
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <bus_vdev_driver.h>
+#include <ethdev_driver.h>
+#include <ethdev_vdev.h>
+#include <rte_alarm.h>
+#include <rte_kvargs.h>
+#include <rte_malloc.h>
+
+#include "vuc.h"
+
+RTE_LOG_REGISTER_DEFAULT(vuc_logtype, NOTICE);
+
+#define ARG_PATH	"path"
+#define ARG_QUEUES	"queues"
+#define ARG_MAC		"mac"
+#define ARG_RECONNECT	"reconnect"
+
+static const char *const valid_args[] = {
+	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_RECONNECT, NULL,
+};
+
+/* ---- link and reconnection ---- */
+
+void
+vuc_link_set(struct vuc_dev *d, bool up)
+{
+	struct rte_eth_dev *eth = &rte_eth_devices[d->port_id];
+	struct rte_eth_link link = {
+		.link_speed = RTE_ETH_SPEED_NUM_10G,
+		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
+		.link_autoneg = RTE_ETH_LINK_FIXED,
+		.link_status = up,
+	};
+
+	if (__atomic_exchange_n(&d->link_up, up, __ATOMIC_ACQ_REL) == up)
+		return;
+	rte_eth_linkstatus_set(eth, &link);
+	VUC_LOG(INFO, "%s: link %s", d->path, up ? "up" : "down");
+	if (eth->data->dev_conf.intr_conf.lsc)
+		rte_eth_dev_callback_process(eth, RTE_ETH_EVENT_INTR_LSC, NULL);
+}
+
+static void reconnect_alarm(void *arg);
+
+void
+vuc_schedule_reconnect(struct vuc_dev *d)
+{
+	if (d->reconnect_ms == 0 || __atomic_load_n(&d->closing, __ATOMIC_ACQUIRE))
+		return;
+	if (__atomic_exchange_n(&d->reconnecting, 1, __ATOMIC_ACQ_REL))
+		return;
+	rte_eal_alarm_set((uint64_t)d->reconnect_ms * 1000, reconnect_alarm, d);
+}
+
+static void
+reconnect_alarm(void *arg)
+{
+	struct vuc_dev *d = arg;
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	if (__atomic_load_n(&d->closing, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	vuc_device_down(d, false);
+	ret = vuc_device_up(d);
+	pthread_mutex_unlock(&d->lock);
+	__atomic_store_n(&d->reconnecting, 0, __ATOMIC_RELEASE);
+	if (ret < 0) {
+		VUC_LOG(INFO, "%s: reconnect failed (%s), retrying in %u ms",
+			d->path, strerror(-ret), d->reconnect_ms);
+		vuc_schedule_reconnect(d);
+		return;
+	}
+	VUC_LOG(INFO, "%s: reconnected", d->path);
+	if (d->started)
+		vuc_link_set(d, vuc_read_link(d));
+}
+
+/* Config-change interrupt: the device's link may have changed. */
+static void
+config_intr(void *arg)
+{
+	struct vuc_dev *d = arg;
+	eventfd_t v;
+
+	if (d->config_efd >= 0 && eventfd_read(d->config_efd, &v) < 0)
+		return;
+	if (pthread_mutex_trylock(&d->lock) != 0)
+		return;	/* being reconnected: it reads the link itself */
+	if (d->started)
+		vuc_link_set(d, vuc_read_link(d));
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void
+lsc_intr_register(struct vuc_dev *d)
+{
+	struct rte_eth_dev *eth = &rte_eth_devices[d->port_id];
+
+	if (!eth->data->dev_conf.intr_conf.lsc || d->config_efd < 0)
+		return;
+	if (d->lsc_intr == NULL)
+		d->lsc_intr = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_SHARED);
+	if (d->lsc_intr == NULL)
+		return;
+	rte_intr_type_set(d->lsc_intr, RTE_INTR_HANDLE_EXT);
+	rte_intr_fd_set(d->lsc_intr, d->config_efd);
+	rte_intr_callback_register(d->lsc_intr, config_intr, d);
+}
+
+static void
+lsc_intr_unregister(struct vuc_dev *d)
+{
+	if (d->lsc_intr == NULL)
+		return;
+	rte_intr_callback_unregister_sync(d->lsc_intr, config_intr, d);
+	rte_intr_instance_free(d->lsc_intr);
+	d->lsc_intr = NULL;
+}
+
+static void
+mem_event_cb(enum rte_mem_event ev, const void *addr, size_t len, void *arg)
+{
+	struct vuc_dev *d = arg;
+
+	pthread_mutex_lock(&d->lock);
+	vuc_mem_event(d, ev, (uint64_t)(uintptr_t)addr, len);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* ---- port operations ---- */
+
+static int
+vuc_configure(struct rte_eth_dev *dev)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+
+	if (dev->data->nb_rx_queues > d->max_pairs ||
+	    dev->data->nb_tx_queues > d->max_pairs) {
+		VUC_LOG(ERR, "%s: at most %u queues (devarg queues=)", d->path,
+			d->max_pairs);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+rxq_intr_setup(struct rte_eth_dev *dev)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+	struct rte_intr_handle *ih = dev->intr_handle;
+
+	if (!dev->data->dev_conf.intr_conf.rxq)
+		return 0;
+	if (ih == NULL) {
+		ih = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_SHARED);
+		if (ih == NULL)
+			return -ENOMEM;
+		dev->intr_handle = ih;
+	}
+	if (rte_intr_type_set(ih, RTE_INTR_HANDLE_VDEV) ||
+	    rte_intr_nb_efd_set(ih, dev->data->nb_rx_queues) ||
+	    rte_intr_max_intr_set(ih, dev->data->nb_rx_queues + 1) ||
+	    rte_intr_efd_counter_size_set(ih, sizeof(eventfd_t)))
+		return -EINVAL;
+	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
+		if (rte_intr_efds_index_set(ih, q, d->vq[2 * q].efd))
+			return -EINVAL;
+	return 0;
+}
+
+static int
+vuc_start(struct rte_eth_dev *dev)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->client == NULL) {
+		ret = vuc_device_up(d);
+		if (ret < 0 && d->reconnect_ms == 0) {
+			pthread_mutex_unlock(&d->lock);
+			return ret;
+		}
+		if (ret < 0)
+			vuc_schedule_reconnect(d);
+	}
+	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
+		if (d->vq[2 * q].ready)
+			vuc_rxq_fill(&d->vq[2 * q]);
+	ret = rxq_intr_setup(dev);
+	lsc_intr_register(d);
+	d->started = true;
+	vuc_link_set(d, vuc_read_link(d));
+	pthread_mutex_unlock(&d->lock);
+	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
+		dev->data->rx_queue_state[q] = RTE_ETH_QUEUE_STATE_STARTED;
+	for (uint16_t q = 0; q < dev->data->nb_tx_queues; q++)
+		dev->data->tx_queue_state[q] = RTE_ETH_QUEUE_STATE_STARTED;
+	dev->data->dev_started = 1;
+	return ret;
+}
+
+static int
+vuc_stop(struct rte_eth_dev *dev)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+
+	pthread_mutex_lock(&d->lock);
+	d->started = false;
+	lsc_intr_unregister(d);
+	vuc_link_set(d, false);
+	pthread_mutex_unlock(&d->lock);
+	dev->data->dev_started = 0;
+	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
+		dev->data->rx_queue_state[q] = RTE_ETH_QUEUE_STATE_STOPPED;
+	for (uint16_t q = 0; q < dev->data->nb_tx_queues; q++)
+		dev->data->tx_queue_state[q] = RTE_ETH_QUEUE_STATE_STOPPED;
+	return 0;
+}
+
+static int
+vuc_close(struct rte_eth_dev *dev)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return 0;
+	__atomic_store_n(&d->closing, 1, __ATOMIC_RELEASE);
+	rte_eal_alarm_cancel(reconnect_alarm, d);
+	rte_mem_event_callback_unregister(d->path, d);
+	lsc_intr_unregister(d);
+	pthread_mutex_lock(&d->lock);
+	vuc_device_down(d, true);
+	pthread_mutex_unlock(&d->lock);
+	for (uint16_t i = 0; i < VUC_MAX_VQS; i++) {
+		rte_memzone_free(d->vq[i].mz);
+		rte_free(d->vq[i].cookie);
+		d->vq[i].mz = NULL;
+		d->vq[i].cookie = NULL;
+	}
+	if (dev->intr_handle != NULL) {
+		rte_intr_instance_free(dev->intr_handle);
+		dev->intr_handle = NULL;
+	}
+	rte_free(d->qsbr);
+	d->qsbr = NULL;
+	return 0;
+}
+
+static int
+vuc_infos(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+
+	info->max_mac_addrs = 1;
+	info->max_rx_pktlen = (uint32_t)d->mtu + RTE_ETHER_HDR_LEN +
+		RTE_ETHER_CRC_LEN;
+	info->max_rx_queues = d->max_pairs;
+	info->max_tx_queues = d->max_pairs;
+	info->min_mtu = RTE_ETHER_MIN_MTU;
+	info->max_mtu = d->mtu;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
+	return 0;
+}
+
+static int
+vuc_rxq_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
+	      unsigned int socket, const struct rte_eth_rxconf *conf,
+	      struct rte_mempool *mp)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+
+	RTE_SET_USED(nb_desc);
+	RTE_SET_USED(socket);
+	RTE_SET_USED(conf);
+	d->vq[2 * q].mp = mp;
+	dev->data->rx_queues[q] = &d->vq[2 * q];
+	return 0;
+}
+
+static int
+vuc_txq_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
+	      unsigned int socket, const struct rte_eth_txconf *conf)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+
+	RTE_SET_USED(nb_desc);
+	RTE_SET_USED(socket);
+	RTE_SET_USED(conf);
+	dev->data->tx_queues[q] = &d->vq[2 * q + 1];
+	return 0;
+}
+
+static void
+vuc_queue_release(struct rte_eth_dev *dev, uint16_t q)
+{
+	RTE_SET_USED(dev);
+	RTE_SET_USED(q);
+}
+
+static int
+vuc_link_update(struct rte_eth_dev *dev, int wait)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+
+	RTE_SET_USED(wait);
+	if (pthread_mutex_trylock(&d->lock) == 0) {
+		vuc_link_set(d, d->started && vuc_read_link(d));
+		pthread_mutex_unlock(&d->lock);
+	}
+	return 0;
+}
+
+static int
+vuc_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+
+	for (uint16_t q = 0; q < d->max_pairs; q++) {
+		const struct vuc_stats *rx = &d->vq[2 * q].st;
+		const struct vuc_stats *tx = &d->vq[2 * q + 1].st;
+
+		s->ipackets += rx->packets;
+		s->ibytes += rx->bytes;
+		s->ierrors += rx->errors;
+		s->rx_nombuf += rx->nombuf;
+		s->opackets += tx->packets;
+		s->obytes += tx->bytes;
+		s->oerrors += tx->errors;
+		if (q < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			s->q_ipackets[q] = rx->packets;
+			s->q_ibytes[q] = rx->bytes;
+			s->q_opackets[q] = tx->packets;
+			s->q_obytes[q] = tx->bytes;
+		}
+	}
+	return 0;
+}
+
+static int
+vuc_stats_reset(struct rte_eth_dev *dev)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+
+	for (uint16_t i = 0; i < VUC_MAX_VQS; i++)
+		memset(&d->vq[i].st, 0, sizeof(d->vq[i].st));
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	size_t off;
+} vuc_xs[] = {
+	{ "packets", offsetof(struct vuc_stats, packets) },
+	{ "bytes", offsetof(struct vuc_stats, bytes) },
+	{ "errors", offsetof(struct vuc_stats, errors) },
+	{ "nombuf", offsetof(struct vuc_stats, nombuf) },
+	{ "kicks", offsetof(struct vuc_stats, kicks) },
+	{ "ring_full", offsetof(struct vuc_stats, full) },
+};
+
+static int
+vuc_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
+		     unsigned int size)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+	unsigned int n = 2u * d->max_pairs * RTE_DIM(vuc_xs), k = 0;
+
+	if (names == NULL || size < n)
+		return (int)n;
+	for (uint16_t q = 0; q < d->max_pairs; q++)
+		for (unsigned int i = 0; i < RTE_DIM(vuc_xs); i++)
+			snprintf(names[k++].name, sizeof(names[0].name),
+				 "rx_q%u_%s", q, vuc_xs[i].name);
+	for (uint16_t q = 0; q < d->max_pairs; q++)
+		for (unsigned int i = 0; i < RTE_DIM(vuc_xs); i++)
+			snprintf(names[k++].name, sizeof(names[0].name),
+				 "tx_q%u_%s", q, vuc_xs[i].name);
+	return (int)k;
+}
+
+static int
+vuc_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs,
+	       unsigned int size)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+	unsigned int n = 2u * d->max_pairs * RTE_DIM(vuc_xs), k = 0;
+
+	if (xs == NULL || size < n)
+		return (int)n;
+	for (int dir = 0; dir < 2; dir++)
+		for (uint16_t q = 0; q < d->max_pairs; q++)
+			for (unsigned int i = 0; i < RTE_DIM(vuc_xs); i++, k++) {
+				const struct vuc_stats *st = &d->vq[2 * q + dir].st;
+
+				xs[k].id = k;
+				xs[k].value = *(const uint64_t *)
+					((const uint8_t *)st + vuc_xs[i].off);
+			}
+	return (int)k;
+}
+
+static int
+vuc_rx_intr_enable(struct rte_eth_dev *dev, uint16_t q)
+{
+	return vuc_rxq_intr(dev->data->dev_private, q, true);
+}
+
+static int
+vuc_rx_intr_disable(struct rte_eth_dev *dev, uint16_t q)
+{
+	return vuc_rxq_intr(dev->data->dev_private, q, false);
+}
+
+static int
+vuc_noop(struct rte_eth_dev *dev)
+{
+	RTE_SET_USED(dev);
+	return 0;
+}
+
+static const struct eth_dev_ops vuc_ops = {
+	.dev_configure = vuc_configure,
+	.dev_start = vuc_start,
+	.dev_stop = vuc_stop,
+	.dev_close = vuc_close,
+	.dev_infos_get = vuc_infos,
+	.rx_queue_setup = vuc_rxq_setup,
+	.tx_queue_setup = vuc_txq_setup,
+	.rx_queue_release = vuc_queue_release,
+	.tx_queue_release = vuc_queue_release,
+	.link_update = vuc_link_update,
+	.stats_get = vuc_stats_get,
+	.stats_reset = vuc_stats_reset,
+	.xstats_get = vuc_xstats_get,
+	.xstats_get_names = vuc_xstats_get_names,
+	.rx_queue_intr_enable = vuc_rx_intr_enable,
+	.rx_queue_intr_disable = vuc_rx_intr_disable,
+	.promiscuous_enable = vuc_noop,
+	.promiscuous_disable = vuc_noop,
+	.allmulticast_enable = vuc_noop,
+	.allmulticast_disable = vuc_noop,
+};
+
+/* ---- devargs ---- */
+
+static int
+arg_path(const char *key, const char *val, void *out)
+{
+	struct vuc_dev *d = out;
+
+	RTE_SET_USED(key);
+	if (val[0] == '\0' || strlen(val) >= sizeof(d->path))
+		return -1;
+	strcpy(d->path, val);
+	return 0;
+}
+
+static int
+arg_ulong(const char *val, unsigned long lo, unsigned long hi, unsigned long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoul(val, &end, 0);
+	return (errno || end == val || *end || *v < lo || *v > hi) ? -1 : 0;
+}
+
+static int
+arg_queues(const char *key, const char *val, void *out)
+{
+	unsigned long v;
+
+	RTE_SET_USED(key);
+	if (arg_ulong(val, 1, VUC_MAX_QUEUE_PAIRS, &v) < 0)
+		return -1;
+	((struct vuc_dev *)out)->max_pairs = (uint16_t)v;
+	return 0;
+}
+
+static int
+arg_reconnect(const char *key, const char *val, void *out)
+{
+	unsigned long v;
+
+	RTE_SET_USED(key);
+	if (arg_ulong(val, 0, 3600000, &v) < 0)
+		return -1;
+	((struct vuc_dev *)out)->reconnect_ms = (uint32_t)v;
+	return 0;
+}
+
+static int
+arg_mac(const char *key, const char *val, void *out)
+{
+	struct vuc_dev *d = out;
+
+	RTE_SET_USED(key);
+	if (rte_ether_unformat_addr(val, &d->mac) < 0 ||
+	    !rte_is_valid_assigned_ether_addr(&d->mac))
+		return -1;
+	d->mac_given = true;
+	return 0;
+}
+
+static int
+parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
+{
+	const char *params = rte_vdev_device_args(vdev);
+	const char *name = rte_vdev_device_name(vdev);
+	struct rte_kvargs *kv;
+	int ret = -EINVAL;
+
+	d->max_pairs = 1;
+	kv = rte_kvargs_parse(params ? params : "", valid_args);
+	if (kv == NULL) {
+		VUC_LOG(ERR, "%s: bad devargs '%s' (keys: path, queues, mac, "
+			"reconnect)", name, params ? params : "");
+		return -EINVAL;
+	}
+	if (rte_kvargs_count(kv, ARG_PATH) != 1 ||
+	    rte_kvargs_process(kv, ARG_PATH, arg_path, d) < 0)
+		VUC_LOG(ERR, "%s: exactly one path=<socket> is needed", name);
+	else if (rte_kvargs_process(kv, ARG_QUEUES, arg_queues, d) < 0)
+		VUC_LOG(ERR, "%s: queues must be 1..%u", name, VUC_MAX_QUEUE_PAIRS);
+	else if (rte_kvargs_process(kv, ARG_RECONNECT, arg_reconnect, d) < 0)
+		VUC_LOG(ERR, "%s: reconnect must be a retry interval in ms "
+			"(0: off, at most 3600000)", name);
+	else if (rte_kvargs_process(kv, ARG_MAC, arg_mac, d) < 0)
+		VUC_LOG(ERR, "%s: mac must be a unicast xx:xx:xx:xx:xx:xx", name);
+	else
+		ret = 0;
+	rte_kvargs_free(kv);
+	return ret;
+}
+
+/* ---- probe / remove ---- */
+
+static int
+vuc_probe(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	struct rte_eth_dev *eth;
+	struct vuc_dev *d;
+	size_t qsz;
+	int ret;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return -ENOTSUP;
+	eth = rte_eth_vdev_allocate(vdev, sizeof(*d));
+	if (eth == NULL)
+		return -ENOMEM;
+	d = eth->data->dev_private;
+	d->port_id = eth->data->port_id;
+	d->config_efd = -1;
+	d->mtu = RTE_ETHER_MTU;
+	pthread_mutex_init(&d->lock, NULL);
+	for (uint16_t i = 0; i < VUC_MAX_VQS; i++) {
+		d->vq[i].index = i;
+		d->vq[i].qid = i / 2;
+		d->vq[i].efd = -1;
+		d->vq[i].dev = d;
+	}
+	ret = parse_args(vdev, d);
+	if (ret < 0)
+		goto err;
+	qsz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
+	d->qsbr = rte_zmalloc(name, qsz, RTE_CACHE_LINE_SIZE);
+	if (d->qsbr == NULL || rte_rcu_qsbr_init(d->qsbr, RTE_MAX_LCORE) != 0) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
+		rte_rcu_qsbr_thread_register(d->qsbr, i);
+	eth->data->mac_addrs = rte_zmalloc(name, RTE_ETHER_ADDR_LEN, 0);
+	if (eth->data->mac_addrs == NULL) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	eth->dev_ops = &vuc_ops;
+	eth->rx_pkt_burst = vuc_rx_burst;
+	eth->tx_pkt_burst = vuc_tx_burst;
+	eth->data->dev_flags |= RTE_ETH_DEV_INTR_LSC;
+
+	pthread_mutex_lock(&d->lock);
+	ret = vuc_device_up(d);
+	pthread_mutex_unlock(&d->lock);
+	if (ret < 0 && d->reconnect_ms == 0)
+		goto err;
+	if (ret < 0) {
+		VUC_LOG(WARNING, "%s: device not there yet, retrying every %u ms",
+			d->path, d->reconnect_ms);
+		vuc_schedule_reconnect(d);
+	}
+	if (rte_mem_event_callback_register(d->path, mem_event_cb, d) < 0 &&
+	    rte_errno != ENOTSUP)
+		VUC_LOG(WARNING, "%s: no memory hotplug events: new memory will "
+			"not be mapped", d->path);
+	if (!d->mac_given && ret < 0)
+		rte_eth_random_addr(d->mac.addr_bytes);
+	rte_ether_addr_copy(&d->mac, eth->data->mac_addrs);
+	eth->data->mtu = d->mtu;
+	rte_eth_dev_probing_finish(eth);
+	VUC_LOG(INFO, "%s: port %u attached to %s", name, d->port_id, d->path);
+	return 0;
+err:
+	rte_free(d->qsbr);
+	rte_eth_dev_release_port(eth);
+	return ret;
+}
+
+static int
+vuc_remove(struct rte_vdev_device *vdev)
+{
+	struct rte_eth_dev *eth = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
+
+	if (eth == NULL)
+		return 0;
+	rte_eth_dev_close(eth->data->port_id);
+	return rte_eth_dev_release_port(eth);
+}
+
+static struct rte_vdev_driver vuc_driver = {
+	.probe = vuc_probe,
+	.remove = vuc_remove,
+};
+
+RTE_PMD_REGISTER_VDEV(net_vfio_user_client, vuc_driver);
+RTE_PMD_REGISTER_PARAM_STRING(net_vfio_user_client,
+	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> reconnect=<ms>");
