@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright 2026 The dpdk-vfio-user authors
+#
+# Shell helpers (sourced, not run) for scripts and tests that start DPDK
+# processes with our PMDs: a private plugin directory EAL accepts, memory
+# options that work with or without hugepages, and bounded stops by PID.
+#
+#   . devtools/dpdk-run.sh
+#   vu_plugin_dir BUILD_DIR          -> sets VU_PLUGIN_DIR
+#   vu_mem_args MB                   -> prints EAL memory options
+#   vu_stop PID [SECONDS]            -> SIGTERM, then SIGKILL after SECONDS
+#   vu_cleanup                       -> removes VU_PLUGIN_DIR
+
+# EAL refuses a -d plugin when the file or any directory above it is
+# world-writable (a clone under /tmp, say): copy the PMDs and the library
+# they link (same relative layout is not needed: LD_LIBRARY_PATH points at
+# the copy) into a 0700 directory under $HOME, which is not world-writable.
+vu_plugin_dir() {
+	local build=$1 base
+	base=${XDG_CACHE_HOME:-$HOME/.cache}/dpdk-vfio-user
+	mkdir -p "$base"
+	chmod 755 "$base"
+	VU_PLUGIN_DIR=$(mktemp -d "$base/plugins.XXXXXX")
+	chmod 700 "$VU_PLUGIN_DIR"
+	cp -L "$build"/drivers/net/vfio_user/librte_net_vfio_user.so \
+	      "$build"/drivers/net/vfio_user_client/librte_net_vfio_user_client.so \
+	      "$VU_PLUGIN_DIR"/ || return 1
+	cp -L "$build"/lib/vfio_user/librte_vfio_user.so.0 "$VU_PLUGIN_DIR"/ ||
+		return 1
+	export LD_LIBRARY_PATH="$VU_PLUGIN_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+	export VU_PLUGIN_DIR
+	VU_BACKEND_PMD=$VU_PLUGIN_DIR/librte_net_vfio_user.so
+	VU_FRONTEND_PMD=$VU_PLUGIN_DIR/librte_net_vfio_user_client.so
+	export VU_BACKEND_PMD VU_FRONTEND_PMD
+}
+
+# Free 2 MiB hugepages now.
+vu_free_hugepages() {
+	local f=/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages
+	if [ -r "$f" ]; then cat "$f"; else echo 0; fi
+}
+
+# EAL memory options for one process needing about MB megabytes: hugepages
+# when enough are free, else --no-huge (DPDK backs it with a memfd, which
+# our frontend can pass to the device).
+vu_mem_args() {
+	local mb=$1
+	if [ "$(vu_free_hugepages)" -ge $(( (mb + 1) / 2 + 16 )) ] &&
+	   [ "${VU_NO_HUGE:-0}" != 1 ]; then
+		echo "-m $mb"
+	else
+		echo "--no-huge -m $mb"
+	fi
+}
+
+# Stop a process: SIGTERM, wait up to SECONDS (default 10), then SIGKILL.
+vu_stop() {
+	local pid=$1 secs=${2:-10} i
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+		sleep 0.2
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+# Wait up to SECONDS for a UNIX socket to appear.
+vu_wait_socket() {
+	local path=$1 secs=${2:-20} i
+	for ((i = 0; i < secs * 10; i++)); do
+		[ -S "$path" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+vu_cleanup() {
+	[ -n "${VU_PLUGIN_DIR:-}" ] && rm -rf "$VU_PLUGIN_DIR"
+	VU_PLUGIN_DIR=
+}
