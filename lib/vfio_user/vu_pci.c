@@ -1,0 +1,1117 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * PCI configuration space emulation for device models: a type 0 header,
+ * BARs, the capability lists, MSI-X table and PBA, INTx status.
+ *
+ * Every byte of config space has a value, a write mask and a W1C mask; a
+ * second copy of the values (init) is what rte_vfio_user_pci_reset()
+ * restores. Setup functions write both copies, client writes only the live
+ * one. One spinlock guards all of it; notifications and interrupt delivery
+ * happen after it is dropped.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_spinlock.h>
+
+#include "rte_vfio_user_pci.h"
+#include "vu_internal.h"
+
+#define CFG_MAX		RTE_VFIO_USER_PCI_CFG_SIZE_EXT
+#define STD_END		RTE_VFIO_USER_PCI_CFG_SIZE	/* std caps end here */
+#define NUM_SLOTS	(RTE_VFIO_USER_PCI_NUM_BARS + 1)	/* + ROM */
+#define MSIX_WORDS	(RTE_VFIO_USER_PCI_MSIX_MAX_VECTORS / 64)
+/* Events of one config write: command, 7 BARs, MSI-X control, the write. */
+#define MAX_EVENTS	(3 + NUM_SLOTS)
+
+struct vu_pci_bar {
+	uint64_t size;		/* 0: not declared */
+	uint32_t flags;		/* RTE_VFIO_USER_PCI_BAR_* */
+	bool upper;		/* upper slot of the 64-bit BAR below */
+};
+
+struct rte_vfio_user_pci {
+	rte_spinlock_t lock;
+	uint32_t size;
+	int dev_id;		/* attached device, -1: none */
+	rte_vfio_user_pci_notify_t notify;
+	void *notify_arg;
+	struct vu_pci_bar bars[NUM_SLOTS];
+	uint16_t last_cap;	/* last standard capability, 0: none */
+	uint16_t cap_end;	/* first free standard offset */
+	uint16_t last_ext;	/* last extended capability, 0: none */
+	uint16_t ext_end;	/* first free extended offset */
+	/* MSI-X */
+	uint16_t msix_cap;	/* offset of the capability, 0: none */
+	uint16_t nvec;
+	uint8_t table_bar;
+	uint8_t pba_bar;
+	uint32_t table_off;
+	uint32_t pba_off;
+	bool table_active;	/* the client wrote a vector control word */
+	uint8_t *table;		/* nvec * 16 bytes */
+	uint64_t pending[MSIX_WORDS];
+	/* config space */
+	uint8_t cfg[CFG_MAX];
+	uint8_t init[CFG_MAX];
+	uint8_t wmask[CFG_MAX];
+	uint8_t w1c[CFG_MAX];
+};
+
+/* ---- little helpers ---- */
+
+static uint32_t
+get_le(const uint8_t *p, unsigned int n)
+{
+	uint32_t v = 0;
+
+	while (n-- > 0)
+		v = (v << 8) | p[n];
+	return v;
+}
+
+static void
+put_le(uint8_t *p, uint32_t v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* Setup write: value of the live and the reset image. */
+static void
+setup_put(struct rte_vfio_user_pci *pci, uint32_t off, uint32_t v,
+	  unsigned int n)
+{
+	put_le(&pci->cfg[off], v, n);
+	put_le(&pci->init[off], v, n);
+}
+
+static uint16_t
+cfg16(const struct rte_vfio_user_pci *pci, uint32_t off)
+{
+	return (uint16_t)get_le(&pci->cfg[off], 2);
+}
+
+static bool
+is_pow2(uint64_t x)
+{
+	return x != 0 && (x & (x - 1)) == 0;
+}
+
+static bool
+range_ok(const struct rte_vfio_user_pci *pci, uint64_t offset, size_t count)
+{
+	return offset <= pci->size && count <= pci->size - offset;
+}
+
+static bool
+overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+static uint32_t
+pba_size(uint32_t nvec)
+{
+	return (nvec + 63) / 64 * 8;
+}
+
+/* ---- MSI-X state (lock held) ---- */
+
+static bool
+msix_is_enabled(const struct rte_vfio_user_pci *pci)
+{
+	return pci->msix_cap != 0 &&
+		(cfg16(pci, pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS) &
+		 RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE);
+}
+
+static bool
+vec_mask_bit(const struct rte_vfio_user_pci *pci, uint32_t v)
+{
+	return pci->table[v * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE + 12] &
+		RTE_VFIO_USER_PCI_MSIX_ENTRY_CTRL_MASKBIT;
+}
+
+static bool
+vec_masked(const struct rte_vfio_user_pci *pci, uint32_t v)
+{
+	if (cfg16(pci, pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS) &
+	    RTE_VFIO_USER_PCI_MSIX_FLAGS_MASKALL)
+		return true;
+	return pci->table_active && vec_mask_bit(pci, v);
+}
+
+static bool
+pend_get(const uint64_t *bm, uint32_t v)
+{
+	return (bm[v / 64] >> (v % 64)) & 1;
+}
+
+static void
+pend_set(uint64_t *bm, uint32_t v, bool on)
+{
+	if (on)
+		bm[v / 64] |= 1ULL << (v % 64);
+	else
+		bm[v / 64] &= ~(1ULL << (v % 64));
+}
+
+/* Pending bit of the library's IRQ layer (masked with SET_IRQS, or no
+ * eventfd yet). Read-only peek at the device's vector state. */
+static bool
+lib_pending(int dev_id, uint32_t v)
+{
+	const uint32_t idx = VFIO_USER_PCI_MSIX_IRQ_INDEX;
+	struct vu_dev *dev;
+
+	if (dev_id < 0)
+		return false;
+	dev = vu_dev_get(dev_id);
+	if (dev == NULL || idx >= dev->info.num_irqs ||
+	    v >= dev->irqs[idx].count || dev->irq_vec[idx] == NULL)
+		return false;
+	return __atomic_load_n(&dev->irq_vec[idx][v].pending, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Move pending vectors that can now be delivered into out (cleared from the
+ * PBA). Only when attached: otherwise nobody could deliver them.
+ */
+static bool
+msix_collect(struct rte_vfio_user_pci *pci, uint64_t *out)
+{
+	bool any = false;
+
+	memset(out, 0, MSIX_WORDS * sizeof(*out));
+	if (pci->dev_id < 0 || !msix_is_enabled(pci))
+		return false;
+	for (uint32_t v = 0; v < pci->nvec; v++) {
+		if (!pend_get(pci->pending, v) || vec_masked(pci, v))
+			continue;
+		pend_set(pci->pending, v, false);
+		pend_set(out, v, true);
+		any = true;
+	}
+	return any;
+}
+
+/* Lock not held. */
+static void
+msix_deliver(int dev_id, const uint64_t *bm, uint32_t nvec)
+{
+	for (uint32_t v = 0; v < nvec; v++) {
+		int ret;
+
+		if (!pend_get(bm, v))
+			continue;
+		ret = rte_vfio_user_irq_trigger(dev_id,
+				VFIO_USER_PCI_MSIX_IRQ_INDEX, v);
+		if (ret < 0)
+			VU_LOG(ERR, "device %d: pending MSI-X vector %u: %s",
+			       dev_id, v, strerror(-ret));
+		else
+			VU_LOG(DEBUG, "device %d: delivered pending MSI-X "
+			       "vector %u", dev_id, v);
+	}
+}
+
+static void
+msix_table_reset(struct rte_vfio_user_pci *pci)
+{
+	if (pci->table == NULL)
+		return;
+	memset(pci->table, 0, pci->nvec * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE);
+	for (uint32_t v = 0; v < pci->nvec; v++)
+		pci->table[v * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE + 12] =
+			RTE_VFIO_USER_PCI_MSIX_ENTRY_CTRL_MASKBIT;
+	memset(pci->pending, 0, sizeof(pci->pending));
+	pci->table_active = false;
+}
+
+static void
+notify(struct rte_vfio_user_pci *pci, rte_vfio_user_pci_notify_t cb, void *arg,
+       const struct rte_vfio_user_pci_event *ev, unsigned int n)
+{
+	if (cb == NULL)
+		return;
+	for (unsigned int i = 0; i < n; i++)
+		cb(pci, &ev[i], arg);
+}
+
+/* ---- creation and setup ---- */
+
+struct rte_vfio_user_pci *
+rte_vfio_user_pci_create(size_t cfg_size)
+{
+	struct rte_vfio_user_pci *pci;
+
+	if (cfg_size != RTE_VFIO_USER_PCI_CFG_SIZE &&
+	    cfg_size != RTE_VFIO_USER_PCI_CFG_SIZE_EXT) {
+		errno = EINVAL;
+		return NULL;
+	}
+	pci = calloc(1, sizeof(*pci));
+	if (pci == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	rte_spinlock_init(&pci->lock);
+	pci->size = (uint32_t)cfg_size;
+	pci->dev_id = -1;
+	pci->cap_end = RTE_VFIO_USER_PCI_STD_HEADER_SIZE;
+	pci->ext_end = RTE_VFIO_USER_PCI_EXT_CAP_START;
+	/* header type 0, single function: all zero already */
+	put_le(&pci->wmask[RTE_VFIO_USER_PCI_COMMAND],
+	       RTE_VFIO_USER_PCI_CMD_MASTER | RTE_VFIO_USER_PCI_CMD_PARITY |
+	       RTE_VFIO_USER_PCI_CMD_SERR | RTE_VFIO_USER_PCI_CMD_INTX_DISABLE, 2);
+	put_le(&pci->w1c[RTE_VFIO_USER_PCI_STATUS],
+	       RTE_VFIO_USER_PCI_STATUS_W1C_MASK, 2);
+	pci->wmask[RTE_VFIO_USER_PCI_CACHE_LINE_SIZE] = 0xff;
+	pci->wmask[RTE_VFIO_USER_PCI_INTERRUPT_LINE] = 0xff;
+	return pci;
+}
+
+void
+rte_vfio_user_pci_free(struct rte_vfio_user_pci *pci)
+{
+	if (pci == NULL)
+		return;
+	free(pci->table);
+	free(pci);
+}
+
+size_t
+rte_vfio_user_pci_cfg_size(const struct rte_vfio_user_pci *pci)
+{
+	return pci == NULL ? 0 : pci->size;
+}
+
+int
+rte_vfio_user_pci_attach(struct rte_vfio_user_pci *pci, int dev_id)
+{
+	if (pci == NULL || dev_id < -1 || dev_id >= RTE_VFIO_USER_MAX_DEVICES)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	pci->dev_id = dev_id;
+	rte_spinlock_unlock(&pci->lock);
+	return 0;
+}
+
+int
+rte_vfio_user_pci_set_notify(struct rte_vfio_user_pci *pci,
+			     rte_vfio_user_pci_notify_t cb, void *arg)
+{
+	if (pci == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	pci->notify = cb;
+	pci->notify_arg = arg;
+	rte_spinlock_unlock(&pci->lock);
+	return 0;
+}
+
+int
+rte_vfio_user_pci_set_ids(struct rte_vfio_user_pci *pci,
+			  const struct rte_vfio_user_pci_ids *ids)
+{
+	if (pci == NULL || ids == NULL || ids->class_code > 0xffffff)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	setup_put(pci, RTE_VFIO_USER_PCI_VENDOR_ID, ids->vendor_id, 2);
+	setup_put(pci, RTE_VFIO_USER_PCI_DEVICE_ID, ids->device_id, 2);
+	setup_put(pci, RTE_VFIO_USER_PCI_REVISION_ID, ids->revision_id, 1);
+	setup_put(pci, RTE_VFIO_USER_PCI_CLASS_PROG, ids->class_code, 3);
+	setup_put(pci, RTE_VFIO_USER_PCI_SUBSYSTEM_VENDOR_ID,
+		  ids->subsystem_vendor_id, 2);
+	setup_put(pci, RTE_VFIO_USER_PCI_SUBSYSTEM_ID, ids->subsystem_id, 2);
+	rte_spinlock_unlock(&pci->lock);
+	return 0;
+}
+
+int
+rte_vfio_user_pci_set_irq_pin(struct rte_vfio_user_pci *pci, uint8_t pin)
+{
+	if (pci == NULL || pin > 4)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	setup_put(pci, RTE_VFIO_USER_PCI_INTERRUPT_PIN, pin, 1);
+	rte_spinlock_unlock(&pci->lock);
+	return 0;
+}
+
+static uint32_t
+bar_reg(unsigned int bar)
+{
+	return bar == RTE_VFIO_USER_PCI_ROM_BAR ? RTE_VFIO_USER_PCI_ROM_ADDRESS :
+		RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 4 * bar;
+}
+
+static int
+bar_check(const struct rte_vfio_user_pci *pci, unsigned int bar, uint64_t size,
+	  uint32_t flags)
+{
+	const uint32_t known = RTE_VFIO_USER_PCI_BAR_IO |
+		RTE_VFIO_USER_PCI_BAR_64 | RTE_VFIO_USER_PCI_BAR_PREFETCH;
+
+	if (bar > RTE_VFIO_USER_PCI_ROM_BAR || !is_pow2(size) || (flags & ~known))
+		return -EINVAL;
+	if (bar == RTE_VFIO_USER_PCI_ROM_BAR) {
+		if (flags != 0 || size < 2048 || size > (1ULL << 31))
+			return -EINVAL;
+	} else if (flags & RTE_VFIO_USER_PCI_BAR_IO) {
+		if (flags != RTE_VFIO_USER_PCI_BAR_IO || size < 4 || size > 256)
+			return -EINVAL;
+	} else {
+		if (size < 16)
+			return -EINVAL;
+		if (!(flags & RTE_VFIO_USER_PCI_BAR_64) && size > (1ULL << 31))
+			return -EINVAL;
+		if ((flags & RTE_VFIO_USER_PCI_BAR_64) &&
+		    (bar + 1 >= RTE_VFIO_USER_PCI_NUM_BARS || size > (1ULL << 63)))
+			return -EINVAL;
+	}
+	if (pci->bars[bar].size != 0 || pci->bars[bar].upper)
+		return -EEXIST;
+	if ((flags & RTE_VFIO_USER_PCI_BAR_64) &&
+	    (pci->bars[bar + 1].size != 0 || pci->bars[bar + 1].upper))
+		return -EEXIST;
+	return 0;
+}
+
+int
+rte_vfio_user_pci_set_bar(struct rte_vfio_user_pci *pci, unsigned int bar,
+			  uint64_t size, uint32_t flags)
+{
+	uint32_t reg = bar_reg(bar), low, mask;
+	uint16_t cmd;
+	int ret;
+
+	if (pci == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	ret = bar_check(pci, bar, size, flags);
+	if (ret < 0)
+		goto out;
+	if (bar == RTE_VFIO_USER_PCI_ROM_BAR) {
+		low = 0;
+		mask = ((uint32_t)~(size - 1) & 0xfffff800u) | 1u; /* + enable */
+		cmd = RTE_VFIO_USER_PCI_CMD_MEMORY;
+	} else if (flags & RTE_VFIO_USER_PCI_BAR_IO) {
+		low = 0x1;
+		mask = (uint32_t)~(size - 1) & ~0x3u;
+		cmd = RTE_VFIO_USER_PCI_CMD_IO;
+	} else {
+		low = ((flags & RTE_VFIO_USER_PCI_BAR_64) ? 0x4 : 0) |
+			((flags & RTE_VFIO_USER_PCI_BAR_PREFETCH) ? 0x8 : 0);
+		mask = (uint32_t)~(size - 1) & ~0xfu;
+		cmd = RTE_VFIO_USER_PCI_CMD_MEMORY;
+	}
+	setup_put(pci, reg, low, 4);
+	put_le(&pci->wmask[reg], mask, 4);
+	if (flags & RTE_VFIO_USER_PCI_BAR_64) {
+		setup_put(pci, reg + 4, 0, 4);
+		put_le(&pci->wmask[reg + 4], (uint32_t)(~(size - 1) >> 32), 4);
+		pci->bars[bar + 1].upper = true;
+	}
+	pci->wmask[RTE_VFIO_USER_PCI_COMMAND] |= (uint8_t)cmd;
+	pci->bars[bar].size = size;
+	pci->bars[bar].flags = flags;
+out:
+	rte_spinlock_unlock(&pci->lock);
+	return ret;
+}
+
+uint64_t
+rte_vfio_user_pci_get_bar_size(const struct rte_vfio_user_pci *pci,
+			       unsigned int bar)
+{
+	if (pci == NULL || bar >= NUM_SLOTS)
+		return 0;
+	return pci->bars[bar].size;
+}
+
+int
+rte_vfio_user_pci_get_bar_addr(struct rte_vfio_user_pci *pci, unsigned int bar,
+			       uint64_t *addr)
+{
+	const struct vu_pci_bar *b;
+	uint32_t reg;
+	uint64_t a;
+
+	if (pci == NULL || addr == NULL || bar >= NUM_SLOTS ||
+	    pci->bars[bar].size == 0)
+		return -EINVAL;
+	b = &pci->bars[bar];
+	reg = bar_reg(bar);
+	rte_spinlock_lock(&pci->lock);
+	a = get_le(&pci->cfg[reg], 4);
+	if (bar == RTE_VFIO_USER_PCI_ROM_BAR)
+		a &= 0xfffff800u;
+	else if (b->flags & RTE_VFIO_USER_PCI_BAR_IO)
+		a &= ~0x3ull;
+	else
+		a &= ~0xfull;
+	if (b->flags & RTE_VFIO_USER_PCI_BAR_64)
+		a |= (uint64_t)get_le(&pci->cfg[reg + 4], 4) << 32;
+	rte_spinlock_unlock(&pci->lock);
+	*addr = a;
+	return 0;
+}
+
+/* ---- capabilities ---- */
+
+static int
+masks_check(const uint8_t *wmask, const uint8_t *w1cmask, size_t len)
+{
+	if (wmask == NULL || w1cmask == NULL)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (wmask[i] & w1cmask[i])
+			return -EINVAL;	/* a bit is either kind, not both */
+	return 0;
+}
+
+static void
+body_put(struct rte_vfio_user_pci *pci, uint32_t off, const void *body,
+	 size_t len, const uint8_t *wmask, const uint8_t *w1cmask)
+{
+	if (len == 0)
+		return;
+	if (body != NULL) {
+		memcpy(&pci->cfg[off], body, len);
+		memcpy(&pci->init[off], body, len);
+	}
+	if (wmask != NULL)
+		memcpy(&pci->wmask[off], wmask, len);
+	if (w1cmask != NULL)
+		memcpy(&pci->w1c[off], w1cmask, len);
+}
+
+/* Lock held. hdr: the bytes after id and next (vendor length byte), part
+ * of the read-only header. */
+static int
+std_cap_add(struct rte_vfio_user_pci *pci, uint8_t id, const uint8_t *hdr,
+	    size_t hlen, const void *body, size_t len, const uint8_t *wmask,
+	    const uint8_t *w1cmask)
+{
+	uint32_t off = pci->cap_end;
+	size_t need = 2 + hlen + len;
+
+	if (len > STD_END || need > STD_END - off)
+		return -ENOSPC;
+	setup_put(pci, off, id, 1);
+	setup_put(pci, off + 1, 0, 1);
+	for (size_t i = 0; i < hlen; i++)
+		setup_put(pci, off + 2 + i, hdr[i], 1);
+	body_put(pci, off + 2 + hlen, body, len, wmask, w1cmask);
+	if (pci->last_cap == 0)
+		setup_put(pci, RTE_VFIO_USER_PCI_CAPABILITY_LIST, off, 1);
+	else
+		setup_put(pci, pci->last_cap + 1, off, 1);
+	pci->last_cap = off;
+	pci->cap_end = (uint16_t)RTE_ALIGN_CEIL(off + need, 4);
+	setup_put(pci, RTE_VFIO_USER_PCI_STATUS,
+		  cfg16(pci, RTE_VFIO_USER_PCI_STATUS) |
+		  RTE_VFIO_USER_PCI_STATUS_CAP_LIST, 2);
+	return (int)off;
+}
+
+int
+rte_vfio_user_pci_add_cap(struct rte_vfio_user_pci *pci, uint8_t id,
+			  const void *body, size_t len, const uint8_t *wmask,
+			  const uint8_t *w1cmask)
+{
+	int ret;
+
+	if (pci == NULL || id == 0 || id == RTE_VFIO_USER_PCI_CAP_ID_MSIX ||
+	    (len > 0 && body == NULL) || masks_check(wmask, w1cmask, len) < 0)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	ret = std_cap_add(pci, id, NULL, 0, body, len, wmask, w1cmask);
+	rte_spinlock_unlock(&pci->lock);
+	return ret;
+}
+
+int
+rte_vfio_user_pci_add_vendor_cap(struct rte_vfio_user_pci *pci,
+				 const void *body, size_t len,
+				 const uint8_t *wmask)
+{
+	uint8_t caplen;
+	int ret;
+
+	if (pci == NULL || len > 252 || (len > 0 && body == NULL))
+		return -EINVAL;
+	caplen = (uint8_t)(3 + len);
+	rte_spinlock_lock(&pci->lock);
+	ret = std_cap_add(pci, RTE_VFIO_USER_PCI_CAP_ID_VNDR, &caplen, 1,
+			  body, len, wmask, NULL);
+	rte_spinlock_unlock(&pci->lock);
+	return ret;
+}
+
+int
+rte_vfio_user_pci_add_ext_cap(struct rte_vfio_user_pci *pci, uint16_t id,
+			      uint8_t version, const void *body, size_t len,
+			      const uint8_t *wmask, const uint8_t *w1cmask)
+{
+	uint32_t off, prev;
+	int ret;
+
+	if (pci == NULL || pci->size != RTE_VFIO_USER_PCI_CFG_SIZE_EXT ||
+	    id == 0 || version > 15 || (len > 0 && body == NULL) ||
+	    masks_check(wmask, w1cmask, len) < 0)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	off = pci->ext_end;
+	if (len > pci->size || 4 + len > pci->size - off) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	setup_put(pci, off, (uint32_t)id | (uint32_t)version << 16, 4);
+	body_put(pci, off + 4, body, len, wmask, w1cmask);
+	if (pci->last_ext != 0) {
+		prev = get_le(&pci->cfg[pci->last_ext], 4);
+		setup_put(pci, pci->last_ext, (prev & 0x000fffffu) | off << 20, 4);
+	}
+	pci->last_ext = (uint16_t)off;
+	pci->ext_end = (uint16_t)RTE_ALIGN_CEIL(off + 4 + len, 4);
+	ret = (int)off;
+out:
+	rte_spinlock_unlock(&pci->lock);
+	return ret;
+}
+
+/* A memory BAR with room for [off, off + len). Lock held. */
+static bool
+msix_place_ok(const struct rte_vfio_user_pci *pci, uint8_t bar, uint32_t off,
+	      uint32_t len)
+{
+	const struct vu_pci_bar *b;
+
+	if (bar >= RTE_VFIO_USER_PCI_NUM_BARS || (off & 7) != 0)
+		return false;
+	b = &pci->bars[bar];
+	return b->size != 0 && !(b->flags & RTE_VFIO_USER_PCI_BAR_IO) &&
+		off < b->size && len <= b->size - off;
+}
+
+int
+rte_vfio_user_pci_add_msix(struct rte_vfio_user_pci *pci, uint16_t nvec,
+			   uint8_t table_bar, uint32_t table_offset,
+			   uint8_t pba_bar, uint32_t pba_offset)
+{
+	uint32_t tlen = (uint32_t)nvec * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE;
+	uint8_t body[RTE_VFIO_USER_PCI_MSIX_CAP_SIZE - 2] = { 0 };
+	uint8_t wmask[RTE_VFIO_USER_PCI_MSIX_CAP_SIZE - 2] = { 0 };
+	uint8_t *table;
+	int ret;
+
+	if (pci == NULL || nvec == 0 || nvec > RTE_VFIO_USER_PCI_MSIX_MAX_VECTORS)
+		return -EINVAL;
+	table = malloc(tlen);
+	if (table == NULL)
+		return -ENOMEM;
+	put_le(&body[0], nvec - 1u, 2);
+	put_le(&body[2], table_offset | table_bar, 4);
+	put_le(&body[6], pba_offset | pba_bar, 4);
+	/* enable and function mask: bits 15 and 14 of message control */
+	wmask[1] = (RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE |
+		    RTE_VFIO_USER_PCI_MSIX_FLAGS_MASKALL) >> 8;
+
+	rte_spinlock_lock(&pci->lock);
+	if (pci->msix_cap != 0) {
+		ret = -EEXIST;
+		goto fail;
+	}
+	if (!msix_place_ok(pci, table_bar, table_offset, tlen) ||
+	    !msix_place_ok(pci, pba_bar, pba_offset, pba_size(nvec)) ||
+	    (table_bar == pba_bar && overlaps(table_offset, tlen, pba_offset,
+					       pba_size(nvec)))) {
+		ret = -EINVAL;
+		goto fail;
+	}
+	ret = std_cap_add(pci, RTE_VFIO_USER_PCI_CAP_ID_MSIX, NULL, 0, body,
+			  sizeof(body), wmask, NULL);
+	if (ret < 0)
+		goto fail;
+	pci->msix_cap = (uint16_t)ret;
+	pci->nvec = nvec;
+	pci->table_bar = table_bar;
+	pci->table_off = table_offset;
+	pci->pba_bar = pba_bar;
+	pci->pba_off = pba_offset;
+	pci->table = table;
+	msix_table_reset(pci);
+	rte_spinlock_unlock(&pci->lock);
+	return ret;
+fail:
+	rte_spinlock_unlock(&pci->lock);
+	free(table);
+	return ret;
+}
+
+/* ---- config space access ---- */
+
+ssize_t
+rte_vfio_user_pci_cfg_read(struct rte_vfio_user_pci *pci, uint64_t offset,
+			   void *buf, size_t count)
+{
+	if (pci == NULL || (buf == NULL && count > 0) ||
+	    !range_ok(pci, offset, count)) {
+		VU_LOG(DEBUG, "config read [0x%" PRIx64 ", +%zu) refused",
+		       offset, count);
+		return -EINVAL;
+	}
+	rte_spinlock_lock(&pci->lock);
+	if (count > 0)
+		memcpy(buf, &pci->cfg[offset], count);
+	rte_spinlock_unlock(&pci->lock);
+	return (ssize_t)count;
+}
+
+ssize_t
+rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint64_t offset,
+			    const void *buf, size_t count)
+{
+	struct rte_vfio_user_pci_event ev[MAX_EVENTS];
+	uint64_t deliver[MSIX_WORDS];
+	const uint8_t *src = buf;
+	rte_vfio_user_pci_notify_t cb;
+	uint16_t old_cmd, new_cmd, old_ctl = 0, new_ctl = 0;
+	bool intx_up = false, intx_down = false, any_deliver = false;
+	unsigned int nev = 0;
+	uint32_t nvec;
+	void *cb_arg;
+	int dev_id;
+
+	if (pci == NULL || (buf == NULL && count > 0) ||
+	    !range_ok(pci, offset, count)) {
+		VU_LOG(DEBUG, "config write [0x%" PRIx64 ", +%zu) refused",
+		       offset, count);
+		return -EINVAL;
+	}
+	if (count == 0)
+		return 0;
+
+	rte_spinlock_lock(&pci->lock);
+	old_cmd = cfg16(pci, RTE_VFIO_USER_PCI_COMMAND);
+	if (pci->msix_cap != 0)
+		old_ctl = cfg16(pci, pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS);
+	for (size_t i = 0; i < count; i++) {
+		uint64_t o = offset + i;
+		uint8_t v = src[i];
+
+		pci->cfg[o] = (pci->cfg[o] & ~pci->wmask[o]) | (v & pci->wmask[o]);
+		pci->cfg[o] &= ~(v & pci->w1c[o]);
+	}
+	new_cmd = cfg16(pci, RTE_VFIO_USER_PCI_COMMAND);
+	if (old_cmd != new_cmd)
+		ev[nev++] = (struct rte_vfio_user_pci_event){
+			.type = RTE_VFIO_USER_PCI_EV_COMMAND,
+			.old_val = old_cmd, .new_val = new_cmd };
+	for (unsigned int b = 0; b < NUM_SLOTS; b++) {
+		const struct vu_pci_bar *bar = &pci->bars[b];
+		uint32_t len = (bar->flags & RTE_VFIO_USER_PCI_BAR_64) ? 8 : 4;
+
+		if (bar->size != 0 && overlaps(offset, count, bar_reg(b), len))
+			ev[nev++] = (struct rte_vfio_user_pci_event){
+				.type = RTE_VFIO_USER_PCI_EV_BAR, .index = b };
+	}
+	if (pci->msix_cap != 0) {
+		new_ctl = cfg16(pci, pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS);
+		if (old_ctl != new_ctl)
+			ev[nev++] = (struct rte_vfio_user_pci_event){
+				.type = RTE_VFIO_USER_PCI_EV_MSIX_CTRL,
+				.old_val = old_ctl, .new_val = new_ctl };
+	}
+	ev[nev++] = (struct rte_vfio_user_pci_event){
+		.type = RTE_VFIO_USER_PCI_EV_CFG_WRITE,
+		.offset = (uint32_t)offset, .len = (uint32_t)count };
+	/* MSI-X enabled or function unmasked: pending vectors go out */
+	if (old_ctl != new_ctl)
+		any_deliver = msix_collect(pci, deliver);
+	/* INTx disable toggled while the line is asserted */
+	if (((old_cmd ^ new_cmd) & RTE_VFIO_USER_PCI_CMD_INTX_DISABLE) &&
+	    (cfg16(pci, RTE_VFIO_USER_PCI_STATUS) &
+	     RTE_VFIO_USER_PCI_STATUS_INTERRUPT)) {
+		intx_up = !(new_cmd & RTE_VFIO_USER_PCI_CMD_INTX_DISABLE);
+		intx_down = !intx_up;
+	}
+	dev_id = pci->dev_id;
+	nvec = pci->nvec;
+	cb = pci->notify;
+	cb_arg = pci->notify_arg;
+	rte_spinlock_unlock(&pci->lock);
+
+	if (any_deliver)
+		msix_deliver(dev_id, deliver, nvec);
+	if (dev_id >= 0 && intx_up)
+		rte_vfio_user_irq_trigger(dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
+	if (dev_id >= 0 && intx_down)
+		rte_vfio_user_irq_clear(dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
+	notify(pci, cb, cb_arg, ev, nev);
+	return (ssize_t)count;
+}
+
+ssize_t
+rte_vfio_user_pci_cfg_region_access(int dev_id, void *priv, char *buf,
+				    size_t count, uint64_t offset, bool is_write)
+{
+	RTE_SET_USED(dev_id);
+	if (is_write)
+		return rte_vfio_user_pci_cfg_write(priv, offset, buf, count);
+	return rte_vfio_user_pci_cfg_read(priv, offset, buf, count);
+}
+
+int
+rte_vfio_user_pci_fill_cfg_region(struct rte_vfio_user_pci *pci,
+				  struct rte_vfio_user_region *reg)
+{
+	if (pci == NULL || reg == NULL)
+		return -EINVAL;
+	memset(reg, 0, sizeof(*reg));
+	reg->size = pci->size;
+	reg->flags = RTE_VFIO_USER_REG_F_READ | RTE_VFIO_USER_REG_F_WRITE;
+	reg->access = rte_vfio_user_pci_cfg_region_access;
+	reg->priv = pci;
+	reg->mmap_fd = -1;
+	return 0;
+}
+
+int
+rte_vfio_user_pci_raw_read(struct rte_vfio_user_pci *pci, uint32_t offset,
+			   void *buf, size_t len)
+{
+	ssize_t ret = rte_vfio_user_pci_cfg_read(pci, offset, buf, len);
+
+	return ret < 0 ? (int)ret : 0;
+}
+
+int
+rte_vfio_user_pci_raw_write(struct rte_vfio_user_pci *pci, uint32_t offset,
+			    const void *buf, size_t len)
+{
+	if (pci == NULL || (buf == NULL && len > 0) ||
+	    !range_ok(pci, offset, len))
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	if (len > 0)
+		memcpy(&pci->cfg[offset], buf, len);
+	rte_spinlock_unlock(&pci->lock);
+	return 0;
+}
+
+int
+rte_vfio_user_pci_reset(struct rte_vfio_user_pci *pci)
+{
+	int dev_id;
+	bool pin;
+
+	if (pci == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	memcpy(pci->cfg, pci->init, pci->size);
+	msix_table_reset(pci);
+	dev_id = pci->dev_id;
+	pin = pci->cfg[RTE_VFIO_USER_PCI_INTERRUPT_PIN] != 0;
+	rte_spinlock_unlock(&pci->lock);
+	if (dev_id >= 0 && pin)
+		rte_vfio_user_irq_clear(dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
+	return 0;
+}
+
+uint16_t
+rte_vfio_user_pci_get_command(struct rte_vfio_user_pci *pci)
+{
+	uint16_t cmd;
+
+	if (pci == NULL)
+		return 0;
+	rte_spinlock_lock(&pci->lock);
+	cmd = cfg16(pci, RTE_VFIO_USER_PCI_COMMAND);
+	rte_spinlock_unlock(&pci->lock);
+	return cmd;
+}
+
+int
+rte_vfio_user_pci_set_status_bits(struct rte_vfio_user_pci *pci, uint16_t bits)
+{
+	if (pci == NULL || (bits & ~RTE_VFIO_USER_PCI_STATUS_W1C_MASK))
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	put_le(&pci->cfg[RTE_VFIO_USER_PCI_STATUS],
+	       cfg16(pci, RTE_VFIO_USER_PCI_STATUS) | bits, 2);
+	rte_spinlock_unlock(&pci->lock);
+	return 0;
+}
+
+int
+rte_vfio_user_pci_set_intx(struct rte_vfio_user_pci *pci, bool asserted)
+{
+	uint16_t st;
+	bool disabled;
+	int dev_id;
+
+	if (pci == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	if (pci->cfg[RTE_VFIO_USER_PCI_INTERRUPT_PIN] == 0) {
+		rte_spinlock_unlock(&pci->lock);
+		return -EINVAL;
+	}
+	st = cfg16(pci, RTE_VFIO_USER_PCI_STATUS);
+	if (asserted)
+		st |= RTE_VFIO_USER_PCI_STATUS_INTERRUPT;
+	else
+		st &= ~RTE_VFIO_USER_PCI_STATUS_INTERRUPT;
+	put_le(&pci->cfg[RTE_VFIO_USER_PCI_STATUS], st, 2);
+	disabled = cfg16(pci, RTE_VFIO_USER_PCI_COMMAND) &
+		RTE_VFIO_USER_PCI_CMD_INTX_DISABLE;
+	dev_id = pci->dev_id;
+	rte_spinlock_unlock(&pci->lock);
+
+	if (dev_id < 0)
+		return 0;
+	if (!asserted) {
+		rte_vfio_user_irq_clear(dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
+		return 0;
+	}
+	if (disabled)
+		return 0;
+	return rte_vfio_user_irq_trigger(dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
+}
+
+/* ---- MSI-X ---- */
+
+int
+rte_vfio_user_pci_msix_enabled(struct rte_vfio_user_pci *pci)
+{
+	int ret;
+
+	if (pci == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	ret = msix_is_enabled(pci);
+	rte_spinlock_unlock(&pci->lock);
+	return ret;
+}
+
+int
+rte_vfio_user_pci_msix_masked(struct rte_vfio_user_pci *pci, uint32_t vector)
+{
+	int ret;
+
+	if (pci == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	if (pci->msix_cap == 0 || vector >= pci->nvec)
+		ret = -EINVAL;
+	else
+		ret = vec_masked(pci, vector);
+	rte_spinlock_unlock(&pci->lock);
+	return ret;
+}
+
+int
+rte_vfio_user_pci_msix_pending(struct rte_vfio_user_pci *pci, uint32_t vector)
+{
+	int ret, dev_id;
+
+	if (pci == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	if (pci->msix_cap == 0 || vector >= pci->nvec)
+		ret = -EINVAL;
+	else
+		ret = pend_get(pci->pending, vector);
+	dev_id = pci->dev_id;
+	rte_spinlock_unlock(&pci->lock);
+	if (ret == 0)
+		ret = lib_pending(dev_id, vector);
+	return ret;
+}
+
+int
+rte_vfio_user_pci_msix_get_entry(struct rte_vfio_user_pci *pci,
+				 uint32_t vector,
+				 struct rte_vfio_user_pci_msix_entry *entry)
+{
+	const uint8_t *e;
+
+	if (pci == NULL || entry == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	if (pci->msix_cap == 0 || vector >= pci->nvec) {
+		rte_spinlock_unlock(&pci->lock);
+		return -EINVAL;
+	}
+	e = &pci->table[vector * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE];
+	entry->addr = get_le(e, 4) | (uint64_t)get_le(e + 4, 4) << 32;
+	entry->data = get_le(e + 8, 4);
+	entry->ctrl = get_le(e + 12, 4);
+	rte_spinlock_unlock(&pci->lock);
+	return 0;
+}
+
+int
+rte_vfio_user_pci_msix_trigger(struct rte_vfio_user_pci *pci, uint32_t vector)
+{
+	int dev_id;
+
+	if (pci == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	if (pci->msix_cap == 0 || vector >= pci->nvec) {
+		rte_spinlock_unlock(&pci->lock);
+		return -EINVAL;
+	}
+	if (!msix_is_enabled(pci)) {
+		rte_spinlock_unlock(&pci->lock);
+		return -ENOTSUP;
+	}
+	if (vec_masked(pci, vector)) {
+		pend_set(pci->pending, vector, true);
+		rte_spinlock_unlock(&pci->lock);
+		return 0;
+	}
+	dev_id = pci->dev_id;
+	rte_spinlock_unlock(&pci->lock);
+	if (dev_id < 0)
+		return -ENODEV;
+	return rte_vfio_user_irq_trigger(dev_id, VFIO_USER_PCI_MSIX_IRQ_INDEX,
+					 vector);
+}
+
+/* Write bytes of the table (lock held), through its per-field masks. */
+static void
+table_write(struct rte_vfio_user_pci *pci, uint64_t off, const uint8_t *src,
+	    size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		uint64_t o = off + i;
+		uint32_t field = o % RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE;
+		uint8_t wm = 0xff;
+
+		if (field == 0)
+			wm = 0xfc;	/* address bits 1:0 are zero */
+		else if (field == 12)
+			wm = RTE_VFIO_USER_PCI_MSIX_ENTRY_CTRL_MASKBIT;
+		else if (field > 12)
+			wm = 0;		/* vector control 31:8 reserved */
+		if (field >= 12)
+			pci->table_active = true;
+		pci->table[o] = (pci->table[o] & ~wm) | (src[i] & wm);
+	}
+}
+
+/* Read the PBA: our latches, and the library's when attached. */
+static void
+pba_read(struct rte_vfio_user_pci *pci, uint64_t off, char *buf, size_t count)
+{
+	uint8_t pba[MSIX_WORDS * 8];
+	uint32_t nvec = pci->nvec;
+	int dev_id = pci->dev_id;
+
+	memset(pba, 0, sizeof(pba));
+	for (uint32_t v = 0; v < nvec; v++)
+		if (pend_get(pci->pending, v))
+			pba[v / 8] |= 1u << (v % 8);
+	rte_spinlock_unlock(&pci->lock);
+	for (uint32_t v = 0; v < nvec; v++)
+		if (lib_pending(dev_id, v))
+			pba[v / 8] |= 1u << (v % 8);
+	memcpy(buf, &pba[off], count);
+}
+
+ssize_t
+rte_vfio_user_pci_msix_access(struct rte_vfio_user_pci *pci, unsigned int bar,
+			      char *buf, size_t count, uint64_t offset,
+			      bool is_write)
+{
+	uint64_t old_mask[MSIX_WORDS], new_mask[MSIX_WORDS], deliver[MSIX_WORDS];
+	uint64_t tstart, tlen, pstart, plen;
+	rte_vfio_user_pci_notify_t cb;
+	bool in_table, in_pba, any_deliver;
+	uint32_t first, last, nvec;
+	void *cb_arg;
+	int dev_id;
+
+	if (pci == NULL || (buf == NULL && count > 0))
+		return -EINVAL;
+	if (count == 0)
+		return 0;
+	rte_spinlock_lock(&pci->lock);
+	if (pci->msix_cap == 0) {
+		rte_spinlock_unlock(&pci->lock);
+		return 0;
+	}
+	tstart = pci->table_off;
+	tlen = (uint64_t)pci->nvec * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE;
+	pstart = pci->pba_off;
+	plen = pba_size(pci->nvec);
+	in_table = bar == pci->table_bar && overlaps(offset, count, tstart, tlen);
+	in_pba = bar == pci->pba_bar && overlaps(offset, count, pstart, plen);
+	if (!in_table && !in_pba) {
+		rte_spinlock_unlock(&pci->lock);
+		return 0;
+	}
+	if ((in_table && (offset < tstart || count > tlen - (offset - tstart))) ||
+	    (in_pba && (offset < pstart || count > plen - (offset - pstart)))) {
+		rte_spinlock_unlock(&pci->lock);
+		VU_LOG(DEBUG, "BAR%u access [0x%" PRIx64 ", +%zu) straddles "
+		       "the MSI-X table or PBA", bar, offset, count);
+		return -EINVAL;
+	}
+	if (in_pba) {
+		if (is_write)	/* read-only: ignored */
+			rte_spinlock_unlock(&pci->lock);
+		else
+			pba_read(pci, offset - pstart, buf, count); /* unlocks */
+		return (ssize_t)count;
+	}
+	offset -= tstart;
+	if (!is_write) {
+		memcpy(buf, &pci->table[offset], count);
+		rte_spinlock_unlock(&pci->lock);
+		return (ssize_t)count;
+	}
+	first = (uint32_t)(offset / RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE);
+	last = (uint32_t)((offset + count - 1) / RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE);
+	memset(old_mask, 0, sizeof(old_mask));
+	memset(new_mask, 0, sizeof(new_mask));
+	for (uint32_t v = first; v <= last; v++)
+		pend_set(old_mask, v, vec_mask_bit(pci, v));
+	table_write(pci, offset, (const uint8_t *)buf, count);
+	for (uint32_t v = first; v <= last; v++)
+		pend_set(new_mask, v, vec_mask_bit(pci, v));
+	any_deliver = msix_collect(pci, deliver);
+	dev_id = pci->dev_id;
+	nvec = pci->nvec;
+	cb = pci->notify;
+	cb_arg = pci->notify_arg;
+	rte_spinlock_unlock(&pci->lock);
+
+	if (any_deliver)
+		msix_deliver(dev_id, deliver, nvec);
+	for (uint32_t v = first; v <= last && cb != NULL; v++) {
+		struct rte_vfio_user_pci_event ev = {
+			.type = RTE_VFIO_USER_PCI_EV_MSIX_VECTOR,
+			.index = v,
+			.old_val = pend_get(old_mask, v),
+			.new_val = pend_get(new_mask, v),
+		};
+
+		if (ev.old_val != ev.new_val)
+			cb(pci, &ev, cb_arg);
+	}
+	return (ssize_t)count;
+}
