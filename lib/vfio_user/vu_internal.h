@@ -98,6 +98,8 @@ struct vu_dev {
 	struct rte_vfio_user_irq_info irqs[RTE_VFIO_USER_MAX_IRQ_TYPES];
 	pthread_mutex_t lock;	/* conn pointer vs. stop/unregister */
 	struct vu_conn *conn;	/* the client, or NULL */
+	unsigned int teardowns;	/* connections being torn down */
+	pthread_cond_t idle;	/* teardowns reached 0 */
 	struct vu_dma dma;
 	struct vu_irq_vec *irq_vec[RTE_VFIO_USER_MAX_IRQ_TYPES];
 };

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,11 +192,18 @@ conn_close(struct vu_conn *c)
 
 	pthread_mutex_lock(&dev->lock);
 	mine = dev->conn == c;
-	if (mine)
+	if (mine) {
 		dev->conn = NULL;
+		dev->teardowns++;	/* stop() waits for it */
+	}
 	pthread_mutex_unlock(&dev->lock);
-	if (mine)
-		conn_teardown(c);
+	if (!mine)
+		return;
+	conn_teardown(c);
+	pthread_mutex_lock(&dev->lock);
+	dev->teardowns--;
+	pthread_cond_broadcast(&dev->idle);
+	pthread_mutex_unlock(&dev->lock);
 }
 
 static int
@@ -443,6 +451,34 @@ conn_timer_event(int fd, void *arg, uint32_t events)
 
 /* ---- listening sockets ---- */
 
+/*
+ * The client may have hung up with its event still queued behind the
+ * listening socket's (a client that connects and closes before we accept,
+ * then reconnects): finish it now, its last messages included, so the new
+ * client is not refused for a connection that is already gone. Event
+ * thread only.
+ */
+static void
+listen_reap_hung_up(struct vu_dev *dev)
+{
+	for (int i = 0; i < 16; i++) {
+		struct pollfd p = { .events = POLLIN | POLLRDHUP };
+		struct vu_conn *c;
+
+		pthread_mutex_lock(&dev->lock);
+		c = dev->conn;
+		pthread_mutex_unlock(&dev->lock);
+		if (c == NULL)
+			return;
+		p.fd = c->fd;
+		if (poll(&p, 1, 0) != 1 ||
+		    !(p.revents & (POLLHUP | POLLRDHUP | POLLERR)))
+			return;
+		/* handles what is left (a batch at a time), then closes */
+		conn_event(c->fd, c, EPOLLIN | EPOLLHUP);
+	}
+}
+
 static void
 listen_event(int fd, void *arg, uint32_t events)
 {
@@ -457,6 +493,7 @@ listen_event(int fd, void *arg, uint32_t events)
 			       strerror(errno));
 		return;
 	}
+	listen_reap_hung_up(dev);
 	ret = conn_attach(dev, cfd);
 	if (ret < 0) {
 		VU_LOG(WARNING, "%s: client refused: %s", dev->path,
@@ -507,6 +544,7 @@ dev_register(const char *path, int given_fd,
 	if (dev == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&dev->lock, NULL);
+	pthread_cond_init(&dev->idle, NULL);
 	snprintf(dev->path, sizeof(dev->path), "%s", path);
 	dev->listen_fd = -1;
 	dev->given_fd = given_fd;
@@ -646,6 +684,12 @@ rte_vfio_user_stop(int dev_id)
 	pthread_mutex_unlock(&dev->lock);
 	if (c != NULL)
 		conn_teardown(c);
+	/* a client that left just now may still be torn down on the event
+	 * thread: the device must outlive that */
+	pthread_mutex_lock(&dev->lock);
+	while (dev->teardowns > 0)
+		pthread_cond_wait(&dev->idle, &dev->lock);
+	pthread_mutex_unlock(&dev->lock);
 	dev->started = false;
 	return 0;
 }
@@ -672,6 +716,7 @@ rte_vfio_user_unregister(int dev_id)
 	vu_dev_desc_free(dev);
 	vu_dma_dev_fini(dev);
 	pthread_mutex_destroy(&dev->lock);
+	pthread_cond_destroy(&dev->idle);
 	VU_LOG(INFO, "%s: unregistered", dev->path);
 	free(dev);
 	if (last)
