@@ -317,6 +317,17 @@ src_copy(struct src *s, uint8_t *dst, uint32_t len, uint32_t hdr_len,
 {
 	uint32_t done = 0;
 
+	/* usual case: the whole header fits the first descriptor */
+	if (s->hdr_left == hdr_len && len >= hdr_len) {
+		memcpy(dst, s->hdr, hdr_len);
+		if (hdr_len >= 12) {
+			nb[0] = dst + 10;
+			nb[1] = dst + 11;
+		}
+		s->hdr += hdr_len;
+		s->hdr_left = 0;
+		done = hdr_len;
+	}
 	while (done < len && s->hdr_left > 0) {
 		uint32_t at = hdr_len - s->hdr_left;
 
@@ -457,6 +468,7 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		sent++;
 		rte_pktmbuf_free(m);
 	}
+	suppress_kicks(vq);
 	used_flush(vq, old_used);
 	burst_leave(vq, lcore);
 	vq->st.packets += sent;
