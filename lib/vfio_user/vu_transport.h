@@ -20,8 +20,14 @@
 
 #include "vfio_user_proto.h"
 
-/* Most fds accepted with one message (advertised as max_msg_fds). */
+/* Most fds accepted with one message. */
 #define VU_MAX_MSG_FDS 64
+/*
+ * What VERSION advertises as max_msg_fds: QEMU's client refuses a server
+ * value above 16 ("malformed max_msg_fds"), so we say 16 and still take
+ * up to VU_MAX_MSG_FDS from clients that send more.
+ */
+#define VU_ADVERTISED_MAX_FDS 16
 /* Largest data transfer in one message (advertised as max_data_xfer_size). */
 #define VU_MAX_XFER (1024 * 1024)
 /* Largest message accepted: a full data transfer plus its headers. */

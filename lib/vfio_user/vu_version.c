@@ -20,15 +20,18 @@
 /* DMA windows per device. */
 #define VU_MAX_DMA_MAPS 65535u
 
-/* Read an optional positive number; 0 if absent, -EINVAL if malformed. */
+/* Read an optional number in [min, max] (*out untouched if absent);
+ * 0, or -EINVAL if malformed. */
 static int
-cap_number(json_t *caps, const char *name, uint64_t max, uint64_t *out)
+cap_number(json_t *caps, const char *name, uint64_t min, uint64_t max,
+	   uint64_t *out)
 {
 	json_t *v = json_object_get(caps, name);
 
 	if (v == NULL)
 		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) < min ||
 	    (uint64_t)json_integer_value(v) > max) {
 		VU_LOG(ERR, "VERSION: capability %s is not a number in range",
 		       name);
@@ -76,23 +79,24 @@ parse_caps(struct vu_conn *c, const char *data, size_t len)
 	if (!json_is_object(obj))
 		goto out;
 
-	n = 0;
-	if (cap_number(obj, VFIO_USER_CAP_MAX_FDS, UINT32_MAX, &n) < 0)
+	/* 0 is a valid maximum: a client that takes no fds at all (fd
+	 * passing is optional in the spec) gets everything in-band */
+	n = caps->max_msg_fds;
+	if (cap_number(obj, VFIO_USER_CAP_MAX_FDS, 0, UINT32_MAX, &n) < 0)
 		goto out;
-	if (n)
-		caps->max_msg_fds = n > VU_MAX_MSG_FDS ? VU_MAX_MSG_FDS : (uint32_t)n;
+	caps->max_msg_fds = n > VU_MAX_MSG_FDS ? VU_MAX_MSG_FDS : (uint32_t)n;
 	n = 0;
-	if (cap_number(obj, VFIO_USER_CAP_MAX_XFER, UINT32_MAX, &n) < 0)
+	if (cap_number(obj, VFIO_USER_CAP_MAX_XFER, 1, UINT32_MAX, &n) < 0)
 		goto out;
 	if (n)
 		caps->max_xfer = (uint32_t)n;
 	n = 0;
-	if (cap_number(obj, VFIO_USER_CAP_MAX_DMA_MAPS, UINT32_MAX, &n) < 0)
+	if (cap_number(obj, VFIO_USER_CAP_MAX_DMA_MAPS, 1, UINT32_MAX, &n) < 0)
 		goto out;
 	if (n)
 		caps->max_dma_maps = (uint32_t)n;
 	n = 0;
-	if (cap_number(obj, VFIO_USER_CAP_PGSIZES, UINT64_MAX >> 1, &n) < 0)
+	if (cap_number(obj, VFIO_USER_CAP_PGSIZES, 1, UINT64_MAX >> 1, &n) < 0)
 		goto out;
 	if (n)
 		caps->pgsizes = n;
@@ -147,7 +151,7 @@ build_caps(const struct vu_conn *c, char *buf, size_t size)
 	if (json_object_set_new(root, VFIO_USER_CAP_ROOT, caps) < 0)
 		goto out;
 	if (json_object_set_new(caps, VFIO_USER_CAP_MAX_FDS,
-				json_integer(VU_MAX_MSG_FDS)) < 0 ||
+				json_integer(VU_ADVERTISED_MAX_FDS)) < 0 ||
 	    json_object_set_new(caps, VFIO_USER_CAP_MAX_XFER,
 				json_integer(VU_MAX_XFER)) < 0 ||
 	    json_object_set_new(caps, VFIO_USER_CAP_MAX_DMA_MAPS,
@@ -198,6 +202,9 @@ vu_handle_version(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	c->caps.pgsizes = VU_PGSIZES;
 	c->caps.minor = req->minor < VFIO_USER_MINOR_VER ?
 		req->minor : VFIO_USER_MINOR_VER;
+	/* the twin socket would go to the client as an fd */
+	if (c->caps.max_msg_fds == 0)
+		c->caps.twin_socket = false;
 	/* twin socket: our DMA_READ/WRITE and their replies get a socket of
 	 * their own, so they work from any thread, the event thread too */
 	if (c->caps.twin_socket) {
