@@ -267,9 +267,23 @@ main(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 't':
-			conf.timeout_ms = (uint32_t)strtoul(optarg, NULL, 0);
+		case 't': {
+			char *end;
+			unsigned long ms;
+
+			/* strtoul takes "-5" and "" silently: refuse them */
+			errno = 0;
+			ms = strtoul(optarg, &end, 0);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
+			    errno != 0 || ms > UINT32_MAX) {
+				fprintf(stderr, "%s: bad --timeout value '%s'\n",
+					argv[0], optarg);
+				usage(argv[0]);
+				return 2;
+			}
+			conf.timeout_ms = (uint32_t)ms;
 			break;
+		}
 		case 'h':
 			usage(argv[0]);
 			return 0;
@@ -351,7 +365,9 @@ main(int argc, char **argv)
 		json_array_append_new(jregs, jr);
 		if (json || r->size == 0)
 			continue;
-		printf("Region %u (%s): size 0x%" PRIx64 ",", i, name, r->size);
+		/* no dangling comma when there are no flags */
+		printf("Region %u (%s): size 0x%" PRIx64 "%s", i, name, r->size,
+		       r->flags ? "," : "");
 		flags_print(r->flags, reg_flag_names, 4);
 		if (r->flags & VFIO_USER_REGION_INFO_FLAG_MMAP)
 			printf(", mmap offset 0x%" PRIx64, r->offset);
@@ -380,7 +396,8 @@ main(int argc, char **argv)
 			"index", i, "name", name, "count", irq.count,
 			"flags", flags_json(irq.flags, irq_flag_names, 4)));
 		if (!json) {
-			printf("IRQ %u (%s): count %u,", i, name, irq.count);
+			printf("IRQ %u (%s): count %u%s", i, name, irq.count,
+			       irq.flags ? "," : "");
 			flags_print(irq.flags, irq_flag_names, 4);
 			printf("\n");
 		}

@@ -63,6 +63,7 @@ struct rte_vfio_user_client {
 	pthread_mutex_t lock;	/* waiters, state */
 	pthread_cond_t cond;
 	bool connected;
+	bool attached;		/* attach returned it: losses are reported */
 	bool gone_cb_running;	/* the event thread is reporting the loss */
 	uint16_t next_id;
 	struct waiter *waiters;
@@ -299,10 +300,31 @@ serve_request(struct rte_vfio_user_client *c, int fd, struct vu_rx *rx)
 		pthread_mutex_unlock(&c->send_lock);
 }
 
+/* Answer a server request we cannot serve with an error reply. */
+static void
+refuse_request(struct rte_vfio_user_client *c, int fd,
+	       const struct vfio_user_header *h, int err)
+{
+	struct vfio_user_header rh = {
+		.msg_id = h->msg_id, .cmd = h->cmd,
+		.flags = VFIO_USER_F_TYPE_REPLY | VFIO_USER_F_ERROR,
+		.error_no = (uint32_t)err,
+	};
+
+	if (h->flags & VFIO_USER_F_NO_REPLY)
+		return;
+	if (fd == c->fd)
+		pthread_mutex_lock(&c->send_lock);
+	vu_send(fd, &rh, NULL, 0, NULL, 0);
+	if (fd == c->fd)
+		pthread_mutex_unlock(&c->send_lock);
+}
+
 static void
 client_lost(struct rte_vfio_user_client *c)
 {
 	struct waiter *w;
+	bool report;
 
 	pthread_mutex_lock(&c->lock);
 	if (!c->connected) {
@@ -310,6 +332,8 @@ client_lost(struct rte_vfio_user_client *c)
 		return;
 	}
 	c->connected = false;
+	/* no callback for a client whose attach fails: its caller never had it */
+	report = c->attached;
 	c->gone_cb_running = true;
 	for (w = c->waiters; w != NULL; w = w->next) {
 		w->err = -ENOTCONN;
@@ -323,7 +347,7 @@ client_lost(struct rte_vfio_user_client *c)
 	vu_fdman_del(c->fd);
 	if (c->twin_fd >= 0)
 		vu_fdman_del(c->twin_fd);
-	if (c->conf.on_disconnect != NULL)
+	if (report && c->conf.on_disconnect != NULL)
 		c->conf.on_disconnect(c, c->conf.cb_arg);
 
 	pthread_mutex_lock(&c->lock);
@@ -348,12 +372,17 @@ sock_event(struct rte_vfio_user_client *c, int fd, struct vu_rx *rx)
 		if (st == VU_RX_OVERSIZE) {
 			VU_LOG(ERR, "%s: oversized message (%u bytes) dropped",
 			       c->path, h->msg_size);
+			/* a command still gets its (error) reply */
 			if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
 				deliver_reply(c, rx, -EMSGSIZE);
+			else
+				refuse_request(c, fd, h, E2BIG);
 		} else if (h->msg_size < sizeof(*h) || rx->fds_overflow) {
 			VU_LOG(ERR, "%s: malformed message dropped", c->path);
 			if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
 				deliver_reply(c, rx, -EPROTO);
+			else
+				refuse_request(c, fd, h, EINVAL);
 		} else if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY) {
 			if (!deliver_reply(c, rx, 0))
 				VU_LOG(WARNING, "%s: reply id %u cmd %u matches no "
@@ -393,6 +422,7 @@ do_connect(const char *path, uint32_t timeout_ms)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	struct timespec start, now;
+	int64_t elapsed_ms;
 
 	memcpy(un.sun_path, path, strlen(path) + 1);
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -409,9 +439,11 @@ do_connect(const char *path, uint32_t timeout_ms)
 		err = errno;
 		close(fd);
 		clock_gettime(CLOCK_MONOTONIC, &now);
+		/* signed: the nanoseconds part of the difference may be negative */
+		elapsed_ms = (int64_t)(now.tv_sec - start.tv_sec) * 1000 +
+			(now.tv_nsec - start.tv_nsec) / 1000000;
 		if ((err != ENOENT && err != ECONNREFUSED) ||
-		    (uint64_t)(now.tv_sec - start.tv_sec) * 1000 +
-		    (uint64_t)(now.tv_nsec - start.tv_nsec) / 1000000 >= timeout_ms)
+		    elapsed_ms >= (int64_t)timeout_ms)
 			return -err;
 		usleep(20000);
 	}
@@ -581,12 +613,19 @@ rte_vfio_user_client_attach(const struct rte_vfio_user_client_conf *conf)
 	}
 	if (ret < 0)
 		goto err;
+	pthread_mutex_lock(&c->lock);
+	if (c->connected)
+		c->attached = true;
+	else
+		ret = -ENOTCONN;	/* lost during attach: fail it instead */
+	pthread_mutex_unlock(&c->lock);
+	if (ret < 0)
+		goto err;
 	VU_LOG(INFO, "%s: attached, version %u.%u, max_xfer %u%s", c->path,
 	       c->caps.major, c->caps.minor, c->caps.max_xfer,
 	       c->caps.twin_socket ? ", twin socket" : "");
 	return c;
 err:
-	c->conf.on_disconnect = NULL;	/* no callback for a failed attach */
 	rte_vfio_user_client_detach(c);
 	rte_errno = -ret;
 	return NULL;
@@ -755,13 +794,15 @@ rte_vfio_user_client_region_info(struct rte_vfio_user_client *c,
 		if (w.nfds != 1) {
 			ret = -EPROTO;
 		} else {
+			/* keep the fd handed out before (callers may still use
+			 * it); the device's fd cannot change while connected */
 			pthread_mutex_lock(&c->lock);
-			if (c->region_fd[index] >= 0)
-				close(c->region_fd[index]);
-			c->region_fd[index] = w.fds[0];
-			pthread_mutex_unlock(&c->lock);
-			w.fds[0] = -1;
+			if (c->region_fd[index] < 0) {
+				c->region_fd[index] = w.fds[0];
+				w.fds[0] = -1;
+			}
 			reg->fd = c->region_fd[index];
+			pthread_mutex_unlock(&c->lock);
 		}
 	}
 	reply_done(&w);
@@ -833,7 +874,8 @@ rte_vfio_user_client_region_io_fds(struct rte_vfio_user_client *c,
 		goto out;
 	}
 	*count = rep->count;
-	if (rep->count == 0 || rep->argsz > req.argsz ||
+	/* more than out holds (whatever argsz says): none, as documented */
+	if (rep->count == 0 || rep->count > max || rep->argsz > req.argsz ||
 	    w.size < sizeof(*rep) + (uint64_t)rep->count * sizeof(*sub))
 		goto out;	/* nothing, or no room for them */
 	stride = (w.size - (uint32_t)sizeof(*rep)) / rep->count;
@@ -1078,6 +1120,25 @@ rte_vfio_user_client_region_write_multi(struct rte_vfio_user_client *c,
 	return 0;
 }
 
+/* Forget the newest window [iova, +size) (of vaddr, unless NULL). */
+static void
+win_remove(struct rte_vfio_user_client *c, uint64_t iova, uint64_t size,
+	   const void *vaddr)
+{
+	pthread_mutex_lock(&c->dma_lock);
+	for (uint32_t i = c->nwins; i-- > 0; ) {
+		struct dma_win *w = &c->wins[i];
+
+		if (w->iova == iova && w->size == size &&
+		    (vaddr == NULL || w->vaddr == vaddr)) {
+			memmove(w, w + 1, (c->nwins - i - 1) * sizeof(*w));
+			c->nwins--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->dma_lock);
+}
+
 int
 rte_vfio_user_client_dma_map(struct rte_vfio_user_client *c, uint64_t iova,
 			     uint64_t size, void *vaddr, int fd,
@@ -1093,23 +1154,27 @@ rte_vfio_user_client_dma_map(struct rte_vfio_user_client *c, uint64_t iova,
 
 	if (fd < 0 && vaddr == NULL)
 		return -EINVAL;
+	if (vaddr != NULL) {
+		/* served from before the request on: the server may DMA as
+		 * soon as it has mapped, before we see its reply */
+		pthread_mutex_lock(&c->dma_lock);
+		nw = realloc(c->wins, (c->nwins + 1) * sizeof(*nw));
+		if (nw == NULL) {
+			pthread_mutex_unlock(&c->dma_lock);
+			return -ENOMEM;
+		}
+		c->wins = nw;
+		c->wins[c->nwins++] = (struct dma_win){ iova, size, vaddr, prot };
+		pthread_mutex_unlock(&c->dma_lock);
+	}
 	ret = request1(c, &w, VFIO_USER_DMA_MAP, &req, sizeof(req),
 		       fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0);
-	if (ret < 0)
+	if (ret < 0) {
+		if (vaddr != NULL)
+			win_remove(c, iova, size, vaddr);
 		return ret;
-	reply_done(&w);
-	if (vaddr == NULL)
-		return 0;
-	pthread_mutex_lock(&c->dma_lock);
-	nw = realloc(c->wins, (c->nwins + 1) * sizeof(*nw));
-	if (nw == NULL) {
-		pthread_mutex_unlock(&c->dma_lock);
-		rte_vfio_user_client_dma_unmap(c, iova, size);
-		return -ENOMEM;
 	}
-	c->wins = nw;
-	c->wins[c->nwins++] = (struct dma_win){ iova, size, vaddr, prot };
-	pthread_mutex_unlock(&c->dma_lock);
+	reply_done(&w);
 	return 0;
 }
 
@@ -1127,14 +1192,7 @@ rte_vfio_user_client_dma_unmap(struct rte_vfio_user_client *c, uint64_t iova,
 	if (ret < 0)
 		return ret;
 	reply_done(&w);
-	pthread_mutex_lock(&c->dma_lock);
-	for (uint32_t i = 0; i < c->nwins; i++) {
-		if (c->wins[i].iova == iova && c->wins[i].size == size) {
-			c->wins[i] = c->wins[--c->nwins];
-			break;
-		}
-	}
-	pthread_mutex_unlock(&c->dma_lock);
+	win_remove(c, iova, size, NULL);
 	return 0;
 }
 
