@@ -195,14 +195,16 @@ vu_handle_get_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	return 0;
 }
 
-/* Append the region's capability chain after the info; returns its size. */
+/* Append the region's capability chain after the info; returns its size.
+ * The sparse areas only go with an mmappable region. */
 static uint32_t
-region_caps(const struct vu_region *reg, uint8_t *out, uint32_t base)
+region_caps(const struct vu_region *reg, bool mmap, uint8_t *out,
+	    uint32_t base)
 {
 	struct vfio_user_cap_header *prev = NULL;
 	uint32_t off = 0;
 
-	if (reg->d.nr_sparse > 0) {
+	if (mmap && reg->d.nr_sparse > 0) {
 		struct vfio_user_cap_sparse_mmap *s = (void *)out;
 
 		s->header.id = VFIO_USER_REGION_CAP_SPARSE_MMAP;
@@ -239,19 +241,25 @@ vu_handle_region_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	struct vfio_user_region_info *rep = (void *)c->reply;
 	const struct vu_region *reg;
 	uint32_t caps;
+	bool mmap;
 
 	if (req->argsz < sizeof(*rep) || req->index >= c->dev->info.num_regions)
 		return -EINVAL;
 	reg = &c->dev->regions[req->index];
+	/* MMAP promises an fd with the reply: not to a client that takes
+	 * none (max_msg_fds 0); it uses REGION_READ/WRITE instead */
+	mmap = (reg->d.flags & RTE_VFIO_USER_REG_F_MMAP) &&
+		c->caps.max_msg_fds > 0;
 	memset(rep, 0, sizeof(*rep));
 	rep->index = req->index;
 	rep->size = reg->d.size;
-	rep->flags = reg->d.flags;
-	if (reg->d.flags & RTE_VFIO_USER_REG_F_MMAP) {
+	rep->flags = reg->d.flags & ~RTE_VFIO_USER_REG_F_MMAP;
+	if (mmap) {
+		rep->flags |= VFIO_USER_REGION_INFO_FLAG_MMAP;
 		rep->offset = reg->d.mmap_offset;
 		r->fds[r->nfds++] = reg->d.mmap_fd;
 	}
-	caps = region_caps(reg, c->reply + sizeof(*rep), sizeof(*rep));
+	caps = region_caps(reg, mmap, c->reply + sizeof(*rep), sizeof(*rep));
 	rep->argsz = sizeof(*rep) + caps;
 	if (caps > 0) {
 		rep->flags |= VFIO_USER_REGION_INFO_FLAG_CAPS;

@@ -97,6 +97,12 @@ rx_take_fds(struct vu_rx *rx, struct msghdr *mh)
 	}
 }
 
+/*
+ * Reads on until a message is whole or the socket is empty: VU_RX_AGAIN
+ * must mean "nothing more to read now", as the caller takes AGAIN with a
+ * hang-up for the end of the stream (returning it after the header or a
+ * discarded chunk lost messages sent just before a close).
+ */
 enum vu_rx_status
 vu_rx_read(int fd, struct vu_rx *rx)
 {
@@ -109,6 +115,7 @@ vu_rx_read(int fd, struct vu_rx *rx)
 	uint8_t scratch[4096];
 	ssize_t r;
 
+again:
 	if (rx->discard > 0) {
 		iov.iov_base = scratch;
 		iov.iov_len = rx->discard < sizeof(scratch) ?
@@ -117,6 +124,7 @@ vu_rx_read(int fd, struct vu_rx *rx)
 		iov.iov_base = rx->buf + rx->have;
 		iov.iov_len = rx->want - rx->have;
 	}
+	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = ctl.buf;
@@ -141,13 +149,13 @@ vu_rx_read(int fd, struct vu_rx *rx)
 		rx_take_fds(&tmp, &mh);
 		vu_close_fds(tmp.fds, tmp.nfds);
 		rx->discard -= (uint64_t)r;
-		return VU_RX_AGAIN;
+		goto again;
 	}
 
 	rx_take_fds(rx, &mh);
 	rx->have += (uint32_t)r;
 	if (rx->have < rx->want)
-		return VU_RX_AGAIN;
+		goto again;
 
 	if (rx->want == sizeof(struct vfio_user_header)) {
 		uint32_t size = vu_rx_hdr(rx)->msg_size;
@@ -158,7 +166,7 @@ vu_rx_read(int fd, struct vu_rx *rx)
 		}
 		if (size > rx->want) {
 			rx->want = size;
-			return VU_RX_AGAIN;
+			goto again;
 		}
 		/* size <= 16: the header is the whole message; a size below
 		 * 16 is refused by the dispatcher */
