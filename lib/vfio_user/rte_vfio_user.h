@@ -453,7 +453,11 @@ rte_vfio_user_iova_to_va_cached(const struct rte_vfio_user_mem_table *t,
 {
 	const struct rte_vfio_user_mem_region *r = c->region;
 
-	if (c->table != t || r == NULL || iova < r->iova ||
+	/* c may be older than the last quiescent state, and t a new table
+	 * at the address of the one c saw: use r only if it is one of t's */
+	if (c->table != t || r == NULL ||
+	    (uintptr_t)r - (uintptr_t)t->regions >=
+	    (uintptr_t)t->nregions * sizeof(*r) || iova < r->iova ||
 	    iova - r->iova >= r->size || len > r->size - (iova - r->iova) ||
 	    iova + len < iova) {
 		r = rte_vfio_user_mem_find(t, iova, len);

@@ -11,6 +11,12 @@
  * publishes it, waits for every data-path thread of the device's QSBR
  * variable to pass a quiescent state, and only then unmaps memory and frees
  * the old table. So DMA_UNMAP is answered after the data path let go.
+ *
+ * dma.lock serializes the building and publishing of tables with the
+ * threads that look a region up under it (rte_vfio_user_mark_dirty(),
+ * rte_vfio_user_dma_read/write()); it is never held while waiting for the
+ * grace period, as a data-path thread may take it before its next
+ * quiescent state.
  */
 
 #include <errno.h>
@@ -20,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,11 +40,15 @@
 #define DMA_RW_TIMEOUT_MS 5000
 
 static inline uint64_t
+bitmap_pages(uint64_t size, uint64_t pgsize)
+{
+	return size / pgsize + (size % pgsize != 0);
+}
+
+static inline uint64_t
 bitmap_bytes(uint64_t size, uint64_t pgsize)
 {
-	uint64_t pages = (size + pgsize - 1) / pgsize;
-
-	return (pages + 63) / 64 * 8;
+	return (bitmap_pages(size, pgsize) + 63) / 64 * 8;
 }
 
 static struct rte_vfio_user_mem_table *
@@ -95,15 +106,26 @@ notify(struct vu_dev *dev, enum rte_vfio_user_status st)
 		dev->ops.update_status(dev->id, st);
 }
 
-/* Publish t, wait for the data path to leave the old table; returns it. */
+/* Publish t (dma.lock held); returns the table it replaces, which the data
+ * path may use until table_sync(). */
 static struct rte_vfio_user_mem_table *
-table_swap(struct vu_dev *dev, struct rte_vfio_user_mem_table *t)
+table_publish(struct vu_dev *dev, struct rte_vfio_user_mem_table *t)
 {
 	struct rte_vfio_user_mem_table *old = dev->dma.table;
 
 	__atomic_store_n(&dev->dma.table, t, __ATOMIC_RELEASE);
-	rte_rcu_qsbr_synchronize(dev->dma.qsbr, RTE_QSBR_THRID_INVALID);
 	return old;
+}
+
+/*
+ * Wait until every online data-path thread has passed a quiescent state
+ * since the last table_publish(). Without dma.lock: threads that take it
+ * only ever see the newest table, as publishing holds it.
+ */
+static void
+table_sync(struct vu_dev *dev)
+{
+	rte_rcu_qsbr_synchronize(dev->dma.qsbr, RTE_QSBR_THRID_INVALID);
 }
 
 static void
@@ -162,6 +184,21 @@ vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	}
 	if (m->nfds == 0 && req->offset != 0)
 		return -EINVAL;
+	if (m->nfds == 1) {
+		struct stat st;
+
+		/* a file that does not hold the range would SIGBUS the data
+		 * path on its first access past the end */
+		if (fstat(m->fds[0], &st) == 0 && S_ISREG(st.st_mode) &&
+		    (req->offset > (uint64_t)st.st_size ||
+		     req->size > (uint64_t)st.st_size - req->offset)) {
+			VU_LOG(ERR, "%s: DMA_MAP of 0x%" PRIx64 " bytes at offset 0x%"
+			       PRIx64 " of a file of 0x%" PRIx64 " bytes",
+			       dev->path, req->size, req->offset,
+			       (uint64_t)st.st_size);
+			return -EINVAL;
+		}
+	}
 
 	pthread_mutex_lock(&d->lock);
 	old = d->table;
@@ -220,8 +257,10 @@ vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	t->regions[pos] = nr;
 	for (i = pos; i < old->nregions; i++)
 		t->regions[i + 1] = old->regions[i];
-	free(table_swap(dev, t));
+	table_publish(dev, t);
 	pthread_mutex_unlock(&d->lock);
+	table_sync(dev);
+	free(old);
 	VU_LOG(DEBUG, "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64 ") %s",
 	       dev->path, req->addr, req->size,
 	       nr.vaddr ? "mapped" : "message-only");
@@ -243,7 +282,7 @@ static void
 dirty_collect(const struct rte_vfio_user_mem_region *r, uint64_t iova,
 	      uint64_t size, uint64_t pgsize, uint64_t *out)
 {
-	uint64_t per = pgsize / PAGE, npages = (size + pgsize - 1) / pgsize;
+	uint64_t per = pgsize / PAGE, npages = bitmap_pages(size, pgsize);
 
 	memset(out, 0, bitmap_bytes(size, pgsize));
 	for (uint64_t p = 0; p < npages; p++) {
@@ -266,6 +305,17 @@ pgsize_ok(uint64_t pgsize)
 	return pgsize >= PAGE && (pgsize & (pgsize - 1)) == 0;
 }
 
+/* Index of the region [addr, addr + size) exactly, or UINT32_MAX. */
+static uint32_t
+region_match(const struct rte_vfio_user_mem_table *t, uint64_t addr,
+	     uint64_t size)
+{
+	for (uint32_t i = 0; i < t->nregions; i++)
+		if (t->regions[i].iova == addr && t->regions[i].size == size)
+			return i;
+	return UINT32_MAX;
+}
+
 int
 vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 {
@@ -285,10 +335,17 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		if (all || m->size != sizeof(*req) + sizeof(*bm))
 			return -EINVAL;
 		bm = (const void *)(req + 1);
-		if (!d->logging || !pgsize_ok(bm->pgsize) ||
-		    bm->size < bitmap_bytes(req->size, bm->pgsize))
+		/* the reply carries the bitmap header and bm->size bytes of
+		 * bitmap: it must hold the range's bits and fit a message */
+		if (!pgsize_ok(bm->pgsize) ||
+		    bm->size < bitmap_bytes(req->size, bm->pgsize) ||
+		    bm->size > VU_MAX_MSG_SIZE - sizeof(*req) - sizeof(*bm)) {
+			VU_LOG(ERR, "%s: DMA_UNMAP bitmap of %" PRIu64 " bytes at "
+			       "page size %" PRIu64 " for 0x%" PRIx64 " bytes",
+			       dev->path, bm->size, bm->pgsize, req->size);
 			return -EINVAL;
-		need += sizeof(*bm) + bitmap_bytes(req->size, bm->pgsize);
+		}
+		need += sizeof(*bm) + bm->size;
 	} else if (m->size != sizeof(*req)) {
 		return -EINVAL;
 	}
@@ -297,20 +354,34 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	if (all && (req->addr != 0 || req->size != 0))
 		return -EINVAL;
 
+	/* tell the device model first, without dma.lock: it may wait for its
+	 * data path, which may take dma.lock meanwhile */
 	pthread_mutex_lock(&d->lock);
-	old = d->table;
-	for (i = 0; !all && i < old->nregions; i++) {
-		if (old->regions[i].iova == req->addr &&
-		    old->regions[i].size == req->size) {
-			hit = i;
-			break;
-		}
-	}
+	if (!all)
+		hit = region_match(d->table, req->addr, req->size);
 	if (!all && hit == UINT32_MAX) {
 		pthread_mutex_unlock(&d->lock);
 		VU_LOG(ERR, "%s: DMA_UNMAP [0x%" PRIx64 ", +0x%" PRIx64
 		       ") matches no mapping", dev->path, req->addr, req->size);
 		return -ENOENT;
+	}
+	if (bm != NULL && d->table->regions[hit].dirty == NULL) {
+		pthread_mutex_unlock(&d->lock);
+		VU_LOG(ERR, "%s: DMA_UNMAP dirty bitmap while not logging",
+		       dev->path);
+		return -EINVAL;
+	}
+	pthread_mutex_unlock(&d->lock);
+	notify(dev, RTE_VFIO_USER_DMA_UNMAP_PRE);
+
+	pthread_mutex_lock(&d->lock);
+	old = d->table;
+	if (!all) {	/* the event thread is the only writer: still there */
+		hit = region_match(old, req->addr, req->size);
+		if (hit == UINT32_MAX) {
+			pthread_mutex_unlock(&d->lock);
+			return -ENOENT;
+		}
 	}
 	t = table_alloc(all ? 0 : old->nregions - 1);
 	if (t == NULL) {
@@ -320,9 +391,9 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	for (i = 0, j = 0; !all && i < old->nregions; i++)
 		if (i != hit)
 			t->regions[j++] = old->regions[i];
-
-	notify(dev, RTE_VFIO_USER_DMA_UNMAP_PRE);
-	table_swap(dev, t);
+	table_publish(dev, t);
+	pthread_mutex_unlock(&d->lock);
+	table_sync(dev);
 	/* no data-path thread uses old's regions any more */
 	memcpy(c->reply, req, sizeof(*req));
 	r->size = sizeof(*req);
@@ -330,6 +401,7 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		uint8_t *p = c->reply + sizeof(*req);
 
 		memcpy(p, bm, sizeof(*bm));
+		memset(p + sizeof(*bm), 0, bm->size);
 		dirty_collect(&old->regions[hit], req->addr, req->size,
 			      bm->pgsize, (uint64_t *)(p + sizeof(*bm)));
 		r->size = (uint32_t)need;
@@ -338,7 +410,6 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		if (all || i == hit)
 			region_release(&old->regions[i]);
 	free(old);
-	pthread_mutex_unlock(&d->lock);
 	notify(dev, RTE_VFIO_USER_DMA_CHANGED);
 	return 0;
 }
@@ -377,13 +448,14 @@ logging_set(struct vu_dev *dev, bool on)
 			goto nomem;
 		}
 	}
-	table_swap(dev, t);
+	table_publish(dev, t);
+	d->logging = on;
+	pthread_mutex_unlock(&d->lock);
+	table_sync(dev);
 	if (!on)
 		for (i = 0; i < old->nregions; i++)
 			free(old->regions[i].dirty);
 	free(old);
-	d->logging = on;
-	pthread_mutex_unlock(&d->lock);
 	VU_LOG(INFO, "%s: dirty page logging %s", dev->path, on ? "on" : "off");
 	return 0;
 nomem:
@@ -432,11 +504,12 @@ vu_handle_dirty_pages(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	}
 	if (m->size != sizeof(*req) + sizeof(*rg) || !pgsize_ok(rg->bitmap.pgsize))
 		return -EINVAL;
-	need = sizeof(*req) + sizeof(*rg) +
-		bitmap_bytes(rg->size, rg->bitmap.pgsize);
-	if (need > VU_MAX_MSG_SIZE || rg->bitmap.size <
-	    bitmap_bytes(rg->size, rg->bitmap.pgsize))
+	/* the reply: the range as asked, then bitmap.size bytes of bitmap,
+	 * which must hold the range's bits and fit a message */
+	if (rg->bitmap.size < bitmap_bytes(rg->size, rg->bitmap.pgsize) ||
+	    rg->bitmap.size > VU_MAX_MSG_SIZE - sizeof(*req) - sizeof(*rg))
 		return -EINVAL;
+	need = sizeof(*req) + sizeof(*rg) + rg->bitmap.size;
 	rep->flags = VFIO_USER_DIRTY_PAGES_F_GET_BITMAP;
 	rep->argsz = (uint32_t)need;
 	if (req->argsz < need) {	/* the size needed, no bitmap */
@@ -444,6 +517,7 @@ vu_handle_dirty_pages(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		return 0;
 	}
 	memcpy(rep + 1, rg, sizeof(*rg));
+	memset(c->reply + sizeof(*rep) + sizeof(*rg), 0, rg->bitmap.size);
 	pthread_mutex_lock(&c->dev->dma.lock);
 	ret = dirty_report(c->dev, rg->iova, rg->size, rg->bitmap.pgsize,
 			   (uint64_t *)(c->reply + sizeof(*rep) + sizeof(*rg)));
@@ -630,6 +704,20 @@ dma_reply_take(struct vu_dma_req *req, const struct vfio_user_header *h,
 		if (size != sizeof(*a) + req->len || a->count != req->len)
 			return -EIO;
 		memcpy(req->buf, a->data, req->len);
+	} else {
+		/* count: 8 bytes (0.9.1), or 4 in the current text */
+		uint64_t count = 0;
+
+		if (size >= sizeof(*a)) {
+			count = a->count;
+		} else {
+			uint32_t c32;
+
+			memcpy(&c32, payload + sizeof(uint64_t), sizeof(c32));
+			count = c32;
+		}
+		if (count != req->len)
+			return -EIO;	/* the client did not write it all */
 	}
 	return 0;
 }
@@ -659,17 +747,28 @@ twin_wait(struct vu_conn *c, struct vu_dma_req *req)
 	uint64_t deadline = now_ms() + DMA_RW_TIMEOUT_MS;
 
 	for (;;) {
-		struct pollfd p = { .fd = c->twin_fd, .events = POLLIN };
+		/* the main socket too: a client gone from it is gone, even if
+		 * it left the twin socket open */
+		struct pollfd p[2] = {
+			{ .fd = c->twin_fd, .events = POLLIN },
+			{ .fd = c->fd, .events = POLLRDHUP },
+		};
 		uint64_t now = now_ms();
 		enum vu_rx_status st;
 
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		if (poll(&p, 1, (int)(deadline - now)) < 0 && errno != EINTR)
+		if (poll(p, 2, (int)(deadline - now)) < 0 && errno != EINTR)
 			return -errno;
 		st = vu_rx_read(c->twin_fd, &c->twin_rx);
-		if (st == VU_RX_AGAIN)
+		if (st == VU_RX_AGAIN) {
+			if (p[1].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+				VU_LOG(ERR, "%s: client gone during a DMA request",
+				       c->dev->path);
+				return -ENOTCONN;
+			}
 			continue;
+		}
 		if (st != VU_RX_MSG) {
 			vu_rx_abort(&c->twin_rx);
 			return -ENOTCONN;
@@ -838,15 +937,24 @@ vu_dma_client_gone(struct vu_dev *dev)
 	pthread_mutex_unlock(&d->req_lock);
 
 	pthread_mutex_lock(&d->lock);
-	if (d->table->nregions > 0 && t != NULL) {
+	old = d->table->nregions > 0 ? d->table : NULL;
+	pthread_mutex_unlock(&d->lock);
+	if (old != NULL)	/* without dma.lock, as in DMA_UNMAP */
 		notify(dev, RTE_VFIO_USER_DMA_UNMAP_PRE);
-		old = table_swap(dev, t);
-		for (uint32_t i = 0; i < old->nregions; i++)
-			region_release(&old->regions[i]);
-		free(old);
+
+	pthread_mutex_lock(&d->lock);
+	old = NULL;
+	if (d->table->nregions > 0 && t != NULL) {
+		old = table_publish(dev, t);
 		t = NULL;
 	}
 	d->logging = false;
 	pthread_mutex_unlock(&d->lock);
+	if (old != NULL) {
+		table_sync(dev);
+		for (uint32_t i = 0; i < old->nregions; i++)
+			region_release(&old->regions[i]);
+		free(old);
+	}
 	free(t);
 }

@@ -10,10 +10,12 @@
  * eventfd and mask with atomic loads. The event thread replaces an eventfd
  * by storing the new one, waiting for a QSBR grace period, and only then
  * closing the old one, so a trigger never writes to a closed (or reused)
- * fd number.
+ * fd number. A trigger that finds the vector masked latches it as pending
+ * without losing it to a concurrent unmask (see vec_fire()).
  */
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -33,25 +35,58 @@ efd_signal(int fd)
 		VU_LOG(DEBUG, "eventfd %d write: %s", fd, strerror(errno));
 }
 
+/*
+ * The vectors of one IRQ type as allocated by vu_irq_dev_start():
+ * dev->irq_vec[i] points at v[]. The allocation keeps its own size, as the
+ * description (dev->irqs[i].count) may change while the device is stopped.
+ */
+struct vec_set {
+	uint32_t n;		/* vectors allocated */
+	uint32_t enabled;	/* NORESIZE: vectors of the set enabled first,
+				 * fixed until the index is disabled; 0: none */
+	struct vu_irq_vec v[];
+};
+
+static struct vec_set *
+set_of(struct vu_irq_vec *vec)
+{
+	return vec == NULL ? NULL :
+		(struct vec_set *)((char *)vec - offsetof(struct vec_set, v));
+}
+
+/* Vectors of an index that exist both in the description and in memory. */
+static uint32_t
+nvec(const struct vu_dev *dev, uint32_t index)
+{
+	const struct vec_set *s = set_of(dev->irq_vec[index]);
+
+	if (s == NULL || index >= dev->info.num_irqs)
+		return 0;
+	return RTE_MIN(s->n, dev->irqs[index].count);
+}
+
 int
 vu_irq_dev_start(struct vu_dev *dev)
 {
 	vu_irq_dev_fini(dev);
 	for (uint32_t i = 0; i < dev->info.num_irqs; i++) {
 		uint32_t n = dev->irqs[i].count;
+		struct vec_set *s;
 
 		if (n == 0)
 			continue;
-		dev->irq_vec[i] = calloc(n, sizeof(struct vu_irq_vec));
-		if (dev->irq_vec[i] == NULL) {
+		s = calloc(1, sizeof(*s) + n * sizeof(s->v[0]));
+		if (s == NULL) {
 			vu_irq_dev_fini(dev);
 			return -ENOMEM;
 		}
+		s->n = n;
 		for (uint32_t v = 0; v < n; v++) {
-			dev->irq_vec[i][v].efd = -1;
-			dev->irq_vec[i][v].mask_efd = -1;
-			dev->irq_vec[i][v].unmask_efd = -1;
+			s->v[v].efd = -1;
+			s->v[v].mask_efd = -1;
+			s->v[v].unmask_efd = -1;
 		}
+		dev->irq_vec[i] = s->v;
 	}
 	return 0;
 }
@@ -61,8 +96,57 @@ vu_irq_dev_fini(struct vu_dev *dev)
 {
 	vu_irq_client_gone(dev);
 	for (uint32_t i = 0; i < RTE_VFIO_USER_MAX_IRQ_TYPES; i++) {
-		free(dev->irq_vec[i]);
+		free(set_of(dev->irq_vec[i]));
 		dev->irq_vec[i] = NULL;
+	}
+}
+
+/*
+ * Raising an interrupt, lock-free against the event thread's mask, unmask
+ * and eventfd changes:
+ *  - deliver: write the eventfd if the vector has one and is unmasked; an
+ *    AUTOMASKED type (INTx) masks itself in the same step (compare and
+ *    swap, so one of two concurrent triggers fires and the other latches);
+ *  - otherwise latch "pending", then look again: whoever unmasks or assigns
+ *    an eventfd stores that first and then takes "pending"; with both sides
+ *    storing before they load (sequentially consistent), at least one of
+ *    them sees the other, and the exchange on "pending" lets only one of
+ *    them deliver. So an interrupt latched while masked is never lost.
+ */
+static int
+vec_deliver(struct vu_irq_vec *v, bool automask)
+{
+	int fd = __atomic_load_n(&v->efd, __ATOMIC_SEQ_CST);
+	uint8_t unmasked = 0;
+
+	if (fd < 0)
+		return 0;
+	if (automask) {
+		if (!__atomic_compare_exchange_n(&v->masked, &unmasked, 1, false,
+						 __ATOMIC_SEQ_CST,
+						 __ATOMIC_SEQ_CST))
+			return 0;
+	} else if (__atomic_load_n(&v->masked, __ATOMIC_SEQ_CST)) {
+		return 0;
+	}
+	efd_signal(fd);
+	return 1;
+}
+
+/* Deliver a latched interrupt if the vector can take it now. */
+static int
+vec_flush(struct vu_irq_vec *v, bool automask)
+{
+	for (;;) {
+		if (__atomic_load_n(&v->masked, __ATOMIC_SEQ_CST) ||
+		    __atomic_load_n(&v->efd, __ATOMIC_SEQ_CST) < 0)
+			return 0;	/* the next unmask or eventfd will */
+		if (!__atomic_exchange_n(&v->pending, 0, __ATOMIC_SEQ_CST))
+			return 0;	/* none, or another thread took it */
+		if (vec_deliver(v, automask))
+			return 1;
+		/* masked (or its eventfd gone) meanwhile: latch it again */
+		__atomic_store_n(&v->pending, 1, __ATOMIC_SEQ_CST);
 	}
 }
 
@@ -70,17 +154,10 @@ vu_irq_dev_fini(struct vu_dev *dev)
 static int
 vec_fire(struct vu_irq_vec *v, bool automask)
 {
-	int fd = __atomic_load_n(&v->efd, __ATOMIC_ACQUIRE);
-
-	if (__atomic_load_n(&v->masked, __ATOMIC_ACQUIRE) || fd < 0) {
-		__atomic_store_n(&v->pending, 1, __ATOMIC_RELEASE);
-		return 0;
-	}
-	if (automask)
-		__atomic_store_n(&v->masked, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&v->pending, 0, __ATOMIC_RELAXED);
-	efd_signal(fd);
-	return 1;
+	if (vec_deliver(v, automask))
+		return 1;
+	__atomic_store_n(&v->pending, 1, __ATOMIC_SEQ_CST);
+	return vec_flush(v, automask);
 }
 
 static struct vu_irq_vec *
@@ -89,8 +166,8 @@ vec_get(int dev_id, uint32_t index, uint32_t vector, struct vu_dev **devp)
 	struct vu_dev *dev = vu_dev_get(dev_id);
 
 	*devp = dev;
-	if (dev == NULL || index >= dev->info.num_irqs ||
-	    vector >= dev->irqs[index].count || dev->irq_vec[index] == NULL)
+	if (dev == NULL || index >= RTE_VFIO_USER_MAX_IRQ_TYPES ||
+	    vector >= nvec(dev, index))
 		return NULL;
 	return &dev->irq_vec[index][vector];
 }
@@ -114,7 +191,7 @@ rte_vfio_user_irq_clear(int dev_id, uint32_t index, uint32_t vector)
 
 	if (v == NULL)
 		return dev == NULL ? -ENODEV : -EINVAL;
-	__atomic_store_n(&v->pending, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&v->pending, 0, __ATOMIC_SEQ_CST);
 	return 0;
 }
 
@@ -133,18 +210,19 @@ int
 rte_vfio_user_irq_enabled(int dev_id, uint32_t index)
 {
 	struct vu_dev *dev = vu_dev_get(dev_id);
-	int n = 0;
+	uint32_t n;
+	int on = 0;
 
 	if (dev == NULL)
 		return -ENODEV;
-	if (index >= dev->info.num_irqs)
+	if (index >= dev->info.num_irqs || index >= RTE_VFIO_USER_MAX_IRQ_TYPES)
 		return -EINVAL;
-	for (uint32_t v = 0; dev->irq_vec[index] != NULL &&
-	     v < dev->irqs[index].count; v++)
+	n = nvec(dev, index);
+	for (uint32_t v = 0; v < n; v++)
 		if (__atomic_load_n(&dev->irq_vec[index][v].efd,
 				    __ATOMIC_ACQUIRE) >= 0)
-			n++;
-	return n;
+			on++;
+	return on;
 }
 
 /* Store new fds (or -1) in slots; the old ones are closed after a QSBR
@@ -157,7 +235,7 @@ fds_replace(struct vu_dev *dev, int **slots, const int *fds, uint32_t n)
 
 	for (i = 0; i < n; i++) {
 		int prev = __atomic_exchange_n(slots[i], fds ? fds[i] : -1,
-					       __ATOMIC_ACQ_REL);
+					       __ATOMIC_SEQ_CST);
 
 		if (prev < 0)
 			continue;
@@ -182,29 +260,38 @@ static void
 irq_disable(struct vu_dev *dev, uint32_t index)
 {
 	struct vu_irq_vec *vec = dev->irq_vec[index];
-	uint32_t n = dev->irqs[index].count;
+	struct vec_set *s = set_of(vec);
+	uint32_t n;
 	int **slots;
 
-	if (vec == NULL)
+	if (s == NULL)
 		return;
+	n = s->n;	/* every fd, whatever the description says now */
+	s->enabled = 0;
 	slots = malloc(3 * n * sizeof(*slots));
-	if (slots == NULL)
-		return;
 	for (uint32_t v = 0; v < n; v++) {
-		slots[v] = &vec[v].efd;
-		slots[n + v] = &vec[v].mask_efd;
-		slots[2 * n + v] = &vec[v].unmask_efd;
-		__atomic_store_n(&vec[v].masked, 0, __ATOMIC_RELEASE);
-		__atomic_store_n(&vec[v].pending, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&vec[v].masked, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&vec[v].pending, 0, __ATOMIC_SEQ_CST);
+		if (slots != NULL) {
+			slots[v] = &vec[v].efd;
+			slots[n + v] = &vec[v].mask_efd;
+			slots[2 * n + v] = &vec[v].unmask_efd;
+		} else {	/* out of memory: a vector at a time */
+			int *one[3] = { &vec[v].efd, &vec[v].mask_efd,
+					&vec[v].unmask_efd };
+
+			fds_replace(dev, one, NULL, 3);
+		}
 	}
-	fds_replace(dev, slots, NULL, 3 * n);
+	if (slots != NULL)
+		fds_replace(dev, slots, NULL, 3 * n);
 	free(slots);
 }
 
 void
 vu_irq_client_gone(struct vu_dev *dev)
 {
-	for (uint32_t i = 0; i < dev->info.num_irqs; i++)
+	for (uint32_t i = 0; i < RTE_VFIO_USER_MAX_IRQ_TYPES; i++)
 		irq_disable(dev, i);
 }
 
@@ -217,8 +304,9 @@ vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	uint32_t action = req->flags & VFIO_USER_IRQ_SET_ACTION_TYPE_MASK;
 	const struct rte_vfio_user_irq_info *info;
 	struct vu_irq_vec *vec;
+	struct vec_set *set;
 	bool automask;
-	uint32_t v, end;
+	uint32_t v, end, n;
 
 	RTE_SET_USED(r);
 	if (req->flags & ~(VFIO_USER_IRQ_SET_DATA_TYPE_MASK |
@@ -235,11 +323,13 @@ vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	}
 	info = &dev->irqs[req->index];
 	vec = dev->irq_vec[req->index];
+	set = set_of(vec);
+	n = nvec(dev, req->index);
 	automask = info->flags & RTE_VFIO_USER_IRQ_F_AUTOMASKED;
-	if (req->argsz < sizeof(*req) || req->start > info->count ||
-	    req->count > info->count - req->start) {
+	if (req->argsz < sizeof(*req) || req->start > n ||
+	    req->count > n - req->start) {
 		VU_LOG(ERR, "%s: SET_IRQS [%u, +%u) of %u vectors", dev->path,
-		       req->start, req->count, info->count);
+		       req->start, req->count, n);
 		return -EINVAL;
 	}
 	/* payload: bool data only with DATA_BOOL, fds only with DATA_EVENTFD */
@@ -273,27 +363,31 @@ vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	}
 
 	if (data_type == VFIO_USER_IRQ_SET_DATA_EVENTFD) {
-		int *slots[VU_MAX_MSG_FDS];
+		bool noresize = action == VFIO_USER_IRQ_SET_ACTION_TRIGGER &&
+			(info->flags & RTE_VFIO_USER_IRQ_F_NORESIZE);
+		int **slots;
 
+		/* fds for every vector, or none to de-assign them */
 		if (m->nfds != 0 && m->nfds != req->count) {
 			VU_LOG(ERR, "%s: SET_IRQS %u fds for %u vectors",
 			       dev->path, m->nfds, req->count);
 			return -EINVAL;
 		}
-		if (req->count > VU_MAX_MSG_FDS)
+		/*
+		 * NORESIZE (as VFIO): the set is sized when it is enabled, to
+		 * start + count vectors; vectors inside it may be changed one
+		 * by one, one outside it needs the index disabled first.
+		 */
+		if (noresize && m->nfds > 0 && set->enabled != 0 &&
+		    end > set->enabled) {
+			VU_LOG(ERR, "%s: IRQ index %u is NORESIZE with %u vectors "
+			       "enabled: disable it before resizing", dev->path,
+			       req->index, set->enabled);
 			return -EINVAL;
-		if (action == VFIO_USER_IRQ_SET_ACTION_TRIGGER &&
-		    (info->flags & RTE_VFIO_USER_IRQ_F_NORESIZE) && m->nfds > 0) {
-			/* a NORESIZE set is enabled as a whole: a vector
-			 * outside it cannot be added while others are on */
-			for (v = 0; v < info->count; v++)
-				if ((v < req->start || v >= end) && vec[v].efd >= 0) {
-					VU_LOG(ERR, "%s: IRQ index %u is NORESIZE: "
-					       "disable it before resizing",
-					       dev->path, req->index);
-					return -EINVAL;
-				}
 		}
+		slots = malloc(req->count * sizeof(*slots));
+		if (slots == NULL)
+			return -ENOMEM;
 		for (v = req->start; v < end; v++) {
 			struct vu_irq_vec *x = &vec[v];
 
@@ -303,14 +397,16 @@ vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 				&x->mask_efd : &x->unmask_efd;
 		}
 		fds_replace(dev, slots, m->nfds ? m->fds : NULL, req->count);
+		free(slots);
 		if (m->nfds)	/* the vectors own them now */
 			for (v = 0; v < m->nfds; v++)
 				m->fds[v] = -1;
+		if (noresize && m->nfds > 0 && set->enabled == 0)
+			set->enabled = end;
 		/* an interrupt latched while there was no eventfd goes out */
 		if (action == VFIO_USER_IRQ_SET_ACTION_TRIGGER)
 			for (v = req->start; v < end; v++)
-				if (__atomic_load_n(&vec[v].pending, __ATOMIC_ACQUIRE))
-					vec_fire(&vec[v], automask);
+				vec_flush(&vec[v], automask);
 		goto changed;
 	}
 
@@ -322,14 +418,14 @@ vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 			continue;
 		switch (action) {
 		case VFIO_USER_IRQ_SET_ACTION_MASK:
-			__atomic_store_n(&x->masked, 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&x->masked, 1, __ATOMIC_SEQ_CST);
 			efd_signal(x->mask_efd);
 			break;
 		case VFIO_USER_IRQ_SET_ACTION_UNMASK:
-			__atomic_store_n(&x->masked, 0, __ATOMIC_RELEASE);
+			/* store, then take what was latched (see vec_fire) */
+			__atomic_store_n(&x->masked, 0, __ATOMIC_SEQ_CST);
 			efd_signal(x->unmask_efd);
-			if (__atomic_load_n(&x->pending, __ATOMIC_ACQUIRE))
-				vec_fire(x, automask);
+			vec_flush(x, automask);
 			break;
 		default:	/* TRIGGER: the client raises it */
 			vec_fire(x, automask);

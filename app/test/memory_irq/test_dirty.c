@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * Dirty page logging: 0.9.1 DIRTY_PAGES (start, get bitmap, stop), the
+ * bitmap of DMA_UNMAP, and DEVICE_FEATURE DMA_LOGGING_START / REPORT / STOP
+ * and PROBE of the current text.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "mi_common.h"
+
+#define RW (VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE)
+#define D 0x200000ull
+#define DSIZE (64 * 1024ull)
+
+struct dp_req {
+	struct vfio_user_dirty_pages dp;
+	struct vfio_user_bitmap_range rg;
+} __attribute__((packed));
+
+static int
+dirty_pages(struct rc *c, uint32_t flags)
+{
+	struct vfio_user_dirty_pages d = { sizeof(d), flags };
+
+	return rc_call(c, VFIO_USER_DIRTY_PAGES, &d, sizeof(d), NULL, 0, NULL);
+}
+
+/*
+ * GET_BITMAP of [iova, iova + size) at pgsize with a bitmap of bmsize bytes;
+ * *bits gets the first 64 bits. argsz 0: exactly what the reply needs.
+ * Returns 0, -errno, or 1 for a reply without bitmap (argsz too small),
+ * *bits then being the argsz the server asks for.
+ */
+static int
+dirty_get(struct rc *c, uint64_t iova, uint64_t size, uint64_t pgsize,
+	  uint64_t bmsize, uint32_t argsz, uint64_t *bits)
+{
+	struct dp_req q = {
+		{ argsz ? argsz : (uint32_t)(sizeof(q) + bmsize),
+		  VFIO_USER_DIRTY_PAGES_F_GET_BITMAP },
+		{ iova, size, { pgsize, bmsize } },
+	};
+	struct rc_reply r;
+	int ret;
+
+	ret = rc_call(c, VFIO_USER_DIRTY_PAGES, &q, sizeof(q), NULL, 0, &r);
+	if (ret == 0 && r.size == sizeof(q.dp)) {
+		const struct vfio_user_dirty_pages *p = (const void *)r.payload;
+
+		assert_int_equal(p->flags, VFIO_USER_DIRTY_PAGES_F_GET_BITMAP);
+		*bits = p->argsz;
+		ret = 1;
+	} else if (ret == 0) {
+		const struct dp_req *p = (const void *)r.payload;
+
+		assert_int_equal(r.size, sizeof(q) + bmsize);
+		assert_int_equal(p->dp.argsz, sizeof(q) + bmsize);
+		assert_int_equal(p->dp.flags, VFIO_USER_DIRTY_PAGES_F_GET_BITMAP);
+		assert_memory_equal(&p->rg, &q.rg, sizeof(q.rg));
+		bits[0] = bits[1] = 0;
+		memcpy(bits, r.payload + sizeof(q), bmsize < 16 ? bmsize : 16);
+		/* nothing beyond what was looked at */
+		for (uint64_t i = 16; i < bmsize; i++)
+			assert_int_equal(r.payload[sizeof(q) + i], 0);
+	}
+	rc_reply_free(&r);
+	return ret;
+}
+
+static uint64_t
+get_all(struct rc *c)
+{
+	uint64_t bits[2] = { ~0ull, ~0ull };
+
+	assert_int_equal(dirty_get(c, D, DSIZE, 4096, 8, 0, bits), 0);
+	return bits[0];
+}
+
+/* DMA_UNMAP with the dirty bitmap; bits[0..1] as dirty_get(). */
+static int
+unmap_dirty(struct rc *c, uint64_t iova, uint64_t size, uint64_t pgsize,
+	    uint64_t bmsize, uint32_t argsz, uint64_t *bits)
+{
+	struct {
+		struct vfio_user_dma_unmap u;
+		struct vfio_user_bitmap b;
+	} __attribute__((packed)) q = {
+		{ argsz ? argsz : (uint32_t)(sizeof(q) + bmsize),
+		  VFIO_USER_DMA_UNMAP_F_GET_DIRTY_BITMAP, iova, size },
+		{ pgsize, bmsize },
+	};
+	struct rc_reply r;
+	int ret;
+
+	ret = rc_call(c, VFIO_USER_DMA_UNMAP, &q, sizeof(q), NULL, 0, &r);
+	if (ret == 0) {
+		/* 16 + 24 + (16 + size in the VFIO bitmap) */
+		assert_int_equal(r.size, sizeof(q) + bmsize);
+		assert_memory_equal(r.payload, &q, sizeof(q));
+		bits[0] = bits[1] = 0;
+		memcpy(bits, r.payload + sizeof(q), bmsize < 16 ? bmsize : 16);
+		for (uint64_t i = 16; i < bmsize; i++)
+			assert_int_equal(r.payload[sizeof(q) + i], 0);
+	}
+	rc_reply_free(&r);
+	return ret;
+}
+
+static uint8_t *
+va(struct mi_dev *d, uint64_t iova, uint64_t len, uint32_t access)
+{
+	return rte_vfio_user_iova_to_va(rte_vfio_user_get_mem_table(d->id),
+					iova, len, access);
+}
+
+static void
+test_dirty_pages(void **state)
+{
+	const uint64_t e = D + 0x100000, h = 1ull << 40, hsize = 64ull << 30;
+	struct rte_vfio_user_mem_cache cache = { 0 };
+	const struct rte_vfio_user_mem_table *t;
+	uint8_t *mem, buf[200] = { 0 };
+	uint64_t bits[2];
+	struct rc c;
+	int fd;
+
+	(void)state;
+	fd = mi_memfd(DSIZE + 16384, &mem);
+	mi_open(&c, &mi_a, NULL);
+	assert_int_equal(mi_map(&c, D, DSIZE, RW, fd, 0), 0);
+	assert_null(rte_vfio_user_get_mem_table(mi_a.id)->regions[0].dirty);
+	/* not logging yet */
+	assert_int_equal(dirty_get(&c, D, DSIZE, 4096, 8, 0, bits), -EINVAL);
+	assert_int_equal(dirty_pages(&c, VFIO_USER_DIRTY_PAGES_F_START), 0);
+	assert_int_equal(dirty_pages(&c, VFIO_USER_DIRTY_PAGES_F_START), 0);
+	t = rte_vfio_user_get_mem_table(mi_a.id);
+	assert_non_null(t->regions[0].dirty);
+	assert_int_equal(get_all(&c), 0);
+
+	/* every way the device writes marks pages; reads do not */
+	assert_non_null(va(&mi_a, D + 0x1008, 8, RTE_VFIO_USER_MEM_F_WRITE));
+	assert_non_null(va(&mi_a, D + 0x3000, 8, RTE_VFIO_USER_MEM_F_READ));
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, D + 0x5000, 0x2000), 0);
+	assert_int_equal(rte_vfio_user_dma_write(mi_a.id, D + 0xe000 + 4000, buf,
+						 200), 0);
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, D + 0x4000, buf, 200), 0);
+	t = rte_vfio_user_get_mem_table(mi_a.id);
+	assert_non_null(rte_vfio_user_iova_to_va_cached(t, &cache, D + 0x9000, 4,
+					RTE_VFIO_USER_MEM_F_WRITE));
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, D + DSIZE, 1), -EFAULT);
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, D + DSIZE - 1, 2),
+			 -EFAULT);
+	assert_int_equal(get_all(&c), (1u << 1) | (1u << 5) | (1u << 6) | (1u << 9) |
+			 (1u << 14) | (1u << 15));
+	/* reading clears */
+	assert_int_equal(get_all(&c), 0);
+
+	/* larger pages aggregate */
+	rte_vfio_user_mark_dirty(mi_a.id, D + 0x1000, 1);
+	rte_vfio_user_mark_dirty(mi_a.id, D + 0x6000, 1);
+	rte_vfio_user_mark_dirty(mi_a.id, D + 0xf000, 1);
+	assert_int_equal(dirty_get(&c, D, DSIZE, 16384, 8, 0, bits), 0);
+	assert_int_equal(bits[0], 0xb);
+	assert_int_equal(get_all(&c), 0);
+	/* a sub-range at 8 KiB: pages 4-5 are bit 0, 6-7 bit 1 */
+	rte_vfio_user_mark_dirty(mi_a.id, D + 0x4000, 1);
+	rte_vfio_user_mark_dirty(mi_a.id, D + 0x7000, 1);
+	rte_vfio_user_mark_dirty(mi_a.id, D + 0x1000, 1);
+	assert_int_equal(dirty_get(&c, D + 0x4000, 0x8000, 8192, 8, 0, bits), 0);
+	assert_int_equal(bits[0], 0x3);
+	assert_int_equal(get_all(&c), 1u << 1);
+
+	/* argsz too small: the size needed, and nothing cleared */
+	rte_vfio_user_mark_dirty(mi_a.id, D + 0x2000, 1);
+	{
+		struct dp_req q = {
+			{ sizeof(struct vfio_user_dirty_pages),
+			  VFIO_USER_DIRTY_PAGES_F_GET_BITMAP },
+			{ D, DSIZE, { 4096, 8 } },
+		};
+		struct rc_reply r;
+
+		assert_int_equal(rc_call(&c, VFIO_USER_DIRTY_PAGES, &q, sizeof(q),
+					 NULL, 0, &r), 0);
+		assert_int_equal(r.size, sizeof(struct vfio_user_dirty_pages));
+		assert_int_equal(((struct vfio_user_dirty_pages *)r.payload)->argsz,
+				 sizeof(q) + 8);
+		assert_int_equal(((struct vfio_user_dirty_pages *)r.payload)->flags,
+				 VFIO_USER_DIRTY_PAGES_F_GET_BITMAP);
+		rc_reply_free(&r);
+	}
+	assert_int_equal(dirty_get(&c, D, DSIZE, 4096, 8, sizeof(struct dp_req) + 7,
+				   bits), 1);
+	assert_int_equal(bits[0], sizeof(struct dp_req) + 8);
+	assert_int_equal(get_all(&c), 1u << 2);
+	/* a bitmap larger than needed: the reply carries what was asked */
+	rte_vfio_user_mark_dirty(mi_a.id, D + 0x3000, 1);
+	assert_int_equal(dirty_get(&c, D, DSIZE, 4096, 24, 0, bits), 0);
+	assert_int_equal(bits[0], 1u << 3);
+	assert_int_equal(bits[1], 0);
+
+	/* refused */
+	assert_int_equal(dirty_get(&c, D, DSIZE, 4096, 0, 0, bits), -EINVAL);
+	assert_int_equal(dirty_get(&c, D, DSIZE, 2048, 8, 0, bits), -EINVAL);
+	assert_int_equal(dirty_get(&c, D, DSIZE, 12288, 8, 0, bits), -EINVAL);
+	assert_int_equal(dirty_get(&c, D, DSIZE, 0, 8, 0, bits), -EINVAL);
+	assert_int_equal(dirty_get(&c, D + 0x1000, 0x4000, 8192, 8, 0, bits),
+			 -EINVAL);
+	assert_int_equal(dirty_get(&c, D, DSIZE + 4096, 4096, 8, 0, bits),
+			 -EINVAL);
+	assert_int_equal(dirty_get(&c, D - 4096, 8192, 4096, 8, 0, bits),
+			 -EINVAL);
+	assert_int_equal(dirty_get(&c, D, 0, 4096, 8, 0, bits), -EINVAL);
+	assert_int_equal(dirty_pages(&c, VFIO_USER_DIRTY_PAGES_F_START |
+				     VFIO_USER_DIRTY_PAGES_F_STOP), -EINVAL);
+	assert_int_equal(dirty_pages(&c, 0), -EINVAL);
+	assert_int_equal(dirty_pages(&c, 1u << 5), -EINVAL);
+
+	/* a region mapped while logging logs too */
+	assert_int_equal(mi_map(&c, e, 16384, RW, fd, DSIZE), 0);
+	assert_non_null(va(&mi_a, e + 0x3000, 1, RTE_VFIO_USER_MEM_F_WRITE));
+	assert_int_equal(dirty_get(&c, e, 16384, 4096, 8, 0, bits), 0);
+	assert_int_equal(bits[0], 1u << 3);
+
+	/* DMA_UNMAP with the bitmap */
+	assert_non_null(va(&mi_a, e, 1, RTE_VFIO_USER_MEM_F_WRITE));
+	assert_int_equal(rte_vfio_user_dma_write(mi_a.id, e + 0x2000, buf, 1), 0);
+	assert_int_equal(unmap_dirty(&c, e, 16384, 4096, 0, 0, bits), -EINVAL);
+	assert_int_equal(unmap_dirty(&c, e, 16384, 1000, 8, 0, bits), -EINVAL);
+	assert_int_equal(unmap_dirty(&c, e, 16384, 4096, 8, 24, bits), -EINVAL);
+	assert_int_equal(unmap_dirty(&c, e, 8192, 4096, 8, 0, bits), -ENOENT);
+	assert_int_equal(rte_vfio_user_get_mem_table(mi_a.id)->nregions, 2);
+	assert_int_equal(unmap_dirty(&c, e, 16384, 4096, 8, 0, bits), 0);
+	assert_int_equal(bits[0], 0x5);
+	assert_int_equal(rte_vfio_user_get_mem_table(mi_a.id)->nregions, 1);
+	/* ... at 16 KiB pages, with a larger bitmap than needed */
+	rte_vfio_user_mark_dirty(mi_a.id, D + 0x5000, 1);
+	assert_int_equal(unmap_dirty(&c, D, DSIZE, 16384, 16, 0, bits), 0);
+	assert_int_equal(bits[0], 0x2);
+
+	/* a range whose 4 KiB bitmap cannot fit a message is refused, not
+	 * overflowed; coarser pages work */
+	assert_int_equal(mi_map(&c, h, hsize, RW, -1, 0), 0);
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, h + (5 << 20), 1), 0);
+	assert_int_equal(unmap_dirty(&c, h, hsize, 4096, hsize / 4096 / 8, 0,
+				     bits), -EINVAL);
+	assert_int_equal(dirty_get(&c, h, hsize, 4096, hsize / 4096 / 8, 0,
+				   bits), -EINVAL);
+	assert_int_equal(dirty_get(&c, h, hsize, 1 << 20, 8192, 0, bits), 0);
+	assert_int_equal(bits[0], 1u << 5);
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, h + (64ull << 20), 1),
+			 0);
+	assert_int_equal(unmap_dirty(&c, h, hsize, 1 << 20, 8192, 0, bits), 0);
+	assert_int_equal(bits[0], 0);
+	assert_int_equal(bits[1], 1);
+	assert_int_equal(rte_vfio_user_get_mem_table(mi_a.id)->nregions, 0);
+
+	/* stop */
+	assert_int_equal(mi_map(&c, D, DSIZE, RW, fd, 0), 0);
+	assert_int_equal(dirty_pages(&c, VFIO_USER_DIRTY_PAGES_F_STOP), 0);
+	assert_null(rte_vfio_user_get_mem_table(mi_a.id)->regions[0].dirty);
+	assert_int_equal(dirty_pages(&c, VFIO_USER_DIRTY_PAGES_F_STOP), 0);
+	assert_non_null(va(&mi_a, D, 8, RTE_VFIO_USER_MEM_F_WRITE));
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, D, 8), 0);
+	assert_int_equal(dirty_get(&c, D, DSIZE, 4096, 8, 0, bits), -EINVAL);
+	assert_int_equal(unmap_dirty(&c, D, DSIZE, 4096, 8, 0, bits), -EINVAL);
+	assert_int_equal(mi_unmap(&c, D, DSIZE, 0), 0);
+	mi_close(&c, &mi_a);
+	munmap(mem, DSIZE + 16384);
+	close(fd);
+}
+
+/* ---- DEVICE_FEATURE DMA logging ---- */
+
+#define F_GET VFIO_USER_DEVICE_FEATURE_GET
+#define F_SET VFIO_USER_DEVICE_FEATURE_SET
+#define F_PROBE VFIO_USER_DEVICE_FEATURE_PROBE
+#define F_START VFIO_USER_FEATURE_DMA_LOGGING_START
+#define F_STOP VFIO_USER_FEATURE_DMA_LOGGING_STOP
+#define F_REPORT VFIO_USER_FEATURE_DMA_LOGGING_REPORT
+
+/* A DEVICE_FEATURE request with data; the reply payload in *r. */
+static int
+feature(struct rc *c, uint32_t argsz, uint32_t flags, const void *data,
+	uint32_t len, struct rc_reply *r)
+{
+	uint8_t *buf = calloc(1, sizeof(struct vfio_user_device_feature) + len);
+	struct vfio_user_device_feature *f = (void *)buf;
+	struct rc_reply local;
+	int ret;
+
+	assert_non_null(buf);
+	f->argsz = argsz ? argsz : (uint32_t)(sizeof(*f) + len);
+	f->flags = flags;
+	if (len > 0)
+		memcpy(f->data, data, len);
+	ret = rc_call(c, VFIO_USER_DEVICE_FEATURE, buf,
+		      (uint32_t)(sizeof(*f) + len), NULL, 0, r ? r : &local);
+	if (r == NULL)
+		rc_reply_free(&local);
+	free(buf);
+	return ret;
+}
+
+/* SET/PROBE: the reply is the request. */
+static int
+feature_echo(struct rc *c, uint32_t flags, const void *data, uint32_t len)
+{
+	struct rc_reply r;
+	int ret = feature(c, 0, flags, data, len, &r);
+
+	if (ret == 0) {
+		const struct vfio_user_device_feature *f = (const void *)r.payload;
+
+		assert_int_equal(r.size, sizeof(*f) + len);
+		assert_int_equal(f->flags, flags);
+		if (len > 0)
+			assert_memory_equal(f->data, data, len);
+	}
+	rc_reply_free(&r);
+	return ret;
+}
+
+struct start_req {
+	struct vfio_user_dma_logging_control ctl;
+	struct vfio_user_dma_logging_range rg[2];
+} __attribute__((packed));
+
+static int
+report(struct rc *c, uint64_t iova, uint64_t len, uint64_t pgsize,
+       uint64_t *bits)
+{
+	struct vfio_user_dma_logging_report q = { iova, len, pgsize };
+	uint32_t bm = (uint32_t)(((len / pgsize) + 63) / 64 * 8);
+	struct rc_reply r;
+	int ret;
+
+	ret = feature(c, sizeof(struct vfio_user_device_feature) + sizeof(q) + bm,
+		      F_GET | F_REPORT, &q, sizeof(q), &r);
+	if (ret == 0) {
+		const struct vfio_user_device_feature *f = (const void *)r.payload;
+
+		assert_int_equal(r.size, sizeof(*f) + sizeof(q) + bm);
+		assert_int_equal(f->flags, F_GET | F_REPORT);
+		assert_memory_equal(f->data, &q, sizeof(q));
+		*bits = 0;
+		memcpy(bits, f->data + sizeof(q), bm < 8 ? bm : 8);
+	}
+	rc_reply_free(&r);
+	return ret;
+}
+
+static void
+test_dma_logging_feature(void **state)
+{
+	struct start_req s = {
+		{ .page_size = 4096, .num_ranges = 1 },
+		{ { D, DSIZE }, { 0, 0 } },
+	};
+	const uint32_t slen = sizeof(s.ctl) + sizeof(s.rg[0]);
+	uint64_t bits;
+	uint8_t *mem;
+	struct rc c;
+	int fd;
+
+	(void)state;
+	fd = mi_memfd(DSIZE, &mem);
+	mi_open(&c, &mi_a, NULL);
+	assert_int_equal(mi_map(&c, D, DSIZE, RW, fd, 0), 0);
+
+	/* probing */
+	assert_int_equal(feature_echo(&c, F_PROBE | F_SET | F_START, NULL, 0), 0);
+	assert_int_equal(feature_echo(&c, F_PROBE | F_SET | F_STOP, NULL, 0), 0);
+	assert_int_equal(feature_echo(&c, F_PROBE | F_GET | F_REPORT, NULL, 0), 0);
+	assert_int_equal(feature_echo(&c, F_PROBE | F_START, NULL, 0), 0);
+	assert_true(feature(&c, 0, F_PROBE | F_GET | F_START, NULL, 0, NULL) < 0);
+	assert_true(feature(&c, 0, F_PROBE | F_SET | F_REPORT, NULL, 0, NULL) < 0);
+	assert_true(feature(&c, 0, F_PROBE | F_GET | F_SET | F_START, NULL, 0,
+			    NULL) < 0);
+	assert_true(feature(&c, 0, F_PROBE | F_GET | 1, NULL, 0, NULL) < 0);
+	assert_int_equal(feature(&c, 0, F_GET | F_SET | F_START, NULL, 0, NULL),
+			 -EINVAL);
+	assert_int_equal(feature(&c, 0, F_START, NULL, 0, NULL), -EINVAL);
+	assert_int_equal(feature(&c, 0, F_SET | F_START | (1u << 20), NULL, 0,
+				 NULL), -EINVAL);
+	/* probing changed nothing */
+	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), -EINVAL);
+	assert_null(rte_vfio_user_get_mem_table(mi_a.id)->regions[0].dirty);
+
+	/* start: the reply is the request */
+	assert_int_equal(feature(&c, 0, F_SET | F_START, &s, slen + 16, NULL),
+			 -EINVAL);	/* num_ranges does not match the data */
+	assert_int_equal(feature_echo(&c, F_SET | F_START, &s, slen), 0);
+	assert_non_null(rte_vfio_user_get_mem_table(mi_a.id)->regions[0].dirty);
+	assert_int_equal(feature(&c, 0, F_SET | F_START, &s, slen, NULL), -EBUSY);
+
+	rte_vfio_user_mark_dirty(mi_a.id, D, 1);
+	assert_non_null(va(&mi_a, D + 0x3000, 8, RTE_VFIO_USER_MEM_F_WRITE));
+	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), 0);
+	assert_int_equal(bits, 0x9);
+	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), 0);
+	assert_int_equal(bits, 0);
+	/* at 32 KiB */
+	rte_vfio_user_mark_dirty(mi_a.id, D + 0x3000, 1);
+	rte_vfio_user_mark_dirty(mi_a.id, D + 0x9000, 1);
+	assert_int_equal(report(&c, D, DSIZE, 32768, &bits), 0);
+	assert_int_equal(bits, 0x3);
+	/* argsz too small: the size needed */
+	{
+		struct vfio_user_dma_logging_report q = { D, DSIZE, 4096 };
+		struct rc_reply r;
+
+		assert_int_equal(feature(&c, 8, F_GET | F_REPORT, &q, sizeof(q),
+					 &r), 0);
+		assert_int_equal(r.size, sizeof(struct vfio_user_device_feature));
+		assert_int_equal(((struct vfio_user_device_feature *)r.payload)->argsz,
+				 sizeof(struct vfio_user_device_feature) +
+				 sizeof(q) + 8);
+		rc_reply_free(&r);
+	}
+	assert_int_equal(report(&c, D, DSIZE, 3000, &bits), -EINVAL);
+	assert_int_equal(report(&c, D, 0, 4096, &bits), -EINVAL);
+	assert_int_equal(report(&c, D + DSIZE, 4096, 4096, &bits), -EINVAL);
+
+	/* stop */
+	assert_int_equal(feature_echo(&c, F_SET | F_STOP, NULL, 0), 0);
+	assert_null(rte_vfio_user_get_mem_table(mi_a.id)->regions[0].dirty);
+	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), -EINVAL);
+
+	/* the device picks the page size it can do */
+	s.ctl.page_size = 0;
+	s.ctl.num_ranges = 0;
+	{
+		struct rc_reply r;
+		const struct vfio_user_dma_logging_control *ctl;
+
+		assert_int_equal(feature(&c, 0, F_SET | F_START, &s, sizeof(s.ctl),
+					 &r), 0);
+		assert_int_equal(r.size, sizeof(struct vfio_user_device_feature) +
+				 sizeof(s.ctl));
+		ctl = (const void *)(r.payload +
+				     sizeof(struct vfio_user_device_feature));
+		assert_true(ctl->page_size >= 4096 &&
+			    (ctl->page_size & (ctl->page_size - 1)) == 0);
+		rc_reply_free(&r);
+	}
+	assert_int_equal(feature_echo(&c, F_SET | F_STOP, NULL, 0), 0);
+	assert_int_equal(mi_unmap(&c, D, DSIZE, 0), 0);
+	mi_close(&c, &mi_a);
+	munmap(mem, DSIZE);
+	close(fd);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, mi_test_teardown)
+const struct CMUnitTest mi_dirty_tests[] = {
+	T(test_dirty_pages),
+	T(test_dma_logging_feature),
+};
+const size_t mi_dirty_tests_n = sizeof(mi_dirty_tests) / sizeof(mi_dirty_tests[0]);

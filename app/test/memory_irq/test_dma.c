@@ -1,0 +1,1035 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * Client memory: DMA_MAP with an fd and translation on the server,
+ * message-only ranges served by the client (single socket and twin socket),
+ * refused requests, limits, and quiescence of the data path across unmaps.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <jansson.h>
+#include <rte_rcu_qsbr.h>
+
+#include "mi_common.h"
+
+#define RW (VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE)
+#define MEM_RW (RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE)
+
+static const struct rte_vfio_user_mem_table *
+table(struct mi_dev *d)
+{
+	return rte_vfio_user_get_mem_table(d->id);
+}
+
+static int
+get_info(struct rc *c)
+{
+	struct vfio_user_device_info i = { .argsz = sizeof(i) };
+
+	return rc_call(c, VFIO_USER_DEVICE_GET_INFO, &i, sizeof(i), NULL, 0,
+		       NULL);
+}
+
+/* ---- mapped memory ---- */
+
+static void
+test_map_fd_translate(void **state)
+{
+	const uint64_t iova = 0x10000000, iova2 = 0x20000000, iova3 = 0x30000000;
+	const struct rte_vfio_user_mem_table *t;
+	struct rte_vfio_user_mem_cache cache = { 0 };
+	int changed = mi_load(&mi_a.dma_changed);
+	int pre = mi_load(&mi_a.unmap_pre);
+	uint8_t *mem, *ro, *p, buf[64];
+	int fd, rofd;
+	struct rc c;
+
+	(void)state;
+	fd = mi_memfd(64 * 1024, &mem);
+	rofd = mi_memfd(MI_PAGE, &ro);
+	for (unsigned int i = 0; i < 64 * 1024; i++)
+		mem[i] = (uint8_t)(i * 7 + 3);
+	memset(ro, 0x5a, MI_PAGE);
+	mi_open(&c, &mi_a, NULL);
+
+	assert_int_equal(mi_map(&c, iova, 32 * 1024, RW, fd, 0), 0);
+	/* offset: the second half of the same memfd */
+	assert_int_equal(mi_map(&c, iova2, 32 * 1024, RW, fd, 32 * 1024), 0);
+	assert_int_equal(mi_map(&c, iova3, MI_PAGE, VFIO_USER_DMA_MAP_F_READ,
+				rofd, 0), 0);
+	assert_int_equal(mi_load(&mi_a.dma_changed), changed + 3);
+	t = table(&mi_a);
+	assert_int_equal(t->nregions, 3);
+	assert_true(t->regions[0].iova == iova && t->regions[1].iova == iova2 &&
+		    t->regions[2].iova == iova3);
+	assert_non_null(t->regions[0].vaddr);
+	assert_int_equal(t->regions[0].prot, MEM_RW);
+	assert_int_equal(t->regions[2].prot, RTE_VFIO_USER_MEM_F_READ);
+	assert_null(t->regions[0].dirty);
+
+	/* the client writes, the server reads */
+	p = rte_vfio_user_iova_to_va(t, iova + 100, 16, RTE_VFIO_USER_MEM_F_READ);
+	assert_non_null(p);
+	assert_memory_equal(p, mem + 100, 16);
+	p = rte_vfio_user_iova_to_va(t, iova2 + 4096, 64, MEM_RW);
+	assert_non_null(p);
+	assert_memory_equal(p, mem + 32 * 1024 + 4096, 64);
+	p = rte_vfio_user_iova_to_va_cached(t, &cache, iova + 32 * 1024 - 8, 8,
+					    RTE_VFIO_USER_MEM_F_READ);
+	assert_non_null(p);
+	assert_memory_equal(p, mem + 32 * 1024 - 8, 8);
+	mem[32 * 1024 - 8] = 0xee;
+	assert_int_equal(p[0], 0xee);
+	/* the server writes, the client reads */
+	p = rte_vfio_user_iova_to_va_cached(t, &cache, iova + 200, 4,
+					    RTE_VFIO_USER_MEM_F_WRITE);
+	assert_non_null(p);
+	memcpy(p, "\x01\x02\x03\x04", 4);
+	assert_memory_equal(mem + 200, "\x01\x02\x03\x04", 4);
+	p = rte_vfio_user_iova_to_va_cached(t, &cache, iova2, 4, MEM_RW);
+	assert_non_null(p);
+	memcpy(p, "ABCD", 4);
+	assert_memory_equal(mem + 32 * 1024, "ABCD", 4);
+
+	/* dma_read / dma_write on mapped memory copy directly */
+	assert_int_equal(rte_vfio_user_dma_write(mi_a.id, iova2 + 1000, "hello",
+						 5), 0);
+	assert_memory_equal(mem + 32 * 1024 + 1000, "hello", 5);
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, iova + 300, buf, 64), 0);
+	assert_memory_equal(buf, mem + 300, 64);
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, iova + 32 * 1024 - 10,
+						buf, 20), -EFAULT);
+
+	/* protections: a read-only map refuses write translations */
+	assert_non_null(rte_vfio_user_iova_to_va(t, iova3, 8,
+						 RTE_VFIO_USER_MEM_F_READ));
+	assert_null(rte_vfio_user_iova_to_va(t, iova3, 8,
+					     RTE_VFIO_USER_MEM_F_WRITE));
+	assert_null(rte_vfio_user_iova_to_va(t, iova3, 8, MEM_RW));
+	cache = (struct rte_vfio_user_mem_cache){ 0 };
+	assert_null(rte_vfio_user_iova_to_va_cached(t, &cache, iova3, 8,
+						    RTE_VFIO_USER_MEM_F_WRITE));
+	assert_non_null(rte_vfio_user_iova_to_va_cached(t, &cache, iova3, 8,
+						RTE_VFIO_USER_MEM_F_READ));
+	assert_int_equal(rte_vfio_user_dma_write(mi_a.id, iova3, "x", 1),
+			 -EFAULT);
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, iova3, buf, 8), 0);
+	assert_int_equal(buf[0], 0x5a);
+
+	assert_int_equal(mi_unmap(&c, iova3, MI_PAGE, 0), 0);
+	assert_int_equal(mi_unmap(&c, iova, 32 * 1024, 0), 0);
+	assert_int_equal(mi_load(&mi_a.unmap_pre), pre + 2);
+	t = table(&mi_a);
+	assert_int_equal(t->nregions, 1);
+	assert_null(rte_vfio_user_iova_to_va(t, iova, 8, 0));
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, iova, buf, 8), -EFAULT);
+	assert_int_equal(mi_unmap(&c, iova2, 32 * 1024, 0), 0);
+	assert_int_equal(table(&mi_a)->nregions, 0);
+	mi_close(&c, &mi_a);
+	munmap(mem, 64 * 1024);
+	munmap(ro, MI_PAGE);
+	close(fd);
+	close(rofd);
+}
+
+static void
+test_translate_edges(void **state)
+{
+	const uint64_t a = 0x100000;
+	const struct rte_vfio_user_mem_table *t;
+	struct rte_vfio_user_mem_cache cache = { 0 };
+	uint8_t *mem, *p;
+	struct rc c;
+	int fd;
+
+	(void)state;
+	fd = mi_memfd(64 * 1024, &mem);
+	mem[0] = 1;
+	mem[32 * 1024] = 2;
+	mi_open(&c, &mi_a, NULL);
+	/* two adjacent regions with different backing */
+	assert_int_equal(mi_map(&c, a, 8192, RW, fd, 0), 0);
+	assert_int_equal(mi_map(&c, a + 8192, 8192, RW, fd, 32 * 1024), 0);
+	t = table(&mi_a);
+	assert_int_equal(t->nregions, 2);
+
+	p = rte_vfio_user_iova_to_va(t, a, 1, 0);
+	assert_true(p != NULL && *p == 1);
+	p = rte_vfio_user_iova_to_va(t, a + 8192, 1, 0);
+	assert_true(p != NULL && *p == 2);
+	assert_non_null(rte_vfio_user_iova_to_va(t, a + 8192 - 8, 8, 0));
+	assert_non_null(rte_vfio_user_iova_to_va(t, a, 8192, 0));
+	/* straddling the two regions */
+	assert_null(rte_vfio_user_iova_to_va(t, a + 4096, 8192, 0));
+	assert_null(rte_vfio_user_iova_to_va(t, a + 8192 - 1, 2, 0));
+	/* past the end, below the first, wrapping */
+	assert_null(rte_vfio_user_iova_to_va(t, a + 16384, 1, 0));
+	assert_null(rte_vfio_user_iova_to_va(t, a + 16384 - 4, 8, 0));
+	assert_null(rte_vfio_user_iova_to_va(t, a - 4096, 8, 0));
+	assert_null(rte_vfio_user_iova_to_va(t, a - 1, 2, 0));
+	assert_null(rte_vfio_user_iova_to_va(t, 0, 1, 0));
+	assert_null(rte_vfio_user_iova_to_va(t, UINT64_MAX - 3, 8, 0));
+	assert_null(rte_vfio_user_iova_to_va(t, a, UINT64_MAX, 0));
+	assert_null(rte_vfio_user_mem_find(t, a + 4096, 8192));
+
+	/* the cached variant: same answers, switching regions */
+	p = rte_vfio_user_iova_to_va_cached(t, &cache, a + 10, 1, 0);
+	assert_true(p != NULL && p == (uint8_t *)t->regions[0].vaddr + 10);
+	assert_ptr_equal(cache.region, &t->regions[0]);
+	p = rte_vfio_user_iova_to_va_cached(t, &cache, a + 8192, 1, 0);
+	assert_true(p != NULL && *p == 2);
+	assert_ptr_equal(cache.region, &t->regions[1]);
+	assert_null(rte_vfio_user_iova_to_va_cached(t, &cache, a + 8192 - 1, 2,
+						    0));
+	assert_null(rte_vfio_user_iova_to_va_cached(t, &cache, a + 16384, 1, 0));
+	assert_null(rte_vfio_user_iova_to_va_cached(t, &cache, a - 8, 8, 0));
+	assert_null(rte_vfio_user_iova_to_va_cached(t, &cache, a + 8192,
+						    UINT64_MAX, 0));
+	/* a new table invalidates the cache */
+	assert_int_equal(mi_unmap(&c, a + 8192, 8192, 0), 0);
+	t = table(&mi_a);
+	assert_null(rte_vfio_user_iova_to_va_cached(t, &cache, a + 8192, 1, 0));
+	assert_non_null(rte_vfio_user_iova_to_va_cached(t, &cache, a, 1, 0));
+
+	assert_int_equal(mi_unmap(&c, a, 8192, 0), 0);
+	mi_close(&c, &mi_a);
+	munmap(mem, 64 * 1024);
+	close(fd);
+}
+
+/*
+ * The translation cache outlives quiescent states (one per queue): a table
+ * freed and another published at the same address must not make it use a
+ * slot beyond the new table's regions.
+ */
+static void
+test_translate_cache_reuse(void **state)
+{
+	size_t sz = sizeof(struct rte_vfio_user_mem_table) +
+		3 * sizeof(struct rte_vfio_user_mem_region);
+	struct rte_vfio_user_mem_table *t = calloc(1, sz);
+	struct rte_vfio_user_mem_cache cache = { 0 };
+	static uint8_t m0[4096], m2[4096];
+
+	(void)state;
+	assert_non_null(t);
+	t->nregions = 3;
+	t->regions[0] = (struct rte_vfio_user_mem_region){
+		.iova = 0x1000, .size = 4096, .vaddr = m0,
+		.prot = RTE_VFIO_USER_MEM_F_READ };
+	t->regions[1] = (struct rte_vfio_user_mem_region){
+		.iova = 0x3000, .size = 4096, .vaddr = m0,
+		.prot = RTE_VFIO_USER_MEM_F_READ };
+	t->regions[2] = (struct rte_vfio_user_mem_region){
+		.iova = 0x5000, .size = 4096, .vaddr = m2,
+		.prot = RTE_VFIO_USER_MEM_F_READ };
+	assert_ptr_equal(rte_vfio_user_iova_to_va_cached(t, &cache, 0x5000, 8,
+				RTE_VFIO_USER_MEM_F_READ), m2);
+	/* the "same" table now holds one region; slot 2 is stale memory */
+	t->nregions = 1;
+	assert_null(rte_vfio_user_iova_to_va_cached(t, &cache, 0x5000, 8,
+				RTE_VFIO_USER_MEM_F_READ));
+	assert_ptr_equal(rte_vfio_user_iova_to_va_cached(t, &cache, 0x1000, 8,
+				RTE_VFIO_USER_MEM_F_READ), m0);
+	free(t);
+}
+
+static void
+test_map_errors(void **state)
+{
+	const uint64_t a = 0x40000000;
+	uint8_t *mem;
+	struct rc c;
+	int fd, small;
+	uint8_t *smem;
+
+	(void)state;
+	fd = mi_memfd(64 * 1024, &mem);
+	small = mi_memfd(MI_PAGE, &smem);
+	mi_open(&c, &mi_a, NULL);
+	assert_int_equal(mi_map(&c, a, 16384, RW, fd, 0), 0);
+
+	/* over an existing range: EEXIST, whatever the overlap */
+	assert_int_equal(mi_map(&c, a, 16384, RW, fd, 0), -EEXIST);
+	assert_int_equal(mi_map(&c, a - 4096, 8192, RW, -1, 0), -EEXIST);
+	assert_int_equal(mi_map(&c, a + 12288, 8192, RW, -1, 0), -EEXIST);
+	assert_int_equal(mi_map(&c, a + 4096, 4096, RW, -1, 0), -EEXIST);
+	assert_int_equal(mi_map(&c, a - 4096, 32768, RW, -1, 0), -EEXIST);
+	/* adjacent is fine */
+	assert_int_equal(mi_map(&c, a + 16384, 4096, RW, -1, 0), 0);
+	assert_int_equal(mi_map(&c, a - 4096, 4096, RW, -1, 0), 0);
+	assert_int_equal(get_info(&c), 0);
+
+	/* empty, wrapping, unaligned */
+	assert_int_equal(mi_map(&c, 0x1000000, 0, RW, fd, 0), -EINVAL);
+	assert_int_equal(mi_map(&c, 0xfffffffffffff000ull, 0x2000, RW, -1, 0),
+			 -EINVAL);
+	assert_int_equal(mi_map(&c, 0xfffffffffffff000ull, 0x1000, RW, -1, 0),
+			 -EINVAL);
+	assert_int_equal(mi_map(&c, 0x1000000, 0x1800, RW, fd, 0), -EINVAL);
+	assert_int_equal(mi_map(&c, 0x1000800, 0x1000, RW, fd, 0), -EINVAL);
+	assert_int_equal(mi_map(&c, 0x1000000, 0x1000, RW, fd, 0x10), -EINVAL);
+	/* an offset without an fd means nothing */
+	assert_int_equal(mi_map(&c, 0x1000000, 0x1000, RW, -1, 0x1000), -EINVAL);
+	/* bad flags */
+	assert_int_equal(mi_map(&c, 0x1000000, 0x1000, 0x4 | RW, fd, 0), -EINVAL);
+	assert_int_equal(mi_map(&c, 0x1000000, 0x1000, 0x80000000u, fd, 0),
+			 -EINVAL);
+	/* the file does not hold the range: a later access would SIGBUS */
+	assert_int_equal(mi_map(&c, 0x1000000, 0x2000, RW, small, 0), -EINVAL);
+	assert_int_equal(mi_map(&c, 0x1000000, 0x1000, RW, small, 0x1000),
+			 -EINVAL);
+	assert_int_equal(mi_map(&c, 0x1000000, 0x1000, RW, fd,
+				0xfffffffffffff000ull), -EINVAL);
+	{	/* argsz smaller than the structure */
+		struct vfio_user_dma_map m = { .argsz = 16, .flags = RW,
+			.addr = 0x1000000, .size = 0x1000 };
+
+		assert_int_equal(rc_call(&c, VFIO_USER_DMA_MAP, &m, sizeof(m),
+					 NULL, 0, NULL), -EINVAL);
+	}
+	assert_int_equal(get_info(&c), 0);
+	assert_int_equal(table(&mi_a)->nregions, 3);
+
+	/* unmap must match a mapping exactly */
+	assert_int_equal(mi_unmap(&c, a, 8192, 0), -ENOENT);
+	assert_int_equal(mi_unmap(&c, a + 4096, 4096, 0), -ENOENT);
+	assert_int_equal(mi_unmap(&c, a, 32768, 0), -ENOENT);
+	assert_int_equal(mi_unmap(&c, 0x7000000, 4096, 0), -ENOENT);
+	assert_int_equal(mi_unmap(&c, a, 16384, 0x100), -EINVAL);
+	assert_int_equal(mi_unmap(&c, a, 16384, 0x80000000u), -EINVAL);
+	/* a dirty bitmap while not logging */
+	{
+		struct {
+			struct vfio_user_dma_unmap u;
+			struct vfio_user_bitmap b;
+		} __attribute__((packed)) req = {
+			{ sizeof(req) + 8, VFIO_USER_DMA_UNMAP_F_GET_DIRTY_BITMAP,
+			  a, 16384 }, { 4096, 8 } };
+
+		assert_int_equal(rc_call(&c, VFIO_USER_DMA_UNMAP, &req,
+					 sizeof(req), NULL, 0, NULL), -EINVAL);
+	}
+	{	/* argsz too small for the reply */
+		struct vfio_user_dma_unmap u = { 8, 0, a, 16384 };
+
+		assert_int_equal(rc_call(&c, VFIO_USER_DMA_UNMAP, &u, sizeof(u),
+					 NULL, 0, NULL), -EINVAL);
+	}
+	assert_int_equal(table(&mi_a)->nregions, 3);
+	assert_int_equal(get_info(&c), 0);
+
+	/* it all still works */
+	assert_int_equal(mi_unmap(&c, a, 16384, 0), 0);
+	assert_int_equal(mi_unmap(&c, a - 4096, 4096, 0), 0);
+	assert_int_equal(mi_unmap(&c, a + 16384, 4096, 0), 0);
+	assert_int_equal(mi_unmap(&c, a + 16384, 4096, 0), -ENOENT);
+	assert_int_equal(mi_map(&c, a, 16384, RW, fd, 16384), 0);
+	assert_int_equal(mi_unmap(&c, a, 16384, 0), 0);
+	mi_close(&c, &mi_a);
+	munmap(mem, 64 * 1024);
+	munmap(smem, MI_PAGE);
+	close(fd);
+	close(small);
+}
+
+static json_t *
+version_caps(const struct rc_reply *r, json_t **root)
+{
+	const struct vfio_user_version *v = (const void *)r->payload;
+
+	assert_true(r->size > sizeof(*v));
+	assert_int_equal(r->payload[r->size - 1], '\0');
+	*root = json_loads(v->data, 0, NULL);
+	assert_non_null(*root);
+	return json_object_get(*root, "capabilities");
+}
+
+static void
+test_max_dma_maps(void **state)
+{
+	struct rc_reply r;
+	json_t *root, *caps;
+	struct rc c;
+
+	(void)state;
+	mi_open_reply(&c, &mi_a, "{\"capabilities\":{\"max_dma_maps\":4}}", &r);
+	caps = version_caps(&r, &root);
+	assert_int_equal(json_integer_value(json_object_get(caps,
+							    "max_dma_maps")), 4);
+	json_decref(root);
+	rc_reply_free(&r);
+
+	for (uint64_t i = 0; i < 4; i++)
+		assert_int_equal(mi_map(&c, 0x100000 * (i + 1), 4096, RW, -1, 0),
+				 0);
+	assert_int_equal(mi_map(&c, 0x900000, 4096, RW, -1, 0), -ENOSPC);
+	assert_int_equal(get_info(&c), 0);
+	assert_int_equal(mi_unmap(&c, 0x200000, 4096, 0), 0);
+	assert_int_equal(mi_map(&c, 0x900000, 4096, RW, -1, 0), 0);
+	assert_int_equal(mi_map(&c, 0xa00000, 4096, RW, -1, 0), -ENOSPC);
+	assert_int_equal(table(&mi_a)->nregions, 4);
+	mi_close(&c, &mi_a);
+}
+
+#define MANY 600
+
+static void
+test_many_regions(void **state)
+{
+	const uint64_t base = 0x1000000000ull;
+	const struct rte_vfio_user_mem_table *t;
+	uint8_t *mem;
+	struct rc c;
+	int fd;
+
+	(void)state;
+	fd = mi_memfd((size_t)MANY * MI_PAGE, &mem);
+	for (uint32_t i = 0; i < MANY; i++)
+		memcpy(mem + (size_t)i * MI_PAGE, &i, sizeof(i));
+	mi_open(&c, &mi_b, NULL);
+	/* out of order, with holes between them */
+	for (uint32_t k = 0; k < MANY; k++) {
+		uint32_t i = (k * 7) % MANY;
+
+		assert_int_equal(mi_map(&c, base + (uint64_t)i * 2 * MI_PAGE,
+					MI_PAGE, RW, fd, (uint64_t)i * MI_PAGE),
+				 0);
+	}
+	t = table(&mi_b);
+	assert_int_equal(t->nregions, MANY);
+	for (uint32_t i = 0; i < MANY; i++) {
+		uint64_t iova = base + (uint64_t)i * 2 * MI_PAGE;
+		const uint32_t *p = rte_vfio_user_iova_to_va(t, iova, 4,
+						RTE_VFIO_USER_MEM_F_READ);
+
+		assert_int_equal(t->regions[i].iova, iova);
+		assert_non_null(p);
+		assert_int_equal(*p, i);
+		assert_null(rte_vfio_user_iova_to_va(t, iova + MI_PAGE, 1, 0));
+		assert_null(rte_vfio_user_iova_to_va(t, iova + MI_PAGE - 1, 2,
+						     0));
+	}
+	for (uint32_t i = 0; i < MANY; i++)
+		assert_int_equal(mi_unmap(&c, base + (uint64_t)i * 2 * MI_PAGE,
+					  MI_PAGE, 0), 0);
+	assert_int_equal(table(&mi_b)->nregions, 0);
+	mi_close(&c, &mi_b);
+	munmap(mem, (size_t)MANY * MI_PAGE);
+	close(fd);
+}
+
+/* ---- message-only memory: the client serves DMA_READ / DMA_WRITE ---- */
+
+/* A rte_vfio_user_dma_read/write in a thread of the device model. */
+struct job {
+	int dev;
+	uint64_t iova;
+	uint8_t *buf;
+	size_t len;
+	bool write;
+	int ret;
+	uint64_t ms;
+	int done;
+	pthread_t th;
+};
+
+static void *
+job_run(void *arg)
+{
+	struct job *j = arg;
+	uint64_t t0 = mi_now_ms();
+
+	j->ret = j->write ? rte_vfio_user_dma_write(j->dev, j->iova, j->buf, j->len) :
+		rte_vfio_user_dma_read(j->dev, j->iova, j->buf, j->len);
+	j->ms = mi_now_ms() - t0;
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void
+job_start(struct job *j, struct mi_dev *d, uint64_t iova, void *buf,
+	  size_t len, bool write)
+{
+	*j = (struct job){ .dev = d->id, .iova = iova, .buf = buf, .len = len,
+			   .write = write };
+	assert_int_equal(pthread_create(&j->th, NULL, job_run, j), 0);
+}
+
+static bool
+job_done(struct job *j)
+{
+	return __atomic_load_n(&j->done, __ATOMIC_ACQUIRE);
+}
+
+/* The client's side of message-only memory. */
+struct guest {
+	uint8_t *mem;
+	uint64_t base;
+	uint64_t size;
+	uint32_t max_count;	/* what the client negotiated */
+	int nread, nwrite, bad;
+	uint32_t largest;
+	bool short_write_reply;	/* 4-byte count in DMA_WRITE replies */
+};
+
+/* Receive one request on c and answer it from g; 1, 0 on timeout. */
+static int
+serve_one(struct rc *c, struct guest *g, int timeout_ms)
+{
+	struct rc_reply r;
+	const struct vfio_user_dma_access *a;
+	struct vfio_user_header *h;
+	uint8_t *out;
+	size_t len;
+	int ret;
+
+	ret = rc_recv(c, &r, timeout_ms);
+	if (ret == -ETIMEDOUT)
+		return 0;
+	assert_int_equal(ret, 0);
+	a = (const void *)r.payload;
+	assert_int_equal(r.hdr.flags & VFIO_USER_F_TYPE_MASK,
+			 VFIO_USER_F_TYPE_COMMAND);
+	assert_true(r.hdr.cmd == VFIO_USER_DMA_READ ||
+		    r.hdr.cmd == VFIO_USER_DMA_WRITE);
+	assert_true(r.size >= sizeof(*a));
+	assert_int_equal(r.nfds, 0);
+	if (a->count == 0 || a->count > g->max_count || a->addr < g->base ||
+	    a->addr - g->base > g->size || a->count > g->size - (a->addr - g->base))
+		g->bad++;
+	if (a->count > g->largest)
+		g->largest = (uint32_t)a->count;
+	if (r.hdr.cmd == VFIO_USER_DMA_WRITE)
+		assert_int_equal(r.size, sizeof(*a) + a->count);
+	else
+		assert_int_equal(r.size, sizeof(*a));
+
+	len = sizeof(*h) + sizeof(*a) +
+		(r.hdr.cmd == VFIO_USER_DMA_READ ? a->count : 0);
+	out = calloc(1, len);
+	assert_non_null(out);
+	h = (void *)out;
+	h->msg_id = r.hdr.msg_id;
+	h->cmd = r.hdr.cmd;
+	h->flags = VFIO_USER_F_TYPE_REPLY;
+	memcpy(out + sizeof(*h), a, sizeof(*a));
+	if (r.hdr.cmd == VFIO_USER_DMA_READ) {
+		memcpy(out + sizeof(*h) + sizeof(*a),
+		       g->mem + (a->addr - g->base), a->count);
+		g->nread++;
+	} else {
+		memcpy(g->mem + (a->addr - g->base), a->data, a->count);
+		g->nwrite++;
+		if (g->short_write_reply)
+			len -= 4;	/* the current text: 4-byte count */
+	}
+	h->msg_size = (uint32_t)len;
+	assert_int_equal(rc_send_raw(c, out, len, NULL, 0), 0);
+	free(out);
+	rc_reply_free(&r);
+	return 1;
+}
+
+/* Serve c until the job has finished. */
+static void
+serve_job(struct rc *c, struct guest *g, struct job *j)
+{
+	while (!job_done(j))
+		serve_one(c, g, 20);
+	pthread_join(j->th, NULL);
+}
+
+/* No message waits on c. */
+static void
+assert_quiet(struct rc *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	assert_int_equal(poll(&p, 1, 0), 0);
+}
+
+static void
+msg_only_transfers(struct rc *srv, struct rc *quiet, struct guest *g)
+{
+	const size_t n = 20 * 1024;
+	uint8_t *out = malloc(n + 100), *in = malloc(n + 100);
+	struct job j;
+
+	assert_non_null(out);
+	assert_non_null(in);
+	for (size_t i = 0; i < n + 100; i++)
+		out[i] = (uint8_t)(i * 13 + 1);
+
+	/* 20 KiB in 4 KiB requests, the client writing its memory */
+	job_start(&j, &mi_a, g->base + 4096, out, n, true);
+	serve_job(srv, g, &j);
+	assert_int_equal(j.ret, 0);
+	assert_int_equal(g->nwrite, 5);
+	assert_int_equal(g->largest, 4096);
+	assert_int_equal(g->bad, 0);
+	assert_memory_equal(g->mem + 4096, out, n);
+
+	/* and read back */
+	memset(in, 0, n);
+	job_start(&j, &mi_a, g->base + 4096, in, n, false);
+	serve_job(srv, g, &j);
+	assert_int_equal(j.ret, 0);
+	assert_int_equal(g->nread, 5);
+	assert_memory_equal(in, out, n);
+
+	/* not a multiple of the chunk, not page aligned */
+	g->nread = 0;
+	job_start(&j, &mi_a, g->base + 100, in, n + 100, false);
+	serve_job(srv, g, &j);
+	assert_int_equal(j.ret, 0);
+	assert_int_equal(g->nread, 6);
+	assert_memory_equal(in, g->mem + 100, n + 100);
+
+	/* a DMA_WRITE reply with the 4-byte count of the current text */
+	g->short_write_reply = true;
+	job_start(&j, &mi_a, g->base, out, 64, true);
+	serve_job(srv, g, &j);
+	assert_int_equal(j.ret, 0);
+	assert_memory_equal(g->mem, out, 64);
+	g->short_write_reply = false;
+	assert_int_equal(g->bad, 0);
+	if (quiet != NULL)
+		assert_quiet(quiet);
+
+	/* outside the range, or straddling its end: refused before a message */
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, g->base + g->size, in,
+						1), -EFAULT);
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, g->base + g->size - 4,
+						in, 8), -EFAULT);
+	free(out);
+	free(in);
+}
+
+static void
+test_msg_only_single(void **state)
+{
+	struct guest g = { .base = 0x80000000, .size = 64 * 1024,
+			   .max_count = 4096 };
+	const struct rte_vfio_user_mem_table *t;
+	struct rc c;
+
+	(void)state;
+	g.mem = calloc(1, g.size);
+	mi_open(&c, &mi_a, "{\"capabilities\":{\"max_data_xfer_size\":4096}}");
+	assert_int_equal(mi_map(&c, g.base, g.size, RW, -1, 0), 0);
+	t = table(&mi_a);
+	assert_int_equal(t->nregions, 1);
+	assert_null(t->regions[0].vaddr);
+	assert_null(rte_vfio_user_iova_to_va(t, g.base, 8, 0));
+
+	msg_only_transfers(&c, NULL, &g);
+
+	/* read-only message range: no DMA_WRITE */
+	assert_int_equal(mi_map(&c, 0x90000000, 4096, VFIO_USER_DMA_MAP_F_READ,
+				-1, 0), 0);
+	assert_int_equal(rte_vfio_user_dma_write(mi_a.id, 0x90000000, "x", 1),
+			 -EFAULT);
+	assert_quiet(&c);
+	mi_close(&c, &mi_a);
+	/* no client */
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, g.base, g.mem, 8),
+			 -EFAULT);
+	free(g.mem);
+}
+
+/* Negotiate twin_socket; returns the client end of the twin socket. */
+static int
+open_twin(struct rc *c, struct mi_dev *d, const char *extra)
+{
+	char json[256];
+	struct rc_reply r;
+	json_t *root, *caps, *tw;
+	int idx, fd;
+
+	snprintf(json, sizeof(json), "{\"capabilities\":{\"twin_socket\":"
+		 "{\"supported\":true}%s}}", extra);
+	mi_open_reply(c, d, json, &r);
+	caps = version_caps(&r, &root);
+	tw = json_object_get(caps, "twin_socket");
+	assert_non_null(tw);
+	assert_true(json_is_true(json_object_get(tw, "supported")));
+	assert_true(json_is_integer(json_object_get(tw, "fd_index")));
+	idx = (int)json_integer_value(json_object_get(tw, "fd_index"));
+	assert_true(idx >= 0 && idx < r.nfds);
+	fd = r.fds[idx];
+	r.fds[idx] = -1;
+	mi_track(fd, NULL);
+	json_decref(root);
+	rc_reply_free(&r);
+	return fd;
+}
+
+struct twin_server {
+	struct rc *tw;
+	struct guest *g;
+	int stop;
+	pthread_t th;
+};
+
+static void *
+twin_serve_thread(void *arg)
+{
+	struct twin_server *s = arg;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+		serve_one(s->tw, s->g, 20);
+	return NULL;
+}
+
+struct evt_read {
+	uint64_t iova;
+	size_t len;
+	uint8_t buf[8192];
+	int ret;
+	int calls;
+};
+
+/* update_status hook: a DMA read from the library's event thread. */
+static void
+hook_read(struct mi_dev *d, enum rte_vfio_user_status st)
+{
+	struct evt_read *e = d->hook_arg;
+
+	if (st != RTE_VFIO_USER_DMA_CHANGED || e->calls++ > 0)
+		return;
+	e->ret = rte_vfio_user_dma_read(d->id, e->iova, e->buf, e->len);
+}
+
+static void
+test_msg_only_twin(void **state)
+{
+	struct guest g = { .base = 0x80000000, .size = 64 * 1024,
+			   .max_count = 4096 };
+	struct evt_read *e = calloc(1, sizeof(*e));
+	struct twin_server ts;
+	struct rc c, tw;
+
+	(void)state;
+	g.mem = calloc(1, g.size);
+	tw.fd = open_twin(&c, &mi_a, ",\"max_data_xfer_size\":4096");
+	tw.next_id = 1;
+	assert_int_equal(mi_map(&c, g.base, g.size, RW, -1, 0), 0);
+
+	/* requests come on the twin socket, nothing on the main one */
+	msg_only_transfers(&tw, &c, &g);
+
+	/* from the event thread itself (a callback), served by a client
+	 * thread while the main thread waits for its DMA_MAP reply */
+	for (unsigned int i = 0; i < 8192; i++)
+		g.mem[0x8000 + i] = (uint8_t)(i ^ 0x3c);
+	e->iova = g.base + 0x8000;
+	e->len = 8192;
+	e->ret = 1;
+	ts = (struct twin_server){ .tw = &tw, .g = &g };
+	assert_int_equal(pthread_create(&ts.th, NULL, twin_serve_thread, &ts), 0);
+	mi_a.hook_arg = e;
+	mi_a.hook = hook_read;
+	assert_int_equal(mi_map(&c, 0x90000000, 4096, RW, -1, 0), 0);
+	mi_a.hook = NULL;
+	__atomic_store_n(&ts.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(ts.th, NULL);
+	assert_int_equal(e->calls, 1);
+	assert_int_equal(e->ret, 0);
+	assert_memory_equal(e->buf, g.mem + 0x8000, 8192);
+
+	mi_close(&c, &mi_a);
+	mi_untrack(tw.fd);
+	rc_close(&tw);
+	free(g.mem);
+	free(e);
+}
+
+static void
+test_msg_only_event_thread_deadlk(void **state)
+{
+	struct evt_read *e = calloc(1, sizeof(*e));
+	struct rc c;
+
+	(void)state;
+	mi_open(&c, &mi_a, NULL);
+	e->iova = 0x80000000;
+	e->len = 16;
+	e->ret = 1;
+	mi_a.hook_arg = e;
+	mi_a.hook = hook_read;
+	assert_int_equal(mi_map(&c, 0x80000000, 4096, RW, -1, 0), 0);
+	mi_a.hook = NULL;
+	assert_int_equal(e->calls, 1);
+	assert_int_equal(e->ret, -EDEADLK);
+	assert_quiet(&c);
+	assert_int_equal(get_info(&c), 0);
+	mi_close(&c, &mi_a);
+	free(e);
+}
+
+/* The client reads the request and never answers. */
+static void
+timeout_case(struct rc *c, struct rc *srv, struct guest *g)
+{
+	uint8_t buf[4096];
+	struct rc_reply r;
+	struct job j;
+
+	job_start(&j, &mi_a, g->base, buf, sizeof(buf), false);
+	assert_int_equal(rc_recv(srv, &r, 2000), 0);
+	assert_int_equal(r.hdr.cmd, VFIO_USER_DMA_READ);
+	rc_reply_free(&r);
+	pthread_join(j.th, NULL);
+	assert_int_equal(j.ret, -ETIMEDOUT);
+	assert_true(j.ms >= 4500 && j.ms <= 8000);
+
+	/* the connection goes on */
+	assert_int_equal(get_info(c), 0);
+	memset(g->mem, 0x77, 4096);
+	job_start(&j, &mi_a, g->base, buf, sizeof(buf), false);
+	serve_job(srv, g, &j);
+	assert_int_equal(j.ret, 0);
+	assert_memory_equal(buf, g->mem, 4096);
+}
+
+static void
+test_msg_only_timeout(void **state)
+{
+	struct guest g = { .base = 0x80000000, .size = 64 * 1024,
+			   .max_count = 1 << 20 };
+	struct rc c, tw;
+
+	(void)state;
+	g.mem = calloc(1, g.size);
+	mi_open(&c, &mi_a, NULL);
+	assert_int_equal(mi_map(&c, g.base, g.size, RW, -1, 0), 0);
+	timeout_case(&c, &c, &g);
+	mi_close(&c, &mi_a);
+
+	tw.fd = open_twin(&c, &mi_a, "");
+	tw.next_id = 1;
+	assert_int_equal(mi_map(&c, g.base, g.size, RW, -1, 0), 0);
+	timeout_case(&c, &tw, &g);
+	mi_close(&c, &mi_a);
+	mi_untrack(tw.fd);
+	rc_close(&tw);
+	free(g.mem);
+}
+
+/* The client takes the request and goes away. */
+static void
+disconnect_case(struct rc *c, struct rc *srv)
+{
+	int before = mi_load(&mi_a.destroy_count);
+	uint8_t buf[64];
+	struct rc_reply r;
+	struct job j;
+
+	job_start(&j, &mi_a, 0x80000000, buf, sizeof(buf), false);
+	assert_int_equal(rc_recv(srv, &r, 2000), 0);
+	assert_int_equal(r.hdr.cmd, VFIO_USER_DMA_READ);
+	rc_reply_free(&r);
+	mi_untrack(c->fd);
+	rc_close(c);	/* the main socket only */
+	pthread_join(j.th, NULL);
+	assert_int_equal(j.ret, -ENOTCONN);
+	assert_true(j.ms < 2000);
+	mi_wait_teardown(&mi_a, before);
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, 0x80000000, buf, 8),
+			 -EFAULT);
+}
+
+static void
+test_msg_only_disconnect(void **state)
+{
+	struct rc c, tw;
+
+	(void)state;
+	mi_open(&c, &mi_a, NULL);
+	assert_int_equal(mi_map(&c, 0x80000000, 4096, RW, -1, 0), 0);
+	disconnect_case(&c, &c);
+
+	tw.fd = open_twin(&c, &mi_a, "");
+	tw.next_id = 1;
+	assert_int_equal(mi_map(&c, 0x80000000, 4096, RW, -1, 0), 0);
+	disconnect_case(&c, &tw);
+	mi_untrack(tw.fd);
+	rc_close(&tw);
+}
+
+/* ---- quiescence: unmaps wait for the data path ---- */
+
+#define QS_IOVA 0x40000000ull
+#define QS_SLOTS 16u
+#define QS_ITERS 10000u
+#define QS_MAX_MS 45000u	/* a bound on a very loaded machine */
+#define QS_POISON 0xdeadbeefdeadbeefull
+
+struct qs_page {
+	uint64_t gen;		/* written by the client before mapping */
+	uint64_t touch;		/* the reader's accesses */
+	uint8_t rest[MI_PAGE - 16];
+};
+
+struct qs_reader {
+	struct mi_dev *d;
+	int stop;
+	int ready;
+	uint64_t loops, hits, poisoned, bad_gen, calls;
+	pthread_t th;
+};
+
+static void *
+qs_reader_run(void *arg)
+{
+	struct qs_reader *s = arg;
+	struct rte_rcu_qsbr *q = rte_vfio_user_get_qsbr(s->d->id);
+	struct rte_vfio_user_mem_cache cache = { 0 };
+
+	if (rte_rcu_qsbr_thread_register(q, MI_QS_READER) != 0)
+		return NULL;
+	rte_rcu_qsbr_thread_online(q, MI_QS_READER);
+	__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		const struct rte_vfio_user_mem_table *t =
+			rte_vfio_user_get_mem_table(s->d->id);
+		struct qs_page *pg = rte_vfio_user_iova_to_va_cached(t, &cache,
+				QS_IOVA, sizeof(*pg), RTE_VFIO_USER_MEM_F_READ |
+				RTE_VFIO_USER_MEM_F_WRITE);
+
+		if (pg != NULL) {
+			uint64_t g = __atomic_load_n(&pg->gen, __ATOMIC_ACQUIRE);
+
+			if (g == QS_POISON)
+				s->poisoned++;
+			else if (g >= QS_ITERS)
+				s->bad_gen++;
+			__atomic_fetch_add(&pg->touch, 1, __ATOMIC_RELEASE);
+			pg->rest[sizeof(pg->rest) - 1]++;
+			s->hits++;
+			/* the locking helpers are usable from the data path */
+			if ((s->loops & 63) == 0) {
+				uint64_t v;
+
+				rte_vfio_user_mark_dirty(s->d->id, QS_IOVA, 8);
+				rte_vfio_user_dma_read(s->d->id, QS_IOVA, &v,
+						       sizeof(v));
+				s->calls++;
+			}
+		}
+		s->loops++;
+		rte_rcu_qsbr_quiescent(q, MI_QS_READER);
+	}
+	rte_rcu_qsbr_thread_offline(q, MI_QS_READER);
+	rte_rcu_qsbr_thread_unregister(q, MI_QS_READER);
+	return NULL;
+}
+
+static int
+dirty_pages(struct rc *c, uint32_t flags)
+{
+	struct vfio_user_dirty_pages d = { sizeof(d), flags };
+
+	return rc_call(c, VFIO_USER_DIRTY_PAGES, &d, sizeof(d), NULL, 0, NULL);
+}
+
+static void
+test_quiescence(void **state)
+{
+	struct qs_reader *s = calloc(1, sizeof(*s));
+	const size_t size = QS_SLOTS * sizeof(struct qs_page);
+	uint64_t after[QS_SLOTS] = { 0 }, t0 = mi_now_ms();
+	struct qs_page *pages;
+	unsigned int touched = 0, iters = 0;
+	struct rc c;
+	int fd;
+
+	(void)state;
+	fd = mi_memfd(size, (uint8_t **)&pages);
+	for (unsigned int i = 0; i < QS_SLOTS; i++)
+		pages[i].gen = QS_POISON;
+	mi_open(&c, &mi_b, NULL);
+	/* logging on: every region carries a bitmap the reader writes to */
+	assert_int_equal(dirty_pages(&c, VFIO_USER_DIRTY_PAGES_F_START), 0);
+	s->d = &mi_b;
+	assert_int_equal(pthread_create(&s->th, NULL, qs_reader_run, s), 0);
+	assert_true(MI_WAIT(__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE), 2000));
+
+	for (uint64_t g = 0; g < QS_ITERS; g++, iters++) {
+		unsigned int slot = g % QS_SLOTS;
+		struct qs_page *pg = &pages[slot];
+		uint64_t end;
+
+		/* nothing touched this page since its unmap was answered */
+		assert_int_equal(__atomic_load_n(&pg->touch, __ATOMIC_ACQUIRE),
+				 after[slot]);
+		pg->touch = 0;
+		__atomic_store_n(&pg->gen, g, __ATOMIC_RELEASE);
+		assert_int_equal(mi_map(&c, QS_IOVA, sizeof(*pg), RW, fd,
+					slot * sizeof(*pg)), 0);
+		/* let the reader get at it (normally within microseconds) */
+		end = mi_now_ms() + 200;
+		while (__atomic_load_n(&pg->touch, __ATOMIC_ACQUIRE) == 0 &&
+		       mi_now_ms() < end)
+			sched_yield();
+		if (__atomic_load_n(&pg->touch, __ATOMIC_ACQUIRE) > 0)
+			touched++;
+		assert_int_equal(mi_unmap(&c, QS_IOVA, sizeof(*pg), 0), 0);
+		/* the reply came: the reader must have let go for good */
+		__atomic_store_n(&pg->gen, QS_POISON, __ATOMIC_RELEASE);
+		after[slot] = __atomic_load_n(&pg->touch, __ATOMIC_ACQUIRE);
+		if (g >= 1000 && mi_now_ms() - t0 > QS_MAX_MS) {
+			print_message("quiescence: time bound reached\n");
+			iters++;
+			break;
+		}
+	}
+	/* give a late access every chance to show */
+	usleep(20000);
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(s->th, NULL);
+	for (unsigned int i = 0; i < QS_SLOTS; i++)
+		assert_int_equal(pages[i].touch, after[i]);
+	print_message("quiescence: %u map/unmap in %" PRIu64 " ms, reader %"
+		      PRIu64 " loops, %" PRIu64 " accesses, %u of %u mappings "
+		      "touched\n", iters, mi_now_ms() - t0, s->loops,
+		      s->hits, touched, iters);
+	assert_int_equal(s->poisoned, 0);
+	assert_int_equal(s->bad_gen, 0);
+	assert_true(s->calls > 0);
+	assert_true(touched > iters / 2);
+	assert_int_equal(dirty_pages(&c, VFIO_USER_DIRTY_PAGES_F_STOP), 0);
+	mi_close(&c, &mi_b);
+	munmap(pages, size);
+	close(fd);
+	free(s);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, mi_test_teardown)
+const struct CMUnitTest mi_dma_tests[] = {
+	T(test_map_fd_translate),
+	T(test_translate_edges),
+	T(test_translate_cache_reuse),
+	T(test_map_errors),
+	T(test_max_dma_maps),
+	T(test_many_regions),
+	T(test_msg_only_single),
+	T(test_msg_only_twin),
+	T(test_msg_only_event_thread_deadlk),
+	T(test_msg_only_timeout),
+	T(test_msg_only_disconnect),
+	T(test_quiescence),
+};
+const size_t mi_dma_tests_n = sizeof(mi_dma_tests) / sizeof(mi_dma_tests[0]);
