@@ -254,7 +254,7 @@ static void
 test_text(void **state)
 {
 	static const char *const want[] = {
-		"Protocol 0.1: max_msg_fds 64, max_data_xfer_size 1048576, ",
+		"Protocol 0.1: max_msg_fds 16, max_data_xfer_size 1048576, ",
 		"\nDevice flags: RESET PCI\n",
 		"\nRegions: 9, IRQ types: 5\n",
 		"\nRegion 1 (BAR1): size 0x1000, READ WRITE\n",
@@ -384,7 +384,7 @@ test_json(void **state)
 	p = get(root, "protocol");
 	assert_int_equal(get_int(p, "major"), 0);
 	assert_int_equal(get_int(p, "minor"), 1);
-	assert_int_equal(get_int(p, "max_msg_fds"), 64);
+	assert_int_equal(get_int(p, "max_msg_fds"), 16);
 	assert_int_equal(get_int(p, "max_data_xfer_size"), 1048576);
 	assert_int_equal(get_int(p, "pgsizes"), 4096);
 	assert_false(get_bool(p, "write_multiple"));
