@@ -37,8 +37,8 @@
 #define VUN_DEF_MTU		1500
 #define VUN_MAX_MTU		9216
 #define VUN_BURST		32
-/* Descriptor chain limit (a chain longer than the queue is a loop). */
-#define VUN_MAX_CHAIN		1024
+/* Largest frame a driver may send: no GSO feature is offered. */
+#define VUN_MAX_FRAME		(VUN_MAX_MTU + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN)
 
 extern int vun_logtype;
 #define VUN_LOG(level, fmt, ...) \
@@ -142,6 +142,21 @@ vq_used_put(struct vun_vq *vq, uint16_t id, uint32_t len)
 	e->id = id;
 	e->len = len;
 	vq->last_used++;
+}
+
+/* Whether the driver wants an interrupt for used entries [old, new):
+ * its used_event with EVENT_IDX, else the avail ring's flag. */
+static inline bool
+vq_need_interrupt(const struct vun_vq *vq, uint16_t old, uint16_t new)
+{
+	if (vq->event_idx) {
+		uint16_t ev = __atomic_load_n(&vq->avail->ring[vq->size],
+					      __ATOMIC_ACQUIRE);
+
+		return (uint16_t)(new - ev - 1) < (uint16_t)(new - old);
+	}
+	return !(__atomic_load_n(&vq->avail->flags, __ATOMIC_ACQUIRE) &
+		 VRING_AVAIL_F_NO_INTERRUPT);
 }
 
 /* vun_ring.c: bursts */

@@ -47,18 +47,6 @@ link_is_up(const struct vun_dev *d)
 		(d->status & VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
-void
-vun_link_update_notify(struct vun_dev *d)
-{
-	uint32_t up = link_is_up(d);
-
-	if (__atomic_exchange_n(&d->link_up, up, __ATOMIC_ACQ_REL) == up)
-		return;
-	VUN_LOG(INFO, "%s: link %s", d->path, up ? "up" : "down");
-	rte_eth_dev_callback_process(&rte_eth_devices[d->port_id],
-				     RTE_ETH_EVENT_INTR_LSC, NULL);
-}
-
 static int
 vun_link_update(struct rte_eth_dev *dev, int wait)
 {
@@ -73,6 +61,21 @@ vun_link_update(struct rte_eth_dev *dev, int wait)
 
 	RTE_SET_USED(wait);
 	return rte_eth_linkstatus_set(dev, &link);
+}
+
+void
+vun_link_update_notify(struct vun_dev *d)
+{
+	struct rte_eth_dev *dev = &rte_eth_devices[d->port_id];
+	uint32_t up = link_is_up(d);
+
+	if (__atomic_exchange_n(&d->link_up, up, __ATOMIC_ACQ_REL) == up)
+		return;
+	VUN_LOG(INFO, "%s: link %s", d->path, up ? "up" : "down");
+	/* with intr_conf.lsc, rte_eth_link_get() returns the stored link
+	 * without asking us: store it before telling the application */
+	vun_link_update(dev, 0);
+	rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
 }
 
 /* ---- port operations ---- */

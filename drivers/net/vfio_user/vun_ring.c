@@ -31,11 +31,12 @@
 
 /* Walk state of one descriptor chain. */
 struct chain {
-	const struct vring_desc *tbl;	/* current table (ring or indirect) */
+	const uint8_t *tbl;		/* current table (ring or indirect) */
 	uint32_t tbl_size;
 	uint16_t idx;
 	bool indirect;
 	uint32_t seen;			/* descriptors visited */
+	struct vring_desc d;		/* the current one, our copy */
 };
 
 static __rte_always_inline void *
@@ -47,18 +48,21 @@ xlate(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 }
 
 /*
- * Fetch the next descriptor of a chain (following an indirect table once).
- * Returns NULL when the chain is malformed.
+ * Fetch the next descriptor of a chain (following an indirect table once)
+ * into c->d. It is read once, as the driver may change it while we use it,
+ * and with memcpy, as an indirect table need not be aligned. Returns NULL
+ * when the chain is malformed, or longer than the queue (VIRTIO 1.x
+ * 2.7.5.3.1), which also ends loops.
  */
 static __rte_always_inline const struct vring_desc *
 chain_desc(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	   struct chain *c)
 {
-	const struct vring_desc *d;
+	struct vring_desc *d = &c->d;
 
-	if (unlikely(c->idx >= c->tbl_size || ++c->seen > VUN_MAX_CHAIN))
+	if (unlikely(c->idx >= c->tbl_size || ++c->seen > vq->size))
 		return NULL;
-	d = &c->tbl[c->idx];
+	memcpy(d, c->tbl + (size_t)c->idx * sizeof(*d), sizeof(*d));
 	if (d->flags & VRING_DESC_F_INDIRECT) {
 		/* only at the top level, only alone, a whole number of entries */
 		if (unlikely(c->indirect || (d->flags & VRING_DESC_F_NEXT) ||
@@ -71,8 +75,8 @@ chain_desc(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		c->tbl_size = d->len / sizeof(struct vring_desc);
 		c->indirect = true;
 		c->idx = 0;
-		c->seen = 0;
-		d = &c->tbl[0];
+		c->seen = 1;		/* the table's entries are the chain */
+		memcpy(d, c->tbl, sizeof(*d));
 		if (unlikely(d->flags & VRING_DESC_F_INDIRECT))
 			return NULL;	/* indirect inside indirect */
 	}
@@ -92,24 +96,11 @@ chain_next(struct chain *c, const struct vring_desc *d)
 static __rte_always_inline void
 chain_start(struct chain *c, struct vun_vq *vq, uint16_t head)
 {
-	c->tbl = vq->desc;
+	c->tbl = (const uint8_t *)vq->desc;
 	c->tbl_size = vq->size;
 	c->idx = head;
 	c->indirect = false;
 	c->seen = 0;
-}
-
-static __rte_always_inline bool
-need_interrupt(const struct vun_vq *vq, uint16_t old, uint16_t new)
-{
-	if (vq->event_idx) {
-		uint16_t ev = __atomic_load_n(&vq->avail->ring[vq->size],
-					      __ATOMIC_ACQUIRE);
-
-		return (uint16_t)(new - ev - 1) < (uint16_t)(new - old);
-	}
-	return !(__atomic_load_n(&vq->avail->flags, __ATOMIC_ACQUIRE) &
-		 VRING_AVAIL_F_NO_INTERRUPT);
 }
 
 static void
@@ -140,7 +131,7 @@ used_flush(struct vun_vq *vq, uint16_t old_used)
 	/* the used index must be visible before we read the driver's
 	 * interrupt suppression, or we could miss a needed interrupt */
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (need_interrupt(vq, old_used, vq->last_used))
+	if (vq_need_interrupt(vq, old_used, vq->last_used))
 		raise_interrupt(vq);
 }
 
@@ -208,6 +199,9 @@ dequeue_chain(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			src += k;
 			len -= k;
 		}
+		/* bounds what a looping or lying chain costs us in mbufs */
+		if (unlikely(len > VUN_MAX_FRAME - m->pkt_len))
+			return -1;
 		while (len > 0) {
 			uint32_t room = rte_pktmbuf_tailroom(cur), k;
 
@@ -436,16 +430,17 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 			vq_used_put(vq, head, (uint32_t)w);
 			nbufs++;
 		}
+		if (unlikely(bad)) {
+			/* the buffers stay consumed, all empty (even when the
+			 * bad part came after the last byte) */
+			for (uint16_t u = start_used; u != vq->last_used; u++)
+				vq->used->ring[u & (vq->size - 1)].len = 0;
+			vq->st.bad_desc++;
+			vq->st.drops++;
+			rte_pktmbuf_free(m);
+			continue;
+		}
 		if (unlikely(src_left(&s) > 0)) {
-			if (bad) {
-				/* the buffers stay consumed, all empty */
-				for (uint16_t u = start_used; u != vq->last_used; u++)
-					vq->used->ring[u & (vq->size - 1)].len = 0;
-				vq->st.bad_desc++;
-				vq->st.drops++;
-				rte_pktmbuf_free(m);
-				continue;
-			}
 			if (vq->mrg_rxbuf || nbufs == 0) {
 				/* ring full: leave the rest to the caller */
 				vq->last_avail = start_avail;

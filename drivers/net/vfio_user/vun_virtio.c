@@ -19,6 +19,7 @@
 #include <linux/virtio_pci.h>
 
 #include <rte_common.h>
+#include <rte_lcore.h>
 #include <rte_rcu_qsbr.h>
 
 #include "vfio_user_proto.h"
@@ -51,10 +52,34 @@ vun_num_vqs(const struct vun_dev *d)
 	return (uint16_t)(2 * d->max_pairs + 1);
 }
 
+/* Where the control queue lives in d->vq[], whatever its index. */
 static uint16_t
 ctrl_vq(const struct vun_dev *d)
 {
 	return (uint16_t)(2 * d->max_pairs);
+}
+
+/* The control queue's virtqueue index: 2N with MQ, else 2, as without MQ
+ * the driver has one queue pair (VIRTIO 1.x 5.1.2). */
+static uint16_t
+ctrl_index(const struct vun_dev *d)
+{
+	return has(d, VIRTIO_NET_F_MQ) ? ctrl_vq(d) : 2;
+}
+
+/* The queue a virtqueue index names under the negotiated features, NULL
+ * for none (it reads as unavailable: size 0). Until FEATURES_OK the layout
+ * is not settled, and every queue shows. */
+static struct vun_vq *
+vq_by_index(struct vun_dev *d, uint16_t index)
+{
+	if (!(d->status & VIRTIO_CONFIG_S_FEATURES_OK))
+		return index < vun_num_vqs(d) ? &d->vq[index] : NULL;
+	if (index == ctrl_index(d))
+		return &d->vq[ctrl_vq(d)];
+	if (index >= ctrl_index(d))
+		return NULL;
+	return &d->vq[index];
 }
 
 static void
@@ -68,13 +93,21 @@ grace_period(struct vun_dev *d)
 static void
 notify_vector(struct vun_dev *d, uint16_t vector)
 {
-	if (__atomic_load_n(&d->msix_on, __ATOMIC_ACQUIRE)) {
-		if (vector != VIRTIO_MSI_NO_VECTOR)
-			rte_vfio_user_irq_trigger(d->dev_id,
-				VFIO_USER_PCI_MSIX_IRQ_INDEX, vector);
-		return;
-	}
-	rte_vfio_user_irq_trigger(d->dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
+	/* from the event thread (a library callback) this is safe as is;
+	 * an application thread (port start/stop, MTU) must be online in the
+	 * QSBR variable, or the eventfd may be closed under it */
+	unsigned int lcore = rte_lcore_id();
+	bool online = lcore < RTE_MAX_LCORE;
+
+	if (online)
+		rte_rcu_qsbr_thread_online(d->qsbr, lcore);
+	if (!__atomic_load_n(&d->msix_on, __ATOMIC_ACQUIRE))
+		rte_vfio_user_irq_trigger(d->dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
+	else if (vector != VIRTIO_MSI_NO_VECTOR)
+		rte_vfio_user_irq_trigger(d->dev_id, VFIO_USER_PCI_MSIX_IRQ_INDEX,
+					  vector);
+	if (online)
+		rte_rcu_qsbr_thread_offline(d->qsbr, lcore);
 }
 
 void
@@ -121,33 +154,49 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 			(uint64_t)n * sizeof(struct vring_used_elem) + 2, rw);
 	if (vq->desc == NULL || vq->avail == NULL || vq->used == NULL)
 		return -EFAULT;
+	/* VIRTIO 1.x 2.7: 16, 2 and 4 byte aligned; we access them as such */
+	if (((uintptr_t)vq->desc & 15) || ((uintptr_t)vq->avail & 1) ||
+	    ((uintptr_t)vq->used & 3))
+		return -EFAULT;
 	vq->msix_vector = vq->cfg_vector;
 	vq->event_idx = has(d, VIRTIO_RING_F_EVENT_IDX);
 	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
 	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	memset(&vq->mcache, 0, sizeof(vq->mcache));
-	/* a polling device wants no kicks on data queues */
+	/* a polling device wants no kicks on data queues; the control queue
+	 * is served on kicks, so with EVENT_IDX ask for the next one */
 	if (vq->index != ctrl_vq(d) && !vq->event_idx)
 		__atomic_store_n(&vq->used->flags, VRING_USED_F_NO_NOTIFY,
+				 __ATOMIC_RELAXED);
+	else if (vq->index == ctrl_vq(d) && vq->event_idx)
+		__atomic_store_n((uint16_t *)&vq->used->ring[n], vq->last_avail,
 				 __ATOMIC_RELAXED);
 	__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
-/* Publish every enabled queue (DRIVER_OK, or memory came back). */
+/*
+ * Publish every enabled queue. At DRIVER_OK, rings we cannot use are the
+ * driver's error. After a DMA change they are not: the client (a VMM
+ * rebuilding its memory map) may unmap memory and map it again, so such a
+ * queue just waits for the next change.
+ */
 static void
-queues_start(struct vun_dev *d)
+queues_start(struct vun_dev *d, bool driver_ok)
 {
 	for (uint16_t i = 0; i < vun_num_vqs(d); i++) {
 		struct vun_vq *vq = &d->vq[i];
 
-		if (!vq->cfg_enable || vq->ready)
+		if (!vq->cfg_enable || vq->ready || vq_start(d, vq) == 0)
 			continue;
-		if (vq_start(d, vq) < 0) {
-			set_needs_reset(d, "virtqueue rings outside client memory");
+		if (driver_ok) {
+			set_needs_reset(d, "virtqueue rings outside client "
+					"memory or misaligned");
 			return;
 		}
+		VUN_LOG(WARNING, "%s: virtqueue %u stopped: its rings are not "
+			"in client memory", d->path, i);
 	}
 }
 
@@ -231,7 +280,7 @@ status_write(struct vun_dev *d, uint8_t val)
 	    !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		VUN_LOG(INFO, "%s: driver ready, features 0x%" PRIx64,
 			d->path, d->guest_features);
-		queues_start(d);
+		queues_start(d, true);
 		vun_link_update_notify(d);
 	}
 }
@@ -306,6 +355,69 @@ ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len)
 	}
 }
 
+/*
+ * Gather one command: the readable descriptors into cmd, the first byte of
+ * the first writable one as the ack. The chain may go through one indirect
+ * table (VIRTIO 1.x 2.7.5.3: any queue, when negotiated) and is at most a
+ * queue long. Returns the ack, or NULL for a malformed chain.
+ */
+static uint8_t *
+ctrl_gather(struct vun_dev *d, struct vun_vq *vq,
+	    const struct rte_vfio_user_mem_table *t, uint16_t head,
+	    uint8_t *cmd, uint32_t *len)
+{
+	const struct vring_desc *tbl = vq->desc;
+	uint32_t tbl_size = vq->size, seen = 0;
+	uint16_t idx = head;
+	bool indirect = false;
+	uint8_t *ack = NULL;
+
+	*len = 0;
+	for (;;) {
+		struct vring_desc desc;
+		void *va;
+
+		if (idx >= tbl_size || ++seen > vq->size)
+			return NULL;	/* out of the table, or a loop */
+		/* read once: the driver may change it while we use it */
+		memcpy(&desc, (const uint8_t *)tbl + (size_t)idx * sizeof(desc),
+		       sizeof(desc));
+		if (desc.flags & VRING_DESC_F_INDIRECT) {
+			/* once, alone, a whole number of entries */
+			if (indirect || !has(d, VIRTIO_RING_F_INDIRECT_DESC) ||
+			    (desc.flags & VRING_DESC_F_NEXT) || desc.len == 0 ||
+			    desc.len % sizeof(desc) != 0)
+				return NULL;
+			tbl = rte_vfio_user_iova_to_va(t, desc.addr, desc.len,
+						       RTE_VFIO_USER_MEM_F_READ);
+			if (tbl == NULL)
+				return NULL;
+			tbl_size = desc.len / sizeof(desc);
+			indirect = true;
+			idx = 0;
+			seen = 0;
+			continue;
+		}
+		va = rte_vfio_user_iova_to_va(t, desc.addr, desc.len,
+			desc.flags & VRING_DESC_F_WRITE ?
+			RTE_VFIO_USER_MEM_F_WRITE : RTE_VFIO_USER_MEM_F_READ);
+		if (va == NULL && desc.len)
+			return NULL;
+		if (desc.flags & VRING_DESC_F_WRITE) {
+			if (desc.len >= 1 && ack == NULL)
+				ack = va;
+		} else if (ack != NULL || desc.len > CTRL_MAX_CMD - *len) {
+			return NULL;	/* data after the ack, or too big */
+		} else if (desc.len > 0) {
+			memcpy(cmd + *len, va, desc.len);
+			*len += desc.len;
+		}
+		if (!(desc.flags & VRING_DESC_F_NEXT))
+			return ack;
+		idx = desc.next;
+	}
+}
+
 /* Serve every pending control command (event thread, on a kick). */
 static void
 ctrl_process(struct vun_dev *d)
@@ -318,78 +430,58 @@ ctrl_process(struct vun_dev *d)
 
 	if (!vq->ready)
 		return;
-	avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
-	if ((uint16_t)(avail - vq->last_avail) > vq->size) {
-		set_needs_reset(d, "control queue avail index");
-		return;
-	}
-	while (vq->last_avail != avail) {
-		uint16_t head = vq->avail->ring[vq->last_avail & (vq->size - 1)];
-		uint16_t idx = head, seen = 0;
-		uint8_t *ack = NULL;
-		uint32_t len = 0;
-		bool bad = false;
-
-		vq->last_avail++;
-		for (;;) {	/* readable command, then one writable ack */
-			const struct vring_desc *desc;
-			void *va;
-
-			if (idx >= vq->size || ++seen > vq->size) {
-				bad = true;
-				break;
-			}
-			desc = &vq->desc[idx];
-			if (desc->flags & VRING_DESC_F_INDIRECT) {
-				bad = true;	/* Linux never does; keep it simple */
-				break;
-			}
-			va = rte_vfio_user_iova_to_va(t, desc->addr, desc->len,
-				desc->flags & VRING_DESC_F_WRITE ?
-				RTE_VFIO_USER_MEM_F_WRITE : RTE_VFIO_USER_MEM_F_READ);
-			if (va == NULL && desc->len) {
-				bad = true;
-				break;
-			}
-			if (desc->flags & VRING_DESC_F_WRITE) {
-				if (desc->len >= 1 && ack == NULL)
-					ack = va;
-			} else if (ack != NULL || desc->len > CTRL_MAX_CMD - len) {
-				bad = true;	/* data after the ack, or too big */
-				break;
-			} else {
-				memcpy(cmd + len, va, desc->len);
-				len += desc->len;
-			}
-			if (!(desc->flags & VRING_DESC_F_NEXT))
-				break;
-			idx = desc->next;
+	for (;;) {
+		avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
+		if ((uint16_t)(avail - vq->last_avail) > vq->size) {
+			set_needs_reset(d, "control queue avail index");
+			break;
 		}
-		if (bad || ack == NULL) {
-			vq->st.bad_desc++;
-			vq_used_put(vq, head, 0);
-			continue;
+		while (vq->last_avail != avail) {
+			uint16_t head = vq->avail->ring[vq->last_avail &
+							(vq->size - 1)];
+			uint8_t *ack;
+			uint32_t len;
+
+			vq->last_avail++;
+			ack = ctrl_gather(d, vq, t, head, cmd, &len);
+			if (ack == NULL) {
+				vq->st.bad_desc++;
+				vq_used_put(vq, head, 0);
+				continue;
+			}
+			*ack = ctrl_exec(d, cmd, len);
+			vq->st.packets++;
+			vq_used_put(vq, head, 1);
 		}
-		*ack = ctrl_exec(d, cmd, len);
-		vq->st.packets++;
-		vq_used_put(vq, head, 1);
+		if (!vq->event_idx)
+			break;
+		/* kick us for the next command; then look again, as one
+		 * added before the driver could see this gets no kick */
+		__atomic_store_n((uint16_t *)&vq->used->ring[vq->size],
+				 vq->last_avail, __ATOMIC_RELAXED);
+		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) ==
+		    vq->last_avail)
+			break;
 	}
 	if (vq->last_used != old_used) {
 		__atomic_store_n(&vq->used->idx, vq->last_used, __ATOMIC_RELEASE);
 		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
-		notify_vector(d, vq->msix_vector);
+		if (!vq_need_interrupt(vq, old_used, vq->last_used))
+			return;
+		/* the ISR bit before the INTx it explains */
 		if (!__atomic_load_n(&d->msix_on, __ATOMIC_ACQUIRE))
 			__atomic_fetch_or(&d->isr, 1, __ATOMIC_RELEASE);
+		notify_vector(d, vq->msix_vector);
 	}
 }
 
 /* ---- BAR4 registers ---- */
 
 static void
-common_image(const struct vun_dev *d, struct virtio_pci_common_cfg *c)
+common_image(struct vun_dev *d, struct virtio_pci_common_cfg *c)
 {
-	const struct vun_vq *vq = d->queue_select < vun_num_vqs(d) ?
-		&d->vq[d->queue_select] : NULL;
+	const struct vun_vq *vq = vq_by_index(d, d->queue_select);
 
 	memset(c, 0, sizeof(*c));
 	c->device_feature_select = d->dfselect;
@@ -407,7 +499,9 @@ common_image(const struct vun_dev *d, struct virtio_pci_common_cfg *c)
 		c->queue_size = vq->cfg_size;
 		c->queue_msix_vector = vq->cfg_vector;
 		c->queue_enable = vq->cfg_enable;
-		c->queue_notify_off = d->queue_select;
+		/* the slot of where the queue lives: the control queue's is
+		 * past the data queues' ioeventfds, whatever its index */
+		c->queue_notify_off = vq->index;
 		c->queue_desc_lo = (uint32_t)vq->desc_iova;
 		c->queue_desc_hi = (uint32_t)(vq->desc_iova >> 32);
 		c->queue_avail_lo = (uint32_t)vq->avail_iova;
@@ -451,7 +545,7 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 		d->msix_config = vector_ok(d, c.msix_config);
 	if (CHANGED(queue_select))
 		d->queue_select = c.queue_select;
-	vq = d->queue_select < vun_num_vqs(d) ? &d->vq[d->queue_select] : NULL;
+	vq = vq_by_index(d, d->queue_select);
 	if (vq != NULL && !vq->cfg_enable) {
 		/* queue fields are frozen once the queue is enabled */
 		if (CHANGED(queue_size)) {
@@ -477,7 +571,8 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 	    !vq->cfg_enable) {
 		vq->cfg_enable = true;
 		if (d->status & VIRTIO_CONFIG_S_DRIVER_OK && vq_start(d, vq) < 0)
-			set_needs_reset(d, "virtqueue rings outside client memory");
+			set_needs_reset(d, "virtqueue rings outside client "
+					"memory or misaligned");
 	}
 	if (CHANGED(device_status))
 		status_write(d, c.device_status);
@@ -736,7 +831,7 @@ on_update_status(int dev_id, enum rte_vfio_user_status st)
 		break;
 	case RTE_VFIO_USER_DMA_CHANGED:
 		if (d->status & VIRTIO_CONFIG_S_DRIVER_OK)
-			queues_start(d);
+			queues_start(d, false);
 		break;
 	case RTE_VFIO_USER_IRQ_CHANGED:
 		__atomic_store_n(&d->msix_on,
@@ -802,8 +897,16 @@ vun_virtio_register(struct vun_dev *d)
 			RTE_VFIO_USER_IRQ_F_AUTOMASKED,
 		.count = 1,
 	};
+	/*
+	 * Not NORESIZE: vectors come and go one by one (QEMU sends one
+	 * SET_IRQS per vector the guest unmasks). With NORESIZE, QEMU
+	 * disables the whole index and re-enables all vectors at every new
+	 * one, in chunks of max_msg_fds fds: the library refuses a chunk
+	 * beyond the set the first one enabled, so with more than 16 vectors
+	 * (queues > 7) the last queues got no interrupts.
+	 */
 	struct rte_vfio_user_irq_info msix = {
-		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD | RTE_VFIO_USER_IRQ_F_NORESIZE,
+		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD,
 		.count = d->msix_vectors,
 	};
 	struct rte_vfio_user_irq_info one = {

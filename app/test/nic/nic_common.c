@@ -1,0 +1,984 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "nic_common.h"
+
+struct nic_env nic;
+
+static const uint8_t nic_mac[6] = NIC_MAC;
+static const uint8_t peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
+
+uint64_t
+nic_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- fixture ---- */
+
+static int
+lsc_cb(uint16_t port, enum rte_eth_event_type ev, void *arg, void *ret)
+{
+	(void)port;
+	(void)arg;
+	(void)ret;
+	if (ev == RTE_ETH_EVENT_INTR_LSC)
+		__atomic_add_fetch(&nic.lsc_events, 1, __ATOMIC_ACQ_REL);
+	return 0;
+}
+
+static void
+watchdog(int sig)
+{
+	static const char msg[] = "nic: watchdog expired, test hung\n";
+
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(3);
+	_exit(3);
+}
+
+int
+nic_group_setup(const char *prog)
+{
+	const char *root = getenv("VU_TEST_BUILD_ROOT");
+	const char *loglvl = getenv("NIC_LOG_LEVEL");
+	struct rte_eth_conf conf = {
+		.rxmode = { .mtu = NIC_MTU, .offloads = RTE_ETH_RX_OFFLOAD_SCATTER },
+		.txmode = { .offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS },
+		.intr_conf = { .lsc = 1 },
+	};
+	char vdev[320], prefix[64], log[96];
+	char *argv[] = {
+		(char *)(uintptr_t)prog, "--no-huge", "-m", "256", "--no-pci",
+		"--no-telemetry", "--no-shconf", "-l", "0", "--file-prefix", prefix,
+		"--vdev", vdev, log,
+	};
+	int ret;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, watchdog);
+	if (root == NULL || strlen(root) > 60)
+		root = "/tmp";
+	snprintf(nic.dir, sizeof(nic.dir), "%s/nic-XXXXXX", root);
+	if (mkdtemp(nic.dir) == NULL) {
+		fprintf(stderr, "mkdtemp %s: %s\n", nic.dir, strerror(errno));
+		return -1;
+	}
+	snprintf(nic.sock, sizeof(nic.sock), "%s/vnic.sock", nic.dir);
+	snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s,queues=%u,mtu=%u,"
+		 "mac=02:00:00:aa:bb:01", nic.sock, NIC_QUEUES, NIC_MTU);
+	snprintf(prefix, sizeof(prefix), "%s_%d", prog, (int)getpid());
+	snprintf(log, sizeof(log), "--log-level=%s",
+		 loglvl != NULL ? loglvl : "pmd.net.vfio_user:notice");
+	ret = rte_eal_init((int)RTE_DIM(argv), argv);
+	if (ret < 0) {
+		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+		rmdir(nic.dir);
+		return -1;
+	}
+	if (rte_eth_dev_get_port_by_name("net_vfio_user0", &nic.port) != 0) {
+		fprintf(stderr, "no net_vfio_user0 port\n");
+		return -1;
+	}
+	nic.dev_id = rte_vfio_user_get_dev_id(nic.sock);
+	if (nic.dev_id < 0) {
+		fprintf(stderr, "no vfio-user device on %s\n", nic.sock);
+		return -1;
+	}
+	nic.rx_mp = rte_pktmbuf_pool_create("nic_rx", 4095, 64, 0,
+					    RTE_MBUF_DEFAULT_BUF_SIZE,
+					    SOCKET_ID_ANY);
+	nic.tx_mp = rte_pktmbuf_pool_create("nic_tx", 4095, 64, 0,
+					    RTE_MBUF_DEFAULT_BUF_SIZE,
+					    SOCKET_ID_ANY);
+	if (nic.rx_mp == NULL || nic.tx_mp == NULL) {
+		fprintf(stderr, "mempool: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	ret = rte_eth_dev_configure(nic.port, NIC_QUEUES, NIC_QUEUES, &conf);
+	for (uint16_t q = 0; ret == 0 && q < NIC_QUEUES; q++) {
+		ret = rte_eth_rx_queue_setup(nic.port, q, 512, SOCKET_ID_ANY,
+					     NULL, nic.rx_mp);
+		if (ret == 0)
+			ret = rte_eth_tx_queue_setup(nic.port, q, 512,
+						     SOCKET_ID_ANY, NULL);
+	}
+	if (ret == 0)
+		ret = rte_eth_dev_callback_register(nic.port,
+				RTE_ETH_EVENT_INTR_LSC, lsc_cb, NULL);
+	if (ret == 0)
+		ret = rte_eth_dev_start(nic.port);
+	if (ret != 0) {
+		fprintf(stderr, "port setup: %s\n", strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+int
+nic_group_teardown(void **state)
+{
+	char rundir[PATH_MAX];
+
+	(void)state;
+	rte_eth_dev_stop(nic.port);
+	rte_eth_dev_close(nic.port);
+	rte_mempool_free(nic.rx_mp);
+	rte_mempool_free(nic.tx_mp);
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	rmdir(rundir);		/* empty with --no-shconf */
+	unlink(nic.sock);
+	rmdir(nic.dir);
+	return 0;
+}
+
+int
+nic_test_setup(void **state)
+{
+	(void)state;
+	alarm(60);
+	return 0;
+}
+
+int
+nic_test_teardown(void **state)
+{
+	(void)state;
+	if (nic.cur != NULL)
+		drv_close(nic.cur);
+	if (nic.stopped && rte_eth_dev_start(nic.port) == 0)
+		nic.stopped = false;
+	alarm(0);
+	return 0;
+}
+
+void
+nic_port_start(void)
+{
+	assert_int_equal(rte_eth_dev_start(nic.port), 0);
+	nic.stopped = false;
+}
+
+void
+nic_port_stop(void)
+{
+	assert_int_equal(rte_eth_dev_stop(nic.port), 0);
+	nic.stopped = true;
+}
+
+bool
+nic_link_up(void)
+{
+	struct rte_eth_link l;
+
+	assert_int_equal(rte_eth_link_get_nowait(nic.port, &l), 0);
+	return l.link_status == RTE_ETH_LINK_UP;
+}
+
+int
+nic_lsc(void)
+{
+	return __atomic_load_n(&nic.lsc_events, __ATOMIC_ACQUIRE);
+}
+
+uint64_t
+nic_xstat(const char *name)
+{
+	uint64_t id, v;
+
+	if (rte_eth_xstats_get_id_by_name(nic.port, name, &id) != 0)
+		fail_msg("no xstat %s", name);
+	assert_int_equal(rte_eth_xstats_get_by_id(nic.port, &id, &v, 1), 1);
+	return v;
+}
+
+/* ---- config space, BARs ---- */
+
+void
+cfg_read(struct nic_drv *d, uint32_t off, void *buf, size_t len)
+{
+	assert_int_equal(rte_vfio_user_client_region_read(d->c,
+			 VFIO_USER_PCI_CONFIG_REGION_INDEX, off, buf, len), 0);
+}
+
+void
+cfg_write(struct nic_drv *d, uint32_t off, const void *buf, size_t len)
+{
+	assert_int_equal(rte_vfio_user_client_region_write(d->c,
+			 VFIO_USER_PCI_CONFIG_REGION_INDEX, off, buf, len,
+			 false), 0);
+}
+
+uint8_t
+cfg_r8(struct nic_drv *d, uint32_t off)
+{
+	uint8_t v;
+
+	cfg_read(d, off, &v, 1);
+	return v;
+}
+
+uint16_t
+cfg_r16(struct nic_drv *d, uint32_t off)
+{
+	uint16_t v;
+
+	cfg_read(d, off, &v, 2);
+	return v;
+}
+
+uint32_t
+cfg_r32(struct nic_drv *d, uint32_t off)
+{
+	uint32_t v;
+
+	cfg_read(d, off, &v, 4);
+	return v;
+}
+
+void
+cfg_w8(struct nic_drv *d, uint32_t off, uint8_t v)
+{
+	cfg_write(d, off, &v, 1);
+}
+
+void
+cfg_w16(struct nic_drv *d, uint32_t off, uint16_t v)
+{
+	cfg_write(d, off, &v, 2);
+}
+
+void
+cfg_w32(struct nic_drv *d, uint32_t off, uint32_t v)
+{
+	cfg_write(d, off, &v, 4);
+}
+
+void
+bar_read(struct nic_drv *d, uint32_t bar, uint64_t off, void *buf, size_t len)
+{
+	assert_int_equal(rte_vfio_user_client_region_read(d->c, bar, off, buf,
+							  len), 0);
+}
+
+void
+bar_write(struct nic_drv *d, uint32_t bar, uint64_t off, const void *buf,
+	  size_t len)
+{
+	assert_int_equal(rte_vfio_user_client_region_write(d->c, bar, off, buf,
+							   len, false), 0);
+}
+
+uint8_t
+cc_r8(struct nic_drv *d, size_t off)
+{
+	uint8_t v;
+
+	bar_read(d, NIC_BAR, d->common + off, &v, 1);
+	return v;
+}
+
+uint16_t
+cc_r16(struct nic_drv *d, size_t off)
+{
+	uint16_t v;
+
+	bar_read(d, NIC_BAR, d->common + off, &v, 2);
+	return v;
+}
+
+uint32_t
+cc_r32(struct nic_drv *d, size_t off)
+{
+	uint32_t v;
+
+	bar_read(d, NIC_BAR, d->common + off, &v, 4);
+	return v;
+}
+
+void
+cc_w8(struct nic_drv *d, size_t off, uint8_t v)
+{
+	bar_write(d, NIC_BAR, d->common + off, &v, 1);
+}
+
+void
+cc_w16(struct nic_drv *d, size_t off, uint16_t v)
+{
+	bar_write(d, NIC_BAR, d->common + off, &v, 2);
+}
+
+void
+cc_w32(struct nic_drv *d, size_t off, uint32_t v)
+{
+	bar_write(d, NIC_BAR, d->common + off, &v, 4);
+}
+
+uint8_t
+drv_status(struct nic_drv *d)
+{
+	return cc_r8(d, CC(device_status));
+}
+
+uint64_t
+drv_device_features(struct nic_drv *d)
+{
+	uint64_t f;
+
+	cc_w32(d, CC(device_feature_select), 0);
+	f = cc_r32(d, CC(device_feature));
+	cc_w32(d, CC(device_feature_select), 1);
+	f |= (uint64_t)cc_r32(d, CC(device_feature)) << 32;
+	return f;
+}
+
+void
+drv_read_netcfg(struct nic_drv *d, struct virtio_net_config *c)
+{
+	bar_read(d, NIC_BAR, d->devcfg, c, sizeof(*c));
+}
+
+/* Walk the capability list of the cached config space. */
+static void
+parse_caps(struct nic_drv *d)
+{
+	uint8_t p = d->cfg[RTE_VFIO_USER_PCI_CAPABILITY_LIST] & ~3u;
+
+	for (int n = 0; p != 0 && n < 48; n++) {
+		const uint8_t *c = &d->cfg[p];
+		uint32_t off;
+
+		if (c[0] == RTE_VFIO_USER_PCI_CAP_ID_MSIX) {
+			d->msix_cap = p;
+		} else if (c[0] == RTE_VFIO_USER_PCI_CAP_ID_VNDR) {
+			memcpy(&off, c + offsetof(struct virtio_pci_cap, offset), 4);
+			switch (c[offsetof(struct virtio_pci_cap, cfg_type)]) {
+			case VIRTIO_PCI_CAP_COMMON_CFG:
+				d->common = off;
+				break;
+			case VIRTIO_PCI_CAP_NOTIFY_CFG:
+				d->notify = off;
+				memcpy(&d->notify_mult, c +
+				       offsetof(struct virtio_pci_notify_cap,
+						notify_off_multiplier), 4);
+				break;
+			case VIRTIO_PCI_CAP_ISR_CFG:
+				d->isr = off;
+				break;
+			case VIRTIO_PCI_CAP_DEVICE_CFG:
+				d->devcfg = off;
+				break;
+			case VIRTIO_PCI_CAP_PCI_CFG:
+				d->pcicfg_cap = p;
+				break;
+			}
+		}
+		p = c[1] & ~3u;
+	}
+}
+
+struct nic_drv *
+drv_open(void)
+{
+	struct rte_vfio_user_client_conf conf = {
+		.path = nic.sock, .timeout_ms = 5000,
+	};
+	struct nic_drv *d = calloc(1, sizeof(*d));
+	size_t total = NIC_MEM_MAPPED + NIC_MEM_CANARY;
+	uint16_t ctl;
+
+	assert_non_null(d);
+	d->c = rte_vfio_user_client_attach(&conf);
+	if (d->c == NULL)
+		fail_msg("attach %s: %s", nic.sock, rte_strerror(rte_errno));
+	assert_true(NIC_WAIT(rte_vfio_user_is_connected(nic.dev_id) == 1, 2000));
+
+	d->memfd = memfd_create("nic-guest", MFD_CLOEXEC);
+	assert_true(d->memfd >= 0);
+	assert_int_equal(ftruncate(d->memfd, (off_t)total), 0);
+	d->mem = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      d->memfd, 0);
+	assert_true(d->mem != MAP_FAILED);
+	memset(d->mem + NIC_MEM_MAPPED, NIC_CANARY_BYTE, NIC_MEM_CANARY);
+	assert_int_equal(rte_vfio_user_client_dma_map(d->c, NIC_IOVA,
+			 NIC_MEM_MAPPED, d->mem, d->memfd, 0,
+			 VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE), 0);
+	d->mapped = true;
+
+	cfg_read(d, 0, d->cfg, sizeof(d->cfg));
+	parse_caps(d);
+	assert_true(d->msix_cap != 0 && d->pcicfg_cap != 0 && d->notify != 0);
+
+	for (int i = 0; i < NIC_NVEC; i++) {
+		d->efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		assert_true(d->efd[i] >= 0);
+	}
+	assert_int_equal(rte_vfio_user_client_set_irqs(d->c,
+			 VFIO_USER_PCI_MSIX_IRQ_INDEX,
+			 VFIO_USER_IRQ_SET_DATA_EVENTFD |
+			 VFIO_USER_IRQ_SET_ACTION_TRIGGER, 0, NIC_NVEC, d->efd), 0);
+	/* as a driver does: memory decoding, bus mastering, MSI-X on */
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, RTE_VFIO_USER_PCI_CMD_MEMORY |
+		RTE_VFIO_USER_PCI_CMD_MASTER);
+	ctl = cfg_r16(d, d->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS);
+	cfg_w16(d, d->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS,
+		ctl | RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE);
+	nic.cur = d;
+	return d;
+}
+
+static bool
+server_idle(void)
+{
+	const struct rte_vfio_user_mem_table *t;
+
+	if (rte_vfio_user_is_connected(nic.dev_id) != 0)
+		return false;
+	/* the memory goes after destroy_device: the teardown is over */
+	t = rte_vfio_user_get_mem_table(nic.dev_id);
+	return t != NULL && t->nregions == 0;
+}
+
+void
+drv_close(struct nic_drv *d)
+{
+	if (d == NULL)
+		return;
+	nic.cur = NULL;
+	rte_vfio_user_client_detach(d->c);
+	assert_true(NIC_WAIT(server_idle(), 5000));
+	for (int i = 0; i < NIC_NVEC; i++)
+		close(d->efd[i]);
+	munmap(d->mem, NIC_MEM_MAPPED + NIC_MEM_CANARY);
+	close(d->memfd);
+	free(d);
+}
+
+bool
+drv_canary_ok(const struct nic_drv *d)
+{
+	for (size_t i = 0; i < NIC_MEM_CANARY; i++)
+		if (d->mem[NIC_MEM_MAPPED + i] != NIC_CANARY_BYTE)
+			return false;
+	return true;
+}
+
+/* ---- bring-up ---- */
+
+uint8_t
+drv_negotiate(struct nic_drv *d, uint64_t features)
+{
+	uint8_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE;
+
+	cc_w8(d, CC(device_status), 0);
+	assert_int_equal(drv_status(d), 0);
+	cc_w8(d, CC(device_status), s);
+	s |= VIRTIO_CONFIG_S_DRIVER;
+	cc_w8(d, CC(device_status), s);
+	cc_w32(d, CC(guest_feature_select), 0);
+	cc_w32(d, CC(guest_feature), (uint32_t)features);
+	cc_w32(d, CC(guest_feature_select), 1);
+	cc_w32(d, CC(guest_feature), (uint32_t)(features >> 32));
+	cc_w8(d, CC(device_status), s | VIRTIO_CONFIG_S_FEATURES_OK);
+	d->features = features;
+	memset(d->vq, 0, sizeof(d->vq));
+	return drv_status(d);
+}
+
+void
+drv_setup_vq(struct nic_drv *d, uint16_t index)
+{
+	drv_setup_vq_at(d, index, 0, 0, 0, 0);
+}
+
+void
+drv_setup_vq_at(struct nic_drv *d, uint16_t index, uint16_t size,
+		uint64_t desc, uint64_t avail, uint64_t used)
+{
+	struct dvq *q = &d->vq[index];
+	uint8_t *base = d->mem + (size_t)index * NIC_VQ_AREA;
+
+	memset(q, 0, sizeof(*q));
+	memset(base, 0, 256u << 10);
+	q->index = index;
+	q->size = NIC_QSZ;
+	q->desc = (void *)base;
+	q->avail = (void *)(base + 0x1000);
+	q->used = (void *)(base + 0x2000);
+	q->ind = (void *)(base + 0x3000);
+	q->bufs = base + (256u << 10);
+	q->desc_iova = drv_iova(d, q->desc);
+	q->avail_iova = drv_iova(d, q->avail);
+	q->used_iova = drv_iova(d, q->used);
+	q->ind_iova = drv_iova(d, q->ind);
+	q->bufs_iova = drv_iova(d, q->bufs);
+	for (uint16_t i = 0; i < NIC_QSZ; i++)
+		q->hnext[i] = (uint16_t)(i + 1);
+	q->free_head = 0;
+	q->num_free = NIC_QSZ;
+
+	if (desc == 0)
+		desc = q->desc_iova;
+	if (avail == 0)
+		avail = q->avail_iova;
+	if (used == 0)
+		used = q->used_iova;
+	cc_w16(d, CC(queue_select), index);
+	assert_true(cc_r16(d, CC(queue_size)) >= NIC_QSZ);
+	cc_w16(d, CC(queue_size), size ? size : NIC_QSZ);
+	cc_w32(d, CC(queue_desc_lo), (uint32_t)desc);
+	cc_w32(d, CC(queue_desc_hi), (uint32_t)(desc >> 32));
+	cc_w32(d, CC(queue_avail_lo), (uint32_t)avail);
+	cc_w32(d, CC(queue_avail_hi), (uint32_t)(avail >> 32));
+	cc_w32(d, CC(queue_used_lo), (uint32_t)used);
+	cc_w32(d, CC(queue_used_hi), (uint32_t)(used >> 32));
+	cc_w16(d, CC(queue_msix_vector), (uint16_t)(index + 1));
+	q->vector = cc_r16(d, CC(queue_msix_vector));
+	assert_int_equal(q->vector, index + 1);
+	q->notify_off = cc_r16(d, CC(queue_notify_off));
+	cc_w16(d, CC(queue_enable), 1);
+	q->enabled = true;
+}
+
+uint16_t
+drv_num_vqs(uint64_t features)
+{
+	uint16_t pairs = (features & NIC_F(VIRTIO_NET_F_MQ)) ? NIC_QUEUES : 1;
+
+	return (uint16_t)(2 * pairs +
+		((features & NIC_F(VIRTIO_NET_F_CTRL_VQ)) ? 1 : 0));
+}
+
+uint16_t
+drv_ctrl_index(uint64_t features)
+{
+	return (features & NIC_F(VIRTIO_NET_F_MQ)) ? 2 * NIC_QUEUES : 2;
+}
+
+void
+drv_init(struct nic_drv *d, uint64_t features, uint16_t nvqs)
+{
+	uint8_t s = drv_negotiate(d, features);
+
+	assert_int_equal(s, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+			 VIRTIO_CONFIG_S_FEATURES_OK);
+	cc_w16(d, CC(msix_config), 0);
+	assert_int_equal(cc_r16(d, CC(msix_config)), 0);
+	for (uint16_t i = 0; i < nvqs; i++)
+		drv_setup_vq(d, i);
+	s |= VIRTIO_CONFIG_S_DRIVER_OK;
+	cc_w8(d, CC(device_status), s);
+	assert_int_equal(drv_status(d), s);
+	drv_irqs_clear(d);
+}
+
+uint64_t
+drv_irqs(struct nic_drv *d, uint16_t vector)
+{
+	uint64_t v = 0;
+
+	if (vector >= NIC_NVEC)
+		return 0;
+	if (read(d->efd[vector], &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+void
+drv_irqs_clear(struct nic_drv *d)
+{
+	for (uint16_t i = 0; i < NIC_NVEC; i++)
+		drv_irqs(d, i);
+}
+
+/* ---- virtqueues ---- */
+
+uint64_t
+drv_iova(const struct nic_drv *d, const void *p)
+{
+	return NIC_IOVA + (uint64_t)((const uint8_t *)p - d->mem);
+}
+
+void *
+drv_va(struct nic_drv *d, uint64_t iova)
+{
+	return d->mem + (iova - NIC_IOVA);
+}
+
+uint16_t
+dvq_alloc(struct dvq *q)
+{
+	uint16_t i;
+
+	assert_true(q->num_free > 0);
+	i = q->free_head;
+	q->free_head = q->hnext[i];
+	q->num_free--;
+	q->chain_len[i] = 1;
+	return i;
+}
+
+void
+dvq_free_chain(struct dvq *q, uint16_t head)
+{
+	uint16_t i = head, n = q->chain_len[head];
+
+	assert_true(head < q->size && n > 0);
+	for (uint16_t k = 0; k < n; k++) {
+		uint16_t next = q->hnext[i];
+
+		q->hnext[i] = q->free_head;
+		q->free_head = i;
+		q->num_free++;
+		i = next;
+	}
+	q->chain_len[head] = 0;
+}
+
+void
+dvq_publish(struct dvq *q, uint16_t head)
+{
+	q->avail->ring[q->avail_idx & (q->size - 1)] = head;
+	q->avail_idx++;
+	__atomic_store_n(&q->avail->idx, q->avail_idx, __ATOMIC_RELEASE);
+}
+
+void
+dvq_notify(struct nic_drv *d, struct dvq *q)
+{
+	uint16_t v = q->index;
+
+	bar_write(d, NIC_BAR, d->notify + (uint64_t)q->notify_off * d->notify_mult,
+		  &v, sizeof(v));
+	q->kicks++;
+}
+
+uint16_t
+dvq_avail_event(const struct dvq *q)
+{
+	const uint16_t *ev = (const uint16_t *)(const void *)((const uint8_t *)q->used +
+		offsetof(struct vring_used, ring) +
+		(size_t)q->size * sizeof(struct vring_used_elem));
+
+	return __atomic_load_n(ev, __ATOMIC_ACQUIRE);
+}
+
+bool
+dvq_kick(struct nic_drv *d, struct dvq *q, uint16_t old)
+{
+	bool need;
+
+	/* the new avail idx before the device's suppression state */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (d->features & NIC_F(VIRTIO_RING_F_EVENT_IDX)) {
+		need = vring_need_event(dvq_avail_event(q), q->avail_idx, old);
+	} else {
+		need = !(__atomic_load_n(&q->used->flags, __ATOMIC_ACQUIRE) &
+			 VRING_USED_F_NO_NOTIFY);
+	}
+	if (need)
+		dvq_notify(d, q);
+	return need;
+}
+
+uint16_t
+dvq_pending_used(const struct dvq *q)
+{
+	return (uint16_t)(__atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE) -
+			  q->last_used);
+}
+
+bool
+dvq_get_used(struct dvq *q, uint16_t *id, uint32_t *len)
+{
+	const struct vring_used_elem *e;
+
+	if (dvq_pending_used(q) == 0)
+		return false;
+	e = &q->used->ring[q->last_used & (q->size - 1)];
+	*id = (uint16_t)e->id;
+	*len = e->len;
+	q->last_used++;
+	return true;
+}
+
+/* ---- packets ---- */
+
+static uint8_t
+pat(uint32_t seq, uint32_t i)
+{
+	return (uint8_t)(seq * 7u + i * 13u + (i >> 8));
+}
+
+void
+pkt_fill(uint8_t *p, uint32_t len, uint32_t seq)
+{
+	assert_true(len >= 22);
+	memcpy(p, nic_mac, 6);
+	memcpy(p + 6, peer_mac, 6);
+	p[12] = NIC_ETHERTYPE >> 8;
+	p[13] = NIC_ETHERTYPE & 0xff;
+	memcpy(p + 14, &seq, 4);
+	memcpy(p + 18, &len, 4);
+	for (uint32_t i = 22; i < len; i++)
+		p[i] = pat(seq, i);
+}
+
+bool
+pkt_check(const uint8_t *p, uint32_t len, uint32_t seq)
+{
+	uint32_t s, l;
+
+	if (len < 22 || memcmp(p, nic_mac, 6) != 0 ||
+	    memcmp(p + 6, peer_mac, 6) != 0)
+		return false;
+	memcpy(&s, p + 14, 4);
+	memcpy(&l, p + 18, 4);
+	if (s != seq || l != len)
+		return false;
+	for (uint32_t i = 22; i < len; i++)
+		if (p[i] != pat(seq, i))
+			return false;
+	return true;
+}
+
+uint32_t
+pkt_seq(const uint8_t *p, uint32_t len)
+{
+	uint32_t s = UINT32_MAX;
+
+	if (len >= 22)
+		memcpy(&s, p + 14, 4);
+	return s;
+}
+
+uint16_t
+drv_send(struct nic_drv *d, struct dvq *q, uint32_t len, uint32_t seq,
+	 enum tx_shape shape, uint32_t seg)
+{
+	uint16_t head = dvq_alloc(q), prev = head;
+	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
+	uint64_t iova = q->bufs_iova + (uint64_t)head * NIC_SLOT;
+	struct vring_desc *tbl = q->ind + (size_t)head * NIC_IND_MAX;
+	uint32_t off = NIC_HDR_LEN, n = 1;
+
+	(void)d;
+	assert_true(NIC_HDR_LEN + len <= NIC_SLOT);
+	memset(slot, 0, NIC_HDR_LEN);
+	pkt_fill(slot + NIC_HDR_LEN, len, seq);
+	if (seg == 0)
+		seg = len;
+	switch (shape) {
+	case TX_ONE:
+		q->desc[head] = (struct vring_desc){ iova, NIC_HDR_LEN + len, 0, 0 };
+		break;
+	case TX_SPLIT:
+		q->desc[head] = (struct vring_desc){ iova, NIC_HDR_LEN,
+						     VRING_DESC_F_NEXT, 0 };
+		while (off < NIC_HDR_LEN + len) {
+			uint32_t k = RTE_MIN(seg, NIC_HDR_LEN + len - off);
+			uint16_t i = dvq_alloc(q);
+
+			q->desc[prev].next = i;
+			q->desc[prev].flags |= VRING_DESC_F_NEXT;
+			q->hnext[prev] = i;
+			q->desc[i] = (struct vring_desc){ iova + off, k, 0, 0 };
+			prev = i;
+			off += k;
+			n++;
+		}
+		q->chain_len[head] = (uint16_t)n;
+		break;
+	case TX_INDIRECT:
+		tbl[0] = (struct vring_desc){ iova, NIC_HDR_LEN, 0, 0 };
+		while (off < NIC_HDR_LEN + len) {
+			uint32_t k = RTE_MIN(seg, NIC_HDR_LEN + len - off);
+
+			assert_true(n < NIC_IND_MAX);
+			tbl[n - 1].flags |= VRING_DESC_F_NEXT;
+			tbl[n - 1].next = (uint16_t)n;
+			tbl[n] = (struct vring_desc){ iova + off, k, 0, 0 };
+			off += k;
+			n++;
+		}
+		q->desc[head] = (struct vring_desc){
+			q->ind_iova + (uint64_t)head * NIC_IND_MAX * 16,
+			n * 16, VRING_DESC_F_INDIRECT, 0 };
+		break;
+	}
+	dvq_publish(q, head);
+	return head;
+}
+
+unsigned int
+drv_tx_reclaim(struct dvq *q)
+{
+	unsigned int n = 0;
+	uint16_t id;
+	uint32_t len;
+
+	while (dvq_get_used(q, &id, &len)) {
+		dvq_free_chain(q, id);
+		n++;
+	}
+	return n;
+}
+
+uint16_t
+drv_post_rx(struct dvq *q, unsigned int ndesc, uint32_t seg, bool indirect)
+{
+	uint16_t head = dvq_alloc(q), prev = head;
+	uint64_t iova = q->bufs_iova + (uint64_t)head * NIC_SLOT;
+	struct vring_desc *tbl = q->ind + (size_t)head * NIC_IND_MAX;
+
+	assert_true(ndesc >= 1 && ndesc * seg <= NIC_SLOT);
+	memset(q->bufs + (size_t)head * NIC_SLOT, 0xee, ndesc * seg);
+	if (indirect) {
+		assert_true(ndesc <= NIC_IND_MAX);
+		for (unsigned int k = 0; k < ndesc; k++)
+			tbl[k] = (struct vring_desc){ iova + k * seg, seg,
+				VRING_DESC_F_WRITE |
+				(k + 1 < ndesc ? VRING_DESC_F_NEXT : 0),
+				(uint16_t)(k + 1) };
+		q->desc[head] = (struct vring_desc){
+			q->ind_iova + (uint64_t)head * NIC_IND_MAX * 16,
+			ndesc * 16, VRING_DESC_F_INDIRECT, 0 };
+	} else {
+		q->desc[head] = (struct vring_desc){ iova, seg,
+						     VRING_DESC_F_WRITE, 0 };
+		for (unsigned int k = 1; k < ndesc; k++) {
+			uint16_t i = dvq_alloc(q);
+
+			q->desc[prev].flags |= VRING_DESC_F_NEXT;
+			q->desc[prev].next = i;
+			q->hnext[prev] = i;
+			q->desc[i] = (struct vring_desc){ iova + k * seg, seg,
+							  VRING_DESC_F_WRITE, 0 };
+			prev = i;
+		}
+		q->chain_len[head] = (uint16_t)ndesc;
+	}
+	q->buf_len[head] = ndesc * seg;
+	dvq_publish(q, head);
+	return head;
+}
+
+bool
+drv_recv(struct nic_drv *d, struct dvq *q, struct drx *out)
+{
+	const struct vring_used_elem *e;
+	uint16_t nb = 1, pending = dvq_pending_used(q);
+
+	if (pending == 0)
+		return false;
+	e = &q->used->ring[q->last_used & (q->size - 1)];
+	assert_true(e->id < q->size);
+	memcpy(&out->hdr, q->bufs + (size_t)e->id * NIC_SLOT, sizeof(out->hdr));
+	if (d->features & NIC_F(VIRTIO_NET_F_MRG_RXBUF))
+		nb = out->hdr.num_buffers;
+	if (nb == 0)
+		fail_msg("num_buffers 0");
+	if (pending < nb)
+		return false;
+	out->len = 0;
+	out->nbufs = nb;
+	for (uint16_t k = 0; k < nb; k++) {
+		const uint8_t *p;
+		uint16_t id;
+		uint32_t len, skip = k == 0 ? NIC_HDR_LEN : 0;
+
+		assert_true(dvq_get_used(q, &id, &len));
+		assert_true(id < q->size);
+		assert_true(len <= q->buf_len[id]);
+		assert_true(len >= skip);
+		p = q->bufs + (size_t)id * NIC_SLOT;
+		assert_true(out->len + len - skip <= sizeof(out->data));
+		memcpy(out->data + out->len, p + skip, len - skip);
+		out->len += len - skip;
+		dvq_free_chain(q, id);
+	}
+	return true;
+}
+
+/* ---- PMD side ---- */
+
+struct rte_mbuf *
+nic_mbuf(uint32_t len, uint32_t seq, uint32_t seg)
+{
+	static uint8_t buf[NIC_SLOT];
+	struct rte_mbuf *head = NULL;
+	uint32_t off = 0;
+
+	if (seg == 0 || seg > 2048)
+		seg = 2048;
+	pkt_fill(buf, len, seq);
+	while (off < len) {
+		uint32_t k = RTE_MIN(seg, len - off);
+		struct rte_mbuf *m = rte_pktmbuf_alloc(nic.tx_mp);
+		char *p;
+
+		assert_non_null(m);
+		p = rte_pktmbuf_append(m, (uint16_t)k);
+		assert_non_null(p);
+		memcpy(p, buf + off, k);
+		if (head == NULL)
+			head = m;
+		else
+			assert_int_equal(rte_pktmbuf_chain(head, m), 0);
+		off += k;
+	}
+	return head;
+}
+
+uint16_t
+nic_rx(uint16_t qid, struct rte_mbuf **pkts, uint16_t n, unsigned int ms)
+{
+	uint64_t end = nic_now_ms() + ms;
+	uint16_t got = 0;
+
+	do {
+		got += rte_eth_rx_burst(nic.port, qid, pkts + got,
+					(uint16_t)(n - got));
+	} while (got < n && nic_now_ms() < end);
+	return got;
+}
+
+bool
+nic_mbuf_check(struct rte_mbuf *m, uint32_t len, uint32_t seq)
+{
+	static uint8_t buf[NIC_SLOT];
+	const uint8_t *p;
+
+	if (m->pkt_len != len || len > sizeof(buf))
+		return false;
+	p = rte_pktmbuf_read(m, 0, len, buf);
+	return p != NULL && pkt_check(p, len, seq);
+}
+
+void
+nic_free(struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		rte_pktmbuf_free(pkts[i]);
+}

@@ -1,0 +1,692 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * net_vfio_user device model, seen by a driver: PCI config space, BARs,
+ * capabilities, MSI-X table, feature negotiation, device configuration,
+ * resets, and the ethdev link that follows the driver.
+ */
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nic_common.h"
+
+#define PCI_CFG_DATA offsetof(struct virtio_pci_cfg_cap, pci_cfg_data)
+#define V1 NIC_F(VIRTIO_F_VERSION_1)
+
+static uint32_t
+le32_at(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* ---- config space ---- */
+
+static void
+test_config_ids(void **state)
+{
+	struct nic_drv *d = drv_open();
+	uint8_t cap = d->cfg[RTE_VFIO_USER_PCI_CAPABILITY_LIST];
+
+	(void)state;
+	assert_int_equal(cfg_r16(d, RTE_VFIO_USER_PCI_VENDOR_ID), 0x1af4);
+	/* 0x1040 + virtio device id 1 (network): a modern-only device */
+	assert_int_equal(cfg_r16(d, RTE_VFIO_USER_PCI_DEVICE_ID), 0x1041);
+	assert_true(cfg_r8(d, RTE_VFIO_USER_PCI_REVISION_ID) >= 1);
+	assert_int_equal(cfg_r8(d, RTE_VFIO_USER_PCI_REVISION_ID), 0x01);
+	assert_int_equal(cfg_r8(d, RTE_VFIO_USER_PCI_CLASS_PROG), 0x00);
+	assert_int_equal(cfg_r8(d, RTE_VFIO_USER_PCI_CLASS_PROG + 1), 0x00);
+	assert_int_equal(cfg_r8(d, RTE_VFIO_USER_PCI_CLASS_PROG + 2), 0x02);
+	assert_int_equal(cfg_r8(d, RTE_VFIO_USER_PCI_HEADER_TYPE), 0x00);
+	assert_int_equal(cfg_r16(d, RTE_VFIO_USER_PCI_SUBSYSTEM_VENDOR_ID), 0x1af4);
+	assert_int_equal(cfg_r16(d, RTE_VFIO_USER_PCI_SUBSYSTEM_ID), 0x1100);
+	assert_int_equal(cfg_r8(d, RTE_VFIO_USER_PCI_INTERRUPT_PIN), 1);
+	assert_true(cfg_r16(d, RTE_VFIO_USER_PCI_STATUS) &
+		    RTE_VFIO_USER_PCI_STATUS_CAP_LIST);
+	assert_true(cap >= 0x40 && (cap & 3) == 0);
+
+	/* read-only fields refuse writes */
+	cfg_w16(d, RTE_VFIO_USER_PCI_VENDOR_ID, 0x1234);
+	cfg_w16(d, RTE_VFIO_USER_PCI_DEVICE_ID, 0x5678);
+	cfg_w32(d, RTE_VFIO_USER_PCI_REVISION_ID, 0xffffffff);
+	cfg_w8(d, RTE_VFIO_USER_PCI_HEADER_TYPE, 0x80);
+	cfg_w32(d, RTE_VFIO_USER_PCI_SUBSYSTEM_VENDOR_ID, 0);
+	cfg_w8(d, RTE_VFIO_USER_PCI_CAPABILITY_LIST, 0);
+	cfg_w8(d, RTE_VFIO_USER_PCI_INTERRUPT_PIN, 4);
+	cfg_w16(d, RTE_VFIO_USER_PCI_STATUS, 0xffff);
+	assert_int_equal(cfg_r32(d, RTE_VFIO_USER_PCI_VENDOR_ID), 0x10411af4);
+	assert_int_equal(cfg_r32(d, RTE_VFIO_USER_PCI_REVISION_ID), 0x02000001);
+	assert_int_equal(cfg_r8(d, RTE_VFIO_USER_PCI_HEADER_TYPE), 0);
+	assert_int_equal(cfg_r32(d, RTE_VFIO_USER_PCI_SUBSYSTEM_VENDOR_ID),
+			 0x11001af4);
+	assert_int_equal(cfg_r8(d, RTE_VFIO_USER_PCI_CAPABILITY_LIST), cap);
+	assert_int_equal(cfg_r8(d, RTE_VFIO_USER_PCI_INTERRUPT_PIN), 1);
+	assert_true(cfg_r16(d, RTE_VFIO_USER_PCI_STATUS) &
+		    RTE_VFIO_USER_PCI_STATUS_CAP_LIST);
+	/* a virtio capability's type and BAR are the device's (but for the
+	 * PCI_CFG window's BAR, which the driver picks) */
+	for (uint8_t p = cap; p != 0; p = cfg_r8(d, p + 1)) {
+		uint8_t type, bar, next;
+
+		if (cfg_r8(d, p) != RTE_VFIO_USER_PCI_CAP_ID_VNDR)
+			continue;
+		type = cfg_r8(d, p + 3);
+		bar = cfg_r8(d, p + 4);
+		next = cfg_r8(d, p + 1);
+		cfg_w8(d, p + 3, 0x7f);
+		cfg_w8(d, p + 4, 0x02);
+		cfg_w8(d, p + 1, 0x00);
+		assert_int_equal(cfg_r8(d, p + 3), type);
+		if (type != VIRTIO_PCI_CAP_PCI_CFG)
+			assert_int_equal(cfg_r8(d, p + 4), bar);
+		assert_int_equal(cfg_r8(d, p), RTE_VFIO_USER_PCI_CAP_ID_VNDR);
+		assert_int_equal(cfg_r8(d, p + 1), next);
+	}
+	/* writable ones take writes */
+	cfg_w8(d, RTE_VFIO_USER_PCI_INTERRUPT_LINE, 0x0b);
+	assert_int_equal(cfg_r8(d, RTE_VFIO_USER_PCI_INTERRUPT_LINE), 0x0b);
+	assert_int_equal(cfg_r16(d, RTE_VFIO_USER_PCI_COMMAND) &
+			 (RTE_VFIO_USER_PCI_CMD_MEMORY | RTE_VFIO_USER_PCI_CMD_MASTER),
+			 RTE_VFIO_USER_PCI_CMD_MEMORY | RTE_VFIO_USER_PCI_CMD_MASTER);
+	drv_close(d);
+}
+
+/* Size a BAR: write all-ones, read the mask back, restore. */
+static uint32_t
+bar_probe(struct nic_drv *d, unsigned int bar)
+{
+	uint32_t off = RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 4 * bar;
+	uint32_t old = cfg_r32(d, off), v;
+
+	cfg_w32(d, off, 0xffffffff);
+	v = cfg_r32(d, off);
+	cfg_w32(d, off, old);
+	return v;
+}
+
+static void
+test_bar_sizing(void **state)
+{
+	struct nic_drv *d = drv_open();
+	struct rte_vfio_user_client_region reg;
+	struct vfio_user_device_info info = { .argsz = sizeof(info) };
+	uint32_t lo, hi;
+	uint64_t mask;
+
+	(void)state;
+	assert_int_equal(rte_vfio_user_client_device_info(d->c, &info), 0);
+	assert_true(info.flags & VFIO_USER_DEVICE_FLAGS_PCI);
+	assert_true(info.flags & VFIO_USER_DEVICE_FLAGS_RESET);
+	assert_true(info.num_regions >= VFIO_USER_PCI_NUM_REGIONS);
+	assert_true(info.num_irqs >= VFIO_USER_PCI_NUM_IRQS);
+
+	/* BAR1: 32-bit memory, not prefetchable, 4 KiB */
+	assert_int_equal(bar_probe(d, 1), 0xfffff000);
+	/* BAR4/BAR5: 64-bit prefetchable memory, 16 KiB */
+	cfg_w32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 16, 0xffffffff);
+	cfg_w32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 20, 0xffffffff);
+	lo = cfg_r32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 16);
+	hi = cfg_r32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 20);
+	assert_int_equal(lo & 0xf, 0x4 | 0x8);	/* 64-bit type, prefetchable */
+	mask = (uint64_t)hi << 32 | (lo & ~0xfu);
+	assert_int_equal(~mask + 1, 16384);
+	/* unimplemented BARs and the ROM stay zero */
+	assert_int_equal(bar_probe(d, 0), 0);
+	assert_int_equal(bar_probe(d, 2), 0);
+	assert_int_equal(bar_probe(d, 3), 0);
+	cfg_w32(d, RTE_VFIO_USER_PCI_ROM_ADDRESS, 0xffffffff);
+	assert_int_equal(cfg_r32(d, RTE_VFIO_USER_PCI_ROM_ADDRESS), 0);
+
+	/* placing them */
+	cfg_w32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 4, 0xfe001000);
+	cfg_w32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 16, 0xfe104000);
+	cfg_w32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 20, 0x00000080);
+	assert_int_equal(cfg_r32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 4),
+			 0xfe001000);
+	assert_int_equal(cfg_r32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 16),
+			 0xfe10400c);
+	assert_int_equal(cfg_r32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 20), 0x80);
+
+	/* the regions match the BARs */
+	assert_int_equal(rte_vfio_user_client_region_info(d->c, 1, &reg), 0);
+	assert_int_equal(reg.size, 4096);
+	assert_true(reg.flags & VFIO_USER_REGION_INFO_FLAG_READ);
+	assert_true(reg.flags & VFIO_USER_REGION_INFO_FLAG_WRITE);
+	assert_int_equal(rte_vfio_user_client_region_info(d->c, 4, &reg), 0);
+	assert_int_equal(reg.size, 16384);
+	assert_int_equal(rte_vfio_user_client_region_info(d->c,
+			 VFIO_USER_PCI_CONFIG_REGION_INDEX, &reg), 0);
+	assert_true(reg.size >= 256);
+	for (unsigned int i = 0; i < 6; i++) {
+		if (i == 1 || i == 4)
+			continue;
+		assert_int_equal(rte_vfio_user_client_region_info(d->c, i, &reg), 0);
+		assert_int_equal(reg.size, 0);
+	}
+	drv_close(d);
+}
+
+static void
+test_cap_chain(void **state)
+{
+	struct nic_drv *d = drv_open();
+	const uint8_t *cfg = d->cfg;
+	bool seen[256] = { false };
+	int found[VIRTIO_PCI_CAP_PCI_CFG + 1] = { 0 }, msix = 0, n = 0;
+	uint8_t p = cfg[RTE_VFIO_USER_PCI_CAPABILITY_LIST];
+
+	(void)state;
+	while (p != 0) {
+		const uint8_t *c = &cfg[p];
+
+		assert_true(p >= 0x40 && (p & 3) == 0);
+		assert_false(seen[p]);		/* no loop */
+		seen[p] = true;
+		assert_true(++n < 48);
+		if (c[0] == RTE_VFIO_USER_PCI_CAP_ID_MSIX) {
+			uint16_t ctl;
+			uint32_t tbl = le32_at(c + RTE_VFIO_USER_PCI_MSIX_TABLE);
+			uint32_t pba = le32_at(c + RTE_VFIO_USER_PCI_MSIX_PBA);
+
+			memcpy(&ctl, c + RTE_VFIO_USER_PCI_MSIX_FLAGS, 2);
+			assert_int_equal((ctl & RTE_VFIO_USER_PCI_MSIX_FLAGS_QSIZE) + 1,
+					 2 * NIC_QUEUES + 2);
+			assert_int_equal(tbl & 7, NIC_MSIX_BAR);
+			assert_int_equal(tbl & ~7u, 0);
+			assert_int_equal(pba & 7, NIC_MSIX_BAR);
+			assert_int_equal(pba & ~7u, 0x800);
+			/* table and PBA inside the 4 KiB BAR, apart */
+			assert_true(NIC_NVEC * 16 <= 0x800);
+			msix++;
+		} else if (c[0] == RTE_VFIO_USER_PCI_CAP_ID_VNDR) {
+			uint8_t type = c[offsetof(struct virtio_pci_cap, cfg_type)];
+			uint8_t len = c[offsetof(struct virtio_pci_cap, cap_len)];
+			uint32_t off = le32_at(c + offsetof(struct virtio_pci_cap, offset));
+			uint32_t length = le32_at(c + offsetof(struct virtio_pci_cap, length));
+			uint8_t bar = c[offsetof(struct virtio_pci_cap, bar)];
+
+			assert_true(len >= sizeof(struct virtio_pci_cap));
+			assert_true(p + len <= 256);
+			assert_true(type >= VIRTIO_PCI_CAP_COMMON_CFG &&
+				    type <= VIRTIO_PCI_CAP_PCI_CFG);
+			found[type]++;
+			if (type != VIRTIO_PCI_CAP_PCI_CFG) {
+				assert_int_equal(bar, NIC_BAR);
+				assert_true((uint64_t)off + length <= 16384);
+			}
+			switch (type) {
+			case VIRTIO_PCI_CAP_COMMON_CFG:
+				assert_int_equal(off, 0x0000);
+				assert_int_equal(length,
+					sizeof(struct virtio_pci_common_cfg));
+				break;
+			case VIRTIO_PCI_CAP_NOTIFY_CFG:
+				assert_true(len >= sizeof(struct virtio_pci_notify_cap));
+				assert_int_equal(off, 0x3000);
+				assert_int_equal(le32_at(c + offsetof(struct
+					virtio_pci_notify_cap, notify_off_multiplier)), 4);
+				/* a doorbell for every queue */
+				assert_true(length >= 4u * NIC_NVQS);
+				break;
+			case VIRTIO_PCI_CAP_ISR_CFG:
+				assert_int_equal(off, 0x1000);
+				assert_true(length >= 1);
+				break;
+			case VIRTIO_PCI_CAP_DEVICE_CFG:
+				assert_int_equal(off, 0x2000);
+				assert_true(length >= offsetof(struct virtio_net_config,
+							       speed));
+				break;
+			case VIRTIO_PCI_CAP_PCI_CFG:
+				assert_true(len >= sizeof(struct virtio_pci_cfg_cap));
+				break;
+			}
+		} else {
+			fail_msg("unexpected capability 0x%02x at 0x%02x", c[0], p);
+		}
+		p = c[1];
+	}
+	assert_int_equal(msix, 1);
+	for (int t = VIRTIO_PCI_CAP_COMMON_CFG; t <= VIRTIO_PCI_CAP_PCI_CFG; t++)
+		assert_int_equal(found[t], 1);
+	/* the queues' doorbells fit in the notify area */
+	for (uint16_t q = 0; q < NIC_NVQS; q++) {
+		cc_w16(d, CC(queue_select), q);
+		assert_true(cc_r16(d, CC(queue_notify_off)) * 4u + 2 <= 4u * NIC_NVQS);
+	}
+	assert_int_equal(cc_r16(d, CC(num_queues)), NIC_NVQS);
+	drv_close(d);
+}
+
+/* ---- VIRTIO_PCI_CAP_PCI_CFG ---- */
+
+static void
+window(struct nic_drv *d, uint8_t bar, uint32_t off, uint32_t len)
+{
+	cfg_w8(d, d->pcicfg_cap + offsetof(struct virtio_pci_cap, bar), bar);
+	cfg_w32(d, d->pcicfg_cap + offsetof(struct virtio_pci_cap, offset), off);
+	cfg_w32(d, d->pcicfg_cap + offsetof(struct virtio_pci_cap, length), len);
+}
+
+static void
+test_pci_cfg_window(void **state)
+{
+	struct nic_drv *d = drv_open();
+	uint32_t data = d->pcicfg_cap + PCI_CFG_DATA, v;
+
+	(void)state;
+	/* read a common-cfg field through it */
+	window(d, NIC_BAR, CC(num_queues), 2);
+	assert_int_equal(cfg_r16(d, data), NIC_NVQS);
+	/* write device_feature_select through it, read device_feature */
+	window(d, NIC_BAR, CC(device_feature_select), 4);
+	cfg_w32(d, data, 1);
+	assert_int_equal(cc_r32(d, CC(device_feature_select)), 1);
+	window(d, NIC_BAR, CC(device_feature), 4);
+	assert_int_equal(cfg_r32(d, data), (uint32_t)(NIC_OFFERED >> 32));
+	cc_w32(d, CC(device_feature_select), 0);
+	assert_int_equal(cfg_r32(d, data), (uint32_t)NIC_OFFERED);
+	/* device status, one byte */
+	window(d, NIC_BAR, CC(device_status), 1);
+	cfg_w8(d, data, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	assert_int_equal(drv_status(d), VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	assert_int_equal(cfg_r8(d, data), VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	/* device configuration: the MAC's first bytes */
+	window(d, NIC_BAR, d->devcfg, 4);
+	v = cfg_r32(d, data);
+	assert_int_equal(v, 0xaa000002);
+
+	/* windows that are not valid do nothing */
+	cc_w16(d, CC(msix_config), 0xffff);
+	window(d, NIC_MSIX_BAR, CC(msix_config), 2);	/* wrong BAR */
+	cfg_w16(d, data, 1);
+	window(d, NIC_BAR, CC(msix_config), 3);		/* bad length */
+	cfg_w16(d, data, 1);
+	window(d, NIC_BAR, CC(msix_config) + 1, 2);	/* unaligned */
+	cfg_w16(d, data, 1);
+	window(d, NIC_BAR, 0xfffffffe, 2);		/* wraps */
+	cfg_w16(d, data, 1);
+	(void)cfg_r16(d, data);
+	window(d, NIC_BAR, 16384, 4);			/* past the BAR */
+	cfg_w32(d, data, 1);
+	(void)cfg_r32(d, data);
+	assert_int_equal(cc_r16(d, CC(msix_config)), 0xffff);
+	/* and a valid one still works */
+	window(d, NIC_BAR, CC(msix_config), 2);
+	cfg_w16(d, data, 1);
+	assert_int_equal(cc_r16(d, CC(msix_config)), 1);
+	cc_w8(d, CC(device_status), 0);
+	drv_close(d);
+}
+
+/* ---- MSI-X table ---- */
+
+static void
+test_msix_table(void **state)
+{
+	struct nic_drv *d = drv_open();
+	uint32_t v;
+	uint64_t pba = ~0ULL;
+
+	(void)state;
+	for (uint32_t k = 0; k < NIC_NVEC; k++) {
+		uint32_t e = k * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE;
+
+		bar_read(d, NIC_MSIX_BAR, e + 12, &v, 4);
+		assert_int_equal(v, RTE_VFIO_USER_PCI_MSIX_ENTRY_CTRL_MASKBIT);
+		v = 0xfee00000 + k * 0x1000;
+		bar_write(d, NIC_MSIX_BAR, e, &v, 4);
+		v = 0x4000 + k;
+		bar_write(d, NIC_MSIX_BAR, e + 8, &v, 4);
+		v = 0;		/* unmask */
+		bar_write(d, NIC_MSIX_BAR, e + 12, &v, 4);
+		bar_read(d, NIC_MSIX_BAR, e + 12, &v, 4);
+		assert_int_equal(v, 0);
+		bar_read(d, NIC_MSIX_BAR, e, &v, 4);
+		assert_int_equal(v, 0xfee00000 + k * 0x1000);
+		bar_read(d, NIC_MSIX_BAR, e + 8, &v, 4);
+		assert_int_equal(v, 0x4000 + k);
+		v = 0xffffffff;	/* mask; the reserved bits stay 0 */
+		bar_write(d, NIC_MSIX_BAR, e + 12, &v, 4);
+		bar_read(d, NIC_MSIX_BAR, e + 12, &v, 4);
+		assert_int_equal(v, RTE_VFIO_USER_PCI_MSIX_ENTRY_CTRL_MASKBIT);
+	}
+	bar_read(d, NIC_MSIX_BAR, 0x800, &pba, 8);
+	assert_int_equal(pba & ((1u << NIC_NVEC) - 1), 0);
+	/* between table and PBA: zeros, writes ignored */
+	v = 0x12345678;
+	bar_write(d, NIC_MSIX_BAR, 0x400, &v, 4);
+	bar_read(d, NIC_MSIX_BAR, 0x400, &v, 4);
+	assert_int_equal(v, 0);
+	/* the PBA is read-only */
+	pba = ~0ULL;
+	bar_write(d, NIC_MSIX_BAR, 0x800, &pba, 8);
+	bar_read(d, NIC_MSIX_BAR, 0x800, &pba, 8);
+	assert_int_equal(pba & ((1u << NIC_NVEC) - 1), 0);
+	drv_close(d);
+}
+
+/* ---- features ---- */
+
+static void
+test_features(void **state)
+{
+	struct nic_drv *d = drv_open();
+	const uint8_t ok = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+		VIRTIO_CONFIG_S_FEATURES_OK;
+
+	(void)state;
+	assert_int_equal(drv_device_features(d), NIC_OFFERED);
+	cc_w32(d, CC(device_feature_select), 2);
+	assert_int_equal(cc_r32(d, CC(device_feature)), 0);
+
+	/* VERSION_1 alone: a working minimal driver */
+	assert_int_equal(drv_negotiate(d, V1), ok);
+	cc_w32(d, CC(guest_feature_select), 0);
+	assert_int_equal(cc_r32(d, CC(guest_feature)), 0);
+	cc_w32(d, CC(guest_feature_select), 1);
+	assert_int_equal(cc_r32(d, CC(guest_feature)), 1);
+	/* features are frozen once FEATURES_OK is set */
+	cc_w32(d, CC(guest_feature), 0);
+	assert_int_equal(cc_r32(d, CC(guest_feature)), 1);
+	cc_w32(d, CC(guest_feature_select), 0);
+	cc_w32(d, CC(guest_feature), (uint32_t)NIC_OFFERED);
+	assert_int_equal(cc_r32(d, CC(guest_feature)), 0);
+
+	/* everything offered */
+	assert_int_equal(drv_negotiate(d, NIC_OFFERED), ok);
+
+	/* a feature not offered: FEATURES_OK does not stick */
+	assert_int_equal(drv_negotiate(d, NIC_OFFERED |
+			 NIC_F(VIRTIO_NET_F_GUEST_TSO4)),
+			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	assert_int_equal(drv_negotiate(d, V1 | NIC_F(34) /* RING_PACKED */),
+			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	assert_int_equal(drv_negotiate(d, V1 | NIC_F(63)),
+			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	/* ... nor DRIVER_OK after it */
+	cc_w8(d, CC(device_status), VIRTIO_CONFIG_S_ACKNOWLEDGE |
+	      VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK);
+	assert_false(drv_status(d) & VIRTIO_CONFIG_S_DRIVER_OK);
+
+	/* no VERSION_1: a legacy driver is refused */
+	assert_int_equal(drv_negotiate(d, NIC_F(VIRTIO_NET_F_MAC)),
+			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	assert_int_equal(drv_negotiate(d, 0),
+			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+
+	/* and after all that, a good negotiation still works */
+	assert_int_equal(drv_negotiate(d, V1 | NIC_F(VIRTIO_NET_F_MAC)), ok);
+	cc_w8(d, CC(device_status), 0);
+	drv_close(d);
+}
+
+/* ---- device configuration ---- */
+
+static void
+test_device_config(void **state)
+{
+	static const uint8_t mac[6] = NIC_MAC;
+	struct nic_drv *d = drv_open();
+	struct virtio_net_config c, c2;
+	uint8_t gen, isr;
+	uint8_t junk[6] = { 1, 2, 3, 4, 5, 6 };
+
+	(void)state;
+	drv_init(d, V1 | NIC_F(VIRTIO_NET_F_MAC) | NIC_F(VIRTIO_NET_F_MTU) |
+		 NIC_F(VIRTIO_NET_F_STATUS), 2);
+	drv_read_netcfg(d, &c);
+	assert_memory_equal(c.mac, mac, 6);
+	assert_int_equal(c.mtu, NIC_MTU);
+	assert_int_equal(c.max_virtqueue_pairs, NIC_QUEUES);
+	assert_int_equal(c.status & VIRTIO_NET_S_LINK_UP, VIRTIO_NET_S_LINK_UP);
+	/* read-only */
+	bar_write(d, NIC_BAR, d->devcfg, junk, 6);
+	drv_read_netcfg(d, &c2);
+	assert_memory_equal(c2.mac, mac, 6);
+
+	/* the port stops: link down, a configuration change interrupt on the
+	 * config vector, a new generation, ISR bit 1 */
+	gen = cc_r8(d, CC(config_generation));
+	drv_irqs_clear(d);
+	bar_read(d, NIC_BAR, d->isr, &isr, 1);
+	nic_port_stop();
+	assert_true(NIC_WAIT(drv_irqs(d, 0) >= 1, 2000));
+	drv_read_netcfg(d, &c);
+	assert_int_equal(c.status & VIRTIO_NET_S_LINK_UP, 0);
+	assert_int_not_equal(cc_r8(d, CC(config_generation)), gen);
+	bar_read(d, NIC_BAR, d->isr, &isr, 1);
+	assert_true(isr & VIRTIO_PCI_ISR_CONFIG);
+	bar_read(d, NIC_BAR, d->isr, &isr, 1);	/* reading cleared it */
+	assert_int_equal(isr, 0);
+	/* no queue interrupt for it */
+	for (uint16_t v = 1; v < NIC_NVEC; v++)
+		assert_int_equal(drv_irqs(d, v), 0);
+
+	gen = cc_r8(d, CC(config_generation));
+	nic_port_start();
+	assert_true(NIC_WAIT(drv_irqs(d, 0) >= 1, 2000));
+	drv_read_netcfg(d, &c);
+	assert_int_equal(c.status & VIRTIO_NET_S_LINK_UP, VIRTIO_NET_S_LINK_UP);
+	assert_int_not_equal(cc_r8(d, CC(config_generation)), gen);
+
+	/* MTU changed on the port: the driver sees it, with an interrupt */
+	assert_int_equal(rte_eth_dev_set_mtu(nic.port, 1500), 0);
+	assert_true(NIC_WAIT(drv_irqs(d, 0) >= 1, 2000));
+	drv_read_netcfg(d, &c);
+	assert_int_equal(c.mtu, 1500);
+	assert_int_equal(rte_eth_dev_set_mtu(nic.port, NIC_MTU), 0);
+	drv_read_netcfg(d, &c);
+	assert_int_equal(c.mtu, NIC_MTU);
+
+	/* no interrupt without a config vector */
+	cc_w16(d, CC(msix_config), VIRTIO_MSI_NO_VECTOR);
+	drv_irqs_clear(d);
+	nic_port_stop();
+	nic_port_start();
+	usleep(20000);
+	assert_int_equal(drv_irqs(d, 0), 0);
+	/* a vector beyond the table is refused (reads back NO_VECTOR) */
+	cc_w16(d, CC(msix_config), NIC_NVEC);
+	assert_int_equal(cc_r16(d, CC(msix_config)), VIRTIO_MSI_NO_VECTOR);
+	cc_w8(d, CC(device_status), 0);
+	drv_close(d);
+}
+
+/* ---- resets ---- */
+
+static void
+check_reset_state(struct nic_drv *d)
+{
+	assert_int_equal(drv_status(d), 0);
+	cc_w32(d, CC(guest_feature_select), 0);
+	assert_int_equal(cc_r32(d, CC(guest_feature)), 0);
+	cc_w32(d, CC(guest_feature_select), 1);
+	assert_int_equal(cc_r32(d, CC(guest_feature)), 0);
+	assert_int_equal(cc_r16(d, CC(msix_config)), VIRTIO_MSI_NO_VECTOR);
+	for (uint16_t q = 0; q < NIC_NVQS; q++) {
+		cc_w16(d, CC(queue_select), q);
+		assert_int_equal(cc_r16(d, CC(queue_enable)), 0);
+		assert_int_equal(cc_r16(d, CC(queue_size)), 1024);
+		assert_int_equal(cc_r16(d, CC(queue_msix_vector)),
+				 VIRTIO_MSI_NO_VECTOR);
+		assert_int_equal(cc_r32(d, CC(queue_desc_lo)), 0);
+		assert_int_equal(cc_r32(d, CC(queue_desc_hi)), 0);
+		assert_int_equal(cc_r32(d, CC(queue_avail_lo)), 0);
+		assert_int_equal(cc_r32(d, CC(queue_used_hi)), 0);
+	}
+}
+
+/* The PMD's queues are idle: bursts see nothing, even with work queued. */
+static void
+check_queues_idle(struct nic_drv *d)
+{
+	struct rte_mbuf *m[4];
+
+	/* left over from before the reset: the device must not look */
+	drv_send(d, &d->vq[1], 64, 1, TX_ONE, 0);
+	for (uint16_t q = 0; q < NIC_QUEUES; q++) {
+		assert_int_equal(rte_eth_rx_burst(nic.port, q, m, 4), 0);
+		m[0] = nic_mbuf(64, 1, 0);
+		assert_int_equal(rte_eth_tx_burst(nic.port, q, m, 1), 0);
+		rte_pktmbuf_free(m[0]);
+	}
+}
+
+/* One packet each way on pair 0. */
+static void
+check_traffic(struct nic_drv *d)
+{
+	struct rte_mbuf *m[2];
+	struct drx *rx = malloc(sizeof(*rx));
+	uint16_t old = d->vq[1].avail_idx;
+
+	assert_non_null(rx);
+	drv_send(d, &d->vq[1], 100, 7, TX_ONE, 0);
+	dvq_kick(d, &d->vq[1], old);
+	assert_int_equal(nic_rx(0, m, 1, 1000), 1);
+	assert_true(nic_mbuf_check(m[0], 100, 7));
+	rte_pktmbuf_free(m[0]);
+	old = d->vq[0].avail_idx;
+	drv_post_rx(&d->vq[0], 1, 2048, false);
+	dvq_kick(d, &d->vq[0], old);
+	m[0] = nic_mbuf(200, 8, 0);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 1), 1);
+	assert_true(drv_recv(d, &d->vq[0], rx));
+	assert_int_equal(rx->len, 200);
+	assert_true(pkt_check(rx->data, 200, 8));
+	free(rx);
+}
+
+static void
+test_reset_status0(void **state)
+{
+	struct nic_drv *d = drv_open();
+
+	(void)state;
+	drv_init(d, NIC_OFFERED, NIC_NVQS);
+	check_traffic(d);
+	cc_w8(d, CC(device_status), 0);
+	check_reset_state(d);
+	check_queues_idle(d);
+	/* and it comes back */
+	drv_init(d, V1, 2);
+	check_traffic(d);
+	drv_close(d);
+}
+
+static void
+test_reset_device(void **state)
+{
+	struct nic_drv *d = drv_open();
+	uint16_t ctl;
+
+	(void)state;
+	drv_init(d, NIC_OFFERED, NIC_NVQS);
+	check_traffic(d);
+	cfg_w32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 16, 0xfe104000);
+	assert_int_equal(rte_vfio_user_client_reset(d->c), 0);
+	check_reset_state(d);
+	check_queues_idle(d);
+	/* the function was reset too */
+	assert_int_equal(cfg_r16(d, RTE_VFIO_USER_PCI_COMMAND) &
+			 (RTE_VFIO_USER_PCI_CMD_MEMORY | RTE_VFIO_USER_PCI_CMD_MASTER),
+			 0);
+	assert_int_equal(cfg_r32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 16) & ~0xfu, 0);
+	ctl = cfg_r16(d, d->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS);
+	assert_int_equal(ctl & RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE, 0);
+	/* a driver brings it up again */
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, RTE_VFIO_USER_PCI_CMD_MEMORY |
+		RTE_VFIO_USER_PCI_CMD_MASTER);
+	cfg_w16(d, d->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS,
+		ctl | RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE);
+	drv_init(d, NIC_OFFERED, NIC_NVQS);
+	check_traffic(d);
+	drv_close(d);
+}
+
+/* ---- the ethdev link ---- */
+
+static void
+expect_link(bool up, int lsc)
+{
+	assert_true(NIC_WAIT(nic_link_up() == up, 2000));
+	assert_true(NIC_WAIT(nic_lsc() == lsc, 2000));
+	usleep(2000);
+	assert_int_equal(nic_lsc(), lsc);
+}
+
+static void
+test_link(void **state)
+{
+	struct nic_drv *d;
+	int n = nic_lsc();
+
+	(void)state;
+	expect_link(false, n);		/* no driver */
+	d = drv_open();
+	expect_link(false, n);		/* connected is not enough */
+	drv_init(d, V1, 2);
+	expect_link(true, ++n);		/* DRIVER_OK, port started */
+	cc_w8(d, CC(device_status), 0);
+	expect_link(false, ++n);	/* driver reset */
+	drv_init(d, V1, 2);
+	expect_link(true, ++n);
+	assert_int_equal(rte_vfio_user_client_reset(d->c), 0);
+	expect_link(false, ++n);	/* DEVICE_RESET */
+	drv_init(d, V1, 2);
+	expect_link(true, ++n);
+	nic_port_stop();
+	expect_link(false, ++n);	/* our side went down */
+	nic_port_start();
+	expect_link(true, ++n);
+	nic_port_stop();
+	expect_link(false, ++n);
+	drv_init(d, V1, 2);		/* DRIVER_OK while stopped: still down */
+	expect_link(false, n);
+	nic_port_start();
+	expect_link(true, ++n);
+	drv_close(d);
+	expect_link(false, ++n);	/* the driver went away */
+
+	/* a driver that leaves with everything running */
+	d = drv_open();
+	drv_init(d, NIC_OFFERED, NIC_NVQS);
+	expect_link(true, ++n);
+	drv_close(d);
+	expect_link(false, ++n);
+	/* and the next driver finds a reset device */
+	d = drv_open();
+	check_reset_state(d);
+	drv_close(d);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, nic_test_setup, nic_test_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_config_ids),
+		T(test_bar_sizing),
+		T(test_cap_chain),
+		T(test_pci_cfg_window),
+		T(test_msix_table),
+		T(test_features),
+		T(test_device_config),
+		T(test_reset_status0),
+		T(test_reset_device),
+		T(test_link),
+	};
+
+	if (nic_group_setup("nic_model") < 0)
+		return 1;
+	return cmocka_run_group_tests_name("nic_model", tests, NULL,
+					   nic_group_teardown);
+}

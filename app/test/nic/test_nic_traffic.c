@@ -1,0 +1,672 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * Traffic between a test virtio-net driver and the net_vfio_user port:
+ * a minimal driver (VERSION_1 only) and a full one (mergeable buffers,
+ * event index, indirect descriptors, control queue with MQ), packets of
+ * 64 to 9014 bytes both ways on both queue pairs, interrupt and kick
+ * suppression, and the counters that record it all.
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nic_common.h"
+
+#define V1 NIC_F(VIRTIO_F_VERSION_1)
+#define ACK_UNTOUCHED 0xee
+
+static const uint32_t sizes[] = {
+	64, 65, 128, 511, 1024, 1514, 1515, 2036, 2037, 2048, 4000, 6000,
+	8000, 9000, 9014,
+};
+#define NSIZES RTE_DIM(sizes)
+
+static struct drx *rxbuf;
+
+static uint64_t
+x(const char *fmt, unsigned int q)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), fmt, q);
+	return nic_xstat(name);
+}
+
+/* Driver -> port: send sizes[] on pair qp, one kick decision per batch,
+ * receive them with rx_burst and check them. Returns bytes sent. */
+static uint64_t
+drv_to_port(struct nic_drv *d, unsigned int qp, uint32_t seq0, bool indirect)
+{
+	struct dvq *q = &d->vq[2 * qp + 1];
+	struct rte_mbuf *m[NSIZES];
+	uint16_t old = q->avail_idx;
+	uint64_t bytes = 0;
+
+	for (unsigned int i = 0; i < NSIZES; i++) {
+		enum tx_shape shape = i % 3 == 0 ? TX_ONE :
+			(i % 3 == 1 || !indirect) ? TX_SPLIT : TX_INDIRECT;
+
+		drv_send(d, q, sizes[i], seq0 + i, shape, 700 + 100 * (i % 4));
+		bytes += sizes[i];
+	}
+	dvq_kick(d, q, old);
+	assert_int_equal(nic_rx((uint16_t)qp, m, NSIZES, 2000), NSIZES);
+	for (unsigned int i = 0; i < NSIZES; i++) {
+		if (!nic_mbuf_check(m[i], sizes[i], seq0 + i))
+			fail_msg("pair %u packet %u (%u bytes): got %u bytes, seq %u",
+				 qp, i, sizes[i], m[i]->pkt_len,
+				 pkt_seq(rte_pktmbuf_mtod(m[i], uint8_t *),
+					 rte_pktmbuf_data_len(m[i])));
+		assert_int_equal(m[i]->port, nic.port);
+	}
+	nic_free(m, NSIZES);
+	/* the device returned every chain, with nothing written */
+	assert_int_equal(dvq_pending_used(q), NSIZES);
+	for (unsigned int i = 0; i < NSIZES; i++) {
+		uint16_t id;
+		uint32_t len;
+
+		assert_true(dvq_get_used(q, &id, &len));
+		assert_int_equal(len, 0);
+		dvq_free_chain(q, id);
+	}
+	assert_int_equal(q->num_free, q->size);
+	return bytes;
+}
+
+/* Post receive buffers on pair qp: mergeable 2 KiB ones (some through
+ * indirect tables) or, without MRG_RXBUF, 10 KiB chains of 5 x 2 KiB. */
+static void
+post_rx(struct nic_drv *d, unsigned int qp, unsigned int n, bool indirect)
+{
+	struct dvq *q = &d->vq[2 * qp];
+	bool mrg = d->features & NIC_F(VIRTIO_NET_F_MRG_RXBUF);
+	uint16_t old = q->avail_idx;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (mrg)
+			drv_post_rx(q, indirect && i % 2 ? 2 : 1,
+				    indirect && i % 2 ? 1024 : 2048,
+				    indirect && i % 2);
+		else
+			drv_post_rx(q, 5, 2048, indirect && i % 2);
+	}
+	dvq_kick(d, q, old);
+}
+
+/* Port -> driver: tx_burst sizes[] on pair qp and check what the driver
+ * receives. Returns bytes sent. */
+static uint64_t
+port_to_drv(struct nic_drv *d, unsigned int qp, uint32_t seq0, bool indirect)
+{
+	struct dvq *q = &d->vq[2 * qp];
+	bool mrg = d->features & NIC_F(VIRTIO_NET_F_MRG_RXBUF);
+	struct rte_mbuf *m[NSIZES];
+	uint64_t bytes = 0;
+	unsigned int need = 0;
+
+	for (unsigned int i = 0; i < NSIZES; i++)
+		need += mrg ? (NIC_HDR_LEN + sizes[i] + 2047) / 2048 : 1;
+	post_rx(d, qp, need, indirect);
+	for (unsigned int i = 0; i < NSIZES; i++) {
+		/* single segments and chains of odd-sized segments */
+		m[i] = nic_mbuf(sizes[i], seq0 + i, i % 2 ? 2048 : 1000 + 37 * i);
+		bytes += sizes[i];
+	}
+	assert_int_equal(rte_eth_tx_burst(nic.port, (uint16_t)qp, m, NSIZES),
+			 NSIZES);
+	for (unsigned int i = 0; i < NSIZES; i++) {
+		uint16_t nb = mrg ? (NIC_HDR_LEN + sizes[i] + 2047) / 2048 : 1;
+
+		assert_true(drv_recv(d, q, rxbuf));
+		assert_int_equal(rxbuf->hdr.hdr.flags, 0);
+		assert_int_equal(rxbuf->hdr.hdr.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+		assert_int_equal(rxbuf->hdr.num_buffers, nb);
+		assert_int_equal(rxbuf->nbufs, nb);
+		if (rxbuf->len != sizes[i] || !pkt_check(rxbuf->data, sizes[i], seq0 + i))
+			fail_msg("pair %u packet %u: %u bytes, expected %u",
+				 qp, i, rxbuf->len, sizes[i]);
+	}
+	assert_int_equal(dvq_pending_used(q), 0);
+	assert_int_equal(q->num_free, q->size);
+	return bytes;
+}
+
+/* ---- control queue ---- */
+
+static uint8_t
+ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
+	 uint32_t len, bool indirect)
+{
+	struct dvq *q = &d->vq[drv_ctrl_index(d->features)];
+	uint16_t head = dvq_alloc(q), old = q->avail_idx, id;
+	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
+	uint64_t iova = q->bufs_iova + (uint64_t)head * NIC_SLOT;
+	struct vring_desc dd[3];
+	unsigned int n = 0;
+	uint32_t ulen;
+
+	slot[0] = cls;
+	slot[1] = cmd;
+	memcpy(slot + 2, data, len);
+	slot[4096] = ACK_UNTOUCHED;
+	dd[n++] = (struct vring_desc){ iova, 2, VRING_DESC_F_NEXT, 0 };
+	if (len > 0)
+		dd[n++] = (struct vring_desc){ iova + 2, len, VRING_DESC_F_NEXT, 0 };
+	dd[n++] = (struct vring_desc){ iova + 4096, 1, VRING_DESC_F_WRITE, 0 };
+	if (indirect) {
+		struct vring_desc *t = q->ind + (size_t)head * NIC_IND_MAX;
+
+		for (unsigned int k = 0; k < n; k++) {
+			t[k] = dd[k];
+			t[k].next = (uint16_t)(k + 1);
+		}
+		q->desc[head] = (struct vring_desc){
+			q->ind_iova + (uint64_t)head * NIC_IND_MAX * 16, n * 16,
+			VRING_DESC_F_INDIRECT, 0 };
+	} else {
+		uint16_t prev = head;
+
+		q->desc[head] = dd[0];
+		for (unsigned int k = 1; k < n; k++) {
+			uint16_t i = dvq_alloc(q);
+
+			q->desc[prev].next = i;
+			q->hnext[prev] = i;
+			q->desc[i] = dd[k];
+			prev = i;
+		}
+		q->chain_len[head] = (uint16_t)n;
+	}
+	dvq_publish(q, head);
+	dvq_kick(d, q, old);
+	if (!NIC_WAIT(dvq_pending_used(q) > 0, 2000))
+		fail_msg("control command %u/%u not completed (%s kick)", cls,
+			 cmd, q->kicks ? "after a" : "no");
+	assert_true(dvq_get_used(q, &id, &ulen));
+	assert_int_equal(id, head);
+	assert_int_equal(ulen, 1);
+	dvq_free_chain(q, head);
+	return slot[4096];
+}
+
+static uint8_t
+ctrl_u8(struct nic_drv *d, uint8_t cls, uint8_t cmd, uint8_t v, bool ind)
+{
+	return ctrl_cmd(d, cls, cmd, &v, 1, ind);
+}
+
+/* The control queue's doorbell is a message, not a data ioeventfd that
+ * nobody reads (the device handles commands on the kick). */
+static void
+check_ctrl_doorbell(struct nic_drv *d)
+{
+	struct rte_vfio_user_client_io_fd fds[2 * NIC_NVQS];
+	struct dvq *q = &d->vq[drv_ctrl_index(d->features)];
+	uint64_t bell = d->notify + (uint64_t)q->notify_off * d->notify_mult;
+	uint32_t count = 0;
+
+	assert_int_equal(rte_vfio_user_client_region_io_fds(d->c, NIC_BAR, fds,
+			 RTE_DIM(fds), &count), 0);
+	assert_true(count <= RTE_DIM(fds));
+	for (uint32_t i = 0; i < count; i++) {
+		if (bell >= fds[i].offset && bell < fds[i].offset +
+		    (fds[i].size ? fds[i].size : 1))
+			fail_msg("control queue doorbell 0x%" PRIx64 " is an "
+				 "ioeventfd", bell);
+		close(fds[i].fd);
+	}
+	/* the data queues' doorbells are distinct from it */
+	for (uint16_t i = 0; i < drv_num_vqs(d->features); i++)
+		if (i != q->index)
+			assert_int_not_equal(d->vq[i].notify_off, q->notify_off);
+}
+
+/* ---- tests ---- */
+
+static void
+test_v1_only(void **state)
+{
+	struct nic_drv *d = drv_open();
+	struct rte_mbuf *m[4];
+	uint64_t rxb, txb, rxb2, txb2;
+	uint16_t old, id;
+	uint32_t len;
+
+	(void)state;
+	rte_eth_stats_reset(nic.port);
+	drv_init(d, V1, 2);
+	/* a polling device asks for no kicks on data queues */
+	assert_true(d->vq[0].used->flags & VRING_USED_F_NO_NOTIFY);
+	assert_true(d->vq[1].used->flags & VRING_USED_F_NO_NOTIFY);
+	rxb = drv_to_port(d, 0, 1000, false);
+	txb = port_to_drv(d, 0, 2000, false);
+	rxb2 = drv_to_port(d, 0, 3000, false);
+	txb2 = port_to_drv(d, 0, 4000, false);
+	assert_int_equal(nic_xstat("rx_q0_packets"), 2 * NSIZES);
+	assert_int_equal(nic_xstat("rx_q0_bytes"), rxb + rxb2);
+	assert_int_equal(nic_xstat("tx_q0_packets"), 2 * NSIZES);
+	assert_int_equal(nic_xstat("tx_q0_bytes"), txb + txb2);
+	assert_int_equal(nic_xstat("rx_q0_kicks"), d->vq[1].kicks);
+	assert_int_equal(nic_xstat("tx_q0_kicks"), d->vq[0].kicks);
+	assert_int_equal(d->vq[0].kicks + d->vq[1].kicks, 0);
+	assert_int_equal(nic_xstat("rx_q0_bad_descriptors"), 0);
+	assert_int_equal(nic_xstat("tx_q0_bad_descriptors"), 0);
+	assert_int_equal(nic_xstat("rx_q0_drops"), 0);
+	assert_int_equal(nic_xstat("tx_q0_drops"), 0);
+	assert_int_equal(nic_xstat("driver_features"), V1);
+	assert_int_equal(nic_xstat("driver_queue_pairs"), 1);
+
+	/* without MQ the second pair does not exist: the port keeps its
+	 * packets, and sees none */
+	m[0] = nic_mbuf(64, 1, 0);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 1, m, 1), 0);
+	rte_pktmbuf_free(m[0]);
+	assert_int_equal(rte_eth_rx_burst(nic.port, 1, m, 4), 0);
+
+	/* a packet larger than the driver's (single) buffer is dropped; the
+	 * buffer comes back empty */
+	old = d->vq[0].avail_idx;
+	drv_post_rx(&d->vq[0], 1, 1526, false);
+	dvq_kick(d, &d->vq[0], old);
+	m[0] = nic_mbuf(9014, 5, 0);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 1), 1);
+	assert_true(dvq_get_used(&d->vq[0], &id, &len));
+	assert_int_equal(len, 0);
+	dvq_free_chain(&d->vq[0], id);
+	assert_int_equal(nic_xstat("tx_q0_drops"), 1);
+	/* and a packet that fits still goes through */
+	port_to_drv(d, 0, 5000, false);
+
+	/* no buffers at all: the port keeps the packet */
+	m[0] = nic_mbuf(64, 6, 0);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 1), 0);
+	rte_pktmbuf_free(m[0]);
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+}
+
+static void
+test_all_features(void **state)
+{
+	static const uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	uint8_t tables[4 + 6 + 4 + 12] = { 1, 0, 0, 0 };
+	struct nic_drv *d = drv_open();
+	uint16_t pairs = 2;
+	uint64_t rxb[2] = { 0 }, txb[2] = { 0 };
+
+	(void)state;
+	rte_eth_stats_reset(nic.port);
+	drv_init(d, NIC_OFFERED, NIC_NVQS);
+	check_ctrl_doorbell(d);
+	/* the control queue: commands, some through indirect tables */
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+			 VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2, false),
+			 VIRTIO_NET_OK);
+	assert_int_equal(nic_xstat("driver_queue_pairs"), 2);
+	assert_int_equal(ctrl_u8(d, VIRTIO_NET_CTRL_RX,
+			 VIRTIO_NET_CTRL_RX_PROMISC, 0, true), VIRTIO_NET_OK);
+	assert_int_equal(nic_xstat("driver_promisc"), 0);
+	assert_int_equal(ctrl_u8(d, VIRTIO_NET_CTRL_RX,
+			 VIRTIO_NET_CTRL_RX_ALLMULTI, 0, false), VIRTIO_NET_OK);
+	assert_int_equal(nic_xstat("driver_allmulti"), 0);
+	assert_int_equal(ctrl_u8(d, VIRTIO_NET_CTRL_RX,
+			 VIRTIO_NET_CTRL_RX_ALLMULTI, 1, true), VIRTIO_NET_OK);
+	assert_int_equal(nic_xstat("driver_allmulti"), 1);
+	assert_int_equal(ctrl_u8(d, VIRTIO_NET_CTRL_RX,
+			 VIRTIO_NET_CTRL_RX_PROMISC, 1, false), VIRTIO_NET_OK);
+	assert_int_equal(nic_xstat("driver_promisc"), 1);
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
+			 VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6, true), VIRTIO_NET_OK);
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
+			 VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 5, false), VIRTIO_NET_ERR);
+	/* MAC_TABLE_SET: one unicast, two multicast entries */
+	tables[10] = 2;
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
+			 VIRTIO_NET_CTRL_MAC_TABLE_SET, tables, sizeof(tables),
+			 false), VIRTIO_NET_OK);
+	tables[10] = 3;		/* more entries than bytes */
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
+			 VIRTIO_NET_CTRL_MAC_TABLE_SET, tables, sizeof(tables),
+			 true), VIRTIO_NET_ERR);
+	pairs = NIC_QUEUES + 1;
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+			 VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2, false),
+			 VIRTIO_NET_ERR);
+	pairs = 0;
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+			 VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2, true),
+			 VIRTIO_NET_ERR);
+	assert_int_equal(ctrl_u8(d, 0x7f, 0, 0, false), VIRTIO_NET_ERR);
+	assert_int_equal(nic_xstat("driver_queue_pairs"), 2);
+	assert_int_equal(nic_xstat("ctrl_packets"), 12);
+	assert_int_equal(nic_xstat("ctrl_bad_descriptors"), 0);
+	assert_int_equal(nic_xstat("ctrl_kicks"), d->vq[NIC_CTRL_VQ].kicks);
+
+	/* traffic on both pairs, twice */
+	for (int round = 0; round < 2; round++)
+		for (unsigned int qp = 0; qp < NIC_QUEUES; qp++) {
+			uint32_t seq = 10000 * (1 + qp) + 1000 * round;
+
+			rxb[qp] += drv_to_port(d, qp, seq, true);
+			txb[qp] += port_to_drv(d, qp, seq + 500, true);
+		}
+	for (unsigned int qp = 0; qp < NIC_QUEUES; qp++) {
+		assert_int_equal(x("rx_q%u_packets", qp), 2 * NSIZES);
+		assert_int_equal(x("rx_q%u_bytes", qp), rxb[qp]);
+		assert_int_equal(x("tx_q%u_packets", qp), 2 * NSIZES);
+		assert_int_equal(x("tx_q%u_bytes", qp), txb[qp]);
+		assert_int_equal(x("rx_q%u_bad_descriptors", qp), 0);
+		assert_int_equal(x("tx_q%u_bad_descriptors", qp), 0);
+		assert_int_equal(x("rx_q%u_drops", qp), 0);
+		assert_int_equal(x("tx_q%u_drops", qp), 0);
+		/* kicks: what we rang; EVENT_IDX keeps them rare */
+		assert_int_equal(x("rx_q%u_kicks", qp), d->vq[2 * qp + 1].kicks);
+		assert_int_equal(x("tx_q%u_kicks", qp), d->vq[2 * qp].kicks);
+		assert_true(d->vq[2 * qp + 1].kicks <= 1);
+		assert_true(d->vq[2 * qp].kicks <= 1);
+	}
+	assert_int_equal(nic_xstat("driver_features"), NIC_OFFERED);
+
+	/* back to one pair: the second one's tx stops */
+	pairs = 1;
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+			 VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2, false),
+			 VIRTIO_NET_OK);
+	{
+		struct rte_mbuf *m = nic_mbuf(64, 1, 0);
+
+		post_rx(d, 1, 1, false);
+		assert_int_equal(rte_eth_tx_burst(nic.port, 1, &m, 1), 0);
+		rte_pktmbuf_free(m);
+	}
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+}
+
+/* VERSION_1 + CTRL_VQ without MQ: the control queue is virtqueue 2. */
+static void
+test_ctrl_without_mq(void **state)
+{
+	struct nic_drv *d = drv_open();
+	uint64_t f = V1 | NIC_F(VIRTIO_NET_F_CTRL_VQ) | NIC_F(VIRTIO_NET_F_CTRL_RX) |
+		NIC_F(VIRTIO_NET_F_MRG_RXBUF);
+	struct rte_mbuf *m;
+
+	(void)state;
+	rte_eth_stats_reset(nic.port);
+	assert_int_equal(drv_num_vqs(f), 3);
+	assert_int_equal(drv_ctrl_index(f), 2);
+	drv_init(d, f, 3);
+	check_ctrl_doorbell(d);
+	/* the queues of pair 2 do not exist without MQ */
+	for (uint16_t i = 3; i < NIC_NVQS; i++) {
+		cc_w16(d, CC(queue_select), i);
+		assert_int_equal(cc_r16(d, CC(queue_size)), 0);
+	}
+	assert_int_equal(ctrl_u8(d, VIRTIO_NET_CTRL_RX,
+			 VIRTIO_NET_CTRL_RX_PROMISC, 0, false), VIRTIO_NET_OK);
+	assert_int_equal(nic_xstat("driver_promisc"), 0);
+	assert_int_equal(ctrl_u8(d, VIRTIO_NET_CTRL_RX,
+			 VIRTIO_NET_CTRL_RX_ALLMULTI, 0, false), VIRTIO_NET_OK);
+	assert_int_equal(nic_xstat("driver_allmulti"), 0);
+	assert_int_equal(nic_xstat("ctrl_packets"), 2);
+	drv_to_port(d, 0, 100, false);
+	port_to_drv(d, 0, 200, false);
+	/* the port's second pair is not the control queue */
+	m = nic_mbuf(64, 1, 0);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 1, &m, 1), 0);
+	rte_pktmbuf_free(m);
+	assert_int_equal(nic_xstat("tx_q1_packets"), 0);
+	assert_int_equal(ctrl_u8(d, VIRTIO_NET_CTRL_RX,
+			 VIRTIO_NET_CTRL_RX_PROMISC, 1, false), VIRTIO_NET_OK);
+	assert_int_equal(nic_xstat("driver_promisc"), 1);
+	drv_close(d);
+}
+
+/* One tx_burst of n small packets on pair 0. */
+static void
+burst_to_drv(struct nic_drv *d, unsigned int n, uint32_t seq)
+{
+	struct rte_mbuf *m[32];
+
+	for (unsigned int i = 0; i < n; i++)
+		m[i] = nic_mbuf(100, seq + i, 0);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, (uint16_t)n), n);
+	for (unsigned int i = 0; i < n; i++) {
+		assert_true(drv_recv(d, &d->vq[0], rxbuf));
+		assert_true(pkt_check(rxbuf->data, 100, seq + i));
+	}
+}
+
+/* n small packets from the driver, taken in rx bursts of up to 32. */
+static unsigned int
+burst_to_port(struct nic_drv *d, unsigned int n, uint32_t seq)
+{
+	struct rte_mbuf *m[32];
+	unsigned int got = 0, bursts = 0;
+	uint16_t old = d->vq[1].avail_idx;
+	uint64_t end = nic_now_ms() + 2000;
+
+	for (unsigned int i = 0; i < n; i++)
+		drv_send(d, &d->vq[1], 100, seq + i, TX_ONE, 0);
+	dvq_kick(d, &d->vq[1], old);
+	while (got < n) {
+		uint16_t k = nic_rx(0, m, 32, 0);
+
+		if (k == 0) {
+			assert_true(nic_now_ms() < end);
+			continue;
+		}
+		bursts++;
+		for (uint16_t i = 0; i < k; i++)
+			assert_true(nic_mbuf_check(m[i], 100, seq + got + i));
+		nic_free(m, k);
+		got += k;
+	}
+	drv_tx_reclaim(&d->vq[1]);
+	return bursts;
+}
+
+static void
+test_interrupts(void **state)
+{
+	struct nic_drv *d = drv_open();
+	struct dvq *rq, *tq;
+	unsigned int bursts;
+
+	(void)state;
+	rte_eth_stats_reset(nic.port);
+	drv_init(d, V1 | NIC_F(VIRTIO_NET_F_MRG_RXBUF), 2);
+	rq = &d->vq[0];
+	tq = &d->vq[1];
+	post_rx(d, 0, 64, false);
+
+	/* the driver polls: no interrupts */
+	rq->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	tq->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	for (int i = 0; i < 4; i++)
+		burst_to_drv(d, 3, 100 + 3 * i);
+	burst_to_port(d, 40, 200);
+	usleep(1000);
+	assert_int_equal(drv_irqs(d, rq->vector), 0);
+	assert_int_equal(drv_irqs(d, tq->vector), 0);
+	assert_int_equal(nic_xstat("tx_q0_interrupts"), 0);
+	assert_int_equal(nic_xstat("rx_q0_interrupts"), 0);
+
+	/* interrupts on: one per burst that used buffers, on the queue's
+	 * own vector */
+	rq->avail->flags = 0;
+	tq->avail->flags = 0;
+	for (int i = 0; i < 4; i++)
+		burst_to_drv(d, 3, 300 + 3 * i);
+	assert_int_equal(drv_irqs(d, rq->vector), 4);
+	assert_int_equal(nic_xstat("tx_q0_interrupts"), 4);
+	bursts = burst_to_port(d, 40, 400);
+	assert_true(bursts >= 2);
+	assert_int_equal(drv_irqs(d, tq->vector), bursts);
+	assert_int_equal(nic_xstat("rx_q0_interrupts"), bursts);
+	/* an empty burst raises nothing */
+	{
+		struct rte_mbuf *m[4];
+
+		assert_int_equal(rte_eth_rx_burst(nic.port, 0, m, 4), 0);
+		assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 0), 0);
+	}
+	for (uint16_t v = 0; v < NIC_NVEC; v++)
+		assert_int_equal(drv_irqs(d, v), 0);
+
+	/* moving the queue to another vector moves its interrupts */
+	cc_w16(d, CC(queue_select), 0);
+	cc_w16(d, CC(queue_msix_vector), 5);
+	assert_int_equal(cc_r16(d, CC(queue_msix_vector)), 5);
+	burst_to_drv(d, 2, 500);
+	assert_int_equal(drv_irqs(d, 5), 1);
+	assert_int_equal(drv_irqs(d, rq->vector), 0);
+	/* and none without a vector */
+	cc_w16(d, CC(queue_msix_vector), VIRTIO_MSI_NO_VECTOR);
+	burst_to_drv(d, 2, 510);
+	for (uint16_t v = 0; v < NIC_NVEC; v++)
+		assert_int_equal(drv_irqs(d, v), 0);
+
+	/* no kicks were needed: the device set NO_NOTIFY */
+	assert_int_equal(nic_xstat("rx_q0_kicks"), 0);
+	assert_int_equal(tq->kicks, 0);
+	drv_close(d);
+}
+
+static void
+set_used_event(struct dvq *q, uint16_t v)
+{
+	__atomic_store_n(&q->avail->ring[q->size], v, __ATOMIC_RELEASE);
+}
+
+static void
+test_event_idx(void **state)
+{
+	struct nic_drv *d = drv_open();
+	struct dvq *rq, *tq;
+	uint16_t ev;
+
+	(void)state;
+	rte_eth_stats_reset(nic.port);
+	drv_init(d, V1 | NIC_F(VIRTIO_RING_F_EVENT_IDX) |
+		 NIC_F(VIRTIO_NET_F_MRG_RXBUF), 2);
+	rq = &d->vq[0];
+	tq = &d->vq[1];
+	post_rx(d, 0, 128, false);
+	/* the flags are ignored with EVENT_IDX */
+	rq->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	tq->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+
+	/* used_event just behind: never crossed, no interrupt */
+	set_used_event(rq, (uint16_t)(rq->last_used - 1));
+	set_used_event(tq, (uint16_t)(tq->last_used - 1));
+	for (int i = 0; i < 3; i++)
+		burst_to_drv(d, 4, 100 + 4 * i);
+	burst_to_port(d, 10, 200);
+	assert_int_equal(drv_irqs(d, rq->vector), 0);
+	assert_int_equal(drv_irqs(d, tq->vector), 0);
+
+	/* used_event at the next entry: one interrupt, then none until the
+	 * driver moves it again */
+	set_used_event(rq, rq->last_used);
+	burst_to_drv(d, 4, 300);
+	assert_int_equal(drv_irqs(d, rq->vector), 1);
+	burst_to_drv(d, 4, 310);
+	assert_int_equal(drv_irqs(d, rq->vector), 0);
+	/* crossed in the middle of a burst */
+	set_used_event(rq, (uint16_t)(rq->last_used + 2));
+	burst_to_drv(d, 4, 320);
+	assert_int_equal(drv_irqs(d, rq->vector), 1);
+	/* not reached by a burst, then reached by the next */
+	set_used_event(rq, (uint16_t)(rq->last_used + 6));
+	burst_to_drv(d, 4, 330);
+	assert_int_equal(drv_irqs(d, rq->vector), 0);
+	burst_to_drv(d, 4, 340);
+	assert_int_equal(drv_irqs(d, rq->vector), 1);
+	assert_int_equal(nic_xstat("tx_q0_interrupts"), 3);
+
+	/* the same on the transmit queue */
+	set_used_event(tq, tq->last_used);
+	assert_int_equal(burst_to_port(d, 5, 400), 1);
+	assert_int_equal(drv_irqs(d, tq->vector), 1);
+	burst_to_port(d, 5, 410);
+	assert_int_equal(drv_irqs(d, tq->vector), 0);
+	assert_int_equal(nic_xstat("rx_q0_interrupts"), 1);
+
+	/* the device polls its transmit queue: its avail_event asks for no
+	 * kick, however many buffers the driver adds */
+	ev = dvq_avail_event(tq);
+	assert_false(vring_need_event(ev, (uint16_t)(tq->avail_idx + 1),
+				      tq->avail_idx));
+	for (int i = 0; i < 5; i++)
+		burst_to_port(d, 7, 500 + 7 * i);
+	assert_true(tq->kicks <= 1);	/* only before the first burst */
+	assert_int_equal(nic_xstat("rx_q0_kicks"), tq->kicks);
+	assert_int_equal(nic_xstat("tx_q0_kicks"), rq->kicks);
+	drv_close(d);
+}
+
+/* Many small packets through small rings: indexes wrap, buffers recycle. */
+static void
+test_ring_wrap(void **state)
+{
+	struct nic_drv *d = drv_open();
+	struct rte_mbuf *m[32];
+	uint32_t seq = 0, rseq = 0;
+
+	(void)state;
+	drv_init(d, V1 | NIC_F(VIRTIO_NET_F_MRG_RXBUF) |
+		 NIC_F(VIRTIO_RING_F_EVENT_IDX), 2);
+	/* 300 rounds of 30 packets: idx wraps past 65535 in neither
+	 * direction, but the rings wrap many times */
+	for (int r = 0; r < 300; r++) {
+		uint16_t old = d->vq[1].avail_idx, got = 0;
+
+		for (int i = 0; i < 30; i++, seq++)
+			drv_send(d, &d->vq[1], 64 + (seq % 64), seq, TX_ONE, 0);
+		dvq_kick(d, &d->vq[1], old);
+		while (got < 30) {
+			uint16_t k = nic_rx(0, m, 32, 0);
+
+			for (uint16_t i = 0; i < k; i++, rseq++)
+				assert_true(nic_mbuf_check(m[i], 64 + (rseq % 64), rseq));
+			nic_free(m, k);
+			got = (uint16_t)(got + k);
+		}
+		assert_int_equal(drv_tx_reclaim(&d->vq[1]), 30);
+	}
+	assert_int_equal(d->vq[1].num_free, NIC_QSZ);
+	drv_close(d);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, nic_test_setup, nic_test_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_v1_only),
+		T(test_all_features),
+		T(test_ctrl_without_mq),
+		T(test_interrupts),
+		T(test_event_idx),
+		T(test_ring_wrap),
+	};
+	int ret;
+
+	rxbuf = malloc(sizeof(*rxbuf));
+	if (rxbuf == NULL || nic_group_setup("nic_traffic") < 0)
+		return 1;
+	ret = cmocka_run_group_tests_name("nic_traffic", tests, NULL,
+					  nic_group_teardown);
+	free(rxbuf);
+	return ret;
+}
