@@ -69,6 +69,7 @@ struct vuc_vq {
 	uint16_t last_used;		/* next used entry to reclaim */
 	bool event_idx;
 	bool mrg_rxbuf;
+	bool intr_on;			/* rx: interrupts asked for */
 	uint16_t hdr_len;
 	struct vring_desc *desc;
 	struct vring_avail *avail;
@@ -123,6 +124,8 @@ struct vuc_dev {
 };
 
 /* vuc_virtio.c */
+int vuc_irqs_alloc(struct vuc_dev *d);
+void vuc_irqs_free(struct vuc_dev *d);
 int vuc_device_up(struct vuc_dev *d);
 void vuc_device_down(struct vuc_dev *d, bool reset);
 int vuc_read_link(struct vuc_dev *d);

@@ -82,7 +82,14 @@ reconnect_alarm(void *arg)
 	vuc_device_down(d, false);
 	ret = vuc_device_up(d);
 	pthread_mutex_unlock(&d->lock);
-	__atomic_store_n(&d->reconnecting, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&d->reconnecting, 0, __ATOMIC_SEQ_CST);
+	/* a device lost again before the flag was cleared had its
+	 * on_disconnect() find us still reconnecting: look for it now */
+	pthread_mutex_lock(&d->lock);
+	if (ret == 0 && (d->client == NULL ||
+			 !rte_vfio_user_client_connected(d->client)))
+		ret = -ENOTCONN;
+	pthread_mutex_unlock(&d->lock);
 	if (ret < 0) {
 		VUC_LOG(INFO, "%s: reconnect failed (%s), retrying in %u ms",
 			d->path, strerror(-ret), d->reconnect_ms);
@@ -181,8 +188,16 @@ rxq_intr_setup(struct rte_eth_dev *dev)
 	    rte_intr_max_intr_set(ih, dev->data->nb_rx_queues + 1) ||
 	    rte_intr_efd_counter_size_set(ih, sizeof(eventfd_t)))
 		return -EINVAL;
+	/* the queue -> vector map rte_eth_dev_rx_intr_ctl_q() looks up (a
+	 * restart may have more queues: made again) */
+	rte_intr_vec_list_free(ih);
+	if (rte_intr_vec_list_alloc(ih, "vuc_intr_vec",
+				    dev->data->nb_rx_queues))
+		return -ENOMEM;
 	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
-		if (rte_intr_efds_index_set(ih, q, d->vq[2 * q].efd))
+		if (rte_intr_efds_index_set(ih, q, d->vq[2 * q].efd) ||
+		    rte_intr_vec_list_index_set(ih, q,
+						RTE_INTR_VEC_RXTX_OFFSET + q))
 			return -EINVAL;
 	return 0;
 }
@@ -258,9 +273,11 @@ vuc_close(struct rte_eth_dev *dev)
 		d->vq[i].cookie = NULL;
 	}
 	if (dev->intr_handle != NULL) {
+		rte_intr_vec_list_free(dev->intr_handle);
 		rte_intr_instance_free(dev->intr_handle);
 		dev->intr_handle = NULL;
 	}
+	vuc_irqs_free(d);
 	rte_free(d->qsbr);
 	d->qsbr = NULL;
 	return 0;
@@ -583,6 +600,8 @@ vuc_probe(struct rte_vdev_device *vdev)
 		d->vq[i].dev = d;
 	}
 	ret = parse_args(vdev, d);
+	if (ret == 0)
+		ret = vuc_irqs_alloc(d);
 	if (ret < 0)
 		goto err;
 	qsz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
@@ -625,6 +644,7 @@ vuc_probe(struct rte_vdev_device *vdev)
 	VUC_LOG(INFO, "%s: port %u attached to %s", name, d->port_id, d->path);
 	return 0;
 err:
+	vuc_irqs_free(d);
 	rte_free(d->qsbr);
 	rte_eth_dev_release_port(eth);
 	return ret;

@@ -40,10 +40,12 @@ vuc_vq_init_ring(struct vuc_vq *vq)
 	vq->avail_idx = 0;
 	vq->last_used = 0;
 	vq->rx_pending = NULL;
-	/* we poll: no interrupts unless rx interrupts are turned on */
-	vq->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	/* we poll: no interrupts unless rx interrupts are turned on (kept
+	 * across a reconnection) */
+	vq->avail->flags = vq->intr_on ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
 	if (vq->event_idx)
-		vq->avail->ring[vq->size] = (uint16_t)(vq->last_used - 1);
+		vq->avail->ring[vq->size] = (uint16_t)(vq->last_used -
+						       (vq->intr_on ? 0 : 1));
 }
 
 static __rte_always_inline void
@@ -257,7 +259,10 @@ vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		bytes += m->pkt_len;
 		pkts[nrx++] = m;
 	}
-	if (vq->event_idx)	/* interrupts, if on, after what we took */
+	/* interrupts, if on, after what we took; when off, used_event stays
+	 * behind us: with EVENT_IDX the device ignores the flag, and moving
+	 * used_event along would make it signal every burst */
+	if (vq->event_idx && vq->intr_on)
 		vq->avail->ring[vq->size] = vq->last_used;
 	vuc_rxq_fill(vq);
 	leave(vq, lcore);

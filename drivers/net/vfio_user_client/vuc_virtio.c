@@ -463,31 +463,29 @@ ctrl_cmd(struct vuc_dev *d, uint8_t cls, uint8_t cmd, const void *data,
 
 /* ---- interrupts ---- */
 
-static int
-irqs_setup(struct vuc_dev *d)
+/*
+ * The eventfds live as long as the port, not as one connection: the LSC
+ * and rx interrupt handles registered with EAL at start keep them, so a
+ * reconnected device must signal the same ones.
+ */
+int
+vuc_irqs_alloc(struct vuc_dev *d)
 {
-	int fds[VUC_MAX_QUEUE_PAIRS + 1];
-	uint16_t n = (uint16_t)(d->pairs + 1);
-
 	d->config_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	fds[0] = d->config_efd;
-	for (uint16_t q = 0; q < d->pairs; q++) {
+	if (d->config_efd < 0)
+		return -errno;
+	for (uint16_t q = 0; q < d->max_pairs; q++) {
 		struct vuc_vq *vq = &d->vq[2 * q];	/* receiveq */
 
 		vq->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		fds[q + 1] = vq->efd;
-	}
-	for (uint16_t i = 0; i < n; i++)
-		if (fds[i] < 0)
+		if (vq->efd < 0)
 			return -errno;
-	return rte_vfio_user_client_set_irqs(d->client,
-			VFIO_USER_PCI_MSIX_IRQ_INDEX,
-			VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_TRIGGER,
-			0, n, fds);
+	}
+	return 0;
 }
 
-static void
-irqs_close(struct vuc_dev *d)
+void
+vuc_irqs_free(struct vuc_dev *d)
 {
 	if (d->config_efd >= 0)
 		close(d->config_efd);
@@ -499,6 +497,24 @@ irqs_close(struct vuc_dev *d)
 	}
 }
 
+static int
+irqs_setup(struct vuc_dev *d)
+{
+	int fds[VUC_MAX_QUEUE_PAIRS + 1];
+	uint16_t n = (uint16_t)(d->pairs + 1);
+
+	fds[0] = d->config_efd;
+	for (uint16_t q = 0; q < d->pairs; q++)
+		fds[q + 1] = d->vq[2 * q].efd;
+	for (uint16_t i = 0; i < n; i++)
+		if (fds[i] < 0)
+			return -EBADF;
+	return rte_vfio_user_client_set_irqs(d->client,
+			VFIO_USER_PCI_MSIX_IRQ_INDEX,
+			VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_TRIGGER,
+			0, n, fds);
+}
+
 int
 vuc_rxq_intr(struct vuc_dev *d, uint16_t q, bool enable)
 {
@@ -506,8 +522,12 @@ vuc_rxq_intr(struct vuc_dev *d, uint16_t q, bool enable)
 
 	if (q >= d->pairs || vq->avail == NULL)
 		return -EINVAL;
+	vq->intr_on = enable;
+	/* with EVENT_IDX only used_event counts: the next entry, or one the
+	 * device has just passed (it comes round again after 64K entries) */
 	if (vq->event_idx)
-		vq->avail->ring[vq->size] = vq->last_used;
+		vq->avail->ring[vq->size] = (uint16_t)(vq->last_used -
+						       (enable ? 0 : 1));
 	__atomic_store_n(&vq->avail->flags,
 			 enable ? 0 : VRING_AVAIL_F_NO_INTERRUPT, __ATOMIC_RELEASE);
 	return 0;
@@ -698,5 +718,4 @@ vuc_device_down(struct vuc_dev *d, bool reset)
 		munmap(base, d->notify_map_len);
 		d->notify_map = NULL;
 	}
-	irqs_close(d);
 }
