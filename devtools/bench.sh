@@ -54,7 +54,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-MEM=$(vu_mem_args 256)
+MEM=$(vu_mem_args 256 2)
 
 # vdev strings and plugins per transport: backend (creates the socket),
 # frontend (connects).

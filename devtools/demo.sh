@@ -50,7 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-MEM=$(vu_mem_args 256)
+MEM=$(vu_mem_args 256 2)
 case "$MEM" in *no-huge*) echo "hugepages: not enough free, using --no-huge (memfd-backed memory)";; esac
 
 step "starting the backend: testpmd serving a virtio-net device on $SOCK"

@@ -7,7 +7,7 @@
 #
 #   . devtools/dpdk-run.sh
 #   vu_plugin_dir BUILD_DIR          -> sets VU_PLUGIN_DIR
-#   vu_mem_args MB                   -> prints EAL memory options
+#   vu_mem_args MB [N]               -> prints EAL memory options (N processes)
 #   vu_stop PID [SECONDS]            -> SIGTERM, then SIGKILL after SECONDS
 #   vu_cleanup                       -> removes VU_PLUGIN_DIR
 
@@ -41,13 +41,14 @@ vu_free_hugepages() {
 }
 
 # EAL memory options for one process needing about MB megabytes: hugepages
-# when enough are free, else --no-huge (DPDK backs it with a memfd, which
-# our frontend can pass to the device).
-vu_mem_args() {
-	local mb=$1
-	if [ "$(vu_free_hugepages)" -ge $(( (mb + 1) / 2 + 16 )) ] &&
+# when enough are free (--huge-unlink: a killed process leaves no hugepage
+# files behind), else --no-huge (DPDK backs it with a memfd, which our
+# frontend can pass to the device).
+vu_mem_args() {	# vu_mem_args MB [PROCESSES]: PROCESSES of MB each
+	local mb=$1 n=${2:-1}
+	if [ "$(vu_free_hugepages)" -ge $(( ((mb + 1) / 2 + 16) * n )) ] &&
 	   [ "${VU_NO_HUGE:-0}" != 1 ]; then
-		echo "-m $mb"
+		echo "-m $mb --huge-unlink"
 	else
 		echo "--no-huge -m $mb"
 	fi

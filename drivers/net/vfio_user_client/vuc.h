@@ -140,6 +140,9 @@ void vuc_vq_init_ring(struct vuc_vq *vq);
 int vuc_rxq_fill(struct vuc_vq *vq);
 void vuc_vq_drain(struct vuc_vq *vq);
 void vuc_kick(struct vuc_vq *vq);
+/* Bounded wait for the device to consume every queued transmit buffer. */
+#define VUC_STOP_DRAIN_MS 1000
+void vuc_txq_drain_wait(struct vuc_dev *d, unsigned int ms);
 
 /* vuc_ethdev.c */
 void vuc_link_set(struct vuc_dev *d, bool up);

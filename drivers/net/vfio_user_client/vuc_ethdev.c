@@ -240,6 +240,8 @@ vuc_stop(struct rte_eth_dev *dev)
 	struct vuc_dev *d = dev->data->dev_private;
 
 	pthread_mutex_lock(&d->lock);
+	/* what was queued before stop still reaches the device */
+	vuc_txq_drain_wait(d, VUC_STOP_DRAIN_MS);
 	d->started = false;
 	lsc_intr_unregister(d);
 	vuc_link_set(d, false);

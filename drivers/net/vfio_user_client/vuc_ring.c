@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
@@ -366,6 +367,38 @@ vuc_vq_drain(struct vuc_vq *vq)
 		if (vq->cookie[i] != NULL) {
 			rte_pktmbuf_free(vq->cookie[i]);
 			vq->cookie[i] = NULL;
+		}
+	}
+}
+
+/*
+ * Port stop: the application no longer transmits; give the device up to
+ * ms to take what is still in the transmit rings, so a stop (or an exit)
+ * right after a burst loses nothing the device could still take.
+ */
+void
+vuc_txq_drain_wait(struct vuc_dev *d, unsigned int ms)
+{
+	uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz() * ms / 1000;
+
+	for (uint16_t q = 0; q < d->pairs; q++) {
+		struct vuc_vq *vq = &d->vq[2 * q + 1];
+
+		if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))
+			continue;
+		while (__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) !=
+		       vq->avail_idx) {
+			if (rte_get_timer_cycles() > end ||
+			    d->client == NULL ||
+			    !rte_vfio_user_client_connected(d->client)) {
+				VUC_LOG(WARNING, "%s: tx queue %u: %u buffers "
+					"not taken by the device at stop", d->path,
+					q, (uint16_t)(vq->avail_idx -
+					__atomic_load_n(&vq->used->idx,
+							__ATOMIC_ACQUIRE)));
+				break;
+			}
+			rte_delay_us_sleep(1000);
 		}
 	}
 }
