@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright 2026 The dpdk-vfio-user authors
+#
+# Guest script of test_lifecycle.sh. vmtest.mode=
+#   full  first boot: ping, rmmod virtio_net, modprobe it, ping again,
+#         then `reboot -f`; second boot (a CMOS byte counts the boots):
+#         ping again
+#   hold  ping, then wait (the host kills QEMU with SIGKILL)
+#   ping  ping only (a new QEMU after the killed one)
+
+. /vmtest/guest_lib.sh
+mode=$(vt_param mode ping)
+BOOTS_CMOS=0x6e		# a free CMOS NVRAM byte: survives a reset
+
+boot=$(vmtool cmos $BOOTS_CMOS)
+vt_info "mode $mode, boot $((boot + 1))"
+vmtool cmos $BOOTS_CMOS $((boot + 1))
+
+case $mode.$boot in
+full.0)
+	vt_check boot1_device g_find_dev
+	vt_check boot1_link_up g_net_up
+	vt_check boot1_ping g_ping 3
+	vt_check rmmod_virtio_net rmmod virtio_net
+	vt_check netdev_gone sh -c "! [ -e /sys/class/net/$IF ]"
+	vt_check modprobe_virtio_net modprobe virtio_net
+	vt_check reload_device vt_wait 10 g_find_dev
+	vt_check reload_link_up g_net_up
+	vt_check reload_ping g_ping 3
+	vt_info "rebooting"
+	sync
+	reboot -f
+	sleep 60	# not reached
+	;;
+full.*)
+	vt_check reboot_device g_find_dev
+	vt_check reboot_link_up g_net_up
+	vt_check reboot_ping g_ping 3
+	;;
+hold.*)
+	vt_check hold_device g_find_dev
+	vt_check hold_link_up g_net_up
+	vt_check hold_ping g_ping 3
+	vt_info "holding until killed"
+	sleep 600
+	;;
+ping.*)
+	vt_check after_kill_device g_find_dev
+	vt_check after_kill_link_up g_net_up
+	vt_check after_kill_ping g_ping 3
+	vt_check after_kill_payload vmtool echo "$PEER_IP" 300 1400 8
+	;;
+esac

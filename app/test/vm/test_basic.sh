@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright 2026 The dpdk-vfio-user authors
+#
+# A Linux guest's stock virtio-pci/virtio_net on net_vfio_user (served by
+# Debian's dpdk-testpmd in icmpecho mode): device ids and driver binding,
+# MAC and MTU from the devargs, link up, ping, payload check, interrupt
+# counters growing. Argument: msix (default) or intx (guest pci=nomsi).
+
+. "$(dirname "$(readlink -f "$0")")/vm_lib.sh"
+mode=${1:-msix}
+mac=02:76:6d:00:00:01
+mtu=1500
+[ "$mode" = intx ] && mtu=1400	# a non-default MTU once as well
+append="vmtest.mac=$mac vmtest.mtu=$mtu vmtest.irq=$mode"
+[ "$mode" = intx ] && append="$append pci=nomsi"
+
+vm_setup
+tp_start icmpecho "mac=$mac,mtu=$mtu"
+vm_start "$mode" "$VM_TEST_DIR/guest_basic.sh" --append "$append"
+vm_finish 150 || VM_FAILED=1
+vm_expect pci_device pci_driver_virtio_pci virtio_driver_virtio_net mac mtu \
+	link_up "irq_mode_$mode" ping echo_payload interrupts_grow
+vm_done

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright 2026 The dpdk-vfio-user authors
+#
+# Lifecycle of the device under a real guest and QEMU, against one
+# dpdk-testpmd (icmpecho) for the whole test:
+#  1. rmmod/modprobe virtio_net in the guest, traffic after; guest
+#     `reboot -f` (QEMU resets the device), traffic on the second boot
+#  2. QEMU killed with SIGKILL while the guest runs traffic, a new QEMU on
+#     the same socket: the device accepts it and traffic works again
+#  3. testpmd holds no more file descriptors or memory mappings after the
+#     last QEMU than before the first one (after a settling delay)
+
+. "$(dirname "$(readlink -f "$0")")/vm_lib.sh"
+
+count_fds() { ls "/proc/$TP_PID/fd" | wc -l; }
+count_maps() { wc -l < "/proc/$TP_PID/maps"; }
+
+# One malloc arena: otherwise glibc maps a new 64 MiB arena for the
+# vfio-user event thread at its first malloc (the first connection), two
+# more lines in /proc/PID/maps that are no leak. With one arena, a
+# mapping that stays is a real one (mmap, or a large malloc).
+export MALLOC_ARENA_MAX=1
+
+vm_setup
+tp_start icmpecho "mac=02:76:6d:00:00:03"
+sleep 2
+fds0=$(count_fds)
+maps0=$(count_maps)
+cp "/proc/$TP_PID/maps" "$VM_WORK/maps.before"
+ls -l "/proc/$TP_PID/fd" | awk '{ print $9, $10, $11 }' > "$VM_WORK/fds.before"
+echo "testpmd before the first QEMU: $fds0 fds, $maps0 mappings"
+
+echo "== 1. module reload and guest reboot"
+vm_start full "$VM_TEST_DIR/guest_lifecycle.sh" --append "vmtest.mode=full"
+vm_finish 240 || VM_FAILED=1
+vm_expect boot1_device boot1_link_up boot1_ping rmmod_virtio_net \
+	netdev_gone modprobe_virtio_net reload_device reload_link_up \
+	reload_ping reboot_device reboot_link_up reboot_ping
+boots=$(tr -d '\r' < "$VM_LOG" | grep -c "^VMTEST BOOT" || true)
+echo "guest booted $boots times"
+[ "$boots" = 2 ] || { echo "expected 2 boots"; VM_FAILED=1; }
+
+echo "== 2. QEMU killed with SIGKILL, then a new QEMU on the same socket"
+vm_start hold "$VM_TEST_DIR/guest_lifecycle.sh" --append "vmtest.mode=hold"
+if vm_wait_for "VMTEST INFO holding" 150; then
+	kill -KILL "$VM_PID"
+	wait "$VM_PID" 2>/dev/null || true
+	echo "QEMU $VM_PID killed (SIGKILL)"
+else
+	echo "the guest never got to its traffic"
+	VM_FAILED=1
+fi
+vm_finish 1 >/dev/null 2>&1 || true
+tr -d '\r' < "$VM_LOG" | grep "^VMTEST" | sed 's/^/  | /'
+vm_expect hold_device hold_link_up hold_ping
+sleep 1
+vm_start after-kill "$VM_TEST_DIR/guest_lifecycle.sh" --append "vmtest.mode=ping"
+vm_finish 150 || VM_FAILED=1
+vm_expect after_kill_device after_kill_link_up after_kill_ping after_kill_payload
+
+echo "== 3. testpmd's file descriptors and mappings"
+kill -0 "$TP_PID" 2>/dev/null || { echo "testpmd died"; VM_FAILED=1; }
+fds1=$fds0
+maps1=$maps0
+for ((i = 0; i < 10; i++)); do	# settle: the disconnect is asynchronous
+	sleep 1
+	fds1=$(count_fds)
+	maps1=$(count_maps)
+	[ "$fds1" -le "$fds0" ] && [ "$maps1" -le "$maps0" ] && break
+done
+echo "testpmd after the last QEMU: $fds1 fds (before: $fds0), $maps1 mappings (before: $maps0)"
+if [ "$fds1" -gt "$fds0" ] || [ "$maps1" -gt "$maps0" ]; then
+	echo "testpmd leaks file descriptors or mappings (before -> after):"
+	ls -l "/proc/$TP_PID/fd" | awk '{ print $9, $10, $11 }' |
+		diff "$VM_WORK/fds.before" - | sed 's/^/  | /'
+	diff "$VM_WORK/maps.before" "/proc/$TP_PID/maps" | sed 's/^/  | /'
+	VM_FAILED=1
+fi
+vm_done

@@ -1,0 +1,210 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright 2026 The dpdk-vfio-user authors
+#
+# Host side of the VM tests (sourced by app/test/vm/test_*.sh): Debian's
+# dpdk-testpmd serves net_vfio_user on a socket in a private directory, a
+# QEMU (devtools/vm.sh) boots a Debian guest on it whose stock virtio_net
+# driver drives our device, the guest script prints "VMTEST PASS/FAIL"
+# lines on the serial console, and every process is stopped by PID with
+# bounded waits.
+#
+# A test exits 77 (skipped) only when the VM cannot be built here
+# (devtools/vm.sh build failed: no network to the Debian mirror, ...).
+#
+# Environment: VU_TEST_BUILD_ROOT (set by meson), VU_TESTPMD (default
+# dpdk-testpmd), VU_VM_KEEP=1 keeps the work directory (logs) afterwards.
+
+set -euo pipefail
+
+VM_TEST_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+REPO=$(cd "$VM_TEST_DIR/../../.." && pwd)
+BUILD=${VU_TEST_BUILD_ROOT:?"run me through meson test (VU_TEST_BUILD_ROOT)"}
+TESTPMD=${VU_TESTPMD:-dpdk-testpmd}
+# The guest's address and the one testpmd's icmpecho mode answers for
+# (TEST-NET-1, RFC 5737: never routed; the packets only ever travel over
+# the vfio-user socket between QEMU and testpmd).
+GUEST_IP=192.0.2.2
+PEER_IP=192.0.2.1
+
+VM_PIDS=()
+VM_WORK=
+TP_PID=
+TP_SOCK=
+TP_LOG=
+
+vm_skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+vm_die() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+vm_cleanup() {
+	local i
+	# newest first: the VMs before the testpmd serving them
+	for ((i = ${#VM_PIDS[@]} - 1; i >= 0; i--)); do
+		vu_stop "${VM_PIDS[i]}" 10
+	done
+	vu_cleanup 2>/dev/null || true
+	if [ -n "$VM_WORK" ]; then
+		if [ "${VU_VM_KEEP:-0}" = 1 ]; then
+			echo "logs kept in $VM_WORK"
+		else
+			rm -rf "$VM_WORK"
+		fi
+	fi
+}
+
+# Build (or find cached) QEMU and guest, the plugin dir and vmtool.
+vm_setup() {
+	VM_WORK=$(mktemp -d "${TMPDIR:-/tmp}/vu-vm.XXXXXX")
+	. "$REPO/devtools/dpdk-run.sh"
+	trap vm_cleanup EXIT
+	# meson's timeout sends SIGTERM: exit through the EXIT trap, which
+	# stops testpmd and QEMU
+	trap 'exit 143' TERM INT
+	if ! "$REPO/devtools/vm.sh" build >"$VM_WORK/build.log" 2>&1; then
+		tail -n 25 "$VM_WORK/build.log"
+		vm_skip "the VM (QEMU >= 10.1 with vfio-user-pci, Debian guest kernel) cannot be built on this machine: see devtools/vm.sh's messages above"
+	fi
+	eval "$("$REPO/devtools/vm.sh" env)"
+	echo "VM: QEMU $VM_QEMU_VERSION, guest kernel $VM_KERNEL_VERSION"
+	command -v "$TESTPMD" >/dev/null ||
+		vm_die "$TESTPMD not found (apt-get install dpdk)"
+	[ -f "$BUILD/drivers/net/vfio_user/librte_net_vfio_user.so" ] ||
+		vm_die "net_vfio_user not built in $BUILD"
+	vu_plugin_dir "$BUILD" || vm_die "cannot copy the PMDs"
+	cc -static -O2 -o "$VM_WORK/vmtool" "$VM_TEST_DIR/vmtool.c" ||
+		vm_die "cannot build the guest tool vmtool.c (cc -static)"
+}
+
+# tp_start FWD_MODE DEVARGS [testpmd application args...]
+# Start testpmd serving net_vfio_user0 on $VM_WORK/vnic.sock; wait until
+# it forwards. Sets TP_PID, TP_SOCK, TP_LOG.
+tp_start() {
+	local fwd=$1 devargs=$2 i
+	shift 2
+	TP_SOCK=$VM_WORK/vnic.sock
+	TP_LOG=$VM_WORK/testpmd.log
+	rm -f "$TP_SOCK"
+	# --no-huge: testpmd's memory is one mapping made at start, so the
+	# leak check of the lifecycle test compares like with like.
+	"$TESTPMD" -l 0,1 --no-huge -m 512 --file-prefix "vuvm$$" --no-pci \
+		-d "$VU_BACKEND_PMD" \
+		--vdev "net_vfio_user0,path=$TP_SOCK${devargs:+,$devargs}" \
+		--log-level=pmd.net.vfio_user:info \
+		-- --forward-mode="$fwd" --stats-period=1 \
+		--total-num-mbufs=16384 "$@" </dev/null >"$TP_LOG" 2>&1 &
+	TP_PID=$!
+	VM_PIDS+=("$TP_PID")
+	for ((i = 0; i < 300; i++)); do
+		grep -q "NIC statistics for port" "$TP_LOG" 2>/dev/null && break
+		kill -0 "$TP_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! [ -S "$TP_SOCK" ] || ! kill -0 "$TP_PID" 2>/dev/null; then
+		cat "$TP_LOG"
+		vm_die "testpmd did not start serving $TP_SOCK"
+	fi
+	echo "testpmd (pid $TP_PID): --forward-mode=$fwd --vdev net_vfio_user0,path=$TP_SOCK${devargs:+,$devargs} $*"
+}
+
+tp_stop() {
+	[ -n "$TP_PID" ] && vu_stop "$TP_PID" 10
+	TP_PID=
+}
+
+# vm_start NAME SCRIPT [vm.sh run args...]: boot a VM in the background
+# on TP_SOCK. Sets VM_PID, VM_LOG.
+vm_start() {
+	local name=$1 script=$2
+	shift 2
+	VM_NAME=$name
+	VM_LOG=$VM_WORK/serial-$name.log
+	: > "$VM_LOG"
+	"$REPO/devtools/vm.sh" run --socket "$TP_SOCK" --script "$script" \
+		--file "$VM_WORK/vmtool" --file "$VM_TEST_DIR/guest_lib.sh" \
+		--serial "$VM_LOG" "$@" \
+		>"$VM_WORK/qemu-$name.log" 2>&1 &
+	VM_PID=$!
+	VM_PIDS+=("$VM_PID")
+	echo "VM $name (QEMU pid $VM_PID) booting: $(basename "$script") $*"
+}
+
+# vm_wait_for PATTERN SECONDS: wait until the serial log matches (0), the
+# VM exits (1) or time runs out (2).
+vm_wait_for() {
+	local pat=$1 secs=$2 i
+	for ((i = 0; i < secs * 5; i++)); do
+		grep -qE "$pat" "$VM_LOG" 2>/dev/null && return 0
+		if grep -q "Kernel panic" "$VM_LOG" 2>/dev/null; then
+			sleep 1
+			return 1
+		fi
+		kill -0 "$VM_PID" 2>/dev/null || {
+			grep -qE "$pat" "$VM_LOG" 2>/dev/null && return 0
+			return 1
+		}
+		sleep 0.2
+	done
+	return 2
+}
+
+# vm_finish SECONDS: wait for the guest to power off (QEMU exits), killing
+# QEMU after SECONDS. Prints the serial log. 0 if the guest got to
+# "VMTEST END".
+vm_finish() {
+	local secs=$1 rc=0
+	vm_wait_for "VMTEST END" "$secs" || rc=$?
+	# the guest powers off right after END
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$VM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	vu_stop "$VM_PID" 5
+	echo "---- serial console ($VM_LOG) ----"
+	tr -d '\r' < "$VM_LOG" | sed 's/^/  | /'
+	echo "---- end of serial console ----"
+	if [ -s "$VM_WORK/qemu-$VM_NAME.log" ]; then
+		echo "---- QEMU's messages ----"
+		sed 's/^/  | /' "$VM_WORK/qemu-$VM_NAME.log"
+	fi
+	case $rc in
+	0) return 0 ;;
+	1) echo "VM exited before VMTEST END"; return 1 ;;
+	*) echo "VM timed out after $secs s (killed)"; return 1 ;;
+	esac
+}
+
+# vm_expect NAME...: every NAME has a "VMTEST PASS NAME" line in VM_LOG
+# and no "VMTEST FAIL" line appeared. Adds to VM_FAILED.
+VM_FAILED=0
+vm_expect() {
+	local n log=$VM_LOG.txt
+	# a plain copy first: `tr | grep -q` would fail under pipefail when
+	# grep stops reading early (SIGPIPE to tr)
+	tr -d '\r' < "$VM_LOG" > "$log"
+	for n in "$@"; do
+		if ! grep -qx "VMTEST PASS $n" "$log"; then
+			echo "missing: VMTEST PASS $n"
+			VM_FAILED=1
+		fi
+	done
+	if grep -q "^VMTEST FAIL" "$log"; then
+		grep "^VMTEST FAIL" "$log"
+		VM_FAILED=1
+	fi
+}
+
+vm_done() {
+	if [ "$VM_FAILED" != 0 ]; then
+		echo "---- testpmd log (periodic statistics left out) ----"
+		grep -avE '^ *(RX-|TX-|Rx-|Tx-|#|Throughput|Port statistics|$)' \
+			"$TP_LOG" | grep -av $'\e\\[2J' | tail -n 80 | sed 's/^/  | /'
+		echo "FAIL"
+		exit 1
+	fi
+	echo "PASS"
+}
