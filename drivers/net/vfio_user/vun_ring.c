@@ -266,10 +266,16 @@ vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 			rte_prefetch0(&vq->desc[vq->avail->ring[(slot + 1) &
 						(vq->size - 1)] & (vq->size - 1)]);
 		ret = dequeue_chain(vq, t, head, m);
+		if (unlikely(ret == -2)) {
+			/* out of mbufs inside a chain: leave this packet and
+			 * the rest in the ring for the next burst */
+			rte_pktmbuf_free_bulk(&pkts[i], count - i);
+			count = i;
+			break;
+		}
 		vq_used_put(vq, head, 0);
 		if (unlikely(ret < 0)) {
-			if (ret == -1)
-				vq->st.bad_desc++;
+			vq->st.bad_desc++;
 			vq->st.drops++;
 			rte_pktmbuf_free(m);
 			continue;
