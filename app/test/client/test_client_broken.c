@@ -112,24 +112,6 @@ static struct rte_vfio_user_client *cur_client;
 
 /* ---- helpers ---- */
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* Send a message with the given header fields; only the first send_len
  * bytes of it (all if 0). */
 static int
@@ -445,7 +427,7 @@ attach_fails(struct fake *f, struct rte_vfio_user_client_conf *conf, int err)
 {
 	struct rte_vfio_user_client_conf def = { 0 };
 	struct rte_vfio_user_client *c;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = rc_now_ms();
 
 	if (conf == NULL)
 		conf = &def;
@@ -457,7 +439,7 @@ attach_fails(struct fake *f, struct rte_vfio_user_client_conf *conf, int err)
 		fail_msg("attach succeeded, %s expected", strerror(err));
 	}
 	assert_int_equal(rte_errno, err);
-	assert_true(now_ms() - t0 < TIMEOUT_MS + MARGIN_MS);
+	assert_true(rc_now_ms() - t0 < TIMEOUT_MS + MARGIN_MS);
 }
 
 /* The fd count once transient fds (the fake's, the event thread's) are
@@ -465,11 +447,11 @@ attach_fails(struct fake *f, struct rte_vfio_user_client_conf *conf, int err)
 static int
 fds_settle(int n)
 {
-	uint64_t end = now_ms() + 1000;
+	uint64_t end = rc_now_ms() + 1000;
 	int cur;
 
-	while ((cur = rc_count_fds()) != n && now_ms() < end)
-		sleep_ms(2);
+	while ((cur = rc_count_fds()) != n && rc_now_ms() < end)
+		rc_sleep_ms(2);
 	return cur;
 }
 
@@ -698,9 +680,9 @@ test_version_silent_or_closed(void **state)
 	fake_start(&f, NULL);
 	f.v_silent = true;
 	fake_run(&f);
-	t0 = now_ms();
+	t0 = rc_now_ms();
 	attach_fails(&f, &conf, ETIMEDOUT);
-	assert_true(now_ms() - t0 >= TIMEOUT_MS);
+	assert_true(rc_now_ms() - t0 >= TIMEOUT_MS);
 	fake_stop(&f);
 
 	/* closed instead of answering: no callback for a client that never
@@ -710,7 +692,7 @@ test_version_silent_or_closed(void **state)
 	fake_run(&f);
 	attach_fails(&f, &conf, ENOTCONN);
 	fake_stop(&f);
-	sleep_ms(20);
+	rc_sleep_ms(20);
 	assert_int_equal(gone_calls(&g), 0);
 
 	/* closed right after the reply (a device model refusing the client):
@@ -725,13 +707,13 @@ test_version_silent_or_closed(void **state)
 		cur_client = c;
 		if (c == NULL) {
 			assert_int_equal(rte_errno, ENOTCONN);
-			sleep_ms(20);
+			rc_sleep_ms(20);
 			assert_int_equal(gone_calls(&g), 0);
 		} else {
-			uint64_t end = now_ms() + 2000;
+			uint64_t end = rc_now_ms() + 2000;
 
-			while (gone_calls(&g) == 0 && now_ms() < end)
-				sleep_ms(1);
+			while (gone_calls(&g) == 0 && rc_now_ms() < end)
+				rc_sleep_ms(1);
 			assert_int_equal(gone_calls(&g), 1);
 			assert_false(rte_vfio_user_client_connected(c));
 			detach(c);
@@ -798,9 +780,9 @@ test_truncated_stall(void **state)
 	fake_start(&f, fn_truncated_stall);
 	fake_run(&f);
 	c = attach(&f, NULL);
-	t0 = now_ms();
+	t0 = rc_now_ms();
 	assert_int_equal(rte_vfio_user_client_device_info(c, &info), -ETIMEDOUT);
-	dt = now_ms() - t0;
+	dt = rc_now_ms() - t0;
 	assert_true(dt >= TIMEOUT_MS && dt < TIMEOUT_MS + MARGIN_MS);
 	/* the rest never comes: later requests time out too, cleanly */
 	assert_int_equal(rte_vfio_user_client_device_info(c, &info), -ETIMEDOUT);
@@ -826,19 +808,19 @@ check_lost(fake_fn fn)
 	fake_start(&f, fn);
 	fake_run(&f);
 	c = attach(&f, &conf);
-	t0 = now_ms();
+	t0 = rc_now_ms();
 	assert_int_equal(rte_vfio_user_client_device_info(c, &info), -ENOTCONN);
-	assert_true(now_ms() - t0 < TIMEOUT_MS);
-	end = now_ms() + 2000;
-	while (gone_calls(&g) == 0 && now_ms() < end)
-		sleep_ms(1);
+	assert_true(rc_now_ms() - t0 < TIMEOUT_MS);
+	end = rc_now_ms() + 2000;
+	while (gone_calls(&g) == 0 && rc_now_ms() < end)
+		rc_sleep_ms(1);
 	assert_int_equal(gone_calls(&g), 1);
 	assert_false(rte_vfio_user_client_connected(c));
-	t0 = now_ms();
+	t0 = rc_now_ms();
 	assert_int_equal(rte_vfio_user_client_irq_info(c, 0, &irq), -ENOTCONN);
 	assert_int_equal(rte_vfio_user_client_region_write(c, 0, 0, "x", 1, true),
 			 -ENOTCONN);
-	assert_true(now_ms() - t0 < 50);
+	assert_true(rc_now_ms() - t0 < 50);
 	detach(c);
 	assert_int_equal(gone_calls(&g), 1);
 	fake_stop(&f);
@@ -864,10 +846,10 @@ par_info(void *arg)
 {
 	struct par *p = arg;
 	struct vfio_user_irq_info irq;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = rc_now_ms();
 
 	p->ret = rte_vfio_user_client_irq_info(p->c, 0, &irq);
-	p->ms = now_ms() - t0;
+	p->ms = rc_now_ms() - t0;
 	return NULL;
 }
 
@@ -885,9 +867,9 @@ test_never_replies(void **state)
 	fake_start(&f, fn_silent);
 	fake_run(&f);
 	c = attach(&f, NULL);
-	t0 = now_ms();
+	t0 = rc_now_ms();
 	assert_int_equal(rte_vfio_user_client_device_info(c, &info), -ETIMEDOUT);
-	dt = now_ms() - t0;
+	dt = rc_now_ms() - t0;
 	assert_true(dt >= TIMEOUT_MS && dt < TIMEOUT_MS + MARGIN_MS);
 	/* several at once: each gives up at its own deadline */
 	for (int i = 0; i < 4; i++) {
@@ -928,7 +910,7 @@ fn_wrong_id(struct fake *f, const struct rc_reply *req)
 			 &i, sizeof(i), 0, NULL, 0);
 		return A_CONT;
 	case 3:	/* late: after the client gave up */
-		sleep_ms(TIMEOUT_MS + 200);
+		rc_sleep_ms(TIMEOUT_MS + 200);
 		return answer_good(f, req);
 	default:
 		return answer_good(f, req);
@@ -948,10 +930,10 @@ test_wrong_or_late_reply(void **state)
 	fake_run(&f);
 	c = attach(&f, NULL);
 	for (int i = 0; i < 4; i++) {
-		t0 = now_ms();
+		t0 = rc_now_ms();
 		assert_int_equal(rte_vfio_user_client_device_info(c, &info),
 				 -ETIMEDOUT);
-		dt = now_ms() - t0;
+		dt = rc_now_ms() - t0;
 		assert_true(dt >= TIMEOUT_MS && dt < TIMEOUT_MS + MARGIN_MS);
 	}
 	/* the late reply comes now and must not be taken for this one */

@@ -122,24 +122,6 @@ static int fds_at_start;
 
 /* ---- helpers ---- */
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static uint8_t
 pat(uint64_t i)
 {
@@ -227,7 +209,7 @@ srv_reset(int dev_id)
 	ms = s->reset_sleep_ms;
 	pthread_mutex_unlock(&s->lock);
 	if (ms > 0)	/* holds the event thread on purpose */
-		sleep_ms(ms);
+		rc_sleep_ms(ms);
 	return ret;
 }
 
@@ -253,7 +235,7 @@ srv_update_status(int dev_id, enum rte_vfio_user_status st)
 		       pthread_cond_timedwait(&s->probe_cond, &s->lock, &ts) == 0)
 			;
 		pthread_mutex_unlock(&s->lock);
-		sleep_ms(50);
+		rc_sleep_ms(50);
 		return 0;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -422,10 +404,10 @@ srv_get(struct srv *s, const unsigned int *field)
 static void
 srv_wait_count(struct srv *s, const unsigned int *field, unsigned int n)
 {
-	uint64_t end = now_ms() + 3000;
+	uint64_t end = rc_now_ms() + 3000;
 
-	while (srv_get(s, field) < n && now_ms() < end)
-		sleep_ms(2);
+	while (srv_get(s, field) < n && rc_now_ms() < end)
+		rc_sleep_ms(2);
 	assert_int_equal(srv_get(s, field), n);
 }
 
@@ -433,10 +415,10 @@ srv_wait_count(struct srv *s, const unsigned int *field, unsigned int n)
 static void
 srv_wait_idle(struct srv *s)
 {
-	uint64_t end = now_ms() + 3000;
+	uint64_t end = rc_now_ms() + 3000;
 
-	while (rte_vfio_user_is_connected(s->id) > 0 && now_ms() < end)
-		sleep_ms(2);
+	while (rte_vfio_user_is_connected(s->id) > 0 && rc_now_ms() < end)
+		rc_sleep_ms(2);
 	assert_int_equal(rte_vfio_user_is_connected(s->id), 0);
 }
 
@@ -514,11 +496,11 @@ test_teardown(void **state)
 		rte_vfio_user_client_detach(live[i].c);
 		live[i].c = NULL;
 		if (live[i].s != NULL && live[i].s->id >= 0) {
-			uint64_t end = now_ms() + 3000;
+			uint64_t end = rc_now_ms() + 3000;
 
 			while (rte_vfio_user_is_connected(live[i].s->id) > 0 &&
-			       now_ms() < end)
-				sleep_ms(2);
+			       rc_now_ms() < end)
+				rc_sleep_ms(2);
 		}
 	}
 	return 0;
@@ -600,11 +582,11 @@ test_attach_errors(void **state)
 	/* still nothing after retrying for a while (over a second, so the
 	 * nanoseconds of the clock wrap meanwhile) */
 	conf.connect_timeout_ms = 1100;
-	t0 = now_ms();
+	t0 = rc_now_ms();
 	assert_null(rte_vfio_user_client_attach(&conf));
 	assert_int_equal(rte_errno, ENOENT);
-	assert_true(now_ms() - t0 >= 1100);
-	assert_true(now_ms() - t0 < 3000);
+	assert_true(rc_now_ms() - t0 >= 1100);
+	assert_true(rc_now_ms() - t0 < 3000);
 
 	/* a socket nobody listens on */
 	snprintf(path, sizeof(path), "%s/deaf.sock", tmpdir);
@@ -630,7 +612,7 @@ late_start_thread(void *arg)
 {
 	struct srv *s = arg;
 
-	sleep_ms(300);
+	rc_sleep_ms(300);
 	if (srv_start(s, "late.sock") < 0)
 		fprintf(stderr, "late server failed to start\n");
 	return NULL;
@@ -1073,9 +1055,9 @@ test_set_irqs_intx_masks(void **state)
 	close(mefd);
 	cli_detach(&srv_a, c);
 	/* the client went: its eventfds are gone from the device */
-	end = now_ms() + 3000;
-	while (rte_vfio_user_get_irq(id, 0, 0) != -1 && now_ms() < end)
-		sleep_ms(2);
+	end = rc_now_ms() + 3000;
+	while (rte_vfio_user_get_irq(id, 0, 0) != -1 && rc_now_ms() < end)
+		rc_sleep_ms(2);
 	assert_int_equal(rte_vfio_user_get_irq(id, 0, 0), -1);
 }
 
@@ -1839,10 +1821,10 @@ test_region_rw_big_child(void **state)
 
 	big_pid = -1;
 	kill(pid, SIGTERM);
-	end = now_ms() + 10000;
-	while (waitpid(pid, &status, WNOHANG) == 0 && now_ms() < end)
-		sleep_ms(10);
-	if (now_ms() >= end) {
+	end = rc_now_ms() + 10000;
+	while (waitpid(pid, &status, WNOHANG) == 0 && rc_now_ms() < end)
+		rc_sleep_ms(10);
+	if (rc_now_ms() >= end) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		fail_msg("the child server did not stop on SIGTERM");
@@ -1894,11 +1876,11 @@ static void *
 pending_read(void *arg)
 {
 	struct pending *p = arg;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = rc_now_ms();
 	uint32_t v;
 
 	p->ret = rte_vfio_user_client_region_read(p->c, 0, 0, &v, sizeof(v));
-	p->ms = now_ms() - t0;
+	p->ms = rc_now_ms() - t0;
 	return NULL;
 }
 
@@ -1942,10 +1924,10 @@ test_disconnect(void **state)
 
 	rs.c = cb;
 	assert_int_equal(pthread_create(&ts, NULL, slow_reset, &rs), 0);
-	sleep_ms(150);		/* the event thread is in b's reset now */
+	rc_sleep_ms(150);		/* the event thread is in b's reset now */
 	pr.c = c;
 	assert_int_equal(pthread_create(&tr, NULL, pending_read, &pr), 0);
-	sleep_ms(150);		/* the read is sent, nobody reads it */
+	rc_sleep_ms(150);		/* the read is sent, nobody reads it */
 	assert_int_equal(rte_vfio_user_stop(srv_a.id), 0);
 	pthread_join(tr, NULL);
 	pthread_join(ts, NULL);
@@ -1954,23 +1936,23 @@ test_disconnect(void **state)
 	assert_int_equal(pr.ret, -ENOTCONN);
 	assert_true(pr.ms < 3000);
 
-	end = now_ms() + 3000;
-	while (gone_calls(&g) == 0 && now_ms() < end)
-		sleep_ms(2);
+	end = rc_now_ms() + 3000;
+	while (gone_calls(&g) == 0 && rc_now_ms() < end)
+		rc_sleep_ms(2);
 	assert_int_equal(gone_calls(&g), 1);
 	assert_ptr_equal(g.c, c);
 	assert_false(g.connected_in_cb);
 	assert_false(rte_vfio_user_client_connected(c));
 	/* later calls fail at once */
-	t0 = now_ms();
+	t0 = rc_now_ms();
 	assert_int_equal(rte_vfio_user_client_region_read(c, 0, 0, &v, 4),
 			 -ENOTCONN);
 	assert_int_equal(rte_vfio_user_client_device_info(c, &info), -ENOTCONN);
 	assert_int_equal(rte_vfio_user_client_region_write(c, 0, 0, &v, 4, true),
 			 -ENOTCONN);
 	assert_int_equal(rte_vfio_user_client_reset(c), -ENOTCONN);
-	assert_true(now_ms() - t0 < 100);
-	sleep_ms(50);
+	assert_true(rc_now_ms() - t0 < 100);
+	rc_sleep_ms(50);
 	assert_int_equal(gone_calls(&g), 1);	/* once */
 	live_del(c);
 	rte_vfio_user_client_detach(c);
@@ -1986,9 +1968,9 @@ test_disconnect(void **state)
 	cli_detach(b, cb);
 	cb = cli_attach_conf(&conf);
 	assert_int_equal(rte_vfio_user_stop(b->id), 0);
-	end = now_ms() + 3000;
-	while (gone_calls(&g) == 0 && now_ms() < end)
-		sleep_ms(2);
+	end = rc_now_ms() + 3000;
+	while (gone_calls(&g) == 0 && rc_now_ms() < end)
+		rc_sleep_ms(2);
 	assert_int_equal(gone_calls(&g), 1);
 	assert_int_equal(rte_vfio_user_client_device_info(cb, &info), -ENOTCONN);
 	live_del(cb);

@@ -31,6 +31,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "raw_client.h"
+
 #define RUN_TIMEOUT_MS 20000
 
 static const char *device_bin;
@@ -47,29 +49,11 @@ struct run {
 	size_t errlen;
 };
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* Wait for pid for at most ms; kill it if it is still there. */
 static int
 reap(pid_t pid, unsigned int ms)
 {
-	uint64_t end = now_ms() + ms;
+	uint64_t end = rc_now_ms() + ms;
 	int status;
 
 	for (;;) {
@@ -79,12 +63,12 @@ reap(pid_t pid, unsigned int ms)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 		if (r < 0)
 			return -1;
-		if (now_ms() >= end) {
+		if (rc_now_ms() >= end) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			return -1;
 		}
-		sleep_ms(5);
+		rc_sleep_ms(5);
 	}
 }
 
@@ -109,7 +93,7 @@ run(char *const argv[], struct run *r)
 {
 	int po[2], pe[2];
 	bool oo = true, eo = true;
-	uint64_t end = now_ms() + RUN_TIMEOUT_MS;
+	uint64_t end = rc_now_ms() + RUN_TIMEOUT_MS;
 	pid_t pid;
 
 	memset(r, 0, sizeof(*r));
@@ -125,13 +109,13 @@ run(char *const argv[], struct run *r)
 	}
 	close(po[1]);
 	close(pe[1]);
-	while ((oo || eo) && now_ms() < end) {
+	while ((oo || eo) && rc_now_ms() < end) {
 		struct pollfd p[2] = {
 			{ .fd = oo ? po[0] : -1, .events = POLLIN },
 			{ .fd = eo ? pe[0] : -1, .events = POLLIN },
 		};
 
-		if (poll(p, 2, (int)(end - now_ms())) <= 0)
+		if (poll(p, 2, (int)(end - rc_now_ms())) <= 0)
 			continue;
 		if (p[0].revents)
 			drain(po[0], r->out, &r->outlen, sizeof(r->out), &oo);
@@ -163,7 +147,7 @@ run_tool(const char *opt, struct run *r)
 		run(argv, r);
 		if (r->status == 0 || strstr(r->err, "cannot attach") == NULL)
 			return;
-		sleep_ms(200);
+		rc_sleep_ms(200);
 	}
 }
 
@@ -205,13 +189,13 @@ group_setup(void **state)
 		_exit(127);
 	}
 	close(p[1]);
-	end = now_ms() + 10000;
-	while (strstr(line, "ready\n") == NULL && now_ms() < end &&
+	end = rc_now_ms() + 10000;
+	while (strstr(line, "ready\n") == NULL && rc_now_ms() < end &&
 	       len < sizeof(line) - 1) {
 		struct pollfd pf = { .fd = p[0], .events = POLLIN };
 		ssize_t n;
 
-		if (poll(&pf, 1, (int)(end - now_ms())) <= 0)
+		if (poll(&pf, 1, (int)(end - rc_now_ms())) <= 0)
 			continue;
 		n = read(p[0], line + len, sizeof(line) - 1 - len);
 		if (n <= 0)
@@ -566,7 +550,7 @@ test_bad_arguments(void **state)
 		run(timeout, r);
 		if (r->status == 0)
 			break;
-		sleep_ms(200);
+		rc_sleep_ms(200);
 	}
 	assert_int_equal(r->status, 0);
 	expect(r->out, "Device flags: RESET PCI\n");

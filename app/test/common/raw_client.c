@@ -15,8 +15,8 @@
 
 #include "raw_client.h"
 
-static uint64_t
-now_ms(void)
+uint64_t
+rc_now_ms(void)
 {
 	struct timespec ts;
 
@@ -24,11 +24,20 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+void
+rc_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 int
 rc_connect(struct rc *c, const char *path, int timeout_ms)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
-	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	uint64_t end = rc_now_ms() + (uint64_t)timeout_ms;
 
 	c->fd = -1;
 	c->next_id = 1;
@@ -45,7 +54,7 @@ rc_connect(struct rc *c, const char *path, int timeout_ms)
 			return 0;
 		}
 		close(fd);
-		if (now_ms() >= end)
+		if (rc_now_ms() >= end)
 			return -ETIMEDOUT;
 		usleep(10000);
 	}
@@ -144,7 +153,7 @@ read_full(struct rc *c, void *buf, size_t len, struct rc_reply *r,
 			.msg_control = ctl.b, .msg_controllen = sizeof(ctl.b),
 		};
 		struct pollfd pf = { .fd = c->fd, .events = POLLIN };
-		uint64_t now = now_ms();
+		uint64_t now = rc_now_ms();
 		struct cmsghdr *cm;
 		ssize_t n;
 
@@ -188,7 +197,7 @@ read_full(struct rc *c, void *buf, size_t len, struct rc_reply *r,
 int
 rc_recv(struct rc *c, struct rc_reply *r, int timeout_ms)
 {
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = rc_now_ms() + (uint64_t)timeout_ms;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -266,19 +275,30 @@ rc_negotiate(struct rc *c, const char *json, struct rc_reply *r)
 }
 
 int
-rc_count_fds(void)
+rc_count_proc_fds(pid_t pid)
 {
-	DIR *d = opendir("/proc/self/fd");
+	char path[64];
 	struct dirent *e;
+	DIR *d;
 	int n = 0;
 
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
 	if (d == NULL)
 		return -1;
 	while ((e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.')
 			n++;
 	closedir(d);
-	return n - 1;	/* the directory's own fd */
+	return n;
+}
+
+int
+rc_count_fds(void)
+{
+	int n = rc_count_proc_fds(getpid());
+
+	return n < 0 ? -1 : n - 1;	/* the directory's own fd */
 }
 
 int

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vfio_user_proto.h"
 
@@ -67,6 +68,15 @@ int rc_negotiate(struct rc *c, const char *json, struct rc_reply *r);
 
 /* Number of open fds of this process (/proc/self/fd). */
 int rc_count_fds(void);
+
+/* Number of open fds of a process (/proc/PID/fd), or -1. */
+int rc_count_proc_fds(pid_t pid);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t rc_now_ms(void);
+
+/* Sleep ms milliseconds (resumed after signals). */
+void rc_sleep_ms(unsigned int ms);
 
 /* Number of mappings of this process (/proc/self/maps lines). */
 int rc_count_maps(void);

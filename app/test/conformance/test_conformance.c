@@ -78,56 +78,18 @@ static struct rc conns[MAX_CONNS];
 
 /* ---- time, processes ---- */
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* Open fds of a process, or -1. */
-static int
-count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* Wait until the server has 'want' fds; returns the last count. */
 static int
 wait_server_fds(int want, int timeout_ms)
 {
-	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	uint64_t end = rc_now_ms() + (uint64_t)timeout_ms;
 	int n;
 
 	for (;;) {
-		n = count_fds(g.pid);
-		if (n == want || now_ms() >= end)
+		n = rc_count_proc_fds(g.pid);
+		if (n == want || rc_now_ms() >= end)
 			return n;
-		sleep_ms(5);
+		rc_sleep_ms(5);
 	}
 }
 
@@ -166,13 +128,13 @@ spawn_device(const char *arg, int keep_fd, int *out_fd)
 static int
 wait_ready(int fd, int timeout_ms)
 {
-	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	uint64_t end = rc_now_ms() + (uint64_t)timeout_ms;
 	char line[PATH_MAX + 16];
 	size_t len = 0;
 
 	while (len < sizeof(line) - 1) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		uint64_t now = now_ms();
+		uint64_t now = rc_now_ms();
 		ssize_t n;
 
 		if (now >= end)
@@ -196,7 +158,7 @@ wait_ready(int fd, int timeout_ms)
 static int
 stop_device(pid_t pid, int timeout_ms)
 {
-	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	uint64_t end = rc_now_ms() + (uint64_t)timeout_ms;
 	int status;
 
 	kill(pid, SIGTERM);
@@ -207,9 +169,9 @@ stop_device(pid_t pid, int timeout_ms)
 			return status;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (now_ms() >= end)
+		if (rc_now_ms() >= end)
 			break;
-		sleep_ms(10);
+		rc_sleep_ms(10);
 	}
 	fprintf(stderr, "vu_test_device %d did not stop: SIGKILL\n", (int)pid);
 	kill(pid, SIGKILL);
@@ -551,7 +513,7 @@ group_setup(void **state)
 	}
 
 	/* baseline: the server's fds with no client */
-	g.base_fds = count_fds(g.pid);
+	g.base_fds = rc_count_proc_fds(g.pid);
 
 	/* learn the server's max_data_xfer_size */
 	ret = rc_connect(&c, g.sock, RC_TIMEOUT_MS);
@@ -2023,7 +1985,7 @@ static void
 bad_fd_on_get_info(struct rc *c)
 {
 	struct vfio_user_device_info in = { .argsz = 16 };
-	int before = count_fds(g.pid);
+	int before = rc_count_proc_fds(g.pid);
 	int efd = eventfd(0, EFD_CLOEXEC);
 	uint16_t id;
 
@@ -2045,7 +2007,7 @@ bad_too_many_fds(struct rc *c)
 		.index = VFIO_USER_PCI_MSIX_IRQ_INDEX,
 		.start = 0, .count = VU_TD_MSIX_COUNT,
 	};
-	int before = count_fds(g.pid);
+	int before = rc_count_proc_fds(g.pid);
 	int fds[NFDS];
 	uint16_t id;
 
@@ -2068,7 +2030,7 @@ bad_two_fds_dma_map(struct rc *c)
 		.argsz = sizeof(m), .flags = VFIO_USER_DMA_MAP_F_READ,
 		.addr = 0x100000, .size = 0x1000,
 	};
-	int before = count_fds(g.pid);
+	int before = rc_count_proc_fds(g.pid);
 	int fds[2];
 	uint16_t id;
 
@@ -2460,7 +2422,7 @@ bad_set_irqs_fds_count(struct rc *c)
 	int fds[2] = {
 		eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC),
 	};
-	int before = count_fds(g.pid);
+	int before = rc_count_proc_fds(g.pid);
 	int ret;
 
 	assert_true(fds[0] >= 0 && fds[1] >= 0);
@@ -2761,7 +2723,7 @@ static void
 test_connection_churn(void **state)
 {
 	int before, after, efd;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = rc_now_ms();
 
 	(void)state;
 	before = wait_server_fds(g.base_fds, SETTLE_MS);
@@ -2822,7 +2784,7 @@ test_connection_churn(void **state)
 	after = wait_server_fds(before, SETTLE_MS);
 	print_message("%d connections in %llu ms; server fds %d before, %d "
 		      "after\n", CHURN_ROUNDS,
-		      (unsigned long long)(now_ms() - t0), before, after);
+		      (unsigned long long)(rc_now_ms() - t0), before, after);
 	assert_int_equal(after, before);
 }
 
