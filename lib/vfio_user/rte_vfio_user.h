@@ -299,6 +299,15 @@ int rte_vfio_user_set_irq_info(int dev_id, uint32_t index,
 /* Access and protection bits of a DMA region. */
 #define RTE_VFIO_USER_MEM_F_READ	(1u << 0) /**< device may read */
 #define RTE_VFIO_USER_MEM_F_WRITE	(1u << 1) /**< device may write */
+/**
+ * The file behind the region is sealed against shrinking (F_SEAL_SHRINK):
+ * the client cannot make accesses to it fault. Without it (hugetlbfs and
+ * tmpfs files, unsealable memfds) a client that truncates its file makes
+ * direct accesses raise SIGBUS; rte_vfio_user_dma_read() and
+ * rte_vfio_user_dma_write() are guarded against that, direct accesses
+ * through rte_vfio_user_iova_to_va() are not (see the security guide).
+ */
+#define RTE_VFIO_USER_MEM_F_NO_SHRINK	(1u << 2)
 
 /** Dirty-log granularity of the library, in bytes. */
 #define RTE_VFIO_USER_DIRTY_PAGE_SIZE 4096
@@ -476,6 +485,8 @@ rte_vfio_user_iova_to_va_cached(const struct rte_vfio_user_mem_table *t,
 /**
  * Mark client memory dirty (for a device that wrote it without
  * rte_vfio_user_iova_to_va(..., RTE_VFIO_USER_MEM_F_WRITE)).
+ * Message-only regions are never logged (the client performs every write
+ * to them itself, and knows): marking them is accepted and does nothing.
  *
  * @return
  *   0, -ENODEV, or -EFAULT if the range is not mapped.
@@ -488,11 +499,21 @@ int rte_vfio_user_mark_dirty(int dev_id, uint64_t iova, uint64_t len);
  * -EDEADLK is returned unless the client negotiated twin_socket).
  * Mapped regions are copied directly; message-only regions are read with
  * VFIO_USER_DMA_READ messages, chunked by the client's max_data_xfer_size.
+ * A copy from a region whose file may shrink (no
+ * RTE_VFIO_USER_MEM_F_NO_SHRINK) is guarded: if the client truncated the
+ * file, the call fails with -EFAULT instead of raising SIGBUS.
+ *
+ * A message-only region must not be read from a thread that is online in
+ * the device's QSBR variable (rte_vfio_user_get_qsbr()): the client may
+ * send a DMA_MAP or DMA_UNMAP before its reply, and that waits for the
+ * thread to go quiescent. The library detects it for threads registered
+ * under their lcore id (as the PMDs do) and returns -EDEADLK.
  *
  * @return
  *   0, -ENODEV, -ENOTCONN (no client, or it left meanwhile), -EFAULT (not
- *   mapped or not readable), -ETIMEDOUT (the client did not answer within
- *   5 s), -EDEADLK, -EIO (the client answered with an error).
+ *   mapped, not readable, or the memory behind it is gone), -ETIMEDOUT
+ *   (the client did not answer within 5 s), -EDEADLK, -EIO (the client
+ *   answered with an error).
  */
 __rte_experimental
 int rte_vfio_user_dma_read(int dev_id, uint64_t iova, void *buf, size_t len);

@@ -20,6 +20,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -27,10 +28,12 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <rte_common.h>
+#include <rte_lcore.h>
 #include <rte_rcu_qsbr.h>
 
 #include "vu_fdman.h"
@@ -49,6 +52,44 @@ static inline uint64_t
 bitmap_bytes(uint64_t size, uint64_t pgsize)
 {
 	return (bitmap_pages(size, pgsize) + 63) / 64 * 8;
+}
+
+/*
+ * Dirty bitmaps: one bit per 4 KiB page of a mapped region. They come from
+ * anonymous mappings, so the pages of a bitmap that nothing marks are never
+ * backed by memory: a client mapping terabytes costs us address space, not
+ * RSS. Message-only regions have none: the device never writes them
+ * directly (a DMA_WRITE is the client's own write, which it tracks).
+ */
+static size_t
+bitmap_alloc_size(uint64_t region_size)
+{
+	return RTE_ALIGN_CEIL(bitmap_bytes(region_size, PAGE),
+			      (size_t)sysconf(_SC_PAGESIZE));
+}
+
+static uint64_t *
+bitmap_alloc(uint64_t region_size)
+{
+	void *p = mmap(NULL, bitmap_alloc_size(region_size),
+		       PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+bitmap_free(uint64_t *bm, uint64_t region_size)
+{
+	if (bm != NULL)
+		munmap(bm, bitmap_alloc_size(region_size));
+}
+
+/* Whether a region gets a bitmap while logging is on. */
+static inline bool
+region_logs(const struct rte_vfio_user_mem_region *r)
+{
+	return r->vaddr != NULL && (r->prot & RTE_VFIO_USER_MEM_F_WRITE);
 }
 
 static struct rte_vfio_user_mem_table *
@@ -133,7 +174,7 @@ region_release(struct rte_vfio_user_mem_region *r)
 {
 	if (r->vaddr != NULL)
 		munmap(r->vaddr, r->size);
-	free(r->dirty);
+	bitmap_free(r->dirty, r->size);
 }
 
 const struct rte_vfio_user_mem_table *
@@ -155,6 +196,59 @@ rte_vfio_user_get_qsbr(int dev_id)
 }
 
 /* ---- DMA_MAP / DMA_UNMAP ---- */
+
+/*
+ * A client that shrinks the file behind a mapping makes every later access
+ * past the new end fault (SIGBUS). Memory that is sealed against shrinking
+ * (F_SEAL_SHRINK: QEMU seals its memfd backends) is safe; a memfd that can
+ * still be sealed is sealed here. Returns true if the file cannot shrink.
+ * Files that cannot be sealed (hugetlbfs, tmpfs files) stay a risk for
+ * direct accesses; the library's own copies are guarded (see
+ * copy_guarded()).
+ */
+static bool
+fd_seal_shrink(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0)
+		return false;	/* not a memfd */
+	if (!(seals & (F_SEAL_SHRINK | F_SEAL_SEAL)) &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0)
+		seals |= F_SEAL_SHRINK;
+	return seals & F_SEAL_SHRINK;
+}
+
+/*
+ * Copy to or from client memory that may fault: process_vm_readv/writev on
+ * our own process turns a fault into EFAULT instead of SIGBUS. Where the
+ * system call is not allowed (a seccomp filter), fall back to memcpy.
+ */
+static int
+copy_guarded(uint8_t *client, uint8_t *buf, size_t len, bool to_client)
+{
+	static bool warned;
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = client, .iov_len = len };
+	ssize_t n;
+
+	n = to_client ? process_vm_writev(getpid(), &local, 1, &remote, 1, 0) :
+		process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	if (n == (ssize_t)len)
+		return 0;
+	if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
+		if (!__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED))
+			VU_LOG(WARNING, "process_vm_readv/writev not allowed (%s): "
+			       "copies of unsealed client memory are unguarded",
+			       strerror(errno));
+		if (to_client)
+			memcpy(client, buf, len);
+		else
+			memcpy(buf, client, len);
+		return 0;
+	}
+	return -EFAULT;
+}
 
 int
 vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
@@ -187,6 +281,9 @@ vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	if (m->nfds == 1) {
 		struct stat st;
 
+		/* sealed first, so the size checked next is the size for good */
+		if (fd_seal_shrink(m->fds[0]))
+			nr.prot |= RTE_VFIO_USER_MEM_F_NO_SHRINK;
 		/* a file that does not hold the range would SIGBUS the data
 		 * path on its first access past the end */
 		if (fstat(m->fds[0], &st) == 0 && S_ISREG(st.st_mode) &&
@@ -241,8 +338,8 @@ vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		}
 		nr.vaddr = va;
 	}
-	if (d->logging) {
-		nr.dirty = calloc(1, bitmap_bytes(nr.size, PAGE));
+	if (d->logging && region_logs(&nr)) {
+		nr.dirty = bitmap_alloc(nr.size);
 		if (nr.dirty == NULL) {
 			ret = -ENOMEM;
 			goto out_unmap;
@@ -268,7 +365,7 @@ vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	return 0;
 
 out_unmap:
-	free(nr.dirty);
+	bitmap_free(nr.dirty, nr.size);
 	if (nr.vaddr != NULL)
 		munmap(nr.vaddr, nr.size);
 out:
@@ -276,25 +373,39 @@ out:
 	return ret;
 }
 
-/* Copy the dirty bits of [iova, iova+size) in r into out at pgsize
- * granularity, clearing them. */
+/*
+ * Copy the dirty bits of [iova, iova+size) in r (PAGE-aligned, inside r)
+ * into out at pgsize granularity, clearing them. The work is one plain
+ * load per 64 pages, and an atomic clear only where a word has bits set:
+ * a large, mostly clean range costs a scan, whatever pgsize is.
+ */
 static void
 dirty_collect(const struct rte_vfio_user_mem_region *r, uint64_t iova,
 	      uint64_t size, uint64_t pgsize, uint64_t *out)
 {
-	uint64_t per = pgsize / PAGE, npages = bitmap_pages(size, pgsize);
+	uint64_t per = pgsize / PAGE, first = (iova - r->iova) / PAGE;
+	uint64_t end = first + size / PAGE, w;
 
 	memset(out, 0, bitmap_bytes(size, pgsize));
-	for (uint64_t p = 0; p < npages; p++) {
-		uint64_t first = (iova - r->iova) / PAGE + p * per;
+	if (r->dirty == NULL || size == 0)
+		return;
+	for (w = first / 64; w <= (end - 1) / 64; w++) {
+		uint64_t mask = ~0ULL, bits;
 
-		for (uint64_t q = first; q < first + per &&
-		     q * PAGE < r->size; q++) {
-			uint64_t bit = 1ULL << (q % 64);
+		if (__atomic_load_n(&r->dirty[w], __ATOMIC_RELAXED) == 0)
+			continue;
+		if (w == first / 64)
+			mask &= ~0ULL << (first % 64);
+		if (w == (end - 1) / 64 && end % 64 != 0)
+			mask &= ~0ULL >> (64 - end % 64);
+		bits = __atomic_fetch_and(&r->dirty[w], ~mask,
+					  __ATOMIC_RELAXED) & mask;
+		while (bits != 0) {
+			uint64_t q = w * 64 + (uint64_t)__builtin_ctzll(bits);
+			uint64_t p = (q - first) / per;
 
-			if (__atomic_fetch_and(&r->dirty[q / 64], ~bit,
-					       __ATOMIC_RELAXED) & bit)
-				out[p / 64] |= 1ULL << (p % 64);
+			out[p / 64] |= 1ULL << (p % 64);
+			bits &= bits - 1;
 		}
 	}
 }
@@ -365,7 +476,7 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		       ") matches no mapping", dev->path, req->addr, req->size);
 		return -ENOENT;
 	}
-	if (bm != NULL && d->table->regions[hit].dirty == NULL) {
+	if (bm != NULL && !d->logging) {
 		pthread_mutex_unlock(&d->lock);
 		VU_LOG(ERR, "%s: DMA_UNMAP dirty bitmap while not logging",
 		       dev->path);
@@ -435,15 +546,16 @@ logging_set(struct vu_dev *dev, bool on)
 		goto nomem;
 	memcpy(t->regions, old->regions, old->nregions * sizeof(t->regions[0]));
 	for (i = 0; i < t->nregions; i++) {
-		if (!on) {
-			t->regions[i].dirty = NULL;
+		struct rte_vfio_user_mem_region *nr = &t->regions[i];
+
+		nr->dirty = NULL;
+		if (!on || !region_logs(nr))
 			continue;
-		}
-		t->regions[i].dirty = calloc(1, bitmap_bytes(t->regions[i].size,
-							     PAGE));
-		if (t->regions[i].dirty == NULL) {
+		nr->dirty = bitmap_alloc(nr->size);
+		if (nr->dirty == NULL) {
 			while (i-- > 0)
-				free(t->regions[i].dirty);
+				bitmap_free(t->regions[i].dirty,
+					    t->regions[i].size);
 			free(t);
 			goto nomem;
 		}
@@ -454,7 +566,7 @@ logging_set(struct vu_dev *dev, bool on)
 	table_sync(dev);
 	if (!on)
 		for (i = 0; i < old->nregions; i++)
-			free(old->regions[i].dirty);
+			bitmap_free(old->regions[i].dirty, old->regions[i].size);
 	free(old);
 	VU_LOG(INFO, "%s: dirty page logging %s", dev->path, on ? "on" : "off");
 	return 0;
@@ -663,11 +775,22 @@ rte_vfio_user_mark_dirty(int dev_id, uint64_t iova, uint64_t len)
 
 /* ---- our DMA_READ / DMA_WRITE to the client ---- */
 
+void
+vu_dma_twin_close(struct vu_conn *c)
+{
+	if (c->twin_fd >= 0)
+		close(c->twin_fd);
+	c->twin_fd = -1;
+	vu_rx_fini(&c->twin_rx);
+}
+
 int
 vu_dma_twin_setup(struct vu_conn *c, int *client_end)
 {
 	int sv[2];
 
+	/* a VERSION that failed after setting one up may be retried */
+	vu_dma_twin_close(c);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	if (vu_rx_init(&c->twin_rx) < 0) {
@@ -769,6 +892,20 @@ twin_wait(struct vu_conn *c, struct vu_dma_req *req)
 			}
 			continue;
 		}
+		if (st == VU_RX_OVERSIZE) {
+			/* too big to be a reply of ours; its payload is
+			 * skipped by the next reads, keeping the stream in
+			 * step (a partial message, too, is kept on timeout) */
+			struct vfio_user_header *h = vu_rx_hdr(&c->twin_rx);
+			bool ours = h->msg_id == req->msg_id && h->cmd == req->cmd;
+
+			VU_LOG(ERR, "%s: message of %u bytes on the twin socket "
+			       "skipped", c->dev->path, h->msg_size);
+			vu_rx_next(&c->twin_rx);
+			if (ours)
+				return -EIO;
+			continue;
+		}
 		if (st != VU_RX_MSG) {
 			vu_rx_abort(&c->twin_rx);
 			return -ENOTCONN;
@@ -787,6 +924,22 @@ twin_wait(struct vu_conn *c, struct vu_dma_req *req)
 				return ret;
 		}
 	}
+}
+
+/*
+ * Whether the calling thread is online in the device's QSBR variable under
+ * its lcore id (the id the PMDs use). Such a thread must not wait for the
+ * client: a DMA_MAP/UNMAP the client sends before its reply waits for this
+ * very thread to go quiescent, and the reply is read only after it.
+ */
+static bool
+caller_online(const struct vu_dev *dev)
+{
+	unsigned int lcore = rte_lcore_id();
+
+	return lcore < RTE_MAX_LCORE && lcore < dev->dma.qsbr->max_threads &&
+		__atomic_load_n(&dev->dma.qsbr->qsbr_cnt[lcore].cnt,
+				__ATOMIC_RELAXED) != __RTE_QSBR_CNT_THR_OFFLINE;
 }
 
 /* One DMA_READ or DMA_WRITE message exchange of at most max_xfer bytes. */
@@ -880,17 +1033,33 @@ dma_rw(int dev_id, uint64_t iova, uint8_t *buf, size_t len, bool write)
 		return -EFAULT;
 	}
 	if (r->vaddr != NULL) {
-		if (write) {
-			memcpy(r->vaddr + (iova - r->iova), buf, len);
-			rte_vfio_user_mem_mark_dirty(r, iova, len);
+		uint8_t *va = r->vaddr + (iova - r->iova);
+
+		if (r->prot & RTE_VFIO_USER_MEM_F_NO_SHRINK) {
+			if (write)
+				memcpy(va, buf, len);
+			else
+				memcpy(buf, va, len);
 		} else {
-			memcpy(buf, r->vaddr + (iova - r->iova), len);
+			ret = copy_guarded(va, buf, len, write);
 		}
+		if (ret == 0 && write)
+			rte_vfio_user_mem_mark_dirty(r, iova, len);
 		pthread_mutex_unlock(&dev->dma.lock);
-		return 0;
+		if (ret < 0)
+			VU_LOG(ERR, "%s: client memory [0x%" PRIx64 ", +0x%zx) "
+			       "faults: its file shrank under the mapping?",
+			       dev->path, iova, len);
+		return ret;
 	}
 	pthread_mutex_unlock(&dev->dma.lock);
 
+	if (caller_online(dev)) {
+		VU_LOG(ERR, "%s: DMA_READ/WRITE of message-only memory from lcore "
+		       "%u, online in the device's QSBR: go offline first",
+		       dev->path, rte_lcore_id());
+		return -EDEADLK;
+	}
 	pthread_mutex_lock(&dev->lock);
 	chunk = dev->conn != NULL ? dev->conn->caps.max_xfer : VU_MAX_XFER;
 	pthread_mutex_unlock(&dev->lock);

@@ -157,6 +157,7 @@ void vu_dma_dev_fini(struct vu_dev *dev);
 void vu_dma_client_gone(struct vu_dev *dev);
 
 int vu_dma_twin_setup(struct vu_conn *c, int *client_end);
+void vu_dma_twin_close(struct vu_conn *c);
 
 /* vu_irq.c: SET_IRQS and the eventfd sets */
 int vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);

@@ -17,8 +17,11 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -26,13 +29,51 @@
 
 #include "vu_internal.h"
 
+/*
+ * Signal an eventfd. Every fd stored in a vector went through
+ * efd_accept(): it is an eventfd in non-blocking mode, so this never
+ * blocks and never raises SIGPIPE. EAGAIN means the counter is at its
+ * maximum: the reader has an interrupt pending already.
+ */
 static void
 efd_signal(int fd)
 {
 	eventfd_t one = 1;
 
-	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0)
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		VU_LOG(DEBUG, "eventfd %d write: %s", fd, strerror(errno));
+}
+
+/*
+ * Take an fd from SET_IRQS: it must be an eventfd (a pipe, socket or file
+ * could block the writer or kill the process with SIGPIPE), and it is made
+ * non-blocking (the client may have created it blocking, with its counter
+ * near the maximum). 0 or -EINVAL.
+ */
+static int
+efd_accept(int fd)
+{
+	char link[64], target[32];
+	struct stat st;
+	ssize_t n;
+	int fl;
+
+	if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != 0)
+		return -EINVAL;	/* anonymous inodes have no file type */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n >= 0) {
+		target[n] = '\0';
+		if (strcmp(target, "anon_inode:[eventfd]") != 0)
+			return -EINVAL;
+	} else if (errno != ENOENT) {
+		return -EINVAL;
+	}	/* no /proc: the file type check above has to do */
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (!(fl & O_NONBLOCK) &&
+		       fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+		return -EINVAL;
+	return 0;
 }
 
 /*
@@ -372,6 +413,13 @@ vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 			VU_LOG(ERR, "%s: SET_IRQS %u fds for %u vectors",
 			       dev->path, m->nfds, req->count);
 			return -EINVAL;
+		}
+		for (v = 0; v < m->nfds; v++) {
+			if (efd_accept(m->fds[v]) < 0) {
+				VU_LOG(ERR, "%s: SET_IRQS fd %u of %u is not an "
+				       "eventfd", dev->path, v + 1, m->nfds);
+				return -EINVAL;
+			}
 		}
 		/*
 		 * NORESIZE (as VFIO): the set is sized when it is enabled, to

@@ -132,10 +132,8 @@ conn_free(struct vu_conn *c)
 		close(c->timer_fd);
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->twin_fd >= 0)
-		close(c->twin_fd);
+	vu_dma_twin_close(c);
 	vu_rx_fini(&c->rx);
-	vu_rx_fini(&c->twin_rx);
 	pthread_mutex_destroy(&c->send_lock);
 	free(c->reply);
 	free(c);
@@ -371,10 +369,11 @@ conn_handle_msg(struct vu_conn *c)
 		pthread_mutex_lock(&c->send_lock);
 		ret = vu_send(c->fd, &rh, &iov, r.size ? 1 : 0, r.fds, r.nfds);
 		pthread_mutex_unlock(&c->send_lock);
-		vu_close_fds(r.owned_fds, r.nowned);
 	} else {
 		ret = 0;
 	}
+	/* ours to close whether a reply went out or not (NO_REPLY, error) */
+	vu_close_fds(r.owned_fds, r.nowned);
 	if (ret < 0) {
 		VU_LOG(ERR, "%s: reply failed: %s", c->dev->path,
 		       strerror(-ret));

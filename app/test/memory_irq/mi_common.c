@@ -13,6 +13,8 @@
 
 #include <rte_rcu_qsbr.h>
 
+#include <jansson.h>
+
 #include "mi_common.h"
 
 struct mi_dev mi_a, mi_b;
@@ -450,4 +452,43 @@ mi_trigger(struct mi_dev *d, uint32_t index, uint32_t vector)
 	ret = rte_vfio_user_irq_trigger(d->id, index, vector);
 	rte_rcu_qsbr_thread_offline(q, MI_QS_MAIN);
 	return ret;
+}
+
+json_t *
+mi_version_caps(const struct rc_reply *r, json_t **root)
+{
+	const struct vfio_user_version *v = (const void *)r->payload;
+
+	assert_true(r->size > sizeof(*v));
+	assert_int_equal(r->payload[r->size - 1], '\0');
+	*root = json_loads(v->data, 0, NULL);
+	assert_non_null(*root);
+	return json_object_get(*root, "capabilities");
+}
+
+/* Negotiate twin_socket; returns the client end of the twin socket. */
+int
+mi_open_twin(struct rc *c, struct mi_dev *d, const char *extra)
+{
+	char json[256];
+	struct rc_reply r;
+	json_t *root, *caps, *tw;
+	int idx, fd;
+
+	snprintf(json, sizeof(json), "{\"capabilities\":{\"twin_socket\":"
+		 "{\"supported\":true}%s}}", extra);
+	mi_open_reply(c, d, json, &r);
+	caps = mi_version_caps(&r, &root);
+	tw = json_object_get(caps, "twin_socket");
+	assert_non_null(tw);
+	assert_true(json_is_true(json_object_get(tw, "supported")));
+	assert_true(json_is_integer(json_object_get(tw, "fd_index")));
+	idx = (int)json_integer_value(json_object_get(tw, "fd_index"));
+	assert_true(idx >= 0 && idx < r.nfds);
+	fd = r.fds[idx];
+	r.fds[idx] = -1;
+	mi_track(fd, NULL);
+	json_decref(root);
+	rc_reply_free(&r);
+	return fd;
 }

@@ -110,6 +110,14 @@ int mi_efd(void);
  * variable of the device just for the call, as the API asks. */
 int mi_trigger(struct mi_dev *d, uint32_t index, uint32_t vector);
 
+/* The capabilities object of a VERSION reply (*root: the caller's to
+ * json_decref()). */
+struct json_t;
+struct json_t *mi_version_caps(const struct rc_reply *r, struct json_t **root);
+/* Negotiate twin_socket (extra: more JSON members, "" for none); returns
+ * the client end of the twin socket. */
+int mi_open_twin(struct rc *c, struct mi_dev *d, const char *extra);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t mi_now_ms(void);
 
@@ -131,5 +139,7 @@ extern const struct CMUnitTest mi_irq_tests[];
 extern const size_t mi_irq_tests_n;
 extern const struct CMUnitTest mi_conn_tests[];
 extern const size_t mi_conn_tests_n;
+extern const struct CMUnitTest mi_hostile_tests[];
+extern const size_t mi_hostile_tests_n;
 
 #endif /* MI_COMMON_H */

@@ -344,18 +344,6 @@ test_map_errors(void **state)
 	close(small);
 }
 
-static json_t *
-version_caps(const struct rc_reply *r, json_t **root)
-{
-	const struct vfio_user_version *v = (const void *)r->payload;
-
-	assert_true(r->size > sizeof(*v));
-	assert_int_equal(r->payload[r->size - 1], '\0');
-	*root = json_loads(v->data, 0, NULL);
-	assert_non_null(*root);
-	return json_object_get(*root, "capabilities");
-}
-
 static void
 test_max_dma_maps(void **state)
 {
@@ -365,7 +353,7 @@ test_max_dma_maps(void **state)
 
 	(void)state;
 	mi_open_reply(&c, &mi_a, "{\"capabilities\":{\"max_dma_maps\":4}}", &r);
-	caps = version_caps(&r, &root);
+	caps = mi_version_caps(&r, &root);
 	assert_int_equal(json_integer_value(json_object_get(caps,
 							    "max_dma_maps")), 4);
 	json_decref(root);
@@ -649,33 +637,6 @@ test_msg_only_single(void **state)
 	free(g.mem);
 }
 
-/* Negotiate twin_socket; returns the client end of the twin socket. */
-static int
-open_twin(struct rc *c, struct mi_dev *d, const char *extra)
-{
-	char json[256];
-	struct rc_reply r;
-	json_t *root, *caps, *tw;
-	int idx, fd;
-
-	snprintf(json, sizeof(json), "{\"capabilities\":{\"twin_socket\":"
-		 "{\"supported\":true}%s}}", extra);
-	mi_open_reply(c, d, json, &r);
-	caps = version_caps(&r, &root);
-	tw = json_object_get(caps, "twin_socket");
-	assert_non_null(tw);
-	assert_true(json_is_true(json_object_get(tw, "supported")));
-	assert_true(json_is_integer(json_object_get(tw, "fd_index")));
-	idx = (int)json_integer_value(json_object_get(tw, "fd_index"));
-	assert_true(idx >= 0 && idx < r.nfds);
-	fd = r.fds[idx];
-	r.fds[idx] = -1;
-	mi_track(fd, NULL);
-	json_decref(root);
-	rc_reply_free(&r);
-	return fd;
-}
-
 struct twin_server {
 	struct rc *tw;
 	struct guest *g;
@@ -723,7 +684,7 @@ test_msg_only_twin(void **state)
 
 	(void)state;
 	g.mem = calloc(1, g.size);
-	tw.fd = open_twin(&c, &mi_a, ",\"max_data_xfer_size\":4096");
+	tw.fd = mi_open_twin(&c, &mi_a, ",\"max_data_xfer_size\":4096");
 	tw.next_id = 1;
 	assert_int_equal(mi_map(&c, g.base, g.size, RW, -1, 0), 0);
 
@@ -818,7 +779,7 @@ test_msg_only_timeout(void **state)
 	timeout_case(&c, &c, &g);
 	mi_close(&c, &mi_a);
 
-	tw.fd = open_twin(&c, &mi_a, "");
+	tw.fd = mi_open_twin(&c, &mi_a, "");
 	tw.next_id = 1;
 	assert_int_equal(mi_map(&c, g.base, g.size, RW, -1, 0), 0);
 	timeout_case(&c, &tw, &g);
@@ -861,7 +822,7 @@ test_msg_only_disconnect(void **state)
 	assert_int_equal(mi_map(&c, 0x80000000, 4096, RW, -1, 0), 0);
 	disconnect_case(&c, &c);
 
-	tw.fd = open_twin(&c, &mi_a, "");
+	tw.fd = mi_open_twin(&c, &mi_a, "");
 	tw.next_id = 1;
 	assert_int_equal(mi_map(&c, 0x80000000, 4096, RW, -1, 0), 0);
 	disconnect_case(&c, &tw);

@@ -31,6 +31,8 @@ main(int argc, char **argv)
 					  NULL, NULL);
 	failed += _cmocka_run_group_tests("conn", mi_conn_tests,
 					  mi_conn_tests_n, NULL, NULL);
+	failed += _cmocka_run_group_tests("hostile", mi_hostile_tests,
+					  mi_hostile_tests_n, NULL, NULL);
 	mi_server_teardown(NULL);
 	return failed != 0;
 }

@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * A hostile client against the server (review defects, issue 15): fds that
+ * are not eventfds, a full blocking eventfd, memory that shrinks under a
+ * mapping, fds left behind by a VERSION that wants no reply, huge dirty
+ * logs, message-based DMA from a thread the data path protects, and a twin
+ * socket stream with an oversized message. Each case failed (hung, crashed
+ * or leaked) before its fix.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <rte_lcore.h>
+#include <rte_rcu_qsbr.h>
+
+#include "mi_common.h"
+
+#define RW (VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE)
+#define EV_TRIG (VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_TRIGGER)
+#define EV_MASK (VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_MASK)
+#define NONE_TRIG (VFIO_USER_IRQ_SET_DATA_NONE | VFIO_USER_IRQ_SET_ACTION_TRIGGER)
+#define NONE_MASK (VFIO_USER_IRQ_SET_DATA_NONE | VFIO_USER_IRQ_SET_ACTION_MASK)
+#define TIB (1ULL << 40)
+
+/* Resident set of this process in KiB (/proc/self/statm). */
+static long
+rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size = 0, res = 0;
+
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld %ld", &size, &res), 2);
+	fclose(f);
+	return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* The server answers promptly on device d (one without a client): the
+ * event thread lives. */
+static void
+assert_server_alive(struct mi_dev *d)
+{
+	uint8_t v[4];
+	uint64_t t0 = mi_now_ms();
+	struct rc o;
+
+	mi_open(&o, d, NULL);
+	assert_int_equal(mi_region_rw(&o, 0, 0, v, sizeof(v), false), 0);
+	assert_true(mi_now_ms() - t0 < 1000);
+	mi_close(&o, d);
+}
+
+/* ---- 1. eventfds ---- */
+
+static void
+test_irq_fd_not_eventfd(void **state)
+{
+	int p[2], sv[2], mfd, before;
+	uint8_t *mem;
+	struct rc c;
+
+	(void)state;
+	signal(SIGPIPE, SIG_DFL);	/* a SIGPIPE must kill this test */
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	close(p[0]);	/* writing p[1] would raise SIGPIPE */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	mfd = mi_memfd(MI_PAGE, &mem);
+	mi_open(&c, &mi_b, NULL);
+	before = rc_count_fds();
+
+	/* INTx, MSI-X and the mask notification: each refuses them */
+	assert_int_equal(mi_set_irqs(&c, EV_TRIG, MI_INTX, 0, 1, NULL, &p[1], 1),
+			 -EINVAL);
+	assert_int_equal(mi_set_irqs(&c, EV_TRIG, MI_MSIX, 0, 1, NULL, &sv[0], 1),
+			 -EINVAL);
+	assert_int_equal(mi_set_irqs(&c, EV_TRIG, MI_MSIX, 1, 1, NULL, &mfd, 1),
+			 -EINVAL);
+	assert_int_equal(mi_set_irqs(&c, EV_MASK, MI_INTX, 0, 1, NULL, &p[1], 1),
+			 -EINVAL);
+	assert_int_equal(rte_vfio_user_irq_enabled(mi_b.id, MI_INTX), 0);
+	assert_int_equal(rte_vfio_user_irq_enabled(mi_b.id, MI_MSIX), 0);
+	/* nothing of them kept */
+	assert_true(MI_WAIT(rc_count_fds() == before, 2000));
+
+	/* triggers reach no pipe: no SIGPIPE */
+	assert_int_equal(mi_set_irqs(&c, NONE_TRIG, MI_INTX, 0, 1, NULL, NULL, 0),
+			 0);
+	mi_trigger(&mi_b, MI_INTX, 0);
+	mi_close(&c, &mi_b);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+	close(mfd);
+	munmap(mem, MI_PAGE);
+}
+
+static void
+test_irq_full_blocking_eventfd(void **state)
+{
+	int efd = eventfd(0, EFD_CLOEXEC);	/* blocking, as a client may */
+	eventfd_t v;
+	uint64_t t0;
+	struct rc c;
+
+	(void)state;
+	assert_true(efd >= 0);
+	/* the counter at its maximum: one more write would block */
+	assert_int_equal(eventfd_write(efd, 0xfffffffffffffffeULL), 0);
+	mi_open(&c, &mi_b, NULL);
+	assert_int_equal(mi_set_irqs(&c, EV_TRIG, MI_MSIX, 0, 1, NULL, &efd, 1), 0);
+	assert_int_equal(mi_set_irqs(&c, EV_TRIG, MI_INTX, 0, 1, NULL, &efd, 1), 0);
+	/* the server made it non-blocking (the file status is shared) */
+	assert_true(fcntl(efd, F_GETFL) & O_NONBLOCK);
+
+	t0 = mi_now_ms();
+	/* a client trigger, a device trigger, an unmask: none may block */
+	assert_int_equal(mi_set_irqs(&c, NONE_TRIG, MI_MSIX, 0, 1, NULL, NULL, 0),
+			 0);
+	assert_true(mi_trigger(&mi_b, MI_MSIX, 0) >= 0);
+	assert_true(mi_trigger(&mi_b, MI_INTX, 0) >= 0);
+	assert_int_equal(mi_set_irqs(&c, NONE_MASK, MI_INTX, 0, 1, NULL, NULL, 0),
+			 0);
+	assert_true(mi_now_ms() - t0 < 1000);
+	assert_server_alive(&mi_a);
+
+	/* drained, it works as an eventfd again */
+	assert_int_equal(eventfd_read(efd, &v), 0);
+	assert_int_equal(v, 0xfffffffffffffffeULL);
+	assert_int_equal(mi_trigger(&mi_b, MI_MSIX, 0), 1);
+	assert_int_equal(mi_efd_read(efd), 1);
+	mi_close(&c, &mi_b);
+	close(efd);
+}
+
+/* ---- 2. memory that shrinks under a mapping ---- */
+
+static void
+test_dma_shrink_sealable(void **state)
+{
+	int fd = memfd_create("hostile-sealable", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	const struct rte_vfio_user_mem_region *r;
+	uint8_t buf[16];
+	struct rc c;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 64 * 1024), 0);
+	mi_open(&c, &mi_a, NULL);
+	assert_int_equal(mi_map(&c, 0x40000000, 64 * 1024, RW, fd, 0), 0);
+	r = rte_vfio_user_mem_find(rte_vfio_user_get_mem_table(mi_a.id),
+				   0x40000000, 1);
+	assert_non_null(r);
+	assert_true(r->prot & RTE_VFIO_USER_MEM_F_NO_SHRINK);
+	/* the library sealed it: the client cannot shrink it any more */
+	assert_int_equal(ftruncate(fd, 0), -1);
+	assert_int_equal(errno, EPERM);
+	assert_true(fcntl(fd, F_GET_SEALS) & F_SEAL_SHRINK);
+	/* growing is still the client's business */
+	assert_int_equal(ftruncate(fd, 128 * 1024), 0);
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, 0x40000000 + 60 * 1024,
+						buf, sizeof(buf)), 0);
+	mi_close(&c, &mi_a);
+	close(fd);
+}
+
+static void
+test_dma_shrink_unsealable(void **state)
+{
+	/* no MFD_ALLOW_SEALING: cannot be sealed (like a hugetlbfs file) */
+	int fd = memfd_create("hostile-unsealable", MFD_CLOEXEC);
+	const struct rte_vfio_user_mem_region *r;
+	uint8_t buf[16] = { 1 };
+	struct rc c;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 64 * 1024), 0);
+	mi_open(&c, &mi_a, NULL);
+	assert_int_equal(mi_map(&c, 0x40000000, 64 * 1024, RW, fd, 0), 0);
+	r = rte_vfio_user_mem_find(rte_vfio_user_get_mem_table(mi_a.id),
+				   0x40000000, 1);
+	assert_non_null(r);
+	assert_false(r->prot & RTE_VFIO_USER_MEM_F_NO_SHRINK);
+	assert_int_equal(rte_vfio_user_dma_write(mi_a.id, 0x40000000 + 8192,
+						 buf, sizeof(buf)), 0);
+	/* the client pulls the memory away: the library's copies fail
+	 * cleanly instead of raising SIGBUS */
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, 0x40000000 + 8192,
+						buf, sizeof(buf)), -EFAULT);
+	assert_int_equal(rte_vfio_user_dma_write(mi_a.id, 0x40000000 + 60 * 1024,
+						 buf, sizeof(buf)), -EFAULT);
+	/* what is still there still works */
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, 0x40000000, buf,
+						sizeof(buf)), 0);
+	assert_server_alive(&mi_b);
+	mi_close(&c, &mi_a);
+	close(fd);
+}
+
+/* ---- 3. VERSION without a reply, with twin_socket ---- */
+
+static void
+test_version_no_reply_twin_no_leak(void **state)
+{
+	static const char json[] =
+		"{\"capabilities\":{\"twin_socket\":{\"supported\":true}}}";
+	struct vfio_user_version *v;
+	size_t len = sizeof(*v) + sizeof(json);
+	int base;
+
+	(void)state;
+	v = calloc(1, len);
+	assert_non_null(v);
+	v->major = VFIO_USER_MAJOR_VER;
+	v->minor = VFIO_USER_MINOR_VER;
+	memcpy(v->data, json, sizeof(json));
+	base = rc_count_fds();
+	for (int i = 0; i < 50; i++) {
+		int destroyed = mi_load(&mi_a.destroy_count);
+		struct rc c;
+		uint16_t id;
+
+		assert_int_equal(rc_connect(&c, mi_a.path, RC_TIMEOUT_MS), 0);
+		mi_track(c.fd, &mi_a);
+		assert_int_equal(rc_send(&c, VFIO_USER_VERSION,
+					 VFIO_USER_F_NO_REPLY, v, (uint32_t)len,
+					 NULL, 0, &id), 0);
+		assert_true(MI_WAIT(rte_vfio_user_is_connected(mi_a.id) == 1,
+				    2000));
+		mi_untrack(c.fd);
+		rc_close(&c);
+		mi_wait_teardown(&mi_a, destroyed);
+	}
+	assert_true(MI_WAIT(rc_count_fds() == base, 2000));
+	assert_int_equal(rc_count_fds(), base);
+	free(v);
+}
+
+/* ---- 4. dirty logging over huge mappings ---- */
+
+static int
+feature(struct rc *c, uint32_t flags, const void *data, uint32_t len,
+	struct rc_reply *r)
+{
+	struct vfio_user_device_feature *f = calloc(1, sizeof(*f) + len + 4096);
+	int ret;
+
+	assert_non_null(f);
+	f->argsz = (uint32_t)(sizeof(*f) + len + 4096);
+	f->flags = flags;
+	memcpy(f->data, data, len);
+	ret = rc_call(c, VFIO_USER_DEVICE_FEATURE, f, (uint32_t)(sizeof(*f) + len),
+		      NULL, 0, r);
+	free(f);
+	return ret;
+}
+
+static void
+logging_start(struct rc *c)
+{
+	struct vfio_user_dma_logging_control ctl = { .page_size = 4096 };
+
+	assert_int_equal(feature(c, VFIO_USER_DEVICE_FEATURE_SET |
+				 VFIO_USER_FEATURE_DMA_LOGGING_START, &ctl,
+				 sizeof(ctl), NULL), 0);
+}
+
+/* Report of [iova, +len) at page size len: one bit. */
+static int
+report_one_bit(struct rc *c, uint64_t iova, uint64_t len, uint8_t *bit)
+{
+	struct vfio_user_dma_logging_report rq = {
+		.iova = iova, .length = len, .page_size = len,
+	};
+	struct rc_reply r;
+	int ret;
+
+	ret = feature(c, VFIO_USER_DEVICE_FEATURE_GET |
+		      VFIO_USER_FEATURE_DMA_LOGGING_REPORT, &rq, sizeof(rq), &r);
+	if (ret == 0) {
+		assert_int_equal(r.size, sizeof(struct vfio_user_device_feature) +
+				 sizeof(rq) + 8);
+		*bit = r.payload[r.size - 8] & 1;
+	}
+	rc_reply_free(&r);
+	return ret;
+}
+
+static int
+unmap_with_bitmap(struct rc *c, uint64_t iova, uint64_t size, uint8_t *bit)
+{
+	struct {
+		struct vfio_user_dma_unmap u;
+		struct vfio_user_bitmap b;
+	} __attribute__((packed)) m = {
+		.u = { .argsz = sizeof(m) + 8,
+		       .flags = VFIO_USER_DMA_UNMAP_F_GET_DIRTY_BITMAP,
+		       .addr = iova, .size = size },
+		.b = { .pgsize = size, .size = 8 },
+	};
+	struct rc_reply r;
+	int ret;
+
+	ret = rc_call(c, VFIO_USER_DMA_UNMAP, &m, sizeof(m), NULL, 0, &r);
+	if (ret == 0) {
+		assert_int_equal(r.size, sizeof(m) + 8);
+		*bit = r.payload[r.size - 8] & 1;
+	}
+	rc_reply_free(&r);
+	return ret;
+}
+
+static void
+test_dirty_huge_message_only(void **state)
+{
+	const uint64_t size = 8 * TIB;
+	long rss0;
+	uint64_t t0;
+	uint8_t bit = 1;
+	struct rc c;
+
+	(void)state;
+	mi_open(&c, &mi_a, NULL);
+	rss0 = rss_kib();
+	t0 = mi_now_ms();
+	assert_int_equal(mi_map(&c, 0, size, RW, -1, 0), 0);
+	logging_start(&c);
+	assert_int_equal(report_one_bit(&c, 0, size, &bit), 0);
+	assert_int_equal(bit, 0);	/* the device never wrote it */
+	assert_int_equal(unmap_with_bitmap(&c, 0, size, &bit), 0);
+	assert_int_equal(bit, 0);
+	print_message("8 TiB message-only map, log, report, unmap: %" PRIu64
+		      " ms, RSS +%ld KiB\n", mi_now_ms() - t0, rss_kib() - rss0);
+	assert_true(mi_now_ms() - t0 < 1000);
+	assert_true(rss_kib() - rss0 < 16 * 1024);
+	mi_close(&c, &mi_a);
+}
+
+static void
+test_dirty_huge_mapped(void **state)
+{
+	/* a sparse memfd of 1 TiB: its bitmap (32 MiB) is never backed
+	 * by memory unless pages get dirty */
+	const uint64_t size = TIB;
+	int fd = memfd_create("hostile-huge", MFD_CLOEXEC);
+	long rss0;
+	uint64_t t0;
+	uint8_t bit = 0, one = 1;
+	struct rc c;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	mi_open(&c, &mi_a, NULL);
+	rss0 = rss_kib();
+	t0 = mi_now_ms();
+	assert_int_equal(mi_map(&c, 0, size, RW, fd, 0), 0);
+	logging_start(&c);
+	assert_int_equal(report_one_bit(&c, 0, size, &bit), 0);
+	assert_int_equal(bit, 0);
+	/* one page written by the device shows, in a 1 TiB page */
+	assert_int_equal(rte_vfio_user_dma_write(mi_a.id, size - 4096, &one, 1), 0);
+	assert_int_equal(report_one_bit(&c, 0, size, &bit), 0);
+	assert_int_equal(bit, 1);
+	assert_int_equal(report_one_bit(&c, 0, size, &bit), 0);
+	assert_int_equal(bit, 0);	/* a report clears it */
+	assert_int_equal(rte_vfio_user_dma_write(mi_a.id, 4096, &one, 1), 0);
+	assert_int_equal(unmap_with_bitmap(&c, 0, size, &bit), 0);
+	assert_int_equal(bit, 1);
+	print_message("1 TiB mapped, log, 3 reports, unmap: %" PRIu64
+		      " ms, RSS +%ld KiB\n", mi_now_ms() - t0, rss_kib() - rss0);
+	assert_true(mi_now_ms() - t0 < 3000);
+	assert_true(rss_kib() - rss0 < 16 * 1024);
+	mi_close(&c, &mi_a);
+	close(fd);
+}
+
+/* ---- 6. message-based DMA and the QSBR; the twin socket stream ---- */
+
+struct online_read {
+	int dev;
+	uint64_t iova;
+	int ret;
+	uint64_t ms;
+};
+
+/* An EAL-like data-path thread (lcore 3), online in the device's QSBR. */
+static void *
+online_read_thread(void *arg)
+{
+	struct online_read *o = arg;
+	struct rte_rcu_qsbr *q = rte_vfio_user_get_qsbr(o->dev);
+	uint8_t buf[8];
+	uint64_t t0;
+
+	RTE_PER_LCORE(_lcore_id) = 3;
+	rte_rcu_qsbr_thread_register(q, 3);
+	rte_rcu_qsbr_thread_online(q, 3);
+	t0 = mi_now_ms();
+	o->ret = rte_vfio_user_dma_read(o->dev, o->iova, buf, sizeof(buf));
+	o->ms = mi_now_ms() - t0;
+	rte_rcu_qsbr_thread_offline(q, 3);
+	rte_rcu_qsbr_thread_unregister(q, 3);
+	return NULL;
+}
+
+static void
+test_msg_dma_online_thread_refused(void **state)
+{
+	struct online_read o = { .dev = mi_a.id, .iova = 0x50000000, .ret = 1 };
+	pthread_t th;
+	struct rc c;
+
+	(void)state;
+	mi_open(&c, &mi_a, NULL);
+	assert_int_equal(mi_map(&c, 0x50000000, 4096, RW, -1, 0), 0);
+	/* it would wait for a reply the event thread cannot read while a
+	 * DMA_MAP waits for this thread: refused at once */
+	assert_int_equal(pthread_create(&th, NULL, online_read_thread, &o), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(o.ret, -EDEADLK);
+	assert_true(o.ms < 1000);
+	mi_close(&c, &mi_a);
+}
+
+struct twin_junk {
+	int fd;
+	int ret;
+};
+
+/* Answer one DMA_READ on the twin socket, after a stale, oversized
+ * message that the server must skip without losing its place. */
+static void *
+twin_junk_thread(void *arg)
+{
+	struct twin_junk *j = arg;
+	struct rc tw = { .fd = j->fd };
+	const size_t junk = 1024 * 1024 + 64 * 1024;	/* > the server's limit */
+	struct vfio_user_dma_access *a;
+	struct vfio_user_header *h;
+	struct rc_reply r;
+	uint8_t *out;
+	size_t len;
+
+	j->ret = rc_recv(&tw, &r, 5000);
+	if (j->ret != 0)
+		return NULL;
+	a = (void *)r.payload;
+	out = calloc(1, junk);
+	assert_non_null(out);
+	h = (void *)out;
+	*h = (struct vfio_user_header){
+		.msg_id = (uint16_t)(r.hdr.msg_id + 100), .cmd = VFIO_USER_DMA_READ,
+		.msg_size = (uint32_t)junk, .flags = VFIO_USER_F_TYPE_REPLY,
+	};
+	memset(out + sizeof(*h), 0x5a, junk - sizeof(*h));
+	j->ret = rc_send_raw(&tw, out, junk, NULL, 0);
+	len = sizeof(*h) + sizeof(*a) + a->count;
+	*h = (struct vfio_user_header){
+		.msg_id = r.hdr.msg_id, .cmd = VFIO_USER_DMA_READ,
+		.msg_size = (uint32_t)len, .flags = VFIO_USER_F_TYPE_REPLY,
+	};
+	memcpy(out + sizeof(*h), a, sizeof(*a));
+	memset(out + sizeof(*h) + sizeof(*a), 0xa5, a->count);
+	if (j->ret == 0)
+		j->ret = rc_send_raw(&tw, out, len, NULL, 0);
+	free(out);
+	rc_reply_free(&r);
+	return NULL;
+}
+
+static void
+test_twin_oversize_keeps_stream(void **state)
+{
+	struct twin_junk j = { .ret = 1 };
+	uint8_t buf[64], want[64];
+	pthread_t th;
+	struct rc c;
+
+	(void)state;
+	j.fd = mi_open_twin(&c, &mi_a, "");
+	assert_int_equal(mi_map(&c, 0x60000000, 4096, RW, -1, 0), 0);
+	assert_int_equal(pthread_create(&th, NULL, twin_junk_thread, &j), 0);
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, 0x60000000, buf,
+						sizeof(buf)), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(j.ret, 0);
+	memset(want, 0xa5, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	mi_close(&c, &mi_a);
+	mi_untrack(j.fd);
+	close(j.fd);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, mi_test_teardown)
+const struct CMUnitTest mi_hostile_tests[] = {
+	T(test_irq_fd_not_eventfd),
+	T(test_irq_full_blocking_eventfd),
+	T(test_dma_shrink_sealable),
+	T(test_dma_shrink_unsealable),
+	T(test_version_no_reply_twin_no_leak),
+	T(test_dirty_huge_message_only),
+	T(test_dirty_huge_mapped),
+	T(test_msg_dma_online_thread_refused),
+	T(test_twin_oversize_keeps_stream),
+};
+const size_t mi_hostile_tests_n = RTE_DIM(mi_hostile_tests);
