@@ -183,7 +183,11 @@ int rte_vfio_user_client_region_read(struct rte_vfio_user_client *c,
 
 /**
  * REGION_WRITE, chunked. With @p posted, sent with no_reply: returns once
- * sent; a later non-posted request's reply proves it was applied.
+ * sent (or queued for the event thread to send); a later non-posted
+ * request's reply proves it was applied. A posted write never waits: if the
+ * server has left 2 MiB of our messages unread, it fails with -ENOBUFS.
+ * A non-posted request in that case waits up to the client's timeout for
+ * room first.
  */
 __rte_experimental
 int rte_vfio_user_client_region_write(struct rte_vfio_user_client *c,

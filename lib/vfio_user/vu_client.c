@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -53,9 +54,19 @@ struct dma_win {
 	uint32_t prot;
 };
 
-struct rte_vfio_user_client {
+/* One socket to the server (the main one, or the twin socket). */
+struct client_sock {
 	int fd;
-	int twin_fd;
+	struct vu_rx rx;	/* event thread only */
+	struct vu_out out;	/* requests and our replies, in order */
+	pthread_mutex_t ev_lock;
+	uint32_t events;	/* epoll events watched */
+	bool reading;		/* false while too much output is queued */
+};
+
+struct rte_vfio_user_client {
+	struct client_sock main;
+	struct client_sock twin;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct rte_vfio_user_client_conf conf;
 	struct rte_vfio_user_client_caps caps;
@@ -68,9 +79,6 @@ struct rte_vfio_user_client {
 	uint16_t next_id;
 	struct waiter *waiters;
 
-	pthread_mutex_t send_lock;
-	struct vu_rx rx;	/* event thread only */
-	struct vu_rx twin_rx;
 
 	pthread_mutex_t dma_lock;
 	struct dma_win *wins;
@@ -78,6 +86,78 @@ struct rte_vfio_user_client {
 
 	int region_fd[CLIENT_MAX_REGIONS];
 };
+
+/* ---- sockets ---- */
+
+static int
+sock_init(struct client_sock *k)
+{
+	k->fd = -1;
+	k->events = EPOLLIN;
+	k->reading = true;
+	pthread_mutex_init(&k->ev_lock, NULL);
+	vu_out_init(&k->out);
+	return vu_rx_init(&k->rx);
+}
+
+static void
+sock_fini(struct client_sock *k)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	k->fd = -1;
+	vu_rx_fini(&k->rx);
+	vu_out_fini(&k->out);
+	pthread_mutex_destroy(&k->ev_lock);
+}
+
+/* Watch the socket for input unless our replies pile up (a server that
+ * does not read them stops being read), and for output while some is
+ * queued. Any thread. */
+static void
+sock_watch(struct client_sock *k)
+{
+	size_t pending = vu_out_pending(&k->out);
+	uint32_t want;
+
+	pthread_mutex_lock(&k->ev_lock);
+	if (pending >= VU_OUT_HIGH)
+		k->reading = false;
+	else if (pending <= VU_OUT_LOW)
+		k->reading = true;
+	want = (k->reading ? EPOLLIN : 0) | (pending > 0 ? EPOLLOUT : 0);
+	if (want != k->events && vu_fdman_set_events(k->fd, want) == 0)
+		k->events = want;
+	pthread_mutex_unlock(&k->ev_lock);
+}
+
+/*
+ * Send a message on k, queueing what the socket does not take now. With a
+ * deadline (a caller thread), wait for a full queue to drain first; without
+ * (the event thread, posted requests), never wait: a full queue fails the
+ * send with -ENOBUFS. 0 or -errno.
+ */
+static int
+sock_send(struct client_sock *k, struct vfio_user_header *h,
+	  const struct iovec *iov, unsigned int iovcnt, const int *fds,
+	  unsigned int nfds, uint64_t deadline_ms)
+{
+	int ret;
+
+	if (vu_out_pending(&k->out) >= VU_OUT_HIGH) {
+		if (deadline_ms == 0)
+			return -ENOBUFS;
+		ret = vu_out_wait(&k->out, VU_OUT_LOW, deadline_ms);
+		if (ret < 0)
+			return ret;
+	}
+	ret = vu_out_send(&k->out, k->fd, h, iov, iovcnt, fds, nfds);
+	if (ret == 1) {
+		sock_watch(k);
+		ret = 0;
+	}
+	return ret;
+}
 
 /* ---- requests ---- */
 
@@ -143,11 +223,17 @@ request(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 	}
 	pthread_mutex_unlock(&c->lock);
 
-	pthread_mutex_lock(&c->send_lock);
-	ret = vu_send(c->fd, &h, iov, iovcnt, fds, nfds);
-	pthread_mutex_unlock(&c->send_lock);
-	if (posted)
+	ret = sock_send(&c->main, &h, iov, iovcnt, fds, nfds,
+			posted ? 0 : vu_now_ms() + c->conf.timeout_ms);
+	if (posted || ret < 0) {
+		if (!posted) {
+			pthread_mutex_lock(&c->lock);
+			if (!w->done)
+				waiter_unlink(c, w);
+			pthread_mutex_unlock(&c->lock);
+		}
 		return ret;
+	}
 
 	deadline_of(c, &ts);
 	pthread_mutex_lock(&c->lock);
@@ -246,8 +332,9 @@ win_find(const struct rte_vfio_user_client *c, uint64_t addr, uint64_t len)
 
 /* Answer the server's DMA_READ / DMA_WRITE (or refuse other commands). */
 static void
-serve_request(struct rte_vfio_user_client *c, int fd, struct vu_rx *rx)
+serve_request(struct rte_vfio_user_client *c, struct client_sock *k)
 {
+	struct vu_rx *rx = &k->rx;
 	struct vfio_user_header *h = vu_rx_hdr(rx);
 	struct vfio_user_dma_access *a = (void *)(rx->buf + sizeof(*h));
 	uint32_t size = rx->want - (uint32_t)sizeof(*h);
@@ -293,17 +380,13 @@ serve_request(struct rte_vfio_user_client *c, int fd, struct vu_rx *rx)
 	}
 	if (h->flags & VFIO_USER_F_NO_REPLY)
 		return;
-	if (fd == c->fd)
-		pthread_mutex_lock(&c->send_lock);
-	vu_send(fd, &rh, iov, n, NULL, 0);
-	if (fd == c->fd)
-		pthread_mutex_unlock(&c->send_lock);
+	sock_send(k, &rh, iov, n, NULL, 0, 0);
 }
 
 /* Answer a server request we cannot serve with an error reply. */
 static void
-refuse_request(struct rte_vfio_user_client *c, int fd,
-	       const struct vfio_user_header *h, int err)
+refuse_request(struct client_sock *k, const struct vfio_user_header *h,
+	       int err)
 {
 	struct vfio_user_header rh = {
 		.msg_id = h->msg_id, .cmd = h->cmd,
@@ -313,11 +396,7 @@ refuse_request(struct rte_vfio_user_client *c, int fd,
 
 	if (h->flags & VFIO_USER_F_NO_REPLY)
 		return;
-	if (fd == c->fd)
-		pthread_mutex_lock(&c->send_lock);
-	vu_send(fd, &rh, NULL, 0, NULL, 0);
-	if (fd == c->fd)
-		pthread_mutex_unlock(&c->send_lock);
+	sock_send(k, &rh, NULL, 0, NULL, 0, 0);
 }
 
 static void
@@ -344,9 +423,9 @@ client_lost(struct rte_vfio_user_client *c)
 	pthread_mutex_unlock(&c->lock);
 
 	VU_LOG(WARNING, "%s: server disconnected", c->path);
-	vu_fdman_del(c->fd);
-	if (c->twin_fd >= 0)
-		vu_fdman_del(c->twin_fd);
+	vu_fdman_del(c->main.fd);
+	if (c->twin.fd >= 0)
+		vu_fdman_del(c->twin.fd);
 	if (report && c->conf.on_disconnect != NULL)
 		c->conf.on_disconnect(c, c->conf.cb_arg);
 
@@ -357,10 +436,25 @@ client_lost(struct rte_vfio_user_client *c)
 }
 
 static void
-sock_event(struct rte_vfio_user_client *c, int fd, struct vu_rx *rx)
+sock_event(struct rte_vfio_user_client *c, struct client_sock *k,
+	   uint32_t events)
 {
-	for (int n = 0; n < 64; n++) {
-		enum vu_rx_status st = vu_rx_read(fd, rx);
+	struct vu_rx *rx = &k->rx;
+	bool reading;
+
+	if ((events & EPOLLOUT) && vu_out_flush(&k->out, k->fd) < 0) {
+		client_lost(c);
+		return;
+	}
+	pthread_mutex_lock(&k->ev_lock);
+	reading = k->reading || vu_out_pending(&k->out) <= VU_OUT_LOW;
+	pthread_mutex_unlock(&k->ev_lock);
+	if (!reading && (events & (EPOLLHUP | EPOLLERR))) {
+		client_lost(c);
+		return;
+	}
+	for (int n = 0; reading && n < 64; n++) {
+		enum vu_rx_status st = vu_rx_read(k->fd, rx);
 		struct vfio_user_header *h = vu_rx_hdr(rx);
 
 		if (st == VU_RX_AGAIN)
@@ -376,33 +470,35 @@ sock_event(struct rte_vfio_user_client *c, int fd, struct vu_rx *rx)
 			if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
 				deliver_reply(c, rx, -EMSGSIZE);
 			else
-				refuse_request(c, fd, h, E2BIG);
+				refuse_request(k, h, E2BIG);
 		} else if (h->msg_size < sizeof(*h) || rx->fds_overflow) {
 			VU_LOG(ERR, "%s: malformed message dropped", c->path);
 			if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
 				deliver_reply(c, rx, -EPROTO);
 			else
-				refuse_request(c, fd, h, EINVAL);
+				refuse_request(k, h, EINVAL);
 		} else if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY) {
 			if (!deliver_reply(c, rx, 0))
 				VU_LOG(WARNING, "%s: reply id %u cmd %u matches no "
 				       "request, dropped", c->path, h->msg_id,
 				       h->cmd);
 		} else {
-			serve_request(c, fd, rx);
+			serve_request(c, k);
 		}
 		vu_rx_next(rx);
+		if (vu_out_pending(&k->out) >= VU_OUT_HIGH)
+			break;	/* read on once the server takes our replies */
 	}
+	sock_watch(k);
 }
 
 static void
 main_event(int fd, void *arg, uint32_t events)
 {
-	RTE_SET_USED(fd);
-	RTE_SET_USED(events);
 	struct rte_vfio_user_client *c = arg;
 
-	sock_event(c, c->fd, &c->rx);
+	RTE_SET_USED(fd);
+	sock_event(c, &c->main, events);
 }
 
 static void
@@ -411,8 +507,7 @@ twin_event(int fd, void *arg, uint32_t events)
 	struct rte_vfio_user_client *c = arg;
 
 	RTE_SET_USED(fd);
-	RTE_SET_USED(events);
-	sock_event(c, c->twin_fd, &c->twin_rx);
+	sock_event(c, &c->twin, events);
 }
 
 /* ---- attach / detach ---- */
@@ -514,7 +609,7 @@ parse_version_reply(struct rte_vfio_user_client *c, struct waiter *w)
 				       c->path);
 				goto out;
 			}
-			c->twin_fd = w->fds[json_integer_value(idx)];
+			c->twin.fd = w->fds[json_integer_value(idx)];
 			w->fds[json_integer_value(idx)] = -1;
 			caps->twin_socket = true;
 		}
@@ -583,16 +678,13 @@ rte_vfio_user_client_attach(const struct rte_vfio_user_client_conf *conf)
 		c->conf.timeout_ms = CLIENT_DEF_TIMEOUT_MS;
 	if (c->conf.max_xfer == 0)
 		c->conf.max_xfer = VU_MAX_XFER;
-	c->fd = -1;
-	c->twin_fd = -1;
 	for (int i = 0; i < CLIENT_MAX_REGIONS; i++)
 		c->region_fd[i] = -1;
 	c->next_id = 1;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
-	pthread_mutex_init(&c->send_lock, NULL);
 	pthread_mutex_init(&c->dma_lock, NULL);
-	if (vu_rx_init(&c->rx) < 0 || vu_rx_init(&c->twin_rx) < 0) {
+	if (sock_init(&c->main) < 0 || sock_init(&c->twin) < 0) {
 		ret = -ENOMEM;
 		goto err;
 	}
@@ -601,15 +693,15 @@ rte_vfio_user_client_attach(const struct rte_vfio_user_client_conf *conf)
 		VU_LOG(ERR, "%s: connect: %s", c->path, strerror(-ret));
 		goto err;
 	}
-	c->fd = ret;
+	c->main.fd = ret;
 	c->connected = true;
-	ret = vu_fdman_add(c->fd, main_event, c);
+	ret = vu_fdman_add(c->main.fd, main_event, c);
 	if (ret < 0)
 		goto err;
 	ret = negotiate(c);
-	if (ret == 0 && c->twin_fd >= 0) {
-		fcntl(c->twin_fd, F_SETFL, fcntl(c->twin_fd, F_GETFL) | O_NONBLOCK);
-		ret = vu_fdman_add(c->twin_fd, twin_event, c);
+	if (ret == 0 && c->twin.fd >= 0) {
+		fcntl(c->twin.fd, F_SETFL, fcntl(c->twin.fd, F_GETFL) | O_NONBLOCK);
+		ret = vu_fdman_add(c->twin.fd, twin_event, c);
 	}
 	if (ret < 0)
 		goto err;
@@ -638,10 +730,10 @@ rte_vfio_user_client_detach(struct rte_vfio_user_client *c)
 
 	if (c == NULL)
 		return;
-	if (c->fd >= 0)
-		vu_fdman_del(c->fd);
-	if (c->twin_fd >= 0)
-		vu_fdman_del(c->twin_fd);
+	if (c->main.fd >= 0)
+		vu_fdman_del(c->main.fd);
+	if (c->twin.fd >= 0)
+		vu_fdman_del(c->twin.fd);
 	pthread_mutex_lock(&c->lock);
 	while (c->gone_cb_running)	/* the event thread still reports */
 		pthread_cond_wait(&c->cond, &c->lock);
@@ -654,17 +746,12 @@ rte_vfio_user_client_detach(struct rte_vfio_user_client *c)
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	/* callers of other API functions must be done by now (documented) */
-	if (c->fd >= 0)
-		close(c->fd);
-	if (c->twin_fd >= 0)
-		close(c->twin_fd);
+	sock_fini(&c->main);
+	sock_fini(&c->twin);
 	vu_close_fds(c->region_fd, CLIENT_MAX_REGIONS);
-	vu_rx_fini(&c->rx);
-	vu_rx_fini(&c->twin_rx);
 	free(c->wins);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
-	pthread_mutex_destroy(&c->send_lock);
 	pthread_mutex_destroy(&c->dma_lock);
 	free(c);
 }

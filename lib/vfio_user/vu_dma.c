@@ -803,15 +803,6 @@ vu_dma_twin_setup(struct vu_conn *c, int *client_end)
 	return 0;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Check a reply to req and take its data; 0 or -errno. */
 static int
 dma_reply_take(struct vu_dma_req *req, const struct vfio_user_header *h,
@@ -867,7 +858,7 @@ vu_dma_rw_reply(struct vu_dev *dev, struct vu_msg *m)
 static int
 twin_wait(struct vu_conn *c, struct vu_dma_req *req)
 {
-	uint64_t deadline = now_ms() + DMA_RW_TIMEOUT_MS;
+	uint64_t deadline = vu_now_ms() + DMA_RW_TIMEOUT_MS;
 
 	for (;;) {
 		/* the main socket too: a client gone from it is gone, even if
@@ -876,7 +867,7 @@ twin_wait(struct vu_conn *c, struct vu_dma_req *req)
 			{ .fd = c->twin_fd, .events = POLLIN },
 			{ .fd = c->fd, .events = POLLRDHUP },
 		};
-		uint64_t now = now_ms();
+		uint64_t now = vu_now_ms();
 		enum vu_rx_status st;
 
 		if (now >= deadline)
@@ -988,10 +979,8 @@ dma_msg(struct vu_dev *dev, uint16_t cmd, uint64_t addr, uint8_t *buf,
 	d->req = &req;
 	pthread_mutex_unlock(&d->req_lock);
 
-	pthread_mutex_lock(&c->send_lock);
-	ret = vu_send(c->fd, &h, iov, cmd == VFIO_USER_DMA_WRITE ? 2 : 1,
-		      NULL, 0);
-	pthread_mutex_unlock(&c->send_lock);
+	ret = vu_conn_send(c, &h, iov, cmd == VFIO_USER_DMA_WRITE ? 2 : 1,
+			   NULL, 0);
 	pthread_mutex_unlock(&dev->lock);
 
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -204,6 +204,24 @@ out:
 }
 
 int
+vu_fdman_set_events(int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events };
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&fdm.lock);
+	for (uint32_t i = 0; fdm.running && i < FDMAN_MAX_FDS; i++) {
+		if (fdm.ent[i].fd != fd)
+			continue;
+		ev.data.u64 = ev_key(i, fdm.ent[i].gen);
+		ret = epoll_ctl(fdm.epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+		break;
+	}
+	pthread_mutex_unlock(&fdm.lock);
+	return ret;
+}
+
+int
 vu_fdman_del(int fd)
 {
 	bool self = vu_fdman_is_event_thread();

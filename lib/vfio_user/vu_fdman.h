@@ -21,6 +21,10 @@ typedef void (*vu_fd_cb)(int fd, void *arg, uint32_t events);
 /* Watch fd for EPOLLIN (starts the thread on first use). 0 or -errno. */
 int vu_fdman_add(int fd, vu_fd_cb cb, void *arg);
 
+/* Watch fd for these epoll events instead (EPOLLIN, EPOLLOUT; error and
+ * hang-up are always reported). 0 or -errno. */
+int vu_fdman_set_events(int fd, uint32_t events);
+
 /* Stop watching fd. Waits for a running callback of fd unless called from
  * the event thread itself. 0 or -ENOENT. */
 int vu_fdman_del(int fd);

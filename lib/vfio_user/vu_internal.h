@@ -78,8 +78,12 @@ struct vu_conn {
 	bool closing;
 	struct vu_caps caps;
 	struct vu_rx rx;
+	uint64_t rx_activity_ms;	/* last bytes read (partial timeout) */
 	uint8_t *reply;		/* reply payload buffer, VU_MAX_MSG_SIZE */
-	pthread_mutex_t send_lock;	/* replies vs. our DMA requests */
+	struct vu_out out;	/* replies and our DMA requests */
+	pthread_mutex_t ev_lock;	/* 'events', 'reading', the timer */
+	uint32_t events;	/* epoll events watched */
+	bool reading;		/* false while too much output is queued */
 	int twin_fd;		/* server end of the twin socket, or -1 */
 	struct vu_rx twin_rx;
 };
@@ -167,6 +171,11 @@ void vu_irq_dev_fini(struct vu_dev *dev);
 
 /* vu_server.c */
 struct vu_dev *vu_dev_get(int dev_id);
+/* Send a message to the client, queueing what the socket does not take
+ * now (any thread; the caller keeps c alive). 0 or -errno. */
+int vu_conn_send(struct vu_conn *c, struct vfio_user_header *hdr,
+		 const struct iovec *iov, unsigned int iovcnt, const int *fds,
+		 unsigned int nfds);
 const char *vu_cmd_name(uint16_t cmd);
 
 #endif /* VU_INTERNAL_H */

@@ -134,7 +134,8 @@ conn_free(struct vu_conn *c)
 		close(c->fd);
 	vu_dma_twin_close(c);
 	vu_rx_fini(&c->rx);
-	pthread_mutex_destroy(&c->send_lock);
+	vu_out_fini(&c->out);
+	pthread_mutex_destroy(&c->ev_lock);
 	free(c->reply);
 	free(c);
 }
@@ -149,7 +150,10 @@ conn_new(struct vu_dev *dev, int fd)
 	c->dev = dev;
 	c->fd = fd;
 	c->twin_fd = -1;
-	pthread_mutex_init(&c->send_lock, NULL);
+	c->events = EPOLLIN;
+	c->reading = true;
+	pthread_mutex_init(&c->ev_lock, NULL);
+	vu_out_init(&c->out);
 	c->timer_fd = timerfd_create(CLOCK_MONOTONIC,
 				     TFD_NONBLOCK | TFD_CLOEXEC);
 	c->reply = malloc(VU_MAX_MSG_SIZE);
@@ -239,16 +243,66 @@ conn_attach(struct vu_dev *dev, int fd)
 	return 0;
 }
 
+/*
+ * The connection's timer fires at the earliest of: a partial message that
+ * made no progress for VU_PARTIAL_TIMEOUT_MS, and queued output that made
+ * no progress for VU_OUT_STALL_MS. With ev_lock held.
+ */
 static void
-conn_arm_timer(struct vu_conn *c)
+conn_arm_timer_locked(struct vu_conn *c)
 {
 	struct itimerspec its = { 0 };
+	uint64_t now = vu_now_ms(), due = UINT64_MAX, stalled;
 
-	if (vu_rx_partial(&c->rx)) {
-		its.it_value.tv_sec = VU_PARTIAL_TIMEOUT_MS / 1000;
-		its.it_value.tv_nsec = (VU_PARTIAL_TIMEOUT_MS % 1000) * 1000000L;
+	if (vu_rx_partial(&c->rx))
+		due = c->rx_activity_ms + VU_PARTIAL_TIMEOUT_MS;
+	stalled = vu_out_stalled_since(&c->out);
+	if (stalled != 0 && stalled + VU_OUT_STALL_MS < due)
+		due = stalled + VU_OUT_STALL_MS;
+	if (due != UINT64_MAX) {
+		uint64_t in = due > now ? due - now : 1;
+
+		its.it_value.tv_sec = (time_t)(in / 1000);
+		its.it_value.tv_nsec = (long)(in % 1000) * 1000000L;
 	}
 	timerfd_settime(c->timer_fd, 0, &its, NULL);
+}
+
+/*
+ * Watch the socket for what the connection needs now: input unless too
+ * much output is queued (a peer that does not read stops being read), and
+ * output while some is queued. Any thread.
+ */
+static void
+conn_watch(struct vu_conn *c)
+{
+	size_t pending = vu_out_pending(&c->out);
+	uint32_t want;
+
+	pthread_mutex_lock(&c->ev_lock);
+	if (pending >= VU_OUT_HIGH)
+		c->reading = false;
+	else if (pending <= VU_OUT_LOW)
+		c->reading = true;
+	want = (c->reading ? EPOLLIN : 0) | (pending > 0 ? EPOLLOUT : 0);
+	if (want != c->events && vu_fdman_set_events(c->fd, want) == 0)
+		c->events = want;
+	conn_arm_timer_locked(c);
+	pthread_mutex_unlock(&c->ev_lock);
+}
+
+int
+vu_conn_send(struct vu_conn *c, struct vfio_user_header *hdr,
+	     const struct iovec *iov, unsigned int iovcnt, const int *fds,
+	     unsigned int nfds)
+{
+	int ret = vu_out_send(&c->out, c->fd, hdr, iov, iovcnt, fds, nfds);
+
+	if (ret == 1) {		/* queued: the event thread sends it */
+		conn_watch(c);
+		ret = 0;
+	}
+	return ret;
 }
 
 static int
@@ -262,14 +316,9 @@ conn_reply_error(struct vu_conn *c, const struct vfio_user_header *req,
 		.error_no = (uint32_t)err,
 	};
 
-	int ret;
-
 	if (req->flags & VFIO_USER_F_NO_REPLY)
 		return 0;
-	pthread_mutex_lock(&c->send_lock);
-	ret = vu_send(c->fd, &h, NULL, 0, NULL, 0);
-	pthread_mutex_unlock(&c->send_lock);
-	return ret;
+	return vu_conn_send(c, &h, NULL, 0, NULL, 0);
 }
 
 /* Check a request against the command table; 0 or a positive errno. */
@@ -366,9 +415,7 @@ conn_handle_msg(struct vu_conn *c)
 		};
 		iov.iov_base = c->reply;
 		iov.iov_len = r.size;
-		pthread_mutex_lock(&c->send_lock);
-		ret = vu_send(c->fd, &rh, &iov, r.size ? 1 : 0, r.fds, r.nfds);
-		pthread_mutex_unlock(&c->send_lock);
+		ret = vu_conn_send(c, &rh, &iov, r.size ? 1 : 0, r.fds, r.nfds);
 	} else {
 		ret = 0;
 	}
@@ -395,13 +442,28 @@ static void
 conn_event(int fd, void *arg, uint32_t events)
 {
 	struct vu_conn *c = arg;
+	bool reading;
 	int n;
 
 	RTE_SET_USED(fd);
-	for (n = 0; n < VU_MSGS_PER_EVENT; n++) {
+	if (vu_out_pending(&c->out) > 0 && vu_out_flush(&c->out, c->fd) < 0) {
+		conn_close(c);	/* the peer is gone */
+		return;
+	}
+	pthread_mutex_lock(&c->ev_lock);
+	reading = c->reading || vu_out_pending(&c->out) <= VU_OUT_LOW;
+	pthread_mutex_unlock(&c->ev_lock);
+	if (!reading && (events & (EPOLLHUP | EPOLLERR))) {
+		conn_close(c);	/* gone without reading its replies */
+		return;
+	}
+	for (n = 0; reading && n < VU_MSGS_PER_EVENT; n++) {
+		uint32_t had = c->rx.have;
 		enum vu_rx_status st = vu_rx_read(c->fd, &c->rx);
 		int ret = 0;
 
+		if (c->rx.have != had || st != VU_RX_AGAIN)
+			c->rx_activity_ms = vu_now_ms();
 		if (st == VU_RX_AGAIN) {
 			if (!(events & (EPOLLHUP | EPOLLERR)) || n > 0)
 				break;
@@ -425,8 +487,11 @@ conn_event(int fd, void *arg, uint32_t events)
 			conn_close(c);
 			return;
 		}
+		/* replies pile up: read no more until the peer takes them */
+		if (vu_out_pending(&c->out) >= VU_OUT_HIGH)
+			break;
 	}
-	conn_arm_timer(c);
+	conn_watch(c);
 }
 
 static void
@@ -435,17 +500,32 @@ conn_timer_event(int fd, void *arg, uint32_t events)
 	struct vu_conn *c = arg;
 	uint64_t ticks;
 
+	uint64_t now = vu_now_ms(), stalled;
+
 	RTE_SET_USED(events);
-	if (read(fd, &ticks, sizeof(ticks)) < 0 || !vu_rx_partial(&c->rx))
+	if (read(fd, &ticks, sizeof(ticks)) < 0)
 		return;
-	VU_LOG(ERR, "%s: incomplete message stalled for %d ms, dropped",
-	       c->dev->path, VU_PARTIAL_TIMEOUT_MS);
-	if (c->rx.discard == 0 && c->rx.have >= sizeof(struct vfio_user_header) &&
-	    conn_reply_error(c, vu_rx_hdr(&c->rx), EBADMSG) < 0) {
+	stalled = vu_out_stalled_since(&c->out);
+	if (stalled != 0 && now - stalled >= VU_OUT_STALL_MS) {
+		VU_LOG(ERR, "%s: client read none of %zu bytes of replies for "
+		       "%d ms: disconnected", c->dev->path,
+		       vu_out_pending(&c->out), VU_OUT_STALL_MS);
 		conn_close(c);
 		return;
 	}
-	vu_rx_abort(&c->rx);
+	if (vu_rx_partial(&c->rx) &&
+	    now - c->rx_activity_ms >= VU_PARTIAL_TIMEOUT_MS) {
+		VU_LOG(ERR, "%s: incomplete message stalled for %d ms, dropped",
+		       c->dev->path, VU_PARTIAL_TIMEOUT_MS);
+		if (c->rx.discard == 0 &&
+		    c->rx.have >= sizeof(struct vfio_user_header) &&
+		    conn_reply_error(c, vu_rx_hdr(&c->rx), EBADMSG) < 0) {
+			conn_close(c);
+			return;
+		}
+		vu_rx_abort(&c->rx);
+	}
+	conn_watch(c);
 }
 
 /* ---- listening sockets ---- */

@@ -3,11 +3,15 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <rte_common.h>
 
 #include "vu_transport.h"
 
@@ -174,6 +178,294 @@ again:
 	return VU_RX_MSG;
 }
 
+uint64_t
+vu_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* One non-blocking sendmsg of iovecs v[0..cnt) with fds (NULL: none).
+ * Bytes sent, or -errno (-EAGAIN: the socket is full). */
+static ssize_t
+send_some(int fd, const struct iovec *v, unsigned int cnt, const int *fds,
+	  unsigned int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(VU_MAX_MSG_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = {
+		.msg_iov = (struct iovec *)(uintptr_t)v,
+		.msg_iovlen = cnt,
+	};
+	ssize_t r;
+
+	if (fds != NULL && nfds > 0) {
+		struct cmsghdr *c;
+
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		memset(ctl.buf, 0, mh.msg_controllen);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
+	do {
+		r = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return r;
+}
+
+/* Drop the first r bytes of v[*i..cnt), splitting a partly sent iovec. */
+static void
+iov_advance(struct iovec *v, unsigned int cnt, unsigned int *i, size_t r)
+{
+	while (*i < cnt && r >= v[*i].iov_len) {
+		r -= v[*i].iov_len;
+		(*i)++;
+	}
+	if (*i < cnt) {
+		v[*i].iov_base = (uint8_t *)v[*i].iov_base + r;
+		v[*i].iov_len -= r;
+	}
+}
+
+/* hdr + iov into v[]: returns the count, sets msg_size; -errno. */
+static int
+msg_iov(struct iovec *v, unsigned int max, struct vfio_user_header *hdr,
+	const struct iovec *iov, unsigned int iovcnt)
+{
+	size_t total = sizeof(*hdr);
+
+	if (iovcnt > max - 1)
+		return -EINVAL;
+	v[0].iov_base = hdr;
+	v[0].iov_len = sizeof(*hdr);
+	for (unsigned int i = 0; i < iovcnt; i++) {
+		v[i + 1] = iov[i];
+		total += iov[i].iov_len;
+	}
+	if (total > UINT32_MAX)
+		return -E2BIG;
+	hdr->msg_size = (uint32_t)total;
+	return (int)iovcnt + 1;
+}
+
+/* ---- output queue ---- */
+
+struct vu_out_chunk {
+	struct vu_out_chunk *next;
+	size_t len;
+	size_t off;			/* sent so far */
+	int fds[VU_MAX_MSG_FDS];	/* ours (duplicates): go with byte 0 */
+	unsigned int nfds;
+	uint8_t data[];
+};
+
+int
+vu_out_init(struct vu_out *o)
+{
+	pthread_condattr_t ca;
+
+	memset(o, 0, sizeof(*o));
+	o->tail = &o->head;
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&o->drained, &ca);
+	pthread_condattr_destroy(&ca);
+	return 0;
+}
+
+static void
+chunk_free(struct vu_out_chunk *k)
+{
+	vu_close_fds(k->fds, k->nfds);
+	free(k);
+}
+
+void
+vu_out_fini(struct vu_out *o)
+{
+	if (o->tail == NULL)
+		return;		/* never initialised */
+	while (o->head != NULL) {
+		struct vu_out_chunk *k = o->head;
+
+		o->head = k->next;
+		chunk_free(k);
+	}
+	o->tail = NULL;
+	pthread_mutex_destroy(&o->lock);
+	pthread_cond_destroy(&o->drained);
+}
+
+int
+vu_out_send(struct vu_out *o, int fd, struct vfio_user_header *hdr,
+	    const struct iovec *iov, unsigned int iovcnt, const int *fds,
+	    unsigned int nfds)
+{
+	struct iovec v[8];
+	struct vu_out_chunk *k;
+	unsigned int i = 0, cnt;
+	size_t left = 0;
+	bool fds_sent = nfds == 0;
+	int ret;
+
+	if (nfds > VU_MAX_MSG_FDS)
+		return -EINVAL;
+	ret = msg_iov(v, RTE_DIM(v), hdr, iov, iovcnt);
+	if (ret < 0)
+		return ret;
+	cnt = (unsigned int)ret;
+	pthread_mutex_lock(&o->lock);
+	if (o->err != 0) {
+		ret = o->err;
+		goto out;
+	}
+	while (o->head == NULL && i < cnt) {
+		ssize_t r = send_some(fd, &v[i], cnt - i,
+				      fds_sent ? NULL : fds, nfds);
+
+		if (r == -EAGAIN)
+			break;
+		if (r < 0) {
+			o->err = (int)r;
+			ret = (int)r;
+			goto out;
+		}
+		fds_sent = true;	/* they ride on the first byte */
+		iov_advance(v, cnt, &i, (size_t)r);
+	}
+	if (i == cnt) {
+		ret = 0;
+		goto out;
+	}
+	for (unsigned int j = i; j < cnt; j++)
+		left += v[j].iov_len;
+	k = malloc(sizeof(*k) + left);
+	if (k == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	k->next = NULL;
+	k->len = left;
+	k->off = 0;
+	k->nfds = 0;
+	for (size_t at = 0; i < cnt; i++) {
+		memcpy(k->data + at, v[i].iov_base, v[i].iov_len);
+		at += v[i].iov_len;
+	}
+	for (; !fds_sent && k->nfds < nfds; k->nfds++) {
+		/* the caller keeps (and may close) its fds */
+		k->fds[k->nfds] = fcntl(fds[k->nfds], F_DUPFD_CLOEXEC, 0);
+		if (k->fds[k->nfds] < 0) {
+			ret = -errno;	/* nothing of it went out: no harm */
+			chunk_free(k);
+			goto out;
+		}
+	}
+	if (o->head == NULL)
+		o->progress_ms = vu_now_ms();
+	*o->tail = k;
+	o->tail = &k->next;
+	o->bytes += left;
+	ret = 1;
+out:
+	pthread_mutex_unlock(&o->lock);
+	return ret;
+}
+
+ssize_t
+vu_out_flush(struct vu_out *o, int fd)
+{
+	ssize_t ret;
+
+	pthread_mutex_lock(&o->lock);
+	while (o->head != NULL && o->err == 0) {
+		struct vu_out_chunk *k = o->head;
+		struct iovec v = { k->data + k->off, k->len - k->off };
+		ssize_t r = send_some(fd, &v, 1, k->off == 0 ? k->fds : NULL,
+				      k->off == 0 ? k->nfds : 0);
+
+		if (r == -EAGAIN)
+			break;
+		if (r < 0) {
+			o->err = (int)r;
+			break;
+		}
+		if (k->off == 0)	/* the kernel holds them now */
+			vu_close_fds(k->fds, k->nfds);
+		k->nfds = 0;
+		k->off += (size_t)r;
+		o->bytes -= (size_t)r;
+		o->progress_ms = vu_now_ms();
+		if (k->off == k->len) {
+			o->head = k->next;
+			if (o->head == NULL)
+				o->tail = &o->head;
+			chunk_free(k);
+		}
+	}
+	ret = o->err != 0 ? o->err : (ssize_t)o->bytes;
+	pthread_cond_broadcast(&o->drained);
+	pthread_mutex_unlock(&o->lock);
+	return ret;
+}
+
+size_t
+vu_out_pending(struct vu_out *o)
+{
+	size_t n;
+
+	pthread_mutex_lock(&o->lock);
+	n = o->bytes;
+	pthread_mutex_unlock(&o->lock);
+	return n;
+}
+
+uint64_t
+vu_out_stalled_since(struct vu_out *o)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&o->lock);
+	t = o->bytes > 0 ? o->progress_ms : 0;
+	pthread_mutex_unlock(&o->lock);
+	return t;
+}
+
+int
+vu_out_wait(struct vu_out *o, size_t limit, uint64_t deadline_ms)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(deadline_ms / 1000),
+		.tv_nsec = (long)(deadline_ms % 1000) * 1000000L,
+	};
+	int ret = 0;
+
+	pthread_mutex_lock(&o->lock);
+	while (o->bytes > limit && o->err == 0 && ret == 0)
+		if (pthread_cond_timedwait(&o->drained, &o->lock, &ts) ==
+		    ETIMEDOUT)
+			ret = -ETIMEDOUT;
+	if (o->err != 0)
+		ret = o->err;
+	else if (o->bytes <= limit)
+		ret = 0;
+	pthread_mutex_unlock(&o->lock);
+	return ret;
+}
+
+/* ---- blocking send (a thread that waits for the peer's answer anyway) ---- */
+
 static int
 wait_writable(int fd)
 {
@@ -196,71 +488,31 @@ int
 vu_send(int fd, struct vfio_user_header *hdr, const struct iovec *iov,
 	unsigned int iovcnt, const int *fds, unsigned int nfds)
 {
-	union {
-		char buf[CMSG_SPACE(VU_MAX_MSG_FDS * sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
 	struct iovec v[8];
-	struct msghdr mh = { 0 };
-	size_t total = sizeof(*hdr);
-	unsigned int i, cnt;
-	bool fds_sent = false;
+	unsigned int i = 0, cnt;
+	bool fds_sent = nfds == 0;
+	int ret;
 
-	if (iovcnt > (sizeof(v) / sizeof(v[0])) - 1 || nfds > VU_MAX_MSG_FDS)
+	if (nfds > VU_MAX_MSG_FDS)
 		return -EINVAL;
-	v[0].iov_base = hdr;
-	v[0].iov_len = sizeof(*hdr);
-	for (i = 0; i < iovcnt; i++) {
-		v[i + 1] = iov[i];
-		total += iov[i].iov_len;
-	}
-	if (total > UINT32_MAX)
-		return -E2BIG;
-	hdr->msg_size = (uint32_t)total;
-	cnt = iovcnt + 1;
-
-	i = 0;
+	ret = msg_iov(v, RTE_DIM(v), hdr, iov, iovcnt);
+	if (ret < 0)
+		return ret;
+	cnt = (unsigned int)ret;
 	while (i < cnt) {
-		ssize_t r;
+		ssize_t r = send_some(fd, &v[i], cnt - i,
+				      fds_sent ? NULL : fds, nfds);
 
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &v[i];
-		mh.msg_iovlen = cnt - i;
-		if (nfds > 0 && !fds_sent) {
-			struct cmsghdr *c;
-
-			mh.msg_control = ctl.buf;
-			mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-			memset(ctl.buf, 0, mh.msg_controllen);
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-			memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-		}
-		r = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (r < 0) {
-			int ret;
-
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return -errno;
+		if (r == -EAGAIN) {
 			ret = wait_writable(fd);
 			if (ret < 0)
 				return ret;
 			continue;
 		}
+		if (r < 0)
+			return (int)r;
 		fds_sent = true;
-		/* skip what went out, split a partially sent iovec */
-		while (i < cnt && (size_t)r >= v[i].iov_len) {
-			r -= (ssize_t)v[i].iov_len;
-			i++;
-		}
-		if (i < cnt) {
-			v[i].iov_base = (uint8_t *)v[i].iov_base + r;
-			v[i].iov_len -= (size_t)r;
-		}
+		iov_advance(v, cnt, &i, (size_t)r);
 	}
 	return 0;
 }

@@ -13,9 +13,11 @@
  * event thread in the middle of a message.
  */
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "vfio_user_proto.h"
@@ -74,7 +76,9 @@ vu_rx_hdr(struct vu_rx *rx)
 
 /*
  * Send one message: hdr (msg_size is set here) then the iovecs, with fds.
- * Waits up to VU_SEND_TIMEOUT_MS for a full socket buffer to drain.
+ * Waits up to VU_SEND_TIMEOUT_MS for a full socket buffer to drain: only
+ * for a thread that waits for the peer's answer anyway (our twin-socket
+ * DMA requests); everything else goes through a struct vu_out.
  * 0 or -errno.
  */
 int vu_send(int fd, struct vfio_user_header *hdr, const struct iovec *iov,
@@ -82,5 +86,62 @@ int vu_send(int fd, struct vfio_user_header *hdr, const struct iovec *iov,
 
 /* Close every fd of an array and set it to -1. */
 void vu_close_fds(int *fds, unsigned int n);
+
+/*
+ * Output queue of one socket, so that no thread ever blocks on a peer that
+ * does not read: a message goes straight to the socket while the queue is
+ * empty and the socket takes it; whatever the socket does not take is
+ * copied (fds duplicated) to the queue, and the owner of the socket sends
+ * it when the socket is writable again (EPOLLOUT). Messages keep their
+ * order. Thread-safe.
+ */
+struct vu_out_chunk;
+
+struct vu_out {
+	pthread_mutex_t lock;
+	pthread_cond_t drained;		/* the queue shrank */
+	struct vu_out_chunk *head;
+	struct vu_out_chunk **tail;
+	size_t bytes;			/* queued */
+	uint64_t progress_ms;		/* last time bytes left the queue (or
+					 * it went from empty to not empty) */
+	int err;			/* sticky: the socket failed */
+};
+
+/*
+ * Per-socket limit of queued bytes: above it, the owner stops reading
+ * requests from the peer (which produce replies), so a peer that does not
+ * read costs at most this plus one message.
+ */
+#define VU_OUT_HIGH (2 * (size_t)VU_MAX_MSG_SIZE)
+/* Reading resumes once the queue is below this. */
+#define VU_OUT_LOW ((size_t)VU_MAX_MSG_SIZE)
+/* A queue that moves no byte for this long means the peer is stuck. */
+#define VU_OUT_STALL_MS 5000
+
+int vu_out_init(struct vu_out *o);
+/* Drop everything queued (closing queued fds) and free the queue. */
+void vu_out_fini(struct vu_out *o);
+/*
+ * Send one message: hdr (msg_size is set here) then the iovecs, with fds.
+ * Returns 0 (sent), 1 (all or part of it queued: the caller makes sure the
+ * socket is watched for EPOLLOUT), or -errno (the socket failed).
+ */
+int vu_out_send(struct vu_out *o, int fd, struct vfio_user_header *hdr,
+		const struct iovec *iov, unsigned int iovcnt, const int *fds,
+		unsigned int nfds);
+/* Send what is queued while the socket takes it. Returns the bytes still
+ * queued (0: empty) or -errno. */
+ssize_t vu_out_flush(struct vu_out *o, int fd);
+/* Bytes queued. */
+size_t vu_out_pending(struct vu_out *o);
+/* When the queue last made progress, if it holds anything; else 0. */
+uint64_t vu_out_stalled_since(struct vu_out *o);
+/* Wait until at most 'limit' bytes are queued or deadline_ms (CLOCK_MONOTONIC
+ * milliseconds) passes. 0 or -ETIMEDOUT, or the socket's error. */
+int vu_out_wait(struct vu_out *o, size_t limit, uint64_t deadline_ms);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t vu_now_ms(void);
 
 #endif /* VU_TRANSPORT_H */

@@ -9,14 +9,16 @@
  * the loss of the server.
  *
  * In one process the server and the client share the library's event
- * thread, so a reply larger than a socket buffer could never be read while
- * the server is still sending it. The transfers of several MiB therefore
- * go to a server in a child process (this program run with --serve-big).
+ * thread: transfers of several MiB work in-process too (the server queues
+ * what the socket does not take and sends it when the client has read),
+ * and against a server in a child process (this program run with
+ * --serve-big).
  */
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -1108,6 +1110,36 @@ test_region_rw(void **state)
 	cli_detach(&srv_a, c);
 }
 
+/* Replies far larger than a socket buffer, with client and server on the
+ * same event thread (the server never blocks sending them). */
+static void
+test_region_rw_big_inprocess(void **state)
+{
+	struct rte_vfio_user_client *c = cli_attach(&srv_a);
+	uint8_t *buf = malloc(BIG_SIZE);
+	uint64_t t0;
+
+	(void)state;
+	assert_non_null(buf);
+	t0 = rc_now_ms();
+	assert_int_equal(rte_vfio_user_client_region_read(c, BIG_IDX, 0, buf,
+							  BIG_SIZE), 0);
+	for (size_t i = 0; i < BIG_SIZE; i++)
+		if (buf[i] != pat(i))
+			fail_msg("byte %zu of the in-process read is wrong", i);
+	for (size_t i = 0; i < BIG_SIZE; i++)
+		buf[i] = (uint8_t)~pat(i);
+	assert_int_equal(rte_vfio_user_client_region_write(c, BIG_IDX, 0, buf,
+							   BIG_SIZE, false), 0);
+	assert_memory_equal(srv_a.big, buf, BIG_SIZE);
+	print_message("in-process: %u KiB read and written in %" PRIu64 " ms\n",
+		      (unsigned int)(BIG_SIZE / KiB), rc_now_ms() - t0);
+	for (size_t i = 0; i < BIG_SIZE; i++)
+		srv_a.big[i] = pat(i);
+	free(buf);
+	cli_detach(&srv_a, c);
+}
+
 static void
 test_region_write_chunked(void **state)
 {
@@ -2007,6 +2039,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_set_irqs_intx_masks, test_teardown),
 		cmocka_unit_test_teardown(test_region_rw, test_teardown),
 		cmocka_unit_test_teardown(test_region_write_chunked, test_teardown),
+		cmocka_unit_test_teardown(test_region_rw_big_inprocess,
+					  test_teardown),
 		cmocka_unit_test_teardown(test_region_rw_big_child, test_teardown),
 		cmocka_unit_test_teardown(test_posted_writes, test_teardown),
 		cmocka_unit_test_teardown(test_write_multi, test_teardown),

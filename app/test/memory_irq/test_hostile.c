@@ -34,6 +34,8 @@
 #define NONE_TRIG (VFIO_USER_IRQ_SET_DATA_NONE | VFIO_USER_IRQ_SET_ACTION_TRIGGER)
 #define NONE_MASK (VFIO_USER_IRQ_SET_DATA_NONE | VFIO_USER_IRQ_SET_ACTION_MASK)
 #define TIB (1ULL << 40)
+/* The server's output queue limit (VU_OUT_HIGH): 2 x (1 MiB + 4 KiB). */
+#define VU_TEST_OUT_HIGH (2u * (1024 * 1024 + 4096))
 
 /* Resident set of this process in KiB (/proc/self/statm). */
 static long
@@ -506,6 +508,150 @@ test_twin_oversize_keeps_stream(void **state)
 	close(j.fd);
 }
 
+/* ---- 5. a client that does not read its replies ---- */
+
+/* Mappings of this process whose name contains what. */
+static int
+maps_of(const char *what)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, what) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* Pipeline REGION_READs of BAR0 without reading a reply, until the server
+ * stops taking requests (the socket is full both ways). */
+static unsigned int
+flood_region_reads(struct rc *c)
+{
+	struct {
+		struct vfio_user_header h;
+		struct vfio_user_region_access a;
+	} __attribute__((packed)) m = {
+		.h = { .cmd = VFIO_USER_REGION_READ, .msg_size = sizeof(m) },
+		.a = { .region = 0, .count = MI_PAGE },
+	};
+	unsigned int n = 0;
+	uint64_t end = mi_now_ms() + 3000;
+
+	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+	while (mi_now_ms() < end) {
+		ssize_t r;
+
+		m.h.msg_id = (uint16_t)n;
+		r = send(c->fd, &m, sizeof(m), MSG_NOSIGNAL);
+		if (r == (ssize_t)sizeof(m)) {
+			n++;
+			continue;
+		}
+		assert_true(r < 0 && errno == EAGAIN);	/* whole or none */
+		usleep(20 * 1000);	/* the server may take more */
+		if (send(c->fd, &m, sizeof(m), MSG_NOSIGNAL) < 0)
+			break;
+		n++;
+	}
+	return n;
+}
+
+/* Worst latency of region reads on d over ms milliseconds. */
+static uint64_t
+probe_latency(struct rc *o, unsigned int ms)
+{
+	uint64_t end = mi_now_ms() + ms, worst = 0;
+	uint8_t v[4];
+
+	while (mi_now_ms() < end) {
+		uint64_t t0 = mi_now_ms();
+
+		assert_int_equal(mi_region_rw(o, 0, 0, v, sizeof(v), false), 0);
+		if (mi_now_ms() - t0 > worst)
+			worst = mi_now_ms() - t0;
+		usleep(5 * 1000);
+	}
+	return worst;
+}
+
+/* Read (and drop) up to n bytes of what the server sent. */
+static size_t
+drain(struct rc *c, size_t n)
+{
+	static uint8_t junk[65536];
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = recv(c->fd, junk, RTE_MIN(sizeof(junk), n - got),
+				 MSG_DONTWAIT);
+
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+static void
+test_flood_no_stall(void **state)
+{
+	int fds0, fd, destroyed;
+	uint64_t worst, t0, gone;
+	unsigned int sent;
+	struct rc c, o;
+
+	(void)state;
+	fds0 = rc_count_fds();
+	fd = memfd_create("mi-flood", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 64 * 1024), 0);
+	mi_open(&c, &mi_a, NULL);
+	assert_int_equal(mi_map(&c, 0x70000000, 64 * 1024, RW, fd, 0), 0);
+	close(fd);
+	assert_int_equal(maps_of("mi-flood"), 1);	/* the server's */
+	destroyed = mi_load(&mi_a.destroy_count);
+	mi_open(&o, &mi_b, NULL);
+
+	sent = flood_region_reads(&c);
+	print_message("%u REGION_READs of 4 KiB sent, none of their replies "
+		      "read\n", sent);
+	assert_true(sent > VU_TEST_OUT_HIGH / MI_PAGE);
+	/* the other device answers at once, while device A's replies pile
+	 * up and its client is slowly drained (progress, so no timeout) */
+	for (int i = 0; i < 3; i++) {
+		worst = probe_latency(&o, 1500);
+		assert_true(worst < 50);
+		assert_true(drain(&c, 200 * 1024) > 0);
+	}
+	assert_int_equal(rte_vfio_user_is_connected(mi_a.id), 1);
+	/* no more reading: disconnected after VU_OUT_STALL_MS (5 s) */
+	t0 = mi_now_ms();
+	while (rte_vfio_user_is_connected(mi_a.id) == 1 &&
+	       mi_now_ms() - t0 < 10000) {
+		worst = probe_latency(&o, 200);
+		assert_true(worst < 50);
+	}
+	gone = mi_now_ms() - t0;
+	print_message("stuck client disconnected after %" PRIu64 " ms; other "
+		      "device's worst region read latency %" PRIu64 " ms\n",
+		      gone, worst);
+	assert_int_equal(rte_vfio_user_is_connected(mi_a.id), 0);
+	assert_true(gone >= 4000 && gone < 7000);
+	mi_wait_teardown(&mi_a, destroyed);
+	mi_close(&o, &mi_b);
+	mi_untrack(c.fd);
+	rc_close(&c);
+	/* its fds, queued replies and mappings are gone */
+	assert_true(MI_WAIT(rc_count_fds() == fds0, 2000));
+	/* (the mapping count may grow by the event thread's malloc arena,
+	 * created by the first queued reply: look for the client memory) */
+	assert_int_equal(maps_of("mi-flood"), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, mi_test_teardown)
 const struct CMUnitTest mi_hostile_tests[] = {
 	T(test_irq_fd_not_eventfd),
@@ -517,5 +663,6 @@ const struct CMUnitTest mi_hostile_tests[] = {
 	T(test_dirty_huge_mapped),
 	T(test_msg_dma_online_thread_refused),
 	T(test_twin_oversize_keeps_stream),
+	T(test_flood_no_stall),
 };
 const size_t mi_hostile_tests_n = RTE_DIM(mi_hostile_tests);
