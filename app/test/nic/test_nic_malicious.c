@@ -15,9 +15,11 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_lcore.h>
@@ -1054,9 +1056,286 @@ test_racing_driver(void **state)
 	drv_close(d);
 }
 
+/* ---- robustness against a misbehaving driver (issue 15, items 7-13) ---- */
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * Item 7, exactly: a driver that adds a control command each time the
+ * device serves one. The test sees that moment through the device's log
+ * line for VQ_PAIRS_SET (its log stream is the test's while it runs), so
+ * a new command is always there when the device looks again. A doorbell
+ * must serve at most a queue's worth and return; the driver's next
+ * doorbells serve the rest.
+ */
+#define CHAIN_START	8	/* commands made available before the kick */
+#define CHAIN_TOTAL	4096
+
+struct ctrl_chain {
+	struct dvq *q;
+	bool armed;
+	uint32_t left;		/* commands still to add */
+	uint32_t published;
+	FILE *log;		/* the device's log stream meanwhile */
+};
+
+static struct ctrl_chain chain;
+
+/* Make the next command (a VQ_PAIRS_SET) available: head avail % size. */
+static void
+chain_publish(struct ctrl_chain *c)
+{
+	struct dvq *q = c->q;
+	uint16_t h = q->avail_idx % NIC_QSZ;
+
+	q->avail->ring[h] = h;
+	q->avail_idx++;
+	__atomic_store_n(&q->avail->idx, q->avail_idx, __ATOMIC_RELEASE);
+	c->published++;
+}
+
+static ssize_t
+chain_log_write(void *cookie, const char *buf, size_t size)
+{
+	struct ctrl_chain *c = cookie;
+
+	if (__atomic_load_n(&c->armed, __ATOMIC_ACQUIRE) && c->left > 0 &&
+	    memmem(buf, size, "queue pairs", 11) != NULL) {
+		c->left--;
+		chain_publish(c);
+	}
+	return (ssize_t)size;
+}
+
+static void
+test_ctrl_doorbell_budget(void **state)
+{
+	cookie_io_functions_t io = { .write = chain_log_write };
+	struct nic_drv *d = mal_open(NIC_OFFERED);
+	struct dvq *q = &d->vq[NIC_CTRL_VQ];
+	uint8_t *cmd = d->mem + NIC_SCRATCH_OFF;
+	uint64_t cmd_iova = NIC_IOVA + NIC_SCRATCH_OFF;
+	struct ctrl_chain *c = &chain;
+	uint64_t served0 = xs("ctrl_packets"), max_served = 0;
+	unsigned int doorbells = 0;
+
+	(void)state;
+	/* every head: an indirect VQ_PAIRS_SET 2 (no change) and its ack */
+	cmd[0] = VIRTIO_NET_CTRL_MQ;
+	cmd[1] = VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET;
+	cmd[2] = NIC_QUEUES;
+	cmd[3] = 0;
+	for (uint16_t h = 0; h < NIC_QSZ; h++) {
+		struct vring_desc *t = q->ind + (size_t)h * NIC_IND_MAX;
+
+		t[0] = (struct vring_desc){ cmd_iova, 4, VRING_DESC_F_NEXT, 1 };
+		t[1] = (struct vring_desc){ cmd_iova + 4096 + h, 1,
+					    VRING_DESC_F_WRITE, 0 };
+		q->desc[h] = (struct vring_desc){
+			q->ind_iova + (uint64_t)h * NIC_IND_MAX * 16, 32,
+			VRING_DESC_F_INDIRECT, 0 };
+	}
+	q->num_free = 0;	/* every head is the chain's */
+	memset(c, 0, sizeof(*c));
+	c->q = q;
+	c->left = CHAIN_TOTAL - CHAIN_START;
+	c->log = fopencookie(c, "w", io);
+	assert_non_null(c->log);
+	assert_int_equal(rte_openlog_stream(c->log), 0);
+	assert_int_equal(rte_log_set_level_pattern("pmd.net.vfio_user",
+						   RTE_LOG_INFO), 0);
+	__atomic_store_n(&c->armed, true, __ATOMIC_RELEASE);
+	for (unsigned int i = 0; i < CHAIN_START; i++)
+		chain_publish(c);
+	while (__atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE) != q->avail_idx &&
+	       doorbells < 2 * CHAIN_TOTAL) {
+		uint64_t before = xs("ctrl_packets");
+
+		dvq_notify(d, q);
+		max_served = RTE_MAX(max_served, xs("ctrl_packets") - before);
+		doorbells++;
+	}
+	__atomic_store_n(&c->armed, false, __ATOMIC_RELEASE);
+	rte_log_set_level_pattern("pmd.net.vfio_user", RTE_LOG_NOTICE);
+	rte_openlog_stream(NULL);
+	fclose(c->log);
+	c->log = NULL;
+	if (getenv("NIC_VERBOSE") != NULL)
+		printf("ctrl chain: %u commands, %u doorbells, at most %" PRIu64
+		       " commands each\n", c->published, doorbells, max_served);
+	if (max_served > NIC_QSZ)
+		fail_msg("one doorbell served %" PRIu64 " commands (queue size %u)",
+			 max_served, NIC_QSZ);
+	assert_int_equal(c->published, CHAIN_TOTAL);
+	assert_int_equal(xs("ctrl_packets") - served0, CHAIN_TOTAL);
+	assert_int_equal(__atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE),
+			 q->avail_idx);
+	assert_true(doorbells >= CHAIN_TOTAL / NIC_QSZ);
+	assert_int_equal(xs("ctrl_bad_descriptors"), 0);
+	assert_int_equal(xs("driver_queue_pairs"), NIC_QUEUES);
+	assert_false(drv_status(d) & S_NEEDS_RESET);
+	good_traffic(d);
+	drv_close(d);
+}
+
+/*
+ * Item 7, as a guest vCPU would do it: a driver thread keeps up to 255
+ * control commands outstanding, reusing a head as soon as the device wrote
+ * its ack; the test kicks whenever commands wait and times each doorbell
+ * (the REGION_WRITE to the notify register). A doorbell must serve at most
+ * a queue's worth of commands and return; every command is served in the
+ * end. (Whether the old device looped depends on the two threads running
+ * at once, so the commands are large ones that take the device a while:
+ * test_ctrl_doorbell_budget is the exact case.)
+ */
+#define FLOOD_OUTSTANDING	255
+#define FLOOD_MS		2000
+#define FLOOD_MACS		600
+#define FLOOD_CMD_LEN		(2 + 4 + FLOOD_MACS * RTE_ETHER_ADDR_LEN + 4)
+#define DOORBELL_MAX_US		1000000
+
+struct ctrl_flood {
+	bool stop;		/* atomic: the test gives up */
+	bool done;		/* atomic: the flood is over */
+	struct dvq *q;
+	uint8_t *ack;		/* ack byte of head h: ack[h] */
+	uint16_t avail_idx;	/* final avail index, valid once done */
+	uint64_t published;
+};
+
+static struct ctrl_flood flood;
+static pthread_t flood_thread;
+static bool flood_running;
+
+static void *
+flood_main(void *arg)
+{
+	struct ctrl_flood *f = arg;
+	struct dvq *q = f->q;
+	uint64_t end = nic_now_ms() + FLOOD_MS;
+	uint16_t avail = q->avail_idx, acked = avail;
+
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE) &&
+	       nic_now_ms() < end) {
+		/* the device is done with a command once it wrote the ack */
+		while (acked != avail &&
+		       __atomic_load_n(&f->ack[acked % NIC_QSZ],
+				       __ATOMIC_ACQUIRE) != 0xee)
+			acked++;
+		if ((uint16_t)(avail - acked) >= FLOOD_OUTSTANDING) {
+			sched_yield();
+			continue;
+		}
+		__atomic_store_n(&f->ack[avail % NIC_QSZ], 0xee, __ATOMIC_RELAXED);
+		q->avail->ring[avail % NIC_QSZ] = avail % NIC_QSZ;
+		avail++;
+		__atomic_store_n(&q->avail->idx, avail, __ATOMIC_RELEASE);
+		f->published++;
+	}
+	f->avail_idx = avail;
+	__atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void
+test_ctrl_flood(void **state)
+{
+	struct nic_drv *d = mal_open(NIC_OFFERED);
+	struct dvq *q = &d->vq[NIC_CTRL_VQ];
+	uint8_t *cmd = d->mem + NIC_SCRATCH_OFF;
+	uint64_t cmd_iova = NIC_IOVA + NIC_SCRATCH_OFF;
+	struct ctrl_flood *f = &flood;
+	uint64_t served0, max_us = 0, max_served = 0, doorbells = 0;
+
+	(void)state;
+	/* every head: an indirect MAC table set (FLOOD_MACS addresses, which
+	 * the device checks: a command that takes some time) with an ack of
+	 * its own */
+	cmd[0] = VIRTIO_NET_CTRL_MAC;
+	cmd[1] = VIRTIO_NET_CTRL_MAC_TABLE_SET;
+	memcpy(cmd + 2, &(uint32_t){ FLOOD_MACS }, 4);
+	memset(cmd + 6, 0x02, FLOOD_MACS * RTE_ETHER_ADDR_LEN);
+	memcpy(cmd + FLOOD_CMD_LEN - 4, &(uint32_t){ 0 }, 4);
+	for (uint16_t h = 0; h < NIC_QSZ; h++) {
+		struct vring_desc *t = q->ind + (size_t)h * NIC_IND_MAX;
+
+		t[0] = (struct vring_desc){ cmd_iova, FLOOD_CMD_LEN,
+					    VRING_DESC_F_NEXT, 1 };
+		t[1] = (struct vring_desc){ cmd_iova + 4096 + h, 1,
+					    VRING_DESC_F_WRITE, 0 };
+		q->desc[h] = (struct vring_desc){
+			q->ind_iova + (uint64_t)h * NIC_IND_MAX * 16, 32,
+			VRING_DESC_F_INDIRECT, 0 };
+	}
+	q->num_free = 0;	/* every head is the flood's */
+	memset(f, 0, sizeof(*f));
+	f->q = q;
+	f->ack = cmd + 4096;
+	served0 = xs("ctrl_packets");
+	assert_int_equal(pthread_create(&flood_thread, NULL, flood_main, f), 0);
+	flood_running = true;
+	while (!__atomic_load_n(&f->done, __ATOMIC_ACQUIRE)) {
+		uint64_t before, t0, us, n;
+
+		/* kick when there is something to serve, as a driver does,
+		 * and leave the CPU to the flood meanwhile */
+		while (__atomic_load_n(&q->avail->idx, __ATOMIC_ACQUIRE) ==
+		       __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE) &&
+		       !__atomic_load_n(&f->done, __ATOMIC_ACQUIRE))
+			sched_yield();
+		before = xs("ctrl_packets");
+		t0 = now_us();
+		dvq_notify(d, q);
+		us = now_us() - t0;
+		n = xs("ctrl_packets") - before;
+		max_us = RTE_MAX(max_us, us);
+		max_served = RTE_MAX(max_served, n);
+		doorbells++;
+	}
+	pthread_join(flood_thread, NULL);
+	flood_running = false;
+	/* what is left (less than a queue's worth) goes at the next one */
+	dvq_notify(d, q);
+	if (getenv("NIC_VERBOSE") != NULL)
+		printf("ctrl flood: %" PRIu64 " commands, %" PRIu64 " doorbells, "
+		       "at most %" PRIu64 " commands and %" PRIu64 " us each\n",
+		       f->published, doorbells, max_served, max_us);
+	if (max_served > NIC_QSZ || max_us >= DOORBELL_MAX_US)
+		fail_msg("one doorbell served %" PRIu64 " commands (queue size "
+			 "%u) and one took %" PRIu64 " us (%" PRIu64 " commands, "
+			 "%" PRIu64 " doorbells)", max_served, NIC_QSZ, max_us,
+			 f->published, doorbells);
+	assert_int_equal(__atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE),
+			 f->avail_idx);
+	assert_int_equal(xs("ctrl_packets") - served0, f->published);
+	assert_int_equal(xs("ctrl_bad_descriptors"), 0);
+	assert_false(drv_status(d) & S_NEEDS_RESET);
+	good_traffic(d);
+	drv_close(d);
+}
+
 static int
 mal_teardown(void **state)
 {
+	if (chain.log != NULL) {
+		__atomic_store_n(&chain.armed, false, __ATOMIC_RELEASE);
+		rte_log_set_level_pattern("pmd.net.vfio_user", RTE_LOG_NOTICE);
+		rte_openlog_stream(NULL);
+		fclose(chain.log);
+		chain.log = NULL;
+	}
+	if (flood_running) {
+		__atomic_store_n(&flood.stop, true, __ATOMIC_RELEASE);
+		pthread_join(flood_thread, NULL);
+		flood_running = false;
+	}
 	if (flip_running) {
 		__atomic_store_n(&flip.stop, true, __ATOMIC_RELEASE);
 		pthread_join(flip_thread, NULL);
@@ -1086,9 +1365,14 @@ main(void)
 		T(test_ctrl_bad),
 		T(test_unmap_under_traffic),
 		T(test_racing_driver),
+		T(test_ctrl_doorbell_budget),
+		T(test_ctrl_flood),
 	};
 	int ret;
 
+	/* NIC_TEST=<pattern>: run only the matching tests */
+	if (getenv("NIC_TEST") != NULL)
+		cmocka_set_test_filter(getenv("NIC_TEST"));
 	rxbuf = malloc(sizeof(*rxbuf));
 	if (rxbuf == NULL || nic_group_setup("nic_malicious") < 0)
 		return 1;

@@ -418,30 +418,41 @@ ctrl_gather(struct vun_dev *d, struct vun_vq *vq,
 	}
 }
 
-/* Serve every pending control command (event thread, on a kick). */
+/*
+ * Serve the pending control commands (event thread, on a kick), at most a
+ * queue's worth per doorbell: a driver that keeps adding commands must
+ * not hold the event thread, and every other device with it. A driver
+ * that follows the spec never has more than that available at once here,
+ * since no buffer goes back to it before the end; more only comes from
+ * one that reuses descriptors it has in flight, and waits for its next
+ * doorbell (with EVENT_IDX, the event index asks for one as soon as it
+ * adds a command).
+ */
 static void
 ctrl_process(struct vun_dev *d)
 {
 	struct vun_vq *vq = &d->vq[ctrl_vq(d)];
 	const struct rte_vfio_user_mem_table *t =
 		rte_vfio_user_get_mem_table(d->dev_id);
-	uint16_t avail, old_used = vq->last_used;
+	uint16_t avail, budget, old_used = vq->last_used;
 	uint8_t cmd[CTRL_MAX_CMD];
 
 	if (!vq->ready)
 		return;
+	budget = vq->size;
 	for (;;) {
 		avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 		if ((uint16_t)(avail - vq->last_avail) > vq->size) {
 			set_needs_reset(d, "control queue avail index");
 			break;
 		}
-		while (vq->last_avail != avail) {
+		while (vq->last_avail != avail && budget > 0) {
 			uint16_t head = vq->avail->ring[vq->last_avail &
 							(vq->size - 1)];
 			uint8_t *ack;
 			uint32_t len;
 
+			budget--;
 			vq->last_avail++;
 			ack = ctrl_gather(d, vq, t, head, cmd, &len);
 			if (ack == NULL) {
@@ -455,13 +466,14 @@ ctrl_process(struct vun_dev *d)
 		}
 		if (!vq->event_idx)
 			break;
-		/* kick us for the next command; then look again, as one
-		 * added before the driver could see this gets no kick */
-		__atomic_store_n((uint16_t *)&vq->used->ring[vq->size],
-				 vq->last_avail, __ATOMIC_RELAXED);
+		/* kick us for the next command after those we saw; then
+		 * look again, as one added before the driver could see this
+		 * gets no kick (unless the budget is spent) */
+		__atomic_store_n((uint16_t *)&vq->used->ring[vq->size], avail,
+				 __ATOMIC_RELAXED);
 		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) ==
-		    vq->last_avail)
+		if (budget == 0 ||
+		    __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) == avail)
 			break;
 	}
 	if (vq->last_used != old_used) {
