@@ -1321,6 +1321,128 @@ test_ctrl_flood(void **state)
 	drv_close(d);
 }
 
+/*
+ * Item 8: empty mbuf segments. The packet must arrive whole whatever the
+ * segments and the driver's descriptors (Linux's big-packets mode puts the
+ * 12-byte header in a descriptor of its own).
+ */
+
+/* An mbuf holding test frame seq in segments of the given lengths. */
+static struct rte_mbuf *
+seg_mbuf(const uint16_t *segs, unsigned int n, uint32_t s, uint32_t *len)
+{
+	static uint8_t buf[NIC_SLOT];
+	struct rte_mbuf *head = NULL;
+	uint32_t off = 0;
+
+	*len = 0;
+	for (unsigned int i = 0; i < n; i++)
+		*len += segs[i];
+	pkt_fill(buf, *len, s);
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(nic.tx_mp);
+		char *p;
+
+		assert_non_null(m);
+		p = rte_pktmbuf_append(m, segs[i]);
+		assert_non_null(p);
+		memcpy(p, buf + off, segs[i]);
+		off += segs[i];
+		if (head == NULL)
+			head = m;
+		else
+			assert_int_equal(rte_pktmbuf_chain(head, m), 0);
+	}
+	assert_int_equal(head->pkt_len, *len);
+	return head;
+}
+
+/* Post a receive buffer of descriptors of the given lengths, laid out one
+ * after the other in the head's slot. */
+static uint16_t
+post_rx_descs(struct dvq *q, const uint32_t *lens, unsigned int n)
+{
+	uint16_t idx[8], h;
+	uint64_t iova;
+	uint32_t off = 0;
+
+	assert_true(n <= RTE_DIM(idx));
+	h = raw_chain(q, n, 0, VRING_DESC_F_WRITE, idx);
+	iova = q->bufs_iova + (uint64_t)h * NIC_SLOT;
+	for (unsigned int k = 0; k < n; k++) {
+		q->desc[idx[k]].addr = iova + off;
+		q->desc[idx[k]].len = lens[k];
+		off += lens[k];
+	}
+	assert_true(off <= NIC_SLOT);
+	memset(q->bufs + (size_t)h * NIC_SLOT, 0xee, off);
+	q->buf_len[h] = off;
+	dvq_publish(q, h);
+	return h;
+}
+
+static void
+expect_rx_whole(struct nic_drv *d, const uint16_t *segs, unsigned int n,
+		uint16_t nbufs)
+{
+	uint32_t s = seq++, len;
+	struct rte_mbuf *m = seg_mbuf(segs, n, s, &len);
+
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 1);
+	assert_true(drv_recv(d, &d->vq[0], rxbuf));
+	if (rxbuf->len != len || !pkt_check(rxbuf->data, len, s))
+		fail_msg("a %u-byte packet in %u segments arrived as %u bytes",
+			 len, n, rxbuf->len);
+	assert_int_equal(rxbuf->nbufs, nbufs);
+	assert_int_equal(dvq_pending_used(&d->vq[0]), 0);
+	assert_true(drv_canary_ok(d));
+}
+
+static void
+test_rx_empty_segments(void **state)
+{
+	static const uint32_t hdr_then_data[] = { NIC_HDR_LEN, 2048 };
+	static const uint32_t hdr_some_then_data[] = { NIC_HDR_LEN + 88, 2048 };
+	static const uint32_t three[] = { NIC_HDR_LEN, 50, 2048 };
+	static const uint32_t hdr_only[] = { NIC_HDR_LEN };
+	static const uint32_t data_only[] = { 2048 };
+	static const uint16_t empty_first[] = { 0, 100 };
+	static const uint16_t empties[] = { 0, 0, 60, 40 };
+	static const uint16_t empty_on_boundary[] = { 88, 0, 100 };
+	static const uint16_t mixed[] = { 0, 50, 0, 0, 30 };
+	static const uint16_t empty_last[] = { 100, 0 };
+	struct nic_drv *d = mal_open(V1);
+	struct dvq *q = &d->vq[0];
+
+	(void)state;
+	/* one buffer (no MRG_RXBUF), the header alone in its first descriptor */
+	post_rx_descs(q, hdr_then_data, 2);
+	expect_rx_whole(d, empty_first, RTE_DIM(empty_first), 1);
+	post_rx_descs(q, hdr_then_data, 2);
+	expect_rx_whole(d, empties, RTE_DIM(empties), 1);
+	post_rx_descs(q, three, 3);
+	expect_rx_whole(d, mixed, RTE_DIM(mixed), 1);
+	post_rx_descs(q, hdr_then_data, 2);
+	expect_rx_whole(d, empty_last, RTE_DIM(empty_last), 1);
+	/* an empty segment just where a descriptor ends */
+	post_rx_descs(q, hdr_some_then_data, 2);
+	expect_rx_whole(d, empty_on_boundary, RTE_DIM(empty_on_boundary), 1);
+	good_traffic(d);
+	drv_close(d);
+
+	/* mergeable buffers: a first buffer that holds the header only */
+	d = mal_open(NIC_OFFERED);
+	q = &d->vq[0];
+	post_rx_descs(q, hdr_only, 1);
+	post_rx_descs(q, data_only, 1);
+	expect_rx_whole(d, empty_first, RTE_DIM(empty_first), 2);
+	post_rx_descs(q, hdr_only, 1);
+	post_rx_descs(q, data_only, 1);
+	expect_rx_whole(d, empties, RTE_DIM(empties), 2);
+	good_traffic(d);
+	drv_close(d);
+}
+
 static int
 mal_teardown(void **state)
 {
@@ -1367,6 +1489,7 @@ main(void)
 		T(test_racing_driver),
 		T(test_ctrl_doorbell_budget),
 		T(test_ctrl_flood),
+		T(test_rx_empty_segments),
 	};
 	int ret;
 

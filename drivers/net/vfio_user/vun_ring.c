@@ -301,12 +301,16 @@ struct src {
 	uint32_t hdr_left;
 	const struct rte_mbuf *seg;
 	uint32_t off;			/* in seg */
+	uint32_t data_left;		/* packet bytes not copied yet */
 };
 
+/* What is left of the whole packet: not just of the current segment,
+ * which may be empty (an empty first segment, or one reached just as a
+ * descriptor filled up) with data in the next ones. */
 static __rte_always_inline uint32_t
 src_left(const struct src *s)
 {
-	return s->hdr_left + (s->seg ? s->seg->data_len - s->off : 0);
+	return s->hdr_left + s->data_left;
 }
 
 /* Copy up to len bytes from s into dst; returns bytes copied. Records where
@@ -345,6 +349,7 @@ src_copy(struct src *s, uint8_t *dst, uint32_t len, uint32_t hdr_len,
 			   rte_pktmbuf_mtod_offset(s->seg, const uint8_t *, s->off), k);
 		done += k;
 		s->off += k;
+		s->data_left -= k;
 		if (s->off == s->seg->data_len) {
 			s->seg = s->seg->next;
 			s->off = 0;
@@ -414,7 +419,7 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		uint16_t nbufs = 0;
 		struct src s = {
 			.hdr = (const uint8_t *)&hdr, .hdr_left = vq->hdr_len,
-			.seg = m, .off = 0,
+			.seg = m, .off = 0, .data_left = m->pkt_len,
 		};
 		bool bad = false;
 
