@@ -1443,6 +1443,93 @@ test_rx_empty_segments(void **state)
 	drv_close(d);
 }
 
+/*
+ * Item 9: a driver clearing status bits without a reset (VIRTIO 1.x 2.1.2:
+ * it must not). The device treats it as a driver error: the bits stay,
+ * DEVICE_NEEDS_RESET is set with a configuration interrupt, the queues
+ * stop, the application sees the link go down, features stay frozen;
+ * only a reset brings the device back.
+ */
+static void
+expect_halted(struct nic_drv *d, uint8_t status)
+{
+	struct dvq *rq = &d->vq[0];
+	struct rte_mbuf *m;
+	uint8_t st = drv_status(d);
+	uint16_t old;
+
+	if (st != status)
+		fail_msg("device status 0x%02x, expected 0x%02x", st, status);
+	/* features are frozen */
+	cc_w32(d, CC(guest_feature_select), 0);
+	cc_w32(d, CC(guest_feature), 0);
+	assert_int_equal(cc_r32(d, CC(guest_feature)), (uint32_t)d->features);
+	assert_int_equal(xs("driver_features"), d->features);
+	if (!(status & VIRTIO_CONFIG_S_DRIVER_OK))
+		return;
+	/* the queues do not run */
+	old = rq->avail_idx;
+	drv_post_rx(rq, 1, 2048, false);
+	dvq_kick(d, rq, old);
+	m = nic_mbuf(100, seq++, 0);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 0);
+	rte_pktmbuf_free(m);
+	assert_int_equal(dvq_pending_used(rq), 0);
+	drv_send(d, &d->vq[1], 100, seq++, TX_ONE, 0);
+	assert_int_equal(rte_eth_rx_burst(nic.port, 0, &m, 1), 0);
+	assert_int_equal(dvq_pending_used(&d->vq[1]), 0);
+	assert_false(nic_link_up());
+}
+
+static void
+test_status_bits_cleared(void **state)
+{
+	static const uint8_t cleared[] = {
+		VIRTIO_CONFIG_S_DRIVER_OK,
+		VIRTIO_CONFIG_S_FEATURES_OK,
+		VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_FEATURES_OK,
+		VIRTIO_CONFIG_S_ACKNOWLEDGE,
+	};
+	const uint8_t neg = S_UP & ~VIRTIO_CONFIG_S_DRIVER_OK;
+	struct nic_drv *d = mal_open(NIC_OFFERED);
+
+	(void)state;
+	for (unsigned int i = 0; i < RTE_DIM(cleared); i++) {
+		int lsc;
+
+		good_traffic(d);
+		assert_true(nic_link_up());
+		lsc = nic_lsc();
+		drv_irqs_clear(d);
+		cc_w8(d, CC(device_status), S_UP & ~cleared[i]);
+		expect_halted(d, S_UP | S_NEEDS_RESET);
+		/* told with a configuration change interrupt; link down */
+		assert_true(NIC_WAIT(drv_irqs(d, 0) >= 1, 1000));
+		assert_true(NIC_WAIT(nic_lsc() > lsc, 1000));
+		/* setting the bits again restarts nothing */
+		cc_w8(d, CC(device_status), S_UP);
+		expect_halted(d, S_UP | S_NEEDS_RESET);
+		/* a reset does */
+		cc_w8(d, CC(device_status), 0);
+		drv_init(d, NIC_OFFERED, NIC_NVQS);
+		assert_true(NIC_WAIT(nic_link_up(), 1000));
+	}
+	/* FEATURES_OK cleared before DRIVER_OK: features stay frozen, and
+	 * DRIVER_OK after that starts nothing */
+	assert_int_equal(drv_negotiate(d, NIC_OFFERED), neg);
+	cc_w8(d, CC(device_status), neg & ~VIRTIO_CONFIG_S_FEATURES_OK);
+	expect_halted(d, neg | S_NEEDS_RESET);
+	cc_w16(d, CC(msix_config), 0);
+	for (uint16_t i = 0; i < NIC_NVQS; i++)
+		drv_setup_vq(d, i);
+	cc_w8(d, CC(device_status), S_UP);
+	expect_halted(d, S_UP | S_NEEDS_RESET);
+	cc_w8(d, CC(device_status), 0);
+	drv_init(d, NIC_OFFERED, NIC_NVQS);
+	good_traffic(d);
+	drv_close(d);
+}
+
 static int
 mal_teardown(void **state)
 {
@@ -1490,6 +1577,7 @@ main(void)
 		T(test_ctrl_doorbell_budget),
 		T(test_ctrl_flood),
 		T(test_rx_empty_segments),
+		T(test_status_bits_cleared),
 	};
 	int ret;
 

@@ -106,6 +106,7 @@ struct vun_dev {
 	uint32_t gfselect;
 	uint16_t msix_config;
 	uint8_t status;
+	bool halted;			/* driver error: no queue runs until reset */
 	uint8_t config_generation;
 	uint16_t queue_select;
 	uint16_t active_pairs;		/* VIRTIO_NET_CTRL_MQ */

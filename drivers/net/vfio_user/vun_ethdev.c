@@ -43,7 +43,7 @@ static const char *const valid_args[] = {
 static bool
 link_is_up(const struct vun_dev *d)
 {
-	return d->port_started && d->connected &&
+	return d->port_started && d->connected && !d->halted &&
 		(d->status & VIRTIO_CONFIG_S_DRIVER_OK);
 }
 

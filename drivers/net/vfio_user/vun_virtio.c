@@ -130,6 +130,21 @@ set_needs_reset(struct vun_dev *d, const char *why)
 	vun_signal_config(d);
 }
 
+/*
+ * The driver did what only a reset undoes (VIRTIO 1.x 2.1.2): ask for the
+ * reset and serve it nothing until then. The queues stop, the application
+ * sees the link go down; the status bits (FEATURES_OK with them, so the
+ * features stay frozen) stay as they were.
+ */
+static void
+driver_error_halt(struct vun_dev *d, const char *why)
+{
+	d->halted = true;
+	vun_queues_stop(d);
+	set_needs_reset(d, why);
+	vun_link_update_notify(d);
+}
+
 /* ---- virtqueues ---- */
 
 /* Translate and publish one queue. 0, or -EFAULT if its rings are not
@@ -185,6 +200,8 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 static void
 queues_start(struct vun_dev *d, bool driver_ok)
 {
+	if (d->halted)
+		return;
 	for (uint16_t i = 0; i < vun_num_vqs(d); i++) {
 		struct vun_vq *vq = &d->vq[i];
 
@@ -237,6 +254,7 @@ virtio_reset(struct vun_dev *d)
 	d->dfselect = d->gfselect = 0;
 	d->msix_config = VIRTIO_MSI_NO_VECTOR;
 	d->status = 0;
+	d->halted = false;
 	d->queue_select = 0;
 	d->active_pairs = 1;
 	d->promisc = true;	/* virtio-net default: no filtering */
@@ -255,6 +273,13 @@ status_write(struct vun_dev *d, uint8_t val)
 	if (val == 0) {
 		VUN_LOG(INFO, "%s: driver reset the device", d->path);
 		virtio_reset(d);
+		return;
+	}
+	/* VIRTIO 1.x 2.1.2: the driver clears no bit but by a reset. Taking
+	 * DRIVER_OK or FEATURES_OK back under running queues would leave them
+	 * on features the driver could then rewrite: a driver error. */
+	if (old & ~val & (uint8_t)~VIRTIO_CONFIG_S_NEEDS_RESET) {
+		driver_error_halt(d, "device status bits cleared without a reset");
 		return;
 	}
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) &&
@@ -582,7 +607,8 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 	if (vq != NULL && CHANGED(queue_enable) && c.queue_enable == 1 &&
 	    !vq->cfg_enable) {
 		vq->cfg_enable = true;
-		if (d->status & VIRTIO_CONFIG_S_DRIVER_OK && vq_start(d, vq) < 0)
+		if ((d->status & VIRTIO_CONFIG_S_DRIVER_OK) && !d->halted &&
+		    vq_start(d, vq) < 0)
 			set_needs_reset(d, "virtqueue rings outside client "
 					"memory or misaligned");
 	}
