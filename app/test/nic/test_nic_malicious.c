@@ -1530,6 +1530,75 @@ test_status_bits_cleared(void **state)
 	drv_close(d);
 }
 
+/*
+ * Item 10: a transmit chain shorter than an Ethernet header (the virtio
+ * header alone, or with a few bytes) is dropped and counted as a runt.
+ */
+static void
+expect_runt(struct nic_drv *d, uint16_t head)
+{
+	struct dvq *q = &d->vq[1];
+	uint64_t drops = xs("rx_q0_drops"), pkts = xs("rx_q0_packets");
+	uint64_t bad = xs("rx_q0_bad_descriptors");
+	struct rte_mbuf *m[4];
+	uint32_t s = seq++;
+	uint16_t n;
+
+	dvq_publish(q, head);
+	drv_send(d, q, 80, s, TX_ONE, 0);
+	n = nic_rx(0, m, 2, 200);
+	if (n != 1 || !nic_mbuf_check(m[0], 80, s)) {
+		uint32_t first = n > 0 ? m[0]->pkt_len : 0;
+
+		nic_free(m, n);
+		fail_msg("%u packets came, the first of %u bytes", n, first);
+	}
+	rte_pktmbuf_free(m[0]);
+	assert_int_equal(xs("rx_q0_drops"), drops + 1);
+	assert_int_equal(xs("rx_q0_packets"), pkts + 1);
+	assert_int_equal(xs("rx_q0_bad_descriptors"), bad);
+	assert_int_equal(drv_tx_reclaim(q), 2);
+}
+
+static void
+test_tx_runts(void **state)
+{
+	struct nic_drv *d = mal_open(NIC_OFFERED);
+	struct dvq *q = &d->vq[1];
+	uint64_t runts = 0;
+	struct rte_mbuf *m[2];
+	uint16_t idx[2], h;
+
+	(void)state;
+	/* the header alone */
+	expect_runt(d, raw_chain(q, 1, NIC_HDR_LEN, 0, idx));
+	assert_int_equal(xs("rx_q0_runts"), ++runts);
+	/* the header, then an empty descriptor */
+	h = raw_chain(q, 2, NIC_HDR_LEN, 0, idx);
+	q->desc[idx[1]].len = 0;
+	expect_runt(d, h);
+	assert_int_equal(xs("rx_q0_runts"), ++runts);
+	/* 13 bytes of frame */
+	expect_runt(d, raw_chain(q, 1, NIC_HDR_LEN + RTE_ETHER_HDR_LEN - 1, 0, idx));
+	assert_int_equal(xs("rx_q0_runts"), ++runts);
+	/* an Ethernet header and nothing else is a frame */
+	dvq_publish(q, raw_chain(q, 1, NIC_HDR_LEN + RTE_ETHER_HDR_LEN, 0, idx));
+	assert_int_equal(nic_rx(0, m, 1, 1000), 1);
+	assert_int_equal(m[0]->pkt_len, RTE_ETHER_HDR_LEN);
+	rte_pktmbuf_free(m[0]);
+	assert_int_equal(drv_tx_reclaim(q), 1);
+	assert_int_equal(xs("rx_q0_runts"), runts);
+	/* runts are input errors of the port */
+	{
+		struct rte_eth_stats st;
+
+		assert_int_equal(rte_eth_stats_get(nic.port, &st), 0);
+		assert_true(st.ierrors >= runts);
+	}
+	good_traffic(d);
+	drv_close(d);
+}
+
 static int
 mal_teardown(void **state)
 {
@@ -1578,6 +1647,7 @@ main(void)
 		T(test_ctrl_flood),
 		T(test_rx_empty_segments),
 		T(test_status_bits_cleared),
+		T(test_tx_runts),
 	};
 	int ret;
 

@@ -53,6 +53,7 @@ struct vun_stats {
 	uint64_t kicks;		/* doorbells received */
 	uint64_t interrupts;	/* eventfd writes */
 	uint64_t bad_desc;	/* malformed descriptor chains */
+	uint64_t runts;		/* frames shorter than an Ethernet header */
 	uint64_t errors;	/* packets given up on */
 };
 

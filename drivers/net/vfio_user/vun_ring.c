@@ -274,8 +274,13 @@ vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 			break;
 		}
 		vq_used_put(vq, head, 0);
-		if (unlikely(ret < 0)) {
-			vq->st.bad_desc++;
+		if (unlikely(ret < 0 || m->pkt_len < RTE_ETHER_HDR_LEN)) {
+			/* a bad chain, or a runt: a chain with the virtio
+			 * header and less than an Ethernet header after it */
+			if (ret < 0)
+				vq->st.bad_desc++;
+			else
+				vq->st.runts++;
 			vq->st.drops++;
 			rte_pktmbuf_free(m);
 			continue;
