@@ -16,9 +16,11 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1599,6 +1601,368 @@ test_tx_runts(void **state)
 	drv_close(d);
 }
 
+/*
+ * A moment inside a burst, for the test to act in: the packet's data sits
+ * in pages the test protects, so the device's copy from it faults on the
+ * thread that runs the burst; the fault handler runs the test's action,
+ * gives the pages back and the copy goes on.
+ */
+struct fault_hook {
+	uint8_t *page;
+	size_t len;
+	void (*action)(struct fault_hook *h);
+	bool fired;		/* atomic */
+	bool release;		/* atomic: stall_action may return */
+	uint16_t *slot;		/* swap_action: avail ring entry to change */
+	uint16_t to;		/* ... and the head it gets */
+};
+
+static struct fault_hook hook;
+static struct sigaction hook_old_segv;
+static struct rte_mbuf_ext_shared_info hook_shinfo;
+
+static void
+hook_on_fault(int sig, siginfo_t *si, void *ctx)
+{
+	struct fault_hook *h = &hook;
+	uint8_t *a = si->si_addr;
+
+	(void)ctx;
+	if (h->page == NULL || a < h->page || a >= h->page + h->len) {
+		sigaction(sig, &hook_old_segv, NULL);	/* a real fault */
+		return;
+	}
+	h->action(h);
+	__atomic_store_n(&h->fired, true, __ATOMIC_RELEASE);
+	mprotect(h->page, h->len, PROT_READ | PROT_WRITE);
+}
+
+static void
+hook_ext_free(void *addr, void *opaque)
+{
+	(void)addr;
+	(void)opaque;
+}
+
+/* A packet of len bytes whose data faults on first access; then
+ * action runs. */
+static struct rte_mbuf *
+hook_arm(uint32_t len, void (*action)(struct fault_hook *h))
+{
+	struct sigaction sa = { .sa_sigaction = hook_on_fault,
+				.sa_flags = SA_SIGINFO };
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t sz = RTE_ALIGN_CEIL(RTE_PKTMBUF_HEADROOM + len, pg);
+	struct rte_mbuf *m;
+	uint8_t *p;
+
+	p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	assert_true(p != MAP_FAILED);
+	m = rte_pktmbuf_alloc(nic.tx_mp);
+	assert_non_null(m);
+	hook_shinfo.free_cb = hook_ext_free;
+	rte_mbuf_ext_refcnt_set(&hook_shinfo, 1);
+	rte_pktmbuf_attach_extbuf(m, p, (rte_iova_t)(uintptr_t)p, (uint16_t)sz,
+				  &hook_shinfo);
+	assert_non_null(rte_pktmbuf_append(m, (uint16_t)len));
+	pkt_fill(rte_pktmbuf_mtod(m, uint8_t *), len, seq++);
+	memset(&hook, 0, sizeof(hook));
+	hook.page = p;
+	hook.len = sz;
+	hook.action = action;
+	assert_int_equal(sigaction(SIGSEGV, &sa, &hook_old_segv), 0);
+	assert_int_equal(mprotect(p, sz, PROT_NONE), 0);
+	return m;
+}
+
+/* After the packet is gone (sent or dropped). */
+static void
+hook_disarm(void)
+{
+	if (hook.page == NULL)
+		return;
+	sigaction(SIGSEGV, &hook_old_segv, NULL);
+	munmap(hook.page, hook.len);
+	hook.page = NULL;
+}
+
+/* Hold the burst until the test releases it, or 300 ms passed (when the
+ * device waits for this burst before it answers the test). */
+static void
+stall_action(struct fault_hook *h)
+{
+	uint64_t end = nic_now_ms() + 300;
+
+	__atomic_store_n(&h->fired, true, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&h->release, __ATOMIC_ACQUIRE) &&
+	       nic_now_ms() < end)
+		;
+}
+
+/* Publish a control command (class, cmd, data) and kick; the ack. */
+static uint8_t
+ctrl_cmd(struct nic_drv *d, uint8_t class, uint8_t cmd, const void *data,
+	 uint32_t len)
+{
+	uint8_t *buf = d->mem + NIC_SCRATCH_OFF + 0x30000;
+	uint64_t b = NIC_IOVA + NIC_SCRATCH_OFF + 0x30000;
+	struct vring_desc dd[2] = {
+		{ b, 2 + len, 0, 0 },
+		{ b + 0x1000, 1, VRING_DESC_F_WRITE, 0 },
+	};
+
+	buf[0] = class;
+	buf[1] = cmd;
+	memcpy(buf + 2, data, len);
+	buf[0x1000] = 0xee;
+	assert_int_equal(ctrl_raw(d, dd, 2, false), 1);
+	return buf[0x1000];
+}
+
+/*
+ * Item 11: once the driver sees the ack of a VQ_PAIRS_SET that disables a
+ * receive queue, the device must not put packets there any more (VIRTIO
+ * 1.x 5.1.6.5.5). Exactly: a burst to port queue 1 that began before the
+ * command is held in its copy (fault hook) while the driver sends
+ * VQ_PAIRS_SET 1; what it writes must be visible before the ack, not
+ * after.
+ */
+struct stalled_burst {
+	struct rte_mbuf *m;
+	uint16_t sent;
+};
+
+static struct stalled_burst stalled;
+static pthread_t stalled_thread;
+static bool stalled_running;
+
+static void *
+stalled_main(void *arg)
+{
+	struct stalled_burst *b = arg;
+
+	if (rte_thread_register() != 0)
+		return NULL;
+	b->sent = rte_eth_tx_burst(nic.port, 1, &b->m, 1);
+	rte_thread_unregister();
+	return NULL;
+}
+
+static void
+test_mq_shrink_stops_rx(void **state)
+{
+	struct nic_drv *d = mal_open(NIC_OFFERED);
+	struct dvq *rq = &d->vq[2];
+	struct stalled_burst *b = &stalled;
+	uint16_t pairs = NIC_QUEUES, at_ack, old = rq->avail_idx;
+
+	(void)state;
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+		VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2), VIRTIO_NET_OK);
+	drv_post_rx(rq, 1, 2048, false);
+	dvq_kick(d, rq, old);
+	memset(b, 0, sizeof(*b));
+	b->m = hook_arm(1000, stall_action);
+	assert_int_equal(pthread_create(&stalled_thread, NULL, stalled_main, b), 0);
+	stalled_running = true;
+	/* the burst is in, copying into receiveq 1 */
+	assert_true(NIC_WAIT(__atomic_load_n(&hook.fired, __ATOMIC_ACQUIRE), 2000));
+	pairs = 1;
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+		VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2), VIRTIO_NET_OK);
+	at_ack = __atomic_load_n(&rq->used->idx, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&hook.release, true, __ATOMIC_RELEASE);
+	pthread_join(stalled_thread, NULL);
+	stalled_running = false;
+	hook_disarm();
+	if (__atomic_load_n(&rq->used->idx, __ATOMIC_ACQUIRE) != at_ack)
+		fail_msg("receiveq 1 got a packet after the ack of VQ_PAIRS_SET 1");
+	/* the burst went in before the ack: its packet was delivered */
+	assert_int_equal(b->sent, 1);
+	assert_true(drv_recv(d, rq, rxbuf));
+	assert_int_equal(rxbuf->len, 1000);
+	/* from now on, port queue 1 keeps its packets */
+	old = rq->avail_idx;
+	drv_post_rx(rq, 1, 2048, false);
+	dvq_kick(d, rq, old);
+	b->m = nic_mbuf(100, seq++, 0);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 1, &b->m, 1), 0);
+	rte_pktmbuf_free(b->m);
+	assert_int_equal(dvq_pending_used(rq), 0);
+	assert_int_equal(xs("driver_queue_pairs"), 1);
+	good_traffic(d);
+	drv_close(d);
+}
+
+/*
+ * Item 11 under real concurrency: a thread transmits on port queue 1 all
+ * the time; an observer thread notes the used index of receiveq 1 the
+ * moment the ack is published; it must not move after that.
+ */
+#define MQ_BURST	32
+#define MQ_FRAME	9000
+#define MQ_ROUNDS	200
+
+struct mq_traffic {
+	bool stop;
+	bool registered;
+	uint64_t loops;
+	struct rte_mbuf *pk[MQ_BURST];
+};
+
+struct mq_observer {
+	bool stop;
+	int armed;		/* 1: watching, 2: saw the ack */
+	const uint16_t *ctrl_used;
+	const uint16_t *rx_used;
+	uint16_t from;		/* control used index before the command */
+	uint16_t rx_at_ack;	/* receiveq 1 used index when the ack came */
+};
+
+static struct mq_traffic mqt;
+static struct mq_observer mqo;
+static pthread_t mqt_thread, mqo_thread;
+static bool mqt_running, mqo_running;
+
+static void *
+mq_traffic_main(void *arg)
+{
+	struct mq_traffic *t = arg;
+
+	if (rte_thread_register() != 0)
+		return NULL;
+	__atomic_store_n(&t->registered, true, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
+		struct rte_mbuf *b[MQ_BURST];
+		uint16_t n;
+
+		for (unsigned int i = 0; i < MQ_BURST; i++) {
+			rte_mbuf_refcnt_update(t->pk[i], 1);
+			b[i] = t->pk[i];
+		}
+		n = rte_eth_tx_burst(nic.port, 1, b, MQ_BURST);
+		for (unsigned int i = n; i < MQ_BURST; i++)
+			rte_pktmbuf_free(b[i]);
+		__atomic_add_fetch(&t->loops, 1, __ATOMIC_RELEASE);
+	}
+	rte_thread_unregister();
+	return NULL;
+}
+
+static void *
+mq_observer_main(void *arg)
+{
+	struct mq_observer *o = arg;
+
+	while (!__atomic_load_n(&o->stop, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&o->armed, __ATOMIC_ACQUIRE) != 1) {
+			usleep(50);
+			continue;
+		}
+		if (__atomic_load_n(o->ctrl_used, __ATOMIC_ACQUIRE) == o->from)
+			continue;
+		o->rx_at_ack = __atomic_load_n(o->rx_used, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&o->armed, 2, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void
+mq_settle(struct mq_traffic *t)
+{
+	uint64_t l = __atomic_load_n(&t->loops, __ATOMIC_ACQUIRE);
+
+	assert_true(NIC_WAIT(__atomic_load_n(&t->loops, __ATOMIC_ACQUIRE) >= l + 2,
+			     2000));
+}
+
+static void
+test_mq_shrink_under_traffic(void **state)
+{
+	struct nic_drv *d = mal_open(NIC_OFFERED);
+	struct dvq *rq = &d->vq[2], *cq = &d->vq[NIC_CTRL_VQ];
+	struct rte_mempool *mp;
+	struct mq_traffic *t = &mqt;
+	struct mq_observer *o = &mqo;
+	unsigned int late = 0, filling = 0;
+	uint16_t pairs;
+
+	(void)state;
+	mp = rte_pktmbuf_pool_create("nic_mq", 2 * MQ_BURST - 1, 0, 0,
+				     RTE_PKTMBUF_HEADROOM + MQ_FRAME, SOCKET_ID_ANY);
+	assert_non_null(mp);
+	memset(t, 0, sizeof(*t));
+	for (unsigned int i = 0; i < MQ_BURST; i++) {
+		t->pk[i] = rte_pktmbuf_alloc(mp);
+		assert_non_null(t->pk[i]);
+		pkt_fill(rte_pktmbuf_mtod(t->pk[i], uint8_t *), MQ_FRAME, i);
+		assert_non_null(rte_pktmbuf_append(t->pk[i], MQ_FRAME));
+	}
+	memset(o, 0, sizeof(*o));
+	o->ctrl_used = &cq->used->idx;
+	o->rx_used = &rq->used->idx;
+	assert_int_equal(pthread_create(&mqo_thread, NULL, mq_observer_main, o), 0);
+	mqo_running = true;
+	assert_int_equal(pthread_create(&mqt_thread, NULL, mq_traffic_main, t), 0);
+	mqt_running = true;
+	assert_true(NIC_WAIT(__atomic_load_n(&t->registered, __ATOMIC_ACQUIRE), 1000));
+
+	for (unsigned int r = 0; r < MQ_ROUNDS; r++) {
+		uint16_t u, old;
+		uint64_t end;
+
+		pairs = 2;
+		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+			VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2), VIRTIO_NET_OK);
+		while (drv_recv(d, rq, rxbuf))
+			;
+		old = rq->avail_idx;
+		while (rq->num_free > 0)
+			drv_post_rx(rq, 1, MQ_FRAME + 64, false);
+		dvq_kick(d, rq, old);
+		/* the device is filling receiveq 1 */
+		u = __atomic_load_n(&rq->used->idx, __ATOMIC_ACQUIRE);
+		end = now_us() + 1000000;
+		while (__atomic_load_n(&rq->used->idx, __ATOMIC_ACQUIRE) == u &&
+		       now_us() < end)
+			;
+		if (__atomic_load_n(&rq->used->idx, __ATOMIC_ACQUIRE) != u)
+			filling++;
+		/* one pair only: from the ack on, receiveq 1 stays as it is */
+		o->from = __atomic_load_n(&cq->used->idx, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&o->armed, 1, __ATOMIC_RELEASE);
+		pairs = 1;
+		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+			VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2), VIRTIO_NET_OK);
+		assert_true(NIC_WAIT(__atomic_load_n(&o->armed, __ATOMIC_ACQUIRE) == 2,
+				     1000));
+		__atomic_store_n(&o->armed, 0, __ATOMIC_RELEASE);
+		mq_settle(t);
+		if (__atomic_load_n(&rq->used->idx, __ATOMIC_ACQUIRE) != o->rx_at_ack)
+			late++;
+	}
+	__atomic_store_n(&t->stop, true, __ATOMIC_RELEASE);
+	pthread_join(mqt_thread, NULL);
+	mqt_running = false;
+	__atomic_store_n(&o->stop, true, __ATOMIC_RELEASE);
+	pthread_join(mqo_thread, NULL);
+	mqo_running = false;
+	for (unsigned int i = 0; i < MQ_BURST; i++)
+		rte_pktmbuf_free(t->pk[i]);
+	rte_mempool_free(mp);
+	if (getenv("NIC_VERBOSE") != NULL)
+		printf("mq shrink: %u rounds, %u with receiveq 1 filling, %u "
+		       "filled after the ack\n", MQ_ROUNDS, filling, late);
+	if (late > 0)
+		fail_msg("receiveq 1 got packets after the ack of VQ_PAIRS_SET 1 "
+			 "in %u of %u rounds", late, MQ_ROUNDS);
+	assert_true(filling > MQ_ROUNDS / 2);
+	assert_int_equal(xs("driver_queue_pairs"), 1);
+	good_traffic(d);
+	drv_close(d);
+}
+
 static int
 mal_teardown(void **state)
 {
@@ -1613,6 +1977,22 @@ mal_teardown(void **state)
 		__atomic_store_n(&flood.stop, true, __ATOMIC_RELEASE);
 		pthread_join(flood_thread, NULL);
 		flood_running = false;
+	}
+	if (mqt_running) {
+		__atomic_store_n(&mqt.stop, true, __ATOMIC_RELEASE);
+		pthread_join(mqt_thread, NULL);
+		mqt_running = false;
+	}
+	if (stalled_running) {
+		__atomic_store_n(&hook.release, true, __ATOMIC_RELEASE);
+		pthread_join(stalled_thread, NULL);
+		stalled_running = false;
+	}
+	hook_disarm();
+	if (mqo_running) {
+		__atomic_store_n(&mqo.stop, true, __ATOMIC_RELEASE);
+		pthread_join(mqo_thread, NULL);
+		mqo_running = false;
 	}
 	if (flip_running) {
 		__atomic_store_n(&flip.stop, true, __ATOMIC_RELEASE);
@@ -1648,6 +2028,8 @@ main(void)
 		T(test_rx_empty_segments),
 		T(test_status_bits_cleared),
 		T(test_tx_runts),
+		T(test_mq_shrink_stops_rx),
+		T(test_mq_shrink_under_traffic),
 	};
 	int ret;
 

@@ -404,12 +404,18 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	unsigned int lcore;
 	uint64_t bytes = 0, sent = 0;
 
-	/* a queue pair the driver did not enable (MQ) or not running: the
-	 * caller keeps the packets, as with any full queue */
-	if (unlikely(vq->qid >= __atomic_load_n(&dev->active_pairs,
-						__ATOMIC_RELAXED) ||
-		     !burst_enter(vq, &lcore)))
+	/* a queue not running, or of a pair the driver did not enable (MQ):
+	 * the caller keeps the packets, as with any full queue. The pairs
+	 * are checked inside the QSBR section: once the device acknowledges
+	 * a smaller VQ_PAIRS_SET (after a grace period), no burst that saw
+	 * the old count is still filling a queue it disabled. */
+	if (unlikely(!burst_enter(vq, &lcore)))
 		return 0;
+	if (unlikely(vq->qid >= __atomic_load_n(&dev->active_pairs,
+						__ATOMIC_RELAXED))) {
+		burst_leave(vq, lcore);
+		return 0;
+	}
 	t = rte_vfio_user_get_mem_table(dev->dev_id);
 	avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 	if (unlikely((uint16_t)(avail - vq->last_avail) > vq->size)) {

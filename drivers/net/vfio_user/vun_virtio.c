@@ -314,8 +314,9 @@ status_write(struct vun_dev *d, uint8_t val)
 
 #define CTRL_MAX_CMD 4096
 
+/* Execute one command; *shrunk is set when it disabled queue pairs. */
 static uint8_t
-ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len)
+ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len, bool *shrunk)
 {
 	const struct virtio_net_ctrl_hdr *h = (const void *)cmd;
 	const uint8_t *data = cmd + sizeof(*h);
@@ -369,6 +370,8 @@ ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len)
 			if (pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN ||
 			    pairs > d->max_pairs)
 				return VIRTIO_NET_ERR;
+			if (pairs < d->active_pairs)
+				*shrunk = true;
 			__atomic_store_n(&d->active_pairs, pairs, __ATOMIC_RELEASE);
 			VUN_LOG(INFO, "%s: driver uses %u queue pairs", d->path,
 				pairs);
@@ -461,6 +464,7 @@ ctrl_process(struct vun_dev *d)
 		rte_vfio_user_get_mem_table(d->dev_id);
 	uint16_t avail, budget, old_used = vq->last_used;
 	uint8_t cmd[CTRL_MAX_CMD];
+	bool shrunk = false;
 
 	if (!vq->ready)
 		return;
@@ -485,7 +489,7 @@ ctrl_process(struct vun_dev *d)
 				vq_used_put(vq, head, 0);
 				continue;
 			}
-			*ack = ctrl_exec(d, cmd, len);
+			*ack = ctrl_exec(d, cmd, len, &shrunk);
 			vq->st.packets++;
 			vq_used_put(vq, head, 1);
 		}
@@ -502,6 +506,12 @@ ctrl_process(struct vun_dev *d)
 			break;
 	}
 	if (vq->last_used != old_used) {
+		/* VIRTIO 1.x 5.1.6.5.5: once the driver sees the ack of a
+		 * smaller VQ_PAIRS_SET, no packet goes to the queues it
+		 * disabled: wait for the bursts that may have seen the old
+		 * count (they check it inside the QSBR section) */
+		if (shrunk)
+			grace_period(d);
 		__atomic_store_n(&vq->used->idx, vq->last_used, __ATOMIC_RELEASE);
 		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (!vq_need_interrupt(vq, old_used, vq->last_used))
