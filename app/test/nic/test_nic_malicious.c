@@ -1963,6 +1963,58 @@ test_mq_shrink_under_traffic(void **state)
 	drv_close(d);
 }
 
+/*
+ * Item 12: a packet larger than a (non-mergeable) buffer is dropped and
+ * the buffer given back: the one the device read and wrote, even if the
+ * driver changed the avail ring entry meanwhile. The fault hook changes it
+ * while the device copies the packet into the buffer.
+ */
+static void
+swap_action(struct fault_hook *h)
+{
+	__atomic_store_n(h->slot, h->to, __ATOMIC_RELAXED);
+}
+
+static void
+test_rx_drop_returns_read_head(void **state)
+{
+	struct nic_drv *d = mal_open(V1);
+	struct dvq *q = &d->vq[0];
+	uint64_t drops = xs("tx_q0_drops");
+	uint16_t a, b, idx[1], id;
+	struct rte_mbuf *m;
+	uint32_t len;
+
+	(void)state;
+	/* two 100-byte buffers; only a is made available */
+	a = raw_chain(q, 1, 100, VRING_DESC_F_WRITE, idx);
+	b = raw_chain(q, 1, 100, VRING_DESC_F_WRITE, idx);
+	memset(q->bufs + (size_t)a * NIC_SLOT, 0xee, 100);
+	memset(q->bufs + (size_t)b * NIC_SLOT, 0xee, 100);
+	dvq_publish(q, a);
+	m = hook_arm(1500, swap_action);
+	hook.slot = &q->avail->ring[(uint16_t)(q->avail_idx - 1) & (q->size - 1)];
+	hook.to = b;
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 1);
+	hook_disarm();
+	assert_true(hook.fired);
+	assert_int_equal(xs("tx_q0_drops"), drops + 1);
+
+	/* a came back, with nothing in it for the driver; b was never
+	 * made available and is untouched */
+	assert_true(dvq_get_used(q, &id, &len));
+	if (id != a)
+		fail_msg("the device wrote buffer %u and gave back %u", a, id);
+	assert_int_equal(len, 0);
+	for (unsigned int i = 0; i < 100; i++)
+		assert_int_equal(q->bufs[(size_t)b * NIC_SLOT + i], 0xee);
+	assert_int_equal(dvq_pending_used(q), 0);
+	dvq_free_chain(q, a);
+	dvq_free_chain(q, b);
+	good_traffic(d);
+	drv_close(d);
+}
+
 static int
 mal_teardown(void **state)
 {
@@ -2030,6 +2082,7 @@ main(void)
 		T(test_tx_runts),
 		T(test_mq_shrink_stops_rx),
 		T(test_mq_shrink_under_traffic),
+		T(test_rx_drop_returns_read_head),
 	};
 	int ret;
 

@@ -427,7 +427,7 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		struct rte_mbuf *m = pkts[i];
 		uint16_t start_avail = vq->last_avail, start_used = vq->last_used;
 		uint8_t *nb[2] = { NULL, NULL };
-		uint16_t nbufs = 0;
+		uint16_t nbufs = 0, head = 0;
 		struct src s = {
 			.hdr = (const uint8_t *)&hdr, .hdr_left = vq->hdr_len,
 			.seg = m, .off = 0, .data_left = m->pkt_len,
@@ -435,7 +435,6 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		bool bad = false;
 
 		while (src_left(&s) > 0) {
-			uint16_t head;
 			int64_t w;
 
 			if (vq->last_avail == avail ||
@@ -469,9 +468,12 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 				vq->last_used = start_used;
 				break;
 			}
-			vq->st.drops++;	/* larger than the driver's buffer */
+			/* larger than the driver's one buffer: give back the
+			 * head we read and wrote (the ring entry is the
+			 * driver's, it may have changed since) */
+			vq->st.drops++;
 			vq->last_used = start_used;
-			vq_used_put(vq, vq->avail->ring[start_avail & (vq->size - 1)], 0);
+			vq_used_put(vq, head, 0);
 			rte_pktmbuf_free(m);
 			continue;
 		}
