@@ -2015,6 +2015,112 @@ test_rx_drop_returns_read_head(void **state)
 	drv_close(d);
 }
 
+/*
+ * Item 13: a VIRTIO_PCI_CAP_PCI_CFG window whose offset + length wraps at
+ * 32 bits is not valid (nothing is accessed, the data register keeps what
+ * was written), like any other window outside the BAR.
+ */
+static void
+test_pci_cfg_window_wrap(void **state)
+{
+	static const struct {
+		uint32_t off, len;
+	} w[] = {
+		{ 0x4000, 4 },		/* just past the BAR */
+		{ 0xfffffffc, 4 },	/* wraps to 0 */
+		{ 0xfffffffe, 2 },
+		{ 0xffffffff, 1 },
+	};
+	struct nic_drv *d = drv_open();
+	uint32_t cap = d->pcicfg_cap;
+	uint32_t data = cap + offsetof(struct virtio_pci_cfg_cap, pci_cfg_data);
+
+	(void)state;
+	for (unsigned int i = 0; i < RTE_DIM(w); i++) {
+		uint32_t v;
+
+		cfg_w8(d, cap + offsetof(struct virtio_pci_cap, bar), NIC_BAR);
+		cfg_w32(d, cap + offsetof(struct virtio_pci_cap, offset), w[i].off);
+		cfg_w32(d, cap + offsetof(struct virtio_pci_cap, length), w[i].len);
+		cfg_w32(d, data, 0x5a5a5a5a);
+		v = cfg_r32(d, data);
+		if (v != 0x5a5a5a5a)
+			fail_msg("window at 0x%x, %u bytes: data reads 0x%08x",
+				 w[i].off, w[i].len, v);
+	}
+	/* a valid window still works */
+	cfg_w32(d, cap + offsetof(struct virtio_pci_cap, offset),
+		CC(num_queues));
+	cfg_w32(d, cap + offsetof(struct virtio_pci_cap, length), 2);
+	assert_int_equal(cfg_r16(d, data), NIC_NVQS);
+	drv_close(d);
+}
+
+/*
+ * Item 13: without VIRTIO_NET_F_CTRL_VQ there is no control queue. Its
+ * index reads as a queue that does not exist, and a driver that set it up
+ * before FEATURES_OK (when every queue shows) gets no command served.
+ */
+static void
+test_ctrl_vq_not_negotiated(void **state)
+{
+	struct nic_drv *d = drv_open();
+	struct dvq *q = &d->vq[NIC_CTRL_VQ];
+	uint8_t *buf = d->mem + NIC_SCRATCH_OFF;
+	uint64_t b = NIC_IOVA + NIC_SCRATCH_OFF;
+	uint8_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	uint16_t h, idx[2];
+
+	(void)state;
+	cc_w8(d, CC(device_status), 0);
+	cc_w8(d, CC(device_status), s);
+	cc_w32(d, CC(guest_feature_select), 0);
+	cc_w32(d, CC(guest_feature), 0);
+	cc_w32(d, CC(guest_feature_select), 1);
+	cc_w32(d, CC(guest_feature), (uint32_t)(V1 >> 32));
+	memset(d->vq, 0, sizeof(d->vq));
+	d->features = V1;
+	/* the control queue's slot set up while the layout is open */
+	drv_setup_vq(d, NIC_CTRL_VQ);
+	s |= VIRTIO_CONFIG_S_FEATURES_OK;
+	cc_w8(d, CC(device_status), s);
+	assert_int_equal(drv_status(d), s);
+	cc_w16(d, CC(msix_config), 0);
+	drv_setup_vq(d, 0);
+	drv_setup_vq(d, 1);
+	s |= VIRTIO_CONFIG_S_DRIVER_OK;
+	cc_w8(d, CC(device_status), s);
+	assert_int_equal(drv_status(d), s);
+	rte_eth_stats_reset(nic.port);
+
+	/* promiscuous off, on the queue that is not there */
+	buf[0] = VIRTIO_NET_CTRL_RX;
+	buf[1] = VIRTIO_NET_CTRL_RX_PROMISC;
+	buf[2] = 0;
+	buf[0x1000] = 0xee;
+	h = raw_chain(q, 2, 0, 0, idx);
+	q->desc[idx[0]] = (struct vring_desc){ b, 3, VRING_DESC_F_NEXT, idx[1] };
+	q->desc[idx[1]] = (struct vring_desc){ b + 0x1000, 1, VRING_DESC_F_WRITE, 0 };
+	dvq_publish(q, h);
+	dvq_notify(d, q);
+	usleep(20000);
+	if (dvq_pending_used(q) != 0 || buf[0x1000] != 0xee)
+		fail_msg("a control command was served without CTRL_VQ (ack %u)",
+			 buf[0x1000]);
+	assert_int_equal(xs("ctrl_packets"), 0);
+	assert_int_equal(xs("driver_promisc"), 1);
+	/* its index (2 without MQ) and beyond: no queue */
+	for (uint16_t i = 2; i <= NIC_CTRL_VQ; i++) {
+		cc_w16(d, CC(queue_select), i);
+		assert_int_equal(cc_r16(d, CC(queue_size)), 0);
+		cc_w16(d, CC(queue_enable), 1);
+		assert_int_equal(cc_r16(d, CC(queue_enable)), 0);
+	}
+	assert_false(drv_status(d) & S_NEEDS_RESET);
+	good_traffic(d);
+	drv_close(d);
+}
+
 static int
 mal_teardown(void **state)
 {
@@ -2083,6 +2189,8 @@ main(void)
 		T(test_mq_shrink_stops_rx),
 		T(test_mq_shrink_under_traffic),
 		T(test_rx_drop_returns_read_head),
+		T(test_pci_cfg_window_wrap),
+		T(test_ctrl_vq_not_negotiated),
 	};
 	int ret;
 

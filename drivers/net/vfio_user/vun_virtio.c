@@ -69,14 +69,15 @@ ctrl_index(const struct vun_dev *d)
 
 /* The queue a virtqueue index names under the negotiated features, NULL
  * for none (it reads as unavailable: size 0). Until FEATURES_OK the layout
- * is not settled, and every queue shows. */
+ * is not settled, and every queue shows; after it, there is a control
+ * queue only with VIRTIO_NET_F_CTRL_VQ. */
 static struct vun_vq *
 vq_by_index(struct vun_dev *d, uint16_t index)
 {
 	if (!(d->status & VIRTIO_CONFIG_S_FEATURES_OK))
 		return index < vun_num_vqs(d) ? &d->vq[index] : NULL;
 	if (index == ctrl_index(d))
-		return &d->vq[ctrl_vq(d)];
+		return has(d, VIRTIO_NET_F_CTRL_VQ) ? &d->vq[ctrl_vq(d)] : NULL;
 	if (index >= ctrl_index(d))
 		return NULL;
 	return &d->vq[index];
@@ -466,7 +467,7 @@ ctrl_process(struct vun_dev *d)
 	uint8_t cmd[CTRL_MAX_CMD];
 	bool shrunk = false;
 
-	if (!vq->ready)
+	if (!has(d, VIRTIO_NET_F_CTRL_VQ) || !vq->ready)
 		return;
 	budget = vq->size;
 	for (;;) {
@@ -733,7 +734,8 @@ pci_cfg_window(struct vun_dev *d, bool is_write)
 		return -EINVAL;
 	len = cap.cap.length;
 	if (cap.cap.bar != VUN_VIRTIO_BAR || (len != 1 && len != 2 && len != 4) ||
-	    cap.cap.offset % len != 0 || cap.cap.offset + len > VUN_VIRTIO_BAR_SIZE)
+	    cap.cap.offset % len != 0 ||
+	    (uint64_t)cap.cap.offset + len > VUN_VIRTIO_BAR_SIZE)
 		return 0;	/* not a valid window: nothing happens */
 	if (is_write)
 		return (int)bar4_access(d->dev_id, d, (char *)cap.pci_cfg_data, len,
