@@ -53,6 +53,7 @@ struct vun_stats {
 	uint64_t kicks;		/* doorbells received */
 	uint64_t interrupts;	/* eventfd writes */
 	uint64_t bad_desc;	/* malformed descriptor chains */
+	uint64_t runts;		/* frames shorter than an Ethernet header */
 	uint64_t errors;	/* packets given up on */
 };
 
@@ -106,6 +107,7 @@ struct vun_dev {
 	uint32_t gfselect;
 	uint16_t msix_config;
 	uint8_t status;
+	bool halted;			/* driver error: no queue runs until reset */
 	uint8_t config_generation;
 	uint16_t queue_select;
 	uint16_t active_pairs;		/* VIRTIO_NET_CTRL_MQ */

@@ -43,7 +43,7 @@ static const char *const valid_args[] = {
 static bool
 link_is_up(const struct vun_dev *d)
 {
-	return d->port_started && d->connected &&
+	return d->port_started && d->connected && !d->halted &&
 		(d->status & VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
@@ -203,7 +203,7 @@ vun_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
 		s->ipackets += rx->packets;
 		s->ibytes += rx->bytes;
 		s->imissed += rx->drops;
-		s->ierrors += rx->bad_desc;
+		s->ierrors += rx->bad_desc + rx->runts;
 		s->opackets += tx->packets;
 		s->obytes += tx->bytes;
 		s->oerrors += tx->drops;
@@ -239,6 +239,7 @@ static const struct {
 	{ "kicks", offsetof(struct vun_stats, kicks) },
 	{ "interrupts", offsetof(struct vun_stats, interrupts) },
 	{ "bad_descriptors", offsetof(struct vun_stats, bad_desc) },
+	{ "runts", offsetof(struct vun_stats, runts) },
 };
 #define N_QX RTE_DIM(vun_q_xstats)
 #define N_DEVX 4

@@ -274,8 +274,13 @@ vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 			break;
 		}
 		vq_used_put(vq, head, 0);
-		if (unlikely(ret < 0)) {
-			vq->st.bad_desc++;
+		if (unlikely(ret < 0 || m->pkt_len < RTE_ETHER_HDR_LEN)) {
+			/* a bad chain, or a runt: a chain with the virtio
+			 * header and less than an Ethernet header after it */
+			if (ret < 0)
+				vq->st.bad_desc++;
+			else
+				vq->st.runts++;
 			vq->st.drops++;
 			rte_pktmbuf_free(m);
 			continue;
@@ -301,12 +306,16 @@ struct src {
 	uint32_t hdr_left;
 	const struct rte_mbuf *seg;
 	uint32_t off;			/* in seg */
+	uint32_t data_left;		/* packet bytes not copied yet */
 };
 
+/* What is left of the whole packet: not just of the current segment,
+ * which may be empty (an empty first segment, or one reached just as a
+ * descriptor filled up) with data in the next ones. */
 static __rte_always_inline uint32_t
 src_left(const struct src *s)
 {
-	return s->hdr_left + (s->seg ? s->seg->data_len - s->off : 0);
+	return s->hdr_left + s->data_left;
 }
 
 /* Copy up to len bytes from s into dst; returns bytes copied. Records where
@@ -345,6 +354,7 @@ src_copy(struct src *s, uint8_t *dst, uint32_t len, uint32_t hdr_len,
 			   rte_pktmbuf_mtod_offset(s->seg, const uint8_t *, s->off), k);
 		done += k;
 		s->off += k;
+		s->data_left -= k;
 		if (s->off == s->seg->data_len) {
 			s->seg = s->seg->next;
 			s->off = 0;
@@ -394,12 +404,18 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	unsigned int lcore;
 	uint64_t bytes = 0, sent = 0;
 
-	/* a queue pair the driver did not enable (MQ) or not running: the
-	 * caller keeps the packets, as with any full queue */
-	if (unlikely(vq->qid >= __atomic_load_n(&dev->active_pairs,
-						__ATOMIC_RELAXED) ||
-		     !burst_enter(vq, &lcore)))
+	/* a queue not running, or of a pair the driver did not enable (MQ):
+	 * the caller keeps the packets, as with any full queue. The pairs
+	 * are checked inside the QSBR section: once the device acknowledges
+	 * a smaller VQ_PAIRS_SET (after a grace period), no burst that saw
+	 * the old count is still filling a queue it disabled. */
+	if (unlikely(!burst_enter(vq, &lcore)))
 		return 0;
+	if (unlikely(vq->qid >= __atomic_load_n(&dev->active_pairs,
+						__ATOMIC_RELAXED))) {
+		burst_leave(vq, lcore);
+		return 0;
+	}
 	t = rte_vfio_user_get_mem_table(dev->dev_id);
 	avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 	if (unlikely((uint16_t)(avail - vq->last_avail) > vq->size)) {
@@ -411,15 +427,14 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		struct rte_mbuf *m = pkts[i];
 		uint16_t start_avail = vq->last_avail, start_used = vq->last_used;
 		uint8_t *nb[2] = { NULL, NULL };
-		uint16_t nbufs = 0;
+		uint16_t nbufs = 0, head = 0;
 		struct src s = {
 			.hdr = (const uint8_t *)&hdr, .hdr_left = vq->hdr_len,
-			.seg = m, .off = 0,
+			.seg = m, .off = 0, .data_left = m->pkt_len,
 		};
 		bool bad = false;
 
 		while (src_left(&s) > 0) {
-			uint16_t head;
 			int64_t w;
 
 			if (vq->last_avail == avail ||
@@ -453,9 +468,12 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 				vq->last_used = start_used;
 				break;
 			}
-			vq->st.drops++;	/* larger than the driver's buffer */
+			/* larger than the driver's one buffer: give back the
+			 * head we read and wrote (the ring entry is the
+			 * driver's, it may have changed since) */
+			vq->st.drops++;
 			vq->last_used = start_used;
-			vq_used_put(vq, vq->avail->ring[start_avail & (vq->size - 1)], 0);
+			vq_used_put(vq, head, 0);
 			rte_pktmbuf_free(m);
 			continue;
 		}

@@ -69,14 +69,15 @@ ctrl_index(const struct vun_dev *d)
 
 /* The queue a virtqueue index names under the negotiated features, NULL
  * for none (it reads as unavailable: size 0). Until FEATURES_OK the layout
- * is not settled, and every queue shows. */
+ * is not settled, and every queue shows; after it, there is a control
+ * queue only with VIRTIO_NET_F_CTRL_VQ. */
 static struct vun_vq *
 vq_by_index(struct vun_dev *d, uint16_t index)
 {
 	if (!(d->status & VIRTIO_CONFIG_S_FEATURES_OK))
 		return index < vun_num_vqs(d) ? &d->vq[index] : NULL;
 	if (index == ctrl_index(d))
-		return &d->vq[ctrl_vq(d)];
+		return has(d, VIRTIO_NET_F_CTRL_VQ) ? &d->vq[ctrl_vq(d)] : NULL;
 	if (index >= ctrl_index(d))
 		return NULL;
 	return &d->vq[index];
@@ -128,6 +129,21 @@ set_needs_reset(struct vun_dev *d, const char *why)
 	VUN_LOG(ERR, "%s: driver error (%s): device needs reset", d->path, why);
 	d->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	vun_signal_config(d);
+}
+
+/*
+ * The driver did what only a reset undoes (VIRTIO 1.x 2.1.2): ask for the
+ * reset and serve it nothing until then. The queues stop, the application
+ * sees the link go down; the status bits (FEATURES_OK with them, so the
+ * features stay frozen) stay as they were.
+ */
+static void
+driver_error_halt(struct vun_dev *d, const char *why)
+{
+	d->halted = true;
+	vun_queues_stop(d);
+	set_needs_reset(d, why);
+	vun_link_update_notify(d);
 }
 
 /* ---- virtqueues ---- */
@@ -185,6 +201,8 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 static void
 queues_start(struct vun_dev *d, bool driver_ok)
 {
+	if (d->halted)
+		return;
 	for (uint16_t i = 0; i < vun_num_vqs(d); i++) {
 		struct vun_vq *vq = &d->vq[i];
 
@@ -237,6 +255,7 @@ virtio_reset(struct vun_dev *d)
 	d->dfselect = d->gfselect = 0;
 	d->msix_config = VIRTIO_MSI_NO_VECTOR;
 	d->status = 0;
+	d->halted = false;
 	d->queue_select = 0;
 	d->active_pairs = 1;
 	d->promisc = true;	/* virtio-net default: no filtering */
@@ -255,6 +274,13 @@ status_write(struct vun_dev *d, uint8_t val)
 	if (val == 0) {
 		VUN_LOG(INFO, "%s: driver reset the device", d->path);
 		virtio_reset(d);
+		return;
+	}
+	/* VIRTIO 1.x 2.1.2: the driver clears no bit but by a reset. Taking
+	 * DRIVER_OK or FEATURES_OK back under running queues would leave them
+	 * on features the driver could then rewrite: a driver error. */
+	if (old & ~val & (uint8_t)~VIRTIO_CONFIG_S_NEEDS_RESET) {
+		driver_error_halt(d, "device status bits cleared without a reset");
 		return;
 	}
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) &&
@@ -289,8 +315,9 @@ status_write(struct vun_dev *d, uint8_t val)
 
 #define CTRL_MAX_CMD 4096
 
+/* Execute one command; *shrunk is set when it disabled queue pairs. */
 static uint8_t
-ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len)
+ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len, bool *shrunk)
 {
 	const struct virtio_net_ctrl_hdr *h = (const void *)cmd;
 	const uint8_t *data = cmd + sizeof(*h);
@@ -344,6 +371,8 @@ ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len)
 			if (pairs < VIRTIO_NET_CTRL_MQ_VQ_PAIRS_MIN ||
 			    pairs > d->max_pairs)
 				return VIRTIO_NET_ERR;
+			if (pairs < d->active_pairs)
+				*shrunk = true;
 			__atomic_store_n(&d->active_pairs, pairs, __ATOMIC_RELEASE);
 			VUN_LOG(INFO, "%s: driver uses %u queue pairs", d->path,
 				pairs);
@@ -418,30 +447,42 @@ ctrl_gather(struct vun_dev *d, struct vun_vq *vq,
 	}
 }
 
-/* Serve every pending control command (event thread, on a kick). */
+/*
+ * Serve the pending control commands (event thread, on a kick), at most a
+ * queue's worth per doorbell: a driver that keeps adding commands must
+ * not hold the event thread, and every other device with it. A driver
+ * that follows the spec never has more than that available at once here,
+ * since no buffer goes back to it before the end; more only comes from
+ * one that reuses descriptors it has in flight, and waits for its next
+ * doorbell (with EVENT_IDX, the event index asks for one as soon as it
+ * adds a command).
+ */
 static void
 ctrl_process(struct vun_dev *d)
 {
 	struct vun_vq *vq = &d->vq[ctrl_vq(d)];
 	const struct rte_vfio_user_mem_table *t =
 		rte_vfio_user_get_mem_table(d->dev_id);
-	uint16_t avail, old_used = vq->last_used;
+	uint16_t avail, budget, old_used = vq->last_used;
 	uint8_t cmd[CTRL_MAX_CMD];
+	bool shrunk = false;
 
-	if (!vq->ready)
+	if (!has(d, VIRTIO_NET_F_CTRL_VQ) || !vq->ready)
 		return;
+	budget = vq->size;
 	for (;;) {
 		avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 		if ((uint16_t)(avail - vq->last_avail) > vq->size) {
 			set_needs_reset(d, "control queue avail index");
 			break;
 		}
-		while (vq->last_avail != avail) {
+		while (vq->last_avail != avail && budget > 0) {
 			uint16_t head = vq->avail->ring[vq->last_avail &
 							(vq->size - 1)];
 			uint8_t *ack;
 			uint32_t len;
 
+			budget--;
 			vq->last_avail++;
 			ack = ctrl_gather(d, vq, t, head, cmd, &len);
 			if (ack == NULL) {
@@ -449,22 +490,29 @@ ctrl_process(struct vun_dev *d)
 				vq_used_put(vq, head, 0);
 				continue;
 			}
-			*ack = ctrl_exec(d, cmd, len);
+			*ack = ctrl_exec(d, cmd, len, &shrunk);
 			vq->st.packets++;
 			vq_used_put(vq, head, 1);
 		}
 		if (!vq->event_idx)
 			break;
-		/* kick us for the next command; then look again, as one
-		 * added before the driver could see this gets no kick */
-		__atomic_store_n((uint16_t *)&vq->used->ring[vq->size],
-				 vq->last_avail, __ATOMIC_RELAXED);
+		/* kick us for the next command after those we saw; then
+		 * look again, as one added before the driver could see this
+		 * gets no kick (unless the budget is spent) */
+		__atomic_store_n((uint16_t *)&vq->used->ring[vq->size], avail,
+				 __ATOMIC_RELAXED);
 		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) ==
-		    vq->last_avail)
+		if (budget == 0 ||
+		    __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) == avail)
 			break;
 	}
 	if (vq->last_used != old_used) {
+		/* VIRTIO 1.x 5.1.6.5.5: once the driver sees the ack of a
+		 * smaller VQ_PAIRS_SET, no packet goes to the queues it
+		 * disabled: wait for the bursts that may have seen the old
+		 * count (they check it inside the QSBR section) */
+		if (shrunk)
+			grace_period(d);
 		__atomic_store_n(&vq->used->idx, vq->last_used, __ATOMIC_RELEASE);
 		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (!vq_need_interrupt(vq, old_used, vq->last_used))
@@ -570,7 +618,8 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 	if (vq != NULL && CHANGED(queue_enable) && c.queue_enable == 1 &&
 	    !vq->cfg_enable) {
 		vq->cfg_enable = true;
-		if (d->status & VIRTIO_CONFIG_S_DRIVER_OK && vq_start(d, vq) < 0)
+		if ((d->status & VIRTIO_CONFIG_S_DRIVER_OK) && !d->halted &&
+		    vq_start(d, vq) < 0)
 			set_needs_reset(d, "virtqueue rings outside client "
 					"memory or misaligned");
 	}
@@ -685,7 +734,8 @@ pci_cfg_window(struct vun_dev *d, bool is_write)
 		return -EINVAL;
 	len = cap.cap.length;
 	if (cap.cap.bar != VUN_VIRTIO_BAR || (len != 1 && len != 2 && len != 4) ||
-	    cap.cap.offset % len != 0 || cap.cap.offset + len > VUN_VIRTIO_BAR_SIZE)
+	    cap.cap.offset % len != 0 ||
+	    (uint64_t)cap.cap.offset + len > VUN_VIRTIO_BAR_SIZE)
 		return 0;	/* not a valid window: nothing happens */
 	if (is_write)
 		return (int)bar4_access(d->dev_id, d, (char *)cap.pci_cfg_data, len,
