@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright 2026 The dpdk-vfio-user authors
 #
-# Sourced by the pair_* tests (net_vfio_user and net_vfio_user_client in
+# Sourced by the pair_* tests (net_vfio_user and net_virtio_vfio_user in
 # two DPDK processes). Gives each test:
 #   - a private work directory (sockets, fifos, logs) removed at exit;
 #   - background processes tracked by PID and stopped with bounded waits;

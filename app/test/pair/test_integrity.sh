@@ -61,7 +61,7 @@ run() {
 	# shellcheck disable=SC2086
 	pair_bg $f "$PKTCHECK" -l 1 --file-prefix "$PFX" $mem --no-pci \
 		-d "$VU_FRONTEND_PMD" \
-		--vdev "net_vfio_user_client0,path=$sock,queues=$QUEUES" \
+		--vdev "net_virtio_vfio_user0,path=$sock,queues=$QUEUES" \
 		-- --name fe "${common[@]}" --stream 1 --peer-stream 2 --seed 1 \
 		"${fe_opts[@]}"
 	b_pid=PID_$b

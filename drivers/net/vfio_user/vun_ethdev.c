@@ -29,6 +29,10 @@
 
 RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 
+/* The frontend PMD (drivers/net/vfio_user_client), and its old name. */
+#define VUN_FRONTEND_NAME	"net_virtio_vfio_user"
+#define VUN_OLD_FRONTEND_NAME	"net_vfio_user_client"
+
 #define ARG_PATH	"path"
 #define ARG_QUEUES	"queues"
 #define ARG_MAC		"mac"
@@ -465,6 +469,19 @@ vun_probe(struct rte_vdev_device *vdev)
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
 		VUN_LOG(ERR, "%s: secondary processes are not supported", name);
 		return -ENOTSUP;
+	}
+	/*
+	 * The vdev bus gives a device to the first driver whose name is a
+	 * prefix of the device name. Ours is a prefix of the frontend's old
+	 * name: such a device was meant for the frontend, never serve it.
+	 */
+	if (strncmp(name, VUN_OLD_FRONTEND_NAME,
+		    strlen(VUN_OLD_FRONTEND_NAME)) == 0) {
+		VUN_LOG(ERR, "%s: not a net_vfio_user device: "
+			VUN_OLD_FRONTEND_NAME " was renamed "
+			VUN_FRONTEND_NAME " (the frontend PMD): use --vdev "
+			VUN_FRONTEND_NAME "N,path=...", name);
+		return -EINVAL;
 	}
 	eth = rte_eth_vdev_allocate(vdev, sizeof(*d));
 	if (eth == NULL)

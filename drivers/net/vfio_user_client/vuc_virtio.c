@@ -3,7 +3,7 @@
  */
 
 /*
- * Control path of net_vfio_user_client: attach to the device, map our
+ * Control path of net_virtio_vfio_user: attach to the device, map our
  * memory, find the virtio capabilities in its config space, negotiate,
  * set up the virtqueues and the interrupts, and tear all that down again.
  */
