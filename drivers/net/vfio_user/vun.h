@@ -98,6 +98,7 @@ struct vun_dev {
 	uint16_t max_pairs;
 	struct rte_ether_addr mac;
 	uint16_t mtu;
+	mode_t sock_mode;
 
 	/* virtio state (event thread) */
 	uint64_t host_features;

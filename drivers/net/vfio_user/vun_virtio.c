@@ -925,6 +925,9 @@ vun_virtio_register(struct vun_dev *d)
 	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
 		rte_rcu_qsbr_thread_register(qsbr, i);
 
+	ret = rte_vfio_user_set_sock_mode(id, d->sock_mode);
+	if (ret < 0)
+		goto err;
 	ret = rte_vfio_user_set_dev_info(id, &info);
 	if (ret < 0)
 		goto err;
