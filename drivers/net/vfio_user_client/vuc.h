@@ -112,6 +112,11 @@ struct vuc_dev {
 	uint64_t notify_map_len;
 	uint64_t features;
 	uint16_t num_vqs;		/* of the device */
+	uint8_t msix_cap;		/* MSI-X capability offset */
+	uint8_t msix_table_bar;
+	uint32_t msix_table_off;
+	uint16_t msix_nvec;		/* table size */
+	uint16_t msix_used;		/* vectors we unmasked, 0: MSI-X off */
 
 	/* DMA maps: one per memseg run */
 	uint32_t nmaps;
