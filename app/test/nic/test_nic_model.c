@@ -373,6 +373,13 @@ test_msix_table(void **state)
 	bar_write(d, NIC_MSIX_BAR, 0x800, &pba, 8);
 	bar_read(d, NIC_MSIX_BAR, 0x800, &pba, 8);
 	assert_int_equal(pba & ((1u << NIC_NVEC) - 1), 0);
+	/* the function keeps its state across clients (vfio-user "Client
+	 * Disconnection"): every vector is masked now, and the table driven,
+	 * so the next driver would get no MSI-X until it unmasks them. A
+	 * function reset puts the table back as it was. */
+	assert_int_equal(rte_vfio_user_client_reset(d->c), 0);
+	bar_read(d, NIC_MSIX_BAR, 12, &v, 4);
+	assert_int_equal(v, RTE_VFIO_USER_PCI_MSIX_ENTRY_CTRL_MASKBIT);
 	drv_close(d);
 }
 

@@ -120,7 +120,6 @@ struct vun_dev {
 	struct rte_ether_addr guest_mac; /* VIRTIO_NET_CTRL_MAC_ADDR_SET */
 	int notify_efd;			/* ioeventfd offered for data kicks */
 	int pci_cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
-	uint32_t msix_on;		/* atomic: client enabled MSI-X vectors */
 
 	struct vun_vq vq[VUN_MAX_VQS];
 };
