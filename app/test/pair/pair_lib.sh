@@ -9,7 +9,8 @@
 #   - memory options with or without hugepages (vu_mem_args);
 #   - testpmd driven interactively through a fifo, with its statistics
 #     parsed from its output;
-#   - PASS / FAIL / SKIP lines (exit 0 / 1 / 77).
+#   - PASS / FAIL / SKIP lines (exit 0 / 1 / 77; with CI=true a skip is a
+#     failure).
 #
 #   . pair_lib.sh
 #   pair_init NAME BUILD_ROOT LIMIT_SECONDS
@@ -43,6 +44,13 @@ pair_pass() {
 }
 
 pair_skip() {
+	case "${CI:-}" in
+	true|TRUE|True|1|yes)
+		echo "FAIL: $PAIR_NAME (CI=true, would be skipped): $*"
+		PAIR_DONE=1
+		exit 1
+		;;
+	esac
 	echo "SKIP: $PAIR_NAME: $*"
 	exit 77
 }
