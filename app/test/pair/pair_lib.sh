@@ -145,6 +145,34 @@ pair_mem_mode() {
 	case "$1" in *no-huge*) echo "no hugepages (memfd)";; *) echo "hugepages";; esac
 }
 
+# kB of hugepage mappings of a process (mappings whose kernel page size is
+# larger than the base page), from /proc/PID/smaps.
+pair_huge_kb() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { size = 0 }
+	     /^Size:/ { size = $2 }
+	     /^KernelPageSize:/ && $2 > 4 { total += size }
+	     END { print total + 0 }' "/proc/$1/smaps" 2>/dev/null || echo 0
+}
+
+# pair_check_mem LABEL PID MEM: what pair_mem_mode says of MEM is what the
+# process got: hugepages mapped for a hugepage run, none with --no-huge.
+# A run reported as "hugepages" has used them.
+pair_check_mem() {
+	local label=$1 pid=$2 mem=$3 kb
+	kb=$(pair_huge_kb "$pid")
+	case $mem in
+	*no-huge*)
+		[ "$kb" -eq 0 ] ||
+			pair_fail "$label: started with --no-huge, but pid $pid maps $kb kB of hugepages"
+		;;
+	*)
+		[ "$kb" -gt 0 ] ||
+			pair_fail "$label: a hugepage run, but pid $pid maps no hugepages"
+		pair_log "$label: pid $pid maps $kb kB of hugepages"
+		;;
+	esac
+}
+
 # pair_bg NAME CMD...: start CMD in the background, output in NAME.log.
 # Sets PID_NAME.
 pair_bg() {

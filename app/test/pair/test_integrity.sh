@@ -71,6 +71,8 @@ run() {
 		pair_fail "$label: be did not finish"
 	pair_wait_log $f "fe: DONE" $((limit + 10)) "${!f_pid}" ||
 		pair_fail "$label: fe did not finish"
+	pair_check_mem "$label: be" "${!b_pid}" "$mem"
+	pair_check_mem "$label: fe" "${!f_pid}" "$mem"
 	# the driver side first: the device side stays until it is gone
 	for side in $f $b; do
 		local pv=PID_$side

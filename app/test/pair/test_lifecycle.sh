@@ -178,6 +178,7 @@ tp_start sa -l 0,1 --file-prefix "$PFX" $MEM_A --no-pci \
 	-- -i --total-num-mbufs=8192 --rxq=$QUEUES --txq=$QUEUES \
 	--forward-mode=io
 vu_wait_socket "$SOCK_A" 20 || pair_fail "A: no socket"
+pair_check_mem "A: backend" "$PID_sa" "$MEM_A"
 tp_cmd sa start
 pair_prefix pa
 # shellcheck disable=SC2086
@@ -199,6 +200,7 @@ tp_start sb -l 0,1 --file-prefix "$PFX" $MEM_B --no-pci \
 	--vdev "net_virtio_vfio_user0,path=$SOCK_B,queues=$QUEUES,reconnect=200" \
 	-- -i --total-num-mbufs=8192 --rxq=$QUEUES --txq=$QUEUES \
 	--forward-mode=io
+pair_check_mem "B: frontend" "$PID_sb" "$MEM_B"
 tp_cmd sb start
 pair_prefix pb
 # shellcheck disable=SC2086

@@ -51,6 +51,8 @@ run() {
 		--vdev "net_vfio_user0,path=$sock" \
 		--vdev "net_virtio_vfio_user0,path=$sock,reconnect=100" \
 		-- -i --total-num-mbufs=8192
+	local pv=PID_$label
+	pair_check_mem "$label" "${!pv}" "$MEM"
 	tp_cmd "$label" "show port info all"
 	be=$(driver_of "$label" net_vfio_user0)
 	fe=$(driver_of "$label" net_virtio_vfio_user0)

@@ -64,6 +64,9 @@ run() {
 		--vdev "net_virtio_vfio_user0,path=$sock,queues=$q" \
 		-- -i --total-num-mbufs=$MBUFS --rxq=$q --txq=$q \
 		--forward-mode="$fe_mode"
+	local pb=PID_$b pf=PID_$f
+	pair_check_mem "$label: be" "${!pb}" "$mem"
+	pair_check_mem "$label: fe" "${!pf}" "$mem"
 
 	case $sender in
 	fe*) tx=$f; rx=$b;;
