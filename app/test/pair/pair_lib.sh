@@ -185,6 +185,20 @@ pair_bg() {
 	PAIR_PIDS+=($!)
 }
 
+# pair_bg_testpmd NAME ARGS...: testpmd in the background (as pair_bg),
+# with the ASan runtime preloaded in a sanitizer build (as tp_start does).
+pair_bg_testpmd() {
+	local name=$1
+	shift
+	if [ -n "$PAIR_ASAN_LIB" ]; then
+		pair_bg "$name" env LD_PRELOAD="$PAIR_ASAN_LIB" \
+			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+			"$TESTPMD" "$@"
+	else
+		pair_bg "$name" "$TESTPMD" "$@"
+	fi
+}
+
 # pair_forget PID: a process that ended and was reaped is no longer ours
 # to stop (its PID may be reused).
 pair_forget() {

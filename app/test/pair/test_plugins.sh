@@ -93,7 +93,7 @@ run plugin_dir -d "$VU_PLUGIN_DIR"
 old="$PAIR_WORK/old.sock"
 pair_prefix old
 # shellcheck disable=SC2086
-pair_bg old "$TESTPMD" -l 0,1 --file-prefix "$PFX" $MEM --no-pci \
+pair_bg_testpmd old -l 0,1 --file-prefix "$PFX" $MEM --no-pci \
 	-d "$VU_PLUGIN_DIR" --vdev "net_vfio_user_client0,path=$old" \
 	-- --total-num-mbufs=8192 --stats-period=1
 pair_wait_log old "net_vfio_user_client was renamed net_virtio_vfio_user" 30 \
