@@ -4,7 +4,7 @@
 #
 # Process-to-process data path benchmark, side by side in one run:
 #
-#   vfio-user   testpmd net_vfio_user        <-> testpmd net_vfio_user_client
+#   vfio-user   testpmd net_vfio_user        <-> testpmd net_virtio_vfio_user
 #   vhost-user  testpmd net_vhost            <-> testpmd net_virtio_user
 #   memif       testpmd net_memif role=server <-> testpmd net_memif role=client
 #
@@ -63,7 +63,7 @@ vdevs() {	# vdevs TRANSPORT SOCK -> sets BE_ARGS FE_ARGS
 	case $t in
 	vfio-user)
 		BE_ARGS=(-d "$VU_BACKEND_PMD" --vdev "net_vfio_user0,path=$sock")
-		FE_ARGS=(-d "$VU_FRONTEND_PMD" --vdev "net_vfio_user_client0,path=$sock")
+		FE_ARGS=(-d "$VU_FRONTEND_PMD" --vdev "net_virtio_vfio_user0,path=$sock")
 		;;
 	vhost-user)
 		BE_ARGS=(--vdev "net_vhost0,iface=$sock,queues=1")

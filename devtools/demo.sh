@@ -7,7 +7,7 @@
 #
 #   backend:  dpdk-testpmd with net_vfio_user  (serves a virtio-net PCI
 #             device on a UNIX socket), forwarding mode rxonly
-#   frontend: dpdk-testpmd with net_vfio_user_client (drives that device
+#   frontend: dpdk-testpmd with net_virtio_vfio_user (drives that device
 #             through the socket), forwarding mode txonly
 #
 # It installs what is missing (as root), builds, runs traffic for about
@@ -66,10 +66,10 @@ if ! vu_wait_socket "$SOCK" 30; then
 	exit 1
 fi
 
-step "starting the frontend: testpmd driving it through net_vfio_user_client"
+step "starting the frontend: testpmd driving it through net_virtio_vfio_user"
 "$TESTPMD" -l 0,1 --main-lcore 1 --file-prefix "vu-demo-fe-$$" $MEM --no-pci \
 	-d "$VU_FRONTEND_PMD" \
-	--vdev "net_vfio_user_client0,path=$SOCK" \
+	--vdev "net_virtio_vfio_user0,path=$SOCK" \
 	-- --total-num-mbufs=16384 --forward-mode=txonly --txpkts=64 \
 	--stats-period 1 >"$WORK/frontend.log" 2>&1 &
 FE_PID=$!

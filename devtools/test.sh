@@ -17,6 +17,12 @@
 #      "N passed, N failed, N skipped" (timeouts count as failed);
 #      exit non-zero if anything failed
 #
+# With CI=true (.ci/run) nothing may be left out quietly: a failure to get
+# the driver-SDK headers (no PMDs), a skipped test (the VM tests skip when
+# QEMU or the guest cannot be built, the pair tests when testpmd is
+# missing) and a run without the PMD, pair or VM tests all count as
+# failures.
+#
 # Environment:
 #   VU_TEST_QUICK=1               skip the sanitizer build and its tests
 #   VU_BUILD_DIR=dir              default build dir (default: build)
@@ -76,7 +82,9 @@ run_tests() {
 # Exit status 1 if anything failed.
 summarize() {
 	step "summary"
-	python3 - "${#EXTRA_FAILURES[@]}" "${EXTRA_FAILURES[@]}" "${TESTLOGS[@]}" <<'EOF'
+	local ci=0
+	is_ci && ci=1
+	python3 - "$ci" "${#EXTRA_FAILURES[@]}" "${EXTRA_FAILURES[@]}" "${TESTLOGS[@]}" <<'EOF'
 import json
 import sys
 
@@ -85,14 +93,24 @@ SKIP = {"SKIP"}
 # Everything else (FAIL, TIMEOUT, ERROR, INTERRUPT, UNEXPECTEDPASS, and
 # anything unknown) is a failure.
 
-n_extra = int(sys.argv[1])
-extra = sys.argv[2:2 + n_extra]
-logs = sys.argv[2 + n_extra:]
+ci = sys.argv[1] == "1"
+n_extra = int(sys.argv[2])
+extra = sys.argv[3:3 + n_extra]
+logs = sys.argv[3 + n_extra:]
+# In CI, each run must have run tests of these kinds (name substrings):
+# without them the PMDs or the VM were not built, or not run. Sanitizer
+# builds have no VM tests (a -fsanitize PMD cannot be loaded into Debian's
+# testpmd under QEMU's guest tests; see app/test/vm/meson.build).
+REQUIRED = {
+    "default": [" / nic_", ":pair / ", ":vm / vm_basic_"],
+    "asan": [" / nic_", ":pair / "],
+}
 
 passed = failed = skipped = 0
 log_failures = {}
 for spec in logs:
     label, _, path = spec.partition("=")
+    names = []
     with open(path, encoding="utf-8", errors="replace") as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
@@ -105,12 +123,18 @@ for spec in logs:
                 dur = t.get("duration")
             except (ValueError, AttributeError):
                 res, name, dur = "ERROR", f"{path}:{lineno} (unreadable)", None
+            names.append(name)
             if res in PASS:
                 passed += 1
                 word = "PASS"
-            elif res in SKIP:
+            elif res in SKIP and not ci:
                 skipped += 1
                 word = "SKIP"
+            elif res in SKIP:
+                failed += 1
+                log_failures[label] = log_failures.get(label, 0) + 1
+                word = "FAIL"
+                res = "SKIP, a failure with CI=true"
             else:
                 failed += 1
                 log_failures[label] = log_failures.get(label, 0) + 1
@@ -118,6 +142,11 @@ for spec in logs:
             d = f" {dur:.2f}s" if isinstance(dur, (int, float)) else ""
             extra_res = "" if res in ("OK", "SKIP", "FAIL") else f" ({res})"
             print(f"{word} [{label}] {name}{extra_res}{d}")
+    for want in REQUIRED.get(label, []) if ci else []:
+        if not any(want in n for n in names):
+            extra.append(f"{label}: no test matching '{want.strip()}' ran "
+                         "(CI=true: the PMDs or the VM tests were not built "
+                         "or not run)")
 
 for e in extra:
     label, _, what = e.partition(": ")

@@ -478,13 +478,18 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROG " (--socket-path=PATH | --fd=FDNUM) [-v] [-h]\n"
+		"Usage: " PROG " (--socket-path=PATH [--socket-mode=MODE] | --fd=FDNUM)\n"
+		"       [-v] [-h]\n"
 		"\n"
 		"A sample vfio-user PCI device (vendor 0x%04x, device 0x%04x):\n"
 		"a register file in BAR0 whose DOORBELL raises MSI-X or INTx.\n"
 		"\n"
-		"  --socket-path=PATH  listen on the UNIX socket PATH (created,\n"
-		"                      replacing a stale socket file)\n"
+		"  --socket-path=PATH  listen on the UNIX socket PATH (created;\n"
+		"                      a stale socket file is replaced; fails if\n"
+		"                      a server answers there, or if PATH is not\n"
+		"                      a socket)\n"
+		"  --socket-mode=MODE  octal mode of that socket file (default\n"
+		"                      0600: only its owner may connect)\n"
 		"  --fd=FDNUM          serve the UNIX socket FDNUM (>= 3) that the\n"
 		"                      parent passed: a listening socket, or a\n"
 		"                      connected one (then exit when its client\n"
@@ -510,6 +515,7 @@ die_usage(const char *msg, const char *arg)
 
 struct opts {
 	const char *socket_path;
+	long socket_mode;	/* -1: the library's default */
 	int fd;
 	bool verbose;
 };
@@ -519,6 +525,7 @@ parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "socket-path", required_argument, NULL, 's' },
+		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "fd", required_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -530,6 +537,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->socket_path = NULL;
+	o->socket_mode = -1;
 	o->fd = -1;
 	o->verbose = false;
 	opterr = 0;
@@ -543,6 +551,15 @@ parse_args(int argc, char **argv, struct opts *o)
 			if (strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 				die_usage("socket path too long", optarg);
 			o->socket_path = optarg;
+			break;
+		case 'm':
+			errno = 0;
+			v = strtol(optarg, &end, 8);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    v < 0 || v > 0777)
+				die_usage("--socket-mode needs octal permission "
+					  "bits, 0 to 0777", optarg);
+			o->socket_mode = v;
 			break;
 		case 'f':
 			if (have_fd)
@@ -579,6 +596,8 @@ parse_args(int argc, char **argv, struct opts *o)
 	if (o->socket_path == NULL && !have_fd)
 		die_usage("one of --socket-path=PATH or --fd=FDNUM is needed",
 			  NULL);
+	if (o->socket_mode >= 0 && o->socket_path == NULL)
+		die_usage("--socket-mode goes with --socket-path", NULL);
 }
 
 /* ---- main ---- */
@@ -661,6 +680,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ret = dev_setup(&sd);
+	if (ret == 0 && o.socket_mode >= 0)
+		ret = rte_vfio_user_set_sock_mode(sd.id, (mode_t)o.socket_mode);
 	if (ret == 0)
 		ret = rte_vfio_user_start(sd.id);
 	if (ret < 0) {

@@ -157,11 +157,15 @@ struct rte_vfio_user_notify_ops {
 	int (*reset_device)(int dev_id);
 };
 
+/** Default mode of the socket file of a device: its owner only. */
+#define RTE_VFIO_USER_SOCK_MODE_DEFAULT 0600
+
 /**
  * Register a vfio-user device on a UNIX socket path.
  *
- * The socket is created by rte_vfio_user_start(); an existing socket file at
- * @p path is replaced then.
+ * The socket is created by rte_vfio_user_start(), with mode
+ * RTE_VFIO_USER_SOCK_MODE_DEFAULT unless rte_vfio_user_set_sock_mode()
+ * says otherwise. What may already be at @p path is described there.
  *
  * @param path
  *   Socket path (shorter than sizeof(sun_path)).
@@ -203,20 +207,61 @@ __rte_experimental
 int rte_vfio_user_unregister(int dev_id);
 
 /**
+ * Set the mode of the socket file rte_vfio_user_start() creates (default
+ * RTE_VFIO_USER_SOCK_MODE_DEFAULT, 0600: only the owner may connect).
+ *
+ * The file gets exactly this mode, whatever the process umask: it is
+ * created with the mode less the umask (so it is never more open than
+ * asked) and the bits the umask removed are added back. Write permission
+ * is what connect() needs: 0660 lets the file's group connect too, which
+ * also needs a group (and a directory) set up by the administrator.
+ *
+ * @param dev_id
+ *   Device id from rte_vfio_user_register().
+ * @param mode
+ *   Permission bits, at most 0777.
+ * @return
+ *   0, or -ENODEV, -EINVAL (bits outside 0777), -EBUSY (started),
+ *   -ENOTSUP (a device of rte_vfio_user_register_fd(): its socket is the
+ *   caller's).
+ */
+__rte_experimental
+int rte_vfio_user_set_sock_mode(int dev_id, mode_t mode);
+
+/**
  * Start serving clients: create and listen on the socket, hand it to the
  * event thread. The device description is checked first.
  *
+ * What may be at the socket path already, checked with lstat() (a symbolic
+ * link is never followed):
+ *  - nothing: the socket is created;
+ *  - a socket a server answers on (a connect() to it succeeds): -EADDRINUSE,
+ *    with a log message naming the path; the socket is left alone (another
+ *    process, or another device of this one, serves it);
+ *  - a stale socket (connect() is refused: nobody listens): it is removed
+ *    and replaced, if it is still the same file when it is removed;
+ *  - anything else (a file, a directory, a symbolic link, even one to a
+ *    socket): -EEXIST, left alone;
+ *  - a socket whose state cannot be told (connect() fails otherwise, e.g.
+ *    EACCES): that error, left alone.
+ * bind() itself never follows a symbolic link at the path, so a link
+ * planted after the check makes the start fail rather than create a socket
+ * elsewhere. rte_vfio_user_stop() removes the socket file only if the path
+ * still names the socket it created.
+ *
  * @return
- *   0, or -ENODEV, -EALREADY, -EINVAL (incomplete description), or the
- *   negative errno of socket(), bind() or listen().
+ *   0, or -ENODEV, -EALREADY, -EINVAL (incomplete description),
+ *   -EADDRINUSE, -EEXIST, or the negative errno of socket(), connect(),
+ *   bind(), chmod() or listen().
  */
 __rte_experimental
 int rte_vfio_user_start(int dev_id);
 
 /**
  * Stop serving: disconnect the client (destroy_device is called), close the
- * listening socket and remove the socket file. Must not be called from a
- * library callback.
+ * listening socket and remove the socket file (if the path still names the
+ * socket rte_vfio_user_start() created). Must not be called from a library
+ * callback.
  *
  * @return
  *   0, or -ENODEV, -EALREADY (not started).

@@ -34,24 +34,48 @@
  * (rte_vfio_user_pci_set_notify()) and reads them with
  * rte_vfio_user_pci_raw_read().
  *
- * MSI-X: the table and PBA live in the library; the device model routes its
- * BAR accesses through rte_vfio_user_pci_msix_access() and raises vectors
- * with rte_vfio_user_pci_msix_trigger(), which honours the enable and
- * function-mask bits of the capability and the per-vector mask bits, and
- * latches masked vectors in the PBA. A client that emulates the MSI-X
- * table itself (QEMU's vfio-user-pci does: it masks vectors with
- * DEVICE_SET_IRQS, which rte_vfio_user_irq_trigger() honours, and reads
- * only the PBA from the server) never writes the table; per-vector mask bits
- * are therefore honoured only once the client wrote a vector-control word
- * since the last enable or reset.
+ * Interrupts, as a PCI function raises them (the device model calls
+ * rte_vfio_user_pci_msix_trigger() and rte_vfio_user_pci_set_intx(); all
+ * of these hold together with the client's DEVICE_SET_IRQS masks, which
+ * the library's IRQ layer applies on top):
+ *  - MSI-X: the table and PBA live in the library; the device model routes
+ *    its BAR accesses through rte_vfio_user_pci_msix_access(). A vector is
+ *    sent only while MSI-X is enabled (capability message control bit 15),
+ *    the function is not masked (bit 14) and its own mask bit in the table
+ *    is clear; one raised while masked sets its PBA bit and is sent when the
+ *    last mask goes (a config write clearing the function mask, a table write
+ *    clearing the vector's bit, a SET_IRQS unmask), once. One the library
+ *    latched under a SET_IRQS mask moves back into the PBA when the function
+ *    or the vector gets masked, or MSI-X disabled, meanwhile. The PBA reads
+ *    as the union of both latches.
+ *  - A client that emulates the MSI-X table itself (QEMU's vfio-user-pci
+ *    does: it masks a vector in its own emulation, by pointing the vector's
+ *    eventfd at its own handler, and reads the PBA from the server; it does
+ *    write the capability's enable and mask bits through to the server)
+ *    never writes the table, whose vectors are all masked after reset;
+ *    per-vector mask bits are therefore honoured only once the client wrote
+ *    a vector-control word since the last rte_vfio_user_pci_reset().
+ *  - INTx: the device model sets the level (rte_vfio_user_pci_set_intx()),
+ *    shown in the status register's interrupt bit; INTx is signalled while
+ *    the level is high, INTx Disable (command bit 10) is clear and MSI-X is
+ *    disabled (a function with MSI-X enabled never uses INTx). Setting INTx
+ *    Disable or enabling MSI-X drops a signalled INTx; clearing them while
+ *    the level is high signals it again.
  *
- * Thread safety: every function takes the structure's lock, so the event
- * thread's config and BAR accesses may run concurrently with data-path
- * calls such as rte_vfio_user_pci_msix_trigger() or
- * rte_vfio_user_pci_set_intx(). The setup functions (set_ids, set_bar,
- * add_*cap, add_msix) are meant to be called before the device is started.
- * The notification callback runs without the lock held and may call any
- * function of this file.
+ * Thread safety: rte_vfio_user_pci_msix_trigger(), rte_vfio_user_pci_set_intx(),
+ * rte_vfio_user_pci_msix_enabled(), rte_vfio_user_pci_msix_masked() and
+ * rte_vfio_user_pci_msix_pending() take no lock: they read an atomic copy
+ * of the enable and mask state (a couple of loads) and use the library's
+ * lock-free rte_vfio_user_irq_trigger(), so a data path may call them per
+ * burst; like it, call them from a thread online in the device's QSBR
+ * variable or from a library callback. Every other function takes the
+ * structure's lock, so the event thread's config and BAR accesses may run
+ * concurrently with them. An interrupt raised while a mask is being cleared
+ * is never lost (whoever unmasks takes the PBA bit after storing the new
+ * state; the trigger looks again after setting it). The setup functions
+ * (set_ids, set_irq_pin, set_bar, add_*cap, add_msix) are meant to be called
+ * before the device is started. The notification callback runs without the
+ * lock held and may call any function of this file.
  *
  * All multi-byte fields are little-endian, as on the PCI bus.
  *
@@ -662,12 +686,13 @@ int rte_vfio_user_pci_set_status_bits(struct rte_vfio_user_pci *pci,
 
 /**
  * Assert or deassert INTx: set or clear the interrupt status bit (bit 3)
- * of the status register. When the function is attached
+ * of the status register (the level). When the function is attached
  * (rte_vfio_user_pci_attach()), also raise INTx
  * (rte_vfio_user_irq_trigger(), VFIO_USER_PCI_INTX_IRQ_INDEX, vector 0)
- * on assertion unless the command register's INTx disable bit is set, and
- * drop a latched INTx (rte_vfio_user_irq_clear()) on deassertion. Clearing
- * INTx disable while asserted raises INTx then; setting it drops it.
+ * on assertion unless the command register's INTx disable bit is set or
+ * MSI-X is enabled, and drop a latched INTx (rte_vfio_user_irq_clear()) on
+ * deassertion. Clearing INTx disable, or disabling MSI-X, while asserted
+ * raises INTx then; setting it, or enabling MSI-X, drops it. Lock-free.
  *
  * @param pci
  *   The function.
@@ -742,7 +767,9 @@ int rte_vfio_user_pci_msix_get_entry(struct rte_vfio_user_pci *pci,
  * Raise MSI-X vector @p vector: if it is masked (see
  * rte_vfio_user_pci_msix_masked()), set its pending bit; it is delivered
  * when the client unmasks it. Otherwise raise it with
- * rte_vfio_user_irq_trigger() on the attached device.
+ * rte_vfio_user_irq_trigger() on the attached device (which latches it in
+ * turn under a SET_IRQS mask). Lock-free: two atomic loads (the enable and
+ * mask state, the vector's control byte) before the library's trigger.
  *
  * @param pci
  *   The function.

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/un.h>
 
 #include "rte_vfio_user.h"
@@ -94,6 +95,10 @@ struct vu_dev {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int listen_fd;		/* -1 unless started on a path / listening fd */
 	int given_fd;		/* register_fd(): the caller's socket */
+	bool from_fd;		/* registered with register_fd() */
+	mode_t sock_mode;	/* of the socket file we create */
+	dev_t sock_dev;		/* the socket file we bound, to remove */
+	ino_t sock_ino;		/* only it at stop; 0: none */
 	bool started;
 	struct rte_vfio_user_notify_ops ops;
 	void *priv;

@@ -11,6 +11,18 @@
  * restores. Setup functions write both copies, client writes only the live
  * one. One spinlock guards all of it; notifications and interrupt delivery
  * happen after it is dropped.
+ *
+ * Interrupts are raised from data-path threads without the lock: what a
+ * trigger needs is mirrored in atomics that are written with the lock held
+ * and read without it (irq_state: MSI-X enable and function mask, whether
+ * the table is driven, INTx disable; the vector control bytes of the
+ * table; the PBA words; the INTx level). A trigger reads irq_state and the
+ * vector's control byte: two loads, then the library's lock-free
+ * rte_vfio_user_irq_trigger(). A masked vector is latched in the PBA and
+ * looked at again, and whoever unmasks stores the new state first and then
+ * takes the latched vectors (sequentially consistent on both sides, as in
+ * vu_irq.c's vec_fire()): an interrupt raised while masked is never lost,
+ * and is delivered once.
  */
 
 #include <errno.h>
@@ -31,6 +43,12 @@
 /* Events of one config write: command, 7 BARs, MSI-X control, the write. */
 #define MAX_EVENTS	(3 + NUM_SLOTS)
 
+/* irq_state bits. */
+#define IS_MSIX_EN	(1u << 0)	/* MSI-X enable */
+#define IS_MSIX_FMASK	(1u << 1)	/* MSI-X function mask */
+#define IS_TABLE	(1u << 2)	/* per-vector mask bits count */
+#define IS_INTX_DIS	(1u << 3)	/* command register INTx disable */
+
 struct vu_pci_bar {
 	uint64_t size;		/* 0: not declared */
 	uint32_t flags;		/* RTE_VFIO_USER_PCI_BAR_* */
@@ -40,7 +58,10 @@ struct vu_pci_bar {
 struct rte_vfio_user_pci {
 	rte_spinlock_t lock;
 	uint32_t size;
-	int dev_id;		/* attached device, -1: none */
+	int dev_id;		/* attached device, -1: none; atomic */
+	uint32_t irq_state;	/* IS_*: written locked, read lock-free */
+	uint8_t intx_pin;	/* interrupt pin register, 0: no INTx */
+	uint8_t intx_level;	/* atomic: the device model asserts INTx */
 	rte_vfio_user_pci_notify_t notify;
 	void *notify_arg;
 	struct vu_pci_bar bars[NUM_SLOTS];
@@ -56,8 +77,8 @@ struct rte_vfio_user_pci {
 	uint32_t table_off;
 	uint32_t pba_off;
 	bool table_active;	/* the client wrote a vector control word */
-	uint8_t *table;		/* nvec * 16 bytes */
-	uint64_t pending[MSIX_WORDS];
+	uint8_t *table;		/* nvec * 16 bytes; control bytes atomic */
+	uint64_t pending[MSIX_WORDS];	/* the PBA, atomic */
 	/* config space */
 	uint8_t cfg[CFG_MAX];
 	uint8_t init[CFG_MAX];
@@ -123,38 +144,50 @@ pba_size(uint32_t nvec)
 	return (nvec + 63) / 64 * 8;
 }
 
-/* ---- MSI-X state (lock held) ---- */
+/* ---- MSI-X and INTx state ---- */
 
 static bool
 msix_is_enabled(const struct rte_vfio_user_pci *pci)
 {
-	return pci->msix_cap != 0 &&
-		(cfg16(pci, pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS) &
-		 RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE);
+	return __atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST) & IS_MSIX_EN;
+}
+
+static uint8_t *
+vec_ctrl(const struct rte_vfio_user_pci *pci, uint32_t v)
+{
+	return &pci->table[v * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE + 12];
 }
 
 static bool
 vec_mask_bit(const struct rte_vfio_user_pci *pci, uint32_t v)
 {
-	return pci->table[v * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE + 12] &
+	return __atomic_load_n(vec_ctrl(pci, v), __ATOMIC_SEQ_CST) &
 		RTE_VFIO_USER_PCI_MSIX_ENTRY_CTRL_MASKBIT;
+}
+
+/* Masked under irq_state st: by the function mask, or by its own mask
+ * bit once the client drives the table. */
+static bool
+vec_masked_in(const struct rte_vfio_user_pci *pci, uint32_t st, uint32_t v)
+{
+	return (st & IS_MSIX_FMASK) ||
+		((st & IS_TABLE) && vec_mask_bit(pci, v));
 }
 
 static bool
 vec_masked(const struct rte_vfio_user_pci *pci, uint32_t v)
 {
-	if (cfg16(pci, pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS) &
-	    RTE_VFIO_USER_PCI_MSIX_FLAGS_MASKALL)
-		return true;
-	return pci->table_active && vec_mask_bit(pci, v);
+	return vec_masked_in(pci,
+		__atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST), v);
 }
 
 static bool
 pend_get(const uint64_t *bm, uint32_t v)
 {
-	return (bm[v / 64] >> (v % 64)) & 1;
+	return (__atomic_load_n(&bm[v / 64], __ATOMIC_SEQ_CST) >> (v % 64)) & 1;
 }
 
+/* For the local bitmaps of one call (not the PBA). */
 static void
 pend_set(uint64_t *bm, uint32_t v, bool on)
 {
@@ -162,6 +195,47 @@ pend_set(uint64_t *bm, uint32_t v, bool on)
 		bm[v / 64] |= 1ULL << (v % 64);
 	else
 		bm[v / 64] &= ~(1ULL << (v % 64));
+}
+
+/* Take vector v's PBA bit; true if it was set (only one taker wins). */
+static bool
+pba_take(struct rte_vfio_user_pci *pci, uint32_t v)
+{
+	uint64_t bit = 1ULL << (v % 64);
+
+	return __atomic_fetch_and(&pci->pending[v / 64], ~bit,
+				  __ATOMIC_SEQ_CST) & bit;
+}
+
+/* Recompute irq_state from config space and the table (lock held). */
+static void
+state_sync(struct rte_vfio_user_pci *pci)
+{
+	uint32_t st = 0;
+
+	if (pci->msix_cap != 0) {
+		uint16_t ctl = cfg16(pci, pci->msix_cap +
+				     RTE_VFIO_USER_PCI_MSIX_FLAGS);
+
+		if (ctl & RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE)
+			st |= IS_MSIX_EN;
+		if (ctl & RTE_VFIO_USER_PCI_MSIX_FLAGS_MASKALL)
+			st |= IS_MSIX_FMASK;
+		if (pci->table_active)
+			st |= IS_TABLE;
+	}
+	if (cfg16(pci, RTE_VFIO_USER_PCI_COMMAND) &
+	    RTE_VFIO_USER_PCI_CMD_INTX_DISABLE)
+		st |= IS_INTX_DIS;
+	__atomic_store_n(&pci->irq_state, st, __ATOMIC_SEQ_CST);
+}
+
+/* Whether INTx may be signalled under irq_state st: not disabled, and
+ * MSI-X (which excludes INTx) not enabled. */
+static bool
+intx_allowed(uint32_t st)
+{
+	return !(st & (IS_INTX_DIS | IS_MSIX_EN));
 }
 
 /* Pending bit of the library's IRQ layer (masked with SET_IRQS, or no
@@ -182,25 +256,63 @@ lib_pending(int dev_id, uint32_t v)
 }
 
 /*
- * Move pending vectors that can now be delivered into out (cleared from the
- * PBA). Only when attached: otherwise nobody could deliver them.
+ * Take the latched vectors that can be delivered now out of the PBA into
+ * out. Called after the state that unmasked them was stored (state_sync or
+ * a control byte store); only when attached: otherwise nobody could
+ * deliver them, and they stay pending.
  */
 static bool
 msix_collect(struct rte_vfio_user_pci *pci, uint64_t *out)
 {
+	uint32_t st = __atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST);
 	bool any = false;
 
 	memset(out, 0, MSIX_WORDS * sizeof(*out));
-	if (pci->dev_id < 0 || !msix_is_enabled(pci))
+	if (__atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE) < 0 ||
+	    !(st & IS_MSIX_EN))
 		return false;
-	for (uint32_t v = 0; v < pci->nvec; v++) {
-		if (!pend_get(pci->pending, v) || vec_masked(pci, v))
-			continue;
-		pend_set(pci->pending, v, false);
-		pend_set(out, v, true);
-		any = true;
+	for (uint32_t w = 0; w < (pci->nvec + 63u) / 64; w++) {
+		uint64_t word = __atomic_load_n(&pci->pending[w],
+						__ATOMIC_SEQ_CST);
+
+		while (word != 0) {
+			uint32_t v = w * 64 + (uint32_t)__builtin_ctzll(word);
+
+			word &= word - 1;
+			if (v >= pci->nvec || vec_masked_in(pci, st, v) ||
+			    !pba_take(pci, v))
+				continue;
+			pend_set(out, v, true);
+			any = true;
+		}
 	}
 	return any;
+}
+
+/*
+ * The reverse: vectors that can no longer be delivered (MSI-X disabled,
+ * the function or the vector masked) but were handed to the library's IRQ
+ * layer, which latched them under a SET_IRQS mask (or for want of an
+ * eventfd), come back into the PBA: they must wait for every mask, not
+ * just the SET_IRQS one. Lock held, after the state that masks them was
+ * stored.
+ */
+static void
+msix_reclaim(struct rte_vfio_user_pci *pci)
+{
+	uint32_t st = __atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST);
+	int dev_id = __atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE);
+
+	if (dev_id < 0)
+		return;
+	for (uint32_t v = 0; v < pci->nvec; v++) {
+		if (((st & IS_MSIX_EN) && !vec_masked_in(pci, st, v)) ||
+		    !lib_pending(dev_id, v))
+			continue;
+		rte_vfio_user_irq_clear(dev_id, VFIO_USER_PCI_MSIX_IRQ_INDEX, v);
+		__atomic_fetch_or(&pci->pending[v / 64], 1ULL << (v % 64),
+				  __ATOMIC_SEQ_CST);
+	}
 }
 
 /* Lock not held. */
@@ -210,7 +322,7 @@ msix_deliver(int dev_id, const uint64_t *bm, uint32_t nvec)
 	for (uint32_t v = 0; v < nvec; v++) {
 		int ret;
 
-		if (!pend_get(bm, v))
+		if (!((bm[v / 64] >> (v % 64)) & 1))
 			continue;
 		ret = rte_vfio_user_irq_trigger(dev_id,
 				VFIO_USER_PCI_MSIX_IRQ_INDEX, v);
@@ -223,16 +335,23 @@ msix_deliver(int dev_id, const uint64_t *bm, uint32_t nvec)
 	}
 }
 
+/* Every vector masked, address and data 0, nothing pending (lock held;
+ * the caller syncs irq_state). */
 static void
 msix_table_reset(struct rte_vfio_user_pci *pci)
 {
 	if (pci->table == NULL)
 		return;
-	memset(pci->table, 0, pci->nvec * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE);
-	for (uint32_t v = 0; v < pci->nvec; v++)
-		pci->table[v * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE + 12] =
-			RTE_VFIO_USER_PCI_MSIX_ENTRY_CTRL_MASKBIT;
-	memset(pci->pending, 0, sizeof(pci->pending));
+	for (uint32_t v = 0; v < pci->nvec; v++) {
+		uint8_t *e = &pci->table[v * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE];
+
+		memset(e, 0, 12);
+		__atomic_store_n(&e[12], RTE_VFIO_USER_PCI_MSIX_ENTRY_CTRL_MASKBIT,
+				 __ATOMIC_SEQ_CST);
+		memset(e + 13, 0, 3);
+	}
+	for (uint32_t w = 0; w < MSIX_WORDS; w++)
+		__atomic_store_n(&pci->pending[w], 0, __ATOMIC_SEQ_CST);
 	pci->table_active = false;
 }
 
@@ -300,7 +419,7 @@ rte_vfio_user_pci_attach(struct rte_vfio_user_pci *pci, int dev_id)
 	if (pci == NULL || dev_id < -1 || dev_id >= RTE_VFIO_USER_MAX_DEVICES)
 		return -EINVAL;
 	rte_spinlock_lock(&pci->lock);
-	pci->dev_id = dev_id;
+	__atomic_store_n(&pci->dev_id, dev_id, __ATOMIC_RELEASE);
 	rte_spinlock_unlock(&pci->lock);
 	return 0;
 }
@@ -343,6 +462,7 @@ rte_vfio_user_pci_set_irq_pin(struct rte_vfio_user_pci *pci, uint8_t pin)
 		return -EINVAL;
 	rte_spinlock_lock(&pci->lock);
 	setup_put(pci, RTE_VFIO_USER_PCI_INTERRUPT_PIN, pin, 1);
+	pci->intx_pin = pin;
 	rte_spinlock_unlock(&pci->lock);
 	return 0;
 }
@@ -651,6 +771,7 @@ rte_vfio_user_pci_add_msix(struct rte_vfio_user_pci *pci, uint16_t nvec,
 	pci->pba_off = pba_offset;
 	pci->table = table;
 	msix_table_reset(pci);
+	state_sync(pci);
 	rte_spinlock_unlock(&pci->lock);
 	return ret;
 fail:
@@ -675,6 +796,13 @@ rte_vfio_user_pci_cfg_read(struct rte_vfio_user_pci *pci, uint64_t offset,
 	if (count > 0)
 		memcpy(buf, &pci->cfg[offset], count);
 	rte_spinlock_unlock(&pci->lock);
+	/* the interrupt status bit is the INTx level, kept apart (set and
+	 * cleared lock-free by rte_vfio_user_pci_set_intx()) */
+	if (offset <= RTE_VFIO_USER_PCI_STATUS &&
+	    offset + count > RTE_VFIO_USER_PCI_STATUS &&
+	    __atomic_load_n(&pci->intx_level, __ATOMIC_ACQUIRE))
+		((uint8_t *)buf)[RTE_VFIO_USER_PCI_STATUS - offset] |=
+			RTE_VFIO_USER_PCI_STATUS_INTERRUPT;
 	return (ssize_t)count;
 }
 
@@ -688,8 +816,8 @@ rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint64_t offset,
 	rte_vfio_user_pci_notify_t cb;
 	uint16_t old_cmd, new_cmd, old_ctl = 0, new_ctl = 0;
 	bool intx_up = false, intx_down = false, any_deliver = false;
+	uint32_t nvec, old_st, new_st;
 	unsigned int nev = 0;
-	uint32_t nvec;
 	void *cb_arg;
 	int dev_id;
 
@@ -706,6 +834,7 @@ rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint64_t offset,
 	old_cmd = cfg16(pci, RTE_VFIO_USER_PCI_COMMAND);
 	if (pci->msix_cap != 0)
 		old_ctl = cfg16(pci, pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS);
+	old_st = __atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST);
 	for (size_t i = 0; i < count; i++) {
 		uint64_t o = offset + i;
 		uint8_t v = src[i];
@@ -713,6 +842,9 @@ rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint64_t offset,
 		pci->cfg[o] = (pci->cfg[o] & ~pci->wmask[o]) | (v & pci->wmask[o]);
 		pci->cfg[o] &= ~(v & pci->w1c[o]);
 	}
+	/* the new state first, then what it releases (see the top) */
+	state_sync(pci);
+	new_st = __atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST);
 	new_cmd = cfg16(pci, RTE_VFIO_USER_PCI_COMMAND);
 	if (old_cmd != new_cmd)
 		ev[nev++] = (struct rte_vfio_user_pci_event){
@@ -736,17 +868,20 @@ rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint64_t offset,
 	ev[nev++] = (struct rte_vfio_user_pci_event){
 		.type = RTE_VFIO_USER_PCI_EV_CFG_WRITE,
 		.offset = (uint32_t)offset, .len = (uint32_t)count };
-	/* MSI-X enabled or function unmasked: pending vectors go out */
-	if (old_ctl != new_ctl)
+	/* MSI-X enabled or function unmasked: pending vectors go out;
+	 * disabled or masked: the library's latched ones come back */
+	if (old_ctl != new_ctl) {
+		msix_reclaim(pci);
 		any_deliver = msix_collect(pci, deliver);
-	/* INTx disable toggled while the line is asserted */
-	if (((old_cmd ^ new_cmd) & RTE_VFIO_USER_PCI_CMD_INTX_DISABLE) &&
-	    (cfg16(pci, RTE_VFIO_USER_PCI_STATUS) &
-	     RTE_VFIO_USER_PCI_STATUS_INTERRUPT)) {
-		intx_up = !(new_cmd & RTE_VFIO_USER_PCI_CMD_INTX_DISABLE);
+	}
+	/* INTx disable, or MSI-X enable, changed while the line is asserted:
+	 * INTx is signalled again, or dropped */
+	if (intx_allowed(old_st) != intx_allowed(new_st) &&
+	    __atomic_load_n(&pci->intx_level, __ATOMIC_SEQ_CST)) {
+		intx_up = intx_allowed(new_st);
 		intx_down = !intx_up;
 	}
-	dev_id = pci->dev_id;
+	dev_id = __atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE);
 	nvec = pci->nvec;
 	cb = pci->notify;
 	cb_arg = pci->notify_arg;
@@ -806,6 +941,7 @@ rte_vfio_user_pci_raw_write(struct rte_vfio_user_pci *pci, uint32_t offset,
 	rte_spinlock_lock(&pci->lock);
 	if (len > 0)
 		memcpy(&pci->cfg[offset], buf, len);
+	state_sync(pci);	/* the command or MSI-X control may have changed */
 	rte_spinlock_unlock(&pci->lock);
 	return 0;
 }
@@ -821,8 +957,10 @@ rte_vfio_user_pci_reset(struct rte_vfio_user_pci *pci)
 	rte_spinlock_lock(&pci->lock);
 	memcpy(pci->cfg, pci->init, pci->size);
 	msix_table_reset(pci);
-	dev_id = pci->dev_id;
-	pin = pci->cfg[RTE_VFIO_USER_PCI_INTERRUPT_PIN] != 0;
+	state_sync(pci);
+	__atomic_store_n(&pci->intx_level, 0, __ATOMIC_SEQ_CST);
+	dev_id = __atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE);
+	pin = pci->intx_pin != 0;
 	rte_spinlock_unlock(&pci->lock);
 	if (dev_id >= 0 && pin)
 		rte_vfio_user_irq_clear(dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
@@ -857,35 +995,21 @@ rte_vfio_user_pci_set_status_bits(struct rte_vfio_user_pci *pci, uint16_t bits)
 int
 rte_vfio_user_pci_set_intx(struct rte_vfio_user_pci *pci, bool asserted)
 {
-	uint16_t st;
-	bool disabled;
 	int dev_id;
 
-	if (pci == NULL)
+	if (pci == NULL || pci->intx_pin == 0)
 		return -EINVAL;
-	rte_spinlock_lock(&pci->lock);
-	if (pci->cfg[RTE_VFIO_USER_PCI_INTERRUPT_PIN] == 0) {
-		rte_spinlock_unlock(&pci->lock);
-		return -EINVAL;
-	}
-	st = cfg16(pci, RTE_VFIO_USER_PCI_STATUS);
-	if (asserted)
-		st |= RTE_VFIO_USER_PCI_STATUS_INTERRUPT;
-	else
-		st &= ~RTE_VFIO_USER_PCI_STATUS_INTERRUPT;
-	put_le(&pci->cfg[RTE_VFIO_USER_PCI_STATUS], st, 2);
-	disabled = cfg16(pci, RTE_VFIO_USER_PCI_COMMAND) &
-		RTE_VFIO_USER_PCI_CMD_INTX_DISABLE;
-	dev_id = pci->dev_id;
-	rte_spinlock_unlock(&pci->lock);
-
+	/* the level first, then the state that may forbid signalling it (a
+	 * config write does the reverse, see rte_vfio_user_pci_cfg_write) */
+	__atomic_store_n(&pci->intx_level, asserted, __ATOMIC_SEQ_CST);
+	dev_id = __atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE);
 	if (dev_id < 0)
 		return 0;
 	if (!asserted) {
 		rte_vfio_user_irq_clear(dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
 		return 0;
 	}
-	if (disabled)
+	if (!intx_allowed(__atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST)))
 		return 0;
 	return rte_vfio_user_irq_trigger(dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
 }
@@ -895,49 +1019,28 @@ rte_vfio_user_pci_set_intx(struct rte_vfio_user_pci *pci, bool asserted)
 int
 rte_vfio_user_pci_msix_enabled(struct rte_vfio_user_pci *pci)
 {
-	int ret;
-
 	if (pci == NULL)
 		return -EINVAL;
-	rte_spinlock_lock(&pci->lock);
-	ret = msix_is_enabled(pci);
-	rte_spinlock_unlock(&pci->lock);
-	return ret;
+	return msix_is_enabled(pci);
 }
 
 int
 rte_vfio_user_pci_msix_masked(struct rte_vfio_user_pci *pci, uint32_t vector)
 {
-	int ret;
-
-	if (pci == NULL)
+	if (pci == NULL || pci->msix_cap == 0 || vector >= pci->nvec)
 		return -EINVAL;
-	rte_spinlock_lock(&pci->lock);
-	if (pci->msix_cap == 0 || vector >= pci->nvec)
-		ret = -EINVAL;
-	else
-		ret = vec_masked(pci, vector);
-	rte_spinlock_unlock(&pci->lock);
-	return ret;
+	return vec_masked(pci, vector);
 }
 
 int
 rte_vfio_user_pci_msix_pending(struct rte_vfio_user_pci *pci, uint32_t vector)
 {
-	int ret, dev_id;
-
-	if (pci == NULL)
+	if (pci == NULL || pci->msix_cap == 0 || vector >= pci->nvec)
 		return -EINVAL;
-	rte_spinlock_lock(&pci->lock);
-	if (pci->msix_cap == 0 || vector >= pci->nvec)
-		ret = -EINVAL;
-	else
-		ret = pend_get(pci->pending, vector);
-	dev_id = pci->dev_id;
-	rte_spinlock_unlock(&pci->lock);
-	if (ret == 0)
-		ret = lib_pending(dev_id, vector);
-	return ret;
+	if (pend_get(pci->pending, vector))
+		return 1;
+	return lib_pending(__atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE),
+			   vector);
 }
 
 int
@@ -965,28 +1068,29 @@ rte_vfio_user_pci_msix_get_entry(struct rte_vfio_user_pci *pci,
 int
 rte_vfio_user_pci_msix_trigger(struct rte_vfio_user_pci *pci, uint32_t vector)
 {
+	uint64_t bit;
+	uint32_t st;
 	int dev_id;
 
-	if (pci == NULL)
+	/* msix_cap, nvec and table are set up before the device starts */
+	if (pci == NULL || pci->msix_cap == 0 || vector >= pci->nvec)
 		return -EINVAL;
-	rte_spinlock_lock(&pci->lock);
-	if (pci->msix_cap == 0 || vector >= pci->nvec) {
-		rte_spinlock_unlock(&pci->lock);
-		return -EINVAL;
-	}
-	if (!msix_is_enabled(pci)) {
-		rte_spinlock_unlock(&pci->lock);
+	st = __atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST);
+	if (!(st & IS_MSIX_EN))
 		return -ENOTSUP;
-	}
-	if (vec_masked(pci, vector)) {
-		pend_set(pci->pending, vector, true);
-		rte_spinlock_unlock(&pci->lock);
-		return 0;
-	}
-	dev_id = pci->dev_id;
-	rte_spinlock_unlock(&pci->lock);
-	if (dev_id < 0)
-		return -ENODEV;
+	dev_id = __atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE);
+	if (!vec_masked_in(pci, st, vector))
+		return dev_id < 0 ? -ENODEV :
+			rte_vfio_user_irq_trigger(dev_id,
+				VFIO_USER_PCI_MSIX_IRQ_INDEX, vector);
+	/* masked: latch it in the PBA, then look again, as the client may
+	 * have unmasked it meanwhile without seeing the bit */
+	bit = 1ULL << (vector % 64);
+	__atomic_fetch_or(&pci->pending[vector / 64], bit, __ATOMIC_SEQ_CST);
+	st = __atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST);
+	if (!(st & IS_MSIX_EN) || vec_masked_in(pci, st, vector) ||
+	    dev_id < 0 || !pba_take(pci, vector))
+		return 0;	/* stays latched, or the unmasker took it */
 	return rte_vfio_user_irq_trigger(dev_id, VFIO_USER_PCI_MSIX_IRQ_INDEX,
 					 vector);
 }
@@ -1009,7 +1113,12 @@ table_write(struct rte_vfio_user_pci *pci, uint64_t off, const uint8_t *src,
 			wm = 0;		/* vector control 31:8 reserved */
 		if (field >= 12)
 			pci->table_active = true;
-		pci->table[o] = (pci->table[o] & ~wm) | (src[i] & wm);
+		if (field == 12)	/* read lock-free by triggers */
+			__atomic_store_n(&pci->table[o],
+				(uint8_t)((pci->table[o] & ~wm) | (src[i] & wm)),
+				__ATOMIC_SEQ_CST);
+		else
+			pci->table[o] = (pci->table[o] & ~wm) | (src[i] & wm);
 	}
 }
 
@@ -1019,7 +1128,7 @@ pba_read(struct rte_vfio_user_pci *pci, uint64_t off, char *buf, size_t count)
 {
 	uint8_t pba[MSIX_WORDS * 8];
 	uint32_t nvec = pci->nvec;
-	int dev_id = pci->dev_id;
+	int dev_id = __atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE);
 
 	memset(pba, 0, sizeof(pba));
 	for (uint32_t v = 0; v < nvec; v++)
@@ -1091,10 +1200,12 @@ rte_vfio_user_pci_msix_access(struct rte_vfio_user_pci *pci, unsigned int bar,
 	for (uint32_t v = first; v <= last; v++)
 		pend_set(old_mask, v, vec_mask_bit(pci, v));
 	table_write(pci, offset, (const uint8_t *)buf, count);
+	state_sync(pci);	/* the table is driven now */
 	for (uint32_t v = first; v <= last; v++)
 		pend_set(new_mask, v, vec_mask_bit(pci, v));
+	msix_reclaim(pci);
 	any_deliver = msix_collect(pci, deliver);
-	dev_id = pci->dev_id;
+	dev_id = __atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE);
 	nvec = pci->nvec;
 	cb = pci->notify;
 	cb_arg = pci->notify_arg;

@@ -582,32 +582,188 @@ listen_event(int fd, void *arg, uint32_t events)
 	}
 }
 
+/*
+ * Make the socket path free for bind(), never following a symlink and
+ * never removing anything but a stale socket:
+ *  - nothing there: free;
+ *  - not a socket (a file, a directory, a symbolic link, ...): -EEXIST,
+ *    left alone;
+ *  - a socket a server answers on (connect() succeeds, or its backlog is
+ *    full): -EADDRINUSE, left alone;
+ *  - a socket nobody answers on (ECONNREFUSED): stale, removed, if it is
+ *    still the very file that was checked (same device and inode);
+ *  - a socket we cannot tell about (connect() fails otherwise, e.g.
+ *    EACCES): that error, left alone.
+ * Returns 0 when the path is free.
+ */
+static int
+listen_path_clear(const struct vu_dev *dev, const struct sockaddr_un *un)
+{
+	struct stat st, now;
+	int c, err;
+
+	if (lstat(dev->path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		VU_LOG(ERR, "%s exists and is not a socket (%s): left alone",
+		       dev->path, S_ISLNK(st.st_mode) ? "a symbolic link" :
+		       S_ISDIR(st.st_mode) ? "a directory" : "a file");
+		return -EEXIST;
+	}
+	c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c < 0)
+		return -errno;
+	err = connect(c, (const struct sockaddr *)un, sizeof(*un)) == 0 ?
+		0 : errno;
+	close(c);
+	switch (err) {
+	case ECONNREFUSED:
+		break;
+	case ENOENT:
+		return 0;	/* removed meanwhile */
+	case 0:
+	case EAGAIN:		/* a listener with a full backlog */
+	case EPROTOTYPE:	/* a live socket of another type */
+		VU_LOG(ERR, "%s: a server is answering on this socket: not "
+		       "replacing it (stop that server, or use another path)",
+		       dev->path);
+		return -EADDRINUSE;
+	default:
+		VU_LOG(ERR, "%s: cannot tell whether the socket is in use "
+		       "(connect: %s): left alone", dev->path, strerror(err));
+		return -err;
+	}
+	/* stale: remove it, unless it changed since it was checked */
+	if (lstat(dev->path, &now) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (now.st_dev != st.st_dev || now.st_ino != st.st_ino ||
+	    !S_ISSOCK(now.st_mode)) {
+		VU_LOG(ERR, "%s changed while it was checked: left alone",
+		       dev->path);
+		return -EADDRINUSE;
+	}
+	if (unlink(dev->path) < 0 && errno != ENOENT)
+		return -errno;
+	VU_LOG(NOTICE, "%s: removed a stale socket file (nobody answered)",
+	       dev->path);
+	return 0;
+}
+
+/*
+ * Give the bound socket file exactly dev->sock_mode. The socket was
+ * created with that mode less the umask (fchmod() before bind()), so it was
+ * never more open than asked; bits the umask took are added back here,
+ * through an O_PATH|O_NOFOLLOW descriptor of the file: a symlink planted
+ * at the path meanwhile is not followed.
+ */
+static int
+listen_path_mode(struct vu_dev *dev)
+{
+	char proc[32];
+	struct stat st;
+	int pfd, ret = 0;
+
+	dev->sock_ino = 0;
+	pfd = open(dev->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pfd < 0 || fstat(pfd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (!S_ISSOCK(st.st_mode) || st.st_uid != geteuid()) {
+		ret = -EEXIST;	/* not the socket we just made */
+		goto out;
+	}
+	dev->sock_dev = st.st_dev;
+	dev->sock_ino = st.st_ino;
+	if ((st.st_mode & 07777) == dev->sock_mode)
+		goto out;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	if (chmod(proc, dev->sock_mode) < 0) {
+		ret = -errno;
+		goto out;
+	}
+out:
+	if (pfd >= 0)
+		close(pfd);
+	if (ret < 0)
+		VU_LOG(ERR, "%s: cannot give the socket mode 0%o: %s", dev->path,
+		       (unsigned int)dev->sock_mode, strerror(-ret));
+	return ret;
+}
+
+/*
+ * Remove our socket file: only if the path still names the socket we
+ * bound (the file may have been removed, or replaced by another server's
+ * socket or by anything else, since).
+ */
+static void
+listen_path_remove(struct vu_dev *dev)
+{
+	ino_t ino = dev->sock_ino;
+	struct stat st;
+
+	dev->sock_ino = 0;
+	if (ino == 0 || lstat(dev->path, &st) < 0)
+		return;
+	if (!S_ISSOCK(st.st_mode) || st.st_dev != dev->sock_dev ||
+	    st.st_ino != ino) {
+		VU_LOG(WARNING, "%s is no longer our socket: left alone",
+		       dev->path);
+		return;
+	}
+	unlink(dev->path);
+}
+
 static int
 listen_on_path(struct vu_dev *dev)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, ret;
+	int fd, ret = 0;
 
-	if (lstat(dev->path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			VU_LOG(ERR, "%s exists and is not a socket", dev->path);
-			return -EEXIST;
-		}
-		unlink(dev->path);
-	}
+	memcpy(un.sun_path, dev->path, strlen(dev->path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	memcpy(un.sun_path, dev->path, strlen(dev->path) + 1);
-	if (bind(fd, (struct sockaddr *)&un, sizeof(un)) < 0 ||
-	    listen(fd, 8) < 0) {
+	/* the file bind() creates gets the socket inode's mode less the
+	 * umask: never more open than asked, even for an instant */
+	if (fchmod(fd, dev->sock_mode) < 0) {
 		ret = -errno;
-		VU_LOG(ERR, "%s: bind/listen: %s", dev->path, strerror(errno));
-		close(fd);
-		return ret;
+		goto fail;
+	}
+	/*
+	 * bind() never follows a symlink at the path (it fails, EADDRINUSE
+	 * or ENOENT for a dangling one): a file planted between the check
+	 * and the bind makes the bind fail, and the next round sees it.
+	 */
+	for (int round = 0; round < 3; round++) {
+		ret = listen_path_clear(dev, &un);
+		if (ret < 0)
+			goto fail;
+		if (bind(fd, (struct sockaddr *)&un, sizeof(un)) == 0)
+			break;
+		ret = -errno;
+		if (ret != -EADDRINUSE && ret != -ENOENT)
+			break;
+	}
+	if (ret < 0) {
+		VU_LOG(ERR, "%s: bind: %s", dev->path, strerror(-ret));
+		goto fail;
+	}
+	ret = listen_path_mode(dev);
+	if (ret < 0) {
+		listen_path_remove(dev);
+		goto fail;
+	}
+	if (listen(fd, 8) < 0) {
+		ret = -errno;
+		VU_LOG(ERR, "%s: listen: %s", dev->path, strerror(errno));
+		listen_path_remove(dev);
+		goto fail;
 	}
 	return fd;
+fail:
+	close(fd);
+	return ret;
 }
 
 /* ---- public API ---- */
@@ -627,6 +783,8 @@ dev_register(const char *path, int given_fd,
 	snprintf(dev->path, sizeof(dev->path), "%s", path);
 	dev->listen_fd = -1;
 	dev->given_fd = given_fd;
+	dev->from_fd = given_fd >= 0;
+	dev->sock_mode = RTE_VFIO_USER_SOCK_MODE_DEFAULT;
 	if (ops != NULL)
 		dev->ops = *ops;
 	dev->priv = priv;
@@ -690,6 +848,23 @@ rte_vfio_user_register_fd(int fd, const struct rte_vfio_user_notify_ops *ops,
 }
 
 int
+rte_vfio_user_set_sock_mode(int dev_id, mode_t mode)
+{
+	struct vu_dev *dev = vu_dev_get(dev_id);
+
+	if (dev == NULL)
+		return -ENODEV;
+	if (mode & ~(mode_t)0777)
+		return -EINVAL;
+	if (dev->from_fd)
+		return -ENOTSUP;	/* the caller made that socket */
+	if (dev->started)
+		return -EBUSY;
+	dev->sock_mode = mode;
+	return 0;
+}
+
+int
 rte_vfio_user_start(int dev_id)
 {
 	struct vu_dev *dev = vu_dev_get(dev_id);
@@ -736,7 +911,11 @@ rte_vfio_user_start(int dev_id)
 	}
 	dev->listen_fd = fd;
 	dev->started = true;
-	VU_LOG(INFO, "%s: listening", dev->path);
+	if (dev->sock_ino != 0)
+		VU_LOG(INFO, "%s: listening (mode 0%o)", dev->path,
+		       (unsigned int)dev->sock_mode);
+	else
+		VU_LOG(INFO, "%s: listening", dev->path);
 	return 0;
 }
 
@@ -752,10 +931,11 @@ rte_vfio_user_stop(int dev_id)
 		return -EALREADY;
 	if (dev->listen_fd >= 0) {
 		vu_fdman_del(dev->listen_fd);
+		/* while our socket is still bound: its inode number cannot
+		 * have been given to a file that replaced it */
+		listen_path_remove(dev);	/* sockets on a path only */
 		close(dev->listen_fd);
 		dev->listen_fd = -1;
-		if (strncmp(dev->path, "fd:", 3) != 0)
-			unlink(dev->path);
 	}
 	pthread_mutex_lock(&dev->lock);
 	c = dev->conn;

@@ -39,7 +39,9 @@ static const char *device_bin;
 static const char *tool_bin;
 static char tmpdir[64];
 static char sock[128];
+static char device_err[128];	/* the device's stderr */
 static pid_t device_pid = -1;
+static bool teardown_failed;
 
 struct run {
 	int status;		/* exit code, or -1 if killed */
@@ -160,6 +162,37 @@ expect(const char *text, const char *want)
 
 /* ---- the device ---- */
 
+/* Print the device's stderr (the file goes); the first sanitizer report
+ * marker in it, or NULL. */
+static const char *
+dump_device_stderr(void)
+{
+	static const char *const markers[] = {
+		"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+		"runtime error:", "UndefinedBehaviorSanitizer",
+		"WARNING: ThreadSanitizer",
+	};
+	static char buf[1 << 18];
+	const char *found = NULL;
+	size_t n;
+	FILE *f;
+
+	if (device_err[0] == '\0' || (f = fopen(device_err, "r")) == NULL)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	unlink(device_err);
+	buf[n] = '\0';
+	if (n > 0)
+		fprintf(stderr, "---- info_test_device stderr ----\n%s"
+			"---- end of info_test_device stderr ----\n", buf);
+	for (size_t i = 0; i < sizeof(markers) / sizeof(markers[0]) &&
+	     found == NULL; i++)
+		if (strstr(buf, markers[i]) != NULL)
+			found = markers[i];
+	return found;
+}
+
 static int
 group_setup(void **state)
 {
@@ -178,13 +211,19 @@ group_setup(void **state)
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
 	snprintf(sock, sizeof(sock), "%s/dev.sock", tmpdir);
+	snprintf(device_err, sizeof(device_err), "%s/device.stderr", tmpdir);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
 	device_pid = fork();
 	if (device_pid < 0)
 		return -1;
 	if (device_pid == 0) {
+		int efd = open(device_err, O_WRONLY | O_CREAT | O_TRUNC |
+			       O_CLOEXEC, 0600);
+
 		dup2(p[1], STDOUT_FILENO);
+		if (efd < 0 || dup2(efd, STDERR_FILENO) < 0)
+			_exit(127);
 		execl(device_bin, device_bin, sock, (char *)NULL);
 		_exit(127);
 	}
@@ -209,27 +248,58 @@ group_setup(void **state)
 		kill(device_pid, SIGKILL);
 		reap(device_pid, 1000);
 		device_pid = -1;
+		dump_device_stderr();
+		unlink(sock);
+		rmdir(tmpdir);
 		return -1;
 	}
 	return 0;
 }
 
+/*
+ * cmocka 1.1.5 does not count a failed group teardown in its exit status:
+ * the device's clean exit is checked by test_device_exit(), the last test;
+ * this only cleans up (main() still fails if it had to stop the device).
+ */
 static int
 group_teardown(void **state)
 {
-	int ret = 0;
-
 	(void)state;
 	if (device_pid > 0) {
 		kill(device_pid, SIGTERM);
-		if (reap(device_pid, 5000) != 0) {
-			fprintf(stderr, "the device did not exit cleanly on SIGTERM\n");
-			ret = -1;
-		}
+		fprintf(stderr, "the device was still running at the end "
+			"(exit %d once stopped)\n", reap(device_pid, 5000));
+		device_pid = -1;
+		teardown_failed = true;
 	}
+	dump_device_stderr();
 	unlink(sock);
 	rmdir(tmpdir);
-	return ret;
+	return 0;
+}
+
+/* ---- the end: the device exits cleanly ---- */
+
+/* SIGTERM: exit 0 within 5 s, socket removed, no sanitizer report. */
+static void
+test_device_exit(void **state)
+{
+	const char *report;
+	int st;
+
+	(void)state;
+	assert_true(device_pid > 0);
+	kill(device_pid, SIGTERM);
+	st = reap(device_pid, 5000);
+	device_pid = -1;
+	report = dump_device_stderr();
+	if (st != 0)
+		fail_msg("the device did not exit cleanly on SIGTERM (%d)", st);
+	if (access(sock, F_OK) == 0)
+		fail_msg("the device left its socket file %s", sock);
+	if (report != NULL)
+		fail_msg("the device printed a sanitizer report (\"%s\")",
+			 report);
 }
 
 /* ---- text ---- */
@@ -565,7 +635,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_missing_socket),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_device_exit),	/* the last one */
 	};
+	int ret;
 
 	if (argc != 3) {
 		fprintf(stderr, "Usage: %s <info_test_device> <dpdk-vfio-user-info>\n",
@@ -574,5 +646,6 @@ main(int argc, char **argv)
 	}
 	device_bin = argv[1];
 	tool_bin = argv[2];
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	ret = cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return ret != 0 || teardown_failed;
 }

@@ -8,9 +8,13 @@
  * resets, and the ethdev link that follows the driver.
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <rte_bus_vdev.h>
 
 #include "nic_common.h"
 
@@ -369,6 +373,13 @@ test_msix_table(void **state)
 	bar_write(d, NIC_MSIX_BAR, 0x800, &pba, 8);
 	bar_read(d, NIC_MSIX_BAR, 0x800, &pba, 8);
 	assert_int_equal(pba & ((1u << NIC_NVEC) - 1), 0);
+	/* the function keeps its state across clients (vfio-user "Client
+	 * Disconnection"): every vector is masked now, and the table driven,
+	 * so the next driver would get no MSI-X until it unmasks them. A
+	 * function reset puts the table back as it was. */
+	assert_int_equal(rte_vfio_user_client_reset(d->c), 0);
+	bar_read(d, NIC_MSIX_BAR, 12, &v, 4);
+	assert_int_equal(v, RTE_VFIO_USER_PCI_MSIX_ENTRY_CTRL_MASKBIT);
 	drv_close(d);
 }
 
@@ -667,6 +678,62 @@ test_link(void **state)
 	drv_close(d);
 }
 
+/* ---- the socket: devarg sock_mode, a live server, the old name ---- */
+
+static void
+test_socket_devargs(void **state)
+{
+	char path[200], args[260];
+	struct stat st, before;
+	struct nic_drv *d;
+	uint16_t port;
+
+	(void)state;
+	/* default mode 0600 (the fixture's port) */
+	assert_int_equal(lstat(nic.sock, &before), 0);
+	assert_true(S_ISSOCK(before.st_mode));
+	assert_int_equal(before.st_mode & 07777, 0600);
+
+	/* sock_mode=0660 */
+	snprintf(path, sizeof(path), "%s/mode.sock", nic.dir);
+	snprintf(args, sizeof(args), "path=%s,sock_mode=0660", path);
+	assert_int_equal(rte_vdev_init("net_vfio_user9", args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name("net_vfio_user9", &port), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(rte_vdev_uninit("net_vfio_user9"), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	/* bad values are refused, nothing is created */
+	for (unsigned int i = 0; i < 5; i++) {
+		static const char *const bad[] = {
+			"0999", "01000", "-1", "rw", "",
+		};
+
+		snprintf(args, sizeof(args), "path=%s,sock_mode=%s", path, bad[i]);
+		assert_true(rte_vdev_init("net_vfio_user9", args) < 0);
+		assert_int_equal(access(path, F_OK), -1);
+	}
+
+	/* a second port on the socket our port serves (the same file under
+	 * another name): refused with EADDRINUSE, the first one unharmed */
+	snprintf(path, sizeof(path), "%s/./vnic.sock", nic.dir);
+	snprintf(args, sizeof(args), "path=%s", path);
+	assert_int_equal(rte_vdev_init("net_vfio_user8", args), -EADDRINUSE);
+	assert_int_equal(lstat(nic.sock, &st), 0);
+	assert_true(st.st_ino == before.st_ino && st.st_dev == before.st_dev);
+	d = drv_open();
+	drv_init(d, NIC_OFFERED, NIC_NVQS);
+	assert_true(NIC_WAIT(nic_link_up(), 2000));
+	drv_close(d);
+
+	/* the frontend's old name is not ours to serve */
+	snprintf(path, sizeof(path), "%s/old.sock", nic.dir);
+	snprintf(args, sizeof(args), "path=%s", path);
+	assert_true(rte_vdev_init("net_vfio_user_client0", args) < 0);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, nic_test_setup, nic_test_teardown)
 
 int
@@ -683,6 +750,7 @@ main(void)
 		T(test_reset_status0),
 		T(test_reset_device),
 		T(test_link),
+		T(test_socket_devargs),
 	};
 
 	if (nic_group_setup("nic_model") < 0)

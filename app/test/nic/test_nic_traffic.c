@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "nic_common.h"
@@ -541,6 +542,156 @@ test_interrupts(void **state)
 	drv_close(d);
 }
 
+/* ---- interrupts as a PCI function raises them ---- */
+
+static uint64_t
+pba_read(struct nic_drv *d)
+{
+	uint64_t pba = 0;
+
+	bar_read(d, NIC_MSIX_BAR, 0x800, &pba, 8);
+	return pba;
+}
+
+static void
+msix_ctl(struct nic_drv *d, uint16_t ctl)
+{
+	cfg_w16(d, d->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS, ctl);
+}
+
+static void
+vec_ctrl(struct nic_drv *d, uint16_t v, uint32_t ctl)
+{
+	bar_write(d, NIC_MSIX_BAR, v * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE + 12,
+		  &ctl, 4);
+}
+
+static void
+irq_mask(struct nic_drv *d, uint32_t index, uint32_t v, bool mask)
+{
+	assert_int_equal(rte_vfio_user_client_set_irqs(d->c, index,
+			 VFIO_USER_IRQ_SET_DATA_NONE |
+			 (mask ? VFIO_USER_IRQ_SET_ACTION_MASK :
+			  VFIO_USER_IRQ_SET_ACTION_UNMASK), v, 1, NULL), 0);
+}
+
+static uint64_t
+efd_count(int fd)
+{
+	uint64_t v = 0;
+
+	return read(fd, &v, sizeof(v)) == sizeof(v) ? v : 0;
+}
+
+static bool
+intx_status(struct nic_drv *d)
+{
+	return cfg_r16(d, RTE_VFIO_USER_PCI_STATUS) &
+		RTE_VFIO_USER_PCI_STATUS_INTERRUPT;
+}
+
+/*
+ * The device honours, together with the client's SET_IRQS masks: the
+ * MSI-X enable and function-mask bits, the vector mask bits of the table
+ * and the PBA, INTx when MSI-X is disabled (ISR and the status register's
+ * interrupt bit), and INTx Disable.
+ */
+static void
+test_interrupt_masks(void **state)
+{
+	const uint16_t en = RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE;
+	const uint16_t fmask = RTE_VFIO_USER_PCI_MSIX_FLAGS_MASKALL;
+	const uint16_t cmd = RTE_VFIO_USER_PCI_CMD_MEMORY |
+		RTE_VFIO_USER_PCI_CMD_MASTER;
+	struct nic_drv *d = drv_open();
+	struct dvq *rq;
+	uint16_t v;
+	uint8_t isr;
+	int intx;
+
+	(void)state;
+	drv_init(d, V1 | NIC_F(VIRTIO_NET_F_MRG_RXBUF), 2);
+	rq = &d->vq[0];
+	v = rq->vector;
+	post_rx(d, 0, 128, false);
+	rq->avail->flags = 0;		/* interrupts wanted */
+	intx = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(intx >= 0);
+	assert_int_equal(rte_vfio_user_client_set_irqs(d->c,
+			 VFIO_USER_PCI_INTX_IRQ_INDEX,
+			 VFIO_USER_IRQ_SET_DATA_EVENTFD |
+			 VFIO_USER_IRQ_SET_ACTION_TRIGGER, 0, 1, &intx), 0);
+	burst_to_drv(d, 2, 100);
+	assert_int_equal(drv_irqs(d, v), 1);
+	assert_int_equal(efd_count(intx), 0);	/* MSI-X on: never INTx */
+
+	/* function mask: into the PBA, sent when it is cleared */
+	msix_ctl(d, en | fmask);
+	burst_to_drv(d, 2, 110);
+	burst_to_drv(d, 2, 120);
+	assert_int_equal(drv_irqs(d, v), 0);
+	assert_int_equal(pba_read(d), 1ULL << v);
+	msix_ctl(d, en);
+	assert_int_equal(drv_irqs(d, v), 1);
+	assert_int_equal(pba_read(d), 0);
+
+	/* the driver drives the table: every vector but this one unmasked */
+	for (uint16_t k = 0; k < NIC_NVEC; k++)
+		vec_ctrl(d, k, k == v);
+	burst_to_drv(d, 2, 130);
+	assert_int_equal(drv_irqs(d, v), 0);
+	assert_int_equal(pba_read(d), 1ULL << v);
+	vec_ctrl(d, v, 0);
+	assert_int_equal(drv_irqs(d, v), 1);
+	assert_int_equal(pba_read(d), 0);
+
+	/* SET_IRQS mask: latched by the library, shown in the PBA */
+	irq_mask(d, VFIO_USER_PCI_MSIX_IRQ_INDEX, v, true);
+	burst_to_drv(d, 2, 140);
+	assert_int_equal(drv_irqs(d, v), 0);
+	assert_int_equal(pba_read(d), 1ULL << v);
+	irq_mask(d, VFIO_USER_PCI_MSIX_IRQ_INDEX, v, false);
+	assert_int_equal(drv_irqs(d, v), 1);
+	assert_int_equal(pba_read(d), 0);
+
+	/* MSI-X disabled: INTx, with the ISR bit and the status bit */
+	msix_ctl(d, 0);
+	burst_to_drv(d, 2, 150);
+	assert_int_equal(drv_irqs(d, v), 0);
+	assert_int_equal(efd_count(intx), 1);
+	assert_true(intx_status(d));
+	bar_read(d, NIC_BAR, d->isr, &isr, 1);	/* reading lowers the line */
+	assert_int_equal(isr, 1);
+	assert_false(intx_status(d));
+	irq_mask(d, VFIO_USER_PCI_INTX_IRQ_INDEX, 0, false);	/* EOI */
+
+	/* INTx Disable: the line is up (status bit), nothing is sent until
+	 * it is cleared */
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND,
+		cmd | RTE_VFIO_USER_PCI_CMD_INTX_DISABLE);
+	burst_to_drv(d, 2, 160);
+	assert_int_equal(efd_count(intx), 0);
+	assert_true(intx_status(d));
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd);
+	assert_int_equal(efd_count(intx), 1);
+	bar_read(d, NIC_BAR, d->isr, &isr, 1);
+	assert_int_equal(isr, 1);
+	irq_mask(d, VFIO_USER_PCI_INTX_IRQ_INDEX, 0, false);
+	assert_int_equal(efd_count(intx), 0);
+
+	/* MSI-X again: no more INTx */
+	msix_ctl(d, en);
+	burst_to_drv(d, 2, 170);
+	assert_int_equal(drv_irqs(d, v), 1);
+	assert_int_equal(efd_count(intx), 0);
+	assert_false(intx_status(d));
+
+	/* leave the function as the next driver expects it */
+	assert_int_equal(rte_vfio_user_client_reset(d->c), 0);
+	drv_close(d);
+	close(intx);
+}
+
 static void
 set_used_event(struct dvq *q, uint16_t v)
 {
@@ -657,6 +808,7 @@ main(void)
 		T(test_all_features),
 		T(test_ctrl_without_mq),
 		T(test_interrupts),
+		T(test_interrupt_masks),
 		T(test_event_idx),
 		T(test_ring_wrap),
 	};

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright 2026 The dpdk-vfio-user authors
 #
-# Sourced by the pair_* tests (net_vfio_user and net_vfio_user_client in
+# Sourced by the pair_* tests (net_vfio_user and net_virtio_vfio_user in
 # two DPDK processes). Gives each test:
 #   - a private work directory (sockets, fifos, logs) removed at exit;
 #   - background processes tracked by PID and stopped with bounded waits;
@@ -9,7 +9,8 @@
 #   - memory options with or without hugepages (vu_mem_args);
 #   - testpmd driven interactively through a fifo, with its statistics
 #     parsed from its output;
-#   - PASS / FAIL / SKIP lines (exit 0 / 1 / 77).
+#   - PASS / FAIL / SKIP lines (exit 0 / 1 / 77; with CI=true a skip is a
+#     failure).
 #
 #   . pair_lib.sh
 #   pair_init NAME BUILD_ROOT LIMIT_SECONDS
@@ -43,6 +44,13 @@ pair_pass() {
 }
 
 pair_skip() {
+	case "${CI:-}" in
+	true|TRUE|True|1|yes)
+		echo "FAIL: $PAIR_NAME (CI=true, would be skipped): $*"
+		PAIR_DONE=1
+		exit 1
+		;;
+	esac
 	echo "SKIP: $PAIR_NAME: $*"
 	exit 77
 }
@@ -137,6 +145,34 @@ pair_mem_mode() {
 	case "$1" in *no-huge*) echo "no hugepages (memfd)";; *) echo "hugepages";; esac
 }
 
+# kB of hugepage mappings of a process (mappings whose kernel page size is
+# larger than the base page), from /proc/PID/smaps.
+pair_huge_kb() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { size = 0 }
+	     /^Size:/ { size = $2 }
+	     /^KernelPageSize:/ && $2 > 4 { total += size }
+	     END { print total + 0 }' "/proc/$1/smaps" 2>/dev/null || echo 0
+}
+
+# pair_check_mem LABEL PID MEM: what pair_mem_mode says of MEM is what the
+# process got: hugepages mapped for a hugepage run, none with --no-huge.
+# A run reported as "hugepages" has used them.
+pair_check_mem() {
+	local label=$1 pid=$2 mem=$3 kb
+	kb=$(pair_huge_kb "$pid")
+	case $mem in
+	*no-huge*)
+		[ "$kb" -eq 0 ] ||
+			pair_fail "$label: started with --no-huge, but pid $pid maps $kb kB of hugepages"
+		;;
+	*)
+		[ "$kb" -gt 0 ] ||
+			pair_fail "$label: a hugepage run, but pid $pid maps no hugepages"
+		pair_log "$label: pid $pid maps $kb kB of hugepages"
+		;;
+	esac
+}
+
 # pair_bg NAME CMD...: start CMD in the background, output in NAME.log.
 # Sets PID_NAME.
 pair_bg() {
@@ -147,6 +183,20 @@ pair_bg() {
 	"$@" </dev/null >>"$PAIR_WORK/$name.log" 2>&1 &
 	printf -v "PID_$name" %s $!
 	PAIR_PIDS+=($!)
+}
+
+# pair_bg_testpmd NAME ARGS...: testpmd in the background (as pair_bg),
+# with the ASan runtime preloaded in a sanitizer build (as tp_start does).
+pair_bg_testpmd() {
+	local name=$1
+	shift
+	if [ -n "$PAIR_ASAN_LIB" ]; then
+		pair_bg "$name" env LD_PRELOAD="$PAIR_ASAN_LIB" \
+			ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+			"$TESTPMD" "$@"
+	else
+		pair_bg "$name" "$TESTPMD" "$@"
+	fi
 }
 
 # pair_forget PID: a process that ended and was reaped is no longer ours

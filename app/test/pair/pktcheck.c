@@ -4,7 +4,7 @@
 
 /*
  * pktcheck: generator and verifier of checked packets on one ethdev port,
- * for the integration tests of the net_vfio_user / net_vfio_user_client
+ * for the integration tests of the net_vfio_user / net_virtio_vfio_user
  * pair. The PMDs are loaded like any application would (-d, --vdev): this
  * program uses the ethdev API only.
  *

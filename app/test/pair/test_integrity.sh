@@ -61,7 +61,7 @@ run() {
 	# shellcheck disable=SC2086
 	pair_bg $f "$PKTCHECK" -l 1 --file-prefix "$PFX" $mem --no-pci \
 		-d "$VU_FRONTEND_PMD" \
-		--vdev "net_vfio_user_client0,path=$sock,queues=$QUEUES" \
+		--vdev "net_virtio_vfio_user0,path=$sock,queues=$QUEUES" \
 		-- --name fe "${common[@]}" --stream 1 --peer-stream 2 --seed 1 \
 		"${fe_opts[@]}"
 	b_pid=PID_$b
@@ -71,6 +71,8 @@ run() {
 		pair_fail "$label: be did not finish"
 	pair_wait_log $f "fe: DONE" $((limit + 10)) "${!f_pid}" ||
 		pair_fail "$label: fe did not finish"
+	pair_check_mem "$label: be" "${!b_pid}" "$mem"
+	pair_check_mem "$label: fe" "${!f_pid}" "$mem"
 	# the driver side first: the device side stays until it is gone
 	for side in $f $b; do
 		local pv=PID_$side

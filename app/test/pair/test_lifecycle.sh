@@ -5,7 +5,7 @@
 # pair_lifecycle: one side is killed with SIGKILL and restarted, again and
 # again, while the other side (the survivor, a dpdk-testpmd forwarding in
 # io mode, 2 queue pairs) keeps running:
-#   A. the frontend (pktcheck + net_vfio_user_client) dies and comes back;
+#   A. the frontend (pktcheck + net_virtio_vfio_user) dies and comes back;
 #      the survivor is the backend (net_vfio_user), no hugepages;
 #   B. the backend (pktcheck + net_vfio_user) dies and comes back; the
 #      survivor is the frontend with reconnect=200, hugepages if free.
@@ -178,12 +178,13 @@ tp_start sa -l 0,1 --file-prefix "$PFX" $MEM_A --no-pci \
 	-- -i --total-num-mbufs=8192 --rxq=$QUEUES --txq=$QUEUES \
 	--forward-mode=io
 vu_wait_socket "$SOCK_A" 20 || pair_fail "A: no socket"
+pair_check_mem "A: backend" "$PID_sa" "$MEM_A"
 tp_cmd sa start
 pair_prefix pa
 # shellcheck disable=SC2086
 cycles A sa "$PKTCHECK" -l 0 --file-prefix "$PFX" $MEM_A --no-pci \
 	-d "$VU_FRONTEND_PMD" \
-	--vdev "net_vfio_user_client0,path=$SOCK_A,queues=$QUEUES" \
+	--vdev "net_virtio_vfio_user0,path=$SOCK_A,queues=$QUEUES" \
 	-- --name fe --stream 7 "${PEER_OPTS[@]}"
 survivor_end sa
 
@@ -195,10 +196,11 @@ pair_prefix sb
 # started before any backend exists: it keeps trying
 # shellcheck disable=SC2086
 tp_start sb -l 0,1 --file-prefix "$PFX" $MEM_B --no-pci \
-	--log-level=pmd.net.vfio_user_client:info -d "$VU_FRONTEND_PMD" \
-	--vdev "net_vfio_user_client0,path=$SOCK_B,queues=$QUEUES,reconnect=200" \
+	--log-level=pmd.net.virtio_vfio_user:info -d "$VU_FRONTEND_PMD" \
+	--vdev "net_virtio_vfio_user0,path=$SOCK_B,queues=$QUEUES,reconnect=200" \
 	-- -i --total-num-mbufs=8192 --rxq=$QUEUES --txq=$QUEUES \
 	--forward-mode=io
+pair_check_mem "B: frontend" "$PID_sb" "$MEM_B"
 tp_cmd sb start
 pair_prefix pb
 # shellcheck disable=SC2086

@@ -3,7 +3,7 @@
 # Copyright 2026 The dpdk-vfio-user authors
 #
 # pair_testpmd: two real dpdk-testpmd processes, one serving the virtio-net
-# device (net_vfio_user, "be"), one driving it (net_vfio_user_client, "fe"),
+# device (net_vfio_user, "be"), one driving it (net_virtio_vfio_user, "fe"),
 # both PMDs loaded with -d. Four runs:
 #   1. fe txonly  -> be rxonly                      (hugepages if free)
 #   2. be txonly  -> fe rxonly                      (no hugepages)
@@ -61,9 +61,12 @@ run() {
 	# shellcheck disable=SC2086
 	tp_start $f -l 0,1 --main-lcore 1 --file-prefix "$PFX" $mem --no-pci \
 		-d "$VU_FRONTEND_PMD" \
-		--vdev "net_vfio_user_client0,path=$sock,queues=$q" \
+		--vdev "net_virtio_vfio_user0,path=$sock,queues=$q" \
 		-- -i --total-num-mbufs=$MBUFS --rxq=$q --txq=$q \
 		--forward-mode="$fe_mode"
+	local pb=PID_$b pf=PID_$f
+	pair_check_mem "$label: be" "${!pb}" "$mem"
+	pair_check_mem "$label: fe" "${!pf}" "$mem"
 
 	case $sender in
 	fe*) tx=$f; rx=$b;;

@@ -9,7 +9,8 @@
 # bounded waits.
 #
 # A test exits 77 (skipped) only when the VM cannot be built here
-# (devtools/vm.sh build failed: no network to the Debian mirror, ...).
+# (devtools/vm.sh build failed: no network to the Debian mirror, ...);
+# with CI=true that is a failure (exit 1) instead: CI must run them.
 #
 # Environment: VU_TEST_BUILD_ROOT (set by meson), VU_TESTPMD (default
 # dpdk-testpmd), VU_VM_KEEP=1 keeps the work directory (logs) afterwards.
@@ -33,6 +34,12 @@ TP_SOCK=
 TP_LOG=
 
 vm_skip() {
+	case "${CI:-}" in
+	true|TRUE|True|1|yes)
+		echo "FAIL (CI=true, would be skipped): $*"
+		exit 1
+		;;
+	esac
 	echo "SKIP: $*"
 	exit 77
 }

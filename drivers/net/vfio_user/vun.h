@@ -99,6 +99,7 @@ struct vun_dev {
 	uint16_t max_pairs;
 	struct rte_ether_addr mac;
 	uint16_t mtu;
+	mode_t sock_mode;
 
 	/* virtio state (event thread) */
 	uint64_t host_features;
@@ -121,7 +122,6 @@ struct vun_dev {
 	struct rte_ether_addr guest_mac; /* VIRTIO_NET_CTRL_MAC_ADDR_SET */
 	int notify_efd;			/* ioeventfd offered for data kicks */
 	int pci_cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
-	uint32_t msix_on;		/* atomic: client enabled MSI-X vectors */
 
 	struct vun_vq vq[VUN_MAX_VQS];
 };

@@ -8,6 +8,7 @@
  * transmit queue N; tx queue N fills the driver's receive queue N.
  *
  *   --vdev 'net_vfio_user0,path=/run/vnic0.sock,queues=2,mac=02:00:00:00:00:01,mtu=1500'
+ *   --vdev 'net_vfio_user0,path=/run/vnic0.sock,sock_mode=0660'
  */
 
 #include <errno.h>
@@ -29,13 +30,18 @@
 
 RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 
+/* The frontend PMD (drivers/net/vfio_user_client), and its old name. */
+#define VUN_FRONTEND_NAME	"net_virtio_vfio_user"
+#define VUN_OLD_FRONTEND_NAME	"net_vfio_user_client"
+
 #define ARG_PATH	"path"
 #define ARG_QUEUES	"queues"
 #define ARG_MAC		"mac"
 #define ARG_MTU		"mtu"
+#define ARG_SOCK_MODE	"sock_mode"
 
 static const char *const valid_args[] = {
-	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_MTU, NULL,
+	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_MTU, ARG_SOCK_MODE, NULL,
 };
 
 /* ---- link ---- */
@@ -409,6 +415,21 @@ arg_mac(const char *key, const char *val, void *out)
 }
 
 static int
+arg_sock_mode(const char *key, const char *val, void *out)
+{
+	char *end;
+	unsigned long v;
+
+	RTE_SET_USED(key);
+	errno = 0;
+	v = strtoul(val, &end, 8);
+	if (errno || *end != '\0' || end == val || val[0] == '-' || v > 0777)
+		return -1;
+	((struct vun_dev *)out)->sock_mode = (mode_t)v;
+	return 0;
+}
+
+static int
 parse_args(struct rte_vdev_device *vdev, struct vun_dev *d)
 {
 	const char *params = rte_vdev_device_args(vdev);
@@ -418,10 +439,12 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d)
 
 	d->max_pairs = 1;
 	d->mtu = VUN_DEF_MTU;
+	d->sock_mode = RTE_VFIO_USER_SOCK_MODE_DEFAULT;
 	rte_eth_random_addr(d->mac.addr_bytes);
 	kv = rte_kvargs_parse(params ? params : "", valid_args);
 	if (kv == NULL) {
-		VUN_LOG(ERR, "%s: bad devargs '%s' (keys: path, queues, mac, mtu)",
+		VUN_LOG(ERR, "%s: bad devargs '%s' (keys: path, queues, mac, mtu, "
+			"sock_mode)",
 			name, params ? params : "");
 		return -EINVAL;
 	}
@@ -447,6 +470,11 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d)
 		VUN_LOG(ERR, "%s: mac must be a unicast xx:xx:xx:xx:xx:xx", name);
 		goto out;
 	}
+	if (rte_kvargs_process(kv, ARG_SOCK_MODE, arg_sock_mode, d) < 0) {
+		VUN_LOG(ERR, "%s: sock_mode must be octal permission bits, "
+			"0 to 0777 (e.g. 0660)", name);
+		goto out;
+	}
 	ret = 0;
 out:
 	rte_kvargs_free(kv);
@@ -466,6 +494,19 @@ vun_probe(struct rte_vdev_device *vdev)
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
 		VUN_LOG(ERR, "%s: secondary processes are not supported", name);
 		return -ENOTSUP;
+	}
+	/*
+	 * The vdev bus gives a device to the first driver whose name is a
+	 * prefix of the device name. Ours is a prefix of the frontend's old
+	 * name: such a device was meant for the frontend, never serve it.
+	 */
+	if (strncmp(name, VUN_OLD_FRONTEND_NAME,
+		    strlen(VUN_OLD_FRONTEND_NAME)) == 0) {
+		VUN_LOG(ERR, "%s: not a net_vfio_user device: "
+			VUN_OLD_FRONTEND_NAME " was renamed "
+			VUN_FRONTEND_NAME " (the frontend PMD): use --vdev "
+			VUN_FRONTEND_NAME "N,path=...", name);
+		return -EINVAL;
 	}
 	eth = rte_eth_vdev_allocate(vdev, sizeof(*d));
 	if (eth == NULL)
@@ -521,4 +562,5 @@ static struct rte_vdev_driver vun_driver = {
 
 RTE_PMD_REGISTER_VDEV(net_vfio_user, vun_driver);
 RTE_PMD_REGISTER_PARAM_STRING(net_vfio_user,
-	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9216>");
+	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9216> "
+	"sock_mode=<octal, default 0600>");

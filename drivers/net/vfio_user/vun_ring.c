@@ -14,6 +14,7 @@
  * driver asked for it (flags or event index).
  */
 
+#include <errno.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
@@ -103,21 +104,29 @@ chain_start(struct chain *c, struct vun_vq *vq, uint16_t head)
 	c->seen = 0;
 }
 
+/*
+ * As a PCI function does: MSI-X when the driver enabled it (the vector's
+ * and the function's mask bits and the SET_IRQS masks latch it in the PBA
+ * until unmasked), else INTx with the ISR bit (unless INTx is disabled in
+ * the command register). The PCI helper reads the enable and mask state
+ * lock-free: a couple of loads per interrupt, at most one per burst.
+ */
 static void
 raise_interrupt(struct vun_vq *vq)
 {
 	struct vun_dev *d = vq->dev;
+	int ret = -ENOTSUP;
 
-	if (__atomic_load_n(&d->msix_on, __ATOMIC_ACQUIRE)) {
+	if (rte_vfio_user_pci_msix_enabled(d->pci) == 1) {
 		if (vq->msix_vector == VIRTIO_MSI_NO_VECTOR)
 			return;
-		if (rte_vfio_user_irq_trigger(d->dev_id, VFIO_USER_PCI_MSIX_IRQ_INDEX,
-					      vq->msix_vector) >= 0)
-			vq->st.interrupts++;
-		return;
+		ret = rte_vfio_user_pci_msix_trigger(d->pci, vq->msix_vector);
 	}
-	__atomic_fetch_or(&d->isr, 1, __ATOMIC_RELEASE);
-	if (rte_vfio_user_irq_trigger(d->dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0) >= 0)
+	if (ret == -ENOTSUP) {	/* MSI-X disabled (maybe just now) */
+		__atomic_fetch_or(&d->isr, 1, __ATOMIC_RELEASE);
+		ret = rte_vfio_user_pci_set_intx(d->pci, true);
+	}
+	if (ret >= 0)
 		vq->st.interrupts++;
 }
 

@@ -102,11 +102,10 @@ notify_vector(struct vun_dev *d, uint16_t vector)
 
 	if (online)
 		rte_rcu_qsbr_thread_online(d->qsbr, lcore);
-	if (!__atomic_load_n(&d->msix_on, __ATOMIC_ACQUIRE))
-		rte_vfio_user_irq_trigger(d->dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
-	else if (vector != VIRTIO_MSI_NO_VECTOR)
-		rte_vfio_user_irq_trigger(d->dev_id, VFIO_USER_PCI_MSIX_IRQ_INDEX,
-					  vector);
+	if (rte_vfio_user_pci_msix_enabled(d->pci) != 1 ||
+	    (vector != VIRTIO_MSI_NO_VECTOR &&
+	     rte_vfio_user_pci_msix_trigger(d->pci, vector) == -ENOTSUP))
+		rte_vfio_user_pci_set_intx(d->pci, true);	/* ISR is set */
 	if (online)
 		rte_rcu_qsbr_thread_offline(d->qsbr, lcore);
 }
@@ -261,7 +260,7 @@ virtio_reset(struct vun_dev *d)
 	d->promisc = true;	/* virtio-net default: no filtering */
 	d->allmulti = true;
 	__atomic_store_n(&d->isr, 0, __ATOMIC_RELEASE);
-	rte_vfio_user_irq_clear(d->dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
+	rte_vfio_user_pci_set_intx(d->pci, false);
 	if (was_ok)
 		vun_link_update_notify(d);
 }
@@ -518,7 +517,7 @@ ctrl_process(struct vun_dev *d)
 		if (!vq_need_interrupt(vq, old_used, vq->last_used))
 			return;
 		/* the ISR bit before the INTx it explains */
-		if (!__atomic_load_n(&d->msix_on, __ATOMIC_ACQUIRE))
+		if (rte_vfio_user_pci_msix_enabled(d->pci) != 1)
 			__atomic_fetch_or(&d->isr, 1, __ATOMIC_RELEASE);
 		notify_vector(d, vq->msix_vector);
 	}
@@ -666,8 +665,7 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 			memset(buf, 0, count);
 			if (off == VUN_ISR_OFF)
 				buf[0] = (char)v;
-			rte_vfio_user_irq_clear(d->dev_id,
-						VFIO_USER_PCI_INTX_IRQ_INDEX, 0);
+			rte_vfio_user_pci_set_intx(d->pci, false);
 		}
 	} else if (off >= VUN_DEVCFG_OFF &&
 		   off + count <= VUN_DEVCFG_OFF + sizeof(struct virtio_net_config)) {
@@ -865,7 +863,6 @@ on_destroy_device(int dev_id)
 	VUN_LOG(INFO, "%s: driver disconnected", d->path);
 	d->connected = false;
 	virtio_reset(d);
-	__atomic_store_n(&d->msix_on, 0, __ATOMIC_RELEASE);
 }
 
 static int
@@ -884,9 +881,8 @@ on_update_status(int dev_id, enum rte_vfio_user_status st)
 			queues_start(d, false);
 		break;
 	case RTE_VFIO_USER_IRQ_CHANGED:
-		__atomic_store_n(&d->msix_on,
-			rte_vfio_user_irq_enabled(dev_id,
-				VFIO_USER_PCI_MSIX_IRQ_INDEX) > 0, __ATOMIC_RELEASE);
+		/* eventfds and SET_IRQS masks are the library's: it honours
+		 * them when the PCI helper raises a vector or INTx */
 		break;
 	}
 	return 0;
@@ -956,7 +952,9 @@ vun_virtio_register(struct vun_dev *d)
 	 * (queues > 7) the last queues got no interrupts.
 	 */
 	struct rte_vfio_user_irq_info msix = {
-		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD,
+		/* MASKABLE: clients may mask vectors with SET_IRQS too (QEMU
+		 * masks in its own emulation of the table, and ignores it) */
+		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD | RTE_VFIO_USER_IRQ_F_MASKABLE,
 		.count = d->msix_vectors,
 	};
 	struct rte_vfio_user_irq_info one = {
@@ -975,6 +973,9 @@ vun_virtio_register(struct vun_dev *d)
 	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
 		rte_rcu_qsbr_thread_register(qsbr, i);
 
+	ret = rte_vfio_user_set_sock_mode(id, d->sock_mode);
+	if (ret < 0)
+		goto err;
 	ret = rte_vfio_user_set_dev_info(id, &info);
 	if (ret < 0)
 		goto err;

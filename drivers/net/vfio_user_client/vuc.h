@@ -6,7 +6,7 @@
 #define VUC_H
 
 /*
- * net_vfio_user_client: a virtio-net driver for a device reached through
+ * net_virtio_vfio_user: a virtio-net driver for a device reached through
  * the vfio-user client API, e.g. net_vfio_user in another process.
  *
  * All DPDK memory of this process is DMA-mapped to the device with its fds
@@ -43,7 +43,7 @@
 
 extern int vuc_logtype;
 #define VUC_LOG(level, fmt, ...) \
-	rte_log(RTE_LOG_ ## level, vuc_logtype, "net_vfio_user_client: " fmt \
+	rte_log(RTE_LOG_ ## level, vuc_logtype, "net_virtio_vfio_user: " fmt \
 		"\n", ##__VA_ARGS__)
 
 struct vuc_stats {
@@ -112,6 +112,11 @@ struct vuc_dev {
 	uint64_t notify_map_len;
 	uint64_t features;
 	uint16_t num_vqs;		/* of the device */
+	uint8_t msix_cap;		/* MSI-X capability offset */
+	uint8_t msix_table_bar;
+	uint32_t msix_table_off;
+	uint16_t msix_nvec;		/* table size */
+	uint16_t msix_used;		/* vectors we unmasked, 0: MSI-X off */
 
 	/* DMA maps: one per memseg run */
 	uint32_t nmaps;

@@ -3,10 +3,10 @@
  */
 
 /*
- * ethdev glue of net_vfio_user_client: devargs, port operations, link
+ * ethdev glue of net_virtio_vfio_user: devargs, port operations, link
  * state, statistics, rx interrupts, memory hotplug and reconnection.
  *
- *   --vdev 'net_vfio_user_client0,path=/run/vnic0.sock,queues=2,reconnect=1000'
+ *   --vdev 'net_virtio_vfio_user0,path=/run/vnic0.sock,queues=2,reconnect=1000'
  */
 
 #include <errno.h>
@@ -668,6 +668,6 @@ static struct rte_vdev_driver vuc_driver = {
 	.remove = vuc_remove,
 };
 
-RTE_PMD_REGISTER_VDEV(net_vfio_user_client, vuc_driver);
-RTE_PMD_REGISTER_PARAM_STRING(net_vfio_user_client,
+RTE_PMD_REGISTER_VDEV(net_virtio_vfio_user, vuc_driver);
+RTE_PMD_REGISTER_PARAM_STRING(net_virtio_vfio_user,
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> reconnect=<ms>");

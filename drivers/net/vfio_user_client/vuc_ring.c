@@ -3,7 +3,7 @@
  */
 
 /*
- * Data path of net_vfio_user_client: the driver side of split virtqueues.
+ * Data path of net_virtio_vfio_user: the driver side of split virtqueues.
  * Descriptors carry virtual addresses (IOVA = VA, see vuc.h). The transmit
  * header goes into the mbuf headroom when possible (one descriptor per
  * segment), else into a per-slot header area. Receive buffers are one

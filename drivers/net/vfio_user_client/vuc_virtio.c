@@ -3,7 +3,7 @@
  */
 
 /*
- * Control path of net_vfio_user_client: attach to the device, map our
+ * Control path of net_virtio_vfio_user: attach to the device, map our
  * memory, find the virtio capabilities in its config space, negotiate,
  * set up the virtqueues and the interrupts, and tear all that down again.
  */
@@ -40,8 +40,19 @@
 
 #define CFG_SIZE 256
 #define PCI_COMMAND 0x04
+#define PCI_COMMAND_MEMORY 0x2
+#define PCI_COMMAND_MASTER 0x4
+#define PCI_COMMAND_INTX_DISABLE 0x400
 #define PCI_STATUS 0x06
 #define PCI_CAP_PTR 0x34
+#define PCI_CAP_ID_MSIX 0x11
+#define PCI_MSIX_FLAGS 2
+#define PCI_MSIX_FLAGS_QSIZE 0x07ff
+#define PCI_MSIX_FLAGS_MASKALL 0x4000
+#define PCI_MSIX_FLAGS_ENABLE 0x8000
+#define PCI_MSIX_TABLE 4
+#define PCI_MSIX_ENTRY_SIZE 16
+#define PCI_MSIX_ENTRY_VECTOR_CTRL 12
 
 /* ---- register access through the client ---- */
 
@@ -123,6 +134,18 @@ find_caps(struct vuc_dev *d)
 		struct virtio_pci_cap cap;
 
 		seen[off] = 1;
+		if (cfg[off] == PCI_CAP_ID_MSIX) {
+			uint16_t ctl;
+			uint32_t tbl;
+
+			memcpy(&ctl, &cfg[off + PCI_MSIX_FLAGS], 2);
+			memcpy(&tbl, &cfg[off + PCI_MSIX_TABLE], 4);
+			d->msix_cap = off;
+			d->msix_nvec = (uint16_t)((ctl & PCI_MSIX_FLAGS_QSIZE) + 1);
+			d->msix_table_bar = tbl & 7;
+			d->msix_table_off = tbl & ~7u;
+			continue;
+		}
 		if (cfg[off] != 0x09)
 			continue;
 		memcpy(&cap, &cfg[off], sizeof(cap));
@@ -161,11 +184,72 @@ find_caps(struct vuc_dev *d)
 			d->path, found);
 		return -ENODEV;
 	}
-	/* memory space and bus mastering on, as a PCI driver does */
+	if (d->msix_cap == 0 || d->msix_table_bar > 5) {
+		VUC_LOG(ERR, "%s: the device has no usable MSI-X capability",
+			d->path);
+		return -ENODEV;
+	}
+	/* memory space and bus mastering on, as a PCI driver does; INTx off:
+	 * we use MSI-X */
 	memcpy(&cmd, &cfg[PCI_COMMAND], 2);
-	cmd |= 0x6;
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE;
 	return rte_vfio_user_client_region_write(d->client,
 			VFIO_USER_PCI_CONFIG_REGION_INDEX, PCI_COMMAND, &cmd, 2, false);
+}
+
+static int
+msix_ctl_write(struct vuc_dev *d, uint16_t ctl)
+{
+	return rte_vfio_user_client_region_write(d->client,
+			VFIO_USER_PCI_CONFIG_REGION_INDEX,
+			d->msix_cap + PCI_MSIX_FLAGS, &ctl, 2, false);
+}
+
+static int
+msix_vector_ctl(struct vuc_dev *d, uint16_t v, uint32_t ctl)
+{
+	return bar_wr(d, d->msix_table_bar, d->msix_table_off +
+		      (uint64_t)v * PCI_MSIX_ENTRY_SIZE +
+		      PCI_MSIX_ENTRY_VECTOR_CTRL, &ctl, 4);
+}
+
+/*
+ * MSI-X on, as a PCI driver does it: enabled with the function masked,
+ * the vectors we use unmasked in the table (their eventfds carry the
+ * interrupts: address and data mean nothing here), then the function
+ * unmasked. A strict device latches interrupts in its PBA until then.
+ */
+static int
+msix_enable(struct vuc_dev *d, uint16_t nvec)
+{
+	int ret;
+
+	if (nvec > d->msix_nvec) {
+		VUC_LOG(ERR, "%s: %u MSI-X vectors needed, the device has %u",
+			d->path, nvec, d->msix_nvec);
+		return -ENOSPC;
+	}
+	ret = msix_ctl_write(d, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	for (uint16_t v = 0; v < nvec && ret == 0; v++)
+		ret = msix_vector_ctl(d, v, 0);
+	if (ret == 0)
+		ret = msix_ctl_write(d, PCI_MSIX_FLAGS_ENABLE);
+	if (ret == 0)
+		d->msix_used = nvec;
+	return ret;
+}
+
+/* MSI-X off, our vectors masked again (as a PCI driver's shutdown). */
+static void
+msix_disable(struct vuc_dev *d)
+{
+	if (d->msix_used == 0)
+		return;
+	msix_ctl_write(d, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	for (uint16_t v = 0; v < d->msix_used; v++)
+		msix_vector_ctl(d, v, 1);
+	msix_ctl_write(d, 0);
+	d->msix_used = 0;
 }
 
 /* mmap the notify area if the device lets us: doorbells become stores. */
@@ -502,6 +586,7 @@ irqs_setup(struct vuc_dev *d)
 {
 	int fds[VUC_MAX_QUEUE_PAIRS + 1];
 	uint16_t n = (uint16_t)(d->pairs + 1);
+	int ret;
 
 	fds[0] = d->config_efd;
 	for (uint16_t q = 0; q < d->pairs; q++)
@@ -509,10 +594,13 @@ irqs_setup(struct vuc_dev *d)
 	for (uint16_t i = 0; i < n; i++)
 		if (fds[i] < 0)
 			return -EBADF;
-	return rte_vfio_user_client_set_irqs(d->client,
+	ret = rte_vfio_user_client_set_irqs(d->client,
 			VFIO_USER_PCI_MSIX_IRQ_INDEX,
 			VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_TRIGGER,
 			0, n, fds);
+	if (ret == 0)
+		ret = msix_enable(d, n);
+	return ret;
 }
 
 int
@@ -613,6 +701,8 @@ vuc_device_up(struct vuc_dev *d)
 	uint16_t nq, dev_pairs = 1;
 	int ret;
 
+	d->msix_cap = 0;
+	d->msix_used = 0;
 	d->client = rte_vfio_user_client_attach(&conf);
 	if (d->client == NULL)
 		return -rte_errno;
@@ -703,8 +793,10 @@ vuc_device_down(struct vuc_dev *d, bool reset)
 		vuc_vq_drain(&d->vq[i]);
 	if (d->client != NULL) {
 		if (reset && rte_vfio_user_client_connected(d->client) &&
-		    d->common_bar < 6)
+		    d->common_bar < 6) {
 			status_set(d, 0);
+			msix_disable(d);
+		}
 		if (rte_vfio_user_client_connected(d->client))
 			unmap_memory(d);
 		rte_vfio_user_client_detach(d->client);
