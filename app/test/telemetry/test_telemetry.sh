@@ -19,6 +19,9 @@
 #      sends 2 bursts (tx_first); /ethdev/xstats,0 of both processes shows
 #      the per-queue counters of both PMDs, every queue's names present,
 #      and the packets and bytes the sender's port counted.
+#   5. devtools/telemetry-rates.py (devtools/demo.sh's per-second rates)
+#      reads both processes' counters while the frontend sends: 3 intervals
+#      with traffic and an average.
 #
 #   test_telemetry.sh BUILD_ROOT TEL_CLIENT
 
@@ -175,6 +178,23 @@ pair_log "4. frontend sent $FE_TX packets ($FE_TXB bytes): backend rx_q0" \
 	"and frontend tx_q0 xstats agree; all $QUEUES queues' xstats present;" \
 	"frontend memory: $(get be_x "$INFO" dma.maps) maps," \
 	"$(get be_x "$INFO" dma.bytes) bytes"
+
+# ---- 5. per-interval rates from telemetry (devtools/demo.sh's) ----
+tp_cmd be start
+tp_cmd fe "set fwd txonly"
+tp_cmd fe start
+"$PAIR_REPO/devtools/telemetry-rates.py" -n 3 --wait 30 \
+	"fe tx=$FE_PFX:0:opackets" "be rx=$BE_PFX:0:ipackets" \
+	>"$PAIR_WORK/rates.log" 2>&1 ||
+	pair_fail "telemetry-rates.py failed: $(cat "$PAIR_WORK/rates.log")"
+tp_cmd fe stop
+tp_cmd be stop
+awk '/^ *[0-9]+s +fe tx +[0-9.]+ Mpps +be rx +[0-9.]+ Mpps$/ &&
+	$4 > 0 && $8 > 0 { n++ }
+	/^average fe_tx [0-9]+ be_rx [0-9]+ over [0-9.]+$/ && $3 > 0 { a++ }
+	END { exit !(n == 3 && a == 1) }' "$PAIR_WORK/rates.log" ||
+	pair_fail "telemetry-rates.py: not 3 intervals with traffic and an average: $(cat "$PAIR_WORK/rates.log")"
+pair_log "5. telemetry-rates.py: $(tr '\n' ';' <"$PAIR_WORK/rates.log")"
 
 tp_quit fe
 tp_quit be
