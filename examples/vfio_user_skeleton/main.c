@@ -79,11 +79,11 @@ setup(int id, struct rte_vfio_user_pci *pci)
 	if (ret == 0)
 		ret = rte_vfio_user_set_dev_info(id, &info);
 	if (ret == 0)
-		ret = rte_vfio_user_set_reg_info(id,
-				VFIO_USER_PCI_BAR0_REGION_INDEX, &bar0);
+		ret = rte_vfio_user_set_reg_info(
+			id, VFIO_USER_PCI_BAR0_REGION_INDEX, &bar0);
 	if (ret == 0)
-		ret = rte_vfio_user_set_reg_info(id,
-				VFIO_USER_PCI_CONFIG_REGION_INDEX, &cfg);
+		ret = rte_vfio_user_set_reg_info(
+			id, VFIO_USER_PCI_CONFIG_REGION_INDEX, &cfg);
 	if (ret == 0)
 		ret = rte_vfio_user_pci_attach(pci, id);
 	return ret;

@@ -137,7 +137,10 @@ ranges_add(struct ranges *r, int64_t v)
 static const char *const dev_flag_names[] = { "reset", "pci" };
 static const char *const reg_flag_names[] = { "read", "write", "mmap" };
 static const char *const irq_flag_names[] = {
-	"eventfd", "maskable", "automasked", "noresize",
+	"eventfd",
+	"maskable",
+	"automasked",
+	"noresize",
 };
 static const char *const pci_region_names[VFIO_USER_PCI_NUM_REGIONS] = {
 	"BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5", "ROM", "CONFIG", "VGA",
@@ -184,7 +187,7 @@ tel_client(struct vu_dev *dev, int *connected, int *negotiated)
 	c = dev->conn;
 	*connected = c != NULL;
 	*negotiated = c != NULL &&
-		__atomic_load_n(&c->negotiated, __ATOMIC_ACQUIRE);
+		      __atomic_load_n(&c->negotiated, __ATOMIC_ACQUIRE);
 	if (*negotiated)
 		caps = c->caps;	/* not written after VERSION succeeded */
 	pthread_mutex_unlock(&dev->lock);
@@ -280,7 +283,8 @@ tel_irqs(struct vu_dev *dev, int *err)
 		ranges_flush(&efd_r);
 		ranges_flush(&mask_r);
 		if (pci && i < VFIO_USER_PCI_NUM_IRQS)
-			rte_tel_data_add_dict_string(e, "name", pci_irq_names[i]);
+			rte_tel_data_add_dict_string(e, "name",
+						     pci_irq_names[i]);
 		rte_tel_data_add_dict_u64(e, "count", dev->irqs[i].count);
 		flags_str(fl, sizeof(fl), dev->irqs[i].flags, irq_flag_names,
 			  RTE_DIM(irq_flag_names));
@@ -407,8 +411,10 @@ tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 
 RTE_INIT(vu_telemetry_init)
 {
-	rte_telemetry_register_cmd("/vfio_user/list", tel_list,
+	rte_telemetry_register_cmd(
+		"/vfio_user/list", tel_list,
 		"Returns the ids of the registered vfio-user devices.");
-	rte_telemetry_register_cmd("/vfio_user/info", tel_info,
+	rte_telemetry_register_cmd(
+		"/vfio_user/info", tel_info,
 		"Returns the state of a vfio-user device. Parameters: int device id");
 }

@@ -84,7 +84,8 @@ dma_map(uint64_t iova, uint64_t size, bool want_ok)
 	struct vfio_user_dma_map m = {
 		.argsz = sizeof(m),
 		.flags = VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE,
-		.addr = iova, .size = size,
+		.addr = iova,
+		.size = size,
 	};
 	int fd = memfd_create("tel-client", MFD_CLOEXEC);
 
@@ -99,8 +100,11 @@ set_irqs(const char *what, uint32_t flags, uint32_t index, uint32_t start,
 	 uint32_t count, int nfds, bool want_ok)
 {
 	struct vfio_user_irq_set s = {
-		.argsz = sizeof(s), .flags = flags, .index = index,
-		.start = start, .count = count,
+		.argsz = sizeof(s),
+		.flags = flags,
+		.index = index,
+		.start = start,
+		.count = count,
 	};
 	int fds[MAX_FDS] = { -1 };
 
@@ -118,15 +122,18 @@ set_irqs(const char *what, uint32_t flags, uint32_t index, uint32_t start,
 int
 main(int argc, char **argv)
 {
-	const char *caps = "{\"capabilities\":{\"max_msg_fds\":8,"
+	const char *caps =
+		"{\"capabilities\":{\"max_msg_fds\":8,"
 		"\"max_data_xfer_size\":65536,\"max_dma_maps\":100}}";
 	struct vfio_user_device_info di = { .argsz = sizeof(di) };
 	struct vfio_user_region_info ri = { .argsz = sizeof(ri) };
 	struct vfio_user_region_access ra = {
-		.region = VFIO_USER_PCI_CONFIG_REGION_INDEX, .count = 4,
+		.region = VFIO_USER_PCI_CONFIG_REGION_INDEX,
+		.count = 4,
 	};
 	struct vfio_user_dirty_pages dp = {
-		.argsz = sizeof(dp), .flags = VFIO_USER_DIRTY_PAGES_F_START,
+		.argsz = sizeof(dp),
+		.flags = VFIO_USER_DIRTY_PAGES_F_START,
 	};
 	const char *sep = "";
 	char line[16];
@@ -166,19 +173,21 @@ main(int argc, char **argv)
 	dma_map((1u << 20) + 4096, 4096, false);
 
 	/* MSI-X (index 2): eventfds on vectors 0 and 1; it is not maskable */
-	set_irqs("SET_IRQS MSI-X eventfds", VFIO_USER_IRQ_SET_DATA_EVENTFD |
-		 VFIO_USER_IRQ_SET_ACTION_TRIGGER, VFIO_USER_PCI_MSIX_IRQ_INDEX,
-		 0, 2, 2, true);
-	set_irqs("SET_IRQS MSI-X mask", VFIO_USER_IRQ_SET_DATA_NONE |
-		 VFIO_USER_IRQ_SET_ACTION_MASK, VFIO_USER_PCI_MSIX_IRQ_INDEX,
-		 0, 1, 0, false);
+	set_irqs("SET_IRQS MSI-X eventfds",
+		 VFIO_USER_IRQ_SET_DATA_EVENTFD |
+			 VFIO_USER_IRQ_SET_ACTION_TRIGGER,
+		 VFIO_USER_PCI_MSIX_IRQ_INDEX, 0, 2, 2, true);
+	set_irqs("SET_IRQS MSI-X mask",
+		 VFIO_USER_IRQ_SET_DATA_NONE | VFIO_USER_IRQ_SET_ACTION_MASK,
+		 VFIO_USER_PCI_MSIX_IRQ_INDEX, 0, 1, 0, false);
 	/* INTx (index 0): an eventfd, then masked */
-	set_irqs("SET_IRQS INTx eventfd", VFIO_USER_IRQ_SET_DATA_EVENTFD |
-		 VFIO_USER_IRQ_SET_ACTION_TRIGGER, VFIO_USER_PCI_INTX_IRQ_INDEX,
-		 0, 1, 1, true);
-	set_irqs("SET_IRQS INTx mask", VFIO_USER_IRQ_SET_DATA_NONE |
-		 VFIO_USER_IRQ_SET_ACTION_MASK, VFIO_USER_PCI_INTX_IRQ_INDEX,
-		 0, 1, 0, true);
+	set_irqs("SET_IRQS INTx eventfd",
+		 VFIO_USER_IRQ_SET_DATA_EVENTFD |
+			 VFIO_USER_IRQ_SET_ACTION_TRIGGER,
+		 VFIO_USER_PCI_INTX_IRQ_INDEX, 0, 1, 1, true);
+	set_irqs("SET_IRQS INTx mask",
+		 VFIO_USER_IRQ_SET_DATA_NONE | VFIO_USER_IRQ_SET_ACTION_MASK,
+		 VFIO_USER_PCI_INTX_IRQ_INDEX, 0, 1, 0, true);
 
 	call("DIRTY_PAGES start", VFIO_USER_DIRTY_PAGES, &dp, sizeof(dp), NULL,
 	     0, true);
