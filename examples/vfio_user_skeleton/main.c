@@ -5,10 +5,12 @@
 /*
  * The smallest useful vfio-user device: a PCI function (1234:5e1e) with one
  * 4 KiB memory BAR of scratch registers, served on a UNIX socket until
- * SIGINT or SIGTERM. It is built out of tree against an installed
- * dpdk-vfio-user with nothing but pkg-config (see the Makefile):
+ * SIGINT or SIGTERM, in a DPDK application (so DPDK's telemetry shows it:
+ * dpdk-telemetry.py, /vfio_user/info). It is built out of tree against an
+ * installed dpdk-vfio-user with nothing but pkg-config (see the Makefile):
  *
- *   make && ./build/dpdk-vfio-user-skeleton /tmp/skel.sock
+ *   make
+ *   ./build/dpdk-vfio-user-skeleton --no-huge -m 64 --no-pci -- /tmp/skel.sock
  *   dpdk-vfio-user-info /tmp/skel.sock
  */
 
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_eal.h>
 #include <rte_vfio_user.h>
 #include <rte_vfio_user_pci.h>
 #include <vfio_user_proto.h>	/* region and IRQ indexes of a PCI device */
@@ -93,35 +96,45 @@ int
 main(int argc, char **argv)
 {
 	struct rte_vfio_user_pci *pci;
+	const char *path;
 	sigset_t sigs;
 	int id, ret, sig;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s SOCKET-PATH\n", argv[0]);
-		return 2;
-	}
-	/* signals are taken with sigwait(), blocked before the library's
-	 * thread starts so that it inherits the mask */
+	/* signals are taken with sigwait(), blocked before EAL and the
+	 * library start their threads so that they inherit the mask */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "cannot initialize EAL\n");
+		return 1;
+	}
+	if (argc - ret != 2) {
+		fprintf(stderr, "usage: %s [EAL options] -- SOCKET-PATH\n",
+			argv[0]);
+		rte_eal_cleanup();
+		return 2;
+	}
+	path = argv[ret + 1];
+
+	ret = 1;
 	pci = rte_vfio_user_pci_create(RTE_VFIO_USER_PCI_CFG_SIZE);
 	if (pci == NULL)
-		return 1;
-	id = rte_vfio_user_register(argv[1], NULL, NULL);
+		goto out;
+	id = rte_vfio_user_register(path, NULL, NULL);
 	if (id < 0) {
-		fprintf(stderr, "register %s: %s\n", argv[1], strerror(-id));
-		rte_vfio_user_pci_free(pci);
-		return 1;
+		fprintf(stderr, "register %s: %s\n", path, strerror(-id));
+		goto out;
 	}
 	ret = setup(id, pci);
 	if (ret == 0)
 		ret = rte_vfio_user_start(id);
 	if (ret == 0) {
-		printf("device %04x:%04x on %s\n", SKEL_VENDOR_ID,
-		       SKEL_DEVICE_ID, argv[1]);
+		printf("device %04x:%04x (vfio-user device %d) on %s\n",
+		       SKEL_VENDOR_ID, SKEL_DEVICE_ID, id, path);
 		fflush(stdout);
 		sigwait(&sigs, &sig);
 	} else {
@@ -130,6 +143,8 @@ main(int argc, char **argv)
 	}
 	rte_vfio_user_pci_attach(pci, -1);
 	rte_vfio_user_unregister(id);
+out:
 	rte_vfio_user_pci_free(pci);
+	rte_eal_cleanup();
 	return ret == 0 ? 0 : 1;
 }

@@ -9,8 +9,10 @@
 #      the tools and the skeleton example's sources must be there.
 #   2. The skeleton device is built from its installed sources with its
 #      Makefile: only pkg-config (PKG_CONFIG_PATH at the installation), no
-#      path into this tree. It runs, and the installed dpdk-vfio-user-info
-#      must describe it as it is (ids, class, BAR0).
+#      path into this tree. It runs, the installed dpdk-vfio-user-info must
+#      describe it as it is (ids, class, BAR0), and its DPDK telemetry
+#      (/vfio_user/info,0, read with dpdk-telemetry.py) must show that
+#      client's VERSION.
 #   3. dpdk-testpmd loads the installed PMDs with -d <pmddir> (a directory,
 #      as EAL's plugin directory) and serves net_vfio_user; the installed
 #      info tool sees a virtio-net device (1af4:1041) on its socket.
@@ -27,7 +29,10 @@ DRIVERS=${3:-1}
 REPO=$(cd "$(dirname "$0")/../../.." && pwd)
 . "$REPO/devtools/dpdk-run.sh"
 TESTPMD=${VU_TESTPMD:-dpdk-testpmd}
+TELPY=${VU_TELEMETRY_PY:-dpdk-telemetry.py}
+TELCHECK=(python3 "$REPO/app/test/telemetry/tel_check.py")
 unset LD_LIBRARY_PATH
+PREFIXES=()
 
 PIDS=()
 WATCHDOG=
@@ -52,8 +57,9 @@ cleanup() {
 			tail -n 20 "$f"
 		done
 	fi
-	[ -n "${PFX:-}" ] && rm -rf "/var/run/dpdk/$PFX" \
-		"${XDG_RUNTIME_DIR:-/tmp}/dpdk/$PFX"
+	for p in "${PREFIXES[@]}"; do	# our EAL runtime directories
+		rm -rf "/var/run/dpdk/$p" "${XDG_RUNTIME_DIR:-/tmp}/dpdk/$p"
+	done
 	[ -n "${WORK:-}" ] && rm -rf "$WORK"
 	exit "$rc"
 }
@@ -121,7 +127,10 @@ make -C "$WORK/skeleton" >"$WORK/make.log" 2>&1 || fail "make failed"
 grep -q -- "$REPO" "$WORK/make.log" &&
 	fail "the out-of-tree build used a path into the source tree"
 SKEL=$WORK/skeleton/build/dpdk-vfio-user-skeleton
-"$SKEL" "$WORK/skel.sock" >"$WORK/skeleton.log" 2>&1 &
+SKEL_PFX=vu-install-skel-$$
+PREFIXES+=("$SKEL_PFX")
+"$SKEL" -l 0 --no-huge -m 64 --no-pci --file-prefix "$SKEL_PFX" \
+	-- "$WORK/skel.sock" >"$WORK/skeleton.log" 2>&1 &
 PIDS+=($!)
 vu_wait_socket "$WORK/skel.sock" 10 || fail "the skeleton did not listen"
 "$BINDIR/dpdk-vfio-user-info" --json "$WORK/skel.sock" >"$WORK/skel.json" \
@@ -139,7 +148,24 @@ print(f"skeleton: {pci['vendor_id']:04x}:{pci['device_id']:04x} class "
       f"{pci['class_code']:06x}, BAR0 {bar0[0]['size'] if bar0 else None} bytes")
 sys.exit(0 if ok else 1)
 EOF
-log "2. skeleton built with pkg-config only, described by the installed info tool"
+# its DPDK telemetry: the info tool was its one client (VERSION once)
+if command -v "$TELPY" >/dev/null 2>&1; then
+	for ((i = 0; i < 50; i++)); do
+		echo /vfio_user/info,0 | "$TELPY" -f "$SKEL_PFX" >"$WORK/skel-tel.json" 2>&1
+		[ "$("${TELCHECK[@]}" get "$WORK/skel-tel.json" /vfio_user/info \
+			connected 2>/dev/null)" = 0 ] && break
+		sleep 0.1
+	done
+	for kv in "path=$WORK/skel.sock" connected=0 commands.VERSION.messages=1 \
+		commands.VERSION.errors=0 regions.0.size=4096 regions.7.name=CONFIG; do
+		v=$("${TELCHECK[@]}" get "$WORK/skel-tel.json" /vfio_user/info \
+			"${kv%%=*}") || fail "telemetry of the skeleton: no ${kv%%=*}"
+		[ "$v" = "${kv#*=}" ] ||
+			fail "telemetry of the skeleton: ${kv%%=*} is '$v', expected '${kv#*=}'"
+	done
+	TEL_NOTE="; its telemetry (/vfio_user/info,0) saw the info tool's VERSION"
+fi
+log "2. skeleton built with pkg-config only, described by the installed info tool${TEL_NOTE:-}"
 
 # ---- 3. the installed PMDs in testpmd ----
 if [ "$DRIVERS" != 1 ]; then
@@ -153,6 +179,7 @@ if ! command -v "$TESTPMD" >/dev/null 2>&1; then
 	exit 0
 fi
 PFX=vu-install-$$
+PREFIXES+=("$PFX")
 "$TESTPMD" -l 0,1 --no-huge -m 128 --file-prefix "$PFX" --no-pci \
 	-d "$PMDDIR" --vdev "net_vfio_user0,path=$WORK/vnic.sock" \
 	-- --total-num-mbufs=2048 --forward-mode=rxonly --stats-period 100 \
