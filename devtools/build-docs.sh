@@ -43,7 +43,9 @@ mkdir -p "$OUT"
 
 echo "== building guides (sphinx) in $OUT/guides"
 # /usr/bin/sphinx-build runs Debian's python3, whatever python3 is on PATH.
-sphinx-build -q -W --keep-going -b html -d "$OUT/.doctrees" \
+# -E: read every source again; a saved environment would skip a file
+# whose warnings failed the previous run
+sphinx-build -q -E -W --keep-going -b html -d "$OUT/.doctrees" \
 	doc/guides "$OUT/guides"
 
 echo "== building API reference (doxygen) in $OUT/api"
