@@ -3,19 +3,22 @@
 # Copyright 2026 The dpdk-vfio-user authors
 #
 # Build the documentation into build-doc/ (or $1):
-#   build-doc/guides/  the sphinx guides (doc/guides), HTML; warnings are errors
+#   build-doc/guides/  the sphinx guides (doc/guides), HTML; warnings are
+#                      errors; the pictures (doc/guides/img/*.dot) are drawn
+#                      by graphviz
 #   build-doc/api/     the doxygen API reference of lib/vfio_user's public
 #                      headers (doc/api/Doxyfile), HTML; warnings are listed
 #                      in build-doc/api/warnings.log
-# Installs python3-sphinx and doxygen when missing (as root; otherwise says
-# what to install). Works from any current directory.
+# Installs python3-sphinx, graphviz and doxygen when missing (as root;
+# otherwise says what to install). Works from any current directory.
+# devtools/test.sh runs it: a warning fails the run.
 
 set -euo pipefail
 
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 
 OUT=${1:-build-doc}
-PACKAGES=(python3-sphinx doxygen)
+PACKAGES=(python3-sphinx graphviz doxygen)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -40,7 +43,9 @@ mkdir -p "$OUT"
 
 echo "== building guides (sphinx) in $OUT/guides"
 # /usr/bin/sphinx-build runs Debian's python3, whatever python3 is on PATH.
-sphinx-build -q -W --keep-going -b html -d "$OUT/.doctrees" \
+# -E: read every source again; a saved environment would skip a file
+# whose warnings failed the previous run
+sphinx-build -q -E -W --keep-going -b html -d "$OUT/.doctrees" \
 	doc/guides "$OUT/guides"
 
 echo "== building API reference (doxygen) in $OUT/api"

@@ -34,6 +34,7 @@ PACKAGES=(
 	dpdk dpdk-dev libdpdk-dev python3-pyelftools libnuma-dev
 	libjansson-dev libcmocka-dev
 	clang libclang-rt-14-dev valgrind
+	clang-format python3-sphinx graphviz doxygen
 )
 
 # --- 1. packages -----------------------------------------------------------

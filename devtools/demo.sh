@@ -11,8 +11,9 @@
 #             through the socket), forwarding mode txonly
 #
 # It installs what is missing (as root), builds, runs traffic for about
-# DURATION seconds (default 10) printing the rate every second, and ends
-# with a summary: packets sent, received, lost, and Mpps.
+# DURATION seconds (default 10) printing the rates measured in every second
+# (devtools/telemetry-rates.py: the ports' counters read through DPDK
+# telemetry), and ends with a summary: packets sent, received, lost, Mpps.
 #
 # Environment: VU_DEMO_DURATION=seconds, VU_NO_HUGE=1 (force --no-huge),
 # VU_BUILD_DIR=dir (default build).
@@ -74,10 +75,6 @@ step "starting the frontend: testpmd driving it through net_virtio_vfio_user"
 	--stats-period 1 >"$WORK/frontend.log" 2>&1 &
 FE_PID=$!
 
-# Per-second rates: testpmd prints Rx-pps/Tx-pps every second.
-last_pps() {	# last_pps LOG FIELD
-	grep -a -o "$2: *[0-9]*" "$1" 2>/dev/null | tail -1 | grep -o '[0-9]*$' || echo 0
-}
 alive() {
 	if ! kill -0 "$BE_PID" 2>/dev/null || ! kill -0 "$FE_PID" 2>/dev/null; then
 		echo "a testpmd process exited early:" >&2
@@ -85,22 +82,22 @@ alive() {
 		exit 1
 	fi
 }
-# The window starts when packets flow (EAL and mempool setup take a while).
-for ((t = 0; t < 60; t++)); do
-	alive
-	[ "$(last_pps "$WORK/backend.log" Rx-pps)" -gt 0 ] && break
-	sleep 0.5
-done
+# Per-second rates, from the ports' cumulative counters read through each
+# testpmd's telemetry socket at every sample, over the time between two
+# samples: each line is what was measured in that second. The window starts
+# once packets flow (EAL and mempool setup take a while).
 step "traffic for ${DURATION}s (frontend txonly -> backend rxonly, 64-byte packets)"
-RATES=()
-for ((t = 1; t <= DURATION; t++)); do
-	sleep 1
+if ! devtools/telemetry-rates.py -n "$DURATION" --wait 60 \
+	"frontend tx=vu-demo-fe-$$:0:opackets" \
+	"backend rx=vu-demo-be-$$:0:ipackets" | tee "$WORK/rates.txt" |
+	grep -v '^average'; then
 	alive
-	rx=$(last_pps "$WORK/backend.log" Rx-pps)
-	RATES+=("$rx")
-	awk -v t="$t" -v tx="$(last_pps "$WORK/frontend.log" Tx-pps)" -v rx="$rx" \
-		'BEGIN { printf "  %2ds  frontend tx %6.2f Mpps   backend rx %6.2f Mpps\n", t, tx / 1e6, rx / 1e6 }'
-done
+	echo "could not read the rates (telemetry)" >&2
+	exit 1
+fi
+alive
+AVG_PPS=$(awk '/^average/ { print $5 }' "$WORK/rates.txt")
+AVG_SECS=$(awk '/^average/ { print $7 }' "$WORK/rates.txt")
 
 # Stop the sender first, let the receiver drain, then stop it: SIGINT makes
 # testpmd print its accumulated statistics.
@@ -125,10 +122,8 @@ if [ -z "$SENT" ] || [ -z "$RECV" ]; then
 	exit 1
 fi
 step "summary"
-awk -v s="$SENT" -v r="$RECV" -v rates="${RATES[*]}" 'BEGIN {
-	n = split(rates, a, " "); sum = 0
-	for (i = 1; i <= n; i++) sum += a[i]
+awk -v s="$SENT" -v r="$RECV" -v pps="$AVG_PPS" -v secs="$AVG_SECS" 'BEGIN {
 	printf "  packets sent      %d\n  packets received  %d\n  packets lost      %d\n", s, r, s - r
-	printf "  average rate      %.2f Mpps over %d s (64-byte packets)\n", sum / n / 1e6, n
+	printf "  average rate      %.2f Mpps received over %.1f s (64-byte packets)\n", pps / 1e6, secs
 }'
 [ "$SENT" -eq "$RECV" ]

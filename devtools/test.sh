@@ -13,7 +13,10 @@
 #      (devtools/get-dpdk-sdk-headers.sh); without them the PMDs are left out
 #   4. build the default configuration (-Dwerror=true) and run `meson test`
 #   5. build an ASan+UBSan configuration and run `meson test` there too
-#   6. print one line per test and, as the very last line,
+#   6. check the style of the change (devtools/check-style.sh: clang-format
+#      on the lines it touched) and build the documentation with warnings
+#      as errors (devtools/build-docs.sh: sphinx -W, graphviz pictures)
+#   7. print one line per test and, as the very last line,
 #      "N passed, N failed, N skipped" (timeouts count as failed);
 #      exit non-zero if anything failed
 #
@@ -30,6 +33,8 @@
 #   VU_ASAN_TIMEOUT_MULTIPLIER=N  meson --timeout-multiplier for the
 #                                 sanitizer run (default: 3; ASan is slower)
 #   VU_SKIP_INSTALL=1             do not check/install Debian packages
+#   VU_TEST_STYLE=0               skip the style check
+#   VU_TEST_DOCS=0                skip the documentation build
 
 set -euo pipefail
 
@@ -76,7 +81,24 @@ run_tests() {
 	fi
 }
 
-# --- 6. summary ------------------------------------------------------------
+# --- 6. style and documentation ---------------------------------------------
+
+# run_check LABEL COMMAND...: a check outside meson test; exit status 0
+# passes, 77 skips, anything else fails.
+CHECKS=()
+run_check() {
+	local label=$1 rc=0
+	shift
+	step "$label: $*"
+	"$@" || rc=$?
+	case $rc in
+	0) CHECKS+=("PASS $label");;
+	77) CHECKS+=("SKIP $label");;
+	*) EXTRA_FAILURES+=("$label: $* exited with status $rc");;
+	esac
+}
+
+# --- 7. summary ------------------------------------------------------------
 
 # Prints one line per test and the final "N passed, N failed, N skipped".
 # Exit status 1 if anything failed.
@@ -84,7 +106,8 @@ summarize() {
 	step "summary"
 	local ci=0
 	is_ci && ci=1
-	python3 - "$ci" "${#EXTRA_FAILURES[@]}" "${EXTRA_FAILURES[@]}" "${TESTLOGS[@]}" <<'EOF'
+	python3 - "$ci" "${#EXTRA_FAILURES[@]}" "${EXTRA_FAILURES[@]}" \
+		"${#CHECKS[@]}" "${CHECKS[@]}" "${TESTLOGS[@]}" <<'EOF'
 import json
 import sys
 
@@ -96,7 +119,9 @@ SKIP = {"SKIP"}
 ci = sys.argv[1] == "1"
 n_extra = int(sys.argv[2])
 extra = sys.argv[3:3 + n_extra]
-logs = sys.argv[3 + n_extra:]
+n_checks = int(sys.argv[3 + n_extra])
+checks = sys.argv[4 + n_extra:4 + n_extra + n_checks]
+logs = sys.argv[4 + n_extra + n_checks:]
 # In CI, each run must have run tests of these kinds (name substrings):
 # without them the PMDs or the VM were not built, or not run. Sanitizer
 # builds have no VM tests (a -fsanitize PMD cannot be loaded into Debian's
@@ -107,6 +132,13 @@ REQUIRED = {
 }
 
 passed = failed = skipped = 0
+for c in checks:
+    word, _, label = c.partition(" ")
+    if word == "PASS":
+        passed += 1
+    else:
+        skipped += 1
+    print(f"{word} [check] {label}")
 log_failures = {}
 for spec in logs:
     label, _, path = spec.partition("=")
@@ -169,7 +201,10 @@ ensure_packages
 setup_hugepages
 configure_drivers
 
-if build default "$BUILD_DIR" -Dwerror=true "${DRIVER_OPTS[@]}"; then
+# relocatable pkg-config file: the install test uses the installation
+# from a DESTDIR (a new build directory has it by default, an old one not)
+if build default "$BUILD_DIR" -Dwerror=true -Dpkgconfig.relocatable=true \
+	"${DRIVER_OPTS[@]}"; then
 	run_tests default "$BUILD_DIR"
 fi
 
@@ -184,6 +219,13 @@ else
 			run_tests asan "$ASAN_BUILD_DIR" \
 			--timeout-multiplier "$ASAN_TIMEOUT_MULTIPLIER"
 	fi
+fi
+
+if [ "${VU_TEST_STYLE:-1}" != 0 ]; then
+	run_check style devtools/check-style.sh
+fi
+if [ "${VU_TEST_DOCS:-1}" != 0 ]; then
+	run_check docs devtools/build-docs.sh
 fi
 
 summarize

@@ -3,7 +3,8 @@
 #
 # Sphinx configuration for the dpdk-vfio-user guides.
 # Build with devtools/build-docs.sh (or: sphinx-build -W -b html doc/guides <out>).
-# Only what Debian's python3-sphinx provides: no extra extensions.
+# Only what Debian's python3-sphinx provides; the pictures are graphviz
+# sources (img/*.dot) drawn by sphinx.ext.graphviz with Debian's graphviz.
 
 import os
 import re
@@ -30,7 +31,9 @@ master_doc = 'index'
 root_doc = 'index'
 source_suffix = '.rst'
 exclude_patterns = ['_build']
-extensions = []
+extensions = ['sphinx.ext.graphviz']
+graphviz_output_format = 'svg'
+graphviz_dot_args = ['-Gfontname=Helvetica']
 
 highlight_language = 'none'
 pygments_style = 'sphinx'

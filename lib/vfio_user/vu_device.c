@@ -70,8 +70,10 @@ rte_vfio_user_set_dev_info(int dev_id, const struct rte_vfio_user_dev_info *info
 		return -EINVAL;
 	if (dev->started)
 		return -EBUSY;
+	vu_telemetry_lock();	/* telemetry reads the description */
 	vu_dev_desc_free(dev);
 	dev->info = *info;
+	vu_telemetry_unlock();
 	return 0;
 }
 
@@ -132,21 +134,20 @@ rte_vfio_user_set_reg_info(int dev_id, uint32_t index,
 	if (dev->started)
 		return -EBUSY;
 	r = &dev->regions[index];
+	vu_telemetry_lock();	/* telemetry reads the description */
 	region_free(r);
 	ssz = reg->nr_sparse * sizeof(*reg->sparse);
 	fsz = reg->nr_io_fds * sizeof(*reg->io_fds);
 	if (ssz > 0) {
 		r->sparse = malloc(ssz);
 		if (r->sparse == NULL)
-			return -ENOMEM;
+			goto nomem;
 		memcpy(r->sparse, reg->sparse, ssz);
 	}
 	if (fsz > 0) {
 		r->io_fds = malloc(fsz);
-		if (r->io_fds == NULL) {
-			region_free(r);
-			return -ENOMEM;
-		}
+		if (r->io_fds == NULL)
+			goto nomem;
 		memcpy(r->io_fds, reg->io_fds, fsz);
 	}
 	r->d = *reg;
@@ -154,7 +155,13 @@ rte_vfio_user_set_reg_info(int dev_id, uint32_t index,
 	r->d.io_fds = r->io_fds;
 	if (!(reg->flags & RTE_VFIO_USER_REG_F_MMAP))
 		r->d.mmap_fd = -1;
+	vu_telemetry_unlock();
 	return 0;
+
+nomem:
+	region_free(r);
+	vu_telemetry_unlock();
+	return -ENOMEM;
 }
 
 int
@@ -173,7 +180,9 @@ rte_vfio_user_set_irq_info(int dev_id, uint32_t index,
 		return -EINVAL;
 	if (dev->started)
 		return -EBUSY;
+	vu_telemetry_lock();	/* telemetry reads the description */
 	dev->irqs[index] = *irq;
+	vu_telemetry_unlock();
 	return 0;
 }
 

@@ -89,6 +89,16 @@ struct vu_conn {
 	struct vu_rx twin_rx;
 };
 
+/*
+ * Messages the dispatcher handled, per command (slot 0: unknown command
+ * ids), and how many of them were answered with an error. Written by the
+ * event thread, read by telemetry: relaxed atomics.
+ */
+struct vu_cmd_stats {
+	uint64_t msgs[VFIO_USER_MAX_COMMAND];
+	uint64_t errors[VFIO_USER_MAX_COMMAND];
+};
+
 /* A registered device. */
 struct vu_dev {
 	int id;
@@ -111,6 +121,7 @@ struct vu_dev {
 	pthread_cond_t idle;	/* teardowns reached 0 */
 	struct vu_dma dma;
 	struct vu_irq_vec *irq_vec[RTE_VFIO_USER_MAX_IRQ_TYPES];
+	struct vu_cmd_stats stats;
 };
 
 /* A received request, as the handlers see it. */
@@ -182,5 +193,31 @@ int vu_conn_send(struct vu_conn *c, struct vfio_user_header *hdr,
 		 const struct iovec *iov, unsigned int iovcnt, const int *fds,
 		 unsigned int nfds);
 const char *vu_cmd_name(uint16_t cmd);
+
+/* vu_irq.c, for telemetry (under vu_telemetry_lock()) */
+uint32_t vu_irq_nvec(const struct vu_dev *dev, uint32_t index);
+void vu_irq_vec_load(const struct vu_dev *dev, uint32_t index, uint32_t vector,
+		     struct vu_irq_vec *out);
+
+/*
+ * vu_telemetry.c: /vfio_user/ telemetry commands. They run on DPDK's
+ * telemetry thread and read a device under this lock: whoever frees or
+ * replaces what they read (the device itself, its description, its IRQ
+ * vector sets) does it under the lock, or after vu_telemetry_sync().
+ */
+void vu_telemetry_lock(void);
+void vu_telemetry_unlock(void);
+void vu_telemetry_sync(void);
+
+/* Count a message the dispatcher handled (err: 0 or the errno replied). */
+static inline void
+vu_stats_count(struct vu_dev *dev, uint16_t cmd, int err)
+{
+	unsigned int i = cmd < VFIO_USER_MAX_COMMAND ? cmd : 0;
+
+	__atomic_fetch_add(&dev->stats.msgs[i], 1, __ATOMIC_RELAXED);
+	if (err != 0)
+		__atomic_fetch_add(&dev->stats.errors[i], 1, __ATOMIC_RELAXED);
+}
 
 #endif /* VU_INTERNAL_H */

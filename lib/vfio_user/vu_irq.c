@@ -127,7 +127,9 @@ vu_irq_dev_start(struct vu_dev *dev)
 			s->v[v].mask_efd = -1;
 			s->v[v].unmask_efd = -1;
 		}
+		vu_telemetry_lock();
 		dev->irq_vec[i] = s->v;
+		vu_telemetry_unlock();
 	}
 	return 0;
 }
@@ -135,11 +137,37 @@ vu_irq_dev_start(struct vu_dev *dev)
 void
 vu_irq_dev_fini(struct vu_dev *dev)
 {
+	struct vec_set *old[RTE_VFIO_USER_MAX_IRQ_TYPES];
+
 	vu_irq_client_gone(dev);
+	vu_telemetry_lock();	/* telemetry reads the sets under it */
 	for (uint32_t i = 0; i < RTE_VFIO_USER_MAX_IRQ_TYPES; i++) {
-		free(set_of(dev->irq_vec[i]));
+		old[i] = set_of(dev->irq_vec[i]);
 		dev->irq_vec[i] = NULL;
 	}
+	vu_telemetry_unlock();
+	for (uint32_t i = 0; i < RTE_VFIO_USER_MAX_IRQ_TYPES; i++)
+		free(old[i]);
+}
+
+uint32_t
+vu_irq_nvec(const struct vu_dev *dev, uint32_t index)
+{
+	return index < RTE_VFIO_USER_MAX_IRQ_TYPES ? nvec(dev, index) : 0;
+}
+
+/* A vector's state as the data path sees it (atomic loads, no lock). */
+void
+vu_irq_vec_load(const struct vu_dev *dev, uint32_t index, uint32_t vector,
+		struct vu_irq_vec *out)
+{
+	const struct vu_irq_vec *v = &dev->irq_vec[index][vector];
+
+	out->efd = __atomic_load_n(&v->efd, __ATOMIC_RELAXED);
+	out->mask_efd = __atomic_load_n(&v->mask_efd, __ATOMIC_RELAXED);
+	out->unmask_efd = __atomic_load_n(&v->unmask_efd, __ATOMIC_RELAXED);
+	out->masked = __atomic_load_n(&v->masked, __ATOMIC_RELAXED);
+	out->pending = __atomic_load_n(&v->pending, __ATOMIC_RELAXED);
 }
 
 /*

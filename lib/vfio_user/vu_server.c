@@ -401,6 +401,7 @@ conn_handle_msg(struct vu_conn *c)
 		VU_LOG(DEBUG, "%s: %s id %u -> %d", c->dev->path,
 		       vu_cmd_name(h->cmd), h->msg_id, -err);
 	}
+	vu_stats_count(c->dev, h->cmd, err);
 	if (err != 0) {
 		if (h->flags & VFIO_USER_F_NO_REPLY)
 			VU_LOG(WARNING, "%s: %s (no reply wanted) failed: %s",
@@ -894,7 +895,7 @@ rte_vfio_user_start(int dev_id)
 			if (ret < 0)
 				return ret;
 			dev->given_fd = -1;	/* the connection owns it */
-			dev->started = true;
+			__atomic_store_n(&dev->started, true, __ATOMIC_RELEASE);
 			return 0;
 		}
 		fd = dev->given_fd;
@@ -910,7 +911,7 @@ rte_vfio_user_start(int dev_id)
 		return ret;
 	}
 	dev->listen_fd = fd;
-	dev->started = true;
+	__atomic_store_n(&dev->started, true, __ATOMIC_RELEASE);
 	if (dev->sock_ino != 0)
 		VU_LOG(INFO, "%s: listening (mode 0%o)", dev->path,
 		       (unsigned int)dev->sock_mode);
@@ -949,7 +950,7 @@ rte_vfio_user_stop(int dev_id)
 	while (dev->teardowns > 0)
 		pthread_cond_wait(&dev->idle, &dev->lock);
 	pthread_mutex_unlock(&dev->lock);
-	dev->started = false;
+	__atomic_store_n(&dev->started, false, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -969,6 +970,7 @@ rte_vfio_user_unregister(int dev_id)
 		if (vu_devs[i] != NULL)
 			last = false;
 	pthread_mutex_unlock(&vu_devs_lock);
+	vu_telemetry_sync();	/* a telemetry reader may still have dev */
 	if (dev->given_fd >= 0)
 		close(dev->given_fd);
 	vu_irq_dev_fini(dev);

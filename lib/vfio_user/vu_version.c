@@ -225,7 +225,8 @@ vu_handle_version(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		return ret;
 	}
 	r->size = sizeof(*rep) + (uint32_t)ret;
-	c->negotiated = true;
+	/* release: telemetry reads caps once it sees negotiated */
+	__atomic_store_n(&c->negotiated, true, __ATOMIC_RELEASE);
 	VU_LOG(INFO, "%s: negotiated version %u.%u, client max_xfer %u, fds %u",
 	       c->dev->path, rep->major, rep->minor, c->caps.max_xfer,
 	       c->caps.max_msg_fds);
