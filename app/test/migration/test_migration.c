@@ -4,7 +4,8 @@
 
 /*
  * migration: the library's migration protocol (vu_mig.c) with in-process
- * test devices, checked through the raw test client. An optional argument selects tests by name (cmocka filter).
+ * test devices, checked through the raw test client and through the
+ * client API. An optional argument selects tests by name (cmocka filter).
  */
 
 #include <stdio.h>
@@ -26,6 +27,8 @@ main(int argc, char **argv)
 					  NULL, NULL);
 	failed += _cmocka_run_group_tests("data", mt_data_tests,
 					  mt_data_tests_n, NULL, NULL);
+	failed += _cmocka_run_group_tests("client", mt_client_tests,
+					  mt_client_tests_n, NULL, NULL);
 	mt_server_teardown();
 	return failed != 0;
 }
