@@ -254,6 +254,8 @@ int rte_vfio_user_client_dirty_pages(struct rte_vfio_user_client *c,
 /**
  * DEVICE_FEATURE GET MIGRATION: what the device's migration offers.
  *
+ * @param c
+ *   The client.
  * @param flags
  *   VFIO_USER_MIGRATION_* (STOP_COPY always, P2P, PRE_COPY).
  * @return
@@ -266,8 +268,12 @@ int rte_vfio_user_client_mig_flags(struct rte_vfio_user_client *c,
 /**
  * DEVICE_FEATURE GET MIG_DEVICE_STATE.
  *
+ * @param c
+ *   The client.
  * @param state
  *   The device's state (enum vfio_user_device_mig_state).
+ * @return
+ *   0, -ENOTSUP (not migratable), or another error.
  */
 __rte_experimental
 int rte_vfio_user_client_mig_get_state(struct rte_vfio_user_client *c,
@@ -278,6 +284,10 @@ int rte_vfio_user_client_mig_get_state(struct rte_vfio_user_client *c,
  * server takes the path of the migration FSM to it (e.g. RUNNING -> STOP
  * -> STOP_COPY) and answers once the device is there.
  *
+ * @param c
+ *   The client.
+ * @param state
+ *   enum vfio_user_device_mig_state.
  * @return
  *   0; -EINVAL if the server refused (no such state, one the device does
  *   not offer, a blocked transition: the device stays where it was), or
@@ -293,6 +303,12 @@ int rte_vfio_user_client_mig_set_state(struct rte_vfio_user_client *c,
  * migration stream, in messages of at most the server's
  * max_data_xfer_size.
  *
+ * @param c
+ *   The client.
+ * @param buf
+ *   Where the bytes go.
+ * @param len
+ *   Bytes wanted.
  * @return
  *   Bytes read; fewer than @p len means the device had no more (in
  *   STOP_COPY: the end of the stream; in a pre-copy state: none for now).
@@ -306,6 +322,12 @@ ssize_t rte_vfio_user_client_mig_read(struct rte_vfio_user_client *c,
  * MIG_DATA_WRITE (RESUMING): the next @p len bytes of the stream, in
  * messages of at most the server's max_data_xfer_size.
  *
+ * @param c
+ *   The client.
+ * @param buf
+ *   The bytes.
+ * @param len
+ *   How many.
  * @return
  *   0, or a negative errno (e.g. the device refused the data: the error
  *   of its load callback).
@@ -320,10 +342,14 @@ int rte_vfio_user_client_mig_write(struct rte_vfio_user_client *c,
  * DEVICE_FEATURE SET DMA_LOGGING_START: the device logs its writes to
  * client memory.
  *
+ * @param c
+ *   The client.
  * @param page_size
  *   In: the granularity asked for; out: the one the device picked.
  * @param ranges
- *   IOVA ranges to log (@p nranges entries; 0: all).
+ *   IOVA ranges to log.
+ * @param nranges
+ *   Entries in @p ranges; 0: all memory.
  * @return
  *   0, -EBUSY (logging already), -EINVAL, or another error.
  */
@@ -333,7 +359,14 @@ int rte_vfio_user_client_dma_logging_start(struct rte_vfio_user_client *c,
 		const struct vfio_user_dma_logging_range *ranges,
 		uint32_t nranges);
 
-/** DEVICE_FEATURE SET DMA_LOGGING_STOP. */
+/**
+ * DEVICE_FEATURE SET DMA_LOGGING_STOP.
+ *
+ * @param c
+ *   The client.
+ * @return
+ *   0, or a negative errno.
+ */
 __rte_experimental
 int rte_vfio_user_client_dma_logging_stop(struct rte_vfio_user_client *c);
 
@@ -342,11 +375,18 @@ int rte_vfio_user_client_dma_logging_stop(struct rte_vfio_user_client *c);
  * [iova, iova + length) written since the last report (reading clears
  * them). The range must lie in one DMA mapping.
  *
+ * @param c
+ *   The client.
+ * @param iova
+ *   Start of the range (a multiple of @p page_size).
+ * @param length
+ *   Its length (a multiple of @p page_size).
  * @param page_size
  *   Granularity of the bitmap (a power of 2, at least 4096).
  * @param bitmap
- *   One bit per page, in u64 words: room for @p bitmap_size bytes, at
- *   least ((length / page_size + 63) / 64) * 8.
+ *   One bit per page, in u64 words.
+ * @param bitmap_size
+ *   Bytes at @p bitmap: at least ((length / page_size + 63) / 64) * 8.
  * @return
  *   0, -EINVAL (not logging, bad range), or another error.
  */

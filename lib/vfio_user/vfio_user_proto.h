@@ -358,9 +358,9 @@ struct vfio_user_dma_logging_report {
 } __attribute__((packed));
 
 /* DEVICE_FEATURE MIGRATION flags (as VFIO_MIGRATION_*). */
-#define VFIO_USER_MIGRATION_STOP_COPY	(1ULL << 0)
-#define VFIO_USER_MIGRATION_P2P		(1ULL << 1)
-#define VFIO_USER_MIGRATION_PRE_COPY	(1ULL << 2)
+#define VFIO_USER_MIGRATION_STOP_COPY	(1ULL << 0) /**< required */
+#define VFIO_USER_MIGRATION_P2P		(1ULL << 1) /**< P2P states */
+#define VFIO_USER_MIGRATION_PRE_COPY	(1ULL << 2) /**< PRE_COPY states */
 
 /** Data of the DEVICE_FEATURE MIGRATION reply (GET). */
 struct vfio_user_device_feature_migration {
@@ -406,10 +406,11 @@ struct vfio_user_device_feature_mig_state {
  */
 struct vfio_user_migration_info {
 	uint32_t device_state;	/**< VFIO_USER_DEVICE_STATE_V1_* bits */
-	uint32_t reserved;
+	uint32_t reserved;	/**< ignored */
 	uint64_t pending_bytes;	/**< read only */
 	uint64_t data_offset;	/**< read only */
-	uint64_t data_size;
+	uint64_t data_size;	/**< bytes at data_offset (read; written
+				 *   when resuming) */
 } __attribute__((packed));
 
 /** VFIO_USER_MIG_DATA_READ/WRITE request and reply; data follows. */
