@@ -451,13 +451,17 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 			*why = "packed virtqueue state (not supported here)";
 			return -EPROTONOSUPPORT;
 		}
+		/* a pre-copy record's indices were read while the data
+		 * path ran (mid-burst, last_used may be ahead): only the
+		 * final record's must be consistent */
 		if (q.ring_format != RING_SPLIT || q.avail_wrap || q.used_wrap ||
 		    q.enabled > 1 || q.reserved != 0 ||
 		    q.size == 0 || q.size > VUN_QUEUE_SIZE_MAX ||
 		    (q.size & (q.size - 1)) ||
 		    (q.vector != VIRTIO_MSI_NO_VECTOR &&
 		     q.vector >= d->msix_vectors) ||
-		    (uint16_t)(q.last_avail - q.last_used) > q.size) {
+		    ((h.flags & MIG_F_FINAL) &&
+		     (uint16_t)(q.last_avail - q.last_used) > q.size)) {
 			*why = "virtqueue values out of range";
 			return -EINVAL;
 		}
