@@ -1175,14 +1175,10 @@ rte_vfio_user_pci_save(struct rte_vfio_user_pci *pci, void *buf, size_t len)
 		memcpy(p, pci->table, tsz);
 	p += tsz;
 	/* the PBA as the client reads it: our latches and the library's */
-	for (uint32_t v = 0; v < pci->nvec; v++) {
+	memset(p, 0, pba_size(pci->nvec));
+	for (uint32_t v = 0; v < pci->nvec; v++)
 		if (pend_get(pci->pending, v) || lib_pending(pci->dev_id, v))
 			p[v / 8] |= (uint8_t)(1u << (v % 8));
-		else
-			p[v / 8] &= (uint8_t)~(1u << (v % 8));
-	}
-	memset(p + (pci->nvec + 7) / 8, 0,
-	       pba_size(pci->nvec) - (pci->nvec + 7) / 8);
 	rte_spinlock_unlock(&pci->lock);
 	return (ssize_t)state_size(pci);
 }
