@@ -620,6 +620,130 @@ int rte_vfio_user_get_irq(int dev_id, uint32_t index, uint32_t vector);
 __rte_experimental
 int rte_vfio_user_irq_enabled(int dev_id, uint32_t index);
 
+/* ---- migration ---- */
+
+/**
+ * Migration states of a device, the states of the migration FSM of the
+ * vfio-user specification (as enum vfio_device_mig_state of
+ * <linux/vfio.h>, same values).
+ */
+enum rte_vfio_user_mig_state {
+	/** Failed: only DEVICE_RESET leaves it (back to RUNNING). */
+	RTE_VFIO_USER_MIG_ERROR = 0,
+	/** Stopped: neither internal nor external state changes. */
+	RTE_VFIO_USER_MIG_STOP = 1,
+	/** Running normally (the state of a device that never migrated). */
+	RTE_VFIO_USER_MIG_RUNNING = 2,
+	/** Stopped, its state being read out (save). */
+	RTE_VFIO_USER_MIG_STOP_COPY = 3,
+	/** Stopped, a new state being loaded (load). */
+	RTE_VFIO_USER_MIG_RESUMING = 4,
+	/** Running, but initiating no peer-to-peer DMA (with _F_P2P). */
+	RTE_VFIO_USER_MIG_RUNNING_P2P = 5,
+	/** Running, an initial state being read out (with _F_PRE_COPY). */
+	RTE_VFIO_USER_MIG_PRE_COPY = 6,
+	/** PRE_COPY without peer-to-peer DMA (with _F_P2P and _F_PRE_COPY). */
+	RTE_VFIO_USER_MIG_PRE_COPY_P2P = 7,
+};
+
+/* What a device supports (rte_vfio_user_mig_ops::flags), as VFIO_MIGRATION_*. */
+/** STOP_COPY and RESUMING: required. */
+#define RTE_VFIO_USER_MIG_F_STOP_COPY	(1ULL << 0)
+/** RUNNING_P2P (and PRE_COPY_P2P with _F_PRE_COPY). */
+#define RTE_VFIO_USER_MIG_F_P2P		(1ULL << 1)
+/** PRE_COPY (and PRE_COPY_P2P with _F_P2P). */
+#define RTE_VFIO_USER_MIG_F_PRE_COPY	(1ULL << 2)
+
+/**
+ * Migration callbacks of a device model. The library does the protocol:
+ * the current text's VFIO_USER_DEVICE_FEATURE (MIGRATION,
+ * MIG_DEVICE_STATE) with VFIO_USER_MIG_DATA_READ / WRITE, and 0.9.1's
+ * migration region (offered to clients that negotiate its "migration"
+ * capability). Both drive these callbacks, on the library's event thread,
+ * one at a time per device and never during another callback of it.
+ *
+ * The migration data is one byte stream per saving or resuming session;
+ * its format is the device model's. See doc/guides/prog_guide/migration.rst.
+ */
+struct rte_vfio_user_mig_ops {
+	/** RTE_VFIO_USER_MIG_F_*; RTE_VFIO_USER_MIG_F_STOP_COPY is required. */
+	uint64_t flags;
+	/**
+	 * Take one arc of the FSM, from @p from to @p to. A request between
+	 * states with no direct arc is split into several calls along the
+	 * path <linux/vfio.h> defines (e.g. RUNNING -> STOP -> STOP_COPY).
+	 * Only arcs between states the flags allow are taken:
+	 *  - RUNNING <-> STOP (without P2P), STOP <-> STOP_COPY,
+	 *    STOP <-> RESUMING;
+	 *  - with P2P: RUNNING <-> RUNNING_P2P <-> STOP instead of
+	 *    RUNNING <-> STOP;
+	 *  - with PRE_COPY: RUNNING <-> PRE_COPY, PRE_COPY -> STOP_COPY
+	 *    (PRE_COPY -> PRE_COPY_P2P -> STOP_COPY with P2P too, and
+	 *    RUNNING_P2P <-> PRE_COPY_P2P).
+	 * Leaving a saving state (PRE_COPY*, STOP_COPY) for a non-saving one
+	 * ends the save session; leaving RESUMING ends the load session: the
+	 * device checks and applies what it loaded, and fails the arc if that
+	 * is incomplete or invalid.
+	 *
+	 * The library also calls it with @p to RUNNING from any state, ERROR
+	 * included, after a DEVICE_RESET and when the client goes away
+	 * (after rte_vfio_user_notify_ops::destroy_device): the device drops
+	 * any session and runs again; the return value is then ignored.
+	 *
+	 * @return
+	 *   0, or a negative errno, which the client gets; the device must
+	 *   then still be in state @p from (the library then walks back to
+	 *   the state the request started from, or goes to ERROR if that
+	 *   fails too).
+	 */
+	int (*state_change)(int dev_id, enum rte_vfio_user_mig_state from,
+			    enum rte_vfio_user_mig_state to);
+	/**
+	 * Save: the next bytes of the stream, in PRE_COPY, PRE_COPY_P2P or
+	 * STOP_COPY. In a pre-copy state 0 means "nothing more for now"; in
+	 * STOP_COPY it ends the stream.
+	 *
+	 * @return
+	 *   Bytes written to @p buf (at most @p len), or a negative errno.
+	 */
+	ssize_t (*save)(int dev_id, void *buf, size_t len);
+	/**
+	 * Load: the next @p len bytes of the stream, in RESUMING, in the
+	 * order save() gave them (in pieces of any size).
+	 *
+	 * @return
+	 *   0, or a negative errno (malformed data, incompatible version):
+	 *   the client gets it.
+	 */
+	int (*load)(int dev_id, const void *buf, size_t len);
+};
+
+/**
+ * Make a device migratable: give its migration callbacks. Before
+ * rte_vfio_user_start(). The device starts in RUNNING.
+ *
+ * @param dev_id
+ *   Device id.
+ * @param ops
+ *   Callbacks (copied); all three are required. NULL: not migratable.
+ * @return
+ *   0, -ENODEV, -EINVAL (missing callback, no _F_STOP_COPY, unknown
+ *   flag), -EBUSY (started), -ENOMEM.
+ */
+__rte_experimental
+int rte_vfio_user_set_mig_ops(int dev_id,
+		const struct rte_vfio_user_mig_ops *ops);
+
+/**
+ * Current migration state of a device.
+ *
+ * @return
+ *   An enum rte_vfio_user_mig_state value, -ENODEV, or -ENOTSUP (no
+ *   migration callbacks).
+ */
+__rte_experimental
+int rte_vfio_user_get_mig_state(int dev_id);
+
 #ifdef __cplusplus
 }
 #endif

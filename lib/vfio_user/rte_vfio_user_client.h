@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <rte_compat.h>
 
@@ -251,6 +252,152 @@ __rte_experimental
 int rte_vfio_user_client_dirty_pages(struct rte_vfio_user_client *c,
 		uint32_t flags, uint64_t iova, uint64_t size, uint64_t pgsize,
 		uint64_t *bitmap, uint64_t bitmap_size);
+
+/* ---- migration (the current text: DEVICE_FEATURE, MIG_DATA_*) ---- */
+
+/**
+ * DEVICE_FEATURE GET MIGRATION: what the device's migration offers.
+ *
+ * @param c
+ *   The client.
+ * @param flags
+ *   VFIO_USER_MIGRATION_* (STOP_COPY always, P2P, PRE_COPY).
+ * @return
+ *   0, -ENOTSUP (the device is not migratable), or another error.
+ */
+__rte_experimental
+int rte_vfio_user_client_mig_flags(struct rte_vfio_user_client *c,
+		uint64_t *flags);
+
+/**
+ * DEVICE_FEATURE GET MIG_DEVICE_STATE.
+ *
+ * @param c
+ *   The client.
+ * @param state
+ *   The device's state (enum vfio_user_device_mig_state).
+ * @return
+ *   0, -ENOTSUP (not migratable), or another error.
+ */
+__rte_experimental
+int rte_vfio_user_client_mig_get_state(struct rte_vfio_user_client *c,
+		uint32_t *state);
+
+/**
+ * DEVICE_FEATURE SET MIG_DEVICE_STATE: move the device to @p state. The
+ * server takes the path of the migration FSM to it (e.g. RUNNING -> STOP
+ * -> STOP_COPY) and answers once the device is there.
+ *
+ * @param c
+ *   The client.
+ * @param state
+ *   enum vfio_user_device_mig_state.
+ * @return
+ *   0; -EINVAL if the server refused (no such state, one the device does
+ *   not offer, a blocked transition: the device stays where it was), or
+ *   the error of the arc that failed (the server then tried to go back;
+ *   read the state again).
+ */
+__rte_experimental
+int rte_vfio_user_client_mig_set_state(struct rte_vfio_user_client *c,
+		uint32_t state);
+
+/**
+ * MIG_DATA_READ (PRE_COPY, PRE_COPY_P2P or STOP_COPY): read the device's
+ * migration stream, in messages of at most the server's
+ * max_data_xfer_size.
+ *
+ * @param c
+ *   The client.
+ * @param buf
+ *   Where the bytes go.
+ * @param len
+ *   Bytes wanted.
+ * @return
+ *   Bytes read; fewer than @p len means the device had no more (in
+ *   STOP_COPY: the end of the stream; in a pre-copy state: none for now).
+ *   Or a negative errno.
+ */
+__rte_experimental
+ssize_t rte_vfio_user_client_mig_read(struct rte_vfio_user_client *c,
+		void *buf, size_t len);
+
+/**
+ * MIG_DATA_WRITE (RESUMING): the next @p len bytes of the stream, in
+ * messages of at most the server's max_data_xfer_size.
+ *
+ * @param c
+ *   The client.
+ * @param buf
+ *   The bytes.
+ * @param len
+ *   How many.
+ * @return
+ *   0, or a negative errno (e.g. the device refused the data: the error
+ *   of its load callback).
+ */
+__rte_experimental
+int rte_vfio_user_client_mig_write(struct rte_vfio_user_client *c,
+		const void *buf, size_t len);
+
+/* ---- DMA logging (DEVICE_FEATURE DMA_LOGGING_*) ---- */
+
+/**
+ * DEVICE_FEATURE SET DMA_LOGGING_START: the device logs its writes to
+ * client memory.
+ *
+ * @param c
+ *   The client.
+ * @param page_size
+ *   In: the granularity asked for; out: the one the device picked.
+ * @param ranges
+ *   IOVA ranges to log.
+ * @param nranges
+ *   Entries in @p ranges; 0: all memory.
+ * @return
+ *   0, -EBUSY (logging already), -EINVAL, or another error.
+ */
+__rte_experimental
+int rte_vfio_user_client_dma_logging_start(struct rte_vfio_user_client *c,
+		uint64_t *page_size,
+		const struct vfio_user_dma_logging_range *ranges,
+		uint32_t nranges);
+
+/**
+ * DEVICE_FEATURE SET DMA_LOGGING_STOP.
+ *
+ * @param c
+ *   The client.
+ * @return
+ *   0, or a negative errno.
+ */
+__rte_experimental
+int rte_vfio_user_client_dma_logging_stop(struct rte_vfio_user_client *c);
+
+/**
+ * DEVICE_FEATURE GET DMA_LOGGING_REPORT: the pages of
+ * [iova, iova + length) written since the last report (reading clears
+ * them). The range must lie in one DMA mapping.
+ *
+ * @param c
+ *   The client.
+ * @param iova
+ *   Start of the range (a multiple of @p page_size).
+ * @param length
+ *   Its length (a multiple of @p page_size).
+ * @param page_size
+ *   Granularity of the bitmap (a power of 2, at least 4096).
+ * @param bitmap
+ *   One bit per page, in u64 words.
+ * @param bitmap_size
+ *   Bytes at @p bitmap: at least ((length / page_size + 63) / 64) * 8.
+ * @return
+ *   0, -EINVAL (not logging, bad range), or another error.
+ */
+__rte_experimental
+int rte_vfio_user_client_dma_logging_report(struct rte_vfio_user_client *c,
+		uint64_t iova, uint64_t length, uint64_t page_size,
+		uint64_t *bitmap, size_t bitmap_size);
 
 #ifdef __cplusplus
 }

@@ -816,6 +816,61 @@ ssize_t rte_vfio_user_pci_msix_access(struct rte_vfio_user_pci *pci,
 		unsigned int bar, char *buf, size_t count, uint64_t offset,
 		bool is_write);
 
+/**
+ * Bytes of the state rte_vfio_user_pci_save() writes for this function.
+ *
+ * @param pci
+ *   The function.
+ * @return
+ *   The size (0 if @p pci is NULL).
+ */
+__rte_experimental
+size_t rte_vfio_user_pci_state_size(const struct rte_vfio_user_pci *pci);
+
+/**
+ * Save the client-visible state of the function, for migration: its
+ * config space, MSI-X table, pending bits and whether the client drives
+ * the table's mask bits, in a versioned format of this library.
+ *
+ * @param pci
+ *   The function.
+ * @param buf
+ *   Where the state goes.
+ * @param len
+ *   Room in @p buf: at least rte_vfio_user_pci_state_size().
+ * @return
+ *   Bytes written, -ENOSPC or -EINVAL.
+ */
+__rte_experimental
+ssize_t rte_vfio_user_pci_save(struct rte_vfio_user_pci *pci, void *buf,
+		size_t len);
+
+/**
+ * Check that a saved state fits this function (same version, size,
+ * identity, capability layout and MSI-X table); nothing is changed.
+ *
+ * @return
+ *   0, -EPROTONOSUPPORT (another version of the format) or -EINVAL (not a
+ *   state, truncated, or of another kind of function).
+ */
+__rte_experimental
+int rte_vfio_user_pci_check_state(struct rte_vfio_user_pci *pci,
+		const void *buf, size_t len);
+
+/**
+ * Restore a state saved by rte_vfio_user_pci_save() of a function with
+ * the same layout (checked first, as rte_vfio_user_pci_check_state(); on
+ * error nothing changed). No notification is sent and no interrupt
+ * raised: vectors pending and still masked stay pending; the device
+ * model raises the others when it runs again.
+ *
+ * @return
+ *   0, or as rte_vfio_user_pci_check_state().
+ */
+__rte_experimental
+int rte_vfio_user_pci_restore(struct rte_vfio_user_pci *pci, const void *buf,
+		size_t len);
+
 #ifdef __cplusplus
 }
 #endif

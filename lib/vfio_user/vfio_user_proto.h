@@ -357,6 +357,62 @@ struct vfio_user_dma_logging_report {
 	uint64_t page_size;
 } __attribute__((packed));
 
+/* DEVICE_FEATURE MIGRATION flags (as VFIO_MIGRATION_*). */
+#define VFIO_USER_MIGRATION_STOP_COPY	(1ULL << 0) /**< required */
+#define VFIO_USER_MIGRATION_P2P		(1ULL << 1) /**< P2P states */
+#define VFIO_USER_MIGRATION_PRE_COPY	(1ULL << 2) /**< PRE_COPY states */
+
+/** Data of the DEVICE_FEATURE MIGRATION reply (GET). */
+struct vfio_user_device_feature_migration {
+	uint64_t flags;		/**< VFIO_USER_MIGRATION_* */
+} __attribute__((packed));
+
+/** Migration states (as enum vfio_device_mig_state). */
+enum vfio_user_device_mig_state {
+	VFIO_USER_DEVICE_STATE_ERROR = 0,
+	VFIO_USER_DEVICE_STATE_STOP = 1,
+	VFIO_USER_DEVICE_STATE_RUNNING = 2,
+	VFIO_USER_DEVICE_STATE_STOP_COPY = 3,
+	VFIO_USER_DEVICE_STATE_RESUMING = 4,
+	VFIO_USER_DEVICE_STATE_RUNNING_P2P = 5,
+	VFIO_USER_DEVICE_STATE_PRE_COPY = 6,
+	VFIO_USER_DEVICE_STATE_PRE_COPY_P2P = 7,
+	VFIO_USER_DEVICE_NUM_STATES,
+};
+
+/** Data of DEVICE_FEATURE MIG_DEVICE_STATE (GET reply, SET request). */
+struct vfio_user_device_feature_mig_state {
+	uint32_t device_state;	/**< enum vfio_user_device_mig_state */
+	uint32_t data_fd;	/**< unused in vfio-user */
+} __attribute__((packed));
+
+/* 0.9.1 migration region: region info type cap values. */
+#define VFIO_USER_REGION_TYPE_MIGRATION		3
+#define VFIO_USER_REGION_SUBTYPE_MIGRATION	1
+
+/* 0.9.1 device_state bits of the migration region. */
+#define VFIO_USER_DEVICE_STATE_V1_STOP		0u
+#define VFIO_USER_DEVICE_STATE_V1_RUNNING	(1u << 0)
+#define VFIO_USER_DEVICE_STATE_V1_SAVING	(1u << 1)
+#define VFIO_USER_DEVICE_STATE_V1_RESUMING	(1u << 2)
+#define VFIO_USER_DEVICE_STATE_V1_MASK		0x7u
+/** The error state: RESUMING | SAVING. */
+#define VFIO_USER_DEVICE_STATE_V1_ERROR \
+	(VFIO_USER_DEVICE_STATE_V1_RESUMING | VFIO_USER_DEVICE_STATE_V1_SAVING)
+
+/**
+ * 0.9.1 struct vfio_device_migration_info, at offset 0 of the migration
+ * region, accessed with REGION_READ / REGION_WRITE.
+ */
+struct vfio_user_migration_info {
+	uint32_t device_state;	/**< VFIO_USER_DEVICE_STATE_V1_* bits */
+	uint32_t reserved;	/**< ignored */
+	uint64_t pending_bytes;	/**< read only */
+	uint64_t data_offset;	/**< read only */
+	uint64_t data_size;	/**< bytes at data_offset (read; written
+				 *   when resuming) */
+} __attribute__((packed));
+
 /** VFIO_USER_MIG_DATA_READ/WRITE request and reply; data follows. */
 struct vfio_user_mig_data {
 	uint32_t argsz;
@@ -393,6 +449,9 @@ VFIO_USER_STATIC_SIZE(vfio_user_dma_logging_control, 16);
 VFIO_USER_STATIC_SIZE(vfio_user_dma_logging_range, 16);
 VFIO_USER_STATIC_SIZE(vfio_user_dma_logging_report, 24);
 VFIO_USER_STATIC_SIZE(vfio_user_mig_data, 8);
+VFIO_USER_STATIC_SIZE(vfio_user_device_feature_migration, 8);
+VFIO_USER_STATIC_SIZE(vfio_user_device_feature_mig_state, 8);
+VFIO_USER_STATIC_SIZE(vfio_user_migration_info, 32);
 #undef VFIO_USER_STATIC_SIZE
 
 #ifdef __cplusplus

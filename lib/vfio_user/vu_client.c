@@ -1331,3 +1331,242 @@ rte_vfio_user_client_dirty_pages(struct rte_vfio_user_client *c,
 	reply_done(&w);
 	return ret;
 }
+
+/* ---- migration and DMA logging (DEVICE_FEATURE, MIG_DATA_*) ---- */
+
+/*
+ * One DEVICE_FEATURE: data of len bytes out, the reply's data (after the
+ * 8-byte header, reply_len bytes at most, the exact size in *got) back.
+ */
+static int
+feature(struct rte_vfio_user_client *c, uint32_t flags, uint32_t argsz,
+	const void *data, uint32_t len, void *reply, uint32_t reply_len,
+	uint32_t *got)
+{
+	struct vfio_user_device_feature f = { .argsz = argsz, .flags = flags };
+	struct iovec iov[2] = {
+		{ &f, sizeof(f) }, { (void *)(uintptr_t)data, len },
+	};
+	const struct vfio_user_device_feature *rep;
+	struct waiter w;
+	int ret;
+
+	ret = request(c, &w, VFIO_USER_DEVICE_FEATURE, 0, iov, len ? 2 : 1,
+		      NULL, 0);
+	if (ret < 0)
+		return ret;
+	rep = (const void *)w.payload;
+	if (w.size < sizeof(*rep) || w.nfds != 0 || rep->flags != flags ||
+	    w.size - sizeof(*rep) > reply_len) {
+		ret = -EPROTO;
+	} else {
+		memcpy(reply, rep->data, w.size - sizeof(*rep));
+		if (got != NULL)
+			*got = w.size - (uint32_t)sizeof(*rep);
+	}
+	reply_done(&w);
+	return ret;
+}
+
+int
+rte_vfio_user_client_mig_flags(struct rte_vfio_user_client *c, uint64_t *flags)
+{
+	struct vfio_user_device_feature_migration m;
+	uint32_t got = 0;
+	int ret;
+
+	ret = feature(c, VFIO_USER_DEVICE_FEATURE_GET | VFIO_USER_FEATURE_MIGRATION,
+		      sizeof(struct vfio_user_device_feature) + sizeof(m),
+		      NULL, 0, &m, sizeof(m), &got);
+	if (ret == 0 && got != sizeof(m))
+		ret = -EPROTO;
+	if (ret == 0)
+		*flags = m.flags;
+	return ret;
+}
+
+int
+rte_vfio_user_client_mig_get_state(struct rte_vfio_user_client *c,
+				   uint32_t *state)
+{
+	struct vfio_user_device_feature_mig_state st;
+	uint32_t got = 0;
+	int ret;
+
+	ret = feature(c, VFIO_USER_DEVICE_FEATURE_GET |
+		      VFIO_USER_FEATURE_MIG_DEVICE_STATE,
+		      sizeof(struct vfio_user_device_feature) + sizeof(st),
+		      NULL, 0, &st, sizeof(st), &got);
+	if (ret == 0 && got != sizeof(st))
+		ret = -EPROTO;
+	if (ret == 0)
+		*state = st.device_state;
+	return ret;
+}
+
+int
+rte_vfio_user_client_mig_set_state(struct rte_vfio_user_client *c,
+				   uint32_t state)
+{
+	struct vfio_user_device_feature_mig_state st = {
+		.device_state = state, .data_fd = UINT32_MAX,
+	}, rep;
+	uint32_t got = 0;
+	int ret;
+
+	ret = feature(c, VFIO_USER_DEVICE_FEATURE_SET |
+		      VFIO_USER_FEATURE_MIG_DEVICE_STATE,
+		      sizeof(struct vfio_user_device_feature) + sizeof(st),
+		      &st, sizeof(st), &rep, sizeof(rep), &got);
+	if (ret == 0 && (got != sizeof(rep) || rep.device_state != state))
+		ret = -EPROTO;
+	return ret;
+}
+
+ssize_t
+rte_vfio_user_client_mig_read(struct rte_vfio_user_client *c, void *buf,
+			      size_t len)
+{
+	uint8_t *p = buf;
+	size_t done = 0;
+
+	while (done < len) {
+		/* the data comes to us: within our max_data_xfer_size too */
+		uint32_t n = (uint32_t)RTE_MIN(len - done, (size_t)RTE_MIN(
+				xfer_chunk(c), c->conf.max_xfer));
+		struct vfio_user_mig_data req = {
+			.argsz = (uint32_t)sizeof(req) + n, .size = n,
+		};
+		const struct vfio_user_mig_data *rep;
+		struct waiter w;
+		uint32_t got;
+		int ret;
+
+		ret = request1(c, &w, VFIO_USER_MIG_DATA_READ, &req, sizeof(req),
+			       NULL, 0);
+		if (ret < 0)
+			return ret;
+		rep = (const void *)w.payload;
+		if (w.size < sizeof(*rep) || rep->size > n ||
+		    w.size != sizeof(*rep) + rep->size) {
+			reply_done(&w);
+			return -EPROTO;
+		}
+		got = rep->size;
+		memcpy(p + done, rep->data, got);
+		done += got;
+		reply_done(&w);
+		if (got < n)
+			break;	/* no more data */
+	}
+	return (ssize_t)done;
+}
+
+int
+rte_vfio_user_client_mig_write(struct rte_vfio_user_client *c,
+			       const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		uint32_t n = (uint32_t)RTE_MIN(len, (size_t)xfer_chunk(c));
+		struct vfio_user_mig_data req = {
+			.argsz = (uint32_t)sizeof(req) + n, .size = n,
+		};
+		struct iovec iov[2] = {
+			{ &req, sizeof(req) }, { (void *)(uintptr_t)p, n },
+		};
+		struct waiter w;
+		int ret;
+
+		ret = request(c, &w, VFIO_USER_MIG_DATA_WRITE, 0, iov, 2, NULL, 0);
+		if (ret < 0)
+			return ret;
+		reply_done(&w);
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+rte_vfio_user_client_dma_logging_start(struct rte_vfio_user_client *c,
+				       uint64_t *page_size,
+				       const struct vfio_user_dma_logging_range *ranges,
+				       uint32_t nranges)
+{
+	struct vfio_user_dma_logging_control *ctl;
+	size_t len = sizeof(*ctl) + (size_t)nranges * sizeof(*ranges);
+	uint32_t got = 0;
+	int ret;
+
+	if (page_size == NULL || (nranges > 0 && ranges == NULL) ||
+	    len > VU_MAX_XFER)
+		return -EINVAL;
+	ctl = calloc(1, len);
+	if (ctl == NULL)
+		return -ENOMEM;
+	ctl->page_size = *page_size;
+	ctl->num_ranges = nranges;
+	if (nranges > 0)
+		memcpy(ctl + 1, ranges, (size_t)nranges * sizeof(*ranges));
+	ret = feature(c, VFIO_USER_DEVICE_FEATURE_SET |
+		      VFIO_USER_FEATURE_DMA_LOGGING_START,
+		      (uint32_t)(sizeof(struct vfio_user_device_feature) + len),
+		      ctl, (uint32_t)len, ctl, (uint32_t)len, &got);
+	if (ret == 0 && got < sizeof(*ctl))
+		ret = -EPROTO;
+	if (ret == 0)
+		*page_size = ctl->page_size;
+	free(ctl);
+	return ret;
+}
+
+int
+rte_vfio_user_client_dma_logging_stop(struct rte_vfio_user_client *c)
+{
+	uint8_t none;
+
+	return feature(c, VFIO_USER_DEVICE_FEATURE_SET |
+		       VFIO_USER_FEATURE_DMA_LOGGING_STOP,
+		       sizeof(struct vfio_user_device_feature), NULL, 0,
+		       &none, 0, NULL);
+}
+
+int
+rte_vfio_user_client_dma_logging_report(struct rte_vfio_user_client *c,
+					uint64_t iova, uint64_t length,
+					uint64_t page_size, uint64_t *bitmap,
+					size_t bitmap_size)
+{
+	struct vfio_user_dma_logging_report rq = {
+		.iova = iova, .length = length, .page_size = page_size,
+	};
+	uint64_t pages, need;
+	uint8_t *rep;
+	uint32_t got = 0;
+	int ret;
+
+	if (page_size == 0 || (page_size & (page_size - 1)) || length == 0 ||
+	    bitmap == NULL)
+		return -EINVAL;
+	pages = length / page_size + (length % page_size != 0);
+	need = (pages + 63) / 64 * 8;
+	if (bitmap_size < need || need > VU_MAX_XFER)
+		return -EINVAL;
+	rep = malloc(sizeof(rq) + need);
+	if (rep == NULL)
+		return -ENOMEM;
+	ret = feature(c, VFIO_USER_DEVICE_FEATURE_GET |
+		      VFIO_USER_FEATURE_DMA_LOGGING_REPORT,
+		      (uint32_t)(sizeof(struct vfio_user_device_feature) +
+				 sizeof(rq) + need),
+		      &rq, sizeof(rq), rep, (uint32_t)(sizeof(rq) + need), &got);
+	if (ret == 0 && (got != sizeof(rq) + need ||
+			 memcmp(rep, &rq, sizeof(rq)) != 0))
+		ret = -EPROTO;
+	if (ret == 0)
+		memcpy(bitmap, rep + sizeof(rq), need);
+	free(rep);
+	return ret;
+}

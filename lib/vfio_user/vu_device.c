@@ -188,6 +188,16 @@ rte_vfio_user_set_irq_info(int dev_id, uint32_t index,
 
 /* ---- queries ---- */
 
+/* The region an index names for this client: one of the device's, or the
+ * 0.9.1 migration region after them (vu_mig.c); NULL for none. */
+static const struct vu_region *
+conn_region(const struct vu_conn *c, uint32_t index)
+{
+	if (index < c->dev->info.num_regions)
+		return &c->dev->regions[index];
+	return vu_mig_region(c, index);
+}
+
 int
 vu_handle_get_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 {
@@ -198,7 +208,7 @@ vu_handle_get_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		return -EINVAL;
 	rep->argsz = sizeof(*rep);
 	rep->flags = c->dev->info.flags;
-	rep->num_regions = c->dev->info.num_regions;
+	rep->num_regions = vu_mig_num_regions(c);
 	rep->num_irqs = c->dev->info.num_irqs;
 	r->size = sizeof(*rep);
 	return 0;
@@ -252,9 +262,9 @@ vu_handle_region_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	uint32_t caps;
 	bool mmap;
 
-	if (req->argsz < sizeof(*rep) || req->index >= c->dev->info.num_regions)
+	reg = conn_region(c, req->index);
+	if (req->argsz < sizeof(*rep) || reg == NULL)
 		return -EINVAL;
-	reg = &c->dev->regions[req->index];
 	/* MMAP promises an fd with the reply: not to a client that takes
 	 * none (max_msg_fds 0); it uses REGION_READ/WRITE instead */
 	mmap = (reg->d.flags & RTE_VFIO_USER_REG_F_MMAP) &&
@@ -348,12 +358,12 @@ access_check(const struct vu_conn *c, uint32_t index, uint64_t offset,
 	uint32_t need = is_write ? RTE_VFIO_USER_REG_F_WRITE :
 		RTE_VFIO_USER_REG_F_READ;
 
-	if (index >= c->dev->info.num_regions) {
+	reg = conn_region(c, index);
+	if (reg == NULL) {
 		VU_LOG(ERR, "%s: access to region %u of %u", c->dev->path,
-		       index, c->dev->info.num_regions);
+		       index, vu_mig_num_regions(c));
 		return -EINVAL;
 	}
-	reg = &c->dev->regions[index];
 	if (!(reg->d.flags & need)) {
 		VU_LOG(ERR, "%s: region %u is not %s", c->dev->path, index,
 		       is_write ? "writable" : "readable");
@@ -373,7 +383,7 @@ static int
 region_access(struct vu_conn *c, uint32_t index, uint64_t offset,
 	      uint8_t *buf, uint32_t count, bool is_write)
 {
-	const struct vu_region *reg = &c->dev->regions[index];
+	const struct vu_region *reg = conn_region(c, index);
 	ssize_t ret;
 
 	if (count == 0)
@@ -483,7 +493,12 @@ vu_handle_reset(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	RTE_SET_USED(r);
 	if (!(c->dev->info.flags & RTE_VFIO_USER_DEV_F_RESET))
 		return -ENOTSUP;
-	if (c->dev->ops.reset_device == NULL)
-		return 0;
-	return c->dev->ops.reset_device(c->dev->id);
+	if (c->dev->ops.reset_device != NULL) {
+		int ret = c->dev->ops.reset_device(c->dev->id);
+
+		if (ret < 0)
+			return ret;
+	}
+	vu_mig_reset(c->dev);	/* a reset device runs (migration FSM) */
+	return 0;
 }

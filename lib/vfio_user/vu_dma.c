@@ -671,7 +671,10 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 	case VFIO_USER_FEATURE_DMA_LOGGING_REPORT:
 		want = VFIO_USER_DEVICE_FEATURE_GET;
 		break;
-	default:	/* migration: not supported by this library */
+	case VFIO_USER_FEATURE_MIGRATION:
+	case VFIO_USER_FEATURE_MIG_DEVICE_STATE:
+		return vu_mig_handle_feature(c, m, r);	/* vu_mig.c */
+	default:
 		return -ENOTSUP;
 	}
 	if ((op & ~want) != 0)
@@ -743,15 +746,6 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 		r->size = (uint32_t)need;
 		return 0;
 	}
-}
-
-int
-vu_handle_mig_data(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
-{
-	RTE_SET_USED(m);
-	RTE_SET_USED(r);
-	VU_LOG(ERR, "%s: migration is not supported", c->dev->path);
-	return -ENOTSUP;
 }
 
 int

@@ -28,6 +28,7 @@ struct vu_caps {
 	uint64_t pgsizes;	/* agreed page sizes for DMA maps */
 	bool write_multi;
 	bool twin_socket;
+	bool migration;		/* 0.9.1 "migration": the region is offered */
 };
 
 /* A region as the library keeps it: the description plus owned copies. */
@@ -122,6 +123,7 @@ struct vu_dev {
 	struct vu_dma dma;
 	struct vu_irq_vec *irq_vec[RTE_VFIO_USER_MAX_IRQ_TYPES];
 	struct vu_cmd_stats stats;
+	struct vu_mig *mig;	/* migration, NULL: not migratable */
 };
 
 /* A received request, as the handlers see it. */
@@ -170,7 +172,6 @@ int vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
 int vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
 int vu_handle_dirty_pages(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
 int vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
-int vu_handle_mig_data(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
 void vu_dma_rw_reply(struct vu_dev *dev, struct vu_msg *m);
 int vu_dma_dev_init(struct vu_dev *dev);
 void vu_dma_dev_fini(struct vu_dev *dev);
@@ -184,6 +185,20 @@ int vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
 void vu_irq_client_gone(struct vu_dev *dev);
 int vu_irq_dev_start(struct vu_dev *dev);
 void vu_irq_dev_fini(struct vu_dev *dev);
+
+/* vu_mig.c: migration (the current text's FSM, 0.9.1's region) */
+int vu_mig_handle_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_mig_data_read(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_handle_mig_data_write(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+/* The 0.9.1 migration region if index names it for this client, else NULL. */
+const struct vu_region *vu_mig_region(const struct vu_conn *c, uint32_t index);
+/* Regions the client sees: the device's, plus the migration region. */
+uint32_t vu_mig_num_regions(const struct vu_conn *c);
+/* Whether VERSION may grant 0.9.1's "migration" capability. */
+bool vu_mig_supported(const struct vu_dev *dev);
+void vu_mig_reset(struct vu_dev *dev);
+void vu_mig_client_gone(struct vu_dev *dev);
+void vu_mig_dev_fini(struct vu_dev *dev);
 
 /* vu_server.c */
 struct vu_dev *vu_dev_get(int dev_id);

@@ -1226,3 +1226,196 @@ rte_vfio_user_pci_msix_access(struct rte_vfio_user_pci *pci, unsigned int bar,
 	}
 	return (ssize_t)count;
 }
+
+/* ---- state save / restore (migration) ---- */
+
+#define PCI_STATE_MAGIC		0x53505556u	/* "VUPS" */
+#define PCI_STATE_VERSION	1
+#define PCI_STATE_F_TABLE_ACTIVE 1u
+
+/* Header of a saved state; config space, MSI-X table, PBA latches follow. */
+struct pci_state_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t flags;		/* PCI_STATE_F_* */
+	uint32_t cfg_size;
+	uint16_t nvec;		/* MSI-X table entries */
+	uint16_t msix_cap;
+	uint32_t len;		/* all of it, this header included */
+	uint32_t reserved;
+};
+
+static size_t
+state_size(const struct rte_vfio_user_pci *pci)
+{
+	return sizeof(struct pci_state_hdr) + pci->size +
+		(size_t)pci->nvec * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE +
+		pba_size(pci->nvec);
+}
+
+size_t
+rte_vfio_user_pci_state_size(const struct rte_vfio_user_pci *pci)
+{
+	return pci == NULL ? 0 : state_size(pci);
+}
+
+ssize_t
+rte_vfio_user_pci_save(struct rte_vfio_user_pci *pci, void *buf, size_t len)
+{
+	struct pci_state_hdr h;
+	uint8_t *p = buf;
+	size_t tsz;
+
+	if (pci == NULL || buf == NULL)
+		return -EINVAL;
+	if (len < state_size(pci))
+		return -ENOSPC;
+	tsz = (size_t)pci->nvec * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE;
+	rte_spinlock_lock(&pci->lock);
+	h = (struct pci_state_hdr){
+		.magic = PCI_STATE_MAGIC, .version = PCI_STATE_VERSION,
+		.flags = pci->table_active ? PCI_STATE_F_TABLE_ACTIVE : 0,
+		.cfg_size = pci->size, .nvec = pci->nvec,
+		.msix_cap = pci->msix_cap, .len = (uint32_t)state_size(pci),
+	};
+	memcpy(p, &h, sizeof(h));
+	p += sizeof(h);
+	memcpy(p, pci->cfg, pci->size);
+	p += pci->size;
+	if (tsz > 0)
+		memcpy(p, pci->table, tsz);
+	p += tsz;
+	/* the PBA as the client reads it: our latches and the library's */
+	memset(p, 0, pba_size(pci->nvec));
+	for (uint32_t v = 0; v < pci->nvec; v++)
+		if (pend_get(pci->pending, v) || lib_pending(pci->dev_id, v))
+			p[v / 8] |= (uint8_t)(1u << (v % 8));
+	rte_spinlock_unlock(&pci->lock);
+	return (ssize_t)state_size(pci);
+}
+
+/* Whether a saved config space has our layout: identity, capability
+ * chains, MSI-X placement. Lock held. */
+static bool
+state_layout_ok(const struct rte_vfio_user_pci *pci, const uint8_t *cfg)
+{
+	static const uint8_t ident[] = {
+		0x00, 0x01, 0x02, 0x03,			/* vendor, device */
+		0x08, 0x09, 0x0a, 0x0b,			/* revision, class */
+		0x0e,					/* header type */
+		0x2c, 0x2d, 0x2e, 0x2f,			/* subsystem */
+		RTE_VFIO_USER_PCI_CAPABILITY_LIST,
+	};
+	unsigned int off, n;
+
+	for (size_t i = 0; i < sizeof(ident); i++)
+		if (cfg[ident[i]] != pci->cfg[ident[i]])
+			return false;
+	for (off = pci->cfg[RTE_VFIO_USER_PCI_CAPABILITY_LIST] & ~3u, n = 0;
+	     off != 0 && off + 2 <= STD_END && n < 64;
+	     off = pci->cfg[off + 1] & ~3u, n++)
+		if (cfg[off] != pci->cfg[off] || cfg[off + 1] != pci->cfg[off + 1])
+			return false;
+	if (pci->size > STD_END && pci->last_ext != 0) {
+		for (off = RTE_VFIO_USER_PCI_EXT_CAP_START, n = 0;
+		     off != 0 && off + 4 <= pci->size && n < 512;
+		     off = (get_le(&pci->cfg[off], 4) >> 20) & ~3u, n++)
+			if (memcmp(&cfg[off], &pci->cfg[off], 4) != 0)
+				return false;
+	}
+	if (pci->msix_cap != 0 &&
+	    (memcmp(&cfg[pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_TABLE],
+		    &pci->cfg[pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_TABLE], 8) ||
+	     ((get_le(&cfg[pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS], 2) ^
+	       cfg16(pci, pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS)) &
+	      RTE_VFIO_USER_PCI_MSIX_FLAGS_QSIZE)))
+		return false;
+	return true;
+}
+
+static int
+state_check(const struct rte_vfio_user_pci *pci, const void *buf, size_t len,
+	    const char **why)
+{
+	struct pci_state_hdr h;
+
+	if (len < sizeof(h)) {
+		*why = "shorter than its header";
+		return -EINVAL;
+	}
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != PCI_STATE_MAGIC) {
+		*why = "not a PCI function state";
+		return -EINVAL;
+	}
+	if (h.version != PCI_STATE_VERSION) {
+		*why = "unsupported version";
+		return -EPROTONOSUPPORT;
+	}
+	if (h.len != len || len != state_size(pci) || h.cfg_size != pci->size ||
+	    h.nvec != pci->nvec || h.msix_cap != pci->msix_cap ||
+	    (h.flags & ~PCI_STATE_F_TABLE_ACTIVE) || h.reserved != 0) {
+		*why = "another function's layout (size, MSI-X)";
+		return -EINVAL;
+	}
+	if (!state_layout_ok(pci, (const uint8_t *)buf + sizeof(h))) {
+		*why = "another function (identity or capabilities differ)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+rte_vfio_user_pci_check_state(struct rte_vfio_user_pci *pci, const void *buf,
+			      size_t len)
+{
+	const char *why = NULL;
+	int ret;
+
+	if (pci == NULL || buf == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	ret = state_check(pci, buf, len, &why);
+	rte_spinlock_unlock(&pci->lock);
+	if (ret < 0)
+		VU_LOG(ERR, "PCI function state refused: %s", why);
+	return ret;
+}
+
+int
+rte_vfio_user_pci_restore(struct rte_vfio_user_pci *pci, const void *buf,
+			  size_t len)
+{
+	const uint8_t *p = (const uint8_t *)buf + sizeof(struct pci_state_hdr);
+	struct pci_state_hdr h;
+	const char *why = NULL;
+	size_t tsz;
+	int ret;
+
+	if (pci == NULL || buf == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	ret = state_check(pci, buf, len, &why);
+	if (ret < 0) {
+		rte_spinlock_unlock(&pci->lock);
+		VU_LOG(ERR, "PCI function state refused: %s", why);
+		return ret;
+	}
+	memcpy(&h, buf, sizeof(h));
+	tsz = (size_t)pci->nvec * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE;
+	memcpy(pci->cfg, p, pci->size);
+	p += pci->size;
+	if (tsz > 0)
+		memcpy(pci->table, p, tsz);
+	p += tsz;
+	pci->table_active = h.flags & PCI_STATE_F_TABLE_ACTIVE;
+	state_sync(pci);	/* the triggers' mirror of enable and masks */
+	/* latched again where still masked; the device model raises what it
+	 * must once it runs (an unmasked vector is not left pending) */
+	memset(pci->pending, 0, sizeof(pci->pending));
+	for (uint32_t v = 0; v < pci->nvec; v++)
+		if ((p[v / 8] >> (v % 8)) & 1 && vec_masked(pci, v))
+			pend_set(pci->pending, v, true);
+	rte_spinlock_unlock(&pci->lock);
+	return 0;
+}

@@ -92,10 +92,10 @@ static const struct vu_cmd_desc vu_cmds[VFIO_USER_MAX_COMMAND] = {
 	    sizeof(struct vfio_user_write_multi_entry), 0),
 	CMD(VFIO_USER_DEVICE_FEATURE, vu_handle_device_feature,
 	    sizeof(struct vfio_user_device_feature), VU_MAX_MSG_SIZE, 0),
-	CMD(VFIO_USER_MIG_DATA_READ, vu_handle_mig_data,
+	CMD(VFIO_USER_MIG_DATA_READ, vu_handle_mig_data_read,
 	    sizeof(struct vfio_user_mig_data),
 	    sizeof(struct vfio_user_mig_data), 0),
-	CMD(VFIO_USER_MIG_DATA_WRITE, vu_handle_mig_data,
+	CMD(VFIO_USER_MIG_DATA_WRITE, vu_handle_mig_data_write,
 	    sizeof(struct vfio_user_mig_data),
 	    sizeof(struct vfio_user_mig_data) + VU_MAX_XFER, 0),
 };
@@ -179,6 +179,7 @@ conn_teardown(struct vu_conn *c)
 	vu_fdman_del(c->timer_fd);
 	if (c->negotiated && dev->ops.destroy_device != NULL)
 		dev->ops.destroy_device(dev->id);
+	vu_mig_client_gone(dev);
 	vu_dma_client_gone(dev);
 	vu_irq_client_gone(dev);
 	VU_LOG(INFO, "%s: client disconnected", dev->path);
@@ -975,6 +976,7 @@ rte_vfio_user_unregister(int dev_id)
 		close(dev->given_fd);
 	vu_irq_dev_fini(dev);
 	vu_dev_desc_free(dev);
+	vu_mig_dev_fini(dev);
 	vu_dma_dev_fini(dev);
 	pthread_mutex_destroy(&dev->lock);
 	pthread_cond_destroy(&dev->idle);

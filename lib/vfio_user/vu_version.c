@@ -57,6 +57,7 @@ parse_caps(struct vu_conn *c, const char *data, size_t len)
 	caps->pgsizes = VFIO_USER_DEF_PGSIZES;
 	caps->write_multi = false;
 	caps->twin_socket = false;
+	caps->migration = false;
 	if (len == 0)
 		return 0;
 	if (data[len - 1] != '\0' || strlen(data) != len - 1) {
@@ -124,8 +125,17 @@ parse_caps(struct vu_conn *c, const char *data, size_t len)
 		caps->twin_socket = s != NULL && json_is_true(s);
 	}
 	v = json_object_get(obj, VFIO_USER_CAP_MIGRATION);
-	if (v != NULL && !json_is_object(v))
-		goto out;
+	if (v != NULL) {
+		/* 0.9.1: the migration region, with dirty bitmaps at our
+		 * 4 KiB or at a larger page size of the client's */
+		n = VU_PGSIZES;
+		if (!json_is_object(v) ||
+		    cap_number(v, VFIO_USER_CAP_MIG_PGSIZE, 1, UINT64_MAX >> 1,
+			       &n) < 0)
+			goto out;
+		caps->migration = vu_mig_supported(c->dev) &&
+			n >= VU_PGSIZES && (n & (n - 1)) == 0;
+	}
 	ret = 0;
 out:
 	if (ret < 0)
@@ -163,6 +173,14 @@ build_caps(const struct vu_conn *c, char *buf, size_t size)
 	    json_object_set_new(caps, VFIO_USER_CAP_WRITE_MULTI,
 				json_true()) < 0)
 		goto out;
+	if (c->caps.migration) {
+		json_t *mig = json_pack("{s:I}", VFIO_USER_CAP_MIG_PGSIZE,
+					(json_int_t)VU_PGSIZES);
+
+		if (mig == NULL || json_object_set_new(caps,
+				VFIO_USER_CAP_MIGRATION, mig) < 0)
+			goto out;
+	}
 	if (c->caps.twin_socket) {
 		json_t *twin = json_pack("{s:b, s:i}",
 					 VFIO_USER_CAP_TWIN_SUPPORTED, 1,

@@ -27,6 +27,16 @@
  * printed for the test scripts: "LINK UP", "CHECKPOINT ...", "DONE ...",
  * then one "TX" and one "RX" summary line; exit status 0 only if the
  * targets were met without any error.
+ *
+ * For a device that moves between backends (test_migration.sh):
+ * --multi-session checks several senders' sessions independently (the
+ * frontend receives from backend A's session and from B's);
+ * --allow-gaps accepts forward jumps of the sequence (the frames in
+ * between went to the other backend) and prints each unbroken run of
+ * sequence numbers with the time of its first and last frame ("RUN"
+ * lines, CLOCK_MONOTONIC microseconds), so that the runs of all receivers
+ * can be checked to tile the sequence exactly; SIGUSR1 stops sending;
+ * --idle-us sleeps when nothing moved (several pollers on few CPUs).
  */
 
 #include <errno.h>
@@ -37,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -61,6 +72,8 @@
 #define PC_BIG_ROOM	10240				/* one jumbo mbuf */
 #define PC_RND_SIZE	(1 << 16)
 #define PC_NB_DESC	1024
+#define PC_MAX_SESS	8	/* --multi-session */
+#define PC_NGAPS	5	/* largest rx gaps reported */
 
 /* After the Ethernet header. The CRC covers everything after its field. */
 struct pc_hdr {
@@ -88,12 +101,30 @@ struct txq {
 	uint16_t npend, done_idx;
 };
 
+/* An unbroken run of sequence numbers (--allow-gaps). */
+struct run {
+	uint64_t first, last;
+	uint64_t t0, t1;	/* CLOCK_MONOTONIC us of its first, last frame */
+};
+
+/* One sender's session as a queue sees it (--multi-session). */
+struct sess {
+	uint32_t id;
+	uint64_t next_seq, pkts, bytes;
+};
+
 struct rxq {
 	uint64_t pkts, bytes, next_seq;
 	uint64_t lost, corrupt, order, badlen, malformed, foreign, misrouted;
+	uint64_t gaps;		/* --allow-gaps: forward jumps */
 	uint64_t t_first, t_last;
 	uint32_t session;
 	bool have_session;
+	struct sess sess[PC_MAX_SESS];
+	unsigned int nsess;
+	struct run *runs;	/* closed runs */
+	unsigned int nruns;
+	struct run cur;		/* the open run (if pkts > 0) */
 };
 
 static struct {
@@ -111,6 +142,9 @@ static struct {
 	unsigned int timeout_s, link_timeout_s, progress_s;
 	unsigned int start_delay_ms;	/* between probe and port start */
 	bool rx_intr;		/* sleep on rx interrupts when idle */
+	bool multi;		/* --multi-session */
+	bool allow_gaps;	/* --allow-gaps */
+	unsigned int idle_us;	/* --idle-us */
 	uint64_t seed;
 	const char *name;
 
@@ -125,6 +159,9 @@ static struct {
 	struct rxq rx[PC_MAX_QUEUES];
 	uint64_t alloc_fail;
 	uint64_t intr_wakeups, intr_timeouts;
+	uint64_t rx_us;			/* CLOCK_MONOTONIC of this rx burst */
+	uint64_t last_rx;		/* TSC of the last frame received */
+	uint64_t gap[PC_NGAPS];		/* largest gaps between frames */
 } pc = {
 	.queues = 1,
 	.tx_target = 0,
@@ -139,13 +176,17 @@ static struct {
 };
 
 static volatile sig_atomic_t quit;
+static volatile sig_atomic_t tx_stop;
 
 static void
 on_signal(int sig)
 {
-	RTE_SET_USED(sig);
-	quit = 1;
+	if (sig == SIGUSR1)
+		tx_stop = 1;	/* stop sending, go on receiving */
+	else
+		quit = 1;
 }
+
 
 /* xorshift64*: reproducible sizes and splits from --seed */
 static inline uint64_t
@@ -406,10 +447,27 @@ report(const char *what, uint16_t q, uint64_t seq, const char *detail)
 		       q, seq, what, detail);
 }
 
+/* Keep the current run (--allow-gaps) among the closed ones. */
+static void
+run_close(struct rxq *r)
+{
+	struct run *n = realloc(r->runs, (r->nruns + 1) * sizeof(*n));
+
+	if (n == NULL) {
+		r->malformed++;	/* counted as an error: runs are the proof */
+		return;
+	}
+	r->runs = n;
+	r->runs[r->nruns++] = r->cur;
+}
+
 static void
 check_pkt(uint16_t q, struct rte_mbuf *m, uint64_t now)
 {
 	struct rxq *r = &pc.rx[q];
+	uint64_t *next = &r->next_seq;
+	struct sess *ss = NULL;
+	bool new_run = false;
 	struct pc_hdr hb;
 	const struct pc_hdr *h;
 	const struct rte_ether_hdr *eh;
@@ -444,9 +502,26 @@ check_pkt(uint16_t q, struct rte_mbuf *m, uint64_t now)
 		report("CRC mismatch", q, h->seq, d);
 		return;
 	}
-	if (h->stream != pc.peer_stream ||
-	    (r->have_session && h->session != r->session)) {
-		r->foreign++;	/* another sender, or an earlier run */
+	if (h->stream != pc.peer_stream) {
+		r->foreign++;	/* another sender */
+		return;
+	}
+	if (pc.multi) {
+		unsigned int i;
+
+		for (i = 0; i < r->nsess && r->sess[i].id != h->session; i++)
+			;
+		if (i == r->nsess) {
+			if (r->nsess == PC_MAX_SESS) {
+				r->foreign++;
+				return;
+			}
+			r->sess[r->nsess++].id = h->session;
+		}
+		ss = &r->sess[i];
+		next = &ss->next_seq;
+	} else if (r->have_session && h->session != r->session) {
+		r->foreign++;	/* an earlier run */
 		return;
 	}
 	if (!r->have_session) {
@@ -459,10 +534,17 @@ check_pkt(uint16_t q, struct rte_mbuf *m, uint64_t now)
 		report("wrong queue", q, h->seq, d);
 		return;
 	}
-	if (h->seq != r->next_seq) {
-		snprintf(d, sizeof(d), " (expected %" PRIu64 ")", r->next_seq);
-		if (h->seq > r->next_seq) {
-			r->lost += h->seq - r->next_seq;
+	if (h->seq != *next) {
+		snprintf(d, sizeof(d), " (expected %" PRIu64 ")", *next);
+		if (h->seq > *next && pc.allow_gaps) {
+			/* the frames between went elsewhere: a new run */
+			if (r->pkts > 0) {
+				run_close(r);
+				r->gaps++;
+			}
+			new_run = true;
+		} else if (h->seq > *next) {
+			r->lost += h->seq - *next;
 			report("sequence gap", q, h->seq, d);
 		} else {
 			r->order++;
@@ -470,12 +552,22 @@ check_pkt(uint16_t q, struct rte_mbuf *m, uint64_t now)
 			return;
 		}
 	}
-	r->next_seq = h->seq + 1;
+	*next = h->seq + 1;
+	if (r->pkts == 0 || new_run) {
+		r->cur.first = h->seq;
+		r->cur.t0 = pc.rx_us;
+	}
+	r->cur.last = h->seq;
+	r->cur.t1 = pc.rx_us;
 	if (r->pkts == 0)
 		r->t_first = now;
 	r->t_last = now;
 	r->pkts++;
 	r->bytes += m->pkt_len;
+	if (ss != NULL) {
+		ss->pkts++;
+		ss->bytes += m->pkt_len;
+	}
 }
 
 static uint16_t
@@ -484,6 +576,31 @@ do_rx(uint16_t q, uint64_t now)
 	struct rte_mbuf *pkts[PC_BURST];
 	uint16_t n = rte_eth_rx_burst(pc.port, q, pkts, PC_BURST);
 
+	if (n > 0 && (pc.multi || pc.allow_gaps)) {
+		/* timestamps of runs (compared across processes: the clock,
+		 * not this process's TSC frequency estimate) and gaps */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		pc.rx_us = (uint64_t)ts.tv_sec * 1000000 +
+			(uint64_t)ts.tv_nsec / 1000;
+		now = rte_rdtsc();
+	}
+	if (n > 0) {
+		/* the largest silences between frames: a moving device's
+		 * downtime shows there */
+		uint64_t gap = pc.last_rx ? now - pc.last_rx : 0;
+
+		for (int i = 0; i < PC_NGAPS; i++) {
+			if (gap > pc.gap[i]) {
+				uint64_t t = pc.gap[i];
+
+				pc.gap[i] = gap;
+				gap = t;
+			}
+		}
+		pc.last_rx = now;
+	}
 	for (uint16_t i = 0; i < n; i++) {
 		check_pkt(q, pkts[i], now);
 		rte_pktmbuf_free(pkts[i]);
@@ -548,7 +665,7 @@ totals(struct totals *t)
 			t->rx_t0 = RTE_MIN(t->rx_t0, r->t_first);
 			t->rx_t1 = RTE_MAX(t->rx_t1, r->t_last);
 		}
-		if (pc.rx_target > r->next_seq)
+		if (pc.rx_target > r->next_seq && !pc.multi)
 			t->missing += pc.rx_target - r->next_seq;
 		t->lost += r->lost;
 		t->corrupt += r->corrupt;
@@ -576,6 +693,8 @@ rx_complete(void)
 static bool
 tx_complete(void)
 {
+	if (tx_stop)
+		return true;	/* SIGUSR1: what was sent is all */
 	if (pc.tx_target < 0)
 		return false;
 	for (uint16_t q = 0; q < pc.queues; q++)
@@ -621,7 +740,7 @@ summary(bool timed_out)
 		       pc.stream, t.tx_pkts, t.tx_bytes, t.tx_retries,
 		       pc.alloc_fail, r);
 	}
-	if (pc.rx_target > 0 || pc.loopback) {
+	if (pc.rx_target > 0 || pc.loopback || pc.multi || pc.allow_gaps) {
 		rate(r, sizeof(r), t.rx_pkts, t.rx_bytes, t.rx_t0, t.rx_t1);
 		printf("%s: RX stream %u: packets %" PRIu64 " bytes %" PRIu64
 		       " errors %" PRIu64 " (lost %" PRIu64 " corrupt %" PRIu64
@@ -636,6 +755,36 @@ summary(bool timed_out)
 			       pc.rx[q].next_seq,
 			       pc.rx[q].next_seq < pc.rx_target ? " (incomplete)" :
 			       "");
+	}
+	if (pc.tx_target != 0) {
+		printf("%s: TX session %08x\n", pc.name, pc.session);
+		for (uint16_t q = 0; q < pc.queues; q++)
+			printf("%s:   tx queue %u: packets %" PRIu64 "\n",
+			       pc.name, q, pc.tx[q].sent);
+	}
+	for (uint16_t q = 0; pc.multi && q < pc.queues; q++)
+		for (unsigned int i = 0; i < pc.rx[q].nsess; i++)
+			printf("%s:   rx queue %u session %08x: packets %" PRIu64
+			       " bytes %" PRIu64 " next seq %" PRIu64 "\n",
+			       pc.name, q, pc.rx[q].sess[i].id,
+			       pc.rx[q].sess[i].pkts, pc.rx[q].sess[i].bytes,
+			       pc.rx[q].sess[i].next_seq);
+	for (uint16_t q = 0; pc.allow_gaps && q < pc.queues; q++) {
+		struct rxq *r = &pc.rx[q];
+
+		if (r->pkts > 0)
+			run_close(r);	/* the open one (summary runs once) */
+		for (unsigned int i = 0; i < r->nruns; i++)
+			printf("%s: RUN queue %u seq %" PRIu64 " %" PRIu64
+			       " time %" PRIu64 " %" PRIu64 "\n", pc.name, q,
+			       r->runs[i].first, r->runs[i].last,
+			       r->runs[i].t0, r->runs[i].t1);
+	}
+	if (pc.multi || pc.allow_gaps) {
+		printf("%s: rx gaps (largest, us):", pc.name);
+		for (int i = 0; i < PC_NGAPS; i++)
+			printf(" %.0f", secs(pc.gap[i]) * 1e6);
+		printf("\n");
 	}
 	if (rte_eth_stats_get(pc.port, &st) == 0)
 		printf("%s: port stats: ipackets %" PRIu64 " opackets %" PRIu64
@@ -692,6 +841,9 @@ usage(const char *prog)
 	       "  --progress S        print counters every S seconds\n"
 	       "  --start-delay MS    wait MS ms before starting the port\n"
 	       "  --rx-intr           when idle, sleep on rx interrupts\n"
+	       "  --multi-session     check each sender session on its own\n"
+	       "  --allow-gaps        sequence jumps are runs, not losses\n"
+	       "  --idle-us N         sleep N us when nothing moved\n"
 	       "  --seed N            size/split sequence seed\n"
 	       "  --name STR          label of the output lines\n",
 	       prog, PC_MAX_QUEUES, PC_MAX_SIZE);
@@ -728,6 +880,9 @@ parse_args(int argc, char **argv)
 		{ "progress", required_argument, NULL, 'P' },
 		{ "start-delay", required_argument, NULL, 'D' },
 		{ "rx-intr", no_argument, NULL, 'I' },
+		{ "multi-session", no_argument, NULL, 'U' },
+		{ "allow-gaps", no_argument, NULL, 'G' },
+		{ "idle-us", required_argument, NULL, 'Z' },
 		{ "seed", required_argument, NULL, 'e' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
@@ -794,6 +949,17 @@ parse_args(int argc, char **argv)
 			break;
 		case 'I':
 			pc.rx_intr = true;
+			break;
+		case 'U':
+			pc.multi = true;
+			break;
+		case 'G':
+			pc.allow_gaps = true;
+			break;
+		case 'Z':
+			if (parse_u64(optarg, 0, 100000, &v) < 0)
+				return -1;
+			pc.idle_us = (unsigned int)v;
 			break;
 		case 'T':
 		case 'L':
@@ -964,13 +1130,15 @@ run(void)
 		unsigned int moved = 0;
 
 		for (uint16_t q = 0; q < pc.queues; q++) {
-			if (!done && pc.tx_target != 0)
+			if (!done && pc.tx_target != 0 && !tx_stop)
 				moved += do_tx(q, now, start);
 			moved += do_rx(q, now);
 		}
 		now = rte_rdtsc();
 		if (moved)
 			last_moved = now;
+		else if (pc.idle_us)
+			rte_delay_us_sleep(pc.idle_us);
 		/* nothing to send, nothing came for 20 us: sleep */
 		if (pc.rx_intr && now - last_moved > hz / 50000 &&
 		    tx_complete()) {
@@ -1008,6 +1176,10 @@ run(void)
 	}
 	summary(timed_out);
 	totals(&t);
+	for (uint16_t q = 0; q < pc.queues; q++) {
+		free(pc.rx[q].runs);
+		pc.rx[q].runs = NULL;
+	}
 	if (t.errors || timed_out || !done)
 		return 1;
 	return 0;
@@ -1033,6 +1205,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	pc.rng = pc.seed * 0x9e3779b97f4a7c15ULL + pc.stream;
 	if (pc.rng == 0)

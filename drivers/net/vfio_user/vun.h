@@ -73,6 +73,7 @@ struct vun_vq {
 	struct vring_avail *avail;
 	struct vring_used *used;
 	struct rte_vfio_user_mem_cache mcache;
+	struct rte_vfio_user_mem_cache log_cache;	/* used ring, dirty log */
 	struct rte_mempool *mp;		/* rx (driver tx) queues: our mbufs */
 	struct vun_dev *dev;
 	uint16_t index;			/* virtqueue index */
@@ -122,6 +123,8 @@ struct vun_dev {
 	struct rte_ether_addr guest_mac; /* VIRTIO_NET_CTRL_MAC_ADDR_SET */
 	int notify_efd;			/* ioeventfd offered for data kicks */
 	int pci_cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
+	uint32_t mig_stopped;		/* atomic: stopped by migration */
+	struct vun_mig *mig;		/* vun_migration.c */
 
 	struct vun_vq vq[VUN_MAX_VQS];
 };
@@ -134,6 +137,12 @@ int vun_virtio_register(struct vun_dev *d);
 void vun_virtio_set_port_started(struct vun_dev *d, bool started);
 void vun_queues_stop(struct vun_dev *d);
 void vun_signal_config(struct vun_dev *d);
+void vun_queues_start(struct vun_dev *d);
+void vun_ctrl_process(struct vun_dev *d);
+
+/* vun_migration.c: device state, migration callbacks */
+int vun_mig_register(struct vun_dev *d);
+void vun_mig_fini(struct vun_dev *d);
 
 /* Append a used element (data path and control queue). */
 static inline void
@@ -144,6 +153,42 @@ vq_used_put(struct vun_vq *vq, uint16_t id, uint32_t len)
 	e->id = id;
 	e->len = len;
 	vq->last_used++;
+}
+
+/*
+ * Dirty logging: mark what publishing used entries [old, last_used) wrote
+ * to client memory (the index, the entries, avail_event). One cached
+ * lookup when the client does not log.
+ */
+static inline void
+vun_log_used(struct vun_vq *vq, uint16_t old)
+{
+	const struct rte_vfio_user_mem_table *t =
+		rte_vfio_user_get_mem_table(vq->dev->dev_id);
+	const struct rte_vfio_user_mem_region *r;
+	uint64_t ring = vq->used_iova + offsetof(struct vring_used, ring);
+	uint16_t first = old & (vq->size - 1), n = (uint16_t)(vq->last_used - old);
+
+	if (rte_vfio_user_iova_to_va_cached(t, &vq->log_cache, vq->used_iova,
+			sizeof(struct vring_used) +
+			(uint64_t)vq->size * sizeof(struct vring_used_elem) + 2,
+			0) == NULL)
+		return;
+	r = vq->log_cache.region;
+	if (likely(r->dirty == NULL))
+		return;
+	rte_vfio_user_mem_mark_dirty(r, vq->used_iova, sizeof(struct vring_used));
+	if (n > vq->size - first) {
+		rte_vfio_user_mem_mark_dirty(r, ring, (uint64_t)(n - (vq->size - first)) *
+					     sizeof(struct vring_used_elem));
+		n = (uint16_t)(vq->size - first);
+	}
+	rte_vfio_user_mem_mark_dirty(r, ring + (uint64_t)first *
+				     sizeof(struct vring_used_elem),
+				     (uint64_t)n * sizeof(struct vring_used_elem));
+	if (vq->event_idx)	/* avail_event */
+		rte_vfio_user_mem_mark_dirty(r, ring + (uint64_t)vq->size *
+					     sizeof(struct vring_used_elem), 2);
 }
 
 /* Whether the driver wants an interrupt for used entries [old, new):

@@ -137,6 +137,7 @@ used_flush(struct vun_vq *vq, uint16_t old_used)
 	if (vq->last_used == old_used)
 		return;
 	__atomic_store_n(&vq->used->idx, vq->last_used, __ATOMIC_RELEASE);
+	vun_log_used(vq, old_used);
 	/* the used index must be visible before we read the driver's
 	 * interrupt suppression, or we could miss a needed interrupt */
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);

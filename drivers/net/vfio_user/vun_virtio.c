@@ -187,7 +187,9 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	else if (vq->index == ctrl_vq(d) && vq->event_idx)
 		__atomic_store_n((uint16_t *)&vq->used->ring[n], vq->last_avail,
 				 __ATOMIC_RELAXED);
-	__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
+	/* stopped by migration: published when the device runs again */
+	if (!__atomic_load_n(&d->mig_stopped, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -513,6 +515,7 @@ ctrl_process(struct vun_dev *d)
 		if (shrunk)
 			grace_period(d);
 		__atomic_store_n(&vq->used->idx, vq->last_used, __ATOMIC_RELEASE);
+		vun_log_used(vq, old_used);
 		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (!vq_need_interrupt(vq, old_used, vq->last_used))
 			return;
@@ -1026,6 +1029,9 @@ vun_virtio_register(struct vun_dev *d)
 	ret = rte_vfio_user_pci_attach(d->pci, id);
 	if (ret < 0)
 		goto err;
+	ret = vun_mig_register(d);
+	if (ret < 0)
+		goto err;
 	ret = rte_vfio_user_start(id);
 	if (ret < 0)
 		goto err;
@@ -1048,6 +1054,7 @@ vun_virtio_fini(struct vun_dev *d)
 	if (d->notify_efd >= 0)
 		close(d->notify_efd);
 	d->notify_efd = -1;
+	vun_mig_fini(d);
 	rte_vfio_user_pci_free(d->pci);
 	d->pci = NULL;
 }
@@ -1061,4 +1068,17 @@ vun_virtio_set_port_started(struct vun_dev *d, bool started)
 	d->port_started = started;
 	vun_signal_config(d);
 	vun_link_update_notify(d);
+}
+
+/* For vun_migration.c: the queues and the control queue, once running. */
+void
+vun_queues_start(struct vun_dev *d)
+{
+	queues_start(d, false);
+}
+
+void
+vun_ctrl_process(struct vun_dev *d)
+{
+	ctrl_process(d);
 }

@@ -97,7 +97,7 @@ struct vuc_dev {
 	uint16_t mtu;
 
 	pthread_mutex_t lock;		/* control path: attach/init/teardown */
-	struct rte_vfio_user_client *client;
+	struct rte_vfio_user_client *client;	/* atomic for the data path */
 	struct rte_rcu_qsbr *qsbr;	/* our data path vs. control path */
 	bool started;
 	uint32_t link_up;		/* atomic */
@@ -123,6 +123,12 @@ struct vuc_dev {
 	struct { uint64_t va, len; } maps[1024];
 
 	int config_efd;			/* MSI-X config vector eventfd */
+	struct vuc_move_stats {		/* vuc_migrate.c */
+		uint64_t moves;
+		uint64_t failed;
+		uint64_t last_downtime_us;
+		uint64_t max_downtime_us;
+	} move;
 	struct rte_intr_handle *lsc_intr;
 
 	struct vuc_vq vq[VUC_MAX_VQS];
@@ -130,6 +136,9 @@ struct vuc_dev {
 
 /* vuc_virtio.c */
 int vuc_irqs_alloc(struct vuc_dev *d);
+int vuc_irqs_setup(struct vuc_dev *d, struct rte_vfio_user_client *c);
+int vuc_map_memory_on(struct vuc_dev *d, struct rte_vfio_user_client *c);
+void vuc_on_disconnect(struct rte_vfio_user_client *c, void *arg);
 void vuc_irqs_free(struct vuc_dev *d);
 int vuc_device_up(struct vuc_dev *d);
 void vuc_device_down(struct vuc_dev *d, bool reset);
@@ -150,6 +159,7 @@ void vuc_kick(struct vuc_vq *vq);
 void vuc_txq_drain_wait(struct vuc_dev *d, unsigned int ms);
 
 /* vuc_ethdev.c */
+bool vuc_is_ours(uint16_t port_id);
 void vuc_link_set(struct vuc_dev *d, bool up);
 void vuc_schedule_reconnect(struct vuc_dev *d);
 

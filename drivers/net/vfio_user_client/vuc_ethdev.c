@@ -79,6 +79,12 @@ reconnect_alarm(void *arg)
 		pthread_mutex_unlock(&d->lock);
 		return;
 	}
+	if (d->client != NULL && rte_vfio_user_client_connected(d->client)) {
+		/* moved to another backend meanwhile: nothing to do */
+		pthread_mutex_unlock(&d->lock);
+		__atomic_store_n(&d->reconnecting, 0, __ATOMIC_SEQ_CST);
+		return;
+	}
 	vuc_device_down(d, false);
 	ret = vuc_device_up(d);
 	pthread_mutex_unlock(&d->lock);
@@ -457,6 +463,15 @@ vuc_noop(struct rte_eth_dev *dev)
 {
 	RTE_SET_USED(dev);
 	return 0;
+}
+
+static const struct eth_dev_ops vuc_ops;
+
+bool
+vuc_is_ours(uint16_t port_id)
+{
+	return rte_eth_dev_is_valid_port(port_id) &&
+		rte_eth_devices[port_id].dev_ops == &vuc_ops;
 }
 
 static const struct eth_dev_ops vuc_ops = {

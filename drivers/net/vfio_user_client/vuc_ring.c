@@ -68,14 +68,19 @@ vuc_kick(struct vuc_vq *vq)
 {
 	struct vuc_dev *d = vq->dev;
 	uint16_t idx = vq->index;
+	/* a move swaps both under us (vuc_migrate.c): read once */
+	volatile uint16_t *bell = __atomic_load_n(&vq->notify_mmap,
+						  __ATOMIC_ACQUIRE);
 
 	vq->st.kicks++;
-	if (vq->notify_mmap != NULL) {
-		*vq->notify_mmap = idx;
+	if (bell != NULL) {
+		*bell = idx;
 		return;
 	}
-	rte_vfio_user_client_region_write(d->client, d->notify_bar,
-					  vq->notify_off, &idx, sizeof(idx), true);
+	rte_vfio_user_client_region_write(__atomic_load_n(&d->client,
+							  __ATOMIC_ACQUIRE),
+					  d->notify_bar, vq->notify_off, &idx,
+					  sizeof(idx), true);
 }
 
 /* After publishing avail entries: kick if the device wants it. */

@@ -278,6 +278,7 @@ map_notify(struct vuc_dev *d)
 
 struct map_run {
 	struct vuc_dev *d;
+	struct rte_vfio_user_client *client;	/* NULL: d->client */
 	uint64_t va, len, off;
 	int fd;
 	int err;
@@ -291,6 +292,15 @@ run_flush(struct map_run *r)
 
 	if (r->len == 0 || r->err)
 		return;
+	if (r->client != NULL) {	/* another device: d->maps is the same */
+		ret = rte_vfio_user_client_dma_map(r->client, r->va, r->len,
+			(void *)(uintptr_t)r->va, r->fd, r->fd < 0 ? 0 : r->off,
+			VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE);
+		if (ret < 0)
+			r->err = ret;
+		r->len = 0;
+		return;
+	}
 	if (d->nmaps >= RTE_DIM(d->maps)) {
 		r->err = -ENOSPC;
 		return;
@@ -351,6 +361,19 @@ map_memory(struct vuc_dev *d)
 	rte_mcfg_mem_read_unlock();
 	if (r.err == 0)
 		VUC_LOG(INFO, "%s: %u DMA regions mapped", d->path, d->nmaps);
+	return r.err;
+}
+
+/* Map the same memory to another device (a move): d->maps stays. */
+int
+vuc_map_memory_on(struct vuc_dev *d, struct rte_vfio_user_client *c)
+{
+	struct map_run r = { .d = d, .client = c, .fd = -1 };
+
+	rte_mcfg_mem_read_lock();
+	rte_memseg_walk_thread_unsafe(seg_cb, &r);
+	run_flush(&r);
+	rte_mcfg_mem_read_unlock();
 	return r.err;
 }
 
@@ -581,8 +604,8 @@ vuc_irqs_free(struct vuc_dev *d)
 	}
 }
 
-static int
-irqs_setup(struct vuc_dev *d)
+int
+vuc_irqs_setup(struct vuc_dev *d, struct rte_vfio_user_client *c)
 {
 	int fds[VUC_MAX_QUEUE_PAIRS + 1];
 	uint16_t n = (uint16_t)(d->pairs + 1);
@@ -594,11 +617,12 @@ irqs_setup(struct vuc_dev *d)
 	for (uint16_t i = 0; i < n; i++)
 		if (fds[i] < 0)
 			return -EBADF;
-	ret = rte_vfio_user_client_set_irqs(d->client,
-			VFIO_USER_PCI_MSIX_IRQ_INDEX,
+	ret = rte_vfio_user_client_set_irqs(c, VFIO_USER_PCI_MSIX_IRQ_INDEX,
 			VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_TRIGGER,
 			0, n, fds);
-	if (ret == 0)
+	/* a device moved to another backend has its MSI-X state from the
+	 * migration data: only the device's own client enables it here */
+	if (ret == 0 && c == d->client)
 		ret = msix_enable(d, n);
 	return ret;
 }
@@ -637,12 +661,14 @@ vuc_read_link(struct vuc_dev *d)
 
 /* ---- up / down ---- */
 
-static void
-on_disconnect(struct rte_vfio_user_client *c, void *arg)
+void
+vuc_on_disconnect(struct rte_vfio_user_client *c, void *arg)
 {
 	struct vuc_dev *d = arg;
 
-	RTE_SET_USED(c);
+	/* the backend a move left behind: not ours any more */
+	if (c != __atomic_load_n(&d->client, __ATOMIC_ACQUIRE))
+		return;
 	VUC_LOG(WARNING, "%s: device disconnected", d->path);
 	vuc_link_set(d, false);
 	vuc_schedule_reconnect(d);
@@ -693,7 +719,7 @@ vuc_device_up(struct vuc_dev *d)
 	struct rte_vfio_user_client_conf conf = {
 		.path = d->path,
 		.timeout_ms = 5000,
-		.on_disconnect = on_disconnect,
+		.on_disconnect = vuc_on_disconnect,
 		.cb_arg = d,
 	};
 	struct vfio_user_device_info info;
@@ -740,7 +766,7 @@ vuc_device_up(struct vuc_dev *d)
 		VUC_LOG(WARNING, "%s: device has %u queue pairs, %u asked",
 			d->path, dev_pairs, d->max_pairs);
 
-	ret = irqs_setup(d);
+	ret = vuc_irqs_setup(d, d->client);
 	if (ret < 0)
 		goto err;
 	for (uint16_t q = 0; q < d->pairs && ret == 0; q++) {

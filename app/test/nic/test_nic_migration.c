@@ -1,0 +1,724 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * Migration of the emulated NIC, in one process: three net_vfio_user
+ * devices (A and B alike, C with one queue pair), the test virtio driver
+ * of nic_common on A.
+ *
+ *  - round trip: traffic both ways and control commands on A, then a
+ *    migration A -> B through the client API (pre-copy, stop-copy, load),
+ *    the driver's memory and interrupts handed to B; every guest-visible
+ *    register (config space, MSI-X table, common configuration of every
+ *    queue, device configuration) and every queue index of B equals A's,
+ *    A's data path was stopped, and traffic goes on on B from where it
+ *    was, a frame sent while the device moved included;
+ *  - refused state: corrupted, truncated, of another format version, bad
+ *    magic, of another device (C): refused with an error, B unchanged;
+ *  - dirty logging: the pages the device writes (receive buffers, used
+ *    rings, control-queue acks) are reported dirty, and no others.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "nic_common.h"
+#include "vun.h"
+
+#define FEATURES (NIC_OFFERED)
+#define NDEV 3
+
+static struct {
+	char sock[160];
+	uint16_t port;
+	int dev_id;
+} devs[NDEV];
+
+static uint8_t *stream;
+static size_t stream_len;
+#define STREAM_MAX (1u << 20)
+
+/* Make device i the one nic_common's helpers use. */
+static void
+use_dev(int i)
+{
+	snprintf(nic.sock, sizeof(nic.sock), "%s", devs[i].sock);
+	nic.port = devs[i].port;
+	nic.dev_id = devs[i].dev_id;
+}
+
+static struct vun_dev *
+vun(int i)
+{
+	return rte_vfio_user_get_priv(devs[i].dev_id);
+}
+
+static void
+watchdog(int sig)
+{
+	static const char msg[] = "nic_migration: watchdog expired\n";
+
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(3);
+	_exit(3);
+}
+
+static int
+group_setup(void **state)
+{
+	const char *root = getenv("VU_TEST_BUILD_ROOT");
+	struct rte_eth_conf conf = {
+		.rxmode = { .mtu = NIC_MTU, .offloads = RTE_ETH_RX_OFFLOAD_SCATTER },
+		.txmode = { .offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS },
+	};
+	char vdev[NDEV][640], prefix[64];
+	char *argv[] = {
+		"test_nic_migration", "--no-huge", "-m", "256", "--no-pci",
+		"--no-telemetry", "--no-shconf", "-l", "0", "--file-prefix",
+		prefix, "--vdev", vdev[0], "--vdev", vdev[1], "--vdev", vdev[2],
+		"--log-level=pmd.net.vfio_user:notice",
+	};
+	int ret;
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, watchdog);
+	if (root == NULL || strlen(root) > 60)
+		root = "/tmp";
+	snprintf(nic.dir, sizeof(nic.dir), "%s/nicm-XXXXXX", root);
+	if (mkdtemp(nic.dir) == NULL)
+		return -1;
+	for (int i = 0; i < NDEV; i++) {
+		snprintf(devs[i].sock, sizeof(devs[i].sock), "%s/%c.sock",
+			 nic.dir, 'a' + i);
+		snprintf(vdev[i], sizeof(vdev[i]), "net_vfio_user%d,path=%s,"
+			 "queues=%u,mtu=%u,mac=02:00:00:aa:bb:01", i,
+			 devs[i].sock, i == 2 ? 1 : NIC_QUEUES, NIC_MTU);
+	}
+	snprintf(prefix, sizeof(prefix), "nicmig_%d", (int)getpid());
+	if (rte_eal_init((int)RTE_DIM(argv), argv) < 0) {
+		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	nic.rx_mp = rte_pktmbuf_pool_create("nicm_rx", 4095, 64, 0,
+					    RTE_MBUF_DEFAULT_BUF_SIZE,
+					    SOCKET_ID_ANY);
+	nic.tx_mp = rte_pktmbuf_pool_create("nicm_tx", 4095, 64, 0,
+					    RTE_MBUF_DEFAULT_BUF_SIZE,
+					    SOCKET_ID_ANY);
+	stream = malloc(STREAM_MAX);
+	if (nic.rx_mp == NULL || nic.tx_mp == NULL || stream == NULL)
+		return -1;
+	for (int i = 0; i < NDEV; i++) {
+		char name[32];
+		uint16_t nq = i == 2 ? 1 : NIC_QUEUES;
+
+		snprintf(name, sizeof(name), "net_vfio_user%d", i);
+		if (rte_eth_dev_get_port_by_name(name, &devs[i].port) != 0)
+			return -1;
+		devs[i].dev_id = rte_vfio_user_get_dev_id(devs[i].sock);
+		if (devs[i].dev_id < 0)
+			return -1;
+		ret = rte_eth_dev_configure(devs[i].port, nq, nq, &conf);
+		for (uint16_t q = 0; ret == 0 && q < nq; q++) {
+			ret = rte_eth_rx_queue_setup(devs[i].port, q, 512,
+					SOCKET_ID_ANY, NULL, nic.rx_mp);
+			if (ret == 0)
+				ret = rte_eth_tx_queue_setup(devs[i].port, q, 512,
+							     SOCKET_ID_ANY, NULL);
+		}
+		if (ret == 0)
+			ret = rte_eth_dev_start(devs[i].port);
+		if (ret != 0)
+			return -1;
+	}
+	use_dev(0);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	char rundir[PATH_MAX];
+
+	(void)state;
+	for (int i = 0; i < NDEV; i++) {
+		rte_eth_dev_stop(devs[i].port);
+		rte_eth_dev_close(devs[i].port);
+		unlink(devs[i].sock);
+	}
+	rte_mempool_free(nic.rx_mp);
+	rte_mempool_free(nic.tx_mp);
+	free(stream);
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	rmdir(rundir);
+	rmdir(nic.dir);
+	return 0;
+}
+
+static int
+test_teardown(void **state)
+{
+	nic_test_teardown(state);
+	use_dev(0);
+	return 0;
+}
+
+/* ---- driver side ---- */
+
+static uint16_t last_ctrl_head;
+
+static uint8_t
+ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
+	 uint32_t len)
+{
+	struct dvq *q = &d->vq[drv_ctrl_index(d->features)];
+	uint16_t head = dvq_alloc(q), old = q->avail_idx, id, prev = head;
+	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
+	uint64_t iova = q->bufs_iova + (uint64_t)head * NIC_SLOT;
+	struct vring_desc dd[3] = {
+		{ iova, 2, VRING_DESC_F_NEXT, 0 },
+		{ iova + 2, len, VRING_DESC_F_NEXT, 0 },
+		{ iova + 4096, 1, VRING_DESC_F_WRITE, 0 },
+	};
+	uint32_t ulen;
+
+	slot[0] = cls;
+	slot[1] = cmd;
+	memcpy(slot + 2, data, len);
+	slot[4096] = 0xee;
+	q->desc[head] = dd[0];
+	for (unsigned int k = 1; k < 3; k++) {
+		uint16_t i = dvq_alloc(q);
+
+		q->desc[prev].next = i;
+		q->hnext[prev] = i;
+		q->desc[i] = dd[k];
+		prev = i;
+	}
+	q->chain_len[head] = 3;
+	last_ctrl_head = head;
+	dvq_publish(q, head);
+	dvq_kick(d, q, old);
+	if (!NIC_WAIT(dvq_pending_used(q) > 0, 2000))
+		fail_msg("control command %u/%u not completed", cls, cmd);
+	assert_true(dvq_get_used(q, &id, &ulen));
+	assert_int_equal(id, head);
+	dvq_free_chain(q, head);
+	return slot[4096];
+}
+
+/* Driver sends n frames on pair qp; the port gets them. */
+static void
+drv_to_port(struct nic_drv *d, unsigned int qp, uint32_t seq0, unsigned int n)
+{
+	struct dvq *q = &d->vq[2 * qp + 1];
+	struct rte_mbuf *m[64];
+	uint16_t old = q->avail_idx;
+
+	for (unsigned int i = 0; i < n; i++)
+		drv_send(d, q, 60 + 97 * i, seq0 + i, TX_ONE, 0);
+	dvq_kick(d, q, old);
+	assert_int_equal(nic_rx((uint16_t)qp, m, (uint16_t)n, 2000), n);
+	for (unsigned int i = 0; i < n; i++)
+		assert_true(nic_mbuf_check(m[i], 60 + 97 * i, seq0 + i));
+	nic_free(m, (uint16_t)n);
+	assert_int_equal(drv_tx_reclaim(q), n);
+}
+
+/* The port sends n frames on pair qp; the driver gets them. */
+static void
+port_to_drv(struct nic_drv *d, unsigned int qp, uint32_t seq0, unsigned int n)
+{
+	struct dvq *q = &d->vq[2 * qp];
+	struct rte_mbuf *m[64];
+	struct drx *rx = malloc(sizeof(*rx));
+	uint16_t old = q->avail_idx;
+
+	assert_non_null(rx);
+	for (unsigned int i = 0; i < n; i++)
+		drv_post_rx(q, 1, 2048, false);
+	dvq_kick(d, q, old);
+	for (unsigned int i = 0; i < n; i++)
+		m[i] = nic_mbuf(70 + 31 * i, seq0 + i, 0);
+	assert_int_equal(rte_eth_tx_burst(nic.port, (uint16_t)qp, m,
+					  (uint16_t)n), n);
+	for (unsigned int i = 0; i < n; i++) {
+		assert_true(drv_recv(d, q, rx));
+		assert_int_equal(rx->len, 70 + 31 * i);
+		assert_true(pkt_check(rx->data, rx->len, seq0 + i));
+	}
+	free(rx);
+}
+
+/* Everything of a device the driver can read, and its indices. */
+struct snap {
+	uint8_t cfg[256];
+	uint8_t msix[NIC_NVEC * 16];
+	struct virtio_pci_common_cfg cc[NIC_NVQS];
+	struct virtio_net_config net;
+	uint16_t last_avail[NIC_NVQS], last_used[NIC_NVQS];
+	uint64_t guest_features;
+	uint8_t status;
+	bool promisc, allmulti;
+	uint16_t active_pairs;
+	struct rte_ether_addr guest_mac;
+};
+
+static void
+take_snap(struct nic_drv *d, int dev, struct snap *s)
+{
+	struct vun_dev *v = vun(dev);
+	uint16_t sel = cc_r16(d, CC(queue_select));
+
+	memset(s, 0, sizeof(*s));
+	cfg_read(d, 0, s->cfg, sizeof(s->cfg));
+	bar_read(d, NIC_MSIX_BAR, 0, s->msix, sizeof(s->msix));
+	for (uint16_t i = 0; i < NIC_NVQS; i++) {
+		cc_w16(d, CC(queue_select), i);
+		bar_read(d, NIC_BAR, d->common, &s->cc[i], sizeof(s->cc[i]));
+	}
+	cc_w16(d, CC(queue_select), sel);
+	drv_read_netcfg(d, &s->net);
+	for (uint16_t i = 0; i < NIC_NVQS; i++) {
+		s->last_avail[i] = v->vq[i].last_avail;
+		s->last_used[i] = v->vq[i].last_used;
+	}
+	s->guest_features = v->guest_features;
+	s->status = v->status;
+	s->promisc = v->promisc;
+	s->allmulti = v->allmulti;
+	s->active_pairs = v->active_pairs;
+	s->guest_mac = v->guest_mac;
+}
+
+static void
+snap_equal(const struct snap *a, const struct snap *b)
+{
+	assert_memory_equal(a->cfg, b->cfg, sizeof(a->cfg));
+	assert_memory_equal(a->msix, b->msix, sizeof(a->msix));
+	for (int i = 0; i < NIC_NVQS; i++)
+		if (memcmp(&a->cc[i], &b->cc[i], sizeof(a->cc[i])) != 0)
+			fail_msg("common configuration of queue %d differs", i);
+	assert_memory_equal(&a->net, &b->net, sizeof(a->net));
+	assert_memory_equal(a->last_avail, b->last_avail, sizeof(a->last_avail));
+	assert_memory_equal(a->last_used, b->last_used, sizeof(a->last_used));
+	assert_int_equal(a->guest_features, b->guest_features);
+	assert_int_equal(a->status, b->status);
+	assert_int_equal(a->promisc, b->promisc);
+	assert_int_equal(a->allmulti, b->allmulti);
+	assert_int_equal(a->active_pairs, b->active_pairs);
+	assert_memory_equal(&a->guest_mac, &b->guest_mac, 6);
+}
+
+/* A client of device i on the driver's memory and eventfds. */
+static struct rte_vfio_user_client *
+attach_to(struct nic_drv *d, int i)
+{
+	struct rte_vfio_user_client_conf conf = {
+		.path = devs[i].sock, .timeout_ms = 5000, .max_xfer = 65536,
+	};
+	struct rte_vfio_user_client *c = rte_vfio_user_client_attach(&conf);
+
+	assert_non_null(c);
+	assert_int_equal(rte_vfio_user_client_dma_map(c, NIC_IOVA,
+			 NIC_MEM_MAPPED, d->mem, d->memfd, 0,
+			 VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE), 0);
+	assert_int_equal(rte_vfio_user_client_set_irqs(c,
+			 VFIO_USER_PCI_MSIX_IRQ_INDEX,
+			 VFIO_USER_IRQ_SET_DATA_EVENTFD |
+			 VFIO_USER_IRQ_SET_ACTION_TRIGGER, 0,
+			 i == 2 ? 4 : NIC_NVEC, d->efd), 0);	/* C: 1 pair */
+	return c;
+}
+
+/* The device on d brought up, with traffic and control commands. */
+static struct nic_drv *
+busy_driver(void)
+{
+	struct nic_drv *d = drv_open();
+	uint16_t pairs = NIC_QUEUES;
+	uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+
+	drv_init(d, FEATURES, drv_num_vqs(FEATURES));
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+			 VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2), VIRTIO_NET_OK);
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_RX,
+			 VIRTIO_NET_CTRL_RX_PROMISC, &(uint8_t){ 0 }, 1),
+			 VIRTIO_NET_OK);
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
+			 VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6), VIRTIO_NET_OK);
+	/* indices of every queue somewhere else */
+	drv_to_port(d, 0, 100, 7);
+	drv_to_port(d, 1, 200, 3);
+	port_to_drv(d, 0, 300, 5);
+	port_to_drv(d, 1, 400, 9);
+	return d;
+}
+
+/* Save A's state (pre-copy, then stop-copy) into stream. */
+static void
+save_from(struct rte_vfio_user_client *c, bool precopy)
+{
+	ssize_t n;
+
+	stream_len = 0;
+	if (precopy) {
+		assert_int_equal(rte_vfio_user_client_mig_set_state(c,
+				 RTE_VFIO_USER_MIG_PRE_COPY), 0);
+		n = rte_vfio_user_client_mig_read(c, stream, STREAM_MAX);
+		assert_true(n > 0);
+		stream_len = (size_t)n;
+	}
+	assert_int_equal(rte_vfio_user_client_mig_set_state(c,
+			 RTE_VFIO_USER_MIG_STOP_COPY), 0);
+	n = rte_vfio_user_client_mig_read(c, stream + stream_len,
+					  STREAM_MAX - stream_len);
+	assert_true(n > 0);
+	stream_len += (size_t)n;
+}
+
+/* ---- tests ---- */
+
+static void
+test_round_trip(void **state)
+{
+	struct rte_vfio_user_client *cb;
+	struct nic_drv *d;
+	struct snap sa, sb;
+	struct rte_mbuf *m[8];
+	uint64_t flags;
+
+	(void)state;
+	use_dev(0);
+	d = busy_driver();
+	assert_int_equal(rte_vfio_user_client_mig_flags(d->c, &flags), 0);
+	assert_int_equal(flags, VFIO_USER_MIGRATION_STOP_COPY |
+			 VFIO_USER_MIGRATION_PRE_COPY);
+	/* B is reached and given the memory while A still runs */
+	cb = attach_to(d, 1);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(cb,
+			 RTE_VFIO_USER_MIG_RESUMING), 0);
+	/* pre-copy: A runs on, B checks what it got */
+	assert_int_equal(rte_vfio_user_client_mig_set_state(d->c,
+			 RTE_VFIO_USER_MIG_PRE_COPY), 0);
+	stream_len = (size_t)rte_vfio_user_client_mig_read(d->c, stream,
+							   STREAM_MAX);
+	assert_true(stream_len > 0 && stream_len < STREAM_MAX);
+	assert_int_equal(rte_vfio_user_client_mig_write(cb, stream, stream_len),
+			 0);
+	port_to_drv(d, 1, 500, 2);	/* still running */
+	/* stop-copy: A stops; what the driver sends now waits in its ring */
+	assert_int_equal(rte_vfio_user_client_mig_set_state(d->c,
+			 RTE_VFIO_USER_MIG_STOP_COPY), 0);
+	take_snap(d, 0, &sa);
+	{
+		struct dvq *q = &d->vq[1];
+		uint16_t old = q->avail_idx;
+
+		drv_send(d, q, 333, 600, TX_ONE, 0);
+		dvq_kick(d, q, old);
+		/* A is stopped: it takes nothing, it gives nothing */
+		assert_int_equal(nic_rx(0, m, 1, 200), 0);
+		m[0] = nic_mbuf(100, 1, 0);
+		assert_int_equal(rte_eth_tx_burst(devs[0].port, 0, m, 1), 0);
+		rte_pktmbuf_free(m[0]);
+	}
+	stream_len = (size_t)rte_vfio_user_client_mig_read(d->c, stream,
+							   STREAM_MAX);
+	assert_true(stream_len > 0);
+	assert_int_equal(rte_vfio_user_client_mig_write(cb, stream, stream_len),
+			 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(cb,
+			 RTE_VFIO_USER_MIG_RUNNING), 0);
+	/* the driver goes over to B */
+	rte_vfio_user_client_detach(d->c);
+	assert_true(NIC_WAIT(rte_vfio_user_is_connected(devs[0].dev_id) == 0,
+			     2000));
+	d->c = cb;
+	use_dev(1);
+	/* the frame that waited comes out of B's indices */
+	sa.last_avail[1]++;
+	sa.last_used[1]++;
+	assert_int_equal(nic_rx(0, m, 1, 2000), 1);
+	assert_true(nic_mbuf_check(m[0], 333, 600));
+	nic_free(m, 1);
+	assert_int_equal(drv_tx_reclaim(&d->vq[1]), 1);
+	take_snap(d, 1, &sb);
+	snap_equal(&sa, &sb);
+	print_message("B: features 0x%" PRIx64 ", status 0x%x, indices equal "
+		      "to A's on %d queues\n", sb.guest_features, sb.status,
+		      NIC_NVQS);
+	/* and goes on, both ways, control queue too */
+	drv_to_port(d, 0, 700, 5);
+	drv_to_port(d, 1, 800, 4);
+	port_to_drv(d, 0, 900, 6);
+	port_to_drv(d, 1, 1000, 3);
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_RX,
+			 VIRTIO_NET_CTRL_RX_ALLMULTI, &(uint8_t){ 0 }, 1),
+			 VIRTIO_NET_OK);
+	assert_false(vun(1)->allmulti);
+	/* A forgot it all when the driver left */
+	assert_int_equal(vun(0)->status, 0);
+	assert_int_equal(rte_vfio_user_get_mig_state(devs[0].dev_id),
+			 RTE_VFIO_USER_MIG_RUNNING);
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+}
+
+/* Load bad into device i (RESUMING): refused, the device untouched. */
+static void
+refused(struct nic_drv *d, int i, const uint8_t *bad, size_t len,
+	int write_err, int run_err)
+{
+	struct rte_vfio_user_client *c = attach_to(d, i);
+	struct vun_dev *v = vun(i);
+	struct vun_dev before;
+	uint16_t cmd = rte_vfio_user_pci_get_command(v->pci);
+	int msix = rte_vfio_user_pci_msix_enabled(v->pci);
+	uint32_t st;
+	int ret;
+
+	memcpy(&before, v, sizeof(before));
+	assert_int_equal(rte_vfio_user_client_mig_set_state(c,
+			 RTE_VFIO_USER_MIG_RESUMING), 0);
+	ret = rte_vfio_user_client_mig_write(c, bad, len);
+	if (ret != write_err)
+		fail_msg("write of bad state: %d, expected %d", ret, write_err);
+	ret = rte_vfio_user_client_mig_set_state(c, RTE_VFIO_USER_MIG_RUNNING);
+	if (ret != run_err)
+		fail_msg("RUNNING after bad state: %d, expected %d", ret, run_err);
+	assert_int_equal(rte_vfio_user_client_mig_get_state(c, &st), 0);
+	assert_int_equal(st, RTE_VFIO_USER_MIG_RESUMING);
+	/* nothing of the device changed */
+	assert_int_equal(v->status, before.status);
+	assert_int_equal(v->guest_features, before.guest_features);
+	assert_int_equal(v->active_pairs, before.active_pairs);
+	for (int q = 0; q < VUN_MAX_VQS; q++) {
+		assert_int_equal(v->vq[q].cfg_enable, before.vq[q].cfg_enable);
+		assert_int_equal(v->vq[q].last_avail, before.vq[q].last_avail);
+		assert_int_equal(v->vq[q].desc_iova, before.vq[q].desc_iova);
+	}
+	assert_int_equal(rte_vfio_user_pci_get_command(v->pci), cmd);
+	assert_int_equal(rte_vfio_user_pci_msix_enabled(v->pci), msix);
+	rte_vfio_user_client_detach(c);
+	assert_true(NIC_WAIT(rte_vfio_user_is_connected(devs[i].dev_id) == 0 &&
+			     rte_vfio_user_get_mig_state(devs[i].dev_id) ==
+			     RTE_VFIO_USER_MIG_RUNNING, 2000));
+}
+
+static void
+test_refused(void **state)
+{
+	static uint8_t bad[STREAM_MAX];
+	struct nic_drv *d;
+	size_t rec;
+
+	(void)state;
+	use_dev(0);
+	d = busy_driver();
+	save_from(d->c, false);
+	rec = stream_len;
+	/* corrupted: a byte of a queue's index */
+	memcpy(bad, stream, rec);
+	bad[rec / 2] ^= 0x10;
+	refused(d, 1, bad, rec, -EBADMSG, -EBADMSG);
+	/* truncated: no error until the end of RESUMING */
+	refused(d, 1, stream, rec - 10, 0, -ENODATA);
+	refused(d, 1, stream, 7, 0, -ENODATA);
+	refused(d, 1, stream, 0, 0, -ENODATA);
+	/* another format version (a future one) */
+	memcpy(bad, stream, rec);
+	bad[4] = 2;
+	refused(d, 1, bad, rec, -EPROTONOSUPPORT, -EBADMSG);
+	/* not our state at all */
+	memcpy(bad, stream, rec);
+	bad[0] ^= 0xff;
+	refused(d, 1, bad, rec, -EBADMSG, -EBADMSG);
+	/* garbage after a good record */
+	memcpy(bad, stream, rec);
+	memset(bad + rec, 0, 64);
+	refused(d, 1, bad, rec + 64, -EBADMSG, -EBADMSG);
+	/* another device: C has one queue pair */
+	refused(d, 2, stream, rec, -EINVAL, -EBADMSG);
+	/* and the good one still loads */
+	{
+		struct rte_vfio_user_client *c = attach_to(d, 1);
+
+		assert_int_equal(rte_vfio_user_client_mig_set_state(c,
+				 RTE_VFIO_USER_MIG_RESUMING), 0);
+		assert_int_equal(rte_vfio_user_client_mig_write(c, stream, rec), 0);
+		assert_int_equal(rte_vfio_user_client_mig_set_state(c,
+				 RTE_VFIO_USER_MIG_RUNNING), 0);
+		assert_int_equal(vun(1)->status, vun(0)->status);
+		rte_vfio_user_client_detach(c);
+		assert_true(NIC_WAIT(rte_vfio_user_is_connected(devs[1].dev_id)
+				     == 0, 2000));
+	}
+	drv_close(d);
+}
+
+/* ---- dirty logging ---- */
+
+#define PG 4096u
+
+static uint64_t dbits[(NIC_MEM_MAPPED / PG + 63) / 64];
+
+static void
+report(struct nic_drv *d)
+{
+	memset(dbits, 0, sizeof(dbits));
+	assert_int_equal(rte_vfio_user_client_dma_logging_report(d->c,
+			 NIC_IOVA, NIC_MEM_MAPPED, PG, dbits, sizeof(dbits)), 0);
+}
+
+static bool
+bit(uint64_t page)
+{
+	return (dbits[page / 64] >> (page % 64)) & 1;
+}
+
+static uint64_t
+page_of(struct nic_drv *d, const void *p)
+{
+	return (drv_iova(d, p) - NIC_IOVA) / PG;
+}
+
+/* Exactly the pages of want[] are dirty. */
+static void
+expect_dirty(const uint64_t *want, unsigned int n, const char *what)
+{
+	unsigned int count = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (!bit(want[i]))
+			fail_msg("%s: page %" PRIu64 " written, not reported",
+				 what, want[i]);
+	for (uint64_t p = 0; p < NIC_MEM_MAPPED / PG; p++)
+		count += bit(p);
+	for (uint64_t p = 0; p < NIC_MEM_MAPPED / PG; p++) {
+		bool wanted = false;
+
+		for (unsigned int i = 0; i < n; i++)
+			wanted |= want[i] == p;
+		if (bit(p) && !wanted)
+			fail_msg("%s: page %" PRIu64 " reported, not written",
+				 what, p);
+	}
+	print_message("%s: %u pages dirty, as expected\n", what, count);
+}
+
+static void
+test_dirty_logging(void **state)
+{
+	struct vfio_user_dma_logging_range rg = { NIC_IOVA, NIC_MEM_MAPPED };
+	uint64_t pgsz = PG, want[64];
+	struct rte_mbuf *m[4];
+	struct nic_drv *d;
+	struct dvq *rq, *tq, *cq;
+	unsigned int n = 0;
+
+	(void)state;
+	use_dev(0);
+	d = busy_driver();
+	rq = &d->vq[0];
+	tq = &d->vq[3];
+	cq = &d->vq[drv_ctrl_index(d->features)];
+	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsz,
+			 &rg, 1), 0);
+	report(d);
+	expect_dirty(NULL, 0, "idle device");
+
+	/* the driver posts buffers and sends: its writes are its own */
+	for (int i = 0; i < 3; i++)
+		drv_post_rx(rq, 1, 2048, false);
+	report(d);
+	expect_dirty(NULL, 0, "driver writes only");
+
+	/* the device receives 3 frames into them: buffers and used ring */
+	for (int i = 0; i < 3; i++)
+		m[i] = nic_mbuf(i == 2 ? 2036 : 100 + 900 * (uint32_t)i,
+				(uint32_t)i, 0);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 3), 3);
+	for (uint16_t k = 0; k < 3; k++) {
+		const struct vring_used_elem *e =
+			&rq->used->ring[(rq->last_used + k) & (rq->size - 1)];
+		const uint8_t *b = rq->bufs + (size_t)e->id * NIC_SLOT;
+
+		want[n++] = page_of(d, b);
+		want[n++] = page_of(d, b + e->len - 1);
+	}
+	want[n++] = page_of(d, rq->used);
+	report(d);
+	expect_dirty(want, n, "device received 3 frames");
+	{
+		struct drx *rx = malloc(sizeof(*rx));
+
+		assert_non_null(rx);
+		for (int i = 0; i < 3; i++)
+			assert_true(drv_recv(d, rq, rx));
+		free(rx);
+	}
+
+	/* the device takes 4 frames the driver sent: it writes only the
+	 * transmit queue's used ring */
+	{
+		uint16_t old = tq->avail_idx;
+
+		for (uint32_t i = 0; i < 4; i++)
+			drv_send(d, tq, 1500, 50 + i, TX_ONE, 0);
+		dvq_kick(d, tq, old);
+	}
+	assert_int_equal(nic_rx(1, m, 4, 2000), 4);
+	nic_free(m, 4);
+	report(d);
+	n = 0;
+	want[n++] = page_of(d, tq->used);
+	expect_dirty(want, n, "device sent 4 frames");
+	drv_tx_reclaim(tq);
+
+	/* a control command: the ack and the control queue's used ring */
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_RX,
+			 VIRTIO_NET_CTRL_RX_ALLMULTI, &(uint8_t){ 1 }, 1),
+			 VIRTIO_NET_OK);
+	report(d);
+	n = 0;
+	want[n++] = page_of(d, cq->used);
+	/* the ack: 4096 bytes into the command's slot */
+	want[n++] = page_of(d, cq->bufs + (size_t)last_ctrl_head * NIC_SLOT +
+			    4096);
+	expect_dirty(want, n, "control command");
+
+	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
+	assert_int_equal(rte_vfio_user_client_dma_logging_report(d->c, NIC_IOVA,
+			 NIC_MEM_MAPPED, PG, dbits, sizeof(dbits)), -EINVAL);
+	drv_close(d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip,
+				nic_test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_refused,
+				nic_test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_logging,
+				nic_test_setup, test_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
