@@ -159,11 +159,14 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	    ((uintptr_t)vq->used & 3))
 		return -EFAULT;
 	vq->msix_vector = vq->cfg_vector;
+	vq->port_id = d->port_id;
+	vq->in_order = has(d, VIRTIO_F_IN_ORDER);
 	vq->event_idx = has(d, VIRTIO_RING_F_EVENT_IDX);
 	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
 	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	memset(&vq->mcache, 0, sizeof(vq->mcache));
+	memset(&vq->lcache, 0, sizeof(vq->lcache));
 	/* a polling device wants no kicks on data queues; the control queue
 	 * is served on kicks, so with EVENT_IDX ask for the next one */
 	if (vq->index != ctrl_vq(d) && !vq->event_idx)
