@@ -390,6 +390,7 @@ vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 	if (ret < 0)
 		return ret;
 	vq->dev = d;
+	vq->port_id = d->port_id;
 	vq->event_idx = d->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	vq->mrg_rxbuf = d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#ifndef VUC_RING_H
+#define VUC_RING_H
+
+/*
+ * What the split (vuc_ring.c) and packed (vuc_packed.c) data paths of the
+ * driver share.
+ */
+
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "vuc.h"
+
+/* The virtio_net_hdr (VERSION_1: always the 12-byte mrg_rxbuf layout). */
+#define VUC_HDR_LEN	((uint16_t)sizeof(struct virtio_net_hdr_mrg_rxbuf))
+
+/*
+ * The transmit header in the headroom: no offloads, so all zero. Written
+ * as two stores, not a memset call.
+ */
+static __rte_always_inline void
+tx_hdr_zero(void *h)
+{
+	struct { uint64_t a; uint32_t b; } __rte_packed *p = h;
+
+	RTE_BUILD_BUG_ON(VUC_HDR_LEN != 12);
+	p->a = 0;
+	p->b = 0;
+}
+
+/* Whether the header can go in m's headroom (we write into the mbuf). */
+static __rte_always_inline bool
+tx_can_push(const struct rte_mbuf *m)
+{
+	return RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
+		rte_pktmbuf_headroom(m) >= VUC_HDR_LEN;
+}
+
+/*
+ * Free transmitted (or received and dropped) mbufs. The usual ones
+ * (direct, not shared, one segment, one pool) go back with one mempool
+ * put; anything else through rte_pktmbuf_free_bulk().
+ */
+static __rte_always_inline void
+free_pkts(struct rte_mbuf **pkts, unsigned int n)
+{
+	struct rte_mempool *mp;
+	unsigned int i;
+
+	if (n == 0)
+		return;
+	mp = pkts[0]->pool;
+	for (i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+
+		if (unlikely(m->pool != mp || m->nb_segs != 1 ||
+			     rte_mbuf_refcnt_read(m) != 1 || !RTE_MBUF_DIRECT(m)))
+			break;
+	}
+	if (likely(i == n))
+		rte_mempool_put_bulk(mp, (void **)pkts, n);
+	else
+		rte_pktmbuf_free_bulk(pkts, n);
+}
+
+/* vuc_ring.c */
+void vuc_kick_if_needed(struct vuc_vq *vq, uint16_t old);
+
+/* vuc_packed.c: the packed halves (called online, queue ready) */
+uint16_t vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n);
+uint16_t vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n);
+int vuc_rxq_fill_packed(struct vuc_vq *vq);
+void vuc_vq_init_packed(struct vuc_vq *vq);
+bool vuc_txq_done_packed(const struct vuc_vq *vq);
+
+#endif /* VUC_RING_H */
