@@ -221,7 +221,7 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	uint16_t avail, count, i, nrx = 0, old_used, mask = vq->size - 1;
 	uint16_t port = vq->port_id;
 	uint32_t room;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, rearm;
 	struct xwin w;
 
 	avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
@@ -236,12 +236,14 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		count = VUN_BURST;
 	if (count == 0)
 		return 0;
-	if (unlikely(rte_pktmbuf_alloc_bulk(vq->mp, pkts, count))) {
+	if (unlikely(rte_mempool_get_bulk(vq->mp, (void **)pkts, count))) {
 		vq->st.drops++;	/* no mbufs: packets wait in the ring */
 		return 0;
 	}
+	rearm = mbuf_rearm_word(pkts[0], port);
 	/* a frame the fast path copies fits one fresh mbuf */
-	room = RTE_MIN(rte_pktmbuf_tailroom(pkts[0]), (uint32_t)VUN_MAX_FRAME);
+	room = pkts[0]->buf_len - (uint32_t)(rearm & 0xffff);
+	room = RTE_MIN(room, (uint32_t)VUN_MAX_FRAME);
 
 	/* pass 1: heads, descriptors (read once), translation, prefetch */
 	xwin_init(&w, vq, t);
@@ -275,15 +277,17 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		int ret;
 
 		if (likely(src[i] != NULL)) {
+			mbuf_rx_init(m, rearm, len[i]);
 			copy_frame(rte_pktmbuf_mtod(m, uint8_t *), src[i], len[i]);
-			m->data_len = (uint16_t)len[i];
-			m->pkt_len = len[i];
 		} else {
+			mbuf_rx_init(m, rearm, 0);
 			ret = dequeue_chain(vq, t, head[i], m);
 			if (unlikely(ret == -2)) {
 				/* out of mbufs inside a chain: leave this packet
 				 * and the rest in the ring for the next burst */
-				rte_pktmbuf_free_bulk(&pkts[i], count - i);
+				rte_pktmbuf_free(m);
+				rte_mempool_put_bulk(vq->mp, (void **)&pkts[i + 1],
+						     count - i - 1);
 				count = i;
 				break;
 			}
@@ -294,7 +298,6 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 				continue;
 			}
 		}
-		m->port = port;
 		bytes += m->pkt_len;
 		pkts[nrx++] = m;
 	}
@@ -505,7 +508,7 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	suppress_kicks(vq);
 	used_flush(vq, t, old_used);
 	/* what we took: sent, or dropped */
-	rte_pktmbuf_free_bulk(pkts, i);
+	free_pkts(pkts, i);
 	vq->st.packets += sent;
 	vq->st.bytes += bytes;
 	return i;

@@ -175,37 +175,56 @@ leave(struct vuc_vq *vq, unsigned int lcore)
 
 /* ---- receive ---- */
 
-/* Post free mbufs as receive buffers; returns how many. */
+/* Post free mbufs as receive buffers; returns how many. The ring state
+ * is kept in locals: stores through the ring pointers could alias it. */
 static int
 rxq_fill_split(struct vuc_vq *vq)
 {
 	struct rte_mbuf *m[VUC_BURST];
-	uint16_t old = vq->avail_idx;
+	struct vring_desc *desc = vq->desc;
+	struct vuc_cookie *ck = vq->cookie;
+	uint16_t *ring = vq->avail->ring;
+	uint16_t mask = vq->size - 1, fh = vq->free_head, ai = vq->avail_idx;
+	uint16_t old = ai, nfree = vq->num_free;
+	bool in_order = vq->in_order;
 	int total = 0;
 
-	while (vq->num_free > 0) {
-		uint16_t n = vq->num_free < VUC_BURST ? vq->num_free : VUC_BURST;
+	while (nfree > 0) {
+		uint16_t n = nfree < VUC_BURST ? nfree : VUC_BURST;
+		uint64_t rearm;
+		uint32_t off, blen;
 
-		if (rte_pktmbuf_alloc_bulk(vq->mp, m, n) != 0) {
+		if (rte_mempool_get_bulk(vq->mp, (void **)m, n) != 0) {
 			vq->st.nombuf++;
 			break;
 		}
+		rearm = mbuf_rearm_word(m[0], vq->port_id);
+		off = (uint32_t)(rearm & 0xffff);	/* data_off */
+		blen = m[0]->buf_len - off + VUC_HDR_LEN;
 		for (uint16_t i = 0; i < n; i++) {
-			uint16_t last, head = desc_take(vq, 1, &last);
-			struct vring_desc *desc = &vq->desc[head];
+			uint16_t head = fh;
+			uint16_t *e = &ring[ai & mask];
 
-			desc->addr = (uint64_t)(uintptr_t)
-				rte_pktmbuf_mtod_offset(m[i], uint8_t *, -VUC_HDR_LEN);
-			desc->len = (uint32_t)(rte_pktmbuf_tailroom(m[i]) + VUC_HDR_LEN);
-			if (desc->flags != VRING_DESC_F_WRITE)
-				desc->flags = VRING_DESC_F_WRITE;
-			vq->cookie[head] = (struct vuc_cookie){ m[i], 1, head };
-			avail_put(vq, head);
+			fh = in_order ? (uint16_t)((fh + 1) & mask) : desc[fh].next;
+			mbuf_rx_init(m[i], rearm, 0);
+			desc[head].addr = (uint64_t)(uintptr_t)m[i]->buf_addr +
+				off - VUC_HDR_LEN;
+			desc[head].len = blen;
+			if (desc[head].flags != VRING_DESC_F_WRITE)
+				desc[head].flags = VRING_DESC_F_WRITE;
+			ck[head] = (struct vuc_cookie){ m[i], 1, head };
+			if (*e != head)
+				*e = head;
+			ai++;
 		}
+		nfree = (uint16_t)(nfree - n);
 		total += n;
 	}
+	vq->free_head = fh;
+	vq->num_free = nfree;
+	vq->avail_idx = ai;
 	if (total > 0) {
-		__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
+		__atomic_store_n(&vq->avail->idx, ai, __ATOMIC_RELEASE);
 		kick_if_needed(vq, old);
 	}
 	return total;

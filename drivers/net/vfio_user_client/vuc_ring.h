@@ -10,6 +10,8 @@
  * driver share.
  */
 
+#include <string.h>
+
 #include <rte_branch_prediction.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -66,6 +68,41 @@ free_pkts(struct rte_mbuf **pkts, unsigned int n)
 		rte_mempool_put_bulk(mp, (void **)pkts, n);
 	else
 		rte_pktmbuf_free_bulk(pkts, n);
+}
+
+/*
+ * Fresh receive mbufs without rte_pktmbuf_alloc_bulk()'s full reset: a
+ * raw mbuf from its pool already has refcnt 1, one segment and no next
+ * (the pool's invariant); what a received packet needs is rewritten with
+ * a few wide stores, as NIC PMDs do on rearm.
+ */
+static __rte_always_inline uint64_t
+mbuf_rearm_word(const struct rte_mbuf *like, uint16_t port)
+{
+	struct {
+		uint16_t data_off, refcnt, nb_segs, port;
+	} w = { RTE_MIN((uint16_t)RTE_PKTMBUF_HEADROOM, like->buf_len), 1, 1,
+		port };
+	uint64_t v;
+
+	RTE_BUILD_BUG_ON(offsetof(struct rte_mbuf, refcnt) -
+			 offsetof(struct rte_mbuf, data_off) != 2 ||
+			 offsetof(struct rte_mbuf, port) -
+			 offsetof(struct rte_mbuf, data_off) != 6);
+	memcpy(&v, &w, sizeof(v));
+	return v;
+}
+
+static __rte_always_inline void
+mbuf_rx_init(struct rte_mbuf *m, uint64_t rearm, uint32_t len)
+{
+	memcpy(&m->rearm_data, &rearm, sizeof(rearm));
+	m->ol_flags &= RTE_MBUF_F_EXTERNAL;
+	m->packet_type = 0;
+	m->pkt_len = len;
+	m->data_len = (uint16_t)len;
+	m->vlan_tci = 0;
+	m->vlan_tci_outer = 0;
 }
 
 /* vuc_ring.c */
