@@ -119,6 +119,8 @@ struct vun_dev {
 	uint16_t max_pairs;
 	struct rte_ether_addr mac;
 	uint16_t mtu;
+	bool packed_vq;			/* offer VIRTIO_F_RING_PACKED */
+	bool in_order;			/* offer VIRTIO_F_IN_ORDER */
 
 	/* virtio state (event thread) */
 	uint64_t host_features;

@@ -870,6 +870,8 @@ vun_virtio_init(struct vun_dev *d)
 	d->host_features = VUN_HOST_FEATURES;
 	if (d->max_pairs == 1)
 		d->host_features &= ~(1ULL << VIRTIO_NET_F_MQ);
+	if (d->in_order)
+		d->host_features |= 1ULL << VIRTIO_F_IN_ORDER;
 	d->msix_vectors = (uint16_t)(vun_num_vqs(d) + 1);
 	d->dev_id = -1;
 	d->notify_efd = -1;

@@ -125,6 +125,9 @@ struct vuc_dev {
 	struct rte_ether_addr mac;
 	bool mac_given;
 	uint16_t mtu;
+	bool packed_vq;			/* devargs: features we ask for */
+	bool in_order;
+	bool mrg_rxbuf;
 
 	pthread_mutex_t lock;		/* control path: attach/init/teardown */
 	struct rte_vfio_user_client *client;

@@ -393,6 +393,8 @@ vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 	vq->port_id = d->port_id;
 	vq->event_idx = d->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	vq->mrg_rxbuf = d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	vq->in_order = d->features & (1ULL << VIRTIO_F_IN_ORDER);
+	vq->packed = d->features & (1ULL << VIRTIO_F_RING_PACKED);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	vq->vector = vector;
 	vuc_vq_init_ring(vq);
@@ -433,21 +435,29 @@ ctrl_cmd(struct vuc_dev *d, uint8_t cls, uint8_t cmd, const void *data,
 			  (size_t)vq->size * sizeof(struct virtio_net_hdr_mrg_rxbuf));
 	uint64_t deadline;
 
-	/* one command at a time: descriptors 0-2 and the area after the
-	 * used ring are the control queue's own */
+	/* one command at a time: the area after the used ring is the control
+	 * queue's own; descriptors 0-2, or the next three in ring order */
 	if (len > sizeof(buf->data))
 		return -EINVAL;
 	buf->h.class = cls;
 	buf->h.cmd = cmd;
 	memcpy(buf->data, data, len);
 	buf->ack = 0xff;
-	vq->desc[0] = (struct vring_desc){ (uintptr_t)&buf->h, sizeof(buf->h),
-					   VRING_DESC_F_NEXT, 1 };
-	vq->desc[1] = (struct vring_desc){ (uintptr_t)buf->data, len,
-					   VRING_DESC_F_NEXT, 2 };
-	vq->desc[2] = (struct vring_desc){ (uintptr_t)&buf->ack, 1,
-					   VRING_DESC_F_WRITE, 0 };
-	vq->avail->ring[vq->avail_idx & (vq->size - 1)] = 0;
+	{
+		uint16_t m = vq->size - 1;
+		uint16_t h = vq->in_order ? vq->free_head : 0;
+		uint16_t h1 = (uint16_t)((h + 1) & m), h2 = (uint16_t)((h + 2) & m);
+
+		vq->desc[h] = (struct vring_desc){ (uintptr_t)&buf->h,
+			sizeof(buf->h), VRING_DESC_F_NEXT, h1 };
+		vq->desc[h1] = (struct vring_desc){ (uintptr_t)buf->data, len,
+			VRING_DESC_F_NEXT, h2 };
+		vq->desc[h2] = (struct vring_desc){ (uintptr_t)&buf->ack, 1,
+			VRING_DESC_F_WRITE, (uint16_t)((h2 + 1) & m) };
+		if (vq->in_order)
+			vq->free_head = (uint16_t)((h2 + 1) & m);
+		vq->avail->ring[vq->avail_idx & m] = h;
+	}
 	vq->avail_idx++;
 	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
 	vuc_kick(vq);
@@ -564,6 +574,7 @@ on_disconnect(struct rte_vfio_user_client *c, void *arg)
 static int
 negotiate(struct vuc_dev *d)
 {
+	uint64_t want;
 	uint32_t lo, hi;
 	uint8_t st;
 	int ret;
@@ -578,7 +589,12 @@ negotiate(struct vuc_dev *d)
 	    (ret = cc_wr32(d, CC(device_feature_select), 1)) < 0 ||
 	    (ret = cc_rd(d, CC(device_feature), &hi, 4)) < 0)
 		return ret;
-	d->features = ((uint64_t)hi << 32 | lo) & WANT_FEATURES;
+	want = WANT_FEATURES;
+	if (d->in_order)
+		want |= 1ULL << VIRTIO_F_IN_ORDER;
+	if (!d->mrg_rxbuf)
+		want &= ~(1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	d->features = ((uint64_t)hi << 32 | lo) & want;
 	if (!(d->features & (1ULL << VIRTIO_F_VERSION_1))) {
 		VUC_LOG(ERR, "%s: device does not offer VIRTIO_F_VERSION_1", d->path);
 		return -ENOTSUP;
