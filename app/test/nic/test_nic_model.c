@@ -406,7 +406,7 @@ test_features(void **state)
 	assert_int_equal(drv_negotiate(d, NIC_OFFERED |
 			 NIC_F(VIRTIO_NET_F_GUEST_TSO4)),
 			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	assert_int_equal(drv_negotiate(d, V1 | NIC_F(34) /* RING_PACKED */),
+	assert_int_equal(drv_negotiate(d, V1 | NIC_F(38) /* NOTIFICATION_DATA */),
 			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	assert_int_equal(drv_negotiate(d, V1 | NIC_F(63)),
 			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);

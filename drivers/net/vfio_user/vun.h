@@ -182,6 +182,12 @@ vq_need_interrupt(const struct vun_vq *vq, uint16_t old, uint16_t new)
 		 VRING_AVAIL_F_NO_INTERRUPT);
 }
 
+/* vun_packed.c: serve a packed control queue (event thread); whether to
+ * interrupt the driver */
+bool vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
+		     uint8_t (*exec)(struct vun_dev *d, const uint8_t *cmd,
+				     uint32_t len));
+
 /* vun_ring.c: bursts */
 uint16_t vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
