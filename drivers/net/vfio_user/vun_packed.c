@@ -91,36 +91,36 @@ load_flags(const struct vring_packed_desc *d)
 /*
  * Length of the chain that starts at pos (available, flags f): 1 for a
  * lone or indirect descriptor, else up to the first one without NEXT.
- * Every descriptor of it must be available (the driver makes the head
- * available last), and it is at most a ring long. *id gets the buffer id
- * (in the last descriptor). Returns 0 for a malformed chain, and then *len
- * the descriptors to give back for it (*id the last one's id).
+ * *id gets the buffer id (in the last descriptor). Returns the length;
+ * 0 for a malformed chain (an indirect descriptor in it, or NEXT all
+ * round the ring), to give back whole (*len descriptors, *id the last
+ * one's id); or -1 if the rest of the chain is not available yet: the
+ * driver makes the head available last, so a chain is taken only once
+ * all of it is there.
  */
-static uint16_t
+static int
 chain_scan(const struct vun_vq *vq, uint16_t pos, bool wrap, uint16_t f,
 	   uint16_t *id, uint16_t *len)
 {
 	uint16_t n = 1;
+	bool bad = false;
 
 	while (f & VRING_DESC_F_NEXT) {
-		if (unlikely(f & VRING_DESC_F_INDIRECT) || n == vq->size)
-			goto bad;	/* indirect in a chain, or a loop */
+		if (unlikely(n == vq->size)) {
+			bad = true;	/* a loop */
+			break;
+		}
+		bad |= f & VRING_DESC_F_INDIRECT;	/* not in a chain */
 		pos_add(&pos, &wrap, 1, vq->size);
 		f = load_flags(&vq->pdesc[pos]);
-		if (unlikely(!is_avail(f, wrap))) {
-			/* the rest is not there: the driver broke the rule */
-			pos_add(&pos, &wrap, vq->size - 1, vq->size);
-			goto bad;
-		}
+		if (unlikely(!is_avail(f, wrap)))
+			return -1;
 		n++;
 	}
+	bad |= n > 1 && (f & VRING_DESC_F_INDIRECT);
 	*id = vq->pdesc[pos].id;
 	*len = n;
-	return n;
-bad:
-	*id = vq->pdesc[pos].id;
-	*len = n;
-	return 0;
+	return bad ? 0 : n;
 }
 
 /* ---- used descriptors ---- */
@@ -306,7 +306,11 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 				}
 			}
 		} else if (f & VRING_DESC_F_NEXT) {
-			if (chain_scan(vq, pos, wrap, f, &id[i], &l) == 0)
+			int r = chain_scan(vq, pos, wrap, f, &id[i], &l);
+
+			if (r < 0)
+				break;		/* the rest is not there yet */
+			if (r == 0)
 				atw |= 1ULL << (32 + i);	/* malformed */
 			/* no more descriptors than the ring holds */
 			if (unlikely(total + l > size))
@@ -426,11 +430,16 @@ gather_rx(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		if (!is_avail(f, wrap))
 			return 0;	/* not enough buffers yet */
 		id = vq->pdesc[pos].id;
-		if (unlikely(f & VRING_DESC_F_NEXT) &&
-		    chain_scan(vq, pos, wrap, f, &id, &l) == 0) {
-			*cb = (struct rxbuf){ id, l, 0 };
-			nbuf++;
-			goto bad;
+		if (unlikely(f & VRING_DESC_F_NEXT)) {
+			int r = chain_scan(vq, pos, wrap, f, &id, &l);
+
+			if (r < 0)
+				return 0;	/* not all there yet */
+			if (r == 0) {
+				*cb = (struct rxbuf){ id, l, 0 };
+				nbuf++;
+				goto bad;
+			}
 		}
 		if (ndesc + l > vq->size)
 			goto drop;
@@ -644,8 +653,14 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 
 		if (!is_avail(f, wrap))
 			break;
-		ok = !(f & VRING_DESC_F_NEXT) ||
-			chain_scan(vq, pos, wrap, f, &id, &l) != 0;
+		ok = true;
+		if (f & VRING_DESC_F_NEXT) {
+			int r = chain_scan(vq, pos, wrap, f, &id, &l);
+
+			if (r < 0)
+				break;		/* not all there yet */
+			ok = r > 0;
+		}
 		for (uint16_t k = 0; ok && k < l; k++) {
 			struct vring_packed_desc dd;
 

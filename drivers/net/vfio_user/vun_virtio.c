@@ -221,6 +221,9 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	if (vq->index != ctrl_vq(d) && !vq->event_idx)
 		__atomic_store_n(&vq->used->flags, VRING_USED_F_NO_NOTIFY,
 				 __ATOMIC_RELAXED);
+	else if (vq->index != ctrl_vq(d))	/* avail_event just behind */
+		__atomic_store_n((uint16_t *)&vq->used->ring[n],
+				 (uint16_t)(vq->last_avail - 1), __ATOMIC_RELAXED);
 	else if (vq->index == ctrl_vq(d) && vq->event_idx)
 		__atomic_store_n((uint16_t *)&vq->used->ring[n], vq->last_avail,
 				 __ATOMIC_RELAXED);
