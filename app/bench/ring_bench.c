@@ -260,9 +260,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "device port setup failed\n");
 		goto out;
 	}
-	if (rte_vdev_init("net_vfio_user_client0", fe_args) != 0 ||
-	    rte_eth_dev_get_port_by_name("net_vfio_user_client0", &b.fe) != 0 ||
-	    port_setup(b.fe, b.fe_mp) != 0 || rte_eth_dev_start(b.fe) != 0) {
+	/* the frontend's name, or its old one */
+	if ((rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
+	     rte_eth_dev_get_port_by_name("net_virtio_vfio_user0", &b.fe) != 0) &&
+	    (rte_vdev_init("net_vfio_user_client0", fe_args) != 0 ||
+	     rte_eth_dev_get_port_by_name("net_vfio_user_client0", &b.fe) != 0)) {
+		fprintf(stderr, "client port setup failed\n");
+		goto out;
+	}
+	if (port_setup(b.fe, b.fe_mp) != 0 || rte_eth_dev_start(b.fe) != 0) {
 		fprintf(stderr, "client port setup failed\n");
 		goto out;
 	}
