@@ -12,8 +12,11 @@
 #
 #   devtools/ring-bench.sh [-b BUILD_DIR] [-s SIZE] [-n BURSTS] [-k]
 #                          [-B be-devargs] [-F fe-devargs]
+#                          [-t vfio-user|vhost|memif]
 #
-# -k keeps the callgrind output (its path is printed). Figures are
+# -t vhost measures DPDK's net_vhost + net_virtio_user the same way (e.g.
+# -F packed_vq=1,in_order=1,mrg_rxbuf=0), -t memif net_memif's server and
+# client. -k keeps the callgrind output (its path is printed). Figures are
 # instructions, not time: they leave out cache misses and the cache lines
 # two cores trade; see doc/guides/perf.rst.
 
@@ -25,7 +28,8 @@ BURSTS=20000
 KEEP=0
 BE_ARGS=
 FE_ARGS=
-while getopts "b:s:n:kB:F:h" o; do
+TRANSPORT=vfio-user
+while getopts "b:s:n:kB:F:t:h" o; do
 	case $o in
 	b) BUILD=$OPTARG ;;
 	s) SIZE=$OPTARG ;;
@@ -33,7 +37,8 @@ while getopts "b:s:n:kB:F:h" o; do
 	k) KEEP=1 ;;
 	B) BE_ARGS=$OPTARG ;;
 	F) FE_ARGS=$OPTARG ;;
-	*) sed -n '3,18p' "$0"; exit 2 ;;
+	t) TRANSPORT=$OPTARG ;;
+	*) sed -n '3,22p' "$0"; exit 2 ;;
 	esac
 done
 BENCH=$BUILD/app/bench/ring_bench
@@ -45,7 +50,8 @@ LOG=$OUT.log
 valgrind --tool=callgrind --callgrind-out-file="$OUT" --collect-atstart=no \
 	--toggle-collect=bench_fe_to_be --toggle-collect=bench_be_to_fe \
 	"$BENCH" --bursts "$BURSTS" --size "$SIZE" --be-args "$BE_ARGS" \
-	--fe-args "$FE_ARGS" >"$LOG" 2>&1 || { tail -20 "$LOG"; exit 1; }
+	--fe-args "$FE_ARGS" --transport "$TRANSPORT" >"$LOG" 2>&1 ||
+	{ tail -20 "$LOG"; exit 1; }
 grep -E '^(fe-be|be-fe):' "$LOG" | sed 's/^/# /'
 
 python3 - "$OUT" "$LOG" <<'PY'
@@ -105,7 +111,22 @@ for line in open(cg):
 def incl(fn):
     return self_ir[fn] + sum(calls[fn].values())
 
-print(f"{'direction':10} {'Ir/pkt':>8} {'client PMD':>11} {'device PMD':>11} {'rest':>7}")
+def side(callee, d):
+    """fe or be for a PMD the benchmark called in direction d, else None"""
+    o, fn = callee
+    if re.search(r'tx|xmit', fn):
+        return 'fe' if d == 'fe-be' else 'be'
+    if re.search(r'rx|recv', fn):
+        return 'be' if d == 'fe-be' else 'fe'
+    if re.search(r'virtio|client', o):       # stripped: by library
+        return 'fe'
+    if re.search(r'vhost|vfio_user|device PMD', o):
+        return 'be'
+    return None
+
+# The PMD the benchmark calls to send and the one it calls to receive:
+# the frontend (fe) sends in fe-be and receives in be-fe.
+print(f"{'direction':10} {'Ir/pkt':>8} {'fe PMD':>8} {'be PMD':>8} {'PMDs':>8} {'rest':>7}")
 for d, name in (('fe-be', 'bench_fe_to_be'), ('be-fe', 'bench_be_to_fe')):
     if d not in pkts:
         continue
@@ -113,10 +134,15 @@ for d, name in (('fe-be', 'bench_fe_to_be'), ('be-fe', 'bench_be_to_fe')):
     fn = ('ring_bench', name)
     by = collections.Counter()
     for callee, v in calls[fn].items():
-        by[callee[0]] += v
+        if callee[0] == 'ring_bench' or callee[0].startswith('librte_m') \
+           or callee[0].startswith('ld-linux'):
+            continue        # the benchmark's own mbuf alloc/free, PLT
+        by[side(callee, d)] += v
     total = incl(fn)
-    c, dv = by['client PMD'], by['device PMD']
-    print(f"{d:10} {total / n:8.1f} {c / n:11.1f} {dv / n:11.1f} {(total - c - dv) / n:7.1f}")
+    pmds = sum(by.values())
+    fe = f"{by['fe'] / n:8.1f}" if by[None] == 0 else f"{'-':>8}"
+    be = f"{by['be'] / n:8.1f}" if by[None] == 0 else f"{'-':>8}"
+    print(f"{d:10} {total / n:8.1f} {fe} {be} {pmds / n:8.1f} {(total - pmds) / n:7.1f}")
 for d, name in (('fe-be', 'bench_fe_to_be'), ('be-fe', 'bench_be_to_fe')):
     if d not in pkts:
         continue

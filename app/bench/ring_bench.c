@@ -21,8 +21,13 @@
  * move cache lines between them; measure that with two testpmd processes.
  * Without valgrind it prints the single-core packet rate as well.
  *
+ * --transport vhost runs DPDK's net_vhost (device side, "be") and
+ * net_virtio_user (driver side, "fe") the same way, memif net_memif's
+ * server and client: the same loops, for comparison.
+ *
  *   ring_bench [--bursts N] [--size BYTES] [--burst N] [--dir fe-be|be-fe|both]
  *              [--be-args k=v,...] [--fe-args k=v,...] [--ring N]
+ *              [--transport vfio-user|vhost|memif]
  */
 
 #include <errno.h>
@@ -51,6 +56,7 @@ static struct {
 	const char *dir;
 	const char *be_args;
 	const char *fe_args;
+	const char *transport;
 	uint16_t be, fe;
 	struct rte_mempool *be_mp, *fe_mp;
 	uint8_t tmpl[64];
@@ -62,6 +68,7 @@ static struct {
 	.dir = "both",
 	.be_args = "",
 	.fe_args = "",
+	.transport = "vfio-user",
 };
 
 static void
@@ -69,7 +76,8 @@ usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s [--bursts N] [--size BYTES] [--burst N] "
 		"[--dir fe-be|be-fe|both] [--be-args k=v,...] "
-		"[--fe-args k=v,...] [--ring N]\n", prog);
+		"[--fe-args k=v,...] [--ring N] "
+		"[--transport vfio-user|vhost|memif]\n", prog);
 	exit(2);
 }
 
@@ -84,6 +92,7 @@ parse(int argc, char **argv)
 		{ "be-args", required_argument, NULL, 'B' },
 		{ "fe-args", required_argument, NULL, 'F' },
 		{ "ring", required_argument, NULL, 'r' },
+		{ "transport", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -111,10 +120,16 @@ parse(int argc, char **argv)
 		case 'r':
 			b.ring = (uint16_t)strtoul(optarg, NULL, 0);
 			break;
+		case 't':
+			b.transport = optarg;
+			break;
 		default:
 			usage(argv[0]);
 		}
 	}
+	if (strcmp(b.transport, "vfio-user") != 0 &&
+	    strcmp(b.transport, "vhost") != 0 && strcmp(b.transport, "memif") != 0)
+		usage(argv[0]);
 	if (b.size < 60 || b.size > RTE_MBUF_DEFAULT_DATAROOM - 64 ||
 	    b.burst == 0 || b.burst > MAX_BURST || b.bursts == 0)
 		usage(argv[0]);
@@ -241,10 +256,24 @@ main(int argc, char **argv)
 	}
 	snprintf(sock, sizeof(sock), "%s/be.sock", dir);
 	snprintf(prefix, sizeof(prefix), "ring-bench-%d", (int)getpid());
-	snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s%s%s", sock,
-		 b.be_args[0] ? "," : "", b.be_args);
-	snprintf(fe_args, sizeof(fe_args), "path=%s%s%s", sock,
-		 b.fe_args[0] ? "," : "", b.fe_args);
+	if (strcmp(b.transport, "vhost") == 0) {
+		snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=1%s%s",
+			 sock, b.be_args[0] ? "," : "", b.be_args);
+		snprintf(fe_args, sizeof(fe_args), "path=%s,queues=1%s%s", sock,
+			 b.fe_args[0] ? "," : "", b.fe_args);
+	} else if (strcmp(b.transport, "memif") == 0) {
+		snprintf(vdev, sizeof(vdev), "net_memif0,role=server,socket=%s,"
+			 "socket-abstract=no%s%s", sock, b.be_args[0] ? "," : "",
+			 b.be_args);
+		snprintf(fe_args, sizeof(fe_args), "role=client,socket=%s,"
+			 "socket-abstract=no%s%s", sock, b.fe_args[0] ? "," : "",
+			 b.fe_args);
+	} else {
+		snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s%s%s", sock,
+			 b.be_args[0] ? "," : "", b.be_args);
+		snprintf(fe_args, sizeof(fe_args), "path=%s%s%s", sock,
+			 b.fe_args[0] ? "," : "", b.fe_args);
+	}
 	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
 		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
 		goto out;
@@ -255,16 +284,31 @@ main(int argc, char **argv)
 	b.fe_mp = rte_pktmbuf_pool_create("fe", 8191, 256, 0,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	if (b.be_mp == NULL || b.fe_mp == NULL ||
-	    rte_eth_dev_get_port_by_name("net_vfio_user0", &b.be) != 0 ||
+	    rte_eth_dev_get_port_by_name(strchr(vdev, ',') == NULL ? vdev :
+		strndupa(vdev, strchr(vdev, ',') - vdev), &b.be) != 0 ||
 	    port_setup(b.be, b.be_mp) != 0 || rte_eth_dev_start(b.be) != 0) {
 		fprintf(stderr, "device port setup failed\n");
 		goto out;
 	}
+	if (strcmp(b.transport, "vhost") == 0) {
+		if (rte_vdev_init("net_virtio_user0", fe_args) != 0 ||
+		    rte_eth_dev_get_port_by_name("net_virtio_user0", &b.fe) != 0) {
+			fprintf(stderr, "virtio-user port setup failed\n");
+			goto out;
+		}
+	} else if (strcmp(b.transport, "memif") == 0) {
+		if (rte_vdev_init("net_memif1", fe_args) != 0 ||
+		    rte_eth_dev_get_port_by_name("net_memif1", &b.fe) != 0) {
+			fprintf(stderr, "memif client port setup failed\n");
+			goto out;
+		}
 	/* the frontend's name, or its old one */
-	if ((rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
-	     rte_eth_dev_get_port_by_name("net_virtio_vfio_user0", &b.fe) != 0) &&
-	    (rte_vdev_init("net_vfio_user_client0", fe_args) != 0 ||
-	     rte_eth_dev_get_port_by_name("net_vfio_user_client0", &b.fe) != 0)) {
+	} else if ((rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
+		    rte_eth_dev_get_port_by_name("net_virtio_vfio_user0",
+						 &b.fe) != 0) &&
+		   (rte_vdev_init("net_vfio_user_client0", fe_args) != 0 ||
+		    rte_eth_dev_get_port_by_name("net_vfio_user_client0",
+						 &b.fe) != 0)) {
 		fprintf(stderr, "client port setup failed\n");
 		goto out;
 	}
