@@ -25,9 +25,14 @@
  * net_virtio_user (driver side, "fe") the same way, memif net_memif's
  * server and client: the same loops, for comparison.
  *
+ * --qsbr prints what the QSBR bookkeeping of one burst costs (cycles,
+ * best of five runs): going online and offline (what each burst of both
+ * PMDs does), a quiescent report (what a thread that stays online would
+ * do), and the fences and locked stores behind them.
+ *
  *   ring_bench [--bursts N] [--size BYTES] [--burst N] [--dir fe-be|be-fe|both]
  *              [--be-args k=v,...] [--fe-args k=v,...] [--ring N]
- *              [--transport vfio-user|vhost|memif]
+ *              [--transport vfio-user|vhost|memif] [--qsbr]
  */
 
 #include <errno.h>
@@ -44,7 +49,9 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 
 #define MAX_BURST 64
 
@@ -57,6 +64,7 @@ static struct {
 	const char *be_args;
 	const char *fe_args;
 	const char *transport;
+	bool qsbr;
 	uint16_t be, fe;
 	struct rte_mempool *be_mp, *fe_mp;
 	uint8_t tmpl[64];
@@ -93,6 +101,7 @@ parse(int argc, char **argv)
 		{ "fe-args", required_argument, NULL, 'F' },
 		{ "ring", required_argument, NULL, 'r' },
 		{ "transport", required_argument, NULL, 't' },
+		{ "qsbr", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -122,6 +131,9 @@ parse(int argc, char **argv)
 			break;
 		case 't':
 			b.transport = optarg;
+			break;
+		case 'q':
+			b.qsbr = true;
 			break;
 		default:
 			usage(argv[0]);
@@ -186,6 +198,53 @@ __rte_noinline uint64_t
 bench_be_to_fe(uint64_t bursts)
 {
 	return one_way(b.be, b.be_mp, b.fe, bursts);
+}
+
+/* Cycles per iteration of op, best of five runs of n. */
+#define QSBR_COST(what, n, op) do {					\
+	uint64_t best = UINT64_MAX;					\
+	for (int r = 0; r < 5; r++) {					\
+		uint64_t t0 = rte_rdtsc_precise();			\
+		for (uint32_t i = 0; i < (n); i++) {			\
+			op;						\
+		}							\
+		best = RTE_MIN(best, rte_rdtsc_precise() - t0);		\
+	}								\
+	printf("  %-40s %6.1f cycles\n", what, (double)best / (n));	\
+} while (0)
+
+static void
+qsbr_cost(void)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
+	struct rte_rcu_qsbr *v = rte_zmalloc("qsbr", sz, RTE_CACHE_LINE_SIZE);
+	unsigned int lc = rte_lcore_id();
+	const uint32_t n = 2000000;
+	uint64_t word = 0, tok = 1;
+
+	if (v == NULL || rte_rcu_qsbr_init(v, RTE_MAX_LCORE) != 0)
+		return;
+	rte_rcu_qsbr_thread_register(v, lc);
+	printf("QSBR bookkeeping per burst (TSC %.2f GHz):\n",
+	       rte_get_tsc_hz() / 1e9);
+	QSBR_COST("nothing (loop)", n, rte_compiler_barrier());
+	QSBR_COST("rte_lcore_id()", n,
+		  lc += rte_lcore_id(); rte_compiler_barrier());
+	QSBR_COST("online + offline (the bursts)", n,
+		  rte_rcu_qsbr_thread_online(v, 0);
+		  rte_rcu_qsbr_thread_offline(v, 0));
+	rte_rcu_qsbr_thread_online(v, 0);
+	QSBR_COST("quiescent (thread stays online)", n,
+		  rte_rcu_qsbr_quiescent(v, 0));
+	rte_rcu_qsbr_thread_offline(v, 0);
+	QSBR_COST("seq_cst fence (mfence)", n,
+		  rte_atomic_thread_fence(__ATOMIC_SEQ_CST));
+	QSBR_COST("locked exchange (xchg)", n,
+		  __atomic_exchange_n(&word, tok++, __ATOMIC_SEQ_CST));
+	QSBR_COST("release store", n,
+		  __atomic_store_n(&word, tok++, __ATOMIC_RELEASE));
+	rte_free(v);
+	RTE_SET_USED(lc);
 }
 
 static int
@@ -276,6 +335,11 @@ main(int argc, char **argv)
 	}
 	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
 		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+		goto out;
+	}
+	if (b.qsbr) {
+		qsbr_cost();
+		ret = 0;
 		goto out;
 	}
 	memset(b.tmpl, 0x5a, sizeof(b.tmpl));
