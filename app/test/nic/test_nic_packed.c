@@ -16,6 +16,8 @@
  *    descriptor (entry) per burst;
  *  - notifications: no kicks asked on data queues, interrupts as the
  *    driver event suppression structure says (DISABLE, ENABLE, DESC);
+ *  - dirty page logging: the used parts of the rings and the receive
+ *    buffers the device wrote are marked, the transmit buffers are not;
  *  - a malicious packed driver: descriptors outside its memory, wrapping
  *    lengths, chains as long as the ring, chains not wholly available,
  *    bad indirect tables, wrong directions, odd ids, wrap counter abuse,
@@ -384,6 +386,66 @@ test_in_order_batch(void **state)
 		}
 		assert_int_equal(dvq_pending_used(q), 20);
 		assert_int_equal(drv_tx_reclaim(q), 20);
+		drv_close(d);
+	}
+}
+
+/* ---- dirty page logging ---- */
+
+static bool
+page_dirty(const uint64_t *bits, uint64_t iova)
+{
+	uint64_t p = (iova - NIC_IOVA) / 4096;
+
+	return (bits[p / 64] >> (p % 64)) & 1;
+}
+
+/* While the client logs, what the device writes (the rings' used parts,
+ * the receive buffers it fills) is marked dirty, what it only reads (the
+ * transmit buffers) is not. */
+static void
+test_dirty_log(void **state)
+{
+	static uint64_t bits[(NIC_MEM_MAPPED / 4096 + 63) / 64];
+
+	(void)state;
+	for (int packed = 0; packed < 2; packed++) {
+		struct nic_drv *d = drv_open();
+		struct dvq *rq = &d->vq[0], *tq = &d->vq[1];
+		struct rte_mbuf *m[4];
+		uint16_t rx_id, tx_id;
+		uint32_t s = seq++;
+
+		drv_init(d, NIC_OFFERED | IN_ORDER | (packed ? PACKED : 0),
+			 NIC_NVQS);
+		assert_int_equal(rte_vfio_user_client_dirty_pages(d->c,
+				 VFIO_USER_DIRTY_PAGES_F_START, 0, 0, 0, NULL, 0), 0);
+		/* a first report clears what DRIVER_OK marked */
+		assert_int_equal(rte_vfio_user_client_dirty_pages(d->c,
+				 VFIO_USER_DIRTY_PAGES_F_GET_BITMAP, NIC_IOVA,
+				 NIC_MEM_MAPPED, 4096, bits, sizeof(bits)), 0);
+		rx_id = drv_post_rx(rq, 1, 2048, false);
+		m[0] = nic_mbuf(1000, s, 0);
+		assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 1), 1);
+		tx_id = drv_send(d, tq, 1000, s, TX_ONE, 0);
+		assert_int_equal(nic_rx(0, m, 1, 1000), 1);
+		rte_pktmbuf_free(m[0]);
+		memset(bits, 0, sizeof(bits));
+		assert_int_equal(rte_vfio_user_client_dirty_pages(d->c,
+				 VFIO_USER_DIRTY_PAGES_F_GET_BITMAP, NIC_IOVA,
+				 NIC_MEM_MAPPED, 4096, bits, sizeof(bits)), 0);
+		/* used descriptors / entries of both queues */
+		assert_true(page_dirty(bits, packed ? rq->desc_iova : rq->used_iova));
+		assert_true(page_dirty(bits, packed ? tq->desc_iova : tq->used_iova));
+		/* the receive buffer, not the transmit one */
+		assert_true(page_dirty(bits, rq->bufs_iova +
+				       (uint64_t)rx_id * NIC_SLOT));
+		assert_false(page_dirty(bits, tq->bufs_iova +
+					(uint64_t)tx_id * NIC_SLOT));
+		assert_true(drv_recv(d, rq, rxbuf));
+		assert_int_equal(drv_tx_reclaim(tq), 1);
+		assert_int_equal(rte_vfio_user_client_dirty_pages(d->c,
+				 VFIO_USER_DIRTY_PAGES_F_STOP, 0, 0, 0, NULL, 0), 0);
 		drv_close(d);
 	}
 }
@@ -879,6 +941,8 @@ main(void)
 						nic_test_setup, nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_notifications,
 						nic_test_setup, nic_test_teardown),
+		cmocka_unit_test_setup_teardown(test_dirty_log, nic_test_setup,
+						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_tx, nic_test_setup,
 						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_flags, nic_test_setup,
