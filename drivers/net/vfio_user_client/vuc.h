@@ -85,6 +85,7 @@ struct vuc_vq {
 					 * packed: next descriptor to read */
 	uint16_t used_head;		/* in order: first descriptor in use */
 	uint16_t hdr_len;
+	uint32_t rx_buf_len;		/* rx: bytes each buffer offers */
 	bool event_idx;
 	bool mrg_rxbuf;
 	bool intr_on;			/* rx: interrupts asked for */

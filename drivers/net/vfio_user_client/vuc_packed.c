@@ -186,6 +186,7 @@ vuc_rxq_fill_packed(struct vuc_vq *vq)
 		rearm = mbuf_rearm_word(m[0], vq->port_id);
 		off = (uint32_t)(rearm & 0xffff);	/* data_off */
 		blen = m[0]->buf_len - off + VUC_HDR_LEN;
+		vq->rx_buf_len = blen;
 		for (uint16_t i = 0; i < n; i++) {
 			uint16_t id = id_get(vq, pos);
 			struct vring_packed_desc *d = &ring[pos];
@@ -236,15 +237,8 @@ vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 			continue;
 		}
 		m = vq->cookie[id].m;
-		if (vq->mrg_rxbuf) {
-			const struct virtio_net_hdr_mrg_rxbuf *hd =
-				rte_pktmbuf_mtod_offset(m,
-					const struct virtio_net_hdr_mrg_rxbuf *,
-					-VUC_HDR_LEN);
-
-			/* the first buffer is used after the rest */
-			nbufs = hd->num_buffers ? hd->num_buffers : 1;
-		}
+		/* the first buffer is used after the rest */
+		nbufs = rx_nbufs(vq, m, len);
 		vq->cookie[id].m = NULL;
 		id_put(vq, id);
 		vq->num_free++;

@@ -201,6 +201,7 @@ rxq_fill_split(struct vuc_vq *vq)
 		rearm = mbuf_rearm_word(m[0], vq->port_id);
 		off = (uint32_t)(rearm & 0xffff);	/* data_off */
 		blen = m[0]->buf_len - off + VUC_HDR_LEN;
+		vq->rx_buf_len = blen;
 		for (uint16_t i = 0; i < n; i++) {
 			uint16_t head = fh;
 			uint16_t *e = &ring[ai & mask];
@@ -285,18 +286,14 @@ rx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 
 	used = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
 	while (nrx < n && vq->last_used != used) {
-		uint32_t id = used_id(vq, used_at(vq, vq->last_used));
+		const struct vring_used_elem *e = used_at(vq, vq->last_used);
+		uint32_t id = used_id(vq, e);
 		uint16_t nbufs = 1;
 		struct rte_mbuf *m, *prev;
 		uint32_t len;
 
 		if (vq->mrg_rxbuf && id < vq->size && vq->cookie[id].m) {
-			const struct virtio_net_hdr_mrg_rxbuf *h =
-				rte_pktmbuf_mtod_offset(vq->cookie[id].m,
-					const struct virtio_net_hdr_mrg_rxbuf *,
-					-VUC_HDR_LEN);
-
-			nbufs = h->num_buffers ? h->num_buffers : 1;
+			nbufs = rx_nbufs(vq, vq->cookie[id].m, e->len);
 			if ((uint16_t)(used - vq->last_used) < nbufs)
 				break;	/* the rest of the packet is not there yet */
 		}

@@ -105,6 +105,25 @@ mbuf_rx_init(struct rte_mbuf *m, uint64_t rearm, uint32_t len)
 	m->vlan_tci_outer = 0;
 }
 
+/*
+ * How many buffers a received packet takes (mergeable buffers): the
+ * device uses every buffer but a packet's last one completely (VIRTIO 1.x
+ * 5.1.6.4.2), so a first buffer not filled to its end holds the whole
+ * packet, and its header (a cache line the device just wrote) need not be
+ * read at all.
+ */
+static __rte_always_inline uint16_t
+rx_nbufs(const struct vuc_vq *vq, const struct rte_mbuf *m, uint32_t len)
+{
+	const struct virtio_net_hdr_mrg_rxbuf *h;
+
+	if (!vq->mrg_rxbuf || len < vq->rx_buf_len)
+		return 1;
+	h = rte_pktmbuf_mtod_offset(m, const struct virtio_net_hdr_mrg_rxbuf *,
+				    -VUC_HDR_LEN);
+	return h->num_buffers ? h->num_buffers : 1;
+}
+
 /* vuc_ring.c */
 void vuc_kick_if_needed(struct vuc_vq *vq, uint16_t old);
 
