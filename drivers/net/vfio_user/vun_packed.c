@@ -125,32 +125,51 @@ chain_scan(const struct vun_vq *vq, uint16_t pos, bool wrap, uint16_t f,
 
 /* ---- used descriptors ---- */
 
-/* The burst's first used descriptor, whose flags go last. */
+/*
+ * Where a burst writes used descriptors (kept out of the queue structure:
+ * stores into the ring could alias it), and its first one, whose flags go
+ * last.
+ */
 struct used_head {
-	uint16_t pos;
-	uint16_t flags;
-	bool set;
+	struct vring_packed_desc *ring;
+	uint16_t size;
+	uint16_t pos;			/* next used position */
+	bool wrap;			/* its wrap counter */
+	bool set;			/* head_pos/head_flags hold the first */
+	uint16_t head_pos;
+	uint16_t head_flags;
 };
+
+static __rte_always_inline void
+used_begin(struct used_head *h, const struct vun_vq *vq)
+{
+	h->ring = vq->pdesc;
+	h->size = vq->size;
+	h->pos = vq->last_used;
+	h->wrap = vq->used_wrap;
+	h->set = false;
+	h->head_pos = 0;
+	h->head_flags = 0;
+}
 
 /* Mark the buffer id used with len bytes written; it took nd descriptors. */
 static __rte_always_inline void
-used_put(struct vun_vq *vq, struct used_head *h, uint16_t id, uint32_t len,
-	 uint16_t nd)
+used_put(struct used_head *h, uint16_t id, uint32_t len, uint16_t nd)
 {
-	struct vring_packed_desc *d = &vq->pdesc[vq->last_used];
-	uint16_t flags = used_bits(vq->used_wrap) |
+	struct vring_packed_desc *d = &h->ring[h->pos];
+	uint16_t flags = used_bits(h->wrap) |
 		(len != 0 ? VRING_DESC_F_WRITE : 0);
 
 	d->id = id;
 	d->len = len;
 	if (!h->set) {
-		h->pos = vq->last_used;
-		h->flags = flags;
+		h->head_pos = h->pos;
+		h->head_flags = flags;
 		h->set = true;
 	} else {
 		__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
 	}
-	pos_add(&vq->last_used, &vq->used_wrap, nd, vq->size);
+	pos_add(&h->pos, &h->wrap, nd, h->size);
 }
 
 /* Position p (wrap w) on a line of 2 * size positions. */
@@ -194,7 +213,10 @@ used_flush(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 {
 	if (!h->set)
 		return;
-	__atomic_store_n(&vq->pdesc[h->pos].flags, h->flags, __ATOMIC_RELEASE);
+	vq->last_used = h->pos;
+	vq->used_wrap = h->wrap;
+	__atomic_store_n(&vq->pdesc[h->head_pos].flags, h->head_flags,
+			 __ATOMIC_RELEASE);
 	log_ring(vq, t, vq->desc_iova, (uint64_t)vq->size * sizeof(*vq->pdesc));
 	/* the flags must be visible before we read the driver's event
 	 * suppression, or we could miss a needed interrupt */
@@ -275,7 +297,7 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	uint16_t old_used = vq->last_used, port = vq->port_id, total = 0;
 	uint16_t ab = avail_bits(vq->avail_wrap);
 	bool wrap = vq->avail_wrap, old_wrap = vq->used_wrap;
-	struct used_head h = { .set = false };
+	struct used_head h;
 	uint64_t bytes = 0, rearm, atw = 0;
 	uint32_t room = VUN_MAX_FRAME;
 	struct xwin w;
@@ -373,15 +395,16 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		return 0;
 	/* the buffers come back with nothing written: in order, the last id
 	 * at the first position tells about them all */
+	used_begin(&h, vq);
 	if (vq->in_order) {
 		uint16_t all = 0;
 
 		for (i = 0; i < count; i++)
 			all = (uint16_t)(all + nd[i]);
-		used_put(vq, &h, id[count - 1], 0, all);
+		used_put(&h, id[count - 1], 0, all);
 	} else {
 		for (i = 0; i < count; i++)
-			used_put(vq, &h, id[i], 0, nd[i]);
+			used_put(&h, id[i], 0, nd[i]);
 	}
 	vq->last_avail = at[count - 1];
 	vq->avail_wrap = (atw >> (count - 1)) & 1;
@@ -519,7 +542,7 @@ tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	if (nbuf < 0) {
 		vq->st.drops++;
 		for (int i = 0; i < nb; i++) {
-			used_put(vq, h, b[i].id, 0, b[i].nd);
+			used_put(h, b[i].id, 0, b[i].nd);
 			pos_add(&vq->last_avail, &vq->avail_wrap, b[i].nd,
 				vq->size);
 		}
@@ -532,7 +555,7 @@ tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			if (src_left(&s) > 0)
 				written += src_copy(&s, seg[k].va, seg[k].len,
 						    vq->hdr_len, nbp);
-		used_put(vq, h, b[i].id, written, b[i].nd);
+		used_put(h, b[i].id, written, b[i].nd);
 		pos_add(&vq->last_avail, &vq->avail_wrap, b[i].nd, vq->size);
 	}
 	if (nbuf != 1) {
@@ -551,10 +574,11 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	struct vring_packed_desc *ring = vq->pdesc;
 	uint16_t old_used = vq->last_used, i = 0, size = vq->size;
 	bool old_wrap = vq->used_wrap;
-	struct used_head h = { .set = false };
+	struct used_head h;
 	uint64_t bytes = 0, sent = 0;
 	struct xwin w;
 
+	used_begin(&h, vq);
 	xwin_init(&w, vq, t);
 	while (i < n) {
 		uint8_t *dst[VUN_BURST];
@@ -593,7 +617,7 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			copy_frame(dst[j] + VUN_HDR_LEN,
 				   rte_pktmbuf_mtod(m, const uint8_t *),
 				   m->data_len);
-			used_put(vq, &h, id[j], VUN_HDR_LEN + m->data_len, 1);
+			used_put(&h, id[j], VUN_HDR_LEN + m->data_len, 1);
 			bytes += m->data_len;
 		}
 		vq->last_avail = pos;
@@ -640,8 +664,10 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 		rte_vfio_user_get_mem_table(d->dev_id);
 	uint16_t old = vq->last_used;
 	bool old_wrap = vq->used_wrap;
-	struct used_head h = { .set = false };
+	struct used_head h;
 	uint8_t cmd[CTRL_MAX_CMD];
+
+	used_begin(&h, vq);
 
 	for (uint16_t done = 0; done < vq->size; done++) {
 		uint16_t pos = vq->last_avail, f = load_flags(&vq->pdesc[pos]);
@@ -705,12 +731,15 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 		} else {
 			vq->st.bad_desc++;
 		}
-		used_put(vq, &h, id, ok && ack != NULL ? 1 : 0, l);
+		used_put(&h, id, ok && ack != NULL ? 1 : 0, l);
 		pos_add(&vq->last_avail, &vq->avail_wrap, l, vq->size);
 	}
 	if (!h.set)
 		return false;
-	__atomic_store_n(&vq->pdesc[h.pos].flags, h.flags, __ATOMIC_RELEASE);
+	vq->last_used = h.pos;
+	vq->used_wrap = h.wrap;
+	__atomic_store_n(&vq->pdesc[h.head_pos].flags, h.head_flags,
+			 __ATOMIC_RELEASE);
 	/* marks the ring dirty while the client logs */
 	rte_vfio_user_iova_to_va(t, vq->desc_iova,
 				 (uint64_t)vq->size * sizeof(*vq->pdesc),
