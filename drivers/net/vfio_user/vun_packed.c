@@ -357,6 +357,7 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		vq->st.drops++;	/* no mbufs: packets wait in the ring */
 		return 0;
 	}
+	prefetch_w(&ring[vq->last_used]);
 	rearm = mbuf_rearm_word(pkts[0], port);
 	/* a frame pass 1 let through fits one fresh mbuf */
 	room = pkts[0]->buf_len - (uint32_t)(rearm & 0xffff);
@@ -607,7 +608,8 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			if (dst[k] == NULL)
 				break;
 			id[k] = d.id;
-			rte_prefetch0(dst[k]);
+			prefetch_w(dst[k]);
+			prefetch_w(dst[k] + VUN_HDR_LEN);
 			pos_add(&pos, &wrap, 1, size);
 		}
 		for (uint16_t j = 0; j < k; j++) {

@@ -407,7 +407,8 @@ tx_split_fast(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		if (unlikely(dst[i] == NULL))
 			break;
 		head[i] = h;
-		rte_prefetch0(dst[i]);
+		prefetch_w(dst[i]);
+		prefetch_w(dst[i] + VUN_HDR_LEN);
 	}
 	k = i;
 	for (i = 0; i < k; i++) {

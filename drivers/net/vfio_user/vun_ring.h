@@ -24,6 +24,22 @@
 /* The virtio_net_hdr (VERSION_1: always the 12-byte mrg_rxbuf layout). */
 #define VUN_HDR_LEN	((uint32_t)sizeof(struct virtio_net_hdr_mrg_rxbuf))
 
+/*
+ * Prefetch a cache line we are about to write, in exclusive state (x86
+ * PREFETCHW: a NOP on CPUs without it): a line the other side last had
+ * comes over once, not shared first and then again for ownership.
+ */
+static __rte_always_inline void
+prefetch_w(const void *p)
+{
+#ifdef RTE_ARCH_X86
+	asm volatile("prefetchw %0" : : "m" (*(const volatile char *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
+#endif
+}
+
+
 static __rte_always_inline void *
 xlate(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
       uint64_t iova, uint64_t len, uint32_t access)

@@ -179,6 +179,7 @@ vuc_rxq_fill_packed(struct vuc_vq *vq)
 		uint64_t rearm;
 		uint32_t off, blen;
 
+		prefetch_w_descs(ring, pos, n, size);
 		if (rte_mempool_get_bulk(vq->mp, (void **)m, n) != 0) {
 			vq->st.nombuf++;
 			break;
@@ -372,6 +373,8 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	struct avail_head h = { .set = false };
 	uint64_t bytes = 0;
 
+	/* the lines this burst writes: owned before the reclaim is done */
+	prefetch_w_descs(ring, vq->avail_idx, n, size);
 	if ((uint16_t)(size - vq->num_free) >= VUC_TX_RECLAIM ||
 	    vq->num_free < n)
 		tx_reclaim(vq);

@@ -22,6 +22,36 @@
 #define VUC_HDR_LEN	((uint16_t)sizeof(struct virtio_net_hdr_mrg_rxbuf))
 
 /*
+ * Prefetch a cache line we are about to write, in exclusive state (x86
+ * PREFETCHW: a NOP on CPUs without it): a line the other side last had
+ * comes over once, not shared first and then again for ownership.
+ */
+static __rte_always_inline void
+prefetch_w(const void *p)
+{
+#ifdef RTE_ARCH_X86
+	asm volatile("prefetchw %0" : : "m" (*(const volatile char *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/* Prefetch for writing the ring lines of n descriptors of 16 bytes from
+ * index i of a ring of size (any) entries. */
+static __rte_always_inline void
+prefetch_w_descs(const void *ring, uint16_t i, uint16_t n, uint16_t size)
+{
+	for (uint16_t k = 0; k < n; k = (uint16_t)(k + 4)) {
+		uint16_t j = (uint16_t)(i + k);
+
+		if (j >= size)
+			j = (uint16_t)(j - size);
+		prefetch_w((const uint8_t *)ring + (size_t)j * 16);
+	}
+}
+
+
+/*
  * The transmit header in the headroom: no offloads, so all zero. Written
  * as two stores, not a memset call.
  */
