@@ -523,6 +523,16 @@ drv_setup_vq_at(struct nic_drv *d, uint16_t index, uint16_t size,
 	memset(base, 0, 256u << 10);
 	q->index = index;
 	q->size = NIC_QSZ;
+	q->packed = d->features & NIC_F(VIRTIO_F_RING_PACKED);
+	q->in_order = d->features & NIC_F(VIRTIO_F_IN_ORDER);
+	if (q->packed) {
+		/* any size will do; the ring, the two event areas */
+		q->size = size != 0 && size <= NIC_QSZ ? size : NIC_QSZ;
+		q->pdesc = (void *)base;
+		q->drv_ev = (void *)(base + 0x1000);
+		q->dev_ev = (void *)(base + 0x2000);
+		q->avail_wrap = q->used_wrap = true;
+	}
 	q->desc = (void *)base;
 	q->avail = (void *)(base + 0x1000);
 	q->used = (void *)(base + 0x2000);
@@ -626,6 +636,113 @@ drv_va(struct nic_drv *d, uint64_t iova)
 	return d->mem + (iova - NIC_IOVA);
 }
 
+/* Buffers in the device's hands, in the order they were made available. */
+static void
+fifo_push(struct dvq *q, uint16_t id)
+{
+	assert_true(q->fifo_n < NIC_QSZ);
+	q->fifo[(q->fifo_h + q->fifo_n) % NIC_QSZ] = id;
+	q->fifo_n++;
+}
+
+static uint16_t
+fifo_at(const struct dvq *q, uint16_t i)
+{
+	return q->fifo[(q->fifo_h + i) % NIC_QSZ];
+}
+
+/* Remove id from the fifo (in order: it must be the first one). */
+static void
+fifo_remove(struct dvq *q, uint16_t id)
+{
+	uint16_t i;
+
+	for (i = 0; i < q->fifo_n && fifo_at(q, i) != id; i++)
+		;
+	if (i == q->fifo_n)
+		fail_msg("vq %u: the device used id %u, not in the device's "
+			 "hands", q->index, id);
+	if (q->in_order && i != 0)
+		fail_msg("vq %u: in order, id %u used before id %u", q->index,
+			 id, fifo_at(q, 0));
+	for (; i + 1 < q->fifo_n; i++)
+		q->fifo[(q->fifo_h + i) % NIC_QSZ] = fifo_at(q, i + 1);
+	q->fifo_n--;
+}
+
+uint16_t
+pdvq_avail_bits(const struct dvq *q)
+{
+	return q->avail_wrap ? 1u << VRING_PACKED_DESC_F_AVAIL :
+		1u << VRING_PACKED_DESC_F_USED;
+}
+
+static bool
+pdesc_used(const struct dvq *q, uint16_t pos, bool wrap)
+{
+	uint16_t f = __atomic_load_n(&q->pdesc[pos].flags, __ATOMIC_ACQUIRE);
+	uint16_t both = (1u << VRING_PACKED_DESC_F_AVAIL) |
+		(1u << VRING_PACKED_DESC_F_USED);
+
+	(void)q;
+	return (f & both) == (wrap ? both : 0);
+}
+
+static void
+ppos_add(const struct dvq *q, uint16_t *pos, bool *wrap, uint16_t n)
+{
+	*pos = (uint16_t)(*pos + n);
+	if (*pos >= q->size) {
+		*pos = (uint16_t)(*pos - q->size);
+		*wrap = !*wrap;
+	}
+}
+
+void
+pdvq_publish_raw(struct dvq *q, const struct vring_packed_desc *d,
+		 unsigned int n, uint16_t id)
+{
+	uint16_t first = q->next_avail;
+
+	assert_true(n >= 1 && q->ring_used + n <= q->size);
+	for (unsigned int k = 0; k < n; k++) {
+		struct vring_packed_desc *r = &q->pdesc[q->next_avail];
+
+		r->addr = d[k].addr;
+		r->len = d[k].len;
+		r->id = d[k].id;
+		if (k > 0)
+			__atomic_store_n(&r->flags, d[k].flags, __ATOMIC_RELEASE);
+		ppos_add(q, &q->next_avail, &q->avail_wrap, 1);
+	}
+	__atomic_store_n(&q->pdesc[first].flags, d[0].flags, __ATOMIC_RELEASE);
+	q->ring_used = (uint16_t)(q->ring_used + n);
+	q->chain_len[id] = (uint16_t)n;
+	fifo_push(q, id);
+}
+
+void
+pdvq_publish(struct dvq *q, const struct vring_packed_desc *d, unsigned int n,
+	     uint16_t id)
+{
+	struct vring_packed_desc c[NIC_QSZ];
+	uint16_t pos = q->next_avail;
+	bool wrap = q->avail_wrap;
+
+	assert_true(n <= RTE_DIM(c));
+	for (unsigned int k = 0; k < n; k++) {
+		c[k] = d[k];
+		c[k].id = id;
+		c[k].flags = (uint16_t)((d[k].flags &
+			~((1u << VRING_PACKED_DESC_F_AVAIL) |
+			  (1u << VRING_PACKED_DESC_F_USED))) |
+			(wrap ? 1u << VRING_PACKED_DESC_F_AVAIL :
+			 1u << VRING_PACKED_DESC_F_USED));
+		ppos_add(q, &pos, &wrap, 1);
+	}
+	pdvq_publish_raw(q, c, n, id);
+}
+
 uint16_t
 dvq_alloc(struct dvq *q)
 {
@@ -644,6 +761,15 @@ dvq_free_chain(struct dvq *q, uint16_t head)
 {
 	uint16_t i = head, n = q->chain_len[head];
 
+	if (q->packed) {
+		/* one slot, whatever the descriptors it took */
+		assert_true(head < NIC_QSZ && n > 0);
+		q->hnext[head] = q->free_head;
+		q->free_head = head;
+		q->num_free++;
+		q->chain_len[head] = 0;
+		return;
+	}
 	assert_true(head < q->size && n > 0);
 	for (uint16_t k = 0; k < n; k++) {
 		uint16_t next = q->hnext[i];
@@ -659,6 +785,8 @@ dvq_free_chain(struct dvq *q, uint16_t head)
 void
 dvq_publish(struct dvq *q, uint16_t head)
 {
+	if (head < q->size)
+		fifo_push(q, head);
 	q->avail->ring[q->avail_idx & (q->size - 1)] = head;
 	q->avail_idx++;
 	__atomic_store_n(&q->avail->idx, q->avail_idx, __ATOMIC_RELEASE);
@@ -691,7 +819,13 @@ dvq_kick(struct nic_drv *d, struct dvq *q, uint16_t old)
 
 	/* the new avail idx before the device's suppression state */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (d->features & NIC_F(VIRTIO_RING_F_EVENT_IDX)) {
+	if (q->packed) {
+		uint16_t f = __atomic_load_n(&q->dev_ev->flags,
+					     __ATOMIC_ACQUIRE) & 3;
+
+		(void)old;
+		need = f != VRING_PACKED_EVENT_FLAG_DISABLE;
+	} else if (d->features & NIC_F(VIRTIO_RING_F_EVENT_IDX)) {
 		need = vring_need_event(dvq_avail_event(q), q->avail_idx, old);
 	} else {
 		need = !(__atomic_load_n(&q->used->flags, __ATOMIC_ACQUIRE) &
@@ -702,11 +836,105 @@ dvq_kick(struct nic_drv *d, struct dvq *q, uint16_t old)
 	return need;
 }
 
+/* Packed: the buffers the used descriptors from next_used cover. */
+static uint16_t
+ppending(const struct dvq *q)
+{
+	uint16_t pos = q->next_used, n = 0, i = 0;
+	bool wrap = q->used_wrap;
+
+	if (q->in_batch) {	/* the rest of a batch being taken */
+		while (i < q->fifo_n && fifo_at(q, i) != q->batch_end)
+			i++;
+		n = i = (uint16_t)(i + 1);
+		for (uint16_t k = 0; k < n; k++)
+			ppos_add(q, &pos, &wrap, q->chain_len[fifo_at(q, k)]);
+	}
+	while (i < q->fifo_n && pdesc_used(q, pos, wrap)) {
+		uint16_t id = q->pdesc[pos].id;
+
+		if (!q->in_order) {
+			if (id >= NIC_QSZ || q->chain_len[id] == 0)
+				break;
+			ppos_add(q, &pos, &wrap, q->chain_len[id]);
+			n++;
+			i++;
+			continue;
+		}
+		/* in order: this one and all before the one with that id */
+		do {
+			uint16_t f = fifo_at(q, i++);
+
+			ppos_add(q, &pos, &wrap, q->chain_len[f]);
+			n++;
+			if (f == id)
+				break;
+		} while (i < q->fifo_n);
+	}
+	return n;
+}
+
 uint16_t
 dvq_pending_used(const struct dvq *q)
 {
+	if (q->packed)
+		return ppending(q);
 	return (uint16_t)(__atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE) -
 			  q->last_used);
+}
+
+bool
+dvq_peek_used(const struct dvq *q, uint16_t *id)
+{
+	if (dvq_pending_used(q) == 0)
+		return false;
+	if (q->in_order)
+		*id = fifo_at(q, 0);
+	else if (q->packed)
+		*id = q->pdesc[q->next_used].id;
+	else
+		*id = (uint16_t)q->used->ring[q->last_used & (q->size - 1)].id;
+	return true;
+}
+
+static bool
+pget_used(struct dvq *q, uint16_t *id, uint32_t *len)
+{
+	uint16_t x;
+
+	if (!q->in_batch) {
+		if (!pdesc_used(q, q->next_used, q->used_wrap))
+			return false;
+		x = q->pdesc[q->next_used].id;
+		*len = q->pdesc[q->next_used].len;
+		if (q->in_order && q->fifo_n > 0 && fifo_at(q, 0) != x) {
+			/* one used descriptor for a batch up to x */
+			uint16_t i;
+
+			for (i = 0; i < q->fifo_n && fifo_at(q, i) != x; i++)
+				;
+			if (i == q->fifo_n)
+				fail_msg("vq %u: in-order batch up to id %u, not in "
+					 "the device's hands", q->index, x);
+			q->in_batch = true;
+			q->batch_end = x;
+		}
+	}
+	if (q->in_batch) {
+		/* buffers of a batch before its last: used, nothing written */
+		x = fifo_at(q, 0);
+		if (x == q->batch_end)
+			q->in_batch = false;
+		else
+			*len = 0;
+	}
+	if (x >= NIC_QSZ || q->chain_len[x] == 0)
+		fail_msg("vq %u: used id %u is not a buffer of ours", q->index, x);
+	fifo_remove(q, x);
+	ppos_add(q, &q->next_used, &q->used_wrap, q->chain_len[x]);
+	q->ring_used = (uint16_t)(q->ring_used - q->chain_len[x]);
+	*id = x;
+	return true;
 }
 
 bool
@@ -714,11 +942,24 @@ dvq_get_used(struct dvq *q, uint16_t *id, uint32_t *len)
 {
 	const struct vring_used_elem *e;
 
+	if (q->packed)
+		return pget_used(q, id, len);
 	if (dvq_pending_used(q) == 0)
 		return false;
 	e = &q->used->ring[q->last_used & (q->size - 1)];
 	*id = (uint16_t)e->id;
 	*len = e->len;
+	if (q->in_order) {
+		/* one entry may stand for a batch: the ones before its last
+		 * buffer are used with nothing written */
+		uint16_t f = fifo_at(q, 0);
+
+		if (*id != f)
+			*len = 0;
+		*id = f;
+	}
+	if (*id < q->size && q->fifo_n > 0)
+		fifo_remove(q, *id);
 	q->last_used++;
 	return true;
 }
@@ -789,6 +1030,45 @@ drv_send(struct nic_drv *d, struct dvq *q, uint32_t len, uint32_t seq,
 	pkt_fill(slot + NIC_HDR_LEN, len, seq);
 	if (seg == 0)
 		seg = len;
+	if (q->packed) {
+		struct vring_packed_desc pd[NIC_IND_MAX + 1];
+		struct vring_packed_desc *pt = (void *)tbl;
+
+		switch (shape) {
+		case TX_ONE:
+			pd[0] = (struct vring_packed_desc){ iova,
+				NIC_HDR_LEN + len, 0, 0 };
+			break;
+		case TX_SPLIT:
+		case TX_INDIRECT:
+			pd[0] = (struct vring_packed_desc){ iova, NIC_HDR_LEN,
+				0, 0 };
+			while (off < NIC_HDR_LEN + len) {
+				uint32_t k = RTE_MIN(seg, NIC_HDR_LEN + len - off);
+
+				assert_true(n < NIC_IND_MAX);
+				pd[n - 1].flags |= VRING_DESC_F_NEXT;
+				pd[n] = (struct vring_packed_desc){ iova + off,
+					k, 0, 0 };
+				off += k;
+				n++;
+			}
+			break;
+		}
+		if (shape == TX_INDIRECT) {
+			/* the table: no NEXT flags, its length says */
+			for (uint32_t k = 0; k < n; k++) {
+				pt[k] = pd[k];
+				pt[k].flags = 0;
+			}
+			pd[0] = (struct vring_packed_desc){
+				q->ind_iova + (uint64_t)head * NIC_IND_MAX * 16,
+				n * 16, 0, VRING_DESC_F_INDIRECT };
+			n = 1;
+		}
+		pdvq_publish(q, pd, n, head);
+		return head;
+	}
 	switch (shape) {
 	case TX_ONE:
 		q->desc[head] = (struct vring_desc){ iova, NIC_HDR_LEN + len, 0, 0 };
@@ -854,6 +1134,30 @@ drv_post_rx(struct dvq *q, unsigned int ndesc, uint32_t seg, bool indirect)
 
 	assert_true(ndesc >= 1 && ndesc * seg <= NIC_SLOT);
 	memset(q->bufs + (size_t)head * NIC_SLOT, 0xee, ndesc * seg);
+	if (q->packed) {
+		struct vring_packed_desc pd[NIC_IND_MAX];
+		struct vring_packed_desc *pt = (void *)tbl;
+		unsigned int n = ndesc;
+
+		assert_true(ndesc <= NIC_IND_MAX);
+		for (unsigned int k = 0; k < ndesc; k++)
+			pd[k] = (struct vring_packed_desc){ iova + k * seg, seg, 0,
+				VRING_DESC_F_WRITE |
+				(k + 1 < ndesc ? VRING_DESC_F_NEXT : 0) };
+		if (indirect) {
+			for (unsigned int k = 0; k < ndesc; k++) {
+				pt[k] = pd[k];
+				pt[k].flags = VRING_DESC_F_WRITE;
+			}
+			pd[0] = (struct vring_packed_desc){
+				q->ind_iova + (uint64_t)head * NIC_IND_MAX * 16,
+				ndesc * 16, 0, VRING_DESC_F_INDIRECT };
+			n = 1;
+		}
+		q->buf_len[head] = ndesc * seg;
+		pdvq_publish(q, pd, n, head);
+		return head;
+	}
 	if (indirect) {
 		assert_true(ndesc <= NIC_IND_MAX);
 		for (unsigned int k = 0; k < ndesc; k++)
@@ -887,14 +1191,13 @@ drv_post_rx(struct dvq *q, unsigned int ndesc, uint32_t seg, bool indirect)
 bool
 drv_recv(struct nic_drv *d, struct dvq *q, struct drx *out)
 {
-	const struct vring_used_elem *e;
-	uint16_t nb = 1, pending = dvq_pending_used(q);
+	uint16_t nb = 1, pending = dvq_pending_used(q), first;
 
 	if (pending == 0)
 		return false;
-	e = &q->used->ring[q->last_used & (q->size - 1)];
-	assert_true(e->id < q->size);
-	memcpy(&out->hdr, q->bufs + (size_t)e->id * NIC_SLOT, sizeof(out->hdr));
+	assert_true(dvq_peek_used(q, &first));
+	assert_true(first < NIC_QSZ);
+	memcpy(&out->hdr, q->bufs + (size_t)first * NIC_SLOT, sizeof(out->hdr));
 	if (d->features & NIC_F(VIRTIO_NET_F_MRG_RXBUF))
 		nb = out->hdr.num_buffers;
 	if (nb == 0)

@@ -67,7 +67,8 @@
 #define NIC_BAR		4
 #define NIC_MSIX_BAR	1
 
-/* Features the device offers. */
+/* Features the split-ring test driver negotiates (all the device offers
+ * but in-order use and packed rings, which tests ask for by name). */
 #define NIC_F(b)	(1ULL << (b))
 #define NIC_OFFERED ( \
 	NIC_F(VIRTIO_F_VERSION_1) | NIC_F(VIRTIO_F_ACCESS_PLATFORM) | \
@@ -76,6 +77,9 @@
 	NIC_F(VIRTIO_NET_F_STATUS) | NIC_F(VIRTIO_NET_F_MRG_RXBUF) | \
 	NIC_F(VIRTIO_NET_F_CTRL_VQ) | NIC_F(VIRTIO_NET_F_CTRL_RX) | \
 	NIC_F(VIRTIO_NET_F_CTRL_MAC_ADDR) | NIC_F(VIRTIO_NET_F_MQ))
+/* Everything the device offers by default. */
+#define NIC_DEV_OFFERED (NIC_OFFERED | NIC_F(VIRTIO_F_IN_ORDER) | \
+			 NIC_F(VIRTIO_F_RING_PACKED))
 
 /* The device side: EAL, the port, what the LSC callback saw. */
 struct nic_env {
@@ -114,6 +118,25 @@ struct dvq {
 	uint16_t notify_off;		/* queue_notify_off */
 	uint16_t vector;		/* MSI-X vector, as read back */
 	uint64_t kicks;			/* doorbells we rang */
+
+	/*
+	 * Packed rings (VIRTIO_F_RING_PACKED): the descriptor ring where
+	 * desc is, the driver / device event suppression structures where
+	 * avail / used are. A buffer's id is its slot (bufs, ind, chain_len
+	 * indexed by it); chain_len[id] is then its ring descriptors.
+	 */
+	bool packed;
+	bool in_order;			/* VIRTIO_F_IN_ORDER negotiated */
+	struct vring_packed_desc *pdesc;
+	struct vring_packed_desc_event *drv_ev, *dev_ev;
+	uint16_t next_avail, next_used;	/* ring positions */
+	bool avail_wrap, used_wrap;
+	uint16_t ring_used;		/* descriptors in the device's hands */
+	/* buffers made available, in order (heads / ids) */
+	uint16_t fifo[NIC_QSZ];
+	uint16_t fifo_h, fifo_n;
+	uint16_t batch_end;		/* in order: a used batch up to this id */
+	bool in_batch;
 };
 
 /* The driver. */
@@ -243,8 +266,22 @@ void dvq_notify(struct nic_drv *d, struct dvq *q);
 bool dvq_get_used(struct dvq *q, uint16_t *id, uint32_t *len);
 /* The device's avail_event (EVENT_IDX), after the used ring. */
 uint16_t dvq_avail_event(const struct dvq *q);
-/* Used entries not consumed yet. */
+/* Used entries (buffers) not consumed yet. */
 uint16_t dvq_pending_used(const struct dvq *q);
+/* The id of the next used buffer, not consumed; false if none. */
+bool dvq_peek_used(const struct dvq *q, uint16_t *id);
+
+/* Packed rings: make the buffer id available as the n descriptors d
+ * (their AVAIL/USED bits are set here, the first one's last; the wrap
+ * bits are ours unless raw). Not kicked. */
+void pdvq_publish(struct dvq *q, const struct vring_packed_desc *d,
+		  unsigned int n, uint16_t id);
+/* The same with the descriptors' flags exactly as given (no wrap bits
+ * added; the first one's written last). */
+void pdvq_publish_raw(struct dvq *q, const struct vring_packed_desc *d,
+		      unsigned int n, uint16_t id);
+/* AVAIL/USED bits of an available descriptor at the next position. */
+uint16_t pdvq_avail_bits(const struct dvq *q);
 
 /* ---- packets ---- */
 

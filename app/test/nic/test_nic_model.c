@@ -293,9 +293,9 @@ test_pci_cfg_window(void **state)
 	cfg_w32(d, data, 1);
 	assert_int_equal(cc_r32(d, CC(device_feature_select)), 1);
 	window(d, NIC_BAR, CC(device_feature), 4);
-	assert_int_equal(cfg_r32(d, data), (uint32_t)(NIC_OFFERED >> 32));
+	assert_int_equal(cfg_r32(d, data), (uint32_t)(NIC_DEV_OFFERED >> 32));
 	cc_w32(d, CC(device_feature_select), 0);
-	assert_int_equal(cfg_r32(d, data), (uint32_t)NIC_OFFERED);
+	assert_int_equal(cfg_r32(d, data), (uint32_t)NIC_DEV_OFFERED);
 	/* device status, one byte */
 	window(d, NIC_BAR, CC(device_status), 1);
 	cfg_w8(d, data, VIRTIO_CONFIG_S_ACKNOWLEDGE);
@@ -393,7 +393,7 @@ test_features(void **state)
 		VIRTIO_CONFIG_S_FEATURES_OK;
 
 	(void)state;
-	assert_int_equal(drv_device_features(d), NIC_OFFERED);
+	assert_int_equal(drv_device_features(d), NIC_DEV_OFFERED);
 	cc_w32(d, CC(device_feature_select), 2);
 	assert_int_equal(cc_r32(d, CC(device_feature)), 0);
 
@@ -411,13 +411,13 @@ test_features(void **state)
 	assert_int_equal(cc_r32(d, CC(guest_feature)), 0);
 
 	/* everything offered */
-	assert_int_equal(drv_negotiate(d, NIC_OFFERED), ok);
+	assert_int_equal(drv_negotiate(d, NIC_DEV_OFFERED), ok);
 
 	/* a feature not offered: FEATURES_OK does not stick */
 	assert_int_equal(drv_negotiate(d, NIC_OFFERED |
 			 NIC_F(VIRTIO_NET_F_GUEST_TSO4)),
 			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	assert_int_equal(drv_negotiate(d, V1 | NIC_F(34) /* RING_PACKED */),
+	assert_int_equal(drv_negotiate(d, V1 | NIC_F(38) /* NOTIFICATION_DATA */),
 			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	assert_int_equal(drv_negotiate(d, V1 | NIC_F(63)),
 			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);

@@ -57,23 +57,43 @@ struct vun_stats {
 	uint64_t errors;	/* packets given up on */
 };
 
-/* One device-side split virtqueue. */
+/*
+ * One device-side virtqueue, split or packed (VIRTIO_F_RING_PACKED). The
+ * lcore polling it owns the first cache line and a half (ring pointers,
+ * positions, counters); the event thread programs the rest.
+ */
 struct vun_vq {
-	/* data path, read-mostly */
+	/* data path: the polling lcore writes these */
 	uint32_t ready;			/* atomic: rings translated, usable */
 	uint16_t size;
-	uint16_t last_avail;		/* next avail entry we consume */
-	uint16_t last_used;		/* next used entry we fill */
+	uint16_t last_avail;		/* split: next avail entry we consume;
+					 * packed: next descriptor we read */
+	uint16_t last_used;		/* split: next used entry we fill;
+					 * packed: next descriptor we write */
 	uint16_t msix_vector;
+	uint16_t port_id;		/* ethdev port, for mbuf->port */
+	uint16_t hdr_len;		/* virtio_net_hdr length */
 	bool event_idx;
 	bool mrg_rxbuf;
 	bool indirect;
-	uint16_t hdr_len;		/* virtio_net_hdr length */
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	struct rte_vfio_user_mem_cache mcache;
-	struct rte_vfio_user_mem_cache log_cache;	/* used ring, dirty log */
+	bool packed;			/* VIRTIO_F_RING_PACKED */
+	bool in_order;			/* VIRTIO_F_IN_ORDER */
+	bool avail_wrap;		/* packed: wrap counter at last_avail */
+	bool used_wrap;			/* packed: wrap counter at last_used */
+	union {
+		struct vring_desc *desc;	/* split: descriptor table */
+		struct vring_packed_desc *pdesc; /* packed: descriptor ring */
+	};
+	union {
+		struct vring_avail *avail;	/* split: driver area */
+		struct vring_packed_desc_event *drv_event; /* packed */
+	};
+	union {
+		struct vring_used *used;	/* split: device area */
+		struct vring_packed_desc_event *dev_event; /* packed */
+	};
+	struct rte_vfio_user_mem_cache mcache;	/* buffers */
+	struct rte_vfio_user_mem_cache log_cache; /* dirty log of our ring writes */
 	struct rte_mempool *mp;		/* rx (driver tx) queues: our mbufs */
 	struct vun_dev *dev;
 	uint16_t index;			/* virtqueue index */
@@ -101,6 +121,8 @@ struct vun_dev {
 	struct rte_ether_addr mac;
 	uint16_t mtu;
 	mode_t sock_mode;
+	bool packed_vq;			/* offer VIRTIO_F_RING_PACKED */
+	bool in_order;			/* offer VIRTIO_F_IN_ORDER */
 
 	/* virtio state (event thread) */
 	uint64_t host_features;
@@ -205,6 +227,12 @@ vq_need_interrupt(const struct vun_vq *vq, uint16_t old, uint16_t new)
 	return !(__atomic_load_n(&vq->avail->flags, __ATOMIC_ACQUIRE) &
 		 VRING_AVAIL_F_NO_INTERRUPT);
 }
+
+/* vun_packed.c: serve a packed control queue (event thread); whether to
+ * interrupt the driver */
+bool vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
+		     uint8_t (*exec)(struct vun_dev *d, const uint8_t *cmd,
+				     uint32_t len, bool *shrunk));
 
 /* vun_ring.c: bursts */
 uint16_t vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);

@@ -9,6 +9,7 @@
  *
  *   --vdev 'net_vfio_user0,path=/run/vnic0.sock,queues=2,mac=02:00:00:00:00:01,mtu=1500'
  *   --vdev 'net_vfio_user0,path=/run/vnic0.sock,sock_mode=0660'
+ *   packed_vq=0 / in_order=0: do not offer packed rings / in-order use
  */
 
 #include <errno.h>
@@ -39,9 +40,12 @@ RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 #define ARG_MAC		"mac"
 #define ARG_MTU		"mtu"
 #define ARG_SOCK_MODE	"sock_mode"
+#define ARG_PACKED_VQ	"packed_vq"
+#define ARG_IN_ORDER	"in_order"
 
 static const char *const valid_args[] = {
-	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_MTU, ARG_SOCK_MODE, NULL,
+	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_MTU, ARG_SOCK_MODE, ARG_PACKED_VQ,
+	ARG_IN_ORDER, NULL,
 };
 
 /* ---- link ---- */
@@ -403,6 +407,16 @@ arg_mtu(const char *key, const char *val, void *out)
 }
 
 static int
+arg_bool(const char *key, const char *val, void *out)
+{
+	RTE_SET_USED(key);
+	if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
+		return -1;
+	*(bool *)out = val[0] == '1';
+	return 0;
+}
+
+static int
 arg_mac(const char *key, const char *val, void *out)
 {
 	struct vun_dev *d = out;
@@ -440,11 +454,13 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d)
 	d->max_pairs = 1;
 	d->mtu = VUN_DEF_MTU;
 	d->sock_mode = RTE_VFIO_USER_SOCK_MODE_DEFAULT;
+	d->packed_vq = true;
+	d->in_order = true;
 	rte_eth_random_addr(d->mac.addr_bytes);
 	kv = rte_kvargs_parse(params ? params : "", valid_args);
 	if (kv == NULL) {
 		VUN_LOG(ERR, "%s: bad devargs '%s' (keys: path, queues, mac, mtu, "
-			"sock_mode)",
+			"sock_mode, packed_vq, in_order)",
 			name, params ? params : "");
 		return -EINVAL;
 	}
@@ -473,6 +489,11 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d)
 	if (rte_kvargs_process(kv, ARG_SOCK_MODE, arg_sock_mode, d) < 0) {
 		VUN_LOG(ERR, "%s: sock_mode must be octal permission bits, "
 			"0 to 0777 (e.g. 0660)", name);
+		goto out;
+	}
+	if (rte_kvargs_process(kv, ARG_PACKED_VQ, arg_bool, &d->packed_vq) < 0 ||
+	    rte_kvargs_process(kv, ARG_IN_ORDER, arg_bool, &d->in_order) < 0) {
+		VUN_LOG(ERR, "%s: packed_vq and in_order must be 0 or 1", name);
 		goto out;
 	}
 	ret = 0;
@@ -535,7 +556,8 @@ vun_probe(struct rte_vdev_device *vdev)
 		goto err;
 	rte_eth_dev_probing_finish(eth);
 	VUN_LOG(INFO, "%s: port %u serves a virtio-net device on %s (%u queue "
-		"pairs, mtu %u)", name, d->port_id, d->path, d->max_pairs, d->mtu);
+		"pairs, mtu %u, packed_vq %u, in_order %u)", name, d->port_id,
+		d->path, d->max_pairs, d->mtu, d->packed_vq, d->in_order);
 	return 0;
 err:
 	rte_vfio_user_pci_free(d->pci);
@@ -563,4 +585,5 @@ static struct rte_vdev_driver vun_driver = {
 RTE_PMD_REGISTER_VDEV(net_vfio_user, vun_driver);
 RTE_PMD_REGISTER_PARAM_STRING(net_vfio_user,
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9216> "
-	"sock_mode=<octal, default 0600>");
+	"sock_mode=<octal, default 0600> "
+	"packed_vq=<0|1> in_order=<0|1>");

@@ -21,10 +21,10 @@
  *             selects, config vector, queue select, config generation, ISR)
  *     PCI     the library's PCI function state (rte_vfio_user_pci_save():
  *             config space, MSI-X table and mask mode, pending bits)
- *     QUEUE   one per virtqueue: index, ring format (0 split; packed
- *             queues will add 1 with their wrap counters, reserved here),
- *             enable, size, vector, ring addresses, last avail / used
- *             indices
+ *     QUEUE   one per virtqueue: index, ring format (0 split, 1 packed,
+ *             as negotiated), enable, size, vector, ring addresses, last
+ *             avail / used indices (packed: positions in the descriptor
+ *             ring) and, packed, the two wrap counters
  *     CTRL    control-queue settings: promiscuous, all-multicast, the
  *             MAC the driver set, active queue pairs
  *
@@ -73,7 +73,7 @@ enum sec_type {
 #define SEC_VERSION 1
 
 #define RING_SPLIT	0
-#define RING_PACKED	1	/* not yet: packed virtqueues add it */
+#define RING_PACKED	1	/* VIRTIO_F_RING_PACKED negotiated */
 
 struct mig_hdr {
 	uint32_t magic;
@@ -280,9 +280,11 @@ save_record(struct vun_dev *d, uint32_t flags)
 	}
 	for (uint16_t i = 0; i < nvqs; i++) {
 		const struct vun_vq *vq = &d->vq[i];
+		bool packed = d->guest_features &
+			(1ULL << VIRTIO_F_RING_PACKED);
 		struct mig_queue q = {
 			.index = i,
-			.ring_format = RING_SPLIT,
+			.ring_format = packed ? RING_PACKED : RING_SPLIT,
 			.enabled = vq->cfg_enable,
 			.size = vq->cfg_size,
 			.vector = vq->cfg_vector,
@@ -291,6 +293,8 @@ save_record(struct vun_dev *d, uint32_t flags)
 			.used = vq->used_iova,
 			.last_avail = vq->last_avail,
 			.last_used = vq->last_used,
+			.avail_wrap = packed && vq->avail_wrap,
+			.used_wrap = packed && vq->used_wrap,
 		};
 
 		put_sec(rec, &off, SEC_QUEUE, &q, sizeof(q));
@@ -310,6 +314,22 @@ save_record(struct vun_dev *d, uint32_t flags)
 /* ---- check ---- */
 
 /*
+ * Packed ring positions (VIRTIO 1.x 2.8): both inside the ring, and the
+ * next descriptor to read (last_avail) at most one lap ahead of the next
+ * to write (last_used): on the same lap and not behind it, or on the next
+ * lap and not past it.
+ */
+static bool
+packed_positions_ok(const struct mig_queue *q)
+{
+	if (q->last_avail >= q->size || q->last_used >= q->size)
+		return false;
+	if (q->avail_wrap == q->used_wrap)
+		return q->last_avail >= q->last_used;
+	return q->last_avail <= q->last_used;
+}
+
+/*
  * Check one whole record against this device; fill p. 0, or a negative
  * errno with *why saying what is wrong. Changes nothing.
  */
@@ -320,6 +340,7 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 	struct mig_hdr h;
 	size_t off;
 	uint16_t nvqs = vun_num_vqs(d), nq = 0;
+	bool packed = false;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
@@ -413,6 +434,7 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 		struct mig_ctrl ct;
 
 		memcpy(&dv, p->dev, sizeof(dv));
+		packed = dv.guest_features & (1ULL << VIRTIO_F_RING_PACKED);
 		memcpy(&ct, p->ctrl, sizeof(ct));
 		if (dv.max_pairs != d->max_pairs || nq != nvqs) {
 			*why = "another number of queue pairs (devarg queues=)";
@@ -447,20 +469,25 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 		struct mig_queue q;
 
 		memcpy(&q, p->q[i], sizeof(q));
-		if (q.ring_format == RING_PACKED) {
-			*why = "packed virtqueue state (not supported here)";
-			return -EPROTONOSUPPORT;
+		if (q.ring_format != (packed ? RING_PACKED : RING_SPLIT) ||
+		    q.avail_wrap > packed || q.used_wrap > packed) {
+			*why = "virtqueue ring format not the negotiated one";
+			return -EINVAL;
 		}
 		/* a pre-copy record's indices were read while the data
 		 * path ran (mid-burst, last_used may be ahead): only the
 		 * final record's must be consistent */
-		if (q.ring_format != RING_SPLIT || q.avail_wrap || q.used_wrap ||
-		    q.enabled > 1 || q.reserved != 0 ||
+		if (packed && (h.flags & MIG_F_FINAL) && q.enabled &&
+		    !packed_positions_ok(&q)) {
+			*why = "packed virtqueue positions out of range";
+			return -EINVAL;
+		}
+		if (q.enabled > 1 || q.reserved != 0 ||
 		    q.size == 0 || q.size > VUN_QUEUE_SIZE_MAX ||
 		    (q.size & (q.size - 1)) ||
 		    (q.vector != VIRTIO_MSI_NO_VECTOR &&
 		     q.vector >= d->msix_vectors) ||
-		    ((h.flags & MIG_F_FINAL) &&
+		    (!packed && (h.flags & MIG_F_FINAL) &&
 		     (uint16_t)(q.last_avail - q.last_used) > q.size)) {
 			*why = "virtqueue values out of range";
 			return -EINVAL;
@@ -572,6 +599,12 @@ apply_record(struct vun_dev *d, const uint8_t *rec, size_t len)
 		vq->used_iova = q.used;
 		vq->last_avail = q.last_avail;
 		vq->last_used = q.last_used;
+		if (q.ring_format == RING_PACKED) {
+			vq->avail_wrap = q.avail_wrap;
+			vq->used_wrap = q.used_wrap;
+		} else {
+			vq->avail_wrap = vq->used_wrap = true;
+		}
 		vq->size = 0;
 		vq->desc = NULL;
 		vq->avail = NULL;

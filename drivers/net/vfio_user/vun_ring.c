@@ -3,7 +3,8 @@
  */
 
 /*
- * The data path: device side of split virtqueues.
+ * The data path: the bursts, and the device side of split virtqueues
+ * (packed ones are in vun_packed.c, behind the same burst functions).
  *
  * rx_burst takes what the driver transmitted (its transmitq, odd vq
  * index), tx_burst fills the driver's receive buffers (its receiveq, even
@@ -12,6 +13,12 @@
  * chains bounded so loops end), copies, and publishes the used index once
  * with a release store. One interrupt at most per burst, and only when the
  * driver asked for it (flags or event index).
+ *
+ * Buffers of one descriptor (what a DPDK driver and Linux use for small
+ * packets) take a fast path in two passes: descriptors read, checked and
+ * translated for the whole burst, the data prefetched, then the copies.
+ * Everything else (chains, indirect tables, mergeable buffers, segmented
+ * mbufs) goes through the general walkers below.
  */
 
 #include <errno.h>
@@ -29,6 +36,7 @@
 
 #include "vfio_user_proto.h"
 #include "vun.h"
+#include "vun_ring.h"
 
 /* Walk state of one descriptor chain. */
 struct chain {
@@ -39,14 +47,6 @@ struct chain {
 	uint32_t seen;			/* descriptors visited */
 	struct vring_desc d;		/* the current one, our copy */
 };
-
-static __rte_always_inline void *
-xlate(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
-      uint64_t iova, uint64_t len, uint32_t access)
-{
-	return rte_vfio_user_iova_to_va_cached(t, &vq->mcache, iova, len,
-					       access);
-}
 
 /*
  * Fetch the next descriptor of a chain (following an indirect table once)
@@ -111,8 +111,8 @@ chain_start(struct chain *c, struct vun_vq *vq, uint16_t head)
  * the command register). The PCI helper reads the enable and mask state
  * lock-free: a couple of loads per interrupt, at most one per burst.
  */
-static void
-raise_interrupt(struct vun_vq *vq)
+void
+vun_raise_interrupt(struct vun_vq *vq)
 {
 	struct vun_dev *d = vq->dev;
 	int ret = -ENOTSUP;
@@ -132,17 +132,19 @@ raise_interrupt(struct vun_vq *vq)
 
 /* Publish used entries and interrupt the driver if it wants. */
 static __rte_always_inline void
-used_flush(struct vun_vq *vq, uint16_t old_used)
+used_flush(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	   uint16_t old_used)
 {
 	if (vq->last_used == old_used)
 		return;
 	__atomic_store_n(&vq->used->idx, vq->last_used, __ATOMIC_RELEASE);
+	RTE_SET_USED(t);
 	vun_log_used(vq, old_used);
 	/* the used index must be visible before we read the driver's
 	 * interrupt suppression, or we could miss a needed interrupt */
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (vq_need_interrupt(vq, old_used, vq->last_used))
-		raise_interrupt(vq);
+		vun_raise_interrupt(vq);
 }
 
 /* Polling: ask the driver not to kick this queue. */
@@ -179,12 +181,12 @@ burst_leave(struct vun_vq *vq, unsigned int lcore)
 
 /* ---- driver transmitq -> rx_burst ---- */
 
-/* Copy one chain into m (already allocated). 0, or -1 for a bad chain. */
+/* Copy one chain into m (already allocated). 0, -1 for a bad chain, -2
+ * out of mbufs. */
 static int
 dequeue_chain(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	      uint16_t head, struct rte_mbuf *m)
 {
-	struct rte_mempool *mp = vq->mp;
 	struct rte_mbuf *cur = m;
 	uint32_t skip = vq->hdr_len;
 	const struct vring_desc *d;
@@ -212,43 +214,25 @@ dequeue_chain(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		/* bounds what a looping or lying chain costs us in mbufs */
 		if (unlikely(len > VUN_MAX_FRAME - m->pkt_len))
 			return -1;
-		while (len > 0) {
-			uint32_t room = rte_pktmbuf_tailroom(cur), k;
-
-			if (room == 0) {
-				struct rte_mbuf *n = rte_pktmbuf_alloc(mp);
-
-				if (unlikely(n == NULL))
-					return -2;
-				cur->next = n;
-				cur = n;
-				m->nb_segs++;
-				room = rte_pktmbuf_tailroom(cur);
-			}
-			k = len < room ? len : room;
-			rte_memcpy(rte_pktmbuf_mtod_offset(cur, void *, cur->data_len),
-				   src, k);
-			cur->data_len += k;
-			m->pkt_len += k;
-			src += k;
-			len -= k;
-		}
+		if (unlikely(mbuf_append(vq, m, &cur, src, len) < 0))
+			return -2;
 	} while (chain_next(&c, d));
 	return skip > 0 ? -1 : 0;	/* shorter than its header */
 }
 
-uint16_t
-vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
+static __rte_always_inline uint16_t
+rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	 struct rte_mbuf **pkts, uint16_t n)
 {
-	struct vun_vq *vq = q;
-	const struct rte_vfio_user_mem_table *t;
-	uint16_t avail, count, i, nrx = 0, old_used;
-	unsigned int lcore;
-	uint64_t bytes = 0;
+	const uint8_t *src[VUN_BURST];
+	uint32_t len[VUN_BURST];
+	uint16_t head[VUN_BURST];
+	uint16_t avail, count, i, nrx = 0, old_used, mask = vq->size - 1;
+	uint16_t port = vq->port_id;
+	uint32_t room;
+	uint64_t bytes = 0, rearm;
+	struct xwin w;
 
-	if (unlikely(!burst_enter(vq, &lcore)))
-		return 0;
-	t = rte_vfio_user_get_mem_table(vq->dev->dev_id);
 	avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 	count = (uint16_t)(avail - vq->last_avail);
 	if (unlikely(count > vq->size)) {
@@ -259,119 +243,119 @@ vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		count = n;
 	if (count > VUN_BURST)
 		count = VUN_BURST;
-	if (count == 0 || unlikely(rte_pktmbuf_alloc_bulk(vq->mp, pkts, count))) {
-		if (count)
-			vq->st.drops++;	/* no mbufs: packets wait in the ring */
-		burst_leave(vq, lcore);
+	if (count == 0)
+		return 0;
+	if (unlikely(rte_mempool_get_bulk(vq->mp, (void **)pkts, count))) {
+		vq->st.drops++;	/* no mbufs: packets wait in the ring */
 		return 0;
 	}
+	rearm = mbuf_rearm_word(pkts[0], port);
+	/* a frame the fast path copies fits one fresh mbuf */
+	room = pkts[0]->buf_len - (uint32_t)(rearm & 0xffff);
+	room = RTE_MIN(room, (uint32_t)VUN_MAX_FRAME);
+
+	/* pass 1: heads, descriptors (read once), translation, prefetch */
+	xwin_init(&w, vq, t);
+	for (i = 0; i < count; i++) {
+		uint16_t h = vq->avail->ring[(uint16_t)(vq->last_avail + i) & mask];
+		struct vring_desc d;
+
+		head[i] = h;
+		src[i] = NULL;
+		if (unlikely(h >= vq->size))
+			continue;
+		memcpy(&d, &vq->desc[h], sizeof(d));
+		if (likely(!(d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
+					VRING_DESC_F_WRITE)) &&
+			   d.len >= VUN_HDR_LEN + RTE_ETHER_HDR_LEN &&
+			   d.len - VUN_HDR_LEN <= room)) {
+			const uint8_t *p = xwin_xlate(&w, vq, t, d.addr, d.len,
+						      RTE_VFIO_USER_MEM_F_READ);
+
+			if (likely(p != NULL)) {
+				src[i] = p + VUN_HDR_LEN;
+				len[i] = d.len - VUN_HDR_LEN;
+				rte_prefetch0(src[i]);
+			}
+		}
+	}
+
+	/* pass 2: copies; anything else through the chain walker */
 	old_used = vq->last_used;
 	for (i = 0; i < count; i++) {
-		uint16_t slot = (uint16_t)(vq->last_avail + i) & (vq->size - 1);
-		uint16_t head = vq->avail->ring[slot];
 		struct rte_mbuf *m = pkts[i];
 		int ret;
 
-		if (i + 1 < count)
-			rte_prefetch0(&vq->desc[vq->avail->ring[(slot + 1) &
-						(vq->size - 1)] & (vq->size - 1)]);
-		ret = dequeue_chain(vq, t, head, m);
-		if (unlikely(ret == -2)) {
-			/* out of mbufs inside a chain: leave this packet and
-			 * the rest in the ring for the next burst */
-			rte_pktmbuf_free_bulk(&pkts[i], count - i);
-			count = i;
-			break;
+		if (likely(src[i] != NULL)) {
+			mbuf_rx_init(m, rearm, len[i]);
+			copy_frame(rte_pktmbuf_mtod(m, uint8_t *), src[i], len[i]);
+		} else {
+			mbuf_rx_init(m, rearm, 0);
+			ret = dequeue_chain(vq, t, head[i], m);
+			if (unlikely(ret == -2)) {
+				/* out of mbufs inside a chain: leave this packet
+				 * and the rest in the ring for the next burst */
+				rte_pktmbuf_free(m);
+				rte_mempool_put_bulk(vq->mp, (void **)&pkts[i + 1],
+						     count - i - 1);
+				count = i;
+				break;
+			}
+			if (unlikely(ret < 0 || m->pkt_len < RTE_ETHER_HDR_LEN)) {
+				/* a bad chain, or a runt: a chain with the
+				 * virtio header and less than an Ethernet
+				 * header after it */
+				if (ret < 0)
+					vq->st.bad_desc++;
+				else
+					vq->st.runts++;
+				vq->st.drops++;
+				rte_pktmbuf_free(m);
+				continue;
+			}
 		}
-		vq_used_put(vq, head, 0);
-		if (unlikely(ret < 0 || m->pkt_len < RTE_ETHER_HDR_LEN)) {
-			/* a bad chain, or a runt: a chain with the virtio
-			 * header and less than an Ethernet header after it */
-			if (ret < 0)
-				vq->st.bad_desc++;
-			else
-				vq->st.runts++;
-			vq->st.drops++;
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		m->port = vq->dev->port_id;
 		bytes += m->pkt_len;
 		pkts[nrx++] = m;
 	}
+	if (count == 0)
+		return 0;
+	/* chains from the driver's transmitq are used with nothing written:
+	 * in order, one entry tells the driver about the whole batch */
+	if (vq->in_order) {
+		vq_used_put(vq, head[count - 1], 0);
+		vq->last_used = (uint16_t)(old_used + count);
+	} else {
+		for (i = 0; i < count; i++)
+			vq_used_put(vq, head[i], 0);
+	}
 	vq->last_avail += count;
 	suppress_kicks(vq);
-	used_flush(vq, old_used);
-	burst_leave(vq, lcore);
+	used_flush(vq, t, old_used);
 	vq->st.packets += nrx;
 	vq->st.bytes += bytes;
 	return nrx;
 }
 
+uint16_t
+vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vun_vq *vq = q;
+	const struct rte_vfio_user_mem_table *t;
+	unsigned int lcore;
+	uint16_t nrx;
+
+	if (unlikely(!burst_enter(vq, &lcore)))
+		return 0;
+	t = rte_vfio_user_get_mem_table(vq->dev->dev_id);
+	if (vq->packed)
+		nrx = vun_rx_packed(vq, t, pkts, n);
+	else
+		nrx = rx_split(vq, t, pkts, n);
+	burst_leave(vq, lcore);
+	return nrx;
+}
+
 /* ---- tx_burst -> driver receiveq ---- */
-
-/* Source cursor over the header then the mbuf's segments. */
-struct src {
-	const uint8_t *hdr;
-	uint32_t hdr_left;
-	const struct rte_mbuf *seg;
-	uint32_t off;			/* in seg */
-	uint32_t data_left;		/* packet bytes not copied yet */
-};
-
-/* What is left of the whole packet: not just of the current segment,
- * which may be empty (an empty first segment, or one reached just as a
- * descriptor filled up) with data in the next ones. */
-static __rte_always_inline uint32_t
-src_left(const struct src *s)
-{
-	return s->hdr_left + s->data_left;
-}
-
-/* Copy up to len bytes from s into dst; returns bytes copied. Records where
- * num_buffers (header bytes 10..11) landed. */
-static uint32_t
-src_copy(struct src *s, uint8_t *dst, uint32_t len, uint32_t hdr_len,
-	 uint8_t **nb)
-{
-	uint32_t done = 0;
-
-	/* usual case: the whole header fits the first descriptor */
-	if (s->hdr_left == hdr_len && len >= hdr_len) {
-		memcpy(dst, s->hdr, hdr_len);
-		if (hdr_len >= 12) {
-			nb[0] = dst + 10;
-			nb[1] = dst + 11;
-		}
-		s->hdr += hdr_len;
-		s->hdr_left = 0;
-		done = hdr_len;
-	}
-	while (done < len && s->hdr_left > 0) {
-		uint32_t at = hdr_len - s->hdr_left;
-
-		if (at == 10 || at == 11)
-			nb[at - 10] = dst + done;
-		dst[done++] = *s->hdr++;
-		s->hdr_left--;
-	}
-	while (done < len && s->seg != NULL) {
-		uint32_t k = s->seg->data_len - s->off;
-
-		if (k > len - done)
-			k = len - done;
-		rte_memcpy(dst + done,
-			   rte_pktmbuf_mtod_offset(s->seg, const uint8_t *, s->off), k);
-		done += k;
-		s->off += k;
-		s->data_left -= k;
-		if (s->off == s->seg->data_len) {
-			s->seg = s->seg->next;
-			s->off = 0;
-		}
-	}
-	return done;
-}
 
 /* Fill one buffer (a descriptor chain) from s. Returns bytes written or
  * -1 for a bad chain. */
@@ -400,33 +384,73 @@ fill_chain(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	return written;
 }
 
-uint16_t
-vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
+/*
+ * Fast path: from pkts[0], the longest run (at most VUN_BURST) of
+ * single-segment packets that each fit the next available buffer, a
+ * single writable descriptor. Returns how many were sent (0: none of
+ * this shape at the head of pkts).
+ */
+static __rte_always_inline uint16_t
+tx_split_fast(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	      struct rte_mbuf **pkts, uint16_t n, uint16_t avail,
+	      uint64_t *bytes)
 {
-	struct vun_vq *vq = q;
-	struct vun_dev *dev = vq->dev;
-	const struct rte_vfio_user_mem_table *t;
+	uint8_t *dst[VUN_BURST];
+	uint16_t head[VUN_BURST];
+	uint16_t mask = vq->size - 1, k, i;
+	struct xwin w;
+
+	xwin_init(&w, vq, t);
+	k = (uint16_t)(avail - vq->last_avail);
+	k = RTE_MIN(k, n);
+	k = RTE_MIN(k, (uint16_t)VUN_BURST);
+	for (i = 0; i < k; i++) {
+		const struct rte_mbuf *m = pkts[i];
+		uint16_t h = vq->avail->ring[(uint16_t)(vq->last_avail + i) & mask];
+		uint32_t need = VUN_HDR_LEN + m->data_len;
+		struct vring_desc d;
+
+		if (unlikely(m->nb_segs != 1 || h >= vq->size))
+			break;
+		memcpy(&d, &vq->desc[h], sizeof(d));
+		if (unlikely((d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
+					 VRING_DESC_F_WRITE)) != VRING_DESC_F_WRITE ||
+			     d.len < need))
+			break;
+		/* all of it in the map, as the general path asks */
+		dst[i] = xwin_xlate(&w, vq, t, d.addr, d.len,
+				    RTE_VFIO_USER_MEM_F_WRITE);
+		if (unlikely(dst[i] == NULL))
+			break;
+		head[i] = h;
+		prefetch_w(dst[i]);
+		prefetch_w(dst[i] + VUN_HDR_LEN);
+	}
+	k = i;
+	for (i = 0; i < k; i++) {
+		const struct rte_mbuf *m = pkts[i];
+
+		put_hdr(dst[i]);
+		copy_frame(dst[i] + VUN_HDR_LEN,
+			   rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
+		vq_used_put(vq, head[i], VUN_HDR_LEN + m->data_len);
+		*bytes += m->data_len;
+	}
+	vq->last_avail += k;
+	return k;
+}
+
+static __rte_always_inline uint16_t
+tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	 struct rte_mbuf **pkts, uint16_t n)
+{
 	struct virtio_net_hdr_mrg_rxbuf hdr = {
 		.hdr = { .gso_type = VIRTIO_NET_HDR_GSO_NONE },
 		.num_buffers = 1,
 	};
 	uint16_t avail, i, old_used;
-	unsigned int lcore;
 	uint64_t bytes = 0, sent = 0;
 
-	/* a queue not running, or of a pair the driver did not enable (MQ):
-	 * the caller keeps the packets, as with any full queue. The pairs
-	 * are checked inside the QSBR section: once the device acknowledges
-	 * a smaller VQ_PAIRS_SET (after a grace period), no burst that saw
-	 * the old count is still filling a queue it disabled. */
-	if (unlikely(!burst_enter(vq, &lcore)))
-		return 0;
-	if (unlikely(vq->qid >= __atomic_load_n(&dev->active_pairs,
-						__ATOMIC_RELAXED))) {
-		burst_leave(vq, lcore);
-		return 0;
-	}
-	t = rte_vfio_user_get_mem_table(dev->dev_id);
 	avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 	if (unlikely((uint16_t)(avail - vq->last_avail) > vq->size)) {
 		vq->st.bad_desc++;
@@ -437,13 +461,19 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		struct rte_mbuf *m = pkts[i];
 		uint16_t start_avail = vq->last_avail, start_used = vq->last_used;
 		uint8_t *nb[2] = { NULL, NULL };
-		uint16_t nbufs = 0, head = 0;
+		uint16_t nbufs = 0, k, head = 0;
 		struct src s = {
 			.hdr = (const uint8_t *)&hdr, .hdr_left = vq->hdr_len,
 			.seg = m, .off = 0, .data_left = m->pkt_len,
 		};
 		bool bad = false;
 
+		k = tx_split_fast(vq, t, &pkts[i], n - i, avail, &bytes);
+		if (k > 0) {
+			sent += k;
+			i += k - 1;
+			continue;
+		}
 		while (src_left(&s) > 0) {
 			int64_t w;
 
@@ -468,7 +498,6 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 				vq->used->ring[u & (vq->size - 1)].len = 0;
 			vq->st.bad_desc++;
 			vq->st.drops++;
-			rte_pktmbuf_free(m);
 			continue;
 		}
 		if (unlikely(src_left(&s) > 0)) {
@@ -484,7 +513,6 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 			vq->st.drops++;
 			vq->last_used = start_used;
 			vq_used_put(vq, head, 0);
-			rte_pktmbuf_free(m);
 			continue;
 		}
 		if (vq->hdr_len >= 12 && nbufs != 1) {
@@ -495,12 +523,42 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		}
 		bytes += m->pkt_len;
 		sent++;
-		rte_pktmbuf_free(m);
 	}
 	suppress_kicks(vq);
-	used_flush(vq, old_used);
-	burst_leave(vq, lcore);
+	used_flush(vq, t, old_used);
+	/* what we took: sent, or dropped */
+	free_pkts(pkts, i);
 	vq->st.packets += sent;
 	vq->st.bytes += bytes;
 	return i;
+}
+
+uint16_t
+vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vun_vq *vq = q;
+	struct vun_dev *dev = vq->dev;
+	const struct rte_vfio_user_mem_table *t;
+	unsigned int lcore;
+	uint16_t ntx;
+
+	/* a queue not running, or of a pair the driver did not enable (MQ):
+	 * the caller keeps the packets, as with any full queue. The pairs
+	 * are checked inside the QSBR section: once the device acknowledges
+	 * a smaller VQ_PAIRS_SET (after a grace period), no burst that saw
+	 * the old count is still filling a queue it disabled. */
+	if (unlikely(!burst_enter(vq, &lcore)))
+		return 0;
+	if (unlikely(vq->qid >= __atomic_load_n(&dev->active_pairs,
+						__ATOMIC_RELAXED))) {
+		burst_leave(vq, lcore);
+		return 0;
+	}
+	t = rte_vfio_user_get_mem_table(dev->dev_id);
+	if (vq->packed)
+		ntx = vun_tx_packed(vq, t, pkts, n);
+	else
+		ntx = tx_split(vq, t, pkts, n);
+	burst_leave(vq, lcore);
+	return ntx;
 }

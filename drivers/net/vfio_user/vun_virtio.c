@@ -147,6 +147,54 @@ driver_error_halt(struct vun_dev *d, const char *why)
 
 /* ---- virtqueues ---- */
 
+/* The ring state every queue starts from (device reset). */
+static void
+vq_positions_reset(struct vun_vq *vq)
+{
+	vq->last_avail = vq->last_used = 0;
+	vq->avail_wrap = vq->used_wrap = true;	/* VIRTIO 1.x 2.8.1 */
+}
+
+/* vq_start() of a packed queue: descriptor ring, driver and device event
+ * suppression areas (VIRTIO 1.x 2.8.10: 16, 4 and 4 byte aligned). */
+static int
+vq_start_packed(struct vun_dev *d, struct vun_vq *vq,
+		const struct rte_vfio_user_mem_table *t)
+{
+	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
+
+	vq->pdesc = rte_vfio_user_iova_to_va(t, vq->desc_iova,
+			(uint64_t)vq->size * sizeof(struct vring_packed_desc), rw);
+	vq->drv_event = rte_vfio_user_iova_to_va(t, vq->avail_iova,
+			sizeof(struct vring_packed_desc_event),
+			RTE_VFIO_USER_MEM_F_READ);
+	vq->dev_event = rte_vfio_user_iova_to_va(t, vq->used_iova,
+			sizeof(struct vring_packed_desc_event), rw);
+	if (vq->pdesc == NULL || vq->drv_event == NULL || vq->dev_event == NULL)
+		return -EFAULT;
+	if (((uintptr_t)vq->pdesc & 15) || ((uintptr_t)vq->drv_event & 3) ||
+	    ((uintptr_t)vq->dev_event & 3))
+		return -EFAULT;
+	vq->msix_vector = vq->cfg_vector;
+	vq->port_id = d->port_id;
+	vq->in_order = has(d, VIRTIO_F_IN_ORDER);
+	vq->event_idx = has(d, VIRTIO_RING_F_EVENT_IDX);
+	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
+	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
+	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	memset(&vq->mcache, 0, sizeof(vq->mcache));
+	memset(&vq->log_cache, 0, sizeof(vq->log_cache));
+	/* data queues are polled: no kicks; the control queue is served on
+	 * kicks */
+	__atomic_store_n(&vq->dev_event->flags, vq->index != ctrl_vq(d) ?
+			 VRING_PACKED_EVENT_FLAG_DISABLE :
+			 VRING_PACKED_EVENT_FLAG_ENABLE, __ATOMIC_RELAXED);
+	/* stopped by migration: published when the device runs again */
+	if (!__atomic_load_n(&d->mig_stopped, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 /* Translate and publish one queue. 0, or -EFAULT if its rings are not
  * wholly in client memory. */
 static int
@@ -158,6 +206,9 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
 
 	vq->size = n;
+	vq->packed = has(d, VIRTIO_F_RING_PACKED);
+	if (vq->packed)
+		return vq_start_packed(d, vq, t);
 	vq->desc = rte_vfio_user_iova_to_va(t, vq->desc_iova,
 			(uint64_t)n * sizeof(struct vring_desc),
 			RTE_VFIO_USER_MEM_F_READ);
@@ -174,16 +225,22 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	    ((uintptr_t)vq->used & 3))
 		return -EFAULT;
 	vq->msix_vector = vq->cfg_vector;
+	vq->port_id = d->port_id;
+	vq->in_order = has(d, VIRTIO_F_IN_ORDER);
 	vq->event_idx = has(d, VIRTIO_RING_F_EVENT_IDX);
 	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
 	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	memset(&vq->mcache, 0, sizeof(vq->mcache));
+	memset(&vq->log_cache, 0, sizeof(vq->log_cache));
 	/* a polling device wants no kicks on data queues; the control queue
 	 * is served on kicks, so with EVENT_IDX ask for the next one */
 	if (vq->index != ctrl_vq(d) && !vq->event_idx)
 		__atomic_store_n(&vq->used->flags, VRING_USED_F_NO_NOTIFY,
 				 __ATOMIC_RELAXED);
+	else if (vq->index != ctrl_vq(d))	/* avail_event just behind */
+		__atomic_store_n((uint16_t *)&vq->used->ring[n],
+				 (uint16_t)(vq->last_avail - 1), __ATOMIC_RELAXED);
 	else if (vq->index == ctrl_vq(d) && vq->event_idx)
 		__atomic_store_n((uint16_t *)&vq->used->ring[n], vq->last_avail,
 				 __ATOMIC_RELAXED);
@@ -236,7 +293,8 @@ vq_reset(struct vun_dev *d, struct vun_vq *vq)
 	vq->cfg_enable = false;
 	vq->desc_iova = vq->avail_iova = vq->used_iova = 0;
 	vq->size = 0;
-	vq->last_avail = vq->last_used = 0;
+	vq_positions_reset(vq);
+	vq->packed = false;
 	vq->desc = NULL;
 	vq->avail = NULL;
 	vq->used = NULL;
@@ -470,6 +528,15 @@ ctrl_process(struct vun_dev *d)
 
 	if (!has(d, VIRTIO_NET_F_CTRL_VQ) || !vq->ready)
 		return;
+	if (vq->packed) {
+		if (!vun_ctrl_packed(d, vq, ctrl_exec))
+			return;
+		/* the ISR bit before the INTx it explains */
+		if (rte_vfio_user_pci_msix_enabled(d->pci) != 1)
+			__atomic_fetch_or(&d->isr, 1, __ATOMIC_RELEASE);
+		notify_vector(d, vq->msix_vector);
+		return;
+	}
 	budget = vq->size;
 	for (;;) {
 		avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
@@ -601,7 +668,9 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 		if (CHANGED(queue_size)) {
 			uint16_t s = c.queue_size;
 
-			if (s != 0 && s <= VUN_QUEUE_SIZE_MAX && !(s & (s - 1)))
+			/* packed rings may have any size (VIRTIO 1.x 2.8.10) */
+			if (s != 0 && s <= VUN_QUEUE_SIZE_MAX &&
+			    (!(s & (s - 1)) || has(d, VIRTIO_F_RING_PACKED)))
 				vq->cfg_size = s;
 			else
 				set_needs_reset(d, "queue size not a power of 2");
@@ -916,6 +985,10 @@ vun_virtio_init(struct vun_dev *d)
 	d->host_features = VUN_HOST_FEATURES;
 	if (d->max_pairs == 1)
 		d->host_features &= ~(1ULL << VIRTIO_NET_F_MQ);
+	if (d->in_order)
+		d->host_features |= 1ULL << VIRTIO_F_IN_ORDER;
+	if (d->packed_vq)
+		d->host_features |= 1ULL << VIRTIO_F_RING_PACKED;
 	d->msix_vectors = (uint16_t)(vun_num_vqs(d) + 1);
 	d->dev_id = -1;
 	d->notify_efd = -1;

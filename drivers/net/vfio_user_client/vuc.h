@@ -57,24 +57,55 @@ struct vuc_stats {
 
 struct vuc_dev;
 
-/* One driver-side split virtqueue. */
+/* What the driver keeps per buffer, indexed by its head descriptor (split)
+ * or its buffer id (packed). */
+struct vuc_cookie {
+	struct rte_mbuf *m;		/* NULL: no buffer here */
+	uint16_t ndesc;			/* descriptors the buffer takes */
+	uint16_t last;			/* split: its last descriptor */
+};
+
+/*
+ * One driver-side virtqueue, split or packed (VIRTIO_F_RING_PACKED). The
+ * lcore polling it owns everything up to the statistics; the control path
+ * touches it only while the queue is withdrawn (ready 0, QSBR).
+ */
 struct vuc_vq {
 	uint32_t ready;			/* atomic: usable by the data path */
 	uint16_t size;
 	uint16_t index;
 	uint16_t qid;
-	uint16_t free_head;		/* list of free descriptors */
-	uint16_t num_free;
-	uint16_t avail_idx;		/* our shadow of avail->idx */
-	uint16_t last_used;		/* next used entry to reclaim */
+	uint16_t port_id;
+	uint16_t free_head;		/* split: free list; in order: next
+					 * descriptor to fill */
+	uint16_t num_free;		/* descriptors free */
+	uint16_t avail_idx;		/* split: our shadow of avail->idx;
+					 * packed: next descriptor to fill */
+	uint16_t last_used;		/* split: next used entry to reclaim;
+					 * packed: next descriptor to read */
+	uint16_t used_head;		/* in order: first descriptor in use */
+	uint16_t hdr_len;
+	uint32_t rx_buf_len;		/* rx: bytes each buffer offers */
 	bool event_idx;
 	bool mrg_rxbuf;
 	bool intr_on;			/* rx: interrupts asked for */
-	uint16_t hdr_len;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	struct rte_mbuf **cookie;	/* mbuf of each head */
+	bool packed;			/* VIRTIO_F_RING_PACKED */
+	bool in_order;			/* VIRTIO_F_IN_ORDER */
+	bool avail_wrap;		/* packed: wrap counter at avail_idx */
+	bool used_wrap;			/* packed: wrap counter at last_used */
+	union {
+		struct vring_desc *desc;
+		struct vring_packed_desc *pdesc;
+	};
+	union {
+		struct vring_avail *avail;
+		struct vring_packed_desc_event *drv_event;
+	};
+	union {
+		struct vring_used *used;
+		struct vring_packed_desc_event *dev_event;
+	};
+	struct vuc_cookie *cookie;	/* per head / buffer id */
 	const struct rte_memzone *mz;
 	struct rte_mempool *mp;		/* rx: refill pool */
 	struct rte_mbuf *rx_pending;	/* rx: packet being merged */
@@ -95,6 +126,9 @@ struct vuc_dev {
 	struct rte_ether_addr mac;
 	bool mac_given;
 	uint16_t mtu;
+	bool packed_vq;			/* devargs: features we ask for */
+	bool in_order;
+	bool mrg_rxbuf;
 
 	pthread_mutex_t lock;		/* control path: attach/init/teardown */
 	struct rte_vfio_user_client *client;	/* atomic for the data path */

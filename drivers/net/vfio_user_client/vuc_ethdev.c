@@ -7,6 +7,7 @@
  * state, statistics, rx interrupts, memory hotplug and reconnection.
  *
  *   --vdev 'net_virtio_vfio_user0,path=/run/vnic0.sock,queues=2,reconnect=1000'
+ *   packed_vq=0 / in_order=0 / mrg_rxbuf=0: do not ask for these features
  */
 
 #include <errno.h>
@@ -30,9 +31,13 @@ RTE_LOG_REGISTER_DEFAULT(vuc_logtype, NOTICE);
 #define ARG_QUEUES	"queues"
 #define ARG_MAC		"mac"
 #define ARG_RECONNECT	"reconnect"
+#define ARG_PACKED_VQ	"packed_vq"
+#define ARG_IN_ORDER	"in_order"
+#define ARG_MRG_RXBUF	"mrg_rxbuf"
 
 static const char *const valid_args[] = {
-	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_RECONNECT, NULL,
+	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_RECONNECT, ARG_PACKED_VQ,
+	ARG_IN_ORDER, ARG_MRG_RXBUF, NULL,
 };
 
 /* ---- link and reconnection ---- */
@@ -546,6 +551,16 @@ arg_reconnect(const char *key, const char *val, void *out)
 }
 
 static int
+arg_bool(const char *key, const char *val, void *out)
+{
+	RTE_SET_USED(key);
+	if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
+		return -1;
+	*(bool *)out = val[0] == '1';
+	return 0;
+}
+
+static int
 arg_mac(const char *key, const char *val, void *out)
 {
 	struct vuc_dev *d = out;
@@ -567,10 +582,14 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 	int ret = -EINVAL;
 
 	d->max_pairs = 1;
+	d->packed_vq = true;
+	d->in_order = true;
+	d->mrg_rxbuf = true;
 	kv = rte_kvargs_parse(params ? params : "", valid_args);
 	if (kv == NULL) {
 		VUC_LOG(ERR, "%s: bad devargs '%s' (keys: path, queues, mac, "
-			"reconnect)", name, params ? params : "");
+			"reconnect, packed_vq, in_order, mrg_rxbuf)", name,
+			params ? params : "");
 		return -EINVAL;
 	}
 	if (rte_kvargs_count(kv, ARG_PATH) != 1 ||
@@ -583,6 +602,11 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 			"(0: off, at most 3600000)", name);
 	else if (rte_kvargs_process(kv, ARG_MAC, arg_mac, d) < 0)
 		VUC_LOG(ERR, "%s: mac must be a unicast xx:xx:xx:xx:xx:xx", name);
+	else if (rte_kvargs_process(kv, ARG_PACKED_VQ, arg_bool, &d->packed_vq) < 0 ||
+		 rte_kvargs_process(kv, ARG_IN_ORDER, arg_bool, &d->in_order) < 0 ||
+		 rte_kvargs_process(kv, ARG_MRG_RXBUF, arg_bool, &d->mrg_rxbuf) < 0)
+		VUC_LOG(ERR, "%s: packed_vq, in_order and mrg_rxbuf must be 0 "
+			"or 1", name);
 	else
 		ret = 0;
 	rte_kvargs_free(kv);
@@ -685,4 +709,5 @@ static struct rte_vdev_driver vuc_driver = {
 
 RTE_PMD_REGISTER_VDEV(net_virtio_vfio_user, vuc_driver);
 RTE_PMD_REGISTER_PARAM_STRING(net_virtio_vfio_user,
-	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> reconnect=<ms>");
+	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> reconnect=<ms> "
+	"packed_vq=<0|1> in_order=<0|1> mrg_rxbuf=<0|1>");

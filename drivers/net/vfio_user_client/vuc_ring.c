@@ -3,12 +3,20 @@
  */
 
 /*
- * Data path of net_virtio_vfio_user: the driver side of split virtqueues.
- * Descriptors carry virtual addresses (IOVA = VA, see vuc.h). The transmit
- * header goes into the mbuf headroom when possible (one descriptor per
- * segment), else into a per-slot header area. Receive buffers are one
- * writable descriptor each with the header just before the data, so a
- * packet lands where rte_pktmbuf_mtod() points.
+ * Data path of net_virtio_vfio_user: the bursts, and the driver side of
+ * split virtqueues (packed ones are in vuc_packed.c, behind the same burst
+ * functions). Descriptors carry virtual addresses (IOVA = VA, see vuc.h).
+ *
+ * Transmit: the header goes into the mbuf headroom when possible (one
+ * descriptor per segment, the mbuf itself left as it was), else into a
+ * per-slot header area. Completed mbufs are freed in bulk.
+ * Receive: one writable descriptor per buffer with the header just before
+ * the data, so a packet lands where rte_pktmbuf_mtod() points.
+ *
+ * Descriptors are found in O(1) either way: with VIRTIO_F_IN_ORDER they
+ * are used in ring order (no free list; the device may complete a whole
+ * transmit batch with one used entry), otherwise each head remembers its
+ * chain's length and last descriptor.
  */
 
 #include <string.h>
@@ -20,6 +28,7 @@
 #include <rte_prefetch.h>
 
 #include "vuc.h"
+#include "vuc_ring.h"
 
 /* Per-slot transmit headers live right after the used ring. */
 static inline struct virtio_net_hdr_mrg_rxbuf *
@@ -34,13 +43,21 @@ void
 vuc_vq_init_ring(struct vuc_vq *vq)
 {
 	memset(vq->mz->addr, 0, vq->mz->len);
-	for (uint16_t i = 0; i < vq->size; i++)
-		vq->desc[i].next = (uint16_t)(i + 1);
-	vq->free_head = 0;
+	memset(vq->cookie, 0, (size_t)vq->size * sizeof(*vq->cookie));
+	vq->rx_pending = NULL;
 	vq->num_free = vq->size;
 	vq->avail_idx = 0;
 	vq->last_used = 0;
-	vq->rx_pending = NULL;
+	vq->used_head = 0;
+	vq->free_head = 0;
+	if (vq->packed) {
+		vuc_vq_init_packed(vq);
+		return;
+	}
+	/* in order, descriptors are used in ring order: chain i to i + 1
+	 * once and for all, across the end of the table too */
+	for (uint16_t i = 0; i < vq->size; i++)
+		vq->desc[i].next = (uint16_t)((i + 1) & (vq->size - 1));
 	/* we poll: no interrupts unless rx interrupts are turned on (kept
 	 * across a reconnection) */
 	vq->avail->flags = vq->intr_on ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
@@ -49,18 +66,49 @@ vuc_vq_init_ring(struct vuc_vq *vq)
 						       (vq->intr_on ? 0 : 1));
 }
 
+/* Descriptors [head, ...) of a completed buffer back to the free list. */
 static __rte_always_inline void
 desc_free(struct vuc_vq *vq, uint16_t head)
 {
-	uint16_t i = head, n = 1;
+	struct vuc_cookie *c = &vq->cookie[head];
 
-	while (vq->desc[i].flags & VRING_DESC_F_NEXT) {
-		i = vq->desc[i].next;
-		n++;
+	if (vq->in_order) {
+		vq->used_head = (uint16_t)((vq->used_head + c->ndesc) &
+					   (vq->size - 1));
+	} else {
+		vq->desc[c->last].next = vq->free_head;
+		vq->free_head = head;
 	}
-	vq->desc[i].next = vq->free_head;
-	vq->free_head = head;
-	vq->num_free += n;
+	vq->num_free += c->ndesc;
+}
+
+/* Take n descriptors for a new buffer: its head (chained in ring order
+ * when in order, else off the free list). */
+static __rte_always_inline uint16_t
+desc_take(struct vuc_vq *vq, uint16_t n, uint16_t *last)
+{
+	uint16_t head = vq->free_head, i = head;
+
+	for (uint16_t k = 1; k < n; k++)
+		i = vq->desc[i].next;
+	*last = i;
+	vq->free_head = vq->in_order ?
+		(uint16_t)((i + 1) & (vq->size - 1)) : vq->desc[i].next;
+	vq->num_free = (uint16_t)(vq->num_free - n);
+	return head;
+}
+
+/* Make head available in slot avail_idx. The avail ring entry is written
+ * only if it changes: in order, with one descriptor per buffer, it never
+ * does, and the cache line it is in stays shared with the device. */
+static __rte_always_inline void
+avail_put(struct vuc_vq *vq, uint16_t head)
+{
+	uint16_t *e = &vq->avail->ring[vq->avail_idx & (vq->size - 1)];
+
+	if (*e != head)
+		*e = head;
+	vq->avail_idx++;
 }
 
 void
@@ -104,6 +152,12 @@ kick_if_needed(struct vuc_vq *vq, uint16_t old)
 		vuc_kick(vq);
 }
 
+void
+vuc_kick_if_needed(struct vuc_vq *vq, uint16_t old)
+{
+	kick_if_needed(vq, old);
+}
+
 static __rte_always_inline bool
 enter(struct vuc_vq *vq, unsigned int *lcore)
 {
@@ -126,42 +180,66 @@ leave(struct vuc_vq *vq, unsigned int lcore)
 
 /* ---- receive ---- */
 
-/* Post free mbufs as receive buffers; returns how many. */
-int
-vuc_rxq_fill(struct vuc_vq *vq)
+/* Post free mbufs as receive buffers; returns how many. The ring state
+ * is kept in locals: stores through the ring pointers could alias it. */
+static int
+rxq_fill_split(struct vuc_vq *vq)
 {
 	struct rte_mbuf *m[VUC_BURST];
-	uint16_t old = vq->avail_idx;
+	struct vring_desc *desc = vq->desc;
+	struct vuc_cookie *ck = vq->cookie;
+	uint16_t *ring = vq->avail->ring;
+	uint16_t mask = vq->size - 1, fh = vq->free_head, ai = vq->avail_idx;
+	uint16_t old = ai, nfree = vq->num_free;
+	bool in_order = vq->in_order;
 	int total = 0;
 
-	while (vq->num_free > 0) {
-		uint16_t n = vq->num_free < VUC_BURST ? vq->num_free : VUC_BURST;
+	while (nfree > 0) {
+		uint16_t n = nfree < VUC_BURST ? nfree : VUC_BURST;
+		uint64_t rearm;
+		uint32_t off, blen;
 
-		if (rte_pktmbuf_alloc_bulk(vq->mp, m, n) != 0) {
+		if (rte_mempool_get_bulk(vq->mp, (void **)m, n) != 0) {
 			vq->st.nombuf++;
 			break;
 		}
+		rearm = mbuf_rearm_word(m[0], vq->port_id);
+		off = (uint32_t)(rearm & 0xffff);	/* data_off */
+		blen = m[0]->buf_len - off + VUC_HDR_LEN;
+		vq->rx_buf_len = blen;
 		for (uint16_t i = 0; i < n; i++) {
-			uint16_t head = vq->free_head;
-			struct vring_desc *desc = &vq->desc[head];
+			uint16_t head = fh;
+			uint16_t *e = &ring[ai & mask];
 
-			vq->free_head = desc->next;
-			vq->num_free--;
-			desc->addr = (uint64_t)(uintptr_t)
-				rte_pktmbuf_mtod_offset(m[i], uint8_t *, -vq->hdr_len);
-			desc->len = (uint32_t)(rte_pktmbuf_tailroom(m[i]) + vq->hdr_len);
-			desc->flags = VRING_DESC_F_WRITE;
-			vq->cookie[head] = m[i];
-			vq->avail->ring[vq->avail_idx & (vq->size - 1)] = head;
-			vq->avail_idx++;
+			fh = in_order ? (uint16_t)((fh + 1) & mask) : desc[fh].next;
+			mbuf_rx_init(m[i], rearm, 0);
+			desc[head].addr = (uint64_t)(uintptr_t)m[i]->buf_addr +
+				off - VUC_HDR_LEN;
+			desc[head].len = blen;
+			if (desc[head].flags != VRING_DESC_F_WRITE)
+				desc[head].flags = VRING_DESC_F_WRITE;
+			ck[head] = (struct vuc_cookie){ m[i], 1, head };
+			if (*e != head)
+				*e = head;
+			ai++;
 		}
+		nfree = (uint16_t)(nfree - n);
 		total += n;
 	}
+	vq->free_head = fh;
+	vq->num_free = nfree;
+	vq->avail_idx = ai;
 	if (total > 0) {
-		__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
+		__atomic_store_n(&vq->avail->idx, ai, __ATOMIC_RELEASE);
 		kick_if_needed(vq, old);
 	}
 	return total;
+}
+
+int
+vuc_rxq_fill(struct vuc_vq *vq)
+{
+	return vq->packed ? vuc_rxq_fill_packed(vq) : rxq_fill_split(vq);
 }
 
 static __rte_always_inline const struct vring_used_elem *
@@ -170,7 +248,30 @@ used_at(const struct vuc_vq *vq, uint16_t i)
 	return &vq->used->ring[i & (vq->size - 1)];
 }
 
-static struct rte_mbuf *rx_take(struct vuc_vq *vq, uint32_t *len);
+/* The buffer a used entry returns: in order, always the oldest one. */
+static __rte_always_inline uint32_t
+used_id(const struct vuc_vq *vq, const struct vring_used_elem *e)
+{
+	return vq->in_order ? vq->used_head : e->id;
+}
+
+/* Take one used buffer; NULL if the device returned a bad id. */
+static __rte_always_inline struct rte_mbuf *
+rx_take(struct vuc_vq *vq, uint32_t *len)
+{
+	const struct vring_used_elem *e = used_at(vq, vq->last_used);
+	uint32_t id = used_id(vq, e);
+	struct rte_mbuf *m;
+
+	vq->last_used++;
+	*len = e->len;
+	if (unlikely(id >= vq->size || vq->cookie[id].m == NULL))
+		return NULL;
+	m = vq->cookie[id].m;
+	vq->cookie[id].m = NULL;
+	desc_free(vq, (uint16_t)id);
+	return m;
+}
 
 /* Drop the next k used buffers (the rest of a bad packet). */
 static void
@@ -182,68 +283,42 @@ rx_drop(struct vuc_vq *vq, uint16_t k)
 		rte_pktmbuf_free(rx_take(vq, &len));
 }
 
-/* Take one used buffer; NULL if the device returned a bad id. */
-static struct rte_mbuf *
-rx_take(struct vuc_vq *vq, uint32_t *len)
+static __rte_always_inline uint16_t
+rx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 {
-	const struct vring_used_elem *e = used_at(vq, vq->last_used);
-	uint32_t id = e->id;
-	struct rte_mbuf *m;
-
-	vq->last_used++;
-	*len = e->len;
-	if (unlikely(id >= vq->size || vq->cookie[id] == NULL))
-		return NULL;
-	m = vq->cookie[id];
-	vq->cookie[id] = NULL;
-	desc_free(vq, (uint16_t)id);
-	return m;
-}
-
-uint16_t
-vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
-{
-	struct vuc_vq *vq = q;
-	uint16_t used, nrx = 0;
-	unsigned int lcore;
+	uint16_t used, nrx = 0, port = vq->port_id;
 	uint64_t bytes = 0;
 
-	if (unlikely(!enter(vq, &lcore)))
-		return 0;
 	used = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
 	while (nrx < n && vq->last_used != used) {
 		const struct vring_used_elem *e = used_at(vq, vq->last_used);
+		uint32_t id = used_id(vq, e);
 		uint16_t nbufs = 1;
 		struct rte_mbuf *m, *prev;
 		uint32_t len;
 
-		if (vq->mrg_rxbuf && e->id < vq->size && vq->cookie[e->id]) {
-			const struct virtio_net_hdr_mrg_rxbuf *h =
-				rte_pktmbuf_mtod_offset(vq->cookie[e->id],
-					const struct virtio_net_hdr_mrg_rxbuf *,
-					-vq->hdr_len);
-
-			nbufs = h->num_buffers ? h->num_buffers : 1;
+		if (vq->mrg_rxbuf && id < vq->size && vq->cookie[id].m) {
+			nbufs = rx_nbufs(vq, vq->cookie[id].m, e->len);
 			if ((uint16_t)(used - vq->last_used) < nbufs)
 				break;	/* the rest of the packet is not there yet */
 		}
 		m = rx_take(vq, &len);
-		if (unlikely(m == NULL || len < vq->hdr_len ||
-			     len - vq->hdr_len > rte_pktmbuf_tailroom(m))) {
+		if (unlikely(m == NULL || len < VUC_HDR_LEN ||
+			     len - VUC_HDR_LEN > rte_pktmbuf_tailroom(m))) {
 			vq->st.errors++;
 			rte_pktmbuf_free(m);
 			rx_drop(vq, (uint16_t)(nbufs - 1));
 			continue;
 		}
-		m->data_len = (uint16_t)(len - vq->hdr_len);
+		m->data_len = (uint16_t)(len - VUC_HDR_LEN);
 		m->pkt_len = m->data_len;
-		m->port = vq->dev->port_id;
+		m->port = port;
 		prev = m;
 		for (uint16_t k = 1; k < nbufs; k++) {
 			struct rte_mbuf *s = rx_take(vq, &len);
 
 			if (unlikely(s == NULL || len > rte_pktmbuf_tailroom(s) +
-				     (uint32_t)vq->hdr_len)) {
+				     (uint32_t)VUC_HDR_LEN)) {
 				rte_pktmbuf_free(s);
 				rte_pktmbuf_free(m);
 				m = NULL;
@@ -253,7 +328,7 @@ vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 			}
 			/* continuation buffers have no header: data starts at
 			 * the descriptor address, hdr_len before mtod */
-			s->data_off = (uint16_t)(s->data_off - vq->hdr_len);
+			s->data_off = (uint16_t)(s->data_off - VUC_HDR_LEN);
 			s->data_len = (uint16_t)len;
 			prev->next = s;
 			prev = s;
@@ -270,96 +345,148 @@ vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	 * used_event along would make it signal every burst */
 	if (vq->event_idx && vq->intr_on)
 		vq->avail->ring[vq->size] = vq->last_used;
-	vuc_rxq_fill(vq);
-	leave(vq, lcore);
+	if (vq->num_free >= RTE_MIN(VUC_BURST, vq->size / 4))
+		rxq_fill_split(vq);
 	vq->st.packets += nrx;
 	vq->st.bytes += bytes;
 	return nrx;
 }
 
+uint16_t
+vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vuc_vq *vq = q;
+	unsigned int lcore;
+	uint16_t nrx;
+
+	if (unlikely(!enter(vq, &lcore)))
+		return 0;
+	nrx = vq->packed ? vuc_rx_packed(vq, pkts, n) : rx_split(vq, pkts, n);
+	leave(vq, lcore);
+	return nrx;
+}
+
 /* ---- transmit ---- */
 
+/* Reclaim transmit buffers once this many are in flight. */
+#define VUC_TX_RECLAIM	(2 * VUC_BURST)
+
+/* Free what the device is done with, in bulk. */
 static __rte_always_inline void
 tx_reclaim(struct vuc_vq *vq)
 {
 	uint16_t used = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
+	uint16_t n = (uint16_t)(used - vq->last_used);
+	struct rte_mbuf *done[VUC_BURST];
+	unsigned int nd = 0;
 
-	while (vq->last_used != used) {
-		uint32_t id = used_at(vq, vq->last_used)->id;
-
-		vq->last_used++;
-		if (unlikely(id >= vq->size || vq->cookie[id] == NULL)) {
-			vq->st.errors++;
-			continue;
-		}
-		rte_pktmbuf_free(vq->cookie[id]);
-		vq->cookie[id] = NULL;
-		desc_free(vq, (uint16_t)id);
+	if (unlikely(n > vq->size - vq->num_free)) {
+		vq->st.errors++;	/* more than we made available */
+		return;
 	}
+	while (n > 0) {
+		uint16_t id;
+
+		/* in order, the device may skip used entries of a batch:
+		 * the oldest buffer is the next one done */
+		if (vq->in_order) {
+			id = vq->used_head;
+		} else {
+			id = (uint16_t)used_at(vq, vq->last_used)->id;
+			if (unlikely(id >= vq->size || vq->cookie[id].m == NULL)) {
+				vq->st.errors++;
+				vq->last_used++;
+				n--;
+				continue;
+			}
+		}
+		vq->last_used++;
+		n--;
+		done[nd++] = vq->cookie[id].m;
+		vq->cookie[id].m = NULL;
+		desc_free(vq, id);
+		if (nd == VUC_BURST) {
+			free_pkts(done, nd);
+			nd = 0;
+		}
+	}
+	free_pkts(done, nd);
+}
+
+static __rte_always_inline uint16_t
+tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t old, i;
+	uint64_t bytes = 0;
+
+	/* reclaim in bulk, not at every burst: each look at the used index
+	 * pulls its cache line from the device's core */
+	if ((uint16_t)(vq->size - vq->num_free) >= VUC_TX_RECLAIM ||
+	    vq->num_free < n)
+		tx_reclaim(vq);
+	old = vq->avail_idx;
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i], *s;
+		bool push = tx_can_push(m);
+		uint16_t need = (uint16_t)(m->nb_segs + (push ? 0 : 1));
+		uint16_t head, idx, last;
+
+		if (unlikely(need > vq->num_free)) {
+			vq->st.full++;
+			break;
+		}
+		head = desc_take(vq, need, &last);
+		idx = head;
+		if (likely(push)) {
+			uint8_t *h = rte_pktmbuf_mtod_offset(m, uint8_t *,
+							     -VUC_HDR_LEN);
+
+			tx_hdr_zero(h);
+			vq->desc[idx].addr = (uint64_t)(uintptr_t)h;
+			vq->desc[idx].len = m->data_len + VUC_HDR_LEN;
+			s = m->next;
+		} else {
+			struct virtio_net_hdr_mrg_rxbuf *h = tx_hdr(vq, head);
+
+			tx_hdr_zero(h);
+			vq->desc[idx].addr = (uint64_t)(uintptr_t)h;
+			vq->desc[idx].len = VUC_HDR_LEN;
+			s = m;
+		}
+		for (; s != NULL; s = s->next) {
+			vq->desc[idx].flags = VRING_DESC_F_NEXT;
+			idx = vq->desc[idx].next;
+			vq->desc[idx].addr = (uint64_t)(uintptr_t)
+				rte_pktmbuf_mtod(s, uint8_t *);
+			vq->desc[idx].len = s->data_len;
+		}
+		if (vq->desc[idx].flags != 0)
+			vq->desc[idx].flags = 0;	/* end of chain */
+		vq->cookie[head] = (struct vuc_cookie){ m, need, last };
+		avail_put(vq, head);
+		bytes += m->pkt_len;
+	}
+	if (i > 0) {
+		__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
+		kick_if_needed(vq, old);
+	}
+	vq->st.packets += i;
+	vq->st.bytes += bytes;
+	return i;
 }
 
 uint16_t
 vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vuc_vq *vq = q;
-	uint16_t old, i;
 	unsigned int lcore;
-	uint64_t bytes = 0;
+	uint16_t ntx;
 
 	if (unlikely(!enter(vq, &lcore)))
 		return 0;
-	tx_reclaim(vq);
-	old = vq->avail_idx;
-	for (i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i], *s;
-		bool push = RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
-			rte_pktmbuf_headroom(m) >= vq->hdr_len;
-		uint16_t need = (uint16_t)(m->nb_segs + (push ? 0 : 1));
-		uint16_t head = vq->free_head, idx = head, prev = head;
-		uint32_t pkt_len = m->pkt_len;
-
-		if (unlikely(need > vq->num_free)) {
-			vq->st.full++;
-			break;
-		}
-		if (push) {
-			void *h = rte_pktmbuf_prepend(m, vq->hdr_len);
-
-			memset(h, 0, vq->hdr_len);
-		} else {
-			struct virtio_net_hdr_mrg_rxbuf *h = tx_hdr(vq, head);
-
-			memset(h, 0, vq->hdr_len);
-			vq->desc[idx].addr = (uint64_t)(uintptr_t)h;
-			vq->desc[idx].len = vq->hdr_len;
-			vq->desc[idx].flags = VRING_DESC_F_NEXT;
-			prev = idx;
-			idx = vq->desc[idx].next;
-		}
-		for (s = m; s != NULL; s = s->next) {
-			vq->desc[idx].addr = (uint64_t)(uintptr_t)
-				rte_pktmbuf_mtod(s, uint8_t *);
-			vq->desc[idx].len = s->data_len;
-			vq->desc[idx].flags = VRING_DESC_F_NEXT;
-			prev = idx;
-			idx = vq->desc[idx].next;
-		}
-		vq->desc[prev].flags = 0;	/* end of chain */
-		vq->free_head = idx;
-		vq->num_free = (uint16_t)(vq->num_free - need);
-		vq->cookie[head] = m;
-		vq->avail->ring[vq->avail_idx & (vq->size - 1)] = head;
-		vq->avail_idx++;
-		bytes += pkt_len;
-	}
-	if (i > 0) {
-		__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
-		kick_if_needed(vq, old);
-	}
+	ntx = vq->packed ? vuc_tx_packed(vq, pkts, n) : tx_split(vq, pkts, n);
 	leave(vq, lcore);
-	vq->st.packets += i;
-	vq->st.bytes += bytes;
-	return i;
+	return ntx;
 }
 
 /* Free every mbuf still owned by the ring (queue withdrawn). */
@@ -369,11 +496,21 @@ vuc_vq_drain(struct vuc_vq *vq)
 	if (vq->cookie == NULL)
 		return;
 	for (uint16_t i = 0; i < vq->size; i++) {
-		if (vq->cookie[i] != NULL) {
-			rte_pktmbuf_free(vq->cookie[i]);
-			vq->cookie[i] = NULL;
+		if (vq->cookie[i].m != NULL) {
+			rte_pktmbuf_free(vq->cookie[i].m);
+			vq->cookie[i].m = NULL;
 		}
 	}
+}
+
+/* Whether the device took every buffer of a transmit queue. */
+static bool
+txq_done(const struct vuc_vq *vq)
+{
+	if (vq->packed)
+		return vuc_txq_done_packed(vq);
+	return __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) ==
+		vq->avail_idx;
 }
 
 /*
@@ -391,16 +528,12 @@ vuc_txq_drain_wait(struct vuc_dev *d, unsigned int ms)
 
 		if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))
 			continue;
-		while (__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) !=
-		       vq->avail_idx) {
+		while (!txq_done(vq)) {
 			if (rte_get_timer_cycles() > end ||
 			    d->client == NULL ||
 			    !rte_vfio_user_client_connected(d->client)) {
-				VUC_LOG(WARNING, "%s: tx queue %u: %u buffers "
-					"not taken by the device at stop", d->path,
-					q, (uint16_t)(vq->avail_idx -
-					__atomic_load_n(&vq->used->idx,
-							__ATOMIC_ACQUIRE)));
+				VUC_LOG(WARNING, "%s: tx queue %u: buffers not "
+					"taken by the device at stop", d->path, q);
 				break;
 			}
 			rte_delay_us_sleep(1000);

@@ -474,11 +474,34 @@ vq_alloc(struct vuc_dev *d, struct vuc_vq *vq, uint16_t n)
 	if (vq->mz == NULL || vq->cookie == NULL)
 		return -ENOMEM;
 	vq->size = n;
-	vq->desc = vq->mz->addr;
-	vq->avail = (void *)((uint8_t *)vq->mz->addr + (size_t)n * 16);
-	vq->used = (void *)((uint8_t *)vq->mz->addr +
-		RTE_ALIGN_CEIL((size_t)n * 16 + 6 + 2 * (size_t)n, 4096));
 	return 0;
+}
+
+/*
+ * Where the rings are in the queue's memzone. Split: descriptor table,
+ * avail ring, then the used ring on a page of its own. Packed: the
+ * descriptor ring, then the driver and the device event suppression
+ * structures, each in a cache line of its own (one side writes each). The
+ * zone (ring_bytes()) holds either.
+ */
+static void
+vq_layout(struct vuc_vq *vq)
+{
+	uint8_t *base = vq->mz->addr;
+	size_t n = vq->size;
+
+	if (vq->packed) {
+		vq->pdesc = (void *)base;
+		vq->drv_event = (void *)(base +
+			RTE_ALIGN_CEIL(n * 16, RTE_CACHE_LINE_SIZE));
+		vq->dev_event = (void *)(base +
+			RTE_ALIGN_CEIL(n * 16, RTE_CACHE_LINE_SIZE) +
+			RTE_CACHE_LINE_SIZE);
+		return;
+	}
+	vq->desc = (void *)base;
+	vq->avail = (void *)(base + n * 16);
+	vq->used = (void *)(base + RTE_ALIGN_CEIL(n * 16 + 6 + 2 * n, 4096));
 }
 
 static int
@@ -497,8 +520,12 @@ vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 	if (ret < 0)
 		return ret;
 	vq->dev = d;
+	vq->port_id = d->port_id;
 	vq->event_idx = d->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	vq->mrg_rxbuf = d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	vq->in_order = d->features & (1ULL << VIRTIO_F_IN_ORDER);
+	vq->packed = d->features & (1ULL << VIRTIO_F_RING_PACKED);
+	vq_layout(vq);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	vq->vector = vector;
 	vuc_vq_init_ring(vq);
@@ -525,6 +552,63 @@ vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 	return cc_wr16(d, CC(queue_enable), 1);
 }
 
+/* ctrl_cmd() on a packed queue: three descriptors at the next positions,
+ * one buffer (id 0: there is only ever one); wait for it to be used. */
+static int
+ctrl_cmd_packed(struct vuc_dev *d, struct vuc_vq *vq, void *h, uint32_t hlen,
+		void *data, uint32_t len, uint8_t *ack)
+{
+	const uint16_t fa = 1u << VRING_PACKED_DESC_F_AVAIL;
+	const uint16_t fu = 1u << VRING_PACKED_DESC_F_USED;
+	struct { void *p; uint32_t len; uint16_t f; } e[3] = {
+		{ h, hlen, VRING_DESC_F_NEXT },
+		{ data, len, VRING_DESC_F_NEXT },
+		{ ack, 1, VRING_DESC_F_WRITE },
+	};
+	uint16_t pos = vq->avail_idx, first = pos, first_flags = 0;
+	bool wrap = vq->avail_wrap, uwrap;
+	uint64_t deadline;
+
+	for (int i = 0; i < 3; i++) {
+		struct vring_packed_desc *dd = &vq->pdesc[pos];
+		uint16_t f = e[i].f | (wrap ? fa : fu);
+
+		dd->addr = (uint64_t)(uintptr_t)e[i].p;
+		dd->len = e[i].len;
+		dd->id = 0;
+		if (i == 0)
+			first_flags = f;
+		else
+			__atomic_store_n(&dd->flags, f, __ATOMIC_RELEASE);
+		if (++pos == vq->size) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+	__atomic_store_n(&vq->pdesc[first].flags, first_flags, __ATOMIC_RELEASE);
+	vq->avail_idx = pos;
+	vq->avail_wrap = wrap;
+	vuc_kick(vq);
+	/* used: AVAIL and USED both equal to the device's wrap counter, which
+	 * is ours at that position */
+	uwrap = vq->used_wrap;
+	deadline = rte_get_timer_cycles() + rte_get_timer_hz() * 5;
+	for (;;) {
+		uint16_t f = __atomic_load_n(&vq->pdesc[first].flags,
+					     __ATOMIC_ACQUIRE) & (fa | fu);
+
+		if (f == (uwrap ? (fa | fu) : 0))
+			break;
+		if (rte_get_timer_cycles() > deadline ||
+		    !rte_vfio_user_client_connected(d->client))
+			return -ETIMEDOUT;
+		rte_delay_us_sleep(100);
+	}
+	vq->last_used = pos;
+	vq->used_wrap = wrap;
+	return *ack == VIRTIO_NET_OK ? 0 : -EIO;
+}
+
 /* A control command: header + data in, one ack byte out. Polls. */
 static int
 ctrl_cmd(struct vuc_dev *d, uint8_t cls, uint8_t cmd, const void *data,
@@ -539,21 +623,32 @@ ctrl_cmd(struct vuc_dev *d, uint8_t cls, uint8_t cmd, const void *data,
 			  (size_t)vq->size * sizeof(struct virtio_net_hdr_mrg_rxbuf));
 	uint64_t deadline;
 
-	/* one command at a time: descriptors 0-2 and the area after the
-	 * used ring are the control queue's own */
+	/* one command at a time: the area after the used ring is the control
+	 * queue's own; descriptors 0-2, or the next three in ring order */
 	if (len > sizeof(buf->data))
 		return -EINVAL;
 	buf->h.class = cls;
 	buf->h.cmd = cmd;
 	memcpy(buf->data, data, len);
 	buf->ack = 0xff;
-	vq->desc[0] = (struct vring_desc){ (uintptr_t)&buf->h, sizeof(buf->h),
-					   VRING_DESC_F_NEXT, 1 };
-	vq->desc[1] = (struct vring_desc){ (uintptr_t)buf->data, len,
-					   VRING_DESC_F_NEXT, 2 };
-	vq->desc[2] = (struct vring_desc){ (uintptr_t)&buf->ack, 1,
-					   VRING_DESC_F_WRITE, 0 };
-	vq->avail->ring[vq->avail_idx & (vq->size - 1)] = 0;
+	if (vq->packed)
+		return ctrl_cmd_packed(d, vq, &buf->h, sizeof(buf->h), buf->data,
+				       len, &buf->ack);
+	{
+		uint16_t m = vq->size - 1;
+		uint16_t h = vq->in_order ? vq->free_head : 0;
+		uint16_t h1 = (uint16_t)((h + 1) & m), h2 = (uint16_t)((h + 2) & m);
+
+		vq->desc[h] = (struct vring_desc){ (uintptr_t)&buf->h,
+			sizeof(buf->h), VRING_DESC_F_NEXT, h1 };
+		vq->desc[h1] = (struct vring_desc){ (uintptr_t)buf->data, len,
+			VRING_DESC_F_NEXT, h2 };
+		vq->desc[h2] = (struct vring_desc){ (uintptr_t)&buf->ack, 1,
+			VRING_DESC_F_WRITE, (uint16_t)((h2 + 1) & m) };
+		if (vq->in_order)
+			vq->free_head = (uint16_t)((h2 + 1) & m);
+		vq->avail->ring[vq->avail_idx & m] = h;
+	}
 	vq->avail_idx++;
 	__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
 	vuc_kick(vq);
@@ -635,6 +730,12 @@ vuc_rxq_intr(struct vuc_dev *d, uint16_t q, bool enable)
 	if (q >= d->pairs || vq->avail == NULL)
 		return -EINVAL;
 	vq->intr_on = enable;
+	if (vq->packed) {
+		__atomic_store_n(&vq->drv_event->flags, enable ?
+				 VRING_PACKED_EVENT_FLAG_ENABLE :
+				 VRING_PACKED_EVENT_FLAG_DISABLE, __ATOMIC_RELEASE);
+		return 0;
+	}
 	/* with EVENT_IDX only used_event counts: the next entry, or one the
 	 * device has just passed (it comes round again after 64K entries) */
 	if (vq->event_idx)
@@ -677,6 +778,7 @@ vuc_on_disconnect(struct rte_vfio_user_client *c, void *arg)
 static int
 negotiate(struct vuc_dev *d)
 {
+	uint64_t want;
 	uint32_t lo, hi;
 	uint8_t st;
 	int ret;
@@ -691,7 +793,14 @@ negotiate(struct vuc_dev *d)
 	    (ret = cc_wr32(d, CC(device_feature_select), 1)) < 0 ||
 	    (ret = cc_rd(d, CC(device_feature), &hi, 4)) < 0)
 		return ret;
-	d->features = ((uint64_t)hi << 32 | lo) & WANT_FEATURES;
+	want = WANT_FEATURES;
+	if (d->packed_vq)
+		want |= 1ULL << VIRTIO_F_RING_PACKED;
+	if (d->in_order)
+		want |= 1ULL << VIRTIO_F_IN_ORDER;
+	if (!d->mrg_rxbuf)
+		want &= ~(1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	d->features = ((uint64_t)hi << 32 | lo) & want;
 	if (!(d->features & (1ULL << VIRTIO_F_VERSION_1))) {
 		VUC_LOG(ERR, "%s: device does not offer VIRTIO_F_VERSION_1", d->path);
 		return -ENOTSUP;

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * ring_bench: the data path of both PMDs in one process, one thread.
+ *
+ * net_vfio_user (the device) and net_virtio_vfio_user (the driver) are
+ * both probed in this process, connected over a socket in a private
+ * directory; the library's event thread serves the control path, and the
+ * main lcore alone moves packets, alternating:
+ *
+ *   fe-be:  alloc + fill a burst, tx_burst on the client port,
+ *           rx_burst on the device port, free what came;
+ *   be-fe:  the same from the device port to the client port.
+ *
+ * Nothing else runs while it measures, so an instruction count of the two
+ * loops (valgrind --tool=callgrind, see devtools/ring-bench.sh) is the
+ * same from run to run: instructions per packet, per function, for each
+ * step of the data path work. The figure leaves out what two cores pay to
+ * move cache lines between them; measure that with two testpmd processes.
+ * Without valgrind it prints the single-core packet rate as well.
+ *
+ * --transport vhost runs DPDK's net_vhost (device side, "be") and
+ * net_virtio_user (driver side, "fe") the same way, memif net_memif's
+ * server and client: the same loops, for comparison.
+ *
+ * --qsbr prints what the QSBR bookkeeping of one burst costs (cycles,
+ * best of five runs): going online and offline (what each burst of both
+ * PMDs does), a quiescent report (what a thread that stays online would
+ * do), and the fences and locked stores behind them.
+ *
+ *   ring_bench [--bursts N] [--size BYTES] [--burst N] [--dir fe-be|be-fe|both]
+ *              [--be-args k=v,...] [--fe-args k=v,...] [--ring N]
+ *              [--transport vfio-user|vhost|memif] [--qsbr]
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#define MAX_BURST 64
+
+static struct {
+	uint64_t bursts;
+	uint32_t size;
+	uint16_t burst;
+	uint16_t ring;
+	const char *dir;
+	const char *be_args;
+	const char *fe_args;
+	const char *transport;
+	bool qsbr;
+	uint16_t be, fe;
+	struct rte_mempool *be_mp, *fe_mp;
+	uint8_t tmpl[64];
+} b = {
+	.bursts = 200000,
+	.size = 64,
+	.burst = 32,
+	.ring = 1024,
+	.dir = "both",
+	.be_args = "",
+	.fe_args = "",
+	.transport = "vfio-user",
+};
+
+static void
+usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s [--bursts N] [--size BYTES] [--burst N] "
+		"[--dir fe-be|be-fe|both] [--be-args k=v,...] "
+		"[--fe-args k=v,...] [--ring N] "
+		"[--transport vfio-user|vhost|memif]\n", prog);
+	exit(2);
+}
+
+static void
+parse(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "bursts", required_argument, NULL, 'n' },
+		{ "size", required_argument, NULL, 's' },
+		{ "burst", required_argument, NULL, 'b' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "be-args", required_argument, NULL, 'B' },
+		{ "fe-args", required_argument, NULL, 'F' },
+		{ "ring", required_argument, NULL, 'r' },
+		{ "transport", required_argument, NULL, 't' },
+		{ "qsbr", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'n':
+			b.bursts = strtoull(optarg, NULL, 0);
+			break;
+		case 's':
+			b.size = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'b':
+			b.burst = (uint16_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'd':
+			b.dir = optarg;
+			break;
+		case 'B':
+			b.be_args = optarg;
+			break;
+		case 'F':
+			b.fe_args = optarg;
+			break;
+		case 'r':
+			b.ring = (uint16_t)strtoul(optarg, NULL, 0);
+			break;
+		case 't':
+			b.transport = optarg;
+			break;
+		case 'q':
+			b.qsbr = true;
+			break;
+		default:
+			usage(argv[0]);
+		}
+	}
+	if (strcmp(b.transport, "vfio-user") != 0 &&
+	    strcmp(b.transport, "vhost") != 0 && strcmp(b.transport, "memif") != 0)
+		usage(argv[0]);
+	if (b.size < 60 || b.size > RTE_MBUF_DEFAULT_DATAROOM - 64 ||
+	    b.burst == 0 || b.burst > MAX_BURST || b.bursts == 0)
+		usage(argv[0]);
+}
+
+/* What testpmd's txonly does per packet: a fresh mbuf with a copied
+ * header (Ethernet, IPv4, UDP). */
+static __rte_always_inline int
+fill(struct rte_mempool *mp, struct rte_mbuf **m, uint16_t n)
+{
+	if (rte_pktmbuf_alloc_bulk(mp, m, n) != 0)
+		return -1;
+	for (uint16_t i = 0; i < n; i++) {
+		rte_memcpy(rte_pktmbuf_mtod(m[i], void *), b.tmpl, 42);
+		m[i]->data_len = (uint16_t)b.size;
+		m[i]->pkt_len = b.size;
+	}
+	return 0;
+}
+
+static __rte_always_inline uint64_t
+one_way(uint16_t tx_port, struct rte_mempool *mp, uint16_t rx_port,
+	uint64_t bursts)
+{
+	struct rte_mbuf *m[MAX_BURST], *r[MAX_BURST];
+	uint64_t got = 0;
+
+	for (uint64_t i = 0; i < bursts; i++) {
+		uint16_t sent, n;
+
+		if (fill(mp, m, b.burst) == 0) {
+			sent = rte_eth_tx_burst(tx_port, 0, m, b.burst);
+			if (sent < b.burst)
+				rte_pktmbuf_free_bulk(&m[sent], b.burst - sent);
+		}
+		n = rte_eth_rx_burst(rx_port, 0, r, MAX_BURST);
+		got += n;
+		rte_pktmbuf_free_bulk(r, n);
+	}
+	return got;
+}
+
+/* The two measured loops (callgrind --toggle-collect names them). */
+__rte_noinline uint64_t bench_fe_to_be(uint64_t bursts);
+__rte_noinline uint64_t bench_be_to_fe(uint64_t bursts);
+
+__rte_noinline uint64_t
+bench_fe_to_be(uint64_t bursts)
+{
+	return one_way(b.fe, b.fe_mp, b.be, bursts);
+}
+
+__rte_noinline uint64_t
+bench_be_to_fe(uint64_t bursts)
+{
+	return one_way(b.be, b.be_mp, b.fe, bursts);
+}
+
+/* Cycles per iteration of op, best of five runs of n. */
+#define QSBR_COST(what, n, op) do {					\
+	uint64_t best = UINT64_MAX;					\
+	for (int r = 0; r < 5; r++) {					\
+		uint64_t t0 = rte_rdtsc_precise();			\
+		for (uint32_t i = 0; i < (n); i++) {			\
+			op;						\
+		}							\
+		best = RTE_MIN(best, rte_rdtsc_precise() - t0);		\
+	}								\
+	printf("  %-40s %6.1f cycles\n", what, (double)best / (n));	\
+} while (0)
+
+static void
+qsbr_cost(void)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
+	struct rte_rcu_qsbr *v = rte_zmalloc("qsbr", sz, RTE_CACHE_LINE_SIZE);
+	unsigned int lc = rte_lcore_id();
+	const uint32_t n = 2000000;
+	uint64_t word = 0, tok = 1;
+
+	if (v == NULL || rte_rcu_qsbr_init(v, RTE_MAX_LCORE) != 0)
+		return;
+	rte_rcu_qsbr_thread_register(v, lc);
+	printf("QSBR bookkeeping per burst (TSC %.2f GHz):\n",
+	       rte_get_tsc_hz() / 1e9);
+	QSBR_COST("nothing (loop)", n, rte_compiler_barrier());
+	QSBR_COST("rte_lcore_id()", n,
+		  lc += rte_lcore_id(); rte_compiler_barrier());
+	QSBR_COST("online + offline (the bursts)", n,
+		  rte_rcu_qsbr_thread_online(v, 0);
+		  rte_rcu_qsbr_thread_offline(v, 0));
+	rte_rcu_qsbr_thread_online(v, 0);
+	QSBR_COST("quiescent (thread stays online)", n,
+		  rte_rcu_qsbr_quiescent(v, 0));
+	rte_rcu_qsbr_thread_offline(v, 0);
+	QSBR_COST("seq_cst fence (mfence)", n,
+		  rte_atomic_thread_fence(__ATOMIC_SEQ_CST));
+	QSBR_COST("locked exchange (xchg)", n,
+		  __atomic_exchange_n(&word, tok++, __ATOMIC_SEQ_CST));
+	QSBR_COST("release store", n,
+		  __atomic_store_n(&word, tok++, __ATOMIC_RELEASE));
+	rte_free(v);
+	RTE_SET_USED(lc);
+}
+
+static int
+port_setup(uint16_t port, struct rte_mempool *mp)
+{
+	struct rte_eth_conf conf = { 0 };
+	int ret;
+
+	ret = rte_eth_dev_configure(port, 1, 1, &conf);
+	if (ret == 0)
+		ret = rte_eth_rx_queue_setup(port, 0, b.ring, SOCKET_ID_ANY,
+					     NULL, mp);
+	if (ret == 0)
+		ret = rte_eth_tx_queue_setup(port, 0, b.ring, SOCKET_ID_ANY,
+					     NULL);
+	return ret;
+}
+
+static bool
+link_up(uint16_t port)
+{
+	struct rte_eth_link l;
+
+	return rte_eth_link_get_nowait(port, &l) == 0 &&
+		l.link_status == RTE_ETH_LINK_UP;
+}
+
+static void
+run(const char *name, uint64_t (*fn)(uint64_t))
+{
+	uint64_t t0, t1, pkts, warm, hz = rte_get_timer_hz();
+	struct rte_eth_stats s;
+
+	warm = fn(b.bursts / 10 + 10);	/* warm up */
+	t0 = rte_get_timer_cycles();
+	pkts = fn(b.bursts);
+	t1 = rte_get_timer_cycles();
+	printf("%s: %" PRIu64 " packets of %u bytes in %" PRIu64 " bursts of %u: "
+	       "%.2f Mpps on one core (%" PRIu64 " packets in all)\n", name,
+	       pkts, b.size, b.bursts, b.burst,
+	       (double)pkts * hz / (double)(t1 - t0) / 1e6, warm + pkts);
+	if (pkts != b.bursts * b.burst)
+		printf("%s: WARNING: %" PRIu64 " packets expected\n", name,
+		       b.bursts * b.burst);
+	rte_eth_stats_get(b.be, &s);
+	if (s.ierrors || s.oerrors || s.imissed)
+		printf("%s: device port errors: ierrors %" PRIu64 " oerrors %"
+		       PRIu64 " imissed %" PRIu64 "\n", name, s.ierrors,
+		       s.oerrors, s.imissed);
+}
+
+int
+main(int argc, char **argv)
+{
+	char dir[] = "/tmp/ring-bench.XXXXXX";
+	char sock[64], vdev[256], fe_args[256], prefix[64];
+	char *eal[] = {
+		argv[0], "-l", "0", "--no-huge", "-m", "512", "--no-pci",
+		"--no-telemetry", "--no-shconf", "--file-prefix", prefix,
+		"--vdev", vdev, "--log-level=pmd.net.vfio_user*:warning",
+	};
+	int ret = 1;
+
+	parse(argc, argv);
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(sock, sizeof(sock), "%s/be.sock", dir);
+	snprintf(prefix, sizeof(prefix), "ring-bench-%d", (int)getpid());
+	if (strcmp(b.transport, "vhost") == 0) {
+		snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=1%s%s",
+			 sock, b.be_args[0] ? "," : "", b.be_args);
+		snprintf(fe_args, sizeof(fe_args), "path=%s,queues=1%s%s", sock,
+			 b.fe_args[0] ? "," : "", b.fe_args);
+	} else if (strcmp(b.transport, "memif") == 0) {
+		snprintf(vdev, sizeof(vdev), "net_memif0,role=server,socket=%s,"
+			 "socket-abstract=no%s%s", sock, b.be_args[0] ? "," : "",
+			 b.be_args);
+		snprintf(fe_args, sizeof(fe_args), "role=client,socket=%s,"
+			 "socket-abstract=no%s%s", sock, b.fe_args[0] ? "," : "",
+			 b.fe_args);
+	} else {
+		snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s%s%s", sock,
+			 b.be_args[0] ? "," : "", b.be_args);
+		snprintf(fe_args, sizeof(fe_args), "path=%s%s%s", sock,
+			 b.fe_args[0] ? "," : "", b.fe_args);
+	}
+	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
+		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+		goto out;
+	}
+	if (b.qsbr) {
+		qsbr_cost();
+		ret = 0;
+		goto out;
+	}
+	memset(b.tmpl, 0x5a, sizeof(b.tmpl));
+	b.be_mp = rte_pktmbuf_pool_create("be", 8191, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	b.fe_mp = rte_pktmbuf_pool_create("fe", 8191, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	if (b.be_mp == NULL || b.fe_mp == NULL ||
+	    rte_eth_dev_get_port_by_name(strchr(vdev, ',') == NULL ? vdev :
+		strndupa(vdev, strchr(vdev, ',') - vdev), &b.be) != 0 ||
+	    port_setup(b.be, b.be_mp) != 0 || rte_eth_dev_start(b.be) != 0) {
+		fprintf(stderr, "device port setup failed\n");
+		goto out;
+	}
+	if (strcmp(b.transport, "vhost") == 0) {
+		if (rte_vdev_init("net_virtio_user0", fe_args) != 0 ||
+		    rte_eth_dev_get_port_by_name("net_virtio_user0", &b.fe) != 0) {
+			fprintf(stderr, "virtio-user port setup failed\n");
+			goto out;
+		}
+	} else if (strcmp(b.transport, "memif") == 0) {
+		if (rte_vdev_init("net_memif1", fe_args) != 0 ||
+		    rte_eth_dev_get_port_by_name("net_memif1", &b.fe) != 0) {
+			fprintf(stderr, "memif client port setup failed\n");
+			goto out;
+		}
+	/* the frontend's name, or its old one */
+	} else if ((rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
+		    rte_eth_dev_get_port_by_name("net_virtio_vfio_user0",
+						 &b.fe) != 0) &&
+		   (rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
+		    rte_eth_dev_get_port_by_name("net_virtio_vfio_user0",
+						 &b.fe) != 0)) {
+		fprintf(stderr, "client port setup failed\n");
+		goto out;
+	}
+	if (port_setup(b.fe, b.fe_mp) != 0 || rte_eth_dev_start(b.fe) != 0) {
+		fprintf(stderr, "client port setup failed\n");
+		goto out;
+	}
+	for (int i = 0; i < 5000 && !(link_up(b.be) && link_up(b.fe)); i++)
+		rte_delay_us_sleep(1000);
+	if (!link_up(b.be) || !link_up(b.fe)) {
+		fprintf(stderr, "links not up\n");
+		goto out;
+	}
+	if (strcmp(b.dir, "be-fe") != 0)
+		run("fe-be", bench_fe_to_be);
+	if (strcmp(b.dir, "fe-be") != 0)
+		run("be-fe", bench_be_to_fe);
+	ret = 0;
+	rte_eth_dev_stop(b.fe);
+	rte_eth_dev_close(b.fe);
+	rte_eth_dev_stop(b.be);
+	rte_eth_dev_close(b.be);
+out:
+	rte_eal_cleanup();
+	unlink(sock);
+	rmdir(dir);
+	return ret;
+}

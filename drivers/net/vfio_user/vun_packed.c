@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * The device side of packed virtqueues (VIRTIO 1.x 2.8,
+ * VIRTIO_F_RING_PACKED), behind the same burst functions as split ones
+ * (vun_ring.c calls these online in the QSBR, with the queue ready).
+ *
+ * One ring of descriptors, read and written by both sides. We read the
+ * driver's descriptors in ring order from last_avail, where a descriptor
+ * is available when its AVAIL bit equals our avail wrap counter and its
+ * USED bit does not; a buffer is a chain (NEXT) of descriptors in ring
+ * order or one indirect descriptor, its id in its last descriptor. We
+ * write used descriptors in ring order from last_used: id, length, then
+ * the flags (AVAIL and USED both equal to our used wrap counter). The
+ * first used descriptor of a burst gets its flags last, after everything
+ * else of the burst, so the driver sees the burst whole.
+ *
+ * With VIRTIO_F_IN_ORDER the driver's transmit buffers come back as one
+ * used descriptor per burst (the last buffer's id, at the burst's first
+ * position, VIRTIO 1.x 2.8.9): one descriptor line goes back to the
+ * driver per burst, the others stay shared.
+ *
+ * A driver cannot make us loop or reach outside its memory: chains are at
+ * most a ring long and must be available all along, indirect tables are
+ * translated whole and walked within their length, every buffer is
+ * translated against the DMA map; ids are the driver's own business (we
+ * only hand them back).
+ *
+ * Notifications: data queues ask for no kicks (device event suppression
+ * DISABLE, set at DRIVER_OK); interrupts follow the driver event
+ * suppression structure (ENABLE, DISABLE, or with VIRTIO_RING_F_EVENT_IDX
+ * a descriptor position and wrap counter).
+ */
+
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+
+#include <linux/virtio_ring.h>
+
+#include "vun.h"
+#include "vun_ring.h"
+
+#define F_AVAIL		(1u << VRING_PACKED_DESC_F_AVAIL)
+#define F_USED		(1u << VRING_PACKED_DESC_F_USED)
+#define F_CHAIN		(VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)
+/* Most segments one packet's receive buffers may have (mergeable buffers
+ * or chains); a driver offering more, smaller pieces gets a drop. */
+#define MAX_SEGS	64
+
+/* The AVAIL/USED bits of an available descriptor for wrap counter w. */
+static __rte_always_inline uint16_t
+avail_bits(bool w)
+{
+	return w ? F_AVAIL : F_USED;
+}
+
+/* The AVAIL/USED bits of a used descriptor for wrap counter w. */
+static __rte_always_inline uint16_t
+used_bits(bool w)
+{
+	return w ? (F_AVAIL | F_USED) : 0;
+}
+
+static __rte_always_inline bool
+is_avail(uint16_t flags, bool w)
+{
+	return (flags & (F_AVAIL | F_USED)) == avail_bits(w);
+}
+
+static __rte_always_inline void
+pos_add(uint16_t *pos, bool *wrap, uint16_t n, uint16_t size)
+{
+	*pos = (uint16_t)(*pos + n);
+	if (*pos >= size) {
+		*pos = (uint16_t)(*pos - size);
+		*wrap = !*wrap;
+	}
+}
+
+static __rte_always_inline uint16_t
+load_flags(const struct vring_packed_desc *d)
+{
+	return __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Length of the chain that starts at pos (available, flags f): 1 for a
+ * lone or indirect descriptor, else up to the first one without NEXT.
+ * *id gets the buffer id (in the last descriptor). Returns the length;
+ * 0 for a malformed chain (an indirect descriptor in it, or NEXT all
+ * round the ring), to give back whole (*len descriptors, *id the last
+ * one's id); or -1 if the rest of the chain is not available yet: the
+ * driver makes the head available last, so a chain is taken only once
+ * all of it is there.
+ */
+static int
+chain_scan(const struct vun_vq *vq, uint16_t pos, bool wrap, uint16_t f,
+	   uint16_t *id, uint16_t *len)
+{
+	uint16_t n = 1;
+	bool bad = false;
+
+	while (f & VRING_DESC_F_NEXT) {
+		if (unlikely(n == vq->size)) {
+			bad = true;	/* a loop */
+			break;
+		}
+		bad |= f & VRING_DESC_F_INDIRECT;	/* not in a chain */
+		pos_add(&pos, &wrap, 1, vq->size);
+		f = load_flags(&vq->pdesc[pos]);
+		if (unlikely(!is_avail(f, wrap)))
+			return -1;
+		n++;
+	}
+	bad |= n > 1 && (f & VRING_DESC_F_INDIRECT);
+	*id = vq->pdesc[pos].id;
+	*len = n;
+	return bad ? 0 : n;
+}
+
+/* ---- used descriptors ---- */
+
+/*
+ * Where a burst writes used descriptors (kept out of the queue structure:
+ * stores into the ring could alias it), and its first one, whose flags go
+ * last.
+ */
+struct used_head {
+	struct vring_packed_desc *ring;
+	uint16_t size;
+	uint16_t pos;			/* next used position */
+	bool wrap;			/* its wrap counter */
+	bool set;			/* head_pos/head_flags hold the first */
+	uint16_t head_pos;
+	uint16_t head_flags;
+};
+
+static __rte_always_inline void
+used_begin(struct used_head *h, const struct vun_vq *vq)
+{
+	h->ring = vq->pdesc;
+	h->size = vq->size;
+	h->pos = vq->last_used;
+	h->wrap = vq->used_wrap;
+	h->set = false;
+	h->head_pos = 0;
+	h->head_flags = 0;
+}
+
+/* Mark the buffer id used with len bytes written; it took nd descriptors. */
+static __rte_always_inline void
+used_put(struct used_head *h, uint16_t id, uint32_t len, uint16_t nd)
+{
+	struct vring_packed_desc *d = &h->ring[h->pos];
+	uint16_t flags = used_bits(h->wrap) |
+		(len != 0 ? VRING_DESC_F_WRITE : 0);
+
+	d->id = id;
+	d->len = len;
+	if (!h->set) {
+		h->head_pos = h->pos;
+		h->head_flags = flags;
+		h->set = true;
+	} else {
+		__atomic_store_n(&d->flags, flags, __ATOMIC_RELEASE);
+	}
+	pos_add(&h->pos, &h->wrap, nd, h->size);
+}
+
+/* Position p (wrap w) on a line of 2 * size positions. */
+static __rte_always_inline uint32_t
+lin(uint16_t p, bool w, uint16_t size)
+{
+	return w ? p : (uint32_t)p + size;
+}
+
+/*
+ * Whether the driver wants an interrupt for the descriptors used from
+ * (old, old_wrap) to last_used: its driver event suppression says always,
+ * never, or (EVENT_IDX) when the descriptor at its position was used.
+ */
+static bool
+need_interrupt(const struct vun_vq *vq, uint16_t old, bool old_wrap)
+{
+	uint16_t flags = __atomic_load_n(&vq->drv_event->flags, __ATOMIC_ACQUIRE) &
+		0x3;
+	uint32_t two = 2u * vq->size, o, n, e;
+	uint16_t off_wrap, off;
+
+	if (flags == VRING_PACKED_EVENT_FLAG_DISABLE)
+		return false;
+	if (flags != VRING_PACKED_EVENT_FLAG_DESC || !vq->event_idx)
+		return true;	/* ENABLE, or what we cannot read: signal */
+	off_wrap = __atomic_load_n(&vq->drv_event->off_wrap, __ATOMIC_ACQUIRE);
+	off = off_wrap & 0x7fff;
+	if (off >= vq->size)
+		return true;
+	o = lin(old, old_wrap, vq->size);
+	n = lin(vq->last_used, vq->used_wrap, vq->size);
+	e = lin(off, off_wrap >> 15, vq->size);
+	return (e + two - o) % two < (n + two - o) % two;
+}
+
+/* Publish the burst (its first flags last), log it, interrupt if asked. */
+static __rte_always_inline void
+used_flush(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	   struct used_head *h, uint16_t old, bool old_wrap)
+{
+	if (!h->set)
+		return;
+	vq->last_used = h->pos;
+	vq->used_wrap = h->wrap;
+	__atomic_store_n(&vq->pdesc[h->head_pos].flags, h->head_flags,
+			 __ATOMIC_RELEASE);
+	log_ring(vq, t, vq->desc_iova, (uint64_t)vq->size * sizeof(*vq->pdesc));
+	/* the flags must be visible before we read the driver's event
+	 * suppression, or we could miss a needed interrupt */
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (need_interrupt(vq, old, old_wrap))
+		vun_raise_interrupt(vq);
+}
+
+/* ---- driver transmitq -> rx_burst ---- */
+
+/*
+ * Copy the buffer of nd descriptors at pos into m (header skipped): a
+ * chain of device-readable descriptors, or one indirect table. 0, -1 for
+ * a bad buffer, -2 out of mbufs.
+ */
+static int
+dequeue_buf(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	    uint16_t pos, bool wrap, uint16_t nd, struct rte_mbuf *m)
+{
+	const struct vring_packed_desc *tbl = NULL;
+	struct rte_mbuf *cur = m;
+	uint32_t skip = vq->hdr_len, n = nd;
+
+	for (uint32_t k = 0; k < n; k++) {
+		struct vring_packed_desc d;
+		const uint8_t *src;
+		uint32_t len;
+
+		if (tbl != NULL) {
+			memcpy(&d, &tbl[k], sizeof(d));
+		} else {
+			memcpy(&d, &vq->pdesc[pos], sizeof(d));
+			pos_add(&pos, &wrap, 1, vq->size);
+			if (d.flags & VRING_DESC_F_INDIRECT) {
+				/* alone, when negotiated, whole entries */
+				if (nd != 1 || !vq->indirect || d.len == 0 ||
+				    d.len % sizeof(d) != 0)
+					return -1;
+				tbl = xlate(vq, t, d.addr, d.len,
+					    RTE_VFIO_USER_MEM_F_READ);
+				if (tbl == NULL)
+					return -1;
+				n = d.len / sizeof(d);
+				k = (uint32_t)-1;
+				continue;
+			}
+		}
+		if (unlikely(d.flags & VRING_DESC_F_WRITE))
+			return -1;
+		len = d.len;
+		src = xlate(vq, t, d.addr, len, RTE_VFIO_USER_MEM_F_READ);
+		if (unlikely(src == NULL && len != 0))
+			return -1;
+		if (skip > 0) {		/* the virtio_net_hdr: no offloads */
+			uint32_t s = skip < len ? skip : len;
+
+			skip -= s;
+			src += s;
+			len -= s;
+		}
+		if (unlikely(len > VUN_MAX_FRAME - m->pkt_len))
+			return -1;
+		if (unlikely(mbuf_append(vq, m, &cur, src, len) < 0))
+			return -2;
+	}
+	return skip > 0 ? -1 : 0;	/* shorter than its header */
+}
+
+uint16_t
+vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	      struct rte_mbuf **pkts, uint16_t n)
+{
+	const uint8_t *src[VUN_BURST];
+	uint32_t len[VUN_BURST];
+	uint16_t id[VUN_BURST], nd[VUN_BURST], at[VUN_BURST];
+	struct vring_packed_desc *ring = vq->pdesc;
+	uint16_t count, i, nrx = 0, pos = vq->last_avail, size = vq->size;
+	uint16_t old_used = vq->last_used, port = vq->port_id, total = 0;
+	uint16_t ab = avail_bits(vq->avail_wrap);
+	bool wrap = vq->avail_wrap, old_wrap = vq->used_wrap;
+	struct used_head h;
+	uint64_t bytes = 0, rearm, atw = 0;
+	uint32_t room = VUN_MAX_FRAME;
+	struct xwin w;
+
+	count = RTE_MIN(n, (uint16_t)VUN_BURST);
+	xwin_init(&w, vq, t);
+	/* pass 1: the available buffers, read once; lone descriptors are
+	 * checked and translated, their data prefetched */
+	for (i = 0; i < count; i++) {
+		struct vring_packed_desc d;
+		uint16_t f = load_flags(&ring[pos]), l = 1;
+
+		if ((f & (F_AVAIL | F_USED)) != ab)
+			break;
+		memcpy(&d, &ring[pos], sizeof(d));
+		src[i] = NULL;
+		id[i] = d.id;
+		if (likely(!(f & (F_CHAIN | VRING_DESC_F_WRITE)))) {
+			if (likely(d.len >= VUN_HDR_LEN + RTE_ETHER_HDR_LEN &&
+				   d.len - VUN_HDR_LEN <= room)) {
+				const uint8_t *p = xwin_xlate(&w, vq, t, d.addr,
+					d.len, RTE_VFIO_USER_MEM_F_READ);
+
+				if (likely(p != NULL)) {
+					src[i] = p + VUN_HDR_LEN;
+					len[i] = d.len - VUN_HDR_LEN;
+					rte_prefetch0(src[i]);
+				}
+			}
+		} else if (f & VRING_DESC_F_NEXT) {
+			int r = chain_scan(vq, pos, wrap, f, &id[i], &l);
+
+			if (r < 0)
+				break;		/* the rest is not there yet */
+			if (r == 0)
+				atw |= 1ULL << (32 + i);	/* malformed */
+			/* no more descriptors than the ring holds */
+			if (unlikely(total + l > size))
+				break;
+		}
+		total = (uint16_t)(total + l);
+		at[i] = pos;
+		nd[i] = l;
+		if (wrap)
+			atw |= 1ULL << i;
+		pos = (uint16_t)(pos + l);
+		if (unlikely(pos >= size)) {
+			pos = (uint16_t)(pos - size);
+			wrap = !wrap;
+			ab = avail_bits(wrap);
+		}
+	}
+	count = i;
+	if (count == 0)
+		return 0;
+	if (unlikely(rte_mempool_get_bulk(vq->mp, (void **)pkts, count))) {
+		vq->st.drops++;	/* no mbufs: packets wait in the ring */
+		return 0;
+	}
+	prefetch_w(&ring[vq->last_used]);
+	rearm = mbuf_rearm_word(pkts[0], port);
+	/* a frame pass 1 let through fits one fresh mbuf */
+	room = pkts[0]->buf_len - (uint32_t)(rearm & 0xffff);
+	for (i = 0; i < count; i++) {
+		struct rte_mbuf *m = pkts[i];
+		int ret;
+
+		if (likely(src[i] != NULL && len[i] <= room)) {
+			mbuf_rx_init(m, rearm, len[i]);
+			copy_frame(rte_pktmbuf_mtod(m, uint8_t *), src[i], len[i]);
+		} else {
+			/* chains, indirect tables, big frames */
+			mbuf_rx_init(m, rearm, 0);
+			ret = (atw >> (32 + i)) & 1 ? -1 :
+				dequeue_buf(vq, t, at[i], (atw >> i) & 1, nd[i], m);
+			if (unlikely(ret == -2)) {
+				/* out of mbufs inside a chain: leave this packet
+				 * and the rest in the ring for the next burst */
+				rte_pktmbuf_free(m);
+				rte_mempool_put_bulk(vq->mp, (void **)&pkts[i + 1],
+						     count - i - 1);
+				count = i;
+				break;
+			}
+			if (unlikely(ret < 0 || m->pkt_len < RTE_ETHER_HDR_LEN)) {
+				/* a bad chain, or a runt (see vun_ring.c) */
+				if (ret < 0)
+					vq->st.bad_desc++;
+				else
+					vq->st.runts++;
+				vq->st.drops++;
+				rte_pktmbuf_free(m);
+				continue;
+			}
+		}
+		bytes += m->pkt_len;
+		pkts[nrx++] = m;
+	}
+	if (unlikely(count == 0))
+		return 0;
+	/* the buffers come back with nothing written: in order, the last id
+	 * at the first position tells about them all */
+	used_begin(&h, vq);
+	if (vq->in_order) {
+		uint16_t all = 0;
+
+		for (i = 0; i < count; i++)
+			all = (uint16_t)(all + nd[i]);
+		used_put(&h, id[count - 1], 0, all);
+	} else {
+		for (i = 0; i < count; i++)
+			used_put(&h, id[i], 0, nd[i]);
+	}
+	vq->last_avail = at[count - 1];
+	vq->avail_wrap = (atw >> (count - 1)) & 1;
+	pos_add(&vq->last_avail, &vq->avail_wrap, nd[count - 1], size);
+	used_flush(vq, t, &h, old_used, old_wrap);
+	vq->st.packets += nrx;
+	vq->st.bytes += bytes;
+	return nrx;
+}
+
+/* ---- tx_burst -> driver receiveq ---- */
+
+/* A piece of receive buffer we may write, and the buffer it is part of. */
+struct seg {
+	uint8_t *va;
+	uint32_t len;
+};
+
+struct rxbuf {
+	uint16_t id;
+	uint16_t nd;		/* ring descriptors */
+	uint16_t nseg;		/* its segments in the seg list */
+};
+
+/*
+ * Gather the receive buffers from last_avail for need bytes: one buffer,
+ * or as many as needed with mergeable buffers. Returns how many buffers
+ * (their pieces in seg), 0 if the ring does not hold enough yet, or -1 to
+ * drop the packet (a bad buffer, or buffers it does not fit), *nb then the
+ * buffers to give back empty.
+ */
+static int
+gather_rx(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	  uint32_t need, struct seg *seg, struct rxbuf *b, int *nb)
+{
+	uint16_t pos = vq->last_avail, nbuf = 0, nseg = 0, ndesc = 0;
+	bool wrap = vq->avail_wrap;
+	uint32_t have = 0;
+
+	while (have < need) {
+		uint16_t f = load_flags(&vq->pdesc[pos]), l = 1, id;
+		struct rxbuf *cb = &b[nbuf];
+
+		if (nbuf == MAX_SEGS || ndesc == vq->size)
+			goto drop;	/* the whole ring would not do */
+		if (!is_avail(f, wrap))
+			return 0;	/* not enough buffers yet */
+		id = vq->pdesc[pos].id;
+		if (unlikely(f & VRING_DESC_F_NEXT)) {
+			int r = chain_scan(vq, pos, wrap, f, &id, &l);
+
+			if (r < 0)
+				return 0;	/* not all there yet */
+			if (r == 0) {
+				*cb = (struct rxbuf){ id, l, 0 };
+				nbuf++;
+				goto bad;
+			}
+		}
+		if (ndesc + l > vq->size)
+			goto drop;
+		*cb = (struct rxbuf){ id, l, 0 };
+		nbuf++;
+		ndesc = (uint16_t)(ndesc + l);
+		for (uint16_t k = 0; k < l; k++) {
+			const struct vring_packed_desc *tbl = NULL;
+			struct vring_packed_desc d;
+			uint32_t n = 1;
+
+			memcpy(&d, &vq->pdesc[pos], sizeof(d));
+			pos_add(&pos, &wrap, 1, vq->size);
+			if (d.flags & VRING_DESC_F_INDIRECT) {
+				if (l != 1 || !vq->indirect || d.len == 0 ||
+				    d.len % sizeof(d) != 0)
+					goto bad;
+				tbl = xlate(vq, t, d.addr, d.len,
+					    RTE_VFIO_USER_MEM_F_READ);
+				if (tbl == NULL)
+					goto bad;
+				n = d.len / sizeof(d);
+			}
+			for (uint32_t j = 0; j < n; j++) {
+				if (tbl != NULL)
+					memcpy(&d, &tbl[j], sizeof(d));
+				if (!(d.flags & VRING_DESC_F_WRITE))
+					goto bad;
+				if (d.len == 0)
+					continue;
+				if (nseg == MAX_SEGS)
+					goto drop;	/* too many pieces */
+				seg[nseg].va = xlate(vq, t, d.addr, d.len,
+						     RTE_VFIO_USER_MEM_F_WRITE);
+				if (seg[nseg].va == NULL)
+					goto bad;
+				seg[nseg].len = d.len;
+				nseg++;
+				cb->nseg++;
+				have += d.len;
+			}
+		}
+		if (!vq->mrg_rxbuf && have < need)
+			goto drop;	/* larger than the driver's buffer */
+	}
+	return nbuf;
+bad:
+	vq->st.bad_desc++;
+drop:
+	*nb = nbuf;
+	return -1;
+}
+
+/* One packet through the general path. 1 sent, 0 ring full (the caller
+ * keeps it and the rest), -1 dropped (its buffers given back empty). */
+static int
+tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+       struct used_head *h, struct rte_mbuf *m)
+{
+	static const struct virtio_net_hdr_mrg_rxbuf hdr = {
+		.hdr = { .gso_type = VIRTIO_NET_HDR_GSO_NONE },
+		.num_buffers = 1,
+	};
+	struct seg seg[MAX_SEGS];
+	struct rxbuf b[MAX_SEGS];
+	uint8_t *nbp[2] = { NULL, NULL };
+	struct src s = {
+		.hdr = (const uint8_t *)&hdr, .hdr_left = vq->hdr_len,
+		.seg = m, .off = 0, .data_left = m->pkt_len,
+	};
+	uint16_t k = 0;
+	int nbuf, nb = 0;
+
+	nbuf = gather_rx(vq, t, vq->hdr_len + m->pkt_len, seg, b, &nb);
+	if (nbuf == 0)
+		return 0;
+	if (nbuf < 0) {
+		vq->st.drops++;
+		for (int i = 0; i < nb; i++) {
+			used_put(h, b[i].id, 0, b[i].nd);
+			pos_add(&vq->last_avail, &vq->avail_wrap, b[i].nd,
+				vq->size);
+		}
+		return -1;
+	}
+	for (int i = 0; i < nbuf; i++) {
+		uint32_t written = 0;
+
+		for (uint16_t j = 0; j < b[i].nseg; j++, k++)
+			if (src_left(&s) > 0)
+				written += src_copy(&s, seg[k].va, seg[k].len,
+						    vq->hdr_len, nbp);
+		used_put(h, b[i].id, written, b[i].nd);
+		pos_add(&vq->last_avail, &vq->avail_wrap, b[i].nd, vq->size);
+	}
+	if (nbuf != 1) {
+		if (nbp[0] != NULL)
+			*nbp[0] = (uint8_t)nbuf;
+		if (nbp[1] != NULL)
+			*nbp[1] = (uint8_t)(nbuf >> 8);
+	}
+	return 1;
+}
+
+uint16_t
+vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	      struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vring_packed_desc *ring = vq->pdesc;
+	uint16_t old_used = vq->last_used, i = 0, size = vq->size;
+	bool old_wrap = vq->used_wrap;
+	struct used_head h;
+	uint64_t bytes = 0, sent = 0;
+	struct xwin w;
+
+	used_begin(&h, vq);
+	xwin_init(&w, vq, t);
+	while (i < n) {
+		uint8_t *dst[VUN_BURST];
+		uint16_t id[VUN_BURST], k, lim = RTE_MIN((uint16_t)(n - i),
+							 (uint16_t)VUN_BURST);
+		uint16_t pos = vq->last_avail;
+		bool wrap = vq->avail_wrap;
+		int ret;
+
+		/* fast: single-segment packets, each fitting the next buffer,
+		 * a lone writable descriptor; pass 1 checks and prefetches */
+		for (k = 0; k < lim; k++) {
+			const struct rte_mbuf *m = pkts[i + k];
+			struct vring_packed_desc d;
+			uint16_t f = load_flags(&ring[pos]);
+
+			if (!is_avail(f, wrap) || m->nb_segs != 1 ||
+			    (f & (F_CHAIN | VRING_DESC_F_WRITE)) !=
+			    VRING_DESC_F_WRITE)
+				break;
+			memcpy(&d, &ring[pos], sizeof(d));
+			if (d.len < VUN_HDR_LEN + m->data_len)
+				break;
+			dst[k] = xwin_xlate(&w, vq, t, d.addr, d.len,
+					    RTE_VFIO_USER_MEM_F_WRITE);
+			if (dst[k] == NULL)
+				break;
+			id[k] = d.id;
+			prefetch_w(dst[k]);
+			prefetch_w(dst[k] + VUN_HDR_LEN);
+			pos_add(&pos, &wrap, 1, size);
+		}
+		for (uint16_t j = 0; j < k; j++) {
+			const struct rte_mbuf *m = pkts[i + j];
+
+			put_hdr(dst[j]);
+			copy_frame(dst[j] + VUN_HDR_LEN,
+				   rte_pktmbuf_mtod(m, const uint8_t *),
+				   m->data_len);
+			used_put(&h, id[j], VUN_HDR_LEN + m->data_len, 1);
+			bytes += m->data_len;
+		}
+		vq->last_avail = pos;
+		vq->avail_wrap = wrap;
+		i += k;
+		sent += k;
+		if (k == lim)
+			continue;
+		if (i == n)
+			break;
+		/* the next one: general path */
+		ret = tx_one(vq, t, &h, pkts[i]);
+		if (ret == 0)
+			break;		/* ring full: the caller keeps the rest */
+		if (ret > 0) {
+			bytes += pkts[i]->pkt_len;
+			sent++;
+		}
+		i++;
+		xwin_init(&w, vq, t);
+	}
+	used_flush(vq, t, &h, old_used, old_wrap);
+	free_pkts(pkts, i);
+	vq->st.packets += sent;
+	vq->st.bytes += bytes;
+	return i;
+}
+
+/* ---- control queue (event thread) ---- */
+
+#define CTRL_MAX_CMD 4096
+
+/*
+ * Serve the pending commands of a packed control queue, at most a ring's
+ * worth per call. Each buffer: device-readable command, then at least one
+ * writable byte for the ack. Returns whether to interrupt the driver.
+ */
+bool
+vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
+		uint8_t (*exec)(struct vun_dev *d, const uint8_t *cmd,
+				uint32_t len, bool *shrunk))
+{
+	const struct rte_vfio_user_mem_table *t =
+		rte_vfio_user_get_mem_table(d->dev_id);
+	uint16_t old = vq->last_used;
+	bool old_wrap = vq->used_wrap;
+	struct used_head h;
+	uint8_t cmd[CTRL_MAX_CMD];
+	bool shrunk = false;
+
+	used_begin(&h, vq);
+
+	for (uint16_t done = 0; done < vq->size; done++) {
+		uint16_t pos = vq->last_avail, f = load_flags(&vq->pdesc[pos]);
+		uint16_t l = 1, id = vq->pdesc[pos].id, n = 1;
+		bool wrap = vq->avail_wrap, ok;
+		const struct vring_packed_desc *tbl = NULL;
+		uint8_t *ack = NULL;
+		uint32_t len = 0;
+
+		if (!is_avail(f, wrap))
+			break;
+		ok = true;
+		if (f & VRING_DESC_F_NEXT) {
+			int r = chain_scan(vq, pos, wrap, f, &id, &l);
+
+			if (r < 0)
+				break;		/* not all there yet */
+			ok = r > 0;
+		}
+		for (uint16_t k = 0; ok && k < l; k++) {
+			struct vring_packed_desc dd;
+
+			memcpy(&dd, &vq->pdesc[pos], sizeof(dd));
+			pos_add(&pos, &wrap, 1, vq->size);
+			if (k == l - 1)
+				id = dd.id;
+			n = 1;
+			tbl = NULL;
+			if (dd.flags & VRING_DESC_F_INDIRECT) {
+				ok = l == 1 && vq->indirect && dd.len != 0 &&
+					dd.len % sizeof(dd) == 0;
+				tbl = ok ? rte_vfio_user_iova_to_va(t, dd.addr,
+					dd.len, RTE_VFIO_USER_MEM_F_READ) : NULL;
+				ok = tbl != NULL;
+				n = dd.len / sizeof(dd);
+			}
+			for (uint32_t j = 0; ok && j < n; j++) {
+				void *va;
+
+				if (tbl != NULL)
+					memcpy(&dd, &tbl[j], sizeof(dd));
+				va = rte_vfio_user_iova_to_va(t, dd.addr, dd.len,
+					dd.flags & VRING_DESC_F_WRITE ?
+					RTE_VFIO_USER_MEM_F_WRITE :
+					RTE_VFIO_USER_MEM_F_READ);
+				if (va == NULL && dd.len != 0)
+					ok = false;
+				else if (dd.flags & VRING_DESC_F_WRITE)
+					ack = ack == NULL && dd.len >= 1 ? va : ack;
+				else if (ack != NULL || dd.len > CTRL_MAX_CMD - len)
+					ok = false;	/* data after the ack */
+				else if (dd.len > 0) {
+					memcpy(cmd + len, va, dd.len);
+					len += dd.len;
+				}
+			}
+		}
+		if (ok && ack != NULL) {
+			*ack = exec(d, cmd, len, &shrunk);
+			vq->st.packets++;
+		} else {
+			vq->st.bad_desc++;
+		}
+		used_put(&h, id, ok && ack != NULL ? 1 : 0, l);
+		pos_add(&vq->last_avail, &vq->avail_wrap, l, vq->size);
+	}
+	if (!h.set)
+		return false;
+	/* VIRTIO 1.x 5.1.6.5.5: no packet goes to the queues a smaller
+	 * VQ_PAIRS_SET disabled once the driver sees its ack: wait for the
+	 * bursts that may have seen the old count */
+	if (shrunk)
+		rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
+	vq->last_used = h.pos;
+	vq->used_wrap = h.wrap;
+	__atomic_store_n(&vq->pdesc[h.head_pos].flags, h.head_flags,
+			 __ATOMIC_RELEASE);
+	/* marks the ring dirty while the client logs */
+	rte_vfio_user_iova_to_va(t, vq->desc_iova,
+				 (uint64_t)vq->size * sizeof(*vq->pdesc),
+				 RTE_VFIO_USER_MEM_F_WRITE);
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return need_interrupt(vq, old, old_wrap);
+}

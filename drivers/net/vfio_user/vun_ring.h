@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#ifndef VUN_RING_H
+#define VUN_RING_H
+
+/*
+ * What the split (vun_ring.c) and packed (vun_packed.c) data paths share:
+ * translation, the copies between client buffers and mbufs, interrupts.
+ * Everything here runs on a polling lcore inside a burst, online in the
+ * device's QSBR variable (see vun.h).
+ */
+
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+#include <rte_memcpy.h>
+#include <rte_prefetch.h>
+
+#include "vun.h"
+
+/* The virtio_net_hdr (VERSION_1: always the 12-byte mrg_rxbuf layout). */
+#define VUN_HDR_LEN	((uint32_t)sizeof(struct virtio_net_hdr_mrg_rxbuf))
+
+/*
+ * Prefetch a cache line we are about to write, in exclusive state (x86
+ * PREFETCHW: a NOP on CPUs without it): a line the other side last had
+ * comes over once, not shared first and then again for ownership.
+ */
+static __rte_always_inline void
+prefetch_w(const void *p)
+{
+#ifdef RTE_ARCH_X86
+	asm volatile("prefetchw %0" : : "m" (*(const volatile char *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
+#endif
+}
+
+
+static __rte_always_inline void *
+xlate(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+      uint64_t iova, uint64_t len, uint32_t access)
+{
+	return rte_vfio_user_iova_to_va_cached(t, &vq->mcache, iova, len,
+					       access);
+}
+
+/*
+ * The region of the last translation, checked against this burst's table
+ * once: a buffer inside it translates with two compares. Writes while the
+ * client logs dirty pages, and anything outside it, take xlate().
+ */
+struct xwin {
+	uint64_t iova;
+	uint64_t size;			/* 0: no window, every lookup misses */
+	uint8_t *va;
+	uint32_t prot;			/* RTE_VFIO_USER_MEM_F_*, not WRITE if logging */
+};
+
+static __rte_always_inline void
+xwin_init(struct xwin *w, const struct vun_vq *vq,
+	  const struct rte_vfio_user_mem_table *t)
+{
+	const struct rte_vfio_user_mem_region *r = vq->mcache.region;
+
+	*w = (struct xwin){ .size = 0 };
+	if (vq->mcache.table != t || r == NULL ||
+	    (uintptr_t)r - (uintptr_t)t->regions >=
+	    (uintptr_t)t->nregions * sizeof(*r) || r->vaddr == NULL)
+		return;
+	w->iova = r->iova;
+	w->size = r->size;
+	w->va = r->vaddr;
+	w->prot = r->prot;
+	if (r->dirty != NULL)
+		w->prot &= ~RTE_VFIO_USER_MEM_F_WRITE;
+}
+
+static __rte_always_inline void *
+xwin_xlate(struct xwin *w, struct vun_vq *vq,
+	   const struct rte_vfio_user_mem_table *t, uint64_t iova, uint64_t len,
+	   uint32_t access)
+{
+	uint64_t off = iova - w->iova;
+	void *p;
+
+	if (likely(off < w->size && len <= w->size - off &&
+		   (w->prot & access) == access))
+		return w->va + off;
+	p = xlate(vq, t, iova, len, access);
+	if (p != NULL)
+		xwin_init(w, vq, t);	/* that region, from now on */
+	return p;
+}
+
+/*
+ * Mark what we wrote into the rings dirty while the client logs (no-op
+ * otherwise: one cached lookup per burst). The rings were translated at
+ * DRIVER_OK, before logging may have started.
+ */
+static __rte_always_inline void
+log_ring(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	 uint64_t iova, uint64_t len)
+{
+	rte_vfio_user_iova_to_va_cached(t, &vq->log_cache, iova, len,
+					RTE_VFIO_USER_MEM_F_WRITE);
+}
+
+/*
+ * Copy a frame: rte_memcpy, but the sizes of small frames (up to 128
+ * bytes, most of the packets at high rates) with a fixed number of
+ * unaligned 16-byte moves and no size ladder.
+ */
+static __rte_always_inline void
+copy_frame(uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+	if (likely(len >= 16 && len <= 64)) {
+		/* [0,16) and [len-16,len), and from 32 bytes on [16,32) and
+		 * [len-32,len-16): overlapping moves cover every size */
+		uint32_t m1 = len >= 32 ? 16 : 0, m2 = len >= 32 ? len - 32 : 0;
+
+		rte_mov16(dst, src);
+		rte_mov16(dst + m1, src + m1);
+		rte_mov16(dst + m2, src + m2);
+		rte_mov16(dst + len - 16, src + len - 16);
+		return;
+	}
+	rte_memcpy(dst, src, len);
+}
+
+/* The header of every received packet: no offloads, one buffer. */
+static __rte_always_inline void
+put_hdr(uint8_t *dst)
+{
+	static const struct virtio_net_hdr_mrg_rxbuf h = {
+		.hdr = { .gso_type = VIRTIO_NET_HDR_GSO_NONE },
+		.num_buffers = 1,
+	};
+
+	memcpy(dst, &h, VUN_HDR_LEN);
+}
+
+/*
+ * Append len bytes at src to the packet m whose last segment is *cur,
+ * allocating segments from vq->mp as needed. 0, or -2 out of mbufs.
+ */
+static __rte_always_inline int
+mbuf_append(struct vun_vq *vq, struct rte_mbuf *m, struct rte_mbuf **cur,
+	    const uint8_t *src, uint32_t len)
+{
+	while (len > 0) {
+		struct rte_mbuf *c = *cur;
+		uint32_t room = rte_pktmbuf_tailroom(c), k;
+
+		if (room == 0) {
+			struct rte_mbuf *n = rte_pktmbuf_alloc(vq->mp);
+
+			if (unlikely(n == NULL))
+				return -2;
+			c->next = n;
+			*cur = c = n;
+			m->nb_segs++;
+			room = rte_pktmbuf_tailroom(c);
+		}
+		k = len < room ? len : room;
+		rte_memcpy(rte_pktmbuf_mtod_offset(c, void *, c->data_len),
+			   src, k);
+		c->data_len += k;
+		m->pkt_len += k;
+		src += k;
+		len -= k;
+	}
+	return 0;
+}
+
+/*
+ * Fresh receive mbufs without rte_pktmbuf_alloc_bulk()'s full reset: a
+ * raw mbuf from its pool already has refcnt 1, one segment and no next
+ * (the pool's invariant); what a received packet needs is rewritten with
+ * a few wide stores, as NIC PMDs do on rearm.
+ */
+static __rte_always_inline uint64_t
+mbuf_rearm_word(const struct rte_mbuf *like, uint16_t port)
+{
+	struct {
+		uint16_t data_off, refcnt, nb_segs, port;
+	} w = { RTE_MIN((uint16_t)RTE_PKTMBUF_HEADROOM, like->buf_len), 1, 1,
+		port };
+	uint64_t v;
+
+	RTE_BUILD_BUG_ON(offsetof(struct rte_mbuf, refcnt) -
+			 offsetof(struct rte_mbuf, data_off) != 2 ||
+			 offsetof(struct rte_mbuf, port) -
+			 offsetof(struct rte_mbuf, data_off) != 6);
+	memcpy(&v, &w, sizeof(v));
+	return v;
+}
+
+static __rte_always_inline void
+mbuf_rx_init(struct rte_mbuf *m, uint64_t rearm, uint32_t len)
+{
+	memcpy(&m->rearm_data, &rearm, sizeof(rearm));
+	m->ol_flags &= RTE_MBUF_F_EXTERNAL;
+	m->packet_type = 0;
+	m->pkt_len = len;
+	m->data_len = (uint16_t)len;
+	m->vlan_tci = 0;
+	m->vlan_tci_outer = 0;
+}
+
+/* Free what tx_burst took: plain mbufs (direct, not shared, one segment,
+ * one pool) with one mempool put, anything else rte_pktmbuf_free_bulk(). */
+static __rte_always_inline void
+free_pkts(struct rte_mbuf **pkts, unsigned int n)
+{
+	struct rte_mempool *mp;
+	unsigned int i;
+
+	if (n == 0)
+		return;
+	mp = pkts[0]->pool;
+	for (i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+
+		if (unlikely(m->pool != mp || m->nb_segs != 1 ||
+			     rte_mbuf_refcnt_read(m) != 1 || !RTE_MBUF_DIRECT(m)))
+			break;
+	}
+	if (likely(i == n))
+		rte_mempool_put_bulk(mp, (void **)pkts, n);
+	else
+		rte_pktmbuf_free_bulk(pkts, n);
+}
+
+/* Source cursor over the header then the mbuf's segments (tx_burst). */
+struct src {
+	const uint8_t *hdr;
+	uint32_t hdr_left;
+	const struct rte_mbuf *seg;
+	uint32_t off;			/* in seg */
+	uint32_t data_left;		/* packet bytes not copied yet */
+};
+
+/* What is left of the whole packet: not just of the current segment,
+ * which may be empty (an empty first segment, or one reached just as a
+ * descriptor filled up) with data in the next ones. */
+static __rte_always_inline uint32_t
+src_left(const struct src *s)
+{
+	return s->hdr_left + s->data_left;
+}
+
+/* Copy up to len bytes from s into dst; returns bytes copied. Records where
+ * num_buffers (header bytes 10..11) landed. */
+static inline uint32_t
+src_copy(struct src *s, uint8_t *dst, uint32_t len, uint32_t hdr_len,
+	 uint8_t **nb)
+{
+	uint32_t done = 0;
+
+	/* usual case: the whole header fits the first descriptor */
+	if (s->hdr_left == hdr_len && len >= hdr_len) {
+		memcpy(dst, s->hdr, hdr_len);
+		if (hdr_len >= 12) {
+			nb[0] = dst + 10;
+			nb[1] = dst + 11;
+		}
+		s->hdr += hdr_len;
+		s->hdr_left = 0;
+		done = hdr_len;
+	}
+	while (done < len && s->hdr_left > 0) {
+		uint32_t at = hdr_len - s->hdr_left;
+
+		if (at == 10 || at == 11)
+			nb[at - 10] = dst + done;
+		dst[done++] = *s->hdr++;
+		s->hdr_left--;
+	}
+	while (done < len && s->seg != NULL) {
+		uint32_t k = s->seg->data_len - s->off;
+
+		if (k > len - done)
+			k = len - done;
+		rte_memcpy(dst + done,
+			   rte_pktmbuf_mtod_offset(s->seg, const uint8_t *, s->off), k);
+		done += k;
+		s->off += k;
+		s->data_left -= k;
+		if (s->off == s->seg->data_len) {
+			s->seg = s->seg->next;
+			s->off = 0;
+		}
+	}
+	return done;
+}
+
+/* vun_ring.c */
+void vun_raise_interrupt(struct vun_vq *vq);
+
+/* vun_packed.c: the packed halves of the bursts (called online, ready) */
+uint16_t vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+		       struct rte_mbuf **pkts, uint16_t n);
+uint16_t vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+		       struct rte_mbuf **pkts, uint16_t n);
+
+#endif /* VUN_RING_H */

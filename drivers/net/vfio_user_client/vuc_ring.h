@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#ifndef VUC_RING_H
+#define VUC_RING_H
+
+/*
+ * What the split (vuc_ring.c) and packed (vuc_packed.c) data paths of the
+ * driver share.
+ */
+
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "vuc.h"
+
+/* The virtio_net_hdr (VERSION_1: always the 12-byte mrg_rxbuf layout). */
+#define VUC_HDR_LEN	((uint16_t)sizeof(struct virtio_net_hdr_mrg_rxbuf))
+
+/*
+ * Prefetch a cache line we are about to write, in exclusive state (x86
+ * PREFETCHW: a NOP on CPUs without it): a line the other side last had
+ * comes over once, not shared first and then again for ownership.
+ */
+static __rte_always_inline void
+prefetch_w(const void *p)
+{
+#ifdef RTE_ARCH_X86
+	asm volatile("prefetchw %0" : : "m" (*(const volatile char *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/* Prefetch for writing the ring lines of n descriptors of 16 bytes from
+ * index i of a ring of size (any) entries. */
+static __rte_always_inline void
+prefetch_w_descs(const void *ring, uint16_t i, uint16_t n, uint16_t size)
+{
+	for (uint16_t k = 0; k < n; k = (uint16_t)(k + 4)) {
+		uint16_t j = (uint16_t)(i + k);
+
+		if (j >= size)
+			j = (uint16_t)(j - size);
+		prefetch_w((const uint8_t *)ring + (size_t)j * 16);
+	}
+}
+
+
+/*
+ * The transmit header in the headroom: no offloads, so all zero. Written
+ * as two stores, not a memset call.
+ */
+static __rte_always_inline void
+tx_hdr_zero(void *h)
+{
+	struct { uint64_t a; uint32_t b; } __rte_packed *p = h;
+
+	RTE_BUILD_BUG_ON(VUC_HDR_LEN != 12);
+	p->a = 0;
+	p->b = 0;
+}
+
+/* Whether the header can go in m's headroom (we write into the mbuf). */
+static __rte_always_inline bool
+tx_can_push(const struct rte_mbuf *m)
+{
+	return RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
+		rte_pktmbuf_headroom(m) >= VUC_HDR_LEN;
+}
+
+/*
+ * Free transmitted (or received and dropped) mbufs. The usual ones
+ * (direct, not shared, one segment, one pool) go back with one mempool
+ * put; anything else through rte_pktmbuf_free_bulk().
+ */
+static __rte_always_inline void
+free_pkts(struct rte_mbuf **pkts, unsigned int n)
+{
+	struct rte_mempool *mp;
+	unsigned int i;
+
+	if (n == 0)
+		return;
+	mp = pkts[0]->pool;
+	for (i = 0; i < n; i++) {
+		const struct rte_mbuf *m = pkts[i];
+
+		if (unlikely(m->pool != mp || m->nb_segs != 1 ||
+			     rte_mbuf_refcnt_read(m) != 1 || !RTE_MBUF_DIRECT(m)))
+			break;
+	}
+	if (likely(i == n))
+		rte_mempool_put_bulk(mp, (void **)pkts, n);
+	else
+		rte_pktmbuf_free_bulk(pkts, n);
+}
+
+/*
+ * Fresh receive mbufs without rte_pktmbuf_alloc_bulk()'s full reset: a
+ * raw mbuf from its pool already has refcnt 1, one segment and no next
+ * (the pool's invariant); what a received packet needs is rewritten with
+ * a few wide stores, as NIC PMDs do on rearm.
+ */
+static __rte_always_inline uint64_t
+mbuf_rearm_word(const struct rte_mbuf *like, uint16_t port)
+{
+	struct {
+		uint16_t data_off, refcnt, nb_segs, port;
+	} w = { RTE_MIN((uint16_t)RTE_PKTMBUF_HEADROOM, like->buf_len), 1, 1,
+		port };
+	uint64_t v;
+
+	RTE_BUILD_BUG_ON(offsetof(struct rte_mbuf, refcnt) -
+			 offsetof(struct rte_mbuf, data_off) != 2 ||
+			 offsetof(struct rte_mbuf, port) -
+			 offsetof(struct rte_mbuf, data_off) != 6);
+	memcpy(&v, &w, sizeof(v));
+	return v;
+}
+
+static __rte_always_inline void
+mbuf_rx_init(struct rte_mbuf *m, uint64_t rearm, uint32_t len)
+{
+	memcpy(&m->rearm_data, &rearm, sizeof(rearm));
+	m->ol_flags &= RTE_MBUF_F_EXTERNAL;
+	m->packet_type = 0;
+	m->pkt_len = len;
+	m->data_len = (uint16_t)len;
+	m->vlan_tci = 0;
+	m->vlan_tci_outer = 0;
+}
+
+/*
+ * How many buffers a received packet takes (mergeable buffers): the
+ * device uses every buffer but a packet's last one completely (VIRTIO 1.x
+ * 5.1.6.4.2), so a first buffer not filled to its end holds the whole
+ * packet, and its header (a cache line the device just wrote) need not be
+ * read at all.
+ */
+static __rte_always_inline uint16_t
+rx_nbufs(const struct vuc_vq *vq, const struct rte_mbuf *m, uint32_t len)
+{
+	const struct virtio_net_hdr_mrg_rxbuf *h;
+
+	if (!vq->mrg_rxbuf || len < vq->rx_buf_len)
+		return 1;
+	h = rte_pktmbuf_mtod_offset(m, const struct virtio_net_hdr_mrg_rxbuf *,
+				    -VUC_HDR_LEN);
+	return h->num_buffers ? h->num_buffers : 1;
+}
+
+/* vuc_ring.c */
+void vuc_kick_if_needed(struct vuc_vq *vq, uint16_t old);
+
+/* vuc_packed.c: the packed halves (called online, queue ready) */
+uint16_t vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n);
+uint16_t vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n);
+int vuc_rxq_fill_packed(struct vuc_vq *vq);
+void vuc_vq_init_packed(struct vuc_vq *vq);
+bool vuc_txq_done_packed(const struct vuc_vq *vq);
+
+#endif /* VUC_RING_H */
