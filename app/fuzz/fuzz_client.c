@@ -76,8 +76,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	if (getenv("FUZZ_LOG") == NULL)
-		rte_log_set_global_level(RTE_LOG_EMERG);
+	fuzz_log_init();
 	snprintf(dir, sizeof(dir), "/tmp/vu-fuzz-client-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		fuzz_fail("mkdtemp: %s", strerror(errno));

@@ -413,3 +413,14 @@ fuzz_start_event_thread(void)
 		fuzz_fail("keeper device: %d", id);
 	/* sv[1] stays open: the keeper's client, silent until exit */
 }
+
+void
+fuzz_log_init(void)
+{
+	if (getenv("FUZZ_LOG") != NULL) {
+		rte_log_set_global_level(RTE_LOG_DEBUG);
+		rte_log_set_level_pattern("*", RTE_LOG_DEBUG);
+	} else {
+		rte_log_set_global_level(RTE_LOG_EMERG);
+	}
+}

@@ -90,6 +90,10 @@ void fuzz_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 
  */
 void fuzz_start_event_thread(void);
 
+/* Logs: none, unless FUZZ_LOG is set in the environment (then all of
+ * them, at debug level: to see what an input does). */
+void fuzz_log_init(void);
+
 /* rte_eal_init() for a harness that needs EAL (mbufs, lcore id, rte_log):
  * no hugepages, no PCI, its own file prefix, logs at error level. */
 void fuzz_eal_init(const char *name);

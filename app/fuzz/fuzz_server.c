@@ -288,8 +288,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (getenv("FUZZ_LOG") == NULL)
-		rte_log_set_global_level(RTE_LOG_EMERG);
+	fuzz_log_init();
 	for (uint32_t i = 0; i < R9_SIZE; i++)
 		dev.r9[i] = (uint8_t)(i * 7 + 3);
 	dev.bar2_fd = memfd_create("vu-fuzz-bar2", MFD_CLOEXEC);

@@ -33,8 +33,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (getenv("FUZZ_LOG") == NULL)
-		rte_log_set_global_level(RTE_LOG_EMERG);
+	fuzz_log_init();
 	reply = malloc(VU_MAX_MSG_SIZE);
 	if (reply == NULL)
 		fuzz_fail("out of memory");

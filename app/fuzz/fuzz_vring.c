@@ -202,8 +202,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	fuzz_eal_init("fuzz_vring");
-	if (getenv("FUZZ_LOG") == NULL)
-		rte_log_set_global_level(RTE_LOG_EMERG);
+	fuzz_log_init();
 	h.mp = rte_pktmbuf_pool_create("fuzz_vring", NB_MBUFS, 32, 0,
 				       MBUF_ROOM, SOCKET_ID_ANY);
 	if (h.mp == NULL)
