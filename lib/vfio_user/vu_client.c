@@ -875,9 +875,15 @@ rte_vfio_user_client_region_io_fds(struct rte_vfio_user_client *c,
 	}
 	*count = rep->count;
 	/* more than out holds (whatever argsz says): none, as documented */
-	if (rep->count == 0 || rep->count > max || rep->argsz > req.argsz ||
-	    w.size < sizeof(*rep) + (uint64_t)rep->count * sizeof(*sub))
+	if (rep->count == 0 || rep->count > max)
 		goto out;	/* nothing, or no room for them */
+	/* they fit: then they must all be there, or the caller would take
+	 * entries of out[] that were never filled for its fds */
+	if (rep->argsz > req.argsz ||
+	    w.size < sizeof(*rep) + (uint64_t)rep->count * sizeof(*sub)) {
+		ret = -EPROTO;
+		goto out;
+	}
 	stride = (w.size - (uint32_t)sizeof(*rep)) / rep->count;
 	if (stride < sizeof(*sub)) {
 		ret = -EPROTO;
