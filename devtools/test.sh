@@ -13,6 +13,8 @@
 #      (devtools/get-dpdk-sdk-headers.sh); without them the PMDs are left out
 #   4. build the default configuration (-Dwerror=true) and run `meson test`
 #   5. build an ASan+UBSan configuration and run `meson test` there too
+#   5b. fuzzing (devtools/fuzz.sh): replay the committed fuzz inputs and run
+#      each libFuzzer harness for VU_FUZZ_TIME seconds (clang, ASan+UBSan)
 #   6. print one line per test and, as the very last line,
 #      "N passed, N failed, N skipped" (timeouts count as failed);
 #      exit non-zero if anything failed
@@ -24,6 +26,9 @@
 #   VU_ASAN_TIMEOUT_MULTIPLIER=N  meson --timeout-multiplier for the
 #                                 sanitizer run (default: 3; ASan is slower)
 #   VU_SKIP_INSTALL=1             do not check/install Debian packages
+#   VU_TEST_FUZZ=0                skip the fuzzers (with VU_TEST_QUICK=1
+#                                 they only replay their committed inputs)
+#   VU_FUZZ_TIME=N                seconds of fuzzing per fuzzer (default 25)
 
 set -euo pipefail
 
@@ -67,6 +72,29 @@ run_tests() {
 		# Failed tests are counted from the log; this only catches a
 		# runner that failed without logging any failed test.
 		EXTRA_FAILURES+=("$label: meson test exited with status $rc")
+	fi
+}
+
+# --- 5b. fuzzing -------------------------------------------------------------
+
+# devtools/fuzz.sh logs one line per check (replay, run) in meson's testlog
+# format; exit 77 means it skipped (no libFuzzer) and said why.
+run_fuzz() {
+	local time=${VU_FUZZ_TIME:-25} log rc=0
+
+	if [ "${VU_TEST_QUICK:-0}" = 1 ]; then
+		time=0
+	fi
+	log=$(mktemp /tmp/vu-fuzz-testlog-XXXXXX)
+	FUZZ_TESTLOG=$log	# read by summarize, removed on exit
+	trap 'rm -f "$FUZZ_TESTLOG"' EXIT
+	step "fuzzing (devtools/fuzz.sh -t $time)"
+	devtools/fuzz.sh -t "$time" -l "$log" || rc=$?
+	if [ -s "$log" ]; then
+		TESTLOGS+=("fuzz=$log")
+	fi
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && ! grep -qs '"FAIL"' "$log"; then
+		EXTRA_FAILURES+=("fuzz: devtools/fuzz.sh exited with status $rc")
 	fi
 }
 
@@ -155,6 +183,10 @@ else
 			run_tests asan "$ASAN_BUILD_DIR" \
 			--timeout-multiplier "$ASAN_TIMEOUT_MULTIPLIER"
 	fi
+fi
+
+if [ "${VU_TEST_FUZZ:-1}" = 1 ]; then
+	run_fuzz
 fi
 
 summarize
