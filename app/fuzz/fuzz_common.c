@@ -209,8 +209,9 @@ close_cmsg_fds(struct msghdr *mh, int *keep, int *nkeep)
 		*nkeep = got;
 }
 
-int
-fuzz_send(int fd, const void *buf, size_t len, const int *fds, int nfds)
+static int
+send_msg(int fd, const void *buf, size_t len, const int *fds, int nfds,
+	 bool drain)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * 253)];
@@ -245,8 +246,13 @@ fuzz_send(int fd, const void *buf, size_t len, const int *fds, int nfds)
 				continue;
 			if (errno != EAGAIN)
 				return -errno;
+			/* read what the peer sends meanwhile: a peer that
+			 * blocks on its replies to us could not take more */
+			pf.events = POLLOUT | (drain ? POLLIN : 0);
 			if (poll(&pf, 1, 5000) <= 0)
 				return -ETIMEDOUT;
+			if ((pf.revents & POLLIN) && fuzz_drain(fd) < 0)
+				return -ECONNRESET;
 			continue;
 		}
 		first = false;
@@ -254,6 +260,19 @@ fuzz_send(int fd, const void *buf, size_t len, const int *fds, int nfds)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int
+fuzz_send(int fd, const void *buf, size_t len, const int *fds, int nfds)
+{
+	return send_msg(fd, buf, len, fds, nfds, false);
+}
+
+int
+fuzz_send_draining(int fd, const void *buf, size_t len, const int *fds,
+		   int nfds)
+{
+	return send_msg(fd, buf, len, fds, nfds, true);
 }
 
 int

@@ -66,6 +66,14 @@ int fuzz_count_memfd_maps(void);
 int fuzz_send(int fd, const void *buf, size_t len, const int *fds, int nfds);
 
 /*
+ * fuzz_send(), but while it waits for room, what the peer sends is read
+ * and dropped (fuzz_drain()), as a client that reads its replies does: a
+ * server blocked on its replies to us could not take more.
+ */
+int fuzz_send_draining(int fd, const void *buf, size_t len, const int *fds,
+		       int nfds);
+
+/*
  * Read and drop whatever the socket has (closing fds that came with it),
  * without waiting. Returns 0 while open, -1 once the peer closed.
  */

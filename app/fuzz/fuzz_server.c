@@ -341,13 +341,14 @@ send_record(struct fz *f, int sock)
 			fuzz_fail("fd of kind %u: %s", kinds[i], strerror(errno));
 	}
 	if ((ctl & 0x80) && split > 0 && split < sizeof(h) + len) {
-		ret = fuzz_send(sock, msg, split, fds, nfds);
+		ret = fuzz_send_draining(sock, msg, split, fds, nfds);
 		fuzz_drain(sock);
 		if (ret == 0)
-			ret = fuzz_send(sock, msg + split, sizeof(h) + len - split,
-					NULL, 0);
+			ret = fuzz_send_draining(sock, msg + split,
+						 sizeof(h) + len - split,
+						 NULL, 0);
 	} else {
-		ret = fuzz_send(sock, msg, sizeof(h) + len, fds, nfds);
+		ret = fuzz_send_draining(sock, msg, sizeof(h) + len, fds, nfds);
 	}
 	for (int i = 0; i < nfds; i++) {
 		close(fds[i]);
