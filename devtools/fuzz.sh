@@ -147,8 +147,8 @@ for f in "${FUZZERS[@]}"; do
 	execs=$(awk '/stat::number_of_executed_units/ { n = $2 } END { print n }' \
 		"$OUT/$f.log")
 	cov=$(grep -Eo 'cov: [0-9]+' "$OUT/$f.log" | tail -1 | cut -d' ' -f2)
-	echo "fuzz: $f: ${execs:-?} executions in ${TIME}s, coverage ${cov:-?} edges," \
-		"corpus $(ls "$OUT/$f.corpus" | wc -l) inputs"
+	echo "fuzz: $f: ${execs:-?} executions in $((SECONDS - start))s," \
+		"coverage ${cov:-?} edges, corpus $(ls "$OUT/$f.corpus" | wc -l) inputs"
 	total_execs=$((total_execs + ${execs:-0}))
 	log_result "$f ${TIME}s, ${execs:-?} executions" $res $((SECONDS - start))
 done

@@ -309,10 +309,10 @@ serve(struct server *s, struct fz *f)
 	for (;;) {
 		struct vfio_user_header h;
 		int n = fuzz_recv_msg(s->fd, req, sizeof(req), NULL, NULL,
-				      10000);
+				      30000);
 
 		if (n == -ETIMEDOUT)
-			fuzz_fail("client silent for 10 s");
+			fuzz_fail("client silent for 30 s");
 		if (n <= 0)
 			return;	/* detached, or gone after a hang-up */
 		memcpy(&h, req, sizeof(h));
@@ -339,8 +339,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (pthread_create(&dr.tid, NULL, drive, &dr) != 0)
 		fuzz_fail("pthread_create");
-	if (poll(&p, 1, 10000) != 1)
-		fuzz_fail("client did not connect in 10 s");
+	if (poll(&p, 1, 30000) != 1)
+		fuzz_fail("client did not connect in 30 s");
 	s.fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (s.fd < 0)
 		fuzz_fail("accept: %s", strerror(errno));
