@@ -339,9 +339,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (pthread_create(&dr.tid, NULL, drive, &dr) != 0)
 		fuzz_fail("pthread_create");
-	if (poll(&p, 1, 30000) != 1)
+	if (fuzz_poll(&p, 1, 30000) != 1)
 		fuzz_fail("client did not connect in 30 s");
-	s.fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	do {
+		s.fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	} while (s.fd < 0 && errno == EINTR);
 	if (s.fd < 0)
 		fuzz_fail("accept: %s", strerror(errno));
 	serve(&s, &f);

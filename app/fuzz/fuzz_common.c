@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -70,6 +71,25 @@ fz_bytes(struct fz *f, void *dst, size_t len)
 	f->p += k;
 	f->n -= k;
 	return k;
+}
+
+int
+fuzz_poll(struct pollfd *p, nfds_t n, int timeout_ms)
+{
+	struct timespec t0, t;
+	int r, left = timeout_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		r = poll(p, n, left);
+		if (r >= 0 || errno != EINTR)
+			return r;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = timeout_ms - (int)((t.tv_sec - t0.tv_sec) * 1000 +
+					  (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0)
+			return 0;
+	}
 }
 
 static int
@@ -249,7 +269,7 @@ send_msg(int fd, const void *buf, size_t len, const int *fds, int nfds,
 			/* read what the peer sends meanwhile: a peer that
 			 * blocks on its replies to us could not take more */
 			pf.events = POLLOUT | (drain ? POLLIN : 0);
-			if (poll(&pf, 1, 5000) <= 0)
+			if (fuzz_poll(&pf, 1, 5000) <= 0)
 				return -ETIMEDOUT;
 			if ((pf.revents & POLLIN) && fuzz_drain(fd) < 0)
 				return -ECONNRESET;
@@ -317,14 +337,11 @@ recv_exact(int fd, uint8_t *buf, size_t len, int *fds, int *nfds,
 		ssize_t n;
 		int r;
 
-		r = poll(&pf, 1, timeout_ms);
+		r = fuzz_poll(&pf, 1, timeout_ms);
 		if (r == 0)
 			return -ETIMEDOUT;
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
+		if (r < 0)
 			return -errno;
-		}
 		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -388,6 +405,7 @@ out:
 void
 fuzz_fail(const char *fmt, ...)
 {
+	const char *gdb = getenv("FUZZ_GDB");
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -395,6 +413,15 @@ fuzz_fail(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, "\n");
 	va_end(ap);
+	if (gdb != NULL) {
+		/* FUZZ_GDB=1: every thread's stack first (a hang's culprit) */
+		char cmd[160];
+
+		snprintf(cmd, sizeof(cmd), "gdb -p %d -batch -ex 'thread apply all bt' "
+			 ">&2 2>/dev/null", (int)getpid());
+		if (system(cmd) != 0)
+			fprintf(stderr, "gdb failed\n");
+	}
 	abort();
 }
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 
 #include "vfio_user_proto.h"
 
@@ -47,6 +48,12 @@ fz_empty(const struct fz *f)
 /* A new fd of kind k % FUZZ_FD_KINDS, or -1. *peer gets the other end of
  * a pipe or socket pair (the caller closes it), else -1. */
 int fuzz_make_fd(uint8_t k, int *peer);
+
+/*
+ * poll() that goes on after a signal (libFuzzer's -timeout arms a
+ * periodic SIGALRM, which any thread may take) until timeout_ms in all.
+ */
+int fuzz_poll(struct pollfd *p, nfds_t n, int timeout_ms);
 
 /* Open fds of this process (/proc/self/fd). */
 int fuzz_count_fds(void);

@@ -438,6 +438,8 @@ do_connect(const char *path, uint32_t timeout_ms)
 		}
 		err = errno;
 		close(fd);
+		if (err == EINTR)
+			continue;	/* a signal, not an answer: again */
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		/* signed: the nanoseconds part of the difference may be negative */
 		elapsed_ms = (int64_t)(now.tv_sec - start.tv_sec) * 1000 +
