@@ -210,7 +210,7 @@ deliver_reply(struct rte_vfio_user_client *c, struct vu_rx *rx, int err)
 		if (err) {
 			w->err = err;
 		} else if (h->flags & VFIO_USER_F_ERROR) {
-			w->err = h->error_no ? -(int)h->error_no : -EIO;
+			w->err = vu_reply_errno(h->error_no);
 		} else {
 			w->payload = malloc(size ? size : 1);
 			if (w->payload == NULL) {
