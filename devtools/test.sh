@@ -13,6 +13,8 @@
 #      (devtools/get-dpdk-sdk-headers.sh); without them the PMDs are left out
 #   4. build the default configuration (-Dwerror=true) and run `meson test`
 #   5. build an ASan+UBSan configuration and run `meson test` there too
+#   5b. fuzzing (devtools/fuzz.sh): replay the committed fuzz inputs and run
+#      each libFuzzer harness for VU_FUZZ_TIME seconds (clang, ASan+UBSan)
 #   6. check the style of the change (devtools/check-style.sh: clang-format
 #      on the lines it touched) and build the documentation with warnings
 #      as errors (devtools/build-docs.sh: sphinx -W, graphviz pictures)
@@ -35,6 +37,9 @@
 #   VU_SKIP_INSTALL=1             do not check/install Debian packages
 #   VU_TEST_STYLE=0               skip the style check
 #   VU_TEST_DOCS=0                skip the documentation build
+#   VU_TEST_FUZZ=0                skip the fuzzers (with VU_TEST_QUICK=1
+#                                 they only replay their committed inputs)
+#   VU_FUZZ_TIME=N                seconds of fuzzing per fuzzer (default 25)
 
 set -euo pipefail
 
@@ -78,6 +83,29 @@ run_tests() {
 		# Failed tests are counted from the log; this only catches a
 		# runner that failed without logging any failed test.
 		EXTRA_FAILURES+=("$label: meson test exited with status $rc")
+	fi
+}
+
+# --- 5b. fuzzing -------------------------------------------------------------
+
+# devtools/fuzz.sh logs one line per check (replay, run) in meson's testlog
+# format; exit 77 means it skipped (no libFuzzer) and said why.
+run_fuzz() {
+	local time=${VU_FUZZ_TIME:-25} log rc=0
+
+	if [ "${VU_TEST_QUICK:-0}" = 1 ]; then
+		time=0
+	fi
+	log=$(mktemp /tmp/vu-fuzz-testlog-XXXXXX)
+	FUZZ_TESTLOG=$log	# read by summarize, removed on exit
+	trap 'rm -f "$FUZZ_TESTLOG"' EXIT
+	step "fuzzing (devtools/fuzz.sh -t $time)"
+	devtools/fuzz.sh -t "$time" -l "$log" || rc=$?
+	if [ -s "$log" ]; then
+		TESTLOGS+=("fuzz=$log")
+	fi
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ] && ! grep -qs '"FAIL"' "$log"; then
+		EXTRA_FAILURES+=("fuzz: devtools/fuzz.sh exited with status $rc")
 	fi
 }
 
@@ -221,6 +249,9 @@ else
 	fi
 fi
 
+if [ "${VU_TEST_FUZZ:-1}" = 1 ]; then
+	run_fuzz
+fi
 if [ "${VU_TEST_STYLE:-1}" != 0 ]; then
 	run_check style devtools/check-style.sh
 fi

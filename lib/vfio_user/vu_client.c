@@ -296,7 +296,7 @@ deliver_reply(struct rte_vfio_user_client *c, struct vu_rx *rx, int err)
 		if (err) {
 			w->err = err;
 		} else if (h->flags & VFIO_USER_F_ERROR) {
-			w->err = h->error_no ? -(int)h->error_no : -EIO;
+			w->err = vu_reply_errno(h->error_no);
 		} else {
 			w->payload = malloc(size ? size : 1);
 			if (w->payload == NULL) {
@@ -533,6 +533,8 @@ do_connect(const char *path, uint32_t timeout_ms)
 		}
 		err = errno;
 		close(fd);
+		if (err == EINTR)
+			continue;	/* a signal, not an answer: again */
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		/* signed: the nanoseconds part of the difference may be negative */
 		elapsed_ms = (int64_t)(now.tv_sec - start.tv_sec) * 1000 +
@@ -962,9 +964,15 @@ rte_vfio_user_client_region_io_fds(struct rte_vfio_user_client *c,
 	}
 	*count = rep->count;
 	/* more than out holds (whatever argsz says): none, as documented */
-	if (rep->count == 0 || rep->count > max || rep->argsz > req.argsz ||
-	    w.size < sizeof(*rep) + (uint64_t)rep->count * sizeof(*sub))
+	if (rep->count == 0 || rep->count > max)
 		goto out;	/* nothing, or no room for them */
+	/* they fit: then they must all be there, or the caller would take
+	 * entries of out[] that were never filled for its fds */
+	if (rep->argsz > req.argsz ||
+	    w.size < sizeof(*rep) + (uint64_t)rep->count * sizeof(*sub)) {
+		ret = -EPROTO;
+		goto out;
+	}
 	stride = (w.size - (uint32_t)sizeof(*rep)) / rep->count;
 	if (stride < sizeof(*sub)) {
 		ret = -EPROTO;

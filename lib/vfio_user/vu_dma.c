@@ -805,7 +805,7 @@ dma_reply_take(struct vu_dma_req *req, const struct vfio_user_header *h,
 	const struct vfio_user_dma_access *a = (const void *)payload;
 
 	if (h->flags & VFIO_USER_F_ERROR)
-		return h->error_no ? -(int)h->error_no : -EIO;
+		return vu_reply_errno(h->error_no);
 	if (size < sizeof(uint64_t) + sizeof(uint32_t) || a->addr != req->addr)
 		return -EIO;
 	if (req->cmd == VFIO_USER_DMA_READ) {

@@ -13,6 +13,7 @@
  * event thread in the middle of a message.
  */
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -83,6 +84,17 @@ vu_rx_hdr(struct vu_rx *rx)
  */
 int vu_send(int fd, struct vfio_user_header *hdr, const struct iovec *iov,
 	    unsigned int iovcnt, const int *fds, unsigned int nfds);
+
+/*
+ * The -errno of an error reply's error_no: a peer may send any 32-bit
+ * value, and only 1..4095 are errnos (0, or one that does not fit a
+ * negative int, would read as success or overflow): -EIO for the rest.
+ */
+static inline int
+vu_reply_errno(uint32_t error_no)
+{
+	return error_no > 0 && error_no < 4096 ? -(int)error_no : -EIO;
+}
 
 /* Close every fd of an array and set it to -1. */
 void vu_close_fds(int *fds, unsigned int n);

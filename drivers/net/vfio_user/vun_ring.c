@@ -201,8 +201,10 @@ dequeue_chain(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		if (unlikely(d == NULL || (d->flags & VRING_DESC_F_WRITE)))
 			return -1;
 		len = d->len;
+		if (unlikely(len == 0))
+			continue;	/* nothing to copy (and maybe no address) */
 		src = xlate(vq, t, d->addr, len, RTE_VFIO_USER_MEM_F_READ);
-		if (unlikely(src == NULL && len != 0))
+		if (unlikely(src == NULL))
 			return -1;
 		if (skip > 0) {		/* the virtio_net_hdr: no offloads */
 			uint32_t k = skip < len ? skip : len;

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright 2026 The dpdk-vfio-user authors
+#
+# Build the libFuzzer harnesses of app/fuzz (clang, ASan+UBSan) and run
+# them: first every committed input (app/fuzz/corpus/<fuzzer>: the seeds,
+# app/fuzz/regressions/<fuzzer>: inputs of findings that were fixed) once,
+# then each fuzzer for a while on a copy of its corpus.
+#
+#   devtools/fuzz.sh [options] [FUZZER...]      (default: all four)
+#     -t SECONDS    fuzzing time per fuzzer (default 20; 0: replay only)
+#     -o DIR        keep the grown corpora and any crash inputs in DIR
+#                   (default: a temporary directory, removed on success)
+#     -l FILE       also write one JSON line per check to FILE, in the
+#                   format of meson's testlog.json (devtools/test.sh)
+#
+# Environment: VU_FUZZ_BUILD_DIR (default build-fuzz), VU_SKIP_INSTALL=1
+# (do not apt-get install clang / libclang-rt-14-dev when missing).
+# Exit status: 0 all passed, 1 a check failed, 77 skipped (no libFuzzer).
+
+set -euo pipefail
+
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+
+. devtools/common.sh
+
+ALL_FUZZERS=(fuzz_server fuzz_vring fuzz_version fuzz_client)
+BUILD_DIR=${VU_FUZZ_BUILD_DIR:-build-fuzz}
+TIME=20
+OUT=
+LOG=
+
+while getopts "t:o:l:h" opt; do
+	case $opt in
+	t) TIME=$OPTARG ;;
+	o) OUT=$OPTARG ;;
+	l) LOG=$OPTARG ;;
+	*) sed -n '2,20p' "$0"; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+FUZZERS=("$@")
+[ ${#FUZZERS[@]} -gt 0 ] || FUZZERS=("${ALL_FUZZERS[@]}")
+
+[ -z "$LOG" ] || : > "$LOG"
+
+# log_result NAME OK|FAIL|SKIP SECONDS
+log_result() {
+	echo "fuzz: $2 $1 (${3}s)"
+	[ -z "$LOG" ] || printf '{"name": "%s", "result": "%s", "duration": %s}\n' \
+		"$1" "$2" "$3" >> "$LOG"
+}
+
+skip_all() {
+	echo "fuzz: SKIPPED: $*"
+	for f in "${FUZZERS[@]}"; do
+		log_result "$f" SKIP 0
+	done
+	exit 77
+}
+
+# --- libFuzzer -------------------------------------------------------------
+
+PACKAGES=(clang libclang-rt-14-dev)
+if ! ensure_packages; then
+	skip_all "could not install clang and libclang-rt-14-dev"
+fi
+if ! command -v clang >/dev/null 2>&1; then
+	skip_all "clang is not installed (apt-get install clang libclang-rt-14-dev)"
+fi
+probe=$(mktemp -d)
+echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' \
+	> "$probe/p.c"
+if ! clang -fsanitize=fuzzer,address,undefined -o "$probe/p" "$probe/p.c" \
+	>"$probe/log" 2>&1; then
+	cat "$probe/log" >&2
+	rm -rf "$probe"
+	skip_all "clang cannot link a libFuzzer target (libclang-rt-14-dev missing?)"
+fi
+rm -rf "$probe"
+
+# --- build -----------------------------------------------------------------
+
+step "building the fuzzers in $BUILD_DIR"
+if ! CC=clang meson_setup "$BUILD_DIR" -Dfuzz=true -Dbuildtype=debug \
+	-Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true \
+	-Dtests=false -Ddrivers=false >"$BUILD_DIR.setup.log" 2>&1; then
+	cat "$BUILD_DIR.setup.log" >&2
+	log_result "fuzz build" FAIL 0
+	exit 1
+fi
+rm -f "$BUILD_DIR.setup.log"
+if ! nice ninja -C "$BUILD_DIR" $(printf 'app/fuzz/%s ' "${FUZZERS[@]}"); then
+	log_result "fuzz build" FAIL 0
+	exit 1
+fi
+
+# --- run -------------------------------------------------------------------
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+KEEP=0
+if [ -n "$OUT" ]; then
+	mkdir -p "$OUT"
+	KEEP=1
+else
+	OUT=$(mktemp -d /tmp/vu-fuzz-XXXXXX)
+fi
+failed=0
+total_execs=0
+
+for f in "${FUZZERS[@]}"; do
+	bin=$BUILD_DIR/app/fuzz/$f
+	inputs=()
+	for d in app/fuzz/corpus/$f app/fuzz/regressions/$f; do
+		[ -d "$d" ] && inputs+=("$d"/*)
+	done
+
+	# every committed input once: a fixed finding that comes back fails here
+	start=$SECONDS
+	if nice "$bin" -timeout=20 -rss_limit_mb=2048 "${inputs[@]}" \
+		>"$OUT/$f.replay.log" 2>&1; then
+		log_result "$f replay (${#inputs[@]} inputs)" OK $((SECONDS - start))
+	else
+		tail -40 "$OUT/$f.replay.log"
+		log_result "$f replay (${#inputs[@]} inputs)" FAIL $((SECONDS - start))
+		failed=1
+		KEEP=1
+		continue
+	fi
+
+	[ "$TIME" -gt 0 ] || continue
+	mkdir -p "$OUT/$f.corpus"
+	cp -n app/fuzz/corpus/"$f"/* "$OUT/$f.corpus/"
+	start=$SECONDS
+	if nice "$bin" -max_total_time="$TIME" -timeout=20 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix="$OUT/$f-" \
+		"$OUT/$f.corpus" >"$OUT/$f.log" 2>&1; then
+		res=OK
+	else
+		tail -60 "$OUT/$f.log"
+		echo "fuzz: $f found something: see $OUT/$f.log and $OUT/$f-*"
+		res=FAIL
+		failed=1
+		KEEP=1
+	fi
+	execs=$(awk '/stat::number_of_executed_units/ { n = $2 } END { print n }' \
+		"$OUT/$f.log")
+	cov=$(grep -Eo 'cov: [0-9]+' "$OUT/$f.log" | tail -1 | cut -d' ' -f2)
+	echo "fuzz: $f: ${execs:-?} executions in $((SECONDS - start))s," \
+		"coverage ${cov:-?} edges, corpus $(ls "$OUT/$f.corpus" | wc -l) inputs"
+	total_execs=$((total_execs + ${execs:-0}))
+	log_result "$f ${TIME}s, ${execs:-?} executions" $res $((SECONDS - start))
+done
+
+echo "fuzz: $total_execs executions in all"
+if [ $KEEP = 0 ]; then
+	rm -rf "$OUT"
+else
+	echo "fuzz: logs, corpora and findings kept in $OUT"
+fi
+exit $failed
