@@ -57,6 +57,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include <rte_vfio_user.h>
+#include <rte_vfio_user_pci.h>
 
 #include <linux/virtio_pci.h>
 
@@ -76,6 +77,9 @@ int vun_logtype;	/* vun_ethdev.c's, not linked here */
 static struct {
 	int sock;		/* our end (the client's) */
 	int dev_id;
+	int msix_cap;		/* the PCI function's MSI-X capability */
+	/* also held here: LeakSanitizer does not scan DPDK's heap (h.d) */
+	struct rte_vfio_user_pci *pci;
 	uint16_t msg_id;
 	uint8_t *mem;		/* our mapping of the read/write region */
 	uint8_t *ro;
@@ -235,6 +239,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	set_irq_eventfds(VFIO_USER_PCI_INTX_IRQ_INDEX, 1);
 	set_irq_eventfds(VFIO_USER_PCI_MSIX_IRQ_INDEX, 8);
 
+	/* interrupts go through a PCI function, as net_vfio_user's do */
+	h.pci = rte_vfio_user_pci_create(RTE_VFIO_USER_PCI_CFG_SIZE);
+	h.d->pci = h.pci;
+	if (h.d->pci == NULL ||
+	    rte_vfio_user_pci_set_bar(h.d->pci, 0, 4096, 0) < 0 ||
+	    (h.msix_cap = rte_vfio_user_pci_add_msix(h.d->pci, 8, 0, 0, 0,
+						     0x800)) < 0 ||
+	    rte_vfio_user_pci_attach(h.d->pci, h.dev_id) < 0)
+		fuzz_fail("PCI function setup failed");
 	h.d->dev_id = h.dev_id;
 	h.d->qsbr = rte_vfio_user_get_qsbr(h.dev_id);
 	h.d->active_pairs = 1;
@@ -255,6 +268,7 @@ queue_setup(struct vun_vq *vq, struct fz *f)
 	uint64_t desc = fz_u16(f), avail = fz_u16(f), used = fz_u16(f);
 	uint16_t la = fz_u16(f), lu = fz_u16(f);
 	uint64_t dlen, alen, ulen;
+	uint16_t msix_ctl;
 
 	memset(vq, 0, sizeof(*vq));
 	vq->dev = h.d;
@@ -264,7 +278,11 @@ queue_setup(struct vun_vq *vq, struct fz *f)
 	vq->event_idx = feat & 0x04;
 	vq->indirect = feat & 0x08;
 	vq->mrg_rxbuf = feat & 0x10;
-	h.d->msix_on = (feat & 0x20) ? 1 : 0;
+	msix_ctl = (feat & 0x20) ? RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE : 0;
+	if (rte_vfio_user_pci_cfg_write(h.d->pci, (uint64_t)h.msix_cap +
+					RTE_VFIO_USER_PCI_MSIX_FLAGS,
+					&msix_ctl, 2) != 2)
+		fuzz_fail("MSI-X enable");
 	vq->msix_vector = (feat & 0x80) ? VIRTIO_MSI_NO_VECTOR : 0;
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	vq->size = vq->packed ? 1 + sz % 1024 : 1 << (sz % 11);
