@@ -16,6 +16,8 @@
 #include "rte_vfio_user.h"
 #include "vfio_user_proto.h"
 #include "vu_log.h"
+#include "vu_memmap.h"
+#include "vu_memtable.h"
 #include "vu_transport.h"
 
 /* What a client negotiated in VERSION. */
@@ -47,13 +49,29 @@ struct vu_dma_req {
 	uint64_t len;
 };
 
+/* Nodes (and a table) an update replaced: freed once the QSBR readers
+ * passed token. */
+struct vu_retired {
+	struct vu_retired *next;
+	uint64_t token;
+	struct vu_mt_ptrs ptrs;
+};
+
 /* Client memory of a device. */
 struct vu_dma {
 	pthread_mutex_t lock;	/* table changes and non-data-path readers */
 	struct rte_vfio_user_mem_table *table;	/* published, RCU */
 	struct rte_rcu_qsbr *qsbr;
+	struct vu_mt regions;	/* the DMA regions (control path only) */
+	struct vu_mt segs;	/* the segments behind table */
+	struct vu_maps maps;	/* the client's files, mapped */
+	struct vu_retired *retired;	/* oldest first */
+	struct vu_retired **retired_tail;
+	uint32_t nretired;
 	bool logging;
-	uint32_t max_maps;
+	bool unmapping;		/* in update_status(UNMAP_PRE): */
+	uint64_t unmap_iova;	/* what goes */
+	uint64_t unmap_len;
 	uint16_t next_id;	/* message ids of our DMA_READ/WRITE */
 	pthread_mutex_t req_lock;	/* one outstanding request */
 	pthread_cond_t req_cond;
