@@ -141,5 +141,7 @@ extern const struct CMUnitTest mi_conn_tests[];
 extern const size_t mi_conn_tests_n;
 extern const struct CMUnitTest mi_hostile_tests[];
 extern const size_t mi_hostile_tests_n;
+extern const struct CMUnitTest mi_segments_tests[];
+extern const size_t mi_segments_tests_n;
 
 #endif /* MI_COMMON_H */
