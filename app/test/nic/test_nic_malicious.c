@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <rte_lcore.h>
@@ -881,6 +882,27 @@ test_unmap_under_traffic(void **state)
 	assert_true(NIC_WAIT(__atomic_load_n(&t->registered, __ATOMIC_ACQUIRE), 1000));
 	assert_true(drive_until_traffic(d, t, 0, 0));
 	drive(d, 50);
+
+	/* memory elsewhere comes and goes (a guest behind a vIOMMU mapping
+	 * buffers): the queues, whose rings stay, run on */
+	{
+		int efd = memfd_create("nic-extra", MFD_CLOEXEC);
+
+		assert_true(efd >= 0);
+		assert_int_equal(ftruncate(efd, 4096), 0);
+		for (int i = 0; i < 20; i++) {
+			rx = __atomic_load_n(&t->rx, __ATOMIC_ACQUIRE);
+			tx = __atomic_load_n(&t->tx, __ATOMIC_ACQUIRE);
+			assert_int_equal(rte_vfio_user_client_dma_map(d->c,
+					 0x10000000, 4096, NULL, efd, 0,
+					 VFIO_USER_DMA_MAP_F_READ), 0);
+			assert_int_equal(rte_vfio_user_client_dma_unmap(d->c,
+					 0x10000000, 4096), 0);
+			assert_true(drive_until_traffic(d, t, rx, tx));
+		}
+		close(efd);
+		assert_int_equal(drv_status(d), S_UP);
+	}
 
 	/* the memory goes while the port polls: answered only once the
 	 * bursts let go of it */

@@ -200,6 +200,25 @@ queues_start(struct vun_dev *d, bool driver_ok)
 	}
 }
 
+/* Whether the rings of a running queue touch [iova, iova + len). */
+static bool
+vq_rings_in(const struct vun_vq *vq, uint64_t iova, uint64_t len)
+{
+	const uint64_t n = vq->size;
+	const uint64_t start[3] = { vq->desc_iova, vq->avail_iova, vq->used_iova };
+	const uint64_t size[3] = {
+		n * sizeof(struct vring_desc),
+		sizeof(struct vring_avail) + (n + 1) * 2,
+		sizeof(struct vring_used) + n * sizeof(struct vring_used_elem) + 2,
+	};
+
+	for (int i = 0; i < 3; i++)
+		if ((start[i] >= iova && start[i] - iova < len) ||
+		    (iova >= start[i] && iova - start[i] < size[i]))
+			return true;
+	return false;
+}
+
 /* Withdraw every queue from the data path and wait until it let go. */
 void
 vun_queues_stop(struct vun_dev *d)
@@ -824,11 +843,18 @@ on_update_status(int dev_id, enum rte_vfio_user_status st)
 	struct vun_dev *d = dev_of(dev_id);
 
 	switch (st) {
-	case RTE_VFIO_USER_DMA_UNMAP_PRE:
-		/* the library waits for a grace period after this */
+	case RTE_VFIO_USER_DMA_UNMAP_PRE: {
+		/* the queues whose rings go; the library waits for a grace
+		 * period after this (buffers are translated per burst) */
+		uint64_t iova = 0, len = UINT64_MAX;
+
+		rte_vfio_user_get_unmap_range(dev_id, &iova, &len);
 		for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
-			__atomic_store_n(&d->vq[i].ready, 0, __ATOMIC_RELEASE);
+			if (d->vq[i].ready && vq_rings_in(&d->vq[i], iova, len))
+				__atomic_store_n(&d->vq[i].ready, 0,
+						 __ATOMIC_RELEASE);
 		break;
+	}
 	case RTE_VFIO_USER_DMA_CHANGED:
 		if (d->status & VIRTIO_CONFIG_S_DRIVER_OK)
 			queues_start(d, false);
