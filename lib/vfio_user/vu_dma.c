@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -188,6 +189,29 @@ table_commit(struct vu_dev *dev, const struct vu_mt *regions,
 }
 
 /*
+ * Wait until every data-path thread passed a quiescent state after token.
+ * A polling thread passes one within a burst, so spin a little; but one
+ * that was preempted while online (a busy machine) can only pass once it
+ * runs again, and may need this very CPU: then yield it, and after a
+ * while sleep, rather than spin for the rest of its time slice as
+ * rte_rcu_qsbr_check(..., true) would.
+ */
+static void
+qsbr_wait(struct rte_rcu_qsbr *q, uint64_t token)
+{
+	unsigned int n;
+
+	for (n = 0; rte_rcu_qsbr_check(q, token, false) != 1; n++) {
+		if (n < 100)
+			rte_pause();
+		else if (n < 1000)
+			sched_yield();
+		else
+			usleep(20);
+	}
+}
+
+/*
  * Wait until no data-path thread sees a version older than the one token
  * came with, and free what they used. Without dma.lock: threads that take
  * it only ever see the newest table, as publishing holds it.
@@ -195,7 +219,7 @@ table_commit(struct vu_dev *dev, const struct vu_mt *regions,
 static void
 table_sync(struct vu_dev *dev, uint64_t token)
 {
-	rte_rcu_qsbr_check(dev->dma.qsbr, token, true);
+	qsbr_wait(dev->dma.qsbr, token);
 	pthread_mutex_lock(&dev->dma.lock);
 	retired_free(&dev->dma, false, token);
 	pthread_mutex_unlock(&dev->dma.lock);
@@ -602,7 +626,7 @@ logging_set(struct vu_dev *dev, bool on)
 	pthread_mutex_unlock(&d->lock);
 	/* a burst that began before saw the bitmaps as they were: done
 	 * after this, so logging is in force (or the old bitmaps unused) */
-	rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
+	qsbr_wait(d->qsbr, rte_rcu_qsbr_start(d->qsbr));
 	pthread_mutex_lock(&d->lock);
 	vu_maps_log_reap(&d->maps);
 	pthread_mutex_unlock(&d->lock);
