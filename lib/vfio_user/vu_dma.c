@@ -465,6 +465,10 @@ vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	 * keep versions without bound */
 	wait = d->nretired > VU_RETIRED_MAX;
 	pthread_mutex_unlock(&d->lock);
+	/* only this thread unmaps: map stays while it works */
+	if (map != NULL)
+		vu_map_prefault(map, nr.vaddr, nr.size,
+				nr.prot & RTE_VFIO_USER_MEM_F_WRITE);
 	if (wait)
 		table_sync(dev, rte_rcu_qsbr_start(d->qsbr));
 	VU_LOG(DEBUG, "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64 ") %s",

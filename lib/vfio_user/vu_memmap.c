@@ -21,6 +21,13 @@
  * region asked, so that read-only and read-write regions of one file share
  * it: protection is enforced by the memory table (translations check the
  * region's access bits), not by the page tables.
+ *
+ * A process that locks its future mappings (mlockall(MCL_FUTURE), as
+ * testpmd does) would have the kernel fault in and lock the whole file at
+ * mmap() time: all of a guest's RAM, at its first 4 KiB map. So a file is
+ * mapped PROT_NONE (which is not populated), unlocked, then given its
+ * protection; in such a process each DMA region is prefaulted instead
+ * (MADV_POPULATE_*), as its own mapping used to be, but not locked.
  */
 
 #include <errno.h>
@@ -257,6 +264,51 @@ map_grow(struct vu_maps *ms, struct vu_map *m, uint64_t end)
 	return 0;
 }
 
+/* Whether the process locks its future mappings now: a new anonymous page
+ * is then resident at once. */
+static bool
+locks_future(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *p = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char vec = 0;
+	bool locked;
+
+	if (p == MAP_FAILED)
+		return false;
+	locked = mincore(p, (size_t)pg, &vec) == 0 && (vec & 1);
+	munmap(p, (size_t)pg);
+	return locked;
+}
+
+/* mmap() of a file that neither populates nor locks it (see above). */
+static void *
+map_file(int fd, uint64_t len, int prot, uint64_t off, bool unlock)
+{
+	void *p = mmap(NULL, len, PROT_NONE, MAP_SHARED, fd, (off_t)off);
+	int err;
+
+	if (p == MAP_FAILED)
+		return p;
+	if (unlock)
+		munlock(p, len);
+	if (mprotect(p, len, prot) == 0)
+		return p;
+	err = errno;
+	munmap(p, len);
+	errno = err;
+	return MAP_FAILED;
+}
+
+void
+vu_map_prefault(const struct vu_map *m, uint8_t *va, uint64_t len, bool write)
+{
+	if (m->prefault)	/* errors (a file shorter now) are the data path's */
+		madvise(va, len, write && m->writable ? MADV_POPULATE_WRITE :
+			MADV_POPULATE_READ);
+}
+
 /* [*start, *end): what to map of a file of fsize bytes for a range. */
 static void
 map_span(bool regular, uint64_t fsize, uint64_t offset, uint64_t size,
@@ -297,15 +349,15 @@ map_new(struct vu_maps *ms, int fd, const struct stat *st, uint64_t offset,
 		return NULL;
 	}
 	map_span(regular, (uint64_t)st->st_size, offset, size, &start, &end);
+	m->prefault = locks_future();
 	/* read-write if the fd allows it: later regions may need it */
 	if (write || (acc >= 0 && (acc & O_ACCMODE) == O_RDWR)) {
-		va = mmap(NULL, end - start, PROT_READ | PROT_WRITE, MAP_SHARED,
-			  fd, (off_t)start);
+		va = map_file(fd, end - start, PROT_READ | PROT_WRITE, start,
+			      m->prefault);
 		m->writable = va != MAP_FAILED;
 	}
 	if (va == MAP_FAILED && !write)	/* e.g. a write-sealed memfd */
-		va = mmap(NULL, end - start, PROT_READ, MAP_SHARED, fd,
-			  (off_t)start);
+		va = map_file(fd, end - start, PROT_READ, start, m->prefault);
 	if (va == MAP_FAILED) {
 		*err = -errno;
 		VU_LOG(ERR, "%s: DMA_MAP mmap of 0x%" PRIx64 " bytes at 0x%"

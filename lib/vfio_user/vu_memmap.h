@@ -31,6 +31,7 @@ struct vu_map {
 	bool writable;		/* mapped with PROT_WRITE */
 	bool no_shrink;		/* the file cannot shrink (sealed) */
 	bool shared;		/* in the hash: may back more regions */
+	bool prefault;		/* the process locks its mappings */
 	struct vu_map *hnext;	/* hash chain */
 	struct vu_map *prev, *next;	/* every mapping */
 };
@@ -60,6 +61,10 @@ void vu_maps_fini(struct vu_maps *ms);
  */
 int vu_map_get(struct vu_maps *ms, int fd, uint64_t offset, uint64_t size,
 		bool write, struct vu_map **out);
+/* Fault in [va, va + len) of m, if the process wants its memory resident
+ * (mlockall(MCL_FUTURE)): what mmap() did for a region mapped alone. */
+void vu_map_prefault(const struct vu_map *m, uint8_t *va, uint64_t len,
+		bool write);
 /* Drop a reference; the last one unmaps the file. Only once no reader
  * can reach the mapping any more. */
 void vu_map_put(struct vu_maps *ms, struct vu_map *m);

@@ -740,6 +740,52 @@ test_seg_many(void **state)
 	free(uo);
 }
 
+/*
+ * In a process that locks its future mappings (testpmd: mlockall), a 4 KiB
+ * map of a large file faults in that page, not the whole file the library
+ * maps.
+ */
+static void
+test_seg_mlockall(void **state)
+{
+	const size_t fsize = 256u << 20;
+	const struct rte_vfio_user_mem_segment *s;
+	int fd = memfd_create("mi-locked", MFD_CLOEXEC);
+	unsigned char *vec;
+	size_t resident = 0, pages;
+	struct rc c;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)fsize), 0);
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+		print_message("mlockall: %s: not checked\n", strerror(errno));
+		close(fd);
+		return;
+	}
+	mi_open(&c, &mi_a, NULL);
+	assert_int_equal(mi_map(&c, BASE, PG, RW, fd, 128u << 20), 0);
+	s = rte_vfio_user_mem_find(table(), BASE, PG);
+	assert_non_null(s);
+	assert_int_equal(s->map->size, fsize);	/* the whole file */
+	pages = fsize / PG;
+	vec = malloc(pages);
+	assert_non_null(vec);
+	assert_int_equal(mincore(s->map->base, fsize, vec), 0);
+	for (size_t i = 0; i < pages; i++)
+		resident += vec[i] & 1;
+	/* the region's page, as mmap() of it alone gave */
+	assert_true(vec[(128u << 20) / PG] & 1);
+	free(vec);
+	assert_int_equal(mi_unmap(&c, BASE, PG, 0), 0);
+	munlockall();
+	print_message("mlockall: %zu of %zu pages of the file resident\n",
+		      resident, pages);
+	assert_true(resident <= 16);
+	mi_close(&c, &mi_a);
+	close(fd);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, mi_test_teardown)
 const struct CMUnitTest mi_segments_tests[] = {
 	T(test_seg_every_order),
@@ -748,6 +794,7 @@ const struct CMUnitTest mi_segments_tests[] = {
 	T(test_seg_copy),
 	T(test_seg_dirty),
 	T(test_seg_many),
+	T(test_seg_mlockall),
 };
 const size_t mi_segments_tests_n =
 	sizeof(mi_segments_tests) / sizeof(mi_segments_tests[0]);
