@@ -192,6 +192,7 @@ vu_maps_clear(struct vu_maps *ms)
 {
 	while (ms->all != NULL)
 		map_free(ms, ms->all);
+	ms->locks = 0;
 }
 
 void
@@ -264,22 +265,29 @@ map_grow(struct vu_maps *ms, struct vu_map *m, uint64_t end)
 	return 0;
 }
 
-/* Whether the process locks its future mappings now: a new anonymous page
- * is then resident at once. */
+/*
+ * Whether the process locks its future mappings: a new anonymous page is
+ * then resident at once. Asked once per client (the set's first mapping
+ * after it was emptied): applications lock their memory at start-up.
+ */
 static bool
-locks_future(void)
+locks_future(struct vu_maps *ms)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	void *p = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	unsigned char vec = 0;
-	bool locked;
+	void *p;
 
+	if (ms->locks != 0)
+		return ms->locks > 0;
+	ms->locks = -1;
+	p = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return false;
-	locked = mincore(p, (size_t)pg, &vec) == 0 && (vec & 1);
+	if (mincore(p, (size_t)pg, &vec) == 0 && (vec & 1))
+		ms->locks = 1;
 	munmap(p, (size_t)pg);
-	return locked;
+	return ms->locks > 0;
 }
 
 /* mmap() of a file that neither populates nor locks it (see above). */
@@ -349,7 +357,7 @@ map_new(struct vu_maps *ms, int fd, const struct stat *st, uint64_t offset,
 		return NULL;
 	}
 	map_span(regular, (uint64_t)st->st_size, offset, size, &start, &end);
-	m->prefault = locks_future();
+	m->prefault = locks_future(ms);
 	/* read-write if the fd allows it: later regions may need it */
 	if (write || (acc >= 0 && (acc & O_ACCMODE) == O_RDWR)) {
 		va = map_file(fd, end - start, PROT_READ | PROT_WRITE, start,

@@ -43,6 +43,8 @@ struct vu_maps {
 	uint32_t count;		/* mappings */
 	struct vu_map *all;
 	bool logging;		/* new writable mappings get a bitmap */
+	int8_t locks;		/* process locks its mappings: 0 unknown,
+				 * 1 yes, -1 no */
 	const char *name;	/* for log messages (the device's path) */
 };
 
