@@ -471,9 +471,10 @@ vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 				nr.prot & RTE_VFIO_USER_MEM_F_WRITE);
 	if (wait)
 		table_sync(dev, rte_rcu_qsbr_start(d->qsbr));
-	VU_LOG(DEBUG, "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64 ") %s",
-	       dev->path, req->addr, req->size,
-	       nr.vaddr ? "mapped" : "message-only");
+	VU_LOG(DEBUG, "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64 ") %s 0x%" PRIx64
+	       ": %u regions, %u segments", dev->path, req->addr, req->size,
+	       nr.vaddr ? "mapped, file offset" : "message-only", req->offset,
+	       d->table->nregions, d->table->nsegments);
 	notify(dev, RTE_VFIO_USER_DMA_CHANGED);
 	return 0;
 out:
