@@ -555,6 +555,39 @@ rte_vfio_user_mem_next(const struct rte_vfio_user_mem_table *t,
 		uint64_t iova);
 
 /**
+ * A contiguous view of client memory [iova, iova + len), for what a device
+ * keeps and uses through plain pointers across quiescent states (a
+ * virtqueue's rings): when one segment holds the range, its address in
+ * that segment; else (a guest behind a vIOMMU may give contiguous IOVAs to
+ * scattered pages of its memory) the pages mapped again, in IOVA order,
+ * into one range of our address space.
+ *
+ * Not for the data path: it takes the table's lock and may map memory.
+ * The address stays valid until a DMA_UNMAP takes a page of the range
+ * (update_status(RTE_VFIO_USER_DMA_UNMAP_PRE) with an intersecting range:
+ * drop the pointer then; the library unmaps a view after that unmap's
+ * grace period) or the client leaves. Asking again for the same range and
+ * access returns the same view. Writes through it are not dirty-logged
+ * (the pages are marked when the view is made with
+ * RTE_VFIO_USER_MEM_F_WRITE).
+ *
+ * @param dev_id
+ *   Device id.
+ * @param iova
+ *   Client DMA address.
+ * @param len
+ *   Bytes (> 0), all mapped (not message-only).
+ * @param access
+ *   RTE_VFIO_USER_MEM_F_READ and/or _WRITE: every segment must allow them.
+ * @return
+ *   The address, or NULL (not mapped throughout, protection, too many
+ *   views, or the memory cannot be mapped again, e.g. hugetlbfs).
+ */
+__rte_experimental
+void *rte_vfio_user_mem_view(int dev_id, uint64_t iova, uint64_t len,
+		uint32_t access);
+
+/**
  * Translate a client DMA address to our virtual address.
  *
  * @param t

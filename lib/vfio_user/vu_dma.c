@@ -123,6 +123,7 @@ vu_dma_dev_fini(struct vu_dev *dev)
 
 	if (d->retired_tail != NULL)
 		retired_free(d, true, 0);
+	vu_views_drop(dev, 0, UINT64_MAX);
 	vu_mt_destroy(&d->regions);
 	vu_mt_destroy(&d->segs);
 	vu_maps_fini(&d->maps);
@@ -599,10 +600,13 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		r->size = (uint32_t)need;
 	}
 	pthread_mutex_lock(&d->lock);
-	if (all)
+	if (all) {
+		vu_views_drop(dev, 0, UINT64_MAX);
 		vu_maps_clear(&d->maps);
-	else
+	} else {
+		vu_views_drop(dev, reg.iova, reg.size);
 		vu_map_put(&d->maps, map_of(&reg));
+	}
 	pthread_mutex_unlock(&d->lock);
 	notify(dev, RTE_VFIO_USER_DMA_CHANGED);
 	return 0;
@@ -1294,6 +1298,7 @@ vu_dma_client_gone(struct vu_dev *dev)
 	pthread_mutex_unlock(&d->lock);
 	table_sync(dev, mapped ? token : rte_rcu_qsbr_start(d->qsbr));
 	pthread_mutex_lock(&d->lock);
+	vu_views_drop(dev, 0, UINT64_MAX);
 	vu_maps_clear(&d->maps);
 	pthread_mutex_unlock(&d->lock);
 }

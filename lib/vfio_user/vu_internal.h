@@ -69,6 +69,9 @@ struct vu_dma {
 	struct vu_retired **retired_tail;
 	uint32_t nretired;
 	bool logging;
+	struct vu_view *views;	/* rte_vfio_user_mem_view() */
+	uint32_t nviews;
+	uint32_t nview_pieces;	/* mappings they take */
 	bool unmapping;		/* in update_status(UNMAP_PRE): */
 	uint64_t unmap_iova;	/* what goes */
 	uint64_t unmap_len;
@@ -180,6 +183,11 @@ void vu_dma_client_gone(struct vu_dev *dev);
 
 int vu_dma_twin_setup(struct vu_conn *c, int *client_end);
 void vu_dma_twin_close(struct vu_conn *c);
+
+/* vu_memview.c: contiguous views of discontiguous client memory; drop
+ * those touching [iova, iova + len) (with dma.lock, readers gone) */
+struct vu_view;
+void vu_views_drop(struct vu_dev *dev, uint64_t iova, uint64_t len);
 
 /* vu_irq.c: SET_IRQS and the eventfd sets */
 int vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);

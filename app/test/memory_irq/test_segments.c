@@ -740,6 +740,88 @@ test_seg_many(void **state)
 	free(uo);
 }
 
+/* Whether [p, p + len) is mapped in this process. */
+static bool
+is_mapped(const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)(MI_PAGE - 1);
+	unsigned char vec[64];
+
+	len += (uintptr_t)p - a;
+	assert_true(len <= sizeof(vec) * MI_PAGE);
+	return mincore((void *)a, len, vec) == 0;
+}
+
+/*
+ * A ring the way a guest behind a vIOMMU allocates it: contiguous IOVAs,
+ * its pages in descending order in the guest's memory file. A view makes
+ * it contiguous for the device, until one of its pages is unmapped.
+ */
+static void
+test_seg_view(void **state)
+{
+	enum { N = 6 };
+	const uint64_t lo = BASE + 100, len = N * PG - 300;
+	uint8_t want[N * MI_PAGE];
+	struct files fs;
+	uint8_t *v, *v2;
+	int maps0;
+	struct rc c;
+
+	(void)state;
+	files_open(&fs);
+	for (uint64_t i = 8; i < FILE_PAGES * PG; i++)
+		if (i % PG >= 8)
+			fs.mem[0][i] = (uint8_t)(i * 17 + 3);
+	mi_open(&c, &mi_a, NULL);
+	for (uint32_t i = 0; i < N; i++) {
+		assert_int_equal(mi_map(&c, BASE + i * PG, PG, RW, fs.fd[0],
+					(40 - i) * PG), 0);
+		memcpy(want + i * PG, fs.mem[0] + (40 - i) * PG, PG);
+	}
+	assert_int_equal(table()->nsegments, N);
+	assert_null(rte_vfio_user_iova_to_va(table(), lo, len, MEM_R));
+	maps0 = rc_count_maps();
+	v = rte_vfio_user_mem_view(mi_a.id, lo, len, MEM_RW);
+	assert_non_null(v);
+	assert_int_equal((uintptr_t)v % PG, 100);
+	assert_memory_equal(v, want + 100, len);
+	/* the same pages: the client sees the device's writes */
+	v[PG] = 0x5a;
+	assert_int_equal(fs.mem[0][39 * PG + 100], 0x5a);
+	fs.mem[0][37 * PG + 7] = 0xa5;
+	assert_int_equal(v[3 * PG - 93], 0xa5);
+	/* asked again: the same view; a page of it alone: no view */
+	assert_ptr_equal(rte_vfio_user_mem_view(mi_a.id, lo, len, MEM_RW), v);
+	assert_ptr_equal(rte_vfio_user_mem_view(mi_a.id, BASE + 2 * PG + 8, 64,
+						MEM_R),
+			 rte_vfio_user_iova_to_va(table(), BASE + 2 * PG + 8, 64,
+						  MEM_R));
+	assert_true(rc_count_maps() - maps0 <= N + 1);
+	/* refused: a hole, past the end, message-only, protection */
+	assert_null(rte_vfio_user_mem_view(mi_a.id, lo, N * PG, MEM_R));
+	assert_int_equal(mi_map(&c, BASE + N * PG, PG, RW, -1, 0), 0);
+	assert_null(rte_vfio_user_mem_view(mi_a.id, lo, N * PG, MEM_R));
+	assert_int_equal(mi_map(&c, BASE + (N + 1) * PG, PG, RO, fs.fd[1], 0), 0);
+	assert_null(rte_vfio_user_mem_view(mi_a.id, BASE + (N + 1) * PG - 8, 16,
+					   MEM_R));
+	assert_null(rte_vfio_user_mem_view(mi_a.id, BASE + N * PG - 8, 16, MEM_R));
+	assert_null(rte_vfio_user_mem_view(mi_a.id, lo, 0, MEM_R));
+
+	/* a page of it unmapped: the view is gone once the reply came */
+	assert_true(is_mapped(v, len));
+	assert_int_equal(mi_unmap(&c, BASE + 3 * PG, PG, 0), 0);
+	assert_false(is_mapped(v, 16));
+	assert_int_equal(mi_map(&c, BASE + 3 * PG, PG, RW, fs.fd[0], 37 * PG), 0);
+	v2 = rte_vfio_user_mem_view(mi_a.id, lo, len, MEM_R);
+	assert_non_null(v2);
+	assert_memory_equal(v2 + PG, fs.mem[0] + 39 * PG + 100, 16);
+	/* and when the client goes */
+	mi_close(&c, &mi_a);
+	assert_false(is_mapped(v2, 16));
+	files_close(&fs);
+}
+
 /*
  * In a process that locks its future mappings (testpmd: mlockall), a 4 KiB
  * map of a large file faults in that page, not the whole file the library
@@ -793,6 +875,7 @@ const struct CMUnitTest mi_segments_tests[] = {
 	T(test_seg_span),
 	T(test_seg_copy),
 	T(test_seg_dirty),
+	T(test_seg_view),
 	T(test_seg_many),
 	T(test_seg_mlockall),
 };
