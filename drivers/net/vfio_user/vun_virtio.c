@@ -133,23 +133,24 @@ set_needs_reset(struct vun_dev *d, const char *why)
 /* ---- virtqueues ---- */
 
 /* Translate and publish one queue. 0, or -EFAULT if its rings are not
- * wholly in client memory. */
+ * wholly in client memory. A ring whose pages are scattered in the
+ * client's memory (a guest behind a vIOMMU) gets a contiguous view; the
+ * pointers stay valid until an unmap takes their pages (on_update_status()
+ * withdraws the queue then). */
 static int
 vq_start(struct vun_dev *d, struct vun_vq *vq)
 {
-	const struct rte_vfio_user_mem_table *t =
-		rte_vfio_user_get_mem_table(d->dev_id);
 	uint16_t n = vq->cfg_size;
 	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
 
 	vq->size = n;
-	vq->desc = rte_vfio_user_iova_to_va(t, vq->desc_iova,
+	vq->desc = rte_vfio_user_mem_view(d->dev_id, vq->desc_iova,
 			(uint64_t)n * sizeof(struct vring_desc),
 			RTE_VFIO_USER_MEM_F_READ);
-	vq->avail = rte_vfio_user_iova_to_va(t, vq->avail_iova,
+	vq->avail = rte_vfio_user_mem_view(d->dev_id, vq->avail_iova,
 			sizeof(struct vring_avail) + (uint64_t)(n + 1) * 2,
 			RTE_VFIO_USER_MEM_F_READ);
-	vq->used = rte_vfio_user_iova_to_va(t, vq->used_iova,
+	vq->used = rte_vfio_user_mem_view(d->dev_id, vq->used_iova,
 			sizeof(struct vring_used) +
 			(uint64_t)n * sizeof(struct vring_used_elem) + 2, rw);
 	if (vq->desc == NULL || vq->avail == NULL || vq->used == NULL)
