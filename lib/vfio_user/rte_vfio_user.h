@@ -343,35 +343,38 @@ struct rte_vfio_user_mem_segment {
 	uint64_t size;		/**< bytes */
 	uint8_t *vaddr;		/**< our address of @p iova; NULL: message-only */
 	uint32_t prot;		/**< RTE_VFIO_USER_MEM_F_* */
-	uint32_t reserved;
+	uint32_t reserved;	/**< zero */
 	/** The mapping behind @p vaddr; NULL for message-only memory. */
 	const struct rte_vfio_user_mem_map *map;
 };
 
-/** @internal Entries of an inner node of a memory table. */
+/** @cond INTERNAL */
+/* Entries of an inner node of a memory table. */
 #define RTE_VFIO_USER_MEM_NODE_MAX 32
-/** @internal Segments of a leaf of a memory table. */
+/* Segments of a leaf of a memory table. */
 #define RTE_VFIO_USER_MEM_LEAF_MAX 32
 
-/**
- * @internal An inner node of a memory table (a B+tree): child i holds the
- * segments from key[i] (its first IOVA) up to key[i + 1].
+/*
+ * An inner node of a memory table (a B+tree): child i holds the segments
+ * from key[i] (its first IOVA) up to key[i + 1]. For the inline functions
+ * below only.
  */
 struct rte_vfio_user_mem_node {
-	uint32_t n;		/**< children */
+	uint32_t n;		/* children */
 	uint32_t reserved;
-	uint64_t gen;		/**< version of the table that built it */
+	uint64_t gen;		/* version of the table that built it */
 	uint64_t key[RTE_VFIO_USER_MEM_NODE_MAX];
 	const void *child[RTE_VFIO_USER_MEM_NODE_MAX];
 };
 
-/** @internal A leaf of a memory table: segments sorted by IOVA. */
+/* A leaf of a memory table: segments sorted by IOVA. */
 struct rte_vfio_user_mem_leaf {
-	uint32_t n;		/**< segments */
+	uint32_t n;		/* segments */
 	uint32_t reserved;
-	uint64_t gen;		/**< version of the table that built it */
+	uint64_t gen;		/* version of the table that built it */
 	struct rte_vfio_user_mem_segment seg[RTE_VFIO_USER_MEM_LEAF_MAX];
 };
+/** @endcond */
 
 /**
  * The DMA memory table of a device: its segments, sorted by IOVA, never
@@ -387,9 +390,9 @@ struct rte_vfio_user_mem_table {
 	uint64_t gen;
 	uint32_t nregions;	/**< DMA regions the client mapped */
 	uint32_t nsegments;	/**< segments they make */
-	uint32_t depth;		/**< @internal inner levels above the leaves */
-	uint32_t reserved;
-	const void *root;	/**< @internal node, or leaf when depth is 0 */
+	uint32_t depth;		/**< inner levels above the leaves (private) */
+	uint32_t reserved;	/**< zero */
+	const void *root;	/**< inner node, or leaf when depth is 0 (private) */
 };
 
 /**
@@ -444,9 +447,10 @@ struct rte_rcu_qsbr *rte_vfio_user_get_qsbr(int dev_id);
 __rte_experimental
 int rte_vfio_user_get_unmap_range(int dev_id, uint64_t *iova, uint64_t *len);
 
-/**
- * @internal The segment with the largest IOVA <= @p iova (which may end
- * before @p iova), or NULL.
+/** @cond INTERNAL */
+/*
+ * The segment with the largest IOVA <= iova (which may end before iova),
+ * or NULL.
  */
 static inline const struct rte_vfio_user_mem_segment *
 __rte_vfio_user_mem_floor(const struct rte_vfio_user_mem_table *t,
@@ -484,6 +488,7 @@ __rte_vfio_user_mem_floor(const struct rte_vfio_user_mem_table *t,
 	}
 	return lo == 0 ? NULL : &leaf->seg[lo - 1];
 }
+/** @endcond */
 
 /**
  * Mark [iova, iova + len) of a segment dirty (no-op unless logging, and
@@ -627,12 +632,11 @@ rte_vfio_user_iova_to_va(const struct rte_vfio_user_mem_table *t,
  */
 struct rte_vfio_user_mem_cache {
 	uint64_t gen;		/**< table of @p seg; 0: empty */
-	const struct rte_vfio_user_mem_segment *seg;
+	const struct rte_vfio_user_mem_segment *seg; /**< the last hit */
 };
 
-/**
- * @internal The cached segment if it holds [iova, iova + len) in table t.
- */
+/** @cond INTERNAL */
+/* The cached segment if it holds [iova, iova + len) in table t. */
 static inline const struct rte_vfio_user_mem_segment *
 __rte_vfio_user_mem_cached(const struct rte_vfio_user_mem_table *t,
 		struct rte_vfio_user_mem_cache *c, uint64_t iova, uint64_t len)
@@ -650,6 +654,7 @@ __rte_vfio_user_mem_cached(const struct rte_vfio_user_mem_table *t,
 	}
 	return s;
 }
+/** @endcond */
 
 /**
  * rte_vfio_user_iova_to_va() that first tries the segment of the previous
