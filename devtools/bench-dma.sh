@@ -11,7 +11,10 @@
 # device to DRIVER_OK with two queues of 1024 entries first, their rings
 # in one region ("driver up") or in 4 KiB regions as a guest behind a
 # vIOMMU maps them ("driver up, rings in 4 KiB maps"). Each case runs with
-# an empty table and with BACKGROUND other regions mapped first.
+# an empty table (the page's file is then mapped and unmapped with each
+# pair) and with BACKGROUND other regions of the same file mapped first
+# (it stays mapped, as a guest's RAM does). Figures and how to read them:
+# doc/guides/perf.rst, "Control path: DMA map/unmap".
 # A benchmark, not a test: it prints figures and never fails on them.
 #
 #   devtools/bench-dma.sh [-n PAIRS] [-t SECONDS] [-b "0 1000"]
