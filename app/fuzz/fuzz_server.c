@@ -30,6 +30,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,17 +121,19 @@ static int
 update_status(int dev_id, enum rte_vfio_user_status st)
 {
 	const struct rte_vfio_user_mem_table *t;
+	const struct rte_vfio_user_mem_segment *r, *prev = NULL;
 	uint64_t sum = 0;
 
 	if (st != RTE_VFIO_USER_DMA_CHANGED)
 		return 0;
 	t = rte_vfio_user_get_mem_table(dev_id);
-	for (uint32_t i = 0; i < t->nregions; i++) {
-		const struct rte_vfio_user_mem_region *r = &t->regions[i];
-
-		if (i > 0 && r->iova < t->regions[i - 1].iova +
-		    t->regions[i - 1].size)
-			fuzz_fail("memory table regions %u and %u overlap", i - 1, i);
+	for (r = rte_vfio_user_mem_next(t, 0); r != NULL; prev = r,
+	     r = r->iova + r->size == 0 ? NULL :
+		rte_vfio_user_mem_next(t, r->iova + r->size)) {
+		if (prev != NULL && r->iova < prev->iova + prev->size)
+			fuzz_fail("memory table segments at 0x%" PRIx64
+				  " and 0x%" PRIx64 " overlap", prev->iova,
+				  r->iova);
 		if (r->vaddr == NULL || !(r->prot & RTE_VFIO_USER_MEM_F_READ))
 			continue;
 		sum += r->vaddr[0] + r->vaddr[r->size - 1];

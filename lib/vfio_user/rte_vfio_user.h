@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <rte_compat.h>
@@ -357,26 +358,86 @@ int rte_vfio_user_set_irq_info(int dev_id, uint32_t index,
 /** Dirty-log granularity of the library, in bytes. */
 #define RTE_VFIO_USER_DIRTY_PAGE_SIZE 4096
 
-/** One DMA region the client mapped (DMA_MAP). */
-struct rte_vfio_user_mem_region {
-	uint64_t iova;		/**< client DMA address */
-	uint64_t size;		/**< bytes */
-	uint8_t *vaddr;		/**< our mapping; NULL: message-only region */
-	uint32_t prot;		/**< RTE_VFIO_USER_MEM_F_* */
-	uint32_t reserved;
-	uint64_t *dirty;	/**< dirty bitmap while logging, else NULL */
+/**
+ * One mapping of a client file in our address space. The library maps each
+ * file the client passes once (the whole file, or the part its DMA maps
+ * need), however many DMA regions it backs: every region backed by that
+ * file is a view into this mapping.
+ */
+struct rte_vfio_user_mem_map {
+	uint8_t *base;		/**< start of the mapping */
+	uint64_t size;		/**< bytes mapped */
+	/**
+	 * While dirty logging is on and the mapping is writable: one bit per
+	 * RTE_VFIO_USER_DIRTY_PAGE_SIZE page of the mapping, bit 0 for the
+	 * page at @p base; else NULL. Changes at run time: load it atomically.
+	 */
+	uint64_t *dirty;
 };
 
 /**
- * The DMA memory table of a device: regions sorted by IOVA, never
- * overlapping. A table is immutable once published; a DMA_MAP or DMA_UNMAP
- * publishes a new one. See rte_vfio_user_get_qsbr() for how long a reader
- * may use it.
+ * A segment of client memory: a maximal run of IOVA-adjacent DMA regions
+ * the device can treat as one, because they are backed by adjacent offsets
+ * of the same mapping with the same protection (or are all message-only
+ * with the same protection). A ring or a buffer that the client mapped
+ * page by page (a guest behind a vIOMMU) but that is contiguous in its
+ * memory is thus contiguous for the device too.
+ */
+struct rte_vfio_user_mem_segment {
+	uint64_t iova;		/**< client DMA address */
+	uint64_t size;		/**< bytes */
+	uint8_t *vaddr;		/**< our address of @p iova; NULL: message-only */
+	uint32_t prot;		/**< RTE_VFIO_USER_MEM_F_* */
+	uint32_t reserved;	/**< zero */
+	/** The mapping behind @p vaddr; NULL for message-only memory. */
+	const struct rte_vfio_user_mem_map *map;
+};
+
+/** @cond INTERNAL */
+/* Entries of an inner node of a memory table. */
+#define RTE_VFIO_USER_MEM_NODE_MAX 32
+/* Segments of a leaf of a memory table. */
+#define RTE_VFIO_USER_MEM_LEAF_MAX 32
+
+/*
+ * An inner node of a memory table (a B+tree): child i holds the segments
+ * from key[i] (its first IOVA) up to key[i + 1]. For the inline functions
+ * below only.
+ */
+struct rte_vfio_user_mem_node {
+	uint32_t n;		/* children */
+	uint32_t reserved;
+	uint64_t gen;		/* version of the table that built it */
+	uint64_t key[RTE_VFIO_USER_MEM_NODE_MAX];
+	const void *child[RTE_VFIO_USER_MEM_NODE_MAX];
+};
+
+/* A leaf of a memory table: segments sorted by IOVA. */
+struct rte_vfio_user_mem_leaf {
+	uint32_t n;		/* segments */
+	uint32_t reserved;
+	uint64_t gen;		/* version of the table that built it */
+	struct rte_vfio_user_mem_segment seg[RTE_VFIO_USER_MEM_LEAF_MAX];
+};
+/** @endcond */
+
+/**
+ * The DMA memory table of a device: its segments, sorted by IOVA, never
+ * overlapping, in a B+tree (lookups in O(log n), walk it with the functions
+ * below, not by hand). A table is immutable once published: a DMA_MAP or
+ * DMA_UNMAP publishes a new one, which shares the unchanged parts of the
+ * tree with the old. See rte_vfio_user_get_qsbr() for how long a reader may
+ * use it.
  */
 struct rte_vfio_user_mem_table {
-	uint32_t nregions;	/**< entries in @p regions */
-	uint32_t reserved;
-	struct rte_vfio_user_mem_region regions[]; /**< sorted by iova */
+	/** Unique to this table in the process, never 0 (a new table never
+	 *  has the number of an old one, even at the same address). */
+	uint64_t gen;
+	uint32_t nregions;	/**< DMA regions the client mapped */
+	uint32_t nsegments;	/**< segments they make */
+	uint32_t depth;		/**< inner levels above the leaves (private) */
+	uint32_t reserved;	/**< zero */
+	const void *root;	/**< inner node, or leaf when depth is 0 (private) */
 };
 
 /**
@@ -411,53 +472,170 @@ const struct rte_vfio_user_mem_table *rte_vfio_user_get_mem_table(int dev_id);
 __rte_experimental
 struct rte_rcu_qsbr *rte_vfio_user_get_qsbr(int dev_id);
 
-/** Mark [iova, iova + len) dirty in a region of a table (no-op unless logging). */
-static inline void
-rte_vfio_user_mem_mark_dirty(const struct rte_vfio_user_mem_region *r,
-		uint64_t iova, uint64_t len)
-{
-	uint64_t first, last, p;
-
-	if (r->dirty == NULL || len == 0)
-		return;
-	first = (iova - r->iova) / RTE_VFIO_USER_DIRTY_PAGE_SIZE;
-	last = (iova - r->iova + len - 1) / RTE_VFIO_USER_DIRTY_PAGE_SIZE;
-	for (p = first; p <= last; p++)
-		__atomic_fetch_or(&r->dirty[p / 64], 1ULL << (p % 64),
-				  __ATOMIC_RELAXED);
-}
-
 /**
- * Find the region holding all of [iova, iova + len), by binary search.
+ * The range a DMA_UNMAP takes away, for a device model in its
+ * update_status(RTE_VFIO_USER_DMA_UNMAP_PRE) callback: it needs to drop
+ * only the pointers it keeps into that range (e.g. stop only the queues
+ * whose rings lie there).
  *
+ * @param dev_id
+ *   Device id.
+ * @param iova
+ *   Start of the range.
+ * @param len
+ *   Its length. When everything goes (VFIO_USER_DMA_UNMAP_F_ALL, or the
+ *   client left): @p iova 0 and @p len UINT64_MAX (no DMA map can reach
+ *   the last byte of the IOVA space).
  * @return
- *   The region, or NULL if the range is not wholly inside one region
- *   (or wraps around).
+ *   0, -ENODEV, or -ENOENT when called outside that callback.
  */
-static inline const struct rte_vfio_user_mem_region *
-rte_vfio_user_mem_find(const struct rte_vfio_user_mem_table *t,
-		uint64_t iova, uint64_t len)
+__rte_experimental
+int rte_vfio_user_get_unmap_range(int dev_id, uint64_t *iova, uint64_t *len);
+
+/** @cond INTERNAL */
+/*
+ * The segment with the largest IOVA <= iova (which may end before iova),
+ * or NULL.
+ */
+static inline const struct rte_vfio_user_mem_segment *
+__rte_vfio_user_mem_floor(const struct rte_vfio_user_mem_table *t,
+		uint64_t iova)
 {
-	uint32_t lo = 0, hi = t->nregions;
-	const struct rte_vfio_user_mem_region *r;
+	const struct rte_vfio_user_mem_leaf *leaf;
+	const void *p = t->root;
+	uint32_t d, lo, hi, mid;
 
-	if (iova + len < iova)
-		return NULL;
-	while (lo < hi) {	/* first region with r->iova > iova */
-		uint32_t mid = (lo + hi) / 2;
+	for (d = t->depth; d > 0; d--) {
+		const struct rte_vfio_user_mem_node *n =
+			(const struct rte_vfio_user_mem_node *)p;
 
-		if (t->regions[mid].iova <= iova)
+		/* the last child whose first IOVA is <= iova (or the first) */
+		lo = 1;
+		hi = n->n;
+		while (lo < hi) {
+			mid = (lo + hi) / 2;
+			if (n->key[mid] <= iova)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		p = n->child[lo - 1];
+	}
+	leaf = (const struct rte_vfio_user_mem_leaf *)p;
+	lo = 0;
+	hi = leaf->n;
+	while (lo < hi) {	/* first segment with seg->iova > iova */
+		mid = (lo + hi) / 2;
+		if (leaf->seg[mid].iova <= iova)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == 0)
-		return NULL;
-	r = &t->regions[lo - 1];
-	if (iova - r->iova >= r->size || len > r->size - (iova - r->iova))
-		return NULL;
-	return r;
+	return lo == 0 ? NULL : &leaf->seg[lo - 1];
 }
+/** @endcond */
+
+/**
+ * Mark [iova, iova + len) of a segment dirty (no-op unless logging, and
+ * for read-only and message-only segments).
+ */
+static inline void
+rte_vfio_user_mem_mark_dirty(const struct rte_vfio_user_mem_segment *s,
+		uint64_t iova, uint64_t len)
+{
+	const struct rte_vfio_user_mem_map *m = s->map;
+	uint64_t *bm, first, last, w;
+
+	if (m == NULL || len == 0 || !(s->prot & RTE_VFIO_USER_MEM_F_WRITE))
+		return;
+	bm = __atomic_load_n(&m->dirty, __ATOMIC_RELAXED);
+	if (bm == NULL)
+		return;
+	first = ((uint64_t)(s->vaddr - m->base) + (iova - s->iova)) /
+		RTE_VFIO_USER_DIRTY_PAGE_SIZE;
+	last = ((uint64_t)(s->vaddr - m->base) + (iova - s->iova) + len - 1) /
+		RTE_VFIO_USER_DIRTY_PAGE_SIZE;
+	for (w = first / 64; w <= last / 64; w++) {
+		uint64_t mask = ~0ULL;
+
+		if (w == first / 64)
+			mask &= ~0ULL << (first % 64);
+		if (w == last / 64)
+			mask &= ~0ULL >> (63 - last % 64);
+		/* a page already marked costs a load, not a locked write */
+		if ((__atomic_load_n(&bm[w], __ATOMIC_RELAXED) & mask) != mask)
+			__atomic_fetch_or(&bm[w], mask, __ATOMIC_RELAXED);
+	}
+}
+
+/**
+ * Find the segment holding all of [iova, iova + len), in O(log n).
+ *
+ * @return
+ *   The segment, or NULL if the range is not wholly inside one segment
+ *   (or wraps around).
+ */
+static inline const struct rte_vfio_user_mem_segment *
+rte_vfio_user_mem_find(const struct rte_vfio_user_mem_table *t,
+		uint64_t iova, uint64_t len)
+{
+	const struct rte_vfio_user_mem_segment *s;
+
+	if (iova + len < iova)
+		return NULL;
+	s = __rte_vfio_user_mem_floor(t, iova);
+	if (s == NULL || iova - s->iova >= s->size ||
+	    len > s->size - (iova - s->iova))
+		return NULL;
+	return s;
+}
+
+/**
+ * The segment holding @p iova, or else the first one above it: walk a
+ * table in IOVA order with
+ * `for (s = rte_vfio_user_mem_next(t, 0); s != NULL;
+ *      s = rte_vfio_user_mem_next(t, s->iova + s->size))`.
+ *
+ * @return
+ *   The segment, or NULL if none ends above @p iova.
+ */
+__rte_experimental
+const struct rte_vfio_user_mem_segment *
+rte_vfio_user_mem_next(const struct rte_vfio_user_mem_table *t,
+		uint64_t iova);
+
+/**
+ * A contiguous view of client memory [iova, iova + len), for what a device
+ * keeps and uses through plain pointers across quiescent states (a
+ * virtqueue's rings): when one segment holds the range, its address in
+ * that segment; else (a guest behind a vIOMMU may give contiguous IOVAs to
+ * scattered pages of its memory) the pages mapped again, in IOVA order,
+ * into one range of our address space.
+ *
+ * Not for the data path: it takes the table's lock and may map memory.
+ * The address stays valid until a DMA_UNMAP takes a page of the range
+ * (update_status(RTE_VFIO_USER_DMA_UNMAP_PRE) with an intersecting range:
+ * drop the pointer then; the library unmaps a view after that unmap's
+ * grace period) or the client leaves. Asking again for the same range and
+ * access returns the same view. Writes through it are not dirty-logged
+ * (the pages are marked when the view is made with
+ * RTE_VFIO_USER_MEM_F_WRITE).
+ *
+ * @param dev_id
+ *   Device id.
+ * @param iova
+ *   Client DMA address.
+ * @param len
+ *   Bytes (> 0), all mapped (not message-only).
+ * @param access
+ *   RTE_VFIO_USER_MEM_F_READ and/or _WRITE: every segment must allow them.
+ * @return
+ *   The address, or NULL (not mapped throughout, protection, too many
+ *   views, or the memory cannot be mapped again, e.g. hugetlbfs).
+ */
+__rte_experimental
+void *rte_vfio_user_mem_view(int dev_id, uint64_t iova, uint64_t len,
+		uint32_t access);
 
 /**
  * Translate a client DMA address to our virtual address.
@@ -467,88 +645,209 @@ rte_vfio_user_mem_find(const struct rte_vfio_user_mem_table *t,
  * @param iova
  *   Client DMA address.
  * @param len
- *   Bytes that will be accessed; all of them must be inside one region.
+ *   Bytes that will be accessed; all of them must be inside one segment
+ *   (see rte_vfio_user_iova_to_va_partial() and rte_vfio_user_mem_read()
+ *   for ranges that are not).
  * @param access
- *   RTE_VFIO_USER_MEM_F_READ and/or _WRITE: the region must allow them.
+ *   RTE_VFIO_USER_MEM_F_READ and/or _WRITE: the segment must allow them.
  *   With _WRITE the pages are marked dirty while dirty logging is on.
  * @return
- *   The address, or NULL (not mapped, straddles regions, message-only
- *   region, or protection).
+ *   The address, or NULL (not mapped, straddles segments, message-only
+ *   memory, or protection).
  */
 static inline void *
 rte_vfio_user_iova_to_va(const struct rte_vfio_user_mem_table *t,
 		uint64_t iova, uint64_t len, uint32_t access)
 {
-	const struct rte_vfio_user_mem_region *r =
+	const struct rte_vfio_user_mem_segment *s =
 		rte_vfio_user_mem_find(t, iova, len);
 
-	if (r == NULL || r->vaddr == NULL || (r->prot & access) != access)
+	if (s == NULL || s->vaddr == NULL || (s->prot & access) != access)
 		return NULL;
 	if (access & RTE_VFIO_USER_MEM_F_WRITE)
-		rte_vfio_user_mem_mark_dirty(r, iova, len);
-	return r->vaddr + (iova - r->iova);
+		rte_vfio_user_mem_mark_dirty(s, iova, len);
+	return s->vaddr + (iova - s->iova);
 }
 
-/** Last region hit, for rte_vfio_user_iova_to_va_cached(). */
+/**
+ * Last segment hit, for rte_vfio_user_iova_to_va_cached() and the
+ * functions below. Zero it before first use. It stays valid across
+ * quiescent states and table changes: it is used only with the table it
+ * was filled from (rte_vfio_user_mem_table::gen).
+ */
 struct rte_vfio_user_mem_cache {
-	const struct rte_vfio_user_mem_table *table;
-	const struct rte_vfio_user_mem_region *region;
+	uint64_t gen;		/**< table of @p seg; 0: empty */
+	const struct rte_vfio_user_mem_segment *seg; /**< the last hit */
 };
 
+/** @cond INTERNAL */
+/* The cached segment if it holds [iova, iova + len) in table t. */
+static inline const struct rte_vfio_user_mem_segment *
+__rte_vfio_user_mem_cached(const struct rte_vfio_user_mem_table *t,
+		struct rte_vfio_user_mem_cache *c, uint64_t iova, uint64_t len)
+{
+	const struct rte_vfio_user_mem_segment *s = c->seg;
+
+	/* a segment inside the space cannot wrap: no overflow check here */
+	if (c->gen == t->gen && iova >= s->iova && iova - s->iova < s->size &&
+	    len <= s->size - (iova - s->iova))
+		return s;
+	s = rte_vfio_user_mem_find(t, iova, len);
+	if (s != NULL) {
+		c->gen = t->gen;
+		c->seg = s;
+	}
+	return s;
+}
+/** @endcond */
+
 /**
- * rte_vfio_user_iova_to_va() that first tries the region of the previous
- * hit (one per queue is typical): most descriptors of a burst land in the
- * same region.
+ * rte_vfio_user_iova_to_va() that first tries the segment of the previous
+ * hit (one cache per queue is typical): most descriptors of a burst land in
+ * the same segment.
  */
 static inline void *
 rte_vfio_user_iova_to_va_cached(const struct rte_vfio_user_mem_table *t,
 		struct rte_vfio_user_mem_cache *c, uint64_t iova, uint64_t len,
 		uint32_t access)
 {
-	const struct rte_vfio_user_mem_region *r = c->region;
+	const struct rte_vfio_user_mem_segment *s =
+		__rte_vfio_user_mem_cached(t, c, iova, len);
 
-	/* c may be older than the last quiescent state, and t a new table
-	 * at the address of the one c saw: use r only if it is one of t's */
-	if (c->table != t || r == NULL ||
-	    (uintptr_t)r - (uintptr_t)t->regions >=
-	    (uintptr_t)t->nregions * sizeof(*r) || iova < r->iova ||
-	    iova - r->iova >= r->size || len > r->size - (iova - r->iova) ||
-	    iova + len < iova) {
-		r = rte_vfio_user_mem_find(t, iova, len);
-		if (r == NULL)
-			return NULL;
-		c->table = t;
-		c->region = r;
-	}
-	if (r->vaddr == NULL || (r->prot & access) != access)
+	if (s == NULL || s->vaddr == NULL || (s->prot & access) != access)
 		return NULL;
 	if (access & RTE_VFIO_USER_MEM_F_WRITE)
-		rte_vfio_user_mem_mark_dirty(r, iova, len);
-	return r->vaddr + (iova - r->iova);
+		rte_vfio_user_mem_mark_dirty(s, iova, len);
+	return s->vaddr + (iova - s->iova);
+}
+
+/**
+ * Translate as much of [iova, iova + *len) as one segment holds: the
+ * building block for data paths that gather or scatter a range of client
+ * memory that is not contiguous for us (different files, non-adjacent
+ * offsets): translate, use *len bytes, advance, repeat.
+ *
+ * @param t
+ *   Table from rte_vfio_user_get_mem_table().
+ * @param c
+ *   Translation cache (see rte_vfio_user_iova_to_va_cached()).
+ * @param iova
+ *   Client DMA address.
+ * @param len
+ *   In: bytes wanted (> 0). Out: bytes usable at the returned address,
+ *   1 to the value in; unchanged on failure.
+ * @param access
+ *   As for rte_vfio_user_iova_to_va(); pages are marked dirty for the
+ *   bytes returned.
+ * @return
+ *   The address of @p iova, or NULL (@p iova not mapped, message-only
+ *   memory, protection).
+ */
+static inline void *
+rte_vfio_user_iova_to_va_partial(const struct rte_vfio_user_mem_table *t,
+		struct rte_vfio_user_mem_cache *c, uint64_t iova, uint64_t *len,
+		uint32_t access)
+{
+	const struct rte_vfio_user_mem_segment *s =
+		__rte_vfio_user_mem_cached(t, c, iova, 1);
+	uint64_t n;
+
+	if (s == NULL || s->vaddr == NULL || (s->prot & access) != access ||
+	    *len == 0)
+		return NULL;
+	n = s->size - (iova - s->iova);
+	if (n > *len)
+		n = *len;
+	if (access & RTE_VFIO_USER_MEM_F_WRITE)
+		rte_vfio_user_mem_mark_dirty(s, iova, n);
+	*len = n;
+	return s->vaddr + (iova - s->iova);
+}
+
+/**
+ * The slow path of rte_vfio_user_mem_read() and rte_vfio_user_mem_write():
+ * copy between @p buf and client memory chunk by chunk, one segment at a
+ * time. The whole range is checked first (mapped, not message-only,
+ * protection), so on failure nothing was copied.
+ *
+ * @return
+ *   0, or -EFAULT (a byte of the range not mapped, message-only, or not
+ *   accessible as asked), -EINVAL (the range wraps).
+ */
+__rte_experimental
+int rte_vfio_user_mem_copy(const struct rte_vfio_user_mem_table *t,
+		struct rte_vfio_user_mem_cache *c, uint64_t iova, void *buf,
+		uint64_t len, bool write);
+
+/**
+ * Copy client memory [iova, iova + len) to @p buf from a data-path thread
+ * (online in the device's QSBR variable, @p t from
+ * rte_vfio_user_get_mem_table()), whatever the segments the range spans:
+ * inline when one segment holds it, else through rte_vfio_user_mem_copy().
+ * Message-only memory cannot be read this way (-EFAULT): use
+ * rte_vfio_user_dma_read() from a thread that is offline.
+ *
+ * @return
+ *   0, -EFAULT, -EINVAL (see rte_vfio_user_mem_copy()).
+ */
+static inline int
+rte_vfio_user_mem_read(const struct rte_vfio_user_mem_table *t,
+		struct rte_vfio_user_mem_cache *c, uint64_t iova, void *buf,
+		uint64_t len)
+{
+	const void *va = rte_vfio_user_iova_to_va_cached(t, c, iova, len,
+			RTE_VFIO_USER_MEM_F_READ);
+
+	if (va == NULL)
+		return rte_vfio_user_mem_copy(t, c, iova, buf, len, false);
+	memcpy(buf, va, len);
+	return 0;
+}
+
+/**
+ * Copy @p buf to client memory [iova, iova + len), as
+ * rte_vfio_user_mem_read(); the pages written are marked dirty while
+ * logging.
+ */
+static inline int
+rte_vfio_user_mem_write(const struct rte_vfio_user_mem_table *t,
+		struct rte_vfio_user_mem_cache *c, uint64_t iova,
+		const void *buf, uint64_t len)
+{
+	void *va = rte_vfio_user_iova_to_va_cached(t, c, iova, len,
+			RTE_VFIO_USER_MEM_F_WRITE);
+
+	if (va == NULL)
+		return rte_vfio_user_mem_copy(t, c, iova,
+				(void *)(uintptr_t)buf, len, true);
+	memcpy(va, buf, len);
+	return 0;
 }
 
 /**
  * Mark client memory dirty (for a device that wrote it without
- * rte_vfio_user_iova_to_va(..., RTE_VFIO_USER_MEM_F_WRITE)).
- * Message-only regions are never logged (the client performs every write
- * to them itself, and knows): marking them is accepted and does nothing.
+ * rte_vfio_user_iova_to_va(..., RTE_VFIO_USER_MEM_F_WRITE)). The range may
+ * span segments. Message-only memory is never logged (the client performs
+ * every write to it itself, and knows), nor is read-only memory: marking
+ * them is accepted and does nothing.
  *
  * @return
- *   0, -ENODEV, or -EFAULT if the range is not mapped.
+ *   0, -ENODEV, or -EFAULT if a part of the range is not mapped.
  */
 __rte_experimental
 int rte_vfio_user_mark_dirty(int dev_id, uint64_t iova, uint64_t len);
 
 /**
  * Read client memory from any thread but the library's event thread (where
- * -EDEADLK is returned unless the client negotiated twin_socket).
- * Mapped regions are copied directly; message-only regions are read with
+ * -EDEADLK is returned unless the client negotiated twin_socket). The
+ * range may span segments and DMA regions.
+ * Mapped memory is copied directly; message-only memory is read with
  * VFIO_USER_DMA_READ messages, chunked by the client's max_data_xfer_size.
  * A copy from a region whose file may shrink (no
  * RTE_VFIO_USER_MEM_F_NO_SHRINK) is guarded: if the client truncated the
  * file, the call fails with -EFAULT instead of raising SIGBUS.
  *
- * A message-only region must not be read from a thread that is online in
+ * Message-only memory must not be read from a thread that is online in
  * the device's QSBR variable (rte_vfio_user_get_qsbr()): the client may
  * send a DMA_MAP or DMA_UNMAP before its reply, and that waits for the
  * thread to go quiescent. The library detects it for threads registered
@@ -565,7 +864,7 @@ int rte_vfio_user_dma_read(int dev_id, uint64_t iova, void *buf, size_t len);
 
 /**
  * Write client memory; as rte_vfio_user_dma_read() (VFIO_USER_DMA_WRITE
- * for message-only regions). Mapped pages are marked dirty while logging.
+ * for message-only memory). Mapped pages are marked dirty while logging.
  */
 __rte_experimental
 int rte_vfio_user_dma_write(int dev_id, uint64_t iova, const void *buf,

@@ -7,10 +7,23 @@
  * page logging (0.9.1 DIRTY_PAGES and DEVICE_FEATURE DMA logging), and our
  * DMA_READ / DMA_WRITE requests to the client for message-only regions.
  *
- * A table is never changed in place: a map or unmap builds a new one,
- * publishes it, waits for every data-path thread of the device's QSBR
- * variable to pass a quiescent state, and only then unmaps memory and frees
- * the old table. So DMA_UNMAP is answered after the data path let go.
+ * Three structures, all changed under dma.lock by the control path:
+ * - the client's files, each mapped once (vu_memmap.c), with their dirty
+ *   bitmaps;
+ * - the DMA regions, as the client mapped them (a B+tree only the control
+ *   path reads: DMA_UNMAP must name a region exactly);
+ * - the segments the regions make (adjacent regions backed by adjacent
+ *   offsets of one mapping with the same protection coalesce), in a
+ *   persistent B+tree (vu_memtable.c) behind the published table.
+ *
+ * A table is never changed in place: a map or unmap builds a new version,
+ * copying only the tree nodes it changes, and publishes it; the nodes it
+ * replaced are freed once every data-path thread of the device's QSBR
+ * variable has passed a quiescent state. A DMA_MAP does not wait for that:
+ * it queues them (struct vu_retired), and a later update frees what is no
+ * longer seen. A DMA_UNMAP waits, so it is answered only after the data
+ * path let go of the memory; its file mapping goes when its last region
+ * does.
  *
  * dma.lock serializes the building and publishing of tables with the
  * threads that look a region up under it (rte_vfio_user_mark_dirty(),
@@ -20,14 +33,13 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,66 +53,15 @@
 
 #define PAGE RTE_VFIO_USER_DIRTY_PAGE_SIZE
 #define DMA_RW_TIMEOUT_MS 5000
+/* Updates whose old nodes may wait for readers before a map waits too. */
+#define VU_RETIRED_MAX 256u
 
-static inline uint64_t
-bitmap_pages(uint64_t size, uint64_t pgsize)
+typedef struct rte_vfio_user_mem_segment seg_t;
+
+static inline struct vu_map *
+map_of(const seg_t *s)
 {
-	return size / pgsize + (size % pgsize != 0);
-}
-
-static inline uint64_t
-bitmap_bytes(uint64_t size, uint64_t pgsize)
-{
-	return (bitmap_pages(size, pgsize) + 63) / 64 * 8;
-}
-
-/*
- * Dirty bitmaps: one bit per 4 KiB page of a mapped region. They come from
- * anonymous mappings, so the pages of a bitmap that nothing marks are never
- * backed by memory: a client mapping terabytes costs us address space, not
- * RSS. Message-only regions have none: the device never writes them
- * directly (a DMA_WRITE is the client's own write, which it tracks).
- */
-static size_t
-bitmap_alloc_size(uint64_t region_size)
-{
-	return RTE_ALIGN_CEIL(bitmap_bytes(region_size, PAGE),
-			      (size_t)sysconf(_SC_PAGESIZE));
-}
-
-static uint64_t *
-bitmap_alloc(uint64_t region_size)
-{
-	void *p = mmap(NULL, bitmap_alloc_size(region_size),
-		       PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void
-bitmap_free(uint64_t *bm, uint64_t region_size)
-{
-	if (bm != NULL)
-		munmap(bm, bitmap_alloc_size(region_size));
-}
-
-/* Whether a region gets a bitmap while logging is on. */
-static inline bool
-region_logs(const struct rte_vfio_user_mem_region *r)
-{
-	return r->vaddr != NULL && (r->prot & RTE_VFIO_USER_MEM_F_WRITE);
-}
-
-static struct rte_vfio_user_mem_table *
-table_alloc(uint32_t n)
-{
-	struct rte_vfio_user_mem_table *t;
-
-	t = calloc(1, sizeof(*t) + (size_t)n * sizeof(t->regions[0]));
-	if (t != NULL)
-		t->nregions = n;
-	return t;
+	return (struct vu_map *)(uintptr_t)s->map;	/* pub is first */
 }
 
 int
@@ -109,6 +70,7 @@ vu_dma_dev_init(struct vu_dev *dev)
 	struct vu_dma *d = &dev->dma;
 	size_t sz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
 	pthread_mutexattr_t attr;
+	struct vu_mt_txn x;
 
 	/* recursive: update_status callbacks may call rte_vfio_user_dma_*() */
 	pthread_mutexattr_init(&attr);
@@ -117,13 +79,41 @@ vu_dma_dev_init(struct vu_dev *dev)
 	pthread_mutexattr_destroy(&attr);
 	pthread_mutex_init(&d->req_lock, NULL);
 	pthread_cond_init(&d->req_cond, NULL);
-	d->table = table_alloc(0);
+	vu_maps_init(&d->maps, dev->path);
+	d->retired_tail = &d->retired;
+	vu_mt_txn_begin(&x, vu_mt_new_gen());
+	vu_mt_init(&d->regions, &x);
+	vu_mt_init(&d->segs, &x);
+	d->table = calloc(1, sizeof(*d->table));
 	d->qsbr = aligned_alloc(RTE_CACHE_LINE_SIZE,
 				RTE_ALIGN_CEIL(sz, RTE_CACHE_LINE_SIZE));
-	if (d->table == NULL || d->qsbr == NULL ||
-	    rte_rcu_qsbr_init(d->qsbr, RTE_MAX_LCORE) != 0)
+	if (d->table == NULL || vu_mt_txn_commit(&x, NULL) < 0 ||
+	    d->qsbr == NULL || rte_rcu_qsbr_init(d->qsbr, RTE_MAX_LCORE) != 0) {
+		d->regions = d->segs = (struct vu_mt){ 0 };
 		return -ENOMEM;
+	}
+	d->table->gen = x.gen;
+	d->table->root = d->segs.root;
 	return 0;
+}
+
+/* Free the batches of retired nodes whose readers all let go: all of
+ * them, or those up to token. With dma.lock held. */
+static void
+retired_free(struct vu_dma *d, bool all, uint64_t token)
+{
+	struct vu_retired *b;
+
+	while ((b = d->retired) != NULL &&
+	       (all || b->token <= token ||
+		rte_rcu_qsbr_check(d->qsbr, b->token, false) == 1)) {
+		d->retired = b->next;
+		if (d->retired == NULL)
+			d->retired_tail = &d->retired;
+		d->nretired--;
+		vu_mt_ptrs_free(&b->ptrs);
+		free(b);
+	}
 }
 
 void
@@ -131,6 +121,12 @@ vu_dma_dev_fini(struct vu_dev *dev)
 {
 	struct vu_dma *d = &dev->dma;
 
+	if (d->retired_tail != NULL)
+		retired_free(d, true, 0);
+	vu_views_drop(dev, 0, UINT64_MAX);
+	vu_mt_destroy(&d->regions);
+	vu_mt_destroy(&d->segs);
+	vu_maps_fini(&d->maps);
 	free(d->table);
 	free(d->qsbr);
 	d->table = NULL;
@@ -147,34 +143,87 @@ notify(struct vu_dev *dev, enum rte_vfio_user_status st)
 		dev->ops.update_status(dev->id, st);
 }
 
-/* Publish t (dma.lock held); returns the table it replaces, which the data
- * path may use until table_sync(). */
-static struct rte_vfio_user_mem_table *
-table_publish(struct vu_dev *dev, struct rte_vfio_user_mem_table *t)
+/*
+ * Publish the trees built by the transactions xr (regions) and xs
+ * (segments): a new table, its replaced nodes and the old table queued
+ * until readers let go. With dma.lock held. Returns 0 and in *token what
+ * a caller waits for so that no reader sees the old version any more, or
+ * -ENOMEM (both transactions aborted, nothing changed).
+ */
+static int
+table_commit(struct vu_dev *dev, const struct vu_mt *regions,
+	     struct vu_mt_txn *xr, const struct vu_mt *segs,
+	     struct vu_mt_txn *xs, uint64_t *token)
 {
-	struct rte_vfio_user_mem_table *old = dev->dma.table;
+	struct vu_dma *d = &dev->dma;
+	struct rte_vfio_user_mem_table *t = calloc(1, sizeof(*t));
+	struct vu_retired *b = calloc(1, sizeof(*b));
 
-	__atomic_store_n(&dev->dma.table, t, __ATOMIC_RELEASE);
-	return old;
+	if (t == NULL || b == NULL || vu_mt_ptrs_add(&xs->old, d->table) < 0)
+		xs->err = -ENOMEM;
+	if (xr->err != 0 || xs->err != 0) {
+		vu_mt_txn_abort(xr);
+		vu_mt_txn_abort(xs);
+		free(t);
+		free(b);
+		VU_LOG(ERR, "%s: no memory for the DMA table", dev->path);
+		return -ENOMEM;
+	}
+	vu_mt_txn_commit(xr, NULL);	/* no reader: its old nodes go now */
+	vu_mt_txn_commit(xs, &b->ptrs);
+	d->regions = *regions;
+	d->segs = *segs;
+	t->gen = xs->gen;
+	t->nregions = regions->count;
+	t->nsegments = segs->count;
+	t->depth = segs->depth;
+	t->root = segs->root;
+	__atomic_store_n(&d->table, t, __ATOMIC_RELEASE);
+	/* readers that may still see the old version are those online now */
+	b->token = rte_rcu_qsbr_start(d->qsbr);
+	*d->retired_tail = b;
+	d->retired_tail = &b->next;
+	d->nretired++;
+	if (token != NULL)
+		*token = b->token;
+	return 0;
 }
 
 /*
- * Wait until every online data-path thread has passed a quiescent state
- * since the last table_publish(). Without dma.lock: threads that take it
- * only ever see the newest table, as publishing holds it.
+ * Wait until every data-path thread passed a quiescent state after token.
+ * A polling thread passes one within a burst, so spin a little; but one
+ * that was preempted while online (a busy machine) can only pass once it
+ * runs again, and may need this very CPU: then yield it, and after a
+ * while sleep, rather than spin for the rest of its time slice as
+ * rte_rcu_qsbr_check(..., true) would.
  */
 static void
-table_sync(struct vu_dev *dev)
+qsbr_wait(struct rte_rcu_qsbr *q, uint64_t token)
 {
-	rte_rcu_qsbr_synchronize(dev->dma.qsbr, RTE_QSBR_THRID_INVALID);
+	unsigned int n;
+
+	for (n = 0; rte_rcu_qsbr_check(q, token, false) != 1; n++) {
+		if (n < 100)
+			rte_pause();
+		else if (n < 1000)
+			sched_yield();
+		else
+			usleep(20);
+	}
 }
 
+/*
+ * Wait until no data-path thread sees a version older than the one token
+ * came with, and free what they used. Without dma.lock: threads that take
+ * it only ever see the newest table, as publishing holds it.
+ */
 static void
-region_release(struct rte_vfio_user_mem_region *r)
+table_sync(struct vu_dev *dev, uint64_t token)
 {
-	if (r->vaddr != NULL)
-		munmap(r->vaddr, r->size);
-	bitmap_free(r->dirty, r->size);
+	qsbr_wait(dev->dma.qsbr, token);
+	pthread_mutex_lock(&dev->dma.lock);
+	retired_free(&dev->dma, false, token);
+	pthread_mutex_unlock(&dev->dma.lock);
 }
 
 const struct rte_vfio_user_mem_table *
@@ -195,28 +244,127 @@ rte_vfio_user_get_qsbr(int dev_id)
 	return dev == NULL ? NULL : dev->dma.qsbr;
 }
 
+int
+rte_vfio_user_get_unmap_range(int dev_id, uint64_t *iova, uint64_t *len)
+{
+	struct vu_dev *dev = vu_dev_get(dev_id);
+
+	if (dev == NULL)
+		return -ENODEV;
+	if (!dev->dma.unmapping)
+		return -ENOENT;
+	*iova = dev->dma.unmap_iova;
+	*len = dev->dma.unmap_len;
+	return 0;
+}
+
+/* update_status(UNMAP_PRE) with the range rte_vfio_user_get_unmap_range()
+ * gives. Without dma.lock: the device model may wait for its data path,
+ * which may take dma.lock meanwhile. */
+static void
+notify_unmap(struct vu_dev *dev, uint64_t iova, uint64_t len)
+{
+	dev->dma.unmap_iova = iova;
+	dev->dma.unmap_len = len;
+	dev->dma.unmapping = true;
+	notify(dev, RTE_VFIO_USER_DMA_UNMAP_PRE);
+	dev->dma.unmapping = false;
+}
+
 /* ---- DMA_MAP / DMA_UNMAP ---- */
 
-/*
- * A client that shrinks the file behind a mapping makes every later access
- * past the new end fault (SIGBUS). Memory that is sealed against shrinking
- * (F_SEAL_SHRINK: QEMU seals its memfd backends) is safe; a memfd that can
- * still be sealed is sealed here. Returns true if the file cannot shrink.
- * Files that cannot be sealed (hugetlbfs, tmpfs files) stay a risk for
- * direct accesses; the library's own copies are guarded (see
- * copy_guarded()).
- */
+/* Whether segment b, starting where a ends, continues a. */
 static bool
-fd_seal_shrink(int fd)
+seg_joins(const seg_t *a, const seg_t *b)
 {
-	int seals = fcntl(fd, F_GET_SEALS);
+	return a->prot == b->prot && a->map == b->map &&
+		(a->map == NULL || a->vaddr + a->size == b->vaddr);
+}
 
-	if (seals < 0)
-		return false;	/* not a memfd */
-	if (!(seals & (F_SEAL_SHRINK | F_SEAL_SEAL)) &&
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0)
-		seals |= F_SEAL_SHRINK;
-	return seals & F_SEAL_SHRINK;
+/* Add region nr: to the regions, and to the segments, merged with the
+ * segments it continues or that continue it. With dma.lock held. */
+static int
+table_add(struct vu_dev *dev, const seg_t *nr)
+{
+	struct vu_dma *d = &dev->dma;
+	struct vu_mt regions = d->regions, segs = d->segs;
+	uint64_t gen = vu_mt_new_gen(), end = nr->iova + nr->size;
+	const seg_t *left = NULL, *right;
+	struct vu_mt_txn xr, xs;
+	seg_t s = *nr;
+
+	vu_mt_txn_begin(&xr, gen);
+	vu_mt_txn_begin(&xs, gen);
+	vu_mt_insert(&regions, &xr, nr);
+	if (nr->iova > 0)
+		left = vu_mt_floor(&segs, nr->iova - 1);
+	if (left != NULL && (left->iova + left->size != nr->iova ||
+			     !seg_joins(left, nr)))
+		left = NULL;
+	right = vu_mt_floor(&segs, end);
+	if (right != NULL && (right->iova != end || !seg_joins(nr, right)))
+		right = NULL;
+	/* left and right point into the old version: read them first */
+	if (left != NULL) {
+		s.iova = left->iova;
+		s.vaddr = left->vaddr;
+		s.size += left->size;
+	}
+	if (right != NULL) {
+		s.size += right->size;
+		vu_mt_delete(&segs, &xs, end);
+	}
+	if (left != NULL)
+		vu_mt_replace(&segs, &xs, &s);
+	else
+		vu_mt_insert(&segs, &xs, &s);
+	return table_commit(dev, &regions, &xr, &segs, &xs, NULL);
+}
+
+/* Remove region r (a copy: it points into the tree): the segment holding
+ * it splits in what lies before and after it. With dma.lock held. */
+static int
+table_remove(struct vu_dev *dev, const seg_t *r, uint64_t *token)
+{
+	struct vu_dma *d = &dev->dma;
+	struct vu_mt regions = d->regions, segs = d->segs;
+	uint64_t gen = vu_mt_new_gen(), end = r->iova + r->size;
+	struct vu_mt_txn xr, xs;
+	seg_t s = *vu_mt_floor(&segs, r->iova), before = s, after = s;
+
+	vu_mt_txn_begin(&xr, gen);
+	vu_mt_txn_begin(&xs, gen);
+	vu_mt_delete(&regions, &xr, r->iova);
+	if (s.iova < r->iova) {
+		before.size = r->iova - s.iova;
+		vu_mt_replace(&segs, &xs, &before);
+	} else {
+		vu_mt_delete(&segs, &xs, s.iova);
+	}
+	if (s.iova + s.size > end) {
+		after.iova = end;
+		after.size = s.iova + s.size - end;
+		if (s.vaddr != NULL)
+			after.vaddr = s.vaddr + (end - s.iova);
+		vu_mt_insert(&segs, &xs, &after);
+	}
+	return table_commit(dev, &regions, &xr, &segs, &xs, token);
+}
+
+/* Remove every region. With dma.lock held. */
+static int
+table_clear(struct vu_dev *dev, uint64_t *token)
+{
+	struct vu_dma *d = &dev->dma;
+	struct vu_mt regions = d->regions, segs = d->segs;
+	uint64_t gen = vu_mt_new_gen();
+	struct vu_mt_txn xr, xs;
+
+	vu_mt_txn_begin(&xr, gen);
+	vu_mt_txn_begin(&xs, gen);
+	vu_mt_clear(&regions, &xr);
+	vu_mt_clear(&segs, &xs);
+	return table_commit(dev, &regions, &xr, &segs, &xs, token);
 }
 
 /*
@@ -256,10 +404,11 @@ vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	const struct vfio_user_dma_map *req = (const void *)m->payload;
 	struct vu_dev *dev = c->dev;
 	struct vu_dma *d = &dev->dma;
-	struct rte_vfio_user_mem_table *old, *t;
-	struct rte_vfio_user_mem_region nr = { 0 };
-	uint32_t i, pos;
-	int ret = 0, prot = 0;
+	struct vu_map *map = NULL;
+	seg_t nr = { 0 };
+	const seg_t *s;
+	bool wait;
+	int ret;
 
 	RTE_SET_USED(r);
 	if (req->argsz < sizeof(*req) ||
@@ -278,136 +427,60 @@ vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	}
 	if (m->nfds == 0 && req->offset != 0)
 		return -EINVAL;
-	if (m->nfds == 1) {
-		struct stat st;
-
-		/* sealed first, so the size checked next is the size for good */
-		if (fd_seal_shrink(m->fds[0]))
-			nr.prot |= RTE_VFIO_USER_MEM_F_NO_SHRINK;
-		/* a file that does not hold the range would SIGBUS the data
-		 * path on its first access past the end */
-		if (fstat(m->fds[0], &st) == 0 && S_ISREG(st.st_mode) &&
-		    (req->offset > (uint64_t)st.st_size ||
-		     req->size > (uint64_t)st.st_size - req->offset)) {
-			VU_LOG(ERR, "%s: DMA_MAP of 0x%" PRIx64 " bytes at offset 0x%"
-			       PRIx64 " of a file of 0x%" PRIx64 " bytes",
-			       dev->path, req->size, req->offset,
-			       (uint64_t)st.st_size);
-			return -EINVAL;
-		}
-	}
+	nr.iova = req->addr;
+	nr.size = req->size;
+	if (req->flags & VFIO_USER_DMA_MAP_F_READ)
+		nr.prot |= RTE_VFIO_USER_MEM_F_READ;
+	if (req->flags & VFIO_USER_DMA_MAP_F_WRITE)
+		nr.prot |= RTE_VFIO_USER_MEM_F_WRITE;
 
 	pthread_mutex_lock(&d->lock);
-	old = d->table;
-	if (old->nregions >= c->caps.max_dma_maps) {
+	retired_free(d, false, 0);
+	if (d->regions.count >= c->caps.max_dma_maps) {
 		ret = -ENOSPC;
 		goto out;
 	}
-	for (pos = 0; pos < old->nregions && old->regions[pos].iova < req->addr; pos++)
-		;
-	if ((pos > 0 && old->regions[pos - 1].iova +
-	     old->regions[pos - 1].size > req->addr) ||
-	    (pos < old->nregions &&
-	     old->regions[pos].iova < req->addr + req->size)) {
+	s = vu_mt_floor(&d->segs, req->addr + req->size - 1);
+	if (s != NULL && s->iova + s->size > req->addr) {
 		VU_LOG(ERR, "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64
 		       ") overlaps a mapping", dev->path, req->addr, req->size);
 		ret = -EEXIST;
 		goto out;
 	}
-
-	nr.iova = req->addr;
-	nr.size = req->size;
-	if (req->flags & VFIO_USER_DMA_MAP_F_READ) {
-		nr.prot |= RTE_VFIO_USER_MEM_F_READ;
-		prot |= PROT_READ;
-	}
-	if (req->flags & VFIO_USER_DMA_MAP_F_WRITE) {
-		nr.prot |= RTE_VFIO_USER_MEM_F_WRITE;
-		prot |= PROT_WRITE;
-	}
 	if (m->nfds == 1) {
-		void *va = mmap(NULL, req->size, prot, MAP_SHARED, m->fds[0],
-				(off_t)req->offset);
-
-		if (va == MAP_FAILED) {
-			ret = -errno;
-			VU_LOG(ERR, "%s: DMA_MAP mmap of 0x%" PRIx64 " bytes at 0x%"
-			       PRIx64 ": %s", dev->path, req->size, req->offset,
-			       strerror(errno));
+		ret = vu_map_get(&d->maps, m->fds[0], req->offset, req->size,
+				 nr.prot & RTE_VFIO_USER_MEM_F_WRITE, &map);
+		if (ret < 0)
 			goto out;
-		}
-		nr.vaddr = va;
+		nr.vaddr = map->pub.base + (req->offset - map->off);
+		nr.map = &map->pub;
+		if (map->no_shrink)
+			nr.prot |= RTE_VFIO_USER_MEM_F_NO_SHRINK;
 	}
-	if (d->logging && region_logs(&nr)) {
-		nr.dirty = bitmap_alloc(nr.size);
-		if (nr.dirty == NULL) {
-			ret = -ENOMEM;
-			goto out_unmap;
-		}
+	ret = table_add(dev, &nr);
+	if (ret < 0) {
+		vu_map_put(&d->maps, map);	/* nobody saw it */
+		goto out;
 	}
-	t = table_alloc(old->nregions + 1);
-	if (t == NULL) {
-		ret = -ENOMEM;
-		goto out_unmap;
-	}
-	memcpy(t->regions, old->regions, pos * sizeof(nr));
-	t->regions[pos] = nr;
-	for (i = pos; i < old->nregions; i++)
-		t->regions[i + 1] = old->regions[i];
-	table_publish(dev, t);
+	/* a data-path thread that never goes quiescent must not make us
+	 * keep versions without bound */
+	wait = d->nretired > VU_RETIRED_MAX;
 	pthread_mutex_unlock(&d->lock);
-	table_sync(dev);
-	free(old);
-	VU_LOG(DEBUG, "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64 ") %s",
-	       dev->path, req->addr, req->size,
-	       nr.vaddr ? "mapped" : "message-only");
+	/* only this thread unmaps: map stays while it works */
+	if (map != NULL)
+		vu_map_prefault(map, nr.vaddr, nr.size,
+				nr.prot & RTE_VFIO_USER_MEM_F_WRITE);
+	if (wait)
+		table_sync(dev, rte_rcu_qsbr_start(d->qsbr));
+	VU_LOG(DEBUG, "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64 ") %s 0x%" PRIx64
+	       ": %u regions, %u segments", dev->path, req->addr, req->size,
+	       nr.vaddr ? "mapped, file offset" : "message-only", req->offset,
+	       d->table->nregions, d->table->nsegments);
 	notify(dev, RTE_VFIO_USER_DMA_CHANGED);
 	return 0;
-
-out_unmap:
-	bitmap_free(nr.dirty, nr.size);
-	if (nr.vaddr != NULL)
-		munmap(nr.vaddr, nr.size);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return ret;
-}
-
-/*
- * Copy the dirty bits of [iova, iova+size) in r (PAGE-aligned, inside r)
- * into out at pgsize granularity, clearing them. The work is one plain
- * load per 64 pages, and an atomic clear only where a word has bits set:
- * a large, mostly clean range costs a scan, whatever pgsize is.
- */
-static void
-dirty_collect(const struct rte_vfio_user_mem_region *r, uint64_t iova,
-	      uint64_t size, uint64_t pgsize, uint64_t *out)
-{
-	uint64_t per = pgsize / PAGE, first = (iova - r->iova) / PAGE;
-	uint64_t end = first + size / PAGE, w;
-
-	memset(out, 0, bitmap_bytes(size, pgsize));
-	if (r->dirty == NULL || size == 0)
-		return;
-	for (w = first / 64; w <= (end - 1) / 64; w++) {
-		uint64_t mask = ~0ULL, bits;
-
-		if (__atomic_load_n(&r->dirty[w], __ATOMIC_RELAXED) == 0)
-			continue;
-		if (w == first / 64)
-			mask &= ~0ULL << (first % 64);
-		if (w == (end - 1) / 64 && end % 64 != 0)
-			mask &= ~0ULL >> (64 - end % 64);
-		bits = __atomic_fetch_and(&r->dirty[w], ~mask,
-					  __ATOMIC_RELAXED) & mask;
-		while (bits != 0) {
-			uint64_t q = w * 64 + (uint64_t)__builtin_ctzll(bits);
-			uint64_t p = (q - first) / per;
-
-			out[p / 64] |= 1ULL << (p % 64);
-			bits &= bits - 1;
-		}
-	}
 }
 
 static int
@@ -416,15 +489,22 @@ pgsize_ok(uint64_t pgsize)
 	return pgsize >= PAGE && (pgsize & (pgsize - 1)) == 0;
 }
 
-/* Index of the region [addr, addr + size) exactly, or UINT32_MAX. */
-static uint32_t
-region_match(const struct rte_vfio_user_mem_table *t, uint64_t addr,
-	     uint64_t size)
+/* The region [addr, addr + size) exactly, or NULL. With dma.lock held. */
+static const seg_t *
+region_match(const struct vu_dma *d, uint64_t addr, uint64_t size)
 {
-	for (uint32_t i = 0; i < t->nregions; i++)
-		if (t->regions[i].iova == addr && t->regions[i].size == size)
-			return i;
-	return UINT32_MAX;
+	const seg_t *s = vu_mt_floor(&d->regions, addr);
+
+	return s != NULL && s->iova == addr && s->size == size ? s : NULL;
+}
+
+/* Whether r logs dirty pages (a mapped, writable region). */
+static inline uint64_t *
+region_bitmap(const seg_t *r)
+{
+	if (r->map == NULL || !(r->prot & RTE_VFIO_USER_MEM_F_WRITE))
+		return NULL;
+	return __atomic_load_n(&r->map->dirty, __ATOMIC_RELAXED);
 }
 
 int
@@ -433,11 +513,12 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	const struct vfio_user_dma_unmap *req = (const void *)m->payload;
 	struct vu_dev *dev = c->dev;
 	struct vu_dma *d = &dev->dma;
-	struct rte_vfio_user_mem_table *old, *t;
 	const struct vfio_user_bitmap *bm = NULL;
 	bool all = req->flags & VFIO_USER_DMA_UNMAP_F_ALL;
-	uint32_t i, j, hit = UINT32_MAX;
-	uint64_t need = sizeof(*req);
+	uint64_t need = sizeof(*req), token;
+	const seg_t *hit = NULL;
+	seg_t reg = { 0 };
+	int ret;
 
 	if (req->flags & ~(VFIO_USER_DMA_UNMAP_F_GET_DIRTY_BITMAP |
 			   VFIO_USER_DMA_UNMAP_F_ALL))
@@ -449,7 +530,7 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		/* the reply carries the bitmap header and bm->size bytes of
 		 * bitmap: it must hold the range's bits and fit a message */
 		if (!pgsize_ok(bm->pgsize) ||
-		    bm->size < bitmap_bytes(req->size, bm->pgsize) ||
+		    bm->size < vu_bitmap_bytes(req->size, bm->pgsize) ||
 		    bm->size > VU_MAX_MSG_SIZE - sizeof(*req) - sizeof(*bm)) {
 			VU_LOG(ERR, "%s: DMA_UNMAP bitmap of %" PRIu64 " bytes at "
 			       "page size %" PRIu64 " for 0x%" PRIx64 " bytes",
@@ -465,12 +546,10 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	if (all && (req->addr != 0 || req->size != 0))
 		return -EINVAL;
 
-	/* tell the device model first, without dma.lock: it may wait for its
-	 * data path, which may take dma.lock meanwhile */
 	pthread_mutex_lock(&d->lock);
 	if (!all)
-		hit = region_match(d->table, req->addr, req->size);
-	if (!all && hit == UINT32_MAX) {
+		hit = region_match(d, req->addr, req->size);
+	if (!all && hit == NULL) {
 		pthread_mutex_unlock(&d->lock);
 		VU_LOG(ERR, "%s: DMA_UNMAP [0x%" PRIx64 ", +0x%" PRIx64
 		       ") matches no mapping", dev->path, req->addr, req->size);
@@ -483,113 +562,121 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		return -EINVAL;
 	}
 	pthread_mutex_unlock(&d->lock);
-	notify(dev, RTE_VFIO_USER_DMA_UNMAP_PRE);
+	if (all)
+		notify_unmap(dev, 0, UINT64_MAX);
+	else
+		notify_unmap(dev, req->addr, req->size);
 
 	pthread_mutex_lock(&d->lock);
-	old = d->table;
 	if (!all) {	/* the event thread is the only writer: still there */
-		hit = region_match(old, req->addr, req->size);
-		if (hit == UINT32_MAX) {
+		hit = region_match(d, req->addr, req->size);
+		if (hit == NULL) {
 			pthread_mutex_unlock(&d->lock);
 			return -ENOENT;
 		}
+		reg = *hit;
+		ret = table_remove(dev, &reg, &token);
+	} else {
+		ret = table_clear(dev, &token);
 	}
-	t = table_alloc(all ? 0 : old->nregions - 1);
-	if (t == NULL) {
-		pthread_mutex_unlock(&d->lock);
-		return -ENOMEM;
-	}
-	for (i = 0, j = 0; !all && i < old->nregions; i++)
-		if (i != hit)
-			t->regions[j++] = old->regions[i];
-	table_publish(dev, t);
 	pthread_mutex_unlock(&d->lock);
-	table_sync(dev);
-	/* no data-path thread uses old's regions any more */
+	if (ret < 0)
+		return ret;
+	table_sync(dev, token);
+	/* no data-path thread uses the region any more */
 	memcpy(c->reply, req, sizeof(*req));
 	r->size = sizeof(*req);
 	if (bm != NULL) {
 		uint8_t *p = c->reply + sizeof(*req);
+		const struct rte_vfio_user_mem_map *mp = reg.map;
 
 		memcpy(p, bm, sizeof(*bm));
 		memset(p + sizeof(*bm), 0, bm->size);
-		dirty_collect(&old->regions[hit], req->addr, req->size,
-			      bm->pgsize, (uint64_t *)(p + sizeof(*bm)));
+		if (region_bitmap(&reg) != NULL)
+			vu_bitmap_collect(region_bitmap(&reg),
+				(uint64_t)(reg.vaddr - mp->base) / PAGE,
+				reg.size / PAGE, 0, bm->pgsize / PAGE,
+				(uint64_t *)(p + sizeof(*bm)));
 		r->size = (uint32_t)need;
 	}
-	for (i = 0; i < old->nregions; i++)
-		if (all || i == hit)
-			region_release(&old->regions[i]);
-	free(old);
+	pthread_mutex_lock(&d->lock);
+	if (all) {
+		vu_views_drop(dev, 0, UINT64_MAX);
+		vu_maps_clear(&d->maps);
+	} else {
+		vu_views_drop(dev, reg.iova, reg.size);
+		vu_map_put(&d->maps, map_of(&reg));
+	}
+	pthread_mutex_unlock(&d->lock);
 	notify(dev, RTE_VFIO_USER_DMA_CHANGED);
 	return 0;
 }
 
 /* ---- dirty page logging ---- */
 
-/* Start or stop logging: publish a table whose regions carry bitmaps. */
+/* Start or stop logging: give the mappings bitmaps, or take them back. */
 static int
 logging_set(struct vu_dev *dev, bool on)
 {
 	struct vu_dma *d = &dev->dma;
-	struct rte_vfio_user_mem_table *old, *t;
-	uint32_t i;
+	int ret = 0;
 
 	pthread_mutex_lock(&d->lock);
 	if (d->logging == on) {
 		pthread_mutex_unlock(&d->lock);
 		return 0;
 	}
-	old = d->table;
-	t = table_alloc(old->nregions);
-	if (t == NULL)
-		goto nomem;
-	memcpy(t->regions, old->regions, old->nregions * sizeof(t->regions[0]));
-	for (i = 0; i < t->nregions; i++) {
-		struct rte_vfio_user_mem_region *nr = &t->regions[i];
-
-		nr->dirty = NULL;
-		if (!on || !region_logs(nr))
-			continue;
-		nr->dirty = bitmap_alloc(nr->size);
-		if (nr->dirty == NULL) {
-			while (i-- > 0)
-				bitmap_free(t->regions[i].dirty,
-					    t->regions[i].size);
-			free(t);
-			goto nomem;
-		}
-	}
-	table_publish(dev, t);
-	d->logging = on;
+	if (on)
+		ret = vu_maps_log_start(&d->maps);
+	else
+		vu_maps_log_stop(&d->maps);
+	if (ret == 0)
+		d->logging = on;
 	pthread_mutex_unlock(&d->lock);
-	table_sync(dev);
-	if (!on)
-		for (i = 0; i < old->nregions; i++)
-			bitmap_free(old->regions[i].dirty, old->regions[i].size);
-	free(old);
+	/* a burst that began before saw the bitmaps as they were: done
+	 * after this, so logging is in force (or the old bitmaps unused) */
+	qsbr_wait(d->qsbr, rte_rcu_qsbr_start(d->qsbr));
+	pthread_mutex_lock(&d->lock);
+	vu_maps_log_reap(&d->maps);
+	pthread_mutex_unlock(&d->lock);
+	if (ret < 0)
+		return ret;
 	VU_LOG(INFO, "%s: dirty page logging %s", dev->path, on ? "on" : "off");
 	return 0;
-nomem:
-	pthread_mutex_unlock(&d->lock);
-	return -ENOMEM;
 }
 
-/* Bitmap of [iova, iova+len) at pgsize into out; -EINVAL if not inside
- * one region. With d->lock held. */
+/*
+ * Bitmap of [iova, iova+len) at pgsize into out (zeroed), clearing the
+ * bits: the range may span segments (each reports its pages from the
+ * bitmap of its mapping; message-only and read-only ones are clean), but
+ * must be mapped throughout (-EINVAL). With d->lock held.
+ */
 static int
 dirty_report(struct vu_dev *dev, uint64_t iova, uint64_t len, uint64_t pgsize,
 	     uint64_t *out)
 {
-	const struct rte_vfio_user_mem_region *r;
+	const struct vu_dma *d = &dev->dma;
+	uint64_t end = iova + len, a, n;
+	const seg_t *s;
 
-	if (!dev->dma.logging || !pgsize_ok(pgsize) || len == 0 ||
-	    (iova | len) & (pgsize - 1))
+	if (!d->logging || !pgsize_ok(pgsize) || len == 0 ||
+	    (iova | len) & (pgsize - 1) || end < iova)
 		return -EINVAL;
-	r = rte_vfio_user_mem_find(dev->dma.table, iova, len);
-	if (r == NULL)
-		return -EINVAL;
-	dirty_collect(r, iova, len, pgsize, out);
+	for (a = iova; a < end; a = s->iova + s->size) {
+		s = vu_mt_floor(&d->segs, a);
+		if (s == NULL || a - s->iova >= s->size)
+			return -EINVAL;
+	}
+	memset(out, 0, vu_bitmap_bytes(len, pgsize));
+	for (a = iova; a < end; a += n) {
+		s = vu_mt_floor(&d->segs, a);
+		n = RTE_MIN(end, s->iova + s->size) - a;
+		if (region_bitmap(s) != NULL)
+			vu_bitmap_collect(region_bitmap(s),
+				((uint64_t)(s->vaddr - s->map->base) +
+				 (a - s->iova)) / PAGE, n / PAGE,
+				(a - iova) / PAGE, pgsize / PAGE, out);
+	}
 	return 0;
 }
 
@@ -618,7 +705,7 @@ vu_handle_dirty_pages(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		return -EINVAL;
 	/* the reply: the range as asked, then bitmap.size bytes of bitmap,
 	 * which must hold the range's bits and fit a message */
-	if (rg->bitmap.size < bitmap_bytes(rg->size, rg->bitmap.pgsize) ||
+	if (rg->bitmap.size < vu_bitmap_bytes(rg->size, rg->bitmap.pgsize) ||
 	    rg->bitmap.size > VU_MAX_MSG_SIZE - sizeof(*req) - sizeof(*rg))
 		return -EINVAL;
 	need = sizeof(*req) + sizeof(*rg) + rg->bitmap.size;
@@ -727,7 +814,7 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 		    rq->length == 0)
 			return -EINVAL;
 		need = sizeof(*req) + sizeof(*rq) +
-			bitmap_bytes(rq->length, rq->page_size);
+			vu_bitmap_bytes(rq->length, rq->page_size);
 		if (need > VU_MAX_MSG_SIZE)
 			return -EINVAL;
 		rep->flags = req->flags;
@@ -748,23 +835,87 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 	}
 }
 
+/*
+ * Whether [iova, iova + len) is all in segments allowing need, mapped
+ * ones only if mapped; *first gets the segment of iova. len > 0, no wrap.
+ */
+static bool
+range_ok(const struct rte_vfio_user_mem_table *t, uint64_t iova, uint64_t len,
+	 uint32_t need, bool mapped)
+{
+	uint64_t end = iova + len, a;
+	const seg_t *s;
+
+	for (a = iova; a < end; a = s->iova + s->size) {
+		s = __rte_vfio_user_mem_floor(t, a);
+		if (s == NULL || a - s->iova >= s->size ||
+		    (s->prot & need) != need || (mapped && s->vaddr == NULL))
+			return false;
+	}
+	return true;
+}
+
 int
 rte_vfio_user_mark_dirty(int dev_id, uint64_t iova, uint64_t len)
 {
 	struct vu_dev *dev = vu_dev_get(dev_id);
-	const struct rte_vfio_user_mem_region *r;
+	const struct rte_vfio_user_mem_table *t;
+	uint64_t end = iova + len, a, n;
+	const seg_t *s;
 	int ret = 0;
 
 	if (dev == NULL)
 		return -ENODEV;
+	if (end < iova)
+		return -EFAULT;
 	pthread_mutex_lock(&dev->dma.lock);
-	r = rte_vfio_user_mem_find(dev->dma.table, iova, len);
-	if (r == NULL)
+	t = dev->dma.table;
+	if (!range_ok(t, iova, len != 0 ? len : 1, 0, false))
 		ret = -EFAULT;
-	else
-		rte_vfio_user_mem_mark_dirty(r, iova, len);
+	for (a = iova; ret == 0 && a < end; a += n) {
+		s = __rte_vfio_user_mem_floor(t, a);
+		n = RTE_MIN(end, s->iova + s->size) - a;
+		rte_vfio_user_mem_mark_dirty(s, a, n);
+	}
 	pthread_mutex_unlock(&dev->dma.lock);
 	return ret;
+}
+
+int
+rte_vfio_user_mem_copy(const struct rte_vfio_user_mem_table *t,
+		       struct rte_vfio_user_mem_cache *c, uint64_t iova,
+		       void *buf, uint64_t len, bool write)
+{
+	uint32_t need = write ? RTE_VFIO_USER_MEM_F_WRITE :
+		RTE_VFIO_USER_MEM_F_READ;
+	uint64_t end = iova + len, a, n;
+	const seg_t *s = NULL;
+	uint8_t *p = buf;
+
+	if (len == 0)
+		return 0;
+	if (end < iova)
+		return -EINVAL;
+	if (!range_ok(t, iova, len, need, true))
+		return -EFAULT;
+	for (a = iova; a < end; a += n, p += n) {
+		uint8_t *va;
+
+		s = __rte_vfio_user_mem_floor(t, a);
+		n = RTE_MIN(end, s->iova + s->size) - a;
+		va = s->vaddr + (a - s->iova);
+		if (write) {
+			memcpy(va, p, n);
+			rte_vfio_user_mem_mark_dirty(s, a, n);
+		} else {
+			memcpy(p, va, n);
+		}
+	}
+	if (c != NULL) {
+		c->gen = t->gen;
+		c->seg = s;
+	}
+	return 0;
 }
 
 /* ---- our DMA_READ / DMA_WRITE to the client ---- */
@@ -996,46 +1147,14 @@ dma_msg(struct vu_dev *dev, uint16_t cmd, uint64_t addr, uint8_t *buf,
 	return ret;
 }
 
+/* Message-only memory [iova, iova + len): DMA_READ/WRITE messages,
+ * chunked by the client's max_data_xfer_size. */
 static int
-dma_rw(int dev_id, uint64_t iova, uint8_t *buf, size_t len, bool write)
+dma_rw_msg(struct vu_dev *dev, uint64_t iova, uint8_t *buf, uint64_t len,
+	   bool write)
 {
-	struct vu_dev *dev = vu_dev_get(dev_id);
-	const struct rte_vfio_user_mem_region *r;
-	uint32_t need = write ? RTE_VFIO_USER_MEM_F_WRITE : RTE_VFIO_USER_MEM_F_READ;
 	uint64_t chunk;
 	int ret = 0;
-
-	if (dev == NULL)
-		return -ENODEV;
-	if (len == 0)
-		return 0;
-	pthread_mutex_lock(&dev->dma.lock);
-	r = rte_vfio_user_mem_find(dev->dma.table, iova, len);
-	if (r == NULL || (r->prot & need) != need) {
-		pthread_mutex_unlock(&dev->dma.lock);
-		return -EFAULT;
-	}
-	if (r->vaddr != NULL) {
-		uint8_t *va = r->vaddr + (iova - r->iova);
-
-		if (r->prot & RTE_VFIO_USER_MEM_F_NO_SHRINK) {
-			if (write)
-				memcpy(va, buf, len);
-			else
-				memcpy(buf, va, len);
-		} else {
-			ret = copy_guarded(va, buf, len, write);
-		}
-		if (ret == 0 && write)
-			rte_vfio_user_mem_mark_dirty(r, iova, len);
-		pthread_mutex_unlock(&dev->dma.lock);
-		if (ret < 0)
-			VU_LOG(ERR, "%s: client memory [0x%" PRIx64 ", +0x%zx) "
-			       "faults: its file shrank under the mapping?",
-			       dev->path, iova, len);
-		return ret;
-	}
-	pthread_mutex_unlock(&dev->dma.lock);
 
 	if (caller_online(dev)) {
 		VU_LOG(ERR, "%s: DMA_READ/WRITE of message-only memory from lcore "
@@ -1053,6 +1172,69 @@ dma_rw(int dev_id, uint64_t iova, uint8_t *buf, size_t len, bool write)
 
 		ret = dma_msg(dev, write ? VFIO_USER_DMA_WRITE : VFIO_USER_DMA_READ,
 			      iova, buf, n);
+		iova += n;
+		buf += n;
+		len -= n;
+	}
+	return ret;
+}
+
+/*
+ * Copy segment by segment: mapped memory directly (guarded where the file
+ * may shrink), message-only memory with messages. The whole range is
+ * checked first; each piece is looked up again, as the client may change
+ * its memory between messages.
+ */
+static int
+dma_rw(int dev_id, uint64_t iova, uint8_t *buf, size_t len, bool write)
+{
+	struct vu_dev *dev = vu_dev_get(dev_id);
+	uint32_t need = write ? RTE_VFIO_USER_MEM_F_WRITE : RTE_VFIO_USER_MEM_F_READ;
+	int ret = 0;
+
+	if (dev == NULL)
+		return -ENODEV;
+	if (len == 0)
+		return 0;
+	if (iova + len < iova)
+		return -EFAULT;
+	pthread_mutex_lock(&dev->dma.lock);
+	if (!range_ok(dev->dma.table, iova, len, need, false))
+		ret = -EFAULT;
+	pthread_mutex_unlock(&dev->dma.lock);
+	while (ret == 0 && len > 0) {
+		const seg_t *s;
+		uint64_t n;
+
+		pthread_mutex_lock(&dev->dma.lock);
+		s = rte_vfio_user_mem_find(dev->dma.table, iova, 1);
+		if (s == NULL || (s->prot & need) != need) {
+			pthread_mutex_unlock(&dev->dma.lock);
+			return -EFAULT;
+		}
+		n = RTE_MIN((uint64_t)len, s->size - (iova - s->iova));
+		if (s->vaddr != NULL) {
+			uint8_t *va = s->vaddr + (iova - s->iova);
+
+			if (s->prot & RTE_VFIO_USER_MEM_F_NO_SHRINK) {
+				if (write)
+					memcpy(va, buf, n);
+				else
+					memcpy(buf, va, n);
+			} else {
+				ret = copy_guarded(va, buf, n, write);
+			}
+			if (ret == 0 && write)
+				rte_vfio_user_mem_mark_dirty(s, iova, n);
+			pthread_mutex_unlock(&dev->dma.lock);
+			if (ret < 0)
+				VU_LOG(ERR, "%s: client memory [0x%" PRIx64 ", +0x%"
+				       PRIx64 ") faults: its file shrank under the "
+				       "mapping?", dev->path, iova, n);
+		} else {
+			pthread_mutex_unlock(&dev->dma.lock);
+			ret = dma_rw_msg(dev, iova, buf, n, write);
+		}
 		iova += n;
 		buf += n;
 		len -= n;
@@ -1078,7 +1260,8 @@ void
 vu_dma_client_gone(struct vu_dev *dev)
 {
 	struct vu_dma *d = &dev->dma;
-	struct rte_vfio_user_mem_table *old, *t = table_alloc(0);
+	bool mapped;
+	uint64_t token;
 
 	pthread_mutex_lock(&d->req_lock);
 	if (d->req != NULL && !d->req->done) {
@@ -1089,24 +1272,27 @@ vu_dma_client_gone(struct vu_dev *dev)
 	pthread_mutex_unlock(&d->req_lock);
 
 	pthread_mutex_lock(&d->lock);
-	old = d->table->nregions > 0 ? d->table : NULL;
+	mapped = d->regions.count > 0;
 	pthread_mutex_unlock(&d->lock);
-	if (old != NULL)	/* without dma.lock, as in DMA_UNMAP */
-		notify(dev, RTE_VFIO_USER_DMA_UNMAP_PRE);
+	if (mapped)	/* without dma.lock, as in DMA_UNMAP */
+		notify_unmap(dev, 0, UINT64_MAX);
 
 	pthread_mutex_lock(&d->lock);
-	old = NULL;
-	if (d->table->nregions > 0 && t != NULL) {
-		old = table_publish(dev, t);
-		t = NULL;
+	mapped = d->regions.count > 0;
+	if (mapped && table_clear(dev, &token) < 0) {
+		/* the mappings stay, in use, rather than go under readers */
+		pthread_mutex_unlock(&d->lock);
+		VU_LOG(ERR, "%s: client memory kept: no memory to withdraw it",
+		       dev->path);
+		return;
 	}
+	if (d->logging)
+		vu_maps_log_stop(&d->maps);
 	d->logging = false;
 	pthread_mutex_unlock(&d->lock);
-	if (old != NULL) {
-		table_sync(dev);
-		for (uint32_t i = 0; i < old->nregions; i++)
-			region_release(&old->regions[i]);
-		free(old);
-	}
-	free(t);
+	table_sync(dev, mapped ? token : rte_rcu_qsbr_start(d->qsbr));
+	pthread_mutex_lock(&d->lock);
+	vu_views_drop(dev, 0, UINT64_MAX);
+	vu_maps_clear(&d->maps);
+	pthread_mutex_unlock(&d->lock);
 }

@@ -17,6 +17,8 @@
 #include "rte_vfio_user.h"
 #include "vfio_user_proto.h"
 #include "vu_log.h"
+#include "vu_memmap.h"
+#include "vu_memtable.h"
 #include "vu_transport.h"
 
 /* What a client negotiated in VERSION. */
@@ -49,13 +51,32 @@ struct vu_dma_req {
 	uint64_t len;
 };
 
+/* Nodes (and a table) an update replaced: freed once the QSBR readers
+ * passed token. */
+struct vu_retired {
+	struct vu_retired *next;
+	uint64_t token;
+	struct vu_mt_ptrs ptrs;
+};
+
 /* Client memory of a device. */
 struct vu_dma {
 	pthread_mutex_t lock;	/* table changes and non-data-path readers */
 	struct rte_vfio_user_mem_table *table;	/* published, RCU */
 	struct rte_rcu_qsbr *qsbr;
+	struct vu_mt regions;	/* the DMA regions (control path only) */
+	struct vu_mt segs;	/* the segments behind table */
+	struct vu_maps maps;	/* the client's files, mapped */
+	struct vu_retired *retired;	/* oldest first */
+	struct vu_retired **retired_tail;
+	uint32_t nretired;
 	bool logging;
-	uint32_t max_maps;
+	struct vu_view *views;	/* rte_vfio_user_mem_view() */
+	uint32_t nviews;
+	uint32_t nview_pieces;	/* mappings they take */
+	bool unmapping;		/* in update_status(UNMAP_PRE): */
+	uint64_t unmap_iova;	/* what goes */
+	uint64_t unmap_len;
 	uint16_t next_id;	/* message ids of our DMA_READ/WRITE */
 	pthread_mutex_t req_lock;	/* one outstanding request */
 	pthread_cond_t req_cond;
@@ -179,6 +200,11 @@ void vu_dma_client_gone(struct vu_dev *dev);
 
 int vu_dma_twin_setup(struct vu_conn *c, int *client_end);
 void vu_dma_twin_close(struct vu_conn *c);
+
+/* vu_memview.c: contiguous views of discontiguous client memory; drop
+ * those touching [iova, iova + len) (with dma.lock, readers gone) */
+struct vu_view;
+void vu_views_drop(struct vu_dev *dev, uint64_t iova, uint64_t len);
 
 /* vu_irq.c: SET_IRQS and the eventfd sets */
 int vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);

@@ -36,6 +36,7 @@
 #include <rte_telemetry.h>
 
 #include "vu_internal.h"
+#include "vu_memtable.h"
 
 static pthread_mutex_t vu_tel_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -307,18 +308,20 @@ static struct rte_tel_data *
 tel_dma(struct vu_dev *dev)
 {
 	struct rte_tel_data *t = tel_dict();
-	const struct rte_vfio_user_mem_table *tab;
-	uint64_t bytes = 0, msg_only = 0, nmaps;
+	const struct rte_vfio_user_mem_segment *r;
+	uint64_t bytes = 0, msg_only = 0, nmaps, next;
 	bool logging;
 
 	if (t == NULL)
 		return NULL;
 	pthread_mutex_lock(&dev->dma.lock);
-	tab = dev->dma.table;
-	nmaps = tab != NULL ? tab->nregions : 0;
-	for (uint64_t i = 0; i < nmaps; i++) {
-		bytes += tab->regions[i].size;
-		msg_only += tab->regions[i].vaddr == NULL;
+	nmaps = dev->dma.regions.count;
+	/* the DMA regions as the client mapped them, in IOVA order */
+	for (r = vu_mt_next(&dev->dma.regions, 0); r != NULL;
+	     r = next == 0 ? NULL : vu_mt_next(&dev->dma.regions, next)) {
+		bytes += r->size;
+		msg_only += r->vaddr == NULL;
+		next = r->iova + r->size;	/* 0: the top of the space */
 	}
 	logging = dev->dma.logging;
 	pthread_mutex_unlock(&dev->dma.lock);

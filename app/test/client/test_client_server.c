@@ -1307,9 +1307,9 @@ test_dma_map_fd(void **state)
 	t = rte_vfio_user_get_mem_table(srv_a.id);
 	assert_non_null(t);
 	assert_int_equal(t->nregions, 2);
-	assert_int_equal(t->regions[0].iova, iova);
-	assert_int_equal(t->regions[0].size, size);
-	assert_non_null(t->regions[0].vaddr);
+	assert_int_equal(rte_vfio_user_mem_find(t, iova, 1)->iova, iova);
+	assert_int_equal(rte_vfio_user_mem_find(t, iova, 1)->size, size);
+	assert_non_null(rte_vfio_user_mem_find(t, iova, 1)->vaddr);
 	va = rte_vfio_user_iova_to_va(t, iova + 100, 16, RTE_VFIO_USER_MEM_F_READ);
 	assert_non_null(va);
 	assert_memory_equal(va, mem + 100, 16);
@@ -1375,7 +1375,7 @@ check_dma_vaddr(struct rte_vfio_user_client_conf *conf)
 			 0, VFIO_USER_DMA_MAP_F_READ), 0);
 	t = rte_vfio_user_get_mem_table(id);
 	assert_int_equal(t->nregions, 2);
-	assert_null(t->regions[0].vaddr);	/* message-only */
+	assert_null(rte_vfio_user_mem_find(t, iova, 1)->vaddr); /* message-only */
 	assert_null(rte_vfio_user_iova_to_va(t, iova, 16, RTE_VFIO_USER_MEM_F_READ));
 
 	/* this thread is not the event thread: it may wait for the client */

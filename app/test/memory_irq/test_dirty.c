@@ -120,6 +120,17 @@ va(struct mi_dev *d, uint64_t iova, uint64_t len, uint32_t access)
 					iova, len, access);
 }
 
+/* The dirty bitmap of the mapping behind iova (NULL: none). */
+static const uint64_t *
+bitmap(struct mi_dev *d, uint64_t iova)
+{
+	const struct rte_vfio_user_mem_segment *s =
+		rte_vfio_user_mem_find(rte_vfio_user_get_mem_table(d->id), iova, 1);
+
+	assert_non_null(s);
+	return s->map != NULL ? s->map->dirty : NULL;
+}
+
 static void
 test_dirty_pages(void **state)
 {
@@ -136,13 +147,12 @@ test_dirty_pages(void **state)
 	fd = mi_memfd(DSIZE + 16384, &mem);
 	mi_open(&c, &mi_a, NULL);
 	assert_int_equal(mi_map(&c, D, DSIZE, RW, fd, 0), 0);
-	assert_null(rte_vfio_user_get_mem_table(mi_a.id)->regions[0].dirty);
+	assert_null(bitmap(&mi_a, D));
 	/* not logging yet */
 	assert_int_equal(dirty_get(&c, D, DSIZE, 4096, 8, 0, bits), -EINVAL);
 	assert_int_equal(dirty_pages(&c, VFIO_USER_DIRTY_PAGES_F_START), 0);
 	assert_int_equal(dirty_pages(&c, VFIO_USER_DIRTY_PAGES_F_START), 0);
-	t = rte_vfio_user_get_mem_table(mi_a.id);
-	assert_non_null(t->regions[0].dirty);
+	assert_non_null(bitmap(&mi_a, D));
 	assert_int_equal(get_all(&c), 0);
 
 	/* every way the device writes marks pages; reads do not */
@@ -271,7 +281,7 @@ test_dirty_pages(void **state)
 	/* stop */
 	assert_int_equal(mi_map(&c, D, DSIZE, RW, fd, 0), 0);
 	assert_int_equal(dirty_pages(&c, VFIO_USER_DIRTY_PAGES_F_STOP), 0);
-	assert_null(rte_vfio_user_get_mem_table(mi_a.id)->regions[0].dirty);
+	assert_null(bitmap(&mi_a, D));
 	assert_int_equal(dirty_pages(&c, VFIO_USER_DIRTY_PAGES_F_STOP), 0);
 	assert_non_null(va(&mi_a, D, 8, RTE_VFIO_USER_MEM_F_WRITE));
 	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, D, 8), 0);
@@ -398,13 +408,13 @@ test_dma_logging_feature(void **state)
 				 NULL), -EINVAL);
 	/* probing changed nothing */
 	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), -EINVAL);
-	assert_null(rte_vfio_user_get_mem_table(mi_a.id)->regions[0].dirty);
+	assert_null(bitmap(&mi_a, D));
 
 	/* start: the reply is the request */
 	assert_int_equal(feature(&c, 0, F_SET | F_START, &s, slen + 16, NULL),
 			 -EINVAL);	/* num_ranges does not match the data */
 	assert_int_equal(feature_echo(&c, F_SET | F_START, &s, slen), 0);
-	assert_non_null(rte_vfio_user_get_mem_table(mi_a.id)->regions[0].dirty);
+	assert_non_null(bitmap(&mi_a, D));
 	assert_int_equal(feature(&c, 0, F_SET | F_START, &s, slen, NULL), -EBUSY);
 
 	rte_vfio_user_mark_dirty(mi_a.id, D, 1);
@@ -437,7 +447,7 @@ test_dma_logging_feature(void **state)
 
 	/* stop */
 	assert_int_equal(feature_echo(&c, F_SET | F_STOP, NULL, 0), 0);
-	assert_null(rte_vfio_user_get_mem_table(mi_a.id)->regions[0].dirty);
+	assert_null(bitmap(&mi_a, D));
 	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), -EINVAL);
 
 	/* the device picks the page size it can do */

@@ -47,6 +47,7 @@ static void
 test_map_fd_translate(void **state)
 {
 	const uint64_t iova = 0x10000000, iova2 = 0x20000000, iova3 = 0x30000000;
+	const struct rte_vfio_user_mem_segment *s;
 	const struct rte_vfio_user_mem_table *t;
 	struct rte_vfio_user_mem_cache cache = { 0 };
 	int changed = mi_load(&mi_a.dma_changed);
@@ -71,12 +72,20 @@ test_map_fd_translate(void **state)
 	assert_int_equal(mi_load(&mi_a.dma_changed), changed + 3);
 	t = table(&mi_a);
 	assert_int_equal(t->nregions, 3);
-	assert_true(t->regions[0].iova == iova && t->regions[1].iova == iova2 &&
-		    t->regions[2].iova == iova3);
-	assert_non_null(t->regions[0].vaddr);
-	assert_int_equal(t->regions[0].prot, MEM_RW);
-	assert_int_equal(t->regions[2].prot, RTE_VFIO_USER_MEM_F_READ);
-	assert_null(t->regions[0].dirty);
+	assert_int_equal(t->nsegments, 3);
+	s = rte_vfio_user_mem_next(t, 0);
+	assert_true(s != NULL && s->iova == iova && s->size == 32 * 1024);
+	assert_non_null(s->vaddr);
+	assert_int_equal(s->prot, MEM_RW);
+	assert_null(s->map->dirty);
+	s = rte_vfio_user_mem_next(t, s->iova + s->size);
+	assert_true(s != NULL && s->iova == iova2);
+	/* two regions of one file: one mapping */
+	assert_ptr_equal(s->map, rte_vfio_user_mem_next(t, 0)->map);
+	s = rte_vfio_user_mem_next(t, s->iova + s->size);
+	assert_true(s != NULL && s->iova == iova3);
+	assert_int_equal(s->prot, RTE_VFIO_USER_MEM_F_READ);
+	assert_null(rte_vfio_user_mem_next(t, s->iova + s->size));
 
 	/* the client writes, the server reads */
 	p = rte_vfio_user_iova_to_va(t, iova + 100, 16, RTE_VFIO_USER_MEM_F_READ);
@@ -163,6 +172,7 @@ test_translate_edges(void **state)
 	assert_int_equal(mi_map(&c, a + 8192, 8192, RW, fd, 32 * 1024), 0);
 	t = table(&mi_a);
 	assert_int_equal(t->nregions, 2);
+	assert_int_equal(t->nsegments, 2);	/* offsets not adjacent */
 
 	p = rte_vfio_user_iova_to_va(t, a, 1, 0);
 	assert_true(p != NULL && *p == 1);
@@ -185,11 +195,13 @@ test_translate_edges(void **state)
 
 	/* the cached variant: same answers, switching regions */
 	p = rte_vfio_user_iova_to_va_cached(t, &cache, a + 10, 1, 0);
-	assert_true(p != NULL && p == (uint8_t *)t->regions[0].vaddr + 10);
-	assert_ptr_equal(cache.region, &t->regions[0]);
+	assert_true(p != NULL &&
+		    p == rte_vfio_user_mem_find(t, a, 1)->vaddr + 10);
+	assert_ptr_equal(cache.seg, rte_vfio_user_mem_find(t, a, 1));
+	assert_int_equal(cache.gen, t->gen);
 	p = rte_vfio_user_iova_to_va_cached(t, &cache, a + 8192, 1, 0);
 	assert_true(p != NULL && *p == 2);
-	assert_ptr_equal(cache.region, &t->regions[1]);
+	assert_ptr_equal(cache.seg, rte_vfio_user_mem_find(t, a + 8192, 1));
 	assert_null(rte_vfio_user_iova_to_va_cached(t, &cache, a + 8192 - 1, 2,
 						    0));
 	assert_null(rte_vfio_user_iova_to_va_cached(t, &cache, a + 16384, 1, 0));
@@ -211,38 +223,49 @@ test_translate_edges(void **state)
 /*
  * The translation cache outlives quiescent states (one per queue): a table
  * freed and another published at the same address must not make it use a
- * slot beyond the new table's regions.
+ * segment of the old one. Tables carry a generation number for that.
  */
 static void
 test_translate_cache_reuse(void **state)
 {
-	size_t sz = sizeof(struct rte_vfio_user_mem_table) +
-		3 * sizeof(struct rte_vfio_user_mem_region);
-	struct rte_vfio_user_mem_table *t = calloc(1, sz);
+	struct rte_vfio_user_mem_leaf *l = calloc(1, sizeof(*l));
+	struct rte_vfio_user_mem_table *t = calloc(1, sizeof(*t));
 	struct rte_vfio_user_mem_cache cache = { 0 };
 	static uint8_t m0[4096], m2[4096];
 
 	(void)state;
-	assert_non_null(t);
-	t->nregions = 3;
-	t->regions[0] = (struct rte_vfio_user_mem_region){
+	assert_true(l != NULL && t != NULL);
+	t->gen = 1000;
+	t->root = l;
+	l->n = 3;
+	l->seg[0] = (struct rte_vfio_user_mem_segment){
 		.iova = 0x1000, .size = 4096, .vaddr = m0,
 		.prot = RTE_VFIO_USER_MEM_F_READ };
-	t->regions[1] = (struct rte_vfio_user_mem_region){
+	l->seg[1] = (struct rte_vfio_user_mem_segment){
 		.iova = 0x3000, .size = 4096, .vaddr = m0,
 		.prot = RTE_VFIO_USER_MEM_F_READ };
-	t->regions[2] = (struct rte_vfio_user_mem_region){
+	l->seg[2] = (struct rte_vfio_user_mem_segment){
 		.iova = 0x5000, .size = 4096, .vaddr = m2,
 		.prot = RTE_VFIO_USER_MEM_F_READ };
+	t->nsegments = t->nregions = 3;
 	assert_ptr_equal(rte_vfio_user_iova_to_va_cached(t, &cache, 0x5000, 8,
 				RTE_VFIO_USER_MEM_F_READ), m2);
-	/* the "same" table now holds one region; slot 2 is stale memory */
-	t->nregions = 1;
+	/* the "same" table, a new version at the same address: one segment
+	 * left; the cached slot is stale memory */
+	t->gen = 1001;
+	l->n = 1;
+	t->nsegments = t->nregions = 1;
 	assert_null(rte_vfio_user_iova_to_va_cached(t, &cache, 0x5000, 8,
 				RTE_VFIO_USER_MEM_F_READ));
 	assert_ptr_equal(rte_vfio_user_iova_to_va_cached(t, &cache, 0x1000, 8,
 				RTE_VFIO_USER_MEM_F_READ), m0);
+	assert_int_equal(cache.gen, 1001);
+	/* a zeroed cache never matches a table */
+	cache = (struct rte_vfio_user_mem_cache){ 0 };
+	assert_ptr_equal(rte_vfio_user_iova_to_va_cached(t, &cache, 0x1008, 8,
+				RTE_VFIO_USER_MEM_F_READ), m0 + 8);
 	free(t);
+	free(l);
 }
 
 static void
@@ -397,12 +420,13 @@ test_many_regions(void **state)
 	}
 	t = table(&mi_b);
 	assert_int_equal(t->nregions, MANY);
+	assert_int_equal(t->nsegments, MANY);	/* holes between them */
 	for (uint32_t i = 0; i < MANY; i++) {
 		uint64_t iova = base + (uint64_t)i * 2 * MI_PAGE;
 		const uint32_t *p = rte_vfio_user_iova_to_va(t, iova, 4,
 						RTE_VFIO_USER_MEM_F_READ);
 
-		assert_int_equal(t->regions[i].iova, iova);
+		assert_int_equal(rte_vfio_user_mem_find(t, iova, 1)->iova, iova);
 		assert_non_null(p);
 		assert_int_equal(*p, i);
 		assert_null(rte_vfio_user_iova_to_va(t, iova + MI_PAGE, 1, 0));
@@ -619,7 +643,8 @@ test_msg_only_single(void **state)
 	assert_int_equal(mi_map(&c, g.base, g.size, RW, -1, 0), 0);
 	t = table(&mi_a);
 	assert_int_equal(t->nregions, 1);
-	assert_null(t->regions[0].vaddr);
+	assert_null(rte_vfio_user_mem_next(t, 0)->vaddr);
+	assert_null(rte_vfio_user_mem_next(t, 0)->map);
 	assert_null(rte_vfio_user_iova_to_va(t, g.base, 8, 0));
 
 	msg_only_transfers(&c, NULL, &g);
@@ -978,6 +1003,157 @@ test_quiescence(void **state)
 	free(s);
 }
 
+/*
+ * The same with a table that keeps changing shape: a reader copies a range
+ * spanning 16 regions (one segment) and looks pages up at random in an
+ * area of 2048 pages that are mapped and unmapped at random (segments
+ * merging and splitting, tree nodes split, merged and replaced), while the
+ * nodes of old versions are freed behind it. No page is ever read after
+ * its unmap was answered (the client poisons it then); the stable range
+ * always reads intact. Under ASan, a node freed too early would show too.
+ */
+#define QT_STABLE_IOVA 0x30000000ull
+#define QT_STABLE 16u
+#define QT_CHURN_IOVA 0x40000000ull
+#define QT_CHURN 2048u
+#define QT_OPS 20000u
+#define QT_MAX_MS 20000u
+#define QT_GOOD 0x600d600d600d600dull
+
+struct qt_reader {
+	struct mi_dev *d;
+	const uint8_t *want;	/* the stable range */
+	int stop;
+	int ready;
+	uint64_t loops, reads, bad, hits, poisoned;
+	pthread_t th;
+};
+
+static void *
+qt_reader_run(void *arg)
+{
+	struct qt_reader *s = arg;
+	struct rte_rcu_qsbr *q = rte_vfio_user_get_qsbr(s->d->id);
+	struct rte_vfio_user_mem_cache cache = { 0 }, cache2 = { 0 };
+	const uint64_t len = QT_STABLE * MI_PAGE - 200;
+	uint8_t *buf = malloc(QT_STABLE * MI_PAGE);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	if (buf == NULL || rte_rcu_qsbr_thread_register(q, MI_QS_READER) != 0)
+		return NULL;
+	rte_rcu_qsbr_thread_online(q, MI_QS_READER);
+	__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		const struct rte_vfio_user_mem_table *t =
+			rte_vfio_user_get_mem_table(s->d->id);
+
+		if (rte_vfio_user_mem_read(t, &cache, QT_STABLE_IOVA + 100, buf,
+					   len) != 0 ||
+		    memcmp(buf, s->want + 100, len) != 0)
+			s->bad++;
+		s->reads++;
+		for (int k = 0; k < 8; k++) {
+			const uint64_t *p;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			p = rte_vfio_user_iova_to_va_cached(t, &cache2,
+					QT_CHURN_IOVA + (x % QT_CHURN) * MI_PAGE,
+					8, RTE_VFIO_USER_MEM_F_READ);
+			if (p == NULL)
+				continue;
+			s->hits++;
+			if (__atomic_load_n(p, __ATOMIC_ACQUIRE) != QT_GOOD)
+				s->poisoned++;
+		}
+		s->loops++;
+		rte_rcu_qsbr_quiescent(q, MI_QS_READER);
+	}
+	rte_rcu_qsbr_thread_offline(q, MI_QS_READER);
+	rte_rcu_qsbr_thread_unregister(q, MI_QS_READER);
+	free(buf);
+	return NULL;
+}
+
+static void
+test_quiescence_tree(void **state)
+{
+	struct qt_reader *s = calloc(1, sizeof(*s));
+	const size_t ssize = QT_STABLE * MI_PAGE, csize = QT_CHURN * MI_PAGE;
+	bool *mapped = calloc(QT_CHURN, sizeof(*mapped));
+	uint64_t t0 = mi_now_ms(), x = 0x2545f4914f6cdd1dull;
+	uint8_t *stable, *churn;
+	unsigned int ops = 0, maxsegs = 0;
+	int sfd, cfd;
+	struct rc c;
+
+	(void)state;
+	assert_true(s != NULL && mapped != NULL);
+	sfd = mi_memfd(ssize, &stable);
+	cfd = mi_memfd(csize, &churn);
+	for (size_t i = 0; i < ssize; i++)
+		stable[i] = (uint8_t)(i * 13 + 5);
+	for (uint32_t j = 0; j < QT_CHURN; j++) {
+		uint64_t poison = QS_POISON;
+
+		memcpy(churn + (size_t)j * MI_PAGE, &poison, sizeof(poison));
+	}
+	mi_open(&c, &mi_b, NULL);
+	/* the stable range: page by page, descending: one segment */
+	for (uint32_t i = QT_STABLE; i-- > 0;)
+		assert_int_equal(mi_map(&c, QT_STABLE_IOVA + i * MI_PAGE, MI_PAGE,
+					RW, sfd, (uint64_t)i * MI_PAGE), 0);
+	assert_int_equal(table(&mi_b)->nsegments, 1);
+	s->d = &mi_b;
+	s->want = stable;
+	assert_int_equal(pthread_create(&s->th, NULL, qt_reader_run, s), 0);
+	assert_true(MI_WAIT(__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE), 2000));
+
+	for (ops = 0; ops < QT_OPS && mi_now_ms() - t0 < QT_MAX_MS; ops++) {
+		uint32_t j;
+		uint64_t *w;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		j = (uint32_t)(x % QT_CHURN);
+		w = (uint64_t *)(churn + (size_t)j * MI_PAGE);
+		if (mapped[j]) {
+			assert_int_equal(mi_unmap(&c, QT_CHURN_IOVA + j * MI_PAGE,
+						  MI_PAGE, 0), 0);
+			/* answered: the reader let go of it for good */
+			__atomic_store_n(w, QS_POISON, __ATOMIC_RELEASE);
+		} else {
+			__atomic_store_n(w, QT_GOOD, __ATOMIC_RELEASE);
+			assert_int_equal(mi_map(&c, QT_CHURN_IOVA + j * MI_PAGE,
+						MI_PAGE, RW, cfd,
+						(uint64_t)j * MI_PAGE), 0);
+		}
+		mapped[j] = !mapped[j];
+		if (table(&mi_b)->nsegments > maxsegs)
+			maxsegs = table(&mi_b)->nsegments;
+	}
+	usleep(20000);
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(s->th, NULL);
+	print_message("quiescence with a changing tree: %u map/unmap in %" PRIu64
+		      " ms (up to %u segments), reader %" PRIu64 " loops, %"
+		      PRIu64 " range reads, %" PRIu64 " page hits\n", ops,
+		      mi_now_ms() - t0, maxsegs, s->loops, s->reads, s->hits);
+	assert_int_equal(s->bad, 0);
+	assert_int_equal(s->poisoned, 0);
+	assert_true(s->reads > 0 && s->hits > 0);
+	assert_true(ops >= 1000);
+	mi_close(&c, &mi_b);
+	munmap(stable, ssize);
+	munmap(churn, csize);
+	close(sfd);
+	close(cfd);
+	free(mapped);
+	free(s);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, mi_test_teardown)
 const struct CMUnitTest mi_dma_tests[] = {
 	T(test_map_fd_translate),
@@ -992,5 +1168,6 @@ const struct CMUnitTest mi_dma_tests[] = {
 	T(test_msg_only_timeout),
 	T(test_msg_only_disconnect),
 	T(test_quiescence),
+	T(test_quiescence_tree),
 };
 const size_t mi_dma_tests_n = sizeof(mi_dma_tests) / sizeof(mi_dma_tests[0]);

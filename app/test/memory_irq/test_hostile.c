@@ -153,7 +153,7 @@ static void
 test_dma_shrink_sealable(void **state)
 {
 	int fd = memfd_create("hostile-sealable", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	const struct rte_vfio_user_mem_region *r;
+	const struct rte_vfio_user_mem_segment *r;
 	uint8_t buf[16];
 	struct rc c;
 
@@ -183,7 +183,7 @@ test_dma_shrink_unsealable(void **state)
 {
 	/* no MFD_ALLOW_SEALING: cannot be sealed (like a hugetlbfs file) */
 	int fd = memfd_create("hostile-unsealable", MFD_CLOEXEC);
-	const struct rte_vfio_user_mem_region *r;
+	const struct rte_vfio_user_mem_segment *r;
 	uint8_t buf[16] = { 1 };
 	struct rc c;
 

@@ -886,6 +886,27 @@ test_unmap_under_traffic(void **state)
 	assert_true(drive_until_traffic(d, t, 0, 0));
 	drive(d, 50);
 
+	/* memory elsewhere comes and goes (a guest behind a vIOMMU mapping
+	 * buffers): the queues, whose rings stay, run on */
+	{
+		int efd = memfd_create("nic-extra", MFD_CLOEXEC);
+
+		assert_true(efd >= 0);
+		assert_int_equal(ftruncate(efd, 4096), 0);
+		for (int i = 0; i < 20; i++) {
+			rx = __atomic_load_n(&t->rx, __ATOMIC_ACQUIRE);
+			tx = __atomic_load_n(&t->tx, __ATOMIC_ACQUIRE);
+			assert_int_equal(rte_vfio_user_client_dma_map(d->c,
+					 0x10000000, 4096, NULL, efd, 0,
+					 VFIO_USER_DMA_MAP_F_READ), 0);
+			assert_int_equal(rte_vfio_user_client_dma_unmap(d->c,
+					 0x10000000, 4096), 0);
+			assert_true(drive_until_traffic(d, t, rx, tx));
+		}
+		close(efd);
+		assert_int_equal(drv_status(d), S_UP);
+	}
+
 	/* the memory goes while the port polls: answered only once the
 	 * bursts let go of it */
 	assert_int_equal(rte_vfio_user_client_dma_unmap(d->c, NIC_IOVA,

@@ -178,39 +178,53 @@ vq_used_put(struct vun_vq *vq, uint16_t id, uint32_t len)
 }
 
 /*
+ * Whether the client logs dirty pages, seen from the mapping behind iova:
+ * one cached lookup (of the segment holding iova, whatever the rings span)
+ * when it does not.
+ */
+static inline bool
+vun_logging(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	    uint64_t iova)
+{
+	const struct rte_vfio_user_mem_segment *s;
+
+	if (rte_vfio_user_iova_to_va_cached(t, &vq->log_cache, iova, 1, 0) ==
+	    NULL)
+		return false;
+	s = vq->log_cache.seg;
+	return s->map != NULL &&
+		__atomic_load_n(&s->map->dirty, __ATOMIC_RELAXED) != NULL;
+}
+
+/*
  * Dirty logging: mark what publishing used entries [old, last_used) wrote
- * to client memory (the index, the entries, avail_event). One cached
- * lookup when the client does not log.
+ * to client memory (the index, the entries, avail_event). While logging,
+ * through the library's locked marker, as the ring may span segments (a
+ * guest behind a vIOMMU).
  */
 static inline void
 vun_log_used(struct vun_vq *vq, uint16_t old)
 {
 	const struct rte_vfio_user_mem_table *t =
 		rte_vfio_user_get_mem_table(vq->dev->dev_id);
-	const struct rte_vfio_user_mem_region *r;
+	int id = vq->dev->dev_id;
 	uint64_t ring = vq->used_iova + offsetof(struct vring_used, ring);
 	uint16_t first = old & (vq->size - 1), n = (uint16_t)(vq->last_used - old);
 
-	if (rte_vfio_user_iova_to_va_cached(t, &vq->log_cache, vq->used_iova,
-			sizeof(struct vring_used) +
-			(uint64_t)vq->size * sizeof(struct vring_used_elem) + 2,
-			0) == NULL)
+	if (likely(!vun_logging(vq, t, vq->used_iova)))
 		return;
-	r = vq->log_cache.region;
-	if (likely(r->dirty == NULL))
-		return;
-	rte_vfio_user_mem_mark_dirty(r, vq->used_iova, sizeof(struct vring_used));
+	rte_vfio_user_mark_dirty(id, vq->used_iova, sizeof(struct vring_used));
 	if (n > vq->size - first) {
-		rte_vfio_user_mem_mark_dirty(r, ring, (uint64_t)(n - (vq->size - first)) *
-					     sizeof(struct vring_used_elem));
+		rte_vfio_user_mark_dirty(id, ring, (uint64_t)(n - (vq->size - first)) *
+					 sizeof(struct vring_used_elem));
 		n = (uint16_t)(vq->size - first);
 	}
-	rte_vfio_user_mem_mark_dirty(r, ring + (uint64_t)first *
-				     sizeof(struct vring_used_elem),
-				     (uint64_t)n * sizeof(struct vring_used_elem));
+	rte_vfio_user_mark_dirty(id, ring + (uint64_t)first *
+				 sizeof(struct vring_used_elem),
+				 (uint64_t)n * sizeof(struct vring_used_elem));
 	if (vq->event_idx)	/* avail_event */
-		rte_vfio_user_mem_mark_dirty(r, ring + (uint64_t)vq->size *
-					     sizeof(struct vring_used_elem), 2);
+		rte_vfio_user_mark_dirty(id, ring + (uint64_t)vq->size *
+					 sizeof(struct vring_used_elem), 2);
 }
 
 /* Whether the driver wants an interrupt for used entries [old, new):

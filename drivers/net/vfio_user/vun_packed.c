@@ -755,10 +755,7 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 	vq->used_wrap = h.wrap;
 	__atomic_store_n(&vq->pdesc[h.head_pos].flags, h.head_flags,
 			 __ATOMIC_RELEASE);
-	/* marks the ring dirty while the client logs */
-	rte_vfio_user_iova_to_va(t, vq->desc_iova,
-				 (uint64_t)vq->size * sizeof(*vq->pdesc),
-				 RTE_VFIO_USER_MEM_F_WRITE);
+	log_ring(vq, t, vq->desc_iova, (uint64_t)vq->size * sizeof(*vq->pdesc));
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return need_interrupt(vq, old, old_wrap);
 }

@@ -49,7 +49,7 @@ xlate(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 }
 
 /*
- * The region of the last translation, checked against this burst's table
+ * The segment of the last translation, checked against this burst's table
  * once: a buffer inside it translates with two compares. Writes while the
  * client logs dirty pages, and anything outside it, take xlate().
  */
@@ -64,18 +64,17 @@ static __rte_always_inline void
 xwin_init(struct xwin *w, const struct vun_vq *vq,
 	  const struct rte_vfio_user_mem_table *t)
 {
-	const struct rte_vfio_user_mem_region *r = vq->mcache.region;
+	const struct rte_vfio_user_mem_segment *sg = vq->mcache.seg;
 
 	*w = (struct xwin){ .size = 0 };
-	if (vq->mcache.table != t || r == NULL ||
-	    (uintptr_t)r - (uintptr_t)t->regions >=
-	    (uintptr_t)t->nregions * sizeof(*r) || r->vaddr == NULL)
+	if (vq->mcache.gen != t->gen || sg == NULL || sg->vaddr == NULL)
 		return;
-	w->iova = r->iova;
-	w->size = r->size;
-	w->va = r->vaddr;
-	w->prot = r->prot;
-	if (r->dirty != NULL)
+	w->iova = sg->iova;
+	w->size = sg->size;
+	w->va = sg->vaddr;
+	w->prot = sg->prot;
+	if (sg->map != NULL &&
+	    __atomic_load_n(&sg->map->dirty, __ATOMIC_RELAXED) != NULL)
 		w->prot &= ~RTE_VFIO_USER_MEM_F_WRITE;
 }
 
@@ -105,8 +104,8 @@ static __rte_always_inline void
 log_ring(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	 uint64_t iova, uint64_t len)
 {
-	rte_vfio_user_iova_to_va_cached(t, &vq->log_cache, iova, len,
-					RTE_VFIO_USER_MEM_F_WRITE);
+	if (unlikely(vun_logging(vq, t, iova)))
+		rte_vfio_user_mark_dirty(vq->dev->dev_id, iova, len);
 }
 
 /*

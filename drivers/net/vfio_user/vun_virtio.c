@@ -156,19 +156,19 @@ vq_positions_reset(struct vun_vq *vq)
 }
 
 /* vq_start() of a packed queue: descriptor ring, driver and device event
- * suppression areas (VIRTIO 1.x 2.8.10: 16, 4 and 4 byte aligned). */
+ * suppression areas (VIRTIO 1.x 2.8.10: 16, 4 and 4 byte aligned), through
+ * views as the split rings are. */
 static int
-vq_start_packed(struct vun_dev *d, struct vun_vq *vq,
-		const struct rte_vfio_user_mem_table *t)
+vq_start_packed(struct vun_dev *d, struct vun_vq *vq)
 {
 	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
 
-	vq->pdesc = rte_vfio_user_iova_to_va(t, vq->desc_iova,
+	vq->pdesc = rte_vfio_user_mem_view(d->dev_id, vq->desc_iova,
 			(uint64_t)vq->size * sizeof(struct vring_packed_desc), rw);
-	vq->drv_event = rte_vfio_user_iova_to_va(t, vq->avail_iova,
+	vq->drv_event = rte_vfio_user_mem_view(d->dev_id, vq->avail_iova,
 			sizeof(struct vring_packed_desc_event),
 			RTE_VFIO_USER_MEM_F_READ);
-	vq->dev_event = rte_vfio_user_iova_to_va(t, vq->used_iova,
+	vq->dev_event = rte_vfio_user_mem_view(d->dev_id, vq->used_iova,
 			sizeof(struct vring_packed_desc_event), rw);
 	if (vq->pdesc == NULL || vq->drv_event == NULL || vq->dev_event == NULL)
 		return -EFAULT;
@@ -196,26 +196,27 @@ vq_start_packed(struct vun_dev *d, struct vun_vq *vq,
 }
 
 /* Translate and publish one queue. 0, or -EFAULT if its rings are not
- * wholly in client memory. */
+ * wholly in client memory. A ring whose pages are scattered in the
+ * client's memory (a guest behind a vIOMMU) gets a contiguous view; the
+ * pointers stay valid until an unmap takes their pages (on_update_status()
+ * withdraws the queue then). */
 static int
 vq_start(struct vun_dev *d, struct vun_vq *vq)
 {
-	const struct rte_vfio_user_mem_table *t =
-		rte_vfio_user_get_mem_table(d->dev_id);
 	uint16_t n = vq->cfg_size;
 	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
 
 	vq->size = n;
 	vq->packed = has(d, VIRTIO_F_RING_PACKED);
 	if (vq->packed)
-		return vq_start_packed(d, vq, t);
-	vq->desc = rte_vfio_user_iova_to_va(t, vq->desc_iova,
+		return vq_start_packed(d, vq);
+	vq->desc = rte_vfio_user_mem_view(d->dev_id, vq->desc_iova,
 			(uint64_t)n * sizeof(struct vring_desc),
 			RTE_VFIO_USER_MEM_F_READ);
-	vq->avail = rte_vfio_user_iova_to_va(t, vq->avail_iova,
+	vq->avail = rte_vfio_user_mem_view(d->dev_id, vq->avail_iova,
 			sizeof(struct vring_avail) + (uint64_t)(n + 1) * 2,
 			RTE_VFIO_USER_MEM_F_READ);
-	vq->used = rte_vfio_user_iova_to_va(t, vq->used_iova,
+	vq->used = rte_vfio_user_mem_view(d->dev_id, vq->used_iova,
 			sizeof(struct vring_used) +
 			(uint64_t)n * sizeof(struct vring_used_elem) + 2, rw);
 	if (vq->desc == NULL || vq->avail == NULL || vq->used == NULL)
@@ -274,6 +275,31 @@ queues_start(struct vun_dev *d, bool driver_ok)
 		VUN_LOG(WARNING, "%s: virtqueue %u stopped: its rings are not "
 			"in client memory", d->path, i);
 	}
+}
+
+/* Whether the rings of a running queue touch [iova, iova + len). */
+static bool
+vq_rings_in(const struct vun_vq *vq, uint64_t iova, uint64_t len)
+{
+	const uint64_t n = vq->size;
+	const uint64_t start[3] = { vq->desc_iova, vq->avail_iova, vq->used_iova };
+	const uint64_t split[3] = {
+		n * sizeof(struct vring_desc),
+		sizeof(struct vring_avail) + (n + 1) * 2,
+		sizeof(struct vring_used) + n * sizeof(struct vring_used_elem) + 2,
+	};
+	const uint64_t packed[3] = {
+		n * sizeof(struct vring_packed_desc),
+		sizeof(struct vring_packed_desc_event),
+		sizeof(struct vring_packed_desc_event),
+	};
+	const uint64_t *size = vq->packed ? packed : split;
+
+	for (int i = 0; i < 3; i++)
+		if ((start[i] >= iova && start[i] - iova < len) ||
+		    (iova >= start[i] && iova - start[i] < size[i]))
+			return true;
+	return false;
 }
 
 /* Withdraw every queue from the data path and wait until it let go. */
@@ -943,11 +969,18 @@ on_update_status(int dev_id, enum rte_vfio_user_status st)
 	struct vun_dev *d = dev_of(dev_id);
 
 	switch (st) {
-	case RTE_VFIO_USER_DMA_UNMAP_PRE:
-		/* the library waits for a grace period after this */
+	case RTE_VFIO_USER_DMA_UNMAP_PRE: {
+		/* the queues whose rings go; the library waits for a grace
+		 * period after this (buffers are translated per burst) */
+		uint64_t iova = 0, len = UINT64_MAX;
+
+		rte_vfio_user_get_unmap_range(dev_id, &iova, &len);
 		for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
-			__atomic_store_n(&d->vq[i].ready, 0, __ATOMIC_RELEASE);
+			if (d->vq[i].ready && vq_rings_in(&d->vq[i], iova, len))
+				__atomic_store_n(&d->vq[i].ready, 0,
+						 __ATOMIC_RELEASE);
 		break;
+	}
 	case RTE_VFIO_USER_DMA_CHANGED:
 		if (d->status & VIRTIO_CONFIG_S_DRIVER_OK)
 			queues_start(d, false);

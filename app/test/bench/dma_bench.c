@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * vu-dma-bench: the control-path cost of client memory on a vfio-user
+ * device: DMA_MAP + DMA_UNMAP pairs of one 4 KiB page, as a guest behind a
+ * strict vIOMMU makes QEMU send them for every buffer it hands the device.
+ *
+ *   vu-dma-bench -s SOCKET [-n PAIRS] [-t SECONDS] [-b BACKGROUND]
+ *                [-v [-p]] [-l LABEL]
+ *
+ * It connects to SOCKET as a vfio-user client (the raw test client: one
+ * synchronous request at a time, no library on this side), negotiates,
+ * optionally maps BACKGROUND other 4 KiB pages first (descending IOVAs,
+ * every other page of the memfd, so they do not coalesce: a realistic
+ * vIOMMU table), then times PAIRS map/unmap pairs of one more page (or
+ * until SECONDS passed), and prints one line:
+ *
+ *   LABEL: N pairs in S s: P pairs/s, pair A us; map median M us p99 M99;
+ *          unmap median U us p99 U99 (B background regions)
+ *
+ * With -v the device is a virtio-net device (net_vfio_user) and the bench
+ * first drives it as a VIRTIO 1.x driver does, to DRIVER_OK with two
+ * queues of 1024 entries whose rings (16 KiB of descriptors, 2 KiB avail,
+ * 8 KiB used per queue) lie in a 64 KiB ring area of the memfd. That area
+ * is mapped as one region, or with -p page by page (4 KiB regions at
+ * descending IOVAs, backed by adjacent offsets: what QEMU sends for a
+ * guest behind a vIOMMU), so rings span several regions. The device status
+ * read back after the run is printed.
+ *
+ * A benchmark, not a test: it fails only when a request fails.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "raw_client.h"
+
+#define PAGE 4096u
+#define RW (VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE)
+#define BG_TOP 0xfff00000ull	/* background pages below this, descending */
+#define PAIR_IOVA 0x100000000ull
+#define RING_IOVA 0x200000000ull	/* the ring area, -v */
+#define RING_AREA (64u * 1024)
+#define RING_QSZ 1024u
+#define CFG_REGION 7u		/* VFIO_PCI_CONFIG_REGION_INDEX */
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int
+dma_map(struct rc *c, uint64_t iova, uint64_t size, int fd, uint64_t off)
+{
+	struct vfio_user_dma_map m = {
+		.argsz = sizeof(m), .flags = RW, .offset = off,
+		.addr = iova, .size = size,
+	};
+
+	return rc_call(c, VFIO_USER_DMA_MAP, &m, sizeof(m), &fd, 1, NULL);
+}
+
+static int
+dma_unmap(struct rc *c, uint64_t iova, uint64_t size)
+{
+	struct vfio_user_dma_unmap u = {
+		.argsz = sizeof(u), .addr = iova, .size = size,
+	};
+
+	return rc_call(c, VFIO_USER_DMA_UNMAP, &u, sizeof(u), NULL, 0, NULL);
+}
+
+static int
+region_rw(struct rc *c, uint32_t region, uint64_t off, void *buf,
+	  uint32_t count, bool write)
+{
+	uint8_t req[sizeof(struct vfio_user_region_access) + 8];
+	struct vfio_user_region_access *a = (void *)req;
+	struct rc_reply r;
+	int ret;
+
+	a->offset = off;
+	a->region = region;
+	a->count = count;
+	if (write)
+		memcpy(a->data, buf, count);
+	ret = rc_call(c, write ? VFIO_USER_REGION_WRITE : VFIO_USER_REGION_READ,
+		      req, (uint32_t)(sizeof(*a) + (write ? count : 0)), NULL, 0,
+		      &r);
+	if (ret == 0 && !write) {
+		if (r.size != sizeof(*a) + count)
+			ret = -EPROTO;
+		else
+			memcpy(buf, r.payload + sizeof(*a), count);
+	}
+	rc_reply_free(&r);
+	return ret;
+}
+
+/* The virtio common configuration: BAR and offset from the vendor
+ * capability of type VIRTIO_PCI_CAP_COMMON_CFG (1). */
+struct virtio {
+	struct rc *c;
+	uint32_t bar;
+	uint64_t common;
+	int err;
+};
+
+static void
+cc_w(struct virtio *v, uint32_t off, uint32_t val, uint32_t len)
+{
+	int ret = region_rw(v->c, v->bar, v->common + off, &val, len, true);
+
+	if (ret < 0 && v->err == 0)
+		v->err = ret;
+}
+
+static uint32_t
+cc_r(struct virtio *v, uint32_t off, uint32_t len)
+{
+	uint32_t val = 0;
+	int ret = region_rw(v->c, v->bar, v->common + off, &val, len, false);
+
+	if (ret < 0 && v->err == 0)
+		v->err = ret;
+	return val;
+}
+
+/* Offsets in struct virtio_pci_common_cfg. */
+#define CC_DFSELECT 0
+#define CC_DF 4
+#define CC_GFSELECT 8
+#define CC_GF 12
+#define CC_STATUS 20
+#define CC_QSELECT 22
+#define CC_QSIZE 24
+#define CC_QENABLE 28
+#define CC_QDESC 32
+#define CC_QAVAIL 40
+#define CC_QUSED 48
+
+static int
+virtio_find_common(struct virtio *v)
+{
+	uint8_t cfg[256];
+	unsigned int hops = 0;
+	uint8_t p;
+	int ret = region_rw(v->c, CFG_REGION, 0, cfg, 8, false);
+
+	for (uint32_t off = 8; ret == 0 && off < sizeof(cfg); off += 8)
+		ret = region_rw(v->c, CFG_REGION, off, cfg + off, 8, false);
+	if (ret < 0)
+		return ret;
+	for (p = cfg[0x34]; p != 0 && p < 0xfc && hops++ < 48; p = cfg[p + 1]) {
+		if (cfg[p] == 0x09 && cfg[p + 3] == 1) {
+			uint32_t o;
+
+			memcpy(&o, cfg + p + 8, 4);
+			v->bar = cfg[p + 4];
+			v->common = o;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Reset, negotiate VERSION_1 + ACCESS_PLATFORM, set up queues 0 and 1 in
+ * the ring area, DRIVER_OK. Returns the status read back, or -errno. */
+static int
+virtio_up(struct rc *c)
+{
+	struct virtio v = { .c = c };
+	uint32_t hi;
+	int ret = virtio_find_common(&v);
+
+	if (ret < 0)
+		return ret;
+	cc_w(&v, CC_STATUS, 0, 1);
+	cc_w(&v, CC_STATUS, 1, 1);		/* ACKNOWLEDGE */
+	cc_w(&v, CC_STATUS, 3, 1);		/* DRIVER */
+	cc_w(&v, CC_DFSELECT, 1, 4);
+	hi = cc_r(&v, CC_DF, 4) & 0x3;		/* VERSION_1, ACCESS_PLATFORM */
+	cc_w(&v, CC_GFSELECT, 0, 4);
+	cc_w(&v, CC_GF, 0, 4);
+	cc_w(&v, CC_GFSELECT, 1, 4);
+	cc_w(&v, CC_GF, hi, 4);
+	cc_w(&v, CC_STATUS, 11, 1);		/* FEATURES_OK */
+	for (uint32_t q = 0; q < 2; q++) {
+		uint64_t base = RING_IOVA + (uint64_t)q * RING_AREA / 2;
+
+		cc_w(&v, CC_QSELECT, q, 2);
+		cc_w(&v, CC_QSIZE, RING_QSZ, 2);
+		cc_w(&v, CC_QDESC, (uint32_t)base, 4);
+		cc_w(&v, CC_QDESC + 4, (uint32_t)(base >> 32), 4);
+		cc_w(&v, CC_QAVAIL, (uint32_t)(base + 16384), 4);
+		cc_w(&v, CC_QAVAIL + 4, (uint32_t)((base + 16384) >> 32), 4);
+		cc_w(&v, CC_QUSED, (uint32_t)(base + 20480), 4);
+		cc_w(&v, CC_QUSED + 4, (uint32_t)((base + 20480) >> 32), 4);
+		cc_w(&v, CC_QENABLE, 1, 2);
+	}
+	cc_w(&v, CC_STATUS, 15, 1);		/* DRIVER_OK */
+	ret = (int)cc_r(&v, CC_STATUS, 1);
+	return v.err < 0 ? v.err : ret;
+}
+
+static int
+virtio_status(struct rc *c)
+{
+	struct virtio v = { .c = c };
+	int ret = virtio_find_common(&v);
+
+	if (ret < 0)
+		return ret;
+	ret = (int)cc_r(&v, CC_STATUS, 1);
+	return v.err < 0 ? v.err : ret;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Percentile p (0-100) of n sorted samples, in microseconds. */
+static double
+pct_us(const uint64_t *v, uint32_t n, unsigned int p)
+{
+	uint32_t i = (uint32_t)(((uint64_t)n * p) / 100);
+
+	if (i >= n)
+		i = n - 1;
+	return v[i] / 1000.0;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "Usage: vu-dma-bench -s SOCKET [-n PAIRS] [-t SECONDS] "
+		"[-b BACKGROUND] [-v [-p]] [-l LABEL]\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL, *label = "dma";
+	uint32_t pairs = 20000, bg = 0, done = 0, i;
+	double secs = 10;
+	uint64_t *tmap, *tunmap, t0, end, total;
+	size_t memsize;
+	bool virtio = false, per_page = false;
+	int fd, o, ret, status = -1;
+	struct rc c;
+
+	while ((o = getopt(argc, argv, "s:n:t:b:l:vph")) != -1) {
+		switch (o) {
+		case 's': path = optarg; break;
+		case 'n': pairs = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 't': secs = strtod(optarg, NULL); break;
+		case 'b': bg = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'l': label = optarg; break;
+		case 'v': virtio = true; break;
+		case 'p': per_page = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (path == NULL || pairs == 0 || bg > 60000) {
+		usage(stderr);
+		return 2;
+	}
+	memsize = (size_t)(2 * bg + 2) * PAGE + RING_AREA;
+	fd = memfd_create("vu-dma-bench", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)memsize) < 0) {
+		perror("memfd");
+		return 1;
+	}
+	tmap = calloc(pairs, sizeof(*tmap));
+	tunmap = calloc(pairs, sizeof(*tunmap));
+	if (tmap == NULL || tunmap == NULL)
+		return 1;
+	ret = rc_connect(&c, path, 10000);
+	if (ret == 0)
+		ret = rc_negotiate(&c, NULL, NULL);
+	if (ret < 0) {
+		fprintf(stderr, "%s: %s: %s\n", label, path, strerror(-ret));
+		return 1;
+	}
+	if (virtio) {
+		/* the ring area: at the end of the memfd */
+		uint64_t roff = memsize - RING_AREA;
+
+		if (!per_page) {
+			ret = dma_map(&c, RING_IOVA, RING_AREA, fd, roff);
+		} else {
+			for (i = RING_AREA / PAGE; i-- > 0;) {
+				ret = dma_map(&c, RING_IOVA + (uint64_t)i * PAGE,
+					      PAGE, fd, roff + (uint64_t)i * PAGE);
+				if (ret < 0)
+					break;
+			}
+		}
+		if (ret == 0)
+			ret = virtio_up(&c);
+		if (ret < 0) {
+			fprintf(stderr, "%s: virtio set-up: %s\n", label,
+				strerror(-ret));
+			return 1;
+		}
+	}
+	for (i = 0; i < bg; i++) {
+		ret = dma_map(&c, BG_TOP - (uint64_t)(i + 1) * PAGE, PAGE, fd,
+			      (uint64_t)(2 * i + 2) * PAGE);
+		if (ret < 0) {
+			fprintf(stderr, "%s: background map %u: %s\n", label, i,
+				strerror(-ret));
+			return 1;
+		}
+	}
+
+	t0 = now_ns();
+	end = t0 + (uint64_t)(secs * 1e9);
+	for (done = 0; done < pairs; done++) {
+		uint64_t a = now_ns(), b, e;
+
+		if (a >= end)
+			break;
+		ret = dma_map(&c, PAIR_IOVA, PAGE, fd, 0);
+		b = now_ns();
+		if (ret == 0)
+			ret = dma_unmap(&c, PAIR_IOVA, PAGE);
+		e = now_ns();
+		if (ret < 0) {
+			fprintf(stderr, "%s: pair %u: %s\n", label, done,
+				strerror(-ret));
+			return 1;
+		}
+		tmap[done] = b - a;
+		tunmap[done] = e - b;
+	}
+	total = now_ns() - t0;
+
+	if (virtio)
+		status = virtio_status(&c);
+	for (i = 0; i < bg; i++)
+		dma_unmap(&c, BG_TOP - (uint64_t)(i + 1) * PAGE, PAGE);
+	rc_close(&c);
+	close(fd);
+
+	qsort(tmap, done, sizeof(*tmap), cmp_u64);
+	qsort(tunmap, done, sizeof(*tunmap), cmp_u64);
+	printf("%s: %u pairs in %.2f s: %.0f pairs/s, pair %.1f us; map median "
+	       "%.1f us p99 %.1f; unmap median %.1f us p99 %.1f (%u background "
+	       "regions)\n", label, done, total / 1e9, done / (total / 1e9),
+	       total / 1000.0 / done, pct_us(tmap, done, 50),
+	       pct_us(tmap, done, 99), pct_us(tunmap, done, 50),
+	       pct_us(tunmap, done, 99), bg);
+	if (virtio)
+		printf("%s: device status 0x%x after the run%s\n", label,
+		       status, status >= 0 && (status & 0x40) ?
+		       " (NEEDS_RESET)" : "");
+	free(tmap);
+	free(tunmap);
+	return 0;
+}
