@@ -8,17 +8,20 @@
  * strict vIOMMU makes QEMU send them for every buffer it hands the device.
  *
  *   vu-dma-bench -s SOCKET [-n PAIRS] [-t SECONDS] [-b BACKGROUND]
- *                [-v [-p]] [-l LABEL]
+ *                [-z SIZE] [-v [-p]] [-l LABEL]
  *
  * It connects to SOCKET as a vfio-user client (the raw test client: one
  * synchronous request at a time, no library on this side), negotiates,
  * optionally maps BACKGROUND other 4 KiB pages first (descending IOVAs,
  * every other page of the memfd, so they do not coalesce: a realistic
  * vIOMMU table), then times PAIRS map/unmap pairs of one more page (or
- * until SECONDS passed), and prints one line:
+ * until SECONDS passed), and prints one line. With -z the timed region is
+ * the whole of a memfd of its own of SIZE bytes (a multiple of 4 KiB, e.g.
+ * 2097152: a 2 MiB memfd region) instead of the first page of the shared
+ * one:
  *
  *   LABEL: N pairs in S s: P pairs/s, pair A us; map median M us p99 M99;
- *          unmap median U us p99 U99 (B background regions)
+ *          unmap median U us p99 U99 (B background regions, SIZE bytes)
  *
  * With -v the device is a virtio-net device (net_vfio_user) and the bench
  * first drives it as a VIRTIO 1.x driver does, to DRIVER_OK with two
@@ -252,7 +255,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "Usage: vu-dma-bench -s SOCKET [-n PAIRS] [-t SECONDS] "
-		"[-b BACKGROUND] [-v [-p]] [-l LABEL]\n");
+		"[-b BACKGROUND] [-z SIZE] [-v [-p]] [-l LABEL]\n");
 }
 
 int
@@ -261,18 +264,19 @@ main(int argc, char **argv)
 	const char *path = NULL, *label = "dma";
 	uint32_t pairs = 20000, bg = 0, done = 0, i;
 	double secs = 10;
-	uint64_t *tmap, *tunmap, t0, end, total;
+	uint64_t *tmap, *tunmap, t0, end, total, psize = PAGE;
 	size_t memsize;
 	bool virtio = false, per_page = false;
-	int fd, o, ret, status = -1;
+	int fd, pfd, o, ret, status = -1;
 	struct rc c;
 
-	while ((o = getopt(argc, argv, "s:n:t:b:l:vph")) != -1) {
+	while ((o = getopt(argc, argv, "s:n:t:b:z:l:vph")) != -1) {
 		switch (o) {
 		case 's': path = optarg; break;
 		case 'n': pairs = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 't': secs = strtod(optarg, NULL); break;
 		case 'b': bg = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'z': psize = strtoull(optarg, NULL, 0); break;
 		case 'l': label = optarg; break;
 		case 'v': virtio = true; break;
 		case 'p': per_page = true; break;
@@ -280,7 +284,8 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (path == NULL || pairs == 0 || bg > 60000) {
+	if (path == NULL || pairs == 0 || bg > 60000 || psize == 0 ||
+	    psize % PAGE != 0 || psize > (1ull << 30)) {
 		usage(stderr);
 		return 2;
 	}
@@ -289,6 +294,14 @@ main(int argc, char **argv)
 	if (fd < 0 || ftruncate(fd, (off_t)memsize) < 0) {
 		perror("memfd");
 		return 1;
+	}
+	pfd = fd;
+	if (psize != PAGE) {	/* the timed region: a file of its own */
+		pfd = memfd_create("vu-dma-bench-pair", MFD_CLOEXEC);
+		if (pfd < 0 || ftruncate(pfd, (off_t)psize) < 0) {
+			perror("memfd");
+			return 1;
+		}
 	}
 	tmap = calloc(pairs, sizeof(*tmap));
 	tunmap = calloc(pairs, sizeof(*tunmap));
@@ -340,10 +353,10 @@ main(int argc, char **argv)
 
 		if (a >= end)
 			break;
-		ret = dma_map(&c, PAIR_IOVA, PAGE, fd, 0);
+		ret = dma_map(&c, PAIR_IOVA, psize, pfd, 0);
 		b = now_ns();
 		if (ret == 0)
-			ret = dma_unmap(&c, PAIR_IOVA, PAGE);
+			ret = dma_unmap(&c, PAIR_IOVA, psize);
 		e = now_ns();
 		if (ret < 0) {
 			fprintf(stderr, "%s: pair %u: %s\n", label, done,
@@ -360,16 +373,18 @@ main(int argc, char **argv)
 	for (i = 0; i < bg; i++)
 		dma_unmap(&c, BG_TOP - (uint64_t)(i + 1) * PAGE, PAGE);
 	rc_close(&c);
+	if (pfd != fd)
+		close(pfd);
 	close(fd);
 
 	qsort(tmap, done, sizeof(*tmap), cmp_u64);
 	qsort(tunmap, done, sizeof(*tunmap), cmp_u64);
 	printf("%s: %u pairs in %.2f s: %.0f pairs/s, pair %.1f us; map median "
 	       "%.1f us p99 %.1f; unmap median %.1f us p99 %.1f (%u background "
-	       "regions)\n", label, done, total / 1e9, done / (total / 1e9),
-	       total / 1000.0 / done, pct_us(tmap, done, 50),
-	       pct_us(tmap, done, 99), pct_us(tunmap, done, 50),
-	       pct_us(tunmap, done, 99), bg);
+	       "regions, %" PRIu64 " bytes)\n", label, done, total / 1e9,
+	       done / (total / 1e9), total / 1000.0 / done,
+	       pct_us(tmap, done, 50), pct_us(tmap, done, 99),
+	       pct_us(tunmap, done, 50), pct_us(tunmap, done, 99), bg, psize);
 	if (virtio)
 		printf("%s: device status 0x%x after the run%s\n", label,
 		       status, status >= 0 && (status & 0x40) ?
