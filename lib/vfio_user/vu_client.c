@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -596,6 +597,8 @@ static void
 direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
 	    struct waiter *w, uint64_t deadline_ms)
 {
+	uint64_t spin_until = vu_now_us() + vu_fdman_get_poll_us();
+
 	for (;;) {
 		struct pollfd p = { .fd = k->fd, .events = POLLIN };
 		uint64_t now;
@@ -609,6 +612,10 @@ direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
 		pthread_mutex_unlock(&k->rx_lock);
 		if (r != 0 || waiter_done(c, w))
 			return;
+		if (vu_now_us() < spin_until) {
+			sched_yield();
+			continue;
+		}
 		now = vu_now_ms();
 		if (now >= deadline_ms)
 			return;

@@ -143,5 +143,7 @@ int vu_out_wait(struct vu_out *o, size_t limit, uint64_t deadline_ms);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t vu_now_ms(void);
+/* CLOCK_MONOTONIC in microseconds. */
+uint64_t vu_now_us(void);
 
 #endif /* VU_TRANSPORT_H */

@@ -8,12 +8,14 @@
  * application use), one request at a time:
  *
  *   vu-ctl-bench -s SOCKET [-m dma|read] [-n COUNT] [-t SECONDS]
- *                [-z SIZE] [-r REGION] [-o OFFSET] [-l LABEL]
+ *                [-z SIZE] [-r REGION] [-o OFFSET] [-P USEC] [-l LABEL]
  *
  *   -m dma   DMA_MAP + DMA_UNMAP pairs of the whole of a memfd of SIZE
  *            bytes (default 2 MiB), one pair after the other;
  *   -m read  4-byte REGION_READs of REGION (default 7: PCI config space)
  *            at OFFSET (default 0).
+ *   -P USEC  rte_vfio_user_set_event_poll(USEC) first: how long a call
+ *            polls for its reply before it sleeps.
  *
  * It prints one line:
  *
@@ -36,6 +38,7 @@
 
 #include <rte_errno.h>
 
+#include <rte_vfio_user.h>
 #include <rte_vfio_user_client.h>
 #include <vfio_user_proto.h>
 
@@ -73,7 +76,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "Usage: vu-ctl-bench -s SOCKET [-m dma|read] [-n COUNT] "
-		"[-t SECONDS] [-z SIZE] [-r REGION] [-o OFFSET] [-l LABEL]\n");
+		"[-t SECONDS] [-z SIZE] [-r REGION] [-o OFFSET] [-P USEC] "
+		"[-l LABEL]\n");
 }
 
 int
@@ -88,7 +92,7 @@ main(int argc, char **argv)
 	bool dma;
 	int fd = -1, o, ret = 0;
 
-	while ((o = getopt(argc, argv, "s:m:n:t:z:r:o:l:h")) != -1) {
+	while ((o = getopt(argc, argv, "s:m:n:t:z:r:o:l:P:h")) != -1) {
 		switch (o) {
 		case 's': conf.path = optarg; break;
 		case 'm': mode = optarg; break;
@@ -98,6 +102,13 @@ main(int argc, char **argv)
 		case 'r': region = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'o': off = strtoull(optarg, NULL, 0); break;
 		case 'l': label = optarg; break;
+		case 'P':
+			if (rte_vfio_user_set_event_poll((uint32_t)strtoul(optarg,
+							NULL, 0)) < 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
