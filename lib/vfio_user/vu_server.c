@@ -136,7 +136,7 @@ conn_free(struct vu_conn *c)
 	vu_rx_fini(&c->rx);
 	vu_out_fini(&c->out);
 	pthread_mutex_destroy(&c->ev_lock);
-	free(c->reply);
+	vu_buf_free(c->reply, VU_MAX_MSG_SIZE);
 	free(c);
 }
 
@@ -156,7 +156,7 @@ conn_new(struct vu_dev *dev, int fd)
 	vu_out_init(&c->out);
 	c->timer_fd = timerfd_create(CLOCK_MONOTONIC,
 				     TFD_NONBLOCK | TFD_CLOEXEC);
-	c->reply = malloc(VU_MAX_MSG_SIZE);
+	c->reply = vu_buf_alloc(VU_MAX_MSG_SIZE);
 	if (c->timer_fd < 0 || c->reply == NULL || vu_rx_init(&c->rx) < 0) {
 		c->fd = -1;	/* the caller still owns fd */
 		conn_free(c);
