@@ -479,7 +479,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: " PROG " (--socket-path=PATH [--socket-mode=MODE] | --fd=FDNUM)\n"
-		"       [-v] [-h]\n"
+		"       [--event-poll-us=N] [-v] [-h]\n"
 		"\n"
 		"A sample vfio-user PCI device (vendor 0x%04x, device 0x%04x):\n"
 		"a register file in BAR0 whose DOORBELL raises MSI-X or INTx.\n"
@@ -494,12 +494,16 @@ usage(FILE *f)
 		"                      parent passed: a listening socket, or a\n"
 		"                      connected one (then exit when its client\n"
 		"                      disconnects); not with --socket-path\n"
+		"  --event-poll-us=N   poll N microseconds for the client's next\n"
+		"                      message before sleeping (default %u;\n"
+		"                      0: sleep at once)\n"
 		"  -v, --verbose       log at debug level (every region access)\n"
 		"  -h, --help          show this help and exit\n"
 		"\n"
 		"Runs in the foreground; SIGTERM or SIGINT stop it (exit status 0).\n"
 		"Exit status 1 on errors, 2 on bad usage.\n",
-		SAMPLE_VENDOR_ID, SAMPLE_DEVICE_ID);
+		SAMPLE_VENDOR_ID, SAMPLE_DEVICE_ID,
+		RTE_VFIO_USER_EVENT_POLL_US_DEFAULT);
 }
 
 static void
@@ -517,6 +521,7 @@ struct opts {
 	const char *socket_path;
 	long socket_mode;	/* -1: the library's default */
 	int fd;
+	long poll_us;	/* -1: the library's default */
 	bool verbose;
 };
 
@@ -527,6 +532,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "socket-path", required_argument, NULL, 's' },
 		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "fd", required_argument, NULL, 'f' },
+		{ "event-poll-us", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -539,6 +545,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	o->socket_path = NULL;
 	o->socket_mode = -1;
 	o->fd = -1;
+	o->poll_us = -1;
 	o->verbose = false;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
@@ -575,6 +582,15 @@ parse_args(int argc, char **argv, struct opts *o)
 					  optarg);
 			o->fd = (int)v;
 			have_fd = true;
+			break;
+		case 'p':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    v < 0 || v > 1000000)
+				die_usage("--event-poll-us needs 0 to 1000000",
+					  optarg);
+			o->poll_us = v;
 			break;
 		case 'v':
 			o->verbose = true;
@@ -624,6 +640,8 @@ main(int argc, char **argv)
 	int sfd, ret, status = EXIT_FAILURE;
 
 	parse_args(argc, argv, &o);
+	if (o.poll_us >= 0)
+		rte_vfio_user_set_event_poll((uint32_t)o.poll_us);
 
 	logtype = rte_log_register_type_and_pick_level("app.vfio_user_sample",
 						       RTE_LOG_INFO);

@@ -1043,6 +1043,35 @@ int rte_vfio_user_set_mig_ops(int dev_id,
 __rte_experimental
 int rte_vfio_user_get_mig_state(int dev_id);
 
+/**
+ * Default of rte_vfio_user_set_event_poll(), in microseconds.
+ */
+#define RTE_VFIO_USER_EVENT_POLL_US_DEFAULT 50
+
+/**
+ * How long the library's threads poll for the peer's next message before
+ * they sleep, process-wide, for servers and clients alike: the event
+ * thread after it handled events (yielding the CPU between polls), and a
+ * client API call for its reply. A peer that sends its next message in
+ * that time finds the thread awake, and neither side pays for a wake-up,
+ * which between two CPUs is most of a request's cost (see
+ * doc/guides/perf_control_path.rst). The price is up to that much CPU time
+ * after each burst of messages, given up to any other runnable thread.
+ *
+ * @param usec
+ *   Microseconds, at most 1000000; 0: sleep at once.
+ * @return
+ *   0, or -EINVAL.
+ */
+__rte_experimental
+int rte_vfio_user_set_event_poll(uint32_t usec);
+
+/**
+ * The current rte_vfio_user_set_event_poll() value, in microseconds.
+ */
+__rte_experimental
+uint32_t rte_vfio_user_get_event_poll(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,15 +3,22 @@
  */
 
 /*
- * The client endpoint. Requests are sent by the calling thread and waited
- * for on a condition variable; the library's event thread reads the socket,
- * hands each reply to the waiter with the same message id, and serves the
- * server's DMA_READ / DMA_WRITE requests. A waiter gives up at its
- * deadline; a reply arriving later finds no waiter and is dropped.
+ * The client endpoint. Requests are sent by the calling thread. The
+ * library's event thread reads the socket, hands each reply to the waiter
+ * with the same message id (waiting on a condition variable), and serves
+ * the server's DMA_READ / DMA_WRITE requests. But a caller that finds no
+ * other thread reading the main socket reads it itself until its reply
+ * came ("direct" reading, see direct_wait()): the event thread stops
+ * watching the socket for input meanwhile, so a reply wakes only the
+ * caller, not the event thread that would then wake the caller. A waiter
+ * gives up at its deadline; a reply arriving later finds no waiter and is
+ * dropped.
  */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -57,11 +64,14 @@ struct dma_win {
 /* One socket to the server (the main one, or the twin socket). */
 struct client_sock {
 	int fd;
-	struct vu_rx rx;	/* event thread only */
+	pthread_mutex_t rx_lock;	/* rx: the event thread or a direct reader */
+	struct vu_rx rx;
 	struct vu_out out;	/* requests and our replies, in order */
 	pthread_mutex_t ev_lock;
 	uint32_t events;	/* epoll events watched */
 	bool reading;		/* false while too much output is queued */
+	bool direct;		/* a caller reads: the event thread does not.
+				 * Written with rx_lock and ev_lock held. */
 };
 
 struct rte_vfio_user_client {
@@ -95,6 +105,7 @@ sock_init(struct client_sock *k)
 	k->fd = -1;
 	k->events = EPOLLIN;
 	k->reading = true;
+	pthread_mutex_init(&k->rx_lock, NULL);
 	pthread_mutex_init(&k->ev_lock, NULL);
 	vu_out_init(&k->out);
 	return vu_rx_init(&k->rx);
@@ -109,11 +120,12 @@ sock_fini(struct client_sock *k)
 	vu_rx_fini(&k->rx);
 	vu_out_fini(&k->out);
 	pthread_mutex_destroy(&k->ev_lock);
+	pthread_mutex_destroy(&k->rx_lock);
 }
 
 /* Watch the socket for input unless our replies pile up (a server that
- * does not read them stops being read), and for output while some is
- * queued. Any thread. */
+ * does not read them stops being read) or a caller reads it, and for
+ * output while some is queued. Any thread. */
 static void
 sock_watch(struct client_sock *k)
 {
@@ -125,7 +137,8 @@ sock_watch(struct client_sock *k)
 		k->reading = false;
 	else if (pending <= VU_OUT_LOW)
 		k->reading = true;
-	want = (k->reading ? EPOLLIN : 0) | (pending > 0 ? EPOLLOUT : 0);
+	want = (k->reading && !k->direct ? EPOLLIN : 0) |
+		(pending > 0 ? EPOLLOUT : 0);
 	if (want != k->events && vu_fdman_set_events(k->fd, want) == 0)
 		k->events = want;
 	pthread_mutex_unlock(&k->ev_lock);
@@ -195,6 +208,11 @@ deadline_of(struct rte_vfio_user_client *c, struct timespec *ts)
 	}
 }
 
+static bool direct_begin(struct client_sock *k);
+static void direct_end(struct client_sock *k);
+static void direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
+			struct waiter *w, uint64_t deadline_ms);
+
 /*
  * Send one request and wait for its reply. On success (0) the waiter holds
  * the reply payload and fds; the caller releases them with reply_done().
@@ -206,6 +224,7 @@ request(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 {
 	struct vfio_user_header h = { .cmd = cmd, .flags = flags };
 	bool posted = flags & VFIO_USER_F_NO_REPLY;
+	uint64_t deadline_ms;
 	struct timespec ts;
 	int ret;
 
@@ -223,8 +242,9 @@ request(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 	}
 	pthread_mutex_unlock(&c->lock);
 
+	deadline_ms = vu_now_ms() + c->conf.timeout_ms;
 	ret = sock_send(&c->main, &h, iov, iovcnt, fds, nfds,
-			posted ? 0 : vu_now_ms() + c->conf.timeout_ms);
+			posted ? 0 : deadline_ms);
 	if (posted || ret < 0) {
 		if (!posted) {
 			pthread_mutex_lock(&c->lock);
@@ -236,6 +256,10 @@ request(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 	}
 
 	deadline_of(c, &ts);
+	if (direct_begin(&c->main)) {
+		direct_wait(c, &c->main, w, deadline_ms);
+		direct_end(&c->main);
+	}
 	pthread_mutex_lock(&c->lock);
 	while (ret == 0 && !w->done) {
 		if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == ETIMEDOUT &&
@@ -435,61 +459,172 @@ client_lost(struct rte_vfio_user_client *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/*
+ * Read and handle one message of k. With k->rx_lock held. Returns 1 when
+ * one was handled, 0 when nothing more can be read now, -1 when the
+ * connection is gone.
+ */
+static int
+sock_read_one(struct rte_vfio_user_client *c, struct client_sock *k)
+{
+	struct vu_rx *rx = &k->rx;
+	enum vu_rx_status st = vu_rx_read(k->fd, rx);
+	struct vfio_user_header *h = vu_rx_hdr(rx);
+
+	if (st == VU_RX_AGAIN)
+		return 0;
+	if (st == VU_RX_CLOSED || st == VU_RX_ERROR)
+		return -1;
+	if (st == VU_RX_OVERSIZE) {
+		VU_LOG(ERR, "%s: oversized message (%u bytes) dropped",
+		       c->path, h->msg_size);
+		/* a command still gets its (error) reply */
+		if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
+			deliver_reply(c, rx, -EMSGSIZE);
+		else
+			refuse_request(k, h, E2BIG);
+	} else if (h->msg_size < sizeof(*h) || rx->fds_overflow) {
+		VU_LOG(ERR, "%s: malformed message dropped", c->path);
+		if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
+			deliver_reply(c, rx, -EPROTO);
+		else
+			refuse_request(k, h, EINVAL);
+	} else if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY) {
+		if (!deliver_reply(c, rx, 0))
+			VU_LOG(WARNING, "%s: reply id %u cmd %u matches no "
+			       "request, dropped", c->path, h->msg_id, h->cmd);
+	} else {
+		serve_request(c, k);
+	}
+	vu_rx_next(rx);
+	return 1;
+}
+
 static void
 sock_event(struct rte_vfio_user_client *c, struct client_sock *k,
 	   uint32_t events)
 {
-	struct vu_rx *rx = &k->rx;
 	bool reading;
+	int r = 1;
 
 	if ((events & EPOLLOUT) && vu_out_flush(&k->out, k->fd) < 0) {
 		client_lost(c);
+		return;
+	}
+	pthread_mutex_lock(&k->rx_lock);
+	if (k->direct) {
+		/* a caller reads (and finds a hang-up): input is its own */
+		pthread_mutex_unlock(&k->rx_lock);
+		if (vu_out_pending(&k->out) > 0)
+			sock_watch(k);
 		return;
 	}
 	pthread_mutex_lock(&k->ev_lock);
 	reading = k->reading || vu_out_pending(&k->out) <= VU_OUT_LOW;
 	pthread_mutex_unlock(&k->ev_lock);
 	if (!reading && (events & (EPOLLHUP | EPOLLERR))) {
+		pthread_mutex_unlock(&k->rx_lock);
 		client_lost(c);
 		return;
 	}
 	for (int n = 0; reading && n < 64; n++) {
-		enum vu_rx_status st = vu_rx_read(k->fd, rx);
-		struct vfio_user_header *h = vu_rx_hdr(rx);
-
-		if (st == VU_RX_AGAIN)
-			return;
-		if (st == VU_RX_CLOSED || st == VU_RX_ERROR) {
-			client_lost(c);
-			return;
-		}
-		if (st == VU_RX_OVERSIZE) {
-			VU_LOG(ERR, "%s: oversized message (%u bytes) dropped",
-			       c->path, h->msg_size);
-			/* a command still gets its (error) reply */
-			if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
-				deliver_reply(c, rx, -EMSGSIZE);
-			else
-				refuse_request(k, h, E2BIG);
-		} else if (h->msg_size < sizeof(*h) || rx->fds_overflow) {
-			VU_LOG(ERR, "%s: malformed message dropped", c->path);
-			if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
-				deliver_reply(c, rx, -EPROTO);
-			else
-				refuse_request(k, h, EINVAL);
-		} else if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY) {
-			if (!deliver_reply(c, rx, 0))
-				VU_LOG(WARNING, "%s: reply id %u cmd %u matches no "
-				       "request, dropped", c->path, h->msg_id,
-				       h->cmd);
-		} else {
-			serve_request(c, k);
-		}
-		vu_rx_next(rx);
+		r = sock_read_one(c, k);
+		if (r <= 0)
+			break;
 		if (vu_out_pending(&k->out) >= VU_OUT_HIGH)
 			break;	/* read on once the server takes our replies */
 	}
-	sock_watch(k);
+	pthread_mutex_unlock(&k->rx_lock);
+	if (r < 0)
+		client_lost(c);
+	else if (r > 0 || vu_out_pending(&k->out) > 0)
+		sock_watch(k);
+}
+
+/*
+ * Become the reader of k, if no other thread is (the event thread is
+ * told not to read it). With nothing queued for sending only: a caller
+ * whose request is still partly queued leaves the socket to the event
+ * thread, which also sends the rest.
+ */
+static bool
+direct_begin(struct client_sock *k)
+{
+	bool ok;
+
+	pthread_mutex_lock(&k->rx_lock);
+	pthread_mutex_lock(&k->ev_lock);
+	ok = !k->direct && k->reading && vu_out_pending(&k->out) == 0;
+	if (ok)
+		k->direct = true;
+	pthread_mutex_unlock(&k->ev_lock);
+	pthread_mutex_unlock(&k->rx_lock);
+	if (ok)
+		sock_watch(k);
+	return ok;
+}
+
+static void
+direct_end(struct client_sock *k)
+{
+	pthread_mutex_lock(&k->rx_lock);
+	pthread_mutex_lock(&k->ev_lock);
+	k->direct = false;
+	pthread_mutex_unlock(&k->ev_lock);
+	pthread_mutex_unlock(&k->rx_lock);
+	sock_watch(k);	/* the event thread reads again */
+}
+
+static bool
+waiter_done(struct rte_vfio_user_client *c, struct waiter *w)
+{
+	bool done;
+
+	pthread_mutex_lock(&c->lock);
+	done = w->done;
+	pthread_mutex_unlock(&c->lock);
+	return done;
+}
+
+/*
+ * As the reader of k, read and handle messages (replies to other waiters
+ * and the server's requests too) until w is answered, the deadline
+ * passes, or something the event thread should handle happens (the
+ * connection went, our own replies pile up). The caller then waits on the
+ * condition variable as usual, which returns at once when w is done.
+ */
+static void
+direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
+	    struct waiter *w, uint64_t deadline_ms)
+{
+	uint64_t spin_until = vu_now_us() + vu_fdman_get_poll_us();
+
+	for (;;) {
+		struct pollfd p = { .fd = k->fd, .events = POLLIN };
+		uint64_t now;
+		int r;
+
+		pthread_mutex_lock(&k->rx_lock);
+		do {
+			r = sock_read_one(c, k);
+		} while (r > 0 && !waiter_done(c, w) &&
+			 vu_out_pending(&k->out) < VU_OUT_HIGH);
+		pthread_mutex_unlock(&k->rx_lock);
+		if (r != 0 || waiter_done(c, w))
+			return;
+		if (vu_now_us() < spin_until) {
+			sched_yield();
+			continue;
+		}
+		now = vu_now_ms();
+		if (now >= deadline_ms)
+			return;
+		r = poll(&p, 1, (int)RTE_MIN(deadline_ms - now, (uint64_t)INT32_MAX));
+		if (r < 0 && errno != EINTR)
+			return;
+		if (r > 0 && (p.revents & (POLLERR | POLLNVAL)))
+			return;
+	}
 }
 
 static void

@@ -6,9 +6,14 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <rte_common.h>
+
+#include "rte_vfio_user.h"
 #include "vu_fdman.h"
 #include "vu_log.h"
 
@@ -32,6 +37,7 @@ static struct {
 	bool running;
 	bool quit;
 	pthread_t tid;
+	uint32_t poll_us;	/* busy-poll this long after an event */
 	unsigned int used;
 	struct fdman_entry ent[FDMAN_MAX_FDS];
 } fdm = {
@@ -39,7 +45,44 @@ static struct {
 	.idle = PTHREAD_COND_INITIALIZER,
 	.epfd = -1,
 	.wake_fd = -1,
+	.poll_us = RTE_VFIO_USER_EVENT_POLL_US_DEFAULT,
 };
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void
+vu_fdman_set_poll_us(uint32_t us)
+{
+	__atomic_store_n(&fdm.poll_us, us, __ATOMIC_RELAXED);
+}
+
+uint32_t
+vu_fdman_get_poll_us(void)
+{
+	return __atomic_load_n(&fdm.poll_us, __ATOMIC_RELAXED);
+}
+
+int
+rte_vfio_user_set_event_poll(uint32_t usec)
+{
+	if (usec > 1000000)
+		return -EINVAL;
+	vu_fdman_set_poll_us(usec);
+	return 0;
+}
+
+uint32_t
+rte_vfio_user_get_event_poll(void)
+{
+	return vu_fdman_get_poll_us();
+}
 
 static inline uint64_t
 ev_key(uint32_t slot, uint32_t gen)
@@ -83,20 +126,40 @@ dispatch(uint64_t key, uint32_t events)
 	pthread_mutex_unlock(&fdm.lock);
 }
 
+/*
+ * After handling events the loop polls (epoll_wait without sleeping,
+ * yielding the CPU between polls) for poll_us before it sleeps: a peer
+ * that answers a reply with its next request within that time (a client
+ * mapping memory page after page, a driver setting up its queues) finds
+ * the thread awake, and neither side pays for waking it up. Waking a
+ * sleeping thread on another CPU is most of a request's cost (an
+ * inter-processor interrupt, and in a virtual machine an idle virtual CPU
+ * that the host must schedule again). Yielding keeps a peer on the same
+ * CPU running.
+ */
 static void *
 fdman_loop(void *unused)
 {
 	struct epoll_event evs[FDMAN_BATCH];
+	uint64_t poll_until = 0;
 	int n, i;
 
 	(void)unused;
 	for (;;) {
-		n = epoll_wait(fdm.epfd, evs, FDMAN_BATCH, -1);
+		n = epoll_wait(fdm.epfd, evs, FDMAN_BATCH,
+			       poll_until != 0 ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			VU_LOG(ERR, "epoll_wait: %s", strerror(errno));
 			break;
+		}
+		if (n == 0) {
+			if (poll_until != 0 && mono_ns() < poll_until)
+				sched_yield();
+			else
+				poll_until = 0;
+			continue;
 		}
 		for (i = 0; i < n; i++) {
 			if ((uint32_t)evs[i].data.u64 == WAKE_SLOT) {
@@ -109,6 +172,9 @@ fdman_loop(void *unused)
 			}
 			dispatch(evs[i].data.u64, evs[i].events);
 		}
+		if (vu_fdman_get_poll_us() != 0)
+			poll_until = mono_ns() + (uint64_t)vu_fdman_get_poll_us() *
+				1000;
 		pthread_mutex_lock(&fdm.lock);
 		if (fdm.quit) {
 			pthread_mutex_unlock(&fdm.lock);

@@ -32,6 +32,12 @@ int vu_fdman_del(int fd);
 /* True on the event thread. */
 bool vu_fdman_is_event_thread(void);
 
+/* How long the thread polls for more events after handling some before
+ * it sleeps (microseconds; 0: it sleeps at once); client calls poll for
+ * their replies as long (rte_vfio_user_set_event_poll()). */
+void vu_fdman_set_poll_us(uint32_t us);
+uint32_t vu_fdman_get_poll_us(void);
+
 /* Stop the thread once no fd is watched (library unload, last unregister). */
 void vu_fdman_shutdown(void);
 

@@ -105,6 +105,7 @@ struct vu_conn {
 	uint8_t *reply;		/* reply payload buffer, VU_MAX_MSG_SIZE */
 	struct vu_out out;	/* replies and our DMA requests */
 	pthread_mutex_t ev_lock;	/* 'events', 'reading', the timer */
+	uint64_t timer_due;	/* ms the timer is armed for; 0: disarmed */
 	uint32_t events;	/* epoll events watched */
 	bool reading;		/* false while too much output is queued */
 	int twin_fd;		/* server end of the twin socket, or -1 */

@@ -290,17 +290,20 @@ locks_future(struct vu_maps *ms)
 	return ms->locks > 0;
 }
 
-/* mmap() of a file that neither populates nor locks it (see above). */
+/* mmap() of a file that neither populates nor locks it (see above):
+ * one mmap() in a process that does not lock its future mappings. */
 static void *
 map_file(int fd, uint64_t len, int prot, uint64_t off, bool unlock)
 {
-	void *p = mmap(NULL, len, PROT_NONE, MAP_SHARED, fd, (off_t)off);
+	void *p;
 	int err;
 
+	if (!unlock)
+		return mmap(NULL, len, prot, MAP_SHARED, fd, (off_t)off);
+	p = mmap(NULL, len, PROT_NONE, MAP_SHARED, fd, (off_t)off);
 	if (p == MAP_FAILED)
 		return p;
-	if (unlock)
-		munlock(p, len);
+	munlock(p, len);
 	if (mprotect(p, len, prot) == 0)
 		return p;
 	err = errno;

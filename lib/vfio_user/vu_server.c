@@ -136,7 +136,7 @@ conn_free(struct vu_conn *c)
 	vu_rx_fini(&c->rx);
 	vu_out_fini(&c->out);
 	pthread_mutex_destroy(&c->ev_lock);
-	free(c->reply);
+	vu_buf_free(c->reply, VU_MAX_MSG_SIZE);
 	free(c);
 }
 
@@ -156,7 +156,7 @@ conn_new(struct vu_dev *dev, int fd)
 	vu_out_init(&c->out);
 	c->timer_fd = timerfd_create(CLOCK_MONOTONIC,
 				     TFD_NONBLOCK | TFD_CLOEXEC);
-	c->reply = malloc(VU_MAX_MSG_SIZE);
+	c->reply = vu_buf_alloc(VU_MAX_MSG_SIZE);
 	if (c->timer_fd < 0 || c->reply == NULL || vu_rx_init(&c->rx) < 0) {
 		c->fd = -1;	/* the caller still owns fd */
 		conn_free(c);
@@ -260,13 +260,19 @@ conn_arm_timer_locked(struct vu_conn *c)
 	stalled = vu_out_stalled_since(&c->out);
 	if (stalled != 0 && stalled + VU_OUT_STALL_MS < due)
 		due = stalled + VU_OUT_STALL_MS;
-	if (due != UINT64_MAX) {
+	if (due == UINT64_MAX)
+		due = 0;
+	/* as armed already (mostly: disarmed, and nothing to arm) */
+	if (due == c->timer_due)
+		return;
+	if (due != 0) {
 		uint64_t in = due > now ? due - now : 1;
 
 		its.it_value.tv_sec = (time_t)(in / 1000);
 		its.it_value.tv_nsec = (long)(in % 1000) * 1000000L;
 	}
-	timerfd_settime(c->timer_fd, 0, &its, NULL);
+	if (timerfd_settime(c->timer_fd, 0, &its, NULL) == 0)
+		c->timer_due = due;
 }
 
 /*
@@ -507,6 +513,9 @@ conn_timer_event(int fd, void *arg, uint32_t events)
 	RTE_SET_USED(events);
 	if (read(fd, &ticks, sizeof(ticks)) < 0)
 		return;
+	pthread_mutex_lock(&c->ev_lock);
+	c->timer_due = 0;	/* it fired: disarmed */
+	pthread_mutex_unlock(&c->ev_lock);
 	stalled = vu_out_stalled_since(&c->out);
 	if (stalled != 0 && now - stalled >= VU_OUT_STALL_MS) {
 		VU_LOG(ERR, "%s: client read none of %zu bytes of replies for "

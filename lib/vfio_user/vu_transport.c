@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,11 +29,53 @@ vu_close_fds(int *fds, unsigned int n)
 	}
 }
 
+/*
+ * A message buffer: an anonymous mapping whose pages are backed only once
+ * touched, also in a process that locks its future mappings
+ * (mlockall(MCL_FUTURE), as testpmd does): malloc() of a buffer this size
+ * gets an mmap() that such a process populates and locks at once, a MiB
+ * per buffer and two buffers per connection, most of which only a rare
+ * large message would ever use (and faulting them in made each
+ * connection's first message wait milliseconds). An access past the end
+ * hits a guard page.
+ */
+static size_t
+buf_span(size_t size)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	return RTE_ALIGN_CEIL(size, pg) + pg;	/* and a guard page */
+}
+
+void *
+vu_buf_alloc(size_t size)
+{
+	size_t span = buf_span(size);
+	void *p = mmap(NULL, span, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	munlock(p, span);	/* fails harmlessly when nothing is locked */
+	if (mprotect(p, size, PROT_READ | PROT_WRITE) < 0) {
+		munmap(p, span);
+		return NULL;
+	}
+	return p;
+}
+
+void
+vu_buf_free(void *p, size_t size)
+{
+	if (p != NULL)
+		munmap(p, buf_span(size));
+}
+
 int
 vu_rx_init(struct vu_rx *rx)
 {
 	memset(rx, 0, sizeof(*rx));
-	rx->buf = malloc(VU_MAX_MSG_SIZE);
+	rx->buf = vu_buf_alloc(VU_MAX_MSG_SIZE);
 	if (rx->buf == NULL)
 		return -ENOMEM;
 	rx->want = sizeof(struct vfio_user_header);
@@ -62,7 +105,7 @@ vu_rx_fini(struct vu_rx *rx)
 	if (rx->buf == NULL)
 		return;
 	vu_rx_next(rx);
-	free(rx->buf);
+	vu_buf_free(rx->buf, VU_MAX_MSG_SIZE);
 	rx->buf = NULL;
 }
 
@@ -176,6 +219,15 @@ again:
 		 * 16 is refused by the dispatcher */
 	}
 	return VU_RX_MSG;
+}
+
+uint64_t
+vu_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 uint64_t

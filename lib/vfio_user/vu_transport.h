@@ -153,7 +153,14 @@ uint64_t vu_out_stalled_since(struct vu_out *o);
  * milliseconds) passes. 0 or -ETIMEDOUT, or the socket's error. */
 int vu_out_wait(struct vu_out *o, size_t limit, uint64_t deadline_ms);
 
+/* A buffer of size bytes whose pages are backed only once touched, even
+ * under mlockall(MCL_FUTURE); NULL if out of memory. */
+void *vu_buf_alloc(size_t size);
+void vu_buf_free(void *p, size_t size);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t vu_now_ms(void);
+/* CLOCK_MONOTONIC in microseconds. */
+uint64_t vu_now_us(void);
 
 #endif /* VU_TRANSPORT_H */

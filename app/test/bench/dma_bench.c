@@ -8,17 +8,20 @@
  * strict vIOMMU makes QEMU send them for every buffer it hands the device.
  *
  *   vu-dma-bench -s SOCKET [-n PAIRS] [-t SECONDS] [-b BACKGROUND]
- *                [-v [-p]] [-l LABEL]
+ *                [-z SIZE] [-v [-p]] [-l LABEL]
  *
  * It connects to SOCKET as a vfio-user client (the raw test client: one
  * synchronous request at a time, no library on this side), negotiates,
  * optionally maps BACKGROUND other 4 KiB pages first (descending IOVAs,
  * every other page of the memfd, so they do not coalesce: a realistic
  * vIOMMU table), then times PAIRS map/unmap pairs of one more page (or
- * until SECONDS passed), and prints one line:
+ * until SECONDS passed), and prints one line. With -z the timed region is
+ * the whole of a memfd of its own of SIZE bytes (a multiple of 4 KiB, e.g.
+ * 2097152: a 2 MiB memfd region) instead of the first page of the shared
+ * one:
  *
  *   LABEL: N pairs in S s: P pairs/s, pair A us; map median M us p99 M99;
- *          unmap median U us p99 U99 (B background regions)
+ *          unmap median U us p99 U99 (B background regions, SIZE bytes)
  *
  * With -v the device is a virtio-net device (net_vfio_user) and the bench
  * first drives it as a VIRTIO 1.x driver does, to DRIVER_OK with two
@@ -43,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_virtio.h"
 #include "raw_client.h"
 
 #define PAGE 4096u
@@ -50,9 +54,7 @@
 #define BG_TOP 0xfff00000ull	/* background pages below this, descending */
 #define PAIR_IOVA 0x100000000ull
 #define RING_IOVA 0x200000000ull	/* the ring area, -v */
-#define RING_AREA (64u * 1024)
-#define RING_QSZ 1024u
-#define CFG_REGION 7u		/* VFIO_PCI_CONFIG_REGION_INDEX */
+#define RING_AREA BV_RING_AREA
 
 static uint64_t
 now_ns(void)
@@ -85,151 +87,6 @@ dma_unmap(struct rc *c, uint64_t iova, uint64_t size)
 }
 
 static int
-region_rw(struct rc *c, uint32_t region, uint64_t off, void *buf,
-	  uint32_t count, bool write)
-{
-	uint8_t req[sizeof(struct vfio_user_region_access) + 8];
-	struct vfio_user_region_access *a = (void *)req;
-	struct rc_reply r;
-	int ret;
-
-	a->offset = off;
-	a->region = region;
-	a->count = count;
-	if (write)
-		memcpy(a->data, buf, count);
-	ret = rc_call(c, write ? VFIO_USER_REGION_WRITE : VFIO_USER_REGION_READ,
-		      req, (uint32_t)(sizeof(*a) + (write ? count : 0)), NULL, 0,
-		      &r);
-	if (ret == 0 && !write) {
-		if (r.size != sizeof(*a) + count)
-			ret = -EPROTO;
-		else
-			memcpy(buf, r.payload + sizeof(*a), count);
-	}
-	rc_reply_free(&r);
-	return ret;
-}
-
-/* The virtio common configuration: BAR and offset from the vendor
- * capability of type VIRTIO_PCI_CAP_COMMON_CFG (1). */
-struct virtio {
-	struct rc *c;
-	uint32_t bar;
-	uint64_t common;
-	int err;
-};
-
-static void
-cc_w(struct virtio *v, uint32_t off, uint32_t val, uint32_t len)
-{
-	int ret = region_rw(v->c, v->bar, v->common + off, &val, len, true);
-
-	if (ret < 0 && v->err == 0)
-		v->err = ret;
-}
-
-static uint32_t
-cc_r(struct virtio *v, uint32_t off, uint32_t len)
-{
-	uint32_t val = 0;
-	int ret = region_rw(v->c, v->bar, v->common + off, &val, len, false);
-
-	if (ret < 0 && v->err == 0)
-		v->err = ret;
-	return val;
-}
-
-/* Offsets in struct virtio_pci_common_cfg. */
-#define CC_DFSELECT 0
-#define CC_DF 4
-#define CC_GFSELECT 8
-#define CC_GF 12
-#define CC_STATUS 20
-#define CC_QSELECT 22
-#define CC_QSIZE 24
-#define CC_QENABLE 28
-#define CC_QDESC 32
-#define CC_QAVAIL 40
-#define CC_QUSED 48
-
-static int
-virtio_find_common(struct virtio *v)
-{
-	uint8_t cfg[256];
-	unsigned int hops = 0;
-	uint8_t p;
-	int ret = region_rw(v->c, CFG_REGION, 0, cfg, 8, false);
-
-	for (uint32_t off = 8; ret == 0 && off < sizeof(cfg); off += 8)
-		ret = region_rw(v->c, CFG_REGION, off, cfg + off, 8, false);
-	if (ret < 0)
-		return ret;
-	for (p = cfg[0x34]; p != 0 && p < 0xfc && hops++ < 48; p = cfg[p + 1]) {
-		if (cfg[p] == 0x09 && cfg[p + 3] == 1) {
-			uint32_t o;
-
-			memcpy(&o, cfg + p + 8, 4);
-			v->bar = cfg[p + 4];
-			v->common = o;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-/* Reset, negotiate VERSION_1 + ACCESS_PLATFORM, set up queues 0 and 1 in
- * the ring area, DRIVER_OK. Returns the status read back, or -errno. */
-static int
-virtio_up(struct rc *c)
-{
-	struct virtio v = { .c = c };
-	uint32_t hi;
-	int ret = virtio_find_common(&v);
-
-	if (ret < 0)
-		return ret;
-	cc_w(&v, CC_STATUS, 0, 1);
-	cc_w(&v, CC_STATUS, 1, 1);		/* ACKNOWLEDGE */
-	cc_w(&v, CC_STATUS, 3, 1);		/* DRIVER */
-	cc_w(&v, CC_DFSELECT, 1, 4);
-	hi = cc_r(&v, CC_DF, 4) & 0x3;		/* VERSION_1, ACCESS_PLATFORM */
-	cc_w(&v, CC_GFSELECT, 0, 4);
-	cc_w(&v, CC_GF, 0, 4);
-	cc_w(&v, CC_GFSELECT, 1, 4);
-	cc_w(&v, CC_GF, hi, 4);
-	cc_w(&v, CC_STATUS, 11, 1);		/* FEATURES_OK */
-	for (uint32_t q = 0; q < 2; q++) {
-		uint64_t base = RING_IOVA + (uint64_t)q * RING_AREA / 2;
-
-		cc_w(&v, CC_QSELECT, q, 2);
-		cc_w(&v, CC_QSIZE, RING_QSZ, 2);
-		cc_w(&v, CC_QDESC, (uint32_t)base, 4);
-		cc_w(&v, CC_QDESC + 4, (uint32_t)(base >> 32), 4);
-		cc_w(&v, CC_QAVAIL, (uint32_t)(base + 16384), 4);
-		cc_w(&v, CC_QAVAIL + 4, (uint32_t)((base + 16384) >> 32), 4);
-		cc_w(&v, CC_QUSED, (uint32_t)(base + 20480), 4);
-		cc_w(&v, CC_QUSED + 4, (uint32_t)((base + 20480) >> 32), 4);
-		cc_w(&v, CC_QENABLE, 1, 2);
-	}
-	cc_w(&v, CC_STATUS, 15, 1);		/* DRIVER_OK */
-	ret = (int)cc_r(&v, CC_STATUS, 1);
-	return v.err < 0 ? v.err : ret;
-}
-
-static int
-virtio_status(struct rc *c)
-{
-	struct virtio v = { .c = c };
-	int ret = virtio_find_common(&v);
-
-	if (ret < 0)
-		return ret;
-	ret = (int)cc_r(&v, CC_STATUS, 1);
-	return v.err < 0 ? v.err : ret;
-}
-
-static int
 cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -252,7 +109,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "Usage: vu-dma-bench -s SOCKET [-n PAIRS] [-t SECONDS] "
-		"[-b BACKGROUND] [-v [-p]] [-l LABEL]\n");
+		"[-b BACKGROUND] [-z SIZE] [-v [-p]] [-l LABEL]\n");
 }
 
 int
@@ -261,18 +118,19 @@ main(int argc, char **argv)
 	const char *path = NULL, *label = "dma";
 	uint32_t pairs = 20000, bg = 0, done = 0, i;
 	double secs = 10;
-	uint64_t *tmap, *tunmap, t0, end, total;
+	uint64_t *tmap, *tunmap, t0, end, total, psize = PAGE;
 	size_t memsize;
 	bool virtio = false, per_page = false;
-	int fd, o, ret, status = -1;
+	int fd, pfd, o, ret, status = -1;
 	struct rc c;
 
-	while ((o = getopt(argc, argv, "s:n:t:b:l:vph")) != -1) {
+	while ((o = getopt(argc, argv, "s:n:t:b:z:l:vph")) != -1) {
 		switch (o) {
 		case 's': path = optarg; break;
 		case 'n': pairs = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 't': secs = strtod(optarg, NULL); break;
 		case 'b': bg = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'z': psize = strtoull(optarg, NULL, 0); break;
 		case 'l': label = optarg; break;
 		case 'v': virtio = true; break;
 		case 'p': per_page = true; break;
@@ -280,7 +138,8 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (path == NULL || pairs == 0 || bg > 60000) {
+	if (path == NULL || pairs == 0 || bg > 60000 || psize == 0 ||
+	    psize % PAGE != 0 || psize > (1ull << 30)) {
 		usage(stderr);
 		return 2;
 	}
@@ -289,6 +148,14 @@ main(int argc, char **argv)
 	if (fd < 0 || ftruncate(fd, (off_t)memsize) < 0) {
 		perror("memfd");
 		return 1;
+	}
+	pfd = fd;
+	if (psize != PAGE) {	/* the timed region: a file of its own */
+		pfd = memfd_create("vu-dma-bench-pair", MFD_CLOEXEC);
+		if (pfd < 0 || ftruncate(pfd, (off_t)psize) < 0) {
+			perror("memfd");
+			return 1;
+		}
 	}
 	tmap = calloc(pairs, sizeof(*tmap));
 	tunmap = calloc(pairs, sizeof(*tunmap));
@@ -316,7 +183,7 @@ main(int argc, char **argv)
 			}
 		}
 		if (ret == 0)
-			ret = virtio_up(&c);
+			ret = bv_virtio_up(&c, RING_IOVA);
 		if (ret < 0) {
 			fprintf(stderr, "%s: virtio set-up: %s\n", label,
 				strerror(-ret));
@@ -340,10 +207,10 @@ main(int argc, char **argv)
 
 		if (a >= end)
 			break;
-		ret = dma_map(&c, PAIR_IOVA, PAGE, fd, 0);
+		ret = dma_map(&c, PAIR_IOVA, psize, pfd, 0);
 		b = now_ns();
 		if (ret == 0)
-			ret = dma_unmap(&c, PAIR_IOVA, PAGE);
+			ret = dma_unmap(&c, PAIR_IOVA, psize);
 		e = now_ns();
 		if (ret < 0) {
 			fprintf(stderr, "%s: pair %u: %s\n", label, done,
@@ -356,20 +223,22 @@ main(int argc, char **argv)
 	total = now_ns() - t0;
 
 	if (virtio)
-		status = virtio_status(&c);
+		status = bv_virtio_status(&c);
 	for (i = 0; i < bg; i++)
 		dma_unmap(&c, BG_TOP - (uint64_t)(i + 1) * PAGE, PAGE);
 	rc_close(&c);
+	if (pfd != fd)
+		close(pfd);
 	close(fd);
 
 	qsort(tmap, done, sizeof(*tmap), cmp_u64);
 	qsort(tunmap, done, sizeof(*tunmap), cmp_u64);
 	printf("%s: %u pairs in %.2f s: %.0f pairs/s, pair %.1f us; map median "
 	       "%.1f us p99 %.1f; unmap median %.1f us p99 %.1f (%u background "
-	       "regions)\n", label, done, total / 1e9, done / (total / 1e9),
-	       total / 1000.0 / done, pct_us(tmap, done, 50),
-	       pct_us(tmap, done, 99), pct_us(tunmap, done, 50),
-	       pct_us(tunmap, done, 99), bg);
+	       "regions, %" PRIu64 " bytes)\n", label, done, total / 1e9,
+	       done / (total / 1e9), total / 1000.0 / done,
+	       pct_us(tmap, done, 50), pct_us(tmap, done, 99),
+	       pct_us(tunmap, done, 50), pct_us(tunmap, done, 99), bg, psize);
 	if (virtio)
 		printf("%s: device status 0x%x after the run%s\n", label,
 		       status, status >= 0 && (status & 0x40) ?

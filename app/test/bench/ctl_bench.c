@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * vu-ctl-bench: the control path as the library's own client sees it
+ * (rte_vfio_user_client: the API net_vfio_user_client and any DPDK
+ * application use), one request at a time:
+ *
+ *   vu-ctl-bench -s SOCKET [-m dma|read] [-n COUNT] [-t SECONDS]
+ *                [-z SIZE] [-r REGION] [-o OFFSET] [-P USEC] [-l LABEL]
+ *
+ *   -m dma   DMA_MAP + DMA_UNMAP pairs of the whole of a memfd of SIZE
+ *            bytes (default 2 MiB), one pair after the other;
+ *   -m read  4-byte REGION_READs of REGION (default 7: PCI config space)
+ *            at OFFSET (default 0).
+ *   -P USEC  rte_vfio_user_set_event_poll(USEC) first: how long a call
+ *            polls for its reply before it sleeps.
+ *
+ * It prints one line:
+ *
+ *   LABEL: N ops in S s: P ops/s, op A us; median M us p99 M99 [map
+ *          median ... unmap median ...]
+ *
+ * A benchmark, not a test: it fails only when a request fails.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_errno.h>
+
+#include <rte_vfio_user.h>
+#include <rte_vfio_user_client.h>
+#include <vfio_user_proto.h>
+
+#define PAIR_IOVA 0x100000000ull
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Percentile p (0-100) of n sorted samples, in microseconds. */
+static double
+pct_us(const uint64_t *v, uint32_t n, unsigned int p)
+{
+	uint32_t i = (uint32_t)(((uint64_t)n * p) / 100);
+
+	if (i >= n)
+		i = n - 1;
+	return v[i] / 1000.0;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "Usage: vu-ctl-bench -s SOCKET [-m dma|read] [-n COUNT] "
+		"[-t SECONDS] [-z SIZE] [-r REGION] [-o OFFSET] [-P USEC] "
+		"[-l LABEL]\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rte_vfio_user_client_conf conf = { .timeout_ms = 5000 };
+	const char *label = "ctl", *mode = "dma";
+	uint64_t size = 2u << 20, off = 0, *ta, *tb, t0, end, total;
+	uint32_t count = 20000, region = 7, done;
+	struct rte_vfio_user_client *c;
+	double secs = 10;
+	bool dma;
+	int fd = -1, o, ret = 0;
+
+	while ((o = getopt(argc, argv, "s:m:n:t:z:r:o:l:P:h")) != -1) {
+		switch (o) {
+		case 's': conf.path = optarg; break;
+		case 'm': mode = optarg; break;
+		case 'n': count = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 't': secs = strtod(optarg, NULL); break;
+		case 'z': size = strtoull(optarg, NULL, 0); break;
+		case 'r': region = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'o': off = strtoull(optarg, NULL, 0); break;
+		case 'l': label = optarg; break;
+		case 'P':
+			if (rte_vfio_user_set_event_poll((uint32_t)strtoul(optarg,
+							NULL, 0)) < 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	dma = strcmp(mode, "dma") == 0;
+	if (conf.path == NULL || count == 0 || (!dma && strcmp(mode, "read")) ||
+	    size == 0 || size % 4096 != 0) {
+		usage(stderr);
+		return 2;
+	}
+	ta = calloc(count, sizeof(*ta));
+	tb = calloc(count, sizeof(*tb));
+	if (ta == NULL || tb == NULL)
+		return 1;
+	if (dma) {
+		fd = memfd_create("vu-ctl-bench", MFD_CLOEXEC);
+		if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+			perror("memfd");
+			return 1;
+		}
+	}
+	c = rte_vfio_user_client_attach(&conf);
+	if (c == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", label, conf.path,
+			strerror(rte_errno));
+		return 1;
+	}
+
+	t0 = now_ns();
+	end = t0 + (uint64_t)(secs * 1e9);
+	for (done = 0; done < count && ret == 0; done++) {
+		uint64_t a = now_ns(), b, e;
+		uint32_t val;
+
+		if (a >= end)
+			break;
+		if (dma) {
+			ret = rte_vfio_user_client_dma_map(c, PAIR_IOVA, size,
+				NULL, fd, 0, VFIO_USER_DMA_MAP_F_READ |
+				VFIO_USER_DMA_MAP_F_WRITE);
+			b = now_ns();
+			if (ret == 0)
+				ret = rte_vfio_user_client_dma_unmap(c,
+					PAIR_IOVA, size);
+		} else {
+			ret = rte_vfio_user_client_region_read(c, region, off,
+							       &val, 4);
+			b = now_ns();
+		}
+		e = now_ns();
+		ta[done] = dma ? b - a : e - a;
+		tb[done] = e - b;
+	}
+	total = now_ns() - t0;
+	rte_vfio_user_client_detach(c);
+	if (fd >= 0)
+		close(fd);
+	if (ret < 0) {
+		fprintf(stderr, "%s: request %u: %s\n", label, done,
+			strerror(-ret));
+		return 1;
+	}
+
+	qsort(ta, done, sizeof(*ta), cmp_u64);
+	qsort(tb, done, sizeof(*tb), cmp_u64);
+	if (dma)
+		printf("%s: %u pairs in %.2f s: %.0f pairs/s, pair %.1f us; map "
+		       "median %.1f us p99 %.1f; unmap median %.1f us p99 %.1f "
+		       "(%" PRIu64 " bytes)\n", label, done, total / 1e9,
+		       done / (total / 1e9), total / 1000.0 / done,
+		       pct_us(ta, done, 50), pct_us(ta, done, 99),
+		       pct_us(tb, done, 50), pct_us(tb, done, 99), size);
+	else
+		printf("%s: %u reads in %.2f s: %.0f reads/s, read %.1f us; "
+		       "median %.1f us p99 %.1f (region %u)\n", label, done,
+		       total / 1e9, done / (total / 1e9), total / 1000.0 / done,
+		       pct_us(ta, done, 50), pct_us(ta, done, 99), region);
+	free(ta);
+	free(tb);
+	return 0;
+}
