@@ -120,6 +120,7 @@ struct vun_dev {
 	int notify_efd;			/* ioeventfd offered for data kicks */
 	int pci_cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
 	uint32_t msix_on;		/* atomic: client enabled MSI-X vectors */
+	struct vun_offload *ol;		/* offload mode (vun_offload.c), or NULL */
 
 	struct vun_vq vq[VUN_MAX_VQS];
 };
@@ -132,6 +133,7 @@ int vun_virtio_register(struct vun_dev *d);
 void vun_virtio_set_port_started(struct vun_dev *d, bool started);
 void vun_queues_stop(struct vun_dev *d);
 void vun_signal_config(struct vun_dev *d);
+void vun_needs_reset(struct vun_dev *d, const char *why);
 
 /* Append a used element (data path and control queue). */
 static inline void

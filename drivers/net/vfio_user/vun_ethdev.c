@@ -26,6 +26,7 @@
 
 #include "vun.h"
 #include "vun_layout.h"
+#include "vun_offload.h"
 
 RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 
@@ -33,9 +34,10 @@ RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 #define ARG_QUEUES	"queues"
 #define ARG_MAC		"mac"
 #define ARG_MTU		"mtu"
+#define ARG_OFFLOAD	"offload"
 
 static const char *const valid_args[] = {
-	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_MTU, NULL,
+	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_MTU, ARG_OFFLOAD, NULL,
 };
 
 /* ---- link ---- */
@@ -133,6 +135,7 @@ vun_dev_close(struct rte_eth_dev *dev)
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return 0;
 	vun_virtio_fini(d);
+	vun_offload_fini(d);
 	/* mac_addrs is freed by the ethdev layer */
 	return 0;
 }
@@ -408,7 +411,19 @@ arg_mac(const char *key, const char *val, void *out)
 }
 
 static int
-parse_args(struct rte_vdev_device *vdev, struct vun_dev *d)
+arg_offload(const char *key, const char *val, void *out)
+{
+	char *path = out;
+
+	RTE_SET_USED(key);
+	if (val[0] == '\0' || strlen(val) >= sizeof(((struct vun_dev *)0)->path))
+		return -1;
+	strcpy(path, val);
+	return 0;
+}
+
+static int
+parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 {
 	const char *params = rte_vdev_device_args(vdev);
 	const char *name = rte_vdev_device_name(vdev);
@@ -420,7 +435,8 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d)
 	rte_eth_random_addr(d->mac.addr_bytes);
 	kv = rte_kvargs_parse(params ? params : "", valid_args);
 	if (kv == NULL) {
-		VUN_LOG(ERR, "%s: bad devargs '%s' (keys: path, queues, mac, mtu)",
+		VUN_LOG(ERR, "%s: bad devargs '%s' (keys: path, queues, mac, mtu, "
+			"offload)",
 			name, params ? params : "");
 		return -EINVAL;
 	}
@@ -446,6 +462,12 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d)
 		VUN_LOG(ERR, "%s: mac must be a unicast xx:xx:xx:xx:xx:xx", name);
 		goto out;
 	}
+	if (rte_kvargs_count(kv, ARG_OFFLOAD) > 1 ||
+	    rte_kvargs_process(kv, ARG_OFFLOAD, arg_offload, offload) < 0) {
+		VUN_LOG(ERR, "%s: offload must be one vhost-user socket path",
+			name);
+		goto out;
+	}
 	ret = 0;
 out:
 	rte_kvargs_free(kv);
@@ -458,6 +480,7 @@ static int
 vun_probe(struct rte_vdev_device *vdev)
 {
 	const char *name = rte_vdev_device_name(vdev);
+	char offload[sizeof(((struct vun_dev *)0)->path)] = "";
 	struct rte_eth_dev *eth;
 	struct vun_dev *d;
 	int ret;
@@ -471,7 +494,7 @@ vun_probe(struct rte_vdev_device *vdev)
 		return -ENOMEM;
 	d = eth->data->dev_private;
 	d->port_id = eth->data->port_id;
-	ret = parse_args(vdev, d);
+	ret = parse_args(vdev, d, offload);
 	if (ret < 0)
 		goto err;
 	eth->data->mac_addrs = rte_zmalloc(name, RTE_ETHER_ADDR_LEN, 0);
@@ -487,15 +510,19 @@ vun_probe(struct rte_vdev_device *vdev)
 	eth->rx_pkt_burst = vun_rx_burst;
 	eth->tx_pkt_burst = vun_tx_burst;
 	ret = vun_virtio_init(d);
+	if (ret == 0 && offload[0] != '\0')
+		ret = vun_offload_init(d, offload);
 	if (ret == 0)
 		ret = vun_virtio_register(d);
 	if (ret < 0)
 		goto err;
 	rte_eth_dev_probing_finish(eth);
 	VUN_LOG(INFO, "%s: port %u serves a virtio-net device on %s (%u queue "
-		"pairs, mtu %u)", name, d->port_id, d->path, d->max_pairs, d->mtu);
+		"pairs, mtu %u%s%s)", name, d->port_id, d->path, d->max_pairs,
+		d->mtu, offload[0] ? ", queues offloaded to " : "", offload);
 	return 0;
 err:
+	vun_offload_fini(d);
 	rte_vfio_user_pci_free(d->pci);
 	d->pci = NULL;
 	rte_eth_dev_release_port(eth);
@@ -520,4 +547,5 @@ static struct rte_vdev_driver vun_driver = {
 
 RTE_PMD_REGISTER_VDEV(net_vfio_user, vun_driver);
 RTE_PMD_REGISTER_PARAM_STRING(net_vfio_user,
-	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9216>");
+	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9216> "
+	"offload=<vhost-user socket>");

@@ -25,6 +25,7 @@
 #include "vfio_user_proto.h"
 #include "vun.h"
 #include "vun_layout.h"
+#include "vun_offload.h"
 
 #define VUN_HOST_FEATURES ( \
 	(1ULL << VIRTIO_F_VERSION_1) | \
@@ -130,6 +131,12 @@ set_needs_reset(struct vun_dev *d, const char *why)
 	vun_signal_config(d);
 }
 
+void
+vun_needs_reset(struct vun_dev *d, const char *why)
+{
+	set_needs_reset(d, why);
+}
+
 /* ---- virtqueues ---- */
 
 /* Translate and publish one queue. 0, or -EFAULT if its rings are not
@@ -143,6 +150,8 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	uint16_t n = vq->cfg_size;
 	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
 
+	if (vun_offload_owns(d, vq->index))
+		return 0;	/* the engine's, never our data path's */
 	vq->size = n;
 	vq->desc = rte_vfio_user_mem_view(d->dev_id, vq->desc_iova,
 			(uint64_t)n * sizeof(struct vring_desc),
@@ -250,6 +259,7 @@ virtio_reset(struct vun_dev *d)
 {
 	bool was_ok = d->status & VIRTIO_CONFIG_S_DRIVER_OK;
 
+	vun_offload_reset(d);
 	vun_queues_stop(d);
 	for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
 		vq_reset(d, &d->vq[i]);
@@ -301,6 +311,7 @@ status_write(struct vun_dev *d, uint8_t val)
 		VUN_LOG(INFO, "%s: driver ready, features 0x%" PRIx64,
 			d->path, d->guest_features);
 		queues_start(d, true);
+		vun_offload_driver_ok(d);
 		vun_link_update_notify(d);
 	}
 }
@@ -605,7 +616,7 @@ net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 	memset(c, 0, sizeof(*c));
 	memcpy(c->mac, &d->mac, RTE_ETHER_ADDR_LEN);
 	/* the device's side of the link: our ethdev port is started */
-	c->status = d->port_started ? VIRTIO_NET_S_LINK_UP : 0;
+	c->status = vun_offload_link(d, d->port_started) ? VIRTIO_NET_S_LINK_UP : 0;
 	c->max_virtqueue_pairs = d->max_pairs;
 	c->mtu = d->mtu;
 	c->speed = 10000;
@@ -657,6 +668,8 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 			d->vq[q].st.kicks++;
 			if (q == ctrl_vq(d))
 				ctrl_process(d);
+			else
+				vun_offload_kick(d, q);
 		} else {
 			memset(buf, 0, count);
 		}
@@ -866,6 +879,7 @@ on_update_status(int dev_id, enum rte_vfio_user_status st)
 				VFIO_USER_PCI_MSIX_IRQ_INDEX) > 0, __ATOMIC_RELEASE);
 		break;
 	}
+	vun_offload_update(d, st);
 	return 0;
 }
 
@@ -946,6 +960,9 @@ vun_virtio_register(struct vun_dev *d)
 	if (id < 0)
 		return id;
 	d->dev_id = id;
+	ret = vun_offload_registered(d);
+	if (ret < 0)
+		goto err;
 	qsbr = rte_vfio_user_get_qsbr(id);
 	d->qsbr = qsbr;
 	/* every lcore may poll: registered, and online only inside bursts */
@@ -984,7 +1001,7 @@ vun_virtio_register(struct vun_dev *d)
 	for (uint16_t q = 0; q < 2 * d->max_pairs; q++)
 		kicks[q] = (struct rte_vfio_user_io_fd){
 			.offset = VUN_NOTIFY_OFF + (uint64_t)q * VUN_NOTIFY_MULT,
-			.size = 2, .fd = d->notify_efd,
+			.size = 2, .fd = vun_offload_kick_fd(d, q, d->notify_efd),
 		};
 	reg.size = VUN_VIRTIO_BAR_SIZE;
 	reg.access = bar4_access;
