@@ -385,6 +385,9 @@ handover(struct vun_dev *d)
 	}
 	if (n == 0)
 		return;
+	/* without MQ a vhost-user back end keeps only the first pair */
+	if (n > 2 && (ol->vhu.features & (1ULL << VIRTIO_NET_F_MQ)))
+		want |= 1ULL << VIRTIO_NET_F_MQ;
 	if (ol->vhu.features & (1ULL << VHU_F_PROTOCOL_FEATURES))
 		want |= 1ULL << VHU_F_PROTOCOL_FEATURES;
 	ret = vhu_set_features(&ol->vhu, want);
