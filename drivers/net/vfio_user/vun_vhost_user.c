@@ -227,7 +227,8 @@ request(struct vhu_conn *c, uint32_t req, const void *payload, uint32_t size,
 
 	if (size > sizeof(m.p))
 		return -EINVAL;
-	memcpy(&m.p, payload, size);
+	if (size > 0)
+		memcpy(&m.p, payload, size);
 	if (ack)
 		m.h.flags |= VHU_FLAG_NEED_REPLY;
 	ret = send_msg(c, &m, fds, nfds);
