@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright 2026 The dpdk-vfio-user authors
 #
@@ -12,6 +13,7 @@
 # The frontend PMD's name is one variable (VU_FRONTEND_NAME): another
 # branch renames it.
 
+# shellcheck disable=SC2034 # used by the scripts that source this
 FE_NAME=${VU_FRONTEND_NAME:-net_vfio_user_client}
 
 # engine_start NAME SOCKET QUEUES [VDEV...]: testpmd with net_vhost0 on
@@ -25,7 +27,7 @@ engine_start() {
 		vdevs+=(--vdev "$v")
 	done
 	pair_prefix "$name"
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2046 # memory options: several words
 	tp_start "$name" -l 0,1 --main-lcore 1 --file-prefix "$PFX" \
 		$(VU_NO_HUGE=1 pair_mem_args 256) --no-pci "${vdevs[@]}" \
 		-- -i --total-num-mbufs=16384 --rxq="$q" --txq="$q" \
@@ -37,7 +39,7 @@ engine_start() {
 dev_start() {
 	local name=$1 sock=$2 eng=$3 q=$4 extra=${5:-}
 	pair_prefix "$name"
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2046 # memory options: several words
 	tp_start "$name" -l 0,1 --file-prefix "$PFX" \
 		$(VU_NO_HUGE=1 pair_mem_args 64) --no-pci \
 		--log-level=pmd.net.vfio_user:info -d "$VU_BACKEND_PMD" \

@@ -59,7 +59,7 @@ dev_start dev "$DEV" "$ENG" $Q
 pair_wait_log dev "offload engine .* not there yet" 10 ||
 	pair_fail "dev: no word of the missing engine"
 pair_prefix fe
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046 # memory options: several words
 tp_start fe -l 0,1 --file-prefix "$PFX" $(VU_NO_HUGE=1 pair_mem_args 128) \
 	--no-pci --log-level='pmd.net.*:info' -d "$VU_FRONTEND_PMD" \
 	--vdev "$FE_NAME""0,path=$DEV,queues=$Q,reconnect=200" \
