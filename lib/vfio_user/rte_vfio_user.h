@@ -870,6 +870,86 @@ __rte_experimental
 int rte_vfio_user_dma_write(int dev_id, uint64_t iova, const void *buf,
 		size_t len);
 
+/**
+ * Keep the file descriptors of client memory, for a device model that hands
+ * that memory on to another process (e.g. as vhost-user memory regions to
+ * an offload engine): the library then keeps a duplicate of the fd of
+ * every client file it maps (one per file, however many DMA regions it
+ * backs), closed when the mapping goes (the last DMA_UNMAP of the file,
+ * the client leaving). Off by default: it costs an fd per client file.
+ * Affects the mappings made after the call: call it before
+ * rte_vfio_user_start().
+ *
+ * @return
+ *   0, or -ENODEV.
+ */
+__rte_experimental
+int rte_vfio_user_mem_keep_fds(int dev_id, bool keep);
+
+/**
+ * The file behind a segment of client memory, for passing it on.
+ *
+ * From the control path only (a library callback, or a function the
+ * device model runs on the event thread through rte_vfio_user_watch_fd()),
+ * with @p s taken from the current table: the fd stays valid until the
+ * next RTE_VFIO_USER_DMA_CHANGED. Pass it on (SCM_RIGHTS duplicates it),
+ * do not close it.
+ *
+ * @param dev_id
+ *   Device id.
+ * @param s
+ *   A segment of rte_vfio_user_get_mem_table(dev_id).
+ * @param offset
+ *   Out: the offset in the file of the segment's first byte.
+ * @return
+ *   The fd (owned by the library), -ENODEV, -ENOENT (message-only
+ *   memory, or rte_vfio_user_mem_keep_fds() was off when it was mapped).
+ */
+__rte_experimental
+int rte_vfio_user_mem_fd(int dev_id,
+		const struct rte_vfio_user_mem_segment *s, uint64_t *offset);
+
+/* ---- the event thread ---- */
+
+/**
+ * Callback for rte_vfio_user_watch_fd().
+ *
+ * @param fd
+ *   The fd.
+ * @param arg
+ *   As given.
+ * @param events
+ *   epoll events: EPOLLIN, and EPOLLHUP / EPOLLERR whether asked or not.
+ */
+typedef void (*rte_vfio_user_fd_cb_t)(int fd, void *arg, uint32_t events);
+
+/**
+ * Watch an fd of the device model on the library's event thread: @p cb runs
+ * there, level-triggered, while @p fd is readable or has hung up. As every
+ * library callback of every device runs on that thread, one at a time,
+ * @p cb never runs concurrently with them: a device model's own sockets
+ * and timers (e.g. the connection to an offload engine) are served
+ * without locks against its region accesses and status changes. @p cb
+ * must not block for long: it holds up every device.
+ *
+ * @return
+ *   0, -EINVAL, -EEXIST (already watched), -ENOSPC, or the errno of
+ *   epoll_ctl().
+ */
+__rte_experimental
+int rte_vfio_user_watch_fd(int fd, rte_vfio_user_fd_cb_t cb, void *arg);
+
+/**
+ * Stop watching an fd. When called from another thread, waits until its
+ * callback is not running; from the callback itself (or any other
+ * callback on the event thread), returns at once.
+ *
+ * @return
+ *   0, or -ENOENT.
+ */
+__rte_experimental
+int rte_vfio_user_unwatch_fd(int fd);
+
 /* ---- interrupts ---- */
 
 /**

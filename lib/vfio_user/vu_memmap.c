@@ -182,6 +182,8 @@ map_free(struct vu_maps *ms, struct vu_map *m)
 		m->next->prev = m->prev;
 	ms->count--;
 	munmap(m->pub.base, m->pub.size);
+	if (m->fd >= 0)
+		close(m->fd);
 	bitmap_free(m->pub.dirty, m->pub.size);
 	bitmap_free(m->dirty_old, m->pub.size);
 	free(m);
@@ -377,6 +379,16 @@ map_new(struct vu_maps *ms, int fd, const struct stat *st, uint64_t offset,
 		free(m);
 		return NULL;
 	}
+	m->fd = -1;
+	if (ms->keep_fds) {	/* for a device model passing it on */
+		m->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (m->fd < 0) {
+			*err = -errno;
+			munmap(va, end - start);
+			free(m);
+			return NULL;
+		}
+	}
 	m->pub.base = va;
 	m->pub.size = end - start;
 	m->off = start;
@@ -387,6 +399,8 @@ map_new(struct vu_maps *ms, int fd, const struct stat *st, uint64_t offset,
 		m->pub.dirty = bitmap_alloc(m->pub.size);
 		if (m->pub.dirty == NULL) {
 			munmap(va, m->pub.size);
+			if (m->fd >= 0)
+				close(m->fd);
 			free(m);
 			*err = -ENOMEM;
 			return NULL;

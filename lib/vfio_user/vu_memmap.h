@@ -27,6 +27,7 @@ struct vu_map {
 	ino_t ino;
 	uint64_t off;		/* file offset of pub.base */
 	uint64_t *dirty_old;	/* bitmap withdrawn by vu_maps_log_stop() */
+	int fd;			/* duplicate of the file's fd (keep_fds), or -1 */
 	uint32_t refs;		/* DMA regions using it */
 	bool writable;		/* mapped with PROT_WRITE */
 	bool no_shrink;		/* the file cannot shrink (sealed) */
@@ -43,6 +44,7 @@ struct vu_maps {
 	uint32_t count;		/* mappings */
 	struct vu_map *all;
 	bool logging;		/* new writable mappings get a bitmap */
+	bool keep_fds;		/* new mappings keep a duplicate of their fd */
 	int8_t locks;		/* process locks its mappings: 0 unknown,
 				 * 1 yes, -1 no */
 	const char *name;	/* for log messages (the device's path) */

@@ -145,5 +145,7 @@ extern const struct CMUnitTest mi_sock_tests[];
 extern const size_t mi_sock_tests_n;
 extern const struct CMUnitTest mi_segments_tests[];
 extern const size_t mi_segments_tests_n;
+extern const struct CMUnitTest mi_handoff_tests[];
+extern const size_t mi_handoff_tests_n;
 
 #endif /* MI_COMMON_H */

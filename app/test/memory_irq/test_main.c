@@ -37,6 +37,8 @@ main(int argc, char **argv)
 					  mi_sock_tests_n, NULL, NULL);
 	failed += _cmocka_run_group_tests("segments", mi_segments_tests,
 					  mi_segments_tests_n, NULL, NULL);
+	failed += _cmocka_run_group_tests("handoff", mi_handoff_tests,
+					  mi_handoff_tests_n, NULL, NULL);
 	mi_server_teardown(NULL);
 	return failed != 0;
 }

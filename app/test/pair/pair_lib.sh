@@ -86,7 +86,12 @@ pair_cleanup() {
 		rm -rf "${rt:?}/$f"
 	done
 	vu_cleanup
-	[ -n "${PAIR_WORK:-}" ] && rm -rf "$PAIR_WORK"
+	# VU_TEST_KEEP=1: leave the logs for a post-mortem
+	if [ -n "${PAIR_WORK:-}" ] && [ "${VU_TEST_KEEP:-0}" = 1 ]; then
+		echo "logs kept in $PAIR_WORK" >&2
+	elif [ -n "${PAIR_WORK:-}" ]; then
+		rm -rf "$PAIR_WORK"
+	fi
 	exit "$rc"
 }
 

@@ -147,6 +147,7 @@ struct vun_dev {
 	int pci_cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
 	uint32_t mig_stopped;		/* atomic: stopped by migration */
 	struct vun_mig *mig;		/* vun_migration.c */
+	struct vun_offload *ol;		/* offload mode (vun_offload.c), or NULL */
 
 	struct vun_vq vq[VUN_MAX_VQS];
 };
@@ -165,6 +166,7 @@ void vun_ctrl_process(struct vun_dev *d);
 /* vun_migration.c: device state, migration callbacks */
 int vun_mig_register(struct vun_dev *d);
 void vun_mig_fini(struct vun_dev *d);
+void vun_needs_reset(struct vun_dev *d, const char *why);
 
 /* Append a used element (data path and control queue). */
 static inline void

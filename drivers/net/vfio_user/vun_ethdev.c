@@ -28,6 +28,7 @@
 
 #include "vun.h"
 #include "vun_layout.h"
+#include "vun_offload.h"
 
 RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 
@@ -42,10 +43,11 @@ RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 #define ARG_SOCK_MODE	"sock_mode"
 #define ARG_PACKED_VQ	"packed_vq"
 #define ARG_IN_ORDER	"in_order"
+#define ARG_OFFLOAD	"offload"
 
 static const char *const valid_args[] = {
 	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_MTU, ARG_SOCK_MODE, ARG_PACKED_VQ,
-	ARG_IN_ORDER, NULL,
+	ARG_IN_ORDER, ARG_OFFLOAD, NULL,
 };
 
 /* ---- link ---- */
@@ -143,6 +145,7 @@ vun_dev_close(struct rte_eth_dev *dev)
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return 0;
 	vun_virtio_fini(d);
+	vun_offload_fini(d);
 	/* mac_addrs is freed by the ethdev layer */
 	return 0;
 }
@@ -444,7 +447,19 @@ arg_sock_mode(const char *key, const char *val, void *out)
 }
 
 static int
-parse_args(struct rte_vdev_device *vdev, struct vun_dev *d)
+arg_offload(const char *key, const char *val, void *out)
+{
+	char *path = out;
+
+	RTE_SET_USED(key);
+	if (val[0] == '\0' || strlen(val) >= sizeof(((struct vun_dev *)0)->path))
+		return -1;
+	strcpy(path, val);
+	return 0;
+}
+
+static int
+parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 {
 	const char *params = rte_vdev_device_args(vdev);
 	const char *name = rte_vdev_device_name(vdev);
@@ -460,7 +475,7 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d)
 	kv = rte_kvargs_parse(params ? params : "", valid_args);
 	if (kv == NULL) {
 		VUN_LOG(ERR, "%s: bad devargs '%s' (keys: path, queues, mac, mtu, "
-			"sock_mode, packed_vq, in_order)",
+			"sock_mode, packed_vq, in_order, offload)",
 			name, params ? params : "");
 		return -EINVAL;
 	}
@@ -496,6 +511,12 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d)
 		VUN_LOG(ERR, "%s: packed_vq and in_order must be 0 or 1", name);
 		goto out;
 	}
+	if (rte_kvargs_count(kv, ARG_OFFLOAD) > 1 ||
+	    rte_kvargs_process(kv, ARG_OFFLOAD, arg_offload, offload) < 0) {
+		VUN_LOG(ERR, "%s: offload must be one vhost-user socket path",
+			name);
+		goto out;
+	}
 	ret = 0;
 out:
 	rte_kvargs_free(kv);
@@ -508,6 +529,7 @@ static int
 vun_probe(struct rte_vdev_device *vdev)
 {
 	const char *name = rte_vdev_device_name(vdev);
+	char offload[sizeof(((struct vun_dev *)0)->path)] = "";
 	struct rte_eth_dev *eth;
 	struct vun_dev *d;
 	int ret;
@@ -534,7 +556,7 @@ vun_probe(struct rte_vdev_device *vdev)
 		return -ENOMEM;
 	d = eth->data->dev_private;
 	d->port_id = eth->data->port_id;
-	ret = parse_args(vdev, d);
+	ret = parse_args(vdev, d, offload);
 	if (ret < 0)
 		goto err;
 	eth->data->mac_addrs = rte_zmalloc(name, RTE_ETHER_ADDR_LEN, 0);
@@ -550,16 +572,22 @@ vun_probe(struct rte_vdev_device *vdev)
 	eth->rx_pkt_burst = vun_rx_burst;
 	eth->tx_pkt_burst = vun_tx_burst;
 	ret = vun_virtio_init(d);
+	if (ret == 0 && offload[0] != '\0')
+		ret = vun_offload_init(d, offload);
 	if (ret == 0)
 		ret = vun_virtio_register(d);
 	if (ret < 0)
 		goto err;
 	rte_eth_dev_probing_finish(eth);
 	VUN_LOG(INFO, "%s: port %u serves a virtio-net device on %s (%u queue "
-		"pairs, mtu %u, packed_vq %u, in_order %u)", name, d->port_id,
-		d->path, d->max_pairs, d->mtu, d->packed_vq, d->in_order);
+		"pairs, mtu %u, packed_vq %u, in_order %u%s%s)", name,
+		d->port_id, d->path, d->max_pairs, d->mtu,
+		!!(d->host_features & (1ULL << VIRTIO_F_RING_PACKED)),
+		!!(d->host_features & (1ULL << VIRTIO_F_IN_ORDER)),
+		offload[0] ? ", queues offloaded to " : "", offload);
 	return 0;
 err:
+	vun_offload_fini(d);
 	rte_vfio_user_pci_free(d->pci);
 	d->pci = NULL;
 	rte_eth_dev_release_port(eth);
@@ -586,4 +614,4 @@ RTE_PMD_REGISTER_VDEV(net_vfio_user, vun_driver);
 RTE_PMD_REGISTER_PARAM_STRING(net_vfio_user,
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9216> "
 	"sock_mode=<octal, default 0600> "
-	"packed_vq=<0|1> in_order=<0|1>");
+	"packed_vq=<0|1> in_order=<0|1> offload=<vhost-user socket>");

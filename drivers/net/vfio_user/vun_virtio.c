@@ -25,6 +25,7 @@
 #include "vfio_user_proto.h"
 #include "vun.h"
 #include "vun_layout.h"
+#include "vun_offload.h"
 
 #define VUN_HOST_FEATURES ( \
 	(1ULL << VIRTIO_F_VERSION_1) | \
@@ -145,6 +146,12 @@ driver_error_halt(struct vun_dev *d, const char *why)
 	vun_link_update_notify(d);
 }
 
+void
+vun_needs_reset(struct vun_dev *d, const char *why)
+{
+	set_needs_reset(d, why);
+}
+
 /* ---- virtqueues ---- */
 
 /* The ring state every queue starts from (device reset). */
@@ -206,6 +213,8 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	uint16_t n = vq->cfg_size;
 	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
 
+	if (vun_offload_owns(d, vq->index))
+		return 0;	/* the engine's, never our data path's */
 	vq->size = n;
 	vq->packed = has(d, VIRTIO_F_RING_PACKED);
 	if (vq->packed)
@@ -333,6 +342,7 @@ virtio_reset(struct vun_dev *d)
 {
 	bool was_ok = d->status & VIRTIO_CONFIG_S_DRIVER_OK;
 
+	vun_offload_reset(d);
 	vun_queues_stop(d);
 	for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
 		vq_reset(d, &d->vq[i]);
@@ -392,6 +402,7 @@ status_write(struct vun_dev *d, uint8_t val)
 		VUN_LOG(INFO, "%s: driver ready, features 0x%" PRIx64,
 			d->path, d->guest_features);
 		queues_start(d, true);
+		vun_offload_driver_ok(d);
 		vun_link_update_notify(d);
 	}
 }
@@ -731,7 +742,7 @@ net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 	memset(c, 0, sizeof(*c));
 	memcpy(c->mac, &d->mac, RTE_ETHER_ADDR_LEN);
 	/* the device's side of the link: our ethdev port is started */
-	c->status = d->port_started ? VIRTIO_NET_S_LINK_UP : 0;
+	c->status = vun_offload_link(d, d->port_started) ? VIRTIO_NET_S_LINK_UP : 0;
 	c->max_virtqueue_pairs = d->max_pairs;
 	c->mtu = d->mtu;
 	c->speed = 10000;
@@ -782,6 +793,8 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 			d->vq[q].st.kicks++;
 			if (q == ctrl_vq(d))
 				ctrl_process(d);
+			else
+				vun_offload_kick(d, q);
 		} else {
 			memset(buf, 0, count);
 		}
@@ -990,6 +1003,7 @@ on_update_status(int dev_id, enum rte_vfio_user_status st)
 		 * them when the PCI helper raises a vector or INTx */
 		break;
 	}
+	vun_offload_update(d, st);
 	return 0;
 }
 
@@ -1076,6 +1090,9 @@ vun_virtio_register(struct vun_dev *d)
 	if (id < 0)
 		return id;
 	d->dev_id = id;
+	ret = vun_offload_registered(d);
+	if (ret < 0)
+		goto err;
 	qsbr = rte_vfio_user_get_qsbr(id);
 	d->qsbr = qsbr;
 	/* every lcore may poll: registered, and online only inside bursts */
@@ -1117,7 +1134,7 @@ vun_virtio_register(struct vun_dev *d)
 	for (uint16_t q = 0; q < 2 * d->max_pairs; q++)
 		kicks[q] = (struct rte_vfio_user_io_fd){
 			.offset = VUN_NOTIFY_OFF + (uint64_t)q * VUN_NOTIFY_MULT,
-			.size = 2, .fd = d->notify_efd,
+			.size = 2, .fd = vun_offload_kick_fd(d, q, d->notify_efd),
 		};
 	reg.size = VUN_VIRTIO_BAR_SIZE;
 	reg.access = bar4_access;
@@ -1135,7 +1152,15 @@ vun_virtio_register(struct vun_dev *d)
 	ret = rte_vfio_user_pci_attach(d->pci, id);
 	if (ret < 0)
 		goto err;
-	ret = vun_mig_register(d);
+	/* an offload engine's writes to client memory are not dirty-logged
+	 * (no VHOST_USER_SET_LOG_BASE yet): such a device must not claim to
+	 * be migratable */
+	ret = 0;
+	if (d->ol == NULL)
+		ret = vun_mig_register(d);
+	else
+		VUN_LOG(INFO, "%s: offload mode: not migratable (the engine's "
+			"writes are not dirty-logged)", d->path);
 	if (ret < 0)
 		goto err;
 	ret = rte_vfio_user_start(id);

@@ -137,6 +137,7 @@ struct vuc_dev {
 	uint32_t link_up;		/* atomic */
 	uint32_t closing;
 	uint32_t reconnecting;
+	uint32_t needs_reset;		/* atomic: the device set NEEDS_RESET */
 
 	/* what the device offers, from its config space */
 	uint32_t notify_bar, common_bar, isr_bar, devcfg_bar;

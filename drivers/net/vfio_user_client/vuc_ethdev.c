@@ -84,8 +84,10 @@ reconnect_alarm(void *arg)
 		pthread_mutex_unlock(&d->lock);
 		return;
 	}
-	if (d->client != NULL && rte_vfio_user_client_connected(d->client)) {
-		/* moved to another backend meanwhile: nothing to do */
+	/* connected: moved to another backend meanwhile, nothing to do;
+	 * unless the device asked for a reset (vuc_read_link()) */
+	if (!__atomic_exchange_n(&d->needs_reset, 0, __ATOMIC_ACQ_REL) &&
+	    d->client != NULL && rte_vfio_user_client_connected(d->client)) {
 		pthread_mutex_unlock(&d->lock);
 		__atomic_store_n(&d->reconnecting, 0, __ATOMIC_SEQ_CST);
 		return;

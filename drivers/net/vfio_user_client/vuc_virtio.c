@@ -750,9 +750,18 @@ int
 vuc_read_link(struct vuc_dev *d)
 {
 	uint16_t st = VIRTIO_NET_S_LINK_UP;
+	uint8_t dst;
 
 	if (d->client == NULL || !rte_vfio_user_client_connected(d->client))
 		return 0;
+	/* the device gave up on our setup (e.g. its offload engine went):
+	 * set it up again, as after a reconnection (reconnect=MS) */
+	if (status_get(d, &dst) == 0 && (dst & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+		VUC_LOG(WARNING, "%s: device needs reset", d->path);
+		__atomic_store_n(&d->needs_reset, 1, __ATOMIC_RELEASE);
+		vuc_schedule_reconnect(d);
+		return 0;
+	}
 	if ((d->features & (1ULL << VIRTIO_NET_F_STATUS)) &&
 	    bar_rd(d, d->devcfg_bar, d->devcfg_off +
 		   offsetof(struct virtio_net_config, status), &st, 2) < 0)

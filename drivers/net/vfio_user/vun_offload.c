@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * Offload mode: hand the data virtqueues to a vhost-user back end.
+ *
+ * What goes to the engine, and when (the order QEMU's vhost-user front
+ * end uses):
+ * - at connection: GET_FEATURES, protocol features (MQ, REPLY_ACK),
+ *   GET_QUEUE_NUM, SET_OWNER. The features offered to the driver lose
+ *   the data-path features the engine lacks;
+ * - at DRIVER_OK (or when the engine connects after it): SET_FEATURES
+ *   (the driver's data-path features), SET_MEM_TABLE (every segment of
+ *   client memory as a region: fd, file offset, IOVA as both guest
+ *   physical and front-end address), then per enabled data queue
+ *   SET_VRING_NUM / BASE / ADDR (IOVAs) / KICK (the eventfd its doorbell
+ *   writes) / CALL (the client's MSI-X eventfd of the queue's vector; an
+ *   eventfd of ours relayed to INTx when the client uses INTx) / ENABLE;
+ * - on a DMA change: SET_MEM_TABLE again; on an unmap, before the library
+ *   unmaps and answers (acked by the engine), after the queues whose
+ *   rings go were stopped (GET_VRING_BASE; they resume from there when
+ *   their rings are mapped again);
+ * - on an IRQ change: SET_VRING_CALL with the new eventfds;
+ * - on reset (driver, function reset, client gone): GET_VRING_BASE of
+ *   every queue.
+ * The engine lost (its socket hangs up, or a request fails): if it had
+ * queues, the device sets DEVICE_NEEDS_RESET and raises a config
+ * interrupt; reconnection is tried every VUN_OFFLOAD_RETRY_MS, and after
+ * the driver's reset the queues go to the new engine at DRIVER_OK. A
+ * driver that set DRIVER_OK while no engine was there gets its queues
+ * handed over when one comes (the link goes up, config interrupt).
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+
+#include <rte_common.h>
+
+#include "vfio_user_proto.h"
+#include "vun.h"
+#include "vun_offload.h"
+#include "vun_vhost_user.h"
+
+/* Features that shape the rings and buffers: the engine must have them. */
+#define DP_HANDED ( \
+	(1ULL << VIRTIO_F_VERSION_1) | \
+	(1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
+	(1ULL << VIRTIO_RING_F_EVENT_IDX) | \
+	(1ULL << VIRTIO_NET_F_MRG_RXBUF))
+/* Data-path features we cannot hand over (never offered in offload mode). */
+#define DP_NEVER ( \
+	(1ULL << VIRTIO_F_RING_PACKED) | \
+	(1ULL << VIRTIO_F_IN_ORDER))
+
+enum q_state {
+	Q_OFF,		/* not the engine's */
+	Q_ON,		/* the engine runs it */
+	Q_PAUSED,	/* stopped at base: its rings were unmapped */
+};
+
+struct vun_offload {
+	pthread_mutex_t lock;
+	char path[108];			/* the engine's socket */
+	struct vhu_conn vhu;		/* fd -1: not connected */
+	int timer_fd;			/* reconnection attempts */
+	int relay_efd;			/* call fd relayed to INTx */
+	int kick[2 * VUN_MAX_QUEUE_PAIRS];
+	uint64_t base_features;		/* what we offer without an engine */
+	bool handed;			/* the queues went at DRIVER_OK */
+	uint8_t q[2 * VUN_MAX_QUEUE_PAIRS];
+	uint16_t qbase[2 * VUN_MAX_QUEUE_PAIRS];
+	struct vhu_mem_region sent[VHU_MAX_MEM_REGIONS];
+	uint32_t nsent;			/* regions the engine has */
+	bool table_sent;
+	uint64_t handovers;
+	uint64_t losses;
+};
+
+static uint16_t
+data_vqs(const struct vun_dev *d)
+{
+	return (uint16_t)(2 * d->max_pairs);
+}
+
+static void
+timer_arm(struct vun_offload *ol, bool on)
+{
+	struct itimerspec it = { 0 };
+
+	if (on) {
+		it.it_value.tv_nsec = VUN_OFFLOAD_RETRY_MS * 1000000L;
+		it.it_interval = it.it_value;
+	}
+	timerfd_settime(ol->timer_fd, 0, &it, NULL);
+}
+
+/* ---- memory table ---- */
+
+/*
+ * The engine's memory table: every segment of client memory, less
+ * [skip, skip + skip_len). IOVAs serve as the engine's guest physical and
+ * front-end addresses (ring addresses are IOVAs). 0, -E2BIG (more
+ * segments than a table holds), -ENOTSUP (memory without an fd).
+ */
+static int
+table_build(struct vun_dev *d, uint64_t skip, uint64_t skip_len,
+	    struct vhu_mem_region *r, uint32_t *n)
+{
+	const struct rte_vfio_user_mem_table *t =
+		rte_vfio_user_get_mem_table(d->dev_id);
+	const struct rte_vfio_user_mem_segment *s;
+	uint64_t skip_end = skip + skip_len < skip ? UINT64_MAX : skip + skip_len;
+
+	*n = 0;
+	for (s = rte_vfio_user_mem_next(t, 0); s != NULL;
+	     s = rte_vfio_user_mem_next(t, s->iova + s->size)) {
+		uint64_t lo = s->iova, hi = s->iova + s->size, off;
+		uint64_t piece[2][2] = { { lo, RTE_MIN(hi, skip) },
+					 { RTE_MAX(lo, skip_end), hi } };
+		int fd = rte_vfio_user_mem_fd(d->dev_id, s, &off);
+
+		if (fd < 0) {
+			VUN_LOG(ERR, "%s: offload: client memory at 0x%" PRIx64
+				" has no fd (message-only)", d->path, s->iova);
+			return -ENOTSUP;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (piece[i][0] >= piece[i][1])
+				continue;
+			if (*n == VHU_MAX_MEM_REGIONS) {
+				VUN_LOG(ERR, "%s: offload: client memory in more "
+					"than %u segments", d->path,
+					VHU_MAX_MEM_REGIONS);
+				return -E2BIG;
+			}
+			r[*n] = (struct vhu_mem_region){
+				.guest_phys_addr = piece[i][0],
+				.memory_size = piece[i][1] - piece[i][0],
+				.userspace_addr = piece[i][0],
+				.mmap_offset = off + (piece[i][0] - lo),
+				.fd = fd,
+			};
+			(*n)++;
+		}
+		if (hi == 0)	/* the segment ends the IOVA space */
+			break;
+	}
+	return 0;
+}
+
+static bool
+table_same(const struct vun_offload *ol, const struct vhu_mem_region *r,
+	   uint32_t n)
+{
+	if (!ol->table_sent || n != ol->nsent)
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		if (r[i].guest_phys_addr != ol->sent[i].guest_phys_addr ||
+		    r[i].memory_size != ol->sent[i].memory_size ||
+		    r[i].mmap_offset != ol->sent[i].mmap_offset)
+			return false;
+	return true;
+}
+
+/* Give the engine the table (less a range being unmapped), if it changed.
+ * Returns when the engine has it. */
+static int
+table_send(struct vun_dev *d, uint64_t skip, uint64_t skip_len)
+{
+	struct vun_offload *ol = d->ol;
+	struct vhu_mem_region r[VHU_MAX_MEM_REGIONS];
+	uint32_t n;
+	int ret;
+
+	ret = table_build(d, skip, skip_len, r, &n);
+	if (ret < 0)
+		return ret;
+	if (table_same(ol, r, n))
+		return 0;
+	ret = vhu_set_mem_table(&ol->vhu, r, n);
+	if (ret < 0)
+		return ret;
+	memcpy(ol->sent, r, sizeof(r[0]) * n);
+	ol->nsent = n;
+	ol->table_sent = true;
+	return 0;
+}
+
+/* ---- queues ---- */
+
+static const uint64_t *
+ring_sizes(uint16_t n, uint64_t sz[3])
+{
+	sz[0] = (uint64_t)n * sizeof(struct vring_desc);
+	sz[1] = sizeof(struct vring_avail) + (uint64_t)(n + 1) * 2;
+	sz[2] = sizeof(struct vring_used) +
+		(uint64_t)n * sizeof(struct vring_used_elem) + 2;
+	return sz;
+}
+
+/* Whether every ring of vq lies in one segment of client memory (as the
+ * engine needs: a ring in one of its regions). */
+static bool
+rings_mapped(struct vun_dev *d, const struct vun_vq *vq)
+{
+	const struct rte_vfio_user_mem_table *t =
+		rte_vfio_user_get_mem_table(d->dev_id);
+	const uint64_t at[3] = { vq->desc_iova, vq->avail_iova, vq->used_iova };
+	uint64_t sz[3];
+	const struct rte_vfio_user_mem_segment *s;
+
+	ring_sizes(vq->cfg_size, sz);
+	for (int i = 0; i < 3; i++) {
+		s = rte_vfio_user_mem_find(t, at[i], sz[i]);
+		if (s == NULL || s->vaddr == NULL)
+			return false;
+	}
+	return true;
+}
+
+static bool
+rings_in(const struct vun_vq *vq, uint64_t iova, uint64_t len)
+{
+	const uint64_t at[3] = { vq->desc_iova, vq->avail_iova, vq->used_iova };
+	uint64_t sz[3];
+
+	ring_sizes(vq->cfg_size, sz);
+	for (int i = 0; i < 3; i++)
+		if ((at[i] >= iova && at[i] - iova < len) ||
+		    (iova >= at[i] && iova - at[i] < sz[i]))
+			return true;
+	return false;
+}
+
+/* The call fd of a queue: the client's MSI-X eventfd of its vector, our
+ * INTx relay, or none (the driver polls). */
+static int
+call_fd(struct vun_dev *d, const struct vun_vq *vq)
+{
+	if (rte_vfio_user_pci_msix_enabled(d->pci) == 1) {
+		if (vq->cfg_vector == VIRTIO_MSI_NO_VECTOR)
+			return -1;
+		return rte_vfio_user_get_irq(d->dev_id,
+				VFIO_USER_PCI_MSIX_IRQ_INDEX, vq->cfg_vector);
+	}
+	if (rte_vfio_user_irq_enabled(d->dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX) > 0)
+		return d->ol->relay_efd;
+	return -1;
+}
+
+/* Hand one queue over from index base. */
+static int
+queue_start(struct vun_dev *d, struct vun_vq *vq, uint16_t base)
+{
+	struct vun_offload *ol = d->ol;
+	struct vhu_conn *c = &ol->vhu;
+	uint32_t i = vq->index;
+	int ret;
+
+	if ((ret = vhu_set_vring_num(c, i, vq->cfg_size)) < 0 ||
+	    (ret = vhu_set_vring_base(c, i, base)) < 0 ||
+	    (ret = vhu_set_vring_addr(c, i, vq->desc_iova, vq->used_iova,
+				      vq->avail_iova, vq->used_iova, 0)) < 0 ||
+	    (ret = vhu_set_vring_kick(c, i, ol->kick[i])) < 0 ||
+	    (ret = vhu_set_vring_call(c, i, call_fd(d, vq))) < 0)
+		return ret;
+	if ((c->features & (1ULL << VHU_F_PROTOCOL_FEATURES)) &&
+	    (ret = vhu_set_vring_enable(c, i, true)) < 0)
+		return ret;
+	ol->q[i] = Q_ON;
+	return 0;
+}
+
+/* Take a queue back: the engine stops it and says where. */
+static int
+queue_stop(struct vun_dev *d, uint16_t i, enum q_state to)
+{
+	struct vun_offload *ol = d->ol;
+	uint32_t base = 0;
+	int ret;
+
+	if (ol->q[i] != Q_ON) {
+		if (to == Q_OFF)
+			ol->q[i] = Q_OFF;
+		return 0;
+	}
+	ret = vhu_get_vring_base(&ol->vhu, i, &base);
+	ol->q[i] = (uint8_t)to;
+	ol->qbase[i] = (uint16_t)base;
+	return ret;
+}
+
+/* ---- the engine ---- */
+
+static void on_engine(int fd, void *arg, uint32_t events);
+
+static bool
+engine_up(const struct vun_offload *ol)
+{
+	return ol->vhu.fd >= 0;
+}
+
+/* The engine is gone (or failed a request): let it go, tell the driver
+ * if it had the queues, and look for the next one. */
+static void
+engine_lost(struct vun_dev *d, const char *why)
+{
+	struct vun_offload *ol = d->ol;
+	bool had = ol->handed;
+
+	if (engine_up(ol)) {
+		rte_vfio_user_unwatch_fd(ol->vhu.fd);
+		vhu_close(&ol->vhu);
+	}
+	for (uint16_t i = 0; i < data_vqs(d); i++)
+		had |= ol->q[i] != Q_OFF;
+	memset(ol->q, Q_OFF, sizeof(ol->q));
+	ol->handed = false;
+	ol->table_sent = false;
+	ol->nsent = 0;
+	timer_arm(ol, true);
+	if (!had) {
+		VUN_LOG(WARNING, "%s: offload engine %s: %s", d->path, ol->path,
+			why);
+		return;
+	}
+	ol->losses++;
+	VUN_LOG(ERR, "%s: offload engine %s lost with the queues (%s)",
+		d->path, ol->path, why);
+	vun_needs_reset(d, "offload engine lost");
+}
+
+/*
+ * Hand every enabled data queue over (DRIVER_OK, or an engine that came
+ * after it). What the engine cannot take (features, queues, memory
+ * layout) is logged and leaves the link down; an engine that fails a
+ * request is lost.
+ */
+static void
+handover(struct vun_dev *d)
+{
+	struct vun_offload *ol = d->ol;
+	uint64_t want = d->guest_features & DP_HANDED;
+	uint16_t n = 0;
+	int ret;
+
+	if (!engine_up(ol) || ol->handed ||
+	    !(d->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	    (d->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+		return;
+	if (want & ~ol->vhu.features) {
+		VUN_LOG(ERR, "%s: offload: the driver's features 0x%" PRIx64
+			" are not all the engine's (0x%" PRIx64 "): queues kept "
+			"until the driver resets", d->path, want,
+			ol->vhu.features);
+		vun_needs_reset(d, "offload engine lacks negotiated features");
+		return;
+	}
+	for (uint16_t i = 0; i < data_vqs(d); i++) {
+		if (!d->vq[i].cfg_enable)
+			continue;
+		if (i >= 2 * ol->vhu.queue_num) {
+			VUN_LOG(ERR, "%s: offload: queue %u enabled, the engine "
+				"takes %u pairs", d->path, i, ol->vhu.queue_num);
+			return;
+		}
+		if (!rings_mapped(d, &d->vq[i])) {
+			vun_needs_reset(d, "virtqueue rings outside client memory");
+			return;
+		}
+		n++;
+	}
+	if (n == 0)
+		return;
+	/* without MQ a vhost-user back end keeps only the first pair */
+	if (n > 2 && (ol->vhu.features & (1ULL << VIRTIO_NET_F_MQ)))
+		want |= 1ULL << VIRTIO_NET_F_MQ;
+	if (ol->vhu.features & (1ULL << VHU_F_PROTOCOL_FEATURES))
+		want |= 1ULL << VHU_F_PROTOCOL_FEATURES;
+	ret = vhu_set_features(&ol->vhu, want);
+	if (ret == 0) {
+		ol->table_sent = false;
+		ret = table_send(d, 0, 0);
+		if (ret == -E2BIG || ret == -ENOTSUP)
+			return;	/* ours to fix, not the engine's: logged */
+	}
+	for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
+		if (d->vq[i].cfg_enable)
+			ret = queue_start(d, &d->vq[i], 0);
+	if (ret < 0) {
+		engine_lost(d, strerror(-ret));
+		return;
+	}
+	ol->handed = true;
+	ol->handovers++;
+	VUN_LOG(INFO, "%s: offload: %u queues handed to %s, features 0x%" PRIx64
+		", %u memory regions", d->path, n, ol->path, want, ol->nsent);
+}
+
+static void
+engine_connect(struct vun_dev *d)
+{
+	struct vun_offload *ol = d->ol;
+	uint64_t lack;
+
+	if (vhu_connect(&ol->vhu, ol->path) < 0)
+		return;	/* retried by the timer */
+	if (rte_vfio_user_watch_fd(ol->vhu.fd, on_engine, d) < 0) {
+		vhu_close(&ol->vhu);
+		return;
+	}
+	timer_arm(ol, false);
+	/* offer only the data-path features the engine has */
+	lack = DP_HANDED & ~ol->vhu.features;
+	d->host_features = ol->base_features & ~lack;
+	VUN_LOG(INFO, "%s: offload engine %s connected: features 0x%" PRIx64
+		", protocol features 0x%" PRIx64 ", %u queue pairs", d->path,
+		ol->path, ol->vhu.features, ol->vhu.protocol_features,
+		ol->vhu.queue_num);
+	if (ol->vhu.queue_num < d->max_pairs)
+		VUN_LOG(WARNING, "%s: offload engine takes %u queue pairs, the "
+			"device has %u", d->path, ol->vhu.queue_num, d->max_pairs);
+	if (d->status & VIRTIO_CONFIG_S_DRIVER_OK) {
+		handover(d);
+		if (ol->handed)
+			vun_signal_config(d);	/* the link went up */
+	}
+}
+
+/* The engine's socket: nothing comes unasked; readable means it hung up
+ * (or broke the protocol). */
+static void
+on_engine(int fd, void *arg, uint32_t events)
+{
+	struct vun_dev *d = arg;
+	struct vun_offload *ol = d->ol;
+	char b;
+
+	RTE_SET_USED(events);
+	/* the thread holding the lock may be waiting to unwatch us: let it
+	 * (level-triggered, we come back) */
+	if (pthread_mutex_trylock(&ol->lock) != 0) {
+		sched_yield();
+		return;
+	}
+	if (ol->vhu.fd == fd)
+		engine_lost(d, recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ?
+			    "connection closed" : "unexpected message");
+	pthread_mutex_unlock(&ol->lock);
+}
+
+static void
+on_timer(int fd, void *arg, uint32_t events)
+{
+	struct vun_dev *d = arg;
+	struct vun_offload *ol = d->ol;
+	uint64_t v;
+
+	RTE_SET_USED(events);
+	if (read(fd, &v, sizeof(v)) < 0 || pthread_mutex_trylock(&ol->lock) != 0)
+		return;	/* busy: the next tick */
+	if (!engine_up(ol))
+		engine_connect(d);
+	pthread_mutex_unlock(&ol->lock);
+}
+
+/* An engine signalled a queue of a client that uses INTx. */
+static void
+on_relay(int fd, void *arg, uint32_t events)
+{
+	struct vun_dev *d = arg;
+	uint64_t v;
+
+	RTE_SET_USED(events);
+	if (read(fd, &v, sizeof(v)) < 0)
+		return;
+	if (rte_vfio_user_pci_msix_enabled(d->pci) != 1) {
+		/* the ISR bit before the INTx it explains; the PCI helper
+		 * honours INTx Disable */
+		__atomic_fetch_or(&d->isr, 1 /* queue interrupt */, __ATOMIC_RELEASE);
+		rte_vfio_user_pci_set_intx(d->pci, true);
+	}
+}
+
+/* ---- hooks ---- */
+
+void
+vun_offload_driver_ok(struct vun_dev *d)
+{
+	struct vun_offload *ol = d->ol;
+
+	if (ol == NULL)
+		return;
+	pthread_mutex_lock(&ol->lock);
+	if (!engine_up(ol))
+		VUN_LOG(WARNING, "%s: driver ready, no offload engine yet (%s): "
+			"link down until it comes", d->path, ol->path);
+	handover(d);
+	pthread_mutex_unlock(&ol->lock);
+}
+
+void
+vun_offload_reset(struct vun_dev *d)
+{
+	struct vun_offload *ol = d->ol;
+	int ret = 0;
+
+	if (ol == NULL)
+		return;
+	pthread_mutex_lock(&ol->lock);
+	for (uint16_t i = 0; i < data_vqs(d); i++) {
+		int r = engine_up(ol) ? queue_stop(d, i, Q_OFF) : 0;
+
+		ol->q[i] = Q_OFF;
+		if (ret == 0)
+			ret = r;
+	}
+	ol->handed = false;
+	if (ret < 0)
+		engine_lost(d, strerror(-ret));
+	pthread_mutex_unlock(&ol->lock);
+}
+
+void
+vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st)
+{
+	struct vun_offload *ol = d->ol;
+	uint64_t iova = 0, len = UINT64_MAX;
+	int ret = 0;
+
+	if (ol == NULL)
+		return;
+	pthread_mutex_lock(&ol->lock);
+	if (!engine_up(ol) || (!ol->handed && !ol->table_sent))
+		goto out;
+	switch (st) {
+	case RTE_VFIO_USER_DMA_UNMAP_PRE:
+		/* the queues whose rings go stop first, then the engine
+		 * drops the range; the library answers the unmap after */
+		rte_vfio_user_get_unmap_range(d->dev_id, &iova, &len);
+		for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
+			if (ol->q[i] == Q_ON && rings_in(&d->vq[i], iova, len))
+				ret = queue_stop(d, i, Q_PAUSED);
+		if (ret == 0)
+			ret = table_send(d, iova, len);
+		break;
+	case RTE_VFIO_USER_DMA_CHANGED:
+		ret = table_send(d, 0, 0);
+		for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
+			if (ol->q[i] == Q_PAUSED && rings_mapped(d, &d->vq[i]))
+				ret = queue_start(d, &d->vq[i], ol->qbase[i]);
+		break;
+	case RTE_VFIO_USER_IRQ_CHANGED:
+		for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
+			if (ol->q[i] == Q_ON)
+				ret = vhu_set_vring_call(&ol->vhu, i,
+						call_fd(d, &d->vq[i]));
+		break;
+	}
+	if (ret == -E2BIG || ret == -ENOTSUP)
+		ret = 0;	/* logged; the engine keeps the last table */
+	if (ret < 0)
+		engine_lost(d, strerror(-ret));
+out:
+	pthread_mutex_unlock(&ol->lock);
+}
+
+int
+vun_offload_kick_fd(const struct vun_dev *d, uint16_t vq, int dflt)
+{
+	return d->ol != NULL && vq < data_vqs(d) ? d->ol->kick[vq] : dflt;
+}
+
+void
+vun_offload_kick(struct vun_dev *d, uint16_t vq)
+{
+	if (d->ol != NULL && vq < data_vqs(d))
+		eventfd_write(d->ol->kick[vq], 1);
+}
+
+bool
+vun_offload_owns(const struct vun_dev *d, uint16_t vq)
+{
+	return d->ol != NULL && vq < data_vqs(d);
+}
+
+bool
+vun_offload_link(const struct vun_dev *d, bool in_process_link)
+{
+	if (d->ol == NULL)
+		return in_process_link;
+	return __atomic_load_n(&d->ol->handed, __ATOMIC_RELAXED);
+}
+
+uint64_t
+vun_offload_handovers(const struct vun_dev *d)
+{
+	return d->ol != NULL ? d->ol->handovers : 0;
+}
+
+uint64_t
+vun_offload_losses(const struct vun_dev *d)
+{
+	return d->ol != NULL ? d->ol->losses : 0;
+}
+
+/* ---- setup ---- */
+
+static void
+ol_free(struct vun_offload *ol)
+{
+	for (unsigned int i = 0; i < RTE_DIM(ol->kick); i++)
+		if (ol->kick[i] >= 0)
+			close(ol->kick[i]);
+	if (ol->relay_efd >= 0)
+		close(ol->relay_efd);
+	if (ol->timer_fd >= 0)
+		close(ol->timer_fd);
+	vhu_close(&ol->vhu);
+	pthread_mutex_destroy(&ol->lock);
+	free(ol);
+}
+
+int
+vun_offload_init(struct vun_dev *d, const char *engine_path)
+{
+	struct vun_offload *ol = calloc(1, sizeof(*ol));
+
+	if (ol == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&ol->lock, NULL);
+	ol->vhu.fd = -1;
+	ol->relay_efd = ol->timer_fd = -1;
+	for (unsigned int i = 0; i < RTE_DIM(ol->kick); i++)
+		ol->kick[i] = -1;
+	if (strlen(engine_path) >= sizeof(ol->path)) {
+		ol_free(ol);
+		return -ENAMETOOLONG;
+	}
+	strcpy(ol->path, engine_path);
+	for (uint16_t i = 0; i < data_vqs(d); i++) {
+		ol->kick[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (ol->kick[i] < 0)
+			goto err;
+	}
+	ol->relay_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ol->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (ol->relay_efd < 0 || ol->timer_fd < 0)
+		goto err;
+	/* never offered here: what cannot be handed over */
+	d->host_features &= ~DP_NEVER;
+	ol->base_features = d->host_features;
+	d->ol = ol;
+	return 0;
+err:
+	ol_free(ol);
+	return -errno;
+}
+
+int
+vun_offload_registered(struct vun_dev *d)
+{
+	struct vun_offload *ol = d->ol;
+	int ret;
+
+	if (ol == NULL)
+		return 0;
+	ret = rte_vfio_user_mem_keep_fds(d->dev_id, true);
+	if (ret == 0)
+		ret = rte_vfio_user_watch_fd(ol->timer_fd, on_timer, d);
+	if (ret == 0)
+		ret = rte_vfio_user_watch_fd(ol->relay_efd, on_relay, d);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&ol->lock);
+	engine_connect(d);
+	if (!engine_up(ol)) {
+		VUN_LOG(WARNING, "%s: offload engine %s not there yet: trying "
+			"every %u ms", d->path, ol->path, VUN_OFFLOAD_RETRY_MS);
+		timer_arm(ol, true);
+	}
+	pthread_mutex_unlock(&ol->lock);
+	return 0;
+}
+
+void
+vun_offload_fini(struct vun_dev *d)
+{
+	struct vun_offload *ol = d->ol;
+
+	if (ol == NULL)
+		return;
+	/* without the lock: a running callback may be waiting for it */
+	rte_vfio_user_unwatch_fd(ol->timer_fd);
+	rte_vfio_user_unwatch_fd(ol->relay_efd);
+	if (engine_up(ol))	/* nothing reconnects any more */
+		rte_vfio_user_unwatch_fd(ol->vhu.fd);
+	d->ol = NULL;
+	ol_free(ol);
+}
