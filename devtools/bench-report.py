@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright 2026 The dpdk-vfio-user authors
+"""Summarize devtools/bench.sh results.
+
+Reads results.csv (one line per figure and round), prints a table of
+median, min and max Mpps per mode, test, size and variant with the ratios
+to the reference variants, and writes summary.csv.
+
+A ratio is computed per round (same round, mode, test and size: the two
+figures were measured minutes apart at most, under the same machine load)
+and the median of those per-round ratios is reported.
+
+    bench-report.py [--ref-vhost NAME] [--ref-memif NAME] RESULTS.csv SUMMARY.csv
+"""
+
+import argparse
+import csv
+import statistics
+import sys
+
+TEST_ORDER = {"fe-to-be": 0, "be-to-fe": 1, "loop": 2}
+MODE_ORDER = {"huge": 0, "nohuge": 1}
+
+
+def fnum(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ref-vhost", default="vhost-user-packed-inorder")
+    ap.add_argument("--ref-memif", default="memif")
+    ap.add_argument("results")
+    ap.add_argument("summary")
+    a = ap.parse_args()
+
+    rows = list(csv.DictReader(open(a.results, newline="")))
+    variants = []
+    for r in rows:
+        if r["variant"] not in variants:
+            variants.append(r["variant"])
+    vorder = {v: i for i, v in enumerate(variants)}
+
+    # (round, mode, test, size, variant) -> mpps (ok figures only)
+    val = {}
+    groups = {}
+    for r in rows:
+        key = (r["mode"], r["test"], int(r["size"]), r["variant"])
+        g = groups.setdefault(key, {"ok": [], "failed": 0, "skipped": 0,
+                                    "reasons": []})
+        if r["status"] == "ok" and fnum(r["mpps"]) is not None:
+            g["ok"].append(float(r["mpps"]))
+            val[(r["round"],) + key] = float(r["mpps"])
+        elif r["status"] == "SKIPPED":
+            g["skipped"] += 1
+            g["reasons"].append(r["reason"])
+        else:
+            g["failed"] += 1
+            g["reasons"].append(r["reason"])
+
+    def ratio(key, ref):
+        mode, test, size, variant = key
+        rs = []
+        for (rnd, m, t, s, v), x in val.items():
+            if (m, t, s, v) != key:
+                continue
+            y = val.get((rnd, m, t, s, ref))
+            if y:
+                rs.append(x / y)
+        return statistics.median(rs) if rs else None
+
+    keys = sorted(groups, key=lambda k: (MODE_ORDER.get(k[0], 9), k[0],
+                                         TEST_ORDER.get(k[1], 9), k[2],
+                                         vorder[k[3]]))
+    out = csv.writer(open(a.summary, "w", newline=""))
+    out.writerow(["mode", "test", "size", "variant", "runs", "failed",
+                  "median_mpps", "min_mpps", "max_mpps",
+                  "x_" + a.ref_vhost, "x_" + a.ref_memif, "note"])
+    hdr = (f"  {'mode':6} {'test':8} {'size':>5}  {'variant':26} "
+           f"{'median':>7} {'min':>7} {'max':>7} {'x vhost':>8} {'x memif':>8}")
+    print(hdr)
+    last = None
+    for k in keys:
+        g = groups[k]
+        mode, test, size, variant = k
+        if last is not None and last != (mode, test, size):
+            print()
+        last = (mode, test, size)
+        rv = ratio(k, a.ref_vhost)
+        rm = ratio(k, a.ref_memif)
+        note = ""
+        if g["ok"]:
+            med = statistics.median(g["ok"])
+            lo, hi = min(g["ok"]), max(g["ok"])
+            figs = f"{med:7.2f} {lo:7.2f} {hi:7.2f}"
+        else:
+            med = lo = hi = None
+            figs = f"{'-':>7} {'-':>7} {'-':>7}"
+        if g["failed"]:
+            note = f"FAILED {g['failed']}x: {g['reasons'][-1]}"
+        elif g["skipped"]:
+            note = f"SKIPPED: {g['reasons'][-1]}"
+        rvs = f"{rv:8.2f}" if rv is not None else f"{'-':>8}"
+        rms = f"{rm:8.2f}" if rm is not None else f"{'-':>8}"
+        print(f"  {mode:6} {test:8} {size:5}  {variant:26} {figs} {rvs} {rms}"
+              + (f"  {note}" if note else ""))
+        out.writerow([mode, test, size, variant, len(g["ok"]), g["failed"],
+                      "" if med is None else f"{med:.3f}",
+                      "" if lo is None else f"{lo:.3f}",
+                      "" if hi is None else f"{hi:.3f}",
+                      "" if rv is None else f"{rv:.3f}",
+                      "" if rm is None else f"{rm:.3f}", note])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
