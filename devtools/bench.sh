@@ -166,7 +166,9 @@ BENCH_START=$SECONDS
 
 # --- setup -------------------------------------------------------------------
 
-PACKAGES+=(python3-matplotlib)
+# The chart is optional: as root, install python3-matplotlib with the rest;
+# otherwise the run ends with a note instead of a chart.
+[ "$(id -u)" -eq 0 ] && PACKAGES+=(python3-matplotlib)
 ensure_packages
 setup_hugepages
 if [ "${VU_BENCH_SKIP_BUILD:-0}" != 1 ]; then
@@ -356,23 +358,33 @@ sync_p() {
 	done
 	return 1
 }
-# What went wrong in a log: its last error-looking line.
+# What went wrong in a log: the first error-looking line that says more
+# than "exiting", and the "Cause:" of an rte_exit().
+ERR_RE='error|fail|cannot|invalid|not supported|give up|panic|abort|unable|refused|no such|insecure|unrecognized|> device max'
 log_reason() {
-	grep -aiE 'error|fail|cannot|invalid|not supported|give up|panic|abort|unable|refused|no such|insecure' "$1" |
-		grep -avE '^testpmd> |RX-errors|TX-errors|Rx-errors|missed|error handling mode' |
-		tail -1 | tr -d '\r' | sed 's/^ *//' | cut -c1-160
+	local first cause
+	first=$(grep -aiE "$ERR_RE" "$1" |
+		grep -avE '^testpmd> |RX-errors|TX-errors|missed|error handling mode|Error - exiting|Start ports failed|Cause:' |
+		head -1 | tr -d '\r' | sed 's/^ *//' | cut -c1-140 || true)
+	cause=$(grep -a 'Cause:' "$1" | tail -1 | tr -d '\r' | sed 's/^ *//' | cut -c1-100 || true)
+	echo "$first${first:+${cause:+; }}$cause"
 }
 # A port that did not start: testpmd stays up at its prompt without it.
 start_error() {	# start_error P
 	if grep -aq 'Start ports failed' "${LOG[$1]}"; then
-		echo "$1 port did not start: $(grep -aiE 'error|fail|cannot|invalid|not supported|unable|> device max' "${LOG[$1]}" |
-			grep -av 'Start ports failed' | head -1 | cut -c1-160)"
+		echo "$1 port did not start: $(log_reason "${LOG[$1]}")"
 	fi
 }
 dead_reason() {	# dead_reason P
-	local r
+	local r rc=0
 	r=$(log_reason "${LOG[$1]}")
-	echo "$1 testpmd exited${r:+: $r}"
+	wait "${PID[$1]}" 2>/dev/null || rc=$?
+	if [ $rc -gt 128 ]; then
+		r="killed by signal $((rc - 128))${r:+; log: $r}"
+	elif [ $rc -gt 0 ]; then
+		r="status $rc${r:+: $r}"
+	fi
+	echo "$1 testpmd exited${r:+ ($r)}"
 }
 # Rx-pps, Tx-pps and RX-packets of the last "show port stats" in P's log.
 last_stats() {

@@ -12,8 +12,11 @@
 #   3. fetch the DPDK driver-SDK headers the PMDs need
 #      (devtools/get-dpdk-sdk-headers.sh); without them the PMDs are left out
 #   4. build the default configuration (-Dwerror=true) and run `meson test`
-#   5. build an ASan+UBSan configuration and run `meson test` there too
-#   6. print one line per test and, as the very last line,
+#   5. run devtools/bench.sh --quick as a smoke test of the benchmark: it
+#      fails only when a case FAILED (a testpmd died, a port did not start,
+#      no packets), never because of a figure
+#   6. build an ASan+UBSan configuration and run `meson test` there too
+#   7. print one line per test and, as the very last line,
 #      "N passed, N failed, N skipped" (timeouts count as failed);
 #      exit non-zero if anything failed
 #
@@ -24,6 +27,7 @@
 #   VU_ASAN_TIMEOUT_MULTIPLIER=N  meson --timeout-multiplier for the
 #                                 sanitizer run (default: 3; ASan is slower)
 #   VU_SKIP_INSTALL=1             do not check/install Debian packages
+#   VU_TEST_BENCH=0               skip the benchmark smoke test
 
 set -euo pipefail
 
@@ -70,7 +74,34 @@ run_tests() {
 	fi
 }
 
-# --- 6. summary ------------------------------------------------------------
+# bench_smoke LABEL DIR: devtools/bench.sh --quick on the build in DIR,
+# counted as one test (a JSON line like meson's testlog, for summarize).
+bench_smoke() {
+	local label=$1 dir=$2 log=$2/meson-logs/bench-quick.json rc=0 res t0=$SECONDS
+	step "benchmark smoke test ($label): devtools/bench.sh --quick"
+	rm -f "$log"
+	if [ "${VU_TEST_BENCH:-1}" = 0 ]; then
+		echo "VU_TEST_BENCH=0: skipped"
+		res=SKIP
+	elif [ "${DRIVER_OPTS[0]}" = -Ddrivers=false ]; then
+		echo "skipped: the PMDs were not built"
+		res=SKIP
+	elif ! command -v "${VU_TESTPMD:-dpdk-testpmd}" >/dev/null; then
+		echo "skipped: no dpdk-testpmd"
+		res=SKIP
+	else
+		rm -rf "$dir/bench-quick"
+		VU_BUILD_DIR=$dir VU_BENCH_SKIP_BUILD=1 \
+			devtools/bench.sh --quick -o "$dir/bench-quick" || rc=$?
+		# 1: some case FAILED; anything else: the script itself broke
+		if [ $rc -eq 0 ]; then res=OK; else res=FAIL; fi
+	fi
+	printf '{"name": "bench.sh --quick", "result": "%s", "duration": %d}\n' \
+		"$res" $((SECONDS - t0)) >"$log"
+	TESTLOGS+=("$label=$log")
+}
+
+# --- 7. summary ------------------------------------------------------------
 
 # Prints one line per test and the final "N passed, N failed, N skipped".
 # Exit status 1 if anything failed.
@@ -142,6 +173,7 @@ configure_drivers
 
 if build default "$BUILD_DIR" -Dwerror=true "${DRIVER_OPTS[@]}"; then
 	run_tests default "$BUILD_DIR"
+	bench_smoke bench "$BUILD_DIR"
 fi
 
 if [ "${VU_TEST_QUICK:-0}" = 1 ]; then
