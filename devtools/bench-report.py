@@ -7,6 +7,10 @@ Reads results.csv (one line per figure and round), prints a table of
 median, min and max Mpps per mode, test, size and variant with the ratios
 to the reference variants, and writes summary.csv.
 
+"runs" counts the figures measured; "~N" says that N of them had a
+forwarding lcore that got less than --cpu-warn percent of its CPU during
+the window (other work on the machine took the rest).
+
 A ratio is computed per round (same round, mode, test and size: the two
 figures were measured minutes apart at most, under the same machine load)
 and the median of those per-round ratios is reported.
@@ -34,6 +38,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ref-vhost", default="vhost-user-packed-inorder")
     ap.add_argument("--ref-memif", default="memif")
+    ap.add_argument("--cpu-warn", type=float, default=90)
     ap.add_argument("results")
     ap.add_argument("summary")
     a = ap.parse_args()
@@ -51,9 +56,12 @@ def main():
     for r in rows:
         key = (r["mode"], r["test"], int(r["size"]), r["variant"])
         g = groups.setdefault(key, {"ok": [], "failed": 0, "skipped": 0,
-                                    "reasons": []})
+                                    "reasons": [], "lowcpu": 0})
         if r["status"] == "ok" and fnum(r["mpps"]) is not None:
             g["ok"].append(float(r["mpps"]))
+            cpus = [fnum(r.get(c)) for c in ("be_cpu_pct", "fe_cpu_pct")]
+            if any(c is not None and c < a.cpu_warn for c in cpus):
+                g["lowcpu"] += 1
             val[(r["round"],) + key] = float(r["mpps"])
         elif r["status"] == "SKIPPED":
             g["skipped"] += 1
@@ -79,9 +87,11 @@ def main():
     out = csv.writer(open(a.summary, "w", newline=""))
     out.writerow(["mode", "test", "size", "variant", "runs", "failed",
                   "median_mpps", "min_mpps", "max_mpps",
-                  "x_" + a.ref_vhost, "x_" + a.ref_memif, "note"])
+                  "x_" + a.ref_vhost, "x_" + a.ref_memif, "low_cpu_runs",
+                  "note"])
     hdr = (f"  {'mode':6} {'test':8} {'size':>5}  {'variant':26} "
-           f"{'median':>7} {'min':>7} {'max':>7} {'x vhost':>8} {'x memif':>8}")
+           f"{'median':>7} {'min':>7} {'max':>7} {'x vhost':>8} {'x memif':>8}"
+           f" {'runs':>5}")
     print(hdr)
     last = None
     for k in keys:
@@ -106,14 +116,17 @@ def main():
             note = f"SKIPPED: {g['reasons'][-1]}"
         rvs = f"{rv:8.2f}" if rv is not None else f"{'-':>8}"
         rms = f"{rm:8.2f}" if rm is not None else f"{'-':>8}"
+        runs = f"{len(g['ok'])}" + (f"~{g['lowcpu']}" if g["lowcpu"] else "")
         print(f"  {mode:6} {test:8} {size:5}  {variant:26} {figs} {rvs} {rms}"
-              + (f"  {note}" if note else ""))
+              f" {runs:>5}" + (f"  {note}" if note else ""))
         out.writerow([mode, test, size, variant, len(g["ok"]), g["failed"],
                       "" if med is None else f"{med:.3f}",
                       "" if lo is None else f"{lo:.3f}",
                       "" if hi is None else f"{hi:.3f}",
                       "" if rv is None else f"{rv:.3f}",
-                      "" if rm is None else f"{rm:.3f}", note])
+                      "" if rm is None else f"{rm:.3f}", g["lowcpu"], note])
+    print(f"\n  runs: figures measured; ~N: N of them with a forwarding lcore that got"
+          f" less than {a.cpu_warn:.0f} % of its CPU (other load)")
     return 0
 
 

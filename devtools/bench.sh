@@ -45,9 +45,15 @@
 # testpmd logs of every pair in DIR/logs/.
 #
 # Exit status: 0 all cases ran, 1 some case FAILED, 2 usage error.
+# A figure marked "~" had a forwarding lcore that got less than 90 % of
+# its CPU during the window (other work on the machine): the CSV has both
+# shares (be_cpu_pct, fe_cpu_pct).
+#
 # Environment: VU_BUILD_DIR (default build), VU_TESTPMD (default
 # dpdk-testpmd), VU_SKIP_INSTALL=1, VU_BENCH_SKIP_BUILD=1 (use the build
-# as it is).
+# as it is), VU_BENCH_APP_ARGS (more testpmd options for every process,
+# e.g. "--record-burst-stats --record-core-cycles": the logs then have
+# them at each stop).
 
 set -euo pipefail
 
@@ -90,9 +96,10 @@ MBUFS=16384
 MEM_MB=256
 LOOP_BURSTS=4			# bursts the frontend injects into the loop
 SETTLE=0.2			# seconds between the starts and the window
+CPU_WARN=90			# flag figures whose forwarding lcores got less CPU
 
 usage() {
-	sed -n '5,50p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '5,58p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -189,10 +196,11 @@ mkdir -p "$OUT/logs"
 OUT=$(readlink -f "$OUT")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vu-bench.XXXXXX")
 RAW=$OUT/results.csv
-echo "round,mode,variant,test,size,mpps,status,reason,window_s,rx_packets" >"$RAW"
+echo "round,mode,variant,test,size,mpps,status,reason,window_s,rx_packets,be_cpu_pct,fe_cpu_pct" >"$RAW"
 
-# Processes of the current pair: BE and FE; FIFO fds for their stdin.
-declare -A PID FD LOG
+# Processes of the current pair: BE and FE; FIFO fds for their stdin;
+# their forwarding threads.
+declare -A PID FD LOG WTID
 PREFIXES=()
 cleanup() {
 	local p
@@ -437,19 +445,38 @@ stop_pair() {
 # --- one pair of processes, several figures ----------------------------------
 
 FAILED=()
-record() {	# record ROUND MODE VARIANT TEST SIZE MPPS STATUS REASON RXPKTS
+record() {	# record ROUND MODE VARIANT TEST SIZE MPPS STATUS REASON [RXPKTS BECPU FECPU]
 	local reason=${8//,/;}
-	echo "$1,$2,$3,$4,$5,$6,$7,\"${reason//\"/\'}\",$WINDOW,${9:-}" >>"$RAW"
+	echo "$1,$2,$3,$4,$5,$6,$7,\"${reason//\"/\'}\",$WINDOW,${9:-},${10:-},${11:-}" >>"$RAW"
 	if [ "$7" = FAILED ]; then
 		FAILED+=("$2 $3 $4 $5 B round $1: $8")
 	fi
 }
-fmt_fig() {	# fmt_fig TEST MPPS|FAILED|SKIPPED
+fmt_fig() {	# fmt_fig TEST MPPS|FAILED|SKIPPED [FLAG]
 	case $2 in
 	FAILED|SKIPPED|n/a) printf '%s %s' "$1" "$2" ;;
-	*) printf '%s %6.2f' "$1" "$2" ;;
+	*) printf '%s %6.2f%-1s' "$1" "$2" "${3:-}" ;;
 	esac
 }
+
+# CPU time (clock ticks) of P's forwarding lcore thread: EAL names it
+# rte-worker-N. What it got of its CPU during a window says whether other
+# work on the machine took part of it.
+CLK_TCK=$(getconf CLK_TCK)
+worker_tid() {	# worker_tid P -> sets WTID[P]
+	local t
+	WTID[$1]=''
+	for t in /proc/"${PID[$1]}"/task/*; do
+		if [[ $(cat "$t/comm" 2>/dev/null) == rte-worker-* ]]; then
+			WTID[$1]=${t##*/}
+			return
+		fi
+	done
+}
+worker_ticks() {	# worker_ticks P
+	awk '{ print $14 + $15 }' "/proc/${PID[$1]}/task/${WTID[$1]}/stat" 2>/dev/null || echo 0
+}
+now() { date +%s.%N; }
 
 # run_pair ROUND MODE VARIANT_INDEX JUMBO(0|1) SIZES...
 run_pair() {
@@ -472,6 +499,8 @@ run_pair() {
 	app=(-i --no-flush-rx "--total-num-mbufs=$MBUFS")
 	[ "$jumbo" = 1 ] && app=(-i --no-flush-rx "--total-num-mbufs=$JUMBO_MBUFS"
 		"--mbuf-size=$JUMBO_MBUF_SIZE")
+	# shellcheck disable=SC2206
+	app+=(${VU_BENCH_APP_ARGS:-})
 	printf '  %-26s ' "$name$suffix"
 	t0=$SECONDS
 
@@ -536,13 +565,15 @@ run_pair() {
 		return
 	fi
 	printf '(up in %2ds)' $((SECONDS - t0))
+	worker_tid be
+	worker_tid fe
 
 	figs=
 	for size in "${sizes[@]}"; do
 		line=
 		for test in $TESTS; do
 			run_figure "$round" "$mode" "$name" "$test" "$size"
-			line+="  $(fmt_fig "$test" "$FIG")"
+			line+="  $(fmt_fig "$test" "$FIG" "$FIG_FLAG")"
 		done
 		figs+="$(printf '\n  %-26s %5s B %s' '' "$size" "$line")"
 	done
@@ -559,6 +590,7 @@ run_pair() {
 run_figure() {
 	local round=$1 mode=$2 name=$3 test=$4 size=$5
 	local tx rx p reason='' s rs mpps i off_be off_fe
+	local c0_be c0_fe t_0 cpu_be='' cpu_fe=''
 	local -a st r0
 	case $test in
 	fe-to-be) tx=fe rx=be ;;
@@ -578,6 +610,7 @@ run_figure() {
 			send "$tx" "set fwd txonly" "set txpkts $size" "start"
 		fi
 		sleep "$SETTLE"
+		c0_be=$(worker_ticks be) c0_fe=$(worker_ticks fe) t_0=$(now)
 		for p in $rx; do send "$p" "show port stats 0"; done
 		r0=()
 		for p in $rx; do
@@ -589,6 +622,10 @@ run_figure() {
 	if [ -z "$reason" ]; then
 		sleep "$WINDOW"
 		for p in $rx; do send "$p" "show port stats 0"; done
+		cpu_be=$(awk -v a="$c0_be" -v b="$(worker_ticks be)" -v t0="$t_0" -v t1="$(now)" -v hz="$CLK_TCK" \
+			'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
+		cpu_fe=$(awk -v a="$c0_fe" -v b="$(worker_ticks fe)" -v t0="$t_0" -v t1="$(now)" -v hz="$CLK_TCK" \
+			'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
 		mpps=0 rs=0 i=0
 		for p in $rx; do
 			sync_p "$p" 10 || { reason=$(dead_reason "$p"); break; }
@@ -624,11 +661,12 @@ run_figure() {
 		fi
 	fi
 	if [ -n "$reason" ]; then
-		FIG=FAILED
+		FIG=FAILED FIG_FLAG=''
 		record "$round" "$mode" "$name" "$test" "$size" "" FAILED "$reason" ""
 	else
-		FIG=$mpps
-		record "$round" "$mode" "$name" "$test" "$size" "$mpps" ok "" "$rs"
+		FIG=$mpps FIG_FLAG=''
+		[ "$cpu_be" -lt "$CPU_WARN" ] || [ "$cpu_fe" -lt "$CPU_WARN" ] && FIG_FLAG='~'
+		record "$round" "$mode" "$name" "$test" "$size" "$mpps" ok "" "$rs" "$cpu_be" "$cpu_fe"
 	fi
 }
 
