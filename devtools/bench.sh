@@ -47,7 +47,11 @@
 # Exit status: 0 all cases ran, 1 some case FAILED, 2 usage error.
 # A figure marked "~" had a forwarding lcore that got less than 90 % of
 # its CPU during the window (other work on the machine): the CSV has both
-# shares (be_cpu_pct, fe_cpu_pct).
+# shares (be_cpu_pct, fe_cpu_pct). A figure marked "!" was measured while
+# a cache line took more than twice the run's lowest time to go from one
+# CPU to the other and back (devtools/bench-c2c.c, run before and after
+# each window; on a virtual machine, the host placing the two vCPUs far
+# apart): every transport is slower then (doc/guides/perf.rst).
 #
 # Environment: VU_BUILD_DIR (default build), VU_TESTPMD (default
 # dpdk-testpmd), VU_SKIP_INSTALL=1, VU_BENCH_SKIP_BUILD=1 (use the build
@@ -97,9 +101,10 @@ MEM_MB=256
 LOOP_BURSTS=4			# bursts the frontend injects into the loop
 SETTLE=0.2			# seconds between the starts and the window
 CPU_WARN=90			# flag figures whose forwarding lcores got less CPU
+ZERO_RETRIES=3			# windows measured again when no packet came
 
 usage() {
-	sed -n '5,58p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '5,62p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
@@ -196,7 +201,7 @@ mkdir -p "$OUT/logs"
 OUT=$(readlink -f "$OUT")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vu-bench.XXXXXX")
 RAW=$OUT/results.csv
-echo "round,mode,variant,test,size,mpps,status,reason,window_s,rx_packets,be_cpu_pct,fe_cpu_pct" >"$RAW"
+echo "round,mode,variant,test,size,mpps,status,reason,window_s,rx_packets,be_cpu_pct,fe_cpu_pct,c2c_before_ns,c2c_after_ns" >"$RAW"
 
 # Processes of the current pair: BE and FE; FIFO fds for their stdin;
 # their forwarding threads.
@@ -314,6 +319,32 @@ mem_args() {	# mem_args MODE EAL_EXTRAS
 	fi
 }
 
+# Cache-line round trip between the two forwarding CPUs (devtools/
+# bench-c2c.c), measured with both testpmd stopped before and after each
+# figure. On a virtual machine it changes when the host moves the vCPUs:
+# every transport then loses, see doc/guides/perf.rst. A figure with a
+# round trip above C2C_FAR times the run's lowest is marked '!'.
+C2C=$WORK/bench-c2c
+C2C_MIN=''
+C2C_FAR=2
+if ! cc -O2 -pthread -o "$C2C" devtools/bench-c2c.c 2>"$WORK/c2c.err"; then
+	warn "cannot build devtools/bench-c2c.c: no cross-CPU latency probe ($(head -1 "$WORK/c2c.err"))"
+	C2C=''
+fi
+c2c() {	# c2c -> C2C_V (empty without the probe)
+	C2C_V=''
+	[ -n "$C2C" ] || return 0
+	C2C_V=$("$C2C" 0 1 8000 2>/dev/null) || { C2C_V=''; return 0; }
+	if [ -z "$C2C_MIN" ] || [ "$C2C_V" -lt "$C2C_MIN" ]; then C2C_MIN=$C2C_V; fi
+}
+c2c_far() {	# c2c_far NS NS: true if either is far above the lowest seen
+	local v
+	for v in "$@"; do
+		[ -n "$v" ] && [ -n "$C2C_MIN" ] && [ "$v" -gt $((C2C_FAR * C2C_MIN)) ] && return 0
+	done
+	return 1
+}
+
 # --- the plan and the window ---------------------------------------------------
 
 SMALL_SIZES='' JUMBO_SIZES=''
@@ -341,7 +372,8 @@ EST=$(awk -v w="$WINDOW" -v p=$N_PAIRS -v f=$N_FIG -v pc=$PAIR_COST -v fc=$FIG_C
 step "plan: $ROUNDS round(s) x modes [$MODES] x ${#RUN_V[@]} variant(s) x tests [$TESTS] x sizes [$SIZES]"
 echo "  $N_FIG figures from $N_PAIRS process pairs, ${WINDOW} s windows, about $((EST / 60))m$((EST % 60))s"
 echo "  output: $OUT"
-echo "  machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(vu_free_hugepages) free hugepages"
+c2c
+echo "  machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(vu_free_hugepages) free hugepages${C2C_V:+, CPU 0<->1 cache-line round trip $C2C_V ns}"
 
 # --- talking to interactive testpmd ------------------------------------------------
 
@@ -411,6 +443,7 @@ start_tp() {
 	rm -f "$fifo"
 	mkfifo "$fifo"
 	LOG[$p]=$PAIR_DIR/$p.log
+	: >"${LOG[$p]}"
 	# the child must not hold the other process's FIFO open (EOF on its
 	# stdin is what stops a testpmd whose script went away)
 	(
@@ -445,9 +478,9 @@ stop_pair() {
 # --- one pair of processes, several figures ----------------------------------
 
 FAILED=()
-record() {	# record ROUND MODE VARIANT TEST SIZE MPPS STATUS REASON [RXPKTS BECPU FECPU]
+record() {	# record ROUND MODE VARIANT TEST SIZE MPPS STATUS REASON [RXPKTS BECPU FECPU C2C0 C2C1]
 	local reason=${8//,/;}
-	echo "$1,$2,$3,$4,$5,$6,$7,\"${reason//\"/\'}\",$WINDOW,${9:-},${10:-},${11:-}" >>"$RAW"
+	echo "$1,$2,$3,$4,$5,$6,$7,\"${reason//\"/\'}\",$WINDOW,${9:-},${10:-},${11:-},${12:-},${13:-}" >>"$RAW"
 	if [ "$7" = FAILED ]; then
 		FAILED+=("$2 $3 $4 $5 B round $1: $8")
 	fi
@@ -455,7 +488,7 @@ record() {	# record ROUND MODE VARIANT TEST SIZE MPPS STATUS REASON [RXPKTS BECP
 fmt_fig() {	# fmt_fig TEST MPPS|FAILED|SKIPPED [FLAG]
 	case $2 in
 	FAILED|SKIPPED|n/a) printf '%s %s' "$1" "$2" ;;
-	*) printf '%s %6.2f%-1s' "$1" "$2" "${3:-}" ;;
+	*) printf '%s %6.2f%-2s' "$1" "$2" "${3:-}" ;;
 	esac
 }
 
@@ -477,6 +510,7 @@ worker_ticks() {	# worker_ticks P
 	awk '{ print $14 + $15 }' "/proc/${PID[$1]}/task/${WTID[$1]}/stat" 2>/dev/null || echo 0
 }
 now() { date +%s.%N; }
+
 
 # run_pair ROUND MODE VARIANT_INDEX JUMBO(0|1) SIZES...
 run_pair() {
@@ -590,7 +624,7 @@ run_pair() {
 run_figure() {
 	local round=$1 mode=$2 name=$3 test=$4 size=$5
 	local tx rx p reason='' s rs mpps i off_be off_fe
-	local c0_be c0_fe t_0 cpu_be='' cpu_fe=''
+	local c0_be c0_fe t_0 cpu_be='' cpu_fe='' c2c0='' c2c1=''
 	local -a st r0
 	case $test in
 	fe-to-be) tx=fe rx=be ;;
@@ -601,6 +635,8 @@ run_figure() {
 		kill -0 "${PID[$p]}" 2>/dev/null || { reason=$(dead_reason "$p"); break; }
 	done
 	if [ -z "$reason" ]; then
+		c2c
+		c2c0=$C2C_V
 		off_be=$(stat -c %s "${LOG[be]}") off_fe=$(stat -c %s "${LOG[fe]}")
 		if [ "$test" = loop ]; then
 			send be "set fwd io" "start"
@@ -610,6 +646,12 @@ run_figure() {
 			send "$tx" "set fwd txonly" "set txpkts $size" "start"
 		fi
 		sleep "$SETTLE"
+	fi
+	# A window without a packet is measured again, up to ZERO_RETRIES
+	# times: on a loaded machine a forwarding lcore can get no CPU for a
+	# second; a data path that is stuck stays at zero.
+	local try=0
+	while [ -z "$reason" ]; do
 		c0_be=$(worker_ticks be) c0_fe=$(worker_ticks fe) t_0=$(now)
 		for p in $rx; do send "$p" "show port stats 0"; done
 		r0=()
@@ -618,8 +660,7 @@ run_figure() {
 			read -ra st <<<"$(last_stats "$p")"
 			r0+=("${st[2]}")
 		done
-	fi
-	if [ -z "$reason" ]; then
+		[ -n "$reason" ] && break
 		sleep "$WINDOW"
 		for p in $rx; do send "$p" "show port stats 0"; done
 		cpu_be=$(awk -v a="$c0_be" -v b="$(worker_ticks be)" -v t0="$t_0" -v t1="$(now)" -v hz="$CLK_TCK" \
@@ -638,12 +679,27 @@ run_figure() {
 			rs=$((rs + st[2] - r0[i]))
 			i=$((i + 1))
 		done
-	fi
+		[ -n "$reason" ] && break
+		[ "$rs" -gt 0 ] && break
+		try=$((try + 1))
+		if [ $try -gt $ZERO_RETRIES ]; then
+			reason="no packets received in $try windows of ${WINDOW} s (forwarding lcores' CPU in the last: be ${cpu_be} %, fe ${cpu_fe} %)"
+			s=$(log_reason "${LOG[$tx]}")
+			[ -n "$s" ] && reason+="; $tx log: $s"
+			break
+		fi
+	done
 	send fe "stop"
 	send be "stop"
 	if [ -z "$reason" ]; then
-		# the sender is alive and took its commands
-		sync_p "$tx" 10 || reason=$(dead_reason "$tx")
+		# both stopped (the sender alive and done with its commands)
+		for p in fe be; do
+			sync_p "$p" 10 || { reason=$(dead_reason "$p"); break; }
+		done
+	fi
+	if [ -z "$reason" ]; then
+		c2c
+		c2c1=$C2C_V
 	fi
 	if [ -z "$reason" ]; then
 		# a refused command ("txpkts ignored", "give up", "Bad arguments")
@@ -654,19 +710,17 @@ run_figure() {
 	fi
 	if [ -z "$reason" ]; then
 		mpps=$(awk -v a="$mpps" -v n=$i 'BEGIN { printf "%.3f", a / n / 1e6 }')
-		if [ "$rs" -le 0 ] || [ "$mpps" = 0.000 ]; then
-			reason="no packets received in ${WINDOW} s"
-			s=$(log_reason "${LOG[$tx]}")
-			[ -n "$s" ] && reason+="; $tx log: $s"
-		fi
 	fi
 	if [ -n "$reason" ]; then
 		FIG=FAILED FIG_FLAG=''
-		record "$round" "$mode" "$name" "$test" "$size" "" FAILED "$reason" ""
+		record "$round" "$mode" "$name" "$test" "$size" "" FAILED "$reason" "" "$cpu_be" "$cpu_fe" \
+			"$c2c0" "$c2c1"
 	else
 		FIG=$mpps FIG_FLAG=''
 		[ "$cpu_be" -lt "$CPU_WARN" ] || [ "$cpu_fe" -lt "$CPU_WARN" ] && FIG_FLAG='~'
-		record "$round" "$mode" "$name" "$test" "$size" "$mpps" ok "" "$rs" "$cpu_be" "$cpu_fe"
+		c2c_far "$c2c0" "$c2c1" && FIG_FLAG+='!'
+		record "$round" "$mode" "$name" "$test" "$size" "$mpps" ok "" "$rs" "$cpu_be" "$cpu_fe" \
+			"$c2c0" "$c2c1"
 	fi
 }
 
