@@ -104,7 +104,8 @@ CPU_WARN=90			# flag figures whose forwarding lcores got less CPU
 ZERO_RETRIES=3			# windows measured again when no packet came
 
 usage() {
-	sed -n '5,62p' "$0" | sed 's/^# \{0,1\}//'
+	# the comment block at the top, after the copyright
+	awk 'NR < 5 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
 	exit 2
 }
 
