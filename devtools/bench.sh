@@ -519,7 +519,7 @@ run_pair() {
 	shift 4
 	local sizes=("$@") name=${V_NAME[$vi]} eal=${V_EAL[$vi]}
 	local sock mem be_vdev fe_vdev be_d=() fe_d=() app=() t0 size test
-	local reason='' line figs
+	local reason=''
 	local suffix=
 	[ "$jumbo" = 1 ] && suffix=-jumbo
 	PAIR_DIR=$OUT/logs/r$round-$mode-$name$suffix
@@ -603,16 +603,15 @@ run_pair() {
 	worker_tid be
 	worker_tid fe
 
-	figs=
+	# one line per size, each figure printed as soon as it is measured
 	for size in "${sizes[@]}"; do
-		line=
+		printf '\n  %-26s %5s B ' '' "$size"
 		for test in $TESTS; do
 			run_figure "$round" "$mode" "$name" "$test" "$size"
-			line+="  $(fmt_fig "$test" "$FIG" "$FIG_FLAG")"
+			printf '  %s' "$(fmt_fig "$test" "$FIG" "$FIG_FLAG")"
 		done
-		figs+="$(printf '\n  %-26s %5s B %s' '' "$size" "$line")"
 	done
-	echo "$figs"
+	echo
 	stop_pair
 }
 
