@@ -107,8 +107,8 @@ def main():
                   "x_" + a.ref_vhost, "x_" + a.ref_memif, "low_cpu_runs",
                   "far_cpu_runs", "median_near_mpps", "note"])
     hdr = (f"  {'mode':6} {'test':8} {'size':>5}  {'variant':26} "
-           f"{'median':>7} {'min':>7} {'max':>7} {'x vhost':>8} {'x memif':>8}"
-           f" {'runs':>7}")
+           f"{'median':>7} {'min':>7} {'max':>7} {'near':>7} {'x vhost':>8}"
+           f" {'x memif':>8} {'runs':>7}")
     print(hdr)
     last = None
     for k in keys:
@@ -120,13 +120,14 @@ def main():
         rv = ratio(k, a.ref_vhost)
         rm = ratio(k, a.ref_memif)
         note = ""
+        near = f"{statistics.median(g['near']):7.2f}" if g["near"] else f"{'-':>7}"
         if g["ok"]:
             med = statistics.median(g["ok"])
             lo, hi = min(g["ok"]), max(g["ok"])
-            figs = f"{med:7.2f} {lo:7.2f} {hi:7.2f}"
+            figs = f"{med:7.2f} {lo:7.2f} {hi:7.2f} {near}"
         else:
             med = lo = hi = None
-            figs = f"{'-':>7} {'-':>7} {'-':>7}"
+            figs = f"{'-':>7} {'-':>7} {'-':>7} {near}"
         if g["failed"]:
             note = f"FAILED {g['failed']}x: {g['reasons'][-1]}"
         elif g["skipped"]:
@@ -150,7 +151,7 @@ def main():
     if c2c_min:
         print(f"  !N: N of them while the CPU 0<->1 cache-line round trip was over"
               f" {a.c2c_far:g}x the run's lowest ({c2c_min:.0f} ns): the machine's two"
-              f" CPUs far apart")
+              f" CPUs far apart;\n  near: the median of the runs without '!'")
     return 0
 
 
