@@ -362,10 +362,16 @@ N_FIG=$((ROUNDS * N_MODES * ${#RUN_V[@]} * N_SIZES * N_TESTS))
 # bring a pair up and down, about 0.35 s of commands and settling per
 # figure besides the window.
 PAIR_COST=3 FIG_COST=0.4
+# fit_window SECONDS_LEFT PAIRS_LEFT FIGURES_LEFT -> WINDOW
+fit_window() {
+	WINDOW=$(awk -v b="$1" -v p="$2" -v f="$3" -v pc=$PAIR_COST -v fc=$FIG_COST \
+		'BEGIN { w = f > 0 ? (b - p * pc - f * fc) / f : 5
+			if (w < 0.3) w = 0.3; if (w > 5) w = 5; printf "%.1f", w }')
+}
+FIT_WINDOW=0
 if [ -z "$WINDOW" ]; then
-	WINDOW=$(awk -v b="$BUDGET" -v p=$N_PAIRS -v f=$N_FIG -v pc=$PAIR_COST -v fc=$FIG_COST \
-		'BEGIN { w = (b - p * pc - f * fc) / f; if (w < 0.3) w = 0.3; if (w > 5) w = 5
-			printf "%.1f", w }')
+	FIT_WINDOW=1
+	fit_window "$BUDGET" $N_PAIRS $N_FIG
 fi
 EST=$(awk -v w="$WINDOW" -v p=$N_PAIRS -v f=$N_FIG -v pc=$PAIR_COST -v fc=$FIG_COST \
 	'BEGIN { printf "%d", p * pc + f * (fc + w) }')
@@ -726,14 +732,23 @@ run_figure() {
 
 # --- main loop: rounds interleaved ------------------------------------------------
 
+PAIRS_DONE=0 FIGS_DONE=0
 for ((round = 1; round <= ROUNDS; round++)); do
 	for mode in $MODES; do
-		step "round $round/$ROUNDS, $( [ "$mode" = huge ] && echo hugepages || echo --no-huge), elapsed $((SECONDS - BENCH_START)) s, load $(cut -d' ' -f1 /proc/loadavg)"
+		# a slow machine (pairs taking longer to come up) gets shorter
+		# windows for the rest, so the run stays within the budget
+		if [ $FIT_WINDOW = 1 ] && [ $PAIRS_DONE -gt 0 ]; then
+			fit_window $((BUDGET - (SECONDS - BENCH_START))) $((N_PAIRS - PAIRS_DONE)) \
+				$((N_FIG - FIGS_DONE))
+		fi
+		step "round $round/$ROUNDS, $( [ "$mode" = huge ] && echo hugepages || echo --no-huge), elapsed $((SECONDS - BENCH_START)) s, ${WINDOW} s windows, load $(cut -d' ' -f1 /proc/loadavg)"
 		for vi in "${RUN_V[@]}"; do
 			# shellcheck disable=SC2086
 			[ -n "$SMALL_SIZES" ] && run_pair "$round" "$mode" "$vi" 0 $SMALL_SIZES
 			# shellcheck disable=SC2086
 			[ -n "$JUMBO_SIZES" ] && run_pair "$round" "$mode" "$vi" 1 $JUMBO_SIZES
+			PAIRS_DONE=$((PAIRS_DONE + PAIRS_PER))
+			FIGS_DONE=$((FIGS_DONE + N_SIZES * N_TESTS))
 		done
 	done
 done
