@@ -6,7 +6,9 @@
 One panel per memory mode (rows) and frame size (columns), each with its
 own Mpps scale; in a panel, one group of bars per test (fe-to-be, be-to-fe,
 loop), one bar per variant: the median of the rounds, with a bar from the
-min to the max. A case that failed is marked with a red "F" instead of a bar,
+min to the max, and a white diamond at the median of the rounds measured
+with the two CPUs near (summary.csv's median_near_mpps, when it differs).
+A case that failed is marked with a red "F" instead of a bar,
 a skipped one with a grey "S".
 
     bench-plot.py SUMMARY.csv OUT.png [SUBTITLE]
@@ -48,6 +50,7 @@ def main():
     fig, axes = plt.subplots(len(modes), len(sizes), squeeze=False,
                              figsize=(3.6 * len(sizes) + 1.5, 3.2 * len(modes) + 1.2))
     width = 0.8 / max(1, len(variants))
+    near_done = False
     for mi, mode in enumerate(modes):
         for si, size in enumerate(sizes):
             ax = axes[mi][si]
@@ -68,6 +71,14 @@ def main():
                         ax.errorbar(x, med, yerr=[[med - lo], [hi - med]],
                                     fmt="none", ecolor="black", elinewidth=0.8,
                                     capsize=1.5)
+                        near = r.get("median_near_mpps")
+                        if near and abs(float(near) - med) > 0.005 * max(med, 1):
+                            ax.plot(x, float(near), marker="D", markersize=3,
+                                    markerfacecolor="white",
+                                    markeredgecolor="black", markeredgewidth=0.6,
+                                    linestyle="none",
+                                    label="near median" if not near_done else None)
+                            near_done = True
                     else:
                         skipped = r["note"].startswith("SKIPPED")
                         ax.text(x, 0, "S" if skipped else "F",
@@ -91,11 +102,15 @@ def main():
             if ll not in labels:
                 handles.append(hh)
                 labels.append(ll)
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)),
+    if "near median" in labels:  # after the variants
+        i = labels.index("near median")
+        handles.append(handles.pop(i))
+        labels.append(labels.pop(i))
+    fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)),
                fontsize=8, frameon=False)
     fig.suptitle("devtools/bench.sh: testpmd to testpmd"
                  + (f"\n{subtitle}" if subtitle else ""), fontsize=10)
-    fig.tight_layout(rect=(0, 0.04 + 0.025 * ((len(labels) + 3) // 4), 1, 1))
+    fig.tight_layout(rect=(0, 0.04 + 0.025 * ((len(labels) + 4) // 5), 1, 1))
     fig.savefig(sys.argv[2], dpi=110)
     return 0
 

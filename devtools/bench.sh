@@ -769,7 +769,9 @@ for py in /usr/bin/python3 python3; do
 done
 if [ -n "$PLOT_PY" ]; then
 	if "$PLOT_PY" devtools/bench-plot.py "$OUT/summary.csv" "$OUT/bench.png" \
-		"$(date -u +%Y-%m-%d), $(nproc) CPUs, ${WINDOW} s windows, $ROUNDS round(s)"; then
+		"$(date -u +%Y-%m-%d), $(nproc) CPUs, $ROUNDS round(s), $(awk -F, 'NR > 1 && $9 != "" {
+			if (lo == "" || $9 < lo) lo = $9; if ($9 > hi) hi = $9 }
+			END { print (lo == hi ? lo : lo "-" hi) " s windows" }' "$RAW")"; then
 		echo "chart:   $OUT/bench.png"
 	else
 		warn "could not draw the chart"
