@@ -526,8 +526,9 @@ run_pair() {
 	local sizes=("$@") name=${V_NAME[$vi]} eal=${V_EAL[$vi]}
 	local sock mem be_vdev fe_vdev be_d=() fe_d=() app=() t0 size test
 	local reason=''
-	local suffix=
+	local suffix=''
 	[ "$jumbo" = 1 ] && suffix=-jumbo
+	LOG[be]='' LOG[fe]=''
 	PAIR_DIR=$OUT/logs/r$round-$mode-$name$suffix
 	mkdir -p "$PAIR_DIR"
 	sock=$WORK/$name.sock
@@ -596,6 +597,12 @@ run_pair() {
 	if [ -n "$reason" ]; then
 		local status=FAILED
 		[[ $reason == "not enough free hugepages"* ]] && status=SKIPPED
+		# other work took the hugepages between the check and EAL's init
+		if [ "$mode" = huge ] && grep -aqsE 'Not enough memory available|Cannot get hugepage|Cannot init memory' \
+			"${LOG[be]:-/dev/null}" "${LOG[fe]:-/dev/null}"; then
+			status=SKIPPED
+			reason="not enough free hugepages at start-up ($(vu_free_hugepages) free now): $reason"
+		fi
 		for size in "${sizes[@]}"; do
 			for test in $TESTS; do
 				record "$round" "$mode" "$name" "$test" "$size" "" $status "$reason"
@@ -783,6 +790,10 @@ echo "results: $RAW"
 echo "summary: $OUT/summary.csv"
 echo "logs:    $OUT/logs/"
 echo "took $((SECONDS - BENCH_START)) s"
+N_SKIPPED=$(awk -F, 'NR > 1 && $7 == "SKIPPED"' "$RAW" | wc -l)
+if [ "$N_SKIPPED" -gt 0 ]; then
+	step "$N_SKIPPED case(s) SKIPPED (see the summary): not failures, not measured either"
+fi
 if [ ${#FAILED[@]} -gt 0 ]; then
 	step "${#FAILED[@]} case(s) FAILED"
 	printf '  %s\n' "${FAILED[@]}"
