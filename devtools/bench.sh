@@ -140,6 +140,11 @@ if [ $QUICK = 1 ]; then
 	ROUNDS=1 MODES=auto SIZES="64 9000" WINDOW=${WINDOW:-0.5}
 fi
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "-r: a number of rounds" >&2; exit 2; }
+if [ -n "$WINDOW" ] && ! [[ $WINDOW =~ ^[0-9]*\.?[0-9]+$ ]]; then
+	echo "-d: seconds" >&2
+	exit 2
+fi
+[[ $BUDGET =~ ^[1-9][0-9]*$ ]] || { echo "-b: seconds" >&2; exit 2; }
 for t in $TESTS; do
 	case $t in fe-to-be|be-to-fe|loop) ;; *) echo "-t: unknown test $t" >&2; exit 2 ;; esac
 done
@@ -171,6 +176,14 @@ if [ $LIST = 1 ]; then
 			"${V_FE[$i]}" "${V_EAL[$i]:+  (EAL: ${V_EAL[$i]})}"
 	done
 	exit 0
+fi
+
+if [ -n "$ONLY" ]; then
+	for n in ${ONLY//,/ }; do
+		found=0
+		for i in "${!V_NAME[@]}"; do [ "${V_NAME[$i]}" = "$n" ] && found=1; done
+		[ $found = 1 ] || { echo "-V: no variant named $n (see -l)" >&2; exit 2; }
+	done
 fi
 
 BUILD_DIR=${VU_BUILD_DIR:-build}
@@ -286,13 +299,6 @@ for i in "${!V_NAME[@]}"; do
 	echo "  run   $name"
 	RUN_V+=("$i")
 done
-if [ -n "$ONLY" ]; then
-	for n in ${ONLY//,/ }; do
-		found=0
-		for i in "${!V_NAME[@]}"; do [ "${V_NAME[$i]}" = "$n" ] && found=1; done
-		[ $found = 1 ] || { echo "-V: no variant named $n (see -l)" >&2; exit 2; }
-	done
-fi
 [ ${#RUN_V[@]} -gt 0 ] || { echo "no variant to run" >&2; exit 2; }
 
 # --- memory ------------------------------------------------------------------
