@@ -2,21 +2,62 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright 2026 The dpdk-vfio-user authors
 #
-# Process-to-process data path benchmark, side by side in one run:
+# Process-to-process data path benchmark: two Debian dpdk-testpmd processes,
+# one forwarding lcore each on different CPUs, exchanging packets through
 #
-#   vfio-user   testpmd net_vfio_user        <-> testpmd net_virtio_vfio_user
-#   vhost-user  testpmd net_vhost            <-> testpmd net_virtio_user
-#   memif       testpmd net_memif role=server <-> testpmd net_memif role=client
+#   vfio-user*  net_vfio_user (backend, "be") <-> net_virtio_vfio_user ("fe"),
+#               once per feature set the PMDs accept (split, packed, in-order)
+#   vhost-user  net_vhost (be) <-> net_virtio_user (fe), default and with
+#               virtio-user packed_vq=1,in_order=1,mrg_rxbuf=0 (its strongest)
+#   memif       net_memif role=server (be) <-> role=client (fe)
 #
-# For each transport, packet size and direction, the sender runs txonly and
-# the receiver rxonly for DURATION seconds; the figure is the receiver's
-# average Rx rate over that window. Ratios are against vhost-user. This
-# machine is shared and noisy: compare figures of the same run only. A
-# benchmark, not a test: it never fails because a number moved.
+# with hugepages and/or --no-huge, for each frame size and test:
+#   fe-to-be    frontend txonly -> backend rxonly
+#   be-to-fe    backend txonly  -> frontend rxonly
+#   loop        both in io mode; the frontend injects 4 bursts that then
+#               go round (each side forwards what it receives)
+# The figure is the receiver's Rx rate (loop: the mean of both sides) over
+# a window, measured by testpmd itself ("show port stats": packets over
+# its own clock). Rounds are interleaved (A B C A B C ...) and every round
+# restarts the processes, so the spread (min..max) includes what a restart
+# changes. A case that cannot run is FAILED with the reason from its log,
+# and the script then exits 1; a benchmark never fails on a number.
 #
-#   devtools/bench.sh [-d SECONDS] [-s "64 1518"] [-t "vfio-user vhost-user memif"]
+#   devtools/bench.sh [options]
+#     -r N          rounds (default 3)
+#     -d SECONDS    measuring window per figure (default: fitted so the
+#                   whole run stays under the time budget, 0.3..5 s)
+#     -b SECONDS    time budget used to fit the window (default 540)
+#     -m MODES      huge, nohuge, both or auto (default both; auto: huge
+#                   when enough hugepages are free, else nohuge)
+#     -s "SIZES"    frame sizes in bytes (default "64 512 1518 9000")
+#     -t "TESTS"    any of fe-to-be be-to-fe loop (default all)
+#     -V "NAMES"    variants to run (default all; -l lists them)
+#     -o DIR        output directory (default build/bench/<date-time>)
+#     -l            list the variants and exit
+#     --quick       smoke run (under 90 s): 1 round, auto mode, 64 and
+#                   9000 B, 0.5 s windows
 #
-# Environment: VU_BUILD_DIR (default build), VU_NO_HUGE=1.
+# Output: progress while it runs, a summary table (median, min, max Mpps
+# and the ratios to vhost-user-packed-inorder and to memif), DIR/results.csv
+# (one line per figure and round), DIR/summary.csv, DIR/bench.png (needs
+# python3-matplotlib, installed as root like the other packages) and the
+# testpmd logs of every pair in DIR/logs/.
+#
+# Exit status: 0 all cases ran, 1 some case FAILED, 2 usage error.
+# A figure marked "~" had a forwarding lcore that got less than 90 % of
+# its CPU during the window (other work on the machine): the CSV has both
+# shares (be_cpu_pct, fe_cpu_pct). A figure marked "!" was measured while
+# a cache line took more than twice the run's lowest time to go from one
+# CPU to the other and back (devtools/bench-c2c.c, run before and after
+# each window; on a virtual machine, the host placing the two vCPUs far
+# apart): every transport is slower then (doc/guides/perf.rst).
+#
+# Environment: VU_BUILD_DIR (default build), VU_TESTPMD (default
+# dpdk-testpmd), VU_SKIP_INSTALL=1, VU_BENCH_SKIP_BUILD=1 (use the build
+# as it is), VU_BENCH_APP_ARGS (more testpmd options for every process,
+# e.g. "--record-burst-stats --record-core-cycles": the logs then have
+# them at each stop).
 
 set -euo pipefail
 
@@ -24,128 +65,743 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 . devtools/common.sh
 . devtools/dpdk-run.sh
 
-DURATION=5
-SIZES="64 1518"
-TRANSPORTS="vfio-user vhost-user memif"
-while getopts "d:s:t:h" o; do
-	case $o in
-	d) DURATION=$OPTARG ;;
-	s) SIZES=$OPTARG ;;
-	t) TRANSPORTS=$OPTARG ;;
-	*) sed -n '3,20p' "$0"; exit 2 ;;
+# --- the variants ------------------------------------------------------------
+#
+# One line each: name | backend vdev | frontend vdev | EAL extras (both
+# processes). "vfio-user" is what the PMDs negotiate by default (the best
+# both sides offer: packed and in-order once they exist); the other
+# vfio-user lines pin a feature set. @SOCK@ is the UNIX socket path; @BE@/@FE@ are the plugin .so
+# of our backend/frontend PMD (given to EAL with -d when a line names
+# net_vfio_user* or net_virtio_vfio_user*). A devarg our PMDs do not accept (checked against the
+# parameter string they register, RTE_PMD_REGISTER_PARAM_STRING) skips the
+# line with a note. vhost-user needs --single-file-segments with hugepages
+# (vhost-user takes at most 8 memory regions); it is given in both modes.
+VARIANTS='
+vfio-user                 | net_vfio_user0,path=@SOCK@                                         | net_virtio_vfio_user0,path=@SOCK@                                         |
+vfio-user-split           | net_vfio_user0,path=@SOCK@,packed_vq=0,in_order=0                  | net_virtio_vfio_user0,path=@SOCK@,packed_vq=0,in_order=0                  |
+vfio-user-split-inorder   | net_vfio_user0,path=@SOCK@,packed_vq=0,in_order=1                  | net_virtio_vfio_user0,path=@SOCK@,packed_vq=0,in_order=1                  |
+vfio-user-packed          | net_vfio_user0,path=@SOCK@,packed_vq=1,in_order=0                  | net_virtio_vfio_user0,path=@SOCK@,packed_vq=1,in_order=0                  |
+vhost-user                | net_vhost0,iface=@SOCK@,queues=1                                   | net_virtio_user0,path=@SOCK@,queues=1                                     | --single-file-segments
+vhost-user-packed-inorder | net_vhost0,iface=@SOCK@,queues=1                                   | net_virtio_user0,path=@SOCK@,queues=1,packed_vq=1,in_order=1,mrg_rxbuf=0  | --single-file-segments
+memif                     | net_memif0,role=server,socket=@SOCK@,socket-abstract=no            | net_memif0,role=client,socket=@SOCK@,socket-abstract=no                   |
+'
+# The references of the ratio columns.
+REF_VHOST=vhost-user-packed-inorder
+REF_MEMIF=memif
+
+# Frames above this size run in a second pair of processes with mbufs big
+# enough for one frame (--mbuf-size): with testpmd's default 2 KB mbufs a
+# 9000 B frame is a 5-segment chain, which virtio-user without mrg_rxbuf
+# cannot receive. Same for every transport: one mbuf per frame.
+JUMBO_MIN=1519
+JUMBO_MBUF_SIZE=9344		# 9216 B of data + 128 B headroom
+JUMBO_MBUFS=8192
+MBUFS=16384
+MEM_MB=256
+LOOP_BURSTS=4			# bursts the frontend injects into the loop
+SETTLE=0.2			# seconds between the starts and the window
+CPU_WARN=90			# flag figures whose forwarding lcores got less CPU
+ZERO_RETRIES=3			# windows measured again when no packet came
+
+usage() {
+	# the comment block at the top, after the copyright
+	awk 'NR < 5 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+	exit 2
+}
+
+ROUNDS=3
+WINDOW=
+BUDGET=540
+MODES=both
+SIZES="64 512 1518 9000"
+TESTS="fe-to-be be-to-fe loop"
+ONLY=
+OUT=
+QUICK=0
+LIST=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	-r) ROUNDS=$2; shift ;;
+	-d) WINDOW=$2; shift ;;
+	-b) BUDGET=$2; shift ;;
+	-m) MODES=$2; shift ;;
+	-s) SIZES=$2; shift ;;
+	-t) TESTS=$2; shift ;;
+	-V) ONLY=$2; shift ;;
+	-o) OUT=$2; shift ;;
+	-l) LIST=1 ;;
+	--quick) QUICK=1 ;;
+	-h|--help) usage ;;
+	*) echo "unknown option: $1" >&2; usage ;;
 	esac
+	shift
 done
+if [ $QUICK = 1 ]; then
+	ROUNDS=1 MODES=auto SIZES="64 9000" WINDOW=${WINDOW:-0.5}
+fi
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "-r: a number of rounds" >&2; exit 2; }
+if [ -n "$WINDOW" ] && ! [[ $WINDOW =~ ^[0-9]*\.?[0-9]+$ ]]; then
+	echo "-d: seconds" >&2
+	exit 2
+fi
+[[ $BUDGET =~ ^[1-9][0-9]*$ ]] || { echo "-b: seconds" >&2; exit 2; }
+for t in $TESTS; do
+	case $t in fe-to-be|be-to-fe|loop) ;; *) echo "-t: unknown test $t" >&2; exit 2 ;; esac
+done
+for s in $SIZES; do
+	if ! [[ $s =~ ^[0-9]+$ ]] || [ "$s" -lt 60 ] || [ "$s" -gt 9200 ]; then
+		echo "-s: sizes from 60 to 9200 bytes" >&2
+		exit 2
+	fi
+done
+case $MODES in
+huge) MODES="huge" ;; nohuge) MODES="nohuge" ;; both) MODES="huge nohuge" ;;
+auto) ;; *) echo "-m: huge, nohuge, both or auto" >&2; exit 2 ;;
+esac
+
+# Variant table -> arrays.
+V_NAME=() V_BE=() V_FE=() V_EAL=()
+while IFS='|' read -r name be fe eal; do
+	name=$(echo "$name" | xargs)
+	[ -z "$name" ] && continue
+	V_NAME+=("$name")
+	V_BE+=("$(echo "$be" | xargs)")
+	V_FE+=("$(echo "$fe" | xargs)")
+	V_EAL+=("$(echo "$eal" | xargs)")
+done <<<"$VARIANTS"
+
+if [ $LIST = 1 ]; then
+	for i in "${!V_NAME[@]}"; do
+		printf '%-26s be: %s\n%-26s fe: %s%s\n' "${V_NAME[$i]}" "${V_BE[$i]}" "" \
+			"${V_FE[$i]}" "${V_EAL[$i]:+  (EAL: ${V_EAL[$i]})}"
+	done
+	exit 0
+fi
+
+if [ -n "$ONLY" ]; then
+	for n in ${ONLY//,/ }; do
+		found=0
+		for i in "${!V_NAME[@]}"; do [ "${V_NAME[$i]}" = "$n" ] && found=1; done
+		[ $found = 1 ] || { echo "-V: no variant named $n (see -l)" >&2; exit 2; }
+	done
+fi
+
 BUILD_DIR=${VU_BUILD_DIR:-build}
 TESTPMD=${VU_TESTPMD:-dpdk-testpmd}
+BENCH_START=$SECONDS
 
+# --- setup -------------------------------------------------------------------
+
+# The chart is optional: as root, install python3-matplotlib with the rest;
+# otherwise the run ends with a note instead of a chart.
+[ "$(id -u)" -eq 0 ] && PACKAGES+=(python3-matplotlib)
 ensure_packages
 setup_hugepages
-configure_drivers
-step "building in $BUILD_DIR"
-meson_setup "$BUILD_DIR" "${DRIVER_OPTS[@]}" >/dev/null
-ninja -C "$BUILD_DIR" >/dev/null
+if [ "${VU_BENCH_SKIP_BUILD:-0}" != 1 ]; then
+	configure_drivers
+	if [ "${DRIVER_OPTS[0]}" = -Ddrivers=false ]; then
+		echo "The benchmark needs the PMDs, which need the DPDK driver-SDK headers." >&2
+		exit 1
+	fi
+	step "building in $BUILD_DIR"
+	meson_setup "$BUILD_DIR" "${DRIVER_OPTS[@]}" >/dev/null
+	ninja -C "$BUILD_DIR" >/dev/null
+fi
+command -v "$TESTPMD" >/dev/null || { echo "$TESTPMD not found (Debian package dpdk)" >&2; exit 1; }
 vu_plugin_dir "$BUILD_DIR"
+
+OUT=${OUT:-$BUILD_DIR/bench/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT/logs"
+OUT=$(readlink -f "$OUT")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vu-bench.XXXXXX")
-PIDS=()
+RAW=$OUT/results.csv
+echo "round,mode,variant,test,size,mpps,status,reason,window_s,rx_packets,be_cpu_pct,fe_cpu_pct,c2c_before_ns,c2c_after_ns" >"$RAW"
+
+# Processes of the current pair: BE and FE; FIFO fds for their stdin;
+# their forwarding threads.
+declare -A PID FD LOG WTID
+PREFIXES=()
 cleanup() {
-	for p in "${PIDS[@]}"; do vu_stop "$p" 5; done
+	local p
+	for p in fe be; do
+		[ -n "${PID[$p]:-}" ] && vu_stop "${PID[$p]}" 5
+	done
+	for p in fe be; do
+		[ -n "${FD[$p]:-}" ] && eval "exec ${FD[$p]}>&-"
+	done
+	hugepage_files_cleanup
 	vu_cleanup
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
+# writing to the FIFO of a testpmd that died must not kill the script
+trap '' PIPE
 
-MEM=$(vu_mem_args 256 2)
+# EAL keeps hugepage files when it cannot unlink them (--single-file-segments
+# excludes --huge-unlink): remove those of our prefixes.
+hugepage_files_cleanup() {
+	local mnt pfx
+	for mnt in $(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts); do
+		for pfx in "${PREFIXES[@]}"; do
+			rm -f "$mnt/${pfx}map_"* 2>/dev/null || true
+		done
+	done
+	PREFIXES=()
+}
 
-# vdev strings and plugins per transport: backend (creates the socket),
-# frontend (connects).
-vdevs() {	# vdevs TRANSPORT SOCK -> sets BE_ARGS FE_ARGS
-	local t=$1 sock=$2
-	case $t in
-	vfio-user)
-		BE_ARGS=(-d "$VU_BACKEND_PMD" --vdev "net_vfio_user0,path=$sock")
-		FE_ARGS=(-d "$VU_FRONTEND_PMD" --vdev "net_virtio_vfio_user0,path=$sock")
-		;;
-	vhost-user)
-		BE_ARGS=(--vdev "net_vhost0,iface=$sock,queues=1")
-		FE_ARGS=(--vdev "net_virtio_user0,path=$sock,queues=1")
-		;;
-	memif)
-		BE_ARGS=(--vdev "net_memif0,role=server,socket=$sock,socket-abstract=no")
-		FE_ARGS=(--vdev "net_memif0,role=client,socket=$sock,socket-abstract=no")
-		;;
+# --- which variants can run ----------------------------------------------------
+
+# The parameter string a plugin registers (RTE_PMD_REGISTER_PARAM_STRING):
+# "path=<socket> queues=<1-16> ...".
+pmd_params() {
+	strings -a "$1" 2>/dev/null | grep -m1 -E '^([a-z_]+=<[^>]*> ?)+$' || true
+}
+BE_PARAMS=$(pmd_params "$VU_BACKEND_PMD")
+FE_PARAMS=$(pmd_params "$VU_FRONTEND_PMD")
+
+# unsupported_devargs VDEV PARAMS: the keys of VDEV missing from PARAMS.
+unsupported_devargs() {
+	local kv key absent=''
+	IFS=, read -ra kv <<<"${1#*,}"
+	for key in "${kv[@]}"; do
+		key=${key%%=*}
+		[[ " $2" == *" $key="* ]] || absent+="${absent:+,}$key"
+	done
+	echo "$absent"
+}
+
+RUN_V=()
+step "variants"
+for i in "${!V_NAME[@]}"; do
+	name=${V_NAME[$i]}
+	if [ -n "$ONLY" ] && [[ " ${ONLY//,/ } " != *" $name "* ]]; then
+		continue
+	fi
+	skip=
+	for side in BE FE; do
+		if [ $side = BE ]; then vdev=${V_BE[$i]} params=$BE_PARAMS; else vdev=${V_FE[$i]} params=$FE_PARAMS; fi
+		case $vdev in net_vfio_user*|net_virtio_vfio_user*) ;; *) continue ;; esac
+		if [ -z "$params" ]; then
+			skip="no parameter string found in the $side plugin"
+			break
+		fi
+		m=$(unsupported_devargs "$vdev" "$params")
+		if [ -n "$m" ]; then
+			skip="${vdev%%,*} does not take $m (its parameters: $params)"
+			break
+		fi
+	done
+	if [ -n "$skip" ]; then
+		echo "  skip  $name: $skip"
+		continue
+	fi
+	echo "  run   $name"
+	RUN_V+=("$i")
+done
+[ ${#RUN_V[@]} -gt 0 ] || { echo "no variant to run" >&2; exit 2; }
+
+# --- memory ------------------------------------------------------------------
+
+# Pages one process needs with -m MEM_MB, plus EAL's own margin.
+PAGES_PER_PROC=$(( (MEM_MB + 1) / 2 + 16 ))
+if [ "$MODES" = auto ]; then
+	if [ "$(vu_free_hugepages)" -ge $((2 * PAGES_PER_PROC)) ]; then
+		MODES=huge
+	else
+		MODES=nohuge
+	fi
+fi
+
+mem_args() {	# mem_args MODE EAL_EXTRAS
+	if [ "$1" = huge ]; then
+		# --single-file-segments is not compatible with --huge-unlink
+		if [[ " $2 " == *" --single-file-segments "* ]]; then
+			echo "-m $MEM_MB"
+		else
+			echo "-m $MEM_MB --huge-unlink"
+		fi
+	else
+		echo "--no-huge -m $MEM_MB"
+	fi
+}
+
+# Cache-line round trip between the two forwarding CPUs (devtools/
+# bench-c2c.c), measured with both testpmd stopped before and after each
+# figure. On a virtual machine it changes when the host moves the vCPUs:
+# every transport then loses, see doc/guides/perf.rst. A figure with a
+# round trip above C2C_FAR times the run's lowest is marked '!'.
+C2C=$WORK/bench-c2c
+C2C_MIN=''
+C2C_FAR=2
+if ! cc -O2 -pthread -o "$C2C" devtools/bench-c2c.c 2>"$WORK/c2c.err"; then
+	warn "cannot build devtools/bench-c2c.c: no cross-CPU latency probe ($(head -1 "$WORK/c2c.err"))"
+	C2C=''
+fi
+c2c() {	# c2c -> C2C_V (empty without the probe)
+	C2C_V=''
+	[ -n "$C2C" ] || return 0
+	C2C_V=$("$C2C" 0 1 8000 2>/dev/null) || { C2C_V=''; return 0; }
+	if [ -z "$C2C_MIN" ] || [ "$C2C_V" -lt "$C2C_MIN" ]; then C2C_MIN=$C2C_V; fi
+}
+c2c_far() {	# c2c_far NS NS: true if either is far above the lowest seen
+	local v
+	for v in "$@"; do
+		[ -n "$v" ] && [ -n "$C2C_MIN" ] && [ "$v" -gt $((C2C_FAR * C2C_MIN)) ] && return 0
+	done
+	return 1
+}
+
+# --- the plan and the window ---------------------------------------------------
+
+SMALL_SIZES='' JUMBO_SIZES=''
+for s in $SIZES; do
+	if [ "$s" -ge $JUMBO_MIN ]; then JUMBO_SIZES+=" $s"; else SMALL_SIZES+=" $s"; fi
+done
+N_MODES=$(wc -w <<<"$MODES")
+N_TESTS=$(wc -w <<<"$TESTS")
+N_SIZES=$(wc -w <<<"$SIZES")
+PAIRS_PER=$(( ${SMALL_SIZES:+1}+0 + ${JUMBO_SIZES:+1}+0 ))
+N_PAIRS=$((ROUNDS * N_MODES * ${#RUN_V[@]} * PAIRS_PER))
+N_FIG=$((ROUNDS * N_MODES * ${#RUN_V[@]} * N_SIZES * N_TESTS))
+# Measured on the project's 2-core machine under load: about 2.5 s to
+# bring a pair up and down, about 0.35 s of commands and settling per
+# figure besides the window.
+PAIR_COST=3 FIG_COST=0.4
+# fit_window SECONDS_LEFT PAIRS_LEFT FIGURES_LEFT -> WINDOW
+fit_window() {
+	WINDOW=$(awk -v b="$1" -v p="$2" -v f="$3" -v pc=$PAIR_COST -v fc=$FIG_COST \
+		'BEGIN { w = f > 0 ? (b - p * pc - f * fc) / f : 5
+			if (w < 0.3) w = 0.3; if (w > 5) w = 5; printf "%.1f", w }')
+}
+FIT_WINDOW=0
+if [ -z "$WINDOW" ]; then
+	FIT_WINDOW=1
+	fit_window "$BUDGET" $N_PAIRS $N_FIG
+fi
+EST=$(awk -v w="$WINDOW" -v p=$N_PAIRS -v f=$N_FIG -v pc=$PAIR_COST -v fc=$FIG_COST \
+	'BEGIN { printf "%d", p * pc + f * (fc + w) }')
+
+step "plan: $ROUNDS round(s) x modes [$MODES] x ${#RUN_V[@]} variant(s) x tests [$TESTS] x sizes [$SIZES]"
+echo "  $N_FIG figures from $N_PAIRS process pairs, ${WINDOW} s windows, about $((EST / 60))m$((EST % 60))s"
+echo "  output: $OUT"
+c2c
+echo "  machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(vu_free_hugepages) free hugepages${C2C_V:+, CPU 0<->1 cache-line round trip $C2C_V ns}"
+
+# --- talking to interactive testpmd ------------------------------------------------
+
+MARK=0
+# send P LINE...: write command lines to process P's stdin.
+# A process that went away is noticed by the caller (kill -0, sync_p).
+send() {
+	local p=$1
+	shift
+	printf '%s\n' "$@" 2>/dev/null 1>&"${FD[$p]}" || true
+}
+# sync P [TIMEOUT]: wait until P has executed everything sent so far (it
+# echoes a comment line when it reads it, after the commands before it).
+sync_p() {
+	local p=$1 t=${2:-10} i
+	MARK=$((MARK + 1))
+	send "$p" "# mark $MARK"
+	for ((i = 0; i < t * 50; i++)); do
+		grep -aqE "# mark $MARK([^0-9]|\$)" "${LOG[$p]}" && return 0
+		kill -0 "${PID[$p]}" 2>/dev/null || return 1
+		sleep 0.02
+	done
+	return 1
+}
+# What went wrong in a log: the first error-looking line that says more
+# than "exiting", and the "Cause:" of an rte_exit().
+ERR_RE='error|fail|cannot|invalid|not supported|give up|panic|abort|unable|refused|no such|insecure|unrecognized|> device max'
+log_reason() {
+	local first cause
+	first=$(grep -aiE "$ERR_RE" "$1" |
+		grep -avE '^testpmd> |RX-errors|TX-errors|missed|error handling mode|Error - exiting|Start ports failed|Cause:' |
+		head -1 | tr -d '\r' | sed 's/^ *//' | cut -c1-140 || true)
+	cause=$(grep -a 'Cause:' "$1" | tail -1 | tr -d '\r' | sed 's/^ *//' | cut -c1-100 || true)
+	echo "$first${first:+${cause:+; }}$cause"
+}
+# A port that did not start: testpmd stays up at its prompt without it.
+start_error() {	# start_error P
+	if grep -aq 'Start ports failed' "${LOG[$1]}"; then
+		echo "$1 port did not start: $(log_reason "${LOG[$1]}")"
+	fi
+}
+dead_reason() {	# dead_reason P
+	local r rc=0
+	r=$(log_reason "${LOG[$1]}")
+	wait "${PID[$1]}" 2>/dev/null || rc=$?
+	if [ $rc -gt 128 ]; then
+		r="killed by signal $((rc - 128))${r:+; log: $r}"
+	elif [ $rc -gt 0 ]; then
+		r="status $rc${r:+: $r}"
+	fi
+	echo "$1 testpmd exited${r:+ ($r)}"
+}
+# Rx-pps, Tx-pps and RX-packets of the last "show port stats" in P's log.
+last_stats() {
+	awk '/NIC statistics for port/ { rx = ""; rxp = ""; txp = "" }
+	     /RX-packets:/ { rx = $2 }
+	     /Rx-pps:/ { rxp = $2 }
+	     /Tx-pps:/ { txp = $2 }
+	     END { print (rxp == "" ? "-" : rxp), (txp == "" ? "-" : txp), (rx == "" ? "-" : rx) }' "${LOG[$1]}"
+}
+
+# start_tp P EAL_ARGS... -- APP_ARGS...: interactive testpmd with its stdin
+# on a FIFO we hold open.
+start_tp() {
+	local p=$1 fifo=$WORK/$1.in fd
+	shift
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	LOG[$p]=$PAIR_DIR/$p.log
+	: >"${LOG[$p]}"
+	# the child must not hold the other process's FIFO open (EOF on its
+	# stdin is what stops a testpmd whose script went away)
+	(
+		[ -n "${FD[be]:-}" ] && eval "exec ${FD[be]}>&-"
+		exec nice stdbuf -oL "$TESTPMD" "$@" <"$fifo" >"${LOG[$p]}" 2>&1
+	) &
+	PID[$p]=$!
+	exec {fd}>"$fifo"
+	FD[$p]=$fd
+}
+
+# quit both (frontend first), give them 5 s, then signals.
+stop_pair() {
+	local p i
+	for p in fe be; do
+		[ -n "${PID[$p]:-}" ] || continue
+		send "$p" "stop" "quit"
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "${PID[$p]}" 2>/dev/null || break
+			sleep 0.1
+		done
+	done
+	for p in fe be; do
+		[ -n "${PID[$p]:-}" ] || continue
+		vu_stop "${PID[$p]}" 5
+		[ -n "${FD[$p]:-}" ] && eval "exec ${FD[$p]}>&-"
+		PID[$p]='' FD[$p]=''
+	done
+	hugepage_files_cleanup
+}
+
+# --- one pair of processes, several figures ----------------------------------
+
+FAILED=()
+record() {	# record ROUND MODE VARIANT TEST SIZE MPPS STATUS REASON [RXPKTS BECPU FECPU C2C0 C2C1]
+	local reason=${8//,/;}
+	echo "$1,$2,$3,$4,$5,$6,$7,\"${reason//\"/\'}\",$WINDOW,${9:-},${10:-},${11:-},${12:-},${13:-}" >>"$RAW"
+	if [ "$7" = FAILED ]; then
+		FAILED+=("$2 $3 $4 $5 B round $1: $8")
+	fi
+}
+fmt_fig() {	# fmt_fig TEST MPPS|FAILED|SKIPPED [FLAG]
+	case $2 in
+	FAILED|SKIPPED|n/a) printf '%s %s' "$1" "$2" ;;
+	*) printf '%s %6.2f%-2s' "$1" "$2" "${3:-}" ;;
 	esac
 }
 
-avg_rx() {	# avg_rx FILE: mean of its Rx-pps samples
-	grep -a -o 'Rx-pps: *[0-9]*' "$1" | grep -o '[0-9]*$' |
-		awk '{ s += $1; n++ } END { if (n) printf "%.0f", s / n; else print 0 }'
+# CPU time (clock ticks) of P's forwarding lcore thread: EAL names it
+# rte-worker-N. What it got of its CPU during a window says whether other
+# work on the machine took part of it.
+CLK_TCK=$(getconf CLK_TCK)
+worker_tid() {	# worker_tid P -> sets WTID[P]
+	local t
+	WTID[$1]=''
+	for t in /proc/"${PID[$1]}"/task/*; do
+		if [[ $(cat "$t/comm" 2>/dev/null) == rte-worker-* ]]; then
+			WTID[$1]=${t##*/}
+			return
+		fi
+	done
 }
+worker_ticks() {	# worker_ticks P
+	awk '{ print $14 + $15 }' "/proc/${PID[$1]}/task/${WTID[$1]}/stat" 2>/dev/null || echo 0
+}
+now() { date +%s.%N; }
 
-# run TRANSPORT SIZE DIRECTION -> prints the receiver's average pps
-run() {
-	local t=$1 size=$2 dir=$3 sock=$WORK/$t.sock be_mode fe_mode rx_log
-	local be fe i
+
+# run_pair ROUND MODE VARIANT_INDEX JUMBO(0|1) SIZES...
+run_pair() {
+	local round=$1 mode=$2 vi=$3 jumbo=$4
+	shift 4
+	local sizes=("$@") name=${V_NAME[$vi]} eal=${V_EAL[$vi]}
+	local sock mem be_vdev fe_vdev be_d=() fe_d=() app=() t0 size test
+	local reason=''
+	local suffix=''
+	[ "$jumbo" = 1 ] && suffix=-jumbo
+	LOG[be]='' LOG[fe]=''
+	PAIR_DIR=$OUT/logs/r$round-$mode-$name$suffix
+	mkdir -p "$PAIR_DIR"
+	sock=$WORK/$name.sock
 	rm -f "$sock"
-	vdevs "$t" "$sock"
-	if [ "$dir" = fe-to-be ]; then
-		be_mode=rxonly fe_mode=txonly rx_log=$WORK/be.log
-	else
-		be_mode=txonly fe_mode=rxonly rx_log=$WORK/fe.log
+	be_vdev=${V_BE[$vi]//@SOCK@/$sock}
+	fe_vdev=${V_FE[$vi]//@SOCK@/$sock}
+	case $be_vdev in net_vfio_user*) be_d=(-d "$VU_BACKEND_PMD") ;; esac
+	case $fe_vdev in net_virtio_vfio_user*) fe_d=(-d "$VU_FRONTEND_PMD") ;; esac
+	mem=$(mem_args "$mode" "$eal")
+	app=(-i --no-flush-rx "--total-num-mbufs=$MBUFS")
+	[ "$jumbo" = 1 ] && app=(-i --no-flush-rx "--total-num-mbufs=$JUMBO_MBUFS"
+		"--mbuf-size=$JUMBO_MBUF_SIZE")
+	# shellcheck disable=SC2206
+	app+=(${VU_BENCH_APP_ARGS:-})
+	printf '  %-26s ' "$name$suffix"
+	t0=$SECONDS
+
+	if [ "$mode" = huge ] &&
+	   [ "$(vu_free_hugepages)" -lt $((2 * PAGES_PER_PROC)) ]; then
+		reason="not enough free hugepages ($(vu_free_hugepages) free, $((2 * PAGES_PER_PROC)) needed)"
 	fi
-	"$TESTPMD" -l 0,1 --file-prefix "vu-bench-be-$$" $MEM --no-pci "${BE_ARGS[@]}" \
-		-- --total-num-mbufs=16384 --forward-mode=$be_mode --txpkts=$size \
-		--stats-period 1 >"$WORK/be.log" 2>&1 &
-	be=$!
-	PIDS=("$be")
-	if ! vu_wait_socket "$sock" 30; then
-		vu_stop "$be" 5
-		echo 0
+	if [ -z "$reason" ]; then
+		PREFIXES+=("vub$$be" "vub$$fe")
+		# shellcheck disable=SC2086
+		start_tp be -l 0,1 --file-prefix "vub$$be" $mem $eal --no-pci "${be_d[@]}" \
+			--vdev "$be_vdev" -- "${app[@]}"
+		if ! sync_p be 60; then
+			reason=$(dead_reason be)
+		elif reason=$(start_error be) && [ -n "$reason" ]; then
+			:
+		elif ! vu_wait_socket "$sock" 20; then
+			reason="backend did not create $sock"
+		fi
+	fi
+	if [ -z "$reason" ]; then
+		# shellcheck disable=SC2086
+		start_tp fe -l 0,1 --main-lcore 1 --file-prefix "vub$$fe" $mem $eal --no-pci \
+			"${fe_d[@]}" --vdev "$fe_vdev" -- "${app[@]}"
+		if ! sync_p fe 60; then
+			reason=$(dead_reason fe)
+		else
+			reason=$(start_error fe)
+		fi
+	fi
+	# link up on both sides
+	if [ -z "$reason" ]; then
+		local up=0 i p
+		for ((i = 0; i < 100 && up < 2; i++)); do
+			up=0
+			for p in be fe; do
+				send "$p" "show port info 0"
+				sync_p "$p" 5 || { reason=$(dead_reason "$p"); break 2; }
+				[ "$(grep -a 'Link status:' "${LOG[$p]}" | tail -1 | awk '{print $3}')" = up ] &&
+					up=$((up + 1))
+			done
+			[ $up -lt 2 ] && sleep 0.2
+		done
+		if [ -z "$reason" ] && [ $up -lt 2 ]; then
+			reason="link not up after 20 s"
+			for p in be fe; do
+				i=$(log_reason "${LOG[$p]}")
+				[ -n "$i" ] && reason+="; $p: $i"
+			done
+		fi
+	fi
+	if [ -n "$reason" ]; then
+		local status=FAILED
+		[[ $reason == "not enough free hugepages"* ]] && status=SKIPPED
+		# other work took the hugepages between the check and EAL's init
+		if [ "$mode" = huge ] && grep -aqsE 'Not enough memory available|Cannot get hugepage|Cannot init memory' \
+			"${LOG[be]:-/dev/null}" "${LOG[fe]:-/dev/null}"; then
+			status=SKIPPED
+			reason="not enough free hugepages at start-up ($(vu_free_hugepages) free now): $reason"
+		fi
+		for size in "${sizes[@]}"; do
+			for test in $TESTS; do
+				record "$round" "$mode" "$name" "$test" "$size" "" $status "$reason"
+			done
+		done
+		echo "$status: $reason"
+		stop_pair
 		return
 	fi
-	"$TESTPMD" -l 0,1 --main-lcore 1 --file-prefix "vu-bench-fe-$$" $MEM --no-pci \
-		"${FE_ARGS[@]}" -- --total-num-mbufs=16384 --forward-mode=$fe_mode \
-		--txpkts=$size --stats-period 1 >"$WORK/fe.log" 2>&1 &
-	fe=$!
-	PIDS=("$be" "$fe")
-	# wait for traffic, then measure for DURATION seconds
-	for ((i = 0; i < 60; i++)); do
-		grep -a -q 'Rx-pps: *[1-9]' "$rx_log" 2>/dev/null && break
-		sleep 0.5
+	printf '(up in %2ds)' $((SECONDS - t0))
+	worker_tid be
+	worker_tid fe
+
+	# one line per size, each figure printed as soon as it is measured
+	for size in "${sizes[@]}"; do
+		printf '\n  %-26s %5s B ' '' "$size"
+		for test in $TESTS; do
+			run_figure "$round" "$mode" "$name" "$test" "$size"
+			printf '  %s' "$(fmt_fig "$test" "$FIG" "$FIG_FLAG")"
+		done
 	done
-	# only the samples printed during the window count
-	local before
-	before=$(grep -a -c 'Rx-pps:' "$rx_log" || true)
-	sleep "$DURATION"
-	grep -a 'Rx-pps:' "$rx_log" | tail -n +"$((before + 1))" >"$WORK/sample.log"
-	vu_stop "$fe" 5
-	vu_stop "$be" 5
-	PIDS=()
-	avg_rx "$WORK/sample.log"
+	echo
+	stop_pair
 }
 
-step "benchmark: ${DURATION}s per figure, sizes: $SIZES, transports: $TRANSPORTS"
-[ "${MEM#--no-huge}" != "$MEM" ] && echo "note: running with --no-huge (not enough free hugepages)"
-declare -A R
-for size in $SIZES; do
-	for dir in fe-to-be be-to-fe; do
-		for t in $TRANSPORTS; do
-			v=$(run "$t" "$size" "$dir")
-			R[$t,$size,$dir]=$v
-			awk -v t="$t" -v s="$size" -v d="$dir" -v v="$v" \
-				'BEGIN { printf "  %-10s %5s B  %-9s %7.2f Mpps\n", t, s, d, v / 1e6 }'
+# run_figure ROUND MODE NAME TEST SIZE -> FIG (Mpps, or FAILED)
+#
+# Both sides get their commands at once (testpmd runs them in order; with
+# --no-flush-rx nothing is lost if the sender starts first), the receiver's
+# first "show port stats" after SETTLE starts the window, its second one
+# ends it: testpmd prints the Rx-pps between the two calls.
+run_figure() {
+	local round=$1 mode=$2 name=$3 test=$4 size=$5
+	local tx rx p reason='' s rs mpps i off_be off_fe
+	local c0_be c0_fe t_0 cpu_be='' cpu_fe='' c2c0='' c2c1=''
+	local -a st r0
+	case $test in
+	fe-to-be) tx=fe rx=be ;;
+	be-to-fe) tx=be rx=fe ;;
+	loop) tx=fe rx="be fe" ;;
+	esac
+	for p in be fe; do
+		kill -0 "${PID[$p]}" 2>/dev/null || { reason=$(dead_reason "$p"); break; }
+	done
+	if [ -z "$reason" ]; then
+		c2c
+		c2c0=$C2C_V
+		off_be=$(stat -c %s "${LOG[be]}") off_fe=$(stat -c %s "${LOG[fe]}")
+		if [ "$test" = loop ]; then
+			send be "set fwd io" "start"
+			send fe "set fwd io" "set txpkts $size" "start tx_first $LOOP_BURSTS"
+		else
+			send "$rx" "set fwd rxonly" "start"
+			send "$tx" "set fwd txonly" "set txpkts $size" "start"
+		fi
+		sleep "$SETTLE"
+	fi
+	# A window without a packet is measured again, up to ZERO_RETRIES
+	# times: on a loaded machine a forwarding lcore can get no CPU for a
+	# second; a data path that is stuck stays at zero.
+	local try=0
+	while [ -z "$reason" ]; do
+		c0_be=$(worker_ticks be) c0_fe=$(worker_ticks fe) t_0=$(now)
+		for p in $rx; do send "$p" "show port stats 0"; done
+		r0=()
+		for p in $rx; do
+			sync_p "$p" 10 || { reason=$(dead_reason "$p"); break; }
+			read -ra st <<<"$(last_stats "$p")"
+			r0+=("${st[2]}")
+		done
+		[ -n "$reason" ] && break
+		sleep "$WINDOW"
+		for p in $rx; do send "$p" "show port stats 0"; done
+		cpu_be=$(awk -v a="$c0_be" -v b="$(worker_ticks be)" -v t0="$t_0" -v t1="$(now)" -v hz="$CLK_TCK" \
+			'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
+		cpu_fe=$(awk -v a="$c0_fe" -v b="$(worker_ticks fe)" -v t0="$t_0" -v t1="$(now)" -v hz="$CLK_TCK" \
+			'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')
+		mpps=0 rs=0 i=0
+		for p in $rx; do
+			sync_p "$p" 10 || { reason=$(dead_reason "$p"); break; }
+			read -ra st <<<"$(last_stats "$p")"
+			if ! [[ ${st[0]} =~ ^[0-9]+$ && ${st[2]} =~ ^[0-9]+$ && ${r0[$i]} =~ ^[0-9]+$ ]]; then
+				reason="$p: could not read its port statistics"
+				break
+			fi
+			mpps=$(awk -v a="$mpps" -v b="${st[0]}" 'BEGIN { print a + b }')
+			rs=$((rs + st[2] - r0[i]))
+			i=$((i + 1))
+		done
+		[ -n "$reason" ] && break
+		[ "$rs" -gt 0 ] && break
+		try=$((try + 1))
+		if [ $try -gt $ZERO_RETRIES ]; then
+			reason="no packets received in $try windows of ${WINDOW} s (forwarding lcores' CPU in the last: be ${cpu_be} %, fe ${cpu_fe} %)"
+			s=$(log_reason "${LOG[$tx]}")
+			[ -n "$s" ] && reason+="; $tx log: $s"
+			break
+		fi
+	done
+	send fe "stop"
+	send be "stop"
+	if [ -z "$reason" ]; then
+		# both stopped (the sender alive and done with its commands)
+		for p in fe be; do
+			sync_p "$p" 10 || { reason=$(dead_reason "$p"); break; }
+		done
+	fi
+	if [ -z "$reason" ]; then
+		c2c
+		c2c1=$C2C_V
+	fi
+	if [ -z "$reason" ]; then
+		# a refused command ("txpkts ignored", "give up", "Bad arguments")
+		s=$( { tail -c +$((off_be + 1)) "${LOG[be]}"; tail -c +$((off_fe + 1)) "${LOG[fe]}"; } |
+			grep -aiE 'ignored|give up|invalid|not supported|bad arguments|error|fail' |
+			grep -avE 'RX-errors|TX-errors' | tail -1 | tr -d '\r' | cut -c1-160 || true)
+		[ -n "$s" ] && reason="testpmd: $s"
+	fi
+	if [ -z "$reason" ]; then
+		mpps=$(awk -v a="$mpps" -v n=$i 'BEGIN { printf "%.3f", a / n / 1e6 }')
+	fi
+	if [ -n "$reason" ]; then
+		FIG=FAILED FIG_FLAG=''
+		record "$round" "$mode" "$name" "$test" "$size" "" FAILED "$reason" "" "$cpu_be" "$cpu_fe" \
+			"$c2c0" "$c2c1"
+	else
+		FIG=$mpps FIG_FLAG=''
+		[ "$cpu_be" -lt "$CPU_WARN" ] || [ "$cpu_fe" -lt "$CPU_WARN" ] && FIG_FLAG='~'
+		c2c_far "$c2c0" "$c2c1" && FIG_FLAG+='!'
+		record "$round" "$mode" "$name" "$test" "$size" "$mpps" ok "" "$rs" "$cpu_be" "$cpu_fe" \
+			"$c2c0" "$c2c1"
+	fi
+}
+
+# --- main loop: rounds interleaved ------------------------------------------------
+
+PAIRS_DONE=0 FIGS_DONE=0
+for ((round = 1; round <= ROUNDS; round++)); do
+	for mode in $MODES; do
+		# a slow machine (pairs taking longer to come up) gets shorter
+		# windows for the rest, so the run stays within the budget
+		if [ $FIT_WINDOW = 1 ] && [ $PAIRS_DONE -gt 0 ]; then
+			fit_window $((BUDGET - (SECONDS - BENCH_START))) $((N_PAIRS - PAIRS_DONE)) \
+				$((N_FIG - FIGS_DONE))
+		fi
+		step "round $round/$ROUNDS, $( [ "$mode" = huge ] && echo hugepages || echo --no-huge), elapsed $((SECONDS - BENCH_START)) s, ${WINDOW} s windows, load $(cut -d' ' -f1 /proc/loadavg)"
+		for vi in "${RUN_V[@]}"; do
+			# shellcheck disable=SC2086
+			[ -n "$SMALL_SIZES" ] && run_pair "$round" "$mode" "$vi" 0 $SMALL_SIZES
+			# shellcheck disable=SC2086
+			[ -n "$JUMBO_SIZES" ] && run_pair "$round" "$mode" "$vi" 1 $JUMBO_SIZES
+			PAIRS_DONE=$((PAIRS_DONE + PAIRS_PER))
+			FIGS_DONE=$((FIGS_DONE + N_SIZES * N_TESTS))
 		done
 	done
 done
 
-step "summary (Mpps; ratio to vhost-user in the same run)"
-printf "  %-10s %6s  %-9s %9s %7s\n" transport size direction Mpps ratio
-for size in $SIZES; do
-	for dir in fe-to-be be-to-fe; do
-		ref=${R[vhost-user,$size,$dir]:-0}
-		for t in $TRANSPORTS; do
-			awk -v t="$t" -v s="$size" -v d="$dir" -v v="${R[$t,$size,$dir]}" -v r="$ref" \
-				'BEGIN { ratio = r > 0 ? sprintf("%.2f", v / r) : "-"
-					printf "  %-10s %6s  %-9s %9.2f %7s\n", t, s, d, v / 1e6, ratio }'
-		done
-	done
+# --- report -------------------------------------------------------------------
+
+step "summary: Mpps over $ROUNDS round(s) (median, min, max), ratios of the medians of per-round ratios"
+python3 devtools/bench-report.py --ref-vhost "$REF_VHOST" --ref-memif "$REF_MEMIF" \
+	"$RAW" "$OUT/summary.csv"
+# Debian's python3-matplotlib is for Debian's python3, which need not be
+# the first python3 in PATH.
+PLOT_PY=
+for py in /usr/bin/python3 python3; do
+	if "$py" -c 'import matplotlib' 2>/dev/null; then
+		PLOT_PY=$py
+		break
+	fi
 done
+if [ -n "$PLOT_PY" ]; then
+	if "$PLOT_PY" devtools/bench-plot.py "$OUT/summary.csv" "$OUT/bench.png" \
+		"$(date -u +%Y-%m-%d), $(nproc) CPUs, $ROUNDS round(s), $(awk -F, 'NR > 1 && $9 != "" {
+			if (lo == "" || $9 < lo) lo = $9; if ($9 > hi) hi = $9 }
+			END { print (lo == hi ? lo : lo "-" hi) " s windows" }' "$RAW")"; then
+		echo "chart:   $OUT/bench.png"
+	else
+		warn "could not draw the chart"
+	fi
+else
+	warn "python3-matplotlib is not installed: no chart (apt-get install python3-matplotlib)"
+fi
+echo "results: $RAW"
+echo "summary: $OUT/summary.csv"
+echo "logs:    $OUT/logs/"
+echo "took $((SECONDS - BENCH_START)) s"
+N_SKIPPED=$(awk -F, 'NR > 1 && $7 == "SKIPPED"' "$RAW" | wc -l)
+if [ "$N_SKIPPED" -gt 0 ]; then
+	step "$N_SKIPPED case(s) SKIPPED (see the summary): not failures, not measured either"
+fi
+if [ ${#FAILED[@]} -gt 0 ]; then
+	step "${#FAILED[@]} case(s) FAILED"
+	printf '  %s\n' "${FAILED[@]}"
+	exit 1
+fi

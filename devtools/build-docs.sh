@@ -18,7 +18,8 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 
 OUT=${1:-build-doc}
-PACKAGES=(python3-sphinx graphviz doxygen)
+# python3-matplotlib: the benchmark chart of perf.rst, drawn at build time
+PACKAGES=(python3-sphinx graphviz doxygen python3-matplotlib)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

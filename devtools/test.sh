@@ -12,13 +12,16 @@
 #   3. fetch the DPDK driver-SDK headers the PMDs need
 #      (devtools/get-dpdk-sdk-headers.sh); without them the PMDs are left out
 #   4. build the default configuration (-Dwerror=true) and run `meson test`
-#   5. build an ASan+UBSan configuration and run `meson test` there too
-#   5b. fuzzing (devtools/fuzz.sh): replay the committed fuzz inputs and run
+#   5. run devtools/bench.sh --quick as a smoke test of the benchmark: it
+#      fails only when a case FAILED (a testpmd died, a port did not start,
+#      no packets), never because of a figure
+#   6. build an ASan+UBSan configuration and run `meson test` there too
+#   6b. fuzzing (devtools/fuzz.sh): replay the committed fuzz inputs and run
 #      each libFuzzer harness for VU_FUZZ_TIME seconds (clang, ASan+UBSan)
-#   6. check the style of the change (devtools/check-style.sh: clang-format
+#   7. check the style of the change (devtools/check-style.sh: clang-format
 #      on the lines it touched) and build the documentation with warnings
 #      as errors (devtools/build-docs.sh: sphinx -W, graphviz pictures)
-#   7. print one line per test and, as the very last line,
+#   8. print one line per test and, as the very last line,
 #      "N passed, N failed, N skipped" (timeouts count as failed);
 #      exit non-zero if anything failed
 #
@@ -40,6 +43,7 @@
 #   VU_TEST_FUZZ=0                skip the fuzzers (with VU_TEST_QUICK=1
 #                                 they only replay their committed inputs)
 #   VU_FUZZ_TIME=N                seconds of fuzzing per fuzzer (default 25)
+#   VU_TEST_BENCH=0               skip the benchmark smoke test
 
 set -euo pipefail
 
@@ -86,7 +90,7 @@ run_tests() {
 	fi
 }
 
-# --- 5b. fuzzing -------------------------------------------------------------
+# --- 6b. fuzzing -------------------------------------------------------------
 
 # devtools/fuzz.sh logs one line per check (replay, run) in meson's testlog
 # format; exit 77 means it skipped (no libFuzzer) and said why.
@@ -109,7 +113,7 @@ run_fuzz() {
 	fi
 }
 
-# --- 6. style and documentation ---------------------------------------------
+# --- 7. style and documentation ---------------------------------------------
 
 # run_check LABEL COMMAND...: a check outside meson test; exit status 0
 # passes, 77 skips, anything else fails.
@@ -126,7 +130,36 @@ run_check() {
 	esac
 }
 
-# --- 7. summary ------------------------------------------------------------
+# --- 5. benchmark smoke test ----------------------------------------------
+
+# bench_smoke LABEL DIR: devtools/bench.sh --quick on the build in DIR,
+# counted as one test (a JSON line like meson's testlog, for summarize).
+bench_smoke() {
+	local label=$1 dir=$2 log=$2/meson-logs/bench-quick.json rc=0 res t0=$SECONDS
+	step "benchmark smoke test ($label): devtools/bench.sh --quick"
+	rm -f "$log"
+	if [ "${VU_TEST_BENCH:-1}" = 0 ]; then
+		echo "VU_TEST_BENCH=0: skipped"
+		res=SKIP
+	elif [ "${DRIVER_OPTS[0]}" = -Ddrivers=false ]; then
+		echo "skipped: the PMDs were not built"
+		res=SKIP
+	elif ! command -v "${VU_TESTPMD:-dpdk-testpmd}" >/dev/null; then
+		echo "skipped: no dpdk-testpmd"
+		res=SKIP
+	else
+		rm -rf "$dir/bench-quick"
+		VU_BUILD_DIR=$dir VU_BENCH_SKIP_BUILD=1 \
+			devtools/bench.sh --quick -o "$dir/bench-quick" || rc=$?
+		# 1: some case FAILED; anything else: the script itself broke
+		if [ $rc -eq 0 ]; then res=OK; else res=FAIL; fi
+	fi
+	printf '{"name": "bench.sh --quick", "result": "%s", "duration": %d}\n' \
+		"$res" $((SECONDS - t0)) >"$log"
+	TESTLOGS+=("$label=$log")
+}
+
+# --- 8. summary ------------------------------------------------------------
 
 # Prints one line per test and the final "N passed, N failed, N skipped".
 # Exit status 1 if anything failed.
@@ -234,6 +267,7 @@ configure_drivers
 if build default "$BUILD_DIR" -Dwerror=true -Dpkgconfig.relocatable=true \
 	"${DRIVER_OPTS[@]}"; then
 	run_tests default "$BUILD_DIR"
+	bench_smoke bench "$BUILD_DIR"
 fi
 
 if [ "${VU_TEST_QUICK:-0}" = 1 ]; then
