@@ -63,7 +63,7 @@ void fault_assert_back(const struct pb *b);
 
 /* The library's log lines while capturing (rte_openlog_stream). */
 void fault_log_capture(void);
-/* Stop capturing; returns the text (caller frees). */
+/* Stop capturing; returns the text (caller frees), NULL if not capturing. */
 char *fault_log_release(void);
 /* Number of times s occurs in text. */
 unsigned int fault_count(const char *text, const char *s);

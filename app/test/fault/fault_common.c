@@ -135,6 +135,10 @@ fault_probe_check(void)
 
 /* ---- client processes ---- */
 
+static FILE *log_f;
+static char *log_buf;
+static size_t log_len;
+
 /* The live child of the running test, killed by the teardown if the test
  * failed before it did. */
 static pid_t fault_pid;
@@ -147,6 +151,7 @@ fault_test_teardown(void **state)
 		waitpid(fault_pid, NULL, 0);
 		fault_pid = 0;
 	}
+	free(fault_log_release());	/* if a failed test left it on */
 	return mi_test_teardown(state);
 }
 
@@ -252,10 +257,6 @@ fault_warm_up(struct mi_dev *d)
 
 /* ---- log capture ---- */
 
-static FILE *log_f;
-static char *log_buf;
-static size_t log_len;
-
 void
 fault_log_capture(void)
 {
@@ -269,6 +270,8 @@ fault_log_release(void)
 {
 	char *s;
 
+	if (log_f == NULL)
+		return NULL;
 	rte_openlog_stream(NULL);
 	fclose(log_f);
 	log_f = NULL;

@@ -10,6 +10,7 @@
  * (cmocka filter, '*' allowed).
  */
 
+#include <malloc.h>
 #include <stdio.h>
 
 #include "fault.h"
@@ -21,6 +22,9 @@ main(int argc, char **argv)
 
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
+	/* one malloc arena: threads that contend do not map new arenas in
+	 * the middle of a test (the baselines count anonymous mappings) */
+	mallopt(M_ARENA_MAX, 1);
 	if (mi_server_setup(NULL) != 0) {
 		fprintf(stderr, "fault: cannot set up the devices\n");
 		return 1;
@@ -37,6 +41,8 @@ main(int argc, char **argv)
 	alarm(0);
 	failed += _cmocka_run_group_tests("die", fault_die_tests,
 					  fault_die_tests_n, NULL, NULL);
+	failed += _cmocka_run_group_tests("emfile", fault_emfile_tests,
+					  fault_emfile_tests_n, NULL, NULL);
 	fault_probe_stop();
 	mi_server_teardown(NULL);
 	return failed != 0;
