@@ -43,6 +43,8 @@ main(int argc, char **argv)
 					  fault_die_tests_n, NULL, NULL);
 	failed += _cmocka_run_group_tests("emfile", fault_emfile_tests,
 					  fault_emfile_tests_n, NULL, NULL);
+	failed += _cmocka_run_group_tests("mmap", fault_mmap_tests,
+					  fault_mmap_tests_n, NULL, NULL);
 	fault_probe_stop();
 	mi_server_teardown(NULL);
 	return failed != 0;
