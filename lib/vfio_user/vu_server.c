@@ -770,7 +770,8 @@ out:
 /*
  * Remove our socket file: only if the path still names the socket we
  * bound (the file may have been removed, or replaced by another server's
- * socket or by anything else, since).
+ * socket or by anything else, since: the library does not watch the path
+ * while serving, it says so here).
  */
 static void
 listen_path_remove(struct vu_dev *dev)
@@ -779,12 +780,18 @@ listen_path_remove(struct vu_dev *dev)
 	struct stat st;
 
 	dev->sock_ino = 0;
-	if (ino == 0 || lstat(dev->path, &st) < 0)
+	if (ino == 0)
 		return;
+	if (lstat(dev->path, &st) < 0) {
+		if (errno == ENOENT)	/* nobody could reach the device */
+			VU_LOG(WARNING, "%s: the socket file was removed while "
+			       "serving", dev->path);
+		return;
+	}
 	if (!S_ISSOCK(st.st_mode) || st.st_dev != dev->sock_dev ||
 	    st.st_ino != ino) {
-		VU_LOG(WARNING, "%s is no longer our socket: left alone",
-		       dev->path);
+		VU_LOG(WARNING, "%s is no longer our socket: left alone "
+		       "(replaced while serving)", dev->path);
 		return;
 	}
 	unlink(dev->path);

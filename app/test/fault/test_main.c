@@ -45,6 +45,8 @@ main(int argc, char **argv)
 					  fault_emfile_tests_n, NULL, NULL);
 	failed += _cmocka_run_group_tests("mmap", fault_mmap_tests,
 					  fault_mmap_tests_n, NULL, NULL);
+	failed += _cmocka_run_group_tests("sock", fault_sock_tests,
+					  fault_sock_tests_n, NULL, NULL);
 	fault_probe_stop();
 	mi_server_teardown(NULL);
 	return failed != 0;
