@@ -22,9 +22,15 @@ main(int argc, char **argv)
 
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	/* one malloc arena: threads that contend do not map new arenas in
-	 * the middle of a test (the baselines count anonymous mappings) */
+	/*
+	 * The baselines count anonymous mappings: one malloc arena, so that
+	 * threads that contend do not map new arenas in the middle of a test,
+	 * and no malloc through mmap(), so that a connection's 1 MiB buffers,
+	 * freed on the event thread a little after the teardown the tests can
+	 * see, come and go from the heap rather than as mappings.
+	 */
 	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	if (mi_server_setup(NULL) != 0) {
 		fprintf(stderr, "fault: cannot set up the devices\n");
 		return 1;
