@@ -127,6 +127,8 @@ struct vu_dev {
 	int id;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int listen_fd;		/* -1 unless started on a path / listening fd */
+	int accept_timer_fd;	/* retries accept() after EMFILE..., or -1 */
+	bool accept_paused;	/* accept() failed: listen_fd not watched */
 	int given_fd;		/* register_fd(): the caller's socket */
 	bool from_fd;		/* registered with register_fd() */
 	mode_t sock_mode;	/* of the socket file we create */

@@ -33,6 +33,12 @@ RTE_LOG_REGISTER_DEFAULT(vfio_user_logtype, NOTICE);
 #define VU_PARTIAL_TIMEOUT_MS 1000
 /* Messages handled per wake-up of one connection, for fairness. */
 #define VU_MSGS_PER_EVENT 64
+/*
+ * After accept() failed for a lasting reason (no fd, no memory), the
+ * listening socket goes unwatched this long before accept() is tried
+ * again: level-triggered, it would wake the event thread again at once.
+ */
+#define VU_ACCEPT_RETRY_MS 100
 
 struct vu_cmd_desc {
 	const char *name;
@@ -141,10 +147,11 @@ conn_free(struct vu_conn *c)
 }
 
 static struct vu_conn *
-conn_new(struct vu_dev *dev, int fd)
+conn_new(struct vu_dev *dev, int fd, int *err)
 {
 	struct vu_conn *c = calloc(1, sizeof(*c));
 
+	*err = ENOMEM;
 	if (c == NULL)
 		return NULL;
 	c->dev = dev;
@@ -156,6 +163,8 @@ conn_new(struct vu_dev *dev, int fd)
 	vu_out_init(&c->out);
 	c->timer_fd = timerfd_create(CLOCK_MONOTONIC,
 				     TFD_NONBLOCK | TFD_CLOEXEC);
+	if (c->timer_fd < 0)
+		*err = errno;	/* EMFILE: out of fds */
 	c->reply = vu_buf_alloc(VU_MAX_MSG_SIZE);
 	if (c->timer_fd < 0 || c->reply == NULL || vu_rx_init(&c->rx) < 0) {
 		c->fd = -1;	/* the caller still owns fd */
@@ -215,9 +224,9 @@ conn_attach(struct vu_dev *dev, int fd)
 	struct vu_conn *c;
 	int ret;
 
-	c = conn_new(dev, fd);
+	c = conn_new(dev, fd, &ret);
 	if (c == NULL)
-		return -ENOMEM;
+		return -ret;
 	pthread_mutex_lock(&dev->lock);
 	if (dev->conn != NULL) {
 		pthread_mutex_unlock(&dev->lock);
@@ -399,8 +408,9 @@ conn_handle_msg(struct vu_conn *c)
 
 	err = c->rx.fds_overflow ? EINVAL : msg_check(c, &m, c->rx.want);
 	if (c->rx.fds_overflow)
-		VU_LOG(ERR, "%s: more than %u fds with one message",
-		       c->dev->path, VU_MAX_MSG_FDS);
+		VU_LOG(ERR, "%s: fds of a message lost (more than %u, or "
+		       "this process is out of fds)", c->dev->path,
+		       VU_MAX_MSG_FDS);
 	if (err == 0) {
 		ret = vu_cmds[h->cmd].fn(c, &m, &r);
 		if (ret < 0)
@@ -569,6 +579,68 @@ listen_reap_hung_up(struct vu_dev *dev)
 	}
 }
 
+/*
+ * accept() failed for a reason that lasts (EMFILE, ENFILE, ENOMEM, ...):
+ * the client stays in the backlog. Stop watching the listening socket and
+ * try again after VU_ACCEPT_RETRY_MS, logging once until accept() works.
+ * Event thread only.
+ */
+static void
+listen_pause(struct vu_dev *dev, int err)
+{
+	struct itimerspec its = {
+		.it_value.tv_nsec = VU_ACCEPT_RETRY_MS * 1000000L,
+	};
+
+	if (!dev->accept_paused)
+		VU_LOG(ERR, "%s: accept: %s: the client waits, retrying every "
+		       "%d ms", dev->path, strerror(err), VU_ACCEPT_RETRY_MS);
+	dev->accept_paused = true;
+	vu_fdman_set_events(dev->listen_fd, 0);
+	timerfd_settime(dev->accept_timer_fd, 0, &its, NULL);
+}
+
+static void
+listen_retry_event(int fd, void *arg, uint32_t events)
+{
+	struct vu_dev *dev = arg;
+	uint64_t ticks;
+
+	RTE_SET_USED(events);
+	if (read(fd, &ticks, sizeof(ticks)) < 0)
+		return;
+	vu_fdman_set_events(dev->listen_fd, EPOLLIN);
+}
+
+/* The retry timer of a listening device, watched. 0 or -errno. */
+static int
+listen_timer_open(struct vu_dev *dev)
+{
+	int ret;
+
+	dev->accept_paused = false;
+	dev->accept_timer_fd = timerfd_create(CLOCK_MONOTONIC,
+					      TFD_NONBLOCK | TFD_CLOEXEC);
+	if (dev->accept_timer_fd < 0)
+		return -errno;
+	ret = vu_fdman_add(dev->accept_timer_fd, listen_retry_event, dev);
+	if (ret < 0) {
+		close(dev->accept_timer_fd);
+		dev->accept_timer_fd = -1;
+	}
+	return ret;
+}
+
+static void
+listen_timer_close(struct vu_dev *dev)
+{
+	if (dev->accept_timer_fd < 0)
+		return;
+	vu_fdman_del(dev->accept_timer_fd);
+	close(dev->accept_timer_fd);
+	dev->accept_timer_fd = -1;
+}
+
 static void
 listen_event(int fd, void *arg, uint32_t events)
 {
@@ -578,10 +650,14 @@ listen_event(int fd, void *arg, uint32_t events)
 	RTE_SET_USED(events);
 	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (cfd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			VU_LOG(ERR, "%s: accept: %s", dev->path,
-			       strerror(errno));
+		/* gone before we took it, or nothing after all */
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			listen_pause(dev, errno);
 		return;
+	}
+	if (dev->accept_paused) {
+		dev->accept_paused = false;
+		VU_LOG(NOTICE, "%s: accepting again", dev->path);
 	}
 	listen_reap_hung_up(dev);
 	ret = conn_attach(dev, cfd);
@@ -705,7 +781,8 @@ out:
 /*
  * Remove our socket file: only if the path still names the socket we
  * bound (the file may have been removed, or replaced by another server's
- * socket or by anything else, since).
+ * socket or by anything else, since: the library does not watch the path
+ * while serving, it says so here).
  */
 static void
 listen_path_remove(struct vu_dev *dev)
@@ -714,12 +791,18 @@ listen_path_remove(struct vu_dev *dev)
 	struct stat st;
 
 	dev->sock_ino = 0;
-	if (ino == 0 || lstat(dev->path, &st) < 0)
+	if (ino == 0)
 		return;
+	if (lstat(dev->path, &st) < 0) {
+		if (errno == ENOENT)	/* nobody could reach the device */
+			VU_LOG(WARNING, "%s: the socket file was removed while "
+			       "serving", dev->path);
+		return;
+	}
 	if (!S_ISSOCK(st.st_mode) || st.st_dev != dev->sock_dev ||
 	    st.st_ino != ino) {
-		VU_LOG(WARNING, "%s is no longer our socket: left alone",
-		       dev->path);
+		VU_LOG(WARNING, "%s is no longer our socket: left alone "
+		       "(replaced while serving)", dev->path);
 		return;
 	}
 	unlink(dev->path);
@@ -793,6 +876,7 @@ dev_register(const char *path, int given_fd,
 	pthread_cond_init(&dev->idle, NULL);
 	snprintf(dev->path, sizeof(dev->path), "%s", path);
 	dev->listen_fd = -1;
+	dev->accept_timer_fd = -1;
 	dev->given_fd = given_fd;
 	dev->from_fd = given_fd >= 0;
 	dev->sock_mode = RTE_VFIO_USER_SOCK_MODE_DEFAULT;
@@ -908,15 +992,23 @@ rte_vfio_user_start(int dev_id)
 			__atomic_store_n(&dev->started, true, __ATOMIC_RELEASE);
 			return 0;
 		}
+	}
+	ret = listen_timer_open(dev);
+	if (ret < 0)
+		return ret;
+	if (dev->given_fd >= 0) {
 		fd = dev->given_fd;
 		dev->given_fd = -1;
 	} else {
 		fd = listen_on_path(dev);
-		if (fd < 0)
+		if (fd < 0) {
+			listen_timer_close(dev);
 			return fd;
+		}
 	}
 	ret = vu_fdman_add(fd, listen_event, dev);
 	if (ret < 0) {
+		listen_timer_close(dev);
 		close(fd);
 		return ret;
 	}
@@ -940,6 +1032,7 @@ rte_vfio_user_stop(int dev_id)
 		return -ENODEV;
 	if (!dev->started)
 		return -EALREADY;
+	listen_timer_close(dev);	/* before the socket its callback uses */
 	if (dev->listen_fd >= 0) {
 		vu_fdman_del(dev->listen_fd);
 		/* while our socket is still bound: its inode number cannot
