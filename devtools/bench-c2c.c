@@ -84,7 +84,8 @@ main(int argc, char **argv)
 	void *ret;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s CPU_A CPU_B [ROUND_TRIPS]\n", argv[0]);
+		fprintf(stderr, "usage: %s CPU_A CPU_B [ROUND_TRIPS]\n",
+			argv[0]);
 		return 2;
 	}
 	cpu_b = atoi(argv[2]);

@@ -82,10 +82,12 @@ static struct {
 static void
 usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s [--bursts N] [--size BYTES] [--burst N] "
+	fprintf(stderr,
+		"usage: %s [--bursts N] [--size BYTES] [--burst N] "
 		"[--dir fe-be|be-fe|both] [--be-args k=v,...] "
 		"[--fe-args k=v,...] [--ring N] "
-		"[--transport vfio-user|vhost|memif]\n", prog);
+		"[--transport vfio-user|vhost|memif]\n",
+		prog);
 	exit(2);
 }
 
@@ -140,7 +142,8 @@ parse(int argc, char **argv)
 		}
 	}
 	if (strcmp(b.transport, "vfio-user") != 0 &&
-	    strcmp(b.transport, "vhost") != 0 && strcmp(b.transport, "memif") != 0)
+	    strcmp(b.transport, "vhost") != 0 &&
+	    strcmp(b.transport, "memif") != 0)
 		usage(argv[0]);
 	if (b.size < 60 || b.size > RTE_MBUF_DEFAULT_DATAROOM - 64 ||
 	    b.burst == 0 || b.burst > MAX_BURST || b.bursts == 0)
@@ -201,17 +204,18 @@ bench_be_to_fe(uint64_t bursts)
 }
 
 /* Cycles per iteration of op, best of five runs of n. */
-#define QSBR_COST(what, n, op) do {					\
-	uint64_t best = UINT64_MAX;					\
-	for (int r = 0; r < 5; r++) {					\
-		uint64_t t0 = rte_rdtsc_precise();			\
-		for (uint32_t i = 0; i < (n); i++) {			\
-			op;						\
-		}							\
-		best = RTE_MIN(best, rte_rdtsc_precise() - t0);		\
-	}								\
-	printf("  %-40s %6.1f cycles\n", what, (double)best / (n));	\
-} while (0)
+#define QSBR_COST(what, n, op)                                              \
+	do {                                                                \
+		uint64_t best = UINT64_MAX;                                 \
+		for (int r = 0; r < 5; r++) {                               \
+			uint64_t t0 = rte_rdtsc_precise();                  \
+			for (uint32_t i = 0; i < (n); i++) {                \
+				op;                                         \
+			}                                                   \
+			best = RTE_MIN(best, rte_rdtsc_precise() - t0);     \
+		}                                                           \
+		printf("  %-40s %6.1f cycles\n", what, (double)best / (n)); \
+	} while (0)
 
 static void
 qsbr_cost(void)
@@ -228,8 +232,8 @@ qsbr_cost(void)
 	printf("QSBR bookkeeping per burst (TSC %.2f GHz):\n",
 	       rte_get_tsc_hz() / 1e9);
 	QSBR_COST("nothing (loop)", n, rte_compiler_barrier());
-	QSBR_COST("rte_lcore_id()", n,
-		  lc += rte_lcore_id(); rte_compiler_barrier());
+	QSBR_COST("rte_lcore_id()", n, lc += rte_lcore_id();
+		  rte_compiler_barrier());
 	QSBR_COST("online + offline (the bursts)", n,
 		  rte_rcu_qsbr_thread_online(v, 0);
 		  rte_rcu_qsbr_thread_offline(v, 0));
@@ -269,7 +273,7 @@ link_up(uint16_t port)
 	struct rte_eth_link l;
 
 	return rte_eth_link_get_nowait(port, &l) == 0 &&
-		l.link_status == RTE_ETH_LINK_UP;
+	       l.link_status == RTE_ETH_LINK_UP;
 }
 
 static void
@@ -282,18 +286,19 @@ run(const char *name, uint64_t (*fn)(uint64_t))
 	t0 = rte_get_timer_cycles();
 	pkts = fn(b.bursts);
 	t1 = rte_get_timer_cycles();
-	printf("%s: %" PRIu64 " packets of %u bytes in %" PRIu64 " bursts of %u: "
-	       "%.2f Mpps on one core (%" PRIu64 " packets in all)\n", name,
-	       pkts, b.size, b.bursts, b.burst,
+	printf("%s: %" PRIu64 " packets of %u bytes in %" PRIu64
+	       " bursts of %u: "
+	       "%.2f Mpps on one core (%" PRIu64 " packets in all)\n",
+	       name, pkts, b.size, b.bursts, b.burst,
 	       (double)pkts * hz / (double)(t1 - t0) / 1e6, warm + pkts);
 	if (pkts != b.bursts * b.burst)
 		printf("%s: WARNING: %" PRIu64 " packets expected\n", name,
 		       b.bursts * b.burst);
 	rte_eth_stats_get(b.be, &s);
 	if (s.ierrors || s.oerrors || s.imissed)
-		printf("%s: device port errors: ierrors %" PRIu64 " oerrors %"
-		       PRIu64 " imissed %" PRIu64 "\n", name, s.ierrors,
-		       s.oerrors, s.imissed);
+		printf("%s: device port errors: ierrors %" PRIu64
+		       " oerrors %" PRIu64 " imissed %" PRIu64 "\n",
+		       name, s.ierrors, s.oerrors, s.imissed);
 }
 
 int
@@ -302,9 +307,13 @@ main(int argc, char **argv)
 	char dir[] = "/tmp/ring-bench.XXXXXX";
 	char sock[64], vdev[256], fe_args[256], prefix[64];
 	char *eal[] = {
-		argv[0], "-l", "0", "--no-huge", "-m", "512", "--no-pci",
-		"--no-telemetry", "--no-shconf", "--file-prefix", prefix,
-		"--vdev", vdev, "--log-level=pmd.net.vfio_user*:warning",
+		argv[0],       "-l",
+		"0",	       "--no-huge",
+		"-m",	       "512",
+		"--no-pci",    "--no-telemetry",
+		"--no-shconf", "--file-prefix",
+		prefix,	       "--vdev",
+		vdev,	       "--log-level=pmd.net.vfio_user*:warning",
 	};
 	int ret = 1;
 
@@ -321,12 +330,14 @@ main(int argc, char **argv)
 		snprintf(fe_args, sizeof(fe_args), "path=%s,queues=1%s%s", sock,
 			 b.fe_args[0] ? "," : "", b.fe_args);
 	} else if (strcmp(b.transport, "memif") == 0) {
-		snprintf(vdev, sizeof(vdev), "net_memif0,role=server,socket=%s,"
-			 "socket-abstract=no%s%s", sock, b.be_args[0] ? "," : "",
-			 b.be_args);
-		snprintf(fe_args, sizeof(fe_args), "role=client,socket=%s,"
-			 "socket-abstract=no%s%s", sock, b.fe_args[0] ? "," : "",
-			 b.fe_args);
+		snprintf(vdev, sizeof(vdev),
+			 "net_memif0,role=server,socket=%s,"
+			 "socket-abstract=no%s%s",
+			 sock, b.be_args[0] ? "," : "", b.be_args);
+		snprintf(fe_args, sizeof(fe_args),
+			 "role=client,socket=%s,"
+			 "socket-abstract=no%s%s",
+			 sock, b.fe_args[0] ? "," : "", b.fe_args);
 	} else {
 		snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s%s%s", sock,
 			 b.be_args[0] ? "," : "", b.be_args);
@@ -344,19 +355,26 @@ main(int argc, char **argv)
 	}
 	memset(b.tmpl, 0x5a, sizeof(b.tmpl));
 	b.be_mp = rte_pktmbuf_pool_create("be", 8191, 256, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+					  RTE_MBUF_DEFAULT_BUF_SIZE,
+					  SOCKET_ID_ANY);
 	b.fe_mp = rte_pktmbuf_pool_create("fe", 8191, 256, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+					  RTE_MBUF_DEFAULT_BUF_SIZE,
+					  SOCKET_ID_ANY);
 	if (b.be_mp == NULL || b.fe_mp == NULL ||
-	    rte_eth_dev_get_port_by_name(strchr(vdev, ',') == NULL ? vdev :
-		strndupa(vdev, strchr(vdev, ',') - vdev), &b.be) != 0 ||
+	    rte_eth_dev_get_port_by_name(strchr(vdev, ',') == NULL ?
+						 vdev :
+						 strndupa(vdev,
+							  strchr(vdev, ',') -
+								  vdev),
+					 &b.be) != 0 ||
 	    port_setup(b.be, b.be_mp) != 0 || rte_eth_dev_start(b.be) != 0) {
 		fprintf(stderr, "device port setup failed\n");
 		goto out;
 	}
 	if (strcmp(b.transport, "vhost") == 0) {
 		if (rte_vdev_init("net_virtio_user0", fe_args) != 0 ||
-		    rte_eth_dev_get_port_by_name("net_virtio_user0", &b.fe) != 0) {
+		    rte_eth_dev_get_port_by_name("net_virtio_user0", &b.fe) !=
+			    0) {
 			fprintf(stderr, "virtio-user port setup failed\n");
 			goto out;
 		}
@@ -366,7 +384,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "memif client port setup failed\n");
 			goto out;
 		}
-	/* the frontend's name, or its old one */
+		/* the frontend's name, or its old one */
 	} else if ((rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
 		    rte_eth_dev_get_port_by_name("net_virtio_vfio_user0",
 						 &b.fe) != 0) &&

@@ -111,8 +111,10 @@ drive(void *arg)
 {
 	const struct driver *dr = arg;
 	struct rte_vfio_user_client_conf conf = {
-		.path = path, .timeout_ms = 3000,
-		.twin_socket = dr->config & 1, .write_multi = dr->config & 2,
+		.path = path,
+		.timeout_ms = 3000,
+		.twin_socket = dr->config & 1,
+		.write_multi = dr->config & 2,
 	};
 	static uint8_t dma_mem[8192];
 	struct rte_vfio_user_client_region reg;
@@ -135,8 +137,9 @@ drive(void *arg)
 		fuzz_fail("memfd: %s", strerror(errno));
 	/* served to the server's DMA_READ/WRITE from now until the unmap */
 	rte_vfio_user_client_dma_map(c, 0x10000, sizeof(dma_mem), dma_mem, -1,
-				     0, VFIO_USER_DMA_MAP_F_READ |
-				     VFIO_USER_DMA_MAP_F_WRITE);
+				     0,
+				     VFIO_USER_DMA_MAP_F_READ |
+					     VFIO_USER_DMA_MAP_F_WRITE);
 	rte_vfio_user_client_dma_map(c, 0x100000, 4096, NULL, memfd, 0,
 				     VFIO_USER_DMA_MAP_F_READ);
 	close(memfd);
@@ -164,33 +167,38 @@ drive(void *arg)
 			fuzz_fail("eventfd: %s", strerror(errno));
 	}
 	rte_vfio_user_client_set_irqs(c, VFIO_USER_PCI_MSIX_IRQ_INDEX,
-		VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_TRIGGER,
-		0, 4, efd);
+				      VFIO_USER_IRQ_SET_DATA_EVENTFD |
+					      VFIO_USER_IRQ_SET_ACTION_TRIGGER,
+				      0, 4, efd);
 	for (int i = 0; i < 4; i++)
 		if (efd[i] >= 0)
 			close(efd[i]);
 	rte_vfio_user_client_set_irqs(c, VFIO_USER_PCI_MSIX_IRQ_INDEX,
-		VFIO_USER_IRQ_SET_DATA_BOOL | VFIO_USER_IRQ_SET_ACTION_MASK,
-		0, 4, bools);
+				      VFIO_USER_IRQ_SET_DATA_BOOL |
+					      VFIO_USER_IRQ_SET_ACTION_MASK,
+				      0, 4, bools);
 	rte_vfio_user_client_set_irqs(c, VFIO_USER_PCI_INTX_IRQ_INDEX,
-		VFIO_USER_IRQ_SET_DATA_NONE | VFIO_USER_IRQ_SET_ACTION_UNMASK,
-		0, 1, NULL);
+				      VFIO_USER_IRQ_SET_DATA_NONE |
+					      VFIO_USER_IRQ_SET_ACTION_UNMASK,
+				      0, 1, NULL);
 	rte_vfio_user_client_region_read(c, 0, 16, buf, sizeof(buf));
 	memset(buf, 0x5a, sizeof(buf));
 	rte_vfio_user_client_region_write(c, 0, 16, buf, 64, false);
 	rte_vfio_user_client_region_write(c, 0, 16, buf, 8, true);
 	for (uint32_t i = 0; i < RTE_DIM(wr); i++)
 		wr[i] = (struct rte_vfio_user_client_write){
-			.region = 7, .count = 2 + i, .offset = 4 * i,
+			.region = 7,
+			.count = 2 + i,
+			.offset = 4 * i,
 		};
 	rte_vfio_user_client_region_write_multi(c, wr, RTE_DIM(wr));
-	rte_vfio_user_client_dirty_pages(c, VFIO_USER_DIRTY_PAGES_F_START,
-					 0, 0, 0, NULL, 0);
+	rte_vfio_user_client_dirty_pages(c, VFIO_USER_DIRTY_PAGES_F_START, 0, 0,
+					 0, NULL, 0);
 	rte_vfio_user_client_dirty_pages(c, VFIO_USER_DIRTY_PAGES_F_GET_BITMAP,
 					 0x10000, sizeof(dma_mem), 4096, bitmap,
 					 sizeof(bitmap));
-	rte_vfio_user_client_dirty_pages(c, VFIO_USER_DIRTY_PAGES_F_STOP,
-					 0, 0, 0, NULL, 0);
+	rte_vfio_user_client_dirty_pages(c, VFIO_USER_DIRTY_PAGES_F_STOP, 0, 0,
+					 0, NULL, 0);
 	rte_vfio_user_client_reset(c);
 	rte_vfio_user_client_dma_unmap(c, 0x100000, 4096);
 	rte_vfio_user_client_dma_unmap(c, 0x10000, sizeof(dma_mem));
@@ -207,8 +215,7 @@ struct server {
 };
 
 static int
-send_fds(struct server *s, const void *msg, size_t len, struct fz *f,
-	 int nfds)
+send_fds(struct server *s, const void *msg, size_t len, struct fz *f, int nfds)
 {
 	int fds[7], ret;
 
@@ -249,10 +256,11 @@ answer(struct server *s, struct fz *f, const uint8_t *req, size_t n)
 		uint16_t dl = fz_u16(f);
 		struct vfio_user_header d = {
 			.msg_id = 0x4000,
-			.cmd = (sel & 1) ? VFIO_USER_DMA_WRITE : VFIO_USER_DMA_READ,
+			.cmd = (sel & 1) ? VFIO_USER_DMA_WRITE :
+					   VFIO_USER_DMA_READ,
 			.msg_size = (uint32_t)sizeof(d) + dl,
 			.flags = VFIO_USER_F_TYPE_COMMAND |
-				((sel & 2) ? VFIO_USER_F_NO_REPLY : 0),
+				 ((sel & 2) ? VFIO_USER_F_NO_REPLY : 0),
 		};
 
 		memcpy(out, &d, sizeof(d));
@@ -266,16 +274,19 @@ answer(struct server *s, struct fz *f, const uint8_t *req, size_t n)
 	} else if (mode == 2) {
 		flags = fz_u32(f);
 		err = fz_u32(f);
-		follow = (flags & VFIO_USER_F_TYPE_MASK) != VFIO_USER_F_TYPE_REPLY;
+		follow = (flags & VFIO_USER_F_TYPE_MASK) !=
+			 VFIO_USER_F_TYPE_REPLY;
 	}
 	if (ctl & 0x10)
 		size_lie = fz_u32(f);
 	len = fz_u16(f);
 	for (uint32_t i = 0; i < len; i++)
-		out[sizeof(h) + i] = (i < rl ? req[sizeof(rq) + i] : 0) ^ fz_u8(f);
+		out[sizeof(h) + i] = (i < rl ? req[sizeof(rq) + i] : 0) ^
+				     fz_u8(f);
 	if (ctl & 0x04) {
 		h = (struct vfio_user_header){
-			.msg_id = (uint16_t)(rq.msg_id + 0x8000), .cmd = rq.cmd,
+			.msg_id = (uint16_t)(rq.msg_id + 0x8000),
+			.cmd = rq.cmd,
 			.msg_size = (uint32_t)sizeof(h) + len,
 			.flags = VFIO_USER_F_TYPE_REPLY,
 		};
@@ -284,9 +295,11 @@ answer(struct server *s, struct fz *f, const uint8_t *req, size_t n)
 			return false;
 	}
 	h = (struct vfio_user_header){
-		.msg_id = rq.msg_id, .cmd = rq.cmd,
+		.msg_id = rq.msg_id,
+		.cmd = rq.cmd,
 		.msg_size = size_lie ? size_lie : (uint32_t)sizeof(h) + len,
-		.flags = flags, .error_no = err,
+		.flags = flags,
+		.error_no = err,
 	};
 	memcpy(out, &h, sizeof(h));
 	if (send_fds(s, out, sizeof(h) + len, f, ctl >> 5) < 0 || size_lie)
@@ -317,7 +330,8 @@ serve(struct server *s, struct fz *f)
 			return;	/* detached, or gone after a hang-up */
 		memcpy(&h, req, sizeof(h));
 		/* answers to our DMA requests, and posted writes: no reply */
-		if ((h.flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY ||
+		if ((h.flags & VFIO_USER_F_TYPE_MASK) ==
+			    VFIO_USER_F_TYPE_REPLY ||
 		    (h.flags & VFIO_USER_F_NO_REPLY))
 			continue;
 		if (fz_empty(f) || !answer(s, f, req, (size_t)n)) {

@@ -126,8 +126,9 @@ fuzz_make_fd(uint8_t k, int *peer)
 		*peer = p[k % FUZZ_FD_KINDS == 4 ? 1 : 0];
 		return p[k % FUZZ_FD_KINDS == 4 ? 0 : 1];
 	case 6:
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
-			       SOCK_NONBLOCK, 0, p) < 0)
+		if (socketpair(AF_UNIX,
+			       SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+			       p) < 0)
 			return -1;
 		*peer = p[1];
 		return p[0];
@@ -181,7 +182,8 @@ fuzz_check_fds(int baseline)
 
 	if (n != baseline) {
 		fuzz_list_fds();
-		fuzz_fail("%d fds open after the input, %d before", n, baseline);
+		fuzz_fail("%d fds open after the input, %d before", n,
+			  baseline);
 	}
 }
 
@@ -303,7 +305,8 @@ fuzz_drain(int fd)
 
 	for (;;) {
 		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
 				     .msg_control = cbuf,
 				     .msg_controllen = sizeof(cbuf) };
 		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -327,10 +330,13 @@ recv_exact(int fd, uint8_t *buf, size_t len, int *fds, int *nfds,
 	while (len > 0) {
 		struct iovec iov = {
 			.iov_base = buf != NULL ? (void *)buf : (void *)sink,
-			.iov_len = buf != NULL ? len :
-				(len < sizeof(sink) ? len : sizeof(sink)),
+			.iov_len = buf != NULL ?
+					   len :
+					   (len < sizeof(sink) ? len :
+								 sizeof(sink)),
 		};
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
 				     .msg_control = cbuf,
 				     .msg_controllen = sizeof(cbuf) };
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
@@ -417,8 +423,10 @@ fuzz_fail(const char *fmt, ...)
 		/* FUZZ_GDB=1: every thread's stack first (a hang's culprit) */
 		char cmd[160];
 
-		snprintf(cmd, sizeof(cmd), "gdb -p %d -batch -ex 'thread apply all bt' "
-			 ">&2 2>/dev/null", (int)getpid());
+		snprintf(cmd, sizeof(cmd),
+			 "gdb -p %d -batch -ex 'thread apply all bt' "
+			 ">&2 2>/dev/null",
+			 (int)getpid());
 		if (system(cmd) != 0)
 			fprintf(stderr, "gdb failed\n");
 	}
@@ -430,9 +438,17 @@ fuzz_eal_init(const char *name)
 {
 	char prefix[64];
 	char *argv[] = {
-		(char *)(uintptr_t)name, "-l", "0", "--no-huge", "-m", "128",
-		"--no-pci", "--no-shconf", "--log-level=*:error",
-		prefix, NULL,
+		(char *)(uintptr_t)name,
+		"-l",
+		"0",
+		"--no-huge",
+		"-m",
+		"128",
+		"--no-pci",
+		"--no-shconf",
+		"--log-level=*:error",
+		prefix,
+		NULL,
 	};
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=%s-%d", name,
@@ -446,7 +462,8 @@ fuzz_start_event_thread(void)
 {
 	const struct rte_vfio_user_dev_info info = { .num_irqs = 1 };
 	const struct rte_vfio_user_irq_info irq = {
-		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD, .count = 1,
+		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD,
+		.count = 1,
 	};
 	int sv[2], id;
 

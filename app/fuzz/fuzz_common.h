@@ -96,7 +96,8 @@ int fuzz_recv_msg(int fd, void *buf, size_t cap, int *fds, int *nfds,
 		  int timeout_ms);
 
 /* Abort with a message: a finding for libFuzzer. */
-void fuzz_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void fuzz_fail(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
 
 /*
  * Start the library's event thread for good: a device connected to a

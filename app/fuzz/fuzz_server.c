@@ -69,7 +69,6 @@ static struct {
 	volatile uint64_t sink;	/* reads of mapped client memory go here */
 } dev = { .bar2_fd = -1, .io_fd = { -1, -1 }, .dev_id = -1 };
 
-
 struct mem {
 	uint8_t *base;
 	size_t size;
@@ -127,13 +126,15 @@ update_status(int dev_id, enum rte_vfio_user_status st)
 	if (st != RTE_VFIO_USER_DMA_CHANGED)
 		return 0;
 	t = rte_vfio_user_get_mem_table(dev_id);
-	for (r = rte_vfio_user_mem_next(t, 0); r != NULL; prev = r,
-	     r = r->iova + r->size == 0 ? NULL :
-		rte_vfio_user_mem_next(t, r->iova + r->size)) {
+	for (r = rte_vfio_user_mem_next(t, 0); r != NULL;
+	     prev = r,
+	    r = r->iova + r->size == 0 ?
+			NULL :
+			rte_vfio_user_mem_next(t, r->iova + r->size)) {
 		if (prev != NULL && r->iova < prev->iova + prev->size)
 			fuzz_fail("memory table segments at 0x%" PRIx64
-				  " and 0x%" PRIx64 " overlap", prev->iova,
-				  r->iova);
+				  " and 0x%" PRIx64 " overlap",
+				  prev->iova, r->iova);
 		if (r->vaddr == NULL || !(r->prot & RTE_VFIO_USER_MEM_F_READ))
 			continue;
 		sum += r->vaddr[0] + r->vaddr[r->size - 1];
@@ -170,9 +171,12 @@ device_up(int fd)
 		{ .offset = 32 * 1024, .size = 16 * 1024 },
 	};
 	static const struct rte_vfio_user_pci_ids ids = {
-		.vendor_id = 0x1b36, .device_id = 0x11f0,
-		.subsystem_vendor_id = 0x1b36, .subsystem_id = 1,
-		.class_code = 0xff0000, .revision_id = 1,
+		.vendor_id = 0x1b36,
+		.device_id = 0x11f0,
+		.subsystem_vendor_id = 0x1b36,
+		.subsystem_id = 1,
+		.class_code = 0xff0000,
+		.revision_id = 1,
 	};
 	const struct rte_vfio_user_dev_info info = {
 		.flags = RTE_VFIO_USER_DEV_F_PCI | RTE_VFIO_USER_DEV_F_RESET,
@@ -182,18 +186,24 @@ device_up(int fd)
 	const struct rte_vfio_user_irq_info irqs[] = {
 		{ .flags = RTE_VFIO_USER_IRQ_F_EVENTFD |
 			   RTE_VFIO_USER_IRQ_F_MASKABLE |
-			   RTE_VFIO_USER_IRQ_F_AUTOMASKED, .count = 1 },
+			   RTE_VFIO_USER_IRQ_F_AUTOMASKED,
+		  .count = 1 },
 		{ .flags = RTE_VFIO_USER_IRQ_F_EVENTFD |
-			   RTE_VFIO_USER_IRQ_F_NORESIZE, .count = 1 },
+			   RTE_VFIO_USER_IRQ_F_NORESIZE,
+		  .count = 1 },
 		{ .flags = RTE_VFIO_USER_IRQ_F_EVENTFD |
-			   RTE_VFIO_USER_IRQ_F_MASKABLE, .count = MSIX_VECTORS },
+			   RTE_VFIO_USER_IRQ_F_MASKABLE,
+		  .count = MSIX_VECTORS },
 		{ .flags = RTE_VFIO_USER_IRQ_F_EVENTFD, .count = 1 },
 		{ .flags = RTE_VFIO_USER_IRQ_F_EVENTFD, .count = 1 },
 	};
 	struct rte_vfio_user_io_fd io[2] = {
 		{ .offset = 0, .size = 4, .fd = dev.io_fd[0] },
-		{ .offset = 0x100, .size = 4, .fd = dev.io_fd[1],
-		  .datamatch = true, .data = 0x1234 },
+		{ .offset = 0x100,
+		  .size = 4,
+		  .fd = dev.io_fd[1],
+		  .datamatch = true,
+		  .data = 0x1234 },
 	};
 	struct rte_vfio_user_region reg;
 	int id;
@@ -208,10 +218,12 @@ device_up(int fd)
 	check(rte_vfio_user_pci_set_irq_pin(dev.pci, 1), "pin");
 	check(rte_vfio_user_pci_set_bar(dev.pci, 0, BAR0_SIZE, 0), "bar0");
 	check(rte_vfio_user_pci_set_bar(dev.pci, 2, BAR2_SIZE,
-			RTE_VFIO_USER_PCI_BAR_64), "bar2");
+					RTE_VFIO_USER_PCI_BAR_64),
+	      "bar2");
 	check(rte_vfio_user_pci_set_bar(dev.pci, 4, BAR4_SIZE, 0), "bar4");
 	check(rte_vfio_user_pci_add_msix(dev.pci, MSIX_VECTORS, 0, MSIX_TABLE,
-					 0, MSIX_PBA), "msix");
+					 0, MSIX_PBA),
+	      "msix");
 
 	id = rte_vfio_user_register_fd(fd, &ops, NULL);
 	check(id, "register_fd");
@@ -228,7 +240,7 @@ device_up(int fd)
 	memset(&reg, 0, sizeof(reg));
 	reg.size = BAR2_SIZE;
 	reg.flags = RTE_VFIO_USER_REG_F_READ | RTE_VFIO_USER_REG_F_WRITE |
-		RTE_VFIO_USER_REG_F_MMAP;
+		    RTE_VFIO_USER_REG_F_MMAP;
 	reg.access = mem_access;
 	reg.priv = &bar2_mem;
 	reg.mmap_fd = dev.bar2_fd;
@@ -251,7 +263,8 @@ device_up(int fd)
 
 	check(rte_vfio_user_pci_fill_cfg_region(dev.pci, &reg), "cfg fill");
 	check(rte_vfio_user_set_reg_info(id, VFIO_USER_PCI_CONFIG_REGION_INDEX,
-					 &reg), "cfg region");
+					 &reg),
+	      "cfg region");
 
 	memset(&reg, 0, sizeof(reg));
 	reg.size = R9_SIZE;
@@ -341,15 +354,16 @@ send_record(struct fz *f, int sock)
 	for (int i = 0; i < nfds; i++) {
 		fds[i] = fuzz_make_fd(kinds[i], &peers[i]);
 		if (fds[i] < 0)
-			fuzz_fail("fd of kind %u: %s", kinds[i], strerror(errno));
+			fuzz_fail("fd of kind %u: %s", kinds[i],
+				  strerror(errno));
 	}
 	if ((ctl & 0x80) && split > 0 && split < sizeof(h) + len) {
 		ret = fuzz_send_draining(sock, msg, split, fds, nfds);
 		fuzz_drain(sock);
 		if (ret == 0)
 			ret = fuzz_send_draining(sock, msg + split,
-						 sizeof(h) + len - split,
-						 NULL, 0);
+						 sizeof(h) + len - split, NULL,
+						 0);
 	} else {
 		ret = fuzz_send_draining(sock, msg, sizeof(h) + len, fds, nfds);
 	}
@@ -382,7 +396,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct pollfd p = { .fd = sv[1], .events = POLLIN };
 
 		if (fuzz_poll(&p, 1, 30000) != 1)
-			fuzz_fail("server did not close the connection in 30 s");
+			fuzz_fail(
+				"server did not close the connection in 30 s");
 		if (fuzz_drain(sv[1]) < 0)
 			break;
 	}

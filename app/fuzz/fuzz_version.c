@@ -78,8 +78,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.cmd = VFIO_USER_VERSION,
 		.msg_size = (uint32_t)(sizeof(h) + size),
 	};
-	struct vu_conn c = { .dev = &fdev, .fd = -1, .timer_fd = -1,
-			     .twin_fd = -1, .reply = reply };
+	struct vu_conn c = { .dev = &fdev,
+			     .fd = -1,
+			     .timer_fd = -1,
+			     .twin_fd = -1,
+			     .reply = reply };
 	struct vu_reply r = { .size = 0 };
 	struct vu_msg m = { .hdr = &h };
 	uint8_t *payload;

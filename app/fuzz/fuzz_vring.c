@@ -97,7 +97,8 @@ call(uint16_t cmd, const void *payload, uint32_t len, const int *fds, int nfds)
 {
 	uint8_t buf[512];
 	struct vfio_user_header hdr = {
-		.msg_id = ++h.msg_id, .cmd = cmd,
+		.msg_id = ++h.msg_id,
+		.cmd = cmd,
 		.msg_size = (uint32_t)sizeof(hdr) + len,
 	};
 	struct vfio_user_header rep;
@@ -123,7 +124,10 @@ static uint8_t *
 map_memory(uint64_t iova, size_t size, uint32_t prot)
 {
 	struct vfio_user_dma_map m = {
-		.argsz = sizeof(m), .flags = prot, .offset = 0, .addr = iova,
+		.argsz = sizeof(m),
+		.flags = prot,
+		.offset = 0,
+		.addr = iova,
 		.size = size,
 	};
 	int fd = memfd_create("vu-fuzz-guest", MFD_CLOEXEC), ret;
@@ -148,8 +152,10 @@ set_irq_eventfds(uint32_t index, uint32_t count)
 	struct vfio_user_irq_set s = {
 		.argsz = sizeof(s),
 		.flags = VFIO_USER_IRQ_SET_DATA_EVENTFD |
-			VFIO_USER_IRQ_SET_ACTION_TRIGGER,
-		.index = index, .start = 0, .count = count,
+			 VFIO_USER_IRQ_SET_ACTION_TRIGGER,
+		.index = index,
+		.start = 0,
+		.count = count,
 	};
 	int fds[8], ret;
 
@@ -173,7 +179,7 @@ set_logging(bool on)
 	struct vfio_user_dirty_pages dp = {
 		.argsz = sizeof(dp),
 		.flags = on ? VFIO_USER_DIRTY_PAGES_F_START :
-			VFIO_USER_DIRTY_PAGES_F_STOP,
+			      VFIO_USER_DIRTY_PAGES_F_STOP,
 	};
 	int ret;
 
@@ -190,13 +196,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const struct rte_vfio_user_notify_ops ops;
 	const struct rte_vfio_user_dev_info info = {
-		.flags = 0, .num_regions = 1, .num_irqs = 3,
+		.flags = 0,
+		.num_regions = 1,
+		.num_irqs = 3,
 	};
 	const struct rte_vfio_user_irq_info intx = {
-		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD, .count = 1,
+		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD,
+		.count = 1,
 	};
 	const struct rte_vfio_user_irq_info msix = {
-		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD, .count = 8,
+		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD,
+		.count = 8,
 	};
 	static const char json[] = "{\"capabilities\":{\"max_msg_fds\":8}}";
 	uint8_t ver[sizeof(struct vfio_user_version) + sizeof(json)];
@@ -207,8 +217,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	fuzz_eal_init("fuzz_vring");
 	fuzz_log_init();
-	h.mp = rte_pktmbuf_pool_create("fuzz_vring", NB_MBUFS, 32, 0,
-				       MBUF_ROOM, SOCKET_ID_ANY);
+	h.mp = rte_pktmbuf_pool_create("fuzz_vring", NB_MBUFS, 32, 0, MBUF_ROOM,
+				       SOCKET_ID_ANY);
 	if (h.mp == NULL)
 		fuzz_fail("mbuf pool: %s", rte_strerror(rte_errno));
 	h.d = rte_zmalloc("fuzz_vring", sizeof(*h.d), RTE_CACHE_LINE_SIZE);
@@ -219,8 +229,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fuzz_fail("socketpair: %s", strerror(errno));
 	h.sock = sv[1];
 	h.dev_id = rte_vfio_user_register_fd(sv[0], &ops, NULL);
-	if (h.dev_id < 0 ||
-	    rte_vfio_user_set_dev_info(h.dev_id, &info) < 0 ||
+	if (h.dev_id < 0 || rte_vfio_user_set_dev_info(h.dev_id, &info) < 0 ||
 	    rte_vfio_user_set_irq_info(h.dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX,
 				       &intx) < 0 ||
 	    rte_vfio_user_set_irq_info(h.dev_id, VFIO_USER_PCI_MSIX_IRQ_INDEX,
@@ -234,7 +243,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (ret < 0)
 		fuzz_fail("VERSION: %s", strerror(-ret));
 	h.mem = map_memory(MEM_IOVA, MEM_SIZE,
-			   VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE);
+			   VFIO_USER_DMA_MAP_F_READ |
+				   VFIO_USER_DMA_MAP_F_WRITE);
 	h.ro = map_memory(RO_IOVA, RO_SIZE, VFIO_USER_DMA_MAP_F_READ);
 	set_irq_eventfds(VFIO_USER_PCI_INTX_IRQ_INDEX, 1);
 	set_irq_eventfds(VFIO_USER_PCI_MSIX_IRQ_INDEX, 8);
@@ -279,8 +289,9 @@ queue_setup(struct vun_vq *vq, struct fz *f)
 	vq->indirect = feat & 0x08;
 	vq->mrg_rxbuf = feat & 0x10;
 	msix_ctl = (feat & 0x20) ? RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE : 0;
-	if (rte_vfio_user_pci_cfg_write(h.d->pci, (uint64_t)h.msix_cap +
-					RTE_VFIO_USER_PCI_MSIX_FLAGS,
+	if (rte_vfio_user_pci_cfg_write(h.d->pci,
+					(uint64_t)h.msix_cap +
+						RTE_VFIO_USER_PCI_MSIX_FLAGS,
 					&msix_ctl, 2) != 2)
 		fuzz_fail("MSI-X enable");
 	vq->msix_vector = (feat & 0x80) ? VIRTIO_MSI_NO_VECTOR : 0;
@@ -301,9 +312,10 @@ queue_setup(struct vun_vq *vq, struct fz *f)
 		avail &= ~1ULL;
 		used &= ~3ULL;
 		dlen = (uint64_t)vq->size * sizeof(struct vring_desc);
-		alen = sizeof(struct vring_avail) + (uint64_t)(vq->size + 1) * 2;
+		alen = sizeof(struct vring_avail) +
+		       (uint64_t)(vq->size + 1) * 2;
 		ulen = sizeof(struct vring_used) +
-			(uint64_t)vq->size * sizeof(struct vring_used_elem) + 2;
+		       (uint64_t)vq->size * sizeof(struct vring_used_elem) + 2;
 		vq->last_avail = la;
 		vq->last_used = lu;
 	}
@@ -337,8 +349,8 @@ check_rx(struct rte_mbuf **pkts, uint16_t n)
 		if (len != m->pkt_len || segs != m->nb_segs ||
 		    m->pkt_len > VUN_MAX_FRAME)
 			fuzz_fail("rx mbuf: pkt_len %u (segments say %u), "
-				  "nb_segs %u (%u)", m->pkt_len, len,
-				  m->nb_segs, segs);
+				  "nb_segs %u (%u)",
+				  m->pkt_len, len, m->nb_segs, segs);
 	}
 	rte_pktmbuf_free_bulk(pkts, n);
 }

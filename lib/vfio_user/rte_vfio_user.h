@@ -489,8 +489,8 @@ struct rte_rcu_qsbr *rte_vfio_user_get_qsbr(int dev_id);
  * @return
  *   0, -ENODEV, or -ENOENT when called outside that callback.
  */
-__rte_experimental
-int rte_vfio_user_get_unmap_range(int dev_id, uint64_t *iova, uint64_t *len);
+__rte_experimental int rte_vfio_user_get_unmap_range(int dev_id, uint64_t *iova,
+						     uint64_t *len);
 
 /** @cond INTERNAL */
 /*
@@ -499,7 +499,7 @@ int rte_vfio_user_get_unmap_range(int dev_id, uint64_t *iova, uint64_t *len);
  */
 static inline const struct rte_vfio_user_mem_segment *
 __rte_vfio_user_mem_floor(const struct rte_vfio_user_mem_table *t,
-		uint64_t iova)
+			  uint64_t iova)
 {
 	const struct rte_vfio_user_mem_leaf *leaf;
 	const void *p = t->root;
@@ -554,7 +554,7 @@ rte_vfio_user_mem_mark_dirty(const struct rte_vfio_user_mem_segment *s,
 	first = ((uint64_t)(s->vaddr - m->base) + (iova - s->iova)) /
 		RTE_VFIO_USER_DIRTY_PAGE_SIZE;
 	last = ((uint64_t)(s->vaddr - m->base) + (iova - s->iova) + len - 1) /
-		RTE_VFIO_USER_DIRTY_PAGE_SIZE;
+	       RTE_VFIO_USER_DIRTY_PAGE_SIZE;
 	for (w = first / 64; w <= last / 64; w++) {
 		uint64_t mask = ~0ULL;
 
@@ -599,10 +599,8 @@ rte_vfio_user_mem_find(const struct rte_vfio_user_mem_table *t,
  * @return
  *   The segment, or NULL if none ends above @p iova.
  */
-__rte_experimental
-const struct rte_vfio_user_mem_segment *
-rte_vfio_user_mem_next(const struct rte_vfio_user_mem_table *t,
-		uint64_t iova);
+__rte_experimental const struct rte_vfio_user_mem_segment *
+rte_vfio_user_mem_next(const struct rte_vfio_user_mem_table *t, uint64_t iova);
 
 /**
  * A contiguous view of client memory [iova, iova + len), for what a device
@@ -633,9 +631,8 @@ rte_vfio_user_mem_next(const struct rte_vfio_user_mem_table *t,
  *   The address, or NULL (not mapped throughout, protection, too many
  *   views, or the memory cannot be mapped again, e.g. hugetlbfs).
  */
-__rte_experimental
-void *rte_vfio_user_mem_view(int dev_id, uint64_t iova, uint64_t len,
-		uint32_t access);
+__rte_experimental void *rte_vfio_user_mem_view(int dev_id, uint64_t iova,
+						uint64_t len, uint32_t access);
 
 /**
  * Translate a client DMA address to our virtual address.
@@ -659,8 +656,9 @@ static inline void *
 rte_vfio_user_iova_to_va(const struct rte_vfio_user_mem_table *t,
 		uint64_t iova, uint64_t len, uint32_t access)
 {
-	const struct rte_vfio_user_mem_segment *s =
-		rte_vfio_user_mem_find(t, iova, len);
+	const struct rte_vfio_user_mem_segment *s = rte_vfio_user_mem_find(t,
+									   iova,
+									   len);
 
 	if (s == NULL || s->vaddr == NULL || (s->prot & access) != access)
 		return NULL;
@@ -684,7 +682,8 @@ struct rte_vfio_user_mem_cache {
 /* The cached segment if it holds [iova, iova + len) in table t. */
 static inline const struct rte_vfio_user_mem_segment *
 __rte_vfio_user_mem_cached(const struct rte_vfio_user_mem_table *t,
-		struct rte_vfio_user_mem_cache *c, uint64_t iova, uint64_t len)
+			   struct rte_vfio_user_mem_cache *c, uint64_t iova,
+			   uint64_t len)
 {
 	const struct rte_vfio_user_mem_segment *s = c->seg;
 
@@ -745,8 +744,8 @@ rte_vfio_user_iova_to_va_cached(const struct rte_vfio_user_mem_table *t,
  */
 static inline void *
 rte_vfio_user_iova_to_va_partial(const struct rte_vfio_user_mem_table *t,
-		struct rte_vfio_user_mem_cache *c, uint64_t iova, uint64_t *len,
-		uint32_t access)
+				 struct rte_vfio_user_mem_cache *c,
+				 uint64_t iova, uint64_t *len, uint32_t access)
 {
 	const struct rte_vfio_user_mem_segment *s =
 		__rte_vfio_user_mem_cached(t, c, iova, 1);
@@ -774,10 +773,10 @@ rte_vfio_user_iova_to_va_partial(const struct rte_vfio_user_mem_table *t,
  *   0, or -EFAULT (a byte of the range not mapped, message-only, or not
  *   accessible as asked), -EINVAL (the range wraps).
  */
-__rte_experimental
-int rte_vfio_user_mem_copy(const struct rte_vfio_user_mem_table *t,
-		struct rte_vfio_user_mem_cache *c, uint64_t iova, void *buf,
-		uint64_t len, bool write);
+__rte_experimental int
+rte_vfio_user_mem_copy(const struct rte_vfio_user_mem_table *t,
+		       struct rte_vfio_user_mem_cache *c, uint64_t iova,
+		       void *buf, uint64_t len, bool write);
 
 /**
  * Copy client memory [iova, iova + len) to @p buf from a data-path thread
@@ -792,11 +791,12 @@ int rte_vfio_user_mem_copy(const struct rte_vfio_user_mem_table *t,
  */
 static inline int
 rte_vfio_user_mem_read(const struct rte_vfio_user_mem_table *t,
-		struct rte_vfio_user_mem_cache *c, uint64_t iova, void *buf,
-		uint64_t len)
+		       struct rte_vfio_user_mem_cache *c, uint64_t iova,
+		       void *buf, uint64_t len)
 {
-	const void *va = rte_vfio_user_iova_to_va_cached(t, c, iova, len,
-			RTE_VFIO_USER_MEM_F_READ);
+	const void *va =
+		rte_vfio_user_iova_to_va_cached(t, c, iova, len,
+						RTE_VFIO_USER_MEM_F_READ);
 
 	if (va == NULL)
 		return rte_vfio_user_mem_copy(t, c, iova, buf, len, false);
@@ -811,15 +811,16 @@ rte_vfio_user_mem_read(const struct rte_vfio_user_mem_table *t,
  */
 static inline int
 rte_vfio_user_mem_write(const struct rte_vfio_user_mem_table *t,
-		struct rte_vfio_user_mem_cache *c, uint64_t iova,
-		const void *buf, uint64_t len)
+			struct rte_vfio_user_mem_cache *c, uint64_t iova,
+			const void *buf, uint64_t len)
 {
 	void *va = rte_vfio_user_iova_to_va_cached(t, c, iova, len,
-			RTE_VFIO_USER_MEM_F_WRITE);
+						   RTE_VFIO_USER_MEM_F_WRITE);
 
 	if (va == NULL)
 		return rte_vfio_user_mem_copy(t, c, iova,
-				(void *)(uintptr_t)buf, len, true);
+					      (void *)(uintptr_t)buf, len,
+					      true);
 	memcpy(va, buf, len);
 	return 0;
 }
@@ -883,8 +884,7 @@ int rte_vfio_user_dma_write(int dev_id, uint64_t iova, const void *buf,
  * @return
  *   0, or -ENODEV.
  */
-__rte_experimental
-int rte_vfio_user_mem_keep_fds(int dev_id, bool keep);
+__rte_experimental int rte_vfio_user_mem_keep_fds(int dev_id, bool keep);
 
 /**
  * The file behind a segment of client memory, for passing it on.
@@ -905,9 +905,9 @@ int rte_vfio_user_mem_keep_fds(int dev_id, bool keep);
  *   The fd (owned by the library), -ENODEV, -ENOENT (message-only
  *   memory, or rte_vfio_user_mem_keep_fds() was off when it was mapped).
  */
-__rte_experimental
-int rte_vfio_user_mem_fd(int dev_id,
-		const struct rte_vfio_user_mem_segment *s, uint64_t *offset);
+__rte_experimental int
+rte_vfio_user_mem_fd(int dev_id, const struct rte_vfio_user_mem_segment *s,
+		     uint64_t *offset);
 
 /* ---- the event thread ---- */
 
@@ -936,8 +936,8 @@ typedef void (*rte_vfio_user_fd_cb_t)(int fd, void *arg, uint32_t events);
  *   0, -EINVAL, -EEXIST (already watched), -ENOSPC, or the errno of
  *   epoll_ctl().
  */
-__rte_experimental
-int rte_vfio_user_watch_fd(int fd, rte_vfio_user_fd_cb_t cb, void *arg);
+__rte_experimental int rte_vfio_user_watch_fd(int fd, rte_vfio_user_fd_cb_t cb,
+					      void *arg);
 
 /**
  * Stop watching an fd. When called from another thread, waits until its
@@ -947,8 +947,7 @@ int rte_vfio_user_watch_fd(int fd, rte_vfio_user_fd_cb_t cb, void *arg);
  * @return
  *   0, or -ENOENT.
  */
-__rte_experimental
-int rte_vfio_user_unwatch_fd(int fd);
+__rte_experimental int rte_vfio_user_unwatch_fd(int fd);
 
 /* ---- interrupts ---- */
 
@@ -1109,9 +1108,8 @@ struct rte_vfio_user_mig_ops {
  *   0, -ENODEV, -EINVAL (missing callback, no _F_STOP_COPY, unknown
  *   flag), -EBUSY (started), -ENOMEM.
  */
-__rte_experimental
-int rte_vfio_user_set_mig_ops(int dev_id,
-		const struct rte_vfio_user_mig_ops *ops);
+__rte_experimental int
+rte_vfio_user_set_mig_ops(int dev_id, const struct rte_vfio_user_mig_ops *ops);
 
 /**
  * Current migration state of a device.
@@ -1120,8 +1118,7 @@ int rte_vfio_user_set_mig_ops(int dev_id,
  *   An enum rte_vfio_user_mig_state value, -ENODEV, or -ENOTSUP (no
  *   migration callbacks).
  */
-__rte_experimental
-int rte_vfio_user_get_mig_state(int dev_id);
+__rte_experimental int rte_vfio_user_get_mig_state(int dev_id);
 
 /**
  * Default of rte_vfio_user_set_event_poll(), in microseconds.
@@ -1143,14 +1140,12 @@ int rte_vfio_user_get_mig_state(int dev_id);
  * @return
  *   0, or -EINVAL.
  */
-__rte_experimental
-int rte_vfio_user_set_event_poll(uint32_t usec);
+__rte_experimental int rte_vfio_user_set_event_poll(uint32_t usec);
 
 /**
  * The current rte_vfio_user_set_event_poll() value, in microseconds.
  */
-__rte_experimental
-uint32_t rte_vfio_user_get_event_poll(void);
+__rte_experimental uint32_t rte_vfio_user_get_event_poll(void);
 
 #ifdef __cplusplus
 }

@@ -265,9 +265,8 @@ int rte_vfio_user_client_dirty_pages(struct rte_vfio_user_client *c,
  * @return
  *   0, -ENOTSUP (the device is not migratable), or another error.
  */
-__rte_experimental
-int rte_vfio_user_client_mig_flags(struct rte_vfio_user_client *c,
-		uint64_t *flags);
+__rte_experimental int
+rte_vfio_user_client_mig_flags(struct rte_vfio_user_client *c, uint64_t *flags);
 
 /**
  * DEVICE_FEATURE GET MIG_DEVICE_STATE.
@@ -279,9 +278,9 @@ int rte_vfio_user_client_mig_flags(struct rte_vfio_user_client *c,
  * @return
  *   0, -ENOTSUP (not migratable), or another error.
  */
-__rte_experimental
-int rte_vfio_user_client_mig_get_state(struct rte_vfio_user_client *c,
-		uint32_t *state);
+__rte_experimental int
+rte_vfio_user_client_mig_get_state(struct rte_vfio_user_client *c,
+				   uint32_t *state);
 
 /**
  * DEVICE_FEATURE SET MIG_DEVICE_STATE: move the device to @p state. The
@@ -298,9 +297,9 @@ int rte_vfio_user_client_mig_get_state(struct rte_vfio_user_client *c,
  *   the error of the arc that failed (the server then tried to go back;
  *   read the state again).
  */
-__rte_experimental
-int rte_vfio_user_client_mig_set_state(struct rte_vfio_user_client *c,
-		uint32_t state);
+__rte_experimental int
+rte_vfio_user_client_mig_set_state(struct rte_vfio_user_client *c,
+				   uint32_t state);
 
 /**
  * MIG_DATA_READ (PRE_COPY, PRE_COPY_P2P or STOP_COPY): read the device's
@@ -318,9 +317,8 @@ int rte_vfio_user_client_mig_set_state(struct rte_vfio_user_client *c,
  *   STOP_COPY: the end of the stream; in a pre-copy state: none for now).
  *   Or a negative errno.
  */
-__rte_experimental
-ssize_t rte_vfio_user_client_mig_read(struct rte_vfio_user_client *c,
-		void *buf, size_t len);
+__rte_experimental ssize_t rte_vfio_user_client_mig_read(
+	struct rte_vfio_user_client *c, void *buf, size_t len);
 
 /**
  * MIG_DATA_WRITE (RESUMING): the next @p len bytes of the stream, in
@@ -336,9 +334,9 @@ ssize_t rte_vfio_user_client_mig_read(struct rte_vfio_user_client *c,
  *   0, or a negative errno (e.g. the device refused the data: the error
  *   of its load callback).
  */
-__rte_experimental
-int rte_vfio_user_client_mig_write(struct rte_vfio_user_client *c,
-		const void *buf, size_t len);
+__rte_experimental int
+rte_vfio_user_client_mig_write(struct rte_vfio_user_client *c, const void *buf,
+			       size_t len);
 
 /* ---- DMA logging (DEVICE_FEATURE DMA_LOGGING_*) ---- */
 
@@ -357,11 +355,9 @@ int rte_vfio_user_client_mig_write(struct rte_vfio_user_client *c,
  * @return
  *   0, -EBUSY (logging already), -EINVAL, or another error.
  */
-__rte_experimental
-int rte_vfio_user_client_dma_logging_start(struct rte_vfio_user_client *c,
-		uint64_t *page_size,
-		const struct vfio_user_dma_logging_range *ranges,
-		uint32_t nranges);
+__rte_experimental int rte_vfio_user_client_dma_logging_start(
+	struct rte_vfio_user_client *c, uint64_t *page_size,
+	const struct vfio_user_dma_logging_range *ranges, uint32_t nranges);
 
 /**
  * DEVICE_FEATURE SET DMA_LOGGING_STOP.
@@ -371,8 +367,8 @@ int rte_vfio_user_client_dma_logging_start(struct rte_vfio_user_client *c,
  * @return
  *   0, or a negative errno.
  */
-__rte_experimental
-int rte_vfio_user_client_dma_logging_stop(struct rte_vfio_user_client *c);
+__rte_experimental int
+rte_vfio_user_client_dma_logging_stop(struct rte_vfio_user_client *c);
 
 /**
  * DEVICE_FEATURE GET DMA_LOGGING_REPORT: the pages of
@@ -394,10 +390,9 @@ int rte_vfio_user_client_dma_logging_stop(struct rte_vfio_user_client *c);
  * @return
  *   0, -EINVAL (not logging, bad range), or another error.
  */
-__rte_experimental
-int rte_vfio_user_client_dma_logging_report(struct rte_vfio_user_client *c,
-		uint64_t iova, uint64_t length, uint64_t page_size,
-		uint64_t *bitmap, size_t bitmap_size);
+__rte_experimental int rte_vfio_user_client_dma_logging_report(
+	struct rte_vfio_user_client *c, uint64_t iova, uint64_t length,
+	uint64_t page_size, uint64_t *bitmap, size_t bitmap_size);
 
 #ifdef __cplusplus
 }

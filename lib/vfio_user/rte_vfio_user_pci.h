@@ -824,8 +824,8 @@ ssize_t rte_vfio_user_pci_msix_access(struct rte_vfio_user_pci *pci,
  * @return
  *   The size (0 if @p pci is NULL).
  */
-__rte_experimental
-size_t rte_vfio_user_pci_state_size(const struct rte_vfio_user_pci *pci);
+__rte_experimental size_t
+rte_vfio_user_pci_state_size(const struct rte_vfio_user_pci *pci);
 
 /**
  * Save the client-visible state of the function, for migration: its
@@ -841,9 +841,8 @@ size_t rte_vfio_user_pci_state_size(const struct rte_vfio_user_pci *pci);
  * @return
  *   Bytes written, -ENOSPC or -EINVAL.
  */
-__rte_experimental
-ssize_t rte_vfio_user_pci_save(struct rte_vfio_user_pci *pci, void *buf,
-		size_t len);
+__rte_experimental ssize_t rte_vfio_user_pci_save(struct rte_vfio_user_pci *pci,
+						  void *buf, size_t len);
 
 /**
  * Check that a saved state fits this function (same version, size,
@@ -853,9 +852,9 @@ ssize_t rte_vfio_user_pci_save(struct rte_vfio_user_pci *pci, void *buf,
  *   0, -EPROTONOSUPPORT (another version of the format) or -EINVAL (not a
  *   state, truncated, or of another kind of function).
  */
-__rte_experimental
-int rte_vfio_user_pci_check_state(struct rte_vfio_user_pci *pci,
-		const void *buf, size_t len);
+__rte_experimental int
+rte_vfio_user_pci_check_state(struct rte_vfio_user_pci *pci, const void *buf,
+			      size_t len);
 
 /**
  * Restore a state saved by rte_vfio_user_pci_save() of a function with
@@ -867,9 +866,8 @@ int rte_vfio_user_pci_check_state(struct rte_vfio_user_pci *pci,
  * @return
  *   0, or as rte_vfio_user_pci_check_state().
  */
-__rte_experimental
-int rte_vfio_user_pci_restore(struct rte_vfio_user_pci *pci, const void *buf,
-		size_t len);
+__rte_experimental int rte_vfio_user_pci_restore(struct rte_vfio_user_pci *pci,
+						 const void *buf, size_t len);
 
 #ifdef __cplusplus
 }

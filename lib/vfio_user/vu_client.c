@@ -138,7 +138,7 @@ sock_watch(struct client_sock *k)
 	else if (pending <= VU_OUT_LOW)
 		k->reading = true;
 	want = (k->reading && !k->direct ? EPOLLIN : 0) |
-		(pending > 0 ? EPOLLOUT : 0);
+	       (pending > 0 ? EPOLLOUT : 0);
 	if (want != k->events && vu_fdman_set_events(k->fd, want) == 0)
 		k->events = want;
 	pthread_mutex_unlock(&k->ev_lock);
@@ -476,23 +476,28 @@ sock_read_one(struct rte_vfio_user_client *c, struct client_sock *k)
 	if (st == VU_RX_CLOSED || st == VU_RX_ERROR)
 		return -1;
 	if (st == VU_RX_OVERSIZE) {
-		VU_LOG(ERR, "%s: oversized message (%u bytes) dropped",
-		       c->path, h->msg_size);
+		VU_LOG(ERR, "%s: oversized message (%u bytes) dropped", c->path,
+		       h->msg_size);
 		/* a command still gets its (error) reply */
-		if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
+		if ((h->flags & VFIO_USER_F_TYPE_MASK) ==
+		    VFIO_USER_F_TYPE_REPLY)
 			deliver_reply(c, rx, -EMSGSIZE);
 		else
 			refuse_request(k, h, E2BIG);
 	} else if (h->msg_size < sizeof(*h) || rx->fds_overflow) {
 		VU_LOG(ERR, "%s: malformed message dropped", c->path);
-		if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY)
+		if ((h->flags & VFIO_USER_F_TYPE_MASK) ==
+		    VFIO_USER_F_TYPE_REPLY)
 			deliver_reply(c, rx, -EPROTO);
 		else
 			refuse_request(k, h, EINVAL);
-	} else if ((h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_REPLY) {
+	} else if ((h->flags & VFIO_USER_F_TYPE_MASK) ==
+		   VFIO_USER_F_TYPE_REPLY) {
 		if (!deliver_reply(c, rx, 0))
-			VU_LOG(WARNING, "%s: reply id %u cmd %u matches no "
-			       "request, dropped", c->path, h->msg_id, h->cmd);
+			VU_LOG(WARNING,
+			       "%s: reply id %u cmd %u matches no "
+			       "request, dropped",
+			       c->path, h->msg_id, h->cmd);
 	} else {
 		serve_request(c, k);
 	}
@@ -619,7 +624,8 @@ direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
 		now = vu_now_ms();
 		if (now >= deadline_ms)
 			return;
-		r = poll(&p, 1, (int)RTE_MIN(deadline_ms - now, (uint64_t)INT32_MAX));
+		r = poll(&p, 1,
+			 (int)RTE_MIN(deadline_ms - now, (uint64_t)INT32_MAX));
 		if (r < 0 && errno != EINTR)
 			return;
 		if (r > 0 && (p.revents & (POLLERR | POLLNVAL)))
@@ -1488,7 +1494,8 @@ feature(struct rte_vfio_user_client *c, uint32_t flags, uint32_t argsz,
 {
 	struct vfio_user_device_feature f = { .argsz = argsz, .flags = flags };
 	struct iovec iov[2] = {
-		{ &f, sizeof(f) }, { (void *)(uintptr_t)data, len },
+		{ &f, sizeof(f) },
+		{ (void *)(uintptr_t)data, len },
 	};
 	const struct vfio_user_device_feature *rep;
 	struct waiter w;
@@ -1518,9 +1525,11 @@ rte_vfio_user_client_mig_flags(struct rte_vfio_user_client *c, uint64_t *flags)
 	uint32_t got = 0;
 	int ret;
 
-	ret = feature(c, VFIO_USER_DEVICE_FEATURE_GET | VFIO_USER_FEATURE_MIGRATION,
-		      sizeof(struct vfio_user_device_feature) + sizeof(m),
-		      NULL, 0, &m, sizeof(m), &got);
+	ret = feature(c,
+		      VFIO_USER_DEVICE_FEATURE_GET |
+			      VFIO_USER_FEATURE_MIGRATION,
+		      sizeof(struct vfio_user_device_feature) + sizeof(m), NULL,
+		      0, &m, sizeof(m), &got);
 	if (ret == 0 && got != sizeof(m))
 		ret = -EPROTO;
 	if (ret == 0)
@@ -1536,8 +1545,9 @@ rte_vfio_user_client_mig_get_state(struct rte_vfio_user_client *c,
 	uint32_t got = 0;
 	int ret;
 
-	ret = feature(c, VFIO_USER_DEVICE_FEATURE_GET |
-		      VFIO_USER_FEATURE_MIG_DEVICE_STATE,
+	ret = feature(c,
+		      VFIO_USER_DEVICE_FEATURE_GET |
+			      VFIO_USER_FEATURE_MIG_DEVICE_STATE,
 		      sizeof(struct vfio_user_device_feature) + sizeof(st),
 		      NULL, 0, &st, sizeof(st), &got);
 	if (ret == 0 && got != sizeof(st))
@@ -1557,10 +1567,11 @@ rte_vfio_user_client_mig_set_state(struct rte_vfio_user_client *c,
 	uint32_t got = 0;
 	int ret;
 
-	ret = feature(c, VFIO_USER_DEVICE_FEATURE_SET |
-		      VFIO_USER_FEATURE_MIG_DEVICE_STATE,
-		      sizeof(struct vfio_user_device_feature) + sizeof(st),
-		      &st, sizeof(st), &rep, sizeof(rep), &got);
+	ret = feature(c,
+		      VFIO_USER_DEVICE_FEATURE_SET |
+			      VFIO_USER_FEATURE_MIG_DEVICE_STATE,
+		      sizeof(struct vfio_user_device_feature) + sizeof(st), &st,
+		      sizeof(st), &rep, sizeof(rep), &got);
 	if (ret == 0 && (got != sizeof(rep) || rep.device_state != state))
 		ret = -EPROTO;
 	return ret;
@@ -1575,18 +1586,20 @@ rte_vfio_user_client_mig_read(struct rte_vfio_user_client *c, void *buf,
 
 	while (done < len) {
 		/* the data comes to us: within our max_data_xfer_size too */
-		uint32_t n = (uint32_t)RTE_MIN(len - done, (size_t)RTE_MIN(
-				xfer_chunk(c), c->conf.max_xfer));
+		uint32_t n = (uint32_t)
+			RTE_MIN(len - done, (size_t)RTE_MIN(xfer_chunk(c),
+							    c->conf.max_xfer));
 		struct vfio_user_mig_data req = {
-			.argsz = (uint32_t)sizeof(req) + n, .size = n,
+			.argsz = (uint32_t)sizeof(req) + n,
+			.size = n,
 		};
 		const struct vfio_user_mig_data *rep;
 		struct waiter w;
 		uint32_t got;
 		int ret;
 
-		ret = request1(c, &w, VFIO_USER_MIG_DATA_READ, &req, sizeof(req),
-			       NULL, 0);
+		ret = request1(c, &w, VFIO_USER_MIG_DATA_READ, &req,
+			       sizeof(req), NULL, 0);
 		if (ret < 0)
 			return ret;
 		rep = (const void *)w.payload;
@@ -1606,23 +1619,26 @@ rte_vfio_user_client_mig_read(struct rte_vfio_user_client *c, void *buf,
 }
 
 int
-rte_vfio_user_client_mig_write(struct rte_vfio_user_client *c,
-			       const void *buf, size_t len)
+rte_vfio_user_client_mig_write(struct rte_vfio_user_client *c, const void *buf,
+			       size_t len)
 {
 	const uint8_t *p = buf;
 
 	while (len > 0) {
 		uint32_t n = (uint32_t)RTE_MIN(len, (size_t)xfer_chunk(c));
 		struct vfio_user_mig_data req = {
-			.argsz = (uint32_t)sizeof(req) + n, .size = n,
+			.argsz = (uint32_t)sizeof(req) + n,
+			.size = n,
 		};
 		struct iovec iov[2] = {
-			{ &req, sizeof(req) }, { (void *)(uintptr_t)p, n },
+			{ &req, sizeof(req) },
+			{ (void *)(uintptr_t)p, n },
 		};
 		struct waiter w;
 		int ret;
 
-		ret = request(c, &w, VFIO_USER_MIG_DATA_WRITE, 0, iov, 2, NULL, 0);
+		ret = request(c, &w, VFIO_USER_MIG_DATA_WRITE, 0, iov, 2, NULL,
+			      0);
 		if (ret < 0)
 			return ret;
 		reply_done(&w);
@@ -1633,10 +1649,9 @@ rte_vfio_user_client_mig_write(struct rte_vfio_user_client *c,
 }
 
 int
-rte_vfio_user_client_dma_logging_start(struct rte_vfio_user_client *c,
-				       uint64_t *page_size,
-				       const struct vfio_user_dma_logging_range *ranges,
-				       uint32_t nranges)
+rte_vfio_user_client_dma_logging_start(
+	struct rte_vfio_user_client *c, uint64_t *page_size,
+	const struct vfio_user_dma_logging_range *ranges, uint32_t nranges)
 {
 	struct vfio_user_dma_logging_control *ctl;
 	size_t len = sizeof(*ctl) + (size_t)nranges * sizeof(*ranges);
@@ -1653,8 +1668,9 @@ rte_vfio_user_client_dma_logging_start(struct rte_vfio_user_client *c,
 	ctl->num_ranges = nranges;
 	if (nranges > 0)
 		memcpy(ctl + 1, ranges, (size_t)nranges * sizeof(*ranges));
-	ret = feature(c, VFIO_USER_DEVICE_FEATURE_SET |
-		      VFIO_USER_FEATURE_DMA_LOGGING_START,
+	ret = feature(c,
+		      VFIO_USER_DEVICE_FEATURE_SET |
+			      VFIO_USER_FEATURE_DMA_LOGGING_START,
 		      (uint32_t)(sizeof(struct vfio_user_device_feature) + len),
 		      ctl, (uint32_t)len, ctl, (uint32_t)len, &got);
 	if (ret == 0 && got < sizeof(*ctl))
@@ -1670,10 +1686,11 @@ rte_vfio_user_client_dma_logging_stop(struct rte_vfio_user_client *c)
 {
 	uint8_t none;
 
-	return feature(c, VFIO_USER_DEVICE_FEATURE_SET |
-		       VFIO_USER_FEATURE_DMA_LOGGING_STOP,
-		       sizeof(struct vfio_user_device_feature), NULL, 0,
-		       &none, 0, NULL);
+	return feature(c,
+		       VFIO_USER_DEVICE_FEATURE_SET |
+			       VFIO_USER_FEATURE_DMA_LOGGING_STOP,
+		       sizeof(struct vfio_user_device_feature), NULL, 0, &none,
+		       0, NULL);
 }
 
 int
@@ -1683,7 +1700,9 @@ rte_vfio_user_client_dma_logging_report(struct rte_vfio_user_client *c,
 					size_t bitmap_size)
 {
 	struct vfio_user_dma_logging_report rq = {
-		.iova = iova, .length = length, .page_size = page_size,
+		.iova = iova,
+		.length = length,
+		.page_size = page_size,
 	};
 	uint64_t pages, need;
 	uint8_t *rep;
@@ -1700,13 +1719,15 @@ rte_vfio_user_client_dma_logging_report(struct rte_vfio_user_client *c,
 	rep = malloc(sizeof(rq) + need);
 	if (rep == NULL)
 		return -ENOMEM;
-	ret = feature(c, VFIO_USER_DEVICE_FEATURE_GET |
-		      VFIO_USER_FEATURE_DMA_LOGGING_REPORT,
+	ret = feature(c,
+		      VFIO_USER_DEVICE_FEATURE_GET |
+			      VFIO_USER_FEATURE_DMA_LOGGING_REPORT,
 		      (uint32_t)(sizeof(struct vfio_user_device_feature) +
 				 sizeof(rq) + need),
-		      &rq, sizeof(rq), rep, (uint32_t)(sizeof(rq) + need), &got);
-	if (ret == 0 && (got != sizeof(rq) + need ||
-			 memcmp(rep, &rq, sizeof(rq)) != 0))
+		      &rq, sizeof(rq), rep, (uint32_t)(sizeof(rq) + need),
+		      &got);
+	if (ret == 0 &&
+	    (got != sizeof(rq) + need || memcmp(rep, &rq, sizeof(rq)) != 0))
 		ret = -EPROTO;
 	if (ret == 0)
 		memcpy(bitmap, rep + sizeof(rq), need);

@@ -278,7 +278,7 @@ static bool
 seg_joins(const seg_t *a, const seg_t *b)
 {
 	return a->prot == b->prot && a->map == b->map &&
-		(a->map == NULL || a->vaddr + a->size == b->vaddr);
+	       (a->map == NULL || a->vaddr + a->size == b->vaddr);
 }
 
 /* Add region nr: to the regions, and to the segments, merged with the
@@ -298,8 +298,8 @@ table_add(struct vu_dev *dev, const seg_t *nr)
 	vu_mt_insert(&regions, &xr, nr);
 	if (nr->iova > 0)
 		left = vu_mt_floor(&segs, nr->iova - 1);
-	if (left != NULL && (left->iova + left->size != nr->iova ||
-			     !seg_joins(left, nr)))
+	if (left != NULL &&
+	    (left->iova + left->size != nr->iova || !seg_joins(left, nr)))
 		left = NULL;
 	right = vu_mt_floor(&segs, end);
 	if (right != NULL && (right->iova != end || !seg_joins(nr, right)))
@@ -472,8 +472,10 @@ vu_handle_dma_map(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 				nr.prot & RTE_VFIO_USER_MEM_F_WRITE);
 	if (wait)
 		table_sync(dev, rte_rcu_qsbr_start(d->qsbr));
-	VU_LOG(DEBUG, "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64 ") %s 0x%" PRIx64
-	       ": %u regions, %u segments", dev->path, req->addr, req->size,
+	VU_LOG(DEBUG,
+	       "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64 ") %s 0x%" PRIx64
+	       ": %u regions, %u segments",
+	       dev->path, req->addr, req->size,
 	       nr.vaddr ? "mapped, file offset" : "message-only", req->offset,
 	       d->table->nregions, d->table->nsegments);
 	notify(dev, RTE_VFIO_USER_DMA_CHANGED);
@@ -594,9 +596,10 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		memset(p + sizeof(*bm), 0, bm->size);
 		if (region_bitmap(&reg) != NULL)
 			vu_bitmap_collect(region_bitmap(&reg),
-				(uint64_t)(reg.vaddr - mp->base) / PAGE,
-				reg.size / PAGE, 0, bm->pgsize / PAGE,
-				(uint64_t *)(p + sizeof(*bm)));
+					  (uint64_t)(reg.vaddr - mp->base) /
+						  PAGE,
+					  reg.size / PAGE, 0, bm->pgsize / PAGE,
+					  (uint64_t *)(p + sizeof(*bm)));
 		r->size = (uint32_t)need;
 	}
 	pthread_mutex_lock(&d->lock);
@@ -673,9 +676,11 @@ dirty_report(struct vu_dev *dev, uint64_t iova, uint64_t len, uint64_t pgsize,
 		n = RTE_MIN(end, s->iova + s->size) - a;
 		if (region_bitmap(s) != NULL)
 			vu_bitmap_collect(region_bitmap(s),
-				((uint64_t)(s->vaddr - s->map->base) +
-				 (a - s->iova)) / PAGE, n / PAGE,
-				(a - iova) / PAGE, pgsize / PAGE, out);
+					  ((uint64_t)(s->vaddr - s->map->base) +
+					   (a - s->iova)) /
+						  PAGE,
+					  n / PAGE, (a - iova) / PAGE,
+					  pgsize / PAGE, out);
 	}
 	return 0;
 }
@@ -814,7 +819,7 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 		    rq->length == 0)
 			return -EINVAL;
 		need = sizeof(*req) + sizeof(*rq) +
-			vu_bitmap_bytes(rq->length, rq->page_size);
+		       vu_bitmap_bytes(rq->length, rq->page_size);
 		if (need > VU_MAX_MSG_SIZE)
 			return -EINVAL;
 		rep->flags = req->flags;
@@ -887,7 +892,7 @@ rte_vfio_user_mem_copy(const struct rte_vfio_user_mem_table *t,
 		       void *buf, uint64_t len, bool write)
 {
 	uint32_t need = write ? RTE_VFIO_USER_MEM_F_WRITE :
-		RTE_VFIO_USER_MEM_F_READ;
+				RTE_VFIO_USER_MEM_F_READ;
 	uint64_t end = iova + len, a, n;
 	const seg_t *s = NULL;
 	uint8_t *p = buf;
@@ -1189,7 +1194,8 @@ static int
 dma_rw(int dev_id, uint64_t iova, uint8_t *buf, size_t len, bool write)
 {
 	struct vu_dev *dev = vu_dev_get(dev_id);
-	uint32_t need = write ? RTE_VFIO_USER_MEM_F_WRITE : RTE_VFIO_USER_MEM_F_READ;
+	uint32_t need = write ? RTE_VFIO_USER_MEM_F_WRITE :
+				RTE_VFIO_USER_MEM_F_READ;
 	int ret = 0;
 
 	if (dev == NULL)
@@ -1228,9 +1234,12 @@ dma_rw(int dev_id, uint64_t iova, uint8_t *buf, size_t len, bool write)
 				rte_vfio_user_mem_mark_dirty(s, iova, n);
 			pthread_mutex_unlock(&dev->dma.lock);
 			if (ret < 0)
-				VU_LOG(ERR, "%s: client memory [0x%" PRIx64 ", +0x%"
-				       PRIx64 ") faults: its file shrank under the "
-				       "mapping?", dev->path, iova, n);
+				VU_LOG(ERR,
+				       "%s: client memory [0x%" PRIx64
+				       ", +0x%" PRIx64
+				       ") faults: its file shrank under the "
+				       "mapping?",
+				       dev->path, iova, n);
 		} else {
 			pthread_mutex_unlock(&dev->dma.lock);
 			ret = dma_rw_msg(dev, iova, buf, n, write);

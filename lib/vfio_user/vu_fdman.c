@@ -173,8 +173,8 @@ fdman_loop(void *unused)
 			dispatch(evs[i].data.u64, evs[i].events);
 		}
 		if (vu_fdman_get_poll_us() != 0)
-			poll_until = mono_ns() + (uint64_t)vu_fdman_get_poll_us() *
-				1000;
+			poll_until = mono_ns() +
+				     (uint64_t)vu_fdman_get_poll_us() * 1000;
 		pthread_mutex_lock(&fdm.lock);
 		if (fdm.quit) {
 			pthread_mutex_unlock(&fdm.lock);

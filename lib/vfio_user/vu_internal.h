@@ -216,9 +216,12 @@ int vu_irq_dev_start(struct vu_dev *dev);
 void vu_irq_dev_fini(struct vu_dev *dev);
 
 /* vu_mig.c: migration (the current text's FSM, 0.9.1's region) */
-int vu_mig_handle_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
-int vu_handle_mig_data_read(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
-int vu_handle_mig_data_write(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
+int vu_mig_handle_feature(struct vu_conn *c, struct vu_msg *m,
+			  struct vu_reply *r);
+int vu_handle_mig_data_read(struct vu_conn *c, struct vu_msg *m,
+			    struct vu_reply *r);
+int vu_handle_mig_data_write(struct vu_conn *c, struct vu_msg *m,
+			     struct vu_reply *r);
 /* The 0.9.1 migration region if index names it for this client, else NULL. */
 const struct vu_region *vu_mig_region(const struct vu_conn *c, uint32_t index);
 /* Regions the client sees: the device's, plus the migration region. */

@@ -105,7 +105,8 @@ vu_bitmap_collect(uint64_t *bm, uint64_t first, uint64_t npages, uint64_t q0,
 			mask &= ~0ULL << (first % 64);
 		if (w == (end - 1) / 64 && end % 64 != 0)
 			mask &= ~0ULL >> (64 - end % 64);
-		bits = __atomic_fetch_and(&bm[w], ~mask, __ATOMIC_RELAXED) & mask;
+		bits = __atomic_fetch_and(&bm[w], ~mask, __ATOMIC_RELAXED) &
+		       mask;
 		while (bits != 0) {
 			uint64_t q = w * 64 + (uint64_t)__builtin_ctzll(bits);
 			uint64_t p = (q0 + q - first) / per;
@@ -166,8 +167,8 @@ static void
 map_free(struct vu_maps *ms, struct vu_map *m)
 {
 	if (m->shared) {
-		struct vu_map **pp = &ms->hash[hash_of(m->dev, m->ino) &
-					       (ms->nbuckets - 1)];
+		struct vu_map **pp =
+			&ms->hash[hash_of(m->dev, m->ino) & (ms->nbuckets - 1)];
 
 		while (*pp != m)
 			pp = &(*pp)->hnext;
@@ -317,9 +318,10 @@ map_file(int fd, uint64_t len, int prot, uint64_t off, bool unlock)
 void
 vu_map_prefault(const struct vu_map *m, uint8_t *va, uint64_t len, bool write)
 {
-	if (m->prefault)	/* errors (a file shorter now) are the data path's */
-		madvise(va, len, write && m->writable ? MADV_POPULATE_WRITE :
-			MADV_POPULATE_READ);
+	if (m->prefault) /* errors (a file shorter now) are the data path's */
+		madvise(va, len,
+			write && m->writable ? MADV_POPULATE_WRITE :
+					       MADV_POPULATE_READ);
 }
 
 /* [*start, *end): what to map of a file of fsize bytes for a range. */
@@ -373,9 +375,10 @@ map_new(struct vu_maps *ms, int fd, const struct stat *st, uint64_t offset,
 		va = map_file(fd, end - start, PROT_READ, start, m->prefault);
 	if (va == MAP_FAILED) {
 		*err = -errno;
-		VU_LOG(ERR, "%s: DMA_MAP mmap of 0x%" PRIx64 " bytes at 0x%"
-		       PRIx64 ": %s", ms->name, end - start, start,
-		       strerror(errno));
+		VU_LOG(ERR,
+		       "%s: DMA_MAP mmap of 0x%" PRIx64 " bytes at 0x%" PRIx64
+		       ": %s",
+		       ms->name, end - start, start, strerror(errno));
 		free(m);
 		return NULL;
 	}
@@ -419,10 +422,11 @@ map_new(struct vu_maps *ms, int fd, const struct stat *st, uint64_t offset,
 		ms->all->prev = m;
 	ms->all = m;
 	ms->count++;
-	VU_LOG(DEBUG, "%s: mapped [0x%" PRIx64 ", 0x%" PRIx64 ") of file %"
-	       PRIu64 ":%" PRIu64 " %s at %p", ms->name, start, end,
-	       (uint64_t)m->dev, (uint64_t)m->ino, m->writable ? "rw" : "ro",
-	       va);
+	VU_LOG(DEBUG,
+	       "%s: mapped [0x%" PRIx64 ", 0x%" PRIx64 ") of file %" PRIu64
+	       ":%" PRIu64 " %s at %p",
+	       ms->name, start, end, (uint64_t)m->dev, (uint64_t)m->ino,
+	       m->writable ? "rw" : "ro", va);
 	return m;
 }
 
@@ -450,15 +454,17 @@ vu_map_get(struct vu_maps *ms, int fd, uint64_t offset, uint64_t size,
 	 * its first access past the end */
 	if (S_ISREG(st.st_mode) && (offset > (uint64_t)st.st_size ||
 				    size > (uint64_t)st.st_size - offset)) {
-		VU_LOG(ERR, "%s: DMA_MAP of 0x%" PRIx64 " bytes at offset 0x%"
-		       PRIx64 " of a file of 0x%" PRIx64 " bytes", ms->name,
-		       size, offset, (uint64_t)st.st_size);
+		VU_LOG(ERR,
+		       "%s: DMA_MAP of 0x%" PRIx64 " bytes at offset 0x%" PRIx64
+		       " of a file of 0x%" PRIx64 " bytes",
+		       ms->name, size, offset, (uint64_t)st.st_size);
 		return -EINVAL;
 	}
 	if (m == NULL && grow != NULL) {
 		uint64_t start, end;
 
-		map_span(true, (uint64_t)st.st_size, offset, size, &start, &end);
+		map_span(true, (uint64_t)st.st_size, offset, size, &start,
+			 &end);
 		if (map_grow(ms, grow, RTE_MAX(end, offset + size)) == 0)
 			m = grow;
 	}

@@ -64,11 +64,11 @@ void vu_maps_fini(struct vu_maps *ms);
  * fstat() or mmap().
  */
 int vu_map_get(struct vu_maps *ms, int fd, uint64_t offset, uint64_t size,
-		bool write, struct vu_map **out);
+	       bool write, struct vu_map **out);
 /* Fault in [va, va + len) of m, if the process wants its memory resident
  * (mlockall(MCL_FUTURE)): what mmap() did for a region mapped alone. */
 void vu_map_prefault(const struct vu_map *m, uint8_t *va, uint64_t len,
-		bool write);
+		     bool write);
 /* Drop a reference; the last one unmaps the file. Only once no reader
  * can reach the mapping any more. */
 void vu_map_put(struct vu_maps *ms, struct vu_map *m);
@@ -90,6 +90,6 @@ uint64_t vu_bitmap_bytes(uint64_t size, uint64_t pgsize);
  * word has bits set: a large, mostly clean range costs a scan.
  */
 void vu_bitmap_collect(uint64_t *bm, uint64_t first, uint64_t npages,
-		uint64_t q0, uint64_t per, uint64_t *out);
+		       uint64_t q0, uint64_t per, uint64_t *out);
 
 #endif /* VU_MEMMAP_H */

@@ -82,7 +82,7 @@ static inline uint64_t
 first_key(const void *p, uint32_t lvl)
 {
 	return lvl > 0 ? ((const inner_t *)p)->key[0] :
-		((const leaf_t *)p)->seg[0].iova;
+			 ((const leaf_t *)p)->seg[0].iova;
 }
 
 /* The last child whose first IOVA is <= iova, or the first child. */
@@ -247,7 +247,8 @@ const struct rte_vfio_user_mem_segment *
 vu_mt_floor(const struct vu_mt *t, uint64_t iova)
 {
 	const struct rte_vfio_user_mem_table tab = {
-		.root = t->root, .depth = t->depth,
+		.root = t->root,
+		.depth = t->depth,
 	};
 
 	return __rte_vfio_user_mem_floor(&tab, iova);
@@ -319,7 +320,8 @@ inner_insert(struct vu_mt_txn *x, inner_t *n, uint32_t lvl, uint32_t pos,
 			pos -= n->n;
 		}
 	}
-	memmove(t->key + pos + 1, t->key + pos, (t->n - pos) * sizeof(t->key[0]));
+	memmove(t->key + pos + 1, t->key + pos,
+		(t->n - pos) * sizeof(t->key[0]));
 	memmove(t->child + pos + 1, t->child + pos,
 		(t->n - pos) * sizeof(t->child[0]));
 	t->key[pos] = key;
@@ -377,7 +379,8 @@ mt_insert(struct vu_mt_txn *x, const void *p, uint32_t lvl, const seg_t *s,
 	n->child[i] = c;
 	n->key[i] = first_key(c, lvl - 1);
 	if (cs != NULL)
-		inner_insert(x, n, lvl, i + 1, first_key(cs, lvl - 1), cs, split);
+		inner_insert(x, n, lvl, i + 1, first_key(cs, lvl - 1), cs,
+			     split);
 	return x->err == 0 ? n : NULL;
 }
 

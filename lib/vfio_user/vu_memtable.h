@@ -75,21 +75,21 @@ void vu_mt_ptrs_free(struct vu_mt_ptrs *l);
 
 /* The record with the largest IOVA <= iova, or NULL. */
 const struct rte_vfio_user_mem_segment *vu_mt_floor(const struct vu_mt *t,
-		uint64_t iova);
+						    uint64_t iova);
 /* The record holding iova, or else the first above it, or NULL. */
 const struct rte_vfio_user_mem_segment *vu_mt_next(const struct vu_mt *t,
-		uint64_t iova);
+						   uint64_t iova);
 
 /*
  * Changes; each in x, a no-op once x->err is set. The caller guarantees
  * the preconditions (the record is there, or is not).
  */
 void vu_mt_insert(struct vu_mt *t, struct vu_mt_txn *x,
-		const struct rte_vfio_user_mem_segment *s);
+		  const struct rte_vfio_user_mem_segment *s);
 void vu_mt_delete(struct vu_mt *t, struct vu_mt_txn *x, uint64_t iova);
 /* Replace the record at s->iova. */
 void vu_mt_replace(struct vu_mt *t, struct vu_mt_txn *x,
-		const struct rte_vfio_user_mem_segment *s);
+		   const struct rte_vfio_user_mem_segment *s);
 /* Drop every record: the tree becomes empty, its nodes replaced. */
 void vu_mt_clear(struct vu_mt *t, struct vu_mt_txn *x);
 

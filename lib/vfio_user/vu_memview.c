@@ -139,14 +139,19 @@ rte_vfio_user_mem_view(int dev_id, uint64_t iova, uint64_t len, uint32_t access)
 	d->nviews++;
 	d->nview_pieces += v->pieces;
 	ret = v->base + (iova & (PAGE - 1));
-	VU_LOG(DEBUG, "%s: view of [0x%" PRIx64 ", +0x%" PRIx64 ") in %u pieces "
-	       "at %p", dev->path, iova, len, v->pieces, ret);
+	VU_LOG(DEBUG,
+	       "%s: view of [0x%" PRIx64 ", +0x%" PRIx64 ") in %u pieces "
+	       "at %p",
+	       dev->path, iova, len, v->pieces, ret);
 mark:
 	if (access & RTE_VFIO_USER_MEM_F_WRITE)
 		for (a = iova; a < iova + len; a = s->iova + s->size) {
 			s = __rte_vfio_user_mem_floor(t, a);
 			rte_vfio_user_mem_mark_dirty(s, a,
-				RTE_MIN(iova + len, s->iova + s->size) - a);
+						     RTE_MIN(iova + len,
+							     s->iova +
+								     s->size) -
+							     a);
 		}
 out:
 	pthread_mutex_unlock(&d->lock);

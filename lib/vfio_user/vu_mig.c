@@ -164,8 +164,8 @@ static const uint64_t state_needs[NSTATES] = {
 };
 
 static const char *const state_names[NSTATES] = {
-	"ERROR", "STOP", "RUNNING", "STOP_COPY", "RESUMING", "RUNNING_P2P",
-	"PRE_COPY", "PRE_COPY_P2P",
+	"ERROR",    "STOP",	   "RUNNING",  "STOP_COPY",
+	"RESUMING", "RUNNING_P2P", "PRE_COPY", "PRE_COPY_P2P",
 };
 
 static const char *
@@ -247,8 +247,8 @@ arc(struct vu_dev *dev, uint32_t to)
 	    to == S_RESUMING)
 		session_drop(mg);
 	__atomic_store_n(&mg->state, to, __ATOMIC_RELEASE);
-	VU_LOG(DEBUG, "%s: migration arc %s -> %s", dev->path,
-	       state_name(from), state_name(to));
+	VU_LOG(DEBUG, "%s: migration arc %s -> %s", dev->path, state_name(from),
+	       state_name(to));
 	return 0;
 }
 
@@ -388,13 +388,16 @@ vu_mig_handle_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	int ret;
 
 	if (mg == NULL) {
-		VU_LOG(ERR, "%s: migration feature %u: the device is not "
-		       "migratable", dev->path, feat);
+		VU_LOG(ERR,
+		       "%s: migration feature %u: the device is not "
+		       "migratable",
+		       dev->path, feat);
 		return -ENOTSUP;
 	}
 	want = feat == VFIO_USER_FEATURE_MIGRATION ?
-		VFIO_USER_DEVICE_FEATURE_GET :
-		VFIO_USER_DEVICE_FEATURE_GET | VFIO_USER_DEVICE_FEATURE_SET;
+		       VFIO_USER_DEVICE_FEATURE_GET :
+		       VFIO_USER_DEVICE_FEATURE_GET |
+			       VFIO_USER_DEVICE_FEATURE_SET;
 	if ((op & ~want) != 0)
 		return -ENOTSUP;
 	if (req->flags & VFIO_USER_DEVICE_FEATURE_PROBE) {
@@ -407,12 +410,15 @@ vu_mig_handle_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	if ((op == VFIO_USER_DEVICE_FEATURE_GET && data != 0 && data != 8) ||
 	    (op == VFIO_USER_DEVICE_FEATURE_SET && data != 8) ||
 	    req->argsz < need) {
-		VU_LOG(ERR, "%s: migration feature %u with %u data bytes, "
-		       "argsz %u", dev->path, feat, data, req->argsz);
+		VU_LOG(ERR,
+		       "%s: migration feature %u with %u data bytes, "
+		       "argsz %u",
+		       dev->path, feat, data, req->argsz);
 		return -EINVAL;
 	}
 	if (feat == VFIO_USER_FEATURE_MIGRATION) {
-		struct vfio_user_device_feature_migration *mi = (void *)rep->data;
+		struct vfio_user_device_feature_migration *mi =
+			(void *)rep->data;
 
 		rep->argsz = need;
 		rep->flags = req->flags;
@@ -421,7 +427,8 @@ vu_mig_handle_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		return 0;
 	}
 	if (op == VFIO_USER_DEVICE_FEATURE_GET) {
-		struct vfio_user_device_feature_mig_state *st = (void *)rep->data;
+		struct vfio_user_device_feature_mig_state *st =
+			(void *)rep->data;
 
 		rep->argsz = need;
 		rep->flags = req->flags;
@@ -469,8 +476,10 @@ vu_handle_mig_data_read(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	}
 	if (req->size > max_xfer(c) ||
 	    req->argsz < sizeof(*req) + (uint64_t)req->size) {
-		VU_LOG(ERR, "%s: MIG_DATA_READ of %u bytes, argsz %u (at most "
-		       "%u)", dev->path, req->size, req->argsz, max_xfer(c));
+		VU_LOG(ERR,
+		       "%s: MIG_DATA_READ of %u bytes, argsz %u (at most "
+		       "%u)",
+		       dev->path, req->size, req->argsz, max_xfer(c));
 		return -EINVAL;
 	}
 	mg->iter = V1_IDLE;
@@ -484,7 +493,8 @@ vu_handle_mig_data_read(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 }
 
 int
-vu_handle_mig_data_write(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
+vu_handle_mig_data_write(struct vu_conn *c, struct vu_msg *m,
+			 struct vu_reply *r)
 {
 	const struct vfio_user_mig_data *req = (const void *)m->payload;
 	struct vu_dev *dev = c->dev;
@@ -502,9 +512,11 @@ vu_handle_mig_data_write(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 	/* the data comes to us: our max_data_xfer_size (the table's bound) */
 	if (req->size != m->size - sizeof(*req) || req->size > VU_MAX_XFER ||
 	    req->argsz < sizeof(*req) + (uint64_t)req->size) {
-		VU_LOG(ERR, "%s: MIG_DATA_WRITE size %u with %zu data bytes, "
-		       "argsz %u", dev->path, req->size,
-		       m->size - sizeof(*req), req->argsz);
+		VU_LOG(ERR,
+		       "%s: MIG_DATA_WRITE size %u with %zu data bytes, "
+		       "argsz %u",
+		       dev->path, req->size, m->size - sizeof(*req),
+		       req->argsz);
 		return -EINVAL;
 	}
 	if (req->size == 0)
@@ -528,15 +540,16 @@ v1_state(const struct vu_mig *mg)
 		return VFIO_USER_DEVICE_STATE_V1_STOP;
 	case S_RUNNING:
 	case S_RUNNING_P2P:
-		return mg->v1_precopy ? VFIO_USER_DEVICE_STATE_V1_RUNNING |
-			VFIO_USER_DEVICE_STATE_V1_SAVING :
-			VFIO_USER_DEVICE_STATE_V1_RUNNING;
+		return mg->v1_precopy ?
+			       VFIO_USER_DEVICE_STATE_V1_RUNNING |
+				       VFIO_USER_DEVICE_STATE_V1_SAVING :
+			       VFIO_USER_DEVICE_STATE_V1_RUNNING;
 	case S_STOP_COPY:
 		return VFIO_USER_DEVICE_STATE_V1_SAVING;
 	case S_PRE_COPY:
 	case S_PRE_COPY_P2P:
 		return VFIO_USER_DEVICE_STATE_V1_RUNNING |
-			VFIO_USER_DEVICE_STATE_V1_SAVING;
+		       VFIO_USER_DEVICE_STATE_V1_SAVING;
 	case S_RESUMING:
 		return VFIO_USER_DEVICE_STATE_V1_RESUMING;
 	default:
@@ -547,10 +560,11 @@ v1_state(const struct vu_mig *mg)
 /* Valid 0.9.1 transitions (its table), a bit per target state. */
 static const uint8_t v1_allowed[8] = {
 	[VFIO_USER_DEVICE_STATE_V1_STOP] = 1u << 1,
-	[VFIO_USER_DEVICE_STATE_V1_RUNNING] = 1u << 0 | 1u << 2 | 1u << 3 | 1u << 4,
+	[VFIO_USER_DEVICE_STATE_V1_RUNNING] = 1u << 0 | 1u << 2 | 1u << 3 |
+					      1u << 4,
 	[VFIO_USER_DEVICE_STATE_V1_SAVING] = 1u << 0 | 1u << 1,
-	[VFIO_USER_DEVICE_STATE_V1_RUNNING | VFIO_USER_DEVICE_STATE_V1_SAVING] =
-		1u << 2,
+	[VFIO_USER_DEVICE_STATE_V1_RUNNING |
+		VFIO_USER_DEVICE_STATE_V1_SAVING] = 1u << 2,
 	[VFIO_USER_DEVICE_STATE_V1_RESUMING] = 1u << 1,
 };
 
@@ -638,9 +652,10 @@ v1_info_read(struct vu_dev *dev, uint64_t off, uint32_t count,
 	bool sav = saving(state_get(mg));
 	int ret;
 
-#define COVERS(f) (off <= offsetof(struct vfio_user_migration_info, f) && \
-	off + count >= offsetof(struct vfio_user_migration_info, f) + \
-	sizeof(mi->f))
+#define COVERS(f)                                               \
+	(off <= offsetof(struct vfio_user_migration_info, f) && \
+	 off + count >=                                         \
+		 offsetof(struct vfio_user_migration_info, f) + sizeof(mi->f))
 	memset(mi, 0, sizeof(*mi));
 	mi->device_state = v1_state(mg);
 	mi->data_offset = V1_DATA_OFF;
@@ -669,8 +684,7 @@ v1_info_read(struct vu_dev *dev, uint64_t off, uint32_t count,
 }
 
 static int
-v1_info_write(struct vu_dev *dev, uint64_t off, const char *buf,
-	      uint32_t count)
+v1_info_write(struct vu_dev *dev, uint64_t off, const char *buf, uint32_t count)
 {
 	struct vu_mig *mg = dev->mig;
 	uint64_t v64;
@@ -687,8 +701,10 @@ v1_info_write(struct vu_dev *dev, uint64_t off, const char *buf,
 		return 0;	/* ignored, as the specification says */
 	if (off != offsetof(struct vfio_user_migration_info, data_size) ||
 	    count != sizeof(v64)) {
-		VU_LOG(ERR, "%s: migration region write [%" PRIu64 ", +%u): "
-		       "not a writable field", dev->path, off, count);
+		VU_LOG(ERR,
+		       "%s: migration region write [%" PRIu64 ", +%u): "
+		       "not a writable field",
+		       dev->path, off, count);
 		return -EINVAL;
 	}
 	memcpy(&v64, buf, sizeof(v64));
@@ -712,8 +728,8 @@ v1_info_write(struct vu_dev *dev, uint64_t off, const char *buf,
 
 /* Access callback of the migration region (bounds checked by the caller). */
 static ssize_t
-v1_region_access(int dev_id, void *priv, char *buf, size_t count,
-		 uint64_t off, bool is_write)
+v1_region_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
+		 bool is_write)
 {
 	struct vu_dev *dev = priv;
 	struct vu_mig *mg = dev->mig;
@@ -732,8 +748,10 @@ v1_region_access(int dev_id, void *priv, char *buf, size_t count,
 		return ret < 0 ? ret : (ssize_t)count;
 	}
 	if (off < V1_DATA_OFF && off + count > V1_DATA_OFF) {
-		VU_LOG(ERR, "%s: migration region access [%" PRIu64 ", +%zu) "
-		       "across the start of the data", dev->path, off, count);
+		VU_LOG(ERR,
+		       "%s: migration region access [%" PRIu64 ", +%zu) "
+		       "across the start of the data",
+		       dev->path, off, count);
 		return -EINVAL;
 	}
 	if (off >= V1_DATA_OFF) {
@@ -744,7 +762,8 @@ v1_region_access(int dev_id, void *priv, char *buf, size_t count,
 			memset(buf, 0, count);
 			if (saving(state_get(mg)) && at < mg->staged)
 				memcpy(buf, mg->data + at,
-				       RTE_MIN(count, (size_t)(mg->staged - at)));
+				       RTE_MIN(count,
+					       (size_t)(mg->staged - at)));
 			else if (state_get(mg) == S_RESUMING)
 				memcpy(buf, mg->data + at, count);
 			return (ssize_t)count;
@@ -758,8 +777,10 @@ v1_region_access(int dev_id, void *priv, char *buf, size_t count,
 		return (ssize_t)count;
 	}
 	if (is_write) {
-		VU_LOG(ERR, "%s: migration region write [%" PRIu64 ", +%zu) "
-		       "outside its fields and data", dev->path, off, count);
+		VU_LOG(ERR,
+		       "%s: migration region write [%" PRIu64 ", +%zu) "
+		       "outside its fields and data",
+		       dev->path, off, count);
 		return -EINVAL;
 	}
 	/* reserved space between the structure and the data: zeros */
@@ -792,7 +813,7 @@ uint32_t
 vu_mig_num_regions(const struct vu_conn *c)
 {
 	return c->dev->info.num_regions +
-		(c->caps.migration && c->dev->mig != NULL ? 1 : 0);
+	       (c->caps.migration && c->dev->mig != NULL ? 1 : 0);
 }
 
 /* ---- public API ---- */
@@ -842,7 +863,8 @@ rte_vfio_user_set_mig_ops(int dev_id, const struct rte_vfio_user_mig_ops *ops)
 	session_drop(mg);
 	memset(&mg->region, 0, sizeof(mg->region));
 	mg->region.d.size = V1_REGION_SIZE;
-	mg->region.d.flags = RTE_VFIO_USER_REG_F_READ | RTE_VFIO_USER_REG_F_WRITE;
+	mg->region.d.flags = RTE_VFIO_USER_REG_F_READ |
+			     RTE_VFIO_USER_REG_F_WRITE;
 	mg->region.d.access = v1_region_access;
 	mg->region.d.priv = dev;
 	mg->region.d.mmap_fd = -1;

@@ -1249,8 +1249,8 @@ static size_t
 state_size(const struct rte_vfio_user_pci *pci)
 {
 	return sizeof(struct pci_state_hdr) + pci->size +
-		(size_t)pci->nvec * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE +
-		pba_size(pci->nvec);
+	       (size_t)pci->nvec * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE +
+	       pba_size(pci->nvec);
 }
 
 size_t
@@ -1273,10 +1273,13 @@ rte_vfio_user_pci_save(struct rte_vfio_user_pci *pci, void *buf, size_t len)
 	tsz = (size_t)pci->nvec * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE;
 	rte_spinlock_lock(&pci->lock);
 	h = (struct pci_state_hdr){
-		.magic = PCI_STATE_MAGIC, .version = PCI_STATE_VERSION,
+		.magic = PCI_STATE_MAGIC,
+		.version = PCI_STATE_VERSION,
 		.flags = pci->table_active ? PCI_STATE_F_TABLE_ACTIVE : 0,
-		.cfg_size = pci->size, .nvec = pci->nvec,
-		.msix_cap = pci->msix_cap, .len = (uint32_t)state_size(pci),
+		.cfg_size = pci->size,
+		.nvec = pci->nvec,
+		.msix_cap = pci->msix_cap,
+		.len = (uint32_t)state_size(pci),
 	};
 	memcpy(p, &h, sizeof(h));
 	p += sizeof(h);
@@ -1300,10 +1303,19 @@ static bool
 state_layout_ok(const struct rte_vfio_user_pci *pci, const uint8_t *cfg)
 {
 	static const uint8_t ident[] = {
-		0x00, 0x01, 0x02, 0x03,			/* vendor, device */
-		0x08, 0x09, 0x0a, 0x0b,			/* revision, class */
-		0x0e,					/* header type */
-		0x2c, 0x2d, 0x2e, 0x2f,			/* subsystem */
+		0x00,
+		0x01,
+		0x02,
+		0x03, /* vendor, device */
+		0x08,
+		0x09,
+		0x0a,
+		0x0b, /* revision, class */
+		0x0e, /* header type */
+		0x2c,
+		0x2d,
+		0x2e,
+		0x2f, /* subsystem */
 		RTE_VFIO_USER_PCI_CAPABILITY_LIST,
 	};
 	unsigned int off, n;
@@ -1314,7 +1326,8 @@ state_layout_ok(const struct rte_vfio_user_pci *pci, const uint8_t *cfg)
 	for (off = pci->cfg[RTE_VFIO_USER_PCI_CAPABILITY_LIST] & ~3u, n = 0;
 	     off != 0 && off + 2 <= STD_END && n < 64;
 	     off = pci->cfg[off + 1] & ~3u, n++)
-		if (cfg[off] != pci->cfg[off] || cfg[off + 1] != pci->cfg[off + 1])
+		if (cfg[off] != pci->cfg[off] ||
+		    cfg[off + 1] != pci->cfg[off + 1])
 			return false;
 	if (pci->size > STD_END && pci->last_ext != 0) {
 		for (off = RTE_VFIO_USER_PCI_EXT_CAP_START, n = 0;
@@ -1325,7 +1338,8 @@ state_layout_ok(const struct rte_vfio_user_pci *pci, const uint8_t *cfg)
 	}
 	if (pci->msix_cap != 0 &&
 	    (memcmp(&cfg[pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_TABLE],
-		    &pci->cfg[pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_TABLE], 8) ||
+		    &pci->cfg[pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_TABLE],
+		    8) ||
 	     ((get_le(&cfg[pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS], 2) ^
 	       cfg16(pci, pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS)) &
 	      RTE_VFIO_USER_PCI_MSIX_FLAGS_QSIZE)))

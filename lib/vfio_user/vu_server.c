@@ -408,9 +408,10 @@ conn_handle_msg(struct vu_conn *c)
 
 	err = c->rx.fds_overflow ? EINVAL : msg_check(c, &m, c->rx.want);
 	if (c->rx.fds_overflow)
-		VU_LOG(ERR, "%s: fds of a message lost (more than %u, or "
-		       "this process is out of fds)", c->dev->path,
-		       VU_MAX_MSG_FDS);
+		VU_LOG(ERR,
+		       "%s: fds of a message lost (more than %u, or "
+		       "this process is out of fds)",
+		       c->dev->path, VU_MAX_MSG_FDS);
 	if (err == 0) {
 		ret = vu_cmds[h->cmd].fn(c, &m, &r);
 		if (ret < 0)
@@ -593,8 +594,10 @@ listen_pause(struct vu_dev *dev, int err)
 	};
 
 	if (!dev->accept_paused)
-		VU_LOG(ERR, "%s: accept: %s: the client waits, retrying every "
-		       "%d ms", dev->path, strerror(err), VU_ACCEPT_RETRY_MS);
+		VU_LOG(ERR,
+		       "%s: accept: %s: the client waits, retrying every "
+		       "%d ms",
+		       dev->path, strerror(err), VU_ACCEPT_RETRY_MS);
 	dev->accept_paused = true;
 	vu_fdman_set_events(dev->listen_fd, 0);
 	timerfd_settime(dev->accept_timer_fd, 0, &its, NULL);
@@ -794,15 +797,19 @@ listen_path_remove(struct vu_dev *dev)
 	if (ino == 0)
 		return;
 	if (lstat(dev->path, &st) < 0) {
-		if (errno == ENOENT)	/* nobody could reach the device */
-			VU_LOG(WARNING, "%s: the socket file was removed while "
-			       "serving", dev->path);
+		if (errno == ENOENT) /* nobody could reach the device */
+			VU_LOG(WARNING,
+			       "%s: the socket file was removed while "
+			       "serving",
+			       dev->path);
 		return;
 	}
 	if (!S_ISSOCK(st.st_mode) || st.st_dev != dev->sock_dev ||
 	    st.st_ino != ino) {
-		VU_LOG(WARNING, "%s is no longer our socket: left alone "
-		       "(replaced while serving)", dev->path);
+		VU_LOG(WARNING,
+		       "%s is no longer our socket: left alone "
+		       "(replaced while serving)",
+		       dev->path);
 		return;
 	}
 	unlink(dev->path);

@@ -133,8 +133,8 @@ parse_caps(struct vu_conn *c, const char *data, size_t len)
 		    cap_number(v, VFIO_USER_CAP_MIG_PGSIZE, 1, UINT64_MAX >> 1,
 			       &n) < 0)
 			goto out;
-		caps->migration = vu_mig_supported(c->dev) &&
-			n >= VU_PGSIZES && (n & (n - 1)) == 0;
+		caps->migration = vu_mig_supported(c->dev) && n >= VU_PGSIZES &&
+				  (n & (n - 1)) == 0;
 	}
 	ret = 0;
 out:
@@ -177,8 +177,8 @@ build_caps(const struct vu_conn *c, char *buf, size_t size)
 		json_t *mig = json_pack("{s:I}", VFIO_USER_CAP_MIG_PGSIZE,
 					(json_int_t)VU_PGSIZES);
 
-		if (mig == NULL || json_object_set_new(caps,
-				VFIO_USER_CAP_MIGRATION, mig) < 0)
+		if (mig == NULL ||
+		    json_object_set_new(caps, VFIO_USER_CAP_MIGRATION, mig) < 0)
 			goto out;
 	}
 	if (c->caps.twin_socket) {

@@ -28,8 +28,8 @@ bv_region_rw(struct rc *c, uint32_t region, uint64_t off, void *buf,
 	if (write)
 		memcpy(a->data, buf, count);
 	ret = rc_call(c, write ? VFIO_USER_REGION_WRITE : VFIO_USER_REGION_READ,
-		      req, (uint32_t)(sizeof(*a) + (write ? count : 0)), NULL, 0,
-		      &r);
+		      req, (uint32_t)(sizeof(*a) + (write ? count : 0)), NULL,
+		      0, &r);
 	if (ret == 0 && !write) {
 		if (r.size != sizeof(*a) + count)
 			ret = -EPROTO;
@@ -91,7 +91,8 @@ virtio_find_common(struct virtio *v)
 	int ret = bv_region_rw(v->c, BV_CFG_REGION, 0, cfg, 8, false);
 
 	for (uint32_t off = 8; ret == 0 && off < sizeof(cfg); off += 8)
-		ret = bv_region_rw(v->c, BV_CFG_REGION, off, cfg + off, 8, false);
+		ret = bv_region_rw(v->c, BV_CFG_REGION, off, cfg + off, 8,
+				   false);
 	if (ret < 0)
 		return ret;
 	for (p = cfg[0x34]; p != 0 && p < 0xfc && hops++ < 48; p = cfg[p + 1]) {
@@ -155,4 +156,3 @@ bv_virtio_status(struct rc *c)
 	ret = (int)cc_r(&v, CC_STATUS, 1);
 	return v.err < 0 ? v.err : ret;
 }
-

@@ -76,8 +76,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "Usage: vu-ctl-bench -s SOCKET [-m dma|read] [-n COUNT] "
-		"[-t SECONDS] [-z SIZE] [-r REGION] [-o OFFSET] [-P USEC] "
-		"[-l LABEL]\n");
+		   "[-t SECONDS] [-z SIZE] [-r REGION] [-o OFFSET] [-P USEC] "
+		   "[-l LABEL]\n");
 }
 
 int
@@ -94,23 +94,43 @@ main(int argc, char **argv)
 
 	while ((o = getopt(argc, argv, "s:m:n:t:z:r:o:l:P:h")) != -1) {
 		switch (o) {
-		case 's': conf.path = optarg; break;
-		case 'm': mode = optarg; break;
-		case 'n': count = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 't': secs = strtod(optarg, NULL); break;
-		case 'z': size = strtoull(optarg, NULL, 0); break;
-		case 'r': region = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'o': off = strtoull(optarg, NULL, 0); break;
-		case 'l': label = optarg; break;
+		case 's':
+			conf.path = optarg;
+			break;
+		case 'm':
+			mode = optarg;
+			break;
+		case 'n':
+			count = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 't':
+			secs = strtod(optarg, NULL);
+			break;
+		case 'z':
+			size = strtoull(optarg, NULL, 0);
+			break;
+		case 'r':
+			region = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'o':
+			off = strtoull(optarg, NULL, 0);
+			break;
+		case 'l':
+			label = optarg;
+			break;
 		case 'P':
-			if (rte_vfio_user_set_event_poll((uint32_t)strtoul(optarg,
-							NULL, 0)) < 0) {
+			if (rte_vfio_user_set_event_poll(
+				    (uint32_t)strtoul(optarg, NULL, 0)) < 0) {
 				usage(stderr);
 				return 2;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	dma = strcmp(mode, "dma") == 0;
@@ -146,13 +166,15 @@ main(int argc, char **argv)
 		if (a >= end)
 			break;
 		if (dma) {
-			ret = rte_vfio_user_client_dma_map(c, PAIR_IOVA, size,
-				NULL, fd, 0, VFIO_USER_DMA_MAP_F_READ |
-				VFIO_USER_DMA_MAP_F_WRITE);
+			ret = rte_vfio_user_client_dma_map(
+				c, PAIR_IOVA, size, NULL, fd, 0,
+				VFIO_USER_DMA_MAP_F_READ |
+					VFIO_USER_DMA_MAP_F_WRITE);
 			b = now_ns();
 			if (ret == 0)
 				ret = rte_vfio_user_client_dma_unmap(c,
-					PAIR_IOVA, size);
+								     PAIR_IOVA,
+								     size);
 		} else {
 			ret = rte_vfio_user_client_region_read(c, region, off,
 							       &val, 4);
@@ -177,15 +199,17 @@ main(int argc, char **argv)
 	if (dma)
 		printf("%s: %u pairs in %.2f s: %.0f pairs/s, pair %.1f us; map "
 		       "median %.1f us p99 %.1f; unmap median %.1f us p99 %.1f "
-		       "(%" PRIu64 " bytes)\n", label, done, total / 1e9,
-		       done / (total / 1e9), total / 1000.0 / done,
-		       pct_us(ta, done, 50), pct_us(ta, done, 99),
-		       pct_us(tb, done, 50), pct_us(tb, done, 99), size);
+		       "(%" PRIu64 " bytes)\n",
+		       label, done, total / 1e9, done / (total / 1e9),
+		       total / 1000.0 / done, pct_us(ta, done, 50),
+		       pct_us(ta, done, 99), pct_us(tb, done, 50),
+		       pct_us(tb, done, 99), size);
 	else
 		printf("%s: %u reads in %.2f s: %.0f reads/s, read %.1f us; "
-		       "median %.1f us p99 %.1f (region %u)\n", label, done,
-		       total / 1e9, done / (total / 1e9), total / 1000.0 / done,
-		       pct_us(ta, done, 50), pct_us(ta, done, 99), region);
+		       "median %.1f us p99 %.1f (region %u)\n",
+		       label, done, total / 1e9, done / (total / 1e9),
+		       total / 1000.0 / done, pct_us(ta, done, 50),
+		       pct_us(ta, done, 99), region);
 	free(ta);
 	free(tb);
 	return 0;

@@ -69,8 +69,11 @@ static int
 dma_map(struct rc *c, uint64_t iova, uint64_t size, int fd, uint64_t off)
 {
 	struct vfio_user_dma_map m = {
-		.argsz = sizeof(m), .flags = RW, .offset = off,
-		.addr = iova, .size = size,
+		.argsz = sizeof(m),
+		.flags = RW,
+		.offset = off,
+		.addr = iova,
+		.size = size,
 	};
 
 	return rc_call(c, VFIO_USER_DMA_MAP, &m, sizeof(m), &fd, 1, NULL);
@@ -80,7 +83,9 @@ static int
 dma_unmap(struct rc *c, uint64_t iova, uint64_t size)
 {
 	struct vfio_user_dma_unmap u = {
-		.argsz = sizeof(u), .addr = iova, .size = size,
+		.argsz = sizeof(u),
+		.addr = iova,
+		.size = size,
 	};
 
 	return rc_call(c, VFIO_USER_DMA_UNMAP, &u, sizeof(u), NULL, 0, NULL);
@@ -109,7 +114,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "Usage: vu-dma-bench -s SOCKET [-n PAIRS] [-t SECONDS] "
-		"[-b BACKGROUND] [-z SIZE] [-v [-p]] [-l LABEL]\n");
+		   "[-b BACKGROUND] [-z SIZE] [-v [-p]] [-l LABEL]\n");
 }
 
 int
@@ -126,16 +131,36 @@ main(int argc, char **argv)
 
 	while ((o = getopt(argc, argv, "s:n:t:b:z:l:vph")) != -1) {
 		switch (o) {
-		case 's': path = optarg; break;
-		case 'n': pairs = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 't': secs = strtod(optarg, NULL); break;
-		case 'b': bg = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'z': psize = strtoull(optarg, NULL, 0); break;
-		case 'l': label = optarg; break;
-		case 'v': virtio = true; break;
-		case 'p': per_page = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 's':
+			path = optarg;
+			break;
+		case 'n':
+			pairs = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 't':
+			secs = strtod(optarg, NULL);
+			break;
+		case 'b':
+			bg = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'z':
+			psize = strtoull(optarg, NULL, 0);
+			break;
+		case 'l':
+			label = optarg;
+			break;
+		case 'v':
+			virtio = true;
+			break;
+		case 'p':
+			per_page = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (path == NULL || pairs == 0 || bg > 60000 || psize == 0 ||
@@ -176,8 +201,10 @@ main(int argc, char **argv)
 			ret = dma_map(&c, RING_IOVA, RING_AREA, fd, roff);
 		} else {
 			for (i = RING_AREA / PAGE; i-- > 0;) {
-				ret = dma_map(&c, RING_IOVA + (uint64_t)i * PAGE,
-					      PAGE, fd, roff + (uint64_t)i * PAGE);
+				ret = dma_map(&c,
+					      RING_IOVA + (uint64_t)i * PAGE,
+					      PAGE, fd,
+					      roff + (uint64_t)i * PAGE);
 				if (ret < 0)
 					break;
 			}
@@ -235,14 +262,15 @@ main(int argc, char **argv)
 	qsort(tunmap, done, sizeof(*tunmap), cmp_u64);
 	printf("%s: %u pairs in %.2f s: %.0f pairs/s, pair %.1f us; map median "
 	       "%.1f us p99 %.1f; unmap median %.1f us p99 %.1f (%u background "
-	       "regions, %" PRIu64 " bytes)\n", label, done, total / 1e9,
-	       done / (total / 1e9), total / 1000.0 / done,
-	       pct_us(tmap, done, 50), pct_us(tmap, done, 99),
-	       pct_us(tunmap, done, 50), pct_us(tunmap, done, 99), bg, psize);
+	       "regions, %" PRIu64 " bytes)\n",
+	       label, done, total / 1e9, done / (total / 1e9),
+	       total / 1000.0 / done, pct_us(tmap, done, 50),
+	       pct_us(tmap, done, 99), pct_us(tunmap, done, 50),
+	       pct_us(tunmap, done, 99), bg, psize);
 	if (virtio)
 		printf("%s: device status 0x%x after the run%s\n", label,
-		       status, status >= 0 && (status & 0x40) ?
-		       " (NEEDS_RESET)" : "");
+		       status,
+		       status >= 0 && (status & 0x40) ? " (NEEDS_RESET)" : "");
 	free(tmap);
 	free(tunmap);
 	return 0;

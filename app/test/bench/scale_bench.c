@@ -159,7 +159,8 @@ sdev_create(struct sdev *d, const char *path)
 		.mmap_fd = -1,
 	};
 	struct rte_vfio_user_irq_info intx = {
-		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD | RTE_VFIO_USER_IRQ_F_MASKABLE |
+		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD |
+			 RTE_VFIO_USER_IRQ_F_MASKABLE |
 			 RTE_VFIO_USER_IRQ_F_AUTOMASKED,
 		.count = 1,
 	};
@@ -177,8 +178,8 @@ sdev_create(struct sdev *d, const char *path)
 	if (ret == 0)
 		ret = rte_vfio_user_set_reg_info(id, 0, &bar);
 	if (ret == 0)
-		ret = rte_vfio_user_set_reg_info(id,
-				VFIO_USER_PCI_CONFIG_REGION_INDEX, &cfg);
+		ret = rte_vfio_user_set_reg_info(
+			id, VFIO_USER_PCI_CONFIG_REGION_INDEX, &cfg);
 	if (ret == 0)
 		ret = rte_vfio_user_set_irq_info(id, 0, &intx);
 	if (ret == 0)
@@ -250,8 +251,8 @@ load_loop(void *arg)
 	a->count = 4;
 	while (!l->stop && l->err == 0) {
 		for (unsigned int i = 0; i < l->n && l->err == 0; i++)
-			l->err = rc_send(&l->c[i], VFIO_USER_REGION_READ, 0, req,
-					 sizeof(req), NULL, 0, NULL);
+			l->err = rc_send(&l->c[i], VFIO_USER_REGION_READ, 0,
+					 req, sizeof(req), NULL, 0, NULL);
 		for (unsigned int i = 0; i < l->n && l->err == 0; i++) {
 			struct rc_reply r;
 
@@ -339,8 +340,8 @@ client(const char *prefix, unsigned int n, uint32_t count, bool virtio,
 	if (ret < 0)
 		return 1;
 	printf("attach: %u devices connected and negotiated in %.1f ms "
-	       "(%.0f us each)\n", n, (now_ns() - t0) / 1e6,
-	       (now_ns() - t0) / 1e3 / n);
+	       "(%.0f us each)\n",
+	       n, (now_ns() - t0) / 1e6, (now_ns() - t0) / 1e3 / n);
 
 	fd = memfd_create("vu-scale-bench", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)n * BV_RING_AREA) < 0) {
@@ -350,9 +351,11 @@ client(const char *prefix, unsigned int n, uint32_t count, bool virtio,
 	t0 = now_ns();
 	for (i = 0; i < n; i++) {
 		struct vfio_user_dma_map m = {
-			.argsz = sizeof(m), .flags = RW,
+			.argsz = sizeof(m),
+			.flags = RW,
 			.offset = (uint64_t)i * BV_RING_AREA,
-			.addr = RING_IOVA, .size = BV_RING_AREA,
+			.addr = RING_IOVA,
+			.size = BV_RING_AREA,
 		};
 
 		ret = rc_call(&c[i], VFIO_USER_DMA_MAP, &m, sizeof(m), &fd, 1,
@@ -367,16 +370,16 @@ client(const char *prefix, unsigned int n, uint32_t count, bool virtio,
 	}
 	printf("bring-up: %u devices %s in %.1f ms (%.0f us each)\n", n,
 	       virtio ? "mapped 64 KiB and drove to DRIVER_OK" :
-	       "mapped 64 KiB", (now_ns() - t0) / 1e6,
-	       (now_ns() - t0) / 1e3 / n);
+			"mapped 64 KiB",
+	       (now_ns() - t0) / 1e6, (now_ns() - t0) / 1e3 / n);
 	if (pid > 0)
 		proc_figures(pid, "with the clients up");
 
 	if (read_latency(&c[0], count, t, "others idle") < 0)
 		return 1;
 	printf("read latency, device 0, %u others idle: median %.1f us, "
-	       "p99 %.1f us (%u reads)\n", n - 1, pct_us(t, count, 50),
-	       pct_us(t, count, 99), count);
+	       "p99 %.1f us (%u reads)\n",
+	       n - 1, pct_us(t, count, 50), pct_us(t, count, 99), count);
 	if (n > 1) {
 		uint64_t l0;
 
@@ -395,8 +398,8 @@ client(const char *prefix, unsigned int n, uint32_t count, bool virtio,
 		}
 		printf("read latency, device 0, %u others busy: median %.1f us, "
 		       "p99 %.1f us (%u reads; the others got %.0f reads/s)\n",
-		       n - 1, pct_us(t, count, 50), pct_us(t, count, 99),
-		       count, l.reads / ((now_ns() - l0) / 1e9));
+		       n - 1, pct_us(t, count, 50), pct_us(t, count, 99), count,
+		       l.reads / ((now_ns() - l0) / 1e9));
 	}
 
 	for (i = 0; check && i < n; i++) {
@@ -406,11 +409,13 @@ client(const char *prefix, unsigned int n, uint32_t count, bool virtio,
 		ret = bv_region_rw(&c[i], BV_CFG_REGION, 0, &id, 4, false);
 		if (ret == 0 && virtio)
 			st = bv_virtio_status(&c[i]);
-		if (ret < 0 || st < 0 || (virtio && ((st & 0x44) != 0x04 ||
-		    id != 0x10411af4)) || (!virtio && id !=
-		    ((uint32_t)SCALE_DEVICE << 16 | SCALE_VENDOR))) {
-			fprintf(stderr, "device %u: id 0x%08x status 0x%x: %s\n",
-				i, id, st, ret < 0 ? strerror(-ret) : "wrong");
+		if (ret < 0 || st < 0 ||
+		    (virtio && ((st & 0x44) != 0x04 || id != 0x10411af4)) ||
+		    (!virtio &&
+		     id != ((uint32_t)SCALE_DEVICE << 16 | SCALE_VENDOR))) {
+			fprintf(stderr,
+				"device %u: id 0x%08x status 0x%x: %s\n", i, id,
+				st, ret < 0 ? strerror(-ret) : "wrong");
 			bad++;
 		}
 	}
@@ -428,7 +433,8 @@ client(const char *prefix, unsigned int n, uint32_t count, bool virtio,
 static void
 usage(FILE *f)
 {
-	fprintf(f, "Usage: vu-scale-bench -S -s PREFIX [-N DEVICES] [-P USEC]\n"
+	fprintf(f,
+		"Usage: vu-scale-bench -S -s PREFIX [-N DEVICES] [-P USEC]\n"
 		"       vu-scale-bench -s PREFIX [-N DEVICES] [-n COUNT] [-v] "
 		"[-c] [-p PID]\n");
 }
@@ -444,22 +450,40 @@ main(int argc, char **argv)
 
 	while ((o = getopt(argc, argv, "Ss:N:n:vcp:P:h")) != -1) {
 		switch (o) {
-		case 'S': server = true; break;
-		case 's': prefix = optarg; break;
-		case 'N': n = (unsigned int)strtoul(optarg, NULL, 0); break;
-		case 'n': count = (uint32_t)strtoul(optarg, NULL, 0); break;
-		case 'v': virtio = true; break;
-		case 'c': check = true; break;
-		case 'p': pid = atoi(optarg); break;
+		case 'S':
+			server = true;
+			break;
+		case 's':
+			prefix = optarg;
+			break;
+		case 'N':
+			n = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
+		case 'n':
+			count = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'v':
+			virtio = true;
+			break;
+		case 'c':
+			check = true;
+			break;
+		case 'p':
+			pid = atoi(optarg);
+			break;
 		case 'P':
-			if (rte_vfio_user_set_event_poll((uint32_t)strtoul(optarg,
-							NULL, 0)) < 0) {
+			if (rte_vfio_user_set_event_poll(
+				    (uint32_t)strtoul(optarg, NULL, 0)) < 0) {
 				usage(stderr);
 				return 2;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (prefix == NULL || n == 0 || n > MAX_DEVS || count == 0 ||
@@ -468,6 +492,6 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	return server ? serve(prefix, n) : client(prefix, n, count, virtio,
-						  check, pid);
+	return server ? serve(prefix, n) :
+			client(prefix, n, count, virtio, check, pid);
 }

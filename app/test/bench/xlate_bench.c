@@ -90,8 +90,8 @@ dev_create(const char *path)
 		return id;
 	ret = rte_vfio_user_set_dev_info(id, &info);
 	if (ret == 0)
-		ret = rte_vfio_user_set_reg_info(id,
-				VFIO_USER_PCI_CONFIG_REGION_INDEX, &cfg);
+		ret = rte_vfio_user_set_reg_info(
+			id, VFIO_USER_PCI_CONFIG_REGION_INDEX, &cfg);
 	if (ret == 0)
 		ret = rte_vfio_user_start(id);
 	return ret < 0 ? ret : id;
@@ -122,11 +122,12 @@ time_lookups(const struct rte_vfio_user_mem_table *t, const uint64_t *v,
 	uint64_t a = now_ns();
 
 	for (uint32_t i = 0; i < n; i++) {
-		void *p = cached ?
-			rte_vfio_user_iova_to_va_cached(t, &c, v[i], BUF,
-					RTE_VFIO_USER_MEM_F_READ) :
-			rte_vfio_user_iova_to_va(t, v[i], BUF,
-					RTE_VFIO_USER_MEM_F_READ);
+		void *p = cached ? rte_vfio_user_iova_to_va_cached(
+					   t, &c, v[i], BUF,
+					   RTE_VFIO_USER_MEM_F_READ) :
+				   rte_vfio_user_iova_to_va(
+					   t, v[i], BUF,
+					   RTE_VFIO_USER_MEM_F_READ);
 
 		*sum += (uintptr_t)p;
 		if (unlikely(p == NULL))
@@ -154,24 +155,27 @@ run(int id, struct rc *c, int fd, uint32_t regions, uint32_t lookups)
 			.flags = VFIO_USER_DMA_MAP_F_READ |
 				 VFIO_USER_DMA_MAP_F_WRITE,
 			.offset = (uint64_t)i * 2 * PAGE,
-			.addr = region_iova(i), .size = PAGE,
+			.addr = region_iova(i),
+			.size = PAGE,
 		};
 
-		ret = rc_call(c, VFIO_USER_DMA_MAP, &m, sizeof(m), &fd, 1, NULL);
+		ret = rc_call(c, VFIO_USER_DMA_MAP, &m, sizeof(m), &fd, 1,
+			      NULL);
 	}
 	for (uint32_t i = 0; i < lookups; i++) {
 		uint64_t r = rnd(&seed);
 
 		rand_v[i] = region_iova((uint32_t)(r % regions)) +
-			(r >> 32) % (PAGE - BUF);
+			    (r >> 32) % (PAGE - BUF);
 		burst_v[i] = region_iova((uint32_t)((i / BURST) % regions)) +
-			(i % BURST) * BUF;
+			     (i % BURST) * BUF;
 	}
 	if (ret == 0) {
 		rte_rcu_qsbr_thread_online(q, QS_ID);
 		t = rte_vfio_user_get_mem_table(id);
 		if (t == NULL || t->nsegments != regions) {
-			fprintf(stderr, "%u regions: the table has %u segments\n",
+			fprintf(stderr,
+				"%u regions: the table has %u segments\n",
 				regions, t != NULL ? t->nsegments : 0);
 			ret = -EPROTO;
 		} else {
@@ -181,27 +185,32 @@ run(int id, struct rc *c, int fd, uint32_t regions, uint32_t lookups)
 			ns[1] = time_lookups(t, rand_v, lookups, true, &sum);
 			ns[2] = time_lookups(t, burst_v, lookups, true, &sum);
 			if (ns[0] < 0 || ns[1] < 0 || ns[2] < 0) {
-				fprintf(stderr, "%u regions: a translation "
-					"failed\n", regions);
+				fprintf(stderr,
+					"%u regions: a translation "
+					"failed\n",
+					regions);
 				ret = -EFAULT;
 			} else {
 				printf("%u regions (tree depth %u): random "
 				       "%.1f ns, random cached %.1f ns, bursts "
 				       "of %u cached %.1f ns per translation "
-				       "(%u each; %" PRIx64 ")\n", regions,
-				       t->depth, ns[0], ns[1], BURST, ns[2],
-				       lookups, sum & 0xf);
+				       "(%u each; %" PRIx64 ")\n",
+				       regions, t->depth, ns[0], ns[1], BURST,
+				       ns[2], lookups, sum & 0xf);
 			}
 		}
 		rte_rcu_qsbr_thread_offline(q, QS_ID);
 	}
 	for (uint32_t i = 0; i < regions; i++) {
 		struct vfio_user_dma_unmap u = {
-			.argsz = sizeof(u), .addr = region_iova(i), .size = PAGE,
+			.argsz = sizeof(u),
+			.addr = region_iova(i),
+			.size = PAGE,
 		};
 
 		if (rc_call(c, VFIO_USER_DMA_UNMAP, &u, sizeof(u), NULL, 0,
-			    NULL) < 0 && ret == 0)
+			    NULL) < 0 &&
+		    ret == 0)
 			ret = -EIO;
 	}
 	free(rand_v);
@@ -220,10 +229,15 @@ main(int argc, char **argv)
 
 	while ((o = getopt(argc, argv, "r:n:h")) != -1) {
 		switch (o) {
-		case 'r': snprintf(list, sizeof(list), "%s", optarg); break;
-		case 'n': lookups = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'r':
+			snprintf(list, sizeof(list), "%s", optarg);
+			break;
+		case 'n':
+			lookups = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
 		default:
-			fprintf(o == 'h' ? stdout : stderr, "Usage: "
+			fprintf(o == 'h' ? stdout : stderr,
+				"Usage: "
 				"vu-xlate-bench [-r \"1 64 512\"] [-n LOOKUPS]\n");
 			return o == 'h' ? 0 : 2;
 		}
@@ -246,14 +260,16 @@ main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/x.sock", dir);
 	id = dev_create(path);
 	if (id < 0 || rte_rcu_qsbr_thread_register(rte_vfio_user_get_qsbr(id),
-						    QS_ID) != 0) {
-		fprintf(stderr, "device: %s\n", strerror(id < 0 ? -id : EINVAL));
+						   QS_ID) != 0) {
+		fprintf(stderr, "device: %s\n",
+			strerror(id < 0 ? -id : EINVAL));
 		rmdir(dir);
 		return 1;
 	}
 	fd = memfd_create("vu-xlate-bench", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)max * 2 * PAGE) < 0 ||
-	    rc_connect(&c, path, 5000) < 0 || rc_negotiate(&c, NULL, NULL) < 0) {
+	    rc_connect(&c, path, 5000) < 0 ||
+	    rc_negotiate(&c, NULL, NULL) < 0) {
 		fprintf(stderr, "set-up failed\n");
 		ret = 1;
 	}

@@ -1376,7 +1376,8 @@ check_dma_vaddr(struct rte_vfio_user_client_conf *conf)
 			 0, VFIO_USER_DMA_MAP_F_READ), 0);
 	t = rte_vfio_user_get_mem_table(id);
 	assert_int_equal(t->nregions, 2);
-	assert_null(rte_vfio_user_mem_find(t, iova, 1)->vaddr); /* message-only */
+	assert_null(
+		rte_vfio_user_mem_find(t, iova, 1)->vaddr); /* message-only */
 	assert_null(rte_vfio_user_iova_to_va(t, iova, 16, RTE_VFIO_USER_MEM_F_READ));
 
 	/* this thread is not the event thread: it may wait for the client */

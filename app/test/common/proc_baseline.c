@@ -164,7 +164,8 @@ report_new(const char *what, const char *then, const char *now, FILE *out)
 
 	while (line != NULL && *line != '\0') {
 		const char *end = strchr(line, '\n');
-		size_t len = end != NULL ? (size_t)(end - line) + 1 : strlen(line);
+		size_t len = end != NULL ? (size_t)(end - line) + 1 :
+					   strlen(line);
 		char *copy = strndup(line, len);
 
 		if (copy != NULL && strstr(then, copy) == NULL)
@@ -183,9 +184,10 @@ pb_report(const struct pb *b, FILE *out)
 		fprintf(out, "cannot read /proc/self\n");
 		return;
 	}
-	fprintf(out, "fds %d (baseline %d), mappings %d + %d anonymous "
-		"(baseline %d + %d)\n", now.fds, b->fds, now.named, now.anon,
-		b->named, b->anon);
+	fprintf(out,
+		"fds %d (baseline %d), mappings %d + %d anonymous "
+		"(baseline %d + %d)\n",
+		now.fds, b->fds, now.named, now.anon, b->named, b->anon);
 	report_new("fd", b->fd_text, now.fd_text, out);
 	report_new("mapping", b->maps_text, now.maps_text, out);
 	pb_free(&now);

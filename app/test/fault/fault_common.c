@@ -45,9 +45,9 @@ probe_once(void)
 	int ret;
 
 	ret = rc_call(&fp.c, VFIO_USER_REGION_READ, &a, sizeof(a), NULL, 0, &r);
-	if (ret == 0 && (r.size != sizeof(a) + FAULT_PROBE_LEN ||
-			 memcmp(r.payload + sizeof(a), mi_b.config,
-				FAULT_PROBE_LEN) != 0))
+	if (ret == 0 &&
+	    (r.size != sizeof(a) + FAULT_PROBE_LEN ||
+	     memcmp(r.payload + sizeof(a), mi_b.config, FAULT_PROBE_LEN) != 0))
 		ret = -EBADMSG;
 	rc_reply_free(&r);
 	return ret;
@@ -121,8 +121,9 @@ fault_probe_check(void)
 
 	assert_true(__atomic_load_n(&fp.running, __ATOMIC_ACQUIRE));
 	/* still answering now, after the fault */
-	assert_true(MI_WAIT(__atomic_load_n(&fp.count, __ATOMIC_ACQUIRE) >=
-			    n0 + 3, 2000));
+	assert_true(
+		MI_WAIT(__atomic_load_n(&fp.count, __ATOMIC_ACQUIRE) >= n0 + 3,
+			2000));
 	max = __atomic_load_n(&fp.max_ms, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&fp.errors, __ATOMIC_ACQUIRE) != 0)
 		print_error("bystander: %" PRIu64 " failed reads (last %d)\n",
@@ -208,12 +209,16 @@ fault_kill(pid_t pid)
 void
 fault_wait_clean(struct mi_dev *d)
 {
-	assert_true(MI_WAIT(rte_vfio_user_is_connected(d->id) == 0 &&
-			    rte_vfio_user_get_mem_table(d->id)->nregions == 0 &&
-			    rte_vfio_user_irq_enabled(d->id, MI_INTX) == 0 &&
-			    rte_vfio_user_irq_enabled(d->id, MI_MSIX) == 0 &&
-			    rte_vfio_user_get_irq(d->id, MI_MSIX, 0) == -1,
-			    5000));
+	assert_true(
+		MI_WAIT(rte_vfio_user_is_connected(d->id) == 0 &&
+				rte_vfio_user_get_mem_table(d->id)->nregions ==
+					0 &&
+				rte_vfio_user_irq_enabled(d->id, MI_INTX) ==
+					0 &&
+				rte_vfio_user_irq_enabled(d->id, MI_MSIX) ==
+					0 &&
+				rte_vfio_user_get_irq(d->id, MI_MSIX, 0) == -1,
+			5000));
 }
 
 void
@@ -224,7 +229,8 @@ fault_assert_usable(struct mi_dev *d)
 
 	mi_open(&c, d, NULL);
 	assert_int_equal(mi_region_rw(&c, VFIO_USER_PCI_CONFIG_REGION_INDEX, 0,
-				      v, sizeof(v), false), 0);
+				      v, sizeof(v), false),
+			 0);
 	assert_memory_equal(v, d->config, sizeof(v));
 	mi_close(&c, d);
 }
@@ -246,8 +252,9 @@ fault_warm_up(struct mi_dev *d)
 
 	mfd = mi_memfd(MI_PAGE, &mem);
 	mi_open(&c, d, NULL);
-	assert_int_equal(mi_map(&c, 0x100000, MI_PAGE,
-				VFIO_USER_DMA_MAP_F_READ, mfd, 0), 0);
+	assert_int_equal(mi_map(&c, 0x100000, MI_PAGE, VFIO_USER_DMA_MAP_F_READ,
+				mfd, 0),
+			 0);
 	assert_int_equal(mi_set_irqs(&c, ev, MI_MSIX, 0, 1, NULL, &efd, 1), 0);
 	mi_close(&c, d);
 	close(efd);

@@ -24,7 +24,8 @@
 #include "fault.h"
 
 #define RW (VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE)
-#define EV_TRIG (VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_TRIGGER)
+#define EV_TRIG \
+	(VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_TRIGGER)
 #define EV_MASK (VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_MASK)
 
 /* ---- steps, run in the child (no cmocka there) ---- */
@@ -54,7 +55,10 @@ static int
 c_map(struct rc *c, uint64_t iova, uint64_t size, int fd)
 {
 	struct vfio_user_dma_map m = {
-		.argsz = sizeof(m), .flags = RW, .addr = iova, .size = size,
+		.argsz = sizeof(m),
+		.flags = RW,
+		.addr = iova,
+		.size = size,
 	};
 
 	return rc_call(c, VFIO_USER_DMA_MAP, &m, sizeof(m),
@@ -66,8 +70,11 @@ c_set_irqs(struct rc *c, uint32_t flags, uint32_t index, uint32_t start,
 	   uint32_t count, const int *fds, int nfds)
 {
 	struct vfio_user_irq_set s = {
-		.argsz = sizeof(s), .flags = flags, .index = index,
-		.start = start, .count = count,
+		.argsz = sizeof(s),
+		.flags = flags,
+		.index = index,
+		.start = start,
+		.count = count,
 	};
 
 	return rc_call(c, VFIO_USER_DEVICE_SET_IRQS, &s, sizeof(s), fds, nfds,
@@ -116,7 +123,9 @@ c_cut(struct rc *c, uint16_t cmd, uint32_t msg_size, const void *payload,
       uint32_t len, const int *fds, int nfds)
 {
 	struct vfio_user_header h = {
-		.msg_id = c->next_id++, .cmd = cmd, .msg_size = msg_size,
+		.msg_id = c->next_id++,
+		.cmd = cmd,
+		.msg_size = msg_size,
 		.flags = VFIO_USER_F_TYPE_COMMAND,
 	};
 	uint8_t *buf = calloc(1, sizeof(h) + msg_size);
@@ -175,7 +184,9 @@ static int
 step_mid_map_with_fd(struct rc *c, void *arg)
 {
 	struct vfio_user_dma_map m = {
-		.argsz = sizeof(m), .flags = RW, .addr = 0x100000,
+		.argsz = sizeof(m),
+		.flags = RW,
+		.addr = 0x100000,
 		.size = 64 * 1024,
 	};
 	int fd = c_memfd(64 * 1024);
@@ -191,8 +202,11 @@ static int
 step_mid_set_irqs_with_fds(struct rc *c, void *arg)
 {
 	struct vfio_user_irq_set s = {
-		.argsz = sizeof(s), .flags = EV_TRIG, .index = MI_MSIX,
-		.start = 0, .count = 8,
+		.argsz = sizeof(s),
+		.flags = EV_TRIG,
+		.index = MI_MSIX,
+		.start = 0,
+		.count = 8,
 	};
 	int efd[8];
 
@@ -225,8 +239,10 @@ static int
 step_mid_oversize(struct rc *c, void *arg)
 {
 	struct vfio_user_header h = {
-		.msg_id = 7, .cmd = VFIO_USER_REGION_WRITE,
-		.msg_size = 64u << 20, .flags = VFIO_USER_F_TYPE_COMMAND,
+		.msg_id = 7,
+		.cmd = VFIO_USER_REGION_WRITE,
+		.msg_size = 64u << 20,
+		.flags = VFIO_USER_F_TYPE_COMMAND,
 	};
 	static uint8_t chunk[64 * 1024];
 
@@ -258,13 +274,15 @@ static int
 step_dirty_logging(struct rc *c, void *arg)
 {
 	struct vfio_user_dirty_pages dp = {
-		.argsz = sizeof(dp), .flags = VFIO_USER_DIRTY_PAGES_F_START,
+		.argsz = sizeof(dp),
+		.flags = VFIO_USER_DIRTY_PAGES_F_START,
 	};
 
 	(void)arg;
 	if (c_full_setup(c) != 0)
 		return -1;
-	return rc_call(c, VFIO_USER_DIRTY_PAGES, &dp, sizeof(dp), NULL, 0, NULL);
+	return rc_call(c, VFIO_USER_DIRTY_PAGES, &dp, sizeof(dp), NULL, 0,
+		       NULL);
 }
 
 static int
@@ -274,8 +292,10 @@ step_twin(struct rc *c, void *arg)
 	int ret;
 
 	(void)arg;
-	ret = rc_negotiate(c, "{\"capabilities\":{\"twin_socket\":"
-			   "{\"supported\":true}}}", &r);
+	ret = rc_negotiate(c,
+			   "{\"capabilities\":{\"twin_socket\":"
+			   "{\"supported\":true}}}",
+			   &r);
 	if (ret == 0 && r.nfds != 1)
 		ret = -EPROTO;
 	/* keep the twin socket end open: r.fds stays with the child */
@@ -289,7 +309,8 @@ static int
 step_unread_replies(struct rc *c, void *arg)
 {
 	struct vfio_user_region_access a = {
-		.region = 0, .count = MI_PAGE,
+		.region = 0,
+		.count = MI_PAGE,
 	};
 
 	(void)arg;
@@ -326,10 +347,11 @@ run_die(const struct die_case *dc)
 	pid = fault_child(d, dc->step, NULL);
 	/* the server took the client this far */
 	if (dc->negotiated)
-		assert_true(MI_WAIT(rte_vfio_user_is_connected(d->id) == 1,
-				    2000));
+		assert_true(
+			MI_WAIT(rte_vfio_user_is_connected(d->id) == 1, 2000));
 	assert_true(MI_WAIT(rte_vfio_user_get_mem_table(d->id)->nregions ==
-			    dc->nregions, 2000));
+				    dc->nregions,
+			    2000));
 	if (dc->irqs) {
 		assert_true(rte_vfio_user_irq_enabled(d->id, MI_MSIX) > 0);
 		assert_true(rte_vfio_user_irq_enabled(d->id, MI_INTX) > 0);
@@ -354,14 +376,13 @@ run_die(const struct die_case *dc)
 	pb_free(&base);
 }
 
-#define DIE_TEST(name, ...)						\
-static void								\
-test_die_##name(void **state)						\
-{									\
-	static const struct die_case dc = { __VA_ARGS__ };		\
-	(void)state;							\
-	run_die(&dc);							\
-}
+#define DIE_TEST(name, ...)                                        \
+	static void test_die_##name(void **state)                  \
+	{                                                          \
+		static const struct die_case dc = { __VA_ARGS__ }; \
+		(void)state;                                       \
+		run_die(&dc);                                      \
+	}
 
 DIE_TEST(connected, .step = step_connected)
 DIE_TEST(mid_header, .step = step_mid_header)
@@ -447,7 +468,8 @@ test_die_during_dma_read(void **state)
 	pb_free(&base);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, fault_test_teardown)
+#define T(f) \
+	cmocka_unit_test_setup_teardown(f, mi_test_setup, fault_test_teardown)
 const struct CMUnitTest fault_die_tests[] = {
 	T(test_die_connected),
 	T(test_die_mid_header),

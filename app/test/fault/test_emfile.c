@@ -27,7 +27,8 @@
 #include "fault.h"
 
 #define RW (VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE)
-#define EV_TRIG (VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_TRIGGER)
+#define EV_TRIG \
+	(VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_TRIGGER)
 /* How long the tests hold the process without fds. */
 #define EMFILE_HOLD_MS 600
 
@@ -111,7 +112,8 @@ event_thread_stat(void)
 
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
 		f = fopen(path, "r");
 		if (f == NULL)
 			continue;
@@ -142,8 +144,11 @@ thread_cpu_ms(int stat_fd)
 	p = strrchr(buf, ')');	/* the name may hold spaces */
 	assert_non_null(p);
 	/* after ")": state and 10 more fields, then utime and stime */
-	assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-				"%*u %*u %llu %llu", &ut, &st), 2);
+	assert_int_equal(sscanf(p + 2,
+				"%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+				"%*u %*u %llu %llu",
+				&ut, &st),
+			 2);
 	return (ut + st) * 1000 / (uint64_t)sysconf(_SC_CLK_TCK);
 }
 
@@ -199,8 +204,8 @@ test_emfile_accept(void **state)
 	t0 = rc_now_ms();
 	log = fault_log_release();
 	print_message("event thread: %" PRIu64 " ms of CPU in %d ms without "
-		      "fds; %u log lines about accept\n", cpu, EMFILE_HOLD_MS,
-		      fault_count(log, "accept"));
+		      "fds; %u log lines about accept\n",
+		      cpu, EMFILE_HOLD_MS, fault_count(log, "accept"));
 	/* no spinning on the listening socket: a few retries, one log line */
 	assert_true(cpu < EMFILE_HOLD_MS / 10);
 	assert_true(fault_count(log, "accept") >= 1);
@@ -222,7 +227,8 @@ test_emfile_accept(void **state)
 	assert_int_equal(mi_set_irqs(&c, EV_TRIG, MI_MSIX, 0, 1, NULL, &efd, 1),
 			 -EINVAL);
 	assert_int_equal(mi_region_rw(&c, VFIO_USER_PCI_CONFIG_REGION_INDEX, 1,
-				      &v, 1, false), 0);
+				      &v, 1, false),
+			 0);
 	assert_int_equal(v, d->config[1]);
 	fds_restore();
 	assert_int_equal(rte_vfio_user_get_mem_table(d->id)->nregions, 0);

@@ -122,14 +122,17 @@ test_mmap_bad_fds(void **state)
 	/* what may be mapped still maps, on the same connection */
 	assert_int_equal(mi_map(&c, IOVA, 4096, RO, ro, 0), 0);
 	assert_int_equal(mi_map(&c, IOVA + 0x100000, 4096, RO, sealed, 0), 0);
-	assert_int_equal(mi_map(&c, IOVA + 0x200000, 64 * 1024, RW, good, 0), 0);
+	assert_int_equal(mi_map(&c, IOVA + 0x200000, 64 * 1024, RW, good, 0),
+			 0);
 	mem[100] = 0x77;
 	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, IOVA + 0x200000 + 100,
-						&v, 1), 0);
+						&v, 1),
+			 0);
 	assert_int_equal(v, 0x77);
 	v = 0x33;
 	assert_int_equal(rte_vfio_user_dma_write(mi_a.id, IOVA + 0x200000 + 200,
-						 &v, 1), 0);
+						 &v, 1),
+			 0);
 	assert_int_equal(mem[200], 0x33);
 	assert_int_equal(rte_vfio_user_get_mem_table(mi_a.id)->nregions, 3);
 	assert_int_equal(mi_unmap(&c, IOVA, 4096, 0), 0);
@@ -187,7 +190,8 @@ test_mmap_rlimit_as(void **state)
 	assert_int_equal(mi_map(&c, IOVA, 64 << 20, RW, good, 0), 0);
 	mem[(32 << 20) + 1] = 0x44;
 	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, IOVA + (32 << 20) + 1,
-						&v, 1), 0);
+						&v, 1),
+			 0);
 	assert_int_equal(v, 0x44);
 	assert_int_equal(mi_unmap(&c, IOVA, 64 << 20, 0), 0);
 	fault_assert_back(&base);
@@ -204,7 +208,8 @@ test_mmap_rlimit_as(void **state)
 #endif
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, fault_test_teardown)
+#define T(f) \
+	cmocka_unit_test_setup_teardown(f, mi_test_setup, fault_test_teardown)
 const struct CMUnitTest fault_mmap_tests[] = {
 	T(test_mmap_bad_fds),
 	T(test_mmap_rlimit_as),

@@ -84,7 +84,8 @@ client_works(struct rc *c, uint8_t *mem)
 	uint32_t w = 0x5aa5c33c, rw = 0;
 
 	assert_int_equal(mi_region_rw(c, VFIO_USER_PCI_CONFIG_REGION_INDEX, 2,
-				      &v, 1, false), 0);
+				      &v, 1, false),
+			 0);
 	assert_int_equal(v, mi_a.config[2]);
 	assert_int_equal(mi_region_rw(c, 0, 0x20, &w, 4, true), 0);
 	assert_int_equal(mi_region_rw(c, 0, 0x20, &rw, 4, false), 0);

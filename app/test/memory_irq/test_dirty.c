@@ -125,7 +125,8 @@ static const uint64_t *
 bitmap(struct mi_dev *d, uint64_t iova)
 {
 	const struct rte_vfio_user_mem_segment *s =
-		rte_vfio_user_mem_find(rte_vfio_user_get_mem_table(d->id), iova, 1);
+		rte_vfio_user_mem_find(rte_vfio_user_get_mem_table(d->id), iova,
+				       1);
 
 	assert_non_null(s);
 	return s->map != NULL ? s->map->dirty : NULL;

@@ -262,8 +262,10 @@ test_translate_cache_reuse(void **state)
 	assert_int_equal(cache.gen, 1001);
 	/* a zeroed cache never matches a table */
 	cache = (struct rte_vfio_user_mem_cache){ 0 };
-	assert_ptr_equal(rte_vfio_user_iova_to_va_cached(t, &cache, 0x1008, 8,
-				RTE_VFIO_USER_MEM_F_READ), m0 + 8);
+	assert_ptr_equal(
+		rte_vfio_user_iova_to_va_cached(t, &cache, 0x1008, 8,
+						RTE_VFIO_USER_MEM_F_READ),
+		m0 + 8);
 	free(t);
 	free(l);
 }
@@ -426,7 +428,8 @@ test_many_regions(void **state)
 		const uint32_t *p = rte_vfio_user_iova_to_va(t, iova, 4,
 						RTE_VFIO_USER_MEM_F_READ);
 
-		assert_int_equal(rte_vfio_user_mem_find(t, iova, 1)->iova, iova);
+		assert_int_equal(rte_vfio_user_mem_find(t, iova, 1)->iova,
+				 iova);
 		assert_non_null(p);
 		assert_int_equal(*p, i);
 		assert_null(rte_vfio_user_iova_to_va(t, iova + MI_PAGE, 1, 0));
@@ -1058,9 +1061,10 @@ qt_reader_run(void *arg)
 			x ^= x << 13;
 			x ^= x >> 7;
 			x ^= x << 17;
-			p = rte_vfio_user_iova_to_va_cached(t, &cache2,
-					QT_CHURN_IOVA + (x % QT_CHURN) * MI_PAGE,
-					8, RTE_VFIO_USER_MEM_F_READ);
+			p = rte_vfio_user_iova_to_va_cached(
+				t, &cache2,
+				QT_CHURN_IOVA + (x % QT_CHURN) * MI_PAGE, 8,
+				RTE_VFIO_USER_MEM_F_READ);
 			if (p == NULL)
 				continue;
 			s->hits++;
@@ -1102,13 +1106,16 @@ test_quiescence_tree(void **state)
 	mi_open(&c, &mi_b, NULL);
 	/* the stable range: page by page, descending: one segment */
 	for (uint32_t i = QT_STABLE; i-- > 0;)
-		assert_int_equal(mi_map(&c, QT_STABLE_IOVA + i * MI_PAGE, MI_PAGE,
-					RW, sfd, (uint64_t)i * MI_PAGE), 0);
+		assert_int_equal(mi_map(&c, QT_STABLE_IOVA + i * MI_PAGE,
+					MI_PAGE, RW, sfd,
+					(uint64_t)i * MI_PAGE),
+				 0);
 	assert_int_equal(table(&mi_b)->nsegments, 1);
 	s->d = &mi_b;
 	s->want = stable;
 	assert_int_equal(pthread_create(&s->th, NULL, qt_reader_run, s), 0);
-	assert_true(MI_WAIT(__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE), 2000));
+	assert_true(
+		MI_WAIT(__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE), 2000));
 
 	for (ops = 0; ops < QT_OPS && mi_now_ms() - t0 < QT_MAX_MS; ops++) {
 		uint32_t j;
@@ -1120,15 +1127,18 @@ test_quiescence_tree(void **state)
 		j = (uint32_t)(x % QT_CHURN);
 		w = (uint64_t *)(churn + (size_t)j * MI_PAGE);
 		if (mapped[j]) {
-			assert_int_equal(mi_unmap(&c, QT_CHURN_IOVA + j * MI_PAGE,
-						  MI_PAGE, 0), 0);
+			assert_int_equal(mi_unmap(&c,
+						  QT_CHURN_IOVA + j * MI_PAGE,
+						  MI_PAGE, 0),
+					 0);
 			/* answered: the reader let go of it for good */
 			__atomic_store_n(w, QS_POISON, __ATOMIC_RELEASE);
 		} else {
 			__atomic_store_n(w, QT_GOOD, __ATOMIC_RELEASE);
 			assert_int_equal(mi_map(&c, QT_CHURN_IOVA + j * MI_PAGE,
 						MI_PAGE, RW, cfd,
-						(uint64_t)j * MI_PAGE), 0);
+						(uint64_t)j * MI_PAGE),
+					 0);
 		}
 		mapped[j] = !mapped[j];
 		if (table(&mi_b)->nsegments > maxsegs)
@@ -1137,10 +1147,11 @@ test_quiescence_tree(void **state)
 	usleep(20000);
 	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(s->th, NULL);
-	print_message("quiescence with a changing tree: %u map/unmap in %" PRIu64
-		      " ms (up to %u segments), reader %" PRIu64 " loops, %"
-		      PRIu64 " range reads, %" PRIu64 " page hits\n", ops,
-		      mi_now_ms() - t0, maxsegs, s->loops, s->reads, s->hits);
+	print_message(
+		"quiescence with a changing tree: %u map/unmap in %" PRIu64
+		" ms (up to %u segments), reader %" PRIu64 " loops, %" PRIu64
+		" range reads, %" PRIu64 " page hits\n",
+		ops, mi_now_ms() - t0, maxsegs, s->loops, s->reads, s->hits);
 	assert_int_equal(s->bad, 0);
 	assert_int_equal(s->poisoned, 0);
 	assert_true(s->reads > 0 && s->hits > 0);

@@ -39,13 +39,15 @@ open_fds(void)
 static const struct rte_vfio_user_mem_segment *
 seg_at(uint64_t iova)
 {
-	return rte_vfio_user_mem_next(rte_vfio_user_get_mem_table(mi_a.id), iova);
+	return rte_vfio_user_mem_next(rte_vfio_user_get_mem_table(mi_a.id),
+				      iova);
 }
 
 static void
 test_mem_fd(void **state)
 {
-	const uint64_t iova = 0x10000000, iova2 = 0x20000000, iova3 = 0x30000000;
+	const uint64_t iova = 0x10000000, iova2 = 0x20000000,
+		       iova3 = 0x30000000;
 	const struct rte_vfio_user_mem_segment *s;
 	struct stat ours, theirs;
 	uint64_t off = 1;
@@ -78,7 +80,8 @@ test_mem_fd(void **state)
 	assert_true(sfd >= 0 && sfd != fd);
 	assert_int_equal(off, 0);
 	assert_int_equal(fstat(sfd, &theirs), 0);
-	assert_true(theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev);
+	assert_true(theirs.st_ino == ours.st_ino &&
+		    theirs.st_dev == ours.st_dev);
 	s = seg_at(iova2);
 	assert_true(s != NULL && s->iova == iova2);
 	assert_int_equal(rte_vfio_user_mem_fd(mi_a.id, s, &off), sfd);
@@ -164,4 +167,4 @@ const struct CMUnitTest mi_handoff_tests[] = {
 	T(test_watch_fd),
 };
 const size_t mi_handoff_tests_n = sizeof(mi_handoff_tests) /
-	sizeof(mi_handoff_tests[0]);
+				  sizeof(mi_handoff_tests[0]);

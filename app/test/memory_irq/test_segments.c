@@ -91,7 +91,7 @@ static uint32_t
 mem_prot(uint32_t flags)
 {
 	return (flags & VFIO_USER_DMA_MAP_F_READ ? MEM_R : 0) |
-		(flags & VFIO_USER_DMA_MAP_F_WRITE ? MEM_W : 0);
+	       (flags & VFIO_USER_DMA_MAP_F_WRITE ? MEM_W : 0);
 }
 
 /* Whether mapped page j (= i + 1) continues mapped page i in a segment. */
@@ -99,7 +99,7 @@ static bool
 joins(const struct page *a, const struct page *b)
 {
 	return a->file == b->file && a->flags == b->flags &&
-		(a->file < 0 || b->off == a->off + 1);
+	       (a->file < 0 || b->off == a->off + 1);
 }
 
 /*
@@ -122,8 +122,8 @@ check_layout(const struct page *pg, uint32_t n)
 			i++;
 			continue;
 		}
-		for (j = i + 1; j < n && pg[j].mapped && joins(&pg[j - 1], &pg[j]);
-		     j++)
+		for (j = i + 1;
+		     j < n && pg[j].mapped && joins(&pg[j - 1], &pg[j]); j++)
 			;
 		assert_non_null(s);
 		assert_int_equal(s->iova, BASE + i * PG);
@@ -140,11 +140,14 @@ check_layout(const struct page *pg, uint32_t n)
 				assert_int_equal(v, tag(pg[k].file, pg[k].off));
 			}
 			assert_ptr_equal(rte_vfio_user_iova_to_va(t, s->iova,
-					 s->size, 0), s->vaddr);
+								  s->size, 0),
+					 s->vaddr);
 		}
-		if (j < n && pg[j].mapped)	/* across the boundary */
-			assert_null(rte_vfio_user_iova_to_va(t, s->iova + s->size - 8,
-							     16, 0));
+		if (j < n && pg[j].mapped) /* across the boundary */
+			assert_null(
+				rte_vfio_user_iova_to_va(t,
+							 s->iova + s->size - 8,
+							 16, 0));
 		nseg++;
 		nreg += j - i;
 		s = rte_vfio_user_mem_next(t, s->iova + s->size);
@@ -160,7 +163,8 @@ page_map(struct rc *c, const struct files *fs, struct page *p, uint32_t i)
 {
 	assert_int_equal(mi_map(c, BASE + i * PG, PG, p->flags,
 				p->file >= 0 ? fs->fd[p->file] : -1,
-				p->file >= 0 ? p->off * PG : 0), 0);
+				p->file >= 0 ? p->off * PG : 0),
+			 0);
 	p->mapped = true;
 }
 
@@ -199,7 +203,9 @@ next_perm(uint32_t *a, uint32_t n)
 	return true;
 }
 
-enum { LAYOUT_N = 4 };
+enum {
+	LAYOUT_N = 4
+};
 
 /* Layouts of LAYOUT_N pages. */
 static const struct page layouts[][LAYOUT_N] = {
@@ -260,7 +266,9 @@ test_seg_every_order(void **state)
 static void
 test_seg_random(void **state)
 {
-	enum { N = 64 };
+	enum {
+		N = 64
+	};
 	struct page pg[N];
 	struct files fs;
 	uint64_t x = 0x2545f4914f6cdd1dull;
@@ -320,8 +328,9 @@ test_seg_span(void **state)
 		uint8_t *p;
 
 		for (uint32_t i = n; i-- > 0;)
-			assert_int_equal(mi_map(&c, BASE + i * PG, PG, RW, fs.fd[0],
-						(8 + i) * PG), 0);
+			assert_int_equal(mi_map(&c, BASE + i * PG, PG, RW,
+						fs.fd[0], (8 + i) * PG),
+					 0);
 		t = table();
 		assert_int_equal(t->nregions, n);
 		assert_int_equal(t->nsegments, 1);
@@ -343,36 +352,43 @@ test_seg_span(void **state)
 				int f = v == 0 ? 0 : (int)(i % 2);
 
 				off = v == 0 ? (8 + 2 * i) * PG : (8 + i) * PG;
-				assert_int_equal(mi_map(&c, BASE + i * PG, PG, RW,
-							fs.fd[f], off), 0);
+				assert_int_equal(mi_map(&c, BASE + i * PG, PG,
+							RW, fs.fd[f], off),
+						 0);
 				memcpy(want + i * PG, fs.mem[f] + off, PG);
 			}
 			t = table();
 			assert_int_equal(t->nsegments, n);
-			assert_null(rte_vfio_user_iova_to_va(t, lo, len, MEM_R));
+			assert_null(
+				rte_vfio_user_iova_to_va(t, lo, len, MEM_R));
 			memset(buf, 0, sizeof(buf));
-			assert_int_equal(rte_vfio_user_mem_read(t, &cache, lo, buf,
-								len), 0);
+			assert_int_equal(rte_vfio_user_mem_read(t, &cache, lo,
+								buf, len),
+					 0);
 			assert_memory_equal(buf, want + 100, len);
 			/* the pieces: up to each page's end */
 			while (done < len) {
 				uint64_t l = len - done;
 
 				p = rte_vfio_user_iova_to_va_partial(t, &cache,
-						lo + done, &l, MEM_R);
+								     lo + done,
+								     &l, MEM_R);
 				assert_non_null(p);
 				assert_int_equal(l, RTE_MIN(len - done,
-						 PG - (lo + done) % PG));
+							    PG - (lo +
+								  done) % PG));
 				assert_memory_equal(p, want + 100 + done, l);
 				done += l;
 			}
 			/* and the locking helper */
 			memset(buf, 0, sizeof(buf));
-			assert_int_equal(rte_vfio_user_dma_read(mi_a.id, lo, buf,
-								len), 0);
+			assert_int_equal(rte_vfio_user_dma_read(mi_a.id, lo,
+								buf, len),
+					 0);
 			assert_memory_equal(buf, want + 100, len);
 			for (uint32_t i = 0; i < n; i++)
-				assert_int_equal(mi_unmap(&c, BASE + i * PG, PG, 0),
+				assert_int_equal(mi_unmap(&c, BASE + i * PG, PG,
+							  0),
 						 0);
 		}
 	}
@@ -401,7 +417,8 @@ test_seg_copy(void **state)
 	 * away, page 3: file 1; page 4 read-only, page 5 message-only */
 	assert_int_equal(mi_map(&c, BASE, PG, RW, fs.fd[0], 10 * PG), 0);
 	assert_int_equal(mi_map(&c, BASE + PG, PG, RW, fs.fd[0], 11 * PG), 0);
-	assert_int_equal(mi_map(&c, BASE + 2 * PG, PG, RW, fs.fd[0], 30 * PG), 0);
+	assert_int_equal(mi_map(&c, BASE + 2 * PG, PG, RW, fs.fd[0], 30 * PG),
+			 0);
 	assert_int_equal(mi_map(&c, BASE + 3 * PG, PG, RW, fs.fd[1], 0), 0);
 	assert_int_equal(mi_map(&c, BASE + 4 * PG, PG, RO, fs.fd[2], 0), 0);
 	assert_int_equal(mi_map(&c, BASE + 5 * PG, PG, RW, -1, 0), 0);
@@ -422,7 +439,8 @@ test_seg_copy(void **state)
 	assert_int_equal(cache.seg->iova, BASE + 3 * PG);
 	/* within one segment: the inline path */
 	assert_int_equal(rte_vfio_user_mem_read(t, &cache, BASE + 10, buf,
-						2 * PG - 20), 0);
+						2 * PG - 20),
+			 0);
 	assert_memory_equal(buf, fs.mem[0] + 10 * PG + 10, 2 * PG - 20);
 
 	/* refused as a whole, nothing written: into read-only memory, into
@@ -430,28 +448,36 @@ test_seg_copy(void **state)
 	 * hole, wrapping */
 	memcpy(&v, fs.mem[1] + PG - 8, sizeof(v));
 	assert_int_equal(rte_vfio_user_mem_write(t, &cache, BASE + 4 * PG - 8,
-						 src, 16), -EFAULT);
+						 src, 16),
+			 -EFAULT);
 	assert_int_equal(rte_vfio_user_mem_read(t, &cache, BASE + 4 * PG - 8,
-						buf, 16), 0);
+						buf, 16),
+			 0);
 	assert_memory_equal(buf, &v, 8);
 	assert_int_equal(rte_vfio_user_mem_read(t, &cache, BASE + 5 * PG - 8,
-						buf, 16), -EFAULT);
+						buf, 16),
+			 -EFAULT);
 	assert_int_equal(rte_vfio_user_mem_read(t, &cache, BASE + 6 * PG - 8,
-						buf, 16), -EFAULT);
+						buf, 16),
+			 -EFAULT);
 	assert_int_equal(rte_vfio_user_mem_read(t, &cache, BASE - 8, buf, 16),
 			 -EFAULT);
 	assert_int_equal(rte_vfio_user_mem_read(t, &cache, UINT64_MAX - 8, buf,
-						16), -EINVAL);
+						16),
+			 -EINVAL);
 	assert_int_equal(rte_vfio_user_mem_read(t, &cache, lo, buf, 0), 0);
 	/* the locking helpers: across mapped segments of different files */
 	memset(buf, 0, sizeof(buf));
-	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, lo, buf, 5 * PG - 1000),
+	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, lo, buf,
+						5 * PG - 1000),
 			 0);
 	assert_memory_equal(buf, src, len);
 	assert_int_equal(rte_vfio_user_dma_write(mi_a.id, BASE + 4 * PG - 8,
-						 src, 16), -EFAULT);
+						 src, 16),
+			 -EFAULT);
 	assert_int_equal(rte_vfio_user_dma_write(mi_a.id, BASE + 2 * PG - 4,
-						 "abcdefgh", 8), 0);
+						 "abcdefgh", 8),
+			 0);
 	assert_memory_equal(fs.mem[0] + 12 * PG - 4, "abcd", 4);
 	assert_memory_equal(fs.mem[0] + 30 * PG, "efgh", 4);
 
@@ -510,7 +536,8 @@ unmap_dirty(struct rc *c, uint32_t i)
 	uint64_t bits = ~0ull;
 
 	assert_int_equal(rc_call(c, VFIO_USER_DMA_UNMAP, &q, sizeof(q), NULL, 0,
-				 &r), 0);
+				 &r),
+			 0);
 	assert_int_equal(r.size, sizeof(q) + 8);
 	memcpy(&bits, r.payload + sizeof(q), 8);
 	rc_reply_free(&r);
@@ -534,11 +561,14 @@ test_seg_dirty(void **state)
 	/* pages 0-3 of file 0, mapped out of order: they merge into one */
 	for (int k = 0; k < 4; k++)
 		assert_int_equal(mi_map(&c, BASE + order[k] * PG, PG, RW,
-					fs.fd[0], order[k] * PG), 0);
+					fs.fd[0], order[k] * PG),
+				 0);
 	/* page 4: message-only, page 5: read-only, page 6: another file */
 	assert_int_equal(mi_map(&c, BASE + 4 * PG, PG, RW, -1, 0), 0);
-	assert_int_equal(mi_map(&c, BASE + 5 * PG, PG, RO, fs.fd[0], 5 * PG), 0);
-	assert_int_equal(mi_map(&c, BASE + 6 * PG, PG, RW, fs.fd[1], 6 * PG), 0);
+	assert_int_equal(mi_map(&c, BASE + 5 * PG, PG, RO, fs.fd[0], 5 * PG),
+			 0);
+	assert_int_equal(mi_map(&c, BASE + 6 * PG, PG, RW, fs.fd[1], 6 * PG),
+			 0);
 	assert_int_equal(table()->nsegments, 4);
 	assert_int_equal(dirty_get(&c, 0, 7, &bits), 0);
 	assert_int_equal(bits, 0);
@@ -556,25 +586,33 @@ test_seg_dirty(void **state)
 
 	/* the merge: page 2 back, page 0 written before it; the bits of the
 	 * merged segment are the pages', not moved */
-	assert_int_equal(rte_vfio_user_mem_write(table(), &cache, BASE + 8,
-						 "x", 1), 0);
-	assert_int_equal(mi_map(&c, BASE + 2 * PG, PG, RW, fs.fd[0], 2 * PG), 0);
-	assert_int_equal(table()->nsegments, 4);
-	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, BASE + 3 * PG - 1, 2),
-			 0);	/* pages 2 and 3 */
-	/* a report across segments: message-only and read-only are clean */
-	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, BASE + 4 * PG, 2 * PG),
+	assert_int_equal(rte_vfio_user_mem_write(table(), &cache, BASE + 8, "x",
+						 1),
 			 0);
-	assert_int_equal(rte_vfio_user_mem_write(table(), &cache, BASE + 7 * PG - 1,
-						 "y", 1), 0);
+	assert_int_equal(mi_map(&c, BASE + 2 * PG, PG, RW, fs.fd[0], 2 * PG),
+			 0);
+	assert_int_equal(table()->nsegments, 4);
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, BASE + 3 * PG - 1,
+						  2),
+			 0); /* pages 2 and 3 */
+	/* a report across segments: message-only and read-only are clean */
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, BASE + 4 * PG,
+						  2 * PG),
+			 0);
+	assert_int_equal(rte_vfio_user_mem_write(table(), &cache,
+						 BASE + 7 * PG - 1, "y", 1),
+			 0);
 	assert_int_equal(dirty_get(&c, 0, 7, &bits), 0);
 	assert_int_equal(bits, 0x1 | 0x4 | 0x8 | 0x40);
 	/* a copy across regions marks every page it wrote */
-	assert_int_equal(rte_vfio_user_mem_write(table(), &cache, BASE + 4 * PG - 4,
-						 "abcdefgh", 8), -EFAULT);
 	assert_int_equal(rte_vfio_user_mem_write(table(), &cache,
-						 BASE + 2 * PG - 4,
-						 "abcdefgh", 8), 0);
+						 BASE + 4 * PG - 4, "abcdefgh",
+						 8),
+			 -EFAULT);
+	assert_int_equal(rte_vfio_user_mem_write(table(), &cache,
+						 BASE + 2 * PG - 4, "abcdefgh",
+						 8),
+			 0);
 	assert_int_equal(dirty_get(&c, 1, 3, &bits), 0);
 	assert_int_equal(bits, 0x3);	/* pages 1 and 2 */
 	/* not mapped throughout: refused */
@@ -656,7 +694,8 @@ many(const char *name, const uint32_t *off, const uint32_t *map_order,
 		uint32_t i = map_order[k];
 
 		assert_int_equal(mi_map(&c, base + (uint64_t)i * PG, PG, RW, fd,
-					(uint64_t)off[i] * PG), 0);
+					(uint64_t)off[i] * PG),
+				 0);
 	}
 	t1 = now_s();
 	t = table();
@@ -664,8 +703,9 @@ many(const char *name, const uint32_t *off, const uint32_t *map_order,
 	assert_int_equal(t->nregions, MANY);
 	assert_int_equal(t->nsegments, expect_segs);
 	for (uint32_t i = 0; i < MANY; i += 89) {
-		const uint64_t *p = rte_vfio_user_iova_to_va(t,
-				base + (uint64_t)i * PG, 8, MEM_R);
+		const uint64_t *p =
+			rte_vfio_user_iova_to_va(t, base + (uint64_t)i * PG, 8,
+						 MEM_R);
 
 		assert_non_null(p);
 		if (off[i] % 97 == 0)
@@ -674,7 +714,8 @@ many(const char *name, const uint32_t *off, const uint32_t *map_order,
 	for (uint32_t k = 0; k < MANY; k++) {
 		uint32_t i = unmap_order[k];
 
-		assert_int_equal(mi_unmap(&c, base + (uint64_t)i * PG, PG, 0), 0);
+		assert_int_equal(mi_unmap(&c, base + (uint64_t)i * PG, PG, 0),
+				 0);
 		if (k == MANY / 2)
 			half = table()->nsegments;
 	}
@@ -683,9 +724,10 @@ many(const char *name, const uint32_t *off, const uint32_t *map_order,
 	assert_int_equal(table()->nsegments, 0);
 	print_message("%u regions (%s): %u segments, %u when half unmapped; "
 		      "map %.2f s (%.1f us each), unmap %.2f s (%.1f us each); "
-		      "process mappings %d -> %d\n", MANY, name, expect_segs,
-		      half, t1 - t0, (t1 - t0) * 1e6 / MANY, t2 - t1,
-		      (t2 - t1) * 1e6 / MANY, maps0, maps_peak);
+		      "process mappings %d -> %d\n",
+		      MANY, name, expect_segs, half, t1 - t0,
+		      (t1 - t0) * 1e6 / MANY, t2 - t1, (t2 - t1) * 1e6 / MANY,
+		      maps0, maps_peak);
 	/* the file once, the test's own view of it, and what malloc's
 	 * arenas may add: not one per region */
 	assert_true(maps_peak - maps0 <= 8);
@@ -760,7 +802,9 @@ is_mapped(const void *p, size_t len)
 static void
 test_seg_view(void **state)
 {
-	enum { N = 6 };
+	enum {
+		N = 6
+	};
 	const uint64_t lo = BASE + 100, len = N * PG - 300;
 	uint8_t want[N * MI_PAGE];
 	struct files fs;
@@ -776,7 +820,8 @@ test_seg_view(void **state)
 	mi_open(&c, &mi_a, NULL);
 	for (uint32_t i = 0; i < N; i++) {
 		assert_int_equal(mi_map(&c, BASE + i * PG, PG, RW, fs.fd[0],
-					(40 - i) * PG), 0);
+					(40 - i) * PG),
+				 0);
 		memcpy(want + i * PG, fs.mem[0] + (40 - i) * PG, PG);
 	}
 	assert_int_equal(table()->nsegments, N);
@@ -795,24 +840,27 @@ test_seg_view(void **state)
 	assert_ptr_equal(rte_vfio_user_mem_view(mi_a.id, lo, len, MEM_RW), v);
 	assert_ptr_equal(rte_vfio_user_mem_view(mi_a.id, BASE + 2 * PG + 8, 64,
 						MEM_R),
-			 rte_vfio_user_iova_to_va(table(), BASE + 2 * PG + 8, 64,
-						  MEM_R));
+			 rte_vfio_user_iova_to_va(table(), BASE + 2 * PG + 8,
+						  64, MEM_R));
 	assert_true(rc_count_maps() - maps0 <= N + 1);
 	/* refused: a hole, past the end, message-only, protection */
 	assert_null(rte_vfio_user_mem_view(mi_a.id, lo, N * PG, MEM_R));
 	assert_int_equal(mi_map(&c, BASE + N * PG, PG, RW, -1, 0), 0);
 	assert_null(rte_vfio_user_mem_view(mi_a.id, lo, N * PG, MEM_R));
-	assert_int_equal(mi_map(&c, BASE + (N + 1) * PG, PG, RO, fs.fd[1], 0), 0);
+	assert_int_equal(mi_map(&c, BASE + (N + 1) * PG, PG, RO, fs.fd[1], 0),
+			 0);
 	assert_null(rte_vfio_user_mem_view(mi_a.id, BASE + (N + 1) * PG - 8, 16,
 					   MEM_R));
-	assert_null(rte_vfio_user_mem_view(mi_a.id, BASE + N * PG - 8, 16, MEM_R));
+	assert_null(
+		rte_vfio_user_mem_view(mi_a.id, BASE + N * PG - 8, 16, MEM_R));
 	assert_null(rte_vfio_user_mem_view(mi_a.id, lo, 0, MEM_R));
 
 	/* a page of it unmapped: the view is gone once the reply came */
 	assert_true(is_mapped(v, len));
 	assert_int_equal(mi_unmap(&c, BASE + 3 * PG, PG, 0), 0);
 	assert_false(is_mapped(v, 16));
-	assert_int_equal(mi_map(&c, BASE + 3 * PG, PG, RW, fs.fd[0], 37 * PG), 0);
+	assert_int_equal(mi_map(&c, BASE + 3 * PG, PG, RW, fs.fd[0], 37 * PG),
+			 0);
 	v2 = rte_vfio_user_mem_view(mi_a.id, lo, len, MEM_R);
 	assert_non_null(v2);
 	assert_memory_equal(v2 + PG, fs.mem[0] + 39 * PG + 100, 16);
@@ -855,7 +903,8 @@ test_seg_mlockall(void **state)
 		munmap(p, PG);
 		if (!(in & 1)) {
 			munlockall();
-			print_message("mlockall has no effect here: not checked\n");
+			print_message(
+				"mlockall has no effect here: not checked\n");
 			close(fd);
 			return;
 		}
@@ -885,14 +934,9 @@ test_seg_mlockall(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, mi_test_teardown)
 const struct CMUnitTest mi_segments_tests[] = {
-	T(test_seg_every_order),
-	T(test_seg_random),
-	T(test_seg_span),
-	T(test_seg_copy),
-	T(test_seg_dirty),
-	T(test_seg_view),
-	T(test_seg_many),
-	T(test_seg_mlockall),
+	T(test_seg_every_order), T(test_seg_random),   T(test_seg_span),
+	T(test_seg_copy),	 T(test_seg_dirty),    T(test_seg_view),
+	T(test_seg_many),	 T(test_seg_mlockall),
 };
-const size_t mi_segments_tests_n =
-	sizeof(mi_segments_tests) / sizeof(mi_segments_tests[0]);
+const size_t mi_segments_tests_n = sizeof(mi_segments_tests) /
+				   sizeof(mi_segments_tests[0]);

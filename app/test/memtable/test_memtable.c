@@ -99,7 +99,8 @@ model_delete(struct model *m, uint32_t p)
 static seg_t
 rec(uint64_t iova, uint64_t size)
 {
-	return (seg_t){ .iova = iova, .size = size,
+	return (seg_t){ .iova = iova,
+			.size = size,
 			.vaddr = (uint8_t *)(uintptr_t)(iova ^ 0x5a5a000),
 			.prot = (uint32_t)(iova >> 12) & 3 };
 }
@@ -109,14 +110,17 @@ static void
 assert_same(const struct vu_mt *t, const struct model *m, int probes)
 {
 	const struct rte_vfio_user_mem_table tab = {
-		.gen = 1, .root = t->root, .depth = t->depth,
+		.gen = 1,
+		.root = t->root,
+		.depth = t->depth,
 	};
 	const seg_t *s;
 	uint32_t i = 0;
 
 	assert_int_equal(vu_mt_check(t), 0);
 	assert_int_equal(t->count, m->n);
-	for (s = vu_mt_next(t, 0); s != NULL; s = vu_mt_next(t, s->iova + s->size)) {
+	for (s = vu_mt_next(t, 0); s != NULL;
+	     s = vu_mt_next(t, s->iova + s->size)) {
 		assert_true(i < m->n);
 		assert_memory_equal(s, &m->s[i], sizeof(*s));
 		i++;
@@ -183,7 +187,7 @@ random_step(struct vu_mt *t, struct vu_mt_txn *x, struct model *m,
 	} else {
 		uint32_t p = rnd() % m->n;
 		uint64_t room = p + 1 < m->n ? m->s[p + 1].iova - m->s[p].iova :
-			4 * PG;
+					       4 * PG;
 		seg_t s = m->s[p];
 
 		s.size = (1 + rnd() % (room / PG < 4 ? room / PG : 4)) * PG;
@@ -238,7 +242,9 @@ test_random_model(void **state)
 static void
 test_versions(void **state)
 {
-	enum { NV = 8 };
+	enum {
+		NV = 8
+	};
 	struct model m = { 0 }, mv[NV] = { 0 };
 	struct vu_mt_ptrs old[NV] = { 0 };
 	struct vu_mt t, tv[NV];
@@ -346,22 +352,27 @@ bulk(const char *name, const uint32_t *order, uint32_t n)
 		max_copied = c > max_copied ? c : max_copied;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t c = step_cost(&t, 1, (uint64_t)order[(i * 7919u) % n] *
-				       2 * PG, PG);
+		uint32_t c = step_cost(&t, 1,
+				       (uint64_t)order[(i * 7919u) % n] * 2 *
+					       PG,
+				       PG);
 
 		max_copied = c > max_copied ? c : max_copied;
 		if (i % 8192 == 0)
 			assert_int_equal(vu_mt_check(&t), 0);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+	ms = (double)(b.tv_sec - a.tv_sec) * 1e3 +
+	     (b.tv_nsec - a.tv_nsec) / 1e6;
 	assert_int_equal(t.count, 0);
 	assert_int_equal(t.depth, 0);
 	assert_int_equal(vu_mt_check(&t), 0);
-	print_message("memtable %s: %u inserts, %u replaces, %u deletes in %.1f ms "
-		      "(%.2f us each); depth up to %u, at most %u nodes copied "
-		      "by an update\n", name, n, (n + 96) / 97, n, ms,
-		      ms * 1000 / (2 * n + (n + 96) / 97), max_depth, max_copied);
+	print_message(
+		"memtable %s: %u inserts, %u replaces, %u deletes in %.1f ms "
+		"(%.2f us each); depth up to %u, at most %u nodes copied "
+		"by an update\n",
+		name, n, (n + 96) / 97, n, ms,
+		ms * 1000 / (2 * n + (n + 96) / 97), max_depth, max_copied);
 	/* 32-way nodes: 65535 records fit in 4 levels; an update copies
 	 * the path (a node per level) and at most a sibling per level */
 	assert_true(max_depth <= 4);

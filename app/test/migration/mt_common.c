@@ -89,8 +89,10 @@ log_arc(struct mt_dev *d, uint32_t from, uint32_t to, bool ok)
 	int n = __atomic_load_n(&d->narcs, __ATOMIC_ACQUIRE);
 
 	if (n < MT_MAX_ARCS) {
-		d->arcs[n] = (struct mt_arc){ (uint8_t)from, (uint8_t)to, ok,
-			__atomic_load_n(&d->destroy_count, __ATOMIC_ACQUIRE) };
+		d->arcs[n] = (struct mt_arc){
+			(uint8_t)from, (uint8_t)to, ok,
+			__atomic_load_n(&d->destroy_count, __ATOMIC_ACQUIRE)
+		};
 		__atomic_store_n(&d->narcs, n + 1, __ATOMIC_RELEASE);
 	}
 }
@@ -113,7 +115,8 @@ mig_state_change(int dev_id, enum rte_vfio_user_mig_state from,
 	}
 	if (from == RTE_VFIO_USER_MIG_RESUMING &&
 	    to == RTE_VFIO_USER_MIG_STOP &&
-	    (d->load_bad || d->load_pos != (uint64_t)d->pre_len + d->stop_len)) {
+	    (d->load_bad ||
+	     d->load_pos != (uint64_t)d->pre_len + d->stop_len)) {
 		/* what was loaded is incomplete or wrong: refused */
 		log_arc(d, from, to, false);
 		return -EINVAL;
@@ -138,7 +141,8 @@ mig_save(int dev_id, void *buf, size_t len)
 	if (!mt_saving(d->cur))
 		return -EPROTO;	/* the library must not ask */
 	limit = d->cur == RTE_VFIO_USER_MIG_STOP_COPY ?
-		(uint64_t)d->pre_len + d->stop_len : d->pre_len;
+			(uint64_t)d->pre_len + d->stop_len :
+			d->pre_len;
 	n = limit > d->save_pos ? limit - d->save_pos : 0;
 	if (n > len)
 		n = len;
@@ -207,12 +211,16 @@ dev_create(struct mt_dev *d)
 	struct rte_vfio_user_region cfg = {
 		.size = sizeof(d->config),
 		.flags = RTE_VFIO_USER_REG_F_READ | RTE_VFIO_USER_REG_F_WRITE,
-		.access = cfg_access, .priv = d, .mmap_fd = -1,
+		.access = cfg_access,
+		.priv = d,
+		.mmap_fd = -1,
 	};
 	struct rte_vfio_user_region bar = {
 		.size = sizeof(d->bar0),
 		.flags = RTE_VFIO_USER_REG_F_READ | RTE_VFIO_USER_REG_F_WRITE,
-		.access = bar0_access, .priv = d, .mmap_fd = -1,
+		.access = bar0_access,
+		.priv = d,
+		.mmap_fd = -1,
 	};
 	struct rte_vfio_user_mig_ops mops = {
 		.flags = d->flags,
@@ -232,8 +240,8 @@ dev_create(struct mt_dev *d)
 	if (ret == 0)
 		ret = rte_vfio_user_set_reg_info(d->id, 0, &bar);
 	if (ret == 0)
-		ret = rte_vfio_user_set_reg_info(d->id,
-				VFIO_USER_PCI_CONFIG_REGION_INDEX, &cfg);
+		ret = rte_vfio_user_set_reg_info(
+			d->id, VFIO_USER_PCI_CONFIG_REGION_INDEX, &cfg);
 	if (ret == 0 && d->flags != 0)
 		ret = rte_vfio_user_set_mig_ops(d->id, &mops);
 	if (ret == 0)
@@ -315,11 +323,13 @@ mt_close(struct rc *c, struct mt_dev *d)
 	rc_close(c);
 	assert_true(MT_WAIT(__atomic_load_n(&d->destroy_count,
 					    __ATOMIC_ACQUIRE) > before &&
-			    rte_vfio_user_is_connected(d->id) == 0, 5000));
+				    rte_vfio_user_is_connected(d->id) == 0,
+			    5000));
 	/* the state goes back to RUNNING once the client is gone */
 	if (d->flags != 0)
 		assert_true(MT_WAIT(rte_vfio_user_get_mig_state(d->id) ==
-				    RTE_VFIO_USER_MIG_RUNNING, 2000));
+					    RTE_VFIO_USER_MIG_RUNNING,
+				    2000));
 }
 
 int
@@ -351,12 +361,15 @@ mt_set_state(struct rc *c, uint32_t state)
 	struct rc_reply r;
 	int ret;
 
-	ret = mt_feature(c, 0, VFIO_USER_DEVICE_FEATURE_SET |
-			 VFIO_USER_FEATURE_MIG_DEVICE_STATE, &st, sizeof(st), &r);
+	ret = mt_feature(c, 0,
+			 VFIO_USER_DEVICE_FEATURE_SET |
+				 VFIO_USER_FEATURE_MIG_DEVICE_STATE,
+			 &st, sizeof(st), &r);
 	if (ret == 0) {
 		/* the reply is the request */
-		assert_int_equal(r.size, sizeof(struct vfio_user_device_feature) +
-				 sizeof(st));
+		assert_int_equal(r.size,
+				 sizeof(struct vfio_user_device_feature) +
+					 sizeof(st));
 		assert_memory_equal(r.payload + 8, &st, sizeof(st));
 	}
 	rc_reply_free(&r);
@@ -369,12 +382,15 @@ mt_get_state(struct rc *c)
 	struct vfio_user_device_feature_mig_state st;
 	struct rc_reply r;
 
-	assert_int_equal(mt_feature(c, sizeof(struct vfio_user_device_feature) +
-				    sizeof(st), VFIO_USER_DEVICE_FEATURE_GET |
-				    VFIO_USER_FEATURE_MIG_DEVICE_STATE, NULL, 0,
-				    &r), 0);
-	assert_int_equal(r.size, sizeof(struct vfio_user_device_feature) +
-			 sizeof(st));
+	assert_int_equal(mt_feature(c,
+				    sizeof(struct vfio_user_device_feature) +
+					    sizeof(st),
+				    VFIO_USER_DEVICE_FEATURE_GET |
+					    VFIO_USER_FEATURE_MIG_DEVICE_STATE,
+				    NULL, 0, &r),
+			 0);
+	assert_int_equal(r.size,
+			 sizeof(struct vfio_user_device_feature) + sizeof(st));
 	memcpy(&st, r.payload + 8, sizeof(st));
 	rc_reply_free(&r);
 	return st.device_state;
@@ -496,8 +512,8 @@ bool
 mt_saving(uint32_t s)
 {
 	return s == RTE_VFIO_USER_MIG_STOP_COPY ||
-		s == RTE_VFIO_USER_MIG_PRE_COPY ||
-		s == RTE_VFIO_USER_MIG_PRE_COPY_P2P;
+	       s == RTE_VFIO_USER_MIG_PRE_COPY ||
+	       s == RTE_VFIO_USER_MIG_PRE_COPY_P2P;
 }
 
 bool
@@ -545,9 +561,9 @@ direct_arc(uint64_t flags, uint32_t a, uint32_t b)
 		return true;
 	if (pre && !p2p && ARC(PRE, SC))
 		return true;
-	if (pre && p2p && (ARC(PRE, PP2P) || ARC(PP2P, PRE) ||
-			   ARC(PP2P, RP2P) || ARC(RP2P, PP2P) ||
-			   ARC(PP2P, SC)))
+	if (pre && p2p &&
+	    (ARC(PRE, PP2P) || ARC(PP2P, PRE) || ARC(PP2P, RP2P) ||
+	     ARC(RP2P, PP2P) || ARC(PP2P, SC)))
 		return true;
 #undef ARC
 	return false;

@@ -84,13 +84,14 @@ int mt_test_setup(void **state);
 int mt_test_teardown(void **state);
 uint64_t mt_now_ms(void);
 
-#define MT_WAIT(cond, ms) ({						\
-	uint64_t _end = mt_now_ms() + (ms);				\
-	bool _ok;							\
-	while (!(_ok = (cond)) && mt_now_ms() < _end)			\
-		usleep(200);						\
-	_ok;								\
-})
+#define MT_WAIT(cond, ms)                                     \
+	({                                                    \
+		uint64_t _end = mt_now_ms() + (ms);           \
+		bool _ok;                                     \
+		while (!(_ok = (cond)) && mt_now_ms() < _end) \
+			usleep(200);                          \
+		_ok;                                          \
+	})
 
 /* Reset the model's knobs and arc log. */
 void mt_dev_reset_knobs(struct mt_dev *d);

@@ -30,7 +30,9 @@ attach(struct mt_dev *d)
 	 * library's event thread, and a reply larger than the socket buffer
 	 * would wait for the thread that sends it */
 	struct rte_vfio_user_client_conf conf = {
-		.path = d->path, .timeout_ms = 5000, .max_xfer = 65536,
+		.path = d->path,
+		.timeout_ms = 5000,
+		.max_xfer = 65536,
 	};
 	struct rte_vfio_user_client *c = rte_vfio_user_client_attach(&conf);
 
@@ -44,12 +46,15 @@ static void
 detach(struct rte_vfio_user_client *c, struct mt_dev *d)
 {
 	rte_vfio_user_client_detach(c);
-	assert_true(MT_WAIT(rte_vfio_user_is_connected(d->id) == 0 &&
-			    rte_vfio_user_get_mem_table(d->id)->nregions == 0,
-			    5000));
+	assert_true(
+		MT_WAIT(rte_vfio_user_is_connected(d->id) == 0 &&
+				rte_vfio_user_get_mem_table(d->id)->nregions ==
+					0,
+			5000));
 	if (d->flags != 0)
 		assert_true(MT_WAIT(rte_vfio_user_get_mig_state(d->id) ==
-				    RTE_VFIO_USER_MIG_RUNNING, 2000));
+					    RTE_VFIO_USER_MIG_RUNNING,
+				    2000));
 }
 
 static void
@@ -70,12 +75,14 @@ test_client_save_load(void **state)
 	assert_int_equal(flags, mt_all.flags);
 	assert_int_equal(rte_vfio_user_client_mig_get_state(c, &st), 0);
 	assert_int_equal(st, RTE_VFIO_USER_MIG_RUNNING);
-	assert_int_equal(rte_vfio_user_client_mig_set_state(c,
-			 RTE_VFIO_USER_MIG_PRE_COPY), 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 c, RTE_VFIO_USER_MIG_PRE_COPY),
+			 0);
 	n = rte_vfio_user_client_mig_read(c, stream, BIG + 4096);
-	assert_int_equal(n, 3000);	/* the pre-copy part: no more for now */
-	assert_int_equal(rte_vfio_user_client_mig_set_state(c,
-			 RTE_VFIO_USER_MIG_STOP_COPY), 0);
+	assert_int_equal(n, 3000); /* the pre-copy part: no more for now */
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 c, RTE_VFIO_USER_MIG_STOP_COPY),
+			 0);
 	n = rte_vfio_user_client_mig_read(c, stream + 3000, BIG + 4096 - 3000);
 	assert_int_equal(n, BIG - 3000);
 	for (size_t i = 0; i < BIG; i++)
@@ -83,32 +90,38 @@ test_client_save_load(void **state)
 			fail_msg("saved byte %zu differs", i);
 	/* refused: not a state, blocked; nothing changed */
 	assert_int_equal(rte_vfio_user_client_mig_set_state(c, 99), -EINVAL);
-	assert_int_equal(rte_vfio_user_client_mig_set_state(c,
-			 RTE_VFIO_USER_MIG_PRE_COPY), -EINVAL);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 c, RTE_VFIO_USER_MIG_PRE_COPY),
+			 -EINVAL);
 	assert_int_equal(rte_vfio_user_client_mig_get_state(c, &st), 0);
 	assert_int_equal(st, RTE_VFIO_USER_MIG_STOP_COPY);
 	/* MIG_DATA_WRITE outside RESUMING */
-	assert_int_equal(rte_vfio_user_client_mig_write(c, stream, 10), -EINVAL);
+	assert_int_equal(rte_vfio_user_client_mig_write(c, stream, 10),
+			 -EINVAL);
 	detach(c, &mt_all);
 
 	/* load it into "pre", in messages of at most 1 MiB */
 	mt_pre.stop_len = BIG - 3000;
 	c = attach(&mt_pre);
-	assert_int_equal(rte_vfio_user_client_mig_set_state(c,
-			 RTE_VFIO_USER_MIG_RESUMING), 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 c, RTE_VFIO_USER_MIG_RESUMING),
+			 0);
 	assert_int_equal(rte_vfio_user_client_mig_write(c, stream, BIG), 0);
 	assert_int_equal(mt_pre.load_pos, BIG);
-	assert_int_equal(rte_vfio_user_client_mig_set_state(c,
-			 RTE_VFIO_USER_MIG_RUNNING), 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 c, RTE_VFIO_USER_MIG_RUNNING),
+			 0);
 	assert_int_equal(rte_vfio_user_client_mig_read(c, stream, 10), -EINVAL);
 	/* corrupt: the device's error comes back */
-	assert_int_equal(rte_vfio_user_client_mig_set_state(c,
-			 RTE_VFIO_USER_MIG_RESUMING), 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 c, RTE_VFIO_USER_MIG_RESUMING),
+			 0);
 	stream[5] ^= 1;
 	assert_int_equal(rte_vfio_user_client_mig_write(c, stream, 100),
 			 -EBADMSG);
-	assert_int_equal(rte_vfio_user_client_mig_set_state(c,
-			 RTE_VFIO_USER_MIG_RUNNING), -EINVAL);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 c, RTE_VFIO_USER_MIG_RUNNING),
+			 -EINVAL);
 	assert_int_equal(rte_vfio_user_client_reset(c), 0);
 	assert_int_equal(rte_vfio_user_client_mig_get_state(c, &st), 0);
 	assert_int_equal(st, RTE_VFIO_USER_MIG_RUNNING);
@@ -139,44 +152,66 @@ test_client_dma_logging(void **state)
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	assert_true(mem != MAP_FAILED);
 	c = attach(&mt_sc);
-	assert_int_equal(rte_vfio_user_client_dma_map(c, iova, size, mem, fd, 0,
-			 VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE), 0);
+	assert_int_equal(
+		rte_vfio_user_client_dma_map(c, iova, size, mem, fd, 0,
+					     VFIO_USER_DMA_MAP_F_READ |
+						     VFIO_USER_DMA_MAP_F_WRITE),
+		0);
 	/* not logging yet */
 	assert_int_equal(rte_vfio_user_client_dma_logging_report(c, iova, size,
-			 4096, bits, sizeof(bits)), -EINVAL);
-	assert_int_equal(rte_vfio_user_client_dma_logging_start(c, &pgsz, &rg, 1),
+								 4096, bits,
+								 sizeof(bits)),
+			 -EINVAL);
+	assert_int_equal(rte_vfio_user_client_dma_logging_start(c, &pgsz, &rg,
+								1),
 			 0);
 	assert_int_equal(pgsz, 4096);
-	assert_int_equal(rte_vfio_user_client_dma_logging_start(c, &pgsz, &rg, 1),
+	assert_int_equal(rte_vfio_user_client_dma_logging_start(c, &pgsz, &rg,
+								1),
 			 -EBUSY);
 	/* the device writes pages 3 and 9 (as its data path would) */
 	assert_int_equal(rte_vfio_user_dma_write(mt_sc.id, iova + 3 * 4096 + 10,
-						 "x", 1), 0);
+						 "x", 1),
+			 0);
 	assert_int_equal(rte_vfio_user_mark_dirty(mt_sc.id, iova + 9 * 4096, 1),
 			 0);
 	assert_int_equal(rte_vfio_user_client_dma_logging_report(c, iova, size,
-			 4096, bits, sizeof(bits)), 0);
+								 4096, bits,
+								 sizeof(bits)),
+			 0);
 	assert_int_equal(bits[0], (1u << 3) | (1u << 9));
 	/* read and cleared */
 	assert_int_equal(rte_vfio_user_client_dma_logging_report(c, iova, size,
-			 4096, bits, sizeof(bits)), 0);
+								 4096, bits,
+								 sizeof(bits)),
+			 0);
 	assert_int_equal(bits[0], 0);
 	/* at 16 KiB */
 	assert_int_equal(rte_vfio_user_mark_dirty(mt_sc.id, iova + 5 * 4096, 1),
 			 0);
 	assert_int_equal(rte_vfio_user_client_dma_logging_report(c, iova, size,
-			 16384, bits, sizeof(bits)), 0);
+								 16384, bits,
+								 sizeof(bits)),
+			 0);
 	assert_int_equal(bits[0], 1u << 1);
 	/* bad arguments: no room, not a power of 2, outside the mapping */
 	assert_int_equal(rte_vfio_user_client_dma_logging_report(c, iova, size,
-			 4096, bits, 0), -EINVAL);
+								 4096, bits, 0),
+			 -EINVAL);
 	assert_int_equal(rte_vfio_user_client_dma_logging_report(c, iova, size,
-			 3000, bits, sizeof(bits)), -EINVAL);
+								 3000, bits,
+								 sizeof(bits)),
+			 -EINVAL);
 	assert_int_equal(rte_vfio_user_client_dma_logging_report(c, iova + size,
-			 size, 4096, bits, sizeof(bits)), -EINVAL);
+								 size, 4096,
+								 bits,
+								 sizeof(bits)),
+			 -EINVAL);
 	assert_int_equal(rte_vfio_user_client_dma_logging_stop(c), 0);
 	assert_int_equal(rte_vfio_user_client_dma_logging_report(c, iova, size,
-			 4096, bits, sizeof(bits)), -EINVAL);
+								 4096, bits,
+								 sizeof(bits)),
+			 -EINVAL);
 	assert_int_equal(rte_vfio_user_client_dma_unmap(c, iova, size), 0);
 	detach(c, &mt_sc);
 	munmap(mem, size);

@@ -119,9 +119,11 @@ test_v2_read_rules(void **state)
 	assert_int_equal(mt_data_read(&c, 8 + 99, 100, buf), -EINVAL);
 	assert_int_equal(mt_data_read(&c, 0, 100, buf), -EINVAL);
 	assert_int_equal(rc_call(&c, VFIO_USER_MIG_DATA_READ, longer,
-				 sizeof(longer), NULL, 0, NULL), -EINVAL);
+				 sizeof(longer), NULL, 0, NULL),
+			 -EINVAL);
 	assert_int_equal(rc_call(&c, VFIO_USER_MIG_DATA_READ, &q, 4, NULL, 0,
-				 NULL), -EINVAL);
+				 NULL),
+			 -EINVAL);
 	/* none of it consumed the stream, nor left STOP_COPY */
 	assert_int_equal(mt_get_state(&c), S_STOP_COPY);
 	assert_int_equal(mt_data_read(&c, 8 + 50, 50, buf), 50);
@@ -250,11 +252,12 @@ v1_iteration(struct rc *c, uint64_t pos, bool twice)
 	assert_int_equal(off, MT_V1_DATA_OFF);
 	size = mt_v1_field(c, OFF_DATA_SIZE);
 	assert_true(size > 0 && size <= pending && size <= V1_DATA_SIZE);
-	for (uint64_t done = 0; done < size; ) {
+	for (uint64_t done = 0; done < size;) {
 		uint32_t n = (uint32_t)RTE_MIN(size - done, (uint64_t)20000);
 
-		assert_int_equal(mt_region_rw(c, MT_MIG_REGION, off + done,
-					      buf, n, false), 0);
+		assert_int_equal(mt_region_rw(c, MT_MIG_REGION, off + done, buf,
+					      n, false),
+				 0);
 		check_pattern(buf, pos + done, n);
 		done += n;
 	}
@@ -344,8 +347,11 @@ v1_load(struct rc *c, uint64_t total, uint32_t chunk, uint64_t corrupt_at)
 			buf[corrupt_at - pos] ^= 0x80;
 		for (uint32_t k = 0; k < n; k += 16384)
 			assert_int_equal(mt_region_rw(c, MT_MIG_REGION,
-				MT_V1_DATA_OFF + k, buf + k,
-				RTE_MIN(16384u, n - k), true), 0);
+						      MT_V1_DATA_OFF + k,
+						      buf + k,
+						      RTE_MIN(16384u, n - k),
+						      true),
+					 0);
 		ret = mt_region_rw(c, MT_MIG_REGION, OFF_DATA_SIZE, &size, 8,
 				   true);
 		if (ret < 0)
@@ -369,7 +375,8 @@ test_v1_resume(void **state)
 	assert_int_equal(mt_get_state(&c), S_RESUMING);
 	/* more than the data area holds */
 	assert_int_equal(mt_region_rw(&c, MT_MIG_REGION, OFF_DATA_SIZE, &big, 8,
-				      true), -EINVAL);
+				      true),
+			 -EINVAL);
 	assert_int_equal(v1_load(&c, 203000, V1_DATA_SIZE, UINT64_MAX), 0);
 	assert_int_equal(d->load_pos, 203000);
 	mt_arcs_clear(d);

@@ -57,13 +57,15 @@ check_arcs(struct mt_dev *d, uint32_t from, const uint32_t *path, int n)
 	uint32_t prev = from;
 
 	if (__atomic_load_n(&d->narcs, __ATOMIC_ACQUIRE) != n)
-		fail_msg("%s: %d arcs logged, %d expected", d->name, d->narcs, n);
+		fail_msg("%s: %d arcs logged, %d expected", d->name, d->narcs,
+			 n);
 	for (int i = 0; i < n; i++) {
 		if (d->arcs[i].from != prev || d->arcs[i].to != path[i] ||
 		    !d->arcs[i].ok)
-			fail_msg("%s: arc %d is %u -> %u (%s), expected %u -> %u",
-				 d->name, i, d->arcs[i].from, d->arcs[i].to,
-				 d->arcs[i].ok ? "ok" : "failed", prev, path[i]);
+			fail_msg(
+				"%s: arc %d is %u -> %u (%s), expected %u -> %u",
+				d->name, i, d->arcs[i].from, d->arcs[i].to,
+				d->arcs[i].ok ? "ok" : "failed", prev, path[i]);
 		prev = path[i];
 	}
 }
@@ -100,21 +102,26 @@ test_fsm_every_transition(void **state)
 				ret = mt_set_state(&c, to);
 				if (n < 0) {
 					if (ret != -EINVAL)
-						fail_msg("%s: %u -> %u: %d, refusal "
-							 "expected", d->name, from,
-							 to, ret);
+						fail_msg(
+							"%s: %u -> %u: %d, refusal "
+							"expected",
+							d->name, from, to, ret);
 					/* nothing happened */
 					assert_int_equal(d->narcs, 0);
-					assert_int_equal(mt_get_state(&c), from);
+					assert_int_equal(mt_get_state(&c),
+							 from);
 					refused++;
 				} else {
 					if (ret != 0)
-						fail_msg("%s: %u -> %u: %d", d->name,
-							 from, to, ret);
+						fail_msg("%s: %u -> %u: %d",
+							 d->name, from, to,
+							 ret);
 					check_arcs(d, from, path, n);
 					assert_int_equal(mt_get_state(&c), to);
-					assert_int_equal(rte_vfio_user_get_mig_state(d->id),
-							 (int)to);
+					assert_int_equal(
+						rte_vfio_user_get_mig_state(
+							d->id),
+						(int)to);
 					multi += n > 1;
 				}
 				done++;
@@ -123,8 +130,8 @@ test_fsm_every_transition(void **state)
 		mt_close(&c, d);
 	}
 	print_message("%d transitions (%d refused, %d through intermediate "
-		      "states) as the specification says\n", done, refused,
-		      multi);
+		      "states) as the specification says\n",
+		      done, refused, multi);
 }
 
 /* A few arcs spelled out, as <linux/vfio.h> lists them. */
@@ -135,23 +142,30 @@ test_fsm_known_paths(void **state)
 
 	(void)state;
 	/* without P2P */
-	assert_int_equal(mt_ref_path(mt_sc.flags, S_RUNNING, S_STOP_COPY, p), 2);
+	assert_int_equal(mt_ref_path(mt_sc.flags, S_RUNNING, S_STOP_COPY, p),
+			 2);
 	assert_int_equal(p[0], S_STOP);
 	/* with P2P: RUNNING -> RUNNING_P2P -> STOP -> STOP_COPY */
-	assert_int_equal(mt_ref_path(mt_p2p.flags, S_RUNNING, S_STOP_COPY, p), 3);
+	assert_int_equal(mt_ref_path(mt_p2p.flags, S_RUNNING, S_STOP_COPY, p),
+			 3);
 	assert_int_equal(p[0], S_RUNNING_P2P);
 	assert_int_equal(p[1], S_STOP);
 	/* PRE_COPY -> PRE_COPY_P2P -> STOP_COPY */
-	assert_int_equal(mt_ref_path(mt_all.flags, S_PRE_COPY, S_STOP_COPY, p), 2);
+	assert_int_equal(mt_ref_path(mt_all.flags, S_PRE_COPY, S_STOP_COPY, p),
+			 2);
 	assert_int_equal(p[0], RTE_VFIO_USER_MIG_PRE_COPY_P2P);
 	/* RESUMING -> STOP -> RUNNING_P2P -> RUNNING -> PRE_COPY */
-	assert_int_equal(mt_ref_path(mt_all.flags, S_RESUMING, S_PRE_COPY, p), 4);
+	assert_int_equal(mt_ref_path(mt_all.flags, S_RESUMING, S_PRE_COPY, p),
+			 4);
 	/* STOP_COPY -> PRE_COPY is blocked */
-	assert_int_equal(mt_ref_path(mt_all.flags, S_STOP_COPY, S_PRE_COPY, p), -1);
+	assert_int_equal(mt_ref_path(mt_all.flags, S_STOP_COPY, S_PRE_COPY, p),
+			 -1);
 	assert_int_equal(mt_ref_path(mt_all.flags, S_STOP_COPY,
-				     RTE_VFIO_USER_MIG_PRE_COPY_P2P, p), -1);
+				     RTE_VFIO_USER_MIG_PRE_COPY_P2P, p),
+			 -1);
 	/* no pre-copy states without PRE_COPY */
-	assert_int_equal(mt_ref_path(mt_sc.flags, S_RUNNING, S_PRE_COPY, p), -1);
+	assert_int_equal(mt_ref_path(mt_sc.flags, S_RUNNING, S_PRE_COPY, p),
+			 -1);
 }
 
 /* ---- 0.9.1: every transition ---- */
@@ -209,29 +223,34 @@ test_v1_every_transition(void **state)
 		for (uint32_t from = 0; from < 5; from++) {
 			for (size_t t = 0; t < RTE_DIM(targets); t++) {
 				uint32_t to = targets[t], path[8];
-				bool ok = to < 5 && (to == from ||
-						     (v1_table[from] & (1u << to)));
+				bool ok = to < 5 &&
+					  (to == from ||
+					   (v1_table[from] & (1u << to)));
 				int ret, n;
 
 				v1_goto(&c, d, from);
 				ret = mt_v1_set(&c, to);
 				if (!ok) {
 					if (ret != -EINVAL)
-						fail_msg("%s: 0.9.1 %u -> %u: %d, "
-							 "refusal expected", d->name,
-							 from, to, ret);
+						fail_msg(
+							"%s: 0.9.1 %u -> %u: %d, "
+							"refusal expected",
+							d->name, from, to, ret);
 					assert_int_equal(d->narcs, 0);
 					assert_int_equal(mt_v1_get(&c), from);
 					refused++;
 				} else {
 					if (ret != 0)
-						fail_msg("%s: 0.9.1 %u -> %u: %d",
-							 d->name, from, to, ret);
+						fail_msg(
+							"%s: 0.9.1 %u -> %u: %d",
+							d->name, from, to, ret);
 					n = mt_ref_path(d->flags,
 							v1_dev_state(d, from),
-							v1_dev_state(d, to), path);
+							v1_dev_state(d, to),
+							path);
 					assert_true(n >= 0);
-					check_arcs(d, v1_dev_state(d, from), path, n);
+					check_arcs(d, v1_dev_state(d, from),
+						   path, n);
 					assert_int_equal(mt_v1_get(&c), to);
 					/* the current text's view of the same state */
 					assert_int_equal(mt_get_state(&c),
@@ -372,70 +391,95 @@ test_feature_messages(void **state)
 		mt_open(&c, d, NULL);
 		if (d->flags == 0) {
 			assert_int_equal(mt_feature(&c, hdr + 8, F_GET | F_MIG,
-						    NULL, 0, NULL), -ENOTSUP);
-			assert_int_equal(mt_feature(&c, hdr + 8, F_GET | F_STATE,
-						    NULL, 0, NULL), -ENOTSUP);
-			assert_int_equal(mt_feature(&c, 0, F_PROBE | F_GET | F_MIG,
-						    NULL, 0, NULL), -ENOTSUP);
+						    NULL, 0, NULL),
+					 -ENOTSUP);
+			assert_int_equal(mt_feature(&c, hdr + 8,
+						    F_GET | F_STATE, NULL, 0,
+						    NULL),
+					 -ENOTSUP);
+			assert_int_equal(mt_feature(&c, 0,
+						    F_PROBE | F_GET | F_MIG,
+						    NULL, 0, NULL),
+					 -ENOTSUP);
 			assert_int_equal(mt_feature(&c, 0, F_SET | F_STATE, &st,
-						    sizeof(st), NULL), -ENOTSUP);
-			assert_int_equal(mt_data_read(&c, 16, 8, (uint8_t *)&flags),
+						    sizeof(st), NULL),
+					 -ENOTSUP);
+			assert_int_equal(mt_data_read(&c, 16, 8,
+						      (uint8_t *)&flags),
 					 -ENOTSUP);
 			mt_close(&c, d);
 			continue;
 		}
 		/* what the device offers, with or without room in the request */
 		assert_int_equal(mt_feature(&c, hdr + 8, F_GET | F_MIG, NULL, 0,
-					    &r), 0);
+					    &r),
+				 0);
 		assert_int_equal(r.size, hdr + 8);
 		memcpy(&flags, r.payload + hdr, 8);
 		assert_int_equal(flags, d->flags);
-		assert_int_equal(((struct vfio_user_device_feature *)r.payload)->argsz,
+		assert_int_equal(((struct vfio_user_device_feature *)r.payload)
+					 ->argsz,
 				 hdr + 8);
 		rc_reply_free(&r);
-		assert_int_equal(mt_feature(&c, hdr + 8, F_GET | F_MIG, &zero, 8,
-					    NULL), 0);
+		assert_int_equal(mt_feature(&c, hdr + 8, F_GET | F_MIG, &zero,
+					    8, NULL),
+				 0);
 		/* malformed: argsz without room, odd data, SET */
 		assert_int_equal(mt_feature(&c, hdr + 7, F_GET | F_MIG, NULL, 0,
-					    NULL), -EINVAL);
-		assert_int_equal(mt_feature(&c, hdr + 8, F_GET | F_MIG, &zero, 4,
-					    NULL), -EINVAL);
-		assert_int_equal(mt_feature(&c, 0, F_SET | F_MIG, &zero, 8, NULL),
+					    NULL),
+				 -EINVAL);
+		assert_int_equal(mt_feature(&c, hdr + 8, F_GET | F_MIG, &zero,
+					    4, NULL),
+				 -EINVAL);
+		assert_int_equal(mt_feature(&c, 0, F_SET | F_MIG, &zero, 8,
+					    NULL),
 				 -ENOTSUP);
-		assert_int_equal(mt_feature(&c, 0, F_GET | F_SET | F_MIG, NULL, 0,
-					    NULL), -EINVAL);
+		assert_int_equal(mt_feature(&c, 0, F_GET | F_SET | F_MIG, NULL,
+					    0, NULL),
+				 -EINVAL);
 		/* probing: echoed, changes nothing */
-		assert_int_equal(mt_feature(&c, 0, F_PROBE | F_GET | F_MIG, NULL,
-					    0, &r), 0);
+		assert_int_equal(mt_feature(&c, 0, F_PROBE | F_GET | F_MIG,
+					    NULL, 0, &r),
+				 0);
 		assert_int_equal(r.size, hdr);
 		rc_reply_free(&r);
-		assert_int_equal(mt_feature(&c, 0, F_PROBE | F_SET | F_MIG, NULL,
-					    0, NULL), -ENOTSUP);
-		assert_int_equal(mt_feature(&c, 0, F_PROBE | F_GET | F_SET |
-					    F_STATE, NULL, 0, NULL), 0);
+		assert_int_equal(mt_feature(&c, 0, F_PROBE | F_SET | F_MIG,
+					    NULL, 0, NULL),
+				 -ENOTSUP);
+		assert_int_equal(mt_feature(&c, 0,
+					    F_PROBE | F_GET | F_SET | F_STATE,
+					    NULL, 0, NULL),
+				 0);
 		assert_int_equal(mt_feature(&c, 0, F_PROBE | F_SET | F_STATE,
-					    &st, sizeof(st), NULL), 0);
+					    &st, sizeof(st), NULL),
+				 0);
 		/* MIG_DEVICE_STATE: a SET needs its 8 bytes and room for them */
 		mt_arcs_clear(d);
 		assert_int_equal(mt_feature(&c, 0, F_SET | F_STATE, NULL, 0,
-					    NULL), -EINVAL);
+					    NULL),
+				 -EINVAL);
 		assert_int_equal(mt_feature(&c, 0, F_SET | F_STATE, &st, 4,
-					    NULL), -EINVAL);
+					    NULL),
+				 -EINVAL);
 		assert_int_equal(mt_feature(&c, hdr + 7, F_SET | F_STATE, &st,
-					    sizeof(st), NULL), -EINVAL);
+					    sizeof(st), NULL),
+				 -EINVAL);
 		{
 			uint8_t big[12] = { S_STOP };
 
 			assert_int_equal(mt_feature(&c, 0, F_SET | F_STATE, big,
-						    sizeof(big), NULL), -EINVAL);
+						    sizeof(big), NULL),
+					 -EINVAL);
 		}
 		assert_int_equal(mt_feature(&c, hdr + 4, F_GET | F_STATE, NULL,
-					    0, NULL), -EINVAL);
+					    0, NULL),
+				 -EINVAL);
 		assert_int_equal(d->narcs, 0);
 		assert_int_equal(mt_get_state(&c), S_RUNNING);
 		/* GET answers data_fd -1 */
 		assert_int_equal(mt_feature(&c, hdr + 8, F_GET | F_STATE, NULL,
-					    0, &r), 0);
+					    0, &r),
+				 0);
 		memcpy(&st, r.payload + hdr, sizeof(st));
 		assert_int_equal(st.device_state, S_RUNNING);
 		assert_int_equal(st.data_fd, UINT32_MAX);
@@ -443,8 +487,10 @@ test_feature_messages(void **state)
 		st.device_state = S_STOP;
 		/* the connection survived all of it */
 		assert_int_equal(rc_call(&c, VFIO_USER_DEVICE_GET_INFO,
-			&(struct vfio_user_device_info){ .argsz = 16 }, 16,
-			NULL, 0, NULL), 0);
+					 &(struct vfio_user_device_info){
+						 .argsz = 16 },
+					 16, NULL, 0, NULL),
+				 0);
 		mt_close(&c, d);
 	}
 }
@@ -458,7 +504,8 @@ num_regions(struct rc *c)
 	struct rc_reply r;
 
 	assert_int_equal(rc_call(c, VFIO_USER_DEVICE_GET_INFO, &in, sizeof(in),
-				 NULL, 0, &r), 0);
+				 NULL, 0, &r),
+			 0);
 	memcpy(&out, r.payload, sizeof(out));
 	rc_reply_free(&r);
 	return out.num_regions;
@@ -476,11 +523,13 @@ version_grants(struct mt_dev *d, const char *json, struct rc *c)
 	assert_int_equal(rc_negotiate(c, json, &r), 0);
 	root = json_loads((const char *)r.payload + 4, 0, NULL);
 	assert_non_null(root);
-	mig = json_object_get(json_object_get(root, "capabilities"), "migration");
+	mig = json_object_get(json_object_get(root, "capabilities"),
+			      "migration");
 	granted = mig != NULL;
 	if (granted)
-		assert_int_equal(json_integer_value(json_object_get(mig,
-						    "pgsize")), 4096);
+		assert_int_equal(json_integer_value(
+					 json_object_get(mig, "pgsize")),
+				 4096);
 	json_decref(root);
 	rc_reply_free(&r);
 	assert_true(MT_WAIT(rte_vfio_user_is_connected(d->id) == 1, 2000));
@@ -491,7 +540,8 @@ static void
 test_v1_region_offered(void **state)
 {
 	struct vfio_user_region_info ri = {
-		.argsz = sizeof(ri) + 64, .index = MT_MIG_REGION,
+		.argsz = sizeof(ri) + 64,
+		.index = MT_MIG_REGION,
 	};
 	const struct vfio_user_region_info *rep;
 	const struct vfio_user_cap_type *cap;
@@ -504,12 +554,14 @@ test_v1_region_offered(void **state)
 	assert_true(version_grants(&mt_sc, MT_JSON_V1, &c));
 	assert_int_equal(num_regions(&c), VFIO_USER_PCI_NUM_REGIONS + 1);
 	assert_int_equal(rc_call(&c, VFIO_USER_DEVICE_GET_REGION_INFO, &ri,
-				 sizeof(ri), NULL, 0, &r), 0);
+				 sizeof(ri), NULL, 0, &r),
+			 0);
 	rep = (const void *)r.payload;
 	assert_int_equal(rep->index, MT_MIG_REGION);
 	assert_true(rep->size > MT_V1_DATA_OFF);
-	assert_int_equal(rep->flags & 7, VFIO_USER_REGION_INFO_FLAG_READ |
-			 VFIO_USER_REGION_INFO_FLAG_WRITE);
+	assert_int_equal(rep->flags & 7,
+			 VFIO_USER_REGION_INFO_FLAG_READ |
+				 VFIO_USER_REGION_INFO_FLAG_WRITE);
 	assert_true(rep->flags & VFIO_USER_REGION_INFO_FLAG_CAPS);
 	assert_int_equal(r.nfds, 0);
 	cap = (const void *)(r.payload + rep->cap_offset);
@@ -520,8 +572,11 @@ test_v1_region_offered(void **state)
 	mt_close(&c, &mt_sc);
 
 	/* QEMU's proposal (pgsize and max_bitmap_size) is granted too */
-	assert_true(version_grants(&mt_sc, "{\"capabilities\":{\"migration\":"
-		    "{\"pgsize\":4096,\"max_bitmap_size\":268435456}}}", &c));
+	assert_true(version_grants(
+		&mt_sc,
+		"{\"capabilities\":{\"migration\":"
+		"{\"pgsize\":4096,\"max_bitmap_size\":268435456}}}",
+		&c));
 	mt_close(&c, &mt_sc);
 
 	/* not asked for, pages too small, or a device without migration:
@@ -529,12 +584,15 @@ test_v1_region_offered(void **state)
 	assert_false(version_grants(&mt_sc, NULL, &c));
 	assert_int_equal(num_regions(&c), VFIO_USER_PCI_NUM_REGIONS);
 	assert_int_equal(rc_call(&c, VFIO_USER_DEVICE_GET_REGION_INFO, &ri,
-				 sizeof(ri), NULL, 0, NULL), -EINVAL);
+				 sizeof(ri), NULL, 0, NULL),
+			 -EINVAL);
 	assert_int_equal(mt_region_rw(&c, MT_MIG_REGION, 0, &v, 4, false),
 			 -EINVAL);
 	mt_close(&c, &mt_sc);
-	assert_false(version_grants(&mt_sc, "{\"capabilities\":{\"migration\":"
-		     "{\"pgsize\":2048}}}", &c));
+	assert_false(version_grants(&mt_sc,
+				    "{\"capabilities\":{\"migration\":"
+				    "{\"pgsize\":2048}}}",
+				    &c));
 	mt_close(&c, &mt_sc);
 	assert_false(version_grants(&mt_none, MT_JSON_V1, &c));
 	assert_int_equal(num_regions(&c), VFIO_USER_PCI_NUM_REGIONS);
@@ -542,10 +600,15 @@ test_v1_region_offered(void **state)
 
 	/* a malformed capability fails VERSION */
 	assert_int_equal(rc_connect(&c, mt_sc.path, 2000), 0);
-	assert_int_equal(rc_negotiate(&c, "{\"capabilities\":{\"migration\":4}}",
-				      NULL), -EINVAL);
-	assert_int_equal(rc_negotiate(&c, "{\"capabilities\":{\"migration\":"
-				      "{\"pgsize\":\"x\"}}}", NULL), -EINVAL);
+	assert_int_equal(rc_negotiate(&c,
+				      "{\"capabilities\":{\"migration\":4}}",
+				      NULL),
+			 -EINVAL);
+	assert_int_equal(rc_negotiate(&c,
+				      "{\"capabilities\":{\"migration\":"
+				      "{\"pgsize\":\"x\"}}}",
+				      NULL),
+			 -EINVAL);
 	assert_int_equal(rc_negotiate(&c, MT_JSON_V1, NULL), 0);
 	assert_int_equal(num_regions(&c), VFIO_USER_PCI_NUM_REGIONS + 1);
 	assert_true(MT_WAIT(rte_vfio_user_is_connected(mt_sc.id) == 1, 2000));
@@ -574,18 +637,21 @@ test_v1_region_accesses(void **state)
 	assert_int_equal(mt_region_rw(&c, MT_MIG_REGION, 2, &v, 4, true),
 			 -EINVAL);
 	assert_int_equal(mt_region_rw(&c, MT_MIG_REGION, MT_V1_DATA_OFF, buf,
-				      16, true), -EINVAL);
+				      16, true),
+			 -EINVAL);
 	assert_int_equal(mt_region_rw(&c, MT_MIG_REGION, 24, &v64, 8, true),
 			 -EINVAL);
 	assert_int_equal(mt_region_rw(&c, MT_MIG_REGION, MT_V1_DATA_OFF - 8,
-				      buf, 16, false), -EINVAL);
+				      buf, 16, false),
+			 -EINVAL);
 	assert_int_equal(mt_region_rw(&c, MT_MIG_REGION, 64, buf, 16, true),
 			 -EINVAL);
 	/* reserved: writes ignored; the space after the fields reads 0 */
 	v = 0xdead;
 	assert_int_equal(mt_region_rw(&c, MT_MIG_REGION, 4, &v, 4, true), 0);
 	memset(buf, 0xff, sizeof(buf));
-	assert_int_equal(mt_region_rw(&c, MT_MIG_REGION, 64, buf, 64, false), 0);
+	assert_int_equal(mt_region_rw(&c, MT_MIG_REGION, 64, buf, 64, false),
+			 0);
 	for (size_t i = 0; i < sizeof(buf); i++)
 		assert_int_equal(buf[i], 0);
 	/* the whole structure at once */
@@ -596,7 +662,8 @@ test_v1_region_accesses(void **state)
 	assert_int_equal(v64, MT_V1_DATA_OFF);
 	/* beyond the region */
 	assert_int_equal(mt_region_rw(&c, MT_MIG_REGION, 1ULL << 40, buf, 4,
-				      false), -EINVAL);
+				      false),
+			 -EINVAL);
 	assert_int_equal(mt_v1_get(&c), VFIO_USER_DEVICE_STATE_V1_RUNNING);
 	assert_int_equal(d->narcs, 0);
 	mt_close(&c, d);

@@ -661,7 +661,8 @@ fifo_remove(struct dvq *q, uint16_t id)
 		;
 	if (i == q->fifo_n)
 		fail_msg("vq %u: the device used id %u, not in the device's "
-			 "hands", q->index, id);
+			 "hands",
+			 q->index, id);
 	if (q->in_order && i != 0)
 		fail_msg("vq %u: in order, id %u used before id %u", q->index,
 			 id, fifo_at(q, 0));
@@ -674,7 +675,7 @@ uint16_t
 pdvq_avail_bits(const struct dvq *q)
 {
 	return q->avail_wrap ? 1u << VRING_PACKED_DESC_F_AVAIL :
-		1u << VRING_PACKED_DESC_F_USED;
+			       1u << VRING_PACKED_DESC_F_USED;
 }
 
 static bool
@@ -682,7 +683,7 @@ pdesc_used(const struct dvq *q, uint16_t pos, bool wrap)
 {
 	uint16_t f = __atomic_load_n(&q->pdesc[pos].flags, __ATOMIC_ACQUIRE);
 	uint16_t both = (1u << VRING_PACKED_DESC_F_AVAIL) |
-		(1u << VRING_PACKED_DESC_F_USED);
+			(1u << VRING_PACKED_DESC_F_USED);
 
 	(void)q;
 	return (f & both) == (wrap ? both : 0);
@@ -712,7 +713,8 @@ pdvq_publish_raw(struct dvq *q, const struct vring_packed_desc *d,
 		r->len = d[k].len;
 		r->id = d[k].id;
 		if (k > 0)
-			__atomic_store_n(&r->flags, d[k].flags, __ATOMIC_RELEASE);
+			__atomic_store_n(&r->flags, d[k].flags,
+					 __ATOMIC_RELEASE);
 		ppos_add(q, &q->next_avail, &q->avail_wrap, 1);
 	}
 	__atomic_store_n(&q->pdesc[first].flags, d[0].flags, __ATOMIC_RELEASE);
@@ -733,11 +735,12 @@ pdvq_publish(struct dvq *q, const struct vring_packed_desc *d, unsigned int n,
 	for (unsigned int k = 0; k < n; k++) {
 		c[k] = d[k];
 		c[k].id = id;
-		c[k].flags = (uint16_t)((d[k].flags &
-			~((1u << VRING_PACKED_DESC_F_AVAIL) |
-			  (1u << VRING_PACKED_DESC_F_USED))) |
-			(wrap ? 1u << VRING_PACKED_DESC_F_AVAIL :
-			 1u << VRING_PACKED_DESC_F_USED));
+		c[k].flags =
+			(uint16_t)((d[k].flags &
+				    ~((1u << VRING_PACKED_DESC_F_AVAIL) |
+				      (1u << VRING_PACKED_DESC_F_USED))) |
+				   (wrap ? 1u << VRING_PACKED_DESC_F_AVAIL :
+					   1u << VRING_PACKED_DESC_F_USED));
 		ppos_add(q, &pos, &wrap, 1);
 	}
 	pdvq_publish_raw(q, c, n, id);
@@ -821,7 +824,8 @@ dvq_kick(struct nic_drv *d, struct dvq *q, uint16_t old)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (q->packed) {
 		uint16_t f = __atomic_load_n(&q->dev_ev->flags,
-					     __ATOMIC_ACQUIRE) & 3;
+					     __ATOMIC_ACQUIRE) &
+			     3;
 
 		(void)old;
 		need = f != VRING_PACKED_EVENT_FLAG_DISABLE;
@@ -914,8 +918,10 @@ pget_used(struct dvq *q, uint16_t *id, uint32_t *len)
 			for (i = 0; i < q->fifo_n && fifo_at(q, i) != x; i++)
 				;
 			if (i == q->fifo_n)
-				fail_msg("vq %u: in-order batch up to id %u, not in "
-					 "the device's hands", q->index, x);
+				fail_msg(
+					"vq %u: in-order batch up to id %u, not in "
+					"the device's hands",
+					q->index, x);
 			q->in_batch = true;
 			q->batch_end = x;
 		}
@@ -929,7 +935,8 @@ pget_used(struct dvq *q, uint16_t *id, uint32_t *len)
 			*len = 0;
 	}
 	if (x >= NIC_QSZ || q->chain_len[x] == 0)
-		fail_msg("vq %u: used id %u is not a buffer of ours", q->index, x);
+		fail_msg("vq %u: used id %u is not a buffer of ours", q->index,
+			 x);
 	fifo_remove(q, x);
 	ppos_add(q, &q->next_used, &q->used_wrap, q->chain_len[x]);
 	q->ring_used = (uint16_t)(q->ring_used - q->chain_len[x]);
@@ -1037,19 +1044,21 @@ drv_send(struct nic_drv *d, struct dvq *q, uint32_t len, uint32_t seq,
 		switch (shape) {
 		case TX_ONE:
 			pd[0] = (struct vring_packed_desc){ iova,
-				NIC_HDR_LEN + len, 0, 0 };
+							    NIC_HDR_LEN + len,
+							    0, 0 };
 			break;
 		case TX_SPLIT:
 		case TX_INDIRECT:
 			pd[0] = (struct vring_packed_desc){ iova, NIC_HDR_LEN,
-				0, 0 };
+							    0, 0 };
 			while (off < NIC_HDR_LEN + len) {
-				uint32_t k = RTE_MIN(seg, NIC_HDR_LEN + len - off);
+				uint32_t k = RTE_MIN(seg,
+						     NIC_HDR_LEN + len - off);
 
 				assert_true(n < NIC_IND_MAX);
 				pd[n - 1].flags |= VRING_DESC_F_NEXT;
 				pd[n] = (struct vring_packed_desc){ iova + off,
-					k, 0, 0 };
+								    k, 0, 0 };
 				off += k;
 				n++;
 			}
@@ -1063,7 +1072,8 @@ drv_send(struct nic_drv *d, struct dvq *q, uint32_t len, uint32_t seq,
 			}
 			pd[0] = (struct vring_packed_desc){
 				q->ind_iova + (uint64_t)head * NIC_IND_MAX * 16,
-				n * 16, 0, VRING_DESC_F_INDIRECT };
+				n * 16, 0, VRING_DESC_F_INDIRECT
+			};
 			n = 1;
 		}
 		pdvq_publish(q, pd, n, head);
@@ -1141,9 +1151,11 @@ drv_post_rx(struct dvq *q, unsigned int ndesc, uint32_t seg, bool indirect)
 
 		assert_true(ndesc <= NIC_IND_MAX);
 		for (unsigned int k = 0; k < ndesc; k++)
-			pd[k] = (struct vring_packed_desc){ iova + k * seg, seg, 0,
+			pd[k] = (struct vring_packed_desc){
+				iova + k * seg, seg, 0,
 				VRING_DESC_F_WRITE |
-				(k + 1 < ndesc ? VRING_DESC_F_NEXT : 0) };
+					(k + 1 < ndesc ? VRING_DESC_F_NEXT : 0)
+			};
 		if (indirect) {
 			for (unsigned int k = 0; k < ndesc; k++) {
 				pt[k] = pd[k];
@@ -1151,7 +1163,8 @@ drv_post_rx(struct dvq *q, unsigned int ndesc, uint32_t seg, bool indirect)
 			}
 			pd[0] = (struct vring_packed_desc){
 				q->ind_iova + (uint64_t)head * NIC_IND_MAX * 16,
-				ndesc * 16, 0, VRING_DESC_F_INDIRECT };
+				ndesc * 16, 0, VRING_DESC_F_INDIRECT
+			};
 			n = 1;
 		}
 		q->buf_len[head] = ndesc * seg;

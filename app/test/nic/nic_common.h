@@ -78,8 +78,8 @@
 	NIC_F(VIRTIO_NET_F_CTRL_VQ) | NIC_F(VIRTIO_NET_F_CTRL_RX) | \
 	NIC_F(VIRTIO_NET_F_CTRL_MAC_ADDR) | NIC_F(VIRTIO_NET_F_MQ))
 /* Everything the device offers by default. */
-#define NIC_DEV_OFFERED (NIC_OFFERED | NIC_F(VIRTIO_F_IN_ORDER) | \
-			 NIC_F(VIRTIO_F_RING_PACKED))
+#define NIC_DEV_OFFERED \
+	(NIC_OFFERED | NIC_F(VIRTIO_F_IN_ORDER) | NIC_F(VIRTIO_F_RING_PACKED))
 
 /* The device side: EAL, the port, what the LSC callback saw. */
 struct nic_env {

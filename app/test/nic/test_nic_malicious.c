@@ -896,11 +896,14 @@ test_unmap_under_traffic(void **state)
 		for (int i = 0; i < 20; i++) {
 			rx = __atomic_load_n(&t->rx, __ATOMIC_ACQUIRE);
 			tx = __atomic_load_n(&t->tx, __ATOMIC_ACQUIRE);
-			assert_int_equal(rte_vfio_user_client_dma_map(d->c,
-					 0x10000000, 4096, NULL, efd, 0,
-					 VFIO_USER_DMA_MAP_F_READ), 0);
-			assert_int_equal(rte_vfio_user_client_dma_unmap(d->c,
-					 0x10000000, 4096), 0);
+			assert_int_equal(rte_vfio_user_client_dma_map(
+						 d->c, 0x10000000, 4096, NULL,
+						 efd, 0,
+						 VFIO_USER_DMA_MAP_F_READ),
+					 0);
+			assert_int_equal(rte_vfio_user_client_dma_unmap(
+						 d->c, 0x10000000, 4096),
+					 0);
 			assert_true(drive_until_traffic(d, t, rx, tx));
 		}
 		close(efd);

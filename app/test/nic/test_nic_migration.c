@@ -80,14 +80,29 @@ group_setup(void **state)
 {
 	const char *root = getenv("VU_TEST_BUILD_ROOT");
 	struct rte_eth_conf conf = {
-		.rxmode = { .mtu = NIC_MTU, .offloads = RTE_ETH_RX_OFFLOAD_SCATTER },
+		.rxmode = { .mtu = NIC_MTU,
+			    .offloads = RTE_ETH_RX_OFFLOAD_SCATTER },
 		.txmode = { .offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS },
 	};
 	char vdev[NDEV][640], prefix[64];
 	char *argv[] = {
-		"test_nic_migration", "--no-huge", "-m", "256", "--no-pci",
-		"--no-telemetry", "--no-shconf", "-l", "0", "--file-prefix",
-		prefix, "--vdev", vdev[0], "--vdev", vdev[1], "--vdev", vdev[2],
+		"test_nic_migration",
+		"--no-huge",
+		"-m",
+		"256",
+		"--no-pci",
+		"--no-telemetry",
+		"--no-shconf",
+		"-l",
+		"0",
+		"--file-prefix",
+		prefix,
+		"--vdev",
+		vdev[0],
+		"--vdev",
+		vdev[1],
+		"--vdev",
+		vdev[2],
 		"--log-level=pmd.net.vfio_user:notice",
 	};
 	int ret;
@@ -103,9 +118,10 @@ group_setup(void **state)
 	for (int i = 0; i < NDEV; i++) {
 		snprintf(devs[i].sock, sizeof(devs[i].sock), "%s/%c.sock",
 			 nic.dir, 'a' + i);
-		snprintf(vdev[i], sizeof(vdev[i]), "net_vfio_user%d,path=%s,"
-			 "queues=%u,mtu=%u,mac=02:00:00:aa:bb:01", i,
-			 devs[i].sock, i == 2 ? 1 : NIC_QUEUES, NIC_MTU);
+		snprintf(vdev[i], sizeof(vdev[i]),
+			 "net_vfio_user%d,path=%s,"
+			 "queues=%u,mtu=%u,mac=02:00:00:aa:bb:01",
+			 i, devs[i].sock, i == 2 ? 1 : NIC_QUEUES, NIC_MTU);
 	}
 	snprintf(prefix, sizeof(prefix), "nicmig_%d", (int)getpid());
 	if (rte_eal_init((int)RTE_DIM(argv), argv) < 0) {
@@ -134,10 +150,12 @@ group_setup(void **state)
 		ret = rte_eth_dev_configure(devs[i].port, nq, nq, &conf);
 		for (uint16_t q = 0; ret == 0 && q < nq; q++) {
 			ret = rte_eth_rx_queue_setup(devs[i].port, q, 512,
-					SOCKET_ID_ANY, NULL, nic.rx_mp);
+						     SOCKET_ID_ANY, NULL,
+						     nic.rx_mp);
 			if (ret == 0)
-				ret = rte_eth_tx_queue_setup(devs[i].port, q, 512,
-							     SOCKET_ID_ANY, NULL);
+				ret = rte_eth_tx_queue_setup(devs[i].port, q,
+							     512, SOCKET_ID_ANY,
+							     NULL);
 		}
 		if (ret == 0)
 			ret = rte_eth_dev_start(devs[i].port);
@@ -255,7 +273,8 @@ port_to_drv(struct nic_drv *d, unsigned int qp, uint32_t seq0, unsigned int n)
 	for (unsigned int i = 0; i < n; i++)
 		m[i] = nic_mbuf(70 + 31 * i, seq0 + i, 0);
 	assert_int_equal(rte_eth_tx_burst(nic.port, (uint16_t)qp, m,
-					  (uint16_t)n), n);
+					  (uint16_t)n),
+			 n);
 	for (unsigned int i = 0; i < n; i++) {
 		assert_true(drv_recv(d, q, rx));
 		assert_int_equal(rx->len, 70 + 31 * i);
@@ -314,7 +333,8 @@ snap_equal(const struct snap *a, const struct snap *b)
 		if (memcmp(&a->cc[i], &b->cc[i], sizeof(a->cc[i])) != 0)
 			fail_msg("common configuration of queue %d differs", i);
 	assert_memory_equal(&a->net, &b->net, sizeof(a->net));
-	assert_memory_equal(a->last_avail, b->last_avail, sizeof(a->last_avail));
+	assert_memory_equal(a->last_avail, b->last_avail,
+			    sizeof(a->last_avail));
 	assert_memory_equal(a->last_used, b->last_used, sizeof(a->last_used));
 	assert_int_equal(a->guest_features, b->guest_features);
 	assert_int_equal(a->status, b->status);
@@ -329,19 +349,25 @@ static struct rte_vfio_user_client *
 attach_to(struct nic_drv *d, int i)
 {
 	struct rte_vfio_user_client_conf conf = {
-		.path = devs[i].sock, .timeout_ms = 5000, .max_xfer = 65536,
+		.path = devs[i].sock,
+		.timeout_ms = 5000,
+		.max_xfer = 65536,
 	};
 	struct rte_vfio_user_client *c = rte_vfio_user_client_attach(&conf);
 
 	assert_non_null(c);
-	assert_int_equal(rte_vfio_user_client_dma_map(c, NIC_IOVA,
-			 NIC_MEM_MAPPED, d->mem, d->memfd, 0,
-			 VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE), 0);
-	assert_int_equal(rte_vfio_user_client_set_irqs(c,
-			 VFIO_USER_PCI_MSIX_IRQ_INDEX,
-			 VFIO_USER_IRQ_SET_DATA_EVENTFD |
-			 VFIO_USER_IRQ_SET_ACTION_TRIGGER, 0,
-			 i == 2 ? 4 : NIC_NVEC, d->efd), 0);	/* C: 1 pair */
+	assert_int_equal(
+		rte_vfio_user_client_dma_map(c, NIC_IOVA, NIC_MEM_MAPPED,
+					     d->mem, d->memfd, 0,
+					     VFIO_USER_DMA_MAP_F_READ |
+						     VFIO_USER_DMA_MAP_F_WRITE),
+		0);
+	assert_int_equal(rte_vfio_user_client_set_irqs(
+				 c, VFIO_USER_PCI_MSIX_IRQ_INDEX,
+				 VFIO_USER_IRQ_SET_DATA_EVENTFD |
+					 VFIO_USER_IRQ_SET_ACTION_TRIGGER,
+				 0, i == 2 ? 4 : NIC_NVEC, d->efd),
+			 0); /* C: 1 pair */
 	return c;
 }
 
@@ -355,12 +381,15 @@ busy_driver(void)
 
 	drv_init(d, FEATURES, drv_num_vqs(FEATURES));
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
-			 VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2), VIRTIO_NET_OK);
+				  VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2),
+			 VIRTIO_NET_OK);
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_RX,
-			 VIRTIO_NET_CTRL_RX_PROMISC, &(uint8_t){ 0 }, 1),
+				  VIRTIO_NET_CTRL_RX_PROMISC, &(uint8_t){ 0 },
+				  1),
 			 VIRTIO_NET_OK);
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
-			 VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6), VIRTIO_NET_OK);
+				  VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6),
+			 VIRTIO_NET_OK);
 	/* indices of every queue somewhere else */
 	drv_to_port(d, 0, 100, 7);
 	drv_to_port(d, 1, 200, 3);
@@ -377,14 +406,16 @@ save_from(struct rte_vfio_user_client *c, bool precopy)
 
 	stream_len = 0;
 	if (precopy) {
-		assert_int_equal(rte_vfio_user_client_mig_set_state(c,
-				 RTE_VFIO_USER_MIG_PRE_COPY), 0);
+		assert_int_equal(rte_vfio_user_client_mig_set_state(
+					 c, RTE_VFIO_USER_MIG_PRE_COPY),
+				 0);
 		n = rte_vfio_user_client_mig_read(c, stream, STREAM_MAX);
 		assert_true(n > 0);
 		stream_len = (size_t)n;
 	}
-	assert_int_equal(rte_vfio_user_client_mig_set_state(c,
-			 RTE_VFIO_USER_MIG_STOP_COPY), 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 c, RTE_VFIO_USER_MIG_STOP_COPY),
+			 0);
 	n = rte_vfio_user_client_mig_read(c, stream + stream_len,
 					  STREAM_MAX - stream_len);
 	assert_true(n > 0);
@@ -407,14 +438,16 @@ test_round_trip(void **state)
 	d = busy_driver();
 	assert_int_equal(rte_vfio_user_client_mig_flags(d->c, &flags), 0);
 	assert_int_equal(flags, VFIO_USER_MIGRATION_STOP_COPY |
-			 VFIO_USER_MIGRATION_PRE_COPY);
+					VFIO_USER_MIGRATION_PRE_COPY);
 	/* B is reached and given the memory while A still runs */
 	cb = attach_to(d, 1);
-	assert_int_equal(rte_vfio_user_client_mig_set_state(cb,
-			 RTE_VFIO_USER_MIG_RESUMING), 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 cb, RTE_VFIO_USER_MIG_RESUMING),
+			 0);
 	/* pre-copy: A runs on, B checks what it got */
-	assert_int_equal(rte_vfio_user_client_mig_set_state(d->c,
-			 RTE_VFIO_USER_MIG_PRE_COPY), 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 d->c, RTE_VFIO_USER_MIG_PRE_COPY),
+			 0);
 	stream_len = (size_t)rte_vfio_user_client_mig_read(d->c, stream,
 							   STREAM_MAX);
 	assert_true(stream_len > 0 && stream_len < STREAM_MAX);
@@ -422,8 +455,9 @@ test_round_trip(void **state)
 			 0);
 	port_to_drv(d, 1, 500, 2);	/* still running */
 	/* stop-copy: A stops; what the driver sends now waits in its ring */
-	assert_int_equal(rte_vfio_user_client_mig_set_state(d->c,
-			 RTE_VFIO_USER_MIG_STOP_COPY), 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 d->c, RTE_VFIO_USER_MIG_STOP_COPY),
+			 0);
 	take_snap(d, 0, &sa);
 	{
 		struct dvq *q = &d->vq[1];
@@ -442,8 +476,9 @@ test_round_trip(void **state)
 	assert_true(stream_len > 0);
 	assert_int_equal(rte_vfio_user_client_mig_write(cb, stream, stream_len),
 			 0);
-	assert_int_equal(rte_vfio_user_client_mig_set_state(cb,
-			 RTE_VFIO_USER_MIG_RUNNING), 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 cb, RTE_VFIO_USER_MIG_RUNNING),
+			 0);
 	/* the driver goes over to B */
 	rte_vfio_user_client_detach(d->c);
 	assert_true(NIC_WAIT(rte_vfio_user_is_connected(devs[0].dev_id) == 0,
@@ -460,15 +495,16 @@ test_round_trip(void **state)
 	take_snap(d, 1, &sb);
 	snap_equal(&sa, &sb);
 	print_message("B: features 0x%" PRIx64 ", status 0x%x, indices equal "
-		      "to A's on %d queues\n", sb.guest_features, sb.status,
-		      NIC_NVQS);
+		      "to A's on %d queues\n",
+		      sb.guest_features, sb.status, NIC_NVQS);
 	/* and goes on, both ways, control queue too */
 	drv_to_port(d, 0, 700, 5);
 	drv_to_port(d, 1, 800, 4);
 	port_to_drv(d, 0, 900, 6);
 	port_to_drv(d, 1, 1000, 3);
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_RX,
-			 VIRTIO_NET_CTRL_RX_ALLMULTI, &(uint8_t){ 0 }, 1),
+				  VIRTIO_NET_CTRL_RX_ALLMULTI, &(uint8_t){ 0 },
+				  1),
 			 VIRTIO_NET_OK);
 	assert_false(vun(1)->allmulti);
 	/* A forgot it all when the driver left */
@@ -481,8 +517,8 @@ test_round_trip(void **state)
 
 /* Load bad into device i (RESUMING): refused, the device untouched. */
 static void
-refused(struct nic_drv *d, int i, const uint8_t *bad, size_t len,
-	int write_err, int run_err)
+refused(struct nic_drv *d, int i, const uint8_t *bad, size_t len, int write_err,
+	int run_err)
 {
 	struct rte_vfio_user_client *c = attach_to(d, i);
 	struct vun_dev *v = vun(i);
@@ -493,14 +529,16 @@ refused(struct nic_drv *d, int i, const uint8_t *bad, size_t len,
 	int ret;
 
 	memcpy(&before, v, sizeof(before));
-	assert_int_equal(rte_vfio_user_client_mig_set_state(c,
-			 RTE_VFIO_USER_MIG_RESUMING), 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 c, RTE_VFIO_USER_MIG_RESUMING),
+			 0);
 	ret = rte_vfio_user_client_mig_write(c, bad, len);
 	if (ret != write_err)
 		fail_msg("write of bad state: %d, expected %d", ret, write_err);
 	ret = rte_vfio_user_client_mig_set_state(c, RTE_VFIO_USER_MIG_RUNNING);
 	if (ret != run_err)
-		fail_msg("RUNNING after bad state: %d, expected %d", ret, run_err);
+		fail_msg("RUNNING after bad state: %d, expected %d", ret,
+			 run_err);
 	assert_int_equal(rte_vfio_user_client_mig_get_state(c, &st), 0);
 	assert_int_equal(st, RTE_VFIO_USER_MIG_RESUMING);
 	/* nothing of the device changed */
@@ -515,9 +553,11 @@ refused(struct nic_drv *d, int i, const uint8_t *bad, size_t len,
 	assert_int_equal(rte_vfio_user_pci_get_command(v->pci), cmd);
 	assert_int_equal(rte_vfio_user_pci_msix_enabled(v->pci), msix);
 	rte_vfio_user_client_detach(c);
-	assert_true(NIC_WAIT(rte_vfio_user_is_connected(devs[i].dev_id) == 0 &&
-			     rte_vfio_user_get_mig_state(devs[i].dev_id) ==
-			     RTE_VFIO_USER_MIG_RUNNING, 2000));
+	assert_true(
+		NIC_WAIT(rte_vfio_user_is_connected(devs[i].dev_id) == 0 &&
+				 rte_vfio_user_get_mig_state(devs[i].dev_id) ==
+					 RTE_VFIO_USER_MIG_RUNNING,
+			 2000));
 }
 
 static void
@@ -558,15 +598,19 @@ test_refused(void **state)
 	{
 		struct rte_vfio_user_client *c = attach_to(d, 1);
 
-		assert_int_equal(rte_vfio_user_client_mig_set_state(c,
-				 RTE_VFIO_USER_MIG_RESUMING), 0);
-		assert_int_equal(rte_vfio_user_client_mig_write(c, stream, rec), 0);
-		assert_int_equal(rte_vfio_user_client_mig_set_state(c,
-				 RTE_VFIO_USER_MIG_RUNNING), 0);
+		assert_int_equal(rte_vfio_user_client_mig_set_state(
+					 c, RTE_VFIO_USER_MIG_RESUMING),
+				 0);
+		assert_int_equal(rte_vfio_user_client_mig_write(c, stream, rec),
+				 0);
+		assert_int_equal(rte_vfio_user_client_mig_set_state(
+					 c, RTE_VFIO_USER_MIG_RUNNING),
+				 0);
 		assert_int_equal(vun(1)->status, vun(0)->status);
 		rte_vfio_user_client_detach(c);
-		assert_true(NIC_WAIT(rte_vfio_user_is_connected(devs[1].dev_id)
-				     == 0, 2000));
+		assert_true(NIC_WAIT(rte_vfio_user_is_connected(
+					     devs[1].dev_id) == 0,
+				     2000));
 	}
 	drv_close(d);
 }
@@ -581,8 +625,11 @@ static void
 report(struct nic_drv *d)
 {
 	memset(dbits, 0, sizeof(dbits));
-	assert_int_equal(rte_vfio_user_client_dma_logging_report(d->c,
-			 NIC_IOVA, NIC_MEM_MAPPED, PG, dbits, sizeof(dbits)), 0);
+	assert_int_equal(rte_vfio_user_client_dma_logging_report(d->c, NIC_IOVA,
+								 NIC_MEM_MAPPED,
+								 PG, dbits,
+								 sizeof(dbits)),
+			 0);
 }
 
 static bool
@@ -638,7 +685,8 @@ test_dirty_logging(void **state)
 	tq = &d->vq[3];
 	cq = &d->vq[drv_ctrl_index(d->features)];
 	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsz,
-			 &rg, 1), 0);
+								&rg, 1),
+			 0);
 	report(d);
 	expect_dirty(NULL, 0, "idle device");
 
@@ -692,19 +740,23 @@ test_dirty_logging(void **state)
 
 	/* a control command: the ack and the control queue's used ring */
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_RX,
-			 VIRTIO_NET_CTRL_RX_ALLMULTI, &(uint8_t){ 1 }, 1),
+				  VIRTIO_NET_CTRL_RX_ALLMULTI, &(uint8_t){ 1 },
+				  1),
 			 VIRTIO_NET_OK);
 	report(d);
 	n = 0;
 	want[n++] = page_of(d, cq->used);
 	/* the ack: 4096 bytes into the command's slot */
 	want[n++] = page_of(d, cq->bufs + (size_t)last_ctrl_head * NIC_SLOT +
-			    4096);
+				       4096);
 	expect_dirty(want, n, "control command");
 
 	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
 	assert_int_equal(rte_vfio_user_client_dma_logging_report(d->c, NIC_IOVA,
-			 NIC_MEM_MAPPED, PG, dbits, sizeof(dbits)), -EINVAL);
+								 NIC_MEM_MAPPED,
+								 PG, dbits,
+								 sizeof(dbits)),
+			 -EINVAL);
 	drv_close(d);
 }
 
@@ -712,12 +764,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_round_trip,
-				nic_test_setup, test_teardown),
-		cmocka_unit_test_setup_teardown(test_refused,
-				nic_test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, nic_test_setup,
+						test_teardown),
+		cmocka_unit_test_setup_teardown(test_refused, nic_test_setup,
+						test_teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_logging,
-				nic_test_setup, test_teardown),
+						nic_test_setup, test_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

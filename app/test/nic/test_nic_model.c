@@ -417,7 +417,8 @@ test_features(void **state)
 	assert_int_equal(drv_negotiate(d, NIC_OFFERED |
 			 NIC_F(VIRTIO_NET_F_GUEST_TSO4)),
 			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	assert_int_equal(drv_negotiate(d, V1 | NIC_F(38) /* NOTIFICATION_DATA */),
+	assert_int_equal(drv_negotiate(d,
+				       V1 | NIC_F(38) /* NOTIFICATION_DATA */),
 			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	assert_int_equal(drv_negotiate(d, V1 | NIC_F(63)),
 			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);

@@ -39,15 +39,16 @@
 #define IN_ORDER NIC_F(VIRTIO_F_IN_ORDER)
 #define MRG NIC_F(VIRTIO_NET_F_MRG_RXBUF)
 #define UNMAPPED (NIC_IOVA + NIC_MEM_MAPPED)
-#define RO_IOVA 0x200000000ULL
-#define S_UP (VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | \
-	      VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK)
+#define RO_IOVA	 0x200000000ULL
+#define S_UP                                                    \
+	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | \
+	 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK)
 #define F_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
 #define F_USED (1u << VRING_PACKED_DESC_F_USED)
 
 static const uint32_t sizes[] = {
-	64, 65, 128, 511, 1024, 1514, 1515, 2036, 2037, 2048, 4000, 6000,
-	8000, 9000, 9014,
+	64,   65,   128,  511,	1024, 1514, 1515, 2036,
+	2037, 2048, 4000, 6000, 8000, 9000, 9014,
 };
 #define NSIZES RTE_DIM(sizes)
 
@@ -86,8 +87,9 @@ drv_to_port(struct nic_drv *d, unsigned int qp, bool indirect)
 	uint16_t old = q->avail_idx;
 
 	for (unsigned int i = 0; i < NSIZES; i++) {
-		enum tx_shape shape = i % 3 == 0 ? TX_ONE :
-			(i % 3 == 1 || !indirect) ? TX_SPLIT : TX_INDIRECT;
+		enum tx_shape shape = i % 3 == 0		? TX_ONE :
+				      (i % 3 == 1 || !indirect) ? TX_SPLIT :
+								  TX_INDIRECT;
 
 		drv_send(d, q, sizes[i], seq++, shape, 700 + 100 * (i % 4));
 		bytes += sizes[i];
@@ -142,13 +144,14 @@ port_to_drv(struct nic_drv *d, unsigned int qp, bool indirect)
 
 		assert_true(drv_recv(d, q, rxbuf));
 		assert_int_equal(rxbuf->hdr.hdr.flags, 0);
-		assert_int_equal(rxbuf->hdr.hdr.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+		assert_int_equal(rxbuf->hdr.hdr.gso_type,
+				 VIRTIO_NET_HDR_GSO_NONE);
 		assert_int_equal(rxbuf->hdr.num_buffers, nb);
 		assert_int_equal(rxbuf->nbufs, nb);
 		if (rxbuf->len != sizes[i] ||
 		    !pkt_check(rxbuf->data, sizes[i], s0 + i))
-			fail_msg("pair %u packet %u: %u bytes, expected %u",
-				 qp, i, rxbuf->len, sizes[i]);
+			fail_msg("pair %u packet %u: %u bytes, expected %u", qp,
+				 i, rxbuf->len, sizes[i]);
 	}
 	assert_int_equal(dvq_pending_used(q), 0);
 	assert_int_equal(q->num_free, NIC_QSZ);
@@ -174,21 +177,25 @@ ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
 	slot[4096] = 0xee;
 	dd[n++] = (struct vring_desc){ iova, 2, VRING_DESC_F_NEXT, 0 };
 	if (len > 0)
-		dd[n++] = (struct vring_desc){ iova + 2, len, VRING_DESC_F_NEXT, 0 };
+		dd[n++] = (struct vring_desc){ iova + 2, len, VRING_DESC_F_NEXT,
+					       0 };
 	dd[n++] = (struct vring_desc){ iova + 4096, 1, VRING_DESC_F_WRITE, 0 };
 	if (q->packed) {
 		struct vring_packed_desc pd[3];
 
 		for (unsigned int k = 0; k < n; k++)
-			pd[k] = (struct vring_packed_desc){ dd[k].addr, dd[k].len,
-				0, indirect ? (dd[k].flags & VRING_DESC_F_WRITE) :
-				dd[k].flags };
+			pd[k] = (struct vring_packed_desc){
+				dd[k].addr, dd[k].len, 0,
+				indirect ? (dd[k].flags & VRING_DESC_F_WRITE) :
+					   dd[k].flags
+			};
 		if (indirect) {
 			memcpy(q->ind + (size_t)head * NIC_IND_MAX, pd,
 			       n * sizeof(pd[0]));
 			pd[0] = (struct vring_packed_desc){
 				q->ind_iova + (uint64_t)head * NIC_IND_MAX * 16,
-				n * 16, 0, VRING_DESC_F_INDIRECT };
+				n * 16, 0, VRING_DESC_F_INDIRECT
+			};
 			n = 1;
 		}
 		pdvq_publish(q, pd, n, head);
@@ -203,7 +210,8 @@ ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
 			}
 			q->desc[head] = (struct vring_desc){
 				q->ind_iova + (uint64_t)head * NIC_IND_MAX * 16,
-				n * 16, VRING_DESC_F_INDIRECT, 0 };
+				n * 16, VRING_DESC_F_INDIRECT, 0
+			};
 		} else {
 			q->desc[head] = dd[0];
 			for (unsigned int k = 1; k < n; k++) {
@@ -241,10 +249,12 @@ traffic_mode(uint64_t ring, uint64_t mrg)
 	drv_init(d, f, NIC_NVQS);
 	assert_int_equal(nic_xstat("driver_features"), f);
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
-			 VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2, false),
+				  VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2,
+				  false),
 			 VIRTIO_NET_OK);
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_RX,
-			 VIRTIO_NET_CTRL_RX_PROMISC, &v, 1, true), VIRTIO_NET_OK);
+				  VIRTIO_NET_CTRL_RX_PROMISC, &v, 1, true),
+			 VIRTIO_NET_OK);
 	assert_int_equal(nic_xstat("driver_queue_pairs"), NIC_QUEUES);
 	assert_int_equal(nic_xstat("driver_promisc"), 0);
 	for (int round = 0; round < 3; round++)
@@ -262,7 +272,8 @@ traffic_mode(uint64_t ring, uint64_t mrg)
 		assert_int_equal(x("rx_q%u_drops", qp), 0);
 		assert_int_equal(x("tx_q%u_drops", qp), 0);
 		/* a polling device wants no kicks on its data queues */
-		assert_int_equal(d->vq[2 * qp].kicks + d->vq[2 * qp + 1].kicks, 0);
+		assert_int_equal(d->vq[2 * qp].kicks + d->vq[2 * qp + 1].kicks,
+				 0);
 	}
 	assert_int_equal(nic_xstat("ctrl_packets"), 2);
 	assert_int_equal(nic_xstat("ctrl_bad_descriptors"), 0);
@@ -289,7 +300,8 @@ wrap_mode(uint64_t ring, uint16_t qsize)
 	struct rte_mbuf *m[40];
 
 	rte_eth_stats_reset(nic.port);
-	assert_int_equal(drv_negotiate(d, f), S_UP & ~VIRTIO_CONFIG_S_DRIVER_OK);
+	assert_int_equal(drv_negotiate(d, f),
+			 S_UP & ~VIRTIO_CONFIG_S_DRIVER_OK);
 	cc_w16(d, CC(msix_config), 0);
 	for (uint16_t i = 0; i < NIC_NVQS; i++)
 		drv_setup_vq_at(d, i, i < 2 ? qsize : 0, 0, 0, 0);
@@ -302,12 +314,15 @@ wrap_mode(uint64_t ring, uint16_t qsize)
 		if (n > d->vq[1].size / 4u)
 			n = RTE_MAX(d->vq[1].size / 4u, 1u);
 		for (unsigned int i = 0; i < n; i++)
-			drv_send(d, &d->vq[1], 60 + (i * 97 + round) % 1400, seq++,
+			drv_send(d, &d->vq[1], 60 + (i * 97 + round) % 1400,
+				 seq++,
 				 i % 5 == 4 && d->vq[1].size > 16 ? TX_SPLIT :
-				 TX_ONE, 200);
+								    TX_ONE,
+				 200);
 		assert_int_equal(nic_rx(0, m, (uint16_t)n, 1000), n);
 		for (unsigned int i = 0; i < n; i++)
-			assert_true(nic_mbuf_check(m[i], 60 + (i * 97 + round) % 1400,
+			assert_true(nic_mbuf_check(m[i],
+						   60 + (i * 97 + round) % 1400,
 						   s0 + i));
 		nic_free(m, (uint16_t)n);
 		assert_int_equal(drv_tx_reclaim(&d->vq[1]), n);
@@ -317,10 +332,12 @@ wrap_mode(uint64_t ring, uint16_t qsize)
 			drv_post_rx(&d->vq[0], 1, 2048, false);
 			m[i] = nic_mbuf(60 + (i * 89 + round) % 1400, seq++, 0);
 		}
-		assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, (uint16_t)n), n);
+		assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, (uint16_t)n),
+				 n);
 		for (unsigned int i = 0; i < n; i++) {
 			assert_true(drv_recv(d, &d->vq[0], rxbuf));
-			assert_int_equal(rxbuf->len, 60 + (i * 89 + round) % 1400);
+			assert_int_equal(rxbuf->len,
+					 60 + (i * 89 + round) % 1400);
 			assert_true(pkt_check(rxbuf->data, rxbuf->len, s0 + i));
 		}
 	}
@@ -372,16 +389,20 @@ test_in_order_batch(void **state)
 			uint16_t p2 = (uint16_t)(pos + q->chain_len[ids[0]]);
 
 			/* one used descriptor, the next one still as we made it */
-			assert_true((q->pdesc[pos].flags & (F_AVAIL | F_USED)) ==
-				    (q->used_wrap ? F_AVAIL | F_USED : 0));
+			assert_true(
+				(q->pdesc[pos].flags & (F_AVAIL | F_USED)) ==
+				(q->used_wrap ? F_AVAIL | F_USED : 0));
 			assert_int_equal(q->pdesc[pos].id, ids[19]);
-			assert_int_equal(q->pdesc[p2].flags & (F_AVAIL | F_USED),
+			assert_int_equal(q->pdesc[p2].flags &
+						 (F_AVAIL | F_USED),
 					 q->used_wrap ? F_AVAIL : F_USED);
 		} else {
 			assert_int_equal(q->used->idx, (uint16_t)(pos + 20));
 			assert_int_equal(q->used->ring[pos & (q->size - 1)].id,
 					 ids[19]);
-			assert_int_equal(q->used->ring[(pos + 1) & (q->size - 1)].id,
+			assert_int_equal(q->used->ring[(pos + 1) &
+						       (q->size - 1)]
+						 .id,
 					 0);
 		}
 		assert_int_equal(dvq_pending_used(q), 20);
@@ -418,12 +439,17 @@ test_dirty_log(void **state)
 
 		drv_init(d, NIC_OFFERED | IN_ORDER | (packed ? PACKED : 0),
 			 NIC_NVQS);
-		assert_int_equal(rte_vfio_user_client_dirty_pages(d->c,
-				 VFIO_USER_DIRTY_PAGES_F_START, 0, 0, 0, NULL, 0), 0);
+		assert_int_equal(rte_vfio_user_client_dirty_pages(
+					 d->c, VFIO_USER_DIRTY_PAGES_F_START, 0,
+					 0, 0, NULL, 0),
+				 0);
 		/* a first report clears what DRIVER_OK marked */
-		assert_int_equal(rte_vfio_user_client_dirty_pages(d->c,
-				 VFIO_USER_DIRTY_PAGES_F_GET_BITMAP, NIC_IOVA,
-				 NIC_MEM_MAPPED, 4096, bits, sizeof(bits)), 0);
+		assert_int_equal(rte_vfio_user_client_dirty_pages(
+					 d->c,
+					 VFIO_USER_DIRTY_PAGES_F_GET_BITMAP,
+					 NIC_IOVA, NIC_MEM_MAPPED, 4096, bits,
+					 sizeof(bits)),
+				 0);
 		rx_id = drv_post_rx(rq, 1, 2048, false);
 		m[0] = nic_mbuf(1000, s, 0);
 		assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 1), 1);
@@ -431,21 +457,29 @@ test_dirty_log(void **state)
 		assert_int_equal(nic_rx(0, m, 1, 1000), 1);
 		rte_pktmbuf_free(m[0]);
 		memset(bits, 0, sizeof(bits));
-		assert_int_equal(rte_vfio_user_client_dirty_pages(d->c,
-				 VFIO_USER_DIRTY_PAGES_F_GET_BITMAP, NIC_IOVA,
-				 NIC_MEM_MAPPED, 4096, bits, sizeof(bits)), 0);
+		assert_int_equal(rte_vfio_user_client_dirty_pages(
+					 d->c,
+					 VFIO_USER_DIRTY_PAGES_F_GET_BITMAP,
+					 NIC_IOVA, NIC_MEM_MAPPED, 4096, bits,
+					 sizeof(bits)),
+				 0);
 		/* used descriptors / entries of both queues */
-		assert_true(page_dirty(bits, packed ? rq->desc_iova : rq->used_iova));
-		assert_true(page_dirty(bits, packed ? tq->desc_iova : tq->used_iova));
+		assert_true(page_dirty(bits,
+				       packed ? rq->desc_iova : rq->used_iova));
+		assert_true(page_dirty(bits,
+				       packed ? tq->desc_iova : tq->used_iova));
 		/* the receive buffer, not the transmit one */
-		assert_true(page_dirty(bits, rq->bufs_iova +
-				       (uint64_t)rx_id * NIC_SLOT));
-		assert_false(page_dirty(bits, tq->bufs_iova +
-					(uint64_t)tx_id * NIC_SLOT));
+		assert_true(page_dirty(bits, rq->bufs_iova + (uint64_t)rx_id *
+								     NIC_SLOT));
+		assert_false(
+			page_dirty(bits,
+				   tq->bufs_iova + (uint64_t)tx_id * NIC_SLOT));
 		assert_true(drv_recv(d, rq, rxbuf));
 		assert_int_equal(drv_tx_reclaim(tq), 1);
-		assert_int_equal(rte_vfio_user_client_dirty_pages(d->c,
-				 VFIO_USER_DIRTY_PAGES_F_STOP, 0, 0, 0, NULL, 0), 0);
+		assert_int_equal(rte_vfio_user_client_dirty_pages(
+					 d->c, VFIO_USER_DIRTY_PAGES_F_STOP, 0,
+					 0, 0, NULL, 0),
+				 0);
 		drv_close(d);
 	}
 }
@@ -493,7 +527,7 @@ test_notifications(void **state)
 	for (int i = 0; i < 6; i++)
 		drv_post_rx(q, 1, 2048, false);
 	q->drv_ev->off_wrap = (uint16_t)(q->next_used + 3) |
-		(uint16_t)(q->used_wrap << 15);
+			      (uint16_t)(q->used_wrap << 15);
 	q->drv_ev->flags = VRING_PACKED_EVENT_FLAG_DESC;
 	drv_irqs_clear(d);
 	for (int round = 0; round < 3; round++) {
@@ -560,10 +594,12 @@ bad_tx(struct nic_drv *d, const struct vring_packed_desc *pd, unsigned int n)
 	drv_send(d, q, 80, s, TX_ONE, 0);
 	assert_int_equal(nic_rx(0, m, 1, 1000), 1);
 	if (!nic_mbuf_check(m[0], 80, s))
-		fail_msg("after a bad buffer (%" PRIx64 " +%u flags %#x): got %u "
-			 "bytes, seq %u", pd[0].addr, pd[0].len, pd[0].flags,
-			 m[0]->pkt_len, pkt_seq(rte_pktmbuf_mtod(m[0], uint8_t *),
-						m[0]->data_len));
+		fail_msg("after a bad buffer (%" PRIx64
+			 " +%u flags %#x): got %u "
+			 "bytes, seq %u",
+			 pd[0].addr, pd[0].len, pd[0].flags, m[0]->pkt_len,
+			 pkt_seq(rte_pktmbuf_mtod(m[0], uint8_t *),
+				 m[0]->data_len));
 	rte_pktmbuf_free(m[0]);
 	assert_int_equal(rte_eth_rx_burst(nic.port, 0, m, 4), 0);
 	assert_int_equal(nic_xstat("rx_q0_bad_descriptors"), bad + 1);
@@ -587,20 +623,24 @@ mal_tx(uint64_t ring)
 	bad_tx(d, pd, 1);
 	pd[0] = (struct vring_packed_desc){ UNMAPPED - 50, 100, 0, 0 };
 	bad_tx(d, pd, 1);
-	pd[0] = (struct vring_packed_desc){ 0xfffffffffffff000ULL, 0x2000, 0, 0 };
+	pd[0] = (struct vring_packed_desc){ 0xfffffffffffff000ULL, 0x2000, 0,
+					    0 };
 	bad_tx(d, pd, 1);
 	/* a writable descriptor in a transmit buffer */
 	pd[0] = (struct vring_packed_desc){ data, 100, 0, VRING_DESC_F_WRITE };
 	bad_tx(d, pd, 1);
-	pd[0] = (struct vring_packed_desc){ data, NIC_HDR_LEN, 0, VRING_DESC_F_NEXT };
-	pd[1] = (struct vring_packed_desc){ data + 64, 100, 0, VRING_DESC_F_WRITE };
+	pd[0] = (struct vring_packed_desc){ data, NIC_HDR_LEN, 0,
+					    VRING_DESC_F_NEXT };
+	pd[1] = (struct vring_packed_desc){ data + 64, 100, 0,
+					    VRING_DESC_F_WRITE };
 	bad_tx(d, pd, 2);
 	/* shorter than its header */
 	pd[0] = (struct vring_packed_desc){ data, 5, 0, 0 };
 	bad_tx(d, pd, 1);
 	/* a chain as long as the ring, NEXT to the end: a loop */
 	for (uint16_t k = 0; k < q->size - q->ring_used - 1; k++)
-		pd[k] = (struct vring_packed_desc){ data, 16, 0, VRING_DESC_F_NEXT };
+		pd[k] = (struct vring_packed_desc){ data, 16, 0,
+						    VRING_DESC_F_NEXT };
 	{
 		uint16_t n = (uint16_t)(q->size - q->ring_used);
 
@@ -609,7 +649,10 @@ mal_tx(uint64_t ring)
 		/* no room for the good packet after it: alone */
 		pd[n - 1].flags = VRING_DESC_F_NEXT;
 		pdvq_publish(q, pd, n, dvq_alloc(q));
-		assert_int_equal(rte_eth_rx_burst(nic.port, 0, (struct rte_mbuf *[]){ NULL }, 1), 0);
+		assert_int_equal(rte_eth_rx_burst(nic.port, 0,
+						  (struct rte_mbuf *[]){ NULL },
+						  1),
+				 0);
 		assert_int_equal(nic_xstat("rx_q0_bad_descriptors"), 7);
 		assert_int_equal(drv_tx_reclaim(q), 1);
 	}
@@ -617,16 +660,20 @@ mal_tx(uint64_t ring)
 	 * the map, pointing outside it (in a table, flags other than WRITE are
 	 * reserved and ignored: INDIRECT there means nothing) */
 	tbl[0] = (struct vring_packed_desc){ data, 100, 0, 0 };
-	pd[0] = (struct vring_packed_desc){ tbl_iova, 16, 0,
-		VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT };
+	pd[0] = (struct vring_packed_desc){
+		tbl_iova, 16, 0, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT
+	};
 	pd[1] = (struct vring_packed_desc){ data, 100, 0, 0 };
 	bad_tx(d, pd, 2);
-	pd[0] = (struct vring_packed_desc){ tbl_iova, 24, 0, VRING_DESC_F_INDIRECT };
+	pd[0] = (struct vring_packed_desc){ tbl_iova, 24, 0,
+					    VRING_DESC_F_INDIRECT };
 	bad_tx(d, pd, 1);
-	pd[0] = (struct vring_packed_desc){ UNMAPPED, 32, 0, VRING_DESC_F_INDIRECT };
+	pd[0] = (struct vring_packed_desc){ UNMAPPED, 32, 0,
+					    VRING_DESC_F_INDIRECT };
 	bad_tx(d, pd, 1);
 	tbl[0] = (struct vring_packed_desc){ UNMAPPED, 100, 0, 0 };
-	pd[0] = (struct vring_packed_desc){ tbl_iova, 16, 0, VRING_DESC_F_INDIRECT };
+	pd[0] = (struct vring_packed_desc){ tbl_iova, 16, 0,
+					    VRING_DESC_F_INDIRECT };
 	bad_tx(d, pd, 1);
 	/* a frame longer than any the device takes, in pieces */
 	for (int k = 0; k < 12; k++)
@@ -670,10 +717,12 @@ test_bad_flags(void **state)
 	pos = q->next_avail;
 	for (int k = 0; k < 3; k++) {
 		static const uint16_t bits[3] = { F_AVAIL | F_USED, 0, 0 };
-		uint16_t b = k == 2 ? (uint16_t)((F_AVAIL | F_USED) & ~ab) : bits[k];
+		uint16_t b = k == 2 ? (uint16_t)((F_AVAIL | F_USED) & ~ab) :
+				      bits[k];
 
 		q->pdesc[pos] = (struct vring_packed_desc){ data,
-			NIC_HDR_LEN + 200, 7, b };
+							    NIC_HDR_LEN + 200,
+							    7, b };
 		assert_int_equal(rte_eth_rx_burst(nic.port, 0, m, 4), 0);
 	}
 	/* a chain whose second descriptor is not available (yet): the
@@ -681,8 +730,9 @@ test_bad_flags(void **state)
 	pos = q->next_avail;
 	pd[0] = (struct vring_packed_desc){ data, NIC_HDR_LEN, 0,
 					    VRING_DESC_F_NEXT | ab };
-	pd[1] = (struct vring_packed_desc){ data + NIC_HDR_LEN, 200, 0,
-					    (uint16_t)((F_AVAIL | F_USED) & ~ab) };
+	pd[1] = (struct vring_packed_desc){
+		data + NIC_HDR_LEN, 200, 0, (uint16_t)((F_AVAIL | F_USED) & ~ab)
+	};
 	pdvq_publish_raw(q, pd, 2, dvq_alloc(q));
 	assert_int_equal(rte_eth_rx_burst(nic.port, 0, m, 4), 0);
 	assert_int_equal(q->pdesc[pos].flags, VRING_DESC_F_NEXT | ab);
@@ -695,7 +745,8 @@ test_bad_flags(void **state)
 	/* any id is the driver's: it comes back as is */
 	ab = pdvq_avail_bits(q);
 	pos = q->next_avail;
-	pd[0] = (struct vring_packed_desc){ data, NIC_HDR_LEN + 200, 0xffff, ab };
+	pd[0] = (struct vring_packed_desc){ data, NIC_HDR_LEN + 200, 0xffff,
+					    ab };
 	id = dvq_alloc(q);
 	pdvq_publish_raw(q, pd, 1, id);
 	assert_int_equal(nic_rx(0, m, 1, 1000), 1);
@@ -749,9 +800,13 @@ mal_rx(uint64_t ring)
 	struct vring_packed_desc pd[NIC_QSZ], *tbl = (void *)q->ind;
 
 	assert_int_equal(rte_vfio_user_client_dma_map(d->c, RO_IOVA, 1u << 20,
-			 ro, d->memfd, NIC_SCRATCH_OFF, VFIO_USER_DMA_MAP_F_READ), 0);
+						      ro, d->memfd,
+						      NIC_SCRATCH_OFF,
+						      VFIO_USER_DMA_MAP_F_READ),
+			 0);
 	good_both_ways(d);
-	pd[0] = (struct vring_packed_desc){ UNMAPPED, 2048, 0, VRING_DESC_F_WRITE };
+	pd[0] = (struct vring_packed_desc){ UNMAPPED, 2048, 0,
+					    VRING_DESC_F_WRITE };
 	bad_rx(d, pd, 1, 100, 1);
 	pd[0] = (struct vring_packed_desc){ 0xfffffffffffff000ULL, 0x2000, 0,
 					    VRING_DESC_F_WRITE };
@@ -760,12 +815,14 @@ mal_rx(uint64_t ring)
 	pd[0] = (struct vring_packed_desc){ data, 2048, 0, 0 };
 	bad_rx(d, pd, 1, 100, 1);
 	memset(ro, 0x5a, 4096);
-	pd[0] = (struct vring_packed_desc){ RO_IOVA, 2048, 0, VRING_DESC_F_WRITE };
+	pd[0] = (struct vring_packed_desc){ RO_IOVA, 2048, 0,
+					    VRING_DESC_F_WRITE };
 	bad_rx(d, pd, 1, 100, 1);
 	for (int i = 0; i < 4096; i++)
 		assert_int_equal(ro[i], 0x5a);
 	/* bad indirect tables */
-	tbl[0] = (struct vring_packed_desc){ UNMAPPED, 2048, 0, VRING_DESC_F_WRITE };
+	tbl[0] = (struct vring_packed_desc){ UNMAPPED, 2048, 0,
+					     VRING_DESC_F_WRITE };
 	pd[0] = (struct vring_packed_desc){ q->ind_iova, 16, 0,
 					    VRING_DESC_F_INDIRECT };
 	bad_rx(d, pd, 1, 100, 1);
@@ -777,13 +834,16 @@ mal_rx(uint64_t ring)
 		uint16_t n = (uint16_t)(q->size - q->ring_used);
 
 		for (uint16_t k = 0; k < n; k++)
-			pd[k] = (struct vring_packed_desc){ data, 8, 0,
-				VRING_DESC_F_WRITE | VRING_DESC_F_NEXT };
+			pd[k] = (struct vring_packed_desc){
+				data, 8, 0,
+				VRING_DESC_F_WRITE | VRING_DESC_F_NEXT
+			};
 		bad_rx(d, pd, n, 5000, 1);
 	}
 	/* mergeable: a good buffer, then a bad one: both come back empty */
 	drv_post_rx(q, 1, 2048, false);
-	pd[0] = (struct vring_packed_desc){ UNMAPPED, 2048, 0, VRING_DESC_F_WRITE };
+	pd[0] = (struct vring_packed_desc){ UNMAPPED, 2048, 0,
+					    VRING_DESC_F_WRITE };
 	bad_rx(d, pd, 1, 3000, 2);
 	assert_int_equal(nic_xstat("tx_q0_bad_descriptors"), 8);
 	/* more than 64 pieces for one packet: dropped (the 64 given back),
@@ -793,7 +853,9 @@ mal_rx(uint64_t ring)
 	bad_rx(d, pd, 0, 9000, 64);
 	assert_int_equal(nic_xstat("tx_q0_bad_descriptors"), 8);
 	good_both_ways(d);
-	assert_int_equal(rte_vfio_user_client_dma_unmap(d->c, RO_IOVA, 1u << 20), 0);
+	assert_int_equal(rte_vfio_user_client_dma_unmap(d->c, RO_IOVA,
+							1u << 20),
+			 0);
 	drv_close(d);
 }
 
@@ -843,7 +905,8 @@ test_bad_rings(void **state)
 			assert_int_equal(drv_status(d), S_UP);
 			good_both_ways(d);
 		} else {
-			assert_true(drv_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET);
+			assert_true(drv_status(d) &
+				    VIRTIO_CONFIG_S_NEEDS_RESET);
 		}
 		assert_true(drv_canary_ok(d));
 		drv_close(d);
@@ -882,12 +945,14 @@ test_ctrl(void **state)
 	slot[2] = 0;
 	pd[0] = (struct vring_packed_desc){ iova, 3, 0, 0 };
 	pdvq_publish(q, pd, 1, dvq_alloc(q));
-	pd[0] = (struct vring_packed_desc){ iova + 4096, 1, 0,
-		VRING_DESC_F_WRITE | VRING_DESC_F_NEXT };
+	pd[0] = (struct vring_packed_desc){
+		iova + 4096, 1, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT
+	};
 	pd[1] = (struct vring_packed_desc){ iova, 3, 0, 0 };
 	pdvq_publish(q, pd, 2, dvq_alloc(q));
 	pd[0] = (struct vring_packed_desc){ UNMAPPED, 3, 0, VRING_DESC_F_NEXT };
-	pd[1] = (struct vring_packed_desc){ iova + 4096, 1, 0, VRING_DESC_F_WRITE };
+	pd[1] = (struct vring_packed_desc){ iova + 4096, 1, 0,
+					    VRING_DESC_F_WRITE };
 	pdvq_publish(q, pd, 2, dvq_alloc(q));
 	dvq_notify(d, q);
 	assert_true(NIC_WAIT(dvq_pending_used(q) == 3, 2000));
@@ -907,10 +972,12 @@ test_ctrl(void **state)
 		q->bufs[(size_t)h * NIC_SLOT + 2] = (uint8_t)(i & 1);
 		pd[0] = (struct vring_packed_desc){
 			q->bufs_iova + (uint64_t)h * NIC_SLOT, 3, 0,
-			VRING_DESC_F_NEXT };
+			VRING_DESC_F_NEXT
+		};
 		pd[1] = (struct vring_packed_desc){
 			q->bufs_iova + (uint64_t)h * NIC_SLOT + 4096, 1, 0,
-			VRING_DESC_F_WRITE };
+			VRING_DESC_F_WRITE
+		};
 		pdvq_publish(q, pd, 2, h);
 	}
 	dvq_notify(d, q);
@@ -924,7 +991,8 @@ test_ctrl(void **state)
 	}
 	assert_int_equal(nic_xstat("driver_allmulti"), 1);
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_RX,
-			 VIRTIO_NET_CTRL_RX_PROMISC, &v, 1, false), VIRTIO_NET_OK);
+				  VIRTIO_NET_CTRL_RX_PROMISC, &v, 1, false),
+			 VIRTIO_NET_OK);
 	good_both_ways(d);
 	drv_close(d);
 }
@@ -938,9 +1006,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrap, nic_test_setup,
 						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_in_order_batch,
-						nic_test_setup, nic_test_teardown),
+						nic_test_setup,
+						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_notifications,
-						nic_test_setup, nic_test_teardown),
+						nic_test_setup,
+						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_log, nic_test_setup,
 						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_tx, nic_test_setup,

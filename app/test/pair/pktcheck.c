@@ -583,7 +583,7 @@ do_rx(uint16_t q, uint64_t now)
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		pc.rx_us = (uint64_t)ts.tv_sec * 1000000 +
-			(uint64_t)ts.tv_nsec / 1000;
+			   (uint64_t)ts.tv_nsec / 1000;
 		now = rte_rdtsc();
 	}
 	if (n > 0) {
@@ -776,8 +776,8 @@ summary(bool timed_out)
 			run_close(r);	/* the open one (summary runs once) */
 		for (unsigned int i = 0; i < r->nruns; i++)
 			printf("%s: RUN queue %u seq %" PRIu64 " %" PRIu64
-			       " time %" PRIu64 " %" PRIu64 "\n", pc.name, q,
-			       r->runs[i].first, r->runs[i].last,
+			       " time %" PRIu64 " %" PRIu64 "\n",
+			       pc.name, q, r->runs[i].first, r->runs[i].last,
 			       r->runs[i].t0, r->runs[i].t1);
 	}
 	if (pc.multi || pc.allow_gaps) {

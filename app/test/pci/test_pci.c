@@ -1494,7 +1494,8 @@ mk_state_fn(uint16_t device_id, uint16_t nvec)
 	assert_int_equal(rte_vfio_user_pci_set_ids(pci, &ids), 0);
 	assert_int_equal(rte_vfio_user_pci_set_bar(pci, 0, 4096, 0), 0);
 	assert_int_equal(rte_vfio_user_pci_add_msix(pci, nvec, 0, 0x800, 0,
-						    0xc00), 0x40);
+						    0xc00),
+			 0x40);
 	assert_true(rte_vfio_user_pci_add_vendor_cap(pci, body, sizeof(body),
 						     NULL) > 0);
 	return pci;
@@ -1517,8 +1518,8 @@ test_state_save_restore(void **state)
 	assert_non_null(bad);
 	/* a function a client drove: command, BAR, MSI-X on, vector 1
 	 * unmasked with an address, vector 2 masked and pending */
-	wr(a, RTE_VFIO_USER_PCI_COMMAND, RTE_VFIO_USER_PCI_CMD_MEMORY |
-	   RTE_VFIO_USER_PCI_CMD_MASTER, 2);
+	wr(a, RTE_VFIO_USER_PCI_COMMAND,
+	   RTE_VFIO_USER_PCI_CMD_MEMORY | RTE_VFIO_USER_PCI_CMD_MASTER, 2);
 	wr(a, RTE_VFIO_USER_PCI_BASE_ADDRESS_0, 0xfe000000, 4);
 	wr(a, 0x40 + RTE_VFIO_USER_PCI_MSIX_FLAGS,
 	   RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE, 2);
@@ -1558,9 +1559,11 @@ test_state_save_restore(void **state)
 	assert_int_equal(rte_vfio_user_pci_cfg_read(b, 0, cfg_b, 256), 256);
 	assert_memory_equal(cfg_a, cfg_b, 256);
 	assert_int_equal(rte_vfio_user_pci_msix_access(a, 0, tab_a, 64, 0x800,
-						       false), 64);
+						       false),
+			 64);
 	assert_int_equal(rte_vfio_user_pci_msix_access(b, 0, tab_b, 64, 0x800,
-						       false), 64);
+						       false),
+			 64);
 	assert_memory_equal(tab_a, tab_b, 64);
 	for (uint32_t v = 0; v < 4; v++) {
 		assert_int_equal(rte_vfio_user_pci_msix_masked(b, v),

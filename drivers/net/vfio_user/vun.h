@@ -92,8 +92,9 @@ struct vun_vq {
 		struct vring_used *used;	/* split: device area */
 		struct vring_packed_desc_event *dev_event; /* packed */
 	};
-	struct rte_vfio_user_mem_cache mcache;	/* buffers */
-	struct rte_vfio_user_mem_cache log_cache; /* dirty log of our ring writes */
+	struct rte_vfio_user_mem_cache mcache; /* buffers */
+	struct rte_vfio_user_mem_cache
+		log_cache;		/* dirty log of our ring writes */
 	struct rte_mempool *mp;		/* rx (driver tx) queues: our mbufs */
 	struct vun_dev *dev;
 	uint16_t index;			/* virtqueue index */
@@ -195,7 +196,7 @@ vun_logging(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		return false;
 	s = vq->log_cache.seg;
 	return s->map != NULL &&
-		__atomic_load_n(&s->map->dirty, __ATOMIC_RELAXED) != NULL;
+	       __atomic_load_n(&s->map->dirty, __ATOMIC_RELAXED) != NULL;
 }
 
 /*
@@ -207,26 +208,33 @@ vun_logging(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 static inline void
 vun_log_used(struct vun_vq *vq, uint16_t old)
 {
-	const struct rte_vfio_user_mem_table *t =
-		rte_vfio_user_get_mem_table(vq->dev->dev_id);
+	const struct rte_vfio_user_mem_table *t = rte_vfio_user_get_mem_table(
+		vq->dev->dev_id);
 	int id = vq->dev->dev_id;
 	uint64_t ring = vq->used_iova + offsetof(struct vring_used, ring);
-	uint16_t first = old & (vq->size - 1), n = (uint16_t)(vq->last_used - old);
+	uint16_t first = old & (vq->size - 1),
+		 n = (uint16_t)(vq->last_used - old);
 
 	if (likely(!vun_logging(vq, t, vq->used_iova)))
 		return;
 	rte_vfio_user_mark_dirty(id, vq->used_iova, sizeof(struct vring_used));
 	if (n > vq->size - first) {
-		rte_vfio_user_mark_dirty(id, ring, (uint64_t)(n - (vq->size - first)) *
-					 sizeof(struct vring_used_elem));
+		rte_vfio_user_mark_dirty(
+			id, ring,
+			(uint64_t)(n - (vq->size - first)) *
+				sizeof(struct vring_used_elem));
 		n = (uint16_t)(vq->size - first);
 	}
-	rte_vfio_user_mark_dirty(id, ring + (uint64_t)first *
-				 sizeof(struct vring_used_elem),
+	rte_vfio_user_mark_dirty(id,
+				 ring + (uint64_t)first *
+						 sizeof(struct vring_used_elem),
 				 (uint64_t)n * sizeof(struct vring_used_elem));
-	if (vq->event_idx)	/* avail_event */
-		rte_vfio_user_mark_dirty(id, ring + (uint64_t)vq->size *
-					 sizeof(struct vring_used_elem), 2);
+	if (vq->event_idx) /* avail_event */
+		rte_vfio_user_mark_dirty(
+			id,
+			ring + (uint64_t)vq->size *
+					sizeof(struct vring_used_elem),
+			2);
 }
 
 /* Whether the driver wants an interrupt for used entries [old, new):

@@ -46,8 +46,8 @@ RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 #define ARG_OFFLOAD	"offload"
 
 static const char *const valid_args[] = {
-	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_MTU, ARG_SOCK_MODE, ARG_PACKED_VQ,
-	ARG_IN_ORDER, ARG_OFFLOAD, NULL,
+	ARG_PATH,      ARG_QUEUES,   ARG_MAC,	  ARG_MTU, ARG_SOCK_MODE,
+	ARG_PACKED_VQ, ARG_IN_ORDER, ARG_OFFLOAD, NULL,
 };
 
 /* ---- link ---- */
@@ -452,7 +452,8 @@ arg_offload(const char *key, const char *val, void *out)
 	char *path = out;
 
 	RTE_SET_USED(key);
-	if (val[0] == '\0' || strlen(val) >= sizeof(((struct vun_dev *)0)->path))
+	if (val[0] == '\0' ||
+	    strlen(val) >= sizeof(((struct vun_dev *)0)->path))
 		return -1;
 	strcpy(path, val);
 	return 0;
@@ -506,7 +507,8 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 			"0 to 0777 (e.g. 0660)", name);
 		goto out;
 	}
-	if (rte_kvargs_process(kv, ARG_PACKED_VQ, arg_bool, &d->packed_vq) < 0 ||
+	if (rte_kvargs_process(kv, ARG_PACKED_VQ, arg_bool, &d->packed_vq) <
+		    0 ||
 	    rte_kvargs_process(kv, ARG_IN_ORDER, arg_bool, &d->in_order) < 0) {
 		VUN_LOG(ERR, "%s: packed_vq and in_order must be 0 or 1", name);
 		goto out;
@@ -579,9 +581,10 @@ vun_probe(struct rte_vdev_device *vdev)
 	if (ret < 0)
 		goto err;
 	rte_eth_dev_probing_finish(eth);
-	VUN_LOG(INFO, "%s: port %u serves a virtio-net device on %s (%u queue "
-		"pairs, mtu %u, packed_vq %u, in_order %u%s%s)", name,
-		d->port_id, d->path, d->max_pairs, d->mtu,
+	VUN_LOG(INFO,
+		"%s: port %u serves a virtio-net device on %s (%u queue "
+		"pairs, mtu %u, packed_vq %u, in_order %u%s%s)",
+		name, d->port_id, d->path, d->max_pairs, d->mtu,
 		!!(d->host_features & (1ULL << VIRTIO_F_RING_PACKED)),
 		!!(d->host_features & (1ULL << VIRTIO_F_IN_ORDER)),
 		offload[0] ? ", queues offloaded to " : "", offload);

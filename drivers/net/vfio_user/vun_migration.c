@@ -226,11 +226,12 @@ save_record(struct vun_dev *d, uint32_t flags)
 	size_t pci_len = rte_vfio_user_pci_state_size(d->pci);
 	uint16_t nvqs = vun_num_vqs(d);
 	/* DEVICE, PCI, a QUEUE per virtqueue, CTRL */
-	size_t len = sizeof(struct mig_hdr) +
-		sizeof(struct mig_sec) + sizeof(struct mig_device) +
-		sizeof(struct mig_sec) + pci_len +
-		(size_t)nvqs * (sizeof(struct mig_sec) + sizeof(struct mig_queue)) +
-		sizeof(struct mig_sec) + sizeof(struct mig_ctrl);
+	size_t len = sizeof(struct mig_hdr) + sizeof(struct mig_sec) +
+		     sizeof(struct mig_device) + sizeof(struct mig_sec) +
+		     pci_len +
+		     (size_t)nvqs * (sizeof(struct mig_sec) +
+				     sizeof(struct mig_queue)) +
+		     sizeof(struct mig_sec) + sizeof(struct mig_ctrl);
 	struct mig_device dv = {
 		.host_features = d->host_features,
 		.max_pairs = d->max_pairs,
@@ -248,11 +249,14 @@ save_record(struct vun_dev *d, uint32_t flags)
 	struct mig_ctrl ct = {
 		.promisc = d->promisc,
 		.allmulti = d->allmulti,
-		.active_pairs = __atomic_load_n(&d->active_pairs, __ATOMIC_ACQUIRE),
+		.active_pairs = __atomic_load_n(&d->active_pairs,
+						__ATOMIC_ACQUIRE),
 	};
 	struct mig_hdr h = {
-		.magic = MIG_MAGIC, .version = MIG_VERSION,
-		.hdr_len = sizeof(struct mig_hdr), .flags = flags,
+		.magic = MIG_MAGIC,
+		.version = MIG_VERSION,
+		.hdr_len = sizeof(struct mig_hdr),
+		.flags = flags,
 		.nsections = 3u + nvqs,
 	};
 	uint8_t *rec;
@@ -267,7 +271,8 @@ save_record(struct vun_dev *d, uint32_t flags)
 	put_sec(rec, &off, SEC_DEVICE, &dv, sizeof(dv));
 	{
 		struct mig_sec s = {
-			.type = SEC_PCI, .version = SEC_VERSION,
+			.type = SEC_PCI,
+			.version = SEC_VERSION,
 			.len = (uint32_t)pci_len,
 		};
 
@@ -281,7 +286,7 @@ save_record(struct vun_dev *d, uint32_t flags)
 	for (uint16_t i = 0; i < nvqs; i++) {
 		const struct vun_vq *vq = &d->vq[i];
 		bool packed = d->guest_features &
-			(1ULL << VIRTIO_F_RING_PACKED);
+			      (1ULL << VIRTIO_F_RING_PACKED);
 		struct mig_queue q = {
 			.index = i,
 			.ring_format = packed ? RING_PACKED : RING_SPLIT,
@@ -449,12 +454,10 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 			*why = "features negotiated that this device does not offer";
 			return -EINVAL;
 		}
-		if ((dv.status & ~(VIRTIO_CONFIG_S_ACKNOWLEDGE |
-				   VIRTIO_CONFIG_S_DRIVER |
-				   VIRTIO_CONFIG_S_DRIVER_OK |
-				   VIRTIO_CONFIG_S_FEATURES_OK |
-				   VIRTIO_CONFIG_S_NEEDS_RESET |
-				   VIRTIO_CONFIG_S_FAILED)) ||
+		if ((dv.status &
+		     ~(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+		       VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_FEATURES_OK |
+		       VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED)) ||
 		    ((dv.status & VIRTIO_CONFIG_S_FEATURES_OK) &&
 		     !(dv.guest_features & (1ULL << VIRTIO_F_VERSION_1))) ||
 		    (dv.msix_config != VIRTIO_MSI_NO_VECTOR &&
@@ -482,9 +485,8 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 			*why = "packed virtqueue positions out of range";
 			return -EINVAL;
 		}
-		if (q.enabled > 1 || q.reserved != 0 ||
-		    q.size == 0 || q.size > VUN_QUEUE_SIZE_MAX ||
-		    (q.size & (q.size - 1)) ||
+		if (q.enabled > 1 || q.reserved != 0 || q.size == 0 ||
+		    q.size > VUN_QUEUE_SIZE_MAX || (q.size & (q.size - 1)) ||
 		    (q.vector != VIRTIO_MSI_NO_VECTOR &&
 		     q.vector >= d->msix_vectors) ||
 		    (!packed && (h.flags & MIG_F_FINAL) &&
@@ -538,12 +540,14 @@ mig_load(int dev_id, const void *buf, size_t len)
 
 		memcpy(&h, rec, sizeof(h));
 		if (h.magic != MIG_MAGIC)
-			return refuse(d, -EBADMSG, "not virtio-net device state "
+			return refuse(d, -EBADMSG,
+				      "not virtio-net device state "
 				      "(bad magic)");
 		if (h.version != MIG_VERSION) {
-			VUN_LOG(ERR, "%s: migration state of format version %u, "
-				"this device reads version %u", d->path,
-				h.version, MIG_VERSION);
+			VUN_LOG(ERR,
+				"%s: migration state of format version %u, "
+				"this device reads version %u",
+				d->path, h.version, MIG_VERSION);
 			return refuse(d, -EPROTONOSUPPORT,
 				      "incompatible format version");
 		}
@@ -616,9 +620,10 @@ apply_record(struct vun_dev *d, const uint8_t *rec, size_t len)
 	d->allmulti = ct.allmulti;
 	memcpy(&d->guest_mac, ct.mac, RTE_ETHER_ADDR_LEN);
 	__atomic_store_n(&d->active_pairs, ct.active_pairs, __ATOMIC_RELEASE);
-	VUN_LOG(INFO, "%s: device state loaded: features 0x%" PRIx64 ", status "
-		"0x%x, %u queue pairs active", d->path, d->guest_features,
-		d->status, ct.active_pairs);
+	VUN_LOG(INFO,
+		"%s: device state loaded: features 0x%" PRIx64 ", status "
+		"0x%x, %u queue pairs active",
+		d->path, d->guest_features, d->status, ct.active_pairs);
 }
 
 /* ---- running and stopped ---- */
@@ -627,17 +632,17 @@ static bool
 runs(enum rte_vfio_user_mig_state s)
 {
 	return s == RTE_VFIO_USER_MIG_RUNNING ||
-		s == RTE_VFIO_USER_MIG_RUNNING_P2P ||
-		s == RTE_VFIO_USER_MIG_PRE_COPY ||
-		s == RTE_VFIO_USER_MIG_PRE_COPY_P2P;
+	       s == RTE_VFIO_USER_MIG_RUNNING_P2P ||
+	       s == RTE_VFIO_USER_MIG_PRE_COPY ||
+	       s == RTE_VFIO_USER_MIG_PRE_COPY_P2P;
 }
 
 static bool
 saves(enum rte_vfio_user_mig_state s)
 {
 	return s == RTE_VFIO_USER_MIG_PRE_COPY ||
-		s == RTE_VFIO_USER_MIG_PRE_COPY_P2P ||
-		s == RTE_VFIO_USER_MIG_STOP_COPY;
+	       s == RTE_VFIO_USER_MIG_PRE_COPY_P2P ||
+	       s == RTE_VFIO_USER_MIG_STOP_COPY;
 }
 
 static void
@@ -692,14 +697,18 @@ mig_state_change(int dev_id, enum rte_vfio_user_mig_state from,
 	    to == RTE_VFIO_USER_MIG_STOP) {
 		/* the end of the load: all of it, and a final record */
 		if (m->in_bad)
-			return refuse(d, -EBADMSG, "the stream was refused before");
+			return refuse(d, -EBADMSG,
+				      "the stream was refused before");
 		if (m->in_done != m->in_len)
-			return refuse(d, -ENODATA, "truncated (a partial record "
+			return refuse(d, -ENODATA,
+				      "truncated (a partial record "
 				      "at the end)");
 		if (!m->have_final)
-			return refuse(d, -ENODATA, "no final (stop-copy) record");
+			return refuse(d, -ENODATA,
+				      "no final (stop-copy) record");
 		apply_record(d, m->in + m->final_off,
-			     ((const struct mig_hdr *)(m->in + m->final_off))->len);
+			     ((const struct mig_hdr *)(m->in + m->final_off))
+				     ->len);
 	}
 	if (runs(from) && !runs(to))
 		device_stop(d);
@@ -716,8 +725,8 @@ mig_state_change(int dev_id, enum rte_vfio_user_mig_state from,
 			device_run(d);
 		return ret;
 	}
-	if (to == RTE_VFIO_USER_MIG_RESUMING || from == RTE_VFIO_USER_MIG_RESUMING ||
-	    (saves(from) && !saves(to)))
+	if (to == RTE_VFIO_USER_MIG_RESUMING ||
+	    from == RTE_VFIO_USER_MIG_RESUMING || (saves(from) && !saves(to)))
 		sessions_drop(m);
 	if (!runs(from) && runs(to))
 		device_run(d);
@@ -741,7 +750,7 @@ vun_mig_register(struct vun_dev *d)
 {
 	const struct rte_vfio_user_mig_ops ops = {
 		.flags = RTE_VFIO_USER_MIG_F_STOP_COPY |
-			RTE_VFIO_USER_MIG_F_PRE_COPY,
+			 RTE_VFIO_USER_MIG_F_PRE_COPY,
 		.state_change = mig_state_change,
 		.save = mig_save,
 		.load = mig_load,

@@ -55,15 +55,12 @@
 #include "vun_vhost_user.h"
 
 /* Features that shape the rings and buffers: the engine must have them. */
-#define DP_HANDED ( \
-	(1ULL << VIRTIO_F_VERSION_1) | \
-	(1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
-	(1ULL << VIRTIO_RING_F_EVENT_IDX) | \
-	(1ULL << VIRTIO_NET_F_MRG_RXBUF))
+#define DP_HANDED                                \
+	((1ULL << VIRTIO_F_VERSION_1) |          \
+	 (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
+	 (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_NET_F_MRG_RXBUF))
 /* Data-path features we cannot hand over (never offered in offload mode). */
-#define DP_NEVER ( \
-	(1ULL << VIRTIO_F_RING_PACKED) | \
-	(1ULL << VIRTIO_F_IN_ORDER))
+#define DP_NEVER ((1ULL << VIRTIO_F_RING_PACKED) | (1ULL << VIRTIO_F_IN_ORDER))
 
 enum q_state {
 	Q_OFF,		/* not the engine's */
@@ -119,10 +116,11 @@ static int
 table_build(struct vun_dev *d, uint64_t skip, uint64_t skip_len,
 	    struct vhu_mem_region *r, uint32_t *n)
 {
-	const struct rte_vfio_user_mem_table *t =
-		rte_vfio_user_get_mem_table(d->dev_id);
+	const struct rte_vfio_user_mem_table *t = rte_vfio_user_get_mem_table(
+		d->dev_id);
 	const struct rte_vfio_user_mem_segment *s;
-	uint64_t skip_end = skip + skip_len < skip ? UINT64_MAX : skip + skip_len;
+	uint64_t skip_end = skip + skip_len < skip ? UINT64_MAX :
+						     skip + skip_len;
 
 	*n = 0;
 	for (s = rte_vfio_user_mem_next(t, 0); s != NULL;
@@ -133,17 +131,20 @@ table_build(struct vun_dev *d, uint64_t skip, uint64_t skip_len,
 		int fd = rte_vfio_user_mem_fd(d->dev_id, s, &off);
 
 		if (fd < 0) {
-			VUN_LOG(ERR, "%s: offload: client memory at 0x%" PRIx64
-				" has no fd (message-only)", d->path, s->iova);
+			VUN_LOG(ERR,
+				"%s: offload: client memory at 0x%" PRIx64
+				" has no fd (message-only)",
+				d->path, s->iova);
 			return -ENOTSUP;
 		}
 		for (int i = 0; i < 2; i++) {
 			if (piece[i][0] >= piece[i][1])
 				continue;
 			if (*n == VHU_MAX_MEM_REGIONS) {
-				VUN_LOG(ERR, "%s: offload: client memory in more "
-					"than %u segments", d->path,
-					VHU_MAX_MEM_REGIONS);
+				VUN_LOG(ERR,
+					"%s: offload: client memory in more "
+					"than %u segments",
+					d->path, VHU_MAX_MEM_REGIONS);
 				return -E2BIG;
 			}
 			r[*n] = (struct vhu_mem_region){
@@ -216,8 +217,8 @@ ring_sizes(uint16_t n, uint64_t sz[3])
 static bool
 rings_mapped(struct vun_dev *d, const struct vun_vq *vq)
 {
-	const struct rte_vfio_user_mem_table *t =
-		rte_vfio_user_get_mem_table(d->dev_id);
+	const struct rte_vfio_user_mem_table *t = rte_vfio_user_get_mem_table(
+		d->dev_id);
 	const uint64_t at[3] = { vq->desc_iova, vq->avail_iova, vq->used_iova };
 	uint64_t sz[3];
 	const struct rte_vfio_user_mem_segment *s;
@@ -254,9 +255,11 @@ call_fd(struct vun_dev *d, const struct vun_vq *vq)
 		if (vq->cfg_vector == VIRTIO_MSI_NO_VECTOR)
 			return -1;
 		return rte_vfio_user_get_irq(d->dev_id,
-				VFIO_USER_PCI_MSIX_IRQ_INDEX, vq->cfg_vector);
+					     VFIO_USER_PCI_MSIX_IRQ_INDEX,
+					     vq->cfg_vector);
 	}
-	if (rte_vfio_user_irq_enabled(d->dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX) > 0)
+	if (rte_vfio_user_irq_enabled(d->dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX) >
+	    0)
 		return d->ol->relay_efd;
 	return -1;
 }
@@ -338,8 +341,8 @@ engine_lost(struct vun_dev *d, const char *why)
 		return;
 	}
 	ol->losses++;
-	VUN_LOG(ERR, "%s: offload engine %s lost with the queues (%s)",
-		d->path, ol->path, why);
+	VUN_LOG(ERR, "%s: offload engine %s lost with the queues (%s)", d->path,
+		ol->path, why);
 	vun_needs_reset(d, "offload engine lost");
 }
 
@@ -362,10 +365,12 @@ handover(struct vun_dev *d)
 	    (d->status & VIRTIO_CONFIG_S_NEEDS_RESET))
 		return;
 	if (want & ~ol->vhu.features) {
-		VUN_LOG(ERR, "%s: offload: the driver's features 0x%" PRIx64
-			" are not all the engine's (0x%" PRIx64 "): queues kept "
-			"until the driver resets", d->path, want,
-			ol->vhu.features);
+		VUN_LOG(ERR,
+			"%s: offload: the driver's features 0x%" PRIx64
+			" are not all the engine's (0x%" PRIx64
+			"): queues kept "
+			"until the driver resets",
+			d->path, want, ol->vhu.features);
 		vun_needs_reset(d, "offload engine lacks negotiated features");
 		return;
 	}
@@ -373,12 +378,15 @@ handover(struct vun_dev *d)
 		if (!d->vq[i].cfg_enable)
 			continue;
 		if (i >= 2 * ol->vhu.queue_num) {
-			VUN_LOG(ERR, "%s: offload: queue %u enabled, the engine "
-				"takes %u pairs", d->path, i, ol->vhu.queue_num);
+			VUN_LOG(ERR,
+				"%s: offload: queue %u enabled, the engine "
+				"takes %u pairs",
+				d->path, i, ol->vhu.queue_num);
 			return;
 		}
 		if (!rings_mapped(d, &d->vq[i])) {
-			vun_needs_reset(d, "virtqueue rings outside client memory");
+			vun_needs_reset(
+				d, "virtqueue rings outside client memory");
 			return;
 		}
 		n++;
@@ -406,8 +414,10 @@ handover(struct vun_dev *d)
 	}
 	ol->handed = true;
 	ol->handovers++;
-	VUN_LOG(INFO, "%s: offload: %u queues handed to %s, features 0x%" PRIx64
-		", %u memory regions", d->path, n, ol->path, want, ol->nsent);
+	VUN_LOG(INFO,
+		"%s: offload: %u queues handed to %s, features 0x%" PRIx64
+		", %u memory regions",
+		d->path, n, ol->path, want, ol->nsent);
 }
 
 static void
@@ -426,13 +436,16 @@ engine_connect(struct vun_dev *d)
 	/* offer only the data-path features the engine has */
 	lack = DP_HANDED & ~ol->vhu.features;
 	d->host_features = ol->base_features & ~lack;
-	VUN_LOG(INFO, "%s: offload engine %s connected: features 0x%" PRIx64
-		", protocol features 0x%" PRIx64 ", %u queue pairs", d->path,
-		ol->path, ol->vhu.features, ol->vhu.protocol_features,
+	VUN_LOG(INFO,
+		"%s: offload engine %s connected: features 0x%" PRIx64
+		", protocol features 0x%" PRIx64 ", %u queue pairs",
+		d->path, ol->path, ol->vhu.features, ol->vhu.protocol_features,
 		ol->vhu.queue_num);
 	if (ol->vhu.queue_num < d->max_pairs)
-		VUN_LOG(WARNING, "%s: offload engine takes %u queue pairs, the "
-			"device has %u", d->path, ol->vhu.queue_num, d->max_pairs);
+		VUN_LOG(WARNING,
+			"%s: offload engine takes %u queue pairs, the "
+			"device has %u",
+			d->path, ol->vhu.queue_num, d->max_pairs);
 	if (d->status & VIRTIO_CONFIG_S_DRIVER_OK) {
 		handover(d);
 		if (ol->handed)
@@ -458,7 +471,8 @@ on_engine(int fd, void *arg, uint32_t events)
 	}
 	if (ol->vhu.fd == fd)
 		engine_lost(d, recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ?
-			    "connection closed" : "unexpected message");
+				       "connection closed" :
+				       "unexpected message");
 	pthread_mutex_unlock(&ol->lock);
 }
 
@@ -470,8 +484,9 @@ on_timer(int fd, void *arg, uint32_t events)
 	uint64_t v;
 
 	RTE_SET_USED(events);
-	if (read(fd, &v, sizeof(v)) < 0 || pthread_mutex_trylock(&ol->lock) != 0)
-		return;	/* busy: the next tick */
+	if (read(fd, &v, sizeof(v)) < 0 ||
+	    pthread_mutex_trylock(&ol->lock) != 0)
+		return; /* busy: the next tick */
 	if (!engine_up(ol))
 		engine_connect(d);
 	pthread_mutex_unlock(&ol->lock);
@@ -490,7 +505,8 @@ on_relay(int fd, void *arg, uint32_t events)
 	if (rte_vfio_user_pci_msix_enabled(d->pci) != 1) {
 		/* the ISR bit before the INTx it explains; the PCI helper
 		 * honours INTx Disable */
-		__atomic_fetch_or(&d->isr, 1 /* queue interrupt */, __ATOMIC_RELEASE);
+		__atomic_fetch_or(&d->isr, 1 /* queue interrupt */,
+				  __ATOMIC_RELEASE);
 		rte_vfio_user_pci_set_intx(d->pci, true);
 	}
 }
@@ -506,8 +522,10 @@ vun_offload_driver_ok(struct vun_dev *d)
 		return;
 	pthread_mutex_lock(&ol->lock);
 	if (!engine_up(ol))
-		VUN_LOG(WARNING, "%s: driver ready, no offload engine yet (%s): "
-			"link down until it comes", d->path, ol->path);
+		VUN_LOG(WARNING,
+			"%s: driver ready, no offload engine yet (%s): "
+			"link down until it comes",
+			d->path, ol->path);
 	handover(d);
 	pthread_mutex_unlock(&ol->lock);
 }
@@ -567,7 +585,7 @@ vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st)
 		for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
 			if (ol->q[i] == Q_ON)
 				ret = vhu_set_vring_call(&ol->vhu, i,
-						call_fd(d, &d->vq[i]));
+							 call_fd(d, &d->vq[i]));
 		break;
 	}
 	if (ret == -E2BIG || ret == -ENOTSUP)
@@ -657,7 +675,8 @@ vun_offload_init(struct vun_dev *d, const char *engine_path)
 			goto err;
 	}
 	ol->relay_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	ol->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ol->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+				      TFD_NONBLOCK | TFD_CLOEXEC);
 	if (ol->relay_efd < 0 || ol->timer_fd < 0)
 		goto err;
 	/* never offered here: what cannot be handed over */
@@ -688,8 +707,10 @@ vun_offload_registered(struct vun_dev *d)
 	pthread_mutex_lock(&ol->lock);
 	engine_connect(d);
 	if (!engine_up(ol)) {
-		VUN_LOG(WARNING, "%s: offload engine %s not there yet: trying "
-			"every %u ms", d->path, ol->path, VUN_OFFLOAD_RETRY_MS);
+		VUN_LOG(WARNING,
+			"%s: offload engine %s not there yet: trying "
+			"every %u ms",
+			d->path, ol->path, VUN_OFFLOAD_RETRY_MS);
 		timer_arm(ol, true);
 	}
 	pthread_mutex_unlock(&ol->lock);

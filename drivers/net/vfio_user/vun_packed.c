@@ -159,7 +159,7 @@ used_put(struct used_head *h, uint16_t id, uint32_t len, uint16_t nd)
 {
 	struct vring_packed_desc *d = &h->ring[h->pos];
 	uint16_t flags = used_bits(h->wrap) |
-		(len != 0 ? VRING_DESC_F_WRITE : 0);
+			 (len != 0 ? VRING_DESC_F_WRITE : 0);
 
 	d->id = id;
 	d->len = len;
@@ -188,8 +188,9 @@ lin(uint16_t p, bool w, uint16_t size)
 static bool
 need_interrupt(const struct vun_vq *vq, uint16_t old, bool old_wrap)
 {
-	uint16_t flags = __atomic_load_n(&vq->drv_event->flags, __ATOMIC_ACQUIRE) &
-		0x3;
+	uint16_t flags = __atomic_load_n(&vq->drv_event->flags,
+					 __ATOMIC_ACQUIRE) &
+			 0x3;
 	uint32_t two = 2u * vq->size, o, n, e;
 	uint16_t off_wrap, off;
 
@@ -321,8 +322,9 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		if (likely(!(f & (F_CHAIN | VRING_DESC_F_WRITE)))) {
 			if (likely(d.len >= VUN_HDR_LEN + RTE_ETHER_HDR_LEN &&
 				   d.len - VUN_HDR_LEN <= room)) {
-				const uint8_t *p = xwin_xlate(&w, vq, t, d.addr,
-					d.len, RTE_VFIO_USER_MEM_F_READ);
+				const uint8_t *p =
+					xwin_xlate(&w, vq, t, d.addr, d.len,
+						   RTE_VFIO_USER_MEM_F_READ);
 
 				if (likely(p != NULL)) {
 					src[i] = p + VUN_HDR_LEN;
@@ -370,22 +372,27 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 
 		if (likely(src[i] != NULL && len[i] <= room)) {
 			mbuf_rx_init(m, rearm, len[i]);
-			copy_frame(rte_pktmbuf_mtod(m, uint8_t *), src[i], len[i]);
+			copy_frame(rte_pktmbuf_mtod(m, uint8_t *), src[i],
+				   len[i]);
 		} else {
 			/* chains, indirect tables, big frames */
 			mbuf_rx_init(m, rearm, 0);
-			ret = (atw >> (32 + i)) & 1 ? -1 :
-				dequeue_buf(vq, t, at[i], (atw >> i) & 1, nd[i], m);
+			ret = (atw >> (32 + i)) & 1 ?
+				      -1 :
+				      dequeue_buf(vq, t, at[i], (atw >> i) & 1,
+						  nd[i], m);
 			if (unlikely(ret == -2)) {
 				/* out of mbufs inside a chain: leave this packet
 				 * and the rest in the ring for the next burst */
 				rte_pktmbuf_free(m);
-				rte_mempool_put_bulk(vq->mp, (void **)&pkts[i + 1],
+				rte_mempool_put_bulk(vq->mp,
+						     (void **)&pkts[i + 1],
 						     count - i - 1);
 				count = i;
 				break;
 			}
-			if (unlikely(ret < 0 || m->pkt_len < RTE_ETHER_HDR_LEN)) {
+			if (unlikely(ret < 0 ||
+				     m->pkt_len < RTE_ETHER_HDR_LEN)) {
 				/* a bad chain, or a runt (see vun_ring.c) */
 				if (ret < 0)
 					vq->st.bad_desc++;
@@ -538,8 +545,11 @@ tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	struct rxbuf b[MAX_SEGS];
 	uint8_t *nbp[2] = { NULL, NULL };
 	struct src s = {
-		.hdr = (const uint8_t *)&hdr, .hdr_left = vq->hdr_len,
-		.seg = m, .off = 0, .data_left = m->pkt_len,
+		.hdr = (const uint8_t *)&hdr,
+		.hdr_left = vq->hdr_len,
+		.seg = m,
+		.off = 0,
+		.data_left = m->pkt_len,
 	};
 	uint16_t k = 0;
 	int nbuf, nb = 0;
@@ -590,8 +600,8 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	xwin_init(&w, vq, t);
 	while (i < n) {
 		uint8_t *dst[VUN_BURST];
-		uint16_t id[VUN_BURST], k, lim = RTE_MIN((uint16_t)(n - i),
-							 (uint16_t)VUN_BURST);
+		uint16_t id[VUN_BURST], k,
+			lim = RTE_MIN((uint16_t)(n - i), (uint16_t)VUN_BURST);
 		uint16_t pos = vq->last_avail;
 		bool wrap = vq->avail_wrap;
 		int ret;
@@ -605,7 +615,7 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 
 			if (!is_avail(f, wrap) || m->nb_segs != 1 ||
 			    (f & (F_CHAIN | VRING_DESC_F_WRITE)) !=
-			    VRING_DESC_F_WRITE)
+				    VRING_DESC_F_WRITE)
 				break;
 			memcpy(&d, &ring[pos], sizeof(d));
 			if (d.len < VUN_HDR_LEN + m->data_len)
@@ -669,8 +679,8 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 		uint8_t (*exec)(struct vun_dev *d, const uint8_t *cmd,
 				uint32_t len, bool *shrunk))
 {
-	const struct rte_vfio_user_mem_table *t =
-		rte_vfio_user_get_mem_table(d->dev_id);
+	const struct rte_vfio_user_mem_table *t = rte_vfio_user_get_mem_table(
+		d->dev_id);
 	uint16_t old = vq->last_used;
 	bool old_wrap = vq->used_wrap;
 	struct used_head h;
@@ -708,9 +718,11 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 			tbl = NULL;
 			if (dd.flags & VRING_DESC_F_INDIRECT) {
 				ok = l == 1 && vq->indirect && dd.len != 0 &&
-					dd.len % sizeof(dd) == 0;
-				tbl = ok ? rte_vfio_user_iova_to_va(t, dd.addr,
-					dd.len, RTE_VFIO_USER_MEM_F_READ) : NULL;
+				     dd.len % sizeof(dd) == 0;
+				tbl = ok ? rte_vfio_user_iova_to_va(
+						   t, dd.addr, dd.len,
+						   RTE_VFIO_USER_MEM_F_READ) :
+					   NULL;
 				ok = tbl != NULL;
 				n = dd.len / sizeof(dd);
 			}
@@ -719,16 +731,19 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 
 				if (tbl != NULL)
 					memcpy(&dd, &tbl[j], sizeof(dd));
-				va = rte_vfio_user_iova_to_va(t, dd.addr, dd.len,
+				va = rte_vfio_user_iova_to_va(
+					t, dd.addr, dd.len,
 					dd.flags & VRING_DESC_F_WRITE ?
-					RTE_VFIO_USER_MEM_F_WRITE :
-					RTE_VFIO_USER_MEM_F_READ);
+						RTE_VFIO_USER_MEM_F_WRITE :
+						RTE_VFIO_USER_MEM_F_READ);
 				if (va == NULL && dd.len != 0)
 					ok = false;
 				else if (dd.flags & VRING_DESC_F_WRITE)
-					ack = ack == NULL && dd.len >= 1 ? va : ack;
-				else if (ack != NULL || dd.len > CTRL_MAX_CMD - len)
-					ok = false;	/* data after the ack */
+					ack = ack == NULL && dd.len >= 1 ? va :
+									   ack;
+				else if (ack != NULL ||
+					 dd.len > CTRL_MAX_CMD - len)
+					ok = false; /* data after the ack */
 				else if (dd.len > 0) {
 					memcpy(cmd + len, va, dd.len);
 					len += dd.len;

@@ -259,7 +259,8 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	/* pass 1: heads, descriptors (read once), translation, prefetch */
 	xwin_init(&w, vq, t);
 	for (i = 0; i < count; i++) {
-		uint16_t h = vq->avail->ring[(uint16_t)(vq->last_avail + i) & mask];
+		uint16_t h =
+			vq->avail->ring[(uint16_t)(vq->last_avail + i) & mask];
 		struct vring_desc d;
 
 		head[i] = h;
@@ -267,8 +268,9 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		if (unlikely(h >= vq->size))
 			continue;
 		memcpy(&d, &vq->desc[h], sizeof(d));
-		if (likely(!(d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
-					VRING_DESC_F_WRITE)) &&
+		if (likely(!(d.flags &
+			     (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
+			      VRING_DESC_F_WRITE)) &&
 			   d.len >= VUN_HDR_LEN + RTE_ETHER_HDR_LEN &&
 			   d.len - VUN_HDR_LEN <= room)) {
 			const uint8_t *p = xwin_xlate(&w, vq, t, d.addr, d.len,
@@ -290,7 +292,8 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 
 		if (likely(src[i] != NULL)) {
 			mbuf_rx_init(m, rearm, len[i]);
-			copy_frame(rte_pktmbuf_mtod(m, uint8_t *), src[i], len[i]);
+			copy_frame(rte_pktmbuf_mtod(m, uint8_t *), src[i],
+				   len[i]);
 		} else {
 			mbuf_rx_init(m, rearm, 0);
 			ret = dequeue_chain(vq, t, head[i], m);
@@ -298,12 +301,14 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 				/* out of mbufs inside a chain: leave this packet
 				 * and the rest in the ring for the next burst */
 				rte_pktmbuf_free(m);
-				rte_mempool_put_bulk(vq->mp, (void **)&pkts[i + 1],
+				rte_mempool_put_bulk(vq->mp,
+						     (void **)&pkts[i + 1],
 						     count - i - 1);
 				count = i;
 				break;
 			}
-			if (unlikely(ret < 0 || m->pkt_len < RTE_ETHER_HDR_LEN)) {
+			if (unlikely(ret < 0 ||
+				     m->pkt_len < RTE_ETHER_HDR_LEN)) {
 				/* a bad chain, or a runt: a chain with the
 				 * virtio header and less than an Ethernet
 				 * header after it */
@@ -408,15 +413,17 @@ tx_split_fast(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	k = RTE_MIN(k, (uint16_t)VUN_BURST);
 	for (i = 0; i < k; i++) {
 		const struct rte_mbuf *m = pkts[i];
-		uint16_t h = vq->avail->ring[(uint16_t)(vq->last_avail + i) & mask];
+		uint16_t h =
+			vq->avail->ring[(uint16_t)(vq->last_avail + i) & mask];
 		uint32_t need = VUN_HDR_LEN + m->data_len;
 		struct vring_desc d;
 
 		if (unlikely(m->nb_segs != 1 || h >= vq->size))
 			break;
 		memcpy(&d, &vq->desc[h], sizeof(d));
-		if (unlikely((d.flags & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
-					 VRING_DESC_F_WRITE)) != VRING_DESC_F_WRITE ||
+		if (unlikely((d.flags &
+			      (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT |
+			       VRING_DESC_F_WRITE)) != VRING_DESC_F_WRITE ||
 			     d.len < need))
 			break;
 		/* all of it in the map, as the general path asks */
@@ -551,8 +558,8 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	 * the old count is still filling a queue it disabled. */
 	if (unlikely(!burst_enter(vq, &lcore)))
 		return 0;
-	if (unlikely(vq->qid >= __atomic_load_n(&dev->active_pairs,
-						__ATOMIC_RELAXED))) {
+	if (unlikely(vq->qid >=
+		     __atomic_load_n(&dev->active_pairs, __ATOMIC_RELAXED))) {
 		burst_leave(vq, lcore);
 		return 0;
 	}

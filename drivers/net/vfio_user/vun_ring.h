@@ -33,16 +33,15 @@ static __rte_always_inline void
 prefetch_w(const void *p)
 {
 #ifdef RTE_ARCH_X86
-	asm volatile("prefetchw %0" : : "m" (*(const volatile char *)p));
+	asm volatile("prefetchw %0" : : "m"(*(const volatile char *)p));
 #else
 	__builtin_prefetch(p, 1, 3);
 #endif
 }
 
-
 static __rte_always_inline void *
-xlate(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
-      uint64_t iova, uint64_t len, uint32_t access)
+xlate(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t, uint64_t iova,
+      uint64_t len, uint32_t access)
 {
 	return rte_vfio_user_iova_to_va_cached(t, &vq->mcache, iova, len,
 					       access);
@@ -165,8 +164,8 @@ mbuf_append(struct vun_vq *vq, struct rte_mbuf *m, struct rte_mbuf **cur,
 			room = rte_pktmbuf_tailroom(c);
 		}
 		k = len < room ? len : room;
-		rte_memcpy(rte_pktmbuf_mtod_offset(c, void *, c->data_len),
-			   src, k);
+		rte_memcpy(rte_pktmbuf_mtod_offset(c, void *, c->data_len), src,
+			   k);
 		c->data_len += k;
 		m->pkt_len += k;
 		src += k;
@@ -191,9 +190,11 @@ mbuf_rearm_word(const struct rte_mbuf *like, uint16_t port)
 	uint64_t v;
 
 	RTE_BUILD_BUG_ON(offsetof(struct rte_mbuf, refcnt) -
-			 offsetof(struct rte_mbuf, data_off) != 2 ||
+					 offsetof(struct rte_mbuf, data_off) !=
+				 2 ||
 			 offsetof(struct rte_mbuf, port) -
-			 offsetof(struct rte_mbuf, data_off) != 6);
+					 offsetof(struct rte_mbuf, data_off) !=
+				 6);
 	memcpy(&v, &w, sizeof(v));
 	return v;
 }
@@ -225,7 +226,8 @@ free_pkts(struct rte_mbuf **pkts, unsigned int n)
 		const struct rte_mbuf *m = pkts[i];
 
 		if (unlikely(m->pool != mp || m->nb_segs != 1 ||
-			     rte_mbuf_refcnt_read(m) != 1 || !RTE_MBUF_DIRECT(m)))
+			     rte_mbuf_refcnt_read(m) != 1 ||
+			     !RTE_MBUF_DIRECT(m)))
 			break;
 	}
 	if (likely(i == n))
@@ -285,7 +287,9 @@ src_copy(struct src *s, uint8_t *dst, uint32_t len, uint32_t hdr_len,
 		if (k > len - done)
 			k = len - done;
 		rte_memcpy(dst + done,
-			   rte_pktmbuf_mtod_offset(s->seg, const uint8_t *, s->off), k);
+			   rte_pktmbuf_mtod_offset(s->seg, const uint8_t *,
+						   s->off),
+			   k);
 		done += k;
 		s->off += k;
 		s->data_left -= k;
@@ -301,9 +305,11 @@ src_copy(struct src *s, uint8_t *dst, uint32_t len, uint32_t hdr_len,
 void vun_raise_interrupt(struct vun_vq *vq);
 
 /* vun_packed.c: the packed halves of the bursts (called online, ready) */
-uint16_t vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+uint16_t vun_rx_packed(struct vun_vq *vq,
+		       const struct rte_vfio_user_mem_table *t,
 		       struct rte_mbuf **pkts, uint16_t n);
-uint16_t vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+uint16_t vun_tx_packed(struct vun_vq *vq,
+		       const struct rte_vfio_user_mem_table *t,
 		       struct rte_mbuf **pkts, uint16_t n);
 
 #endif /* VUN_RING_H */

@@ -207,9 +207,10 @@ recv_reply(struct vhu_conn *c, uint32_t req, struct vhu_msg *m, size_t cap)
 		return ret;
 	if (m->h.request != req || !(m->h.flags & VHU_FLAG_REPLY) ||
 	    m->h.size > cap) {
-		VUN_LOG(ERR, "%s: vhost-user reply %u (flags 0x%x, %u bytes) to "
-			"request %u", c->path, m->h.request, m->h.flags,
-			m->h.size, req);
+		VUN_LOG(ERR,
+			"%s: vhost-user reply %u (flags 0x%x, %u bytes) to "
+			"request %u",
+			c->path, m->h.request, m->h.flags, m->h.size, req);
 		return -EPROTO;
 	}
 	return recv_all(c, &m->p, m->h.size, deadline);
@@ -282,7 +283,8 @@ vhu_connect(struct vhu_conn *c, const char *path)
 	c->fd = -1;
 	c->features = c->protocol_features = 0;
 	c->queue_num = 1;
-	if (strlen(path) >= sizeof(sa.sun_path) || strlen(path) >= sizeof(c->path))
+	if (strlen(path) >= sizeof(sa.sun_path) ||
+	    strlen(path) >= sizeof(c->path))
 		return -ENAMETOOLONG;
 	strcpy(c->path, path);
 	strcpy(sa.sun_path, path);
@@ -308,7 +310,8 @@ vhu_connect(struct vhu_conn *c, const char *path)
 	if (ret == 0 && (c->protocol_features & (1ULL << VHU_PROTOCOL_F_MQ))) {
 		ret = get_u64(c, VHU_GET_QUEUE_NUM, &qn);
 		if (ret == 0)
-			c->queue_num = (uint32_t)RTE_MIN(qn, (uint64_t)UINT32_MAX);
+			c->queue_num = (uint32_t)RTE_MIN(qn,
+							 (uint64_t)UINT32_MAX);
 	}
 	if (ret == 0)
 		ret = request(c, VHU_SET_OWNER, NULL, 0, NULL, 0);
@@ -331,8 +334,8 @@ vhu_close(struct vhu_conn *c)
 int
 vhu_set_features(struct vhu_conn *c, uint64_t features)
 {
-	return request(c, VHU_SET_FEATURES, &features, sizeof(features),
-		       NULL, 0);
+	return request(c, VHU_SET_FEATURES, &features, sizeof(features), NULL,
+		       0);
 }
 
 int
@@ -354,7 +357,8 @@ vhu_set_mem_table(struct vhu_conn *c, const struct vhu_mem_region *r,
 	}
 	/* the payload is the regions given, not the whole array */
 	ret = request(c, VHU_SET_MEM_TABLE, &mem,
-		      (uint32_t)(offsetof(struct vhu_mem, r) + n * sizeof(mem.r[0])),
+		      (uint32_t)(offsetof(struct vhu_mem, r) +
+				 n * sizeof(mem.r[0])),
 		      fds, n);
 	return ret < 0 ? ret : barrier(c);
 }
@@ -389,14 +393,16 @@ int
 vhu_get_vring_base(struct vhu_conn *c, uint32_t index, uint32_t *base)
 {
 	struct vhu_msg m = {
-		.h = { VHU_GET_VRING_BASE, VHU_FLAG_VERSION, sizeof(m.p.state) },
+		.h = { VHU_GET_VRING_BASE, VHU_FLAG_VERSION,
+		       sizeof(m.p.state) },
 		.p.state = { index, 0 },
 	};
 	int ret = send_msg(c, &m, NULL, 0);
 
 	if (ret == 0)
 		ret = recv_reply(c, VHU_GET_VRING_BASE, &m, sizeof(m.p.state));
-	if (ret == 0 && (m.h.size != sizeof(m.p.state) || m.p.state.index != index))
+	if (ret == 0 &&
+	    (m.h.size != sizeof(m.p.state) || m.p.state.index != index))
 		ret = -EPROTO;
 	if (ret == 0)
 		*base = m.p.state.num;

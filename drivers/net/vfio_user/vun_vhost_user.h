@@ -51,13 +51,14 @@ void vhu_close(struct vhu_conn *c);
 int vhu_set_features(struct vhu_conn *c, uint64_t features);
 /* n regions (<= VHU_MAX_MEM_REGIONS; 0 drops the back end's mappings). */
 int vhu_set_mem_table(struct vhu_conn *c, const struct vhu_mem_region *r,
-		uint32_t n);
+		      uint32_t n);
 int vhu_set_vring_num(struct vhu_conn *c, uint32_t index, uint32_t num);
 int vhu_set_vring_base(struct vhu_conn *c, uint32_t index, uint32_t base);
 /* The back end stops the ring and returns where it stopped. */
 int vhu_get_vring_base(struct vhu_conn *c, uint32_t index, uint32_t *base);
 int vhu_set_vring_addr(struct vhu_conn *c, uint32_t index, uint64_t desc,
-		uint64_t used, uint64_t avail, uint64_t log, uint32_t flags);
+		       uint64_t used, uint64_t avail, uint64_t log,
+		       uint32_t flags);
 /* fd < 0: no fd (VHOST_USER_VRING_NOFD_MASK: the ring is polled / does
  * not interrupt). */
 int vhu_set_vring_kick(struct vhu_conn *c, uint32_t index, int fd);

@@ -170,13 +170,19 @@ vq_start_packed(struct vun_dev *d, struct vun_vq *vq)
 {
 	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
 
-	vq->pdesc = rte_vfio_user_mem_view(d->dev_id, vq->desc_iova,
-			(uint64_t)vq->size * sizeof(struct vring_packed_desc), rw);
-	vq->drv_event = rte_vfio_user_mem_view(d->dev_id, vq->avail_iova,
-			sizeof(struct vring_packed_desc_event),
-			RTE_VFIO_USER_MEM_F_READ);
-	vq->dev_event = rte_vfio_user_mem_view(d->dev_id, vq->used_iova,
-			sizeof(struct vring_packed_desc_event), rw);
+	vq->pdesc =
+		rte_vfio_user_mem_view(d->dev_id, vq->desc_iova,
+				       (uint64_t)vq->size *
+					       sizeof(struct vring_packed_desc),
+				       rw);
+	vq->drv_event =
+		rte_vfio_user_mem_view(d->dev_id, vq->avail_iova,
+				       sizeof(struct vring_packed_desc_event),
+				       RTE_VFIO_USER_MEM_F_READ);
+	vq->dev_event =
+		rte_vfio_user_mem_view(d->dev_id, vq->used_iova,
+				       sizeof(struct vring_packed_desc_event),
+				       rw);
 	if (vq->pdesc == NULL || vq->drv_event == NULL || vq->dev_event == NULL)
 		return -EFAULT;
 	if (((uintptr_t)vq->pdesc & 15) || ((uintptr_t)vq->drv_event & 3) ||
@@ -193,9 +199,11 @@ vq_start_packed(struct vun_dev *d, struct vun_vq *vq)
 	memset(&vq->log_cache, 0, sizeof(vq->log_cache));
 	/* data queues are polled: no kicks; the control queue is served on
 	 * kicks */
-	__atomic_store_n(&vq->dev_event->flags, vq->index != ctrl_vq(d) ?
-			 VRING_PACKED_EVENT_FLAG_DISABLE :
-			 VRING_PACKED_EVENT_FLAG_ENABLE, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->dev_event->flags,
+			 vq->index != ctrl_vq(d) ?
+				 VRING_PACKED_EVENT_FLAG_DISABLE :
+				 VRING_PACKED_EVENT_FLAG_ENABLE,
+			 __ATOMIC_RELAXED);
 	/* stopped by migration: published when the device runs again */
 	if (!__atomic_load_n(&d->mig_stopped, __ATOMIC_ACQUIRE))
 		__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
@@ -223,11 +231,14 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 			(uint64_t)n * sizeof(struct vring_desc),
 			RTE_VFIO_USER_MEM_F_READ);
 	vq->avail = rte_vfio_user_mem_view(d->dev_id, vq->avail_iova,
-			sizeof(struct vring_avail) + (uint64_t)(n + 1) * 2,
-			RTE_VFIO_USER_MEM_F_READ);
-	vq->used = rte_vfio_user_mem_view(d->dev_id, vq->used_iova,
-			sizeof(struct vring_used) +
-			(uint64_t)n * sizeof(struct vring_used_elem) + 2, rw);
+					   sizeof(struct vring_avail) +
+						   (uint64_t)(n + 1) * 2,
+					   RTE_VFIO_USER_MEM_F_READ);
+	vq->used = rte_vfio_user_mem_view(
+		d->dev_id, vq->used_iova,
+		sizeof(struct vring_used) +
+			(uint64_t)n * sizeof(struct vring_used_elem) + 2,
+		rw);
 	if (vq->desc == NULL || vq->avail == NULL || vq->used == NULL)
 		return -EFAULT;
 	/* VIRTIO 1.x 2.7: 16, 2 and 4 byte aligned; we access them as such */
@@ -250,7 +261,8 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 				 __ATOMIC_RELAXED);
 	else if (vq->index != ctrl_vq(d))	/* avail_event just behind */
 		__atomic_store_n((uint16_t *)&vq->used->ring[n],
-				 (uint16_t)(vq->last_avail - 1), __ATOMIC_RELAXED);
+				 (uint16_t)(vq->last_avail - 1),
+				 __ATOMIC_RELAXED);
 	else if (vq->index == ctrl_vq(d) && vq->event_idx)
 		__atomic_store_n((uint16_t *)&vq->used->ring[n], vq->last_avail,
 				 __ATOMIC_RELAXED);
@@ -291,11 +303,13 @@ static bool
 vq_rings_in(const struct vun_vq *vq, uint64_t iova, uint64_t len)
 {
 	const uint64_t n = vq->size;
-	const uint64_t start[3] = { vq->desc_iova, vq->avail_iova, vq->used_iova };
+	const uint64_t start[3] = { vq->desc_iova, vq->avail_iova,
+				    vq->used_iova };
 	const uint64_t split[3] = {
 		n * sizeof(struct vring_desc),
 		sizeof(struct vring_avail) + (n + 1) * 2,
-		sizeof(struct vring_used) + n * sizeof(struct vring_used_elem) + 2,
+		sizeof(struct vring_used) + n * sizeof(struct vring_used_elem) +
+			2,
 	};
 	const uint64_t packed[3] = {
 		n * sizeof(struct vring_packed_desc),
@@ -742,7 +756,9 @@ net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 	memset(c, 0, sizeof(*c));
 	memcpy(c->mac, &d->mac, RTE_ETHER_ADDR_LEN);
 	/* the device's side of the link: our ethdev port is started */
-	c->status = vun_offload_link(d, d->port_started) ? VIRTIO_NET_S_LINK_UP : 0;
+	c->status = vun_offload_link(d, d->port_started) ?
+			    VIRTIO_NET_S_LINK_UP :
+			    0;
 	c->max_virtqueue_pairs = d->max_pairs;
 	c->mtu = d->mtu;
 	c->speed = 10000;
@@ -1133,8 +1149,10 @@ vun_virtio_register(struct vun_dev *d)
 	}
 	for (uint16_t q = 0; q < 2 * d->max_pairs; q++)
 		kicks[q] = (struct rte_vfio_user_io_fd){
-			.offset = VUN_NOTIFY_OFF + (uint64_t)q * VUN_NOTIFY_MULT,
-			.size = 2, .fd = vun_offload_kick_fd(d, q, d->notify_efd),
+			.offset = VUN_NOTIFY_OFF +
+				  (uint64_t)q * VUN_NOTIFY_MULT,
+			.size = 2,
+			.fd = vun_offload_kick_fd(d, q, d->notify_efd),
 		};
 	reg.size = VUN_VIRTIO_BAR_SIZE;
 	reg.access = bar4_access;
@@ -1159,8 +1177,10 @@ vun_virtio_register(struct vun_dev *d)
 	if (d->ol == NULL)
 		ret = vun_mig_register(d);
 	else
-		VUN_LOG(INFO, "%s: offload mode: not migratable (the engine's "
-			"writes are not dirty-logged)", d->path);
+		VUN_LOG(INFO,
+			"%s: offload mode: not migratable (the engine's "
+			"writes are not dirty-logged)",
+			d->path);
 	if (ret < 0)
 		goto err;
 	ret = rte_vfio_user_start(id);

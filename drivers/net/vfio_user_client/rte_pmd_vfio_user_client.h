@@ -67,9 +67,9 @@ struct rte_pmd_vfio_user_client_move_stats {
  *   (A or B not migratable), -EINVAL (same path, or B not the same kind
  *   of device), or the error of the step that failed.
  */
-__rte_experimental
-int rte_pmd_vfio_user_client_move(uint16_t port_id, const char *path,
-		struct rte_pmd_vfio_user_client_move_stats *stats);
+__rte_experimental int rte_pmd_vfio_user_client_move(
+	uint16_t port_id, const char *path,
+	struct rte_pmd_vfio_user_client_move_stats *stats);
 
 #ifdef __cplusplus
 }

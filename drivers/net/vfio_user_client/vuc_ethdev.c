@@ -36,8 +36,8 @@ RTE_LOG_REGISTER_DEFAULT(vuc_logtype, NOTICE);
 #define ARG_MRG_RXBUF	"mrg_rxbuf"
 
 static const char *const valid_args[] = {
-	ARG_PATH, ARG_QUEUES, ARG_MAC, ARG_RECONNECT, ARG_PACKED_VQ,
-	ARG_IN_ORDER, ARG_MRG_RXBUF, NULL,
+	ARG_PATH,      ARG_QUEUES,   ARG_MAC,	    ARG_RECONNECT,
+	ARG_PACKED_VQ, ARG_IN_ORDER, ARG_MRG_RXBUF, NULL,
 };
 
 /* ---- link and reconnection ---- */
@@ -478,7 +478,7 @@ bool
 vuc_is_ours(uint16_t port_id)
 {
 	return rte_eth_dev_is_valid_port(port_id) &&
-		rte_eth_devices[port_id].dev_ops == &vuc_ops;
+	       rte_eth_devices[port_id].dev_ops == &vuc_ops;
 }
 
 static const struct eth_dev_ops vuc_ops = {
@@ -589,9 +589,10 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 	d->mrg_rxbuf = true;
 	kv = rte_kvargs_parse(params ? params : "", valid_args);
 	if (kv == NULL) {
-		VUC_LOG(ERR, "%s: bad devargs '%s' (keys: path, queues, mac, "
-			"reconnect, packed_vq, in_order, mrg_rxbuf)", name,
-			params ? params : "");
+		VUC_LOG(ERR,
+			"%s: bad devargs '%s' (keys: path, queues, mac, "
+			"reconnect, packed_vq, in_order, mrg_rxbuf)",
+			name, params ? params : "");
 		return -EINVAL;
 	}
 	if (rte_kvargs_count(kv, ARG_PATH) != 1 ||
@@ -604,11 +605,16 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 			"(0: off, at most 3600000)", name);
 	else if (rte_kvargs_process(kv, ARG_MAC, arg_mac, d) < 0)
 		VUC_LOG(ERR, "%s: mac must be a unicast xx:xx:xx:xx:xx:xx", name);
-	else if (rte_kvargs_process(kv, ARG_PACKED_VQ, arg_bool, &d->packed_vq) < 0 ||
-		 rte_kvargs_process(kv, ARG_IN_ORDER, arg_bool, &d->in_order) < 0 ||
-		 rte_kvargs_process(kv, ARG_MRG_RXBUF, arg_bool, &d->mrg_rxbuf) < 0)
-		VUC_LOG(ERR, "%s: packed_vq, in_order and mrg_rxbuf must be 0 "
-			"or 1", name);
+	else if (rte_kvargs_process(kv, ARG_PACKED_VQ, arg_bool,
+				    &d->packed_vq) < 0 ||
+		 rte_kvargs_process(kv, ARG_IN_ORDER, arg_bool, &d->in_order) <
+			 0 ||
+		 rte_kvargs_process(kv, ARG_MRG_RXBUF, arg_bool,
+				    &d->mrg_rxbuf) < 0)
+		VUC_LOG(ERR,
+			"%s: packed_vq, in_order and mrg_rxbuf must be 0 "
+			"or 1",
+			name);
 	else
 		ret = 0;
 	rte_kvargs_free(kv);

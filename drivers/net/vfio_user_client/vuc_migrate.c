@@ -91,10 +91,12 @@ same_device(struct vuc_dev *d, struct rte_vfio_user_client *a,
 	if ((ret = rte_vfio_user_client_device_info(a, &ia)) < 0 ||
 	    (ret = rte_vfio_user_client_device_info(b, &ib)) < 0)
 		return ret;
-	if ((ret = rte_vfio_user_client_region_read(a,
-			VFIO_USER_PCI_CONFIG_REGION_INDEX, 0, ca, sizeof(ca))) < 0 ||
-	    (ret = rte_vfio_user_client_region_read(b,
-			VFIO_USER_PCI_CONFIG_REGION_INDEX, 0, cb, sizeof(cb))) < 0)
+	if ((ret = rte_vfio_user_client_region_read(
+		     a, VFIO_USER_PCI_CONFIG_REGION_INDEX, 0, ca, sizeof(ca))) <
+		    0 ||
+	    (ret = rte_vfio_user_client_region_read(
+		     b, VFIO_USER_PCI_CONFIG_REGION_INDEX, 0, cb, sizeof(cb))) <
+		    0)
 		return ret;
 	/* ids, class, subsystem, capabilities pointer */
 	if (ia.flags != ib.flags || ia.num_irqs != ib.num_irqs ||
@@ -184,14 +186,14 @@ move(struct vuc_dev *d, const char *path,
 	    (bell = map_notify_on(d, b)) == NULL)
 		ret = -rte_errno;
 	if (ret == 0)
-		ret = rte_vfio_user_client_mig_set_state(b,
-				VFIO_USER_DEVICE_STATE_RESUMING);
+		ret = rte_vfio_user_client_mig_set_state(
+			b, VFIO_USER_DEVICE_STATE_RESUMING);
 	if (ret < 0)
 		goto fail;
 	st->precopy_bytes = 0;
 	if (flags & VFIO_USER_MIGRATION_PRE_COPY) {
-		ret = rte_vfio_user_client_mig_set_state(a,
-				VFIO_USER_DEVICE_STATE_PRE_COPY);
+		ret = rte_vfio_user_client_mig_set_state(
+			a, VFIO_USER_DEVICE_STATE_PRE_COPY);
 		n = ret < 0 ? ret : copy_state(a, b, buf);
 		if (n < 0) {
 			ret = (int)n;
@@ -201,16 +203,16 @@ move(struct vuc_dev *d, const char *path,
 	}
 	t_stop = now_us();
 	a_stopped = true;
-	ret = rte_vfio_user_client_mig_set_state(a,
-			VFIO_USER_DEVICE_STATE_STOP_COPY);
+	ret = rte_vfio_user_client_mig_set_state(
+		a, VFIO_USER_DEVICE_STATE_STOP_COPY);
 	n = ret < 0 ? ret : copy_state(a, b, buf);
 	if (n < 0) {
 		ret = (int)n;
 		goto fail;
 	}
 	st->stopcopy_bytes = (uint64_t)n;
-	ret = rte_vfio_user_client_mig_set_state(b,
-			VFIO_USER_DEVICE_STATE_RUNNING);
+	ret = rte_vfio_user_client_mig_set_state(
+		b, VFIO_USER_DEVICE_STATE_RUNNING);
 	if (ret < 0)
 		goto fail;
 	t_run = now_us();
@@ -225,9 +227,13 @@ move(struct vuc_dev *d, const char *path,
 
 			if (vq->notify_mmap == NULL)
 				continue;
-			__atomic_store_n(&vq->notify_mmap, (volatile uint16_t *)
-				(bell + ((const volatile uint8_t *)vq->notify_mmap -
-					 old_map)), __ATOMIC_RELEASE);
+			__atomic_store_n(&vq->notify_mmap,
+					 (volatile uint16_t
+						  *)(bell +
+						     ((const volatile uint8_t *)
+							      vq->notify_mmap -
+						      old_map)),
+					 __ATOMIC_RELEASE);
 		}
 		d->notify_map = bell;
 		rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
@@ -246,10 +252,12 @@ move(struct vuc_dev *d, const char *path,
 	d->move.last_downtime_us = st->downtime_us;
 	d->move.max_downtime_us = RTE_MAX(d->move.max_downtime_us,
 					  st->downtime_us);
-	VUC_LOG(NOTICE, "port %u: device moved to %s: downtime %" PRIu64
+	VUC_LOG(NOTICE,
+		"port %u: device moved to %s: downtime %" PRIu64
 		" us (state %" PRIu64 " + %" PRIu64 " bytes), %" PRIu64
-		" us in all", d->port_id, path, st->downtime_us,
-		st->precopy_bytes, st->stopcopy_bytes, st->total_us);
+		" us in all",
+		d->port_id, path, st->downtime_us, st->precopy_bytes,
+		st->stopcopy_bytes, st->total_us);
 	if (d->started)
 		vuc_link_set(d, vuc_read_link(d));
 	return 0;
@@ -262,7 +270,8 @@ fail:
 	unmap_notify(bell, d->notify_map_len);
 	if ((a_stopped || (flags & VFIO_USER_MIGRATION_PRE_COPY)) &&
 	    rte_vfio_user_client_mig_set_state(a,
-			VFIO_USER_DEVICE_STATE_RUNNING) < 0)
+					       VFIO_USER_DEVICE_STATE_RUNNING) <
+		    0)
 		VUC_LOG(ERR, "%s: the device does not run again", d->path);
 	free(buf);
 	d->move.failed++;
@@ -347,21 +356,27 @@ tel_info(const char *cmd, const char *params, struct rte_tel_data *t)
 	rte_tel_data_start_dict(t);
 	pthread_mutex_lock(&d->lock);
 	rte_tel_data_add_dict_string(t, "path", d->path);
-	rte_tel_data_add_dict_int(t, "connected", d->client != NULL &&
-				  rte_vfio_user_client_connected(d->client));
+	rte_tel_data_add_dict_int(t, "connected",
+				  d->client != NULL &&
+					  rte_vfio_user_client_connected(
+						  d->client));
 	rte_tel_data_add_dict_u64(t, "moves", d->move.moves);
 	rte_tel_data_add_dict_u64(t, "failed_moves", d->move.failed);
-	rte_tel_data_add_dict_u64(t, "last_downtime_us", d->move.last_downtime_us);
-	rte_tel_data_add_dict_u64(t, "max_downtime_us", d->move.max_downtime_us);
+	rte_tel_data_add_dict_u64(t, "last_downtime_us",
+				  d->move.last_downtime_us);
+	rte_tel_data_add_dict_u64(t, "max_downtime_us",
+				  d->move.max_downtime_us);
 	pthread_mutex_unlock(&d->lock);
 	return 0;
 }
 
 RTE_INIT(vuc_telemetry_init)
 {
-	rte_telemetry_register_cmd("/vfio_user_client/move", tel_move,
+	rte_telemetry_register_cmd(
+		"/vfio_user_client/move", tel_move,
 		"Move a port's device to another backend. Parameters: "
 		"port, socket path");
-	rte_telemetry_register_cmd("/vfio_user_client/info", tel_info,
+	rte_telemetry_register_cmd(
+		"/vfio_user_client/info", tel_info,
 		"Backend of a port and its moves. Parameter: port");
 }

@@ -64,9 +64,11 @@ pos_add(uint16_t *pos, bool *wrap, uint16_t n, uint16_t size)
 static inline struct virtio_net_hdr_mrg_rxbuf *
 tx_hdr(struct vuc_vq *vq, uint16_t id)
 {
-	return (struct virtio_net_hdr_mrg_rxbuf *)
-		((uint8_t *)vq->mz->addr + vq->mz->len -
-		 (size_t)vq->size * sizeof(struct virtio_net_hdr_mrg_rxbuf)) + id;
+	return (struct virtio_net_hdr_mrg_rxbuf
+			*)((uint8_t *)vq->mz->addr + vq->mz->len -
+			   (size_t)vq->size *
+				   sizeof(struct virtio_net_hdr_mrg_rxbuf)) +
+	       id;
 }
 
 /* A buffer id: the first descriptor's position in order, else a free one
@@ -102,7 +104,7 @@ vuc_vq_init_packed(struct vuc_vq *vq)
 		vq->cookie[i].last = (uint16_t)(i + 1);
 	vq->free_head = 0;
 	vq->drv_event->flags = vq->intr_on ? VRING_PACKED_EVENT_FLAG_ENABLE :
-		VRING_PACKED_EVENT_FLAG_DISABLE;
+					     VRING_PACKED_EVENT_FLAG_DISABLE;
 }
 
 /* After making descriptors available from (old, old_wrap): kick if the
@@ -124,7 +126,7 @@ kick_if_needed(struct vuc_vq *vq, uint16_t old, bool old_wrap)
 		/* positions on a line of two laps: wrap 1 first */
 		o = old_wrap ? old : (uint32_t)old + vq->size;
 		n = vq->avail_wrap ? vq->avail_idx :
-			(uint32_t)vq->avail_idx + vq->size;
+				     (uint32_t)vq->avail_idx + vq->size;
 		e = (off_wrap >> 15) ? off : (uint32_t)off + vq->size;
 		if (off < vq->size &&
 		    (e + two - o) % two >= (n + two - o) % two)
@@ -141,8 +143,7 @@ struct avail_head {
 };
 
 static __rte_always_inline void
-put_flags(struct vuc_vq *vq, struct avail_head *h, uint16_t pos,
-	  uint16_t flags)
+put_flags(struct vuc_vq *vq, struct avail_head *h, uint16_t pos, uint16_t flags)
 {
 	if (!h->set) {
 		h->pos = pos;
@@ -175,7 +176,8 @@ vuc_rxq_fill_packed(struct vuc_vq *vq)
 	int total = 0;
 
 	while (vq->num_free > 0) {
-		uint16_t n = vq->num_free < VUC_BURST ? vq->num_free : VUC_BURST;
+		uint16_t n = vq->num_free < VUC_BURST ? vq->num_free :
+							VUC_BURST;
 		uint64_t rearm;
 		uint32_t off, blen;
 
@@ -194,7 +196,7 @@ vuc_rxq_fill_packed(struct vuc_vq *vq)
 
 			mbuf_rx_init(m[i], rearm, 0);
 			d->addr = (uint64_t)(uintptr_t)m[i]->buf_addr + off -
-				VUC_HDR_LEN;
+				  VUC_HDR_LEN;
 			d->len = blen;
 			d->id = id;
 			vq->cookie[id].m = m[i];
@@ -222,7 +224,8 @@ vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	uint64_t bytes = 0;
 
 	while (nrx < n) {
-		uint16_t f = __atomic_load_n(&ring[pos].flags, __ATOMIC_ACQUIRE);
+		uint16_t f = __atomic_load_n(&ring[pos].flags,
+					     __ATOMIC_ACQUIRE);
 		uint16_t id, nbufs = 1;
 		struct rte_mbuf *m, *prev;
 		uint32_t len;
@@ -310,7 +313,8 @@ tx_reclaim(struct vuc_vq *vq)
 	unsigned int nd = 0;
 
 	while (left > 0) {
-		uint16_t f = __atomic_load_n(&ring[pos].flags, __ATOMIC_ACQUIRE);
+		uint16_t f = __atomic_load_n(&ring[pos].flags,
+					     __ATOMIC_ACQUIRE);
 		uint16_t id, last;
 
 		if (!is_used(f, wrap))
@@ -332,7 +336,8 @@ tx_reclaim(struct vuc_vq *vq)
 				done[nd++] = c->m;
 				c->m = NULL;
 				left = (uint16_t)(left - c->ndesc);
-				vq->num_free = (uint16_t)(vq->num_free + c->ndesc);
+				vq->num_free = (uint16_t)(vq->num_free +
+							  c->ndesc);
 				last = pos;
 				pos_add(&pos, &wrap, c->ndesc, size);
 				if (nd == VUC_BURST) {
@@ -413,11 +418,15 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		pos_add(&pos, &wrap, 1, size);
 		for (; s != NULL; s = s->next) {
 			d = &ring[pos];
-			d->addr = (uint64_t)(uintptr_t)rte_pktmbuf_mtod(s, uint8_t *);
+			d->addr = (uint64_t)(uintptr_t)
+				rte_pktmbuf_mtod(s, uint8_t *);
 			d->len = s->data_len;
 			d->id = id;
-			__atomic_store_n(&d->flags, avail_bits(wrap) |
-					 (s->next != NULL ? VRING_DESC_F_NEXT : 0),
+			__atomic_store_n(&d->flags,
+					 avail_bits(wrap) |
+						 (s->next != NULL ?
+							  VRING_DESC_F_NEXT :
+							  0),
 					 __ATOMIC_RELEASE);
 			pos_add(&pos, &wrap, 1, size);
 		}
@@ -446,7 +455,8 @@ vuc_txq_done_packed(const struct vuc_vq *vq)
 	bool wrap = vq->used_wrap;
 
 	while (left > 0) {
-		uint16_t f = __atomic_load_n(&ring[pos].flags, __ATOMIC_ACQUIRE);
+		uint16_t f = __atomic_load_n(&ring[pos].flags,
+					     __ATOMIC_ACQUIRE);
 		uint16_t id, last;
 
 		if (!is_used(f, wrap))

@@ -92,8 +92,8 @@ desc_take(struct vuc_vq *vq, uint16_t n, uint16_t *last)
 	for (uint16_t k = 1; k < n; k++)
 		i = vq->desc[i].next;
 	*last = i;
-	vq->free_head = vq->in_order ?
-		(uint16_t)((i + 1) & (vq->size - 1)) : vq->desc[i].next;
+	vq->free_head = vq->in_order ? (uint16_t)((i + 1) & (vq->size - 1)) :
+				       vq->desc[i].next;
 	vq->num_free = (uint16_t)(vq->num_free - n);
 	return head;
 }
@@ -211,10 +211,11 @@ rxq_fill_split(struct vuc_vq *vq)
 			uint16_t head = fh;
 			uint16_t *e = &ring[ai & mask];
 
-			fh = in_order ? (uint16_t)((fh + 1) & mask) : desc[fh].next;
+			fh = in_order ? (uint16_t)((fh + 1) & mask) :
+					desc[fh].next;
 			mbuf_rx_init(m[i], rearm, 0);
 			desc[head].addr = (uint64_t)(uintptr_t)m[i]->buf_addr +
-				off - VUC_HDR_LEN;
+					  off - VUC_HDR_LEN;
 			desc[head].len = blen;
 			if (desc[head].flags != VRING_DESC_F_WRITE)
 				desc[head].flags = VRING_DESC_F_WRITE;
@@ -317,8 +318,9 @@ rx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		for (uint16_t k = 1; k < nbufs; k++) {
 			struct rte_mbuf *s = rx_take(vq, &len);
 
-			if (unlikely(s == NULL || len > rte_pktmbuf_tailroom(s) +
-				     (uint32_t)VUC_HDR_LEN)) {
+			if (unlikely(s == NULL ||
+				     len > rte_pktmbuf_tailroom(s) +
+						     (uint32_t)VUC_HDR_LEN)) {
 				rte_pktmbuf_free(s);
 				rte_pktmbuf_free(m);
 				m = NULL;
@@ -393,7 +395,8 @@ tx_reclaim(struct vuc_vq *vq)
 			id = vq->used_head;
 		} else {
 			id = (uint16_t)used_at(vq, vq->last_used)->id;
-			if (unlikely(id >= vq->size || vq->cookie[id].m == NULL)) {
+			if (unlikely(id >= vq->size ||
+				     vq->cookie[id].m == NULL)) {
 				vq->st.errors++;
 				vq->last_used++;
 				n--;
@@ -510,7 +513,7 @@ txq_done(const struct vuc_vq *vq)
 	if (vq->packed)
 		return vuc_txq_done_packed(vq);
 	return __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) ==
-		vq->avail_idx;
+	       vq->avail_idx;
 }
 
 /*
@@ -532,8 +535,10 @@ vuc_txq_drain_wait(struct vuc_dev *d, unsigned int ms)
 			if (rte_get_timer_cycles() > end ||
 			    d->client == NULL ||
 			    !rte_vfio_user_client_connected(d->client)) {
-				VUC_LOG(WARNING, "%s: tx queue %u: buffers not "
-					"taken by the device at stop", d->path, q);
+				VUC_LOG(WARNING,
+					"%s: tx queue %u: buffers not "
+					"taken by the device at stop",
+					d->path, q);
 				break;
 			}
 			rte_delay_us_sleep(1000);

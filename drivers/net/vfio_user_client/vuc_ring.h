@@ -30,7 +30,7 @@ static __rte_always_inline void
 prefetch_w(const void *p)
 {
 #ifdef RTE_ARCH_X86
-	asm volatile("prefetchw %0" : : "m" (*(const volatile char *)p));
+	asm volatile("prefetchw %0" : : "m"(*(const volatile char *)p));
 #else
 	__builtin_prefetch(p, 1, 3);
 #endif
@@ -50,7 +50,6 @@ prefetch_w_descs(const void *ring, uint16_t i, uint16_t n, uint16_t size)
 	}
 }
 
-
 /*
  * The transmit header in the headroom: no offloads, so all zero. Written
  * as two stores, not a memset call.
@@ -58,7 +57,10 @@ prefetch_w_descs(const void *ring, uint16_t i, uint16_t n, uint16_t size)
 static __rte_always_inline void
 tx_hdr_zero(void *h)
 {
-	struct { uint64_t a; uint32_t b; } __rte_packed *p = h;
+	struct {
+		uint64_t a;
+		uint32_t b;
+	} __rte_packed *p = h;
 
 	RTE_BUILD_BUG_ON(VUC_HDR_LEN != 12);
 	p->a = 0;
@@ -70,7 +72,7 @@ static __rte_always_inline bool
 tx_can_push(const struct rte_mbuf *m)
 {
 	return RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
-		rte_pktmbuf_headroom(m) >= VUC_HDR_LEN;
+	       rte_pktmbuf_headroom(m) >= VUC_HDR_LEN;
 }
 
 /*
@@ -91,7 +93,8 @@ free_pkts(struct rte_mbuf **pkts, unsigned int n)
 		const struct rte_mbuf *m = pkts[i];
 
 		if (unlikely(m->pool != mp || m->nb_segs != 1 ||
-			     rte_mbuf_refcnt_read(m) != 1 || !RTE_MBUF_DIRECT(m)))
+			     rte_mbuf_refcnt_read(m) != 1 ||
+			     !RTE_MBUF_DIRECT(m)))
 			break;
 	}
 	if (likely(i == n))
@@ -116,9 +119,11 @@ mbuf_rearm_word(const struct rte_mbuf *like, uint16_t port)
 	uint64_t v;
 
 	RTE_BUILD_BUG_ON(offsetof(struct rte_mbuf, refcnt) -
-			 offsetof(struct rte_mbuf, data_off) != 2 ||
+					 offsetof(struct rte_mbuf, data_off) !=
+				 2 ||
 			 offsetof(struct rte_mbuf, port) -
-			 offsetof(struct rte_mbuf, data_off) != 6);
+					 offsetof(struct rte_mbuf, data_off) !=
+				 6);
 	memcpy(&v, &w, sizeof(v));
 	return v;
 }

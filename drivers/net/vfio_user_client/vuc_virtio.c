@@ -292,9 +292,10 @@ run_flush(struct map_run *r)
 
 	if (r->len == 0 || r->err)
 		return;
-	if (r->client != NULL) {	/* another device: d->maps is the same */
-		ret = rte_vfio_user_client_dma_map(r->client, r->va, r->len,
-			(void *)(uintptr_t)r->va, r->fd, r->fd < 0 ? 0 : r->off,
+	if (r->client != NULL) { /* another device: d->maps is the same */
+		ret = rte_vfio_user_client_dma_map(
+			r->client, r->va, r->len, (void *)(uintptr_t)r->va,
+			r->fd, r->fd < 0 ? 0 : r->off,
 			VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE);
 		if (ret < 0)
 			r->err = ret;
@@ -493,10 +494,12 @@ vq_layout(struct vuc_vq *vq)
 	if (vq->packed) {
 		vq->pdesc = (void *)base;
 		vq->drv_event = (void *)(base +
-			RTE_ALIGN_CEIL(n * 16, RTE_CACHE_LINE_SIZE));
+					 RTE_ALIGN_CEIL(n * 16,
+							RTE_CACHE_LINE_SIZE));
 		vq->dev_event = (void *)(base +
-			RTE_ALIGN_CEIL(n * 16, RTE_CACHE_LINE_SIZE) +
-			RTE_CACHE_LINE_SIZE);
+					 RTE_ALIGN_CEIL(n * 16,
+							RTE_CACHE_LINE_SIZE) +
+					 RTE_CACHE_LINE_SIZE);
 		return;
 	}
 	vq->desc = (void *)base;
@@ -560,7 +563,11 @@ ctrl_cmd_packed(struct vuc_dev *d, struct vuc_vq *vq, void *h, uint32_t hlen,
 {
 	const uint16_t fa = 1u << VRING_PACKED_DESC_F_AVAIL;
 	const uint16_t fu = 1u << VRING_PACKED_DESC_F_USED;
-	struct { void *p; uint32_t len; uint16_t f; } e[3] = {
+	struct {
+		void *p;
+		uint32_t len;
+		uint16_t f;
+	} e[3] = {
 		{ h, hlen, VRING_DESC_F_NEXT },
 		{ data, len, VRING_DESC_F_NEXT },
 		{ ack, 1, VRING_DESC_F_WRITE },
@@ -585,7 +592,8 @@ ctrl_cmd_packed(struct vuc_dev *d, struct vuc_vq *vq, void *h, uint32_t hlen,
 			wrap = !wrap;
 		}
 	}
-	__atomic_store_n(&vq->pdesc[first].flags, first_flags, __ATOMIC_RELEASE);
+	__atomic_store_n(&vq->pdesc[first].flags, first_flags,
+			 __ATOMIC_RELEASE);
 	vq->avail_idx = pos;
 	vq->avail_wrap = wrap;
 	vuc_kick(vq);
@@ -595,7 +603,8 @@ ctrl_cmd_packed(struct vuc_dev *d, struct vuc_vq *vq, void *h, uint32_t hlen,
 	deadline = rte_get_timer_cycles() + rte_get_timer_hz() * 5;
 	for (;;) {
 		uint16_t f = __atomic_load_n(&vq->pdesc[first].flags,
-					     __ATOMIC_ACQUIRE) & (fa | fu);
+					     __ATOMIC_ACQUIRE) &
+			     (fa | fu);
 
 		if (f == (uwrap ? (fa | fu) : 0))
 			break;
@@ -632,19 +641,22 @@ ctrl_cmd(struct vuc_dev *d, uint8_t cls, uint8_t cmd, const void *data,
 	memcpy(buf->data, data, len);
 	buf->ack = 0xff;
 	if (vq->packed)
-		return ctrl_cmd_packed(d, vq, &buf->h, sizeof(buf->h), buf->data,
-				       len, &buf->ack);
+		return ctrl_cmd_packed(d, vq, &buf->h, sizeof(buf->h),
+				       buf->data, len, &buf->ack);
 	{
 		uint16_t m = vq->size - 1;
 		uint16_t h = vq->in_order ? vq->free_head : 0;
-		uint16_t h1 = (uint16_t)((h + 1) & m), h2 = (uint16_t)((h + 2) & m);
+		uint16_t h1 = (uint16_t)((h + 1) & m),
+			 h2 = (uint16_t)((h + 2) & m);
 
 		vq->desc[h] = (struct vring_desc){ (uintptr_t)&buf->h,
-			sizeof(buf->h), VRING_DESC_F_NEXT, h1 };
+						   sizeof(buf->h),
+						   VRING_DESC_F_NEXT, h1 };
 		vq->desc[h1] = (struct vring_desc){ (uintptr_t)buf->data, len,
-			VRING_DESC_F_NEXT, h2 };
+						    VRING_DESC_F_NEXT, h2 };
 		vq->desc[h2] = (struct vring_desc){ (uintptr_t)&buf->ack, 1,
-			VRING_DESC_F_WRITE, (uint16_t)((h2 + 1) & m) };
+						    VRING_DESC_F_WRITE,
+						    (uint16_t)((h2 + 1) & m) };
 		if (vq->in_order)
 			vq->free_head = (uint16_t)((h2 + 1) & m);
 		vq->avail->ring[vq->avail_idx & m] = h;
@@ -712,9 +724,11 @@ vuc_irqs_setup(struct vuc_dev *d, struct rte_vfio_user_client *c)
 	for (uint16_t i = 0; i < n; i++)
 		if (fds[i] < 0)
 			return -EBADF;
-	ret = rte_vfio_user_client_set_irqs(c, VFIO_USER_PCI_MSIX_IRQ_INDEX,
-			VFIO_USER_IRQ_SET_DATA_EVENTFD | VFIO_USER_IRQ_SET_ACTION_TRIGGER,
-			0, n, fds);
+	ret = rte_vfio_user_client_set_irqs(
+		c, VFIO_USER_PCI_MSIX_IRQ_INDEX,
+		VFIO_USER_IRQ_SET_DATA_EVENTFD |
+			VFIO_USER_IRQ_SET_ACTION_TRIGGER,
+		0, n, fds);
 	/* a device moved to another backend has its MSI-X state from the
 	 * migration data: only the device's own client enables it here */
 	if (ret == 0 && c == d->client)
@@ -731,9 +745,10 @@ vuc_rxq_intr(struct vuc_dev *d, uint16_t q, bool enable)
 		return -EINVAL;
 	vq->intr_on = enable;
 	if (vq->packed) {
-		__atomic_store_n(&vq->drv_event->flags, enable ?
-				 VRING_PACKED_EVENT_FLAG_ENABLE :
-				 VRING_PACKED_EVENT_FLAG_DISABLE, __ATOMIC_RELEASE);
+		__atomic_store_n(&vq->drv_event->flags,
+				 enable ? VRING_PACKED_EVENT_FLAG_ENABLE :
+					  VRING_PACKED_EVENT_FLAG_DISABLE,
+				 __ATOMIC_RELEASE);
 		return 0;
 	}
 	/* with EVENT_IDX only used_event counts: the next entry, or one the
