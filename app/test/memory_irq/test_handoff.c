@@ -74,7 +74,9 @@ test_mem_fd(void **state)
 	assert_int_equal(mi_map(&c, iova, 16 * 1024, RW, fd, 0), 0);
 	assert_int_equal(mi_map(&c, iova2, 16 * 1024, RW, fd, 40 * 1024), 0);
 	assert_int_equal(mi_map(&c, iova3, MI_PAGE, RW, -1, 0), 0);
-	assert_int_equal(open_fds(), before + 1);	/* the kept one */
+	/* the server closes a message's received fds after it answered:
+	 * wait for that */
+	assert_true(MI_WAIT(open_fds() == before + 1, 2000));	/* the kept one */
 	s = seg_at(0);
 	sfd = rte_vfio_user_mem_fd(mi_a.id, s, &off);
 	assert_true(sfd >= 0 && sfd != fd);
@@ -98,14 +100,14 @@ test_mem_fd(void **state)
 
 	/* the file's last region goes: its fd with it */
 	assert_int_equal(mi_unmap(&c, iova, 16 * 1024, 0), 0);
-	assert_int_equal(open_fds(), before + 1);
+	assert_true(MI_WAIT(open_fds() == before + 1, 2000));
 	assert_int_equal(mi_unmap(&c, iova2, 16 * 1024, 0), 0);
 	assert_int_equal(mi_unmap(&c, iova3, MI_PAGE, 0), 0);
-	assert_int_equal(open_fds(), before);
+	assert_true(MI_WAIT(open_fds() == before, 2000));
 
 	/* and when the client leaves */
 	assert_int_equal(mi_map(&c, iova, 16 * 1024, RW, fd, 0), 0);
-	assert_int_equal(open_fds(), before + 1);
+	assert_true(MI_WAIT(open_fds() == before + 1, 2000));
 	mi_close(&c, &mi_a);
 	assert_true(MI_WAIT(open_fds() <= before - 1, 2000));	/* and c's */
 	assert_int_equal(rte_vfio_user_mem_keep_fds(mi_a.id, false), 0);
