@@ -30,7 +30,13 @@ pair_init offload_engine_loss "${1:?usage: $0 BUILD_ROOT}" 420
 command -v "$TESTPMD" >/dev/null 2>&1 ||
 	pair_skip "$TESTPMD not found (Debian package dpdk)"
 
-CYCLES=${VU_OFFLOAD_CYCLES:-20}
+# 20 cycles as issue 13 asks; a sanitizer build (which checks memory
+# errors, not the maps) does 8 to keep the CI run short
+if [ -n "$PAIR_ASAN_LIB" ]; then
+	CYCLES=${VU_OFFLOAD_CYCLES:-8}
+else
+	CYCLES=${VU_OFFLOAD_CYCLES:-20}
+fi
 Q=1
 ENG=$PAIR_WORK/engine.sock
 DEV=$PAIR_WORK/dev.sock
