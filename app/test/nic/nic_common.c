@@ -3,6 +3,7 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "nic_common.h"
 
 struct nic_env nic;
+struct nic_frag nic_frag;
 
 static const uint8_t nic_mac[6] = NIC_MAC;
 static const uint8_t peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
@@ -167,6 +169,7 @@ nic_test_teardown(void **state)
 	(void)state;
 	if (nic.cur != NULL)
 		drv_close(nic.cur);
+	memset(&nic_frag, 0, sizeof(nic_frag));
 	if (nic.stopped && rte_eth_dev_start(nic.port) == 0)
 		nic.stopped = false;
 	alarm(0);
@@ -398,6 +401,72 @@ parse_caps(struct nic_drv *d)
 	}
 }
 
+static void
+dma_map(struct nic_drv *d, uint64_t off, uint64_t len, int fd, uint64_t fd_off)
+{
+	int ret =
+		rte_vfio_user_client_dma_map(d->c, NIC_IOVA + off, len,
+					     d->mem + off, fd, fd_off,
+					     VFIO_USER_DMA_MAP_F_READ |
+						     VFIO_USER_DMA_MAP_F_WRITE);
+
+	if (ret != 0)
+		fail_msg("DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64 "): %d",
+			 NIC_IOVA + off, len, ret);
+	d->nregions++;
+}
+
+/* nic_frag.on: the fragmented layout (see nic_common.h). */
+static void
+frag_map(struct nic_drv *d)
+{
+	const uint32_t per = NIC_FRAG_BYTES / NIC_FRAG_PAGE;
+	const uint32_t npages = NIC_NVQS * per;
+	const uint64_t extra = NIC_MEM_MAPPED + NIC_MEM_CANARY;
+
+	if (nic_frag.two_fds) {
+		d->memfd2 = memfd_create("nic-guest2", MFD_CLOEXEC);
+		assert_true(d->memfd2 >= 0);
+		assert_int_equal(ftruncate(d->memfd2,
+					   (off_t)NIC_NVQS * NIC_FRAG_BYTES),
+				 0);
+	}
+	for (uint32_t v = 0; v < NIC_NVQS; v++) {
+		uint64_t area = (uint64_t)v * NIC_VQ_AREA;
+		uint64_t end = v + 1 < NIC_NVQS ? area + NIC_VQ_AREA :
+						  NIC_MEM_MAPPED;
+
+		for (uint32_t p = 0; p < per; p++) {
+			uint32_t g = v * per + p;
+			uint64_t off = area + (uint64_t)p * NIC_FRAG_PAGE, fo;
+			int fd = d->memfd;
+			void *va;
+
+			if (nic_frag.two_fds) {
+				/* ascending offsets, every other page in the
+				 * other file */
+				fo = (uint64_t)(g / 2) * NIC_FRAG_PAGE;
+				if (g % 2)
+					fd = d->memfd2;
+				else
+					fo += extra;
+			} else {
+				/* after the canary, in reverse order */
+				fo = extra +
+				     (uint64_t)(npages - 1 - g) * NIC_FRAG_PAGE;
+			}
+			va = mmap(d->mem + off, NIC_FRAG_PAGE,
+				  PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_FIXED, fd, (off_t)fo);
+			assert_true(va == d->mem + off);
+			dma_map(d, off, NIC_FRAG_PAGE, fd, fo);
+		}
+		/* the rest of the area, as usual */
+		dma_map(d, area + NIC_FRAG_BYTES, end - area - NIC_FRAG_BYTES,
+			d->memfd, area + NIC_FRAG_BYTES);
+	}
+}
+
 struct nic_drv *
 drv_open(void)
 {
@@ -409,21 +478,35 @@ drv_open(void)
 	uint16_t ctl;
 
 	assert_non_null(d);
+	d->rx = malloc(sizeof(*d->rx));
+	assert_non_null(d->rx);
 	d->c = rte_vfio_user_client_attach(&conf);
 	if (d->c == NULL)
 		fail_msg("attach %s: %s", nic.sock, rte_strerror(rte_errno));
 	assert_true(NIC_WAIT(rte_vfio_user_is_connected(nic.dev_id) == 1, 2000));
 
 	d->memfd = memfd_create("nic-guest", MFD_CLOEXEC);
+	d->memfd2 = -1;
 	assert_true(d->memfd >= 0);
-	assert_int_equal(ftruncate(d->memfd, (off_t)total), 0);
+	assert_int_equal(ftruncate(d->memfd,
+				   (off_t)(total +
+					   (nic_frag.on ?
+						    NIC_NVQS * NIC_FRAG_BYTES :
+						    0))),
+			 0);
 	d->mem = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      d->memfd, 0);
 	assert_true(d->mem != MAP_FAILED);
 	memset(d->mem + NIC_MEM_MAPPED, NIC_CANARY_BYTE, NIC_MEM_CANARY);
-	assert_int_equal(rte_vfio_user_client_dma_map(d->c, NIC_IOVA,
-			 NIC_MEM_MAPPED, d->mem, d->memfd, 0,
-			 VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE), 0);
+	if (nic_frag.on)
+		frag_map(d);
+	else
+		assert_int_equal(rte_vfio_user_client_dma_map(
+					 d->c, NIC_IOVA, NIC_MEM_MAPPED, d->mem,
+					 d->memfd, 0,
+					 VFIO_USER_DMA_MAP_F_READ |
+						 VFIO_USER_DMA_MAP_F_WRITE),
+				 0);
 	d->mapped = true;
 
 	cfg_read(d, 0, d->cfg, sizeof(d->cfg));
@@ -472,6 +555,9 @@ drv_close(struct nic_drv *d)
 		close(d->efd[i]);
 	munmap(d->mem, NIC_MEM_MAPPED + NIC_MEM_CANARY);
 	close(d->memfd);
+	if (d->memfd2 >= 0)
+		close(d->memfd2);
+	free(d->rx);
 	free(d);
 }
 
@@ -536,8 +622,8 @@ drv_setup_vq_at(struct nic_drv *d, uint16_t index, uint16_t size,
 	q->desc = (void *)base;
 	q->avail = (void *)(base + 0x1000);
 	q->used = (void *)(base + 0x2000);
-	q->ind = (void *)(base + 0x3000);
-	q->bufs = base + (256u << 10);
+	q->ind = (void *)(base + 0x3000 + nic_frag.ind_off);
+	q->bufs = base + (256u << 10) + nic_frag.buf_off;
 	q->desc_iova = drv_iova(d, q->desc);
 	q->avail_iova = drv_iova(d, q->avail);
 	q->used_iova = drv_iova(d, q->used);
@@ -1297,4 +1383,119 @@ nic_free(struct rte_mbuf **pkts, uint16_t n)
 {
 	for (uint16_t i = 0; i < n; i++)
 		rte_pktmbuf_free(pkts[i]);
+}
+
+/* ---- guest memory in pieces (nic_frag) ---- */
+
+/* Whether [p, p + len) of the driver's memory crosses a page. */
+static bool
+crosses(const struct nic_drv *d, const void *p, uint32_t len)
+{
+	return (drv_iova(d, p) % NIC_FRAG_PAGE) + len > NIC_FRAG_PAGE;
+}
+
+/* No bad descriptor or drop on pair 0, the canary intact. */
+static void
+frag_clean(const struct nic_drv *d)
+{
+	assert_int_equal(nic_xstat("rx_q0_bad_descriptors"), 0);
+	assert_int_equal(nic_xstat("tx_q0_bad_descriptors"), 0);
+	assert_int_equal(nic_xstat("rx_q0_drops"), 0);
+	assert_int_equal(nic_xstat("tx_q0_drops"), 0);
+	assert_true(drv_canary_ok(d));
+}
+
+void
+nic_frag_to_port(struct nic_drv *d, uint32_t seq, bool indirect)
+{
+	struct dvq *q = &d->vq[1];
+	struct rte_mbuf *m[32];
+	uint32_t len[32];
+	unsigned int cross = 0, n = 0;
+	uint16_t old = q->avail_idx, h;
+
+	assert_true(rte_vfio_user_get_mem_table(nic.dev_id)->nsegments >=
+		    NIC_NVQS * (NIC_FRAG_BYTES / NIC_FRAG_PAGE));
+	if (indirect) {
+		/* tables of 16 entries: heads 7 and 15 (at 480 + 7 * 512
+		 * into a page, with ind_off 480) cross a page */
+		for (; n < 16; n++) {
+			len[n] = 600;
+			h = drv_send(d, q, len[n], seq + n, TX_INDIRECT, 40);
+			cross += crosses(d, q->ind + (size_t)h * NIC_IND_MAX,
+					 16 * 16);
+		}
+	} else {
+		/* frames in one descriptor (the fast paths' shape) and in
+		 * chains, from buf_off into a page on */
+		for (; n < 8; n++) {
+			len[n] = 3000 + n;
+			h = drv_send(d, q, len[n], seq + n,
+				     n % 2 ? TX_ONE : TX_SPLIT, 1000);
+			cross += crosses(d, q->bufs + (size_t)h * NIC_SLOT,
+					 NIC_HDR_LEN + len[n]);
+		}
+	}
+	assert_true(cross >= 1);
+	dvq_kick(d, q, old);
+	assert_int_equal(nic_rx(0, m, (uint16_t)n, 2000), n);
+	for (unsigned int i = 0; i < n; i++)
+		if (!nic_mbuf_check(m[i], len[i], seq + i))
+			fail_msg("driver -> device packet %u: %u bytes, "
+				 "expected %u",
+				 i, m[i]->pkt_len, len[i]);
+	nic_free(m, (uint16_t)n);
+	assert_int_equal(drv_tx_reclaim(q), n);
+	frag_clean(d);
+}
+
+void
+nic_frag_to_drv(struct nic_drv *d, uint32_t seq, bool indirect)
+{
+	struct dvq *q = &d->vq[0];
+	bool mrg = d->features & NIC_F(VIRTIO_NET_F_MRG_RXBUF);
+	struct rte_mbuf *m[32];
+	uint32_t len[32];
+	unsigned int cross = 0, n = 0;
+	uint16_t old = q->avail_idx, h;
+
+	assert_true(rte_vfio_user_get_mem_table(nic.dev_id)->nsegments >=
+		    NIC_NVQS * (NIC_FRAG_BYTES / NIC_FRAG_PAGE));
+	if (indirect) {
+		/* tables of 3 entries: heads 7 and 15 cross a page */
+		for (; n < 16; n++) {
+			len[n] = 700 + n;
+			h = drv_post_rx(q, 3, 256, true);
+			cross += crosses(d, q->ind + (size_t)h * NIC_IND_MAX,
+					 3 * 16);
+		}
+	} else {
+		/* lone buffers (the fast paths' shape) and chains, from
+		 * buf_off into a page on */
+		for (; n < 8; n++) {
+			len[n] = 3000 + n;
+			h = n % 2 ? drv_post_rx(q, 1, 4000, false) :
+				    drv_post_rx(q, 3, 1024, false);
+			cross += crosses(d, q->bufs + (size_t)h * NIC_SLOT,
+					 NIC_HDR_LEN + len[n]);
+		}
+	}
+	assert_true(cross >= 1);
+	dvq_kick(d, q, old);
+	for (unsigned int i = 0; i < n; i++)
+		m[i] = nic_mbuf(len[i], seq + i, i % 2 ? 0 : 700);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, (uint16_t)n), n);
+	for (unsigned int i = 0; i < n; i++) {
+		if (!NIC_WAIT(drv_recv(d, q, d->rx), 2000))
+			fail_msg("device -> driver packet %u not received", i);
+		if (mrg)
+			assert_int_equal(d->rx->hdr.num_buffers, 1);
+		if (d->rx->len != len[i] ||
+		    !pkt_check(d->rx->data, len[i], seq + i))
+			fail_msg("device -> driver packet %u: %u bytes, "
+				 "expected %u",
+				 i, d->rx->len, len[i]);
+	}
+	assert_int_equal(q->num_free, q->size);
+	frag_clean(d);
 }

@@ -139,10 +139,36 @@ struct dvq {
 	bool in_batch;
 };
 
+/*
+ * Guest memory in pieces, as a guest behind a vIOMMU maps it (issue 16):
+ * drv_open() then DMA-maps the first NIC_FRAG_BYTES of every virtqueue's
+ * area (its rings, indirect tables and first buffers) as 4 KiB regions
+ * whose pages sit at non-adjacent offsets of the memfd (in reverse
+ * order), or alternate between two memfds (two_fds), so that no two
+ * neighbouring pages are contiguous for the device; the driver's view
+ * (d->mem, drv_iova()) stays linear. buf_off and ind_off move each
+ * queue's buffers and indirect tables by that much (a buffer of the slot
+ * then starts buf_off bytes into a page, a table of a head h with
+ * h % 8 == 7 crosses a page once longer than 512 - ind_off bytes). Set
+ * before drv_open(); nic_test_teardown() resets it.
+ */
+#define NIC_FRAG_BYTES	(1u << 20)
+#define NIC_FRAG_PAGE	4096u
+struct nic_frag {
+	bool on;
+	bool two_fds;
+	uint32_t buf_off;	/* < NIC_FRAG_PAGE */
+	uint32_t ind_off;	/* < 512 */
+};
+extern struct nic_frag nic_frag;
+
 /* The driver. */
 struct nic_drv {
 	struct rte_vfio_user_client *c;
 	int memfd;
+	int memfd2;			/* nic_frag.two_fds, else -1 */
+	uint32_t nregions;		/* DMA regions mapped by drv_open() */
+	struct drx *rx;			/* for nic_frag_traffic() */
 	uint8_t *mem;			/* NIC_MEM_MAPPED + NIC_MEM_CANARY */
 	bool mapped;
 	uint8_t cfg[256];		/* config space as last read */
@@ -322,5 +348,15 @@ uint16_t nic_rx(uint16_t qid, struct rte_mbuf **pkts, uint16_t n, unsigned int m
 /* Check an mbuf holds frame seq of len bytes. */
 bool nic_mbuf_check(struct rte_mbuf *m, uint32_t len, uint32_t seq);
 void nic_free(struct rte_mbuf **pkts, uint16_t n);
+
+/*
+ * With nic_frag.on and pair 0 up, packets across pages, each page its own
+ * segment: driver -> device (nic_frag_to_port) or device -> driver
+ * (nic_frag_to_drv), buffers from buf_off into a page on, or (indirect)
+ * small buffers in indirect tables that cross a page (ind_off 480).
+ * Checked intact, with no bad descriptor or drop on pair 0.
+ */
+void nic_frag_to_port(struct nic_drv *d, uint32_t seq, bool indirect);
+void nic_frag_to_drv(struct nic_drv *d, uint32_t seq, bool indirect);
 
 #endif /* NIC_COMMON_H */

@@ -997,6 +997,213 @@ test_ctrl(void **state)
 	drv_close(d);
 }
 
+/*
+ * Guest memory in 4 KiB pieces that are not contiguous for the device,
+ * as a guest behind a vIOMMU maps it (issue 16; see nic_frag): buffers,
+ * indirect tables and control commands across the pieces, in the four
+ * ring modes, with and without mergeable buffers.
+ */
+enum frag_what {
+	FRAG_TX = 1,		/* driver -> device buffers across pages */
+	FRAG_RX = 2,		/* device -> driver buffers across pages */
+	FRAG_IND = 4,		/* indirect tables across pages */
+	FRAG_CTRL = 8,		/* control commands across pages */
+};
+
+static void
+frag_mode(uint64_t ring, uint64_t mrg, bool two_fds, unsigned int what)
+{
+	static const uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	uint64_t f = (NIC_OFFERED & ~MRG) | mrg | ring;
+	uint16_t pairs = NIC_QUEUES;
+	struct nic_drv *d;
+	uint8_t v = 0;
+
+	nic_frag = (struct nic_frag){
+		.on = true,
+		.two_fds = two_fds,
+		/* buffers whole in a page unless they are the point */
+		.buf_off = what & (FRAG_TX | FRAG_RX | FRAG_CTRL) ?
+				   NIC_FRAG_PAGE - 3 :
+				   0,
+		.ind_off = 480,
+	};
+	d = drv_open();
+	rte_eth_stats_reset(nic.port);
+	drv_init(d, f, NIC_NVQS);
+	if (what & FRAG_CTRL) {
+		struct dvq *cq = &d->vq[NIC_CTRL_VQ];
+
+		/* commands at head 7: their data from the last byte of a
+		 * page on, head 7's indirect table (3 entries at 480 +
+		 * 7 * 512) across a page */
+		for (int i = 0; i < 7; i++)
+			dvq_alloc(cq);
+		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+					  VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+					  &pairs, 2, false),
+				 VIRTIO_NET_OK);
+		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
+					  VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6,
+					  true),
+				 VIRTIO_NET_OK);
+		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_RX,
+					  VIRTIO_NET_CTRL_RX_PROMISC, &v, 1,
+					  true),
+				 VIRTIO_NET_OK);
+		assert_int_equal(nic_xstat("ctrl_packets"), 3);
+		assert_int_equal(nic_xstat("ctrl_bad_descriptors"), 0);
+		assert_int_equal(nic_xstat("driver_queue_pairs"), NIC_QUEUES);
+		assert_int_equal(nic_xstat("driver_promisc"), 0);
+	}
+	if (what & FRAG_IND) {
+		nic_frag_to_port(d, seq, true);
+		nic_frag_to_drv(d, seq + 100, true);
+		seq += 200;
+	}
+	if (what & FRAG_TX) {
+		nic_frag_to_port(d, seq, false);
+		seq += 100;
+	}
+	if (what & FRAG_RX) {
+		nic_frag_to_drv(d, seq, false);
+		seq += 100;
+	}
+	if (what == (FRAG_TX | FRAG_RX | FRAG_IND | FRAG_CTRL)) {
+		/* and the usual traffic on both pairs over it all */
+		for (unsigned int qp = 0; qp < NIC_QUEUES; qp++) {
+			drv_to_port(d, qp, true);
+			port_to_drv(d, qp, true);
+			assert_int_equal(x("rx_q%u_bad_descriptors", qp), 0);
+			assert_int_equal(x("tx_q%u_bad_descriptors", qp), 0);
+			assert_int_equal(x("rx_q%u_drops", qp), 0);
+			assert_int_equal(x("tx_q%u_drops", qp), 0);
+		}
+	}
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+	memset(&nic_frag, 0, sizeof(nic_frag));
+}
+
+/* Each kind alone, pages at reversed offsets of one file. */
+static void
+frag_each(unsigned int what)
+{
+	for (unsigned int i = 0; i < RTE_DIM(modes); i++) {
+		frag_mode(modes[i].f, MRG, false, what);
+		frag_mode(modes[i].f, 0, false, what);
+	}
+}
+
+static void
+test_frag_tx(void **state)
+{
+	(void)state;
+	frag_each(FRAG_TX);
+}
+
+static void
+test_frag_rx(void **state)
+{
+	(void)state;
+	frag_each(FRAG_RX);
+}
+
+static void
+test_frag_indirect(void **state)
+{
+	(void)state;
+	frag_each(FRAG_IND);
+}
+
+static void
+test_frag_ctrl(void **state)
+{
+	(void)state;
+	frag_each(FRAG_CTRL);
+}
+
+/*
+ * While the client logs, the device marks the pages it writes of a
+ * receive buffer that spans segments (both pieces), and not those of a
+ * transmit buffer that does.
+ */
+static void
+test_frag_dirty_log(void **state)
+{
+	static uint64_t bits[(NIC_MEM_MAPPED / 4096 + 63) / 64];
+
+	(void)state;
+	for (int packed = 0; packed < 2; packed++) {
+		struct nic_drv *d;
+		struct dvq *rq, *tq;
+		struct rte_mbuf *m[1];
+		uint64_t rx, tx;
+		uint16_t id;
+		uint32_t s = seq++;
+
+		nic_frag = (struct nic_frag){
+			.on = true,
+			.buf_off = NIC_FRAG_PAGE - 3,
+			.ind_off = 480,
+		};
+		d = drv_open();
+		rq = &d->vq[0];
+		tq = &d->vq[1];
+		drv_init(d, NIC_OFFERED | (packed ? PACKED : 0), NIC_NVQS);
+		assert_int_equal(rte_vfio_user_client_dirty_pages(
+					 d->c, VFIO_USER_DIRTY_PAGES_F_START, 0,
+					 0, 0, NULL, 0),
+				 0);
+		assert_int_equal(rte_vfio_user_client_dirty_pages(
+					 d->c,
+					 VFIO_USER_DIRTY_PAGES_F_GET_BITMAP,
+					 NIC_IOVA, NIC_MEM_MAPPED, 4096, bits,
+					 sizeof(bits)),
+				 0);
+		/* lone buffers of 3012 bytes from the last 3 of a page on */
+		id = drv_post_rx(rq, 1, 3100, false);
+		rx = rq->bufs_iova + (uint64_t)id * NIC_SLOT;
+		m[0] = nic_mbuf(3000, s, 0);
+		assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 1), 1);
+		id = drv_send(d, tq, 3000, s, TX_ONE, 0);
+		tx = tq->bufs_iova + (uint64_t)id * NIC_SLOT;
+		assert_int_equal(nic_rx(0, m, 1, 1000), 1);
+		assert_true(nic_mbuf_check(m[0], 3000, s));
+		rte_pktmbuf_free(m[0]);
+		memset(bits, 0, sizeof(bits));
+		assert_int_equal(rte_vfio_user_client_dirty_pages(
+					 d->c,
+					 VFIO_USER_DIRTY_PAGES_F_GET_BITMAP,
+					 NIC_IOVA, NIC_MEM_MAPPED, 4096, bits,
+					 sizeof(bits)),
+				 0);
+		assert_true(page_dirty(bits, rx));
+		assert_true(page_dirty(bits, rx + NIC_HDR_LEN + 3000 - 1));
+		assert_false(page_dirty(bits, tx));
+		assert_false(page_dirty(bits, tx + NIC_HDR_LEN + 3000 - 1));
+		assert_true(drv_recv(d, rq, rxbuf));
+		assert_true(pkt_check(rxbuf->data, 3000, s));
+		assert_int_equal(drv_tx_reclaim(tq), 1);
+		assert_int_equal(rte_vfio_user_client_dirty_pages(
+					 d->c, VFIO_USER_DIRTY_PAGES_F_STOP, 0,
+					 0, 0, NULL, 0),
+				 0);
+		drv_close(d);
+		memset(&nic_frag, 0, sizeof(nic_frag));
+	}
+}
+
+/* Everything, pages alternating between two files. */
+static void
+test_frag_two_fds(void **state)
+{
+	(void)state;
+	for (unsigned int i = 0; i < RTE_DIM(modes); i++)
+		frag_mode(modes[i].f, i % 2 ? 0 : MRG, true,
+			  FRAG_TX | FRAG_RX | FRAG_IND | FRAG_CTRL);
+}
+
 int
 main(void)
 {
@@ -1022,6 +1229,21 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_rings, nic_test_setup,
 						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl, nic_test_setup,
+						nic_test_teardown),
+		cmocka_unit_test_setup_teardown(test_frag_tx, nic_test_setup,
+						nic_test_teardown),
+		cmocka_unit_test_setup_teardown(test_frag_rx, nic_test_setup,
+						nic_test_teardown),
+		cmocka_unit_test_setup_teardown(test_frag_indirect,
+						nic_test_setup,
+						nic_test_teardown),
+		cmocka_unit_test_setup_teardown(test_frag_ctrl, nic_test_setup,
+						nic_test_teardown),
+		cmocka_unit_test_setup_teardown(test_frag_dirty_log,
+						nic_test_setup,
+						nic_test_teardown),
+		cmocka_unit_test_setup_teardown(test_frag_two_fds,
+						nic_test_setup,
 						nic_test_teardown),
 	};
 	int ret;

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
@@ -251,6 +252,83 @@ vq_need_interrupt(const struct vun_vq *vq, uint16_t old, uint16_t new)
 	return !(__atomic_load_n(&vq->avail->flags, __ATOMIC_ACQUIRE) &
 		 VRING_AVAIL_F_NO_INTERRUPT);
 }
+
+/*
+ * Client memory that spans segments: a client that maps its memory in
+ * pieces (a guest behind a vIOMMU maps page by page) may give a buffer or
+ * a descriptor table whose bytes are contiguous in IOVA but not for us
+ * (pages of different files, or of non-adjacent offsets). The general
+ * walkers (chains, indirect tables, the control queues) take such ranges
+ * one segment at a time, at the cost of a lookup per segment crossed; the
+ * fast paths take only what one segment holds, and leave the rest to them.
+ * These helpers are for those slow paths only.
+ */
+
+/*
+ * Whether all of [iova, iova + len) is mapped (not message-only) with
+ * access, whatever segments it spans; with RTE_VFIO_USER_MEM_F_WRITE it is
+ * marked dirty while logging (vun_ring.c).
+ */
+bool vun_span_ok(const struct rte_vfio_user_mem_table *t,
+		 struct rte_vfio_user_mem_cache *c, uint64_t iova, uint64_t len,
+		 uint32_t access);
+
+/*
+ * A descriptor table in client memory (split or packed entries: 16 bytes):
+ * at va when one segment holds it, else read entry by entry from iova.
+ */
+struct vun_tbl {
+	const uint8_t *va;	/* NULL: spans segments, read at iova */
+	uint64_t iova;
+};
+
+/* Open the table [iova, iova + len): 0, or -1 if it is not all readable. */
+static inline int
+vun_tbl_open(const struct rte_vfio_user_mem_table *t,
+	     struct rte_vfio_user_mem_cache *c, struct vun_tbl *tb,
+	     uint64_t iova, uint32_t len)
+{
+	tb->va = rte_vfio_user_iova_to_va_cached(t, c, iova, len,
+						 RTE_VFIO_USER_MEM_F_READ);
+	tb->iova = iova;
+	if (tb->va == NULL &&
+	    !vun_span_ok(t, c, iova, len, RTE_VFIO_USER_MEM_F_READ))
+		return -1;
+	return 0;
+}
+
+/* Copy entry idx (within the length it was opened with) to d: 0 or -1. */
+static inline int
+vun_tbl_read(const struct rte_vfio_user_mem_table *t,
+	     struct rte_vfio_user_mem_cache *c, const struct vun_tbl *tb,
+	     uint32_t idx, void *d)
+{
+	if (tb->va != NULL) {
+		memcpy(d, tb->va + (size_t)idx * 16, 16);
+		return 0;
+	}
+	/* out of line: entries that lie in one segment too (the table was
+	 * checked when opened) */
+	return rte_vfio_user_mem_copy(t, c, tb->iova + (uint64_t)idx * 16, d,
+				      16, false) == 0 ?
+		       0 :
+		       -1;
+}
+
+/* Longest control command (class, command, data) we take. */
+#define VUN_CTRL_MAX_CMD 4096
+
+/*
+ * One descriptor of a control command (vun_virtio.c), which may span
+ * segments: a device-readable one appends its bytes to cmd (*cmd_len of
+ * them so far); the first byte of the first writable one is the ack (in
+ * *ack). False for a bad descriptor (not mapped with the access it needs,
+ * readable after the ack, or the command too long).
+ */
+bool vun_ctrl_desc(const struct rte_vfio_user_mem_table *t,
+		   struct rte_vfio_user_mem_cache *c, uint64_t addr,
+		   uint32_t len, bool write, uint8_t *cmd, uint32_t *cmd_len,
+		   uint8_t **ack);
 
 /* vun_packed.c: serve a packed control queue (event thread); whether to
  * interrupt the driver */

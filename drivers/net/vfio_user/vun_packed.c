@@ -238,17 +238,19 @@ static int
 dequeue_buf(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	    uint16_t pos, bool wrap, uint16_t nd, struct rte_mbuf *m)
 {
-	const struct vring_packed_desc *tbl = NULL;
+	struct vun_tbl tbl = { NULL, 0 };
 	struct rte_mbuf *cur = m;
 	uint32_t skip = vq->hdr_len, n = nd;
+	bool ind = false;
 
 	for (uint32_t k = 0; k < n; k++) {
 		struct vring_packed_desc d;
 		const uint8_t *src;
-		uint32_t len;
+		int ret;
 
-		if (tbl != NULL) {
-			memcpy(&d, &tbl[k], sizeof(d));
+		if (ind) {
+			if (vun_tbl_read(t, &vq->mcache, &tbl, k, &d) < 0)
+				return -1;
 		} else {
 			memcpy(&d, &vq->pdesc[pos], sizeof(d));
 			pos_add(&pos, &wrap, 1, vq->size);
@@ -257,10 +259,10 @@ dequeue_buf(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 				if (nd != 1 || !vq->indirect || d.len == 0 ||
 				    d.len % sizeof(d) != 0)
 					return -1;
-				tbl = xlate(vq, t, d.addr, d.len,
-					    RTE_VFIO_USER_MEM_F_READ);
-				if (tbl == NULL)
+				if (vun_tbl_open(t, &vq->mcache, &tbl, d.addr,
+						 d.len) < 0)
 					return -1;
+				ind = true;
 				n = d.len / sizeof(d);
 				k = (uint32_t)-1;
 				continue;
@@ -268,23 +270,16 @@ dequeue_buf(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		}
 		if (unlikely(d.flags & VRING_DESC_F_WRITE))
 			return -1;
-		len = d.len;
-		if (unlikely(len == 0))
+		if (unlikely(d.len == 0))
 			continue;	/* nothing to copy (and maybe no address) */
-		src = xlate(vq, t, d.addr, len, RTE_VFIO_USER_MEM_F_READ);
-		if (unlikely(src == NULL))
-			return -1;
-		if (skip > 0) {		/* the virtio_net_hdr: no offloads */
-			uint32_t s = skip < len ? skip : len;
-
-			skip -= s;
-			src += s;
-			len -= s;
-		}
-		if (unlikely(len > VUN_MAX_FRAME - m->pkt_len))
-			return -1;
-		if (unlikely(mbuf_append(vq, m, &cur, src, len) < 0))
-			return -2;
+		src = xlate(vq, t, d.addr, d.len, RTE_VFIO_USER_MEM_F_READ);
+		if (likely(src != NULL))
+			ret = take_bytes(vq, m, &cur, &skip, src, d.len);
+		else	/* not in one segment: piece by piece */
+			ret = vun_read_span(vq, t, d.addr, d.len, m, &cur,
+					    &skip);
+		if (unlikely(ret < 0))
+			return ret;
 	}
 	return skip > 0 ? -1 : 0;	/* shorter than its header */
 }
@@ -445,6 +440,45 @@ struct rxbuf {
 };
 
 /*
+ * The pieces of a writable descriptor [iova, iova + len) from seg[nseg]
+ * on: itself when one segment holds it, else one piece per segment it
+ * spans (checked whole first). Returns how many, -1 for a bad descriptor,
+ * -2 for more pieces than MAX_SEGS in all.
+ */
+static __rte_always_inline int
+add_pieces(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	   uint64_t iova, uint32_t len, struct seg *seg, uint16_t nseg)
+{
+	uint16_t k = nseg;
+
+	if (nseg == MAX_SEGS)
+		return -2;
+	seg[k].va = xlate(vq, t, iova, len, RTE_VFIO_USER_MEM_F_WRITE);
+	if (likely(seg[k].va != NULL)) {
+		seg[k].len = len;
+		return 1;
+	}
+	/* not in one segment: a piece per segment (the slow path) */
+	if (!vun_span_ok(t, &vq->mcache, iova, len, RTE_VFIO_USER_MEM_F_WRITE))
+		return -1;
+	while (len > 0) {
+		uint64_t n = len;
+
+		if (k == MAX_SEGS)
+			return -2;
+		seg[k].va = rte_vfio_user_iova_to_va_partial(
+			t, &vq->mcache, iova, &n, RTE_VFIO_USER_MEM_F_WRITE);
+		if (seg[k].va == NULL)
+			return -1;	/* checked above: cannot happen */
+		seg[k].len = (uint32_t)n;
+		k++;
+		iova += n;
+		len -= (uint32_t)n;
+	}
+	return k - nseg;
+}
+
+/*
  * Gather the receive buffers from last_avail for need bytes: one buffer,
  * or as many as needed with mergeable buffers. Returns how many buffers
  * (their pieces in seg), 0 if the ring does not hold enough yet, or -1 to
@@ -485,8 +519,9 @@ gather_rx(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		nbuf++;
 		ndesc = (uint16_t)(ndesc + l);
 		for (uint16_t k = 0; k < l; k++) {
-			const struct vring_packed_desc *tbl = NULL;
+			struct vun_tbl tbl = { NULL, 0 };
 			struct vring_packed_desc d;
+			bool ind = false;
 			uint32_t n = 1;
 
 			memcpy(&d, &vq->pdesc[pos], sizeof(d));
@@ -495,28 +530,29 @@ gather_rx(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 				if (l != 1 || !vq->indirect || d.len == 0 ||
 				    d.len % sizeof(d) != 0)
 					goto bad;
-				tbl = xlate(vq, t, d.addr, d.len,
-					    RTE_VFIO_USER_MEM_F_READ);
-				if (tbl == NULL)
+				if (vun_tbl_open(t, &vq->mcache, &tbl, d.addr,
+						 d.len) < 0)
 					goto bad;
+				ind = true;
 				n = d.len / sizeof(d);
 			}
 			for (uint32_t j = 0; j < n; j++) {
-				if (tbl != NULL)
-					memcpy(&d, &tbl[j], sizeof(d));
+				int r;
+
+				if (ind && vun_tbl_read(t, &vq->mcache, &tbl, j,
+							&d) < 0)
+					goto bad;
 				if (!(d.flags & VRING_DESC_F_WRITE))
 					goto bad;
 				if (d.len == 0)
 					continue;
-				if (nseg == MAX_SEGS)
-					goto drop;	/* too many pieces */
-				seg[nseg].va = xlate(vq, t, d.addr, d.len,
-						     RTE_VFIO_USER_MEM_F_WRITE);
-				if (seg[nseg].va == NULL)
+				r = add_pieces(vq, t, d.addr, d.len, seg, nseg);
+				if (r == -1)
 					goto bad;
-				seg[nseg].len = d.len;
-				nseg++;
-				cb->nseg++;
+				if (r < 0)
+					goto drop;	/* too many pieces */
+				nseg = (uint16_t)(nseg + r);
+				cb->nseg = (uint16_t)(cb->nseg + r);
 				have += d.len;
 			}
 		}
@@ -667,8 +703,6 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 
 /* ---- control queue (event thread) ---- */
 
-#define CTRL_MAX_CMD 4096
-
 /*
  * Serve the pending commands of a packed control queue, at most a ring's
  * worth per call. Each buffer: device-readable command, then at least one
@@ -683,8 +717,9 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 		d->dev_id);
 	uint16_t old = vq->last_used;
 	bool old_wrap = vq->used_wrap;
+	struct rte_vfio_user_mem_cache mc = { 0, NULL };
 	struct used_head h;
-	uint8_t cmd[CTRL_MAX_CMD];
+	uint8_t cmd[VUN_CTRL_MAX_CMD];
 	bool shrunk = false;
 
 	used_begin(&h, vq);
@@ -693,7 +728,7 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 		uint16_t pos = vq->last_avail, f = load_flags(&vq->pdesc[pos]);
 		uint16_t l = 1, id = vq->pdesc[pos].id, n = 1;
 		bool wrap = vq->avail_wrap, ok;
-		const struct vring_packed_desc *tbl = NULL;
+		struct vun_tbl tbl = { NULL, 0 };
 		uint8_t *ack = NULL;
 		uint32_t len = 0;
 
@@ -709,45 +744,30 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 		}
 		for (uint16_t k = 0; ok && k < l; k++) {
 			struct vring_packed_desc dd;
+			bool ind = false;
 
 			memcpy(&dd, &vq->pdesc[pos], sizeof(dd));
 			pos_add(&pos, &wrap, 1, vq->size);
 			if (k == l - 1)
 				id = dd.id;
 			n = 1;
-			tbl = NULL;
 			if (dd.flags & VRING_DESC_F_INDIRECT) {
 				ok = l == 1 && vq->indirect && dd.len != 0 &&
-				     dd.len % sizeof(dd) == 0;
-				tbl = ok ? rte_vfio_user_iova_to_va(
-						   t, dd.addr, dd.len,
-						   RTE_VFIO_USER_MEM_F_READ) :
-					   NULL;
-				ok = tbl != NULL;
+				     dd.len % sizeof(dd) == 0 &&
+				     vun_tbl_open(t, &mc, &tbl, dd.addr,
+						  dd.len) == 0;
+				ind = true;
 				n = dd.len / sizeof(dd);
 			}
 			for (uint32_t j = 0; ok && j < n; j++) {
-				void *va;
-
-				if (tbl != NULL)
-					memcpy(&dd, &tbl[j], sizeof(dd));
-				va = rte_vfio_user_iova_to_va(
-					t, dd.addr, dd.len,
-					dd.flags & VRING_DESC_F_WRITE ?
-						RTE_VFIO_USER_MEM_F_WRITE :
-						RTE_VFIO_USER_MEM_F_READ);
-				if (va == NULL && dd.len != 0)
+				if (ind &&
+				    vun_tbl_read(t, &mc, &tbl, j, &dd) < 0)
 					ok = false;
-				else if (dd.flags & VRING_DESC_F_WRITE)
-					ack = ack == NULL && dd.len >= 1 ? va :
-									   ack;
-				else if (ack != NULL ||
-					 dd.len > CTRL_MAX_CMD - len)
-					ok = false; /* data after the ack */
-				else if (dd.len > 0) {
-					memcpy(cmd + len, va, dd.len);
-					len += dd.len;
-				}
+				else
+					ok = vun_ctrl_desc(
+						t, &mc, dd.addr, dd.len,
+						dd.flags & VRING_DESC_F_WRITE,
+						cmd, &len, &ack);
 			}
 		}
 		if (ok && ack != NULL) {

@@ -40,7 +40,7 @@
 
 /* Walk state of one descriptor chain. */
 struct chain {
-	const uint8_t *tbl;		/* current table (ring or indirect) */
+	struct vun_tbl tbl;		/* current table (ring or indirect) */
 	uint32_t tbl_size;
 	uint16_t idx;
 	bool indirect;
@@ -51,9 +51,10 @@ struct chain {
 /*
  * Fetch the next descriptor of a chain (following an indirect table once)
  * into c->d. It is read once, as the driver may change it while we use it,
- * and with memcpy, as an indirect table need not be aligned. Returns NULL
- * when the chain is malformed, or longer than the queue (VIRTIO 1.x
- * 2.7.5.3.1), which also ends loops.
+ * and with memcpy, as an indirect table need not be aligned; an indirect
+ * table that spans segments is read entry by entry. Returns NULL when the
+ * chain is malformed, or longer than the queue (VIRTIO 1.x 2.7.5.3.1),
+ * which also ends loops.
  */
 static __rte_always_inline const struct vring_desc *
 chain_desc(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
@@ -63,21 +64,23 @@ chain_desc(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 
 	if (unlikely(c->idx >= c->tbl_size || ++c->seen > vq->size))
 		return NULL;
-	memcpy(d, c->tbl + (size_t)c->idx * sizeof(*d), sizeof(*d));
+	if (unlikely(vun_tbl_read(t, &vq->mcache, &c->tbl, c->idx, d) < 0))
+		return NULL;
 	if (d->flags & VRING_DESC_F_INDIRECT) {
 		/* only at the top level, only alone, a whole number of entries */
 		if (unlikely(c->indirect || (d->flags & VRING_DESC_F_NEXT) ||
 			     !vq->indirect || d->len == 0 ||
 			     d->len % sizeof(struct vring_desc) != 0))
 			return NULL;
-		c->tbl = xlate(vq, t, d->addr, d->len, RTE_VFIO_USER_MEM_F_READ);
-		if (unlikely(c->tbl == NULL))
+		if (unlikely(vun_tbl_open(t, &vq->mcache, &c->tbl, d->addr,
+					  d->len) < 0))
 			return NULL;
 		c->tbl_size = d->len / sizeof(struct vring_desc);
 		c->indirect = true;
 		c->idx = 0;
 		c->seen = 1;		/* the table's entries are the chain */
-		memcpy(d, c->tbl, sizeof(*d));
+		if (unlikely(vun_tbl_read(t, &vq->mcache, &c->tbl, 0, d) < 0))
+			return NULL;
 		if (unlikely(d->flags & VRING_DESC_F_INDIRECT))
 			return NULL;	/* indirect inside indirect */
 	}
@@ -97,11 +100,78 @@ chain_next(struct chain *c, const struct vring_desc *d)
 static __rte_always_inline void
 chain_start(struct chain *c, struct vun_vq *vq, uint16_t head)
 {
-	c->tbl = (const uint8_t *)vq->desc;
+	c->tbl.va = (const uint8_t *)vq->desc;
+	c->tbl.iova = vq->desc_iova;
 	c->tbl_size = vq->size;
 	c->idx = head;
 	c->indirect = false;
 	c->seen = 0;
+}
+
+/* ---- client memory spanning segments (the walkers' slow paths) ---- */
+
+bool
+vun_span_ok(const struct rte_vfio_user_mem_table *t,
+	    struct rte_vfio_user_mem_cache *c, uint64_t iova, uint64_t len,
+	    uint32_t access)
+{
+	if (iova + len < iova)
+		return false;
+	while (len > 0) {
+		uint64_t n = len;
+
+		if (rte_vfio_user_iova_to_va_partial(t, c, iova, &n, access) ==
+		    NULL)
+			return false;
+		iova += n;
+		len -= n;
+	}
+	return true;
+}
+
+int
+vun_read_span(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	      uint64_t iova, uint32_t len, struct rte_mbuf *m,
+	      struct rte_mbuf **cur, uint32_t *skip)
+{
+	while (len > 0) {
+		uint64_t n = len;
+		const uint8_t *src = rte_vfio_user_iova_to_va_partial(
+			t, &vq->mcache, iova, &n, RTE_VFIO_USER_MEM_F_READ);
+		int ret;
+
+		if (src == NULL)
+			return -1;
+		ret = take_bytes(vq, m, cur, skip, src, (uint32_t)n);
+		if (ret < 0)
+			return ret;
+		iova += n;
+		len -= (uint32_t)n;
+	}
+	return 0;
+}
+
+int64_t
+vun_fill_span(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	      uint64_t iova, uint32_t len, struct src *s, uint8_t **nb)
+{
+	int64_t written = 0;
+
+	/* nothing written to a buffer we give back as bad */
+	if (!vun_span_ok(t, &vq->mcache, iova, len, RTE_VFIO_USER_MEM_F_WRITE))
+		return -1;
+	while (len > 0 && src_left(s) > 0) {
+		uint64_t n = len;
+		uint8_t *dst = rte_vfio_user_iova_to_va_partial(
+			t, &vq->mcache, iova, &n, RTE_VFIO_USER_MEM_F_WRITE);
+
+		if (dst == NULL)
+			return -1;	/* checked above: cannot happen */
+		written += src_copy(s, dst, (uint32_t)n, vq->hdr_len, nb);
+		iova += n;
+		len -= (uint32_t)n;
+	}
+	return written;
 }
 
 /*
@@ -196,6 +266,7 @@ dequeue_chain(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	do {
 		const uint8_t *src;
 		uint32_t len;
+		int ret;
 
 		d = chain_desc(vq, t, &c);
 		if (unlikely(d == NULL || (d->flags & VRING_DESC_F_WRITE)))
@@ -204,20 +275,13 @@ dequeue_chain(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		if (unlikely(len == 0))
 			continue;	/* nothing to copy (and maybe no address) */
 		src = xlate(vq, t, d->addr, len, RTE_VFIO_USER_MEM_F_READ);
-		if (unlikely(src == NULL))
-			return -1;
-		if (skip > 0) {		/* the virtio_net_hdr: no offloads */
-			uint32_t k = skip < len ? skip : len;
-
-			skip -= k;
-			src += k;
-			len -= k;
-		}
-		/* bounds what a looping or lying chain costs us in mbufs */
-		if (unlikely(len > VUN_MAX_FRAME - m->pkt_len))
-			return -1;
-		if (unlikely(mbuf_append(vq, m, &cur, src, len) < 0))
-			return -2;
+		if (likely(src != NULL))
+			ret = take_bytes(vq, m, &cur, &skip, src, len);
+		else /* not in one segment: piece by piece */
+			ret = vun_read_span(vq, t, d->addr, len, m, &cur,
+					    &skip);
+		if (unlikely(ret < 0))
+			return ret;
 	} while (chain_next(&c, d));
 	return skip > 0 ? -1 : 0;	/* shorter than its header */
 }
@@ -365,8 +429,9 @@ vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 /* ---- tx_burst -> driver receiveq ---- */
 
 /* Fill one buffer (a descriptor chain) from s. Returns bytes written or
- * -1 for a bad chain. */
-static int64_t
+ * -1 for a bad chain. Out of line: inlined, its slow paths cost the fast
+ * path of tx_split() an instruction per packet (devtools/ring-bench.sh). */
+static __rte_noinline int64_t
 fill_chain(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	   uint16_t head, struct src *s, uint8_t **nb)
 {
@@ -384,9 +449,17 @@ fill_chain(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		if (src_left(s) == 0)
 			continue;	/* rest of the chain unused */
 		dst = xlate(vq, t, d->addr, d->len, RTE_VFIO_USER_MEM_F_WRITE);
-		if (unlikely(dst == NULL && d->len != 0))
-			return -1;
-		written += src_copy(s, dst, d->len, vq->hdr_len, nb);
+		if (likely(dst != NULL)) {
+			written += src_copy(s, dst, d->len, vq->hdr_len, nb);
+		} else if (d->len != 0) {
+			/* not in one segment: piece by piece */
+			int64_t w = vun_fill_span(vq, t, d->addr, d->len, s,
+						  nb);
+
+			if (unlikely(w < 0))
+				return -1;
+			written += (uint32_t)w;
+		}
 	} while (chain_next(&c, d));
 	return written;
 }

@@ -175,6 +175,30 @@ mbuf_append(struct vun_vq *vq, struct rte_mbuf *m, struct rte_mbuf **cur,
 }
 
 /*
+ * Append len bytes of a driver buffer at src to the packet m (last segment
+ * *cur), the virtio_net_hdr left out (*skip bytes of it still to come).
+ * 0, -1 for a frame larger than any we take, -2 out of mbufs.
+ */
+static __rte_always_inline int
+take_bytes(struct vun_vq *vq, struct rte_mbuf *m, struct rte_mbuf **cur,
+	   uint32_t *skip, const uint8_t *src, uint32_t len)
+{
+	if (*skip > 0) {	/* the virtio_net_hdr: no offloads */
+		uint32_t k = *skip < len ? *skip : len;
+
+		*skip -= k;
+		src += k;
+		len -= k;
+	}
+	/* bounds what a looping or lying chain costs us in mbufs */
+	if (unlikely(len > VUN_MAX_FRAME - m->pkt_len))
+		return -1;
+	if (unlikely(mbuf_append(vq, m, cur, src, len) < 0))
+		return -2;
+	return 0;
+}
+
+/*
  * Fresh receive mbufs without rte_pktmbuf_alloc_bulk()'s full reset: a
  * raw mbuf from its pool already has refcnt 1, one segment and no next
  * (the pool's invariant); what a received packet needs is rewritten with
@@ -303,6 +327,22 @@ src_copy(struct src *s, uint8_t *dst, uint32_t len, uint32_t hdr_len,
 
 /* vun_ring.c */
 void vun_raise_interrupt(struct vun_vq *vq);
+/*
+ * The walkers' way with a device-readable buffer [iova, iova + len) that
+ * no one segment holds: take_bytes() one segment at a time (returns as
+ * it does; -1 too when a byte is not readable).
+ */
+int vun_read_span(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+		  uint64_t iova, uint32_t len, struct rte_mbuf *m,
+		  struct rte_mbuf **cur, uint32_t *skip);
+/*
+ * And with a device-writable one: checked (and marked dirty while
+ * logging) whole first, then filled from s one segment at a time. Bytes
+ * written (src_copy()), or -1 when a byte is not writable.
+ */
+int64_t vun_fill_span(struct vun_vq *vq,
+		      const struct rte_vfio_user_mem_table *t, uint64_t iova,
+		      uint32_t len, struct src *s, uint8_t **nb);
 
 /* vun_packed.c: the packed halves of the bursts (called online, ready) */
 uint16_t vun_rx_packed(struct vun_vq *vq,

@@ -423,7 +423,6 @@ status_write(struct vun_dev *d, uint8_t val)
 
 /* ---- control queue ---- */
 
-#define CTRL_MAX_CMD 4096
 
 /* Execute one command; *shrunk is set when it disabled queue pairs. */
 static uint8_t
@@ -502,10 +501,11 @@ ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len, bool *shrunk)
  */
 static uint8_t *
 ctrl_gather(struct vun_dev *d, struct vun_vq *vq,
-	    const struct rte_vfio_user_mem_table *t, uint16_t head,
-	    uint8_t *cmd, uint32_t *len)
+	    const struct rte_vfio_user_mem_table *t,
+	    struct rte_vfio_user_mem_cache *mc, uint16_t head, uint8_t *cmd,
+	    uint32_t *len)
 {
-	const struct vring_desc *tbl = vq->desc;
+	struct vun_tbl tbl = { (const uint8_t *)vq->desc, vq->desc_iova };
 	uint32_t tbl_size = vq->size, seen = 0;
 	uint16_t idx = head;
 	bool indirect = false;
@@ -514,22 +514,19 @@ ctrl_gather(struct vun_dev *d, struct vun_vq *vq,
 	*len = 0;
 	for (;;) {
 		struct vring_desc desc;
-		void *va;
 
 		if (idx >= tbl_size || ++seen > vq->size)
 			return NULL;	/* out of the table, or a loop */
 		/* read once: the driver may change it while we use it */
-		memcpy(&desc, (const uint8_t *)tbl + (size_t)idx * sizeof(desc),
-		       sizeof(desc));
+		if (vun_tbl_read(t, mc, &tbl, idx, &desc) < 0)
+			return NULL;
 		if (desc.flags & VRING_DESC_F_INDIRECT) {
 			/* once, alone, a whole number of entries */
 			if (indirect || !has(d, VIRTIO_RING_F_INDIRECT_DESC) ||
 			    (desc.flags & VRING_DESC_F_NEXT) || desc.len == 0 ||
 			    desc.len % sizeof(desc) != 0)
 				return NULL;
-			tbl = rte_vfio_user_iova_to_va(t, desc.addr, desc.len,
-						       RTE_VFIO_USER_MEM_F_READ);
-			if (tbl == NULL)
+			if (vun_tbl_open(t, mc, &tbl, desc.addr, desc.len) < 0)
 				return NULL;
 			tbl_size = desc.len / sizeof(desc);
 			indirect = true;
@@ -537,24 +534,40 @@ ctrl_gather(struct vun_dev *d, struct vun_vq *vq,
 			seen = 0;
 			continue;
 		}
-		va = rte_vfio_user_iova_to_va(t, desc.addr, desc.len,
-			desc.flags & VRING_DESC_F_WRITE ?
-			RTE_VFIO_USER_MEM_F_WRITE : RTE_VFIO_USER_MEM_F_READ);
-		if (va == NULL && desc.len)
+		if (!vun_ctrl_desc(t, mc, desc.addr, desc.len,
+				   desc.flags & VRING_DESC_F_WRITE, cmd, len,
+				   &ack))
 			return NULL;
-		if (desc.flags & VRING_DESC_F_WRITE) {
-			if (desc.len >= 1 && ack == NULL)
-				ack = va;
-		} else if (ack != NULL || desc.len > CTRL_MAX_CMD - *len) {
-			return NULL;	/* data after the ack, or too big */
-		} else if (desc.len > 0) {
-			memcpy(cmd + *len, va, desc.len);
-			*len += desc.len;
-		}
 		if (!(desc.flags & VRING_DESC_F_NEXT))
 			return ack;
 		idx = desc.next;
 	}
+}
+
+bool
+vun_ctrl_desc(const struct rte_vfio_user_mem_table *t,
+	      struct rte_vfio_user_mem_cache *c, uint64_t addr, uint32_t len,
+	      bool write, uint8_t *cmd, uint32_t *cmd_len, uint8_t **ack)
+{
+	if (write) {
+		uint64_t one = 1;
+
+		if (len == 0)
+			return true;
+		if (!vun_span_ok(t, c, addr, len, RTE_VFIO_USER_MEM_F_WRITE))
+			return false;
+		if (*ack == NULL)
+			*ack = rte_vfio_user_iova_to_va_partial(
+				t, c, addr, &one, RTE_VFIO_USER_MEM_F_WRITE);
+		return true;
+	}
+	if (*ack != NULL || len > VUN_CTRL_MAX_CMD - *cmd_len)
+		return false; /* data after the ack, or too big */
+	if (len > 0 &&
+	    rte_vfio_user_mem_read(t, c, addr, cmd + *cmd_len, len) != 0)
+		return false;
+	*cmd_len += len;
+	return true;
 }
 
 /*
@@ -574,7 +587,8 @@ ctrl_process(struct vun_dev *d)
 	const struct rte_vfio_user_mem_table *t =
 		rte_vfio_user_get_mem_table(d->dev_id);
 	uint16_t avail, budget, old_used = vq->last_used;
-	uint8_t cmd[CTRL_MAX_CMD];
+	struct rte_vfio_user_mem_cache mc = { 0, NULL };
+	uint8_t cmd[VUN_CTRL_MAX_CMD];
 	bool shrunk = false;
 
 	if (!has(d, VIRTIO_NET_F_CTRL_VQ) || !vq->ready)
@@ -603,7 +617,7 @@ ctrl_process(struct vun_dev *d)
 
 			budget--;
 			vq->last_avail++;
-			ack = ctrl_gather(d, vq, t, head, cmd, &len);
+			ack = ctrl_gather(d, vq, t, &mc, head, cmd, &len);
 			if (ack == NULL) {
 				vq->st.bad_desc++;
 				vq_used_put(vq, head, 0);
