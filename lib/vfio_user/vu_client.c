@@ -300,6 +300,30 @@ request1(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 	return request(c, w, cmd, 0, &iov, len ? 1 : 0, fds, nfds);
 }
 
+/*
+ * Request with one payload buffer whose reply is a structure of a fixed
+ * size: its size bytes, no fds, copied to reply; -EPROTO for any other
+ * reply. at_least: a longer reply is taken too, its tail (what a later
+ * revision of the protocol may append) ignored.
+ */
+static int
+request_fixed(struct rte_vfio_user_client *c, uint16_t cmd, const void *req,
+	      size_t len, void *reply, size_t size, bool at_least)
+{
+	struct waiter w;
+	int ret;
+
+	ret = request1(c, &w, cmd, req, len, NULL, 0);
+	if (ret < 0)
+		return ret;
+	if (w.nfds != 0 || w.size < size || (!at_least && w.size != size))
+		ret = -EPROTO;
+	else
+		memcpy(reply, w.payload, size);
+	reply_done(&w);
+	return ret;
+}
+
 /* ---- the event thread side ---- */
 
 /* Hand a reply to its waiter; false if nobody waits for it. */
@@ -924,19 +948,9 @@ rte_vfio_user_client_device_info(struct rte_vfio_user_client *c,
 				 struct vfio_user_device_info *info)
 {
 	struct vfio_user_device_info req = { .argsz = sizeof(req) };
-	struct waiter w;
-	int ret;
 
-	ret = request1(c, &w, VFIO_USER_DEVICE_GET_INFO, &req, sizeof(req),
-		       NULL, 0);
-	if (ret < 0)
-		return ret;
-	if (w.size < sizeof(*info) || w.nfds != 0)
-		ret = -EPROTO;
-	else
-		memcpy(info, w.payload, sizeof(*info));
-	reply_done(&w);
-	return ret;
+	return request_fixed(c, VFIO_USER_DEVICE_GET_INFO, &req, sizeof(req),
+			     info, sizeof(*info), true);
 }
 
 /* Walk the region capability chain of a reply. */
@@ -1151,19 +1165,15 @@ rte_vfio_user_client_irq_info(struct rte_vfio_user_client *c, uint32_t index,
 			      struct vfio_user_irq_info *info)
 {
 	struct vfio_user_irq_info req = { .argsz = sizeof(req), .index = index };
-	struct waiter w;
+	struct vfio_user_irq_info rep;
 	int ret;
 
-	ret = request1(c, &w, VFIO_USER_DEVICE_GET_IRQ_INFO, &req, sizeof(req),
-		       NULL, 0);
-	if (ret < 0)
-		return ret;
-	if (w.size < sizeof(*info) || w.nfds != 0 ||
-	    ((const struct vfio_user_irq_info *)w.payload)->index != index)
+	ret = request_fixed(c, VFIO_USER_DEVICE_GET_IRQ_INFO, &req, sizeof(req),
+			    &rep, sizeof(rep), true);
+	if (ret == 0 && rep.index != index)
 		ret = -EPROTO;
-	else
-		memcpy(info, w.payload, sizeof(*info));
-	reply_done(&w);
+	if (ret == 0)
+		*info = rep;
 	return ret;
 }
 
@@ -1518,20 +1528,36 @@ feature(struct rte_vfio_user_client *c, uint32_t flags, uint32_t argsz,
 	return ret;
 }
 
+/*
+ * A DEVICE_FEATURE whose reply data is exactly reply_len bytes (argsz:
+ * room for them after the header).
+ */
+static int
+feature_fixed(struct rte_vfio_user_client *c, uint32_t flags, const void *data,
+	      uint32_t len, void *reply, uint32_t reply_len)
+{
+	uint32_t got = 0;
+	int ret;
+
+	ret = feature(c, flags,
+		      (uint32_t)sizeof(struct vfio_user_device_feature) +
+			      reply_len,
+		      data, len, reply, reply_len, &got);
+	if (ret == 0 && got != reply_len)
+		ret = -EPROTO;
+	return ret;
+}
+
 int
 rte_vfio_user_client_mig_flags(struct rte_vfio_user_client *c, uint64_t *flags)
 {
 	struct vfio_user_device_feature_migration m;
-	uint32_t got = 0;
 	int ret;
 
-	ret = feature(c,
-		      VFIO_USER_DEVICE_FEATURE_GET |
-			      VFIO_USER_FEATURE_MIGRATION,
-		      sizeof(struct vfio_user_device_feature) + sizeof(m), NULL,
-		      0, &m, sizeof(m), &got);
-	if (ret == 0 && got != sizeof(m))
-		ret = -EPROTO;
+	ret = feature_fixed(c,
+			    VFIO_USER_DEVICE_FEATURE_GET |
+				    VFIO_USER_FEATURE_MIGRATION,
+			    NULL, 0, &m, sizeof(m));
 	if (ret == 0)
 		*flags = m.flags;
 	return ret;
@@ -1542,16 +1568,12 @@ rte_vfio_user_client_mig_get_state(struct rte_vfio_user_client *c,
 				   uint32_t *state)
 {
 	struct vfio_user_device_feature_mig_state st;
-	uint32_t got = 0;
 	int ret;
 
-	ret = feature(c,
-		      VFIO_USER_DEVICE_FEATURE_GET |
-			      VFIO_USER_FEATURE_MIG_DEVICE_STATE,
-		      sizeof(struct vfio_user_device_feature) + sizeof(st),
-		      NULL, 0, &st, sizeof(st), &got);
-	if (ret == 0 && got != sizeof(st))
-		ret = -EPROTO;
+	ret = feature_fixed(c,
+			    VFIO_USER_DEVICE_FEATURE_GET |
+				    VFIO_USER_FEATURE_MIG_DEVICE_STATE,
+			    NULL, 0, &st, sizeof(st));
 	if (ret == 0)
 		*state = st.device_state;
 	return ret;
@@ -1564,15 +1586,13 @@ rte_vfio_user_client_mig_set_state(struct rte_vfio_user_client *c,
 	struct vfio_user_device_feature_mig_state st = {
 		.device_state = state, .data_fd = UINT32_MAX,
 	}, rep;
-	uint32_t got = 0;
 	int ret;
 
-	ret = feature(c,
-		      VFIO_USER_DEVICE_FEATURE_SET |
-			      VFIO_USER_FEATURE_MIG_DEVICE_STATE,
-		      sizeof(struct vfio_user_device_feature) + sizeof(st), &st,
-		      sizeof(st), &rep, sizeof(rep), &got);
-	if (ret == 0 && (got != sizeof(rep) || rep.device_state != state))
+	ret = feature_fixed(c,
+			    VFIO_USER_DEVICE_FEATURE_SET |
+				    VFIO_USER_FEATURE_MIG_DEVICE_STATE,
+			    &st, sizeof(st), &rep, sizeof(rep));
+	if (ret == 0 && rep.device_state != state)
 		ret = -EPROTO;
 	return ret;
 }
@@ -1686,11 +1706,10 @@ rte_vfio_user_client_dma_logging_stop(struct rte_vfio_user_client *c)
 {
 	uint8_t none;
 
-	return feature(c,
-		       VFIO_USER_DEVICE_FEATURE_SET |
-			       VFIO_USER_FEATURE_DMA_LOGGING_STOP,
-		       sizeof(struct vfio_user_device_feature), NULL, 0, &none,
-		       0, NULL);
+	return feature_fixed(c,
+			     VFIO_USER_DEVICE_FEATURE_SET |
+				     VFIO_USER_FEATURE_DMA_LOGGING_STOP,
+			     NULL, 0, &none, 0);
 }
 
 int
@@ -1706,7 +1725,6 @@ rte_vfio_user_client_dma_logging_report(struct rte_vfio_user_client *c,
 	};
 	uint64_t pages, need;
 	uint8_t *rep;
-	uint32_t got = 0;
 	int ret;
 
 	if (page_size == 0 || (page_size & (page_size - 1)) || length == 0 ||
@@ -1719,15 +1737,12 @@ rte_vfio_user_client_dma_logging_report(struct rte_vfio_user_client *c,
 	rep = malloc(sizeof(rq) + need);
 	if (rep == NULL)
 		return -ENOMEM;
-	ret = feature(c,
-		      VFIO_USER_DEVICE_FEATURE_GET |
-			      VFIO_USER_FEATURE_DMA_LOGGING_REPORT,
-		      (uint32_t)(sizeof(struct vfio_user_device_feature) +
-				 sizeof(rq) + need),
-		      &rq, sizeof(rq), rep, (uint32_t)(sizeof(rq) + need),
-		      &got);
-	if (ret == 0 &&
-	    (got != sizeof(rq) + need || memcmp(rep, &rq, sizeof(rq)) != 0))
+	ret = feature_fixed(c,
+			    VFIO_USER_DEVICE_FEATURE_GET |
+				    VFIO_USER_FEATURE_DMA_LOGGING_REPORT,
+			    &rq, sizeof(rq), rep,
+			    (uint32_t)(sizeof(rq) + need));
+	if (ret == 0 && memcmp(rep, &rq, sizeof(rq)) != 0)
 		ret = -EPROTO;
 	if (ret == 0)
 		memcpy(bitmap, rep + sizeof(rq), need);

@@ -26,6 +26,9 @@
 #include <rte_malloc.h>
 #include <rte_random.h>
 
+#include "vu_pmd_args.h"
+#include "vu_pmd_ethdev.h"
+#include "vu_pmd_stats.h"
 #include "vun.h"
 #include "vun_layout.h"
 #include "vun_offload.h"
@@ -63,13 +66,8 @@ static int
 vun_link_update(struct rte_eth_dev *dev, int wait)
 {
 	struct vun_dev *d = dev->data->dev_private;
-	struct rte_eth_link link = {
-		.link_speed = RTE_ETH_SPEED_NUM_10G,
-		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
-		.link_autoneg = RTE_ETH_LINK_FIXED,
-		.link_status = __atomic_load_n(&d->link_up, __ATOMIC_ACQUIRE) ?
-			RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN,
-	};
+	struct rte_eth_link link = vu_pmd_link(
+		__atomic_load_n(&d->link_up, __ATOMIC_ACQUIRE));
 
 	RTE_SET_USED(wait);
 	return rte_eth_linkstatus_set(dev, &link);
@@ -112,10 +110,7 @@ vun_dev_start(struct rte_eth_dev *dev)
 {
 	struct vun_dev *d = dev->data->dev_private;
 
-	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
-		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
-	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
-		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	vu_pmd_queues_state(dev, RTE_ETH_QUEUE_STATE_STARTED);
 	dev->data->dev_started = 1;
 	vun_virtio_set_port_started(d, true);
 	vun_link_update(dev, 0);
@@ -130,10 +125,7 @@ vun_dev_stop(struct rte_eth_dev *dev)
 	dev->data->dev_started = 0;
 	vun_virtio_set_port_started(d, false);
 	vun_link_update(dev, 0);
-	for (uint16_t i = 0; i < dev->data->nb_rx_queues; i++)
-		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
-	for (uint16_t i = 0; i < dev->data->nb_tx_queues; i++)
-		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	vu_pmd_queues_state(dev, RTE_ETH_QUEUE_STATE_STOPPED);
 	return 0;
 }
 
@@ -155,16 +147,9 @@ vun_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 {
 	struct vun_dev *d = dev->data->dev_private;
 
-	info->max_mac_addrs = 1;
-	info->max_rx_pktlen = VUN_MAX_MTU + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
-	info->max_rx_queues = d->max_pairs;
-	info->max_tx_queues = d->max_pairs;
+	vu_pmd_dev_info(info, d->max_pairs, VUN_MAX_MTU,
+			VUN_MAX_MTU + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN);
 	info->min_rx_bufsize = 0;
-	info->min_mtu = RTE_ETHER_MIN_MTU;
-	info->max_mtu = VUN_MAX_MTU;
-	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
-	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
 	return 0;
 }
 
@@ -197,12 +182,18 @@ vun_tx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 	return 0;
 }
 
-static void
-vun_queue_release(struct rte_eth_dev *dev, uint16_t q)
-{
-	RTE_SET_USED(dev);
-	RTE_SET_USED(q);	/* queues live in the device structure */
-}
+/* xstats: per queue, then the device. */
+static const struct vu_pmd_xstat vun_q_xstats[] = {
+	VU_PMD_XSTAT(struct vun_stats, packets, "packets"),
+	VU_PMD_XSTAT(struct vun_stats, bytes, "bytes"),
+	VU_PMD_XSTAT(struct vun_stats, drops, "drops"),
+	VU_PMD_XSTAT(struct vun_stats, kicks, "kicks"),
+	VU_PMD_XSTAT(struct vun_stats, interrupts, "interrupts"),
+	VU_PMD_XSTAT(struct vun_stats, bad_desc, "bad_descriptors"),
+	VU_PMD_XSTAT(struct vun_stats, runts, "runts"),
+};
+#define N_QX RTE_DIM(vun_q_xstats)
+#define N_DEVX 4
 
 static int
 vun_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
@@ -213,20 +204,18 @@ vun_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
 		const struct vun_stats *rx = &d->vq[2 * q + 1].st;
 		const struct vun_stats *tx = &d->vq[2 * q].st;
 
-		s->ipackets += rx->packets;
-		s->ibytes += rx->bytes;
-		s->imissed += rx->drops;
-		s->ierrors += rx->bad_desc + rx->runts;
-		s->opackets += tx->packets;
-		s->obytes += tx->bytes;
-		s->oerrors += tx->drops;
-		if (q < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
-			s->q_ipackets[q] = rx->packets;
-			s->q_ibytes[q] = rx->bytes;
-			s->q_opackets[q] = tx->packets;
-			s->q_obytes[q] = tx->bytes;
-			s->q_errors[q] = rx->bad_desc + tx->bad_desc;
-		}
+		vu_pmd_stats_add(s, q,
+				 &(struct vu_pmd_pair_stats){
+					 .ipackets = rx->packets,
+					 .ibytes = rx->bytes,
+					 .imissed = rx->drops,
+					 .ierrors = rx->bad_desc + rx->runts,
+					 .opackets = tx->packets,
+					 .obytes = tx->bytes,
+					 .oerrors = tx->drops,
+					 .q_errors = rx->bad_desc +
+						     tx->bad_desc,
+				 });
 	}
 	return 0;
 }
@@ -236,26 +225,10 @@ vun_stats_reset(struct rte_eth_dev *dev)
 {
 	struct vun_dev *d = dev->data->dev_private;
 
-	for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
-		memset(&d->vq[i].st, 0, sizeof(d->vq[i].st));
+	vu_pmd_stats_clear(&d->vq[0].st, sizeof(d->vq[0]), sizeof(d->vq[0].st),
+			   VUN_MAX_VQS);
 	return 0;
 }
-
-/* xstats: per queue, then the device. */
-static const struct {
-	const char *name;
-	size_t off;
-} vun_q_xstats[] = {
-	{ "packets", offsetof(struct vun_stats, packets) },
-	{ "bytes", offsetof(struct vun_stats, bytes) },
-	{ "drops", offsetof(struct vun_stats, drops) },
-	{ "kicks", offsetof(struct vun_stats, kicks) },
-	{ "interrupts", offsetof(struct vun_stats, interrupts) },
-	{ "bad_descriptors", offsetof(struct vun_stats, bad_desc) },
-	{ "runts", offsetof(struct vun_stats, runts) },
-};
-#define N_QX RTE_DIM(vun_q_xstats)
-#define N_DEVX 4
 
 static unsigned int
 xstats_count(const struct vun_dev *d)
@@ -272,17 +245,11 @@ vun_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
 
 	if (names == NULL || size < xstats_count(d))
 		return (int)xstats_count(d);
-	for (uint16_t q = 0; q < d->max_pairs; q++)
-		for (unsigned int k = 0; k < N_QX; k++)
-			snprintf(names[n++].name, sizeof(names[0].name),
-				 "rx_q%u_%s", q, vun_q_xstats[k].name);
-	for (uint16_t q = 0; q < d->max_pairs; q++)
-		for (unsigned int k = 0; k < N_QX; k++)
-			snprintf(names[n++].name, sizeof(names[0].name),
-				 "tx_q%u_%s", q, vun_q_xstats[k].name);
-	for (unsigned int k = 0; k < N_QX; k++)
-		snprintf(names[n++].name, sizeof(names[0].name), "ctrl_%s",
-			 vun_q_xstats[k].name);
+	n += vu_pmd_xstats_names(names + n, "rx", d->max_pairs, vun_q_xstats,
+				 N_QX);
+	n += vu_pmd_xstats_names(names + n, "tx", d->max_pairs, vun_q_xstats,
+				 N_QX);
+	n += vu_pmd_xstats_names(names + n, "ctrl", 0, vun_q_xstats, N_QX);
 	snprintf(names[n++].name, sizeof(names[0].name), "driver_queue_pairs");
 	snprintf(names[n++].name, sizeof(names[0].name), "driver_features");
 	snprintf(names[n++].name, sizeof(names[0].name), "driver_promisc");
@@ -290,30 +257,23 @@ vun_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
 	return (int)n;
 }
 
-static uint64_t
-qstat(const struct vun_vq *vq, unsigned int k)
-{
-	return *(const uint64_t *)((const uint8_t *)&vq->st + vun_q_xstats[k].off);
-}
-
 static int
 vun_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs,
 	       unsigned int size)
 {
 	struct vun_dev *d = dev->data->dev_private;
+	const size_t stride = 2 * sizeof(d->vq[0]);
 	unsigned int n = 0;
 
 	if (xs == NULL || size < xstats_count(d))
 		return (int)xstats_count(d);
-	for (uint16_t q = 0; q < d->max_pairs; q++)
-		for (unsigned int k = 0; k < N_QX; k++, n++)
-			xs[n] = (struct rte_eth_xstat){ n, qstat(&d->vq[2 * q + 1], k) };
-	for (uint16_t q = 0; q < d->max_pairs; q++)
-		for (unsigned int k = 0; k < N_QX; k++, n++)
-			xs[n] = (struct rte_eth_xstat){ n, qstat(&d->vq[2 * q], k) };
-	for (unsigned int k = 0; k < N_QX; k++, n++)
-		xs[n] = (struct rte_eth_xstat){ n,
-			qstat(&d->vq[2 * d->max_pairs], k) };
+	/* rx queue q is virtqueue 2q + 1, tx queue q 2q, control 2 * pairs */
+	n += vu_pmd_xstats_values(xs + n, n, &d->vq[1].st, stride, d->max_pairs,
+				  vun_q_xstats, N_QX);
+	n += vu_pmd_xstats_values(xs + n, n, &d->vq[0].st, stride, d->max_pairs,
+				  vun_q_xstats, N_QX);
+	n += vu_pmd_xstats_values(xs + n, n, &d->vq[2 * d->max_pairs].st, 0, 0,
+				  vun_q_xstats, N_QX);
 	xs[n] = (struct rte_eth_xstat){ n, d->active_pairs };
 	n++;
 	xs[n] = (struct rte_eth_xstat){ n, d->guest_features };
@@ -323,14 +283,6 @@ vun_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs,
 	xs[n] = (struct rte_eth_xstat){ n, d->allmulti };
 	n++;
 	return (int)n;
-}
-
-/* The device does not filter: the driver's rx mode is reported only. */
-static int
-vun_promisc_noop(struct rte_eth_dev *dev)
-{
-	RTE_SET_USED(dev);
-	return 0;
 }
 
 static int
@@ -346,116 +298,22 @@ vun_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
 }
 
 static const struct eth_dev_ops vun_ops = {
-	.dev_configure = vun_dev_configure,
-	.dev_start = vun_dev_start,
-	.dev_stop = vun_dev_stop,
-	.dev_close = vun_dev_close,
-	.dev_infos_get = vun_dev_info,
-	.rx_queue_setup = vun_rx_queue_setup,
-	.tx_queue_setup = vun_tx_queue_setup,
-	.rx_queue_release = vun_queue_release,
-	.tx_queue_release = vun_queue_release,
-	.link_update = vun_link_update,
-	.stats_get = vun_stats_get,
-	.stats_reset = vun_stats_reset,
-	.xstats_get = vun_xstats_get,
-	.xstats_get_names = vun_xstats_get_names,
-	.promiscuous_enable = vun_promisc_noop,
-	.promiscuous_disable = vun_promisc_noop,
-	.allmulticast_enable = vun_promisc_noop,
-	.allmulticast_disable = vun_promisc_noop,
+	VU_PMD_ETH_OPS(vun),
 	.mtu_set = vun_mtu_set,
 };
 
 /* ---- devargs ---- */
 
-static int
-arg_path(const char *key, const char *val, void *out)
-{
-	struct vun_dev *d = out;
-
-	RTE_SET_USED(key);
-	if (val[0] == '\0' || strlen(val) >= sizeof(d->path))
-		return -1;
-	strcpy(d->path, val);
-	return 0;
-}
-
-static int
-arg_u16(const char *val, unsigned long lo, unsigned long hi, uint16_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(val, &end, 0);
-	if (errno || *end != '\0' || end == val || v < lo || v > hi)
-		return -1;
-	*out = (uint16_t)v;
-	return 0;
-}
-
-static int
-arg_queues(const char *key, const char *val, void *out)
-{
-	RTE_SET_USED(key);
-	return arg_u16(val, 1, VUN_MAX_QUEUE_PAIRS, &((struct vun_dev *)out)->max_pairs);
-}
-
-static int
-arg_mtu(const char *key, const char *val, void *out)
-{
-	RTE_SET_USED(key);
-	return arg_u16(val, RTE_ETHER_MIN_MTU, VUN_MAX_MTU, &((struct vun_dev *)out)->mtu);
-}
-
-static int
-arg_bool(const char *key, const char *val, void *out)
-{
-	RTE_SET_USED(key);
-	if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
-		return -1;
-	*(bool *)out = val[0] == '1';
-	return 0;
-}
-
-static int
-arg_mac(const char *key, const char *val, void *out)
-{
-	struct vun_dev *d = out;
-
-	RTE_SET_USED(key);
-	if (rte_ether_unformat_addr(val, &d->mac) < 0 ||
-	    !rte_is_valid_assigned_ether_addr(&d->mac))
-		return -1;
-	return 0;
-}
-
+/* octal permission bits, no sign (strtoul() takes "-0") */
 static int
 arg_sock_mode(const char *key, const char *val, void *out)
 {
-	char *end;
 	unsigned long v;
 
 	RTE_SET_USED(key);
-	errno = 0;
-	v = strtoul(val, &end, 8);
-	if (errno || *end != '\0' || end == val || val[0] == '-' || v > 0777)
+	if (val[0] == '-' || vu_pmd_parse_ulong(val, 8, 0, 0777, &v) < 0)
 		return -1;
 	((struct vun_dev *)out)->sock_mode = (mode_t)v;
-	return 0;
-}
-
-static int
-arg_offload(const char *key, const char *val, void *out)
-{
-	char *path = out;
-
-	RTE_SET_USED(key);
-	if (val[0] == '\0' ||
-	    strlen(val) >= sizeof(((struct vun_dev *)0)->path))
-		return -1;
-	strcpy(path, val);
 	return 0;
 }
 
@@ -464,11 +322,14 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 {
 	const char *params = rte_vdev_device_args(vdev);
 	const char *name = rte_vdev_device_name(vdev);
+	struct vu_pmd_arg_str path = { d->path, sizeof(d->path) };
+	struct vu_pmd_arg_str off = { offload, sizeof(d->path) };
+	struct vu_pmd_arg_uint queues = { 1, VUN_MAX_QUEUE_PAIRS, 1 };
+	struct vu_pmd_arg_uint mtu = { RTE_ETHER_MIN_MTU, VUN_MAX_MTU,
+				       VUN_DEF_MTU };
 	struct rte_kvargs *kv;
 	int ret = -EINVAL;
 
-	d->max_pairs = 1;
-	d->mtu = VUN_DEF_MTU;
 	d->sock_mode = RTE_VFIO_USER_SOCK_MODE_DEFAULT;
 	d->packed_vq = true;
 	d->in_order = true;
@@ -484,21 +345,21 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 		VUN_LOG(ERR, "%s: exactly one path=<socket> is needed", name);
 		goto out;
 	}
-	if (rte_kvargs_process(kv, ARG_PATH, arg_path, d) < 0) {
+	if (rte_kvargs_process(kv, ARG_PATH, vu_pmd_arg_str, &path) < 0) {
 		VUN_LOG(ERR, "%s: bad path (empty or longer than %zu)", name,
 			sizeof(d->path) - 1);
 		goto out;
 	}
-	if (rte_kvargs_process(kv, ARG_QUEUES, arg_queues, d) < 0) {
+	if (rte_kvargs_process(kv, ARG_QUEUES, vu_pmd_arg_uint, &queues) < 0) {
 		VUN_LOG(ERR, "%s: queues must be 1..%u", name, VUN_MAX_QUEUE_PAIRS);
 		goto out;
 	}
-	if (rte_kvargs_process(kv, ARG_MTU, arg_mtu, d) < 0) {
+	if (rte_kvargs_process(kv, ARG_MTU, vu_pmd_arg_uint, &mtu) < 0) {
 		VUN_LOG(ERR, "%s: mtu must be %u..%u", name, RTE_ETHER_MIN_MTU,
 			VUN_MAX_MTU);
 		goto out;
 	}
-	if (rte_kvargs_process(kv, ARG_MAC, arg_mac, d) < 0) {
+	if (rte_kvargs_process(kv, ARG_MAC, vu_pmd_arg_mac, &d->mac) < 0) {
 		VUN_LOG(ERR, "%s: mac must be a unicast xx:xx:xx:xx:xx:xx", name);
 		goto out;
 	}
@@ -507,18 +368,21 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 			"0 to 0777 (e.g. 0660)", name);
 		goto out;
 	}
-	if (rte_kvargs_process(kv, ARG_PACKED_VQ, arg_bool, &d->packed_vq) <
-		    0 ||
-	    rte_kvargs_process(kv, ARG_IN_ORDER, arg_bool, &d->in_order) < 0) {
+	if (rte_kvargs_process(kv, ARG_PACKED_VQ, vu_pmd_arg_bool,
+			       &d->packed_vq) < 0 ||
+	    rte_kvargs_process(kv, ARG_IN_ORDER, vu_pmd_arg_bool,
+			       &d->in_order) < 0) {
 		VUN_LOG(ERR, "%s: packed_vq and in_order must be 0 or 1", name);
 		goto out;
 	}
 	if (rte_kvargs_count(kv, ARG_OFFLOAD) > 1 ||
-	    rte_kvargs_process(kv, ARG_OFFLOAD, arg_offload, offload) < 0) {
+	    rte_kvargs_process(kv, ARG_OFFLOAD, vu_pmd_arg_str, &off) < 0) {
 		VUN_LOG(ERR, "%s: offload must be one vhost-user socket path",
 			name);
 		goto out;
 	}
+	d->max_pairs = (uint16_t)queues.value;
+	d->mtu = (uint16_t)mtu.value;
 	ret = 0;
 out:
 	rte_kvargs_free(kv);
@@ -597,20 +461,9 @@ err:
 	return ret;
 }
 
-static int
-vun_remove(struct rte_vdev_device *vdev)
-{
-	struct rte_eth_dev *eth = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
-
-	if (eth == NULL)
-		return 0;
-	rte_eth_dev_close(eth->data->port_id);
-	return rte_eth_dev_release_port(eth);
-}
-
 static struct rte_vdev_driver vun_driver = {
 	.probe = vun_probe,
-	.remove = vun_remove,
+	.remove = vu_pmd_remove,
 };
 
 RTE_PMD_REGISTER_VDEV(net_vfio_user, vun_driver);

@@ -357,8 +357,8 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		vq->st.drops++;	/* no mbufs: packets wait in the ring */
 		return 0;
 	}
-	prefetch_w(&ring[vq->last_used]);
-	rearm = mbuf_rearm_word(pkts[0], port);
+	vu_pmd_prefetch_w(&ring[vq->last_used]);
+	rearm = vu_pmd_mbuf_rearm_word(pkts[0], port);
 	/* a frame pass 1 let through fits one fresh mbuf */
 	room = pkts[0]->buf_len - (uint32_t)(rearm & 0xffff);
 	for (i = 0; i < count; i++) {
@@ -366,12 +366,12 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		int ret;
 
 		if (likely(src[i] != NULL && len[i] <= room)) {
-			mbuf_rx_init(m, rearm, len[i]);
+			vu_pmd_mbuf_rx_init(m, rearm, len[i]);
 			copy_frame(rte_pktmbuf_mtod(m, uint8_t *), src[i],
 				   len[i]);
 		} else {
 			/* chains, indirect tables, big frames */
-			mbuf_rx_init(m, rearm, 0);
+			vu_pmd_mbuf_rx_init(m, rearm, 0);
 			ret = (atw >> (32 + i)) & 1 ?
 				      -1 :
 				      dequeue_buf(vq, t, at[i], (atw >> i) & 1,
@@ -661,8 +661,8 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			if (dst[k] == NULL)
 				break;
 			id[k] = d.id;
-			prefetch_w(dst[k]);
-			prefetch_w(dst[k] + VUN_HDR_LEN);
+			vu_pmd_prefetch_w(dst[k]);
+			vu_pmd_prefetch_w(dst[k] + VUN_HDR_LEN);
 			pos_add(&pos, &wrap, 1, size);
 		}
 		for (uint16_t j = 0; j < k; j++) {
@@ -695,7 +695,7 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		xwin_init(&w, vq, t);
 	}
 	used_flush(vq, t, &h, old_used, old_wrap);
-	free_pkts(pkts, i);
+	vu_pmd_free_pkts(pkts, i);
 	vq->st.packets += sent;
 	vq->st.bytes += bytes;
 	return i;

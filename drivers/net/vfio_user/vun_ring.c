@@ -227,27 +227,8 @@ suppress_kicks(struct vun_vq *vq)
 				 (uint16_t)(vq->last_avail - 1), __ATOMIC_RELAXED);
 }
 
-
-/* Enter a burst: online in the device's QSBR; false if the queue is idle. */
-static __rte_always_inline bool
-burst_enter(struct vun_vq *vq, unsigned int *lcore)
-{
-	*lcore = rte_lcore_id();
-	if (unlikely(*lcore >= RTE_MAX_LCORE))
-		return false;	/* not an EAL thread: cannot be protected */
-	rte_rcu_qsbr_thread_online(vq->dev->qsbr, *lcore);
-	if (unlikely(!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))) {
-		rte_rcu_qsbr_thread_offline(vq->dev->qsbr, *lcore);
-		return false;
-	}
-	return true;
-}
-
-static __rte_always_inline void
-burst_leave(struct vun_vq *vq, unsigned int lcore)
-{
-	rte_rcu_qsbr_thread_offline(vq->dev->qsbr, lcore);
-}
+/* vu_pmd_burst_enter() / vu_pmd_burst_leave(): online in the device's QSBR */
+VU_PMD_BURST_DEFINE(struct vun_vq)
 
 /* ---- driver transmitq -> rx_burst ---- */
 
@@ -315,7 +296,7 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		vq->st.drops++;	/* no mbufs: packets wait in the ring */
 		return 0;
 	}
-	rearm = mbuf_rearm_word(pkts[0], port);
+	rearm = vu_pmd_mbuf_rearm_word(pkts[0], port);
 	/* a frame the fast path copies fits one fresh mbuf */
 	room = pkts[0]->buf_len - (uint32_t)(rearm & 0xffff);
 	room = RTE_MIN(room, (uint32_t)VUN_MAX_FRAME);
@@ -355,11 +336,11 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		int ret;
 
 		if (likely(src[i] != NULL)) {
-			mbuf_rx_init(m, rearm, len[i]);
+			vu_pmd_mbuf_rx_init(m, rearm, len[i]);
 			copy_frame(rte_pktmbuf_mtod(m, uint8_t *), src[i],
 				   len[i]);
 		} else {
-			mbuf_rx_init(m, rearm, 0);
+			vu_pmd_mbuf_rx_init(m, rearm, 0);
 			ret = dequeue_chain(vq, t, head[i], m);
 			if (unlikely(ret == -2)) {
 				/* out of mbufs inside a chain: leave this packet
@@ -415,14 +396,14 @@ vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	unsigned int lcore;
 	uint16_t nrx;
 
-	if (unlikely(!burst_enter(vq, &lcore)))
+	if (unlikely(!vu_pmd_burst_enter(vq, &lcore)))
 		return 0;
 	t = rte_vfio_user_get_mem_table(vq->dev->dev_id);
 	if (vq->packed)
 		nrx = vun_rx_packed(vq, t, pkts, n);
 	else
 		nrx = rx_split(vq, t, pkts, n);
-	burst_leave(vq, lcore);
+	vu_pmd_burst_leave(vq, lcore);
 	return nrx;
 }
 
@@ -505,8 +486,8 @@ tx_split_fast(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		if (unlikely(dst[i] == NULL))
 			break;
 		head[i] = h;
-		prefetch_w(dst[i]);
-		prefetch_w(dst[i] + VUN_HDR_LEN);
+		vu_pmd_prefetch_w(dst[i]);
+		vu_pmd_prefetch_w(dst[i] + VUN_HDR_LEN);
 	}
 	k = i;
 	for (i = 0; i < k; i++) {
@@ -609,7 +590,7 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	suppress_kicks(vq);
 	used_flush(vq, t, old_used);
 	/* what we took: sent, or dropped */
-	free_pkts(pkts, i);
+	vu_pmd_free_pkts(pkts, i);
 	vq->st.packets += sent;
 	vq->st.bytes += bytes;
 	return i;
@@ -629,11 +610,11 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	 * are checked inside the QSBR section: once the device acknowledges
 	 * a smaller VQ_PAIRS_SET (after a grace period), no burst that saw
 	 * the old count is still filling a queue it disabled. */
-	if (unlikely(!burst_enter(vq, &lcore)))
+	if (unlikely(!vu_pmd_burst_enter(vq, &lcore)))
 		return 0;
 	if (unlikely(vq->qid >=
 		     __atomic_load_n(&dev->active_pairs, __ATOMIC_RELAXED))) {
-		burst_leave(vq, lcore);
+		vu_pmd_burst_leave(vq, lcore);
 		return 0;
 	}
 	t = rte_vfio_user_get_mem_table(dev->dev_id);
@@ -641,6 +622,6 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		ntx = vun_tx_packed(vq, t, pkts, n);
 	else
 		ntx = tx_split(vq, t, pkts, n);
-	burst_leave(vq, lcore);
+	vu_pmd_burst_leave(vq, lcore);
 	return ntx;
 }

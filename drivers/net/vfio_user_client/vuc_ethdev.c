@@ -23,6 +23,9 @@
 #include <rte_kvargs.h>
 #include <rte_malloc.h>
 
+#include "vu_pmd_args.h"
+#include "vu_pmd_ethdev.h"
+#include "vu_pmd_stats.h"
 #include "vuc.h"
 
 RTE_LOG_REGISTER_DEFAULT(vuc_logtype, NOTICE);
@@ -46,12 +49,7 @@ void
 vuc_link_set(struct vuc_dev *d, bool up)
 {
 	struct rte_eth_dev *eth = &rte_eth_devices[d->port_id];
-	struct rte_eth_link link = {
-		.link_speed = RTE_ETH_SPEED_NUM_10G,
-		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
-		.link_autoneg = RTE_ETH_LINK_FIXED,
-		.link_status = up,
-	};
+	struct rte_eth_link link = vu_pmd_link(up);
 
 	if (__atomic_exchange_n(&d->link_up, up, __ATOMIC_ACQ_REL) == up)
 		return;
@@ -169,7 +167,7 @@ mem_event_cb(enum rte_mem_event ev, const void *addr, size_t len, void *arg)
 /* ---- port operations ---- */
 
 static int
-vuc_configure(struct rte_eth_dev *dev)
+vuc_dev_configure(struct rte_eth_dev *dev)
 {
 	struct vuc_dev *d = dev->data->dev_private;
 
@@ -216,7 +214,7 @@ rxq_intr_setup(struct rte_eth_dev *dev)
 }
 
 static int
-vuc_start(struct rte_eth_dev *dev)
+vuc_dev_start(struct rte_eth_dev *dev)
 {
 	struct vuc_dev *d = dev->data->dev_private;
 	int ret;
@@ -239,16 +237,13 @@ vuc_start(struct rte_eth_dev *dev)
 	d->started = true;
 	vuc_link_set(d, vuc_read_link(d));
 	pthread_mutex_unlock(&d->lock);
-	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
-		dev->data->rx_queue_state[q] = RTE_ETH_QUEUE_STATE_STARTED;
-	for (uint16_t q = 0; q < dev->data->nb_tx_queues; q++)
-		dev->data->tx_queue_state[q] = RTE_ETH_QUEUE_STATE_STARTED;
+	vu_pmd_queues_state(dev, RTE_ETH_QUEUE_STATE_STARTED);
 	dev->data->dev_started = 1;
 	return ret;
 }
 
 static int
-vuc_stop(struct rte_eth_dev *dev)
+vuc_dev_stop(struct rte_eth_dev *dev)
 {
 	struct vuc_dev *d = dev->data->dev_private;
 
@@ -260,15 +255,12 @@ vuc_stop(struct rte_eth_dev *dev)
 	vuc_link_set(d, false);
 	pthread_mutex_unlock(&d->lock);
 	dev->data->dev_started = 0;
-	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
-		dev->data->rx_queue_state[q] = RTE_ETH_QUEUE_STATE_STOPPED;
-	for (uint16_t q = 0; q < dev->data->nb_tx_queues; q++)
-		dev->data->tx_queue_state[q] = RTE_ETH_QUEUE_STATE_STOPPED;
+	vu_pmd_queues_state(dev, RTE_ETH_QUEUE_STATE_STOPPED);
 	return 0;
 }
 
 static int
-vuc_close(struct rte_eth_dev *dev)
+vuc_dev_close(struct rte_eth_dev *dev)
 {
 	struct vuc_dev *d = dev->data->dev_private;
 
@@ -299,25 +291,18 @@ vuc_close(struct rte_eth_dev *dev)
 }
 
 static int
-vuc_infos(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
+vuc_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 {
 	struct vuc_dev *d = dev->data->dev_private;
 
-	info->max_mac_addrs = 1;
-	info->max_rx_pktlen = (uint32_t)d->mtu + RTE_ETHER_HDR_LEN +
-		RTE_ETHER_CRC_LEN;
-	info->max_rx_queues = d->max_pairs;
-	info->max_tx_queues = d->max_pairs;
-	info->min_mtu = RTE_ETHER_MIN_MTU;
-	info->max_mtu = d->mtu;
-	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
-	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
+	vu_pmd_dev_info(info, d->max_pairs, d->mtu,
+			(uint32_t)d->mtu + RTE_ETHER_HDR_LEN +
+				RTE_ETHER_CRC_LEN);
 	return 0;
 }
 
 static int
-vuc_rxq_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
+vuc_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 	      unsigned int socket, const struct rte_eth_rxconf *conf,
 	      struct rte_mempool *mp)
 {
@@ -332,7 +317,7 @@ vuc_rxq_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 }
 
 static int
-vuc_txq_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
+vuc_tx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 	      unsigned int socket, const struct rte_eth_txconf *conf)
 {
 	struct vuc_dev *d = dev->data->dev_private;
@@ -342,13 +327,6 @@ vuc_txq_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 	RTE_SET_USED(conf);
 	dev->data->tx_queues[q] = &d->vq[2 * q + 1];
 	return 0;
-}
-
-static void
-vuc_queue_release(struct rte_eth_dev *dev, uint16_t q)
-{
-	RTE_SET_USED(dev);
-	RTE_SET_USED(q);
 }
 
 static int
@@ -364,6 +342,15 @@ vuc_link_update(struct rte_eth_dev *dev, int wait)
 	return 0;
 }
 
+static const struct vu_pmd_xstat vuc_xs[] = {
+	VU_PMD_XSTAT(struct vuc_stats, packets, "packets"),
+	VU_PMD_XSTAT(struct vuc_stats, bytes, "bytes"),
+	VU_PMD_XSTAT(struct vuc_stats, errors, "errors"),
+	VU_PMD_XSTAT(struct vuc_stats, nombuf, "nombuf"),
+	VU_PMD_XSTAT(struct vuc_stats, kicks, "kicks"),
+	VU_PMD_XSTAT(struct vuc_stats, full, "ring_full"),
+};
+
 static int
 vuc_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
 {
@@ -373,19 +360,16 @@ vuc_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
 		const struct vuc_stats *rx = &d->vq[2 * q].st;
 		const struct vuc_stats *tx = &d->vq[2 * q + 1].st;
 
-		s->ipackets += rx->packets;
-		s->ibytes += rx->bytes;
-		s->ierrors += rx->errors;
-		s->rx_nombuf += rx->nombuf;
-		s->opackets += tx->packets;
-		s->obytes += tx->bytes;
-		s->oerrors += tx->errors;
-		if (q < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
-			s->q_ipackets[q] = rx->packets;
-			s->q_ibytes[q] = rx->bytes;
-			s->q_opackets[q] = tx->packets;
-			s->q_obytes[q] = tx->bytes;
-		}
+		vu_pmd_stats_add(s, q,
+				 &(struct vu_pmd_pair_stats){
+					 .ipackets = rx->packets,
+					 .ibytes = rx->bytes,
+					 .ierrors = rx->errors,
+					 .rx_nombuf = rx->nombuf,
+					 .opackets = tx->packets,
+					 .obytes = tx->bytes,
+					 .oerrors = tx->errors,
+				 });
 	}
 	return 0;
 }
@@ -395,22 +379,10 @@ vuc_stats_reset(struct rte_eth_dev *dev)
 {
 	struct vuc_dev *d = dev->data->dev_private;
 
-	for (uint16_t i = 0; i < VUC_MAX_VQS; i++)
-		memset(&d->vq[i].st, 0, sizeof(d->vq[i].st));
+	vu_pmd_stats_clear(&d->vq[0].st, sizeof(d->vq[0]), sizeof(d->vq[0].st),
+			   VUC_MAX_VQS);
 	return 0;
 }
-
-static const struct {
-	const char *name;
-	size_t off;
-} vuc_xs[] = {
-	{ "packets", offsetof(struct vuc_stats, packets) },
-	{ "bytes", offsetof(struct vuc_stats, bytes) },
-	{ "errors", offsetof(struct vuc_stats, errors) },
-	{ "nombuf", offsetof(struct vuc_stats, nombuf) },
-	{ "kicks", offsetof(struct vuc_stats, kicks) },
-	{ "ring_full", offsetof(struct vuc_stats, full) },
-};
 
 static int
 vuc_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
@@ -421,14 +393,10 @@ vuc_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
 
 	if (names == NULL || size < n)
 		return (int)n;
-	for (uint16_t q = 0; q < d->max_pairs; q++)
-		for (unsigned int i = 0; i < RTE_DIM(vuc_xs); i++)
-			snprintf(names[k++].name, sizeof(names[0].name),
-				 "rx_q%u_%s", q, vuc_xs[i].name);
-	for (uint16_t q = 0; q < d->max_pairs; q++)
-		for (unsigned int i = 0; i < RTE_DIM(vuc_xs); i++)
-			snprintf(names[k++].name, sizeof(names[0].name),
-				 "tx_q%u_%s", q, vuc_xs[i].name);
+	k += vu_pmd_xstats_names(names + k, "rx", d->max_pairs, vuc_xs,
+				 RTE_DIM(vuc_xs));
+	k += vu_pmd_xstats_names(names + k, "tx", d->max_pairs, vuc_xs,
+				 RTE_DIM(vuc_xs));
 	return (int)k;
 }
 
@@ -438,18 +406,15 @@ vuc_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs,
 {
 	struct vuc_dev *d = dev->data->dev_private;
 	unsigned int n = 2u * d->max_pairs * RTE_DIM(vuc_xs), k = 0;
+	const size_t stride = 2 * sizeof(d->vq[0]);
 
 	if (xs == NULL || size < n)
 		return (int)n;
-	for (int dir = 0; dir < 2; dir++)
-		for (uint16_t q = 0; q < d->max_pairs; q++)
-			for (unsigned int i = 0; i < RTE_DIM(vuc_xs); i++, k++) {
-				const struct vuc_stats *st = &d->vq[2 * q + dir].st;
-
-				xs[k].id = k;
-				xs[k].value = *(const uint64_t *)
-					((const uint8_t *)st + vuc_xs[i].off);
-			}
+	/* rx queue q is virtqueue 2q, tx queue q 2q + 1 */
+	k += vu_pmd_xstats_values(xs + k, k, &d->vq[0].st, stride, d->max_pairs,
+				  vuc_xs, RTE_DIM(vuc_xs));
+	k += vu_pmd_xstats_values(xs + k, k, &d->vq[1].st, stride, d->max_pairs,
+				  vuc_xs, RTE_DIM(vuc_xs));
 	return (int)k;
 }
 
@@ -465,13 +430,6 @@ vuc_rx_intr_disable(struct rte_eth_dev *dev, uint16_t q)
 	return vuc_rxq_intr(dev->data->dev_private, q, false);
 }
 
-static int
-vuc_noop(struct rte_eth_dev *dev)
-{
-	RTE_SET_USED(dev);
-	return 0;
-}
-
 static const struct eth_dev_ops vuc_ops;
 
 bool
@@ -482,108 +440,24 @@ vuc_is_ours(uint16_t port_id)
 }
 
 static const struct eth_dev_ops vuc_ops = {
-	.dev_configure = vuc_configure,
-	.dev_start = vuc_start,
-	.dev_stop = vuc_stop,
-	.dev_close = vuc_close,
-	.dev_infos_get = vuc_infos,
-	.rx_queue_setup = vuc_rxq_setup,
-	.tx_queue_setup = vuc_txq_setup,
-	.rx_queue_release = vuc_queue_release,
-	.tx_queue_release = vuc_queue_release,
-	.link_update = vuc_link_update,
-	.stats_get = vuc_stats_get,
-	.stats_reset = vuc_stats_reset,
-	.xstats_get = vuc_xstats_get,
-	.xstats_get_names = vuc_xstats_get_names,
+	VU_PMD_ETH_OPS(vuc),
 	.rx_queue_intr_enable = vuc_rx_intr_enable,
 	.rx_queue_intr_disable = vuc_rx_intr_disable,
-	.promiscuous_enable = vuc_noop,
-	.promiscuous_disable = vuc_noop,
-	.allmulticast_enable = vuc_noop,
-	.allmulticast_disable = vuc_noop,
 };
 
 /* ---- devargs ---- */
-
-static int
-arg_path(const char *key, const char *val, void *out)
-{
-	struct vuc_dev *d = out;
-
-	RTE_SET_USED(key);
-	if (val[0] == '\0' || strlen(val) >= sizeof(d->path))
-		return -1;
-	strcpy(d->path, val);
-	return 0;
-}
-
-static int
-arg_ulong(const char *val, unsigned long lo, unsigned long hi, unsigned long *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoul(val, &end, 0);
-	return (errno || end == val || *end || *v < lo || *v > hi) ? -1 : 0;
-}
-
-static int
-arg_queues(const char *key, const char *val, void *out)
-{
-	unsigned long v;
-
-	RTE_SET_USED(key);
-	if (arg_ulong(val, 1, VUC_MAX_QUEUE_PAIRS, &v) < 0)
-		return -1;
-	((struct vuc_dev *)out)->max_pairs = (uint16_t)v;
-	return 0;
-}
-
-static int
-arg_reconnect(const char *key, const char *val, void *out)
-{
-	unsigned long v;
-
-	RTE_SET_USED(key);
-	if (arg_ulong(val, 0, 3600000, &v) < 0)
-		return -1;
-	((struct vuc_dev *)out)->reconnect_ms = (uint32_t)v;
-	return 0;
-}
-
-static int
-arg_bool(const char *key, const char *val, void *out)
-{
-	RTE_SET_USED(key);
-	if (strcmp(val, "0") != 0 && strcmp(val, "1") != 0)
-		return -1;
-	*(bool *)out = val[0] == '1';
-	return 0;
-}
-
-static int
-arg_mac(const char *key, const char *val, void *out)
-{
-	struct vuc_dev *d = out;
-
-	RTE_SET_USED(key);
-	if (rte_ether_unformat_addr(val, &d->mac) < 0 ||
-	    !rte_is_valid_assigned_ether_addr(&d->mac))
-		return -1;
-	d->mac_given = true;
-	return 0;
-}
 
 static int
 parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 {
 	const char *params = rte_vdev_device_args(vdev);
 	const char *name = rte_vdev_device_name(vdev);
+	struct vu_pmd_arg_str path = { d->path, sizeof(d->path) };
+	struct vu_pmd_arg_uint queues = { 1, VUC_MAX_QUEUE_PAIRS, 1 };
+	struct vu_pmd_arg_uint reconnect = { 0, 3600000, 0 };
 	struct rte_kvargs *kv;
 	int ret = -EINVAL;
 
-	d->max_pairs = 1;
 	d->packed_vq = true;
 	d->in_order = true;
 	d->mrg_rxbuf = true;
@@ -596,20 +470,22 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 		return -EINVAL;
 	}
 	if (rte_kvargs_count(kv, ARG_PATH) != 1 ||
-	    rte_kvargs_process(kv, ARG_PATH, arg_path, d) < 0)
+	    rte_kvargs_process(kv, ARG_PATH, vu_pmd_arg_str, &path) < 0)
 		VUC_LOG(ERR, "%s: exactly one path=<socket> is needed", name);
-	else if (rte_kvargs_process(kv, ARG_QUEUES, arg_queues, d) < 0)
+	else if (rte_kvargs_process(kv, ARG_QUEUES, vu_pmd_arg_uint, &queues) <
+		 0)
 		VUC_LOG(ERR, "%s: queues must be 1..%u", name, VUC_MAX_QUEUE_PAIRS);
-	else if (rte_kvargs_process(kv, ARG_RECONNECT, arg_reconnect, d) < 0)
+	else if (rte_kvargs_process(kv, ARG_RECONNECT, vu_pmd_arg_uint,
+				    &reconnect) < 0)
 		VUC_LOG(ERR, "%s: reconnect must be a retry interval in ms "
 			"(0: off, at most 3600000)", name);
-	else if (rte_kvargs_process(kv, ARG_MAC, arg_mac, d) < 0)
+	else if (rte_kvargs_process(kv, ARG_MAC, vu_pmd_arg_mac, &d->mac) < 0)
 		VUC_LOG(ERR, "%s: mac must be a unicast xx:xx:xx:xx:xx:xx", name);
-	else if (rte_kvargs_process(kv, ARG_PACKED_VQ, arg_bool,
+	else if (rte_kvargs_process(kv, ARG_PACKED_VQ, vu_pmd_arg_bool,
 				    &d->packed_vq) < 0 ||
-		 rte_kvargs_process(kv, ARG_IN_ORDER, arg_bool, &d->in_order) <
-			 0 ||
-		 rte_kvargs_process(kv, ARG_MRG_RXBUF, arg_bool,
+		 rte_kvargs_process(kv, ARG_IN_ORDER, vu_pmd_arg_bool,
+				    &d->in_order) < 0 ||
+		 rte_kvargs_process(kv, ARG_MRG_RXBUF, vu_pmd_arg_bool,
 				    &d->mrg_rxbuf) < 0)
 		VUC_LOG(ERR,
 			"%s: packed_vq, in_order and mrg_rxbuf must be 0 "
@@ -617,6 +493,9 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 			name);
 	else
 		ret = 0;
+	d->max_pairs = (uint16_t)queues.value;
+	d->reconnect_ms = (uint32_t)reconnect.value;
+	d->mac_given = rte_kvargs_count(kv, ARG_MAC) > 0;
 	rte_kvargs_free(kv);
 	return ret;
 }
@@ -699,20 +578,9 @@ err:
 	return ret;
 }
 
-static int
-vuc_remove(struct rte_vdev_device *vdev)
-{
-	struct rte_eth_dev *eth = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
-
-	if (eth == NULL)
-		return 0;
-	rte_eth_dev_close(eth->data->port_id);
-	return rte_eth_dev_release_port(eth);
-}
-
 static struct rte_vdev_driver vuc_driver = {
 	.probe = vuc_probe,
-	.remove = vuc_remove,
+	.remove = vu_pmd_remove,
 };
 
 RTE_PMD_REGISTER_VDEV(net_virtio_vfio_user, vuc_driver);

@@ -186,7 +186,7 @@ vuc_rxq_fill_packed(struct vuc_vq *vq)
 			vq->st.nombuf++;
 			break;
 		}
-		rearm = mbuf_rearm_word(m[0], vq->port_id);
+		rearm = vu_pmd_mbuf_rearm_word(m[0], vq->port_id);
 		off = (uint32_t)(rearm & 0xffff);	/* data_off */
 		blen = m[0]->buf_len - off + VUC_HDR_LEN;
 		vq->rx_buf_len = blen;
@@ -194,7 +194,7 @@ vuc_rxq_fill_packed(struct vuc_vq *vq)
 			uint16_t id = id_get(vq, pos);
 			struct vring_packed_desc *d = &ring[pos];
 
-			mbuf_rx_init(m[i], rearm, 0);
+			vu_pmd_mbuf_rx_init(m[i], rearm, 0);
 			d->addr = (uint64_t)(uintptr_t)m[i]->buf_addr + off -
 				  VUC_HDR_LEN;
 			d->len = blen;
@@ -341,7 +341,7 @@ tx_reclaim(struct vuc_vq *vq)
 				last = pos;
 				pos_add(&pos, &wrap, c->ndesc, size);
 				if (nd == VUC_BURST) {
-					free_pkts(done, nd);
+					vu_pmd_free_pkts(done, nd);
 					nd = 0;
 				}
 			} while (last != id && left > 0);
@@ -359,14 +359,14 @@ tx_reclaim(struct vuc_vq *vq)
 		pos_add(&pos, &wrap, vq->cookie[id].ndesc, size);
 		id_put(vq, id);
 		if (nd == VUC_BURST) {
-			free_pkts(done, nd);
+			vu_pmd_free_pkts(done, nd);
 			nd = 0;
 		}
 	}
 out:
 	vq->last_used = pos;
 	vq->used_wrap = wrap;
-	free_pkts(done, nd);
+	vu_pmd_free_pkts(done, nd);
 }
 
 uint16_t

@@ -158,25 +158,8 @@ vuc_kick_if_needed(struct vuc_vq *vq, uint16_t old)
 	kick_if_needed(vq, old);
 }
 
-static __rte_always_inline bool
-enter(struct vuc_vq *vq, unsigned int *lcore)
-{
-	*lcore = rte_lcore_id();
-	if (unlikely(*lcore >= RTE_MAX_LCORE))
-		return false;
-	rte_rcu_qsbr_thread_online(vq->dev->qsbr, *lcore);
-	if (unlikely(!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))) {
-		rte_rcu_qsbr_thread_offline(vq->dev->qsbr, *lcore);
-		return false;
-	}
-	return true;
-}
-
-static __rte_always_inline void
-leave(struct vuc_vq *vq, unsigned int lcore)
-{
-	rte_rcu_qsbr_thread_offline(vq->dev->qsbr, lcore);
-}
+/* vu_pmd_burst_enter() / vu_pmd_burst_leave(): online in the device's QSBR */
+VU_PMD_BURST_DEFINE(struct vuc_vq)
 
 /* ---- receive ---- */
 
@@ -203,7 +186,7 @@ rxq_fill_split(struct vuc_vq *vq)
 			vq->st.nombuf++;
 			break;
 		}
-		rearm = mbuf_rearm_word(m[0], vq->port_id);
+		rearm = vu_pmd_mbuf_rearm_word(m[0], vq->port_id);
 		off = (uint32_t)(rearm & 0xffff);	/* data_off */
 		blen = m[0]->buf_len - off + VUC_HDR_LEN;
 		vq->rx_buf_len = blen;
@@ -213,7 +196,7 @@ rxq_fill_split(struct vuc_vq *vq)
 
 			fh = in_order ? (uint16_t)((fh + 1) & mask) :
 					desc[fh].next;
-			mbuf_rx_init(m[i], rearm, 0);
+			vu_pmd_mbuf_rx_init(m[i], rearm, 0);
 			desc[head].addr = (uint64_t)(uintptr_t)m[i]->buf_addr +
 					  off - VUC_HDR_LEN;
 			desc[head].len = blen;
@@ -361,10 +344,10 @@ vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	unsigned int lcore;
 	uint16_t nrx;
 
-	if (unlikely(!enter(vq, &lcore)))
+	if (unlikely(!vu_pmd_burst_enter(vq, &lcore)))
 		return 0;
 	nrx = vq->packed ? vuc_rx_packed(vq, pkts, n) : rx_split(vq, pkts, n);
-	leave(vq, lcore);
+	vu_pmd_burst_leave(vq, lcore);
 	return nrx;
 }
 
@@ -409,11 +392,11 @@ tx_reclaim(struct vuc_vq *vq)
 		vq->cookie[id].m = NULL;
 		desc_free(vq, id);
 		if (nd == VUC_BURST) {
-			free_pkts(done, nd);
+			vu_pmd_free_pkts(done, nd);
 			nd = 0;
 		}
 	}
-	free_pkts(done, nd);
+	vu_pmd_free_pkts(done, nd);
 }
 
 static __rte_always_inline uint16_t
@@ -485,10 +468,10 @@ vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	unsigned int lcore;
 	uint16_t ntx;
 
-	if (unlikely(!enter(vq, &lcore)))
+	if (unlikely(!vu_pmd_burst_enter(vq, &lcore)))
 		return 0;
 	ntx = vq->packed ? vuc_tx_packed(vq, pkts, n) : tx_split(vq, pkts, n);
-	leave(vq, lcore);
+	vu_pmd_burst_leave(vq, lcore);
 	return ntx;
 }
 

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/* ethdev scaffolding both PMDs share (see vu_pmd_ethdev.h). */
+
+#include <ethdev_vdev.h>
+
+#include "vu_pmd_ethdev.h"
+
+void
+vu_pmd_dev_info(struct rte_eth_dev_info *info, uint16_t max_pairs,
+		uint16_t max_mtu, uint32_t max_rx_pktlen)
+{
+	info->max_mac_addrs = 1;
+	info->max_rx_pktlen = max_rx_pktlen;
+	info->max_rx_queues = max_pairs;
+	info->max_tx_queues = max_pairs;
+	info->min_mtu = RTE_ETHER_MIN_MTU;
+	info->max_mtu = max_mtu;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
+}
+
+void
+vu_pmd_queues_state(struct rte_eth_dev *dev, uint8_t state)
+{
+	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
+		dev->data->rx_queue_state[q] = state;
+	for (uint16_t q = 0; q < dev->data->nb_tx_queues; q++)
+		dev->data->tx_queue_state[q] = state;
+}
+
+void
+vu_pmd_queue_release(struct rte_eth_dev *dev, uint16_t q)
+{
+	RTE_SET_USED(dev);
+	RTE_SET_USED(q);
+}
+
+int
+vu_pmd_noop(struct rte_eth_dev *dev)
+{
+	RTE_SET_USED(dev);
+	return 0;
+}
+
+int
+vu_pmd_remove(struct rte_vdev_device *vdev)
+{
+	struct rte_eth_dev *eth = rte_eth_dev_allocated(
+		rte_vdev_device_name(vdev));
+
+	if (eth == NULL)
+		return 0;
+	rte_eth_dev_close(eth->data->port_id);
+	return rte_eth_dev_release_port(eth);
+}

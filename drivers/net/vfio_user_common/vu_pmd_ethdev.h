@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#ifndef VU_PMD_ETHDEV_H
+#define VU_PMD_ETHDEV_H
+
+/*
+ * ethdev scaffolding both PMDs have alike: a virtual 10G full-duplex link,
+ * the device information of a port of queue pairs, the queue states of
+ * start and stop, the operations that do nothing, vdev removal.
+ */
+
+#include <stdint.h>
+
+#include <bus_vdev_driver.h>
+#include <ethdev_driver.h>
+
+/*
+ * The eth_dev_ops both PMDs have, in an initializer: the PMD's own
+ * p##_dev_configure() ... p##_xstats_get_names(), and the shared ones
+ * (the devices do not filter: the rx mode is reported only).
+ */
+#define VU_PMD_ETH_OPS(p)                                                      \
+	.dev_configure = p##_dev_configure, .dev_start = p##_dev_start,        \
+	.dev_stop = p##_dev_stop, .dev_close = p##_dev_close,                  \
+	.dev_infos_get = p##_dev_info, .rx_queue_setup = p##_rx_queue_setup,   \
+	.tx_queue_setup = p##_tx_queue_setup,                                  \
+	.rx_queue_release = vu_pmd_queue_release,                              \
+	.tx_queue_release = vu_pmd_queue_release,                              \
+	.link_update = p##_link_update, .stats_get = p##_stats_get,            \
+	.stats_reset = p##_stats_reset, .xstats_get = p##_xstats_get,          \
+	.xstats_get_names = p##_xstats_get_names,                              \
+	.promiscuous_enable = vu_pmd_noop, .promiscuous_disable = vu_pmd_noop, \
+	.allmulticast_enable = vu_pmd_noop,                                    \
+	.allmulticast_disable = vu_pmd_noop
+
+/* The link both PMDs report, up or down. */
+static inline struct rte_eth_link
+vu_pmd_link(int up)
+{
+	return (struct rte_eth_link){
+		.link_speed = RTE_ETH_SPEED_NUM_10G,
+		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
+		.link_autoneg = RTE_ETH_LINK_FIXED,
+		.link_status = up ? RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN,
+	};
+}
+
+/* dev_infos_get of a port of max_pairs queue pairs, MTU up to max_mtu. */
+void vu_pmd_dev_info(struct rte_eth_dev_info *info, uint16_t max_pairs,
+		     uint16_t max_mtu, uint32_t max_rx_pktlen);
+
+/* Every configured rx and tx queue to state (RTE_ETH_QUEUE_STATE_*). */
+void vu_pmd_queues_state(struct rte_eth_dev *dev, uint8_t state);
+
+/* rx/tx_queue_release: the queues live in the device structure. */
+void vu_pmd_queue_release(struct rte_eth_dev *dev, uint16_t q);
+
+/* promiscuous / allmulticast: the device does not filter. */
+int vu_pmd_noop(struct rte_eth_dev *dev);
+
+/* rte_vdev_driver.remove: close and release the port, if any. */
+int vu_pmd_remove(struct rte_vdev_device *vdev);
+
+#endif /* VU_PMD_ETHDEV_H */
