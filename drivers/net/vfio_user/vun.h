@@ -319,7 +319,7 @@ vun_tbl_read(const struct rte_vfio_user_mem_table *t,
 #define VUN_CTRL_MAX_CMD 4096
 
 /*
- * One descriptor of a control command (vun_virtio.c), which may span
+ * One descriptor of a control command (vun_ring.c), which may span
  * segments: a device-readable one appends its bytes to cmd (*cmd_len of
  * them so far); the first byte of the first writable one is the ack (in
  * *ack). False for a bad descriptor (not mapped with the access it needs,

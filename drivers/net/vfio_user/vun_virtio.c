@@ -544,32 +544,6 @@ ctrl_gather(struct vun_dev *d, struct vun_vq *vq,
 	}
 }
 
-bool
-vun_ctrl_desc(const struct rte_vfio_user_mem_table *t,
-	      struct rte_vfio_user_mem_cache *c, uint64_t addr, uint32_t len,
-	      bool write, uint8_t *cmd, uint32_t *cmd_len, uint8_t **ack)
-{
-	if (write) {
-		uint64_t one = 1;
-
-		if (len == 0)
-			return true;
-		if (!vun_span_ok(t, c, addr, len, RTE_VFIO_USER_MEM_F_WRITE))
-			return false;
-		if (*ack == NULL)
-			*ack = rte_vfio_user_iova_to_va_partial(
-				t, c, addr, &one, RTE_VFIO_USER_MEM_F_WRITE);
-		return true;
-	}
-	if (*ack != NULL || len > VUN_CTRL_MAX_CMD - *cmd_len)
-		return false; /* data after the ack, or too big */
-	if (len > 0 &&
-	    rte_vfio_user_mem_read(t, c, addr, cmd + *cmd_len, len) != 0)
-		return false;
-	*cmd_len += len;
-	return true;
-}
-
 /*
  * Serve the pending control commands (event thread, on a kick), at most a
  * queue's worth per doorbell: a driver that keeps adding commands must
