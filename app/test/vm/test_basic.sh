@@ -5,20 +5,33 @@
 # A Linux guest's stock virtio-pci/virtio_net on net_vfio_user (served by
 # Debian's dpdk-testpmd in icmpecho mode): device ids and driver binding,
 # MAC and MTU from the devargs, link up, ping, payload check, interrupt
-# counters growing. Argument: msix (default) or intx (guest pci=nomsi).
+# counters growing. Argument: msix (default), intx (guest pci=nomsi), or
+# viommu-strict / viommu-lazy: MSI-X with the device behind QEMU's
+# emulated Intel IOMMU and the guest's IOMMU on (intel_iommu=on, strict or
+# lazy unmaps): every ring and buffer page is a DMA_MAP of its own at an
+# IOVA that is not its guest-physical address (issue 16).
 
 . "$(dirname "$(readlink -f "$0")")/vm_lib.sh"
 mode=${1:-msix}
 mac=02:76:6d:00:00:01
 mtu=1500
+irq=$mode
+case $mode in
+viommu-strict | viommu-lazy)
+	irq=msix
+	export VM_VIOMMU=1
+	;;
+esac
 [ "$mode" = intx ] && mtu=1400	# a non-default MTU once as well
-append="vmtest.mac=$mac vmtest.mtu=$mtu vmtest.irq=$mode"
+append="vmtest.mac=$mac vmtest.mtu=$mtu vmtest.irq=$irq"
 [ "$mode" = intx ] && append="$append pci=nomsi"
+[ "$mode" = viommu-strict ] && append="$append intel_iommu=on iommu.strict=1"
+[ "$mode" = viommu-lazy ] && append="$append intel_iommu=on iommu.strict=0"
 
 vm_setup
 tp_start icmpecho "mac=$mac,mtu=$mtu"
 vm_start "$mode" "$VM_TEST_DIR/guest_basic.sh" --append "$append"
 vm_finish 150 || VM_FAILED=1
 vm_expect pci_device pci_driver_virtio_pci virtio_driver_virtio_net mac mtu \
-	link_up "irq_mode_$mode" ping echo_payload interrupts_grow
+	link_up "irq_mode_$irq" ping echo_payload interrupts_grow
 vm_done

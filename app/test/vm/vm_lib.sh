@@ -124,14 +124,22 @@ tp_stop() {
 }
 
 # vm_start NAME SCRIPT [vm.sh run args...]: boot a VM in the background
-# on TP_SOCK. Sets VM_PID, VM_LOG.
+# on TP_SOCK. Sets VM_PID, VM_LOG. With VM_VIOMMU=1 the device sits behind
+# QEMU's emulated Intel IOMMU (created first, caching-mode=on, as
+# doc/guides/howto/vm.rst says); the guest's command line turns it on.
 vm_start() {
 	local name=$1 script=$2
+	local dev=(--socket "$TP_SOCK")
 	shift 2
+	if [ "${VM_VIOMMU:-0}" = 1 ]; then
+		dev=(--qemu-arg -device --qemu-arg intel-iommu,caching-mode=on
+		     --qemu-arg -device --qemu-arg
+		     "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$TP_SOCK\"}}")
+	fi
 	VM_NAME=$name
 	VM_LOG=$VM_WORK/serial-$name.log
 	: > "$VM_LOG"
-	"$REPO/devtools/vm.sh" run --socket "$TP_SOCK" --script "$script" \
+	"$REPO/devtools/vm.sh" run "${dev[@]}" --script "$script" \
 		--file "$VM_WORK/vmtool" --file "$VM_TEST_DIR/guest_lib.sh" \
 		--serial "$VM_LOG" "$@" \
 		>"$VM_WORK/qemu-$name.log" 2>&1 &
