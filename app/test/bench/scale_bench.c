@@ -51,6 +51,7 @@
 #include <rte_vfio_user.h>
 
 #include "bench_virtio.h"
+#include "mem_region.h"
 #include "raw_client.h"
 
 #define MAX_DEVS RTE_VFIO_USER_MAX_DEVICES
@@ -100,19 +101,6 @@ struct sdev {
 };
 
 static ssize_t
-region_access(uint8_t *mem, size_t size, char *buf, size_t count,
-	      uint64_t offset, bool is_write)
-{
-	if (offset > size || count > size - offset)
-		return -EINVAL;
-	if (is_write)
-		memcpy(mem + offset, buf, count);
-	else
-		memcpy(buf, mem + offset, count);
-	return (ssize_t)count;
-}
-
-static ssize_t
 cfg_access(int dev_id, void *priv, char *buf, size_t count, uint64_t offset,
 	   bool is_write)
 {
@@ -121,7 +109,7 @@ cfg_access(int dev_id, void *priv, char *buf, size_t count, uint64_t offset,
 	RTE_SET_USED(dev_id);
 	if (is_write)
 		return (ssize_t)count;	/* read-only */
-	return region_access(d->config, sizeof(d->config), buf, count, offset,
+	return tc_mem_access(d->config, sizeof(d->config), buf, count, offset,
 			     false);
 }
 
@@ -132,7 +120,7 @@ bar0_access(int dev_id, void *priv, char *buf, size_t count, uint64_t offset,
 	struct sdev *d = priv;
 
 	RTE_SET_USED(dev_id);
-	return region_access((uint8_t *)d->regs, sizeof(d->regs), buf, count,
+	return tc_mem_access((uint8_t *)d->regs, sizeof(d->regs), buf, count,
 			     offset, is_write);
 }
 

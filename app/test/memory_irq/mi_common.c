@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "mem_region.h"
 #include "mi_common.h"
 
 struct mi_dev mi_a, mi_b;
@@ -105,26 +106,13 @@ cb_update_status(int dev_id, enum rte_vfio_user_status st)
 }
 
 static ssize_t
-region_access(uint8_t *mem, size_t size, char *buf, size_t count,
-	      uint64_t offset, bool is_write)
-{
-	if (offset > size || count > size - offset)
-		return -EINVAL;
-	if (is_write)
-		memcpy(mem + offset, buf, count);
-	else
-		memcpy(buf, mem + offset, count);
-	return (ssize_t)count;
-}
-
-static ssize_t
 cfg_access(int dev_id, void *priv, char *buf, size_t count, uint64_t offset,
 	   bool is_write)
 {
 	struct mi_dev *d = priv;
 
 	(void)dev_id;
-	return region_access(d->config, sizeof(d->config), buf, count, offset,
+	return tc_mem_access(d->config, sizeof(d->config), buf, count, offset,
 			     is_write);
 }
 
@@ -135,7 +123,7 @@ bar0_access(int dev_id, void *priv, char *buf, size_t count, uint64_t offset,
 	struct mi_dev *d = priv;
 
 	(void)dev_id;
-	return region_access(d->bar0, sizeof(d->bar0), buf, count, offset,
+	return tc_mem_access(d->bar0, sizeof(d->bar0), buf, count, offset,
 			     is_write);
 }
 

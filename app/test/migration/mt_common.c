@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mem_region.h"
 #include "mt_common.h"
 
 #define F_SC RTE_VFIO_USER_MIG_F_STOP_COPY
@@ -50,26 +51,13 @@ cb_destroy(int dev_id)
 }
 
 static ssize_t
-mem_access(uint8_t *mem, size_t size, char *buf, size_t count, uint64_t off,
-	   bool is_write)
-{
-	if (off > size || count > size - off)
-		return -EINVAL;
-	if (is_write)
-		memcpy(mem + off, buf, count);
-	else
-		memcpy(buf, mem + off, count);
-	return (ssize_t)count;
-}
-
-static ssize_t
 cfg_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 	   bool is_write)
 {
 	struct mt_dev *d = priv;
 
 	(void)dev_id;
-	return mem_access(d->config, sizeof(d->config), buf, count, off,
+	return tc_mem_access(d->config, sizeof(d->config), buf, count, off,
 			  is_write);
 }
 
@@ -80,7 +68,8 @@ bar0_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 	struct mt_dev *d = priv;
 
 	(void)dev_id;
-	return mem_access(d->bar0, sizeof(d->bar0), buf, count, off, is_write);
+	return tc_mem_access(d->bar0, sizeof(d->bar0), buf, count, off,
+			     is_write);
 }
 
 static void
