@@ -42,35 +42,9 @@
 #include <rte_vfio_user_client.h>
 #include <vfio_user_proto.h>
 
+#include "bench_stats.h"
+
 #define PAIR_IOVA 0x100000000ull
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Percentile p (0-100) of n sorted samples, in microseconds. */
-static double
-pct_us(const uint64_t *v, uint32_t n, unsigned int p)
-{
-	uint32_t i = (uint32_t)(((uint64_t)n * p) / 100);
-
-	if (i >= n)
-		i = n - 1;
-	return v[i] / 1000.0;
-}
 
 static void
 usage(FILE *f)
@@ -157,10 +131,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	end = t0 + (uint64_t)(secs * 1e9);
 	for (done = 0; done < count && ret == 0; done++) {
-		uint64_t a = now_ns(), b, e;
+		uint64_t a = bench_now_ns(), b, e;
 		uint32_t val;
 
 		if (a >= end)
@@ -170,7 +144,7 @@ main(int argc, char **argv)
 				c, PAIR_IOVA, size, NULL, fd, 0,
 				VFIO_USER_DMA_MAP_F_READ |
 					VFIO_USER_DMA_MAP_F_WRITE);
-			b = now_ns();
+			b = bench_now_ns();
 			if (ret == 0)
 				ret = rte_vfio_user_client_dma_unmap(c,
 								     PAIR_IOVA,
@@ -178,13 +152,13 @@ main(int argc, char **argv)
 		} else {
 			ret = rte_vfio_user_client_region_read(c, region, off,
 							       &val, 4);
-			b = now_ns();
+			b = bench_now_ns();
 		}
-		e = now_ns();
+		e = bench_now_ns();
 		ta[done] = dma ? b - a : e - a;
 		tb[done] = e - b;
 	}
-	total = now_ns() - t0;
+	total = bench_now_ns() - t0;
 	rte_vfio_user_client_detach(c);
 	if (fd >= 0)
 		close(fd);
@@ -194,22 +168,22 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	qsort(ta, done, sizeof(*ta), cmp_u64);
-	qsort(tb, done, sizeof(*tb), cmp_u64);
+	qsort(ta, done, sizeof(*ta), bench_cmp_u64);
+	qsort(tb, done, sizeof(*tb), bench_cmp_u64);
 	if (dma)
 		printf("%s: %u pairs in %.2f s: %.0f pairs/s, pair %.1f us; map "
 		       "median %.1f us p99 %.1f; unmap median %.1f us p99 %.1f "
 		       "(%" PRIu64 " bytes)\n",
 		       label, done, total / 1e9, done / (total / 1e9),
-		       total / 1000.0 / done, pct_us(ta, done, 50),
-		       pct_us(ta, done, 99), pct_us(tb, done, 50),
-		       pct_us(tb, done, 99), size);
+		       total / 1000.0 / done, bench_pct_us(ta, done, 50),
+		       bench_pct_us(ta, done, 99), bench_pct_us(tb, done, 50),
+		       bench_pct_us(tb, done, 99), size);
 	else
 		printf("%s: %u reads in %.2f s: %.0f reads/s, read %.1f us; "
 		       "median %.1f us p99 %.1f (region %u)\n",
 		       label, done, total / 1e9, done / (total / 1e9),
-		       total / 1000.0 / done, pct_us(ta, done, 50),
-		       pct_us(ta, done, 99), region);
+		       total / 1000.0 / done, bench_pct_us(ta, done, 50),
+		       bench_pct_us(ta, done, 99), region);
 	free(ta);
 	free(tb);
 	return 0;

@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "bench_virtio.h"
 #include "raw_client.h"
 
@@ -55,15 +56,6 @@
 #define PAIR_IOVA 0x100000000ull
 #define RING_IOVA 0x200000000ull	/* the ring area, -v */
 #define RING_AREA BV_RING_AREA
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int
 dma_map(struct rc *c, uint64_t iova, uint64_t size, int fd, uint64_t off)
@@ -89,25 +81,6 @@ dma_unmap(struct rc *c, uint64_t iova, uint64_t size)
 	};
 
 	return rc_call(c, VFIO_USER_DMA_UNMAP, &u, sizeof(u), NULL, 0, NULL);
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Percentile p (0-100) of n sorted samples, in microseconds. */
-static double
-pct_us(const uint64_t *v, uint32_t n, unsigned int p)
-{
-	uint32_t i = (uint32_t)(((uint64_t)n * p) / 100);
-
-	if (i >= n)
-		i = n - 1;
-	return v[i] / 1000.0;
 }
 
 static void
@@ -227,18 +200,18 @@ main(int argc, char **argv)
 		}
 	}
 
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	end = t0 + (uint64_t)(secs * 1e9);
 	for (done = 0; done < pairs; done++) {
-		uint64_t a = now_ns(), b, e;
+		uint64_t a = bench_now_ns(), b, e;
 
 		if (a >= end)
 			break;
 		ret = dma_map(&c, PAIR_IOVA, psize, pfd, 0);
-		b = now_ns();
+		b = bench_now_ns();
 		if (ret == 0)
 			ret = dma_unmap(&c, PAIR_IOVA, psize);
-		e = now_ns();
+		e = bench_now_ns();
 		if (ret < 0) {
 			fprintf(stderr, "%s: pair %u: %s\n", label, done,
 				strerror(-ret));
@@ -247,7 +220,7 @@ main(int argc, char **argv)
 		tmap[done] = b - a;
 		tunmap[done] = e - b;
 	}
-	total = now_ns() - t0;
+	total = bench_now_ns() - t0;
 
 	if (virtio)
 		status = bv_virtio_status(&c);
@@ -258,15 +231,15 @@ main(int argc, char **argv)
 		close(pfd);
 	close(fd);
 
-	qsort(tmap, done, sizeof(*tmap), cmp_u64);
-	qsort(tunmap, done, sizeof(*tunmap), cmp_u64);
+	qsort(tmap, done, sizeof(*tmap), bench_cmp_u64);
+	qsort(tunmap, done, sizeof(*tunmap), bench_cmp_u64);
 	printf("%s: %u pairs in %.2f s: %.0f pairs/s, pair %.1f us; map median "
 	       "%.1f us p99 %.1f; unmap median %.1f us p99 %.1f (%u background "
 	       "regions, %" PRIu64 " bytes)\n",
 	       label, done, total / 1e9, done / (total / 1e9),
-	       total / 1000.0 / done, pct_us(tmap, done, 50),
-	       pct_us(tmap, done, 99), pct_us(tunmap, done, 50),
-	       pct_us(tunmap, done, 99), bg, psize);
+	       total / 1000.0 / done, bench_pct_us(tmap, done, 50),
+	       bench_pct_us(tmap, done, 99), bench_pct_us(tunmap, done, 50),
+	       bench_pct_us(tunmap, done, 99), bg, psize);
 	if (virtio)
 		printf("%s: device status 0x%x after the run%s\n", label,
 		       status,

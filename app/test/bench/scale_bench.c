@@ -50,6 +50,7 @@
 #include <rte_common.h>
 #include <rte_vfio_user.h>
 
+#include "bench_stats.h"
 #include "bench_virtio.h"
 #include "mem_region.h"
 #include "raw_client.h"
@@ -59,33 +60,6 @@
 #define RW (VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE)
 #define SCALE_VENDOR 0x1234
 #define SCALE_DEVICE 0x5656
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct_us(const uint64_t *v, uint32_t n, unsigned int p)
-{
-	uint32_t i = (uint32_t)(((uint64_t)n * p) / 100);
-
-	if (i >= n)
-		i = n - 1;
-	return v[i] / 1000.0;
-}
 
 static void
 sock_path(char *buf, size_t len, const char *prefix, unsigned int i)
@@ -182,7 +156,7 @@ serve(const char *prefix, unsigned int n)
 	int *ids = calloc(n, sizeof(*ids));
 	char path[108];
 	sigset_t set;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 	unsigned int i;
 	int sig, ret = 0;
 
@@ -205,7 +179,7 @@ serve(const char *prefix, unsigned int n)
 	}
 	if (ret == 0) {
 		printf("ready: %u devices in %.1f ms\n", n,
-		       (now_ns() - t0) / 1e6);
+		       (bench_now_ns() - t0) / 1e6);
 		fflush(stdout);
 		sigwait(&set, &sig);
 	}
@@ -261,7 +235,7 @@ read_latency(struct rc *c, uint32_t count, uint64_t *t, const char *what)
 	uint32_t val;
 
 	for (uint32_t i = 0; i < count; i++) {
-		uint64_t a = now_ns();
+		uint64_t a = bench_now_ns();
 		int ret = bv_region_rw(c, BV_CFG_REGION, 0, &val, 4, false);
 
 		if (ret < 0) {
@@ -269,9 +243,9 @@ read_latency(struct rc *c, uint32_t count, uint64_t *t, const char *what)
 				strerror(-ret));
 			return ret;
 		}
-		t[i] = now_ns() - a;
+		t[i] = bench_now_ns() - a;
 	}
-	qsort(t, count, sizeof(*t), cmp_u64);
+	qsort(t, count, sizeof(*t), bench_cmp_u64);
 	return 0;
 }
 
@@ -316,7 +290,7 @@ client(const char *prefix, unsigned int n, uint32_t count, bool virtio,
 		c[i].fd = -1;
 	if (pid > 0)
 		proc_figures(pid, "before clients");
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < n && ret == 0; i++) {
 		sock_path(path, sizeof(path), prefix, i);
 		ret = rc_connect(&c[i], path, 10000);
@@ -329,14 +303,14 @@ client(const char *prefix, unsigned int n, uint32_t count, bool virtio,
 		return 1;
 	printf("attach: %u devices connected and negotiated in %.1f ms "
 	       "(%.0f us each)\n",
-	       n, (now_ns() - t0) / 1e6, (now_ns() - t0) / 1e3 / n);
+	       n, (bench_now_ns() - t0) / 1e6, (bench_now_ns() - t0) / 1e3 / n);
 
 	fd = memfd_create("vu-scale-bench", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)n * BV_RING_AREA) < 0) {
 		perror("memfd");
 		return 1;
 	}
-	t0 = now_ns();
+	t0 = bench_now_ns();
 	for (i = 0; i < n; i++) {
 		struct vfio_user_dma_map m = {
 			.argsz = sizeof(m),
@@ -359,7 +333,7 @@ client(const char *prefix, unsigned int n, uint32_t count, bool virtio,
 	printf("bring-up: %u devices %s in %.1f ms (%.0f us each)\n", n,
 	       virtio ? "mapped 64 KiB and drove to DRIVER_OK" :
 			"mapped 64 KiB",
-	       (now_ns() - t0) / 1e6, (now_ns() - t0) / 1e3 / n);
+	       (bench_now_ns() - t0) / 1e6, (bench_now_ns() - t0) / 1e3 / n);
 	if (pid > 0)
 		proc_figures(pid, "with the clients up");
 
@@ -367,14 +341,15 @@ client(const char *prefix, unsigned int n, uint32_t count, bool virtio,
 		return 1;
 	printf("read latency, device 0, %u others idle: median %.1f us, "
 	       "p99 %.1f us (%u reads)\n",
-	       n - 1, pct_us(t, count, 50), pct_us(t, count, 99), count);
+	       n - 1, bench_pct_us(t, count, 50), bench_pct_us(t, count, 99),
+	       count);
 	if (n > 1) {
 		uint64_t l0;
 
 		if (pthread_create(&tid, NULL, load_loop, &l) != 0)
 			return 1;
 		usleep(100 * 1000);
-		l0 = now_ns();
+		l0 = bench_now_ns();
 		l.reads = 0;
 		ret = read_latency(&c[0], count, t, "others busy");
 		l.stop = true;
@@ -386,8 +361,9 @@ client(const char *prefix, unsigned int n, uint32_t count, bool virtio,
 		}
 		printf("read latency, device 0, %u others busy: median %.1f us, "
 		       "p99 %.1f us (%u reads; the others got %.0f reads/s)\n",
-		       n - 1, pct_us(t, count, 50), pct_us(t, count, 99), count,
-		       l.reads / ((now_ns() - l0) / 1e9));
+		       n - 1, bench_pct_us(t, count, 50),
+		       bench_pct_us(t, count, 99), count,
+		       l.reads / ((bench_now_ns() - l0) / 1e9));
 	}
 
 	for (i = 0; check && i < n; i++) {

@@ -36,6 +36,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_vfio_user.h>
 
+#include "bench_stats.h"
 #include "raw_client.h"
 
 #define PAGE 4096u
@@ -44,15 +45,6 @@
 #define BURST 32u
 #define BUF 64u
 #define QS_ID 0u
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint8_t config[256];
 
@@ -119,7 +111,7 @@ time_lookups(const struct rte_vfio_user_mem_table *t, const uint64_t *v,
 	     uint32_t n, bool cached, uint64_t *sum)
 {
 	struct rte_vfio_user_mem_cache c = { 0 };
-	uint64_t a = now_ns();
+	uint64_t a = bench_now_ns();
 
 	for (uint32_t i = 0; i < n; i++) {
 		void *p = cached ? rte_vfio_user_iova_to_va_cached(
@@ -133,7 +125,7 @@ time_lookups(const struct rte_vfio_user_mem_table *t, const uint64_t *v,
 		if (unlikely(p == NULL))
 			return -1;
 	}
-	return (double)(now_ns() - a) / n;
+	return (double)(bench_now_ns() - a) / n;
 }
 
 static int
