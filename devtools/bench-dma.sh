@@ -45,20 +45,7 @@ SAMPLE=$BUILD_DIR/examples/dpdk-vfio-user-sample
 ninja -C "$BUILD_DIR" >/dev/null
 [ -x "$BENCH" ] || { echo "no $BENCH: configure with -Dtests=true" >&2; exit 1; }
 vu_plugin_dir "$BUILD_DIR"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/vu-bench-dma.XXXXXX")
-PREFIX=vu-bench-dma-$$
-PIDS=()
-TPFD=
-cleanup() {
-	local p rt=/var/run/dpdk
-	[ -n "$TPFD" ] && { echo quit >&"$TPFD"; } 2>/dev/null || true
-	for p in "${PIDS[@]}"; do vu_stop "$p" 5; done
-	[ "$(id -u)" -eq 0 ] || rt=${XDG_RUNTIME_DIR:-/tmp}/dpdk
-	rm -rf "${rt:?}/$PREFIX"
-	vu_cleanup
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+vu_tool_work vu-bench-dma
 
 bench() {	# bench SOCKET LABEL [vu-dma-bench options]
 	local b sock=$1 label=$2

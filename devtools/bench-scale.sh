@@ -59,20 +59,7 @@ max_ports() {
 MAXP=$(max_ports)
 [ -n "$PORTS" ] || PORTS=$((DEVICES < MAXP ? DEVICES : MAXP))
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/vu-bench-scale.XXXXXX")
-PREFIX=vu-bench-scale-$$
-PIDS=()
-TPFD=
-cleanup() {
-	local p rt=/var/run/dpdk
-	[ -n "$TPFD" ] && { echo quit >&"$TPFD"; } 2>/dev/null || true
-	for p in "${PIDS[@]}"; do vu_stop "$p" 5; done
-	[ "$(id -u)" -eq 0 ] || rt=${XDG_RUNTIME_DIR:-/tmp}/dpdk
-	rm -rf "${rt:?}/$PREFIX"
-	vu_cleanup
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+vu_tool_work vu-bench-scale
 
 echo "== 1. $DEVICES library devices in one process (vu-scale-bench -S)"
 "$SCALE" -S -s "$WORK/dev" -N "$DEVICES" >"$WORK/server.log" 2>&1 &

@@ -10,6 +10,8 @@
 #   vu_mem_args MB [N]               -> prints EAL memory options (N processes)
 #   vu_stop PID [SECONDS]            -> SIGTERM, then SIGKILL after SECONDS
 #   vu_cleanup                       -> removes VU_PLUGIN_DIR
+#   vu_tool_work NAME                -> sets WORK, PREFIX, PIDS, TPFD; an
+#                                       EXIT trap undoes it all
 
 # EAL refuses a -d plugin when the file or any directory above it is
 # world-writable (a clone under /tmp, say): copy the PMDs and the library
@@ -83,4 +85,28 @@ vu_wait_socket() {
 vu_cleanup() {
 	[ -n "${VU_PLUGIN_DIR:-}" ] && rm -rf "$VU_PLUGIN_DIR"
 	VU_PLUGIN_DIR=
+}
+
+# vu_tool_work NAME: for a tool that starts DPDK processes: a private work
+# directory WORK, an EAL --file-prefix PREFIX, PIDS to stop and TPFD (the
+# fd feeding an interactive testpmd, or empty), all undone by an EXIT trap:
+# testpmd told to quit, PIDS stopped, EAL's runtime directory, the plugin
+# directory and WORK removed.
+vu_tool_work() {
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+	PREFIX=$1-$$
+	PIDS=()
+	TPFD=
+	trap vu_tool_cleanup EXIT
+}
+
+vu_tool_cleanup() {
+	local p rt=/var/run/dpdk
+
+	[ -n "$TPFD" ] && { echo quit >&"$TPFD"; } 2>/dev/null || true
+	for p in "${PIDS[@]}"; do vu_stop "$p" 5; done
+	[ "$(id -u)" -eq 0 ] || rt=${XDG_RUNTIME_DIR:-/tmp}/dpdk
+	rm -rf "${rt:?}/$PREFIX"
+	vu_cleanup
+	rm -rf "$WORK"
 }
