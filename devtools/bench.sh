@@ -37,6 +37,15 @@
 #     -l            list the variants and exit
 #     --quick       smoke run (under 90 s): 1 round, auto mode, 64 and
 #                   9000 B, 0.5 s windows
+#     --no-dma      leave out the control-path part (below)
+#
+# Control path: after the data path, the run measures DMA_MAP + DMA_UNMAP
+# pairs of one 4 KiB page per second (what a guest behind a strict vIOMMU
+# costs per buffer) on the library's sample device and on net_vfio_user
+# (no driver, driver up, rings in 4 KiB maps; port stopped and forwarding),
+# with 1000 other regions mapped, through devtools/bench-dma.sh (which
+# has the full matrix). Printed with the ratio to the sample device, and
+# written to DIR/dma.csv.
 #
 # Output: progress while it runs, a summary table (median, min, max Mpps
 # and the ratios to vhost-user-packed-inorder and to memif), DIR/results.csv
@@ -119,6 +128,7 @@ ONLY=
 OUT=
 QUICK=0
 LIST=0
+DMA=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	-r) ROUNDS=$2; shift ;;
@@ -131,6 +141,7 @@ while [ $# -gt 0 ]; do
 	-o) OUT=$2; shift ;;
 	-l) LIST=1 ;;
 	--quick) QUICK=1 ;;
+	--no-dma) DMA=0 ;;
 	-h|--help) usage ;;
 	*) echo "unknown option: $1" >&2; usage ;;
 	esac
@@ -766,11 +777,50 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	done
 done
 
+# --- control path: DMA map/unmap pairs per second ------------------------------
+
+# One short line per case of bench-dma.sh (1000 background regions only),
+# under the data path's processes' prefixes (none is left running here).
+dma_bench() {
+	local secs=1 pairs=20000 rc=0
+	[ $QUICK = 1 ] && secs=0.3 pairs=3000
+	if [ ! -x "$BUILD_DIR/app/test/bench/vu-dma-bench" ]; then
+		warn "no $BUILD_DIR/app/test/bench/vu-dma-bench (configure with -Dtests=true): no control-path figures"
+		return 0
+	fi
+	step "control path: DMA_MAP + DMA_UNMAP pairs of a 4 KiB page, 1000 other regions mapped, ${secs} s or $pairs pairs per case"
+	VU_BUILD_DIR=$BUILD_DIR VU_TESTPMD=$TESTPMD \
+		devtools/bench-dma.sh -n $pairs -t $secs -b 1000 >"$OUT/logs/dma.log" 2>&1 || rc=$?
+	# "LABEL: N pairs in S s: R pairs/s, pair P us; map median M us p99 X;
+	#  unmap median U us p99 Y (...)"
+	awk 'BEGIN { print "case,pairs,pairs_per_s,pair_us,map_median_us,map_p99_us,unmap_median_us,unmap_p99_us" }
+	     / pairs in .* pairs\/s, pair / {
+		i = index($0, ": "); label = substr($0, 1, i - 1); rest = substr($0, i + 2)
+		n = split(rest, f, /[ ,;:()]+/)
+		# f: pairs "pairs" "in" S "s" R "pairs/s" "pair" P "us" "map" "median" M "us" "p99" X ...
+		printf "\"%s\",%s,%s,%s,%s,%s,%s,%s\n", label, f[1], f[6], f[9], f[13], f[16], f[19], f[22]
+	     }' "$OUT/logs/dma.log" >"$OUT/dma.csv"
+	if [ $rc -ne 0 ] || [ "$(wc -l <"$OUT/dma.csv")" -lt 2 ]; then
+		FAILED+=("control path (bench-dma.sh exit $rc): $(grep -v '^==' "$OUT/logs/dma.log" | tail -1)")
+		return 0
+	fi
+	# the label has commas: the figures are the last 7 fields
+	awk -F, 'NR == 1 { next }
+		{ l = $0; sub(/",[^"]*$/, "", l); sub(/^"/, "", l)
+		  lab[NR] = l; r[NR] = $(NF - 5); if (l == "sample device") ref = r[NR] }
+		END {
+			printf "  %-76s %9s %8s\n", "case", "pairs/s", "x sample"
+			for (i = 2; i <= NR; i++)
+				printf "  %-76s %9.0f %8s\n", lab[i], r[i], (ref > 0 ? sprintf("%.2f", r[i] / ref) : "-")
+		}' "$OUT/dma.csv"
+	grep -h 'NEEDS_RESET' "$OUT/logs/dma.log" | sed 's/^/  /' || true
+}
 # --- report -------------------------------------------------------------------
 
 step "summary: Mpps over $ROUNDS round(s) (median, min, max), ratios of the medians of per-round ratios"
 python3 devtools/bench-report.py --ref-vhost "$REF_VHOST" --ref-memif "$REF_MEMIF" \
 	"$RAW" "$OUT/summary.csv"
+[ $DMA = 1 ] && dma_bench
 # Debian's python3-matplotlib is for Debian's python3, which need not be
 # the first python3 in PATH.
 PLOT_PY=
@@ -794,6 +844,7 @@ else
 fi
 echo "results: $RAW"
 echo "summary: $OUT/summary.csv"
+[ -f "$OUT/dma.csv" ] && echo "dma:     $OUT/dma.csv"
 echo "logs:    $OUT/logs/"
 echo "took $((SECONDS - BENCH_START)) s"
 N_SKIPPED=$(awk -F, 'NR > 1 && $7 == "SKIPPED"' "$RAW" | wc -l)
