@@ -14,7 +14,7 @@
 #   4. build the default configuration (-Dwerror=true) and run `meson test`
 #   5. run devtools/bench.sh --quick as a smoke test of the benchmark: it
 #      fails only when a case FAILED (a testpmd died, a port did not start,
-#      no packets), never because of a figure
+#      no packets, the control-path part broke), never because of a figure
 #   6. build an ASan+UBSan configuration and run `meson test` there too
 #   6b. fuzzing (devtools/fuzz.sh): replay the committed fuzz inputs and run
 #      each libFuzzer harness for VU_FUZZ_TIME seconds (clang, ASan+UBSan)
