@@ -20,7 +20,9 @@
 #      each libFuzzer harness for VU_FUZZ_TIME seconds (clang, ASan+UBSan)
 #   7. check the style of the change (devtools/check-style.sh: clang-format
 #      on the lines it touched) and build the documentation with warnings
-#      as errors (devtools/build-docs.sh: sphinx -W, graphviz pictures)
+#      as errors (devtools/build-docs.sh: sphinx -W, graphviz pictures,
+#      doxygen: any warning, or an installed header left out of the API
+#      reference, fails it)
 #   8. print one line per test and, as the very last line,
 #      "N passed, N failed, N skipped" (timeouts count as failed);
 #      exit non-zero if anything failed

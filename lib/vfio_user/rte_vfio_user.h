@@ -93,7 +93,7 @@ typedef ssize_t (*rte_vfio_user_region_access_t)(int dev_id, void *priv,
 /** One mappable part of a region (VFIO_REGION_INFO_CAP_SPARSE_MMAP). */
 struct rte_vfio_user_sparse_area {
 	uint64_t offset;	/**< from the start of the region */
-	uint64_t size;
+	uint64_t size;		/**< bytes mappable from @p offset */
 };
 
 /** An ioeventfd the client may wire to a part of a region (GET_REGION_IO_FDS). */
@@ -102,7 +102,7 @@ struct rte_vfio_user_io_fd {
 	uint64_t size;		/**< access size, 0 for any */
 	int fd;			/**< eventfd, owned by the device model */
 	bool datamatch;		/**< signal only for writes of @p data */
-	uint64_t data;
+	uint64_t data;		/**< value to match, with @p datamatch */
 };
 
 /** Description of one device region. */
@@ -122,9 +122,13 @@ struct rte_vfio_user_region {
 };
 
 /* IRQ type flags (rte_vfio_user_irq_info::flags), as VFIO_IRQ_INFO_*. */
+/** Interrupts are signalled on eventfds the client passes (SET_IRQS). */
 #define RTE_VFIO_USER_IRQ_F_EVENTFD	(1u << 0)
+/** The client may mask and unmask vectors (refused without this flag). */
 #define RTE_VFIO_USER_IRQ_F_MASKABLE	(1u << 1)
+/** A vector masks itself when it fires; the client unmasks it. */
 #define RTE_VFIO_USER_IRQ_F_AUTOMASKED	(1u << 2)
+/** Enabled vectors form one set: growing it needs disabling the type. */
 #define RTE_VFIO_USER_IRQ_F_NORESIZE	(1u << 3)
 
 /** Description of one IRQ type (index). */

@@ -61,45 +61,46 @@ struct rte_vfio_user_client_conf {
 
 /** What was negotiated. */
 struct rte_vfio_user_client_caps {
-	uint16_t major;
-	uint16_t minor;
+	uint16_t major;		/**< VFIO_USER_MAJOR_VER */
+	uint16_t minor;		/**< the server's, <= VFIO_USER_MINOR_VER */
 	uint32_t max_msg_fds;	/**< fds the server takes per message */
 	uint32_t max_xfer;	/**< server's max_data_xfer_size */
-	uint32_t max_dma_maps;
-	uint64_t pgsizes;
-	bool write_multi;
-	bool twin_socket;
+	uint32_t max_dma_maps;	/**< server's max_dma_maps */
+	uint64_t pgsizes;	/**< server's pgsizes: DMA page sizes, or'ed */
+	bool write_multi;	/**< REGION_WRITE_MULTI proposed and accepted */
+	bool twin_socket;	/**< twin-socket mode: the server's DMA
+				 *   requests come on a socket of their own */
 };
 
 /** A region, as DEVICE_GET_REGION_INFO described it. */
 struct rte_vfio_user_client_region {
-	uint32_t index;
+	uint32_t index;		/**< region index */
 	uint32_t flags;		/**< VFIO_USER_REGION_INFO_FLAG_* */
-	uint64_t size;
+	uint64_t size;		/**< of the region, in bytes */
 	uint64_t offset;	/**< mmap offset in @p fd */
 	int fd;			/**< mmap fd (owned by the client), or -1 */
 	uint32_t nr_sparse;	/**< 0: whole region mappable if MMAP */
 	struct vfio_user_sparse_mmap_area sparse[16]; /**< first 16 areas */
 	uint32_t type;		/**< region type cap, 0 if none */
-	uint32_t subtype;
+	uint32_t subtype;	/**< region subtype, with @p type */
 };
 
 /** One GET_REGION_IO_FDS sub-region. */
 struct rte_vfio_user_client_io_fd {
-	uint64_t offset;
-	uint64_t size;
+	uint64_t offset;	/**< start in the region */
+	uint64_t size;		/**< access size; 0: any */
 	uint32_t type;		/**< VFIO_USER_IO_FD_TYPE_* */
-	uint32_t flags;
-	uint64_t datamatch;
+	uint32_t flags;		/**< VFIO_USER_IOEVENTFD_F_* for an ioeventfd */
+	uint64_t datamatch;	/**< value to match, with DATAMATCH */
 	int fd;			/**< owned by the caller */
 };
 
 /** One write of rte_vfio_user_client_region_write_multi(). */
 struct rte_vfio_user_client_write {
-	uint32_t region;
+	uint32_t region;	/**< region index */
 	uint32_t count;		/**< 1 to 8 */
-	uint64_t offset;
-	uint8_t data[8];
+	uint64_t offset;	/**< in the region */
+	uint8_t data[8];	/**< the first @p count bytes are written */
 };
 
 /**
@@ -147,10 +148,18 @@ int rte_vfio_user_client_region_info(struct rte_vfio_user_client *c,
 /**
  * DEVICE_GET_REGION_IO_FDS.
  *
+ * @param c
+ *   The client.
+ * @param index
+ *   Region index.
  * @param out
  *   Array of @p max entries; fds in it belong to the caller.
+ * @param max
+ *   Entries of @p out (at most 1024 are used).
  * @param count
  *   Sub-regions the server has (may exceed @p max: then none are returned).
+ * @return
+ *   0, or a negative errno.
  */
 __rte_experimental
 int rte_vfio_user_client_region_io_fds(struct rte_vfio_user_client *c,
@@ -165,12 +174,23 @@ int rte_vfio_user_client_irq_info(struct rte_vfio_user_client *c,
 /**
  * DEVICE_SET_IRQS.
  *
+ * @param c
+ *   The client.
+ * @param index
+ *   IRQ type (VFIO_USER_PCI_*_IRQ_INDEX).
  * @param flags
  *   One VFIO_USER_IRQ_SET_DATA_* and one VFIO_USER_IRQ_SET_ACTION_*.
+ * @param start
+ *   First vector.
+ * @param count
+ *   Vectors; 0 (with @p start 0, DATA_NONE and ACTION_TRIGGER) disables
+ *   every vector of the type.
  * @param data
  *   DATA_BOOL: @p count bytes; DATA_EVENTFD: @p count ints, where -1
  *   de-assigns (runs of valid and of -1 fds go in separate messages, split
  *   by the server's max_msg_fds); DATA_NONE: NULL.
+ * @return
+ *   0, or a negative errno.
  */
 __rte_experimental
 int rte_vfio_user_client_set_irqs(struct rte_vfio_user_client *c,
@@ -216,14 +236,24 @@ void *rte_vfio_user_client_region_mmap(struct rte_vfio_user_client *c,
 /**
  * DMA_MAP.
  *
+ * @param c
+ *   The client.
+ * @param iova
+ *   DMA address of the memory for the server.
+ * @param size
+ *   Bytes.
  * @param vaddr
  *   Our address of the memory, or NULL. Where given, the client answers
  *   the server's DMA_READ / DMA_WRITE for the range from it.
  * @param fd
  *   fd to pass (the server mmaps it at @p fd_offset), or -1 for a
  *   message-only region (then @p vaddr is required).
+ * @param fd_offset
+ *   Offset of the memory in @p fd (ignored without an fd).
  * @param prot
  *   VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE.
+ * @return
+ *   0, or a negative errno.
  */
 __rte_experimental
 int rte_vfio_user_client_dma_map(struct rte_vfio_user_client *c,
@@ -242,11 +272,24 @@ int rte_vfio_user_client_reset(struct rte_vfio_user_client *c);
 /**
  * Dirty page logging (0.9.1 DIRTY_PAGES).
  *
+ * @param c
+ *   The client.
  * @param flags
  *   VFIO_USER_DIRTY_PAGES_F_START, _STOP or _GET_BITMAP.
+ * @param iova
+ *   With _GET_BITMAP: start of the range (DMA address).
+ * @param size
+ *   With _GET_BITMAP: bytes of the range.
+ * @param pgsize
+ *   With _GET_BITMAP: bytes of memory per bit (a power of 2).
  * @param bitmap
  *   With _GET_BITMAP: room for the bitmap of [iova, iova + size) at
  *   @p pgsize, @p bitmap_size bytes.
+ * @param bitmap_size
+ *   With _GET_BITMAP: bytes at @p bitmap: at least
+ *   ((size / pgsize + 63) / 64) * 8, at most 1 MiB.
+ * @return
+ *   0, or a negative errno.
  */
 __rte_experimental
 int rte_vfio_user_client_dirty_pages(struct rte_vfio_user_client *c,
