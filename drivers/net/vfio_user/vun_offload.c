@@ -649,8 +649,8 @@ handover(struct vun_dev *d)
 			return;	/* ours to fix, not the engine's: logged */
 	}
 	for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
-		if (d->vq[i].cfg_enable)
-			ret = queue_start(d, &d->vq[i], 0);
+		if (d->vq[i].cfg_enable)	/* 0, or a migrated index */
+			ret = queue_start(d, &d->vq[i], d->vq[i].last_avail);
 	if (ret < 0) {
 		engine_lost(d, strerror(-ret));
 		return;
@@ -851,6 +851,54 @@ vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st)
 	if (ret < 0)
 		engine_lost(d, strerror(-ret));
 out:
+	pthread_mutex_unlock(&ol->lock);
+}
+
+/*
+ * Migration stops the device (STOP, STOP_COPY, RESUMING): the engine
+ * stops every queue and says where (GET_VRING_BASE); the device state
+ * carries that (last_avail) and the used index the engine left in the
+ * driver's ring (last_used). When the device runs again, here or on the
+ * destination, the hand-over starts the queues from there.
+ */
+void
+vun_offload_mig_stop(struct vun_dev *d)
+{
+	struct vun_offload *ol = d->ol;
+	int ret = 0;
+
+	if (ol == NULL)
+		return;
+	pthread_mutex_lock(&ol->lock);
+	for (uint16_t i = 0; i < data_vqs(d); i++) {
+		struct vun_vq *vq = &d->vq[i];
+		uint8_t was = ol->q[i];
+		uint16_t used;
+		int r = 0;
+
+		if (was == Q_ON && engine_up(ol))
+			r = queue_stop(d, i, Q_OFF);
+		ol->q[i] = Q_OFF;
+		if (was == Q_OFF || r < 0) {
+			if (ret == 0)
+				ret = r;
+			continue;
+		}
+		vq->last_avail = ol->qbase[i];
+		if (rte_vfio_user_dma_read(d->dev_id,
+					   vq->used_iova +
+						   offsetof(struct vring_used,
+							    idx),
+					   &used, sizeof(used)) == 0)
+			vq->last_used = used;
+		else
+			vq->last_used = vq->last_avail;
+		VUN_LOG(DEBUG, "%s: offload: queue %u back at avail %u used %u",
+			d->path, i, vq->last_avail, vq->last_used);
+	}
+	ol->handed = false;
+	if (ret < 0)
+		engine_lost(d, strerror(-ret));
 	pthread_mutex_unlock(&ol->lock);
 }
 

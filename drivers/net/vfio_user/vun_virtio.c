@@ -1167,17 +1167,7 @@ vun_virtio_register(struct vun_dev *d)
 	ret = rte_vfio_user_pci_attach(d->pci, id);
 	if (ret < 0)
 		goto err;
-	/* an offload engine's writes to client memory are not dirty-logged
-	 * (no VHOST_USER_SET_LOG_BASE yet): such a device must not claim to
-	 * be migratable */
-	ret = 0;
-	if (d->ol == NULL)
-		ret = vun_mig_register(d);
-	else
-		VUN_LOG(INFO,
-			"%s: offload mode: not migratable (the engine's "
-			"writes are not dirty-logged)",
-			d->path);
+	ret = vun_mig_register(d);
 	if (ret < 0)
 		goto err;
 	ret = rte_vfio_user_start(id);
