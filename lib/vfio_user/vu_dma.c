@@ -647,8 +647,7 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 static int
 dirty_op(struct vu_dev *dev, enum rte_vfio_user_dirty_op op)
 {
-	return dev->ops.dirty_log != NULL ? dev->ops.dirty_log(dev->id, op) :
-					     0;
+	return dev->ops.dirty_log != NULL ? dev->ops.dirty_log(dev->id, op) : 0;
 }
 
 /* Start or stop logging: give the mappings bitmaps, or take them back. */

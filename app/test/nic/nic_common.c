@@ -88,9 +88,10 @@ nic_group_setup(const char *prog)
 		return -1;
 	}
 	snprintf(nic.sock, sizeof(nic.sock), "%s/vnic.sock", nic.dir);
-	snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s,queues=%u,mtu=%u,"
-		 "mac=02:00:00:aa:bb:01%s", nic.sock, NIC_QUEUES, NIC_MTU,
-		 nic_devargs_extra);
+	snprintf(vdev, sizeof(vdev),
+		 "net_vfio_user0,path=%s,queues=%u,mtu=%u,"
+		 "mac=02:00:00:aa:bb:01%s",
+		 nic.sock, NIC_QUEUES, NIC_MTU, nic_devargs_extra);
 	snprintf(prefix, sizeof(prefix), "%s_%d", prog, (int)getpid());
 	snprintf(log, sizeof(log), "--log-level=%s",
 		 loglvl != NULL ? loglvl : "pmd.net.vfio_user:notice");

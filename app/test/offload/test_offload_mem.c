@@ -293,9 +293,10 @@ report(struct nic_drv *d)
 	 * making it: let it */
 	usleep(20000);
 	memset(bm, 0, sizeof(bm));
-	assert_int_equal(rte_vfio_user_client_dma_logging_report(
-				 d->c, NIC_IOVA, NIC_MEM_MAPPED, PAGE, bm,
-				 sizeof(bm)),
+	assert_int_equal(rte_vfio_user_client_dma_logging_report(d->c, NIC_IOVA,
+								 NIC_MEM_MAPPED,
+								 PAGE, bm,
+								 sizeof(bm)),
 			 0);
 }
 
@@ -470,8 +471,7 @@ test_migration_stop(void **state)
 	while (nic_now_ms() < end)
 		flow_step(d, &f, true, false, 0);
 	assert_int_equal(f.received, got);
-	assert_int_equal(__atomic_load_n(&d->vq[1].used->idx,
-					 __ATOMIC_ACQUIRE),
+	assert_int_equal(__atomic_load_n(&d->vq[1].used->idx, __ATOMIC_ACQUIRE),
 			 tx_used);
 	report(d);
 	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), 0);
@@ -536,7 +536,7 @@ test_unmap_under_traffic(void **state)
 	(void)state;
 	/* each virtqueue's memory a DMA region of its own, and the rest */
 	assert_int_equal(rte_vfio_user_client_dma_unmap(d->c, NIC_IOVA,
-							 NIC_MEM_MAPPED),
+							NIC_MEM_MAPPED),
 			 0);
 	for (uint64_t off = 0; off < NIC_MEM_MAPPED; off += area) {
 		uint64_t len = RTE_MIN(area, NIC_MEM_MAPPED - off);
@@ -616,8 +616,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_dirty_log,
-						nic_test_setup,
+		cmocka_unit_test_setup_teardown(test_dirty_log, nic_test_setup,
 						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_migration_stop,
 						nic_test_setup,

@@ -404,6 +404,25 @@ log_mark(struct vun_dev *d, uint64_t page, uint64_t n)
 					 VUN_LOG_PAGE);
 }
 
+/* Mark the pages of the set bits of word w of the log (value v), run by
+ * run. */
+static void
+log_word(struct vun_dev *d, uint64_t w, uint64_t v)
+{
+	while (v != 0) {
+		unsigned int b = (unsigned int)__builtin_ctzll(v);
+		uint64_t rest = ~(v >> b); /* 0 at the run */
+		unsigned int run = 64;
+
+		if (rest != 0)
+			run = (unsigned int)__builtin_ctzll(rest);
+		log_mark(d, w * 64 + b, run);
+		if (b + run >= 64)
+			return;
+		v &= ~0ULL << (b + run);
+	}
+}
+
 /* Move the bits of log (size bytes) that cover client memory into the
  * library's bitmaps, clearing them. */
 static void
@@ -423,23 +442,11 @@ log_fold(struct vun_dev *d, uint64_t *log, uint64_t size)
 
 		/* a word two segments share was taken by the first */
 		for (w = RTE_MAX(first, next); w <= last && w < nwords; w++) {
-			uint64_t v, rest;
-			unsigned int b, run;
-
 			if (__atomic_load_n(&log[w], __ATOMIC_RELAXED) == 0)
 				continue;
-			v = __atomic_exchange_n(&log[w], 0, __ATOMIC_ACQ_REL);
-			/* runs of set bits */
-			while (v != 0) {
-				b = (unsigned int)__builtin_ctzll(v);
-				rest = ~(v >> b);	/* 0 at the run */
-				run = rest == 0 ? 64 :
-					(unsigned int)__builtin_ctzll(rest);
-				log_mark(d, w * 64 + b, run);
-				if (b + run >= 64)
-					break;
-				v &= ~0ULL << (b + run);
-			}
+			log_word(d, w,
+				 __atomic_exchange_n(&log[w], 0,
+						     __ATOMIC_ACQ_REL));
 		}
 		next = last + 1;
 		if (s->iova + s->size < s->iova)
@@ -472,9 +479,11 @@ engine_log(struct vun_dev *d, bool on)
 						 vq->used_iova,
 						 on ? VHU_VRING_F_LOG : 0);
 	}
-	if (ret == 0)
-		ret = vhu_set_features(c, ol->features |
-					      (on ? 1ULL << VHU_F_LOG_ALL : 0));
+	if (ret == 0 && on)
+		ret = vhu_set_features(c,
+				       ol->features | (1ULL << VHU_F_LOG_ALL));
+	else if (ret == 0)
+		ret = vhu_set_features(c, ol->features);
 	if (ret == 0)
 		ret = vhu_sync(c);
 	return ret;
@@ -824,7 +833,8 @@ vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st)
 		 * drops the range; the library answers the unmap after */
 		rte_vfio_user_get_unmap_range(d->dev_id, &iova, &len);
 		for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
-			if (ol->q[i] == Q_ON && rings_in(&d->vq[i], iova, len)) {
+			if (ol->q[i] == Q_ON &&
+			    rings_in(&d->vq[i], iova, len)) {
 				ret = queue_stop(d, i, Q_PAUSED);
 				stopped = true;
 			}
