@@ -147,6 +147,33 @@ enum rte_vfio_user_status {
 	RTE_VFIO_USER_IRQ_CHANGED,
 };
 
+/**
+ * What rte_vfio_user_notify_ops::dirty_log is told: dirty page logging of
+ * client memory (0.9.1 DIRTY_PAGES, or DEVICE_FEATURE DMA_LOGGING_*) as
+ * seen by a device whose writes to client memory do not all go through
+ * the library's translation helpers (an offload engine in another
+ * process writes it directly).
+ */
+enum rte_vfio_user_dirty_op {
+	/**
+	 * The client started logging; the library's bitmaps exist. The
+	 * device starts logging the writes it does not mark itself. A
+	 * negative errno fails the client's request: logging stays off.
+	 */
+	RTE_VFIO_USER_DIRTY_START,
+	/**
+	 * The library is about to report dirty pages (a DIRTY_PAGES
+	 * GET_BITMAP, a DMA_LOGGING_REPORT, or a DMA_UNMAP with
+	 * GET_DIRTY_BITMAP, after the device let go of the range it takes):
+	 * the device marks, with rte_vfio_user_mark_dirty(), what was
+	 * written since the last time and is not marked yet. A negative
+	 * errno fails the report.
+	 */
+	RTE_VFIO_USER_DIRTY_SYNC,
+	/** Logging stops (the client stopped it, or went away). */
+	RTE_VFIO_USER_DIRTY_STOP,
+};
+
 /** Callbacks from the library to the device model; each may be NULL. */
 struct rte_vfio_user_notify_ops {
 	/**
@@ -160,6 +187,14 @@ struct rte_vfio_user_notify_ops {
 	int (*update_status)(int dev_id, enum rte_vfio_user_status status);
 	/** DEVICE_RESET from the client; negative errno fails it. */
 	int (*reset_device)(int dev_id);
+	/**
+	 * Dirty page logging of writes the library does not see (see the
+	 * enum); NULL for a device whose writes all go through
+	 * rte_vfio_user_iova_to_va() and friends, or are marked with
+	 * rte_vfio_user_mark_dirty() as they happen. Called on the event
+	 * thread, never with the library's memory table lock held.
+	 */
+	int (*dirty_log)(int dev_id, enum rte_vfio_user_dirty_op op);
 };
 
 /** Default mode of the socket file of a device: its owner only. */

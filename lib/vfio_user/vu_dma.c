@@ -500,6 +500,26 @@ region_match(const struct vu_dma *d, uint64_t addr, uint64_t size)
 	return s != NULL && s->iova == addr && s->size == size ? s : NULL;
 }
 
+/* Before a dirty report: the device marks the writes the library did not
+ * see (rte_vfio_user_notify_ops::dirty_log). Not with dma.lock held. */
+static int
+dirty_sync(struct vu_dev *dev)
+{
+	bool logging;
+	int ret;
+
+	pthread_mutex_lock(&dev->dma.lock);
+	logging = dev->dma.logging;
+	pthread_mutex_unlock(&dev->dma.lock);
+	if (!logging || dev->ops.dirty_log == NULL)
+		return 0;
+	ret = dev->ops.dirty_log(dev->id, RTE_VFIO_USER_DIRTY_SYNC);
+	if (ret < 0)
+		VU_LOG(ERR, "%s: the device could not report its writes: %s",
+		       dev->path, strerror(-ret));
+	return ret;
+}
+
 /* Whether r logs dirty pages (a mapped, writable region). */
 static inline uint64_t *
 region_bitmap(const seg_t *r)
@@ -568,6 +588,12 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		notify_unmap(dev, 0, UINT64_MAX);
 	else
 		notify_unmap(dev, req->addr, req->size);
+	/* the device let go of the range: what it wrote there is final */
+	if (bm != NULL) {
+		ret = dirty_sync(dev);
+		if (ret < 0)
+			return ret;
+	}
 
 	pthread_mutex_lock(&d->lock);
 	if (!all) {	/* the event thread is the only writer: still there */
@@ -617,6 +643,13 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 
 /* ---- dirty page logging ---- */
 
+/* The device's dirty_log callback, if it has one: 0 or its errno. */
+static int
+dirty_op(struct vu_dev *dev, enum rte_vfio_user_dirty_op op)
+{
+	return dev->ops.dirty_log != NULL ? dev->ops.dirty_log(dev->id, op) : 0;
+}
+
 /* Start or stop logging: give the mappings bitmaps, or take them back. */
 static int
 logging_set(struct vu_dev *dev, bool on)
@@ -629,6 +662,10 @@ logging_set(struct vu_dev *dev, bool on)
 		pthread_mutex_unlock(&d->lock);
 		return 0;
 	}
+	pthread_mutex_unlock(&d->lock);
+	if (!on)	/* the device's own logging first */
+		dirty_op(dev, RTE_VFIO_USER_DIRTY_STOP);
+	pthread_mutex_lock(&d->lock);
 	if (on)
 		ret = vu_maps_log_start(&d->maps);
 	else
@@ -644,6 +681,15 @@ logging_set(struct vu_dev *dev, bool on)
 	pthread_mutex_unlock(&d->lock);
 	if (ret < 0)
 		return ret;
+	if (on) {	/* the bitmaps exist: the device's own logging */
+		ret = dirty_op(dev, RTE_VFIO_USER_DIRTY_START);
+		if (ret < 0) {
+			VU_LOG(ERR, "%s: the device cannot log its writes: %s",
+			       dev->path, strerror(-ret));
+			logging_set(dev, false);
+			return ret;
+		}
+	}
 	VU_LOG(INFO, "%s: dirty page logging %s", dev->path, on ? "on" : "off");
 	return 0;
 }
@@ -722,6 +768,9 @@ vu_handle_dirty_pages(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	}
 	memcpy(rep + 1, rg, sizeof(*rg));
 	memset(c->reply + sizeof(*rep) + sizeof(*rg), 0, rg->bitmap.size);
+	ret = dirty_sync(c->dev);
+	if (ret < 0)
+		return ret;
 	pthread_mutex_lock(&c->dev->dma.lock);
 	ret = dirty_report(c->dev, rg->iova, rg->size, rg->bitmap.pgsize,
 			   (uint64_t *)(c->reply + sizeof(*rep) + sizeof(*rg)));
@@ -829,6 +878,9 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 			return 0;
 		}
 		memcpy(rep->data, rq, sizeof(*rq));
+		ret = dirty_sync(c->dev);
+		if (ret < 0)
+			return ret;
 		pthread_mutex_lock(&c->dev->dma.lock);
 		ret = dirty_report(c->dev, rq->iova, rq->length, rq->page_size,
 				   (uint64_t *)(rep->data + sizeof(*rq)));
@@ -1269,7 +1321,7 @@ void
 vu_dma_client_gone(struct vu_dev *dev)
 {
 	struct vu_dma *d = &dev->dma;
-	bool mapped;
+	bool mapped, logging;
 	uint64_t token;
 
 	pthread_mutex_lock(&d->req_lock);
@@ -1295,10 +1347,13 @@ vu_dma_client_gone(struct vu_dev *dev)
 		       dev->path);
 		return;
 	}
+	logging = d->logging;
 	if (d->logging)
 		vu_maps_log_stop(&d->maps);
 	d->logging = false;
 	pthread_mutex_unlock(&d->lock);
+	if (logging)
+		dirty_op(dev, RTE_VFIO_USER_DIRTY_STOP);
 	table_sync(dev, mapped ? token : rte_rcu_qsbr_start(d->qsbr));
 	pthread_mutex_lock(&d->lock);
 	vu_views_drop(dev, 0, UINT64_MAX);

@@ -22,6 +22,7 @@
 
 struct nic_env nic;
 struct nic_frag nic_frag;
+const char *nic_devargs_extra = "";
 
 static const uint8_t nic_mac[6] = NIC_MAC;
 static const uint8_t peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
@@ -87,8 +88,10 @@ nic_group_setup(const char *prog)
 		return -1;
 	}
 	snprintf(nic.sock, sizeof(nic.sock), "%s/vnic.sock", nic.dir);
-	snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s,queues=%u,mtu=%u,"
-		 "mac=02:00:00:aa:bb:01", nic.sock, NIC_QUEUES, NIC_MTU);
+	snprintf(vdev, sizeof(vdev),
+		 "net_vfio_user0,path=%s,queues=%u,mtu=%u,"
+		 "mac=02:00:00:aa:bb:01%s",
+		 nic.sock, NIC_QUEUES, NIC_MTU, nic_devargs_extra);
 	snprintf(prefix, sizeof(prefix), "%s_%d", prog, (int)getpid());
 	snprintf(log, sizeof(log), "--log-level=%s",
 		 loglvl != NULL ? loglvl : "pmd.net.vfio_user:notice");

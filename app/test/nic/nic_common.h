@@ -162,6 +162,10 @@ struct nic_frag {
 };
 extern struct nic_frag nic_frag;
 
+/* More devargs for net_vfio_user0 (",key=value..."), set before
+ * nic_group_setup(); "" by default. */
+extern const char *nic_devargs_extra;
+
 /* The driver. */
 struct nic_drv {
 	struct rte_vfio_user_client *c;

@@ -57,6 +57,7 @@
 #include "vfio_user_proto.h"
 #include "vun.h"
 #include "vun_layout.h"
+#include "vun_offload.h"
 
 #define MIG_MAGIC	0x4d4e5556u	/* "VUNM" */
 #define MIG_VERSION	1
@@ -649,6 +650,7 @@ static void
 device_stop(struct vun_dev *d)
 {
 	__atomic_store_n(&d->mig_stopped, 1, __ATOMIC_RELEASE);
+	vun_offload_mig_stop(d);	/* the engine's queues, their indices */
 	vun_queues_stop(d);	/* waits until the data path let go */
 	VUN_LOG(INFO, "%s: stopped for migration", d->path);
 }
@@ -660,6 +662,7 @@ device_run(struct vun_dev *d)
 	if (!(d->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 	vun_queues_start(d);
+	vun_offload_driver_ok(d);	/* to the engine, from the indices */
 	vun_ctrl_process(d);
 	/* an interrupt may have been lost on the way: one for every queue
 	 * (a driver takes a spurious one in its stride) */

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -82,6 +83,12 @@ struct vun_offload {
 	struct vhu_mem_region sent[VHU_MAX_MEM_REGIONS];
 	uint32_t nsent;			/* regions the engine has */
 	bool table_sent;
+	uint64_t features;		/* SET_FEATURES at hand-over, less LOG_ALL */
+	/* dirty logging: the engine's log (see "dirty log" below) */
+	bool logging;			/* the client logs */
+	int log_fd;			/* memfd, -1: none */
+	uint64_t *log;			/* its mapping */
+	uint64_t log_size;		/* bytes */
 	uint64_t handovers;
 	uint64_t losses;
 };
@@ -276,7 +283,8 @@ queue_start(struct vun_dev *d, struct vun_vq *vq, uint16_t base)
 	if ((ret = vhu_set_vring_num(c, i, vq->cfg_size)) < 0 ||
 	    (ret = vhu_set_vring_base(c, i, base)) < 0 ||
 	    (ret = vhu_set_vring_addr(c, i, vq->desc_iova, vq->used_iova,
-				      vq->avail_iova, vq->used_iova, 0)) < 0 ||
+				      vq->avail_iova, vq->used_iova,
+				      ol->logging ? VHU_VRING_F_LOG : 0)) < 0 ||
 	    (ret = vhu_set_vring_kick(c, i, ol->kick[i])) < 0 ||
 	    (ret = vhu_set_vring_call(c, i, call_fd(d, vq))) < 0)
 		return ret;
@@ -306,15 +314,241 @@ queue_stop(struct vun_dev *d, uint16_t i, enum q_state to)
 	return ret;
 }
 
-/* ---- the engine ---- */
-
-static void on_engine(int fd, void *arg, uint32_t events);
-
 static bool
 engine_up(const struct vun_offload *ol)
 {
 	return ol->vhu.fd >= 0;
 }
+
+/* ---- dirty log ----
+ *
+ * While the client logs dirty pages, the engine logs its writes the way
+ * vhost-user back ends do (VHOST_F_LOG_ALL, VHOST_USER_SET_LOG_BASE): one
+ * bit per 4 KiB page of guest physical address (our IOVA, as in
+ * SET_MEM_TABLE), set with an atomic or, in a shared memfd of ours that
+ * covers every segment of client memory. Before each report the library
+ * makes, log_fold() moves the bits (an atomic exchange per 64-bit word)
+ * into the library's bitmaps with rte_vfio_user_mark_dirty().
+ */
+
+/* Log bytes for the IOVA space of client memory (a page at least). */
+static uint64_t
+log_bytes(struct vun_dev *d)
+{
+	const struct rte_vfio_user_mem_table *t = rte_vfio_user_get_mem_table(
+		d->dev_id);
+	const struct rte_vfio_user_mem_segment *s;
+	uint64_t end = 0;
+
+	for (s = rte_vfio_user_mem_next(t, 0); s != NULL;
+	     s = rte_vfio_user_mem_next(t, s->iova + s->size)) {
+		if (s->iova + s->size < s->iova)
+			return UINT64_MAX;	/* to the end of the space */
+		end = RTE_MAX(end, s->iova + s->size);
+	}
+	/* a bit per page, 64-bit words, whole pages of log */
+	return RTE_ALIGN_CEIL((end / VUN_LOG_PAGE + 1 + 63) / 64 * 8,
+			      (uint64_t)VUN_LOG_PAGE);
+}
+
+static void
+log_free(int fd, uint64_t *log, uint64_t size)
+{
+	if (log != NULL)
+		munmap(log, size);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* A new, clean log of size bytes: 0 or -errno. */
+static int
+log_alloc(struct vun_dev *d, uint64_t size, int *fd, uint64_t **log)
+{
+	int ret;
+
+	if (size > VUN_LOG_MAX) {
+		VUN_LOG(ERR,
+			"%s: offload: client memory reaches past what a dirty "
+			"log of %" PRIu64 " bytes covers",
+			d->path, (uint64_t)VUN_LOG_MAX);
+		return -E2BIG;
+	}
+	*fd = memfd_create("vun-dirty-log", MFD_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	if (ftruncate(*fd, (off_t)size) < 0) {
+		ret = -errno;
+		close(*fd);
+		return ret;
+	}
+	*log = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (*log == MAP_FAILED) {
+		ret = -errno;
+		close(*fd);
+		*log = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+/* Mark the pages of a run of set bits [page, page + n) dirty: where a
+ * page is no longer in client memory, its bit goes. */
+static void
+log_mark(struct vun_dev *d, uint64_t page, uint64_t n)
+{
+	if (rte_vfio_user_mark_dirty(d->dev_id, page * VUN_LOG_PAGE,
+				     n * VUN_LOG_PAGE) == 0)
+		return;
+	for (uint64_t p = page; p < page + n; p++)
+		rte_vfio_user_mark_dirty(d->dev_id, p * VUN_LOG_PAGE,
+					 VUN_LOG_PAGE);
+}
+
+/* Mark the pages of the set bits of word w of the log (value v), run by
+ * run. */
+static void
+log_word(struct vun_dev *d, uint64_t w, uint64_t v)
+{
+	while (v != 0) {
+		unsigned int b = (unsigned int)__builtin_ctzll(v);
+		uint64_t rest = ~(v >> b); /* 0 at the run */
+		unsigned int run = 64;
+
+		if (rest != 0)
+			run = (unsigned int)__builtin_ctzll(rest);
+		log_mark(d, w * 64 + b, run);
+		if (b + run >= 64)
+			return;
+		v &= ~0ULL << (b + run);
+	}
+}
+
+/* Move the bits of log (size bytes) that cover client memory into the
+ * library's bitmaps, clearing them. */
+static void
+log_fold(struct vun_dev *d, uint64_t *log, uint64_t size)
+{
+	const struct rte_vfio_user_mem_table *t = rte_vfio_user_get_mem_table(
+		d->dev_id);
+	const struct rte_vfio_user_mem_segment *s;
+	uint64_t nwords = size / 8, w, next = 0;
+
+	if (log == NULL)
+		return;
+	for (s = rte_vfio_user_mem_next(t, 0); s != NULL;
+	     s = rte_vfio_user_mem_next(t, s->iova + s->size)) {
+		uint64_t first = s->iova / VUN_LOG_PAGE / 64;
+		uint64_t last = (s->iova + s->size - 1) / VUN_LOG_PAGE / 64;
+
+		/* a word two segments share was taken by the first */
+		for (w = RTE_MAX(first, next); w <= last && w < nwords; w++) {
+			if (__atomic_load_n(&log[w], __ATOMIC_RELAXED) == 0)
+				continue;
+			log_word(d, w,
+				 __atomic_exchange_n(&log[w], 0,
+						     __ATOMIC_ACQ_REL));
+		}
+		next = last + 1;
+		if (s->iova + s->size < s->iova)
+			break;	/* the segment ends the IOVA space */
+	}
+}
+
+/*
+ * Make the engine log (on) or stop (off), for the queues it has: the log,
+ * SET_VRING_ADDR with VHOST_VRING_F_LOG, then VHOST_F_LOG_ALL, from which
+ * on every write it makes is in the log; returns when the engine took it.
+ */
+static int
+engine_log(struct vun_dev *d, bool on)
+{
+	struct vun_offload *ol = d->ol;
+	struct vhu_conn *c = &ol->vhu;
+	int ret = 0;
+
+	if (!engine_up(ol) || !ol->handed)
+		return 0;	/* at the hand-over */
+	if (on)
+		ret = vhu_set_log_base(c, ol->log_fd, ol->log_size);
+	for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++) {
+		const struct vun_vq *vq = &d->vq[i];
+
+		if (ol->q[i] == Q_ON)
+			ret = vhu_set_vring_addr(c, i, vq->desc_iova,
+						 vq->used_iova, vq->avail_iova,
+						 vq->used_iova,
+						 on ? VHU_VRING_F_LOG : 0);
+	}
+	if (ret == 0 && on)
+		ret = vhu_set_features(c,
+				       ol->features | (1ULL << VHU_F_LOG_ALL));
+	else if (ret == 0)
+		ret = vhu_set_features(c, ol->features);
+	if (ret == 0)
+		ret = vhu_sync(c);
+	return ret;
+}
+
+/* Whether the engine can log its writes. */
+static bool
+engine_logs(const struct vun_offload *ol)
+{
+	return (ol->vhu.features & (1ULL << VHU_F_LOG_ALL)) &&
+	       (ol->vhu.protocol_features & (1ULL << VHU_PROTOCOL_F_LOG_SHMFD));
+}
+
+/* A log big enough for client memory as it is now (DMA_CHANGED while
+ * logging): the engine gets a bigger one, the old one's bits are kept. */
+static int
+log_grow(struct vun_dev *d)
+{
+	struct vun_offload *ol = d->ol;
+	uint64_t size = log_bytes(d), *log, *old = ol->log;
+	uint64_t old_size = ol->log_size;
+	int fd, old_fd = ol->log_fd, ret;
+
+	if (size <= ol->log_size)
+		return 0;
+	ret = log_alloc(d, size, &fd, &log);
+	if (ret < 0)
+		return ret;
+	ol->log_fd = fd;
+	ol->log = log;
+	ol->log_size = size;
+	ret = engine_up(ol) && ol->handed ?
+		      vhu_set_log_base(&ol->vhu, fd, size) :
+		      0;
+	/* from the engine's reply on, it writes only the new log */
+	log_fold(d, old, old_size);
+	log_free(old_fd, old, old_size);
+	return ret;
+}
+
+/*
+ * After some queues stopped (GET_VRING_BASE) while others go on: a back
+ * end may stop the whole device at a GET_VRING_BASE (DPDK's vhost library
+ * does: destroy_device, and net_vhost then forgets which queues were
+ * enabled), so the queues it keeps are disabled and enabled again, which
+ * makes such a back end start them again and changes nothing for others.
+ */
+static int
+queues_rearm(struct vun_dev *d)
+{
+	struct vun_offload *ol = d->ol;
+	int ret = 0;
+
+	if (!(ol->vhu.features & (1ULL << VHU_F_PROTOCOL_FEATURES)))
+		return 0;
+	for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
+		if (ol->q[i] == Q_ON &&
+		    (ret = vhu_set_vring_enable(&ol->vhu, i, false)) == 0)
+			ret = vhu_set_vring_enable(&ol->vhu, i, true);
+	return ret;
+}
+
+/* ---- the engine ---- */
+
+static void on_engine(int fd, void *arg, uint32_t events);
 
 /* The engine is gone (or failed a request): let it go, tell the driver
  * if it had the queues, and look for the next one. */
@@ -398,7 +632,25 @@ handover(struct vun_dev *d)
 		want |= 1ULL << VIRTIO_NET_F_MQ;
 	if (ol->vhu.features & (1ULL << VHU_F_PROTOCOL_FEATURES))
 		want |= 1ULL << VHU_F_PROTOCOL_FEATURES;
-	ret = vhu_set_features(&ol->vhu, want);
+	if (ol->logging && !engine_logs(ol)) {
+		VUN_LOG(ERR,
+			"%s: offload: the client logs dirty pages, the engine "
+			"cannot (no VHOST_F_LOG_ALL or LOG_SHMFD)",
+			d->path);
+		vun_needs_reset(d, "offload engine cannot log dirty pages");
+		return;
+	}
+	ol->features = want;
+	ret = ol->logging ? log_grow(d) : 0;
+	if (ret == -E2BIG || ret == -ENOMEM)
+		return;	/* ours, logged */
+	if (ret == 0)
+		ret = vhu_set_features(&ol->vhu,
+				       want | (ol->logging ?
+						       1ULL << VHU_F_LOG_ALL :
+						       0));
+	if (ret == 0 && ol->logging)
+		ret = vhu_set_log_base(&ol->vhu, ol->log_fd, ol->log_size);
 	if (ret == 0) {
 		ol->table_sent = false;
 		ret = table_send(d, 0, 0);
@@ -406,8 +658,8 @@ handover(struct vun_dev *d)
 			return;	/* ours to fix, not the engine's: logged */
 	}
 	for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
-		if (d->vq[i].cfg_enable)
-			ret = queue_start(d, &d->vq[i], 0);
+		if (d->vq[i].cfg_enable)	/* 0, or a migrated index */
+			ret = queue_start(d, &d->vq[i], d->vq[i].last_avail);
 	if (ret < 0) {
 		engine_lost(d, strerror(-ret));
 		return;
@@ -557,11 +809,22 @@ vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st)
 {
 	struct vun_offload *ol = d->ol;
 	uint64_t iova = 0, len = UINT64_MAX;
+	bool stopped = false;
 	int ret = 0;
 
 	if (ol == NULL)
 		return;
 	pthread_mutex_lock(&ol->lock);
+	/* the log covers client memory before the engine may write it */
+	if (st == RTE_VFIO_USER_DMA_CHANGED && ol->logging) {
+		ret = log_grow(d);
+		if (ret == -E2BIG || ret == -ENOMEM)
+			ret = 0;	/* logged */
+		if (ret < 0) {
+			engine_lost(d, strerror(-ret));
+			goto out;
+		}
+	}
 	if (!engine_up(ol) || (!ol->handed && !ol->table_sent))
 		goto out;
 	switch (st) {
@@ -570,10 +833,15 @@ vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st)
 		 * drops the range; the library answers the unmap after */
 		rte_vfio_user_get_unmap_range(d->dev_id, &iova, &len);
 		for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
-			if (ol->q[i] == Q_ON && rings_in(&d->vq[i], iova, len))
+			if (ol->q[i] == Q_ON &&
+			    rings_in(&d->vq[i], iova, len)) {
 				ret = queue_stop(d, i, Q_PAUSED);
+				stopped = true;
+			}
 		if (ret == 0)
 			ret = table_send(d, iova, len);
+		if (ret == 0 && stopped)
+			ret = queues_rearm(d);
 		break;
 	case RTE_VFIO_USER_DMA_CHANGED:
 		ret = table_send(d, 0, 0);
@@ -594,6 +862,113 @@ vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st)
 		engine_lost(d, strerror(-ret));
 out:
 	pthread_mutex_unlock(&ol->lock);
+}
+
+/*
+ * Migration stops the device (STOP, STOP_COPY, RESUMING): the engine
+ * stops every queue and says where (GET_VRING_BASE); the device state
+ * carries that (last_avail) and the used index the engine left in the
+ * driver's ring (last_used). When the device runs again, here or on the
+ * destination, the hand-over starts the queues from there.
+ */
+void
+vun_offload_mig_stop(struct vun_dev *d)
+{
+	struct vun_offload *ol = d->ol;
+	int ret = 0;
+
+	if (ol == NULL)
+		return;
+	pthread_mutex_lock(&ol->lock);
+	for (uint16_t i = 0; i < data_vqs(d); i++) {
+		struct vun_vq *vq = &d->vq[i];
+		uint8_t was = ol->q[i];
+		uint16_t used;
+		int r = 0;
+
+		if (was == Q_ON && engine_up(ol))
+			r = queue_stop(d, i, Q_OFF);
+		ol->q[i] = Q_OFF;
+		if (was == Q_OFF || r < 0) {
+			if (ret == 0)
+				ret = r;
+			continue;
+		}
+		vq->last_avail = ol->qbase[i];
+		if (rte_vfio_user_dma_read(d->dev_id,
+					   vq->used_iova +
+						   offsetof(struct vring_used,
+							    idx),
+					   &used, sizeof(used)) == 0)
+			vq->last_used = used;
+		else
+			vq->last_used = vq->last_avail;
+		VUN_LOG(DEBUG, "%s: offload: queue %u back at avail %u used %u",
+			d->path, i, vq->last_avail, vq->last_used);
+	}
+	ol->handed = false;
+	if (ret < 0)
+		engine_lost(d, strerror(-ret));
+	pthread_mutex_unlock(&ol->lock);
+}
+
+int
+vun_offload_dirty_log(struct vun_dev *d, enum rte_vfio_user_dirty_op op)
+{
+	struct vun_offload *ol = d->ol;
+	uint64_t size;
+	int ret = 0;
+
+	if (ol == NULL)
+		return 0;
+	pthread_mutex_lock(&ol->lock);
+	switch (op) {
+	case RTE_VFIO_USER_DIRTY_START:
+		if (ol->logging)
+			break;
+		if (engine_up(ol) && !engine_logs(ol)) {
+			VUN_LOG(ERR,
+				"%s: offload engine %s cannot log dirty pages "
+				"(no VHOST_F_LOG_ALL or LOG_SHMFD)",
+				d->path, ol->path);
+			ret = -ENOTSUP;
+			break;
+		}
+		size = log_bytes(d);
+		ret = log_alloc(d, size, &ol->log_fd, &ol->log);
+		if (ret < 0)
+			break;
+		ol->log_size = size;
+		ol->logging = true;
+		ret = engine_log(d, true);
+		if (ret < 0)	/* logging goes on, without that engine */
+			engine_lost(d, strerror(-ret));
+		ret = 0;
+		VUN_LOG(INFO,
+			"%s: offload: dirty log of %" PRIu64 " bytes given to "
+			"the engine",
+			d->path, size);
+		break;
+	case RTE_VFIO_USER_DIRTY_SYNC:
+		log_fold(d, ol->log, ol->log_size);
+		break;
+	case RTE_VFIO_USER_DIRTY_STOP:
+		if (!ol->logging)
+			break;
+		ret = engine_log(d, false);
+		if (ret < 0)
+			engine_lost(d, strerror(-ret));
+		ret = 0;
+		ol->logging = false;
+		log_free(ol->log_fd, ol->log, ol->log_size);
+		ol->log_fd = -1;
+		ol->log = NULL;
+		ol->log_size = 0;
+		VUN_LOG(INFO, "%s: offload: dirty logging stopped", d->path);
+		break;
+	}
+	pthread_mutex_unlock(&ol->lock);
+	return ret;
 }
 
 int
@@ -647,6 +1022,7 @@ ol_free(struct vun_offload *ol)
 		close(ol->relay_efd);
 	if (ol->timer_fd >= 0)
 		close(ol->timer_fd);
+	log_free(ol->log_fd, ol->log, ol->log_size);
 	vhu_close(&ol->vhu);
 	pthread_mutex_destroy(&ol->lock);
 	free(ol);
@@ -661,7 +1037,7 @@ vun_offload_init(struct vun_dev *d, const char *engine_path)
 		return -ENOMEM;
 	pthread_mutex_init(&ol->lock, NULL);
 	ol->vhu.fd = -1;
-	ol->relay_efd = ol->timer_fd = -1;
+	ol->relay_efd = ol->timer_fd = ol->log_fd = -1;
 	for (unsigned int i = 0; i < RTE_DIM(ol->kick); i++)
 		ol->kick[i] = -1;
 	if (strlen(engine_path) >= sizeof(ol->path)) {

@@ -47,11 +47,24 @@ bool vun_offload_link(const struct vun_dev *d, bool in_process_link);
 void vun_offload_driver_ok(struct vun_dev *d);
 void vun_offload_reset(struct vun_dev *d);
 void vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st);
+/* Migration stops the device: the queues back from the engine, their
+ * indices in d->vq[] (the device state). The hand-over (DRIVER_OK,
+ * vun_offload_driver_ok() when the device runs again) starts each queue
+ * from vq->last_avail. */
+void vun_offload_mig_stop(struct vun_dev *d);
+/* Dirty logging (rte_vfio_user_notify_ops::dirty_log): the engine logs
+ * its writes to a shared log while the client logs, folded into the
+ * library's bitmaps before each report. */
+int vun_offload_dirty_log(struct vun_dev *d, enum rte_vfio_user_dirty_op op);
 
 /* Counters for xstats: hand-overs and engine losses. */
 uint64_t vun_offload_handovers(const struct vun_dev *d);
 uint64_t vun_offload_losses(const struct vun_dev *d);
 
 #define VUN_OFFLOAD_RETRY_MS 200
+/* Page of the engine's dirty log (vhost-user's VHOST_LOG_PAGE). */
+#define VUN_LOG_PAGE 4096u
+/* Largest dirty log: 64 GiB (sparse) covers 2^51 bytes of IOVA space. */
+#define VUN_LOG_MAX (1ULL << 36)
 
 #endif /* VUN_OFFLOAD_H */

@@ -29,6 +29,7 @@ enum {
 	VHU_SET_FEATURES = 2,
 	VHU_SET_OWNER = 3,
 	VHU_SET_MEM_TABLE = 5,
+	VHU_SET_LOG_BASE = 6,
 	VHU_SET_VRING_NUM = 8,
 	VHU_SET_VRING_ADDR = 9,
 	VHU_SET_VRING_BASE = 10,
@@ -77,10 +78,16 @@ struct vhu_mem {
 	} r[VHU_MAX_MEM_REGIONS];
 } __rte_packed;
 
+struct vhu_log {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+} __rte_packed;
+
 struct vhu_msg {
 	struct vhu_hdr h;
 	union {
 		uint64_t u64;
+		struct vhu_log log;
 		struct vhu_state state;
 		struct vhu_addr addr;
 		struct vhu_mem mem;
@@ -274,6 +281,12 @@ barrier(struct vhu_conn *c)
 }
 
 int
+vhu_sync(struct vhu_conn *c)
+{
+	return barrier(c);
+}
+
+int
 vhu_connect(struct vhu_conn *c, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -300,6 +313,7 @@ vhu_connect(struct vhu_conn *c, const char *path)
 	if (ret == 0 && (c->features & (1ULL << VHU_F_PROTOCOL_FEATURES))) {
 		ret = get_u64(c, VHU_GET_PROTOCOL_FEATURES, &pf);
 		want = pf & ((1ULL << VHU_PROTOCOL_F_MQ) |
+			     (1ULL << VHU_PROTOCOL_F_LOG_SHMFD) |
 			     (1ULL << VHU_PROTOCOL_F_REPLY_ACK));
 		if (ret == 0)
 			ret = request(c, VHU_SET_PROTOCOL_FEATURES, &want,
@@ -438,4 +452,32 @@ int
 vhu_set_vring_call(struct vhu_conn *c, uint32_t index, int fd)
 {
 	return set_vring_fd(c, VHU_SET_VRING_CALL, index, fd);
+}
+
+/*
+ * The dirty log: the back end maps size bytes of fd from offset 0 and
+ * answers with an empty reply once it has (the vhost-user specification;
+ * DPDK's vhost library and QEMU do so whether or not REPLY_ACK was
+ * negotiated, so no NEED_REPLY is asked: it would be that same reply).
+ */
+int
+vhu_set_log_base(struct vhu_conn *c, int fd, uint64_t size)
+{
+	struct vhu_msg m = {
+		.h = { VHU_SET_LOG_BASE, VHU_FLAG_VERSION, sizeof(m.p.log) },
+		.p.log = { size, 0 },
+	};
+	int ret;
+
+	if (!(c->protocol_features & (1ULL << VHU_PROTOCOL_F_LOG_SHMFD)))
+		return -ENOTSUP;
+	ret = send_msg(c, &m, &fd, 1);
+	if (ret == 0)
+		ret = recv_reply(c, VHU_SET_LOG_BASE, &m, sizeof(m.p.u64));
+	if (ret == 0 && m.h.size == sizeof(uint64_t) && m.p.u64 != 0) {
+		VUN_LOG(ERR, "%s: vhost-user back end refused the dirty log",
+			c->path);
+		ret = -EIO;
+	}
+	return ret;
 }

@@ -22,9 +22,14 @@
 
 /* Feature bits of the vhost-user layer (not virtio's). */
 #define VHU_F_PROTOCOL_FEATURES	30
+#define VHU_F_LOG_ALL		26	/* log every write to the dirty log */
+
+/* SET_VRING_ADDR flag: log the used ring's writes at its log address. */
+#define VHU_VRING_F_LOG		(1u << 0)
 
 /* Protocol feature bits. */
 #define VHU_PROTOCOL_F_MQ		0
+#define VHU_PROTOCOL_F_LOG_SHMFD	1
 #define VHU_PROTOCOL_F_REPLY_ACK	3
 
 struct vhu_mem_region {
@@ -49,6 +54,8 @@ int vhu_connect(struct vhu_conn *c, const char *path);
 void vhu_close(struct vhu_conn *c);
 
 int vhu_set_features(struct vhu_conn *c, uint64_t features);
+/* Returns when the back end has handled every message sent before. */
+int vhu_sync(struct vhu_conn *c);
 /* n regions (<= VHU_MAX_MEM_REGIONS; 0 drops the back end's mappings). */
 int vhu_set_mem_table(struct vhu_conn *c, const struct vhu_mem_region *r,
 		      uint32_t n);
@@ -64,5 +71,9 @@ int vhu_set_vring_addr(struct vhu_conn *c, uint32_t index, uint64_t desc,
 int vhu_set_vring_kick(struct vhu_conn *c, uint32_t index, int fd);
 int vhu_set_vring_call(struct vhu_conn *c, uint32_t index, int fd);
 int vhu_set_vring_enable(struct vhu_conn *c, uint32_t index, bool on);
+/* The dirty log (needs the LOG_SHMFD protocol feature, else -ENOTSUP):
+ * size bytes of fd from offset 0, one bit per 4 KiB page of guest
+ * physical address; returns when the back end has mapped it. */
+int vhu_set_log_base(struct vhu_conn *c, int fd, uint64_t size);
 
 #endif /* VUN_VHOST_USER_H */

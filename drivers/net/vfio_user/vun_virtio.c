@@ -1021,11 +1021,20 @@ on_reset_device(int dev_id)
 	return rte_vfio_user_pci_reset(d->pci);
 }
 
+/* Our own writes are logged as we make them; an offload engine's are
+ * folded in before each report (vun_offload.c). */
+static int
+on_dirty_log(int dev_id, enum rte_vfio_user_dirty_op op)
+{
+	return vun_offload_dirty_log(dev_of(dev_id), op);
+}
+
 static const struct rte_vfio_user_notify_ops vun_ops = {
 	.new_device = on_new_device,
 	.destroy_device = on_destroy_device,
 	.update_status = on_update_status,
 	.reset_device = on_reset_device,
+	.dirty_log = on_dirty_log,
 };
 
 /* ---- setup ---- */
@@ -1158,17 +1167,7 @@ vun_virtio_register(struct vun_dev *d)
 	ret = rte_vfio_user_pci_attach(d->pci, id);
 	if (ret < 0)
 		goto err;
-	/* an offload engine's writes to client memory are not dirty-logged
-	 * (no VHOST_USER_SET_LOG_BASE yet): such a device must not claim to
-	 * be migratable */
-	ret = 0;
-	if (d->ol == NULL)
-		ret = vun_mig_register(d);
-	else
-		VUN_LOG(INFO,
-			"%s: offload mode: not migratable (the engine's "
-			"writes are not dirty-logged)",
-			d->path);
+	ret = vun_mig_register(d);
 	if (ret < 0)
 		goto err;
 	ret = rte_vfio_user_start(id);
