@@ -49,33 +49,6 @@ PPS=${VU_OFFLOAD_MIG_PPS:-5000}	# per queue
 STINT=${VU_OFFLOAD_MIG_STINT:-0.3}	# seconds on a backend between moves
 BURST=32			# an engine's burst: what it may hold
 
-RT=/var/run/dpdk
-[ "$(id -u)" -eq 0 ] || RT=${XDG_RUNTIME_DIR:-/tmp}/dpdk
-
-# tel PREFIX COMMAND: one telemetry request; prints the reply's values
-# as "key=value" words (as test_migration.sh does).
-tel() {
-	python3 - "$RT/$1/dpdk_telemetry.v2" "$2" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.settimeout(30)
-s.connect(sys.argv[1])
-json.loads(s.recv(4096).decode())
-s.send(sys.argv[2].encode())
-reply = json.loads(s.recv(1 << 16).decode())
-val = list(reply.values())[0]
-if not isinstance(val, dict):
-    print("result=bad-reply")
-else:
-    print(" ".join("%s=%s" % (k, str(v).replace(" ", "_"))
-                   for k, v in val.items()))
-PY
-}
-
-word() {
-	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
-
 field() {
 	echo "$2" | sed -n "s/.* $1 \([0-9][0-9]*\).*/\1/p"
 }
@@ -104,19 +77,19 @@ pair_wait_log fe "fe: LINK UP" 30 "$PID_fe" || pair_fail "fe: no link"
 pair_wait_log dA "offload: $((2 * Q)) queues handed" 10 ||
 	pair_fail "device A did not hand the queues to its engine"
 for ((i = 0; i < 50; i++)); do
-	[ -S "$RT/$FE_PFX/dpdk_telemetry.v2" ] && break
+	[ -S "$PAIR_RT/$FE_PFX/dpdk_telemetry.v2" ] && break
 	sleep 0.1
 done
-[ -S "$RT/$FE_PFX/dpdk_telemetry.v2" ] || pair_fail "fe: no telemetry socket"
+[ -S "$PAIR_RT/$FE_PFX/dpdk_telemetry.v2" ] || pair_fail "fe: no telemetry socket"
 sleep "$STINT"
 
 DOWN=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	for to in B A; do
-		line=$(tel "$FE_PFX" "/vfio_user_client/move,0,$PAIR_WORK/$to.sock")
-		[ "$(word result "$line")" = 0 ] ||
+		line=$(pair_tel_kv "$FE_PFX" "/vfio_user_client/move,0,$PAIR_WORK/$to.sock")
+		[ "$(pair_kv_word result "$line")" = 0 ] ||
 			pair_fail "round $r: move to $to failed: $line"
-		DOWN+=("$(word downtime_us "$line")")
+		DOWN+=("$(pair_kv_word downtime_us "$line")")
 		for p in fe eA eB dA dB; do
 			pv=PID_$p
 			pair_alive "${!pv}" || pair_fail "round $r: $p died"

@@ -357,3 +357,33 @@ tp_fwd_stats() {
 pair_mpps() {
 	awk -v p="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.3f", p / s / 1e6; else print "-" }'
 }
+
+# EAL's runtime directory (where each process has its telemetry socket).
+PAIR_RT=/var/run/dpdk
+[ "$(id -u)" -eq 0 ] || PAIR_RT=${XDG_RUNTIME_DIR:-/tmp}/dpdk
+
+# pair_tel_kv PREFIX COMMAND: one request to the telemetry socket of the
+# process with EAL file prefix PREFIX; prints the reply's values as
+# "key=value" words ("result=bad-reply" when the value is no object).
+pair_tel_kv() {
+	python3 - "$PAIR_RT/$1/dpdk_telemetry.v2" "$2" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(30)
+s.connect(sys.argv[1])
+json.loads(s.recv(4096).decode())
+s.send(sys.argv[2].encode())
+reply = json.loads(s.recv(1 << 16).decode())
+val = list(reply.values())[0]
+if not isinstance(val, dict):
+    print("result=bad-reply")
+else:
+    print(" ".join("%s=%s" % (k, str(v).replace(" ", "_"))
+                   for k, v in val.items()))
+PY
+}
+
+# pair_kv_word KEY LINE: the value of key=value in LINE (of pair_tel_kv).
+pair_kv_word() {
+	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}

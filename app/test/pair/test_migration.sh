@@ -46,34 +46,6 @@ SOCK_A=$PAIR_WORK/a.sock
 SOCK_B=$PAIR_WORK/b.sock
 DEV="queues=$QUEUES,mac=02:00:00:00:0a:01"
 
-RT=/var/run/dpdk
-[ "$(id -u)" -eq 0 ] || RT=${XDG_RUNTIME_DIR:-/tmp}/dpdk
-
-# tel PREFIX COMMAND: one telemetry request; prints the reply's values
-# as "key=value" words.
-tel() {
-	python3 - "$RT/$1/dpdk_telemetry.v2" "$2" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.settimeout(30)
-s.connect(sys.argv[1])
-json.loads(s.recv(4096).decode())
-s.send(sys.argv[2].encode())
-reply = json.loads(s.recv(1 << 16).decode())
-val = list(reply.values())[0]
-if not isinstance(val, dict):
-    print("result=bad-reply")
-else:
-    print(" ".join("%s=%s" % (k, str(v).replace(" ", "_"))
-                   for k, v in val.items()))
-PY
-}
-
-# word KEY LINE: the value of key=value in LINE
-word() {
-	echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
-}
-
 MEM=$(pair_mem_args $MB 3)
 pair_log "$ROUNDS round trips A -> B -> A, $QUEUES queues, $PPS frames/s per queue each way, $(pair_mem_mode "$MEM")"
 
@@ -103,10 +75,10 @@ pair_bg fe "$PKTCHECK" -l 1 --file-prefix "$FE_PFX" $MEM --no-pci \
 pair_wait_log fe "fe: LINK UP" 30 "$PID_fe" || pair_fail "fe: no link"
 pair_wait_log beA "beA: LINK UP" 30 "$PID_beA" || pair_fail "beA: no link"
 for ((i = 0; i < 50; i++)); do
-	[ -S "$RT/$FE_PFX/dpdk_telemetry.v2" ] && break
+	[ -S "$PAIR_RT/$FE_PFX/dpdk_telemetry.v2" ] && break
 	sleep 0.1
 done
-[ -S "$RT/$FE_PFX/dpdk_telemetry.v2" ] || pair_fail "fe: no telemetry socket"
+[ -S "$PAIR_RT/$FE_PFX/dpdk_telemetry.v2" ] || pair_fail "fe: no telemetry socket"
 sleep "$STINT"
 
 # the moves
@@ -115,10 +87,10 @@ SUMMARY_GAP=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	for to in B A; do
 		sock=SOCK_$to
-		line=$(tel "$FE_PFX" "/vfio_user_client/move,0,${!sock}")
-		[ "$(word result "$line")" = 0 ] ||
+		line=$(pair_tel_kv "$FE_PFX" "/vfio_user_client/move,0,${!sock}")
+		[ "$(pair_kv_word result "$line")" = 0 ] ||
 			pair_fail "round $r: move to $to failed: $line"
-		DOWN+=("$(word downtime_us "$line")")
+		DOWN+=("$(pair_kv_word downtime_us "$line")")
 		for p in fe beA beB; do
 			pv=PID_$p
 			pair_alive "${!pv}" || pair_fail "round $r: $p died"
@@ -129,10 +101,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		pair_log "round $r: moved to B and back, device downtime ${DOWN[-2]} us, ${DOWN[-1]} us"
 	fi
 done
-line=$(tel "$FE_PFX" "/vfio_user_client/info,0")
+line=$(pair_tel_kv "$FE_PFX" "/vfio_user_client/info,0")
 pair_log "frontend: $line"
-[ "$(word moves "$line")" = $((2 * ROUNDS)) ] ||
-	pair_fail "the frontend counted $(word moves "$line") moves"
+[ "$(pair_kv_word moves "$line")" = $((2 * ROUNDS)) ] ||
+	pair_fail "the frontend counted $(pair_kv_word moves "$line") moves"
 
 # everyone stops sending; what is in flight arrives; then they exit
 for p in fe beA beB; do
