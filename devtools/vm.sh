@@ -22,14 +22,17 @@
 #
 #   devtools/vm.sh run [--socket PATH] [--script FILE] [--file FILE]...
 #                      [--append 'kernel args'] [--serial FILE] [--mem MB]
-#                      [--smp N] [--trace PATTERN] [--qemu-arg ARG]...
+#                      [--mem-path DIR] [--smp N] [--trace PATTERN]
+#                      [--qemu-arg ARG]...
 #       Boot the VM (TCG: KVM does not work on these machines) with a
 #       vfio-user-pci device on the vfio-user server socket PATH (a DPDK
 #       application with --vdev net_vfio_user0,path=PATH must be serving
 #       it). --script FILE is run by the guest's /init as /vmtest/script
 #       (sh, with the helpers of /vmtest/lib.sh: vt_pass, vt_fail, vt_info,
 #       vt_check, vt_param, vt_irqs, vt_wait); every --file is copied to
-#       /vmtest/. Without --script you get a busybox shell on the console
+#       /vmtest/. Guest RAM is a shared memfd, or a shared file in DIR
+#       with --mem-path (/dev/hugepages: hugetlbfs). Without --script you
+#       get a busybox shell on the console
 #       (exit powers the VM off). The serial console goes to stdout, or to
 #       FILE with --serial. The command exec()s QEMU: its PID is the VM's.
 #       The guest prints "VMTEST BOOT ...", then the script's
@@ -559,6 +562,7 @@ usage() {
 
 cmd_run() {
 	local socket= script= append= serial= mem=512 smp=1 trace= a
+	local mem_path=
 	local files=() qemu_args=()
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -568,6 +572,7 @@ cmd_run() {
 		--append) append=$2; shift 2 ;;
 		--serial) serial=$2; shift 2 ;;
 		--mem) mem=$2; shift 2 ;;
+		--mem-path) mem_path=$2; shift 2 ;;
 		--smp) smp=$2; shift 2 ;;
 		--trace) trace=$2; shift 2 ;;
 		--qemu-arg) qemu_args+=("$2"); shift 2 ;;
@@ -604,8 +609,12 @@ cmd_run() {
 	for a in "${FIRMWARE_DIRS[@]}"; do
 		cmd+=(-L "$a")
 	done
+	local backend="memory-backend-memfd,id=mem,size=${mem}M,share=on"
+	# a file in DIR (hugetlbfs: /dev/hugepages) instead of a memfd
+	[ -n "$mem_path" ] &&
+		backend="memory-backend-file,id=mem,size=${mem}M,mem-path=$mem_path,share=on"
 	cmd+=(-machine q35 -accel tcg -smp "$smp" -m "${mem}M"
-		-object "memory-backend-memfd,id=mem,size=${mem}M,share=on"
+		-object "$backend"
 		-numa node,memdev=mem
 		-nodefaults -no-user-config -display none
 		-kernel "$GUEST_DIR/vmlinuz" -initrd /dev/fd/9

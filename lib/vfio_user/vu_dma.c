@@ -529,6 +529,100 @@ region_bitmap(const seg_t *r)
 	return __atomic_load_n(&r->map->dirty, __ATOMIC_RELAXED);
 }
 
+/*
+ * The regions a DMA_UNMAP of [addr, addr + size) that names no region
+ * exactly takes: every region wholly inside it, as VFIO type1 (v2) does
+ * for ranges. Returns how many (0: none, the range holds no mapping), or
+ * -EINVAL if a region straddles either end (type1 refuses to bisect one
+ * too). With dma.lock held.
+ */
+static int64_t
+range_regions(const struct vu_dma *d, uint64_t addr, uint64_t size)
+{
+	uint64_t last = addr + size - 1, n = 0;	/* may be 2^64 - 1 */
+	const seg_t *s = vu_mt_floor(&d->regions, addr);
+
+	/* regions end below 2^64 (DMA_MAP refuses a wrap): no overflow */
+	if (s != NULL && s->iova < addr && s->iova + s->size > addr)
+		return -EINVAL;
+	for (s = vu_mt_next(&d->regions, addr); s != NULL && s->iova <= last;
+	     s = vu_mt_next(&d->regions, s->iova + s->size)) {
+		if (s->iova + s->size - 1 > last)
+			return -EINVAL;
+		n++;
+	}
+	return (int64_t)n;
+}
+
+/*
+ * DMA_UNMAP of a range that is not one region (a client behind a vIOMMU:
+ * QEMU unmaps whole naturally aligned blocks of the address space when the
+ * guest's IOMMU domain changes, most of them holding no mapping): the
+ * regions inside go, at one grace period for all; a range with none is
+ * answered at once, as VFIO type1 answers it. Returns 0 or -errno.
+ */
+static int
+unmap_range(struct vu_dev *dev, uint64_t addr, uint64_t size)
+{
+	struct vu_dma *d = &dev->dma;
+	struct vu_map **puts;
+	uint64_t token = 0;
+	int64_t n, k = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&d->lock);
+	n = range_regions(d, addr, size);
+	pthread_mutex_unlock(&d->lock);
+	if (n < 0) {
+		VU_LOG(ERR,
+		       "%s: DMA_UNMAP [0x%" PRIx64 ", +0x%" PRIx64
+		       ") splits a mapping",
+		       dev->path, addr, size);
+		return (int)n;
+	}
+	if (n == 0) {
+		VU_LOG(DEBUG,
+		       "%s: DMA_UNMAP [0x%" PRIx64 ", +0x%" PRIx64
+		       "): no mapping in it",
+		       dev->path, addr, size);
+		return 0;
+	}
+	/* their file mappings go after the grace period */
+	puts = calloc((size_t)n, sizeof(*puts));
+	if (puts == NULL)
+		return -ENOMEM;
+	notify_unmap(dev, addr, size);
+	pthread_mutex_lock(&d->lock);
+	/* the event thread is the only writer: the same regions */
+	for (const seg_t *s = vu_mt_next(&d->regions, addr);
+	     s != NULL && k < n && s->iova >= addr &&
+	     s->iova - addr <= size - 1;
+	     s = vu_mt_next(&d->regions, addr)) {
+		seg_t reg = *s;
+
+		ret = table_remove(dev, &reg, &token);
+		if (ret < 0)
+			break;
+		vu_views_drop(dev, reg.iova, reg.size);
+		puts[k++] = map_of(&reg);
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (k > 0)
+		table_sync(dev, token);
+	/* no data-path thread uses those regions any more */
+	pthread_mutex_lock(&d->lock);
+	for (int64_t i = 0; i < k; i++)
+		vu_map_put(&d->maps, puts[i]);
+	pthread_mutex_unlock(&d->lock);
+	free(puts);
+	VU_LOG(DEBUG,
+	       "%s: DMA_UNMAP [0x%" PRIx64 ", +0x%" PRIx64 "): %" PRId64
+	       " regions",
+	       dev->path, addr, size, k);
+	notify(dev, RTE_VFIO_USER_DMA_CHANGED);
+	return ret;
+}
+
 int
 vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 {
@@ -568,14 +662,28 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	if (all && (req->addr != 0 || req->size != 0))
 		return -EINVAL;
 
+	/* a range may end at 2^64 (QEMU unmaps up to the top) */
+	if (!all && (req->size == 0 || req->addr + (req->size - 1) < req->addr))
+		return -EINVAL;
 	pthread_mutex_lock(&d->lock);
 	if (!all)
 		hit = region_match(d, req->addr, req->size);
+	if (!all && hit == NULL && bm != NULL) {
+		pthread_mutex_unlock(&d->lock);
+		VU_LOG(ERR,
+		       "%s: DMA_UNMAP [0x%" PRIx64 ", +0x%" PRIx64
+		       ") with a dirty bitmap matches no mapping",
+		       dev->path, req->addr, req->size);
+		return -ENOENT;
+	}
 	if (!all && hit == NULL) {
 		pthread_mutex_unlock(&d->lock);
-		VU_LOG(ERR, "%s: DMA_UNMAP [0x%" PRIx64 ", +0x%" PRIx64
-		       ") matches no mapping", dev->path, req->addr, req->size);
-		return -ENOENT;
+		ret = unmap_range(dev, req->addr, req->size);
+		if (ret < 0)
+			return ret;
+		memcpy(c->reply, req, sizeof(*req));
+		r->size = sizeof(*req);
+		return 0;
 	}
 	if (bm != NULL && !d->logging) {
 		pthread_mutex_unlock(&d->lock);
@@ -637,6 +745,8 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		vu_map_put(&d->maps, map_of(&reg));
 	}
 	pthread_mutex_unlock(&d->lock);
+	VU_LOG(DEBUG, "%s: DMA_UNMAP [0x%" PRIx64 ", +0x%" PRIx64 ")%s",
+	       dev->path, req->addr, req->size, all ? " all" : "");
 	notify(dev, RTE_VFIO_USER_DMA_CHANGED);
 	return 0;
 }

@@ -327,11 +327,14 @@ test_map_errors(void **state)
 	assert_int_equal(get_info(&c), 0);
 	assert_int_equal(table(&mi_a)->nregions, 3);
 
-	/* unmap must match a mapping exactly */
-	assert_int_equal(mi_unmap(&c, a, 8192, 0), -ENOENT);
-	assert_int_equal(mi_unmap(&c, a + 4096, 4096, 0), -ENOENT);
-	assert_int_equal(mi_unmap(&c, a, 32768, 0), -ENOENT);
-	assert_int_equal(mi_unmap(&c, 0x7000000, 4096, 0), -ENOENT);
+	/* an unmap that is not one region: as VFIO type1 (v2), never a
+	 * part of a region (test_unmap_range has the ranges that work) */
+	assert_int_equal(mi_unmap(&c, a, 8192, 0), -EINVAL);
+	assert_int_equal(mi_unmap(&c, a + 4096, 4096, 0), -EINVAL);
+	assert_int_equal(mi_unmap(&c, a + 4096, 32768, 0), -EINVAL);
+	assert_int_equal(mi_unmap(&c, a + 12288, 8192, 0), -EINVAL);
+	assert_int_equal(mi_unmap(&c, 0x7000000, 0, 0), -EINVAL);
+	assert_int_equal(mi_unmap(&c, 0x7000000, UINT64_MAX, 0), -EINVAL);
 	assert_int_equal(mi_unmap(&c, a, 16384, 0x100), -EINVAL);
 	assert_int_equal(mi_unmap(&c, a, 16384, 0x80000000u), -EINVAL);
 	/* a dirty bitmap while not logging */
@@ -359,7 +362,8 @@ test_map_errors(void **state)
 	assert_int_equal(mi_unmap(&c, a, 16384, 0), 0);
 	assert_int_equal(mi_unmap(&c, a - 4096, 4096, 0), 0);
 	assert_int_equal(mi_unmap(&c, a + 16384, 4096, 0), 0);
-	assert_int_equal(mi_unmap(&c, a + 16384, 4096, 0), -ENOENT);
+	/* again: nothing there now, nothing to do */
+	assert_int_equal(mi_unmap(&c, a + 16384, 4096, 0), 0);
 	assert_int_equal(mi_map(&c, a, 16384, RW, fd, 16384), 0);
 	assert_int_equal(mi_unmap(&c, a, 16384, 0), 0);
 	mi_close(&c, &mi_a);
@@ -367,6 +371,80 @@ test_map_errors(void **state)
 	munmap(smem, MI_PAGE);
 	close(fd);
 	close(small);
+}
+
+/*
+ * DMA_UNMAP of a range that is not one region, as QEMU sends them with a
+ * vIOMMU (whole naturally aligned blocks of the IOVA space, up to 2^64,
+ * most of them empty, when the guest's IOMMU domain changes): the regions
+ * wholly inside go, a range with none is answered with success (VFIO
+ * type1), one splitting a region is refused and changes nothing.
+ */
+static void
+test_unmap_range(void **state)
+{
+	const uint64_t a = 0xfff00000;
+	uint8_t *mem;
+	struct rc c;
+	int fd;
+
+	(void)state;
+	fd = mi_memfd(64 * 1024, &mem);
+	mi_open(&c, &mi_a, NULL);
+	/* 4 KiB pages at descending IOVAs, not adjacent in the file, a
+	 * message-only one among them, and one far above 4 GiB */
+	for (uint64_t i = 0; i < 8; i++)
+		assert_int_equal(mi_map(&c, a + 0xf0000 - i * 4096, 4096, RW,
+					i == 5 ? -1 : fd,
+					i == 5 ? 0 : i * 8192),
+				 0);
+	assert_int_equal(mi_map(&c, 0x800000000000ull, 4096, RW, fd, 0), 0);
+	assert_int_equal(table(&mi_a)->nregions, 9);
+
+	/* empty ranges, the first one ending at 2^64: nothing to do */
+	assert_int_equal(mi_unmap(&c, 0x800000001000ull, 0xffff7ffffffff000ull,
+				  0),
+			 0);
+	assert_int_equal(mi_unmap(&c, 0, 0x80000000, 0), 0);
+	assert_int_equal(table(&mi_a)->nregions, 9);
+	/* splitting a region (at either end): refused, nothing goes */
+	assert_int_equal(mi_unmap(&c, a + 0xf0800, 0x10000, 0), -EINVAL);
+	assert_int_equal(mi_unmap(&c, a + 0xe9000, 0x7800, 0), -EINVAL);
+	assert_int_equal(table(&mi_a)->nregions, 9);
+	assert_non_null(rte_vfio_user_iova_to_va(table(&mi_a), a + 0xf0000,
+						 4096,
+						 RTE_VFIO_USER_MEM_F_READ));
+	/* a block holding three pages: those three go, their neighbours stay */
+	assert_int_equal(mi_unmap(&c, a + 0xec000, 0x3000, 0), 0);
+	assert_int_equal(table(&mi_a)->nregions, 6);
+	assert_null(rte_vfio_user_iova_to_va(table(&mi_a), a + 0xed000, 4096,
+					     RTE_VFIO_USER_MEM_F_READ));
+	assert_non_null(rte_vfio_user_iova_to_va(table(&mi_a), a + 0xea000,
+						 4096,
+						 RTE_VFIO_USER_MEM_F_READ));
+	assert_non_null(rte_vfio_user_iova_to_va(table(&mi_a), a + 0xef000,
+						 4096,
+						 RTE_VFIO_USER_MEM_F_READ));
+	/* what QEMU sends when the domain goes: the rest of the 4 GiB, then
+	 * everything above up to 2^64 */
+	assert_int_equal(mi_unmap(&c, 0, 0x100000000ull, 0), 0);
+	assert_int_equal(table(&mi_a)->nregions, 1);
+	assert_int_equal(mi_unmap(&c, 0x100000000ull, 0xffffffff00000000ull, 0),
+			 0);
+	assert_int_equal(table(&mi_a)->nregions, 0);
+	assert_int_equal(table(&mi_a)->nsegments, 0);
+	/* the IOVAs are free again: the pages map anew elsewhere */
+	assert_int_equal(mi_map(&c, a + 0xf0000, 4096, RW, fd, 4096), 0);
+	assert_int_equal(mi_map(&c, 0x800000000000ull, 4096, RW, fd, 8192), 0);
+	memcpy(mem + 4096, "remapped", 8);
+	assert_memory_equal(rte_vfio_user_iova_to_va(table(&mi_a), a + 0xf0000,
+						     8,
+						     RTE_VFIO_USER_MEM_F_READ),
+			    "remapped", 8);
+	assert_int_equal(get_info(&c), 0);
+	mi_close(&c, &mi_a);
+	munmap(mem, 64 * 1024);
+	close(fd);
 }
 
 static void
@@ -1171,6 +1249,7 @@ const struct CMUnitTest mi_dma_tests[] = {
 	T(test_translate_edges),
 	T(test_translate_cache_reuse),
 	T(test_map_errors),
+	T(test_unmap_range),
 	T(test_max_dma_maps),
 	T(test_many_regions),
 	T(test_msg_only_single),

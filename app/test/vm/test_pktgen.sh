@@ -12,15 +12,31 @@
 # lossless, what is still in it when the guest powers off may be lost;
 # the guest's own ARP/IPv6 packets, a handful, are not subtracted). A
 # figure over 100% by more than that handful would mean testpmd counted
-# what pktgen did not send. Argument: seconds (default 5).
+# what pktgen did not send. Arguments: seconds (default 5), then the
+# IOMMU: none (default), or viommu-strict / viommu-lazy as in
+# test_basic.sh (the device behind QEMU's Intel IOMMU, the guest's IOMMU
+# on with strict or lazy unmaps).
 
 . "$(dirname "$(readlink -f "$0")")/vm_lib.sh"
 secs=${1:-5}
+iommu=${2:-none}
 min_pct=${VU_PKTGEN_MIN_PCT:-90}
+append="vmtest.secs=$secs"
+case $iommu in
+none) ;;
+viommu-strict | viommu-lazy)
+	export VM_VIOMMU=1
+	strict=1
+	[ "$iommu" = viommu-lazy ] && strict=0
+	# no_timer_check: see test_basic.sh
+	append="$append intel_iommu=on iommu.strict=$strict no_timer_check"
+	;;
+*) vm_die "unknown IOMMU mode '$iommu' (none, viommu-strict, viommu-lazy)" ;;
+esac
 
 vm_setup
 tp_start rxonly "mac=02:76:6d:00:00:04"
-vm_start pktgen "$VM_TEST_DIR/guest_pktgen.sh" --append "vmtest.secs=$secs"
+vm_start "pktgen-$iommu" "$VM_TEST_DIR/guest_pktgen.sh" --append "$append"
 vm_finish $((120 + secs)) || VM_FAILED=1
 vm_expect pci_device link_up modprobe_pktgen pktgen_sent
 # The figure: what testpmd received (its RX-total at exit: the pktgen
@@ -39,7 +55,7 @@ echo "testpmd Rx-pps samples: $(awk '/Rx-pps:/ && $2 > 0 { printf "%s ", $2 }' "
 echo "pktgen: ${sent:-?} frames sent in ${usec:-?} us; testpmd: ${rx:-?} packets received"
 if [ -n "${rx:-}" ] && [ -n "${usec:-}" ] && [ "$usec" -gt 0 ]; then
 	mpps=$(awk -v r="$rx" -v u="$usec" 'BEGIN { printf "%.3f", r / u }')
-	echo "BENCH vm_pktgen: $mpps Mpps, 64-byte frames, guest kernel pktgen -> virtio_net -> net_vfio_user -> dpdk-testpmd rxonly (${secs} s, 1 vCPU under TCG: a functional figure)"
+	echo "BENCH vm_pktgen: $mpps Mpps, 64-byte frames, guest kernel pktgen -> virtio_net -> net_vfio_user -> dpdk-testpmd rxonly (${secs} s, IOMMU $iommu, 1 vCPU under TCG: a functional figure)"
 fi
 if [ -z "${sent:-}" ] || [ -z "${rx:-}" ] || [ "${sent:-0}" -le 0 ]; then
 	echo "no figures: pktgen sent '${sent:-?}', testpmd received '${rx:-?}'"

@@ -13,7 +13,10 @@
 # with CI=true that is a failure (exit 1) instead: CI must run them.
 #
 # Environment: VU_TEST_BUILD_ROOT (set by meson), VU_TESTPMD (default
-# dpdk-testpmd), VU_VM_KEEP=1 keeps the work directory (logs) afterwards.
+# dpdk-testpmd), VU_VM_KEEP=1 keeps the work directory (logs) afterwards,
+# VU_VM_TP_LOG=TYPE:LEVEL one more testpmd --log-level (e.g.
+# lib.vfio_user:debug: every DMA_MAP/UNMAP), VM_MEM_PATH=DIR guest RAM in
+# a file in DIR (devtools/vm.sh --mem-path).
 
 set -euo pipefail
 
@@ -101,7 +104,7 @@ tp_start() {
 	"$TESTPMD" -l 0,1 --no-huge -m 512 --file-prefix "vuvm$$" --no-pci \
 		-d "$VU_BACKEND_PMD" \
 		--vdev "net_vfio_user0,path=$TP_SOCK${devargs:+,$devargs}" \
-		--log-level=pmd.net.vfio_user:info \
+		--log-level=pmd.net.vfio_user:info ${VU_VM_TP_LOG:+--log-level=$VU_VM_TP_LOG} \
 		-- --forward-mode="$fwd" --stats-period=1 \
 		--total-num-mbufs=16384 "$@" </dev/null >"$TP_LOG" 2>&1 &
 	TP_PID=$!
@@ -136,6 +139,8 @@ vm_start() {
 		     --qemu-arg -device --qemu-arg
 		     "{\"driver\":\"vfio-user-pci\",\"socket\":{\"type\":\"unix\",\"path\":\"$TP_SOCK\"}}")
 	fi
+	# VM_MEM_PATH=DIR: guest RAM in a file there (/dev/hugepages)
+	[ -n "${VM_MEM_PATH:-}" ] && dev+=(--mem-path "$VM_MEM_PATH")
 	VM_NAME=$name
 	VM_LOG=$VM_WORK/serial-$name.log
 	: > "$VM_LOG"

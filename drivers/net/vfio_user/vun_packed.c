@@ -371,11 +371,21 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 				   len[i]);
 		} else {
 			/* chains, indirect tables, big frames */
+			const struct rte_vfio_user_mem_table *nt;
+			bool malformed = (atw >> (32 + i)) & 1;
+
 			vu_pmd_mbuf_rx_init(m, rearm, 0);
-			ret = (atw >> (32 + i)) & 1 ?
-				      -1 :
-				      dequeue_buf(vq, t, at[i], (atw >> i) & 1,
+			ret = malformed ? -1 :
+					  dequeue_buf(vq, t, at[i],
+						      (atw >> i) & 1, nd[i], m);
+			if (unlikely(ret == -1) && !malformed &&
+			    (nt = vun_table_newer(vq, t)) != NULL) {
+				/* mapped since the burst began (vun_ring.h) */
+				t = nt;
+				vun_mbuf_rewind(m, rearm);
+				ret = dequeue_buf(vq, t, at[i], (atw >> i) & 1,
 						  nd[i], m);
+			}
 			if (unlikely(ret == -2)) {
 				/* out of mbufs inside a chain: leave this packet
 				 * and the rest in the ring for the next burst */
@@ -486,13 +496,19 @@ add_pieces(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
  * buffers to give back empty.
  */
 static int
-gather_rx(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+gather_rx(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
 	  uint32_t need, struct seg *seg, struct rxbuf *b, int *nb)
 {
-	uint16_t pos = vq->last_avail, nbuf = 0, nseg = 0, ndesc = 0;
-	bool wrap = vq->avail_wrap;
-	uint32_t have = 0;
+	const struct rte_vfio_user_mem_table *t = *tp, *nt;
+	uint16_t pos, nbuf, nseg, ndesc;
+	bool wrap, retried = false;
+	uint32_t have;
 
+again:
+	pos = vq->last_avail;
+	wrap = vq->avail_wrap;
+	nbuf = nseg = ndesc = 0;
+	have = 0;
 	while (have < need) {
 		uint16_t f = load_flags(&vq->pdesc[pos]), l = 1, id;
 		struct rxbuf *cb = &b[nbuf];
@@ -561,6 +577,12 @@ gather_rx(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	}
 	return nbuf;
 bad:
+	if (!retried && (nt = vun_table_newer(vq, t)) != NULL) {
+		/* mapped since the burst began (vun_ring.h) */
+		*tp = t = nt;
+		retried = true;
+		goto again;
+	}
 	vq->st.bad_desc++;
 drop:
 	*nb = nbuf;
@@ -570,7 +592,7 @@ drop:
 /* One packet through the general path. 1 sent, 0 ring full (the caller
  * keeps it and the rest), -1 dropped (its buffers given back empty). */
 static int
-tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
        struct used_head *h, struct rte_mbuf *m)
 {
 	static const struct virtio_net_hdr_mrg_rxbuf hdr = {
@@ -590,7 +612,7 @@ tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	uint16_t k = 0;
 	int nbuf, nb = 0;
 
-	nbuf = gather_rx(vq, t, vq->hdr_len + m->pkt_len, seg, b, &nb);
+	nbuf = gather_rx(vq, tp, vq->hdr_len + m->pkt_len, seg, b, &nb);
 	if (nbuf == 0)
 		return 0;
 	if (nbuf < 0) {
@@ -684,7 +706,7 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		if (i == n)
 			break;
 		/* the next one: general path */
-		ret = tx_one(vq, t, &h, pkts[i]);
+		ret = tx_one(vq, &t, &h, pkts[i]);
 		if (ret == 0)
 			break;		/* ring full: the caller keeps the rest */
 		if (ret > 0) {

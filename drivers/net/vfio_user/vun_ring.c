@@ -340,8 +340,17 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			copy_frame(rte_pktmbuf_mtod(m, uint8_t *), src[i],
 				   len[i]);
 		} else {
+			const struct rte_vfio_user_mem_table *nt;
+
 			vu_pmd_mbuf_rx_init(m, rearm, 0);
 			ret = dequeue_chain(vq, t, head[i], m);
+			if (unlikely(ret == -1) &&
+			    (nt = vun_table_newer(vq, t)) != NULL) {
+				/* mapped since the burst began (vun_ring.h) */
+				t = nt;
+				vun_mbuf_rewind(m, rearm);
+				ret = dequeue_chain(vq, t, head[i], m);
+			}
 			if (unlikely(ret == -2)) {
 				/* out of mbufs inside a chain: leave this packet
 				 * and the rest in the ring for the next burst */
@@ -538,6 +547,9 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			continue;
 		}
 		while (src_left(&s) > 0) {
+			const struct rte_vfio_user_mem_table *nt;
+			struct src s0 = s;
+			uint8_t *nb0[2] = { nb[0], nb[1] };
 			int64_t w;
 
 			if (vq->last_avail == avail ||
@@ -546,6 +558,16 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			head = vq->avail->ring[vq->last_avail & (vq->size - 1)];
 			vq->last_avail++;
 			w = fill_chain(vq, t, head, &s, nb);
+			if (unlikely(w < 0) &&
+			    (nt = vun_table_newer(vq, t)) != NULL) {
+				/* mapped since the burst began (vun_ring.h):
+				 * this buffer again, from where it started */
+				t = nt;
+				s = s0;
+				nb[0] = nb0[0];
+				nb[1] = nb0[1];
+				w = fill_chain(vq, t, head, &s, nb);
+			}
 			if (unlikely(w < 0)) {
 				bad = true;
 				vq_used_put(vq, head, 0);	/* give it back empty */

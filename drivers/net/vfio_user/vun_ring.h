@@ -35,6 +35,39 @@ xlate(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t, uint64_t iova,
 }
 
 /*
+ * The client's memory table as published now, if it is not t (else NULL).
+ * A burst loads the table once, before it reads the ring; a driver behind
+ * a vIOMMU maps each buffer just before it makes it available (a DMA_MAP
+ * the client waits for), so a buffer made available during the burst may
+ * lie in memory t does not hold yet. A chain that fails with t is tried
+ * once more with the newer table before it counts as the driver's error.
+ * Switching is safe: the burst is online in the device's QSBR variable,
+ * so no unmap completes before it ends and every table it loaded stays
+ * valid (and still true) until then.
+ */
+static __rte_always_inline const struct rte_vfio_user_mem_table *
+vun_table_newer(const struct vun_vq *vq,
+		const struct rte_vfio_user_mem_table *t)
+{
+	const struct rte_vfio_user_mem_table *n = rte_vfio_user_get_mem_table(
+		vq->dev->dev_id);
+
+	return n != t ? n : NULL;
+}
+
+/* Back to an empty first segment (rx_init'ed), before a chain is read
+ * again into m. */
+static __rte_always_inline void
+vun_mbuf_rewind(struct rte_mbuf *m, uint64_t rearm)
+{
+	if (m->next != NULL) {
+		rte_pktmbuf_free(m->next);
+		m->next = NULL;
+	}
+	vu_pmd_mbuf_rx_init(m, rearm, 0);
+}
+
+/*
  * The segment of the last translation, checked against this burst's table
  * once: a buffer inside it translates with two compares. Writes while the
  * client logs dirty pages, and anything outside it, take xlate().
