@@ -491,6 +491,10 @@ two_cores(const char *name, uint16_t tx_port, struct rte_mempool *mp,
 		rte_pktmbuf_free_bulk(r, n);
 	}
 	c2c_after = probe_main(peer);
+	if (tc.got == 0) {
+		fprintf(stderr, "%s: no packet received on two cores\n", name);
+		return -1;
+	}
 	printf("%s: two cores, %.1f s, %u-byte frames: %.2f Mpps received\n"
 	       "  sender   (lcore %u): median cycles/packet: iteration %.1f, "
 	       "tx_burst %.1f; bursts ring-full (short) %.1f %%\n"
@@ -531,6 +535,8 @@ main(int argc, char **argv)
 	int ret = 1;
 
 	parse(argc, argv);
+	if (!b.two_cores)
+		eal[2] = (char *)(uintptr_t) "0"; /* one lcore is enough */
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
 		return 1;
