@@ -377,10 +377,10 @@ out:
 }
 
 /*
- * Where a transmit burst writes its r-th descriptor, at ring position
- * pos: the burst's first line (its first nst descriptors, up to the end of
- * the cache line it starts in) is staged in stage[] and written to the
- * ring only when the burst is complete. The device polls that line while it
+ * Where a transmit burst that starts at old writes the descriptor at pos:
+ * the burst's first line (the descriptors from old to the end of its
+ * cache line, nst of them) is staged in stage[] and written to the ring
+ * only when the burst is complete. The device polls that line while it
  * waits for us: written at the start, it would come back to the device
  * between our stores, and the store to it at the head of our store
  * buffer would hold up every store behind it until the line is ours
@@ -388,8 +388,10 @@ out:
  */
 static __rte_always_inline struct vring_packed_desc *
 tx_desc(struct vring_packed_desc *ring, struct vring_packed_desc *stage,
-	uint16_t nst, uint16_t r, uint16_t pos)
+	uint16_t old, uint16_t nst, uint16_t pos)
 {
+	uint16_t r = (uint16_t)(pos - old);	/* huge once past the end */
+
 	return r < nst ? &stage[r] : &ring[pos];
 }
 
@@ -412,84 +414,11 @@ prefetch_w_next(const struct vuc_vq *vq, uint16_t n)
 		vu_pmd_prefetch_w(&vq->pdesc[j % vq->size]);
 }
 
-/*
- * Put packet m in the ring at *pos as the burst's *ndesc-th descriptor on
- * (staged while maybe_staged and within the first nst); its first flags
- * wait in h when it is the burst's first packet. -1 if there is no room.
- */
-static __rte_always_inline int
-tx_one(struct vuc_vq *vq, struct rte_mbuf *m, struct vring_packed_desc *stage,
-       uint16_t nst, bool maybe_staged, uint16_t *pos, bool *wrap,
-       uint16_t *ndesc, struct avail_head *h)
-{
-	struct vring_packed_desc *ring = vq->pdesc, *d, *hd0;
-	struct rte_mbuf *s = m;
-	bool push = tx_can_push(m);
-	uint16_t need = (uint16_t)(m->nb_segs + (push ? 0 : 1));
-	uint16_t id, first = *pos, ff, size = vq->size;
-
-	if (unlikely(need > vq->num_free)) {
-		tx_reclaim(vq);	/* a chain longer than the room */
-		if (need > vq->num_free) {
-			vq->st.full++;
-			return -1;
-		}
-	}
-	id = id_get(vq, *pos);
-	d = maybe_staged ? tx_desc(ring, stage, nst, *ndesc, *pos) :
-			   &ring[*pos];
-	hd0 = d;
-	if (likely(push)) {
-		uint8_t *hd = rte_pktmbuf_mtod_offset(m, uint8_t *,
-						      -VUC_HDR_LEN);
-
-		tx_hdr_zero(hd);
-		d->addr = (uint64_t)(uintptr_t)hd;
-		d->len = m->data_len + VUC_HDR_LEN;
-		s = m->next;
-	} else {
-		struct virtio_net_hdr_mrg_rxbuf *hd = tx_hdr(vq, id);
-
-		tx_hdr_zero(hd);
-		d->addr = (uint64_t)(uintptr_t)hd;
-		d->len = VUC_HDR_LEN;
-	}
-	d->id = id;
-	ff = avail_bits(*wrap) | (s != NULL ? VRING_DESC_F_NEXT : 0);
-	pos_add(pos, wrap, 1, size);
-	for (uint16_t r = (uint16_t)(*ndesc + 1); s != NULL; s = s->next, r++) {
-		d = maybe_staged ? tx_desc(ring, stage, nst, r, *pos) :
-				   &ring[*pos];
-		d->addr = (uint64_t)(uintptr_t)rte_pktmbuf_mtod(s, uint8_t *);
-		d->len = s->data_len;
-		d->id = id;
-		__atomic_store_n(&d->flags,
-				 avail_bits(*wrap) |
-					 (s->next != NULL ? VRING_DESC_F_NEXT :
-							    0),
-				 __ATOMIC_RELEASE);
-		pos_add(pos, wrap, 1, size);
-	}
-	/* the buffer's first flags after the rest of it */
-	if (!h->set) {
-		h->pos = first;
-		h->flags = ff;
-		h->set = true;
-	} else {
-		__atomic_store_n(&hd0->flags, ff, __ATOMIC_RELEASE);
-	}
-	*ndesc = (uint16_t)(*ndesc + need);
-	vq->cookie[id].m = m;
-	vq->cookie[id].ndesc = need;
-	vq->num_free = (uint16_t)(vq->num_free - need);
-	return 0;
-}
-
 uint16_t
 vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vring_packed_desc *ring = vq->pdesc;
-	uint16_t old, i = 0, pos, size = vq->size;
+	uint16_t old, i, pos, size = vq->size;
 	bool old_wrap, wrap;
 	struct avail_head h = { .set = false };
 	struct vring_packed_desc stage[4];
@@ -506,20 +435,70 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 				 (uint16_t)(n - nst), size);
 	if (vq->num_free < n)
 		tx_reclaim(vq);	/* no room without it */
-	/* the packets that start in the staged line, then the others */
-	for (; i < n && ndesc < nst; i++) {
-		if (tx_one(vq, pkts[i], stage, nst, true, &pos, &wrap, &ndesc,
-			   &h) < 0)
-			goto done;
-		bytes += pkts[i]->pkt_len;
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i], *s = m;
+		bool push = tx_can_push(m);
+		uint16_t need = (uint16_t)(m->nb_segs + (push ? 0 : 1));
+		uint16_t id, first = pos, ff;
+		struct vring_packed_desc *d;
+
+		if (unlikely(need > vq->num_free)) {
+			tx_reclaim(vq);	/* a chain longer than the room */
+			if (need > vq->num_free) {
+				vq->st.full++;
+				break;
+			}
+		}
+		id = id_get(vq, pos);
+		d = tx_desc(ring, stage, old, nst, pos);
+		if (likely(push)) {
+			uint8_t *hd = rte_pktmbuf_mtod_offset(m, uint8_t *,
+							      -VUC_HDR_LEN);
+
+			tx_hdr_zero(hd);
+			d->addr = (uint64_t)(uintptr_t)hd;
+			d->len = m->data_len + VUC_HDR_LEN;
+			s = m->next;
+		} else {
+			struct virtio_net_hdr_mrg_rxbuf *hd = tx_hdr(vq, id);
+
+			tx_hdr_zero(hd);
+			d->addr = (uint64_t)(uintptr_t)hd;
+			d->len = VUC_HDR_LEN;
+		}
+		d->id = id;
+		ff = avail_bits(wrap) | (s != NULL ? VRING_DESC_F_NEXT : 0);
+		pos_add(&pos, &wrap, 1, size);
+		for (; s != NULL; s = s->next) {
+			d = tx_desc(ring, stage, old, nst, pos);
+			d->addr = (uint64_t)(uintptr_t)
+				rte_pktmbuf_mtod(s, uint8_t *);
+			d->len = s->data_len;
+			d->id = id;
+			__atomic_store_n(&d->flags,
+					 avail_bits(wrap) |
+						 (s->next != NULL ?
+							  VRING_DESC_F_NEXT :
+							  0),
+					 __ATOMIC_RELEASE);
+			pos_add(&pos, &wrap, 1, size);
+		}
+		/* the buffer's first flags after the rest of it */
+		if (!h.set) {
+			h.pos = first;
+			h.flags = ff;
+			h.set = true;
+		} else {
+			__atomic_store_n(&tx_desc(ring, stage, old, nst, first)
+						  ->flags,
+					 ff, __ATOMIC_RELEASE);
+		}
+		ndesc = (uint16_t)(ndesc + need);
+		vq->cookie[id].m = m;
+		vq->cookie[id].ndesc = need;
+		vq->num_free = (uint16_t)(vq->num_free - need);
+		bytes += m->pkt_len;
 	}
-	for (; i < n; i++) {
-		if (tx_one(vq, pkts[i], stage, nst, false, &pos, &wrap, &ndesc,
-			   &h) < 0)
-			break;
-		bytes += pkts[i]->pkt_len;
-	}
-done:
 	vq->avail_idx = pos;
 	vq->avail_wrap = wrap;
 	if (h.set) {
@@ -536,8 +515,8 @@ done:
 		 * reclaim, whose read of the device's used descriptor crosses
 		 * the other way at the same time, and the prefetches for the
 		 * next burst */
-		if ((uint16_t)(size - vq->num_free - ndesc) >= VUC_TX_RECLAIM)
-			tx_reclaim(vq);	/* as many in flight before as ever */
+		if ((uint16_t)(size - vq->num_free) >= VUC_TX_RECLAIM)
+			tx_reclaim(vq);
 		prefetch_w_next(vq, n);
 		kick_if_needed(vq, old, old_wrap);
 	}
