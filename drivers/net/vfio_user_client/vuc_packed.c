@@ -21,13 +21,6 @@
  * Transmit: the header in the headroom (one descriptor per segment), or in
  * a per-id header slot. Receive: one writable descriptor per mbuf, the
  * header just before the data.
- *
- * Cache lines (transmit, the frontend -> backend direction, where the
- * driver's CPU bounds the rate): the burst's first line, which the device
- * polls while it waits, is staged and written once at the end; the lines
- * of the next burst are prefetched for ownership after this one; the
- * reclaim of used buffers and those prefetches run between the store that
- * publishes the burst and the fence of the kick check (doc/guides/perf.rst).
  */
 
 #include <string.h>
@@ -376,44 +369,6 @@ out:
 	vu_pmd_free_pkts(done, nd);
 }
 
-/*
- * Where a transmit burst that starts at old writes the descriptor at pos:
- * the burst's first line (the descriptors from old to the end of its
- * cache line, nst of them) is staged in stage[] and written to the ring
- * only when the burst is complete. The device polls that line while it
- * waits for us: written at the start, it would come back to the device
- * between our stores, and the store to it at the head of our store
- * buffer would hold up every store behind it until the line is ours
- * again; staged, the line moves once per burst, at the end.
- */
-static __rte_always_inline struct vring_packed_desc *
-tx_desc(struct vring_packed_desc *ring, struct vring_packed_desc *stage,
-	uint16_t old, uint16_t nst, uint16_t pos)
-{
-	uint16_t r = (uint16_t)(pos - old);	/* huge once past the end */
-
-	return r < nst ? &stage[r] : &ring[pos];
-}
-
-/*
- * After a burst: ask for the lines the next burst of n will write, while
- * the application prepares it, so their ownership moves from the device's
- * CPU in the background instead of holding up the stores of the burst and
- * the fence of the kick check behind them. Only whole lines of free
- * descriptors (the device is done with them): not the line of the next
- * position, which the device polls while it waits for us, nor the line
- * where the free ones end, which the device may be reading.
- */
-static __rte_always_inline void
-prefetch_w_next(const struct vuc_vq *vq, uint16_t n)
-{
-	uint32_t a = vq->avail_idx;
-	uint32_t end = RTE_MIN(a + n, (a + vq->num_free) & ~3u);
-
-	for (uint32_t j = (a | 3) + 1; j < end; j += 4)
-		vu_pmd_prefetch_w(&vq->pdesc[j % vq->size]);
-}
-
 uint16_t
 vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -421,20 +376,15 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t old, i, pos, size = vq->size;
 	bool old_wrap, wrap;
 	struct avail_head h = { .set = false };
-	struct vring_packed_desc stage[4];
-	uint16_t nst, ndesc = 0;
 	uint64_t bytes = 0;
 
+	/* the lines this burst writes: owned before the reclaim is done */
+	prefetch_w_descs(ring, vq->avail_idx, n, size);
+	if ((uint16_t)(size - vq->num_free) >= VUC_TX_RECLAIM ||
+	    vq->num_free < n)
+		tx_reclaim(vq);
 	old = pos = vq->avail_idx;
 	old_wrap = wrap = vq->avail_wrap;
-	nst = RTE_MIN((uint16_t)(4 - (old & 3)), (uint16_t)(size - old));
-	/* the other lines this burst writes: owned before the reclaim is
-	 * done (see tx_desc() for the first) */
-	if (n > nst)
-		prefetch_w_descs(ring, (uint16_t)((old + nst) % size),
-				 (uint16_t)(n - nst), size);
-	if (vq->num_free < n)
-		tx_reclaim(vq);	/* no room without it */
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i], *s = m;
 		bool push = tx_can_push(m);
@@ -443,14 +393,11 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		struct vring_packed_desc *d;
 
 		if (unlikely(need > vq->num_free)) {
-			tx_reclaim(vq);	/* a chain longer than the room */
-			if (need > vq->num_free) {
-				vq->st.full++;
-				break;
-			}
+			vq->st.full++;
+			break;
 		}
 		id = id_get(vq, pos);
-		d = tx_desc(ring, stage, old, nst, pos);
+		d = &ring[pos];
 		if (likely(push)) {
 			uint8_t *hd = rte_pktmbuf_mtod_offset(m, uint8_t *,
 							      -VUC_HDR_LEN);
@@ -470,7 +417,7 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		ff = avail_bits(wrap) | (s != NULL ? VRING_DESC_F_NEXT : 0);
 		pos_add(&pos, &wrap, 1, size);
 		for (; s != NULL; s = s->next) {
-			d = tx_desc(ring, stage, old, nst, pos);
+			d = &ring[pos];
 			d->addr = (uint64_t)(uintptr_t)
 				rte_pktmbuf_mtod(s, uint8_t *);
 			d->len = s->data_len;
@@ -484,16 +431,7 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 			pos_add(&pos, &wrap, 1, size);
 		}
 		/* the buffer's first flags after the rest of it */
-		if (!h.set) {
-			h.pos = first;
-			h.flags = ff;
-			h.set = true;
-		} else {
-			__atomic_store_n(&tx_desc(ring, stage, old, nst, first)
-						  ->flags,
-					 ff, __ATOMIC_RELEASE);
-		}
-		ndesc = (uint16_t)(ndesc + need);
+		put_flags(vq, &h, first, ff);
 		vq->cookie[id].m = m;
 		vq->cookie[id].ndesc = need;
 		vq->num_free = (uint16_t)(vq->num_free - need);
@@ -501,25 +439,7 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	}
 	vq->avail_idx = pos;
 	vq->avail_wrap = wrap;
-	if (h.set) {
-		/* the staged first line, its first flags last */
-		for (uint16_t k = 1; k < RTE_MIN(nst, ndesc); k++)
-			ring[old + k] = stage[k];
-		ring[old].addr = stage[0].addr;
-		ring[old].len = stage[0].len;
-		ring[old].id = stage[0].id;
-		__atomic_store_n(&ring[old].flags, h.flags, __ATOMIC_RELEASE);
-		/* between the store that publishes the burst and the fence
-		 * of the kick check, which waits for that store's line to
-		 * come back from the device's CPU (the device polls it): the
-		 * reclaim, whose read of the device's used descriptor crosses
-		 * the other way at the same time, and the prefetches for the
-		 * next burst */
-		if ((uint16_t)(size - vq->num_free) >= VUC_TX_RECLAIM)
-			tx_reclaim(vq);
-		prefetch_w_next(vq, n);
-		kick_if_needed(vq, old, old_wrap);
-	}
+	publish(vq, &h, old, old_wrap);
 	vq->st.packets += i;
 	vq->st.bytes += bytes;
 	return i;
