@@ -25,6 +25,16 @@
  * net_virtio_user (driver side, "fe") the same way, memif net_memif's
  * server and client: the same loops, for comparison.
  *
+ * --two-cores runs the sender and the receiver on two lcores (CPUs 0 and
+ * 1) for --seconds, as two testpmd processes would, and times every call:
+ * the sender's iteration (alloc + fill + tx_burst, what testpmd's txonly
+ * does) and its tx_burst alone, the receiver's non-empty rx_burst (+ free).
+ * It prints the median cycles per packet of each (a median is robust to
+ * the preemptions of a shared machine, unlike a rate), how often the
+ * sender found the ring full and the receiver found it empty (which side
+ * bounds the rate), and the CPU 0 <-> 1 cache-line round trip before and
+ * after (the vCPUs near or far, see doc/guides/perf.rst).
+ *
  * --qsbr prints what the QSBR bookkeeping of one burst costs (cycles,
  * best of five runs): going online and offline (what each burst of both
  * PMDs does), a quiescent report (what a thread that stays online would
@@ -33,6 +43,7 @@
  *   ring_bench [--bursts N] [--size BYTES] [--burst N] [--dir fe-be|be-fe|both]
  *              [--be-args k=v,...] [--fe-args k=v,...] [--ring N]
  *              [--transport vfio-user|vhost|memif] [--qsbr]
+ *              [--two-cores [--seconds S]]
  */
 
 #include <errno.h>
@@ -65,6 +76,8 @@ static struct {
 	const char *fe_args;
 	const char *transport;
 	bool qsbr;
+	bool two_cores;
+	double seconds;
 	uint16_t be, fe;
 	struct rte_mempool *be_mp, *fe_mp;
 	uint8_t tmpl[64];
@@ -77,6 +90,7 @@ static struct {
 	.be_args = "",
 	.fe_args = "",
 	.transport = "vfio-user",
+	.seconds = 2.0,
 };
 
 static void
@@ -86,7 +100,8 @@ usage(const char *prog)
 		"usage: %s [--bursts N] [--size BYTES] [--burst N] "
 		"[--dir fe-be|be-fe|both] [--be-args k=v,...] "
 		"[--fe-args k=v,...] [--ring N] "
-		"[--transport vfio-user|vhost|memif]\n",
+		"[--transport vfio-user|vhost|memif] [--qsbr] "
+		"[--two-cores [--seconds S]]\n",
 		prog);
 	exit(2);
 }
@@ -104,6 +119,8 @@ parse(int argc, char **argv)
 		{ "ring", required_argument, NULL, 'r' },
 		{ "transport", required_argument, NULL, 't' },
 		{ "qsbr", no_argument, NULL, 'q' },
+		{ "two-cores", no_argument, NULL, '2' },
+		{ "seconds", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -137,6 +154,12 @@ parse(int argc, char **argv)
 		case 'q':
 			b.qsbr = true;
 			break;
+		case '2':
+			b.two_cores = true;
+			break;
+		case 'S':
+			b.seconds = strtod(optarg, NULL);
+			break;
 		default:
 			usage(argv[0]);
 		}
@@ -146,7 +169,8 @@ parse(int argc, char **argv)
 	    strcmp(b.transport, "memif") != 0)
 		usage(argv[0]);
 	if (b.size < 60 || b.size > RTE_MBUF_DEFAULT_DATAROOM - 64 ||
-	    b.burst == 0 || b.burst > MAX_BURST || b.bursts == 0)
+	    b.burst == 0 || b.burst > MAX_BURST || b.bursts == 0 ||
+	    !(b.seconds > 0 && b.seconds <= 60))
 		usage(argv[0]);
 }
 
@@ -301,6 +325,199 @@ run(const char *name, uint64_t (*fn)(uint64_t))
 		       name, s.ierrors, s.oerrors, s.imissed);
 }
 
+/* ---- --two-cores: sender and receiver on two lcores ---- */
+
+#define HIST_MAX 32768	/* cycles per burst; longer ones count as this */
+
+/* Cycles per burst of one timed call, as a histogram (a median from it). */
+struct hist {
+	uint64_t n;
+	uint32_t c[HIST_MAX + 1];
+};
+
+static void
+hist_add(struct hist *h, uint64_t cycles)
+{
+	h->c[RTE_MIN(cycles, (uint64_t)HIST_MAX)]++;
+	h->n++;
+}
+
+static double
+hist_median(const struct hist *h)
+{
+	uint64_t seen = 0;
+
+	for (uint32_t i = 0; i <= HIST_MAX; i++) {
+		seen += h->c[i];
+		if (seen * 2 >= h->n && h->n > 0)
+			return i;
+	}
+	return 0;
+}
+
+static struct {
+	uint16_t tx_port, rx_port;
+	struct rte_mempool *mp;
+	uint64_t end;			/* TSC when both stop */
+	volatile uint32_t go;		/* ping-pong of the probe, then start */
+	uint64_t sent, full_bursts, short_bursts;
+	uint64_t got, empty_polls, polls, busy_cycles;
+	struct hist iter, tx, rx;	/* sender iteration, tx_burst, rx */
+} tc;
+
+/* The cache-line probe of devtools/bench-c2c.c: round trips of tc.go
+ * between the two lcores, median ns of batches of 8. */
+#define PROBE_BATCHES 1000
+
+static int
+probe_peer(void *arg __rte_unused)
+{
+	for (uint32_t k = 1; k <= PROBE_BATCHES * 8; k++) {
+		while (tc.go != 2 * k - 1)
+			rte_pause();
+		tc.go = 2 * k;
+	}
+	return 0;
+}
+
+static int
+cmp_u64(const void *a, const void *b2)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b2;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+probe_main(unsigned int peer)
+{
+	static uint64_t t[PROBE_BATCHES];
+	uint32_t k = 0;
+
+	tc.go = 0;
+	rte_eal_remote_launch(probe_peer, NULL, peer);
+	for (uint32_t i = 0; i < PROBE_BATCHES; i++) {
+		uint64_t t0 = rte_rdtsc_precise();
+
+		for (uint32_t j = 0; j < 8; j++) {
+			k++;
+			tc.go = 2 * k - 1;
+			while (tc.go != 2 * k)
+				rte_pause();
+		}
+		t[i] = rte_rdtsc_precise() - t0;
+	}
+	rte_eal_wait_lcore(peer);
+	qsort(t, PROBE_BATCHES, sizeof(t[0]), cmp_u64);
+	return (double)t[PROBE_BATCHES / 2] / 8 * 1e9 / rte_get_tsc_hz();
+}
+
+/* Worker lcore: alloc + fill + tx_burst until tc.end. */
+static int
+tc_sender(void *arg __rte_unused)
+{
+	struct rte_mbuf *m[MAX_BURST];
+
+	while (tc.go != 1)
+		rte_pause();
+	for (;;) {
+		uint64_t t0 = rte_rdtsc(), t1, t2;
+		uint16_t sent;
+
+		if (t0 >= tc.end)
+			break;
+		if (fill(tc.mp, m, b.burst) != 0)
+			continue;
+		t1 = rte_rdtsc();
+		sent = rte_eth_tx_burst(tc.tx_port, 0, m, b.burst);
+		t2 = rte_rdtsc();
+		tc.sent += sent;
+		if (sent < b.burst) {
+			rte_pktmbuf_free_bulk(&m[sent], b.burst - sent);
+			tc.short_bursts++;
+			continue;
+		}
+		tc.full_bursts++;
+		hist_add(&tc.iter, t2 - t0);
+		hist_add(&tc.tx, t2 - t1);
+	}
+	return 0;
+}
+
+static int
+two_cores(const char *name, uint16_t tx_port, struct rte_mempool *mp,
+	  uint16_t rx_port)
+{
+	unsigned int peer = rte_get_next_lcore(-1, 1, 0);
+	struct rte_mbuf *r[MAX_BURST];
+	uint64_t hz = rte_get_tsc_hz(), t0;
+	double c2c_before, c2c_after;
+
+	if (peer >= RTE_MAX_LCORE) {
+		fprintf(stderr, "--two-cores needs a second lcore\n");
+		return -1;
+	}
+	memset(&tc, 0, sizeof(tc));
+	tc.tx_port = tx_port;
+	tc.rx_port = rx_port;
+	tc.mp = mp;
+	c2c_before = probe_main(peer);
+	tc.go = 0;
+	t0 = rte_rdtsc();
+	tc.end = t0 + (uint64_t)(b.seconds * (double)hz);
+	rte_eal_remote_launch(tc_sender, NULL, peer);
+	tc.go = 1;
+	while (rte_rdtsc() < tc.end) {
+		uint64_t t1 = rte_rdtsc(), t2;
+		uint16_t n = rte_eth_rx_burst(rx_port, 0, r, MAX_BURST);
+
+		tc.polls++;
+		if (n == 0) {
+			tc.empty_polls++;
+			continue;
+		}
+		rte_pktmbuf_free_bulk(r, n);
+		t2 = rte_rdtsc();
+		tc.got += n;
+		tc.busy_cycles += t2 - t1;
+		/* per packet, scaled to a burst of b.burst */
+		hist_add(&tc.rx, (t2 - t1) * b.burst / n);
+	}
+	rte_eal_wait_lcore(peer);
+	/* what is still in the ring */
+	for (int i = 0; i < 1000; i++) {
+		uint16_t n = rte_eth_rx_burst(rx_port, 0, r, MAX_BURST);
+
+		rte_pktmbuf_free_bulk(r, n);
+	}
+	c2c_after = probe_main(peer);
+	if (tc.got == 0) {
+		fprintf(stderr, "%s: no packet received on two cores\n", name);
+		return -1;
+	}
+	printf("%s: two cores, %.1f s, %u-byte frames: %.2f Mpps received\n"
+	       "  sender   (lcore %u): median cycles/packet: iteration %.1f, "
+	       "tx_burst %.1f; bursts ring-full (short) %.1f %%\n"
+	       "  receiver (lcore %u): median cycles/packet of non-empty "
+	       "rx_burst+free %.1f; empty polls %.1f %%, busy %.1f %% of "
+	       "the time, %.1f packets per non-empty burst\n"
+	       "  CPU 0 <-> 1 cache-line round trip: %.0f ns before, "
+	       "%.0f ns after\n",
+	       name, b.seconds, b.size, (double)tc.got / b.seconds / 1e6, peer,
+	       hist_median(&tc.iter) / b.burst, hist_median(&tc.tx) / b.burst,
+	       100.0 * (double)tc.short_bursts /
+		       (double)RTE_MAX(tc.full_bursts + tc.short_bursts,
+				       (uint64_t)1),
+	       rte_lcore_id(), hist_median(&tc.rx) / b.burst,
+	       100.0 * (double)tc.empty_polls /
+		       (double)RTE_MAX(tc.polls, (uint64_t)1),
+	       100.0 * (double)tc.busy_cycles / (b.seconds * (double)hz),
+	       (double)tc.got /
+		       (double)RTE_MAX(tc.polls - tc.empty_polls, (uint64_t)1),
+	       c2c_before, c2c_after);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -308,7 +525,7 @@ main(int argc, char **argv)
 	char sock[64], vdev[256], fe_args[256], prefix[64];
 	char *eal[] = {
 		argv[0],       "-l",
-		"0",	       "--no-huge",
+		"0,1",	       "--no-huge",
 		"-m",	       "512",
 		"--no-pci",    "--no-telemetry",
 		"--no-shconf", "--file-prefix",
@@ -318,6 +535,8 @@ main(int argc, char **argv)
 	int ret = 1;
 
 	parse(argc, argv);
+	if (!b.two_cores)
+		eal[2] = (char *)(uintptr_t) "0"; /* one lcore is enough */
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
 		return 1;
@@ -404,10 +623,19 @@ main(int argc, char **argv)
 		fprintf(stderr, "links not up\n");
 		goto out;
 	}
-	if (strcmp(b.dir, "be-fe") != 0)
-		run("fe-be", bench_fe_to_be);
-	if (strcmp(b.dir, "fe-be") != 0)
-		run("be-fe", bench_be_to_fe);
+	if (b.two_cores) {
+		if (strcmp(b.dir, "be-fe") != 0 &&
+		    two_cores("fe-be", b.fe, b.fe_mp, b.be) != 0)
+			goto out;
+		if (strcmp(b.dir, "fe-be") != 0 &&
+		    two_cores("be-fe", b.be, b.be_mp, b.fe) != 0)
+			goto out;
+	} else {
+		if (strcmp(b.dir, "be-fe") != 0)
+			run("fe-be", bench_fe_to_be);
+		if (strcmp(b.dir, "fe-be") != 0)
+			run("be-fe", bench_be_to_fe);
+	}
 	ret = 0;
 	rte_eth_dev_stop(b.fe);
 	rte_eth_dev_close(b.fe);
