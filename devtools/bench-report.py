@@ -21,7 +21,12 @@ A ratio is computed per round (same round, mode, test and size: the two
 figures were measured minutes apart at most, under the same machine load)
 and the median of those per-round ratios is reported.
 
-    bench-report.py [--ref-vhost NAME] [--ref-memif NAME] RESULTS.csv SUMMARY.csv
+--ref-offload OFFLOADED=INPROC adds one more ratio column, for the
+OFFLOADED variant only: its figure over INPROC's (the data path offloaded
+to a vhost-user engine against the device's own, in-process data path).
+
+    bench-report.py [--ref-vhost NAME] [--ref-memif NAME]
+                    [--ref-offload OFFLOADED=INPROC] RESULTS.csv SUMMARY.csv
 """
 
 import argparse
@@ -44,13 +49,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ref-vhost", default="vhost-user-packed-inorder")
     ap.add_argument("--ref-memif", default="memif")
+    ap.add_argument("--ref-offload", default="",
+                    help="OFFLOADED=INPROC: a ratio column for OFFLOADED")
     ap.add_argument("--cpu-warn", type=float, default=90)
     ap.add_argument("--c2c-far", type=float, default=2)
     ap.add_argument("results")
     ap.add_argument("summary")
     a = ap.parse_args()
+    off_v, _, off_ref = a.ref_offload.partition("=")
 
     rows = list(csv.DictReader(open(a.results, newline="")))
+    if off_v and not any(r["variant"] == off_v for r in rows):
+        off_v = ""      # not in this run: no column
     # the lowest cache-line round trip between the two CPUs in the run
     c2cs = [fnum(r.get(c)) for r in rows for c in ("c2c_before_ns", "c2c_after_ns")]
     c2cs = [c for c in c2cs if c]
@@ -104,11 +114,13 @@ def main():
     out = csv.writer(open(a.summary, "w", newline=""))
     out.writerow(["mode", "test", "size", "variant", "runs", "failed",
                   "median_mpps", "min_mpps", "max_mpps",
-                  "x_" + a.ref_vhost, "x_" + a.ref_memif, "low_cpu_runs",
-                  "far_cpu_runs", "median_near_mpps", "note"])
+                  "x_" + a.ref_vhost, "x_" + a.ref_memif]
+                 + (["x_" + off_ref] if off_v else [])
+                 + ["low_cpu_runs", "far_cpu_runs", "median_near_mpps", "note"])
     hdr = (f"  {'mode':6} {'test':8} {'size':>5}  {'variant':26} "
            f"{'median':>7} {'min':>7} {'max':>7} {'near':>7} {'x vhost':>8}"
-           f" {'x memif':>8} {'runs':>7}")
+           f" {'x memif':>8}" + (f" {'x inproc':>8}" if off_v else "")
+           + f" {'runs':>7}")
     print(hdr)
     last = None
     for k in keys:
@@ -119,6 +131,7 @@ def main():
         last = (mode, test, size)
         rv = ratio(k, a.ref_vhost)
         rm = ratio(k, a.ref_memif)
+        ro = ratio(k, off_ref) if off_v and variant == off_v else None
         note = ""
         near = f"{statistics.median(g['near']):7.2f}" if g["near"] else f"{'-':>7}"
         if g["ok"]:
@@ -134,6 +147,8 @@ def main():
             note = f"SKIPPED: {g['reasons'][-1]}"
         rvs = f"{rv:8.2f}" if rv is not None else f"{'-':>8}"
         rms = f"{rm:8.2f}" if rm is not None else f"{'-':>8}"
+        if off_v:
+            rms += f" {ro:8.2f}" if ro is not None else f" {'-':>8}"
         runs = (f"{len(g['ok'])}" + (f"~{g['lowcpu']}" if g["lowcpu"] else "")
                 + (f"!{g['far']}" if g["far"] else ""))
         print(f"  {mode:6} {test:8} {size:5}  {variant:26} {figs} {rvs} {rms}"
@@ -143,7 +158,9 @@ def main():
                       "" if lo is None else f"{lo:.3f}",
                       "" if hi is None else f"{hi:.3f}",
                       "" if rv is None else f"{rv:.3f}",
-                      "" if rm is None else f"{rm:.3f}", g["lowcpu"], g["far"],
+                      "" if rm is None else f"{rm:.3f}"]
+                     + (["" if ro is None else f"{ro:.3f}"] if off_v else [])
+                     + [g["lowcpu"], g["far"],
                       f"{statistics.median(g['near']):.3f}" if g["near"] else "",
                       note])
     print(f"\n  runs: figures measured; ~N: N of them with a forwarding lcore that got"

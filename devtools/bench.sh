@@ -10,6 +10,12 @@
 #   vhost-user  net_vhost (be) <-> net_virtio_user (fe), default and with
 #               virtio-user packed_vq=1,in_order=1,mrg_rxbuf=0 (its strongest)
 #   memif       net_memif role=server (be) <-> role=client (fe)
+#   vfio-user-offload
+#               the data path offloaded (doc/guides/howto/offload.rst):
+#               net_vhost, a vhost-user engine (be) <-> net_virtio_vfio_user
+#               (fe), with a third testpmd hosting net_vfio_user with
+#               offload=<engine socket> ("dv"), which does not forward and
+#               whose port counters must stay 0
 #
 # with hugepages and/or --no-huge, for each frame size and test:
 #   fe-to-be    frontend txonly -> backend rxonly
@@ -30,13 +36,14 @@
 #     -b SECONDS    time budget used to fit the window (default 540)
 #     -m MODES      huge, nohuge, both or auto (default both; auto: huge
 #                   when enough hugepages are free, else nohuge)
-#     -s "SIZES"    frame sizes in bytes (default "64 512 1518 9000")
+#     -s "SIZES"    frame sizes in bytes (default "64 1518 9000")
 #     -t "TESTS"    any of fe-to-be be-to-fe loop (default all)
 #     -V "NAMES"    variants to run (default all; -l lists them)
 #     -o DIR        output directory (default build/bench/<date-time>)
 #     -l            list the variants and exit
 #     --quick       smoke run (under 90 s): 1 round, auto mode, 64 and
-#                   9000 B, 0.5 s windows
+#                   9000 B, 0.5 s windows, no offloaded line unless -V
+#                   names it
 #     --no-dma      leave out the control-path part (below)
 #
 # Control path: after the data path, the run measures DMA_MAP + DMA_UNMAP
@@ -77,7 +84,7 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 # --- the variants ------------------------------------------------------------
 #
 # One line each: name | backend vdev | frontend vdev | EAL extras (both
-# processes). "vfio-user" is what the PMDs negotiate by default (the best
+# processes) [| device vdev: a third process, for offload]. "vfio-user" is what the PMDs negotiate by default (the best
 # both sides offer: packed and in-order once they exist); the other
 # vfio-user lines pin a feature set. @SOCK@ is the UNIX socket path; @BE@/@FE@ are the plugin .so
 # of our backend/frontend PMD (given to EAL with -d when a line names
@@ -85,6 +92,10 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 # parameter string they register, RTE_PMD_REGISTER_PARAM_STRING) skips the
 # line with a note. vhost-user needs --single-file-segments with hugepages
 # (vhost-user takes at most 8 memory regions); it is given in both modes.
+# A fifth column makes a three-process line: the device's vdev, in a
+# testpmd ("dv") that is not forwarding (--no-huge: its memory carries no
+# packets); @ENGINE@ is the engine's vhost-user socket. The backend (be) is
+# then the engine, the other end of the frontend's traffic.
 VARIANTS='
 vfio-user                 | net_vfio_user0,path=@SOCK@                                         | net_virtio_vfio_user0,path=@SOCK@                                         |
 vfio-user-split           | net_vfio_user0,path=@SOCK@,packed_vq=0,in_order=0                  | net_virtio_vfio_user0,path=@SOCK@,packed_vq=0,in_order=0                  |
@@ -93,10 +104,14 @@ vfio-user-packed          | net_vfio_user0,path=@SOCK@,packed_vq=1,in_order=0   
 vhost-user                | net_vhost0,iface=@SOCK@,queues=1                                   | net_virtio_user0,path=@SOCK@,queues=1                                     | --single-file-segments
 vhost-user-packed-inorder | net_vhost0,iface=@SOCK@,queues=1                                   | net_virtio_user0,path=@SOCK@,queues=1,packed_vq=1,in_order=1,mrg_rxbuf=0  | --single-file-segments
 memif                     | net_memif0,role=server,socket=@SOCK@,socket-abstract=no            | net_memif0,role=client,socket=@SOCK@,socket-abstract=no                   |
+vfio-user-offload         | net_vhost0,iface=@ENGINE@,queues=1                                 | net_virtio_vfio_user0,path=@SOCK@                                         | --single-file-segments | net_vfio_user0,path=@SOCK@,offload=@ENGINE@
 '
 # The references of the ratio columns.
 REF_VHOST=vhost-user-packed-inorder
 REF_MEMIF=memif
+# The offloaded data path and its reference, the in-process one.
+REF_OFFLOAD=vfio-user-offload
+REF_INPROC=vfio-user
 
 # Frames above this size run in a second pair of processes with mbufs big
 # enough for one frame (--mbuf-size): with testpmd's default 2 KB mbufs a
@@ -122,7 +137,7 @@ ROUNDS=3
 WINDOW=
 BUDGET=540
 MODES=both
-SIZES="64 512 1518 9000"
+SIZES="64 1518 9000"
 TESTS="fe-to-be be-to-fe loop"
 ONLY=
 OUT=
@@ -171,20 +186,22 @@ auto) ;; *) echo "-m: huge, nohuge, both or auto" >&2; exit 2 ;;
 esac
 
 # Variant table -> arrays.
-V_NAME=() V_BE=() V_FE=() V_EAL=()
-while IFS='|' read -r name be fe eal; do
+V_NAME=() V_BE=() V_FE=() V_EAL=() V_DEV=()
+while IFS='|' read -r name be fe eal dev; do
 	name=$(echo "$name" | xargs)
 	[ -z "$name" ] && continue
 	V_NAME+=("$name")
 	V_BE+=("$(echo "$be" | xargs)")
 	V_FE+=("$(echo "$fe" | xargs)")
 	V_EAL+=("$(echo "$eal" | xargs)")
+	V_DEV+=("$(echo "$dev" | xargs)")
 done <<<"$VARIANTS"
 
 if [ $LIST = 1 ]; then
 	for i in "${!V_NAME[@]}"; do
 		printf '%-26s be: %s\n%-26s fe: %s%s\n' "${V_NAME[$i]}" "${V_BE[$i]}" "" \
 			"${V_FE[$i]}" "${V_EAL[$i]:+  (EAL: ${V_EAL[$i]})}"
+		[ -n "${V_DEV[$i]}" ] && printf '%-26s dv: %s\n' "" "${V_DEV[$i]}"
 	done
 	exit 0
 fi
@@ -228,16 +245,16 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/vu-bench.XXXXXX")
 RAW=$OUT/results.csv
 echo "round,mode,variant,test,size,mpps,status,reason,window_s,rx_packets,be_cpu_pct,fe_cpu_pct,c2c_before_ns,c2c_after_ns" >"$RAW"
 
-# Processes of the current pair: BE and FE; FIFO fds for their stdin;
-# their forwarding threads.
+# Processes of the current pair: BE and FE (and DV, the device of an
+# offload line); FIFO fds for their stdin; their forwarding threads.
 declare -A PID FD LOG WTID
 PREFIXES=()
 cleanup() {
 	local p
-	for p in fe be; do
+	for p in fe dv be; do
 		[ -n "${PID[$p]:-}" ] && vu_stop "${PID[$p]}" 5
 	done
-	for p in fe be; do
+	for p in fe dv be; do
 		[ -n "${FD[$p]:-}" ] && eval "exec ${FD[$p]}>&-"
 	done
 	hugepage_files_cleanup
@@ -289,9 +306,19 @@ for i in "${!V_NAME[@]}"; do
 	if [ -n "$ONLY" ] && [[ " ${ONLY//,/ } " != *" $name "* ]]; then
 		continue
 	fi
+	# three processes take twice as long to come up: --quick would go
+	# over 90 s on a loaded 2-core machine (101 s measured)
+	if [ $QUICK = 1 ] && [ -z "$ONLY" ] && [ -n "${V_DEV[$i]}" ]; then
+		echo "  skip  $name: not in --quick (three processes); -V $name runs it"
+		continue
+	fi
 	skip=
-	for side in BE FE; do
-		if [ $side = BE ]; then vdev=${V_BE[$i]} params=$BE_PARAMS; else vdev=${V_FE[$i]} params=$FE_PARAMS; fi
+	for side in BE FE DV; do
+		case $side in
+		BE) vdev=${V_BE[$i]} params=$BE_PARAMS ;;
+		FE) vdev=${V_FE[$i]} params=$FE_PARAMS ;;
+		DV) vdev=${V_DEV[$i]} params=$BE_PARAMS ;;
+		esac
 		case $vdev in net_vfio_user*|net_virtio_vfio_user*) ;; *) continue ;; esac
 		if [ -z "$params" ]; then
 			skip="no parameter string found in the $side plugin"
@@ -471,7 +498,9 @@ start_tp() {
 	# the child must not hold the other process's FIFO open (EOF on its
 	# stdin is what stops a testpmd whose script went away)
 	(
-		[ -n "${FD[be]:-}" ] && eval "exec ${FD[be]}>&-"
+		for o in be dv; do
+			[ -n "${FD[$o]:-}" ] && eval "exec ${FD[$o]}>&-"
+		done
 		exec nice stdbuf -oL "$TESTPMD" "$@" <"$fifo" >"${LOG[$p]}" 2>&1
 	) &
 	PID[$p]=$!
@@ -479,10 +508,11 @@ start_tp() {
 	FD[$p]=$fd
 }
 
-# quit both (frontend first), give them 5 s, then signals.
+# quit both (frontend first, then the device of an offload line), give
+# them 5 s, then signals.
 stop_pair() {
 	local p i
-	for p in fe be; do
+	for p in fe dv be; do
 		[ -n "${PID[$p]:-}" ] || continue
 		send "$p" "stop" "quit"
 		for ((i = 0; i < 50; i++)); do
@@ -490,7 +520,7 @@ stop_pair() {
 			sleep 0.1
 		done
 	done
-	for p in fe be; do
+	for p in fe dv be; do
 		[ -n "${PID[$p]:-}" ] || continue
 		vu_stop "${PID[$p]}" 5
 		[ -n "${FD[$p]:-}" ] && eval "exec ${FD[$p]}>&-"
@@ -542,15 +572,26 @@ run_pair() {
 	shift 4
 	local sizes=("$@") name=${V_NAME[$vi]} eal=${V_EAL[$vi]}
 	local sock mem be_vdev fe_vdev be_d=() fe_d=() app=() t0 size test
+	local eng='' dv_vdev='' be_sock
 	local reason=''
 	local suffix=''
 	[ "$jumbo" = 1 ] && suffix=-jumbo
-	LOG[be]='' LOG[fe]=''
+	LOG[be]='' LOG[fe]='' LOG[dv]=''
 	PAIR_DIR=$OUT/logs/r$round-$mode-$name$suffix
 	mkdir -p "$PAIR_DIR"
 	sock=$WORK/$name.sock
 	rm -f "$sock"
+	be_sock=$sock
+	if [ -n "${V_DEV[$vi]}" ]; then
+		# offload: the engine (be) serves @ENGINE@, the device (dv) @SOCK@
+		eng=$WORK/$name-engine.sock
+		rm -f "$eng"
+		be_sock=$eng
+		dv_vdev=${V_DEV[$vi]//@SOCK@/$sock}
+		dv_vdev=${dv_vdev//@ENGINE@/$eng}
+	fi
 	be_vdev=${V_BE[$vi]//@SOCK@/$sock}
+	be_vdev=${be_vdev//@ENGINE@/$eng}
 	fe_vdev=${V_FE[$vi]//@SOCK@/$sock}
 	case $be_vdev in net_vfio_user*) be_d=(-d "$VU_BACKEND_PMD") ;; esac
 	case $fe_vdev in net_virtio_vfio_user*) fe_d=(-d "$VU_FRONTEND_PMD") ;; esac
@@ -576,8 +617,22 @@ run_pair() {
 			reason=$(dead_reason be)
 		elif reason=$(start_error be) && [ -n "$reason" ]; then
 			:
+		elif ! vu_wait_socket "$be_sock" 20; then
+			reason="backend did not create $be_sock"
+		fi
+	fi
+	if [ -z "$reason" ] && [ -n "$dv_vdev" ]; then
+		# the device: no forwarding, so no lcore of its own is busy
+		PREFIXES+=("vub$$dv")
+		start_tp dv -l 0,1 --file-prefix "vub$$dv" --no-huge -m 128 --no-pci \
+			-d "$VU_BACKEND_PMD" --log-level=pmd.net.vfio_user:info \
+			--vdev "$dv_vdev" -- -i --total-num-mbufs=2048
+		if ! sync_p dv 60; then
+			reason=$(dead_reason dv)
+		elif reason=$(start_error dv) && [ -n "$reason" ]; then
+			:
 		elif ! vu_wait_socket "$sock" 20; then
-			reason="backend did not create $sock"
+			reason="device did not create $sock"
 		fi
 	fi
 	if [ -z "$reason" ]; then
@@ -642,7 +697,23 @@ run_pair() {
 		done
 	done
 	echo
+	[ -n "$dv_vdev" ] && dev_counters_zero "$round" "$mode" "$name$suffix"
 	stop_pair
+}
+
+# dev_counters_zero ROUND MODE NAME: the device of an offload line moved
+# no packet itself (the engine did): its port counters are 0.
+dev_counters_zero() {
+	local rx tx
+	kill -0 "${PID[dv]}" 2>/dev/null || { FAILED+=("$2 $3 round $1: $(dead_reason dv)"); return; }
+	send dv "show port stats 0"
+	sync_p dv 10 || { FAILED+=("$2 $3 round $1: $(dead_reason dv)"); return; }
+	rx=$(awk '/NIC statistics for port/ { v = "" } /RX-packets:/ { v = $2 } END { print v }' "${LOG[dv]}")
+	tx=$(awk '/NIC statistics for port/ { v = "" } /TX-packets:/ { v = $2 } END { print v }' "${LOG[dv]}")
+	if [ "$rx" != 0 ] || [ "$tx" != 0 ]; then
+		echo "  the device's port counters: rx ${rx:-?} tx ${tx:-?} packets, not 0: FAILED"
+		FAILED+=("$2 $3 round $1: the device's own port counters are rx ${rx:-?} tx ${tx:-?}, not 0 (the data did not go through the engine only)")
+	fi
 }
 
 # run_figure ROUND MODE NAME TEST SIZE -> FIG (Mpps, or FAILED)
@@ -819,7 +890,7 @@ dma_bench() {
 
 step "summary: Mpps over $ROUNDS round(s) (median, min, max), ratios of the medians of per-round ratios"
 python3 devtools/bench-report.py --ref-vhost "$REF_VHOST" --ref-memif "$REF_MEMIF" \
-	"$RAW" "$OUT/summary.csv"
+	--ref-offload "$REF_OFFLOAD=$REF_INPROC" "$RAW" "$OUT/summary.csv"
 [ $DMA = 1 ] && dma_bench
 # Debian's python3-matplotlib is for Debian's python3, which need not be
 # the first python3 in PATH.

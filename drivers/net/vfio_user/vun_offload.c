@@ -114,10 +114,13 @@ timer_arm(struct vun_offload *ol, bool on)
 /* ---- memory table ---- */
 
 /*
- * The engine's memory table: every segment of client memory, less
- * [skip, skip + skip_len). IOVAs serve as the engine's guest physical and
- * front-end addresses (ring addresses are IOVAs). 0, -E2BIG (more
- * segments than a table holds), -ENOTSUP (memory without an fd).
+ * The engine's memory table: every segment of client memory that has a
+ * file, less [skip, skip + skip_len). IOVAs serve as the engine's guest
+ * physical and front-end addresses (ring addresses are IOVAs). Memory
+ * without a file (message-only: a VMM's ROMs, such as QEMU's BIOS at
+ * 0xfffc0000) cannot be passed on and is left out: the engine cannot
+ * reach it, rings there are refused (rings_mapped()). 0, or -E2BIG (more
+ * segments than a table holds).
  */
 static int
 table_build(struct vun_dev *d, uint64_t skip, uint64_t skip_len,
@@ -137,14 +140,13 @@ table_build(struct vun_dev *d, uint64_t skip, uint64_t skip_len,
 					 { RTE_MAX(lo, skip_end), hi } };
 		int fd = rte_vfio_user_mem_fd(d->dev_id, s, &off);
 
-		if (fd < 0) {
-			VUN_LOG(ERR,
+		if (fd < 0)
+			VUN_LOG(DEBUG,
 				"%s: offload: client memory at 0x%" PRIx64
-				" has no fd (message-only)",
-				d->path, s->iova);
-			return -ENOTSUP;
-		}
-		for (int i = 0; i < 2; i++) {
+				" (0x%" PRIx64 " bytes) has no fd: not "
+				"the engine's",
+				d->path, s->iova, s->size);
+		for (int i = 0; i < 2 && fd >= 0; i++) {
 			if (piece[i][0] >= piece[i][1])
 				continue;
 			if (*n == VHU_MAX_MEM_REGIONS) {
@@ -219,8 +221,8 @@ ring_sizes(uint16_t n, uint64_t sz[3])
 	return sz;
 }
 
-/* Whether every ring of vq lies in one segment of client memory (as the
- * engine needs: a ring in one of its regions). */
+/* Whether every ring of vq lies in one segment of client memory that has
+ * a file (as the engine needs: a ring in one of its regions). */
 static bool
 rings_mapped(struct vun_dev *d, const struct vun_vq *vq)
 {
@@ -229,11 +231,13 @@ rings_mapped(struct vun_dev *d, const struct vun_vq *vq)
 	const uint64_t at[3] = { vq->desc_iova, vq->avail_iova, vq->used_iova };
 	uint64_t sz[3];
 	const struct rte_vfio_user_mem_segment *s;
+	uint64_t off;
 
 	ring_sizes(vq->cfg_size, sz);
 	for (int i = 0; i < 3; i++) {
 		s = rte_vfio_user_mem_find(t, at[i], sz[i]);
-		if (s == NULL || s->vaddr == NULL)
+		if (s == NULL || s->vaddr == NULL ||
+		    rte_vfio_user_mem_fd(d->dev_id, s, &off) < 0)
 			return false;
 	}
 	return true;
