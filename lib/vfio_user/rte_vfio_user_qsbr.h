@@ -61,8 +61,7 @@ extern "C" {
  *   1 when rte_vfio_user_qsbr_barrier() is an asymmetric full fence, 0
  *   when it is not available (use rte_rcu_qsbr_thread_online()).
  */
-__rte_experimental
-int rte_vfio_user_qsbr_light(void);
+__rte_experimental int rte_vfio_user_qsbr_light(void);
 
 /**
  * Writer side of the light QSBR entry: a full fence on every running
@@ -73,8 +72,7 @@ int rte_vfio_user_qsbr_light(void);
  * (about 2 us measured on a 2-CPU virtual machine); it does nothing when
  * rte_vfio_user_qsbr_light() returns 0.
  */
-__rte_experimental
-void rte_vfio_user_qsbr_barrier(void);
+__rte_experimental void rte_vfio_user_qsbr_barrier(void);
 
 /**
  * rte_rcu_qsbr_thread_online() without its fence, for a thread whose
@@ -88,8 +86,7 @@ void rte_vfio_user_qsbr_barrier(void);
  *   Reader thread id, registered with rte_rcu_qsbr_thread_register().
  */
 static inline void
-rte_vfio_user_qsbr_online_light(struct rte_rcu_qsbr *v,
-				unsigned int thread_id)
+rte_vfio_user_qsbr_online_light(struct rte_rcu_qsbr *v, unsigned int thread_id)
 {
 	uint64_t t = __atomic_load_n(&v->token, __ATOMIC_RELAXED);
 

@@ -33,7 +33,8 @@ qsbr_init(void)
 
 	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) ||
 	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0) {
-		VU_LOG(INFO, "no private expedited membarrier: data paths go online in QSBR with a fence");
+		VU_LOG(INFO,
+		       "no private expedited membarrier: data paths go online in QSBR with a fence");
 		return;
 	}
 	__atomic_store_n(&qsbr_light, 1, __ATOMIC_RELEASE);

@@ -35,8 +35,9 @@ static struct rte_rcu_qsbr *
 qsbr_new(void)
 {
 	size_t sz = rte_rcu_qsbr_get_memsize(4);
-	struct rte_rcu_qsbr *v = aligned_alloc(RTE_CACHE_LINE_SIZE,
-					       RTE_ALIGN_CEIL(sz, RTE_CACHE_LINE_SIZE));
+	struct rte_rcu_qsbr *v =
+		aligned_alloc(RTE_CACHE_LINE_SIZE,
+			      RTE_ALIGN_CEIL(sz, RTE_CACHE_LINE_SIZE));
 
 	assert_non_null(v);
 	assert_int_equal(rte_rcu_qsbr_init(v, 4), 0);
@@ -156,7 +157,8 @@ test_light_race(void **state)
 	r.stop = 1;
 	pthread_join(th, NULL);
 	printf("%" PRIu64 " objects replaced and freed, %" PRIu64
-	       " reads, %" PRIu64 " of a freed object\n", frees, r.reads, r.bad);
+	       " reads, %" PRIu64 " of a freed object\n",
+	       frees, r.reads, r.bad);
 	assert_true(frees > 100);
 	assert_true(r.reads > 1000);
 	assert_int_equal(r.bad, 0);

@@ -47,7 +47,8 @@
 		if (unlikely(*lcore >= RTE_MAX_LCORE))                         \
 			return false;                                          \
 		if (likely(vq->dev->qsbr_light))                               \
-			rte_vfio_user_qsbr_online_light(vq->dev->qsbr, *lcore); \
+			rte_vfio_user_qsbr_online_light(vq->dev->qsbr,         \
+							*lcore);               \
 		else                                                           \
 			rte_rcu_qsbr_thread_online(vq->dev->qsbr, *lcore);     \
 		if (unlikely(                                                  \
