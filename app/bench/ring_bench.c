@@ -63,6 +63,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_vfio_user_qsbr.h>
 
 #define MAX_BURST 64
 
@@ -260,6 +261,9 @@ qsbr_cost(void)
 		  rte_compiler_barrier());
 	QSBR_COST("online + offline (the bursts)", n,
 		  rte_rcu_qsbr_thread_online(v, 0);
+		  rte_rcu_qsbr_thread_offline(v, 0));
+	QSBR_COST("light online + offline (the bursts)", n,
+		  rte_vfio_user_qsbr_online_light(v, 0);
 		  rte_rcu_qsbr_thread_offline(v, 0));
 	rte_rcu_qsbr_thread_online(v, 0);
 	QSBR_COST("quiescent (thread stays online)", n,

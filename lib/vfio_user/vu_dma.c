@@ -49,12 +49,15 @@
 #include <rte_rcu_qsbr.h>
 
 #include "vu_fdman.h"
+#include "rte_vfio_user_qsbr.h"
 #include "vu_internal.h"
 
 #define PAGE RTE_VFIO_USER_DIRTY_PAGE_SIZE
 #define DMA_RW_TIMEOUT_MS 5000
 /* Updates whose old nodes may wait for readers before a map waits too. */
 #define VU_RETIRED_MAX 256u
+/* Retired batches before one is checked without a wait (a barrier each). */
+#define VU_RETIRED_CHECK 32u
 
 typedef struct rte_vfio_user_mem_segment seg_t;
 
@@ -103,10 +106,23 @@ static void
 retired_free(struct vu_dma *d, bool all, uint64_t token)
 {
 	struct vu_retired *b;
+	bool fenced = false;
 
-	while ((b = d->retired) != NULL &&
-	       (all || b->token <= token ||
-		rte_rcu_qsbr_check(d->qsbr, b->token, false) == 1)) {
+	while ((b = d->retired) != NULL) {
+		if (!all && b->token > token) {
+			/* a batch nobody waited for: the readers' counters
+			 * can be trusted only after the barrier (light QSBR
+			 * entry), one system call, so only once enough
+			 * batches piled up */
+			if (!fenced) {
+				if (d->nretired < VU_RETIRED_CHECK)
+					break;
+				rte_vfio_user_qsbr_barrier();
+				fenced = true;
+			}
+			if (rte_rcu_qsbr_check(d->qsbr, b->token, false) != 1)
+				break;
+		}
 		d->retired = b->next;
 		if (d->retired == NULL)
 			d->retired_tail = &d->retired;
@@ -202,6 +218,8 @@ qsbr_wait(struct rte_rcu_qsbr *q, uint64_t token)
 {
 	unsigned int n;
 
+	/* readers may have gone online without a fence */
+	rte_vfio_user_qsbr_barrier();
 	for (n = 0; rte_rcu_qsbr_check(q, token, false) != 1; n++) {
 		if (n < 100)
 			rte_pause();

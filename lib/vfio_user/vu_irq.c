@@ -27,6 +27,7 @@
 #include <rte_common.h>
 #include <rte_rcu_qsbr.h>
 
+#include "rte_vfio_user_qsbr.h"
 #include "vu_internal.h"
 
 /*
@@ -311,12 +312,14 @@ fds_replace(struct vu_dev *dev, int **slots, const int *fds, uint32_t n)
 		if (old != NULL) {
 			old[nold++] = prev;
 		} else {	/* out of memory: one grace period per fd */
+			rte_vfio_user_qsbr_barrier();
 			rte_rcu_qsbr_synchronize(dev->dma.qsbr,
 						 RTE_QSBR_THRID_INVALID);
 			close(prev);
 		}
 	}
 	if (nold > 0) {
+		rte_vfio_user_qsbr_barrier();
 		rte_rcu_qsbr_synchronize(dev->dma.qsbr, RTE_QSBR_THRID_INVALID);
 		for (i = 0; i < nold; i++)
 			close(old[i]);

@@ -31,6 +31,7 @@
 
 #include <rte_vfio_user.h>
 #include <rte_vfio_user_pci.h>
+#include <rte_vfio_user_qsbr.h>
 
 #define VUN_MAX_QUEUE_PAIRS	16
 #define VUN_MAX_VQS		(2 * VUN_MAX_QUEUE_PAIRS + 1)
@@ -117,6 +118,7 @@ struct vun_dev {
 	char path[108];
 	struct rte_vfio_user_pci *pci;	/* config space */
 	struct rte_rcu_qsbr *qsbr;
+	int qsbr_light;			/* bursts go online without a fence */
 
 	/* devargs */
 	uint16_t max_pairs;

@@ -806,8 +806,10 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 	/* VIRTIO 1.x 5.1.6.5.5: no packet goes to the queues a smaller
 	 * VQ_PAIRS_SET disabled once the driver sees its ack: wait for the
 	 * bursts that may have seen the old count */
-	if (shrunk)
+	if (shrunk) {
+		rte_vfio_user_qsbr_barrier();
 		rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
+	}
 	vq->last_used = h.pos;
 	vq->used_wrap = h.wrap;
 	__atomic_store_n(&vq->pdesc[h.head_pos].flags, h.head_flags,

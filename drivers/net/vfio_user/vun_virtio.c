@@ -87,6 +87,8 @@ vq_by_index(struct vun_dev *d, uint16_t index)
 static void
 grace_period(struct vun_dev *d)
 {
+	/* the data path may go online without a fence */
+	rte_vfio_user_qsbr_barrier();
 	rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
 }
 
@@ -1108,6 +1110,7 @@ vun_virtio_register(struct vun_dev *d)
 		goto err;
 	qsbr = rte_vfio_user_get_qsbr(id);
 	d->qsbr = qsbr;
+	d->qsbr_light = rte_vfio_user_qsbr_light();
 	/* every lcore may poll: registered, and online only inside bursts */
 	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
 		rte_rcu_qsbr_thread_register(qsbr, i);

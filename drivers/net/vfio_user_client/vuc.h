@@ -35,6 +35,7 @@
 #include <rte_memory.h>
 
 #include <rte_vfio_user_client.h>
+#include <rte_vfio_user_qsbr.h>
 
 #define VUC_MAX_QUEUE_PAIRS	16
 #define VUC_MAX_VQS		(2 * VUC_MAX_QUEUE_PAIRS + 1)
@@ -133,6 +134,7 @@ struct vuc_dev {
 	pthread_mutex_t lock;		/* control path: attach/init/teardown */
 	struct rte_vfio_user_client *client;	/* atomic for the data path */
 	struct rte_rcu_qsbr *qsbr;	/* our data path vs. control path */
+	int qsbr_light;			/* bursts go online without a fence */
 	bool started;
 	uint32_t link_up;		/* atomic */
 	uint32_t closing;

@@ -540,6 +540,7 @@ vuc_probe(struct rte_vdev_device *vdev)
 	}
 	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
 		rte_rcu_qsbr_thread_register(d->qsbr, i);
+	d->qsbr_light = rte_vfio_user_qsbr_light();
 	eth->data->mac_addrs = rte_zmalloc(name, RTE_ETHER_ADDR_LEN, 0);
 	if (eth->data->mac_addrs == NULL) {
 		ret = -ENOMEM;

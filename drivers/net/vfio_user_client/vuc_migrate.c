@@ -236,6 +236,7 @@ move(struct vuc_dev *d, const char *path,
 					 __ATOMIC_RELEASE);
 		}
 		d->notify_map = bell;
+		rte_vfio_user_qsbr_barrier();
 		rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
 		rte_vfio_user_client_detach(a);
 		unmap_notify(old_map, d->notify_map_len);

@@ -947,6 +947,8 @@ vuc_device_down(struct vuc_dev *d, bool reset)
 {
 	for (uint16_t i = 0; i < VUC_MAX_VQS; i++)
 		__atomic_store_n(&d->vq[i].ready, 0, __ATOMIC_RELEASE);
+	/* the data path may go online without a fence */
+	rte_vfio_user_qsbr_barrier();
 	rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
 	for (uint16_t i = 0; i < VUC_MAX_VQS; i++)
 		vuc_vq_drain(&d->vq[i]);

@@ -13,7 +13,9 @@
  *
  * VU_PMD_BURST_DEFINE(T) defines, for a queue type T with a 'ready' word
  * (atomic: the queue is usable) and a 'dev' pointer to a device whose
- * 'qsbr' is its QSBR variable:
+ * 'qsbr' is its QSBR variable and 'qsbr_light' says whether the bursts
+ * may go online without a fence (rte_vfio_user_qsbr.h: every writer of
+ * that variable calls rte_vfio_user_qsbr_barrier() before it checks):
  *
  *   static bool vu_pmd_burst_enter(T *vq, unsigned int *lcore);
  *	online for a burst on vq; false (and offline) if the caller is no
@@ -35,6 +37,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_lcore.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_vfio_user_qsbr.h>
 
 #define VU_PMD_BURST_DEFINE(T)                                                 \
 	static __rte_always_inline bool                                        \
@@ -43,7 +46,11 @@
 		*lcore = rte_lcore_id();                                       \
 		if (unlikely(*lcore >= RTE_MAX_LCORE))                         \
 			return false;                                          \
-		rte_rcu_qsbr_thread_online(vq->dev->qsbr, *lcore);             \
+		if (likely(vq->dev->qsbr_light))                               \
+			rte_vfio_user_qsbr_online_light(vq->dev->qsbr,         \
+							*lcore);               \
+		else                                                           \
+			rte_rcu_qsbr_thread_online(vq->dev->qsbr, *lcore);     \
 		if (unlikely(                                                  \
 			    !__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))) { \
 			rte_rcu_qsbr_thread_offline(vq->dev->qsbr, *lcore);    \
