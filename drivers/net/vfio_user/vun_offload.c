@@ -767,6 +767,51 @@ on_relay(int fd, void *arg, uint32_t events)
 	}
 }
 
+/*
+ * Take every data queue back from the engine (GET_VRING_BASE where it
+ * runs one) and mark the device not handed over; a failure means the
+ * engine is lost. With record (migration stop), each queue that was
+ * handed keeps in the device's vq where it stood: last_avail is the
+ * index the engine gave back, last_used the used index it left in the
+ * driver's ring. With ol->lock held.
+ */
+static void
+queues_take_back(struct vun_dev *d, bool record)
+{
+	struct vun_offload *ol = d->ol;
+	int ret = 0;
+
+	for (uint16_t i = 0; i < data_vqs(d); i++) {
+		struct vun_vq *vq = &d->vq[i];
+		uint8_t was = ol->q[i];
+		uint16_t used;
+		int r = engine_up(ol) ? queue_stop(d, i, Q_OFF) : 0;
+
+		ol->q[i] = Q_OFF;
+		if (r < 0) {
+			if (ret == 0)
+				ret = r;
+			continue;
+		}
+		if (!record || was == Q_OFF)
+			continue;
+		vq->last_avail = ol->qbase[i];
+		if (rte_vfio_user_dma_read(d->dev_id,
+					   vq->used_iova +
+						   offsetof(struct vring_used,
+							    idx),
+					   &used, sizeof(used)) == 0)
+			vq->last_used = used;
+		else
+			vq->last_used = vq->last_avail;
+		VUN_LOG(DEBUG, "%s: offload: queue %u back at avail %u used %u",
+			d->path, i, vq->last_avail, vq->last_used);
+	}
+	ol->handed = false;
+	if (ret < 0)
+		engine_lost(d, strerror(-ret));
+}
+
 /* ---- hooks ---- */
 
 void
@@ -790,21 +835,11 @@ void
 vun_offload_reset(struct vun_dev *d)
 {
 	struct vun_offload *ol = d->ol;
-	int ret = 0;
 
 	if (ol == NULL)
 		return;
 	pthread_mutex_lock(&ol->lock);
-	for (uint16_t i = 0; i < data_vqs(d); i++) {
-		int r = engine_up(ol) ? queue_stop(d, i, Q_OFF) : 0;
-
-		ol->q[i] = Q_OFF;
-		if (ret == 0)
-			ret = r;
-	}
-	ol->handed = false;
-	if (ret < 0)
-		engine_lost(d, strerror(-ret));
+	queues_take_back(d, false);
 	pthread_mutex_unlock(&ol->lock);
 }
 
@@ -879,40 +914,11 @@ void
 vun_offload_mig_stop(struct vun_dev *d)
 {
 	struct vun_offload *ol = d->ol;
-	int ret = 0;
 
 	if (ol == NULL)
 		return;
 	pthread_mutex_lock(&ol->lock);
-	for (uint16_t i = 0; i < data_vqs(d); i++) {
-		struct vun_vq *vq = &d->vq[i];
-		uint8_t was = ol->q[i];
-		uint16_t used;
-		int r = 0;
-
-		if (was == Q_ON && engine_up(ol))
-			r = queue_stop(d, i, Q_OFF);
-		ol->q[i] = Q_OFF;
-		if (was == Q_OFF || r < 0) {
-			if (ret == 0)
-				ret = r;
-			continue;
-		}
-		vq->last_avail = ol->qbase[i];
-		if (rte_vfio_user_dma_read(d->dev_id,
-					   vq->used_iova +
-						   offsetof(struct vring_used,
-							    idx),
-					   &used, sizeof(used)) == 0)
-			vq->last_used = used;
-		else
-			vq->last_used = vq->last_avail;
-		VUN_LOG(DEBUG, "%s: offload: queue %u back at avail %u used %u",
-			d->path, i, vq->last_avail, vq->last_used);
-	}
-	ol->handed = false;
-	if (ret < 0)
-		engine_lost(d, strerror(-ret));
+	queues_take_back(d, true);
 	pthread_mutex_unlock(&ol->lock);
 }
 
