@@ -76,11 +76,7 @@ pair_bg fe "$PKTCHECK" -l 1 --file-prefix "$FE_PFX" $MEM --no-pci \
 pair_wait_log fe "fe: LINK UP" 30 "$PID_fe" || pair_fail "fe: no link"
 pair_wait_log dA "offload: $((2 * Q)) queues handed" 10 ||
 	pair_fail "device A did not hand the queues to its engine"
-for ((i = 0; i < 50; i++)); do
-	[ -S "$PAIR_RT/$FE_PFX/dpdk_telemetry.v2" ] && break
-	sleep 0.1
-done
-[ -S "$PAIR_RT/$FE_PFX/dpdk_telemetry.v2" ] || pair_fail "fe: no telemetry socket"
+pair_wait_telemetry "$FE_PFX"
 sleep "$STINT"
 
 DOWN=()

@@ -362,6 +362,17 @@ pair_mpps() {
 PAIR_RT=/var/run/dpdk
 [ "$(id -u)" -eq 0 ] || PAIR_RT=${XDG_RUNTIME_DIR:-/tmp}/dpdk
 
+# pair_wait_telemetry PREFIX: wait (5 s at most) for the telemetry socket
+# of the process with EAL file prefix PREFIX; fails the test without it.
+pair_wait_telemetry() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ -S "$PAIR_RT/$1/dpdk_telemetry.v2" ] && return 0
+		sleep 0.1
+	done
+	pair_fail "$1: no telemetry socket"
+}
+
 # pair_tel_kv PREFIX COMMAND: one request to the telemetry socket of the
 # process with EAL file prefix PREFIX; prints the reply's values as
 # "key=value" words ("result=bad-reply" when the value is no object).

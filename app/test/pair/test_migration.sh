@@ -74,11 +74,7 @@ pair_bg fe "$PKTCHECK" -l 1 --file-prefix "$FE_PFX" $MEM --no-pci \
 	--timeout 200
 pair_wait_log fe "fe: LINK UP" 30 "$PID_fe" || pair_fail "fe: no link"
 pair_wait_log beA "beA: LINK UP" 30 "$PID_beA" || pair_fail "beA: no link"
-for ((i = 0; i < 50; i++)); do
-	[ -S "$PAIR_RT/$FE_PFX/dpdk_telemetry.v2" ] && break
-	sleep 0.1
-done
-[ -S "$PAIR_RT/$FE_PFX/dpdk_telemetry.v2" ] || pair_fail "fe: no telemetry socket"
+pair_wait_telemetry "$FE_PFX"
 sleep "$STINT"
 
 # the moves
