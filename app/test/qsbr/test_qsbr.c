@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <setjmp.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -24,10 +23,11 @@
 #include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
 
+#include "raw_client.h"
 #include "rte_vfio_user_qsbr.h"
 
 #define READER 1u
-#define STRESS_NS 500000000ull	/* writer's run time */
+#define STRESS_MS 500u	/* writer's run time */
 #define LIVE 0x11feu
 #define DEAD 0xdeadu
 
@@ -43,15 +43,6 @@ qsbr_new(void)
 	assert_int_equal(rte_rcu_qsbr_init(v, 4), 0);
 	assert_int_equal(rte_rcu_qsbr_thread_register(v, READER), 0);
 	return v;
-}
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* The library uses membarrier exactly when the kernel offers it. */
@@ -140,8 +131,8 @@ test_light_race(void **state)
 	assert_non_null(r.cur);
 	r.cur->magic = LIVE;
 	assert_int_equal(pthread_create(&th, NULL, race_reader, &r), 0);
-	end = now_ns() + STRESS_NS;
-	while (now_ns() < end) {
+	end = rc_now_ms() + STRESS_MS;
+	while (rc_now_ms() < end) {
 		struct obj *n = calloc(1, sizeof(*n)), *old;
 
 		assert_non_null(n);
