@@ -658,7 +658,7 @@ handover(struct vun_dev *d)
 	if (ret == 0) {
 		ol->table_sent = false;
 		ret = table_send(d, 0, 0);
-		if (ret == -E2BIG || ret == -ENOTSUP)
+		if (ret == -E2BIG)
 			return;	/* ours to fix, not the engine's: logged */
 	}
 	for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
@@ -895,7 +895,7 @@ vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st)
 							 call_fd(d, &d->vq[i]));
 		break;
 	}
-	if (ret == -E2BIG || ret == -ENOTSUP)
+	if (ret == -E2BIG)
 		ret = 0;	/* logged; the engine keeps the last table */
 	if (ret < 0)
 		engine_lost(d, strerror(-ret));
