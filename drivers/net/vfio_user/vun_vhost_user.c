@@ -40,6 +40,8 @@ enum {
 	VHU_SET_PROTOCOL_FEATURES = 16,
 	VHU_GET_QUEUE_NUM = 17,
 	VHU_SET_VRING_ENABLE = 18,
+	VHU_SET_BACKEND_REQ_FD = 21,
+	VHU_IOTLB_MSG = 22,
 };
 
 #define VHU_FLAG_VERSION	0x1u
@@ -91,6 +93,7 @@ struct vhu_msg {
 		struct vhu_state state;
 		struct vhu_addr addr;
 		struct vhu_mem mem;
+		struct vhu_iotlb_msg iotlb;
 	} p;
 } __rte_packed;
 
@@ -177,12 +180,12 @@ send_msg(struct vhu_conn *c, const struct vhu_msg *m, const int *fds,
 }
 
 static int
-recv_all(struct vhu_conn *c, void *buf, size_t len, uint64_t deadline)
+recv_all(int fd, void *buf, size_t len, uint64_t deadline)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = recv(c->fd, (uint8_t *)buf + done, len - done, 0);
+		ssize_t n = recv(fd, (uint8_t *)buf + done, len - done, 0);
 		int ret;
 
 		if (n > 0) {
@@ -195,7 +198,7 @@ recv_all(struct vhu_conn *c, void *buf, size_t len, uint64_t deadline)
 			continue;
 		if (errno != EAGAIN)
 			return -errno;
-		ret = wait_fd(c->fd, POLLIN, deadline);
+		ret = wait_fd(fd, POLLIN, deadline);
 		if (ret < 0)
 			return ret;
 	}
@@ -209,7 +212,7 @@ recv_reply(struct vhu_conn *c, uint32_t req, struct vhu_msg *m, size_t cap)
 	uint64_t deadline = now_ms() + VHU_TIMEOUT_MS;
 	int ret;
 
-	ret = recv_all(c, &m->h, sizeof(m->h), deadline);
+	ret = recv_all(c->fd, &m->h, sizeof(m->h), deadline);
 	if (ret < 0)
 		return ret;
 	if (m->h.request != req || !(m->h.flags & VHU_FLAG_REPLY) ||
@@ -220,7 +223,7 @@ recv_reply(struct vhu_conn *c, uint32_t req, struct vhu_msg *m, size_t cap)
 			c->path, m->h.request, m->h.flags, m->h.size, req);
 		return -EPROTO;
 	}
-	return recv_all(c, &m->p, m->h.size, deadline);
+	return recv_all(c->fd, &m->p, m->h.size, deadline);
 }
 
 /* A request without a reply of its own: acked when REPLY_ACK was
@@ -286,6 +289,40 @@ vhu_sync(struct vhu_conn *c)
 	return barrier(c);
 }
 
+/*
+ * The backend request channel (vhost-user's "back-end communication"):
+ * one end of a socketpair goes to the back end (SET_BACKEND_REQ_FD), on
+ * which it sends its requests; ours is watched by the caller.
+ */
+static int
+backend_channel(struct vhu_conn *c)
+{
+	int sv[2], ret;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	ret = request(c, VHU_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1);
+	close(sv[1]);	/* the back end has its own copy */
+	if (ret < 0 || fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
+		close(sv[0]);
+		return ret < 0 ? ret : -errno;
+	}
+	c->backend_fd = sv[0];
+	return 0;
+}
+
+/* What an IOTLB needs of the back end (the vhost-user specification:
+ * IOMMU_PLATFORM, BACKEND_REQ for its misses, REPLY_ACK for ours). */
+static bool
+iotlb_offered(uint64_t features, uint64_t protocol_features)
+{
+	const uint64_t pf = (1ULL << VHU_PROTOCOL_F_BACKEND_REQ) |
+			    (1ULL << VHU_PROTOCOL_F_REPLY_ACK);
+
+	return (features & (1ULL << VHU_F_IOMMU_PLATFORM)) &&
+	       (protocol_features & pf) == pf;
+}
+
 int
 vhu_connect(struct vhu_conn *c, const char *path)
 {
@@ -294,6 +331,7 @@ vhu_connect(struct vhu_conn *c, const char *path)
 	int ret;
 
 	c->fd = -1;
+	c->backend_fd = -1;
 	c->features = c->protocol_features = 0;
 	c->queue_num = 1;
 	if (strlen(path) >= sizeof(sa.sun_path) ||
@@ -315,6 +353,8 @@ vhu_connect(struct vhu_conn *c, const char *path)
 		want = pf & ((1ULL << VHU_PROTOCOL_F_MQ) |
 			     (1ULL << VHU_PROTOCOL_F_LOG_SHMFD) |
 			     (1ULL << VHU_PROTOCOL_F_REPLY_ACK));
+		if (ret == 0 && iotlb_offered(c->features, pf))
+			want |= 1ULL << VHU_PROTOCOL_F_BACKEND_REQ;
 		if (ret == 0)
 			ret = request(c, VHU_SET_PROTOCOL_FEATURES, &want,
 				      sizeof(want), NULL, 0);
@@ -329,6 +369,9 @@ vhu_connect(struct vhu_conn *c, const char *path)
 	}
 	if (ret == 0)
 		ret = request(c, VHU_SET_OWNER, NULL, 0, NULL, 0);
+	if (ret == 0 &&
+	    (c->protocol_features & (1ULL << VHU_PROTOCOL_F_BACKEND_REQ)))
+		ret = backend_channel(c);
 	if (ret < 0) {
 		VUN_LOG(ERR, "%s: vhost-user negotiation failed: %s", path,
 			strerror(-ret));
@@ -342,7 +385,10 @@ vhu_close(struct vhu_conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->backend_fd >= 0)
+		close(c->backend_fd);
 	c->fd = -1;
+	c->backend_fd = -1;
 }
 
 int
@@ -480,4 +526,84 @@ vhu_set_log_base(struct vhu_conn *c, int fd, uint64_t size)
 		ret = -EIO;
 	}
 	return ret;
+}
+
+bool
+vhu_iotlb_capable(const struct vhu_conn *c)
+{
+	return c->backend_fd >= 0 &&
+	       iotlb_offered(c->features, c->protocol_features);
+}
+
+int
+vhu_iotlb_msg(struct vhu_conn *c, uint8_t type, uint64_t iova, uint64_t size,
+	      uint64_t uaddr, uint8_t perm)
+{
+	struct vhu_iotlb_msg m = {
+		.iova = iova,
+		.size = size,
+		.uaddr = uaddr,
+		.perm = perm,
+		.type = type,
+	};
+
+	/* REPLY_ACK is part of IOTLB mode: the ack says it took effect */
+	return request(c, VHU_IOTLB_MSG, &m, sizeof(m), NULL, 0);
+}
+
+int
+vhu_backend_recv(struct vhu_conn *c, struct vhu_backend_req *r)
+{
+	struct vhu_hdr h;
+	uint8_t p[256];
+	uint64_t deadline;
+	ssize_t n;
+	int ret;
+
+	if (c->backend_fd < 0)
+		return -ENOTCONN;
+	n = recv(c->backend_fd, &h, sizeof(h), MSG_PEEK);
+	if (n == 0)
+		return -ECONNRESET;
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? -EAGAIN : -errno;
+	/* a message is sent whole: the rest follows promptly */
+	deadline = now_ms() + VHU_TIMEOUT_MS;
+	ret = recv_all(c->backend_fd, &h, sizeof(h), deadline);
+	if (ret == 0 && h.size > sizeof(p))
+		ret = -EPROTO;
+	if (ret == 0)
+		ret = recv_all(c->backend_fd, p, h.size, deadline);
+	if (ret < 0) {
+		VUN_LOG(ERR, "%s: vhost-user backend request channel: %s",
+			c->path, strerror(-ret));
+		return ret;
+	}
+	memset(r, 0, sizeof(*r));
+	r->request = h.request;
+	r->need_reply = (h.flags & VHU_FLAG_NEED_REPLY) != 0;
+	if (h.request == VHU_BACKEND_IOTLB_MSG) {
+		/* perm and type at least (some send 26 bytes, not 32) */
+		if (h.size < offsetof(struct vhu_iotlb_msg, pad))
+			return -EPROTO;
+		memcpy(&r->iotlb, p, RTE_MIN((size_t)h.size, sizeof(r->iotlb)));
+	}
+	return 0;
+}
+
+int
+vhu_backend_reply(struct vhu_conn *c, const struct vhu_backend_req *r,
+		  uint64_t result)
+{
+	struct vhu_msg m = {
+		.h = { r->request, VHU_FLAG_VERSION | VHU_FLAG_REPLY,
+		       sizeof(m.p.u64) },
+		.p.u64 = result,
+	};
+	struct vhu_conn bc = *c;
+
+	if (!r->need_reply)
+		return 0;
+	bc.fd = c->backend_fd;	/* send_msg() writes to the channel */
+	return send_msg(&bc, &m, NULL, 0);
 }
