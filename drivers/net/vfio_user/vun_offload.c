@@ -24,6 +24,12 @@
  * - on an IRQ change: SET_VRING_CALL with the new eventfds;
  * - on reset (driver, function reset, client gone): GET_VRING_BASE of
  *   every queue.
+ * An engine that takes an IOTLB (VIRTIO_F_IOMMU_PLATFORM, BACKEND_REQ,
+ * REPLY_ACK) gets the queues in IOTLB mode instead (vun_iotlb.h): a table
+ * by file at synthetic addresses, IOTLB updates for the client's segments
+ * (at hand-over, after each map, on the engine's misses, which come on the
+ * backend request channel), an acked INVALIDATE before an unmap is
+ * answered.
  * The engine lost (its socket hangs up, or a request fails): if it had
  * queues, the device sets DEVICE_NEEDS_RESET and raises a config
  * interrupt; reconnection is tried every VUN_OFFLOAD_RETRY_MS, and after
@@ -52,6 +58,7 @@
 
 #include "vfio_user_proto.h"
 #include "vun.h"
+#include "vun_iotlb.h"
 #include "vun_offload.h"
 #include "vun_vhost_user.h"
 
@@ -83,6 +90,8 @@ struct vun_offload {
 	struct vhu_mem_region sent[VHU_MAX_MEM_REGIONS];
 	uint32_t nsent;			/* regions the engine has */
 	bool table_sent;
+	bool iotlb;			/* IOTLB mode (vun_iotlb.h) */
+	struct vun_iotlb tlb;
 	uint64_t features;		/* SET_FEATURES at hand-over, less LOG_ALL */
 	/* dirty logging: the engine's log (see "dirty log" below) */
 	bool logging;			/* the client logs */
@@ -195,7 +204,8 @@ table_send(struct vun_dev *d, uint64_t skip, uint64_t skip_len)
 	uint32_t n;
 	int ret;
 
-	ret = table_build(d, skip, skip_len, r, &n);
+	ret = ol->iotlb ? vun_iotlb_table(d, &ol->tlb, skip, skip_len, r, &n) :
+			  table_build(d, skip, skip_len, r, &n);
 	if (ret < 0)
 		return ret;
 	if (table_same(ol, r, n))
@@ -221,10 +231,15 @@ ring_sizes(uint16_t n, uint64_t sz[3])
 	return sz;
 }
 
-/* Whether every ring of vq lies in one segment of client memory that has
- * a file (as the engine needs: a ring in one of its regions). */
-static bool
-rings_mapped(struct vun_dev *d, const struct vun_vq *vq)
+/*
+ * Whether the engine can reach every ring of vq: each lies in one segment
+ * of client memory that has a file (a ring in one of the engine's
+ * regions); in IOTLB mode, in segments with files (a ring over several
+ * pages a vIOMMU mapped one by one: the engine's IOTLB joins them). When
+ * update, IOTLB mode: the engine gets those segments' translations.
+ */
+static int
+rings_reach(struct vun_dev *d, const struct vun_vq *vq, bool update)
 {
 	const struct rte_vfio_user_mem_table *t = rte_vfio_user_get_mem_table(
 		d->dev_id);
@@ -232,15 +247,44 @@ rings_mapped(struct vun_dev *d, const struct vun_vq *vq)
 	uint64_t sz[3];
 	const struct rte_vfio_user_mem_segment *s;
 	uint64_t off;
+	int ret;
 
 	ring_sizes(vq->cfg_size, sz);
 	for (int i = 0; i < 3; i++) {
-		s = rte_vfio_user_mem_find(t, at[i], sz[i]);
-		if (s == NULL || s->vaddr == NULL ||
-		    rte_vfio_user_mem_fd(d->dev_id, s, &off) < 0)
-			return false;
+		uint64_t pos = at[i], end = at[i] + sz[i];
+
+		if (!d->ol->iotlb) {
+			s = rte_vfio_user_mem_find(t, at[i], sz[i]);
+			if (s == NULL || s->vaddr == NULL ||
+			    rte_vfio_user_mem_fd(d->dev_id, s, &off) < 0)
+				return -EFAULT;
+			continue;
+		}
+		if (end < pos)
+			return -EFAULT;
+		while (pos < end) {
+			s = rte_vfio_user_mem_find(t, pos, 1);
+			if (s == NULL ||
+			    rte_vfio_user_mem_fd(d->dev_id, s, &off) < 0)
+				return -EFAULT;
+			if (update) {
+				ret = vun_iotlb_update(d, &d->ol->tlb,
+						       &d->ol->vhu, pos);
+				if (ret < 0)
+					return ret;
+			}
+			if (s->iova + s->size <= pos)	/* ends the space */
+				break;
+			pos = s->iova + s->size;
+		}
 	}
-	return true;
+	return 0;
+}
+
+static bool
+rings_mapped(struct vun_dev *d, const struct vun_vq *vq)
+{
+	return rings_reach(d, vq, false) == 0;
 }
 
 static bool
@@ -294,6 +338,10 @@ queue_start(struct vun_dev *d, struct vun_vq *vq, uint16_t base)
 		return ret;
 	if ((c->features & (1ULL << VHU_F_PROTOCOL_FEATURES)) &&
 	    (ret = vhu_set_vring_enable(c, i, true)) < 0)
+		return ret;
+	/* IOTLB mode: the rings' translations now (as QEMU gives the used
+	 * ring's), not at the engine's first misses */
+	if (ol->iotlb && (ret = rings_reach(d, vq, true)) < 0)
 		return ret;
 	ol->q[i] = Q_ON;
 	return 0;
@@ -553,6 +601,7 @@ queues_rearm(struct vun_dev *d)
 /* ---- the engine ---- */
 
 static void on_engine(int fd, void *arg, uint32_t events);
+static void on_backend(int fd, void *arg, uint32_t events);
 
 /* The engine is gone (or failed a request): let it go, tell the driver
  * if it had the queues, and look for the next one. */
@@ -563,9 +612,12 @@ engine_lost(struct vun_dev *d, const char *why)
 	bool had = ol->handed;
 
 	if (engine_up(ol)) {
+		if (ol->vhu.backend_fd >= 0)
+			rte_vfio_user_unwatch_fd(ol->vhu.backend_fd);
 		rte_vfio_user_unwatch_fd(ol->vhu.fd);
 		vhu_close(&ol->vhu);
 	}
+	ol->iotlb = false;
 	for (uint16_t i = 0; i < data_vqs(d); i++)
 		had |= ol->q[i] != Q_OFF;
 	memset(ol->q, Q_OFF, sizeof(ol->q));
@@ -612,6 +664,11 @@ handover(struct vun_dev *d)
 		vun_needs_reset(d, "offload engine lacks negotiated features");
 		return;
 	}
+	/* IOTLB mode when the engine has it (the client's IOVAs need not be
+	 * any address space of the engine's), except under dirty logging,
+	 * which is not folded back from the synthetic addresses */
+	ol->iotlb = vhu_iotlb_capable(&ol->vhu) && !ol->logging;
+	vun_iotlb_reset(&ol->tlb);
 	for (uint16_t i = 0; i < data_vqs(d); i++) {
 		if (!d->vq[i].cfg_enable)
 			continue;
@@ -644,6 +701,8 @@ handover(struct vun_dev *d)
 		vun_needs_reset(d, "offload engine cannot log dirty pages");
 		return;
 	}
+	if (ol->iotlb)
+		want |= 1ULL << VHU_F_IOMMU_PLATFORM;
 	ol->features = want;
 	ret = ol->logging ? log_grow(d) : 0;
 	if (ret == -E2BIG || ret == -ENOMEM)
@@ -664,6 +723,10 @@ handover(struct vun_dev *d)
 	for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
 		if (d->vq[i].cfg_enable)	/* 0, or a migrated index */
 			ret = queue_start(d, &d->vq[i], d->vq[i].last_avail);
+	/* IOTLB mode: every segment's translation (the queues exist now:
+	 * a back end keeps translations per queue) */
+	if (ret == 0 && ol->iotlb)
+		ret = vun_iotlb_sync(d, &ol->tlb, &ol->vhu);
 	if (ret < 0) {
 		engine_lost(d, strerror(-ret));
 		return;
@@ -672,8 +735,9 @@ handover(struct vun_dev *d)
 	ol->handovers++;
 	VUN_LOG(INFO,
 		"%s: offload: %u queues handed to %s, features 0x%" PRIx64
-		", %u memory regions",
-		d->path, n, ol->path, want, ol->nsent);
+		", %u memory regions%s",
+		d->path, n, ol->path, want, ol->nsent,
+		ol->iotlb ? " (IOTLB mode)" : "");
 }
 
 static void
@@ -685,6 +749,12 @@ engine_connect(struct vun_dev *d)
 	if (vhu_connect(&ol->vhu, ol->path) < 0)
 		return;	/* retried by the timer */
 	if (rte_vfio_user_watch_fd(ol->vhu.fd, on_engine, d) < 0) {
+		vhu_close(&ol->vhu);
+		return;
+	}
+	if (ol->vhu.backend_fd >= 0 &&
+	    rte_vfio_user_watch_fd(ol->vhu.backend_fd, on_backend, d) < 0) {
+		rte_vfio_user_unwatch_fd(ol->vhu.fd);
 		vhu_close(&ol->vhu);
 		return;
 	}
@@ -729,6 +799,30 @@ on_engine(int fd, void *arg, uint32_t events)
 		engine_lost(d, recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ?
 				       "connection closed" :
 				       "unexpected message");
+	pthread_mutex_unlock(&ol->lock);
+}
+
+/* The engine's backend request channel: IOTLB misses (IOTLB mode). */
+static void
+on_backend(int fd, void *arg, uint32_t events)
+{
+	struct vun_dev *d = arg;
+	struct vun_offload *ol = d->ol;
+	int ret;
+
+	RTE_SET_USED(events);
+	if (pthread_mutex_trylock(&ol->lock) != 0) {
+		sched_yield();	/* as on_engine() */
+		return;
+	}
+	if (engine_up(ol) && ol->vhu.backend_fd == fd) {
+		ret = vun_iotlb_serve(d, &ol->tlb, &ol->vhu);
+		if (ret < 0)
+			engine_lost(d,
+				    ret == -ECONNRESET ?
+					    "backend request channel closed" :
+					    strerror(-ret));
+	}
 	pthread_mutex_unlock(&ol->lock);
 }
 
@@ -877,6 +971,11 @@ vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st)
 				ret = queue_stop(d, i, Q_PAUSED);
 				stopped = true;
 			}
+		/* IOTLB mode: the engine drops its translations of the
+		 * range (acked: none is in use any more) */
+		if (ret == 0 && ol->iotlb)
+			ret = vun_iotlb_invalidate(d, &ol->tlb, &ol->vhu, iova,
+						   len);
 		if (ret == 0)
 			ret = table_send(d, iova, len);
 		if (ret == 0 && stopped)
@@ -884,6 +983,8 @@ vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st)
 		break;
 	case RTE_VFIO_USER_DMA_CHANGED:
 		ret = table_send(d, 0, 0);
+		if (ret == 0 && ol->iotlb)
+			ret = vun_iotlb_sync(d, &ol->tlb, &ol->vhu);
 		for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
 			if (ol->q[i] == Q_PAUSED && rings_mapped(d, &d->vq[i]))
 				ret = queue_start(d, &d->vq[i], ol->qbase[i]);
@@ -936,6 +1037,14 @@ vun_offload_dirty_log(struct vun_dev *d, enum rte_vfio_user_dirty_op op)
 	case RTE_VFIO_USER_DIRTY_START:
 		if (ol->logging)
 			break;
+		if (ol->iotlb && ol->handed) {
+			VUN_LOG(ERR,
+				"%s: offload engine %s runs in IOTLB mode: "
+				"its dirty log is not folded back to IOVAs",
+				d->path, ol->path);
+			ret = -ENOTSUP;
+			break;
+		}
 		if (engine_up(ol) && !engine_logs(ol)) {
 			VUN_LOG(ERR,
 				"%s: offload engine %s cannot log dirty pages "
@@ -1033,6 +1142,7 @@ ol_free(struct vun_offload *ol)
 	if (ol->timer_fd >= 0)
 		close(ol->timer_fd);
 	log_free(ol->log_fd, ol->log, ol->log_size);
+	vun_iotlb_reset(&ol->tlb);
 	vhu_close(&ol->vhu);
 	pthread_mutex_destroy(&ol->lock);
 	free(ol);
@@ -1047,6 +1157,7 @@ vun_offload_init(struct vun_dev *d, const char *engine_path)
 		return -ENOMEM;
 	pthread_mutex_init(&ol->lock, NULL);
 	ol->vhu.fd = -1;
+	ol->vhu.backend_fd = -1;
 	ol->relay_efd = ol->timer_fd = ol->log_fd = -1;
 	for (unsigned int i = 0; i < RTE_DIM(ol->kick); i++)
 		ol->kick[i] = -1;
@@ -1113,8 +1224,11 @@ vun_offload_fini(struct vun_dev *d)
 	/* without the lock: a running callback may be waiting for it */
 	rte_vfio_user_unwatch_fd(ol->timer_fd);
 	rte_vfio_user_unwatch_fd(ol->relay_efd);
-	if (engine_up(ol))	/* nothing reconnects any more */
+	if (engine_up(ol)) {	/* nothing reconnects any more */
+		if (ol->vhu.backend_fd >= 0)
+			rte_vfio_user_unwatch_fd(ol->vhu.backend_fd);
 		rte_vfio_user_unwatch_fd(ol->vhu.fd);
+	}
 	d->ol = NULL;
 	ol_free(ol);
 }
