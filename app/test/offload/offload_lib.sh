@@ -17,10 +17,11 @@ FE_NAME=${VU_FRONTEND_NAME:-net_virtio_vfio_user}
 
 # engine_start NAME SOCKET QUEUES [VDEV...]: testpmd with net_vhost0 on
 # SOCKET (and more vdevs), io forwarding started, its forwarding lcore on
-# CPU 0 (main lcore 1).
+# CPU 0 (main lcore 1). ENGINE_DEVARGS: more devargs of net_vhost0
+# (",iommu-support=1": the engine takes an IOTLB).
 engine_start() {
 	local name=$1 sock=$2 q=$3 v
-	local -a vdevs=(--vdev "net_vhost0,iface=$sock,queues=$q")
+	local -a vdevs=(--vdev "net_vhost0,iface=$sock,queues=$q${ENGINE_DEVARGS:-}")
 	shift 3
 	for v in "$@"; do
 		vdevs+=(--vdev "$v")

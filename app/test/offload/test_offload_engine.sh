@@ -20,13 +20,26 @@
 # loss of cycle 2 and of the last cycle (the frontend set up again, no
 # engine): they must not have grown.
 #
-#   test_offload_engine.sh BUILD_ROOT
+# With "iotlb": offload_engine_loss_iotlb, the same with engines that take
+# an IOTLB (net_vhost's iommu-support=1): every hand-over in IOTLB mode
+# (the backend request channel made anew with each engine and closed
+# with its loss), 5 cycles.
+#
+#   test_offload_engine.sh BUILD_ROOT [iotlb]
 
 set -u
 . "$(dirname "$0")/../pair/pair_lib.sh"
 . "$(dirname "$0")/offload_lib.sh"
 
-pair_init offload_engine_loss "${1:?usage: $0 BUILD_ROOT}" 420
+MODE=${2:-}
+TEST_NAME=offload_engine_loss
+ENGINE_DEVARGS=
+if [ "$MODE" = iotlb ]; then
+	TEST_NAME=offload_engine_loss_iotlb
+	ENGINE_DEVARGS=",iommu-support=1"
+	VU_OFFLOAD_CYCLES=${VU_OFFLOAD_CYCLES:-5}
+fi
+pair_init $TEST_NAME "${1:?usage: $0 BUILD_ROOT [iotlb]}" 420
 command -v "$TESTPMD" >/dev/null 2>&1 ||
 	pair_skip "$TESTPMD not found (Debian package dpdk)"
 
@@ -83,6 +96,10 @@ for ((c = 1; c <= CYCLES; c++)); do
 	tp_cmd $e start
 	wait_count dev "offload: $((2 * Q)) queues handed" $c 20 ||
 		pair_fail "cycle $c: no hand-over to the new engine"
+	if [ "$MODE" = iotlb ]; then
+		[ "$(count_log dev "queues handed .*\(IOTLB mode\)")" -eq $c ] ||
+			pair_fail "cycle $c: hand-over not in IOTLB mode"
+	fi
 	fe_link up || pair_fail "cycle $c: frontend link not up"
 	[ $c -gt 1 ] && tp_cmd fe stop
 	tp_cmd fe "start tx_first"
@@ -127,4 +144,4 @@ else
 fi
 tp_quit fe
 tp_quit dev
-pair_pass "$CYCLES engine kills in ${t_all}s: each seen by the device and the frontend, traffic resumed through each new engine, fds and maps back to baseline"
+pair_pass "$CYCLES engine kills${MODE:+ ($MODE)} in ${t_all}s: each seen by the device and the frontend, traffic resumed through each new engine, fds and maps back to baseline"
