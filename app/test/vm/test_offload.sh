@@ -24,18 +24,38 @@
 # must grow while it pings: with the device's own data path idle (its
 # counters 0), only the engine (MSI-X) or the device's relay of the
 # engine's calls (INTx) can raise them.
+# viommu: MSI-X, the guest behind QEMU's Intel IOMMU (intel_iommu=on,
+# strict unmaps: a DMA map and unmap per buffer, at IOVAs that are no
+# guest-physical address) and the engine with net_vhost's iommu-support=1:
+# the device hands the queues over in IOTLB mode (vun_iotlb.h), answers
+# the engine's IOTLB misses and invalidates each unmap; the device's log
+# must say IOTLB mode, and the engine must have been sent IOTLB messages.
 
 . "$(dirname "$(readlink -f "$0")")/vm_lib.sh"
 mode=${1:-msix}
+irq=$mode
+eng_vdev_args=
+eng_log_level=
 case $mode in
 msix | intx) ;;
-*) vm_die "usage: $0 msix|intx" ;;
+viommu)
+	irq=msix
+	export VM_VIOMMU=1
+	eng_vdev_args=",iommu-support=1"
+	# the IOTLB messages are logged at debug level
+	eng_log_level="--log-level=lib.vhost.config:debug"
+	;;
+*) vm_die "usage: $0 msix|intx|viommu" ;;
 esac
 mac=02:76:6d:00:00:05
 mtu=1500
 [ "$mode" = intx ] && mac=02:76:6d:00:00:06 && mtu=1400
-append="vmtest.mac=$mac vmtest.mtu=$mtu vmtest.irq=$mode"
+[ "$mode" = viommu ] && mac=02:76:6d:00:00:07
+append="vmtest.mac=$mac vmtest.mtu=$mtu vmtest.irq=$irq"
 [ "$mode" = intx ] && append="$append pci=nomsi"
+# strict unmaps; no boot-time timer check under interrupt remapping (see
+# test_basic.sh)
+[ "$mode" = viommu ] && append="$append intel_iommu=on iommu.strict=1 no_timer_check"
 
 ENG_PID=
 DEV_PID=
@@ -51,13 +71,13 @@ trap 'rm -rf "/var/run/dpdk/vuvme$$" "/var/run/dpdk/vuvmd$$"; vm_cleanup' EXIT
 
 # The engine: icmpecho on net_vhost0, its forwarding lcore on CPU 0.
 "$TESTPMD" -l 0,1 --main-lcore 1 --no-huge -m 256 --file-prefix "vuvme$$" \
-	--no-pci --vdev "net_vhost0,iface=$ENG_SOCK" \
+	--no-pci --vdev "net_vhost0,iface=$ENG_SOCK$eng_vdev_args" $eng_log_level \
 	-- --forward-mode=icmpecho --stats-period=1 --total-num-mbufs=16384 \
 	</dev/null >"$ENG_LOG" 2>&1 &
 ENG_PID=$!
 VM_PIDS+=("$ENG_PID")
 vu_wait_socket "$ENG_SOCK" 30 || { cat "$ENG_LOG"; vm_die "the engine did not create $ENG_SOCK"; }
-echo "engine (pid $ENG_PID): dpdk-testpmd --vdev net_vhost0,iface=$ENG_SOCK --forward-mode=icmpecho"
+echo "engine (pid $ENG_PID): dpdk-testpmd --vdev net_vhost0,iface=$ENG_SOCK$eng_vdev_args --forward-mode=icmpecho"
 
 # The device: interactive, never started forwarding; fed through a FIFO.
 mkfifo "$VM_WORK/device.in"
@@ -84,7 +104,7 @@ echo "device (pid $DEV_PID): dpdk-testpmd -i --vdev net_vfio_user0,path=$TP_SOCK
 vm_start "offload-$mode" "$VM_TEST_DIR/guest_basic.sh" --append "$append"
 vm_finish 150 || VM_FAILED=1
 vm_expect pci_device pci_driver_virtio_pci virtio_driver_virtio_net mac mtu \
-	link_up "irq_mode_$mode" ping echo_payload interrupts_grow
+	link_up "irq_mode_$irq" ping echo_payload interrupts_grow
 
 # net_vfio_user's own counters (the device process's port 0)
 echo "show port stats 0" >&"$DEV_FD"
@@ -107,6 +127,15 @@ handed=$(grep -a -c "offload: [0-9]* queues handed to" "$DEV_LOG" || true)
 echo "hand-overs logged by the device: $handed"
 grep -a "offload" "$DEV_LOG" | tr -d '\r' | sed 's/^/  device | /'
 [ "${handed:-0}" -ge 1 ] || { echo "no hand-over to the engine"; VM_FAILED=1; }
+if [ "$mode" = viommu ]; then
+	iotlb=$(grep -a -c "handed to .*(IOTLB mode)" "$DEV_LOG" || true)
+	nmsg=$(grep -a -c "read message VHOST_USER_IOTLB_MSG" "$ENG_LOG" || true)
+	echo "IOTLB-mode hand-overs: $iotlb; IOTLB messages the engine read: $nmsg"
+	[ "${iotlb:-0}" -ge 1 ] || { echo "the queues were not handed over in IOTLB mode"; VM_FAILED=1; }
+	# at least an update per ring and the guest's buffers' updates and
+	# invalidations (strict: each echo maps and unmaps buffers)
+	[ "${nmsg:-0}" -ge 400 ] || { echo "too few IOTLB messages for 205 echoes under a strict vIOMMU"; VM_FAILED=1; }
+fi
 
 # the engine's forwarding counters, which it prints when it stops
 # (SIGTERM): it received the guest's packets and answered them
