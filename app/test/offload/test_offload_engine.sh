@@ -23,7 +23,7 @@
 # With "iotlb": offload_engine_loss_iotlb, the same with engines that take
 # an IOTLB (net_vhost's iommu-support=1): every hand-over in IOTLB mode
 # (the backend request channel made anew with each engine and closed
-# with its loss), 5 cycles.
+# with its loss), 4 cycles.
 #
 #   test_offload_engine.sh BUILD_ROOT [iotlb]
 
@@ -37,7 +37,7 @@ ENGINE_DEVARGS=
 if [ "$MODE" = iotlb ]; then
 	TEST_NAME=offload_engine_loss_iotlb
 	ENGINE_DEVARGS=",iommu-support=1"
-	VU_OFFLOAD_CYCLES=${VU_OFFLOAD_CYCLES:-5}
+	VU_OFFLOAD_CYCLES=${VU_OFFLOAD_CYCLES:-4}
 fi
 pair_init $TEST_NAME "${1:?usage: $0 BUILD_ROOT [iotlb]}" 420
 command -v "$TESTPMD" >/dev/null 2>&1 ||
