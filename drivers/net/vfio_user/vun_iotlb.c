@@ -26,6 +26,14 @@ vun_iotlb_reset(struct vun_iotlb *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void
+vun_iotlb_forget(struct vun_iotlb *t)
+{
+	free(t->known);
+	t->known = NULL;
+	t->nknown = 0;
+}
+
 /* Where the next file goes: after every file in use. */
 static uint64_t
 next_base(const struct vun_iotlb_file *f)
@@ -320,9 +328,11 @@ vun_iotlb_invalidate(struct vun_dev *d, struct vun_iotlb *t, struct vhu_conn *c,
 	i = known_from(t->known, t->nknown, iova);
 	for (j = i; j < t->nknown && t->known[j].iova <= end; j++)
 		;
-	memmove(&t->known[i], &t->known[j],
-		(t->nknown - j) * sizeof(t->known[0]));
-	t->nknown -= j - i;
+	if (j > i) {
+		memmove(&t->known[i], &t->known[j],
+			(t->nknown - j) * sizeof(t->known[0]));
+		t->nknown -= j - i;
+	}
 	if (end != UINT64_MAX)
 		ret = update(d, t, c, end, 0);
 	return ret < 0 ? ret : 0;

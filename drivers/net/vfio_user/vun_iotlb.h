@@ -70,6 +70,10 @@ struct vun_iotlb {
  * end: frees what it holds). */
 void vun_iotlb_reset(struct vun_iotlb *t);
 
+/* Forget which segments the engine was given (it got a new table, which
+ * flushes its IOTLB): the next vun_iotlb_sync() gives them all again. */
+void vun_iotlb_forget(struct vun_iotlb *t);
+
 /* The engine's memory table in IOTLB mode: one region per file, less the
  * client memory in [skip, skip + skip_len). 0 or -E2BIG (more files than
  * a table holds). */

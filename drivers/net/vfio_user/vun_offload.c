@@ -216,6 +216,10 @@ table_send(struct vun_dev *d, uint64_t skip, uint64_t skip_len)
 	memcpy(ol->sent, r, sizeof(r[0]) * n);
 	ol->nsent = n;
 	ol->table_sent = true;
+	/* a new table flushes a back end's IOTLB (DPDK's vhost library):
+	 * the next sync gives every translation again */
+	if (ol->iotlb)
+		vun_iotlb_forget(&ol->tlb);
 	return 0;
 }
 
