@@ -175,9 +175,9 @@ vuc_rxq_fill_packed(struct vuc_vq *vq)
 	struct avail_head h = { .set = false };
 	int total = 0;
 
-	while (vq->num_free > 0) {
-		uint16_t n = vq->num_free < VUC_BURST ? vq->num_free :
-							VUC_BURST;
+	while (vq->num_free > vq->rx_hold) {
+		uint16_t n = RTE_MIN((uint16_t)(vq->num_free - vq->rx_hold),
+				     (uint16_t)VUC_BURST);
 		uint64_t rearm;
 		uint32_t off, blen;
 
@@ -290,7 +290,7 @@ bad:
 	}
 	vq->last_used = pos;
 	vq->used_wrap = wrap;
-	if (vq->num_free >= RTE_MIN(VUC_BURST, vq->size / 4))
+	if (rxq_refill_due(vq))
 		vuc_rxq_fill_packed(vq);
 	vq->st.packets += nrx;
 	vq->st.bytes += bytes;
