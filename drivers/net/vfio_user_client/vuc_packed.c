@@ -322,9 +322,34 @@ tx_reclaim(struct vuc_vq *vq)
 		id = ring[pos].id;
 		if (vq->in_order) {
 			/* buffers from here to the one with this id */
+			uint16_t span = (uint16_t)(id - pos + 1 +
+						   (id >= pos ? 0 : size));
+
 			if (unlikely(id >= size || vq->cookie[id].m == NULL)) {
 				vq->st.errors++;
 				break;
+			}
+			/* the usual: one descriptor each, no wrap on the way */
+			if (likely(span <= left && pos + span <= size)) {
+				struct vuc_cookie *c = &vq->cookie[pos];
+				uint16_t k;
+
+				for (k = 0; k < span; k++) {
+					if (unlikely(c[k].m == NULL ||
+						     c[k].ndesc != 1))
+						break;
+					done[nd++] = c[k].m;
+					c[k].m = NULL;
+					if (nd == VUC_BURST) {
+						vu_pmd_free_pkts(done, nd);
+						nd = 0;
+					}
+				}
+				left = (uint16_t)(left - k);
+				vq->num_free = (uint16_t)(vq->num_free + k);
+				pos_add(&pos, &wrap, k, size);
+				if (likely(k == span))
+					continue;
 			}
 			do {
 				struct vuc_cookie *c = &vq->cookie[pos];
@@ -369,6 +394,60 @@ out:
 	vu_pmd_free_pkts(done, nd);
 }
 
+/*
+ * The usual transmit with IN_ORDER: direct single-segment mbufs whose
+ * headroom takes the header, one descriptor each, ids their positions,
+ * the checks of tx_can_push() on one word of the mbuf. At most n (no
+ * more than are free); stops at the first other mbuf, which the general
+ * loop takes.
+ */
+static __rte_always_inline uint16_t
+tx_packed_simple(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n,
+		 uint16_t *ppos, bool *pwrap, struct avail_head *h,
+		 uint64_t *pbytes)
+{
+	struct vring_packed_desc *ring = vq->pdesc;
+	struct vuc_cookie *ck = vq->cookie;
+	uint16_t pos = *ppos, size = vq->size, i;
+	bool wrap = *pwrap;
+	uint16_t ab = avail_bits(wrap);
+	uint64_t bytes = 0;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct vring_packed_desc *d = &ring[pos];
+		uint64_t w;
+		uint8_t *hd;
+
+		/* data_off, refcnt, nb_segs, port */
+		memcpy(&w, &m->rearm_data, sizeof(w));
+		if (unlikely(((w >> 16) & 0xffffffffu) != 0x00010001u ||
+			     (uint16_t)w < VUC_HDR_LEN ||
+			     (m->ol_flags &
+			      (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL))))
+			break;
+		hd = (uint8_t *)m->buf_addr + (uint16_t)w - VUC_HDR_LEN;
+		tx_hdr_zero(hd);
+		d->addr = (uint64_t)(uintptr_t)hd;
+		d->len = (uint32_t)m->data_len + VUC_HDR_LEN;
+		d->id = pos;
+		put_flags(vq, h, pos, ab);
+		ck[pos].m = m;
+		ck[pos].ndesc = 1;
+		bytes += m->data_len;
+		if (unlikely(++pos == size)) {
+			pos = 0;
+			wrap = !wrap;
+			ab = avail_bits(wrap);
+		}
+	}
+	vq->num_free = (uint16_t)(vq->num_free - i);
+	*ppos = pos;
+	*pwrap = wrap;
+	*pbytes += bytes;
+	return i;
+}
+
 uint16_t
 vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -385,7 +464,10 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		tx_reclaim(vq);
 	old = pos = vq->avail_idx;
 	old_wrap = wrap = vq->avail_wrap;
-	for (i = 0; i < n; i++) {
+	i = !vq->in_order ? 0 :
+			    tx_packed_simple(vq, pkts, RTE_MIN(n, vq->num_free),
+					     &pos, &wrap, &h, &bytes);
+	for (; i < n; i++) {
 		struct rte_mbuf *m = pkts[i], *s = m;
 		bool push = tx_can_push(m);
 		uint16_t need = (uint16_t)(m->nb_segs + (push ? 0 : 1));
