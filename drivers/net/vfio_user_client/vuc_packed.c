@@ -302,6 +302,32 @@ bad:
 /* Reclaim transmit buffers once this many descriptors are in flight. */
 #define VUC_TX_RECLAIM	(2 * VUC_BURST)
 
+/*
+ * Free sent mbufs. simple: every one took one descriptor, so it was
+ * direct, not shared and of one segment when it was sent (tx_can_push()
+ * or tx_packed_simple() checked), and ours since: only the pool is left
+ * to check before one mempool put.
+ */
+static __rte_always_inline void
+tx_free(struct rte_mbuf **done, unsigned int nd, bool simple)
+{
+	struct rte_mempool *mp;
+	unsigned int i;
+
+	if (!simple || nd == 0) {
+		vu_pmd_free_pkts(done, nd);
+		return;
+	}
+	mp = done[0]->pool;
+	for (i = 1; i < nd; i++)
+		if (unlikely(done[i]->pool != mp))
+			break;
+	if (likely(i == nd))
+		rte_mempool_put_bulk(mp, (void **)done, nd);
+	else
+		rte_pktmbuf_free_bulk(done, nd);
+}
+
 static __rte_always_inline void
 tx_reclaim(struct vuc_vq *vq)
 {
@@ -309,7 +335,7 @@ tx_reclaim(struct vuc_vq *vq)
 	struct rte_mbuf *done[VUC_BURST];
 	uint16_t pos = vq->last_used, size = vq->size;
 	uint16_t left = (uint16_t)(size - vq->num_free);
-	bool wrap = vq->used_wrap;
+	bool wrap = vq->used_wrap, simple = true;
 	unsigned int nd = 0;
 
 	while (left > 0) {
@@ -341,8 +367,9 @@ tx_reclaim(struct vuc_vq *vq)
 					done[nd++] = c[k].m;
 					c[k].m = NULL;
 					if (nd == VUC_BURST) {
-						vu_pmd_free_pkts(done, nd);
+						tx_free(done, nd, simple);
 						nd = 0;
+						simple = true;
 					}
 				}
 				left = (uint16_t)(left - k);
@@ -358,6 +385,7 @@ tx_reclaim(struct vuc_vq *vq)
 					vq->st.errors++;
 					goto out;
 				}
+				simple &= c->ndesc == 1;
 				done[nd++] = c->m;
 				c->m = NULL;
 				left = (uint16_t)(left - c->ndesc);
@@ -366,8 +394,9 @@ tx_reclaim(struct vuc_vq *vq)
 				last = pos;
 				pos_add(&pos, &wrap, c->ndesc, size);
 				if (nd == VUC_BURST) {
-					vu_pmd_free_pkts(done, nd);
+					tx_free(done, nd, simple);
 					nd = 0;
+					simple = true;
 				}
 			} while (last != id && left > 0);
 			continue;
@@ -377,6 +406,7 @@ tx_reclaim(struct vuc_vq *vq)
 			vq->st.errors++;
 			break;
 		}
+		simple &= vq->cookie[id].ndesc == 1;
 		done[nd++] = vq->cookie[id].m;
 		vq->cookie[id].m = NULL;
 		left = (uint16_t)(left - vq->cookie[id].ndesc);
@@ -384,14 +414,15 @@ tx_reclaim(struct vuc_vq *vq)
 		pos_add(&pos, &wrap, vq->cookie[id].ndesc, size);
 		id_put(vq, id);
 		if (nd == VUC_BURST) {
-			vu_pmd_free_pkts(done, nd);
+			tx_free(done, nd, simple);
 			nd = 0;
+			simple = true;
 		}
 	}
 out:
 	vq->last_used = pos;
 	vq->used_wrap = wrap;
-	vu_pmd_free_pkts(done, nd);
+	tx_free(done, nd, simple);
 }
 
 /*
