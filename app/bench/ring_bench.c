@@ -35,6 +35,16 @@
  * bounds the rate), and the CPU 0 <-> 1 cache-line round trip before and
  * after (the vCPUs near or far, see doc/guides/perf.rst).
  *
+ * --two-cores --loop runs testpmd's io-forward loop instead: the
+ * frontend (lcore 1) injects --inflight packets, then each side sends
+ * back what it receives (rx_burst, then tx_burst of what came; what does
+ * not fit is freed, as testpmd's io mode without retry does). It prints
+ * the packets each side received per second and the median cycles per
+ * packet of each side's non-empty iterations (rx_burst + tx_burst): the
+ * side with more cycles per packet and less idle time bounds the loop.
+ * --mbuf-size sets the mbufs' data room (both pools), so that one mbuf
+ * holds a jumbo frame (--size up to the data room less the headroom).
+ *
  * --qsbr prints what the QSBR bookkeeping of one burst costs (cycles,
  * best of five runs): going online and offline (what each burst of both
  * PMDs does), a quiescent report (what a thread that stays online would
@@ -43,7 +53,8 @@
  *   ring_bench [--bursts N] [--size BYTES] [--burst N] [--dir fe-be|be-fe|both]
  *              [--be-args k=v,...] [--fe-args k=v,...] [--ring N]
  *              [--transport vfio-user|vhost|memif] [--qsbr]
- *              [--two-cores [--seconds S]]
+ *              [--two-cores [--seconds S] [--loop [--inflight N]]]
+ *              [--mbuf-size BYTES]
  */
 
 #include <errno.h>
@@ -78,6 +89,9 @@ static struct {
 	const char *transport;
 	bool qsbr;
 	bool two_cores;
+	bool loop;
+	uint32_t inflight;
+	uint32_t mbuf_size;
 	double seconds;
 	uint16_t be, fe;
 	struct rte_mempool *be_mp, *fe_mp;
@@ -92,6 +106,8 @@ static struct {
 	.fe_args = "",
 	.transport = "vfio-user",
 	.seconds = 2.0,
+	.inflight = 128,
+	.mbuf_size = RTE_MBUF_DEFAULT_BUF_SIZE,
 };
 
 static void
@@ -102,7 +118,8 @@ usage(const char *prog)
 		"[--dir fe-be|be-fe|both] [--be-args k=v,...] "
 		"[--fe-args k=v,...] [--ring N] "
 		"[--transport vfio-user|vhost|memif] [--qsbr] "
-		"[--two-cores [--seconds S]]\n",
+		"[--two-cores [--seconds S] [--loop [--inflight N]]] "
+		"[--mbuf-size BYTES]\n",
 		prog);
 	exit(2);
 }
@@ -122,6 +139,9 @@ parse(int argc, char **argv)
 		{ "qsbr", no_argument, NULL, 'q' },
 		{ "two-cores", no_argument, NULL, '2' },
 		{ "seconds", required_argument, NULL, 'S' },
+		{ "loop", no_argument, NULL, 'L' },
+		{ "inflight", required_argument, NULL, 'I' },
+		{ "mbuf-size", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -161,6 +181,15 @@ parse(int argc, char **argv)
 		case 'S':
 			b.seconds = strtod(optarg, NULL);
 			break;
+		case 'L':
+			b.loop = true;
+			break;
+		case 'I':
+			b.inflight = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'M':
+			b.mbuf_size = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
 		default:
 			usage(argv[0]);
 		}
@@ -169,7 +198,11 @@ parse(int argc, char **argv)
 	    strcmp(b.transport, "vhost") != 0 &&
 	    strcmp(b.transport, "memif") != 0)
 		usage(argv[0]);
-	if (b.size < 60 || b.size > RTE_MBUF_DEFAULT_DATAROOM - 64 ||
+	if (b.mbuf_size < RTE_MBUF_DEFAULT_BUF_SIZE ||
+	    b.mbuf_size > UINT16_MAX || b.size < 60 ||
+	    b.size > b.mbuf_size - RTE_PKTMBUF_HEADROOM - 64 ||
+	    (b.loop &&
+	     (!b.two_cores || b.inflight == 0 || b.inflight > 4096)) ||
 	    b.burst == 0 || b.burst > MAX_BURST || b.bursts == 0 ||
 	    !(b.seconds > 0 && b.seconds <= 60))
 		usage(argv[0]);
@@ -522,6 +555,131 @@ two_cores(const char *name, uint16_t tx_port, struct rte_mempool *mp,
 	return 0;
 }
 
+/* ---- --two-cores --loop: testpmd's io forwarding, both ways ---- */
+
+struct loop_side {
+	uint16_t port;
+	uint64_t got, polls, empty_polls, busy_cycles, dropped;
+	struct hist it;			/* non-empty iterations, cycles per
+					 * packet (whole cycles) */
+} __rte_cache_aligned;
+
+static struct loop_side loop_be, loop_fe;
+
+/* rx_burst, then tx_burst of what came, until tc.end. */
+static void
+loop_forward(struct loop_side *s)
+{
+	struct rte_mbuf *r[MAX_BURST];
+
+	while (rte_rdtsc() < tc.end) {
+		uint64_t t1 = rte_rdtsc(), t2;
+		uint16_t n = rte_eth_rx_burst(s->port, 0, r, b.burst), sent;
+
+		s->polls++;
+		if (n == 0) {
+			s->empty_polls++;
+			continue;
+		}
+		sent = rte_eth_tx_burst(s->port, 0, r, n);
+		if (sent < n) {
+			rte_pktmbuf_free_bulk(&r[sent], n - sent);
+			s->dropped += n - sent;
+		}
+		t2 = rte_rdtsc();
+		s->got += n;
+		s->busy_cycles += t2 - t1;
+		hist_add(&s->it, (t2 - t1) / n);	/* jumbo bursts overflow */
+	}
+}
+
+/* Worker lcore: the frontend injects b.inflight packets, then forwards. */
+static int
+loop_fe_main(void *arg __rte_unused)
+{
+	struct rte_mbuf *m[MAX_BURST];
+	uint32_t left = b.inflight;
+
+	while (tc.go != 1)
+		rte_pause();
+	while (left > 0) {
+		uint16_t k = (uint16_t)RTE_MIN(left, (uint32_t)b.burst), sent;
+
+		if (fill(b.fe_mp, m, k) != 0)
+			break;
+		sent = rte_eth_tx_burst(loop_fe.port, 0, m, k);
+		if (sent < k)
+			rte_pktmbuf_free_bulk(&m[sent], k - sent);
+		left -= k;
+	}
+	loop_forward(&loop_fe);
+	return 0;
+}
+
+static int
+two_cores_loop(void)
+{
+	unsigned int peer = rte_get_next_lcore(-1, 1, 0);
+	struct rte_mbuf *r[MAX_BURST];
+	uint64_t hz = rte_get_tsc_hz();
+	double c2c_before, c2c_after;
+	const struct loop_side *sides[2] = { &loop_be, &loop_fe };
+	const char *names[2] = { "device (be)", "driver (fe)" };
+
+	if (peer >= RTE_MAX_LCORE) {
+		fprintf(stderr, "--two-cores needs a second lcore\n");
+		return -1;
+	}
+	memset(&tc, 0, sizeof(tc));
+	memset(&loop_be, 0, sizeof(loop_be));
+	memset(&loop_fe, 0, sizeof(loop_fe));
+	loop_be.port = b.be;
+	loop_fe.port = b.fe;
+	c2c_before = probe_main(peer);
+	tc.go = 0;
+	tc.end = rte_rdtsc() + (uint64_t)(b.seconds * (double)hz);
+	rte_eal_remote_launch(loop_fe_main, NULL, peer);
+	tc.go = 1;
+	loop_forward(&loop_be);
+	rte_eal_wait_lcore(peer);
+	/* what is still in the rings */
+	for (int i = 0; i < 1000; i++) {
+		uint16_t n = rte_eth_rx_burst(b.be, 0, r, MAX_BURST);
+
+		rte_pktmbuf_free_bulk(r, n);
+		n = rte_eth_rx_burst(b.fe, 0, r, MAX_BURST);
+		rte_pktmbuf_free_bulk(r, n);
+	}
+	c2c_after = probe_main(peer);
+	if (loop_be.got == 0 || loop_fe.got == 0) {
+		fprintf(stderr, "loop: no packet went round on two cores\n");
+		return -1;
+	}
+	printf("loop: two cores, %.1f s, %u-byte frames in %u-byte mbufs, "
+	       "%u in flight: %.3f Mpps (mean of both sides' receive "
+	       "rates)\n",
+	       b.seconds, b.size, b.mbuf_size, b.inflight,
+	       (double)(loop_be.got + loop_fe.got) / 2 / b.seconds / 1e6);
+	for (int i = 0; i < 2; i++) {
+		const struct loop_side *s = sides[i];
+
+		printf("  %s: received %.3f Mpps, median cycles/packet of "
+		       "non-empty rx+tx %.1f, busy %.1f %% of the time, "
+		       "empty polls %.1f %%, dropped %" PRIu64 "\n",
+		       names[i], (double)s->got / b.seconds / 1e6,
+		       hist_median(&s->it),
+		       100.0 * (double)s->busy_cycles /
+			       (b.seconds * (double)hz),
+		       100.0 * (double)s->empty_polls /
+			       (double)RTE_MAX(s->polls, (uint64_t)1),
+		       s->dropped);
+	}
+	printf("  CPU 0 <-> 1 cache-line round trip: %.0f ns before, "
+	       "%.0f ns after\n",
+	       c2c_before, c2c_after);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -578,11 +736,9 @@ main(int argc, char **argv)
 	}
 	memset(b.tmpl, 0x5a, sizeof(b.tmpl));
 	b.be_mp = rte_pktmbuf_pool_create("be", 8191, 256, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE,
-					  SOCKET_ID_ANY);
+					  (uint16_t)b.mbuf_size, SOCKET_ID_ANY);
 	b.fe_mp = rte_pktmbuf_pool_create("fe", 8191, 256, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE,
-					  SOCKET_ID_ANY);
+					  (uint16_t)b.mbuf_size, SOCKET_ID_ANY);
 	if (b.be_mp == NULL || b.fe_mp == NULL ||
 	    rte_eth_dev_get_port_by_name(strchr(vdev, ',') == NULL ?
 						 vdev :
@@ -627,7 +783,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "links not up\n");
 		goto out;
 	}
-	if (b.two_cores) {
+	if (b.loop) {
+		if (two_cores_loop() != 0)
+			goto out;
+	} else if (b.two_cores) {
 		if (strcmp(b.dir, "be-fe") != 0 &&
 		    two_cores("fe-be", b.fe, b.fe_mp, b.be) != 0)
 			goto out;

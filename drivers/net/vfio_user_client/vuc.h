@@ -41,6 +41,15 @@
 #define VUC_MAX_VQS		(2 * VUC_MAX_QUEUE_PAIRS + 1)
 #define VUC_DEF_QUEUE_SIZE	1024
 #define VUC_BURST		32
+/*
+ * Receive buffers posted at a time, in bytes at most: the device fills
+ * them in ring order, so every buffer posted is memory it writes once per
+ * lap of the ring; past what the caches near it hold, each frame is a
+ * write miss (9000 B frames in 9 KB mbufs on a 1024-entry ring: 9.4 MB
+ * per lap, doc/guides/perf.rst). With 2 KB mbufs a 1024-entry ring stays
+ * within it.
+ */
+#define VUC_RX_POST_BYTES	(4u << 20)
 
 extern int vuc_logtype;
 #define VUC_LOG(level, fmt, ...) \
@@ -87,6 +96,9 @@ struct vuc_vq {
 	uint16_t used_head;		/* in order: first descriptor in use */
 	uint16_t hdr_len;
 	uint32_t rx_buf_len;		/* rx: bytes each buffer offers */
+	uint16_t rx_want;		/* rx: buffers to keep posted (the
+					 * queue setup's nb_desc), 0: all */
+	uint16_t rx_hold;		/* rx: descriptors never posted */
 	bool event_idx;
 	bool mrg_rxbuf;
 	bool intr_on;			/* rx: interrupts asked for */
@@ -189,6 +201,12 @@ uint16_t vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 void vuc_vq_init_ring(struct vuc_vq *vq);
 int vuc_rxq_fill(struct vuc_vq *vq);
+/*
+ * Keep at most want receive buffers posted (the nb_desc of the queue
+ * setup; 0 or more than the ring: all of it), and no more than
+ * VUC_RX_POST_BYTES of the queue's mempool's buffers. Queue not running.
+ */
+void vuc_rxq_set_want(struct vuc_vq *vq, uint16_t want);
 void vuc_vq_drain(struct vuc_vq *vq);
 void vuc_kick(struct vuc_vq *vq);
 /* Bounded wait for the device to consume every queued transmit buffer. */

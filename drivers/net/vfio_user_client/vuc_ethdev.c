@@ -298,6 +298,9 @@ vuc_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	vu_pmd_dev_info(info, d->max_pairs, d->mtu,
 			(uint32_t)d->mtu + RTE_ETHER_HDR_LEN +
 				RTE_ETHER_CRC_LEN);
+	/* the ring we allocate: all of it posted unless asked otherwise */
+	info->default_rxportconf.ring_size = VUC_DEF_QUEUE_SIZE;
+	info->default_txportconf.ring_size = VUC_DEF_QUEUE_SIZE;
 	return 0;
 }
 
@@ -308,10 +311,10 @@ vuc_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 {
 	struct vuc_dev *d = dev->data->dev_private;
 
-	RTE_SET_USED(nb_desc);
 	RTE_SET_USED(socket);
 	RTE_SET_USED(conf);
 	d->vq[2 * q].mp = mp;
+	vuc_rxq_set_want(&d->vq[2 * q], nb_desc);
 	dev->data->rx_queues[q] = &d->vq[2 * q];
 	return 0;
 }

@@ -175,9 +175,9 @@ vuc_rxq_fill_packed(struct vuc_vq *vq)
 	struct avail_head h = { .set = false };
 	int total = 0;
 
-	while (vq->num_free > 0) {
-		uint16_t n = vq->num_free < VUC_BURST ? vq->num_free :
-							VUC_BURST;
+	while (vq->num_free > vq->rx_hold) {
+		uint16_t n = RTE_MIN((uint16_t)(vq->num_free - vq->rx_hold),
+				     (uint16_t)VUC_BURST);
 		uint64_t rearm;
 		uint32_t off, blen;
 
@@ -290,7 +290,7 @@ bad:
 	}
 	vq->last_used = pos;
 	vq->used_wrap = wrap;
-	if (vq->num_free >= RTE_MIN(VUC_BURST, vq->size / 4))
+	if (rxq_refill_due(vq))
 		vuc_rxq_fill_packed(vq);
 	vq->st.packets += nrx;
 	vq->st.bytes += bytes;
@@ -302,6 +302,32 @@ bad:
 /* Reclaim transmit buffers once this many descriptors are in flight. */
 #define VUC_TX_RECLAIM	(2 * VUC_BURST)
 
+/*
+ * Free sent mbufs. simple: every one took one descriptor, so it was
+ * direct, not shared and of one segment when it was sent (tx_can_push()
+ * or tx_packed_simple() checked), and ours since: only the pool is left
+ * to check before one mempool put.
+ */
+static __rte_always_inline void
+tx_free(struct rte_mbuf **done, unsigned int nd, bool simple)
+{
+	struct rte_mempool *mp;
+	unsigned int i;
+
+	if (!simple || nd == 0) {
+		vu_pmd_free_pkts(done, nd);
+		return;
+	}
+	mp = done[0]->pool;
+	for (i = 1; i < nd; i++)
+		if (unlikely(done[i]->pool != mp))
+			break;
+	if (likely(i == nd))
+		rte_mempool_put_bulk(mp, (void **)done, nd);
+	else
+		rte_pktmbuf_free_bulk(done, nd);
+}
+
 static __rte_always_inline void
 tx_reclaim(struct vuc_vq *vq)
 {
@@ -309,7 +335,7 @@ tx_reclaim(struct vuc_vq *vq)
 	struct rte_mbuf *done[VUC_BURST];
 	uint16_t pos = vq->last_used, size = vq->size;
 	uint16_t left = (uint16_t)(size - vq->num_free);
-	bool wrap = vq->used_wrap;
+	bool wrap = vq->used_wrap, simple = true;
 	unsigned int nd = 0;
 
 	while (left > 0) {
@@ -322,9 +348,35 @@ tx_reclaim(struct vuc_vq *vq)
 		id = ring[pos].id;
 		if (vq->in_order) {
 			/* buffers from here to the one with this id */
+			uint16_t span = (uint16_t)(id - pos + 1 +
+						   (id >= pos ? 0 : size));
+
 			if (unlikely(id >= size || vq->cookie[id].m == NULL)) {
 				vq->st.errors++;
 				break;
+			}
+			/* the usual: one descriptor each, no wrap on the way */
+			if (likely(span <= left && pos + span <= size)) {
+				struct vuc_cookie *c = &vq->cookie[pos];
+				uint16_t k;
+
+				for (k = 0; k < span; k++) {
+					if (unlikely(c[k].m == NULL ||
+						     c[k].ndesc != 1))
+						break;
+					done[nd++] = c[k].m;
+					c[k].m = NULL;
+					if (nd == VUC_BURST) {
+						tx_free(done, nd, simple);
+						nd = 0;
+						simple = true;
+					}
+				}
+				left = (uint16_t)(left - k);
+				vq->num_free = (uint16_t)(vq->num_free + k);
+				pos_add(&pos, &wrap, k, size);
+				if (likely(k == span))
+					continue;
 			}
 			do {
 				struct vuc_cookie *c = &vq->cookie[pos];
@@ -333,6 +385,7 @@ tx_reclaim(struct vuc_vq *vq)
 					vq->st.errors++;
 					goto out;
 				}
+				simple &= c->ndesc == 1;
 				done[nd++] = c->m;
 				c->m = NULL;
 				left = (uint16_t)(left - c->ndesc);
@@ -341,8 +394,9 @@ tx_reclaim(struct vuc_vq *vq)
 				last = pos;
 				pos_add(&pos, &wrap, c->ndesc, size);
 				if (nd == VUC_BURST) {
-					vu_pmd_free_pkts(done, nd);
+					tx_free(done, nd, simple);
 					nd = 0;
+					simple = true;
 				}
 			} while (last != id && left > 0);
 			continue;
@@ -352,6 +406,7 @@ tx_reclaim(struct vuc_vq *vq)
 			vq->st.errors++;
 			break;
 		}
+		simple &= vq->cookie[id].ndesc == 1;
 		done[nd++] = vq->cookie[id].m;
 		vq->cookie[id].m = NULL;
 		left = (uint16_t)(left - vq->cookie[id].ndesc);
@@ -359,14 +414,69 @@ tx_reclaim(struct vuc_vq *vq)
 		pos_add(&pos, &wrap, vq->cookie[id].ndesc, size);
 		id_put(vq, id);
 		if (nd == VUC_BURST) {
-			vu_pmd_free_pkts(done, nd);
+			tx_free(done, nd, simple);
 			nd = 0;
+			simple = true;
 		}
 	}
 out:
 	vq->last_used = pos;
 	vq->used_wrap = wrap;
-	vu_pmd_free_pkts(done, nd);
+	tx_free(done, nd, simple);
+}
+
+/*
+ * The usual transmit with IN_ORDER: direct single-segment mbufs whose
+ * headroom takes the header, one descriptor each, ids their positions,
+ * the checks of tx_can_push() on one word of the mbuf. At most n (no
+ * more than are free); stops at the first other mbuf, which the general
+ * loop takes.
+ */
+static __rte_always_inline uint16_t
+tx_packed_simple(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n,
+		 uint16_t *ppos, bool *pwrap, struct avail_head *h,
+		 uint64_t *pbytes)
+{
+	struct vring_packed_desc *ring = vq->pdesc;
+	struct vuc_cookie *ck = vq->cookie;
+	uint16_t pos = *ppos, size = vq->size, i;
+	bool wrap = *pwrap;
+	uint16_t ab = avail_bits(wrap);
+	uint64_t bytes = 0;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct vring_packed_desc *d = &ring[pos];
+		uint64_t w;
+		uint8_t *hd;
+
+		/* data_off, refcnt, nb_segs, port */
+		memcpy(&w, &m->rearm_data, sizeof(w));
+		if (unlikely(((w >> 16) & 0xffffffffu) != 0x00010001u ||
+			     (uint16_t)w < VUC_HDR_LEN ||
+			     (m->ol_flags &
+			      (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL))))
+			break;
+		hd = (uint8_t *)m->buf_addr + (uint16_t)w - VUC_HDR_LEN;
+		tx_hdr_zero(hd);
+		d->addr = (uint64_t)(uintptr_t)hd;
+		d->len = (uint32_t)m->data_len + VUC_HDR_LEN;
+		d->id = pos;
+		put_flags(vq, h, pos, ab);
+		ck[pos].m = m;
+		ck[pos].ndesc = 1;
+		bytes += m->data_len;
+		if (unlikely(++pos == size)) {
+			pos = 0;
+			wrap = !wrap;
+			ab = avail_bits(wrap);
+		}
+	}
+	vq->num_free = (uint16_t)(vq->num_free - i);
+	*ppos = pos;
+	*pwrap = wrap;
+	*pbytes += bytes;
+	return i;
 }
 
 uint16_t
@@ -385,7 +495,10 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		tx_reclaim(vq);
 	old = pos = vq->avail_idx;
 	old_wrap = wrap = vq->avail_wrap;
-	for (i = 0; i < n; i++) {
+	i = !vq->in_order ? 0 :
+			    tx_packed_simple(vq, pkts, RTE_MIN(n, vq->num_free),
+					     &pos, &wrap, &h, &bytes);
+	for (; i < n; i++) {
 		struct rte_mbuf *m = pkts[i], *s = m;
 		bool push = tx_can_push(m);
 		uint16_t need = (uint16_t)(m->nb_segs + (push ? 0 : 1));

@@ -46,6 +46,7 @@ vuc_vq_init_ring(struct vuc_vq *vq)
 	memset(vq->cookie, 0, (size_t)vq->size * sizeof(*vq->cookie));
 	vq->rx_pending = NULL;
 	vq->num_free = vq->size;
+	vuc_rxq_set_want(vq, vq->rx_want);
 	vq->avail_idx = 0;
 	vq->last_used = 0;
 	vq->used_head = 0;
@@ -177,8 +178,9 @@ rxq_fill_split(struct vuc_vq *vq)
 	bool in_order = vq->in_order;
 	int total = 0;
 
-	while (nfree > 0) {
-		uint16_t n = nfree < VUC_BURST ? nfree : VUC_BURST;
+	while (nfree > vq->rx_hold) {
+		uint16_t n = RTE_MIN((uint16_t)(nfree - vq->rx_hold),
+				     (uint16_t)VUC_BURST);
 		uint64_t rearm;
 		uint32_t off, blen;
 
@@ -218,6 +220,23 @@ rxq_fill_split(struct vuc_vq *vq)
 		kick_if_needed(vq, old);
 	}
 	return total;
+}
+
+void
+vuc_rxq_set_want(struct vuc_vq *vq, uint16_t want)
+{
+	uint32_t post = want != 0 ? want : vq->size;
+
+	vq->rx_want = want;
+	if (vq->mp != NULL) {
+		/* at most VUC_RX_POST_BYTES of buffers, two bursts at least */
+		uint32_t room = rte_pktmbuf_data_room_size(vq->mp);
+
+		if (room > 0)
+			post = RTE_MIN(post, RTE_MAX(VUC_RX_POST_BYTES / room,
+						     2u * VUC_BURST));
+	}
+	vq->rx_hold = post < vq->size ? (uint16_t)(vq->size - post) : 0;
 }
 
 int
@@ -330,7 +349,7 @@ rx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	 * used_event along would make it signal every burst */
 	if (vq->event_idx && vq->intr_on)
 		vq->avail->ring[vq->size] = vq->last_used;
-	if (vq->num_free >= RTE_MIN(VUC_BURST, vq->size / 4))
+	if (rxq_refill_due(vq))
 		rxq_fill_split(vq);
 	vq->st.packets += nrx;
 	vq->st.bytes += bytes;

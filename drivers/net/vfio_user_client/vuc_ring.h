@@ -81,6 +81,17 @@ rx_nbufs(const struct vuc_vq *vq, const struct rte_mbuf *m, uint32_t len)
 	return h->num_buffers ? h->num_buffers : 1;
 }
 
+/* Whether a receive queue has enough room for a refill: a burst, or a
+ * quarter of what it keeps posted. */
+static __rte_always_inline bool
+rxq_refill_due(const struct vuc_vq *vq)
+{
+	uint16_t posted = (uint16_t)(vq->size - vq->rx_hold);
+
+	return (uint32_t)vq->num_free >=
+	       (uint32_t)vq->rx_hold + RTE_MIN(VUC_BURST, posted / 4);
+}
+
 /* vuc_ring.c */
 void vuc_kick_if_needed(struct vuc_vq *vq, uint16_t old);
 
