@@ -23,6 +23,7 @@
 struct nic_env nic;
 struct nic_frag nic_frag;
 const char *nic_devargs_extra = "";
+bool nic_rings_across;
 
 static const uint8_t nic_mac[6] = NIC_MAC;
 static const uint8_t peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
@@ -607,6 +608,12 @@ drv_setup_vq_at(struct nic_drv *d, uint16_t index, uint16_t size,
 {
 	struct dvq *q = &d->vq[index];
 	uint8_t *base = d->mem + (size_t)index * NIC_VQ_AREA;
+	const size_t ring_off[4] = {
+		nic_rings_across ? 0x800 : 0,
+		nic_rings_across ? 0x1f00 : 0x1000,
+		nic_rings_across ? 0x2800 : 0x2000,
+		nic_rings_across ? 0x4000 : 0x3000,
+	};
 
 	memset(q, 0, sizeof(*q));
 	memset(base, 0, 256u << 10);
@@ -617,15 +624,15 @@ drv_setup_vq_at(struct nic_drv *d, uint16_t index, uint16_t size,
 	if (q->packed) {
 		/* any size will do; the ring, the two event areas */
 		q->size = size != 0 && size <= NIC_QSZ ? size : NIC_QSZ;
-		q->pdesc = (void *)base;
-		q->drv_ev = (void *)(base + 0x1000);
-		q->dev_ev = (void *)(base + 0x2000);
+		q->pdesc = (void *)(base + ring_off[0]);
+		q->drv_ev = (void *)(base + ring_off[1]);
+		q->dev_ev = (void *)(base + ring_off[2]);
 		q->avail_wrap = q->used_wrap = true;
 	}
-	q->desc = (void *)base;
-	q->avail = (void *)(base + 0x1000);
-	q->used = (void *)(base + 0x2000);
-	q->ind = (void *)(base + 0x3000 + nic_frag.ind_off);
+	q->desc = (void *)(base + ring_off[0]);
+	q->avail = (void *)(base + ring_off[1]);
+	q->used = (void *)(base + ring_off[2]);
+	q->ind = (void *)(base + ring_off[3] + nic_frag.ind_off);
 	q->bufs = base + (256u << 10) + nic_frag.buf_off;
 	q->desc_iova = drv_iova(d, q->desc);
 	q->avail_iova = drv_iova(d, q->avail);

@@ -166,6 +166,17 @@ extern struct nic_frag nic_frag;
  * nic_group_setup(); "" by default. */
 extern const char *nic_devargs_extra;
 
+/*
+ * Rings across pages: drv_setup_vq_at() puts each queue's descriptor
+ * ring at 0x800 into its area (across the first page boundary), the
+ * driver area at 0x1f00 (split: its entries, used_event in the next page)
+ * and the device area at 0x2800 (split: the last used element straddles
+ * a page, avail_event after it), indirect tables from 0x4000 on. With
+ * nic_frag.on, every ring is then in pieces the device cannot see as
+ * contiguous. Set by the programs that test shadow rings (ring_copy).
+ */
+extern bool nic_rings_across;
+
 /* The driver. */
 struct nic_drv {
 	struct rte_vfio_user_client *c;
