@@ -140,8 +140,11 @@ pages_count(uint64_t iova, uint64_t len, int shift)
 	return (uint32_t)((skew + len + g - 1) >> shift);
 }
 
-/* Fill p (its va array in place) for [iova, iova + len). */
-static void
+/* Fill p (its va array in place) for [iova, iova + len). False if a
+ * granule is not 16-byte aligned in our address space (a client mapping
+ * an IOVA page at another offset of its page in the file): the ring's
+ * structures would be misaligned. */
+static bool
 pages_fill(const struct rte_vfio_user_mem_table *t, struct pages *p,
 	   uint64_t iova, uint64_t len, int shift, uint32_t access)
 {
@@ -163,7 +166,10 @@ pages_fill(const struct rte_vfio_user_mem_table *t, struct pages *p,
 		/* checked by pages_shift(): whole granules, all mapped */
 		p->va[k] = (uint8_t *)((uintptr_t)va -
 				       (uintptr_t)(at - (base + (uint64_t)k * g)));
+		if ((uintptr_t)p->va[k] & 15)
+			return false;
 	}
+	return true;
 }
 
 /* ---- setup ---- */
@@ -267,8 +273,14 @@ vun_shadow_make(struct vun_dev *d, struct vun_vq *vq)
 	for (int i = 0; i < 3; i++) {
 		s->area[i].va = (uint8_t **)p;
 		p += count[i] * sizeof(uint8_t *);
-		pages_fill(t, &s->area[i], iova[i], len[i], shift[i],
-			   access[i]);
+		if (!pages_fill(t, &s->area[i], iova[i], len[i], shift[i],
+				access[i])) {
+			VUN_LOG(ERR, "%s: virtqueue %u: ring at 0x%" PRIx64
+				" misaligned in our mapping of it", d->path,
+				vq->index, iova[i]);
+			rte_free(s);
+			return -EFAULT;
+		}
 	}
 	p = (uint8_t *)s + off + ptrs;
 	if (vq->packed) {
