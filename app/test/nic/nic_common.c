@@ -525,8 +525,7 @@ huge_map(struct nic_drv *d)
 	d->huge_res = mmap(NULL, d->huge_len, PROT_NONE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	assert_true(d->huge_res != MAP_FAILED);
-	base = (uint8_t *)RTE_ALIGN_CEIL((uintptr_t)d->huge_res,
-					 NIC_HUGE_PAGE);
+	base = (uint8_t *)RTE_ALIGN_CEIL((uintptr_t)d->huge_res, NIC_HUGE_PAGE);
 	d->mem = base + NIC_HUGE_PAGE - 0x1000;
 	for (uint32_t j = 0; j < n; j++) {
 		uint8_t *va = base + (size_t)j * NIC_HUGE_PAGE;
@@ -539,8 +538,9 @@ huge_map(struct nic_drv *d)
 				 MAP_SHARED | MAP_FIXED, d->memfd,
 				 (off_t)fo) == va);
 		if (from < to)
-			dma_map(d, (uint64_t)(from - d->mem), (uint64_t)(to - from),
-				d->memfd, fo + (uint64_t)(from - va));
+			dma_map(d, (uint64_t)(from - d->mem),
+				(uint64_t)(to - from), d->memfd,
+				fo + (uint64_t)(from - va));
 	}
 }
 

@@ -398,9 +398,9 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	return nrx;
 }
 
-static __rte_always_inline uint16_t tx_split(
-	struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
-	struct rte_mbuf **pkts, uint16_t n);
+static __rte_always_inline uint16_t
+tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	 struct rte_mbuf **pkts, uint16_t n);
 
 /*
  * A burst on shadow rings (vun_shadow.h): the copy brought up to date,

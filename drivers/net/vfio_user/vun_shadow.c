@@ -59,7 +59,11 @@ struct vun_shadow {
 	/* then the granule pointers and the copies of the rings */
 };
 
-enum { DESC, AVAIL, USED };
+enum {
+	DESC,
+	AVAIL,
+	USED
+};
 
 /* ---- page lists ---- */
 
@@ -165,7 +169,8 @@ pages_fill(const struct rte_vfio_user_mem_table *t, struct pages *p,
 
 		/* checked by pages_shift(): whole granules, all mapped */
 		p->va[k] = (uint8_t *)((uintptr_t)va -
-				       (uintptr_t)(at - (base + (uint64_t)k * g)));
+				       (uintptr_t)(at -
+						   (base + (uint64_t)k * g)));
 		if ((uintptr_t)p->va[k] & 15)
 			return false;
 	}
@@ -203,8 +208,8 @@ why_not(const struct rte_vfio_user_mem_table *t, uint64_t iova, uint64_t len,
 int
 vun_shadow_make(struct vun_dev *d, struct vun_vq *vq)
 {
-	const struct rte_vfio_user_mem_table *t =
-		rte_vfio_user_get_mem_table(d->dev_id);
+	const struct rte_vfio_user_mem_table *t = rte_vfio_user_get_mem_table(
+		d->dev_id);
 	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
 	const uint64_t n = vq->size;
 	const uint64_t iova[3] = { vq->desc_iova, vq->avail_iova,
@@ -243,8 +248,10 @@ vun_shadow_make(struct vun_dev *d, struct vun_vq *vq)
 	total = 0;
 	for (int i = 0; i < 3; i++) {
 		if (iova[i] & (align[i] - 1)) {
-			VUN_LOG(ERR, "%s: virtqueue %u: ring at 0x%" PRIx64
-				" misaligned", d->path, vq->index, iova[i]);
+			VUN_LOG(ERR,
+				"%s: virtqueue %u: ring at 0x%" PRIx64
+				" misaligned",
+				d->path, vq->index, iova[i]);
 			return -EFAULT;
 		}
 		shift[i] = pages_shift(t, iova[i], len[i], access[i]);
@@ -256,8 +263,8 @@ vun_shadow_make(struct vun_dev *d, struct vun_vq *vq)
 			rte_log(unmapped ? RTE_LOG_DEBUG : RTE_LOG_ERR,
 				vun_logtype,
 				"net_vfio_user: %s: virtqueue %u: ring [0x%" PRIx64
-				", +0x%" PRIx64 ") %s\n", d->path, vq->index,
-				iova[i], len[i], why);
+				", +0x%" PRIx64 ") %s\n",
+				d->path, vq->index, iova[i], len[i], why);
 			return -EFAULT;
 		}
 		count[i] = pages_count(iova[i], len[i], shift[i]);
@@ -275,9 +282,10 @@ vun_shadow_make(struct vun_dev *d, struct vun_vq *vq)
 		p += count[i] * sizeof(uint8_t *);
 		if (!pages_fill(t, &s->area[i], iova[i], len[i], shift[i],
 				access[i])) {
-			VUN_LOG(ERR, "%s: virtqueue %u: ring at 0x%" PRIx64
-				" misaligned in our mapping of it", d->path,
-				vq->index, iova[i]);
+			VUN_LOG(ERR,
+				"%s: virtqueue %u: ring at 0x%" PRIx64
+				" misaligned in our mapping of it",
+				d->path, vq->index, iova[i]);
 			rte_free(s);
 			return -EFAULT;
 		}
@@ -324,9 +332,10 @@ vun_shadow_free(struct vun_vq *vq)
 
 /* ---- split ---- */
 
-#define AVAIL_RING(i)	(offsetof(struct vring_avail, ring) + 2 * (uint64_t)(i))
-#define USED_RING(i)	(offsetof(struct vring_used, ring) + \
-			 sizeof(struct vring_used_elem) * (uint64_t)(i))
+#define AVAIL_RING(i) (offsetof(struct vring_avail, ring) + 2 * (uint64_t)(i))
+#define USED_RING(i)                         \
+	(offsetof(struct vring_used, ring) + \
+	 sizeof(struct vring_used_elem) * (uint64_t)(i))
 
 static __rte_always_inline uint16_t *
 guest_avail_idx(const struct vun_shadow *s)
@@ -370,7 +379,8 @@ split_in(struct vun_vq *vq)
 		vq->avail->idx = avail;
 		return;
 	}
-	if ((uint16_t)(from - vq->last_avail) > (uint16_t)(avail - vq->last_avail))
+	if ((uint16_t)(from - vq->last_avail) >
+	    (uint16_t)(avail - vq->last_avail))
 		from = vq->last_avail;
 	for (; from != avail; from++) {
 		uint16_t i = from & mask,
@@ -390,8 +400,8 @@ void
 vun_shadow_split_event(struct vun_vq *vq)
 {
 	struct vun_shadow *s = vq->shadow;
-	uint16_t *gf = pg_ptr(&s->area[USED], offsetof(struct vring_used,
-						       flags));
+	uint16_t *gf = pg_ptr(&s->area[USED],
+			      offsetof(struct vring_used, flags));
 	uint16_t f = vq->used->flags;
 	bool wrote = false;
 
@@ -401,8 +411,9 @@ vun_shadow_split_event(struct vun_vq *vq)
 	}
 	if (vq->event_idx) {
 		uint16_t *ge = pg_ptr(&s->area[USED], USED_RING(vq->size));
-		uint16_t e = __atomic_load_n((uint16_t *)&vq->used->ring[vq->size],
-					      __ATOMIC_RELAXED);
+		uint16_t e =
+			__atomic_load_n((uint16_t *)&vq->used->ring[vq->size],
+					__ATOMIC_RELAXED);
 
 		if (__atomic_load_n(ge, __ATOMIC_RELAXED) != e) {
 			__atomic_store_n(ge, e, __ATOMIC_RELAXED);
@@ -488,8 +499,9 @@ packed_in(struct vun_vq *vq)
 	/* at most a ring ahead of what the device has yet to write */
 	ahead = pdist(vq->last_used, vq->used_wrap, pos, wrap, size);
 	for (; ahead < size; ahead++) {
-		const struct vring_packed_desc *g =
-			pg_ptr(&s->area[DESC], (uint64_t)pos * sizeof(*g));
+		const struct vring_packed_desc *g = pg_ptr(&s->area[DESC],
+							   (uint64_t)pos *
+								   sizeof(*g));
 		struct vring_packed_desc *d = &vq->pdesc[pos];
 		uint16_t f = __atomic_load_n(&g->flags, __ATOMIC_ACQUIRE);
 
@@ -510,8 +522,8 @@ packed_in(struct vun_vq *vq)
 static __rte_always_inline void
 packed_put(struct vun_vq *vq, const struct vun_shadow *s, uint16_t pos)
 {
-	struct vring_packed_desc *g =
-		pg_ptr(&s->area[DESC], (uint64_t)pos * sizeof(*g));
+	struct vring_packed_desc *g = pg_ptr(&s->area[DESC],
+					     (uint64_t)pos * sizeof(*g));
 	const struct vring_packed_desc *d = &vq->pdesc[pos];
 
 	g->len = d->len;

@@ -165,6 +165,16 @@ vq_positions_reset(struct vun_vq *vq)
 	vq->avail_wrap = vq->used_wrap = true;	/* VIRTIO 1.x 2.8.1 */
 }
 
+/* A view of a ring (rte_vfio_user_mem_view()), or NULL with ring_copy:
+ * shadow rings for every queue. */
+static void *
+ring_view(struct vun_dev *d, uint64_t iova, uint64_t len, uint32_t access)
+{
+	return d->ring_copy ?
+		       NULL :
+		       rte_vfio_user_mem_view(d->dev_id, iova, len, access);
+}
+
 /* vq_start() of a packed queue: descriptor ring, driver and device event
  * suppression areas (VIRTIO 1.x 2.8.10: 16, 4 and 4 byte aligned), through
  * views as the split rings are. */
@@ -173,19 +183,15 @@ vq_start_packed(struct vun_dev *d, struct vun_vq *vq)
 {
 	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
 
-	vq->pdesc = d->ring_copy ? NULL :
-		rte_vfio_user_mem_view(d->dev_id, vq->desc_iova,
-				       (uint64_t)vq->size *
-					       sizeof(struct vring_packed_desc),
-				       rw);
-	vq->drv_event = d->ring_copy ? NULL :
-		rte_vfio_user_mem_view(d->dev_id, vq->avail_iova,
-				       sizeof(struct vring_packed_desc_event),
-				       RTE_VFIO_USER_MEM_F_READ);
-	vq->dev_event = d->ring_copy ? NULL :
-		rte_vfio_user_mem_view(d->dev_id, vq->used_iova,
-				       sizeof(struct vring_packed_desc_event),
-				       rw);
+	vq->pdesc = ring_view(d, vq->desc_iova,
+			      (uint64_t)vq->size *
+				      sizeof(struct vring_packed_desc),
+			      rw);
+	vq->drv_event = ring_view(d, vq->avail_iova,
+				  sizeof(struct vring_packed_desc_event),
+				  RTE_VFIO_USER_MEM_F_READ);
+	vq->dev_event = ring_view(d, vq->used_iova,
+				  sizeof(struct vring_packed_desc_event), rw);
 	if (vq->pdesc == NULL || vq->drv_event == NULL ||
 	    vq->dev_event == NULL) {
 		/* no view (hugetlbfs pages cannot be mapped again piecemeal):
@@ -241,20 +247,19 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	vq->packed = has(d, VIRTIO_F_RING_PACKED);
 	if (vq->packed)
 		return vq_start_packed(d, vq);
-	vq->desc = d->ring_copy ? NULL :
-		rte_vfio_user_mem_view(d->dev_id, vq->desc_iova,
+	vq->desc = ring_view(d, vq->desc_iova,
 			(uint64_t)n * sizeof(struct vring_desc),
 			RTE_VFIO_USER_MEM_F_READ);
-	vq->avail = d->ring_copy ? NULL :
-		rte_vfio_user_mem_view(d->dev_id, vq->avail_iova,
-				       sizeof(struct vring_avail) +
-					       (uint64_t)(n + 1) * 2,
-				       RTE_VFIO_USER_MEM_F_READ);
-	vq->used = d->ring_copy ? NULL : rte_vfio_user_mem_view(
-		d->dev_id, vq->used_iova,
-		sizeof(struct vring_used) +
-			(uint64_t)n * sizeof(struct vring_used_elem) + 2,
-		rw);
+	vq->avail = ring_view(d, vq->avail_iova,
+			      sizeof(struct vring_avail) +
+				      (uint64_t)(n + 1) * 2,
+			      RTE_VFIO_USER_MEM_F_READ);
+	vq->used = ring_view(d, vq->used_iova,
+			     sizeof(struct vring_used) +
+				     (uint64_t)n *
+					     sizeof(struct vring_used_elem) +
+				     2,
+			     rw);
 	if (vq->desc == NULL || vq->avail == NULL || vq->used == NULL) {
 		/* no view (hugetlbfs pages cannot be mapped again piecemeal):
 		 * a shadow copy (vun_shadow.h) */
