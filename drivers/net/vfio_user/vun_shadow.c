@@ -75,37 +75,32 @@ pg_ptr(const struct pages *p, uint64_t off)
 	return p->va[a >> p->shift] + (a & p->mask);
 }
 
-/* Copy [off, off + len) of the area out, across granules. */
-static __rte_always_inline void
-pg_read(const struct pages *p, uint64_t off, void *dst, uint32_t len)
+/* Copy src to [off, off + len) of the area across granules (the slow
+ * part of pg_write()). */
+static __rte_noinline void
+pg_write_split(const struct pages *p, uint64_t off, const uint8_t *src,
+	       uint32_t len)
 {
-	uint8_t *d = dst;
-
 	while (len > 0) {
 		uint32_t in = (uint32_t)((p->skew + off) & p->mask),
 			 k = RTE_MIN(len, p->mask + 1 - in);
 
-		memcpy(d, pg_ptr(p, off), k);
-		d += k;
+		memcpy(pg_ptr(p, off), src, k);
+		src += k;
 		off += k;
 		len -= k;
 	}
 }
 
+/* Copy src to [off, off + len) of the area: one copy of a constant size
+ * unless it straddles a granule (a split used element may). */
 static __rte_always_inline void
 pg_write(const struct pages *p, uint64_t off, const void *src, uint32_t len)
 {
-	const uint8_t *s = src;
-
-	while (len > 0) {
-		uint32_t in = (uint32_t)((p->skew + off) & p->mask),
-			 k = RTE_MIN(len, p->mask + 1 - in);
-
-		memcpy(pg_ptr(p, off), s, k);
-		s += k;
-		off += k;
-		len -= k;
-	}
+	if (likely(((p->skew + off) & p->mask) + len <= p->mask + 1))
+		memcpy(pg_ptr(p, off), src, len);
+	else
+		pg_write_split(p, off, src, len);
 }
 
 /*
@@ -382,13 +377,20 @@ split_in(struct vun_vq *vq)
 	if ((uint16_t)(from - vq->last_avail) >
 	    (uint16_t)(avail - vq->last_avail))
 		from = vq->last_avail;
-	for (; from != avail; from++) {
-		uint16_t i = from & mask,
-			 head = *(const uint16_t *)pg_ptr(&s->area[AVAIL],
-							  AVAIL_RING(i));
+	while (from != avail) {
+		/* a run of entries in one granule (and one lap), copied at
+		 * once; then the chains they name */
+		const struct pages *a = &s->area[AVAIL];
+		uint16_t i = from & mask;
+		uint32_t in = (uint32_t)((a->skew + AVAIL_RING(i)) & a->mask),
+			 n = RTE_MIN((uint32_t)(uint16_t)(avail - from),
+				     (uint32_t)(vq->size - i));
 
-		vq->avail->ring[i] = head;
-		split_chain_in(vq, s, head);
+		n = RTE_MIN(n, (a->mask + 1 - in) / 2);
+		memcpy(&vq->avail->ring[i], pg_ptr(a, AVAIL_RING(i)), n * 2);
+		for (uint32_t k = 0; k < n; k++)
+			split_chain_in(vq, s, vq->avail->ring[i + k]);
+		from = (uint16_t)(from + n);
 	}
 	s->in_idx = avail;
 	vq->avail->idx = avail;
