@@ -6,7 +6,8 @@
  * fuzz_vring: net_vfio_user's virtqueue processing, fed arbitrary
  * descriptor tables, rings and indices over fuzzed guest memory.
  *
- * vun_ring.c and vun_packed.c are compiled into the harness and driven
+ * vun_ring.c, vun_packed.c and vun_shadow.c are compiled into the
+ * harness and driven
  * through vun_rx_burst() / vun_tx_burst(), the functions the ethdev burst
  * pointers call. The memory they translate against is real client memory
  * of a real librte_vfio_user device: at start-up the harness, as client,
@@ -27,7 +28,9 @@
  *   u8  features  bit 0 packed, 1 in-order, 2 event index, 3 indirect,
  *                 4 mergeable rx buffers, 5 MSI-X (else INTx),
  *                 6 dirty logging, 7 no MSI-X vector for the queue
- *   u16 size      split: 1 << (size % 11); packed: 1 + size % 1024
+ *   u16 size      split: 1 << (size % 11); packed: 1 + size % 1024;
+ *                 bit 15 set: the queue on shadow rings (vun_shadow.c,
+ *                 as with ring_copy=1)
  *   u16 desc, avail, used   ring offsets in the read/write region
  *                 (aligned down as VIRTIO requires)
  *   u16 last_avail, last_used   device positions (packed: bit 15 is
@@ -64,6 +67,7 @@
 #include "fuzz_common.h"
 #include "vun.h"
 #include "vun_ring.h"
+#include "vun_shadow.h"
 
 int vun_logtype;	/* vun_ethdev.c's, not linked here */
 
@@ -280,6 +284,8 @@ queue_setup(struct vun_vq *vq, struct fz *f)
 	uint64_t dlen, alen, ulen;
 	uint16_t msix_ctl;
 
+	bool shadow = sz & 0x8000;
+
 	memset(vq, 0, sizeof(*vq));
 	vq->dev = h.d;
 	vq->mp = h.mp;
@@ -328,6 +334,9 @@ queue_setup(struct vun_vq *vq, struct fz *f)
 	vq->desc = (void *)(h.mem + desc);
 	vq->avail = (void *)(h.mem + avail);
 	vq->used = (void *)(h.mem + used);
+	/* the shadow of those rings, which it reaches through a page list */
+	if (shadow && vun_shadow_make(h.d, vq) < 0)
+		fuzz_fail("shadow rings refused for rings vq_start() takes");
 	set_logging(feat & 0x40);
 	__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
 	return true;
@@ -458,6 +467,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	__atomic_store_n(&vq->ready, 0, __ATOMIC_RELEASE);
+	vun_shadow_free(vq);
 	avail = rte_mempool_avail_count(h.mp);
 	if (avail != NB_MBUFS)
 		fuzz_fail("%u mbufs of %u back in the pool", avail, NB_MBUFS);

@@ -23,6 +23,8 @@
 struct nic_env nic;
 struct nic_frag nic_frag;
 const char *nic_devargs_extra = "";
+bool nic_rings_across;
+bool nic_huge;
 
 static const uint8_t nic_mac[6] = NIC_MAC;
 static const uint8_t peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x02 };
@@ -470,6 +472,78 @@ frag_map(struct nic_drv *d)
 	}
 }
 
+/* nic_huge: file pages (and reserved range) of the layout */
+static uint32_t
+huge_pages(void)
+{
+	size_t total = NIC_MEM_MAPPED + NIC_MEM_CANARY;
+	uint32_t n = 1 + (uint32_t)((total - 0x1000 + NIC_HUGE_PAGE - 1) /
+				    NIC_HUGE_PAGE);
+
+	return (n + 1) & ~1u;	/* pairs */
+}
+
+const char *
+nic_huge_check(void)
+{
+	static char why[160];
+	size_t len = (size_t)huge_pages() * NIC_HUGE_PAGE;
+	int fd = memfd_create("nic-huge-check", MFD_CLOEXEC | MFD_HUGETLB);
+	void *p;
+
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "memfd_create(MFD_HUGETLB): %s",
+			 strerror(errno));
+		return why;
+	}
+	if (ftruncate(fd, (off_t)len) < 0 ||
+	    (p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_POPULATE, fd, 0)) == MAP_FAILED) {
+		snprintf(why, sizeof(why),
+			 "%u free 2 MiB hugepages needed: %s "
+			 "(echo N > /proc/sys/vm/nr_hugepages)",
+			 huge_pages(), strerror(errno));
+		close(fd);
+		return why;
+	}
+	munmap(p, len);
+	close(fd);
+	return NULL;
+}
+
+/* nic_huge: the layout (see nic_common.h), mapped and DMA-mapped. */
+static void
+huge_map(struct nic_drv *d)
+{
+	const uint32_t n = huge_pages();
+	uint8_t *base;
+
+	d->memfd = memfd_create("nic-guest-huge", MFD_CLOEXEC | MFD_HUGETLB);
+	assert_true(d->memfd >= 0);
+	assert_int_equal(ftruncate(d->memfd, (off_t)n * NIC_HUGE_PAGE), 0);
+	d->huge_len = (size_t)(n + 1) * NIC_HUGE_PAGE;
+	d->huge_res = mmap(NULL, d->huge_len, PROT_NONE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	assert_true(d->huge_res != MAP_FAILED);
+	base = (uint8_t *)RTE_ALIGN_CEIL((uintptr_t)d->huge_res, NIC_HUGE_PAGE);
+	d->mem = base + NIC_HUGE_PAGE - 0x1000;
+	for (uint32_t j = 0; j < n; j++) {
+		uint8_t *va = base + (size_t)j * NIC_HUGE_PAGE;
+		uint64_t fo = (uint64_t)(j ^ 1) * NIC_HUGE_PAGE;
+		uint8_t *from = RTE_MAX(va, d->mem),
+			*to = RTE_MIN(va + NIC_HUGE_PAGE,
+				      d->mem + NIC_MEM_MAPPED);
+
+		assert_true(mmap(va, NIC_HUGE_PAGE, PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_FIXED, d->memfd,
+				 (off_t)fo) == va);
+		if (from < to)
+			dma_map(d, (uint64_t)(from - d->mem),
+				(uint64_t)(to - from), d->memfd,
+				fo + (uint64_t)(from - va));
+	}
+}
+
 struct nic_drv *
 drv_open(void)
 {
@@ -488,8 +562,14 @@ drv_open(void)
 		fail_msg("attach %s: %s", nic.sock, rte_strerror(rte_errno));
 	assert_true(NIC_WAIT(rte_vfio_user_is_connected(nic.dev_id) == 1, 2000));
 
-	d->memfd = memfd_create("nic-guest", MFD_CLOEXEC);
 	d->memfd2 = -1;
+	if (nic_huge) {
+		huge_map(d);
+		memset(d->mem + NIC_MEM_MAPPED, NIC_CANARY_BYTE,
+		       NIC_MEM_CANARY);
+		goto mapped;
+	}
+	d->memfd = memfd_create("nic-guest", MFD_CLOEXEC);
 	assert_true(d->memfd >= 0);
 	assert_int_equal(ftruncate(d->memfd,
 				   (off_t)(total +
@@ -510,6 +590,7 @@ drv_open(void)
 					 VFIO_USER_DMA_MAP_F_READ |
 						 VFIO_USER_DMA_MAP_F_WRITE),
 				 0);
+mapped:
 	d->mapped = true;
 
 	cfg_read(d, 0, d->cfg, sizeof(d->cfg));
@@ -556,7 +637,10 @@ drv_close(struct nic_drv *d)
 	assert_true(NIC_WAIT(server_idle(), 5000));
 	for (int i = 0; i < NIC_NVEC; i++)
 		close(d->efd[i]);
-	munmap(d->mem, NIC_MEM_MAPPED + NIC_MEM_CANARY);
+	if (d->huge_res != NULL)
+		munmap(d->huge_res, d->huge_len);
+	else
+		munmap(d->mem, NIC_MEM_MAPPED + NIC_MEM_CANARY);
 	close(d->memfd);
 	if (d->memfd2 >= 0)
 		close(d->memfd2);
@@ -607,6 +691,12 @@ drv_setup_vq_at(struct nic_drv *d, uint16_t index, uint16_t size,
 {
 	struct dvq *q = &d->vq[index];
 	uint8_t *base = d->mem + (size_t)index * NIC_VQ_AREA;
+	const size_t ring_off[4] = {
+		nic_rings_across ? 0x800 : 0,
+		nic_rings_across ? 0x1f00 : 0x1000,
+		nic_rings_across ? 0x2800 : 0x2000,
+		nic_rings_across ? 0x4000 : 0x3000,
+	};
 
 	memset(q, 0, sizeof(*q));
 	memset(base, 0, 256u << 10);
@@ -617,15 +707,15 @@ drv_setup_vq_at(struct nic_drv *d, uint16_t index, uint16_t size,
 	if (q->packed) {
 		/* any size will do; the ring, the two event areas */
 		q->size = size != 0 && size <= NIC_QSZ ? size : NIC_QSZ;
-		q->pdesc = (void *)base;
-		q->drv_ev = (void *)(base + 0x1000);
-		q->dev_ev = (void *)(base + 0x2000);
+		q->pdesc = (void *)(base + ring_off[0]);
+		q->drv_ev = (void *)(base + ring_off[1]);
+		q->dev_ev = (void *)(base + ring_off[2]);
 		q->avail_wrap = q->used_wrap = true;
 	}
-	q->desc = (void *)base;
-	q->avail = (void *)(base + 0x1000);
-	q->used = (void *)(base + 0x2000);
-	q->ind = (void *)(base + 0x3000 + nic_frag.ind_off);
+	q->desc = (void *)(base + ring_off[0]);
+	q->avail = (void *)(base + ring_off[1]);
+	q->used = (void *)(base + ring_off[2]);
+	q->ind = (void *)(base + ring_off[3] + nic_frag.ind_off);
 	q->bufs = base + (256u << 10) + nic_frag.buf_off;
 	q->desc_iova = drv_iova(d, q->desc);
 	q->avail_iova = drv_iova(d, q->avail);

@@ -166,12 +166,41 @@ extern struct nic_frag nic_frag;
  * nic_group_setup(); "" by default. */
 extern const char *nic_devargs_extra;
 
+/*
+ * Rings across pages: drv_setup_vq_at() puts each queue's descriptor
+ * ring at 0x800 into its area (across the first page boundary), the
+ * driver area at 0x1f00 (split: its entries, used_event in the next page)
+ * and the device area at 0x2800 (split: the last used element straddles
+ * a page, avail_event after it), indirect tables from 0x4000 on. With
+ * nic_frag.on, every ring is then in pieces the device cannot see as
+ * contiguous. Set by the programs that test shadow rings (ring_copy).
+ */
+extern bool nic_rings_across;
+
+/*
+ * Guest memory in 2 MiB hugetlbfs pages (memfd MFD_HUGETLB), as a VM with
+ * hugepage-backed RAM has it: drv_open() maps the pages in pairs swapped
+ * (page 2k of the file where 2k + 1 would be, and back), each its own
+ * DMA region, so that the device sees a page boundary every 2 MiB with
+ * non-adjacent file offsets on either side; the driver's view stays
+ * linear, a boundary falls 4 KiB into queues 0, 2 and 4's areas (with
+ * nic_rings_across, inside their descriptor rings). The device cannot map
+ * such a ring again as one range (hugetlbfs): it must use shadow rings.
+ * nic_huge_check() says whether the machine has the pages (NULL) or why
+ * not.
+ */
+extern bool nic_huge;
+#define NIC_HUGE_PAGE	(2u << 20)
+const char *nic_huge_check(void);
+
 /* The driver. */
 struct nic_drv {
 	struct rte_vfio_user_client *c;
 	int memfd;
 	int memfd2;			/* nic_frag.two_fds, else -1 */
 	uint32_t nregions;		/* DMA regions mapped by drv_open() */
+	void *huge_res;			/* nic_huge: the reserved range */
+	size_t huge_len;
 	struct drx *rx;			/* for nic_frag_traffic() */
 	uint8_t *mem;			/* NIC_MEM_MAPPED + NIC_MEM_CANARY */
 	bool mapped;

@@ -34,6 +34,18 @@
 #include <rte_errno.h>
 
 #include "nic_common.h"
+
+/*
+ * Built with NIC_RING_COPY (nic_migration_shadow): devices 0 and 2 run
+ * on shadow rings (ring_copy=1), device 1 on views, every ring across
+ * pages: the state moves between the two kinds (ring positions are the
+ * device's, not the copy's).
+ */
+#ifdef NIC_RING_COPY
+#define NIC_MIG_EXTRA(i) ((i) == 1 ? "" : ",ring_copy=1")
+#else
+#define NIC_MIG_EXTRA(i) ""
+#endif
 #include "vun.h"
 
 #define FEATURES (NIC_OFFERED)
@@ -120,9 +132,13 @@ group_setup(void **state)
 			 nic.dir, 'a' + i);
 		snprintf(vdev[i], sizeof(vdev[i]),
 			 "net_vfio_user%d,path=%s,"
-			 "queues=%u,mtu=%u,mac=02:00:00:aa:bb:01",
-			 i, devs[i].sock, i == 2 ? 1 : NIC_QUEUES, NIC_MTU);
+			 "queues=%u,mtu=%u,mac=02:00:00:aa:bb:01%s",
+			 i, devs[i].sock, i == 2 ? 1 : NIC_QUEUES, NIC_MTU,
+			 NIC_MIG_EXTRA(i));
 	}
+#ifdef NIC_RING_COPY
+	nic_rings_across = true;
+#endif
 	snprintf(prefix, sizeof(prefix), "nicmig_%d", (int)getpid());
 	if (rte_eal_init((int)RTE_DIM(argv), argv) < 0) {
 		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
@@ -644,6 +660,20 @@ page_of(struct nic_drv *d, const void *p)
 	return (drv_iova(d, p) - NIC_IOVA) / PG;
 }
 
+/* What publishing used entries writes besides them: the used ring's
+ * header, and with EVENT_IDX avail_event (in another page when the ring
+ * crosses one, nic_rings_across). Returns how many pages it added. */
+static unsigned int
+used_pages(struct nic_drv *d, const struct dvq *q, uint64_t *want)
+{
+	unsigned int n = 0;
+
+	want[n++] = page_of(d, q->used);
+	if (d->features & NIC_F(VIRTIO_RING_F_EVENT_IDX))
+		want[n++] = page_of(d, &q->used->ring[q->size]);
+	return n;
+}
+
 /* Exactly the pages of want[] are dirty. */
 static void
 expect_dirty(const uint64_t *want, unsigned int n, const char *what)
@@ -709,7 +739,7 @@ test_dirty_logging(void **state)
 		want[n++] = page_of(d, b);
 		want[n++] = page_of(d, b + e->len - 1);
 	}
-	want[n++] = page_of(d, rq->used);
+	n += used_pages(d, rq, &want[n]);
 	report(d);
 	expect_dirty(want, n, "device received 3 frames");
 	{
@@ -733,8 +763,7 @@ test_dirty_logging(void **state)
 	assert_int_equal(nic_rx(1, m, 4, 2000), 4);
 	nic_free(m, 4);
 	report(d);
-	n = 0;
-	want[n++] = page_of(d, tq->used);
+	n = used_pages(d, tq, want);
 	expect_dirty(want, n, "device sent 4 frames");
 	drv_tx_reclaim(tq);
 
@@ -744,8 +773,7 @@ test_dirty_logging(void **state)
 				  1),
 			 VIRTIO_NET_OK);
 	report(d);
-	n = 0;
-	want[n++] = page_of(d, cq->used);
+	n = used_pages(d, cq, want);
 	/* the ack: 4096 bytes into the command's slot */
 	want[n++] = page_of(d, cq->bufs + (size_t)last_ctrl_head * NIC_SLOT +
 				       4096);

@@ -1249,7 +1249,16 @@ main(void)
 	int ret;
 
 	rxbuf = malloc(sizeof(*rxbuf));
-	if (rxbuf == NULL || nic_group_setup("test_nic_packed") < 0)
+#ifdef NIC_RING_COPY
+	/* the same tests on shadow rings (net_vfio_user's ring_copy), every
+	 * ring across pages (and in pieces where nic_frag is on) */
+	nic_devargs_extra = ",ring_copy=1";
+	nic_rings_across = true;
+#define NIC_PROG "test_nic_packed_shadow"
+#else
+#define NIC_PROG "test_nic_packed"
+#endif
+	if (rxbuf == NULL || nic_group_setup(NIC_PROG) < 0)
 		return 1;
 	ret = cmocka_run_group_tests(tests, NULL, nic_group_teardown);
 	free(rxbuf);

@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #include "nic_common.h"
+#ifdef NIC_HUGE
+#include "vun.h"	/* white box: which queues run on shadow rings */
+#endif
 
 #define V1 NIC_F(VIRTIO_F_VERSION_1)
 #define ACK_UNTOUCHED 0xee
@@ -798,12 +801,64 @@ test_ring_wrap(void **state)
 	drv_close(d);
 }
 
+#ifdef NIC_HUGE
+/*
+ * Guest memory in hugetlbfs pages swapped in pairs (nic_huge), rings
+ * across pages (nic_rings_across), no ring_copy devarg: the rings of
+ * queues 0, 2 and 4 straddle a 2 MiB boundary the device cannot map again
+ * as one range, and run on shadow rings; queues 1 and 3 on views. Traffic
+ * both ways on both pairs, and control commands, all the same.
+ */
+static void
+test_huge_shadow(void **state)
+{
+	const struct vun_dev *vd = rte_vfio_user_get_priv(nic.dev_id);
+	struct nic_drv *d = drv_open();
+	uint16_t pairs = NIC_QUEUES;
+	uint8_t promisc = 0;
+
+	(void)state;
+	rte_eth_stats_reset(nic.port);
+	drv_init(d, NIC_OFFERED, NIC_NVQS);
+	for (unsigned int i = 0; i < NIC_NVQS; i++)
+		if ((vd->vq[i].shadow != NULL) != (i % 2 == 0))
+			fail_msg("virtqueue %u: %s", i,
+				 i % 2 == 0 ? "no shadow rings" :
+					      "shadow rings, not a view");
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+				  VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2,
+				  false),
+			 VIRTIO_NET_OK);
+	assert_int_equal(ctrl_u8(d, VIRTIO_NET_CTRL_RX,
+				 VIRTIO_NET_CTRL_RX_PROMISC, promisc, false),
+			 VIRTIO_NET_OK);
+	assert_int_equal(nic_xstat("driver_promisc"), 0);
+	for (unsigned int round = 0; round < 3; round++)
+		for (unsigned int qp = 0; qp < NIC_QUEUES; qp++) {
+			drv_to_port(d, qp, 1000 * round + 100 * qp, round > 0);
+			port_to_drv(d, qp, 1000 * round + 100 * qp + 50,
+				    round > 0);
+		}
+	for (unsigned int qp = 0; qp < NIC_QUEUES; qp++) {
+		assert_int_equal(x("rx_q%u_bad_descriptors", qp), 0);
+		assert_int_equal(x("tx_q%u_bad_descriptors", qp), 0);
+		assert_int_equal(x("rx_q%u_drops", qp), 0);
+		assert_int_equal(x("tx_q%u_drops", qp), 0);
+	}
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+}
+#endif
+
 #define T(f) cmocka_unit_test_setup_teardown(f, nic_test_setup, nic_test_teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+#ifdef NIC_HUGE
+		T(test_huge_shadow),
+#endif
 		T(test_v1_only),
 		T(test_all_features),
 		T(test_ctrl_without_mq),
@@ -815,7 +870,34 @@ main(void)
 	int ret;
 
 	rxbuf = malloc(sizeof(*rxbuf));
-	if (rxbuf == NULL || nic_group_setup("nic_traffic") < 0)
+#ifdef NIC_RING_COPY
+	/* the same tests on shadow rings (net_vfio_user's ring_copy), every
+	 * ring across pages (and in pieces where nic_frag is on) */
+	nic_devargs_extra = ",ring_copy=1";
+	nic_rings_across = true;
+#define NIC_PROG "nic_traffic_shadow"
+#elif defined(NIC_HUGE)
+	/* the same tests on hugetlbfs guest memory, rings across pages: no
+	 * devarg, the device finds it cannot make views (test_huge_shadow) */
+	{
+		const char *why = nic_huge_check();
+
+		if (why != NULL) {
+			printf("SKIP: no hugetlbfs guest memory for this test: "
+			       "%s (the shadow rings are tested with ring_copy=1 "
+			       "by nic_traffic_shadow and nic_packed_shadow)\n",
+			       why);
+			free(rxbuf);
+			return 77;
+		}
+	}
+	nic_huge = true;
+	nic_rings_across = true;
+#define NIC_PROG "nic_traffic_huge"
+#else
+#define NIC_PROG "nic_traffic"
+#endif
+	if (rxbuf == NULL || nic_group_setup(NIC_PROG) < 0)
 		return 1;
 	ret = cmocka_run_group_tests_name("nic_traffic", tests, NULL,
 					  nic_group_teardown);

@@ -3,6 +3,8 @@
  */
 
 /*
+ * Rings in message-only memory: refused (test_rings_message_only).
+ *
  * A driver behind a vIOMMU maps each buffer just before it makes it
  * available (issue 16): QEMU sends the DMA_MAP and waits for our reply
  * while the guest waits for its IOTLB invalidation, then the guest writes
@@ -180,6 +182,46 @@ late_map(uint64_t ring)
 	free(rx);
 }
 
+/*
+ * Rings in message-only memory (a DMA region without an fd): the data
+ * path cannot read them, neither through a view nor through shadow rings
+ * (a message from a burst would wait for the event thread, which may be
+ * waiting for the burst): NEEDS_RESET at DRIVER_OK, as for rings outside
+ * the map, split and packed.
+ */
+static void
+test_rings_message_only(void **state)
+{
+	const uint8_t up = VIRTIO_CONFIG_S_ACKNOWLEDGE |
+			   VIRTIO_CONFIG_S_DRIVER |
+			   VIRTIO_CONFIG_S_FEATURES_OK |
+			   VIRTIO_CONFIG_S_DRIVER_OK;
+
+	(void)state;
+	for (int packed = 0; packed < 2; packed++) {
+		struct nic_drv *d = drv_open();
+		uint8_t *mem = d->mem + NIC_SCRATCH_OFF;
+
+		assert_int_equal(rte_vfio_user_client_dma_map(
+					 d->c, ALIAS_IOVA, 0x4000, mem, -1, 0,
+					 VFIO_USER_DMA_MAP_F_READ |
+						 VFIO_USER_DMA_MAP_F_WRITE),
+				 0);
+		drv_negotiate(d, NIC_OFFERED | (packed ? PACKED : 0));
+		cc_w16(d, CC(msix_config), 0);
+		for (uint16_t i = 0; i < NIC_NVQS; i++)
+			if (i == 0)
+				drv_setup_vq_at(d, i, 0, ALIAS_IOVA,
+						ALIAS_IOVA + 0x1000,
+						ALIAS_IOVA + 0x2000);
+			else
+				drv_setup_vq(d, i);
+		cc_w8(d, CC(device_status), up);
+		assert_true(drv_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET);
+		drv_close(d);
+	}
+}
+
 static void
 test_late_map_split(void **state)
 {
@@ -198,6 +240,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rings_message_only,
+						nic_test_setup,
+						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_late_map_split,
 						nic_test_setup,
 						nic_test_teardown),

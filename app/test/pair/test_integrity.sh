@@ -15,13 +15,18 @@
 #      backend paced to 20000 frames/s per queue, the frontend sleeping on
 #      its rx interrupts (MSI-X eventfds) whenever it has nothing to do.
 #
-#   test_integrity.sh BUILD_ROOT PKTCHECK
+#   test_integrity.sh BUILD_ROOT PKTCHECK [BE_DEVARGS]
+#
+# BE_DEVARGS: more net_vfio_user devargs (pair_integrity_shadow:
+# ring_copy=1, every queue on shadow rings, with both processes running
+# at once on two cores).
 
 set -u
 . "$(dirname "$0")/pair_lib.sh"
 
 pair_init pair_integrity "${1:?usage: $0 BUILD_ROOT PKTCHECK}" 270
 PKTCHECK=${2:?usage: $0 BUILD_ROOT PKTCHECK}
+BE_DEVARGS=${3:-}
 [ -x "$PKTCHECK" ] || pair_fail "no pktcheck program at $PKTCHECK"
 
 MB=128
@@ -53,7 +58,7 @@ run() {
 	# shellcheck disable=SC2086
 	pair_bg $b "$PKTCHECK" -l 0 --file-prefix "$PFX" $mem --no-pci \
 		-d "$VU_BACKEND_PMD" \
-		--vdev "net_vfio_user0,path=$sock,queues=$QUEUES,mtu=9000" \
+		--vdev "net_vfio_user0,path=$sock,queues=$QUEUES,mtu=9000${BE_DEVARGS:+,$BE_DEVARGS}" \
 		-- --name be "${common[@]}" --stream 2 --peer-stream 1 --seed 2 \
 		"${be_opts[@]}"
 	vu_wait_socket "$sock" 20 || pair_fail "$label: no socket $sock"

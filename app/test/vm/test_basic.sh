@@ -33,9 +33,23 @@ append="vmtest.mac=$mac vmtest.mtu=$mtu vmtest.irq=$irq"
 case $mode in viommu-*) append="$append no_timer_check" ;; esac
 
 vm_setup
-tp_start icmpecho "mac=$mac,mtu=$mtu"
+# VM_TP_DEVARGS: more net_vfio_user devargs (e.g. ring_copy=1)
+tp_start icmpecho "mac=$mac,mtu=$mtu${VM_TP_DEVARGS:+,$VM_TP_DEVARGS}"
 vm_start "$mode" "$VM_TEST_DIR/guest_basic.sh" --append "$append"
 vm_finish 150 || VM_FAILED=1
 vm_expect pci_device pci_driver_virtio_pci virtio_driver_virtio_net mac mtu \
 	link_up "irq_mode_$irq" ping echo_payload interrupts_grow
+# VM_COUNT_SHADOW=1 (test_viommu_hugetlbfs.sh): how many queue starts
+# ran on shadow rings. Without ring_copy it depends on the pages the guest
+# got (a ring whose pages happen to be in file order needs none): a count;
+# with it (VM_MIN_SHADOW=3: both data queues and the control queue), a
+# check.
+if [ "${VM_COUNT_SHADOW:-0}" = 1 ]; then
+	n=$(grep -ac "rings through a shadow copy" "$TP_LOG" || true)
+	echo "net_vfio_user: $n virtqueue start(s) on shadow rings"
+	if [ "$n" -lt "${VM_MIN_SHADOW:-0}" ]; then
+		echo "fewer than $VM_MIN_SHADOW on shadow rings"
+		VM_FAILED=1
+	fi
+fi
 vm_done

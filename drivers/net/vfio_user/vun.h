@@ -99,6 +99,8 @@ struct vun_vq {
 		log_cache;		/* dirty log of our ring writes */
 	struct rte_mempool *mp;		/* rx (driver tx) queues: our mbufs */
 	struct vun_dev *dev;
+	struct vun_shadow *shadow;	/* rings through a copy (vun_shadow.h),
+					 * or NULL: through views */
 	uint16_t index;			/* virtqueue index */
 	uint16_t qid;			/* ethdev queue id */
 	struct vun_stats st;
@@ -127,6 +129,7 @@ struct vun_dev {
 	mode_t sock_mode;
 	bool packed_vq;			/* offer VIRTIO_F_RING_PACKED */
 	bool in_order;			/* offer VIRTIO_F_IN_ORDER */
+	bool ring_copy;			/* rings always through a shadow copy */
 
 	/* virtio state (event thread) */
 	uint64_t host_features;

@@ -10,6 +10,8 @@
  *   --vdev 'net_vfio_user0,path=/run/vnic0.sock,queues=2,mac=02:00:00:00:00:01,mtu=1500'
  *   --vdev 'net_vfio_user0,path=/run/vnic0.sock,sock_mode=0660'
  *   packed_vq=0 / in_order=0: do not offer packed rings / in-order use
+ *   ring_copy=1: run every virtqueue on a shadow copy of its rings (the
+ *   way of rings no view can be made of, vun_shadow.h), for tests
  */
 
 #include <errno.h>
@@ -47,10 +49,11 @@ RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 #define ARG_PACKED_VQ	"packed_vq"
 #define ARG_IN_ORDER	"in_order"
 #define ARG_OFFLOAD	"offload"
+#define ARG_RING_COPY	"ring_copy"
 
 static const char *const valid_args[] = {
 	ARG_PATH,      ARG_QUEUES,   ARG_MAC,	  ARG_MTU, ARG_SOCK_MODE,
-	ARG_PACKED_VQ, ARG_IN_ORDER, ARG_OFFLOAD, NULL,
+	ARG_PACKED_VQ, ARG_IN_ORDER, ARG_OFFLOAD, ARG_RING_COPY, NULL,
 };
 
 /* ---- link ---- */
@@ -337,7 +340,7 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 	kv = rte_kvargs_parse(params ? params : "", valid_args);
 	if (kv == NULL) {
 		VUN_LOG(ERR, "%s: bad devargs '%s' (keys: path, queues, mac, mtu, "
-			"sock_mode, packed_vq, in_order, offload)",
+			"sock_mode, packed_vq, in_order, offload, ring_copy)",
 			name, params ? params : "");
 		return -EINVAL;
 	}
@@ -373,6 +376,11 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 	    rte_kvargs_process(kv, ARG_IN_ORDER, vu_pmd_arg_bool,
 			       &d->in_order) < 0) {
 		VUN_LOG(ERR, "%s: packed_vq and in_order must be 0 or 1", name);
+		goto out;
+	}
+	if (rte_kvargs_process(kv, ARG_RING_COPY, vu_pmd_arg_bool,
+			       &d->ring_copy) < 0) {
+		VUN_LOG(ERR, "%s: ring_copy must be 0 or 1", name);
 		goto out;
 	}
 	if (rte_kvargs_count(kv, ARG_OFFLOAD) > 1 ||
@@ -447,10 +455,11 @@ vun_probe(struct rte_vdev_device *vdev)
 	rte_eth_dev_probing_finish(eth);
 	VUN_LOG(INFO,
 		"%s: port %u serves a virtio-net device on %s (%u queue "
-		"pairs, mtu %u, packed_vq %u, in_order %u%s%s)",
+		"pairs, mtu %u, packed_vq %u, in_order %u%s%s%s)",
 		name, d->port_id, d->path, d->max_pairs, d->mtu,
 		!!(d->host_features & (1ULL << VIRTIO_F_RING_PACKED)),
 		!!(d->host_features & (1ULL << VIRTIO_F_IN_ORDER)),
+		d->ring_copy ? ", rings through shadow copies" : "",
 		offload[0] ? ", queues offloaded to " : "", offload);
 	return 0;
 err:
@@ -470,4 +479,5 @@ RTE_PMD_REGISTER_VDEV(net_vfio_user, vun_driver);
 RTE_PMD_REGISTER_PARAM_STRING(net_vfio_user,
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9216> "
 	"sock_mode=<octal, default 0600> "
-	"packed_vq=<0|1> in_order=<0|1> offload=<vhost-user socket>");
+	"packed_vq=<0|1> in_order=<0|1> offload=<vhost-user socket> "
+	"ring_copy=<0|1>");

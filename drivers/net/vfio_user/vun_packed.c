@@ -45,6 +45,7 @@
 
 #include "vun.h"
 #include "vun_ring.h"
+#include "vun_shadow.h"
 
 #define F_AVAIL		(1u << VRING_PACKED_DESC_F_AVAIL)
 #define F_USED		(1u << VRING_PACKED_DESC_F_USED)
@@ -182,15 +183,16 @@ lin(uint16_t p, bool w, uint16_t size)
 
 /*
  * Whether the driver wants an interrupt for the descriptors used from
- * (old, old_wrap) to last_used: its driver event suppression says always,
- * never, or (EVENT_IDX) when the descriptor at its position was used.
+ * (old, old_wrap) to last_used: its driver event suppression ev says
+ * always, never, or (EVENT_IDX) when the descriptor at its position was
+ * used. ev is vq->drv_event, or with shadow rings the driver's own.
  */
-static bool
-need_interrupt(const struct vun_vq *vq, uint16_t old, bool old_wrap)
+bool
+vun_packed_need_interrupt(const struct vun_vq *vq,
+			  const struct vring_packed_desc_event *ev,
+			  uint16_t old, bool old_wrap)
 {
-	uint16_t flags = __atomic_load_n(&vq->drv_event->flags,
-					 __ATOMIC_ACQUIRE) &
-			 0x3;
+	uint16_t flags = __atomic_load_n(&ev->flags, __ATOMIC_ACQUIRE) & 0x3;
 	uint32_t two = 2u * vq->size, o, n, e;
 	uint16_t off_wrap, off;
 
@@ -198,7 +200,7 @@ need_interrupt(const struct vun_vq *vq, uint16_t old, bool old_wrap)
 		return false;
 	if (flags != VRING_PACKED_EVENT_FLAG_DESC || !vq->event_idx)
 		return true;	/* ENABLE, or what we cannot read: signal */
-	off_wrap = __atomic_load_n(&vq->drv_event->off_wrap, __ATOMIC_ACQUIRE);
+	off_wrap = __atomic_load_n(&ev->off_wrap, __ATOMIC_ACQUIRE);
 	off = off_wrap & 0x7fff;
 	if (off >= vq->size)
 		return true;
@@ -206,6 +208,12 @@ need_interrupt(const struct vun_vq *vq, uint16_t old, bool old_wrap)
 	n = lin(vq->last_used, vq->used_wrap, vq->size);
 	e = lin(off, off_wrap >> 15, vq->size);
 	return (e + two - o) % two < (n + two - o) % two;
+}
+
+static __rte_always_inline bool
+need_interrupt(const struct vun_vq *vq, uint16_t old, bool old_wrap)
+{
+	return vun_packed_need_interrupt(vq, vq->drv_event, old, old_wrap);
 }
 
 /* Publish the burst (its first flags last), log it, interrupt if asked. */
@@ -744,6 +752,8 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 	uint8_t cmd[VUN_CTRL_MAX_CMD];
 	bool shrunk = false;
 
+	if (unlikely(vq->shadow != NULL))
+		vun_shadow_in(vq);
 	used_begin(&h, vq);
 
 	for (uint16_t done = 0; done < vq->size; done++) {
@@ -814,6 +824,8 @@ vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 	vq->used_wrap = h.wrap;
 	__atomic_store_n(&vq->pdesc[h.head_pos].flags, h.head_flags,
 			 __ATOMIC_RELEASE);
+	if (unlikely(vq->shadow != NULL))	/* to the driver's ring */
+		return vun_shadow_out(vq, t, old, old_wrap);
 	log_ring(vq, t, vq->desc_iova, (uint64_t)vq->size * sizeof(*vq->pdesc));
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return need_interrupt(vq, old, old_wrap);

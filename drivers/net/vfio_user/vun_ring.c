@@ -37,6 +37,7 @@
 #include "vfio_user_proto.h"
 #include "vun.h"
 #include "vun_ring.h"
+#include "vun_shadow.h"
 
 /* Walk state of one descriptor chain. */
 struct chain {
@@ -397,6 +398,33 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	return nrx;
 }
 
+static __rte_always_inline uint16_t
+tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	 struct rte_mbuf **pkts, uint16_t n);
+
+/*
+ * A burst on shadow rings (vun_shadow.h): the copy brought up to date,
+ * the usual burst on it, what it used written back; the interrupt decided
+ * on the driver's fields. Out of line: the usual bursts pay one branch.
+ */
+static __rte_noinline uint16_t
+shadow_burst(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	     struct rte_mbuf **pkts, uint16_t n, bool rx)
+{
+	uint16_t old = vq->last_used, ret;
+	bool old_wrap = vq->used_wrap;
+
+	vun_shadow_in(vq);
+	if (vq->packed)
+		ret = rx ? vun_rx_packed(vq, t, pkts, n) :
+			   vun_tx_packed(vq, t, pkts, n);
+	else
+		ret = rx ? rx_split(vq, t, pkts, n) : tx_split(vq, t, pkts, n);
+	if (vun_shadow_out(vq, t, old, old_wrap))
+		vun_raise_interrupt(vq);
+	return ret;
+}
+
 uint16_t
 vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -408,7 +436,9 @@ vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	if (unlikely(!vu_pmd_burst_enter(vq, &lcore)))
 		return 0;
 	t = rte_vfio_user_get_mem_table(vq->dev->dev_id);
-	if (vq->packed)
+	if (unlikely(vq->shadow != NULL))
+		nrx = shadow_burst(vq, t, pkts, n, true);
+	else if (vq->packed)
 		nrx = vun_rx_packed(vq, t, pkts, n);
 	else
 		nrx = rx_split(vq, t, pkts, n);
@@ -640,7 +670,9 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		return 0;
 	}
 	t = rte_vfio_user_get_mem_table(dev->dev_id);
-	if (vq->packed)
+	if (unlikely(vq->shadow != NULL))
+		ntx = shadow_burst(vq, t, pkts, n, false);
+	else if (vq->packed)
 		ntx = vun_tx_packed(vq, t, pkts, n);
 	else
 		ntx = tx_split(vq, t, pkts, n);

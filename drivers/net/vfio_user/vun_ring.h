@@ -302,6 +302,12 @@ int64_t vun_fill_span(struct vun_vq *vq,
 		      const struct rte_vfio_user_mem_table *t, uint64_t iova,
 		      uint32_t len, struct src *s, uint8_t **nb);
 
+/* vun_packed.c: whether the driver wants an interrupt for what was used
+ * since (old, old_wrap), by its driver event suppression area ev */
+bool vun_packed_need_interrupt(const struct vun_vq *vq,
+			       const struct vring_packed_desc_event *ev,
+			       uint16_t old, bool old_wrap);
+
 /* vun_packed.c: the packed halves of the bursts (called online, ready) */
 uint16_t vun_rx_packed(struct vun_vq *vq,
 		       const struct rte_vfio_user_mem_table *t,

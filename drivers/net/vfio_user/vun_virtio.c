@@ -26,6 +26,7 @@
 #include "vun.h"
 #include "vun_layout.h"
 #include "vun_offload.h"
+#include "vun_shadow.h"
 
 #define VUN_HOST_FEATURES ( \
 	(1ULL << VIRTIO_F_VERSION_1) | \
@@ -164,6 +165,16 @@ vq_positions_reset(struct vun_vq *vq)
 	vq->avail_wrap = vq->used_wrap = true;	/* VIRTIO 1.x 2.8.1 */
 }
 
+/* A view of a ring (rte_vfio_user_mem_view()), or NULL with ring_copy:
+ * shadow rings for every queue. */
+static void *
+ring_view(struct vun_dev *d, uint64_t iova, uint64_t len, uint32_t access)
+{
+	return d->ring_copy ?
+		       NULL :
+		       rte_vfio_user_mem_view(d->dev_id, iova, len, access);
+}
+
 /* vq_start() of a packed queue: descriptor ring, driver and device event
  * suppression areas (VIRTIO 1.x 2.8.10: 16, 4 and 4 byte aligned), through
  * views as the split rings are. */
@@ -172,24 +183,26 @@ vq_start_packed(struct vun_dev *d, struct vun_vq *vq)
 {
 	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
 
-	vq->pdesc =
-		rte_vfio_user_mem_view(d->dev_id, vq->desc_iova,
-				       (uint64_t)vq->size *
-					       sizeof(struct vring_packed_desc),
-				       rw);
-	vq->drv_event =
-		rte_vfio_user_mem_view(d->dev_id, vq->avail_iova,
-				       sizeof(struct vring_packed_desc_event),
-				       RTE_VFIO_USER_MEM_F_READ);
-	vq->dev_event =
-		rte_vfio_user_mem_view(d->dev_id, vq->used_iova,
-				       sizeof(struct vring_packed_desc_event),
-				       rw);
-	if (vq->pdesc == NULL || vq->drv_event == NULL || vq->dev_event == NULL)
+	vq->pdesc = ring_view(d, vq->desc_iova,
+			      (uint64_t)vq->size *
+				      sizeof(struct vring_packed_desc),
+			      rw);
+	vq->drv_event = ring_view(d, vq->avail_iova,
+				  sizeof(struct vring_packed_desc_event),
+				  RTE_VFIO_USER_MEM_F_READ);
+	vq->dev_event = ring_view(d, vq->used_iova,
+				  sizeof(struct vring_packed_desc_event), rw);
+	if (vq->pdesc == NULL || vq->drv_event == NULL ||
+	    vq->dev_event == NULL) {
+		/* no view (hugetlbfs pages cannot be mapped again piecemeal):
+		 * a shadow copy (vun_shadow.h) */
+		if (vun_shadow_make(d, vq) < 0)
+			return -EFAULT;
+	} else if (((uintptr_t)vq->pdesc & 15) ||
+		   ((uintptr_t)vq->drv_event & 3) ||
+		   ((uintptr_t)vq->dev_event & 3)) {
 		return -EFAULT;
-	if (((uintptr_t)vq->pdesc & 15) || ((uintptr_t)vq->drv_event & 3) ||
-	    ((uintptr_t)vq->dev_event & 3))
-		return -EFAULT;
+	}
 	vq->msix_vector = vq->cfg_vector;
 	vq->port_id = d->port_id;
 	vq->in_order = has(d, VIRTIO_F_IN_ORDER);
@@ -206,6 +219,8 @@ vq_start_packed(struct vun_dev *d, struct vun_vq *vq)
 				 VRING_PACKED_EVENT_FLAG_DISABLE :
 				 VRING_PACKED_EVENT_FLAG_ENABLE,
 			 __ATOMIC_RELAXED);
+	if (vq->shadow != NULL)
+		vun_shadow_started(vq);
 	/* stopped by migration: published when the device runs again */
 	if (!__atomic_load_n(&d->mig_stopped, __ATOMIC_ACQUIRE))
 		__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
@@ -223,30 +238,39 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	uint16_t n = vq->cfg_size;
 	uint32_t rw = RTE_VFIO_USER_MEM_F_READ | RTE_VFIO_USER_MEM_F_WRITE;
 
+	/* a shadow of an earlier start: the queue is not ready, and was
+	 * withdrawn a grace period ago */
+	vun_shadow_free(vq);
 	if (vun_offload_owns(d, vq->index))
 		return 0;	/* the engine's, never our data path's */
 	vq->size = n;
 	vq->packed = has(d, VIRTIO_F_RING_PACKED);
 	if (vq->packed)
 		return vq_start_packed(d, vq);
-	vq->desc = rte_vfio_user_mem_view(d->dev_id, vq->desc_iova,
+	vq->desc = ring_view(d, vq->desc_iova,
 			(uint64_t)n * sizeof(struct vring_desc),
 			RTE_VFIO_USER_MEM_F_READ);
-	vq->avail = rte_vfio_user_mem_view(d->dev_id, vq->avail_iova,
-					   sizeof(struct vring_avail) +
-						   (uint64_t)(n + 1) * 2,
-					   RTE_VFIO_USER_MEM_F_READ);
-	vq->used = rte_vfio_user_mem_view(
-		d->dev_id, vq->used_iova,
-		sizeof(struct vring_used) +
-			(uint64_t)n * sizeof(struct vring_used_elem) + 2,
-		rw);
-	if (vq->desc == NULL || vq->avail == NULL || vq->used == NULL)
+	vq->avail = ring_view(d, vq->avail_iova,
+			      sizeof(struct vring_avail) +
+				      (uint64_t)(n + 1) * 2,
+			      RTE_VFIO_USER_MEM_F_READ);
+	vq->used = ring_view(d, vq->used_iova,
+			     sizeof(struct vring_used) +
+				     (uint64_t)n *
+					     sizeof(struct vring_used_elem) +
+				     2,
+			     rw);
+	if (vq->desc == NULL || vq->avail == NULL || vq->used == NULL) {
+		/* no view (hugetlbfs pages cannot be mapped again piecemeal):
+		 * a shadow copy (vun_shadow.h) */
+		if (vun_shadow_make(d, vq) < 0)
+			return -EFAULT;
+	} else if (((uintptr_t)vq->desc & 15) || ((uintptr_t)vq->avail & 1) ||
+		   ((uintptr_t)vq->used & 3)) {
+		/* VIRTIO 1.x 2.7: 16, 2 and 4 byte aligned; we access them
+		 * as such */
 		return -EFAULT;
-	/* VIRTIO 1.x 2.7: 16, 2 and 4 byte aligned; we access them as such */
-	if (((uintptr_t)vq->desc & 15) || ((uintptr_t)vq->avail & 1) ||
-	    ((uintptr_t)vq->used & 3))
-		return -EFAULT;
+	}
 	vq->msix_vector = vq->cfg_vector;
 	vq->port_id = d->port_id;
 	vq->in_order = has(d, VIRTIO_F_IN_ORDER);
@@ -268,6 +292,8 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	else if (vq->index == ctrl_vq(d) && vq->event_idx)
 		__atomic_store_n((uint16_t *)&vq->used->ring[n], vq->last_avail,
 				 __ATOMIC_RELAXED);
+	if (vq->shadow != NULL)
+		vun_shadow_started(vq);
 	/* stopped by migration: published when the device runs again */
 	if (!__atomic_load_n(&d->mig_stopped, __ATOMIC_ACQUIRE))
 		__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
@@ -349,6 +375,7 @@ vq_reset(struct vun_dev *d, struct vun_vq *vq)
 	vq->desc = NULL;
 	vq->avail = NULL;
 	vq->used = NULL;
+	vun_shadow_free(vq);
 	vq->dev = d;
 }
 
@@ -580,6 +607,8 @@ ctrl_process(struct vun_dev *d)
 	}
 	budget = vq->size;
 	for (;;) {
+		if (unlikely(vq->shadow != NULL))
+			vun_shadow_in(vq);
 		avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 		if ((uint16_t)(avail - vq->last_avail) > vq->size) {
 			set_needs_reset(d, "control queue avail index");
@@ -610,9 +639,14 @@ ctrl_process(struct vun_dev *d)
 		 * gets no kick (unless the budget is spent) */
 		__atomic_store_n((uint16_t *)&vq->used->ring[vq->size], avail,
 				 __ATOMIC_RELAXED);
+		if (unlikely(vq->shadow != NULL))
+			vun_shadow_split_event(vq);
 		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 		if (budget == 0 ||
-		    __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) == avail)
+		    (vq->shadow != NULL ?
+			     vun_shadow_avail_idx(vq) :
+			     __atomic_load_n(&vq->avail->idx,
+					     __ATOMIC_ACQUIRE)) == avail)
 			break;
 	}
 	if (vq->last_used != old_used) {
@@ -623,10 +657,15 @@ ctrl_process(struct vun_dev *d)
 		if (shrunk)
 			grace_period(d);
 		__atomic_store_n(&vq->used->idx, vq->last_used, __ATOMIC_RELEASE);
-		vun_log_used(vq, old_used);
-		rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (!vq_need_interrupt(vq, old_used, vq->last_used))
-			return;
+		if (vq->shadow != NULL) {	/* to the driver's ring */
+			if (!vun_shadow_out(vq, t, old_used, true))
+				return;
+		} else {
+			vun_log_used(vq, old_used);
+			rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
+			if (!vq_need_interrupt(vq, old_used, vq->last_used))
+				return;
+		}
 		/* the ISR bit before the INTx it explains */
 		if (rte_vfio_user_pci_msix_enabled(d->pci) != 1)
 			__atomic_fetch_or(&d->isr, 1, __ATOMIC_RELEASE);
@@ -1195,6 +1234,8 @@ vun_virtio_fini(struct vun_dev *d)
 	if (d->notify_efd >= 0)
 		close(d->notify_efd);
 	d->notify_efd = -1;
+	for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
+		vun_shadow_free(&d->vq[i]);
 	vun_mig_fini(d);
 	rte_vfio_user_pci_free(d->pci);
 	d->pci = NULL;
