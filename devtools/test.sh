@@ -44,7 +44,7 @@
 #   VU_TEST_DOCS=0                skip the documentation build
 #   VU_TEST_FUZZ=0                skip the fuzzers (with VU_TEST_QUICK=1
 #                                 they only replay their committed inputs)
-#   VU_FUZZ_TIME=N                seconds of fuzzing per fuzzer (default 25)
+#   VU_FUZZ_TIME=N                seconds of fuzzing per fuzzer (default 12)
 #   VU_TEST_BENCH=0               skip the benchmark smoke test
 
 set -euo pipefail
@@ -97,7 +97,7 @@ run_tests() {
 # devtools/fuzz.sh logs one line per check (replay, run) in meson's testlog
 # format; exit 77 means it skipped (no libFuzzer) and said why.
 run_fuzz() {
-	local time=${VU_FUZZ_TIME:-25} log rc=0
+	local time=${VU_FUZZ_TIME:-12} log rc=0
 
 	if [ "${VU_TEST_QUICK:-0}" = 1 ]; then
 		time=0
