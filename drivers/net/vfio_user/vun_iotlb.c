@@ -232,6 +232,22 @@ synthetic(const struct vun_iotlb *t, int fd, uint64_t off, uint64_t size)
 	return t->f[i].base + off;
 }
 
+uint64_t
+vun_iotlb_addr(struct vun_dev *d, const struct vun_iotlb *t,
+	       const struct rte_vfio_user_mem_segment *s)
+{
+	uint64_t off;
+	int fd = rte_vfio_user_mem_fd(d->dev_id, s, &off);
+
+	return fd < 0 ? 0 : synthetic(t, fd, off, s->size);
+}
+
+uint64_t
+vun_iotlb_end(const struct vun_iotlb *t)
+{
+	return next_base(t->f);
+}
+
 /* UPDATE for [p, q) of segment s (from the page of p on): 1 sent, 0
  * nothing to send (no file, not in the engine's table, not the access
  * asked), or -errno of the engine. */

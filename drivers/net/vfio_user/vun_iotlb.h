@@ -93,6 +93,14 @@ int vun_iotlb_sync(struct vun_dev *d, struct vun_iotlb *t, struct vhu_conn *c);
 int vun_iotlb_invalidate(struct vun_dev *d, struct vun_iotlb *t,
 			 struct vhu_conn *c, uint64_t iova, uint64_t len);
 
+/* The synthetic address of segment s of client memory (of its first
+ * byte), or 0: no file, or its file range not in the engine's table. */
+uint64_t vun_iotlb_addr(struct vun_dev *d, const struct vun_iotlb *t,
+			const struct rte_vfio_user_mem_segment *s);
+
+/* The end of the synthetic address space the files take now. */
+uint64_t vun_iotlb_end(const struct vun_iotlb *t);
+
 /* Serve what the engine sent on the backend request channel (its misses):
  * 0, or -errno when the channel or the engine failed. */
 int vun_iotlb_serve(struct vun_dev *d, struct vun_iotlb *t, struct vhu_conn *c);

@@ -194,6 +194,8 @@ table_same(const struct vun_offload *ol, const struct vhu_mem_region *r,
 	return true;
 }
 
+static int log_grow(struct vun_dev *d);
+
 /* Give the engine the table (less a range being unmapped), if it changed.
  * Returns when the engine has it. */
 static int
@@ -206,6 +208,10 @@ table_send(struct vun_dev *d, uint64_t skip, uint64_t skip_len)
 
 	ret = ol->iotlb ? vun_iotlb_table(d, &ol->tlb, skip, skip_len, r, &n) :
 			  table_build(d, skip, skip_len, r, &n);
+	/* IOTLB mode: the log covers the synthetic space before the engine
+	 * may write there (a handed engine gets the bigger log now) */
+	if (ret == 0 && ol->iotlb && ol->logging)
+		ret = log_grow(d);
 	if (ret < 0)
 		return ret;
 	if (table_same(ol, r, n))
@@ -385,7 +391,26 @@ engine_up(const struct vun_offload *ol)
  * covers every segment of client memory. Before each report the library
  * makes, log_fold() moves the bits (an atomic exchange per 64-bit word)
  * into the library's bitmaps with rte_vfio_user_mark_dirty().
+ *
+ * In IOTLB mode the engine's guest-physical addresses are the synthetic
+ * ones of vun_iotlb.h: DPDK's vhost library (22.11 vhost.h
+ * vhost_log_write_iova()) translates the IOVA it wrote to its own virtual
+ * address, then that to the guest-physical address of the region holding
+ * it (hva_to_gpa()), and logs that; the used ring too (vq->log_guest_addr,
+ * our used ring IOVA translated once the same way, log_translate()). So
+ * the log covers the synthetic space (grown with it, table_send()), and
+ * the fold takes the words of the files' spans first, then marks, for
+ * each segment of client memory, the IOVAs of its file range's dirty
+ * synthetic pages (a file page two segments map is dirty in both). The
+ * log is folded before the mode may change (a hand-over, the engine lost).
  */
+
+/* 64-bit words of log for the addresses below end. */
+static uint64_t
+log_words(uint64_t end)
+{
+	return (end / VUN_LOG_PAGE + 63) / 64;
+}
 
 /* Log bytes for the IOVA space of client memory (a page at least). */
 static uint64_t
@@ -396,6 +421,9 @@ log_bytes(struct vun_dev *d)
 	const struct rte_vfio_user_mem_segment *s;
 	uint64_t end = 0;
 
+	if (d->ol->iotlb) /* the synthetic space of the files */
+		return RTE_ALIGN_CEIL(log_words(vun_iotlb_end(&d->ol->tlb)) * 8,
+				      (uint64_t)VUN_LOG_PAGE);
 	for (s = rte_vfio_user_mem_next(t, 0); s != NULL;
 	     s = rte_vfio_user_mem_next(t, s->iova + s->size)) {
 		if (s->iova + s->size < s->iova)
@@ -479,6 +507,92 @@ log_word(struct vun_dev *d, uint64_t w, uint64_t v)
 	}
 }
 
+static bool
+bit_set(const uint64_t *bits, uint64_t p)
+{
+	return (bits[p / 64] >> (p % 64)) & 1;
+}
+
+/* IOTLB mode: mark the IOVAs of segment s (at synthetic address a) whose
+ * synthetic pages have their bit set in bits (nbits of them), run by run. */
+static void
+log_mark_segment(struct vun_dev *d, const struct rte_vfio_user_mem_segment *s,
+		 uint64_t a, const uint64_t *bits, uint64_t nbits)
+{
+	uint64_t first = a / VUN_LOG_PAGE;
+	uint64_t last = (a + s->size - 1) / VUN_LOG_PAGE;
+	uint64_t p = first, run, lo, hi;
+
+	last = RTE_MIN(last, nbits - 1);
+	while (p <= last) {
+		if (bits[p / 64] == 0) {	/* 64 clean pages */
+			p = RTE_ALIGN_FLOOR(p, 64) + 64;
+			continue;
+		}
+		if (!bit_set(bits, p)) {
+			p++;
+			continue;
+		}
+		for (run = p; run + 1 <= last && bit_set(bits, run + 1); run++)
+			;
+		/* synthetic pages [p, run], clipped to the segment */
+		lo = RTE_MAX(p * VUN_LOG_PAGE, a);
+		hi = RTE_MIN((run + 1) * VUN_LOG_PAGE, a + s->size);
+		rte_vfio_user_mark_dirty(d->dev_id, s->iova + (lo - a),
+					 hi - lo);
+		p = run + 1;
+	}
+}
+
+/* IOTLB mode: the log's bits are synthetic pages (see above). */
+static void
+log_fold_iotlb(struct vun_dev *d, uint64_t *log, uint64_t size)
+{
+	const struct vun_iotlb *tlb = &d->ol->tlb;
+	const struct rte_vfio_user_mem_table *t = rte_vfio_user_get_mem_table(
+		d->dev_id);
+	const struct rte_vfio_user_mem_segment *s;
+	uint64_t nwords = RTE_MIN(size / 8, log_words(vun_iotlb_end(tlb)));
+	uint64_t *bits = calloc(nwords ? nwords : 1, sizeof(*bits));
+	bool any = false;
+
+	/* the words first: the engine sets bits meanwhile, in the log */
+	for (unsigned int i = 0; i < VHU_MAX_MEM_REGIONS; i++) {
+		const struct vun_iotlb_file *f = &tlb->f[i];
+		uint64_t w = f->base / VUN_LOG_PAGE / 64;
+		uint64_t end = (f->base + f->span) / VUN_LOG_PAGE / 64;
+
+		if (!f->used)
+			continue;
+		for (; w < end && w < nwords; w++) {
+			uint64_t v;
+
+			if (__atomic_load_n(&log[w], __ATOMIC_RELAXED) == 0)
+				continue;
+			v = __atomic_exchange_n(&log[w], 0, __ATOMIC_ACQ_REL);
+			if (bits != NULL)
+				bits[w] = v;
+			any |= v != 0;
+		}
+	}
+	if (!any) {
+		free(bits);
+		return;
+	}
+	for (s = rte_vfio_user_mem_next(t, 0); s != NULL;
+	     s = rte_vfio_user_mem_next(t, s->iova + s->size)) {
+		uint64_t a = vun_iotlb_addr(d, tlb, s);
+
+		if (a != 0 && bits != NULL)
+			log_mark_segment(d, s, a, bits, nwords * 64);
+		else if (a != 0)	/* no room for the words: all dirty */
+			rte_vfio_user_mark_dirty(d->dev_id, s->iova, s->size);
+		if (s->iova + s->size < s->iova)
+			break;	/* the segment ends the IOVA space */
+	}
+	free(bits);
+}
+
 /* Move the bits of log (size bytes) that cover client memory into the
  * library's bitmaps, clearing them. */
 static void
@@ -491,6 +605,10 @@ log_fold(struct vun_dev *d, uint64_t *log, uint64_t size)
 
 	if (log == NULL)
 		return;
+	if (d->ol->iotlb) {
+		log_fold_iotlb(d, log, size);
+		return;
+	}
 	for (s = rte_vfio_user_mem_next(t, 0); s != NULL;
 	     s = rte_vfio_user_mem_next(t, s->iova + s->size)) {
 		uint64_t first = s->iova / VUN_LOG_PAGE / 64;
@@ -621,6 +739,8 @@ engine_lost(struct vun_dev *d, const char *why)
 		rte_vfio_user_unwatch_fd(ol->vhu.fd);
 		vhu_close(&ol->vhu);
 	}
+	if (ol->logging)	/* its last writes, in the mode they were in */
+		log_fold(d, ol->log, ol->log_size);
 	ol->iotlb = false;
 	for (uint16_t i = 0; i < data_vqs(d); i++)
 		had |= ol->q[i] != Q_OFF;
@@ -669,9 +789,11 @@ handover(struct vun_dev *d)
 		return;
 	}
 	/* IOTLB mode when the engine has it (the client's IOVAs need not be
-	 * any address space of the engine's), except under dirty logging,
-	 * which is not folded back from the synthetic addresses */
-	ol->iotlb = vhu_iotlb_capable(&ol->vhu) && !ol->logging;
+	 * any address space of the engine's); the log, in the mode of the
+	 * last hand-over, is folded before the mode may change */
+	if (ol->logging)
+		log_fold(d, ol->log, ol->log_size);
+	ol->iotlb = vhu_iotlb_capable(&ol->vhu);
 	vun_iotlb_reset(&ol->tlb);
 	for (uint16_t i = 0; i < data_vqs(d); i++) {
 		if (!d->vq[i].cfg_enable)
@@ -716,14 +838,15 @@ handover(struct vun_dev *d)
 				       want | (ol->logging ?
 						       1ULL << VHU_F_LOG_ALL :
 						       0));
-	if (ret == 0 && ol->logging)
-		ret = vhu_set_log_base(&ol->vhu, ol->log_fd, ol->log_size);
 	if (ret == 0) {
 		ol->table_sent = false;
 		ret = table_send(d, 0, 0);
-		if (ret == -E2BIG)
+		if (ret == -E2BIG || ret == -ENOMEM)
 			return;	/* ours to fix, not the engine's: logged */
 	}
+	/* after the table: in IOTLB mode it sized the log */
+	if (ret == 0 && ol->logging)
+		ret = vhu_set_log_base(&ol->vhu, ol->log_fd, ol->log_size);
 	for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
 		if (d->vq[i].cfg_enable)	/* 0, or a migrated index */
 			ret = queue_start(d, &d->vq[i], d->vq[i].last_avail);
@@ -980,6 +1103,10 @@ vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st)
 		if (ret == 0 && ol->iotlb)
 			ret = vun_iotlb_invalidate(d, &ol->tlb, &ol->vhu, iova,
 						   len);
+		/* its writes there, while the range's file is still in the
+		 * table (the one without the range may drop it) */
+		if (ret == 0 && ol->iotlb && ol->logging)
+			log_fold(d, ol->log, ol->log_size);
 		if (ret == 0)
 			ret = table_send(d, iova, len);
 		if (ret == 0 && stopped)
@@ -1041,14 +1168,6 @@ vun_offload_dirty_log(struct vun_dev *d, enum rte_vfio_user_dirty_op op)
 	case RTE_VFIO_USER_DIRTY_START:
 		if (ol->logging)
 			break;
-		if (ol->iotlb && ol->handed) {
-			VUN_LOG(ERR,
-				"%s: offload engine %s runs in IOTLB mode: "
-				"its dirty log is not folded back to IOVAs",
-				d->path, ol->path);
-			ret = -ENOTSUP;
-			break;
-		}
 		if (engine_up(ol) && !engine_logs(ol)) {
 			VUN_LOG(ERR,
 				"%s: offload engine %s cannot log dirty pages "
