@@ -369,6 +369,35 @@ loop_frames(struct nic_drv *d, struct flow *f, unsigned int n)
 		flow_step(d, f, false, false, 0);
 }
 
+/* Logging stopped: n frames on f go on through the engine and there is
+ * no log to report. Started again, a new log: n more frames leave exactly
+ * want pages of f's receive buffers dirty. Logging stopped at the end. */
+static void
+log_restart(struct nic_drv *d, struct flow *f, unsigned int n,
+	    unsigned int want)
+{
+	struct vfio_user_dma_logging_range range = { NIC_IOVA, NIC_MEM_MAPPED };
+	uint64_t pgsize = PAGE;
+	uint64_t rx_bufs = off_of(d, d->vq[2 * f->pair].bufs);
+
+	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
+	loop_frames(d, f, n);
+	assert_int_not_equal(rte_vfio_user_client_dma_logging_report(
+				     d->c, NIC_IOVA, NIC_MEM_MAPPED, PAGE, bm,
+				     sizeof(bm)),
+			     0);
+
+	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsize,
+								&range, 1),
+			 0);
+	report(d);
+	loop_frames(d, f, n);
+	report(d);
+	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
+			 want);
+	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
+}
+
 static void
 test_dirty_log(void **state)
 {
@@ -432,24 +461,7 @@ test_dirty_log(void **state)
 				  (uint64_t)NIC_QSZ * NIC_SLOT),
 			 8 * 3);
 
-	/* stopped: traffic goes on through the engine */
-	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
-	loop_frames(d, &f, n);
-	assert_int_not_equal(rte_vfio_user_client_dma_logging_report(
-				     d->c, NIC_IOVA, NIC_MEM_MAPPED, PAGE, bm,
-				     sizeof(bm)),
-			     0);
-
-	/* and again: a new log */
-	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsize,
-								&range, 1),
-			 0);
-	report(d);
-	loop_frames(d, &f, n);
-	report(d);
-	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
-			 n);
-	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
+	log_restart(d, &f, n, n);
 	assert_true(drv_canary_ok(d));
 	drv_close(d);
 }
@@ -864,17 +876,7 @@ test_iotlb_dirty_log(void **state)
 
 	/* stopped, started again after the hand-over (the engine keeps the
 	 * queues, gets a new log) */
-	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
-	loop_frames(d, &f, n);
-	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsize,
-								&range, 1),
-			 0);
-	report(d);
-	loop_frames(d, &f, n);
-	report(d);
-	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
-			 n);
-	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
+	log_restart(d, &f, n, n);
 	assert_true(drv_canary_ok(d));
 	drv_close(d);
 }
