@@ -906,6 +906,19 @@ engine_connect(struct vun_dev *d)
 	}
 }
 
+/* The lock, for the handler of an engine fd (the event thread), without
+ * waiting: the thread holding it may be waiting to unwatch that fd, so
+ * that thread runs first (level-triggered: the event comes back). True
+ * when taken. */
+static bool
+handler_lock(struct vun_offload *ol)
+{
+	if (pthread_mutex_trylock(&ol->lock) == 0)
+		return true;
+	sched_yield();
+	return false;
+}
+
 /* The engine's socket: nothing comes unasked; readable means it hung up
  * (or broke the protocol). */
 static void
@@ -916,12 +929,8 @@ on_engine(int fd, void *arg, uint32_t events)
 	char b;
 
 	RTE_SET_USED(events);
-	/* the thread holding the lock may be waiting to unwatch us: let it
-	 * (level-triggered, we come back) */
-	if (pthread_mutex_trylock(&ol->lock) != 0) {
-		sched_yield();
+	if (!handler_lock(ol))
 		return;
-	}
 	if (ol->vhu.fd == fd)
 		engine_lost(d, recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0 ?
 				       "connection closed" :
@@ -938,10 +947,8 @@ on_backend(int fd, void *arg, uint32_t events)
 	int ret;
 
 	RTE_SET_USED(events);
-	if (pthread_mutex_trylock(&ol->lock) != 0) {
-		sched_yield();	/* as on_engine() */
+	if (!handler_lock(ol))
 		return;
-	}
 	if (engine_up(ol) && ol->vhu.backend_fd == fd) {
 		ret = vun_iotlb_serve(d, &ol->tlb, &ol->vhu);
 		if (ret < 0)
