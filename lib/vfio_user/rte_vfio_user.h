@@ -666,9 +666,15 @@ rte_vfio_user_mem_next(const struct rte_vfio_user_mem_table *t, uint64_t iova);
  *   Bytes (> 0), all mapped (not message-only).
  * @param access
  *   RTE_VFIO_USER_MEM_F_READ and/or _WRITE: every segment must allow them.
+ * The library logs why a view cannot be made at DEBUG level only: a
+ * caller that can do without (net_vfio_user falls back to shadow rings)
+ * stays quiet, one that cannot logs the error itself.
+ *
  * @return
- *   The address, or NULL (not mapped throughout, protection, too many
- *   views, or the memory cannot be mapped again, e.g. hugetlbfs).
+ *   The address, or NULL with errno set: EINVAL (no such device, len 0
+ *   or a range that wraps), EFAULT (not mapped throughout, or a segment
+ *   without that access), ENOSPC (too many views), ENOMEM, or the error
+ *   of mapping the memory again (e.g. hugetlbfs memory cannot be).
  */
 __rte_experimental void *rte_vfio_user_mem_view(int dev_id, uint64_t iova,
 						uint64_t len, uint32_t access);

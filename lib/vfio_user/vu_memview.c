@@ -81,10 +81,12 @@ rte_vfio_user_mem_view(int dev_id, uint64_t iova, uint64_t len, uint32_t access)
 	uint32_t segs = 0;
 	uint8_t *ret = NULL;
 	struct vu_dma *d;
-	int err;
+	int err = EFAULT;
 
-	if (dev == NULL || len == 0 || iova + len < iova)
+	if (dev == NULL || len == 0 || iova + len < iova) {
+		errno = EINVAL;
 		return NULL;
+	}
 	d = &dev->dma;
 	pthread_mutex_lock(&d->lock);
 	t = d->table;
@@ -108,25 +110,31 @@ rte_vfio_user_mem_view(int dev_id, uint64_t iova, uint64_t len, uint32_t access)
 		}
 	first = RTE_ALIGN_FLOOR(iova, PAGE);
 	end = RTE_ALIGN_CEIL(iova + len, PAGE);
+	/* no view: DEBUG only, the caller decides what it means (a device
+	 * may fall back to copies) */
 	if (d->nviews >= VU_VIEWS_MAX ||
 	    d->nview_pieces + segs > VU_VIEW_PIECES_MAX) {
-		VU_LOG(ERR, "%s: too many views of client memory", dev->path);
+		VU_LOG(DEBUG, "%s: too many views of client memory", dev->path);
+		err = ENOSPC;
 		goto out;
 	}
 	v = calloc(1, sizeof(*v));
-	if (v == NULL)
+	if (v == NULL) {
+		err = ENOMEM;
 		goto out;
+	}
 	v->size = end - first;
 	v->base = mmap(NULL, v->size, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (v->base == MAP_FAILED) {
+		err = errno;
 		free(v);
 		goto out;
 	}
-	err = view_fill(t, first, end - first, v->base, &v->pieces);
-	if (err < 0) {
-		VU_LOG(ERR, "%s: view of [0x%" PRIx64 ", +0x%" PRIx64 "): %s",
-		       dev->path, iova, len, strerror(-err));
+	err = -view_fill(t, first, end - first, v->base, &v->pieces);
+	if (err > 0) {
+		VU_LOG(DEBUG, "%s: view of [0x%" PRIx64 ", +0x%" PRIx64 "): %s",
+		       dev->path, iova, len, strerror(err));
 		munmap(v->base, v->size);
 		free(v);
 		goto out;
@@ -155,6 +163,8 @@ mark:
 		}
 out:
 	pthread_mutex_unlock(&d->lock);
+	if (ret == NULL)
+		errno = err;
 	return ret;
 }
 

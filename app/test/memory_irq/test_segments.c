@@ -843,17 +843,24 @@ test_seg_view(void **state)
 			 rte_vfio_user_iova_to_va(table(), BASE + 2 * PG + 8,
 						  64, MEM_R));
 	assert_true(rc_count_maps() - maps0 <= N + 1);
-	/* refused: a hole, past the end, message-only, protection */
+	/* refused (errno says why): a hole, past the end, message-only,
+	 * protection, no length */
+	errno = 0;
 	assert_null(rte_vfio_user_mem_view(mi_a.id, lo, N * PG, MEM_R));
+	assert_int_equal(errno, EFAULT);
 	assert_int_equal(mi_map(&c, BASE + N * PG, PG, RW, -1, 0), 0);
 	assert_null(rte_vfio_user_mem_view(mi_a.id, lo, N * PG, MEM_R));
 	assert_int_equal(mi_map(&c, BASE + (N + 1) * PG, PG, RO, fs.fd[1], 0),
 			 0);
+	errno = 0;
 	assert_null(rte_vfio_user_mem_view(mi_a.id, BASE + (N + 1) * PG - 8, 16,
 					   MEM_R));
+	assert_int_equal(errno, EFAULT);
 	assert_null(
 		rte_vfio_user_mem_view(mi_a.id, BASE + N * PG - 8, 16, MEM_R));
+	errno = 0;
 	assert_null(rte_vfio_user_mem_view(mi_a.id, lo, 0, MEM_R));
+	assert_int_equal(errno, EINVAL);
 
 	/* a page of it unmapped: the view is gone once the reply came */
 	assert_true(is_mapped(v, len));
