@@ -61,9 +61,9 @@ vu_stop() {
 	local pid=$1 secs=${2:-10} i
 	kill -0 "$pid" 2>/dev/null || return 0
 	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < secs * 10; i++)); do
+	for ((i = 0; i < secs * 50; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
+		sleep 0.02
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$pid" 2>/dev/null
@@ -75,9 +75,9 @@ vu_stop() {
 # Wait up to SECONDS for a UNIX socket to appear.
 vu_wait_socket() {
 	local path=$1 secs=${2:-20} i
-	for ((i = 0; i < secs * 10; i++)); do
+	for ((i = 0; i < secs * 50; i++)); do
 		[ -S "$path" ] && return 0
-		sleep 0.1
+		sleep 0.02
 	done
 	return 1
 }

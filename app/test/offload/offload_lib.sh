@@ -65,9 +65,9 @@ count_log() {
 # wait_count NAME REGEX N SECS: at least N matching lines.
 wait_count() {
 	local name=$1 re=$2 n=$3 secs=$4 i
-	for ((i = 0; i < secs * 20; i++)); do
+	for ((i = 0; i < secs * 50; i++)); do
 		[ "$(count_log "$name" "$re")" -ge "$n" ] && return 0
-		sleep 0.05
+		sleep 0.02
 	done
 	return 1
 }

@@ -221,9 +221,9 @@ pair_alive() {
 # PAIR_STATUS (124 if it had to be killed).
 pair_wait_exit() {
 	local pid=$1 secs=$2 i
-	for ((i = 0; i < secs * 10; i++)); do
+	for ((i = 0; i < secs * 100; i++)); do
 		pair_alive "$pid" || break
-		sleep 0.1
+		sleep 0.01
 	done
 	if pair_alive "$pid"; then
 		vu_stop "$pid" 3
@@ -241,14 +241,14 @@ pair_wait_exit() {
 # NAME.log; fails at once if PID died.
 pair_wait_log() {
 	local name=$1 re=$2 secs=$3 pid=${4:-} i
-	for ((i = 0; i < secs * 20; i++)); do
+	for ((i = 0; i < secs * 50; i++)); do
 		grep -a -q -E -- "$re" "$PAIR_WORK/$name.log" 2>/dev/null && return 0
 		if [ -n "$pid" ] && ! pair_alive "$pid"; then
 			grep -a -q -E -- "$re" "$PAIR_WORK/$name.log" 2>/dev/null &&
 				return 0
 			return 1
 		fi
-		sleep 0.05
+		sleep 0.02
 	done
 	return 1
 }
@@ -288,10 +288,10 @@ tp_prompts() {
 
 tp_wait_prompts() {
 	local name=$1 n=$2 secs=$3 i pidv="PID_$1"
-	for ((i = 0; i < secs * 20; i++)); do
+	for ((i = 0; i < secs * 50; i++)); do
 		[ "$(tp_prompts "$name")" -ge "$n" ] && return 0
 		pair_alive "${!pidv}" || return 1
-		sleep 0.05
+		sleep 0.02
 	done
 	return 1
 }
