@@ -66,13 +66,13 @@ resources() {	# PID: "fds maps"
 # an LSC event for every change
 fe_link() {
 	local log="$PAIR_WORK/fe.log" i last changes events
-	for ((i = 0; i < 200; i++)); do
+	for ((i = 0; i < 500; i++)); do
 		last=$(tr -d '\r' <"$log" | grep -a -o -E ': link (up|down)$' | tail -1)
 		changes=$(tr -d '\r' <"$log" | grep -a -c -E ': link (up|down)$')
 		events=$(grep -a -c 'link state change event' "$log")
 		[ "$last" = ": link $1" ] && [ "$events" -eq "$changes" ] &&
 			return 0
-		sleep 0.05
+		sleep 0.02
 	done
 	pair_log "fe: last link line '$last', $changes changes, $events LSC events"
 	return 1
@@ -112,9 +112,13 @@ for ((c = 1; c <= CYCLES; c++)); do
 	fe_link up || pair_fail "cycle $c: frontend link not up"
 	[ $c -gt 1 ] && tp_cmd fe stop
 	tp_cmd fe "start tx_first"
-	sleep 0.5
-	tp_cmd fe "show port stats 0"
-	tp_nic_stats fe
+	# frames come round (10 s at most)
+	for ((i = 0; i < 100; i++)); do
+		tp_cmd fe "show port stats 0"
+		tp_nic_stats fe
+		[ "$NIC_RX" -gt "$prev_rx" ] && break
+		sleep 0.1
+	done
 	[ "$NIC_RX" -gt "$prev_rx" ] ||
 		pair_fail "cycle $c: no traffic through the engine (fe rx $prev_rx -> $NIC_RX)"
 	prev_rx=$NIC_RX
