@@ -26,13 +26,29 @@ pair_init pair_testpmd "${1:?usage: $0 BUILD_ROOT}" 270
 command -v "$TESTPMD" >/dev/null 2>&1 ||
 	pair_skip "$TESTPMD not found (Debian package dpdk)"
 
-DURATION=${VU_PAIR_DURATION:-3}
+DURATION=${VU_PAIR_DURATION:-1}
 MB=128
 MBUFS=8192
 SUMMARY=()
 
 now() {
 	date +%s.%N
+}
+
+# drained BE FE: what either side's port sent, the other's received
+# (polled, 5 s at most)
+drained() {
+	local i brx btx
+	for ((i = 0; i < 50; i++)); do
+		tp_cmd "$1" "show port stats 0"
+		tp_nic_stats "$1"
+		brx=$NIC_RX btx=$NIC_TX
+		tp_cmd "$2" "show port stats 0"
+		tp_nic_stats "$2"
+		[ "$btx" = "$NIC_RX" ] && [ "$brx" = "$NIC_TX" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # run LABEL MEM QUEUES BE_MODE FE_MODE SENDER
@@ -87,7 +103,10 @@ run() {
 		tp_cmd "$tx" start
 		;;
 	esac
-	sleep 1
+	# what is in flight arrives: every frame either port sent counted by
+	# the other's (5 s at most; checked again below)
+	drained $b $f ||
+		pair_log "$label: still frames in flight after 5 s"
 	tp_cmd "$rx" stop
 	tp_fwd_stats "$rx"
 	fwd_rx=$FWD_RX
