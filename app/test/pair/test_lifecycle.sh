@@ -8,8 +8,8 @@
 #   A. the frontend (pktcheck + net_virtio_vfio_user) dies and comes back;
 #      the survivor is the backend (net_vfio_user), no hugepages;
 #   B. the backend (pktcheck + net_vfio_user) dies and comes back; the
-#      survivor is the frontend with reconnect=200, hugepages if free.
-#      The new backend starts its port 300 ms after it began listening:
+#      survivor is the frontend with reconnect=100, hugepages if free.
+#      The new backend starts its port 200 ms after it began listening:
 #      the frontend has reconnected by then and learns of the link only
 #      by the device's config interrupt.
 # Each cycle the new peer sends sequenced frames (64..9000 bytes, the
@@ -147,7 +147,7 @@ cycles() {
 # application got an LSC event for every change (testpmd prints them).
 survivor_link_up() {
 	local log="$PAIR_WORK/$1.log" i
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < 250; i++)); do
 		LINK_STATE=$(tr -d '\r' <"$log" | grep -a -o -E ': link (up|down)$' |
 			tail -1)
 		LINK_CHANGES=$(tr -d '\r' <"$log" | grep -a -c -E ': link (up|down)$')
@@ -156,7 +156,7 @@ survivor_link_up() {
 		   [ "$LSC_EVENTS" -eq "$LINK_CHANGES" ]; then
 			return 0
 		fi
-		sleep 0.1
+		sleep 0.02
 	done
 	return 1
 }
@@ -194,16 +194,16 @@ cycles A sa "$PKTCHECK" -l 0 --file-prefix "$PFX" $MEM_A --no-pci \
 	-- --name fe --stream 7 "${PEER_OPTS[@]}"
 survivor_end sa
 
-# ---- B: the backend dies, the frontend survives (reconnect=200) ----
+# ---- B: the backend dies, the frontend survives (reconnect=100) ----
 SOCK_B=$PAIR_WORK/b.sock
 MEM_B=$(pair_mem_args 128 2)
-pair_log "B: backend killed and restarted $CYCLES times, frontend survives (reconnect=200); $(pair_mem_mode "$MEM_B")"
+pair_log "B: backend killed and restarted $CYCLES times, frontend survives (reconnect=100); $(pair_mem_mode "$MEM_B")"
 pair_prefix sb
 # started before any backend exists: it keeps trying
 # shellcheck disable=SC2086
 tp_start sb -l 0,1 --file-prefix "$PFX" $MEM_B --no-pci \
 	--log-level=pmd.net.virtio_vfio_user:info -d "$VU_FRONTEND_PMD" \
-	--vdev "net_virtio_vfio_user0,path=$SOCK_B,queues=$QUEUES,reconnect=200" \
+	--vdev "net_virtio_vfio_user0,path=$SOCK_B,queues=$QUEUES,reconnect=100" \
 	-- -i --total-num-mbufs=8192 --rxq=$QUEUES --txq=$QUEUES \
 	--forward-mode=io
 pair_check_mem "B: frontend" "$PID_sb" "$MEM_B"
@@ -213,7 +213,7 @@ pair_prefix pb
 cycles B sb "$PKTCHECK" -l 0 --file-prefix "$PFX" $MEM_B --no-pci \
 	-d "$VU_BACKEND_PMD" \
 	--vdev "net_vfio_user0,path=$SOCK_B,queues=$QUEUES,mtu=9000" \
-	-- --name be --stream 9 --start-delay 300 "${PEER_OPTS[@]}"
+	-- --name be --stream 9 --start-delay 200 "${PEER_OPTS[@]}"
 survivor_end sb
 
 for s in "${SUMMARY[@]}"; do
