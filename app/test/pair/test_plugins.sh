@@ -62,7 +62,7 @@ run() {
 	[ "$fe" = net_virtio_vfio_user ] ||
 		pair_fail "$label: net_virtio_vfio_user0 was taken by '$fe'"
 	# both links up (the frontend drives the backend's device)
-	local i up
+	local i up p moved
 	for ((i = 0; i < 100; i++)); do
 		tp_cmd "$label" "show port info all"
 		up=$(tr -d '\r' <"$PAIR_WORK/$label.log" |
@@ -73,7 +73,19 @@ run() {
 	[ "$up" = upup ] || pair_fail "$label: links not up (last: $up)"
 	# io forwarding port 0 <-> port 1, a first burst from both
 	tp_cmd "$label" "start tx_first"
-	sleep 1
+	# until both ports moved frames both ways (5 s at most; checked
+	# again below)
+	for ((i = 0; i < 50; i++)); do
+		moved=0
+		for p in 0 1; do
+			tp_cmd "$label" "show port stats $p"
+			tp_nic_stats "$label"
+			[ "$NIC_RX" -gt 0 ] && [ "$NIC_TX" -gt 0 ] &&
+				moved=$((moved + 1))
+		done
+		[ "$moved" = 2 ] && break
+		sleep 0.1
+	done
 	tp_cmd "$label" "stop"
 	for i in 0 1; do
 		tp_cmd "$label" "show port stats $i"

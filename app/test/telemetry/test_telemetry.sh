@@ -142,7 +142,16 @@ tp_start fe -l 0,1 --main-lcore 1 --file-prefix "$FE_PFX" $MEM --no-pci \
 	-- -i --total-num-mbufs=4096 --rxq=1 --txq=1 --forward-mode=rxonly
 tp_cmd be start
 tp_cmd fe "start tx_first 2"
-sleep 1
+# until the backend's port received what the frontend's sent (5 s at most)
+for ((i = 0; i < 50; i++)); do
+	tp_cmd fe "show port stats 0"
+	tp_nic_stats fe
+	FE_TX=$NIC_TX
+	tp_cmd be "show port stats 0"
+	tp_nic_stats be
+	[ "$FE_TX" -gt 0 ] && [ "$NIC_RX" = "$FE_TX" ] && break
+	sleep 0.1
+done
 tp_cmd fe stop
 tp_cmd be stop
 tp_cmd fe "show port stats 0"
