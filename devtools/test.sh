@@ -15,7 +15,9 @@
 #   5. run devtools/bench.sh --quick as a smoke test of the benchmark: it
 #      fails only when a case FAILED (a testpmd died, a port did not start,
 #      no packets, the control-path part broke), never because of a figure
-#   6. build an ASan+UBSan configuration and run `meson test` there too
+#   6. build an ASan+UBSan configuration and run `meson test` there too,
+#      but for the suite sanitizer_skip (tests whose code other tests run
+#      there; app/test/*/meson.build says which)
 #   6b. fuzzing (devtools/fuzz.sh): replay the committed fuzz inputs and run
 #      each libFuzzer harness for VU_FUZZ_TIME seconds (clang, ASan+UBSan)
 #   7. check the style of the change (devtools/check-style.sh: clang-format
@@ -281,7 +283,8 @@ else
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 			run_tests asan "$ASAN_BUILD_DIR" \
-			--timeout-multiplier "$ASAN_TIMEOUT_MULTIPLIER"
+			--timeout-multiplier "$ASAN_TIMEOUT_MULTIPLIER" \
+			--no-suite sanitizer_skip
 	fi
 fi
 
