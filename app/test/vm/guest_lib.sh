@@ -50,10 +50,12 @@ g_net_up() {
 	vt_wait 15 g_carrier
 }
 
-# g_ping COUNT [SIZE]: every one of COUNT pings to PEER_IP answered.
+# g_ping COUNT [SIZE]: every one of COUNT pings to PEER_IP answered (sent
+# 0.2 s apart: each still waits for its answer up to the end, 5 s after
+# the last).
 g_ping() {
 	local n=$1 size=${2:-56} out
-	out=$(ping -c "$n" -W 5 -s "$size" "$PEER_IP" 2>&1)
+	out=$(ping -c "$n" -i 0.2 -W 5 -s "$size" "$PEER_IP" 2>&1)
 	echo "$out" | tail -n 2 | g_show
 	echo "$out" | grep -q " $n packets received"
 }
