@@ -63,11 +63,11 @@ echo "== 3. testpmd's file descriptors and mappings"
 kill -0 "$TP_PID" 2>/dev/null || { echo "testpmd died"; VM_FAILED=1; }
 fds1=$fds0
 maps1=$maps0
-for ((i = 0; i < 10; i++)); do	# settle: the disconnect is asynchronous
-	sleep 1
+for ((i = 0; i < 50; i++)); do	# settle: the disconnect is asynchronous
 	fds1=$(count_fds)
 	maps1=$(count_maps)
 	[ "$fds1" -le "$fds0" ] && [ "$maps1" -le "$maps0" ] && break
+	sleep 0.2
 done
 echo "testpmd after the last QEMU: $fds1 fds (before: $fds0), $maps1 mappings (before: $maps0)"
 if [ "$fds1" -gt "$fds0" ] || [ "$maps1" -gt "$maps0" ]; then
