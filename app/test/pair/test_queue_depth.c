@@ -177,6 +177,34 @@ test_tx_lowered(void **state)
 	assert_int_equal(drain(g.be, 100, g.be_mp), 100);
 }
 
+/* Receive: the frontend keeps at most this many buffers posted. */
+static void
+rx_depth(uint16_t nb_desc, struct rte_mempool *mp, uint32_t want)
+{
+	uint32_t n;
+
+	fe_start(nb_desc, 0, mp);
+	/* the frontend posts its buffers at start and after each receive */
+	n = fill(g.be, g.be_mp);
+	printf("rx nb_desc %u, %u B buffers: %" PRIu32
+	       " buffers posted (want %" PRIu32 ")\n",
+	       nb_desc, rte_pktmbuf_data_room_size(mp), n, want);
+	assert_int_equal(n, want);
+	/* every buffer posted is of this setup's mempool */
+	assert_int_equal(drain(g.fe, n, mp), n);
+}
+
+static void
+test_rx_nb_desc(void **state)
+{
+	(void)state;
+	rx_depth(0, g.fe_mp, RING);
+	rx_depth(100, g.fe_mp, 100);
+	/* 9 KB buffers: 4 MiB of them */
+	rx_depth(0, g.jumbo_mp, (4u << 20) / JUMBO_ROOM);
+	rx_depth(200, g.jumbo_mp, 200);
+}
+
 static int
 group_setup(void **state)
 {
@@ -256,6 +284,7 @@ main(void)
 		cmocka_unit_test(test_tx_default),
 		cmocka_unit_test(test_tx_nb_desc),
 		cmocka_unit_test(test_tx_lowered),
+		cmocka_unit_test(test_rx_nb_desc),
 	};
 
 	return cmocka_run_group_tests_name("queue_depth", tests, group_setup,

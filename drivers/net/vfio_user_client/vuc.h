@@ -157,6 +157,10 @@ struct vuc_dev {
 	struct rte_rcu_qsbr *qsbr;	/* our data path vs. control path */
 	int qsbr_light;			/* bursts go online without a fence */
 	bool started;
+	bool requeue;			/* a receive queue setup changed its
+					 * mempool or nb_desc while buffers of
+					 * the old one are posted: the next
+					 * start resets the device */
 	uint32_t link_up;		/* atomic */
 	uint32_t closing;
 	uint32_t reconnecting;

@@ -220,6 +220,12 @@ vuc_dev_start(struct rte_eth_dev *dev)
 	int ret;
 
 	pthread_mutex_lock(&d->lock);
+	if (d->requeue && d->client != NULL) {
+		VUC_LOG(INFO, "%s: receive queues set up again: resetting "
+			"the device", d->path);
+		vuc_device_down(d, true);
+	}
+	d->requeue = false;
 	if (d->client == NULL) {
 		ret = vuc_device_up(d);
 		if (ret < 0 && d->reconnect_ms == 0) {
@@ -315,8 +321,14 @@ vuc_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 
 	RTE_SET_USED(socket);
 	RTE_SET_USED(conf);
+	pthread_mutex_lock(&d->lock);
+	/* a virtio driver cannot take back the buffers it posted (short of
+	 * a reset): those of the old mempool must not outlive it */
+	if (d->client != NULL && (vq->mp != mp || vq->want != nb_desc))
+		d->requeue = true;
 	vq->mp = mp;
 	vuc_vq_set_want(vq, nb_desc);
+	pthread_mutex_unlock(&d->lock);
 	dev->data->rx_queues[q] = vq;
 	return 0;
 }
