@@ -40,6 +40,14 @@
 #define VUC_MAX_QUEUE_PAIRS	16
 #define VUC_MAX_VQS		(2 * VUC_MAX_QUEUE_PAIRS + 1)
 #define VUC_DEF_QUEUE_SIZE	1024
+/*
+ * Transmit descriptors in flight by default (the nb_desc 0 of a queue
+ * setup; testpmd's --txd): every frame in flight is an mbuf the next lap
+ * reuses, and 256 of them (virtio-user's queue size; about 0.6 MB with
+ * 2 KB mbufs) stay in a core's L2 where 1024 do not (doc/guides/perf.rst,
+ * "The transmit depth").
+ */
+#define VUC_DEF_TX_DEPTH	256
 #define VUC_BURST		32
 /*
  * Receive buffers posted at a time, in bytes at most: the device fills
@@ -96,9 +104,10 @@ struct vuc_vq {
 	uint16_t used_head;		/* in order: first descriptor in use */
 	uint16_t hdr_len;
 	uint32_t rx_buf_len;		/* rx: bytes each buffer offers */
-	uint16_t rx_want;		/* rx: buffers to keep posted (the
+	uint16_t want;			/* descriptors to use at most (the
 					 * queue setup's nb_desc), 0: all */
-	uint16_t rx_hold;		/* rx: descriptors never posted */
+	uint16_t hold;			/* descriptors never used: rx never
+					 * posts them, tx never fills them */
 	bool event_idx;
 	bool mrg_rxbuf;
 	bool intr_on;			/* rx: interrupts asked for */
@@ -148,6 +157,10 @@ struct vuc_dev {
 	struct rte_rcu_qsbr *qsbr;	/* our data path vs. control path */
 	int qsbr_light;			/* bursts go online without a fence */
 	bool started;
+	bool requeue;			/* a receive queue setup changed its
+					 * mempool or nb_desc while buffers of
+					 * the old one are posted: the next
+					 * start resets the device */
 	uint32_t link_up;		/* atomic */
 	uint32_t closing;
 	uint32_t reconnecting;
@@ -202,11 +215,13 @@ uint16_t vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 void vuc_vq_init_ring(struct vuc_vq *vq);
 int vuc_rxq_fill(struct vuc_vq *vq);
 /*
- * Keep at most want receive buffers posted (the nb_desc of the queue
- * setup; 0 or more than the ring: all of it), and no more than
- * VUC_RX_POST_BYTES of the queue's mempool's buffers. Queue not running.
+ * Use at most want descriptors of the ring (the nb_desc of the queue
+ * setup; 0 or more than the ring: all of it): a receive queue keeps that
+ * many buffers posted, and no more than VUC_RX_POST_BYTES of its
+ * mempool's buffers; a transmit queue has at most that many in flight.
+ * Queue not running.
  */
-void vuc_rxq_set_want(struct vuc_vq *vq, uint16_t want);
+void vuc_vq_set_want(struct vuc_vq *vq, uint16_t want);
 void vuc_vq_drain(struct vuc_vq *vq);
 void vuc_kick(struct vuc_vq *vq);
 /* Bounded wait for the device to consume every queued transmit buffer. */

@@ -220,6 +220,12 @@ vuc_dev_start(struct rte_eth_dev *dev)
 	int ret;
 
 	pthread_mutex_lock(&d->lock);
+	if (d->requeue && d->client != NULL) {
+		VUC_LOG(INFO, "%s: receive queues set up again: resetting "
+			"the device", d->path);
+		vuc_device_down(d, true);
+	}
+	d->requeue = false;
 	if (d->client == NULL) {
 		ret = vuc_device_up(d);
 		if (ret < 0 && d->reconnect_ms == 0) {
@@ -298,9 +304,10 @@ vuc_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	vu_pmd_dev_info(info, d->max_pairs, d->mtu,
 			(uint32_t)d->mtu + RTE_ETHER_HDR_LEN +
 				RTE_ETHER_CRC_LEN);
-	/* the ring we allocate: all of it posted unless asked otherwise */
+	/* receive: the ring we allocate, all of it posted unless asked
+	 * otherwise; transmit: a quarter of it in flight */
 	info->default_rxportconf.ring_size = VUC_DEF_QUEUE_SIZE;
-	info->default_txportconf.ring_size = VUC_DEF_QUEUE_SIZE;
+	info->default_txportconf.ring_size = VUC_DEF_TX_DEPTH;
 	return 0;
 }
 
@@ -310,12 +317,19 @@ vuc_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 	      struct rte_mempool *mp)
 {
 	struct vuc_dev *d = dev->data->dev_private;
+	struct vuc_vq *vq = &d->vq[2 * q];
 
 	RTE_SET_USED(socket);
 	RTE_SET_USED(conf);
-	d->vq[2 * q].mp = mp;
-	vuc_rxq_set_want(&d->vq[2 * q], nb_desc);
-	dev->data->rx_queues[q] = &d->vq[2 * q];
+	pthread_mutex_lock(&d->lock);
+	/* a virtio driver cannot take back the buffers it posted (short of
+	 * a reset): those of the old mempool must not outlive it */
+	if (d->client != NULL && (vq->mp != mp || vq->want != nb_desc))
+		d->requeue = true;
+	vq->mp = mp;
+	vuc_vq_set_want(vq, nb_desc);
+	pthread_mutex_unlock(&d->lock);
+	dev->data->rx_queues[q] = vq;
 	return 0;
 }
 
@@ -325,9 +339,9 @@ vuc_tx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 {
 	struct vuc_dev *d = dev->data->dev_private;
 
-	RTE_SET_USED(nb_desc);
 	RTE_SET_USED(socket);
 	RTE_SET_USED(conf);
+	vuc_vq_set_want(&d->vq[2 * q + 1], nb_desc);
 	dev->data->tx_queues[q] = &d->vq[2 * q + 1];
 	return 0;
 }

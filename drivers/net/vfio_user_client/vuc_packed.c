@@ -175,8 +175,8 @@ vuc_rxq_fill_packed(struct vuc_vq *vq)
 	struct avail_head h = { .set = false };
 	int total = 0;
 
-	while (vq->num_free > vq->rx_hold) {
-		uint16_t n = RTE_MIN((uint16_t)(vq->num_free - vq->rx_hold),
+	while (vq->num_free > vq->hold) {
+		uint16_t n = RTE_MIN((uint16_t)(vq->num_free - vq->hold),
 				     (uint16_t)VUC_BURST);
 		uint64_t rearm;
 		uint32_t off, blen;
@@ -491,12 +491,12 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	/* the lines this burst writes: owned before the reclaim is done */
 	prefetch_w_descs(ring, vq->avail_idx, n, size);
 	if ((uint16_t)(size - vq->num_free) >= VUC_TX_RECLAIM ||
-	    vq->num_free < n)
+	    tx_room(vq) < n)
 		tx_reclaim(vq);
 	old = pos = vq->avail_idx;
 	old_wrap = wrap = vq->avail_wrap;
 	i = !vq->in_order ? 0 :
-			    tx_packed_simple(vq, pkts, RTE_MIN(n, vq->num_free),
+			    tx_packed_simple(vq, pkts, RTE_MIN(n, tx_room(vq)),
 					     &pos, &wrap, &h, &bytes);
 	for (; i < n; i++) {
 		struct rte_mbuf *m = pkts[i], *s = m;
@@ -505,7 +505,7 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		uint16_t id, first = pos, ff;
 		struct vring_packed_desc *d;
 
-		if (unlikely(need > vq->num_free)) {
+		if (unlikely(need > tx_room(vq))) {
 			vq->st.full++;
 			break;
 		}

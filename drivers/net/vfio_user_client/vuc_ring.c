@@ -46,7 +46,7 @@ vuc_vq_init_ring(struct vuc_vq *vq)
 	memset(vq->cookie, 0, (size_t)vq->size * sizeof(*vq->cookie));
 	vq->rx_pending = NULL;
 	vq->num_free = vq->size;
-	vuc_rxq_set_want(vq, vq->rx_want);
+	vuc_vq_set_want(vq, vq->want);
 	vq->avail_idx = 0;
 	vq->last_used = 0;
 	vq->used_head = 0;
@@ -178,8 +178,8 @@ rxq_fill_split(struct vuc_vq *vq)
 	bool in_order = vq->in_order;
 	int total = 0;
 
-	while (nfree > vq->rx_hold) {
-		uint16_t n = RTE_MIN((uint16_t)(nfree - vq->rx_hold),
+	while (nfree > vq->hold) {
+		uint16_t n = RTE_MIN((uint16_t)(nfree - vq->hold),
 				     (uint16_t)VUC_BURST);
 		uint64_t rearm;
 		uint32_t off, blen;
@@ -223,11 +223,11 @@ rxq_fill_split(struct vuc_vq *vq)
 }
 
 void
-vuc_rxq_set_want(struct vuc_vq *vq, uint16_t want)
+vuc_vq_set_want(struct vuc_vq *vq, uint16_t want)
 {
 	uint32_t post = want != 0 ? want : vq->size;
 
-	vq->rx_want = want;
+	vq->want = want;
 	if (vq->mp != NULL) {
 		/* at most VUC_RX_POST_BYTES of buffers, two bursts at least */
 		uint32_t room = rte_pktmbuf_data_room_size(vq->mp);
@@ -236,7 +236,7 @@ vuc_rxq_set_want(struct vuc_vq *vq, uint16_t want)
 			post = RTE_MIN(post, RTE_MAX(VUC_RX_POST_BYTES / room,
 						     2u * VUC_BURST));
 	}
-	vq->rx_hold = post < vq->size ? (uint16_t)(vq->size - post) : 0;
+	vq->hold = post < vq->size ? (uint16_t)(vq->size - post) : 0;
 }
 
 int
@@ -427,7 +427,7 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	/* reclaim in bulk, not at every burst: each look at the used index
 	 * pulls its cache line from the device's core */
 	if ((uint16_t)(vq->size - vq->num_free) >= VUC_TX_RECLAIM ||
-	    vq->num_free < n)
+	    tx_room(vq) < n)
 		tx_reclaim(vq);
 	old = vq->avail_idx;
 	for (i = 0; i < n; i++) {
@@ -436,7 +436,7 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		uint16_t need = (uint16_t)(m->nb_segs + (push ? 0 : 1));
 		uint16_t head, idx, last;
 
-		if (unlikely(need > vq->num_free)) {
+		if (unlikely(need > tx_room(vq))) {
 			vq->st.full++;
 			break;
 		}

@@ -86,10 +86,20 @@ rx_nbufs(const struct vuc_vq *vq, const struct rte_mbuf *m, uint32_t len)
 static __rte_always_inline bool
 rxq_refill_due(const struct vuc_vq *vq)
 {
-	uint16_t posted = (uint16_t)(vq->size - vq->rx_hold);
+	uint16_t posted = (uint16_t)(vq->size - vq->hold);
 
 	return (uint32_t)vq->num_free >=
-	       (uint32_t)vq->rx_hold + RTE_MIN(VUC_BURST, posted / 4);
+	       (uint32_t)vq->hold + RTE_MIN(VUC_BURST, posted / 4);
+}
+
+/* Descriptors a transmit burst may fill: the free ones beyond those the
+ * queue never uses (its nb_desc; see vuc_vq_set_want()). None while more
+ * than that are in flight (nb_desc lowered with frames in the ring). */
+static __rte_always_inline uint16_t
+tx_room(const struct vuc_vq *vq)
+{
+	return vq->num_free > vq->hold ? (uint16_t)(vq->num_free - vq->hold) :
+					 0;
 }
 
 /* vuc_ring.c */

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * How many descriptors the frontend (net_virtio_vfio_user) uses of its
+ * rings: the nb_desc of each queue setup, its defaults (256 transmit,
+ * 1024 receive) and the 4 MiB budget of posted receive buffers. Both PMDs
+ * in one process, one thread: while one side does not poll, the other
+ * fills the ring, and what it got in is counted exactly, then drained
+ * and checked on the other side.
+ */
+
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <rte_bus_vdev.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#define BURST		32
+#define RING		1024		/* the frontend's rings */
+#define TX_DEFAULT	256		/* its default transmit depth */
+#define JUMBO_ROOM	9344		/* 9216 B of data + headroom */
+#define FRAME		64
+
+static struct {
+	char dir[64];
+	uint16_t be, fe;
+	struct rte_mempool *be_mp, *fe_mp, *jumbo_mp;
+} g;
+
+static bool
+link_up(uint16_t port)
+{
+	struct rte_eth_link l;
+
+	return rte_eth_link_get_nowait(port, &l) == 0 &&
+	       l.link_status == RTE_ETH_LINK_UP;
+}
+
+/* (Re)start the frontend with these queue sizes; the device follows. */
+static void
+fe_start(uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp)
+{
+	struct rte_eth_conf conf = { 0 };
+
+	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
+	assert_int_equal(rte_eth_dev_configure(g.fe, 1, 1, &conf), 0);
+	assert_int_equal(rte_eth_rx_queue_setup(g.fe, 0, nb_rx, SOCKET_ID_ANY,
+						NULL, mp), 0);
+	assert_int_equal(rte_eth_tx_queue_setup(g.fe, 0, nb_tx, SOCKET_ID_ANY,
+						NULL), 0);
+	assert_int_equal(rte_eth_dev_start(g.fe), 0);
+	for (int i = 0; i < 5000 && !(link_up(g.be) && link_up(g.fe)); i++)
+		rte_delay_ms(1);
+	assert_true(link_up(g.be) && link_up(g.fe));
+}
+
+static uint16_t
+frames(struct rte_mempool *mp, struct rte_mbuf **m, uint16_t n)
+{
+	if (rte_pktmbuf_alloc_bulk(mp, m, n) != 0)
+		return 0;
+	for (uint16_t i = 0; i < n; i++) {
+		memset(rte_pktmbuf_mtod(m[i], void *), 0x5a, FRAME);
+		m[i]->data_len = FRAME;
+		m[i]->pkt_len = FRAME;
+	}
+	return n;
+}
+
+/* Send on port until it takes nothing more (the peer does not poll). */
+static uint32_t
+fill(uint16_t port, struct rte_mempool *mp)
+{
+	struct rte_mbuf *m[BURST];
+	uint32_t total = 0;
+	int idle = 0;
+
+	while (idle < 3 && total < 100000) {
+		uint16_t n = frames(mp, m, BURST), sent;
+
+		assert_int_equal(n, BURST);
+		sent = rte_eth_tx_burst(port, 0, m, n);
+		if (sent < n)
+			rte_pktmbuf_free_bulk(&m[sent], n - sent);
+		total += sent;
+		idle = sent == 0 ? idle + 1 : 0;
+	}
+	return total;
+}
+
+/* Receive on port until want frames came (bounded), in mbufs of mp. */
+static uint32_t
+drain(uint16_t port, uint32_t want, const struct rte_mempool *mp)
+{
+	struct rte_mbuf *m[BURST];
+	uint32_t got = 0;
+
+	for (int i = 0; i < 200000 && got < want; i++) {
+		uint16_t n = rte_eth_rx_burst(port, 0, m, BURST);
+
+		for (uint16_t k = 0; k < n; k++) {
+			assert_int_equal(m[k]->pkt_len, FRAME);
+			assert_ptr_equal(m[k]->pool, mp);
+		}
+		rte_pktmbuf_free_bulk(m, n);
+		got += n;
+	}
+	return got;
+}
+
+/* Transmit: the frontend has at most nb_desc frames in flight. */
+static void
+tx_depth(uint16_t nb_desc, uint32_t want)
+{
+	uint32_t n;
+
+	fe_start(0, nb_desc, g.fe_mp);
+	n = fill(g.fe, g.fe_mp);
+	printf("tx nb_desc %u: %" PRIu32 " frames in flight (want %" PRIu32
+	       ")\n", nb_desc, n, want);
+	assert_int_equal(n, want);
+	assert_int_equal(drain(g.be, n, g.be_mp), n);
+	/* and again once the device used them */
+	assert_int_equal(fill(g.fe, g.fe_mp), want);
+	assert_int_equal(drain(g.be, want, g.be_mp), want);
+}
+
+static void
+test_tx_default(void **state)
+{
+	struct rte_eth_dev_info info;
+
+	(void)state;
+	assert_int_equal(rte_eth_dev_info_get(g.fe, &info), 0);
+	assert_int_equal(info.default_txportconf.ring_size, TX_DEFAULT);
+	assert_int_equal(info.default_rxportconf.ring_size, RING);
+	tx_depth(0, TX_DEFAULT);
+}
+
+static void
+test_tx_nb_desc(void **state)
+{
+	(void)state;
+	tx_depth(100, 100);
+	tx_depth(RING, RING);
+	tx_depth(4096, RING);	/* more than the ring: all of it */
+}
+
+/* nb_desc lowered while more than that are in flight (the stop waits a
+ * second for the device, which does not poll here): nothing more goes
+ * out until the device used them, then nb_desc at a time. */
+static void
+test_tx_lowered(void **state)
+{
+	(void)state;
+	fe_start(0, RING, g.fe_mp);
+	assert_int_equal(fill(g.fe, g.fe_mp), RING);
+	fe_start(0, 100, g.fe_mp);
+	assert_int_equal(fill(g.fe, g.fe_mp), 0);
+	assert_int_equal(drain(g.be, RING, g.be_mp), RING);
+	assert_int_equal(fill(g.fe, g.fe_mp), 100);
+	assert_int_equal(drain(g.be, 100, g.be_mp), 100);
+}
+
+/* Receive: the frontend keeps at most this many buffers posted. */
+static void
+rx_depth(uint16_t nb_desc, struct rte_mempool *mp, uint32_t want)
+{
+	uint32_t n;
+
+	fe_start(nb_desc, 0, mp);
+	/* the frontend posts its buffers at start and after each receive */
+	n = fill(g.be, g.be_mp);
+	printf("rx nb_desc %u, %u B buffers: %" PRIu32
+	       " buffers posted (want %" PRIu32 ")\n",
+	       nb_desc, rte_pktmbuf_data_room_size(mp), n, want);
+	assert_int_equal(n, want);
+	/* every buffer posted is of this setup's mempool */
+	assert_int_equal(drain(g.fe, n, mp), n);
+}
+
+static void
+test_rx_nb_desc(void **state)
+{
+	(void)state;
+	rx_depth(0, g.fe_mp, RING);
+	rx_depth(100, g.fe_mp, 100);
+	/* 9 KB buffers: 4 MiB of them */
+	rx_depth(0, g.jumbo_mp, (4u << 20) / JUMBO_ROOM);
+	rx_depth(200, g.jumbo_mp, 200);
+}
+
+static int
+group_setup(void **state)
+{
+	char sock[96], vdev[160], prefix[48], fe_args[128];
+	char *eal[] = {
+		(char *)(uintptr_t) "queue_depth", "-l", "0", "--no-huge",
+		"-m", "256", "--no-pci", "--no-telemetry", "--no-shconf",
+		"--file-prefix", prefix, "--vdev", vdev,
+		"--log-level=pmd.net.vfio_user*:warning",
+	};
+	struct rte_eth_conf conf = { 0 };
+
+	(void)state;
+	snprintf(g.dir, sizeof(g.dir), "/tmp/queue-depth.XXXXXX");
+	if (mkdtemp(g.dir) == NULL)
+		return -1;
+	snprintf(sock, sizeof(sock), "%s/be.sock", g.dir);
+	snprintf(prefix, sizeof(prefix), "queue-depth-%d", (int)getpid());
+	snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s", sock);
+	snprintf(fe_args, sizeof(fe_args), "path=%s", sock);
+	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
+		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	g.be_mp = rte_pktmbuf_pool_create("be", 4095, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE,
+					  SOCKET_ID_ANY);
+	g.fe_mp = rte_pktmbuf_pool_create("fe", 4095, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE,
+					  SOCKET_ID_ANY);
+	g.jumbo_mp = rte_pktmbuf_pool_create("jumbo", 1023, 0, 0, JUMBO_ROOM,
+					     SOCKET_ID_ANY);
+	if (g.be_mp == NULL || g.fe_mp == NULL || g.jumbo_mp == NULL ||
+	    rte_eth_dev_get_port_by_name("net_vfio_user0", &g.be) != 0 ||
+	    rte_eth_dev_configure(g.be, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup(g.be, 0, 1024, SOCKET_ID_ANY, NULL,
+				   g.be_mp) != 0 ||
+	    rte_eth_tx_queue_setup(g.be, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
+	    rte_eth_dev_start(g.be) != 0) {
+		fprintf(stderr, "device port setup failed\n");
+		return -1;
+	}
+	if (rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
+	    rte_eth_dev_get_port_by_name("net_virtio_vfio_user0", &g.fe) != 0 ||
+	    rte_eth_dev_configure(g.fe, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY, NULL,
+				   g.fe_mp) != 0 ||
+	    rte_eth_tx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY, NULL) != 0 ||
+	    rte_eth_dev_start(g.fe) != 0) {
+		fprintf(stderr, "frontend port setup failed\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	char sock[96];
+
+	(void)state;
+	rte_eth_dev_stop(g.fe);
+	rte_eth_dev_close(g.fe);
+	rte_eth_dev_stop(g.be);
+	rte_eth_dev_close(g.be);
+	rte_eal_cleanup();
+	snprintf(sock, sizeof(sock), "%s/be.sock", g.dir);
+	unlink(sock);
+	rmdir(g.dir);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tx_default),
+		cmocka_unit_test(test_tx_nb_desc),
+		cmocka_unit_test(test_tx_lowered),
+		cmocka_unit_test(test_rx_nb_desc),
+	};
+
+	return cmocka_run_group_tests_name("queue_depth", tests, group_setup,
+					   group_teardown);
+}
