@@ -62,7 +62,14 @@
  *    are reported, at their IOVAs; a report without traffic is clean;
  *    9000-byte frames (in the slots past the scattered pages) dirty 3
  *    pages each; logging stops, and starts again with the engine running
- *    the queues, and works again.
+ *    the queues, and works again;
+ *  - iotlb_log_engine_loss: the same layout and logging; the engine
+ *    writes 32 buffers and is killed (SIGKILL) before any report: the
+ *    device folds its log at the loss, so the next report has exactly
+ *    those pages and the used rings at their IOVAs, and NEEDS_RESET is
+ *    set; a new engine on the same socket, the driver resets, the queues
+ *    are handed over again with logging on, and the next frames are
+ *    reported exactly too.
  */
 
 #include <errno.h>
@@ -103,27 +110,21 @@ static bool iotlb;	/* the engine takes an IOTLB */
 
 /* ---- the engine ---- */
 
+/* Start the engine on eng.sock (again, after engine_kill(): the device
+ * looks for it there); its output appended to eng.log. */
 static int
-engine_start(void)
+engine_spawn(void)
 {
-	const char *root = getenv("VU_TEST_BUILD_ROOT");
 	const char *testpmd = getenv("VU_TESTPMD");
 	char vdev[256], pfx[64];
 	int p[2], out;
 
-	if (root == NULL || strlen(root) > 60)
-		root = "/tmp";
 	if (testpmd == NULL)
 		testpmd = "dpdk-testpmd";
-	snprintf(eng.dir, sizeof(eng.dir), "%s/ol-XXXXXX", root);
-	if (mkdtemp(eng.dir) == NULL)
-		return -errno;
-	snprintf(eng.sock, sizeof(eng.sock), "%s/eng.sock", eng.dir);
-	snprintf(eng.log, sizeof(eng.log), "%s/eng.log", eng.dir);
 	snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=%u%s",
 		 eng.sock, NIC_QUEUES, iotlb ? ",iommu-support=1" : "");
 	snprintf(pfx, sizeof(pfx), "ol_eng_%d", (int)getpid());
-	out = open(eng.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	out = open(eng.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (out < 0 || pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	eng.pid = fork();
@@ -165,6 +166,36 @@ engine_start(void)
 		usleep(50000);
 	}
 	return -ETIMEDOUT;
+}
+
+static int
+engine_start(void)
+{
+	const char *root = getenv("VU_TEST_BUILD_ROOT");
+
+	if (root == NULL || strlen(root) > 60)
+		root = "/tmp";
+	snprintf(eng.dir, sizeof(eng.dir), "%s/ol-XXXXXX", root);
+	if (mkdtemp(eng.dir) == NULL)
+		return -errno;
+	snprintf(eng.sock, sizeof(eng.sock), "%s/eng.sock", eng.dir);
+	snprintf(eng.log, sizeof(eng.log), "%s/eng.log", eng.dir);
+	return engine_spawn();
+}
+
+/* The engine dies (SIGKILL): no goodbye on its socket. */
+static void
+engine_kill(void)
+{
+	int status;
+
+	assert_true(eng.pid > 0);
+	kill(eng.pid, SIGKILL);
+	assert_int_equal(waitpid(eng.pid, &status, 0), eng.pid);
+	eng.pid = -1;
+	close(eng.in);
+	eng.in = -1;
+	unlink(eng.sock);
 }
 
 static void
@@ -881,6 +912,72 @@ test_iotlb_dirty_log(void **state)
 	drv_close(d);
 }
 
+static void
+test_iotlb_log_engine_loss(void **state)
+{
+	struct nic_drv *d;
+	struct vfio_user_dma_logging_range range = { NIC_IOVA, NIC_MEM_MAPPED };
+	struct flow f = { .pair = 0 }, g = { .pair = 0 };
+	uint64_t pgsize = PAGE, rx_bufs, all;
+	unsigned int n = 32, ru, tu, rp, tp;
+
+	(void)state;
+	nic_frag = (struct nic_frag){ .on = true,
+				      .two_fds = true,
+				      .buf_off = 100 };
+	d = drv_open();
+	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsize,
+								&range, 1),
+			 0);
+	up(d);
+	rx_bufs = off_of(d, d->vq[0].bufs);
+	loop_frames(d, &f, 8);
+	flow_rx_fill(d, &f, n);
+	report(d);
+	/* the engine writes n receive buffers and the used rings, logs
+	 * them at synthetic addresses, and dies before any report */
+	loop_frames(d, &f, n);
+	usleep(20000);
+	engine_kill();
+	/* the device sees it go with the queues: it folds the engine's
+	 * log (in the mode it was written in) and asks for a reset */
+	if (!NIC_WAIT(drv_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET, 5000))
+		fail_msg("no NEEDS_RESET after the engine died");
+	report(d);
+	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
+			 n);
+	ru = used_dirty(d, &d->vq[0], &rp);
+	tu = used_dirty(d, &d->vq[1], &tp);
+	assert_true(ru >= 1 && ru <= rp);
+	assert_true(tu >= 1 && tu <= tp);
+	all = dirty_in(bm, 0, NIC_MEM_MAPPED);
+	print_message("engine killed: its last %" PRIu64 " pages (%u buffers, "
+		      "used rings %u + %u) reported at their IOVAs\n",
+		      all, n, ru, tu);
+	assert_int_equal(all, n + ru + tu);
+	report(d);
+	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), 0);
+
+	/* a new engine, the driver resets: the queues are handed over
+	 * again, in IOTLB mode, with logging still on */
+	assert_int_equal(engine_spawn(), 0);
+	up(d);
+	rx_bufs = off_of(d, d->vq[0].bufs);
+	loop_frames(d, &g, 8);
+	flow_rx_fill(d, &g, n);
+	report(d);
+	loop_frames(d, &g, n);
+	report(d);
+	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
+			 n);
+	ru = used_dirty(d, &d->vq[0], &rp);
+	tu = used_dirty(d, &d->vq[1], &tp);
+	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), n + ru + tu);
+	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -894,6 +991,10 @@ main(int argc, char **argv)
 						nic_test_setup,
 						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_dirty_log,
+						nic_test_setup,
+						nic_test_teardown),
+		/* last: it kills the engine (and starts another) */
+		cmocka_unit_test_setup_teardown(test_iotlb_log_engine_loss,
 						nic_test_setup,
 						nic_test_teardown),
 	};
