@@ -63,6 +63,13 @@
  *    9000-byte frames (in the slots past the scattered pages) dirty 3
  *    pages each; logging stops, and starts again with the engine running
  *    the queues, and works again;
+ *  - iotlb_log_new_file: the same layout and logging; the page of a
+ *    posted receive buffer moves to a third memfd (unmapped, mapped
+ *    again at its IOVA from near the end of the new, sparse 128 MiB
+ *    file): the synthetic space grows while the engine logs, past what
+ *    its log covered; all receive buffers filled: each
+ *    reported at its IOVA, the one in the new file too, and frames read
+ *    back intact through it;
  *  - iotlb_log_engine_loss: the same layout and logging; the engine
  *    writes 32 buffers and is killed (SIGKILL) before any report: the
  *    device folds its log at the loss, so the next report has exactly
@@ -80,6 +87,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -913,6 +921,83 @@ test_iotlb_dirty_log(void **state)
 }
 
 static void
+test_iotlb_log_new_file(void **state)
+{
+	struct nic_drv *d;
+	struct vfio_user_dma_logging_range range = { NIC_IOVA, NIC_MEM_MAPPED };
+	struct flow f = { .pair = 0 };
+	static uint8_t keep[PAGE];
+	/* a sparse 128 MiB file, the page near its end: the synthetic
+	 * space (the whole file) grows past what one 4 KiB page of log
+	 * covers (128 MiB), and the page's synthetic address with it */
+	const uint64_t file_size = 128u << 20, file_off = file_size - 2 * PAGE;
+	uint64_t pgsize = PAGE, rx_bufs, iova;
+	unsigned int ru, tu, rp, tp;
+	struct dvq *rq;
+	uint8_t *va;
+	int fd;
+
+	(void)state;
+	nic_frag = (struct nic_frag){ .on = true,
+				      .two_fds = true,
+				      .buf_off = 100 };
+	d = drv_open();
+	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsize,
+								&range, 1),
+			 0);
+	up(d);
+	rq = &d->vq[0];
+	rx_bufs = off_of(d, rq->bufs);
+	loop_frames(d, &f, 64);
+	report(d);
+	/* the page of head 0's receive buffer (a DMA region of its own)
+	 * moves to a third file, at an offset into it: unmapped, copied,
+	 * the file mapped over the driver's view of it, mapped again at
+	 * the same IOVA. The synthetic space grows by a file while the
+	 * engine logs: its log must grow before it gets the new table. */
+	iova = RTE_ALIGN_FLOOR(rq->bufs_iova, (uint64_t)PAGE);
+	va = d->mem + (iova - NIC_IOVA);
+	assert_true(rq->bufs_iova + 2048 <= iova + PAGE);
+	assert_int_equal(rte_vfio_user_client_dma_unmap(d->c, iova, PAGE), 0);
+	fd = memfd_create("offload-third", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)file_size), 0);
+	memcpy(keep, va, PAGE);
+	assert_true(mmap(va, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, fd, (off_t)file_off) == va);
+	memcpy(va, keep, PAGE);
+	assert_int_equal(rte_vfio_user_client_dma_map(d->c, iova, PAGE, va, fd,
+						      file_off,
+						      VFIO_USER_DMA_MAP_F_READ |
+							      VFIO_USER_DMA_MAP_F_WRITE),
+			 0);
+	/* every buffer posted, head 0's among them, then as many frames:
+	 * the engine fills them all (the driver checks each frame, read
+	 * through the new file for head 0's) */
+	flow_rx_fill(d, &f, NIC_QSZ);
+	assert_int_equal(rq->num_free, 0);
+	report(d);
+	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), 0);
+	loop_frames(d, &f, NIC_QSZ);
+	report(d);
+	if (!page_dirty(bm, (iova - NIC_IOVA) / PAGE))
+		fail_msg("the page in the new file, written by the engine, "
+			 "is not in the report");
+	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
+			 NIC_QSZ);
+	ru = used_dirty(d, rq, &rp);
+	tu = used_dirty(d, &d->vq[1], &tp);
+	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), NIC_QSZ + ru + tu);
+	print_message("a third file mapped while logging: %u buffers, the one "
+		      "in it too, reported at their IOVAs\n",
+		      NIC_QSZ);
+	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+	close(fd);
+}
+
+static void
 test_iotlb_log_engine_loss(void **state)
 {
 	struct nic_drv *d;
@@ -991,6 +1076,9 @@ main(int argc, char **argv)
 						nic_test_setup,
 						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_dirty_log,
+						nic_test_setup,
+						nic_test_teardown),
+		cmocka_unit_test_setup_teardown(test_iotlb_log_new_file,
 						nic_test_setup,
 						nic_test_teardown),
 		/* last: it kills the engine (and starts another) */
