@@ -69,7 +69,9 @@
  *    file): the synthetic space grows while the engine logs, past what
  *    its log covered; all receive buffers filled: each
  *    reported at its IOVA, the one in the new file too, and frames read
- *    back intact through it;
+ *    back intact through it; then, all filled again, that page and a
+ *    transmit buffer's are unmapped with their dirty bitmaps (DMA_UNMAP
+ *    GET_DIRTY_BITMAP): the first set, the second (only read) clear;
  *  - iotlb_log_engine_loss: the same layout and logging; the engine
  *    writes 32 buffers and is killed (SIGKILL) before any report: the
  *    device folds its log at the loss, so the next report has exactly
@@ -931,7 +933,7 @@ test_iotlb_log_new_file(void **state)
 	 * space (the whole file) grows past what one 4 KiB page of log
 	 * covers (128 MiB), and the page's synthetic address with it */
 	const uint64_t file_size = 128u << 20, file_off = file_size - 2 * PAGE;
-	uint64_t pgsize = PAGE, rx_bufs, iova;
+	uint64_t pgsize = PAGE, rx_bufs, iova, tx_page, one;
 	unsigned int ru, tu, rp, tp;
 	struct dvq *rq;
 	uint8_t *va;
@@ -991,6 +993,28 @@ test_iotlb_log_new_file(void **state)
 	print_message("a third file mapped while logging: %u buffers, the one "
 		      "in it too, reported at their IOVAs\n",
 		      NIC_QSZ);
+
+	/* the fold at an unmap: every buffer filled again, then pages go
+	 * with their dirty bitmaps (DMA_UNMAP GET_DIRTY_BITMAP); the device
+	 * folds the engine's log, after the engine dropped the range, into
+	 * the bits of the range */
+	flow_rx_fill(d, &f, NIC_QSZ);
+	loop_frames(d, &f, NIC_QSZ);
+	usleep(20000);
+	one = ~0ULL;	/* the driver wrote it, the engine only read it */
+	tx_page = RTE_ALIGN_FLOOR(d->vq[1].bufs_iova, (uint64_t)PAGE);
+	assert_int_equal(rte_vfio_user_client_dma_unmap_dirty(d->c, tx_page,
+							      PAGE, PAGE, &one,
+							      sizeof(one)),
+			 0);
+	assert_int_equal(one, 0);
+	assert_int_equal(rte_vfio_user_client_dma_unmap_dirty(d->c, iova, PAGE,
+							      PAGE, &one,
+							      sizeof(one)),
+			 0);
+	if (one != 1)
+		fail_msg("the page in the new file, written by the engine, "
+			 "is not in its unmap's bitmap");
 	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
 	assert_true(drv_canary_ok(d));
 	drv_close(d);
