@@ -265,6 +265,38 @@ __rte_experimental
 int rte_vfio_user_client_dma_unmap(struct rte_vfio_user_client *c,
 		uint64_t iova, uint64_t size);
 
+/**
+ * DMA_UNMAP of an exact previous map, with its dirty bitmap
+ * (VFIO_USER_DMA_UNMAP_F_GET_DIRTY_BITMAP): the pages of the range the
+ * server wrote since the last report, while dirty page logging is on
+ * (rte_vfio_user_client_dirty_pages() with VFIO_USER_DIRTY_PAGES_F_START,
+ * or rte_vfio_user_client_dma_logging_start()). The server lets go of
+ * the range (its device stops writing there) before it collects the
+ * bits, so they are final.
+ *
+ * @param c
+ *   The client.
+ * @param iova
+ *   DMA address of the map.
+ * @param size
+ *   Bytes of the map.
+ * @param pgsize
+ *   Bytes of memory per bit (a power of 2 the server accepts).
+ * @param bitmap
+ *   Room for the bitmap of [iova, iova + size) at @p pgsize, bit i of
+ *   64-bit word w for page 64 * w + i.
+ * @param bitmap_size
+ *   Bytes at @p bitmap: at least ((size / pgsize + 63) / 64) * 8, at
+ *   most 1 MiB.
+ * @return
+ *   0 (the range is unmapped), or a negative errno (-EINVAL when the
+ *   server is not logging or refuses the bitmap; the map stays then).
+ */
+__rte_experimental
+int rte_vfio_user_client_dma_unmap_dirty(struct rte_vfio_user_client *c,
+		uint64_t iova, uint64_t size, uint64_t pgsize,
+		uint64_t *bitmap, uint64_t bitmap_size);
+
 /** DEVICE_RESET. */
 __rte_experimental
 int rte_vfio_user_client_reset(struct rte_vfio_user_client *c);

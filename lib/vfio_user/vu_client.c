@@ -1443,6 +1443,38 @@ rte_vfio_user_client_dma_unmap(struct rte_vfio_user_client *c, uint64_t iova,
 }
 
 int
+rte_vfio_user_client_dma_unmap_dirty(struct rte_vfio_user_client *c,
+				     uint64_t iova, uint64_t size,
+				     uint64_t pgsize, uint64_t *bitmap,
+				     uint64_t bitmap_size)
+{
+	struct vfio_user_dma_unmap req = {
+		.flags = VFIO_USER_DMA_UNMAP_F_GET_DIRTY_BITMAP,
+		.addr = iova, .size = size,
+	};
+	struct vfio_user_bitmap bm = { .pgsize = pgsize, .size = bitmap_size };
+	struct iovec iov[2] = { { &req, sizeof(req) }, { &bm, sizeof(bm) } };
+	const size_t head = sizeof(req) + sizeof(bm);
+	struct waiter w;
+	int ret;
+
+	if (bitmap == NULL || bitmap_size > VU_MAX_XFER)
+		return -EINVAL;
+	/* the reply: both structs again, then the bitmap */
+	req.argsz = (uint32_t)(head + bitmap_size);
+	ret = request(c, &w, VFIO_USER_DMA_UNMAP, 0, iov, 2, NULL, 0);
+	if (ret < 0)
+		return ret;
+	if (w.size < head || w.size - head > bitmap_size)
+		ret = -EPROTO;
+	else
+		memcpy(bitmap, w.payload + head, w.size - head);
+	reply_done(&w);
+	win_remove(c, iova, size, NULL);
+	return ret;
+}
+
+int
 rte_vfio_user_client_reset(struct rte_vfio_user_client *c)
 {
 	struct waiter w;

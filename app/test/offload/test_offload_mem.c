@@ -62,7 +62,23 @@
  *    are reported, at their IOVAs; a report without traffic is clean;
  *    9000-byte frames (in the slots past the scattered pages) dirty 3
  *    pages each; logging stops, and starts again with the engine running
- *    the queues, and works again.
+ *    the queues, and works again;
+ *  - iotlb_log_new_file: the same layout and logging; the page of a
+ *    posted receive buffer moves to a third memfd (unmapped, mapped
+ *    again at its IOVA from near the end of the new, sparse 128 MiB
+ *    file): the synthetic space grows while the engine logs, past what
+ *    its log covered; all receive buffers filled: each
+ *    reported at its IOVA, the one in the new file too, and frames read
+ *    back intact through it; then, all filled again, that page and a
+ *    transmit buffer's are unmapped with their dirty bitmaps (DMA_UNMAP
+ *    GET_DIRTY_BITMAP): the first set, the second (only read) clear;
+ *  - iotlb_log_engine_loss: the same layout and logging; the engine
+ *    writes 32 buffers and is killed (SIGKILL) before any report: the
+ *    device folds its log at the loss, so the next report has exactly
+ *    those pages and the used rings at their IOVAs, and NEEDS_RESET is
+ *    set; a new engine on the same socket, the driver resets, the queues
+ *    are handed over again with logging on, and the next frames are
+ *    reported exactly too.
  */
 
 #include <errno.h>
@@ -73,6 +89,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,27 +120,21 @@ static bool iotlb;	/* the engine takes an IOTLB */
 
 /* ---- the engine ---- */
 
+/* Start the engine on eng.sock (again, after engine_kill(): the device
+ * looks for it there); its output appended to eng.log. */
 static int
-engine_start(void)
+engine_spawn(void)
 {
-	const char *root = getenv("VU_TEST_BUILD_ROOT");
 	const char *testpmd = getenv("VU_TESTPMD");
 	char vdev[256], pfx[64];
 	int p[2], out;
 
-	if (root == NULL || strlen(root) > 60)
-		root = "/tmp";
 	if (testpmd == NULL)
 		testpmd = "dpdk-testpmd";
-	snprintf(eng.dir, sizeof(eng.dir), "%s/ol-XXXXXX", root);
-	if (mkdtemp(eng.dir) == NULL)
-		return -errno;
-	snprintf(eng.sock, sizeof(eng.sock), "%s/eng.sock", eng.dir);
-	snprintf(eng.log, sizeof(eng.log), "%s/eng.log", eng.dir);
 	snprintf(vdev, sizeof(vdev), "net_vhost0,iface=%s,queues=%u%s",
 		 eng.sock, NIC_QUEUES, iotlb ? ",iommu-support=1" : "");
 	snprintf(pfx, sizeof(pfx), "ol_eng_%d", (int)getpid());
-	out = open(eng.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	out = open(eng.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (out < 0 || pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	eng.pid = fork();
@@ -165,6 +176,36 @@ engine_start(void)
 		usleep(50000);
 	}
 	return -ETIMEDOUT;
+}
+
+static int
+engine_start(void)
+{
+	const char *root = getenv("VU_TEST_BUILD_ROOT");
+
+	if (root == NULL || strlen(root) > 60)
+		root = "/tmp";
+	snprintf(eng.dir, sizeof(eng.dir), "%s/ol-XXXXXX", root);
+	if (mkdtemp(eng.dir) == NULL)
+		return -errno;
+	snprintf(eng.sock, sizeof(eng.sock), "%s/eng.sock", eng.dir);
+	snprintf(eng.log, sizeof(eng.log), "%s/eng.log", eng.dir);
+	return engine_spawn();
+}
+
+/* The engine dies (SIGKILL): no goodbye on its socket. */
+static void
+engine_kill(void)
+{
+	int status;
+
+	assert_true(eng.pid > 0);
+	kill(eng.pid, SIGKILL);
+	assert_int_equal(waitpid(eng.pid, &status, 0), eng.pid);
+	eng.pid = -1;
+	close(eng.in);
+	eng.in = -1;
+	unlink(eng.sock);
 }
 
 static void
@@ -881,6 +922,171 @@ test_iotlb_dirty_log(void **state)
 	drv_close(d);
 }
 
+static void
+test_iotlb_log_new_file(void **state)
+{
+	struct nic_drv *d;
+	struct vfio_user_dma_logging_range range = { NIC_IOVA, NIC_MEM_MAPPED };
+	struct flow f = { .pair = 0 };
+	static uint8_t keep[PAGE];
+	/* a sparse 128 MiB file, the page near its end: the synthetic
+	 * space (the whole file) grows past what one 4 KiB page of log
+	 * covers (128 MiB), and the page's synthetic address with it */
+	const uint64_t file_size = 128u << 20, file_off = file_size - 2 * PAGE;
+	uint64_t pgsize = PAGE, rx_bufs, iova, tx_page, one;
+	unsigned int ru, tu, rp, tp;
+	struct dvq *rq;
+	uint8_t *va;
+	int fd;
+
+	(void)state;
+	nic_frag = (struct nic_frag){ .on = true,
+				      .two_fds = true,
+				      .buf_off = 100 };
+	d = drv_open();
+	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsize,
+								&range, 1),
+			 0);
+	up(d);
+	rq = &d->vq[0];
+	rx_bufs = off_of(d, rq->bufs);
+	loop_frames(d, &f, 64);
+	report(d);
+	/* the page of head 0's receive buffer (a DMA region of its own)
+	 * moves to a third file, at an offset into it: unmapped, copied,
+	 * the file mapped over the driver's view of it, mapped again at
+	 * the same IOVA. The synthetic space grows by a file while the
+	 * engine logs: its log must grow before it gets the new table. */
+	iova = RTE_ALIGN_FLOOR(rq->bufs_iova, (uint64_t)PAGE);
+	va = d->mem + (iova - NIC_IOVA);
+	assert_true(rq->bufs_iova + 2048 <= iova + PAGE);
+	assert_int_equal(rte_vfio_user_client_dma_unmap(d->c, iova, PAGE), 0);
+	fd = memfd_create("offload-third", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)file_size), 0);
+	memcpy(keep, va, PAGE);
+	assert_true(mmap(va, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, fd, (off_t)file_off) == va);
+	memcpy(va, keep, PAGE);
+	assert_int_equal(rte_vfio_user_client_dma_map(d->c, iova, PAGE, va, fd,
+						      file_off,
+						      VFIO_USER_DMA_MAP_F_READ |
+							      VFIO_USER_DMA_MAP_F_WRITE),
+			 0);
+	/* every buffer posted, head 0's among them, then as many frames:
+	 * the engine fills them all (the driver checks each frame, read
+	 * through the new file for head 0's) */
+	flow_rx_fill(d, &f, NIC_QSZ);
+	assert_int_equal(rq->num_free, 0);
+	report(d);
+	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), 0);
+	loop_frames(d, &f, NIC_QSZ);
+	report(d);
+	if (!page_dirty(bm, (iova - NIC_IOVA) / PAGE))
+		fail_msg("the page in the new file, written by the engine, "
+			 "is not in the report");
+	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
+			 NIC_QSZ);
+	ru = used_dirty(d, rq, &rp);
+	tu = used_dirty(d, &d->vq[1], &tp);
+	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), NIC_QSZ + ru + tu);
+	print_message("a third file mapped while logging: %u buffers, the one "
+		      "in it too, reported at their IOVAs\n",
+		      NIC_QSZ);
+
+	/* the fold at an unmap: every buffer filled again, then pages go
+	 * with their dirty bitmaps (DMA_UNMAP GET_DIRTY_BITMAP); the device
+	 * folds the engine's log, after the engine dropped the range, into
+	 * the bits of the range */
+	flow_rx_fill(d, &f, NIC_QSZ);
+	loop_frames(d, &f, NIC_QSZ);
+	usleep(20000);
+	one = ~0ULL;	/* the driver wrote it, the engine only read it */
+	tx_page = RTE_ALIGN_FLOOR(d->vq[1].bufs_iova, (uint64_t)PAGE);
+	assert_int_equal(rte_vfio_user_client_dma_unmap_dirty(d->c, tx_page,
+							      PAGE, PAGE, &one,
+							      sizeof(one)),
+			 0);
+	assert_int_equal(one, 0);
+	assert_int_equal(rte_vfio_user_client_dma_unmap_dirty(d->c, iova, PAGE,
+							      PAGE, &one,
+							      sizeof(one)),
+			 0);
+	if (one != 1)
+		fail_msg("the page in the new file, written by the engine, "
+			 "is not in its unmap's bitmap");
+	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+	close(fd);
+}
+
+static void
+test_iotlb_log_engine_loss(void **state)
+{
+	struct nic_drv *d;
+	struct vfio_user_dma_logging_range range = { NIC_IOVA, NIC_MEM_MAPPED };
+	struct flow f = { .pair = 0 }, g = { .pair = 0 };
+	uint64_t pgsize = PAGE, rx_bufs, all;
+	unsigned int n = 32, ru, tu, rp, tp;
+
+	(void)state;
+	nic_frag = (struct nic_frag){ .on = true,
+				      .two_fds = true,
+				      .buf_off = 100 };
+	d = drv_open();
+	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsize,
+								&range, 1),
+			 0);
+	up(d);
+	rx_bufs = off_of(d, d->vq[0].bufs);
+	loop_frames(d, &f, 8);
+	flow_rx_fill(d, &f, n);
+	report(d);
+	/* the engine writes n receive buffers and the used rings, logs
+	 * them at synthetic addresses, and dies before any report */
+	loop_frames(d, &f, n);
+	usleep(20000);
+	engine_kill();
+	/* the device sees it go with the queues: it folds the engine's
+	 * log (in the mode it was written in) and asks for a reset */
+	if (!NIC_WAIT(drv_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET, 5000))
+		fail_msg("no NEEDS_RESET after the engine died");
+	report(d);
+	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
+			 n);
+	ru = used_dirty(d, &d->vq[0], &rp);
+	tu = used_dirty(d, &d->vq[1], &tp);
+	assert_true(ru >= 1 && ru <= rp);
+	assert_true(tu >= 1 && tu <= tp);
+	all = dirty_in(bm, 0, NIC_MEM_MAPPED);
+	print_message("engine killed: its last %" PRIu64 " pages (%u buffers, "
+		      "used rings %u + %u) reported at their IOVAs\n",
+		      all, n, ru, tu);
+	assert_int_equal(all, n + ru + tu);
+	report(d);
+	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), 0);
+
+	/* a new engine, the driver resets: the queues are handed over
+	 * again, in IOTLB mode, with logging still on */
+	assert_int_equal(engine_spawn(), 0);
+	up(d);
+	rx_bufs = off_of(d, d->vq[0].bufs);
+	loop_frames(d, &g, 8);
+	flow_rx_fill(d, &g, n);
+	report(d);
+	loop_frames(d, &g, n);
+	report(d);
+	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
+			 n);
+	ru = used_dirty(d, &d->vq[0], &rp);
+	tu = used_dirty(d, &d->vq[1], &tp);
+	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), n + ru + tu);
+	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -894,6 +1100,13 @@ main(int argc, char **argv)
 						nic_test_setup,
 						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_iotlb_dirty_log,
+						nic_test_setup,
+						nic_test_teardown),
+		cmocka_unit_test_setup_teardown(test_iotlb_log_new_file,
+						nic_test_setup,
+						nic_test_teardown),
+		/* last: it kills the engine (and starts another) */
+		cmocka_unit_test_setup_teardown(test_iotlb_log_engine_loss,
 						nic_test_setup,
 						nic_test_teardown),
 	};
