@@ -292,10 +292,12 @@ int rte_vfio_user_client_dma_unmap(struct rte_vfio_user_client *c,
  *   0 (the range is unmapped), or a negative errno (-EINVAL when the
  *   server is not logging or refuses the bitmap; the map stays then).
  */
+/* clang-format off */
 __rte_experimental
 int rte_vfio_user_client_dma_unmap_dirty(struct rte_vfio_user_client *c,
 		uint64_t iova, uint64_t size, uint64_t pgsize,
 		uint64_t *bitmap, uint64_t bitmap_size);
+/* clang-format on */
 
 /** DEVICE_RESET. */
 __rte_experimental

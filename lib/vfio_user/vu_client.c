@@ -1450,7 +1450,8 @@ rte_vfio_user_client_dma_unmap_dirty(struct rte_vfio_user_client *c,
 {
 	struct vfio_user_dma_unmap req = {
 		.flags = VFIO_USER_DMA_UNMAP_F_GET_DIRTY_BITMAP,
-		.addr = iova, .size = size,
+		.addr = iova,
+		.size = size,
 	};
 	struct vfio_user_bitmap bm = { .pgsize = pgsize, .size = bitmap_size };
 	struct iovec iov[2] = { { &req, sizeof(req) }, { &bm, sizeof(bm) } };

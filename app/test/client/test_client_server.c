@@ -1563,8 +1563,11 @@ test_dirty_pages(void **state)
 
 	/* DMA_UNMAP with the range's dirty bitmap: what the server wrote
 	 * since the last report; refused (the map stays) without room */
-	assert_int_equal(rte_vfio_user_dma_write(srv_a.id, iova + pg, &x, 1), 0);
-	assert_int_equal(rte_vfio_user_dma_write(srv_a.id, iova + 7 * pg, &x, 1), 0);
+	assert_int_equal(rte_vfio_user_dma_write(srv_a.id, iova + pg, &x, 1),
+			 0);
+	assert_int_equal(rte_vfio_user_dma_write(srv_a.id, iova + 7 * pg, &x,
+						 1),
+			 0);
 	assert_int_equal(rte_vfio_user_client_dma_unmap_dirty(c, iova, size, pg,
 							      NULL, 8),
 			 -EINVAL);
@@ -1584,10 +1587,14 @@ test_dirty_pages(void **state)
 							      bitmap, 8),
 			 0);
 	assert_int_equal(bitmap[0], (1ULL << 1) | (1ULL << 7));
-	assert_int_equal(bitmap[1], ~0ULL);	/* not written past the bitmap */
-	assert_int_equal(rte_vfio_user_dma_write(srv_a.id, iova, &x, 1), -EFAULT);
-	assert_int_equal(rte_vfio_user_client_dma_map(c, iova, size, NULL, fd, 0,
-			 VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE), 0);
+	assert_int_equal(bitmap[1], ~0ULL); /* not written past the bitmap */
+	assert_int_equal(rte_vfio_user_dma_write(srv_a.id, iova, &x, 1),
+			 -EFAULT);
+	assert_int_equal(
+		rte_vfio_user_client_dma_map(c, iova, size, NULL, fd, 0,
+					     VFIO_USER_DMA_MAP_F_READ |
+						     VFIO_USER_DMA_MAP_F_WRITE),
+		0);
 
 	assert_int_equal(rte_vfio_user_client_dirty_pages(c,
 			 VFIO_USER_DIRTY_PAGES_F_STOP, 0, 0, 0, NULL, 0), 0);

@@ -968,11 +968,11 @@ test_iotlb_log_new_file(void **state)
 	assert_true(mmap(va, PAGE, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_FIXED, fd, (off_t)file_off) == va);
 	memcpy(va, keep, PAGE);
-	assert_int_equal(rte_vfio_user_client_dma_map(d->c, iova, PAGE, va, fd,
-						      file_off,
-						      VFIO_USER_DMA_MAP_F_READ |
-							      VFIO_USER_DMA_MAP_F_WRITE),
-			 0);
+	assert_int_equal(
+		rte_vfio_user_client_dma_map(d->c, iova, PAGE, va, fd, file_off,
+					     VFIO_USER_DMA_MAP_F_READ |
+						     VFIO_USER_DMA_MAP_F_WRITE),
+		0);
 	/* every buffer posted, head 0's among them, then as many frames:
 	 * the engine fills them all (the driver checks each frame, read
 	 * through the new file for head 0's) */

@@ -4,8 +4,8 @@
 
 /*
  * How many descriptors the frontend (net_virtio_vfio_user) uses of its
- * rings: the nb_desc of each queue setup, its defaults (256 transmit,
- * 1024 receive) and the 4 MiB budget of posted receive buffers. Both PMDs
+ * rings: the nb_desc of each queue setup, its defaults (the whole
+ * 1024-entry ring) and the 4 MiB budget of posted receive buffers. Both PMDs
  * in one process, one thread: while one side does not poll, the other
  * fills the ring, and what it got in is counted exactly, then drained
  * and checked on the other side.
@@ -32,7 +32,7 @@
 
 #define BURST		32
 #define RING		1024		/* the frontend's rings */
-#define TX_DEFAULT	256		/* its default transmit depth */
+#define TX_DEFAULT	RING		/* its default transmit depth */
 #define JUMBO_ROOM	9344		/* 9216 B of data + headroom */
 #define FRAME		64
 
@@ -60,9 +60,11 @@ fe_start(uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp)
 	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
 	assert_int_equal(rte_eth_dev_configure(g.fe, 1, 1, &conf), 0);
 	assert_int_equal(rte_eth_rx_queue_setup(g.fe, 0, nb_rx, SOCKET_ID_ANY,
-						NULL, mp), 0);
+						NULL, mp),
+			 0);
 	assert_int_equal(rte_eth_tx_queue_setup(g.fe, 0, nb_tx, SOCKET_ID_ANY,
-						NULL), 0);
+						NULL),
+			 0);
 	assert_int_equal(rte_eth_dev_start(g.fe), 0);
 	for (int i = 0; i < 5000 && !(link_up(g.be) && link_up(g.fe)); i++)
 		rte_delay_ms(1);
@@ -132,7 +134,8 @@ tx_depth(uint16_t nb_desc, uint32_t want)
 	fe_start(0, nb_desc, g.fe_mp);
 	n = fill(g.fe, g.fe_mp);
 	printf("tx nb_desc %u: %" PRIu32 " frames in flight (want %" PRIu32
-	       ")\n", nb_desc, n, want);
+	       ")\n",
+	       nb_desc, n, want);
 	assert_int_equal(n, want);
 	assert_int_equal(drain(g.be, n, g.be_mp), n);
 	/* and again once the device used them */
@@ -210,9 +213,19 @@ group_setup(void **state)
 {
 	char sock[96], vdev[160], prefix[48], fe_args[128];
 	char *eal[] = {
-		(char *)(uintptr_t) "queue_depth", "-l", "0", "--no-huge",
-		"-m", "256", "--no-pci", "--no-telemetry", "--no-shconf",
-		"--file-prefix", prefix, "--vdev", vdev,
+		(char *)(uintptr_t) "queue_depth",
+		"-l",
+		"0",
+		"--no-huge",
+		"-m",
+		"256",
+		"--no-pci",
+		"--no-telemetry",
+		"--no-shconf",
+		"--file-prefix",
+		prefix,
+		"--vdev",
+		vdev,
 		"--log-level=pmd.net.vfio_user*:warning",
 	};
 	struct rte_eth_conf conf = { 0 };
@@ -250,8 +263,8 @@ group_setup(void **state)
 	if (rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
 	    rte_eth_dev_get_port_by_name("net_virtio_vfio_user0", &g.fe) != 0 ||
 	    rte_eth_dev_configure(g.fe, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY, NULL,
-				   g.fe_mp) != 0 ||
+	    rte_eth_rx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY, NULL, g.fe_mp) !=
+		    0 ||
 	    rte_eth_tx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY, NULL) != 0 ||
 	    rte_eth_dev_start(g.fe) != 0) {
 		fprintf(stderr, "frontend port setup failed\n");

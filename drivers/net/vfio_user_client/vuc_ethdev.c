@@ -221,8 +221,8 @@ vuc_dev_start(struct rte_eth_dev *dev)
 
 	pthread_mutex_lock(&d->lock);
 	if (d->requeue && d->client != NULL) {
-		VUC_LOG(INFO, "%s: receive queues set up again: resetting "
-			"the device", d->path);
+		VUC_LOG(INFO, "%s: receive queues set up again: reset",
+			d->path);
 		vuc_device_down(d, true);
 	}
 	d->requeue = false;
@@ -304,8 +304,7 @@ vuc_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	vu_pmd_dev_info(info, d->max_pairs, d->mtu,
 			(uint32_t)d->mtu + RTE_ETHER_HDR_LEN +
 				RTE_ETHER_CRC_LEN);
-	/* receive: the ring we allocate, all of it posted unless asked
-	 * otherwise; transmit: a quarter of it in flight */
+	/* the ring we allocate: all of it used unless asked otherwise */
 	info->default_rxportconf.ring_size = VUC_DEF_QUEUE_SIZE;
 	info->default_txportconf.ring_size = VUC_DEF_TX_DEPTH;
 	return 0;
@@ -323,8 +322,11 @@ vuc_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 	RTE_SET_USED(conf);
 	pthread_mutex_lock(&d->lock);
 	/* a virtio driver cannot take back the buffers it posted (short of
-	 * a reset): those of the old mempool must not outlive it */
-	if (d->client != NULL && (vq->mp != mp || vq->want != nb_desc))
+	 * a reset): those of the old mempool must not outlive it. Only
+	 * buffers posted count: a first setup, or one before any start,
+	 * leaves the device as it is */
+	if (d->client != NULL && vq->cookie != NULL &&
+	    vq->num_free != vq->size && (vq->mp != mp || vq->want != nb_desc))
 		d->requeue = true;
 	vq->mp = mp;
 	vuc_vq_set_want(vq, nb_desc);
