@@ -841,34 +841,75 @@ used_dirty(struct nic_drv *d, const struct dvq *q, unsigned int *pages)
 	return dirty_in(bm, off, len);
 }
 
-static void
-test_iotlb_dirty_log(void **state)
+/* The last report holds exactly n pages of pair 0's receive buffers and
+ * the used rings of pair 0 (at least a page each), nothing else. Returns
+ * the pages reported; *ru, *tu: those of the receive and transmit used
+ * rings. */
+static uint64_t
+assert_rx_and_used(struct nic_drv *d, unsigned int n, unsigned int *ru,
+		   unsigned int *tu)
 {
-	struct nic_drv *d;
-	struct vfio_user_dma_logging_range range = { NIC_IOVA, NIC_MEM_MAPPED };
-	struct flow f = { .pair = 0 }, big = { .pair = 1, .len = 9000 };
-	struct dvq *rq, *tq;
-	uint64_t pgsize = PAGE, rx_bufs, tx_bufs, all;
-	unsigned int n = 32, ru, tu, rp, tp;
+	unsigned int rp, tp;
+	uint64_t all;
 
-	(void)state;
-	/* as iotlb_frag: each queue's rings and first buffers in 4 KiB
-	 * pages scattered over two memfds, one region per memfd */
+	assert_int_equal(dirty_in(bm, off_of(d, d->vq[0].bufs),
+				  (uint64_t)NIC_QSZ * NIC_SLOT),
+			 n);
+	*ru = used_dirty(d, &d->vq[0], &rp);
+	*tu = used_dirty(d, &d->vq[1], &tp);
+	assert_true(*ru >= 1 && *ru <= rp);
+	assert_true(*tu >= 1 && *tu <= tp);
+	all = dirty_in(bm, 0, NIC_MEM_MAPPED);
+	assert_int_equal(all, n + *ru + *tu);
+	return all;
+}
+
+/* n frames through the engine on f (pair 0) after a report that leaves
+ * the log clean: what the driver wrote before (the receive buffers it
+ * posts) is not in the next report, only what the engine writes. */
+static void
+frames_after_report(struct nic_drv *d, struct flow *f, unsigned int n)
+{
+	loop_frames(d, f, 8);
+	flow_rx_fill(d, f, n);
+	report(d);
+	loop_frames(d, f, n);
+}
+
+/*
+ * As iotlb_frag lays memory out (each queue's rings and first buffers in
+ * 4 KiB pages scattered over two memfds, one region per memfd), logging
+ * started before the hand-over (the engine gets the queues in IOTLB mode
+ * and a log sized for its synthetic space), the device up.
+ */
+static struct nic_drv *
+open_frag_logged(void)
+{
+	struct vfio_user_dma_logging_range range = { NIC_IOVA, NIC_MEM_MAPPED };
+	uint64_t pgsize = PAGE;
+	struct nic_drv *d;
+
 	nic_frag = (struct nic_frag){ .on = true,
 				      .two_fds = true,
 				      .buf_off = 100 };
 	d = drv_open();
 	assert_true(d->nregions > 1000);
-	/* logging from before the hand-over: the engine gets the queues in
-	 * IOTLB mode and a log sized for its synthetic space */
 	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsize,
 								&range, 1),
 			 0);
 	up(d);
-	rq = &d->vq[0];
-	tq = &d->vq[1];
-	rx_bufs = off_of(d, rq->bufs);
-	tx_bufs = off_of(d, tq->bufs);
+	return d;
+}
+
+static void
+test_iotlb_dirty_log(void **state)
+{
+	struct nic_drv *d = open_frag_logged();
+	struct flow f = { .pair = 0 }, big = { .pair = 1, .len = 9000 };
+	uint64_t tx_bufs = off_of(d, d->vq[1].bufs), all;
+	unsigned int n = 32, ru, tu;
+
+	(void)state;
 	/* pair 1's 9000-byte frames cross pages: DPDK 22.11's vhost
 	 * library reads and writes those right only where the pages follow
 	 * in the file (see test_iotlb_frag), so its buffers are the slots
@@ -879,29 +920,17 @@ test_iotlb_dirty_log(void **state)
 		dvq_alloc(&d->vq[3]);
 	}
 
-	/* receive buffers posted, then a clean report: what the driver
-	 * wrote is not reported, only what the engine writes */
-	loop_frames(d, &f, 8);
-	flow_rx_fill(d, &f, n);
-	report(d);
-	loop_frames(d, &f, n);
+	frames_after_report(d, &f, n);
 	report(d);
 	/* one 2 KiB buffer per frame, each in a page of its own, which the
-	 * engine logged at its synthetic address: the fold found the IOVA */
-	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
-			 n);
-	ru = used_dirty(d, rq, &rp);
-	tu = used_dirty(d, tq, &tp);
-	assert_true(ru >= 1 && ru <= rp);
-	assert_true(tu >= 1 && tu <= tp);
+	 * engine logged at its synthetic address: the fold found the IOVA;
+	 * and nothing else (not the transmit buffers, only read) */
+	all = assert_rx_and_used(d, n, &ru, &tu);
 	assert_int_equal(dirty_in(bm, tx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
 			 0);
-	/* and nothing else */
-	all = dirty_in(bm, 0, NIC_MEM_MAPPED);
 	print_message("IOTLB mode: engine wrote %" PRIu64 " pages (%u buffers, "
 		      "used rings %u + %u), all reported at their IOVAs\n",
 		      all, n, ru, tu);
-	assert_int_equal(all, n + ru + tu);
 
 	/* read, the bits went: nothing new without traffic */
 	report(d);
@@ -925,31 +954,20 @@ test_iotlb_dirty_log(void **state)
 static void
 test_iotlb_log_new_file(void **state)
 {
-	struct nic_drv *d;
-	struct vfio_user_dma_logging_range range = { NIC_IOVA, NIC_MEM_MAPPED };
+	struct nic_drv *d = open_frag_logged();
 	struct flow f = { .pair = 0 };
 	static uint8_t keep[PAGE];
 	/* a sparse 128 MiB file, the page near its end: the synthetic
 	 * space (the whole file) grows past what one 4 KiB page of log
 	 * covers (128 MiB), and the page's synthetic address with it */
 	const uint64_t file_size = 128u << 20, file_off = file_size - 2 * PAGE;
-	uint64_t pgsize = PAGE, rx_bufs, iova, tx_page, one;
-	unsigned int ru, tu, rp, tp;
-	struct dvq *rq;
+	struct dvq *rq = &d->vq[0];
+	uint64_t iova, tx_page, one;
+	unsigned int ru, tu;
 	uint8_t *va;
 	int fd;
 
 	(void)state;
-	nic_frag = (struct nic_frag){ .on = true,
-				      .two_fds = true,
-				      .buf_off = 100 };
-	d = drv_open();
-	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsize,
-								&range, 1),
-			 0);
-	up(d);
-	rq = &d->vq[0];
-	rx_bufs = off_of(d, rq->bufs);
 	loop_frames(d, &f, 64);
 	report(d);
 	/* the page of head 0's receive buffer (a DMA region of its own)
@@ -985,11 +1003,7 @@ test_iotlb_log_new_file(void **state)
 	if (!page_dirty(bm, (iova - NIC_IOVA) / PAGE))
 		fail_msg("the page in the new file, written by the engine, "
 			 "is not in the report");
-	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
-			 NIC_QSZ);
-	ru = used_dirty(d, rq, &rp);
-	tu = used_dirty(d, &d->vq[1], &tp);
-	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), NIC_QSZ + ru + tu);
+	assert_rx_and_used(d, NIC_QSZ, &ru, &tu);
 	print_message("a third file mapped while logging: %u buffers, the one "
 		      "in it too, reported at their IOVAs\n",
 		      NIC_QSZ);
@@ -1024,28 +1038,15 @@ test_iotlb_log_new_file(void **state)
 static void
 test_iotlb_log_engine_loss(void **state)
 {
-	struct nic_drv *d;
-	struct vfio_user_dma_logging_range range = { NIC_IOVA, NIC_MEM_MAPPED };
+	struct nic_drv *d = open_frag_logged();
 	struct flow f = { .pair = 0 }, g = { .pair = 0 };
-	uint64_t pgsize = PAGE, rx_bufs, all;
-	unsigned int n = 32, ru, tu, rp, tp;
+	unsigned int n = 32, ru, tu;
+	uint64_t all;
 
 	(void)state;
-	nic_frag = (struct nic_frag){ .on = true,
-				      .two_fds = true,
-				      .buf_off = 100 };
-	d = drv_open();
-	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsize,
-								&range, 1),
-			 0);
-	up(d);
-	rx_bufs = off_of(d, d->vq[0].bufs);
-	loop_frames(d, &f, 8);
-	flow_rx_fill(d, &f, n);
-	report(d);
 	/* the engine writes n receive buffers and the used rings, logs
 	 * them at synthetic addresses, and dies before any report */
-	loop_frames(d, &f, n);
+	frames_after_report(d, &f, n);
 	usleep(20000);
 	engine_kill();
 	/* the device sees it go with the queues: it folds the engine's
@@ -1053,17 +1054,10 @@ test_iotlb_log_engine_loss(void **state)
 	if (!NIC_WAIT(drv_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET, 5000))
 		fail_msg("no NEEDS_RESET after the engine died");
 	report(d);
-	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
-			 n);
-	ru = used_dirty(d, &d->vq[0], &rp);
-	tu = used_dirty(d, &d->vq[1], &tp);
-	assert_true(ru >= 1 && ru <= rp);
-	assert_true(tu >= 1 && tu <= tp);
-	all = dirty_in(bm, 0, NIC_MEM_MAPPED);
+	all = assert_rx_and_used(d, n, &ru, &tu);
 	print_message("engine killed: its last %" PRIu64 " pages (%u buffers, "
 		      "used rings %u + %u) reported at their IOVAs\n",
 		      all, n, ru, tu);
-	assert_int_equal(all, n + ru + tu);
 	report(d);
 	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), 0);
 
@@ -1071,17 +1065,9 @@ test_iotlb_log_engine_loss(void **state)
 	 * again, in IOTLB mode, with logging still on */
 	assert_int_equal(engine_spawn(), 0);
 	up(d);
-	rx_bufs = off_of(d, d->vq[0].bufs);
-	loop_frames(d, &g, 8);
-	flow_rx_fill(d, &g, n);
+	frames_after_report(d, &g, n);
 	report(d);
-	loop_frames(d, &g, n);
-	report(d);
-	assert_int_equal(dirty_in(bm, rx_bufs, (uint64_t)NIC_QSZ * NIC_SLOT),
-			 n);
-	ru = used_dirty(d, &d->vq[0], &rp);
-	tu = used_dirty(d, &d->vq[1], &tp);
-	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), n + ru + tu);
+	assert_rx_and_used(d, n, &ru, &tu);
 	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
 	assert_true(drv_canary_ok(d));
 	drv_close(d);
