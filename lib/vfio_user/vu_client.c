@@ -1442,6 +1442,18 @@ rte_vfio_user_client_dma_unmap(struct rte_vfio_user_client *c, uint64_t iova,
 	return 0;
 }
 
+/* A reply of head bytes, then a bitmap of at most bitmap_size bytes:
+ * the bitmap into bitmap. */
+static int
+reply_bitmap(const struct waiter *w, size_t head, uint64_t *bitmap,
+	     uint64_t bitmap_size)
+{
+	if (w->size < head || w->size - head > bitmap_size)
+		return -EPROTO;
+	memcpy(bitmap, w->payload + head, w->size - head);
+	return 0;
+}
+
 int
 rte_vfio_user_client_dma_unmap_dirty(struct rte_vfio_user_client *c,
 				     uint64_t iova, uint64_t size,
@@ -1466,10 +1478,7 @@ rte_vfio_user_client_dma_unmap_dirty(struct rte_vfio_user_client *c,
 	ret = request(c, &w, VFIO_USER_DMA_UNMAP, 0, iov, 2, NULL, 0);
 	if (ret < 0)
 		return ret;
-	if (w.size < head || w.size - head > bitmap_size)
-		ret = -EPROTO;
-	else
-		memcpy(bitmap, w.payload + head, w.size - head);
+	ret = reply_bitmap(&w, head, bitmap, bitmap_size);
 	reply_done(&w);
 	win_remove(c, iova, size, NULL);
 	return ret;
@@ -1512,14 +1521,9 @@ rte_vfio_user_client_dirty_pages(struct rte_vfio_user_client *c,
 	ret = request(c, &w, VFIO_USER_DIRTY_PAGES, 0, iov, get ? 2 : 1, NULL, 0);
 	if (ret < 0)
 		return ret;
-	if (get) {
-		if (w.size < sizeof(dp) + sizeof(rg) ||
-		    w.size - sizeof(dp) - sizeof(rg) > bitmap_size)
-			ret = -EPROTO;
-		else
-			memcpy(bitmap, w.payload + sizeof(dp) + sizeof(rg),
-			       w.size - sizeof(dp) - sizeof(rg));
-	}
+	if (get)
+		ret = reply_bitmap(&w, sizeof(dp) + sizeof(rg), bitmap,
+				   bitmap_size);
 	reply_done(&w);
 	return ret;
 }
