@@ -3,9 +3,11 @@
  */
 
 /*
- * How many descriptors the frontend (net_virtio_vfio_user) uses of its
- * rings: the nb_desc of each queue setup, its defaults (the whole
- * 1024-entry ring) and the 4 MiB budget of posted receive buffers. Both PMDs
+ * How much of its rings the frontend (net_virtio_vfio_user) uses: the
+ * nb_desc of each queue setup (transmit: frames in flight, a chained one
+ * taking a descriptor per segment; receive: buffers posted), the defaults
+ * (256 frames in flight, the whole 1024-entry ring posted) and the 4 MiB
+ * budget of posted receive buffers. Both PMDs
  * in one process, one thread: while one side does not poll, the other
  * fills the ring, and what it got in is counted exactly, then drained
  * and checked on the other side.
@@ -32,7 +34,7 @@
 
 #define BURST		32
 #define RING		1024		/* the frontend's rings */
-#define TX_DEFAULT	RING		/* its default transmit depth */
+#define TX_DEFAULT	256		/* its default transmit depth */
 #define JUMBO_ROOM	9344		/* 9216 B of data + headroom */
 #define FRAME		64
 
@@ -71,29 +73,40 @@ fe_start(uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp)
 	assert_true(link_up(g.be) && link_up(g.fe));
 }
 
+/* n frames of segs segments of FRAME bytes each */
 static uint16_t
-frames(struct rte_mempool *mp, struct rte_mbuf **m, uint16_t n)
+frames(struct rte_mempool *mp, struct rte_mbuf **m, uint16_t n, uint16_t segs)
 {
-	if (rte_pktmbuf_alloc_bulk(mp, m, n) != 0)
-		return 0;
 	for (uint16_t i = 0; i < n; i++) {
-		memset(rte_pktmbuf_mtod(m[i], void *), 0x5a, FRAME);
-		m[i]->data_len = FRAME;
-		m[i]->pkt_len = FRAME;
+		m[i] = NULL;
+		for (uint16_t k = 0; k < segs; k++) {
+			struct rte_mbuf *s = rte_pktmbuf_alloc(mp);
+
+			if (s == NULL)
+				return 0;
+			memset(rte_pktmbuf_mtod(s, void *), 0x5a, FRAME);
+			s->data_len = FRAME;
+			s->pkt_len = FRAME;
+			if (m[i] == NULL)
+				m[i] = s;
+			else
+				assert_int_equal(rte_pktmbuf_chain(m[i], s), 0);
+		}
 	}
 	return n;
 }
 
-/* Send on port until it takes nothing more (the peer does not poll). */
+/* Send frames of segs segments on port until it takes nothing more (the
+ * peer does not poll). */
 static uint32_t
-fill(uint16_t port, struct rte_mempool *mp)
+fill_segs(uint16_t port, struct rte_mempool *mp, uint16_t segs)
 {
 	struct rte_mbuf *m[BURST];
 	uint32_t total = 0;
 	int idle = 0;
 
 	while (idle < 3 && total < 100000) {
-		uint16_t n = frames(mp, m, BURST), sent;
+		uint16_t n = frames(mp, m, BURST, segs), sent;
 
 		assert_int_equal(n, BURST);
 		sent = rte_eth_tx_burst(port, 0, m, n);
@@ -105,9 +118,17 @@ fill(uint16_t port, struct rte_mempool *mp)
 	return total;
 }
 
-/* Receive on port until want frames came (bounded), in mbufs of mp. */
 static uint32_t
-drain(uint16_t port, uint32_t want, const struct rte_mempool *mp)
+fill(uint16_t port, struct rte_mempool *mp)
+{
+	return fill_segs(port, mp, 1);
+}
+
+/* Receive on port until want frames of len bytes came (bounded), in mbufs
+ * of mp. */
+static uint32_t
+drain_len(uint16_t port, uint32_t want, const struct rte_mempool *mp,
+	  uint32_t len)
 {
 	struct rte_mbuf *m[BURST];
 	uint32_t got = 0;
@@ -116,13 +137,19 @@ drain(uint16_t port, uint32_t want, const struct rte_mempool *mp)
 		uint16_t n = rte_eth_rx_burst(port, 0, m, BURST);
 
 		for (uint16_t k = 0; k < n; k++) {
-			assert_int_equal(m[k]->pkt_len, FRAME);
+			assert_int_equal(m[k]->pkt_len, len);
 			assert_ptr_equal(m[k]->pool, mp);
 		}
 		rte_pktmbuf_free_bulk(m, n);
 		got += n;
 	}
 	return got;
+}
+
+static uint32_t
+drain(uint16_t port, uint32_t want, const struct rte_mempool *mp)
+{
+	return drain_len(port, want, mp, FRAME);
 }
 
 /* Transmit: the frontend has at most nb_desc frames in flight. */
@@ -162,6 +189,32 @@ test_tx_nb_desc(void **state)
 	tx_depth(100, 100);
 	tx_depth(RING, RING);
 	tx_depth(4096, RING);	/* more than the ring: all of it */
+}
+
+/* Chained frames: the default counts frames, each taking a descriptor per
+ * segment, so 3-segment frames fill 768 descriptors and 5-segment ones
+ * stop at the ring (204 of them, 1020 descriptors). */
+static void
+test_tx_chained(void **state)
+{
+	static const struct {
+		uint16_t segs;
+		uint32_t want;
+	} c[] = { { 3, TX_DEFAULT }, { 5, RING / 5 } };
+
+	(void)state;
+	fe_start(0, 0, g.fe_mp);
+	for (unsigned int i = 0; i < RTE_DIM(c); i++) {
+		uint32_t n = fill_segs(g.fe, g.fe_mp, c[i].segs);
+
+		printf("tx default, %u-segment frames: %" PRIu32
+		       " in flight (want %" PRIu32 ")\n",
+		       c[i].segs, n, c[i].want);
+		assert_int_equal(n, c[i].want);
+		assert_int_equal(drain_len(g.be, n, g.be_mp,
+					   (uint32_t)c[i].segs * FRAME),
+				 n);
+	}
 }
 
 /* nb_desc lowered while more than that are in flight (the stop waits a
@@ -296,6 +349,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tx_default),
 		cmocka_unit_test(test_tx_nb_desc),
+		cmocka_unit_test(test_tx_chained),
 		cmocka_unit_test(test_tx_lowered),
 		cmocka_unit_test(test_rx_nb_desc),
 	};

@@ -41,13 +41,14 @@
 #define VUC_MAX_VQS		(2 * VUC_MAX_QUEUE_PAIRS + 1)
 #define VUC_DEF_QUEUE_SIZE	1024
 /*
- * Transmit descriptors in flight by default (the nb_desc 0 of a queue
- * setup; testpmd's --txd): the whole ring. 256 keep a saturated sender's
- * mbufs in a core's L2 (doc/guides/perf.rst, "The transmit depth"), but a
- * burst of 32 chained 9000 B frames takes 160 of them: a forwarding loop
- * of jumbo frames then drops where 1024 do not.
+ * Transmit frames in flight by default (the default nb_desc of a queue
+ * setup; testpmd's --txd): 256, like virtio-user's ring, keep a saturated
+ * sender's mbufs in a core's L2 (doc/guides/perf.rst, "The transmit
+ * depth"). The limit counts frames, not descriptors: a chained frame
+ * takes one descriptor per segment from the whole ring, so a forwarding
+ * loop of 9000 B frames in 2 KB mbufs still has the ring's 1024.
  */
-#define VUC_DEF_TX_DEPTH	VUC_DEF_QUEUE_SIZE
+#define VUC_DEF_TX_DEPTH	256
 #define VUC_BURST		32
 /*
  * Receive buffers posted at a time, in bytes at most: the device fills
@@ -104,10 +105,10 @@ struct vuc_vq {
 	uint16_t used_head;		/* in order: first descriptor in use */
 	uint16_t hdr_len;
 	uint32_t rx_buf_len;		/* rx: bytes each buffer offers */
-	uint16_t want;			/* descriptors to use at most (the
-					 * queue setup's nb_desc), 0: all */
-	uint16_t hold;			/* descriptors never used: rx never
-					 * posts them, tx never fills them */
+	uint16_t want;			/* the queue setup's nb_desc, 0: all */
+	uint16_t hold;			/* rx: descriptors never posted */
+	uint16_t tx_cap;		/* tx: frames in flight at most */
+	uint16_t inflight;		/* tx: frames in flight */
 	bool event_idx;
 	bool mrg_rxbuf;
 	bool intr_on;			/* rx: interrupts asked for */
@@ -215,11 +216,11 @@ uint16_t vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 void vuc_vq_init_ring(struct vuc_vq *vq);
 int vuc_rxq_fill(struct vuc_vq *vq);
 /*
- * Use at most want descriptors of the ring (the nb_desc of the queue
- * setup; 0 or more than the ring: all of it): a receive queue keeps that
- * many buffers posted, and no more than VUC_RX_POST_BYTES of its
- * mempool's buffers; a transmit queue has at most that many in flight.
- * Queue not running.
+ * Apply the nb_desc of the queue setup (want; 0 or more than the ring:
+ * all of it): a receive queue keeps that many buffers posted, and no more
+ * than VUC_RX_POST_BYTES of its mempool's buffers; a transmit queue has at
+ * most that many frames in flight (and never more descriptors than the
+ * ring: a chained frame takes one per segment). Queue not running.
  */
 void vuc_vq_set_want(struct vuc_vq *vq, uint16_t want);
 void vuc_vq_drain(struct vuc_vq *vq);

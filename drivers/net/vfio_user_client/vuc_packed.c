@@ -336,7 +336,7 @@ tx_reclaim(struct vuc_vq *vq)
 	uint16_t pos = vq->last_used, size = vq->size;
 	uint16_t left = (uint16_t)(size - vq->num_free);
 	bool wrap = vq->used_wrap, simple = true;
-	unsigned int nd = 0;
+	unsigned int nd = 0, frames = 0;
 
 	while (left > 0) {
 		uint16_t f = __atomic_load_n(&ring[pos].flags,
@@ -373,6 +373,7 @@ tx_reclaim(struct vuc_vq *vq)
 					}
 				}
 				left = (uint16_t)(left - k);
+				frames += k;
 				vq->num_free = (uint16_t)(vq->num_free + k);
 				pos_add(&pos, &wrap, k, size);
 				if (likely(k == span))
@@ -387,6 +388,7 @@ tx_reclaim(struct vuc_vq *vq)
 				}
 				simple &= c->ndesc == 1;
 				done[nd++] = c->m;
+				frames++;
 				c->m = NULL;
 				left = (uint16_t)(left - c->ndesc);
 				vq->num_free = (uint16_t)(vq->num_free +
@@ -408,6 +410,7 @@ tx_reclaim(struct vuc_vq *vq)
 		}
 		simple &= vq->cookie[id].ndesc == 1;
 		done[nd++] = vq->cookie[id].m;
+		frames++;
 		vq->cookie[id].m = NULL;
 		left = (uint16_t)(left - vq->cookie[id].ndesc);
 		vq->num_free = (uint16_t)(vq->num_free + vq->cookie[id].ndesc);
@@ -422,6 +425,7 @@ tx_reclaim(struct vuc_vq *vq)
 out:
 	vq->last_used = pos;
 	vq->used_wrap = wrap;
+	vq->inflight = (uint16_t)(vq->inflight - frames);
 	tx_free(done, nd, simple);
 }
 
@@ -473,6 +477,7 @@ tx_packed_simple(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n,
 		}
 	}
 	vq->num_free = (uint16_t)(vq->num_free - i);
+	vq->inflight = (uint16_t)(vq->inflight + i);
 	*ppos = pos;
 	*pwrap = wrap;
 	*pbytes += bytes;
@@ -505,7 +510,7 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		uint16_t id, first = pos, ff;
 		struct vring_packed_desc *d;
 
-		if (unlikely(need > tx_room(vq))) {
+		if (unlikely(!tx_fits(vq, need))) {
 			vq->st.full++;
 			break;
 		}
@@ -548,6 +553,7 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		vq->cookie[id].m = m;
 		vq->cookie[id].ndesc = need;
 		vq->num_free = (uint16_t)(vq->num_free - need);
+		vq->inflight++;
 		bytes += m->pkt_len;
 	}
 	vq->avail_idx = pos;

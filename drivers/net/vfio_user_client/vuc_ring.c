@@ -46,6 +46,7 @@ vuc_vq_init_ring(struct vuc_vq *vq)
 	memset(vq->cookie, 0, (size_t)vq->size * sizeof(*vq->cookie));
 	vq->rx_pending = NULL;
 	vq->num_free = vq->size;
+	vq->inflight = 0;
 	vuc_vq_set_want(vq, vq->want);
 	vq->avail_idx = 0;
 	vq->last_used = 0;
@@ -228,6 +229,7 @@ vuc_vq_set_want(struct vuc_vq *vq, uint16_t want)
 	uint32_t post = want != 0 ? want : vq->size;
 
 	vq->want = want;
+	vq->tx_cap = (uint16_t)RTE_MIN(post, vq->size);
 	if (vq->mp != NULL) {
 		/* at most VUC_RX_POST_BYTES of buffers, two bursts at least */
 		uint32_t room = rte_pktmbuf_data_room_size(vq->mp);
@@ -409,6 +411,7 @@ tx_reclaim(struct vuc_vq *vq)
 		n--;
 		done[nd++] = vq->cookie[id].m;
 		vq->cookie[id].m = NULL;
+		vq->inflight--;
 		desc_free(vq, id);
 		if (nd == VUC_BURST) {
 			vu_pmd_free_pkts(done, nd);
@@ -436,7 +439,7 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		uint16_t need = (uint16_t)(m->nb_segs + (push ? 0 : 1));
 		uint16_t head, idx, last;
 
-		if (unlikely(need > tx_room(vq))) {
+		if (unlikely(!tx_fits(vq, need))) {
 			vq->st.full++;
 			break;
 		}
@@ -468,6 +471,7 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		if (vq->desc[idx].flags != 0)
 			vq->desc[idx].flags = 0;	/* end of chain */
 		vq->cookie[head] = (struct vuc_cookie){ m, need, last };
+		vq->inflight++;
 		avail_put(vq, head);
 		bytes += m->pkt_len;
 	}
@@ -506,6 +510,7 @@ vuc_vq_drain(struct vuc_vq *vq)
 			vq->cookie[i].m = NULL;
 		}
 	}
+	vq->inflight = 0;
 }
 
 /* Whether the device took every buffer of a transmit queue. */

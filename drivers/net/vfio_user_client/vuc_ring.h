@@ -92,14 +92,25 @@ rxq_refill_due(const struct vuc_vq *vq)
 	       (uint32_t)vq->hold + RTE_MIN(VUC_BURST, posted / 4);
 }
 
-/* Descriptors a transmit burst may fill: the free ones beyond those the
- * queue never uses (its nb_desc; see vuc_vq_set_want()). None while more
- * than that are in flight (nb_desc lowered with frames in the ring). */
+/* One-descriptor frames a transmit burst may add: as many as the free
+ * descriptors and the queue's frame limit (its nb_desc; see
+ * vuc_vq_set_want()) allow. None while more frames than that are in
+ * flight (nb_desc lowered with frames in the ring). */
 static __rte_always_inline uint16_t
 tx_room(const struct vuc_vq *vq)
 {
-	return vq->num_free > vq->hold ? (uint16_t)(vq->num_free - vq->hold) :
-					 0;
+	uint16_t frames = vq->inflight < vq->tx_cap ?
+				  (uint16_t)(vq->tx_cap - vq->inflight) :
+				  0;
+
+	return RTE_MIN(frames, vq->num_free);
+}
+
+/* Whether one more frame taking need descriptors fits. */
+static __rte_always_inline bool
+tx_fits(const struct vuc_vq *vq, uint16_t need)
+{
+	return need <= vq->num_free && vq->inflight < vq->tx_cap;
 }
 
 /* vuc_ring.c */
