@@ -435,6 +435,12 @@ out:
  * the checks of tx_can_push() on one word of the mbuf. At most n (no
  * more than are free); stops at the first other mbuf, which the general
  * loop takes.
+ *
+ * The descriptors are written last to first. A device that keeps up
+ * polls the flags of the burst's first descriptor, so it keeps reading
+ * that cache line while we fill the burst: written first, the line would
+ * go back and forth once per descriptor in it; written last, its stores
+ * go out together.
  */
 static __rte_always_inline uint16_t
 tx_packed_simple(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n,
@@ -443,16 +449,13 @@ tx_packed_simple(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n,
 {
 	struct vring_packed_desc *ring = vq->pdesc;
 	struct vuc_cookie *ck = vq->cookie;
-	uint16_t pos = *ppos, size = vq->size, i;
+	uint16_t pos = *ppos, size = vq->size, i, k;
 	bool wrap = *pwrap;
-	uint16_t ab = avail_bits(wrap);
 	uint64_t bytes = 0;
 
-	for (i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		struct vring_packed_desc *d = &ring[pos];
+	for (k = 0; k < n; k++) {
+		const struct rte_mbuf *m = pkts[k];
 		uint64_t w;
-		uint8_t *hd;
 
 		/* data_off, refcnt, nb_segs, port */
 		memcpy(&w, &m->rearm_data, sizeof(w));
@@ -461,27 +464,40 @@ tx_packed_simple(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n,
 			     (m->ol_flags &
 			      (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL))))
 			break;
-		hd = (uint8_t *)m->buf_addr + (uint16_t)w - VUC_HDR_LEN;
+	}
+	for (i = k; i-- > 0;) {
+		struct rte_mbuf *m = pkts[i];
+		uint16_t at = (uint16_t)(pos + i);
+		bool w = wrap;
+		struct vring_packed_desc *d;
+		uint8_t *hd;
+
+		if (unlikely(at >= size)) {
+			at = (uint16_t)(at - size);
+			w = !wrap;
+		}
+		d = &ring[at];
+		hd = rte_pktmbuf_mtod_offset(m, uint8_t *, -VUC_HDR_LEN);
 		tx_hdr_zero(hd);
 		d->addr = (uint64_t)(uintptr_t)hd;
 		d->len = (uint32_t)m->data_len + VUC_HDR_LEN;
-		d->id = pos;
-		put_flags(vq, h, pos, ab);
-		ck[pos].m = m;
-		ck[pos].ndesc = 1;
+		d->id = at;
+		ck[at].m = m;
+		ck[at].ndesc = 1;
 		bytes += m->data_len;
-		if (unlikely(++pos == size)) {
-			pos = 0;
-			wrap = !wrap;
-			ab = avail_bits(wrap);
-		}
+		if (i > 0)
+			__atomic_store_n(&d->flags, avail_bits(w),
+					 __ATOMIC_RELEASE);
+		else
+			put_flags(vq, h, at, avail_bits(w));
 	}
-	vq->num_free = (uint16_t)(vq->num_free - i);
-	vq->inflight = (uint16_t)(vq->inflight + i);
+	pos_add(&pos, &wrap, k, size);
+	vq->num_free = (uint16_t)(vq->num_free - k);
+	vq->inflight = (uint16_t)(vq->inflight + k);
 	*ppos = pos;
 	*pwrap = wrap;
 	*pbytes += bytes;
-	return i;
+	return k;
 }
 
 uint16_t
