@@ -34,7 +34,7 @@
 #     -d SECONDS    measuring window per figure (default: fitted so the
 #                   whole run stays under the time budget, 0.3..5 s)
 #     -b SECONDS    time budget used to fit the window (default 540)
-#     -g SECONDS    the near gate's budget for the whole run (default 45;
+#     -g SECONDS    the near gate's budget for the whole run (default 90;
 #                   0: no gate), see below
 #     -m MODES      huge, nohuge, both or auto (default both; auto: huge
 #                   when enough hugepages are free, else nohuge)
@@ -178,7 +178,7 @@ done
 if [ $QUICK = 1 ]; then
 	ROUNDS=1 MODES=auto SIZES="64 9000" WINDOW=${WINDOW:-0.3} GATE=${GATE:-0}
 fi
-GATE=${GATE:-45}
+GATE=${GATE:-90}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "-r: a number of rounds" >&2; exit 2; }
 if [ -n "$WINDOW" ] && ! [[ $WINDOW =~ ^[0-9]*\.?[0-9]+$ ]]; then
 	echo "-d: seconds" >&2
@@ -404,9 +404,16 @@ c2c_far() {	# c2c_far NS NS: true if either is far above the lowest seen
 	done
 	return 1
 }
-# The near gate (see the top): GATE_LEFT_US of the run's budget left,
+# The near gate (see the top): GATE_LEFT_US that it may spend now (each
+# round adds its share of the run's budget: a far spell early in the run
+# does not leave the last rounds without a gate), GATE_SPENT_US in all,
 # GATE_WAITS windows that waited, GATE_REDONE figures measured again.
-GATE_LEFT_US=$((GATE * 1000000)) GATE_WAITS=0 GATE_REDONE=0
+GATE_LEFT_US=0 GATE_SPENT_US=0 GATE_WAITS=0 GATE_REDONE=0
+gate_spend() {	# gate_spend MICROSECONDS
+	GATE_SPENT_US=$((GATE_SPENT_US + $1))
+	GATE_LEFT_US=$((GATE_LEFT_US - $1))
+	[ "$GATE_LEFT_US" -gt 0 ] || GATE_LEFT_US=0
+}
 usec() { echo "${EPOCHREALTIME/./}"; }
 # near_wait -> C2C_V: probe until the CPUs are near, for at most
 # GATE_WAIT_US and while the gate's budget lasts.
@@ -425,8 +432,7 @@ near_wait() {
 		c2c
 	done
 	t=$(usec)
-	GATE_LEFT_US=$((GATE_LEFT_US - (t - t0)))
-	[ "$GATE_LEFT_US" -gt 0 ] || GATE_LEFT_US=0
+	gate_spend $((t - t0))
 }
 
 # --- the plan and the window ---------------------------------------------------
@@ -451,10 +457,10 @@ if [ $QUICK = 1 ] && [ -n "$SMALL_SIZES" ] && [ -n "$JUMBO_SIZES" ] &&
 	N_FIG=$((N_FIG - ROUNDS * N_MODES * (${#RUN_V[@]} - 1) * \
 		$(wc -w <<<"$JUMBO_SIZES") * N_TESTS))
 fi
-# Measured on the project's 2-core machine under load: about 2.5 s to
-# bring a pair up and down, about 0.35 s of commands and settling per
-# figure besides the window.
-PAIR_COST=3 FIG_COST=0.4
+# Measured on the project's 2-core machine: about 2.5 s to bring a pair
+# up and down, about 0.3 s of commands and settling per figure besides
+# the window (full default runs of 2026-12-03: 528-542 s).
+PAIR_COST=2.5 FIG_COST=0.3
 # fit_window SECONDS_LEFT PAIRS_LEFT FIGURES_LEFT -> WINDOW
 fit_window() {
 	WINDOW=$(awk -v b="$1" -v p="$2" -v f="$3" -v pc=$PAIR_COST -v fc=$FIG_COST \
@@ -788,10 +794,10 @@ run_figure() {
 		reason='' cpu_be='' cpu_fe='' c2c0='' c2c1=''
 		t=$(usec)
 		measure_figure
-		[ $redo = 1 ] && GATE_LEFT_US=$((GATE_LEFT_US - ($(usec) - t)))
-		[ "$GATE_LEFT_US" -gt 0 ] || GATE_LEFT_US=0
-		if [ -z "$reason" ] && [ $redo = 0 ] && [ "$GATE_LEFT_US" -gt 0 ] &&
-		   c2c_far "$c2c0" "$c2c1"; then
+		[ $redo = 1 ] && gate_spend $(($(usec) - t))
+		# (only if the gate can pay for it: the window and a second)
+		if [ -z "$reason" ] && [ $redo = 0 ] && c2c_far "$c2c0" "$c2c1" &&
+		   [ "$GATE_LEFT_US" -gt "$(awk -v w="$WINDOW" 'BEGIN { printf "%d", (w + 1) * 1e6 }')" ]; then
 			redo=1 GATE_REDONE=$((GATE_REDONE + 1))
 			continue
 		fi
@@ -906,11 +912,12 @@ measure_figure() {
 
 PAIRS_DONE=0 FIGS_DONE=0
 for ((round = 1; round <= ROUNDS; round++)); do
+	GATE_LEFT_US=$((GATE_LEFT_US + GATE * 1000000 / ROUNDS))
 	for mode in $MODES; do
 		# a slow machine (pairs taking longer to come up) gets shorter
 		# windows for the rest, so the run stays within the budget
 		if [ $FIT_WINDOW = 1 ] && [ $PAIRS_DONE -gt 0 ]; then
-			fit_window $((BUDGET - (SECONDS - BENCH_START) - GATE_LEFT_US / 1000000)) \
+			fit_window $((BUDGET - (SECONDS - BENCH_START) - GATE + GATE_SPENT_US / 1000000)) \
 				$((N_PAIRS - PAIRS_DONE)) $((N_FIG - FIGS_DONE))
 		fi
 		step "round $round/$ROUNDS, $( [ "$mode" = huge ] && echo hugepages || echo --no-huge), elapsed $((SECONDS - BENCH_START)) s, ${WINDOW} s windows, load $(cut -d' ' -f1 /proc/loadavg)"
@@ -997,7 +1004,7 @@ echo "summary: $OUT/summary.csv"
 [ -f "$OUT/dma.csv" ] && echo "dma:     $OUT/dma.csv"
 echo "logs:    $OUT/logs/"
 [ "$GATE" -gt 0 ] && [ -n "$C2C" ] &&
-	echo "near gate: $GATE_WAITS window(s) waited for the CPUs to be near, $GATE_REDONE figure(s) measured again, $(( (GATE * 1000000 - GATE_LEFT_US) / 1000000 )) s of its $GATE s"
+	echo "near gate: $GATE_WAITS window(s) waited for the CPUs to be near, $GATE_REDONE figure(s) measured again, $((GATE_SPENT_US / 1000000)) s of its $GATE s"
 echo "took $((SECONDS - BENCH_START)) s"
 N_SKIPPED=$(awk -F, 'NR > 1 && $7 == "SKIPPED"' "$RAW" | wc -l)
 if [ "$N_SKIPPED" -gt 0 ]; then
