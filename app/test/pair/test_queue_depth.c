@@ -82,15 +82,21 @@ frames(struct rte_mempool *mp, struct rte_mbuf **m, uint16_t n, uint16_t segs)
 		for (uint16_t k = 0; k < segs; k++) {
 			struct rte_mbuf *s = rte_pktmbuf_alloc(mp);
 
-			if (s == NULL)
-				return 0;
-			memset(rte_pktmbuf_mtod(s, void *), 0x5a, FRAME);
-			s->data_len = FRAME;
-			s->pkt_len = FRAME;
-			if (m[i] == NULL)
+			if (s != NULL) {
+				memset(rte_pktmbuf_mtod(s, void *), 0x5a,
+				       FRAME);
+				s->data_len = FRAME;
+				s->pkt_len = FRAME;
+			}
+			if (s != NULL && m[i] == NULL) {
 				m[i] = s;
-			else
-				assert_int_equal(rte_pktmbuf_chain(m[i], s), 0);
+			} else if (s == NULL ||
+				   rte_pktmbuf_chain(m[i], s) != 0) {
+				/* give back what this call took */
+				rte_pktmbuf_free(s);
+				rte_pktmbuf_free_bulk(m, i + 1);
+				return 0;
+			}
 		}
 	}
 	return n;

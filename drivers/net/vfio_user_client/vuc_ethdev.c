@@ -304,7 +304,8 @@ vuc_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	vu_pmd_dev_info(info, d->max_pairs, d->mtu,
 			(uint32_t)d->mtu + RTE_ETHER_HDR_LEN +
 				RTE_ETHER_CRC_LEN);
-	/* the ring we allocate: all of it used unless asked otherwise */
+	/* the ring we allocate: receive posts all of it unless asked
+	 * otherwise; transmit has VUC_DEF_TX_DEPTH frames in flight */
 	info->default_rxportconf.ring_size = VUC_DEF_QUEUE_SIZE;
 	info->default_txportconf.ring_size = VUC_DEF_TX_DEPTH;
 	return 0;
@@ -343,7 +344,10 @@ vuc_tx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 
 	RTE_SET_USED(socket);
 	RTE_SET_USED(conf);
+	/* the reconnection alarm re-initialises rings under the lock */
+	pthread_mutex_lock(&d->lock);
 	vuc_vq_set_want(&d->vq[2 * q + 1], nb_desc);
+	pthread_mutex_unlock(&d->lock);
 	dev->data->tx_queues[q] = &d->vq[2 * q + 1];
 	return 0;
 }

@@ -386,7 +386,8 @@ tx_reclaim(struct vuc_vq *vq)
 	struct rte_mbuf *done[VUC_BURST];
 	unsigned int nd = 0;
 
-	if (unlikely(n > vq->size - vq->num_free)) {
+	/* each used entry is one buffer: never more than are in flight */
+	if (unlikely(n > vq->inflight)) {
 		vq->st.errors++;	/* more than we made available */
 		return;
 	}
@@ -397,6 +398,10 @@ tx_reclaim(struct vuc_vq *vq)
 		 * the oldest buffer is the next one done */
 		if (vq->in_order) {
 			id = vq->used_head;
+			if (unlikely(vq->cookie[id].m == NULL)) {
+				vq->st.errors++;	/* not one of ours */
+				break;
+			}
 		} else {
 			id = (uint16_t)used_at(vq, vq->last_used)->id;
 			if (unlikely(id >= vq->size ||
