@@ -72,7 +72,8 @@
 # apart): every transport is slower then (doc/guides/perf.rst).
 # The near gate: a window starts only once the probe finds the two CPUs
 # near (it waits up to 1 s, probing every 50 ms), and a figure whose probe
-# after the window found them far is measured once more; both only while
+# before or after the window found them far is measured once more (the
+# second figure is the one recorded); both only while
 # the run's gate budget (-g) lasts, so the run stays bounded. The states
 # alternate every few seconds: the gate makes every transport's figures
 # mostly near ones (the state a ranking can compare), and the marks and
@@ -185,7 +186,7 @@ if [ -n "$WINDOW" ] && ! [[ $WINDOW =~ ^[0-9]*\.?[0-9]+$ ]]; then
 	exit 2
 fi
 [[ $BUDGET =~ ^[1-9][0-9]*$ ]] || { echo "-b: seconds" >&2; exit 2; }
-[[ $GATE =~ ^[0-9]+$ ]] || { echo "-g: seconds" >&2; exit 2; }
+[[ $GATE =~ ^(0|[1-9][0-9]*)$ ]] || { echo "-g: seconds" >&2; exit 2; }
 for t in $TESTS; do
 	case $t in fe-to-be|be-to-fe|loop) ;; *) echo "-t: unknown test $t" >&2; exit 2 ;; esac
 done
@@ -388,8 +389,8 @@ C2C=$WORK/bench-c2c
 C2C_MIN=''
 C2C_FAR=2
 if ! cc -O2 -pthread -o "$C2C" devtools/bench-c2c.c 2>"$WORK/c2c.err"; then
-	warn "cannot build devtools/bench-c2c.c: no cross-CPU latency probe ($(head -1 "$WORK/c2c.err"))"
-	C2C=''
+	warn "cannot build devtools/bench-c2c.c: no cross-CPU latency probe ($(head -1 "$WORK/c2c.err")), no near gate"
+	C2C='' GATE=0
 fi
 c2c() {	# c2c -> C2C_V (empty without the probe)
 	C2C_V=''
@@ -414,7 +415,7 @@ gate_spend() {	# gate_spend MICROSECONDS
 	GATE_LEFT_US=$((GATE_LEFT_US - $1))
 	[ "$GATE_LEFT_US" -gt 0 ] || GATE_LEFT_US=0
 }
-usec() { echo "${EPOCHREALTIME/./}"; }
+usec() { echo "${EPOCHREALTIME//[!0-9]/}"; }	# any decimal point
 # near_wait -> C2C_V: probe until the CPUs are near, for at most
 # GATE_WAIT_US and while the gate's budget lasts.
 near_wait() {
@@ -484,7 +485,9 @@ echo "  $N_FIG figures from $N_PAIRS process pairs, ${WINDOW} s windows, about $
 echo "  output: $OUT"
 # the run's lowest round trip so far: a few probes, so that a run which
 # starts in the far state does not take it for the near one
-for _ in 1 2 3 4 5 6 7 8 9 10; do c2c; sleep 0.1; done
+if [ "$GATE" -gt 0 ]; then
+	for _ in 1 2 3 4 5 6 7 8 9 10; do c2c; sleep 0.1; done
+fi
 c2c
 echo "  machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(vu_free_hugepages) free hugepages${C2C_V:+, CPU 0<->1 cache-line round trip $C2C_V ns}"
 
@@ -787,17 +790,20 @@ dev_counters_zero() {
 run_figure() {
 	local round=$1 mode=$2 name=$3 test=$4 size=$5
 	local tx rx p reason s rs mpps i off_be off_fe
-	local c0_be c0_fe t_0 cpu_be cpu_fe c2c0 c2c1 redo=0 t
+	local c0_be c0_fe t_0 cpu_be cpu_fe c2c0 c2c1 redo=0 t s0
 	local -a st r0
-	# the near gate: once more if the CPUs were far after the window
+	# the near gate: once more if the CPUs were far before or after the
+	# window (the first figure is then not recorded)
 	while :; do
 		reason='' cpu_be='' cpu_fe='' c2c0='' c2c1=''
-		t=$(usec)
+		t=$(usec) s0=$GATE_SPENT_US
 		measure_figure
-		[ $redo = 1 ] && gate_spend $(($(usec) - t))
-		# (only if the gate can pay for it: the window and a second)
+		# a redo is the gate's, less the wait near_wait charged already
+		[ $redo = 1 ] && gate_spend $(($(usec) - t - (GATE_SPENT_US - s0)))
+		# (only if the gate can pay for it: the window, the settling, the
+		# commands and the probes, about a second and a half besides)
 		if [ -z "$reason" ] && [ $redo = 0 ] && c2c_far "$c2c0" "$c2c1" &&
-		   [ "$GATE_LEFT_US" -gt "$(awk -v w="$WINDOW" 'BEGIN { printf "%d", (w + 1) * 1e6 }')" ]; then
+		   [ "$GATE_LEFT_US" -gt "$(awk -v w="$WINDOW" 'BEGIN { printf "%d", (w + 1.5) * 1e6 }')" ]; then
 			redo=1 GATE_REDONE=$((GATE_REDONE + 1))
 			continue
 		fi
