@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@
 #define FRAME		64
 
 static struct {
+	const char *layout;	/* frontend devargs that pick the rings */
 	char dir[64];
 	uint16_t be, fe;
 	struct rte_mempool *be_mp, *fe_mp, *jumbo_mp;
@@ -176,6 +178,27 @@ tx_depth(uint16_t nb_desc, uint32_t want)
 	assert_int_equal(drain(g.be, want, g.be_mp), want);
 }
 
+/* The ring layout asked for is the one negotiated (the device's xstat of
+ * the driver's features: VIRTIO_F_RING_PACKED 34, VIRTIO_F_IN_ORDER 35). */
+static void
+test_layout(void **state)
+{
+	uint64_t id, features;
+	bool packed = strstr(g.layout, "packed_vq=0") == NULL;
+	bool in_order = strstr(g.layout, "in_order=0") == NULL;
+
+	(void)state;
+	fe_start(0, 0, g.fe_mp);
+	assert_int_equal(rte_eth_xstats_get_id_by_name(g.be, "driver_features",
+						       &id),
+			 0);
+	assert_int_equal(rte_eth_xstats_get_by_id(g.be, &id, &features, 1), 1);
+	printf("negotiated: packed %d, in order %d\n",
+	       (int)((features >> 34) & 1), (int)((features >> 35) & 1));
+	assert_int_equal((features >> 34) & 1, packed);
+	assert_int_equal((features >> 35) & 1, in_order);
+}
+
 static void
 test_tx_default(void **state)
 {
@@ -270,7 +293,7 @@ test_rx_nb_desc(void **state)
 static int
 group_setup(void **state)
 {
-	char sock[96], vdev[160], prefix[48], fe_args[128];
+	char sock[96], vdev[160], prefix[48], fe_args[192];
 	char *eal[] = {
 		(char *)(uintptr_t) "queue_depth",
 		"-l",
@@ -296,7 +319,8 @@ group_setup(void **state)
 	snprintf(sock, sizeof(sock), "%s/be.sock", g.dir);
 	snprintf(prefix, sizeof(prefix), "queue-depth-%d", (int)getpid());
 	snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s", sock);
-	snprintf(fe_args, sizeof(fe_args), "path=%s", sock);
+	snprintf(fe_args, sizeof(fe_args), "path=%s%s%s", sock,
+		 g.layout[0] != '\0' ? "," : "", g.layout);
 	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
 		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
 		return -1;
@@ -349,10 +373,16 @@ group_teardown(void **state)
 	return 0;
 }
 
+/*
+ * test_queue_depth [DEVARGS]: DEVARGS (e.g. packed_vq=0,in_order=0) go to
+ * the frontend, which then negotiates that ring layout; the counts are
+ * the same for every layout.
+ */
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_tx_default),
 		cmocka_unit_test(test_tx_nb_desc),
 		cmocka_unit_test(test_tx_chained),
@@ -360,6 +390,9 @@ main(void)
 		cmocka_unit_test(test_rx_nb_desc),
 	};
 
+	g.layout = argc > 1 ? argv[1] : "";
+	printf("frontend ring layout: %s\n",
+	       g.layout[0] != '\0' ? g.layout : "default (packed, in order)");
 	return cmocka_run_group_tests_name("queue_depth", tests, group_setup,
 					   group_teardown);
 }
