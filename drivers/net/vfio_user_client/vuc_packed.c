@@ -467,15 +467,12 @@ tx_packed_simple(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n,
 	}
 	for (i = k; i-- > 0;) {
 		struct rte_mbuf *m = pkts[i];
-		uint16_t at = (uint16_t)(pos + i);
+		uint16_t at = pos;
 		bool w = wrap;
 		struct vring_packed_desc *d;
 		uint8_t *hd;
 
-		if (unlikely(at >= size)) {
-			at = (uint16_t)(at - size);
-			w = !wrap;
-		}
+		pos_add(&at, &w, i, size);
 		d = &ring[at];
 		hd = rte_pktmbuf_mtod_offset(m, uint8_t *, -VUC_HDR_LEN);
 		tx_hdr_zero(hd);
