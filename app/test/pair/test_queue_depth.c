@@ -79,29 +79,31 @@ fe_start(uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp)
 static uint16_t
 frames(struct rte_mempool *mp, struct rte_mbuf **m, uint16_t n, uint16_t segs)
 {
-	for (uint16_t i = 0; i < n; i++) {
+	uint16_t i;
+
+	for (i = 0; i < n; i++) {
 		m[i] = NULL;
 		for (uint16_t k = 0; k < segs; k++) {
 			struct rte_mbuf *s = rte_pktmbuf_alloc(mp);
 
-			if (s != NULL) {
-				memset(rte_pktmbuf_mtod(s, void *), 0x5a,
-				       FRAME);
-				s->data_len = FRAME;
-				s->pkt_len = FRAME;
-			}
-			if (s != NULL && m[i] == NULL) {
+			if (s == NULL)
+				goto fail;
+			memset(rte_pktmbuf_mtod(s, void *), 0x5a, FRAME);
+			s->data_len = FRAME;
+			s->pkt_len = FRAME;
+			if (m[i] == NULL) {
 				m[i] = s;
-			} else if (s == NULL ||
-				   rte_pktmbuf_chain(m[i], s) != 0) {
-				/* give back what this call took */
+			} else if (rte_pktmbuf_chain(m[i], s) != 0) {
 				rte_pktmbuf_free(s);
-				rte_pktmbuf_free_bulk(m, i + 1);
-				return 0;
+				goto fail;
 			}
 		}
 	}
 	return n;
+fail:
+	/* give back what this call took (m[i] may be NULL) */
+	rte_pktmbuf_free_bulk(m, i + 1);
+	return 0;
 }
 
 /* Send frames of segs segments on port until it takes nothing more (the
