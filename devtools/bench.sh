@@ -478,7 +478,7 @@ EST=$(awk -v w="$WINDOW" -v p=$N_PAIRS -v f=$N_FIG -v pc=$PAIR_COST -v fc=$FIG_C
 
 step "plan: $ROUNDS round(s) x modes [$MODES] x ${#RUN_V[@]} variant(s) x tests [$TESTS] x sizes [$SIZES]"
 echo "  $N_FIG figures from $N_PAIRS process pairs, ${WINDOW} s windows, about $((EST / 60))m$((EST % 60))s"
-[ "$GATE" -gt 0 ] && [ -n "$C2C" ] &&
+[ "$GATE" -gt 0 ] &&
 	echo "  near gate: up to $((GATE_WAIT_US / 1000000)) s before a window for the CPUs to be near, $GATE s in all"
 [ -n "$QUICK_JUMBO_V" ] &&
 	echo "  --quick: sizes [$JUMBO_SIZES ] on ${V_NAME[$QUICK_JUMBO_V]} only"
@@ -1009,7 +1009,7 @@ echo "results: $RAW"
 echo "summary: $OUT/summary.csv"
 [ -f "$OUT/dma.csv" ] && echo "dma:     $OUT/dma.csv"
 echo "logs:    $OUT/logs/"
-[ "$GATE" -gt 0 ] && [ -n "$C2C" ] &&
+[ "$GATE" -gt 0 ] &&
 	echo "near gate: $GATE_WAITS window(s) waited for the CPUs to be near, $GATE_REDONE figure(s) measured again, $((GATE_SPENT_US / 1000000)) s of its $GATE s"
 echo "took $((SECONDS - BENCH_START)) s"
 N_SKIPPED=$(awk -F, 'NR > 1 && $7 == "SKIPPED"' "$RAW" | wc -l)
