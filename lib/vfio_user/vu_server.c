@@ -176,23 +176,29 @@ conn_new(struct vu_dev *dev, int fd, int *err)
 
 /*
  * Tear a connection down: unwatch its fds (waiting for a running callback
- * when called from another thread), drop the client's memory and IRQ fds,
- * tell the device model. The caller has detached it from dev->conn.
+ * when called from another thread), close them and free its buffers, then
+ * tell the device model and drop the client's memory and IRQ fds. The
+ * connection goes first (as lib/vhost closes the socket before
+ * destroy_device) so that once destroy_device ran and the regions and IRQs
+ * read as gone, nothing of the connection is left either: whoever waits
+ * for those can count the process's fds and mappings. The caller has
+ * detached c from dev->conn, so no other thread reaches it.
  */
 static void
 conn_teardown(struct vu_conn *c)
 {
 	struct vu_dev *dev = c->dev;
+	bool negotiated = c->negotiated;
 
 	vu_fdman_del(c->fd);
 	vu_fdman_del(c->timer_fd);
-	if (c->negotiated && dev->ops.destroy_device != NULL)
+	conn_free(c);
+	if (negotiated && dev->ops.destroy_device != NULL)
 		dev->ops.destroy_device(dev->id);
 	vu_mig_client_gone(dev);
 	vu_dma_client_gone(dev);
 	vu_irq_client_gone(dev);
 	VU_LOG(INFO, "%s: client disconnected", dev->path);
-	conn_free(c);
 }
 
 /* Close c if it is still the device's connection (either thread). */
