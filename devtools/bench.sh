@@ -39,13 +39,18 @@
 #     -m MODES      huge, nohuge, both or auto (default both; auto: huge
 #                   when enough hugepages are free, else nohuge)
 #     -s "SIZES"    frame sizes in bytes (default "64 1518 9000")
+#     -S "SIZES"    more frame sizes (under 1519 B) measured on the
+#                   ranking lines only: vfio-user and the two ratio
+#                   references (default "512"; "" for none). In the pair
+#                   that runs the small sizes, so they cost figures but
+#                   no process pairs: the default run fits 10 minutes
 #     -t "TESTS"    any of fe-to-be be-to-fe loop (default all)
 #     -V "NAMES"    variants to run (default all; -l lists them)
 #     -o DIR        output directory (default build/bench/<date-time>)
 #     -l            list the variants and exit
 #     --quick       smoke run (under 60 s): 1 round, auto mode, 64 B on
 #                   every variant and 9000 B on the first, 0.3 s windows,
-#                   no offloaded line unless -V names it
+#                   no -S sizes, no offloaded line unless -V names it
 #     --no-dma      leave out the control-path part (below)
 #
 # Control path: after the data path, the run measures DMA_MAP + DMA_UNMAP
@@ -151,6 +156,7 @@ BUDGET=540
 GATE=
 MODES=both
 SIZES="64 1518 9000"
+RANK_SIZES="512"
 TESTS="fe-to-be be-to-fe loop"
 ONLY=
 OUT=
@@ -165,6 +171,7 @@ while [ $# -gt 0 ]; do
 	-g) GATE=$2; shift ;;
 	-m) MODES=$2; shift ;;
 	-s) SIZES=$2; shift ;;
+	-S) RANK_SIZES=$2; shift ;;
 	-t) TESTS=$2; shift ;;
 	-V) ONLY=$2; shift ;;
 	-o) OUT=$2; shift ;;
@@ -177,7 +184,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 if [ $QUICK = 1 ]; then
-	ROUNDS=1 MODES=auto SIZES="64 9000" WINDOW=${WINDOW:-0.3} GATE=${GATE:-0}
+	ROUNDS=1 MODES=auto SIZES="64 9000" RANK_SIZES='' WINDOW=${WINDOW:-0.3} GATE=${GATE:-0}
 fi
 GATE=${GATE:-90}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "-r: a number of rounds" >&2; exit 2; }
@@ -195,6 +202,13 @@ for s in $SIZES; do
 		echo "-s: sizes from 60 to 9200 bytes" >&2
 		exit 2
 	fi
+done
+for s in $RANK_SIZES; do
+	if ! [[ $s =~ ^[0-9]+$ ]] || [ "$s" -lt 60 ] || [ "$s" -gt 1518 ]; then
+		echo "-S: sizes from 60 to 1518 bytes" >&2
+		exit 2
+	fi
+	[[ " $SIZES " == *" $s "* ]] && { echo "-S: $s is in -s already" >&2; exit 2; }
 done
 case $MODES in
 huge) MODES="huge" ;; nohuge) MODES="nohuge" ;; both) MODES="huge nohuge" ;;
@@ -448,6 +462,22 @@ N_SIZES=$(wc -w <<<"$SIZES")
 PAIRS_PER=$(( ${SMALL_SIZES:+1}+0 + ${JUMBO_SIZES:+1}+0 ))
 N_PAIRS=$((ROUNDS * N_MODES * ${#RUN_V[@]} * PAIRS_PER))
 N_FIG=$((ROUNDS * N_MODES * ${#RUN_V[@]} * N_SIZES * N_TESTS))
+# the -S sizes: on the ranking lines that run, in their small-size pair
+# (which they add when -s has no small size)
+RANK_V=() RANK_SORTED=''
+if [ -n "$RANK_SIZES" ]; then
+	for vi in "${RUN_V[@]}"; do
+		case ${V_NAME[$vi]} in
+		"$REF_INPROC"|"$REF_VHOST"|"$REF_MEMIF") RANK_V+=("$vi") ;;
+		esac
+	done
+	N_FIG=$((N_FIG + ROUNDS * N_MODES * ${#RANK_V[@]} * $(wc -w <<<"$RANK_SIZES") * N_TESTS))
+	[ -z "$SMALL_SIZES" ] && N_PAIRS=$((N_PAIRS + ROUNDS * N_MODES * ${#RANK_V[@]}))
+	RANK_SORTED=$(tr ' ' '\n' <<<"$SMALL_SIZES $RANK_SIZES" | grep . | sort -n | tr '\n' ' ')
+fi
+is_rank_v() {	# is_rank_v VI
+	[[ " ${RANK_V[*]} " == *" $1 "* ]]
+}
 # --quick (a smoke test): the jumbo sizes on the first variant only; every
 # variant still comes up and moves its small frames
 QUICK_JUMBO_V=
@@ -477,6 +507,8 @@ EST=$(awk -v w="$WINDOW" -v p=$N_PAIRS -v f=$N_FIG -v pc=$PAIR_COST -v fc=$FIG_C
 	'BEGIN { printf "%d", p * pc + f * (fc + w) + g }')
 
 step "plan: $ROUNDS round(s) x modes [$MODES] x ${#RUN_V[@]} variant(s) x tests [$TESTS] x sizes [$SIZES]"
+[ ${#RANK_V[@]} -gt 0 ] &&
+	echo "  and sizes [$RANK_SIZES] on $(for vi in "${RANK_V[@]}"; do printf '%s ' "${V_NAME[$vi]}"; done)only (-S)"
 echo "  $N_FIG figures from $N_PAIRS process pairs, ${WINDOW} s windows, about $((EST / 60))m$((EST % 60))s"
 [ "$GATE" -gt 0 ] &&
 	echo "  near gate: up to $((GATE_WAIT_US / 1000000)) s before a window for the CPUs to be near, $GATE s in all"
@@ -929,12 +961,18 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		step "round $round/$ROUNDS, $( [ "$mode" = huge ] && echo hugepages || echo --no-huge), elapsed $((SECONDS - BENCH_START)) s, ${WINDOW} s windows, load $(cut -d' ' -f1 /proc/loadavg)"
 		for vi in "${RUN_V[@]}"; do
 			# shellcheck disable=SC2086
-			[ -n "$SMALL_SIZES" ] && run_pair "$round" "$mode" "$vi" 0 $SMALL_SIZES
+			if is_rank_v "$vi"; then
+				run_pair "$round" "$mode" "$vi" 0 $RANK_SORTED
+				FIGS_DONE=$((FIGS_DONE + $(wc -w <<<"$RANK_SIZES") * N_TESTS))
+			elif [ -n "$SMALL_SIZES" ]; then
+				run_pair "$round" "$mode" "$vi" 0 $SMALL_SIZES
+			fi
 			# shellcheck disable=SC2086
 			[ -n "$JUMBO_SIZES" ] &&
 			{ [ -z "$QUICK_JUMBO_V" ] || [ "$vi" = "$QUICK_JUMBO_V" ]; } &&
 				run_pair "$round" "$mode" "$vi" 1 $JUMBO_SIZES
 			PAIRS_DONE=$((PAIRS_DONE + PAIRS_PER))
+			is_rank_v "$vi" && [ -z "$SMALL_SIZES" ] && PAIRS_DONE=$((PAIRS_DONE + 1))
 			FIGS_DONE=$((FIGS_DONE + N_SIZES * N_TESTS))
 		done
 	done
