@@ -488,10 +488,12 @@ if [ $QUICK = 1 ] && [ -n "$SMALL_SIZES" ] && [ -n "$JUMBO_SIZES" ] &&
 	N_FIG=$((N_FIG - ROUNDS * N_MODES * (${#RUN_V[@]} - 1) * \
 		$(wc -w <<<"$JUMBO_SIZES") * N_TESTS))
 fi
-# Measured on the project's 2-core machine: about 2.5 s to bring a pair
+# Measured on the project's 2-core machine: about 1.4-2 s to bring a pair
 # up and down, about 0.3 s of commands and settling per figure besides
-# the window (full default runs of 2026-12-03: 528-542 s).
-PAIR_COST=2.5 FIG_COST=0.3
+# the window (full default runs: 493-542 s on 2026-12-03 with 432
+# figures, 527 s on 2026-12-04 with 486, of which 29 s of building and
+# 30 s of the control path that the estimate leaves out).
+PAIR_COST=2.0 FIG_COST=0.3
 # fit_window SECONDS_LEFT PAIRS_LEFT FIGURES_LEFT -> WINDOW
 fit_window() {
 	WINDOW=$(awk -v b="$1" -v p="$2" -v f="$3" -v pc=$PAIR_COST -v fc=$FIG_COST \
