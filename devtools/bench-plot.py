@@ -49,13 +49,17 @@ def main():
     colors = {v: cmap(i % 10) for i, v in enumerate(variants)}
     fig, axes = plt.subplots(len(modes), len(sizes), squeeze=False,
                              figsize=(3.6 * len(sizes) + 1.5, 3.2 * len(modes) + 1.2))
-    width = 0.8 / max(1, len(variants))
     near_done = False
     for mi, mode in enumerate(modes):
         for si, size in enumerate(sizes):
             ax = axes[mi][si]
             top = 0.0
-            for vi, v in enumerate(variants):
+            # the variants of this panel only (bench.sh -S sizes run on a
+            # few lines): no empty slots between the bars
+            pv = [v for v in variants
+                  if any((mode, t, size, v) in data for t in tests)]
+            width = 0.8 / max(1, len(pv))
+            for vi, v in enumerate(pv):
                 for ti, t in enumerate(tests):
                     r = data.get((mode, t, size, v))
                     x = ti - 0.4 + width * (vi + 0.5)
