@@ -42,8 +42,8 @@
 #     -S "SIZES"    more frame sizes (under 1519 B) measured on the
 #                   ranking lines only: vfio-user and the two ratio
 #                   references (default "512"; "" for none). In the pair
-#                   that runs the small sizes, so they cost figures but
-#                   no process pairs: the default run fits 10 minutes
+#                   that runs the small sizes (one more pair only when -s
+#                   has none), so the default run fits 10 minutes
 #     -t "TESTS"    any of fe-to-be be-to-fe loop (default all)
 #     -V "NAMES"    variants to run (default all; -l lists them)
 #     -o DIR        output directory (default build/bench/<date-time>)
@@ -465,13 +465,14 @@ N_FIG=$((ROUNDS * N_MODES * ${#RUN_V[@]} * N_SIZES * N_TESTS))
 # the -S sizes: on the ranking lines that run, in their small-size pair
 # (which they add when -s has no small size)
 RANK_V=() RANK_SORTED=''
-if [ -n "$RANK_SIZES" ]; then
+N_RANK=$(wc -w <<<"$RANK_SIZES")
+if [ "$N_RANK" -gt 0 ]; then
 	for vi in "${RUN_V[@]}"; do
 		case ${V_NAME[$vi]} in
 		"$REF_INPROC"|"$REF_VHOST"|"$REF_MEMIF") RANK_V+=("$vi") ;;
 		esac
 	done
-	N_FIG=$((N_FIG + ROUNDS * N_MODES * ${#RANK_V[@]} * $(wc -w <<<"$RANK_SIZES") * N_TESTS))
+	N_FIG=$((N_FIG + ROUNDS * N_MODES * ${#RANK_V[@]} * N_RANK * N_TESTS))
 	[ -z "$SMALL_SIZES" ] && N_PAIRS=$((N_PAIRS + ROUNDS * N_MODES * ${#RANK_V[@]}))
 	RANK_SORTED=$(tr ' ' '\n' <<<"$SMALL_SIZES $RANK_SIZES" | grep . | sort -n | tr '\n' ' ')
 fi
@@ -962,19 +963,20 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		fi
 		step "round $round/$ROUNDS, $( [ "$mode" = huge ] && echo hugepages || echo --no-huge), elapsed $((SECONDS - BENCH_START)) s, ${WINDOW} s windows, load $(cut -d' ' -f1 /proc/loadavg)"
 		for vi in "${RUN_V[@]}"; do
-			# shellcheck disable=SC2086
+			# a ranking line's small pair also runs the -S sizes
+			small=$SMALL_SIZES
 			if is_rank_v "$vi"; then
-				run_pair "$round" "$mode" "$vi" 0 $RANK_SORTED
-				FIGS_DONE=$((FIGS_DONE + $(wc -w <<<"$RANK_SIZES") * N_TESTS))
-			elif [ -n "$SMALL_SIZES" ]; then
-				run_pair "$round" "$mode" "$vi" 0 $SMALL_SIZES
+				small=$RANK_SORTED
+				FIGS_DONE=$((FIGS_DONE + N_RANK * N_TESTS))
+				[ -z "$SMALL_SIZES" ] && PAIRS_DONE=$((PAIRS_DONE + 1))
 			fi
+			# shellcheck disable=SC2086
+			[ -n "$small" ] && run_pair "$round" "$mode" "$vi" 0 $small
 			# shellcheck disable=SC2086
 			[ -n "$JUMBO_SIZES" ] &&
 			{ [ -z "$QUICK_JUMBO_V" ] || [ "$vi" = "$QUICK_JUMBO_V" ]; } &&
 				run_pair "$round" "$mode" "$vi" 1 $JUMBO_SIZES
 			PAIRS_DONE=$((PAIRS_DONE + PAIRS_PER))
-			is_rank_v "$vi" && [ -z "$SMALL_SIZES" ] && PAIRS_DONE=$((PAIRS_DONE + 1))
 			FIGS_DONE=$((FIGS_DONE + N_SIZES * N_TESTS))
 		done
 	done
