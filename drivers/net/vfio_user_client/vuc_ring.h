@@ -39,7 +39,11 @@ prefetch_w_descs(const void *ring, uint16_t i, uint16_t n, uint16_t size)
 
 /*
  * The transmit header in the headroom: no offloads, so all zero. Written
- * as two stores, not a memset call.
+ * as two stores, not a memset call, and only when it is not zero already:
+ * an mbuf sent before still holds the zeros we wrote, and its header line
+ * may sit in the device's cache too (the data line after it is what the
+ * device read, and CPUs fetch line pairs): a load keeps that copy, a
+ * store would have to take the line back first.
  */
 static __rte_always_inline void
 tx_hdr_zero(void *h)
@@ -50,8 +54,10 @@ tx_hdr_zero(void *h)
 	} __rte_packed *p = h;
 
 	RTE_BUILD_BUG_ON(VUC_HDR_LEN != 12);
-	p->a = 0;
-	p->b = 0;
+	if (p->a != 0 || p->b != 0) {
+		p->a = 0;
+		p->b = 0;
+	}
 }
 
 /* Whether the header can go in m's headroom (we write into the mbuf). */
