@@ -109,6 +109,8 @@ struct vuc_vq {
 	uint16_t hold;			/* rx: descriptors never posted */
 	uint16_t tx_cap;		/* tx: frames in flight at most */
 	uint16_t inflight;		/* tx: frames in flight */
+	uint64_t rx_seen;		/* tx: its pair's rx packets at the
+					 * last reclaim (tx_free_warm()) */
 	bool event_idx;
 	bool mrg_rxbuf;
 	bool intr_on;			/* rx: interrupts asked for */

@@ -306,14 +306,16 @@ bad:
  * Free sent mbufs. simple: every one took one descriptor, so it was
  * direct, not shared and of one segment when it was sent (tx_can_push()
  * or tx_packed_simple() checked), and ours since: only the pool is left
- * to check before one mempool put.
+ * to check before one mempool put. warm: see tx_free_warm().
  */
 static __rte_always_inline void
-tx_free(struct rte_mbuf **done, unsigned int nd, bool simple)
+tx_free(struct rte_mbuf **done, unsigned int nd, bool simple, bool warm)
 {
 	struct rte_mempool *mp;
 	unsigned int i;
 
+	if (warm)
+		tx_free_prefetch(done, nd);
 	if (!simple || nd == 0) {
 		vu_pmd_free_pkts(done, nd);
 		return;
@@ -335,7 +337,7 @@ tx_reclaim(struct vuc_vq *vq)
 	struct rte_mbuf *done[VUC_BURST];
 	uint16_t pos = vq->last_used, size = vq->size;
 	uint16_t left = (uint16_t)(size - vq->num_free);
-	bool wrap = vq->used_wrap, simple = true;
+	bool wrap = vq->used_wrap, simple = true, warm = tx_free_warm(vq);
 	unsigned int nd = 0, frames = 0;
 
 	while (left > 0) {
@@ -367,7 +369,7 @@ tx_reclaim(struct vuc_vq *vq)
 					done[nd++] = c[k].m;
 					c[k].m = NULL;
 					if (nd == VUC_BURST) {
-						tx_free(done, nd, simple);
+						tx_free(done, nd, simple, warm);
 						nd = 0;
 						simple = true;
 					}
@@ -396,7 +398,7 @@ tx_reclaim(struct vuc_vq *vq)
 				last = pos;
 				pos_add(&pos, &wrap, c->ndesc, size);
 				if (nd == VUC_BURST) {
-					tx_free(done, nd, simple);
+					tx_free(done, nd, simple, warm);
 					nd = 0;
 					simple = true;
 				}
@@ -417,7 +419,7 @@ tx_reclaim(struct vuc_vq *vq)
 		pos_add(&pos, &wrap, vq->cookie[id].ndesc, size);
 		id_put(vq, id);
 		if (nd == VUC_BURST) {
-			tx_free(done, nd, simple);
+			tx_free(done, nd, simple, warm);
 			nd = 0;
 			simple = true;
 		}
@@ -426,7 +428,7 @@ out:
 	vq->last_used = pos;
 	vq->used_wrap = wrap;
 	vq->inflight = (uint16_t)(vq->inflight - frames);
-	tx_free(done, nd, simple);
+	tx_free(done, nd, simple, warm);
 }
 
 /*

@@ -385,6 +385,7 @@ tx_reclaim(struct vuc_vq *vq)
 	uint16_t n = (uint16_t)(used - vq->last_used);
 	struct rte_mbuf *done[VUC_BURST];
 	unsigned int nd = 0;
+	bool warm = tx_free_warm(vq);
 
 	/* each used entry is one buffer: never more than are in flight */
 	if (unlikely(n > vq->inflight)) {
@@ -419,10 +420,14 @@ tx_reclaim(struct vuc_vq *vq)
 		vq->inflight--;
 		desc_free(vq, id);
 		if (nd == VUC_BURST) {
+			if (warm)
+				tx_free_prefetch(done, nd);
 			vu_pmd_free_pkts(done, nd);
 			nd = 0;
 		}
 	}
+	if (warm)
+		tx_free_prefetch(done, nd);
 	vu_pmd_free_pkts(done, nd);
 }
 

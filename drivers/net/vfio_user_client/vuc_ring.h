@@ -60,6 +60,40 @@ tx_hdr_zero(void *h)
 	}
 }
 
+/*
+ * Whether a transmit reclaim should take the mbufs it frees for writing:
+ * yes while the queue pair's receive side has taken nothing since the
+ * last reclaim. Then the application makes its own frames (a generator,
+ * testpmd's txonly), and the mempool cache hands the freed mbufs back
+ * first: the application writes their first data line, which the
+ * device's CPU read on the way out. Prefetched for ownership here, that
+ * line's transfer overlaps the rest of the burst instead of stalling the
+ * application's stores (64 B frontend -> backend: about 1.7x the frames
+ * per second). A port that receives is likely to post them as receive
+ * buffers next, which the device writes: taking their lines here would
+ * cost each one transfer more (an io loop lost about 8 %).
+ */
+static __rte_always_inline bool
+tx_free_warm(struct vuc_vq *vq)
+{
+	const struct vuc_vq *rxq = vq - 1;	/* vq[2q], vq[2q + 1] */
+	uint64_t rx = __atomic_load_n(&rxq->st.packets, __ATOMIC_RELAXED);
+	bool warm = rx == vq->rx_seen;
+
+	vq->rx_seen = rx;
+	return warm;
+}
+
+/* Prefetch for writing the first data line each of n freed mbufs will
+ * have when allocated again. */
+static __rte_always_inline void
+tx_free_prefetch(struct rte_mbuf *const *m, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		vu_pmd_prefetch_w((const uint8_t *)m[i]->buf_addr +
+				  RTE_PKTMBUF_HEADROOM);
+}
+
 /* Whether the header can go in m's headroom (we write into the mbuf). */
 static __rte_always_inline bool
 tx_can_push(const struct rte_mbuf *m)
