@@ -420,15 +420,11 @@ tx_reclaim(struct vuc_vq *vq)
 		vq->inflight--;
 		desc_free(vq, id);
 		if (nd == VUC_BURST) {
-			if (warm)
-				tx_free_prefetch(done, nd);
-			vu_pmd_free_pkts(done, nd);
+			tx_free_pkts(done, nd, warm);
 			nd = 0;
 		}
 	}
-	if (warm)
-		tx_free_prefetch(done, nd);
-	vu_pmd_free_pkts(done, nd);
+	tx_free_pkts(done, nd, warm);
 }
 
 static __rte_always_inline uint16_t

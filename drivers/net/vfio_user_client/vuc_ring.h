@@ -94,6 +94,15 @@ tx_free_prefetch(struct rte_mbuf *const *m, unsigned int n)
 				  RTE_PKTMBUF_HEADROOM);
 }
 
+/* Free n sent mbufs, their first data lines taken for writing if warm. */
+static __rte_always_inline void
+tx_free_pkts(struct rte_mbuf **m, unsigned int n, bool warm)
+{
+	if (warm)
+		tx_free_prefetch(m, n);
+	vu_pmd_free_pkts(m, n);
+}
+
 /* Whether the header can go in m's headroom (we write into the mbuf). */
 static __rte_always_inline bool
 tx_can_push(const struct rte_mbuf *m)
