@@ -50,6 +50,14 @@ def main():
     fig, axes = plt.subplots(len(modes), len(sizes), squeeze=False,
                              figsize=(3.6 * len(sizes) + 1.5, 3.2 * len(modes) + 1.2))
     near_done = False
+    labelled = set()  # variants in the legend: each on its first bar drawn
+
+    def label(v):
+        if v in labelled:
+            return None
+        labelled.add(v)
+        return v
+
     for mi, mode in enumerate(modes):
         for si, size in enumerate(sizes):
             ax = axes[mi][si]
@@ -70,8 +78,7 @@ def main():
                         lo = float(r["min_mpps"])
                         hi = float(r["max_mpps"])
                         top = max(top, hi)
-                        ax.bar(x, med, width, color=colors[v],
-                               label=v if (mi, si, ti) == (0, 0, 0) else None)
+                        ax.bar(x, med, width, color=colors[v], label=label(v))
                         ax.errorbar(x, med, yerr=[[med - lo], [hi - med]],
                                     fmt="none", ecolor="black", elinewidth=0.8,
                                     capsize=1.5)
@@ -89,8 +96,8 @@ def main():
                                 color="grey" if skipped else "red",
                                 ha="center", va="bottom", fontsize=8,
                                 fontweight="bold")
-                        if (mi, si, ti) == (0, 0, 0):
-                            ax.bar(x, 0, width, color=colors[v], label=v)
+                        if v not in labelled:
+                            ax.bar(x, 0, width, color=colors[v], label=label(v))
             ax.set_xticks(range(len(tests)))
             ax.set_xticklabels(tests, fontsize=8)
             ax.set_ylim(0, top * 1.1 if top > 0 else 1)
@@ -106,6 +113,11 @@ def main():
             if ll not in labels:
                 handles.append(hh)
                 labels.append(ll)
+    # in the order of the variants, whichever panel drew each first
+    order = sorted(range(len(labels)), key=lambda i: variants.index(labels[i])
+                   if labels[i] in variants else len(variants))
+    handles = [handles[i] for i in order]
+    labels = [labels[i] for i in order]
     if "near median" in labels:  # after the variants
         i = labels.index("near median")
         handles.append(handles.pop(i))
