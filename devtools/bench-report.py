@@ -90,6 +90,8 @@ def main():
             else:
                 g["near"].append(float(r["mpps"]))
             val[(r["round"],) + key] = float(r["mpps"])
+        elif r["status"] == "REDONE":
+            continue  # replaced by the next line of the same figure
         elif r["status"] == "SKIPPED":
             g["skipped"] += 1
             g["reasons"].append(r["reason"])

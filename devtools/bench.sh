@@ -828,7 +828,7 @@ run_figure() {
 	local c0_be c0_fe t_0 cpu_be cpu_fe c2c0 c2c1 redo=0 t s0
 	local -a st r0
 	# the near gate: once more if the CPUs were far before or after the
-	# window (the first figure is then not recorded)
+	# window (the first figure is then recorded as REDONE)
 	while :; do
 		reason='' cpu_be='' cpu_fe='' c2c0='' c2c1=''
 		t=$(usec) s0=$GATE_SPENT_US
@@ -840,6 +840,10 @@ run_figure() {
 		if [ -z "$reason" ] && [ $redo = 0 ] && c2c_far "$c2c0" "$c2c1" &&
 		   [ "$GATE_LEFT_US" -gt "$(awk -v w="$WINDOW" 'BEGIN { printf "%d", (w + 1.5) * 1e6 }')" ]; then
 			redo=1 GATE_REDONE=$((GATE_REDONE + 1))
+			record "$round" "$mode" "$name" "$test" "$size" \
+				"$(awk -v a="$mpps" -v n=$i 'BEGIN { printf "%.3f", a / n / 1e6 }')" \
+				REDONE "the CPUs far ($c2c0 ns; $c2c1 ns): measured again" "$rs" \
+				"$cpu_be" "$cpu_fe" "$c2c0" "$c2c1"
 			continue
 		fi
 		break
@@ -1052,7 +1056,7 @@ echo "summary: $OUT/summary.csv"
 [ -f "$OUT/dma.csv" ] && echo "dma:     $OUT/dma.csv"
 echo "logs:    $OUT/logs/"
 [ "$GATE" -gt 0 ] &&
-	echo "near gate: $GATE_WAITS window(s) waited for the CPUs to be near, $GATE_REDONE figure(s) measured again, $((GATE_SPENT_US / 1000000)) s of its $GATE s"
+	echo "near gate: $GATE_WAITS window(s) waited for the CPUs to be near, $GATE_REDONE figure(s) measured again (the first windows are REDONE lines of results.csv), $((GATE_SPENT_US / 1000000)) s of its $GATE s"
 echo "took $((SECONDS - BENCH_START)) s"
 N_SKIPPED=$(awk -F, 'NR > 1 && $7 == "SKIPPED"' "$RAW" | wc -l)
 if [ "$N_SKIPPED" -gt 0 ]; then
