@@ -864,6 +864,22 @@ run_figure() {
 	fi
 }
 
+# drain_pair: both sides receive (and drop) for a moment. A figure stops
+# both sides at once, so it leaves frames in the rings: those a stopped
+# receiver had not taken yet, and those a sender had sent but the other
+# side's device had not (a ring's worth with a fast sender). A loop started
+# on top of them would circulate them too, and tx_first, finding the
+# transmit ring still full, would drop its bursts: the loop would run with
+# whatever the earlier tests left, a number that depends on the
+# transport's ring sizes, instead of LOOP_BURSTS bursts.
+drain_pair() {
+	local p
+	for p in be fe; do send "$p" "set fwd rxonly" "start"; done
+	for p in be fe; do sync_p "$p" 10 || return 0; done
+	sleep 0.05
+	for p in be fe; do send "$p" "stop"; done
+}
+
 # measure_figure: one window of run_figure's figure, in its variables
 # (bash's dynamic scope): reason, or mpps (the sum over the i receivers,
 # packets per second), rs, cpu_be, cpu_fe, c2c0, c2c1.
@@ -881,6 +897,7 @@ measure_figure() {
 		c2c0=$C2C_V
 		off_be=$(stat -c %s "${LOG[be]}") off_fe=$(stat -c %s "${LOG[fe]}")
 		if [ "$test" = loop ]; then
+			drain_pair
 			send be "set fwd io" "start"
 			send fe "set fwd io" "set txpkts $size" "start tx_first $LOOP_BURSTS"
 		else
