@@ -816,6 +816,11 @@ dev_counters_zero() {
 	fi
 }
 
+# mpps_of SUM N: the figure, Mpps, of N receivers' summed packets/s
+mpps_of() {
+	awk -v a="$1" -v n="$2" 'BEGIN { printf "%.3f", a / n / 1e6 }'
+}
+
 # run_figure ROUND MODE NAME TEST SIZE -> FIG (Mpps, or FAILED)
 #
 # Both sides get their commands at once (testpmd runs them in order; with
@@ -841,7 +846,7 @@ run_figure() {
 		   [ "$GATE_LEFT_US" -gt "$(awk -v w="$WINDOW" 'BEGIN { printf "%d", (w + 1.5) * 1e6 }')" ]; then
 			redo=1 GATE_REDONE=$((GATE_REDONE + 1))
 			record "$round" "$mode" "$name" "$test" "$size" \
-				"$(awk -v a="$mpps" -v n=$i 'BEGIN { printf "%.3f", a / n / 1e6 }')" \
+				"$(mpps_of "$mpps" "$i")" \
 				REDONE "the CPUs far ($c2c0 ns; $c2c1 ns): measured again" "$rs" \
 				"$cpu_be" "$cpu_fe" "$c2c0" "$c2c1"
 			continue
@@ -849,7 +854,7 @@ run_figure() {
 		break
 	done
 	if [ -z "$reason" ]; then
-		mpps=$(awk -v a="$mpps" -v n=$i 'BEGIN { printf "%.3f", a / n / 1e6 }')
+		mpps=$(mpps_of "$mpps" "$i")
 	fi
 	if [ -n "$reason" ]; then
 		FIG=FAILED FIG_FLAG=''
