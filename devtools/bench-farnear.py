@@ -79,7 +79,8 @@ def main():
     print(f"{'variant':28s} {'far/near':>8s}  {'quartiles':11s}  figures")
     for v in sorted(ratios, key=lambda v: -statistics.median(ratios[v])):
         rs = ratios[v]
-        q = statistics.quantiles(rs, n=4) if len(rs) > 1 else [rs[0]] * 3
+        q = (statistics.quantiles(rs, n=4, method="inclusive")
+             if len(rs) > 1 else [rs[0]] * 3)
         print(f"{v:28s} {statistics.median(rs):8.2f}  "
               f"{q[0]:.2f}-{q[2]:.2f}    {len(rs):3d}")
     return 0

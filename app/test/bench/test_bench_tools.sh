@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 The dpdk-vfio-user authors
+#
+# test_bench_tools.sh SRCDIR: devtools/bench-report.py and
+# devtools/bench-farnear.py on a results.csv whose figures are known: a
+# REDONE line (a window the near gate measured again) stays out of the
+# summary, a far figure counts in far_cpu_runs and not in the near median,
+# and the far/near ratios are the expected ones.
+set -eu
+src=$1
+w=$(mktemp -d)
+trap 'rm -rf "$w"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+cat >"$w/results.csv" <<'CSV'
+round,mode,variant,test,size,mpps,status,reason,window_s,rx_packets,be_cpu_pct,fe_cpu_pct,c2c_before_ns,c2c_after_ns
+1,huge,vfio-user,fe-to-be,64,40.000,ok,"",1,40000000,100,100,60,60
+1,huge,vhost-user-packed-inorder,fe-to-be,64,20.000,ok,"",1,20000000,100,100,60,60
+1,huge,memif,fe-to-be,64,20.000,ok,"",1,20000000,100,100,60,60
+2,huge,vfio-user,fe-to-be,64,10.000,REDONE,"the CPUs far (300 ns; 300 ns): measured again",1,10000000,100,100,300,300
+2,huge,vfio-user,fe-to-be,64,42.000,ok,"",1,42000000,100,100,60,60
+2,huge,vhost-user-packed-inorder,fe-to-be,64,21.000,ok,"",1,21000000,100,100,60,60
+2,huge,memif,fe-to-be,64,22.000,ok,"",1,22000000,100,100,60,60
+3,huge,vfio-user,fe-to-be,64,20.000,ok,"",1,20000000,100,100,300,60
+3,huge,vhost-user-packed-inorder,fe-to-be,64,10.000,ok,"",1,10000000,100,100,60,60
+3,huge,memif,fe-to-be,64,5.000,ok,"",1,5000000,100,100,60,400
+CSV
+
+python3 "$src/devtools/bench-report.py" "$w/results.csv" "$w/summary.csv" >"$w/report.txt" ||
+	fail "bench-report.py exited $?"
+# mode,test,size,variant,runs,failed,median,min,max,x_vhost,x_memif,...
+line=$(grep '^huge,fe-to-be,64,vfio-user,' "$w/summary.csv") ||
+	fail "no vfio-user line in summary.csv"
+IFS=, read -r _ _ _ _ runs failed med lo hi xv xm _ <<<"$line"
+[ "$runs" = 3 ] || fail "runs $runs, expected 3 (the REDONE line left out)"
+[ "$failed" = 0 ] || fail "failed $failed, expected 0 (REDONE is no failure)"
+[ "$med" = 40.000 ] && [ "$lo" = 20.000 ] && [ "$hi" = 42.000 ] ||
+	fail "median/min/max $med/$lo/$hi, expected 40.000/20.000/42.000"
+# per-round ratios to vhost-user: 2.0, 2.0, 2.0; to memif: 2.0, 1.909, 4.0
+[ "$xv" = 2.000 ] || fail "x vhost $xv, expected 2.000"
+[ "$xm" = 2.000 ] || fail "x memif $xm, expected 2.000"
+near=$(python3 -c 'import csv, sys
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["variant"] == "vfio-user":
+        print(r["far_cpu_runs"], r["median_near_mpps"])' "$w/summary.csv")
+[ "$near" = "1 41.000" ] ||
+	fail "far_cpu_runs and median_near_mpps '$near', expected '1 41.000'"
+
+python3 "$src/devtools/bench-farnear.py" "$w/results.csv" >"$w/farnear.txt" ||
+	fail "bench-farnear.py exited $?"
+cat "$w/farnear.txt"
+# vfio-user: 10 and 20 against the near median 41: 0.24, 0.49 -> 0.37,
+# quartiles (inclusive, within the figures) 0.30 and 0.43
+# memif: 5 against 21 -> 0.24; vhost-user: no far figure
+grep -Eq '^vfio-user +0\.37 +0\.30-0\.43 +2$' "$w/farnear.txt" ||
+	fail "vfio-user far/near line"
+grep -Eq '^memif +0\.24 +0\.24-0\.24 +1$' "$w/farnear.txt" ||
+	fail "memif far/near line"
+grep -q '^vhost-user' "$w/farnear.txt" &&
+	fail "vhost-user has no far figure, yet is listed"
+echo "OK: bench-report.py and bench-farnear.py"
