@@ -27,10 +27,14 @@ import sys
 
 
 def probes(r):
-    try:
-        return int(r["c2c_before_ns"]), int(r["c2c_after_ns"])
-    except (KeyError, TypeError, ValueError):
-        return None
+    """The figure's probes that were taken (before, after), in ns."""
+    ps = []
+    for c in ("c2c_before_ns", "c2c_after_ns"):
+        try:
+            ps.append(float(r[c]))
+        except (KeyError, TypeError, ValueError):
+            pass
+    return [x for x in ps if x]
 
 
 def mpps(r):
@@ -50,21 +54,23 @@ def main():
     for run, path in enumerate(a.results):
         try:
             with open(path, newline="") as f:
-                rows = [r for r in csv.DictReader(f)
-                        if r.get("status") in ("ok", "REDONE")
-                        and mpps(r) is not None and probes(r) is not None]
+                rows = list(csv.DictReader(f))
         except OSError as e:
             print(f"bench-farnear: {e}", file=sys.stderr)
             return 1
-        if not rows:
+        # far and near as bench-report.py marks them ("!"): a probe over
+        # --c2c-far times the lowest probe of the run, any line's
+        low = min((p for r in rows for p in probes(r)), default=None)
+        if low is None:
             print(f"bench-farnear: {path}: no figure with its probes",
                   file=sys.stderr)
             continue
-        low = min(min(probes(r)) for r in rows)
         near, far = {}, []
         for r in rows:
+            if r.get("status") not in ("ok", "REDONE") or mpps(r) is None:
+                continue
             cell = (run, r["mode"], r["test"], r["size"], r["variant"])
-            if max(probes(r)) > a.c2c_far * low:
+            if any(p > a.c2c_far * low for p in probes(r)):
                 far.append((cell, mpps(r)))
             elif r["status"] == "ok":
                 near.setdefault(cell, []).append(mpps(r))

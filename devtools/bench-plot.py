@@ -49,8 +49,7 @@ def main():
     colors = {v: cmap(i % 10) for i, v in enumerate(variants)}
     fig, axes = plt.subplots(len(modes), len(sizes), squeeze=False,
                              figsize=(3.6 * len(sizes) + 1.5, 3.2 * len(modes) + 1.2))
-    near_done = False
-    labelled = set()  # variants in the legend: each on its first bar drawn
+    labelled = set()  # in the legend: each on the first bar or mark drawn
 
     def label(v):
         if v in labelled:
@@ -88,8 +87,7 @@ def main():
                                     markerfacecolor="white",
                                     markeredgecolor="black", markeredgewidth=0.6,
                                     linestyle="none",
-                                    label="near median" if not near_done else None)
-                            near_done = True
+                                    label=label("near median"))
                     else:
                         skipped = r["note"].startswith("SKIPPED")
                         ax.text(x, 0, "S" if skipped else "F",
