@@ -4,10 +4,10 @@
 """How much each transport loses when the two CPUs are far apart.
 
 Reads one or more devtools/bench.sh results.csv files. A figure is "far"
-when the cache-line round trip between the two CPUs, probed before or
-after its window, was over --c2c-far times the lowest of its run (the
-figures bench-report.py marks "!", and the REDONE lines: windows the
-near gate measured again). Each far figure is divided by the median of
+when the cache-line round trip between the two CPUs, probed during its
+window (in older runs: before or after it), was over --c2c-far times the
+lowest of its run (devtools/bench_c2c.py: the figures bench-report.py
+marks "!", and the REDONE lines: windows the near gate measured again). Each far figure is divided by the median of
 the near figures of its own cell (run, mode, test, size, variant); the
 table gives, per variant, the median of those ratios, their quartiles and
 how many there were. A transport that exposes less cross-CPU latency per
@@ -22,19 +22,12 @@ runs.
 
 import argparse
 import csv
+import os
 import statistics
 import sys
 
-
-def probes(r):
-    """The figure's probes that were taken (before, after), in ns."""
-    ps = []
-    for c in ("c2c_before_ns", "c2c_after_ns"):
-        try:
-            ps.append(float(r[c]))
-        except (KeyError, TypeError, ValueError):
-            pass
-    return [x for x in ps if x]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_c2c  # noqa: E402
 
 
 def mpps(r):
@@ -58,9 +51,8 @@ def main():
         except OSError as e:
             print(f"bench-farnear: {e}", file=sys.stderr)
             return 1
-        # far and near as bench-report.py marks them ("!"): a probe over
-        # --c2c-far times the lowest probe of the run, any line's
-        low = min((p for r in rows for p in probes(r)), default=None)
+        # far and near as bench-report.py marks them ("!")
+        low = bench_c2c.lowest(rows)
         if low is None:
             print(f"bench-farnear: {path}: no figure with its probes",
                   file=sys.stderr)
@@ -70,7 +62,7 @@ def main():
             if r.get("status") not in ("ok", "REDONE") or mpps(r) is None:
                 continue
             cell = (run, r["mode"], r["test"], r["size"], r["variant"])
-            if any(p > a.c2c_far * low for p in probes(r)):
+            if bench_c2c.is_far(r, low, a.c2c_far):
                 far.append((cell, mpps(r)))
             elif r["status"] == "ok":
                 near.setdefault(cell, []).append(mpps(r))

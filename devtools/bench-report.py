@@ -12,9 +12,10 @@ forwarding lcore that got less than --cpu-warn percent of its CPU during
 the window (other work on the machine took the rest).
 
 "!N" says that N of them were measured while the cache-line round trip
-between the two CPUs (devtools/bench-c2c.c, before and after each window)
-was over --c2c-far times the run's lowest: on a virtual machine the host
-sometimes runs the two vCPUs far apart, and every transport loses then.
+between the two CPUs (devtools/bench-c2c.c, during each window; in older
+runs before and after it) was over --c2c-far times the run's lowest: on
+a virtual machine the host sometimes runs the two vCPUs far apart, and
+every transport loses then (the rule: devtools/bench_c2c.py).
 summary.csv also has the median of the other runs (median_near_mpps).
 
 A ratio is computed per round (same round, mode, test and size: the two
@@ -31,8 +32,12 @@ to a vhost-user engine against the device's own, in-process data path).
 
 import argparse
 import csv
+import os
 import statistics
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_c2c  # noqa: E402
 
 TEST_ORDER = {"fe-to-be": 0, "be-to-fe": 1, "loop": 2}
 MODE_ORDER = {"huge": 0, "nohuge": 1}
@@ -62,9 +67,7 @@ def main():
     if off_v and not any(r["variant"] == off_v for r in rows):
         off_v = ""      # not in this run: no column
     # the lowest cache-line round trip between the two CPUs in the run
-    c2cs = [fnum(r.get(c)) for r in rows for c in ("c2c_before_ns", "c2c_after_ns")]
-    c2cs = [c for c in c2cs if c]
-    c2c_min = min(c2cs) if c2cs else None
+    c2c_min = bench_c2c.lowest(rows)
     variants = []
     for r in rows:
         if r["variant"] not in variants:
@@ -84,8 +87,7 @@ def main():
             cpus = [fnum(r.get(c)) for c in ("be_cpu_pct", "fe_cpu_pct")]
             if any(c is not None and c < a.cpu_warn for c in cpus):
                 g["lowcpu"] += 1
-            c2c = [fnum(r.get(c)) for c in ("c2c_before_ns", "c2c_after_ns")]
-            if c2c_min and any(c and c > a.c2c_far * c2c_min for c in c2c):
+            if bench_c2c.is_far(r, c2c_min, a.c2c_far):
                 g["far"] += 1
             else:
                 g["near"].append(float(r["mpps"]))

@@ -273,7 +273,7 @@ mkdir -p "$OUT/logs"
 OUT=$(readlink -f "$OUT")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vu-bench.XXXXXX")
 RAW=$OUT/results.csv
-echo "round,mode,variant,test,size,mpps,status,reason,window_s,rx_packets,be_cpu_pct,fe_cpu_pct,c2c_before_ns,c2c_after_ns" >"$RAW"
+echo "round,mode,variant,test,size,mpps,status,reason,window_s,rx_packets,be_cpu_pct,fe_cpu_pct,c2c_before_ns,c2c_after_ns,c2c_during_ns" >"$RAW"
 
 # Processes of the current pair: BE and FE (and DV, the device of an
 # offload line); FIFO fds for their stdin; their forwarding threads.
@@ -281,6 +281,10 @@ declare -A PID FD LOG WTID
 PREFIXES=()
 cleanup() {
 	local p
+	if [ -n "${C2C_DURING_PID:-}" ]; then
+		kill -TERM "$C2C_DURING_PID" 2>/dev/null || true
+		wait "$C2C_DURING_PID" 2>/dev/null || true
+	fi
 	for p in fe dv be; do
 		[ -n "${PID[$p]:-}" ] && vu_stop "${PID[$p]}" 5
 	done
@@ -396,21 +400,58 @@ mem_args() {	# mem_args MODE EAL_EXTRAS
 
 # Cache-line round trip between the two forwarding CPUs (devtools/
 # bench-c2c.c), measured with both testpmd stopped before and after each
-# figure. On a virtual machine it changes when the host moves the vCPUs:
-# every transport then loses, see doc/guides/perf.rst. A figure with a
-# round trip above C2C_FAR times the run's lowest is marked '!'.
+# figure, and during its window (bench-c2c --every: short probes at
+# SCHED_FIFO priority while both lcores forward). On a virtual machine it
+# changes when the host moves the vCPUs: every transport then loses, see
+# doc/guides/perf.rst. The host places busy vCPUs and idle ones
+# differently, so the probes during the window are the ones that say in
+# which state it was measured: a figure whose largest probe during the
+# window was above C2C_FAR times the run's lowest round trip is marked
+# '!' (without probes during the window: its probe before or after).
 C2C=$WORK/bench-c2c
 C2C_MIN=''
 C2C_FAR=2
+C2C_DURING=1	# 0 once bench-c2c --every cannot have SCHED_FIFO
 if ! cc -O2 -pthread -o "$C2C" devtools/bench-c2c.c 2>"$WORK/c2c.err"; then
 	warn "cannot build devtools/bench-c2c.c: no cross-CPU latency probe ($(head -1 "$WORK/c2c.err")), no near gate"
-	C2C='' GATE=0
+	C2C='' GATE=0 C2C_DURING=0
 fi
 c2c() {	# c2c -> C2C_V (empty without the probe)
 	C2C_V=''
 	[ -n "$C2C" ] || return 0
 	C2C_V=$("$C2C" 0 1 8000 2>/dev/null) || { C2C_V=''; return 0; }
 	if [ -z "$C2C_MIN" ] || [ "$C2C_V" -lt "$C2C_MIN" ]; then C2C_MIN=$C2C_V; fi
+}
+# c2c_during_start / c2c_during_stop -> C2C_V: probes during a window
+# (every quarter of it, 50 to 250 ms apart), C2C_V the largest (empty
+# without them).
+C2C_DURING_PID=''
+c2c_during_start() {
+	local ms
+	[ -n "$C2C" ] && [ $C2C_DURING = 1 ] || return 0
+	ms=$(awk -v w="$WINDOW" 'BEGIN { m = w * 250; printf "%d", (m < 50 ? 50 : (m > 250 ? 250 : m)) }')
+	"$C2C" --every "$ms" 0 1 >"$WORK/c2c-during" 2>"$WORK/c2c-during.err" &
+	C2C_DURING_PID=$!
+}
+c2c_during_stop() {
+	local v rc=0
+	C2C_V=''
+	[ -n "$C2C_DURING_PID" ] || return 0
+	kill -TERM "$C2C_DURING_PID" 2>/dev/null || true
+	wait "$C2C_DURING_PID" || rc=$?
+	C2C_DURING_PID=''
+	if [ $rc != 0 ]; then
+		warn "no probes during the windows: bench-c2c --every exited $rc: $(head -1 "$WORK/c2c-during.err")"
+		C2C_DURING=0
+		return 0
+	fi
+	for v in $(grep -E '^[0-9]+$' "$WORK/c2c-during" || true); do
+		if [ -z "$C2C_V" ] || [ "$v" -gt "$C2C_V" ]; then C2C_V=$v; fi
+		if [ -z "$C2C_MIN" ] || [ "$v" -lt "$C2C_MIN" ]; then C2C_MIN=$v; fi
+	done
+}
+fig_far() {	# fig_far BEFORE AFTER DURING: the figure measured far
+	if [ -n "$3" ]; then c2c_far "$3"; else c2c_far "$1" "$2"; fi
 }
 c2c_far() {	# c2c_far NS NS: true if either is far above the lowest seen
 	local v
@@ -632,9 +673,9 @@ stop_pair() {
 # --- one pair of processes, several figures ----------------------------------
 
 FAILED=()
-record() {	# record ROUND MODE VARIANT TEST SIZE MPPS STATUS REASON [RXPKTS BECPU FECPU C2C0 C2C1]
+record() {	# record ROUND MODE VARIANT TEST SIZE MPPS STATUS REASON [RXPKTS BECPU FECPU C2C0 C2C1 C2CDURING]
 	local reason=${8//,/;}
-	echo "$1,$2,$3,$4,$5,$6,$7,\"${reason//\"/\'}\",$WINDOW,${9:-},${10:-},${11:-},${12:-},${13:-}" >>"$RAW"
+	echo "$1,$2,$3,$4,$5,$6,$7,\"${reason//\"/\'}\",$WINDOW,${9:-},${10:-},${11:-},${12:-},${13:-},${14:-}" >>"$RAW"
 	if [ "$7" = FAILED ]; then
 		FAILED+=("$2 $3 $4 $5 B round $1: $8")
 	fi
@@ -830,25 +871,25 @@ mpps_of() {
 run_figure() {
 	local round=$1 mode=$2 name=$3 test=$4 size=$5
 	local tx rx p reason s rs mpps i off_be off_fe
-	local c0_be c0_fe t_0 cpu_be cpu_fe c2c0 c2c1 redo=0 t s0
+	local c0_be c0_fe t_0 cpu_be cpu_fe c2c0 c2c1 c2cd redo=0 t s0
 	local -a st r0
 	# the near gate: once more if the CPUs were far before or after the
 	# window (the first figure is then recorded as REDONE)
 	while :; do
-		reason='' cpu_be='' cpu_fe='' c2c0='' c2c1=''
+		reason='' cpu_be='' cpu_fe='' c2c0='' c2c1='' c2cd=''
 		t=$(usec) s0=$GATE_SPENT_US
 		measure_figure
 		# a redo is the gate's, less the wait near_wait charged already
 		[ $redo = 1 ] && gate_spend $(($(usec) - t - (GATE_SPENT_US - s0)))
 		# (only if the gate can pay for it: the window, the settling, the
 		# commands and the probes, about a second and a half besides)
-		if [ -z "$reason" ] && [ $redo = 0 ] && c2c_far "$c2c0" "$c2c1" &&
+		if [ -z "$reason" ] && [ $redo = 0 ] && fig_far "$c2c0" "$c2c1" "$c2cd" &&
 		   [ "$GATE_LEFT_US" -gt "$(awk -v w="$WINDOW" 'BEGIN { printf "%d", (w + 1.5) * 1e6 }')" ]; then
 			redo=1 GATE_REDONE=$((GATE_REDONE + 1))
 			record "$round" "$mode" "$name" "$test" "$size" \
 				"$(mpps_of "$mpps" "$i")" \
-				REDONE "the CPUs far ($c2c0 ns; $c2c1 ns): measured again" "$rs" \
-				"$cpu_be" "$cpu_fe" "$c2c0" "$c2c1"
+				REDONE "the CPUs far ($c2c0 ns; during ${c2cd:--} ns; $c2c1 ns): measured again" "$rs" \
+				"$cpu_be" "$cpu_fe" "$c2c0" "$c2c1" "$c2cd"
 			continue
 		fi
 		break
@@ -859,13 +900,13 @@ run_figure() {
 	if [ -n "$reason" ]; then
 		FIG=FAILED FIG_FLAG=''
 		record "$round" "$mode" "$name" "$test" "$size" "" FAILED "$reason" "" "$cpu_be" "$cpu_fe" \
-			"$c2c0" "$c2c1"
+			"$c2c0" "$c2c1" "$c2cd"
 	else
 		FIG=$mpps FIG_FLAG=''
 		[ "$cpu_be" -lt "$CPU_WARN" ] || [ "$cpu_fe" -lt "$CPU_WARN" ] && FIG_FLAG='~'
-		c2c_far "$c2c0" "$c2c1" && FIG_FLAG+='!'
+		fig_far "$c2c0" "$c2c1" "$c2cd" && FIG_FLAG+='!'
 		record "$round" "$mode" "$name" "$test" "$size" "$mpps" ok "" "$rs" "$cpu_be" "$cpu_fe" \
-			"$c2c0" "$c2c1"
+			"$c2c0" "$c2c1" "$c2cd"
 	fi
 }
 
@@ -887,7 +928,7 @@ drain_pair() {
 
 # measure_figure: one window of run_figure's figure, in its variables
 # (bash's dynamic scope): reason, or mpps (the sum over the i receivers,
-# packets per second), rs, cpu_be, cpu_fe, c2c0, c2c1.
+# packets per second), rs, cpu_be, cpu_fe, c2c0, c2c1, c2cd.
 measure_figure() {
 	case $test in
 	fe-to-be) tx=fe rx=be ;;
@@ -925,7 +966,10 @@ measure_figure() {
 			r0+=("${st[2]}")
 		done
 		[ -n "$reason" ] && break
+		c2c_during_start
 		sleep "$WINDOW"
+		c2c_during_stop
+		c2cd=$C2C_V
 		for p in $rx; do send "$p" "show port stats 0"; done
 		cpu_be=$(awk -v a="$c0_be" -v b="$(worker_ticks be)" -v t0="$t_0" -v t1="$(now)" -v hz="$CLK_TCK" \
 			'BEGIN { printf "%.0f", 100 * (b - a) / hz / (t1 - t0) }')

@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright 2026 The dpdk-vfio-user authors
+"""The near/far rule of devtools/bench.sh's results.csv, for its readers.
+
+Each figure has up to three cache-line round-trip probes between the two
+CPUs (devtools/bench-c2c.c): before its window and after it, both with the
+two testpmd idle, and during it (the largest of the short probes taken
+while both forwarded; empty in runs before that probe, or without
+SCHED_FIFO). The host places busy vCPUs and idle ones differently, so a
+figure with a probe during its window is judged by that one alone, a
+figure without one by its probes before and after. It is "far" when a
+judging probe is over FACTOR times the lowest probe of its run (any
+line's, any of the three); bench.sh marks it "!".
+"""
+
+COLUMNS = ("c2c_before_ns", "c2c_after_ns", "c2c_during_ns")
+
+
+def _num(r, c):
+    try:
+        x = float(r[c])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return x if x > 0 else None
+
+
+def probes(r):
+    """Every probe of the line, in ns."""
+    return [x for x in (_num(r, c) for c in COLUMNS) if x is not None]
+
+
+def judging(r):
+    """The probes that say in which state the figure was measured."""
+    during = _num(r, "c2c_during_ns")
+    if during is not None:
+        return [during]
+    return [x for x in (_num(r, c) for c in COLUMNS[:2]) if x is not None]
+
+
+def lowest(rows):
+    """The run's lowest probe, or None without any."""
+    return min((p for r in rows for p in probes(r)), default=None)
+
+
+def is_far(r, low, factor):
+    """Whether the figure on line r was measured with the CPUs far."""
+    return low is not None and any(p > factor * low for p in judging(r))
