@@ -21,9 +21,10 @@
  * both threads wake at the same time, at SCHED_FIFO priority (root), so
  * they take their CPUs from the forwarding lcores for the ROUND_TRIPS
  * (default 500: well under a millisecond) and give them back; one median
- * per line, until SIGTERM or SIGINT (or its parent's end). The state of the two vCPUs while a
- * pair forwards is not the one seen with both idle before or after: the
- * host places busy and idle vCPUs differently. A probe that the other
+ * per line, until SIGTERM or SIGINT (or its parent's end). The state of
+ * the two vCPUs can change while a pair forwards (every few seconds on
+ * the project's machines), which a probe before and after, with both
+ * idle, does not see. A probe that the other
  * thread does not answer within BURST_TIMEOUT_NS is given up (a line
  * "timeout"), so a FIFO thread never spins for longer than that.
  */

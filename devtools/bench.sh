@@ -403,9 +403,9 @@ mem_args() {	# mem_args MODE EAL_EXTRAS
 # figure, and during its window (bench-c2c --every: short probes at
 # SCHED_FIFO priority while both lcores forward). On a virtual machine it
 # changes when the host moves the vCPUs: every transport then loses, see
-# doc/guides/perf.rst. The host places busy vCPUs and idle ones
-# differently, so the probes during the window are the ones that say in
-# which state it was measured: a figure whose largest probe during the
+# doc/guides/perf.rst. The state can change within a window, so the
+# probes during the window are the ones that say in which state it was
+# measured: a figure whose largest probe during the
 # window was above C2C_FAR times the run's lowest round trip is marked
 # '!' (without probes during the window: its probe before or after).
 C2C=$WORK/bench-c2c

@@ -6,8 +6,8 @@ Each figure has up to three cache-line round-trip probes between the two
 CPUs (devtools/bench-c2c.c): before its window and after it, both with the
 two testpmd idle, and during it (the largest of the short probes taken
 while both forwarded; empty in runs before that probe, or without
-SCHED_FIFO). The host places busy vCPUs and idle ones differently, so a
-figure with a probe during its window is judged by that one alone, a
+SCHED_FIFO). The state can change within a window, so a figure with a
+probe during its window is judged by that one alone, a
 figure without one by its probes before and after. It is "far" when a
 judging probe is over FACTOR times the lowest probe of its run (any
 line's, any of the three); bench.sh marks it "!".
