@@ -72,13 +72,15 @@
 # its CPU during the window (other work on the machine): the CSV has both
 # shares (be_cpu_pct, fe_cpu_pct). A figure marked "!" was measured while
 # a cache line took more than twice the run's lowest time to go from one
-# CPU to the other and back (devtools/bench-c2c.c, run before and after
-# each window; on a virtual machine, the host placing the two vCPUs far
-# apart): every transport is slower then (doc/guides/perf.rst).
+# CPU to the other and back (devtools/bench-c2c.c, run during each window
+# at SCHED_FIFO priority, and before and after it; the probes during the
+# window decide, those around it only without them; on a virtual machine,
+# the host placing the two vCPUs far apart): every transport is slower
+# then (doc/guides/perf.rst).
 # The near gate: a window starts only once the probe finds the two CPUs
-# near (it waits up to 1 s, probing every 50 ms), and a figure whose probe
-# before or after the window found them far is measured once more (the
-# second figure is the one recorded); both only while
+# near (it waits up to 1 s, probing every 50 ms), and a figure measured
+# far is measured once more (the second figure is the one recorded);
+# both only while
 # the run's gate budget (-g) lasts, so the run stays bounded. The states
 # alternate every few seconds: the gate makes every transport's figures
 # mostly near ones (the state a ranking can compare), and the marks and
@@ -440,7 +442,8 @@ c2c_during_stop() {
 	kill -TERM "$C2C_DURING_PID" 2>/dev/null || true
 	wait "$C2C_DURING_PID" || rc=$?
 	C2C_DURING_PID=''
-	if [ $rc != 0 ]; then
+	# 143: TERM before its handler was in place (nothing probed yet)
+	if [ $rc != 0 ] && [ $rc != 143 ]; then
 		warn "no probes during the windows: bench-c2c --every exited $rc: $(head -1 "$WORK/c2c-during.err")"
 		C2C_DURING=0
 		return 0
@@ -873,8 +876,9 @@ run_figure() {
 	local tx rx p reason s rs mpps i off_be off_fe
 	local c0_be c0_fe t_0 cpu_be cpu_fe c2c0 c2c1 c2cd redo=0 t s0
 	local -a st r0
-	# the near gate: once more if the CPUs were far before or after the
-	# window (the first figure is then recorded as REDONE)
+	# the near gate: once more if the CPUs were far (fig_far: during the
+	# window, or around it without probes during it; the first figure is
+	# then recorded as REDONE)
 	while :; do
 		reason='' cpu_be='' cpu_fe='' c2c0='' c2c1='' c2cd=''
 		t=$(usec) s0=$GATE_SPENT_US
