@@ -14,6 +14,10 @@
 # DURATION seconds (default 10) printing the rates measured in every second
 # (devtools/telemetry-rates.py: the ports' counters read through DPDK
 # telemetry), and ends with a summary: packets sent, received, lost, Mpps.
+# As root, it also probes how far apart the two CPUs are while the traffic
+# runs (devtools/bench-c2c.c, once a second): on a virtual machine the
+# host sometimes places the two vCPUs far apart, and every shared-memory
+# data path then runs at a fraction of its rate (doc/guides/perf.rst).
 #
 # Environment: VU_DEMO_DURATION=seconds, VU_NO_HUGE=1 (force --no-huge),
 # VU_BUILD_DIR=dir (default build).
@@ -42,8 +46,12 @@ ninja -C "$BUILD_DIR" >/dev/null
 vu_plugin_dir "$BUILD_DIR"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vu-demo.XXXXXX")
 SOCK=$WORK/vnic0.sock
-BE_PID= FE_PID=
+BE_PID='' FE_PID='' C2C_PID=''
 cleanup() {
+	if [ -n "$C2C_PID" ]; then
+		kill -TERM "$C2C_PID" 2>/dev/null || true
+		wait "$C2C_PID" 2>/dev/null || true
+	fi
 	[ -n "$FE_PID" ] && vu_stop "$FE_PID" 5
 	[ -n "$BE_PID" ] && vu_stop "$BE_PID" 5
 	vu_cleanup
@@ -87,6 +95,12 @@ alive() {
 # samples: each line is what was measured in that second. The window starts
 # once packets flow (EAL and mempool setup take a while).
 step "traffic for ${DURATION}s (frontend txonly -> backend rxonly, 64-byte packets)"
+# the CPU 0 <-> 1 cache-line round trip, once a second while both forward
+# (SCHED_FIFO, so root only)
+if [ "$(id -u)" = 0 ] && cc -O2 -pthread -o "$WORK/c2c" devtools/bench-c2c.c 2>/dev/null; then
+	"$WORK/c2c" --every 1000 0 1 >"$WORK/c2c.txt" 2>/dev/null &
+	C2C_PID=$!
+fi
 if ! devtools/telemetry-rates.py -n "$DURATION" --wait 60 \
 	"frontend tx=vu-demo-fe-$$:0:opackets" \
 	"backend rx=vu-demo-be-$$:0:ipackets" | tee "$WORK/rates.txt" |
@@ -96,6 +110,11 @@ if ! devtools/telemetry-rates.py -n "$DURATION" --wait 60 \
 	exit 1
 fi
 alive
+if [ -n "$C2C_PID" ]; then
+	kill -TERM "$C2C_PID" 2>/dev/null || true
+	wait "$C2C_PID" 2>/dev/null || true
+	C2C_PID=
+fi
 AVG_PPS=$(awk '/^average/ { print $5 }' "$WORK/rates.txt")
 AVG_SECS=$(awk '/^average/ { print $7 }' "$WORK/rates.txt")
 
@@ -126,4 +145,14 @@ awk -v s="$SENT" -v r="$RECV" -v pps="$AVG_PPS" -v secs="$AVG_SECS" 'BEGIN {
 	printf "  packets sent      %d\n  packets received  %d\n  packets lost      %d\n", s, r, s - r
 	printf "  average rate      %.2f Mpps received over %.1f s (64-byte packets)\n", pps / 1e6, secs
 }'
+# probes over twice the lowest: the host had the two vCPUs far apart
+[ -s "$WORK/c2c.txt" ] && awk '/^[0-9]+$/ { v[++n] = $1; if (lo == "" || $1 < lo) lo = $1 }
+END {
+	if (n == 0) exit
+	for (i = 1; i <= n; i++) { far += v[i] > 2 * lo; s = s " " v[i] }
+	printf "  CPU 0<->1 round trip (ns, once a second):%s\n", s
+	if (far > 0)
+		printf "  the two CPUs were far apart in %d of %d probes: every shared-memory\n" \
+		       "  data path runs at a fraction of its rate then (doc/guides/perf.rst)\n", far, n
+}' "$WORK/c2c.txt"
 [ "$SENT" -eq "$RECV" ]
