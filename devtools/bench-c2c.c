@@ -24,9 +24,9 @@
  * per line, until SIGTERM or SIGINT (or its parent's end). The state of
  * the two vCPUs can change while a pair forwards (every few seconds on
  * the project's machines), which a probe before and after, with both
- * idle, does not see. A probe that the other
- * thread does not answer within BURST_TIMEOUT_NS is given up (a line
- * "timeout"), so a FIFO thread never spins for longer than that.
+ * idle, does not see. A probe that the other thread does not answer
+ * within BURST_TIMEOUT_NS is given up (a line "timeout"), so a FIFO
+ * thread never spins for longer than that.
  */
 
 #define _GNU_SOURCE
@@ -76,7 +76,6 @@ pin(int cpu)
 	rc = pthread_setaffinity_np(pthread_self(), sizeof(s), &s);
 	if (rc == 0 && every_ms > 0) {
 		struct sched_param p = { .sched_priority = 1 };
-
 		int e = pthread_setschedparam(pthread_self(), SCHED_FIFO, &p);
 
 		if (e != 0)
@@ -253,15 +252,14 @@ main(int argc, char **argv)
 	}
 	if (every_ms > 0)
 		pthread_sigmask(SIG_UNBLOCK, &stop_sigs, NULL);
-	for (long k = 0;; k++) {
-		if (every_ms == 0) {
-			m = probe(k, d, nb, now_ns() + ONCE_TIMEOUT_NS);
-			if (m > 0)
-				printf("%lu\n", (unsigned long)m);
-			else
-				rc = 1;
-			break;
-		}
+	if (every_ms == 0) {
+		m = probe(0, d, nb, now_ns() + ONCE_TIMEOUT_NS);
+		if (m > 0)
+			printf("%lu\n", (unsigned long)m);
+		else
+			rc = 1;
+	}
+	for (long k = 0; every_ms > 0; k++) {
 		if (!sleep_until(start_of(k)))
 			break;
 		if (fifo_err != 0) {

@@ -7,10 +7,10 @@ Reads one or more devtools/bench.sh results.csv files. A figure is "far"
 when the cache-line round trip between the two CPUs, probed during its
 window (in older runs: before or after it), was over --c2c-far times the
 lowest of its run (devtools/bench_c2c.py: the figures bench-report.py
-marks "!", and the REDONE lines: windows the near gate measured again). Each far figure is divided by the median of
-the near figures of its own cell (run, mode, test, size, variant); the
-table gives, per variant, the median of those ratios, their quartiles and
-how many there were. A transport that exposes less cross-CPU latency per
+marks "!", and the REDONE lines: windows the near gate measured again).
+Each far figure is divided by the median of the near figures of its own
+cell (run, mode, test, size, variant); the table gives, per variant, the
+median of those ratios, their quartiles and how many there were. A transport that exposes less cross-CPU latency per
 packet keeps more of its rate.
 
 The far figures fall on whichever cells the machine's state picked, so a

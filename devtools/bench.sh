@@ -283,10 +283,7 @@ declare -A PID FD LOG WTID
 PREFIXES=()
 cleanup() {
 	local p
-	if [ -n "${C2C_DURING_PID:-}" ]; then
-		kill -TERM "$C2C_DURING_PID" 2>/dev/null || true
-		wait "$C2C_DURING_PID" 2>/dev/null || true
-	fi
+	[ -n "${C2C_DURING_PID:-}" ] && vu_stop "$C2C_DURING_PID" 1
 	for p in fe dv be; do
 		[ -n "${PID[$p]:-}" ] && vu_stop "${PID[$p]}" 5
 	done
@@ -407,9 +404,9 @@ mem_args() {	# mem_args MODE EAL_EXTRAS
 # changes when the host moves the vCPUs: every transport then loses, see
 # doc/guides/perf.rst. The state can change within a window, so the
 # probes during the window are the ones that say in which state it was
-# measured: a figure whose largest probe during the
-# window was above C2C_FAR times the run's lowest round trip is marked
-# '!' (without probes during the window: its probe before or after).
+# measured: a figure whose largest probe during the window was above
+# C2C_FAR times the run's lowest round trip is marked '!' (without probes
+# during the window: its probe before or after).
 C2C=$WORK/bench-c2c
 C2C_MIN=''
 C2C_FAR=2
@@ -422,7 +419,10 @@ c2c() {	# c2c -> C2C_V (empty without the probe)
 	C2C_V=''
 	[ -n "$C2C" ] || return 0
 	C2C_V=$("$C2C" 0 1 8000 2>/dev/null) || { C2C_V=''; return 0; }
-	if [ -z "$C2C_MIN" ] || [ "$C2C_V" -lt "$C2C_MIN" ]; then C2C_MIN=$C2C_V; fi
+	c2c_low "$C2C_V"
+}
+c2c_low() {	# c2c_low NS: the run's lowest round trip, C2C_MIN, lowered
+	if [ -z "$C2C_MIN" ] || [ "$1" -lt "$C2C_MIN" ]; then C2C_MIN=$1; fi
 }
 # c2c_during_start / c2c_during_stop -> C2C_V: probes during a window
 # (every quarter of it, 50 to 250 ms apart), C2C_V the largest (empty
@@ -439,6 +439,7 @@ c2c_during_stop() {
 	local v rc=0
 	C2C_V=''
 	[ -n "$C2C_DURING_PID" ] || return 0
+	# not vu_stop: its exit status, and no 20 ms polling step per window
 	kill -TERM "$C2C_DURING_PID" 2>/dev/null || true
 	wait "$C2C_DURING_PID" || rc=$?
 	C2C_DURING_PID=''
@@ -450,7 +451,7 @@ c2c_during_stop() {
 	fi
 	for v in $(grep -E '^[0-9]+$' "$WORK/c2c-during" || true); do
 		if [ -z "$C2C_V" ] || [ "$v" -gt "$C2C_V" ]; then C2C_V=$v; fi
-		if [ -z "$C2C_MIN" ] || [ "$v" -lt "$C2C_MIN" ]; then C2C_MIN=$v; fi
+		c2c_low "$v"
 	done
 }
 fig_far() {	# fig_far BEFORE AFTER DURING: the figure measured far

@@ -7,10 +7,10 @@ CPUs (devtools/bench-c2c.c): before its window and after it, both with the
 two testpmd idle, and during it (the largest of the short probes taken
 while both forwarded; empty in runs before that probe, or without
 SCHED_FIFO). The state can change within a window, so a figure with a
-probe during its window is judged by that one alone, a
-figure without one by its probes before and after. It is "far" when a
-judging probe is over FACTOR times the lowest probe of its run (any
-line's, any of the three); bench.sh marks it "!".
+probe during its window is judged by that one alone, a figure without one
+by its probes before and after. It is "far" when a judging probe is over
+FACTOR times the lowest probe of its run (any line's, any of the three);
+bench.sh marks it "!".
 """
 
 COLUMNS = ("c2c_before_ns", "c2c_after_ns", "c2c_during_ns")
@@ -24,17 +24,19 @@ def _num(r, c):
     return x if x > 0 else None
 
 
+def _nums(r, cols):
+    return [x for x in (_num(r, c) for c in cols) if x is not None]
+
+
 def probes(r):
     """Every probe of the line, in ns."""
-    return [x for x in (_num(r, c) for c in COLUMNS) if x is not None]
+    return _nums(r, COLUMNS)
 
 
 def judging(r):
-    """The probes that say in which state the figure was measured."""
-    during = _num(r, "c2c_during_ns")
-    if during is not None:
-        return [during]
-    return [x for x in (_num(r, c) for c in COLUMNS[:2]) if x is not None]
+    """The probes that say in which state the figure was measured: the
+    one during the window, else those before and after it."""
+    return _nums(r, COLUMNS[2:]) or _nums(r, COLUMNS[:2])
 
 
 def lowest(rows):

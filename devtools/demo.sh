@@ -48,10 +48,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/vu-demo.XXXXXX")
 SOCK=$WORK/vnic0.sock
 BE_PID='' FE_PID='' C2C_PID=''
 cleanup() {
-	if [ -n "$C2C_PID" ]; then
-		kill -TERM "$C2C_PID" 2>/dev/null || true
-		wait "$C2C_PID" 2>/dev/null || true
-	fi
+	[ -n "$C2C_PID" ] && vu_stop "$C2C_PID" 1
 	[ -n "$FE_PID" ] && vu_stop "$FE_PID" 5
 	[ -n "$BE_PID" ] && vu_stop "$BE_PID" 5
 	vu_cleanup
@@ -111,9 +108,8 @@ if ! devtools/telemetry-rates.py -n "$DURATION" --wait 60 \
 fi
 alive
 if [ -n "$C2C_PID" ]; then
-	kill -TERM "$C2C_PID" 2>/dev/null || true
-	wait "$C2C_PID" 2>/dev/null || true
-	C2C_PID=
+	vu_stop "$C2C_PID" 1
+	C2C_PID=''
 fi
 AVG_PPS=$(awk '/^average/ { print $5 }' "$WORK/rates.txt")
 AVG_SECS=$(awk '/^average/ { print $7 }' "$WORK/rates.txt")
