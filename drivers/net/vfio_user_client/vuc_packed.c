@@ -431,6 +431,14 @@ out:
 	tx_free(done, nd, simple, warm);
 }
 
+/* The reclaim before a burst, when the one after the last burst left too
+ * little room: not the usual case, kept out of line. */
+static __rte_noinline void
+tx_reclaim_before(struct vuc_vq *vq)
+{
+	tx_reclaim(vq);
+}
+
 /*
  * The usual transmit with IN_ORDER: direct single-segment mbufs whose
  * headroom takes the header, one descriptor each, ids their positions,
@@ -512,7 +520,7 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	prefetch_w_descs(ring, vq->avail_idx, n, size);
 	if ((uint16_t)(size - vq->num_free) >= VUC_TX_RECLAIM ||
 	    tx_room(vq) < n)
-		tx_reclaim(vq);
+		tx_reclaim_before(vq);
 	old = pos = vq->avail_idx;
 	old_wrap = wrap = vq->avail_wrap;
 	i = !vq->in_order ? 0 :
@@ -573,7 +581,16 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	}
 	vq->avail_idx = pos;
 	vq->avail_wrap = wrap;
-	publish(vq, &h, old, old_wrap);
+	if (likely(h.set)) {
+		__atomic_store_n(&vq->pdesc[h.pos].flags, h.flags,
+				 __ATOMIC_RELEASE);
+		/* the kick check's fence waits for that store, whose line
+		 * the device polls: reclaim meanwhile, so our read of its
+		 * used descriptor crosses while the published line does */
+		if ((uint16_t)(size - vq->num_free) >= VUC_TX_RECLAIM)
+			tx_reclaim(vq);
+		kick_if_needed(vq, old, old_wrap);
+	}
 	vq->st.packets += i;
 	vq->st.bytes += bytes;
 	return i;

@@ -427,6 +427,14 @@ tx_reclaim(struct vuc_vq *vq)
 	tx_free_pkts(done, nd, warm);
 }
 
+/* The reclaim before a burst, when the one after the last burst left too
+ * little room: not the usual case, kept out of line. */
+static __rte_noinline void
+tx_reclaim_before(struct vuc_vq *vq)
+{
+	tx_reclaim(vq);
+}
+
 static __rte_always_inline uint16_t
 tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -437,7 +445,7 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	 * pulls its cache line from the device's core */
 	if ((uint16_t)(vq->size - vq->num_free) >= VUC_TX_RECLAIM ||
 	    tx_room(vq) < n)
-		tx_reclaim(vq);
+		tx_reclaim_before(vq);
 	old = vq->avail_idx;
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i], *s;
@@ -483,6 +491,9 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	}
 	if (i > 0) {
 		__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
+		/* reclaim while the kick check's fence waits (vuc_packed.c) */
+		if ((uint16_t)(vq->size - vq->num_free) >= VUC_TX_RECLAIM)
+			tx_reclaim(vq);
 		kick_if_needed(vq, old);
 	}
 	vq->st.packets += i;
