@@ -216,25 +216,18 @@ need_interrupt(const struct vun_vq *vq, uint16_t old, bool old_wrap)
 	return vun_packed_need_interrupt(vq, vq->drv_event, old, old_wrap);
 }
 
-/* Publish the burst (its first flags last) and log it; false if empty. */
-static __rte_always_inline bool
-used_publish(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
-	     struct used_head *h)
+/* Publish the burst (its first flags last), log it, interrupt if asked. */
+static __rte_always_inline void
+used_flush(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	   struct used_head *h, uint16_t old, bool old_wrap)
 {
 	if (!h->set)
-		return false;
+		return;
 	vq->last_used = h->pos;
 	vq->used_wrap = h->wrap;
 	__atomic_store_n(&vq->pdesc[h->head_pos].flags, h->head_flags,
 			 __ATOMIC_RELEASE);
 	log_ring(vq, t, vq->desc_iova, (uint64_t)vq->size * sizeof(*vq->pdesc));
-	return true;
-}
-
-/* After used_publish(): interrupt the driver if it asked. */
-static __rte_always_inline void
-used_notify(struct vun_vq *vq, uint16_t old, bool old_wrap)
-{
 	/* the flags must be visible before we read the driver's event
 	 * suppression, or we could miss a needed interrupt */
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -444,8 +437,7 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	vq->last_avail = at[count - 1];
 	vq->avail_wrap = (atw >> (count - 1)) & 1;
 	pos_add(&vq->last_avail, &vq->avail_wrap, nd[count - 1], size);
-	if (used_publish(vq, t, &h))
-		used_notify(vq, old_used, old_wrap);
+	used_flush(vq, t, &h, old_used, old_wrap);
 	vq->st.packets += nrx;
 	vq->st.bytes += bytes;
 	return nrx;
@@ -668,7 +660,6 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	bool old_wrap = vq->used_wrap;
 	struct used_head h;
 	uint64_t bytes = 0, sent = 0;
-	bool published;
 	struct xwin w;
 
 	used_begin(&h, vq);
@@ -733,12 +724,8 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		i++;
 		xwin_init(&w, vq, t);
 	}
-	published = used_publish(vq, t, &h);
-	/* the fence of used_notify() waits for the published line, which
-	 * the driver polls: free what we sent meanwhile */
+	used_flush(vq, t, &h, old_used, old_wrap);
 	vu_pmd_free_pkts(pkts, i);
-	if (published)
-		used_notify(vq, old_used, old_wrap);
 	vq->st.packets += sent;
 	vq->st.bytes += bytes;
 	return i;

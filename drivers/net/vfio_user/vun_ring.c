@@ -201,21 +201,16 @@ vun_raise_interrupt(struct vun_vq *vq)
 		vq->st.interrupts++;
 }
 
-/* Publish used entries; false if there are none. */
-static __rte_always_inline bool
-used_publish(struct vun_vq *vq, uint16_t old_used)
+/* Publish used entries and interrupt the driver if it wants. */
+static __rte_always_inline void
+used_flush(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+	   uint16_t old_used)
 {
 	if (vq->last_used == old_used)
-		return false;
+		return;
 	__atomic_store_n(&vq->used->idx, vq->last_used, __ATOMIC_RELEASE);
+	RTE_SET_USED(t);
 	vun_log_used(vq, old_used);
-	return true;
-}
-
-/* After used_publish(): interrupt the driver if it wants. */
-static __rte_always_inline void
-used_notify(struct vun_vq *vq, uint16_t old_used)
-{
 	/* the used index must be visible before we read the driver's
 	 * interrupt suppression, or we could miss a needed interrupt */
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -397,8 +392,7 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	}
 	vq->last_avail += count;
 	suppress_kicks(vq);
-	if (used_publish(vq, old_used))
-		used_notify(vq, old_used);
+	used_flush(vq, t, old_used);
 	vq->st.packets += nrx;
 	vq->st.bytes += bytes;
 	return nrx;
@@ -558,7 +552,6 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	};
 	uint16_t avail, i, old_used;
 	uint64_t bytes = 0, sent = 0;
-	bool published;
 
 	avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 	if (unlikely((uint16_t)(avail - vq->last_avail) > vq->size)) {
@@ -647,13 +640,9 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		sent++;
 	}
 	suppress_kicks(vq);
-	published = used_publish(vq, old_used);
-	/* what we took, sent or dropped: freed while the fence of
-	 * used_notify() waits for the published index (the driver polls
-	 * its line) */
+	used_flush(vq, t, old_used);
+	/* what we took: sent, or dropped */
 	vu_pmd_free_pkts(pkts, i);
-	if (published)
-		used_notify(vq, old_used);
 	vq->st.packets += sent;
 	vq->st.bytes += bytes;
 	return i;
