@@ -47,3 +47,14 @@ def lowest(rows):
 def is_far(r, low, factor):
     """Whether the figure on line r was measured with the CPUs far."""
     return low is not None and any(p > factor * low for p in judging(r))
+
+
+def state(ps, low, factor):
+    """The state of the two CPUs over an interval whose probes are ps:
+    "near" when every one is within factor times the run's lowest probe
+    low, "far" when every one is above that, "mixed" when it changed in
+    the interval, "unknown" without probes."""
+    if low is None or not ps:
+        return "unknown"
+    far = [p > factor * low for p in ps]
+    return "far" if all(far) else "mixed" if any(far) else "near"

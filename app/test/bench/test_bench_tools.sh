@@ -9,7 +9,9 @@
 # and the far/near ratios are the expected ones; in a run with probes
 # during the windows (c2c_during_ns), those alone judge their figures,
 # the others fall back on their probes before and after, and the run's
-# lowest probe may be one taken during a window.
+# lowest probe may be one taken during a window. And
+# devtools/bench-ab-report.py on testpmd Rx-pps lines and probes whose
+# states are known.
 set -eu
 src=$1
 w=$(mktemp -d)
@@ -95,4 +97,33 @@ grep -Eq '^vhost-user-packed-inorder +0\.49 +0\.49-0\.49 +1$' "$w/farnear.txt" &
 	grep -Eq '^vfio-user +0\.37 +0\.37-0\.37 +1$' "$w/farnear.txt" &&
 	grep -Eq '^memif +0\.24 +0\.24-0\.24 +1$' "$w/farnear.txt" ||
 	fail "far/near lines with probes during the windows"
-echo "OK: bench-report.py and bench-farnear.py"
+
+# devtools/bench-ab-report.py: testpmd Rx-pps lines (the first left out,
+# start-up), each with the probes of its second: near, far, then mixed
+printf '99.9 100\n101.2 400\n102.2 100\n102.6 400\n' >"$w/probes"
+for b in A:40:15:30 B:44:18:20; do
+	IFS=: read -r name n f m <<<"$b"
+	printf '%s  Rx-pps: %d Rx-bps: 1\n' 100.0 1000000 101.0 "${n}000000" \
+		102.0 "${f}000000" 103.0 "${m}000000" >"$w/rx-$name.log"
+	python3 "$src/devtools/bench-ab-report.py" pair "$w/rx-$name.log" \
+		"$w/probes" "$name" 1 >>"$w/ab-lines" ||
+		fail "bench-ab-report.py pair exited $?"
+done
+[ "$(cat "$w/ab-lines")" = "A 1 40.00 100
+A 1 15.00 400
+A 1 30.00 100 400
+B 1 44.00 100
+B 1 18.00 400
+B 1 20.00 100 400" ] || fail "bench-ab-report.py pair lines: $(cat "$w/ab-lines")"
+python3 "$src/devtools/bench-ab-report.py" summary -o "$w/ab-states" \
+	"$w/ab-lines" >"$w/ab.txt" || fail "bench-ab-report.py summary exited $?"
+cat "$w/ab.txt"
+grep -Eq '^near +40\.0 \(40\.0-40\.0, 1\) +44\.0 \(44\.0-44\.0, 1\) +1\.100$' "$w/ab.txt" &&
+	grep -Eq '^far +15\.0 .* +18\.0 .* +1\.200$' "$w/ab.txt" &&
+	grep -Eq '^mixed +30\.0 .* +20\.0 .* +0\.667$' "$w/ab.txt" &&
+	grep -Eq '^all +30\.0 \(15\.0-40\.0, 3\) +20\.0 \(18\.0-44\.0, 3\) +0\.667$' "$w/ab.txt" &&
+	grep -q '^lowest probe: 100 ns' "$w/ab.txt" ||
+	fail "bench-ab-report.py summary"
+[ "$(cut -d' ' -f4 "$w/ab-states" | tr '\n' ' ')" = "near far mixed near far mixed " ] ||
+	fail "bench-ab-report.py states: $(cat "$w/ab-states")"
+echo "OK: bench-report.py, bench-farnear.py and bench-ab-report.py"
