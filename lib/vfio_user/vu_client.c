@@ -194,20 +194,6 @@ waiter_unlink(struct rte_vfio_user_client *c, struct waiter *w)
 	}
 }
 
-static void
-deadline_of(struct rte_vfio_user_client *c, struct timespec *ts)
-{
-	uint32_t ms = c->conf.timeout_ms;
-
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static bool direct_begin(struct client_sock *k);
 static void direct_end(struct client_sock *k);
 static void direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
@@ -255,7 +241,9 @@ request(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 		return ret;
 	}
 
-	deadline_of(c, &ts);
+	/* one deadline, on the monotonic clock, for the direct wait and
+	 * the condition variable */
+	ts = vu_deadline_ts(deadline_ms);
 	if (direct_begin(&c->main)) {
 		direct_wait(c, &c->main, w, deadline_ms);
 		direct_end(&c->main);
@@ -849,7 +837,7 @@ rte_vfio_user_client_attach(const struct rte_vfio_user_client_conf *conf)
 		c->region_fd[i] = -1;
 	c->next_id = 1;
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
+	vu_cond_init_monotonic(&c->cond);
 	pthread_mutex_init(&c->dma_lock, NULL);
 	if (sock_init(&c->main) < 0 || sock_init(&c->twin) < 0) {
 		ret = -ENOMEM;

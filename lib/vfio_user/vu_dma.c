@@ -81,7 +81,7 @@ vu_dma_dev_init(struct vu_dev *dev)
 	pthread_mutex_init(&d->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
 	pthread_mutex_init(&d->req_lock, NULL);
-	pthread_cond_init(&d->req_cond, NULL);
+	vu_cond_init_monotonic(&d->req_cond);
 	vu_maps_init(&d->maps, dev->path);
 	d->retired_tail = &d->retired;
 	vu_mt_txn_begin(&x, vu_mt_new_gen());
@@ -1313,8 +1313,7 @@ dma_msg(struct vu_dev *dev, uint16_t cmd, uint64_t addr, uint8_t *buf,
 			   NULL, 0);
 	pthread_mutex_unlock(&dev->lock);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += DMA_RW_TIMEOUT_MS / 1000;
+	ts = vu_deadline_ts(vu_now_ms() + DMA_RW_TIMEOUT_MS);
 	pthread_mutex_lock(&d->req_lock);
 	while (ret == 0 && !req.done) {
 		if (pthread_cond_timedwait(&d->req_cond, &d->req_lock,

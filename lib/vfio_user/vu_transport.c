@@ -239,6 +239,28 @@ vu_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+void
+vu_cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+struct timespec
+vu_deadline_ts(uint64_t deadline_ms)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(deadline_ms / 1000),
+		.tv_nsec = (long)(deadline_ms % 1000) * 1000000L,
+	};
+
+	return ts;
+}
+
 /* One non-blocking sendmsg of iovecs v[0..cnt) with fds (NULL: none).
  * Bytes sent, or -errno (-EAGAIN: the socket is full). */
 static ssize_t
@@ -324,15 +346,10 @@ struct vu_out_chunk {
 int
 vu_out_init(struct vu_out *o)
 {
-	pthread_condattr_t ca;
-
 	memset(o, 0, sizeof(*o));
 	o->tail = &o->head;
 	pthread_mutex_init(&o->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&o->drained, &ca);
-	pthread_condattr_destroy(&ca);
+	vu_cond_init_monotonic(&o->drained);
 	return 0;
 }
 
@@ -497,10 +514,7 @@ vu_out_stalled_since(struct vu_out *o)
 int
 vu_out_wait(struct vu_out *o, size_t limit, uint64_t deadline_ms)
 {
-	struct timespec ts = {
-		.tv_sec = (time_t)(deadline_ms / 1000),
-		.tv_nsec = (long)(deadline_ms % 1000) * 1000000L,
-	};
+	struct timespec ts = vu_deadline_ts(deadline_ms);
 	int ret = 0;
 
 	pthread_mutex_lock(&o->lock);
