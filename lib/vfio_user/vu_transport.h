@@ -160,13 +160,13 @@ void vu_buf_free(void *p, size_t size);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t vu_now_ms(void);
+/* CLOCK_MONOTONIC in microseconds. */
+uint64_t vu_now_us(void);
 
 /* A condition variable whose timed waits take CLOCK_MONOTONIC deadlines
  * (a wall-clock step neither shortens nor stretches them), and the
  * timespec of a deadline in vu_now_ms() milliseconds for those waits. */
 void vu_cond_init_monotonic(pthread_cond_t *cond);
 struct timespec vu_deadline_ts(uint64_t deadline_ms);
-/* CLOCK_MONOTONIC in microseconds. */
-uint64_t vu_now_us(void);
 
 #endif /* VU_TRANSPORT_H */

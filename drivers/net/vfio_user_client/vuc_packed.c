@@ -154,13 +154,21 @@ put_flags(struct vuc_vq *vq, struct avail_head *h, uint16_t pos, uint16_t flags)
 	__atomic_store_n(&vq->pdesc[pos].flags, flags, __ATOMIC_RELEASE);
 }
 
+/* Make the burst available (its first flags); false if it is empty. */
+static __rte_always_inline bool
+publish_store(struct vuc_vq *vq, const struct avail_head *h)
+{
+	if (!h->set)
+		return false;
+	__atomic_store_n(&vq->pdesc[h->pos].flags, h->flags, __ATOMIC_RELEASE);
+	return true;
+}
+
 static __rte_always_inline void
 publish(struct vuc_vq *vq, struct avail_head *h, uint16_t old, bool old_wrap)
 {
-	if (!h->set)
-		return;
-	__atomic_store_n(&vq->pdesc[h->pos].flags, h->flags, __ATOMIC_RELEASE);
-	kick_if_needed(vq, old, old_wrap);
+	if (publish_store(vq, h))
+		kick_if_needed(vq, old, old_wrap);
 }
 
 /* ---- receive ---- */
@@ -298,9 +306,6 @@ bad:
 }
 
 /* ---- transmit ---- */
-
-/* Reclaim transmit buffers once this many descriptors are in flight. */
-#define VUC_TX_RECLAIM	(2 * VUC_BURST)
 
 /*
  * Free sent mbufs. simple: every one took one descriptor, so it was
@@ -518,8 +523,7 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 
 	/* the lines this burst writes: owned before the reclaim is done */
 	prefetch_w_descs(ring, vq->avail_idx, n, size);
-	if ((uint16_t)(size - vq->num_free) >= VUC_TX_RECLAIM ||
-	    tx_room(vq) < n)
+	if (tx_reclaim_due(vq) || tx_room(vq) < n)
 		tx_reclaim_before(vq);
 	old = pos = vq->avail_idx;
 	old_wrap = wrap = vq->avail_wrap;
@@ -581,13 +585,11 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	}
 	vq->avail_idx = pos;
 	vq->avail_wrap = wrap;
-	if (likely(h.set)) {
-		__atomic_store_n(&vq->pdesc[h.pos].flags, h.flags,
-				 __ATOMIC_RELEASE);
+	if (likely(publish_store(vq, &h))) {
 		/* the kick check's fence waits for that store, whose line
 		 * the device polls: reclaim meanwhile, so our read of its
 		 * used descriptor crosses while the published line does */
-		if ((uint16_t)(size - vq->num_free) >= VUC_TX_RECLAIM)
+		if (tx_reclaim_due(vq))
 			tx_reclaim(vq);
 		kick_if_needed(vq, old, old_wrap);
 	}

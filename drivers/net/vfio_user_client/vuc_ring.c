@@ -374,9 +374,6 @@ vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 
 /* ---- transmit ---- */
 
-/* Reclaim transmit buffers once this many are in flight. */
-#define VUC_TX_RECLAIM	(2 * VUC_BURST)
-
 /* Free what the device is done with, in bulk. */
 static __rte_always_inline void
 tx_reclaim(struct vuc_vq *vq)
@@ -441,10 +438,8 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t old, i;
 	uint64_t bytes = 0;
 
-	/* reclaim in bulk, not at every burst: each look at the used index
-	 * pulls its cache line from the device's core */
-	if ((uint16_t)(vq->size - vq->num_free) >= VUC_TX_RECLAIM ||
-	    tx_room(vq) < n)
+	/* in bulk (tx_reclaim_due()); usually done after the last burst */
+	if (tx_reclaim_due(vq) || tx_room(vq) < n)
 		tx_reclaim_before(vq);
 	old = vq->avail_idx;
 	for (i = 0; i < n; i++) {
@@ -492,7 +487,7 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	if (i > 0) {
 		__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
 		/* reclaim while the kick check's fence waits (vuc_packed.c) */
-		if ((uint16_t)(vq->size - vq->num_free) >= VUC_TX_RECLAIM)
+		if (tx_reclaim_due(vq))
 			tx_reclaim(vq);
 		kick_if_needed(vq, old);
 	}

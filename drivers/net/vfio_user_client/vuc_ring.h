@@ -155,6 +155,17 @@ tx_room(const struct vuc_vq *vq)
 	return RTE_MIN(frames, vq->num_free);
 }
 
+/* Reclaim transmit buffers in bulk once this many descriptors are in
+ * flight, not at every burst: each look at the device's used entries
+ * pulls their cache line from the device's core. */
+#define VUC_TX_RECLAIM	(2 * VUC_BURST)
+
+static __rte_always_inline bool
+tx_reclaim_due(const struct vuc_vq *vq)
+{
+	return (uint16_t)(vq->size - vq->num_free) >= VUC_TX_RECLAIM;
+}
+
 /* Whether one more frame taking need descriptors fits. */
 static __rte_always_inline bool
 tx_fits(const struct vuc_vq *vq, uint16_t need)
