@@ -46,6 +46,9 @@ def pair(rx_log, probe_file, build, rnd):
 
 def summary(lines, factor, out):
     rows = [line.split() for line in open(lines) if line.strip()]
+    if not rows:
+        print("no rate lines: no pair forwarded")
+        return
     low = min((int(v) for r in rows for v in r[3:]), default=None)
     cells = {}
     w = open(out, "w") if out else None

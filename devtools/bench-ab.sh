@@ -116,44 +116,52 @@ stamp() {
 	while IFS= read -r l; do echo "$EPOCHREALTIME $l"; done
 }
 
-# run BUILD ROUND: one pair; appends "BUILD ROUND mpps state probes" lines.
-run() {
-	local b=$1 r=$2 sock=$WORK/ab.sock be fe c2c
-	rm -f "$sock"
+# start_tp SIDE BUILD SO VDEV FWD [EAL...]: a forwarding testpmd of the
+# build, its output time-stamped in $WORK/SIDE.log; its PID into PIDS.
+start_tp() {
+	local side=$1 b=$2 so=$3 vdev=$4 fwd=$5
+
+	shift 5
 	# shellcheck disable=SC2086
 	LD_LIBRARY_PATH=${LIBDIR[$b]} \
-	"$TESTPMD" -l 0,1 --file-prefix "$PREFIX-be" $MEM --no-pci \
-		-d "${BE_SO[$b]}" --vdev "net_vfio_user0,path=$sock" -- \
-		--forward-mode=$BE_FWD --txpkts="$SIZE" --stats-period 1 \
-		--no-flush-rx --total-num-mbufs=16384 \
-		> >(stamp > "$WORK/be.log") 2>&1 &
-	be=$!
-	PIDS+=("$be")
+	"$TESTPMD" -l 0,1 "$@" --file-prefix "$PREFIX-$side" $MEM --no-pci \
+		-d "$so" --vdev "$vdev" -- --forward-mode="$fwd" \
+		--txpkts="$SIZE" --stats-period 1 --no-flush-rx \
+		--total-num-mbufs=16384 > >(stamp > "$WORK/$side.log") 2>&1 &
+	PIDS+=($!)
+}
+
+# Stop what start_tp and the probe started, the probe and the sender first.
+stop_all() {
+	local i
+
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		vu_stop "${PIDS[$i]}" 5
+	done
+	PIDS=()
+	sleep 0.3	# the stamp readers' last lines
+}
+
+# run BUILD ROUND: one pair; appends "BUILD ROUND MPPS PROBE..." lines.
+run() {
+	local b=$1 r=$2 sock=$WORK/ab.sock
+
+	rm -f "$sock"
+	start_tp be "$b" "${BE_SO[$b]}" "net_vfio_user0,path=$sock" "$BE_FWD"
 	if ! vu_wait_socket "$sock" 20; then
+		stop_all
 		echo "build $b round $r: the backend did not come up" >&2
 		tail -3 "$WORK/be.log" >&2
 		return 1
 	fi
-	# shellcheck disable=SC2086
-	LD_LIBRARY_PATH=${LIBDIR[$b]} \
-	"$TESTPMD" -l 0,1 --main-lcore 1 --file-prefix "$PREFIX-fe" $MEM \
-		--no-pci -d "${FE_SO[$b]}" --vdev "net_virtio_vfio_user0,path=$sock" -- \
-		--forward-mode=$FE_FWD --txpkts="$SIZE" --stats-period 1 \
-		--no-flush-rx --total-num-mbufs=16384 \
-		> >(stamp > "$WORK/fe.log") 2>&1 &
-	fe=$!
-	PIDS+=("$fe")
+	start_tp fe "$b" "${FE_SO[$b]}" "net_virtio_vfio_user0,path=$sock" \
+		"$FE_FWD" --main-lcore 1
 	sleep 3
 	"$WORK/bench-c2c" --every 1000 0 1 1000 2>"$WORK/c2c.err" \
 		> >(stamp > "$WORK/c2c.txt") &
-	c2c=$!
-	PIDS+=("$c2c")
+	PIDS+=($!)
 	sleep "$SECS"
-	vu_stop "$c2c" 1
-	vu_stop "$fe" 5
-	vu_stop "$be" 5
-	PIDS=()
-	sleep 0.3	# the stamp readers' last lines
+	stop_all
 	python3 devtools/bench-ab-report.py pair "$WORK/$RX.log" "$WORK/c2c.txt" \
 		"$b" "$r" >> "$WORK/lines"
 	if ! grep -q "^$b $r " "$WORK/lines"; then
