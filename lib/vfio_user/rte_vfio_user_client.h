@@ -49,7 +49,10 @@ typedef void (*rte_vfio_user_client_disconnect_t)(
 /** How to attach. Zeroed fields take defaults. */
 struct rte_vfio_user_client_conf {
 	const char *path;		/**< server socket */
-	uint32_t timeout_ms;		/**< per request; default 5000 */
+	uint32_t timeout_ms;		/**< per request, its send included,
+					 *   until its reply, on CLOCK_MONOTONIC
+					 *   (a step of the wall clock does not
+					 *   change it); default 5000 */
 	uint32_t connect_timeout_ms;	/**< retry connect() while the socket
 					 *   is missing; default 0: try once */
 	bool twin_socket;		/**< propose twin-socket mode */
