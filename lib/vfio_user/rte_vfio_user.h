@@ -346,6 +346,19 @@ __rte_experimental
 int rte_vfio_user_is_connected(int dev_id);
 
 /**
+ * Whether the device has no client and nothing of the last one is left:
+ * once a client goes, its teardown (destroy_device, then the client's DMA
+ * regions unmapped and its IRQ eventfds closed, these after a QSBR grace
+ * period) runs on the event thread, and rte_vfio_user_is_connected()
+ * already says 0 while it does. Wait for this one before counting the
+ * process's fds or mappings, or before reusing what the client had.
+ *
+ * @return
+ *   1 if idle, 0 while a client is connected or being torn down, -ENODEV.
+ */
+__rte_experimental int rte_vfio_user_is_idle(int dev_id);
+
+/**
  * Set the device information. Resets the region and IRQ descriptions.
  *
  * @return

@@ -1057,12 +1057,16 @@ rte_vfio_user_stop(int dev_id)
 	pthread_mutex_lock(&dev->lock);
 	c = dev->conn;
 	dev->conn = NULL;
+	if (c != NULL)
+		dev->teardowns++;	/* not idle until it is over */
 	pthread_mutex_unlock(&dev->lock);
 	if (c != NULL)
 		conn_teardown(c);
 	/* a client that left just now may still be torn down on the event
 	 * thread: the device must outlive that */
 	pthread_mutex_lock(&dev->lock);
+	if (c != NULL)
+		dev->teardowns--;
 	while (dev->teardowns > 0)
 		pthread_cond_wait(&dev->idle, &dev->lock);
 	pthread_mutex_unlock(&dev->lock);
@@ -1151,6 +1155,20 @@ rte_vfio_user_is_connected(int dev_id)
 		return -ENODEV;
 	pthread_mutex_lock(&dev->lock);
 	ret = dev->conn != NULL && dev->conn->negotiated;
+	pthread_mutex_unlock(&dev->lock);
+	return ret;
+}
+
+int
+rte_vfio_user_is_idle(int dev_id)
+{
+	struct vu_dev *dev = vu_dev_get(dev_id);
+	int ret;
+
+	if (dev == NULL)
+		return -ENODEV;
+	pthread_mutex_lock(&dev->lock);
+	ret = dev->conn == NULL && dev->teardowns == 0;
 	pthread_mutex_unlock(&dev->lock);
 	return ret;
 }

@@ -193,9 +193,16 @@ test_disconnect_cleanup(void **state)
 	assert_true(named > named0);	/* the server's map of the memfd */
 	assert_int_equal(rte_vfio_user_get_mem_table(d->id)->nregions, 2);
 	assert_int_equal(mi_load(&d->destroy_count), destroy0);
+	assert_int_equal(rte_vfio_user_is_idle(d->id), 0);
+	assert_int_equal(rte_vfio_user_is_idle(-1), -ENODEV);
 
 	mi_untrack(c.fd);
 	rc_close(&c);
+	/* idle: the teardown is over, the client's fds are closed by then
+	 * (not merely "not connected": the IRQ fds close last, after a QSBR
+	 * grace period) */
+	assert_true(MI_WAIT(rte_vfio_user_is_idle(d->id) == 1, 5000));
+	assert_int_equal(rc_count_fds(), base_fds);
 	mi_wait_teardown(d, destroy0);
 	assert_int_equal(mi_load(&d->destroy_count), destroy0 + 1);
 	/* new_device runs right after the VERSION reply went out */

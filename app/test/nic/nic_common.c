@@ -618,13 +618,8 @@ mapped:
 static bool
 server_idle(void)
 {
-	const struct rte_vfio_user_mem_table *t;
-
-	if (rte_vfio_user_is_connected(nic.dev_id) != 0)
-		return false;
-	/* the memory goes after destroy_device: the teardown is over */
-	t = rte_vfio_user_get_mem_table(nic.dev_id);
-	return t != NULL && t->nregions == 0;
+	/* the teardown over: destroy_device ran, memory and IRQs gone */
+	return rte_vfio_user_is_idle(nic.dev_id) == 1;
 }
 
 void
