@@ -491,7 +491,134 @@ def client_seeds():
         write("fuzz_client", name, data)
 
 
+# ---- fuzz_vnet ----
+
+V_PORT1, V_MAP, V_MSIX, V_UP = 1, 2, 4, 8
+V_QBASE = 0x2000            # queue q's rings at q * V_QBASE
+V_BUF = 0xa000              # packet buffers, after the five queues' rings
+F_VERSION_1, F_MQ, F_CTRL_VQ, F_STATUS, F_MAC = 1 << 32, 1 << 22, 1 << 17, 1 << 16, 1 << 5
+F_CTRL_RX = 1 << 18
+F_RING_PACKED, F_IN_ORDER_1, F_MRG_RXBUF, F_EVENT_IDX_1 = 1 << 34, 1 << 35, 1 << 15, 1 << 29
+V_SPLIT = F_VERSION_1 | F_MQ | F_CTRL_VQ | F_CTRL_RX | F_STATUS | F_MAC
+V_PACKED = V_SPLIT | F_RING_PACKED | F_IN_ORDER_1
+
+
+def vn_write(off, data):
+    assert len(data) < 1024
+    return struct.pack("<BHH", 2, off, len(data)) + data
+
+
+def vn_rx(q, n):
+    return struct.pack("<BBB", 3, q, n)
+
+
+def vn_tx(q, pkts):
+    return struct.pack("<BBB", 4, q, len(pkts)) + \
+        b"".join(struct.pack("<HB", ln, segs - 1) for ln, segs in pkts)
+
+
+def vn_up(features, nq=5, qsize=64):
+    return struct.pack("<BQBH", 5, features, nq, qsize)
+
+
+def vn_region_write(region, off, data):
+    return struct.pack("<BBHB", 0, region, off, len(data)) + data
+
+
+def vn_doorbell(q):
+    return struct.pack("<BB", 12, q)
+
+
+def vn_split_post(q, bufs, write):
+    """Descriptors 0.. of queue q, one per (offset, length), and the avail
+    ring listing them."""
+    base = q * V_QBASE
+    desc = b"".join(struct.pack("<QIHH", MEM_IOVA + off, ln, D_WRITE if write else 0, 0)
+                    for off, ln in bufs)
+    avail = struct.pack("<HH", 0, len(bufs)) + b"".join(struct.pack("<H", i)
+                                                       for i in range(len(bufs)))
+    return vn_write(base, desc) + vn_write(base + 0x1000, avail)
+
+
+def vn_packed_post(q, bufs, write):
+    """Packed descriptors 0.. of queue q (wrap counter 1: AVAIL set, USED
+    clear), ids their positions, the first one's flags written last."""
+    base = q * V_QBASE
+    out = b""
+    for i, (off, ln) in reversed(list(enumerate(bufs))):
+        out += vn_write(base + 16 * i, struct.pack("<QIHH", MEM_IOVA + off, ln, i,
+                                                  P_AVAIL | (D_WRITE if write else 0)))
+    return out
+
+
+def vnet_seeds():
+    s = {}
+    frames = b"".join(vn_write(V_BUF + 0x800 * i, frame(60 + i)) for i in range(4))
+    tx_bufs = [(V_BUF + 0x800 * i, 72 + i) for i in range(4)]
+    rx_bufs = [(V_BUF + 0x2000 + 0x800 * i, 0x800) for i in range(4)]
+    pkts = [(60, 1), (1514, 2), (64, 1), (3000, 4)]
+    for port, pname in ((0, ""), (V_PORT1, "_shadow")):
+        # split rings: the driver transmits 4 frames (the device's rx_burst)
+        # and posts 4 receive buffers (the device's tx_burst), both pairs
+        body = vn_up(V_SPLIT) + frames
+        for pair in range(2):
+            body += vn_split_post(2 * pair + 1, tx_bufs, False) + \
+                vn_split_post(2 * pair, rx_bufs, True)
+        body += vn_rx(0, 32) + vn_tx(0, pkts) + vn_rx(1, 8) + vn_tx(1, pkts[:2])
+        s["split_traffic" + pname] = bytes([port | V_MAP | V_MSIX]) + body
+        body = vn_up(V_PACKED) + frames
+        for pair in range(2):
+            body += vn_packed_post(2 * pair + 1, tx_bufs, False) + \
+                vn_packed_post(2 * pair, rx_bufs, True)
+        body += vn_rx(0, 32) + vn_tx(0, pkts) + vn_rx(1, 8) + vn_tx(1, pkts[:2])
+        s["packed_traffic" + pname] = bytes([port | V_MAP | V_MSIX]) + body
+    # the control queue (index 4 with MQ and 2 pairs): promiscuous on, then
+    # 2 queue pairs, each a command and a writable ack byte
+    cmd_off = V_BUF + 0x4000
+    ctrl = vn_write(cmd_off, bytes([0, 0, 1])) + vn_write(cmd_off + 0x100, bytes([0xff]))
+    ctrl += vn_write(cmd_off + 0x200, bytes([4, 0]) + struct.pack("<H", 2))
+    ctrl += vn_write(cmd_off + 0x300, bytes([0xff]))
+    chain = struct.pack("<QIHH", MEM_IOVA + cmd_off, 3, D_NEXT, 1) + \
+        struct.pack("<QIHH", MEM_IOVA + cmd_off + 0x100, 1, D_WRITE, 0) + \
+        struct.pack("<QIHH", MEM_IOVA + cmd_off + 0x200, 4, D_NEXT, 3) + \
+        struct.pack("<QIHH", MEM_IOVA + cmd_off + 0x300, 1, D_WRITE, 0)
+    ctrl += vn_write(4 * V_QBASE, chain) + \
+        vn_write(4 * V_QBASE + 0x1000, struct.pack("<HHHH", 0, 2, 0, 2))
+    s["ctrl_split"] = bytes([V_MAP | V_MSIX]) + vn_up(V_SPLIT) + ctrl + vn_doorbell(4)
+    # migration: stop, save, resume from what was saved, run again
+    mig = struct.pack("<BBB", 9, 0, 1) + struct.pack("<BBB", 9, 0, 3) + \
+        struct.pack("<BBH", 9, 1, 0xffff) + struct.pack("<BBB", 9, 0, 1) + \
+        struct.pack("<BBB", 9, 0, 4) + struct.pack("<BBB", 9, 2, 0) + \
+        struct.pack("<BBB", 9, 0, 1) + struct.pack("<BBB", 9, 0, 2)
+    s["migration_cycle"] = bytes([V_MAP | V_MSIX | V_UP]) + frames + \
+        vn_packed_post(1, tx_bufs, False) + vn_rx(0, 8) + mig + vn_rx(0, 8)
+    # the same stream written back with its CRCs made right again, as is,
+    # then with a byte of the DEVICE section and one of a QUEUE one flipped
+    resealed = mig.replace(struct.pack("<BBB", 9, 2, 0), struct.pack("<BBB", 9, 2, 0x80))
+    s["migration_resealed"] = bytes([V_MAP | V_MSIX | V_UP]) + resealed + vn_rx(0, 8)
+    s["migration_flipped_resealed"] = bytes([V_MAP | V_MSIX | V_UP]) + \
+        resealed.replace(struct.pack("<BBB", 9, 2, 0x80),
+                         struct.pack("<BBBHBHB", 9, 2, 0x82, 40, 0x01, 300, 0x10)) + \
+        vn_rx(0, 8)
+    # dirty logging around traffic; a reset and an unmap under it; the port
+    # stopped and started under the driver; interrupts changed
+    s["logging"] = bytes([V_MAP | V_MSIX]) + vn_up(V_SPLIT) + bytes([10, 0]) + frames + \
+        vn_split_post(0, rx_bufs, True) + vn_tx(0, pkts) + bytes([10, 2, 10, 1])
+    s["reset_unmap_port"] = bytes([V_MAP | V_MSIX]) + vn_up(V_PACKED) + frames + \
+        vn_packed_post(1, tx_bufs, False) + bytes([6, 0]) + vn_rx(0, 4) + \
+        bytes([6, 1, 6, 2, 11]) + vn_rx(0, 4) + bytes([7]) + vn_rx(0, 4) + \
+        bytes([8, 1, 8, 2, 8, 3, 8, 0, 8])
+    # config space and BAR writes a driver does not do
+    s["registers"] = bytes([V_MAP]) + vn_region_write(0, 4, b"\x07\x05") + \
+        vn_region_write(2, 0x16, b"\x07\x00") + vn_region_write(2, 0x18, b"\x00\x10") + \
+        vn_region_write(2, 0x14, b"\x0f") + vn_region_write(1, 0, b"\xff" * 8) + \
+        vn_region_write(2, 0x2000, b"\x01" * 8) + struct.pack("<BBHB", 1, 2, 0x1000, 4)
+    for name, data in s.items():
+        write("fuzz_vnet", name, data)
+
+
 version_seeds()
 server_seeds()
 vring_seeds()
 client_seeds()
+vnet_seeds()

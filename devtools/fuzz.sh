@@ -7,12 +7,15 @@
 # app/fuzz/regressions/<fuzzer>: inputs of findings that were fixed) once,
 # then each fuzzer for a while on a copy of its corpus.
 #
-#   devtools/fuzz.sh [options] [FUZZER...]      (default: all four)
+#   devtools/fuzz.sh [options] [FUZZER...]      (default: all five)
 #     -t SECONDS    fuzzing time per fuzzer (default 20; 0: replay only)
 #     -o DIR        keep the grown corpora and any crash inputs in DIR
 #                   (default: a temporary directory, removed on success)
 #     -l FILE       also write one JSON line per check to FILE, in the
 #                   format of meson's testlog.json (devtools/test.sh)
+#
+# fuzz_vnet compiles the emulated NIC's PMD in: it needs DPDK's driver-SDK
+# headers (devtools/get-dpdk-sdk-headers.sh); without them it is skipped.
 #
 # Environment: VU_FUZZ_BUILD_DIR (default build-fuzz), VU_SKIP_INSTALL=1
 # (do not apt-get install clang / libclang-rt-14-dev when missing).
@@ -24,7 +27,7 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 
 . devtools/common.sh
 
-ALL_FUZZERS=(fuzz_server fuzz_vring fuzz_version fuzz_client)
+ALL_FUZZERS=(fuzz_server fuzz_vring fuzz_version fuzz_client fuzz_vnet)
 BUILD_DIR=${VU_FUZZ_BUILD_DIR:-build-fuzz}
 TIME=20
 OUT=
@@ -81,16 +84,36 @@ rm -rf "$probe"
 
 # --- build -----------------------------------------------------------------
 
+# the PMD's sources, for fuzz_vnet
+DRIVER_OPTS=(-Ddrivers=false)
+if printf '%s\n' "${FUZZERS[@]}" | grep -qx fuzz_vnet; then
+	if sdk=$(devtools/get-dpdk-sdk-headers.sh 2>"$BUILD_DIR.sdk.log") &&
+	   [ -d "$sdk" ]; then
+		DRIVER_OPTS=(-Ddrivers=true "-Ddpdk_sdk_headers=$sdk")
+	else
+		cat "$BUILD_DIR.sdk.log" >&2
+		log_result fuzz_vnet SKIP 0
+		echo "fuzz: fuzz_vnet skipped: no DPDK driver-SDK headers"
+		kept=()
+		for f in "${FUZZERS[@]}"; do
+			[ "$f" = fuzz_vnet ] || kept+=("$f")
+		done
+		FUZZERS=("${kept[@]}")
+		[ ${#FUZZERS[@]} -gt 0 ] || exit 77
+	fi
+	rm -f "$BUILD_DIR.sdk.log"
+fi
+
 step "building the fuzzers in $BUILD_DIR"
 if ! CC=clang meson_setup "$BUILD_DIR" -Dfuzz=true -Dbuildtype=debug \
 	-Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true \
-	-Dtests=false -Ddrivers=false >"$BUILD_DIR.setup.log" 2>&1; then
+	-Dtests=false "${DRIVER_OPTS[@]}" >"$BUILD_DIR.setup.log" 2>&1; then
 	cat "$BUILD_DIR.setup.log" >&2
 	log_result "fuzz build" FAIL 0
 	exit 1
 fi
 rm -f "$BUILD_DIR.setup.log"
-if ! nice ninja -C "$BUILD_DIR" $(printf 'app/fuzz/%s ' "${FUZZERS[@]}"); then
+if ! nice ninja -C "$BUILD_DIR" "${FUZZERS[@]/#/app/fuzz/}"; then
 	log_result "fuzz build" FAIL 0
 	exit 1
 fi
@@ -148,7 +171,7 @@ for f in "${FUZZERS[@]}"; do
 		"$OUT/$f.log")
 	cov=$(grep -Eo 'cov: [0-9]+' "$OUT/$f.log" | tail -1 | cut -d' ' -f2)
 	echo "fuzz: $f: ${execs:-?} executions in $((SECONDS - start))s," \
-		"coverage ${cov:-?} edges, corpus $(ls "$OUT/$f.corpus" | wc -l) inputs"
+		"coverage ${cov:-?} edges, corpus $(find "$OUT/$f.corpus" -type f | wc -l) inputs"
 	total_execs=$((total_execs + ${execs:-0}))
 	log_result "$f ${TIME}s, ${execs:-?} executions" $res $((SECONDS - start))
 done
