@@ -300,8 +300,10 @@ static void
 test_all_features(void **state)
 {
 	static const uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	static const uint8_t dev_mac[6] = NIC_MAC;
 	uint8_t tables[4 + 6 + 4 + 12] = { 1, 0, 0, 0 };
 	struct nic_drv *d = drv_open();
+	struct virtio_net_config nc;
 	uint16_t pairs = 2;
 	uint64_t rxb[2] = { 0 }, txb[2] = { 0 };
 
@@ -328,6 +330,9 @@ test_all_features(void **state)
 	assert_int_equal(nic_xstat("driver_promisc"), 1);
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
 			 VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6, true), VIRTIO_NET_OK);
+	/* config space's mac shows it (VIRTIO 5.1.6.5.2) */
+	drv_read_netcfg(d, &nc);
+	assert_memory_equal(nc.mac, mac, 6);
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
 			 VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 5, false), VIRTIO_NET_ERR);
 	/* MAC_TABLE_SET: one unicast, two multicast entries */
@@ -391,6 +396,11 @@ test_all_features(void **state)
 		rte_pktmbuf_free(m);
 	}
 	assert_true(drv_canary_ok(d));
+	/* a reset gives config space the device's own mac back */
+	cc_w8(d, CC(device_status), 0);
+	assert_int_equal(cc_r8(d, CC(device_status)), 0);
+	drv_read_netcfg(d, &nc);
+	assert_memory_equal(nc.mac, dev_mac, 6);
 	drv_close(d);
 }
 

@@ -149,7 +149,10 @@ struct vun_dev {
 	uint32_t link_up;		/* atomic: ethdev link status */
 	bool connected;
 	uint16_t msix_vectors;		/* table size */
-	struct rte_ether_addr guest_mac; /* VIRTIO_NET_CTRL_MAC_ADDR_SET */
+	/* the MAC config space shows: the device's (mac= devarg) until the
+	 * driver sets another with VIRTIO_NET_CTRL_MAC_ADDR_SET (VIRTIO
+	 * 5.1.6.5.2), back to the device's at reset */
+	struct rte_ether_addr guest_mac;
 	int notify_efd;			/* ioeventfd offered for data kicks */
 	int pci_cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
 	uint32_t mig_stopped;		/* atomic: stopped by migration */

@@ -620,6 +620,9 @@ apply_record(struct vun_dev *d, const uint8_t *rec, size_t len)
 	d->promisc = ct.promisc;
 	d->allmulti = ct.allmulti;
 	memcpy(&d->guest_mac, ct.mac, RTE_ETHER_ADDR_LEN);
+	/* a source of before 0.3 sent zeros when the driver had set none */
+	if (rte_is_zero_ether_addr(&d->guest_mac))
+		rte_ether_addr_copy(&d->mac, &d->guest_mac);
 	__atomic_store_n(&d->active_pairs, ct.active_pairs, __ATOMIC_RELEASE);
 	VUN_LOG(INFO,
 		"%s: device state loaded: features 0x%" PRIx64 ", status "

@@ -398,6 +398,7 @@ virtio_reset(struct vun_dev *d)
 	d->active_pairs = 1;
 	d->promisc = true;	/* virtio-net default: no filtering */
 	d->allmulti = true;
+	rte_ether_addr_copy(&d->mac, &d->guest_mac);
 	__atomic_store_n(&d->isr, 0, __ATOMIC_RELEASE);
 	rte_vfio_user_pci_set_intx(d->pci, false);
 	if (was_ok)
@@ -783,7 +784,7 @@ static void
 net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	memcpy(c->mac, &d->mac, RTE_ETHER_ADDR_LEN);
+	memcpy(c->mac, &d->guest_mac, RTE_ETHER_ADDR_LEN);
 	/* the device's side of the link: our ethdev port is started */
 	c->status = vun_offload_link(d, d->port_started) ?
 			    VIRTIO_NET_S_LINK_UP :
@@ -1102,6 +1103,7 @@ vun_virtio_init(struct vun_dev *d)
 	d->active_pairs = 1;
 	d->msix_config = VIRTIO_MSI_NO_VECTOR;
 	d->promisc = d->allmulti = true;
+	rte_ether_addr_copy(&d->mac, &d->guest_mac);
 	return pci_setup(d);
 }
 
