@@ -351,7 +351,9 @@ int rte_vfio_user_is_connected(int dev_id);
  * regions unmapped and its IRQ eventfds closed, these after a QSBR grace
  * period) runs on the event thread, and rte_vfio_user_is_connected()
  * already says 0 while it does. Wait for this one before counting the
- * process's fds or mappings, or before reusing what the client had.
+ * process's fds or mappings, or before reusing what the client had. (One
+ * exception: with no memory left to withdraw the client's memory table,
+ * its mappings stay, in use, and an error is logged.)
  *
  * @return
  *   1 if idle, 0 while a client is connected or being torn down, -ENODEV.

@@ -249,10 +249,15 @@ conn_attach(struct vu_dev *dev, int fd)
 	if (ret < 0) {
 		pthread_mutex_lock(&dev->lock);
 		dev->conn = NULL;
+		dev->teardowns++;	/* not idle until it is freed */
 		pthread_mutex_unlock(&dev->lock);
 		vu_fdman_del(c->timer_fd);
 		c->fd = -1;
 		conn_free(c);
+		pthread_mutex_lock(&dev->lock);
+		dev->teardowns--;
+		pthread_cond_broadcast(&dev->idle);
+		pthread_mutex_unlock(&dev->lock);
 		return ret;
 	}
 	VU_LOG(INFO, "%s: client connected", dev->path);
@@ -1065,8 +1070,10 @@ rte_vfio_user_stop(int dev_id)
 	/* a client that left just now may still be torn down on the event
 	 * thread: the device must outlive that */
 	pthread_mutex_lock(&dev->lock);
-	if (c != NULL)
+	if (c != NULL) {
 		dev->teardowns--;
+		pthread_cond_broadcast(&dev->idle);
+	}
 	while (dev->teardowns > 0)
 		pthread_cond_wait(&dev->idle, &dev->lock);
 	pthread_mutex_unlock(&dev->lock);
