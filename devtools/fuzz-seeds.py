@@ -593,12 +593,14 @@ def vnet_seeds():
     s["migration_cycle"] = bytes([V_MAP | V_MSIX | V_UP]) + frames + \
         vn_packed_post(1, tx_bufs, False) + vn_rx(0, 8) + mig + vn_rx(0, 8)
     # the same stream written back with its CRCs made right again, as is,
-    # then with a byte of the DEVICE section and one of a QUEUE one flipped
+    # then with a byte flipped in the DEVICE section's driver state (at 76
+    # of the 732-byte record: header 24, DEVICE 8 + 48, PCI 8 + 384, five
+    # QUEUE 8 + 40, CTRL 8 + 12) and one in the first QUEUE section
     resealed = mig.replace(struct.pack("<BBB", 9, 2, 0), struct.pack("<BBB", 9, 2, 0x80))
     s["migration_resealed"] = bytes([V_MAP | V_MSIX | V_UP]) + resealed + vn_rx(0, 8)
     s["migration_flipped_resealed"] = bytes([V_MAP | V_MSIX | V_UP]) + \
         resealed.replace(struct.pack("<BBB", 9, 2, 0x80),
-                         struct.pack("<BBBHBHB", 9, 2, 0x82, 40, 0x01, 300, 0x10)) + \
+                         struct.pack("<BBBHBHB", 9, 2, 0x82, 76, 0x01, 486, 0x10)) + \
         vn_rx(0, 8)
     # dirty logging around traffic; a reset and an unmap under it; the port
     # stopped and started under the driver; interrupts changed

@@ -19,7 +19,8 @@
 #
 # Environment: VU_FUZZ_BUILD_DIR (default build-fuzz), VU_SKIP_INSTALL=1
 # (do not apt-get install clang / libclang-rt-14-dev when missing).
-# Exit status: 0 all passed, 1 a check failed, 77 skipped (no libFuzzer).
+# Exit status: 0 all passed, 1 a check failed, 77 skipped (no libFuzzer,
+# or only fuzz_vnet asked for and no driver-SDK headers).
 
 set -euo pipefail
 
@@ -87,11 +88,12 @@ rm -rf "$probe"
 # the PMD's sources, for fuzz_vnet
 DRIVER_OPTS=(-Ddrivers=false)
 if printf '%s\n' "${FUZZERS[@]}" | grep -qx fuzz_vnet; then
-	if sdk=$(devtools/get-dpdk-sdk-headers.sh 2>"$BUILD_DIR.sdk.log") &&
+	sdk_log=$(mktemp)
+	if sdk=$(devtools/get-dpdk-sdk-headers.sh 2>"$sdk_log") &&
 	   [ -d "$sdk" ]; then
 		DRIVER_OPTS=(-Ddrivers=true "-Ddpdk_sdk_headers=$sdk")
 	else
-		cat "$BUILD_DIR.sdk.log" >&2
+		cat "$sdk_log" >&2
 		log_result fuzz_vnet SKIP 0
 		echo "fuzz: fuzz_vnet skipped: no DPDK driver-SDK headers"
 		kept=()
@@ -99,9 +101,9 @@ if printf '%s\n' "${FUZZERS[@]}" | grep -qx fuzz_vnet; then
 			[ "$f" = fuzz_vnet ] || kept+=("$f")
 		done
 		FUZZERS=("${kept[@]}")
-		[ ${#FUZZERS[@]} -gt 0 ] || exit 77
 	fi
-	rm -f "$BUILD_DIR.sdk.log"
+	rm -f "$sdk_log"
+	[ ${#FUZZERS[@]} -gt 0 ] || exit 77
 fi
 
 step "building the fuzzers in $BUILD_DIR"

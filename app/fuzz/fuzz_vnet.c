@@ -16,7 +16,8 @@
  * queue setup, start): net_vfio_user0 with the defaults (packed and
  * in-order offered) and net_vfio_user1 with ring_copy=1 (shadow rings),
  * both with two queue pairs and a 9000-byte MTU. Each input attaches the
- * vfio-user client library to one of them, as a driver, and ends by
+ * vfio-user client library to one of them, as a driver, resets the device
+ * (so that inputs do not depend on those before them), and ends by
  * detaching; the device must then be idle again within 5 s.
  *
  * Checked besides the sanitizers: no request the device answers takes
@@ -29,8 +30,8 @@
  *   u8  setup     bit 0: port 1 (else 0); bit 1: map the guest memory
  *                 (64 KiB read/write at MEM_IOVA) at once; bit 2: give
  *                 MSI-X eventfds at once; bit 3: bring the device up at
- *                 once (op 5 with the features of all ones, 2 queues
- *                 pairs, size 64)
+ *                 once (op 5 with the features of all ones, 5 queues:
+ *                 2 pairs and the control queue, size 64)
  *   then operations until the input ends, each a u8 opcode % 13:
  *   0  region write: u8 region (% 3: config, BAR1, BAR4), u16 offset
  *      (% the region's size), u8 length (% 9), the bytes
@@ -50,8 +51,9 @@
  *      off, INTx eventfd, INTx unmask
  *   9  migration: u8 % 3: go to state u8 % 8, read up to u16 bytes of
  *      the stream (kept), write back what was kept (u8 flips: bits 0-6
- *      how many bytes, each u16 offset and u8 xor; bit 7: the records'
- *      CRCs made right again after)
+ *      how many bytes, each u16 offset (% what is kept) and u8 xor, none
+ *      read when nothing is kept; bit 7: the records' CRCs made right
+ *      again after)
  *   10 dirty logging: u8 % 3: start (page size 4 KiB), stop, report
  *   11 the ethdev port: stop, then start
  *   12 doorbell: u8 queue (% 5), a write of its index (answered: the
@@ -528,8 +530,12 @@ op_migration(struct fz *f)
 	default: {
 		uint8_t flips = fz_u8(f);
 
-		for (uint8_t i = 0; i < (flips & 0x7f) && d.mig_len > 0; i++)
-			d.mig[fz_u16(f) % d.mig_len] ^= fz_u8(f);
+		for (uint8_t i = 0; i < (flips & 0x7f) && d.mig_len > 0; i++) {
+			uint16_t at = fz_u16(f);	/* offset, then xor */
+			uint8_t x = fz_u8(f);
+
+			d.mig[at % d.mig_len] ^= x;
+		}
 		if (flips & 0x80)
 			mig_reseal(d.mig, d.mig_len);
 		ok(rte_vfio_user_client_mig_write(d.c, d.mig, d.mig_len),
@@ -681,6 +687,10 @@ driver_open(uint8_t setup)
 			fuzz_fail("eventfd: %s", strerror(errno));
 	}
 	d.mig_len = 0;
+	/* what a client leaves in the PCI function (command register,
+	 * MSI-X table) stays for the next one: reset it, so that each input
+	 * starts alike and a finding reproduces on its own */
+	ok(rte_vfio_user_client_reset(d.c), "DEVICE_RESET");
 	if (setup & 2)
 		op_dma(1);
 	if (setup & 4)
