@@ -136,6 +136,7 @@ REF_INPROC=vfio-user
 # cannot receive. Same for every transport: one mbuf per frame.
 JUMBO_MIN=1519
 JUMBO_MBUF_SIZE=9344		# 9216 B of data + 128 B headroom
+JUMBO_MTU=9198			# net_vfio_user's mtu= there: frames to 9216 B
 JUMBO_MBUFS=8192
 MBUFS=16384
 MEM_MB=256
@@ -738,6 +739,12 @@ run_pair() {
 	be_vdev=${V_BE[$vi]//@SOCK@/$sock}
 	be_vdev=${be_vdev//@ENGINE@/$eng}
 	fe_vdev=${V_FE[$vi]//@SOCK@/$sock}
+	if [ "$jumbo" = 1 ]; then
+		# our device drops frames longer than its MTU + 18 once the
+		# driver negotiated VIRTIO_NET_F_MTU (VIRTIO 5.1.4.2)
+		case $be_vdev in net_vfio_user*) be_vdev+=",mtu=$JUMBO_MTU" ;; esac
+		case $dv_vdev in net_vfio_user*) dv_vdev+=",mtu=$JUMBO_MTU" ;; esac
+	fi
 	case $be_vdev in net_vfio_user*) be_d=(-d "$VU_BACKEND_PMD") ;; esac
 	case $fe_vdev in net_virtio_vfio_user*) fe_d=(-d "$VU_FRONTEND_PMD") ;; esac
 	mem=$(mem_args "$mode" "$eal")

@@ -720,7 +720,11 @@ main(int argc, char **argv)
 			 "socket-abstract=no%s%s",
 			 sock, b.fe_args[0] ? "," : "", b.fe_args);
 	} else {
-		snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s%s%s", sock,
+		/* the device drops frames longer than its MTU (+ 18) once the
+		 * driver negotiated VIRTIO_NET_F_MTU: jumbo frames need it */
+		snprintf(vdev, sizeof(vdev),
+			 "net_vfio_user0,path=%s,mtu=%u%s%s", sock,
+			 RTE_MAX(b.size, (uint32_t)RTE_ETHER_MTU),
 			 b.be_args[0] ? "," : "", b.be_args);
 		snprintf(fe_args, sizeof(fe_args), "path=%s%s%s", sock,
 			 b.fe_args[0] ? "," : "", b.fe_args);

@@ -30,7 +30,8 @@
  *                 6 dirty logging, 7 no MSI-X vector for the queue
  *   u16 size      split: 1 << (size % 11); packed: 1 + size % 1024;
  *                 bit 15 set: the queue on shadow rings (vun_shadow.c,
- *                 as with ring_copy=1)
+ *                 as with ring_copy=1); bit 14 set: frames to the
+ *                 driver limited as with VIRTIO_NET_F_MTU and mtu 1500
  *   u16 desc, avail, used   ring offsets in the read/write region
  *                 (aligned down as VIRTIO requires)
  *   u16 last_avail, last_used   device positions (packed: bit 15 is
@@ -302,6 +303,8 @@ queue_setup(struct vun_vq *vq, struct fz *f)
 		fuzz_fail("MSI-X enable");
 	vq->msix_vector = (feat & 0x80) ? VIRTIO_MSI_NO_VECTOR : 0;
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	/* VIRTIO_NET_F_MTU negotiated with mtu 1500, or not */
+	vq->max_frame = (sz & 0x4000) ? 1500 + 14 + 4 : UINT16_MAX;
 	vq->size = vq->packed ? 1 + sz % 1024 : 1 << (sz % 11);
 	if (vq->packed) {
 		desc &= ~15ULL;

@@ -75,6 +75,9 @@ struct vun_vq {
 	uint16_t msix_vector;
 	uint16_t port_id;		/* ethdev port, for mbuf->port */
 	uint16_t hdr_len;		/* virtio_net_hdr length */
+	uint16_t max_frame;		/* rx (driver) queues, VIRTIO_NET_F_MTU:
+					 * longest frame we may give the driver
+					 * (VIRTIO 5.1.4.1); UINT16_MAX: any */
 	bool event_idx;
 	bool mrg_rxbuf;
 	bool indirect;

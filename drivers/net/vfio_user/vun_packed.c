@@ -657,6 +657,7 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 {
 	struct vring_packed_desc *ring = vq->pdesc;
 	uint16_t old_used = vq->last_used, i = 0, size = vq->size;
+	const uint16_t max_frame = vq->max_frame;
 	bool old_wrap = vq->used_wrap;
 	struct used_head h;
 	uint64_t bytes = 0, sent = 0;
@@ -684,7 +685,8 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 				    VRING_DESC_F_WRITE)
 				break;
 			memcpy(&d, &ring[pos], sizeof(d));
-			if (d.len < VUN_HDR_LEN + m->data_len)
+			if (d.len < VUN_HDR_LEN + m->data_len ||
+			    m->data_len > max_frame)
 				break;
 			dst[k] = xwin_xlate(&w, vq, t, d.addr, d.len,
 					    RTE_VFIO_USER_MEM_F_WRITE);
@@ -713,6 +715,10 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			continue;
 		if (i == n)
 			break;
+		if (unlikely(vun_tx_too_long(vq, pkts[i]))) {
+			i++;	/* dropped: longer than the MTU */
+			continue;
+		}
 		/* the next one: general path */
 		ret = tx_one(vq, &t, &h, pkts[i]);
 		if (ret == 0)

@@ -498,6 +498,7 @@ tx_split_fast(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	uint8_t *dst[VUN_BURST];
 	uint16_t head[VUN_BURST];
 	uint16_t mask = vq->size - 1, k, i;
+	const uint16_t max_frame = vq->max_frame;
 	struct xwin w;
 
 	xwin_init(&w, vq, t);
@@ -511,7 +512,8 @@ tx_split_fast(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		uint32_t need = VUN_HDR_LEN + m->data_len;
 		struct vring_desc d;
 
-		if (unlikely(m->nb_segs != 1 || h >= vq->size))
+		if (unlikely(m->nb_segs != 1 || h >= vq->size ||
+			     m->data_len > max_frame))
 			break;
 		memcpy(&d, &vq->desc[h], sizeof(d));
 		if (unlikely((d.flags &
@@ -576,6 +578,8 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			i += k - 1;
 			continue;
 		}
+		if (unlikely(vun_tx_too_long(vq, m)))
+			continue;	/* dropped: longer than the MTU */
 		while (src_left(&s) > 0) {
 			const struct rte_vfio_user_mem_table *nt;
 			struct src s0 = s;

@@ -150,6 +150,20 @@ copy_frame(uint8_t *dst, const uint8_t *src, uint32_t len)
 }
 
 /* The header of every received packet: no offloads, one buffer. */
+/*
+ * Transmit (to the driver): a frame longer than the driver takes with
+ * VIRTIO_NET_F_MTU negotiated (vq->max_frame) is dropped, counted in
+ * drops; the caller frees it with the rest it took.
+ */
+static __rte_always_inline bool
+vun_tx_too_long(struct vun_vq *vq, const struct rte_mbuf *m)
+{
+	if (likely(vq->max_frame == UINT16_MAX || m->pkt_len <= vq->max_frame))
+		return false;
+	vq->st.drops++;
+	return true;
+}
+
 static __rte_always_inline void
 put_hdr(uint8_t *dst)
 {

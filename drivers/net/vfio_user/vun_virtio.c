@@ -167,6 +167,19 @@ vq_positions_reset(struct vun_vq *vq)
 
 /* A view of a ring (rte_vfio_user_mem_view()), or NULL with ring_copy:
  * shadow rings for every queue. */
+/*
+ * With VIRTIO_NET_F_MTU the device must not pass the driver frames longer
+ * than mtu plus the Ethernet header (VIRTIO 5.1.4.1); one VLAN tag is
+ * allowed on top, as a frame of the MTU may carry one.
+ */
+static uint16_t
+vq_max_frame(const struct vun_dev *d)
+{
+	if (!has(d, VIRTIO_NET_F_MTU))
+		return UINT16_MAX;
+	return (uint16_t)(d->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN);
+}
+
 static void *
 ring_view(struct vun_dev *d, uint64_t iova, uint64_t len, uint32_t access)
 {
@@ -210,6 +223,7 @@ vq_start_packed(struct vun_dev *d, struct vun_vq *vq)
 	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
 	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	vq->max_frame = vq_max_frame(d);
 	memset(&vq->mcache, 0, sizeof(vq->mcache));
 	memset(&vq->log_cache, 0, sizeof(vq->log_cache));
 	/* data queues are polled: no kicks; the control queue is served on
@@ -278,6 +292,7 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
 	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	vq->max_frame = vq_max_frame(d);
 	memset(&vq->mcache, 0, sizeof(vq->mcache));
 	memset(&vq->log_cache, 0, sizeof(vq->log_cache));
 	/* a polling device wants no kicks on data queues; the control queue
