@@ -497,9 +497,9 @@ V_PORT1, V_MAP, V_MSIX, V_UP = 1, 2, 4, 8
 V_QBASE = 0x2000            # queue q's rings at q * V_QBASE
 V_BUF = 0xa000              # packet buffers, after the five queues' rings
 F_VERSION_1, F_MQ, F_CTRL_VQ, F_STATUS, F_MAC = 1 << 32, 1 << 22, 1 << 17, 1 << 16, 1 << 5
-F_CTRL_RX = 1 << 18
+F_CTRL_RX, F_CTRL_MAC_ADDR = 1 << 18, 1 << 23
 F_RING_PACKED, F_IN_ORDER_1, F_MRG_RXBUF, F_EVENT_IDX_1 = 1 << 34, 1 << 35, 1 << 15, 1 << 29
-V_SPLIT = F_VERSION_1 | F_MQ | F_CTRL_VQ | F_CTRL_RX | F_STATUS | F_MAC
+V_SPLIT = F_VERSION_1 | F_MQ | F_CTRL_VQ | F_CTRL_RX | F_CTRL_MAC_ADDR | F_STATUS | F_MAC
 V_PACKED = V_SPLIT | F_RING_PACKED | F_IN_ORDER_1
 
 
@@ -551,6 +551,34 @@ def vn_packed_post(q, bufs, write):
     return out
 
 
+def vn_ctrl(cmds, packed):
+    """Control commands (class, command, data) on queue 4 (MQ, 2 pairs),
+    each a chain of the command and a one-byte writable ack, then the
+    queue's doorbell. Packed: ids the command's index, wrap counter 1,
+    the first flags written last."""
+    base = 4 * V_QBASE
+    out = b""
+    descs = []
+    for k, (cls, cmd, data) in enumerate(cmds):
+        off = V_BUF + 0x4000 + 0x100 * k
+        out += vn_write(off, bytes([cls, cmd]) + data) + vn_write(off + 0x80, b"\xff")
+        descs.append((MEM_IOVA + off, 2 + len(data), True))
+        descs.append((MEM_IOVA + off + 0x80, 1, False))
+    if not packed:
+        table = b"".join(struct.pack("<QIHH", a, ln, D_NEXT if first else D_WRITE,
+                                     i + 1 if first else 0)
+                         for i, (a, ln, first) in enumerate(descs))
+        heads = range(0, len(descs), 2)
+        out += vn_write(base, table) + \
+            vn_write(base + 0x1000, struct.pack("<HH", 0, len(heads)) +
+                     b"".join(struct.pack("<H", h) for h in heads))
+    else:
+        for i, (a, ln, first) in reversed(list(enumerate(descs))):
+            out += vn_write(base + 16 * i, struct.pack(
+                "<QIHH", a, ln, i // 2, P_AVAIL | (D_NEXT if first else D_WRITE)))
+    return out + vn_doorbell(4)
+
+
 def vnet_seeds():
     s = {}
     frames = b"".join(vn_write(V_BUF + 0x800 * i, frame(60 + i)) for i in range(4))
@@ -585,6 +613,17 @@ def vnet_seeds():
     ctrl += vn_write(4 * V_QBASE, chain) + \
         vn_write(4 * V_QBASE + 0x1000, struct.pack("<HHHH", 0, 2, 0, 2))
     s["ctrl_split"] = bytes([V_MAP | V_MSIX]) + vn_up(V_SPLIT) + ctrl + vn_doorbell(4)
+    # every command the device knows, and some it refuses: promiscuous off,
+    # all-multicast on, the MAC set, a MAC table of 1 + 2 entries, 2 pairs,
+    # 3 pairs (more than the device has), an unknown class, an unknown
+    # receive-mode command
+    mac = bytes([2, 0x11, 0x22, 0x33, 0x44, 0x55])
+    cmds = [(0, 0, b"\x00"), (0, 1, b"\x01"), (1, 1, mac),
+            (1, 0, struct.pack("<I", 1) + mac + struct.pack("<I", 2) + mac + mac),
+            (4, 0, struct.pack("<H", 2)), (4, 0, struct.pack("<H", 3)),
+            (0x7f, 0, b""), (0, 5, b"\x01")]
+    s["ctrl_all_split"] = bytes([V_MAP | V_MSIX]) + vn_up(V_SPLIT) + vn_ctrl(cmds, False)
+    s["ctrl_all_packed"] = bytes([V_MAP | V_MSIX]) + vn_up(V_PACKED) + vn_ctrl(cmds, True)
     # migration: stop, save, resume from what was saved, run again
     mig = struct.pack("<BBB", 9, 0, 1) + struct.pack("<BBB", 9, 0, 3) + \
         struct.pack("<BBH", 9, 1, 0xffff) + struct.pack("<BBB", 9, 0, 1) + \
