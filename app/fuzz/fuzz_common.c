@@ -18,6 +18,7 @@
 
 #include <rte_eal.h>
 #include <rte_log.h>
+#include <rte_mbuf.h>
 
 #include <rte_vfio_user.h>
 
@@ -486,4 +487,39 @@ fuzz_log_init(void)
 	} else {
 		rte_log_set_global_level(RTE_LOG_EMERG);
 	}
+}
+
+struct rte_mbuf *
+fuzz_make_pkt(struct rte_mempool *mp, uint16_t len, uint8_t nsegs)
+{
+	struct rte_mbuf *head = NULL, *last = NULL;
+	uint16_t per = len / nsegs;
+
+	for (uint8_t s = 0; s < nsegs; s++) {
+		uint16_t k = s + 1 == nsegs ? len - per * (nsegs - 1) : per;
+		struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+		char *p;
+
+		if (m == NULL)
+			goto fail;
+		if (k > rte_pktmbuf_tailroom(m))
+			k = rte_pktmbuf_tailroom(m);
+		p = rte_pktmbuf_append(m, k);
+		if (p == NULL && k > 0)
+			fuzz_fail("append %u", k);
+		if (k > 0)
+			memset(p, 0xa5 ^ s, k);
+		if (head == NULL) {
+			head = m;
+		} else {
+			last->next = m;
+			head->nb_segs++;
+			head->pkt_len += m->data_len;
+		}
+		last = m;
+	}
+	return head;
+fail:
+	rte_pktmbuf_free(head);
+	return NULL;
 }

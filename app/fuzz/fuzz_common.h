@@ -110,6 +110,14 @@ void fuzz_start_event_thread(void);
  * them, at debug level: to see what an input does). */
 void fuzz_log_init(void);
 
+/* A frame of len bytes (each segment filled with 0xa5 ^ its index) in
+ * nsegs segments of mp's mbufs, the last taking the remainder, each at
+ * most its tailroom; NULL when mp runs out. */
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_mbuf *fuzz_make_pkt(struct rte_mempool *mp, uint16_t len,
+			       uint8_t nsegs);
+
 /* rte_eal_init() for a harness that needs EAL (mbufs, lcore id, rte_log):
  * no hugepages, no PCI, its own file prefix, logs at error level. */
 void fuzz_eal_init(const char *name);

@@ -420,35 +420,6 @@ op_rx(uint16_t q, uint16_t n)
 	}
 }
 
-static struct rte_mbuf *
-make_packet(uint16_t len, uint8_t segs)
-{
-	struct rte_mbuf *head = NULL, *last = NULL;
-	uint16_t left = len, per = (uint16_t)(len / segs + 1);
-
-	for (uint8_t s = 0; s < segs; s++) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(g.tx_mp);
-		uint16_t n = RTE_MIN(left, RTE_MIN(per, (uint16_t)2048));
-		char *p;
-
-		if (m == NULL)
-			break;
-		p = rte_pktmbuf_append(m, n);
-		if (p != NULL)
-			memset(p, 0xa5 ^ s, n);
-		left = (uint16_t)(left - n);
-		if (head == NULL) {
-			head = m;
-		} else {
-			last->next = m;
-			head->nb_segs++;
-			head->pkt_len += m->data_len;
-		}
-		last = m;
-	}
-	return head;
-}
-
 static void
 op_tx(struct fz *f)
 {
@@ -458,7 +429,7 @@ op_tx(struct fz *f)
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t len = fz_u16(f) % 9300;
 		uint8_t segs = (uint8_t)(1 + fz_u8(f) % 4);
-		struct rte_mbuf *p = make_packet(len, segs);
+		struct rte_mbuf *p = fuzz_make_pkt(g.tx_mp, len, segs);
 
 		if (p != NULL)
 			m[k++] = p;
@@ -469,8 +440,7 @@ op_tx(struct fz *f)
 	if (verbose)
 		fprintf(stderr, "fuzz_vnet: tx_burst queue %u: %u of %u\n", q,
 			sent, k);
-	for (uint16_t i = sent; i < k; i++)
-		rte_pktmbuf_free(m[i]);
+	rte_pktmbuf_free_bulk(m + sent, k - sent);
 }
 
 /*

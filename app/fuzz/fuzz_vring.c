@@ -379,41 +379,6 @@ do_rx(struct vun_vq *vq, uint16_t n)
 	check_rx(pkts, got);
 }
 
-static struct rte_mbuf *
-make_pkt(uint16_t len, uint8_t nsegs)
-{
-	struct rte_mbuf *head = NULL, *last = NULL;
-	uint16_t per = len / nsegs;
-
-	for (uint8_t s = 0; s < nsegs; s++) {
-		uint16_t k = s + 1 == nsegs ? len - per * (nsegs - 1) : per;
-		struct rte_mbuf *m = rte_pktmbuf_alloc(h.mp);
-		char *p;
-
-		if (m == NULL)
-			goto fail;
-		if (k > rte_pktmbuf_tailroom(m))
-			k = rte_pktmbuf_tailroom(m);
-		p = rte_pktmbuf_append(m, k);
-		if (p == NULL && k > 0)
-			fuzz_fail("append %u", k);
-		if (k > 0)
-			memset(p, 0xa5 ^ s, k);
-		if (head == NULL) {
-			head = m;
-		} else {
-			last->next = m;
-			head->nb_segs++;
-			head->pkt_len += m->data_len;
-		}
-		last = m;
-	}
-	return head;
-fail:
-	rte_pktmbuf_free(head);
-	return NULL;
-}
-
 static void
 do_tx(struct vun_vq *vq, struct fz *f, uint16_t n, bool fixed)
 {
@@ -423,7 +388,7 @@ do_tx(struct vun_vq *vq, struct fz *f, uint16_t n, bool fixed)
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t len = fixed ? 64 : fz_u16(f) % 9300;
 		uint8_t segs = fixed ? 1 : 1 + fz_u8(f) % 4;
-		struct rte_mbuf *m = make_pkt(len, segs);
+		struct rte_mbuf *m = fuzz_make_pkt(h.mp, len, segs);
 
 		if (m != NULL)
 			pkts[k++] = m;
