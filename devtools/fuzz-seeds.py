@@ -585,34 +585,21 @@ def vnet_seeds():
     tx_bufs = [(V_BUF + 0x800 * i, 72 + i) for i in range(4)]
     rx_bufs = [(V_BUF + 0x2000 + 0x800 * i, 0x800) for i in range(4)]
     pkts = [(60, 1), (1514, 2), (64, 1), (3000, 4)]
+    # the driver transmits 4 frames (the device's rx_burst) and posts 4
+    # receive buffers (the device's tx_burst), both pairs, split or packed
     for port, pname in ((0, ""), (V_PORT1, "_shadow")):
-        # split rings: the driver transmits 4 frames (the device's rx_burst)
-        # and posts 4 receive buffers (the device's tx_burst), both pairs
-        body = vn_up(V_SPLIT) + frames
-        for pair in range(2):
-            body += vn_split_post(2 * pair + 1, tx_bufs, False) + \
-                vn_split_post(2 * pair, rx_bufs, True)
-        body += vn_rx(0, 32) + vn_tx(0, pkts) + vn_rx(1, 8) + vn_tx(1, pkts[:2])
-        s["split_traffic" + pname] = bytes([port | V_MAP | V_MSIX]) + body
-        body = vn_up(V_PACKED) + frames
-        for pair in range(2):
-            body += vn_packed_post(2 * pair + 1, tx_bufs, False) + \
-                vn_packed_post(2 * pair, rx_bufs, True)
-        body += vn_rx(0, 32) + vn_tx(0, pkts) + vn_rx(1, 8) + vn_tx(1, pkts[:2])
-        s["packed_traffic" + pname] = bytes([port | V_MAP | V_MSIX]) + body
+        for layout, feat, post in (("split", V_SPLIT, vn_split_post),
+                                   ("packed", V_PACKED, vn_packed_post)):
+            body = vn_up(feat) + frames
+            for pair in range(2):
+                body += post(2 * pair + 1, tx_bufs, False) + \
+                    post(2 * pair, rx_bufs, True)
+            body += vn_rx(0, 32) + vn_tx(0, pkts) + vn_rx(1, 8) + vn_tx(1, pkts[:2])
+            s[layout + "_traffic" + pname] = bytes([port | V_MAP | V_MSIX]) + body
     # the control queue (index 4 with MQ and 2 pairs): promiscuous on, then
-    # 2 queue pairs, each a command and a writable ack byte
-    cmd_off = V_BUF + 0x4000
-    ctrl = vn_write(cmd_off, bytes([0, 0, 1])) + vn_write(cmd_off + 0x100, bytes([0xff]))
-    ctrl += vn_write(cmd_off + 0x200, bytes([4, 0]) + struct.pack("<H", 2))
-    ctrl += vn_write(cmd_off + 0x300, bytes([0xff]))
-    chain = struct.pack("<QIHH", MEM_IOVA + cmd_off, 3, D_NEXT, 1) + \
-        struct.pack("<QIHH", MEM_IOVA + cmd_off + 0x100, 1, D_WRITE, 0) + \
-        struct.pack("<QIHH", MEM_IOVA + cmd_off + 0x200, 4, D_NEXT, 3) + \
-        struct.pack("<QIHH", MEM_IOVA + cmd_off + 0x300, 1, D_WRITE, 0)
-    ctrl += vn_write(4 * V_QBASE, chain) + \
-        vn_write(4 * V_QBASE + 0x1000, struct.pack("<HHHH", 0, 2, 0, 2))
-    s["ctrl_split"] = bytes([V_MAP | V_MSIX]) + vn_up(V_SPLIT) + ctrl + vn_doorbell(4)
+    # 2 queue pairs
+    s["ctrl_split"] = bytes([V_MAP | V_MSIX]) + vn_up(V_SPLIT) + \
+        vn_ctrl([(0, 0, b"\x01"), (4, 0, struct.pack("<H", 2))], False)
     # every command the device knows, and some it refuses: promiscuous off,
     # all-multicast on, the MAC set, a MAC table of 1 + 2 entries, 2 pairs,
     # 3 pairs (more than the device has), an unknown class, an unknown
