@@ -210,13 +210,7 @@ void
 fault_wait_clean(struct mi_dev *d)
 {
 	assert_true(
-		MI_WAIT(rte_vfio_user_is_connected(d->id) == 0 &&
-				rte_vfio_user_get_mem_table(d->id)->nregions ==
-					0 &&
-				rte_vfio_user_irq_enabled(d->id, MI_INTX) ==
-					0 &&
-				rte_vfio_user_irq_enabled(d->id, MI_MSIX) ==
-					0 &&
+		MI_WAIT(mi_client_gone(d) &&
 				rte_vfio_user_get_irq(d->id, MI_MSIX, 0) == -1,
 			5000));
 }

@@ -294,20 +294,22 @@ mi_open(struct rc *c, struct mi_dev *d, const char *json)
 	rc_reply_free(&r);
 }
 
+bool
+mi_client_gone(struct mi_dev *d)
+{
+	return rte_vfio_user_is_connected(d->id) == 0 &&
+	       rte_vfio_user_get_mem_table(d->id)->nregions == 0 &&
+	       rte_vfio_user_irq_enabled(d->id, MI_INTX) == 0 &&
+	       rte_vfio_user_irq_enabled(d->id, MI_MSIX) == 0 &&
+	       rte_vfio_user_is_idle(d->id) == 1;
+}
+
 void
 mi_wait_teardown(struct mi_dev *d, int destroy_before)
 {
-	assert_true(
-		MI_WAIT(mi_load(&d->destroy_count) > destroy_before &&
-				rte_vfio_user_is_connected(d->id) == 0 &&
-				rte_vfio_user_get_mem_table(d->id)->nregions ==
-					0 &&
-				rte_vfio_user_irq_enabled(d->id, MI_INTX) ==
-					0 &&
-				rte_vfio_user_irq_enabled(d->id, MI_MSIX) ==
-					0 &&
-				rte_vfio_user_is_idle(d->id) == 1,
-			5000));
+	assert_true(MI_WAIT(mi_load(&d->destroy_count) > destroy_before &&
+				    mi_client_gone(d),
+			    5000));
 }
 
 void

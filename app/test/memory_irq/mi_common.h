@@ -86,6 +86,9 @@ void mi_close(struct rc *c, struct mi_dev *d);
  * of, or NULL); forget it. */
 void mi_track(int fd, struct mi_dev *d);
 void mi_untrack(int fd);
+/* Nothing of a client left on d: not connected, no memory, INTx and MSI-X
+ * off, the teardown over (rte_vfio_user_is_idle()). */
+bool mi_client_gone(struct mi_dev *d);
 /* Wait until the server finished tearing down after destroy count > n. */
 void mi_wait_teardown(struct mi_dev *d, int destroy_before);
 
