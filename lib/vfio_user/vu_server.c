@@ -201,6 +201,17 @@ conn_teardown(struct vu_conn *c)
 	VU_LOG(INFO, "%s: client disconnected", dev->path);
 }
 
+/* A teardown counted in dev->teardowns (under dev->lock) is over: wake
+ * rte_vfio_user_stop() and whoever waits for the device to be idle. */
+static void
+teardown_done(struct vu_dev *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->teardowns--;
+	pthread_cond_broadcast(&dev->idle);
+	pthread_mutex_unlock(&dev->lock);
+}
+
 /* Close c if it is still the device's connection (either thread). */
 static void
 conn_close(struct vu_conn *c)
@@ -218,10 +229,7 @@ conn_close(struct vu_conn *c)
 	if (!mine)
 		return;
 	conn_teardown(c);
-	pthread_mutex_lock(&dev->lock);
-	dev->teardowns--;
-	pthread_cond_broadcast(&dev->idle);
-	pthread_mutex_unlock(&dev->lock);
+	teardown_done(dev);
 }
 
 static int
@@ -254,10 +262,7 @@ conn_attach(struct vu_dev *dev, int fd)
 		vu_fdman_del(c->timer_fd);
 		c->fd = -1;
 		conn_free(c);
-		pthread_mutex_lock(&dev->lock);
-		dev->teardowns--;
-		pthread_cond_broadcast(&dev->idle);
-		pthread_mutex_unlock(&dev->lock);
+		teardown_done(dev);
 		return ret;
 	}
 	VU_LOG(INFO, "%s: client connected", dev->path);
@@ -1065,15 +1070,13 @@ rte_vfio_user_stop(int dev_id)
 	if (c != NULL)
 		dev->teardowns++;	/* not idle until it is over */
 	pthread_mutex_unlock(&dev->lock);
-	if (c != NULL)
+	if (c != NULL) {
 		conn_teardown(c);
+		teardown_done(dev);
+	}
 	/* a client that left just now may still be torn down on the event
 	 * thread: the device must outlive that */
 	pthread_mutex_lock(&dev->lock);
-	if (c != NULL) {
-		dev->teardowns--;
-		pthread_cond_broadcast(&dev->idle);
-	}
 	while (dev->teardowns > 0)
 		pthread_cond_wait(&dev->idle, &dev->lock);
 	pthread_mutex_unlock(&dev->lock);
