@@ -149,7 +149,6 @@ copy_frame(uint8_t *dst, const uint8_t *src, uint32_t len)
 	rte_memcpy(dst, src, len);
 }
 
-/* The header of every received packet: no offloads, one buffer. */
 /*
  * Transmit (to the driver): a frame longer than the driver takes with
  * VIRTIO_NET_F_MTU negotiated (vq->max_frame) is dropped, counted in
@@ -164,6 +163,7 @@ vun_tx_too_long(struct vun_vq *vq, const struct rte_mbuf *m)
 	return true;
 }
 
+/* The header of every received packet: no offloads, one buffer. */
 static __rte_always_inline void
 put_hdr(uint8_t *dst)
 {

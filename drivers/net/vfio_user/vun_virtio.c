@@ -165,8 +165,6 @@ vq_positions_reset(struct vun_vq *vq)
 	vq->avail_wrap = vq->used_wrap = true;	/* VIRTIO 1.x 2.8.1 */
 }
 
-/* A view of a ring (rte_vfio_user_mem_view()), or NULL with ring_copy:
- * shadow rings for every queue. */
 /*
  * With VIRTIO_NET_F_MTU the device must not pass the driver frames longer
  * than mtu plus the Ethernet header (VIRTIO 5.1.4.1); one VLAN tag is
@@ -180,6 +178,8 @@ vq_max_frame(const struct vun_dev *d)
 	return (uint16_t)(d->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN);
 }
 
+/* A view of a ring (rte_vfio_user_mem_view()), or NULL with ring_copy:
+ * shadow rings for every queue. */
 static void *
 ring_view(struct vun_dev *d, uint64_t iova, uint64_t len, uint32_t access)
 {
