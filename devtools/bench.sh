@@ -136,7 +136,9 @@ REF_INPROC=vfio-user
 # cannot receive. Same for every transport: one mbuf per frame.
 JUMBO_MIN=1519
 JUMBO_MBUF_SIZE=9344		# 9216 B of data + 128 B headroom
-JUMBO_MTU=9198			# net_vfio_user's mtu= there: frames to 9216 B
+# net_vfio_user's mtu= there: frames as long as an mbuf's data (the
+# device passes mtu + 18: Ethernet header and a VLAN tag)
+JUMBO_MTU=$((JUMBO_MBUF_SIZE - 128 - 18))
 JUMBO_MBUFS=8192
 MBUFS=16384
 MEM_MB=256
