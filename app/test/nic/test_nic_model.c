@@ -488,14 +488,18 @@ test_device_config(void **state)
 	assert_int_equal(c.status & VIRTIO_NET_S_LINK_UP, VIRTIO_NET_S_LINK_UP);
 	assert_int_not_equal(cc_r8(d, CC(config_generation)), gen);
 
-	/* MTU changed on the port: the driver sees it, with an interrupt */
-	assert_int_equal(rte_eth_dev_set_mtu(nic.port, 1500), 0);
-	assert_true(NIC_WAIT(drv_irqs(d, 0) >= 1, 2000));
-	drv_read_netcfg(d, &c);
-	assert_int_equal(c.mtu, 1500);
+	/* VIRTIO 5.1.4.1: the device MUST NOT modify mtu once set: with
+	 * VIRTIO_NET_F_MTU negotiated the port keeps it (the same value is
+	 * no change) */
+	gen = cc_r8(d, CC(config_generation));
+	drv_irqs_clear(d);
+	assert_int_equal(rte_eth_dev_set_mtu(nic.port, 1500), -EBUSY);
 	assert_int_equal(rte_eth_dev_set_mtu(nic.port, NIC_MTU), 0);
 	drv_read_netcfg(d, &c);
 	assert_int_equal(c.mtu, NIC_MTU);
+	assert_int_equal(cc_r8(d, CC(config_generation)), gen);
+	usleep(20000);
+	assert_int_equal(drv_irqs(d, 0), 0);
 
 	/* no interrupt without a config vector */
 	cc_w16(d, CC(msix_config), VIRTIO_MSI_NO_VECTOR);
@@ -507,6 +511,22 @@ test_device_config(void **state)
 	/* a vector beyond the table is refused (reads back NO_VECTOR) */
 	cc_w16(d, CC(msix_config), NIC_NVEC);
 	assert_int_equal(cc_r16(d, CC(msix_config)), VIRTIO_MSI_NO_VECTOR);
+
+	/* after a reset the MTU changes, and the next driver reads it */
+	cc_w8(d, CC(device_status), 0);
+	assert_int_equal(rte_eth_dev_set_mtu(nic.port, 1500), 0);
+	drv_init(d, V1 | NIC_F(VIRTIO_NET_F_MTU), 2);
+	drv_read_netcfg(d, &c);
+	assert_int_equal(c.mtu, 1500);
+	assert_int_equal(rte_eth_dev_set_mtu(nic.port, NIC_MTU), -EBUSY);
+	/* a driver without VIRTIO_NET_F_MTU: it changes, with an interrupt */
+	drv_init(d, V1, 2);
+	gen = cc_r8(d, CC(config_generation));
+	assert_int_equal(rte_eth_dev_set_mtu(nic.port, NIC_MTU), 0);
+	assert_true(NIC_WAIT(drv_irqs(d, 0) >= 1, 2000));
+	drv_read_netcfg(d, &c);
+	assert_int_equal(c.mtu, NIC_MTU);
+	assert_int_not_equal(cc_r8(d, CC(config_generation)), gen);
 	cc_w8(d, CC(device_status), 0);
 	drv_close(d);
 }

@@ -140,7 +140,8 @@ struct vun_dev {
 	uint32_t dfselect;
 	uint32_t gfselect;
 	uint16_t msix_config;
-	uint8_t status;
+	uint8_t status;			/* written by vun_status_store() */
+	rte_spinlock_t status_lock;	/* status against vun_virtio_set_mtu() */
 	bool halted;			/* driver error: no queue runs until reset */
 	uint8_t config_generation;
 	uint16_t queue_select;
@@ -171,6 +172,8 @@ int vun_virtio_init(struct vun_dev *d);
 void vun_virtio_fini(struct vun_dev *d);
 int vun_virtio_register(struct vun_dev *d);
 void vun_virtio_set_port_started(struct vun_dev *d, bool started);
+int vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu);
+void vun_status_store(struct vun_dev *d, uint8_t status);
 void vun_queues_stop(struct vun_dev *d);
 void vun_signal_config(struct vun_dev *d);
 void vun_queues_start(struct vun_dev *d);

@@ -295,9 +295,7 @@ vun_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
 
 	if (mtu < RTE_ETHER_MIN_MTU || mtu > VUN_MAX_MTU)
 		return -EINVAL;
-	d->mtu = mtu;
-	vun_signal_config(d);
-	return 0;
+	return vun_virtio_set_mtu(d, mtu);
 }
 
 static const struct eth_dev_ops vun_ops = {

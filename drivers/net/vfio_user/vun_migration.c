@@ -587,7 +587,7 @@ apply_record(struct vun_dev *d, const uint8_t *rec, size_t len)
 	d->gfselect = dv.gfselect;
 	d->msix_config = dv.msix_config;
 	d->queue_select = dv.queue_select;
-	d->status = dv.status;
+	vun_status_store(d, dv.status);
 	d->config_generation = dv.config_generation;
 	__atomic_store_n(&d->isr, dv.isr, __ATOMIC_RELEASE);
 	for (uint16_t i = 0; i < vun_num_vqs(d); i++) {

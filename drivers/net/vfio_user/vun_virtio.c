@@ -394,6 +394,19 @@ vq_reset(struct vun_dev *d, struct vun_vq *vq)
 	vq->dev = d;
 }
 
+/*
+ * Every change of the device status goes through here, so that
+ * vun_virtio_set_mtu() (application thread) sees FEATURES_OK and the
+ * features under it as the driver does.
+ */
+void
+vun_status_store(struct vun_dev *d, uint8_t status)
+{
+	rte_spinlock_lock(&d->status_lock);
+	d->status = status;
+	rte_spinlock_unlock(&d->status_lock);
+}
+
 /* Virtio device reset (status 0, DEVICE_RESET, client gone). */
 static void
 virtio_reset(struct vun_dev *d)
@@ -407,7 +420,7 @@ virtio_reset(struct vun_dev *d)
 	d->guest_features = 0;
 	d->dfselect = d->gfselect = 0;
 	d->msix_config = VIRTIO_MSI_NO_VECTOR;
-	d->status = 0;
+	vun_status_store(d, 0);
 	d->halted = false;
 	d->queue_select = 0;
 	d->active_pairs = 1;
@@ -455,7 +468,7 @@ status_write(struct vun_dev *d, uint8_t val)
 		VUN_LOG(ERR, "%s: DRIVER_OK without FEATURES_OK", d->path);
 		val &= (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK;
 	}
-	d->status = val;
+	vun_status_store(d, val);
 	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	    !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		VUN_LOG(INFO, "%s: driver ready, features 0x%" PRIx64,
@@ -1114,6 +1127,7 @@ vun_virtio_init(struct vun_dev *d)
 		d->vq[i].qid = i / 2;
 		vq_reset(d, &d->vq[i]);
 	}
+	rte_spinlock_init(&d->status_lock);
 	d->status = 0;
 	d->active_pairs = 1;
 	d->msix_config = VIRTIO_MSI_NO_VECTOR;
@@ -1267,6 +1281,40 @@ vun_virtio_set_port_started(struct vun_dev *d, bool started)
 	d->port_started = started;
 	vun_signal_config(d);
 	vun_link_update_notify(d);
+}
+
+/*
+ * The application changes the MTU (rte_eth_dev_set_mtu()). VIRTIO 5.1.4.1:
+ * the device MUST NOT modify mtu once set; a driver that negotiated
+ * VIRTIO_NET_F_MTU has read it (after FEATURES_OK, VIRTIO 3.1.1) and sized
+ * its buffers and its own MTU by it, and Linux's virtio_net reads it only
+ * at probe. So it changes only while no driver holds that feature: before
+ * FEATURES_OK, or after a reset; a driver that negotiates it next reads the
+ * new value. The queues' frame limit follows at their next start.
+ */
+int
+vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu)
+{
+	int ret = 0;
+
+	rte_spinlock_lock(&d->status_lock);
+	if (mtu == d->mtu)
+		goto out;
+	if ((d->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    has(d, VIRTIO_NET_F_MTU)) {
+		VUN_LOG(ERR,
+			"%s: mtu stays %u while the driver has "
+			"negotiated VIRTIO_NET_F_MTU (VIRTIO 5.1.4.1); "
+			"set it before the driver starts or after its reset",
+			d->path, d->mtu);
+		ret = -EBUSY;
+		goto out;
+	}
+	d->mtu = mtu;
+	vun_signal_config(d);
+out:
+	rte_spinlock_unlock(&d->status_lock);
+	return ret;
 }
 
 /* For vun_migration.c: the queues and the control queue, once running. */
