@@ -227,7 +227,9 @@ int rte_vfio_user_register(const char *path,
  *
  * @p fd may be a listening socket (clients are accepted from it) or a
  * connected one (the one client; the device stops when it goes). The library
- * owns @p fd from now on.
+ * owns @p fd from now on: rte_vfio_user_start() hands it to the event
+ * thread, and the stop (or a start failing after that) closes it, so such a
+ * device starts once (a second start returns -EBADF).
  *
  * @return
  *   As rte_vfio_user_register(); -ENOTSOCK if @p fd is not a UNIX socket.
@@ -291,8 +293,9 @@ int rte_vfio_user_set_sock_mode(int dev_id, mode_t mode);
  *
  * @return
  *   0, or -ENODEV, -EALREADY, -EINVAL (incomplete description),
- *   -EADDRINUSE, -EEXIST, or the negative errno of socket(), connect(),
- *   bind(), chmod() or listen().
+ *   -EADDRINUSE, -EEXIST, -EBADF (a device of rte_vfio_user_register_fd()
+ *   whose socket a stop closed), or the negative errno of socket(),
+ *   connect(), bind(), chmod() or listen().
  */
 __rte_experimental
 int rte_vfio_user_start(int dev_id);

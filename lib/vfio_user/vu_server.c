@@ -232,6 +232,11 @@ conn_close(struct vu_conn *c)
 	teardown_done(dev);
 }
 
+/*
+ * Serve a connected socket. Takes @p fd: on failure it is closed before
+ * the device reads as idle again (rte_vfio_user_is_idle() promises the
+ * client's fds are gone).
+ */
 static int
 conn_attach(struct vu_dev *dev, int fd)
 {
@@ -239,12 +244,13 @@ conn_attach(struct vu_dev *dev, int fd)
 	int ret;
 
 	c = conn_new(dev, fd, &ret);
-	if (c == NULL)
+	if (c == NULL) {
+		close(fd);
 		return -ret;
+	}
 	pthread_mutex_lock(&dev->lock);
 	if (dev->conn != NULL) {
 		pthread_mutex_unlock(&dev->lock);
-		c->fd = -1;
 		conn_free(c);
 		return -EBUSY;
 	}
@@ -260,7 +266,6 @@ conn_attach(struct vu_dev *dev, int fd)
 		dev->teardowns++;	/* not idle until it is freed */
 		pthread_mutex_unlock(&dev->lock);
 		vu_fdman_del(c->timer_fd);
-		c->fd = -1;
 		conn_free(c);
 		teardown_done(dev);
 		return ret;
@@ -684,7 +689,6 @@ listen_event(int fd, void *arg, uint32_t events)
 		VU_LOG(WARNING, "%s: client refused: %s", dev->path,
 		       ret == -EBUSY ? "device already has a client" :
 		       strerror(-ret));
-		close(cfd);
 	}
 }
 
@@ -993,6 +997,14 @@ rte_vfio_user_start(int dev_id)
 		return -ENODEV;
 	if (dev->started)
 		return -EALREADY;
+	if (dev->from_fd && dev->given_fd < 0) {
+		/* its "path" is a name ("fd:N"), never a place to listen */
+		VU_LOG(ERR,
+		       "%s: its socket was closed (by a stop or a "
+		       "failed start); register a new one to serve again",
+		       dev->path);
+		return -EBADF;
+	}
 	ret = vu_dev_desc_check(dev);
 	if (ret < 0)
 		return ret;
@@ -1007,11 +1019,14 @@ rte_vfio_user_start(int dev_id)
 		fcntl(dev->given_fd, F_SETFL,
 		      fcntl(dev->given_fd, F_GETFL) | O_NONBLOCK);
 		if (!acc) {
-			/* a connected socket: its one client */
-			ret = conn_attach(dev, dev->given_fd);
+			/* a connected socket: its one client, which owns it
+			 * from now on (closed if refused, as a listening
+			 * socket is below) */
+			fd = dev->given_fd;
+			dev->given_fd = -1;
+			ret = conn_attach(dev, fd);
 			if (ret < 0)
 				return ret;
-			dev->given_fd = -1;	/* the connection owns it */
 			__atomic_store_n(&dev->started, true, __ATOMIC_RELEASE);
 			return 0;
 		}

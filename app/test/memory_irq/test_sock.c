@@ -47,7 +47,7 @@ sk_access(int dev_id, void *priv, char *buf, size_t count, uint64_t offset,
 
 /* Register (not start) a one-region device on path. */
 static int
-sk_register(const char *path)
+sk_describe(int id)
 {
 	const struct rte_vfio_user_dev_info info = { .num_regions = 1 };
 	const struct rte_vfio_user_region bar = {
@@ -56,12 +56,17 @@ sk_register(const char *path)
 		.access = sk_access,
 		.mmap_fd = -1,
 	};
-	int id = rte_vfio_user_register(path, NULL, NULL);
 
 	assert_true(id >= 0);
 	assert_int_equal(rte_vfio_user_set_dev_info(id, &info), 0);
 	assert_int_equal(rte_vfio_user_set_reg_info(id, 0, &bar), 0);
 	return id;
+}
+
+static int
+sk_register(const char *path)
+{
+	return sk_describe(rte_vfio_user_register(path, NULL, NULL));
 }
 
 static void
@@ -411,12 +416,56 @@ test_sock_stop_replaced(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/* ---- a socket given by fd ---- */
+
+/* Started on a socket it was given, stopped: that socket is closed, and a
+ * second start says so rather than listening on a path made of its
+ * name ("fd:N", in the working directory). */
+static void
+test_sock_given_fd_restart(void **state)
+{
+	char path[108], name[108];
+	int lfd, sv[2], id, cfd;
+
+	(void)state;
+	sk_path(path, sizeof(path), "given.sock");
+	lfd = sk_bind(path, true);
+	id = sk_describe(rte_vfio_user_register_fd(lfd, NULL, NULL));
+	assert_int_equal(rte_vfio_user_get_sock_addr(id, name, sizeof(name)),
+			 0);
+	assert_int_equal(rte_vfio_user_start(id), 0);
+	assert_true(sk_answers(path));
+	assert_int_equal(rte_vfio_user_stop(id), 0);
+	assert_int_equal(fcntl(lfd, F_GETFD), -1);	/* closed */
+	log_capture();
+	assert_int_equal(rte_vfio_user_start(id), -EBADF);
+	log_expect(name, "socket");
+	assert_int_equal(access(name, F_OK), -1);
+	assert_int_equal(rte_vfio_user_unregister(id), 0);
+	unlink(path);
+
+	/* a connected one: its client leaves, the device cannot restart */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+	id = sk_describe(rte_vfio_user_register_fd(sv[0], NULL, NULL));
+	assert_int_equal(rte_vfio_user_start(id), 0);
+	close(sv[1]);
+	assert_true(MI_WAIT(rte_vfio_user_is_idle(id) == 1, 5000));
+	assert_int_equal(rte_vfio_user_get_sock_addr(id, name, sizeof(name)),
+			 0);
+	assert_int_equal(rte_vfio_user_stop(id), 0);
+	assert_int_equal(rte_vfio_user_start(id), -EBADF);
+	assert_int_equal(access(name, F_OK), -1);
+	assert_int_equal(rte_vfio_user_unregister(id), 0);
+	cfd = dup(0);	/* the fd numbers are free again: nothing left open */
+	assert_true(cfd >= 0 && cfd <= sv[1]);
+	close(cfd);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, mi_test_teardown)
 const struct CMUnitTest mi_sock_tests[] = {
-	T(test_sock_mode),
-	T(test_sock_live_server),
-	T(test_sock_stale),
-	T(test_sock_not_socket),
-	T(test_sock_stop_replaced),
+	T(test_sock_mode),	    T(test_sock_live_server),
+	T(test_sock_stale),	    T(test_sock_not_socket),
+	T(test_sock_stop_replaced), T(test_sock_given_fd_restart),
 };
 const size_t mi_sock_tests_n = sizeof(mi_sock_tests) / sizeof(mi_sock_tests[0]);
