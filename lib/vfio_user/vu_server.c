@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -272,6 +273,23 @@ conn_attach(struct vu_dev *dev, int fd)
 	}
 	VU_LOG(INFO, "%s: client connected", dev->path);
 	return 0;
+}
+
+/*
+ * Bytes of the client wait in the socket, unread: if the partial-message
+ * timer fired meanwhile, the event thread was late (another device's
+ * callback held it, or reading was paused for unread replies), not the
+ * client. Dropping the message then would read its tail as new messages.
+ */
+static bool
+rx_waiting(struct vu_conn *c)
+{
+	int n = 0;
+
+	if (ioctl(c->fd, FIONREAD, &n) < 0 || n <= 0)
+		return false;
+	c->rx_activity_ms = vu_now_ms();
+	return true;
 }
 
 /*
@@ -557,7 +575,8 @@ conn_timer_event(int fd, void *arg, uint32_t events)
 		return;
 	}
 	if (vu_rx_partial(&c->rx) &&
-	    now - c->rx_activity_ms >= VU_PARTIAL_TIMEOUT_MS) {
+	    now - c->rx_activity_ms >= VU_PARTIAL_TIMEOUT_MS &&
+	    !rx_waiting(c)) {
 		VU_LOG(ERR, "%s: incomplete message stalled for %d ms, dropped",
 		       c->dev->path, VU_PARTIAL_TIMEOUT_MS);
 		if (c->rx.discard == 0 &&

@@ -560,6 +560,92 @@ flood_region_reads(struct rc *c)
 	return n;
 }
 
+/* ---- the event thread late for a message in progress ---- */
+
+static int late_hook_ms;
+
+static void
+hook_hold_thread(struct mi_dev *d, enum rte_vfio_user_status st)
+{
+	(void)d;
+	if (st == RTE_VFIO_USER_DMA_CHANGED && late_hook_ms > 0) {
+		usleep((useconds_t)late_hook_ms * 1000);
+		late_hook_ms = 0;
+	}
+}
+
+/*
+ * Device A's callback holds the event thread for 2 s while B's message
+ * arrives in two parts; B's partial-message timer falls due in the
+ * middle, before its tail arrives. The tail waiting in the socket when
+ * the thread comes back shows the delay was the server's: the message is
+ * served whole, and its data (which holds a GET_INFO header) is never
+ * read as a command.
+ */
+static void
+test_partial_thread_late(void **state)
+{
+	struct vfio_user_dma_map m = {
+		.argsz = sizeof(m),
+		.flags = RW,
+		.addr = 0x10000000,
+		.size = MI_PAGE,
+	};
+	struct {
+		struct vfio_user_header h;
+		struct vfio_user_region_access a;
+		uint8_t data[40];
+	} __attribute__((packed)) w = {
+		.h = { .msg_id = 0x1234,
+		       .cmd = VFIO_USER_REGION_WRITE,
+		       .msg_size = sizeof(w) },
+		.a = { .offset = 0, .region = 0, .count = sizeof(w.data) },
+	};
+	const struct vfio_user_header inner = {
+		.msg_id = 0x7777,
+		.cmd = VFIO_USER_DEVICE_GET_INFO,
+		.msg_size = sizeof(inner) + 16, /* the rest of data[] */
+	};
+	const uint32_t argsz = 16;
+	const size_t first = sizeof(w.h) + sizeof(w.a) + 8;
+	struct rc a, b;
+	struct rc_reply r;
+	uint16_t id;
+
+	(void)state;
+	memcpy(w.data + 8, &inner, sizeof(inner));
+	memcpy(w.data + 8 + sizeof(inner), &argsz, sizeof(argsz));
+	mi_open(&a, &mi_a, NULL);
+	mi_open(&b, &mi_b, NULL);
+	late_hook_ms = 2000;
+	mi_a.hook = hook_hold_thread;
+
+	assert_int_equal(rc_send_raw(&b, &w, first, NULL, 0), 0);
+	usleep(50 * 1000); /* read: B's timer armed for 1 s from here */
+	assert_int_equal(rc_send(&a, VFIO_USER_DMA_MAP, 0, &m, sizeof(m), NULL,
+				 0, &id),
+			 0);
+	usleep(1250 * 1000); /* B's timer is due; the thread still held */
+	assert_int_equal(rc_send_raw(&b, (uint8_t *)&w + first,
+				     sizeof(w) - first, NULL, 0),
+			 0);
+
+	assert_int_equal(rc_recv(&a, &r, RC_TIMEOUT_MS), 0);
+	assert_int_equal(r.hdr.msg_id, id);
+	assert_false(r.hdr.flags & VFIO_USER_F_ERROR);
+	rc_reply_free(&r);
+	assert_int_equal(rc_recv(&b, &r, RC_TIMEOUT_MS), 0);
+	assert_int_equal(r.hdr.msg_id, 0x1234);
+	assert_false(r.hdr.flags & VFIO_USER_F_ERROR);
+	rc_reply_free(&r);
+	assert_memory_equal(mi_b.bar0, w.data, sizeof(w.data));
+	/* nothing else: the data was not a command */
+	assert_int_equal(rc_recv(&b, &r, 300), -ETIMEDOUT);
+	mi_a.hook = NULL;
+	mi_close(&a, &mi_a);
+	mi_close(&b, &mi_b);
+}
+
 /* Worst latency of region reads on d over ms milliseconds. */
 static uint64_t
 probe_latency(struct rc *o, unsigned int ms)
@@ -664,5 +750,6 @@ const struct CMUnitTest mi_hostile_tests[] = {
 	T(test_msg_dma_online_thread_refused),
 	T(test_twin_oversize_keeps_stream),
 	T(test_flood_no_stall),
+	T(test_partial_thread_late),
 };
 const size_t mi_hostile_tests_n = RTE_DIM(mi_hostile_tests);
