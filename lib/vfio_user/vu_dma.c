@@ -932,6 +932,11 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 		return -EINVAL;
 	if (op == 0 && !probe)
 		return -EINVAL;
+	/* the reply to a SET or a PROBE is the request itself: argsz, the
+	 * room for the reply, must hold it (as libvfio-user checks) */
+	if ((probe || op == VFIO_USER_DEVICE_FEATURE_SET) &&
+	    req->argsz < m->size)
+		return -EINVAL;
 	switch (feat) {
 	case VFIO_USER_FEATURE_DMA_LOGGING_START:
 	case VFIO_USER_FEATURE_DMA_LOGGING_STOP:

@@ -407,6 +407,16 @@ test_dma_logging_feature(void **state)
 	assert_int_equal(feature(&c, 0, F_START, NULL, 0, NULL), -EINVAL);
 	assert_int_equal(feature(&c, 0, F_SET | F_START | (1u << 20), NULL, 0,
 				 NULL), -EINVAL);
+	/* the reply of a PROBE or a SET is the request: argsz must hold it,
+	 * and a SET without the room changes nothing */
+	assert_int_equal(feature(&c, 4, F_PROBE | F_SET | F_START, NULL, 0,
+				 NULL),
+			 -EINVAL);
+	assert_int_equal(feature(&c, 8 + slen - 1, F_SET | F_START, &s, slen,
+				 NULL),
+			 -EINVAL);
+	assert_int_equal(feature(&c, 4, F_SET | F_STOP, NULL, 0, NULL),
+			 -EINVAL);
 	/* probing changed nothing */
 	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), -EINVAL);
 	assert_null(bitmap(&mi_a, D));
