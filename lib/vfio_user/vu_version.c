@@ -101,8 +101,12 @@ parse_caps(struct vu_conn *c, const char *data, size_t len)
 		goto out;
 	if (n)
 		caps->pgsizes = n;
-	if ((caps->pgsizes & VU_PGSIZES) == 0) {
-		VU_LOG(ERR, "VERSION: no common DMA page size (client 0x%llx)",
+	/* a client's pages of 4 KiB or larger are all 4 KiB aligned, which is
+	 * what our maps need; only smaller pages alone cannot do */
+	if ((caps->pgsizes & ~(VU_PGSIZES - 1)) == 0) {
+		VU_LOG(ERR,
+		       "VERSION: no DMA page size of 4 KiB or more "
+		       "(client 0x%llx)",
 		       (unsigned long long)caps->pgsizes);
 		goto out;
 	}

@@ -727,6 +727,9 @@ test_version(void **state)
 		  "{\"capabilities\":{\"write_multiple\":false,"
 		  "\"pgsizes\":4096,\"max_dma_maps\":16}}", false },
 		{ VFIO_USER_MINOR_VER, "{}", false },
+		/* 2 MiB and 1 GiB pages only: 4 KiB aligned too */
+		{ VFIO_USER_MINOR_VER,
+		  "{\"capabilities\":{\"pgsizes\":1075838976}}", false },
 		/* a client that takes no fds */
 		{ VFIO_USER_MINOR_VER, "{\"capabilities\":{\"max_msg_fds\":0}}",
 		  false },
@@ -2371,6 +2374,15 @@ bad_version_cap_type(struct rc *c)
 }
 
 static void
+bad_version_pgsizes_small(struct rc *c)
+{
+	/* 512 B and 2 KiB pages: none a 4 KiB map granularity can serve */
+	static const char j[] = "{\"capabilities\":{\"pgsizes\":2560}}";
+
+	version_raw(c, VFIO_USER_MAJOR_VER, j, sizeof(j), EINVAL);
+}
+
+static void
 bad_version_major(struct rc *c)
 {
 	version_raw(c, VFIO_USER_MAJOR_VER + 1, NULL, 0, ENOTSUP);
@@ -2663,6 +2675,7 @@ static const struct bad_case bad_cases[] = {
 	BAD(bad_version_json_unterminated, true, NULL),
 	BAD(bad_version_json_not_object, true, NULL),
 	BAD(bad_version_cap_type, true, NULL),
+	BAD(bad_version_pgsizes_small, true, NULL),
 	BAD(bad_version_major, true, NULL),
 	BAD(bad_version_short, true, NULL),
 	BAD(bad_version_twice, false, NULL),
