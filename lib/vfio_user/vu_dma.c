@@ -509,6 +509,18 @@ pgsize_ok(uint64_t pgsize)
 	return pgsize >= PAGE && (pgsize & (pgsize - 1)) == 0;
 }
 
+/*
+ * Why a dirty bitmap of size bytes (need at least), after hdr bytes of
+ * reply, was refused: E2BIG when the reply could not fit a message
+ * (VU_MAX_MSG_SIZE: about 32 GiB at 4 KiB pages; the client asks for
+ * less at a time, or for larger pages), EINVAL when it is just too small.
+ */
+static int
+bitmap_too_big(uint64_t size, uint64_t need, size_t hdr)
+{
+	return RTE_MAX(size, need) > VU_MAX_MSG_SIZE - hdr ? -E2BIG : -EINVAL;
+}
+
 /* The region [addr, addr + size) exactly, or NULL. With dma.lock held. */
 static const seg_t *
 region_match(const struct vu_dma *d, uint64_t addr, uint64_t size)
@@ -669,7 +681,12 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 			VU_LOG(ERR, "%s: DMA_UNMAP bitmap of %" PRIu64 " bytes at "
 			       "page size %" PRIu64 " for 0x%" PRIx64 " bytes",
 			       dev->path, bm->size, bm->pgsize, req->size);
-			return -EINVAL;
+			if (!pgsize_ok(bm->pgsize))
+				return -EINVAL;
+			return bitmap_too_big(bm->size,
+					      vu_bitmap_bytes(req->size,
+							      bm->pgsize),
+					      sizeof(*req) + sizeof(*bm));
 		}
 		need += sizeof(*bm) + bm->size;
 	} else if (m->size != sizeof(*req)) {
@@ -886,7 +903,10 @@ vu_handle_dirty_pages(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	 * which must hold the range's bits and fit a message */
 	if (rg->bitmap.size < vu_bitmap_bytes(rg->size, rg->bitmap.pgsize) ||
 	    rg->bitmap.size > VU_MAX_MSG_SIZE - sizeof(*req) - sizeof(*rg))
-		return -EINVAL;
+		return bitmap_too_big(rg->bitmap.size,
+				      vu_bitmap_bytes(rg->size,
+						      rg->bitmap.pgsize),
+				      sizeof(*req) + sizeof(*rg));
 	need = sizeof(*req) + sizeof(*rg) + rg->bitmap.size;
 	rep->flags = VFIO_USER_DIRTY_PAGES_F_GET_BITMAP;
 	rep->argsz = (uint32_t)need;
@@ -1002,8 +1022,17 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 			return -EINVAL;
 		need = sizeof(*req) + sizeof(*rq) +
 		       vu_bitmap_bytes(rq->length, rq->page_size);
-		if (need > VU_MAX_MSG_SIZE)
-			return -EINVAL;
+		if (need > VU_MAX_MSG_SIZE) {
+			VU_LOG(ERR,
+			       "%s: DMA logging report of 0x%" PRIx64
+			       " bytes at page size %" PRIu64
+			       " needs a %" PRIu64
+			       "-byte reply, over the %u a message holds: ask for "
+			       "less at a time, or larger pages",
+			       c->dev->path, rq->length, rq->page_size, need,
+			       (unsigned int)VU_MAX_MSG_SIZE);
+			return -E2BIG;
+		}
 		rep->flags = req->flags;
 		rep->argsz = (uint32_t)need;
 		if (req->argsz < need) {

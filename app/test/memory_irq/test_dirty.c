@@ -257,9 +257,9 @@ test_dirty_pages(void **state)
 	assert_int_equal(unmap_dirty(&c, D, DSIZE, 16384, 16, 0, bits), 0);
 	assert_int_equal(bits[0], 0x2);
 
-	/* a range whose 4 KiB bitmap cannot fit a message is refused, not
-	 * overflowed; coarser pages work (a sparse memfd: message-only
-	 * memory has no bitmap, the client writes it itself) */
+	/* a range whose 4 KiB bitmap cannot fit a message is refused with
+	 * E2BIG, not overflowed; coarser pages work (a sparse memfd:
+	 * message-only memory has no bitmap, the client writes it itself) */
 	hfd = memfd_create("mi-dirty-huge", MFD_CLOEXEC);
 	assert_true(hfd >= 0);
 	assert_int_equal(ftruncate(hfd, (off_t)hsize), 0);
@@ -267,9 +267,13 @@ test_dirty_pages(void **state)
 	close(hfd);
 	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, h + (5 << 20), 1), 0);
 	assert_int_equal(unmap_dirty(&c, h, hsize, 4096, hsize / 4096 / 8, 0,
-				     bits), -EINVAL);
+				     bits),
+			 -E2BIG);
 	assert_int_equal(dirty_get(&c, h, hsize, 4096, hsize / 4096 / 8, 0,
-				   bits), -EINVAL);
+				   bits),
+			 -E2BIG);
+	/* a bitmap too small for the range stays EINVAL */
+	assert_int_equal(dirty_get(&c, h, hsize, 1 << 20, 8, 0, bits), -EINVAL);
 	assert_int_equal(dirty_get(&c, h, hsize, 1 << 20, 8192, 0, bits), 0);
 	assert_int_equal(bits[0], 1u << 5);
 	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, h + (64ull << 20), 1),

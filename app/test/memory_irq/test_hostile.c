@@ -343,6 +343,32 @@ test_dirty_huge_message_only(void **state)
 	logging_start(&c);
 	assert_int_equal(report_one_bit(&c, 0, size, &bit), 0);
 	assert_int_equal(bit, 0);	/* the device never wrote it */
+	/* 64 GiB at 4 KiB pages: a 2 MiB bitmap, more than a message
+	 * holds: E2BIG (not EINVAL), with argsz asking for the size too */
+	{
+		struct vfio_user_dma_logging_report rq = {
+			.iova = 0,
+			.length = 64ULL << 30,
+			.page_size = 4096,
+		};
+		struct rc_reply r;
+
+		assert_int_equal(
+			feature(&c,
+				VFIO_USER_DEVICE_FEATURE_GET |
+					VFIO_USER_FEATURE_DMA_LOGGING_REPORT,
+				&rq, sizeof(rq), &r),
+			-E2BIG);
+		rc_reply_free(&r);
+		rq.page_size = 8192; /* 1 MiB of bitmap: fits */
+		assert_int_equal(
+			feature(&c,
+				VFIO_USER_DEVICE_FEATURE_GET |
+					VFIO_USER_FEATURE_DMA_LOGGING_REPORT,
+				&rq, sizeof(rq), &r),
+			0);
+		rc_reply_free(&r);
+	}
 	assert_int_equal(unmap_with_bitmap(&c, 0, size, &bit), 0);
 	assert_int_equal(bit, 0);
 	print_message("8 TiB message-only map, log, report, unmap: %" PRIu64
