@@ -128,7 +128,14 @@ struct rte_vfio_user_region {
 #define RTE_VFIO_USER_IRQ_F_MASKABLE	(1u << 1)
 /** A vector masks itself when it fires; the client unmasks it. */
 #define RTE_VFIO_USER_IRQ_F_AUTOMASKED	(1u << 2)
-/** Enabled vectors form one set: growing it needs disabling the type. */
+/**
+ * Enabled vectors form one set: growing it needs disabling the type (as
+ * VFIO). The set is sized by the first SET_IRQS that passes eventfds, so a
+ * client must pass the whole set in one message: at most max_msg_fds (16)
+ * vectors and no gap. QEMU splits a larger set, or one with unassigned
+ * vectors, over several messages and cannot enable it: declare NORESIZE
+ * only for small, gapless sets (net_vfio_user does not declare it).
+ */
 #define RTE_VFIO_USER_IRQ_F_NORESIZE	(1u << 3)
 
 /** Description of one IRQ type (index). */
