@@ -55,6 +55,8 @@
  *    never writes the table, whose vectors are all masked after reset;
  *    per-vector mask bits are therefore honoured only once the client wrote
  *    a vector-control word since the last rte_vfio_user_pci_reset().
+ *  - Bus mastering: with Bus Master Enable cleared after the client had set
+ *    it, vectors are held as if masked (rte_vfio_user_pci_bus_master()).
  *  - INTx: the device model sets the level (rte_vfio_user_pci_set_intx()),
  *    shown in the status register's interrupt bit; INTx is signalled while
  *    the level is high, INTx Disable (command bit 10) is clear and MSI-X is
@@ -299,7 +301,9 @@ size_t rte_vfio_user_pci_cfg_size(const struct rte_vfio_user_pci *pci);
  * rte_vfio_user_pci_msix_trigger() and rte_vfio_user_pci_set_intx() to
  * raise interrupts, to deliver MSI-X vectors that were pending when the
  * client unmasks them, and to show the library's pending interrupts in
- * the PBA. Detach (or stop using the function from other threads) before
+ * the PBA; when the device's client leaves, the library forgets that it
+ * had set Bus Master Enable (rte_vfio_user_pci_bus_master()). Detach (or
+ * stop using the function from other threads) before
  * rte_vfio_user_unregister().
  *
  * @param pci
@@ -307,7 +311,7 @@ size_t rte_vfio_user_pci_cfg_size(const struct rte_vfio_user_pci *pci);
  * @param dev_id
  *   Device id from rte_vfio_user_register(), or -1 to detach.
  * @return
- *   0, or -EINVAL.
+ *   0, or -EINVAL (NULL, or no such device).
  */
 __rte_experimental
 int rte_vfio_user_pci_attach(struct rte_vfio_user_pci *pci, int dev_id);
@@ -668,6 +672,34 @@ int rte_vfio_user_pci_reset(struct rte_vfio_user_pci *pci);
  */
 __rte_experimental
 uint16_t rte_vfio_user_pci_get_command(struct rte_vfio_user_pci *pci);
+
+/**
+ * Whether the function may master the bus: access client memory (DMA) and
+ * send MSI-X messages, which are memory writes (PCI Local Bus 6.2.2,
+ * command bit 2).
+ *
+ * A driver sets Bus Master Enable when it takes the function (Linux's
+ * pci_set_master()) and clears it when it lets go (pci_disable_device(),
+ * and at shutdown before kexec, where the next kernel owns the memory).
+ * Once the client has set the bit (since it connected and since the last
+ * rte_vfio_user_pci_reset(), or a restored state says so), clearing it
+ * takes bus mastering away:
+ * MSI-X vectors raised meanwhile are held in the PBA, as if masked, and
+ * sent when the bit is set again; the device model must stop touching
+ * client memory (it hears of the change through the notification callback,
+ * RTE_VFIO_USER_PCI_EV_COMMAND). A client that never sets the bit (some
+ * user-space drivers leave the command register alone) keeps a working
+ * function. INTx, not a memory write, is not affected. Lock-free, like
+ * rte_vfio_user_pci_msix_trigger().
+ *
+ * @param pci
+ *   The function.
+ * @return
+ *   1 if it may, 0 if bus mastering was taken away, -EINVAL if @p pci is
+ *   NULL.
+ */
+__rte_experimental int
+rte_vfio_user_pci_bus_master(struct rte_vfio_user_pci *pci);
 
 /**
  * Set write-1-to-clear error bits of the status register (the device

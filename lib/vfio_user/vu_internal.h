@@ -148,6 +148,7 @@ struct vu_dev {
 	struct vu_irq_vec *irq_vec[RTE_VFIO_USER_MAX_IRQ_TYPES];
 	struct vu_cmd_stats stats;
 	struct vu_mig *mig;	/* migration, NULL: not migratable */
+	struct rte_vfio_user_pci *pci;	/* attached PCI function; atomic */
 };
 
 /* A received request, as the handlers see it. */
@@ -212,6 +213,9 @@ void vu_views_drop(struct vu_dev *dev, uint64_t iova, uint64_t len);
 /* vu_irq.c: SET_IRQS and the eventfd sets */
 int vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r);
 void vu_irq_client_gone(struct vu_dev *dev);
+
+/* vu_pci.c */
+void vu_pci_client_gone(struct vu_dev *dev);
 int vu_irq_dev_start(struct vu_dev *dev);
 void vu_irq_dev_fini(struct vu_dev *dev);
 

@@ -48,6 +48,7 @@
 #define IS_MSIX_FMASK	(1u << 1)	/* MSI-X function mask */
 #define IS_TABLE	(1u << 2)	/* per-vector mask bits count */
 #define IS_INTX_DIS	(1u << 3)	/* command register INTx disable */
+#define IS_BM_OFF	(1u << 4)	/* bus mastering taken away (bm_armed) */
 
 struct vu_pci_bar {
 	uint64_t size;		/* 0: not declared */
@@ -77,6 +78,8 @@ struct rte_vfio_user_pci {
 	uint32_t table_off;
 	uint32_t pba_off;
 	bool table_active;	/* the client wrote a vector control word */
+	bool bm_armed;		/* the client set Bus Master Enable since the
+				 * reset: clearing it stops MSI-X and DMA */
 	uint8_t *table;		/* nvec * 16 bytes; control bytes atomic */
 	uint64_t pending[MSIX_WORDS];	/* the PBA, atomic */
 	/* config space */
@@ -170,7 +173,8 @@ vec_mask_bit(const struct rte_vfio_user_pci *pci, uint32_t v)
 static bool
 vec_masked_in(const struct rte_vfio_user_pci *pci, uint32_t st, uint32_t v)
 {
-	return (st & IS_MSIX_FMASK) ||
+	/* an MSI-X message is a memory write: none without bus mastering */
+	return (st & (IS_MSIX_FMASK | IS_BM_OFF)) ||
 		((st & IS_TABLE) && vec_mask_bit(pci, v));
 }
 
@@ -227,6 +231,11 @@ state_sync(struct rte_vfio_user_pci *pci)
 	if (cfg16(pci, RTE_VFIO_USER_PCI_COMMAND) &
 	    RTE_VFIO_USER_PCI_CMD_INTX_DISABLE)
 		st |= IS_INTX_DIS;
+	if (cfg16(pci, RTE_VFIO_USER_PCI_COMMAND) &
+	    RTE_VFIO_USER_PCI_CMD_MASTER)
+		pci->bm_armed = true;
+	else if (pci->bm_armed)
+		st |= IS_BM_OFF;
 	__atomic_store_n(&pci->irq_state, st, __ATOMIC_SEQ_CST);
 }
 
@@ -416,12 +425,46 @@ rte_vfio_user_pci_cfg_size(const struct rte_vfio_user_pci *pci)
 int
 rte_vfio_user_pci_attach(struct rte_vfio_user_pci *pci, int dev_id)
 {
+	struct vu_dev *old, *dev = NULL;
+
 	if (pci == NULL || dev_id < -1 || dev_id >= RTE_VFIO_USER_MAX_DEVICES)
 		return -EINVAL;
+	if (dev_id >= 0 && (dev = vu_dev_get(dev_id)) == NULL)
+		return -EINVAL;
 	rte_spinlock_lock(&pci->lock);
+	old = vu_dev_get(__atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE));
+	if (old != NULL && old != dev) {
+		struct rte_vfio_user_pci *mine = pci;
+
+		/* only if still ours (the slot may have a new device) */
+		__atomic_compare_exchange_n(&old->pci, &mine, NULL, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	}
 	__atomic_store_n(&pci->dev_id, dev_id, __ATOMIC_RELEASE);
+	if (dev != NULL)
+		__atomic_store_n(&dev->pci, pci, __ATOMIC_RELEASE);
 	rte_spinlock_unlock(&pci->lock);
 	return 0;
+}
+
+/*
+ * The client left (event thread, before destroy_device): config space and
+ * table stay (the spec's reconnecting client finds them), but that this
+ * client had set Bus Master Enable is its own: the next one, which may
+ * never touch the command register, gets a function that masters the bus.
+ */
+void
+vu_pci_client_gone(struct vu_dev *dev)
+{
+	struct rte_vfio_user_pci *pci = __atomic_load_n(&dev->pci,
+							__ATOMIC_ACQUIRE);
+
+	if (pci == NULL)
+		return;
+	rte_spinlock_lock(&pci->lock);
+	pci->bm_armed = false;
+	state_sync(pci);
+	rte_spinlock_unlock(&pci->lock);
 }
 
 int
@@ -868,9 +911,10 @@ rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint64_t offset,
 	ev[nev++] = (struct rte_vfio_user_pci_event){
 		.type = RTE_VFIO_USER_PCI_EV_CFG_WRITE,
 		.offset = (uint32_t)offset, .len = (uint32_t)count };
-	/* MSI-X enabled or function unmasked: pending vectors go out;
-	 * disabled or masked: the library's latched ones come back */
-	if (old_ctl != new_ctl) {
+	/* MSI-X enabled, function unmasked or bus mastering back: pending
+	 * vectors go out; disabled or masked: the library's latched ones
+	 * come back */
+	if (old_ctl != new_ctl || ((old_st ^ new_st) & IS_BM_OFF)) {
 		msix_reclaim(pci);
 		any_deliver = msix_collect(pci, deliver);
 	}
@@ -957,6 +1001,7 @@ rte_vfio_user_pci_reset(struct rte_vfio_user_pci *pci)
 	rte_spinlock_lock(&pci->lock);
 	memcpy(pci->cfg, pci->init, pci->size);
 	msix_table_reset(pci);
+	pci->bm_armed = false;
 	state_sync(pci);
 	__atomic_store_n(&pci->intx_level, 0, __ATOMIC_SEQ_CST);
 	dev_id = __atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE);
@@ -978,6 +1023,15 @@ rte_vfio_user_pci_get_command(struct rte_vfio_user_pci *pci)
 	cmd = cfg16(pci, RTE_VFIO_USER_PCI_COMMAND);
 	rte_spinlock_unlock(&pci->lock);
 	return cmd;
+}
+
+int
+rte_vfio_user_pci_bus_master(struct rte_vfio_user_pci *pci)
+{
+	if (pci == NULL)
+		return -EINVAL;
+	return !(__atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST) &
+		 IS_BM_OFF);
 }
 
 int
@@ -1232,6 +1286,7 @@ rte_vfio_user_pci_msix_access(struct rte_vfio_user_pci *pci, unsigned int bar,
 #define PCI_STATE_MAGIC		0x53505556u	/* "VUPS" */
 #define PCI_STATE_VERSION	1
 #define PCI_STATE_F_TABLE_ACTIVE 1u
+#define PCI_STATE_F_BM_OFF	2u	/* bus mastering taken away */
 
 /* Header of a saved state; config space, MSI-X table, PBA latches follow. */
 struct pci_state_hdr {
@@ -1275,7 +1330,9 @@ rte_vfio_user_pci_save(struct rte_vfio_user_pci *pci, void *buf, size_t len)
 	h = (struct pci_state_hdr){
 		.magic = PCI_STATE_MAGIC,
 		.version = PCI_STATE_VERSION,
-		.flags = pci->table_active ? PCI_STATE_F_TABLE_ACTIVE : 0,
+		.flags = (pci->table_active ? PCI_STATE_F_TABLE_ACTIVE : 0) |
+			 ((pci->irq_state & IS_BM_OFF) ? PCI_STATE_F_BM_OFF :
+							 0),
 		.cfg_size = pci->size,
 		.nvec = pci->nvec,
 		.msix_cap = pci->msix_cap,
@@ -1368,7 +1425,8 @@ state_check(const struct rte_vfio_user_pci *pci, const void *buf, size_t len,
 	}
 	if (h.len != len || len != state_size(pci) || h.cfg_size != pci->size ||
 	    h.nvec != pci->nvec || h.msix_cap != pci->msix_cap ||
-	    (h.flags & ~PCI_STATE_F_TABLE_ACTIVE) || h.reserved != 0) {
+	    (h.flags & ~(PCI_STATE_F_TABLE_ACTIVE | PCI_STATE_F_BM_OFF)) ||
+	    h.reserved != 0) {
 		*why = "another function's layout (size, MSI-X)";
 		return -EINVAL;
 	}
@@ -1423,6 +1481,7 @@ rte_vfio_user_pci_restore(struct rte_vfio_user_pci *pci, const void *buf,
 		memcpy(pci->table, p, tsz);
 	p += tsz;
 	pci->table_active = h.flags & PCI_STATE_F_TABLE_ACTIVE;
+	pci->bm_armed = h.flags & PCI_STATE_F_BM_OFF;	/* or BME set */
 	state_sync(pci);	/* the triggers' mirror of enable and masks */
 	/* latched again where still masked; the device model raises what it
 	 * must once it runs (an unmasked vector is not left pending) */

@@ -194,6 +194,7 @@ conn_teardown(struct vu_conn *c)
 	vu_fdman_del(c->fd);
 	vu_fdman_del(c->timer_fd);
 	conn_free(c);
+	vu_pci_client_gone(dev);
 	if (negotiated && dev->ops.destroy_device != NULL)
 		dev->ops.destroy_device(dev->id);
 	vu_mig_client_gone(dev);

@@ -1224,7 +1224,8 @@ it_open(void)
 static void
 it_close(void)
 {
-	rte_vfio_user_client_detach(it.c);
+	if (it.c != NULL)
+		rte_vfio_user_client_detach(it.c);
 	assert_int_equal(rte_vfio_user_pci_attach(it.pci, -1), 0);
 	assert_int_equal(rte_vfio_user_unregister(it.id), 0);
 	rte_vfio_user_pci_free(it.pci);
@@ -1392,6 +1393,80 @@ test_irq_msix(void **state)
 	assert_int_equal(rte_vfio_user_pci_reset(it.pci), 0);
 	assert_int_equal(pba(), 0);
 	assert_int_equal(trig(3), -ENOTSUP);
+	it_close();
+}
+
+/* Bus Master Enable: MSI-X messages are memory writes. */
+static void
+test_irq_bus_master(void **state)
+{
+	uint16_t cmd;
+
+	(void)state;
+	it_open();
+	cwr(IT_CTL, IT_EN, 2);
+	/* never set by the client (a driver that leaves the command
+	 * register alone): the function works */
+	cmd = (uint16_t)crd(RTE_VFIO_USER_PCI_COMMAND, 2);
+	assert_int_equal(cmd & RTE_VFIO_USER_PCI_CMD_MASTER, 0);
+	assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 1);
+	assert_int_equal(trig(0), 1);
+	assert_int_equal(efd(it.msix[0]), 1);
+
+	/* set, then cleared (a driver letting go): vectors are held */
+	cwr(RTE_VFIO_USER_PCI_COMMAND, cmd | RTE_VFIO_USER_PCI_CMD_MASTER, 2);
+	assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 1);
+	assert_int_equal(trig(1), 1);
+	assert_int_equal(efd(it.msix[1]), 1);
+	cwr(RTE_VFIO_USER_PCI_COMMAND, cmd, 2);
+	assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 0);
+	assert_int_equal(rte_vfio_user_pci_msix_masked(it.pci, 1), 1);
+	assert_int_equal(trig(1), 0);
+	assert_int_equal(trig(2), 0);
+	assert_int_equal(efd(it.msix[1]), 0);
+	assert_int_equal(efd(it.msix[2]), 0);
+	assert_int_equal(pba(), 0x6);
+	/* INTx is no memory write, but MSI-X enabled excludes it anyway;
+	 * the same vectors once more: still one each */
+	assert_int_equal(trig(1), 0);
+	/* given back: each sent once */
+	cwr(RTE_VFIO_USER_PCI_COMMAND, cmd | RTE_VFIO_USER_PCI_CMD_MASTER, 2);
+	assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 1);
+	assert_int_equal(efd(it.msix[1]), 1);
+	assert_int_equal(efd(it.msix[2]), 1);
+	assert_int_equal(pba(), 0);
+
+	/* a SET_IRQS-latched vector comes back into the PBA when bus
+	 * mastering goes, and waits for both */
+	irq_mask(VFIO_USER_PCI_MSIX_IRQ_INDEX, 3, true);
+	assert_int_equal(trig(3), 0);
+	cwr(RTE_VFIO_USER_PCI_COMMAND, cmd, 2);
+	irq_mask(VFIO_USER_PCI_MSIX_IRQ_INDEX, 3, false);
+	assert_int_equal(efd(it.msix[3]), 0);
+	assert_int_equal(pba(), 0x8);
+	cwr(RTE_VFIO_USER_PCI_COMMAND, cmd | RTE_VFIO_USER_PCI_CMD_MASTER, 2);
+	assert_int_equal(efd(it.msix[3]), 1);
+
+	/* a reset forgets that the client had set it */
+	cwr(RTE_VFIO_USER_PCI_COMMAND, cmd, 2);
+	assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 0);
+	assert_int_equal(rte_vfio_user_client_reset(it.c), 0);
+	assert_int_equal(rte_vfio_user_pci_reset(it.pci), 0);
+	assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 1);
+	assert_int_equal(rte_vfio_user_pci_bus_master(NULL), -EINVAL);
+
+	/* so does the client's leaving: the next one may never set it */
+	cwr(RTE_VFIO_USER_PCI_COMMAND, cmd | RTE_VFIO_USER_PCI_CMD_MASTER, 2);
+	cwr(RTE_VFIO_USER_PCI_COMMAND, cmd, 2);
+	assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 0);
+	rte_vfio_user_client_detach(it.c);
+	it.c = NULL;
+	for (int i = 0; i < 500 && rte_vfio_user_is_idle(it.id) != 1; i++)
+		usleep(10 * 1000);
+	assert_int_equal(rte_vfio_user_is_idle(it.id), 1);
+	assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 1);
+	/* the register itself is kept, for a client that reconnects */
+	assert_int_equal(rte_vfio_user_pci_get_command(it.pci), cmd);
 	it_close();
 }
 
@@ -1584,6 +1659,21 @@ test_state_save_restore(void **state)
 	assert_int_equal(rte_vfio_user_pci_restore(b, st, sz), 0);
 	assert_int_equal(rte_vfio_user_pci_msix_masked(b, 0), 0);
 
+	/* bus mastering taken away travels with the state; a state where
+	 * it never was set restores a working function */
+	assert_int_equal(rte_vfio_user_pci_bus_master(b), 1);
+	wr(a, RTE_VFIO_USER_PCI_COMMAND, RTE_VFIO_USER_PCI_CMD_MASTER, 2);
+	wr(a, RTE_VFIO_USER_PCI_COMMAND, 0, 2);
+	assert_int_equal(rte_vfio_user_pci_bus_master(a), 0);
+	assert_int_equal(rte_vfio_user_pci_save(a, st, sz), (ssize_t)sz);
+	assert_int_equal(rte_vfio_user_pci_restore(b, st, sz), 0);
+	assert_int_equal(rte_vfio_user_pci_bus_master(b), 0);
+	assert_int_equal(rte_vfio_user_pci_msix_masked(b, 0), 1);
+	rte_vfio_user_pci_reset(a);
+	assert_int_equal(rte_vfio_user_pci_save(a, st, sz), (ssize_t)sz);
+	assert_int_equal(rte_vfio_user_pci_restore(b, st, sz), 0);
+	assert_int_equal(rte_vfio_user_pci_bus_master(b), 1);
+
 	free(st);
 	free(bad);
 	rte_vfio_user_pci_free(a);
@@ -1614,6 +1704,7 @@ main(void)
 		cmocka_unit_test(test_attached),
 		cmocka_unit_test(test_irq_intx),
 		cmocka_unit_test(test_irq_msix),
+		cmocka_unit_test(test_irq_bus_master),
 		cmocka_unit_test(test_irq_race),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_state_save_restore),
