@@ -458,6 +458,66 @@ test_tx_longer_than_mtu(void **state)
 	}
 }
 
+/*
+ * Bus Master Enable (PCI 6.2.2), cleared after the driver set it (as Linux
+ * does when it lets go of the device, and before a kexec): the device
+ * writes none of the driver's memory and sends no MSI-X message; set
+ * again, it goes on where it was, the held interrupt delivered.
+ */
+static void
+test_bus_master(void **state)
+{
+	const uint16_t master = RTE_VFIO_USER_PCI_CMD_MASTER;
+	struct nic_drv *d = drv_open();
+	struct rte_mbuf *m, *got;
+	struct dvq *q;
+	uint16_t cmd, old, used;
+
+	(void)state;
+	drv_init(d, NIC_OFFERED | NIC_F(VIRTIO_NET_F_STATUS), NIC_NVQS);
+	cmd = cfg_r16(d, RTE_VFIO_USER_PCI_COMMAND);
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd | master);
+	q = &d->vq[0];
+	old = q->avail_idx;
+	for (unsigned int i = 0; i < 4; i++)
+		drv_post_rx(q, 1, 2048, false);
+	dvq_kick(d, q, old);
+	m = nic_mbuf(100, 900, 2048);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 1);
+	assert_true(drv_recv(d, q, rxbuf));
+
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd & ~master);
+	drv_irqs_clear(d);
+	used = dvq_pending_used(q);
+	/* the port's frame stays with the port, the driver's with the
+	 * driver */
+	m = nic_mbuf(100, 901, 2048);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 0);
+	drv_send(d, &d->vq[1], 100, 902, TX_ONE, 0);
+	dvq_notify(d, &d->vq[1]);
+	assert_int_equal(nic_rx(0, &got, 1, 100), 0);
+	assert_int_equal(dvq_pending_used(q), used);
+	/* a configuration change: its interrupt is held */
+	nic_port_stop();
+	nic_port_start();
+	usleep(50 * 1000);
+	assert_int_equal(drv_irqs(d, 0), 0);
+	assert_int_equal(drv_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+
+	/* back: the held interrupt, then both frames */
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd | master);
+	assert_true(NIC_WAIT(drv_irqs(d, 0) >= 1, 2000));
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 1);
+	assert_true(drv_recv(d, q, rxbuf));
+	assert_true(pkt_check(rxbuf->data, 100, 901));
+	assert_int_equal(nic_rx(0, &got, 1, 2000), 1);
+	assert_true(nic_mbuf_check(got, 100, 902));
+	nic_free(&got, 1);
+	assert_true(drv_canary_ok(d));
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd);
+	drv_close(d);
+}
+
 /* VERSION_1 + CTRL_VQ without MQ: the control queue is virtqueue 2. */
 static void
 test_ctrl_without_mq(void **state)
@@ -926,6 +986,7 @@ main(void)
 		T(test_v1_only),
 		T(test_all_features),
 		T(test_tx_longer_than_mtu),
+		T(test_bus_master),
 		T(test_ctrl_without_mq),
 		T(test_interrupts),
 		T(test_interrupt_masks),

@@ -3,8 +3,9 @@
 #
 # Guest script of test_lifecycle.sh. vmtest.mode=
 #   full  first boot: ping, rmmod virtio_net, modprobe it, ping again,
-#         then `reboot -f`; second boot (a CMOS byte counts the boots):
-#         ping again
+#         unbind the function from virtio-pci (which clears Bus Master
+#         Enable) and bind it again, ping again, then `reboot -f`; second
+#         boot (a CMOS byte counts the boots): ping again
 #   hold  ping, then wait (the host kills QEMU with SIGKILL)
 #   ping  ping only (a new QEMU after the killed one)
 
@@ -27,6 +28,15 @@ full.0)
 	vt_check reload_device vt_wait 10 g_find_dev
 	vt_check reload_link_up g_net_up
 	vt_check reload_ping g_ping 3
+	bdf=${PCIDEV##*/}
+	vt_check unbind_virtio_pci sh -c \
+		"echo $bdf > /sys/bus/pci/drivers/virtio-pci/unbind"
+	vt_check unbound_no_netdev sh -c "! [ -e /sys/class/net/$IF ]"
+	vt_check bind_virtio_pci sh -c \
+		"echo $bdf > /sys/bus/pci/drivers/virtio-pci/bind"
+	vt_check rebind_device vt_wait 10 g_find_dev
+	vt_check rebind_link_up g_net_up
+	vt_check rebind_ping g_ping 3
 	vt_info "rebooting"
 	sync
 	reboot -f

@@ -4,8 +4,10 @@
 #
 # Lifecycle of the device under a real guest and QEMU, against one
 # dpdk-testpmd (icmpecho) for the whole test:
-#  1. rmmod/modprobe virtio_net in the guest, traffic after; guest
-#     `reboot -f` (QEMU resets the device), traffic on the second boot
+#  1. rmmod/modprobe virtio_net in the guest, traffic after; the function
+#     unbound from virtio-pci (Bus Master Enable cleared: the device says
+#     it stopped) and bound again, traffic after; guest `reboot -f` (QEMU
+#     resets the device), traffic on the second boot
 #  2. QEMU killed with SIGKILL while the guest runs traffic, a new QEMU on
 #     the same socket: the device accepts it and traffic works again
 #  3. testpmd holds no more file descriptors or memory mappings after the
@@ -36,7 +38,13 @@ vm_start full "$VM_TEST_DIR/guest_lifecycle.sh" --append "vmtest.mode=full"
 vm_finish 240 || VM_FAILED=1
 vm_expect boot1_device boot1_link_up boot1_ping rmmod_virtio_net \
 	netdev_gone modprobe_virtio_net reload_device reload_link_up \
-	reload_ping reboot_device reboot_link_up reboot_ping
+	reload_ping unbind_virtio_pci unbound_no_netdev bind_virtio_pci \
+	rebind_device rebind_link_up rebind_ping reboot_device \
+	reboot_link_up reboot_ping
+for what in "bus mastering off" "bus mastering back"; do
+	grep -q "$what" "$TP_LOG" ||
+		{ echo "testpmd never logged \"$what\""; VM_FAILED=1; }
+done
 boots=$(tr -d '\r' < "$VM_LOG" | grep -c "^VMTEST BOOT" || true)
 echo "guest booted $boots times"
 [ "$boots" = 2 ] || { echo "expected 2 boots"; VM_FAILED=1; }

@@ -143,6 +143,8 @@ struct vun_dev {
 	uint8_t status;			/* written by vun_status_store() */
 	rte_spinlock_t status_lock;	/* status against vun_virtio_set_mtu() */
 	bool halted;			/* driver error: no queue runs until reset */
+	bool bm_off;			/* Bus Master Enable taken away: no
+					 * queue runs until it is back */
 	uint8_t config_generation;
 	uint16_t queue_select;
 	uint16_t active_pairs;		/* VIRTIO_NET_CTRL_MQ */

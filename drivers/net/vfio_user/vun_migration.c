@@ -582,6 +582,7 @@ apply_record(struct vun_dev *d, const uint8_t *rec, size_t len)
 	memcpy(&dv, p.dev, sizeof(dv));
 	memcpy(&ct, p.ctrl, sizeof(ct));
 	RTE_VERIFY(rte_vfio_user_pci_restore(d->pci, p.pci, p.pci_len) == 0);
+	d->bm_off = rte_vfio_user_pci_bus_master(d->pci) == 0;
 	d->guest_features = dv.guest_features;
 	d->dfselect = dv.dfselect;
 	d->gfselect = dv.gfselect;

@@ -324,7 +324,7 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 static void
 queues_start(struct vun_dev *d, bool driver_ok)
 {
-	if (d->halted)
+	if (d->halted || d->bm_off)
 		return;
 	for (uint16_t i = 0; i < vun_num_vqs(d); i++) {
 		struct vun_vq *vq = &d->vq[i];
@@ -799,7 +799,7 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 	    !vq->cfg_enable) {
 		vq->cfg_enable = true;
 		if ((d->status & VIRTIO_CONFIG_S_DRIVER_OK) && !d->halted &&
-		    vq_start(d, vq) < 0)
+		    !d->bm_off && vq_start(d, vq) < 0)
 			set_needs_reset(d, "virtqueue rings outside client "
 					"memory or misaligned");
 	}
@@ -950,6 +950,47 @@ cfg_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 	return ret;
 }
 
+/*
+ * Bus Master Enable (PCI command bit 2) went or came back. Without it the
+ * function must not touch client memory (PCI Local Bus 6.2.2; VIRTIO
+ * 4.1.1 makes the PCI rules the device's): a driver clears it when it lets
+ * go of the device (Linux's pci_disable_device(), and before a kexec, when
+ * the memory is the next kernel's). The queues stop as on a driver error,
+ * but the status stays (no NEEDS_RESET): setting the bit again restarts
+ * them where they were. The library holds MSI-X vectors meanwhile. A
+ * client that never set the bit keeps a working device
+ * (rte_vfio_user_pci_bus_master()).
+ */
+static void
+bus_master_changed(struct vun_dev *d)
+{
+	bool off = rte_vfio_user_pci_bus_master(d->pci) == 0;
+
+	if (off == d->bm_off)
+		return;
+	d->bm_off = off;
+	if (off) {
+		VUN_LOG(INFO, "%s: bus mastering off: queues stopped", d->path);
+		vun_queues_stop(d);
+		return;
+	}
+	VUN_LOG(INFO, "%s: bus mastering back", d->path);
+	if (!(d->status & VIRTIO_CONFIG_S_DRIVER_OK))
+		return;
+	queues_start(d, false);
+	ctrl_process(d);	/* commands that came meanwhile, unkicked */
+}
+
+/* Config space changes the device model acts on (event thread). */
+static void
+on_pci_event(struct rte_vfio_user_pci *pci,
+	     const struct rte_vfio_user_pci_event *ev, void *arg)
+{
+	RTE_SET_USED(pci);
+	if (ev->type == RTE_VFIO_USER_PCI_EV_COMMAND)
+		bus_master_changed(arg);
+}
+
 static int
 add_virtio_cap(struct vun_dev *d, uint8_t type, uint32_t off, uint32_t len,
 	       bool notify)
@@ -1019,7 +1060,7 @@ pci_setup(struct vun_dev *d)
 	if (ret < 0)
 		return ret;
 	d->pci_cfg_cap = ret;
-	return 0;
+	return rte_vfio_user_pci_set_notify(d->pci, on_pci_event, d);
 }
 
 /* ---- library callbacks ---- */
@@ -1048,6 +1089,7 @@ on_destroy_device(int dev_id)
 	VUN_LOG(INFO, "%s: driver disconnected", d->path);
 	d->connected = false;
 	virtio_reset(d);
+	d->bm_off = false;	/* the library forgot the client's BME */
 }
 
 static int
@@ -1088,6 +1130,7 @@ on_reset_device(int dev_id)
 
 	VUN_LOG(INFO, "%s: function reset", d->path);
 	virtio_reset(d);
+	d->bm_off = false;
 	return rte_vfio_user_pci_reset(d->pci);
 }
 
