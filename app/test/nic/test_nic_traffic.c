@@ -240,8 +240,7 @@ test_v1_only(void **state)
 	struct nic_drv *d = drv_open();
 	struct rte_mbuf *m[4];
 	uint64_t rxb, txb, rxb2, txb2;
-	uint16_t old, id;
-	uint32_t len;
+	uint16_t old;
 
 	(void)state;
 	rte_eth_stats_reset(nic.port);
@@ -274,18 +273,22 @@ test_v1_only(void **state)
 	rte_pktmbuf_free(m[0]);
 	assert_int_equal(rte_eth_rx_burst(nic.port, 1, m, 4), 0);
 
-	/* a packet larger than the driver's (single) buffer is dropped; the
-	 * buffer comes back empty */
+	/* a packet larger than the driver's (single) buffer is dropped and
+	 * the buffer stays available (a used buffer holds a header, VIRTIO
+	 * 5.1.6.4): the next packet that fits takes it */
 	old = d->vq[0].avail_idx;
 	drv_post_rx(&d->vq[0], 1, 1526, false);
 	dvq_kick(d, &d->vq[0], old);
 	m[0] = nic_mbuf(9014, 5, 0);
 	assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 1), 1);
-	assert_true(dvq_get_used(&d->vq[0], &id, &len));
-	assert_int_equal(len, 0);
-	dvq_free_chain(&d->vq[0], id);
+	assert_int_equal(dvq_pending_used(&d->vq[0]), 0);
 	assert_int_equal(nic_xstat("tx_q0_drops"), 1);
-	/* and a packet that fits still goes through */
+	m[0] = nic_mbuf(1514, 6, 0);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 1), 1);
+	assert_true(drv_recv(d, &d->vq[0], rxbuf));
+	assert_int_equal(rxbuf->len, 1514);
+	assert_true(pkt_check(rxbuf->data, 1514, 6));
+	/* and packets that fit still go through */
 	port_to_drv(d, 0, 5000, false);
 
 	/* no buffers at all: the port keeps the packet */
@@ -453,6 +456,46 @@ test_tx_longer_than_mtu(void **state)
 		}
 		assert_int_equal(nic_xstat("tx_q0_drops") - drops0,
 				 limited ? 1 : 0);
+		assert_true(drv_canary_ok(d));
+		drv_close(d);
+	}
+}
+
+/*
+ * Without mergeable buffers, a frame larger than the driver's buffer is
+ * dropped and the buffer left available (VIRTIO 5.1.6.4: a used buffer
+ * holds a header; 2.8.4: a packed used descriptor without WRITE has no
+ * length): the next frame lands in it. 1526 bytes is the buffer VIRTIO
+ * 5.1.6.3.1 recommends for a 1514-byte frame.
+ */
+static void
+test_rx_buffer_too_small(void **state)
+{
+	const uint64_t variants[2] = { V1, V1 | NIC_F(VIRTIO_F_RING_PACKED) };
+
+	(void)state;
+	for (unsigned int v = 0; v < RTE_DIM(variants); v++) {
+		struct nic_drv *d = drv_open();
+		struct rte_mbuf *m[2];
+		struct dvq *q;
+		uint64_t drops0;
+		uint16_t old;
+
+		drv_init(d, variants[v], 2);
+		q = &d->vq[0];
+		old = q->avail_idx;
+		drv_post_rx(q, 1, 1526, false);
+		dvq_kick(d, q, old);
+		drops0 = nic_xstat("tx_q0_drops");
+		m[0] = nic_mbuf(1600, 950, 2048);
+		m[1] = nic_mbuf(1514, 951, 2048);
+		assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 2), 2);
+		assert_int_equal(nic_xstat("tx_q0_drops") - drops0, 1);
+		assert_true(drv_recv(d, q, rxbuf));
+		assert_int_equal(rxbuf->nbufs, 1);
+		assert_int_equal(rxbuf->len, 1514);
+		assert_true(pkt_check(rxbuf->data, 1514, 951));
+		assert_false(drv_recv(d, q, rxbuf));	/* nothing else used */
 		assert_true(drv_canary_ok(d));
 		drv_close(d);
 	}
@@ -986,6 +1029,7 @@ main(void)
 		T(test_v1_only),
 		T(test_all_features),
 		T(test_tx_longer_than_mtu),
+		T(test_rx_buffer_too_small),
 		T(test_bus_master),
 		T(test_ctrl_without_mq),
 		T(test_interrupts),

@@ -499,9 +499,13 @@ add_pieces(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 /*
  * Gather the receive buffers from last_avail for need bytes: one buffer,
  * or as many as needed with mergeable buffers. Returns how many buffers
- * (their pieces in seg), 0 if the ring does not hold enough yet, or -1 to
- * drop the packet (a bad buffer, or buffers it does not fit), *nb then the
- * buffers to give back empty.
+ * (their pieces in seg), 0 if the ring does not hold enough yet, -1 to
+ * drop the packet for a bad buffer (the driver's error: *nb buffers to
+ * give back empty), or -2 to drop it for good buffers it does not fit
+ * (larger than the driver's one buffer, or than MAX_SEGS of them): those
+ * stay available, as QEMU leaves them, for the packets after it, since a
+ * used buffer must hold a header (VIRTIO 5.1.6.4) and a used descriptor
+ * without VRING_DESC_F_WRITE has no length a driver may read (2.8.4).
  */
 static int
 gather_rx(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
@@ -592,13 +596,16 @@ bad:
 		goto again;
 	}
 	vq->st.bad_desc++;
-drop:
 	*nb = nbuf;
 	return -1;
+drop:
+	*nb = 0;
+	return -2;
 }
 
 /* One packet through the general path. 1 sent, 0 ring full (the caller
- * keeps it and the rest), -1 dropped (its buffers given back empty). */
+ * keeps it and the rest), -1 dropped (buffers of a bad chain given back
+ * empty; good ones it does not fit left available). */
 static int
 tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
        struct used_head *h, struct rte_mbuf *m)

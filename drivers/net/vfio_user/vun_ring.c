@@ -626,12 +626,13 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 				vq->last_used = start_used;
 				break;
 			}
-			/* larger than the driver's one buffer: give back the
-			 * head we read and wrote (the ring entry is the
-			 * driver's, it may have changed since) */
+			/* larger than the driver's one buffer: dropped, the
+			 * buffer left available for the packets after it (a
+			 * used buffer must hold a header, VIRTIO 5.1.6.4; QEMU
+			 * leaves it too) */
 			vq->st.drops++;
+			vq->last_avail = start_avail;
 			vq->last_used = start_used;
-			vq_used_put(vq, head, 0);
 			continue;
 		}
 		if (vq->hdr_len >= 12 && nbufs != 1) {
