@@ -473,6 +473,9 @@ test_device_config(void **state)
 	drv_read_netcfg(d, &c);
 	assert_int_equal(c.status & VIRTIO_NET_S_LINK_UP, 0);
 	assert_int_not_equal(cc_r8(d, CC(config_generation)), gen);
+	/* the ISR is its first byte: reading the next one clears nothing */
+	bar_read(d, NIC_BAR, d->isr + 1, &isr, 1);
+	assert_int_equal(isr, 0);
 	bar_read(d, NIC_BAR, d->isr, &isr, 1);
 	assert_true(isr & VIRTIO_PCI_ISR_CONFIG);
 	bar_read(d, NIC_BAR, d->isr, &isr, 1);	/* reading cleared it */

@@ -309,6 +309,7 @@ test_all_features(void **state)
 	struct virtio_net_config nc;
 	uint16_t pairs = 2;
 	uint64_t rxb[2] = { 0 }, txb[2] = { 0 };
+	uint8_t gen;
 
 	(void)state;
 	rte_eth_stats_reset(nic.port);
@@ -331,11 +332,19 @@ test_all_features(void **state)
 	assert_int_equal(ctrl_u8(d, VIRTIO_NET_CTRL_RX,
 			 VIRTIO_NET_CTRL_RX_PROMISC, 1, false), VIRTIO_NET_OK);
 	assert_int_equal(nic_xstat("driver_promisc"), 1);
+	gen = cc_r8(d, CC(config_generation));
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
 			 VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6, true), VIRTIO_NET_OK);
-	/* config space's mac shows it (VIRTIO 5.1.6.5.2) */
+	/* config space's mac shows it (VIRTIO 5.1.6.5.2), in a new
+	 * generation (4.1.4.3.1); the same address again changes nothing */
 	drv_read_netcfg(d, &nc);
 	assert_memory_equal(nc.mac, mac, 6);
+	assert_int_not_equal(cc_r8(d, CC(config_generation)), gen);
+	gen = cc_r8(d, CC(config_generation));
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
+				  VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6, false),
+			 VIRTIO_NET_OK);
+	assert_int_equal(cc_r8(d, CC(config_generation)), gen);
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
 			 VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 5, false), VIRTIO_NET_ERR);
 	/* MAC_TABLE_SET: one unicast, two multicast entries */
@@ -357,7 +366,7 @@ test_all_features(void **state)
 			 VIRTIO_NET_ERR);
 	assert_int_equal(ctrl_u8(d, 0x7f, 0, 0, false), VIRTIO_NET_ERR);
 	assert_int_equal(nic_xstat("driver_queue_pairs"), 2);
-	assert_int_equal(nic_xstat("ctrl_packets"), 12);
+	assert_int_equal(nic_xstat("ctrl_packets"), 13);
 	assert_int_equal(nic_xstat("ctrl_bad_descriptors"), 0);
 	assert_int_equal(nic_xstat("ctrl_kicks"), d->vq[NIC_CTRL_VQ].kicks);
 

@@ -114,10 +114,18 @@ notify_vector(struct vun_dev *d, uint16_t vector)
 		rte_rcu_qsbr_thread_offline(d->qsbr, lcore);
 }
 
+/* Device configuration changed: a new generation (VIRTIO 4.1.4.3.1). The
+ * application thread (link, MTU) and the event thread both change it. */
+static void
+config_changed(struct vun_dev *d)
+{
+	__atomic_fetch_add(&d->config_generation, 1, __ATOMIC_RELEASE);
+}
+
 void
 vun_signal_config(struct vun_dev *d)
 {
-	d->config_generation++;
+	config_changed(d);
 	if (!(d->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 	__atomic_fetch_or(&d->isr, VIRTIO_PCI_ISR_CONFIG, __ATOMIC_RELEASE);
@@ -426,7 +434,10 @@ virtio_reset(struct vun_dev *d)
 	d->active_pairs = 1;
 	d->promisc = true;	/* virtio-net default: no filtering */
 	d->allmulti = true;
-	rte_ether_addr_copy(&d->mac, &d->guest_mac);
+	if (!rte_is_same_ether_addr(&d->mac, &d->guest_mac)) {
+		rte_ether_addr_copy(&d->mac, &d->guest_mac);
+		config_changed(d);
+	}
 	__atomic_store_n(&d->isr, 0, __ATOMIC_RELEASE);
 	rte_vfio_user_pci_set_intx(d->pci, false);
 	if (was_ok)
@@ -508,7 +519,12 @@ ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len, bool *shrunk)
 			if (!has(d, VIRTIO_NET_F_CTRL_MAC_ADDR) ||
 			    dlen != RTE_ETHER_ADDR_LEN)
 				return VIRTIO_NET_ERR;
-			memcpy(&d->guest_mac, data, RTE_ETHER_ADDR_LEN);
+			/* config space's mac shows it: a driver-made change,
+			 * a new generation but no interrupt */
+			if (memcmp(&d->guest_mac, data, RTE_ETHER_ADDR_LEN)) {
+				memcpy(&d->guest_mac, data, RTE_ETHER_ADDR_LEN);
+				config_changed(d);
+			}
 			return VIRTIO_NET_OK;
 		}
 		if (h->cmd == VIRTIO_NET_CTRL_MAC_TABLE_SET && has(d, VIRTIO_NET_F_CTRL_RX)) {
@@ -719,7 +735,8 @@ common_image(struct vun_dev *d, struct virtio_pci_common_cfg *c)
 	c->msix_config = d->msix_config;
 	c->num_queues = vun_num_vqs(d);
 	c->device_status = d->status;
-	c->config_generation = d->config_generation;
+	c->config_generation = __atomic_load_n(&d->config_generation,
+					       __ATOMIC_ACQUIRE);
 	c->queue_select = d->queue_select;
 	if (vq != NULL) {
 		c->queue_size = vq->cfg_size;
@@ -842,13 +859,16 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 			memcpy(buf, (uint8_t *)&c + off, count);
 		}
 	} else if (off >= VUN_ISR_OFF && off + count <= VUN_ISR_OFF + VUN_ISR_LEN) {
-		if (!is_write) {	/* reading clears it and lowers INTx */
-			uint8_t v = __atomic_exchange_n(&d->isr, 0, __ATOMIC_ACQ_REL);
-
+		/* reading the ISR byte clears it and lowers INTx; the bytes
+		 * after it read 0 and clear nothing */
+		if (!is_write) {
 			memset(buf, 0, count);
-			if (off == VUN_ISR_OFF)
-				buf[0] = (char)v;
-			rte_vfio_user_pci_set_intx(d->pci, false);
+			if (off == VUN_ISR_OFF) {
+				buf[0] = (char)
+					__atomic_exchange_n(&d->isr, 0,
+							    __ATOMIC_ACQ_REL);
+				rte_vfio_user_pci_set_intx(d->pci, false);
+			}
 		}
 	} else if (off >= VUN_DEVCFG_OFF &&
 		   off + count <= VUN_DEVCFG_OFF + sizeof(struct virtio_net_config)) {
