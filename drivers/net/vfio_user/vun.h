@@ -38,6 +38,7 @@
 #define VUN_MAX_QUEUE_SIZE	32768
 #define VUN_DEF_MTU		1500
 #define VUN_MAX_MTU		9216
+#define VUN_MIN_RECOMMENDED_MTU	1280	/* VIRTIO 5.1.4.1: SHOULD be at least */
 #define VUN_BURST		32
 /* Largest frame a driver may send: no GSO feature is offered. */
 #define VUN_MAX_FRAME		(VUN_MAX_MTU + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN)

@@ -389,6 +389,11 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 	}
 	d->max_pairs = (uint16_t)queues.value;
 	d->mtu = (uint16_t)mtu.value;
+	if (d->mtu < VUN_MIN_RECOMMENDED_MTU)
+		VUN_LOG(WARNING,
+			"%s: mtu %u is below the %u VIRTIO 5.1.4.1 "
+			"recommends (IPv6 needs it)",
+			name, d->mtu, VUN_MIN_RECOMMENDED_MTU);
 	ret = 0;
 out:
 	rte_kvargs_free(kv);

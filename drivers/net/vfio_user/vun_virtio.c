@@ -1001,6 +1001,20 @@ bus_master_changed(struct vun_dev *d)
 	ctrl_process(d);	/* commands that came meanwhile, unkicked */
 }
 
+/*
+ * MSI-X disabled: from now on INTx is the interrupt, and the PCI status
+ * register's interrupt bit must be the OR of the ISR bits (VIRTIO
+ * 4.1.4.5). A configuration change signalled by MSI-X left its ISR bit
+ * set (the driver need not read the ISR with MSI-X): it raises INTx now,
+ * or the driver falling back to INTx never hears of it.
+ */
+static void
+msix_disabled(struct vun_dev *d)
+{
+	if (__atomic_load_n(&d->isr, __ATOMIC_ACQUIRE) != 0)
+		rte_vfio_user_pci_set_intx(d->pci, true);
+}
+
 /* Config space changes the device model acts on (event thread). */
 static void
 on_pci_event(struct rte_vfio_user_pci *pci,
@@ -1009,6 +1023,10 @@ on_pci_event(struct rte_vfio_user_pci *pci,
 	RTE_SET_USED(pci);
 	if (ev->type == RTE_VFIO_USER_PCI_EV_COMMAND)
 		bus_master_changed(arg);
+	else if (ev->type == RTE_VFIO_USER_PCI_EV_MSIX_CTRL &&
+		 (ev->old_val & RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE) &&
+		 !(ev->new_val & RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE))
+		msix_disabled(arg);
 }
 
 static int
