@@ -234,10 +234,19 @@ conn_close(struct vu_conn *c)
 	teardown_done(dev);
 }
 
+/* Say why a client is refused, before its socket closes: whoever sees
+ * the close (a test, an operator) finds the reason already logged. */
+static void
+conn_refused(const struct vu_dev *dev, int err)
+{
+	VU_LOG(WARNING, "%s: client refused: %s", dev->path,
+	       err == EBUSY ? "device already has a client" : strerror(err));
+}
+
 /*
  * Serve a connected socket. Takes @p fd: on failure it is closed before
  * the device reads as idle again (rte_vfio_user_is_idle() promises the
- * client's fds are gone).
+ * client's fds are gone), after the refusal is logged.
  */
 static int
 conn_attach(struct vu_dev *dev, int fd)
@@ -247,12 +256,14 @@ conn_attach(struct vu_dev *dev, int fd)
 
 	c = conn_new(dev, fd, &ret);
 	if (c == NULL) {
+		conn_refused(dev, ret);
 		close(fd);
 		return -ret;
 	}
 	pthread_mutex_lock(&dev->lock);
 	if (dev->conn != NULL) {
 		pthread_mutex_unlock(&dev->lock);
+		conn_refused(dev, EBUSY);
 		conn_free(c);
 		return -EBUSY;
 	}
@@ -267,6 +278,7 @@ conn_attach(struct vu_dev *dev, int fd)
 		dev->conn = NULL;
 		dev->teardowns++;	/* not idle until it is freed */
 		pthread_mutex_unlock(&dev->lock);
+		conn_refused(dev, -ret);
 		vu_fdman_del(c->timer_fd);
 		conn_free(c);
 		teardown_done(dev);
@@ -689,7 +701,7 @@ static void
 listen_event(int fd, void *arg, uint32_t events)
 {
 	struct vu_dev *dev = arg;
-	int cfd, ret;
+	int cfd;
 
 	RTE_SET_USED(events);
 	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -704,12 +716,7 @@ listen_event(int fd, void *arg, uint32_t events)
 		VU_LOG(NOTICE, "%s: accepting again", dev->path);
 	}
 	listen_reap_hung_up(dev);
-	ret = conn_attach(dev, cfd);
-	if (ret < 0) {
-		VU_LOG(WARNING, "%s: client refused: %s", dev->path,
-		       ret == -EBUSY ? "device already has a client" :
-		       strerror(-ret));
-	}
+	conn_attach(dev, cfd);	/* a refused client is logged and closed */
 }
 
 /*
