@@ -138,7 +138,7 @@ set_needs_reset(struct vun_dev *d, const char *why)
 	if (d->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	VUN_LOG(ERR, "%s: driver error (%s): device needs reset", d->path, why);
-	d->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	vun_status_store(d, d->status | VIRTIO_CONFIG_S_NEEDS_RESET);
 	vun_signal_config(d);
 }
 
