@@ -505,7 +505,9 @@ add_pieces(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
  * (larger than the driver's one buffer, or than MAX_SEGS of them): those
  * stay available, as QEMU leaves them, for the packets after it, since a
  * used buffer must hold a header (VIRTIO 5.1.6.4) and a used descriptor
- * without VRING_DESC_F_WRITE has no length a driver may read (2.8.4).
+ * without VRING_DESC_F_WRITE has no length a driver may read (2.8.4). The
+ * one exception, our limit rather than the driver's: a first buffer in
+ * more than MAX_SEGS pieces before the packet fits (-1, *nb 1).
  */
 static int
 gather_rx(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
@@ -572,11 +574,15 @@ again:
 					goto bad;
 				if (!(d.flags & VRING_DESC_F_WRITE))
 					goto bad;
-				if (d.len == 0)
+				/* the packet fits already: the rest of the
+				 * chain is not written (nor counted) */
+				if (d.len == 0 || have >= need)
 					continue;
 				r = add_pieces(vq, t, d.addr, d.len, seg, nseg);
 				if (r == -1)
 					goto bad;
+				if (r < 0 && nbuf == 1)
+					goto too_many;
 				if (r < 0)
 					goto drop;	/* too many pieces */
 				nseg = (uint16_t)(nseg + r);
@@ -597,6 +603,13 @@ bad:
 	}
 	vq->st.bad_desc++;
 	*nb = nbuf;
+	return -1;
+too_many:
+	/* one buffer in more than MAX_SEGS pieces, before the packet fits:
+	 * no packet this large will ever go in it, and left available it
+	 * would hold up every one after (the ring is in order): given back
+	 * empty, as a bad one is, though not counted as one */
+	*nb = 1;
 	return -1;
 drop:
 	*nb = 0;
