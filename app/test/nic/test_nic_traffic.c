@@ -144,17 +144,16 @@ port_to_drv(struct nic_drv *d, unsigned int qp, uint32_t seq0, bool indirect)
 
 /* ---- control queue ---- */
 
-static uint8_t
-ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
-	 uint32_t len, bool indirect)
+static uint16_t
+ctrl_post(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
+	  uint32_t len, bool indirect)
 {
 	struct dvq *q = &d->vq[drv_ctrl_index(d->features)];
-	uint16_t head = dvq_alloc(q), old = q->avail_idx, id;
+	uint16_t head = dvq_alloc(q), old = q->avail_idx;
 	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
 	uint64_t iova = q->bufs_iova + (uint64_t)head * NIC_SLOT;
 	struct vring_desc dd[3];
 	unsigned int n = 0;
-	uint32_t ulen;
 
 	slot[0] = cls;
 	slot[1] = cmd;
@@ -190,14 +189,34 @@ ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
 	}
 	dvq_publish(q, head);
 	dvq_kick(d, q, old);
+	return head;
+}
+
+/* Wait for the command ctrl_post() made; its ack. */
+static uint8_t
+ctrl_wait(struct nic_drv *d, uint16_t head)
+{
+	struct dvq *q = &d->vq[drv_ctrl_index(d->features)];
+	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
+	uint32_t ulen;
+	uint16_t id;
+
 	if (!NIC_WAIT(dvq_pending_used(q) > 0, 2000))
-		fail_msg("control command %u/%u not completed (%s kick)", cls,
-			 cmd, q->kicks ? "after a" : "no");
+		fail_msg("control command %u/%u not completed (%s kick)",
+			 slot[0], slot[1], q->kicks ? "after a" : "no");
 	assert_true(dvq_get_used(q, &id, &ulen));
 	assert_int_equal(id, head);
 	assert_int_equal(ulen, 1);
 	dvq_free_chain(q, head);
 	return slot[4096];
+}
+
+/* A control command and its ack. */
+static uint8_t
+ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
+	 uint32_t len, bool indirect)
+{
+	return ctrl_wait(d, ctrl_post(d, cls, cmd, data, len, indirect));
 }
 
 static uint8_t
@@ -511,6 +530,58 @@ test_rx_buffer_too_small(void **state)
 }
 
 /*
+ * Mergeable buffers, a ring of 8 too small as a whole for a packet: it is
+ * dropped, not left for ever as "ring full" (which would hold the port's
+ * queue), and the buffers take the packets after it.
+ */
+static void
+test_rx_ring_too_small(void **state)
+{
+	const uint64_t rings[2] = { 0, NIC_F(VIRTIO_F_RING_PACKED) };
+	const uint8_t up = VIRTIO_CONFIG_S_ACKNOWLEDGE |
+			   VIRTIO_CONFIG_S_DRIVER |
+			   VIRTIO_CONFIG_S_FEATURES_OK |
+			   VIRTIO_CONFIG_S_DRIVER_OK;
+
+	(void)state;
+	for (unsigned int v = 0; v < RTE_DIM(rings); v++) {
+		struct nic_drv *d = drv_open();
+		struct rte_mbuf *m;
+		struct dvq *q;
+		uint64_t drops0;
+		uint16_t old;
+
+		assert_int_equal(
+			drv_negotiate(d, V1 | rings[v] |
+						 NIC_F(VIRTIO_NET_F_MRG_RXBUF)),
+			up & ~VIRTIO_CONFIG_S_DRIVER_OK);
+		cc_w16(d, CC(msix_config), 0);
+		drv_setup_vq_at(d, 0, 8, 0, 0, 0);
+		drv_setup_vq(d, 1);
+		cc_w8(d, CC(device_status), up);
+		assert_int_equal(drv_status(d), up);
+		q = &d->vq[0];
+		old = q->avail_idx;
+		for (unsigned int i = 0; i < 8; i++)
+			drv_post_rx(q, 1, 64, false);
+		dvq_kick(d, q, old);
+		drops0 = nic_xstat("tx_q0_drops");
+		m = nic_mbuf(1000, 960, 2048);	/* 16 buffers of 64 */
+		assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 1);
+		assert_int_equal(nic_xstat("tx_q0_drops") - drops0, 1);
+		assert_int_equal(dvq_pending_used(q), 0);
+		m = nic_mbuf(100, 961, 2048);	/* 2 buffers */
+		assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 1);
+		assert_true(drv_recv(d, q, rxbuf));
+		assert_int_equal(rxbuf->nbufs, 2);
+		assert_int_equal(rxbuf->len, 100);
+		assert_true(pkt_check(rxbuf->data, 100, 961));
+		assert_true(drv_canary_ok(d));
+		drv_close(d);
+	}
+}
+
+/*
  * Bus Master Enable (PCI 6.2.2), cleared after the driver set it (as Linux
  * does when it lets go of the device, and before a kexec): the device
  * writes none of the driver's memory and sends no MSI-X message; set
@@ -523,7 +594,8 @@ test_bus_master(void **state)
 	struct nic_drv *d = drv_open();
 	struct rte_mbuf *m, *got;
 	struct dvq *q;
-	uint16_t cmd, old, used;
+	uint16_t cmd, old, used, head;
+	uint8_t on = 1;
 
 	(void)state;
 	drv_init(d, NIC_OFFERED | NIC_F(VIRTIO_NET_F_STATUS), NIC_NVQS);
@@ -555,16 +627,39 @@ test_bus_master(void **state)
 	usleep(50 * 1000);
 	assert_int_equal(drv_irqs(d, 0), 0);
 	assert_int_equal(drv_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+	/* a control command waits too */
+	head = ctrl_post(d, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on,
+			 1, false);
+	usleep(50 * 1000);
+	assert_int_equal(dvq_pending_used(&d->vq[drv_ctrl_index(d->features)]),
+			 0);
 
-	/* back: the held interrupt, then both frames */
+	/* back: the held interrupt, the command, then both frames */
 	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd | master);
 	assert_true(NIC_WAIT(drv_irqs(d, 0) >= 1, 2000));
+	assert_int_equal(ctrl_wait(d, head), VIRTIO_NET_OK);
 	assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 1);
 	assert_true(drv_recv(d, q, rxbuf));
 	assert_true(pkt_check(rxbuf->data, 100, 901));
 	assert_int_equal(nic_rx(0, &got, 1, 2000), 1);
 	assert_true(nic_mbuf_check(got, 100, 902));
 	nic_free(&got, 1);
+	assert_int_equal(drv_tx_reclaim(&d->vq[1]), 1);
+
+	/* taken away, then a reset and a new bring-up: the queues wait
+	 * for it to come back */
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd & ~master);
+	drv_init(d, NIC_OFFERED | NIC_F(VIRTIO_NET_F_STATUS), NIC_NVQS);
+	q = &d->vq[0];
+	old = q->avail_idx;
+	drv_post_rx(q, 1, 2048, false);
+	dvq_kick(d, q, old);
+	m = nic_mbuf(100, 903, 2048);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 0);
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd | master);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 1);
+	assert_true(drv_recv(d, q, rxbuf));
+	assert_true(pkt_check(rxbuf->data, 100, 903));
 	assert_true(drv_canary_ok(d));
 	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd);
 	drv_close(d);
@@ -1056,6 +1151,7 @@ main(void)
 		T(test_all_features),
 		T(test_tx_longer_than_mtu),
 		T(test_rx_buffer_too_small),
+		T(test_rx_ring_too_small),
 		T(test_bus_master),
 		T(test_ctrl_without_mq),
 		T(test_interrupts),

@@ -620,19 +620,21 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			continue;
 		}
 		if (unlikely(src_left(&s) > 0)) {
-			if (vq->mrg_rxbuf || nbufs == 0) {
-				/* ring full: leave the rest to the caller */
-				vq->last_avail = start_avail;
-				vq->last_used = start_used;
-				break;
-			}
-			/* larger than the driver's one buffer: dropped, the
-			 * buffer left available for the packets after it (a
-			 * used buffer must hold a header, VIRTIO 5.1.6.4; QEMU
-			 * leaves it too) */
-			vq->st.drops++;
+			bool full = (vq->mrg_rxbuf || nbufs == 0) &&
+				    (uint16_t)(vq->last_avail - start_avail) <
+					    vq->size;
+
 			vq->last_avail = start_avail;
 			vq->last_used = start_used;
+			/* out of buffers: the rest to the caller */
+			if (full)
+				break;
+			/* larger than the driver's one buffer, or (mergeable)
+			 * than its whole ring: dropped, the buffers left
+			 * available for the packets after it (a used buffer
+			 * must hold a header, VIRTIO 5.1.6.4; QEMU leaves them
+			 * too) */
+			vq->st.drops++;
 			continue;
 		}
 		if (vq->hdr_len >= 12 && nbufs != 1) {
