@@ -860,7 +860,10 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 		}
 	} else if (off >= VUN_ISR_OFF && off + count <= VUN_ISR_OFF + VUN_ISR_LEN) {
 		/* reading the ISR byte clears it and lowers INTx; the bytes
-		 * after it read 0 and clear nothing */
+		 * after it read 0 and clear nothing. A bit the data path sets
+		 * between the exchange and the lowering raised INTx before we
+		 * lower it: looked at again, so the line stays up for it
+		 * (4.1.4.5: the status bit is the OR of the ISR) */
 		if (!is_write) {
 			memset(buf, 0, count);
 			if (off == VUN_ISR_OFF) {
@@ -868,6 +871,9 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 					__atomic_exchange_n(&d->isr, 0,
 							    __ATOMIC_ACQ_REL);
 				rte_vfio_user_pci_set_intx(d->pci, false);
+				if (__atomic_load_n(&d->isr, __ATOMIC_ACQUIRE))
+					rte_vfio_user_pci_set_intx(d->pci,
+								   true);
 			}
 		}
 	} else if (off >= VUN_DEVCFG_OFF &&
