@@ -407,11 +407,26 @@ rte_vfio_user_pci_create(size_t cfg_size)
 	return pci;
 }
 
+/* The device the function is attached to no longer points back at it
+ * (only if it still does: the slot may have a new device). */
+static void
+detach_dev(struct rte_vfio_user_pci *pci)
+{
+	struct vu_dev *old = vu_dev_get(
+		__atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE));
+	struct rte_vfio_user_pci *mine = pci;
+
+	if (old != NULL)
+		__atomic_compare_exchange_n(&old->pci, &mine, NULL, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 void
 rte_vfio_user_pci_free(struct rte_vfio_user_pci *pci)
 {
 	if (pci == NULL)
 		return;
+	detach_dev(pci);	/* freed while attached: no pointer left */
 	free(pci->table);
 	free(pci);
 }
@@ -425,21 +440,15 @@ rte_vfio_user_pci_cfg_size(const struct rte_vfio_user_pci *pci)
 int
 rte_vfio_user_pci_attach(struct rte_vfio_user_pci *pci, int dev_id)
 {
-	struct vu_dev *old, *dev = NULL;
+	struct vu_dev *dev = NULL;
 
 	if (pci == NULL || dev_id < -1 || dev_id >= RTE_VFIO_USER_MAX_DEVICES)
 		return -EINVAL;
 	if (dev_id >= 0 && (dev = vu_dev_get(dev_id)) == NULL)
 		return -EINVAL;
 	rte_spinlock_lock(&pci->lock);
-	old = vu_dev_get(__atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE));
-	if (old != NULL && old != dev) {
-		struct rte_vfio_user_pci *mine = pci;
-
-		/* only if still ours (the slot may have a new device) */
-		__atomic_compare_exchange_n(&old->pci, &mine, NULL, false,
-					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-	}
+	if (vu_dev_get(__atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE)) != dev)
+		detach_dev(pci);
 	__atomic_store_n(&pci->dev_id, dev_id, __ATOMIC_RELEASE);
 	if (dev != NULL)
 		__atomic_store_n(&dev->pci, pci, __ATOMIC_RELEASE);
@@ -461,9 +470,14 @@ vu_pci_client_gone(struct vu_dev *dev)
 
 	if (pci == NULL)
 		return;
+	uint64_t stale[MSIX_WORDS];
+
 	rte_spinlock_lock(&pci->lock);
 	pci->bm_armed = false;
 	state_sync(pci);
+	/* vectors held only for want of bus mastering were that client's:
+	 * not for the next one (those still masked otherwise stay) */
+	msix_collect(pci, stale);
 	rte_spinlock_unlock(&pci->lock);
 }
 
@@ -1423,9 +1437,12 @@ state_check(const struct rte_vfio_user_pci *pci, const void *buf, size_t len,
 		*why = "unsupported version";
 		return -EPROTONOSUPPORT;
 	}
+	if (h.flags & ~(PCI_STATE_F_TABLE_ACTIVE | PCI_STATE_F_BM_OFF)) {
+		*why = "flags this build does not know (a newer build's)";
+		return -EINVAL;
+	}
 	if (h.len != len || len != state_size(pci) || h.cfg_size != pci->size ||
 	    h.nvec != pci->nvec || h.msix_cap != pci->msix_cap ||
-	    (h.flags & ~(PCI_STATE_F_TABLE_ACTIVE | PCI_STATE_F_BM_OFF)) ||
 	    h.reserved != 0) {
 		*why = "another function's layout (size, MSI-X)";
 		return -EINVAL;
