@@ -266,7 +266,7 @@ lib_pending(int dev_id, uint32_t v)
 
 /*
  * Take the latched vectors that can be delivered now out of the PBA into
- * out. Called after the state that unmasked them was stored (state_sync or
+ * out, or drop them if out is NULL. Called after the state that unmasked them was stored (state_sync or
  * a control byte store); only when attached: otherwise nobody could
  * deliver them, and they stay pending.
  */
@@ -276,7 +276,8 @@ msix_collect(struct rte_vfio_user_pci *pci, uint64_t *out)
 	uint32_t st = __atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST);
 	bool any = false;
 
-	memset(out, 0, MSIX_WORDS * sizeof(*out));
+	if (out != NULL)
+		memset(out, 0, MSIX_WORDS * sizeof(*out));
 	if (__atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE) < 0 ||
 	    !(st & IS_MSIX_EN))
 		return false;
@@ -291,7 +292,8 @@ msix_collect(struct rte_vfio_user_pci *pci, uint64_t *out)
 			if (v >= pci->nvec || vec_masked_in(pci, st, v) ||
 			    !pba_take(pci, v))
 				continue;
-			pend_set(out, v, true);
+			if (out != NULL)
+				pend_set(out, v, true);
 			any = true;
 		}
 	}
@@ -470,14 +472,12 @@ vu_pci_client_gone(struct vu_dev *dev)
 
 	if (pci == NULL)
 		return;
-	uint64_t stale[MSIX_WORDS];
-
 	rte_spinlock_lock(&pci->lock);
 	pci->bm_armed = false;
 	state_sync(pci);
 	/* vectors held only for want of bus mastering were that client's:
 	 * not for the next one (those still masked otherwise stay) */
-	msix_collect(pci, stale);
+	msix_collect(pci, NULL);
 	rte_spinlock_unlock(&pci->lock);
 }
 

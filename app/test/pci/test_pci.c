@@ -1221,6 +1221,17 @@ it_open(void)
 			 VFIO_USER_PCI_INTX_IRQ_INDEX, trigger, 0, 1, &it.intx), 0);
 }
 
+/* The client leaves; wait until the server has seen it go. */
+static void
+it_detach(void)
+{
+	rte_vfio_user_client_detach(it.c);
+	it.c = NULL;
+	for (int i = 0; i < 500 && rte_vfio_user_is_idle(it.id) != 1; i++)
+		usleep(10 * 1000);
+	assert_int_equal(rte_vfio_user_is_idle(it.id), 1);
+}
+
 static void
 it_close(void)
 {
@@ -1465,11 +1476,7 @@ test_irq_bus_master(void **state)
 	assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 0);
 	assert_int_equal(trig(0), 0);
 	assert_int_equal(rte_vfio_user_pci_msix_pending(it.pci, 0), 1);
-	rte_vfio_user_client_detach(it.c);
-	it.c = NULL;
-	for (int i = 0; i < 500 && rte_vfio_user_is_idle(it.id) != 1; i++)
-		usleep(10 * 1000);
-	assert_int_equal(rte_vfio_user_is_idle(it.id), 1);
+	it_detach();
 	assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 1);
 	assert_int_equal(rte_vfio_user_pci_msix_pending(it.pci, 0), 0);
 	/* the register itself is kept, for a client that reconnects */
@@ -1481,11 +1488,7 @@ test_irq_bus_master(void **state)
 	it_open();
 	rte_vfio_user_pci_free(it.pci);
 	it.pci = NULL;
-	rte_vfio_user_client_detach(it.c);
-	it.c = NULL;
-	for (int i = 0; i < 500 && rte_vfio_user_is_idle(it.id) != 1; i++)
-		usleep(10 * 1000);
-	assert_int_equal(rte_vfio_user_is_idle(it.id), 1);
+	it_detach();
 	it_close();
 }
 
