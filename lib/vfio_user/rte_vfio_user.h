@@ -246,8 +246,8 @@ int rte_vfio_user_register_fd(int fd,
 		const struct rte_vfio_user_notify_ops *ops, void *priv);
 
 /**
- * Unregister a device: stop it if started, free its description.
- * Must not be called from a library callback.
+ * Unregister a device: stop it if started (see rte_vfio_user_stop()), free
+ * its description. Must not be called from a library callback.
  *
  * @return
  *   0, or -ENODEV.
@@ -312,6 +312,15 @@ int rte_vfio_user_start(int dev_id);
  * listening socket and remove the socket file (if the path still names the
  * socket rte_vfio_user_start() created). Must not be called from a library
  * callback.
+ *
+ * The client is disconnected on the event thread, as when it leaves: the
+ * message being handled finishes, no further one is read, and the
+ * teardown callbacks (destroy_device, update_status with
+ * RTE_VFIO_USER_DMA_UNMAP_PRE, dirty_log stop, a migration state change
+ * back to running) run there, one at a time with every other callback.
+ * rte_vfio_user_stop() returns once they have, so it waits for the
+ * callback the event thread is running, of any device: do not call it
+ * while holding a lock that a callback takes.
  *
  * @return
  *   0, or -ENODEV, -EALREADY (not started).

@@ -98,7 +98,7 @@ struct vu_conn {
 	int fd;
 	int timer_fd;		/* fires when a partial message stalls */
 	bool negotiated;
-	bool closing;
+	bool stop_asked;	/* rte_vfio_user_stop(): tear down (atomic) */
 	struct vu_caps caps;
 	struct vu_rx rx;
 	uint64_t rx_activity_ms;	/* last bytes read (partial timeout) */

@@ -509,6 +509,12 @@ conn_handle_msg(struct vu_conn *c)
 	return 0;
 }
 
+static bool
+stop_asked(const struct vu_conn *c)
+{
+	return __atomic_load_n(&c->stop_asked, __ATOMIC_ACQUIRE);
+}
+
 static void
 conn_event(int fd, void *arg, uint32_t events)
 {
@@ -517,8 +523,9 @@ conn_event(int fd, void *arg, uint32_t events)
 	int n;
 
 	RTE_SET_USED(fd);
-	if (vu_out_pending(&c->out) > 0 && vu_out_flush(&c->out, c->fd) < 0) {
-		conn_close(c);	/* the peer is gone */
+	if (stop_asked(c) ||
+	    (vu_out_pending(&c->out) > 0 && vu_out_flush(&c->out, c->fd) < 0)) {
+		conn_close(c);	/* stopped, or the peer is gone */
 		return;
 	}
 	pthread_mutex_lock(&c->ev_lock);
@@ -533,6 +540,8 @@ conn_event(int fd, void *arg, uint32_t events)
 		enum vu_rx_status st = vu_rx_read(c->fd, &c->rx);
 		int ret = 0;
 
+		if (stop_asked(c))
+			st = VU_RX_CLOSED;	/* not one more message */
 		if (c->rx.have != had || st != VU_RX_AGAIN)
 			c->rx_activity_ms = vu_now_ms();
 		if (st == VU_RX_AGAIN) {
@@ -1108,18 +1117,31 @@ rte_vfio_user_stop(int dev_id)
 	}
 	pthread_mutex_lock(&dev->lock);
 	c = dev->conn;
-	dev->conn = NULL;
-	if (c != NULL)
+	if (c != NULL && !vu_fdman_is_event_thread()) {
+		/*
+		 * The event thread tears the connection down, as when the
+		 * client leaves: the device model's callbacks stay on that
+		 * thread, one at a time (the header's promise), and the
+		 * message being handled finishes first. Shutting the socket
+		 * down wakes the thread; c and its fd live until it tears
+		 * them down, which needs dev->lock.
+		 */
+		__atomic_store_n(&c->stop_asked, true, __ATOMIC_RELEASE);
+		shutdown(c->fd, SHUT_RDWR);
+		c = NULL;
+	} else if (c != NULL) {
+		dev->conn = NULL;	/* no thread to hand it to: here */
 		dev->teardowns++;	/* not idle until it is over */
+	}
 	pthread_mutex_unlock(&dev->lock);
 	if (c != NULL) {
 		conn_teardown(c);
 		teardown_done(dev);
 	}
-	/* a client that left just now may still be torn down on the event
-	 * thread: the device must outlive that */
+	/* the device must outlive every teardown: the one asked for above,
+	 * and one of a client that left just now */
 	pthread_mutex_lock(&dev->lock);
-	while (dev->teardowns > 0)
+	while (dev->conn != NULL || dev->teardowns > 0)
 		pthread_cond_wait(&dev->idle, &dev->lock);
 	pthread_mutex_unlock(&dev->lock);
 	__atomic_store_n(&dev->started, false, __ATOMIC_RELEASE);

@@ -101,6 +101,7 @@ struct srv {
 	int iofd[2];
 	/* under lock */
 	unsigned int resets, news, destroys;
+	pthread_t new_tid, destroy_tid;	/* threads of the last ones */
 	unsigned int big_calls;
 	size_t big_max;
 	uint32_t posted_log[POSTED_N];
@@ -184,6 +185,7 @@ srv_new_device(int dev_id)
 
 	pthread_mutex_lock(&s->lock);
 	s->news++;
+	s->new_tid = pthread_self();
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
@@ -195,6 +197,7 @@ srv_destroy_device(int dev_id)
 
 	pthread_mutex_lock(&s->lock);
 	s->destroys++;
+	s->destroy_tid = pthread_self();
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -1982,6 +1985,7 @@ test_disconnect(void **state)
 	struct vfio_user_device_info info;
 	struct rte_vfio_user_client *c, *cb;
 	pthread_t tr, ts;
+	unsigned int destroys;
 	struct srv *b;
 	uint64_t t0, end;
 	uint32_t v;
@@ -2005,7 +2009,13 @@ test_disconnect(void **state)
 	pr.c = c;
 	assert_int_equal(pthread_create(&tr, NULL, pending_read, &pr), 0);
 	rc_sleep_ms(150);		/* the read is sent, nobody reads it */
+	destroys = srv_a.destroys;
 	assert_int_equal(rte_vfio_user_stop(srv_a.id), 0);
+	/* destroy_device ran before stop() returned, on the event thread
+	 * like every callback (after b's reset), not on this one */
+	assert_int_equal(srv_a.destroys, destroys + 1);
+	assert_true(pthread_equal(srv_a.destroy_tid, srv_a.new_tid));
+	assert_false(pthread_equal(srv_a.destroy_tid, pthread_self()));
 	pthread_join(tr, NULL);
 	pthread_join(ts, NULL);
 	assert_int_equal(rs.ret, 0);
