@@ -922,7 +922,9 @@ int rte_vfio_user_mark_dirty(int dev_id, uint64_t iova, uint64_t len);
  * -EDEADLK is returned unless the client negotiated twin_socket). The
  * range may span segments and DMA regions.
  * Mapped memory is copied directly; message-only memory is read with
- * VFIO_USER_DMA_READ messages, chunked by the client's max_data_xfer_size.
+ * VFIO_USER_DMA_READ messages, chunked by the client's max_data_xfer_size
+ * and by its DMA regions (one message never spans two DMA_MAPs, even
+ * where they make one segment).
  * A copy from a region whose file may shrink (no
  * RTE_VFIO_USER_MEM_F_NO_SHRINK) is guarded: if the client truncated the
  * file, the call fails with -EFAULT instead of raising SIGBUS.
@@ -937,7 +939,9 @@ int rte_vfio_user_mark_dirty(int dev_id, uint64_t iova, uint64_t len);
  *   0, -ENODEV, -ENOTCONN (no client, or it left meanwhile), -EFAULT (not
  *   mapped, not readable, or the memory behind it is gone), -ETIMEDOUT
  *   (the client did not answer within 5 s), -EDEADLK, -EIO (the client
- *   answered with an error).
+ *   answered with an error, whose errno is logged, or with a malformed
+ *   reply), or the negative errno of sending the request (-EPIPE: the
+ *   client is going).
  */
 __rte_experimental
 int rte_vfio_user_dma_read(int dev_id, uint64_t iova, void *buf, size_t len);

@@ -1167,15 +1167,20 @@ vu_dma_twin_setup(struct vu_conn *c, int *client_end)
 	return 0;
 }
 
-/* Check a reply to req and take its data; 0 or -errno. */
+/* Check a reply to req and take its data; 0, or -EIO for an error reply
+ * (its errno kept for the log) or a malformed one. */
 static int
 dma_reply_take(struct vu_dma_req *req, const struct vfio_user_header *h,
 	       const uint8_t *payload, uint32_t size)
 {
 	const struct vfio_user_dma_access *a = (const void *)payload;
 
-	if (h->flags & VFIO_USER_F_ERROR)
-		return vu_reply_errno(h->error_no);
+	if (h->flags & VFIO_USER_F_ERROR) {
+		/* not the client's errno: the caller would take an EFAULT
+		 * or ENOTCONN of the client's for ours */
+		req->client_errno = h->error_no;
+		return -EIO;
+	}
 	if (size < sizeof(uint64_t) + sizeof(uint32_t) || a->addr != req->addr)
 		return -EIO;
 	if (req->cmd == VFIO_USER_DMA_READ) {
@@ -1297,6 +1302,26 @@ caller_online(const struct vu_dev *dev)
 				__ATOMIC_RELAXED) != __RTE_QSBR_CNT_THR_OFFLINE;
 }
 
+/* Say why the client did not do req: its error reply, or a reply that
+ * does not fit the request. */
+static void
+dma_msg_failed(const struct vu_dev *dev, const struct vu_dma_req *req, int ret)
+{
+	if (ret != -EIO)
+		return;
+	if (req->client_errno != 0)
+		VU_LOG(ERR,
+		       "%s: client refused %s [0x%" PRIx64 ", +0x%" PRIx64
+		       "): %s",
+		       dev->path, vu_cmd_name(req->cmd), req->addr, req->len,
+		       strerror((int)req->client_errno));
+	else
+		VU_LOG(ERR,
+		       "%s: malformed reply to %s [0x%" PRIx64 ", +0x%" PRIx64
+		       ")",
+		       dev->path, vu_cmd_name(req->cmd), req->addr, req->len);
+}
+
 /* One DMA_READ or DMA_WRITE message exchange of at most max_xfer bytes. */
 static int
 dma_msg(struct vu_dev *dev, uint16_t cmd, uint64_t addr, uint8_t *buf,
@@ -1336,6 +1361,7 @@ dma_msg(struct vu_dev *dev, uint16_t cmd, uint64_t addr, uint8_t *buf,
 		if (ret == 0)
 			ret = twin_wait(c, &req);
 		pthread_mutex_unlock(&dev->lock);
+		dma_msg_failed(dev, &req, ret);
 		return ret;
 	}
 	while (d->req != NULL)	/* one outstanding request at a time */
@@ -1362,6 +1388,7 @@ dma_msg(struct vu_dev *dev, uint16_t cmd, uint64_t addr, uint8_t *buf,
 	d->req = NULL;
 	pthread_cond_broadcast(&d->req_cond);
 	pthread_mutex_unlock(&d->req_lock);
+	dma_msg_failed(dev, &req, ret);
 	return ret;
 }
 
@@ -1399,7 +1426,8 @@ dma_rw_msg(struct vu_dev *dev, uint64_t iova, uint8_t *buf, uint64_t len,
 
 /*
  * Copy segment by segment: mapped memory directly (guarded where the file
- * may shrink), message-only memory with messages. The whole range is
+ * may shrink), message-only memory with messages, at least one per client
+ * DMA region. The whole range is
  * checked first; each piece is looked up again, as the client may change
  * its memory between messages.
  */
@@ -1454,6 +1482,13 @@ dma_rw(int dev_id, uint64_t iova, uint8_t *buf, size_t len, bool write)
 				       "mapping?",
 				       dev->path, iova, n);
 		} else {
+			/* one request per client region: a client answers
+			 * from the memory of one DMA_MAP (the spec's unit),
+			 * where a segment may join several */
+			const seg_t *r = vu_mt_floor(&dev->dma.regions, iova);
+
+			if (r != NULL && iova - r->iova < r->size)
+				n = RTE_MIN(n, r->size - (iova - r->iova));
 			pthread_mutex_unlock(&dev->dma.lock);
 			ret = dma_rw_msg(dev, iova, buf, n, write);
 		}

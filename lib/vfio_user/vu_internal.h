@@ -46,6 +46,7 @@ struct vu_dma_req {
 	uint16_t cmd;
 	bool done;
 	int err;
+	uint32_t client_errno;	/* of an error reply (err is -EIO) */
 	uint8_t *buf;		/* read: where the data goes */
 	uint64_t addr;
 	uint64_t len;

@@ -575,6 +575,8 @@ struct guest {
 	int nread, nwrite, bad;
 	uint32_t largest;
 	bool short_write_reply;	/* 4-byte count in DMA_WRITE replies */
+	uint64_t split;		/* if not 0: two DMA_MAPs, the second here */
+	uint32_t refuse;	/* if not 0: error replies with this errno */
 };
 
 /* Receive one request on c and answer it from g; 1, 0 on timeout. */
@@ -602,6 +604,10 @@ serve_one(struct rc *c, struct guest *g, int timeout_ms)
 	if (a->count == 0 || a->count > g->max_count || a->addr < g->base ||
 	    a->addr - g->base > g->size || a->count > g->size - (a->addr - g->base))
 		g->bad++;
+	/* a client answers from the memory of one DMA_MAP */
+	if (g->split != 0 && a->addr - g->base < g->split &&
+	    a->addr - g->base + a->count > g->split)
+		g->bad++;
 	if (a->count > g->largest)
 		g->largest = (uint32_t)a->count;
 	if (r.hdr.cmd == VFIO_USER_DMA_WRITE)
@@ -617,6 +623,15 @@ serve_one(struct rc *c, struct guest *g, int timeout_ms)
 	h->msg_id = r.hdr.msg_id;
 	h->cmd = r.hdr.cmd;
 	h->flags = VFIO_USER_F_TYPE_REPLY;
+	if (g->refuse != 0) {
+		h->flags |= VFIO_USER_F_ERROR;
+		h->error_no = g->refuse;
+		h->msg_size = sizeof(*h);
+		assert_int_equal(rc_send_raw(c, out, sizeof(*h), NULL, 0), 0);
+		free(out);
+		rc_reply_free(&r);
+		return 1;
+	}
 	memcpy(out + sizeof(*h), a, sizeof(*a));
 	if (r.hdr.cmd == VFIO_USER_DMA_READ) {
 		memcpy(out + sizeof(*h) + sizeof(*a),
@@ -740,6 +755,61 @@ test_msg_only_single(void **state)
 	/* no client */
 	assert_int_equal(rte_vfio_user_dma_read(mi_a.id, g.base, g.mem, 8),
 			 -EFAULT);
+	free(g.mem);
+}
+
+/* Two adjacent message-only maps make one segment, and still one
+ * request never spans both. */
+static void
+test_msg_only_regions(void **state)
+{
+	struct guest g = { .base = 0x80000000,
+			   .size = 16 * 1024,
+			   .max_count = 4096,
+			   .split = 8192 };
+	uint8_t in[8192];
+	struct job j;
+	struct rc c;
+
+	(void)state;
+	g.mem = calloc(1, g.size);
+	assert_non_null(g.mem);
+	for (size_t i = 0; i < g.size; i++)
+		g.mem[i] = (uint8_t)(i * 7 + 3);
+	mi_open(&c, &mi_a, "{\"capabilities\":{\"max_data_xfer_size\":4096}}");
+	assert_int_equal(mi_map(&c, g.base, g.split, RW, -1, 0), 0);
+	assert_int_equal(mi_map(&c, g.base + g.split, g.size - g.split, RW, -1,
+				0),
+			 0);
+	assert_int_equal(table(&mi_a)->nregions, 2);
+	assert_int_equal(table(&mi_a)->nsegments, 1);
+
+	/* [6K, 14K): 2K up to the boundary, then 4K and 2K */
+	job_start(&j, &mi_a, g.base + 6144, in, sizeof(in), false);
+	serve_job(&c, &g, &j);
+	assert_int_equal(j.ret, 0);
+	assert_int_equal(g.bad, 0);
+	assert_int_equal(g.nread, 3);
+	assert_memory_equal(in, g.mem + 6144, sizeof(in));
+
+	job_start(&j, &mi_a, g.base + 6144, in, sizeof(in), true);
+	serve_job(&c, &g, &j);
+	assert_int_equal(j.ret, 0);
+	assert_int_equal(g.bad, 0);
+	assert_int_equal(g.nwrite, 3);
+
+	/* the client refuses: -EIO, whatever its errno (an EFAULT or
+	 * ENOTCONN of the client's would read as ours) */
+	g.refuse = EFAULT;
+	job_start(&j, &mi_a, g.base, in, 16, false);
+	serve_job(&c, &g, &j);
+	assert_int_equal(j.ret, -EIO);
+	g.refuse = ENOTCONN;
+	job_start(&j, &mi_a, g.base, in, 16, true);
+	serve_job(&c, &g, &j);
+	assert_int_equal(j.ret, -EIO);
+	assert_quiet(&c);
+	mi_close(&c, &mi_a);
 	free(g.mem);
 }
 
@@ -1253,6 +1323,7 @@ const struct CMUnitTest mi_dma_tests[] = {
 	T(test_max_dma_maps),
 	T(test_many_regions),
 	T(test_msg_only_single),
+	T(test_msg_only_regions),
 	T(test_msg_only_twin),
 	T(test_msg_only_event_thread_deadlk),
 	T(test_msg_only_timeout),
