@@ -546,8 +546,13 @@ struct vfio_user_mig_data {
 
 /** @cond PRIVATE */
 /* Sizes from the specification's tables (compile-time checks, no API). */
+#ifdef __cplusplus
+#define VFIO_USER_STATIC_SIZE(t, n) \
+	static_assert(sizeof(struct t) == (n), #t " does not match the spec")
+#else
 #define VFIO_USER_STATIC_SIZE(t, n) \
 	_Static_assert(sizeof(struct t) == (n), #t " does not match the spec")
+#endif
 VFIO_USER_STATIC_SIZE(vfio_user_header, 16);
 VFIO_USER_STATIC_SIZE(vfio_user_version, 4);
 VFIO_USER_STATIC_SIZE(vfio_user_dma_map, 32);

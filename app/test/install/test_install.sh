@@ -119,6 +119,24 @@ pkg-config --print-requires libdpdk-vfio-user | grep -q libdpdk ||
 log "1. installed: library, headers, pkg-config file, tools," \
 	"${PMDDIR:+PMDs in ${PMDDIR#"$DEST"}}"
 
+# ---- 1b. every installed header compiles alone, as C and as C++ ----
+# (as DPDK's chkincs: an application includes one without the others,
+# and the headers say extern "C" for C++ users)
+HDRS=()
+while IFS= read -r h; do HDRS+=("$h"); done < <(find "$INCDIR" -name '*.h' | sort)
+[ ${#HDRS[@]} -ge 5 ] || fail "only ${#HDRS[@]} headers installed"
+for h in "${HDRS[@]}"; do
+	for cc in "cc -x c -std=gnu11" "c++ -x c++ -std=gnu++14"; do
+		# shellcheck disable=SC2086 # $cc is a command and its flags
+		printf '#include <%s>\n' "${h##*/}" |
+			$cc -fsyntax-only -Wall -Wextra -Werror \
+			-DALLOW_EXPERIMENTAL_API $(pc --cflags) - \
+			>"$WORK/hdr.log" 2>&1 ||
+			{ cat "$WORK/hdr.log" >&2; fail "${h#"$DEST"} does not compile alone (${cc%% *})"; }
+	done
+done
+log "1b. ${#HDRS[@]} installed headers compile alone as C and C++"
+
 # ---- 2. an out-of-tree device built with pkg-config ----
 SRC=$(find "$DEST" -type d -path '*/examples/vfio_user_skeleton' | head -n 1)
 [ -n "$SRC" ] || fail "the skeleton example's sources were not installed"
