@@ -181,7 +181,21 @@ enum rte_vfio_user_dirty_op {
 	RTE_VFIO_USER_DIRTY_STOP,
 };
 
-/** Callbacks from the library to the device model; each may be NULL. */
+/**
+ * Callbacks from the library to the device model; each may be NULL.
+ *
+ * Context of every callback (these, rte_vfio_user_region_access_t and
+ * rte_vfio_user_mig_ops): the library's event thread, one at a time, for
+ * every device of the process and every client of the process's
+ * rte_vfio_user_client connections. So a callback must not block: while
+ * it runs no other socket of the process is served. From a callback,
+ * rte_vfio_user_stop() and rte_vfio_user_unregister() must not be called;
+ * rte_vfio_user_dma_read()/write() of message-only memory return
+ * -EDEADLK unless the client negotiated twin_socket; a request of
+ * rte_vfio_user_client to a server of the same process cannot be served
+ * before the callback returns (it times out). The other functions of the
+ * library may be called.
+ */
 struct rte_vfio_user_notify_ops {
 	/**
 	 * A client connected and negotiated. A negative return refuses it:
@@ -190,7 +204,11 @@ struct rte_vfio_user_notify_ops {
 	int (*new_device)(int dev_id);
 	/** The client went away (or the device was stopped). */
 	void (*destroy_device)(int dev_id);
-	/** Something the data path depends on changed; see the enum. */
+	/**
+	 * Something the data path depends on changed; see the enum. A
+	 * notification, not a request: the return value is ignored (an
+	 * unmap cannot be refused at RTE_VFIO_USER_DMA_UNMAP_PRE); return 0.
+	 */
 	int (*update_status)(int dev_id, enum rte_vfio_user_status status);
 	/** DEVICE_RESET from the client; negative errno fails it. */
 	int (*reset_device)(int dev_id);

@@ -120,8 +120,17 @@ rte_vfio_user_client_attach(const struct rte_vfio_user_client_conf *conf);
 
 /**
  * Disconnect and free: unmaps nothing the caller mapped, closes every fd
- * the client owns, fails requests still waiting with -ENOTCONN.
- * Not from the disconnect callback.
+ * the client owns.
+ *
+ * Like any free, it must be the last call on @p c: no other thread may be
+ * inside a call on @p c (a request waiting for its reply included: it
+ * would wake on freed memory), nor call later. A caller whose threads
+ * may be waiting lets them return first (each wait ends by the
+ * configured timeout at the latest, and at once with -ENOTCONN when the
+ * server goes away). Not from the disconnect callback.
+ *
+ * @param c
+ *   The client, or NULL (nothing done).
  */
 __rte_experimental
 void rte_vfio_user_client_detach(struct rte_vfio_user_client *c);

@@ -900,7 +900,7 @@ rte_vfio_user_client_detach(struct rte_vfio_user_client *c)
 	c->waiters = NULL;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	/* callers of other API functions must be done by now (documented) */
+	/* no other call on c is in progress (the header's rule) */
 	sock_fini(&c->main);
 	sock_fini(&c->twin);
 	vu_close_fds(c->region_fd, CLIENT_MAX_REGIONS);

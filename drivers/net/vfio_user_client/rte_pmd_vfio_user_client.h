@@ -7,7 +7,8 @@
 
 /**
  * @file
- * net_vfio_user_client private API: move the device of a port to another
+ * Private API of net_virtio_vfio_user (the frontend PMD, built as
+ * librte_net_vfio_user_client): move the device of a port to another
  * backend process, while the port runs.
  *
  * The same is available to any application (testpmd included) through
@@ -41,7 +42,7 @@ struct rte_pmd_vfio_user_client_move_stats {
 };
 
 /**
- * Move the device of a net_vfio_user_client port from its backend (A) to
+ * Move the device of a net_virtio_vfio_user port from its backend (A) to
  * the backend listening on @p path (B), which must serve the same kind of
  * device (both net_vfio_user with the same queues, MTU and MAC, say) on
  * the same host (the port's memory is shared with B as it was with A).
@@ -57,13 +58,13 @@ struct rte_pmd_vfio_user_client_move_stats {
  * Not from a data-path thread of the port. Takes the port's control lock.
  *
  * @param port_id
- *   A started or stopped net_vfio_user_client port with a device.
+ *   A started or stopped net_virtio_vfio_user port with a device.
  * @param path
  *   B's socket.
  * @param stats
  *   What the move did (may be NULL).
  * @return
- *   0; -ENODEV (not such a port), -ENOTCONN (no device now), -ENOTSUP
+ *   0; -ENODEV (no such port), -ENOTCONN (no device now), -ENOTSUP
  *   (A or B not migratable), -EINVAL (same path, or B not the same kind
  *   of device), or the error of the step that failed.
  */
