@@ -54,10 +54,17 @@ struct rte_vfio_user_client_conf {
 					 *   (a step of the wall clock does not
 					 *   change it); default 5000 */
 	uint32_t connect_timeout_ms;	/**< retry connect() while the socket
-					 *   is missing; default 0: try once */
+					 *   is missing or refuses connections
+					 *   (a server not listening yet);
+					 *   default 0: try once. A server
+					 *   that listens but accepts nothing
+					 *   (backlog full) is retried for
+					 *   this or @p timeout_ms, the
+					 *   longer: then ETIMEDOUT */
 	bool twin_socket;		/**< propose twin-socket mode */
 	bool write_multi;		/**< propose REGION_WRITE_MULTI */
-	uint32_t max_xfer;		/**< our max_data_xfer_size; default 1 MiB */
+	uint32_t max_xfer;		/**< our max_data_xfer_size; default and
+					 *   at most 1 MiB */
 	rte_vfio_user_client_disconnect_t on_disconnect; /**< may be NULL */
 	void *cb_arg;			/**< for @p on_disconnect */
 };
@@ -107,12 +114,19 @@ struct rte_vfio_user_client_write {
 };
 
 /**
- * Connect and negotiate VERSION.
+ * Connect and negotiate VERSION. The connect never blocks: every wait of
+ * the attach is bounded by @p conf's timeouts.
  *
+ * @param conf
+ *   Where and how; copied (the path too).
  * @return
- *   The client, or NULL with rte_errno set (ECONNREFUSED, ENOENT,
- *   ETIMEDOUT, ENOTSUP for a major version mismatch, EPROTO for a bad
- *   reply, ENOMEM, EINVAL).
+ *   The client, or NULL with rte_errno set: ENOENT, ECONNREFUSED (after
+ *   connect_timeout_ms), ETIMEDOUT (a server accepting no connection, or
+ *   not answering VERSION), ENOTSUP (a major version mismatch), EPROTO
+ *   (a bad reply), ENOTCONN (the server left during the attach), the
+ *   server's errno for an error reply to VERSION, ENOMEM, EINVAL (no
+ *   conf or path, a path too long, max_xfer over 1 MiB), or another
+ *   errno of connect().
  */
 __rte_experimental
 struct rte_vfio_user_client *
@@ -238,8 +252,29 @@ int rte_vfio_user_client_region_write_multi(struct rte_vfio_user_client *c,
  * mmap a mappable region, or part of it (must lie inside one sparse area
  * when the region has them).
  *
+ * The server's file is checked first: an access past the end of a file
+ * raises SIGBUS, so a file that does not hold the range is refused. A
+ * file that could shrink later is sealed against it (F_SEAL_SHRINK)
+ * where the server left that possible (a memfd made with
+ * MFD_ALLOW_SEALING and not sealed against new seals); a server that
+ * shrinks an unsealable file under the mapping still makes accesses to
+ * it fault.
+ *
+ * @param c
+ *   The client.
+ * @param index
+ *   Region index.
+ * @param offset
+ *   Offset in the region.
+ * @param len
+ *   Bytes to map.
+ * @param prot
+ *   PROT_READ and/or PROT_WRITE.
  * @return
- *   The mapping (munmap() it when done), or NULL with rte_errno set.
+ *   The mapping (munmap() it when done), or NULL with rte_errno set:
+ *   EINVAL (not mappable, or the range is outside the region), EACCES
+ *   (outside the sparse areas; only the first 16 are known), ENXIO (the
+ *   file does not hold the range), the errno of REGION_INFO or of mmap().
  */
 __rte_experimental
 void *rte_vfio_user_client_region_mmap(struct rte_vfio_user_client *c,
@@ -272,7 +307,23 @@ int rte_vfio_user_client_dma_map(struct rte_vfio_user_client *c,
 		uint64_t iova, uint64_t size, void *vaddr, int fd,
 		uint64_t fd_offset, uint32_t prot);
 
-/** DMA_UNMAP of an exact previous map. */
+/**
+ * DMA_UNMAP of an exact previous map.
+ *
+ * Whatever the outcome (success, an error reply, a timeout), the client
+ * stops answering the server's DMA_READ / DMA_WRITE for the range before
+ * this returns, so the caller may free the memory then: a server that
+ * refused the unmap gets its later requests refused (EFAULT).
+ *
+ * @param c
+ *   The client.
+ * @param iova
+ *   DMA address of the map.
+ * @param size
+ *   Bytes of the map.
+ * @return
+ *   0, or a negative errno (the server's, -ETIMEDOUT, -ENOTCONN).
+ */
 __rte_experimental
 int rte_vfio_user_client_dma_unmap(struct rte_vfio_user_client *c,
 		uint64_t iova, uint64_t size);

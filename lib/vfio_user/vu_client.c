@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +93,10 @@ struct rte_vfio_user_client {
 
 
 	pthread_mutex_t dma_lock;
+	pthread_cond_t dma_idle;	/* serving dropped to 0 */
+	uint64_t strays;	/* replies to no request (under a rx_lock) */
+	uint64_t stray_log_ms;	/* when that was last logged */
+	uint32_t serving;	/* server requests reading a window, unlocked */
 	struct dma_win *wins;
 	uint32_t nwins;
 
@@ -404,6 +410,7 @@ serve_request(struct rte_vfio_user_client *c, struct client_sock *k)
 			iov[n++] = (struct iovec){ a, sizeof(*a) };
 			iov[n++] = (struct iovec){ w->vaddr + (a->addr - w->iova),
 						   a->count };
+			c->serving++;	/* win_remove() waits for the send */
 		}
 	}
 	pthread_mutex_unlock(&c->dma_lock);
@@ -414,9 +421,14 @@ serve_request(struct rte_vfio_user_client *c, struct client_sock *k)
 		rh.error_no = (uint32_t)err;
 		n = 0;
 	}
-	if (h->flags & VFIO_USER_F_NO_REPLY)
-		return;
-	sock_send(k, &rh, iov, n, NULL, 0, 0);
+	if (!(h->flags & VFIO_USER_F_NO_REPLY))
+		sock_send(k, &rh, iov, n, NULL, 0, 0);	/* copies or sends */
+	if (n == 2) {
+		pthread_mutex_lock(&c->dma_lock);
+		if (--c->serving == 0)
+			pthread_cond_broadcast(&c->dma_idle);
+		pthread_mutex_unlock(&c->dma_lock);
+	}
 }
 
 /* Answer a server request we cannot serve with an error reply. */
@@ -476,6 +488,23 @@ client_lost(struct rte_vfio_user_client *c)
  * one was handled, 0 when nothing more can be read now, -1 when the
  * connection is gone.
  */
+/* A reply to no request of ours (a late one, or a server flooding us):
+ * dropped, and said at most once a second. */
+static void
+stray_reply(struct rte_vfio_user_client *c, const struct vfio_user_header *h)
+{
+	uint64_t now = vu_now_ms();
+
+	c->strays++;
+	if (c->stray_log_ms != 0 && now - c->stray_log_ms < 1000)
+		return;
+	VU_LOG(WARNING,
+	       "%s: reply id %u cmd %u matches no request, dropped "
+	       "(%" PRIu64 " such so far)",
+	       c->path, h->msg_id, h->cmd, c->strays);
+	c->stray_log_ms = now;
+}
+
 static int
 sock_read_one(struct rte_vfio_user_client *c, struct client_sock *k)
 {
@@ -506,10 +535,7 @@ sock_read_one(struct rte_vfio_user_client *c, struct client_sock *k)
 	} else if ((h->flags & VFIO_USER_F_TYPE_MASK) ==
 		   VFIO_USER_F_TYPE_REPLY) {
 		if (!deliver_reply(c, rx, 0))
-			VU_LOG(WARNING,
-			       "%s: reply id %u cmd %u matches no "
-			       "request, dropped",
-			       c->path, h->msg_id, h->cmd);
+			stray_reply(c, h);
 	} else {
 		serve_request(c, k);
 	}
@@ -625,7 +651,9 @@ direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
 		do {
 			r = sock_read_one(c, k);
 		} while (r > 0 && !waiter_done(c, w) &&
-			 vu_out_pending(&k->out) < VU_OUT_HIGH);
+			 vu_out_pending(&k->out) < VU_OUT_HIGH &&
+			 vu_now_ms() < deadline_ms);	/* a flood of other
+							 * messages too */
 		pthread_mutex_unlock(&k->rx_lock);
 		if (r != 0 || waiter_done(c, w))
 			return;
@@ -665,36 +693,46 @@ twin_event(int fd, void *arg, uint32_t events)
 
 /* ---- attach / detach ---- */
 
+/*
+ * Connect without blocking: a server that listens but never accepts (its
+ * backlog full) would hold a blocking connect() for ever. A missing or
+ * refused socket is retried for retry_ms (connect_timeout_ms), a full
+ * backlog for busy_ms (the request timeout, or retry_ms if longer).
+ */
 static int
-do_connect(const char *path, uint32_t timeout_ms)
+do_connect(const char *path, uint32_t retry_ms, uint32_t busy_ms)
 {
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
-	struct timespec start, now;
-	int64_t elapsed_ms;
+	uint64_t start = vu_now_ms();
 
 	memcpy(un.sun_path, path, strlen(path) + 1);
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int fd = socket(AF_UNIX,
+				SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		uint64_t elapsed;
 		int err;
 
 		if (fd < 0)
 			return -errno;
-		if (connect(fd, (struct sockaddr *)&un, sizeof(un)) == 0) {
-			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		if (connect(fd, (struct sockaddr *)&un, sizeof(un)) == 0)
 			return fd;
-		}
 		err = errno;
 		close(fd);
 		if (err == EINTR)
 			continue;	/* a signal, not an answer: again */
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		/* signed: the nanoseconds part of the difference may be negative */
-		elapsed_ms = (int64_t)(now.tv_sec - start.tv_sec) * 1000 +
-			(now.tv_nsec - start.tv_nsec) / 1000000;
-		if ((err != ENOENT && err != ECONNREFUSED) ||
-		    elapsed_ms >= (int64_t)timeout_ms)
+		elapsed = vu_now_ms() - start;
+		if (err == EAGAIN) {	/* UNIX sockets: backlog full */
+			if (elapsed >= RTE_MAX(retry_ms, busy_ms)) {
+				VU_LOG(ERR,
+				       "%s: the server accepts no "
+				       "connection (for %" PRIu64 " ms)",
+				       path, elapsed);
+				return -ETIMEDOUT;
+			}
+		} else if ((err != ENOENT && err != ECONNREFUSED) ||
+			   elapsed >= retry_ms) {
 			return -err;
+		}
 		usleep(20000);
 	}
 }
@@ -839,11 +877,13 @@ rte_vfio_user_client_attach(const struct rte_vfio_user_client_conf *conf)
 	pthread_mutex_init(&c->lock, NULL);
 	vu_cond_init_monotonic(&c->cond);
 	pthread_mutex_init(&c->dma_lock, NULL);
+	pthread_cond_init(&c->dma_idle, NULL);
 	if (sock_init(&c->main) < 0 || sock_init(&c->twin) < 0) {
 		ret = -ENOMEM;
 		goto err;
 	}
-	ret = do_connect(c->path, c->conf.connect_timeout_ms);
+	ret = do_connect(c->path, c->conf.connect_timeout_ms,
+			 c->conf.timeout_ms);
 	if (ret < 0) {
 		VU_LOG(ERR, "%s: connect: %s", c->path, strerror(-ret));
 		goto err;
@@ -908,6 +948,7 @@ rte_vfio_user_client_detach(struct rte_vfio_user_client *c)
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->dma_lock);
+	pthread_cond_destroy(&c->dma_idle);
 	free(c);
 }
 
@@ -1041,6 +1082,34 @@ rte_vfio_user_client_region_info(struct rte_vfio_user_client *c,
 	return ret;
 }
 
+/*
+ * Whether the server's file holds [off, off + len): a store past the end
+ * of a file raises SIGBUS and kills the process. A file that may shrink
+ * later is sealed against it where the server left that possible (as the
+ * server side does with client memory, vu_memmap.c). 0, or -ENXIO.
+ */
+static int
+fd_covers(const struct rte_vfio_user_client *c, int fd, uint64_t off,
+	  uint64_t len)
+{
+	struct stat st;
+	int seals;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;	/* not a file (a device): nothing to check */
+	if ((uint64_t)st.st_size < off || (uint64_t)st.st_size - off < len) {
+		VU_LOG(ERR,
+		       "%s: region file of %jd bytes does not hold "
+		       "[0x%" PRIx64 ", +0x%" PRIx64 ")",
+		       c->path, (intmax_t)st.st_size, off, len);
+		return -ENXIO;
+	}
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals >= 0 && !(seals & (F_SEAL_SHRINK | F_SEAL_SEAL)))
+		fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK);
+	return 0;
+}
+
 void *
 rte_vfio_user_client_region_mmap(struct rte_vfio_user_client *c,
 				 uint32_t index, uint64_t offset, uint64_t len,
@@ -1070,6 +1139,11 @@ rte_vfio_user_client_region_mmap(struct rte_vfio_user_client *c,
 			inside = true;
 	if (!inside) {
 		rte_errno = EACCES;
+		return NULL;
+	}
+	ret = fd_covers(c, reg.fd, reg.offset + offset, len);
+	if (ret < 0) {
+		rte_errno = -ret;
 		return NULL;
 	}
 	p = mmap(NULL, len, prot, MAP_SHARED, reg.fd, (off_t)(reg.offset + offset));
@@ -1354,7 +1428,8 @@ rte_vfio_user_client_region_write_multi(struct rte_vfio_user_client *c,
 	return 0;
 }
 
-/* Forget the newest window [iova, +size) (of vaddr, unless NULL). */
+/* Forget the newest window [iova, +size) (of vaddr, unless NULL); once
+ * it returns, no server request reads or writes it any more. */
 static void
 win_remove(struct rte_vfio_user_client *c, uint64_t iova, uint64_t size,
 	   const void *vaddr)
@@ -1370,6 +1445,8 @@ win_remove(struct rte_vfio_user_client *c, uint64_t iova, uint64_t size,
 			break;
 		}
 	}
+	while (c->serving > 0)	/* a DMA_READ reply still being sent */
+		pthread_cond_wait(&c->dma_idle, &c->dma_lock);
 	pthread_mutex_unlock(&c->dma_lock);
 }
 
@@ -1423,11 +1500,12 @@ rte_vfio_user_client_dma_unmap(struct rte_vfio_user_client *c, uint64_t iova,
 	int ret;
 
 	ret = request1(c, &w, VFIO_USER_DMA_UNMAP, &req, sizeof(req), NULL, 0);
-	if (ret < 0)
-		return ret;
-	reply_done(&w);
+	if (ret == 0)
+		reply_done(&w);
+	/* whatever the server answered (or did not): the caller takes the
+	 * memory back, the server's requests for it are refused from now */
 	win_remove(c, iova, size, NULL);
-	return 0;
+	return ret;
 }
 
 /* A reply of head bytes, then a bitmap of at most bitmap_size bytes:
@@ -1464,11 +1542,12 @@ rte_vfio_user_client_dma_unmap_dirty(struct rte_vfio_user_client *c,
 	/* the reply: both structs again, then the bitmap */
 	req.argsz = (uint32_t)(head + bitmap_size);
 	ret = request(c, &w, VFIO_USER_DMA_UNMAP, 0, iov, 2, NULL, 0);
-	if (ret < 0)
-		return ret;
-	ret = reply_bitmap(&w, head, bitmap, bitmap_size);
-	reply_done(&w);
-	win_remove(c, iova, size, NULL);
+	if (ret == 0) {
+		ret = reply_bitmap(&w, head, bitmap, bitmap_size);
+		reply_done(&w);
+	}
+	win_remove(c, iova, size,
+		   NULL); /* as rte_vfio_user_client_dma_unmap() */
 	return ret;
 }
 

@@ -890,6 +890,50 @@ test_never_replies(void **state)
 	fake_stop(&f);
 }
 
+/* Never answers; floods the client with replies to nothing for 2 s. */
+static enum act
+fn_flood(struct fake *f, const struct rc_reply *req)
+{
+	struct vfio_user_header h[256];
+	uint64_t end = rc_now_ms() + 2000;
+
+	for (unsigned int i = 0; i < RTE_DIM(h); i++)
+		h[i] = (struct vfio_user_header){
+			.msg_id = (uint16_t)(req->hdr.msg_id + 1 + i),
+			.cmd = req->hdr.cmd,
+			.msg_size = sizeof(h[i]),
+			.flags = VFIO_USER_F_TYPE_REPLY,
+		};
+	while (rc_now_ms() < end)
+		if (rc_send_raw(&f->rc, h, sizeof(h), NULL, 0) < 0)
+			break;
+	return A_STALL;
+}
+
+static void
+test_flood_of_stray_replies(void **state)
+{
+	struct vfio_user_device_info info;
+	struct rte_vfio_user_client *c;
+	uint64_t t0, dt;
+	static struct fake f;	/* outlives a failed test: see test_teardown */
+
+	(void)state;
+	fake_start(&f, fn_flood);
+	fake_run(&f);
+	c = attach(&f, NULL);
+	/* the caller reading the flood itself still gives up in time */
+	t0 = rc_now_ms();
+	assert_int_equal(rte_vfio_user_client_device_info(c, &info),
+			 -ETIMEDOUT);
+	dt = rc_now_ms() - t0;
+	assert_in_range(dt, TIMEOUT_MS, TIMEOUT_MS + MARGIN_MS - 1);
+	rc_sleep_ms(2000);	/* the flood ends (the event thread reads it) */
+	assert_true(rte_vfio_user_client_connected(c));
+	detach(c);
+	fake_stop(&f);
+}
+
 /* ---- wrong, late, error, oversized, undersized replies ---- */
 
 static enum act
@@ -1564,6 +1608,8 @@ main(void)
 		cmocka_unit_test_teardown(test_truncated_stall, test_teardown),
 		cmocka_unit_test_teardown(test_closed_mid_reply, test_teardown),
 		cmocka_unit_test_teardown(test_never_replies, test_teardown),
+		cmocka_unit_test_teardown(test_flood_of_stray_replies,
+					  test_teardown),
 		cmocka_unit_test_teardown(test_wrong_or_late_reply, test_teardown),
 		cmocka_unit_test_teardown(test_error_reply, test_teardown),
 		cmocka_unit_test_teardown(test_oversized_and_undersized, test_teardown),

@@ -331,7 +331,8 @@ srv_start(struct srv *s, const char *name)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->probe_cond, NULL);
 	snprintf(s->path, sizeof(s->path), "%s/%s", tmpdir, name);
-	s->bar2_fd = memfd_create("bar2", MFD_CLOEXEC);
+	/* sealable: the client seals it against shrinking when it maps */
+	s->bar2_fd = memfd_create("bar2", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (s->bar2_fd < 0 || ftruncate(s->bar2_fd, BAR2_FD_SIZE) < 0)
 		return -errno;
 	s->bar2_map = mmap(NULL, BAR2_FD_SIZE, PROT_READ | PROT_WRITE,
@@ -570,7 +571,7 @@ test_attach_errors(void **state)
 	struct sockaddr_un un = { .sun_family = AF_UNIX };
 	char path[128];
 	uint64_t t0;
-	int fd;
+	int fd, fd2;
 
 	(void)state;
 	assert_null(rte_vfio_user_client_attach(NULL));
@@ -603,6 +604,22 @@ test_attach_errors(void **state)
 	conf.connect_timeout_ms = 0;
 	assert_null(rte_vfio_user_client_attach(&conf));
 	assert_int_equal(rte_errno, ECONNREFUSED);
+
+	/* one that listens and never accepts, its backlog full: the
+	 * attach gives up after the request timeout (a blocking connect()
+	 * would wait for ever) */
+	assert_int_equal(listen(fd, 0), 0);
+	fd2 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(fd2 >= 0);
+	assert_int_equal(connect(fd2, (struct sockaddr *)&un, sizeof(un)), 0);
+	conf.timeout_ms = 300;
+	t0 = rc_now_ms();
+	assert_null(rte_vfio_user_client_attach(&conf));
+	assert_int_equal(rte_errno, ETIMEDOUT);
+	assert_true(rc_now_ms() - t0 >= 299);
+	assert_true(rc_now_ms() - t0 < 2000);
+	conf.timeout_ms = 0;
+	close(fd2);
 	close(fd);
 	unlink(path);
 
@@ -816,9 +833,20 @@ test_region_mmap(void **state)
 	assert_null(rte_vfio_user_client_region_mmap(c, NREGIONS, 0, 4 * KiB, rw));
 	assert_int_equal(rte_errno, EINVAL);
 
+	/* a server file shorter than the region says: refused (a store
+	 * past its end would raise SIGBUS) */
+	assert_int_equal(ftruncate(srv_a.bar2_fd, BAR2_MMAP_OFF + 40 * KiB), 0);
+	assert_null(rte_vfio_user_client_region_mmap(c, BAR2_IDX, 32 * KiB,
+						     16 * KiB, rw));
+	assert_int_equal(rte_errno, ENXIO);
+	assert_int_equal(ftruncate(srv_a.bar2_fd, BAR2_FD_SIZE), 0);
+
 	/* inside the second area: what region_write wrote shows */
 	p = rte_vfio_user_client_region_mmap(c, BAR2_IDX, 32 * KiB, 16 * KiB, rw);
 	assert_non_null(p);
+	/* and the file cannot shrink under the mapping any more */
+	assert_int_equal(ftruncate(srv_a.bar2_fd, BAR2_MMAP_OFF), -1);
+	assert_int_equal(errno, EPERM);
 	assert_int_equal(rte_vfio_user_client_region_write(c, BAR2_IDX,
 			 32 * KiB + 100, "hello, region", 13, false), 0);
 	assert_memory_equal(p + 100, "hello, region", 13);
@@ -1410,6 +1438,18 @@ check_dma_vaddr(struct rte_vfio_user_client_conf *conf)
 	/* unmapped: gone for the server too */
 	assert_int_equal(rte_vfio_user_client_dma_unmap(c, iova, size), 0);
 	assert_int_equal(rte_vfio_user_dma_read(id, iova, buf, 16), -EFAULT);
+
+	/* an unmap the server refuses (a dirty bitmap without logging): the
+	 * caller takes the memory back all the same, so the client serves
+	 * it no more (the server still has the region: -EIO, the client's
+	 * refusal) */
+	uint64_t bm[1];
+
+	assert_true(rte_vfio_user_client_dma_unmap_dirty(c, ro_iova, 2 * 4096,
+							 4096, bm,
+							 sizeof(bm)) < 0);
+	assert_int_equal(rte_vfio_user_get_mem_table(id)->nregions, 1);
+	assert_int_equal(rte_vfio_user_dma_read(id, ro_iova, buf, 10), -EIO);
 	assert_int_equal(rte_vfio_user_client_dma_unmap(c, ro_iova, 2 * 4096), 0);
 	assert_true(rte_vfio_user_client_connected(c));
 	cli_detach(&srv_a, c);
