@@ -40,6 +40,7 @@
 #define VUC_MAX_QUEUE_PAIRS	16
 #define VUC_MAX_VQS		(2 * VUC_MAX_QUEUE_PAIRS + 1)
 #define VUC_DEF_QUEUE_SIZE	1024
+#define VUC_MIN_QUEUE_SIZE	4	/* a control command takes 3 descriptors */
 /*
  * Transmit frames in flight by default (the default nb_desc of a queue
  * setup; testpmd's --txd): 256, like virtio-user's ring, keep a saturated
@@ -173,6 +174,8 @@ struct vuc_dev {
 	uint32_t notify_bar, common_bar, isr_bar, devcfg_bar;
 	uint64_t notify_base, common_off, isr_off, devcfg_off;
 	uint32_t notify_mult;
+	uint32_t notify_len;		/* of the notify capability */
+	uint64_t notify_room;		/* bytes of notify_map from notify_base */
 	uint8_t *notify_map;		/* mmapped notify area, or NULL */
 	uint64_t notify_map_len;
 	uint64_t features;

@@ -240,7 +240,12 @@ vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 
 		if (!is_used(f, wrap))
 			break;
-		id = ring[pos].id;
+		/* in order, a receive buffer (one descriptor) is used where
+		 * it was made available: its position is its id (as
+		 * id_get() gave it), whatever the device wrote, so a
+		 * confused device cannot make a refill overwrite a buffer
+		 * it still holds */
+		id = vq->in_order ? pos : ring[pos].id;
 		len = ring[pos].len;
 		if (unlikely(id >= size || vq->cookie[id].m == NULL)) {
 			/* not ours: nothing to free; step over it */
@@ -266,7 +271,7 @@ vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 			struct rte_mbuf *s;
 
 			f = __atomic_load_n(&ring[pos].flags, __ATOMIC_ACQUIRE);
-			id = ring[pos].id;
+			id = vq->in_order ? pos : ring[pos].id;
 			len = ring[pos].len;
 			if (unlikely(!is_used(f, wrap) || id >= size ||
 				     vq->cookie[id].m == NULL))

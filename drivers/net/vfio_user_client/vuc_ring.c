@@ -300,15 +300,23 @@ rx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		uint32_t id = used_id(vq, e);
 		uint16_t nbufs = 1;
 		struct rte_mbuf *m, *prev;
+		bool bad = false;
 		uint32_t len;
 
 		if (vq->mrg_rxbuf && id < vq->size && vq->cookie[id].m) {
 			nbufs = rx_nbufs(vq, vq->cookie[id].m, e->len);
-			if ((uint16_t)(used - vq->last_used) < nbufs)
-				break;	/* the rest of the packet is not there yet */
+			if (unlikely((uint16_t)(used - vq->last_used) < nbufs)) {
+				/* the rest of the packet is not there yet,
+				 * unless it names more buffers than the
+				 * device holds: it never will be */
+				if (nbufs <= (uint16_t)(vq->size - vq->num_free))
+					break;
+				nbufs = 1;
+				bad = true;
+			}
 		}
 		m = rx_take(vq, &len);
-		if (unlikely(m == NULL || len < VUC_HDR_LEN ||
+		if (unlikely(m == NULL || bad || len < VUC_HDR_LEN ||
 			     len - VUC_HDR_LEN > rte_pktmbuf_tailroom(m))) {
 			vq->st.errors++;
 			rte_pktmbuf_free(m);

@@ -162,6 +162,7 @@ find_caps(struct vuc_dev *d)
 				continue;
 			d->notify_bar = cap.bar;
 			d->notify_base = cap.offset;
+			d->notify_len = cap.length;
 			memcpy(&d->notify_mult, &cfg[off + sizeof(cap)], 4);
 			found |= 2;
 			break;
@@ -270,6 +271,7 @@ map_notify(struct vuc_dev *d)
 	if (d->notify_map == NULL)
 		return;
 	d->notify_map_len = end - start;
+	d->notify_room = end - d->notify_base;
 	d->notify_map += d->notify_base - start;
 	VUC_LOG(INFO, "%s: doorbells through the mmapped notify area", d->path);
 }
@@ -450,13 +452,23 @@ unmap_memory(struct vuc_dev *d)
 
 /* ---- virtqueues ---- */
 
+/* A control command and its ack, at the end of the control queue's zone. */
+struct ctrl_buf {
+	struct virtio_net_ctrl_hdr h;
+	uint8_t data[64];
+	uint8_t ack;
+};
+
 static size_t
 ring_bytes(uint16_t n)
 {
 	size_t s = RTE_ALIGN_CEIL((size_t)n * 16 + 6 + 2 * (size_t)n, 4096);
 
 	s += RTE_ALIGN_CEIL(6 + 8 * (size_t)n, 4096);
-	return s + (size_t)n * sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	/* then the headers of the slots; the control queue's command
+	 * (ctrl_buf()) at the zone's end, whatever the queue's size */
+	return s + RTE_MAX((size_t)n * sizeof(struct virtio_net_hdr_mrg_rxbuf),
+			   sizeof(struct ctrl_buf));
 }
 
 static int
@@ -510,8 +522,9 @@ vq_layout(struct vuc_vq *vq)
 static int
 vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 {
-	uint16_t max, off;
-	uint64_t a;
+	bool packed = d->features & (1ULL << VIRTIO_F_RING_PACKED);
+	uint16_t max, off, n;
+	uint64_t a, bell;
 	int ret;
 
 	if ((ret = cc_wr16(d, CC(queue_select), vq->index)) < 0 ||
@@ -519,7 +532,17 @@ vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 		return ret;
 	if (max == 0)
 		return -ENODEV;
-	ret = vq_alloc(d, vq, RTE_MIN(max, VUC_DEF_QUEUE_SIZE));
+	/* a split ring's size is a power of 2 (VIRTIO 2.7); a control
+	 * command takes three descriptors */
+	n = RTE_MIN(max, VUC_DEF_QUEUE_SIZE);
+	if (!packed)
+		n = (uint16_t)rte_align32prevpow2(n);
+	if (n < VUC_MIN_QUEUE_SIZE) {
+		VUC_LOG(ERR, "%s: queue %u: the device allows %u entries, we "
+			"need %u", d->path, vq->index, max, VUC_MIN_QUEUE_SIZE);
+		return -ENODEV;
+	}
+	ret = vq_alloc(d, vq, n);
 	if (ret < 0)
 		return ret;
 	vq->dev = d;
@@ -548,10 +571,19 @@ vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 	    (ret = cc_wr16(d, CC(queue_msix_vector), vector)) < 0 ||
 	    (ret = cc_rd(d, CC(queue_notify_off), &off, 2)) < 0)
 		return ret;
-	vq->notify_off = d->notify_base + (uint64_t)off * d->notify_mult;
-	vq->notify_mmap = d->notify_map ?
-		(volatile uint16_t *)(d->notify_map + (uint64_t)off * d->notify_mult) :
-		NULL;
+	/* the doorbell must lie in the notify capability (VIRTIO 4.1.4.4):
+	 * stored through the mapping, an offset past it would hit any of
+	 * our memory */
+	bell = (uint64_t)off * d->notify_mult;
+	if (bell + 2 > d->notify_len) {
+		VUC_LOG(ERR, "%s: queue %u doorbell at +0x%" PRIx64 " is outside "
+			"the notify capability (%u bytes)", d->path, vq->index,
+			bell, d->notify_len);
+		return -ENODEV;
+	}
+	vq->notify_off = d->notify_base + bell;
+	vq->notify_mmap = d->notify_map != NULL && bell + 2 <= d->notify_room ?
+		(volatile uint16_t *)(d->notify_map + bell) : NULL;
 	return cc_wr16(d, CC(queue_enable), 1);
 }
 
@@ -624,12 +656,8 @@ ctrl_cmd(struct vuc_dev *d, uint8_t cls, uint8_t cmd, const void *data,
 	 uint16_t len)
 {
 	struct vuc_vq *vq = &d->vq[2 * d->max_pairs];
-	struct {
-		struct virtio_net_ctrl_hdr h;
-		uint8_t data[64];
-		uint8_t ack;
-	} *buf = (void *)((uint8_t *)vq->mz->addr + vq->mz->len -
-			  (size_t)vq->size * sizeof(struct virtio_net_hdr_mrg_rxbuf));
+	struct ctrl_buf *buf = (void *)((uint8_t *)vq->mz->addr + vq->mz->len -
+					sizeof(struct ctrl_buf));
 	uint64_t deadline;
 
 	/* one command at a time: the area after the used ring is the control
@@ -894,6 +922,15 @@ vuc_device_up(struct vuc_dev *d)
 		dev_pairs = nc.max_virtqueue_pairs;
 	if (!(d->features & (1ULL << VIRTIO_NET_F_CTRL_VQ)))
 		dev_pairs = 1;
+	/* the queues it names must exist: 2 per pair, then the control
+	 * queue (whose index must fit queue_select) */
+	if (dev_pairs == 0 || 2u * dev_pairs + !!(d->features &
+	    (1ULL << VIRTIO_NET_F_CTRL_VQ)) > nq) {
+		VUC_LOG(ERR, "%s: device has %u queue pairs in %u queues",
+			d->path, dev_pairs, nq);
+		ret = -ENODEV;
+		goto err;
+	}
 	d->pairs = RTE_MIN(d->max_pairs, dev_pairs);
 	if (d->pairs < d->max_pairs)
 		VUC_LOG(WARNING, "%s: device has %u queue pairs, %u asked",
