@@ -358,8 +358,15 @@ int rte_vfio_user_get_dev_id(const char *path);
 /**
  * Get the socket path of a device ("fd:N" for rte_vfio_user_register_fd()).
  *
+ * @param dev_id
+ *   Device id.
+ * @param buf
+ *   Where the NUL-terminated path goes.
+ * @param len
+ *   Bytes at @p buf.
  * @return
- *   0, -ENODEV, or -ENOSPC if @p len is too small.
+ *   0, -ENODEV, -EINVAL (@p buf NULL), or -ENOSPC if @p len is too small
+ *   (@p buf is then left alone).
  */
 __rte_experimental
 int rte_vfio_user_get_sock_addr(int dev_id, char *buf, size_t len);

@@ -1205,7 +1205,9 @@ rte_vfio_user_get_sock_addr(int dev_id, char *buf, size_t len)
 
 	if (dev == NULL)
 		return -ENODEV;
-	if (buf == NULL || strlen(dev->path) >= len)
+	if (buf == NULL)
+		return -EINVAL;
+	if (strlen(dev->path) >= len)
 		return -ENOSPC;
 	memcpy(buf, dev->path, strlen(dev->path) + 1);
 	return 0;

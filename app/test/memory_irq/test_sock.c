@@ -433,6 +433,9 @@ test_sock_given_fd_restart(void **state)
 	id = sk_describe(rte_vfio_user_register_fd(lfd, NULL, NULL));
 	assert_int_equal(rte_vfio_user_get_sock_addr(id, name, sizeof(name)),
 			 0);
+	assert_int_equal(rte_vfio_user_get_sock_addr(id, NULL, sizeof(name)),
+			 -EINVAL);
+	assert_int_equal(rte_vfio_user_get_sock_addr(id, name, 2), -ENOSPC);
 	assert_int_equal(rte_vfio_user_start(id), 0);
 	assert_true(sk_answers(path));
 	assert_int_equal(rte_vfio_user_stop(id), 0);
