@@ -254,10 +254,25 @@ int rte_vfio_user_register(const char *path,
  * connected one (the one client; the device stops when it goes). The library
  * owns @p fd from now on: rte_vfio_user_start() hands it to the event
  * thread, and the stop (or a start failing after that) closes it, so such a
- * device starts once (a second start returns -EBADF).
+ * device starts once (a second start returns -EBADF). On failure @p fd
+ * stays the caller's (it is not closed).
  *
+ * The device is named "fd:N" (N the fd number, see
+ * rte_vfio_user_get_sock_addr()). An fd number can name one device at a
+ * time: registering it again before the device that has it is
+ * unregistered fails with -EEXIST, even once that device closed it.
+ *
+ * @param fd
+ *   A UNIX stream socket, listening or connected.
+ * @param ops
+ *   Callbacks; copied. NULL: none.
+ * @param priv
+ *   Device model context, see rte_vfio_user_get_priv().
  * @return
- *   As rte_vfio_user_register(); -ENOTSOCK if @p fd is not a UNIX socket.
+ *   Device id (>= 0), or -EINVAL (@p fd negative, or getsockname() fails
+ *   on it, e.g. not an open fd), -ENOTSOCK (@p fd is not a UNIX socket),
+ *   -EEXIST (@p fd's number is registered by another device),
+ *   -ENOSPC (too many devices), -ENOMEM.
  */
 __rte_experimental
 int rte_vfio_user_register_fd(int fd,

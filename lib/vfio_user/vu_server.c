@@ -957,7 +957,10 @@ dev_register(const char *path, int given_fd,
 		if (vu_devs[i] == NULL) {
 			if (id < 0)
 				id = i;
-		} else if (given_fd < 0 && strcmp(vu_devs[i]->path, path) == 0) {
+		} else if ((given_fd < 0 || vu_devs[i]->from_fd) &&
+			   strcmp(vu_devs[i]->path, path) == 0) {
+			/* the same path, or the same fd number ("fd:N"):
+			 * two devices would own (and close) one fd */
 			pthread_mutex_unlock(&vu_devs_lock);
 			vu_dma_dev_fini(dev);
 			free(dev);

@@ -465,10 +465,32 @@ test_sock_given_fd_restart(void **state)
 	close(cfd);
 }
 
+/* One fd number registered twice: refused, and the fd stays the
+ * caller's (two devices would both close it). */
+static void
+test_sock_given_fd_twice(void **state)
+{
+	int sv[2], id, id2;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+			 0);
+	id = rte_vfio_user_register_fd(sv[0], NULL, NULL);
+	assert_true(id >= 0);
+	assert_int_equal(rte_vfio_user_register_fd(sv[0], NULL, NULL), -EEXIST);
+	assert_true(fcntl(sv[0], F_GETFD) >= 0);	/* not closed */
+	/* another fd is another device */
+	id2 = rte_vfio_user_register_fd(sv[1], NULL, NULL);
+	assert_true(id2 >= 0 && id2 != id);
+	assert_int_equal(rte_vfio_user_unregister(id2), 0);	/* closes sv[1] */
+	assert_int_equal(rte_vfio_user_unregister(id), 0);	/* closes sv[0] */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, mi_test_teardown)
 const struct CMUnitTest mi_sock_tests[] = {
 	T(test_sock_mode),	    T(test_sock_live_server),
 	T(test_sock_stale),	    T(test_sock_not_socket),
 	T(test_sock_stop_replaced), T(test_sock_given_fd_restart),
+	T(test_sock_given_fd_twice),
 };
 const size_t mi_sock_tests_n = sizeof(mi_sock_tests) / sizeof(mi_sock_tests[0]);
