@@ -48,10 +48,20 @@ extern "C" {
 #define RTE_VFIO_USER_MAX_IRQ_TYPES 16
 /** Most interrupts (vectors) of one IRQ type. */
 #define RTE_VFIO_USER_MAX_IRQS 2048
+/** Most sparse areas of one region (rte_vfio_user_region::nr_sparse). */
+#define RTE_VFIO_USER_MAX_SPARSE 64
+/** Most ioeventfds of one region (rte_vfio_user_region::nr_io_fds). */
+#define RTE_VFIO_USER_MAX_IO_FDS 64
 
 /* Device flags (rte_vfio_user_dev_info::flags), as VFIO_DEVICE_FLAGS_*. */
 #define RTE_VFIO_USER_DEV_F_RESET	(1u << 0) /**< supports DEVICE_RESET */
-#define RTE_VFIO_USER_DEV_F_PCI		(1u << 1) /**< is a PCI device */
+/**
+ * Is a PCI device. Such a device needs at least VFIO_USER_PCI_NUM_REGIONS
+ * (9) regions and a config space region
+ * (VFIO_USER_PCI_CONFIG_REGION_INDEX, size > 0), or rte_vfio_user_start()
+ * fails with -EINVAL.
+ */
+#define RTE_VFIO_USER_DEV_F_PCI		(1u << 1)
 
 /** What a client's DEVICE_GET_INFO returns. */
 struct rte_vfio_user_dev_info {
@@ -113,11 +123,13 @@ struct rte_vfio_user_region {
 	void *priv;		/**< passed to @p access */
 	int mmap_fd;		/**< with RTE_VFIO_USER_REG_F_MMAP; not closed by the library */
 	uint64_t mmap_offset;	/**< offset of the region in @p mmap_fd */
-	uint32_t nr_sparse;	/**< 0: the whole region is mappable */
+	/** 0: the whole region is mappable; at most RTE_VFIO_USER_MAX_SPARSE */
+	uint32_t nr_sparse;
 	const struct rte_vfio_user_sparse_area *sparse; /**< copied */
 	uint32_t type;		/**< device-specific region type cap; 0: none */
 	uint32_t subtype;	/**< with @p type */
-	uint32_t nr_io_fds;	/**< entries in @p io_fds */
+	/** Entries in @p io_fds, <= RTE_VFIO_USER_MAX_IO_FDS. */
+	uint32_t nr_io_fds;
 	const struct rte_vfio_user_io_fd *io_fds; /**< copied */
 };
 
@@ -422,8 +434,19 @@ __rte_experimental int rte_vfio_user_is_idle(int dev_id);
 /**
  * Set the device information. Resets the region and IRQ descriptions.
  *
+ * rte_vfio_user_start() checks the whole description: it fails with
+ * -EINVAL for a device with neither regions nor IRQ types, and for an
+ * RTE_VFIO_USER_DEV_F_PCI device with fewer than 9 regions or no config
+ * space region.
+ *
+ * @param dev_id
+ *   Device id.
+ * @param info
+ *   The information; copied.
  * @return
- *   0, -ENODEV, -EINVAL (too many regions or IRQ types), -EBUSY (started).
+ *   0, -ENODEV, -EINVAL (@p info NULL, more than RTE_VFIO_USER_MAX_REGIONS
+ *   regions or RTE_VFIO_USER_MAX_IRQ_TYPES IRQ types, or a flag bit other
+ *   than RTE_VFIO_USER_DEV_F_*), -EBUSY (started).
  */
 __rte_experimental
 int rte_vfio_user_set_dev_info(int dev_id,
@@ -433,10 +456,22 @@ int rte_vfio_user_set_dev_info(int dev_id,
  * Describe one region (index < num_regions of the device information).
  * Regions not described have size 0.
  *
+ * @param dev_id
+ *   Device id.
+ * @param index
+ *   Region index, < rte_vfio_user_dev_info::num_regions.
+ * @param reg
+ *   The description; copied, with its sparse areas and ioeventfds.
  * @return
- *   0, -ENODEV, -EINVAL (inconsistent description: e.g. no access callback
- *   for a readable region, a sparse area outside the region, MMAP without
- *   an fd), -EBUSY (started), -ENOMEM.
+ *   0, -ENODEV, -EINVAL (@p reg NULL, @p index out of range, or an
+ *   inconsistent description: a flag bit other than
+ *   RTE_VFIO_USER_REG_F_*, flags on a region of size 0, no access
+ *   callback for a readable or writable region, MMAP without an fd, more
+ *   than RTE_VFIO_USER_MAX_SPARSE sparse areas or sparse areas without
+ *   MMAP, an empty sparse area or one outside the region, more than
+ *   RTE_VFIO_USER_MAX_IO_FDS ioeventfds, one with a negative fd or outside
+ *   the region, a NULL array with a non-zero count), -EBUSY (started),
+ *   -ENOMEM.
  */
 __rte_experimental
 int rte_vfio_user_set_reg_info(int dev_id, uint32_t index,
@@ -445,8 +480,16 @@ int rte_vfio_user_set_reg_info(int dev_id, uint32_t index,
 /**
  * Describe one IRQ type (index < num_irqs of the device information).
  *
+ * @param dev_id
+ *   Device id.
+ * @param index
+ *   IRQ type, < rte_vfio_user_dev_info::num_irqs.
+ * @param irq
+ *   The description; copied.
  * @return
- *   0, -ENODEV, -EINVAL, -EBUSY (started).
+ *   0, -ENODEV, -EINVAL (@p irq NULL, @p index out of range, more than
+ *   RTE_VFIO_USER_MAX_IRQS vectors, or a flag bit other than
+ *   RTE_VFIO_USER_IRQ_F_*), -EBUSY (started).
  */
 __rte_experimental
 int rte_vfio_user_set_irq_info(int dev_id, uint32_t index,

@@ -18,9 +18,6 @@
 
 #include "vu_internal.h"
 
-/* Most sparse areas of one region (they must fit one reply). */
-#define VU_MAX_SPARSE 64
-
 /* ---- description ---- */
 
 static void
@@ -92,7 +89,9 @@ region_check(const struct rte_vfio_user_region *reg)
 		return -EINVAL;
 	if ((reg->flags & RTE_VFIO_USER_REG_F_MMAP) && reg->mmap_fd < 0)
 		return -EINVAL;
-	if (reg->nr_sparse > VU_MAX_SPARSE)
+	/* sparse areas go in one reply, ioeventfds with one message */
+	RTE_BUILD_BUG_ON(RTE_VFIO_USER_MAX_IO_FDS > VU_MAX_MSG_FDS);
+	if (reg->nr_sparse > RTE_VFIO_USER_MAX_SPARSE)
 		return -EINVAL;
 	if (reg->nr_sparse > 0 && (reg->sparse == NULL ||
 	    !(reg->flags & RTE_VFIO_USER_REG_F_MMAP)))
@@ -106,7 +105,7 @@ region_check(const struct rte_vfio_user_region *reg)
 	}
 	if (reg->nr_io_fds > 0 && reg->io_fds == NULL)
 		return -EINVAL;
-	if (reg->nr_io_fds > VU_MAX_MSG_FDS)
+	if (reg->nr_io_fds > RTE_VFIO_USER_MAX_IO_FDS)
 		return -EINVAL;
 	for (uint32_t i = 0; i < reg->nr_io_fds; i++) {
 		const struct rte_vfio_user_io_fd *f = &reg->io_fds[i];
