@@ -22,6 +22,13 @@
  *
  * Callbacks run on the library's event thread, one at a time per device.
  *
+ * The control-path functions (register, start, stop, unregister, the
+ * set_* description functions, ...) take no per-device lock: calls on one
+ * device must be serialised by the caller (two threads starting or
+ * stopping one device race). Calls on different devices may run
+ * concurrently. See rte_vfio_user_unregister() for the end of a device's
+ * life.
+ *
  * @warning
  * @b EXPERIMENTAL: this API may change without prior notice.
  */
@@ -294,6 +301,17 @@ int rte_vfio_user_register_fd(int fd,
  * Unregister a device: stop it if started (see rte_vfio_user_stop()), free
  * its description. Must not be called from a library callback.
  *
+ * Everything of the device is freed at once, with no grace period: its
+ * memory table, its QSBR variable and its IRQ vectors. So before the
+ * call, every data-path thread must have stopped using the device: no
+ * pointer into its memory table (rte_vfio_user_get_mem_table()) or client
+ * memory kept, offline in and unregistered from its QSBR variable
+ * (rte_vfio_user_get_qsbr()), no rte_vfio_user_irq_trigger() in progress.
+ * And no other call of this API on @p dev_id may be in progress, or be
+ * made after it: the id is free for the next rte_vfio_user_register().
+ *
+ * @param dev_id
+ *   Device id.
  * @return
  *   0, or -ENODEV.
  */
