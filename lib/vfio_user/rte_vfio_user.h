@@ -342,7 +342,8 @@ int rte_vfio_user_set_sock_mode(int dev_id, mode_t mode);
 
 /**
  * Start serving clients: create and listen on the socket, hand it to the
- * event thread. The device description is checked first.
+ * event thread. The device description is checked first (see
+ * rte_vfio_user_set_dev_info()).
  *
  * What may be at the socket path already, checked with lstat() (a symbolic
  * link is never followed):
@@ -361,11 +362,22 @@ int rte_vfio_user_set_sock_mode(int dev_id, mode_t mode);
  * elsewhere. rte_vfio_user_stop() removes the socket file only if the path
  * still names the socket it created.
  *
+ * @param dev_id
+ *   Device id.
  * @return
- *   0, or -ENODEV, -EALREADY, -EINVAL (incomplete description),
- *   -EADDRINUSE, -EEXIST, -EBADF (a device of rte_vfio_user_register_fd()
- *   whose socket a stop closed), or the negative errno of socket(),
- *   connect(), bind(), chmod() or listen().
+ *   0, or -ENODEV, -EALREADY (started), -EINVAL (incomplete description:
+ *   no regions nor IRQ types, or a PCI device without its 9 regions and
+ *   config space), -ENOMEM, -EADDRINUSE (a server answers on the path, or
+ *   the file changed while it was checked), -EEXIST (something else is at
+ *   the path, or what bind() created there is not the socket made),
+ *   -EBADF (a device of rte_vfio_user_register_fd() whose socket a stop
+ *   closed), -ENOSPC (the event thread already watches its most fds,
+ *   1024), or another negative errno of a failed system call: notably
+ *   that of socket(), connect() (e.g. -EACCES), lstat(), unlink(),
+ *   fchmod(), bind(), open(), chmod(), listen(), timerfd_create(),
+ *   epoll_ctl() or of starting the event thread; for a device of
+ *   rte_vfio_user_register_fd(), that of getsockopt() on the socket, and
+ *   for a connected one -EMFILE (no fd left for the connection's timer).
  */
 __rte_experimental
 int rte_vfio_user_start(int dev_id);
