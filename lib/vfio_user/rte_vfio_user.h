@@ -397,6 +397,8 @@ int rte_vfio_user_start(int dev_id);
  * callback the event thread is running, of any device: do not call it
  * while holding a lock that a callback takes.
  *
+ * @param dev_id
+ *   Device id.
  * @return
  *   0, or -ENODEV, -EALREADY (not started).
  */
@@ -406,8 +408,11 @@ int rte_vfio_user_stop(int dev_id);
 /**
  * Find a device by socket path.
  *
+ * @param path
+ *   The path given to rte_vfio_user_register() (compared as a string),
+ *   or "fd:N" for a device of rte_vfio_user_register_fd().
  * @return
- *   Device id, or -ENODEV.
+ *   Device id, or -ENODEV (none, or @p path NULL).
  */
 __rte_experimental
 int rte_vfio_user_get_dev_id(const char *path);
@@ -431,6 +436,8 @@ int rte_vfio_user_get_sock_addr(int dev_id, char *buf, size_t len);
 /**
  * Get the device model context given at registration.
  *
+ * @param dev_id
+ *   Device id.
  * @return
  *   The context, or NULL for an unknown device.
  */
@@ -440,6 +447,8 @@ void *rte_vfio_user_get_priv(int dev_id);
 /**
  * Whether a client is connected and has negotiated.
  *
+ * @param dev_id
+ *   Device id.
  * @return
  *   1 if so, 0 if not, -ENODEV.
  */
@@ -456,6 +465,8 @@ int rte_vfio_user_is_connected(int dev_id);
  * exception: with no memory left to withdraw the client's memory table,
  * its mappings stay, in use, and an error is logged.)
  *
+ * @param dev_id
+ *   Device id.
  * @return
  *   1 if idle, 0 while a client is connected or being torn down, -ENODEV.
  */
@@ -634,6 +645,8 @@ struct rte_vfio_user_mem_table {
  * translated from it, until their next rte_rcu_qsbr_quiescent(). Other
  * threads must use rte_vfio_user_dma_read() / rte_vfio_user_dma_write().
  *
+ * @param dev_id
+ *   Device id.
  * @return
  *   The table (never NULL for a registered device: an empty table when no
  *   client memory is mapped), or NULL for an unknown device.
@@ -652,6 +665,8 @@ const struct rte_vfio_user_mem_table *rte_vfio_user_get_mem_table(int dev_id);
  * unmapped or an eventfd closed, the library waits until every online
  * thread has passed a quiescent state; DMA_UNMAP is answered only then.
  *
+ * @param dev_id
+ *   Device id.
  * @return
  *   The QSBR variable, or NULL for an unknown device.
  */
@@ -724,6 +739,13 @@ __rte_vfio_user_mem_floor(const struct rte_vfio_user_mem_table *t,
 /**
  * Mark [iova, iova + len) of a segment dirty (no-op unless logging, and
  * for read-only and message-only segments).
+ *
+ * @param s
+ *   The segment, from the current table.
+ * @param iova
+ *   Client DMA address, inside @p s.
+ * @param len
+ *   Bytes, all inside @p s; 0: nothing marked.
  */
 static inline void
 rte_vfio_user_mem_mark_dirty(const struct rte_vfio_user_mem_segment *s,
@@ -757,6 +779,12 @@ rte_vfio_user_mem_mark_dirty(const struct rte_vfio_user_mem_segment *s,
 /**
  * Find the segment holding all of [iova, iova + len), in O(log n).
  *
+ * @param t
+ *   Table from rte_vfio_user_get_mem_table().
+ * @param iova
+ *   Client DMA address.
+ * @param len
+ *   Bytes.
  * @return
  *   The segment, or NULL if the range is not wholly inside one segment
  *   (or wraps around).
@@ -782,6 +810,10 @@ rte_vfio_user_mem_find(const struct rte_vfio_user_mem_table *t,
  * `for (s = rte_vfio_user_mem_next(t, 0); s != NULL;
  *      s = rte_vfio_user_mem_next(t, s->iova + s->size))`.
  *
+ * @param t
+ *   Table from rte_vfio_user_get_mem_table().
+ * @param iova
+ *   Client DMA address.
  * @return
  *   The segment, or NULL if none ends above @p iova.
  */
@@ -896,6 +928,19 @@ __rte_vfio_user_mem_cached(const struct rte_vfio_user_mem_table *t,
  * rte_vfio_user_iova_to_va() that first tries the segment of the previous
  * hit (one cache per queue is typical): most descriptors of a burst land in
  * the same segment.
+ *
+ * @param t
+ *   Table from rte_vfio_user_get_mem_table().
+ * @param c
+ *   Translation cache, updated on a hit in another segment.
+ * @param iova
+ *   Client DMA address.
+ * @param len
+ *   Bytes that will be accessed, all inside one segment.
+ * @param access
+ *   As for rte_vfio_user_iova_to_va().
+ * @return
+ *   As rte_vfio_user_iova_to_va().
  */
 static inline void *
 rte_vfio_user_iova_to_va_cached(const struct rte_vfio_user_mem_table *t,
@@ -961,6 +1006,20 @@ rte_vfio_user_iova_to_va_partial(const struct rte_vfio_user_mem_table *t,
  * time. The whole range is checked first (mapped, not message-only,
  * protection), so on failure nothing was copied.
  *
+ * @param t
+ *   Table from rte_vfio_user_get_mem_table().
+ * @param c
+ *   Translation cache (see rte_vfio_user_iova_to_va_cached()).
+ * @param iova
+ *   Client DMA address.
+ * @param buf
+ *   Our buffer of @p len bytes: the source with @p write, else the
+ *   destination.
+ * @param len
+ *   Bytes; 0: nothing done, 0 returned.
+ * @param write
+ *   True to copy @p buf to client memory (the pages are marked dirty
+ *   while logging), false to copy client memory to @p buf.
  * @return
  *   0, or -EFAULT (a byte of the range not mapped, message-only, or not
  *   accessible as asked), -EINVAL (the range wraps).
@@ -978,6 +1037,16 @@ rte_vfio_user_mem_copy(const struct rte_vfio_user_mem_table *t,
  * Message-only memory cannot be read this way (-EFAULT): use
  * rte_vfio_user_dma_read() from a thread that is offline.
  *
+ * @param t
+ *   Table from rte_vfio_user_get_mem_table().
+ * @param c
+ *   Translation cache (see rte_vfio_user_iova_to_va_cached()).
+ * @param iova
+ *   Client DMA address.
+ * @param buf
+ *   Where the bytes go.
+ * @param len
+ *   Bytes.
  * @return
  *   0, -EFAULT, -EINVAL (see rte_vfio_user_mem_copy()).
  */
@@ -1000,6 +1069,19 @@ rte_vfio_user_mem_read(const struct rte_vfio_user_mem_table *t,
  * Copy @p buf to client memory [iova, iova + len), as
  * rte_vfio_user_mem_read(); the pages written are marked dirty while
  * logging.
+ *
+ * @param t
+ *   Table from rte_vfio_user_get_mem_table().
+ * @param c
+ *   Translation cache (see rte_vfio_user_iova_to_va_cached()).
+ * @param iova
+ *   Client DMA address.
+ * @param buf
+ *   The bytes.
+ * @param len
+ *   How many.
+ * @return
+ *   0, -EFAULT, -EINVAL (see rte_vfio_user_mem_copy()).
  */
 static inline int
 rte_vfio_user_mem_write(const struct rte_vfio_user_mem_table *t,
@@ -1024,8 +1106,15 @@ rte_vfio_user_mem_write(const struct rte_vfio_user_mem_table *t,
  * every write to it itself, and knows), nor is read-only memory: marking
  * them is accepted and does nothing.
  *
+ * @param dev_id
+ *   Device id.
+ * @param iova
+ *   Client DMA address.
+ * @param len
+ *   Bytes (0: only @p iova is checked).
  * @return
- *   0, -ENODEV, or -EFAULT if a part of the range is not mapped.
+ *   0, -ENODEV, or -EFAULT if a part of the range is not mapped (or the
+ *   range wraps).
  */
 __rte_experimental
 int rte_vfio_user_mark_dirty(int dev_id, uint64_t iova, uint64_t len);
@@ -1048,6 +1137,14 @@ int rte_vfio_user_mark_dirty(int dev_id, uint64_t iova, uint64_t len);
  * thread to go quiescent. The library detects it for threads registered
  * under their lcore id (as the PMDs do) and returns -EDEADLK.
  *
+ * @param dev_id
+ *   Device id.
+ * @param iova
+ *   Client DMA address.
+ * @param buf
+ *   Where the bytes go.
+ * @param len
+ *   Bytes; 0: nothing done, 0 returned.
  * @return
  *   0, -ENODEV, -ENOTCONN (no client, or it left meanwhile), -EFAULT (not
  *   mapped, not readable, or the memory behind it is gone), -ETIMEDOUT
@@ -1062,6 +1159,18 @@ int rte_vfio_user_dma_read(int dev_id, uint64_t iova, void *buf, size_t len);
 /**
  * Write client memory; as rte_vfio_user_dma_read() (VFIO_USER_DMA_WRITE
  * for message-only memory). Mapped pages are marked dirty while logging.
+ *
+ * @param dev_id
+ *   Device id.
+ * @param iova
+ *   Client DMA address.
+ * @param buf
+ *   The bytes.
+ * @param len
+ *   How many; 0: nothing done, 0 returned.
+ * @return
+ *   As rte_vfio_user_dma_read() (-EFAULT also for memory the client did
+ *   not map writable).
  */
 __rte_experimental
 int rte_vfio_user_dma_write(int dev_id, uint64_t iova, const void *buf,
@@ -1077,6 +1186,10 @@ int rte_vfio_user_dma_write(int dev_id, uint64_t iova, const void *buf,
  * Affects the mappings made after the call: call it before
  * rte_vfio_user_start().
  *
+ * @param dev_id
+ *   Device id.
+ * @param keep
+ *   True to keep the fds, false (the default) not to.
  * @return
  *   0, or -ENODEV.
  */
@@ -1128,9 +1241,17 @@ typedef void (*rte_vfio_user_fd_cb_t)(int fd, void *arg, uint32_t events);
  * without locks against its region accesses and status changes. @p cb
  * must not block for long: it holds up every device.
  *
+ * @param fd
+ *   The fd, watched for EPOLLIN; it stays the caller's (not closed by
+ *   the library).
+ * @param cb
+ *   Called on the event thread when @p fd is readable or hung up.
+ * @param arg
+ *   Passed to @p cb.
  * @return
- *   0, -EINVAL, -EEXIST (already watched), -ENOSPC, or the errno of
- *   epoll_ctl().
+ *   0, -EINVAL (@p fd negative or @p cb NULL), -EEXIST (already watched),
+ *   -ENOSPC (the event thread already watches its most fds, 1024), or the
+ *   negative errno of epoll_ctl() or of starting the event thread.
  */
 __rte_experimental int rte_vfio_user_watch_fd(int fd, rte_vfio_user_fd_cb_t cb,
 					      void *arg);
@@ -1140,8 +1261,10 @@ __rte_experimental int rte_vfio_user_watch_fd(int fd, rte_vfio_user_fd_cb_t cb,
  * callback is not running; from the callback itself (or any other
  * callback on the event thread), returns at once.
  *
+ * @param fd
+ *   An fd given to rte_vfio_user_watch_fd(); not closed.
  * @return
- *   0, or -ENOENT.
+ *   0, or -ENOENT (not watched).
  */
 __rte_experimental int rte_vfio_user_unwatch_fd(int fd);
 
@@ -1157,9 +1280,20 @@ __rte_experimental int rte_vfio_user_unwatch_fd(int fd);
  * still-pending interrupt. Call it from a thread online in the device's
  * QSBR variable or from a library callback.
  *
+ * The vectors exist from the device's first rte_vfio_user_start() (with
+ * the counts of the description then) until it is unregistered: before
+ * that first start, this function, rte_vfio_user_irq_clear() and
+ * rte_vfio_user_get_irq() return -EINVAL for every vector.
+ *
+ * @param dev_id
+ *   Device id.
+ * @param index
+ *   IRQ type.
+ * @param vector
+ *   Vector of that type.
  * @return
  *   1 if an eventfd was written, 0 if latched as pending, -ENODEV, -EINVAL
- *   (index or vector out of range).
+ *   (index or vector out of range, or the device was never started).
  */
 __rte_experimental
 int rte_vfio_user_irq_trigger(int dev_id, uint32_t index, uint32_t vector);
@@ -1167,8 +1301,14 @@ int rte_vfio_user_irq_trigger(int dev_id, uint32_t index, uint32_t vector);
 /**
  * Drop a latched interrupt (the device deasserted a level interrupt).
  *
+ * @param dev_id
+ *   Device id.
+ * @param index
+ *   IRQ type.
+ * @param vector
+ *   Vector of that type.
  * @return
- *   0, -ENODEV, -EINVAL.
+ *   0, -ENODEV, -EINVAL (as rte_vfio_user_irq_trigger()).
  */
 __rte_experimental
 int rte_vfio_user_irq_clear(int dev_id, uint32_t index, uint32_t vector);
@@ -1177,9 +1317,16 @@ int rte_vfio_user_irq_clear(int dev_id, uint32_t index, uint32_t vector);
  * The eventfd the client assigned to a vector (for a device model that
  * wants to hand it on, e.g. to a vDPA driver).
  *
+ * @param dev_id
+ *   Device id.
+ * @param index
+ *   IRQ type.
+ * @param vector
+ *   Vector of that type.
  * @return
  *   The eventfd (owned by the library; valid until the next
- *   RTE_VFIO_USER_IRQ_CHANGED), -1 if none, -ENODEV, -EINVAL.
+ *   RTE_VFIO_USER_IRQ_CHANGED), -1 if none, -ENODEV, -EINVAL (as
+ *   rte_vfio_user_irq_trigger()).
  */
 __rte_experimental
 int rte_vfio_user_get_irq(int dev_id, uint32_t index, uint32_t vector);
@@ -1188,8 +1335,13 @@ int rte_vfio_user_get_irq(int dev_id, uint32_t index, uint32_t vector);
  * Whether the client enabled any vector of an IRQ type (assigned an
  * eventfd), e.g. to tell MSI-X from INTx operation.
  *
+ * @param dev_id
+ *   Device id.
+ * @param index
+ *   IRQ type.
  * @return
- *   Number of vectors with an eventfd, -ENODEV, -EINVAL.
+ *   Number of vectors with an eventfd (0 before the first start), -ENODEV,
+ *   -EINVAL (@p index >= rte_vfio_user_dev_info::num_irqs).
  */
 __rte_experimental
 int rte_vfio_user_irq_enabled(int dev_id, uint32_t index);
@@ -1310,6 +1462,8 @@ rte_vfio_user_set_mig_ops(int dev_id, const struct rte_vfio_user_mig_ops *ops);
 /**
  * Current migration state of a device.
  *
+ * @param dev_id
+ *   Device id.
  * @return
  *   An enum rte_vfio_user_mig_state value, -ENODEV, or -ENOTSUP (no
  *   migration callbacks).
@@ -1339,7 +1493,10 @@ __rte_experimental int rte_vfio_user_get_mig_state(int dev_id);
 __rte_experimental int rte_vfio_user_set_event_poll(uint32_t usec);
 
 /**
- * The current rte_vfio_user_set_event_poll() value, in microseconds.
+ * The current rte_vfio_user_set_event_poll() value.
+ *
+ * @return
+ *   Microseconds (RTE_VFIO_USER_EVENT_POLL_US_DEFAULT unless set).
  */
 __rte_experimental uint32_t rte_vfio_user_get_event_poll(void);
 
