@@ -20,7 +20,14 @@
  *
  * Errors are negative errno values: the server's errno for an error reply,
  * -ETIMEDOUT when no reply came in time, -ENOTCONN once the server went
- * away, -EPROTO for a malformed reply.
+ * away, -EPROTO for a malformed reply, -EMSGSIZE for a reply too large to
+ * take, -ENOMEM when there is no memory for a reply, -ENOBUFS for a
+ * posted write the server left unread (see
+ * rte_vfio_user_client_region_write()), -EINVAL for an argument refused
+ * before anything is sent, or the negative errno of sending the request
+ * (e.g. -EPIPE). A function that sends several messages (chunked reads
+ * and writes) fails at the first failing one: the ones before it took
+ * effect.
  *
  * @warning
  * @b EXPERIMENTAL: this API may change without prior notice.
@@ -149,16 +156,39 @@ rte_vfio_user_client_attach(const struct rte_vfio_user_client_conf *conf);
 __rte_experimental
 void rte_vfio_user_client_detach(struct rte_vfio_user_client *c);
 
-/** Whether the server is still there. */
+/**
+ * Whether the server is still there.
+ *
+ * @param c
+ *   The client.
+ * @return
+ *   True until the server goes away (the connection closes).
+ */
 __rte_experimental
 bool rte_vfio_user_client_connected(struct rte_vfio_user_client *c);
 
-/** Negotiated parameters. */
+/**
+ * Negotiated parameters.
+ *
+ * @param c
+ *   The client.
+ * @param caps
+ *   Out: what VERSION negotiated.
+ */
 __rte_experimental
 void rte_vfio_user_client_get_caps(struct rte_vfio_user_client *c,
 		struct rte_vfio_user_client_caps *caps);
 
-/** DEVICE_GET_INFO. */
+/**
+ * DEVICE_GET_INFO.
+ *
+ * @param c
+ *   The client.
+ * @param info
+ *   Out: the server's reply.
+ * @return
+ *   0, or a negative errno (-EPROTO: a reply of another size).
+ */
 __rte_experimental
 int rte_vfio_user_client_device_info(struct rte_vfio_user_client *c,
 		struct vfio_user_device_info *info);
@@ -166,6 +196,18 @@ int rte_vfio_user_client_device_info(struct rte_vfio_user_client *c,
 /**
  * DEVICE_GET_REGION_INFO, retrying with the size the server asks for and
  * parsing the capability chain. The fd stays owned by the client.
+ *
+ * @param c
+ *   The client.
+ * @param index
+ *   Region index, < 64.
+ * @param reg
+ *   Out: the region (only its first 16 sparse areas; nr_sparse counts
+ *   them all). Left alone on failure.
+ * @return
+ *   0, -EINVAL (@p index 64 or more), -EPROTO (a malformed reply or
+ *   capability chain, one asking for more than 64 KiB, a mappable region
+ *   without its fd), or another negative errno.
  */
 __rte_experimental
 int rte_vfio_user_client_region_info(struct rte_vfio_user_client *c,
@@ -192,7 +234,19 @@ int rte_vfio_user_client_region_io_fds(struct rte_vfio_user_client *c,
 		uint32_t index, struct rte_vfio_user_client_io_fd *out,
 		uint32_t max, uint32_t *count);
 
-/** DEVICE_GET_IRQ_INFO. */
+/**
+ * DEVICE_GET_IRQ_INFO.
+ *
+ * @param c
+ *   The client.
+ * @param index
+ *   IRQ type.
+ * @param info
+ *   Out: the server's reply; left alone on failure.
+ * @return
+ *   0, or a negative errno (-EPROTO: a reply of another size or for
+ *   another index).
+ */
 __rte_experimental
 int rte_vfio_user_client_irq_info(struct rte_vfio_user_client *c,
 		uint32_t index, struct vfio_user_irq_info *info);
@@ -223,7 +277,23 @@ int rte_vfio_user_client_set_irqs(struct rte_vfio_user_client *c,
 		uint32_t index, uint32_t flags, uint32_t start, uint32_t count,
 		const void *data);
 
-/** REGION_READ, chunked by the server's max_data_xfer_size. */
+/**
+ * REGION_READ, chunked by the server's max_data_xfer_size.
+ *
+ * @param c
+ *   The client.
+ * @param index
+ *   Region index.
+ * @param offset
+ *   Offset in the region.
+ * @param buf
+ *   Where the bytes go.
+ * @param len
+ *   Bytes; 0: nothing sent.
+ * @return
+ *   0, or a negative errno (-EPROTO: a reply that does not match the
+ *   request).
+ */
 __rte_experimental
 int rte_vfio_user_client_region_read(struct rte_vfio_user_client *c,
 		uint32_t index, uint64_t offset, void *buf, size_t len);
@@ -235,6 +305,23 @@ int rte_vfio_user_client_region_read(struct rte_vfio_user_client *c,
  * server has left 2 MiB of our messages unread, it fails with -ENOBUFS.
  * A non-posted request in that case waits up to the client's timeout for
  * room first.
+ *
+ * @param c
+ *   The client.
+ * @param index
+ *   Region index.
+ * @param offset
+ *   Offset in the region.
+ * @param buf
+ *   The bytes.
+ * @param len
+ *   How many; 0: nothing sent.
+ * @param posted
+ *   Send without asking for replies.
+ * @return
+ *   0, -ENOBUFS (posted, see above), or a negative errno (-EPROTO: a
+ *   reply that does not match the request). A posted write's failure on
+ *   the server side is not reported.
  */
 __rte_experimental
 int rte_vfio_user_client_region_write(struct rte_vfio_user_client *c,
@@ -243,6 +330,16 @@ int rte_vfio_user_client_region_write(struct rte_vfio_user_client *c,
 
 /**
  * REGION_WRITE_MULTI (when negotiated; else the writes go one by one).
+ *
+ * @param c
+ *   The client.
+ * @param w
+ *   The writes, applied in order.
+ * @param n
+ *   Entries in @p w; sent in messages of up to VFIO_USER_WRITE_MULTI_MAX.
+ * @return
+ *   0, -EINVAL (an entry's count is not 1 to 8; nothing is sent), or a
+ *   negative errno (-EPROTO: a reply that does not match the request).
  */
 __rte_experimental
 int rte_vfio_user_client_region_write_multi(struct rte_vfio_user_client *c,
@@ -362,7 +459,16 @@ int rte_vfio_user_client_dma_unmap_dirty(struct rte_vfio_user_client *c,
 		uint64_t *bitmap, uint64_t bitmap_size);
 /* clang-format on */
 
-/** DEVICE_RESET. */
+/**
+ * DEVICE_RESET.
+ *
+ * @param c
+ *   The client.
+ * @return
+ *   0, or a negative errno (the server's: this library's server
+ *   answers -ENOTSUP for a device without VFIO_DEVICE_FLAGS_RESET, and
+ *   the error of the device's reset callback).
+ */
 __rte_experimental
 int rte_vfio_user_client_reset(struct rte_vfio_user_client *c);
 
