@@ -880,9 +880,16 @@ __rte_experimental ssize_t rte_vfio_user_pci_save(struct rte_vfio_user_pci *pci,
  * Check that a saved state fits this function (same version, size,
  * identity, capability layout and MSI-X table); nothing is changed.
  *
+ * @param pci
+ *   The function.
+ * @param buf
+ *   A state from rte_vfio_user_pci_save().
+ * @param len
+ *   Bytes at @p buf.
  * @return
- *   0, -EPROTONOSUPPORT (another version of the format) or -EINVAL (not a
- *   state, truncated, or of another kind of function).
+ *   0, -EPROTONOSUPPORT (another version of the format) or -EINVAL (@p pci
+ *   or @p buf NULL, not a state, truncated, or of another kind of
+ *   function; the reason is logged).
  */
 __rte_experimental int
 rte_vfio_user_pci_check_state(struct rte_vfio_user_pci *pci, const void *buf,
@@ -895,6 +902,12 @@ rte_vfio_user_pci_check_state(struct rte_vfio_user_pci *pci, const void *buf,
  * raised: vectors pending and still masked stay pending; the device
  * model raises the others when it runs again.
  *
+ * @param pci
+ *   The function.
+ * @param buf
+ *   A state from rte_vfio_user_pci_save().
+ * @param len
+ *   Bytes at @p buf.
  * @return
  *   0, or as rte_vfio_user_pci_check_state().
  */
