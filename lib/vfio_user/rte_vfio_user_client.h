@@ -49,7 +49,14 @@ extern "C" {
 /** A client connection. */
 struct rte_vfio_user_client;
 
-/** Called once, on the event thread, when the server goes away. */
+/**
+ * Called once, on the event thread, when the server goes away.
+ *
+ * @param c
+ *   The client (rte_vfio_user_client_connected() is false by then).
+ * @param arg
+ *   rte_vfio_user_client_conf::cb_arg.
+ */
 typedef void (*rte_vfio_user_client_disconnect_t)(
 		struct rte_vfio_user_client *c, void *arg);
 
