@@ -1078,7 +1078,7 @@ dvq_peek_used(const struct dvq *q, uint16_t *id)
 static bool
 pget_used(struct dvq *q, uint16_t *id, uint32_t *len)
 {
-	uint16_t x;
+	uint16_t x = 0;	/* gcc -O2 with sanitizers cannot tell it is set */
 
 	if (!q->in_batch) {
 		if (!pdesc_used(q, q->next_used, q->used_wrap))
