@@ -228,7 +228,7 @@ vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	struct vring_packed_desc *ring = vq->pdesc;
 	uint16_t nrx = 0, pos = vq->last_used, size = vq->size;
 	uint16_t port = vq->port_id;
-	bool wrap = vq->used_wrap;
+	bool wrap = vq->used_wrap, in_order = vq->in_order;
 	uint64_t bytes = 0;
 
 	while (nrx < n) {
@@ -245,7 +245,7 @@ vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		 * id_get() gave it), whatever the device wrote, so a
 		 * confused device cannot make a refill overwrite a buffer
 		 * it still holds */
-		id = vq->in_order ? pos : ring[pos].id;
+		id = in_order ? pos : ring[pos].id;
 		len = ring[pos].len;
 		if (unlikely(id >= size || vq->cookie[id].m == NULL)) {
 			/* not ours: nothing to free; step over it */
@@ -271,7 +271,7 @@ vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 			struct rte_mbuf *s;
 
 			f = __atomic_load_n(&ring[pos].flags, __ATOMIC_ACQUIRE);
-			id = vq->in_order ? pos : ring[pos].id;
+			id = in_order ? pos : ring[pos].id;
 			len = ring[pos].len;
 			if (unlikely(!is_used(f, wrap) || id >= size ||
 				     vq->cookie[id].m == NULL))
