@@ -84,7 +84,7 @@ def main():
     for a in ("rx_log", "probes", "build", "round"):
         p.add_argument(a)
     s = sub.add_parser("summary")
-    s.add_argument("--c2c-far", type=float, default=2)
+    s.add_argument("--c2c-far", type=float, default=bench_c2c.FAR)
     s.add_argument("-o", dest="out")
     s.add_argument("lines")
     a = ap.parse_args()

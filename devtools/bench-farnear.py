@@ -39,7 +39,7 @@ def mpps(r):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--c2c-far", type=float, default=2)
+    ap.add_argument("--c2c-far", type=float, default=bench_c2c.FAR)
     ap.add_argument("results", nargs="+")
     a = ap.parse_args()
 

@@ -57,7 +57,7 @@ def main():
     ap.add_argument("--ref-offload", default="",
                     help="OFFLOADED=INPROC: a ratio column for OFFLOADED")
     ap.add_argument("--cpu-warn", type=float, default=90)
-    ap.add_argument("--c2c-far", type=float, default=2)
+    ap.add_argument("--c2c-far", type=float, default=bench_c2c.FAR)
     ap.add_argument("results")
     ap.add_argument("summary")
     a = ap.parse_args()

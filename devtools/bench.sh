@@ -412,7 +412,7 @@ mem_args() {	# mem_args MODE EAL_EXTRAS
 # during the window: its probe before or after).
 C2C=$WORK/bench-c2c
 C2C_MIN=''
-C2C_FAR=2
+C2C_FAR=$VU_C2C_FAR
 C2C_DURING=1	# 0 once bench-c2c --every cannot have SCHED_FIFO
 if ! cc -O2 -pthread -o "$C2C" devtools/bench-c2c.c 2>"$WORK/c2c.err"; then
 	warn "cannot build devtools/bench-c2c.c: no cross-CPU latency probe ($(head -1 "$WORK/c2c.err")), no near gate"
@@ -1107,7 +1107,8 @@ dma_bench() {
 # --- report -------------------------------------------------------------------
 
 step "summary: Mpps over $ROUNDS round(s) (median, min, max), ratios of the medians of per-round ratios"
-python3 devtools/bench-report.py --ref-vhost "$REF_VHOST" --ref-memif "$REF_MEMIF" \
+python3 devtools/bench-report.py --c2c-far "$C2C_FAR" \
+	--ref-vhost "$REF_VHOST" --ref-memif "$REF_MEMIF" \
 	--ref-offload "$REF_OFFLOAD=$REF_INPROC" "$RAW" "$OUT/summary.csv"
 [ $DMA = 1 ] && dma_bench
 # Debian's python3-matplotlib is for Debian's python3, which need not be

@@ -13,6 +13,11 @@ EXTRA_FAILURES=()
 # meson options for the PMDs, filled in by configure_drivers.
 DRIVER_OPTS=()
 
+# A cross-CPU round trip over this many times the run's lowest: the host
+# had the two vCPUs far apart (bench.sh's '!' marks, demo.sh's summary;
+# the Python reports' --c2c-far, devtools/bench_c2c.py).
+VU_C2C_FAR=2
+
 step() {
 	echo "== $*"
 }

@@ -141,11 +141,11 @@ awk -v s="$SENT" -v r="$RECV" -v pps="$AVG_PPS" -v secs="$AVG_SECS" 'BEGIN {
 	printf "  packets sent      %d\n  packets received  %d\n  packets lost      %d\n", s, r, s - r
 	printf "  average rate      %.2f Mpps received over %.1f s (64-byte packets)\n", pps / 1e6, secs
 }'
-# probes over twice the lowest: the host had the two vCPUs far apart
-[ -s "$WORK/c2c.txt" ] && awk '/^[0-9]+$/ { v[++n] = $1; if (lo == "" || $1 < lo) lo = $1 }
+# probes far over the lowest: the host had the two vCPUs far apart
+[ -s "$WORK/c2c.txt" ] && awk -v f="$VU_C2C_FAR" '/^[0-9]+$/ { v[++n] = $1; if (lo == "" || $1 < lo) lo = $1 }
 END {
 	if (n == 0) exit
-	for (i = 1; i <= n; i++) { far += v[i] > 2 * lo; s = s " " v[i] }
+	for (i = 1; i <= n; i++) { far += v[i] > f * lo; s = s " " v[i] }
 	printf "  CPU 0<->1 round trip (ns, once a second):%s\n", s
 	if (far > 0)
 		printf "  the two CPUs were far apart in %d of %d probes: every shared-memory\n" \
