@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * fe_hostile_app: the application side of the fe_hostile test. It drives
+ * port 0 (net_virtio_vfio_user, loaded with -d) against hostile_dev.py, a
+ * device that misbehaves, and prints what the test checks:
+ *
+ *   fe: ports N                  after EAL init (0: the probe was refused)
+ *   fe: heap ok|BAD ...          the DPDK heap's element list, walked
+ *   fe: start RET
+ *   fe: rx N ipackets N ierrors N opackets N
+ *   fe: mempool in_use N of N    after stop + close
+ *
+ *   fe_hostile_app <EAL args> -- [--secs S] [--rx N] [--tx]
+ *
+ * --secs: receive (and with --tx, send one frame per round) for at most S
+ * seconds; --rx: stop as soon as N packets are in. Exit status 0 when it
+ * got that far whatever the port did (the test judges the lines), 1 when
+ * the application itself could not run.
+ */
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#define FE_NB_MBUF 4096
+#define FE_NB_DESC 256
+#define FE_BURST 32
+
+/* A pointer as printf's %p wrote it ("(nil)" for NULL). */
+static uintptr_t
+dump_ptr(const char *s)
+{
+	return strncmp(s, "(nil)", 5) == 0 ? 0 : (uintptr_t)strtoull(s, NULL, 16);
+}
+
+/*
+ * The heap's elements, in the order of their list, as rte_malloc_dump_heaps()
+ * prints them ("Malloc element at ADDR", then "prev: P next: N"): each must
+ * be its predecessor's next and name it as its prev. A device writing past
+ * a ring's memzone lands in the header of the element after it
+ * (rte_malloc_validate() checks nothing without RTE_MALLOC_DEBUG, which
+ * Debian's DPDK is built without). Returns the number of elements, or -1
+ * (and says why) when the list is broken.
+ */
+static long
+heap_check(const char *when)
+{
+	char *buf = NULL, *line, *save = NULL;
+	uintptr_t addr = 0, prev_addr = 0, prev_next = 0;
+	bool in_heap = false, have_prev = false;
+	size_t len = 0;
+	long n = 0;
+	FILE *f;
+
+	f = open_memstream(&buf, &len);
+	if (f == NULL) {
+		printf("fe: heap BAD %s: open_memstream failed\n", when);
+		return -1;
+	}
+	rte_malloc_dump_heaps(f);
+	fclose(f);
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		void *p;
+
+		if (strncmp(line, "Heap id:", 8) == 0) {
+			/* a new heap: its first element has no prev */
+			if (have_prev && prev_next != 0)
+				goto bad_end;
+			in_heap = true;
+			have_prev = false;
+		} else if (in_heap &&
+			   sscanf(line, "Malloc element at %p", &p) == 1) {
+			addr = (uintptr_t)p;
+			n++;
+		} else if (in_heap && strstr(line, "prev: ") != NULL &&
+			   strstr(line, "next: ") != NULL) {
+			uintptr_t pv = dump_ptr(strstr(line, "prev: ") + 6);
+			uintptr_t nx = dump_ptr(strstr(line, "next: ") + 6);
+
+			if (have_prev ? (prev_next != addr || pv != prev_addr) :
+					pv != 0) {
+				printf("fe: heap BAD %s: element %#" PRIxPTR
+				       " has prev %#" PRIxPTR ", follows %#"
+				       PRIxPTR " whose next is %#" PRIxPTR "\n",
+				       when, addr, pv, have_prev ? prev_addr : 0,
+				       have_prev ? prev_next : 0);
+				free(buf);
+				return -1;
+			}
+			prev_addr = addr;
+			prev_next = nx;
+			have_prev = true;
+		}
+	}
+	if (have_prev && prev_next != 0)
+		goto bad_end;
+	free(buf);
+	if (n == 0) {
+		/* not a heap without elements: a dump we cannot read */
+		printf("fe: heap BAD %s: no element in the dump\n", when);
+		return -1;
+	}
+	printf("fe: heap ok %s: %ld elements\n", when, n);
+	return n;
+bad_end:
+	printf("fe: heap BAD %s: the last element %#" PRIxPTR
+	       " has next %#" PRIxPTR "\n",
+	       when, prev_addr, prev_next);
+	free(buf);
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "secs", required_argument, NULL, 's' },
+		{ "rx", required_argument, NULL, 'r' },
+		{ "tx", no_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_dev_info info;
+	struct rte_mempool *mp;
+	struct rte_eth_stats st;
+	uint64_t rx = 0, want = UINT64_MAX, end;
+	double secs = 2;
+	bool tx = false;
+	uint16_t nq;
+	int ret, c;
+
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "fe: EAL init failed\n");
+		return 1;
+	}
+	argc -= ret;
+	argv += ret;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			secs = atof(optarg);
+			break;
+		case 'r':
+			want = strtoull(optarg, NULL, 0);
+			break;
+		case 't':
+			tx = true;
+			break;
+		default:
+			fprintf(stderr, "fe: bad option\n");
+			return 1;
+		}
+	}
+	printf("fe: ports %u\n", rte_eth_dev_count_avail());
+	heap_check("after probe");
+	if (rte_eth_dev_count_avail() == 0) {
+		/* a refused probe must leave EAL in a state to exit cleanly */
+		fflush(stdout);
+		return rte_eal_cleanup() == 0 ? 0 : 1;
+	}
+	if (rte_eth_dev_info_get(0, &info) != 0)
+		return 1;
+	nq = info.max_rx_queues;
+	/* no per-lcore cache: every mbuf not in the pool is one the port
+	 * holds */
+	mp = rte_pktmbuf_pool_create("fe", FE_NB_MBUF, 0, 0,
+				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	if (mp == NULL || rte_eth_dev_configure(0, nq, nq, &conf) < 0) {
+		fprintf(stderr, "fe: configure failed\n");
+		return 1;
+	}
+	for (uint16_t q = 0; q < nq; q++) {
+		if (rte_eth_rx_queue_setup(0, q, FE_NB_DESC, SOCKET_ID_ANY,
+					   NULL, mp) < 0 ||
+		    rte_eth_tx_queue_setup(0, q, FE_NB_DESC, SOCKET_ID_ANY,
+					   NULL) < 0) {
+			fprintf(stderr, "fe: queue setup failed\n");
+			return 1;
+		}
+	}
+	ret = rte_eth_dev_start(0);
+	printf("fe: start %d\n", ret);
+	heap_check("after start");
+	fflush(stdout);
+	end = rte_get_timer_cycles() + (uint64_t)(secs * rte_get_timer_hz());
+	while (ret == 0 && rx < want && rte_get_timer_cycles() < end) {
+		struct rte_mbuf *m[FE_BURST];
+
+		for (uint16_t q = 0; q < nq; q++) {
+			uint16_t k = rte_eth_rx_burst(0, q, m, FE_BURST);
+
+			rx += k;
+			rte_pktmbuf_free_bulk(m, k);
+		}
+		if (tx && rte_pktmbuf_alloc_bulk(mp, m, 1) == 0) {
+			rte_pktmbuf_append(m[0], 60);
+			if (rte_eth_tx_burst(0, 0, m, 1) == 0)
+				rte_pktmbuf_free(m[0]);
+		}
+		usleep(1000);
+	}
+	if (rte_eth_stats_get(0, &st) != 0)
+		memset(&st, 0, sizeof(st));
+	printf("fe: rx %" PRIu64 " ipackets %" PRIu64 " ierrors %" PRIu64
+	       " opackets %" PRIu64 " oerrors %" PRIu64 "\n",
+	       rx, st.ipackets, st.ierrors, st.opackets, st.oerrors);
+	rte_eth_dev_stop(0);
+	rte_eth_dev_close(0);
+	printf("fe: mempool in_use %u of %u\n", rte_mempool_in_use_count(mp),
+	       FE_NB_MBUF);
+	heap_check("after close");
+	rte_mempool_free(mp);
+	fflush(stdout);
+	return rte_eal_cleanup() == 0 ? 0 : 1;
+}

@@ -1,0 +1,495 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright 2026 The dpdk-vfio-user authors
+"""A hostile vfio-user server for the fe_hostile test.
+
+It serves a minimal virtio-net 1.x PCI device: a config space with the
+virtio and MSI-X capabilities, the common, ISR, device config and notify
+areas in BAR4, the MSI-X table in BAR1. It maps the memory the frontend
+DMA-maps with an fd (a memfd under --no-huge) and acts on the rings there.
+Each MODE is one way of misbehaving:
+
+  notify_oob   queue_notify_off 0xffff (multiplier 4) with a mappable
+               notify area: the doorbell is 256 KiB past its page
+  ctrl_small   CTRL_VQ + MQ, 2 queue pairs, a control queue of at most
+               --ctrl-qmax entries; MQ commands are acked
+  mq_max       CTRL_VQ + MQ, max_virtqueue_pairs 0x8000, which num_queues
+               (at most 0xffff) cannot hold with a control queue
+  packed_leak  PACKED + IN_ORDER: rx buffers used in ring order, but with
+               ids in reverse order
+  mrg_stall    MRG_RXBUF: one used rx buffer claiming 0xffff buffers, then
+               5 good one-buffer packets
+  fuzz_split   MRG_RXBUF + EVENT_IDX, split rings: random used entries,
+  fuzz_packed  random num_buffers, used index jumps (split) or random ids,
+               lengths and flags (packed), on rx and tx, for --secs
+
+What it did goes to stderr as "dev: ..." lines, which the test reads. It
+serves one connection and exits when the client goes away.
+
+usage: hostile_dev.py SOCKET MODE [--ctrl-qmax N] [--secs S] [--seed N]
+"""
+
+import argparse
+import json
+import mmap
+import os
+import random
+import socket
+import struct
+import sys
+import threading
+import time
+
+MODES = ("notify_oob", "ctrl_small", "mq_max", "packed_leak", "mrg_stall",
+         "fuzz_split", "fuzz_packed")
+
+ap = argparse.ArgumentParser(description="hostile vfio-user virtio-net device")
+ap.add_argument("socket")
+ap.add_argument("mode", choices=MODES)
+ap.add_argument("--ctrl-qmax", type=int, default=4)
+ap.add_argument("--secs", type=float, default=2.0)
+ap.add_argument("--seed", type=int, default=1)
+args = ap.parse_args()
+MODE = args.mode
+
+# vfio-user messages
+HDR = struct.Struct("<HHIII")
+REPLY, NOREPLY, ERR = 1, 1 << 4, 1 << 5
+(VERSION, DMA_MAP, DMA_UNMAP, GET_INFO, REGION_INFO, REGION_IO_FDS,
+ IRQ_INFO, SET_IRQS, REGION_READ, REGION_WRITE, DMA_READ, DMA_WRITE,
+ RESET) = range(1, 14)
+BAR1, BAR4, CONFIG = 1, 4, 7
+
+# virtio
+VERSION_1, F_PACKED, F_IN_ORDER, EVENT_IDX = 1 << 32, 1 << 34, 1 << 35, 1 << 29
+NET_MTU, NET_MAC, NET_MRG, NET_STATUS = 1 << 3, 1 << 5, 1 << 15, 1 << 16
+NET_CTRL_VQ, NET_MQ = 1 << 17, 1 << 22
+DRIVER_OK = 4
+DESC_F_NEXT, DESC_F_WRITE = 1, 2
+PACKED_AVAIL, PACKED_USED = 1 << 7, 1 << 15
+NET_HDR_LEN = 12        # virtio_net_hdr_mrg_rxbuf: VERSION_1 always has it
+NOTIFY_MULT = 4
+NVEC = 8
+
+features = VERSION_1 | NET_MAC | NET_STATUS
+max_pairs = 1
+if MODE in ("ctrl_small", "mq_max"):
+    features |= NET_CTRL_VQ | NET_MQ
+    max_pairs = 2 if MODE == "ctrl_small" else 0x8000
+elif MODE == "packed_leak":
+    features |= F_PACKED | F_IN_ORDER
+elif MODE == "mrg_stall":
+    features |= NET_MRG
+elif MODE.startswith("fuzz"):
+    features |= NET_MRG | EVENT_IDX | (F_PACKED if MODE == "fuzz_packed" else 0)
+PACKED = bool(features & F_PACKED)
+CTRL_INDEX = 2 * max_pairs
+
+
+def log(*a):
+    print("dev:", *a, file=sys.stderr, flush=True)
+
+
+# ---- config space and BARs ----
+
+cfg = bytearray(256)
+struct.pack_into("<HH", cfg, 0, 0x1af4, 0x1041)     # virtio-net, modern
+struct.pack_into("<H", cfg, 6, 0x10)                # status: capabilities
+cfg[0x34] = 0x40
+
+
+def vcap(off, nxt, typ, offset, length, extra=b""):
+    """A virtio PCI capability at OFF for an area of BAR4."""
+    b = struct.pack("<BBBBBBxxII", 0x09, nxt, 16 + len(extra), typ, BAR4, 0,
+                    offset, length) + extra
+    cfg[off:off + len(b)] = b
+
+
+vcap(0x40, 0x50, 1, 0x0000, 0x100)                  # common config
+vcap(0x50, 0x68, 2, 0x3000, 0x1000, struct.pack("<I", NOTIFY_MULT))
+vcap(0x68, 0x78, 3, 0x1000, 4)                      # ISR
+vcap(0x78, 0x88, 4, 0x2000, 0x100)                  # device config
+# MSI-X: NVEC vectors, table and PBA in BAR1
+cfg[0x88:0x88 + 12] = struct.pack("<BBHII", 0x11, 0, NVEC - 1, 0x0 | 1,
+                                  0x800 | 1)
+bar1 = bytearray(0x1000)
+bar4 = bytearray(0x4000)
+# mac, status (link up), max_virtqueue_pairs, mtu
+struct.pack_into("<6sHHH", bar4, 0x2000, b"\x02\x00\x00\x00\x00\x01", 1,
+                 max_pairs, 1500)
+REGION_SIZES = {CONFIG: 256, BAR1: 0x1000, BAR4: 0x4000}
+
+# notify_oob: the notify area can be mmapped (a memfd of BAR4's size), so
+# the driver stores its doorbells there directly
+notify_fd = os.memfd_create("notify")
+os.ftruncate(notify_fd, 0x4000)
+
+
+class Queue:
+    def __init__(self):
+        self.size = 256
+        self.desc = self.avail = self.used = 0
+        self.enable = 0
+        self.vec = 0xffff
+
+
+queues = {}     # by index; replaced on a reset
+st = dict(dfsel=0, gfsel=0, gf=[0, 0], status=0, qsel=0, msix_config=0xffff)
+
+
+def cur_queue():
+    return queues.setdefault(st["qsel"], Queue())
+
+
+def common_read(off, n):
+    b = bytearray(0x40)
+    dfeat = (features >> (32 * st["dfsel"])) & 0xffffffff if st["dfsel"] < 2 else 0
+    struct.pack_into("<IIII", b, 0, st["dfsel"], dfeat, st["gfsel"],
+                     st["gf"][st["gfsel"] & 1])
+    nq = min(0xffff, 2 * max_pairs + (1 if features & NET_CTRL_VQ else 0))
+    q = cur_queue()
+    qmax = q.size
+    if MODE == "ctrl_small" and st["qsel"] == CTRL_INDEX:
+        qmax = args.ctrl_qmax
+    notify_off = 0xffff if MODE == "notify_oob" else st["qsel"]
+    struct.pack_into("<HHBBHHHHH", b, 16, st["msix_config"], nq, st["status"],
+                     0, st["qsel"], qmax, q.vec, q.enable, notify_off)
+    struct.pack_into("<QQQ", b, 32, q.desc, q.avail, q.used)
+    return bytes(b[off:off + n])
+
+
+def common_write(off, data):
+    v = int.from_bytes(data, "little")
+    q = cur_queue()
+    if off == 0:
+        st["dfsel"] = v
+    elif off == 8:
+        st["gfsel"] = v
+    elif off == 12:
+        st["gf"][st["gfsel"] & 1] = v
+    elif off == 16:
+        st["msix_config"] = v
+    elif off == 20:
+        st["status"] = v
+        if v == 0:
+            queues.clear()
+            ctrl_seen[0] = 0
+    elif off == 22:
+        st["qsel"] = v
+    elif off == 24:
+        q.size = v
+    elif off == 26:
+        q.vec = v
+    elif off == 28:
+        q.enable = v
+    elif 32 <= off < 56:
+        name = ("desc", "avail", "used")[(off - 32) // 8]
+        a = getattr(q, name)
+        if off % 8 == 0:
+            a = (a & ~0xffffffff) | v
+        else:
+            a = (a & 0xffffffff) | (v << 32)
+        setattr(q, name, a)
+
+
+def region_read(idx, off, n):
+    if idx == CONFIG:
+        src = cfg
+    elif idx == BAR1:
+        src = bar1
+    elif idx == BAR4 and off < 0x100:
+        return common_read(off, n)
+    elif idx == BAR4:
+        src = bar4
+    else:
+        return b"\0" * n
+    return bytes(src[off:off + n]).ljust(n, b"\0")
+
+
+def region_write(idx, off, data):
+    if idx == BAR4 and off < 0x100:
+        common_write(off, data)
+    elif idx == CONFIG:
+        cfg[off:off + len(data)] = data
+    elif idx == BAR1:
+        bar1[off:off + len(data)] = data
+    elif idx == BAR4 and off >= 0x3000:
+        # a doorbell through a message: its value is the queue index
+        if features & NET_CTRL_VQ and int.from_bytes(data, "little") == CTRL_INDEX:
+            ctrl_answer(queues.get(CTRL_INDEX))
+
+
+# ---- guest memory ----
+
+dma = []        # (iova, size, mmap, offset in the mmap)
+
+
+def mem(iova, n):
+    for (a, s, m, off) in dma:
+        if a <= iova and iova + n <= a + s:
+            return m, off + iova - a
+    raise KeyError(hex(iova))
+
+
+def mem_read(iova, n):
+    m, o = mem(iova, n)
+    return bytes(m[o:o + n])
+
+
+def mem_write(iova, data):
+    m, o = mem(iova, len(data))
+    m[o:o + len(data)] = data
+
+
+def rd16(iova):
+    return struct.unpack("<H", mem_read(iova, 2))[0]
+
+
+# ---- control queue (split): ack each command, saying what it was ----
+
+ctrl_seen = [0]
+
+
+def ctrl_answer(cq):
+    if cq is None or PACKED:
+        return
+    aidx = rd16(cq.avail + 2)
+    while ctrl_seen[0] != aidx:
+        head = rd16(cq.avail + 4 + 2 * (ctrl_seen[0] % cq.size))
+        i, out, n = head, b"", 0
+        while n < 4:
+            addr, ln, fl, nxt = struct.unpack("<QIHH", mem_read(cq.desc + 16 * i, 16))
+            if fl & DESC_F_WRITE:
+                mem_write(addr, b"\0")          # VIRTIO_NET_OK
+            else:
+                out += mem_read(addr, min(ln, 64))
+            n += 1
+            if not fl & DESC_F_NEXT:
+                break
+            i = nxt % cq.size
+        if len(out) < 2:
+            log("ctrl: a command without its header")
+            return
+        cls, cmd = out[0], out[1]
+        arg = struct.unpack("<H", out[2:4])[0] if len(out) >= 4 else -1
+        log("ctrl: class %d cmd %d arg %d acked (%d descriptors, queue size %d)"
+            % (cls, cmd, arg, n, cq.size))
+        uidx = rd16(cq.used + 2)
+        mem_write(cq.used + 4 + 8 * (uidx % cq.size), struct.pack("<II", head, 1))
+        ctrl_seen[0] = (ctrl_seen[0] + 1) & 0xffff
+        mem_write(cq.used + 2, struct.pack("<H", (uidx + 1) & 0xffff))
+
+
+# ---- the device's misbehaviour, once the driver is up ----
+
+def rx_ready(want):
+    """Receive queue 0 once the driver, up, has made WANT buffers
+    available on it (its first lap), or None after 20 s."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        q = queues.get(0)
+        try:
+            if st["status"] & DRIVER_OK and q is not None and q.enable and q.desc:
+                if PACKED:
+                    fl = rd16(q.desc + 16 * (want - 1) + 14)
+                    if fl & (PACKED_AVAIL | PACKED_USED) == PACKED_AVAIL:
+                        return q
+                elif rd16(q.avail + 2) >= want:
+                    return q
+        except KeyError:
+            pass
+        time.sleep(0.01)
+    log("the driver made no receive buffers available")
+    return None
+
+
+def packed_leak(rxq):
+    # positions 0, 1, ... (in order, as IN_ORDER requires) with ids
+    # size-1, size-2, ...; a driver trusting the ids refills positions
+    # whose buffers it never got back
+    total = 0
+    for _ in range(6):
+        for _ in range(32):
+            pos = total
+            d = rxq.desc + 16 * pos
+            mem_write(d + 8, struct.pack("<IH", NET_HDR_LEN + 60, rxq.size - 1 - pos))
+            # the flags last: they hand the descriptor over
+            mem_write(d + 14, struct.pack("<H", PACKED_AVAIL | PACKED_USED | DESC_F_WRITE))
+            total += 1
+        time.sleep(0.1)
+    log("packed_leak: %d used descriptors written, ids reversed" % total)
+
+
+def mrg_stall(rxq):
+    # a full buffer (the driver reads its num_buffers) naming 0xffff buffers
+    head = rd16(rxq.avail + 4)
+    addr, ln = struct.unpack("<QI", mem_read(rxq.desc + 16 * head, 12))
+    mem_write(addr + 10, struct.pack("<H", 0xffff))
+    mem_write(rxq.used + 4, struct.pack("<II", head, ln))
+    mem_write(rxq.used + 2, struct.pack("<H", 1))
+    log("mrg_stall: used idx 1, num_buffers 0xffff")
+    time.sleep(0.3)
+    for i in range(1, 6):
+        head = rd16(rxq.avail + 4 + 2 * i)
+        addr = struct.unpack("<Q", mem_read(rxq.desc + 16 * head, 8))[0]
+        mem_write(addr, b"\0" * 10 + struct.pack("<H", 1) + b"\xff" * 60)
+        mem_write(rxq.used + 4 + 8 * i, struct.pack("<II", head, NET_HDR_LEN + 60))
+    mem_write(rxq.used + 2, struct.pack("<H", 6))
+    log("mrg_stall: 5 good packets behind it (used idx 6)")
+
+
+def fuzz(rxq):
+    rnd = random.Random(args.seed)
+    txq = queues.get(1)
+    end = time.monotonic() + args.secs
+    lens = (NET_HDR_LEN + 60, 0, 11, 12, 2060, 2061, 0xffffffff)
+    # packed: where the driver looks next, if it kept in step with us (it
+    # does as long as it steps over each bad descriptor); random positions
+    # alone would seldom be where it looks
+    cursor = {id(rxq): [0, 1], id(txq): [0, 1]}
+    rounds = 0
+    while time.monotonic() < end:
+        for q in (rxq, txq):
+            for _ in range(8):
+                pos = rnd.randrange(q.size)
+                ln = rnd.choice(lens + (rnd.randrange(1 << 32),))
+                if PACKED:
+                    c = cursor[id(q)]
+                    if rnd.random() < 0.5:
+                        pos = c[0]
+                        fl = (PACKED_AVAIL | PACKED_USED) if c[1] else 0
+                        c[0] += 1
+                        if c[0] == q.size:
+                            c[0], c[1] = 0, c[1] ^ 1
+                    else:
+                        fl = rnd.choice([0x8080, 0, 0x8000, 0x80, rnd.randrange(1 << 16)])
+                    ident = rnd.choice([rnd.randrange(q.size), rnd.randrange(1 << 16), pos])
+                    mem_write(q.desc + 16 * pos + 8, struct.pack("<IH", ln, ident))
+                    mem_write(q.desc + 16 * pos + 14, struct.pack("<H", fl))
+                    continue
+                ident = rnd.choice([rnd.randrange(q.size), rnd.randrange(1 << 32), pos])
+                mem_write(q.used + 4 + 8 * pos, struct.pack("<II", ident, ln))
+                if q is rxq:
+                    # some buffer's num_buffers
+                    head = rnd.randrange(q.size)
+                    addr = struct.unpack("<Q", mem_read(q.desc + 16 * head, 8))[0]
+                    try:
+                        mem_write(addr + 10, struct.pack("<H", rnd.choice(
+                            [1, 2, 3, 0, 0xffff, rnd.randrange(1 << 16)])))
+                    except KeyError:
+                        pass
+            if not PACKED:
+                cur = rd16(q.used + 2)
+                nxt = rnd.choice([cur + 1, cur + 4, cur + 40, cur + q.size,
+                                  cur + 5000, rnd.randrange(1 << 16)])
+                mem_write(q.used + 2, struct.pack("<H", nxt & 0xffff))
+        rounds += 1
+        time.sleep(0.002)
+    log("fuzz: %d rounds" % rounds)
+
+
+def device_thread():
+    act = {"packed_leak": (packed_leak, 192), "mrg_stall": (mrg_stall, 6),
+           "fuzz_split": (fuzz, 1), "fuzz_packed": (fuzz, 1)}.get(MODE)
+    if act is None:
+        return
+    rxq = rx_ready(act[1])
+    if rxq is not None:
+        try:
+            act[0](rxq)
+        except KeyError as e:
+            log("%s: the driver's memory went away (%s)" % (MODE, e))
+
+
+# ---- the connection ----
+
+def main():
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(args.socket)
+    srv.listen(1)
+    log("listening on %s, mode %s" % (args.socket, MODE))
+    conn, _ = srv.accept()
+    srv.close()
+    send_lock = threading.Lock()
+
+    def send(msg_id, cmd, payload=b"", flags=REPLY, err=0, fds=()):
+        h = HDR.pack(msg_id, cmd, HDR.size + len(payload), flags, err)
+        anc = []
+        if fds:
+            anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                    struct.pack("%di" % len(fds), *fds))]
+        with send_lock:
+            conn.sendmsg([h + payload], anc)
+
+    def recv_exact(n, fds):
+        buf = b""
+        while len(buf) < n:
+            data, anc, _, _ = conn.recvmsg(n - len(buf), socket.CMSG_SPACE(64 * 4))
+            if not data:
+                raise EOFError
+            for lvl, typ, d in anc:
+                if lvl == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
+                    fds += struct.unpack("%di" % (len(d) // 4), d[:len(d) - len(d) % 4])
+            buf += data
+        return buf
+
+    threading.Thread(target=device_thread, daemon=True).start()
+    while True:
+        fds = []
+        try:
+            h = recv_exact(HDR.size, fds)
+            mid, cmd, size, flags, _ = HDR.unpack(h)
+            p = recv_exact(size - HDR.size, fds) if size > HDR.size else b""
+        except (EOFError, ConnectionResetError):
+            log("client gone")
+            return
+        if cmd == VERSION:
+            caps = {"capabilities": {"max_msg_fds": 16,
+                                     "max_data_xfer_size": 1 << 20}}
+            send(mid, cmd, struct.pack("<HH", 0, 1) + json.dumps(caps).encode() + b"\0")
+        elif cmd == GET_INFO:
+            # argsz, flags (PCI | RESET), 9 regions, 5 irq types
+            send(mid, cmd, struct.pack("<IIII", 16, 3, 9, 5))
+        elif cmd == REGION_INFO:
+            idx = struct.unpack("<III", p[:12])[2]
+            rflags, rfds = 3, ()                # READ | WRITE
+            if idx == BAR4 and MODE == "notify_oob":
+                rflags, rfds = rflags | 4, (notify_fd,)   # | MMAP
+            send(mid, cmd, struct.pack("<IIIIQQ", 32, rflags, idx, 0,
+                                       REGION_SIZES.get(idx, 0), 0), fds=rfds)
+        elif cmd == IRQ_INFO:
+            idx = struct.unpack("<III", p[:12])[2]
+            send(mid, cmd, struct.pack("<IIII", 16, 1, idx, NVEC if idx == 2 else 1))
+        elif cmd == SET_IRQS:
+            send(mid, cmd)      # the eventfds are closed below: we never signal
+        elif cmd == REGION_READ:
+            off, reg, cnt = struct.unpack("<QII", p[:16])
+            send(mid, cmd, p[:16] + region_read(reg, off, cnt))
+        elif cmd == REGION_WRITE:
+            off, reg, cnt = struct.unpack("<QII", p[:16])
+            region_write(reg, off, p[16:16 + cnt])
+            if not flags & NOREPLY:
+                send(mid, cmd, p[:16])
+        elif cmd == DMA_MAP:
+            _, _, off, addr, sz = struct.unpack("<IIQQQ", p[:32])
+            if fds:
+                skew = off % mmap.PAGESIZE
+                m = mmap.mmap(fds[0], sz + skew, offset=off - skew)
+                dma.append((addr, sz, m, skew))
+            send(mid, cmd)
+        elif cmd == DMA_UNMAP:
+            _, _, addr, sz = struct.unpack("<IIQQ", p[:24])
+            # dropped from the list only: a device thread still holding
+            # the mmap keeps it until it is done
+            dma[:] = [w for w in dma if (w[0], w[1]) != (addr, sz)]
+            send(mid, cmd, p)
+        elif cmd == RESET:
+            queues.clear()
+            send(mid, cmd)
+        else:
+            send(mid, cmd, flags=REPLY | ERR, err=38)   # ENOSYS
+        for f in fds:
+            os.close(f)
+
+
+main()

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright 2026 The dpdk-vfio-user authors
+#
+# fe_hostile: the frontend PMD (net_virtio_vfio_user, loaded with -d into
+# fe_hostile_app) against hostile_dev.py, one device process per case, each
+# misbehaving in one way. The cases and what must come of them:
+#   notify_oob    probe refused, the log names the doorbell
+#   ctrl_small4   control queue of 4: port up, the MQ command acked, the
+#                 heap's element list intact
+#   ctrl_small1   control queue of 1: probe refused ("we need 4")
+#   mq_max        0x8000 queue pairs: probe refused ("queue pairs in")
+#   packed_leak   packed + in order, ids out of order: all 192 packets in,
+#                 every mbuf back in the pool after stop + close
+#   mrg_stall     num_buffers 0xffff: that packet counted in ierrors, the 5
+#                 good ones behind it received
+#   fuzz_split    2 s of random ring writes, split then packed rings: errors
+#   fuzz_packed   counted, every mbuf back in the pool
+# In every case the application exits by itself with status 0, the heap's
+# element list is intact after probe (and start, and close), and the
+# device sees its client go. Memory is --no-huge (a memfd the device maps).
+#
+#   test_fe_hostile.sh BUILD_ROOT FE_HOSTILE_APP PYTHON3 HOSTILE_DEV_PY
+
+set -u
+# shellcheck source-path=SCRIPTDIR source=../pair/pair_lib.sh
+. "$(dirname "$0")/../pair/pair_lib.sh"
+
+pair_init fe_hostile "${1:?usage: $0 BUILD_ROOT APP PYTHON3 DEVICE}" 50
+APP=${2:?}
+PYTHON=${3:?}
+DEVICE=${4:?}
+[ -x "$APP" ] || pair_fail "no application at $APP"
+[ -f "$DEVICE" ] || pair_fail "no device script at $DEVICE"
+
+# fe_case NAME MODE DEVARGS APP_OPTS [DEVICE_OPTS]: the device in MODE, then
+# the application against it, which must end by itself (status 0), then
+# the device, whose client went away. Sets FE_LOG and DEV_LOG.
+fe_case() {
+	local name=$1 mode=$2 devargs=$3 sock=$PAIR_WORK/$1.sock pid
+	local -a app_opts dev_opts
+	read -r -a app_opts <<<"$4"
+	read -r -a dev_opts <<<"${5:-}"
+
+	pair_log "$name: device mode $mode${5:+ $5}, devargs '${devargs#,}'"
+	pair_bg "${name}_dev" "$PYTHON" "$DEVICE" "$sock" "$mode" \
+		"${dev_opts[@]}"
+	vu_wait_socket "$sock" 10 || pair_fail "$name: the device is not listening"
+	pair_prefix "$name"
+	pair_bg "${name}_fe" "$APP" -l 0 --no-huge -m 128 --no-pci \
+		--file-prefix "$PFX" -d "$VU_FRONTEND_PMD" \
+		--vdev "net_virtio_vfio_user0,path=$sock$devargs" \
+		-- "${app_opts[@]}"
+	FE_LOG=$PAIR_WORK/${name}_fe.log
+	DEV_LOG=$PAIR_WORK/${name}_dev.log
+	pid=PID_${name}_fe
+	pair_wait_exit "${!pid}" 30 ||
+		pair_fail "$name: the application did not exit by itself"
+	[ "$PAIR_STATUS" -eq 0 ] ||
+		pair_fail "$name: the application exited with status $PAIR_STATUS"
+	pid=PID_${name}_dev
+	pair_wait_exit "${!pid}" 5 ||
+		pair_fail "$name: the device did not see its client go"
+	grep -a -q "^fe: heap ok after probe" "$FE_LOG" ||
+		pair_fail "$name: no heap check after probe"
+	! grep -a "^fe: heap BAD" "$FE_LOG" ||
+		pair_fail "$name: the DPDK heap is corrupt"
+}
+
+# fe_value KEY: the number after "KEY " in the application's last line
+# having it (lines "fe: ... KEY N ...").
+fe_value() {
+	grep -a "^fe: .*\<$1 [0-9]" "$FE_LOG" | tail -1 |
+		sed -n "s/.*\<$1 \([0-9][0-9]*\).*/\1/p"
+}
+
+# fe_expect KEY VALUE WHAT
+fe_expect() {
+	local v
+	v=$(fe_value "$1")
+	[ "$v" = "$2" ] || pair_fail "$CASE: $3: $1 is '$v', not $2"
+}
+
+# a probe the PMD must refuse, saying REGEX
+fe_refused() {
+	local regex=$1
+	fe_expect ports 0 "the probe must be refused"
+	grep -a -q -E -- "$regex" "$FE_LOG" ||
+		pair_fail "$CASE: no log line matching '$regex'"
+	pair_log "$CASE: refused: $(grep -a -E -- "$regex" "$FE_LOG" | head -1)"
+}
+
+# a port that ran: up, stopped, closed, every mbuf back in the pool and the
+# heap intact after each step
+fe_ran() {
+	fe_expect ports 1 "the probe must succeed"
+	fe_expect start 0 "the port must start"
+	fe_expect in_use 0 "every mbuf must be back in the pool after close"
+	if ! grep -a -q "^fe: heap ok after start" "$FE_LOG" ||
+	   ! grep -a -q "^fe: heap ok after close" "$FE_LOG"; then
+		pair_fail "$CASE: no heap check after start and close"
+	fi
+	pair_log "$CASE: $(grep -a "^fe: rx " "$FE_LOG" | tail -1)"
+}
+
+CASE=notify_oob
+fe_case $CASE notify_oob "" ""
+fe_refused "doorbell at \+0x3fffc is outside the notify capability"
+
+CASE=ctrl_small4
+fe_case $CASE ctrl_small ",queues=2" "--secs 0.2" "--ctrl-qmax 4"
+fe_ran
+# VIRTIO_NET_CTRL_MQ (4), VQ_PAIRS_SET (0), 2 pairs, in a queue of 4
+grep -a -q "^dev: ctrl: class 4 cmd 0 arg 2 acked (3 descriptors, queue size 4)" \
+	"$DEV_LOG" || pair_fail "$CASE: the device acked no MQ command"
+
+CASE=ctrl_small1
+fe_case $CASE ctrl_small ",queues=2" "" "--ctrl-qmax 1"
+fe_refused "queue 4: the device allows 1 entries, we need 4"
+
+CASE=mq_max
+fe_case $CASE mq_max ",queues=2" ""
+fe_refused "device has 32768 queue pairs in 65535 queues"
+
+CASE=packed_leak
+fe_case $CASE packed_leak ",packed_vq=1,in_order=1" "--secs 8 --rx 192"
+fe_ran
+fe_expect rx 192 "every packet the device used must be received"
+fe_expect ierrors 0 "ids are not checked in order"
+
+CASE=mrg_stall
+fe_case $CASE mrg_stall ",mrg_rxbuf=1" "--secs 8 --rx 5"
+fe_ran
+fe_expect ierrors 1 "the packet naming 0xffff buffers must be counted"
+fe_expect rx 5 "the 5 packets behind it must be received"
+
+# a new seed each run (printed: VU_FE_SEED=N replays it)
+SEED=${VU_FE_SEED:-$RANDOM}
+for ring in split packed; do
+	CASE=fuzz_$ring
+	fe_case $CASE fuzz_$ring "" "--secs 2.5 --tx" "--secs 2 --seed $SEED"
+	fe_ran
+	[ "$(fe_value ierrors)" -gt 0 ] ||
+		pair_fail "$CASE: the driver counted none of the device's bad entries"
+	grep -a -q "^dev: fuzz: [1-9][0-9]* rounds" "$DEV_LOG" ||
+		pair_fail "$CASE: the device did not fuzz"
+	pair_log "$CASE: $(grep -a "^dev: fuzz:" "$DEV_LOG"), seed $SEED"
+done
+
+pair_pass "8 cases of a hostile device, in ${SECONDS}s"
