@@ -45,7 +45,9 @@
 static uintptr_t
 dump_ptr(const char *s)
 {
-	return strncmp(s, "(nil)", 5) == 0 ? 0 : (uintptr_t)strtoull(s, NULL, 16);
+	if (strncmp(s, "(nil)", 5) == 0)
+		return 0;
+	return (uintptr_t)strtoull(s, NULL, 16);
 }
 
 /*
@@ -96,9 +98,11 @@ heap_check(const char *when)
 			if (have_prev ? (prev_next != addr || pv != prev_addr) :
 					pv != 0) {
 				printf("fe: heap BAD %s: element %#" PRIxPTR
-				       " has prev %#" PRIxPTR ", follows %#"
-				       PRIxPTR " whose next is %#" PRIxPTR "\n",
-				       when, addr, pv, have_prev ? prev_addr : 0,
+				       " has prev %#" PRIxPTR
+				       ", follows %#" PRIxPTR
+				       " whose next is %#" PRIxPTR "\n",
+				       when, addr, pv,
+				       have_prev ? prev_addr : 0,
 				       have_prev ? prev_next : 0);
 				free(buf);
 				return -1;
