@@ -305,11 +305,13 @@ rx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 
 		if (vq->mrg_rxbuf && id < vq->size && vq->cookie[id].m) {
 			nbufs = rx_nbufs(vq, vq->cookie[id].m, e->len);
-			if (unlikely((uint16_t)(used - vq->last_used) < nbufs)) {
+			if (unlikely((uint16_t)(used - vq->last_used) <
+				     nbufs)) {
 				/* the rest of the packet is not there yet,
 				 * unless it names more buffers than the
 				 * device holds: it never will be */
-				if (nbufs <= (uint16_t)(vq->size - vq->num_free))
+				if (nbufs <=
+				    (uint16_t)(vq->size - vq->num_free))
 					break;
 				nbufs = 1;
 				bad = true;

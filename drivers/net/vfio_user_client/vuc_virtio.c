@@ -538,8 +538,10 @@ vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 	if (!packed)
 		n = (uint16_t)rte_align32prevpow2(n);
 	if (n < VUC_MIN_QUEUE_SIZE) {
-		VUC_LOG(ERR, "%s: queue %u: the device allows %u entries, we "
-			"need %u", d->path, vq->index, max, VUC_MIN_QUEUE_SIZE);
+		VUC_LOG(ERR,
+			"%s: queue %u: the device allows %u entries, we "
+			"need %u",
+			d->path, vq->index, max, VUC_MIN_QUEUE_SIZE);
 		return -ENODEV;
 	}
 	ret = vq_alloc(d, vq, n);
@@ -576,14 +578,16 @@ vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 	 * our memory */
 	bell = (uint64_t)off * d->notify_mult;
 	if (bell + 2 > d->notify_len) {
-		VUC_LOG(ERR, "%s: queue %u doorbell at +0x%" PRIx64 " is outside "
-			"the notify capability (%u bytes)", d->path, vq->index,
-			bell, d->notify_len);
+		VUC_LOG(ERR,
+			"%s: queue %u doorbell at +0x%" PRIx64 " is outside "
+			"the notify capability (%u bytes)",
+			d->path, vq->index, bell, d->notify_len);
 		return -ENODEV;
 	}
 	vq->notify_off = d->notify_base + bell;
 	vq->notify_mmap = d->notify_map != NULL && bell + 2 <= d->notify_room ?
-		(volatile uint16_t *)(d->notify_map + bell) : NULL;
+				  (volatile uint16_t *)(d->notify_map + bell) :
+				  NULL;
 	return cc_wr16(d, CC(queue_enable), 1);
 }
 
@@ -886,6 +890,7 @@ vuc_device_up(struct vuc_dev *d)
 	struct vfio_user_device_info info;
 	struct virtio_net_config nc;
 	uint16_t nq, dev_pairs = 1;
+	unsigned int has_cvq;
 	int ret;
 
 	d->msix_cap = 0;
@@ -924,8 +929,8 @@ vuc_device_up(struct vuc_dev *d)
 		dev_pairs = 1;
 	/* the queues it names must exist: 2 per pair, then the control
 	 * queue (whose index must fit queue_select) */
-	if (dev_pairs == 0 || 2u * dev_pairs + !!(d->features &
-	    (1ULL << VIRTIO_NET_F_CTRL_VQ)) > nq) {
+	has_cvq = !!(d->features & (1ULL << VIRTIO_NET_F_CTRL_VQ));
+	if (dev_pairs == 0 || 2u * dev_pairs + has_cvq > nq) {
 		VUC_LOG(ERR, "%s: device has %u queue pairs in %u queues",
 			d->path, dev_pairs, nq);
 		ret = -ENODEV;
