@@ -292,6 +292,40 @@ test_rx_nb_desc(void **state)
 	rx_depth(200, g.jumbo_mp, 200);
 }
 
+/*
+ * Last: the vdevs removed while their ports run (as rte_eal_cleanup()
+ * does with an application that did not stop them): each is stopped and
+ * closed, the device's socket goes, and its driver sees it go.
+ */
+static void
+test_remove_started(void **state)
+{
+	struct rte_mbuf *m[BURST];
+	char sock[96];
+	uint64_t end;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/be.sock", g.dir);
+	assert_true(link_up(g.be) && link_up(g.fe));
+	assert_int_equal(access(sock, F_OK), 0);
+	assert_int_equal(rte_eal_hotplug_remove("vdev", "net_vfio_user0"), 0);
+	assert_false(rte_eth_dev_is_valid_port(g.be));
+	assert_int_equal(access(sock, F_OK), -1);	/* the server stopped */
+	/* the frontend polls on: its device is gone, not half there */
+	end = rte_get_timer_cycles() + rte_get_timer_hz() * 3;
+	while (link_up(g.fe) && rte_get_timer_cycles() < end) {
+		uint16_t n = rte_eth_rx_burst(g.fe, 0, m, BURST);
+
+		rte_pktmbuf_free_bulk(m, n);
+		rte_delay_ms(1);
+	}
+	assert_false(link_up(g.fe));
+	assert_int_equal(rte_eal_hotplug_remove("vdev",
+						"net_virtio_vfio_user0"),
+			 0);
+	assert_false(rte_eth_dev_is_valid_port(g.fe));
+}
+
 static int
 group_setup(void **state)
 {
@@ -364,6 +398,7 @@ group_teardown(void **state)
 	char sock[96];
 
 	(void)state;
+	/* gone already unless test_remove_started failed */
 	rte_eth_dev_stop(g.fe);
 	rte_eth_dev_close(g.fe);
 	rte_eth_dev_stop(g.be);
@@ -390,6 +425,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tx_chained),
 		cmocka_unit_test(test_tx_lowered),
 		cmocka_unit_test(test_rx_nb_desc),
+		cmocka_unit_test(test_remove_started),	/* last */
 	};
 
 	g.layout = argc > 1 ? argv[1] : "";

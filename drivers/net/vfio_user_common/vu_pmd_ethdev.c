@@ -46,14 +46,28 @@ vu_pmd_noop(struct rte_eth_dev *dev)
 	return 0;
 }
 
+/*
+ * The vdev is going (rte_dev_remove(), and rte_eal_cleanup() for every
+ * vdev, started or not): stop the port if it runs, then close it, which
+ * releases it. A close refused for a started port used to be ignored and
+ * the port released all the same: the device went on serving its client
+ * with its private data freed.
+ */
 int
 vu_pmd_remove(struct rte_vdev_device *vdev)
 {
 	struct rte_eth_dev *eth = rte_eth_dev_allocated(
 		rte_vdev_device_name(vdev));
+	uint16_t port;
+	int ret;
 
 	if (eth == NULL)
-		return 0;
-	rte_eth_dev_close(eth->data->port_id);
-	return rte_eth_dev_release_port(eth);
+		return 0;	/* closed already, and released with it */
+	port = eth->data->port_id;
+	if (eth->data->dev_started) {
+		ret = rte_eth_dev_stop(port);
+		if (ret < 0)
+			return ret;
+	}
+	return rte_eth_dev_close(port);
 }
