@@ -490,6 +490,113 @@ test_tx_longer_than_mtu(void **state)
 }
 
 /*
+ * Receive (the driver transmits): a frame longer than the port's MTU lets
+ * in (mtu + Ethernet header + one VLAN tag) is dropped and counted in
+ * rx_too_long and ierrors, as a NIC drops it; the frames around it come. In
+ * one descriptor (the fast paths) and in pieces (the chain walkers), on
+ * split and packed rings; and after a smaller MTU, which the driver
+ * (without VIRTIO_NET_F_MTU) may be sent by rte_eth_dev_set_mtu().
+ */
+static void
+test_rx_longer_than_mtu(void **state)
+{
+	const uint64_t variants[2] = {
+		NIC_OFFERED & ~NIC_F(VIRTIO_NET_F_MTU),
+		(NIC_OFFERED & ~NIC_F(VIRTIO_NET_F_MTU)) |
+			NIC_F(VIRTIO_F_RING_PACKED),
+	};
+	const enum tx_shape shapes[2] = { TX_ONE, TX_SPLIT };
+
+	(void)state;
+	for (unsigned int v = 0; v < RTE_DIM(variants); v++) {
+		for (unsigned int sh = 0; sh < RTE_DIM(shapes); sh++) {
+			for (unsigned int small = 0; small < 2; small++) {
+				uint32_t mtu = small ? 1500 : NIC_MTU;
+				uint32_t max = mtu + RTE_ETHER_HDR_LEN +
+					       RTE_VLAN_HLEN;
+				const uint32_t lens[3] = { max, max + 1, 64 };
+				struct nic_drv *d = drv_open();
+				struct rte_eth_stats st0, st1;
+				struct rte_mbuf *m[4];
+				struct dvq *q;
+				uint64_t long0;
+
+				drv_init(d, variants[v], NIC_NVQS);
+				q = &d->vq[1];
+				assert_int_equal(
+					rte_eth_dev_set_mtu(nic.port,
+							    (uint16_t)mtu),
+					0);
+				long0 = nic_xstat("rx_too_long");
+				assert_int_equal(rte_eth_stats_get(nic.port,
+								   &st0),
+						 0);
+				for (unsigned int i = 0; i < 3; i++)
+					drv_send(d, q, lens[i], 800 + i,
+						 shapes[sh], 1024);
+				assert_int_equal(nic_rx(0, m, 2, 1000), 2);
+				assert_true(nic_mbuf_check(m[0], max, 800));
+				assert_true(nic_mbuf_check(m[1], 64, 802));
+				nic_free(m, 2);
+				assert_int_equal(rte_eth_rx_burst(nic.port, 0,
+								  m, 4),
+						 0);
+				assert_int_equal(nic_xstat("rx_too_long") -
+							 long0,
+						 1);
+				assert_int_equal(rte_eth_stats_get(nic.port,
+								   &st1),
+						 0);
+				assert_int_equal(st1.ierrors - st0.ierrors, 1);
+				assert_int_equal(st1.imissed, st0.imissed);
+				assert_int_equal(drv_tx_reclaim(q), 3);
+				assert_int_equal(rte_eth_dev_set_mtu(nic.port,
+								     NIC_MTU),
+						 0);
+				drv_close(d);
+			}
+		}
+	}
+}
+
+/*
+ * Receive with the port's mempool empty: nothing is lost, the frames wait
+ * in the driver's ring, and the port counts an allocation failure
+ * (rx_nombuf), not a miss (imissed) nor an error.
+ */
+static void
+test_rx_out_of_mbufs(void **state)
+{
+	struct nic_drv *d = drv_open();
+	struct rte_mbuf *held[4096], *m[4];
+	struct rte_eth_stats st0, st1;
+	unsigned int nheld = 0;
+	uint64_t fail0;
+
+	(void)state;
+	drv_init(d, NIC_OFFERED, NIC_NVQS);
+	while (nheld < RTE_DIM(held) &&
+	       rte_mempool_get(nic.rx_mp, (void **)&held[nheld]) == 0)
+		nheld++;
+	assert_int_equal(rte_mempool_avail_count(nic.rx_mp), 0);
+	assert_int_equal(rte_eth_stats_get(nic.port, &st0), 0);
+	fail0 = nic_xstat("rx_mbuf_allocation_failures");
+	drv_send(d, &d->vq[1], 100, 900, TX_ONE, 0);
+	assert_int_equal(rte_eth_rx_burst(nic.port, 0, m, 4), 0);
+	assert_true(nic_xstat("rx_mbuf_allocation_failures") > fail0);
+	assert_int_equal(rte_eth_stats_get(nic.port, &st1), 0);
+	assert_true(st1.rx_nombuf > st0.rx_nombuf);
+	assert_int_equal(st1.imissed, st0.imissed);
+	assert_int_equal(st1.ierrors, st0.ierrors);
+	rte_mempool_put_bulk(nic.rx_mp, (void **)held, nheld);
+	assert_int_equal(nic_rx(0, m, 1, 1000), 1);
+	assert_true(nic_mbuf_check(m[0], 100, 900));
+	rte_pktmbuf_free(m[0]);
+	assert_int_equal(drv_tx_reclaim(&d->vq[1]), 1);
+	drv_close(d);
+}
+
+/*
  * Without mergeable buffers, a frame larger than the driver's buffer is
  * dropped and the buffer left available (VIRTIO 5.1.6.4: a used buffer
  * holds a header; 2.8.4: a packed used descriptor without WRITE has no
@@ -1150,6 +1257,8 @@ main(void)
 		T(test_v1_only),
 		T(test_all_features),
 		T(test_tx_longer_than_mtu),
+		T(test_rx_longer_than_mtu),
+		T(test_rx_out_of_mbufs),
 		T(test_rx_buffer_too_small),
 		T(test_rx_ring_too_small),
 		T(test_bus_master),

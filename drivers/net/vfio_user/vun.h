@@ -57,6 +57,8 @@ struct vun_stats {
 	uint64_t interrupts;	/* eventfd writes */
 	uint64_t bad_desc;	/* malformed descriptor chains */
 	uint64_t runts;		/* frames shorter than an Ethernet header */
+	uint64_t too_long;	/* frames longer than the MTU lets in */
+	uint64_t nombuf;	/* bursts cut short for want of mbufs */
 	uint64_t errors;	/* packets given up on */
 };
 
@@ -76,9 +78,11 @@ struct vun_vq {
 	uint16_t msix_vector;
 	uint16_t port_id;		/* ethdev port, for mbuf->port */
 	uint16_t hdr_len;		/* virtio_net_hdr length */
-	uint16_t max_frame;		/* rx (driver) queues, VIRTIO_NET_F_MTU:
-					 * longest frame we may give the driver
-					 * (VIRTIO 5.1.4.1); UINT16_MAX: any */
+	uint16_t max_frame;		/* longest frame: the driver's receiveq
+					 * with VIRTIO_NET_F_MTU, what we may
+					 * give it (VIRTIO 5.1.4.1; UINT16_MAX:
+					 * any); its transmitq, what the port's
+					 * MTU lets in */
 	bool event_idx;
 	bool mrg_rxbuf;
 	bool indirect;

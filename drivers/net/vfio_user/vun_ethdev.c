@@ -196,7 +196,22 @@ static const struct vu_pmd_xstat vun_q_xstats[] = {
 	VU_PMD_XSTAT(struct vun_stats, runts, "runts"),
 };
 #define N_QX RTE_DIM(vun_q_xstats)
-#define N_DEVX 4
+/* then the port's: the driver's state, and receive counters of every
+ * queue summed (per queue they would take telemetry's /ethdev/xstats of
+ * 16 pairs past its 256 entries) */
+#define N_DEVX 6
+
+static uint64_t
+rx_sum(const struct vun_dev *d, size_t off)
+{
+	uint64_t sum = 0;
+
+	for (uint16_t q = 0; q < d->max_pairs; q++)
+		sum += *(const uint64_t *)((const uint8_t *)&d->vq[2 * q + 1]
+						   .st +
+					   off);
+	return sum;
+}
 
 static int
 vun_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
@@ -212,12 +227,14 @@ vun_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
 					 .ipackets = rx->packets,
 					 .ibytes = rx->bytes,
 					 .imissed = rx->drops,
-					 .ierrors = rx->bad_desc + rx->runts,
+					 .ierrors = rx->bad_desc + rx->runts +
+						    rx->too_long,
+					 .rx_nombuf = rx->nombuf,
 					 .opackets = tx->packets,
 					 .obytes = tx->bytes,
 					 .oerrors = tx->drops,
-					 .q_errors = rx->bad_desc +
-						     tx->bad_desc,
+					 .q_errors = rx->bad_desc + rx->runts +
+						     rx->too_long,
 				 });
 	}
 	return 0;
@@ -257,6 +274,9 @@ vun_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
 	snprintf(names[n++].name, sizeof(names[0].name), "driver_features");
 	snprintf(names[n++].name, sizeof(names[0].name), "driver_promisc");
 	snprintf(names[n++].name, sizeof(names[0].name), "driver_allmulti");
+	snprintf(names[n++].name, sizeof(names[0].name), "rx_too_long");
+	snprintf(names[n++].name, sizeof(names[0].name),
+		 "rx_mbuf_allocation_failures");
 	return (int)n;
 }
 
@@ -284,6 +304,12 @@ vun_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs,
 	xs[n] = (struct rte_eth_xstat){ n, d->promisc };
 	n++;
 	xs[n] = (struct rte_eth_xstat){ n, d->allmulti };
+	n++;
+	xs[n] = (struct rte_eth_xstat){ n, rx_sum(d, offsetof(struct vun_stats,
+							      too_long)) };
+	n++;
+	xs[n] = (struct rte_eth_xstat){ n, rx_sum(d, offsetof(struct vun_stats,
+							      nombuf)) };
 	n++;
 	return (int)n;
 }

@@ -362,13 +362,14 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	if (count == 0)
 		return 0;
 	if (unlikely(rte_mempool_get_bulk(vq->mp, (void **)pkts, count))) {
-		vq->st.drops++;	/* no mbufs: packets wait in the ring */
+		vq->st.nombuf++;	/* packets wait in the ring */
 		return 0;
 	}
 	vu_pmd_prefetch_w(&ring[vq->last_used]);
 	rearm = vu_pmd_mbuf_rearm_word(pkts[0], port);
-	/* a frame pass 1 let through fits one fresh mbuf */
+	/* a frame copied here fits one fresh mbuf, and the MTU */
 	room = pkts[0]->buf_len - (uint32_t)(rearm & 0xffff);
+	room = RTE_MIN(room, (uint32_t)vq->max_frame);
 	for (i = 0; i < count; i++) {
 		struct rte_mbuf *m = pkts[i];
 		int ret;
@@ -404,15 +405,8 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 				count = i;
 				break;
 			}
-			if (unlikely(ret < 0 ||
-				     m->pkt_len < RTE_ETHER_HDR_LEN)) {
-				/* a bad chain, or a runt (see vun_ring.c) */
-				if (ret < 0)
-					vq->st.bad_desc++;
-				else
-					vq->st.runts++;
-				vq->st.drops++;
-				rte_pktmbuf_free(m);
+			if (unlikely(vun_rx_bad(vq, ret, m))) {
+				rte_pktmbuf_free(m);	/* see vun_ring.c */
 				continue;
 			}
 		}

@@ -294,13 +294,13 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	if (count == 0)
 		return 0;
 	if (unlikely(rte_mempool_get_bulk(vq->mp, (void **)pkts, count))) {
-		vq->st.drops++;	/* no mbufs: packets wait in the ring */
+		vq->st.nombuf++;	/* packets wait in the ring */
 		return 0;
 	}
 	rearm = vu_pmd_mbuf_rearm_word(pkts[0], port);
-	/* a frame the fast path copies fits one fresh mbuf */
+	/* a frame the fast path copies fits one fresh mbuf, and the MTU */
 	room = pkts[0]->buf_len - (uint32_t)(rearm & 0xffff);
-	room = RTE_MIN(room, (uint32_t)VUN_MAX_FRAME);
+	room = RTE_MIN(room, (uint32_t)vq->max_frame);
 
 	/* pass 1: heads, descriptors (read once), translation, prefetch */
 	xwin_init(&w, vq, t);
@@ -362,16 +362,10 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 				count = i;
 				break;
 			}
-			if (unlikely(ret < 0 ||
-				     m->pkt_len < RTE_ETHER_HDR_LEN)) {
-				/* a bad chain, or a runt: a chain with the
-				 * virtio header and less than an Ethernet
-				 * header after it */
-				if (ret < 0)
-					vq->st.bad_desc++;
-				else
-					vq->st.runts++;
-				vq->st.drops++;
+			/* a bad chain, a runt (the virtio header and less
+			 * than an Ethernet header after it), or longer than
+			 * the MTU lets in */
+			if (unlikely(vun_rx_bad(vq, ret, m))) {
 				rte_pktmbuf_free(m);
 				continue;
 			}

@@ -150,6 +150,25 @@ copy_frame(uint8_t *dst, const uint8_t *src, uint32_t len)
 }
 
 /*
+ * Receive (from the driver), a frame the slow path took (ret from the
+ * chain walker): whether it is bad (counted: a malformed chain, a runt,
+ * longer than the MTU lets in, vq->max_frame) and must be freed.
+ */
+static __rte_always_inline bool
+vun_rx_bad(struct vun_vq *vq, int ret, const struct rte_mbuf *m)
+{
+	if (unlikely(ret < 0))
+		vq->st.bad_desc++;
+	else if (unlikely(m->pkt_len < RTE_ETHER_HDR_LEN))
+		vq->st.runts++;
+	else if (unlikely(m->pkt_len > vq->max_frame))
+		vq->st.too_long++;
+	else
+		return false;
+	return true;
+}
+
+/*
  * Transmit (to the driver): a frame longer than the driver takes with
  * VIRTIO_NET_F_MTU negotiated (vq->max_frame) is dropped, counted in
  * drops; the caller frees it with the rest it took.

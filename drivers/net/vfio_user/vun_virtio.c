@@ -174,14 +174,16 @@ vq_positions_reset(struct vun_vq *vq)
 }
 
 /*
- * With VIRTIO_NET_F_MTU the device must not pass the driver frames longer
- * than mtu plus the Ethernet header (VIRTIO 5.1.4.1); one VLAN tag is
- * allowed on top, as a frame of the MTU may carry one.
+ * The longest frame a queue passes, the MTU plus the Ethernet header and
+ * one VLAN tag (a frame of the MTU may carry one). To the driver (its
+ * receiveq): with VIRTIO_NET_F_MTU only, which forbids longer ones
+ * (VIRTIO 5.1.4.1). From it (its transmitq, our receive): always, as a
+ * NIC drops what its MTU does not let in.
  */
 static uint16_t
-vq_max_frame(const struct vun_dev *d)
+vq_max_frame(const struct vun_dev *d, const struct vun_vq *vq)
 {
-	if (!has(d, VIRTIO_NET_F_MTU))
+	if (!(vq->index & 1) && !has(d, VIRTIO_NET_F_MTU))
 		return UINT16_MAX;
 	return (uint16_t)(d->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN);
 }
@@ -231,7 +233,7 @@ vq_start_packed(struct vun_dev *d, struct vun_vq *vq)
 	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
 	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
-	vq->max_frame = vq_max_frame(d);
+	vq->max_frame = vq_max_frame(d, vq);
 	memset(&vq->mcache, 0, sizeof(vq->mcache));
 	memset(&vq->log_cache, 0, sizeof(vq->log_cache));
 	/* data queues are polled: no kicks; the control queue is served on
@@ -300,7 +302,7 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
 	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
-	vq->max_frame = vq_max_frame(d);
+	vq->max_frame = vq_max_frame(d, vq);
 	memset(&vq->mcache, 0, sizeof(vq->mcache));
 	memset(&vq->log_cache, 0, sizeof(vq->log_cache));
 	/* a polling device wants no kicks on data queues; the control queue
@@ -1398,6 +1400,11 @@ vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu)
 		goto out;
 	}
 	d->mtu = mtu;
+	/* the receive queues running (a driver without VIRTIO_NET_F_MTU)
+	 * let in what the new MTU does */
+	for (uint16_t i = 1; i < VUN_MAX_VQS; i += 2)
+		__atomic_store_n(&d->vq[i].max_frame,
+				 vq_max_frame(d, &d->vq[i]), __ATOMIC_RELAXED);
 	vun_signal_config(d);
 out:
 	rte_spinlock_unlock(&d->status_lock);
