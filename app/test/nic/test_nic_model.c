@@ -534,6 +534,66 @@ test_device_config(void **state)
 	drv_close(d);
 }
 
+/* Reconfigure the stopped port with rxmode.mtu (0: ethdev's default),
+ * its queues set up again (a failed configure releases them). */
+static int
+configure_mtu(uint16_t mtu)
+{
+	struct rte_eth_conf conf = {
+		.rxmode = { .mtu = mtu,
+			    .offloads = RTE_ETH_RX_OFFLOAD_SCATTER },
+		.intr_conf = { .lsc = 1 },
+	};
+	int ret = rte_eth_dev_configure(nic.port, NIC_QUEUES, NIC_QUEUES,
+					&conf);
+
+	for (uint16_t q = 0; ret == 0 && q < NIC_QUEUES; q++) {
+		ret = rte_eth_rx_queue_setup(nic.port, q, 512, SOCKET_ID_ANY,
+					     NULL, nic.rx_mp);
+		if (ret == 0)
+			ret = rte_eth_tx_queue_setup(nic.port, q, 512,
+						     SOCKET_ID_ANY, NULL);
+	}
+	return ret;
+}
+
+/*
+ * rte_eth_dev_configure()'s rxmode.mtu becomes the device's MTU, which
+ * the port then reports; left at ethdev's default (0, read as 1500) it
+ * does not override the devarg mtu=. With a driver that negotiated
+ * VIRTIO_NET_F_MTU, a change is refused as rte_eth_dev_set_mtu()'s is.
+ */
+static void
+test_configure_mtu(void **state)
+{
+	struct nic_drv *d = drv_open();
+	struct virtio_net_config c;
+	uint16_t mtu;
+
+	(void)state;
+	nic_port_stop();
+	assert_int_equal(configure_mtu(4000), 0);
+	assert_int_equal(rte_eth_dev_get_mtu(nic.port, &mtu), 0);
+	assert_int_equal(mtu, 4000);
+	assert_int_equal(configure_mtu(0), 0);	/* the devarg's, or 4000 */
+	assert_int_equal(rte_eth_dev_get_mtu(nic.port, &mtu), 0);
+	assert_int_equal(mtu, 4000);
+	nic_port_start();
+	drv_init(d, V1 | NIC_F(VIRTIO_NET_F_MTU), 2);
+	drv_read_netcfg(d, &c);
+	assert_int_equal(c.mtu, 4000);
+	nic_port_stop();
+	assert_int_equal(configure_mtu(NIC_MTU), -EBUSY);
+	assert_int_equal(rte_eth_dev_get_mtu(nic.port, &mtu), 0);
+	assert_int_equal(mtu, 4000);	/* ethdev rolled back */
+	cc_w8(d, CC(device_status), 0);
+	assert_int_equal(configure_mtu(NIC_MTU), 0);
+	assert_int_equal(rte_eth_dev_get_mtu(nic.port, &mtu), 0);
+	assert_int_equal(mtu, NIC_MTU);
+	nic_port_start();
+	drv_close(d);
+}
+
 /* ---- resets ---- */
 
 static void
@@ -764,17 +824,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_config_ids),
-		T(test_bar_sizing),
-		T(test_cap_chain),
-		T(test_pci_cfg_window),
-		T(test_msix_table),
-		T(test_features),
-		T(test_device_config),
-		T(test_reset_status0),
-		T(test_reset_device),
-		T(test_link),
-		T(test_socket_devargs),
+		T(test_config_ids),    T(test_bar_sizing),
+		T(test_cap_chain),     T(test_pci_cfg_window),
+		T(test_msix_table),    T(test_features),
+		T(test_device_config), T(test_configure_mtu),
+		T(test_reset_status0), T(test_reset_device),
+		T(test_link),	       T(test_socket_devargs),
 	};
 
 	if (nic_group_setup("nic_model") < 0)

@@ -292,6 +292,92 @@ test_rx_nb_desc(void **state)
 	rx_depth(200, g.jumbo_mp, 200);
 }
 
+static unsigned int lsc_events;
+
+static int
+count_lsc(uint16_t port, enum rte_eth_event_type ev, void *arg, void *ret)
+{
+	(void)port;
+	(void)ev;
+	(void)arg;
+	(void)ret;
+	lsc_events++;
+	return 0;
+}
+
+/*
+ * What ethdev promises an application, on both ports: promiscuous and
+ * all-multicast stay on (the devices do not filter: disabling them is
+ * -ENOTSUP, not a silent 0); a deferred queue start is refused; a
+ * device port configured without intr_conf.lsc raises no LSC event; a
+ * frame with more segments than the ring has descriptors is dropped and
+ * counted (oerrors), and the frame after it goes.
+ */
+static void
+test_port_contract(void **state)
+{
+	const uint16_t ports[2] = { g.be, g.fe };
+	struct rte_eth_txconf txc = { .tx_deferred_start = 1 };
+	struct rte_eth_rxconf rxc = { .rx_deferred_start = 1 };
+	struct rte_eth_dev_info info;
+	struct rte_eth_stats st0, st1;
+	struct rte_mbuf *m[2], *rx[BURST];
+	uint64_t end;
+	uint16_t got = 0;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(rte_eth_promiscuous_get(ports[i]), 1);
+		assert_int_equal(rte_eth_allmulticast_get(ports[i]), 1);
+		assert_int_equal(rte_eth_promiscuous_enable(ports[i]), 0);
+		assert_int_equal(rte_eth_promiscuous_disable(ports[i]),
+				 -ENOTSUP);
+		assert_int_equal(rte_eth_allmulticast_disable(ports[i]),
+				 -ENOTSUP);
+		assert_int_equal(rte_eth_promiscuous_get(ports[i]), 1);
+		assert_int_equal(rte_eth_allmulticast_get(ports[i]), 1);
+	}
+
+	/* the device port (configured with no intr_conf.lsc) sees its link
+	 * go and come back with the frontend's restart: no event */
+	assert_int_equal(rte_eth_dev_callback_register(g.be,
+						       RTE_ETH_EVENT_INTR_LSC,
+						       count_lsc, NULL),
+			 0);
+	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
+	assert_int_equal(rte_eth_rx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY, &rxc,
+						g.fe_mp),
+			 -EINVAL);
+	assert_int_equal(rte_eth_tx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY,
+						&txc),
+			 -EINVAL);
+	fe_start(0, 0, g.fe_mp);
+	assert_int_equal(lsc_events, 0);
+	assert_int_equal(rte_eth_dev_callback_unregister(g.be,
+							 RTE_ETH_EVENT_INTR_LSC,
+							 count_lsc, NULL),
+			 0);
+
+	/* 1100 segments: more than the frontend's 1024-entry ring */
+	assert_int_equal(rte_eth_dev_info_get(g.fe, &info), 0);
+	assert_int_equal(info.tx_desc_lim.nb_seg_max, RING - 1);
+	assert_int_equal(frames(g.fe_mp, &m[0], 1, 1100), 1);
+	assert_int_equal(frames(g.fe_mp, &m[1], 1, 1), 1);
+	assert_int_equal(rte_eth_stats_get(g.fe, &st0), 0);
+	assert_int_equal(rte_eth_tx_burst(g.fe, 0, m, 2), 2);
+	assert_int_equal(rte_eth_stats_get(g.fe, &st1), 0);
+	assert_int_equal(st1.oerrors - st0.oerrors, 1);
+	assert_int_equal(st1.opackets - st0.opackets, 1);
+	end = rte_get_timer_cycles() + rte_get_timer_hz();
+	while (got == 0 && rte_get_timer_cycles() < end) {
+		got = rte_eth_rx_burst(g.be, 0, rx, BURST);
+		rte_eth_tx_burst(g.fe, 0, NULL, 0);	/* reclaims */
+	}
+	assert_int_equal(got, 1);
+	assert_int_equal(rx[0]->pkt_len, FRAME);
+	rte_pktmbuf_free(rx[0]);
+}
+
 /*
  * Last: the vdevs removed while their ports run (as rte_eal_cleanup()
  * does with an application that did not stop them): each is stopped and
@@ -425,6 +511,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tx_chained),
 		cmocka_unit_test(test_tx_lowered),
 		cmocka_unit_test(test_rx_nb_desc),
+		cmocka_unit_test(test_port_contract),
 		cmocka_unit_test(test_remove_started),	/* last */
 	};
 

@@ -88,7 +88,8 @@ vun_link_update_notify(struct vun_dev *d)
 	/* with intr_conf.lsc, rte_eth_link_get() returns the stored link
 	 * without asking us: store it before telling the application */
 	vun_link_update(dev, 0);
-	rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+	if (dev->data->dev_conf.intr_conf.lsc)
+		rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
 }
 
 /* ---- port operations ---- */
@@ -105,7 +106,14 @@ vun_dev_configure(struct rte_eth_dev *dev)
 			dev->data->nb_tx_queues, d->max_pairs);
 		return -EINVAL;
 	}
-	return 0;
+	/* rxmode.mtu: ethdev stored it as the port's MTU; make it the
+	 * device's. Left 0 it reads as 1500 (ethdev's default), which does
+	 * not override the devarg mtu=: the port reports the device's. */
+	if (dev->data->dev_conf.rxmode.mtu == RTE_ETHER_MTU) {
+		dev->data->mtu = d->mtu;
+		return 0;
+	}
+	return vun_virtio_set_mtu(d, dev->data->mtu);
 }
 
 static int
@@ -166,7 +174,8 @@ vun_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 
 	RTE_SET_USED(nb_desc);
 	RTE_SET_USED(socket);
-	RTE_SET_USED(conf);
+	if (conf->rx_deferred_start)
+		return vu_pmd_no_deferred_start(dev);
 	vq->mp = mp;
 	dev->data->rx_queues[q] = vq;
 	return 0;
@@ -180,7 +189,8 @@ vun_tx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 
 	RTE_SET_USED(nb_desc);
 	RTE_SET_USED(socket);
-	RTE_SET_USED(conf);
+	if (conf->tx_deferred_start)
+		return vu_pmd_no_deferred_start(dev);
 	dev->data->tx_queues[q] = &d->vq[2 * q];
 	return 0;
 }
@@ -470,7 +480,7 @@ vun_probe(struct rte_vdev_device *vdev)
 	rte_ether_addr_copy(&d->mac, eth->data->mac_addrs);
 	eth->data->mtu = d->mtu;
 	/* our xstats already name every queue: no autofill */
-	eth->data->dev_flags |= RTE_ETH_DEV_INTR_LSC;
+	vu_pmd_port_init(eth);
 	eth->dev_ops = &vun_ops;
 	eth->rx_pkt_burst = vun_rx_burst;
 	eth->tx_pkt_burst = vun_tx_burst;

@@ -239,13 +239,20 @@ vuc_dev_start(struct rte_eth_dev *dev)
 		if (d->vq[2 * q].ready)
 			vuc_rxq_fill(&d->vq[2 * q]);
 	ret = rxq_intr_setup(dev);
+	if (ret < 0) {
+		/* a failed start leaves the port stopped (ethdev marks it
+		 * started only when we return 0) */
+		pthread_mutex_unlock(&d->lock);
+		VUC_LOG(ERR, "%s: receive interrupts: %s", d->path,
+			strerror(-ret));
+		return ret;
+	}
 	lsc_intr_register(d);
 	d->started = true;
 	vuc_link_set(d, vuc_read_link(d));
 	pthread_mutex_unlock(&d->lock);
 	vu_pmd_queues_state(dev, RTE_ETH_QUEUE_STATE_STARTED);
-	dev->data->dev_started = 1;
-	return ret;
+	return 0;
 }
 
 static int
@@ -308,6 +315,10 @@ vuc_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	 * otherwise; transmit has VUC_DEF_TX_DEPTH frames in flight */
 	info->default_rxportconf.ring_size = VUC_DEF_QUEUE_SIZE;
 	info->default_txportconf.ring_size = VUC_DEF_TX_DEPTH;
+	/* a frame takes a descriptor per segment (and one for its header
+	 * when the headroom cannot hold it) of a ring of at most this */
+	info->tx_desc_lim.nb_seg_max = VUC_DEF_QUEUE_SIZE - 1;
+	info->tx_desc_lim.nb_mtu_seg_max = VUC_DEF_QUEUE_SIZE - 1;
 	return 0;
 }
 
@@ -320,7 +331,8 @@ vuc_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 	struct vuc_vq *vq = &d->vq[2 * q];
 
 	RTE_SET_USED(socket);
-	RTE_SET_USED(conf);
+	if (conf->rx_deferred_start)
+		return vu_pmd_no_deferred_start(dev);
 	pthread_mutex_lock(&d->lock);
 	/* a virtio driver cannot take back the buffers it posted (short of
 	 * a reset): those of the old mempool must not outlive it. Only
@@ -343,7 +355,8 @@ vuc_tx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 	struct vuc_dev *d = dev->data->dev_private;
 
 	RTE_SET_USED(socket);
-	RTE_SET_USED(conf);
+	if (conf->tx_deferred_start)
+		return vu_pmd_no_deferred_start(dev);
 	/* the reconnection alarm re-initialises rings under the lock */
 	pthread_mutex_lock(&d->lock);
 	vuc_vq_set_want(&d->vq[2 * q + 1], nb_desc);
@@ -534,8 +547,10 @@ vuc_probe(struct rte_vdev_device *vdev)
 	size_t qsz;
 	int ret;
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		VUC_LOG(ERR, "%s: secondary processes are not supported", name);
 		return -ENOTSUP;
+	}
 	eth = rte_eth_vdev_allocate(vdev, sizeof(*d));
 	if (eth == NULL)
 		return -ENOMEM;
@@ -572,7 +587,7 @@ vuc_probe(struct rte_vdev_device *vdev)
 	eth->dev_ops = &vuc_ops;
 	eth->rx_pkt_burst = vuc_rx_burst;
 	eth->tx_pkt_burst = vuc_tx_burst;
-	eth->data->dev_flags |= RTE_ETH_DEV_INTR_LSC;
+	vu_pmd_port_init(eth);
 
 	pthread_mutex_lock(&d->lock);
 	ret = vuc_device_up(d);

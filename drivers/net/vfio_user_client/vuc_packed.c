@@ -521,7 +521,7 @@ uint16_t
 vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vring_packed_desc *ring = vq->pdesc;
-	uint16_t old, i, pos, size = vq->size;
+	uint16_t old, i, pos, size = vq->size, dropped = 0;
 	bool old_wrap, wrap;
 	struct avail_head h = { .set = false };
 	uint64_t bytes = 0;
@@ -543,8 +543,13 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		struct vring_packed_desc *d;
 
 		if (unlikely(!tx_fits(vq, need))) {
-			vq->st.full++;
-			break;
+			if (need <= size) {
+				vq->st.full++;
+				break;
+			}
+			vuc_tx_drop_too_big(vq, m);
+			dropped++;
+			continue;
 		}
 		id = id_get(vq, pos);
 		d = &ring[pos];
@@ -598,7 +603,7 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 			tx_reclaim(vq);
 		kick_if_needed(vq, old, old_wrap);
 	}
-	vq->st.packets += i;
+	vq->st.packets += (uint16_t)(i - dropped);
 	vq->st.bytes += bytes;
 	return i;
 }

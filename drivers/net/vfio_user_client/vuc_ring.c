@@ -442,10 +442,17 @@ tx_reclaim_before(struct vuc_vq *vq)
 	tx_reclaim(vq);
 }
 
+void
+vuc_tx_drop_too_big(struct vuc_vq *vq, struct rte_mbuf *m)
+{
+	vq->st.errors++;
+	rte_pktmbuf_free(m);
+}
+
 static __rte_always_inline uint16_t
 tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t old, i;
+	uint16_t old, i, dropped = 0;
 	uint64_t bytes = 0;
 
 	/* in bulk (tx_reclaim_due()); usually done after the last burst */
@@ -459,8 +466,13 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		uint16_t head, idx, last;
 
 		if (unlikely(!tx_fits(vq, need))) {
-			vq->st.full++;
-			break;
+			if (need <= vq->size) {
+				vq->st.full++;
+				break;
+			}
+			vuc_tx_drop_too_big(vq, m);
+			dropped++;
+			continue;
 		}
 		head = desc_take(vq, need, &last);
 		idx = head;
@@ -494,14 +506,14 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		avail_put(vq, head);
 		bytes += m->pkt_len;
 	}
-	if (i > 0) {
+	if (i > dropped) {
 		__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
 		/* reclaim while the kick check's fence waits (vuc_packed.c) */
 		if (tx_reclaim_due(vq))
 			tx_reclaim(vq);
 		kick_if_needed(vq, old);
 	}
-	vq->st.packets += i;
+	vq->st.packets += (uint16_t)(i - dropped);
 	vq->st.bytes += bytes;
 	return i;
 }

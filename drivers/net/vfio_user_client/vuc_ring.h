@@ -175,6 +175,10 @@ tx_fits(const struct vuc_vq *vq, uint16_t need)
 
 /* vuc_ring.c */
 void vuc_kick_if_needed(struct vuc_vq *vq, uint16_t old);
+/* A frame needing more descriptors than the ring has: it can never be
+ * sent, so it is dropped (counted in errors: oerrors) for the frames
+ * after it to go, instead of holding the queue for good. */
+void vuc_tx_drop_too_big(struct vuc_vq *vq, struct rte_mbuf *m);
 
 /* vuc_packed.c: the packed halves (called online, queue ready) */
 uint16_t vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n);

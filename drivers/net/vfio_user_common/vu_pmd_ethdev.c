@@ -46,6 +46,25 @@ vu_pmd_noop(struct rte_eth_dev *dev)
 	return 0;
 }
 
+void
+vu_pmd_port_init(struct rte_eth_dev *eth)
+{
+	eth->data->promiscuous = 1;
+	eth->data->all_multicast = 1;
+	eth->data->dev_flags |= RTE_ETH_DEV_INTR_LSC;
+	eth->data->dev_link = vu_pmd_link(0);
+}
+
+int
+vu_pmd_no_deferred_start(const struct rte_eth_dev *dev)
+{
+	RTE_LOG(ERR, PMD,
+		"%s: deferred queue start is not supported: the "
+		"queues start and stop with the port\n",
+		dev->data->name);
+	return -EINVAL;
+}
+
 /*
  * The vdev is going (rte_dev_remove(), and rte_eal_cleanup() for every
  * vdev, started or not): stop the port if it runs, then close it, which

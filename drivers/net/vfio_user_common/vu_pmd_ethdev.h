@@ -31,9 +31,7 @@
 	.link_update = p##_link_update, .stats_get = p##_stats_get,            \
 	.stats_reset = p##_stats_reset, .xstats_get = p##_xstats_get,          \
 	.xstats_get_names = p##_xstats_get_names,                              \
-	.promiscuous_enable = vu_pmd_noop, .promiscuous_disable = vu_pmd_noop, \
-	.allmulticast_enable = vu_pmd_noop,                                    \
-	.allmulticast_disable = vu_pmd_noop
+	.promiscuous_enable = vu_pmd_noop, .allmulticast_enable = vu_pmd_noop
 
 /* The link both PMDs report, up or down. */
 static inline struct rte_eth_link
@@ -57,8 +55,19 @@ void vu_pmd_queues_state(struct rte_eth_dev *dev, uint8_t state);
 /* rx/tx_queue_release: the queues live in the device structure. */
 void vu_pmd_queue_release(struct rte_eth_dev *dev, uint16_t q);
 
-/* promiscuous / allmulticast: the device does not filter. */
+/*
+ * promiscuous / allmulticast enable: the device does not filter, so both
+ * are on from the probe (vu_pmd_port_init()) and cannot be turned off
+ * (no disable op: ethdev answers -ENOTSUP).
+ */
 int vu_pmd_noop(struct rte_eth_dev *dev);
+
+/* What the probe of both PMDs sets in the port's data. */
+void vu_pmd_port_init(struct rte_eth_dev *eth);
+
+/* A queue setup asking for a deferred start: -EINVAL, said in the log
+ * (the queues start and stop with the port only). */
+int vu_pmd_no_deferred_start(const struct rte_eth_dev *dev);
 
 /* rte_vdev_driver.remove: close and release the port, if any. */
 int vu_pmd_remove(struct rte_vdev_device *vdev);
