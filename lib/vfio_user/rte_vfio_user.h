@@ -395,7 +395,11 @@ int rte_vfio_user_start(int dev_id);
  * back to running) run there, one at a time with every other callback.
  * rte_vfio_user_stop() returns once they have, so it waits for the
  * callback the event thread is running, of any device: do not call it
- * while holding a lock that a callback takes.
+ * while holding a lock that a callback takes (after 5 s of waiting it
+ * logs a warning, and waits on). A thread online in a device's QSBR
+ * variable under its lcore id (which the event thread may be waiting
+ * for), or a process whose event thread is gone, tears the connection
+ * down itself, as before 2026-12.
  *
  * @param dev_id
  *   Device id.

@@ -1292,8 +1292,8 @@ twin_wait(struct vu_conn *c, struct vu_dma_req *req)
  * client: a DMA_MAP/UNMAP the client sends before its reply waits for this
  * very thread to go quiescent, and the reply is read only after it.
  */
-static bool
-caller_online(const struct vu_dev *dev)
+bool
+vu_dma_caller_online(const struct vu_dev *dev)
 {
 	unsigned int lcore = rte_lcore_id();
 
@@ -1401,7 +1401,7 @@ dma_rw_msg(struct vu_dev *dev, uint64_t iova, uint8_t *buf, uint64_t len,
 	uint64_t chunk;
 	int ret = 0;
 
-	if (caller_online(dev)) {
+	if (vu_dma_caller_online(dev)) {
 		VU_LOG(ERR, "%s: DMA_READ/WRITE of message-only memory from lcore "
 		       "%u, online in the device's QSBR: go offline first",
 		       dev->path, rte_lcore_id());

@@ -36,6 +36,8 @@ static struct {
 	int wake_fd;		/* tells the thread to look at 'quit' */
 	bool running;
 	bool quit;
+	bool dead;		/* the thread left on an epoll error */
+	pid_t pid;		/* of the process that started the thread */
 	pthread_t tid;
 	uint32_t poll_us;	/* busy-poll this long after an event */
 	unsigned int used;
@@ -96,6 +98,17 @@ vu_fdman_is_event_thread(void)
 	return fdm.running && pthread_equal(pthread_self(), fdm.tid);
 }
 
+bool
+vu_fdman_serving(void)
+{
+	bool ret;
+
+	pthread_mutex_lock(&fdm.lock);
+	ret = fdm.running && !fdm.dead && fdm.pid == getpid();
+	pthread_mutex_unlock(&fdm.lock);
+	return ret;
+}
+
 static void
 dispatch(uint64_t key, uint32_t events)
 {
@@ -151,7 +164,11 @@ fdman_loop(void *unused)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			VU_LOG(ERR, "epoll_wait: %s", strerror(errno));
+			VU_LOG(ERR, "epoll_wait: %s: the event thread stops",
+			       strerror(errno));
+			pthread_mutex_lock(&fdm.lock);
+			fdm.dead = true;
+			pthread_mutex_unlock(&fdm.lock);
 			break;
 		}
 		if (n == 0) {
@@ -217,6 +234,8 @@ fdman_start_locked(void)
 	}
 	pthread_setname_np(fdm.tid, "vfio-user-evt");
 	fdm.running = true;
+	fdm.dead = false;
+	fdm.pid = getpid();
 	return 0;
 
 err_wake:

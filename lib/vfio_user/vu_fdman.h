@@ -32,6 +32,10 @@ int vu_fdman_del(int fd);
 /* True on the event thread. */
 bool vu_fdman_is_event_thread(void);
 
+/* Whether the event thread serves the fds: started, not gone on an
+ * epoll error, and in this process (not a fork's child). */
+bool vu_fdman_serving(void);
+
 /* How long the thread polls for more events after handling some before
  * it sleeps (microseconds; 0: it sleeps at once); client calls poll for
  * their replies as long (rte_vfio_user_set_event_poll()). */

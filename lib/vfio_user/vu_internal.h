@@ -202,6 +202,9 @@ void vu_dma_rw_reply(struct vu_dev *dev, struct vu_msg *m);
 int vu_dma_dev_init(struct vu_dev *dev);
 void vu_dma_dev_fini(struct vu_dev *dev);
 void vu_dma_client_gone(struct vu_dev *dev);
+/* Whether the calling thread is online in dev's QSBR variable under its
+ * lcore id (such a thread must not wait for the event thread). */
+bool vu_dma_caller_online(const struct vu_dev *dev);
 
 int vu_dma_twin_setup(struct vu_conn *c, int *client_end);
 void vu_dma_twin_close(struct vu_conn *c);

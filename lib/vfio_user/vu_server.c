@@ -936,7 +936,7 @@ dev_register(const char *path, int given_fd,
 	if (dev == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&dev->lock, NULL);
-	pthread_cond_init(&dev->idle, NULL);
+	vu_cond_init_monotonic(&dev->idle);	/* stop()'s timed wait */
 	snprintf(dev->path, sizeof(dev->path), "%s", path);
 	dev->listen_fd = -1;
 	dev->accept_timer_fd = -1;
@@ -1099,10 +1099,25 @@ rte_vfio_user_start(int dev_id)
 	return 0;
 }
 
+/* Whether the calling thread is online in the QSBR variable of any
+ * device: the event thread may be waiting for it (a DMA_UNMAP). */
+static bool
+caller_online_any(void)
+{
+	bool online = false;
+
+	pthread_mutex_lock(&vu_devs_lock);
+	for (int i = 0; i < RTE_VFIO_USER_MAX_DEVICES && !online; i++)
+		online = vu_devs[i] != NULL && vu_dma_caller_online(vu_devs[i]);
+	pthread_mutex_unlock(&vu_devs_lock);
+	return online;
+}
+
 int
 rte_vfio_user_stop(int dev_id)
 {
 	struct vu_dev *dev = vu_dev_get(dev_id);
+	bool hand_off, waited_long = false;
 	struct vu_conn *c;
 
 	if (dev == NULL)
@@ -1118,9 +1133,11 @@ rte_vfio_user_stop(int dev_id)
 		close(dev->listen_fd);
 		dev->listen_fd = -1;
 	}
+	hand_off = !vu_fdman_is_event_thread() && vu_fdman_serving() &&
+		   !caller_online_any();
 	pthread_mutex_lock(&dev->lock);
 	c = dev->conn;
-	if (c != NULL && !vu_fdman_is_event_thread()) {
+	if (c != NULL && hand_off) {
 		/*
 		 * The event thread tears the connection down, as when the
 		 * client leaves: the device model's callbacks stay on that
@@ -1133,7 +1150,9 @@ rte_vfio_user_stop(int dev_id)
 		shutdown(c->fd, SHUT_RDWR);
 		c = NULL;
 	} else if (c != NULL) {
-		dev->conn = NULL;	/* no thread to hand it to: here */
+		/* no thread to hand it to, or one that could wait for us (a
+		 * grace period of a QSBR variable we are online in): here */
+		dev->conn = NULL;
 		dev->teardowns++;	/* not idle until it is over */
 	}
 	pthread_mutex_unlock(&dev->lock);
@@ -1144,8 +1163,20 @@ rte_vfio_user_stop(int dev_id)
 	/* the device must outlive every teardown: the one asked for above,
 	 * and one of a client that left just now */
 	pthread_mutex_lock(&dev->lock);
-	while (dev->conn != NULL || dev->teardowns > 0)
-		pthread_cond_wait(&dev->idle, &dev->lock);
+	while (dev->conn != NULL || dev->teardowns > 0) {
+		struct timespec ts = vu_deadline_ts(vu_now_ms() + 5000);
+
+		if (pthread_cond_timedwait(&dev->idle, &dev->lock, &ts) ==
+			    ETIMEDOUT &&
+		    !waited_long) {
+			VU_LOG(WARNING,
+			       "%s: the stop waits for the event "
+			       "thread (a callback of some device still "
+			       "running?)",
+			       dev->path);
+			waited_long = true;
+		}
+	}
 	pthread_mutex_unlock(&dev->lock);
 	__atomic_store_n(&dev->started, false, __ATOMIC_RELEASE);
 	return 0;

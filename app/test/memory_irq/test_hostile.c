@@ -465,6 +465,90 @@ test_msg_dma_online_thread_refused(void **state)
 	mi_close(&c, &mi_a);
 }
 
+/*
+ * A thread online in device A's QSBR (lcore 3) stops device B while A's
+ * client unmaps memory: the event thread waits in the unmap for that
+ * thread's grace period, so the stop must not wait for the event thread
+ * (it tears B's connection down on the calling thread instead).
+ */
+struct stop_online {
+	int a, b;
+	volatile int online, go;
+	int ret;
+	uint64_t ms;
+};
+
+static void *
+stop_online_thread(void *arg)
+{
+	struct stop_online *s = arg;
+	struct rte_rcu_qsbr *q = rte_vfio_user_get_qsbr(s->a);
+	uint64_t t0;
+
+	RTE_PER_LCORE(_lcore_id) = 3;
+	rte_rcu_qsbr_thread_register(q, 3);
+	rte_rcu_qsbr_thread_online(q, 3);
+	__atomic_store_n(&s->online, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&s->go, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	usleep(200 * 1000);	/* the event thread is in the unmap's wait */
+	t0 = mi_now_ms();
+	s->ret = rte_vfio_user_stop(s->b);
+	s->ms = mi_now_ms() - t0;
+	rte_rcu_qsbr_thread_offline(q, 3);
+	rte_rcu_qsbr_thread_unregister(q, 3);
+	return NULL;
+}
+
+struct unmap_call {
+	struct rc *c;
+	int ret;
+};
+
+static void *
+unmap_thread(void *arg)
+{
+	struct unmap_call *u = arg;
+
+	u->ret = mi_unmap(u->c, 0x60000000, 4096, 0);
+	return NULL;
+}
+
+static void
+test_stop_from_online_thread(void **state)
+{
+	struct stop_online s = { .a = mi_a.id, .b = mi_b.id, .ret = 1 };
+	struct unmap_call u = { .ret = 1 };
+	struct timespec ts;
+	pthread_t th, tu;
+	struct rc ca, cb;
+	int destroys_b;
+
+	(void)state;
+	mi_open(&ca, &mi_a, NULL);
+	mi_open(&cb, &mi_b, NULL);
+	assert_int_equal(mi_map(&ca, 0x60000000, 4096, RW, -1, 0), 0);
+	destroys_b = mi_load(&mi_b.destroy_count);
+	assert_int_equal(pthread_create(&th, NULL, stop_online_thread, &s), 0);
+	while (!__atomic_load_n(&s.online, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	u.c = &ca;
+	assert_int_equal(pthread_create(&tu, NULL, unmap_thread, &u), 0);
+	__atomic_store_n(&s.go, 1, __ATOMIC_RELEASE);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	assert_int_equal(pthread_timedjoin_np(th, NULL, &ts), 0);
+	assert_int_equal(s.ret, 0);
+	assert_true(s.ms < 2000);
+	assert_int_equal(mi_load(&mi_b.destroy_count), destroys_b + 1);
+	pthread_join(tu, NULL);
+	assert_int_equal(u.ret, 0);	/* once the thread went offline */
+	mi_untrack(cb.fd);
+	rc_close(&cb);
+	assert_int_equal(rte_vfio_user_start(mi_b.id), 0);
+	mi_close(&ca, &mi_a);
+}
+
 struct twin_junk {
 	int fd;
 	int ret;
@@ -774,6 +858,7 @@ const struct CMUnitTest mi_hostile_tests[] = {
 	T(test_dirty_huge_message_only),
 	T(test_dirty_huge_mapped),
 	T(test_msg_dma_online_thread_refused),
+	T(test_stop_from_online_thread),
 	T(test_twin_oversize_keeps_stream),
 	T(test_flood_no_stall),
 	T(test_partial_thread_late),
