@@ -49,6 +49,10 @@ ap.add_argument("mode", choices=MODES)
 ap.add_argument("--ctrl-qmax", type=int, default=4)
 ap.add_argument("--secs", type=float, default=2.0)
 ap.add_argument("--seed", type=int, default=1)
+ap.add_argument("--notify-map", choices=("none", "plain", "sealable"),
+                help="offer the notify area for mmap from a memfd, plain "
+                "(it can always shrink) or sealable (the driver can seal "
+                "it); default: plain for notify_oob, else none")
 args = ap.parse_args()
 MODE = args.mode
 
@@ -119,9 +123,13 @@ struct.pack_into("<6sHHH", bar4, 0x2000, b"\x02\x00\x00\x00\x00\x01", 1,
                  max_pairs, 1500)
 REGION_SIZES = {CONFIG: 256, BAR1: 0x1000, BAR4: 0x4000}
 
-# notify_oob: the notify area can be mmapped (a memfd of BAR4's size), so
-# the driver stores its doorbells there directly
-notify_fd = os.memfd_create("notify")
+# the notify area can be mmapped (a memfd of BAR4's size), so the driver
+# may store its doorbells there directly; it must not when the file can
+# still shrink under its mapping (a store would raise SIGBUS)
+NOTIFY_MAP = args.notify_map or ("plain" if MODE == "notify_oob" else "none")
+notify_fd = os.memfd_create(
+    "notify", os.MFD_CLOEXEC |
+    (os.MFD_ALLOW_SEALING if NOTIFY_MAP == "sealable" else 0))
 os.ftruncate(notify_fd, 0x4000)
 
 
@@ -453,7 +461,7 @@ def main():
         elif cmd == REGION_INFO:
             idx = struct.unpack("<III", p[:12])[2]
             rflags, rfds = 3, ()                # READ | WRITE
-            if idx == BAR4 and MODE == "notify_oob":
+            if idx == BAR4 and NOTIFY_MAP != "none":
                 rflags, rfds = rflags | 4, (notify_fd,)   # | MMAP
             send(mid, cmd, struct.pack("<IIIIQQ", 32, rflags, idx, 0,
                                        REGION_SIZES.get(idx, 0), 0), fds=rfds)

@@ -14,6 +14,9 @@
 #                 every mbuf back in the pool after stop + close
 #   mrg_stall     num_buffers 0xffff: that packet counted in ierrors, the 5
 #                 good ones behind it received
+#   notify_plain  a mappable notify area whose file can shrink: doorbells
+#                 by message; a sealable one: sealed, then stores
+#   notify_sealed (each with packed_leak's traffic)
 #   fuzz_split    2 s of random ring writes, split then packed rings: errors
 #   fuzz_packed   counted, every mbuf back in the pool
 # In every case the application exits by itself with status 0, the heap's
@@ -55,6 +58,7 @@ fe_case() {
 	pair_prefix "$name"
 	pair_bg "${name}_fe" "$APP" -l 0 --no-huge -m 128 --no-pci \
 		--file-prefix "$PFX" -d "$VU_FRONTEND_PMD" \
+		--log-level=pmd.net.virtio_vfio_user:info \
 		--vdev "net_virtio_vfio_user0,path=$sock$devargs" \
 		-- "${app_opts[@]}"
 	FE_LOG=$PAIR_WORK/${name}_fe.log
@@ -147,6 +151,20 @@ case_mrg_stall() {
 	fe_expect rx 5 "the 5 packets behind it must be received"
 }
 
+case_notify_plain() {
+	fe_case packed_leak "" "--secs 8 --rx 192" "--notify-map plain"
+	fe_ran
+	grep -a -q "the notify area's file can shrink: doorbells by message" \
+		"$FE_LOG" || pair_fail "$CASE: the shrinkable notify area was mapped"
+}
+
+case_notify_sealed() {
+	fe_case packed_leak "" "--secs 8 --rx 192" "--notify-map sealable"
+	fe_ran
+	grep -a -q "doorbells through the mmapped notify area" "$FE_LOG" ||
+		pair_fail "$CASE: the sealed notify area was not mapped"
+}
+
 fe_fuzz() {
 	fe_case "$1" "" "--secs 2.5 --tx" "--secs 2 --seed $SEED"
 	fe_ran
@@ -166,7 +184,7 @@ case_fuzz_packed() {
 }
 
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall fuzz_split fuzz_packed}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"

@@ -206,6 +206,8 @@ struct vuc_dev {
 int vuc_irqs_alloc(struct vuc_dev *d);
 int vuc_irqs_setup(struct vuc_dev *d, struct rte_vfio_user_client *c);
 int vuc_map_memory_on(struct vuc_dev *d, struct rte_vfio_user_client *c);
+uint8_t *vuc_notify_mmap(struct vuc_dev *d, struct rte_vfio_user_client *c,
+			 uint64_t start, uint64_t len);
 void vuc_on_disconnect(struct rte_vfio_user_client *c, void *arg);
 void vuc_irqs_free(struct vuc_dev *d);
 int vuc_device_up(struct vuc_dev *d);

@@ -122,8 +122,7 @@ map_notify_on(struct vuc_dev *d, struct rte_vfio_user_client *b)
 
 	if (d->notify_map == NULL)
 		return NULL;
-	p = rte_vfio_user_client_region_mmap(b, d->notify_bar, start,
-					     d->notify_map_len, PROT_WRITE);
+	p = vuc_notify_mmap(d, b, start, d->notify_map_len);
 	return p == NULL ? NULL : p + (d->notify_base - start);
 }
 

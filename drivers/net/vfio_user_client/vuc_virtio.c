@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -253,21 +254,50 @@ msix_disable(struct vuc_dev *d)
 	d->msix_used = 0;
 }
 
+/*
+ * The notify area's pages [start, start + len) of client c, mmapped for
+ * doorbell stores, or NULL (doorbells by message): the device must let
+ * them be mapped, and their file must be sealed against shrinking, or a
+ * store could raise SIGBUS (region_mmap() seals what it can). Doorbells
+ * are rare here: messages cost nothing worth a risk.
+ */
+uint8_t *
+vuc_notify_mmap(struct vuc_dev *d, struct rte_vfio_user_client *c,
+		uint64_t start, uint64_t len)
+{
+	struct rte_vfio_user_client_region reg;
+	uint8_t *p;
+	int seals;
+
+	if (rte_vfio_user_client_region_info(c, d->notify_bar, &reg) < 0 ||
+	    !(reg.flags & VFIO_USER_REGION_INFO_FLAG_MMAP))
+		return NULL;
+	p = rte_vfio_user_client_region_mmap(c, d->notify_bar, start, len,
+					     PROT_WRITE);
+	if (p == NULL)
+		return NULL;
+	seals = fcntl(reg.fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
+		munmap(p, len);
+		VUC_LOG(INFO,
+			"%s: the notify area's file can shrink: "
+			"doorbells by message",
+			d->path);
+		return NULL;
+	}
+	return p;
+}
+
 /* mmap the notify area if the device lets us: doorbells become stores. */
 static void
 map_notify(struct vuc_dev *d)
 {
-	struct rte_vfio_user_client_region reg;
 	uint64_t len = (uint64_t)d->notify_mult * d->num_vqs + 2;
 	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t start = RTE_ALIGN_FLOOR(d->notify_base, pg);
 	uint64_t end = RTE_ALIGN_CEIL(d->notify_base + len, pg);
 
-	if (rte_vfio_user_client_region_info(d->client, d->notify_bar, &reg) < 0 ||
-	    !(reg.flags & VFIO_USER_REGION_INFO_FLAG_MMAP))
-		return;
-	d->notify_map = rte_vfio_user_client_region_mmap(d->client,
-			d->notify_bar, start, end - start, PROT_WRITE);
+	d->notify_map = vuc_notify_mmap(d, d->client, start, end - start);
 	if (d->notify_map == NULL)
 		return;
 	d->notify_map_len = end - start;
