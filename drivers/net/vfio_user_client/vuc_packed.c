@@ -538,7 +538,8 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	for (; i < n; i++) {
 		struct rte_mbuf *m = pkts[i], *s = m;
 		bool push = tx_can_push(m);
-		uint16_t need = (uint16_t)(m->nb_segs + (push ? 0 : 1));
+		/* 32 bits: 65535 segments and a header must not wrap */
+		uint32_t need = m->nb_segs + (push ? 0u : 1u);
 		uint16_t id, first = pos, ff;
 		struct vring_packed_desc *d;
 
@@ -588,7 +589,7 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		/* the buffer's first flags after the rest of it */
 		put_flags(vq, &h, first, ff);
 		vq->cookie[id].m = m;
-		vq->cookie[id].ndesc = need;
+		vq->cookie[id].ndesc = (uint16_t)need;
 		vq->num_free = (uint16_t)(vq->num_free - need);
 		vq->inflight++;
 		bytes += m->pkt_len;

@@ -462,7 +462,8 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i], *s;
 		bool push = tx_can_push(m);
-		uint16_t need = (uint16_t)(m->nb_segs + (push ? 0 : 1));
+		/* 32 bits: 65535 segments and a header must not wrap */
+		uint32_t need = m->nb_segs + (push ? 0u : 1u);
 		uint16_t head, idx, last;
 
 		if (unlikely(!tx_fits(vq, need))) {
@@ -474,7 +475,7 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 			dropped++;
 			continue;
 		}
-		head = desc_take(vq, need, &last);
+		head = desc_take(vq, (uint16_t)need, &last);
 		idx = head;
 		if (likely(push)) {
 			uint8_t *h = rte_pktmbuf_mtod_offset(m, uint8_t *,
@@ -501,7 +502,8 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		}
 		if (vq->desc[idx].flags != 0)
 			vq->desc[idx].flags = 0;	/* end of chain */
-		vq->cookie[head] = (struct vuc_cookie){ m, need, last };
+		vq->cookie[head] = (struct vuc_cookie){ m, (uint16_t)need,
+							last };
 		vq->inflight++;
 		avail_put(vq, head);
 		bytes += m->pkt_len;

@@ -168,7 +168,7 @@ tx_reclaim_due(const struct vuc_vq *vq)
 
 /* Whether one more frame taking need descriptors fits. */
 static __rte_always_inline bool
-tx_fits(const struct vuc_vq *vq, uint16_t need)
+tx_fits(const struct vuc_vq *vq, uint32_t need)
 {
 	return need <= vq->num_free && vq->inflight < vq->tx_cap;
 }
