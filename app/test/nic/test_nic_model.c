@@ -560,7 +560,7 @@ configure_mtu(uint16_t mtu)
 /*
  * rte_eth_dev_configure()'s rxmode.mtu becomes the device's MTU, which
  * the port then reports; left at ethdev's default (0, read as 1500) it
- * does not override the devarg mtu=. With a driver that negotiated
+ * does not override the devarg mtu= while the device has it. With a driver that negotiated
  * VIRTIO_NET_F_MTU, a change is refused as rte_eth_dev_set_mtu()'s is.
  */
 static void
@@ -575,9 +575,15 @@ test_configure_mtu(void **state)
 	assert_int_equal(configure_mtu(4000), 0);
 	assert_int_equal(rte_eth_dev_get_mtu(nic.port, &mtu), 0);
 	assert_int_equal(mtu, 4000);
-	assert_int_equal(configure_mtu(0), 0);	/* the devarg's, or 4000 */
+	/* 0 (1500) keeps the devarg's only while the device has it */
+	assert_int_equal(configure_mtu(0), 0);
 	assert_int_equal(rte_eth_dev_get_mtu(nic.port, &mtu), 0);
-	assert_int_equal(mtu, 4000);
+	assert_int_equal(mtu, 1500);
+	assert_int_equal(configure_mtu(NIC_MTU), 0);
+	assert_int_equal(configure_mtu(0), 0);
+	assert_int_equal(rte_eth_dev_get_mtu(nic.port, &mtu), 0);
+	assert_int_equal(mtu, NIC_MTU);
+	assert_int_equal(configure_mtu(4000), 0);
 	nic_port_start();
 	drv_init(d, V1 | NIC_F(VIRTIO_NET_F_MTU), 2);
 	drv_read_netcfg(d, &c);

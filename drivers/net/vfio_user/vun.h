@@ -134,6 +134,7 @@ struct vun_dev {
 	uint16_t max_pairs;
 	struct rte_ether_addr mac;
 	uint16_t mtu;
+	uint16_t mtu_arg;		/* the devarg's, what configure keeps */
 	mode_t sock_mode;
 	bool packed_vq;			/* offer VIRTIO_F_RING_PACKED */
 	bool in_order;			/* offer VIRTIO_F_IN_ORDER */

@@ -108,8 +108,10 @@ vun_dev_configure(struct rte_eth_dev *dev)
 	}
 	/* rxmode.mtu: ethdev stored it as the port's MTU; make it the
 	 * device's. Left 0 it reads as 1500 (ethdev's default), which does
-	 * not override the devarg mtu=: the port reports the device's. */
-	if (dev->data->dev_conf.rxmode.mtu == RTE_ETHER_MTU) {
+	 * not override the devarg mtu= (while the device has it): the port
+	 * reports the device's. */
+	if (dev->data->dev_conf.rxmode.mtu == RTE_ETHER_MTU &&
+	    d->mtu == d->mtu_arg) {
 		dev->data->mtu = d->mtu;
 		return 0;
 	}
@@ -425,6 +427,7 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 	}
 	d->max_pairs = (uint16_t)queues.value;
 	d->mtu = (uint16_t)mtu.value;
+	d->mtu_arg = d->mtu;
 	if (d->mtu < VUN_MIN_RECOMMENDED_MTU)
 		VUN_LOG(WARNING,
 			"%s: mtu %u is below the %u VIRTIO 5.1.4.1 "
