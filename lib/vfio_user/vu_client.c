@@ -94,7 +94,9 @@ struct rte_vfio_user_client {
 
 	pthread_mutex_t dma_lock;
 	pthread_cond_t dma_idle;	/* serving dropped to 0 */
-	uint64_t strays;	/* replies to no request (under a rx_lock) */
+	uint64_t strays;	/* replies to no request (only approximate:
+				 * main and twin sockets count under their
+				 * own rx_lock) */
 	uint64_t stray_log_ms;	/* when that was last logged */
 	uint32_t serving;	/* server requests reading a window, unlocked */
 	struct dma_win *wins;
@@ -483,11 +485,6 @@ client_lost(struct rte_vfio_user_client *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/*
- * Read and handle one message of k. With k->rx_lock held. Returns 1 when
- * one was handled, 0 when nothing more can be read now, -1 when the
- * connection is gone.
- */
 /* A reply to no request of ours (a late one, or a server flooding us):
  * dropped, and said at most once a second. */
 static void
@@ -505,6 +502,11 @@ stray_reply(struct rte_vfio_user_client *c, const struct vfio_user_header *h)
 	c->stray_log_ms = now;
 }
 
+/*
+ * Read and handle one message of k. With k->rx_lock held. Returns 1 when
+ * one was handled, 0 when nothing more can be read now, -1 when the
+ * connection is gone.
+ */
 static int
 sock_read_one(struct rte_vfio_user_client *c, struct client_sock *k)
 {
