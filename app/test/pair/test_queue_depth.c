@@ -358,6 +358,41 @@ test_port_contract(void **state)
 							 count_lsc, NULL),
 			 0);
 
+	/* queue information: the rings the frontend set up, seen from both
+	 * sides, and the layout they negotiated */
+	{
+		struct rte_eth_burst_mode bm_be, bm_fe;
+		struct rte_eth_rxq_info rq;
+		struct rte_eth_txq_info tq;
+
+		assert_int_equal(rte_eth_rx_queue_info_get(g.fe, 0, &rq), 0);
+		assert_ptr_equal(rq.mp, g.fe_mp);
+		assert_int_equal(rq.nb_desc, RING);
+		assert_int_equal(rte_eth_tx_queue_info_get(g.fe, 0, &tq), 0);
+		assert_int_equal(tq.nb_desc, TX_DEFAULT);
+		assert_int_equal(rte_eth_rx_queue_info_get(g.be, 0, &rq), 0);
+		assert_ptr_equal(rq.mp, g.be_mp);
+		assert_int_equal(rq.nb_desc, RING);
+		assert_int_equal(rq.scattered_rx, 1);
+		assert_int_equal(rte_eth_tx_queue_info_get(g.be, 0, &tq), 0);
+		assert_int_equal(tq.nb_desc, RING);
+		assert_int_equal(rte_eth_rx_burst_mode_get(g.fe, 0, &bm_fe), 0);
+		assert_int_equal(rte_eth_tx_burst_mode_get(g.be, 0, &bm_be), 0);
+		assert_string_equal(bm_fe.info, bm_be.info);
+		assert_non_null(strstr(bm_fe.info, "rings"));
+		printf("burst mode: %s\n", bm_fe.info);
+	}
+	/* the frontend's MTU: up to the device's */
+	{
+		uint16_t mtu;
+
+		assert_int_equal(rte_eth_dev_set_mtu(g.fe, 1400), 0);
+		assert_int_equal(rte_eth_dev_get_mtu(g.fe, &mtu), 0);
+		assert_int_equal(mtu, 1400);
+		assert_int_equal(rte_eth_dev_set_mtu(g.fe, 1501), -EINVAL);
+		assert_int_equal(rte_eth_dev_set_mtu(g.fe, 1500), 0);
+	}
+
 	/* 1100 segments: more than the frontend's 1024-entry ring */
 	assert_int_equal(rte_eth_dev_info_get(g.fe, &info), 0);
 	assert_int_equal(info.tx_desc_lim.nb_seg_max, RING - 1);

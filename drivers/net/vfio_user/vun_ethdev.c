@@ -336,9 +336,49 @@ vun_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
 	return vun_virtio_set_mtu(d, mtu);
 }
 
+/* rx queue q is the driver's transmitq 2q + 1, tx queue q its receiveq;
+ * their size is the driver's (0 until it sets them up) */
+static void
+vun_rxq_info(struct rte_eth_dev *dev, uint16_t q, struct rte_eth_rxq_info *qi)
+{
+	struct vun_dev *d = dev->data->dev_private;
+	const struct vun_vq *vq = &d->vq[2 * q + 1];
+
+	qi->mp = vq->mp;
+	qi->nb_desc = vq->size;
+	qi->scattered_rx = 1; /* a frame larger than an mbuf: a chain */
+	qi->rx_buf_size = vq->mp == NULL ?
+				  0 :
+				  (uint16_t)(rte_pktmbuf_data_room_size(
+						     vq->mp) -
+					     RTE_PKTMBUF_HEADROOM);
+}
+
+static void
+vun_txq_info(struct rte_eth_dev *dev, uint16_t q, struct rte_eth_txq_info *qi)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	qi->nb_desc = d->vq[2 * q].size;
+}
+
+static int
+vun_burst_mode(struct rte_eth_dev *dev, uint16_t q,
+	       struct rte_eth_burst_mode *mode)
+{
+	struct vun_dev *d = dev->data->dev_private;
+	const struct vun_vq *vq = &d->vq[2 * q];
+
+	return vu_pmd_burst_mode(mode, vq->size != 0, vq->packed, vq->in_order);
+}
+
 static const struct eth_dev_ops vun_ops = {
 	VU_PMD_ETH_OPS(vun),
 	.mtu_set = vun_mtu_set,
+	.rxq_info_get = vun_rxq_info,
+	.txq_info_get = vun_txq_info,
+	.rx_burst_mode_get = vun_burst_mode,
+	.tx_burst_mode_get = vun_burst_mode,
 };
 
 /* ---- devargs ---- */

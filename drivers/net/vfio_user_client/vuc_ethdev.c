@@ -475,10 +475,64 @@ vuc_is_ours(uint16_t port_id)
 	       rte_eth_devices[port_id].dev_ops == &vuc_ops;
 }
 
+/* An MTU up to the device's (dev_info's max_mtu, which ethdev checked):
+ * the frames this port sends; a virtio driver has nothing to tell the
+ * device about it. */
+static int
+vuc_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
+{
+	RTE_SET_USED(dev);
+	RTE_SET_USED(mtu);
+	return 0;
+}
+
+/* rx queue q is the device's receiveq 2q, tx queue q its transmitq;
+ * nb_desc is what the queue uses of its ring (buffers posted, frames in
+ * flight) */
+static void
+vuc_rxq_info(struct rte_eth_dev *dev, uint16_t q, struct rte_eth_rxq_info *qi)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+	const struct vuc_vq *vq = &d->vq[2 * q];
+
+	qi->mp = vq->mp;
+	qi->nb_desc = (uint16_t)(vq->size - vq->hold);
+	qi->scattered_rx = vq->mrg_rxbuf;
+	qi->rx_buf_size = vq->mp == NULL ?
+				  0 :
+				  (uint16_t)(rte_pktmbuf_data_room_size(
+						     vq->mp) -
+					     RTE_PKTMBUF_HEADROOM);
+}
+
+static void
+vuc_txq_info(struct rte_eth_dev *dev, uint16_t q, struct rte_eth_txq_info *qi)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+
+	qi->nb_desc = d->vq[2 * q + 1].tx_cap;
+}
+
+static int
+vuc_burst_mode(struct rte_eth_dev *dev, uint16_t q,
+	       struct rte_eth_burst_mode *mode)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+	const struct vuc_vq *vq = &d->vq[2 * q];
+
+	return vu_pmd_burst_mode(mode, vq->mz != NULL, vq->packed,
+				 vq->in_order);
+}
+
 static const struct eth_dev_ops vuc_ops = {
 	VU_PMD_ETH_OPS(vuc),
 	.rx_queue_intr_enable = vuc_rx_intr_enable,
 	.rx_queue_intr_disable = vuc_rx_intr_disable,
+	.mtu_set = vuc_mtu_set,
+	.rxq_info_get = vuc_rxq_info,
+	.txq_info_get = vuc_txq_info,
+	.rx_burst_mode_get = vuc_burst_mode,
+	.tx_burst_mode_get = vuc_burst_mode,
 };
 
 /* ---- devargs ---- */

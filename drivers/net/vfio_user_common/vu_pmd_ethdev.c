@@ -56,6 +56,21 @@ vu_pmd_port_init(struct rte_eth_dev *eth)
 }
 
 int
+vu_pmd_burst_mode(struct rte_eth_burst_mode *mode, bool ready, bool packed,
+		  bool in_order)
+{
+	mode->flags = 0;
+	if (!ready)
+		snprintf(mode->info, sizeof(mode->info),
+			 "no driver yet: the ring layout is negotiated");
+	else
+		snprintf(mode->info, sizeof(mode->info), "%s rings%s",
+			 packed ? "packed" : "split",
+			 in_order ? ", in order" : "");
+	return 0;
+}
+
+int
 vu_pmd_no_deferred_start(const struct rte_eth_dev *dev)
 {
 	RTE_LOG(ERR, PMD,

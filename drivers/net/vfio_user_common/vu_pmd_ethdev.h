@@ -62,6 +62,10 @@ void vu_pmd_queue_release(struct rte_eth_dev *dev, uint16_t q);
  */
 int vu_pmd_noop(struct rte_eth_dev *dev);
 
+/* burst_mode_get's text: the ring layout a queue runs (or will). */
+int vu_pmd_burst_mode(struct rte_eth_burst_mode *mode, bool ready, bool packed,
+		      bool in_order);
+
 /* What the probe of both PMDs sets in the port's data. */
 void vu_pmd_port_init(struct rte_eth_dev *eth);
 
