@@ -1548,8 +1548,8 @@ rte_vfio_user_client_dma_unmap_dirty(struct rte_vfio_user_client *c,
 		ret = reply_bitmap(&w, head, bitmap, bitmap_size);
 		reply_done(&w);
 	}
-	win_remove(c, iova, size,
-		   NULL); /* as rte_vfio_user_client_dma_unmap() */
+	/* as rte_vfio_user_client_dma_unmap(): whatever the outcome */
+	win_remove(c, iova, size, NULL);
 	return ret;
 }
 

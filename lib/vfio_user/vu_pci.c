@@ -266,9 +266,9 @@ lib_pending(int dev_id, uint32_t v)
 
 /*
  * Take the latched vectors that can be delivered now out of the PBA into
- * out, or drop them if out is NULL. Called after the state that unmasked them was stored (state_sync or
- * a control byte store); only when attached: otherwise nobody could
- * deliver them, and they stay pending.
+ * out, or drop them if out is NULL. Called after the state that unmasked
+ * them was stored (state_sync or a control byte store); only when
+ * attached: otherwise nobody could deliver them, and they stay pending.
  */
 static bool
 msix_collect(struct rte_vfio_user_pci *pci, uint64_t *out)

@@ -537,11 +537,14 @@ conn_event(int fd, void *arg, uint32_t events)
 	}
 	for (n = 0; reading && n < VU_MSGS_PER_EVENT; n++) {
 		uint32_t had = c->rx.have;
-		enum vu_rx_status st = vu_rx_read(c->fd, &c->rx);
+		enum vu_rx_status st;
 		int ret = 0;
 
-		if (stop_asked(c))
-			st = VU_RX_CLOSED;	/* not one more message */
+		if (stop_asked(c)) {	/* not one more message */
+			conn_close(c);
+			return;
+		}
+		st = vu_rx_read(c->fd, &c->rx);
 		if (c->rx.have != had || st != VU_RX_AGAIN)
 			c->rx_activity_ms = vu_now_ms();
 		if (st == VU_RX_AGAIN) {
