@@ -347,11 +347,7 @@ vun_rxq_info(struct rte_eth_dev *dev, uint16_t q, struct rte_eth_rxq_info *qi)
 	qi->mp = vq->mp;
 	qi->nb_desc = vq->size;
 	qi->scattered_rx = 1; /* a frame larger than an mbuf: a chain */
-	qi->rx_buf_size = vq->mp == NULL ?
-				  0 :
-				  (uint16_t)(rte_pktmbuf_data_room_size(
-						     vq->mp) -
-					     RTE_PKTMBUF_HEADROOM);
+	qi->rx_buf_size = vu_pmd_rx_buf_size(vq->mp);
 }
 
 static void

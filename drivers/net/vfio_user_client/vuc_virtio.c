@@ -496,7 +496,7 @@ ring_bytes(uint16_t n)
 
 	s += RTE_ALIGN_CEIL(6 + 8 * (size_t)n, 4096);
 	/* then the headers of the slots; the control queue's command
-	 * (ctrl_buf()) at the zone's end, whatever the queue's size */
+	 * (struct ctrl_buf) at the zone's end, whatever the queue's size */
 	return s + RTE_MAX((size_t)n * sizeof(struct virtio_net_hdr_mrg_rxbuf),
 			   sizeof(struct ctrl_buf));
 }

@@ -15,6 +15,7 @@
 
 #include <bus_vdev_driver.h>
 #include <ethdev_driver.h>
+#include <rte_mbuf.h>
 
 /*
  * The eth_dev_ops both PMDs have, in an initializer: the PMD's own
@@ -61,6 +62,17 @@ void vu_pmd_queue_release(struct rte_eth_dev *dev, uint16_t q);
  * (no disable op: ethdev answers -ENOTSUP).
  */
 int vu_pmd_noop(struct rte_eth_dev *dev);
+
+/* rxq_info_get's rx_buf_size: the data room of mp's mbufs past their
+ * headroom, 0 without a pool. */
+static inline uint16_t
+vu_pmd_rx_buf_size(struct rte_mempool *mp)
+{
+	if (mp == NULL)
+		return 0;
+	return (uint16_t)(rte_pktmbuf_data_room_size(mp) -
+			  RTE_PKTMBUF_HEADROOM);
+}
 
 /* burst_mode_get's text: the ring layout a queue runs (or will). */
 int vu_pmd_burst_mode(struct rte_eth_burst_mode *mode, bool ready, bool packed,
