@@ -63,15 +63,32 @@ watchdog(int sig)
 }
 
 int
+nic_port_configure(uint16_t mtu)
+{
+	struct rte_eth_conf conf = {
+		.rxmode = { .mtu = mtu,
+			    .offloads = RTE_ETH_RX_OFFLOAD_SCATTER },
+		.txmode = { .offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS },
+		.intr_conf = { .lsc = 1 },
+	};
+	int ret = rte_eth_dev_configure(nic.port, NIC_QUEUES, NIC_QUEUES,
+					&conf);
+
+	for (uint16_t q = 0; ret == 0 && q < NIC_QUEUES; q++) {
+		ret = rte_eth_rx_queue_setup(nic.port, q, 512, SOCKET_ID_ANY,
+					     NULL, nic.rx_mp);
+		if (ret == 0)
+			ret = rte_eth_tx_queue_setup(nic.port, q, 512,
+						     SOCKET_ID_ANY, NULL);
+	}
+	return ret;
+}
+
+int
 nic_group_setup(const char *prog)
 {
 	const char *root = getenv("VU_TEST_BUILD_ROOT");
 	const char *loglvl = getenv("NIC_LOG_LEVEL");
-	struct rte_eth_conf conf = {
-		.rxmode = { .mtu = NIC_MTU, .offloads = RTE_ETH_RX_OFFLOAD_SCATTER },
-		.txmode = { .offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS },
-		.intr_conf = { .lsc = 1 },
-	};
 	char vdev[320], prefix[64], log[96];
 	char *argv[] = {
 		(char *)(uintptr_t)prog, "--no-huge", "-m", "256", "--no-pci",
@@ -122,14 +139,7 @@ nic_group_setup(const char *prog)
 		fprintf(stderr, "mempool: %s\n", rte_strerror(rte_errno));
 		return -1;
 	}
-	ret = rte_eth_dev_configure(nic.port, NIC_QUEUES, NIC_QUEUES, &conf);
-	for (uint16_t q = 0; ret == 0 && q < NIC_QUEUES; q++) {
-		ret = rte_eth_rx_queue_setup(nic.port, q, 512, SOCKET_ID_ANY,
-					     NULL, nic.rx_mp);
-		if (ret == 0)
-			ret = rte_eth_tx_queue_setup(nic.port, q, 512,
-						     SOCKET_ID_ANY, NULL);
-	}
+	ret = nic_port_configure(NIC_MTU);
 	if (ret == 0)
 		ret = rte_eth_dev_callback_register(nic.port,
 				RTE_ETH_EVENT_INTR_LSC, lsc_cb, NULL);

@@ -242,6 +242,9 @@ uint64_t nic_now_ms(void);
 })
 
 /* Start or stop the port. */
+/* Configure the stopped port (rxmode.mtu mtu, 0: ethdev's default) and
+ * set its queues up again (a failed configure releases them). */
+int nic_port_configure(uint16_t mtu);
 void nic_port_start(void);
 void nic_port_stop(void);
 /* Link status as the application sees it (rte_eth_link_get_nowait). */

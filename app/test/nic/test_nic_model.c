@@ -534,29 +534,6 @@ test_device_config(void **state)
 	drv_close(d);
 }
 
-/* Reconfigure the stopped port with rxmode.mtu (0: ethdev's default),
- * its queues set up again (a failed configure releases them). */
-static int
-configure_mtu(uint16_t mtu)
-{
-	struct rte_eth_conf conf = {
-		.rxmode = { .mtu = mtu,
-			    .offloads = RTE_ETH_RX_OFFLOAD_SCATTER },
-		.intr_conf = { .lsc = 1 },
-	};
-	int ret = rte_eth_dev_configure(nic.port, NIC_QUEUES, NIC_QUEUES,
-					&conf);
-
-	for (uint16_t q = 0; ret == 0 && q < NIC_QUEUES; q++) {
-		ret = rte_eth_rx_queue_setup(nic.port, q, 512, SOCKET_ID_ANY,
-					     NULL, nic.rx_mp);
-		if (ret == 0)
-			ret = rte_eth_tx_queue_setup(nic.port, q, 512,
-						     SOCKET_ID_ANY, NULL);
-	}
-	return ret;
-}
-
 /*
  * rte_eth_dev_configure()'s rxmode.mtu becomes the device's MTU, which
  * the port then reports; left at ethdev's default (0, read as 1500) it
@@ -572,28 +549,28 @@ test_configure_mtu(void **state)
 
 	(void)state;
 	nic_port_stop();
-	assert_int_equal(configure_mtu(4000), 0);
+	assert_int_equal(nic_port_configure(4000), 0);
 	assert_int_equal(rte_eth_dev_get_mtu(nic.port, &mtu), 0);
 	assert_int_equal(mtu, 4000);
 	/* 0 (1500) keeps the devarg's only while the device has it */
-	assert_int_equal(configure_mtu(0), 0);
+	assert_int_equal(nic_port_configure(0), 0);
 	assert_int_equal(rte_eth_dev_get_mtu(nic.port, &mtu), 0);
 	assert_int_equal(mtu, 1500);
-	assert_int_equal(configure_mtu(NIC_MTU), 0);
-	assert_int_equal(configure_mtu(0), 0);
+	assert_int_equal(nic_port_configure(NIC_MTU), 0);
+	assert_int_equal(nic_port_configure(0), 0);
 	assert_int_equal(rte_eth_dev_get_mtu(nic.port, &mtu), 0);
 	assert_int_equal(mtu, NIC_MTU);
-	assert_int_equal(configure_mtu(4000), 0);
+	assert_int_equal(nic_port_configure(4000), 0);
 	nic_port_start();
 	drv_init(d, V1 | NIC_F(VIRTIO_NET_F_MTU), 2);
 	drv_read_netcfg(d, &c);
 	assert_int_equal(c.mtu, 4000);
 	nic_port_stop();
-	assert_int_equal(configure_mtu(NIC_MTU), -EBUSY);
+	assert_int_equal(nic_port_configure(NIC_MTU), -EBUSY);
 	assert_int_equal(rte_eth_dev_get_mtu(nic.port, &mtu), 0);
 	assert_int_equal(mtu, 4000);	/* ethdev rolled back */
 	cc_w8(d, CC(device_status), 0);
-	assert_int_equal(configure_mtu(NIC_MTU), 0);
+	assert_int_equal(nic_port_configure(NIC_MTU), 0);
 	assert_int_equal(rte_eth_dev_get_mtu(nic.port, &mtu), 0);
 	assert_int_equal(mtu, NIC_MTU);
 	nic_port_start();
