@@ -384,7 +384,10 @@ conn_reply_error(struct vu_conn *c, const struct vfio_user_header *req,
 		.error_no = (uint32_t)err,
 	};
 
-	if (req->flags & VFIO_USER_F_NO_REPLY)
+	/* replies answer commands only: a reply (or a message of a reserved
+	 * type) that is wrong is logged, never answered */
+	if ((req->flags & VFIO_USER_F_TYPE_MASK) != VFIO_USER_F_TYPE_COMMAND ||
+	    (req->flags & VFIO_USER_F_NO_REPLY))
 		return 0;
 	return vu_conn_send(c, &h, NULL, 0, NULL, 0);
 }
@@ -401,8 +404,14 @@ msg_check(struct vu_conn *c, const struct vu_msg *m, uint32_t received)
 		       h->msg_size);
 		return EINVAL;
 	}
-	if ((h->flags & VFIO_USER_F_TYPE_MASK) != VFIO_USER_F_TYPE_COMMAND ||
-	    (h->flags & ~(VFIO_USER_F_TYPE_MASK | VFIO_USER_F_NO_REPLY))) {
+	if ((h->flags & VFIO_USER_F_TYPE_MASK) != VFIO_USER_F_TYPE_COMMAND) {
+		VU_LOG(ERR,
+		       "%s: message id %u (flags 0x%x) is not a command: "
+		       "dropped",
+		       c->dev->path, h->msg_id, h->flags);
+		return EINVAL;
+	}
+	if (h->flags & ~(VFIO_USER_F_TYPE_MASK | VFIO_USER_F_NO_REPLY)) {
 		VU_LOG(ERR, "%s: bad flags 0x%x on a command", c->dev->path,
 		       h->flags);
 		return EINVAL;
@@ -458,6 +467,11 @@ conn_handle_msg(struct vu_conn *c)
 		return 0;
 	}
 
+	/* VERSION is always answered: its reply carries the server's limits
+	 * (and the twin socket), which the client cannot do without */
+	if (h->cmd == VFIO_USER_VERSION &&
+	    (h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_COMMAND)
+		h->flags &= ~VFIO_USER_F_NO_REPLY;
 	err = c->rx.fds_overflow ? EINVAL : msg_check(c, &m, c->rx.want);
 	if (c->rx.fds_overflow)
 		VU_LOG(ERR,

@@ -824,6 +824,32 @@ test_version_twin_socket(void **state)
 	check_alive(c);
 }
 
+/*
+ * VERSION with No_reply is answered all the same: the client learns the
+ * server's limits (and gets the twin socket) only from the reply.
+ */
+static void
+test_version_no_reply(void **state)
+{
+	struct vfio_user_version v = {
+		.major = VFIO_USER_MAJOR_VER,
+		.minor = VFIO_USER_MINOR_VER,
+	};
+	struct rc *c = conn_open_fresh();
+	struct rc_reply r;
+	json_t *root;
+	uint16_t id;
+
+	(void)state;
+	id = send_cmd(c, VFIO_USER_VERSION, VFIO_USER_F_NO_REPLY, &v, sizeof(v),
+		      NULL, 0);
+	assert_int_equal(recv_reply(c, id, VFIO_USER_VERSION, &r), 0);
+	root = check_version_reply(&r, VFIO_USER_MINOR_VER);
+	json_decref(root);
+	rc_reply_free(&r);
+	check_alive(c);
+}
+
 /* ---- device, region and IRQ queries ---- */
 
 static void
@@ -2419,6 +2445,23 @@ bad_before_version(struct rc *c)
 	expect_error(c, id, VFIO_USER_DEVICE_GET_INFO, EINVAL);
 }
 
+/* Before VERSION, messages that are not commands are dropped unanswered
+ * (and the connection can still negotiate). */
+static void
+bad_reply_before_version(struct rc *c)
+{
+	get_info_hdr(c, VFIO_USER_F_TYPE_REPLY, 0);
+	get_info_hdr(c, VFIO_USER_F_TYPE_REPLY | VFIO_USER_F_ERROR, EIO);
+	expect_silence(c, 200);
+}
+
+static void
+bad_reserved_type_before_version(struct rc *c)
+{
+	get_info_hdr(c, 0x7, 0);
+	expect_silence(c, 200);
+}
+
 static void
 bad_set_irqs_flags(struct rc *c, uint32_t flags)
 {
@@ -2680,6 +2723,8 @@ static const struct bad_case bad_cases[] = {
 	BAD(bad_version_short, true, NULL),
 	BAD(bad_version_twice, false, NULL),
 	BAD(bad_before_version, true, NULL),
+	BAD(bad_reply_before_version, true, NULL),
+	BAD(bad_reserved_type_before_version, true, NULL),
 	BAD(bad_set_irqs_two_data, false, NULL),
 	BAD(bad_set_irqs_two_actions, false, NULL),
 	BAD(bad_set_irqs_no_flags, false, NULL),
@@ -2939,6 +2984,8 @@ main(int argc, char **argv)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test_teardown(test_version, teardown_conns),
 		cmocka_unit_test_teardown(test_version_twin_socket,
+					  teardown_conns),
+		cmocka_unit_test_teardown(test_version_no_reply,
 					  teardown_conns),
 		cmocka_unit_test_teardown(test_get_info, teardown_conns),
 		cmocka_unit_test_teardown(test_region_info, teardown_conns),
