@@ -277,6 +277,8 @@ test_tx_bad_chains(void **state)
 		assert_int_equal(rte_eth_rx_burst(nic.port, 0, m, 4), 0);
 		assert_true(xs("rx_q0_bad_descriptors") > bad);
 		assert_int_equal(dvq_pending_used(q), 0);
+		/* and the device asks for a reset (VIRTIO 1.x 2.1.2) */
+		assert_true(NIC_WAIT(drv_status(d) & S_NEEDS_RESET, 1000));
 		__atomic_store_n(&q->avail->idx, q->avail_idx, __ATOMIC_RELEASE);
 		assert_int_equal(nic_rx(0, m, 1, 1000), 1);
 		assert_true(nic_mbuf_check(m[0], 90, s));
@@ -513,6 +515,7 @@ test_rx_bad(void **state)
 		assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 0);
 		assert_true(xs("tx_q0_bad_descriptors") > bad);
 		assert_int_equal(dvq_pending_used(q), 0);
+		assert_true(NIC_WAIT(drv_status(d) & S_NEEDS_RESET, 1000));
 		__atomic_store_n(&q->avail->idx, q->avail_idx, __ATOMIC_RELEASE);
 		assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 1);
 		assert_true(drv_recv(d, q, rxbuf));

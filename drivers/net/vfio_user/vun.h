@@ -120,6 +120,8 @@ struct vun_vq {
 	uint64_t desc_iova;
 	uint64_t avail_iova;
 	uint64_t used_iova;
+	uint32_t avail_broken;		/* atomic: the data path saw the avail
+					 * index run ahead of the ring */
 } __rte_cache_aligned;
 
 struct vun_dev {
@@ -166,6 +168,8 @@ struct vun_dev {
 	 * 5.1.6.5.2), back to the device's at reset */
 	struct rte_ether_addr guest_mac;
 	int notify_efd;			/* ioeventfd offered for data kicks */
+	int error_efd;			/* the data path's driver errors, to
+					 * the event thread (vun_vq_broken) */
 	int pci_cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
 	uint32_t mig_stopped;		/* atomic: stopped by migration */
 	struct vun_mig *mig;		/* vun_migration.c */
@@ -186,6 +190,7 @@ void vun_queues_stop(struct vun_dev *d);
 void vun_signal_config(struct vun_dev *d);
 void vun_queues_start(struct vun_dev *d);
 void vun_ctrl_process(struct vun_dev *d);
+void vun_vq_broken(struct vun_vq *vq);
 
 /* vun_migration.c: device state, migration callbacks */
 int vun_mig_register(struct vun_dev *d);

@@ -284,7 +284,7 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 	count = (uint16_t)(avail - vq->last_avail);
 	if (unlikely(count > vq->size)) {
-		vq->st.bad_desc++;
+		vun_vq_broken(vq);
 		count = 0;
 	}
 	if (count > n)
@@ -551,7 +551,7 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 
 	avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
 	if (unlikely((uint16_t)(avail - vq->last_avail) > vq->size)) {
-		vq->st.bad_desc++;
+		vun_vq_broken(vq);
 		avail = vq->last_avail;
 	}
 	old_used = vq->last_used;

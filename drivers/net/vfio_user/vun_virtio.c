@@ -163,12 +163,58 @@ vun_needs_reset(struct vun_dev *d, const char *why)
 	set_needs_reset(d, why);
 }
 
+/*
+ * A data queue's avail index ran more than the ring size ahead of what we
+ * consumed: the ring cannot be trusted any more, so the queue serves
+ * nothing (the data path) and the device asks for a reset (VIRTIO 1.x
+ * 2.1.2), as for the control queue. The status is the event thread's:
+ * the polling lcore only posts the error there, once per queue.
+ */
+void __rte_cold
+vun_vq_broken(struct vun_vq *vq)
+{
+	uint64_t one = 1;
+	uint32_t fresh = 0;
+
+	vq->st.bad_desc++;
+	if (__atomic_compare_exchange_n(&vq->avail_broken, &fresh, 1, false,
+					__ATOMIC_RELEASE, __ATOMIC_RELAXED) &&
+	    vq->dev->error_efd >= 0 &&
+	    write(vq->dev->error_efd, &one, sizeof(one)) < 0)
+		VUN_LOG(ERR, "%s: queue %u: cannot post a driver error: %s",
+			vq->dev->path, vq->index, strerror(errno));
+}
+
+/* Event thread: the errors vun_vq_broken() posted. */
+static void
+on_vq_broken(int fd, void *arg, uint32_t events)
+{
+	struct vun_dev *d = arg;
+	uint64_t n;
+	char why[64];
+
+	RTE_SET_USED(events);
+	if (read(fd, &n, sizeof(n)) < 0)
+		return;
+	for (uint16_t i = 0; i < VUN_MAX_VQS; i++) {
+		if (__atomic_load_n(&d->vq[i].avail_broken, __ATOMIC_ACQUIRE) !=
+		    1)
+			continue;
+		/* 2: reported; the next reset clears it */
+		__atomic_store_n(&d->vq[i].avail_broken, 2, __ATOMIC_RELAXED);
+		snprintf(why, sizeof(why),
+			 "virtqueue %u avail index ahead of the ring", i);
+		set_needs_reset(d, why);
+	}
+}
+
 /* ---- virtqueues ---- */
 
 /* The ring state every queue starts from (device reset). */
 static void
 vq_positions_reset(struct vun_vq *vq)
 {
+	__atomic_store_n(&vq->avail_broken, 0, __ATOMIC_RELAXED);
 	vq->last_avail = vq->last_used = 0;
 	vq->avail_wrap = vq->used_wrap = true;	/* VIRTIO 1.x 2.8.1 */
 }
@@ -1211,6 +1257,7 @@ vun_virtio_init(struct vun_dev *d)
 	d->msix_vectors = (uint16_t)(vun_num_vqs(d) + 1);
 	d->dev_id = -1;
 	d->notify_efd = -1;
+	d->error_efd = -1;
 	for (uint16_t i = 0; i < VUN_MAX_VQS; i++) {
 		d->vq[i].index = i;
 		d->vq[i].qid = i / 2;
@@ -1329,6 +1376,17 @@ vun_virtio_register(struct vun_dev *d)
 	ret = rte_vfio_user_pci_attach(d->pci, id);
 	if (ret < 0)
 		goto err;
+	d->error_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->error_efd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ret = rte_vfio_user_watch_fd(d->error_efd, on_vq_broken, d);
+	if (ret < 0) {
+		close(d->error_efd);
+		d->error_efd = -1;
+		goto err;
+	}
 	ret = vun_mig_register(d);
 	if (ret < 0)
 		goto err;
@@ -1346,6 +1404,12 @@ err:
 void
 vun_virtio_fini(struct vun_dev *d)
 {
+	if (d->error_efd >= 0) {
+		/* first: its callback touches the device (waits for it) */
+		rte_vfio_user_unwatch_fd(d->error_efd);
+		close(d->error_efd);
+		d->error_efd = -1;
+	}
 	if (d->dev_id >= 0) {
 		rte_vfio_user_pci_attach(d->pci, -1);
 		rte_vfio_user_unregister(d->dev_id);
