@@ -645,7 +645,7 @@ rte_vfio_user_client_dma_logging_stop(struct rte_vfio_user_client *c);
  */
 __rte_experimental int rte_vfio_user_client_dma_logging_report(
 	struct rte_vfio_user_client *c, uint64_t iova, uint64_t length,
-	uint64_t page_size, uint64_t *bitmap, size_t bitmap_size);
+	uint64_t page_size, uint64_t *bitmap, uint64_t bitmap_size);
 
 #ifdef __cplusplus
 }

@@ -1822,7 +1822,7 @@ int
 rte_vfio_user_client_dma_logging_report(struct rte_vfio_user_client *c,
 					uint64_t iova, uint64_t length,
 					uint64_t page_size, uint64_t *bitmap,
-					size_t bitmap_size)
+					uint64_t bitmap_size)
 {
 	struct vfio_user_dma_logging_report rq = {
 		.iova = iova,
