@@ -12,13 +12,17 @@
  *   fe: start RET
  *   fe: rx N ipackets N ierrors N opackets N
  *   fe: mempool in_use N of N    after stop + close
+ *   fe: alarms N late_max_ms N   with --alarms
  *
- *   fe_hostile_app <EAL args> -- [--secs S] [--rx N] [--tx]
+ *   fe_hostile_app <EAL args> -- [--secs S] [--rx N] [--tx] [--alarms S]
  *
  * --secs: receive (and with --tx, send one frame per round) for at most S
- * seconds; --rx: stop as soon as N packets are in. Exit status 0 when it
- * got that far whatever the port did (the test judges the lines), 1 when
- * the application itself could not run.
+ * seconds; --rx: stop as soon as N packets are in; --alarms: instead of
+ * starting the port, run an EAL alarm every 50 ms for S seconds and say how
+ * late the latest was (the EAL interrupt thread runs the alarms: anything
+ * the port does there holds them up), then close the port. Exit status 0
+ * when it got that far whatever the port did (the test judges the lines),
+ * 1 when the application itself could not run.
  */
 
 #include <getopt.h>
@@ -29,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_alarm.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -130,6 +135,51 @@ bad_end:
 	return -1;
 }
 
+#define FE_ALARM_US 50000
+
+static struct {
+	uint64_t due;		/* timer cycles */
+	uint64_t n;
+	uint64_t late_max;	/* ms */
+	uint32_t stop;
+} alarm_probe;
+
+static void
+alarm_cb(void *arg)
+{
+	uint64_t now = rte_get_timer_cycles(), hz = rte_get_timer_hz();
+	uint64_t late = now > alarm_probe.due ?
+				(now - alarm_probe.due) * 1000 / hz :
+				0;
+
+	RTE_SET_USED(arg);
+	alarm_probe.n++;
+	if (late > alarm_probe.late_max)
+		alarm_probe.late_max = late;
+	if (__atomic_load_n(&alarm_probe.stop, __ATOMIC_ACQUIRE))
+		return;
+	alarm_probe.due = now + FE_ALARM_US * hz / 1000000;
+	if (rte_eal_alarm_set(FE_ALARM_US, alarm_cb, NULL) != 0)
+		printf("fe: alarm set failed\n");
+}
+
+/* EAL alarms every 50 ms for secs seconds: how late did they run? */
+static void
+alarms_run(double secs)
+{
+	alarm_probe.due = rte_get_timer_cycles() +
+			  FE_ALARM_US * rte_get_timer_hz() / 1000000;
+	if (rte_eal_alarm_set(FE_ALARM_US, alarm_cb, NULL) != 0) {
+		printf("fe: alarm set failed\n");
+		return;
+	}
+	usleep((useconds_t)(secs * 1e6));
+	__atomic_store_n(&alarm_probe.stop, 1, __ATOMIC_RELEASE);
+	rte_eal_alarm_cancel(alarm_cb, NULL);
+	printf("fe: alarms %" PRIu64 " late_max_ms %" PRIu64 "\n",
+	       alarm_probe.n, alarm_probe.late_max);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -137,6 +187,7 @@ main(int argc, char **argv)
 		{ "secs", required_argument, NULL, 's' },
 		{ "rx", required_argument, NULL, 'r' },
 		{ "tx", no_argument, NULL, 't' },
+		{ "alarms", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rte_eth_conf conf = { 0 };
@@ -144,7 +195,7 @@ main(int argc, char **argv)
 	struct rte_mempool *mp;
 	struct rte_eth_stats st;
 	uint64_t rx = 0, want = UINT64_MAX, end;
-	double secs = 2;
+	double secs = 2, alarms = 0;
 	bool tx = false;
 	uint16_t nq;
 	int ret, c;
@@ -167,6 +218,9 @@ main(int argc, char **argv)
 		case 't':
 			tx = true;
 			break;
+		case 'a':
+			alarms = atof(optarg);
+			break;
 		default:
 			fprintf(stderr, "fe: bad option\n");
 			return 1;
@@ -176,6 +230,13 @@ main(int argc, char **argv)
 	heap_check("after probe");
 	if (rte_eth_dev_count_avail() == 0) {
 		/* a refused probe must leave EAL in a state to exit cleanly */
+		fflush(stdout);
+		return rte_eal_cleanup() == 0 ? 0 : 1;
+	}
+	if (alarms > 0) {
+		alarms_run(alarms);
+		rte_eth_dev_close(0);
+		heap_check("after close");
 		fflush(stdout);
 		return rte_eal_cleanup() == 0 ? 0 : 1;
 	}

@@ -22,6 +22,8 @@ Each MODE is one way of misbehaving:
   fuzz_split   MRG_RXBUF + EVENT_IDX, split rings: random used entries,
   fuzz_packed  random num_buffers, used index jumps (split) or random ids,
                lengths and flags (packed), on rx and tx, for --secs
+  mute         accepts every connection and answers nothing; each is
+               closed after --hold seconds; exits after --secs
 
 What it did goes to stderr as "dev: ..." lines, which the test reads. It
 serves one connection and exits when the client goes away.
@@ -41,7 +43,7 @@ import threading
 import time
 
 MODES = ("notify_oob", "ctrl_small", "mq_max", "packed_leak", "mrg_stall",
-         "fuzz_split", "fuzz_packed")
+         "fuzz_split", "fuzz_packed", "mute")
 
 ap = argparse.ArgumentParser(description="hostile vfio-user virtio-net device")
 ap.add_argument("socket")
@@ -49,6 +51,8 @@ ap.add_argument("mode", choices=MODES)
 ap.add_argument("--ctrl-qmax", type=int, default=4)
 ap.add_argument("--secs", type=float, default=2.0)
 ap.add_argument("--seed", type=int, default=1)
+ap.add_argument("--hold", type=float, default=1.5,
+                help="mute: seconds each connection is held unanswered")
 ap.add_argument("--notify-map", choices=("none", "plain", "sealable"),
                 help="offer the notify area for mmap from a memfd, plain "
                 "(it can always shrink) or sealable (the driver can seal "
@@ -411,11 +415,38 @@ def device_thread():
 
 # ---- the connection ----
 
+def mute(srv):
+    """Accept, read, answer nothing, close after --hold; for --secs."""
+    end = time.monotonic() + args.secs
+    n = 0
+    while time.monotonic() < end:
+        srv.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            conn, _ = srv.accept()
+        except socket.timeout:
+            break
+        n += 1
+        hold_end = time.monotonic() + args.hold
+        try:
+            while time.monotonic() < hold_end:
+                conn.settimeout(max(0.01, hold_end - time.monotonic()))
+                if not conn.recv(4096):
+                    break
+        except (socket.timeout, ConnectionResetError):
+            pass
+        conn.close()
+    srv.close()
+    log("mute: %d connections held unanswered" % n)
+
+
 def main():
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(args.socket)
     srv.listen(1)
     log("listening on %s, mode %s" % (args.socket, MODE))
+    if MODE == "mute":
+        mute(srv)
+        return
     conn, _ = srv.accept()
     srv.close()
     send_lock = threading.Lock()

@@ -19,6 +19,9 @@
 #   notify_sealed (each with packed_leak's traffic)
 #   fuzz_split    2 s of random ring writes, split then packed rings: errors
 #   fuzz_packed   counted, every mbuf back in the pool
+#   mute          a device that accepts and answers nothing, reconnect=100:
+#                 the port's attempts (1.5 s each) do not hold up the EAL
+#                 interrupt thread (its alarms run on time)
 # In every case the application exits by itself with status 0, the heap's
 # element list is intact after probe (and start, and close), and the
 # device sees its client go. Memory is --no-huge (a memfd the device maps).
@@ -183,8 +186,23 @@ case_fuzz_packed() {
 	fe_fuzz fuzz_packed
 }
 
+case_mute() {
+	local late
+	fe_case mute ",reconnect=100" "--alarms 3" "--secs 6 --hold 1.5"
+	fe_expect ports 1 "the port must exist (reconnect=)"
+	grep -a -q "device not up yet, retrying every 100 ms" "$FE_LOG" ||
+		pair_fail "$CASE: the probe did not go on to reconnect"
+	grep -a -q "^dev: mute: [2-9][0-9]* connections" "$DEV_LOG" ||
+		pair_fail "$CASE: the port did not retry: $(grep -a "^dev: mute" "$DEV_LOG")"
+	late=$(fe_value late_max_ms)
+	[ -n "$late" ] || pair_fail "$CASE: no alarm figures"
+	[ "$late" -lt 750 ] ||
+		pair_fail "$CASE: an EAL alarm ran $late ms late while the port reconnected"
+	pair_log "$CASE: $(grep -a "^fe: alarms" "$FE_LOG"), $(grep -a "^dev: mute" "$DEV_LOG")"
+}
+
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"

@@ -168,6 +168,12 @@ struct vuc_dev {
 	uint32_t link_up;		/* atomic */
 	uint32_t closing;
 	uint32_t reconnecting;
+	/* the reconnect thread (reconnect= only): rc_wanted under rc_lock */
+	pthread_t rc_thread;
+	bool rc_running;
+	bool rc_wanted;
+	pthread_mutex_t rc_lock;
+	pthread_cond_t rc_cond;
 	uint32_t needs_reset;		/* atomic: the device set NEEDS_RESET */
 
 	/* what the device offers, from its config space */

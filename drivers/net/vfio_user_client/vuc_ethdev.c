@@ -19,7 +19,6 @@
 #include <bus_vdev_driver.h>
 #include <ethdev_driver.h>
 #include <ethdev_vdev.h>
-#include <rte_alarm.h>
 #include <rte_kvargs.h>
 #include <rte_malloc.h>
 
@@ -59,8 +58,12 @@ vuc_link_set(struct vuc_dev *d, bool up)
 		rte_eth_dev_callback_process(eth, RTE_ETH_EVENT_INTR_LSC, NULL);
 }
 
-static void reconnect_alarm(void *arg);
-
+/*
+ * Reconnection runs on a control thread of the port's own (reconnect= only),
+ * not on the EAL interrupt thread: an attempt can wait on a server for the
+ * request timeout (5 s) at each step, and that thread serves every other
+ * port's interrupts and every alarm of the process.
+ */
 void
 vuc_schedule_reconnect(struct vuc_dev *d)
 {
@@ -68,13 +71,15 @@ vuc_schedule_reconnect(struct vuc_dev *d)
 		return;
 	if (__atomic_exchange_n(&d->reconnecting, 1, __ATOMIC_ACQ_REL))
 		return;
-	rte_eal_alarm_set((uint64_t)d->reconnect_ms * 1000, reconnect_alarm, d);
+	pthread_mutex_lock(&d->rc_lock);
+	d->rc_wanted = true;
+	pthread_cond_signal(&d->rc_cond);
+	pthread_mutex_unlock(&d->rc_lock);
 }
 
 static void
-reconnect_alarm(void *arg)
+reconnect_attempt(struct vuc_dev *d)
 {
-	struct vuc_dev *d = arg;
 	int ret;
 
 	pthread_mutex_lock(&d->lock);
@@ -110,6 +115,87 @@ reconnect_alarm(void *arg)
 	VUC_LOG(INFO, "%s: reconnected", d->path);
 	if (d->started)
 		vuc_link_set(d, vuc_read_link(d));
+}
+
+/* Wait, with rc_lock held, until asked or closing (or until *deadline,
+ * if given); true if closing. */
+static bool
+reconnect_wait(struct vuc_dev *d, const struct timespec *deadline)
+{
+	while (!__atomic_load_n(&d->closing, __ATOMIC_ACQUIRE)) {
+		if (deadline == NULL) {
+			if (d->rc_wanted)
+				return false;
+			pthread_cond_wait(&d->rc_cond, &d->rc_lock);
+		} else if (pthread_cond_timedwait(&d->rc_cond, &d->rc_lock,
+						  deadline) == ETIMEDOUT) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void *
+reconnect_thread(void *arg)
+{
+	struct vuc_dev *d = arg;
+	struct timespec t;
+
+	pthread_mutex_lock(&d->rc_lock);
+	while (!reconnect_wait(d, NULL)) {
+		d->rc_wanted = false;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_sec += d->reconnect_ms / 1000;
+		t.tv_nsec += (long)(d->reconnect_ms % 1000) * 1000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		if (reconnect_wait(d, &t))
+			break;
+		pthread_mutex_unlock(&d->rc_lock);
+		reconnect_attempt(d);
+		pthread_mutex_lock(&d->rc_lock);
+	}
+	pthread_mutex_unlock(&d->rc_lock);
+	return NULL;
+}
+
+static int
+reconnect_thread_start(struct vuc_dev *d, const char *name)
+{
+	pthread_condattr_t ca;
+	char tname[RTE_MAX_THREAD_NAME_LEN];
+	int ret;
+
+	pthread_mutex_init(&d->rc_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->rc_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	snprintf(tname, sizeof(tname), "vuc-rc-%u", d->port_id);
+	ret = rte_ctrl_thread_create(&d->rc_thread, tname, NULL,
+				     reconnect_thread, d);
+	if (ret != 0) {
+		VUC_LOG(ERR, "%s: cannot start the reconnect thread: %s", name,
+			strerror(ret));
+		return -ret;
+	}
+	d->rc_running = true;
+	return 0;
+}
+
+/* closing is set: the thread ends once its attempt (if any) is over */
+static void
+reconnect_thread_stop(struct vuc_dev *d)
+{
+	if (!d->rc_running)
+		return;
+	pthread_mutex_lock(&d->rc_lock);
+	pthread_cond_broadcast(&d->rc_cond);
+	pthread_mutex_unlock(&d->rc_lock);
+	pthread_join(d->rc_thread, NULL);
+	d->rc_running = false;
 }
 
 /* Config-change interrupt: the device's link may have changed. */
@@ -280,7 +366,7 @@ vuc_dev_close(struct rte_eth_dev *dev)
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return 0;
 	__atomic_store_n(&d->closing, 1, __ATOMIC_RELEASE);
-	rte_eal_alarm_cancel(reconnect_alarm, d);
+	reconnect_thread_stop(d);
 	rte_mem_event_callback_unregister(d->path, d);
 	lsc_intr_unregister(d);
 	pthread_mutex_lock(&d->lock);
@@ -634,6 +720,11 @@ vuc_probe(struct rte_vdev_device *vdev)
 		ret = -ENOMEM;
 		goto err;
 	}
+	if (d->reconnect_ms > 0) {
+		ret = reconnect_thread_start(d, name);
+		if (ret < 0)
+			goto err;
+	}
 	eth->dev_ops = &vuc_ops;
 	eth->rx_pkt_burst = vuc_rx_burst;
 	eth->tx_pkt_burst = vuc_tx_burst;
@@ -645,7 +736,7 @@ vuc_probe(struct rte_vdev_device *vdev)
 	if (ret < 0 && d->reconnect_ms == 0)
 		goto err;
 	if (ret < 0) {
-		VUC_LOG(WARNING, "%s: device not there yet, retrying every %u ms",
+		VUC_LOG(WARNING, "%s: device not up yet, retrying every %u ms",
 			d->path, d->reconnect_ms);
 		vuc_schedule_reconnect(d);
 	}
@@ -658,9 +749,12 @@ vuc_probe(struct rte_vdev_device *vdev)
 	rte_ether_addr_copy(&d->mac, eth->data->mac_addrs);
 	eth->data->mtu = d->mtu;
 	rte_eth_dev_probing_finish(eth);
-	VUC_LOG(INFO, "%s: port %u attached to %s", name, d->port_id, d->path);
+	VUC_LOG(NOTICE, "%s: port %u drives the device at %s", name, d->port_id,
+		d->path);
 	return 0;
 err:
+	__atomic_store_n(&d->closing, 1, __ATOMIC_RELEASE);
+	reconnect_thread_stop(d);
 	vuc_irqs_free(d);
 	rte_free(d->qsbr);
 	rte_eth_dev_release_port(eth);
