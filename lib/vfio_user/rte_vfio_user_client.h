@@ -138,7 +138,8 @@ struct rte_vfio_user_client_write {
  *   connect_timeout_ms), ETIMEDOUT (a server accepting no connection, or
  *   not answering VERSION), ENOTSUP (a major version mismatch), EPROTO
  *   (a bad reply), ENOTCONN (the server left during the attach), the
- *   server's errno for an error reply to VERSION, ENOMEM, EINVAL (no
+ *   server's errno for an error reply to VERSION (EBUSY: the device has a
+ *   client already, with this library's server), ENOMEM, EINVAL (no
  *   conf or path, a path too long, max_xfer over 1 MiB), or another
  *   errno of connect().
  */

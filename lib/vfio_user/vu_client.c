@@ -842,6 +842,18 @@ negotiate(struct rte_vfio_user_client *c)
 	iov[0] = (struct iovec){ &v, sizeof(v) };
 	iov[1] = (struct iovec){ buf, (size_t)len + 1 };
 	ret = request(c, &w, VFIO_USER_VERSION, 0, iov, 2, NULL, 0);
+	if (ret == -EBUSY)
+		VU_LOG(ERR,
+		       "%s: the device has a client already (one client "
+		       "per device)",
+		       c->path);
+	else if (ret == -ENOTCONN)
+		VU_LOG(ERR,
+		       "%s: the server closed the connection before "
+		       "answering VERSION (see its log)",
+		       c->path);
+	else if (ret < 0)
+		VU_LOG(ERR, "%s: VERSION: %s", c->path, strerror(-ret));
 	if (ret < 0)
 		return ret;
 	ret = parse_version_reply(c, &w);

@@ -264,7 +264,9 @@ conn_attach(struct vu_dev *dev, int fd)
 	if (dev->conn != NULL) {
 		pthread_mutex_unlock(&dev->lock);
 		conn_refused(dev, EBUSY);
+		c->fd = -1;
 		conn_free(c);
+		vu_refuse(fd, dev->path, EBUSY);	/* takes fd */
 		return -EBUSY;
 	}
 	dev->conn = c;

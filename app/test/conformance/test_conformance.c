@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -2839,6 +2840,45 @@ test_write_then_close(void **state)
 	free(buf);
 }
 
+/*
+ * A second client while the device has one: its VERSION gets an EBUSY
+ * error reply (not a reset connection), the server closes it in time
+ * (an orderly end: recv() 0, not ECONNRESET) while it sends nothing
+ * more, and the first client goes on.
+ */
+static void
+test_second_client_refused(void **state)
+{
+	struct vfio_user_version v = {
+		.major = VFIO_USER_MAJOR_VER,
+		.minor = VFIO_USER_MINOR_VER,
+	};
+	struct rc *c1 = conn_open(NULL), *c2;
+	struct pollfd pf;
+	uint64_t t0;
+	uint16_t id;
+	char b;
+
+	(void)state;
+	c2 = conn_open_fresh();
+	id = send_cmd(c2, VFIO_USER_VERSION, 0, &v, sizeof(v), NULL, 0);
+	expect_error(c2, id, VFIO_USER_VERSION, EBUSY);
+	t0 = rc_now_ms();
+	pf = (struct pollfd){ .fd = c2->fd, .events = POLLIN };
+	assert_int_equal(poll(&pf, 1, 5000), 1);
+	assert_int_equal(recv(c2->fd, &b, 1, MSG_DONTWAIT), 0);
+	print_message("refused client closed after %" PRIu64 " ms\n",
+		      rc_now_ms() - t0);
+	assert_true(rc_now_ms() - t0 < 4000);
+	conn_close(c2);
+	check_alive(c1);
+	/* one that closes first is let go at once, its fd with it */
+	c2 = conn_open_fresh();
+	send_cmd(c2, VFIO_USER_VERSION, 0, &v, sizeof(v), NULL, 0);
+	conn_close(c2);
+	check_alive(c1);
+}
+
 static void
 test_connection_churn(void **state)
 {
@@ -3003,6 +3043,8 @@ main(int argc, char **argv)
 	};
 	static const struct CMUnitTest last[] = {
 		cmocka_unit_test_teardown(test_write_then_close, teardown_conns),
+		cmocka_unit_test_teardown(test_second_client_refused,
+					  teardown_conns),
 		cmocka_unit_test_teardown(test_connection_churn, teardown_conns),
 		cmocka_unit_test(test_fd_mode),
 		cmocka_unit_test(test_device_exit),	/* the last one */
