@@ -65,20 +65,25 @@ watchdog(int sig)
 int
 nic_port_configure(uint16_t mtu)
 {
+	return nic_port_configure_at(nic.port, mtu);
+}
+
+int
+nic_port_configure_at(uint16_t port, uint16_t mtu)
+{
 	struct rte_eth_conf conf = {
 		.rxmode = { .mtu = mtu,
 			    .offloads = RTE_ETH_RX_OFFLOAD_SCATTER },
 		.txmode = { .offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS },
 		.intr_conf = { .lsc = 1 },
 	};
-	int ret = rte_eth_dev_configure(nic.port, NIC_QUEUES, NIC_QUEUES,
-					&conf);
+	int ret = rte_eth_dev_configure(port, NIC_QUEUES, NIC_QUEUES, &conf);
 
 	for (uint16_t q = 0; ret == 0 && q < NIC_QUEUES; q++) {
-		ret = rte_eth_rx_queue_setup(nic.port, q, 512, SOCKET_ID_ANY,
-					     NULL, nic.rx_mp);
+		ret = rte_eth_rx_queue_setup(port, q, 512, SOCKET_ID_ANY, NULL,
+					     nic.rx_mp);
 		if (ret == 0)
-			ret = rte_eth_tx_queue_setup(nic.port, q, 512,
+			ret = rte_eth_tx_queue_setup(port, q, 512,
 						     SOCKET_ID_ANY, NULL);
 	}
 	return ret;
@@ -557,8 +562,15 @@ huge_map(struct nic_drv *d)
 struct nic_drv *
 drv_open(void)
 {
+	return drv_open_at(nic.sock);
+}
+
+struct nic_drv *
+drv_open_at(const char *path)
+{
 	struct rte_vfio_user_client_conf conf = {
-		.path = nic.sock, .timeout_ms = 5000,
+		.path = path,
+		.timeout_ms = 5000,
 	};
 	struct nic_drv *d = calloc(1, sizeof(*d));
 	size_t total = NIC_MEM_MAPPED + NIC_MEM_CANARY;
@@ -569,8 +581,10 @@ drv_open(void)
 	assert_non_null(d->rx);
 	d->c = rte_vfio_user_client_attach(&conf);
 	if (d->c == NULL)
-		fail_msg("attach %s: %s", nic.sock, rte_strerror(rte_errno));
-	assert_true(NIC_WAIT(rte_vfio_user_is_connected(nic.dev_id) == 1, 2000));
+		fail_msg("attach %s: %s", path, rte_strerror(rte_errno));
+	assert_true(NIC_WAIT(rte_vfio_user_is_connected(
+				     rte_vfio_user_get_dev_id(path)) == 1,
+			     2000));
 
 	d->memfd2 = -1;
 	if (nic_huge) {

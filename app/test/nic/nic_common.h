@@ -245,6 +245,8 @@ uint64_t nic_now_ms(void);
 /* Configure the stopped port (rxmode.mtu mtu, 0: ethdev's default) and
  * set its queues up again (a failed configure releases them). */
 int nic_port_configure(uint16_t mtu);
+/* The same for another port of the test (a vdev it created). */
+int nic_port_configure_at(uint16_t port, uint16_t mtu);
 void nic_port_start(void);
 void nic_port_stop(void);
 /* Link status as the application sees it (rte_eth_link_get_nowait). */
@@ -259,6 +261,8 @@ uint64_t nic_xstat(const char *name);
 /* Attach, map the guest memory, read config space and capabilities, set
  * up MSI-X eventfds. */
 struct nic_drv *drv_open(void);
+/* A driver on the device at path (another port of the test). */
+struct nic_drv *drv_open_at(const char *path);
 /* Detach and wait until the device saw the client go. */
 void drv_close(struct nic_drv *d);
 /* Whether the canary tail of the guest memory is intact. */

@@ -40,6 +40,9 @@
 #define VUN_MAX_MTU		9216
 #define VUN_MIN_RECOMMENDED_MTU	1280	/* VIRTIO 5.1.4.1: SHOULD be at least */
 #define VUN_BURST		32
+/* how long a closing port waits for its driver to read a configuration
+ * change (the link going down) before the connection goes */
+#define VUN_SETTLE_MS		1000
 /* Largest frame a driver may send: no GSO feature is offered. */
 #define VUN_MAX_FRAME		(VUN_MAX_MTU + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN)
 
@@ -170,6 +173,9 @@ struct vun_dev {
 	int notify_efd;			/* ioeventfd offered for data kicks */
 	int error_efd;			/* the data path's driver errors, to
 					 * the event thread (vun_vq_broken) */
+	uint32_t cfg_unread;		/* atomic: a configuration interrupt
+					 * went out, and the driver has not
+					 * read the device config since */
 	int pci_cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
 	uint32_t mig_stopped;		/* atomic: stopped by migration */
 	struct vun_mig *mig;		/* vun_migration.c */

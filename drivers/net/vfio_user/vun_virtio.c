@@ -19,6 +19,7 @@
 #include <linux/virtio_pci.h>
 
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_lcore.h>
 #include <rte_rcu_qsbr.h>
 
@@ -95,14 +96,16 @@ grace_period(struct vun_dev *d)
 
 /* ---- interrupts ---- */
 
-static void
+/* Returns false when the driver has nothing to be interrupted with (MSI-X
+ * on, no vector for this). */
+static bool
 notify_vector(struct vun_dev *d, uint16_t vector)
 {
 	/* from the event thread (a library callback) this is safe as is;
 	 * an application thread (port start/stop, MTU) must be online in the
 	 * QSBR variable, or the eventfd may be closed under it */
 	unsigned int lcore = rte_lcore_id();
-	bool online = lcore < RTE_MAX_LCORE;
+	bool online = lcore < RTE_MAX_LCORE, sent = true;
 
 	if (online)
 		rte_rcu_qsbr_thread_online(d->qsbr, lcore);
@@ -110,8 +113,11 @@ notify_vector(struct vun_dev *d, uint16_t vector)
 	    (vector != VIRTIO_MSI_NO_VECTOR &&
 	     rte_vfio_user_pci_msix_trigger(d->pci, vector) == -ENOTSUP))
 		rte_vfio_user_pci_set_intx(d->pci, true);	/* ISR is set */
+	else
+		sent = vector != VIRTIO_MSI_NO_VECTOR;
 	if (online)
 		rte_rcu_qsbr_thread_offline(d->qsbr, lcore);
+	return sent;
 }
 
 /* Device configuration changed: a new generation (VIRTIO 4.1.4.3.1). The
@@ -129,7 +135,8 @@ vun_signal_config(struct vun_dev *d)
 	if (!(d->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 	__atomic_fetch_or(&d->isr, VIRTIO_PCI_ISR_CONFIG, __ATOMIC_RELEASE);
-	notify_vector(d, d->msix_config);
+	if (notify_vector(d, d->msix_config))
+		__atomic_store_n(&d->cfg_unread, 1, __ATOMIC_RELEASE);
 }
 
 static void
@@ -487,6 +494,7 @@ virtio_reset(struct vun_dev *d)
 		config_changed(d);
 	}
 	__atomic_store_n(&d->isr, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&d->cfg_unread, 0, __ATOMIC_RELEASE);
 	rte_vfio_user_pci_set_intx(d->pci, false);
 	if (was_ok)
 		vun_link_update_notify(d);
@@ -929,6 +937,7 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 		struct virtio_net_config c;
 
 		if (!is_write) {	/* read-only in VIRTIO 1.x */
+			__atomic_store_n(&d->cfg_unread, 0, __ATOMIC_RELEASE);
 			net_config_image(d, &c);
 			memcpy(buf, (uint8_t *)&c + off - VUN_DEVCFG_OFF, count);
 		}
@@ -1169,7 +1178,7 @@ on_new_device(int dev_id)
 	struct vun_dev *d = dev_of(dev_id);
 
 	VUN_LOG(INFO, "%s: driver connected", d->path);
-	d->connected = true;
+	__atomic_store_n(&d->connected, true, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -1179,7 +1188,7 @@ on_destroy_device(int dev_id)
 	struct vun_dev *d = dev_of(dev_id);
 
 	VUN_LOG(INFO, "%s: driver disconnected", d->path);
-	d->connected = false;
+	__atomic_store_n(&d->connected, false, __ATOMIC_RELEASE);
 	virtio_reset(d);
 	d->bm_off = false;	/* the library forgot the client's BME */
 }
@@ -1401,9 +1410,38 @@ err:
 	return ret;
 }
 
+/*
+ * Before the device goes: a driver just told of a change (the link going
+ * down at port stop) reads the configuration next. Were the connection
+ * gone by then, QEMU would answer that read with all ones after its 5 s
+ * timeout, which a Linux guest's virtio_net takes for
+ * VIRTIO_NET_S_ANNOUNCE: it then waits for ever on its control queue. So
+ * the device stays served until the driver has read it, for a while.
+ */
+static void
+settle(struct vun_dev *d)
+{
+	uint64_t hz = rte_get_timer_hz();
+	uint64_t end = rte_get_timer_cycles() + hz * VUN_SETTLE_MS / 1000;
+
+	while (__atomic_load_n(&d->cfg_unread, __ATOMIC_ACQUIRE) &&
+	       __atomic_load_n(&d->connected, __ATOMIC_ACQUIRE)) {
+		if (rte_get_timer_cycles() >= end) {
+			VUN_LOG(WARNING,
+				"%s: the driver did not read the "
+				"configuration change in %d ms: going anyway",
+				d->path, VUN_SETTLE_MS);
+			return;
+		}
+		rte_delay_us_sleep(1000);
+	}
+}
+
 void
 vun_virtio_fini(struct vun_dev *d)
 {
+	if (d->dev_id >= 0)
+		settle(d);
 	if (d->error_efd >= 0) {
 		/* first: its callback touches the device (waits for it) */
 		rte_vfio_user_unwatch_fd(d->error_efd);
