@@ -51,6 +51,7 @@ cleanup() {
 	[ -n "$C2C_PID" ] && vu_stop "$C2C_PID" 1
 	[ -n "$FE_PID" ] && vu_stop "$FE_PID" 5
 	[ -n "$BE_PID" ] && vu_stop "$BE_PID" 5
+	vu_rm_runtime "vu-demo-be-$$" "vu-demo-fe-$$"
 	vu_cleanup
 	rm -rf "$WORK"
 }

@@ -87,6 +87,18 @@ vu_cleanup() {
 	VU_PLUGIN_DIR=
 }
 
+# vu_rm_runtime PREFIX...: EAL's runtime directories of those
+# --file-prefix values (EAL leaves them behind; one per process would pile
+# up), once their processes are gone.
+vu_rm_runtime() {
+	local p rt=/var/run/dpdk
+
+	[ "$(id -u)" -eq 0 ] || rt=${XDG_RUNTIME_DIR:-/tmp}/dpdk
+	for p in "$@"; do
+		[ -n "$p" ] && rm -rf "${rt:?}/$p"
+	done
+}
+
 # vu_tool_work NAME: for a tool that starts DPDK processes: a private work
 # directory WORK, an EAL --file-prefix PREFIX, PIDS to stop and TPFD (the
 # fd feeding an interactive testpmd, or empty), all undone by an EXIT trap:
@@ -101,12 +113,11 @@ vu_tool_work() {
 }
 
 vu_tool_cleanup() {
-	local p rt=/var/run/dpdk
+	local p
 
 	[ -n "$TPFD" ] && { echo quit >&"$TPFD"; } 2>/dev/null || true
 	for p in "${PIDS[@]}"; do vu_stop "$p" 5; done
-	[ "$(id -u)" -eq 0 ] || rt=${XDG_RUNTIME_DIR:-/tmp}/dpdk
-	rm -rf "${rt:?}/$PREFIX"
+	vu_rm_runtime "$PREFIX"
 	vu_cleanup
 	rm -rf "$WORK"
 }

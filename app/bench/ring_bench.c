@@ -76,6 +76,8 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_vfio_user_qsbr.h>
 
+#include "eal_exit.h"
+
 #define MAX_BURST 64
 
 static struct {
@@ -809,7 +811,7 @@ main(int argc, char **argv)
 	rte_eth_dev_stop(b.be);
 	rte_eth_dev_close(b.be);
 out:
-	rte_eal_cleanup();
+	vu_eal_exit();
 	unlink(sock);
 	rmdir(dir);
 	return ret;

@@ -22,6 +22,7 @@
 
 #include <rte_vfio_user.h>
 
+#include "eal_exit.h"
 #include "fuzz_common.h"
 
 uint8_t
@@ -434,6 +435,14 @@ fuzz_fail(const char *fmt, ...)
 	abort();
 }
 
+static char fuzz_rundir[PATH_MAX];
+
+static void
+fuzz_rundir_remove(void)
+{
+	vu_eal_rundir_remove(fuzz_rundir);
+}
+
 void
 fuzz_eal_init(const char *name)
 {
@@ -456,6 +465,11 @@ fuzz_eal_init(const char *name)
 		 (int)getpid());
 	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0)
 		fuzz_fail("rte_eal_init failed");
+	/* libFuzzer ends with exit(): the runtime directory goes then
+	 * (EAL itself is left as it is, its threads still running) */
+	snprintf(fuzz_rundir, sizeof(fuzz_rundir), "%s",
+		 rte_eal_get_runtime_dir());
+	atexit(fuzz_rundir_remove);
 }
 
 void

@@ -18,6 +18,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include "eal_exit.h"
 #include "nic_common.h"
 
 struct nic_env nic;
@@ -160,16 +161,12 @@ nic_group_setup(const char *prog)
 int
 nic_group_teardown(void **state)
 {
-	char rundir[PATH_MAX];
-
 	(void)state;
 	rte_eth_dev_stop(nic.port);
 	rte_eth_dev_close(nic.port);
 	rte_mempool_free(nic.rx_mp);
 	rte_mempool_free(nic.tx_mp);
-	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	rmdir(rundir);		/* empty with --no-shconf */
+	vu_eal_exit();
 	unlink(nic.sock);
 	rmdir(nic.dir);
 	return 0;

@@ -33,6 +33,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "eal_exit.h"
 #include "nic_common.h"
 
 /*
@@ -185,7 +186,6 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	char rundir[PATH_MAX];
 
 	(void)state;
 	for (int i = 0; i < NDEV; i++) {
@@ -196,9 +196,7 @@ group_teardown(void **state)
 	rte_mempool_free(nic.rx_mp);
 	rte_mempool_free(nic.tx_mp);
 	free(stream);
-	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	rmdir(rundir);
+	vu_eal_exit();
 	rmdir(nic.dir);
 	return 0;
 }

@@ -94,6 +94,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "eal_exit.h"
 #include "nic_common.h"
 
 #define PAGE		4096u
@@ -193,6 +194,17 @@ engine_start(void)
 	return engine_spawn();
 }
 
+/* The engine's EAL runtime directory, once it is gone. */
+static void
+engine_rundir_remove(void)
+{
+	char pfx[64], dir[PATH_MAX];
+
+	snprintf(pfx, sizeof(pfx), "ol_eng_%d", (int)getpid());
+	vu_eal_rundir_of(pfx, dir, sizeof(dir));
+	vu_eal_rundir_remove(dir);
+}
+
 /* The engine dies (SIGKILL): no goodbye on its socket. */
 static void
 engine_kill(void)
@@ -206,6 +218,7 @@ engine_kill(void)
 	close(eng.in);
 	eng.in = -1;
 	unlink(eng.sock);
+	engine_rundir_remove();
 }
 
 static void
@@ -233,6 +246,7 @@ engine_stop(void)
 		unlink(eng.log);
 	unlink(eng.sock);
 	rmdir(eng.dir);
+	engine_rundir_remove();
 }
 
 static int

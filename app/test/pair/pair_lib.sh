@@ -58,7 +58,7 @@ pair_skip() {
 # Stop every process we started (by PID), the watchdog, and remove what we
 # created. On failure the end of every log goes to the test output first.
 pair_cleanup() {
-	local rc=$? i f rt idx=("${!PAIR_PIDS[@]}")
+	local rc=$? i f idx=("${!PAIR_PIDS[@]}")
 	trap - EXIT INT TERM
 	# the last started first: a device must not go away under a driver
 	# still starting (it would log errors that are not the failure)
@@ -80,11 +80,7 @@ pair_cleanup() {
 		done
 	fi
 	# our EAL runtime directories (one per --file-prefix)
-	rt=/var/run/dpdk
-	[ "$(id -u)" -eq 0 ] || rt=${XDG_RUNTIME_DIR:-/tmp}/dpdk
-	for f in "${PAIR_PREFIXES[@]}"; do
-		rm -rf "${rt:?}/$f"
-	done
+	vu_rm_runtime "${PAIR_PREFIXES[@]}"
 	vu_cleanup
 	# VU_TEST_KEEP=1: leave the logs for a post-mortem
 	if [ -n "${PAIR_WORK:-}" ] && [ "${VU_TEST_KEEP:-0}" = 1 ]; then

@@ -33,6 +33,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "eal_exit.h"
+
 #define BURST		32
 #define RING		1024		/* the frontend's rings */
 #define TX_DEFAULT	256		/* its default transmit depth */
@@ -524,7 +526,7 @@ group_teardown(void **state)
 	rte_eth_dev_close(g.fe);
 	rte_eth_dev_stop(g.be);
 	rte_eth_dev_close(g.be);
-	rte_eal_cleanup();
+	vu_eal_exit();
 	snprintf(sock, sizeof(sock), "%s/be.sock", g.dir);
 	unlink(sock);
 	rmdir(g.dir);

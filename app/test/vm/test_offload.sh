@@ -67,7 +67,7 @@ ENG_LOG=$VM_WORK/engine.log
 DEV_LOG=$VM_WORK/device.log
 TP_SOCK=$VM_WORK/vnic.sock
 TP_LOG=$DEV_LOG		# what vm_done shows on failure
-trap 'rm -rf "/var/run/dpdk/vuvme$$" "/var/run/dpdk/vuvmd$$"; vm_cleanup' EXIT
+trap 'vu_rm_runtime "vuvme$$" "vuvmd$$"; vm_cleanup' EXIT
 
 # The engine: icmpecho on net_vhost0, its forwarding lcore on CPU 0.
 "$TESTPMD" -l 0,1 --main-lcore 1 --no-huge -m 256 --file-prefix "vuvme$$" \

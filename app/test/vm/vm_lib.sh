@@ -57,6 +57,7 @@ vm_cleanup() {
 	for ((i = ${#VM_PIDS[@]} - 1; i >= 0; i--)); do
 		vu_stop "${VM_PIDS[i]}" 10
 	done
+	vu_rm_runtime "vuvm$$"
 	vu_cleanup 2>/dev/null || true
 	if [ -n "$VM_WORK" ]; then
 		if [ "${VU_VM_KEEP:-0}" = 1 ]; then
