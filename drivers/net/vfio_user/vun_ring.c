@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_lcore.h>
@@ -266,6 +267,28 @@ dequeue_chain(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			return ret;
 	} while (chain_next(&c, d));
 	return skip > 0 ? -1 : 0;	/* shorter than its header */
+}
+
+/*
+ * A data queue's avail index ran more than the ring size ahead of what we
+ * consumed: the ring cannot be trusted any more, so the queue serves
+ * nothing (the data path) and the device asks for a reset (VIRTIO 1.x
+ * 2.1.2), as for the control queue. The status is the event thread's:
+ * the polling lcore only posts the error there, once per queue.
+ */
+void __rte_cold
+vun_vq_broken(struct vun_vq *vq)
+{
+	uint64_t one = 1;
+	uint32_t fresh = 0;
+
+	vq->st.bad_desc++;
+	if (__atomic_compare_exchange_n(&vq->avail_broken, &fresh, 1, false,
+					__ATOMIC_RELEASE, __ATOMIC_RELAXED) &&
+	    vq->dev->error_efd >= 0 &&
+	    write(vq->dev->error_efd, &one, sizeof(one)) < 0)
+		VUN_LOG(ERR, "%s: queue %u: cannot post a driver error: %s",
+			vq->dev->path, vq->index, strerror(errno));
 }
 
 static __rte_always_inline uint16_t

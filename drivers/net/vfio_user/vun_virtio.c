@@ -170,28 +170,6 @@ vun_needs_reset(struct vun_dev *d, const char *why)
 	set_needs_reset(d, why);
 }
 
-/*
- * A data queue's avail index ran more than the ring size ahead of what we
- * consumed: the ring cannot be trusted any more, so the queue serves
- * nothing (the data path) and the device asks for a reset (VIRTIO 1.x
- * 2.1.2), as for the control queue. The status is the event thread's:
- * the polling lcore only posts the error there, once per queue.
- */
-void __rte_cold
-vun_vq_broken(struct vun_vq *vq)
-{
-	uint64_t one = 1;
-	uint32_t fresh = 0;
-
-	vq->st.bad_desc++;
-	if (__atomic_compare_exchange_n(&vq->avail_broken, &fresh, 1, false,
-					__ATOMIC_RELEASE, __ATOMIC_RELAXED) &&
-	    vq->dev->error_efd >= 0 &&
-	    write(vq->dev->error_efd, &one, sizeof(one)) < 0)
-		VUN_LOG(ERR, "%s: queue %u: cannot post a driver error: %s",
-			vq->dev->path, vq->index, strerror(errno));
-}
-
 /* Event thread: the errors vun_vq_broken() posted. */
 static void
 on_vq_broken(int fd, void *arg, uint32_t events)
