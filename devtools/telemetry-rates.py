@@ -103,7 +103,14 @@ def main():
         except (OSError, ValueError):
             pass    # not up yet
         if time.monotonic() > deadline:
-            sys.exit(f"no traffic within {args.wait:.0f}s")
+            missing = [os.path.join(runtime_dir(p), "dpdk_telemetry.v2")
+                       for p in dict.fromkeys(s[1] for s in specs)
+                       if not os.path.exists(os.path.join(runtime_dir(p),
+                                                          "dpdk_telemetry.v2"))]
+            why = "".join(f"; no telemetry socket {m} (no DPDK process "
+                          f"with that --file-prefix, or --no-telemetry?)"
+                          for m in missing)
+            sys.exit(f"no traffic within {args.wait:.0f}s{why}")
         time.sleep(0.2)
 
     start = prev

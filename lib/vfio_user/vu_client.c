@@ -899,7 +899,9 @@ rte_vfio_user_client_attach(const struct rte_vfio_user_client_conf *conf)
 	ret = do_connect(c->path, c->conf.connect_timeout_ms,
 			 c->conf.timeout_ms);
 	if (ret < 0) {
-		VU_LOG(ERR, "%s: connect: %s", c->path, strerror(-ret));
+		/* the caller says it (rte_errno), and may retry: not an
+		 * error line of ours at every attempt */
+		VU_LOG(INFO, "%s: connect: %s", c->path, strerror(-ret));
 		goto err;
 	}
 	c->main.fd = ret;

@@ -921,10 +921,18 @@ listen_on_path(struct vu_dev *dev)
 		if (ret != -EADDRINUSE && ret != -ENOENT)
 			break;
 	}
-	if (ret < 0) {
+	if (ret == -ENOENT || ret == -ENOTDIR)
+		VU_LOG(ERR, "%s: bind: %s (its directory must exist)",
+		       dev->path, strerror(-ret));
+	else if (ret == -EACCES)
+		VU_LOG(ERR,
+		       "%s: bind: %s (no write permission on its "
+		       "directory)",
+		       dev->path, strerror(-ret));
+	else if (ret < 0)
 		VU_LOG(ERR, "%s: bind: %s", dev->path, strerror(-ret));
+	if (ret < 0)
 		goto fail;
-	}
 	ret = listen_path_mode(dev);
 	if (ret < 0) {
 		listen_path_remove(dev);
@@ -981,6 +989,10 @@ dev_register(const char *path, int given_fd,
 			/* the same path, or the same fd number ("fd:N"):
 			 * two devices would own (and close) one fd */
 			pthread_mutex_unlock(&vu_devs_lock);
+			VU_LOG(ERR,
+			       "%s: device %d of this process has this "
+			       "path already",
+			       path, i);
 			vu_dma_dev_fini(dev);
 			free(dev);
 			return -EEXIST;

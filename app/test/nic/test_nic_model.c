@@ -799,6 +799,44 @@ test_socket_devargs(void **state)
 	assert_true(NIC_WAIT(nic_link_up(), 2000));
 	drv_close(d);
 
+	/* the very path of a port of this process, and a path that is a
+	 * file: EADDRINUSE too (the vdev bus takes EEXIST for "probed
+	 * already" and would say nothing) */
+	snprintf(args, sizeof(args), "path=%s", nic.sock);
+	assert_int_equal(rte_vdev_init("net_vfio_user8", args), -EADDRINUSE);
+	snprintf(path, sizeof(path), "%s/file", nic.dir);
+	{
+		FILE *f = fopen(path, "w");
+
+		assert_non_null(f);
+		fclose(f);
+	}
+	snprintf(args, sizeof(args), "path=%s", path);
+	assert_int_equal(rte_vdev_init("net_vfio_user8", args), -EADDRINUSE);
+	assert_int_equal(unlink(path), 0);
+
+	/* devargs: an unknown key, a key given twice are refused; numbers
+	 * are decimal (08 is 8) */
+	snprintf(path, sizeof(path), "%s/args.sock", nic.dir);
+	snprintf(args, sizeof(args), "path=%s,foo=1", path);
+	assert_int_equal(rte_vdev_init("net_vfio_user9", args), -EINVAL);
+	snprintf(args, sizeof(args), "path=%s,queues=1,queues=2", path);
+	assert_int_equal(rte_vdev_init("net_vfio_user9", args), -EINVAL);
+	snprintf(args, sizeof(args), "path=%s,queues=0x2", path);
+	assert_int_equal(rte_vdev_init("net_vfio_user9", args), -EINVAL);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(args, sizeof(args), "path=%s,queues=08", path);
+	assert_int_equal(rte_vdev_init("net_vfio_user9", args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name("net_vfio_user9", &port),
+			 0);
+	{
+		struct rte_eth_dev_info info;
+
+		assert_int_equal(rte_eth_dev_info_get(port, &info), 0);
+		assert_int_equal(info.max_rx_queues, 8);
+	}
+	assert_int_equal(rte_vdev_uninit("net_vfio_user9"), 0);
+
 	/* the frontend's old name is not ours to serve */
 	snprintf(path, sizeof(path), "%s/old.sock", nic.dir);
 	snprintf(args, sizeof(args), "path=%s", path);

@@ -15,9 +15,10 @@
 # that both links are up, and that io forwarding between the two ports
 # moves packets both ways. Then:
 #   4. the frontend's old name (net_vfio_user_client0), both plugins
-#      loaded: the device is refused (EAL goes on without it), with a
-#      message naming the new driver, and no socket is created (it used to be taken by the backend, which then
-#      replaced the socket another process was serving).
+#      loaded, then the frontend's only: the device is refused (EAL goes
+#      on without it), with a message naming the new driver, and no socket
+#      is created (it used to be taken by the backend, which then replaced
+#      the socket another process was serving).
 #
 #   test_plugins.sh BUILD_ROOT
 
@@ -101,19 +102,26 @@ run order_be_fe -d "$VU_BACKEND_PMD" -d "$VU_FRONTEND_PMD"
 run order_fe_be -d "$VU_FRONTEND_PMD" -d "$VU_BACKEND_PMD"
 run plugin_dir -d "$VU_PLUGIN_DIR"
 
-# 4. the frontend's old name
-old="$PAIR_WORK/old.sock"
-pair_prefix old
-# shellcheck disable=SC2086
-pair_bg_testpmd old -l 0,1 --file-prefix "$PFX" $MEM --no-pci \
-	-d "$VU_PLUGIN_DIR" --vdev "net_vfio_user_client0,path=$old" \
-	-- --total-num-mbufs=8192 --stats-period=1
-pair_wait_log old "net_vfio_user_client was renamed net_virtio_vfio_user" 30 \
-	"$PID_old" || pair_fail "old-name: no message naming the new driver"
-pair_wait_log old "failed to initialize net_vfio_user_client0 device" 30 \
-	"$PID_old" || pair_fail "old-name: the device was not refused"
-[ ! -e "$old" ] || pair_fail "old-name: the backend created $old"
-SUMMARY+=("old-name: net_vfio_user_client0 refused (renamed net_virtio_vfio_user), no socket created")
+# 4. the frontend's old name, with both plugins, and with the frontend's
+# only (then no backend is there to refuse it: the frontend's plugin does)
+old_name() {
+	local tag=$1 old="$PAIR_WORK/old-$1.sock" pid
+	shift
+	pair_prefix "old_$tag"
+	# shellcheck disable=SC2086
+	pair_bg_testpmd "old_$tag" -l 0,1 --file-prefix "$PFX" $MEM --no-pci \
+		"$@" --vdev "net_vfio_user_client0,path=$old" \
+		-- --total-num-mbufs=8192 --stats-period=1
+	pid=PID_old_$tag
+	pair_wait_log "old_$tag" "net_vfio_user_client was renamed net_virtio_vfio_user" 30 \
+		"${!pid}" || pair_fail "old-name ($tag): no message naming the new driver"
+	pair_wait_log "old_$tag" "failed to initialize net_vfio_user_client0 device" 30 \
+		"${!pid}" || pair_fail "old-name ($tag): the device was not refused"
+	[ ! -e "$old" ] || pair_fail "old-name ($tag): $old was created"
+	SUMMARY+=("old-name ($tag): net_vfio_user_client0 refused (renamed net_virtio_vfio_user), no socket created")
+}
+old_name both -d "$VU_PLUGIN_DIR"
+old_name frontend_only -d "$VU_FRONTEND_PMD"
 
 for s in "${SUMMARY[@]}"; do
 	echo "  $s"

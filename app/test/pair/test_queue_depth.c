@@ -416,6 +416,37 @@ test_port_contract(void **state)
 }
 
 /*
+ * A frontend asking for more queue pairs (queues=4) than its device has
+ * (1): the port offers the device's count, and configuring more fails
+ * (queues past it would carry nothing).
+ */
+static void
+test_fewer_device_pairs(void **state)
+{
+	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_dev_info info;
+	char sock[96], args[160];
+	uint16_t fe;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/be1.sock", g.dir);
+	snprintf(args, sizeof(args), "path=%s,queues=1", sock);
+	assert_int_equal(rte_vdev_init("net_vfio_user1", args), 0);
+	snprintf(args, sizeof(args), "path=%s,queues=4", sock);
+	assert_int_equal(rte_vdev_init("net_virtio_vfio_user1", args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name("net_virtio_vfio_user1",
+						      &fe),
+			 0);
+	assert_int_equal(rte_eth_dev_info_get(fe, &info), 0);
+	assert_int_equal(info.max_rx_queues, 1);
+	assert_int_equal(info.max_tx_queues, 1);
+	assert_int_equal(rte_eth_dev_configure(fe, 4, 4, &conf), -EINVAL);
+	assert_int_equal(rte_eth_dev_configure(fe, 1, 1, &conf), 0);
+	assert_int_equal(rte_vdev_uninit("net_virtio_vfio_user1"), 0);
+	assert_int_equal(rte_vdev_uninit("net_vfio_user1"), 0);
+}
+
+/*
  * Last: the vdevs removed while their ports run (as rte_eal_cleanup()
  * does with an application that did not stop them): each is stopped and
  * closed, the device's socket goes, and its driver sees it go.
@@ -549,6 +580,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tx_lowered),
 		cmocka_unit_test(test_rx_nb_desc),
 		cmocka_unit_test(test_port_contract),
+		cmocka_unit_test(test_fewer_device_pairs),
 		cmocka_unit_test(test_remove_started),	/* last */
 	};
 

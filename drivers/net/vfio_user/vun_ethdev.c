@@ -38,8 +38,6 @@
 RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 
 /* The frontend PMD (drivers/net/vfio_user_client), and its old name. */
-#define VUN_FRONTEND_NAME	"net_virtio_vfio_user"
-#define VUN_OLD_FRONTEND_NAME	"net_vfio_user_client"
 
 #define ARG_PATH	"path"
 #define ARG_QUEUES	"queues"
@@ -409,15 +407,11 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 	d->packed_vq = true;
 	d->in_order = true;
 	rte_eth_random_addr(d->mac.addr_bytes);
-	kv = rte_kvargs_parse(params ? params : "", valid_args);
-	if (kv == NULL) {
-		VUN_LOG(ERR, "%s: bad devargs '%s' (keys: path, queues, mac, mtu, "
-			"sock_mode, packed_vq, in_order, offload, ring_copy)",
-			name, params ? params : "");
+	kv = vu_pmd_kvargs(name, params, valid_args);
+	if (kv == NULL)
 		return -EINVAL;
-	}
 	if (rte_kvargs_count(kv, ARG_PATH) != 1) {
-		VUN_LOG(ERR, "%s: exactly one path=<socket> is needed", name);
+		VUN_LOG(ERR, "%s: path=<socket> is needed", name);
 		goto out;
 	}
 	if (rte_kvargs_process(kv, ARG_PATH, vu_pmd_arg_str, &path) < 0) {
@@ -426,21 +420,25 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 		goto out;
 	}
 	if (rte_kvargs_process(kv, ARG_QUEUES, vu_pmd_arg_uint, &queues) < 0) {
-		VUN_LOG(ERR, "%s: queues must be 1..%u", name, VUN_MAX_QUEUE_PAIRS);
+		VUN_LOG(ERR, "%s: queues=%s: must be 1..%u", name,
+			vu_pmd_kv(kv, ARG_QUEUES), VUN_MAX_QUEUE_PAIRS);
 		goto out;
 	}
 	if (rte_kvargs_process(kv, ARG_MTU, vu_pmd_arg_uint, &mtu) < 0) {
-		VUN_LOG(ERR, "%s: mtu must be %u..%u", name, RTE_ETHER_MIN_MTU,
-			VUN_MAX_MTU);
+		VUN_LOG(ERR, "%s: mtu=%s: must be %u..%u", name,
+			vu_pmd_kv(kv, ARG_MTU), RTE_ETHER_MIN_MTU, VUN_MAX_MTU);
 		goto out;
 	}
 	if (rte_kvargs_process(kv, ARG_MAC, vu_pmd_arg_mac, &d->mac) < 0) {
-		VUN_LOG(ERR, "%s: mac must be a unicast xx:xx:xx:xx:xx:xx", name);
+		VUN_LOG(ERR, "%s: mac=%s: must be a unicast xx:xx:xx:xx:xx:xx",
+			name, vu_pmd_kv(kv, ARG_MAC));
 		goto out;
 	}
 	if (rte_kvargs_process(kv, ARG_SOCK_MODE, arg_sock_mode, d) < 0) {
-		VUN_LOG(ERR, "%s: sock_mode must be octal permission bits, "
-			"0 to 0777 (e.g. 0660)", name);
+		VUN_LOG(ERR,
+			"%s: sock_mode=%s: must be octal permission bits, "
+			"0 to 0777 (e.g. 0660)",
+			name, vu_pmd_kv(kv, ARG_SOCK_MODE));
 		goto out;
 	}
 	if (rte_kvargs_process(kv, ARG_PACKED_VQ, vu_pmd_arg_bool,
@@ -455,8 +453,7 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 		VUN_LOG(ERR, "%s: ring_copy must be 0 or 1", name);
 		goto out;
 	}
-	if (rte_kvargs_count(kv, ARG_OFFLOAD) > 1 ||
-	    rte_kvargs_process(kv, ARG_OFFLOAD, vu_pmd_arg_str, &off) < 0) {
+	if (rte_kvargs_process(kv, ARG_OFFLOAD, vu_pmd_arg_str, &off) < 0) {
 		VUN_LOG(ERR, "%s: offload must be one vhost-user socket path",
 			name);
 		goto out;
@@ -490,19 +487,11 @@ vun_probe(struct rte_vdev_device *vdev)
 		VUN_LOG(ERR, "%s: secondary processes are not supported", name);
 		return -ENOTSUP;
 	}
-	/*
-	 * The vdev bus gives a device to the first driver whose name is a
-	 * prefix of the device name. Ours is a prefix of the frontend's old
-	 * name: such a device was meant for the frontend, never serve it.
-	 */
-	if (strncmp(name, VUN_OLD_FRONTEND_NAME,
-		    strlen(VUN_OLD_FRONTEND_NAME)) == 0) {
-		VUN_LOG(ERR, "%s: not a net_vfio_user device: "
-			VUN_OLD_FRONTEND_NAME " was renamed "
-			VUN_FRONTEND_NAME " (the frontend PMD): use --vdev "
-			VUN_FRONTEND_NAME "N,path=...", name);
-		return -EINVAL;
-	}
+	/* ours is a prefix of the frontend's old name: such a device was
+	 * meant for the frontend, never serve it */
+	ret = vu_pmd_old_frontend_name(name);
+	if (ret < 0)
+		return ret;
 	eth = rte_eth_vdev_allocate(vdev, sizeof(*d));
 	if (eth == NULL)
 		return -ENOMEM;
@@ -528,10 +517,14 @@ vun_probe(struct rte_vdev_device *vdev)
 		ret = vun_offload_init(d, offload);
 	if (ret == 0)
 		ret = vun_virtio_register(d);
+	/* the vdev bus takes -EEXIST for "probed already" and says nothing:
+	 * a path in use (by another port, or not a socket) is EADDRINUSE */
+	if (ret == -EEXIST)
+		ret = -EADDRINUSE;
 	if (ret < 0)
 		goto err;
 	rte_eth_dev_probing_finish(eth);
-	VUN_LOG(INFO,
+	VUN_LOG(NOTICE,
 		"%s: port %u serves a virtio-net device on %s (%u queue "
 		"pairs, mtu %u, packed_vq %u, in_order %u%s%s%s)",
 		name, d->port_id, d->path, d->max_pairs, d->mtu,

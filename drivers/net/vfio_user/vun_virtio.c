@@ -1295,8 +1295,11 @@ vun_virtio_register(struct vun_dev *d)
 	int id, ret;
 
 	id = rte_vfio_user_register(d->path, &vun_ops, d);
-	if (id < 0)
+	if (id < 0) {
+		VUN_LOG(ERR, "%s: cannot register the vfio-user device: %s",
+			d->path, strerror(-id));
 		return id;
+	}
 	d->dev_id = id;
 	ret = vun_offload_registered(d);
 	if (ret < 0)

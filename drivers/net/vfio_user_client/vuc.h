@@ -149,6 +149,7 @@ struct vuc_dev {
 	uint16_t max_pairs;		/* devarg queues */
 	uint16_t pairs;			/* in use */
 	uint32_t reconnect_ms;		/* 0: no reconnect */
+	int attach_err;			/* the last attach's errno, 0 */
 	struct rte_ether_addr mac;
 	bool mac_given;
 	uint16_t mtu;

@@ -252,15 +252,24 @@ mem_event_cb(enum rte_mem_event ev, const void *addr, size_t len, void *arg)
 
 /* ---- port operations ---- */
 
+/* Queue pairs an application may use: the devarg's, or fewer when the
+ * device there has fewer (queues past its count would drop everything). */
+static uint16_t
+usable_pairs(const struct vuc_dev *d)
+{
+	return d->client != NULL && d->pairs > 0 ? d->pairs : d->max_pairs;
+}
+
 static int
 vuc_dev_configure(struct rte_eth_dev *dev)
 {
 	struct vuc_dev *d = dev->data->dev_private;
+	uint16_t n = usable_pairs(d);
 
-	if (dev->data->nb_rx_queues > d->max_pairs ||
-	    dev->data->nb_tx_queues > d->max_pairs) {
-		VUC_LOG(ERR, "%s: at most %u queues (devarg queues=)", d->path,
-			d->max_pairs);
+	if (dev->data->nb_rx_queues > n || dev->data->nb_tx_queues > n) {
+		VUC_LOG(ERR, "%s: at most %u queues (%s)", d->path, n,
+			n < d->max_pairs ? "the device's queue pairs" :
+					   "devarg queues=");
 		return -EINVAL;
 	}
 	return 0;
@@ -394,7 +403,7 @@ vuc_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 {
 	struct vuc_dev *d = dev->data->dev_private;
 
-	vu_pmd_dev_info(info, d->max_pairs, d->mtu,
+	vu_pmd_dev_info(info, usable_pairs(d), d->mtu,
 			(uint32_t)d->mtu + RTE_ETHER_HDR_LEN +
 				RTE_ETHER_CRC_LEN);
 	/* the ring we allocate: receive posts all of it unless asked
@@ -633,26 +642,27 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 	d->packed_vq = true;
 	d->in_order = true;
 	d->mrg_rxbuf = true;
-	kv = rte_kvargs_parse(params ? params : "", valid_args);
-	if (kv == NULL) {
-		VUC_LOG(ERR,
-			"%s: bad devargs '%s' (keys: path, queues, mac, "
-			"reconnect, packed_vq, in_order, mrg_rxbuf)",
-			name, params ? params : "");
+	kv = vu_pmd_kvargs(name, params, valid_args);
+	if (kv == NULL)
 		return -EINVAL;
-	}
-	if (rte_kvargs_count(kv, ARG_PATH) != 1 ||
-	    rte_kvargs_process(kv, ARG_PATH, vu_pmd_arg_str, &path) < 0)
-		VUC_LOG(ERR, "%s: exactly one path=<socket> is needed", name);
+	if (rte_kvargs_count(kv, ARG_PATH) != 1)
+		VUC_LOG(ERR, "%s: path=<socket> is needed", name);
+	else if (rte_kvargs_process(kv, ARG_PATH, vu_pmd_arg_str, &path) < 0)
+		VUC_LOG(ERR, "%s: bad path (empty or longer than %zu)", name,
+			sizeof(d->path) - 1);
 	else if (rte_kvargs_process(kv, ARG_QUEUES, vu_pmd_arg_uint, &queues) <
 		 0)
-		VUC_LOG(ERR, "%s: queues must be 1..%u", name, VUC_MAX_QUEUE_PAIRS);
+		VUC_LOG(ERR, "%s: queues=%s: must be 1..%u", name,
+			vu_pmd_kv(kv, ARG_QUEUES), VUC_MAX_QUEUE_PAIRS);
 	else if (rte_kvargs_process(kv, ARG_RECONNECT, vu_pmd_arg_uint,
 				    &reconnect) < 0)
-		VUC_LOG(ERR, "%s: reconnect must be a retry interval in ms "
-			"(0: off, at most 3600000)", name);
+		VUC_LOG(ERR,
+			"%s: reconnect=%s: must be a retry interval in ms "
+			"(0: off, at most 3600000)",
+			name, vu_pmd_kv(kv, ARG_RECONNECT));
 	else if (rte_kvargs_process(kv, ARG_MAC, vu_pmd_arg_mac, &d->mac) < 0)
-		VUC_LOG(ERR, "%s: mac must be a unicast xx:xx:xx:xx:xx:xx", name);
+		VUC_LOG(ERR, "%s: mac=%s: must be a unicast xx:xx:xx:xx:xx:xx",
+			name, vu_pmd_kv(kv, ARG_MAC));
 	else if (rte_kvargs_process(kv, ARG_PACKED_VQ, vu_pmd_arg_bool,
 				    &d->packed_vq) < 0 ||
 		 rte_kvargs_process(kv, ARG_IN_ORDER, vu_pmd_arg_bool,
@@ -765,6 +775,20 @@ static struct rte_vdev_driver vuc_driver = {
 	.probe = vuc_probe,
 	.remove = vu_pmd_remove,
 };
+
+/* The old name, refused with the new one's name, even where the backend
+ * plugin (which refuses it too) is not loaded. */
+static int
+vuc_old_name_probe(struct rte_vdev_device *vdev)
+{
+	return vu_pmd_old_frontend_name(rte_vdev_device_name(vdev));
+}
+
+static struct rte_vdev_driver vuc_old_name_driver = {
+	.probe = vuc_old_name_probe,
+};
+
+RTE_PMD_REGISTER_VDEV(net_vfio_user_client, vuc_old_name_driver);
 
 RTE_PMD_REGISTER_VDEV(net_virtio_vfio_user, vuc_driver);
 RTE_PMD_REGISTER_PARAM_STRING(net_virtio_vfio_user,

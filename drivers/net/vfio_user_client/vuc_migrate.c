@@ -156,8 +156,15 @@ move(struct vuc_dev *d, const char *path,
 
 	if (a == NULL || !rte_vfio_user_client_connected(a))
 		return -ENOTCONN;
-	if (strlen(path) >= sizeof(d->path) || strcmp(path, d->path) == 0)
+	if (strlen(path) >= sizeof(d->path)) {
+		VUC_LOG(ERR, "%s: cannot move: path too long", d->path);
 		return -EINVAL;
+	}
+	if (strcmp(path, d->path) == 0) {
+		VUC_LOG(ERR, "%s: cannot move: the device is there already",
+			d->path);
+		return -EINVAL;
+	}
 	ret = rte_vfio_user_client_mig_flags(a, &flags);
 	if (ret < 0) {
 		VUC_LOG(ERR, "%s: cannot move: the device is %s", d->path,

@@ -926,8 +926,20 @@ vuc_device_up(struct vuc_dev *d)
 	d->msix_cap = 0;
 	d->msix_used = 0;
 	d->client = rte_vfio_user_client_attach(&conf);
-	if (d->client == NULL)
+	if (d->client == NULL) {
+		/* said once per cause: a retrying port (reconnect=) would
+		 * say it at every attempt */
+		if (d->attach_err != rte_errno)
+			VUC_LOG(ERR, "%s: no device there: %s%s", d->path,
+				rte_strerror(rte_errno),
+				d->reconnect_ms ?
+					"" :
+					" (start its backend first, or give "
+					"reconnect=MS to wait for it)");
+		d->attach_err = rte_errno;
 		return -rte_errno;
+	}
+	d->attach_err = 0;
 	ret = rte_vfio_user_client_device_info(d->client, &info);
 	if (ret == 0 && (!(info.flags & VFIO_USER_DEVICE_FLAGS_PCI) ||
 			 info.num_regions < VFIO_USER_PCI_NUM_REGIONS))

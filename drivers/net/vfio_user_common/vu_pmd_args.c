@@ -5,13 +5,81 @@
 /* Devargs value parsers both PMDs hand to rte_kvargs_process(). */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_common.h>
 #include <rte_ether.h>
+#include <rte_log.h>
 
 #include "vu_pmd_args.h"
+
+static bool
+key_valid(const char *key, const char *const valid[])
+{
+	for (unsigned int i = 0; valid[i] != NULL; i++)
+		if (strcmp(key, valid[i]) == 0)
+			return true;
+	return false;
+}
+
+/* "a, b, c" of the valid keys, for messages. */
+static void
+keys_list(const char *const valid[], char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; valid[i] != NULL && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "",
+				      valid[i]);
+}
+
+struct rte_kvargs *
+vu_pmd_kvargs(const char *name, const char *params, const char *const valid[])
+{
+	struct rte_kvargs *kv = rte_kvargs_parse(params ? params : "", NULL);
+	char keys[256];
+
+	keys_list(valid, keys, sizeof(keys));
+	if (kv == NULL) {
+		RTE_LOG(ERR, PMD,
+			"%s: devargs '%s' do not parse as "
+			"key=value,... (keys: %s)\n",
+			name, params, keys);
+		return NULL;
+	}
+	for (unsigned int i = 0; i < kv->count; i++) {
+		const char *key = kv->pairs[i].key;
+
+		if (!key_valid(key, valid)) {
+			RTE_LOG(ERR, PMD,
+				"%s: unknown devarg '%s' (keys: %s)\n", name,
+				key, keys);
+			goto bad;
+		}
+		if (rte_kvargs_count(kv, key) > 1) {
+			RTE_LOG(ERR, PMD,
+				"%s: devarg '%s' given more than "
+				"once\n",
+				name, key);
+			goto bad;
+		}
+	}
+	return kv;
+bad:
+	rte_kvargs_free(kv);
+	return NULL;
+}
+
+const char *
+vu_pmd_kv(const struct rte_kvargs *kv, const char *key)
+{
+	const char *v = rte_kvargs_get(kv, key);
+
+	return v != NULL ? v : "";
+}
 
 int
 vu_pmd_parse_ulong(const char *val, int base, unsigned long min,
@@ -45,7 +113,9 @@ vu_pmd_arg_uint(const char *key, const char *val, void *opaque)
 	unsigned long v;
 
 	RTE_SET_USED(key);
-	if (vu_pmd_parse_ulong(val, 0, u->min, u->max, &v) < 0)
+	/* decimal: 08 is eight, not a bad octal number */
+	if (val[0] == '-' ||
+	    vu_pmd_parse_ulong(val, 10, u->min, u->max, &v) < 0)
 		return -1;
 	u->value = v;
 	return 0;

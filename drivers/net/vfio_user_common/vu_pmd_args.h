@@ -6,14 +6,27 @@
 #define VU_PMD_ARGS_H
 
 /*
- * Devargs of both PMDs: rte_kvargs_process() handlers for the kinds of
- * value they take. Each returns 0, or -1 for a value it refuses (the
- * caller says which key, and what it wants). A key given more than once
- * is checked each time; the last one stands.
+ * Devargs of both PMDs: the parse (unknown and repeated keys refused,
+ * said by name), then rte_kvargs_process() handlers for the kinds of
+ * value they take. Each handler returns 0, or -1 for a value it refuses
+ * (the caller says which key, the value and what it wants).
  */
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <rte_kvargs.h>
+
+/*
+ * Parse devargs params of device name: NULL (and said in the log) for
+ * text that does not parse, a key not in valid (NULL-terminated), or a
+ * key given twice. Free with rte_kvargs_free().
+ */
+struct rte_kvargs *vu_pmd_kvargs(const char *name, const char *params,
+				 const char *const valid[]);
+
+/* The value of key in kv as given (for messages), or "". */
+const char *vu_pmd_kv(const struct rte_kvargs *kv, const char *key);
 
 /* A string (a socket path): not empty, shorter than size. */
 struct vu_pmd_arg_str {
@@ -21,7 +34,8 @@ struct vu_pmd_arg_str {
 	size_t size;
 };
 
-/* A whole number in [min, max]; value is left alone if the key is absent. */
+/* A decimal number in [min, max]; value is left alone if the key is
+ * absent. */
 struct vu_pmd_arg_uint {
 	unsigned long min;
 	unsigned long max;

@@ -4,6 +4,9 @@
 
 /* ethdev scaffolding both PMDs share (see vu_pmd_ethdev.h). */
 
+#include <errno.h>
+#include <string.h>
+
 #include <ethdev_vdev.h>
 
 #include "vu_pmd_ethdev.h"
@@ -68,6 +71,21 @@ vu_pmd_burst_mode(struct rte_eth_burst_mode *mode, bool ready, bool packed,
 			 packed ? "packed" : "split",
 			 in_order ? ", in order" : "");
 	return 0;
+}
+
+int
+vu_pmd_old_frontend_name(const char *name)
+{
+	if (strncmp(name, VU_PMD_OLD_FRONTEND_NAME,
+		    strlen(VU_PMD_OLD_FRONTEND_NAME)) != 0)
+		return 0;
+	RTE_LOG(ERR, PMD,
+		"%s: " VU_PMD_OLD_FRONTEND_NAME
+		" was renamed " VU_PMD_FRONTEND_NAME
+		" (the frontend PMD): use --vdev " VU_PMD_FRONTEND_NAME
+		"N,path=...\n",
+		name);
+	return -EINVAL;
 }
 
 int

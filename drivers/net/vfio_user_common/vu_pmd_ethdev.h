@@ -85,6 +85,15 @@ void vu_pmd_port_init(struct rte_eth_dev *eth);
  * (the queues start and stop with the port only). */
 int vu_pmd_no_deferred_start(const struct rte_eth_dev *dev);
 
+/* The frontend PMD's old vdev name, refused by both PMDs: the backend's
+ * name is a prefix of it, so whichever plugin the vdev bus tries first
+ * says the same. */
+#define VU_PMD_FRONTEND_NAME "net_virtio_vfio_user"
+#define VU_PMD_OLD_FRONTEND_NAME "net_vfio_user_client"
+
+/* -EINVAL, said in the log, when name is the frontend's old name; else 0. */
+int vu_pmd_old_frontend_name(const char *name);
+
 /* rte_vdev_driver.remove: close and release the port, if any. */
 int vu_pmd_remove(struct rte_vdev_device *vdev);
 
