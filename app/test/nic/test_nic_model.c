@@ -822,6 +822,8 @@ test_socket_devargs(void **state)
 	assert_int_equal(rte_vdev_init("net_vfio_user9", args), -EINVAL);
 	snprintf(args, sizeof(args), "path=%s,queues=1,queues=2", path);
 	assert_int_equal(rte_vdev_init("net_vfio_user9", args), -EINVAL);
+	snprintf(args, sizeof(args), "path=%s,queues", path);
+	assert_int_equal(rte_vdev_init("net_vfio_user9", args), -EINVAL);
 	snprintf(args, sizeof(args), "path=%s,queues=0x2", path);
 	assert_int_equal(rte_vdev_init("net_vfio_user9", args), -EINVAL);
 	assert_int_equal(access(path, F_OK), -1);

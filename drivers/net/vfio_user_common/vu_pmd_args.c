@@ -47,7 +47,7 @@ vu_pmd_kvargs(const char *name, const char *params, const char *const valid[])
 		RTE_LOG(ERR, PMD,
 			"%s: devargs '%s' do not parse as "
 			"key=value,... (keys: %s)\n",
-			name, params, keys);
+			name, params ? params : "", keys);
 		return NULL;
 	}
 	for (unsigned int i = 0; i < kv->count; i++) {
@@ -57,6 +57,11 @@ vu_pmd_kvargs(const char *name, const char *params, const char *const valid[])
 			RTE_LOG(ERR, PMD,
 				"%s: unknown devarg '%s' (keys: %s)\n", name,
 				key, keys);
+			goto bad;
+		}
+		if (kv->pairs[i].value == NULL) {	/* "key" alone */
+			RTE_LOG(ERR, PMD, "%s: devarg '%s' needs a value\n",
+				name, key);
 			goto bad;
 		}
 		if (rte_kvargs_count(kv, key) > 1) {
