@@ -8,10 +8,15 @@
 #         boot (a CMOS byte counts the boots): ping again
 #   hold  ping, then wait (the host kills QEMU with SIGKILL)
 #   ping  ping only (a new QEMU after the killed one)
+#   last  ping, then wait for the link to go down (the host stops testpmd)
+#         and say the guest survived it: a guest that hung (its control
+#         queue command waiting for ever) says nothing more
 
 . /vmtest/guest_lib.sh
 mode=$(vt_param mode ping)
 BOOTS_CMOS=0x6e		# a free CMOS NVRAM byte: survives a reset
+
+g_no_carrier() { ! g_carrier; }
 
 boot=$(vmtool cmos $BOOTS_CMOS)
 vt_info "mode $mode, boot $((boot + 1))"
@@ -53,6 +58,16 @@ hold.*)
 	vt_check hold_ping g_ping 3
 	vt_info "holding until killed"
 	sleep 600
+	;;
+last.*)
+	vt_check last_device g_find_dev
+	vt_check last_link_up g_net_up
+	vt_check last_ping g_ping 3
+	vt_info "holding until the server goes"
+	# the carrier is the driver's state: reading it touches no device
+	vt_check last_link_down vt_wait 120 g_no_carrier
+	sleep 3
+	vt_check last_survived true
 	;;
 ping.*)
 	vt_check after_kill_device g_find_dev

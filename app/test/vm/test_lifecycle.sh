@@ -12,6 +12,11 @@
 #     the same socket: the device accepts it and traffic works again
 #  3. testpmd holds no more file descriptors or memory mappings after the
 #     last QEMU than before the first one (after a settling delay)
+#  4. a second QEMU on the socket of a running VM: refused (EBUSY), it
+#     exits with an error, not an abort, and the first VM's device stays
+#     connected; then testpmd quits under the running guest: the guest
+#     sees the link go down and goes on (it used to hang on its control
+#     queue when the connection went before it read the link)
 
 . "$(dirname "$(readlink -f "$0")")/vm_lib.sh"
 
@@ -85,4 +90,32 @@ if [ "$fds1" -gt "$fds0" ] || [ "$maps1" -gt "$maps0" ]; then
 	diff "$VM_WORK/maps.before" "/proc/$TP_PID/maps" | sed 's/^/  | /'
 	VM_FAILED=1
 fi
+
+echo "== 4. a second QEMU on the busy socket; testpmd quits under the guest"
+vm_start last "$VM_TEST_DIR/guest_lifecycle.sh" --append "vmtest.mode=last"
+if vm_wait_for "VMTEST INFO holding until the server goes" 150; then
+	rc=0
+	timeout 60 "$REPO/devtools/vm.sh" run --socket "$TP_SOCK" \
+		>"$VM_WORK/qemu-second.log" 2>&1 </dev/null || rc=$?
+	echo "second QEMU: exit status $rc"
+	sed 's/^/  | /' "$VM_WORK/qemu-second.log" | tail -n 5
+	case $rc in
+	0) echo "the second QEMU ran"; VM_FAILED=1 ;;
+	124|134|137|139) echo "the second QEMU hung or crashed"; VM_FAILED=1 ;;
+	esac
+	grep -q "client refused: device already has a client" "$TP_LOG" ||
+		{ echo "testpmd did not refuse the second client"; VM_FAILED=1; }
+	kill -0 "$VM_PID" 2>/dev/null ||
+		{ echo "the first QEMU is gone"; VM_FAILED=1; }
+	grep -q "client disconnected" <(sed -n '/client refused/,$p' "$TP_LOG") &&
+		{ echo "the first VM lost its device"; VM_FAILED=1; }
+	tp_stop
+	grep -q "driver did not read the configuration change" "$TP_LOG" &&
+		{ echo "testpmd closed before the guest read the link"; VM_FAILED=1; }
+else
+	echo "the guest never got to its traffic"
+	VM_FAILED=1
+fi
+vm_finish 90 || VM_FAILED=1
+vm_expect last_device last_link_up last_ping last_link_down last_survived
 vm_done
