@@ -100,7 +100,7 @@ for b in A B; do
 	echo "build $b: $dir"
 done
 VU_PLUGIN_DIR=
-trap 'rm -rf "${PLUGIN_DIRS[@]}"; vu_tool_cleanup' EXIT
+trap 'rm -rf "${PLUGIN_DIRS[@]}"; vu_tool_cleanup; vu_rm_runtime "$PREFIX-be" "$PREFIX-fe"' EXIT
 
 cc -O2 -pthread -o "$WORK/bench-c2c" devtools/bench-c2c.c
 case $MODE in

@@ -303,7 +303,8 @@ trap 'exit 130' INT TERM
 trap '' PIPE
 
 # EAL keeps hugepage files when it cannot unlink them (--single-file-segments
-# excludes --huge-unlink): remove those of our prefixes.
+# excludes --huge-unlink): remove those of our prefixes, and their runtime
+# directories.
 hugepage_files_cleanup() {
 	local mnt pfx
 	for mnt in $(awk '$3 == "hugetlbfs" { print $2 }' /proc/mounts); do
@@ -311,6 +312,7 @@ hugepage_files_cleanup() {
 			rm -f "$mnt/${pfx}map_"* 2>/dev/null || true
 		done
 	done
+	vu_rm_runtime "${PREFIXES[@]}"
 	PREFIXES=()
 }
 
