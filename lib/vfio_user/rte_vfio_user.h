@@ -343,7 +343,9 @@ int rte_vfio_user_set_sock_mode(int dev_id, mode_t mode);
 /**
  * Start serving clients: create and listen on the socket, hand it to the
  * event thread. The device description is checked first (see
- * rte_vfio_user_set_dev_info()).
+ * rte_vfio_user_set_dev_info()). One client at a time: a connection while
+ * the device has a client is refused, its first command answered with an
+ * error reply (EBUSY).
  *
  * What may be at the socket path already, checked with lstat() (a symbolic
  * link is never followed):

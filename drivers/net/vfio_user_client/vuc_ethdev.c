@@ -19,6 +19,7 @@
 #include <bus_vdev_driver.h>
 #include <ethdev_driver.h>
 #include <ethdev_vdev.h>
+#include <rte_alarm.h>
 #include <rte_kvargs.h>
 #include <rte_malloc.h>
 
@@ -77,6 +78,24 @@ vuc_schedule_reconnect(struct vuc_dev *d)
 	pthread_mutex_unlock(&d->rc_lock);
 }
 
+/* The link as the device says, told to the application. Its LSC
+ * callbacks run on the EAL interrupt thread, as ethdev's do. */
+static void
+link_refresh(struct vuc_dev *d)
+{
+	if (pthread_mutex_trylock(&d->lock) != 0)
+		return;	/* being reconnected: it reads the link itself */
+	if (d->started)
+		vuc_link_set(d, vuc_read_link(d));
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void
+link_alarm(void *arg)
+{
+	link_refresh(arg);
+}
+
 static void
 reconnect_attempt(struct vuc_dev *d)
 {
@@ -113,8 +132,10 @@ reconnect_attempt(struct vuc_dev *d)
 		return;
 	}
 	VUC_LOG(INFO, "%s: reconnected", d->path);
-	if (d->started)
-		vuc_link_set(d, vuc_read_link(d));
+	/* not from this thread: an application may close the port from its
+	 * LSC callback, and a close waits for this thread */
+	if (rte_eal_alarm_set(1, link_alarm, d) != 0)
+		VUC_LOG(ERR, "%s: cannot schedule the link update", d->path);
 }
 
 /* Wait, with rc_lock held, until asked or closing (or until *deadline,
@@ -207,11 +228,7 @@ config_intr(void *arg)
 
 	if (d->config_efd >= 0 && eventfd_read(d->config_efd, &v) < 0)
 		return;
-	if (pthread_mutex_trylock(&d->lock) != 0)
-		return;	/* being reconnected: it reads the link itself */
-	if (d->started)
-		vuc_link_set(d, vuc_read_link(d));
-	pthread_mutex_unlock(&d->lock);
+	link_refresh(d);
 }
 
 static void
@@ -376,6 +393,7 @@ vuc_dev_close(struct rte_eth_dev *dev)
 		return 0;
 	__atomic_store_n(&d->closing, 1, __ATOMIC_RELEASE);
 	reconnect_thread_stop(d);
+	rte_eal_alarm_cancel(link_alarm, d);
 	rte_mem_event_callback_unregister(d->path, d);
 	lsc_intr_unregister(d);
 	pthread_mutex_lock(&d->lock);
