@@ -51,6 +51,7 @@
  */
 #define VUC_DEF_TX_DEPTH	256
 #define VUC_BURST		32
+#define VUC_DEF_TIMEOUT_MS	5000	/* per request to the device */
 /*
  * Receive buffers posted at a time, in bytes at most: the device fills
  * them in ring order, so every buffer posted is memory it writes once per
@@ -149,6 +150,7 @@ struct vuc_dev {
 	uint16_t max_pairs;		/* devarg queues */
 	uint16_t pairs;			/* in use */
 	uint32_t reconnect_ms;		/* 0: no reconnect */
+	uint32_t timeout_ms;		/* per request to the device */
 	int attach_err;			/* the last attach's errno, 0 */
 	struct rte_ether_addr mac;
 	bool mac_given;

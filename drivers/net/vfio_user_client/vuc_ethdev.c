@@ -37,10 +37,11 @@ RTE_LOG_REGISTER_DEFAULT(vuc_logtype, NOTICE);
 #define ARG_PACKED_VQ	"packed_vq"
 #define ARG_IN_ORDER	"in_order"
 #define ARG_MRG_RXBUF	"mrg_rxbuf"
+#define ARG_TIMEOUT	"timeout"
 
 static const char *const valid_args[] = {
-	ARG_PATH,      ARG_QUEUES,   ARG_MAC,	    ARG_RECONNECT,
-	ARG_PACKED_VQ, ARG_IN_ORDER, ARG_MRG_RXBUF, NULL,
+	ARG_PATH,     ARG_QUEUES,    ARG_MAC,	  ARG_RECONNECT, ARG_PACKED_VQ,
+	ARG_IN_ORDER, ARG_MRG_RXBUF, ARG_TIMEOUT, NULL,
 };
 
 /* ---- link and reconnection ---- */
@@ -654,6 +655,7 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 	struct vu_pmd_arg_str path = { d->path, sizeof(d->path) };
 	struct vu_pmd_arg_uint queues = { 1, VUC_MAX_QUEUE_PAIRS, 1 };
 	struct vu_pmd_arg_uint reconnect = { 0, 3600000, 0 };
+	struct vu_pmd_arg_uint timeout = { 100, 60000, VUC_DEF_TIMEOUT_MS };
 	struct rte_kvargs *kv;
 	int ret = -EINVAL;
 
@@ -678,6 +680,12 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 			"%s: reconnect=%s: must be a retry interval in ms "
 			"(0: off, at most 3600000)",
 			name, vu_pmd_kv(kv, ARG_RECONNECT));
+	else if (rte_kvargs_process(kv, ARG_TIMEOUT, vu_pmd_arg_uint,
+				    &timeout) < 0)
+		VUC_LOG(ERR,
+			"%s: timeout=%s: must be a request timeout in ms, "
+			"100 to 60000",
+			name, vu_pmd_kv(kv, ARG_TIMEOUT));
 	else if (rte_kvargs_process(kv, ARG_MAC, vu_pmd_arg_mac, &d->mac) < 0)
 		VUC_LOG(ERR, "%s: mac=%s: must be a unicast xx:xx:xx:xx:xx:xx",
 			name, vu_pmd_kv(kv, ARG_MAC));
@@ -695,6 +703,7 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 		ret = 0;
 	d->max_pairs = (uint16_t)queues.value;
 	d->reconnect_ms = (uint32_t)reconnect.value;
+	d->timeout_ms = (uint32_t)timeout.value;
 	d->mac_given = rte_kvargs_count(kv, ARG_MAC) > 0;
 	rte_kvargs_free(kv);
 	return ret;
@@ -812,4 +821,4 @@ RTE_PMD_REGISTER_VDEV(net_virtio_vfio_user, vuc_driver);
 RTE_PMD_REGISTER_PARAM_STRING(net_virtio_vfio_user,
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> "
 	"reconnect=<ms, 0-3600000> packed_vq=<0|1> in_order=<0|1> "
-	"mrg_rxbuf=<0|1>");
+	"mrg_rxbuf=<0|1> timeout=<ms, 100-60000>");

@@ -142,7 +142,7 @@ move(struct vuc_dev *d, const char *path,
 {
 	struct rte_vfio_user_client_conf conf = {
 		.path = path,
-		.timeout_ms = 5000,
+		.timeout_ms = d->timeout_ms,
 		.max_xfer = CHUNK,
 		.on_disconnect = vuc_on_disconnect,
 		.cb_arg = d,

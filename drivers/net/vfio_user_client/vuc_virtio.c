@@ -913,7 +913,7 @@ vuc_device_up(struct vuc_dev *d)
 {
 	struct rte_vfio_user_client_conf conf = {
 		.path = d->path,
-		.timeout_ms = 5000,
+		.timeout_ms = d->timeout_ms,
 		.on_disconnect = vuc_on_disconnect,
 		.cb_arg = d,
 	};
