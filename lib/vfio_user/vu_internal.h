@@ -247,6 +247,9 @@ struct vu_dev *vu_dev_get(int dev_id);
 /* vu_refuse.c: answer a client refused with err (its first command gets
  * an error reply), then close fd (taken) once it goes */
 void vu_refuse(int fd, const char *path, int err);
+/* End every pending refusal (the last unregister: their fds would keep
+ * the event thread). */
+void vu_refuse_flush(void);
 
 int vu_conn_send(struct vu_conn *c, struct vfio_user_header *hdr,
 		 const struct iovec *iov, unsigned int iovcnt, const int *fds,

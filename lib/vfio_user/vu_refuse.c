@@ -13,6 +13,7 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -27,6 +28,8 @@
 #define VU_REFUSALS_MAX 16	/* pending at once; more are just closed */
 
 struct vu_refusal {
+	struct vu_refusal *next, *prev;	/* refusals, under refusals_lock */
+	bool listed;
 	int fd;
 	int timer_fd;
 	int err;
@@ -36,17 +39,67 @@ struct vu_refusal {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
-static uint32_t refusals;	/* pending (atomic) */
+/* The pending refusals: the last unregister ends them (their fds would
+ * keep the event thread). */
+static pthread_mutex_t refusals_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vu_refusal *refusals;
+static uint32_t nb_refusals;
 
+/* Take r off the list; false if someone else did (it is theirs). */
+static bool
+refusal_unlist(struct vu_refusal *r)
+{
+	bool was;
+
+	pthread_mutex_lock(&refusals_lock);
+	was = r->listed;
+	if (was) {
+		if (r->prev != NULL)
+			r->prev->next = r->next;
+		else
+			refusals = r->next;
+		if (r->next != NULL)
+			r->next->prev = r->prev;
+		r->listed = false;
+		nb_refusals--;
+	}
+	pthread_mutex_unlock(&refusals_lock);
+	return was;
+}
+
+/* Unlisted r: its fds unwatched (waiting for a running callback when not
+ * on the event thread), closed, r freed. */
 static void
-refusal_end(struct vu_refusal *r)
+refusal_free(struct vu_refusal *r)
 {
 	vu_fdman_del(r->fd);
 	vu_fdman_del(r->timer_fd);
 	close(r->fd);
 	close(r->timer_fd);
 	free(r);
-	__atomic_fetch_sub(&refusals, 1, __ATOMIC_RELAXED);
+}
+
+/* Event thread: the refusal is over. */
+static void
+refusal_end(struct vu_refusal *r)
+{
+	if (refusal_unlist(r))
+		refusal_free(r);
+}
+
+void
+vu_refuse_flush(void)
+{
+	struct vu_refusal *r;
+
+	for (;;) {
+		pthread_mutex_lock(&refusals_lock);
+		r = refusals;
+		pthread_mutex_unlock(&refusals_lock);
+		if (r == NULL || !refusal_unlist(r))
+			break;
+		refusal_free(r);
+	}
 }
 
 /* The first header is in: an error reply to it, if it is a command. */
@@ -128,12 +181,8 @@ vu_refuse(int fd, const char *path, int err)
 			.tv_nsec = (VU_REFUSE_MS % 1000) * 1000000L,
 		},
 	};
-	struct vu_refusal *r;
+	struct vu_refusal *r = calloc(1, sizeof(*r));
 
-	if (__atomic_fetch_add(&refusals, 1, __ATOMIC_RELAXED) >=
-	    VU_REFUSALS_MAX)
-		goto just_close;
-	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		goto just_close;
 	r->fd = fd;
@@ -141,24 +190,32 @@ vu_refuse(int fd, const char *path, int err)
 	snprintf(r->path, sizeof(r->path), "%s", path);
 	r->timer_fd = timerfd_create(CLOCK_MONOTONIC,
 				     TFD_NONBLOCK | TFD_CLOEXEC);
-	if (r->timer_fd < 0) {
-		free(r);
-		goto just_close;
+	if (r->timer_fd < 0 || timerfd_settime(r->timer_fd, 0, &its, NULL) < 0)
+		goto fail;
+	/* listed before its fds are watched: their callbacks find it so */
+	pthread_mutex_lock(&refusals_lock);
+	if (nb_refusals >= VU_REFUSALS_MAX) {
+		pthread_mutex_unlock(&refusals_lock);
+		goto fail;
 	}
-	if (timerfd_settime(r->timer_fd, 0, &its, NULL) < 0 ||
-	    vu_fdman_add(r->timer_fd, refusal_timeout, r) < 0) {
+	r->next = refusals;
+	if (refusals != NULL)
+		refusals->prev = r;
+	refusals = r;
+	r->listed = true;
+	nb_refusals++;
+	pthread_mutex_unlock(&refusals_lock);
+	if (vu_fdman_add(r->timer_fd, refusal_timeout, r) == 0 &&
+	    vu_fdman_add(fd, refusal_event, r) == 0)
+		return;
+	if (!refusal_unlist(r))
+		return;	/* the last unregister's flush took it: it closes */
+	vu_fdman_del(r->timer_fd);	/* whichever was watched */
+	vu_fdman_del(fd);
+fail:
+	if (r->timer_fd >= 0)
 		close(r->timer_fd);
-		free(r);
-		goto just_close;
-	}
-	if (vu_fdman_add(fd, refusal_event, r) < 0) {
-		vu_fdman_del(r->timer_fd);
-		close(r->timer_fd);
-		free(r);
-		goto just_close;
-	}
-	return;
+	free(r);
 just_close:
-	__atomic_fetch_sub(&refusals, 1, __ATOMIC_RELAXED);
 	close(fd);
 }

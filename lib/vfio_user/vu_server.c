@@ -1240,8 +1240,10 @@ rte_vfio_user_unregister(int dev_id)
 	pthread_cond_destroy(&dev->idle);
 	VU_LOG(INFO, "%s: unregistered", dev->path);
 	free(dev);
-	if (last)
+	if (last) {
+		vu_refuse_flush();
 		vu_fdman_shutdown();
+	}
 	return 0;
 }
 
