@@ -135,8 +135,10 @@ vun_signal_config(struct vun_dev *d)
 	if (!(d->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 	__atomic_fetch_or(&d->isr, VIRTIO_PCI_ISR_CONFIG, __ATOMIC_RELEASE);
-	if (notify_vector(d, d->msix_config))
-		__atomic_store_n(&d->cfg_unread, 1, __ATOMIC_RELEASE);
+	/* before the interrupt: a driver's read may come before we return */
+	__atomic_store_n(&d->cfg_unread, 1, __ATOMIC_RELEASE);
+	if (!notify_vector(d, d->msix_config))
+		__atomic_store_n(&d->cfg_unread, 0, __ATOMIC_RELEASE);
 }
 
 static void

@@ -206,7 +206,7 @@ struct vuc_dev {
 		uint64_t last_downtime_us;
 		uint64_t max_downtime_us;
 	} move;
-	struct rte_intr_handle *lsc_intr;
+	struct rte_intr_handle *cfg_intr;
 
 	struct vuc_vq vq[VUC_MAX_VQS];
 };

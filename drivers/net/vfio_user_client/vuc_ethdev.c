@@ -84,10 +84,15 @@ vuc_schedule_reconnect(struct vuc_dev *d)
 static void
 link_refresh(struct vuc_dev *d)
 {
+	bool up;
+
 	if (pthread_mutex_trylock(&d->lock) != 0)
 		return;	/* being reconnected: it reads the link itself */
+	/* read even while stopped: a device that signalled a change may
+	 * wait for the read (net_vfio_user's close does, a while) */
+	up = vuc_read_link(d);
 	if (d->started)
-		vuc_link_set(d, vuc_read_link(d));
+		vuc_link_set(d, up);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -232,30 +237,32 @@ config_intr(void *arg)
 	link_refresh(d);
 }
 
+/* The configuration interrupt is served from probe to close, LSC
+ * configured or not: the port's link stays current (LSC callbacks only
+ * with intr_conf.lsc, see vuc_link_set()), and the device is answered. */
 static void
-lsc_intr_register(struct vuc_dev *d)
+config_intr_register(struct vuc_dev *d)
 {
-	struct rte_eth_dev *eth = &rte_eth_devices[d->port_id];
-
-	if (!eth->data->dev_conf.intr_conf.lsc || d->config_efd < 0)
+	if (d->config_efd < 0)
 		return;
-	if (d->lsc_intr == NULL)
-		d->lsc_intr = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_SHARED);
-	if (d->lsc_intr == NULL)
+	if (d->cfg_intr == NULL)
+		d->cfg_intr = rte_intr_instance_alloc(
+			RTE_INTR_INSTANCE_F_SHARED);
+	if (d->cfg_intr == NULL)
 		return;
-	rte_intr_type_set(d->lsc_intr, RTE_INTR_HANDLE_EXT);
-	rte_intr_fd_set(d->lsc_intr, d->config_efd);
-	rte_intr_callback_register(d->lsc_intr, config_intr, d);
+	rte_intr_type_set(d->cfg_intr, RTE_INTR_HANDLE_EXT);
+	rte_intr_fd_set(d->cfg_intr, d->config_efd);
+	rte_intr_callback_register(d->cfg_intr, config_intr, d);
 }
 
 static void
-lsc_intr_unregister(struct vuc_dev *d)
+config_intr_unregister(struct vuc_dev *d)
 {
-	if (d->lsc_intr == NULL)
+	if (d->cfg_intr == NULL)
 		return;
-	rte_intr_callback_unregister_sync(d->lsc_intr, config_intr, d);
-	rte_intr_instance_free(d->lsc_intr);
-	d->lsc_intr = NULL;
+	rte_intr_callback_unregister_sync(d->cfg_intr, config_intr, d);
+	rte_intr_instance_free(d->cfg_intr);
+	d->cfg_intr = NULL;
 }
 
 static void
@@ -360,7 +367,6 @@ vuc_dev_start(struct rte_eth_dev *dev)
 			strerror(-ret));
 		return ret;
 	}
-	lsc_intr_register(d);
 	d->started = true;
 	vuc_link_set(d, vuc_read_link(d));
 	pthread_mutex_unlock(&d->lock);
@@ -377,7 +383,6 @@ vuc_dev_stop(struct rte_eth_dev *dev)
 	/* what was queued before stop still reaches the device */
 	vuc_txq_drain_wait(d, VUC_STOP_DRAIN_MS);
 	d->started = false;
-	lsc_intr_unregister(d);
 	vuc_link_set(d, false);
 	pthread_mutex_unlock(&d->lock);
 	dev->data->dev_started = 0;
@@ -396,7 +401,7 @@ vuc_dev_close(struct rte_eth_dev *dev)
 	reconnect_thread_stop(d);
 	rte_eal_alarm_cancel(link_alarm, d);
 	rte_mem_event_callback_unregister(d->path, d);
-	lsc_intr_unregister(d);
+	config_intr_unregister(d);
 	pthread_mutex_lock(&d->lock);
 	vuc_device_down(d, true);
 	pthread_mutex_unlock(&d->lock);
@@ -772,6 +777,7 @@ vuc_probe(struct rte_vdev_device *vdev)
 	pthread_mutex_unlock(&d->lock);
 	if (ret < 0 && d->reconnect_ms == 0)
 		goto err;
+	config_intr_register(d);
 	if (ret < 0) {
 		VUC_LOG(WARNING, "%s: device not up yet, retrying every %u ms",
 			d->path, d->reconnect_ms);
