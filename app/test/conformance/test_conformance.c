@@ -2854,12 +2854,14 @@ test_second_client_refused(void **state)
 		.minor = VFIO_USER_MINOR_VER,
 	};
 	struct rc *c1 = conn_open(NULL), *c2;
+	int with_c1, more[17], closed_at_once = 0;
 	struct pollfd pf;
 	uint64_t t0;
 	uint16_t id;
 	char b;
 
 	(void)state;
+	with_c1 = rc_count_proc_fds(g.pid);
 	c2 = conn_open_fresh();
 	id = send_cmd(c2, VFIO_USER_VERSION, 0, &v, sizeof(v), NULL, 0);
 	expect_error(c2, id, VFIO_USER_VERSION, EBUSY);
@@ -2877,6 +2879,33 @@ test_second_client_refused(void **state)
 	send_cmd(c2, VFIO_USER_VERSION, 0, &v, sizeof(v), NULL, 0);
 	conn_close(c2);
 	check_alive(c1);
+	assert_int_equal(wait_server_fds(with_c1, SETTLE_MS), with_c1);
+
+	/* more refused clients at once than the library keeps (16): those
+	 * past that are closed at once, the first stays until it goes */
+	for (int i = 0; i < 17; i++) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+		more[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(more[i] >= 0);
+		memcpy(a.sun_path, g.sock, strlen(g.sock) + 1); /* fits */
+		assert_int_equal(connect(more[i], (struct sockaddr *)&a,
+					 sizeof(a)),
+				 0);
+	}
+	for (int i = 0; i < 17; i++) {
+		pf = (struct pollfd){ .fd = more[i], .events = POLLIN };
+		if (poll(&pf, 1, i == 16 ? 1000 : 0) == 1 &&
+		    recv(more[i], &b, 1, MSG_DONTWAIT) == 0)
+			closed_at_once++;
+	}
+	pf = (struct pollfd){ .fd = more[0], .events = POLLIN };
+	assert_int_equal(poll(&pf, 1, 0), 0);
+	assert_true(closed_at_once >= 1);
+	for (int i = 0; i < 17; i++)
+		close(more[i]);
+	check_alive(c1);
+	assert_int_equal(wait_server_fds(with_c1, SETTLE_MS), with_c1);
 }
 
 static void

@@ -778,11 +778,9 @@ vuc_probe(struct rte_vdev_device *vdev)
 	if (ret < 0 && d->reconnect_ms == 0)
 		goto err;
 	config_intr_register(d);
-	if (ret < 0) {
+	if (ret < 0)
 		VUC_LOG(WARNING, "%s: device not up yet, retrying every %u ms",
 			d->path, d->reconnect_ms);
-		vuc_schedule_reconnect(d);
-	}
 	if (rte_mem_event_callback_register(d->path, mem_event_cb, d) < 0 &&
 	    rte_errno != ENOTSUP)
 		VUC_LOG(WARNING, "%s: no memory hotplug events: new memory will "
@@ -792,6 +790,9 @@ vuc_probe(struct rte_vdev_device *vdev)
 	rte_ether_addr_copy(&d->mac, eth->data->mac_addrs);
 	eth->data->mtu = d->mtu;
 	rte_eth_dev_probing_finish(eth);
+	/* the port complete first: an attempt rewrites the MAC, tells LSC */
+	if (ret < 0)
+		vuc_schedule_reconnect(d);
 	VUC_LOG(NOTICE, "%s: port %u drives the device at %s", name, d->port_id,
 		d->path);
 	return 0;
