@@ -96,8 +96,8 @@ grace_period(struct vun_dev *d)
 
 /* ---- interrupts ---- */
 
-/* Returns false when the driver has nothing to be interrupted with (MSI-X
- * on, no vector for this). */
+/* Returns false when no interrupt reached the driver (MSI-X on, and no
+ * vector for this, or the vector masked). */
 static bool
 notify_vector(struct vun_dev *d, uint16_t vector)
 {
@@ -113,8 +113,9 @@ notify_vector(struct vun_dev *d, uint16_t vector)
 	    (vector != VIRTIO_MSI_NO_VECTOR &&
 	     rte_vfio_user_pci_msix_trigger(d->pci, vector) == -ENOTSUP))
 		rte_vfio_user_pci_set_intx(d->pci, true);	/* ISR is set */
-	else
-		sent = vector != VIRTIO_MSI_NO_VECTOR;
+	else	/* a masked vector's message waits in the PBA */
+		sent = vector != VIRTIO_MSI_NO_VECTOR &&
+		       rte_vfio_user_pci_msix_masked(d->pci, vector) == 0;
 	if (online)
 		rte_rcu_qsbr_thread_offline(d->qsbr, lcore);
 	return sent;
