@@ -201,3 +201,34 @@ pb_free(struct pb *b)
 	b->fd_text = NULL;
 	b->maps_text = NULL;
 }
+
+int
+pb_threads(const char *comm, long *tid)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], name[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(name, sizeof(name), f) != NULL) {
+			name[strcspn(name, "\n")] = '\0';
+			if (strcmp(name, comm) == 0 && n++ == 0 && tid != NULL)
+				*tid = strtol(e->d_name, NULL, 10);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}

@@ -55,4 +55,8 @@ void pb_report(const struct pb *b, FILE *out);
 
 void pb_free(struct pb *b);
 
+/* Threads of this process named comm (the library's event thread is
+ * "vfio-user-evt"): how many; the first one's id in *tid if not NULL. */
+int pb_threads(const char *comm, long *tid);
+
 #endif /* PROC_BASELINE_H */

@@ -101,31 +101,13 @@ emfile_teardown(void **state)
 static int
 event_thread_stat(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int fd = -1;
+	char path[64];
+	long tid = -1;
+	int fd;
 
-	assert_non_null(d);
-	while (fd < 0 && (e = readdir(d)) != NULL) {
-		char path[300], comm[32] = "";
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
-			 e->d_name);
-		f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		if (fgets(comm, sizeof(comm), f) != NULL &&
-		    strcmp(comm, "vfio-user-evt\n") == 0) {
-			snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
-				 e->d_name);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-		}
-		fclose(f);
-	}
-	closedir(d);
+	assert_true(pb_threads("vfio-user-evt", &tid) >= 1);
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
 	return fd;
 }

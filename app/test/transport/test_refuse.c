@@ -10,7 +10,6 @@
  * The process is the library's only user here (no other device).
  */
 
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -28,33 +27,12 @@
 
 #include <rte_vfio_user.h>
 
-/* Threads of this process named like the library's event thread. */
+#include "proc_baseline.h"
+
 static int
 event_threads(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL) {
-		char path[300], comm[32] = "";
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
-			 e->d_name);
-		f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		if (fgets(comm, sizeof(comm), f) != NULL &&
-		    strcmp(comm, "vfio-user-evt\n") == 0)
-			n++;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
+	return pb_threads("vfio-user-evt", NULL);
 }
 
 static int
