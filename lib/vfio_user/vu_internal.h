@@ -244,16 +244,16 @@ void vu_mig_dev_fini(struct vu_dev *dev);
 struct vu_dev *vu_dev_get(int dev_id);
 /* Send a message to the client, queueing what the socket does not take
  * now (any thread; the caller keeps c alive). 0 or -errno. */
+int vu_conn_send(struct vu_conn *c, struct vfio_user_header *hdr,
+		 const struct iovec *iov, unsigned int iovcnt, const int *fds,
+		 unsigned int nfds);
+
 /* vu_refuse.c: answer a client refused with err (its first command gets
  * an error reply), then close fd (taken) once it goes */
 void vu_refuse(int fd, const char *path, int err);
 /* End every pending refusal (the last unregister: their fds would keep
  * the event thread). */
 void vu_refuse_flush(void);
-
-int vu_conn_send(struct vu_conn *c, struct vfio_user_header *hdr,
-		 const struct iovec *iov, unsigned int iovcnt, const int *fds,
-		 unsigned int nfds);
 const char *vu_cmd_name(uint16_t cmd);
 
 /* vu_irq.c, for telemetry (under vu_telemetry_lock()) */

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -28,7 +29,7 @@
 #define VU_REFUSALS_MAX 16	/* pending at once; more are just closed */
 
 struct vu_refusal {
-	struct vu_refusal *next, *prev;	/* refusals, under refusals_lock */
+	LIST_ENTRY(vu_refusal) link;	/* refusals, under refusals_lock */
 	bool listed;
 	int fd;
 	int timer_fd;
@@ -42,7 +43,7 @@ struct vu_refusal {
 /* The pending refusals: the last unregister ends them (their fds would
  * keep the event thread). */
 static pthread_mutex_t refusals_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct vu_refusal *refusals;
+static LIST_HEAD(, vu_refusal) refusals = LIST_HEAD_INITIALIZER(refusals);
 static uint32_t nb_refusals;
 
 /* Take r off the list; false if someone else did (it is theirs). */
@@ -54,12 +55,7 @@ refusal_unlist(struct vu_refusal *r)
 	pthread_mutex_lock(&refusals_lock);
 	was = r->listed;
 	if (was) {
-		if (r->prev != NULL)
-			r->prev->next = r->next;
-		else
-			refusals = r->next;
-		if (r->next != NULL)
-			r->next->prev = r->prev;
+		LIST_REMOVE(r, link);
 		r->listed = false;
 		nb_refusals--;
 	}
@@ -94,7 +90,7 @@ vu_refuse_flush(void)
 
 	for (;;) {
 		pthread_mutex_lock(&refusals_lock);
-		r = refusals;
+		r = LIST_FIRST(&refusals);
 		pthread_mutex_unlock(&refusals_lock);
 		if (r == NULL || !refusal_unlist(r))
 			break;
@@ -198,10 +194,7 @@ vu_refuse(int fd, const char *path, int err)
 		pthread_mutex_unlock(&refusals_lock);
 		goto fail;
 	}
-	r->next = refusals;
-	if (refusals != NULL)
-		refusals->prev = r;
-	refusals = r;
+	LIST_INSERT_HEAD(&refusals, r, link);
 	r->listed = true;
 	nb_refusals++;
 	pthread_mutex_unlock(&refusals_lock);

@@ -37,8 +37,6 @@
 
 RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 
-/* The frontend PMD (drivers/net/vfio_user_client), and its old name. */
-
 #define ARG_PATH	"path"
 #define ARG_QUEUES	"queues"
 #define ARG_MAC		"mac"

@@ -63,7 +63,7 @@ vuc_link_set(struct vuc_dev *d, bool up)
 /*
  * Reconnection runs on a control thread of the port's own (reconnect= only),
  * not on the EAL interrupt thread: an attempt can wait on a server for the
- * request timeout (5 s) at each step, and that thread serves every other
+ * request timeout (timeout=) at each step, and that thread serves every other
  * port's interrupts and every alarm of the process.
  */
 void
