@@ -412,6 +412,41 @@ int rte_vfio_user_client_dma_map(struct rte_vfio_user_client *c,
 		uint64_t iova, uint64_t size, void *vaddr, int fd,
 		uint64_t fd_offset, uint32_t prot);
 
+/** One region of rte_vfio_user_client_dma_map_bulk(): the arguments of
+ * rte_vfio_user_client_dma_map(). */
+struct rte_vfio_user_client_dma_region {
+	uint64_t iova;		/**< DMA address of the memory for the server */
+	uint64_t size;		/**< bytes */
+	void *vaddr;		/**< our address of the memory, or NULL */
+	uint64_t fd_offset;	/**< offset of the memory in @p fd */
+	int fd;			/**< fd to pass, or -1 (message-only region) */
+	uint32_t prot;		/**< VFIO_USER_DMA_MAP_F_READ | _F_WRITE */
+};
+
+/**
+ * DMA_MAP of several regions, pipelined: up to 256 requests are sent
+ * before the first reply is awaited, so n maps cost about one round trip
+ * per 256 rather than n (a process backed by one file per hugepage has a
+ * region per page). All or nothing: when a map fails, those of the call
+ * that the server made are unmapped again before this returns, and the
+ * failure is logged with the region.
+ *
+ * @param c
+ *   The client.
+ * @param r
+ *   The regions, each as rte_vfio_user_client_dma_map() takes it; the
+ *   server maps them in this order.
+ * @param n
+ *   Number of regions; 0 does nothing.
+ * @return
+ *   0, or the negative errno of the first map that failed: -EINVAL (a
+ *   region with neither fd nor vaddr; nothing sent), -ENOMEM, the
+ *   server's errno, -ETIMEDOUT, -ENOTCONN.
+ */
+__rte_experimental int rte_vfio_user_client_dma_map_bulk(
+	struct rte_vfio_user_client *c,
+	const struct rte_vfio_user_client_dma_region *r, uint32_t n);
+
 /**
  * DMA_UNMAP of an exact previous map.
  *
@@ -432,6 +467,27 @@ int rte_vfio_user_client_dma_map(struct rte_vfio_user_client *c,
 __rte_experimental
 int rte_vfio_user_client_dma_unmap(struct rte_vfio_user_client *c,
 		uint64_t iova, uint64_t size);
+
+/**
+ * DMA_UNMAP of several exact previous maps, pipelined as
+ * rte_vfio_user_client_dma_map_bulk() (a round trip per 256 regions).
+ * Every region is tried, whatever the server answers for another, and
+ * each is, as with rte_vfio_user_client_dma_unmap(), no longer served to
+ * the server when this returns, whatever the outcome.
+ *
+ * @param c
+ *   The client.
+ * @param r
+ *   The maps (iova and size are used).
+ * @param n
+ *   Number of maps; 0 does nothing.
+ * @return
+ *   0, or the negative errno of the first unmap that failed (the
+ *   server's, -ENOMEM, -ETIMEDOUT, -ENOTCONN).
+ */
+__rte_experimental int rte_vfio_user_client_dma_unmap_bulk(
+	struct rte_vfio_user_client *c,
+	const struct rte_vfio_user_client_dma_region *r, uint32_t n);
 
 /**
  * DMA_UNMAP of an exact previous map, with its dirty bitmap

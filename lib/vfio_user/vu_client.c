@@ -208,18 +208,17 @@ static void direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
 			struct waiter *w, uint64_t deadline_ms);
 
 /*
- * Send one request and wait for its reply. On success (0) the waiter holds
- * the reply payload and fds; the caller releases them with reply_done().
+ * Send one request; its reply is awaited with request_wait(), by
+ * *deadline_ms (set here). A request with VFIO_USER_F_NO_REPLY is done
+ * once sent. 0 or -errno (nothing awaited then).
  */
 static int
-request(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
-	uint32_t flags, const struct iovec *iov, unsigned int iovcnt,
-	const int *fds, unsigned int nfds)
+request_send(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
+	     uint32_t flags, const struct iovec *iov, unsigned int iovcnt,
+	     const int *fds, unsigned int nfds, uint64_t *deadline_ms)
 {
 	struct vfio_user_header h = { .cmd = cmd, .flags = flags };
 	bool posted = flags & VFIO_USER_F_NO_REPLY;
-	uint64_t deadline_ms;
-	struct timespec ts;
 	int ret;
 
 	memset(w, 0, sizeof(*w));
@@ -236,22 +235,32 @@ request(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 	}
 	pthread_mutex_unlock(&c->lock);
 
-	deadline_ms = vu_now_ms() + c->conf.timeout_ms;
+	*deadline_ms = vu_now_ms() + c->conf.timeout_ms;
 	ret = sock_send(&c->main, &h, iov, iovcnt, fds, nfds,
-			posted ? 0 : deadline_ms);
-	if (posted || ret < 0) {
-		if (!posted) {
-			pthread_mutex_lock(&c->lock);
-			if (!w->done)
-				waiter_unlink(c, w);
-			pthread_mutex_unlock(&c->lock);
-		}
-		return ret;
+			posted ? 0 : *deadline_ms);
+	if (ret < 0 && !posted) {
+		pthread_mutex_lock(&c->lock);
+		if (!w->done)
+			waiter_unlink(c, w);
+		pthread_mutex_unlock(&c->lock);
 	}
+	return ret;
+}
 
+/*
+ * Wait for the reply to a request sent with request_send(). On success
+ * (0) the waiter holds the reply payload and fds; the caller releases
+ * them with reply_done().
+ */
+static int
+request_wait(struct rte_vfio_user_client *c, struct waiter *w,
+	     uint64_t deadline_ms)
+{
 	/* one deadline, on the monotonic clock, for the direct wait and
 	 * the condition variable */
-	ts = vu_deadline_ts(deadline_ms);
+	struct timespec ts = vu_deadline_ts(deadline_ms);
+	int ret = 0;
+
 	if (direct_begin(&c->main)) {
 		direct_wait(c, &c->main, w, deadline_ms);
 		direct_end(&c->main);
@@ -262,7 +271,7 @@ request(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 		    !w->done) {
 			ret = -ETIMEDOUT;
 			VU_LOG(ERR, "%s: no reply to command %u (id %u) in %u ms",
-			       c->path, cmd, w->id, c->conf.timeout_ms);
+			       c->path, w->cmd, w->id, c->conf.timeout_ms);
 		}
 	}
 	if (ret == 0)
@@ -276,6 +285,25 @@ request(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 		waiter_free_fds(w);
 	}
 	return ret;
+}
+
+/*
+ * Send one request and wait for its reply. On success (0) the waiter holds
+ * the reply payload and fds; the caller releases them with reply_done().
+ */
+static int
+request(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
+	uint32_t flags, const struct iovec *iov, unsigned int iovcnt,
+	const int *fds, unsigned int nfds)
+{
+	uint64_t deadline_ms;
+	int ret;
+
+	ret = request_send(c, w, cmd, flags, iov, iovcnt, fds, nfds,
+			   &deadline_ms);
+	if (ret < 0 || (flags & VFIO_USER_F_NO_REPLY))
+		return ret;
+	return request_wait(c, w, deadline_ms);
 }
 
 static void
@@ -1466,62 +1494,250 @@ win_remove(struct rte_vfio_user_client *c, uint64_t iova, uint64_t size,
 	pthread_mutex_unlock(&c->dma_lock);
 }
 
+/* Serve the server's DMA_READ / DMA_WRITE of [iova, +size) from vaddr:
+ * from before the DMA_MAP is sent, as the server may use the memory as
+ * soon as it has mapped it, before we see its reply. */
+static int
+win_add(struct rte_vfio_user_client *c, uint64_t iova, uint64_t size,
+	void *vaddr, uint32_t prot)
+{
+	struct dma_win *nw;
+
+	pthread_mutex_lock(&c->dma_lock);
+	nw = realloc(c->wins, (c->nwins + 1) * sizeof(*nw));
+	if (nw == NULL) {
+		pthread_mutex_unlock(&c->dma_lock);
+		return -ENOMEM;
+	}
+	c->wins = nw;
+	c->wins[c->nwins++] = (struct dma_win){ iova, size, vaddr, prot };
+	pthread_mutex_unlock(&c->dma_lock);
+	return 0;
+}
+
+/* Requests of a bulk call in flight at once: message ids are 16 bits, and
+ * the replies of a batch wait in the server's output queue. */
+#define DMA_BATCH 256u
+
+/*
+ * n requests, pipelined: a batch's requests all go before its first reply
+ * is awaited, so a round trip per batch, not per request. send(i) sends
+ * the i-th; done(i, err) takes the outcome of each one sent. A failed
+ * send stops it; so does an error reply (once its batch is answered)
+ * unless keep_going. Returns 0, or the first failure's -errno with its
+ * index in failed; the requests from sent on were not sent.
+ */
+struct dma_batch {
+	struct rte_vfio_user_client *c;
+	const struct rte_vfio_user_client_dma_region *r;
+	int (*send)(struct dma_batch *b, uint32_t i, struct waiter *w,
+		    uint64_t *deadline_ms);
+	void (*done)(struct dma_batch *b, uint32_t i, int err);
+	bool keep_going;
+	struct rte_vfio_user_client_dma_region *made; /* bulk map: the maps
+						       * the server made */
+	uint32_t nmade;
+	uint32_t failed, sent;
+};
+
+static int
+dma_batch_run(struct dma_batch *b, uint32_t n)
+{
+	struct waiter *w = calloc(RTE_MIN(n, DMA_BATCH), sizeof(*w));
+	uint64_t *deadline = calloc(RTE_MIN(n, DMA_BATCH), sizeof(*deadline));
+	bool stop = false;
+	int ret = 0;
+
+	b->failed = n;
+	b->sent = 0;
+	if (w == NULL || deadline == NULL) {
+		free(w);
+		free(deadline);
+		b->failed = 0;
+		return -ENOMEM;
+	}
+	for (uint32_t base = 0; base < n && !stop; base += DMA_BATCH) {
+		uint32_t k = RTE_MIN(n - base, DMA_BATCH), sent;
+
+		for (sent = 0; sent < k; sent++) {
+			int err = b->send(b, base + sent, &w[sent],
+					  &deadline[sent]);
+
+			if (err < 0) {
+				b->failed = base + sent;
+				ret = err;
+				stop = true;
+				break;
+			}
+		}
+		b->sent = base + sent;
+		for (uint32_t i = 0; i < sent; i++) {
+			int err = request_wait(b->c, &w[i], deadline[i]);
+
+			if (err == 0)
+				reply_done(&w[i]);
+			b->done(b, base + i, err);
+			if (err < 0 && b->failed > base + i) {
+				b->failed = base + i;
+				ret = err;
+			}
+			if (err < 0 && !b->keep_going)
+				stop = true;
+		}
+	}
+	free(deadline);
+	free(w);
+	return ret;
+}
+
+/* Send the DMA_MAP of r[i] (its window first); -errno: nothing in flight. */
+static int
+dma_map_send(struct dma_batch *b, uint32_t i, struct waiter *w,
+	     uint64_t *deadline_ms)
+{
+	const struct rte_vfio_user_client_dma_region *r = &b->r[i];
+	struct vfio_user_dma_map req = {
+		.argsz = sizeof(req),
+		.flags = r->prot,
+		.offset = r->fd < 0 ? 0 : r->fd_offset,
+		.addr = r->iova,
+		.size = r->size,
+	};
+	struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
+	int ret;
+
+	if (r->vaddr != NULL) {
+		ret = win_add(b->c, r->iova, r->size, r->vaddr, r->prot);
+		if (ret < 0)
+			return ret;
+	}
+	ret = request_send(b->c, w, VFIO_USER_DMA_MAP, 0, &iov, 1,
+			   r->fd >= 0 ? &r->fd : NULL, r->fd >= 0 ? 1 : 0,
+			   deadline_ms);
+	if (ret < 0 && r->vaddr != NULL)
+		win_remove(b->c, r->iova, r->size, r->vaddr);
+	return ret;
+}
+
+static void
+dma_map_done(struct dma_batch *b, uint32_t i, int err)
+{
+	const struct rte_vfio_user_client_dma_region *r = &b->r[i];
+
+	if (err == 0)
+		b->made[b->nmade++] = *r;
+	else if (r->vaddr != NULL)
+		win_remove(b->c, r->iova, r->size, r->vaddr);
+}
+
+static int
+dma_unmap_send(struct dma_batch *b, uint32_t i, struct waiter *w,
+	       uint64_t *deadline_ms)
+{
+	struct vfio_user_dma_unmap req = {
+		.argsz = sizeof(req),
+		.addr = b->r[i].iova,
+		.size = b->r[i].size,
+	};
+	struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
+
+	return request_send(b->c, w, VFIO_USER_DMA_UNMAP, 0, &iov, 1, NULL, 0,
+			    deadline_ms);
+}
+
+/* Whatever the server answered (or did not): the caller takes the memory
+ * back, the server's requests for it are refused from now. */
+static void
+dma_unmap_done(struct dma_batch *b, uint32_t i, int err)
+{
+	RTE_SET_USED(err);
+	win_remove(b->c, b->r[i].iova, b->r[i].size, NULL);
+}
+
+int
+rte_vfio_user_client_dma_map_bulk(
+	struct rte_vfio_user_client *c,
+	const struct rte_vfio_user_client_dma_region *r, uint32_t n)
+{
+	struct dma_batch b = {
+		.c = c,
+		.r = r,
+		.send = dma_map_send,
+		.done = dma_map_done,
+	};
+	int ret;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (r[i].fd < 0 && r[i].vaddr == NULL)
+			return -EINVAL;
+	if (n == 0)
+		return 0;
+	b.made = calloc(n, sizeof(*b.made));
+	if (b.made == NULL)
+		return -ENOMEM;
+	ret = dma_batch_run(&b, n);
+	if (ret < 0 && n > 1) {
+		/* all or nothing: take back what the server did map */
+		rte_vfio_user_client_dma_unmap_bulk(c, b.made, b.nmade);
+		VU_LOG(ERR,
+		       "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64
+		       "), %u of %u: %s; %u maps undone",
+		       c->path, r[b.failed].iova, r[b.failed].size,
+		       b.failed + 1, n, strerror(-ret), b.nmade);
+	}
+	free(b.made);
+	return ret;
+}
+
 int
 rte_vfio_user_client_dma_map(struct rte_vfio_user_client *c, uint64_t iova,
 			     uint64_t size, void *vaddr, int fd,
 			     uint64_t fd_offset, uint32_t prot)
 {
-	struct vfio_user_dma_map req = {
-		.argsz = sizeof(req), .flags = prot, .offset = fd < 0 ? 0 : fd_offset,
-		.addr = iova, .size = size,
+	const struct rte_vfio_user_client_dma_region r = {
+		.iova = iova,
+		.size = size,
+		.vaddr = vaddr,
+		.fd_offset = fd_offset,
+		.fd = fd,
+		.prot = prot,
 	};
-	struct dma_win *nw;
-	struct waiter w;
+
+	return rte_vfio_user_client_dma_map_bulk(c, &r, 1);
+}
+
+int
+rte_vfio_user_client_dma_unmap_bulk(
+	struct rte_vfio_user_client *c,
+	const struct rte_vfio_user_client_dma_region *r, uint32_t n)
+{
+	struct dma_batch b = {
+		.c = c,
+		.r = r,
+		.send = dma_unmap_send,
+		.done = dma_unmap_done,
+		.keep_going = true, /* one refused stops nothing */
+	};
 	int ret;
 
-	if (fd < 0 && vaddr == NULL)
-		return -EINVAL;
-	if (vaddr != NULL) {
-		/* served from before the request on: the server may DMA as
-		 * soon as it has mapped, before we see its reply */
-		pthread_mutex_lock(&c->dma_lock);
-		nw = realloc(c->wins, (c->nwins + 1) * sizeof(*nw));
-		if (nw == NULL) {
-			pthread_mutex_unlock(&c->dma_lock);
-			return -ENOMEM;
-		}
-		c->wins = nw;
-		c->wins[c->nwins++] = (struct dma_win){ iova, size, vaddr, prot };
-		pthread_mutex_unlock(&c->dma_lock);
-	}
-	ret = request1(c, &w, VFIO_USER_DMA_MAP, &req, sizeof(req),
-		       fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0);
-	if (ret < 0) {
-		if (vaddr != NULL)
-			win_remove(c, iova, size, vaddr);
-		return ret;
-	}
-	reply_done(&w);
-	return 0;
+	if (n == 0)
+		return 0;
+	ret = dma_batch_run(&b, n);
+	for (uint32_t i = b.sent; i < n; i++)	/* not sent: taken back too */
+		dma_unmap_done(&b, i, ret);
+	return ret;
 }
 
 int
 rte_vfio_user_client_dma_unmap(struct rte_vfio_user_client *c, uint64_t iova,
 			       uint64_t size)
 {
-	struct vfio_user_dma_unmap req = {
-		.argsz = sizeof(req), .addr = iova, .size = size,
+	const struct rte_vfio_user_client_dma_region r = {
+		.iova = iova,
+		.size = size,
 	};
-	struct waiter w;
-	int ret;
 
-	ret = request1(c, &w, VFIO_USER_DMA_UNMAP, &req, sizeof(req), NULL, 0);
-	if (ret == 0)
-		reply_done(&w);
-	/* whatever the server answered (or did not): the caller takes the
-	 * memory back, the server's requests for it are refused from now */
-	win_remove(c, iova, size, NULL);
-	return ret;
+	return rte_vfio_user_client_dma_unmap_bulk(c, &r, 1);
 }
 
 /* A reply of head bytes, then a bitmap of at most bitmap_size bytes:

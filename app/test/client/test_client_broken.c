@@ -1581,6 +1581,178 @@ test_dma_requests(void **state)
 	check_dma_requests(true);
 }
 
+/* ---- pipelined DMA_MAP (rte_vfio_user_client_dma_map_bulk) ---- */
+
+#define BULK_N		300	/* more than one batch of 256 */
+#define BULK_BATCH	256
+
+/* The fake's view of a bulk map or unmap: it answers none of these until
+ * it holds a whole batch (or all it expects), then answers them last
+ * first. */
+static struct {
+	unsigned int expect_maps, expect_unmaps;
+	uint64_t fail_addr;	/* the map of this iova gets EEXIST */
+	uint64_t fail_unmap_addr;	/* the unmap of this one EINVAL */
+	struct rc_held {
+		uint16_t id, cmd;
+		struct vfio_user_dma_unmap u;	/* addr: the map's too */
+	} held[BULK_BATCH];
+	unsigned int nheld, max_held;
+	unsigned int maps, maps_with_fd;
+	uint64_t unmapped[BULK_N];
+	unsigned int unmaps;
+} bulk;
+
+static void
+bulk_answer(struct fake *f, const struct rc_held *h)
+{
+	bool map = h->cmd == VFIO_USER_DMA_MAP;
+	uint32_t err = map ? (h->u.addr == bulk.fail_addr ? EEXIST : 0) :
+			     (h->u.addr == bulk.fail_unmap_addr ? EINVAL : 0);
+
+	if (err)
+		send_msg(f->rc.fd, h->id, h->cmd,
+			 VFIO_USER_F_TYPE_REPLY | VFIO_USER_F_ERROR, err, 0,
+			 NULL, 0, 0, NULL, 0);
+	else
+		send_msg(f->rc.fd, h->id, h->cmd, VFIO_USER_F_TYPE_REPLY, 0, 0,
+			 map ? NULL : &h->u, map ? 0 : sizeof(h->u), 0, NULL,
+			 0);
+}
+
+static enum act
+fn_bulk(struct fake *f, const struct rc_reply *req)
+{
+	struct rc_held *h = &bulk.held[bulk.nheld];
+	bool full;
+
+	if (bulk.nheld == BULK_BATCH ||
+	    !((req->hdr.cmd == VFIO_USER_DMA_MAP &&
+	       req->size >= sizeof(struct vfio_user_dma_map)) ||
+	      (req->hdr.cmd == VFIO_USER_DMA_UNMAP &&
+	       req->size >= sizeof(struct vfio_user_dma_unmap))))
+		return answer_good(f, req);
+	h->id = req->hdr.msg_id;
+	h->cmd = req->hdr.cmd;
+	if (h->cmd == VFIO_USER_DMA_MAP) {
+		const struct vfio_user_dma_map *m = (const void *)req->payload;
+
+		h->u = (struct vfio_user_dma_unmap){
+			.argsz = sizeof(h->u),
+			.addr = m->addr,
+			.size = m->size,
+		};
+		bulk.maps++;
+		bulk.maps_with_fd += req->nfds == 1;
+		full = bulk.maps == bulk.expect_maps;
+	} else {
+		memcpy(&h->u, req->payload, sizeof(h->u));
+		if (bulk.unmaps < BULK_N)
+			bulk.unmapped[bulk.unmaps] = h->u.addr;
+		bulk.unmaps++;
+		full = bulk.unmaps == bulk.expect_unmaps;
+	}
+	bulk.nheld++;
+	bulk.max_held = RTE_MAX(bulk.max_held, bulk.nheld);
+	if (bulk.nheld < BULK_BATCH && !full)
+		return A_CONT;
+	while (bulk.nheld > 0)
+		bulk_answer(f, &bulk.held[--bulk.nheld]);
+	return A_CONT;
+}
+
+/* BULK_N regions of one memfd, a page each, 1 MiB apart. */
+static struct rte_vfio_user_client_dma_region *
+bulk_regions(int fd)
+{
+	struct rte_vfio_user_client_dma_region *r = calloc(BULK_N, sizeof(*r));
+
+	assert_non_null(r);
+	for (unsigned int i = 0; i < BULK_N; i++)
+		r[i] = (struct rte_vfio_user_client_dma_region){
+			.iova = 0x10000000 + (uint64_t)i * 0x100000,
+			.size = 4096,
+			.fd = fd,
+			.fd_offset = (uint64_t)i * 4096,
+			.prot = VFIO_USER_DMA_MAP_F_READ,
+		};
+	return r;
+}
+
+/*
+ * A bulk map (and unmap) sends a whole batch before it waits: a server
+ * that answers nothing until it holds 256 requests (a client waiting for
+ * each reply would time out), then answers them last first (replies are
+ * matched by id). A map the server refuses undoes the others of the call;
+ * an unmap it refuses stops none of the others.
+ */
+static void
+test_dma_map_bulk_pipelined(void **state)
+{
+	struct rte_vfio_user_client_dma_region *r;
+	struct rte_vfio_user_client *c;
+	static struct fake f;	/* outlives a failed test: see test_teardown */
+	int fd = memfd_create("bulk", MFD_CLOEXEC);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, BULK_N * 4096), 0);
+	r = bulk_regions(fd);
+
+	memset(&bulk, 0, sizeof(bulk));
+	bulk.expect_maps = BULK_N;
+	bulk.expect_unmaps = BULK_N;
+	bulk.fail_unmap_addr = r[5].iova;
+	fake_start(&f, fn_bulk);
+	fake_run(&f);
+	c = attach(&f, NULL);
+	assert_int_equal(rte_vfio_user_client_dma_map_bulk(c, r, BULK_N), 0);
+	assert_int_equal(bulk.maps, BULK_N);
+	assert_int_equal(bulk.maps_with_fd, BULK_N);
+	assert_int_equal(bulk.max_held, BULK_BATCH);
+	assert_int_equal(bulk.unmaps, 0);
+	/* nothing to map; an entry with neither fd nor address: nothing sent */
+	assert_int_equal(rte_vfio_user_client_dma_map_bulk(c, r, 0), 0);
+	r[7].fd = -1;
+	assert_int_equal(rte_vfio_user_client_dma_map_bulk(c, r, BULK_N),
+			 -EINVAL);
+	r[7].fd = fd;
+	assert_int_equal(bulk.maps, BULK_N);
+	/* the unmaps, pipelined too; the refused 6th stops none of the rest */
+	bulk.max_held = 0;
+	assert_int_equal(rte_vfio_user_client_dma_unmap_bulk(c, r, BULK_N),
+			 -EINVAL);
+	assert_int_equal(bulk.unmaps, BULK_N);
+	assert_int_equal(bulk.max_held, BULK_BATCH);
+	for (unsigned int i = 0; i < BULK_N; i++)
+		assert_int_equal(bulk.unmapped[i], r[i].iova);
+	detach(c);
+	fake_stop(&f);
+
+	/* the 101st map of the first batch refused: the other 255 undone
+	 * (pipelined), the second batch never sent */
+	memset(&bulk, 0, sizeof(bulk));
+	bulk.expect_maps = BULK_N;
+	bulk.expect_unmaps = BULK_BATCH - 1;
+	bulk.fail_addr = r[100].iova;
+	fake_start(&f, fn_bulk);
+	fake_run(&f);
+	c = attach(&f, NULL);
+	assert_int_equal(rte_vfio_user_client_dma_map_bulk(c, r, BULK_N),
+			 -EEXIST);
+	assert_int_equal(bulk.maps, BULK_BATCH);
+	assert_int_equal(bulk.unmaps, BULK_BATCH - 1);
+	for (unsigned int i = 0, j = 0; i < BULK_BATCH; i++) {
+		if (i == 100)
+			continue;
+		assert_int_equal(bulk.unmapped[j++], r[i].iova);
+	}
+	detach(c);
+	fake_stop(&f);
+	free(r);
+	close(fd);
+}
+
 /* Last: no fd left behind by all of the above. */
 static void
 test_no_fd_leak(void **state)
@@ -1616,6 +1788,8 @@ main(void)
 		cmocka_unit_test_teardown(test_malformed_replies, test_teardown),
 		cmocka_unit_test_teardown(test_region_caps, test_teardown),
 		cmocka_unit_test_teardown(test_dma_requests, test_teardown),
+		cmocka_unit_test_teardown(test_dma_map_bulk_pipelined,
+					  test_teardown),
 		cmocka_unit_test_teardown(test_no_fd_leak, test_teardown),
 	};
 

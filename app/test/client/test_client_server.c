@@ -1386,6 +1386,107 @@ test_dma_map_fd(void **state)
 	cli_detach(&srv_a, c);
 }
 
+/*
+ * Many regions in one pipelined call, as the frontend maps a process
+ * with a file per hugepage: every region reaches the server, fd-backed
+ * and message-only alike; a call with one bad region leaves nothing of
+ * its own behind.
+ */
+static void
+test_dma_map_bulk(void **state)
+{
+	enum {
+		N = 600,
+		NMSG = 4
+	};
+	const uint64_t base = 0x200000000ull, stride = 64 * KiB;
+	const uint32_t rw = VFIO_USER_DMA_MAP_F_READ |
+			    VFIO_USER_DMA_MAP_F_WRITE;
+	struct rte_vfio_user_client *c = cli_attach(&srv_a);
+	struct rte_vfio_user_client_dma_region *r = calloc(N, sizeof(*r));
+	const struct rte_vfio_user_mem_table *t;
+	uint8_t *mem, *msg, buf[16];
+	int fd;
+
+	(void)state;
+	assert_non_null(r);
+	fd = memfd_create("bulk", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, N * 4096), 0);
+	mem = mmap(NULL, N * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(mem != MAP_FAILED);
+	msg = aligned_alloc(4096, NMSG * 4096);
+	assert_non_null(msg);
+	for (uint64_t i = 0; i < N * 4096; i++)
+		mem[i] = pat(i);
+	memset(msg, 0x5a, NMSG * 4096);
+	for (unsigned int i = 0; i < N; i++)
+		r[i] = (struct rte_vfio_user_client_dma_region){
+			.iova = base + i * stride,
+			.size = 4096,
+			.fd = fd,
+			.fd_offset = (uint64_t)i * 4096,
+			.prot = rw,
+		};
+	for (unsigned int i = 0; i < NMSG; i++)	/* a few message-only */
+		r[N - NMSG + i] = (struct rte_vfio_user_client_dma_region){
+			.iova = base + (N - NMSG + i) * stride,
+			.size = 4096,
+			.vaddr = msg + i * 4096,
+			.fd = -1,
+			.prot = rw,
+		};
+
+	assert_int_equal(rte_vfio_user_client_dma_map_bulk(c, r, N), 0);
+	t = rte_vfio_user_get_mem_table(srv_a.id);
+	assert_int_equal(t->nregions, N);
+	for (unsigned int i = 0; i < N - NMSG; i += 37) {
+		const uint8_t *va =
+			rte_vfio_user_iova_to_va(t, r[i].iova + 8, 8,
+						 RTE_VFIO_USER_MEM_F_READ);
+
+		assert_non_null(va);
+		assert_memory_equal(va, mem + i * 4096 + 8, 8);
+	}
+	assert_int_equal(rte_vfio_user_dma_read(srv_a.id, r[N - 1].iova + 100,
+						buf, sizeof(buf)),
+			 0);
+	assert_int_equal(buf[0], 0x5a);
+
+	/* again, with one region overlapping a map of the first call: the
+	 * server refuses that one, the call undoes the rest */
+	for (unsigned int i = 0; i < N; i++)
+		r[i].iova += 8192;
+	r[450].iova = r[450].iova - 8192;
+	assert_int_equal(rte_vfio_user_client_dma_map_bulk(c, r, N), -EEXIST);
+	t = rte_vfio_user_get_mem_table(srv_a.id);
+	assert_int_equal(t->nregions, N);
+	assert_null(rte_vfio_user_iova_to_va(t, r[0].iova, 8,
+					     RTE_VFIO_USER_MEM_F_READ));
+	/* nor its message-only regions */
+	assert_int_equal(rte_vfio_user_dma_read(srv_a.id, r[N - 1].iova, buf,
+						sizeof(buf)),
+			 -EFAULT);
+
+	/* unmapped in one call, one of them wrongly (half a region: the
+	 * server refuses it): all the others go */
+	for (unsigned int i = 0; i < N; i++)
+		r[i].iova = base + i * stride;
+	r[300].size = 2048;
+	assert_int_equal(rte_vfio_user_client_dma_unmap_bulk(c, r, N), -EINVAL);
+	t = rte_vfio_user_get_mem_table(srv_a.id);
+	assert_int_equal(t->nregions, 1);
+	assert_non_null(rte_vfio_user_mem_find(t, r[300].iova, 1));
+	r[300].size = 4096;
+	assert_int_equal(rte_vfio_user_client_dma_unmap_bulk(c, &r[300], 1), 0);
+	assert_int_equal(rte_vfio_user_get_mem_table(srv_a.id)->nregions, 0);
+	cli_detach(&srv_a, c);
+	munmap(mem, N * 4096);
+	close(fd);
+	free(msg);
+	free(r);
+}
+
 /* vaddr-only windows: the client answers DMA_READ/WRITE from its memory. */
 static void
 check_dma_vaddr(struct rte_vfio_user_client_conf *conf)
@@ -2140,6 +2241,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_posted_writes, test_teardown),
 		cmocka_unit_test_teardown(test_write_multi, test_teardown),
 		cmocka_unit_test_teardown(test_dma_map_fd, test_teardown),
+		cmocka_unit_test_teardown(test_dma_map_bulk, test_teardown),
 		cmocka_unit_test_teardown(test_dma_vaddr, test_teardown),
 		cmocka_unit_test_teardown(test_dma_right_after_map, test_teardown),
 		cmocka_unit_test_teardown(test_reset, test_teardown),
