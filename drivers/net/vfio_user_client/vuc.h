@@ -195,9 +195,10 @@ struct vuc_dev {
 	uint16_t msix_nvec;		/* table size */
 	uint16_t msix_used;		/* vectors we unmasked, 0: MSI-X off */
 
-	/* DMA maps: one per memseg run */
+	/* DMA maps: one per memseg run (their iova and size are what is
+	 * used later: the unmaps) */
 	uint32_t nmaps;
-	struct { uint64_t va, len; } maps[1024];
+	struct rte_vfio_user_client_dma_region maps[1024];
 
 	int config_efd;			/* MSI-X config vector eventfd */
 	struct vuc_move_stats {		/* vuc_migrate.c */

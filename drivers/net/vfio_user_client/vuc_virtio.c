@@ -308,59 +308,22 @@ map_notify(struct vuc_dev *d)
 
 /* ---- DMA mapping of our memory ---- */
 
+/* The memseg runs to map (adjacent memsegs of one fd, in one region),
+ * gathered by a walk and mapped in one pipelined call. */
 struct map_run {
-	struct vuc_dev *d;
-	struct rte_vfio_user_client *client;	/* NULL: d->client */
-	uint64_t va, len, off;
-	int fd;
+	struct rte_vfio_user_client_dma_region *r;
+	uint32_t n, cap;
 	int err;
 };
-
-static void
-run_flush(struct map_run *r)
-{
-	struct vuc_dev *d = r->d;
-	int ret;
-
-	if (r->len == 0 || r->err)
-		return;
-	if (r->client != NULL) { /* another device: d->maps is the same */
-		ret = rte_vfio_user_client_dma_map(
-			r->client, r->va, r->len, (void *)(uintptr_t)r->va,
-			r->fd, r->fd < 0 ? 0 : r->off,
-			VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE);
-		if (ret < 0)
-			r->err = ret;
-		r->len = 0;
-		return;
-	}
-	if (d->nmaps >= RTE_DIM(d->maps)) {
-		r->err = -ENOSPC;
-		return;
-	}
-	ret = rte_vfio_user_client_dma_map(d->client, r->va, r->len,
-			(void *)(uintptr_t)r->va, r->fd, r->fd < 0 ? 0 : r->off,
-			VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE);
-	if (ret < 0) {
-		VUC_LOG(ERR, "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64 "): %s",
-			d->path, r->va, r->len, strerror(-ret));
-		r->err = ret;
-		return;
-	}
-	if (r->fd < 0)
-		VUC_LOG(WARNING, "%s: memory at 0x%" PRIx64 " has no fd: the "
-			"device reaches it by messages only", d->path, r->va);
-	d->maps[d->nmaps].va = r->va;
-	d->maps[d->nmaps].len = r->len;
-	d->nmaps++;
-	r->len = 0;
-}
 
 static int
 seg_cb(const struct rte_memseg_list *msl, const struct rte_memseg *ms,
        void *arg)
 {
-	struct map_run *r = arg;
+	struct map_run *m = arg;
+	struct rte_vfio_user_client_dma_region *last = m->n > 0 ?
+							       &m->r[m->n - 1] :
+							       NULL;
 	size_t off = 0;
 	int fd;
 
@@ -369,50 +332,101 @@ seg_cb(const struct rte_memseg_list *msl, const struct rte_memseg *ms,
 	fd = rte_memseg_get_fd_thread_unsafe(ms);
 	if (fd >= 0 && rte_memseg_get_fd_offset_thread_unsafe(ms, &off) < 0)
 		fd = -1;
-	if (r->len > 0 && r->fd == fd && r->va + r->len == ms->addr_64 &&
-	    (fd < 0 || r->off + r->len == off)) {
-		r->len += ms->len;
+	if (last != NULL && last->fd == fd &&
+	    last->iova + last->size == ms->addr_64 &&
+	    (fd < 0 || last->fd_offset + last->size == off)) {
+		last->size += ms->len;
 		return 0;
 	}
-	run_flush(r);
-	r->va = ms->addr_64;
-	r->len = ms->len;
-	r->off = off;
-	r->fd = fd;
-	return r->err ? -1 : 0;
+	if (m->n == m->cap) {
+		uint32_t cap = m->cap ? 2 * m->cap : 64;
+		void *p = realloc(m->r, cap * sizeof(*m->r));
+
+		if (p == NULL) {
+			m->err = -ENOMEM;
+			return -1;
+		}
+		m->r = p;
+		m->cap = cap;
+	}
+	m->r[m->n++] = (struct rte_vfio_user_client_dma_region){
+		.iova = ms->addr_64,
+		.size = ms->len,
+		.vaddr = ms->addr,
+		.fd = fd,
+		.fd_offset = fd < 0 ? 0 : off,
+		.prot = VFIO_USER_DMA_MAP_F_READ | VFIO_USER_DMA_MAP_F_WRITE,
+	};
+	return 0;
+}
+
+/*
+ * Map the runs m gathered on client c (NULL: d's own, whose table of maps
+ * records them; another client is a move's, d->maps is the same there).
+ * Frees the runs. 0 or -errno.
+ */
+static int
+map_runs(struct vuc_dev *d, struct rte_vfio_user_client *c, struct map_run *m)
+{
+	int ret = m->err;
+
+	if (ret == 0 && c == NULL && d->nmaps + m->n > RTE_DIM(d->maps)) {
+		VUC_LOG(ERR, "%s: %u DMA regions, at most %zu", d->path,
+			d->nmaps + m->n, RTE_DIM(d->maps));
+		ret = -ENOSPC;
+	}
+	if (ret == 0)
+		ret = rte_vfio_user_client_dma_map_bulk(c ? c : d->client, m->r,
+							m->n);
+	if (ret < 0 && c == NULL)
+		VUC_LOG(ERR, "%s: DMA_MAP of %u regions: %s", d->path, m->n,
+			strerror(-ret));
+	for (uint32_t i = 0; ret == 0 && c == NULL && i < m->n; i++) {
+		if (m->r[i].fd < 0)
+			VUC_LOG(WARNING,
+				"%s: memory at 0x%" PRIx64 " has no "
+				"fd: the device reaches it by messages only",
+				d->path, m->r[i].iova);
+		d->maps[d->nmaps++] = m->r[i];
+	}
+	free(m->r);
+	*m = (struct map_run){ 0 };
+	return ret;
 }
 
 static int
 map_memory(struct vuc_dev *d)
 {
-	struct map_run r = { .d = d, .fd = -1 };
+	struct map_run m = { 0 };
+	int ret;
 
 	d->nmaps = 0;
 	rte_mcfg_mem_read_lock();
-	rte_memseg_walk_thread_unsafe(seg_cb, &r);
-	run_flush(&r);
+	rte_memseg_walk_thread_unsafe(seg_cb, &m);
+	ret = map_runs(d, NULL, &m);
 	rte_mcfg_mem_read_unlock();
-	if (r.err == 0)
+	if (ret == 0)
 		VUC_LOG(INFO, "%s: %u DMA regions mapped", d->path, d->nmaps);
-	return r.err;
+	return ret;
 }
 
 /* Map the same memory to another device (a move): d->maps stays. */
 int
 vuc_map_memory_on(struct vuc_dev *d, struct rte_vfio_user_client *c)
 {
-	struct map_run r = { .d = d, .client = c, .fd = -1 };
+	struct map_run m = { 0 };
+	int ret;
 
 	rte_mcfg_mem_read_lock();
-	rte_memseg_walk_thread_unsafe(seg_cb, &r);
-	run_flush(&r);
+	rte_memseg_walk_thread_unsafe(seg_cb, &m);
+	ret = map_runs(d, c, &m);
 	rte_mcfg_mem_read_unlock();
-	return r.err;
+	return ret;
 }
 
 /* Map the memsegs in [va, va + len) but those in [skip, skip + skip_len). */
 struct range_walk {
-	struct map_run run;
+	struct map_run runs;
 	uint64_t lo, hi, skip, skip_end;
 };
 
@@ -425,7 +439,7 @@ range_cb(const struct rte_memseg_list *msl, const struct rte_memseg *ms,
 	if (ms->addr_64 < w->lo || ms->addr_64 >= w->hi ||
 	    (ms->addr_64 >= w->skip && ms->addr_64 < w->skip_end))
 		return 0;
-	return seg_cb(msl, ms, &w->run);
+	return seg_cb(msl, ms, &w->runs);
 }
 
 static int
@@ -433,13 +447,11 @@ map_range(struct vuc_dev *d, uint64_t lo, uint64_t hi, uint64_t skip,
 	  uint64_t skip_end)
 {
 	struct range_walk w = {
-		.run = { .d = d, .fd = -1 },
 		.lo = lo, .hi = hi, .skip = skip, .skip_end = skip_end,
 	};
 
 	rte_memseg_walk_thread_unsafe(range_cb, &w);
-	run_flush(&w.run);
-	return w.run.err;
+	return map_runs(d, NULL, &w.runs);
 }
 
 /*
@@ -458,7 +470,7 @@ vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
 		return;
 	}
 	for (uint32_t i = 0; i < d->nmaps; ) {
-		uint64_t mva = d->maps[i].va, mlen = d->maps[i].len;
+		uint64_t mva = d->maps[i].iova, mlen = d->maps[i].size;
 
 		if (mva + mlen <= va || mva >= va + len) {
 			i++;
@@ -474,9 +486,7 @@ vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
 static void
 unmap_memory(struct vuc_dev *d)
 {
-	for (uint32_t i = 0; i < d->nmaps; i++)
-		rte_vfio_user_client_dma_unmap(d->client, d->maps[i].va,
-					       d->maps[i].len);
+	rte_vfio_user_client_dma_unmap_bulk(d->client, d->maps, d->nmaps);
 	d->nmaps = 0;
 }
 
