@@ -119,6 +119,27 @@ pkg-config --print-requires libdpdk-vfio-user | grep -q libdpdk ||
 log "1. installed: library, headers, pkg-config file, tools," \
 	"${PMDDIR:+PMDs in ${PMDDIR#"$DEST"}}"
 
+# ---- 1a. dpdk-pmdinfo.py describes the installed PMDs ----
+# (names and devargs, from the PMD_INFO_STRING each PMD carries)
+PMDINFO=${VU_PMDINFO:-dpdk-pmdinfo.py}
+if [ "$DRIVERS" != 1 ]; then
+	log "1a. left out: the PMDs were not built"
+elif ! command -v "$PMDINFO" >/dev/null 2>&1; then
+	log "1a. skipped: $PMDINFO not found (Debian package dpdk)"
+else
+	"$PMDINFO" "${PMDS[@]}" >"$WORK/pmdinfo.json" 2>"$WORK/pmdinfo.log" ||
+		fail "$PMDINFO failed on the installed PMDs"
+	python3 - "$WORK/pmdinfo.json" <<'PY' || fail "dpdk-pmdinfo.py: $(tr -d '\n' <"$WORK/pmdinfo.json")"
+import json, sys
+info = {d["name"]: d.get("params", "") for d in json.load(open(sys.argv[1]))}
+want = {"net_vfio_user": ("path=", "queues=", "mtu=", "offload="),
+        "net_virtio_vfio_user": ("path=", "queues=", "reconnect=", "timeout=")}
+sys.exit(0 if all(n in info and all(k in info[n] for k in keys)
+                  for n, keys in want.items()) else 1)
+PY
+	log "1a. $PMDINFO: net_vfio_user, net_virtio_vfio_user and their devargs"
+fi
+
 # ---- 1b. every installed header compiles alone, as C and as C++ ----
 # (as DPDK's chkincs: an application includes one without the others,
 # and the headers say extern "C" for C++ users)

@@ -545,7 +545,8 @@ static struct rte_vdev_driver vun_driver = {
 };
 
 RTE_PMD_REGISTER_VDEV(net_vfio_user, vun_driver);
-RTE_PMD_REGISTER_PARAM_STRING(net_vfio_user,
+VU_PMD_REGISTER_PARAM_STRING(
+	net_vfio_user,
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9216> "
 	"sock_mode=<octal, default 0600> "
 	"packed_vq=<0|1> in_order=<0|1> offload=<vhost-user socket> "

@@ -825,7 +825,8 @@ static struct rte_vdev_driver vuc_old_name_driver = {
 RTE_PMD_REGISTER_VDEV(net_vfio_user_client, vuc_old_name_driver);
 
 RTE_PMD_REGISTER_VDEV(net_virtio_vfio_user, vuc_driver);
-RTE_PMD_REGISTER_PARAM_STRING(net_virtio_vfio_user,
+VU_PMD_REGISTER_PARAM_STRING(
+	net_virtio_vfio_user,
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> "
 	"reconnect=<ms, 0-3600000> packed_vq=<0|1> in_order=<0|1> "
 	"mrg_rxbuf=<0|1> timeout=<ms, 100-60000>");

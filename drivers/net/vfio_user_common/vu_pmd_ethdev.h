@@ -85,6 +85,20 @@ void vu_pmd_port_init(struct rte_eth_dev *eth);
  * (the queues start and stop with the port only). */
 int vu_pmd_no_deferred_start(const struct rte_eth_dev *dev);
 
+/*
+ * RTE_PMD_REGISTER_PARAM_STRING(name, str), and the PMD_INFO_STRING that
+ * DPDK's build generates for each of its own drivers (pmdinfogen) and
+ * dpdk-pmdinfo.py reads from .rodata: Debian ships no pmdinfogen for
+ * out-of-tree drivers. str must not hold a double quote or backslash.
+ */
+#define VU_PMD_INFO_JSON(name, str)                                   \
+	"{\"name\": \"" RTE_STR(name) "\", \"params\": \"" str "\", " \
+				      "\"pci_ids\": []}"
+#define VU_PMD_REGISTER_PARAM_STRING(name, str)             \
+	RTE_PMD_REGISTER_PARAM_STRING(name, str);           \
+	static const char vu_pmd_info_##name[] __rte_used = \
+		"PMD_INFO_STRING= " VU_PMD_INFO_JSON(name, str)
+
 /* The frontend PMD's old vdev name, refused by both PMDs: the backend's
  * name is a prefix of it, so whichever plugin the vdev bus tries first
  * says the same. */
