@@ -104,9 +104,11 @@ cycles() {
 			pair_fail "$phase: cycle $c: survivor link not up again ($LINK_STATE) or its LSC events lost ($LSC_EVENTS events for $LINK_CHANGES changes)"
 		if [ "$c" -eq "$SAMPLE_AT" ]; then
 			s5=$(resources "${!pv}")
+			cp "/proc/${!pv}/maps" "$PAIR_WORK/$phase.maps.$c"
 		fi
 		if [ "$c" -eq "$CYCLES" ]; then
 			sN=$(resources "${!pv}")
+			cp "/proc/${!pv}/maps" "$PAIR_WORK/$phase.maps.$c"
 		fi
 		# in the middle of its traffic (bash's "Killed" note silenced)
 		{
@@ -131,8 +133,14 @@ cycles() {
 			# ASan's allocator maps more as its quarantine fills
 			pair_log "$phase: sanitizer build: maps and RSS not checked"
 		else
-			[ "$5" -le "$2" ] ||
+			if [ "$5" -gt "$2" ]; then
+				# what came (or went): a leak, or glibc's own
+				# (a malloc arena, a thread stack)?
+				diff "$PAIR_WORK/$phase.maps.$SAMPLE_AT" \
+					"$PAIR_WORK/$phase.maps.$CYCLES" |
+					grep '^[<>]' | head -20
 				pair_fail "$phase: survivor maps grew from $2 to $5 lines"
+			fi
 			[ "$6" -le $(($3 + RSS_SLACK_KB)) ] ||
 				pair_fail "$phase: survivor RSS grew from $3 to $6 kB"
 		fi
