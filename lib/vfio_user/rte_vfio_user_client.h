@@ -427,9 +427,14 @@ struct rte_vfio_user_client_dma_region {
  * DMA_MAP of several regions, pipelined: up to 256 requests are sent
  * before the first reply is awaited, so n maps cost about one round trip
  * per 256 rather than n (a process backed by one file per hugepage has a
- * region per page). All or nothing: when a map fails, those of the call
- * that the server made are unmapped again before this returns, and the
- * failure is logged with the region.
+ * region per page). The server serves them in order: a request times out
+ * only when the server answered nothing for the configured timeout (since
+ * the request was sent, or since the reply before it).
+ *
+ * All or nothing: when a map fails, the maps of the call that the server
+ * made, or may have made (no reply in time), are unmapped again before
+ * this returns. The failure is logged with its region (for a call of
+ * one region, only a timeout is: the caller reports the rest).
  *
  * @param c
  *   The client.
@@ -470,10 +475,12 @@ int rte_vfio_user_client_dma_unmap(struct rte_vfio_user_client *c,
 
 /**
  * DMA_UNMAP of several exact previous maps, pipelined as
- * rte_vfio_user_client_dma_map_bulk() (a round trip per 256 regions).
- * Every region is tried, whatever the server answers for another, and
- * each is, as with rte_vfio_user_client_dma_unmap(), no longer served to
- * the server when this returns, whatever the outcome.
+ * rte_vfio_user_client_dma_map_bulk() (a round trip per 256 regions,
+ * the same timeout rule). Every region is tried, whatever the server
+ * answers for another, unless a request cannot be sent (the connection
+ * failed: the rest is not sent). Each region is, as with
+ * rte_vfio_user_client_dma_unmap(), no longer served to the server when
+ * this returns, whatever the outcome.
  *
  * @param c
  *   The client.

@@ -204,6 +204,7 @@ waiter_unlink(struct rte_vfio_user_client *c, struct waiter *w)
 
 static bool direct_begin(struct client_sock *k);
 static void direct_end(struct client_sock *k);
+static bool waiter_done(struct rte_vfio_user_client *c, struct waiter *w);
 static void direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
 			struct waiter *w, uint64_t deadline_ms);
 
@@ -238,6 +239,8 @@ request_send(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 	*deadline_ms = vu_now_ms() + c->conf.timeout_ms;
 	ret = sock_send(&c->main, &h, iov, iovcnt, fds, nfds,
 			posted ? 0 : *deadline_ms);
+	if (ret == -EPIPE || ret == -ECONNRESET)	/* the server went */
+		ret = -ENOTCONN;
 	if (ret < 0 && !posted) {
 		pthread_mutex_lock(&c->lock);
 		if (!w->done)
@@ -248,20 +251,22 @@ request_send(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 }
 
 /*
- * Wait for the reply to a request sent with request_send(). On success
- * (0) the waiter holds the reply payload and fds; the caller releases
- * them with reply_done().
+ * Wait for the reply to a request sent with request_send(), until
+ * deadline_ms (a timeout is logged unless quiet). On success (0) the
+ * waiter holds the reply payload and fds; the caller releases them with
+ * reply_done().
  */
 static int
 request_wait(struct rte_vfio_user_client *c, struct waiter *w,
-	     uint64_t deadline_ms)
+	     uint64_t deadline_ms, bool quiet)
 {
 	/* one deadline, on the monotonic clock, for the direct wait and
 	 * the condition variable */
 	struct timespec ts = vu_deadline_ts(deadline_ms);
 	int ret = 0;
 
-	if (direct_begin(&c->main)) {
+	/* (a pipelined request's reply may be in already) */
+	if (!waiter_done(c, w) && direct_begin(&c->main)) {
 		direct_wait(c, &c->main, w, deadline_ms);
 		direct_end(&c->main);
 	}
@@ -270,8 +275,12 @@ request_wait(struct rte_vfio_user_client *c, struct waiter *w,
 		if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == ETIMEDOUT &&
 		    !w->done) {
 			ret = -ETIMEDOUT;
-			VU_LOG(ERR, "%s: no reply to command %u (id %u) in %u ms",
-			       c->path, w->cmd, w->id, c->conf.timeout_ms);
+			if (!quiet)
+				VU_LOG(ERR,
+				       "%s: no reply to command %u (id %u) in "
+				       "%u ms",
+				       c->path, w->cmd, w->id,
+				       c->conf.timeout_ms);
 		}
 	}
 	if (ret == 0)
@@ -303,7 +312,7 @@ request(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 			   &deadline_ms);
 	if (ret < 0 || (flags & VFIO_USER_F_NO_REPLY))
 		return ret;
-	return request_wait(c, w, deadline_ms);
+	return request_wait(c, w, deadline_ms, false);
 }
 
 static void
@@ -1526,6 +1535,10 @@ win_add(struct rte_vfio_user_client *c, uint64_t iova, uint64_t size,
  * send stops it; so does an error reply (once its batch is answered)
  * unless keep_going. Returns 0, or the first failure's -errno with its
  * index in failed; the requests from sent on were not sent.
+ *
+ * The server serves a batch in order: a request times out when the
+ * server answered nothing for the timeout (since its send, or since the
+ * reply before it), not when the whole batch took longer than that.
  */
 struct dma_batch {
 	struct rte_vfio_user_client *c;
@@ -1534,48 +1547,62 @@ struct dma_batch {
 		    uint64_t *deadline_ms);
 	void (*done)(struct dma_batch *b, uint32_t i, int err);
 	bool keep_going;
-	struct rte_vfio_user_client_dma_region *made; /* bulk map: the maps
-						       * the server made */
+	struct rte_vfio_user_client_dma_region *made; /* bulk map: maps the
+						       * server made, or may
+						       * have (no reply) */
 	uint32_t nmade;
+	uint32_t nok;		/* requests the server did */
+	uint32_t unanswered;	/* requests that timed out */
 	uint32_t failed, sent;
 };
 
 static int
 dma_batch_run(struct dma_batch *b, uint32_t n)
 {
-	struct waiter *w = calloc(RTE_MIN(n, DMA_BATCH), sizeof(*w));
-	uint64_t *deadline = calloc(RTE_MIN(n, DMA_BATCH), sizeof(*deadline));
+	const uint32_t k_max = RTE_MIN(n, DMA_BATCH);
+	struct waiter w1, *w = k_max == 1 ? &w1 : calloc(k_max, sizeof(*w));
+	uint64_t d1,
+		*deadline = k_max == 1 ? &d1 : calloc(k_max, sizeof(*deadline));
 	bool stop = false;
 	int ret = 0;
 
 	b->failed = n;
 	b->sent = 0;
 	if (w == NULL || deadline == NULL) {
-		free(w);
-		free(deadline);
+		ret = -ENOMEM;
 		b->failed = 0;
-		return -ENOMEM;
+		goto out;
 	}
 	for (uint32_t base = 0; base < n && !stop; base += DMA_BATCH) {
 		uint32_t k = RTE_MIN(n - base, DMA_BATCH), sent;
+		uint64_t progress = 0;	/* when the last reply came */
 
 		for (sent = 0; sent < k; sent++) {
 			int err = b->send(b, base + sent, &w[sent],
 					  &deadline[sent]);
 
 			if (err < 0) {
-				b->failed = base + sent;
-				ret = err;
+				if (b->failed > base + sent) {
+					b->failed = base + sent;
+					ret = err;
+				}
 				stop = true;
 				break;
 			}
 		}
 		b->sent = base + sent;
 		for (uint32_t i = 0; i < sent; i++) {
-			int err = request_wait(b->c, &w[i], deadline[i]);
+			uint64_t dl = RTE_MAX(deadline[i], progress);
+			int err = request_wait(b->c, &w[i], dl, true);
 
-			if (err == 0)
+			if (err == 0) {
 				reply_done(&w[i]);
+				b->nok++;
+			}
+			if (err != -ETIMEDOUT)	/* an answer */
+				progress = vu_now_ms() + b->c->conf.timeout_ms;
+			else
+				b->unanswered++;
 			b->done(b, base + i, err);
 			if (err < 0 && b->failed > base + i) {
 				b->failed = base + i;
@@ -1585,8 +1612,15 @@ dma_batch_run(struct dma_batch *b, uint32_t n)
 				stop = true;
 		}
 	}
-	free(deadline);
-	free(w);
+	if (b->unanswered > 0)	/* once, not per request */
+		VU_LOG(ERR, "%s: %u of %u requests unanswered in %u ms",
+		       b->c->path, b->unanswered, b->sent,
+		       b->c->conf.timeout_ms);
+out:
+	if (w != &w1)
+		free(w);
+	if (deadline != &d1)
+		free(deadline);
 	return ret;
 }
 
@@ -1619,12 +1653,14 @@ dma_map_send(struct dma_batch *b, uint32_t i, struct waiter *w,
 	return ret;
 }
 
+/* A map made, or perhaps made (no reply: the server may still do it), is
+ * one a rollback unmaps; its window stays until then. */
 static void
 dma_map_done(struct dma_batch *b, uint32_t i, int err)
 {
 	const struct rte_vfio_user_client_dma_region *r = &b->r[i];
 
-	if (err == 0)
+	if (err == 0 || err == -ETIMEDOUT)
 		b->made[b->nmade++] = *r;
 	else if (r->vaddr != NULL)
 		win_remove(b->c, r->iova, r->size, r->vaddr);
@@ -1654,38 +1690,66 @@ dma_unmap_done(struct dma_batch *b, uint32_t i, int err)
 	win_remove(b->c, b->r[i].iova, b->r[i].size, NULL);
 }
 
+/* Unmap r[0, n) (the windows are dropped whatever happens); the number
+ * the server did in *nok. */
+static int
+dma_unmap_run(struct rte_vfio_user_client *c,
+	      const struct rte_vfio_user_client_dma_region *r, uint32_t n,
+	      uint32_t *nok)
+{
+	struct dma_batch b = {
+		.c = c,
+		.r = r,
+		.send = dma_unmap_send,
+		.done = dma_unmap_done,
+		.keep_going = true, /* one refused stops nothing */
+	};
+	int ret = n > 0 ? dma_batch_run(&b, n) : 0;
+
+	for (uint32_t i = b.sent; i < n; i++) /* not sent: taken back too */
+		dma_unmap_done(&b, i, ret);
+	*nok = b.nok;
+	return ret;
+}
+
 int
 rte_vfio_user_client_dma_map_bulk(
 	struct rte_vfio_user_client *c,
 	const struct rte_vfio_user_client_dma_region *r, uint32_t n)
 {
+	struct rte_vfio_user_client_dma_region made1;
 	struct dma_batch b = {
 		.c = c,
 		.r = r,
 		.send = dma_map_send,
 		.done = dma_map_done,
 	};
-	int ret;
+	uint32_t undone = 0;
+	int ret, err;
 
 	for (uint32_t i = 0; i < n; i++)
 		if (r[i].fd < 0 && r[i].vaddr == NULL)
 			return -EINVAL;
 	if (n == 0)
 		return 0;
-	b.made = calloc(n, sizeof(*b.made));
+	b.made = n == 1 ? &made1 : calloc(n, sizeof(*b.made));
 	if (b.made == NULL)
 		return -ENOMEM;
 	ret = dma_batch_run(&b, n);
-	if (ret < 0 && n > 1) {
-		/* all or nothing: take back what the server did map */
-		rte_vfio_user_client_dma_unmap_bulk(c, b.made, b.nmade);
-		VU_LOG(ERR,
-		       "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64
-		       "), %u of %u: %s; %u maps undone",
-		       c->path, r[b.failed].iova, r[b.failed].size,
-		       b.failed + 1, n, strerror(-ret), b.nmade);
+	if (ret < 0) {
+		/* all or nothing: take back what the server made, or may
+		 * have made (a map that got no reply) */
+		err = dma_unmap_run(c, b.made, b.nmade, &undone);
+		if (n > 1 || err < 0 || ret == -ETIMEDOUT)
+			VU_LOG(ERR,
+			       "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64
+			       "), %u of %u: %s; %u of %u maps made undone%s",
+			       c->path, r[b.failed].iova, r[b.failed].size,
+			       b.failed + 1, n, strerror(-ret), undone, b.nmade,
+			       err < 0 ? " (the others: unmap failed)" : "");
 	}
-	free(b.made);
+	if (b.made != &made1)
+		free(b.made);
 	return ret;
 }
 
@@ -1711,21 +1775,9 @@ rte_vfio_user_client_dma_unmap_bulk(
 	struct rte_vfio_user_client *c,
 	const struct rte_vfio_user_client_dma_region *r, uint32_t n)
 {
-	struct dma_batch b = {
-		.c = c,
-		.r = r,
-		.send = dma_unmap_send,
-		.done = dma_unmap_done,
-		.keep_going = true, /* one refused stops nothing */
-	};
-	int ret;
+	uint32_t nok;
 
-	if (n == 0)
-		return 0;
-	ret = dma_batch_run(&b, n);
-	for (uint32_t i = b.sent; i < n; i++)	/* not sent: taken back too */
-		dma_unmap_done(&b, i, ret);
-	return ret;
+	return dma_unmap_run(c, r, n, &nok);
 }
 
 int

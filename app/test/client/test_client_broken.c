@@ -1753,6 +1753,53 @@ test_dma_map_bulk_pipelined(void **state)
 	close(fd);
 }
 
+/* A slow server: 20 ms per map, in order, each answered at once. */
+static enum act
+fn_slow_maps(struct fake *f, const struct rc_reply *req)
+{
+	if (req->hdr.cmd == VFIO_USER_DMA_MAP) {
+		rc_sleep_ms(20);
+		bulk.maps++;
+	}
+	return answer_good(f, req);
+}
+
+/*
+ * A bulk call against a server that works through it slowly but steadily:
+ * 40 maps of 20 ms each are 800 ms, more than the 300 ms timeout, yet no
+ * request waits 300 ms without a reply coming: none times out (each used
+ * to count its timeout from its own send).
+ */
+static void
+test_dma_map_bulk_slow_server(void **state)
+{
+	enum {
+		N = 40
+	};
+	struct rte_vfio_user_client_dma_region *r;
+	struct rte_vfio_user_client *c;
+	static struct fake f;	/* outlives a failed test: see test_teardown */
+	int fd = memfd_create("bulk", MFD_CLOEXEC);
+	uint64_t t0;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, BULK_N * 4096), 0);
+	r = bulk_regions(fd);
+	memset(&bulk, 0, sizeof(bulk));
+	fake_start(&f, fn_slow_maps);
+	fake_run(&f);
+	c = attach(&f, NULL);
+	t0 = rc_now_ms();
+	assert_int_equal(rte_vfio_user_client_dma_map_bulk(c, r, N), 0);
+	assert_true(rc_now_ms() - t0 >= N * 20);
+	assert_int_equal(bulk.maps, N);
+	detach(c);
+	fake_stop(&f);
+	free(r);
+	close(fd);
+}
+
 /* Last: no fd left behind by all of the above. */
 static void
 test_no_fd_leak(void **state)
@@ -1789,6 +1836,8 @@ main(void)
 		cmocka_unit_test_teardown(test_region_caps, test_teardown),
 		cmocka_unit_test_teardown(test_dma_requests, test_teardown),
 		cmocka_unit_test_teardown(test_dma_map_bulk_pipelined,
+					  test_teardown),
+		cmocka_unit_test_teardown(test_dma_map_bulk_slow_server,
 					  test_teardown),
 		cmocka_unit_test_teardown(test_no_fd_leak, test_teardown),
 	};

@@ -378,7 +378,10 @@ map_runs(struct vuc_dev *d, struct rte_vfio_user_client *c, struct map_run *m)
 	if (ret == 0)
 		ret = rte_vfio_user_client_dma_map_bulk(c ? c : d->client, m->r,
 							m->n);
-	if (ret < 0 && c == NULL)
+	if (ret < 0 && c == NULL && m->n == 1)
+		VUC_LOG(ERR, "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64 "): %s",
+			d->path, m->r[0].iova, m->r[0].size, strerror(-ret));
+	else if (ret < 0 && c == NULL)	/* the library said which */
 		VUC_LOG(ERR, "%s: DMA_MAP of %u regions: %s", d->path, m->n,
 			strerror(-ret));
 	for (uint32_t i = 0; ret == 0 && c == NULL && i < m->n; i++) {
