@@ -1542,6 +1542,7 @@ win_add(struct rte_vfio_user_client *c, uint64_t iova, uint64_t size,
  */
 struct dma_batch {
 	struct rte_vfio_user_client *c;
+	const char *what;	/* the command, for the log */
 	const struct rte_vfio_user_client_dma_region *r;
 	int (*send)(struct dma_batch *b, uint32_t i, struct waiter *w,
 		    uint64_t *deadline_ms);
@@ -1575,7 +1576,7 @@ dma_batch_run(struct dma_batch *b, uint32_t n)
 	}
 	for (uint32_t base = 0; base < n && !stop; base += DMA_BATCH) {
 		uint32_t k = RTE_MIN(n - base, DMA_BATCH), sent;
-		uint64_t progress = 0;	/* when the last reply came */
+		uint64_t progress = 0;	/* last reply's time + timeout */
 
 		for (sent = 0; sent < k; sent++) {
 			int err = b->send(b, base + sent, &w[sent],
@@ -1613,8 +1614,8 @@ dma_batch_run(struct dma_batch *b, uint32_t n)
 		}
 	}
 	if (b->unanswered > 0)	/* once, not per request */
-		VU_LOG(ERR, "%s: %u of %u requests unanswered in %u ms",
-		       b->c->path, b->unanswered, b->sent,
+		VU_LOG(ERR, "%s: %u of %u %s requests unanswered in %u ms",
+		       b->c->path, b->unanswered, b->sent, b->what,
 		       b->c->conf.timeout_ms);
 out:
 	if (w != &w1)
@@ -1699,6 +1700,7 @@ dma_unmap_run(struct rte_vfio_user_client *c,
 {
 	struct dma_batch b = {
 		.c = c,
+		.what = "DMA_UNMAP",
 		.r = r,
 		.send = dma_unmap_send,
 		.done = dma_unmap_done,
@@ -1720,6 +1722,7 @@ rte_vfio_user_client_dma_map_bulk(
 	struct rte_vfio_user_client_dma_region made1;
 	struct dma_batch b = {
 		.c = c,
+		.what = "DMA_MAP",
 		.r = r,
 		.send = dma_map_send,
 		.done = dma_map_done,
@@ -1743,7 +1746,7 @@ rte_vfio_user_client_dma_map_bulk(
 		if (n > 1 || err < 0 || ret == -ETIMEDOUT)
 			VU_LOG(ERR,
 			       "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64
-			       "), %u of %u: %s; %u of %u maps made undone%s",
+			       "), %u of %u: %s; %u of the %u maps made undone%s",
 			       c->path, r[b.failed].iova, r[b.failed].size,
 			       b.failed + 1, n, strerror(-ret), undone, b.nmade,
 			       err < 0 ? " (the others: unmap failed)" : "");
