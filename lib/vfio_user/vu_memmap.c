@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -48,6 +49,41 @@
 #define VU_MAP_WHOLE_MAX (1ULL << 40)	/* map files up to 1 TiB whole */
 #define VU_MAP_SPAN_ALIGN (1ULL << 30)	/* else 1 GiB-aligned spans */
 #define VU_MAP_HASH_MIN 64u
+/*
+ * Mappings of client files, per device and in the whole process: a file
+ * is mapped once however many regions it backs, but a client passing a
+ * new file with each DMA_MAP would take one kernel VMA each, and at
+ * vm.max_map_count (65530) every mmap() of the process fails: DPDK's heap,
+ * thread stacks, other devices. A device gets at most VU_MAPS_PER_DEV
+ * (a DPDK client without --single-file-segments has a file per hugepage:
+ * 8192 are 16 GiB of 2 MiB pages), all devices at most half of
+ * vm.max_map_count.
+ */
+#define VU_MAPS_PER_DEV 8192u
+#define VU_MAPS_DEF_MAX_MAP_COUNT 65530u
+
+static uint32_t maps_total;	/* client-file mappings of all devices */
+
+static uint32_t
+maps_budget(void)
+{
+	static uint32_t budget;	/* 0: not read yet */
+	uint32_t b = __atomic_load_n(&budget, __ATOMIC_RELAXED);
+	unsigned long v = VU_MAPS_DEF_MAX_MAP_COUNT;
+	FILE *f;
+
+	if (b != 0)
+		return b;
+	f = fopen("/proc/sys/vm/max_map_count", "re");
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &v) != 1 || v < 1024)
+			v = VU_MAPS_DEF_MAX_MAP_COUNT;
+		fclose(f);
+	}
+	b = (uint32_t)RTE_MIN(v / 2, (unsigned long)UINT32_MAX);
+	__atomic_store_n(&budget, b, __ATOMIC_RELAXED);
+	return b;
+}
 
 /* ---- dirty bitmaps ---- */
 
@@ -182,6 +218,7 @@ map_free(struct vu_maps *ms, struct vu_map *m)
 	if (m->next != NULL)
 		m->next->prev = m->prev;
 	ms->count--;
+	__atomic_fetch_sub(&maps_total, 1, __ATOMIC_RELAXED);
 	munmap(m->pub.base, m->pub.size);
 	if (m->fd >= 0)
 		close(m->fd);
@@ -354,6 +391,20 @@ map_new(struct vu_maps *ms, int fd, const struct stat *st, uint64_t offset,
 	struct vu_map *m;
 	void *va = MAP_FAILED;
 
+	if (ms->count >= VU_MAPS_PER_DEV ||
+	    __atomic_load_n(&maps_total, __ATOMIC_RELAXED) >= maps_budget()) {
+		VU_LOG(ERR,
+		       "%s: DMA_MAP of a file not mapped yet: %s (%u files "
+		       "mapped here, %u in the process)",
+		       ms->name,
+		       ms->count >= VU_MAPS_PER_DEV ?
+			       "the device's limit" :
+			       "the process's limit (half of vm.max_map_count)",
+		       ms->count,
+		       __atomic_load_n(&maps_total, __ATOMIC_RELAXED));
+		*err = -ENOSPC;
+		return NULL;
+	}
 	if (regular && hash_reserve(ms) < 0) {
 		*err = -ENOMEM;
 		return NULL;
@@ -422,6 +473,7 @@ map_new(struct vu_maps *ms, int fd, const struct stat *st, uint64_t offset,
 		ms->all->prev = m;
 	ms->all = m;
 	ms->count++;
+	__atomic_fetch_add(&maps_total, 1, __ATOMIC_RELAXED);
 	VU_LOG(DEBUG,
 	       "%s: mapped [0x%" PRIx64 ", 0x%" PRIx64 ") of file %" PRIu64
 	       ":%" PRIu64 " %s at %p",

@@ -523,6 +523,63 @@ test_many_regions(void **state)
 	close(fd);
 }
 
+/*
+ * A file per DMA_MAP: each is a mapping (a kernel VMA) of ours, so a
+ * device takes at most 8192 files (vu_memmap.c), not the process's
+ * vm.max_map_count; more regions of a file mapped already still go, and
+ * an unmapped file makes room again.
+ */
+#define FILES_MAX 8192
+
+static void
+test_map_many_files(void **state)
+{
+	const uint64_t base = 0x2000000000ull;
+	uint8_t *first = NULL, *extra;
+	int fd, first_fd = -1;
+	struct rc c;
+
+	(void)state;
+	mi_open(&c, &mi_b, NULL);
+	for (uint32_t i = 0; i < FILES_MAX; i++) {
+		uint8_t *m;
+
+		fd = mi_memfd(2 * MI_PAGE, &m);
+		assert_int_equal(mi_map(&c, base + (uint64_t)i * 4 * MI_PAGE,
+					MI_PAGE, RW, fd, 0),
+				 0);
+		if (i == 0) { /* kept for the checks below */
+			first_fd = fd;
+			first = m;
+			continue;
+		}
+		munmap(m, 2 * MI_PAGE);
+		close(fd);
+	}
+	assert_int_equal(table(&mi_b)->nregions, FILES_MAX);
+	fd = mi_memfd(MI_PAGE, &extra);
+	munmap(extra, MI_PAGE);
+	assert_int_equal(mi_map(&c, base - 4 * MI_PAGE, MI_PAGE, RW, fd, 0),
+			 -ENOSPC);
+	/* the second page of a file mapped already: no new mapping */
+	assert_int_equal(mi_map(&c, base + MI_PAGE, MI_PAGE, RW, first_fd,
+				MI_PAGE),
+			 0);
+	memcpy(first + MI_PAGE, "page two", 8);
+	assert_memory_equal(rte_vfio_user_iova_to_va(table(&mi_b),
+						     base + MI_PAGE, 8,
+						     RTE_VFIO_USER_MEM_F_READ),
+			    "page two", 8);
+	/* a file's last region gone: its mapping too, room for another */
+	assert_int_equal(mi_unmap(&c, base + 4 * MI_PAGE, MI_PAGE, 0), 0);
+	assert_int_equal(mi_map(&c, base - 4 * MI_PAGE, MI_PAGE, RW, fd, 0), 0);
+	assert_int_equal(get_info(&c), 0);
+	mi_close(&c, &mi_b);
+	close(fd);
+	close(first_fd);
+	munmap(first, 2 * MI_PAGE);
+}
+
 /* ---- message-only memory: the client serves DMA_READ / DMA_WRITE ---- */
 
 /* A rte_vfio_user_dma_read/write in a thread of the device model. */
@@ -1322,6 +1379,7 @@ const struct CMUnitTest mi_dma_tests[] = {
 	T(test_unmap_range),
 	T(test_max_dma_maps),
 	T(test_many_regions),
+	T(test_map_many_files),
 	T(test_msg_only_single),
 	T(test_msg_only_regions),
 	T(test_msg_only_twin),
