@@ -24,6 +24,9 @@ Each MODE is one way of misbehaving:
                lengths and flags (packed), on rx and tx, for --secs
   mute         accepts every connection and answers nothing; each is
                closed after --hold seconds; exits after --secs
+  config_storm signals its configuration vector without pause for --secs
+               once the driver set it up, and counts the driver's reads
+               of the link status meanwhile
 
 What it did goes to stderr as "dev: ..." lines, which the test reads. It
 serves one connection and exits when the client goes away.
@@ -43,7 +46,7 @@ import threading
 import time
 
 MODES = ("notify_oob", "ctrl_small", "mq_max", "packed_leak", "mrg_stall",
-         "fuzz_split", "fuzz_packed", "mute")
+         "fuzz_split", "fuzz_packed", "mute", "config_storm")
 
 ap = argparse.ArgumentParser(description="hostile vfio-user virtio-net device")
 ap.add_argument("socket")
@@ -204,7 +207,13 @@ def common_write(off, data):
         setattr(q, name, a)
 
 
+storm = dict(reads=0, on=False)     # config_storm: link reads meanwhile
+msix_efd = {}                       # MSI-X vector -> our copy of its eventfd
+
+
 def region_read(idx, off, n):
+    if storm["on"] and idx == BAR4 and off <= 0x2006 < off + n:
+        storm["reads"] += 1
     if idx == CONFIG:
         src = cfg
     elif idx == BAR1:
@@ -400,7 +409,31 @@ def fuzz(rxq):
     log("fuzz: %d rounds" % rounds)
 
 
+def config_storm():
+    """Signal the configuration vector as fast as we can for --secs."""
+    end = time.monotonic() + 30
+    while st["msix_config"] not in msix_efd and time.monotonic() < end:
+        time.sleep(0.01)
+    fd = msix_efd.get(st["msix_config"])
+    if fd is None:
+        log("config_storm: the driver set no configuration vector")
+        return
+    n = 0
+    storm["on"] = True
+    end = time.monotonic() + args.secs
+    while time.monotonic() < end:
+        os.eventfd_write(fd, 1)
+        n += 1
+        time.sleep(0.00005)
+    storm["on"] = False
+    log("config_storm: %d interrupts, %d link reads in %.1f s" %
+        (n, storm["reads"], args.secs))
+
+
 def device_thread():
+    if MODE == "config_storm":
+        config_storm()
+        return
     act = {"packed_leak": (packed_leak, 192), "mrg_stall": (mrg_stall, 6),
            "fuzz_split": (fuzz, 1), "fuzz_packed": (fuzz, 1)}.get(MODE)
     if act is None:
@@ -500,7 +533,11 @@ def main():
             idx = struct.unpack("<III", p[:12])[2]
             send(mid, cmd, struct.pack("<IIII", 16, 1, idx, NVEC if idx == 2 else 1))
         elif cmd == SET_IRQS:
-            send(mid, cmd)      # the eventfds are closed below: we never signal
+            _, _, idx, start, count = struct.unpack("<IIIII", p[:20])
+            if MODE == "config_storm" and idx == 2:     # MSI-X: kept
+                for i, f in enumerate(fds):
+                    msix_efd[start + i] = os.dup(f)
+            send(mid, cmd)      # the eventfds are closed below
         elif cmd == REGION_READ:
             off, reg, cnt = struct.unpack("<QII", p[:16])
             send(mid, cmd, p[:16] + region_read(reg, off, cnt))

@@ -23,6 +23,10 @@
 #                 timeout=1000: the port's attempts give up after 1 s and
 #                 do not hold up the EAL interrupt thread (its alarms run
 #                 on time; an attempt there made them 1 s late)
+#   config_storm  a device signalling its configuration vector without
+#                 pause for 3 s: the port reads the link at most every
+#                 10 ms (it read it at every interrupt, thousands), and
+#                 the EAL interrupt thread's alarms run on time
 # In every case the application exits by itself with status 0, the heap's
 # element list is intact after probe (and start, and close), and the
 # device sees its client go. Memory is --no-huge (a memfd the device maps).
@@ -205,8 +209,26 @@ case_mute() {
 	pair_log "$CASE: $(grep -a "^fe: alarms" "$FE_LOG"), $(grep -a "^dev: mute" "$DEV_LOG")"
 }
 
+case_config_storm() {
+	local reads late
+	fe_case config_storm "" "--alarms 4" "--secs 3"
+	fe_expect ports 1 "the port must exist"
+	reads=$(grep -a "^dev: config_storm:" "$DEV_LOG" |
+		sed -n 's/.* \([0-9]*\) link reads.*/\1/p')
+	[ -n "$reads" ] ||
+		pair_fail "$CASE: the storm did not run: $(grep -a "^dev:" "$DEV_LOG" | tail -3)"
+	# 3 s at one read per 10 ms: 300, and the reads the storm began in
+	[ "$reads" -le 330 ] ||
+		pair_fail "$CASE: $reads link reads in 3 s of interrupts (at most one per 10 ms expected)"
+	late=$(fe_value late_max_ms)
+	[ -n "$late" ] || pair_fail "$CASE: no alarm figures"
+	[ "$late" -lt 750 ] ||
+		pair_fail "$CASE: an EAL alarm ran $late ms late during the storm"
+	pair_log "$CASE: $(grep -a "^fe: alarms" "$FE_LOG"), $(grep -a "^dev: config_storm" "$DEV_LOG")"
+}
+
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute config_storm}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"

@@ -225,16 +225,57 @@ reconnect_thread_stop(struct vuc_dev *d)
 	d->rc_running = false;
 }
 
+/*
+ * A device that signals its configuration vector without pause (a buggy
+ * one) would have the link read at each interrupt: two region reads each,
+ * thousands a second on the EAL interrupt thread. At most one read per
+ * VUC_CFG_READ_GAP_MS: an interrupt sooner defers its read to then.
+ */
+#define VUC_CFG_READ_GAP_MS 10
+
+static uint64_t
+now_ms(void)
+{
+	return rte_get_timer_cycles() * 1000 / rte_get_timer_hz();
+}
+
+static void
+config_read(struct vuc_dev *d)
+{
+	d->cfg_read_ms = now_ms();
+	link_refresh(d);
+}
+
+static void
+config_alarm(void *arg)
+{
+	struct vuc_dev *d = arg;
+
+	d->cfg_deferred = false;
+	config_read(d);
+}
+
 /* Config-change interrupt: the device's link may have changed. */
 static void
 config_intr(void *arg)
 {
 	struct vuc_dev *d = arg;
+	uint64_t next = d->cfg_read_ms + VUC_CFG_READ_GAP_MS, now;
 	eventfd_t v;
 
 	if (d->config_efd >= 0 && eventfd_read(d->config_efd, &v) < 0)
 		return;
-	link_refresh(d);
+	if (d->cfg_deferred)
+		return;	/* read soon */
+	now = now_ms();
+	if (d->cfg_read_ms == 0 || now >= next) {
+		config_read(d);
+		return;
+	}
+	if (rte_eal_alarm_set((next - now) * 1000, config_alarm, d) == 0)
+		d->cfg_deferred = true;
+	else
+		config_read(d);
 }
 
 /* The configuration interrupt is served from probe to close, LSC
@@ -261,6 +302,8 @@ config_intr_unregister(struct vuc_dev *d)
 	if (d->cfg_intr == NULL)
 		return;
 	rte_intr_callback_unregister_sync(d->cfg_intr, config_intr, d);
+	rte_eal_alarm_cancel(config_alarm, d);
+	d->cfg_deferred = false;
 	rte_intr_instance_free(d->cfg_intr);
 	d->cfg_intr = NULL;
 }
