@@ -56,6 +56,9 @@ ap.add_argument("--secs", type=float, default=2.0)
 ap.add_argument("--seed", type=int, default=1)
 ap.add_argument("--hold", type=float, default=1.5,
                 help="mute: seconds each connection is held unanswered")
+ap.add_argument("--no-vector", action="store_true",
+                help="refuse every MSI-X vector: queue_msix_vector and "
+                "msix_config read back NO_VECTOR")
 ap.add_argument("--notify-map", choices=("none", "plain", "sealable"),
                 help="offer the notify area for mmap from a memfd, plain "
                 "(it can always shrink) or sealable (the driver can seal "
@@ -167,8 +170,11 @@ def common_read(off, n):
     if MODE == "ctrl_small" and st["qsel"] == CTRL_INDEX:
         qmax = args.ctrl_qmax
     notify_off = 0xffff if MODE == "notify_oob" else st["qsel"]
-    struct.pack_into("<HHBBHHHHH", b, 16, st["msix_config"], nq, st["status"],
-                     0, st["qsel"], qmax, q.vec, q.enable, notify_off)
+    cfg_vec, q_vec = st["msix_config"], q.vec
+    if args.no_vector:
+        cfg_vec = q_vec = 0xffff
+    struct.pack_into("<HHBBHHHHH", b, 16, cfg_vec, nq, st["status"],
+                     0, st["qsel"], qmax, q_vec, q.enable, notify_off)
     struct.pack_into("<QQQ", b, 32, q.desc, q.avail, q.used)
     return bytes(b[off:off + n])
 

@@ -562,6 +562,32 @@ vq_layout(struct vuc_vq *vq)
 	vq->used = (void *)(base + RTE_ALIGN_CEIL(n * 16 + 6 + 2 * n, 4096));
 }
 
+/*
+ * Route an event (the selected queue's, or the configuration's) to an
+ * MSI-X vector and read it back: a device that cannot answers NO_VECTOR
+ * (VIRTIO 1.2 4.1.5.1.2.1). The vector in force, or -errno.
+ */
+static int
+vector_set(struct vuc_dev *d, size_t off, uint16_t vector, const char *what,
+	   uint16_t index)
+{
+	uint16_t got = vector;
+	int ret = cc_wr16(d, off, vector);
+
+	if (ret == 0 && vector != VIRTIO_MSI_NO_VECTOR)
+		ret = cc_rd(d, off, &got, 2);
+	if (ret < 0)
+		return ret;
+	if (got != vector) {
+		VUC_LOG(WARNING,
+			"%s: %s %u: the device refused MSI-X vector %u (it "
+			"says %u): no interrupts from it",
+			d->path, what, index, vector, got);
+		got = VIRTIO_MSI_NO_VECTOR;
+	}
+	return got;
+}
+
 static int
 vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 {
@@ -613,8 +639,11 @@ vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 	a = (uint64_t)(uintptr_t)vq->used;
 	if ((ret = cc_wr32(d, CC(queue_used_lo), (uint32_t)a)) < 0 ||
 	    (ret = cc_wr32(d, CC(queue_used_hi), (uint32_t)(a >> 32))) < 0 ||
-	    (ret = cc_wr16(d, CC(queue_msix_vector), vector)) < 0 ||
-	    (ret = cc_rd(d, CC(queue_notify_off), &off, 2)) < 0)
+	    (ret = vector_set(d, CC(queue_msix_vector), vector, "queue",
+			      vq->index)) < 0)
+		return ret;
+	vq->vector = (uint16_t)ret;
+	if ((ret = cc_rd(d, CC(queue_notify_off), &off, 2)) < 0)
 		return ret;
 	/* the doorbell must lie in the notify capability (VIRTIO 4.1.4.4):
 	 * stored through the mapping, an offset past it would hit any of
@@ -818,6 +847,8 @@ vuc_rxq_intr(struct vuc_dev *d, uint16_t q, bool enable)
 
 	if (q >= d->pairs || vq->avail == NULL)
 		return -EINVAL;
+	if (vq->vector == VIRTIO_MSI_NO_VECTOR)	/* the device refused it */
+		return -ENOTSUP;
 	vq->intr_on = enable;
 	if (vq->packed) {
 		__atomic_store_n(&vq->drv_event->flags,
@@ -1011,8 +1042,8 @@ vuc_device_up(struct vuc_dev *d)
 		ret = vq_setup(d, cq, VIRTIO_MSI_NO_VECTOR);
 	}
 	if (ret == 0)
-		ret = cc_wr16(d, CC(msix_config), 0);
-	if (ret == 0)
+		ret = vector_set(d, CC(msix_config), 0, "configuration", 0);
+	if (ret >= 0)
 		ret = status_set(d, VIRTIO_CONFIG_S_ACKNOWLEDGE |
 				 VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
 				 VIRTIO_CONFIG_S_DRIVER_OK);
