@@ -1475,7 +1475,7 @@ int
 rte_vfio_user_pci_restore(struct rte_vfio_user_pci *pci, const void *buf,
 			  size_t len)
 {
-	const uint8_t *p = (const uint8_t *)buf + sizeof(struct pci_state_hdr);
+	const uint8_t *p;
 	struct pci_state_hdr h;
 	const char *why = NULL;
 	size_t tsz;
@@ -1483,6 +1483,7 @@ rte_vfio_user_pci_restore(struct rte_vfio_user_pci *pci, const void *buf,
 
 	if (pci == NULL || buf == NULL)
 		return -EINVAL;
+	p = (const uint8_t *)buf + sizeof(struct pci_state_hdr);
 	rte_spinlock_lock(&pci->lock);
 	ret = state_check(pci, buf, len, &why);
 	if (ret < 0) {

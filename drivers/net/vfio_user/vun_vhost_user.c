@@ -350,14 +350,15 @@ vhu_connect(struct vhu_conn *c, const char *path)
 	ret = get_u64(c, VHU_GET_FEATURES, &c->features);
 	if (ret == 0 && (c->features & (1ULL << VHU_F_PROTOCOL_FEATURES))) {
 		ret = get_u64(c, VHU_GET_PROTOCOL_FEATURES, &pf);
-		want = pf & ((1ULL << VHU_PROTOCOL_F_MQ) |
-			     (1ULL << VHU_PROTOCOL_F_LOG_SHMFD) |
-			     (1ULL << VHU_PROTOCOL_F_REPLY_ACK));
-		if (ret == 0 && iotlb_offered(c->features, pf))
-			want |= 1ULL << VHU_PROTOCOL_F_BACKEND_REQ;
-		if (ret == 0)
+		if (ret == 0) {
+			want = pf & ((1ULL << VHU_PROTOCOL_F_MQ) |
+				     (1ULL << VHU_PROTOCOL_F_LOG_SHMFD) |
+				     (1ULL << VHU_PROTOCOL_F_REPLY_ACK));
+			if (iotlb_offered(c->features, pf))
+				want |= 1ULL << VHU_PROTOCOL_F_BACKEND_REQ;
 			ret = request(c, VHU_SET_PROTOCOL_FEATURES, &want,
 				      sizeof(want), NULL, 0);
+		}
 		if (ret == 0)
 			c->protocol_features = want;
 	}
