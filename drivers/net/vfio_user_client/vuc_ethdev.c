@@ -689,6 +689,7 @@ static const struct eth_dev_ops vuc_ops = {
 	.mtu_set = vuc_mtu_set,
 	.rxq_info_get = vuc_rxq_info,
 	.txq_info_get = vuc_txq_info,
+	.tx_done_cleanup = vuc_tx_done_cleanup,
 	.rx_burst_mode_get = vuc_burst_mode,
 	.tx_burst_mode_get = vuc_burst_mode,
 };

@@ -609,6 +609,13 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	return i;
 }
 
+/* rte_eth_tx_done_cleanup(): free what the device is done with. */
+void
+vuc_tx_reclaim_packed(struct vuc_vq *vq)
+{
+	tx_reclaim(vq);
+}
+
 /* Whether the device used every transmit buffer (port stop; read-only). */
 bool
 vuc_txq_done_packed(const struct vuc_vq *vq)

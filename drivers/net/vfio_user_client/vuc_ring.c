@@ -534,6 +534,26 @@ vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	return ntx;
 }
 
+int
+vuc_tx_done_cleanup(void *q, uint32_t free_cnt)
+{
+	struct vuc_vq *vq = q;
+	unsigned int lcore;
+	uint16_t before;
+
+	RTE_SET_USED(free_cnt);
+	if (!vu_pmd_burst_enter(vq, &lcore))
+		return 0;	/* not set up, or withdrawn: nothing held */
+	before = vq->inflight;
+	if (vq->packed)
+		vuc_tx_reclaim_packed(vq);
+	else
+		tx_reclaim_before(vq);
+	before = (uint16_t)(before - vq->inflight);
+	vu_pmd_burst_leave(vq, lcore);
+	return before;
+}
+
 /* Free every mbuf still owned by the ring (queue withdrawn). */
 void
 vuc_vq_drain(struct vuc_vq *vq)

@@ -186,5 +186,6 @@ uint16_t vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n);
 int vuc_rxq_fill_packed(struct vuc_vq *vq);
 void vuc_vq_init_packed(struct vuc_vq *vq);
 bool vuc_txq_done_packed(const struct vuc_vq *vq);
+void vuc_tx_reclaim_packed(struct vuc_vq *vq);
 
 #endif /* VUC_RING_H */
