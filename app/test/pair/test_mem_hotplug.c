@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * Memory the frontend's process allocates after its port is up (DPDK's
+ * dynamic memory: hugepages taken from the system as the heap grows, and
+ * given back as it shrinks) reaches the device: net_virtio_vfio_user maps
+ * it from its rte_mem_event callback and unmaps it when freed. Both PMDs
+ * in one process, one thread, hugepages (dynamic memory needs them; the
+ * test says why and is skipped without enough free ones):
+ *   - a 64 MiB memzone reserved after start: every page of it translates
+ *     on the device side to the same memory (a pattern written through
+ *     the memzone is read through the device's translation);
+ *   - a mempool created after start: frames the frontend sends from it
+ *     arrive whole at the device port, and rte_eth_tx_done_cleanup()
+ *     gives back every mbuf of it the frontend held;
+ *   - both freed: the device keeps no region of the pages DPDK gave back,
+ *     and traffic from the first pool still flows.
+ */
+
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <rte_bus_vdev.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_memzone.h>
+
+#include "eal_exit.h"
+#include "rte_vfio_user.h"
+
+#define BURST		32
+#define FRAME		128
+#define HOT_ZONE	(64u << 20)
+#define PAGE_2M		(2u << 20)
+#define MIN_FREE_PAGES	256	/* 512 MiB of 2 MiB pages */
+
+static struct {
+	const char *layout;	/* frontend devargs that pick the rings */
+	char dir[64], sock[96];
+	uint16_t be, fe;
+	int dev;		/* the device port's vfio-user device */
+	struct rte_mempool *be_mp, *fe_mp;
+} g;
+
+static bool
+link_up(uint16_t port)
+{
+	struct rte_eth_link l;
+
+	return rte_eth_link_get_nowait(port, &l) == 0 &&
+	       l.link_status == RTE_ETH_LINK_UP;
+}
+
+static uint32_t
+nregions(void)
+{
+	const struct rte_vfio_user_mem_table *t =
+		rte_vfio_user_get_mem_table(g.dev);
+
+	return t != NULL ? t->nregions : 0;
+}
+
+/* The device's view of [va, va + len): each byte as ours, or NULL. */
+static const uint8_t *
+dev_view(const void *va, size_t len)
+{
+	const struct rte_vfio_user_mem_table *t =
+		rte_vfio_user_get_mem_table(g.dev);
+
+	return t == NULL ? NULL :
+			   rte_vfio_user_iova_to_va(t, (uintptr_t)va, len,
+						    RTE_VFIO_USER_MEM_F_READ);
+}
+
+/* Send n frames of mp from the frontend, each stamped with its number;
+ * the device port must receive all of them, whole. */
+static void
+traffic(struct rte_mempool *mp, uint32_t n)
+{
+	uint32_t sent = 0, got = 0;
+
+	for (int i = 0; i < 100000 && got < n; i++) {
+		struct rte_mbuf *m[BURST];
+		uint16_t k = 0, s, r;
+
+		while (k < BURST && sent + k < n) {
+			struct rte_mbuf *b = rte_pktmbuf_alloc(mp);
+			uint8_t *p;
+
+			if (b == NULL)
+				break;
+			p = (uint8_t *)rte_pktmbuf_append(b, FRAME);
+			memset(p, 0xa5, FRAME);
+			memcpy(p, &(uint32_t){ sent + k }, 4);
+			m[k++] = b;
+		}
+		s = rte_eth_tx_burst(g.fe, 0, m, k);
+		rte_pktmbuf_free_bulk(&m[s], k - s);
+		sent += s;
+		r = rte_eth_rx_burst(g.be, 0, m, BURST);
+		for (uint16_t j = 0; j < r; j++) {
+			const uint8_t *p = rte_pktmbuf_mtod(m[j], uint8_t *);
+
+			assert_int_equal(m[j]->pkt_len, FRAME);
+			assert_int_equal(p[FRAME - 1], 0xa5);
+		}
+		rte_pktmbuf_free_bulk(m, r);
+		got += r;
+	}
+	printf("%" PRIu32 " frames from pool %s sent, %" PRIu32 " received\n",
+	       sent, mp->name, got);
+	assert_int_equal(got, n);
+}
+
+static void
+test_memzone_after_start(void **state)
+{
+	uint32_t before = nregions(), during;
+	const struct rte_memzone *mz;
+
+	(void)state;
+	mz = rte_memzone_reserve("vu-hot", HOT_ZONE, SOCKET_ID_ANY, 0);
+	assert_non_null(mz);
+	during = nregions();
+	printf("device regions: %u before, %u with the memzone\n", before,
+	       during);
+	assert_true(during > before);
+	/* page by page: a file per hugepage, so a region per page */
+	for (size_t off = 0; off < mz->len; off += PAGE_2M) {
+		size_t len = RTE_MIN((size_t)PAGE_2M, mz->len - off);
+		uint8_t *ours = (uint8_t *)mz->addr + off;
+		const uint8_t *theirs;
+
+		memset(ours, (int)(off / PAGE_2M) + 1, len);
+		theirs = dev_view(ours, len);
+		assert_non_null(theirs);
+		assert_int_equal(theirs[0], (uint8_t)(off / PAGE_2M + 1));
+		assert_int_equal(theirs[len - 1], (uint8_t)(off / PAGE_2M + 1));
+	}
+	assert_int_equal(rte_memzone_free(mz), 0);
+	printf("device regions: %u after the free\n", nregions());
+	assert_true(nregions() < during);
+}
+
+static void
+test_mempool_after_start(void **state)
+{
+	struct rte_mempool *mp;
+
+	(void)state;
+	traffic(g.fe_mp, 1000);
+	mp = rte_pktmbuf_pool_create("vu-hot-pool", 16383, 0, 0,
+				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	assert_non_null(mp);
+	traffic(mp, 4000);
+	/* the device took them all: the frontend gives back what it still
+	 * held of them (a pool is freed only with none of it in use) */
+	assert_true(rte_eth_tx_done_cleanup(g.fe, 0, 0) >= 0);
+	assert_int_equal(rte_mempool_in_use_count(mp), 0);
+	rte_mempool_free(mp);
+	traffic(g.fe_mp, 1000);
+}
+
+static int
+free_hugepages(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	int n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "HugePages_Free: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+static int
+group_setup(void **state)
+{
+	char vdev[160], prefix[48], fe_args[192];
+	char *eal[] = {
+		(char *)(uintptr_t) "mem_hotplug",
+		"-l",
+		"0",
+		"--huge-unlink",
+		"--no-pci",
+		"--no-telemetry",
+		"--no-shconf",
+		"--file-prefix",
+		prefix,
+		"--vdev",
+		vdev,
+		"--log-level=pmd.net.vfio_user*:warning",
+	};
+	struct rte_eth_conf conf = { 0 };
+
+	(void)state;
+	snprintf(g.dir, sizeof(g.dir), "/tmp/mem-hotplug.XXXXXX");
+	if (mkdtemp(g.dir) == NULL)
+		return -1;
+	snprintf(g.sock, sizeof(g.sock), "%s/be.sock", g.dir);
+	snprintf(prefix, sizeof(prefix), "mem-hotplug-%d", (int)getpid());
+	snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s", g.sock);
+	snprintf(fe_args, sizeof(fe_args), "path=%s%s%s", g.sock,
+		 g.layout[0] != '\0' ? "," : "", g.layout);
+	/* no -m: memory comes and goes with the heap (dynamic mode) */
+	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
+		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	g.be_mp = rte_pktmbuf_pool_create("be", 4095, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE,
+					  SOCKET_ID_ANY);
+	g.fe_mp = rte_pktmbuf_pool_create("fe", 4095, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE,
+					  SOCKET_ID_ANY);
+	if (g.be_mp == NULL || g.fe_mp == NULL ||
+	    rte_eth_dev_get_port_by_name("net_vfio_user0", &g.be) != 0 ||
+	    rte_eth_dev_configure(g.be, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup(g.be, 0, 1024, SOCKET_ID_ANY, NULL,
+				   g.be_mp) != 0 ||
+	    rte_eth_tx_queue_setup(g.be, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
+	    rte_eth_dev_start(g.be) != 0) {
+		fprintf(stderr, "device port setup failed\n");
+		return -1;
+	}
+	g.dev = rte_vfio_user_get_dev_id(g.sock);
+	if (g.dev < 0 || rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
+	    rte_eth_dev_get_port_by_name("net_virtio_vfio_user0", &g.fe) != 0 ||
+	    rte_eth_dev_configure(g.fe, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY, NULL, g.fe_mp) !=
+		    0 ||
+	    rte_eth_tx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY, NULL) != 0 ||
+	    rte_eth_dev_start(g.fe) != 0) {
+		fprintf(stderr, "frontend port setup failed\n");
+		return -1;
+	}
+	for (int i = 0; i < 5000 && !(link_up(g.be) && link_up(g.fe)); i++)
+		rte_delay_ms(1);
+	return link_up(g.be) && link_up(g.fe) ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	rte_eth_dev_stop(g.fe);
+	rte_eth_dev_close(g.fe);
+	rte_eth_dev_stop(g.be);
+	rte_eth_dev_close(g.be);
+	vu_eal_exit();
+	unlink(g.sock);
+	rmdir(g.dir);
+	return 0;
+}
+
+/* test_mem_hotplug [DEVARGS]: DEVARGS (e.g. packed_vq=0) go to the
+ * frontend, which then negotiates that ring layout. */
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_memzone_after_start),
+		cmocka_unit_test(test_mempool_after_start),
+	};
+	int free_pages = free_hugepages();
+
+	g.layout = argc > 1 ? argv[1] : "";
+	printf("frontend ring layout: %s\n",
+	       g.layout[0] != '\0' ? g.layout : "default (packed, in order)");
+
+	if (free_pages < MIN_FREE_PAGES) {
+		/* dynamic memory is hugepages taken as the heap grows; with
+		 * --no-huge the memory is all there from the start */
+		printf("SKIP: mem_hotplug needs %d free 2 MiB hugepages, %d "
+		       "free (echo 1024 > /proc/sys/vm/nr_hugepages)\n",
+		       MIN_FREE_PAGES, free_pages);
+		return 77;
+	}
+	return cmocka_run_group_tests_name("mem_hotplug", tests, group_setup,
+					   group_teardown);
+}
