@@ -56,9 +56,9 @@ ap.add_argument("--secs", type=float, default=2.0)
 ap.add_argument("--seed", type=int, default=1)
 ap.add_argument("--hold", type=float, default=1.5,
                 help="mute: seconds each connection is held unanswered")
-ap.add_argument("--no-vector", action="store_true",
-                help="refuse every MSI-X vector: queue_msix_vector and "
-                "msix_config read back NO_VECTOR")
+ap.add_argument("--no-vector", choices=("queue", "config"),
+                help="refuse MSI-X vectors: queue_msix_vector (queue) or "
+                "msix_config (config) reads back NO_VECTOR")
 ap.add_argument("--notify-map", choices=("none", "plain", "sealable"),
                 help="offer the notify area for mmap from a memfd, plain "
                 "(it can always shrink) or sealable (the driver can seal "
@@ -171,8 +171,10 @@ def common_read(off, n):
         qmax = args.ctrl_qmax
     notify_off = 0xffff if MODE == "notify_oob" else st["qsel"]
     cfg_vec, q_vec = st["msix_config"], q.vec
-    if args.no_vector:
-        cfg_vec = q_vec = 0xffff
+    if args.no_vector == "queue":
+        q_vec = 0xffff
+    elif args.no_vector == "config":
+        cfg_vec = 0xffff
     struct.pack_into("<HHBBHHHHH", b, 16, cfg_vec, nq, st["status"],
                      0, st["qsel"], qmax, q_vec, q.enable, notify_off)
     struct.pack_into("<QQQ", b, 32, q.desc, q.avail, q.used)
@@ -542,6 +544,8 @@ def main():
             _, _, idx, start, count = struct.unpack("<IIIII", p[:20])
             if MODE == "config_storm" and idx == 2:     # MSI-X: kept
                 for i, f in enumerate(fds):
+                    if start + i in msix_efd:
+                        os.close(msix_efd[start + i])
                     msix_efd[start + i] = os.dup(f)
             send(mid, cmd)      # the eventfds are closed below
         elif cmd == REGION_READ:

@@ -23,9 +23,11 @@
 #                 timeout=1000: the port's attempts give up after 1 s and
 #                 do not hold up the EAL interrupt thread (its alarms run
 #                 on time; an attempt there made them 1 s late)
-#   no_vector     a device that refuses every MSI-X vector (reads back
-#                 NO_VECTOR): the port says so for each and works
-#                 (packed_leak's traffic)
+#   no_queue_vector   a device that refuses the receive queues' MSI-X
+#                 vectors (reads back NO_VECTOR): the port says so and
+#                 works (packed_leak's traffic)
+#   no_config_vector  one that refuses the configuration vector: probe
+#                 refused, the log says why
 #   config_storm  a device signalling its configuration vector without
 #                 pause for 3 s: the port reads the link at most every
 #                 10 ms (it read it at every interrupt, thousands), and
@@ -212,13 +214,19 @@ case_mute() {
 	pair_log "$CASE: $(grep -a "^fe: alarms" "$FE_LOG"), $(grep -a "^dev: mute" "$DEV_LOG")"
 }
 
-case_no_vector() {
-	fe_case packed_leak "" "--secs 8 --rx 192" "--no-vector"
+case_no_queue_vector() {
+	fe_case packed_leak "" "--secs 8 --rx 192" "--no-vector queue"
 	fe_expect rx 192 "all packets must come in"
-	grep -a -q "configuration 0: the device refused MSI-X vector 0 (it says 65535)" "$FE_LOG" ||
-		pair_fail "$CASE: the refused configuration vector went unnoticed"
 	grep -a -q "queue 0: the device refused MSI-X vector 1 (it says 65535)" "$FE_LOG" ||
 		pair_fail "$CASE: the refused queue vector went unnoticed"
+}
+
+case_no_config_vector() {
+	fe_case packed_leak "" "--secs 8 --rx 192" "--no-vector config"
+	fe_expect ports 0 "a device without a configuration interrupt"
+	grep -a -q "configuration 0: the device refused MSI-X vector 0 (it says 65535)" "$FE_LOG" &&
+		grep -a -q "without a configuration interrupt is not driven" "$FE_LOG" ||
+		pair_fail "$CASE: the refused configuration vector went unnoticed"
 }
 
 case_config_storm() {
@@ -240,7 +248,7 @@ case_config_storm() {
 }
 
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_vector config_storm}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"

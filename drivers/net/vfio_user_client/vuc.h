@@ -208,9 +208,10 @@ struct vuc_dev {
 		uint64_t max_downtime_us;
 	} move;
 	struct rte_intr_handle *cfg_intr;
-	/* on the EAL interrupt thread only: when the link was last read
-	 * for a configuration interrupt, and a read is deferred */
-	uint64_t cfg_read_ms;
+	/* on the EAL interrupt thread only: when (timer cycles) the link
+	 * was last read for a configuration interrupt, and a read is
+	 * deferred */
+	uint64_t cfg_read_cyc;
 	bool cfg_deferred;
 
 	struct vuc_vq vq[VUC_MAX_VQS];

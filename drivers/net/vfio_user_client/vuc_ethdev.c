@@ -80,26 +80,31 @@ vuc_schedule_reconnect(struct vuc_dev *d)
 }
 
 /* The link as the device says, told to the application. Its LSC
- * callbacks run on the EAL interrupt thread, as ethdev's do. */
-static void
+ * callbacks run on the EAL interrupt thread, as ethdev's do. False if
+ * the port was busy (being set up, reconnected, ...): not read. */
+static bool
 link_refresh(struct vuc_dev *d)
 {
 	bool up;
 
 	if (pthread_mutex_trylock(&d->lock) != 0)
-		return;	/* being reconnected: it reads the link itself */
+		return false;
 	/* read even while stopped: a device that signalled a change may
 	 * wait for the read (net_vfio_user's close does, a while) */
 	up = vuc_read_link(d);
 	if (d->started)
 		vuc_link_set(d, up);
 	pthread_mutex_unlock(&d->lock);
+	return true;
 }
 
+static void config_read(struct vuc_dev *d);
+
+/* After a reconnection: read the link (again later if the port is busy). */
 static void
 link_alarm(void *arg)
 {
-	link_refresh(arg);
+	config_read(arg);
 }
 
 static void
@@ -229,21 +234,38 @@ reconnect_thread_stop(struct vuc_dev *d)
  * A device that signals its configuration vector without pause (a buggy
  * one) would have the link read at each interrupt: two region reads each,
  * thousands a second on the EAL interrupt thread. At most one read per
- * VUC_CFG_READ_GAP_MS: an interrupt sooner defers its read to then.
+ * VUC_CFG_READ_GAP_MS: an interrupt sooner defers its read to then. A
+ * read the busy port could not make (being set up, reconnected) is tried
+ * again then too. The state is the EAL interrupt thread's (interrupt and
+ * alarm callbacks run there).
  */
 #define VUC_CFG_READ_GAP_MS 10
 
-static uint64_t
-now_ms(void)
-{
-	return rte_get_timer_cycles() * 1000 / rte_get_timer_hz();
-}
+static void config_alarm(void *arg);
 
+/* Read the link, or (busy port, or too soon after the last read) set the
+ * alarm that will. */
 static void
 config_read(struct vuc_dev *d)
 {
-	d->cfg_read_ms = now_ms();
-	link_refresh(d);
+	uint64_t hz = rte_get_timer_hz(), now = rte_get_timer_cycles();
+	uint64_t gap = hz * VUC_CFG_READ_GAP_MS / 1000, since;
+
+	if (d->cfg_deferred)
+		return;	/* read soon */
+	since = now - d->cfg_read_cyc;	/* unsigned: wraps fine */
+	if (d->cfg_read_cyc == 0 || since >= gap) {
+		if (link_refresh(d)) {
+			d->cfg_read_cyc = now;
+			return;
+		}
+		since = 0;	/* busy: again a gap from now */
+	}
+	if (rte_eal_alarm_set((gap - since) * 1000000 / hz + 1, config_alarm,
+			      d) == 0)
+		d->cfg_deferred = true;
+	else
+		VUC_LOG(ERR, "%s: cannot schedule the link read", d->path);
 }
 
 static void
@@ -260,22 +282,11 @@ static void
 config_intr(void *arg)
 {
 	struct vuc_dev *d = arg;
-	uint64_t next = d->cfg_read_ms + VUC_CFG_READ_GAP_MS, now;
 	eventfd_t v;
 
 	if (d->config_efd >= 0 && eventfd_read(d->config_efd, &v) < 0)
 		return;
-	if (d->cfg_deferred)
-		return;	/* read soon */
-	now = now_ms();
-	if (d->cfg_read_ms == 0 || now >= next) {
-		config_read(d);
-		return;
-	}
-	if (rte_eal_alarm_set((next - now) * 1000, config_alarm, d) == 0)
-		d->cfg_deferred = true;
-	else
-		config_read(d);
+	config_read(d);
 }
 
 /* The configuration interrupt is served from probe to close, LSC

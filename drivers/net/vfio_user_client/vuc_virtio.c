@@ -565,7 +565,8 @@ vq_layout(struct vuc_vq *vq)
 /*
  * Route an event (the selected queue's, or the configuration's) to an
  * MSI-X vector and read it back: a device that cannot answers NO_VECTOR
- * (VIRTIO 1.2 4.1.5.1.2.1). The vector in force, or -errno.
+ * (VIRTIO 1.2 4.1.5.1.2, MSI-X Vector Configuration). The vector in
+ * force, or -errno.
  */
 static int
 vector_set(struct vuc_dev *d, size_t off, uint16_t vector, const char *what,
@@ -847,8 +848,8 @@ vuc_rxq_intr(struct vuc_dev *d, uint16_t q, bool enable)
 
 	if (q >= d->pairs || vq->avail == NULL)
 		return -EINVAL;
-	if (vq->vector == VIRTIO_MSI_NO_VECTOR)	/* the device refused it */
-		return -ENOTSUP;
+	if (enable && vq->vector == VIRTIO_MSI_NO_VECTOR)
+		return -ENOTSUP;	/* the device refused it */
 	vq->intr_on = enable;
 	if (vq->packed) {
 		__atomic_store_n(&vq->drv_event->flags,
@@ -1043,6 +1044,15 @@ vuc_device_up(struct vuc_dev *d)
 	}
 	if (ret == 0)
 		ret = vector_set(d, CC(msix_config), 0, "configuration", 0);
+	if (ret == VIRTIO_MSI_NO_VECTOR) {
+		/* no other interrupt to fall back on (the port uses MSI-X
+		 * only): link changes and NEEDS_RESET would go unseen */
+		VUC_LOG(ERR,
+			"%s: a device without a configuration "
+			"interrupt is not driven",
+			d->path);
+		ret = -ENODEV;
+	}
 	if (ret >= 0)
 		ret = status_set(d, VIRTIO_CONFIG_S_ACKNOWLEDGE |
 				 VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
