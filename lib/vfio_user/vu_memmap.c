@@ -55,14 +55,16 @@
  * new file with each DMA_MAP would take one kernel VMA each, and at
  * vm.max_map_count (65530) every mmap() of the process fails: DPDK's heap,
  * thread stacks, other devices. A device gets at most VU_MAPS_PER_DEV
- * (a DPDK client without --single-file-segments has a file per hugepage:
- * 8192 are 16 GiB of 2 MiB pages), all devices at most half of
- * vm.max_map_count.
+ * mappings (a DPDK client without --single-file-segments has a file per
+ * hugepage: 8192 are 16 GiB of 2 MiB pages; a character device file, a
+ * mapping per region); a new one is refused while the mappings and dirty
+ * bitmaps of all devices hold a quarter of vm.max_map_count (bitmaps,
+ * made when logging starts, can at most triple that: three quarters).
  */
 #define VU_MAPS_PER_DEV 8192u
 #define VU_MAPS_DEF_MAX_MAP_COUNT 65530u
 
-static uint32_t maps_total;	/* client-file mappings of all devices */
+static uint32_t vmas_total;	/* mappings and bitmaps of all devices */
 
 static uint32_t
 maps_budget(void)
@@ -76,11 +78,11 @@ maps_budget(void)
 		return b;
 	f = fopen("/proc/sys/vm/max_map_count", "re");
 	if (f != NULL) {
-		if (fscanf(f, "%lu", &v) != 1 || v < 1024)
+		if (fscanf(f, "%lu", &v) != 1)
 			v = VU_MAPS_DEF_MAX_MAP_COUNT;
 		fclose(f);
 	}
-	b = (uint32_t)RTE_MIN(v / 2, (unsigned long)UINT32_MAX);
+	b = (uint32_t)RTE_MAX(RTE_MIN(v / 4, (unsigned long)UINT32_MAX), 1ul);
 	__atomic_store_n(&budget, b, __ATOMIC_RELAXED);
 	return b;
 }
@@ -114,14 +116,19 @@ bitmap_alloc(uint64_t map_size)
 		       PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	__atomic_fetch_add(&vmas_total, 1, __ATOMIC_RELAXED);
+	return p;
 }
 
 static void
 bitmap_free(uint64_t *bm, uint64_t map_size)
 {
-	if (bm != NULL)
-		munmap(bm, bitmap_alloc_size(map_size));
+	if (bm == NULL)
+		return;
+	munmap(bm, bitmap_alloc_size(map_size));
+	__atomic_fetch_sub(&vmas_total, 1, __ATOMIC_RELAXED);
 }
 
 void
@@ -218,7 +225,7 @@ map_free(struct vu_maps *ms, struct vu_map *m)
 	if (m->next != NULL)
 		m->next->prev = m->prev;
 	ms->count--;
-	__atomic_fetch_sub(&maps_total, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&vmas_total, 1, __ATOMIC_RELAXED);
 	munmap(m->pub.base, m->pub.size);
 	if (m->fd >= 0)
 		close(m->fd);
@@ -392,16 +399,17 @@ map_new(struct vu_maps *ms, int fd, const struct stat *st, uint64_t offset,
 	void *va = MAP_FAILED;
 
 	if (ms->count >= VU_MAPS_PER_DEV ||
-	    __atomic_load_n(&maps_total, __ATOMIC_RELAXED) >= maps_budget()) {
+	    __atomic_load_n(&vmas_total, __ATOMIC_RELAXED) >= maps_budget()) {
 		VU_LOG(ERR,
-		       "%s: DMA_MAP of a file not mapped yet: %s (%u files "
-		       "mapped here, %u in the process)",
+		       "%s: DMA_MAP needs a mapping of its own: %s (%u here, "
+		       "%u mappings and bitmaps in the process)",
 		       ms->name,
 		       ms->count >= VU_MAPS_PER_DEV ?
-			       "the device's limit" :
-			       "the process's limit (half of vm.max_map_count)",
+			       "past the device's limit" :
+			       "past the process's (a quarter of "
+			       "vm.max_map_count)",
 		       ms->count,
-		       __atomic_load_n(&maps_total, __ATOMIC_RELAXED));
+		       __atomic_load_n(&vmas_total, __ATOMIC_RELAXED));
 		*err = -ENOSPC;
 		return NULL;
 	}
@@ -473,7 +481,7 @@ map_new(struct vu_maps *ms, int fd, const struct stat *st, uint64_t offset,
 		ms->all->prev = m;
 	ms->all = m;
 	ms->count++;
-	__atomic_fetch_add(&maps_total, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&vmas_total, 1, __ATOMIC_RELAXED);
 	VU_LOG(DEBUG,
 	       "%s: mapped [0x%" PRIx64 ", 0x%" PRIx64 ") of file %" PRIu64
 	       ":%" PRIu64 " %s at %p",
