@@ -19,7 +19,9 @@
  *     and traffic from the first pool still flows.
  */
 
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -157,6 +159,13 @@ test_memzone_after_start(void **state)
 	assert_true(nregions() < during);
 }
 
+static void *
+cleanup_thread(void *arg)
+{
+	*(int *)arg = rte_eth_tx_done_cleanup(g.fe, 0, 0);
+	return NULL;
+}
+
 static void
 test_mempool_after_start(void **state)
 {
@@ -170,6 +179,16 @@ test_mempool_after_start(void **state)
 	traffic(mp, 4000);
 	/* the device took them all: the frontend gives back what it still
 	 * held of them (a pool is freed only with none of it in use) */
+	{
+		/* not from a thread the data path cannot protect */
+		pthread_t t;
+		int ret = 0;
+
+		assert_int_equal(pthread_create(&t, NULL, cleanup_thread, &ret),
+				 0);
+		pthread_join(t, NULL);
+		assert_int_equal(ret, -EPERM);
+	}
 	assert_true(rte_eth_tx_done_cleanup(g.fe, 0, 0) >= 0);
 	assert_int_equal(rte_mempool_in_use_count(mp), 0);
 	rte_mempool_free(mp);

@@ -237,7 +237,7 @@ uint16_t vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 /* tx_done_cleanup: frees every sent mbuf the device is done with; returns
  * how many (free_cnt is not a bound: a packed in-order ring can only be
- * reclaimed by the device's batches) */
+ * reclaimed by the device's batches), -EPERM off EAL threads */
 int vuc_tx_done_cleanup(void *q, uint32_t free_cnt);
 void vuc_vq_init_ring(struct vuc_vq *vq);
 int vuc_rxq_fill(struct vuc_vq *vq);

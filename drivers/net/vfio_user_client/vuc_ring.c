@@ -542,6 +542,8 @@ vuc_tx_done_cleanup(void *q, uint32_t free_cnt)
 	uint16_t before;
 
 	RTE_SET_USED(free_cnt);
+	if (rte_lcore_id() >= RTE_MAX_LCORE)
+		return -EPERM;	/* as the bursts: from EAL threads only */
 	if (!vu_pmd_burst_enter(vq, &lcore))
 		return 0;	/* not set up, or withdrawn: nothing held */
 	before = vq->inflight;
