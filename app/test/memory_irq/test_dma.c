@@ -523,6 +523,20 @@ test_many_regions(void **state)
 	close(fd);
 }
 
+static unsigned long
+max_map_count(void)
+{
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+	unsigned long v = 0;
+
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
 /*
  * A file per DMA_MAP: each is a mapping (a kernel VMA) of ours, so a
  * device takes at most 8192 files (vu_memmap.c), not the process's
@@ -537,16 +551,10 @@ test_map_many_files(void **state)
 	const uint64_t base = 0x2000000000ull;
 	uint8_t *first = NULL, *extra;
 	int fd, first_fd = -1;
-	unsigned long mmc = 0;
-	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+	unsigned long mmc = max_map_count();
 	struct rc c;
 
 	(void)state;
-	if (f != NULL) {
-		if (fscanf(f, "%lu", &mmc) != 1)
-			mmc = 0;
-		fclose(f);
-	}
 	/* the process's own limit (a quarter of it) must not come first */
 	if (mmc < 4ul * (FILES_MAX + 4096)) {
 		printf("test_map_many_files: vm.max_map_count %lu, below "
@@ -592,6 +600,63 @@ test_map_many_files(void **state)
 	close(fd);
 	close(first_fd);
 	munmap(first, 2 * MI_PAGE);
+}
+
+/* Map up to n new files of a page each, 8 KiB apart from base: how many
+ * went before the first ENOSPC. */
+static uint32_t
+map_files(struct rc *c, uint64_t base, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		uint8_t *m;
+		int fd = mi_memfd(MI_PAGE, &m), ret;
+
+		munmap(m, MI_PAGE);
+		ret = mi_map(c, base + (uint64_t)i * 2 * MI_PAGE, MI_PAGE, RW,
+			     fd, 0);
+		close(fd);
+		if (ret == -ENOSPC)
+			break;
+		assert_int_equal(ret, 0);
+	}
+	return i;
+}
+
+/*
+ * The process's budget: two devices each at the device limit would take
+ * more than a quarter of vm.max_map_count (65530: 16382), so the second
+ * is refused before its own limit; once the first client goes (its
+ * mappings with it), the second has room again.
+ */
+static void
+test_map_budget_process(void **state)
+{
+	unsigned long budget = max_map_count() / 4;
+	uint32_t na, nb;
+	struct rc a, b;
+
+	(void)state;
+	if (budget >= 2ul * FILES_MAX || budget < FILES_MAX + 64) {
+		printf("test_map_budget_process: a budget of %lu mappings "
+		       "(vm.max_map_count / 4) is not between %u and %u: "
+		       "two devices would not show it\n",
+		       budget, FILES_MAX + 64, 2 * FILES_MAX);
+		skip();
+	}
+	mi_open(&a, &mi_a, NULL);
+	mi_open(&b, &mi_b, NULL);
+	na = map_files(&a, 0x3000000000ull, FILES_MAX + 1);
+	nb = map_files(&b, 0x4000000000ull, FILES_MAX);
+	printf("files mapped: %u on one device, %u on the other; process "
+	       "budget %lu\n",
+	       na, nb, budget);
+	assert_int_equal(na, FILES_MAX); /* the device's limit */
+	assert_true(nb < FILES_MAX && na + nb <= budget);
+	mi_close(&a, &mi_a);
+	assert_int_equal(map_files(&b, 0x5000000000ull, 1), 1);
+	mi_close(&b, &mi_b);
 }
 
 /* ---- message-only memory: the client serves DMA_READ / DMA_WRITE ---- */
@@ -1394,6 +1459,7 @@ const struct CMUnitTest mi_dma_tests[] = {
 	T(test_max_dma_maps),
 	T(test_many_regions),
 	T(test_map_many_files),
+	T(test_map_budget_process),
 	T(test_msg_only_single),
 	T(test_msg_only_regions),
 	T(test_msg_only_twin),
