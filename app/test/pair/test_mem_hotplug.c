@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <rte_bus_vdev.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -42,7 +41,7 @@
 #include <rte_mbuf.h>
 #include <rte_memzone.h>
 
-#include "eal_exit.h"
+#include "inproc_pair.h"
 #include "rte_vfio_user.h"
 
 #define BURST		32
@@ -53,20 +52,11 @@
 
 static struct {
 	const char *layout;	/* frontend devargs that pick the rings */
-	char dir[64], sock[96];
-	uint16_t be, fe;
+	struct inproc_pair p;
+	uint16_t be, fe;	/* p's */
 	int dev;		/* the device port's vfio-user device */
-	struct rte_mempool *be_mp, *fe_mp;
+	struct rte_mempool *fe_mp;
 } g;
-
-static bool
-link_up(uint16_t port)
-{
-	struct rte_eth_link l;
-
-	return rte_eth_link_get_nowait(port, &l) == 0 &&
-	       l.link_status == RTE_ETH_LINK_UP;
-}
 
 static uint32_t
 nregions(void)
@@ -214,80 +204,22 @@ free_hugepages(void)
 static int
 group_setup(void **state)
 {
-	char vdev[160], prefix[48], fe_args[192];
-	char *eal[] = {
-		(char *)(uintptr_t) "mem_hotplug",
-		"-l",
-		"0",
-		"--huge-unlink",
-		"--no-pci",
-		"--no-telemetry",
-		"--no-shconf",
-		"--file-prefix",
-		prefix,
-		"--vdev",
-		vdev,
-		"--log-level=pmd.net.vfio_user*:warning",
-	};
-	struct rte_eth_conf conf = { 0 };
-
 	(void)state;
-	snprintf(g.dir, sizeof(g.dir), "/tmp/mem-hotplug.XXXXXX");
-	if (mkdtemp(g.dir) == NULL)
-		return -1;
-	snprintf(g.sock, sizeof(g.sock), "%s/be.sock", g.dir);
-	snprintf(prefix, sizeof(prefix), "mem-hotplug-%d", (int)getpid());
-	snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s", g.sock);
-	snprintf(fe_args, sizeof(fe_args), "path=%s%s%s", g.sock,
-		 g.layout[0] != '\0' ? "," : "", g.layout);
 	/* no -m: memory comes and goes with the heap (dynamic mode) */
-	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+	if (inproc_pair_up(&g.p, "mem-hotplug", "--huge-unlink", g.layout) != 0)
 		return -1;
-	}
-	g.be_mp = rte_pktmbuf_pool_create("be", 4095, 256, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE,
-					  SOCKET_ID_ANY);
-	g.fe_mp = rte_pktmbuf_pool_create("fe", 4095, 256, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE,
-					  SOCKET_ID_ANY);
-	if (g.be_mp == NULL || g.fe_mp == NULL ||
-	    rte_eth_dev_get_port_by_name("net_vfio_user0", &g.be) != 0 ||
-	    rte_eth_dev_configure(g.be, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(g.be, 0, 1024, SOCKET_ID_ANY, NULL,
-				   g.be_mp) != 0 ||
-	    rte_eth_tx_queue_setup(g.be, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
-	    rte_eth_dev_start(g.be) != 0) {
-		fprintf(stderr, "device port setup failed\n");
-		return -1;
-	}
-	g.dev = rte_vfio_user_get_dev_id(g.sock);
-	if (g.dev < 0 || rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
-	    rte_eth_dev_get_port_by_name("net_virtio_vfio_user0", &g.fe) != 0 ||
-	    rte_eth_dev_configure(g.fe, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY, NULL, g.fe_mp) !=
-		    0 ||
-	    rte_eth_tx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY, NULL) != 0 ||
-	    rte_eth_dev_start(g.fe) != 0) {
-		fprintf(stderr, "frontend port setup failed\n");
-		return -1;
-	}
-	for (int i = 0; i < 5000 && !(link_up(g.be) && link_up(g.fe)); i++)
-		rte_delay_ms(1);
-	return link_up(g.be) && link_up(g.fe) ? 0 : -1;
+	g.be = g.p.be;
+	g.fe = g.p.fe;
+	g.fe_mp = g.p.fe_mp;
+	g.dev = rte_vfio_user_get_dev_id(g.p.sock);
+	return g.dev >= 0 ? 0 : -1;
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	rte_eth_dev_stop(g.fe);
-	rte_eth_dev_close(g.fe);
-	rte_eth_dev_stop(g.be);
-	rte_eth_dev_close(g.be);
-	vu_eal_exit();
-	unlink(g.sock);
-	rmdir(g.dir);
+	inproc_pair_down(&g.p);
 	return 0;
 }
 

@@ -33,7 +33,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
-#include "eal_exit.h"
+#include "inproc_pair.h"
 
 #define BURST		32
 #define RING		1024		/* the frontend's rings */
@@ -43,19 +43,12 @@
 
 static struct {
 	const char *layout;	/* frontend devargs that pick the rings */
-	char dir[64];
-	uint16_t be, fe;
+	struct inproc_pair p;
+	uint16_t be, fe;	/* p's */
 	struct rte_mempool *be_mp, *fe_mp, *jumbo_mp;
 } g;
 
-static bool
-link_up(uint16_t port)
-{
-	struct rte_eth_link l;
-
-	return rte_eth_link_get_nowait(port, &l) == 0 &&
-	       l.link_status == RTE_ETH_LINK_UP;
-}
+#define link_up inproc_link_up
 
 /* (Re)start the frontend with these queue sizes; the device follows. */
 static void
@@ -429,7 +422,7 @@ test_fewer_device_pairs(void **state)
 	uint16_t fe;
 
 	(void)state;
-	snprintf(sock, sizeof(sock), "%s/be1.sock", g.dir);
+	snprintf(sock, sizeof(sock), "%s/be1.sock", g.p.dir);
 	snprintf(args, sizeof(args), "path=%s,queues=1", sock);
 	assert_int_equal(rte_vdev_init("net_vfio_user1", args), 0);
 	snprintf(args, sizeof(args), "path=%s,queues=4", sock);
@@ -459,7 +452,7 @@ test_remove_started(void **state)
 	uint64_t end;
 
 	(void)state;
-	snprintf(sock, sizeof(sock), "%s/be.sock", g.dir);
+	snprintf(sock, sizeof(sock), "%s", g.p.sock);
 	assert_true(link_up(g.be) && link_up(g.fe));
 	assert_int_equal(access(sock, F_OK), 0);
 	assert_int_equal(rte_eal_hotplug_remove("vdev", "net_vfio_user0"), 0);
@@ -483,84 +476,25 @@ test_remove_started(void **state)
 static int
 group_setup(void **state)
 {
-	char sock[96], vdev[160], prefix[48], fe_args[192];
-	char *eal[] = {
-		(char *)(uintptr_t) "queue_depth",
-		"-l",
-		"0",
-		"--no-huge",
-		"-m",
-		"256",
-		"--no-pci",
-		"--no-telemetry",
-		"--no-shconf",
-		"--file-prefix",
-		prefix,
-		"--vdev",
-		vdev,
-		"--log-level=pmd.net.vfio_user*:warning",
-	};
-	struct rte_eth_conf conf = { 0 };
-
 	(void)state;
-	snprintf(g.dir, sizeof(g.dir), "/tmp/queue-depth.XXXXXX");
-	if (mkdtemp(g.dir) == NULL)
+	if (inproc_pair_up(&g.p, "queue-depth", "--no-huge -m 256", g.layout) !=
+	    0)
 		return -1;
-	snprintf(sock, sizeof(sock), "%s/be.sock", g.dir);
-	snprintf(prefix, sizeof(prefix), "queue-depth-%d", (int)getpid());
-	snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s", sock);
-	snprintf(fe_args, sizeof(fe_args), "path=%s%s%s", sock,
-		 g.layout[0] != '\0' ? "," : "", g.layout);
-	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
-		return -1;
-	}
-	g.be_mp = rte_pktmbuf_pool_create("be", 4095, 256, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE,
-					  SOCKET_ID_ANY);
-	g.fe_mp = rte_pktmbuf_pool_create("fe", 4095, 256, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE,
-					  SOCKET_ID_ANY);
+	g.be = g.p.be;
+	g.fe = g.p.fe;
+	g.be_mp = g.p.be_mp;
+	g.fe_mp = g.p.fe_mp;
 	g.jumbo_mp = rte_pktmbuf_pool_create("jumbo", 1023, 0, 0, JUMBO_ROOM,
 					     SOCKET_ID_ANY);
-	if (g.be_mp == NULL || g.fe_mp == NULL || g.jumbo_mp == NULL ||
-	    rte_eth_dev_get_port_by_name("net_vfio_user0", &g.be) != 0 ||
-	    rte_eth_dev_configure(g.be, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(g.be, 0, 1024, SOCKET_ID_ANY, NULL,
-				   g.be_mp) != 0 ||
-	    rte_eth_tx_queue_setup(g.be, 0, 1024, SOCKET_ID_ANY, NULL) != 0 ||
-	    rte_eth_dev_start(g.be) != 0) {
-		fprintf(stderr, "device port setup failed\n");
-		return -1;
-	}
-	if (rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
-	    rte_eth_dev_get_port_by_name("net_virtio_vfio_user0", &g.fe) != 0 ||
-	    rte_eth_dev_configure(g.fe, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY, NULL, g.fe_mp) !=
-		    0 ||
-	    rte_eth_tx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY, NULL) != 0 ||
-	    rte_eth_dev_start(g.fe) != 0) {
-		fprintf(stderr, "frontend port setup failed\n");
-		return -1;
-	}
-	return 0;
+	return g.jumbo_mp != NULL ? 0 : -1;
 }
 
 static int
 group_teardown(void **state)
 {
-	char sock[96];
-
 	(void)state;
-	/* gone already unless test_remove_started failed */
-	rte_eth_dev_stop(g.fe);
-	rte_eth_dev_close(g.fe);
-	rte_eth_dev_stop(g.be);
-	rte_eth_dev_close(g.be);
-	vu_eal_exit();
-	snprintf(sock, sizeof(sock), "%s/be.sock", g.dir);
-	unlink(sock);
-	rmdir(g.dir);
+	/* the ports are gone already unless test_remove_started failed */
+	inproc_pair_down(&g.p);
 	return 0;
 }
 

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_bus_vdev.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "eal_exit.h"
+#include "inproc_pair.h"
+
+bool
+inproc_link_up(uint16_t port)
+{
+	struct rte_eth_link l;
+
+	return rte_eth_link_get_nowait(port, &l) == 0 &&
+	       l.link_status == RTE_ETH_LINK_UP;
+}
+
+/* Configure port with one queue pair (nb_desc 0: the PMD's default),
+ * receiving into mp, and start it. */
+static int
+port_up(uint16_t port, uint16_t nb_desc, struct rte_mempool *mp)
+{
+	struct rte_eth_conf conf = { 0 };
+
+	if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
+	    rte_eth_rx_queue_setup(port, 0, nb_desc, SOCKET_ID_ANY, NULL,
+				   mp) != 0 ||
+	    rte_eth_tx_queue_setup(port, 0, nb_desc, SOCKET_ID_ANY, NULL) != 0)
+		return -1;
+	return rte_eth_dev_start(port) == 0 ? 0 : -1;
+}
+
+int
+inproc_pair_up(struct inproc_pair *p, const char *name, const char *mem_args,
+	       const char *fe_devargs)
+{
+	char vdev[160], prefix[64], fe_args[256], mem[64];
+	char *eal[16], *tok, *save = NULL;
+	int n = 0;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->dir, sizeof(p->dir), "/tmp/%s.XXXXXX", name);
+	if (mkdtemp(p->dir) == NULL) {
+		perror("mkdtemp");
+		return -1;
+	}
+	snprintf(p->sock, sizeof(p->sock), "%s/be.sock", p->dir);
+	snprintf(prefix, sizeof(prefix), "%s-%d", name, (int)getpid());
+	snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s", p->sock);
+	snprintf(fe_args, sizeof(fe_args), "path=%s%s%s", p->sock,
+		 fe_devargs[0] != '\0' ? "," : "", fe_devargs);
+	snprintf(mem, sizeof(mem), "%s", mem_args);
+	eal[n++] = (char *)(uintptr_t)name;
+	eal[n++] = (char *)(uintptr_t) "-l";
+	eal[n++] = (char *)(uintptr_t) "0";
+	for (tok = strtok_r(mem, " ", &save); tok != NULL && n < 8;
+	     tok = strtok_r(NULL, " ", &save))
+		eal[n++] = tok;
+	eal[n++] = (char *)(uintptr_t) "--no-pci";
+	eal[n++] = (char *)(uintptr_t) "--no-telemetry";
+	eal[n++] = (char *)(uintptr_t) "--no-shconf";
+	eal[n++] = (char *)(uintptr_t) "--file-prefix";
+	eal[n++] = prefix;
+	eal[n++] = (char *)(uintptr_t) "--vdev";
+	eal[n++] = vdev;
+	eal[n++] = (char *)(uintptr_t) "--log-level=pmd.net.vfio_user*:warning";
+	if (rte_eal_init(n, eal) < 0) {
+		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	p->be_mp = rte_pktmbuf_pool_create("be", 4095, 256, 0,
+					   RTE_MBUF_DEFAULT_BUF_SIZE,
+					   SOCKET_ID_ANY);
+	p->fe_mp = rte_pktmbuf_pool_create("fe", 4095, 256, 0,
+					   RTE_MBUF_DEFAULT_BUF_SIZE,
+					   SOCKET_ID_ANY);
+	if (p->be_mp == NULL || p->fe_mp == NULL ||
+	    rte_eth_dev_get_port_by_name("net_vfio_user0", &p->be) != 0 ||
+	    port_up(p->be, 1024, p->be_mp) != 0) {
+		fprintf(stderr, "device port setup failed\n");
+		return -1;
+	}
+	if (rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
+	    rte_eth_dev_get_port_by_name("net_virtio_vfio_user0", &p->fe) !=
+		    0 ||
+	    port_up(p->fe, 0, p->fe_mp) != 0) {
+		fprintf(stderr, "frontend port setup failed\n");
+		return -1;
+	}
+	for (int i = 0; i < 5000 && !(inproc_link_up(p->be) &&
+				      inproc_link_up(p->fe));
+	     i++)
+		rte_delay_ms(1);
+	if (!inproc_link_up(p->be) || !inproc_link_up(p->fe)) {
+		fprintf(stderr, "links not up\n");
+		return -1;
+	}
+	return 0;
+}
+
+void
+inproc_pair_down(struct inproc_pair *p)
+{
+	/* either may be gone already (a test removed it) */
+	rte_eth_dev_stop(p->fe);
+	rte_eth_dev_close(p->fe);
+	rte_eth_dev_stop(p->be);
+	rte_eth_dev_close(p->be);
+	vu_eal_exit();
+	unlink(p->sock);
+	rmdir(p->dir);
+}

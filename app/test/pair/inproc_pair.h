@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#ifndef VU_INPROC_PAIR_H
+#define VU_INPROC_PAIR_H
+
+/*
+ * Both PMDs in one process (linked in: pmds_linked_in), one thread: a
+ * device port (net_vfio_user) serving a socket in a directory of its own,
+ * and the frontend (net_virtio_vfio_user) driving it. For the tests that
+ * need the two ports side by side (queue_depth, mem_hotplug).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mempool.h>
+
+struct inproc_pair {
+	char dir[64];
+	char sock[96];
+	uint16_t be, fe;		/* device port, frontend port */
+	struct rte_mempool *be_mp, *fe_mp;	/* 4095 mbufs each */
+};
+
+/*
+ * EAL up with mem_args (e.g. "--no-huge -m 256", or "" for dynamic
+ * hugepage memory), the pools, the device port started (one queue pair
+ * of 1024 entries), the frontend probed with path= and fe_devargs (may be
+ * empty) and started with default queue sizes, both links up. name: the
+ * program's, for EAL and the temporary directory. 0, or -1 said on
+ * stderr.
+ */
+int inproc_pair_up(struct inproc_pair *p, const char *name,
+		   const char *mem_args, const char *fe_devargs);
+
+/* Both ports stopped and closed, EAL cleaned up, the directory gone. */
+void inproc_pair_down(struct inproc_pair *p);
+
+/* Whether port's link is up now. */
+bool inproc_link_up(uint16_t port);
+
+#endif /* VU_INPROC_PAIR_H */
