@@ -35,8 +35,8 @@ port_up(uint16_t port, uint16_t nb_desc, struct rte_mempool *mp)
 	struct rte_eth_conf conf = { 0 };
 
 	if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(port, 0, nb_desc, SOCKET_ID_ANY, NULL,
-				   mp) != 0 ||
+	    rte_eth_rx_queue_setup(port, 0, nb_desc, SOCKET_ID_ANY, NULL, mp) !=
+		    0 ||
 	    rte_eth_tx_queue_setup(port, 0, nb_desc, SOCKET_ID_ANY, NULL) != 0)
 		return -1;
 	return rte_eth_dev_start(port) == 0 ? 0 : -1;
@@ -99,9 +99,8 @@ inproc_pair_up(struct inproc_pair *p, const char *name, const char *mem_args,
 		fprintf(stderr, "frontend port setup failed\n");
 		return -1;
 	}
-	for (int i = 0; i < 5000 && !(inproc_link_up(p->be) &&
-				      inproc_link_up(p->fe));
-	     i++)
+	for (int i = 0;
+	     i < 5000 && !(inproc_link_up(p->be) && inproc_link_up(p->fe)); i++)
 		rte_delay_ms(1);
 	if (!inproc_link_up(p->be) || !inproc_link_up(p->fe)) {
 		fprintf(stderr, "links not up\n");
