@@ -154,9 +154,10 @@ sock_watch(struct client_sock *k)
 
 /*
  * Send a message on k, queueing what the socket does not take now. With a
- * deadline (a caller thread), wait for a full queue to drain first; without
- * (the event thread, posted requests), never wait: a full queue fails the
- * send with -ENOBUFS. 0 or -errno.
+ * deadline (a caller thread), wait for a full queue to drain first, and for
+ * the kernel to take fds it refused for now; without (the event thread,
+ * posted requests), never wait: a full queue fails the send with -ENOBUFS.
+ * 0 or -errno.
  */
 static int
 sock_send(struct client_sock *k, struct vfio_user_header *h,
@@ -173,6 +174,14 @@ sock_send(struct client_sock *k, struct vfio_user_header *h,
 			return ret;
 	}
 	ret = vu_out_send(&k->out, k->fd, h, iov, iovcnt, fds, nfds);
+	/* Too many of the user's fds in flight (unprivileged, RLIMIT_NOFILE):
+	 * this server or another has yet to receive some; a caller thread
+	 * waits for that, up to its deadline. */
+	while (ret == -ETOOMANYREFS && deadline_ms != 0 &&
+	       vu_now_ms() < deadline_ms) {
+		usleep(1000);
+		ret = vu_out_send(&k->out, k->fd, h, iov, iovcnt, fds, nfds);
+	}
 	if (ret == 1) {
 		sock_watch(k);
 		ret = 0;

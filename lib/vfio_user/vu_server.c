@@ -503,6 +503,17 @@ conn_handle_msg(struct vu_conn *c)
 		iov.iov_base = c->reply;
 		iov.iov_len = r.size;
 		ret = vu_conn_send(c, &rh, &iov, r.size ? 1 : 0, r.fds, r.nfds);
+		if (ret == -ETOOMANYREFS) {
+			/* an unprivileged server past RLIMIT_NOFILE fds in
+			 * flight (clients that do not read theirs): this
+			 * client is told, not dropped */
+			VU_LOG(ERR,
+			       "%s: %s: reply's fds refused: %s (this user's "
+			       "fds in flight exceed RLIMIT_NOFILE)",
+			       c->dev->path, vu_cmd_name(h->cmd),
+			       strerror(ETOOMANYREFS));
+			ret = conn_reply_error(c, h, ETOOMANYREFS);
+		}
 	} else {
 		ret = 0;
 	}

@@ -405,6 +405,12 @@ vu_out_send(struct vu_out *o, int fd, struct vfio_user_header *hdr,
 
 		if (r == -EAGAIN)
 			break;
+		if (r == -ETOOMANYREFS && !fds_sent) {
+			/* nothing of it went out: the stream is whole and the
+			 * caller may try again once the peer took some fds */
+			ret = (int)r;
+			goto out;
+		}
 		if (r < 0) {
 			o->err = (int)r;
 			ret = (int)r;

@@ -137,7 +137,9 @@ void vu_out_fini(struct vu_out *o);
 /*
  * Send one message: hdr (msg_size is set here) then the iovecs, with fds.
  * Returns 0 (sent), 1 (all or part of it queued: the caller makes sure the
- * socket is watched for EPOLLOUT), or -errno (the socket failed).
+ * socket is watched for EPOLLOUT), -ETOOMANYREFS (nothing sent: the
+ * user's fds in flight exceed RLIMIT_NOFILE; the socket is fine) or
+ * -errno (the socket failed).
  */
 int vu_out_send(struct vu_out *o, int fd, struct vfio_user_header *hdr,
 		const struct iovec *iov, unsigned int iovcnt, const int *fds,

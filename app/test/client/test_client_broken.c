@@ -34,6 +34,7 @@
 #include <rte_common.h>
 #include <rte_errno.h>
 
+#include "fd_inflight.h"
 #include "raw_client.h"
 #include "rte_vfio_user.h"
 #include "rte_vfio_user_client.h"
@@ -498,10 +499,16 @@ group_setup(void **state)
 }
 
 /* After a test that failed half-way: its client and fake server go. */
+static struct fi_limit *cur_limit;	/* a test under the fd limit */
+
 static int
 test_teardown(void **state)
 {
 	(void)state;
+	if (cur_limit != NULL) {
+		fi_limit_end(cur_limit);
+		cur_limit = NULL;
+	}
 	if (cur_client != NULL)
 		detach(cur_client);
 	if (cur_fake != NULL)
@@ -1800,6 +1807,72 @@ test_dma_map_bulk_slow_server(void **state)
 	close(fd);
 }
 
+/* The first map held 100 ms before the server reads on: the client's
+ * fds pile up in flight meanwhile. */
+static enum act
+fn_first_map_late(struct fake *f, const struct rc_reply *req)
+{
+	if (req->hdr.cmd == VFIO_USER_DMA_MAP) {
+		if (bulk.maps++ == 0)
+			rc_sleep_ms(100);
+		bulk.maps_with_fd += req->nfds == 1;
+	}
+	return answer_good(f, req);
+}
+
+/*
+ * An unprivileged client whose fds in flight reach its RLIMIT_NOFILE (a
+ * server slow to read a pipelined bulk map, or other servers slow to
+ * read theirs): the kernel refuses the next fd for a while (ETOOMANYREFS).
+ * The map waits for the server to take some and goes on; it used to fail
+ * and leave the connection dead.
+ */
+static void
+test_dma_map_bulk_fd_limit(void **state)
+{
+	struct rte_vfio_user_client_dma_region *r;
+	struct rte_vfio_user_client *c;
+	static struct fake f;	/* outlives a failed test: see test_teardown */
+	static struct fi_limit lim;
+	int fd = memfd_create("bulk", MFD_CLOEXEC), got;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, BULK_N * 4096), 0);
+	r = bulk_regions(fd);
+	memset(&bulk, 0, sizeof(bulk));
+	fake_start(&f, fn_first_map_late);
+	fake_run(&f);
+	c = attach(&f, NULL);
+
+	got = fi_limit_begin(&lim, 32);
+	assert_true(got >= 0);
+	if (got == 0) {
+		print_message("kernel does not limit fds in flight here: "
+			      "nothing to test\n");
+	} else {
+		cur_limit = &lim;
+		print_message("RLIMIT_NOFILE %u, room for 32 fds in flight, "
+			      "%u maps pipelined\n",
+			      lim.limit, BULK_N);
+		assert_int_equal(rte_vfio_user_client_dma_map_bulk(c, r,
+								   BULK_N),
+				 0);
+		fi_limit_end(&lim);
+		cur_limit = NULL;
+		assert_int_equal(bulk.maps, BULK_N);
+		assert_int_equal(bulk.maps_with_fd, BULK_N);
+		/* the connection still serves */
+		assert_int_equal(rte_vfio_user_client_dma_unmap_bulk(c, r,
+								     BULK_N),
+				 0);
+	}
+	detach(c);
+	fake_stop(&f);
+	free(r);
+	close(fd);
+}
+
 /* Last: no fd left behind by all of the above. */
 static void
 test_no_fd_leak(void **state)
@@ -1838,6 +1911,8 @@ main(void)
 		cmocka_unit_test_teardown(test_dma_map_bulk_pipelined,
 					  test_teardown),
 		cmocka_unit_test_teardown(test_dma_map_bulk_slow_server,
+					  test_teardown),
+		cmocka_unit_test_teardown(test_dma_map_bulk_fd_limit,
 					  test_teardown),
 		cmocka_unit_test_teardown(test_no_fd_leak, test_teardown),
 	};

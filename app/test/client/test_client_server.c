@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,6 +44,7 @@
 #include <rte_common.h>
 #include <rte_errno.h>
 
+#include "fd_inflight.h"
 #include "raw_client.h"
 #include "rte_vfio_user.h"
 #include "rte_vfio_user_client.h"
@@ -1892,6 +1894,87 @@ test_pipelining(void **state)
 	free(mem);
 }
 
+/* Bytes the peer sent that c has yet to read. */
+static int
+queued_bytes(struct rc *c)
+{
+	int n = 0;
+
+	assert_int_equal(ioctl(c->fd, FIONREAD, &n), 0);
+	return n;
+}
+
+/*
+ * An unprivileged server whose fds in flight reach RLIMIT_NOFILE (a client
+ * that does not read the region fds it asked for, here): the kernel
+ * refuses the fd of a REGION_INFO reply. The client gets an ETOOMANYREFS
+ * error reply and keeps its connection (it used to be dropped).
+ */
+static void
+test_reply_fd_limit(void **state)
+{
+	enum {
+		N = 24
+	};
+	struct vfio_user_region_info in = {
+		.argsz = sizeof(in),
+		.index = BAR2_IDX,
+	};
+	static struct fi_limit lim;
+	unsigned int ok = 0, refused = 0;
+	uint16_t ids[N];
+	struct rc rc;
+	int got;
+
+	(void)state;
+	assert_int_equal(rc_connect(&rc, srv_a.path, RC_TIMEOUT_MS), 0);
+	assert_int_equal(rc_negotiate(&rc, NULL, NULL), 0);
+	got = fi_limit_begin(&lim, 4);
+	assert_true(got >= 0);
+	if (got == 0) {
+		print_message("kernel does not limit fds in flight here: "
+			      "nothing to test\n");
+		rc_close(&rc);
+		return;
+	}
+	/* one at a time, each answered (and not read) before the next */
+	for (int i = 0; i < N; i++) {
+		int before = queued_bytes(&rc);
+		uint64_t end = rc_now_ms() + 3000;
+
+		if (rc_send(&rc, VFIO_USER_DEVICE_GET_REGION_INFO, 0, &in,
+			    sizeof(in), NULL, 0, &ids[i]) < 0)
+			break;
+		while (queued_bytes(&rc) == before && rc_now_ms() < end)
+			rc_sleep_ms(1);
+	}
+	fi_limit_end(&lim);
+	for (int i = 0; i < N; i++) {
+		struct rc_reply r;
+
+		assert_int_equal(rc_recv(&rc, &r, RC_TIMEOUT_MS), 0);
+		assert_int_equal(r.hdr.msg_id, ids[i]);
+		if (r.hdr.flags & VFIO_USER_F_ERROR) {
+			assert_int_equal(r.hdr.error_no, ETOOMANYREFS);
+			assert_int_equal(r.nfds, 0);
+			refused++;
+		} else {
+			assert_int_equal(r.nfds, 1);
+			ok++;
+		}
+		rc_reply_free(&r);
+	}
+	print_message("%u region fds sent, %u refused by the kernel\n", ok,
+		      refused);
+	assert_true(ok > 0 && refused > 0);
+	/* the connection serves on */
+	assert_int_equal(rc_call(&rc, VFIO_USER_DEVICE_GET_REGION_INFO, &in,
+				 sizeof(in), NULL, 0, NULL),
+			 0);
+	rc_close(&rc);
+	srv_wait_idle(&srv_a);
+}
+
 /* ---- transfers of MiBs, against a server in a child process ---- */
 
 #define BIGSRV_STATS_IDX 1
@@ -2248,6 +2331,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_dirty_pages, test_teardown),
 		cmocka_unit_test_teardown(test_twin_socket, test_teardown),
 		cmocka_unit_test_teardown(test_pipelining, test_teardown),
+		cmocka_unit_test_teardown(test_reply_fd_limit, test_teardown),
 		cmocka_unit_test_teardown(test_disconnect, test_teardown),
 		cmocka_unit_test_teardown(test_no_fd_leak, test_teardown),
 	};

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+#ifndef FD_INFLIGHT_H
+#define FD_INFLIGHT_H
+
+/*
+ * The kernel's limit on fds in flight over UNIX sockets (sent with
+ * SCM_RIGHTS, not yet received): past RLIMIT_NOFILE of them for the
+ * sending user, sendmsg() fails with ETOOMANYREFS, unless the sender has
+ * CAP_SYS_RESOURCE or CAP_SYS_ADMIN. A test puts this process under that
+ * limit for a while: a low RLIMIT_NOFILE, and, as root, an effective uid
+ * without capabilities (seteuid: the real uid stays, so it is undone).
+ */
+
+#include <stdbool.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+struct fi_limit {
+	struct rlimit saved;
+	uid_t euid;
+	unsigned int limit;	/* the soft RLIMIT_NOFILE set */
+	int sv[2];		/* holds the fds parked in flight */
+};
+
+/*
+ * Lower RLIMIT_NOFILE to just above the fds open now and drop the
+ * effective uid if root; then park fds in flight over a socket pair of
+ * its own until the kernel refuses one, and take room of them back: the
+ * process may have about room more fds in flight. Returns 1 when done, 0
+ * if the kernel refused none (the caller skips; fi_limit_end() done
+ * already), -1 on error (errno).
+ */
+int fi_limit_begin(struct fi_limit *s, unsigned int room);
+
+/* Take the parked fds out of flight, restore the uid and RLIMIT_NOFILE. */
+void fi_limit_end(struct fi_limit *s);
+
+#endif /* FD_INFLIGHT_H */
