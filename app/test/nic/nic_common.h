@@ -209,6 +209,7 @@ struct nic_drv {
 	uint32_t common, isr, devcfg, notify, notify_mult;
 	uint8_t msix_cap, pcicfg_cap;
 	uint64_t features;		/* negotiated */
+	uint16_t ctrl_head;		/* of the last drv_ctrl_cmd() */
 	int efd[NIC_NVEC];		/* MSI-X vector eventfds */
 	struct dvq vq[NIC_NVQS];
 };
@@ -309,6 +310,11 @@ void drv_init(struct nic_drv *d, uint64_t features, uint16_t nvqs);
 uint16_t drv_num_vqs(uint64_t features);
 /* Index of the control queue for the negotiated features. */
 uint16_t drv_ctrl_index(uint64_t features);
+/* A control command (class, command, data) on the control queue, split or
+ * packed, its descriptors direct or in one indirect table; the device's
+ * ack. The command sits in the head's slot, the ack 4 KiB after it. */
+uint8_t drv_ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd,
+		     const void *data, uint32_t len, bool indirect);
 
 /* Eventfd count of an MSI-X vector since the last call (0 if none). */
 uint64_t drv_irqs(struct nic_drv *d, uint16_t vector);

@@ -13,7 +13,8 @@
  *    register (config space, MSI-X table, common configuration of every
  *    queue, device configuration) and every queue index of B equals A's,
  *    A's data path was stopped, and traffic goes on on B from where it
- *    was, a frame sent while the device moved included;
+ *    was, a frame sent while the device moved included; with split
+ *    rings, and with packed rings of 200 entries (not a power of two);
  *  - refused state: corrupted, truncated, of another format version, bad
  *    magic, of another device (C): refused with an error, B unchanged;
  *  - dirty logging: the pages the device writes (receive buffers, used
@@ -211,46 +212,11 @@ test_teardown(void **state)
 
 /* ---- driver side ---- */
 
-static uint16_t last_ctrl_head;
-
 static uint8_t
 ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
 	 uint32_t len)
 {
-	struct dvq *q = &d->vq[drv_ctrl_index(d->features)];
-	uint16_t head = dvq_alloc(q), old = q->avail_idx, id, prev = head;
-	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
-	uint64_t iova = q->bufs_iova + (uint64_t)head * NIC_SLOT;
-	struct vring_desc dd[3] = {
-		{ iova, 2, VRING_DESC_F_NEXT, 0 },
-		{ iova + 2, len, VRING_DESC_F_NEXT, 0 },
-		{ iova + 4096, 1, VRING_DESC_F_WRITE, 0 },
-	};
-	uint32_t ulen;
-
-	slot[0] = cls;
-	slot[1] = cmd;
-	memcpy(slot + 2, data, len);
-	slot[4096] = 0xee;
-	q->desc[head] = dd[0];
-	for (unsigned int k = 1; k < 3; k++) {
-		uint16_t i = dvq_alloc(q);
-
-		q->desc[prev].next = i;
-		q->hnext[prev] = i;
-		q->desc[i] = dd[k];
-		prev = i;
-	}
-	q->chain_len[head] = 3;
-	last_ctrl_head = head;
-	dvq_publish(q, head);
-	dvq_kick(d, q, old);
-	if (!NIC_WAIT(dvq_pending_used(q) > 0, 2000))
-		fail_msg("control command %u/%u not completed", cls, cmd);
-	assert_true(dvq_get_used(q, &id, &ulen));
-	assert_int_equal(id, head);
-	dvq_free_chain(q, head);
-	return slot[4096];
+	return drv_ctrl_cmd(d, cls, cmd, data, len, false);
 }
 
 /* Driver sends n frames on pair qp; the port gets them. */
@@ -387,13 +353,25 @@ attach_to(struct nic_drv *d, int i)
 
 /* The device on d brought up, with traffic and control commands. */
 static struct nic_drv *
-busy_driver(void)
+busy_driver_of(uint64_t features, uint16_t qsize)
 {
 	struct nic_drv *d = drv_open();
 	uint16_t pairs = NIC_QUEUES;
 	uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	uint8_t st;
 
-	drv_init(d, FEATURES, drv_num_vqs(FEATURES));
+	/* drv_init(), with the data queues of qsize entries (0: NIC_QSZ) */
+	st = drv_negotiate(d, features);
+	assert_int_equal(st, VIRTIO_CONFIG_S_ACKNOWLEDGE |
+				     VIRTIO_CONFIG_S_DRIVER |
+				     VIRTIO_CONFIG_S_FEATURES_OK);
+	cc_w16(d, CC(msix_config), 0);
+	for (uint16_t i = 0; i < drv_num_vqs(features); i++)
+		drv_setup_vq_at(d, i, i < 2 * NIC_QUEUES ? qsize : 0, 0, 0, 0);
+	st |= VIRTIO_CONFIG_S_DRIVER_OK;
+	cc_w8(d, CC(device_status), st);
+	assert_int_equal(drv_status(d), st);
+	drv_irqs_clear(d);
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
 				  VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2),
 			 VIRTIO_NET_OK);
@@ -410,6 +388,12 @@ busy_driver(void)
 	port_to_drv(d, 0, 300, 5);
 	port_to_drv(d, 1, 400, 9);
 	return d;
+}
+
+static struct nic_drv *
+busy_driver(void)
+{
+	return busy_driver_of(FEATURES, 0);
 }
 
 /* Save A's state (pre-copy, then stop-copy) into stream. */
@@ -439,7 +423,7 @@ save_from(struct rte_vfio_user_client *c, bool precopy)
 /* ---- tests ---- */
 
 static void
-test_round_trip(void **state)
+round_trip(uint64_t features, uint16_t qsize)
 {
 	struct rte_vfio_user_client *cb;
 	struct nic_drv *d;
@@ -447,9 +431,8 @@ test_round_trip(void **state)
 	struct rte_mbuf *m[8];
 	uint64_t flags;
 
-	(void)state;
 	use_dev(0);
-	d = busy_driver();
+	d = busy_driver_of(features, qsize);
 	assert_int_equal(rte_vfio_user_client_mig_flags(d->c, &flags), 0);
 	assert_int_equal(flags, VFIO_USER_MIGRATION_STOP_COPY |
 					VFIO_USER_MIGRATION_PRE_COPY);
@@ -527,6 +510,22 @@ test_round_trip(void **state)
 			 RTE_VFIO_USER_MIG_RUNNING);
 	assert_true(drv_canary_ok(d));
 	drv_close(d);
+}
+
+static void
+test_round_trip(void **state)
+{
+	(void)state;
+	round_trip(FEATURES, 0);
+}
+
+/* A packed ring may have any size (VIRTIO 1.2 2.8.10.1): data queues of
+ * 200 entries move too (they were refused as not a power of two). */
+static void
+test_round_trip_packed(void **state)
+{
+	(void)state;
+	round_trip(FEATURES | NIC_F(VIRTIO_F_RING_PACKED), 200);
 }
 
 /* Load bad into device i (RESUMING): refused, the device untouched. */
@@ -773,8 +772,8 @@ test_dirty_logging(void **state)
 	report(d);
 	n = used_pages(d, cq, want);
 	/* the ack: 4096 bytes into the command's slot */
-	want[n++] = page_of(d, cq->bufs + (size_t)last_ctrl_head * NIC_SLOT +
-				       4096);
+	want[n++] = page_of(d,
+			    cq->bufs + (size_t)d->ctrl_head * NIC_SLOT + 4096);
 	expect_dirty(want, n, "control command");
 
 	assert_int_equal(rte_vfio_user_client_dma_logging_stop(d->c), 0);
@@ -792,6 +791,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, nic_test_setup,
 						test_teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip_packed,
+						nic_test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_refused, nic_test_setup,
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_logging,

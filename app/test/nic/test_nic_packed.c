@@ -158,82 +158,11 @@ port_to_drv(struct nic_drv *d, unsigned int qp, bool indirect)
 	return bytes;
 }
 
-/* A control command on the control queue, any ring layout; the ack. */
 static uint8_t
 ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
 	 uint32_t len, bool indirect)
 {
-	struct dvq *q = &d->vq[drv_ctrl_index(d->features)];
-	uint16_t head = dvq_alloc(q), id, old = q->avail_idx;
-	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
-	uint64_t iova = q->bufs_iova + (uint64_t)head * NIC_SLOT;
-	struct vring_desc dd[3];
-	unsigned int n = 0;
-	uint32_t ulen;
-
-	slot[0] = cls;
-	slot[1] = cmd;
-	memcpy(slot + 2, data, len);
-	slot[4096] = 0xee;
-	dd[n++] = (struct vring_desc){ iova, 2, VRING_DESC_F_NEXT, 0 };
-	if (len > 0)
-		dd[n++] = (struct vring_desc){ iova + 2, len, VRING_DESC_F_NEXT,
-					       0 };
-	dd[n++] = (struct vring_desc){ iova + 4096, 1, VRING_DESC_F_WRITE, 0 };
-	if (q->packed) {
-		struct vring_packed_desc pd[3];
-
-		for (unsigned int k = 0; k < n; k++)
-			pd[k] = (struct vring_packed_desc){
-				dd[k].addr, dd[k].len, 0,
-				indirect ? (dd[k].flags & VRING_DESC_F_WRITE) :
-					   dd[k].flags
-			};
-		if (indirect) {
-			memcpy(q->ind + (size_t)head * NIC_IND_MAX, pd,
-			       n * sizeof(pd[0]));
-			pd[0] = (struct vring_packed_desc){
-				q->ind_iova + (uint64_t)head * NIC_IND_MAX * 16,
-				n * 16, 0, VRING_DESC_F_INDIRECT
-			};
-			n = 1;
-		}
-		pdvq_publish(q, pd, n, head);
-	} else {
-		struct vring_desc *t = q->ind + (size_t)head * NIC_IND_MAX;
-		uint16_t prev = head;
-
-		if (indirect) {
-			for (unsigned int k = 0; k < n; k++) {
-				t[k] = dd[k];
-				t[k].next = (uint16_t)(k + 1);
-			}
-			q->desc[head] = (struct vring_desc){
-				q->ind_iova + (uint64_t)head * NIC_IND_MAX * 16,
-				n * 16, VRING_DESC_F_INDIRECT, 0
-			};
-		} else {
-			q->desc[head] = dd[0];
-			for (unsigned int k = 1; k < n; k++) {
-				uint16_t i = dvq_alloc(q);
-
-				q->desc[prev].next = i;
-				q->hnext[prev] = i;
-				q->desc[i] = dd[k];
-				prev = i;
-			}
-			q->chain_len[head] = (uint16_t)n;
-		}
-		dvq_publish(q, head);
-	}
-	dvq_kick(d, q, old);
-	if (!NIC_WAIT(dvq_pending_used(q) > 0, 2000))
-		fail_msg("control command %u/%u not completed", cls, cmd);
-	assert_true(dvq_get_used(q, &id, &ulen));
-	assert_int_equal(id, head);
-	assert_int_equal(ulen, slot[4096] == 0xee ? 0 : 1);
-	dvq_free_chain(q, head);
-	return slot[4096];
+	return drv_ctrl_cmd(d, cls, cmd, data, len, indirect);
 }
 
 static void

@@ -487,7 +487,9 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 			return -EINVAL;
 		}
 		if (q.enabled > 1 || q.reserved != 0 || q.size == 0 ||
-		    q.size > VUN_QUEUE_SIZE_MAX || (q.size & (q.size - 1)) ||
+		    q.size > VUN_QUEUE_SIZE_MAX ||
+		    /* packed rings may have any size (VIRTIO 1.2 2.8.10.1) */
+		    (!packed && (q.size & (q.size - 1))) ||
 		    (q.vector != VIRTIO_MSI_NO_VECTOR &&
 		     q.vector >= d->msix_vectors) ||
 		    (!packed && (h.flags & MIG_F_FINAL) &&
