@@ -13,12 +13,12 @@
 # Argument: more net_vfio_user devargs; with ring_copy=1 in them every
 # queue must run on shadow rings (checked).
 #
-# Needs 256 free 2 MiB hugepages (the guest's 512 MiB) and hugetlbfs on
+# Needs 128 free 2 MiB hugepages (the guest's 256 MiB, vm_lib.sh) and hugetlbfs on
 # /dev/hugepages. As root, it reserves the hugepages it lacks and gives
 # them back afterwards; otherwise it says why it cannot run (exit 77).
 
 dir=${VM_HUGETLBFS:-/dev/hugepages}
-need=256
+need=128
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 skip() {
 	echo "SKIP: $*"
@@ -40,7 +40,7 @@ if [ "$free" -lt "$need" ]; then
 	free=$(meminfo HugePages_Free)
 	[ "$free" -ge "$need" ] || {
 		[ -n "$raised" ] && echo "$total0" > /proc/sys/vm/nr_hugepages
-		skip "$free free 2 MiB hugepages, $need needed for the guest's 512 MiB (and none could be reserved: echo N > /proc/sys/vm/nr_hugepages as root)"
+		skip "$free free 2 MiB hugepages, $need needed for the guest's 256 MiB (and none could be reserved: echo N > /proc/sys/vm/nr_hugepages as root)"
 	}
 fi
 echo "hugepages: $free free (total $(meminfo HugePages_Total)${raised:+, raised from $total0}), guest RAM in $dir"
