@@ -120,6 +120,7 @@ drive(void *arg)
 	struct rte_vfio_user_client_region reg;
 	struct rte_vfio_user_client_io_fd io[8];
 	struct rte_vfio_user_client_write wr[3];
+	struct rte_vfio_user_client_access acc[6];
 	struct vfio_user_device_info info;
 	struct vfio_user_irq_info irq;
 	struct rte_vfio_user_client *c;
@@ -192,6 +193,15 @@ drive(void *arg)
 			.offset = 4 * i,
 		};
 	rte_vfio_user_client_region_write_multi(c, wr, RTE_DIM(wr));
+	for (uint32_t i = 0; i < RTE_DIM(acc); i++)
+		acc[i] = (struct rte_vfio_user_client_access){
+			.offset = 8 * i,
+			.buf = buf + 8 * i,
+			.region = 2,
+			.len = 1 + i % 8,
+			.write = i % 3 == 0,
+		};
+	rte_vfio_user_client_region_access_bulk(c, acc, RTE_DIM(acc), NULL);
 	rte_vfio_user_client_dirty_pages(c, VFIO_USER_DIRTY_PAGES_F_START, 0, 0,
 					 0, NULL, 0);
 	rte_vfio_user_client_dirty_pages(c, VFIO_USER_DIRTY_PAGES_F_GET_BITMAP,

@@ -119,6 +119,15 @@ struct rte_vfio_user_client_io_fd {
 	int fd;			/**< owned by the caller */
 };
 
+/** One access of rte_vfio_user_client_region_access_bulk(). */
+struct rte_vfio_user_client_access {
+	uint64_t offset;	/**< in the region */
+	void *buf;		/**< read into, or written from */
+	uint32_t region;	/**< region index */
+	uint32_t len;		/**< bytes: 1 to the server's max_data_xfer_size */
+	bool write;		/**< a write (else a read) */
+};
+
 /** One write of rte_vfio_user_client_region_write_multi(). */
 struct rte_vfio_user_client_write {
 	uint32_t region;	/**< region index */
@@ -352,6 +361,43 @@ int rte_vfio_user_client_region_write(struct rte_vfio_user_client *c,
 __rte_experimental
 int rte_vfio_user_client_region_write_multi(struct rte_vfio_user_client *c,
 		const struct rte_vfio_user_client_write *w, uint32_t n);
+
+/**
+ * Region reads and writes, pipelined: the accesses are made in order, as
+ * rte_vfio_user_client_region_read() and rte_vfio_user_client_region_write()
+ * (not posted) one after the other would make them, each answered, but up
+ * to 256 requests are sent before the first reply is awaited: n accesses
+ * cost about one round trip per 256 rather than n. A device set up by a
+ * sequence of register writes and reads (selecting a queue, then writing
+ * its addresses, then reading back what it took) is set up in one round
+ * trip; the server serves the requests of a connection in order. A request
+ * times out only when the server answered nothing for the configured
+ * timeout.
+ *
+ * @param c
+ *   The client.
+ * @param a
+ *   The accesses; the reads' buffers are filled when it returns 0, and
+ *   on failure those before the failed access (the others' are
+ *   undefined).
+ * @param n
+ *   Entries in @p a.
+ * @param failed
+ *   If not NULL: on failure, the index of the first failed access; @p n
+ *   otherwise.
+ * @return
+ *   0; -EINVAL (an entry's len is 0 or over the server's
+ *   max_data_xfer_size, or its buf NULL: nothing sent); or the first
+ *   failed access's -errno (-EPROTO: a reply that does not match the
+ *   request). The accesses after a failed one that were sent in its batch
+ *   of 256 were made by the server too (their outcome is not reported);
+ *   none after that batch is sent. A request that could not be sent (the
+ *   connection went) fails with -ENOTCONN.
+ */
+__rte_experimental int rte_vfio_user_client_region_access_bulk(
+	struct rte_vfio_user_client *c,
+	const struct rte_vfio_user_client_access *a, uint32_t n,
+	uint32_t *failed);
 
 /**
  * mmap a mappable region, or part of it (must lie inside one sparse area

@@ -1535,13 +1535,14 @@ win_add(struct rte_vfio_user_client *c, uint64_t iova, uint64_t size,
 
 /* Requests of a bulk call in flight at once: message ids are 16 bits, and
  * the replies of a batch wait in the server's output queue. */
-#define DMA_BATCH 256u
+#define BATCH 256u
 
 /*
  * n requests, pipelined: a batch's requests all go before its first reply
  * is awaited, so a round trip per batch, not per request. send(i) sends
- * the i-th; done(i, err) takes the outcome of each one sent. A failed
- * send stops it; so does an error reply (once its batch is answered)
+ * the i-th; done(i, err, w) takes the outcome of each one sent (with
+ * err 0, w holds the reply: done may check it and return another error).
+ * A failed send stops it; so does an error (once its batch is answered)
  * unless keep_going. Returns 0, or the first failure's -errno with its
  * index in failed; the requests from sent on were not sent.
  *
@@ -1549,13 +1550,15 @@ win_add(struct rte_vfio_user_client *c, uint64_t iova, uint64_t size,
  * server answered nothing for the timeout (since its send, or since the
  * reply before it), not when the whole batch took longer than that.
  */
-struct dma_batch {
+struct batch {
 	struct rte_vfio_user_client *c;
 	const char *what;	/* the command, for the log */
-	const struct rte_vfio_user_client_dma_region *r;
-	int (*send)(struct dma_batch *b, uint32_t i, struct waiter *w,
+	const struct rte_vfio_user_client_dma_region *r;	/* DMA */
+	const struct rte_vfio_user_client_access *a;	/* region access */
+	int (*send)(struct batch *b, uint32_t i, struct waiter *w,
 		    uint64_t *deadline_ms);
-	void (*done)(struct dma_batch *b, uint32_t i, int err);
+	int (*done)(struct batch *b, uint32_t i, int err,
+		    const struct waiter *w);
 	bool keep_going;
 	struct rte_vfio_user_client_dma_region *made; /* bulk map: maps the
 						       * server made, or may
@@ -1567,9 +1570,9 @@ struct dma_batch {
 };
 
 static int
-dma_batch_run(struct dma_batch *b, uint32_t n)
+batch_run(struct batch *b, uint32_t n)
 {
-	const uint32_t k_max = RTE_MIN(n, DMA_BATCH);
+	const uint32_t k_max = RTE_MIN(n, BATCH);
 	struct waiter w1, *w = k_max == 1 ? &w1 : calloc(k_max, sizeof(*w));
 	uint64_t d1,
 		*deadline = k_max == 1 ? &d1 : calloc(k_max, sizeof(*deadline));
@@ -1583,8 +1586,8 @@ dma_batch_run(struct dma_batch *b, uint32_t n)
 		b->failed = 0;
 		goto out;
 	}
-	for (uint32_t base = 0; base < n && !stop; base += DMA_BATCH) {
-		uint32_t k = RTE_MIN(n - base, DMA_BATCH), sent;
+	for (uint32_t base = 0; base < n && !stop; base += BATCH) {
+		uint32_t k = RTE_MIN(n - base, BATCH), sent;
 		uint64_t progress = 0;	/* last reply's time + timeout */
 
 		for (sent = 0; sent < k; sent++) {
@@ -1605,15 +1608,14 @@ dma_batch_run(struct dma_batch *b, uint32_t n)
 			uint64_t dl = RTE_MAX(deadline[i], progress);
 			int err = request_wait(b->c, &w[i], dl, true);
 
-			if (err == 0) {
-				reply_done(&w[i]);
+			if (err == 0)
 				b->nok++;
-			}
 			if (err != -ETIMEDOUT)	/* an answer */
 				progress = vu_now_ms() + b->c->conf.timeout_ms;
 			else
 				b->unanswered++;
-			b->done(b, base + i, err);
+			err = b->done(b, base + i, err, &w[i]);
+			reply_done(&w[i]);	/* (nothing left after an error) */
 			if (err < 0 && b->failed > base + i) {
 				b->failed = base + i;
 				ret = err;
@@ -1636,7 +1638,7 @@ out:
 
 /* Send the DMA_MAP of r[i] (its window first); -errno: nothing in flight. */
 static int
-dma_map_send(struct dma_batch *b, uint32_t i, struct waiter *w,
+dma_map_send(struct batch *b, uint32_t i, struct waiter *w,
 	     uint64_t *deadline_ms)
 {
 	const struct rte_vfio_user_client_dma_region *r = &b->r[i];
@@ -1665,19 +1667,21 @@ dma_map_send(struct dma_batch *b, uint32_t i, struct waiter *w,
 
 /* A map made, or perhaps made (no reply: the server may still do it), is
  * one a rollback unmaps; its window stays until then. */
-static void
-dma_map_done(struct dma_batch *b, uint32_t i, int err)
+static int
+dma_map_done(struct batch *b, uint32_t i, int err, const struct waiter *w)
 {
 	const struct rte_vfio_user_client_dma_region *r = &b->r[i];
 
+	RTE_SET_USED(w);
 	if (err == 0 || err == -ETIMEDOUT)
 		b->made[b->nmade++] = *r;
 	else if (r->vaddr != NULL)
 		win_remove(b->c, r->iova, r->size, r->vaddr);
+	return err;
 }
 
 static int
-dma_unmap_send(struct dma_batch *b, uint32_t i, struct waiter *w,
+dma_unmap_send(struct batch *b, uint32_t i, struct waiter *w,
 	       uint64_t *deadline_ms)
 {
 	struct vfio_user_dma_unmap req = {
@@ -1693,11 +1697,12 @@ dma_unmap_send(struct dma_batch *b, uint32_t i, struct waiter *w,
 
 /* Whatever the server answered (or did not): the caller takes the memory
  * back, the server's requests for it are refused from now. */
-static void
-dma_unmap_done(struct dma_batch *b, uint32_t i, int err)
+static int
+dma_unmap_done(struct batch *b, uint32_t i, int err, const struct waiter *w)
 {
-	RTE_SET_USED(err);
+	RTE_SET_USED(w);
 	win_remove(b->c, b->r[i].iova, b->r[i].size, NULL);
+	return err;
 }
 
 /* Unmap r[0, n) (the windows are dropped whatever happens); the number
@@ -1707,7 +1712,7 @@ dma_unmap_run(struct rte_vfio_user_client *c,
 	      const struct rte_vfio_user_client_dma_region *r, uint32_t n,
 	      uint32_t *nok)
 {
-	struct dma_batch b = {
+	struct batch b = {
 		.c = c,
 		.what = "DMA_UNMAP",
 		.r = r,
@@ -1715,10 +1720,10 @@ dma_unmap_run(struct rte_vfio_user_client *c,
 		.done = dma_unmap_done,
 		.keep_going = true, /* one refused stops nothing */
 	};
-	int ret = n > 0 ? dma_batch_run(&b, n) : 0;
+	int ret = n > 0 ? batch_run(&b, n) : 0;
 
 	for (uint32_t i = b.sent; i < n; i++) /* not sent: taken back too */
-		dma_unmap_done(&b, i, ret);
+		dma_unmap_done(&b, i, ret, NULL);
 	*nok = b.nok;
 	return ret;
 }
@@ -1729,7 +1734,7 @@ rte_vfio_user_client_dma_map_bulk(
 	const struct rte_vfio_user_client_dma_region *r, uint32_t n)
 {
 	struct rte_vfio_user_client_dma_region made1;
-	struct dma_batch b = {
+	struct batch b = {
 		.c = c,
 		.what = "DMA_MAP",
 		.r = r,
@@ -1747,7 +1752,7 @@ rte_vfio_user_client_dma_map_bulk(
 	b.made = n == 1 ? &made1 : calloc(n, sizeof(*b.made));
 	if (b.made == NULL)
 		return -ENOMEM;
-	ret = dma_batch_run(&b, n);
+	ret = batch_run(&b, n);
 	if (ret < 0) {
 		/* all or nothing: take back what the server made, or may
 		 * have made (a map that got no reply) */
@@ -1762,6 +1767,77 @@ rte_vfio_user_client_dma_map_bulk(
 	}
 	if (b.made != &made1)
 		free(b.made);
+	return ret;
+}
+
+/* ---- region accesses, pipelined ---- */
+
+static int
+access_send(struct batch *b, uint32_t i, struct waiter *w,
+	    uint64_t *deadline_ms)
+{
+	const struct rte_vfio_user_client_access *a = &b->a[i];
+	struct vfio_user_region_access req = {
+		.offset = a->offset,
+		.region = a->region,
+		.count = a->len,
+	};
+	struct iovec iov[2] = {
+		{ &req, sizeof(req) },
+		{ a->buf, a->len },
+	};
+
+	return request_send(b->c, w,
+			    a->write ? VFIO_USER_REGION_WRITE :
+				       VFIO_USER_REGION_READ,
+			    0, iov, a->write ? 2 : 1, NULL, 0, deadline_ms);
+}
+
+/* The reply must echo the access (a read's with its data, copied out). */
+static int
+access_done(struct batch *b, uint32_t i, int err, const struct waiter *w)
+{
+	const struct rte_vfio_user_client_access *a = &b->a[i];
+	const struct vfio_user_region_access *rep = (const void *)w->payload;
+
+	if (err < 0)
+		return err;
+	if (w->size < sizeof(*rep) || rep->count != a->len ||
+	    (!a->write &&
+	     (w->size != sizeof(*rep) + a->len || rep->offset != a->offset ||
+	      rep->region != a->region)))
+		return -EPROTO;
+	if (!a->write)
+		memcpy(a->buf, rep->data, a->len);
+	return 0;
+}
+
+int
+rte_vfio_user_client_region_access_bulk(
+	struct rte_vfio_user_client *c,
+	const struct rte_vfio_user_client_access *a, uint32_t n,
+	uint32_t *failed)
+{
+	struct batch b = {
+		.c = c,
+		.what = "REGION_READ/WRITE",
+		.a = a,
+		.send = access_send,
+		.done = access_done,
+	};
+	int ret;
+
+	if (failed != NULL)
+		*failed = n;
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i].len == 0 || a[i].len > xfer_chunk(c) ||
+		    a[i].buf == NULL)
+			return -EINVAL;
+	if (n == 0)
+		return 0;
+	ret = batch_run(&b, n);
+	if (ret < 0 && failed != NULL)
+		*failed = b.failed;
 	return ret;
 }
 

@@ -1807,6 +1807,116 @@ test_dma_map_bulk_slow_server(void **state)
 	close(fd);
 }
 
+/* ---- pipelined REGION_READ/WRITE (region_access_bulk) ---- */
+
+#define ACC_N 40
+
+/* The fake holds region accesses until it has acc.expect of them, then
+ * answers them all in order: a read with bytes that say where they are,
+ * a write with its echo; one read (bad_id) with a wrong count. */
+static struct {
+	unsigned int expect, nheld, max_held, writes;
+	struct {
+		uint16_t id, cmd;
+		struct vfio_user_region_access a;
+	} held[ACC_N];
+	int bad_at;		/* the access answered wrongly, or -1 */
+} acc;
+
+static enum act
+fn_access_held(struct fake *f, const struct rc_reply *req)
+{
+	if ((req->hdr.cmd != VFIO_USER_REGION_READ &&
+	     req->hdr.cmd != VFIO_USER_REGION_WRITE) ||
+	    req->size < sizeof(struct vfio_user_region_access) ||
+	    acc.nheld == ACC_N)
+		return answer_good(f, req);
+	acc.held[acc.nheld].id = req->hdr.msg_id;
+	acc.held[acc.nheld].cmd = req->hdr.cmd;
+	memcpy(&acc.held[acc.nheld].a, req->payload,
+	       sizeof(struct vfio_user_region_access));
+	acc.writes += req->hdr.cmd == VFIO_USER_REGION_WRITE;
+	acc.max_held = RTE_MAX(acc.max_held, ++acc.nheld);
+	if (acc.nheld < acc.expect)
+		return A_CONT;
+	for (unsigned int i = 0; i < acc.nheld; i++) {
+		struct vfio_user_region_access *a = &acc.held[i].a;
+		uint8_t buf[sizeof(*a) + 8];
+
+		if (acc.held[i].cmd == VFIO_USER_REGION_WRITE) {
+			send_msg(f->rc.fd, acc.held[i].id, acc.held[i].cmd,
+				 VFIO_USER_F_TYPE_REPLY, 0, 0, a, sizeof(*a), 0,
+				 NULL, 0);
+			continue;
+		}
+		for (uint32_t k = 0; k < a->count && k < 8; k++)
+			buf[sizeof(*a) + k] = (uint8_t)(a->offset + k);
+		if ((int)i == acc.bad_at)
+			a->count--;
+		memcpy(buf, a, sizeof(*a));
+		send_msg(f->rc.fd, acc.held[i].id, acc.held[i].cmd,
+			 VFIO_USER_F_TYPE_REPLY, 0, 0, buf,
+			 (uint32_t)sizeof(*a) + a->count, 0, NULL, 0);
+	}
+	acc.nheld = 0;
+	return A_CONT;
+}
+
+/*
+ * A bulk access sends all before it waits: a server that answers nothing
+ * until it holds all 40 (a client waiting for each reply would hang
+ * there and time out) gets them all; the reads get their bytes. A reply
+ * that does not match its read is -EPROTO, with the index.
+ */
+static void
+test_region_access_bulk_pipelined(void **state)
+{
+	struct rte_vfio_user_client_access a[ACC_N];
+	struct rte_vfio_user_client *c;
+	static struct fake f;	/* outlives a failed test: see test_teardown */
+	uint64_t v[ACC_N];
+	uint32_t failed;
+
+	(void)state;
+	for (unsigned int i = 0; i < ACC_N; i++) {
+		v[i] = i % 2 ? 0 : 0x1122334455667788ull;
+		a[i] = (struct rte_vfio_user_client_access){
+			.offset = 0x10 * i,
+			.buf = &v[i],
+			.region = 0,
+			.len = 8,
+			.write = i % 2 == 0,
+		};
+	}
+	memset(&acc, 0, sizeof(acc));
+	acc.expect = ACC_N;
+	acc.bad_at = -1;
+	fake_start(&f, fn_access_held);
+	fake_run(&f);
+	c = attach(&f, NULL);
+	assert_int_equal(rte_vfio_user_client_region_access_bulk(c, a, ACC_N,
+								 &failed),
+			 0);
+	assert_int_equal(acc.max_held, ACC_N);
+	assert_int_equal(acc.writes, ACC_N / 2);
+	for (unsigned int i = 1; i < ACC_N; i += 2)
+		for (unsigned int k = 0; k < 8; k++)
+			assert_int_equal(((uint8_t *)&v[i])[k],
+					 (uint8_t)(0x10 * i + k));
+	/* the 6th access (a read) answered with a short count */
+	memset(&acc, 0, sizeof(acc));
+	acc.expect = 10;
+	acc.bad_at = 5;
+	assert_int_equal(rte_vfio_user_client_region_access_bulk(c, a, 10,
+								 &failed),
+			 -EPROTO);
+	assert_int_equal(failed, 5);
+	assert_int_equal(acc.max_held, 10);
+	assert_true(rte_vfio_user_client_connected(c));
+	detach(c);
+	fake_stop(&f);
+}
+
 /* The first map held 100 ms before the server reads on: the client's
  * fds pile up in flight meanwhile. */
 static enum act
@@ -1911,6 +2021,8 @@ main(void)
 		cmocka_unit_test_teardown(test_dma_map_bulk_pipelined,
 					  test_teardown),
 		cmocka_unit_test_teardown(test_dma_map_bulk_slow_server,
+					  test_teardown),
+		cmocka_unit_test_teardown(test_region_access_bulk_pipelined,
 					  test_teardown),
 		cmocka_unit_test_teardown(test_dma_map_bulk_fd_limit,
 					  test_teardown),

@@ -1146,6 +1146,85 @@ test_region_rw(void **state)
 
 /* Replies far larger than a socket buffer, with client and server on the
  * same event thread (the server never blocks sending them). */
+/*
+ * Bulk accesses are made in order (a write, then the read of what it
+ * wrote, in one call), reads filled; a failed access stops it with its
+ * index, the reads before it filled; bad entries send nothing.
+ */
+static void
+test_region_access_bulk(void **state)
+{
+	struct rte_vfio_user_client *c = cli_attach(&srv_a);
+	struct rte_vfio_user_client_access a[300];
+	uint32_t w[150], r[150], failed;
+	uint8_t big[64];
+
+	(void)state;
+	for (uint32_t i = 0; i < 150; i++) {
+		w[i] = 0xc0de0000 + i;
+		r[i] = 0;
+		/* the same register written then read, 150 times over:
+		 * each read must see the write just before it */
+		a[2 * i] = (struct rte_vfio_user_client_access){
+			.offset = 0x100,
+			.buf = &w[i],
+			.region = 0,
+			.len = 4,
+			.write = true,
+		};
+		a[2 * i + 1] = (struct rte_vfio_user_client_access){
+			.offset = 0x100,
+			.buf = &r[i],
+			.region = 0,
+			.len = 4,
+		};
+	}
+	assert_int_equal(rte_vfio_user_client_region_access_bulk(c, a, 300,
+								 &failed),
+			 0);
+	assert_int_equal(failed, 300);
+	for (uint32_t i = 0; i < 150; i++)
+		assert_int_equal(r[i], 0xc0de0000 + i);
+	assert_memory_equal(srv_a.bar0 + 0x100, &w[149], 4);
+
+	/* the 4th access fails (the device's own error): its index, the
+	 * reads before it filled */
+	memset(r, 0, sizeof(r));
+	a[0] = (struct rte_vfio_user_client_access){ 0x100, &r[0], 0, 4,
+						     false };
+	a[1] = (struct rte_vfio_user_client_access){ 0x104, &w[1], 0, 4, true };
+	a[2] = (struct rte_vfio_user_client_access){ 0x104, &r[2], 0, 4,
+						     false };
+	a[3] = (struct rte_vfio_user_client_access){ BAR0_ERR_OFF, &r[3], 0, 4,
+						     false };
+	a[4] = (struct rte_vfio_user_client_access){ 0x100, &r[4], 0, 4,
+						     false };
+	assert_int_equal(rte_vfio_user_client_region_access_bulk(c, a, 5,
+								 &failed),
+			 -ENXIO);
+	assert_int_equal(failed, 3);
+	assert_int_equal(r[0], 0xc0de0000 + 149);
+	assert_int_equal(r[2], 0xc0de0000 + 1);
+
+	/* entries that cannot be sent: nothing is */
+	a[1].len = 0;
+	assert_int_equal(rte_vfio_user_client_region_access_bulk(c, a, 5,
+								 &failed),
+			 -EINVAL);
+	a[1].len = 4;
+	a[1].buf = NULL;
+	assert_int_equal(rte_vfio_user_client_region_access_bulk(c, a, 5, NULL),
+			 -EINVAL);
+	a[1] = (struct rte_vfio_user_client_access){ 0, big, BIG_IDX,
+						     2 * 1024 * 1024, false };
+	assert_int_equal(rte_vfio_user_client_region_access_bulk(c, a, 2, NULL),
+			 -EINVAL);
+	assert_int_equal(rte_vfio_user_client_region_access_bulk(c, a, 0, NULL),
+			 0);
+	assert_true(rte_vfio_user_client_connected(c));
+	cli_detach(&srv_a, c);
+}
+
 static void
 test_region_rw_big_inprocess(void **state)
 {
@@ -2318,6 +2397,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_set_irqs_intx_masks, test_teardown),
 		cmocka_unit_test_teardown(test_region_rw, test_teardown),
 		cmocka_unit_test_teardown(test_region_write_chunked, test_teardown),
+		cmocka_unit_test_teardown(test_region_access_bulk,
+					  test_teardown),
 		cmocka_unit_test_teardown(test_region_rw_big_inprocess,
 					  test_teardown),
 		cmocka_unit_test_teardown(test_region_rw_big_child, test_teardown),
