@@ -91,12 +91,6 @@ cc_wr16(struct vuc_dev *d, size_t off, uint16_t v)
 }
 
 static int
-cc_wr32(struct vuc_dev *d, size_t off, uint32_t v)
-{
-	return cc_wr(d, off, &v, 4);
-}
-
-static int
 status_set(struct vuc_dev *d, uint8_t st)
 {
 	return cc_wr(d, CC(device_status), &st, 1);
@@ -199,28 +193,46 @@ find_caps(struct vuc_dev *d)
 			VFIO_USER_PCI_CONFIG_REGION_INDEX, PCI_COMMAND, &cmd, 2, false);
 }
 
-static int
-msix_ctl_write(struct vuc_dev *d, uint16_t ctl)
-{
-	return rte_vfio_user_client_region_write(d->client,
-			VFIO_USER_PCI_CONFIG_REGION_INDEX,
-			d->msix_cap + PCI_MSIX_FLAGS, &ctl, 2, false);
-}
-
-static int
-msix_vector_ctl(struct vuc_dev *d, uint16_t v, uint32_t ctl)
-{
-	return bar_wr(d, d->msix_table_bar, d->msix_table_off +
-		      (uint64_t)v * PCI_MSIX_ENTRY_SIZE +
-		      PCI_MSIX_ENTRY_VECTOR_CTRL, &ctl, 4);
-}
-
 /*
- * MSI-X on, as a PCI driver does it: enabled with the function masked,
- * the vectors we use unmasked in the table (their eventfds carry the
- * interrupts: address and data mean nothing here), then the function
- * unmasked. A strict device latches interrupts in its PBA until then.
+ * MSI-X on (or off) as a PCI driver does it, in one bulk call: the
+ * function masked, the vectors [0, nvec) unmasked in the table (masked
+ * again when off; their eventfds carry the interrupts: address and data
+ * mean nothing here), then the function unmasked (off). A strict device
+ * latches interrupts in its PBA until then.
  */
+static int
+msix_switch(struct vuc_dev *d, uint16_t nvec, bool on)
+{
+	uint16_t ctl_masked = PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL,
+		 ctl_end = on ? PCI_MSIX_FLAGS_ENABLE : 0;
+	uint32_t vctl = on ? 0 : 1;
+	struct rte_vfio_user_client_access a[VUC_MAX_QUEUE_PAIRS + 3];
+	uint32_t k = 0;
+
+	if (nvec > RTE_DIM(a) - 2)
+		return -ENOSPC;
+	a[k++] = (struct rte_vfio_user_client_access){
+		.offset = d->msix_cap + PCI_MSIX_FLAGS,
+		.buf = &ctl_masked,
+		.region = VFIO_USER_PCI_CONFIG_REGION_INDEX,
+		.len = 2,
+		.write = true,
+	};
+	for (uint16_t v = 0; v < nvec; v++)
+		a[k++] = (struct rte_vfio_user_client_access){
+			.offset = d->msix_table_off +
+				  (uint64_t)v * PCI_MSIX_ENTRY_SIZE +
+				  PCI_MSIX_ENTRY_VECTOR_CTRL,
+			.buf = &vctl,
+			.region = d->msix_table_bar,
+			.len = 4,
+			.write = true,
+		};
+	a[k] = a[0];
+	a[k++].buf = &ctl_end;
+	return rte_vfio_user_client_region_access_bulk(d->client, a, k, NULL);
+}
+
 static int
 msix_enable(struct vuc_dev *d, uint16_t nvec)
 {
@@ -231,11 +243,7 @@ msix_enable(struct vuc_dev *d, uint16_t nvec)
 			d->path, nvec, d->msix_nvec);
 		return -ENOSPC;
 	}
-	ret = msix_ctl_write(d, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-	for (uint16_t v = 0; v < nvec && ret == 0; v++)
-		ret = msix_vector_ctl(d, v, 0);
-	if (ret == 0)
-		ret = msix_ctl_write(d, PCI_MSIX_FLAGS_ENABLE);
+	ret = msix_switch(d, nvec, true);
 	if (ret == 0)
 		d->msix_used = nvec;
 	return ret;
@@ -247,10 +255,7 @@ msix_disable(struct vuc_dev *d)
 {
 	if (d->msix_used == 0)
 		return;
-	msix_ctl_write(d, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-	for (uint16_t v = 0; v < d->msix_used; v++)
-		msix_vector_ctl(d, v, 1);
-	msix_ctl_write(d, 0);
+	msix_switch(d, d->msix_used, false);
 	d->msix_used = 0;
 }
 
@@ -589,29 +594,53 @@ vector_set(struct vuc_dev *d, size_t off, uint16_t vector, const char *what,
 	return got;
 }
 
+/* An access to a register of the common configuration, for a bulk call. */
+static void
+cc_acc(struct vuc_dev *d, struct rte_vfio_user_client_access *a, size_t off,
+       void *v, uint32_t len, bool write)
+{
+	*a = (struct rte_vfio_user_client_access){
+		.offset = d->common_off + off,
+		.buf = v,
+		.region = d->common_bar,
+		.len = len,
+		.write = write,
+	};
+}
+
+/* What the setup of one queue reads from and writes to the device. */
+struct vq_regs {
+	uint16_t index;		/* queue_select */
+	uint16_t max;		/* queue_size as the device offers it */
+	uint16_t notify_off;
+	uint16_t size;		/* queue_size we take */
+	uint16_t vector, vector_got;
+	uint16_t enable;
+	uint32_t addr[6];	/* desc, driver, device: lo, hi */
+};
+
+/* Size the queue from what the device allows, make its rings and find its
+ * doorbell. */
 static int
-vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
+vq_prepare(struct vuc_dev *d, struct vuc_vq *vq, struct vq_regs *r)
 {
 	bool packed = d->features & (1ULL << VIRTIO_F_RING_PACKED);
-	uint16_t max, off, n;
-	uint64_t a, bell;
+	uint64_t a[3], bell;
+	uint16_t n;
 	int ret;
 
-	if ((ret = cc_wr16(d, CC(queue_select), vq->index)) < 0 ||
-	    (ret = cc_rd(d, CC(queue_size), &max, 2)) < 0)
-		return ret;
-	if (max == 0)
+	if (r->max == 0)
 		return -ENODEV;
 	/* a split ring's size is a power of 2 (VIRTIO 2.7); a control
 	 * command takes three descriptors */
-	n = RTE_MIN(max, VUC_DEF_QUEUE_SIZE);
+	n = RTE_MIN(r->max, VUC_DEF_QUEUE_SIZE);
 	if (!packed)
 		n = (uint16_t)rte_align32prevpow2(n);
 	if (n < VUC_MIN_QUEUE_SIZE) {
 		VUC_LOG(ERR,
 			"%s: queue %u: the device allows %u entries, we "
 			"need %u",
-			d->path, vq->index, max, VUC_MIN_QUEUE_SIZE);
+			d->path, vq->index, r->max, VUC_MIN_QUEUE_SIZE);
 		return -ENODEV;
 	}
 	ret = vq_alloc(d, vq, n);
@@ -622,34 +651,15 @@ vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 	vq->event_idx = d->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	vq->mrg_rxbuf = d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	vq->in_order = d->features & (1ULL << VIRTIO_F_IN_ORDER);
-	vq->packed = d->features & (1ULL << VIRTIO_F_RING_PACKED);
+	vq->packed = packed;
 	vq_layout(vq);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
-	vq->vector = vector;
+	vq->vector = r->vector;
 	vuc_vq_init_ring(vq);
-	if ((ret = cc_wr16(d, CC(queue_size), vq->size)) < 0)
-		return ret;
-	a = (uint64_t)(uintptr_t)vq->desc;
-	if ((ret = cc_wr32(d, CC(queue_desc_lo), (uint32_t)a)) < 0 ||
-	    (ret = cc_wr32(d, CC(queue_desc_hi), (uint32_t)(a >> 32))) < 0)
-		return ret;
-	a = (uint64_t)(uintptr_t)vq->avail;
-	if ((ret = cc_wr32(d, CC(queue_avail_lo), (uint32_t)a)) < 0 ||
-	    (ret = cc_wr32(d, CC(queue_avail_hi), (uint32_t)(a >> 32))) < 0)
-		return ret;
-	a = (uint64_t)(uintptr_t)vq->used;
-	if ((ret = cc_wr32(d, CC(queue_used_lo), (uint32_t)a)) < 0 ||
-	    (ret = cc_wr32(d, CC(queue_used_hi), (uint32_t)(a >> 32))) < 0 ||
-	    (ret = vector_set(d, CC(queue_msix_vector), vector, "queue",
-			      vq->index)) < 0)
-		return ret;
-	vq->vector = (uint16_t)ret;
-	if ((ret = cc_rd(d, CC(queue_notify_off), &off, 2)) < 0)
-		return ret;
 	/* the doorbell must lie in the notify capability (VIRTIO 4.1.4.4):
 	 * stored through the mapping, an offset past it would hit any of
 	 * our memory */
-	bell = (uint64_t)off * d->notify_mult;
+	bell = (uint64_t)r->notify_off * d->notify_mult;
 	if (bell + 2 > d->notify_len) {
 		VUC_LOG(ERR,
 			"%s: queue %u doorbell at +0x%" PRIx64 " is outside "
@@ -661,7 +671,94 @@ vq_setup(struct vuc_dev *d, struct vuc_vq *vq, uint16_t vector)
 	vq->notify_mmap = d->notify_map != NULL && bell + 2 <= d->notify_room ?
 				  (volatile uint16_t *)(d->notify_map + bell) :
 				  NULL;
-	return cc_wr16(d, CC(queue_enable), 1);
+	r->size = vq->size;
+	a[0] = (uint64_t)(uintptr_t)vq->desc;
+	a[1] = (uint64_t)(uintptr_t)vq->avail;
+	a[2] = (uint64_t)(uintptr_t)vq->used;
+	for (int k = 0; k < 3; k++) {
+		r->addr[2 * k] = (uint32_t)a[k];
+		r->addr[2 * k + 1] = (uint32_t)(a[k] >> 32);
+	}
+	r->enable = 1;
+	return 0;
+}
+
+/*
+ * Set up the queues vqs[0, n), each routed to its MSI-X vector (read
+ * back: a device that cannot answers NO_VECTOR, VIRTIO 1.2 4.1.5.1.2,
+ * and the queue goes on without). Two bulk calls, each a round trip
+ * whatever n (one access at a time, it was 12 round trips a queue): the
+ * sizes and doorbells of all queues, then their rings, vectors and
+ * enables; the device serves them in order, each queue_select before the
+ * registers it selects.
+ */
+static int
+vqs_setup(struct vuc_dev *d, struct vuc_vq *const *vqs, const uint16_t *vectors,
+	  uint16_t n)
+{
+	enum {
+		/* the most accesses of a queue in one call: select, size,
+		 * 6 addresses, vector and its read back, enable */
+		PER_QUEUE = 11,
+	};
+	struct rte_vfio_user_client_access *a;
+	struct vq_regs *r;
+	uint32_t k = 0;
+	int ret;
+
+	a = calloc((size_t)n * PER_QUEUE, sizeof(*a));
+	r = calloc(n, sizeof(*r));
+	if (a == NULL || r == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		r[i].index = vqs[i]->index;
+		r[i].vector = vectors[i];
+		cc_acc(d, &a[k++], CC(queue_select), &r[i].index, 2, true);
+		cc_acc(d, &a[k++], CC(queue_size), &r[i].max, 2, false);
+		cc_acc(d, &a[k++], CC(queue_notify_off), &r[i].notify_off, 2,
+		       false);
+	}
+	ret = rte_vfio_user_client_region_access_bulk(d->client, a, k, NULL);
+	for (uint16_t i = 0; i < n && ret == 0; i++)
+		ret = vq_prepare(d, vqs[i], &r[i]);
+	if (ret < 0)
+		goto out;
+	k = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		static const size_t addr_off[6] = {
+			CC(queue_desc_lo),  CC(queue_desc_hi),
+			CC(queue_avail_lo), CC(queue_avail_hi),
+			CC(queue_used_lo),  CC(queue_used_hi),
+		};
+
+		cc_acc(d, &a[k++], CC(queue_select), &r[i].index, 2, true);
+		cc_acc(d, &a[k++], CC(queue_size), &r[i].size, 2, true);
+		for (int j = 0; j < 6; j++)
+			cc_acc(d, &a[k++], addr_off[j], &r[i].addr[j], 4, true);
+		cc_acc(d, &a[k++], CC(queue_msix_vector), &r[i].vector, 2,
+		       true);
+		r[i].vector_got = r[i].vector;
+		if (r[i].vector != VIRTIO_MSI_NO_VECTOR)
+			cc_acc(d, &a[k++], CC(queue_msix_vector),
+			       &r[i].vector_got, 2, false);
+		cc_acc(d, &a[k++], CC(queue_enable), &r[i].enable, 2, true);
+	}
+	ret = rte_vfio_user_client_region_access_bulk(d->client, a, k, NULL);
+	for (uint16_t i = 0; i < n && ret == 0; i++) {
+		if (r[i].vector_got == r[i].vector)
+			continue;
+		VUC_LOG(WARNING,
+			"%s: queue %u: the device refused MSI-X vector %u (it "
+			"says %u): no interrupts from it",
+			d->path, r[i].index, r[i].vector, r[i].vector_got);
+		vqs[i]->vector = VIRTIO_MSI_NO_VECTOR;
+	}
+out:
+	free(a);
+	free(r);
+	return ret;
 }
 
 /* ctrl_cmd() on a packed queue: three descriptors at the next positions,
@@ -906,23 +1003,28 @@ vuc_on_disconnect(struct rte_vfio_user_client *c, void *arg)
 	vuc_schedule_reconnect(d);
 }
 
+/* Reset, then feature negotiation (VIRTIO 1.2 3.1.1): two bulk calls, a
+ * round trip each (13 one access at a time). */
 static int
 negotiate(struct vuc_dev *d)
 {
+	uint8_t st_reset = 0, st_ack = VIRTIO_CONFIG_S_ACKNOWLEDGE,
+		st_drv = st_ack | VIRTIO_CONFIG_S_DRIVER,
+		st_fok = st_drv | VIRTIO_CONFIG_S_FEATURES_OK, st;
+	uint32_t sel[2] = { 0, 1 }, lo, hi, g[2];
+	struct rte_vfio_user_client_access a[7];
 	uint64_t want;
-	uint32_t lo, hi;
-	uint8_t st;
 	int ret;
 
-	if ((ret = status_set(d, 0)) < 0 ||
-	    (ret = status_set(d, VIRTIO_CONFIG_S_ACKNOWLEDGE)) < 0 ||
-	    (ret = status_set(d, VIRTIO_CONFIG_S_ACKNOWLEDGE |
-			      VIRTIO_CONFIG_S_DRIVER)) < 0)
-		return ret;
-	if ((ret = cc_wr32(d, CC(device_feature_select), 0)) < 0 ||
-	    (ret = cc_rd(d, CC(device_feature), &lo, 4)) < 0 ||
-	    (ret = cc_wr32(d, CC(device_feature_select), 1)) < 0 ||
-	    (ret = cc_rd(d, CC(device_feature), &hi, 4)) < 0)
+	cc_acc(d, &a[0], CC(device_status), &st_reset, 1, true);
+	cc_acc(d, &a[1], CC(device_status), &st_ack, 1, true);
+	cc_acc(d, &a[2], CC(device_status), &st_drv, 1, true);
+	cc_acc(d, &a[3], CC(device_feature_select), &sel[0], 4, true);
+	cc_acc(d, &a[4], CC(device_feature), &lo, 4, false);
+	cc_acc(d, &a[5], CC(device_feature_select), &sel[1], 4, true);
+	cc_acc(d, &a[6], CC(device_feature), &hi, 4, false);
+	ret = rte_vfio_user_client_region_access_bulk(d->client, a, 7, NULL);
+	if (ret < 0)
 		return ret;
 	want = WANT_FEATURES;
 	if (d->packed_vq)
@@ -936,14 +1038,16 @@ negotiate(struct vuc_dev *d)
 		VUC_LOG(ERR, "%s: device does not offer VIRTIO_F_VERSION_1", d->path);
 		return -ENOTSUP;
 	}
-	if ((ret = cc_wr32(d, CC(guest_feature_select), 0)) < 0 ||
-	    (ret = cc_wr32(d, CC(guest_feature), (uint32_t)d->features)) < 0 ||
-	    (ret = cc_wr32(d, CC(guest_feature_select), 1)) < 0 ||
-	    (ret = cc_wr32(d, CC(guest_feature), (uint32_t)(d->features >> 32))) < 0 ||
-	    (ret = status_set(d, VIRTIO_CONFIG_S_ACKNOWLEDGE |
-			      VIRTIO_CONFIG_S_DRIVER |
-			      VIRTIO_CONFIG_S_FEATURES_OK)) < 0 ||
-	    (ret = status_get(d, &st)) < 0)
+	g[0] = (uint32_t)d->features;
+	g[1] = (uint32_t)(d->features >> 32);
+	cc_acc(d, &a[0], CC(guest_feature_select), &sel[0], 4, true);
+	cc_acc(d, &a[1], CC(guest_feature), &g[0], 4, true);
+	cc_acc(d, &a[2], CC(guest_feature_select), &sel[1], 4, true);
+	cc_acc(d, &a[3], CC(guest_feature), &g[1], 4, true);
+	cc_acc(d, &a[4], CC(device_status), &st_fok, 1, true);
+	cc_acc(d, &a[5], CC(device_status), &st, 1, false);
+	ret = rte_vfio_user_client_region_access_bulk(d->client, a, 6, NULL);
+	if (ret < 0)
 		return ret;
 	if (!(st & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		VUC_LOG(ERR, "%s: device refused features 0x%" PRIx64, d->path,
@@ -1031,16 +1135,23 @@ vuc_device_up(struct vuc_dev *d)
 	ret = vuc_irqs_setup(d, d->client);
 	if (ret < 0)
 		goto err;
-	for (uint16_t q = 0; q < d->pairs && ret == 0; q++) {
-		ret = vq_setup(d, &d->vq[2 * q], (uint16_t)(q + 1));
-		if (ret == 0)
-			ret = vq_setup(d, &d->vq[2 * q + 1], VIRTIO_MSI_NO_VECTOR);
-	}
-	if (ret == 0 && (d->features & (1ULL << VIRTIO_NET_F_CTRL_VQ))) {
-		struct vuc_vq *cq = &d->vq[2 * d->max_pairs];
+	if (ret == 0) {
+		struct vuc_vq *vqs[VUC_MAX_VQS];
+		uint16_t vectors[VUC_MAX_VQS], n = 0;
 
-		cq->index = (uint16_t)(2 * dev_pairs);
-		ret = vq_setup(d, cq, VIRTIO_MSI_NO_VECTOR);
+		/* receive queues on vectors 1.., transmit queues on none */
+		for (uint16_t q = 0; q < d->pairs; q++) {
+			vqs[n] = &d->vq[2 * q];
+			vectors[n++] = (uint16_t)(q + 1);
+			vqs[n] = &d->vq[2 * q + 1];
+			vectors[n++] = VIRTIO_MSI_NO_VECTOR;
+		}
+		if (d->features & (1ULL << VIRTIO_NET_F_CTRL_VQ)) {
+			vqs[n] = &d->vq[2 * d->max_pairs];
+			vqs[n]->index = (uint16_t)(2 * dev_pairs);
+			vectors[n++] = VIRTIO_MSI_NO_VECTOR;
+		}
+		ret = vqs_setup(d, vqs, vectors, n);
 	}
 	if (ret == 0)
 		ret = vector_set(d, CC(msix_config), 0, "configuration", 0);
