@@ -32,12 +32,15 @@ highest_fd(void)
 	return max;
 }
 
-/* Send one fd over s; -errno if refused. */
+#define MANY 64	/* fds per message when parking many */
+
+/* Send count (<= MANY) copies of fd over s in one message; -errno if
+ * refused. */
 static int
-send_fd(int s, int fd)
+send_fds(int s, int fd, unsigned int count)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(MANY * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	char byte = 0;
@@ -46,7 +49,7 @@ send_fd(int s, int fd)
 		.msg_iov = &v,
 		.msg_iovlen = 1,
 		.msg_control = ctl.buf,
-		.msg_controllen = sizeof(ctl.buf),
+		.msg_controllen = CMSG_SPACE(count * sizeof(int)),
 	};
 	struct cmsghdr *c;
 
@@ -54,8 +57,9 @@ send_fd(int s, int fd)
 	c = CMSG_FIRSTHDR(&mh);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	c->cmsg_len = CMSG_LEN(count * sizeof(int));
+	for (unsigned int k = 0; k < count; k++)
+		memcpy(CMSG_DATA(c) + k * sizeof(int), &fd, sizeof(int));
 	return sendmsg(s, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
@@ -88,24 +92,36 @@ take_fd(int s)
 	return 0;
 }
 
-/* Park fds in flight until the kernel refuses one; then take room back. */
+/*
+ * Park fds in flight until the kernel refuses one, then take room back:
+ * most of them in messages of MANY on one pair (a socket buffer holds a
+ * few hundred messages), the last ones a message each on another, to be
+ * taken back one by one.
+ */
 static int
 park(struct fi_limit *s, unsigned int room)
 {
-	unsigned int n = 0;
+	unsigned int n = 0, singles = 0;
 	int err = 0;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s->sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s->many) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s->sv) < 0)
 		return -1;
+	while (n + 2 * MANY + room < s->limit &&
+	       send_fds(s->many[0], s->many[1], MANY) == 0)
+		n += MANY;
 	while (n <= s->limit + 16) {
-		err = send_fd(s->sv[0], s->sv[1]);
+		err = send_fds(s->sv[0], s->sv[1], 1);
 		if (err < 0)
 			break;
 		n++;
+		singles++;
 	}
 	if (err != -ETOOMANYREFS)
 		return err < 0 ? -1 : 0;
-	for (unsigned int i = 0; i < room && i < n; i++)
+	if (singles < room)
+		return 0;	/* others hold fds in flight: no room to give */
+	for (unsigned int i = 0; i < room; i++)
 		if (take_fd(s->sv[1]) < 0)
 			return -1;
 	return 1;
@@ -117,11 +133,11 @@ fi_limit_begin(struct fi_limit *s, unsigned int room)
 	struct rlimit rl;
 	int top = highest_fd(), ret;
 
-	s->sv[0] = s->sv[1] = -1;
+	s->sv[0] = s->sv[1] = s->many[0] = s->many[1] = -1;
 	if (top < 0 || getrlimit(RLIMIT_NOFILE, &s->saved) < 0)
 		return -1;
 	s->euid = geteuid();
-	s->limit = (unsigned int)top + 8;	/* the pair, take_fd() */
+	s->limit = (unsigned int)top + 8;	/* the pairs, take_fd() */
 	rl = s->saved;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < s->limit) {
 		errno = ERANGE;
@@ -150,12 +166,14 @@ fi_limit_begin(struct fi_limit *s, unsigned int room)
 void
 fi_limit_end(struct fi_limit *s)
 {
-	/* closing the pair takes what it holds out of flight */
-	if (s->sv[0] >= 0)
-		close(s->sv[0]);
-	if (s->sv[1] >= 0)
-		close(s->sv[1]);
-	s->sv[0] = s->sv[1] = -1;
+	/* closing the pairs takes what they hold out of flight */
+	for (int i = 0; i < 2; i++) {
+		if (s->sv[i] >= 0)
+			close(s->sv[i]);
+		if (s->many[i] >= 0)
+			close(s->many[i]);
+		s->sv[i] = s->many[i] = -1;
+	}
 	if (s->euid == 0 && seteuid(0) < 0)
 		abort();	/* the rest of the tests would run unprivileged */
 	setrlimit(RLIMIT_NOFILE, &s->saved);

@@ -22,7 +22,8 @@ struct fi_limit {
 	struct rlimit saved;
 	uid_t euid;
 	unsigned int limit;	/* the soft RLIMIT_NOFILE set */
-	int sv[2];		/* holds the fds parked in flight */
+	int many[2];		/* hold the fds parked in flight: most */
+	int sv[2];		/* the last ones, a message each */
 };
 
 /*
