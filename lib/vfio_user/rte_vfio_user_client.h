@@ -366,8 +366,9 @@ int rte_vfio_user_client_region_write_multi(struct rte_vfio_user_client *c,
  * Region reads and writes, pipelined: the accesses are made in order, as
  * rte_vfio_user_client_region_read() and rte_vfio_user_client_region_write()
  * (not posted) one after the other would make them, each answered, but up
- * to 256 requests are sent before the first reply is awaited: n accesses
- * cost about one round trip per 256 rather than n. A device set up by a
+ * to 256 requests (with at most about 1 MiB of data to write and to read
+ * back, one access excepted) are sent before the first reply is awaited:
+ * n small accesses cost about one round trip per 256 rather than n. A device set up by a
  * sequence of register writes and reads (selecting a queue, then writing
  * its addresses, then reading back what it took) is set up in one round
  * trip; the server serves the requests of a connection in order. A request

@@ -116,6 +116,7 @@ sock_init(struct client_sock *k)
 	pthread_mutex_init(&k->rx_lock, NULL);
 	pthread_mutex_init(&k->ev_lock, NULL);
 	vu_out_init(&k->out);
+	k->out.fds_now = true;	/* see sock_send() */
 	return vu_rx_init(&k->rx);
 }
 
@@ -153,11 +154,38 @@ sock_watch(struct client_sock *k)
 }
 
 /*
- * Send a message on k, queueing what the socket does not take now. With a
- * deadline (a caller thread), wait for a full queue to drain first, and for
- * the kernel to take fds it refused for now; without (the event thread,
- * posted requests), never wait: a full queue fails the send with -ENOBUFS.
- * 0 or -errno.
+ * Wait, until deadline_ms, for what stopped a message with fds (why):
+ * -ETOOMANYREFS, too many of the user's fds in flight (RLIMIT_NOFILE,
+ * without CAP_SYS_RESOURCE): this server or another has yet to receive
+ * some, nothing tells when; -EAGAIN, output queued before it (the event
+ * thread sends it) or a full socket. 0, or -errno.
+ */
+static int
+sock_send_wait(struct client_sock *k, int why, uint64_t deadline_ms)
+{
+	struct pollfd p = { .fd = k->fd, .events = POLLOUT };
+	uint64_t now = vu_now_ms();
+	int r;
+
+	if (now >= deadline_ms)
+		return -ETIMEDOUT;
+	if (why == -ETOOMANYREFS) {
+		usleep(1000);
+		return 0;
+	}
+	if (vu_out_pending(&k->out) > 0)
+		return vu_out_wait(&k->out, 0, deadline_ms);
+	r = poll(&p, 1, (int)RTE_MIN(deadline_ms - now, 1000u));
+	return r < 0 && errno != EINTR ? -errno : 0;
+}
+
+/*
+ * Send a message on k, queueing what the socket does not take now; a
+ * message with fds is never queued (the kernel may refuse them for a
+ * while, and a queued message could not wait for that). With a deadline
+ * (a caller thread), wait for a full queue to drain first, and for room
+ * for a message with fds; without (the event thread, posted requests),
+ * never wait: a full queue fails the send with -ENOBUFS. 0 or -errno.
  */
 static int
 sock_send(struct client_sock *k, struct vfio_user_header *h,
@@ -174,14 +202,17 @@ sock_send(struct client_sock *k, struct vfio_user_header *h,
 			return ret;
 	}
 	ret = vu_out_send(&k->out, k->fd, h, iov, iovcnt, fds, nfds);
-	/* Too many of the user's fds in flight (unprivileged, RLIMIT_NOFILE):
-	 * this server or another has yet to receive some; a caller thread
-	 * waits for that, up to its deadline. */
-	while (ret == -ETOOMANYREFS && deadline_ms != 0 &&
-	       vu_now_ms() < deadline_ms) {
-		usleep(1000);
+	while ((ret == -ETOOMANYREFS || ret == -EAGAIN) && deadline_ms != 0) {
+		int err = sock_send_wait(k, ret, deadline_ms);
+
+		if (err < 0) {
+			ret = ret == -EAGAIN ? err : ret;
+			break;
+		}
 		ret = vu_out_send(&k->out, k->fd, h, iov, iovcnt, fds, nfds);
 	}
+	if (ret == -EAGAIN)	/* no deadline to wait for room */
+		ret = -ENOBUFS;
 	if (ret == 1) {
 		sock_watch(k);
 		ret = 0;
@@ -219,7 +250,8 @@ static void direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
 
 /*
  * Send one request; its reply is awaited with request_wait(), by
- * *deadline_ms (set here). A request with VFIO_USER_F_NO_REPLY is done
+ * *deadline_ms (set here: the timeout from when the request went, its
+ * send may have waited for room up to a timeout too). A request with VFIO_USER_F_NO_REPLY is done
  * once sent. 0 or -errno (nothing awaited then).
  */
 static int
@@ -250,6 +282,8 @@ request_send(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 			posted ? 0 : *deadline_ms);
 	if (ret == -EPIPE || ret == -ECONNRESET)	/* the server went */
 		ret = -ENOTCONN;
+	else if (ret == 0)	/* the server has the timeout from now on */
+		*deadline_ms = vu_now_ms() + c->conf.timeout_ms;
 	if (ret < 0 && !posted) {
 		pthread_mutex_lock(&c->lock);
 		if (!w->done)
@@ -1536,6 +1570,10 @@ win_add(struct rte_vfio_user_client *c, uint64_t iova, uint64_t size,
 /* Requests of a bulk call in flight at once: message ids are 16 bits, and
  * the replies of a batch wait in the server's output queue. */
 #define BATCH 256u
+/* Bytes of a batch's requests and replies together, at most (one request
+ * may be more): under VU_OUT_HIGH, so that neither side's output queue of
+ * them makes it stop reading the other, which would wait on it in turn. */
+#define BATCH_BYTES ((size_t)VU_MAX_MSG_SIZE)
 
 /*
  * n requests, pipelined: a batch's requests all go before its first reply
@@ -1559,6 +1597,8 @@ struct batch {
 		    uint64_t *deadline_ms);
 	int (*done)(struct batch *b, uint32_t i, int err,
 		    const struct waiter *w);
+	size_t (*bytes)(struct batch *b, uint32_t i); /* of request and
+						       * reply (NULL: few) */
 	bool keep_going;
 	struct rte_vfio_user_client_dma_region *made; /* bulk map: maps the
 						       * server made, or may
@@ -1586,13 +1626,20 @@ batch_run(struct batch *b, uint32_t n)
 		b->failed = 0;
 		goto out;
 	}
-	for (uint32_t base = 0; base < n && !stop; base += BATCH) {
-		uint32_t k = RTE_MIN(n - base, BATCH), sent;
+	for (uint32_t base = 0, sent = 0; base < n && !stop; base += sent) {
+		uint32_t k = RTE_MIN(n - base, BATCH);
 		uint64_t progress = 0;	/* last reply's time + timeout */
+		size_t bytes = 0;
 
 		for (sent = 0; sent < k; sent++) {
-			int err = b->send(b, base + sent, &w[sent],
-					  &deadline[sent]);
+			size_t more = b->bytes ? b->bytes(b, base + sent) : 0;
+			int err;
+
+			if (sent > 0 && bytes + more > BATCH_BYTES)
+				break;	/* the rest in the next batch */
+			bytes += more;
+			err = b->send(b, base + sent, &w[sent],
+				      &deadline[sent]);
 
 			if (err < 0) {
 				if (b->failed > base + sent) {
@@ -1793,6 +1840,13 @@ access_send(struct batch *b, uint32_t i, struct waiter *w,
 			    0, iov, a->write ? 2 : 1, NULL, 0, deadline_ms);
 }
 
+static size_t
+access_bytes(struct batch *b, uint32_t i)
+{
+	return 2 * sizeof(struct vfio_user_header) +
+	       2 * sizeof(struct vfio_user_region_access) + b->a[i].len;
+}
+
 /* The reply must echo the access (a read's with its data, copied out). */
 static int
 access_done(struct batch *b, uint32_t i, int err, const struct waiter *w)
@@ -1824,6 +1878,7 @@ rte_vfio_user_client_region_access_bulk(
 		.a = a,
 		.send = access_send,
 		.done = access_done,
+		.bytes = access_bytes,
 	};
 	int ret;
 

@@ -503,10 +503,12 @@ conn_handle_msg(struct vu_conn *c)
 		iov.iov_base = c->reply;
 		iov.iov_len = r.size;
 		ret = vu_conn_send(c, &rh, &iov, r.size ? 1 : 0, r.fds, r.nfds);
-		if (ret == -ETOOMANYREFS) {
-			/* an unprivileged server past RLIMIT_NOFILE fds in
-			 * flight (clients that do not read theirs): this
-			 * client is told, not dropped */
+		if (ret == -ETOOMANYREFS && h->cmd != VFIO_USER_VERSION) {
+			/* past RLIMIT_NOFILE fds of this user in flight
+			 * (clients that do not read theirs; no
+			 * CAP_SYS_RESOURCE): this client is told, not
+			 * dropped. (VERSION's twin socket is made: that
+			 * client goes, as before.) */
 			VU_LOG(ERR,
 			       "%s: %s: reply's fds refused: %s (this user's "
 			       "fds in flight exceed RLIMIT_NOFILE)",

@@ -14,6 +14,7 @@
 
 #include <rte_common.h>
 
+#include "vu_log.h"
 #include "vu_transport.h"
 
 /* The kernel's limit (SCM_MAX_FD): room to see, and refuse, every fd. */
@@ -399,10 +400,18 @@ vu_out_send(struct vu_out *o, int fd, struct vfio_user_header *hdr,
 		ret = o->err;
 		goto out;
 	}
+	if (!fds_sent && o->fds_now && o->head != NULL) {
+		ret = -EAGAIN;
+		goto out;
+	}
 	while (o->head == NULL && i < cnt) {
 		ssize_t r = send_some(fd, &v[i], cnt - i,
 				      fds_sent ? NULL : fds, nfds);
 
+		if (r == -EAGAIN && !fds_sent && o->fds_now) {
+			ret = -EAGAIN;
+			goto out;
+		}
 		if (r == -EAGAIN)
 			break;
 		if (r == -ETOOMANYREFS && !fds_sent) {
@@ -458,6 +467,37 @@ out:
 	return ret;
 }
 
+/*
+ * The kernel refuses the fds of k, the head chunk, for now: a reply is
+ * turned into an error reply (ETOOMANYREFS, no fds), which goes at once;
+ * 0, or -1 if k cannot be (a request, or the answer to VERSION).
+ */
+static int
+chunk_refused_fds(struct vu_out *o, struct vu_out_chunk *k)
+{
+	struct vfio_user_header h;
+
+	if (k->off != 0 || k->len < sizeof(h))
+		return -1;
+	memcpy(&h, k->data, sizeof(h));
+	if ((h.flags & VFIO_USER_F_TYPE_MASK) != VFIO_USER_F_TYPE_REPLY ||
+	    h.cmd == VFIO_USER_VERSION)
+		return -1;
+	VU_LOG(ERR,
+	       "reply to command %u (id %u): its fds refused: %s (this "
+	       "user's fds in flight exceed RLIMIT_NOFILE); sent as an error",
+	       h.cmd, h.msg_id, strerror(ETOOMANYREFS));
+	h.flags |= VFIO_USER_F_ERROR;
+	h.error_no = ETOOMANYREFS;
+	h.msg_size = sizeof(h);
+	memcpy(k->data, &h, sizeof(h));
+	o->bytes -= k->len - sizeof(h);
+	k->len = sizeof(h);
+	vu_close_fds(k->fds, k->nfds);
+	k->nfds = 0;
+	return 0;
+}
+
 ssize_t
 vu_out_flush(struct vu_out *o, int fd)
 {
@@ -472,6 +512,8 @@ vu_out_flush(struct vu_out *o, int fd)
 
 		if (r == -EAGAIN)
 			break;
+		if (r == -ETOOMANYREFS && chunk_refused_fds(o, k) == 0)
+			continue;
 		if (r < 0) {
 			o->err = (int)r;
 			break;

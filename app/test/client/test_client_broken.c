@@ -1983,6 +1983,95 @@ test_dma_map_bulk_fd_limit(void **state)
 	close(fd);
 }
 
+/* The first REGION_WRITE held 300 ms before the server reads on. */
+static enum act
+fn_first_write_late(struct fake *f, const struct rc_reply *req)
+{
+	if (req->hdr.cmd == VFIO_USER_REGION_WRITE) {
+		if (bulk.unmaps++ == 0)	/* (here: writes seen) */
+			rc_sleep_ms(300);
+		return A_CONT;		/* posted: no reply */
+	}
+	if (req->hdr.cmd == VFIO_USER_DMA_MAP) {
+		bulk.maps++;
+		bulk.maps_with_fd += req->nfds == 1;
+	}
+	return answer_good(f, req);
+}
+
+static void *
+give_room_later(void *arg)
+{
+	rc_sleep_ms(500);
+	fi_limit_give(arg, 4);
+	return NULL;
+}
+
+/*
+ * A DMA_MAP with its fd behind queued output (posted writes the server
+ * is slow to read), while the kernel refuses the user's fds (in flight
+ * at RLIMIT_NOFILE) until 500 ms later. The map waits for the queue to
+ * drain, then for room, and goes. It used to be queued behind the writes,
+ * and the queue's flush, refused, failed the connection for good.
+ */
+static void
+test_dma_map_queued_fd_limit(void **state)
+{
+	struct rte_vfio_user_client_conf conf = { .timeout_ms = 3000 };
+	struct rte_vfio_user_client *c;
+	static struct fake f;	/* outlives a failed test: see test_teardown */
+	static struct fi_limit lim;
+	uint8_t *big = calloc(1, 1 << 20);
+	int fd = memfd_create("queued", MFD_CLOEXEC), got;
+	pthread_t t;
+
+	(void)state;
+	assert_non_null(big);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	memset(&bulk, 0, sizeof(bulk));
+	fake_start(&f, fn_first_write_late);
+	fake_run(&f);
+	c = attach(&f, &conf);
+	got = fi_limit_begin(&lim, 0);
+	assert_true(got >= 0);
+	if (got == 0) {
+		print_message("kernel does not limit fds in flight here: "
+			      "nothing to test\n");
+	} else {
+		cur_limit = &lim;
+		/* 2 MiB posted: the socket takes some, the rest is queued */
+		assert_int_equal(rte_vfio_user_client_region_write(c, 0, 0, big,
+								   1 << 20,
+								   true),
+				 0);
+		assert_int_equal(rte_vfio_user_client_region_write(c, 0, 0, big,
+								   1 << 20,
+								   true),
+				 0);
+		assert_int_equal(pthread_create(&t, NULL, give_room_later,
+						&lim),
+				 0);
+		assert_int_equal(rte_vfio_user_client_dma_map(
+					 c, 0x100000, 4096, NULL, fd, 0,
+					 VFIO_USER_DMA_MAP_F_READ),
+				 0);
+		pthread_join(t, NULL);
+		fi_limit_end(&lim);
+		cur_limit = NULL;
+		assert_int_equal(bulk.maps, 1);
+		assert_int_equal(bulk.maps_with_fd, 1);
+		assert_true(rte_vfio_user_client_connected(c));
+		assert_int_equal(rte_vfio_user_client_dma_unmap(c, 0x100000,
+								4096),
+				 0);
+	}
+	detach(c);
+	fake_stop(&f);
+	free(big);
+	close(fd);
+}
+
 /* Last: no fd left behind by all of the above. */
 static void
 test_no_fd_leak(void **state)
@@ -2025,6 +2114,8 @@ main(void)
 		cmocka_unit_test_teardown(test_region_access_bulk_pipelined,
 					  test_teardown),
 		cmocka_unit_test_teardown(test_dma_map_bulk_fd_limit,
+					  test_teardown),
+		cmocka_unit_test_teardown(test_dma_map_queued_fd_limit,
 					  test_teardown),
 		cmocka_unit_test_teardown(test_no_fd_leak, test_teardown),
 	};

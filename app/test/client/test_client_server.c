@@ -487,12 +487,22 @@ cli_detach(struct srv *s, struct rte_vfio_user_client *c)
 }
 
 static pid_t big_pid = -1;	/* the child server, while it runs */
+static struct fi_limit *cur_limit;	/* a test under the fd limit */
+static struct rc *cur_rc;		/* its raw connection */
 
 /* After each test: what a failed test left attached goes. */
 static int
 test_teardown(void **state)
 {
 	(void)state;
+	if (cur_limit != NULL) {
+		fi_limit_end(cur_limit);
+		cur_limit = NULL;
+	}
+	if (cur_rc != NULL) {
+		rc_close(cur_rc);
+		cur_rc = NULL;
+	}
 	if (big_pid > 0) {
 		kill(big_pid, SIGKILL);
 		waitpid(big_pid, NULL, 0);
@@ -1222,6 +1232,47 @@ test_region_access_bulk(void **state)
 	assert_int_equal(rte_vfio_user_client_region_access_bulk(c, a, 0, NULL),
 			 0);
 	assert_true(rte_vfio_user_client_connected(c));
+
+	/* 1 MiB reads and writes mixed: all in flight at once, the reads'
+	 * replies and the writes would fill both sides' output queues, each
+	 * side would stop reading the other and both would wait: a batch
+	 * holds about 1 MiB of them (it timed out with the connection lost) */
+	{
+		enum {
+			N = 16
+		};
+		struct rte_vfio_user_client_access m[N];
+		uint8_t *rd = malloc((size_t)N * MiB), *wr = malloc(4 * MiB);
+		uint64_t t0 = rc_now_ms();
+
+		assert_non_null(rd);
+		assert_non_null(wr);
+		for (size_t i = 0; i < 4 * MiB; i++)
+			wr[i] = pat(i);	/* what the region holds */
+		for (uint32_t i = 0; i < N; i++)
+			m[i] = (struct rte_vfio_user_client_access){
+				.offset = (i / 2 % 4) * (uint64_t)MiB,
+				.buf = i % 2 ? wr + (i / 2 % 4) * MiB :
+					       rd + (size_t)i * MiB,
+				.region = BIG_IDX,
+				.len = MiB,
+				.write = i % 2 == 1,
+			};
+		assert_int_equal(rte_vfio_user_client_region_access_bulk(
+					 c, m, N, &failed),
+				 0);
+		for (uint32_t i = 0; i < N; i += 2)
+			assert_memory_equal(rd + (size_t)i * MiB,
+					    wr + (i / 2 % 4) * MiB, MiB);
+		print_message("%u MiB read and written in one bulk call: "
+			      "%" PRIu64 " ms\n",
+			      N, rc_now_ms() - t0);
+		assert_int_equal(rte_vfio_user_client_region_read(c, 0, 0x100,
+								  &r[0], 4),
+				 0);
+		free(rd);
+		free(wr);
+	}
 	cli_detach(&srv_a, c);
 }
 
@@ -2002,20 +2053,21 @@ test_reply_fd_limit(void **state)
 	static struct fi_limit lim;
 	unsigned int ok = 0, refused = 0;
 	uint16_t ids[N];
-	struct rc rc;
+	static struct rc rc;
 	int got;
 
 	(void)state;
 	assert_int_equal(rc_connect(&rc, srv_a.path, RC_TIMEOUT_MS), 0);
+	cur_rc = &rc;
 	assert_int_equal(rc_negotiate(&rc, NULL, NULL), 0);
 	got = fi_limit_begin(&lim, 4);
 	assert_true(got >= 0);
 	if (got == 0) {
 		print_message("kernel does not limit fds in flight here: "
 			      "nothing to test\n");
-		rc_close(&rc);
 		return;
 	}
+	cur_limit = &lim;
 	/* one at a time, each answered (and not read) before the next */
 	for (int i = 0; i < N; i++) {
 		int before = queued_bytes(&rc);
@@ -2028,6 +2080,7 @@ test_reply_fd_limit(void **state)
 			rc_sleep_ms(1);
 	}
 	fi_limit_end(&lim);
+	cur_limit = NULL;
 	for (int i = 0; i < N; i++) {
 		struct rc_reply r;
 
@@ -2051,6 +2104,7 @@ test_reply_fd_limit(void **state)
 				 sizeof(in), NULL, 0, NULL),
 			 0);
 	rc_close(&rc);
+	cur_rc = NULL;
 	srv_wait_idle(&srv_a);
 }
 

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -104,14 +106,19 @@ park(struct fi_limit *s, unsigned int room)
 	unsigned int n = 0, singles = 0;
 	int err = 0;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s->many) < 0 ||
+	/* an eventfd, not a socket: a socket sent over itself would be a
+	 * cycle that only the kernel's garbage collector takes out of flight,
+	 * some time after the pairs are closed */
+	s->parked = eventfd(0, EFD_CLOEXEC);
+	if (s->parked < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s->many) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s->sv) < 0)
 		return -1;
 	while (n + 2 * MANY + room < s->limit &&
-	       send_fds(s->many[0], s->many[1], MANY) == 0)
+	       send_fds(s->many[0], s->parked, MANY) == 0)
 		n += MANY;
 	while (n <= s->limit + 16) {
-		err = send_fds(s->sv[0], s->sv[1], 1);
+		err = send_fds(s->sv[0], s->parked, 1);
 		if (err < 0)
 			break;
 		n++;
@@ -133,7 +140,7 @@ fi_limit_begin(struct fi_limit *s, unsigned int room)
 	struct rlimit rl;
 	int top = highest_fd(), ret;
 
-	s->sv[0] = s->sv[1] = s->many[0] = s->many[1] = -1;
+	s->sv[0] = s->sv[1] = s->many[0] = s->many[1] = s->parked = -1;
 	if (top < 0 || getrlimit(RLIMIT_NOFILE, &s->saved) < 0)
 		return -1;
 	s->euid = geteuid();
@@ -146,7 +153,10 @@ fi_limit_begin(struct fi_limit *s, unsigned int room)
 	rl.rlim_cur = s->limit;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return -1;
-	if (s->euid == 0 && seteuid(NOBODY) < 0) {
+	/* a user of its own (the count is per real uid: root's would include
+	 * every root process's), without capabilities; the saved uid 0
+	 * lets fi_limit_end() back */
+	if (s->euid == 0 && setresuid(NOBODY, NOBODY, 0) < 0) {
 		int err = errno;
 
 		setrlimit(RLIMIT_NOFILE, &s->saved);
@@ -163,6 +173,15 @@ fi_limit_begin(struct fi_limit *s, unsigned int room)
 	return ret;
 }
 
+int
+fi_limit_give(struct fi_limit *s, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (take_fd(s->sv[1]) < 0)
+			return -1;
+	return 0;
+}
+
 void
 fi_limit_end(struct fi_limit *s)
 {
@@ -174,7 +193,15 @@ fi_limit_end(struct fi_limit *s)
 			close(s->many[i]);
 		s->sv[i] = s->many[i] = -1;
 	}
-	if (s->euid == 0 && seteuid(0) < 0)
-		abort();	/* the rest of the tests would run unprivileged */
+	if (s->parked >= 0)
+		close(s->parked);
+	s->parked = -1;
+	if (s->euid == 0) {
+		if (setresuid(0, 0, 0) < 0)
+			abort(); /* the rest of the tests would run unprivileged */
+		/* a change of uid made the process undumpable: /proc/self/fd
+		 * would be root's alone, sanitizers could not trace it */
+		prctl(PR_SET_DUMPABLE, 1);
+	}
 	setrlimit(RLIMIT_NOFILE, &s->saved);
 }

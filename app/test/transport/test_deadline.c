@@ -23,11 +23,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fd_inflight.h"
 #include "vu_transport.h"
 
 /* A wait of W ms must end in [W - 10, W + SLACK): generous above, for a
@@ -230,6 +233,153 @@ test_out_wait_ends_when_drained(void **state)
 	assert_int_equal(vu_out_pending(&f->out), 0);
 }
 
+/* Read what the peer got until the queue is empty or fails: the bytes in
+ * *buf (malloc'ed), the fds that came counted (and closed). The last
+ * flush's result. */
+static ssize_t
+drain(struct queue_fixture *f, uint8_t **buf, size_t *len, int *nfds)
+{
+	size_t cap = 8 << 20;
+	ssize_t left = 1;
+
+	*buf = malloc(cap);
+	*len = 0;
+	*nfds = 0;
+	assert_non_null(*buf);
+	for (int spins = 0; spins < 100000 && left > 0; spins++) {
+		union {
+			char b[CMSG_SPACE(8 * sizeof(int))];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec v = { *buf + *len, cap - *len };
+		struct msghdr mh = {
+			.msg_iov = &v,
+			.msg_iovlen = 1,
+			.msg_control = ctl.b,
+			.msg_controllen = sizeof(ctl.b),
+		};
+		ssize_t r = recvmsg(f->sv[1], &mh, MSG_DONTWAIT);
+
+		if (r > 0) {
+			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+			*len += (size_t)r;
+			if (c != NULL && c->cmsg_type == SCM_RIGHTS) {
+				int n = (int)((c->cmsg_len - CMSG_LEN(0)) /
+					      sizeof(int));
+
+				for (int k = 0; k < n; k++) {
+					int fd;
+
+					memcpy(&fd,
+					       CMSG_DATA(c) + k * sizeof(int),
+					       sizeof(fd));
+					close(fd);
+				}
+				*nfds += n;
+			}
+		}
+		left = vu_out_flush(&f->out, f->sv[0]);
+	}
+	for (;;) {	/* what the last flush sent */
+		ssize_t r = recv(f->sv[1], *buf + *len, cap - *len,
+				 MSG_DONTWAIT);
+
+		if (r <= 0)
+			break;
+		*len += (size_t)r;
+	}
+	return left;
+}
+
+/*
+ * Queued messages whose fds the kernel refuses when their turn comes
+ * (fds in flight at RLIMIT_NOFILE): a reply goes as an ETOOMANYREFS error
+ * reply without fds, the queue goes on; a request fails the socket (a
+ * client never queues one: fds_now). Before, the reply failed it too.
+ */
+static void
+test_out_queued_fds_refused(void **state)
+{
+	struct queue_fixture *f = *state;
+	struct vfio_user_header rep = {
+		.msg_id = 0x4242,
+		.cmd = VFIO_USER_DEVICE_GET_REGION_INFO,
+		.flags = VFIO_USER_F_TYPE_REPLY,
+	}, req = {
+		.msg_id = 0x4343,
+		.cmd = VFIO_USER_DMA_MAP,
+		.flags = VFIO_USER_F_TYPE_COMMAND,
+	};
+	uint8_t payload[32] = { 0 }, *buf;
+	struct iovec iov = { payload, sizeof(payload) };
+	struct fi_limit lim;
+	int efd = eventfd(0, EFD_CLOEXEC), nfds, got;
+	size_t len, at = 0;
+	const struct vfio_user_header *h = NULL;
+	ssize_t left;
+
+	assert_true(efd >= 0);
+	fill_until_queued(f);
+	assert_int_equal(vu_out_send(&f->out, f->sv[0], &rep, &iov, 1, &efd, 1),
+			 1);
+	assert_int_equal(vu_out_send(&f->out, f->sv[0], &req, &iov, 1, &efd, 1),
+			 1);
+	got = fi_limit_begin(&lim, 0);
+	assert_true(got >= 0);
+	if (got == 0) {
+		print_message("kernel does not limit fds in flight here: "
+			      "nothing to test\n");
+		close(efd);
+		return;
+	}
+	left = drain(f, &buf, &len, &nfds);
+	fi_limit_end(&lim);
+	/* the request failed the socket, once the reply went */
+	assert_int_equal(left, -ETOOMANYREFS);
+	assert_int_equal(nfds, 0);
+	while (at + sizeof(*h) <= len) {
+		h = (const void *)(buf + at);
+		assert_true(h->msg_size >= sizeof(*h));
+		at += h->msg_size;
+		if (h->msg_id == 0x4242)
+			break;
+	}
+	assert_non_null(h);
+	assert_int_equal(h->msg_id, 0x4242);
+	assert_int_equal(h->msg_size, sizeof(*h));
+	assert_int_equal(h->flags, VFIO_USER_F_TYPE_REPLY | VFIO_USER_F_ERROR);
+	assert_int_equal(h->error_no, ETOOMANYREFS);
+	assert_int_equal(at, len);	/* nothing of the request */
+	free(buf);
+	close(efd);
+}
+
+/* A client's queue (fds_now) does not queue a message with fds: -EAGAIN,
+ * nothing sent, the caller waits for room. */
+static void
+test_out_fds_now(void **state)
+{
+	struct queue_fixture *f = *state;
+	struct vfio_user_header req = { .msg_id = 1, .cmd = VFIO_USER_DMA_MAP };
+	uint8_t payload[32] = { 0 };
+	struct iovec iov = { payload, sizeof(payload) };
+	int efd = eventfd(0, EFD_CLOEXEC);
+	size_t before;
+
+	assert_true(efd >= 0);
+	f->out.fds_now = true;
+	fill_until_queued(f);
+	before = vu_out_pending(&f->out);
+	assert_int_equal(vu_out_send(&f->out, f->sv[0], &req, &iov, 1, &efd, 1),
+			 -EAGAIN);
+	assert_int_equal(vu_out_pending(&f->out), before);
+	/* without fds it is queued as ever */
+	assert_int_equal(vu_out_send(&f->out, f->sv[0], &req, &iov, 1, NULL, 0),
+			 1);
+	close(efd);
+}
+
 int
 main(void)
 {
@@ -242,6 +392,10 @@ main(void)
 						queue_setup, queue_teardown),
 		cmocka_unit_test_setup_teardown(test_out_wait_ends_when_drained,
 						queue_setup, queue_teardown),
+		cmocka_unit_test_setup_teardown(test_out_queued_fds_refused,
+						queue_setup, queue_teardown),
+		cmocka_unit_test_setup_teardown(test_out_fds_now, queue_setup,
+						queue_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
