@@ -236,17 +236,15 @@ msix_switch(struct vuc_dev *d, uint16_t nvec, bool on)
 static int
 msix_enable(struct vuc_dev *d, uint16_t nvec)
 {
-	int ret;
-
 	if (nvec > d->msix_nvec) {
 		VUC_LOG(ERR, "%s: %u MSI-X vectors needed, the device has %u",
 			d->path, nvec, d->msix_nvec);
 		return -ENOSPC;
 	}
-	ret = msix_switch(d, nvec, true);
-	if (ret == 0)
-		d->msix_used = nvec;
-	return ret;
+	/* used even if it fails: the accesses after a failed one were made
+	 * (pipelined), so the vectors may be on; the teardown turns them off */
+	d->msix_used = nvec;
+	return msix_switch(d, nvec, true);
 }
 
 /* MSI-X off, our vectors masked again (as a PCI driver's shutdown). */
@@ -690,7 +688,9 @@ vq_prepare(struct vuc_dev *d, struct vuc_vq *vq, struct vq_regs *r)
  * whatever n (one access at a time, it was 12 round trips a queue): the
  * sizes and doorbells of all queues, then their rings, vectors and
  * enables; the device serves them in order, each queue_select before the
- * registers it selects.
+ * registers it selects. When an access fails, the rest of its call was
+ * sent and made anyway: the caller's failure path resets the device
+ * (status 0, before DRIVER_OK was ever set), which forgets them.
  */
 static int
 vqs_setup(struct vuc_dev *d, struct vuc_vq *const *vqs, const uint16_t *vectors,
