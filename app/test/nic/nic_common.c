@@ -781,17 +781,16 @@ drv_ctrl_index(uint64_t features)
 	return (features & NIC_F(VIRTIO_NET_F_MQ)) ? 2 * NIC_QUEUES : 2;
 }
 
-uint8_t
-drv_ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
-	     uint32_t len, bool indirect)
+uint16_t
+drv_ctrl_post(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
+	      uint32_t len, bool indirect)
 {
 	struct dvq *q = &d->vq[drv_ctrl_index(d->features)];
-	uint16_t head = dvq_alloc(q), id, old = q->avail_idx;
+	uint16_t head = dvq_alloc(q), old = q->avail_idx;
 	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
 	uint64_t iova = q->bufs_iova + (uint64_t)head * NIC_SLOT;
 	struct vring_desc dd[3];
 	unsigned int n = 0;
-	uint32_t ulen;
 
 	slot[0] = cls;
 	slot[1] = cmd;
@@ -850,13 +849,33 @@ drv_ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
 		dvq_publish(q, head);
 	}
 	dvq_kick(d, q, old);
+	return head;
+}
+
+uint8_t
+drv_ctrl_wait(struct nic_drv *d, uint16_t head)
+{
+	struct dvq *q = &d->vq[drv_ctrl_index(d->features)];
+	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
+	uint32_t ulen;
+	uint16_t id;
+
 	if (!NIC_WAIT(dvq_pending_used(q) > 0, 2000))
-		fail_msg("control command %u/%u not completed", cls, cmd);
+		fail_msg("control command %u/%u not completed (%s kick)",
+			 slot[0], slot[1], q->kicks ? "after a" : "no");
 	assert_true(dvq_get_used(q, &id, &ulen));
 	assert_int_equal(id, head);
 	assert_int_equal(ulen, slot[4096] == 0xee ? 0 : 1);
 	dvq_free_chain(q, head);
 	return slot[4096];
+}
+
+uint8_t
+drv_ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
+	     uint32_t len, bool indirect)
+{
+	return drv_ctrl_wait(d,
+			     drv_ctrl_post(d, cls, cmd, data, len, indirect));
 }
 
 void

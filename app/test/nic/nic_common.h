@@ -310,9 +310,15 @@ void drv_init(struct nic_drv *d, uint64_t features, uint16_t nvqs);
 uint16_t drv_num_vqs(uint64_t features);
 /* Index of the control queue for the negotiated features. */
 uint16_t drv_ctrl_index(uint64_t features);
-/* A control command (class, command, data) on the control queue, split or
- * packed, its descriptors direct or in one indirect table; the device's
- * ack. The command sits in the head's slot, the ack 4 KiB after it. */
+/* Post a control command (class, command, data) on the control queue,
+ * split or packed, its descriptors direct or in one indirect table, and
+ * kick; its head. The command sits in the head's slot, the ack (0xee
+ * until the device writes it) 4 KiB after it. */
+uint16_t drv_ctrl_post(struct nic_drv *d, uint8_t cls, uint8_t cmd,
+		       const void *data, uint32_t len, bool indirect);
+/* Wait for the command posted at head to be used; the device's ack. */
+uint8_t drv_ctrl_wait(struct nic_drv *d, uint16_t head);
+/* drv_ctrl_post() then drv_ctrl_wait(). */
 uint8_t drv_ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd,
 		     const void *data, uint32_t len, bool indirect);
 

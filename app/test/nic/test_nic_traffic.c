@@ -23,7 +23,6 @@
 #endif
 
 #define V1 NIC_F(VIRTIO_F_VERSION_1)
-#define ACK_UNTOUCHED 0xee
 
 static const uint32_t sizes[] = {
 	64, 65, 128, 511, 1024, 1514, 1515, 2036, 2037, 2048, 4000, 6000,
@@ -144,79 +143,12 @@ port_to_drv(struct nic_drv *d, unsigned int qp, uint32_t seq0, bool indirect)
 
 /* ---- control queue ---- */
 
-static uint16_t
-ctrl_post(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
-	  uint32_t len, bool indirect)
-{
-	struct dvq *q = &d->vq[drv_ctrl_index(d->features)];
-	uint16_t head = dvq_alloc(q), old = q->avail_idx;
-	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
-	uint64_t iova = q->bufs_iova + (uint64_t)head * NIC_SLOT;
-	struct vring_desc dd[3];
-	unsigned int n = 0;
-
-	slot[0] = cls;
-	slot[1] = cmd;
-	memcpy(slot + 2, data, len);
-	slot[4096] = ACK_UNTOUCHED;
-	dd[n++] = (struct vring_desc){ iova, 2, VRING_DESC_F_NEXT, 0 };
-	if (len > 0)
-		dd[n++] = (struct vring_desc){ iova + 2, len, VRING_DESC_F_NEXT, 0 };
-	dd[n++] = (struct vring_desc){ iova + 4096, 1, VRING_DESC_F_WRITE, 0 };
-	if (indirect) {
-		struct vring_desc *t = q->ind + (size_t)head * NIC_IND_MAX;
-
-		for (unsigned int k = 0; k < n; k++) {
-			t[k] = dd[k];
-			t[k].next = (uint16_t)(k + 1);
-		}
-		q->desc[head] = (struct vring_desc){
-			q->ind_iova + (uint64_t)head * NIC_IND_MAX * 16, n * 16,
-			VRING_DESC_F_INDIRECT, 0 };
-	} else {
-		uint16_t prev = head;
-
-		q->desc[head] = dd[0];
-		for (unsigned int k = 1; k < n; k++) {
-			uint16_t i = dvq_alloc(q);
-
-			q->desc[prev].next = i;
-			q->hnext[prev] = i;
-			q->desc[i] = dd[k];
-			prev = i;
-		}
-		q->chain_len[head] = (uint16_t)n;
-	}
-	dvq_publish(q, head);
-	dvq_kick(d, q, old);
-	return head;
-}
-
-/* Wait for the command ctrl_post() made; its ack. */
-static uint8_t
-ctrl_wait(struct nic_drv *d, uint16_t head)
-{
-	struct dvq *q = &d->vq[drv_ctrl_index(d->features)];
-	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
-	uint32_t ulen;
-	uint16_t id;
-
-	if (!NIC_WAIT(dvq_pending_used(q) > 0, 2000))
-		fail_msg("control command %u/%u not completed (%s kick)",
-			 slot[0], slot[1], q->kicks ? "after a" : "no");
-	assert_true(dvq_get_used(q, &id, &ulen));
-	assert_int_equal(id, head);
-	assert_int_equal(ulen, 1);
-	dvq_free_chain(q, head);
-	return slot[4096];
-}
-
-/* A control command and its ack. */
+/* A control command and its ack (nic_common's, any ring layout). */
 static uint8_t
 ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
 	 uint32_t len, bool indirect)
 {
-	return ctrl_wait(d, ctrl_post(d, cls, cmd, data, len, indirect));
+	return drv_ctrl_cmd(d, cls, cmd, data, len, indirect);
 }
 
 static uint8_t
@@ -735,8 +667,8 @@ test_bus_master(void **state)
 	assert_int_equal(drv_irqs(d, 0), 0);
 	assert_int_equal(drv_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
 	/* a control command waits too */
-	head = ctrl_post(d, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on,
-			 1, false);
+	head = drv_ctrl_post(d, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC,
+			     &on, 1, false);
 	usleep(50 * 1000);
 	assert_int_equal(dvq_pending_used(&d->vq[drv_ctrl_index(d->features)]),
 			 0);
@@ -744,7 +676,7 @@ test_bus_master(void **state)
 	/* back: the held interrupt, the command, then both frames */
 	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd | master);
 	assert_true(NIC_WAIT(drv_irqs(d, 0) >= 1, 2000));
-	assert_int_equal(ctrl_wait(d, head), VIRTIO_NET_OK);
+	assert_int_equal(drv_ctrl_wait(d, head), VIRTIO_NET_OK);
 	assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 1);
 	assert_true(drv_recv(d, q, rxbuf));
 	assert_true(pkt_check(rxbuf->data, 100, 901));
