@@ -59,6 +59,10 @@ ap.add_argument("--hold", type=float, default=1.5,
 ap.add_argument("--no-vector", choices=("queue", "config"),
                 help="refuse MSI-X vectors: queue_msix_vector (queue) or "
                 "msix_config (config) reads back NO_VECTOR")
+ap.add_argument("--slow-reset", type=float, default=0, metavar="MS",
+                help="a write of 0 to device_status completes MS ms later: "
+                "status reads 1 until then (VIRTIO 1.2 4.1.4.3.2: the "
+                "driver waits for 0)")
 ap.add_argument("--notify-map", choices=("none", "plain", "sealable"),
                 help="offer the notify area for mmap from a memfd, plain "
                 "(it can always shrink) or sealable (the driver can seal "
@@ -152,7 +156,12 @@ class Queue:
 
 
 queues = {}     # by index; replaced on a reset
-st = dict(dfsel=0, gfsel=0, gf=[0, 0], status=0, qsel=0, msix_config=0xffff)
+st = dict(dfsel=0, gfsel=0, gf=[0, 0], status=0, qsel=0, msix_config=0xffff,
+          reset_until=0.0, resets=0)
+
+
+def reset_pending():
+    return time.monotonic() < st["reset_until"]
 
 
 def cur_queue():
@@ -175,7 +184,8 @@ def common_read(off, n):
         q_vec = 0xffff
     elif args.no_vector == "config":
         cfg_vec = 0xffff
-    struct.pack_into("<HHBBHHHHH", b, 16, cfg_vec, nq, st["status"],
+    status = 1 if reset_pending() else st["status"]
+    struct.pack_into("<HHBBHHHHH", b, 16, cfg_vec, nq, status,
                      0, st["qsel"], qmax, q_vec, q.enable, notify_off)
     struct.pack_into("<QQQ", b, 32, q.desc, q.avail, q.used)
     return bytes(b[off:off + n])
@@ -193,7 +203,15 @@ def common_write(off, data):
     elif off == 16:
         st["msix_config"] = v
     elif off == 20:
+        if reset_pending() and v != 0:     # (0: another reset)
+            log("slow_reset: status 0x%x written before the reset completed"
+                % v)
         st["status"] = v
+        if v == 0 and args.slow_reset > 0:
+            st["reset_until"] = time.monotonic() + args.slow_reset / 1000
+            st["resets"] += 1
+            log("slow_reset: reset %d, completes in %g ms"
+                % (st["resets"], args.slow_reset))
         if v == 0:
             queues.clear()
             ctrl_seen[0] = 0

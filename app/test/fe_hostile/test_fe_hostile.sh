@@ -32,6 +32,13 @@
 #                 pause for 3 s: the port reads the link at most every
 #                 10 ms (it read it at every interrupt, thousands), and
 #                 the EAL interrupt thread's alarms run on time
+#   slow_reset    a device that completes a reset 300 ms after the write
+#                 of 0 (device_status reads 1 until then): the port
+#                 writes nothing to device_status before it reads 0
+#                 (VIRTIO 1.2 4.1.4.3.2), then works (packed_leak's
+#                 traffic); it wrote ACKNOWLEDGE at once before
+#   no_reset      one that never completes it: probe refused after the
+#                 request timeout (timeout=1000), the log says why
 # In every case the application exits by itself with status 0, the heap's
 # element list is intact after probe (and start, and close), and the
 # device sees its client go. Memory is --no-huge (a memfd the device maps).
@@ -247,8 +254,29 @@ case_config_storm() {
 	pair_log "$CASE: $(grep -a "^fe: alarms" "$FE_LOG"), $(grep -a "^dev: config_storm" "$DEV_LOG")"
 }
 
+case_slow_reset() {
+	fe_case packed_leak "" "--secs 8 --rx 192" "--slow-reset 300"
+	fe_expect rx 192 "all packets must come in"
+	grep -a -q "^dev: slow_reset: reset 1," "$DEV_LOG" ||
+		pair_fail "$CASE: the device was not reset"
+	if grep -a -q "^dev: slow_reset: status .* written before" "$DEV_LOG"; then
+		pair_fail "$CASE: the port did not wait for the reset: $(grep -a "^dev: slow_reset" "$DEV_LOG" | head -3)"
+	fi
+}
+
+case_no_reset() {
+	fe_case packed_leak ",timeout=1000" "--secs 8 --rx 192" \
+		"--slow-reset 100000"
+	fe_expect ports 0 "a device that never completes its reset"
+	grep -a -q "the device did not complete its reset in 1000 ms" "$FE_LOG" ||
+		pair_fail "$CASE: the reset that never completed went unnoticed"
+	if grep -a -q "^dev: slow_reset: status .* written before" "$DEV_LOG"; then
+		pair_fail "$CASE: the port went on before the reset completed"
+	fi
+}
+
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"

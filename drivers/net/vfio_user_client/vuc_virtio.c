@@ -1003,27 +1003,60 @@ vuc_on_disconnect(struct rte_vfio_user_client *c, void *arg)
 	vuc_schedule_reconnect(d);
 }
 
-/* Reset, then feature negotiation (VIRTIO 1.2 3.1.1): two bulk calls, a
+/*
+ * Reset the device and wait until it says it is done: device_status reads
+ * 0 (VIRTIO 1.2 4.1.4.3.2, a driver MUST, before it initializes the
+ * device again); a device may complete a reset later. At most the request
+ * timeout.
+ */
+static int
+device_reset(struct vuc_dev *d)
+{
+	uint8_t zero = 0, st = 0xff;
+	struct rte_vfio_user_client_access a[2];
+	uint64_t t0 = rte_get_timer_cycles(), hz = rte_get_timer_hz();
+	int ret;
+
+	cc_acc(d, &a[0], CC(device_status), &zero, 1, true);
+	cc_acc(d, &a[1], CC(device_status), &st, 1, false);
+	ret = rte_vfio_user_client_region_access_bulk(d->client, a, 2, NULL);
+	while (ret == 0 && st != 0) {
+		if (rte_get_timer_cycles() - t0 > hz * d->timeout_ms / 1000) {
+			VUC_LOG(ERR,
+				"%s: the device did not complete its reset in "
+				"%u ms (device_status 0x%x)",
+				d->path, d->timeout_ms, st);
+			return -ETIMEDOUT;
+		}
+		rte_delay_us_sleep(1000);
+		ret = status_get(d, &st);
+	}
+	return ret;
+}
+
+/* Reset, then feature negotiation (VIRTIO 1.2 3.1.1): three bulk calls, a
  * round trip each (13 one access at a time). */
 static int
 negotiate(struct vuc_dev *d)
 {
-	uint8_t st_reset = 0, st_ack = VIRTIO_CONFIG_S_ACKNOWLEDGE,
+	uint8_t st_ack = VIRTIO_CONFIG_S_ACKNOWLEDGE,
 		st_drv = st_ack | VIRTIO_CONFIG_S_DRIVER,
 		st_fok = st_drv | VIRTIO_CONFIG_S_FEATURES_OK, st;
 	uint32_t sel[2] = { 0, 1 }, lo, hi, g[2];
-	struct rte_vfio_user_client_access a[7];
+	struct rte_vfio_user_client_access a[6];
 	uint64_t want;
 	int ret;
 
-	cc_acc(d, &a[0], CC(device_status), &st_reset, 1, true);
-	cc_acc(d, &a[1], CC(device_status), &st_ack, 1, true);
-	cc_acc(d, &a[2], CC(device_status), &st_drv, 1, true);
-	cc_acc(d, &a[3], CC(device_feature_select), &sel[0], 4, true);
-	cc_acc(d, &a[4], CC(device_feature), &lo, 4, false);
-	cc_acc(d, &a[5], CC(device_feature_select), &sel[1], 4, true);
-	cc_acc(d, &a[6], CC(device_feature), &hi, 4, false);
-	ret = rte_vfio_user_client_region_access_bulk(d->client, a, 7, NULL);
+	ret = device_reset(d);
+	if (ret < 0)
+		return ret;
+	cc_acc(d, &a[0], CC(device_status), &st_ack, 1, true);
+	cc_acc(d, &a[1], CC(device_status), &st_drv, 1, true);
+	cc_acc(d, &a[2], CC(device_feature_select), &sel[0], 4, true);
+	cc_acc(d, &a[3], CC(device_feature), &lo, 4, false);
+	cc_acc(d, &a[4], CC(device_feature_select), &sel[1], 4, true);
+	cc_acc(d, &a[5], CC(device_feature), &hi, 4, false);
+	ret = rte_vfio_user_client_region_access_bulk(d->client, a, 6, NULL);
 	if (ret < 0)
 		return ret;
 	want = WANT_FEATURES;
