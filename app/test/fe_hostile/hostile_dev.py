@@ -63,12 +63,20 @@ ap.add_argument("--slow-reset", type=float, default=0, metavar="MS",
                 help="a write of 0 to device_status completes MS ms later: "
                 "status reads 1 until then (VIRTIO 1.2 4.1.4.3.2: the "
                 "driver waits for 0)")
+ap.add_argument("--fail-write", metavar="[bar1:]OFF",
+                help="refuse (EINVAL) the first write at OFF of the common "
+                "configuration (or of the MSI-X table, bar1:), then log "
+                "the status and MSI-X control writes that follow")
 ap.add_argument("--notify-map", choices=("none", "plain", "sealable"),
                 help="offer the notify area for mmap from a memfd, plain "
                 "(it can always shrink) or sealable (the driver can seal "
                 "it); default: plain for notify_oob, else none")
 args = ap.parse_args()
 MODE = args.mode
+FAIL_AT = None      # --fail-write: (region, offset)
+if args.fail_write:
+    _r, _, _o = args.fail_write.rpartition(":")
+    FAIL_AT = (1 if _r == "bar1" else 4, int(_o, 0))
 
 # vfio-user messages
 HDR = struct.Struct("<HHIII")
@@ -156,6 +164,7 @@ class Queue:
 
 
 queues = {}     # by index; replaced on a reset
+failed_write = []   # --fail-write: the offset, once refused
 st = dict(dfsel=0, gfsel=0, gf=[0, 0], status=0, qsel=0, msix_config=0xffff,
           reset_until=0.0, resets=0)
 
@@ -571,6 +580,18 @@ def main():
             send(mid, cmd, p[:16] + region_read(reg, off, cnt))
         elif cmd == REGION_WRITE:
             off, reg, cnt = struct.unpack("<QII", p[:16])
+            v = int.from_bytes(p[16:16 + cnt], "little")
+            if FAIL_AT == (reg, off) and not failed_write:
+                failed_write.append(off)
+                log("fail_write: refused the write of 0x%x at %s0x%x "
+                    "(queue %d)" % (v, "bar1:" if reg == BAR1 else "", off,
+                                    st["qsel"]))
+                send(mid, cmd, flags=REPLY | ERR, err=22)
+                continue
+            if failed_write and reg == BAR4 and off == 20:
+                log("fail_write: then status 0x%x" % v)
+            if failed_write and reg == CONFIG and off == 0x88 + 2:
+                log("fail_write: then MSI-X control 0x%x" % v)
             region_write(reg, off, p[16:16 + cnt])
             if not flags & NOREPLY:
                 send(mid, cmd, p[:16])

@@ -39,6 +39,13 @@
 #                 traffic); it wrote ACKNOWLEDGE at once before
 #   no_reset      one that never completes it: probe refused after the
 #                 request timeout (timeout=1000), the log says why
+#   fail_write    one that refuses the write of queue 0's queue_enable
+#                 (the middle of the pipelined queue setup): probe refused
+#                 with the device's error, the device reset (status 0)
+#                 and MSI-X turned off again (control 0)
+#   fail_msix     one that refuses the unmasking of MSI-X vector 1 (the
+#                 middle of the pipelined MSI-X enable, whose rest is
+#                 made): the same (MSI-X was left on)
 # In every case the application exits by itself with status 0, the heap's
 # element list is intact after probe (and start, and close), and the
 # device sees its client go. Memory is --no-huge (a memfd the device maps).
@@ -275,8 +282,33 @@ case_no_reset() {
 	fi
 }
 
+# fail_case FAIL_AT REFUSED: the device refuses the write at FAIL_AT; its
+# log must say REFUSED; the setup fails, the device is reset, MSI-X off.
+fail_case() {
+	fe_case packed_leak "" "--secs 8 --rx 192" "--fail-write $1"
+	fe_expect ports 0 "a device that refused a write of the setup"
+	grep -a -q "^dev: fail_write: refused the write of $2" "$DEV_LOG" ||
+		pair_fail "$CASE: the write was not refused: $(grep -a "^dev:" "$DEV_LOG" | tail -3)"
+	grep -a -q "device setup failed: Invalid argument" "$FE_LOG" ||
+		pair_fail "$CASE: the device's error went unnoticed"
+	[ "$(grep -a "^dev: fail_write: then status" "$DEV_LOG" | tail -1)" = \
+		"dev: fail_write: then status 0x0" ] ||
+		pair_fail "$CASE: the device was not reset after the failure: $(grep -a "^dev: fail_write" "$DEV_LOG" | tail -3)"
+	[ "$(grep -a "^dev: fail_write: then MSI-X" "$DEV_LOG" | tail -1)" = \
+		"dev: fail_write: then MSI-X control 0x0" ] ||
+		pair_fail "$CASE: MSI-X was left on after the failure: $(grep -a "^dev: fail_write" "$DEV_LOG" | tail -3)"
+}
+
+case_fail_write() {
+	fail_case 0x1c "0x1 at 0x1c (queue 0)"
+}
+
+case_fail_msix() {
+	fail_case bar1:0x1c "0x0 at bar1:0x1c"
+}
+
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset fail_write fail_msix}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"
