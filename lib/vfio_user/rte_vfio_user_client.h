@@ -63,10 +63,13 @@ typedef void (*rte_vfio_user_client_disconnect_t)(
 /** How to attach. Zeroed fields take defaults. */
 struct rte_vfio_user_client_conf {
 	const char *path;		/**< server socket */
-	uint32_t timeout_ms;		/**< per request, its send included,
-					 *   until its reply, on CLOCK_MONOTONIC
-					 *   (a step of the wall clock does not
-					 *   change it); default 5000 */
+	uint32_t timeout_ms;		/**< per request: at most this to
+					 *   send it (room in the queue, fds
+					 *   the kernel takes), then this from
+					 *   the send until its reply, on
+					 *   CLOCK_MONOTONIC (a step of the wall
+					 *   clock does not change it); default
+					 *   5000 */
 	uint32_t connect_timeout_ms;	/**< retry connect() while the socket
 					 *   is missing or refuses connections
 					 *   (a server not listening yet);

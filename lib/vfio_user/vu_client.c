@@ -74,6 +74,8 @@ struct client_sock {
 	bool reading;		/* false while too much output is queued */
 	bool direct;		/* a caller reads: the event thread does not.
 				 * Written with rx_lock and ev_lock held. */
+	uint32_t fds_waiting;	/* senders of fds waiting for the queue to
+				 * drain: posted requests refused meanwhile */
 };
 
 struct rte_vfio_user_client {
@@ -138,13 +140,14 @@ sock_fini(struct client_sock *k)
 static void
 sock_watch(struct client_sock *k)
 {
-	size_t pending = vu_out_pending(&k->out);
+	size_t pending = vu_out_pending(&k->out),
+	       replies = vu_out_pending_replies(&k->out);
 	uint32_t want;
 
 	pthread_mutex_lock(&k->ev_lock);
-	if (pending >= VU_OUT_HIGH)
+	if (replies >= VU_OUT_HIGH)
 		k->reading = false;
-	else if (pending <= VU_OUT_LOW)
+	else if (replies <= VU_OUT_LOW)
 		k->reading = true;
 	want = (k->reading && !k->direct ? EPOLLIN : 0) |
 	       (pending > 0 ? EPOLLOUT : 0);
@@ -192,16 +195,21 @@ sock_send(struct client_sock *k, struct vfio_user_header *h,
 	  const struct iovec *iov, unsigned int iovcnt, const int *fds,
 	  unsigned int nfds, uint64_t deadline_ms)
 {
-	int ret;
+	/* a message with fds waits for the queue ahead of it to drain, which
+	 * must only shrink meanwhile: other threads' posted requests (that
+	 * could keep it from ever draining) are refused until it went */
+	bool fds_wait = nfds > 0 && deadline_ms != 0;
+	int ret = 0;
 
+	if (fds_wait)
+		__atomic_fetch_add(&k->fds_waiting, 1, __ATOMIC_SEQ_CST);
 	if (vu_out_pending(&k->out) >= VU_OUT_HIGH) {
 		if (deadline_ms == 0)
 			return -ENOBUFS;
 		ret = vu_out_wait(&k->out, VU_OUT_LOW, deadline_ms);
-		if (ret < 0)
-			return ret;
 	}
-	ret = vu_out_send(&k->out, k->fd, h, iov, iovcnt, fds, nfds);
+	if (ret == 0)
+		ret = vu_out_send(&k->out, k->fd, h, iov, iovcnt, fds, nfds);
 	while ((ret == -ETOOMANYREFS || ret == -EAGAIN) && deadline_ms != 0) {
 		int err = sock_send_wait(k, ret, deadline_ms);
 
@@ -211,6 +219,8 @@ sock_send(struct client_sock *k, struct vfio_user_header *h,
 		}
 		ret = vu_out_send(&k->out, k->fd, h, iov, iovcnt, fds, nfds);
 	}
+	if (fds_wait)
+		__atomic_fetch_sub(&k->fds_waiting, 1, __ATOMIC_SEQ_CST);
 	if (ret == -EAGAIN)	/* no deadline to wait for room */
 		ret = -ENOBUFS;
 	if (ret == 1) {
@@ -278,8 +288,11 @@ request_send(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 	pthread_mutex_unlock(&c->lock);
 
 	*deadline_ms = vu_now_ms() + c->conf.timeout_ms;
-	ret = sock_send(&c->main, &h, iov, iovcnt, fds, nfds,
-			posted ? 0 : *deadline_ms);
+	if (posted && __atomic_load_n(&c->main.fds_waiting, __ATOMIC_SEQ_CST))
+		ret = -ENOBUFS;	/* a message with fds waits for the queue */
+	else
+		ret = sock_send(&c->main, &h, iov, iovcnt, fds, nfds,
+				posted ? 0 : *deadline_ms);
 	if (ret == -EPIPE || ret == -ECONNRESET)	/* the server went */
 		ret = -ENOTCONN;
 	else if (ret == 0)	/* the server has the timeout from now on */
@@ -640,12 +653,12 @@ sock_event(struct rte_vfio_user_client *c, struct client_sock *k,
 	if (k->direct) {
 		/* a caller reads (and finds a hang-up): input is its own */
 		pthread_mutex_unlock(&k->rx_lock);
-		if (vu_out_pending(&k->out) > 0)
+		if ((events & EPOLLOUT) || vu_out_pending(&k->out) > 0)
 			sock_watch(k);
 		return;
 	}
 	pthread_mutex_lock(&k->ev_lock);
-	reading = k->reading || vu_out_pending(&k->out) <= VU_OUT_LOW;
+	reading = k->reading || vu_out_pending_replies(&k->out) <= VU_OUT_LOW;
 	pthread_mutex_unlock(&k->ev_lock);
 	if (!reading && (events & (EPOLLHUP | EPOLLERR))) {
 		pthread_mutex_unlock(&k->rx_lock);
@@ -656,14 +669,15 @@ sock_event(struct rte_vfio_user_client *c, struct client_sock *k,
 		r = sock_read_one(c, k);
 		if (r <= 0)
 			break;
-		if (vu_out_pending(&k->out) >= VU_OUT_HIGH)
+		if (vu_out_pending_replies(&k->out) >= VU_OUT_HIGH)
 			break;	/* read on once the server takes our replies */
 	}
 	pthread_mutex_unlock(&k->rx_lock);
 	if (r < 0)
 		client_lost(c);
-	else if (r > 0 || vu_out_pending(&k->out) > 0)
-		sock_watch(k);
+	else if (r > 0 || (events & EPOLLOUT) || vu_out_pending(&k->out) > 0)
+		sock_watch(k);	/* (a queue just drained: EPOLLOUT off, or
+				 * level-triggered it wakes us again and again) */
 }
 
 /*
@@ -733,7 +747,7 @@ direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
 		do {
 			r = sock_read_one(c, k);
 		} while (r > 0 && !waiter_done(c, w) &&
-			 vu_out_pending(&k->out) < VU_OUT_HIGH &&
+			 vu_out_pending_replies(&k->out) < VU_OUT_HIGH &&
 			 vu_now_ms() < deadline_ms);	/* a flood of other
 							 * messages too */
 		pthread_mutex_unlock(&k->rx_lock);

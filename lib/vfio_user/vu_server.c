@@ -524,6 +524,9 @@ conn_handle_msg(struct vu_conn *c)
 	if (ret < 0) {
 		VU_LOG(ERR, "%s: reply failed: %s", c->dev->path,
 		       strerror(-ret));
+		if (!was_negotiated)	/* (VERSION's) new_device never ran:
+					 * no destroy_device for it */
+			c->negotiated = false;
 		return -1;
 	}
 

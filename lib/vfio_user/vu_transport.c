@@ -341,6 +341,7 @@ struct vu_out_chunk {
 	size_t off;			/* sent so far */
 	int fds[VU_MAX_MSG_FDS];	/* ours (duplicates): go with byte 0 */
 	unsigned int nfds;
+	bool reply;			/* (the rest of) a reply */
 	uint8_t data[];
 };
 
@@ -461,6 +462,10 @@ vu_out_send(struct vu_out *o, int fd, struct vfio_user_header *hdr,
 	*o->tail = k;
 	o->tail = &k->next;
 	o->bytes += left;
+	k->reply = (hdr->flags & VFIO_USER_F_TYPE_MASK) ==
+		   VFIO_USER_F_TYPE_REPLY;
+	if (k->reply)
+		o->reply_bytes += left;
 	ret = 1;
 out:
 	pthread_mutex_unlock(&o->lock);
@@ -492,6 +497,7 @@ chunk_refused_fds(struct vu_out *o, struct vu_out_chunk *k)
 	h.msg_size = sizeof(h);
 	memcpy(k->data, &h, sizeof(h));
 	o->bytes -= k->len - sizeof(h);
+	o->reply_bytes -= k->len - sizeof(h);
 	k->len = sizeof(h);
 	vu_close_fds(k->fds, k->nfds);
 	k->nfds = 0;
@@ -523,6 +529,8 @@ vu_out_flush(struct vu_out *o, int fd)
 		k->nfds = 0;
 		k->off += (size_t)r;
 		o->bytes -= (size_t)r;
+		if (k->reply)
+			o->reply_bytes -= (size_t)r;
 		o->progress_ms = vu_now_ms();
 		if (k->off == k->len) {
 			o->head = k->next;
@@ -535,6 +543,17 @@ vu_out_flush(struct vu_out *o, int fd)
 	pthread_cond_broadcast(&o->drained);
 	pthread_mutex_unlock(&o->lock);
 	return ret;
+}
+
+size_t
+vu_out_pending_replies(struct vu_out *o)
+{
+	size_t n;
+
+	pthread_mutex_lock(&o->lock);
+	n = o->reply_bytes;
+	pthread_mutex_unlock(&o->lock);
+	return n;
 }
 
 size_t

@@ -115,6 +115,7 @@ struct vu_out {
 	struct vu_out_chunk *head;
 	struct vu_out_chunk **tail;
 	size_t bytes;			/* queued */
+	size_t reply_bytes;		/* of them, of replies */
 	uint64_t progress_ms;		/* last time bytes left the queue (or
 					 * it went from empty to not empty) */
 	int err;			/* sticky: the socket failed */
@@ -158,6 +159,10 @@ int vu_out_send(struct vu_out *o, int fd, struct vfio_user_header *hdr,
 ssize_t vu_out_flush(struct vu_out *o, int fd);
 /* Bytes queued. */
 size_t vu_out_pending(struct vu_out *o);
+/* Queued bytes of replies (of vu_out_pending()): what a peer that does not
+ * read makes pile up, where a peer that reads slowly only holds up our
+ * requests. */
+size_t vu_out_pending_replies(struct vu_out *o);
 /* When the queue last made progress, if it holds anything; else 0. */
 uint64_t vu_out_stalled_since(struct vu_out *o);
 /* Wait until at most 'limit' bytes are queued or deadline_ms (CLOCK_MONOTONIC

@@ -12,6 +12,7 @@
  */
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -2002,7 +2003,9 @@ fn_first_write_late(struct fake *f, const struct rc_reply *req)
 static void *
 give_room_later(void *arg)
 {
-	rc_sleep_ms(500);
+	/* well after the server read the writes (from 300 ms): the old code
+	 * had flushed the queued map into the refusal by then */
+	rc_sleep_ms(1500);
 	fi_limit_give(arg, 4);
 	return NULL;
 }
@@ -2010,14 +2013,14 @@ give_room_later(void *arg)
 /*
  * A DMA_MAP with its fd behind queued output (posted writes the server
  * is slow to read), while the kernel refuses the user's fds (in flight
- * at RLIMIT_NOFILE) until 500 ms later. The map waits for the queue to
+ * at RLIMIT_NOFILE) until 1.5 s later. The map waits for the queue to
  * drain, then for room, and goes. It used to be queued behind the writes,
  * and the queue's flush, refused, failed the connection for good.
  */
 static void
 test_dma_map_queued_fd_limit(void **state)
 {
-	struct rte_vfio_user_client_conf conf = { .timeout_ms = 3000 };
+	struct rte_vfio_user_client_conf conf = { .timeout_ms = 5000 };
 	struct rte_vfio_user_client *c;
 	static struct fake f;	/* outlives a failed test: see test_teardown */
 	static struct fi_limit lim;
@@ -2072,6 +2075,134 @@ test_dma_map_queued_fd_limit(void **state)
 	close(fd);
 }
 
+/* Each REGION_WRITE read 2 ms late: a slow reader. */
+static enum act
+fn_slow_writes(struct fake *f, const struct rc_reply *req)
+{
+	if (req->hdr.cmd == VFIO_USER_REGION_WRITE) {
+		rc_sleep_ms(2);
+		return A_CONT;		/* posted */
+	}
+	if (req->hdr.cmd == VFIO_USER_DMA_MAP)
+		bulk.maps++;
+	return answer_good(f, req);
+}
+
+static struct {
+	struct rte_vfio_user_client *c;
+	bool stop;
+	unsigned int posted, refused;
+} poster;
+
+static void *
+post_writes(void *arg)
+{
+	static uint8_t buf[64 * 1024];
+
+	(void)arg;
+	while (!__atomic_load_n(&poster.stop, __ATOMIC_ACQUIRE)) {
+		int r = rte_vfio_user_client_region_write(poster.c, 0, 0, buf,
+							  sizeof(buf), true);
+
+		if (r == 0)
+			poster.posted++;
+		else if (r == -ENOBUFS)
+			poster.refused++;
+		else
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * A request with an fd waits for the output queue to drain before it
+ * goes; another thread posting writes all the while, to a server that
+ * reads them slowly, kept the queue from ever draining: the map timed out
+ * (after 1 s, the server and socket fine). Posted requests are refused
+ * (-ENOBUFS) while it waits now.
+ */
+static void
+test_fd_request_not_starved(void **state)
+{
+	struct rte_vfio_user_client_conf conf = { .timeout_ms = 1000 };
+	static struct fake f;	/* outlives a failed test: see test_teardown */
+	int fd = memfd_create("starved", MFD_CLOEXEC);
+	uint64_t t0;
+	pthread_t t;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	memset(&bulk, 0, sizeof(bulk));
+	memset(&poster, 0, sizeof(poster));
+	fake_start(&f, fn_slow_writes);
+	fake_run(&f);
+	poster.c = attach(&f, &conf);
+	assert_int_equal(pthread_create(&t, NULL, post_writes, NULL), 0);
+	rc_sleep_ms(200);	/* the queue full of writes */
+	t0 = rc_now_ms();
+	assert_int_equal(rte_vfio_user_client_dma_map(poster.c, 0x100000, 4096,
+						      NULL, fd, 0,
+						      VFIO_USER_DMA_MAP_F_READ),
+			 0);
+	print_message("map behind a busy queue: %" PRIu64 " ms, %u writes "
+		      "posted, %u refused\n",
+		      rc_now_ms() - t0, poster.posted, poster.refused);
+	__atomic_store_n(&poster.stop, true, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	assert_int_equal(bulk.maps, 1);
+	detach(poster.c);
+	fake_stop(&f);
+	close(fd);
+}
+
+/* The process's CPU time over ms milliseconds of sleep. */
+static uint64_t
+cpu_ms_while_sleeping(unsigned int ms)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+	rc_sleep_ms(ms);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+	return (uint64_t)(b.tv_sec - a.tv_sec) * 1000 +
+	       (uint64_t)((b.tv_nsec - a.tv_nsec) / 1000000);
+}
+
+/*
+ * Once queued output drained, the event thread no longer watches for
+ * EPOLLOUT: the socket stays writable and, level-triggered, woke it
+ * without pause (a CPU burnt until the next request).
+ */
+static void
+test_no_spin_after_drain(void **state)
+{
+	struct rte_vfio_user_client *c;
+	static struct fake f;	/* outlives a failed test: see test_teardown */
+	uint8_t *big = calloc(1, 1 << 20);
+	uint64_t busy;
+
+	(void)state;
+	assert_non_null(big);
+	memset(&bulk, 0, sizeof(bulk));
+	fake_start(&f, fn_first_write_late);
+	fake_run(&f);
+	c = attach(&f, NULL);
+	/* 1 MiB posted: partly queued until the server reads, 300 ms on */
+	assert_int_equal(rte_vfio_user_client_region_write(c, 0, 0, big,
+							   1 << 20, true),
+			 0);
+	rc_sleep_ms(1000);	/* drained */
+	busy = cpu_ms_while_sleeping(500);
+	print_message("CPU time over 500 ms idle after the drain: %" PRIu64
+		      " ms\n",
+		      busy);
+	assert_true(busy < 150);
+	detach(c);
+	fake_stop(&f);
+	free(big);
+}
+
 /* Last: no fd left behind by all of the above. */
 static void
 test_no_fd_leak(void **state)
@@ -2093,6 +2224,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		/* first: a test before it may leave the event thread busy
+		 * enough to hide the spin it looks for */
+		cmocka_unit_test_teardown(test_no_spin_after_drain,
+					  test_teardown),
 		cmocka_unit_test_teardown(test_version_good, test_teardown),
 		cmocka_unit_test_teardown(test_version_bad, test_teardown),
 		cmocka_unit_test_teardown(test_version_silent_or_closed, test_teardown),
@@ -2117,8 +2252,13 @@ main(void)
 					  test_teardown),
 		cmocka_unit_test_teardown(test_dma_map_queued_fd_limit,
 					  test_teardown),
+		cmocka_unit_test_teardown(test_fd_request_not_starved,
+					  test_teardown),
 		cmocka_unit_test_teardown(test_no_fd_leak, test_teardown),
 	};
 
+	/* VU_TEST_FILTER=NAME (a cmocka pattern) runs some tests only */
+	if (getenv("VU_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("VU_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

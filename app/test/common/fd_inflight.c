@@ -124,10 +124,16 @@ park(struct fi_limit *s, unsigned int room)
 		n++;
 		singles++;
 	}
-	if (err != -ETOOMANYREFS)
-		return err < 0 ? -1 : 0;
-	if (singles < room)
-		return 0;	/* others hold fds in flight: no room to give */
+	if (err < 0 && err != -ETOOMANYREFS) {
+		errno = -err;
+		return -1;
+	}
+	if (err == 0)
+		return 0;	/* never refused: the kernel does not limit */
+	if (singles < room) {
+		errno = ENOSPC;	/* others hold fds in flight: no room */
+		return -1;
+	}
 	for (unsigned int i = 0; i < room; i++)
 		if (take_fd(s->sv[1]) < 0)
 			return -1;
@@ -144,7 +150,9 @@ fi_limit_begin(struct fi_limit *s, unsigned int room)
 	if (top < 0 || getrlimit(RLIMIT_NOFILE, &s->saved) < 0)
 		return -1;
 	s->euid = geteuid();
-	s->limit = (unsigned int)top + 8;	/* the pairs, take_fd() */
+	/* the pairs, take_fd(), and as many more as the room: that many
+	 * fds a message each are parked last, to be given back */
+	s->limit = (unsigned int)top + 8 + room;
 	rl = s->saved;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < s->limit) {
 		errno = ERANGE;

@@ -33,8 +33,9 @@ struct fi_limit {
  * if root; then park fds in flight over a socket pair of
  * its own until the kernel refuses one, and take room of them back: the
  * process may have about room more fds in flight. Returns 1 when done, 0
- * if the kernel refused none (the caller skips; fi_limit_end() done
- * already), -1 on error (errno).
+ * if the kernel refused none (the caller skips: the limit does not apply
+ * here; fi_limit_end() done already), -1 on error (errno; ENOSPC: other
+ * processes of the user hold fds in flight, no room could be made).
  */
 int fi_limit_begin(struct fi_limit *s, unsigned int room);
 
