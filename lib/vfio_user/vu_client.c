@@ -199,11 +199,17 @@ sock_send(struct client_sock *k, struct vfio_user_header *h,
 	 * must only shrink meanwhile: other threads' posted requests (that
 	 * could keep it from ever draining) are refused until it went */
 	bool fds_wait = nfds > 0 && deadline_ms != 0;
+	/* a reply is held to the replies queued (the socket is read until
+	 * they reach VU_OUT_HIGH): our own requests filling the queue must
+	 * not make us drop the answer to a server's request */
+	bool reply = (h->flags & VFIO_USER_F_TYPE_MASK) ==
+		     VFIO_USER_F_TYPE_REPLY;
 	int ret = 0;
 
 	if (fds_wait)
 		__atomic_fetch_add(&k->fds_waiting, 1, __ATOMIC_SEQ_CST);
-	if (vu_out_pending(&k->out) >= VU_OUT_HIGH) {
+	if ((reply ? vu_out_pending_replies(&k->out) :
+		     vu_out_pending(&k->out)) >= VU_OUT_HIGH) {
 		if (deadline_ms == 0)
 			return -ENOBUFS;
 		ret = vu_out_wait(&k->out, VU_OUT_LOW, deadline_ms);
@@ -516,8 +522,12 @@ serve_request(struct rte_vfio_user_client *c, struct client_sock *k)
 		rh.error_no = (uint32_t)err;
 		n = 0;
 	}
-	if (!(h->flags & VFIO_USER_F_NO_REPLY))
-		sock_send(k, &rh, iov, n, NULL, 0, 0);	/* copies or sends */
+	if (!(h->flags & VFIO_USER_F_NO_REPLY) &&
+	    sock_send(k, &rh, iov, n, NULL, 0, 0) < 0) /* copies or sends */
+		VU_LOG(ERR,
+		       "%s: no room for the reply to server request %u: "
+		       "dropped (the server reads none of ours)",
+		       c->path, h->msg_id);
 	if (n == 2) {
 		pthread_mutex_lock(&c->dma_lock);
 		if (--c->serving == 0)

@@ -2156,6 +2156,82 @@ test_fd_request_not_starved(void **state)
 	close(fd);
 }
 
+/* The fake: at the first REGION_WRITE, it reads nothing for 500 ms (the
+ * client's queue fills with posted writes), sends a DMA_READ, reads
+ * nothing for 300 ms more, then everything until its reply came (3 s at
+ * most). */
+static struct {
+	uint16_t id;
+	bool got;
+} dma_behind;
+
+static enum act
+fn_dma_behind_full_queue(struct fake *f, const struct rc_reply *req)
+{
+	struct vfio_user_dma_access a = { .addr = 0x1000, .count = 16 };
+	uint64_t end;
+
+	if (req->hdr.cmd != VFIO_USER_REGION_WRITE)
+		return answer_good(f, req);
+	if (dma_behind.id != 0)
+		return A_CONT;
+	rc_sleep_ms(500);
+	dma_behind.id = 0x6000;
+	send_msg(f->rc.fd, dma_behind.id, VFIO_USER_DMA_READ,
+		 VFIO_USER_F_TYPE_COMMAND, 0, 0, &a, sizeof(a), 0, NULL, 0);
+	rc_sleep_ms(300);	/* the client answers while its queue is full */
+	end = rc_now_ms() + 3000;
+	while (rc_now_ms() < end && !dma_behind.got) {
+		struct rc_reply r;
+
+		if (rc_recv(&f->rc, &r, 500) == 0 &&
+		    (r.hdr.flags & VFIO_USER_F_TYPE_MASK) ==
+			    VFIO_USER_F_TYPE_REPLY &&
+		    r.hdr.msg_id == dma_behind.id)
+			__atomic_store_n(&dma_behind.got, true,
+					 __ATOMIC_RELEASE);
+		rc_reply_free(&r);
+	}
+	return A_CONT;
+}
+
+/*
+ * The server's DMA_READ comes while the client's queue is full of its own
+ * posted writes: its reply (an error here: nothing is mapped) must go,
+ * however full the queue. It was dropped (-ENOBUFS, unlogged) once the
+ * client read on while its own requests filled the queue (1559b48).
+ */
+static void
+test_dma_reply_behind_full_queue(void **state)
+{
+	static uint8_t buf[64 * 1024];
+	struct rte_vfio_user_client *c;
+	static struct fake f;	/* outlives a failed test: see test_teardown */
+	unsigned int posted = 0;
+	uint64_t end;
+	int r;
+
+	(void)state;
+	memset(&dma_behind, 0, sizeof(dma_behind));
+	fake_start(&f, fn_dma_behind_full_queue);
+	fake_run(&f);
+	c = attach(&f, NULL);
+	while ((r = rte_vfio_user_client_region_write(c, 0, 0, buf, sizeof(buf),
+						      true)) == 0)
+		posted++;
+	assert_int_equal(r, -ENOBUFS);
+	end = rc_now_ms() + 5000;
+	while (!__atomic_load_n(&dma_behind.got, __ATOMIC_ACQUIRE) &&
+	       rc_now_ms() < end)
+		rc_sleep_ms(10);
+	print_message("%u x 64 KiB posted; the reply to the server's "
+		      "DMA_READ: %s\n",
+		      posted, dma_behind.got ? "sent" : "dropped");
+	assert_true(dma_behind.got);
+	detach(c);
+	fake_stop(&f);
+}
+
 /* The process's CPU time over ms milliseconds of sleep. */
 static uint64_t
 cpu_ms_while_sleeping(unsigned int ms)
@@ -2253,6 +2329,8 @@ main(void)
 		cmocka_unit_test_teardown(test_dma_map_queued_fd_limit,
 					  test_teardown),
 		cmocka_unit_test_teardown(test_fd_request_not_starved,
+					  test_teardown),
+		cmocka_unit_test_teardown(test_dma_reply_behind_full_queue,
 					  test_teardown),
 		cmocka_unit_test_teardown(test_no_fd_leak, test_teardown),
 	};
