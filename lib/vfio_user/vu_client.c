@@ -267,8 +267,9 @@ static void direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
 /*
  * Send one request; its reply is awaited with request_wait(), by
  * *deadline_ms (set here: the timeout from when the request went, its
- * send may have waited for room up to a timeout too). A request with VFIO_USER_F_NO_REPLY is done
- * once sent. 0 or -errno (nothing awaited then).
+ * send may have waited for room up to a timeout too). A request with
+ * VFIO_USER_F_NO_REPLY is done once sent. 0 or -errno (nothing awaited
+ * then).
  */
 static int
 request_send(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
