@@ -1417,6 +1417,25 @@ rte_vfio_user_client_set_irqs(struct rte_vfio_user_client *c, uint32_t index,
 	return ret;
 }
 
+/*
+ * The reply to a REGION_READ or REGION_WRITE of len bytes must echo it: a
+ * write's its count, a read's also its region and offset, with the data.
+ * 0 or -EPROTO.
+ */
+static int
+region_reply_check(const struct waiter *w, uint32_t region, uint64_t offset,
+		   uint32_t len, bool write)
+{
+	const struct vfio_user_region_access *rep = (const void *)w->payload;
+
+	if (w->size < sizeof(*rep) || rep->count != len)
+		return -EPROTO;
+	if (!write && (w->size != sizeof(*rep) + len || rep->offset != offset ||
+		       rep->region != region))
+		return -EPROTO;
+	return 0;
+}
+
 static uint32_t
 xfer_chunk(struct rte_vfio_user_client *c)
 {
@@ -1443,12 +1462,12 @@ rte_vfio_user_client_region_read(struct rte_vfio_user_client *c,
 			       NULL, 0);
 		if (ret < 0)
 			return ret;
-		rep = (const void *)w.payload;
-		if (w.size != sizeof(*rep) + n || rep->count != n ||
-		    rep->offset != offset || rep->region != index) {
+		ret = region_reply_check(&w, index, offset, n, false);
+		if (ret < 0) {
 			reply_done(&w);
-			return -EPROTO;
+			return ret;
 		}
+		rep = (const void *)w.payload;
 		memcpy(p, rep->data, n);
 		reply_done(&w);
 		p += n;
@@ -1481,10 +1500,7 @@ rte_vfio_user_client_region_write(struct rte_vfio_user_client *c,
 		if (ret < 0)
 			return ret;
 		if (!posted) {
-			if (w.size < sizeof(req) ||
-			    ((const struct vfio_user_region_access *)
-			     w.payload)->count != n)
-				ret = -EPROTO;
+			ret = region_reply_check(&w, index, offset, n, true);
 			reply_done(&w);
 			if (ret < 0)
 				return ret;
@@ -1879,16 +1895,12 @@ access_done(struct batch *b, uint32_t i, int err, const struct waiter *w)
 	const struct rte_vfio_user_client_access *a = &b->a[i];
 	const struct vfio_user_region_access *rep = (const void *)w->payload;
 
-	if (err < 0)
-		return err;
-	if (w->size < sizeof(*rep) || rep->count != a->len ||
-	    (!a->write &&
-	     (w->size != sizeof(*rep) + a->len || rep->offset != a->offset ||
-	      rep->region != a->region)))
-		return -EPROTO;
-	if (!a->write)
+	if (err == 0)
+		err = region_reply_check(w, a->region, a->offset, a->len,
+					 a->write);
+	if (err == 0 && !a->write)
 		memcpy(a->buf, rep->data, a->len);
-	return 0;
+	return err;
 }
 
 int
