@@ -193,6 +193,21 @@ find_caps(struct vuc_dev *d)
 			VFIO_USER_PCI_CONFIG_REGION_INDEX, PCI_COMMAND, &cmd, 2, false);
 }
 
+/* An access of a bulk call: len bytes at off of region, read into or
+ * written from v. */
+static void
+acc(struct rte_vfio_user_client_access *a, uint32_t region, uint64_t off,
+    void *v, uint32_t len, bool write)
+{
+	*a = (struct rte_vfio_user_client_access){
+		.offset = off,
+		.buf = v,
+		.region = region,
+		.len = len,
+		.write = write,
+	};
+}
+
 /*
  * MSI-X on (or off) as a PCI driver does it, in one bulk call: the
  * function masked, the vectors [0, nvec) unmasked in the table (masked
@@ -211,25 +226,15 @@ msix_switch(struct vuc_dev *d, uint16_t nvec, bool on)
 
 	if (nvec > RTE_DIM(a) - 2)
 		return -ENOSPC;
-	a[k++] = (struct rte_vfio_user_client_access){
-		.offset = d->msix_cap + PCI_MSIX_FLAGS,
-		.buf = &ctl_masked,
-		.region = VFIO_USER_PCI_CONFIG_REGION_INDEX,
-		.len = 2,
-		.write = true,
-	};
+	acc(&a[k++], VFIO_USER_PCI_CONFIG_REGION_INDEX,
+	    d->msix_cap + PCI_MSIX_FLAGS, &ctl_masked, 2, true);
 	for (uint16_t v = 0; v < nvec; v++)
-		a[k++] = (struct rte_vfio_user_client_access){
-			.offset = d->msix_table_off +
-				  (uint64_t)v * PCI_MSIX_ENTRY_SIZE +
-				  PCI_MSIX_ENTRY_VECTOR_CTRL,
-			.buf = &vctl,
-			.region = d->msix_table_bar,
-			.len = 4,
-			.write = true,
-		};
-	a[k] = a[0];
-	a[k++].buf = &ctl_end;
+		acc(&a[k++], d->msix_table_bar,
+		    d->msix_table_off + (uint64_t)v * PCI_MSIX_ENTRY_SIZE +
+			    PCI_MSIX_ENTRY_VECTOR_CTRL,
+		    &vctl, 4, true);
+	acc(&a[k++], VFIO_USER_PCI_CONFIG_REGION_INDEX,
+	    d->msix_cap + PCI_MSIX_FLAGS, &ctl_end, 2, true);
 	return rte_vfio_user_client_region_access_bulk(d->client, a, k, NULL);
 }
 
@@ -571,6 +576,21 @@ vq_layout(struct vuc_vq *vq)
  * (VIRTIO 1.2 4.1.5.1.2, MSI-X Vector Configuration). The vector in
  * force, or -errno.
  */
+/* The vector in force after the device read back got for vector: that
+ * one, or (refused, said) NO_VECTOR. */
+static uint16_t
+vector_taken(struct vuc_dev *d, const char *what, uint16_t index,
+	     uint16_t vector, uint16_t got)
+{
+	if (got == vector)
+		return vector;
+	VUC_LOG(WARNING,
+		"%s: %s %u: the device refused MSI-X vector %u (it says %u): "
+		"no interrupts from it",
+		d->path, what, index, vector, got);
+	return VIRTIO_MSI_NO_VECTOR;
+}
+
 static int
 vector_set(struct vuc_dev *d, size_t off, uint16_t vector, const char *what,
 	   uint16_t index)
@@ -582,14 +602,7 @@ vector_set(struct vuc_dev *d, size_t off, uint16_t vector, const char *what,
 		ret = cc_rd(d, off, &got, 2);
 	if (ret < 0)
 		return ret;
-	if (got != vector) {
-		VUC_LOG(WARNING,
-			"%s: %s %u: the device refused MSI-X vector %u (it "
-			"says %u): no interrupts from it",
-			d->path, what, index, vector, got);
-		got = VIRTIO_MSI_NO_VECTOR;
-	}
-	return got;
+	return vector_taken(d, what, index, vector, got);
 }
 
 /* An access to a register of the common configuration, for a bulk call. */
@@ -597,13 +610,7 @@ static void
 cc_acc(struct vuc_dev *d, struct rte_vfio_user_client_access *a, size_t off,
        void *v, uint32_t len, bool write)
 {
-	*a = (struct rte_vfio_user_client_access){
-		.offset = d->common_off + off,
-		.buf = v,
-		.region = d->common_bar,
-		.len = len,
-		.write = write,
-	};
+	acc(a, d->common_bar, d->common_off + off, v, len, write);
 }
 
 /* What the setup of one queue reads from and writes to the device. */
@@ -746,15 +753,9 @@ vqs_setup(struct vuc_dev *d, struct vuc_vq *const *vqs, const uint16_t *vectors,
 		cc_acc(d, &a[k++], CC(queue_enable), &r[i].enable, 2, true);
 	}
 	ret = rte_vfio_user_client_region_access_bulk(d->client, a, k, NULL);
-	for (uint16_t i = 0; i < n && ret == 0; i++) {
-		if (r[i].vector_got == r[i].vector)
-			continue;
-		VUC_LOG(WARNING,
-			"%s: queue %u: the device refused MSI-X vector %u (it "
-			"says %u): no interrupts from it",
-			d->path, r[i].index, r[i].vector, r[i].vector_got);
-		vqs[i]->vector = VIRTIO_MSI_NO_VECTOR;
-	}
+	for (uint16_t i = 0; i < n && ret == 0; i++)
+		vqs[i]->vector = vector_taken(d, "queue", r[i].index,
+					      r[i].vector, r[i].vector_got);
 out:
 	free(a);
 	free(r);
