@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fd_inflight.h"
+#include "raw_client.h"
 
 #define NOBODY 65534
 
@@ -36,33 +37,18 @@ highest_fd(void)
 
 #define MANY 64	/* fds per message when parking many */
 
-/* Send count (<= MANY) copies of fd over s in one message; -errno if
- * refused. */
+/* Send count (<= MANY) copies of fd over s (non-blocking) in a message
+ * of one byte; -errno if refused. */
 static int
 send_fds(int s, int fd, unsigned int count)
 {
-	union {
-		char buf[CMSG_SPACE(MANY * sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
+	struct rc c = { .fd = s };
+	int fds[MANY];
 	char byte = 0;
-	struct iovec v = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr mh = {
-		.msg_iov = &v,
-		.msg_iovlen = 1,
-		.msg_control = ctl.buf,
-		.msg_controllen = CMSG_SPACE(count * sizeof(int)),
-	};
-	struct cmsghdr *c;
 
-	memset(ctl.buf, 0, sizeof(ctl.buf));
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(count * sizeof(int));
 	for (unsigned int k = 0; k < count; k++)
-		memcpy(CMSG_DATA(c) + k * sizeof(int), &fd, sizeof(int));
-	return sendmsg(s, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
+		fds[k] = fd;
+	return rc_send_raw(&c, &byte, 1, fds, (int)count);
 }
 
 /* Receive one fd from s and close it: one fewer in flight. */
@@ -111,8 +97,10 @@ park(struct fi_limit *s, unsigned int room)
 	 * some time after the pairs are closed */
 	s->parked = eventfd(0, EFD_CLOEXEC);
 	if (s->parked < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s->many) < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s->sv) < 0)
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+		       s->many) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+		       s->sv) < 0)
 		return -1;
 	while (n + 2 * MANY + room < s->limit &&
 	       send_fds(s->many[0], s->parked, MANY) == 0)
