@@ -162,6 +162,7 @@ conn_new(struct vu_dev *dev, int fd, int *err)
 	c->reading = true;
 	pthread_mutex_init(&c->ev_lock, NULL);
 	vu_out_init(&c->out);
+	c->out.name = dev->path;
 	c->timer_fd = timerfd_create(CLOCK_MONOTONIC,
 				     TFD_NONBLOCK | TFD_CLOEXEC);
 	if (c->timer_fd < 0)
@@ -502,20 +503,9 @@ conn_handle_msg(struct vu_conn *c)
 		};
 		iov.iov_base = c->reply;
 		iov.iov_len = r.size;
+		/* fds the kernel refuses for now make an ETOOMANYREFS
+		 * error reply (vu_out_send()), VERSION's a failure */
 		ret = vu_conn_send(c, &rh, &iov, r.size ? 1 : 0, r.fds, r.nfds);
-		if (ret == -ETOOMANYREFS && h->cmd != VFIO_USER_VERSION) {
-			/* past RLIMIT_NOFILE fds of this user in flight
-			 * (clients that do not read theirs; no
-			 * CAP_SYS_RESOURCE): this client is told, not
-			 * dropped. (VERSION's twin socket is made: that
-			 * client goes, as before.) */
-			VU_LOG(ERR,
-			       "%s: %s: reply's fds refused: %s (this user's "
-			       "fds in flight exceed RLIMIT_NOFILE)",
-			       c->dev->path, vu_cmd_name(h->cmd),
-			       strerror(ETOOMANYREFS));
-			ret = conn_reply_error(c, h, ETOOMANYREFS);
-		}
 	} else {
 		ret = 0;
 	}

@@ -378,11 +378,38 @@ vu_out_fini(struct vu_out *o)
 	pthread_cond_destroy(&o->drained);
 }
 
+/*
+ * The kernel refuses the fds of the message whose header is h, for now
+ * (ETOOMANYREFS: this user's fds in flight exceed RLIMIT_NOFILE, the
+ * socket is fine). Nothing would say when to try again, so a reply cannot
+ * wait: h becomes an error reply (ETOOMANYREFS, no payload, no fds) and
+ * true is returned. false for a request (its sender waits and tries
+ * again) and the answer to VERSION (whose side effects are done: that
+ * peer goes).
+ */
+static bool
+refused_reply_to_error(const struct vu_out *o, struct vfio_user_header *h)
+{
+	if ((h->flags & VFIO_USER_F_TYPE_MASK) != VFIO_USER_F_TYPE_REPLY ||
+	    h->cmd == VFIO_USER_VERSION)
+		return false;
+	VU_LOG(ERR,
+	       "%s: reply to command %u (id %u): its fds refused: %s (this "
+	       "user's fds in flight exceed RLIMIT_NOFILE); sent as an error",
+	       o->name != NULL ? o->name : "socket", h->cmd, h->msg_id,
+	       strerror(ETOOMANYREFS));
+	h->flags |= VFIO_USER_F_ERROR;
+	h->error_no = ETOOMANYREFS;
+	h->msg_size = sizeof(*h);
+	return true;
+}
+
 int
 vu_out_send(struct vu_out *o, int fd, struct vfio_user_header *hdr,
 	    const struct iovec *iov, unsigned int iovcnt, const int *fds,
 	    unsigned int nfds)
 {
+	struct vfio_user_header eh;
 	struct iovec v[8];
 	struct vu_out_chunk *k;
 	unsigned int i = 0, cnt;
@@ -416,10 +443,18 @@ vu_out_send(struct vu_out *o, int fd, struct vfio_user_header *hdr,
 		if (r == -EAGAIN)
 			break;
 		if (r == -ETOOMANYREFS && !fds_sent) {
-			/* nothing of it went out: the stream is whole and the
-			 * caller may try again once the peer took some fds */
-			ret = (int)r;
-			goto out;
+			/* nothing of it went out: the stream is whole. A
+			 * reply goes as an error; anything else is the
+			 * caller's to try again once the peer took some */
+			eh = *hdr;
+			if (!refused_reply_to_error(o, &eh)) {
+				ret = (int)r;
+				goto out;
+			}
+			v[0] = (struct iovec){ &eh, sizeof(eh) };
+			cnt = 1;
+			fds_sent = true;
+			continue;
 		}
 		if (r < 0) {
 			o->err = (int)r;
@@ -474,8 +509,8 @@ out:
 
 /*
  * The kernel refuses the fds of k, the head chunk, for now: a reply is
- * turned into an error reply (ETOOMANYREFS, no fds), which goes at once;
- * 0, or -1 if k cannot be (a request, or the answer to VERSION).
+ * turned into an error reply (refused_reply_to_error()), which goes at
+ * once; 0, or -1 if k cannot be.
  */
 static int
 chunk_refused_fds(struct vu_out *o, struct vu_out_chunk *k)
@@ -485,16 +520,8 @@ chunk_refused_fds(struct vu_out *o, struct vu_out_chunk *k)
 	if (k->off != 0 || k->len < sizeof(h))
 		return -1;
 	memcpy(&h, k->data, sizeof(h));
-	if ((h.flags & VFIO_USER_F_TYPE_MASK) != VFIO_USER_F_TYPE_REPLY ||
-	    h.cmd == VFIO_USER_VERSION)
+	if (!refused_reply_to_error(o, &h))
 		return -1;
-	VU_LOG(ERR,
-	       "reply to command %u (id %u): its fds refused: %s (this "
-	       "user's fds in flight exceed RLIMIT_NOFILE); sent as an error",
-	       h.cmd, h.msg_id, strerror(ETOOMANYREFS));
-	h.flags |= VFIO_USER_F_ERROR;
-	h.error_no = ETOOMANYREFS;
-	h.msg_size = sizeof(h);
 	memcpy(k->data, &h, sizeof(h));
 	o->bytes -= k->len - sizeof(h);
 	o->reply_bytes -= k->len - sizeof(h);

@@ -121,6 +121,8 @@ struct vu_out {
 	int err;			/* sticky: the socket failed */
 	bool fds_now;			/* a message with fds goes now or not
 					 * at all (-EAGAIN): never queued */
+	const char *name;		/* for logs (the socket's path), or
+					 * NULL */
 };
 
 /*
@@ -140,16 +142,18 @@ void vu_out_fini(struct vu_out *o);
 /*
  * Send one message: hdr (msg_size is set here) then the iovecs, with fds.
  * Returns 0 (sent), 1 (all or part of it queued: the caller makes sure the
- * socket is watched for EPOLLOUT), -ETOOMANYREFS (nothing sent: the
- * user's fds in flight exceed RLIMIT_NOFILE; the socket is fine), -EAGAIN
- * (with fds_now, a message with fds that would be queued: nothing sent)
- * or -errno (the socket failed).
+ * socket is watched for EPOLLOUT), -ETOOMANYREFS (a request, or the answer
+ * to VERSION, whose fds the kernel refuses: nothing sent, the user's fds
+ * in flight exceed RLIMIT_NOFILE; the socket is fine), -EAGAIN (with
+ * fds_now, a message with fds that would be queued: nothing sent) or
+ * -errno (the socket failed).
  *
- * A queued message whose fds the kernel refuses later (ETOOMANYREFS, in
- * vu_out_flush()) cannot wait: the socket stays writable and nothing would
- * say when to try again. A reply then goes as an ETOOMANYREFS error reply
- * (unless it answers VERSION, whose side effects are done); anything else
- * fails the socket. A client, whose requests carry the fds, sets fds_now.
+ * A reply whose fds the kernel refuses, now or when it is flushed from
+ * the queue, cannot wait: the socket stays writable and nothing would say
+ * when to try again. It goes as an ETOOMANYREFS error reply instead
+ * (unless it answers VERSION, whose side effects are done). A queued
+ * request whose fds are refused fails the socket: a client, whose
+ * requests carry the fds, sets fds_now.
  */
 int vu_out_send(struct vu_out *o, int fd, struct vfio_user_header *hdr,
 		const struct iovec *iov, unsigned int iovcnt, const int *fds,
