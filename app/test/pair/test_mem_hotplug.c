@@ -16,13 +16,21 @@
  *     arrive whole at the device port, and rte_eth_tx_done_cleanup()
  *     gives back every mbuf of it the frontend held;
  *   - both freed: the device keeps no region of the pages DPDK gave back,
- *     and traffic from the first pool still flows.
+ *     and traffic from the first pool still flows;
+ *   - the device taken away and given back 20 times (reconnect=) while
+ *     another thread grows and shrinks the heap without pause: the port's
+ *     setup and the hotplug callback do not wait for each other (they
+ *     did: a deadlock in the first round);
+ *   - memory added while the device cannot map it: the link goes down
+ *     and the port sets the device up again with all of it (it ran on
+ *     with memory the device could not reach).
  */
 
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -185,6 +194,151 @@ test_mempool_after_start(void **state)
 	traffic(g.fe_mp, 1000);
 }
 
+/* Hotplug events without pause: a memzone the heap must grow for, then
+ * freed (the heap gives its pages back), until told to stop. */
+static volatile int churn_stop;
+static unsigned int churn_rounds;
+
+static void *
+churn_thread(void *arg)
+{
+	(void)arg;
+	while (!churn_stop) {
+		const struct rte_memzone *mz =
+			rte_memzone_reserve("vu-churn", 8u << 20, SOCKET_ID_ANY,
+					    0);
+
+		if (mz != NULL)
+			rte_memzone_free(mz);
+		churn_rounds++;
+	}
+	return NULL;
+}
+
+/* The watchdog of test_reconnect_during_hotplug: a port that stays down
+ * this long is stuck, and its threads with it: say so and end. */
+static void
+stuck(int sig)
+{
+	static const char msg[] =
+		"FAIL: the frontend did not come back in 10 s while memory "
+		"was hotplugged (a deadlock between its setup and the "
+		"memory hotplug lock?)\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/*
+ * The frontend sets the device up again (reconnect=) while another
+ * thread grows and shrinks the heap: the setup maps memory under the
+ * memory hotplug lock while holding the port's lock, and the hotplug
+ * callback runs under that lock: they must not wait for each other.
+ * Then the memory of the last round reaches the device.
+ */
+static void
+test_reconnect_during_hotplug(void **state)
+{
+	pthread_t t;
+	int i;
+
+	(void)state;
+	churn_stop = 0;
+	churn_rounds = 0;
+	assert_int_equal(pthread_create(&t, NULL, churn_thread, NULL), 0);
+	signal(SIGALRM, stuck);
+	for (i = 0; i < 20; i++) {
+		int k;
+
+		alarm(10);
+		assert_int_equal(rte_vfio_user_stop(g.dev), 0);
+		assert_int_equal(rte_vfio_user_start(g.dev), 0);
+		/* the frontend finds the device gone, then comes back */
+		for (k = 0; k < 10000 && rte_vfio_user_is_connected(g.dev) != 1;
+		     k++)
+			rte_delay_us_sleep(1000);
+		assert_int_equal(rte_vfio_user_is_connected(g.dev), 1);
+		for (k = 0; k < 10000 && !inproc_link_up(g.fe); k++)
+			rte_delay_us_sleep(1000);
+		assert_true(inproc_link_up(g.fe));
+	}
+	churn_stop = 1;
+	pthread_join(t, NULL);
+	alarm(0);
+	printf("%d reconnections during %u rounds of heap growth\n", i,
+	       churn_rounds);
+	assert_true(churn_rounds > 0);
+	traffic(g.fe_mp, 1000);
+}
+
+/* This process's address space (VmSize), bytes; 0 if unknown. */
+static uint64_t
+vm_size(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	unsigned long long kb = 0;
+	char line[128];
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kb << 10;
+}
+
+/*
+ * Memory added while the device cannot map it (its mmap of our pages
+ * fails: the address space is held at its size, so this in-process
+ * server gets ENOMEM, while DPDK's own pages go into address space it
+ * reserved at start): the port must not run on with memory the device
+ * cannot reach. Its link goes down, and once the device can map again
+ * the port sets it up from scratch (reconnect=): every page of the
+ * memzone reaches the device, and frames flow.
+ */
+static void
+test_map_refused_after_start(void **state)
+{
+	struct rlimit old, tight;
+	const struct rte_memzone *mz;
+	bool went_down = false;
+	int k;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
+	tight = old;
+	tight.rlim_cur = vm_size() + (1u << 20);
+	assert_true(tight.rlim_cur > (1u << 20));
+	assert_int_equal(setrlimit(RLIMIT_AS, &tight), 0);
+	mz = rte_memzone_reserve("vu-refused", 16u << 20, SOCKET_ID_ANY, 0);
+	assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
+	assert_non_null(mz);
+	/* down (the device lacks memory), then up again once it is set up
+	 * with all of it */
+	for (k = 0; k < 5000; k++) {
+		bool up = inproc_link_up(g.fe);
+
+		went_down |= !up;
+		if (went_down && up)
+			break;
+		rte_delay_us_sleep(1000);
+	}
+	printf("link %s, then %s after %d ms\n",
+	       went_down ? "went down" : "stayed up",
+	       inproc_link_up(g.fe) ? "up" : "down", k);
+	assert_true(went_down);
+	assert_true(inproc_link_up(g.fe));
+	for (size_t off = 0; off < mz->len; off += PAGE_2M)
+		assert_non_null(
+			dev_view((const uint8_t *)mz->addr + off,
+				 RTE_MIN((size_t)PAGE_2M, mz->len - off)));
+	traffic(g.fe_mp, 1000);
+	assert_int_equal(rte_memzone_free(mz), 0);
+	traffic(g.fe_mp, 1000);
+}
+
 static int
 free_hugepages(void)
 {
@@ -206,7 +360,12 @@ group_setup(void **state)
 {
 	(void)state;
 	/* no -m: memory comes and goes with the heap (dynamic mode) */
-	if (inproc_pair_up(&g.p, "mem-hotplug", "--huge-unlink", g.layout) != 0)
+	char devargs[128];
+
+	/* reconnect=: test_reconnect_during_hotplug takes the device away */
+	snprintf(devargs, sizeof(devargs), "%s%sreconnect=10", g.layout,
+		 g.layout[0] != '\0' ? "," : "");
+	if (inproc_pair_up(&g.p, "mem-hotplug", "--huge-unlink", devargs) != 0)
 		return -1;
 	g.be = g.p.be;
 	g.fe = g.p.fe;
@@ -231,6 +390,8 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_memzone_after_start),
 		cmocka_unit_test(test_mempool_after_start),
+		cmocka_unit_test(test_reconnect_during_hotplug),
+		cmocka_unit_test(test_map_refused_after_start),
 	};
 	int free_pages = free_hugepages();
 

@@ -195,8 +195,23 @@ struct vuc_dev {
 	uint16_t msix_nvec;		/* table size */
 	uint16_t msix_used;		/* vectors we unmasked, 0: MSI-X off */
 
-	/* DMA maps: one per memseg run (their iova and size are what is
-	 * used later: the unmaps) */
+	/*
+	 * DMA maps: one per memseg run (their iova and size are what is
+	 * used later: the unmaps). Under maps_lock, the one lock the memory
+	 * hotplug callback takes: it runs with DPDK's memory hotplug lock
+	 * held for writing, and our setup takes that lock (to walk the
+	 * memory) while holding lock. Order: lock, the hotplug lock,
+	 * maps_lock, rc_lock.
+	 */
+	pthread_mutex_t maps_lock;
+	bool mapped;			/* the maps are made: the callback
+					 * keeps them up to date on client */
+	struct rte_vfio_user_client *move_to;	/* a move's device, mapped
+						 * too until the switch */
+	int move_map_err;		/* a hotplug map it refused */
+	uint32_t maps_lost;		/* atomic: a hotplug map failed, the
+					 * device cannot reach all our memory:
+					 * set up again (as NEEDS_RESET) */
 	uint32_t nmaps;
 	struct rte_vfio_user_client_dma_region maps[1024];
 
@@ -221,6 +236,8 @@ struct vuc_dev {
 int vuc_irqs_alloc(struct vuc_dev *d);
 int vuc_irqs_setup(struct vuc_dev *d, struct rte_vfio_user_client *c);
 int vuc_map_memory_on(struct vuc_dev *d, struct rte_vfio_user_client *c);
+int vuc_move_switch(struct vuc_dev *d, struct rte_vfio_user_client *c);
+void vuc_move_forget(struct vuc_dev *d);
 uint8_t *vuc_notify_mmap(struct vuc_dev *d, struct rte_vfio_user_client *c,
 			 uint64_t start, uint64_t len);
 void vuc_on_disconnect(struct rte_vfio_user_client *c, void *arg);

@@ -125,7 +125,9 @@ reconnect_attempt(struct vuc_dev *d)
 		__atomic_store_n(&d->reconnecting, 0, __ATOMIC_SEQ_CST);
 		return;
 	}
-	vuc_device_down(d, false);
+	/* a device still there (NEEDS_RESET, memory it lacks) is reset
+	 * before its memory is unmapped: its queues stop first */
+	vuc_device_down(d, true);
 	ret = vuc_device_up(d);
 	pthread_mutex_unlock(&d->lock);
 	__atomic_store_n(&d->reconnecting, 0, __ATOMIC_SEQ_CST);
@@ -319,14 +321,11 @@ config_intr_unregister(struct vuc_dev *d)
 	d->cfg_intr = NULL;
 }
 
+/* Under DPDK's memory hotplug lock: not d->lock (see struct vuc_dev). */
 static void
 mem_event_cb(enum rte_mem_event ev, const void *addr, size_t len, void *arg)
 {
-	struct vuc_dev *d = arg;
-
-	pthread_mutex_lock(&d->lock);
-	vuc_mem_event(d, ev, (uint64_t)(uintptr_t)addr, len);
-	pthread_mutex_unlock(&d->lock);
+	vuc_mem_event(arg, ev, (uint64_t)(uintptr_t)addr, len);
 }
 
 /* ---- port operations ---- */
@@ -792,6 +791,7 @@ vuc_probe(struct rte_vdev_device *vdev)
 	d->config_efd = -1;
 	d->mtu = RTE_ETHER_MTU;
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->maps_lock, NULL);
 	for (uint16_t i = 0; i < VUC_MAX_VQS; i++) {
 		d->vq[i].index = i;
 		d->vq[i].qid = i / 2;

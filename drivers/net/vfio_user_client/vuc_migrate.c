@@ -223,11 +223,17 @@ move(struct vuc_dev *d, const char *path,
 		goto fail;
 	t_run = now_us();
 
-	/* B runs: doorbells to B, and A goes once no burst can use it */
+	/* B runs: doorbells to B (unless it refused memory added since it
+	 * was mapped), and A goes once no burst can use it */
+	ret = vuc_move_switch(d, b);
+	if (ret < 0) {
+		VUC_LOG(ERR, "%s: %s refused memory added during the move",
+			d->path, path);
+		goto fail;
+	}
 	{
 		uint8_t *old_map = d->notify_map;
 
-		__atomic_store_n(&d->client, b, __ATOMIC_RELEASE);
 		for (uint16_t i = 0; i < VUC_MAX_VQS; i++) {
 			struct vuc_vq *vq = &d->vq[i];
 
@@ -273,6 +279,7 @@ fail:
 	VUC_LOG(ERR, "%s: move to %s failed (%s): staying on %s", d->path, path,
 		strerror(-ret), d->path);
 	/* B forgets it all when we leave it; A runs on with its own state */
+	vuc_move_forget(d);
 	rte_vfio_user_client_detach(b);
 	unmap_notify(bell, d->notify_map_len);
 	if ((a_stopped || (flags & VFIO_USER_MIGRATION_PRE_COPY)) &&

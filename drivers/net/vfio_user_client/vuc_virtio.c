@@ -405,23 +405,32 @@ map_runs(struct vuc_dev *d, struct rte_vfio_user_client *c, struct map_run *m)
 	return ret;
 }
 
+/* All our memory to the device, as it is now; from then on the hotplug
+ * callback keeps the maps up to date (d->mapped). */
 static int
 map_memory(struct vuc_dev *d)
 {
 	struct map_run m = { 0 };
 	int ret;
 
-	d->nmaps = 0;
 	rte_mcfg_mem_read_lock();
+	pthread_mutex_lock(&d->maps_lock);
+	d->nmaps = 0;
 	rte_memseg_walk_thread_unsafe(seg_cb, &m);
 	ret = map_runs(d, NULL, &m);
+	d->mapped = ret == 0;
+	if (ret == 0)
+		__atomic_store_n(&d->maps_lost, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->maps_lock);
 	rte_mcfg_mem_read_unlock();
 	if (ret == 0)
 		VUC_LOG(INFO, "%s: %u DMA regions mapped", d->path, d->nmaps);
 	return ret;
 }
 
-/* Map the same memory to another device (a move): d->maps stays. */
+/* Map the same memory to another device (a move): d->maps stays, and
+ * the hotplug callback maps and unmaps on c too until the move ends
+ * (vuc_move_switch() or vuc_move_forget()). */
 int
 vuc_map_memory_on(struct vuc_dev *d, struct rte_vfio_user_client *c)
 {
@@ -431,8 +440,40 @@ vuc_map_memory_on(struct vuc_dev *d, struct rte_vfio_user_client *c)
 	rte_mcfg_mem_read_lock();
 	rte_memseg_walk_thread_unsafe(seg_cb, &m);
 	ret = map_runs(d, c, &m);
+	if (ret == 0) {
+		pthread_mutex_lock(&d->maps_lock);
+		d->move_to = c;
+		d->move_map_err = 0;
+		pthread_mutex_unlock(&d->maps_lock);
+	}
 	rte_mcfg_mem_read_unlock();
 	return ret;
+}
+
+/* A move's switch to c: c is our device from now on, unless a hotplug
+ * map it refused meanwhile left it without some of our memory (that
+ * errno, and the move fails). */
+int
+vuc_move_switch(struct vuc_dev *d, struct rte_vfio_user_client *c)
+{
+	int ret;
+
+	pthread_mutex_lock(&d->maps_lock);
+	ret = d->move_map_err;
+	if (ret == 0)
+		__atomic_store_n(&d->client, c, __ATOMIC_RELEASE);
+	d->move_to = NULL;
+	pthread_mutex_unlock(&d->maps_lock);
+	return ret;
+}
+
+/* A move that failed: its device is left, the callback forgets it. */
+void
+vuc_move_forget(struct vuc_dev *d)
+{
+	pthread_mutex_lock(&d->maps_lock);
+	d->move_to = NULL;
+	pthread_mutex_unlock(&d->maps_lock);
 }
 
 /* Map the memsegs in [va, va + len) but those in [skip, skip + skip_len). */
@@ -453,35 +494,53 @@ range_cb(const struct rte_memseg_list *msl, const struct rte_memseg *ms,
 	return seg_cb(msl, ms, &w->runs);
 }
 
+/* Map on c (NULL: d's own client, recorded in d->maps) the memsegs in
+ * [lo, hi) but those in [skip, skip_end). 0 or -errno. */
 static int
-map_range(struct vuc_dev *d, uint64_t lo, uint64_t hi, uint64_t skip,
-	  uint64_t skip_end)
+map_range(struct vuc_dev *d, struct rte_vfio_user_client *c, uint64_t lo,
+	  uint64_t hi, uint64_t skip, uint64_t skip_end)
 {
 	struct range_walk w = {
 		.lo = lo, .hi = hi, .skip = skip, .skip_end = skip_end,
 	};
 
 	rte_memseg_walk_thread_unsafe(range_cb, &w);
-	return map_runs(d, NULL, &w.runs);
+	return map_runs(d, c, &w.runs);
 }
 
 /*
- * Memory hotplug (called with the memory lock held): map what was added,
- * and for a free, unmap every map touching the range and map back what
- * stays allocated around it.
+ * Memory hotplug, from the callback (DPDK's memory hotplug lock held for
+ * writing; maps_lock only, see struct vuc_dev): map what was added; for a
+ * free, unmap every map touching the range and map back what stays
+ * allocated around it. The same on a move's device meanwhile. Nothing
+ * before the maps are made (map_memory() walks the memory as it is then)
+ * or once they are undone.
+ *
+ * A map the device refuses leaves memory of ours it cannot reach: frames
+ * there would be dropped, or the device would stop on them. The port is
+ * then set up again from scratch, as for NEEDS_RESET (with reconnect=;
+ * without it the link stays down); a move's device that refuses one is
+ * not moved to.
  */
 void
 vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
 	      uint64_t len)
 {
-	if (d->client == NULL || !rte_vfio_user_client_connected(d->client))
-		return;
+	struct rte_vfio_user_client *b;
+	int ret = 0, rb = 0;
+
+	pthread_mutex_lock(&d->maps_lock);
+	if (!d->mapped || !rte_vfio_user_client_connected(d->client))
+		goto out;
+	b = d->move_to;
 	if (ev == RTE_MEM_EVENT_ALLOC) {
-		map_range(d, va, va + len, 0, 0);
-		return;
+		ret = map_range(d, NULL, va, va + len, 0, 0);
+		if (b != NULL)
+			rb = map_range(d, b, va, va + len, 0, 0);
 	}
-	for (uint32_t i = 0; i < d->nmaps; ) {
+	for (uint32_t i = 0; ev == RTE_MEM_EVENT_FREE && i < d->nmaps;) {
 		uint64_t mva = d->maps[i].iova, mlen = d->maps[i].size;
+		int r;
 
 		if (mva + mlen <= va || mva >= va + len) {
 			i++;
@@ -489,15 +548,44 @@ vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
 		}
 		rte_vfio_user_client_dma_unmap(d->client, mva, mlen);
 		d->maps[i] = d->maps[--d->nmaps];
-		map_range(d, mva, mva + mlen, va, va + len);
+		r = map_range(d, NULL, mva, mva + mlen, va, va + len);
+		ret = ret < 0 ? ret : r;
+		if (b != NULL) {
+			rte_vfio_user_client_dma_unmap(b, mva, mlen);
+			r = map_range(d, b, mva, mva + mlen, va, va + len);
+			rb = rb < 0 ? rb : r;
+		}
 		i = 0;	/* the table changed: look again */
 	}
+	if (rb < 0 && d->move_map_err == 0)
+		d->move_map_err = rb;
+	/* (a device gone meanwhile is the disconnection's business) */
+	if (ret < 0 && ret != -ENOTCONN &&
+	    rte_vfio_user_client_connected(d->client) &&
+	    !__atomic_exchange_n(&d->maps_lost, 1, __ATOMIC_ACQ_REL)) {
+		VUC_LOG(ERR,
+			"%s: memory %s at 0x%" PRIx64 " (+0x%" PRIx64
+			"): the device cannot reach all of ours (%s); %s",
+			d->path, ev == RTE_MEM_EVENT_ALLOC ? "added" : "freed",
+			va, len, strerror(-ret),
+			d->reconnect_ms ? "setting it up again" :
+					  "link down (reconnect=MS would set "
+					  "it up again)");
+		__atomic_store_n(&d->needs_reset, 1, __ATOMIC_RELEASE);
+		vuc_schedule_reconnect(d);
+	}
+out:
+	pthread_mutex_unlock(&d->maps_lock);
 }
 
+/* Undo the maps (with maps_lock held), if the device is still there. */
 static void
 unmap_memory(struct vuc_dev *d)
 {
-	rte_vfio_user_client_dma_unmap_bulk(d->client, d->maps, d->nmaps);
+	if (d->mapped && rte_vfio_user_client_connected(d->client))
+		rte_vfio_user_client_dma_unmap_bulk(d->client, d->maps,
+						    d->nmaps);
+	d->mapped = false;
 	d->nmaps = 0;
 }
 
@@ -982,6 +1070,9 @@ vuc_read_link(struct vuc_dev *d)
 		vuc_schedule_reconnect(d);
 		return 0;
 	}
+	/* memory it cannot reach (vuc_mem_event()): down until set up */
+	if (__atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE))
+		return 0;
 	if ((d->features & (1ULL << VIRTIO_NET_F_STATUS)) &&
 	    bar_rd(d, d->devcfg_bar, d->devcfg_off +
 		   offsetof(struct virtio_net_config, status), &st, 2) < 0)
@@ -1241,12 +1332,12 @@ vuc_device_down(struct vuc_dev *d, bool reset)
 			status_set(d, 0);
 			msix_disable(d);
 		}
-		if (rte_vfio_user_client_connected(d->client))
-			unmap_memory(d);
+		pthread_mutex_lock(&d->maps_lock);
+		unmap_memory(d);
+		pthread_mutex_unlock(&d->maps_lock);
 		rte_vfio_user_client_detach(d->client);
 		d->client = NULL;
 	}
-	d->nmaps = 0;
 	if (d->notify_map != NULL) {
 		uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
 		uint8_t *base = (uint8_t *)RTE_ALIGN_FLOOR((uintptr_t)d->notify_map, pg);
