@@ -109,6 +109,23 @@ inproc_pair_up(struct inproc_pair *p, const char *name, const char *mem_args,
 	return 0;
 }
 
+int
+inproc_device_add(struct inproc_pair *p, const char *name, const char *sock,
+		  const char *devargs, uint16_t *port)
+{
+	char args[256];
+
+	snprintf(args, sizeof(args), "path=%s%s%s", sock,
+		 devargs[0] != '\0' ? "," : "", devargs);
+	if (rte_vdev_init(name, args) != 0 ||
+	    rte_eth_dev_get_port_by_name(name, port) != 0 ||
+	    port_up(*port, 1024, p->be_mp) != 0) {
+		fprintf(stderr, "device port %s setup failed\n", name);
+		return -1;
+	}
+	return 0;
+}
+
 void
 inproc_pair_down(struct inproc_pair *p)
 {

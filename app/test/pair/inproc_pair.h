@@ -35,6 +35,13 @@ struct inproc_pair {
 int inproc_pair_up(struct inproc_pair *p, const char *name,
 		   const char *mem_args, const char *fe_devargs);
 
+/* Another device port (vdev name, e.g. "net_vfio_user1") serving sock,
+ * with devargs (may be empty), started as the pair's (receiving into
+ * be_mp): a move's destination. 0, or -1 said on stderr. The caller
+ * stops and closes it. */
+int inproc_device_add(struct inproc_pair *p, const char *name, const char *sock,
+		      const char *devargs, uint16_t *port);
+
 /* Both ports stopped and closed, EAL cleaned up, the directory gone. */
 void inproc_pair_down(struct inproc_pair *p);
 

@@ -23,7 +23,11 @@
  *     did: a deadlock in the first round);
  *   - memory added while the device cannot map it: the link goes down
  *     and the port sets the device up again with all of it (it ran on
- *     with memory the device could not reach).
+ *     with memory the device could not reach);
+ *   - the device moved to a second device port and back, 10 times, while
+ *     the heap grows and shrinks: after each move the new device has
+ *     every page of the live memzones (memory added during a move is
+ *     mapped on both devices: without that, pages were missing).
  */
 
 #include <errno.h>
@@ -47,10 +51,13 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_memzone.h>
+#include <rte_rcu_qsbr.h>
 
 #include "inproc_pair.h"
+#include "rte_pmd_vfio_user_client.h"
 #include "rte_vfio_user.h"
 
 #define BURST		32
@@ -194,25 +201,111 @@ test_mempool_after_start(void **state)
 	traffic(g.fe_mp, 1000);
 }
 
-/* Hotplug events without pause: a memzone the heap must grow for, then
- * freed (the heap gives its pages back), until told to stop. */
+/*
+ * Hotplug events, one after the other: each round frees the oldest of
+ * CHURN_LIVE memzones and reserves a new one, for which the heap grows
+ * (and shrinks with the free), until told to stop; the live ones stay
+ * for churn_check(). A breath of 100 us between rounds: DPDK's memory
+ * hotplug lock is a spinning rwlock without fairness, and a writer that
+ * takes it again at once starves a reader on the other CPU (a move
+ * waited 10 s).
+ */
+#define CHURN_LIVE	4
 static volatile int churn_stop;
 static unsigned int churn_rounds;
+static pthread_mutex_t churn_lock = PTHREAD_MUTEX_INITIALIZER;
+static const struct rte_memzone *churn_mz[CHURN_LIVE];
 
 static void *
 churn_thread(void *arg)
 {
 	(void)arg;
-	while (!churn_stop) {
-		const struct rte_memzone *mz =
-			rte_memzone_reserve("vu-churn", 8u << 20, SOCKET_ID_ANY,
-					    0);
+	for (unsigned int k = 0; !churn_stop; k++) {
+		unsigned int slot = k % CHURN_LIVE;
+		char name[32];
 
-		if (mz != NULL)
-			rte_memzone_free(mz);
+		snprintf(name, sizeof(name), "vu-churn-%u", k);
+		pthread_mutex_lock(&churn_lock);
+		if (churn_mz[slot] != NULL)
+			rte_memzone_free(churn_mz[slot]);
+		churn_mz[slot] = rte_memzone_reserve(name, 4u << 20,
+						     SOCKET_ID_ANY, 0);
+		pthread_mutex_unlock(&churn_lock);
 		churn_rounds++;
+		rte_delay_us_sleep(100);
 	}
 	return NULL;
+}
+
+/*
+ * Every page of the churn's live memzones reaches the device at sock
+ * (between two rounds); how many memzones were checked. The table is read
+ * online in the device's QSBR variable (net_vfio_user registered every
+ * lcore there), as a data path reads it: other threads' memory (the
+ * ports' own allocations) may come and go meanwhile, and the nodes of a
+ * table replaced are freed once no reader is online.
+ */
+static unsigned int
+churn_check(const char *sock)
+{
+	int dev = rte_vfio_user_get_dev_id(sock);
+	struct rte_rcu_qsbr *q = rte_vfio_user_get_qsbr(dev);
+	unsigned int n = 0, lcore = rte_lcore_id();
+	const struct rte_vfio_user_mem_table *t;
+	const char *missing = NULL;
+	uintptr_t at = 0;
+	size_t at_len = 0;
+
+	assert_non_null(q);
+	pthread_mutex_lock(&churn_lock);
+	rte_rcu_qsbr_thread_online(q, lcore);
+	t = rte_vfio_user_get_mem_table(dev);
+	for (unsigned int i = 0; t != NULL && missing == NULL && i < CHURN_LIVE;
+	     i++) {
+		const struct rte_memzone *mz = churn_mz[i];
+		uintptr_t end = mz != NULL ? (uintptr_t)mz->addr + mz->len : 0;
+
+		/* page by page: a file per hugepage, a region per page */
+		for (uintptr_t va = mz != NULL ? (uintptr_t)mz->addr : 0;
+		     va < end;
+		     va = RTE_ALIGN_FLOOR(va + PAGE_2M, (uintptr_t)PAGE_2M)) {
+			size_t len =
+				RTE_MIN(end,
+					RTE_ALIGN_FLOOR(va + PAGE_2M,
+							(uintptr_t)PAGE_2M)) -
+				va;
+
+			if (rte_vfio_user_iova_to_va(
+				    t, va, len, RTE_VFIO_USER_MEM_F_READ) ==
+			    NULL) {
+				missing = mz->name;
+				at = va;
+				at_len = len;
+				break;
+			}
+		}
+		n += mz != NULL;
+	}
+	rte_rcu_qsbr_thread_offline(q, lcore);
+	pthread_mutex_unlock(&churn_lock);
+	assert_non_null(t);
+	if (missing != NULL)
+		fail_msg("memzone %s: [0x%" PRIxPTR ", +0x%zx) not in the "
+			 "device at %s",
+			 missing, at, at_len, sock);
+	return n;
+}
+
+/* Stop the churn thread t and free its memzones. */
+static void
+churn_end(pthread_t t)
+{
+	churn_stop = 1;
+	pthread_join(t, NULL);
+	for (unsigned int i = 0; i < CHURN_LIVE; i++) {
+		rte_memzone_free(churn_mz[i]);
+		churn_mz[i] = NULL;
+	}
 }
 
 /* The watchdog of test_reconnect_during_hotplug: a port that stays down
@@ -221,9 +314,9 @@ static void
 stuck(int sig)
 {
 	static const char msg[] =
-		"FAIL: the frontend did not come back in 10 s while memory "
-		"was hotplugged (a deadlock between its setup and the "
-		"memory hotplug lock?)\n";
+		"FAIL: the frontend was not set up (or moved) in 10 s while "
+		"memory was hotplugged (a deadlock between its setup and "
+		"the memory hotplug lock?)\n";
 
 	(void)sig;
 	(void)!write(2, msg, sizeof(msg) - 1);
@@ -263,13 +356,93 @@ test_reconnect_during_hotplug(void **state)
 			rte_delay_us_sleep(1000);
 		assert_true(inproc_link_up(g.fe));
 	}
-	churn_stop = 1;
-	pthread_join(t, NULL);
+	churn_end(t);
 	alarm(0);
 	printf("%d reconnections during %u rounds of heap growth\n", i,
 	       churn_rounds);
 	assert_true(churn_rounds > 0);
 	traffic(g.fe_mp, 1000);
+}
+
+/* Regions of the device at sock, 0 if none (read online in its QSBR
+ * variable: see churn_check()). */
+static uint32_t
+nregions_of(const char *sock)
+{
+	int dev = rte_vfio_user_get_dev_id(sock);
+	struct rte_rcu_qsbr *q = rte_vfio_user_get_qsbr(dev);
+	const struct rte_vfio_user_mem_table *t;
+	uint32_t n;
+
+	assert_non_null(q);
+	rte_rcu_qsbr_thread_online(q, rte_lcore_id());
+	t = rte_vfio_user_get_mem_table(dev);
+	n = t != NULL ? t->nregions : 0;
+	rte_rcu_qsbr_thread_offline(q, rte_lcore_id());
+	return n;
+}
+
+/*
+ * The frontend's device moved to a second device port and back, 10
+ * times, while another thread grows and shrinks the heap: each move
+ * completes (the move holds the port's lock while it maps memory on the
+ * new device), the new device gets the memory added meanwhile and loses
+ * the memory freed meanwhile (the callback maps and unmaps on both until
+ * the switch), so once the heap is back each device the frontend is on
+ * has exactly the regions it had before; then frames flow.
+ */
+static void
+test_move_during_hotplug(void **state)
+{
+	struct rte_pmd_vfio_user_client_move_stats st;
+	struct rte_ether_addr mac;
+	char sock2[128], args[64];
+	unsigned int checked = 0;
+	uint32_t before;
+	uint16_t be2;
+	pthread_t t;
+	int i;
+
+	(void)state;
+	/* the same device: the state of one loads into the other */
+	assert_int_equal(rte_eth_macaddr_get(g.be, &mac), 0);
+	snprintf(args, sizeof(args), "mac=" RTE_ETHER_ADDR_PRT_FMT,
+		 RTE_ETHER_ADDR_BYTES(&mac));
+	snprintf(sock2, sizeof(sock2), "%s/be2.sock", g.p.dir);
+	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user1", sock2, args,
+					   &be2),
+			 0);
+	before = nregions();
+	churn_stop = 0;
+	churn_rounds = 0;
+	assert_int_equal(pthread_create(&t, NULL, churn_thread, NULL), 0);
+	signal(SIGALRM, stuck);
+	for (i = 0; i < 10; i++) {
+		alarm(10);
+		assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, sock2,
+							       &st),
+				 0);
+		checked += churn_check(sock2);
+		assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, g.p.sock,
+							       &st),
+				 0);
+		checked += churn_check(g.p.sock);
+	}
+	churn_end(t);
+	alarm(0);
+	printf("%d moves there and back during %u rounds of heap growth, "
+	       "%u live memzones found whole on the device after a move; "
+	       "regions: %u before, %u after\n",
+	       i, churn_rounds, checked, before, nregions());
+	assert_true(churn_rounds > 0);
+	assert_int_equal(nregions(), before);
+	/* and on the other device, once more without churn */
+	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, sock2, &st), 0);
+	assert_int_equal(nregions_of(sock2), before);
+	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, g.p.sock, &st), 0);
+	traffic(g.fe_mp, 1000);
+	assert_int_equal(rte_eth_dev_stop(be2), 0);
+	assert_int_equal(rte_eth_dev_close(be2), 0);
 }
 
 /* This process's address space (VmSize), bytes; 0 if unknown. */
@@ -392,6 +565,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_mempool_after_start),
 		cmocka_unit_test(test_reconnect_during_hotplug),
 		cmocka_unit_test(test_map_refused_after_start),
+		cmocka_unit_test(test_move_during_hotplug),
 	};
 	int free_pages = free_hugepages();
 
