@@ -27,7 +27,10 @@
  *   - the device moved to a second device port and back, 10 times, while
  *     the heap grows and shrinks: after each move the new device has
  *     every page of the live memzones (memory added during a move is
- *     mapped on both devices: without that, pages were missing).
+ *     mapped on both devices: without that, pages were missing);
+ *   - last, the frontend closed while on the second device: its memory
+ *     event callback goes with it (registered under the socket path a
+ *     move rewrites, it stayed, to run on the freed port).
  */
 
 #include <errno.h>
@@ -50,6 +53,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <ethdev_driver.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -72,6 +76,8 @@ static struct {
 	uint16_t be, fe;	/* p's */
 	int dev;		/* the device port's vfio-user device */
 	struct rte_mempool *fe_mp;
+	uint16_t be2;		/* a second device port (moves) */
+	char sock2[128];	/* its socket */
 } g;
 
 static uint32_t
@@ -396,10 +402,9 @@ test_move_during_hotplug(void **state)
 {
 	struct rte_pmd_vfio_user_client_move_stats st;
 	struct rte_ether_addr mac;
-	char sock2[128], args[64];
+	char args[64];
 	unsigned int checked = 0;
 	uint32_t before;
-	uint16_t be2;
 	pthread_t t;
 	int i;
 
@@ -408,9 +413,9 @@ test_move_during_hotplug(void **state)
 	assert_int_equal(rte_eth_macaddr_get(g.be, &mac), 0);
 	snprintf(args, sizeof(args), "mac=" RTE_ETHER_ADDR_PRT_FMT,
 		 RTE_ETHER_ADDR_BYTES(&mac));
-	snprintf(sock2, sizeof(sock2), "%s/be2.sock", g.p.dir);
-	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user1", sock2, args,
-					   &be2),
+	snprintf(g.sock2, sizeof(g.sock2), "%s/be2.sock", g.p.dir);
+	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user1", g.sock2,
+					   args, &g.be2),
 			 0);
 	before = nregions();
 	churn_stop = 0;
@@ -419,10 +424,10 @@ test_move_during_hotplug(void **state)
 	signal(SIGALRM, stuck);
 	for (i = 0; i < 10; i++) {
 		alarm(10);
-		assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, sock2,
+		assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, g.sock2,
 							       &st),
 				 0);
-		checked += churn_check(sock2);
+		checked += churn_check(g.sock2);
 		assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, g.p.sock,
 							       &st),
 				 0);
@@ -437,12 +442,42 @@ test_move_during_hotplug(void **state)
 	assert_true(churn_rounds > 0);
 	assert_int_equal(nregions(), before);
 	/* and on the other device, once more without churn */
-	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, sock2, &st), 0);
-	assert_int_equal(nregions_of(sock2), before);
+	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, g.sock2, &st), 0);
+	assert_int_equal(nregions_of(g.sock2), before);
 	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, g.p.sock, &st), 0);
 	traffic(g.fe_mp, 1000);
-	assert_int_equal(rte_eth_dev_stop(be2), 0);
-	assert_int_equal(rte_eth_dev_close(be2), 0);
+}
+
+/*
+ * Last: the frontend moved away from the device it was probed with, then
+ * closed. Its memory event callback must go with it: it was registered
+ * under the port's socket path, which the move rewrites, so the close
+ * could not find it and it stayed, to run on the freed port at the next
+ * heap growth. Then heap growth and shrink with no port left.
+ */
+static void
+test_close_after_move(void **state)
+{
+	struct rte_pmd_vfio_user_client_move_stats st;
+	void *priv = rte_eth_devices[g.fe].data->dev_private;
+	const struct rte_memzone *mz;
+
+	(void)state;
+	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, g.sock2, &st), 0);
+	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
+	assert_int_equal(rte_eth_dev_close(g.fe), 0);
+	/* no callback left with the port's context, under either name */
+	assert_int_equal(rte_mem_event_callback_unregister(g.p.sock, priv), -1);
+	assert_int_equal(rte_errno, ENOENT);
+	assert_int_equal(rte_mem_event_callback_unregister(
+				 "net_virtio_vfio_user0", priv),
+			 -1);
+	assert_int_equal(rte_errno, ENOENT);
+	mz = rte_memzone_reserve("vu-after-close", 8u << 20, SOCKET_ID_ANY, 0);
+	assert_non_null(mz);
+	assert_int_equal(rte_memzone_free(mz), 0);
+	assert_int_equal(rte_eth_dev_stop(g.be2), 0);
+	assert_int_equal(rte_eth_dev_close(g.be2), 0);
 }
 
 /* This process's address space (VmSize), bytes; 0 if unknown. */
@@ -566,6 +601,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_reconnect_during_hotplug),
 		cmocka_unit_test(test_map_refused_after_start),
 		cmocka_unit_test(test_move_during_hotplug),
+		cmocka_unit_test(test_close_after_move),
 	};
 	int free_pages = free_hugepages();
 

@@ -144,6 +144,13 @@ struct vuc_vq {
 	struct vuc_stats st;
 } __rte_cache_aligned;
 
+/* DMA maps made on one device: one per memseg run (their iova and size
+ * are what is used later: the unmaps). */
+struct vuc_maps {
+	uint32_t n;
+	struct rte_vfio_user_client_dma_region r[1024];
+};
+
 struct vuc_dev {
 	char path[108];
 	uint16_t port_id;
@@ -196,8 +203,7 @@ struct vuc_dev {
 	uint16_t msix_used;		/* vectors we unmasked, 0: MSI-X off */
 
 	/*
-	 * DMA maps: one per memseg run (their iova and size are what is
-	 * used later: the unmaps). Under maps_lock, the one lock the memory
+	 * DMA maps. Under maps_lock, the one lock the memory
 	 * hotplug callback takes: it runs with DPDK's memory hotplug lock
 	 * held for writing, and our setup takes that lock (to walk the
 	 * memory) while holding lock. Order: lock, the hotplug lock,
@@ -212,8 +218,13 @@ struct vuc_dev {
 	uint32_t maps_lost;		/* atomic: a hotplug map failed, the
 					 * device cannot reach all our memory:
 					 * set up again (as NEEDS_RESET) */
-	uint32_t nmaps;
-	struct rte_vfio_user_client_dma_region maps[1024];
+	struct vuc_maps maps;		/* client's */
+	struct vuc_maps move_maps;	/* move_to's: its own runs (a fresh
+					 * walk may cut them otherwise), ours
+					 * at the switch */
+	/* the name of our rte_mem_event callback (the vdev's: d->path
+	 * changes with a move) */
+	char mem_cb_name[RTE_MEM_EVENT_CALLBACK_NAME_LEN];
 
 	int config_efd;			/* MSI-X config vector eventfd */
 	struct vuc_move_stats {		/* vuc_migrate.c */
@@ -231,6 +242,10 @@ struct vuc_dev {
 
 	struct vuc_vq vq[VUC_MAX_VQS];
 };
+
+/* vuc_ethdev.c: read the link soon, on the EAL interrupt thread (from
+ * where its LSC callbacks may run). */
+void vuc_link_check_later(struct vuc_dev *d);
 
 /* vuc_virtio.c */
 int vuc_irqs_alloc(struct vuc_dev *d);

@@ -107,6 +107,14 @@ link_alarm(void *arg)
 	config_read(arg);
 }
 
+void
+vuc_link_check_later(struct vuc_dev *d)
+{
+	if (!__atomic_load_n(&d->closing, __ATOMIC_ACQUIRE) &&
+	    rte_eal_alarm_set(1, link_alarm, d) != 0)
+		VUC_LOG(ERR, "%s: cannot schedule the link update", d->path);
+}
+
 static void
 reconnect_attempt(struct vuc_dev *d)
 {
@@ -145,10 +153,13 @@ reconnect_attempt(struct vuc_dev *d)
 		return;
 	}
 	VUC_LOG(INFO, "%s: reconnected", d->path);
+	/* a hotplug map refused during the attempt asked while we were
+	 * busy (vuc_schedule_reconnect() ignores that): once more */
+	if (__atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE))
+		vuc_schedule_reconnect(d);
 	/* not from this thread: an application may close the port from its
 	 * LSC callback, and a close waits for this thread */
-	if (rte_eal_alarm_set(1, link_alarm, d) != 0)
-		VUC_LOG(ERR, "%s: cannot schedule the link update", d->path);
+	vuc_link_check_later(d);
 }
 
 /* Wait, with rc_lock held, until asked or closing (or until *deadline,
@@ -452,8 +463,12 @@ vuc_dev_close(struct rte_eth_dev *dev)
 		return 0;
 	__atomic_store_n(&d->closing, 1, __ATOMIC_RELEASE);
 	reconnect_thread_stop(d);
+	/* the callback first: it may set the link alarm */
+	if (rte_mem_event_callback_unregister(d->mem_cb_name, d) < 0 &&
+	    rte_errno != ENOTSUP && rte_errno != ENOENT)
+		VUC_LOG(ERR, "%s: memory event callback: %s", d->path,
+			rte_strerror(rte_errno));
 	rte_eal_alarm_cancel(link_alarm, d);
-	rte_mem_event_callback_unregister(d->path, d);
 	config_intr_unregister(d);
 	pthread_mutex_lock(&d->lock);
 	vuc_device_down(d, true);
@@ -827,6 +842,16 @@ vuc_probe(struct rte_vdev_device *vdev)
 	eth->tx_pkt_burst = vuc_tx_burst;
 	vu_pmd_port_init(eth);
 
+	/* before the setup: memory its rings take (a heap that grows) is
+	 * mapped by the callback once the setup mapped the rest */
+	snprintf(d->mem_cb_name, sizeof(d->mem_cb_name), "%s", name);
+	if (rte_mem_event_callback_register(d->mem_cb_name, mem_event_cb, d) <
+		    0 &&
+	    rte_errno != ENOTSUP)
+		VUC_LOG(WARNING,
+			"%s: no memory hotplug events: new memory will "
+			"not be mapped",
+			d->path);
 	pthread_mutex_lock(&d->lock);
 	ret = vuc_device_up(d);
 	pthread_mutex_unlock(&d->lock);
@@ -836,10 +861,6 @@ vuc_probe(struct rte_vdev_device *vdev)
 	if (ret < 0)
 		VUC_LOG(WARNING, "%s: device not up yet, retrying every %u ms",
 			d->path, d->reconnect_ms);
-	if (rte_mem_event_callback_register(d->path, mem_event_cb, d) < 0 &&
-	    rte_errno != ENOTSUP)
-		VUC_LOG(WARNING, "%s: no memory hotplug events: new memory will "
-			"not be mapped", d->path);
 	if (!d->mac_given && ret < 0)
 		rte_eth_random_addr(d->mac.addr_bytes);
 	rte_ether_addr_copy(&d->mac, eth->data->mac_addrs);
@@ -854,6 +875,8 @@ vuc_probe(struct rte_vdev_device *vdev)
 err:
 	__atomic_store_n(&d->closing, 1, __ATOMIC_RELEASE);
 	reconnect_thread_stop(d);
+	if (d->mem_cb_name[0] != '\0')
+		rte_mem_event_callback_unregister(d->mem_cb_name, d);
 	vuc_irqs_free(d);
 	rte_free(d->qsbr);
 	rte_eth_dev_release_port(eth);

@@ -369,36 +369,39 @@ seg_cb(const struct rte_memseg_list *msl, const struct rte_memseg *ms,
 }
 
 /*
- * Map the runs m gathered on client c (NULL: d's own, whose table of maps
- * records them; another client is a move's, d->maps is the same there).
- * Frees the runs. 0 or -errno.
+ * Map the runs m gathered on client c and record them in its table t
+ * (d->maps for our device, whose failures are said here; d->move_maps
+ * for a move's, whose failure the move reports). Frees the runs. 0 or
+ * -errno.
  */
 static int
-map_runs(struct vuc_dev *d, struct rte_vfio_user_client *c, struct map_run *m)
+map_runs(struct vuc_dev *d, struct vuc_maps *t, struct rte_vfio_user_client *c,
+	 struct map_run *m)
 {
+	bool ours = t == &d->maps;
 	int ret = m->err;
 
-	if (ret == 0 && c == NULL && d->nmaps + m->n > RTE_DIM(d->maps)) {
-		VUC_LOG(ERR, "%s: %u DMA regions, at most %zu", d->path,
-			d->nmaps + m->n, RTE_DIM(d->maps));
+	if (ret == 0 && t->n + m->n > RTE_DIM(t->r)) {
+		if (ours)
+			VUC_LOG(ERR, "%s: %u DMA regions, at most %zu", d->path,
+				t->n + m->n, RTE_DIM(t->r));
 		ret = -ENOSPC;
 	}
 	if (ret == 0)
-		ret = rte_vfio_user_client_dma_map_bulk(c ? c : d->client, m->r,
-							m->n);
-	if (ret < 0 && c == NULL && m->n == 1)
+		ret = rte_vfio_user_client_dma_map_bulk(c, m->r, m->n);
+	if (ret < 0 && ours && m->n == 1)
 		VUC_LOG(ERR, "%s: DMA_MAP [0x%" PRIx64 ", +0x%" PRIx64 "): %s",
 			d->path, m->r[0].iova, m->r[0].size, strerror(-ret));
-	else if (ret < 0 && c == NULL)	/* the library said which */
+	else if (ret < 0 && ours)	/* the library said which */
 		VUC_LOG(ERR, "%s: DMA_MAP of %u regions: %s", d->path, m->n,
 			strerror(-ret));
-	for (uint32_t i = 0; ret == 0 && c == NULL && i < m->n; i++) {
-		if (m->r[i].fd < 0)
+	for (uint32_t i = 0; ret == 0 && i < m->n; i++) {
+		if (m->r[i].fd < 0 && ours)
 			VUC_LOG(WARNING,
 				"%s: memory at 0x%" PRIx64 " has no "
 				"fd: the device reaches it by messages only",
 				d->path, m->r[i].iova);
-		d->maps[d->nmaps++] = m->r[i];
+		t->r[t->n++] = m->r[i];
 	}
 	free(m->r);
 	*m = (struct map_run){ 0 };
@@ -415,21 +418,21 @@ map_memory(struct vuc_dev *d)
 
 	rte_mcfg_mem_read_lock();
 	pthread_mutex_lock(&d->maps_lock);
-	d->nmaps = 0;
+	d->maps.n = 0;
 	rte_memseg_walk_thread_unsafe(seg_cb, &m);
-	ret = map_runs(d, NULL, &m);
+	ret = map_runs(d, &d->maps, d->client, &m);
 	d->mapped = ret == 0;
 	if (ret == 0)
 		__atomic_store_n(&d->maps_lost, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&d->maps_lock);
 	rte_mcfg_mem_read_unlock();
 	if (ret == 0)
-		VUC_LOG(INFO, "%s: %u DMA regions mapped", d->path, d->nmaps);
+		VUC_LOG(INFO, "%s: %u DMA regions mapped", d->path, d->maps.n);
 	return ret;
 }
 
-/* Map the same memory to another device (a move): d->maps stays, and
- * the hotplug callback maps and unmaps on c too until the move ends
+/* Map the same memory to another device (a move), in d->move_maps; the
+ * hotplug callback maps and unmaps on c too until the move ends
  * (vuc_move_switch() or vuc_move_forget()). */
 int
 vuc_map_memory_on(struct vuc_dev *d, struct rte_vfio_user_client *c)
@@ -438,14 +441,15 @@ vuc_map_memory_on(struct vuc_dev *d, struct rte_vfio_user_client *c)
 	int ret;
 
 	rte_mcfg_mem_read_lock();
+	pthread_mutex_lock(&d->maps_lock);
+	d->move_maps.n = 0;
 	rte_memseg_walk_thread_unsafe(seg_cb, &m);
-	ret = map_runs(d, c, &m);
+	ret = map_runs(d, &d->move_maps, c, &m);
 	if (ret == 0) {
-		pthread_mutex_lock(&d->maps_lock);
 		d->move_to = c;
 		d->move_map_err = 0;
-		pthread_mutex_unlock(&d->maps_lock);
 	}
+	pthread_mutex_unlock(&d->maps_lock);
 	rte_mcfg_mem_read_unlock();
 	return ret;
 }
@@ -460,8 +464,10 @@ vuc_move_switch(struct vuc_dev *d, struct rte_vfio_user_client *c)
 
 	pthread_mutex_lock(&d->maps_lock);
 	ret = d->move_map_err;
-	if (ret == 0)
+	if (ret == 0) {
 		__atomic_store_n(&d->client, c, __ATOMIC_RELEASE);
+		d->maps = d->move_maps;
+	}
 	d->move_to = NULL;
 	pthread_mutex_unlock(&d->maps_lock);
 	return ret;
@@ -494,71 +500,79 @@ range_cb(const struct rte_memseg_list *msl, const struct rte_memseg *ms,
 	return seg_cb(msl, ms, &w->runs);
 }
 
-/* Map on c (NULL: d's own client, recorded in d->maps) the memsegs in
- * [lo, hi) but those in [skip, skip_end). 0 or -errno. */
+/* Map on c, recorded in t, the memsegs in [lo, hi) but those in
+ * [skip, skip_end). 0 or -errno. */
 static int
-map_range(struct vuc_dev *d, struct rte_vfio_user_client *c, uint64_t lo,
-	  uint64_t hi, uint64_t skip, uint64_t skip_end)
+map_range(struct vuc_dev *d, struct vuc_maps *t, struct rte_vfio_user_client *c,
+	  uint64_t lo, uint64_t hi, uint64_t skip, uint64_t skip_end)
 {
 	struct range_walk w = {
 		.lo = lo, .hi = hi, .skip = skip, .skip_end = skip_end,
 	};
 
 	rte_memseg_walk_thread_unsafe(range_cb, &w);
-	return map_runs(d, c, &w.runs);
+	return map_runs(d, t, c, &w.runs);
 }
 
-/*
- * Memory hotplug, from the callback (DPDK's memory hotplug lock held for
- * writing; maps_lock only, see struct vuc_dev): map what was added; for a
- * free, unmap every map touching the range and map back what stays
- * allocated around it. The same on a move's device meanwhile. Nothing
- * before the maps are made (map_memory() walks the memory as it is then)
- * or once they are undone.
- *
- * A map the device refuses leaves memory of ours it cannot reach: frames
- * there would be dropped, or the device would stop on them. The port is
- * then set up again from scratch, as for NEEDS_RESET (with reconnect=;
- * without it the link stays down); a move's device that refuses one is
- * not moved to.
- */
-void
-vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
-	      uint64_t len)
+/* One memory event on device c whose maps t records: map what was added;
+ * for a free, unmap every map touching the range and map back what stays
+ * allocated around it. 0 or the first -errno. */
+static int
+maps_update(struct vuc_dev *d, struct vuc_maps *t,
+	    struct rte_vfio_user_client *c, enum rte_mem_event ev, uint64_t va,
+	    uint64_t len)
 {
-	struct rte_vfio_user_client *b;
-	int ret = 0, rb = 0;
+	int ret = 0;
 
-	pthread_mutex_lock(&d->maps_lock);
-	if (!d->mapped || !rte_vfio_user_client_connected(d->client))
-		goto out;
-	b = d->move_to;
-	if (ev == RTE_MEM_EVENT_ALLOC) {
-		ret = map_range(d, NULL, va, va + len, 0, 0);
-		if (b != NULL)
-			rb = map_range(d, b, va, va + len, 0, 0);
-	}
-	for (uint32_t i = 0; ev == RTE_MEM_EVENT_FREE && i < d->nmaps;) {
-		uint64_t mva = d->maps[i].iova, mlen = d->maps[i].size;
+	if (ev == RTE_MEM_EVENT_ALLOC)
+		return map_range(d, t, c, va, va + len, 0, 0);
+	for (uint32_t i = 0; i < t->n;) {
+		uint64_t mva = t->r[i].iova, mlen = t->r[i].size;
 		int r;
 
 		if (mva + mlen <= va || mva >= va + len) {
 			i++;
 			continue;
 		}
-		rte_vfio_user_client_dma_unmap(d->client, mva, mlen);
-		d->maps[i] = d->maps[--d->nmaps];
-		r = map_range(d, NULL, mva, mva + mlen, va, va + len);
+		rte_vfio_user_client_dma_unmap(c, mva, mlen);
+		t->r[i] = t->r[--t->n];
+		r = map_range(d, t, c, mva, mva + mlen, va, va + len);
 		ret = ret < 0 ? ret : r;
-		if (b != NULL) {
-			rte_vfio_user_client_dma_unmap(b, mva, mlen);
-			r = map_range(d, b, mva, mva + mlen, va, va + len);
-			rb = rb < 0 ? rb : r;
-		}
 		i = 0;	/* the table changed: look again */
 	}
-	if (rb < 0 && d->move_map_err == 0)
-		d->move_map_err = rb;
+	return ret;
+}
+
+/*
+ * Memory hotplug, from the callback (DPDK's memory hotplug lock held for
+ * writing; maps_lock only, see struct vuc_dev): the maps follow the
+ * memory, on our device and on a move's meanwhile (each with its own
+ * runs). Nothing before the maps are made (map_memory() walks the memory
+ * as it is then) or once they are undone.
+ *
+ * A map the device refuses leaves memory of ours it cannot reach: frames
+ * there would be dropped, or the device would stop on them. The port is
+ * then set up again from scratch, as for NEEDS_RESET (with reconnect=;
+ * without it the link stays down), and the link is read soon, so that
+ * LSC callbacks hear of it; a move's device that refuses one is not moved
+ * to.
+ */
+void
+vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
+	      uint64_t len)
+{
+	int ret;
+
+	pthread_mutex_lock(&d->maps_lock);
+	if (!d->mapped || !rte_vfio_user_client_connected(d->client))
+		goto out;
+	ret = maps_update(d, &d->maps, d->client, ev, va, len);
+	if (d->move_to != NULL) {
+		int rb = maps_update(d, &d->move_maps, d->move_to, ev, va, len);
+
+		if (rb < 0 && d->move_map_err == 0)
+			d->move_map_err = rb;
+	}
 	/* (a device gone meanwhile is the disconnection's business) */
 	if (ret < 0 && ret != -ENOTCONN &&
 	    rte_vfio_user_client_connected(d->client) &&
@@ -573,6 +587,7 @@ vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
 					  "it up again)");
 		__atomic_store_n(&d->needs_reset, 1, __ATOMIC_RELEASE);
 		vuc_schedule_reconnect(d);
+		vuc_link_check_later(d);
 	}
 out:
 	pthread_mutex_unlock(&d->maps_lock);
@@ -583,10 +598,10 @@ static void
 unmap_memory(struct vuc_dev *d)
 {
 	if (d->mapped && rte_vfio_user_client_connected(d->client))
-		rte_vfio_user_client_dma_unmap_bulk(d->client, d->maps,
-						    d->nmaps);
+		rte_vfio_user_client_dma_unmap_bulk(d->client, d->maps.r,
+						    d->maps.n);
 	d->mapped = false;
-	d->nmaps = 0;
+	d->maps.n = 0;
 }
 
 /* ---- virtqueues ---- */
@@ -1070,9 +1085,14 @@ vuc_read_link(struct vuc_dev *d)
 		vuc_schedule_reconnect(d);
 		return 0;
 	}
-	/* memory it cannot reach (vuc_mem_event()): down until set up */
-	if (__atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE))
+	/* memory it cannot reach (vuc_mem_event()): down until set up
+	 * again (asked again here: a request made while an attempt was
+	 * running went unheard) */
+	if (__atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&d->needs_reset, 1, __ATOMIC_RELEASE);
+		vuc_schedule_reconnect(d);
 		return 0;
+	}
 	if ((d->features & (1ULL << VIRTIO_NET_F_STATUS)) &&
 	    bar_rd(d, d->devcfg_bar, d->devcfg_off +
 		   offsetof(struct virtio_net_config, status), &st, 2) < 0)
