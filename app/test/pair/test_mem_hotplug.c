@@ -23,7 +23,9 @@
  *     did: a deadlock in the first round);
  *   - memory added while the device cannot map it: the link goes down
  *     and the port sets the device up again with all of it (it ran on
- *     with memory the device could not reach);
+ *     with memory the device could not reach); without reconnect=
+ *     (mem_hotplug_manual), the link stays down until a stop and start
+ *     of the port, which sets the device up again (it stayed down);
  *   - the device moved to a second device port and back, 10 times, while
  *     the heap grows and shrinks: after each move the new device has
  *     every page of the live memzones (memory added during a move is
@@ -74,6 +76,7 @@ static struct {
 	const char *layout;	/* frontend devargs that pick the rings */
 	struct inproc_pair p;
 	uint16_t be, fe;	/* p's */
+	bool manual;		/* no reconnect= (argument "manual") */
 	int dev;		/* the device port's vfio-user device */
 	struct rte_mempool *fe_mp;
 	uint16_t be2;		/* a second device port (moves) */
@@ -506,23 +509,44 @@ vm_size(void)
  * the port sets it up from scratch (reconnect=): every page of the
  * memzone reaches the device, and frames flow.
  */
-static void
-test_map_refused_after_start(void **state)
+/* A 16 MiB memzone reserved while the address space is held at its
+ * size: the device's mmap of the new pages fails. */
+static const struct rte_memzone *
+reserve_refused(const char *name)
 {
-	struct rlimit old, tight;
 	const struct rte_memzone *mz;
-	bool went_down = false;
-	int k;
+	struct rlimit old, tight;
 
-	(void)state;
 	assert_int_equal(getrlimit(RLIMIT_AS, &old), 0);
 	tight = old;
 	tight.rlim_cur = vm_size() + (1u << 20);
 	assert_true(tight.rlim_cur > (1u << 20));
 	assert_int_equal(setrlimit(RLIMIT_AS, &tight), 0);
-	mz = rte_memzone_reserve("vu-refused", 16u << 20, SOCKET_ID_ANY, 0);
+	mz = rte_memzone_reserve(name, 16u << 20, SOCKET_ID_ANY, 0);
 	assert_int_equal(setrlimit(RLIMIT_AS, &old), 0);
 	assert_non_null(mz);
+	return mz;
+}
+
+/* Every page of mz reaches the device port's device. */
+static void
+assert_dev_has(const struct rte_memzone *mz)
+{
+	for (size_t off = 0; off < mz->len; off += PAGE_2M)
+		assert_non_null(
+			dev_view((const uint8_t *)mz->addr + off,
+				 RTE_MIN((size_t)PAGE_2M, mz->len - off)));
+}
+
+static void
+test_map_refused_after_start(void **state)
+{
+	const struct rte_memzone *mz;
+	bool went_down = false;
+	int k;
+
+	(void)state;
+	mz = reserve_refused("vu-refused");
 	/* down (the device lacks memory), then up again once it is set up
 	 * with all of it */
 	for (k = 0; k < 5000; k++) {
@@ -538,10 +562,35 @@ test_map_refused_after_start(void **state)
 	       inproc_link_up(g.fe) ? "up" : "down", k);
 	assert_true(went_down);
 	assert_true(inproc_link_up(g.fe));
-	for (size_t off = 0; off < mz->len; off += PAGE_2M)
-		assert_non_null(
-			dev_view((const uint8_t *)mz->addr + off,
-				 RTE_MIN((size_t)PAGE_2M, mz->len - off)));
+	assert_dev_has(mz);
+	traffic(g.fe_mp, 1000);
+	assert_int_equal(rte_memzone_free(mz), 0);
+	traffic(g.fe_mp, 1000);
+}
+
+/*
+ * The same without reconnect=: the link goes down and stays down (nothing
+ * sets the device up by itself), then a stop and start of the port sets
+ * it up again with all the memory (it stayed down until the close).
+ */
+static void
+test_map_refused_stop_start(void **state)
+{
+	const struct rte_memzone *mz;
+	int k;
+
+	(void)state;
+	assert_true(inproc_link_up(g.fe));
+	mz = reserve_refused("vu-refused-manual");
+	rte_delay_us_sleep(200 * 1000);
+	assert_false(inproc_link_up(g.fe));
+	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
+	assert_int_equal(rte_eth_dev_start(g.fe), 0);
+	for (k = 0; k < 5000 && !inproc_link_up(g.fe); k++)
+		rte_delay_us_sleep(1000);
+	printf("link down for 200 ms, up %d ms after the start\n", k);
+	assert_true(inproc_link_up(g.fe));
+	assert_dev_has(mz);
 	traffic(g.fe_mp, 1000);
 	assert_int_equal(rte_memzone_free(mz), 0);
 	traffic(g.fe_mp, 1000);
@@ -570,9 +619,11 @@ group_setup(void **state)
 	/* no -m: memory comes and goes with the heap (dynamic mode) */
 	char devargs[128];
 
-	/* reconnect=: test_reconnect_during_hotplug takes the device away */
-	snprintf(devargs, sizeof(devargs), "%s%sreconnect=10", g.layout,
-		 g.layout[0] != '\0' ? "," : "");
+	/* reconnect=: test_reconnect_during_hotplug takes the device away
+	 * (not for the tests of a port without it) */
+	snprintf(devargs, sizeof(devargs), "%s%s%s", g.layout,
+		 g.layout[0] != '\0' && !g.manual ? "," : "",
+		 g.manual ? "" : "reconnect=10");
 	if (inproc_pair_up(&g.p, "mem-hotplug", "--huge-unlink", devargs) != 0)
 		return -1;
 	g.be = g.p.be;
@@ -590,8 +641,9 @@ group_teardown(void **state)
 	return 0;
 }
 
-/* test_mem_hotplug [DEVARGS]: DEVARGS (e.g. packed_vq=0) go to the
- * frontend, which then negotiates that ring layout. */
+/* test_mem_hotplug [DEVARGS [manual]]: DEVARGS (e.g. packed_vq=0) go to
+ * the frontend, which then negotiates that ring layout; with "manual",
+ * the frontend has no reconnect= and the tests of that case run. */
 int
 main(int argc, char **argv)
 {
@@ -603,9 +655,14 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_move_during_hotplug),
 		cmocka_unit_test(test_close_after_move),
 	};
+	const struct CMUnitTest manual_tests[] = {
+		cmocka_unit_test(test_memzone_after_start),
+		cmocka_unit_test(test_map_refused_stop_start),
+	};
 	int free_pages = free_hugepages();
 
 	g.layout = argc > 1 ? argv[1] : "";
+	g.manual = argc > 2 && strcmp(argv[2], "manual") == 0;
 	printf("frontend ring layout: %s\n",
 	       g.layout[0] != '\0' ? g.layout : "default (packed, in order)");
 
@@ -617,6 +674,10 @@ main(int argc, char **argv)
 		       MIN_FREE_PAGES, free_pages);
 		return 77;
 	}
+	if (g.manual)
+		return cmocka_run_group_tests_name("mem_hotplug_manual",
+						   manual_tests, group_setup,
+						   group_teardown);
 	return cmocka_run_group_tests_name("mem_hotplug", tests, group_setup,
 					   group_teardown);
 }

@@ -409,6 +409,16 @@ vuc_dev_start(struct rte_eth_dev *dev)
 			d->path);
 		vuc_device_down(d, true);
 	}
+	/* a device that needs a reset, or lacks memory of ours a hotplug
+	 * map could not give it, is set up again (what reconnect= does by
+	 * itself) */
+	if (d->client != NULL &&
+	    (__atomic_exchange_n(&d->needs_reset, 0, __ATOMIC_ACQ_REL) ||
+	     __atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE))) {
+		VUC_LOG(INFO, "%s: device needs a reset: set up again",
+			d->path);
+		vuc_device_down(d, true);
+	}
 	d->requeue = false;
 	if (d->client == NULL) {
 		ret = vuc_device_up(d);
