@@ -323,6 +323,8 @@ config_intr_register(struct vuc_dev *d)
 static void
 config_intr_unregister(struct vuc_dev *d)
 {
+	/* (a link read deferred by the setup's first interrupt too) */
+	rte_eal_alarm_cancel(config_alarm, d);
 	if (d->cfg_intr == NULL)
 		return;
 	rte_intr_callback_unregister_sync(d->cfg_intr, config_intr, d);
@@ -887,6 +889,9 @@ err:
 	reconnect_thread_stop(d);
 	if (d->mem_cb_name[0] != '\0')
 		rte_mem_event_callback_unregister(d->mem_cb_name, d);
+	/* the callback, or the setup, may have asked for a link read */
+	rte_eal_alarm_cancel(link_alarm, d);
+	config_intr_unregister(d);
 	vuc_irqs_free(d);
 	rte_free(d->qsbr);
 	rte_eth_dev_release_port(eth);
