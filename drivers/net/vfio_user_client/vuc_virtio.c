@@ -561,12 +561,15 @@ void
 vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
 	      uint64_t len)
 {
-	int ret;
+	int ret = 0;
 
 	pthread_mutex_lock(&d->maps_lock);
-	if (!d->mapped || !rte_vfio_user_client_connected(d->client))
+	if (!d->mapped)
 		goto out;
-	ret = maps_update(d, &d->maps, d->client, ev, va, len);
+	/* a move's device too when ours is gone meanwhile: the move may
+	 * still switch to it */
+	if (rte_vfio_user_client_connected(d->client))
+		ret = maps_update(d, &d->maps, d->client, ev, va, len);
 	if (d->move_to != NULL) {
 		int rb = maps_update(d, &d->move_maps, d->move_to, ev, va, len);
 
