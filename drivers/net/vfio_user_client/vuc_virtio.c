@@ -553,7 +553,7 @@ maps_update(struct vuc_dev *d, struct vuc_maps *t,
  * A map the device refuses leaves memory of ours it cannot reach: frames
  * there would be dropped, or the device would stop on them. The port is
  * then set up again from scratch, as for NEEDS_RESET (with reconnect=;
- * without it the link stays down), and the link is read soon, so that
+ * without it, at the port's next start), and the link is read soon, so that
  * LSC callbacks hear of it; a move's device that refuses one is not moved
  * to.
  */
@@ -586,8 +586,8 @@ vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
 			d->path, ev == RTE_MEM_EVENT_ALLOC ? "added" : "freed",
 			va, len, strerror(-ret),
 			d->reconnect_ms ? "setting it up again" :
-					  "link down (reconnect=MS would set "
-					  "it up again)");
+					  "link down until the port starts "
+					  "again (or give reconnect=MS)");
 		__atomic_store_n(&d->needs_reset, 1, __ATOMIC_RELEASE);
 		vuc_schedule_reconnect(d);
 		vuc_link_check_later(d);
