@@ -376,7 +376,7 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 
 		if (likely(src[i] != NULL && len[i] <= room)) {
 			vu_pmd_mbuf_rx_init(m, rearm, len[i]);
-			copy_frame(rte_pktmbuf_mtod(m, uint8_t *), src[i],
+			copy_frame_in(rte_pktmbuf_mtod(m, uint8_t *), src[i],
 				   len[i]);
 		} else {
 			/* chains, indirect tables, big frames */

@@ -361,7 +361,7 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 
 		if (likely(src[i] != NULL)) {
 			vu_pmd_mbuf_rx_init(m, rearm, len[i]);
-			copy_frame(rte_pktmbuf_mtod(m, uint8_t *), src[i],
+			copy_frame_in(rte_pktmbuf_mtod(m, uint8_t *), src[i],
 				   len[i]);
 		} else {
 			const struct rte_vfio_user_mem_table *nt;
