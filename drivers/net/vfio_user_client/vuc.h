@@ -291,5 +291,8 @@ void vuc_txq_drain_wait(struct vuc_dev *d, unsigned int ms);
 bool vuc_is_ours(uint16_t port_id);
 void vuc_link_set(struct vuc_dev *d, bool up);
 void vuc_schedule_reconnect(struct vuc_dev *d);
+/* Set the device up again from scratch (needs_reset): by the reconnect
+ * thread with reconnect=, else at the port's next start. */
+void vuc_reset_later(struct vuc_dev *d);
 
 #endif /* VUC_H */

@@ -67,6 +67,13 @@ vuc_link_set(struct vuc_dev *d, bool up)
  * port's interrupts and every alarm of the process.
  */
 void
+vuc_reset_later(struct vuc_dev *d)
+{
+	__atomic_store_n(&d->needs_reset, 1, __ATOMIC_RELEASE);
+	vuc_schedule_reconnect(d);
+}
+
+void
 vuc_schedule_reconnect(struct vuc_dev *d)
 {
 	if (d->reconnect_ms == 0 || __atomic_load_n(&d->closing, __ATOMIC_ACQUIRE))
@@ -153,12 +160,10 @@ reconnect_attempt(struct vuc_dev *d)
 		return;
 	}
 	VUC_LOG(INFO, "%s: reconnected", d->path);
-	/* a hotplug map refused during the attempt asked while we were
-	 * busy (vuc_schedule_reconnect() ignores that): once more */
-	if (__atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE))
-		vuc_schedule_reconnect(d);
 	/* not from this thread: an application may close the port from its
-	 * LSC callback, and a close waits for this thread */
+	 * LSC callback, and a close waits for this thread. (The read also
+	 * asks again for a setup that a hotplug map refused during this
+	 * attempt wanted: vuc_read_link().) */
 	vuc_link_check_later(d);
 }
 
@@ -323,15 +328,15 @@ config_intr_register(struct vuc_dev *d)
 static void
 config_intr_unregister(struct vuc_dev *d)
 {
-	/* (a link read deferred by the setup's first interrupt too) */
-	rte_eal_alarm_cancel(config_alarm, d);
-	if (d->cfg_intr == NULL)
-		return;
-	rte_intr_callback_unregister_sync(d->cfg_intr, config_intr, d);
+	if (d->cfg_intr != NULL) {
+		rte_intr_callback_unregister_sync(d->cfg_intr, config_intr, d);
+		rte_intr_instance_free(d->cfg_intr);
+		d->cfg_intr = NULL;
+	}
+	/* after the interrupt, which may defer a read; and a read deferred
+	 * without one (the setup's) too */
 	rte_eal_alarm_cancel(config_alarm, d);
 	d->cfg_deferred = false;
-	rte_intr_instance_free(d->cfg_intr);
-	d->cfg_intr = NULL;
 }
 
 /* Under DPDK's memory hotplug lock: not d->lock (see struct vuc_dev). */
@@ -406,19 +411,16 @@ vuc_dev_start(struct rte_eth_dev *dev)
 	int ret;
 
 	pthread_mutex_lock(&d->lock);
-	if (d->requeue && d->client != NULL) {
-		VUC_LOG(INFO, "%s: receive queues set up again: reset",
-			d->path);
-		vuc_device_down(d, true);
-	}
-	/* a device that needs a reset, or lacks memory of ours a hotplug
-	 * map could not give it, is set up again (what reconnect= does by
-	 * itself) */
+	/* set up again: receive queues changed with buffers posted, or a
+	 * device that needs a reset or lacks memory a hotplug map could not
+	 * give it (what reconnect= does by itself) */
 	if (d->client != NULL &&
-	    (__atomic_exchange_n(&d->needs_reset, 0, __ATOMIC_ACQ_REL) ||
+	    (d->requeue ||
+	     __atomic_exchange_n(&d->needs_reset, 0, __ATOMIC_ACQ_REL) ||
 	     __atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE))) {
-		VUC_LOG(INFO, "%s: device needs a reset: set up again",
-			d->path);
+		VUC_LOG(INFO, "%s: %s: reset", d->path,
+			d->requeue ? "receive queues set up again" :
+				     "device needs a reset");
 		vuc_device_down(d, true);
 	}
 	d->requeue = false;

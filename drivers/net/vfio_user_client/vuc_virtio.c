@@ -588,8 +588,7 @@ vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
 			d->reconnect_ms ? "setting it up again" :
 					  "link down until the port starts "
 					  "again (or give reconnect=MS)");
-		__atomic_store_n(&d->needs_reset, 1, __ATOMIC_RELEASE);
-		vuc_schedule_reconnect(d);
+		vuc_reset_later(d);
 		vuc_link_check_later(d);
 	}
 out:
@@ -1078,22 +1077,22 @@ vuc_read_link(struct vuc_dev *d)
 	uint16_t st = VIRTIO_NET_S_LINK_UP;
 	uint8_t dst;
 
+	bool reset;
+
 	if (d->client == NULL || !rte_vfio_user_client_connected(d->client))
 		return 0;
-	/* the device gave up on our setup (e.g. its offload engine went):
-	 * set it up again, as after a reconnection (reconnect=MS) */
-	if (status_get(d, &dst) == 0 && (dst & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+	/* memory the device cannot reach (vuc_mem_event()), or it gave up
+	 * on our setup (e.g. its offload engine went): down until it is set
+	 * up again, as after a reconnection (reconnect=MS; asked at every
+	 * read: a request made while an attempt ran went unheard) */
+	reset = __atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE);
+	if (!reset && status_get(d, &dst) == 0 &&
+	    (dst & VIRTIO_CONFIG_S_NEEDS_RESET)) {
 		VUC_LOG(WARNING, "%s: device needs reset", d->path);
-		__atomic_store_n(&d->needs_reset, 1, __ATOMIC_RELEASE);
-		vuc_schedule_reconnect(d);
-		return 0;
+		reset = true;
 	}
-	/* memory it cannot reach (vuc_mem_event()): down until set up
-	 * again (asked again here: a request made while an attempt was
-	 * running went unheard) */
-	if (__atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE)) {
-		__atomic_store_n(&d->needs_reset, 1, __ATOMIC_RELEASE);
-		vuc_schedule_reconnect(d);
+	if (reset) {
+		vuc_reset_later(d);
 		return 0;
 	}
 	if ((d->features & (1ULL << VIRTIO_NET_F_STATUS)) &&
