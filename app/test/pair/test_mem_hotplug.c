@@ -83,38 +83,81 @@ static struct {
 	char sock2[128];	/* its socket */
 } g;
 
+/*
+ * The memory table of device dev, read online in its QSBR variable as a
+ * data path reads it (net_vfio_user registered every lcore there): other
+ * threads' memory (the ports' own allocations) may come and go
+ * meanwhile, and the nodes of a table replaced are freed once no reader
+ * is online. table_leave() when done with it. NULL: no table.
+ */
+static const struct rte_vfio_user_mem_table *
+table_enter(int dev)
+{
+	struct rte_rcu_qsbr *q = rte_vfio_user_get_qsbr(dev);
+
+	assert_non_null(q);
+	rte_rcu_qsbr_thread_online(q, rte_lcore_id());
+	return rte_vfio_user_get_mem_table(dev);
+}
+
+static void
+table_leave(int dev)
+{
+	rte_rcu_qsbr_thread_offline(rte_vfio_user_get_qsbr(dev),
+				    rte_lcore_id());
+}
+
+/* Regions of device dev, 0 if none. */
+static uint32_t
+nregions_of(int dev)
+{
+	const struct rte_vfio_user_mem_table *t = table_enter(dev);
+	uint32_t n = t != NULL ? t->nregions : 0;
+
+	table_leave(dev);
+	return n;
+}
+
+/* Regions of the device port's device. */
 static uint32_t
 nregions(void)
 {
-	struct rte_rcu_qsbr *q = rte_vfio_user_get_qsbr(g.dev);
-	const struct rte_vfio_user_mem_table *t;
-	uint32_t n;
-
-	/* online in the device's QSBR variable, as a data path reads the
-	 * table (net_vfio_user registered every lcore there): the nodes of
-	 * a table replaced are freed once no reader is online */
-	rte_rcu_qsbr_thread_online(q, rte_lcore_id());
-	t = rte_vfio_user_get_mem_table(g.dev);
-	n = t != NULL ? t->nregions : 0;
-	rte_rcu_qsbr_thread_offline(q, rte_lcore_id());
-	return n;
+	return nregions_of(g.dev);
 }
 
 /* The device's view of [va, va + len): each byte as ours, or NULL. */
 static const uint8_t *
 dev_view(const void *va, size_t len)
 {
-	struct rte_rcu_qsbr *q = rte_vfio_user_get_qsbr(g.dev);
-	const struct rte_vfio_user_mem_table *t;
-	const uint8_t *p;
+	const struct rte_vfio_user_mem_table *t = table_enter(g.dev);
+	const uint8_t *p =
+		t == NULL ? NULL :
+			    rte_vfio_user_iova_to_va(t, (uintptr_t)va, len,
+						     RTE_VFIO_USER_MEM_F_READ);
 
-	rte_rcu_qsbr_thread_online(q, rte_lcore_id());	/* see nregions() */
-	t = rte_vfio_user_get_mem_table(g.dev);
-	p = t == NULL ? NULL :
-			rte_vfio_user_iova_to_va(t, (uintptr_t)va, len,
-						 RTE_VFIO_USER_MEM_F_READ);
-	rte_rcu_qsbr_thread_offline(q, rte_lcore_id());
+	table_leave(g.dev);
 	return p;
+}
+
+/*
+ * The first piece of mz that t lacks, page by page (a file per hugepage,
+ * a region per page): its address (and *len), or 0 if t has all of mz.
+ */
+static uintptr_t
+mz_missing(const struct rte_vfio_user_mem_table *t,
+	   const struct rte_memzone *mz, size_t *len)
+{
+	uintptr_t end = (uintptr_t)mz->addr + mz->len, next;
+
+	for (uintptr_t va = (uintptr_t)mz->addr; va < end; va = next) {
+		next = RTE_ALIGN_FLOOR(va + PAGE_2M, (uintptr_t)PAGE_2M);
+		*len = RTE_MIN(end, next) - va;
+		if (t == NULL ||
+		    rte_vfio_user_iova_to_va(t, va, *len,
+					     RTE_VFIO_USER_MEM_F_READ) == NULL)
+			return va;
+	}
+	return 0;
 }
 
 /* Send n frames of mp from the frontend, each stamped with its number;
@@ -259,62 +302,37 @@ churn_thread(void *arg)
 	return NULL;
 }
 
-/*
- * Every page of the churn's live memzones reaches the device at sock
- * (between two rounds); how many memzones were checked. The table is read
- * online in the device's QSBR variable (net_vfio_user registered every
- * lcore there), as a data path reads it: other threads' memory (the
- * ports' own allocations) may come and go meanwhile, and the nodes of a
- * table replaced are freed once no reader is online.
- */
+/* Every page of the churn's live memzones reaches the device at sock
+ * (between two rounds); how many memzones were checked. */
 static unsigned int
 churn_check(const char *sock)
 {
 	int dev = rte_vfio_user_get_dev_id(sock);
-	struct rte_rcu_qsbr *q = rte_vfio_user_get_qsbr(dev);
-	unsigned int n = 0, lcore = rte_lcore_id();
 	const struct rte_vfio_user_mem_table *t;
 	const char *missing = NULL;
+	unsigned int n = 0;
 	uintptr_t at = 0;
-	size_t at_len = 0;
+	size_t len = 0;
 
-	assert_non_null(q);
 	pthread_mutex_lock(&churn_lock);
-	rte_rcu_qsbr_thread_online(q, lcore);
-	t = rte_vfio_user_get_mem_table(dev);
-	for (unsigned int i = 0; t != NULL && missing == NULL && i < CHURN_LIVE;
-	     i++) {
+	t = table_enter(dev);
+	for (unsigned int i = 0; missing == NULL && i < CHURN_LIVE; i++) {
 		const struct rte_memzone *mz = churn_mz[i];
-		uintptr_t end = mz != NULL ? (uintptr_t)mz->addr + mz->len : 0;
 
-		/* page by page: a file per hugepage, a region per page */
-		for (uintptr_t va = mz != NULL ? (uintptr_t)mz->addr : 0;
-		     va < end;
-		     va = RTE_ALIGN_FLOOR(va + PAGE_2M, (uintptr_t)PAGE_2M)) {
-			size_t len =
-				RTE_MIN(end,
-					RTE_ALIGN_FLOOR(va + PAGE_2M,
-							(uintptr_t)PAGE_2M)) -
-				va;
-
-			if (rte_vfio_user_iova_to_va(
-				    t, va, len, RTE_VFIO_USER_MEM_F_READ) ==
-			    NULL) {
-				missing = mz->name;
-				at = va;
-				at_len = len;
-				break;
-			}
-		}
-		n += mz != NULL;
+		if (mz == NULL)
+			continue;
+		at = mz_missing(t, mz, &len);
+		if (at != 0)
+			missing = mz->name;
+		n++;
 	}
-	rte_rcu_qsbr_thread_offline(q, lcore);
+	table_leave(dev);
 	pthread_mutex_unlock(&churn_lock);
-	assert_non_null(t);
+	assert_non_null(t);	/* (the pointer only: not read any more) */
 	if (missing != NULL)
 		fail_msg("memzone %s: [0x%" PRIxPTR ", +0x%zx) not in the "
 			 "device at %s",
-			 missing, at, at_len, sock);
+			 missing, at, len, sock);
 	return n;
 }
 
@@ -410,24 +428,6 @@ test_reconnect_during_hotplug(void **state)
 	traffic(g.fe_mp, 1000);
 }
 
-/* Regions of the device at sock, 0 if none (read online in its QSBR
- * variable: see churn_check()). */
-static uint32_t
-nregions_of(const char *sock)
-{
-	int dev = rte_vfio_user_get_dev_id(sock);
-	struct rte_rcu_qsbr *q = rte_vfio_user_get_qsbr(dev);
-	const struct rte_vfio_user_mem_table *t;
-	uint32_t n;
-
-	assert_non_null(q);
-	rte_rcu_qsbr_thread_online(q, rte_lcore_id());
-	t = rte_vfio_user_get_mem_table(dev);
-	n = t != NULL ? t->nregions : 0;
-	rte_rcu_qsbr_thread_offline(q, rte_lcore_id());
-	return n;
-}
-
 /*
  * The frontend's device moved to a second device port and back, 10
  * times, while another thread grows and shrinks the heap: each move
@@ -477,7 +477,7 @@ device_has_our_memory(const char *sock, uint32_t *pages, uint32_t *regions)
 	for (int k = 0; k < 100; k++) {
 		*pages = 0;
 		rte_memseg_walk(count_seg, pages);
-		*regions = nregions_of(sock);
+		*regions = nregions_of(rte_vfio_user_get_dev_id(sock));
 		if (*regions == *pages)
 			return true;
 		rte_delay_us_sleep(1000);
@@ -557,21 +557,30 @@ test_close_after_move(void **state)
 	assert_int_equal(rte_eth_dev_close(g.be2), 0);
 }
 
-/* This process's address space (VmSize), bytes; 0 if unknown. */
-static uint64_t
-vm_size(void)
+/* The number that fmt (one %llu) reads from a line of the file at path;
+ * 0 if none. */
+static unsigned long long
+proc_field(const char *path, const char *fmt)
 {
-	FILE *f = fopen("/proc/self/status", "r");
-	unsigned long long kb = 0;
+	FILE *f = fopen(path, "r");
+	unsigned long long v = 0;
 	char line[128];
 
 	if (f == NULL)
 		return 0;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+		if (sscanf(line, fmt, &v) == 1)
 			break;
 	fclose(f);
-	return (uint64_t)kb << 10;
+	return v;
+}
+
+/* This process's address space (VmSize), bytes; 0 if unknown. */
+static uint64_t
+vm_size(void)
+{
+	return (uint64_t)proc_field("/proc/self/status", "VmSize: %llu kB")
+	       << 10;
 }
 
 /*
@@ -606,10 +615,15 @@ reserve_refused(const char *name)
 static void
 assert_dev_has(const struct rte_memzone *mz)
 {
-	for (size_t off = 0; off < mz->len; off += PAGE_2M)
-		assert_non_null(
-			dev_view((const uint8_t *)mz->addr + off,
-				 RTE_MIN((size_t)PAGE_2M, mz->len - off)));
+	uintptr_t at;
+	size_t len;
+
+	at = mz_missing(table_enter(g.dev), mz, &len);
+	table_leave(g.dev);
+	if (at != 0)
+		fail_msg("memzone %s: [0x%" PRIxPTR ", +0x%zx) not in the "
+			 "device",
+			 mz->name, at, len);
 }
 
 /* The port back up with mz: every page of it in the device, frames flow
@@ -677,17 +691,7 @@ test_map_refused_stop_start(void **state)
 static int
 free_hugepages(void)
 {
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[128];
-	int n = 0;
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "HugePages_Free: %d", &n) == 1)
-			break;
-	fclose(f);
-	return n;
+	return (int)proc_field("/proc/meminfo", "HugePages_Free: %llu");
 }
 
 static int
