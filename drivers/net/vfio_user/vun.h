@@ -33,6 +33,8 @@
 #include <rte_vfio_user_pci.h>
 #include <rte_vfio_user_qsbr.h>
 
+#include "vu_pmd_lsc.h"
+
 #define VUN_MAX_QUEUE_PAIRS	16
 #define VUN_MAX_VQS		(2 * VUN_MAX_QUEUE_PAIRS + 1)
 #define VUN_MAX_QUEUE_SIZE	32768
@@ -164,6 +166,7 @@ struct vun_dev {
 	bool allmulti;
 	bool port_started;		/* ethdev side */
 	uint32_t link_up;		/* atomic: ethdev link status */
+	struct vu_pmd_lsc lsc;		/* its changes, told */
 	bool connected;
 	uint16_t msix_vectors;		/* table size */
 	/* the MAC config space shows: the device's (mac= devarg) until the

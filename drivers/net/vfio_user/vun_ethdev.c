@@ -84,8 +84,7 @@ vun_link_update_notify(struct vun_dev *d)
 	/* with intr_conf.lsc, rte_eth_link_get() returns the stored link
 	 * without asking us: store it before telling the application */
 	vun_link_update(dev, 0);
-	if (dev->data->dev_conf.intr_conf.lsc)
-		rte_eth_dev_callback_process(dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+	vu_pmd_lsc_raise(&d->lsc);
 }
 
 /* ---- port operations ---- */
@@ -147,6 +146,8 @@ vun_dev_close(struct rte_eth_dev *dev)
 		return 0;
 	vun_virtio_fini(d);
 	vun_offload_fini(d);
+	/* the device is gone from the event thread: no more changes */
+	vu_pmd_lsc_fini(&d->lsc);
 	/* mac_addrs is freed by the ethdev layer */
 	return 0;
 }
@@ -495,6 +496,7 @@ vun_probe(struct rte_vdev_device *vdev)
 		return -ENOMEM;
 	d = eth->data->dev_private;
 	d->port_id = eth->data->port_id;
+	vu_pmd_lsc_init(&d->lsc, d->port_id);
 	ret = parse_args(vdev, d, offload);
 	if (ret < 0)
 		goto err;

@@ -37,6 +37,8 @@
 #include <rte_vfio_user_client.h>
 #include <rte_vfio_user_qsbr.h>
 
+#include "vu_pmd_lsc.h"
+
 #define VUC_MAX_QUEUE_PAIRS	16
 #define VUC_MAX_VQS		(2 * VUC_MAX_QUEUE_PAIRS + 1)
 #define VUC_DEF_QUEUE_SIZE	1024
@@ -176,6 +178,7 @@ struct vuc_dev {
 					 * the old one are posted: the next
 					 * start resets the device */
 	uint32_t link_up;		/* atomic */
+	struct vu_pmd_lsc lsc;		/* its changes, told */
 	uint32_t closing;
 	uint32_t reconnecting;
 	/* the reconnect thread (reconnect= only): rc_wanted under rc_lock */
@@ -243,8 +246,8 @@ struct vuc_dev {
 	struct vuc_vq vq[VUC_MAX_VQS];
 };
 
-/* vuc_ethdev.c: read the link soon, on the EAL interrupt thread (from
- * where its LSC callbacks may run). */
+/* vuc_ethdev.c: read the link soon, on the EAL interrupt thread (it
+ * takes the port's lock: from a thread that may not, or holds it). */
 void vuc_link_check_later(struct vuc_dev *d);
 
 /* vuc_virtio.c */

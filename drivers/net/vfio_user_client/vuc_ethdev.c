@@ -56,8 +56,7 @@ vuc_link_set(struct vuc_dev *d, bool up)
 		return;
 	rte_eth_linkstatus_set(eth, &link);
 	VUC_LOG(INFO, "%s: link %s", d->path, up ? "up" : "down");
-	if (eth->data->dev_conf.intr_conf.lsc)
-		rte_eth_dev_callback_process(eth, RTE_ETH_EVENT_INTR_LSC, NULL);
+	vu_pmd_lsc_raise(&d->lsc);
 }
 
 /*
@@ -86,9 +85,9 @@ vuc_schedule_reconnect(struct vuc_dev *d)
 	pthread_mutex_unlock(&d->rc_lock);
 }
 
-/* The link as the device says, told to the application. Its LSC
- * callbacks run on the EAL interrupt thread, as ethdev's do. False if
- * the port was busy (being set up, reconnected, ...): not read. */
+/* The link as the device says, told to the application (LSC callbacks
+ * from an alarm: vu_pmd_lsc.h). False if the port was busy (being set up,
+ * reconnected, ...): not read. */
 static bool
 link_refresh(struct vuc_dev *d)
 {
@@ -160,10 +159,9 @@ reconnect_attempt(struct vuc_dev *d)
 		return;
 	}
 	VUC_LOG(INFO, "%s: reconnected", d->path);
-	/* not from this thread: an application may close the port from its
-	 * LSC callback, and a close waits for this thread. (The read also
+	/* the link read, on the interrupt thread as any other (it also
 	 * asks again for a setup that a hotplug map refused during this
-	 * attempt wanted: vuc_read_link().) */
+	 * attempt wanted: vuc_read_link()) */
 	vuc_link_check_later(d);
 }
 
@@ -487,6 +485,9 @@ vuc_dev_close(struct rte_eth_dev *dev)
 	pthread_mutex_lock(&d->lock);
 	vuc_device_down(d, true);
 	pthread_mutex_unlock(&d->lock);
+	/* the device detached: no more changes; not under the lock, which
+	 * a callback running meanwhile may want */
+	vu_pmd_lsc_fini(&d->lsc);
 	for (uint16_t i = 0; i < VUC_MAX_VQS; i++) {
 		rte_memzone_free(d->vq[i].mz);
 		rte_free(d->vq[i].cookie);
@@ -817,6 +818,7 @@ vuc_probe(struct rte_vdev_device *vdev)
 		return -ENOMEM;
 	d = eth->data->dev_private;
 	d->port_id = eth->data->port_id;
+	vu_pmd_lsc_init(&d->lsc, d->port_id);
 	d->config_efd = -1;
 	d->mtu = RTE_ETHER_MTU;
 	pthread_mutex_init(&d->lock, NULL);
