@@ -265,6 +265,27 @@ static void direct_wait(struct rte_vfio_user_client *c, struct client_sock *k,
 			struct waiter *w, uint64_t deadline_ms);
 
 /*
+ * A send found the server gone before the event thread did: wait for it
+ * (until deadline_ms) to see the hang-up too, so that a caller whose
+ * request failed with ENOTCONN finds the client disconnected (and
+ * on_disconnect under way, on the event thread as promised). Not on the
+ * event thread: it would wait for itself.
+ */
+static void
+lost_wait(struct rte_vfio_user_client *c, uint64_t deadline_ms)
+{
+	struct timespec ts = vu_deadline_ts(deadline_ms);
+
+	if (vu_fdman_is_event_thread())
+		return;
+	pthread_mutex_lock(&c->lock);
+	while (c->connected &&
+	       pthread_cond_timedwait(&c->cond, &c->lock, &ts) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
  * Send one request; its reply is awaited with request_wait(), by
  * *deadline_ms (set here: the timeout from when the request went, its
  * send may have waited for room up to a timeout too). A request with
@@ -300,9 +321,10 @@ request_send(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 	else
 		ret = sock_send(&c->main, &h, iov, iovcnt, fds, nfds,
 				posted ? 0 : *deadline_ms);
-	if (ret == -EPIPE || ret == -ECONNRESET)	/* the server went */
+	if (ret == -EPIPE || ret == -ECONNRESET) {	/* the server went */
 		ret = -ENOTCONN;
-	else if (ret == 0)	/* the server has the timeout from now on */
+		lost_wait(c, *deadline_ms);
+	} else if (ret == 0)	/* the server has the timeout from now on */
 		*deadline_ms = vu_now_ms() + c->conf.timeout_ms;
 	if (ret < 0 && !posted) {
 		pthread_mutex_lock(&c->lock);

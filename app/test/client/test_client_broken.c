@@ -843,6 +843,78 @@ test_closed_mid_reply(void **state)
 	check_lost(fn_close);			/* before any reply */
 }
 
+/* Holds the event thread up for HOLD_MS once its eventfd is written. */
+#define HOLD_MS 300
+
+static int hold_state;	/* 1: holding, 2: done */
+
+static void
+hold_cb(int fd, void *arg, uint32_t events)
+{
+	eventfd_t v;
+
+	(void)arg;
+	(void)events;
+	if (eventfd_read(fd, &v) < 0)
+		return;
+	__atomic_store_n(&hold_state, 1, __ATOMIC_RELEASE);
+	rc_sleep_ms(HOLD_MS);
+	__atomic_store_n(&hold_state, 2, __ATOMIC_RELEASE);
+}
+
+/*
+ * The server closes while the event thread is held up (by another
+ * device's callback): the next request finds it gone at its send, before
+ * the event thread does. It fails with ENOTCONN, and then the client is
+ * disconnected, told once, on the event thread (the request waited for
+ * it). Before, the request failed at once and the client said it was
+ * connected until the event thread got to the hang-up: a port started
+ * then stayed on a dead connection.
+ */
+static void
+test_lost_seen_by_send(void **state)
+{
+	static struct gone g = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct rte_vfio_user_client_conf conf = {
+		.on_disconnect = on_gone, .cb_arg = &g,
+		.timeout_ms = 2000,
+	};
+	struct vfio_user_device_info info;
+	struct rte_vfio_user_client *c;
+	static struct fake f;	/* outlives a failed test: see test_teardown */
+	uint64_t end;
+	int efd;
+
+	(void)state;
+	g.calls = 0;
+	hold_state = 0;
+	fake_start(&f, NULL);
+	fake_run(&f);
+	c = attach(&f, &conf);
+	assert_int_equal(rte_vfio_user_client_device_info(c, &info), 0);
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(efd >= 0);
+	assert_int_equal(rte_vfio_user_watch_fd(efd, hold_cb, NULL), 0);
+	assert_int_equal(eventfd_write(efd, 1), 0);
+	end = rc_now_ms() + 2000;
+	while (__atomic_load_n(&hold_state, __ATOMIC_ACQUIRE) == 0 &&
+	       rc_now_ms() < end)
+		rc_sleep_ms(1);
+	assert_int_equal(hold_state, 1);
+	fake_stop(&f);		/* the connection closed */
+	assert_int_equal(rte_vfio_user_client_device_info(c, &info), -ENOTCONN);
+	assert_false(rte_vfio_user_client_connected(c));
+	assert_int_equal(__atomic_load_n(&hold_state, __ATOMIC_ACQUIRE), 2);
+	end = rc_now_ms() + 2000;
+	while (gone_calls(&g) == 0 && rc_now_ms() < end)
+		rc_sleep_ms(1);
+	assert_int_equal(gone_calls(&g), 1);
+	assert_int_equal(rte_vfio_user_unwatch_fd(efd), 0);
+	close(efd);
+	detach(c);
+	assert_int_equal(gone_calls(&g), 1);
+}
+
 struct par {
 	struct rte_vfio_user_client *c;
 	int ret;
@@ -2309,6 +2381,7 @@ main(void)
 		cmocka_unit_test_teardown(test_version_silent_or_closed, test_teardown),
 		cmocka_unit_test_teardown(test_truncated_stall, test_teardown),
 		cmocka_unit_test_teardown(test_closed_mid_reply, test_teardown),
+		cmocka_unit_test_teardown(test_lost_seen_by_send, test_teardown),
 		cmocka_unit_test_teardown(test_never_replies, test_teardown),
 		cmocka_unit_test_teardown(test_flood_of_stray_replies,
 					  test_teardown),
