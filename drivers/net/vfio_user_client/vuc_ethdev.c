@@ -409,13 +409,22 @@ vuc_dev_start(struct rte_eth_dev *dev)
 	int ret;
 
 	pthread_mutex_lock(&d->lock);
-	/* set up again: receive queues changed with buffers posted, or a
-	 * device that needs a reset or lacks memory a hotplug map could not
-	 * give it (what reconnect= does by itself) */
-	if (d->client != NULL &&
-	    (d->requeue ||
-	     __atomic_exchange_n(&d->needs_reset, 0, __ATOMIC_ACQ_REL) ||
-	     __atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE))) {
+	/* set up again: a device gone (the connection closed), receive
+	 * queues changed with buffers posted, or a device that needs a
+	 * reset or lacks memory a hotplug map could not give it (what
+	 * reconnect= does by itself). A device gone that the event thread
+	 * has not seen go yet (its process just ended) is found by a
+	 * request. */
+	if (d->client != NULL && rte_vfio_user_client_connected(d->client))
+		(void)vuc_read_link(d);
+	if (d->client != NULL && !rte_vfio_user_client_connected(d->client)) {
+		VUC_LOG(INFO, "%s: device disconnected: connecting again",
+			d->path);
+		vuc_device_down(d, false);
+	} else if (d->client != NULL &&
+		   (d->requeue ||
+		    __atomic_exchange_n(&d->needs_reset, 0, __ATOMIC_ACQ_REL) ||
+		    __atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE))) {
 		VUC_LOG(INFO, "%s: %s: reset", d->path,
 			d->requeue ? "receive queues set up again" :
 				     "device needs a reset");
