@@ -876,7 +876,8 @@ test_lost_seen_by_send(void **state)
 {
 	static struct gone g = { .lock = PTHREAD_MUTEX_INITIALIZER };
 	struct rte_vfio_user_client_conf conf = {
-		.on_disconnect = on_gone, .cb_arg = &g,
+		.on_disconnect = on_gone,
+		.cb_arg = &g,
 		.timeout_ms = 2000,
 	};
 	struct vfio_user_device_info info;
@@ -2381,7 +2382,8 @@ main(void)
 		cmocka_unit_test_teardown(test_version_silent_or_closed, test_teardown),
 		cmocka_unit_test_teardown(test_truncated_stall, test_teardown),
 		cmocka_unit_test_teardown(test_closed_mid_reply, test_teardown),
-		cmocka_unit_test_teardown(test_lost_seen_by_send, test_teardown),
+		cmocka_unit_test_teardown(test_lost_seen_by_send,
+					  test_teardown),
 		cmocka_unit_test_teardown(test_never_replies, test_teardown),
 		cmocka_unit_test_teardown(test_flood_of_stray_replies,
 					  test_teardown),

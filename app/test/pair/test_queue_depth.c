@@ -439,8 +439,8 @@ test_start_after_device_restart(void **state)
 	(void)state;
 	assert_int_equal(rte_vdev_uninit("net_vfio_user0"), 0);
 	assert_true(wait_link(g.fe, false));
-	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user0", g.p.sock,
-					   "", &g.be),
+	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user0", g.p.sock, "",
+					   &g.be),
 			 0);
 	g.p.be = g.be;
 	assert_false(link_up(g.fe));
