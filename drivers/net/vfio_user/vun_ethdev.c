@@ -101,6 +101,11 @@ vun_dev_configure(struct rte_eth_dev *dev)
 			dev->data->nb_tx_queues, d->max_pairs);
 		return -EINVAL;
 	}
+	/* a driver that reads max_virtqueue_pairs from now on is offered
+	 * only the pairs whose queue we poll */
+	__atomic_store_n(&d->app_rxqs, dev->data->nb_rx_queues,
+			 __ATOMIC_RELAXED);
+	vun_unpolled_warn(d);
 	/* rxmode.mtu: ethdev stored it as the port's MTU; make it the
 	 * device's. Left 0 it reads as 1500 (ethdev's default), which does
 	 * not override the devarg mtu= (while the device has it): the port

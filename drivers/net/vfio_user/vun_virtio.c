@@ -596,6 +596,7 @@ ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len, bool *shrunk)
 			__atomic_store_n(&d->active_pairs, pairs, __ATOMIC_RELEASE);
 			VUN_LOG(INFO, "%s: driver uses %u queue pairs", d->path,
 				pairs);
+			vun_unpolled_warn(d);
 			return VIRTIO_NET_OK;
 		}
 		return VIRTIO_NET_ERR;
@@ -862,6 +863,31 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 #undef CHANGED
 }
 
+uint16_t
+vun_offered_pairs(const struct vun_dev *d)
+{
+	uint16_t rxqs = __atomic_load_n(&d->app_rxqs, __ATOMIC_RELAXED);
+
+	if (rxqs == 0 || d->ol != NULL)
+		return d->max_pairs;
+	return RTE_MIN(rxqs, d->max_pairs);
+}
+
+void
+vun_unpolled_warn(const struct vun_dev *d)
+{
+	uint16_t rxqs = __atomic_load_n(&d->app_rxqs, __ATOMIC_RELAXED),
+		 pairs = __atomic_load_n(&d->active_pairs, __ATOMIC_RELAXED);
+
+	if (rxqs != 0 && d->ol == NULL && pairs > rxqs)
+		VUN_LOG(WARNING,
+			"%s: the driver uses %u queue pairs, the port polls "
+			"%u receive queues: what it sends on the others waits "
+			"in their rings (its drops) until its next reset, "
+			"which sees %u offered",
+			d->path, pairs, rxqs, vun_offered_pairs(d));
+}
+
 static void
 net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 {
@@ -871,7 +897,7 @@ net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 	c->status = vun_offload_link(d, d->port_started) ?
 			    VIRTIO_NET_S_LINK_UP :
 			    0;
-	c->max_virtqueue_pairs = d->max_pairs;
+	c->max_virtqueue_pairs = vun_offered_pairs(d);
 	c->mtu = d->mtu;
 	c->speed = 10000;
 	c->duplex = 1;	/* full */
