@@ -686,9 +686,10 @@ vuc_is_ours(uint16_t port_id)
 	       rte_eth_devices[port_id].dev_ops == &vuc_ops;
 }
 
-/* An MTU up to the device's (dev_info's max_mtu, which ethdev checked):
- * the frames this port sends; a virtio driver has nothing to tell the
- * device about it. */
+/* An MTU up to the device's (dev_info's max_mtu, which ethdev checked),
+ * advisory as with DPDK's virtio PMD: a virtio driver has nothing to tell
+ * the device, and the port checks no frame against it (the device drops
+ * what its own MTU does not let in). */
 static int
 vuc_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
 {
