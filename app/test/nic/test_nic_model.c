@@ -754,6 +754,16 @@ expect_link(bool up, int lsc)
 	assert_int_equal(nic_lsc(), lsc);
 }
 
+/* VIRTIO_NET_S_LINK_UP in the device's configuration, as d reads it */
+static bool
+netcfg_link(struct nic_drv *d)
+{
+	struct virtio_net_config c;
+
+	drv_read_netcfg(d, &c);
+	return c.status & VIRTIO_NET_S_LINK_UP;
+}
+
 static void
 test_link(void **state)
 {
@@ -766,6 +776,25 @@ test_link(void **state)
 	expect_link(false, n);		/* connected is not enough */
 	drv_init(d, V1, 2);
 	expect_link(true, ++n);		/* DRIVER_OK, port started */
+	/* rte_eth_dev_set_link_down() / _up(): the driver is told (a
+	 * configuration interrupt, the status bit); a start brings it up */
+	drv_irqs(d, 0);
+	assert_int_equal(rte_eth_dev_set_link_down(nic.port), 0);
+	expect_link(false, ++n);
+	assert_true(NIC_WAIT(drv_irqs(d, 0) >= 1, 1000));
+	assert_false(netcfg_link(d));
+	assert_int_equal(rte_eth_dev_set_link_down(nic.port), 0);
+	expect_link(false, n);		/* no change, no event */
+	assert_int_equal(rte_eth_dev_set_link_up(nic.port), 0);
+	expect_link(true, ++n);
+	assert_true(NIC_WAIT(drv_irqs(d, 0) >= 1, 1000));
+	assert_true(netcfg_link(d));
+	assert_int_equal(rte_eth_dev_set_link_down(nic.port), 0);
+	expect_link(false, ++n);
+	nic_port_stop();
+	nic_port_start();
+	expect_link(true, ++n);
+	assert_true(netcfg_link(d));
 	cc_w8(d, CC(device_status), 0);
 	expect_link(false, ++n);	/* driver reset */
 	drv_init(d, V1, 2);

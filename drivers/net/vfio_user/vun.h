@@ -168,6 +168,7 @@ struct vun_dev {
 	bool promisc;
 	bool allmulti;
 	bool port_started;		/* ethdev side */
+	bool link_down;			/* rte_eth_dev_set_link_down() */
 	uint32_t link_up;		/* atomic: ethdev link status */
 	struct vu_pmd_lsc lsc;		/* its changes, told */
 	bool connected;
@@ -196,6 +197,8 @@ int vun_virtio_init(struct vun_dev *d);
 void vun_virtio_fini(struct vun_dev *d);
 int vun_virtio_register(struct vun_dev *d);
 void vun_virtio_set_port_started(struct vun_dev *d, bool started);
+/* rte_eth_dev_set_link_down() / _up(): the link the driver sees. */
+void vun_virtio_set_link_down(struct vun_dev *d, bool down);
 int vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu);
 void vun_status_store(struct vun_dev *d, uint8_t status);
 void vun_queues_stop(struct vun_dev *d);

@@ -57,7 +57,7 @@ static const char *const valid_args[] = {
 static bool
 link_is_up(const struct vun_dev *d)
 {
-	return d->port_started && d->connected && !d->halted &&
+	return d->port_started && !d->link_down && d->connected && !d->halted &&
 		(d->status & VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
@@ -125,6 +125,7 @@ vun_dev_start(struct rte_eth_dev *dev)
 
 	vu_pmd_queues_state(dev, RTE_ETH_QUEUE_STATE_STARTED);
 	dev->data->dev_started = 1;
+	d->link_down = false;	/* a start brings the link up, as a NIC's */
 	vun_virtio_set_port_started(d, true);
 	vun_link_update(dev, 0);
 	return 0;
@@ -139,6 +140,22 @@ vun_dev_stop(struct rte_eth_dev *dev)
 	vun_virtio_set_port_started(d, false);
 	vun_link_update(dev, 0);
 	vu_pmd_queues_state(dev, RTE_ETH_QUEUE_STATE_STOPPED);
+	return 0;
+}
+
+/* The link the driver sees (VIRTIO_NET_S_LINK_UP, with a configuration
+ * interrupt), as a NIC's cable: the queues keep running. */
+static int
+vun_dev_set_link_down(struct rte_eth_dev *dev)
+{
+	vun_virtio_set_link_down(dev->data->dev_private, true);
+	return 0;
+}
+
+static int
+vun_dev_set_link_up(struct rte_eth_dev *dev)
+{
+	vun_virtio_set_link_down(dev->data->dev_private, false);
 	return 0;
 }
 
@@ -372,6 +389,8 @@ vun_burst_mode(struct rte_eth_dev *dev, uint16_t q,
 
 static const struct eth_dev_ops vun_ops = {
 	VU_PMD_ETH_OPS(vun),
+	.dev_set_link_down = vun_dev_set_link_down,
+	.dev_set_link_up = vun_dev_set_link_up,
 	.mtu_set = vun_mtu_set,
 	.rxq_info_get = vun_rxq_info,
 	.txq_info_get = vun_txq_info,

@@ -894,7 +894,7 @@ net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 	memset(c, 0, sizeof(*c));
 	memcpy(c->mac, &d->guest_mac, RTE_ETHER_ADDR_LEN);
 	/* the device's side of the link: our ethdev port is started */
-	c->status = vun_offload_link(d, d->port_started) ?
+	c->status = !d->link_down && vun_offload_link(d, d->port_started) ?
 			    VIRTIO_NET_S_LINK_UP :
 			    0;
 	c->max_virtqueue_pairs = vun_offered_pairs(d);
@@ -1473,15 +1473,28 @@ vun_virtio_fini(struct vun_dev *d)
 	d->pci = NULL;
 }
 
-/* The ethdev port started or stopped: that is the link the driver sees. */
+/* The ethdev port started or stopped, its link set down or up: that is
+ * the link the driver sees (told with a configuration interrupt). */
+static void
+port_link_change(struct vun_dev *d, bool *field, bool val)
+{
+	if (*field == val)
+		return;
+	*field = val;
+	vun_signal_config(d);
+	vun_link_update_notify(d);
+}
+
 void
 vun_virtio_set_port_started(struct vun_dev *d, bool started)
 {
-	if (d->port_started == started)
-		return;
-	d->port_started = started;
-	vun_signal_config(d);
-	vun_link_update_notify(d);
+	port_link_change(d, &d->port_started, started);
+}
+
+void
+vun_virtio_set_link_down(struct vun_dev *d, bool down)
+{
+	port_link_change(d, &d->link_down, down);
 }
 
 /*
