@@ -30,8 +30,14 @@
 
 RTE_LOG_REGISTER_DEFAULT(vfio_user_logtype, NOTICE);
 
-/* A partial message that makes no progress for this long is dropped. */
-#define VU_PARTIAL_TIMEOUT_MS 1000
+/*
+ * A partial message that makes no progress for this long closes the
+ * connection: a byte stream cannot be put back in step (what follows would
+ * be read as headers), and a client paused that long inside a message is
+ * gone (QEMU gives up on a reply after 5 s). Pauses shorter than this are
+ * waited out: the spec sets no timeout.
+ */
+#define VU_PARTIAL_TIMEOUT_MS 5000
 /* Messages handled per wake-up of one connection, for fairness. */
 #define VU_MSGS_PER_EVENT 64
 /*
@@ -624,15 +630,12 @@ conn_timer_event(int fd, void *arg, uint32_t events)
 	if (vu_rx_partial(&c->rx) &&
 	    now - c->rx_activity_ms >= VU_PARTIAL_TIMEOUT_MS &&
 	    !rx_waiting(c)) {
-		VU_LOG(ERR, "%s: incomplete message stalled for %d ms, dropped",
+		VU_LOG(ERR,
+		       "%s: incomplete message stalled for %d ms: the "
+		       "stream cannot be put back in step, disconnected",
 		       c->dev->path, VU_PARTIAL_TIMEOUT_MS);
-		if (c->rx.discard == 0 &&
-		    c->rx.have >= sizeof(struct vfio_user_header) &&
-		    conn_reply_error(c, vu_rx_hdr(&c->rx), EBADMSG) < 0) {
-			conn_close(c);
-			return;
-		}
-		vu_rx_abort(&c->rx);
+		conn_close(c);
+		return;
 	}
 	conn_watch(c);
 }

@@ -685,8 +685,8 @@ hook_hold_thread(struct mi_dev *d, enum rte_vfio_user_status st)
 }
 
 /*
- * Device A's callback holds the event thread for 2 s while B's message
- * arrives in two parts; B's partial-message timer falls due in the
+ * Device A's callback holds the event thread for 6 s while B's message
+ * arrives in two parts; B's partial-message timer (5 s) falls due in the
  * middle, before its tail arrives. The tail waiting in the socket when
  * the thread comes back shows the delay was the server's: the message is
  * served whole, and its data (which holds a GET_INFO header) is never
@@ -727,15 +727,15 @@ test_partial_thread_late(void **state)
 	memcpy(w.data + 8 + sizeof(inner), &argsz, sizeof(argsz));
 	mi_open(&a, &mi_a, NULL);
 	mi_open(&b, &mi_b, NULL);
-	late_hook_ms = 2000;
+	late_hook_ms = 6000;
 	mi_a.hook = hook_hold_thread;
 
 	assert_int_equal(rc_send_raw(&b, &w, first, NULL, 0), 0);
-	usleep(50 * 1000); /* read: B's timer armed for 1 s from here */
+	usleep(50 * 1000); /* read: B's timer armed for 5 s from here */
 	assert_int_equal(rc_send(&a, VFIO_USER_DMA_MAP, 0, &m, sizeof(m), NULL,
 				 0, &id),
 			 0);
-	usleep(1250 * 1000); /* B's timer is due; the thread still held */
+	usleep(5250 * 1000); /* B's timer is due; the thread still held */
 	assert_int_equal(rc_send_raw(&b, (uint8_t *)&w + first,
 				     sizeof(w) - first, NULL, 0),
 			 0);
