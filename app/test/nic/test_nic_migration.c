@@ -607,14 +607,26 @@ test_refused(void **state)
 	refused(d, 1, bad, rec + 64, -EBADMSG, -EBADMSG);
 	/* another device: C has one queue pair */
 	refused(d, 2, stream, rec, -EINVAL, -EBADMSG);
-	/* and the good one still loads */
+	/* and the good one still loads; ended too early first (ENODATA),
+	 * which spoils nothing: the rest written, it runs (before, every
+	 * later try got EBADMSG, the device stuck in RESUMING until a
+	 * reset) */
 	{
 		struct rte_vfio_user_client *c = attach_to(d, 1);
 
 		assert_int_equal(rte_vfio_user_client_mig_set_state(
 					 c, RTE_VFIO_USER_MIG_RESUMING),
 				 0);
-		assert_int_equal(rte_vfio_user_client_mig_write(c, stream, rec),
+		assert_int_equal(rte_vfio_user_client_mig_write(c, stream,
+								rec - 10),
+				 0);
+		assert_int_equal(rte_vfio_user_client_mig_set_state(
+					 c, RTE_VFIO_USER_MIG_RUNNING),
+				 -ENODATA);
+		assert_int_equal(rte_vfio_user_client_mig_write(c,
+								stream + rec -
+									10,
+								10),
 				 0);
 		assert_int_equal(rte_vfio_user_client_mig_set_state(
 					 c, RTE_VFIO_USER_MIG_RUNNING),

@@ -708,13 +708,16 @@ mig_state_change(int dev_id, enum rte_vfio_user_mig_state from,
 		if (m->in_bad)
 			return refuse(d, -EBADMSG,
 				      "the stream was refused before");
-		if (m->in_done != m->in_len)
-			return refuse(d, -ENODATA,
-				      "truncated (a partial record "
-				      "at the end)");
-		if (!m->have_final)
-			return refuse(d, -ENODATA,
-				      "no final (stop-copy) record");
+		/* too early, not wrong: the rest may still come (the
+		 * stream stays as it is, RESUMING goes on) */
+		if (m->in_done != m->in_len || !m->have_final) {
+			VUN_LOG(ERR, "%s: migration state incomplete: %s",
+				d->path,
+				m->in_done != m->in_len ?
+					"a partial record at the end" :
+					"no final (stop-copy) record yet");
+			return -ENODATA;
+		}
 		apply_record(d, m->in + m->final_off,
 			     ((const struct mig_hdr *)(m->in + m->final_off))
 				     ->len);
