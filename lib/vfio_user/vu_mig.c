@@ -405,6 +405,15 @@ vu_mig_handle_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		r->size = m->size;
 		return 0;
 	}
+	/* a GET whose argsz leaves no room for the data: the size it needs,
+	 * without the data (the spec's "Message sizes") */
+	if (op == VFIO_USER_DEVICE_FEATURE_GET && (data == 0 || data == 8) &&
+	    req->argsz >= sizeof(*req) && req->argsz < need) {
+		rep->argsz = need;
+		rep->flags = req->flags;
+		r->size = sizeof(*rep);
+		return 0;
+	}
 	/* a GET may come with room for the data or without it; a SET has
 	 * the state; the reply must fit argsz */
 	if ((op == VFIO_USER_DEVICE_FEATURE_GET && data != 0 && data != 8) ||
