@@ -58,6 +58,7 @@ parse_caps(struct vu_conn *c, const char *data, size_t len)
 	caps->write_multi = false;
 	caps->twin_socket = false;
 	caps->migration = false;
+	caps->proposed = 0;
 	if (len == 0)
 		return 0;
 	if (data[len - 1] != '\0' || strlen(data) != len - 1) {
@@ -80,6 +81,18 @@ parse_caps(struct vu_conn *c, const char *data, size_t len)
 	if (!json_is_object(obj))
 		goto out;
 
+	caps->proposed = (json_object_get(obj, VFIO_USER_CAP_MAX_FDS) ?
+				  VU_CAP_MAX_FDS :
+				  0) |
+			 (json_object_get(obj, VFIO_USER_CAP_MAX_XFER) ?
+				  VU_CAP_MAX_XFER :
+				  0) |
+			 (json_object_get(obj, VFIO_USER_CAP_MAX_DMA_MAPS) ?
+				  VU_CAP_MAX_DMA_MAPS :
+				  0) |
+			 (json_object_get(obj, VFIO_USER_CAP_PGSIZES) ?
+				  VU_CAP_PGSIZES :
+				  0);
 	/* 0 is a valid maximum: a client that takes no fds at all (fd
 	 * passing is optional in the spec) gets everything in-band */
 	n = caps->max_msg_fds;
@@ -164,14 +177,21 @@ build_caps(const struct vu_conn *c, char *buf, size_t size)
 	}
 	if (json_object_set_new(root, VFIO_USER_CAP_ROOT, caps) < 0)
 		goto out;
-	if (json_object_set_new(caps, VFIO_USER_CAP_MAX_FDS,
-				json_integer(VU_ADVERTISED_MAX_FDS)) < 0 ||
-	    json_object_set_new(caps, VFIO_USER_CAP_MAX_XFER,
-				json_integer(VU_MAX_XFER)) < 0 ||
-	    json_object_set_new(caps, VFIO_USER_CAP_MAX_DMA_MAPS,
-				json_integer(c->caps.max_dma_maps)) < 0 ||
-	    json_object_set_new(caps, VFIO_USER_CAP_PGSIZES,
-				json_integer(VU_PGSIZES)) < 0)
+	/* only what the client proposed (the spec: a subset); for the
+	 * others both sides take the spec's defaults, which are ours but
+	 * for max_msg_fds (1: the client then sends fewer fds at a time) */
+	if (((c->caps.proposed & VU_CAP_MAX_FDS) &&
+	     json_object_set_new(caps, VFIO_USER_CAP_MAX_FDS,
+				 json_integer(VU_ADVERTISED_MAX_FDS)) < 0) ||
+	    ((c->caps.proposed & VU_CAP_MAX_XFER) &&
+	     json_object_set_new(caps, VFIO_USER_CAP_MAX_XFER,
+				 json_integer(VU_MAX_XFER)) < 0) ||
+	    ((c->caps.proposed & VU_CAP_MAX_DMA_MAPS) &&
+	     json_object_set_new(caps, VFIO_USER_CAP_MAX_DMA_MAPS,
+				 json_integer(c->caps.max_dma_maps)) < 0) ||
+	    ((c->caps.proposed & VU_CAP_PGSIZES) &&
+	     json_object_set_new(caps, VFIO_USER_CAP_PGSIZES,
+				 json_integer(VU_PGSIZES)) < 0))
 		goto out;
 	if (c->caps.write_multi &&
 	    json_object_set_new(caps, VFIO_USER_CAP_WRITE_MULTI,
