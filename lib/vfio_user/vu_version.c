@@ -95,20 +95,22 @@ parse_caps(struct vu_conn *c, const char *data, size_t len)
 				  0);
 	/* 0 is a valid maximum: a client that takes no fds at all (fd
 	 * passing is optional in the spec) gets everything in-band */
+	/* maxima larger than we can use are taken as ours: what a client
+	 * can do beyond them never comes up */
 	n = caps->max_msg_fds;
-	if (cap_number(obj, VFIO_USER_CAP_MAX_FDS, 0, UINT32_MAX, &n) < 0)
+	if (cap_number(obj, VFIO_USER_CAP_MAX_FDS, 0, INT64_MAX, &n) < 0)
 		goto out;
 	caps->max_msg_fds = n > VU_MAX_MSG_FDS ? VU_MAX_MSG_FDS : (uint32_t)n;
 	n = 0;
-	if (cap_number(obj, VFIO_USER_CAP_MAX_XFER, 1, UINT32_MAX, &n) < 0)
+	if (cap_number(obj, VFIO_USER_CAP_MAX_XFER, 1, INT64_MAX, &n) < 0)
 		goto out;
 	if (n)
-		caps->max_xfer = (uint32_t)n;
+		caps->max_xfer = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 	n = 0;
-	if (cap_number(obj, VFIO_USER_CAP_MAX_DMA_MAPS, 1, UINT32_MAX, &n) < 0)
+	if (cap_number(obj, VFIO_USER_CAP_MAX_DMA_MAPS, 1, INT64_MAX, &n) < 0)
 		goto out;
 	if (n)
-		caps->max_dma_maps = (uint32_t)n;
+		caps->max_dma_maps = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 	n = 0;
 	if (cap_number(obj, VFIO_USER_CAP_PGSIZES, 1, UINT64_MAX >> 1, &n) < 0)
 		goto out;

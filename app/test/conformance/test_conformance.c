@@ -732,6 +732,12 @@ test_version(void **state)
 		/* 2 MiB and 1 GiB pages only: 4 KiB aligned too */
 		{ VFIO_USER_MINOR_VER,
 		  "{\"capabilities\":{\"pgsizes\":1075838976}}", false },
+		/* maxima past what the server can use: taken as its own */
+		{ VFIO_USER_MINOR_VER,
+		  "{\"capabilities\":{\"max_msg_fds\":4294967296,"
+		  "\"max_data_xfer_size\":1099511627776,"
+		  "\"max_dma_maps\":8589934592}}",
+		  false },
 		/* a client that takes no fds */
 		{ VFIO_USER_MINOR_VER, "{\"capabilities\":{\"max_msg_fds\":0}}",
 		  false },
