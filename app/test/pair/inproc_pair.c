@@ -18,6 +18,8 @@
 #include "eal_exit.h"
 #include "inproc_pair.h"
 
+static struct inproc_pair *last_up;	/* for inproc_group_teardown() */
+
 bool
 inproc_link_up(uint16_t port)
 {
@@ -51,6 +53,7 @@ inproc_pair_up(struct inproc_pair *p, const char *name, const char *mem_args,
 	int n = 0;
 
 	memset(p, 0, sizeof(*p));
+	last_up = p;
 	snprintf(p->dir, sizeof(p->dir), "/tmp/%s.XXXXXX", name);
 	if (mkdtemp(p->dir) == NULL) {
 		perror("mkdtemp");
@@ -137,4 +140,13 @@ inproc_pair_down(struct inproc_pair *p)
 	vu_eal_exit();
 	unlink(p->sock);
 	rmdir(p->dir);
+}
+
+int
+inproc_group_teardown(void **state)
+{
+	(void)state;
+	if (last_up != NULL)
+		inproc_pair_down(last_up);
+	return 0;
 }

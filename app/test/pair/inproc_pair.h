@@ -45,6 +45,10 @@ int inproc_device_add(struct inproc_pair *p, const char *name, const char *sock,
 /* Both ports stopped and closed, EAL cleaned up, the directory gone. */
 void inproc_pair_down(struct inproc_pair *p);
 
+/* A cmocka group teardown: inproc_pair_down() of the pair the last
+ * inproc_pair_up() brought up. */
+int inproc_group_teardown(void **state);
+
 /* Whether port's link is up now. */
 bool inproc_link_up(uint16_t port);
 

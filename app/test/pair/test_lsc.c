@@ -280,14 +280,6 @@ group_setup(void **state)
 	return 0;
 }
 
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	inproc_pair_down(&g.p);
-	return 0;
-}
-
 /* argv[1], if any: the tests to run (cmocka's filter, e.g. "test_fe_*") */
 int
 main(int argc, char **argv)
@@ -303,5 +295,5 @@ main(int argc, char **argv)
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests_name("lsc", tests, group_setup,
-					   group_teardown);
+					   inproc_group_teardown);
 }

@@ -715,14 +715,6 @@ group_setup(void **state)
 	return g.dev >= 0 ? 0 : -1;
 }
 
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	inproc_pair_down(&g.p);
-	return 0;
-}
-
 /* test_mem_hotplug [DEVARGS [manual]]: DEVARGS (e.g. packed_vq=0) go to
  * the frontend, which then negotiates that ring layout; with "manual",
  * the frontend has no reconnect= and the tests of that case run. */
@@ -761,7 +753,7 @@ main(int argc, char **argv)
 	if (g.manual)
 		return cmocka_run_group_tests_name("mem_hotplug_manual",
 						   manual_tests, group_setup,
-						   group_teardown);
+						   inproc_group_teardown);
 	return cmocka_run_group_tests_name("mem_hotplug", tests, group_setup,
-					   group_teardown);
+					   inproc_group_teardown);
 }

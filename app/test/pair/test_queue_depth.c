@@ -533,15 +533,6 @@ group_setup(void **state)
 	return g.jumbo_mp != NULL ? 0 : -1;
 }
 
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	/* the ports are gone already unless test_remove_started failed */
-	inproc_pair_down(&g.p);
-	return 0;
-}
-
 /*
  * test_queue_depth [DEVARGS]: DEVARGS (e.g. packed_vq=0,in_order=0) go to
  * the frontend, which then negotiates that ring layout; the counts are
@@ -567,5 +558,5 @@ main(int argc, char **argv)
 	printf("frontend ring layout: %s\n",
 	       g.layout[0] != '\0' ? g.layout : "default (packed, in order)");
 	return cmocka_run_group_tests_name("queue_depth", tests, group_setup,
-					   group_teardown);
+					   inproc_group_teardown);
 }
