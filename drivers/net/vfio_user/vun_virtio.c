@@ -883,8 +883,9 @@ vun_unpolled_warn(const struct vun_dev *d)
 		VUN_LOG(WARNING,
 			"%s: the driver uses %u queue pairs, the port polls "
 			"%u receive queues: what it sends on the others waits "
-			"in their rings (its drops) until its next reset, "
-			"which sees %u offered",
+			"in their rings (its drops) until it sets fewer "
+			"pairs, or resets the device and reads the %u "
+			"offered now",
 			d->path, pairs, rxqs, vun_offered_pairs(d));
 }
 
