@@ -518,14 +518,15 @@ vu_handle_mig_data_write(struct vu_conn *c, struct vu_msg *m,
 		       state_name(state_get(mg)));
 		return -EINVAL;
 	}
-	/* the data comes to us: our max_data_xfer_size (the table's bound) */
-	if (req->size != m->size - sizeof(*req) || req->size > VU_MAX_XFER ||
-	    req->argsz < sizeof(*req) + (uint64_t)req->size) {
+	/* the data comes to us: our max_data_xfer_size (the table's bound).
+	 * argsz is not checked: the spec calls it the largest reply payload
+	 * (there is none), libvfio-user's client sends 8 + size; both go */
+	if (req->size != m->size - sizeof(*req) || req->size > VU_MAX_XFER) {
 		VU_LOG(ERR,
-		       "%s: MIG_DATA_WRITE size %u with %zu data bytes, "
-		       "argsz %u",
+		       "%s: MIG_DATA_WRITE size %u with %zu data bytes (at "
+		       "most %u)",
 		       dev->path, req->size, m->size - sizeof(*req),
-		       req->argsz);
+		       VU_MAX_XFER);
 		return -EINVAL;
 	}
 	if (req->size == 0)

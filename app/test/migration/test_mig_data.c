@@ -151,17 +151,19 @@ test_v2_resume(void **state)
 	fill_pattern(buf, 0, 100);
 	assert_int_equal(mt_data_write(&c, 108, 100, buf, 100), -EINVAL);
 	assert_int_equal(mt_set_state(&c, S_RESUMING), 0);
-	/* size and payload disagree, argsz without room */
+	/* size and payload disagree */
 	assert_int_equal(mt_data_write(&c, 108, 99, buf, 100), -EINVAL);
 	assert_int_equal(mt_data_write(&c, 108, 101, buf, 100), -EINVAL);
-	assert_int_equal(mt_data_write(&c, 107, 100, buf, 100), -EINVAL);
 	assert_int_equal(d->load_pos, 0);
-	/* the stream in odd pieces */
-	while (pos < total) {
+	/* the stream in odd pieces; argsz as libvfio-user's client sends it
+	 * (8 + size) and as the spec reads (the largest reply payload: 0
+	 * or 8, there is none), both taken */
+	for (int k = 0; pos < total; k++) {
 		uint32_t n = (uint32_t)RTE_MIN((uint64_t)chunk, total - pos);
+		const uint32_t argsz[] = { 8 + n, 8, 0 };
 
 		fill_pattern(buf, pos, n);
-		assert_int_equal(mt_data_write(&c, 8 + n, n, buf, n), 0);
+		assert_int_equal(mt_data_write(&c, argsz[k % 3], n, buf, n), 0);
 		pos += n;
 		chunk = chunk * 3 % 65521 + 1;
 	}
