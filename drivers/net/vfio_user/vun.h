@@ -139,8 +139,8 @@ struct vun_dev {
 
 	/* devargs */
 	uint16_t max_pairs;
-	/* atomic: receive queues the application configured (0: not yet),
-	 * which bound the pairs offered (vun_offered_pairs()) */
+	/* atomic: receive queues the application configured (0: not yet);
+	 * a driver using more pairs is warned about (vun_unpolled_warn()) */
 	uint16_t app_rxqs;
 	struct rte_ether_addr mac;
 	uint16_t mtu;
@@ -385,13 +385,8 @@ uint16_t vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 /* vun_ethdev.c */
 void vun_link_update_notify(struct vun_dev *d);
 
-/* vun_virtio.c: the queue pairs offered to a driver (max_virtqueue_pairs):
- * queues=, or fewer when the application polls fewer receive queues (a
- * driver would send on the others for nobody), unless an offload engine
- * serves them all. */
-uint16_t vun_offered_pairs(const struct vun_dev *d);
-/* A warning when the driver uses more pairs than the port polls (it read
- * max_virtqueue_pairs before the application configured fewer). */
+/* vun_virtio.c: a warning when the driver uses more queue pairs than the
+ * port polls receive queues (what it sends on the others is never read). */
 void vun_unpolled_warn(const struct vun_dev *d);
 
 #endif /* VUN_H */

@@ -101,8 +101,7 @@ vun_dev_configure(struct rte_eth_dev *dev)
 			dev->data->nb_tx_queues, d->max_pairs);
 		return -EINVAL;
 	}
-	/* a driver that reads max_virtqueue_pairs from now on is offered
-	 * only the pairs whose queue we poll */
+	/* a driver using pairs whose receive queue we do not poll: said */
 	__atomic_store_n(&d->app_rxqs, dev->data->nb_rx_queues,
 			 __ATOMIC_RELAXED);
 	vun_unpolled_warn(d);

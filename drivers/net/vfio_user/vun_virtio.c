@@ -863,16 +863,6 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 #undef CHANGED
 }
 
-uint16_t
-vun_offered_pairs(const struct vun_dev *d)
-{
-	uint16_t rxqs = __atomic_load_n(&d->app_rxqs, __ATOMIC_RELAXED);
-
-	if (rxqs == 0 || d->ol != NULL)
-		return d->max_pairs;
-	return RTE_MIN(rxqs, d->max_pairs);
-}
-
 void
 vun_unpolled_warn(const struct vun_dev *d)
 {
@@ -883,10 +873,10 @@ vun_unpolled_warn(const struct vun_dev *d)
 		VUN_LOG(WARNING,
 			"%s: the driver uses %u queue pairs, the port polls "
 			"%u receive queues: what it sends on the others waits "
-			"in their rings (its drops) until it sets fewer "
-			"pairs, or resets the device and reads the %u "
-			"offered now",
-			d->path, pairs, rxqs, vun_offered_pairs(d));
+			"in their rings for nobody (the driver's drops); "
+			"configure the port with %u, or give the device "
+			"queues=%u",
+			d->path, pairs, rxqs, pairs, rxqs);
 }
 
 static void
@@ -898,7 +888,7 @@ net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 	c->status = !d->link_down && vun_offload_link(d, d->port_started) ?
 			    VIRTIO_NET_S_LINK_UP :
 			    0;
-	c->max_virtqueue_pairs = vun_offered_pairs(d);
+	c->max_virtqueue_pairs = d->max_pairs;
 	c->mtu = d->mtu;
 	c->speed = 10000;
 	c->duplex = 1;	/* full */
