@@ -183,8 +183,9 @@ void rte_vfio_user_client_detach(struct rte_vfio_user_client *c);
  *   The client.
  * @return
  *   True until the server goes away (the connection closes). Once a
- *   request of this thread failed with -ENOTCONN, false (unless called on
- *   the event thread, where the hang-up may not have been seen yet).
+ *   request of this thread that expects a reply failed with -ENOTCONN,
+ *   false (unless called on the event thread, where the hang-up may not
+ *   have been seen yet).
  */
 __rte_experimental
 bool rte_vfio_user_client_connected(struct rte_vfio_user_client *c);

@@ -323,7 +323,10 @@ request_send(struct rte_vfio_user_client *c, struct waiter *w, uint16_t cmd,
 				posted ? 0 : *deadline_ms);
 	if (ret == -EPIPE || ret == -ECONNRESET) {	/* the server went */
 		ret = -ENOTCONN;
-		lost_wait(c, *deadline_ms);
+		/* not for a posted write: a data path's doorbell, whose
+		 * result nobody reads, must not wait */
+		if (!posted)
+			lost_wait(c, *deadline_ms);
 	} else if (ret == 0)	/* the server has the timeout from now on */
 		*deadline_ms = vu_now_ms() + c->conf.timeout_ms;
 	if (ret < 0 && !posted) {

@@ -869,7 +869,8 @@ hold_cb(int fd, void *arg, uint32_t events)
  * disconnected, told once, on the event thread (the request waited for
  * it). Before, the request failed at once and the client said it was
  * connected until the event thread got to the hang-up: a port started
- * then stayed on a dead connection.
+ * then stayed on a dead connection. A posted write (a doorbell, whose
+ * result nobody reads) fails at once, waiting for nothing.
  */
 static void
 test_lost_seen_by_send(void **state)
@@ -883,7 +884,7 @@ test_lost_seen_by_send(void **state)
 	struct vfio_user_device_info info;
 	struct rte_vfio_user_client *c;
 	static struct fake f;	/* outlives a failed test: see test_teardown */
-	uint64_t end;
+	uint64_t end, t0;
 	int efd;
 
 	(void)state;
@@ -903,6 +904,13 @@ test_lost_seen_by_send(void **state)
 		rc_sleep_ms(1);
 	assert_int_equal(hold_state, 1);
 	fake_stop(&f);		/* the connection closed */
+	/* a posted write (a doorbell) fails at once: it waits for nothing */
+	t0 = rc_now_ms();
+	assert_int_equal(rte_vfio_user_client_region_write(c, 0, 0, "x", 1,
+							   true),
+			 -ENOTCONN);
+	assert_true(rc_now_ms() - t0 < HOLD_MS / 3);
+	assert_int_equal(__atomic_load_n(&hold_state, __ATOMIC_ACQUIRE), 1);
 	assert_int_equal(rte_vfio_user_client_device_info(c, &info), -ENOTCONN);
 	assert_false(rte_vfio_user_client_connected(c));
 	assert_int_equal(__atomic_load_n(&hold_state, __ATOMIC_ACQUIRE), 2);
