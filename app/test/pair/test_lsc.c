@@ -272,11 +272,16 @@ group_setup(void **state)
 	snprintf(g.fe_args, sizeof(g.fe_args), "path=%s", g.p.sock);
 	assert_int_equal(rte_eth_dev_stop(g.p.fe), 0);
 	assert_int_equal(rte_eth_dev_stop(g.p.be), 0);
+	/* the events of these starts (one per port) told before the
+	 * tests count theirs, however late the interrupt thread runs */
+	probe_register(&g.be, g.p.be, NOTHING);
+	probe_register(&g.fe, g.p.fe, NOTHING);
 	port_up_lsc(g.p.be, g.p.be_mp);
 	port_up_lsc(g.p.fe, g.p.fe_mp);
-	if (!links_up())
+	if (!links_up() || !wait_for(&g.be.events) || !wait_for(&g.fe.events))
 		return -1;
-	rte_delay_ms(100);	/* the events of these starts told */
+	probe_unregister(&g.be);
+	probe_unregister(&g.fe);
 	return 0;
 }
 
