@@ -31,15 +31,10 @@ struct vu_caps {
 	bool write_multi;
 	bool twin_socket;
 	bool migration;		/* 0.9.1 "migration": the region is offered */
-	uint32_t proposed;	/* VU_CAP_* the client's VERSION named: the
-				 * reply names no others (a subset, as the
-				 * spec asks) */
+	uint32_t proposed;	/* bit i: the client's VERSION named numeric
+				 * capability i (vu_version.c num_caps[]):
+				 * the reply names no others */
 };
-
-#define VU_CAP_MAX_FDS		(1u << 0)
-#define VU_CAP_MAX_XFER		(1u << 1)
-#define VU_CAP_MAX_DMA_MAPS	(1u << 2)
-#define VU_CAP_PGSIZES		(1u << 3)
 
 /* A region as the library keeps it: the description plus owned copies. */
 struct vu_region {

@@ -20,6 +20,15 @@
 /* DMA windows per device. */
 #define VU_MAX_DMA_MAPS 65535u
 
+/* The numeric capabilities, in the order of struct vu_caps::proposed's
+ * bits: a reply names those the client proposed (the spec: a subset). */
+static const char *const num_caps[] = {
+	VFIO_USER_CAP_MAX_FDS,
+	VFIO_USER_CAP_MAX_XFER,
+	VFIO_USER_CAP_MAX_DMA_MAPS,
+	VFIO_USER_CAP_PGSIZES,
+};
+
 /* Read an optional number in [min, max] (*out untouched if absent);
  * 0, or -EINVAL if malformed. */
 static int
@@ -81,22 +90,13 @@ parse_caps(struct vu_conn *c, const char *data, size_t len)
 	if (!json_is_object(obj))
 		goto out;
 
-	caps->proposed = (json_object_get(obj, VFIO_USER_CAP_MAX_FDS) ?
-				  VU_CAP_MAX_FDS :
-				  0) |
-			 (json_object_get(obj, VFIO_USER_CAP_MAX_XFER) ?
-				  VU_CAP_MAX_XFER :
-				  0) |
-			 (json_object_get(obj, VFIO_USER_CAP_MAX_DMA_MAPS) ?
-				  VU_CAP_MAX_DMA_MAPS :
-				  0) |
-			 (json_object_get(obj, VFIO_USER_CAP_PGSIZES) ?
-				  VU_CAP_PGSIZES :
-				  0);
-	/* 0 is a valid maximum: a client that takes no fds at all (fd
-	 * passing is optional in the spec) gets everything in-band */
+	for (unsigned int i = 0; i < RTE_DIM(num_caps); i++)
+		if (json_object_get(obj, num_caps[i]) != NULL)
+			caps->proposed |= 1u << i;
 	/* maxima larger than we can use are taken as ours: what a client
-	 * can do beyond them never comes up */
+	 * can do beyond them never comes up. 0 is a valid max_msg_fds: a
+	 * client that takes no fds at all (fd passing is optional in the
+	 * spec) gets everything in-band */
 	n = caps->max_msg_fds;
 	if (cap_number(obj, VFIO_USER_CAP_MAX_FDS, 0, INT64_MAX, &n) < 0)
 		goto out;
@@ -167,6 +167,13 @@ out:
 static int
 build_caps(const struct vu_conn *c, char *buf, size_t size)
 {
+	/* ours, in num_caps[]'s order */
+	const json_int_t ours[RTE_DIM(num_caps)] = {
+		VU_ADVERTISED_MAX_FDS,
+		VU_MAX_XFER,
+		c->caps.max_dma_maps,
+		VU_PGSIZES,
+	};
 	json_t *root, *caps;
 	size_t len;
 	int ret = -ENOMEM;
@@ -179,22 +186,14 @@ build_caps(const struct vu_conn *c, char *buf, size_t size)
 	}
 	if (json_object_set_new(root, VFIO_USER_CAP_ROOT, caps) < 0)
 		goto out;
-	/* only what the client proposed (the spec: a subset); for the
-	 * others both sides take the spec's defaults, which are ours but
-	 * for max_msg_fds (1: the client then sends fewer fds at a time) */
-	if (((c->caps.proposed & VU_CAP_MAX_FDS) &&
-	     json_object_set_new(caps, VFIO_USER_CAP_MAX_FDS,
-				 json_integer(VU_ADVERTISED_MAX_FDS)) < 0) ||
-	    ((c->caps.proposed & VU_CAP_MAX_XFER) &&
-	     json_object_set_new(caps, VFIO_USER_CAP_MAX_XFER,
-				 json_integer(VU_MAX_XFER)) < 0) ||
-	    ((c->caps.proposed & VU_CAP_MAX_DMA_MAPS) &&
-	     json_object_set_new(caps, VFIO_USER_CAP_MAX_DMA_MAPS,
-				 json_integer(c->caps.max_dma_maps)) < 0) ||
-	    ((c->caps.proposed & VU_CAP_PGSIZES) &&
-	     json_object_set_new(caps, VFIO_USER_CAP_PGSIZES,
-				 json_integer(VU_PGSIZES)) < 0))
-		goto out;
+	/* only what the client proposed; for the others both sides take
+	 * the spec's defaults, which are ours but for max_msg_fds (1: the
+	 * client then sends fewer fds at a time) */
+	for (unsigned int i = 0; i < RTE_DIM(num_caps); i++)
+		if ((c->caps.proposed & (1u << i)) &&
+		    json_object_set_new(caps, num_caps[i],
+					json_integer(ours[i])) < 0)
+			goto out;
 	if (c->caps.write_multi &&
 	    json_object_set_new(caps, VFIO_USER_CAP_WRITE_MULTI,
 				json_true()) < 0)

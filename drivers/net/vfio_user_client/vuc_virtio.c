@@ -1076,7 +1076,6 @@ vuc_read_link(struct vuc_dev *d)
 {
 	uint16_t st = VIRTIO_NET_S_LINK_UP;
 	uint8_t dst;
-
 	bool reset;
 
 	if (d->client == NULL || !rte_vfio_user_client_connected(d->client))
