@@ -29,6 +29,14 @@ inproc_link_up(uint16_t port)
 	       l.link_status == RTE_ETH_LINK_UP;
 }
 
+bool
+inproc_link_wait(uint16_t port, bool up, unsigned int ms)
+{
+	for (unsigned int i = 0; i < ms && inproc_link_up(port) != up; i++)
+		rte_delay_ms(1);
+	return inproc_link_up(port) == up;
+}
+
 /* Configure port with one queue pair (nb_desc 0: the PMD's default),
  * receiving into mp, and start it. */
 static int
@@ -102,10 +110,8 @@ inproc_pair_up(struct inproc_pair *p, const char *name, const char *mem_args,
 		fprintf(stderr, "frontend port setup failed\n");
 		return -1;
 	}
-	for (int i = 0;
-	     i < 5000 && !(inproc_link_up(p->be) && inproc_link_up(p->fe)); i++)
-		rte_delay_ms(1);
-	if (!inproc_link_up(p->be) || !inproc_link_up(p->fe)) {
+	if (!inproc_link_wait(p->be, true, 5000) ||
+	    !inproc_link_wait(p->fe, true, 5000)) {
 		fprintf(stderr, "links not up\n");
 		return -1;
 	}

@@ -52,4 +52,8 @@ int inproc_group_teardown(void **state);
 /* Whether port's link is up now. */
 bool inproc_link_up(uint16_t port);
 
+/* Wait up to ms milliseconds for port's link to be up (or down); whether
+ * it is. */
+bool inproc_link_wait(uint16_t port, bool up, unsigned int ms);
+
 #endif /* VU_INPROC_PAIR_H */

@@ -127,12 +127,8 @@ port_up_lsc(uint16_t port, struct rte_mempool *mp)
 static bool
 links_up(void)
 {
-	for (int i = 0; i < WAIT_MS; i++) {
-		if (inproc_link_up(g.p.be) && inproc_link_up(g.p.fe))
-			return true;
-		rte_delay_ms(1);
-	}
-	return false;
+	return inproc_link_wait(g.p.be, true, WAIT_MS) &&
+	       inproc_link_wait(g.p.fe, true, WAIT_MS);
 }
 
 /* A port of vdev name, whose port (if any) may be closed already, probed

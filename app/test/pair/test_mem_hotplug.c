@@ -416,9 +416,7 @@ test_reconnect_during_hotplug(void **state)
 		     k++)
 			rte_delay_us_sleep(1000);
 		assert_int_equal(rte_vfio_user_is_connected(g.dev), 1);
-		for (k = 0; k < 10000 && !inproc_link_up(g.fe); k++)
-			rte_delay_us_sleep(1000);
-		assert_true(inproc_link_up(g.fe));
+		assert_true(inproc_link_wait(g.fe, true, 10000));
 	}
 	churn_end();
 	alarm(0);

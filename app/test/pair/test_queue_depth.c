@@ -65,9 +65,8 @@ fe_start(uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp)
 						NULL),
 			 0);
 	assert_int_equal(rte_eth_dev_start(g.fe), 0);
-	for (int i = 0; i < 5000 && !(link_up(g.be) && link_up(g.fe)); i++)
-		rte_delay_ms(1);
-	assert_true(link_up(g.be) && link_up(g.fe));
+	assert_true(inproc_link_wait(g.be, true, 5000) &&
+		    inproc_link_wait(g.fe, true, 5000));
 }
 
 /* n frames of segs segments of FRAME bytes each */
@@ -300,15 +299,6 @@ count_lsc(uint16_t port, enum rte_eth_event_type ev, void *arg, void *ret)
 	return 0;
 }
 
-/* Wait up to 3 s for port's link to be up (or down). */
-static bool
-wait_link(uint16_t port, bool up)
-{
-	for (int i = 0; i < 3000 && link_up(port) != up; i++)
-		rte_delay_ms(1);
-	return link_up(port) == up;
-}
-
 /* One FRAME-byte frame the frontend sent reaches the device port. */
 static void
 frame_received(void)
@@ -438,7 +428,7 @@ test_start_after_device_restart(void **state)
 
 	(void)state;
 	assert_int_equal(rte_vdev_uninit("net_vfio_user0"), 0);
-	assert_true(wait_link(g.fe, false));
+	assert_true(inproc_link_wait(g.fe, false, 3000));
 	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user0", g.p.sock, "",
 					   &g.be),
 			 0);
@@ -446,7 +436,8 @@ test_start_after_device_restart(void **state)
 	assert_false(link_up(g.fe));
 	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
 	assert_int_equal(rte_eth_dev_start(g.fe), 0);
-	assert_true(wait_link(g.fe, true) && wait_link(g.be, true));
+	assert_true(inproc_link_wait(g.fe, true, 3000) &&
+		    inproc_link_wait(g.be, true, 3000));
 	assert_int_equal(frames(g.fe_mp, &m, 1, 1), 1);
 	assert_int_equal(rte_eth_tx_burst(g.fe, 0, &m, 1), 1);
 	frame_received();
