@@ -31,7 +31,9 @@
  *   u16 size      split: 1 << (size % 11); packed: 1 + size % 1024;
  *                 bit 15 set: the queue on shadow rings (vun_shadow.c,
  *                 as with ring_copy=1); bit 14 set: frames to the
- *                 driver limited as with VIRTIO_NET_F_MTU and mtu 1500
+ *                 driver limited as with VIRTIO_NET_F_MTU and mtu 1500;
+ *                 bit 13: VIRTIO_NET_F_CSUM (the driver's partial
+ *                 checksums finished), bit 12: VIRTIO_NET_F_GUEST_CSUM
  *   u16 desc, avail, used   ring offsets in the read/write region
  *                 (aligned down as VIRTIO requires)
  *   u16 last_avail, last_used   device positions (packed: bit 15 is
@@ -40,7 +42,8 @@
  *   0 write: u16 offset, u16 len (% 1024), the bytes (guest memory)
  *   1 rx_burst of u8 % 65 packets
  *   2 tx_burst of u8 % 33 packets, each u16 length (% 9300) and
- *     u8 segments (1 + % 4)
+ *     u8 segments (1 + % 4; bits 2-3: asking for no, a TCP, a UDP, or
+ *     a TCP and an IPv4 header checksum; bits 4-7: l3_len 16 x that)
  *   3 rx_burst of 32 then tx_burst of 32 64-byte packets
  */
 
@@ -299,6 +302,8 @@ queue_setup(struct vun_vq *vq, struct fz *f)
 	vq->event_idx = feat & 0x04;
 	vq->indirect = feat & 0x08;
 	vq->mrg_rxbuf = feat & 0x10;
+	vq->csum = sz & 0x2000;
+	vq->guest_csum = sz & 0x1000;
 	msix_ctl = (feat & 0x20) ? RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE : 0;
 	if (rte_vfio_user_pci_cfg_write(h.d->pci,
 					(uint64_t)h.msix_cap +
@@ -390,12 +395,22 @@ do_tx(struct vun_vq *vq, struct fz *f, uint16_t n, bool fixed)
 	uint16_t k = 0, sent;
 
 	for (uint16_t i = 0; i < n; i++) {
+		static const uint64_t ol[4] = {
+			0,
+			RTE_MBUF_F_TX_TCP_CKSUM,
+			RTE_MBUF_F_TX_UDP_CKSUM,
+			RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IP_CKSUM,
+		};
 		uint16_t len = fixed ? 64 : fz_u16(f) % 9300;
-		uint8_t segs = fixed ? 1 : 1 + fz_u8(f) % 4;
+		uint8_t b = fixed ? 0 : fz_u8(f), segs = 1 + b % 4;
 		struct rte_mbuf *m = fuzz_make_pkt(h.mp, len, segs);
 
-		if (m != NULL)
-			pkts[k++] = m;
+		if (m == NULL)
+			continue;
+		m->ol_flags |= ol[(b >> 2) & 3];
+		m->l2_len = RTE_ETHER_HDR_LEN;
+		m->l3_len = (uint16_t)(16 * (b >> 4));
+		pkts[k++] = m;
 	}
 	sent = vun_tx_burst(vq, pkts, k);
 	if (sent > k)

@@ -1317,6 +1317,13 @@ uint16_t
 drv_send(struct nic_drv *d, struct dvq *q, uint32_t len, uint32_t seq,
 	 enum tx_shape shape, uint32_t seg)
 {
+	return drv_send_hdr(d, q, len, seq, shape, seg, NULL);
+}
+
+uint16_t
+drv_send_hdr(struct nic_drv *d, struct dvq *q, uint32_t len, uint32_t seq,
+	     enum tx_shape shape, uint32_t seg, const void *hdr)
+{
 	uint16_t head = dvq_alloc(q), prev = head;
 	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
 	uint64_t iova = q->bufs_iova + (uint64_t)head * NIC_SLOT;
@@ -1326,6 +1333,8 @@ drv_send(struct nic_drv *d, struct dvq *q, uint32_t len, uint32_t seq,
 	(void)d;
 	assert_true(NIC_HDR_LEN + len <= NIC_SLOT);
 	memset(slot, 0, NIC_HDR_LEN);
+	if (hdr != NULL)
+		memcpy(slot, hdr, NIC_HDR_LEN);
 	pkt_fill(slot + NIC_HDR_LEN, len, seq);
 	if (seg == 0)
 		seg = len;

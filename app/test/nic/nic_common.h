@@ -78,8 +78,10 @@
 	NIC_F(VIRTIO_NET_F_CTRL_VQ) | NIC_F(VIRTIO_NET_F_CTRL_RX) | \
 	NIC_F(VIRTIO_NET_F_CTRL_MAC_ADDR) | NIC_F(VIRTIO_NET_F_MQ))
 /* Everything the device offers by default. */
-#define NIC_DEV_OFFERED \
-	(NIC_OFFERED | NIC_F(VIRTIO_F_IN_ORDER) | NIC_F(VIRTIO_F_RING_PACKED))
+#define NIC_DEV_OFFERED                                           \
+	(NIC_OFFERED | NIC_F(VIRTIO_F_IN_ORDER) |                 \
+	 NIC_F(VIRTIO_F_RING_PACKED) | NIC_F(VIRTIO_NET_F_CSUM) | \
+	 NIC_F(VIRTIO_NET_F_GUEST_CSUM))
 
 /* The device side: EAL, the port, what the LSC callback saw. */
 struct nic_env {
@@ -379,6 +381,10 @@ enum tx_shape {
  * available; no kick. Returns the head. */
 uint16_t drv_send(struct nic_drv *d, struct dvq *q, uint32_t len, uint32_t seq,
 		  enum tx_shape shape, uint32_t seg);
+/* drv_send() with the virtio_net_hdr hdr (NIC_HDR_LEN bytes; NULL: 0). */
+uint16_t drv_send_hdr(struct nic_drv *d, struct dvq *q, uint32_t len,
+		      uint32_t seq, enum tx_shape shape, uint32_t seg,
+		      const void *hdr);
 /* Reclaim the transmit heads the device used; returns how many. */
 unsigned int drv_tx_reclaim(struct dvq *q);
 

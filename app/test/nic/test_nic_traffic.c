@@ -17,6 +17,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <rte_ip.h>
+
 #include "nic_common.h"
 #ifdef NIC_HUGE
 #include "vun.h"	/* white box: which queues run on shadow rings */
@@ -1177,6 +1179,192 @@ test_huge_shadow(void **state)
 }
 #endif
 
+/* ---- checksum offloads (VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM) ---- */
+
+/* The frame pkt_fill() makes, its partial checksum finished as VIRTIO
+ * 5.1.6.2 asks: the ones' complement of the sum from start to the end,
+ * the field (its seed) included, stored at start + off (0 as 0xffff). */
+static void
+csum_expect(uint8_t *f, uint32_t len, uint32_t seq, uint32_t start,
+	    uint32_t off)
+{
+	uint16_t sum;
+
+	pkt_fill(f, len, seq);
+	sum = (uint16_t)~rte_raw_cksum(f + start, len - start);
+	if (sum == 0)
+		sum = 0xffff;
+	memcpy(f + start + off, &sum, 2);
+}
+
+/* Packet i's bytes in m, as the one expected in f. */
+static void
+assert_frame(const struct rte_mbuf *m, const uint8_t *f, uint32_t len,
+	     unsigned int i)
+{
+	static uint8_t got[NIC_SLOT];
+
+	if (m->pkt_len != len ||
+	    memcmp(rte_pktmbuf_read(m, 0, len, got), f, len) != 0)
+		fail_msg("packet %u: %u bytes, expected %u, or other bytes", i,
+			 m->pkt_len, len);
+}
+
+/*
+ * Driver -> port with VIRTIO_NET_F_CSUM: each partial checksum the driver
+ * leaves is finished by the device, in every buffer layout (the header
+ * with the frame, in a descriptor of its own, in an indirect table; the
+ * field past the first mbuf; an odd start) and the packet flagged
+ * RTE_MBUF_F_RX_L4_CKSUM_GOOD; a header whose field lies past the frame
+ * is a bad buffer (dropped, counted). Without the feature negotiated the
+ * flag is not looked at.
+ */
+static void
+test_rx_partial_csum(void **state)
+{
+	static const struct {
+		uint32_t len, seg;
+		enum tx_shape shape;
+		uint16_t start, off;
+	} c[] = {
+		{ 60, 0, TX_ONE, 34, 16 },		/* fast path */
+		{ 1514, 0, TX_ONE, 34, 6 },
+		{ 1515, 500, TX_SPLIT, 35, 6 },		/* chain walker */
+		{ 5000, 700, TX_INDIRECT, 2500, 16 },	/* field in mbuf 2 */
+		{ 8000, 0, TX_ONE, 54, 16 },		/* over 4 mbufs */
+		{ 100, 0, TX_ONE, 90, 16 },		/* past the frame */
+		{ 200, 0, TX_ONE, 0, 0 },		/* no flag */
+	};
+	const unsigned int n = RTE_DIM(c), good = n - 1, bad = n - 2;
+	const uint64_t csum = NIC_F(VIRTIO_NET_F_CSUM);
+	const uint64_t variants[3] = {
+		NIC_OFFERED | csum,
+		NIC_OFFERED | csum | NIC_F(VIRTIO_F_RING_PACKED),
+		NIC_OFFERED,	/* flag ignored */
+	};
+	static uint8_t f[NIC_SLOT];
+
+	(void)state;
+	for (unsigned int v = 0; v < RTE_DIM(variants); v++) {
+		bool on = variants[v] & csum;
+		struct nic_drv *d = drv_open();
+		struct rte_mbuf *m[RTE_DIM(c)];
+		struct dvq *q;
+		unsigned int k = 0;
+
+		rte_eth_stats_reset(nic.port);
+		drv_init(d, variants[v], NIC_NVQS);
+		q = &d->vq[1];
+		for (unsigned int i = 0; i < n; i++) {
+			struct virtio_net_hdr_v1 h = {
+				.flags = i == n - 1 ?
+						 0 :
+						 VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				.csum_start = c[i].start,
+				.csum_offset = c[i].off,
+			};
+
+			drv_send_hdr(d, q, c[i].len, 600 + i, c[i].shape,
+				     c[i].seg, &h);
+		}
+		assert_int_equal(nic_rx(0, m, on ? good : n, 2000),
+				 on ? good : n);
+		for (unsigned int i = 0; i < n; i++) {
+			bool partial = on && i != n - 1;
+
+			if (on && i == bad)
+				continue;
+			if (partial)
+				csum_expect(f, c[i].len, 600 + i, c[i].start,
+					    c[i].off);
+			else
+				pkt_fill(f, c[i].len, 600 + i);
+			assert_frame(m[k], f, c[i].len, i);
+			assert_int_equal(m[k]->ol_flags &
+						 RTE_MBUF_F_RX_L4_CKSUM_MASK,
+					 partial ? RTE_MBUF_F_RX_L4_CKSUM_GOOD :
+						   0);
+			k++;
+		}
+		nic_free(m, k);
+		assert_int_equal(nic_xstat("rx_q0_bad_descriptors"),
+				 on ? 1 : 0);
+		assert_int_equal(drv_tx_reclaim(q), n);
+		drv_close(d);
+	}
+	rte_eth_stats_reset(nic.port);
+}
+
+/*
+ * Port -> driver: a packet asking for a TCP or UDP checksum goes out as a
+ * partial one (NEEDS_CSUM, csum_start at l2_len + l3_len, the field's
+ * offset in the L4 header, the frame as it was) to a driver with
+ * VIRTIO_NET_F_GUEST_CSUM, finished in software for one without (the
+ * header's flags 0); single mbufs and chains, split and packed rings.
+ */
+static void
+test_tx_partial_csum(void **state)
+{
+	static const struct {
+		uint32_t len, seg;
+		uint64_t ol;
+		uint16_t off;
+	} c[] = {
+		{ 60, 2048, RTE_MBUF_F_TX_TCP_CKSUM, 16 },
+		{ 1514, 2048, RTE_MBUF_F_TX_UDP_CKSUM, 6 },
+		{ 3000, 1000, RTE_MBUF_F_TX_TCP_CKSUM, 16 },
+		{ 301, 97, RTE_MBUF_F_TX_UDP_CKSUM, 6 },
+	};
+	const uint64_t gcsum = NIC_F(VIRTIO_NET_F_GUEST_CSUM);
+	const uint64_t variants[4] = {
+		NIC_OFFERED | gcsum,
+		NIC_OFFERED | gcsum | NIC_F(VIRTIO_F_RING_PACKED),
+		NIC_OFFERED,
+		NIC_OFFERED | NIC_F(VIRTIO_F_RING_PACKED),
+	};
+	static uint8_t f[NIC_SLOT];
+
+	(void)state;
+	for (unsigned int v = 0; v < RTE_DIM(variants); v++) {
+		bool on = variants[v] & gcsum;
+		struct nic_drv *d = drv_open();
+		struct rte_mbuf *m[RTE_DIM(c)];
+		struct dvq *q;
+
+		drv_init(d, variants[v], NIC_NVQS);
+		q = &d->vq[0];
+		post_rx(d, 0, 16, false);
+		for (unsigned int i = 0; i < RTE_DIM(c); i++) {
+			m[i] = nic_mbuf(c[i].len, 700 + i, c[i].seg);
+			m[i]->l2_len = RTE_ETHER_HDR_LEN;
+			m[i]->l3_len = 20;
+			m[i]->ol_flags |= RTE_MBUF_F_TX_IPV4 | c[i].ol;
+		}
+		assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, RTE_DIM(c)),
+				 RTE_DIM(c));
+		for (unsigned int i = 0; i < RTE_DIM(c); i++) {
+			assert_true(drv_recv(d, q, rxbuf));
+			if (on) {
+				assert_int_equal(rxbuf->hdr.hdr.flags,
+						 VIRTIO_NET_HDR_F_NEEDS_CSUM);
+				assert_int_equal(rxbuf->hdr.hdr.csum_start, 34);
+				assert_int_equal(rxbuf->hdr.hdr.csum_offset,
+						 c[i].off);
+				pkt_fill(f, c[i].len, 700 + i);
+			} else {
+				assert_int_equal(rxbuf->hdr.hdr.flags, 0);
+				csum_expect(f, c[i].len, 700 + i, 34, c[i].off);
+			}
+			if (rxbuf->len != c[i].len ||
+			    memcmp(rxbuf->data, f, c[i].len) != 0)
+				fail_msg("variant %u packet %u: %u bytes, "
+					 "expected %u, or other bytes",
+					 v, i, rxbuf->len, c[i].len);
+		}
+		drv_close(d);
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, nic_test_setup, nic_test_teardown)
 
 int
@@ -1199,6 +1387,8 @@ main(void)
 		T(test_interrupt_masks),
 		T(test_event_idx),
 		T(test_ring_wrap),
+		T(test_rx_partial_csum),
+		T(test_tx_partial_csum),
 	};
 	int ret;
 

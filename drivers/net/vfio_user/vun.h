@@ -95,6 +95,9 @@ struct vun_vq {
 	bool in_order;			/* VIRTIO_F_IN_ORDER */
 	bool avail_wrap;		/* packed: wrap counter at last_avail */
 	bool used_wrap;			/* packed: wrap counter at last_used */
+	bool csum;			/* VIRTIO_NET_F_CSUM: the driver may
+					 * send partial checksums */
+	bool guest_csum;		/* VIRTIO_NET_F_GUEST_CSUM: we may */
 	union {
 		struct vring_desc *desc;	/* split: descriptor table */
 		struct vring_packed_desc *pdesc; /* packed: descriptor ring */
@@ -117,6 +120,8 @@ struct vun_vq {
 	uint16_t index;			/* virtqueue index */
 	uint16_t qid;			/* ethdev queue id */
 	struct vun_stats st;
+	/* rx: the header of the chain the walker read last (take_bytes()) */
+	uint8_t rx_hdr[sizeof(struct virtio_net_hdr_mrg_rxbuf)];
 
 	/* control path: what the driver programmed */
 	uint16_t cfg_size;
@@ -148,6 +153,7 @@ struct vun_dev {
 	mode_t sock_mode;
 	bool packed_vq;			/* offer VIRTIO_F_RING_PACKED */
 	bool in_order;			/* offer VIRTIO_F_IN_ORDER */
+	bool csum;			/* offer VIRTIO_NET_F_CSUM, _GUEST_CSUM */
 	bool ring_copy;			/* rings always through a shadow copy */
 
 	/* virtio state (event thread) */

@@ -10,6 +10,7 @@
  *   --vdev 'net_vfio_user0,path=/run/vnic0.sock,queues=2,mac=02:00:00:00:00:01,mtu=1500'
  *   --vdev 'net_vfio_user0,path=/run/vnic0.sock,sock_mode=0660'
  *   packed_vq=0 / in_order=0: do not offer packed rings / in-order use
+ *   csum=0: do not offer checksum offloads (VIRTIO_NET_F_CSUM, _GUEST_CSUM)
  *   ring_copy=1: run every virtqueue on a shadow copy of its rings (the
  *   way of rings no view can be made of, vun_shadow.h), for tests
  */
@@ -29,6 +30,7 @@
 #include <rte_random.h>
 
 #include "vu_pmd_args.h"
+#include "vu_pmd_csum.h"
 #include "vu_pmd_ethdev.h"
 #include "vu_pmd_stats.h"
 #include "vun.h"
@@ -46,10 +48,12 @@ RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 #define ARG_IN_ORDER	"in_order"
 #define ARG_OFFLOAD	"offload"
 #define ARG_RING_COPY	"ring_copy"
+#define ARG_CSUM	"csum"
 
 static const char *const valid_args[] = {
-	ARG_PATH,      ARG_QUEUES,   ARG_MAC,	  ARG_MTU, ARG_SOCK_MODE,
-	ARG_PACKED_VQ, ARG_IN_ORDER, ARG_OFFLOAD, ARG_RING_COPY, NULL,
+	ARG_PATH,      ARG_QUEUES,    ARG_MAC,	    ARG_MTU,
+	ARG_SOCK_MODE, ARG_PACKED_VQ, ARG_IN_ORDER, ARG_OFFLOAD,
+	ARG_RING_COPY, ARG_CSUM,      NULL,
 };
 
 /* ---- link ---- */
@@ -428,6 +432,7 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 	d->sock_mode = RTE_VFIO_USER_SOCK_MODE_DEFAULT;
 	d->packed_vq = true;
 	d->in_order = true;
+	d->csum = true;
 	rte_eth_random_addr(d->mac.addr_bytes);
 	kv = vu_pmd_kvargs(name, params, valid_args);
 	if (kv == NULL)
@@ -466,8 +471,10 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 	if (rte_kvargs_process(kv, ARG_PACKED_VQ, vu_pmd_arg_bool,
 			       &d->packed_vq) < 0 ||
 	    rte_kvargs_process(kv, ARG_IN_ORDER, vu_pmd_arg_bool,
-			       &d->in_order) < 0) {
-		VUN_LOG(ERR, "%s: packed_vq and in_order must be 0 or 1", name);
+			       &d->in_order) < 0 ||
+	    rte_kvargs_process(kv, ARG_CSUM, vu_pmd_arg_bool, &d->csum) < 0) {
+		VUN_LOG(ERR, "%s: packed_vq, in_order and csum must be 0 or 1",
+			name);
 		goto out;
 	}
 	if (rte_kvargs_process(kv, ARG_RING_COPY, vu_pmd_arg_bool,
@@ -535,6 +542,7 @@ vun_probe(struct rte_vdev_device *vdev)
 	eth->dev_ops = &vun_ops;
 	eth->rx_pkt_burst = vun_rx_burst;
 	eth->tx_pkt_burst = vun_tx_burst;
+	eth->tx_pkt_prepare = vu_pmd_tx_prepare;
 	ret = vun_virtio_init(d);
 	if (ret == 0 && offload[0] != '\0')
 		ret = vun_offload_init(d, offload);
@@ -549,10 +557,11 @@ vun_probe(struct rte_vdev_device *vdev)
 	rte_eth_dev_probing_finish(eth);
 	VUN_LOG(NOTICE,
 		"%s: port %u serves a virtio-net device on %s (%u queue "
-		"pairs, mtu %u, packed_vq %u, in_order %u%s%s%s)",
+		"pairs, mtu %u, packed_vq %u, in_order %u, csum %u%s%s%s)",
 		name, d->port_id, d->path, d->max_pairs, d->mtu,
 		!!(d->host_features & (1ULL << VIRTIO_F_RING_PACKED)),
 		!!(d->host_features & (1ULL << VIRTIO_F_IN_ORDER)),
+		!!(d->host_features & (1ULL << VIRTIO_NET_F_CSUM)),
 		d->ring_copy ? ", rings through shadow copies" : "",
 		offload[0] ? ", queues offloaded to " : "", offload);
 	return 0;
@@ -574,5 +583,5 @@ VU_PMD_REGISTER_PARAM_STRING(
 	net_vfio_user,
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9216> "
 	"sock_mode=<octal, default 0600> "
-	"packed_vq=<0|1> in_order=<0|1> offload=<vhost-user socket> "
-	"ring_copy=<0|1>");
+	"packed_vq=<0|1> in_order=<0|1> csum=<0|1> "
+	"offload=<vhost-user socket> ring_copy=<0|1>");

@@ -63,10 +63,12 @@
 #include "vun_vhost_user.h"
 
 /* Features that shape the rings and buffers: the engine must have them. */
-#define DP_HANDED                                \
-	((1ULL << VIRTIO_F_VERSION_1) |          \
-	 (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
-	 (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_NET_F_MRG_RXBUF))
+#define DP_HANDED                                                         \
+	((1ULL << VIRTIO_F_VERSION_1) |                                   \
+	 (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |                          \
+	 (1ULL << VIRTIO_RING_F_EVENT_IDX) |                              \
+	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CSUM) | \
+	 (1ULL << VIRTIO_NET_F_GUEST_CSUM))
 /* Data-path features we cannot hand over (never offered in offload mode). */
 #define DP_NEVER ((1ULL << VIRTIO_F_RING_PACKED) | (1ULL << VIRTIO_F_IN_ORDER))
 

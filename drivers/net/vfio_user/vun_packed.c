@@ -307,6 +307,7 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	struct used_head h;
 	uint64_t bytes = 0, rearm, atw = 0;
 	uint32_t room = VUN_MAX_FRAME;
+	const bool csum = vq->csum;
 	struct xwin w;
 
 	count = RTE_MIN(n, (uint16_t)VUN_BURST);
@@ -372,12 +373,14 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	room = RTE_MIN(room, (uint32_t)vq->max_frame);
 	for (i = 0; i < count; i++) {
 		struct rte_mbuf *m = pkts[i];
+		const uint8_t *hdr;
 		int ret;
 
 		if (likely(src[i] != NULL && len[i] <= room)) {
 			vu_pmd_mbuf_rx_init(m, rearm, len[i]);
 			copy_frame_in(rte_pktmbuf_mtod(m, uint8_t *), src[i],
 				   len[i]);
+			hdr = src[i] - VUN_HDR_LEN;
 		} else {
 			/* chains, indirect tables, big frames */
 			const struct rte_vfio_user_mem_table *nt;
@@ -409,6 +412,11 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 				rte_pktmbuf_free(m);	/* see vun_ring.c */
 				continue;
 			}
+			hdr = vq->rx_hdr;
+		}
+		if (unlikely(csum) && unlikely(!vun_rx_csum(vq, m, hdr))) {
+			rte_pktmbuf_free(m);
+			continue;
 		}
 		bytes += m->pkt_len;
 		pkts[nrx++] = m;
@@ -617,7 +625,7 @@ static int
 tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
        struct used_head *h, struct rte_mbuf *m)
 {
-	static const struct virtio_net_hdr_mrg_rxbuf hdr = {
+	struct virtio_net_hdr_mrg_rxbuf hdr = {
 		.hdr = { .gso_type = VIRTIO_NET_HDR_GSO_NONE },
 		.num_buffers = 1,
 	};
@@ -637,6 +645,8 @@ tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
 	nbuf = gather_rx(vq, tp, vq->hdr_len + m->pkt_len, seg, b, &nb);
 	if (nbuf == 0)
 		return 0;
+	if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
+		vu_pmd_csum_tx(m, vq->guest_csum, &hdr);
 	if (nbuf < 0) {
 		vq->st.drops++;
 		for (int i = 0; i < nb; i++) {
@@ -712,9 +722,12 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			pos_add(&pos, &wrap, 1, size);
 		}
 		for (uint16_t j = 0; j < k; j++) {
-			const struct rte_mbuf *m = pkts[i + j];
+			struct rte_mbuf *m = pkts[i + j];
 
 			put_hdr(dst[j]);
+			/* before the copy: it may write into m */
+			if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
+				vu_pmd_csum_tx(m, vq->guest_csum, dst[j]);
 			copy_frame(dst[j] + VUN_HDR_LEN,
 				   rte_pktmbuf_mtod(m, const uint8_t *),
 				   m->data_len);

@@ -302,6 +302,7 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	uint16_t port = vq->port_id;
 	uint32_t room;
 	uint64_t bytes = 0, rearm;
+	const bool csum = vq->csum;
 	struct xwin w;
 
 	avail = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
@@ -357,12 +358,14 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	old_used = vq->last_used;
 	for (i = 0; i < count; i++) {
 		struct rte_mbuf *m = pkts[i];
+		const uint8_t *hdr;
 		int ret;
 
 		if (likely(src[i] != NULL)) {
 			vu_pmd_mbuf_rx_init(m, rearm, len[i]);
 			copy_frame_in(rte_pktmbuf_mtod(m, uint8_t *), src[i],
 				   len[i]);
+			hdr = src[i] - VUN_HDR_LEN;
 		} else {
 			const struct rte_vfio_user_mem_table *nt;
 
@@ -392,6 +395,11 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 				rte_pktmbuf_free(m);
 				continue;
 			}
+			hdr = vq->rx_hdr;
+		}
+		if (unlikely(csum) && unlikely(!vun_rx_csum(vq, m, hdr))) {
+			rte_pktmbuf_free(m);
+			continue;
 		}
 		bytes += m->pkt_len;
 		pkts[nrx++] = m;
@@ -549,9 +557,12 @@ tx_split_fast(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	}
 	k = i;
 	for (i = 0; i < k; i++) {
-		const struct rte_mbuf *m = pkts[i];
+		struct rte_mbuf *m = pkts[i];
 
 		put_hdr(dst[i]);
+		/* before the copy: it may write into m */
+		if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
+			vu_pmd_csum_tx(m, vq->guest_csum, dst[i]);
 		copy_frame(dst[i] + VUN_HDR_LEN,
 			   rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
 		vq_used_put(vq, head[i], VUN_HDR_LEN + m->data_len);
@@ -597,6 +608,11 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		}
 		if (unlikely(vun_tx_too_long(vq, m)))
 			continue;	/* dropped: longer than the MTU */
+		hdr.hdr.flags = 0;
+		hdr.hdr.csum_start = 0;
+		hdr.hdr.csum_offset = 0;
+		if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
+			vu_pmd_csum_tx(m, vq->guest_csum, &hdr);
 		while (src_left(&s) > 0) {
 			const struct rte_vfio_user_mem_table *nt;
 			struct src s0 = s;

@@ -20,6 +20,7 @@
 #include <rte_prefetch.h>
 
 #include "vu_pmd_burst.h"
+#include "vu_pmd_csum.h"
 #include "vu_pmd_mbuf.h"
 #include "vun.h"
 
@@ -213,7 +214,22 @@ vun_tx_too_long(struct vun_vq *vq, const struct rte_mbuf *m)
 	return true;
 }
 
-/* The header of every received packet: no offloads, one buffer. */
+/*
+ * Receive (from the driver), a frame taken whole (m) with its header at
+ * h (in the driver's memory, or vq->rx_hdr): a partial checksum the
+ * driver left us (VIRTIO_NET_F_CSUM) finished. False for a header whose
+ * checksum field lies outside the frame (counted: the caller frees it).
+ */
+static __rte_always_inline bool
+vun_rx_csum(struct vun_vq *vq, struct rte_mbuf *m, const uint8_t *h)
+{
+	if (likely(vu_pmd_csum_rx(m, h, false)))
+		return true;
+	vq->st.bad_desc++;
+	return false;
+}
+
+/* The header of a received packet with no offload: one buffer. */
 static __rte_always_inline void
 put_hdr(uint8_t *dst)
 {
@@ -260,16 +276,18 @@ mbuf_append(struct vun_vq *vq, struct rte_mbuf *m, struct rte_mbuf **cur,
 
 /*
  * Append len bytes of a driver buffer at src to the packet m (last segment
- * *cur), the virtio_net_hdr left out (*skip bytes of it still to come).
- * 0, -1 for a frame larger than any we take, -2 out of mbufs.
+ * *cur), the virtio_net_hdr left out (*skip bytes of it still to come,
+ * kept in vq->rx_hdr). 0, -1 for a frame larger than any we take, -2 out
+ * of mbufs.
  */
 static __rte_always_inline int
 take_bytes(struct vun_vq *vq, struct rte_mbuf *m, struct rte_mbuf **cur,
 	   uint32_t *skip, const uint8_t *src, uint32_t len)
 {
-	if (*skip > 0) {	/* the virtio_net_hdr: no offloads */
+	if (*skip > 0) {	/* the virtio_net_hdr */
 		uint32_t k = *skip < len ? *skip : len;
 
+		memcpy(vq->rx_hdr + (vq->hdr_len - *skip), src, k);
 		*skip -= k;
 		src += k;
 		len -= k;

@@ -266,6 +266,8 @@ vq_start_packed(struct vun_dev *d, struct vun_vq *vq)
 	vq->event_idx = has(d, VIRTIO_RING_F_EVENT_IDX);
 	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
 	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
+	vq->csum = has(d, VIRTIO_NET_F_CSUM);
+	vq->guest_csum = has(d, VIRTIO_NET_F_GUEST_CSUM);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	vq->max_frame = vq_max_frame(d, vq);
 	memset(&vq->mcache, 0, sizeof(vq->mcache));
@@ -335,6 +337,8 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	vq->event_idx = has(d, VIRTIO_RING_F_EVENT_IDX);
 	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
 	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
+	vq->csum = has(d, VIRTIO_NET_F_CSUM);
+	vq->guest_csum = has(d, VIRTIO_NET_F_GUEST_CSUM);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	vq->max_frame = vq_max_frame(d, vq);
 	memset(&vq->mcache, 0, sizeof(vq->mcache));
@@ -1261,6 +1265,9 @@ vun_virtio_init(struct vun_dev *d)
 		d->host_features |= 1ULL << VIRTIO_F_IN_ORDER;
 	if (d->packed_vq)
 		d->host_features |= 1ULL << VIRTIO_F_RING_PACKED;
+	if (d->csum)
+		d->host_features |= (1ULL << VIRTIO_NET_F_CSUM) |
+				    (1ULL << VIRTIO_NET_F_GUEST_CSUM);
 	d->msix_vectors = (uint16_t)(vun_num_vqs(d) + 1);
 	d->dev_id = -1;
 	d->notify_efd = -1;

@@ -117,6 +117,10 @@ struct vuc_vq {
 					 * last reclaim (tx_free_warm()) */
 	bool event_idx;
 	bool mrg_rxbuf;
+	bool csum;			/* VIRTIO_NET_F_CSUM: the device takes
+					 * partial checksums */
+	bool guest_csum;		/* VIRTIO_NET_F_GUEST_CSUM: it may send
+					 * them */
 	bool intr_on;			/* rx: interrupts asked for */
 	bool packed;			/* VIRTIO_F_RING_PACKED */
 	bool in_order;			/* VIRTIO_F_IN_ORDER */
@@ -167,6 +171,10 @@ struct vuc_dev {
 	bool packed_vq;			/* devargs: features we ask for */
 	bool in_order;
 	bool mrg_rxbuf;
+	bool csum;			/* checksum offloads, when enabled */
+	uint64_t offload_want;		/* VIRTIO_NET_F_CSUM / _GUEST_CSUM the
+					 * port's offloads ask for (configure) */
+	uint64_t offload_asked;		/* the ones the last negotiation did */
 
 	pthread_mutex_t lock;		/* control path: attach/init/teardown */
 	struct rte_vfio_user_client *client;	/* atomic for the data path */
@@ -175,8 +183,9 @@ struct vuc_dev {
 	bool started;
 	bool requeue;			/* a receive queue setup changed its
 					 * mempool or nb_desc while buffers of
-					 * the old one are posted: the next
-					 * start resets the device */
+					 * the old one are posted, or the
+					 * offloads changed: the next start
+					 * resets the device */
 	uint32_t link_up;		/* atomic */
 	struct vu_pmd_lsc lsc;		/* its changes, told */
 	uint32_t closing;

@@ -8,6 +8,8 @@
  *
  *   --vdev 'net_virtio_vfio_user0,path=/run/vnic0.sock,queues=2,reconnect=1000'
  *   packed_vq=0 / in_order=0 / mrg_rxbuf=0: do not ask for these features
+ *   csum=0: do not ask for checksum offloads (else asked for when the
+ *   port's offloads enable them)
  */
 
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include <rte_malloc.h>
 
 #include "vu_pmd_args.h"
+#include "vu_pmd_csum.h"
 #include "vu_pmd_ethdev.h"
 #include "vu_pmd_stats.h"
 #include "vuc.h"
@@ -38,10 +41,11 @@ RTE_LOG_REGISTER_DEFAULT(vuc_logtype, NOTICE);
 #define ARG_IN_ORDER	"in_order"
 #define ARG_MRG_RXBUF	"mrg_rxbuf"
 #define ARG_TIMEOUT	"timeout"
+#define ARG_CSUM	"csum"
 
 static const char *const valid_args[] = {
 	ARG_PATH,     ARG_QUEUES,    ARG_MAC,	  ARG_RECONNECT, ARG_PACKED_VQ,
-	ARG_IN_ORDER, ARG_MRG_RXBUF, ARG_TIMEOUT, NULL,
+	ARG_IN_ORDER, ARG_MRG_RXBUF, ARG_TIMEOUT, ARG_CSUM,	 NULL,
 };
 
 /* ---- link and reconnection ---- */
@@ -360,12 +364,28 @@ vuc_dev_configure(struct rte_eth_dev *dev)
 	struct vuc_dev *d = dev->data->dev_private;
 	uint16_t n = usable_pairs(d);
 
+	const struct rte_eth_conf *c = &dev->data->dev_conf;
+	uint64_t want = 0;
+
 	if (dev->data->nb_rx_queues > n || dev->data->nb_tx_queues > n) {
 		VUC_LOG(ERR, "%s: at most %u queues (%s)", d->path, n,
 			n < d->max_pairs ? "the device's queue pairs" :
 					   "devarg queues=");
 		return -EINVAL;
 	}
+	/* the device finishes what we send with partial checksums; we
+	 * finish what it sends so (else each side sums in software) */
+	if (d->csum && (c->txmode.offloads & (RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+					      RTE_ETH_TX_OFFLOAD_UDP_CKSUM)))
+		want |= 1ULL << VIRTIO_NET_F_CSUM;
+	if (d->csum && (c->rxmode.offloads & (RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+					      RTE_ETH_RX_OFFLOAD_UDP_CKSUM)))
+		want |= 1ULL << VIRTIO_NET_F_GUEST_CSUM;
+	pthread_mutex_lock(&d->lock);
+	d->offload_want = want;
+	if (d->client != NULL && want != d->offload_asked)
+		d->requeue = true;	/* negotiated again at start */
+	pthread_mutex_unlock(&d->lock);
 	return 0;
 }
 
@@ -426,7 +446,7 @@ vuc_dev_start(struct rte_eth_dev *dev)
 		    __atomic_exchange_n(&d->needs_reset, 0, __ATOMIC_ACQ_REL) ||
 		    __atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE))) {
 		VUC_LOG(INFO, "%s: %s: reset", d->path,
-			d->requeue ? "receive queues set up again" :
+			d->requeue ? "queues or offloads set up again" :
 				     "device needs a reset");
 		vuc_device_down(d, true);
 	}
@@ -522,6 +542,9 @@ vuc_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	vu_pmd_dev_info(info, usable_pairs(d), d->mtu,
 			(uint32_t)d->mtu + RTE_ETHER_HDR_LEN +
 				RTE_ETHER_CRC_LEN);
+	/* partial checksums the device sends are finished here */
+	info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+				 RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 	/* the ring we allocate: receive posts all of it unless asked
 	 * otherwise; transmit has VUC_DEF_TX_DEPTH frames in flight */
 	info->default_rxportconf.ring_size = VUC_DEF_QUEUE_SIZE;
@@ -761,6 +784,7 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 	d->packed_vq = true;
 	d->in_order = true;
 	d->mrg_rxbuf = true;
+	d->csum = true;
 	kv = vu_pmd_kvargs(name, params, valid_args);
 	if (kv == NULL)
 		return -EINVAL;
@@ -793,10 +817,12 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 		 rte_kvargs_process(kv, ARG_IN_ORDER, vu_pmd_arg_bool,
 				    &d->in_order) < 0 ||
 		 rte_kvargs_process(kv, ARG_MRG_RXBUF, vu_pmd_arg_bool,
-				    &d->mrg_rxbuf) < 0)
+				    &d->mrg_rxbuf) < 0 ||
+		 rte_kvargs_process(kv, ARG_CSUM, vu_pmd_arg_bool, &d->csum) <
+			 0)
 		VUC_LOG(ERR,
-			"%s: packed_vq, in_order and mrg_rxbuf must be 0 "
-			"or 1",
+			"%s: packed_vq, in_order, mrg_rxbuf and csum must be "
+			"0 or 1",
 			name);
 	else
 		ret = 0;
@@ -866,6 +892,7 @@ vuc_probe(struct rte_vdev_device *vdev)
 	eth->dev_ops = &vuc_ops;
 	eth->rx_pkt_burst = vuc_rx_burst;
 	eth->tx_pkt_burst = vuc_tx_burst;
+	eth->tx_pkt_prepare = vu_pmd_tx_prepare;
 	vu_pmd_port_init(eth);
 
 	/* before the setup: memory its rings take (a heap that grows) is
@@ -936,4 +963,4 @@ VU_PMD_REGISTER_PARAM_STRING(
 	net_virtio_vfio_user,
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> "
 	"reconnect=<ms, 0-3600000> packed_vq=<0|1> in_order=<0|1> "
-	"mrg_rxbuf=<0|1> timeout=<ms, 100-60000>");
+	"mrg_rxbuf=<0|1> csum=<0|1> timeout=<ms, 100-60000>");

@@ -294,6 +294,10 @@ vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 			m->nb_segs++;
 			m->pkt_len += len;
 		}
+		if (unlikely(vq->guest_csum) && unlikely(!rx_csum(vq, m))) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
 		bytes += m->pkt_len;
 		pkts[nrx++] = m;
 		continue;
@@ -495,7 +499,7 @@ tx_packed_simple(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n,
 		pos_add(&at, &w, i, size);
 		d = &ring[at];
 		hd = rte_pktmbuf_mtod_offset(m, uint8_t *, -VUC_HDR_LEN);
-		tx_hdr_zero(hd);
+		tx_hdr_put(vq, m, hd);
 		d->addr = (uint64_t)(uintptr_t)hd;
 		d->len = (uint32_t)m->data_len + VUC_HDR_LEN;
 		d->id = at;
@@ -558,14 +562,14 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 			uint8_t *hd = rte_pktmbuf_mtod_offset(m, uint8_t *,
 							      -VUC_HDR_LEN);
 
-			tx_hdr_zero(hd);
+			tx_hdr_put(vq, m, hd);
 			d->addr = (uint64_t)(uintptr_t)hd;
 			d->len = m->data_len + VUC_HDR_LEN;
 			s = m->next;
 		} else {
 			struct virtio_net_hdr_mrg_rxbuf *hd = tx_hdr(vq, id);
 
-			tx_hdr_zero(hd);
+			tx_hdr_put(vq, m, hd);
 			d->addr = (uint64_t)(uintptr_t)hd;
 			d->len = VUC_HDR_LEN;
 		}

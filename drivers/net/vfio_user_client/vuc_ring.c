@@ -353,6 +353,10 @@ rx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		}
 		if (m == NULL)
 			continue;
+		if (unlikely(vq->guest_csum) && unlikely(!rx_csum(vq, m))) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
 		bytes += m->pkt_len;
 		pkts[nrx++] = m;
 	}
@@ -481,14 +485,14 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 			uint8_t *h = rte_pktmbuf_mtod_offset(m, uint8_t *,
 							     -VUC_HDR_LEN);
 
-			tx_hdr_zero(h);
+			tx_hdr_put(vq, m, h);
 			vq->desc[idx].addr = (uint64_t)(uintptr_t)h;
 			vq->desc[idx].len = m->data_len + VUC_HDR_LEN;
 			s = m->next;
 		} else {
 			struct virtio_net_hdr_mrg_rxbuf *h = tx_hdr(vq, head);
 
-			tx_hdr_zero(h);
+			tx_hdr_put(vq, m, h);
 			vq->desc[idx].addr = (uint64_t)(uintptr_t)h;
 			vq->desc[idx].len = VUC_HDR_LEN;
 			s = m;

@@ -17,6 +17,7 @@
 #include <rte_mempool.h>
 
 #include "vu_pmd_burst.h"
+#include "vu_pmd_csum.h"
 #include "vu_pmd_mbuf.h"
 #include "vuc.h"
 
@@ -101,6 +102,33 @@ tx_free_pkts(struct rte_mbuf **m, unsigned int n, bool warm)
 	if (warm)
 		tx_free_prefetch(m, n);
 	vu_pmd_free_pkts(m, n);
+}
+
+/* The header of a packet to send, at h: zero, unless m asks for checksum
+ * offloads (vu_pmd_csum.h). */
+static __rte_always_inline void
+tx_hdr_put(const struct vuc_vq *vq, struct rte_mbuf *m, void *h)
+{
+	tx_hdr_zero(h);
+	if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
+		vu_pmd_csum_tx(m, vq->csum, h);
+}
+
+/*
+ * A received packet (m, its header in the first buffer's headroom): a
+ * partial checksum the device sent finished, its DATA_VALID told. False
+ * for a bad header (counted; the caller frees m).
+ */
+static __rte_always_inline bool
+rx_csum(struct vuc_vq *vq, struct rte_mbuf *m)
+{
+	if (likely(vu_pmd_csum_rx(m,
+				  rte_pktmbuf_mtod_offset(m, const uint8_t *,
+							  -VUC_HDR_LEN),
+				  true)))
+		return true;
+	vq->st.errors++;
+	return false;
 }
 
 /* Whether the header can go in m's headroom (we write into the mbuf). */

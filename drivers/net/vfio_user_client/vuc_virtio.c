@@ -760,6 +760,8 @@ vq_prepare(struct vuc_dev *d, struct vuc_vq *vq, struct vq_regs *r)
 	vq->port_id = d->port_id;
 	vq->event_idx = d->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	vq->mrg_rxbuf = d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	vq->csum = d->features & (1ULL << VIRTIO_NET_F_CSUM);
+	vq->guest_csum = d->features & (1ULL << VIRTIO_NET_F_GUEST_CSUM);
 	vq->in_order = d->features & (1ULL << VIRTIO_F_IN_ORDER);
 	vq->packed = packed;
 	vq_layout(vq);
@@ -1179,6 +1181,10 @@ negotiate(struct vuc_dev *d)
 		want |= 1ULL << VIRTIO_F_IN_ORDER;
 	if (!d->mrg_rxbuf)
 		want &= ~(1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	/* checksum offloads only when the port's were enabled: a device
+	 * that may send partial checksums has every received header read */
+	d->offload_asked = d->offload_want;
+	want |= d->offload_asked;
 	d->features = ((uint64_t)hi << 32 | lo) & want;
 	if (!(d->features & (1ULL << VIRTIO_F_VERSION_1))) {
 		VUC_LOG(ERR, "%s: device does not offer VIRTIO_F_VERSION_1", d->path);

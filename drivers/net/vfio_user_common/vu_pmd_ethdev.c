@@ -9,6 +9,7 @@
 
 #include <ethdev_vdev.h>
 
+#include "vu_pmd_csum.h"
 #include "vu_pmd_ethdev.h"
 
 void
@@ -21,7 +22,8 @@ vu_pmd_dev_info(struct rte_eth_dev_info *info, uint16_t max_pairs,
 	info->max_tx_queues = max_pairs;
 	info->min_mtu = RTE_ETHER_MIN_MTU;
 	info->max_mtu = max_mtu;
-	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
+				VU_PMD_TX_CSUM_CAPA;
 	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
 	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
 }
