@@ -16,6 +16,17 @@
  *                                 bytes (a different pseudo-random payload
  *                                 each), up to WINDOW in flight; every
  *                                 reply's payload is compared byte for byte
+ *   vmtool arp IFACE IP MAC       a permanent neighbour entry (SIOCSARP),
+ *                                 for a peer that answers no ARP
+ *   vmtool udpecho DST PORT COUNT SIZE
+ *                                 COUNT UDP datagrams of SIZE bytes to
+ *                                 DST:PORT through a UDP socket (the
+ *                                 kernel's checksum offload, where the
+ *                                 NIC has it), each answered by the same
+ *                                 datagram (a reflector swapping addresses
+ *                                 and ports): every reply compared; the
+ *                                 kernel delivers none whose checksum is
+ *                                 wrong
  *   vmtool cmos INDEX [VALUE]     read (or write) a CMOS NVRAM byte (ports
  *                                 0x70/0x71): it survives a guest reboot
  *
@@ -25,12 +36,14 @@
 #include <errno.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
+#include <net/if_arp.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,6 +269,92 @@ cmd_echo(int argc, char **argv)
 }
 
 static int
+cmd_arp(int argc, char **argv)
+{
+	struct arpreq r = { .arp_flags = ATF_PERM | ATF_COM };
+	struct sockaddr_in *ip = (struct sockaddr_in *)&r.arp_pa;
+	unsigned int b[6];
+	int fd, ret;
+
+	(void)argc;
+	ip->sin_family = AF_INET;
+	if (inet_pton(AF_INET, argv[1], &ip->sin_addr) != 1)
+		return die("bad address %s", argv[1]);
+	if (sscanf(argv[2], "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5]) != 6)
+		return die("bad MAC %s", argv[2]);
+	r.arp_ha.sa_family = ARPHRD_ETHER;
+	for (int i = 0; i < 6; i++)
+		r.arp_ha.sa_data[i] = (char)b[i];
+	snprintf(r.arp_dev, sizeof(r.arp_dev), "%s", argv[0]);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return die("socket: %s", strerror(errno));
+	ret = ioctl(fd, SIOCSARP, &r);
+	close(fd);
+	if (ret < 0)
+		return die("SIOCSARP: %s", strerror(errno));
+	return 0;
+}
+
+static int
+cmd_udpecho(int argc, char **argv)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	unsigned long port = strtoul(argv[1], NULL, 0);
+	uint32_t count = (uint32_t)strtoul(argv[2], NULL, 0);
+	size_t size = strtoul(argv[3], NULL, 0);
+	uint32_t ok = 0, lost = 0;
+	uint8_t *sbuf, *rbuf;
+	int fd;
+
+	(void)argc;
+	if (inet_pton(AF_INET, argv[0], &dst.sin_addr) != 1)
+		return die("bad address %s", argv[0]);
+	if (port == 0 || port > 65535 || size < 4 || size > 65000)
+		return die("%s", "PORT must be 1..65535, SIZE 4..65000");
+	dst.sin_port = htons((uint16_t)port);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+		return die("UDP socket: %s", strerror(errno));
+	sbuf = malloc(size);
+	rbuf = malloc(size + 1);
+	if (sbuf == NULL || rbuf == NULL)
+		return die("%s", "out of memory");
+	for (uint32_t i = 0; i < count; i++) {
+		bool got = false;
+
+		payload(sbuf, size, i);
+		/* up to 3 tries a datagram, a second each */
+		for (int t = 0; t < 3 && !got; t++) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+			if (send(fd, sbuf, size, 0) < 0)
+				return die("send: %s", strerror(errno));
+			while (!got && poll(&pfd, 1, 1000) > 0) {
+				ssize_t n = recv(fd, rbuf, size + 1, 0);
+
+				got = n == (ssize_t)size &&
+				      memcmp(rbuf, sbuf, size) == 0;
+			}
+		}
+		if (got) {
+			ok++;
+		} else if (++lost >= 5 && ok == 0) {
+			fprintf(stderr,
+				"vmtool: udpecho: no echo of the first "
+				"%u datagrams\n",
+				lost);
+			break;
+		}
+	}
+	printf("udpecho: %u datagrams of %zu bytes, %u echoed intact, %u "
+	       "lost\n",
+	       count, size, ok, lost);
+	return ok == count ? 0 : 1;
+}
+
+static int
 cmd_cmos(int argc, char **argv)
 {
 	unsigned long idx = strtoul(argv[0], NULL, 0);
@@ -282,9 +381,15 @@ main(int argc, char **argv)
 		return cmd_stats(argc - 2, argv + 2);
 	if (argc >= 5 && strcmp(argv[1], "echo") == 0)
 		return cmd_echo(argc - 2, argv + 2);
+	if (argc >= 5 && strcmp(argv[1], "arp") == 0)
+		return cmd_arp(argc - 2, argv + 2);
+	if (argc >= 6 && strcmp(argv[1], "udpecho") == 0)
+		return cmd_udpecho(argc - 2, argv + 2);
 	if (argc >= 3 && strcmp(argv[1], "cmos") == 0)
 		return cmd_cmos(argc - 2, argv + 2);
 	fprintf(stderr, "usage: vmtool channels IFACE [N] | stats IFACE [NAME...] |"
-		" echo DST COUNT SIZE [WINDOW] | cmos INDEX [VALUE]\n");
+		" echo DST COUNT SIZE [WINDOW] | arp IFACE IP MAC |"
+		" udpecho DST PORT COUNT SIZE |"
+		" cmos INDEX [VALUE]\n");
 	return 2;
 }
