@@ -211,6 +211,8 @@ struct nic_drv {
 	uint32_t common, isr, devcfg, notify, notify_mult;
 	uint8_t msix_cap, pcicfg_cap;
 	uint64_t features;		/* negotiated */
+	uint16_t ctrl_index;		/* the control queue's: 2 x the
+					 * max_virtqueue_pairs read with MQ */
 	uint16_t ctrl_head;		/* of the last drv_ctrl_cmd() */
 	int efd[NIC_NVEC];		/* MSI-X vector eventfds */
 	struct dvq vq[NIC_NVQS];
