@@ -81,7 +81,8 @@
 #define NIC_DEV_OFFERED                                           \
 	(NIC_OFFERED | NIC_F(VIRTIO_F_IN_ORDER) |                 \
 	 NIC_F(VIRTIO_F_RING_PACKED) | NIC_F(VIRTIO_NET_F_CSUM) | \
-	 NIC_F(VIRTIO_NET_F_GUEST_CSUM))
+	 NIC_F(VIRTIO_NET_F_GUEST_CSUM) |                         \
+	 NIC_F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
 
 /* The device side: EAL, the port, what the LSC callback saw. */
 struct nic_env {

@@ -50,7 +50,12 @@
 #endif
 #include "vun.h"
 
-#define FEATURES (NIC_OFFERED)
+/* with the checksum offloads: GUEST_CSUM on (split round trip) or turned
+ * off by the driver (packed): the state moves with the device */
+#define FEATURES                                  \
+	(NIC_OFFERED | NIC_F(VIRTIO_NET_F_CSUM) | \
+	 NIC_F(VIRTIO_NET_F_GUEST_CSUM) |         \
+	 NIC_F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
 #define NDEV 3
 
 static struct {
@@ -275,6 +280,8 @@ struct snap {
 	bool promisc, allmulti;
 	uint16_t active_pairs;
 	struct rte_ether_addr guest_mac;
+	uint64_t guest_offloads;
+	bool guest_csum[NIC_QUEUES];
 };
 
 static void
@@ -302,6 +309,9 @@ take_snap(struct nic_drv *d, int dev, struct snap *s)
 	s->allmulti = v->allmulti;
 	s->active_pairs = v->active_pairs;
 	s->guest_mac = v->guest_mac;
+	s->guest_offloads = v->guest_offloads;
+	for (uint16_t q = 0; q < NIC_QUEUES; q++)
+		s->guest_csum[q] = v->vq[2 * q].guest_csum;
 }
 
 static void
@@ -322,6 +332,9 @@ snap_equal(const struct snap *a, const struct snap *b)
 	assert_int_equal(a->allmulti, b->allmulti);
 	assert_int_equal(a->active_pairs, b->active_pairs);
 	assert_memory_equal(&a->guest_mac, &b->guest_mac, 6);
+	assert_int_equal(a->guest_offloads, b->guest_offloads);
+	assert_memory_equal(a->guest_csum, b->guest_csum,
+			    sizeof(a->guest_csum));
 }
 
 /* A client of device i on the driver's memory and eventfds. */
@@ -382,6 +395,12 @@ busy_driver_of(uint64_t features, uint16_t qsize)
 	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_MAC,
 				  VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6),
 			 VIRTIO_NET_OK);
+	if ((features & NIC_F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS)) &&
+	    (features & NIC_F(VIRTIO_F_RING_PACKED)))
+		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
+					  &(uint64_t){ 0 }, 8),
+				 VIRTIO_NET_OK);
 	/* indices of every queue somewhere else */
 	drv_to_port(d, 0, 100, 7);
 	drv_to_port(d, 1, 200, 3);

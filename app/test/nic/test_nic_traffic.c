@@ -1365,6 +1365,86 @@ test_tx_partial_csum(void **state)
 	}
 }
 
+/* One TCP checksum request, port -> driver: partial, or finished by the
+ * port (the header's flags 0). */
+static void
+tx_one_csum(struct nic_drv *d, uint32_t seq, bool partial)
+{
+	static uint8_t f[NIC_SLOT];
+	struct rte_mbuf *m = nic_mbuf(300, seq, 2048);
+
+	post_rx(d, 0, 1, false);
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = 20;
+	m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 1);
+	assert_true(drv_recv(d, &d->vq[0], rxbuf));
+	assert_int_equal(rxbuf->hdr.hdr.flags,
+			 partial ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0);
+	if (partial)
+		pkt_fill(f, 300, seq);
+	else
+		csum_expect(f, 300, seq, 34, 16);
+	assert_int_equal(rxbuf->len, 300);
+	assert_memory_equal(rxbuf->data, f, 300);
+}
+
+/* VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET (5.1.6.5.6): the driver turns
+ * GUEST_CSUM off (the port then finishes checksums) and on again; a bit
+ * not negotiated, a bad length, or the command without its feature are
+ * refused. A Linux guest needs it to run XDP with GUEST_CSUM offered. */
+static void
+test_guest_offloads(void **state)
+{
+	const uint64_t f = NIC_OFFERED | NIC_F(VIRTIO_NET_F_GUEST_CSUM) |
+			   NIC_F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
+	uint64_t off = 0, on = NIC_F(VIRTIO_NET_F_GUEST_CSUM);
+	uint64_t tso = NIC_F(VIRTIO_NET_F_GUEST_TSO4) | on;
+	struct nic_drv *d = drv_open();
+
+	(void)state;
+	drv_init(d, f, NIC_NVQS);
+	tx_one_csum(d, 1, true);	/* on after negotiation */
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+				  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &off, 8,
+				  false),
+			 VIRTIO_NET_OK);
+	tx_one_csum(d, 2, false);
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+				  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &tso, 8,
+				  false),
+			 VIRTIO_NET_ERR);
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+				  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &on, 4,
+				  false),
+			 VIRTIO_NET_ERR);
+	tx_one_csum(d, 3, false);	/* still off */
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+				  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &on, 8,
+				  true),
+			 VIRTIO_NET_OK);
+	tx_one_csum(d, 4, true);
+	/* a reset and a new negotiation: on again */
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+				  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &off, 8,
+				  false),
+			 VIRTIO_NET_OK);
+	drv_close(d);
+	d = drv_open();
+	drv_init(d, f, NIC_NVQS);
+	tx_one_csum(d, 5, true);
+	drv_close(d);
+	/* without the feature the command is refused */
+	d = drv_open();
+	drv_init(d, f & ~NIC_F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS), NIC_NVQS);
+	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+				  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &off, 8,
+				  false),
+			 VIRTIO_NET_ERR);
+	tx_one_csum(d, 6, true);
+	drv_close(d);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, nic_test_setup, nic_test_teardown)
 
 int
@@ -1389,6 +1469,7 @@ main(void)
 		T(test_ring_wrap),
 		T(test_rx_partial_csum),
 		T(test_tx_partial_csum),
+		T(test_guest_offloads),
 	};
 	int ret;
 

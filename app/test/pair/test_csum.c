@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -214,6 +215,33 @@ send_all(uint16_t from, struct rte_mempool *mp, uint16_t to, bool partial)
 	}
 }
 
+/* An mbuf of shape s and its clone (the same data) in one burst, the
+ * data's checksum field holding the finished checksum from a first send
+ * (as after a software pass): both arrive right. */
+static void
+send_clones(uint16_t from, struct rte_mempool *mp, uint16_t to, bool partial,
+	    const struct shape *s)
+{
+	struct rte_mbuf *m[2];
+	uint16_t got = 0;
+
+	m[0] = mbuf_make(mp, s, 9);
+	assert_int_equal(rte_eth_tx_prepare(from, 0, m, 1), 1);
+	m[1] = rte_pktmbuf_clone(m[0], mp);
+	assert_non_null(m[1]);
+	assert_int_equal(rte_eth_tx_burst(from, 0, m, 2), 2);
+	for (int t = 0; t < WAIT_MS && got < 2; t++) {
+		got += rte_eth_rx_burst(to, 0, m + got, (uint16_t)(2 - got));
+		if (got < 2)
+			rte_delay_ms(1);
+	}
+	assert_int_equal(got, 2);
+	for (unsigned int i = 0; i < 2; i++) {
+		assert_received(m[i], s, 9, partial, i);
+		rte_pktmbuf_free(m[i]);
+	}
+}
+
 /* The frontend port configured again with (or without) the checksum
  * offloads, and started. */
 static void
@@ -253,10 +281,34 @@ test_capabilities(void **state)
 	(void)state;
 	assert_int_equal(rte_eth_dev_info_get(g.be, &be), 0);
 	assert_int_equal(rte_eth_dev_info_get(g.fe, &fe), 0);
+	const uint64_t rx = RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+			    RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 	assert_int_equal(be.tx_offload_capa & tx, tx);
 	assert_int_equal(fe.tx_offload_capa & tx, tx);
-	assert_true(fe.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_CKSUM);
-	assert_true(fe.rx_offload_capa & RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+	assert_int_equal(be.rx_offload_capa & rx, rx);
+	assert_int_equal(fe.rx_offload_capa & rx, rx);
+}
+
+/* rte_eth_tx_prepare() refuses what neither PMD does: segmentation
+ * (ENOTSUP), headers past the first segment (EINVAL). */
+static void
+test_prepare_refuses(void **state)
+{
+	struct rte_mbuf *m = mbuf_make(g.fe_mp, &shapes[2], 1);
+
+	(void)state;
+	m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG;
+	m->tso_segsz = 500;
+	assert_int_equal(rte_eth_tx_prepare(g.fe, 0, &m, 1), 0);
+	assert_int_equal(rte_errno, ENOTSUP);
+	assert_int_equal(rte_eth_tx_prepare(g.be, 0, &m, 1), 0);
+	assert_int_equal(rte_errno, ENOTSUP);
+	rte_pktmbuf_free(m);
+	m = mbuf_make(g.fe_mp, &shapes[4], 1);	/* 101 bytes in the first */
+	m->l3_len = 100;
+	assert_int_equal(rte_eth_tx_prepare(g.fe, 0, &m, 1), 0);
+	assert_int_equal(rte_errno, EINVAL);
+	rte_pktmbuf_free(m);
 }
 
 /* The frontend's offloads off (as the pair comes up): the sender
@@ -267,6 +319,8 @@ test_software(void **state)
 	(void)state;
 	send_all(g.fe, g.fe_mp, g.be, false);
 	send_all(g.be, g.be_mp, g.fe, false);
+	send_clones(g.fe, g.fe_mp, g.be, false, &shapes[1]);
+	send_clones(g.be, g.be_mp, g.fe, false, &shapes[2]);
 }
 
 /* On: partial checksums both ways, finished by the receiver; off again:
@@ -278,6 +332,8 @@ test_partial(void **state)
 	fe_offloads(true);
 	send_all(g.fe, g.fe_mp, g.be, true);
 	send_all(g.be, g.be_mp, g.fe, true);
+	send_clones(g.fe, g.fe_mp, g.be, true, &shapes[2]);
+	send_clones(g.be, g.be_mp, g.fe, true, &shapes[1]);
 	fe_offloads(false);
 	send_all(g.fe, g.fe_mp, g.be, false);
 	send_all(g.be, g.be_mp, g.fe, false);
@@ -296,6 +352,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capabilities),
+		cmocka_unit_test(test_prepare_refuses),
 		cmocka_unit_test(test_software),
 		cmocka_unit_test(test_partial),
 	};

@@ -22,5 +22,5 @@ tp_start 5tswap "mac=$mac,mtu=1500${extra:+,$extra}"
 vm_start csum "$VM_TEST_DIR/guest_csum.sh" --append "vmtest.csum=$csum"
 vm_finish 150 || VM_FAILED=1
 vm_expect pci_device features_csum link_up peer_arp udp_echo_small udp_echo_odd \
-	udp_echo_full udp_no_csum_errors
+	udp_echo_full xdp_attach udp_echo_xdp xdp_detach udp_no_csum_errors
 vm_done

@@ -18,6 +18,8 @@
  *                                 reply's payload is compared byte for byte
  *   vmtool arp IFACE IP MAC       a permanent neighbour entry (SIOCSARP),
  *                                 for a peer that answers no ARP
+ *   vmtool xdp IFACE on|off       attach a native XDP program that passes
+ *                                 every packet (XDP_PASS), or detach it
  *   vmtool udpecho DST PORT COUNT SIZE
  *                                 COUNT UDP datagrams of SIZE bytes to
  *                                 DST:PORT through a UDP socket (the
@@ -34,7 +36,11 @@
  */
 
 #include <errno.h>
+#include <linux/bpf.h>
 #include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <net/if_arp.h>
 #include <net/if.h>
@@ -51,6 +57,7 @@
 #include <sys/io.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -298,6 +305,78 @@ cmd_arp(int argc, char **argv)
 }
 
 static int
+cmd_xdp(int argc, char **argv)
+{
+	/* r0 = XDP_PASS; exit */
+	struct bpf_insn prog[2] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
+		  .dst_reg = 0,
+		  .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	static char log[4096];
+	union bpf_attr a;
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+		char attrs[64];
+	} req;
+	struct nlattr *xdp, *fd_at, *fl_at;
+	int ifindex = (int)if_nametoindex(argv[0]), pfd = -1, nl, n;
+	bool on = strcmp(argv[1], "on") == 0;
+	char buf[1024];
+
+	(void)argc;
+	if (ifindex == 0)
+		return die("no interface %s", argv[0]);
+	if (on) {
+		memset(&a, 0, sizeof(a));
+		a.prog_type = BPF_PROG_TYPE_XDP;
+		a.insns = (uintptr_t)prog;
+		a.insn_cnt = 2;
+		a.license = (uintptr_t) "GPL";
+		a.log_buf = (uintptr_t)log;
+		a.log_size = sizeof(log);
+		a.log_level = 1;
+		pfd = (int)syscall(__NR_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+		if (pfd < 0)
+			return die("BPF_PROG_LOAD: %s", strerror(errno));
+	}
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_type = RTM_SETLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = ifindex;
+	xdp = (struct nlattr *)req.attrs;
+	xdp->nla_type = IFLA_XDP | NLA_F_NESTED;
+	fd_at = (struct nlattr *)((char *)xdp + NLA_HDRLEN);
+	fd_at->nla_type = IFLA_XDP_FD;
+	fd_at->nla_len = NLA_HDRLEN + sizeof(int);
+	memcpy((char *)fd_at + NLA_HDRLEN, &pfd, sizeof(int));
+	fl_at = (struct nlattr *)((char *)fd_at + NLA_ALIGN(fd_at->nla_len));
+	fl_at->nla_type = IFLA_XDP_FLAGS;
+	fl_at->nla_len = NLA_HDRLEN + sizeof(uint32_t);
+	memcpy((char *)fl_at + NLA_HDRLEN, &(uint32_t){ XDP_FLAGS_DRV_MODE },
+	       sizeof(uint32_t));
+	xdp->nla_len = (uint16_t)(NLA_HDRLEN + NLA_ALIGN(fd_at->nla_len) +
+				  NLA_ALIGN(fl_at->nla_len));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi)) + xdp->nla_len;
+	nl = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	if (nl < 0 || send(nl, &req, req.nh.nlmsg_len, 0) < 0)
+		return die("netlink: %s", strerror(errno));
+	n = (int)recv(nl, buf, sizeof(buf), 0);
+	if (n >= (int)NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+		struct nlmsghdr *h = (struct nlmsghdr *)buf;
+		struct nlmsgerr *e = NLMSG_DATA(h);
+
+		if (h->nlmsg_type == NLMSG_ERROR && e->error != 0)
+			return die("attaching XDP: %s", strerror(-e->error));
+	}
+	printf("xdp %s on %s\n", on ? "attached" : "detached", argv[0]);
+	return 0;
+}
+
+static int
 cmd_udpecho(int argc, char **argv)
 {
 	struct sockaddr_in dst = { .sin_family = AF_INET };
@@ -383,12 +462,14 @@ main(int argc, char **argv)
 		return cmd_echo(argc - 2, argv + 2);
 	if (argc >= 5 && strcmp(argv[1], "arp") == 0)
 		return cmd_arp(argc - 2, argv + 2);
+	if (argc >= 4 && strcmp(argv[1], "xdp") == 0)
+		return cmd_xdp(argc - 2, argv + 2);
 	if (argc >= 6 && strcmp(argv[1], "udpecho") == 0)
 		return cmd_udpecho(argc - 2, argv + 2);
 	if (argc >= 3 && strcmp(argv[1], "cmos") == 0)
 		return cmd_cmos(argc - 2, argv + 2);
 	fprintf(stderr, "usage: vmtool channels IFACE [N] | stats IFACE [NAME...] |"
-		" echo DST COUNT SIZE [WINDOW] | arp IFACE IP MAC |"
+		" echo DST COUNT SIZE [WINDOW] | arp IFACE IP MAC | xdp IFACE on|off |"
 		" udpecho DST PORT COUNT SIZE |"
 		" cmos INDEX [VALUE]\n");
 	return 2;

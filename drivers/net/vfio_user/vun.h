@@ -53,6 +53,10 @@ extern int vun_logtype;
 	rte_log(RTE_LOG_ ## level, vun_logtype, "net_vfio_user: " fmt "\n", \
 		##__VA_ARGS__)
 
+/* The guest offloads (VIRTIO 5.1.6.5.6) we have: what the driver may
+ * turn off and on again with VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET. */
+#define VUN_GUEST_OFFLOADS (1ULL << VIRTIO_NET_F_GUEST_CSUM)
+
 /* Per-queue counters (the xstats). */
 struct vun_stats {
 	uint64_t packets;
@@ -97,7 +101,9 @@ struct vun_vq {
 	bool used_wrap;			/* packed: wrap counter at last_used */
 	bool csum;			/* VIRTIO_NET_F_CSUM: the driver may
 					 * send partial checksums */
-	bool guest_csum;		/* VIRTIO_NET_F_GUEST_CSUM: we may */
+	bool guest_csum;		/* VIRTIO_NET_F_GUEST_CSUM, and on
+					 * (VIRTIO_NET_CTRL_GUEST_OFFLOADS):
+					 * we may; atomic */
 	union {
 		struct vring_desc *desc;	/* split: descriptor table */
 		struct vring_packed_desc *pdesc; /* packed: descriptor ring */
@@ -170,6 +176,8 @@ struct vun_dev {
 	uint8_t config_generation;
 	uint16_t queue_select;
 	uint16_t active_pairs;		/* VIRTIO_NET_CTRL_MQ */
+	uint64_t guest_offloads;	/* VIRTIO_NET_CTRL_GUEST_OFFLOADS: the
+					 * negotiated ones the driver has on */
 	uint8_t isr;			/* atomic: ISR status bits */
 	bool promisc;
 	bool allmulti;

@@ -134,7 +134,8 @@ struct mig_ctrl {
 	uint8_t allmulti;
 	uint8_t mac[RTE_ETHER_ADDR_LEN];
 	uint16_t active_pairs;
-	uint16_t reserved;
+	uint16_t offloads_off;	/* negotiated guest offloads (bits < 16)
+				 * the driver turned off (0: none) */
 } __rte_packed;
 
 /* Migration state of a device. */
@@ -252,6 +253,9 @@ save_record(struct vun_dev *d, uint32_t flags)
 		.allmulti = d->allmulti,
 		.active_pairs = __atomic_load_n(&d->active_pairs,
 						__ATOMIC_ACQUIRE),
+		.offloads_off = (uint16_t)(d->guest_features &
+					   VUN_GUEST_OFFLOADS &
+					   ~d->guest_offloads),
 	};
 	struct mig_hdr h = {
 		.magic = MIG_MAGIC,
@@ -464,7 +468,9 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 		    (dv.msix_config != VIRTIO_MSI_NO_VECTOR &&
 		     dv.msix_config >= d->msix_vectors) ||
 		    ct.active_pairs < 1 || ct.active_pairs > d->max_pairs ||
-		    ct.promisc > 1 || ct.allmulti > 1 || ct.reserved != 0) {
+		    ct.promisc > 1 || ct.allmulti > 1 ||
+		    (ct.offloads_off &
+		     ~(dv.guest_features & VUN_GUEST_OFFLOADS))) {
 			*why = "device register values out of range";
 			return -EINVAL;
 		}
@@ -586,6 +592,8 @@ apply_record(struct vun_dev *d, const uint8_t *rec, size_t len)
 	RTE_VERIFY(rte_vfio_user_pci_restore(d->pci, p.pci, p.pci_len) == 0);
 	d->bm_off = rte_vfio_user_pci_bus_master(d->pci) == 0;
 	d->guest_features = dv.guest_features;
+	d->guest_offloads = dv.guest_features & VUN_GUEST_OFFLOADS &
+			    ~(uint64_t)ct.offloads_off;
 	d->dfselect = dv.dfselect;
 	d->gfselect = dv.gfselect;
 	d->msix_config = dv.msix_config;

@@ -69,8 +69,12 @@
 	 (1ULL << VIRTIO_RING_F_EVENT_IDX) |                              \
 	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CSUM) | \
 	 (1ULL << VIRTIO_NET_F_GUEST_CSUM))
-/* Data-path features we cannot hand over (never offered in offload mode). */
-#define DP_NEVER ((1ULL << VIRTIO_F_RING_PACKED) | (1ULL << VIRTIO_F_IN_ORDER))
+/* Features we cannot hand over (never offered in offload mode): ring
+ * layouts, and turning the engine's GUEST_CSUM off (vhost-user has no
+ * message for it). */
+#define DP_NEVER                                                 \
+	((1ULL << VIRTIO_F_RING_PACKED) | (1ULL << VIRTIO_F_IN_ORDER) | \
+	 (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
 
 enum q_state {
 	Q_OFF,		/* not the engine's */

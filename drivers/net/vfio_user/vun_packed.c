@@ -646,7 +646,7 @@ tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
 	if (nbuf == 0)
 		return 0;
 	if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
-		vu_pmd_csum_tx(m, vq->guest_csum, &hdr);
+		vu_pmd_csum_tx(m, vun_guest_csum(vq), &hdr);
 	if (nbuf < 0) {
 		vq->st.drops++;
 		for (int i = 0; i < nb; i++) {
@@ -727,7 +727,7 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			put_hdr(dst[j]);
 			/* before the copy: it may write into m */
 			if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
-				vu_pmd_csum_tx(m, vq->guest_csum, dst[j]);
+				vu_pmd_csum_tx(m, vun_guest_csum(vq), dst[j]);
 			copy_frame(dst[j] + VUN_HDR_LEN,
 				   rte_pktmbuf_mtod(m, const uint8_t *),
 				   m->data_len);

@@ -562,7 +562,7 @@ tx_split_fast(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		put_hdr(dst[i]);
 		/* before the copy: it may write into m */
 		if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
-			vu_pmd_csum_tx(m, vq->guest_csum, dst[i]);
+			vu_pmd_csum_tx(m, vun_guest_csum(vq), dst[i]);
 		copy_frame(dst[i] + VUN_HDR_LEN,
 			   rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
 		vq_used_put(vq, head[i], VUN_HDR_LEN + m->data_len);
@@ -612,7 +612,7 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		hdr.hdr.csum_start = 0;
 		hdr.hdr.csum_offset = 0;
 		if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
-			vu_pmd_csum_tx(m, vq->guest_csum, &hdr);
+			vu_pmd_csum_tx(m, vun_guest_csum(vq), &hdr);
 		while (src_left(&s) > 0) {
 			const struct rte_vfio_user_mem_table *nt;
 			struct src s0 = s;

@@ -229,6 +229,14 @@ vun_rx_csum(struct vun_vq *vq, struct rte_mbuf *m, const uint8_t *h)
 	return false;
 }
 
+/* Whether partial checksums may go to the driver now (the event thread
+ * changes it at VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET). */
+static __rte_always_inline bool
+vun_guest_csum(const struct vun_vq *vq)
+{
+	return __atomic_load_n(&vq->guest_csum, __ATOMIC_RELAXED);
+}
+
 /* The header of a received packet with no offload: one buffer. */
 static __rte_always_inline void
 put_hdr(uint8_t *dst)

@@ -49,6 +49,15 @@ has(const struct vun_dev *d, unsigned int bit)
 	return d->guest_features & (1ULL << bit);
 }
 
+/* Whether a queue may send the driver partial checksums: negotiated, and
+ * not turned off. */
+static bool
+guest_csum_on(const struct vun_dev *d)
+{
+	return has(d, VIRTIO_NET_F_GUEST_CSUM) &&
+	       (d->guest_offloads & (1ULL << VIRTIO_NET_F_GUEST_CSUM));
+}
+
 uint16_t
 vun_num_vqs(const struct vun_dev *d)
 {
@@ -267,7 +276,7 @@ vq_start_packed(struct vun_dev *d, struct vun_vq *vq)
 	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
 	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
 	vq->csum = has(d, VIRTIO_NET_F_CSUM);
-	vq->guest_csum = has(d, VIRTIO_NET_F_GUEST_CSUM);
+	vq->guest_csum = guest_csum_on(d);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	vq->max_frame = vq_max_frame(d, vq);
 	memset(&vq->mcache, 0, sizeof(vq->mcache));
@@ -338,7 +347,7 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
 	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
 	vq->csum = has(d, VIRTIO_NET_F_CSUM);
-	vq->guest_csum = has(d, VIRTIO_NET_F_GUEST_CSUM);
+	vq->guest_csum = guest_csum_on(d);
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	vq->max_frame = vq_max_frame(d, vq);
 	memset(&vq->mcache, 0, sizeof(vq->mcache));
@@ -466,6 +475,7 @@ virtio_reset(struct vun_dev *d)
 	for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
 		vq_reset(d, &d->vq[i]);
 	d->guest_features = 0;
+	d->guest_offloads = 0;
 	d->dfselect = d->gfselect = 0;
 	d->msix_config = VIRTIO_MSI_NO_VECTOR;
 	vun_status_store(d, 0);
@@ -510,6 +520,10 @@ status_write(struct vun_dev *d, uint8_t val)
 				"(offered 0x%" PRIx64 ", VERSION_1 required)",
 				d->path, d->guest_features, d->host_features);
 			val &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
+		} else {
+			/* every offload on at negotiation (5.1.6.5.6.2) */
+			d->guest_offloads = d->guest_features &
+					    VUN_GUEST_OFFLOADS;
 		}
 	}
 	/* NEEDS_RESET is the device's; the driver cannot clear or set it */
@@ -534,7 +548,8 @@ status_write(struct vun_dev *d, uint8_t val)
 /* ---- control queue ---- */
 
 
-/* Execute one command; *shrunk is set when it disabled queue pairs. */
+/* Execute one command; *shrunk is set when it took something from the
+ * data path (queue pairs, an offload): its ack waits for the bursts. */
 static uint8_t
 ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len, bool *shrunk)
 {
@@ -601,6 +616,28 @@ ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len, bool *shrunk)
 			VUN_LOG(INFO, "%s: driver uses %u queue pairs", d->path,
 				pairs);
 			vun_unpolled_warn(d);
+			return VIRTIO_NET_OK;
+		}
+		return VIRTIO_NET_ERR;
+	case VIRTIO_NET_CTRL_GUEST_OFFLOADS:
+		if (h->cmd == VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET &&
+		    has(d, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) && dlen == 8) {
+			uint64_t on;
+
+			memcpy(&on, data, 8);
+			on = rte_le_to_cpu_64(on);
+			/* only negotiated ones (5.1.6.5.6.1) */
+			if (on & ~(d->guest_features & VUN_GUEST_OFFLOADS))
+				return VIRTIO_NET_ERR;
+			if (d->guest_offloads & ~on)
+				*shrunk = true;
+			d->guest_offloads = on;
+			for (uint16_t q = 0; q < d->max_pairs; q++)
+				__atomic_store_n(&d->vq[2 * q].guest_csum,
+						 guest_csum_on(d),
+						 __ATOMIC_RELEASE);
+			VUN_LOG(INFO, "%s: driver's offloads now 0x%" PRIx64,
+				d->path, on);
 			return VIRTIO_NET_OK;
 		}
 		return VIRTIO_NET_ERR;
@@ -1265,9 +1302,13 @@ vun_virtio_init(struct vun_dev *d)
 		d->host_features |= 1ULL << VIRTIO_F_IN_ORDER;
 	if (d->packed_vq)
 		d->host_features |= 1ULL << VIRTIO_F_RING_PACKED;
+	/* with the control command that turns GUEST_CSUM off: a Linux
+	 * guest refuses XDP while the device may send partial checksums
+	 * it cannot turn off */
 	if (d->csum)
 		d->host_features |= (1ULL << VIRTIO_NET_F_CSUM) |
-				    (1ULL << VIRTIO_NET_F_GUEST_CSUM);
+				    (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
+				    (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
 	d->msix_vectors = (uint16_t)(vun_num_vqs(d) + 1);
 	d->dev_id = -1;
 	d->notify_efd = -1;

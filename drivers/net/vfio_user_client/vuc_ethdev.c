@@ -542,9 +542,6 @@ vuc_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	vu_pmd_dev_info(info, usable_pairs(d), d->mtu,
 			(uint32_t)d->mtu + RTE_ETHER_HDR_LEN +
 				RTE_ETHER_CRC_LEN);
-	/* partial checksums the device sends are finished here */
-	info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
-				 RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 	/* the ring we allocate: receive posts all of it unless asked
 	 * otherwise; transmit has VUC_DEF_TX_DEPTH frames in flight */
 	info->default_rxportconf.ring_size = VUC_DEF_QUEUE_SIZE;

@@ -81,12 +81,50 @@ vu_pmd_csum_finish(struct rte_mbuf *m, uint32_t start, uint32_t off)
 	return true;
 }
 
+/*
+ * The pseudo header's sum (the field's seed, what rte_eth_tx_prepare()
+ * writes there) from m's IP header (first segment). Recomputed rather
+ * than taken from the field: data sent twice (a clone, or to a second
+ * port) may hold the checksum a first software pass finished. False
+ * without an IPv4/IPv6 flag or header: then the field's own is used.
+ */
+static bool
+pseudo_seed(const struct rte_mbuf *m, uint64_t ol, uint16_t *seed)
+{
+	uint32_t l3 = m->l2_len;
+
+	if ((uint32_t)l3 + m->l3_len > m->data_len)
+		return false;
+	if (ol & RTE_MBUF_F_TX_IPV4) {
+		const struct rte_ipv4_hdr *ip =
+			rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+						l3);
+
+		if (m->l3_len < sizeof(*ip) || (ip->version_ihl >> 4) != 4)
+			return false;
+		*seed = rte_ipv4_phdr_cksum(ip, 0);
+		return true;
+	}
+	if (ol & RTE_MBUF_F_TX_IPV6) {
+		const struct rte_ipv6_hdr *ip =
+			rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *,
+						l3);
+
+		if (m->l3_len < sizeof(*ip) ||
+		    (rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6)
+			return false;
+		*seed = rte_ipv6_phdr_cksum(ip, 0);
+		return true;
+	}
+	return false;
+}
+
 void
 vu_pmd_csum_tx(struct rte_mbuf *m, bool partial, void *hdr)
 {
 	uint64_t ol = m->ol_flags;
 	uint32_t l3 = m->l2_len, l4 = l3 + m->l3_len, off;
-	uint16_t f[2];
+	uint16_t f[2], seed;
 
 	/* the IPv4 header (l3_len bytes, options included) in the first
 	 * segment, as the NICs' offload wants it */
@@ -114,6 +152,8 @@ vu_pmd_csum_tx(struct rte_mbuf *m, bool partial, void *hdr)
 	}
 	if (l4 >= m->pkt_len || off + 2 > m->pkt_len - l4)
 		return;		/* does not fit: sent as it is */
+	if (pseudo_seed(m, ol, &seed))
+		mbuf_put16(m, l4 + off, (const uint8_t *)&seed);
 	if (partial) {
 		*(uint8_t *)hdr = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		f[0] = rte_cpu_to_le_16((uint16_t)l4);
@@ -135,6 +175,20 @@ vu_pmd_tx_prepare(void *q, struct rte_mbuf **pkts, uint16_t n)
 
 		if (!(pkts[i]->ol_flags & VU_PMD_TX_CSUM_FLAGS))
 			continue;
+		/* what we do not do (segmentation, SCTP, tunnels, VLAN
+		 * insertion...), or headers past the first segment */
+		if ((pkts[i]->ol_flags & RTE_MBUF_F_TX_OFFLOAD_MASK &
+		     ~VU_PMD_TX_OL_OK) ||
+		    (pkts[i]->ol_flags & RTE_MBUF_F_TX_L4_MASK) ==
+			    RTE_MBUF_F_TX_SCTP_CKSUM) {
+			rte_errno = ENOTSUP;
+			return i;
+		}
+		if ((uint32_t)pkts[i]->l2_len + pkts[i]->l3_len >
+		    pkts[i]->data_len) {
+			rte_errno = EINVAL;
+			return i;
+		}
 		ret = rte_net_intel_cksum_prepare(pkts[i]);
 		if (ret != 0) {
 			rte_errno = -ret;

@@ -35,10 +35,18 @@
  * offload: that one is always done here, in software). */
 #define VU_PMD_TX_CSUM_FLAGS (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK)
 
-/* What both PMDs offer an application to send with. */
+/* The transmit flags rte_eth_tx_prepare() lets through. */
+#define VU_PMD_TX_OL_OK                                                   \
+	(VU_PMD_TX_CSUM_FLAGS | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6)
+
+/* What both PMDs offer an application to send with... */
 #define VU_PMD_TX_CSUM_CAPA                                          \
 	(RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | \
 	 RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
+/* ...and to receive with: partial checksums finished and flagged
+ * RTE_MBUF_F_RX_L4_CKSUM_GOOD. */
+#define VU_PMD_RX_CSUM_CAPA \
+	(RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
 
 /*
  * Finish a partial checksum in software: the 16-bit ones' complement sum
@@ -65,7 +73,8 @@ void vu_pmd_csum_tx(struct rte_mbuf *m, bool partial, void *hdr);
  * gets what DPDK's offload contract has the PMD fill in (the pseudo
  * header's checksum in its TCP or UDP header, a zero IPv4 checksum), as
  * with a NIC. Returns how many are ready; at the first that is not,
- * rte_errno says why.
+ * rte_errno says why: ENOTSUP for an offload we do not do (segmentation,
+ * SCTP, tunnels, VLAN...), EINVAL for headers past the first segment.
  */
 uint16_t vu_pmd_tx_prepare(void *q, struct rte_mbuf **pkts, uint16_t n);
 

@@ -24,7 +24,8 @@ vu_pmd_dev_info(struct rte_eth_dev_info *info, uint16_t max_pairs,
 	info->max_mtu = max_mtu;
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
 				VU_PMD_TX_CSUM_CAPA;
-	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER |
+				VU_PMD_RX_CSUM_CAPA;
 	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
 }
 
