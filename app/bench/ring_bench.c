@@ -45,6 +45,13 @@
  * --mbuf-size sets the mbufs' data room (both pools), so that one mbuf
  * holds a jumbo frame (--size up to the data room less the headroom).
  *
+ * --csum sends UDP/IPv4 packets asking for their UDP checksum
+ * (RTE_MBUF_F_TX_UDP_CKSUM, the pseudo header's sum in the field) with
+ * both ports' checksum offloads enabled: the frontend negotiates
+ * VIRTIO_NET_F_CSUM and _GUEST_CSUM, the sender leaves a partial
+ * checksum, the receiver finishes it (what a Linux guest's traffic costs
+ * the device).
+ *
  * --qsbr prints what the QSBR bookkeeping of one burst costs (cycles,
  * best of five runs): going online and offline (what each burst of both
  * PMDs does), a quiescent report (what a thread that stays online would
@@ -54,7 +61,7 @@
  *              [--be-args k=v,...] [--fe-args k=v,...] [--ring N]
  *              [--transport vfio-user|vhost|memif] [--qsbr]
  *              [--two-cores [--seconds S] [--loop [--inflight N]]]
- *              [--mbuf-size BYTES]
+ *              [--mbuf-size BYTES] [--csum]
  */
 
 #include <errno.h>
@@ -70,10 +77,12 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_udp.h>
 #include <rte_vfio_user_qsbr.h>
 
 #include "eal_exit.h"
@@ -92,6 +101,7 @@ static struct {
 	bool qsbr;
 	bool two_cores;
 	bool loop;
+	bool csum;
 	uint32_t inflight;
 	uint32_t mbuf_size;
 	double seconds;
@@ -121,7 +131,7 @@ usage(const char *prog)
 		"[--fe-args k=v,...] [--ring N] "
 		"[--transport vfio-user|vhost|memif] [--qsbr] "
 		"[--two-cores [--seconds S] [--loop [--inflight N]]] "
-		"[--mbuf-size BYTES]\n",
+		"[--mbuf-size BYTES] [--csum]\n",
 		prog);
 	exit(2);
 }
@@ -144,6 +154,7 @@ parse(int argc, char **argv)
 		{ "loop", no_argument, NULL, 'L' },
 		{ "inflight", required_argument, NULL, 'I' },
 		{ "mbuf-size", required_argument, NULL, 'M' },
+		{ "csum", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -192,6 +203,9 @@ parse(int argc, char **argv)
 		case 'M':
 			b.mbuf_size = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
+		case 'c':
+			b.csum = true;
+			break;
 		default:
 			usage(argv[0]);
 		}
@@ -221,6 +235,12 @@ fill(struct rte_mempool *mp, struct rte_mbuf **m, uint16_t n)
 		rte_memcpy(rte_pktmbuf_mtod(m[i], void *), b.tmpl, 42);
 		m[i]->data_len = (uint16_t)b.size;
 		m[i]->pkt_len = b.size;
+		if (b.csum) {
+			m[i]->l2_len = RTE_ETHER_HDR_LEN;
+			m[i]->l3_len = sizeof(struct rte_ipv4_hdr);
+			m[i]->ol_flags = RTE_MBUF_F_TX_IPV4 |
+					 RTE_MBUF_F_TX_UDP_CKSUM;
+		}
 	}
 	return 0;
 }
@@ -314,12 +334,43 @@ qsbr_cost(void)
 	RTE_SET_USED(lc);
 }
 
+/* --csum: b.tmpl an Ethernet + IPv4 + UDP header for frames of b.size,
+ * the UDP checksum field holding the pseudo header's sum. */
+static void
+csum_template(void)
+{
+	struct rte_ether_hdr *eth = (void *)b.tmpl;
+	struct rte_ipv4_hdr *ip = (void *)(eth + 1);
+	struct rte_udp_hdr *udp = (void *)(ip + 1);
+	uint16_t l4 = (uint16_t)(b.size - sizeof(*eth) - sizeof(*ip));
+
+	memset(b.tmpl, 0, sizeof(b.tmpl));
+	memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
+	eth->src_addr.addr_bytes[0] = 0x02;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = rte_cpu_to_be_32(0x0a000001);
+	ip->dst_addr = rte_cpu_to_be_32(0x0a000002);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(9);
+	udp->dst_port = rte_cpu_to_be_16(9);
+	udp->dgram_len = rte_cpu_to_be_16(l4);
+	udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, 0);
+}
+
 static int
 port_setup(uint16_t port, struct rte_mempool *mp)
 {
 	struct rte_eth_conf conf = { 0 };
 	int ret;
 
+	if (b.csum) {
+		conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	}
 	ret = rte_eth_dev_configure(port, 1, 1, &conf);
 	if (ret == 0)
 		ret = rte_eth_rx_queue_setup(port, 0, b.ring, SOCKET_ID_ANY,
@@ -741,6 +792,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	memset(b.tmpl, 0x5a, sizeof(b.tmpl));
+	if (b.csum)
+		csum_template();
 	b.be_mp = rte_pktmbuf_pool_create("be", 8191, 256, 0,
 					  (uint16_t)b.mbuf_size, SOCKET_ID_ANY);
 	b.fe_mp = rte_pktmbuf_pool_create("fe", 8191, 256, 0,

@@ -20,9 +20,7 @@
 #include <rte_ip.h>
 
 #include "nic_common.h"
-#ifdef NIC_HUGE
-#include "vun.h"	/* white box: which queues run on shadow rings */
-#endif
+#include "vun.h"	/* white box: shadow rings, offload state */
 
 #define V1 NIC_F(VIRTIO_F_VERSION_1)
 
@@ -1389,10 +1387,22 @@ tx_one_csum(struct nic_drv *d, uint32_t seq, bool partial)
 	assert_memory_equal(rxbuf->data, f, 300);
 }
 
-/* VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET (5.1.6.5.6): the driver turns
- * GUEST_CSUM off (the port then finishes checksums) and on again; a bit
- * not negotiated, a bad length, or the command without its feature are
- * refused. A Linux guest needs it to run XDP with GUEST_CSUM offered. */
+/* Whether every data receive queue of the device may send partial
+ * checksums (white box: both pairs, the driver's traffic on pair 0). */
+static void
+assert_guest_csum(bool on)
+{
+	const struct vun_dev *vd = rte_vfio_user_get_priv(nic.dev_id);
+
+	for (unsigned int q = 0; q < NIC_QUEUES; q++)
+		assert_int_equal(vd->vq[2 * q].guest_csum, on);
+}
+
+/* VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET (5.1.6.5.6), split and packed
+ * control queues: the driver turns GUEST_CSUM off (the port then finishes
+ * checksums) and on again; a bit not negotiated, a bad length, or the
+ * command without its feature are refused. A Linux guest needs it to run
+ * XDP with GUEST_CSUM offered. */
 static void
 test_guest_offloads(void **state)
 {
@@ -1400,49 +1410,61 @@ test_guest_offloads(void **state)
 			   NIC_F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
 	uint64_t off = 0, on = NIC_F(VIRTIO_NET_F_GUEST_CSUM);
 	uint64_t tso = NIC_F(VIRTIO_NET_F_GUEST_TSO4) | on;
-	struct nic_drv *d = drv_open();
 
 	(void)state;
-	drv_init(d, f, NIC_NVQS);
-	tx_one_csum(d, 1, true);	/* on after negotiation */
-	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-				  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &off, 8,
-				  false),
-			 VIRTIO_NET_OK);
-	tx_one_csum(d, 2, false);
-	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-				  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &tso, 8,
-				  false),
-			 VIRTIO_NET_ERR);
-	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-				  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &on, 4,
-				  false),
-			 VIRTIO_NET_ERR);
-	tx_one_csum(d, 3, false);	/* still off */
-	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-				  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &on, 8,
-				  true),
-			 VIRTIO_NET_OK);
-	tx_one_csum(d, 4, true);
-	/* a reset and a new negotiation: on again */
-	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-				  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &off, 8,
-				  false),
-			 VIRTIO_NET_OK);
-	drv_close(d);
-	d = drv_open();
-	drv_init(d, f, NIC_NVQS);
-	tx_one_csum(d, 5, true);
-	drv_close(d);
-	/* without the feature the command is refused */
-	d = drv_open();
-	drv_init(d, f & ~NIC_F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS), NIC_NVQS);
-	assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-				  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &off, 8,
-				  false),
-			 VIRTIO_NET_ERR);
-	tx_one_csum(d, 6, true);
-	drv_close(d);
+	for (unsigned int packed = 0; packed < 2; packed++) {
+		uint64_t fv = f | (packed ? NIC_F(VIRTIO_F_RING_PACKED) : 0);
+		struct nic_drv *d = drv_open();
+		uint32_t seq = 10 * packed;
+
+		drv_init(d, fv, NIC_NVQS);
+		assert_guest_csum(true);	/* on after negotiation */
+		tx_one_csum(d, seq + 1, true);
+		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
+					  &off, 8, false),
+				 VIRTIO_NET_OK);
+		assert_guest_csum(false);
+		tx_one_csum(d, seq + 2, false);
+		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
+					  &tso, 8, false),
+				 VIRTIO_NET_ERR);
+		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
+					  &on, 4, false),
+				 VIRTIO_NET_ERR);
+		assert_guest_csum(false);	/* still off */
+		tx_one_csum(d, seq + 3, false);
+		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
+					  &on, 8, true),
+				 VIRTIO_NET_OK);
+		assert_guest_csum(true);
+		tx_one_csum(d, seq + 4, true);
+		/* a reset and a new negotiation: on again */
+		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
+					  &off, 8, false),
+				 VIRTIO_NET_OK);
+		drv_close(d);
+		d = drv_open();
+		drv_init(d, fv, NIC_NVQS);
+		assert_guest_csum(true);
+		tx_one_csum(d, seq + 5, true);
+		drv_close(d);
+		/* without the feature the command is refused */
+		d = drv_open();
+		drv_init(d, fv & ~NIC_F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS),
+			 NIC_NVQS);
+		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
+					  &off, 8, false),
+				 VIRTIO_NET_ERR);
+		assert_guest_csum(true);
+		tx_one_csum(d, seq + 6, true);
+		drv_close(d);
+	}
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, nic_test_setup, nic_test_teardown)

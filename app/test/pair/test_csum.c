@@ -289,8 +289,8 @@ test_capabilities(void **state)
 	assert_int_equal(fe.rx_offload_capa & rx, rx);
 }
 
-/* rte_eth_tx_prepare() refuses what neither PMD does: segmentation
- * (ENOTSUP), headers past the first segment (EINVAL). */
+/* rte_eth_tx_prepare() refuses what neither PMD does: segmentation,
+ * VLAN insertion (ENOTSUP), headers past the first segment (EINVAL). */
 static void
 test_prepare_refuses(void **state)
 {
@@ -308,6 +308,19 @@ test_prepare_refuses(void **state)
 	m->l3_len = 100;
 	assert_int_equal(rte_eth_tx_prepare(g.fe, 0, &m, 1), 0);
 	assert_int_equal(rte_errno, EINVAL);
+	rte_pktmbuf_free(m);
+	/* the UDP header in the second segment (the first ends after IPv4):
+	 * DPDK's prepare would write its field past the first's data */
+	m = mbuf_make(g.fe_mp, &(const struct shape){ false, false, 100, 34 },
+		      1);
+	assert_int_equal(rte_eth_tx_prepare(g.be, 0, &m, 1), 0);
+	assert_int_equal(rte_errno, EINVAL);
+	rte_pktmbuf_free(m);
+	/* an offload we do not do, with no checksum asked for */
+	m = mbuf_make(g.fe_mp, &shapes[0], 1);
+	m->ol_flags = RTE_MBUF_F_TX_VLAN;
+	assert_int_equal(rte_eth_tx_prepare(g.fe, 0, &m, 1), 0);
+	assert_int_equal(rte_errno, ENOTSUP);
 	rte_pktmbuf_free(m);
 }
 

@@ -253,9 +253,12 @@ save_record(struct vun_dev *d, uint32_t flags)
 		.allmulti = d->allmulti,
 		.active_pairs = __atomic_load_n(&d->active_pairs,
 						__ATOMIC_ACQUIRE),
-		.offloads_off = (uint16_t)(d->guest_features &
-					   VUN_GUEST_OFFLOADS &
-					   ~d->guest_offloads),
+		/* none before FEATURES_OK (where they all go on) */
+		.offloads_off = (d->status & VIRTIO_CONFIG_S_FEATURES_OK) ?
+					(uint16_t)(d->guest_features &
+						   VUN_GUEST_OFFLOADS &
+						   ~d->guest_offloads) :
+					0,
 	};
 	struct mig_hdr h = {
 		.magic = MIG_MAGIC,
@@ -469,8 +472,12 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 		     dv.msix_config >= d->msix_vectors) ||
 		    ct.active_pairs < 1 || ct.active_pairs > d->max_pairs ||
 		    ct.promisc > 1 || ct.allmulti > 1 ||
-		    (ct.offloads_off &
-		     ~(dv.guest_features & VUN_GUEST_OFFLOADS))) {
+		    (ct.offloads_off &&
+		     (!(dv.status & VIRTIO_CONFIG_S_FEATURES_OK) ||
+		      !(dv.guest_features &
+			(1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS)) ||
+		      (ct.offloads_off &
+		       ~(dv.guest_features & VUN_GUEST_OFFLOADS))))) {
 			*why = "device register values out of range";
 			return -EINVAL;
 		}
