@@ -50,7 +50,9 @@
  * both ports' checksum offloads enabled: the frontend negotiates
  * VIRTIO_NET_F_CSUM and _GUEST_CSUM, the sender leaves a partial
  * checksum, the receiver finishes it (what a Linux guest's traffic costs
- * the device).
+ * the device); with --two-cores the receiver checks the first packet of
+ * each burst (right, flagged RTE_MBUF_F_RX_L4_CKSUM_GOOD) out of its
+ * timing and fails on a wrong one. vfio-user transport only.
  *
  * --qsbr prints what the QSBR bookkeeping of one burst costs (cycles,
  * best of five runs): going online and offline (what each burst of both
@@ -214,6 +216,8 @@ parse(int argc, char **argv)
 	    strcmp(b.transport, "vhost") != 0 &&
 	    strcmp(b.transport, "memif") != 0)
 		usage(argv[0]);
+	if (b.csum && strcmp(b.transport, "vfio-user") != 0)
+		usage(argv[0]);	/* the GOOD flag it checks is ours */
 	if (b.mbuf_size < RTE_MBUF_DEFAULT_BUF_SIZE ||
 	    b.mbuf_size > UINT16_MAX || b.size < 60 ||
 	    b.size > b.mbuf_size - RTE_PKTMBUF_HEADROOM - 64 ||
@@ -452,8 +456,23 @@ static struct {
 	volatile uint32_t go;		/* ping-pong of the probe, then start */
 	uint64_t sent, full_bursts, short_bursts;
 	uint64_t got, empty_polls, polls, busy_cycles;
+	uint64_t checked, csum_bad;	/* --csum: first packets of bursts */
 	struct hist iter, tx, rx;	/* sender iteration, tx_burst, rx */
 } tc;
+
+/* --csum: m came with its UDP checksum finished (flagged GOOD, right). */
+static bool
+csum_right(const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+					sizeof(struct rte_ether_hdr));
+
+	return m->nb_segs == 1 &&
+	       (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
+		       RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	       rte_ipv4_udptcp_cksum_verify(ip, ip + 1) == 0;
+}
 
 /* The cache-line probe of devtools/bench-c2c.c: round trips of tc.go
  * between the two lcores, median ns of batches of 8. */
@@ -566,8 +585,14 @@ two_cores(const char *name, uint16_t tx_port, struct rte_mempool *mp,
 			tc.empty_polls++;
 			continue;
 		}
-		rte_pktmbuf_free_bulk(r, n);
+		/* --csum: the first of each burst checked, out of the timing */
+		rte_pktmbuf_free_bulk(r + b.csum, n - b.csum);
 		t2 = rte_rdtsc();
+		if (b.csum) {
+			tc.checked++;
+			tc.csum_bad += !csum_right(r[0]);
+			rte_pktmbuf_free(r[0]);
+		}
 		tc.got += n;
 		tc.busy_cycles += t2 - t1;
 		/* per packet, scaled to a burst of b.burst */
@@ -584,6 +609,14 @@ two_cores(const char *name, uint16_t tx_port, struct rte_mempool *mp,
 	if (tc.got == 0) {
 		fprintf(stderr, "%s: no packet received on two cores\n", name);
 		return -1;
+	}
+	if (b.csum) {
+		printf("%s: %" PRIu64
+		       " packets' UDP checksums checked, %" PRIu64
+		       " wrong or not flagged GOOD\n",
+		       name, tc.checked, tc.csum_bad);
+		if (tc.csum_bad != 0)
+			return -1;
 	}
 	printf("%s: two cores, %.1f s, %u-byte frames: %.2f Mpps received\n"
 	       "  sender   (lcore %u): median cycles/packet: iteration %.1f, "
