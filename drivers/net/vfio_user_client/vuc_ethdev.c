@@ -362,9 +362,8 @@ static int
 vuc_dev_configure(struct rte_eth_dev *dev)
 {
 	struct vuc_dev *d = dev->data->dev_private;
-	uint16_t n = usable_pairs(d);
-
 	const struct rte_eth_conf *c = &dev->data->dev_conf;
+	uint16_t n = usable_pairs(d);
 	uint64_t want = 0;
 
 	if (dev->data->nb_rx_queues > n || dev->data->nb_tx_queues > n) {
