@@ -1398,6 +1398,14 @@ assert_guest_csum(bool on)
 		assert_int_equal(vd->vq[2 * q].guest_csum, on);
 }
 
+/* VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET with len bytes of v: the ack. */
+static uint8_t
+offloads_set(struct nic_drv *d, uint64_t v, uint32_t len, bool indirect)
+{
+	return ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+			VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &v, len, indirect);
+}
+
 /* VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET (5.1.6.5.6), split and packed
  * control queues: the driver turns GUEST_CSUM off (the port then finishes
  * checksums) and on again; a bit not negotiated, a bad length, or the
@@ -1408,8 +1416,8 @@ test_guest_offloads(void **state)
 {
 	const uint64_t f = NIC_OFFERED | NIC_F(VIRTIO_NET_F_GUEST_CSUM) |
 			   NIC_F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
-	uint64_t off = 0, on = NIC_F(VIRTIO_NET_F_GUEST_CSUM);
-	uint64_t tso = NIC_F(VIRTIO_NET_F_GUEST_TSO4) | on;
+	const uint64_t off = 0, on = NIC_F(VIRTIO_NET_F_GUEST_CSUM);
+	const uint64_t tso = NIC_F(VIRTIO_NET_F_GUEST_TSO4) | on;
 
 	(void)state;
 	for (unsigned int packed = 0; packed < 2; packed++) {
@@ -1420,33 +1428,19 @@ test_guest_offloads(void **state)
 		drv_init(d, fv, NIC_NVQS);
 		assert_guest_csum(true);	/* on after negotiation */
 		tx_one_csum(d, seq + 1, true);
-		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
-					  &off, 8, false),
-				 VIRTIO_NET_OK);
+		assert_int_equal(offloads_set(d, off, 8, false), VIRTIO_NET_OK);
 		assert_guest_csum(false);
 		tx_one_csum(d, seq + 2, false);
-		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
-					  &tso, 8, false),
+		assert_int_equal(offloads_set(d, tso, 8, false),
 				 VIRTIO_NET_ERR);
-		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
-					  &on, 4, false),
-				 VIRTIO_NET_ERR);
+		assert_int_equal(offloads_set(d, on, 4, false), VIRTIO_NET_ERR);
 		assert_guest_csum(false);	/* still off */
 		tx_one_csum(d, seq + 3, false);
-		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
-					  &on, 8, true),
-				 VIRTIO_NET_OK);
+		assert_int_equal(offloads_set(d, on, 8, true), VIRTIO_NET_OK);
 		assert_guest_csum(true);
 		tx_one_csum(d, seq + 4, true);
 		/* a reset and a new negotiation: on again */
-		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
-					  &off, 8, false),
-				 VIRTIO_NET_OK);
+		assert_int_equal(offloads_set(d, off, 8, false), VIRTIO_NET_OK);
 		drv_close(d);
 		d = drv_open();
 		drv_init(d, fv, NIC_NVQS);
@@ -1457,9 +1451,7 @@ test_guest_offloads(void **state)
 		d = drv_open();
 		drv_init(d, fv & ~NIC_F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS),
 			 NIC_NVQS);
-		assert_int_equal(ctrl_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-					  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET,
-					  &off, 8, false),
+		assert_int_equal(offloads_set(d, off, 8, false),
 				 VIRTIO_NET_ERR);
 		assert_guest_csum(true);
 		tx_one_csum(d, seq + 6, true);
