@@ -241,6 +241,25 @@ ring_view(struct vun_dev *d, uint64_t iova, uint64_t len, uint32_t access)
 		       rte_vfio_user_mem_view(d->dev_id, iova, len, access);
 }
 
+/* What the driver chose for a queue being started (its vector, the
+ * negotiated features), either ring layout; its caches start empty. */
+static void
+vq_take_features(const struct vun_dev *d, struct vun_vq *vq)
+{
+	vq->msix_vector = vq->cfg_vector;
+	vq->port_id = d->port_id;
+	vq->in_order = has(d, VIRTIO_F_IN_ORDER);
+	vq->event_idx = has(d, VIRTIO_RING_F_EVENT_IDX);
+	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
+	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
+	vq->csum = has(d, VIRTIO_NET_F_CSUM);
+	vq->guest_csum = guest_csum_on(d);
+	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	vq->max_frame = vq_max_frame(d, vq);
+	memset(&vq->mcache, 0, sizeof(vq->mcache));
+	memset(&vq->log_cache, 0, sizeof(vq->log_cache));
+}
+
 /* vq_start() of a packed queue: descriptor ring, driver and device event
  * suppression areas (VIRTIO 1.x 2.8.10: 16, 4 and 4 byte aligned), through
  * views as the split rings are. */
@@ -269,18 +288,7 @@ vq_start_packed(struct vun_dev *d, struct vun_vq *vq)
 		   ((uintptr_t)vq->dev_event & 3)) {
 		return -EFAULT;
 	}
-	vq->msix_vector = vq->cfg_vector;
-	vq->port_id = d->port_id;
-	vq->in_order = has(d, VIRTIO_F_IN_ORDER);
-	vq->event_idx = has(d, VIRTIO_RING_F_EVENT_IDX);
-	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
-	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
-	vq->csum = has(d, VIRTIO_NET_F_CSUM);
-	vq->guest_csum = guest_csum_on(d);
-	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
-	vq->max_frame = vq_max_frame(d, vq);
-	memset(&vq->mcache, 0, sizeof(vq->mcache));
-	memset(&vq->log_cache, 0, sizeof(vq->log_cache));
+	vq_take_features(d, vq);
 	/* data queues are polled: no kicks; the control queue is served on
 	 * kicks */
 	__atomic_store_n(&vq->dev_event->flags,
@@ -340,18 +348,7 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 		 * as such */
 		return -EFAULT;
 	}
-	vq->msix_vector = vq->cfg_vector;
-	vq->port_id = d->port_id;
-	vq->in_order = has(d, VIRTIO_F_IN_ORDER);
-	vq->event_idx = has(d, VIRTIO_RING_F_EVENT_IDX);
-	vq->indirect = has(d, VIRTIO_RING_F_INDIRECT_DESC);
-	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
-	vq->csum = has(d, VIRTIO_NET_F_CSUM);
-	vq->guest_csum = guest_csum_on(d);
-	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
-	vq->max_frame = vq_max_frame(d, vq);
-	memset(&vq->mcache, 0, sizeof(vq->mcache));
-	memset(&vq->log_cache, 0, sizeof(vq->log_cache));
+	vq_take_features(d, vq);
 	/* a polling device wants no kicks on data queues; the control queue
 	 * is served on kicks, so with EVENT_IDX ask for the next one */
 	if (vq->index != ctrl_vq(d) && !vq->event_idx)
