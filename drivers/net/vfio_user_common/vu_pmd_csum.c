@@ -130,6 +130,20 @@ vu_pmd_csum_finish(struct rte_mbuf *m, uint32_t start, uint32_t off)
 	return true;
 }
 
+/* m's IPv4 header (l3_len bytes at l2_len, options included, in the
+ * first segment, as the NICs' offload wants it), or NULL. */
+static struct rte_ipv4_hdr *
+ipv4_hdr(struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip;
+
+	if (m->l3_len < sizeof(*ip) ||
+	    (uint32_t)m->l2_len + m->l3_len > m->data_len)
+		return NULL;
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+	return (ip->version_ihl >> 4) == 4 ? ip : NULL;
+}
+
 /*
  * The pseudo header's sum (the field's seed, what rte_eth_tx_prepare()
  * writes there) from m's IP header (first segment). Recomputed rather
@@ -138,22 +152,20 @@ vu_pmd_csum_finish(struct rte_mbuf *m, uint32_t start, uint32_t off)
  * without an IPv4/IPv6 flag or header: then the field's own is used.
  */
 static bool
-pseudo_seed(const struct rte_mbuf *m, uint64_t ol, uint16_t *seed)
+pseudo_seed(struct rte_mbuf *m, uint64_t ol, uint16_t *seed)
 {
 	uint32_t l3 = m->l2_len;
 
-	if ((uint32_t)l3 + m->l3_len > m->data_len)
-		return false;
 	if (ol & RTE_MBUF_F_TX_IPV4) {
-		const struct rte_ipv4_hdr *ip =
-			rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
-						l3);
+		const struct rte_ipv4_hdr *ip = ipv4_hdr(m);
 
-		if (m->l3_len < sizeof(*ip) || (ip->version_ihl >> 4) != 4)
+		if (ip == NULL)
 			return false;
 		*seed = rte_ipv4_phdr_cksum(ip, 0);
 		return true;
 	}
+	if ((uint32_t)l3 + m->l3_len > m->data_len)
+		return false;
 	if (ol & RTE_MBUF_F_TX_IPV6) {
 		const struct rte_ipv6_hdr *ip =
 			rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *,
@@ -172,22 +184,14 @@ void
 vu_pmd_csum_tx(struct rte_mbuf *m, bool partial, void *hdr)
 {
 	uint64_t ol = m->ol_flags;
-	uint32_t l3 = m->l2_len, l4 = l3 + m->l3_len, off;
+	uint32_t l4 = (uint32_t)m->l2_len + m->l3_len, off;
+	struct rte_ipv4_hdr *ip;
 	uint16_t f[2], seed;
 
-	/* the IPv4 header (l3_len bytes, options included) in the first
-	 * segment, as the NICs' offload wants it */
-	if ((ol & RTE_MBUF_F_TX_IP_CKSUM) &&
-	    m->l3_len >= sizeof(struct rte_ipv4_hdr) && l4 <= m->data_len) {
-		struct rte_ipv4_hdr *ip =
-			rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l3);
-
-		if ((ip->version_ihl >> 4) == 4) {
-			ip->hdr_checksum = 0;
-			ip->hdr_checksum =
-				(uint16_t)~rte_raw_cksum(ip, m->l3_len);
-			m->ol_flags &= ~RTE_MBUF_F_TX_IP_CKSUM;
-		}
+	if ((ol & RTE_MBUF_F_TX_IP_CKSUM) && (ip = ipv4_hdr(m)) != NULL) {
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = (uint16_t)~rte_raw_cksum(ip, m->l3_len);
+		m->ol_flags &= ~RTE_MBUF_F_TX_IP_CKSUM;
 	}
 	switch (ol & RTE_MBUF_F_TX_L4_MASK) {
 	case RTE_MBUF_F_TX_TCP_CKSUM:
