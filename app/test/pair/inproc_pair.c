@@ -37,20 +37,36 @@ inproc_link_wait(uint16_t port, bool up, unsigned int ms)
 	return inproc_link_up(port) == up;
 }
 
-/* Configure port with one queue pair (nb_desc 0: the PMD's default),
- * receiving into mp, and start it. */
-static int
-port_up(uint16_t port, uint16_t nb_desc, struct rte_mempool *mp)
+int
+inproc_port_start(uint16_t port, const struct rte_eth_conf *conf,
+		  uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp)
 {
-	struct rte_eth_conf conf = { 0 };
+	static const struct rte_eth_conf defaults;
+	const char *what = "configure";
+	int ret;
 
-	if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(port, 0, nb_desc, SOCKET_ID_ANY, NULL, mp) !=
-		    0 ||
-	    rte_eth_tx_queue_setup(port, 0, nb_desc, SOCKET_ID_ANY, NULL) != 0)
-		return -1;
-	return rte_eth_dev_start(port) == 0 ? 0 : -1;
+	ret = rte_eth_dev_configure(port, 1, 1,
+				    conf != NULL ? conf : &defaults);
+	if (ret == 0) {
+		what = "rx queue setup";
+		ret = rte_eth_rx_queue_setup(port, 0, nb_rx, SOCKET_ID_ANY,
+					     NULL, mp);
+	}
+	if (ret == 0) {
+		what = "tx queue setup";
+		ret = rte_eth_tx_queue_setup(port, 0, nb_tx, SOCKET_ID_ANY,
+					     NULL);
+	}
+	if (ret == 0) {
+		what = "start";
+		ret = rte_eth_dev_start(port);
+	}
+	if (ret != 0)
+		fprintf(stderr, "port %u: %s: %s\n", port, what,
+			strerror(-ret));
+	return ret;
 }
+
 
 int
 inproc_pair_up(struct inproc_pair *p, const char *name, const char *mem_args,
@@ -99,14 +115,14 @@ inproc_pair_up(struct inproc_pair *p, const char *name, const char *mem_args,
 					   SOCKET_ID_ANY);
 	if (p->be_mp == NULL || p->fe_mp == NULL ||
 	    rte_eth_dev_get_port_by_name("net_vfio_user0", &p->be) != 0 ||
-	    port_up(p->be, 1024, p->be_mp) != 0) {
+	    inproc_port_start(p->be, NULL, 1024, 1024, p->be_mp) != 0) {
 		fprintf(stderr, "device port setup failed\n");
 		return -1;
 	}
 	if (rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
 	    rte_eth_dev_get_port_by_name("net_virtio_vfio_user0", &p->fe) !=
 		    0 ||
-	    port_up(p->fe, 0, p->fe_mp) != 0) {
+	    inproc_port_start(p->fe, NULL, 0, 0, p->fe_mp) != 0) {
 		fprintf(stderr, "frontend port setup failed\n");
 		return -1;
 	}
@@ -128,7 +144,7 @@ inproc_device_add(struct inproc_pair *p, const char *name, const char *sock,
 		 devargs[0] != '\0' ? "," : "", devargs);
 	if (rte_vdev_init(name, args) != 0 ||
 	    rte_eth_dev_get_port_by_name(name, port) != 0 ||
-	    port_up(*port, 1024, p->be_mp) != 0) {
+	    inproc_port_start(*port, NULL, 1024, 1024, p->be_mp) != 0) {
 		fprintf(stderr, "device port %s setup failed\n", name);
 		return -1;
 	}

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_ethdev.h>
 #include <rte_mempool.h>
 
 struct inproc_pair {
@@ -41,6 +42,14 @@ int inproc_pair_up(struct inproc_pair *p, const char *name,
  * stops and closes it. */
 int inproc_device_add(struct inproc_pair *p, const char *name, const char *sock,
 		      const char *devargs, uint16_t *port);
+
+/*
+ * Configure port with conf (NULL: the defaults) and one queue pair of
+ * nb_rx / nb_tx descriptors (0: the PMD's default), receiving into mp,
+ * and start it. 0, or the failing call's negative errno (said on stderr).
+ */
+int inproc_port_start(uint16_t port, const struct rte_eth_conf *conf,
+		      uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp);
 
 /* Both ports stopped and closed, EAL cleaned up, the directory gone. */
 void inproc_pair_down(struct inproc_pair *p);

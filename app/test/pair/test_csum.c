@@ -257,14 +257,7 @@ fe_offloads(bool on)
 				       RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 	}
 	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
-	assert_int_equal(rte_eth_dev_configure(g.fe, 1, 1, &conf), 0);
-	assert_int_equal(rte_eth_rx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY,
-						NULL, g.fe_mp),
-			 0);
-	assert_int_equal(rte_eth_tx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY,
-						NULL),
-			 0);
-	assert_int_equal(rte_eth_dev_start(g.fe), 0);
+	assert_int_equal(inproc_port_start(g.fe, &conf, 0, 0, g.fe_mp), 0);
 	assert_true(inproc_link_wait(g.fe, true, WAIT_MS));
 	assert_true(inproc_link_wait(g.be, true, WAIT_MS));
 }

@@ -114,14 +114,7 @@ port_up_lsc(uint16_t port, struct rte_mempool *mp)
 {
 	struct rte_eth_conf conf = { .intr_conf = { .lsc = 1 } };
 
-	assert_int_equal(rte_eth_dev_configure(port, 1, 1, &conf), 0);
-	assert_int_equal(rte_eth_rx_queue_setup(port, 0, 0, SOCKET_ID_ANY, NULL,
-						mp),
-			 0);
-	assert_int_equal(rte_eth_tx_queue_setup(port, 0, 0, SOCKET_ID_ANY,
-						NULL),
-			 0);
-	assert_int_equal(rte_eth_dev_start(port), 0);
+	assert_int_equal(inproc_port_start(port, &conf, 0, 0, mp), 0);
 }
 
 static bool

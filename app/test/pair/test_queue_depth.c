@@ -54,17 +54,8 @@ static struct {
 static void
 fe_start(uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp)
 {
-	struct rte_eth_conf conf = { 0 };
-
 	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
-	assert_int_equal(rte_eth_dev_configure(g.fe, 1, 1, &conf), 0);
-	assert_int_equal(rte_eth_rx_queue_setup(g.fe, 0, nb_rx, SOCKET_ID_ANY,
-						NULL, mp),
-			 0);
-	assert_int_equal(rte_eth_tx_queue_setup(g.fe, 0, nb_tx, SOCKET_ID_ANY,
-						NULL),
-			 0);
-	assert_int_equal(rte_eth_dev_start(g.fe), 0);
+	assert_int_equal(inproc_port_start(g.fe, NULL, nb_rx, nb_tx, mp), 0);
 	assert_true(inproc_link_wait(g.be, true, 5000) &&
 		    inproc_link_wait(g.fe, true, 5000));
 }
