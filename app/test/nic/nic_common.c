@@ -792,12 +792,6 @@ drv_num_vqs(uint64_t features)
 }
 
 uint16_t
-drv_ctrl_index(uint64_t features)
-{
-	return (features & NIC_F(VIRTIO_NET_F_MQ)) ? 2 * NIC_QUEUES : 2;
-}
-
-uint16_t
 drv_ctrl_post(struct nic_drv *d, uint8_t cls, uint8_t cmd, const void *data,
 	      uint32_t len, bool indirect)
 {

@@ -313,8 +313,6 @@ void drv_setup_vq_at(struct nic_drv *d, uint16_t index, uint16_t size,
 void drv_init(struct nic_drv *d, uint64_t features, uint16_t nvqs);
 /* Queue count the driver uses for the negotiated features. */
 uint16_t drv_num_vqs(uint64_t features);
-/* Index of the control queue for the negotiated features. */
-uint16_t drv_ctrl_index(uint64_t features);
 /* Post a control command (class, command, data) on the control queue,
  * split or packed, its descriptors direct or in one indirect table, and
  * kick; its head. The command sits in the head's slot, the ack (0xee

@@ -741,7 +741,7 @@ test_dirty_logging(void **state)
 	d = busy_driver();
 	rq = &d->vq[0];
 	tq = &d->vq[3];
-	cq = &d->vq[drv_ctrl_index(d->features)];
+	cq = &d->vq[d->ctrl_index];
 	assert_int_equal(rte_vfio_user_client_dma_logging_start(d->c, &pgsz,
 								&rg, 1),
 			 0);

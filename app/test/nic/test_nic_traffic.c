@@ -163,7 +163,7 @@ static void
 check_ctrl_doorbell(struct nic_drv *d)
 {
 	struct rte_vfio_user_client_io_fd fds[2 * NIC_NVQS];
-	struct dvq *q = &d->vq[drv_ctrl_index(d->features)];
+	struct dvq *q = &d->vq[d->ctrl_index];
 	uint64_t bell = d->notify + (uint64_t)q->notify_off * d->notify_mult;
 	uint32_t count = 0;
 
@@ -670,8 +670,7 @@ test_bus_master(void **state)
 	head = drv_ctrl_post(d, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC,
 			     &on, 1, false);
 	usleep(50 * 1000);
-	assert_int_equal(dvq_pending_used(&d->vq[drv_ctrl_index(d->features)]),
-			 0);
+	assert_int_equal(dvq_pending_used(&d->vq[d->ctrl_index]), 0);
 
 	/* back: the held interrupt, the command, then both frames */
 	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd | master);
@@ -716,8 +715,8 @@ test_ctrl_without_mq(void **state)
 	(void)state;
 	rte_eth_stats_reset(nic.port);
 	assert_int_equal(drv_num_vqs(f), 3);
-	assert_int_equal(drv_ctrl_index(f), 2);
 	drv_init(d, f, 3);
+	assert_int_equal(d->ctrl_index, 2);
 	check_ctrl_doorbell(d);
 	/* the queues of pair 2 do not exist without MQ */
 	for (uint16_t i = 3; i < NIC_NVQS; i++) {
