@@ -344,6 +344,24 @@ def vring_seeds():
                                    used=0x1010) + \
         packed_desc(3, MEM_IOVA + BUF, 72, 0, P_AVAIL) + \
         packed_desc(0, MEM_IOVA + BUF, 72, 1, P_USED) + op_rx(4) + op_rx(4)
+    # segmentation (size field bits 11-13): the driver sends a 10000-byte
+    # GSO packet (TCP/IPv4, longer than any frame but one); the port sends
+    # a 5000-byte segmentation request (b 0x3c: l3_len 48, MSS 501) whole
+    # to a driver that takes GSO packets, cut into segments to one that
+    # does not
+    gso_hdr = struct.pack("<BBHHHHH", 1, 1, 54, 1448, 34, 16, 0)
+    tcp = bytes(6) + bytes([2]) + bytes(5) + b"\x08\x00" + \
+        bytes([0x45, 0]) + struct.pack(">H", 10000 - 14) + bytes(5) + \
+        bytes([6]) + bytes(10) + bytes(12) + bytes([0x50]) + bytes(7)
+    pkt = gso_hdr + tcp + bytes((i * 5) & 0xff for i in range(10000 - len(tcp)))
+    body = b"".join(op_write(BUF + o, pkt[o:o + 1000]) for o in range(0, len(pkt), 1000))
+    body += split_desc(0, MEM_IOVA + BUF, len(pkt)) + split_avail([0])
+    s["split_rx_gso"] = vq(0, size8 | 0x2800) + body + op_rx(4)
+    body = b"".join(split_desc(i, MEM_IOVA + BUF + 0x800 * i, 2048, D_WRITE) for i in range(16))
+    body += split_avail(list(range(16)))
+    s["split_tx_gso"] = vq(F_MRG, 4 | 0x1800) + body + \
+        struct.pack("<BBHB", 2, 1, 5000, 0x3c)
+    s["split_tx_cut"] = vq(F_MRG, 4) + body + struct.pack("<BBHB", 2, 1, 5000, 0x3d)
     for name, data in s.items():
         write("fuzz_vring", name, data)
 

@@ -14,8 +14,9 @@
  * The PMD's sources are compiled into the harness; at start-up it creates
  * two ports the way an application does (rte_vdev_init(), configure,
  * queue setup, start): net_vfio_user0 with the defaults (packed and
- * in-order offered) and net_vfio_user1 with ring_copy=1 (shadow rings),
- * both with two queue pairs and a 9000-byte MTU. Each input attaches the
+ * in-order offered) and net_vfio_user1 with ring_copy=1 (shadow rings)
+ * and LRO (so that it offers VIRTIO_NET_F_HOST_TSO4/6), both with two
+ * queue pairs and a 9000-byte MTU. Each input attaches the
  * vfio-user client library to one of them, as a driver, resets the device
  * (so that inputs do not depend on those before them), and ends by
  * detaching; the device must then be idle again within 5 s.
@@ -85,6 +86,7 @@
 #include <rte_vfio_user_pci.h>
 
 #include "fuzz_common.h"
+#include "vu_pmd_csum.h"
 #include "vun_layout.h"
 
 #define MEM_IOVA	0x40000ULL
@@ -136,7 +138,11 @@ port_up(int i)
 {
 	const struct rte_eth_conf conf = {
 		.rxmode = { .mtu = 9000,
-			    .offloads = RTE_ETH_RX_OFFLOAD_SCATTER },
+			    .offloads = RTE_ETH_RX_OFFLOAD_SCATTER |
+					(i == 1 ? RTE_ETH_RX_OFFLOAD_TCP_LRO :
+						  0),
+			    .max_lro_pkt_size = i == 1 ? VU_PMD_MAX_GSO_FRAME :
+							 0 },
 		.txmode = { .offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS },
 	};
 	char name[32], args[256];

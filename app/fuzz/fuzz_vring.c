@@ -33,7 +33,11 @@
  *                 as with ring_copy=1); bit 14 set: frames to the
  *                 driver limited as with VIRTIO_NET_F_MTU and mtu 1500;
  *                 bit 13: VIRTIO_NET_F_CSUM (the driver's partial
- *                 checksums finished), bit 12: VIRTIO_NET_F_GUEST_CSUM
+ *                 checksums finished), bit 12: VIRTIO_NET_F_GUEST_CSUM,
+ *                 bit 11 (with 13): VIRTIO_NET_F_HOST_TSO4/6 and the
+ *                 port's LRO (GSO packets taken whole); (with 12):
+ *                 VIRTIO_NET_F_GUEST_TSO4/6 (segmentation requests sent
+ *                 whole, else cut into segments)
  *   u16 desc, avail, used   ring offsets in the read/write region
  *                 (aligned down as VIRTIO requires)
  *   u16 last_avail, last_used   device positions (packed: bit 15 is
@@ -43,7 +47,9 @@
  *   1 rx_burst of u8 % 65 packets
  *   2 tx_burst of u8 % 33 packets, each u16 length (% 9300) and
  *     u8 segments (1 + % 4; bits 2-3: asking for no, a TCP, a UDP, or
- *     a TCP and an IPv4 header checksum; bits 4-7: l3_len 16 x that)
+ *     a TCP and an IPv4 header checksum; bits 4-7: l3_len 16 x that;
+ *     bits 2-3 3 and bit 4 set: a segmentation request too, an IPv4
+ *     version byte at l2_len, l4_len 20, tso_segsz 1 + length % 1500)
  *   3 rx_burst of 32 then tx_burst of 32 64-byte packets
  */
 
@@ -304,6 +310,17 @@ queue_setup(struct vun_vq *vq, struct fz *f)
 	vq->mrg_rxbuf = feat & 0x10;
 	vq->csum = sz & 0x2000;
 	vq->guest_csum = sz & 0x1000;
+	/* as vq_take_features(): segmentation only with CSUM (FEATURES_OK
+	 * refuses it without) */
+	if ((sz & 0x2800) == 0x2800) {
+		vq->gso_types = (uint8_t)vu_pmd_gso_types(UINT64_MAX, false);
+		vq->max_lro = VU_PMD_MAX_GSO_FRAME;
+		vq->rx_limit = VU_PMD_MAX_GSO_FRAME;
+	} else {
+		vq->rx_limit = VUN_MAX_FRAME;
+	}
+	if ((sz & 0x1800) == 0x1800)
+		vq->guest_gso = (uint8_t)vu_pmd_gso_types(UINT64_MAX, true);
 	msix_ctl = (feat & 0x20) ? RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE : 0;
 	if (rte_vfio_user_pci_cfg_write(h.d->pci,
 					(uint64_t)h.msix_cap +
@@ -314,6 +331,11 @@ queue_setup(struct vun_vq *vq, struct fz *f)
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	/* VIRTIO_NET_F_MTU negotiated with mtu 1500, or not */
 	vq->max_frame = (sz & 0x4000) ? 1500 + 14 + 4 : UINT16_MAX;
+	/* with the driver's segmentation, the receive side's limit as the
+	 * device has it (the MTU's frame: what is longer must be a GSO
+	 * packet), not "any" */
+	if ((sz & 0x2800) == 0x2800 && vq->max_frame == UINT16_MAX)
+		vq->max_frame = VUN_MAX_FRAME;
 	vq->size = vq->packed ? 1 + sz % 1024 : 1 << (sz % 11);
 	if (vq->packed) {
 		desc &= ~15ULL;
@@ -368,7 +390,9 @@ check_rx(struct rte_mbuf **pkts, uint16_t n)
 			segs++;
 		}
 		if (len != m->pkt_len || segs != m->nb_segs ||
-		    m->pkt_len > VUN_MAX_FRAME)
+		    m->pkt_len > (m->ol_flags & RTE_MBUF_F_RX_LRO ?
+					  VU_PMD_MAX_GSO_FRAME :
+					  VUN_MAX_FRAME))
 			fuzz_fail("rx mbuf: pkt_len %u (segments say %u), "
 				  "nb_segs %u (%u)",
 				  m->pkt_len, len, m->nb_segs, segs);
@@ -410,6 +434,16 @@ do_tx(struct vun_vq *vq, struct fz *f, uint16_t n, bool fixed)
 		m->ol_flags |= ol[(b >> 2) & 3];
 		m->l2_len = RTE_ETHER_HDR_LEN;
 		m->l3_len = (uint16_t)(16 * (b >> 4));
+		if ((b & 0x1c) == 0x1c) {
+			m->ol_flags |= RTE_MBUF_F_TX_TCP_SEG |
+				       RTE_MBUF_F_TX_IPV4;
+			m->l4_len = 20;
+			m->tso_segsz = (uint16_t)(1 + len % 1500);
+			if (m->data_len > RTE_ETHER_HDR_LEN)
+				*rte_pktmbuf_mtod_offset(m, uint8_t *,
+							 RTE_ETHER_HDR_LEN) =
+					0x45;
+		}
 		pkts[k++] = m;
 	}
 	sent = vun_tx_burst(vq, pkts, k);

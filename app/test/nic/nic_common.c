@@ -69,13 +69,18 @@ nic_port_configure(uint16_t mtu)
 	return nic_port_configure_at(nic.port, mtu);
 }
 
-int
-nic_port_configure_at(uint16_t port, uint16_t mtu)
+static int
+port_configure(uint16_t port, uint16_t mtu, uint32_t max_lro, bool tso)
 {
 	struct rte_eth_conf conf = {
 		.rxmode = { .mtu = mtu,
-			    .offloads = RTE_ETH_RX_OFFLOAD_SCATTER },
-		.txmode = { .offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS },
+			    .offloads = RTE_ETH_RX_OFFLOAD_SCATTER |
+					(max_lro ? RTE_ETH_RX_OFFLOAD_TCP_LRO :
+						   0),
+			    .max_lro_pkt_size = max_lro },
+		.txmode = { .offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
+					(tso ? RTE_ETH_TX_OFFLOAD_TCP_TSO :
+					       0) },
 		.intr_conf = { .lsc = 1 },
 	};
 	int ret = rte_eth_dev_configure(port, NIC_QUEUES, NIC_QUEUES, &conf);
@@ -88,6 +93,18 @@ nic_port_configure_at(uint16_t port, uint16_t mtu)
 						     SOCKET_ID_ANY, NULL);
 	}
 	return ret;
+}
+
+int
+nic_port_configure_at(uint16_t port, uint16_t mtu)
+{
+	return port_configure(port, mtu, 0, false);
+}
+
+int
+nic_port_configure_lro(uint16_t mtu, uint32_t max_lro, bool tso)
+{
+	return port_configure(nic.port, mtu, max_lro, tso);
 }
 
 int
@@ -1334,6 +1351,17 @@ uint16_t
 drv_send_hdr(struct nic_drv *d, struct dvq *q, uint32_t len, uint32_t seq,
 	     enum tx_shape shape, uint32_t seg, const void *hdr)
 {
+	static uint8_t f[NIC_SLOT];
+
+	assert_true(len <= sizeof(f));
+	pkt_fill(f, len, seq);
+	return drv_send_bytes(d, q, f, len, shape, seg, hdr);
+}
+
+uint16_t
+drv_send_bytes(struct nic_drv *d, struct dvq *q, const uint8_t *frame,
+	       uint32_t len, enum tx_shape shape, uint32_t seg, const void *hdr)
+{
 	uint16_t head = dvq_alloc(q), prev = head;
 	uint8_t *slot = q->bufs + (size_t)head * NIC_SLOT;
 	uint64_t iova = q->bufs_iova + (uint64_t)head * NIC_SLOT;
@@ -1345,7 +1373,7 @@ drv_send_hdr(struct nic_drv *d, struct dvq *q, uint32_t len, uint32_t seq,
 	memset(slot, 0, NIC_HDR_LEN);
 	if (hdr != NULL)
 		memcpy(slot, hdr, NIC_HDR_LEN);
-	pkt_fill(slot + NIC_HDR_LEN, len, seq);
+	memcpy(slot + NIC_HDR_LEN, frame, len);
 	if (seg == 0)
 		seg = len;
 	if (q->packed) {
@@ -1554,12 +1582,19 @@ struct rte_mbuf *
 nic_mbuf(uint32_t len, uint32_t seq, uint32_t seg)
 {
 	static uint8_t buf[NIC_SLOT];
+
+	pkt_fill(buf, len, seq);
+	return nic_mbuf_bytes(buf, len, seg);
+}
+
+struct rte_mbuf *
+nic_mbuf_bytes(const uint8_t *buf, uint32_t len, uint32_t seg)
+{
 	struct rte_mbuf *head = NULL;
 	uint32_t off = 0;
 
 	if (seg == 0 || seg > 2048)
 		seg = 2048;
-	pkt_fill(buf, len, seq);
 	while (off < len) {
 		uint32_t k = RTE_MIN(seg, len - off);
 		struct rte_mbuf *m = rte_pktmbuf_alloc(nic.tx_mp);

@@ -253,6 +253,9 @@ uint64_t nic_now_ms(void);
 int nic_port_configure(uint16_t mtu);
 /* The same for another port of the test (a vdev it created). */
 int nic_port_configure_at(uint16_t port, uint16_t mtu);
+/* nic_port_configure() with RTE_ETH_RX_OFFLOAD_TCP_LRO and max_lro its
+ * max_lro_pkt_size (0: LRO off), and RTE_ETH_TX_OFFLOAD_TCP_TSO (tso). */
+int nic_port_configure_lro(uint16_t mtu, uint32_t max_lro, bool tso);
 void nic_port_start(void);
 void nic_port_stop(void);
 /* Link status as the application sees it (rte_eth_link_get_nowait). */
@@ -386,6 +389,10 @@ uint16_t drv_send(struct nic_drv *d, struct dvq *q, uint32_t len, uint32_t seq,
 uint16_t drv_send_hdr(struct nic_drv *d, struct dvq *q, uint32_t len,
 		      uint32_t seq, enum tx_shape shape, uint32_t seg,
 		      const void *hdr);
+/* drv_send_hdr() of the len bytes at frame. */
+uint16_t drv_send_bytes(struct nic_drv *d, struct dvq *q, const uint8_t *frame,
+			uint32_t len, enum tx_shape shape, uint32_t seg,
+			const void *hdr);
 /* Reclaim the transmit heads the device used; returns how many. */
 unsigned int drv_tx_reclaim(struct dvq *q);
 
@@ -402,6 +409,8 @@ bool drv_recv(struct nic_drv *d, struct dvq *q, struct drx *out);
 
 /* An mbuf (chain of segments of at most seg bytes) holding test frame seq. */
 struct rte_mbuf *nic_mbuf(uint32_t len, uint32_t seq, uint32_t seg);
+/* An mbuf (chain of segments of at most seg bytes) holding len bytes of buf. */
+struct rte_mbuf *nic_mbuf_bytes(const uint8_t *buf, uint32_t len, uint32_t seg);
 /* rx_burst until n packets came (or ms passed); returns how many. */
 uint16_t nic_rx(uint16_t qid, struct rte_mbuf **pkts, uint16_t n, unsigned int ms);
 /* Check an mbuf holds frame seq of len bytes. */

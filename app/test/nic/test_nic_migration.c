@@ -36,6 +36,7 @@
 
 #include "eal_exit.h"
 #include "nic_common.h"
+#include "vu_pmd_csum.h"
 
 /*
  * Built with NIC_RING_COPY (nic_migration_shadow): devices 0 and 2 run
@@ -816,6 +817,64 @@ test_dirty_logging(void **state)
 	drv_close(d);
 }
 
+/* Device i's port configured again (two queue pairs) with LRO or not. */
+static void
+port_lro(int i, bool lro)
+{
+	use_dev(i);
+	nic_port_stop();
+	assert_int_equal(nic_port_configure_lro(NIC_MTU,
+						lro ? VU_PMD_MAX_GSO_FRAME : 0,
+						false),
+			 0);
+	nic_port_start();
+}
+
+/*
+ * A driver that sends GSO packets (VIRTIO_NET_F_HOST_TSO4/6, offered by
+ * A's port with LRO) moves only to a port that takes them: B without LRO
+ * refuses the state (its packets would all be too long there), B with
+ * LRO loads it, and the driver's GSO packets arrive there whole.
+ */
+static void
+test_tso(void **state)
+{
+	const uint64_t f = FEATURES | NIC_F(VIRTIO_NET_F_HOST_TSO4) |
+			   NIC_F(VIRTIO_NET_F_HOST_TSO6);
+	struct rte_vfio_user_client *c;
+	struct nic_drv *d;
+
+	(void)state;
+	port_lro(1, false);
+	port_lro(0, true);
+	d = busy_driver_of(f, 0);
+	save_from(d->c, false);
+	refused(d, 1, stream, stream_len, -EINVAL, -EBADMSG);
+	port_lro(1, true);
+	c = attach_to(d, 1);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 c, RTE_VFIO_USER_MIG_RESUMING),
+			 0);
+	assert_int_equal(rte_vfio_user_client_mig_write(c, stream, stream_len),
+			 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 c, RTE_VFIO_USER_MIG_RUNNING),
+			 0);
+	assert_int_equal(vun(1)->guest_features, f);
+	assert_int_equal(vun(1)->vq[1].max_lro, VU_PMD_MAX_GSO_FRAME);
+	rte_vfio_user_client_detach(c);
+	assert_true(NIC_WAIT(rte_vfio_user_is_connected(devs[1].dev_id) == 0,
+			     2000));
+	drv_close(d);
+	/* both as the other tests have them (no driver: LRO may go) */
+	assert_true(NIC_WAIT(rte_vfio_user_is_connected(devs[0].dev_id) == 0 &&
+				     vun(0)->status == 0,
+			     2000));
+	port_lro(1, false);
+	port_lro(0, false);
+	use_dev(0);
+}
+
 int
 main(void)
 {
@@ -825,6 +884,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip_packed,
 						nic_test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_refused, nic_test_setup,
+						test_teardown),
+		cmocka_unit_test_setup_teardown(test_tso, nic_test_setup,
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_logging,
 						nic_test_setup, test_teardown),

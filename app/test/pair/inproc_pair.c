@@ -2,6 +2,7 @@
  * Copyright(c) 2026 The dpdk-vfio-user authors
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,20 @@ inproc_port_start(uint16_t port, const struct rte_eth_conf *conf,
 	return ret;
 }
 
+int
+inproc_fe_restart(struct inproc_pair *p, const struct rte_eth_conf *conf)
+{
+	int ret = rte_eth_dev_stop(p->fe);
+
+	if (ret == 0)
+		ret = inproc_port_start(p->fe, conf, 0, 0, p->fe_mp);
+	if (ret == 0 && (!inproc_link_wait(p->fe, true, 2000) ||
+			 !inproc_link_wait(p->be, true, 2000))) {
+		fprintf(stderr, "links not up again\n");
+		ret = -ETIMEDOUT;
+	}
+	return ret;
+}
 
 int
 inproc_pair_up(struct inproc_pair *p, const char *name, const char *mem_args,

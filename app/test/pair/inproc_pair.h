@@ -51,6 +51,11 @@ int inproc_device_add(struct inproc_pair *p, const char *name, const char *sock,
 int inproc_port_start(uint16_t port, const struct rte_eth_conf *conf,
 		      uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp);
 
+/* The frontend port stopped, configured again with conf (default queue
+ * sizes) and started, both links up again. 0, or the failing call's
+ * negative errno (said on stderr), -ETIMEDOUT for a link. */
+int inproc_fe_restart(struct inproc_pair *p, const struct rte_eth_conf *conf);
+
 /* Both ports stopped and closed, EAL cleaned up, the directory gone. */
 void inproc_pair_down(struct inproc_pair *p);
 

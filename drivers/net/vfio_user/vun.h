@@ -42,10 +42,12 @@
 #define VUN_MAX_MTU		9216
 #define VUN_MIN_RECOMMENDED_MTU	1280	/* VIRTIO 5.1.4.1: SHOULD be at least */
 #define VUN_BURST		32
+
 /* how long a closing port waits for its driver to read a configuration
  * change (the link going down) before the connection goes */
 #define VUN_SETTLE_MS		1000
-/* Largest frame a driver may send: no GSO feature is offered. */
+/* Largest frame a driver may send but a GSO packet (VU_PMD_MAX_GSO_FRAME,
+ * with VIRTIO_NET_F_HOST_TSO4/6). */
 #define VUN_MAX_FRAME		(VUN_MAX_MTU + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN)
 
 extern int vun_logtype;
@@ -55,7 +57,20 @@ extern int vun_logtype;
 
 /* The guest offloads (VIRTIO 5.1.6.5.6) we have: what the driver may
  * turn off and on again with VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET. */
-#define VUN_GUEST_OFFLOADS (1ULL << VIRTIO_NET_F_GUEST_CSUM)
+#define VUN_GUEST_OFFLOADS                   \
+	((1ULL << VIRTIO_NET_F_GUEST_CSUM) | \
+	 (1ULL << VIRTIO_NET_F_GUEST_TSO4) | \
+	 (1ULL << VIRTIO_NET_F_GUEST_TSO6))
+
+/* TCP segmentation the device may use to send (GSO packets); it comes
+ * with VIRTIO_NET_F_GUEST_CSUM (5.1.3.1) */
+#define VUN_GUEST_TSO \
+	((1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6))
+
+/* TCP segmentation the driver may use to send (VIRTIO 5.1.6.2); it comes
+ * with VIRTIO_NET_F_CSUM (5.1.3.1) */
+#define VUN_HOST_TSO \
+	((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6))
 
 /* Per-queue counters (the xstats). */
 struct vun_stats {
@@ -69,6 +84,7 @@ struct vun_stats {
 	uint64_t too_long;	/* frames longer than the MTU lets in */
 	uint64_t nombuf;	/* bursts cut short for want of mbufs */
 	uint64_t errors;	/* packets given up on */
+	uint64_t lro;		/* GSO packets taken whole (RTE_MBUF_F_RX_LRO) */
 };
 
 /*
@@ -104,6 +120,13 @@ struct vun_vq {
 	bool guest_csum;		/* VIRTIO_NET_F_GUEST_CSUM, and on
 					 * (VIRTIO_NET_CTRL_GUEST_OFFLOADS):
 					 * we may; atomic */
+	uint8_t gso_types;		/* rx: the GSO packets the driver may
+					 * send (vu_pmd_gso_types()) */
+	uint8_t guest_gso;		/* tx, atomic: the GSO packets we may
+					 * send it (negotiated, on, with
+					 * guest_csum) */
+	bool cut_next;			/* tx: the burst stopped before a
+					 * packet to cut into segments here */
 	union {
 		struct vring_desc *desc;	/* split: descriptor table */
 		struct vring_packed_desc *pdesc; /* packed: descriptor ring */
@@ -128,6 +151,12 @@ struct vun_vq {
 	struct vun_stats st;
 	/* rx: the header of the chain the walker read last (take_bytes()) */
 	uint8_t rx_hdr[sizeof(struct virtio_net_hdr_mrg_rxbuf)];
+	/* rx, slow paths (chains, GSO packets): kept off the lines above */
+	uint32_t max_lro;		/* atomic: the longest GSO packet taken
+					 * (the port's max_lro_pkt_size); 0:
+					 * none, LRO is off */
+	uint32_t rx_limit;		/* the longest frame the chain walkers
+					 * copy */
 
 	/* control path: what the driver programmed */
 	uint16_t cfg_size;
@@ -160,6 +189,12 @@ struct vun_dev {
 	bool packed_vq;			/* offer VIRTIO_F_RING_PACKED */
 	bool in_order;			/* offer VIRTIO_F_IN_ORDER */
 	bool csum;			/* offer VIRTIO_NET_F_CSUM, _GUEST_CSUM */
+	bool tso;			/* offer VIRTIO_NET_F_HOST_TSO4/6 (while
+					 * the port has LRO) and _GUEST_TSO4/6
+					 * (while it has TSO) */
+	uint32_t tx_tso;		/* atomic: the port has TSO enabled */
+	uint32_t max_lro;		/* the port's max_lro_pkt_size with LRO
+					 * enabled, else 0 */
 	bool ring_copy;			/* rings always through a shadow copy */
 
 	/* virtio state (event thread) */
@@ -214,6 +249,19 @@ void vun_virtio_set_port_started(struct vun_dev *d, bool started);
 /* rte_eth_dev_set_link_down() / _up(): the link the driver sees. */
 void vun_virtio_set_link_down(struct vun_dev *d, bool down);
 int vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu);
+/* Why a driver may not have the features f (those offered, VIRTIO_F_
+ * VERSION_1, the dependencies of VIRTIO 1.x 5.1.3.1 we have), or NULL. */
+const char *vun_features_why(uint64_t f, uint64_t offered);
+/* The port's LRO (rte_eth_dev_configure()): max_lro its max_lro_pkt_size,
+ * 0 when off. Segmentation (VIRTIO_NET_F_HOST_TSO4/6) is offered while it
+ * takes any GSO packet (VU_PMD_MAX_GSO_FRAME; the next driver to read the
+ * features sees it); queues running with it negotiated take GSO packets
+ * up to max_lro. -EBUSY (said) for less while the driver has negotiated
+ * it (as for the MTU). With check, only whether it would be refused. */
+int vun_virtio_set_lro(struct vun_dev *d, uint32_t max_lro, bool check);
+/* The port's TSO (rte_eth_dev_configure()): VIRTIO_NET_F_GUEST_TSO4/6
+ * offered while it is on (the next driver to read the features sees it). */
+void vun_virtio_set_tso(struct vun_dev *d, bool on);
 void vun_status_store(struct vun_dev *d, uint8_t status);
 void vun_queues_stop(struct vun_dev *d);
 void vun_signal_config(struct vun_dev *d);

@@ -11,6 +11,8 @@
  *   --vdev 'net_vfio_user0,path=/run/vnic0.sock,sock_mode=0660'
  *   packed_vq=0 / in_order=0: do not offer packed rings / in-order use
  *   csum=0: do not offer checksum offloads (VIRTIO_NET_F_CSUM, _GUEST_CSUM)
+ *   tso=0: do not offer TCP segmentation (VIRTIO_NET_F_HOST_TSO4/6), else
+ *   offered while the port has RTE_ETH_RX_OFFLOAD_TCP_LRO (and csum)
  *   ring_copy=1: run every virtqueue on a shadow copy of its rings (the
  *   way of rings no view can be made of, vun_shadow.h), for tests
  */
@@ -49,11 +51,12 @@ RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 #define ARG_OFFLOAD	"offload"
 #define ARG_RING_COPY	"ring_copy"
 #define ARG_CSUM	"csum"
+#define ARG_TSO		"tso"
 
 static const char *const valid_args[] = {
 	ARG_PATH,      ARG_QUEUES,    ARG_MAC,	    ARG_MTU,
 	ARG_SOCK_MODE, ARG_PACKED_VQ, ARG_IN_ORDER, ARG_OFFLOAD,
-	ARG_RING_COPY, ARG_CSUM,      NULL,
+	ARG_RING_COPY, ARG_CSUM,      ARG_TSO,	    NULL,
 };
 
 /* ---- link ---- */
@@ -93,10 +96,28 @@ vun_link_update_notify(struct vun_dev *d)
 
 /* ---- port operations ---- */
 
+/* The port's max_lro_pkt_size with LRO enabled, else 0. */
+static uint32_t
+max_lro_of(const struct vun_dev *d, const struct rte_eth_rxmode *rxm)
+{
+	if (!(rxm->offloads & RTE_ETH_RX_OFFLOAD_TCP_LRO))
+		return 0;
+	/* ethdev made 0 the MTU's frame; a driver cannot be told a limit */
+	if (rxm->max_lro_pkt_size < VU_PMD_MAX_GSO_FRAME)
+		VUN_LOG(WARNING,
+			"%s: LRO with max_lro_pkt_size %u: segmentation "
+			"(HOST_TSO4/6) not offered (%u takes any GSO packet)",
+			d->path, rxm->max_lro_pkt_size, VU_PMD_MAX_GSO_FRAME);
+	return rxm->max_lro_pkt_size;
+}
+
 static int
 vun_dev_configure(struct rte_eth_dev *dev)
 {
 	struct vun_dev *d = dev->data->dev_private;
+	const struct rte_eth_rxmode *rxm = &dev->data->dev_conf.rxmode;
+	uint32_t max_lro;
+	int ret;
 
 	if (dev->data->nb_rx_queues > d->max_pairs ||
 	    dev->data->nb_tx_queues > d->max_pairs) {
@@ -105,6 +126,12 @@ vun_dev_configure(struct rte_eth_dev *dev)
 			dev->data->nb_tx_queues, d->max_pairs);
 		return -EINVAL;
 	}
+	/* what may be refused first (LRO, then the MTU), so that a refused
+	 * configure changes nothing */
+	max_lro = max_lro_of(d, rxm);
+	ret = vun_virtio_set_lro(d, max_lro, true);
+	if (ret < 0)
+		return ret;
 	/* a driver using pairs whose receive queue we do not poll: said */
 	__atomic_store_n(&d->app_rxqs, dev->data->nb_rx_queues,
 			 __ATOMIC_RELAXED);
@@ -113,12 +140,17 @@ vun_dev_configure(struct rte_eth_dev *dev)
 	 * device's. Left 0 it reads as 1500 (ethdev's default), which does
 	 * not override the devarg mtu= (while the device has it): the port
 	 * reports the device's. */
-	if (dev->data->dev_conf.rxmode.mtu == RTE_ETHER_MTU &&
-	    d->mtu == d->mtu_arg) {
+	if (rxm->mtu == RTE_ETHER_MTU && d->mtu == d->mtu_arg)
 		dev->data->mtu = d->mtu;
-		return 0;
-	}
-	return vun_virtio_set_mtu(d, dev->data->mtu);
+	else if ((ret = vun_virtio_set_mtu(d, dev->data->mtu)) < 0)
+		return ret;
+	/* the segmentation the device offers: the driver's with LRO, ours
+	 * with TSO */
+	ret = vun_virtio_set_lro(d, max_lro, false);
+	if (ret == 0)
+		vun_virtio_set_tso(d, dev->data->dev_conf.txmode.offloads &
+					      RTE_ETH_TX_OFFLOAD_TCP_TSO);
+	return ret;
 }
 
 static int
@@ -185,6 +217,12 @@ vun_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	vu_pmd_dev_info(info, d->max_pairs, VUN_MAX_MTU,
 			VUN_MAX_MTU + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN);
 	info->min_rx_bufsize = 0;
+	/* a driver's GSO packets taken whole (VIRTIO_NET_F_HOST_TSO4/6),
+	 * as a NIC's aggregated ones */
+	if (d->host_features & (1ULL << VIRTIO_NET_F_HOST_TSO4)) {
+		info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+		info->max_lro_pkt_size = VU_PMD_MAX_GSO_FRAME;
+	}
 	return 0;
 }
 
@@ -233,7 +271,7 @@ static const struct vu_pmd_xstat vun_q_xstats[] = {
 /* then the port's: the driver's state, and receive counters of every
  * queue summed (per queue they would take telemetry's /ethdev/xstats of
  * 16 pairs past its 256 entries) */
-#define N_DEVX 6
+#define N_DEVX 7
 
 static uint64_t
 rx_sum(const struct vun_dev *d, size_t off)
@@ -311,6 +349,7 @@ vun_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
 	snprintf(names[n++].name, sizeof(names[0].name), "rx_too_long");
 	snprintf(names[n++].name, sizeof(names[0].name),
 		 "rx_mbuf_allocation_failures");
+	snprintf(names[n++].name, sizeof(names[0].name), "rx_lro_packets");
 	return (int)n;
 }
 
@@ -344,6 +383,9 @@ vun_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs,
 	n++;
 	xs[n] = (struct rte_eth_xstat){ n, rx_sum(d, offsetof(struct vun_stats,
 							      nombuf)) };
+	n++;
+	xs[n] = (struct rte_eth_xstat){ n, rx_sum(d, offsetof(struct vun_stats,
+							      lro)) };
 	n++;
 	return (int)n;
 }
@@ -433,6 +475,7 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 	d->packed_vq = true;
 	d->in_order = true;
 	d->csum = true;
+	d->tso = true;
 	rte_eth_random_addr(d->mac.addr_bytes);
 	kv = vu_pmd_kvargs(name, params, valid_args);
 	if (kv == NULL)
@@ -472,8 +515,10 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 			       &d->packed_vq) < 0 ||
 	    rte_kvargs_process(kv, ARG_IN_ORDER, vu_pmd_arg_bool,
 			       &d->in_order) < 0 ||
-	    rte_kvargs_process(kv, ARG_CSUM, vu_pmd_arg_bool, &d->csum) < 0) {
-		VUN_LOG(ERR, "%s: packed_vq, in_order and csum must be 0 or 1",
+	    rte_kvargs_process(kv, ARG_CSUM, vu_pmd_arg_bool, &d->csum) < 0 ||
+	    rte_kvargs_process(kv, ARG_TSO, vu_pmd_arg_bool, &d->tso) < 0) {
+		VUN_LOG(ERR,
+			"%s: packed_vq, in_order, csum and tso must be 0 or 1",
 			name);
 		goto out;
 	}
@@ -542,10 +587,10 @@ vun_probe(struct rte_vdev_device *vdev)
 	eth->dev_ops = &vun_ops;
 	eth->rx_pkt_burst = vun_rx_burst;
 	eth->tx_pkt_burst = vun_tx_burst;
-	eth->tx_pkt_prepare = vu_pmd_tx_prepare;
 	ret = vun_virtio_init(d);
 	if (ret == 0 && offload[0] != '\0')
 		ret = vun_offload_init(d, offload);
+	eth->tx_pkt_prepare = vu_pmd_tx_prepare;
 	if (ret == 0)
 		ret = vun_virtio_register(d);
 	/* the vdev bus takes -EEXIST for "probed already" and says nothing:
@@ -557,11 +602,12 @@ vun_probe(struct rte_vdev_device *vdev)
 	rte_eth_dev_probing_finish(eth);
 	VUN_LOG(NOTICE,
 		"%s: port %u serves a virtio-net device on %s (%u queue "
-		"pairs, mtu %u, packed_vq %u, in_order %u, csum %u%s%s%s)",
+		"pairs, mtu %u, packed_vq %u, in_order %u, csum %u, tso %u%s%s%s)",
 		name, d->port_id, d->path, d->max_pairs, d->mtu,
 		!!(d->host_features & (1ULL << VIRTIO_F_RING_PACKED)),
 		!!(d->host_features & (1ULL << VIRTIO_F_IN_ORDER)),
 		!!(d->host_features & (1ULL << VIRTIO_NET_F_CSUM)),
+		!!(d->host_features & (1ULL << VIRTIO_NET_F_HOST_TSO4)),
 		d->ring_copy ? ", rings through shadow copies" : "",
 		offload[0] ? ", queues offloaded to " : "", offload);
 	return 0;
@@ -583,5 +629,5 @@ VU_PMD_REGISTER_PARAM_STRING(
 	net_vfio_user,
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9216> "
 	"sock_mode=<octal, default 0600> "
-	"packed_vq=<0|1> in_order=<0|1> csum=<0|1> "
+	"packed_vq=<0|1> in_order=<0|1> csum=<0|1> tso=<0|1> "
 	"offload=<vhost-user socket> ring_copy=<0|1>");

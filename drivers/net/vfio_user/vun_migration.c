@@ -55,6 +55,7 @@
 #include <rte_hash_crc.h>
 
 #include "vfio_user_proto.h"
+#include "vu_pmd_csum.h"
 #include "vun.h"
 #include "vun_layout.h"
 #include "vun_offload.h"
@@ -460,6 +461,23 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 		}
 		if (dv.guest_features & ~d->host_features) {
 			*why = "features negotiated that this device does not offer";
+			return -EINVAL;
+		}
+		if ((dv.status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+		    vun_features_why(dv.guest_features, d->host_features) !=
+			    NULL) {
+			*why = "features a driver may not have (VIRTIO 5.1.3.1)";
+			return -EINVAL;
+		}
+		/* its GSO packets would be too long here (an application
+		 * that did not enable LRO gets none) */
+		if ((dv.status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+		    (dv.guest_features & VUN_HOST_TSO) &&
+		    __atomic_load_n(&d->max_lro, __ATOMIC_RELAXED) <
+			    VU_PMD_MAX_GSO_FRAME) {
+			*why = "the driver sends GSO packets (HOST_TSO4/6), "
+			       "this port does not take them all "
+			       "(RTE_ETH_RX_OFFLOAD_TCP_LRO, max_lro_pkt_size)";
 			return -EINVAL;
 		}
 		if ((dv.status &

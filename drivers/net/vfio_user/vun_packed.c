@@ -414,7 +414,7 @@ vun_rx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			}
 			hdr = vq->rx_hdr;
 		}
-		if (unlikely(csum) && unlikely(!vun_rx_csum(vq, m, hdr))) {
+		if (unlikely(csum) && unlikely(!vun_rx_offloads(vq, m, hdr))) {
 			rte_pktmbuf_free(m);
 			continue;
 		}
@@ -623,7 +623,7 @@ drop:
  * empty; good ones it does not fit left available). */
 static int
 tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
-       struct used_head *h, struct rte_mbuf *m)
+       struct used_head *h, struct rte_mbuf *m, struct vun_tx_ol o)
 {
 	struct virtio_net_hdr_mrg_rxbuf hdr = {
 		.hdr = { .gso_type = VIRTIO_NET_HDR_GSO_NONE },
@@ -645,8 +645,8 @@ tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
 	nbuf = gather_rx(vq, tp, vq->hdr_len + m->pkt_len, seg, b, &nb);
 	if (nbuf == 0)
 		return 0;
-	if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
-		vu_pmd_csum_tx(m, vun_guest_csum(vq), &hdr);
+	if (unlikely(m->ol_flags & VU_PMD_TX_OFFLOAD_FLAGS))
+		vu_pmd_csum_tx(m, o.partial, o.gso, &hdr);
 	if (nbuf < 0) {
 		vq->st.drops++;
 		for (int i = 0; i < nb; i++) {
@@ -675,6 +675,26 @@ tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
 	return 1;
 }
 
+bool
+vun_packed_bufs_avail(struct vun_vq *vq, uint16_t n)
+{
+	uint16_t pos = vq->last_avail, seen = 0;
+	bool wrap = vq->avail_wrap;
+
+	for (uint16_t k = 0; k < n; k++) {
+		uint16_t f;
+
+		/* a buffer: its descriptors, the last without NEXT */
+		do {
+			f = load_flags(&vq->pdesc[pos]);
+			if (!is_avail(f, wrap) || ++seen > vq->size)
+				return false;
+			pos_add(&pos, &wrap, 1, vq->size);
+		} while (f & VRING_DESC_F_NEXT);
+	}
+	return true;
+}
+
 uint16_t
 vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	      struct rte_mbuf **pkts, uint16_t n)
@@ -695,6 +715,7 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			lim = RTE_MIN((uint16_t)(n - i), (uint16_t)VUN_BURST);
 		uint16_t pos = vq->last_avail;
 		bool wrap = vq->avail_wrap;
+		struct vun_tx_ol o;
 		int ret;
 
 		/* fast: single-segment packets, each fitting the next buffer,
@@ -726,8 +747,23 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 
 			put_hdr(dst[j]);
 			/* before the copy: it may write into m */
-			if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
-				vu_pmd_csum_tx(m, vun_guest_csum(vq), dst[j]);
+			if (unlikely(m->ol_flags & VU_PMD_TX_OFFLOAD_FLAGS)) {
+				/* one to cut: the general path's, with what
+				 * follows (its buffer left available) */
+				if (unlikely(m->ol_flags &
+					     RTE_MBUF_F_TX_TCP_SEG)) {
+					if (!vun_tx_fast_tso(vq, m, dst[j])) {
+						k = j;
+						pos = vq->last_avail;
+						wrap = vq->avail_wrap;
+						pos_add(&pos, &wrap, j, size);
+						break;
+					}
+				} else {
+					vu_pmd_csum_tx(m, vun_guest_csum(vq), 0,
+						       dst[j]);
+				}
+			}
 			copy_frame(dst[j] + VUN_HDR_LEN,
 				   rte_pktmbuf_mtod(m, const uint8_t *),
 				   m->data_len);
@@ -742,12 +778,15 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			continue;
 		if (i == n)
 			break;
-		if (unlikely(vun_tx_too_long(vq, pkts[i]))) {
+		o = vun_tx_ol(vq, pkts[i]);
+		if (unlikely(vun_tx_cut_next(vq, pkts[i], o)))
+			break;	/* cut into segments: vu_pmd_tx_cut() */
+		if (unlikely(vun_tx_too_long(vq, pkts[i], o))) {
 			i++;	/* dropped: longer than the MTU */
 			continue;
 		}
 		/* the next one: general path */
-		ret = tx_one(vq, &t, &h, pkts[i]);
+		ret = tx_one(vq, &t, &h, pkts[i], o);
 		if (ret == 0)
 			break;		/* ring full: the caller keeps the rest */
 		if (ret > 0) {

@@ -269,6 +269,39 @@ dequeue_chain(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	return skip > 0 ? -1 : 0;	/* shorter than its header */
 }
 
+bool
+vun_rx_gso(struct vun_vq *vq, struct rte_mbuf *m, const uint8_t *h)
+{
+	struct virtio_net_hdr hc;
+	uint32_t max_lro = __atomic_load_n(&vq->max_lro, __ATOMIC_RELAXED);
+
+	/* read once: the driver may be writing it */
+	memcpy(&hc, h, sizeof(hc));
+	if (unlikely(!vu_pmd_csum_rx(m, &hc, false)))
+		goto bad;
+	/* LRO off (or the header changed under us): a plain frame, if the
+	 * MTU lets it in */
+	if (max_lro == 0 || hc.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		if (m->pkt_len <= vq->max_frame)
+			return true;
+		vq->st.too_long++;
+		return false;
+	}
+	if (m->pkt_len > max_lro) {
+		vq->st.too_long++;
+		return false;
+	}
+	/* (segments of two VLAN tags, which the MTU frame has one of) */
+	if (unlikely(!vu_pmd_gso_rx(m, &hc, vq->gso_types,
+				    (uint32_t)vq->max_frame + RTE_VLAN_HLEN)))
+		goto bad;
+	vq->st.lro++;
+	return true;
+bad:
+	vq->st.bad_desc++;
+	return false;
+}
+
 /*
  * A data queue's avail index ran more than the ring size ahead of what we
  * consumed: the ring cannot be trusted any more, so the queue serves
@@ -397,7 +430,7 @@ rx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			}
 			hdr = vq->rx_hdr;
 		}
-		if (unlikely(csum) && unlikely(!vun_rx_csum(vq, m, hdr))) {
+		if (unlikely(csum) && unlikely(!vun_rx_offloads(vq, m, hdr))) {
 			rte_pktmbuf_free(m);
 			continue;
 		}
@@ -472,6 +505,17 @@ vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 }
 
 /* ---- tx_burst -> driver receiveq ---- */
+
+bool
+vun_tx_fast_tso(struct vun_vq *vq, struct rte_mbuf *m, void *hdr)
+{
+	struct vun_tx_ol o = vun_tx_ol(vq, m);
+
+	if (vu_pmd_tso_way(m, o.gso) == VU_PMD_TSO_CUT)
+		return false;
+	vu_pmd_csum_tx(m, o.partial, o.gso, hdr);
+	return true;
+}
 
 /* Fill one buffer (a descriptor chain) from s. Returns bytes written or
  * -1 for a bad chain. Out of line: inlined, its slow paths cost the fast
@@ -561,15 +605,23 @@ tx_split_fast(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 
 		put_hdr(dst[i]);
 		/* before the copy: it may write into m */
-		if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
-			vu_pmd_csum_tx(m, vun_guest_csum(vq), dst[i]);
+		if (unlikely(m->ol_flags & VU_PMD_TX_OFFLOAD_FLAGS)) {
+			/* one to cut: the general path's */
+			if (unlikely(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)) {
+				if (!vun_tx_fast_tso(vq, m, dst[i]))
+					break;
+			} else {
+				vu_pmd_csum_tx(m, vun_guest_csum(vq), 0,
+					       dst[i]);
+			}
+		}
 		copy_frame(dst[i] + VUN_HDR_LEN,
 			   rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
 		vq_used_put(vq, head[i], VUN_HDR_LEN + m->data_len);
 		*bytes += m->data_len;
 	}
-	vq->last_avail += k;
-	return k;
+	vq->last_avail += i;
+	return i;
 }
 
 static __rte_always_inline uint16_t
@@ -598,6 +650,7 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			.hdr = (const uint8_t *)&hdr, .hdr_left = vq->hdr_len,
 			.seg = m, .off = 0, .data_left = m->pkt_len,
 		};
+		struct vun_tx_ol o;
 		bool bad = false;
 
 		k = tx_split_fast(vq, t, &pkts[i], n - i, avail, &bytes);
@@ -606,13 +659,14 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			i += k - 1;
 			continue;
 		}
-		if (unlikely(vun_tx_too_long(vq, m)))
+		o = vun_tx_ol(vq, m);
+		if (unlikely(vun_tx_cut_next(vq, m, o)))
+			break;		/* cut into segments: vu_pmd_tx_cut() */
+		if (unlikely(vun_tx_too_long(vq, m, o)))
 			continue;	/* dropped: longer than the MTU */
-		hdr.hdr.flags = 0;
-		hdr.hdr.csum_start = 0;
-		hdr.hdr.csum_offset = 0;
-		if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
-			vu_pmd_csum_tx(m, vun_guest_csum(vq), &hdr);
+		memset(&hdr.hdr, 0, sizeof(hdr.hdr));
+		if (unlikely(m->ol_flags & VU_PMD_TX_OFFLOAD_FLAGS))
+			vu_pmd_csum_tx(m, o.partial, o.gso, &hdr);
 		while (src_left(&s) > 0) {
 			const struct rte_vfio_user_mem_table *nt;
 			struct src s0 = s;
@@ -688,6 +742,48 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	return i;
 }
 
+static __rte_always_inline uint16_t
+tx_any(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
+       struct rte_mbuf **pkts, uint16_t n)
+{
+	if (unlikely(vq->shadow != NULL))
+		return shadow_burst(vq, t, pkts, n, false);
+	if (vq->packed)
+		return vun_tx_packed(vq, t, pkts, n);
+	return tx_split(vq, t, pkts, n);
+}
+
+/* tx_any() for vu_pmd_tx_cut() */
+struct tx_ctx {
+	struct vun_vq *vq;
+	const struct rte_vfio_user_mem_table *t;
+};
+
+static uint16_t
+tx_any_ctx(void *ctx, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct tx_ctx *c = ctx;
+
+	return tx_any(c->vq, c->t, pkts, n);
+}
+
+/* Whether the driver has posted n buffers at least (what n segments, each
+ * within the MTU, take; more, if its buffers are smaller than a frame) */
+static bool
+tx_fits(void *ctx, struct rte_mbuf **seg, uint16_t n)
+{
+	const struct tx_ctx *c = ctx;
+	struct vun_vq *vq = c->vq;
+
+	RTE_SET_USED(seg);
+	if (vq->packed)
+		return vun_packed_bufs_avail(vq, n);
+	return (uint16_t)(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) -
+			  vq->last_avail) >= n;
+}
+
+static const struct vu_pmd_tx_ops tx_ops = { tx_fits, tx_any_ctx };
+
 uint16_t
 vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -710,12 +806,10 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		return 0;
 	}
 	t = rte_vfio_user_get_mem_table(dev->dev_id);
-	if (unlikely(vq->shadow != NULL))
-		ntx = shadow_burst(vq, t, pkts, n, false);
-	else if (vq->packed)
-		ntx = vun_tx_packed(vq, t, pkts, n);
-	else
-		ntx = tx_split(vq, t, pkts, n);
+	ntx = tx_any(vq, t, pkts, n);
+	if (unlikely(vq->cut_next))
+		ntx = vu_pmd_tx_cut(pkts, n, ntx, &vq->cut_next, &vq->st.drops,
+				    &tx_ops, &(struct tx_ctx){ vq, t });
 	vu_pmd_burst_leave(vq, lcore);
 	return ntx;
 }

@@ -24,6 +24,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "vfio_user_proto.h"
+#include "vu_pmd_csum.h"
 #include "vun.h"
 #include "vun_layout.h"
 #include "vun_offload.h"
@@ -49,6 +50,41 @@ has(const struct vun_dev *d, unsigned int bit)
 	return d->guest_features & (1ULL << bit);
 }
 
+/* What the device offers now: the driver's segmentation only while the
+ * port takes GSO packets whole (LRO enabled), as an application that did
+ * not ask for them gets no frame longer than its MTU, and takes any (its
+ * max_lro_pkt_size: a driver cannot be told a smaller one); ours while the port
+ * has TSO (a driver without mergeable buffers posts 64 KiB ones for it).
+ * A driver that negotiated them keeps them until it resets: its GSO
+ * packets are then too long; ours are cut into segments. */
+static uint64_t
+offered(const struct vun_dev *d)
+{
+	uint64_t f = d->host_features;
+
+	if (__atomic_load_n(&d->max_lro, __ATOMIC_RELAXED) <
+	    VU_PMD_MAX_GSO_FRAME)
+		f &= ~VUN_HOST_TSO;
+	if (!__atomic_load_n(&d->tx_tso, __ATOMIC_RELAXED))
+		f &= ~VUN_GUEST_TSO;
+	return f;
+}
+
+const char *
+vun_features_why(uint64_t f, uint64_t offered)
+{
+	if (f & ~offered)
+		return "features not offered";
+	if (!(f & (1ULL << VIRTIO_F_VERSION_1)))
+		return "VIRTIO_F_VERSION_1 required";
+	/* segmentation comes with partial checksums (5.1.3.1) */
+	if ((f & VUN_HOST_TSO) && !(f & (1ULL << VIRTIO_NET_F_CSUM)))
+		return "HOST_TSO4/6 without CSUM";
+	if ((f & VUN_GUEST_TSO) && !(f & (1ULL << VIRTIO_NET_F_GUEST_CSUM)))
+		return "GUEST_TSO4/6 without GUEST_CSUM";
+	return NULL;
+}
+
 /* Whether a queue may send the driver partial checksums: negotiated, and
  * not turned off. */
 static bool
@@ -56,6 +92,17 @@ guest_csum_on(const struct vun_dev *d)
 {
 	return has(d, VIRTIO_NET_F_GUEST_CSUM) &&
 	       (d->guest_offloads & (1ULL << VIRTIO_NET_F_GUEST_CSUM));
+}
+
+/* The GSO packets a queue may send the driver: negotiated and on, with
+ * partial checksums (vu_pmd_gso_types(f, true)). */
+static uint8_t
+guest_gso_on(const struct vun_dev *d)
+{
+	if (!guest_csum_on(d))
+		return 0;
+	return (uint8_t)vu_pmd_gso_types(d->guest_features & d->guest_offloads,
+					 true);
 }
 
 uint16_t
@@ -244,7 +291,7 @@ ring_view(struct vun_dev *d, uint64_t iova, uint64_t len, uint32_t access)
 /* What the driver chose for a queue being started (its vector, the
  * negotiated features), either ring layout; its caches start empty. */
 static void
-vq_take_features(const struct vun_dev *d, struct vun_vq *vq)
+vq_take_features(struct vun_dev *d, struct vun_vq *vq)
 {
 	vq->msix_vector = vq->cfg_vector;
 	vq->port_id = d->port_id;
@@ -254,8 +301,20 @@ vq_take_features(const struct vun_dev *d, struct vun_vq *vq)
 	vq->mrg_rxbuf = has(d, VIRTIO_NET_F_MRG_RXBUF);
 	vq->csum = has(d, VIRTIO_NET_F_CSUM);
 	vq->guest_csum = guest_csum_on(d);
+	vq->guest_gso = guest_gso_on(d);
+	vq->cut_next = false;
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	vq->max_frame = vq_max_frame(d, vq);
+	/* against vun_virtio_set_lro() */
+	rte_spinlock_lock(&d->status_lock);
+	vq->gso_types = (uint8_t)vu_pmd_gso_types(d->guest_features, false);
+	vq->max_lro = vq->gso_types != 0 ? d->max_lro : 0;
+	rte_spinlock_unlock(&d->status_lock);
+	/* the longest frame the chain walkers copy: bounds what a lying
+	 * chain costs in mbufs (a GSO packet longer than the port's
+	 * max_lro_pkt_size is copied, then counted too long) */
+	vq->rx_limit = vq->gso_types != 0 ? VU_PMD_MAX_GSO_FRAME :
+					    VUN_MAX_FRAME;
 	memset(&vq->mcache, 0, sizeof(vq->mcache));
 	memset(&vq->log_cache, 0, sizeof(vq->log_cache));
 }
@@ -511,11 +570,13 @@ status_write(struct vun_dev *d, uint8_t val)
 	}
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) &&
 	    !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
-		if ((d->guest_features & ~d->host_features) ||
-		    !has(d, VIRTIO_F_VERSION_1)) {
+		const char *why = vun_features_why(d->guest_features,
+						   offered(d));
+
+		if (why != NULL) {
 			VUN_LOG(ERR, "%s: driver features 0x%" PRIx64 " refused "
-				"(offered 0x%" PRIx64 ", VERSION_1 required)",
-				d->path, d->guest_features, d->host_features);
+				"(offered 0x%" PRIx64 "): %s",
+				d->path, d->guest_features, offered(d), why);
 			val &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
 		} else {
 			/* every offload on at negotiation (5.1.6.5.6.2) */
@@ -629,10 +690,14 @@ ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len, bool *shrunk)
 			if (d->guest_offloads & ~on)
 				*shrunk = true;
 			d->guest_offloads = on;
-			for (uint16_t q = 0; q < d->max_pairs; q++)
+			for (uint16_t q = 0; q < d->max_pairs; q++) {
 				__atomic_store_n(&d->vq[2 * q].guest_csum,
 						 guest_csum_on(d),
 						 __ATOMIC_RELEASE);
+				__atomic_store_n(&d->vq[2 * q].guest_gso,
+						 guest_gso_on(d),
+						 __ATOMIC_RELEASE);
+			}
 			VUN_LOG(INFO, "%s: driver's offloads now 0x%" PRIx64,
 				d->path, on);
 			return VIRTIO_NET_OK;
@@ -803,8 +868,9 @@ common_image(struct vun_dev *d, struct virtio_pci_common_cfg *c)
 
 	memset(c, 0, sizeof(*c));
 	c->device_feature_select = d->dfselect;
-	c->device_feature = d->dfselect < 2 ?
-		(uint32_t)(d->host_features >> (32 * d->dfselect)) : 0;
+	c->device_feature = d->dfselect < 2 ? (uint32_t)(offered(d) >>
+							 (32 * d->dfselect)) :
+					      0;
 	c->guest_feature_select = d->gfselect;
 	c->guest_feature = d->gfselect < 2 ?
 		(uint32_t)(d->guest_features >> (32 * d->gfselect)) : 0;
@@ -1306,6 +1372,9 @@ vun_virtio_init(struct vun_dev *d)
 		d->host_features |= (1ULL << VIRTIO_NET_F_CSUM) |
 				    (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
 				    (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
+	/* offered() shows them while the port has LRO, TSO */
+	if (d->csum && d->tso)
+		d->host_features |= VUN_HOST_TSO | VUN_GUEST_TSO;
 	d->msix_vectors = (uint16_t)(vun_num_vqs(d) + 1);
 	d->dev_id = -1;
 	d->notify_efd = -1;
@@ -1570,6 +1639,43 @@ vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu)
 out:
 	rte_spinlock_unlock(&d->status_lock);
 	return ret;
+}
+
+int
+vun_virtio_set_lro(struct vun_dev *d, uint32_t max_lro, bool check)
+{
+	rte_spinlock_lock(&d->status_lock);
+	if (max_lro < VU_PMD_MAX_GSO_FRAME &&
+	    (d->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    (d->guest_features & VUN_HOST_TSO)) {
+		rte_spinlock_unlock(&d->status_lock);
+		VUN_LOG(ERR,
+			"%s: LRO stays on (max_lro_pkt_size %u) while the "
+			"driver has negotiated segmentation (HOST_TSO4/6): its "
+			"GSO packets would be dropped; change it before the "
+			"driver starts or after its reset",
+			d->path, VU_PMD_MAX_GSO_FRAME);
+		return -EBUSY;
+	}
+	if (check) {
+		rte_spinlock_unlock(&d->status_lock);
+		return 0;
+	}
+	__atomic_store_n(&d->max_lro, max_lro, __ATOMIC_RELAXED);
+	/* the receive queues running with segmentation negotiated take GSO
+	 * packets from now on, or no more */
+	for (uint16_t i = 1; i < VUN_MAX_VQS; i += 2)
+		__atomic_store_n(&d->vq[i].max_lro,
+				 d->vq[i].gso_types != 0 ? max_lro : 0,
+				 __ATOMIC_RELAXED);
+	rte_spinlock_unlock(&d->status_lock);
+	return 0;
+}
+
+void
+vun_virtio_set_tso(struct vun_dev *d, bool on)
+{
+	__atomic_store_n(&d->tx_tso, on, __ATOMIC_RELAXED);
 }
 
 /* For vun_migration.c: the queues and the control queue, once running. */

@@ -121,6 +121,12 @@ struct vuc_vq {
 					 * partial checksums */
 	bool guest_csum;		/* VIRTIO_NET_F_GUEST_CSUM: it may send
 					 * them */
+	uint8_t gso_types;		/* tx: the GSO packets it takes
+					 * (vu_pmd_gso_types()) */
+	uint8_t lro_types;		/* rx: the GSO packets it may send
+					 * (vu_pmd_gso_types(f, true)) */
+	bool cut_next;			/* tx: the burst stopped before a
+					 * packet to cut into segments here */
 	bool intr_on;			/* rx: interrupts asked for */
 	bool packed;			/* VIRTIO_F_RING_PACKED */
 	bool in_order;			/* VIRTIO_F_IN_ORDER */
@@ -172,9 +178,12 @@ struct vuc_dev {
 	bool in_order;
 	bool mrg_rxbuf;
 	bool csum;			/* checksum offloads, when enabled */
-	uint64_t offload_want;		/* VIRTIO_NET_F_CSUM / _GUEST_CSUM the
-					 * port's offloads ask for (configure) */
+	uint64_t offload_want;		/* VIRTIO_NET_F_CSUM / _GUEST_CSUM /
+					 * _HOST_TSO4/6 the port's offloads ask
+					 * for (configure) */
 	uint64_t offload_asked;		/* the ones the last negotiation did */
+	uint32_t max_lro;		/* the port's max_lro_pkt_size, 0: LRO
+					 * off (configure) */
 
 	pthread_mutex_t lock;		/* control path: attach/init/teardown */
 	struct rte_vfio_user_client *client;	/* atomic for the data path */

@@ -380,7 +380,34 @@ vuc_dev_configure(struct rte_eth_dev *dev)
 	if (d->csum && (c->rxmode.offloads & (RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
 					      RTE_ETH_RX_OFFLOAD_UDP_CKSUM)))
 		want |= 1ULL << VIRTIO_NET_F_GUEST_CSUM;
+	/* segmentation: the device takes whole TCP packets (which comes
+	 * with partial checksums: VIRTIO 5.1.3.1) */
+	if (d->csum && (c->txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO))
+		want |= (1ULL << VIRTIO_NET_F_CSUM) |
+			(1ULL << VIRTIO_NET_F_HOST_TSO4) |
+			(1ULL << VIRTIO_NET_F_HOST_TSO6);
+	/* and it sends them (with partial checksums too), into mergeable
+	 * buffers; only where they are all taken (ethdev makes an unset
+	 * max_lro_pkt_size the MTU's frame: GSO packets would all be lost) */
+	if (d->csum && d->mrg_rxbuf &&
+	    (c->rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_LRO)) {
+		if (c->rxmode.max_lro_pkt_size >= VU_PMD_MAX_GSO_FRAME)
+			want |= (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
+				(1ULL << VIRTIO_NET_F_GUEST_TSO4) |
+				(1ULL << VIRTIO_NET_F_GUEST_TSO6);
+		else
+			VUC_LOG(WARNING,
+				"%s: LRO with max_lro_pkt_size %u: GSO packets "
+				"not asked for (%u takes any)",
+				d->path, c->rxmode.max_lro_pkt_size,
+				VU_PMD_MAX_GSO_FRAME);
+	}
 	pthread_mutex_lock(&d->lock);
+	__atomic_store_n(&d->max_lro,
+			 c->rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_LRO ?
+				 c->rxmode.max_lro_pkt_size :
+				 0,
+			 __ATOMIC_RELAXED);
 	d->offload_want = want;
 	if (d->client != NULL && want != d->offload_asked)
 		d->requeue = true;	/* negotiated again at start */
@@ -549,6 +576,12 @@ vuc_dev_info(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	 * when the headroom cannot hold it) of a ring of at most this */
 	info->tx_desc_lim.nb_seg_max = VUC_DEF_QUEUE_SIZE - 1;
 	info->tx_desc_lim.nb_mtu_seg_max = VUC_DEF_QUEUE_SIZE - 1;
+	/* GSO packets received whole when the device sends them (VIRTIO_NET_
+	 * F_GUEST_TSO4/6), into mergeable buffers */
+	if (d->csum && d->mrg_rxbuf) {
+		info->rx_offload_capa |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+		info->max_lro_pkt_size = VU_PMD_MAX_GSO_FRAME;
+	}
 	return 0;
 }
 

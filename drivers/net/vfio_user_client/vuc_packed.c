@@ -483,10 +483,12 @@ tx_packed_simple(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n,
 
 		/* data_off, refcnt, nb_segs, port */
 		memcpy(&w, &m->rearm_data, sizeof(w));
+		/* (segmentation requests: the general loop) */
 		if (unlikely(((w >> 16) & 0xffffffffu) != 0x00010001u ||
 			     (uint16_t)w < VUC_HDR_LEN ||
 			     (m->ol_flags &
-			      (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL))))
+			      (RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL |
+			       RTE_MBUF_F_TX_TCP_SEG))))
 			break;
 	}
 	for (i = k; i-- > 0;) {
@@ -547,6 +549,8 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		uint16_t id, first = pos, ff;
 		struct vring_packed_desc *d;
 
+		if (unlikely(tx_cut_next(vq, m)))
+			break;	/* cut into segments: vu_pmd_tx_cut() */
 		if (unlikely(!tx_fits(vq, need))) {
 			if (need <= size) {
 				vq->st.full++;

@@ -446,6 +446,25 @@ tx_reclaim_before(struct vuc_vq *vq)
 	tx_reclaim(vq);
 }
 
+bool
+vuc_rx_gso(struct vuc_vq *vq, struct rte_mbuf *m)
+{
+	struct virtio_net_hdr h;
+
+	/* (in the headroom: ours, the device is done with it; its partial
+	 * checksum finished already) */
+	memcpy(&h, rte_pktmbuf_mtod_offset(m, const uint8_t *, -VUC_HDR_LEN),
+	       sizeof(h));
+	if (m->pkt_len <=
+		    __atomic_load_n(&vq->dev->max_lro, __ATOMIC_RELAXED) &&
+	    vu_pmd_gso_rx(m, &h, vq->lro_types,
+			  (uint32_t)vq->dev->mtu + RTE_ETHER_HDR_LEN +
+				  2 * RTE_VLAN_HLEN))
+		return true;
+	vq->st.errors++;
+	return false;
+}
+
 void
 vuc_tx_drop_too_big(struct vuc_vq *vq, struct rte_mbuf *m)
 {
@@ -470,6 +489,8 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		uint32_t need = m->nb_segs + (push ? 0u : 1u);
 		uint16_t head, idx, last;
 
+		if (unlikely(tx_cut_next(vq, m)))
+			break;	/* cut into segments: vu_pmd_tx_cut() */
 		if (unlikely(!tx_fits(vq, need))) {
 			if (need <= vq->size) {
 				vq->st.full++;
@@ -524,6 +545,35 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	return i;
 }
 
+/* Either ring layout. */
+static __rte_always_inline uint16_t
+tx_any(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
+{
+	return vq->packed ? vuc_tx_packed(vq, pkts, n) : tx_split(vq, pkts, n);
+}
+
+/* tx_any() for vu_pmd_tx_cut() */
+static uint16_t
+tx_any_ctx(void *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	return tx_any(q, pkts, n);
+}
+
+/* Whether the ring has room for the n packets seg now (vu_pmd_tx_cut(),
+ * after the burst's reclaim) */
+static bool
+tx_cut_fits(void *q, struct rte_mbuf **seg, uint16_t n)
+{
+	const struct vuc_vq *vq = q;
+	uint32_t need = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		need += seg[i]->nb_segs + (tx_can_push(seg[i]) ? 0u : 1u);
+	return tx_room(vq) >= n && need <= vq->num_free;
+}
+
+static const struct vu_pmd_tx_ops tx_ops = { tx_cut_fits, tx_any_ctx };
+
 uint16_t
 vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -533,7 +583,10 @@ vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 
 	if (unlikely(!vu_pmd_burst_enter(vq, &lcore)))
 		return 0;
-	ntx = vq->packed ? vuc_tx_packed(vq, pkts, n) : tx_split(vq, pkts, n);
+	ntx = tx_any(vq, pkts, n);
+	if (unlikely(vq->cut_next))
+		ntx = vu_pmd_tx_cut(pkts, n, ntx, &vq->cut_next, &vq->st.errors,
+				    &tx_ops, vq);
 	vu_pmd_burst_leave(vq, lcore);
 	return ntx;
 }

@@ -105,30 +105,53 @@ tx_free_pkts(struct rte_mbuf **m, unsigned int n, bool warm)
 }
 
 /* The header of a packet to send, at h: zero, unless m asks for checksum
- * offloads (vu_pmd_csum.h). */
+ * or segmentation offloads (vu_pmd_csum.h). */
 static __rte_always_inline void
 tx_hdr_put(const struct vuc_vq *vq, struct rte_mbuf *m, void *h)
 {
 	tx_hdr_zero(h);
-	if (unlikely(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
-		vu_pmd_csum_tx(m, vq->csum, h);
+	if (unlikely(m->ol_flags & VU_PMD_TX_OFFLOAD_FLAGS))
+		vu_pmd_csum_tx(m, vq->csum, vq->gso_types, h);
 }
+
+/* rx_csum() of a GSO packet (vuc_ring.c). */
+bool vuc_rx_gso(struct vuc_vq *vq, struct rte_mbuf *m);
 
 /*
  * A received packet (m, its header in the first buffer's headroom): a
- * partial checksum the device sent finished, its DATA_VALID told. False
- * for a bad header (counted; the caller frees m).
+ * partial checksum the device sent finished, its DATA_VALID told; a GSO
+ * packet (VIRTIO_NET_F_GUEST_TSO4/6, asked for with the port's LRO)
+ * flagged RTE_MBUF_F_RX_LRO with its MSS. False for a bad header, a GSO
+ * packet not negotiated or longer than max_lro_pkt_size (counted; the
+ * caller frees m).
  */
 static __rte_always_inline bool
 rx_csum(struct vuc_vq *vq, struct rte_mbuf *m)
 {
-	if (likely(vu_pmd_csum_rx(m,
-				  rte_pktmbuf_mtod_offset(m, const uint8_t *,
-							  -VUC_HDR_LEN),
-				  true)))
-		return true;
+	const uint8_t *h = rte_pktmbuf_mtod_offset(m, const uint8_t *,
+						   -VUC_HDR_LEN);
+
+	/* (the flags byte first: the usual test, as without GSO) */
+	if (likely(vu_pmd_csum_rx(m, h, true))) {
+		if (likely(h[offsetof(struct virtio_net_hdr, gso_type)] ==
+			   VIRTIO_NET_HDR_GSO_NONE))
+			return true;
+		return vuc_rx_gso(vq, m);
+	}
 	vq->st.errors++;
 	return false;
+}
+
+/* Whether the burst must stop before m, a segmentation request the device
+ * does not take whole: cut into segments (vu_pmd_tx_cut()). */
+static __rte_always_inline bool
+tx_cut_next(struct vuc_vq *vq, const struct rte_mbuf *m)
+{
+	if (likely(!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)) ||
+	    vu_pmd_tso_way(m, vq->gso_types) != VU_PMD_TSO_CUT)
+		return false;
+	vq->cut_next = true;
+	return true;
 }
 
 /* Whether the header can go in m's headroom (we write into the mbuf). */

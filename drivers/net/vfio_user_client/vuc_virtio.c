@@ -26,6 +26,7 @@
 #include <rte_memory.h>
 #include <rte_memzone.h>
 
+#include "vu_pmd_csum.h"
 #include "vuc.h"
 
 #define WANT_FEATURES ( \
@@ -762,6 +763,9 @@ vq_prepare(struct vuc_dev *d, struct vuc_vq *vq, struct vq_regs *r)
 	vq->mrg_rxbuf = d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	vq->csum = d->features & (1ULL << VIRTIO_NET_F_CSUM);
 	vq->guest_csum = d->features & (1ULL << VIRTIO_NET_F_GUEST_CSUM);
+	vq->gso_types = (uint8_t)vu_pmd_gso_types(d->features, false);
+	vq->cut_next = false;
+	vq->lro_types = (uint8_t)vu_pmd_gso_types(d->features, true);
 	vq->in_order = d->features & (1ULL << VIRTIO_F_IN_ORDER);
 	vq->packed = packed;
 	vq_layout(vq);
@@ -1186,6 +1190,17 @@ negotiate(struct vuc_dev *d)
 	d->offload_asked = d->offload_want;
 	want |= d->offload_asked;
 	d->features = ((uint64_t)hi << 32 | lo) & want;
+	/* segmentation only with its checksums (VIRTIO 5.1.3.1), whatever
+	 * the device offers */
+	if (!(d->features & (1ULL << VIRTIO_NET_F_CSUM)))
+		d->features &= ~((1ULL << VIRTIO_NET_F_HOST_TSO4) |
+				 (1ULL << VIRTIO_NET_F_HOST_TSO6));
+	/* (and its GSO packets into mergeable buffers: ours are mbufs, not
+	 * the 64 KiB ones VIRTIO 5.1.6.3.1 asks for without) */
+	if (!(d->features & (1ULL << VIRTIO_NET_F_GUEST_CSUM)) ||
+	    !(d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF)))
+		d->features &= ~((1ULL << VIRTIO_NET_F_GUEST_TSO4) |
+				 (1ULL << VIRTIO_NET_F_GUEST_TSO6));
 	if (!(d->features & (1ULL << VIRTIO_F_VERSION_1))) {
 		VUC_LOG(ERR, "%s: device does not offer VIRTIO_F_VERSION_1", d->path);
 		return -ENOTSUP;

@@ -144,6 +144,26 @@ ipv4_hdr(struct rte_mbuf *m)
 	return (ip->version_ihl >> 4) == 4 ? ip : NULL;
 }
 
+/* The IPv6 pseudo header's sum (RFC 8200 8.1) for an upper-layer packet
+ * of len bytes of proto: not rte_ipv6_phdr_cksum()'s, which takes the
+ * fixed header's payload length and next header, wrong past extension
+ * headers. */
+static uint16_t
+ipv6_seed(const struct rte_ipv6_hdr *ip, uint32_t len, uint8_t proto)
+{
+	struct {
+		uint8_t addr[32];
+		rte_be32_t len;
+		rte_be32_t proto;
+	} ph;
+
+	memcpy(ph.addr, ip->src_addr, 16);
+	memcpy(ph.addr + 16, ip->dst_addr, 16);
+	ph.len = rte_cpu_to_be_32(len);
+	ph.proto = rte_cpu_to_be_32(proto);
+	return rte_raw_cksum(&ph, sizeof(ph));
+}
+
 /*
  * The pseudo header's sum (the field's seed, what rte_eth_tx_prepare()
  * writes there) from m's IP header (first segment). Recomputed rather
@@ -174,20 +194,156 @@ pseudo_seed(struct rte_mbuf *m, uint64_t ol, uint16_t *seed)
 		if (m->l3_len < sizeof(*ip) ||
 		    (rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6)
 			return false;
-		*seed = rte_ipv6_phdr_cksum(ip, 0);
+		*seed = ipv6_seed(ip, m->pkt_len - l3 - m->l3_len,
+				  (ol & RTE_MBUF_F_TX_L4_MASK) ==
+						  RTE_MBUF_F_TX_UDP_CKSUM ?
+					  IPPROTO_UDP :
+					  IPPROTO_TCP);
 		return true;
 	}
 	return false;
 }
 
+/* The gso_type of a TCP segmentation request m makes, or
+ * VIRTIO_NET_HDR_GSO_NONE when its headers or size do not make one:
+ * headers (l2_len + l3_len + l4_len) in the first segment, the IP one the
+ * version flagged, tso_segsz set, the IP packet within 64 KiB. */
+static uint8_t
+tso_type(const struct rte_mbuf *m)
+{
+	uint32_t l3 = m->l2_len, hl = l3 + m->l3_len + m->l4_len;
+	const struct rte_ipv6_hdr *ip6;
+
+	if (m->tso_segsz == 0 || m->l4_len < sizeof(struct rte_tcp_hdr) ||
+	    hl > m->data_len)
+		return VIRTIO_NET_HDR_GSO_NONE;
+	if (m->ol_flags & RTE_MBUF_F_TX_IPV4)
+		return m->pkt_len - l3 <= UINT16_MAX &&
+				       ipv4_hdr((struct rte_mbuf *)(uintptr_t)
+							m) != NULL ?
+			       VIRTIO_NET_HDR_GSO_TCPV4 :
+			       VIRTIO_NET_HDR_GSO_NONE;
+	if (!(m->ol_flags & RTE_MBUF_F_TX_IPV6) || m->l3_len < sizeof(*ip6) ||
+	    m->pkt_len - l3 - sizeof(*ip6) > UINT16_MAX)
+		return VIRTIO_NET_HDR_GSO_NONE;
+	ip6 = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, l3);
+	return (rte_be_to_cpu_32(ip6->vtc_flow) >> 28) == 6 ?
+		       VIRTIO_NET_HDR_GSO_TCPV6 :
+		       VIRTIO_NET_HDR_GSO_NONE;
+}
+
+/* The payload of a segmentation request: past its headers. */
+static uint32_t
+tso_payload(const struct rte_mbuf *m)
+{
+	return m->pkt_len - m->l2_len - m->l3_len - m->l4_len;
+}
+
+/* The IP header's length field of a segmentation request m (of type, so
+ * its header is the version flagged) set for the whole packet, as Linux
+ * has a GSO packet's. */
+static void
+tso_ip_len(struct rte_mbuf *m, uint8_t type)
+{
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4) {
+		struct rte_ipv4_hdr *ip = ipv4_hdr(m);
+
+		ip->total_length = rte_cpu_to_be_16(
+			(uint16_t)(m->pkt_len - m->l2_len));
+	} else {
+		struct rte_ipv6_hdr *ip =
+			rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *,
+						m->l2_len);
+
+		ip->payload_len = rte_cpu_to_be_16(
+			(uint16_t)(m->pkt_len - m->l2_len - sizeof(*ip)));
+	}
+}
+
+enum vu_pmd_tso_way
+vu_pmd_tso_way(const struct rte_mbuf *m, uint32_t gso_types)
+{
+	uint8_t type = tso_type(m);
+
+	if (type == VIRTIO_NET_HDR_GSO_NONE || tso_payload(m) <= m->tso_segsz)
+		return VU_PMD_TSO_FRAME;
+	/* CWR set: a GSO packet would need VIRTIO_NET_HDR_GSO_ECN, never
+	 * negotiated (5.1.6.2); cut, CWR on the first segment only, as
+	 * Linux does without NETIF_F_TSO_ECN */
+	if (rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *,
+				    m->l2_len + m->l3_len)
+		    ->tcp_flags &
+	    RTE_TCP_CWR_FLAG)
+		return VU_PMD_TSO_CUT;
+	return gso_types & (1u << type) ? VU_PMD_TSO_GSO : VU_PMD_TSO_CUT;
+}
+
+/*
+ * m (RTE_MBUF_F_TX_TCP_SEG of type, its IP length set, the peer taking
+ * it) as one GSO packet (VIRTIO 5.1.6.2): the IPv4 header checksum done,
+ * the TCP checksum's seed the pseudo header with the whole TCP length
+ * (Linux's GSO adjusts it to each segment's), the header at hdr.
+ */
+static void
+tso_tx(struct rte_mbuf *m, uint8_t type, void *hdr)
+{
+	uint32_t l4 = (uint32_t)m->l2_len + m->l3_len;
+	struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = type,
+		.hdr_len = rte_cpu_to_le_16((uint16_t)(l4 + m->l4_len)),
+		.gso_size = rte_cpu_to_le_16(m->tso_segsz),
+		.csum_start = rte_cpu_to_le_16((uint16_t)l4),
+		.csum_offset = rte_cpu_to_le_16(
+			offsetof(struct rte_tcp_hdr, cksum)),
+	};
+	struct rte_tcp_hdr *th = rte_pktmbuf_mtod_offset(m,
+							 struct rte_tcp_hdr *,
+							 l4);
+
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4) {
+		struct rte_ipv4_hdr *ip = ipv4_hdr(m);
+
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = (uint16_t)~rte_raw_cksum(ip, m->l3_len);
+		th->cksum = rte_ipv4_phdr_cksum(ip, 0);
+	} else {
+		th->cksum =
+			ipv6_seed(rte_pktmbuf_mtod_offset(m,
+							  struct rte_ipv6_hdr *,
+							  m->l2_len),
+				  m->pkt_len - l4, IPPROTO_TCP);
+	}
+	memcpy(hdr, &h, sizeof(h));
+	m->ol_flags &= ~RTE_MBUF_F_TX_IP_CKSUM;
+}
+
 void
-vu_pmd_csum_tx(struct rte_mbuf *m, bool partial, void *hdr)
+vu_pmd_csum_tx(struct rte_mbuf *m, bool partial, uint32_t gso_types, void *hdr)
 {
 	uint64_t ol = m->ol_flags;
 	uint32_t l4 = (uint32_t)m->l2_len + m->l3_len, off;
 	struct rte_ipv4_hdr *ip;
 	uint16_t f[2], seed;
 
+	if (ol & RTE_MBUF_F_TX_TCP_SEG) {
+		uint8_t type = tso_type(m);
+
+		if (type != VIRTIO_NET_HDR_GSO_NONE)
+			tso_ip_len(m, type);
+		if (partial && vu_pmd_tso_way(m, gso_types) == VU_PMD_TSO_GSO) {
+			tso_tx(m, type, hdr);
+			return;
+		}
+		/* not a GSO packet: one frame, with a TCP checksum request
+		 * (which segmentation implies); an IPv4 header's checksum
+		 * done again after its length */
+		ol = (ol & ~(RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_L4_MASK)) |
+		     RTE_MBUF_F_TX_TCP_CKSUM;
+		if (type == VIRTIO_NET_HDR_GSO_TCPV4)
+			ol |= RTE_MBUF_F_TX_IP_CKSUM;
+		m->ol_flags = ol;
+	}
 	if ((ol & RTE_MBUF_F_TX_IP_CKSUM) && (ip = ipv4_hdr(m)) != NULL) {
 		ip->hdr_checksum = 0;
 		ip->hdr_checksum = (uint16_t)~rte_raw_cksum(ip, m->l3_len);
@@ -229,20 +385,29 @@ vu_pmd_tx_prepare(void *q, struct rte_mbuf **pkts, uint16_t n)
 		uint32_t hdrs = (uint32_t)m->l2_len + m->l3_len;
 		int ret;
 
-		/* what we do not do (segmentation, SCTP, tunnels, VLAN
-		 * insertion...) */
+		/* segmentation: a request we can send whole or cut (into
+		 * VU_PMD_TSO_MAX_SEGS at most) */
+		if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) &&
+		    (tso_type(m) == VIRTIO_NET_HDR_GSO_NONE ||
+		     tso_payload(m) / m->tso_segsz >= VU_PMD_TSO_MAX_SEGS)) {
+			rte_errno = EINVAL;
+			return i;
+		}
+		/* what we do not do (SCTP, tunnels, VLAN insertion...) */
 		if ((m->ol_flags & RTE_MBUF_F_TX_OFFLOAD_MASK &
-		     ~VU_PMD_TX_OL_OK) ||
+		     ~(VU_PMD_TX_OL_OK | RTE_MBUF_F_TX_TCP_SEG)) ||
 		    l4 == RTE_MBUF_F_TX_SCTP_CKSUM) {
 			rte_errno = ENOTSUP;
 			return i;
 		}
-		if (!(m->ol_flags & VU_PMD_TX_CSUM_FLAGS))
+		if (!(m->ol_flags & VU_PMD_TX_OFFLOAD_FLAGS))
 			continue;
 		/* the headers the checksums need in the first segment, the
 		 * L4 one too: rte_net_intel_cksum_prepare() writes into it
 		 * as if it were */
-		if (l4 == RTE_MBUF_F_TX_TCP_CKSUM)
+		if (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)
+			hdrs += m->l4_len;	/* tso_type(): in it */
+		else if (l4 == RTE_MBUF_F_TX_TCP_CKSUM)
 			hdrs += sizeof(struct rte_tcp_hdr);
 		else if (l4 == RTE_MBUF_F_TX_UDP_CKSUM)
 			hdrs += sizeof(struct rte_udp_hdr);
@@ -257,4 +422,222 @@ vu_pmd_tx_prepare(void *q, struct rte_mbuf **pkts, uint16_t n)
 		}
 	}
 	return n;
+}
+
+/* Append len bytes of m from off to the packet head (its last segment
+ * *cur), segments allocated from mp as needed. 0, or -1 out of mbufs. */
+static int
+append_from(struct rte_mbuf *head, struct rte_mbuf **cur,
+	    const struct rte_mbuf *m, uint32_t off, uint32_t len,
+	    struct rte_mempool *mp)
+{
+	const struct rte_mbuf *s = m;
+
+	while (off >= s->data_len) {
+		off -= s->data_len;
+		s = s->next;
+	}
+	while (len > 0) {
+		struct rte_mbuf *c = *cur;
+		uint32_t k = RTE_MIN(len, (uint32_t)(s->data_len - off));
+
+		k = RTE_MIN(k, (uint32_t)rte_pktmbuf_tailroom(c));
+		if (k == 0) {
+			struct rte_mbuf *n = rte_pktmbuf_alloc(mp);
+
+			if (n == NULL)
+				return -1;
+			c->next = n;
+			*cur = n;
+			head->nb_segs++;
+			continue;
+		}
+		memcpy(rte_pktmbuf_mtod_offset(c, uint8_t *, c->data_len),
+		       rte_pktmbuf_mtod_offset(s, const uint8_t *, off), k);
+		c->data_len = (uint16_t)(c->data_len + k);
+		head->pkt_len += k;
+		len -= k;
+		off += k;
+		if (off == s->data_len) {
+			s = s->next;
+			off = 0;
+		}
+	}
+	return 0;
+}
+
+/* Segment k of n of m (type; its headers hl bytes, first in seg), the
+ * headers written for it: lengths, IPv4 identification, sequence number,
+ * the flags only the first or last segment carries. */
+static void
+cut_headers(const struct rte_mbuf *m, struct rte_mbuf *seg, uint8_t type,
+	    uint32_t k, uint32_t n, uint32_t len)
+{
+	uint32_t l3 = m->l2_len, l4 = l3 + m->l3_len, hl = l4 + m->l4_len;
+	const uint8_t *src = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint8_t *p = rte_pktmbuf_mtod(seg, uint8_t *);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(p + l4);
+
+	memcpy(p, src, hl);
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + l3);
+
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(hl - l3 + len));
+		ip->packet_id = rte_cpu_to_be_16(
+			(uint16_t)(rte_be_to_cpu_16(ip->packet_id) + k));
+		ip->hdr_checksum = 0;
+	} else {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(p + l3);
+
+		ip->payload_len = rte_cpu_to_be_16(
+			(uint16_t)(hl - l3 - sizeof(*ip) + len));
+	}
+	th->sent_seq = rte_cpu_to_be_32(rte_be_to_cpu_32(th->sent_seq) +
+					k * m->tso_segsz);
+	if (k + 1 != n)
+		th->tcp_flags &= (uint8_t) ~(RTE_TCP_FIN_FLAG |
+					     RTE_TCP_PSH_FLAG);
+	if (k != 0)
+		th->tcp_flags &= (uint8_t)~RTE_TCP_CWR_FLAG;
+	th->cksum = 0;
+	seg->data_len = (uint16_t)hl;
+	seg->pkt_len = hl;
+	seg->l2_len = m->l2_len;
+	seg->l3_len = m->l3_len;
+	seg->l4_len = m->l4_len;
+	seg->ol_flags = RTE_MBUF_F_TX_TCP_CKSUM |
+			(type == VIRTIO_NET_HDR_GSO_TCPV4 ?
+				 RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM :
+				 RTE_MBUF_F_TX_IPV6);
+}
+
+uint16_t
+vu_pmd_tso_cut(const struct rte_mbuf *m, struct rte_mbuf **seg, uint16_t max)
+{
+	uint8_t type = tso_type(m);
+	uint32_t hl = (uint32_t)m->l2_len + m->l3_len + m->l4_len;
+	uint32_t mss = m->tso_segsz, n, k;
+
+	if (type == VIRTIO_NET_HDR_GSO_NONE)
+		return 0;
+	n = (tso_payload(m) + mss - 1) / mss;
+	if (n == 0 || n > max)
+		return 0;
+	if (rte_pktmbuf_alloc_bulk(m->pool, seg, n) != 0)
+		return 0;
+	for (k = 0; k < n; k++) {
+		struct rte_mbuf *cur = seg[k];
+		uint32_t off = hl + k * mss;
+		uint32_t len = RTE_MIN(mss, m->pkt_len - off);
+
+		if (rte_pktmbuf_tailroom(cur) < hl)
+			break;
+		cut_headers(m, cur, type, k, n, len);
+		if (append_from(seg[k], &cur, m, off, len, m->pool) < 0)
+			break;
+	}
+	if (k < n) {
+		rte_pktmbuf_free_bulk(seg, n);
+		return 0;
+	}
+	return (uint16_t)n;
+}
+
+uint16_t
+vu_pmd_tx_cut(struct rte_mbuf **pkts, uint16_t n, uint16_t done, bool *cut_next,
+	      uint64_t *drops, const struct vu_pmd_tx_ops *ops, void *ctx)
+{
+	struct rte_mbuf *seg[VU_PMD_TSO_MAX_SEGS];
+
+	while (*cut_next && done < n) {
+		uint16_t ns, k;
+
+		*cut_next = false;
+		ns = vu_pmd_tso_cut(pkts[done], seg, RTE_DIM(seg));
+		if (ns == 0) {
+			(*drops)++;	/* too many segments, or no mbufs */
+		} else {
+			if (!ops->fits(ctx, seg, ns)) {
+				rte_pktmbuf_free_bulk(seg, ns);
+				break;	/* full: the caller keeps the rest */
+			}
+			k = ops->tx(ctx, seg, ns);
+			if (k < ns) {
+				rte_pktmbuf_free_bulk(seg + k, ns - k);
+				*drops += ns - k;
+			}
+		}
+		rte_pktmbuf_free(pkts[done]);
+		done++;
+		if (done < n)
+			done += ops->tx(ctx, pkts + done, (uint16_t)(n - done));
+	}
+	return done;
+}
+
+bool
+vu_pmd_gso_rx(struct rte_mbuf *m, const struct virtio_net_hdr *h,
+	      uint32_t gso_types, uint32_t max_frame)
+{
+	/* Ethernet, two VLAN tags, IP with options or extension headers,
+	 * TCP with options */
+	uint8_t buf[256];
+	uint32_t len = RTE_MIN(m->pkt_len, (uint32_t)sizeof(buf));
+	const uint8_t *p = rte_pktmbuf_read(m, 0, len, buf);
+	uint32_t l2 = RTE_ETHER_HDR_LEN, l3, l4;
+	uint16_t type, mss = rte_le_to_cpu_16(h->gso_size);
+
+	/* a type negotiated (ECN, 0x80, never offered), with its partial
+	 * checksum (which vu_pmd_csum_rx() finished) and MSS */
+	if (h->gso_type >= 32 || !(gso_types & (1u << h->gso_type)) ||
+	    !(m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_GOOD) || mss == 0 ||
+	    p == NULL || len < l2)
+		return false;
+	memcpy(&type, p + 12, 2);
+	for (int i = 0; i < 2 && (type == RTE_BE16(RTE_ETHER_TYPE_VLAN) ||
+				  type == RTE_BE16(RTE_ETHER_TYPE_QINQ));
+	     i++, l2 += RTE_VLAN_HLEN) {
+		if (len < l2 + RTE_VLAN_HLEN)
+			return false;
+		memcpy(&type, p + l2 + 2, 2);
+	}
+	/* the IP version the type says, carrying TCP */
+	if (h->gso_type == VIRTIO_NET_HDR_GSO_TCPV4) {
+		if (type != RTE_BE16(RTE_ETHER_TYPE_IPV4) || len < l2 + 20 ||
+		    (p[l2] >> 4) != 4 || p[l2 + 9] != IPPROTO_TCP)
+			return false;
+		l3 = (p[l2] & 0xf) * 4u;
+	} else {
+		uint8_t next;
+
+		if (type != RTE_BE16(RTE_ETHER_TYPE_IPV6) || len < l2 + 40 ||
+		    (p[l2] >> 4) != 6)
+			return false;
+		/* past hop-by-hop, routing and destination options headers */
+		next = p[l2 + 6];
+		for (l3 = 40; next == IPPROTO_HOPOPTS ||
+			      next == IPPROTO_ROUTING ||
+			      next == IPPROTO_DSTOPTS;) {
+			if (len < l2 + l3 + 8)
+				return false;
+			next = p[l2 + l3];
+			l3 += (p[l2 + l3 + 1] + 1u) * 8;
+		}
+		if (next != IPPROTO_TCP)
+			return false;
+	}
+	l4 = l2 + l3;
+	/* the checksum is the TCP one; each segment fits the MTU */
+	if (l3 < 20 || len < l4 + 20 || rte_le_to_cpu_16(h->csum_start) != l4 ||
+	    rte_le_to_cpu_16(h->csum_offset) !=
+		    offsetof(struct rte_tcp_hdr, cksum) ||
+	    (p[l4 + 12] >> 4) < 5 || len < l4 + (p[l4 + 12] >> 4) * 4u ||
+	    l4 + (p[l4 + 12] >> 4) * 4u + mss > max_frame)
+		return false;
+	m->ol_flags |= RTE_MBUF_F_RX_LRO;
+	m->tso_segsz = mss;
+	m->l2_len = l2;
+	m->l3_len = l3;
+	m->l4_len = (p[l4 + 12] >> 4) * 4u;
+	return true;
 }

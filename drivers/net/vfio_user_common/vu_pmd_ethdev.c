@@ -22,8 +22,11 @@ vu_pmd_dev_info(struct rte_eth_dev_info *info, uint16_t max_pairs,
 	info->max_tx_queues = max_pairs;
 	info->min_mtu = RTE_ETHER_MIN_MTU;
 	info->max_mtu = max_mtu;
+	/* segmentation: GSO packets where the peer takes them, else cut
+	 * into segments here (vu_pmd_tx_cut()) */
 	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
-				VU_PMD_TX_CSUM_CAPA;
+				VU_PMD_TX_CSUM_CAPA |
+				RTE_ETH_TX_OFFLOAD_TCP_TSO;
 	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER |
 				VU_PMD_RX_CSUM_CAPA;
 	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
