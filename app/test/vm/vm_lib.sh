@@ -93,7 +93,9 @@ vm_setup() {
 
 # tp_start FWD_MODE DEVARGS [testpmd application args...]
 # Start testpmd serving net_vfio_user0 on $VM_WORK/vnic.sock; wait until
-# it forwards. Sets TP_PID, TP_SOCK, TP_LOG.
+# it forwards. Sets TP_PID, TP_SOCK, TP_LOG. TP_EAL_ARGS (an array): more
+# EAL arguments (another --vdev).
+TP_EAL_ARGS=()
 tp_start() {
 	local fwd=$1 devargs=$2 i
 	shift 2
@@ -105,6 +107,7 @@ tp_start() {
 	"$TESTPMD" -l 0,1 --no-huge -m 512 --file-prefix "vuvm$$" --no-pci \
 		-d "$VU_BACKEND_PMD" \
 		--vdev "net_vfio_user0,path=$TP_SOCK${devargs:+,$devargs}" \
+		${TP_EAL_ARGS[@]+"${TP_EAL_ARGS[@]}"} \
 		--log-level=pmd.net.vfio_user:info ${VU_VM_TP_LOG:+--log-level=$VU_VM_TP_LOG} \
 		-- --forward-mode="$fwd" --stats-period=1 \
 		--total-num-mbufs=16384 "$@" </dev/null >"$TP_LOG" 2>&1 &
@@ -120,6 +123,44 @@ tp_start() {
 		vm_die "testpmd did not start serving $TP_SOCK"
 	fi
 	echo "testpmd (pid $TP_PID): --forward-mode=$fwd --vdev net_vfio_user0,path=$TP_SOCK${devargs:+,$devargs} $*"
+}
+
+# ---- testpmd's counters, through its telemetry socket ----
+TELPY=${VU_TELEMETRY_PY:-dpdk-telemetry.py}
+TELCHECK=(python3 "$REPO/app/test/telemetry/tel_check.py")
+
+# tp_telemetry FILE CMD...: testpmd's replies to CMD... (e.g.
+# /ethdev/xstats,0) into FILE; false, said and the test failed, without
+tp_telemetry() {
+	local out=$1
+	shift
+	command -v "$TELPY" >/dev/null 2>&1 ||
+		vm_die "$TELPY not found (Debian package dpdk)"
+	printf '%s\n' "$@" | "$TELPY" -f "vuvm$$" >"$out" 2>&1 || true
+	if ! grep -q '^{' "$out"; then
+		cat "$out"
+		echo "host: no reply from testpmd's telemetry socket (prefix vuvm$$)"
+		VM_FAILED=1
+		return 1
+	fi
+}
+
+# tel_get FILE CMD NAME: the value NAME of CMD's reply in FILE, or "?"
+tel_get() {
+	"${TELCHECK[@]}" get "$1" "$2" "$3" 2>/dev/null || echo "?"
+}
+
+# tp_check WHAT CONDITION...: a host-side check, said; the test fails if
+# CONDITION does not hold
+tp_check() {
+	local what=$1
+	shift
+	if "$@" 2>/dev/null; then
+		echo "host: $what: ok"
+	else
+		echo "host: $what: FAILED ($*)"
+		VM_FAILED=1
+	fi
 }
 
 tp_stop() {
