@@ -30,6 +30,7 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "frame_ip.h"
 #include "inproc_pair.h"
 
 #define WAIT_MS 2000
@@ -69,39 +70,14 @@ l4_len(const struct shape *s)
 static uint32_t
 frame_make(uint8_t *f, const struct shape *s, uint32_t seq)
 {
-	struct rte_ether_hdr *eth = (void *)f;
-	uint8_t *l3 = f + sizeof(*eth), *l4 = l3 + l3_len(s);
+	uint8_t *l3 = f + sizeof(struct rte_ether_hdr), *l4 = l3 + l3_len(s);
 	uint16_t pl = l4_len(s) + s->payload;
 	uint8_t *p = l4 + l4_len(s);
 
 	memset(f, 0, FRAME_MAX);
-	memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
-	eth->src_addr.addr_bytes[0] = 0x02;
-	if (s->v6) {
-		struct rte_ipv6_hdr *ip = (void *)l3;
-
-		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-		ip->payload_len = rte_cpu_to_be_16(pl);
-		ip->proto = s->tcp ? IPPROTO_TCP : IPPROTO_UDP;
-		ip->hop_limits = 64;
-		for (int i = 0; i < 16; i++) {
-			ip->src_addr[i] = (uint8_t)(0x20 + i);
-			ip->dst_addr[i] = (uint8_t)(0x40 + i + seq);
-		}
-	} else {
-		struct rte_ipv4_hdr *ip = (void *)l3;
-
-		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-		ip->version_ihl = RTE_IPV4_VHL_DEF;
-		ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + pl);
-		ip->packet_id = rte_cpu_to_be_16((uint16_t)seq);
-		ip->time_to_live = 64;
-		ip->next_proto_id = s->tcp ? IPPROTO_TCP : IPPROTO_UDP;
-		ip->src_addr = rte_cpu_to_be_32(0x0a000001);
-		ip->dst_addr = rte_cpu_to_be_32(0x0a000002 + seq);
-		ip->hdr_checksum = 0xbeef;
-	}
+	frame_ip_fill(f, s->v6, s->tcp ? IPPROTO_TCP : IPPROTO_UDP, pl, seq);
+	if (!s->v6)
+		((struct rte_ipv4_hdr *)l3)->hdr_checksum = 0xbeef;
 	if (s->tcp) {
 		struct rte_tcp_hdr *t = (void *)l4;
 

@@ -32,6 +32,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "frame_ip.h"
 #include "inproc_pair.h"
 #include "vu_pmd_csum.h"
 
@@ -83,49 +84,22 @@ frame_len(const struct shape *s)
 static void
 frame_make(uint8_t *f, const struct shape *s, uint32_t seq)
 {
-	struct rte_ether_hdr *eth = (void *)f;
-	uint8_t *l3 = f + sizeof(*eth), *l4 = l3 + l3_len(s);
+	uint8_t *l3 = f + sizeof(struct rte_ether_hdr), *l4 = l3 + l3_len(s);
 	uint32_t pl = l4_len(s) + s->payload;
 	struct rte_tcp_hdr *t = (void *)l4;
 	uint8_t *p = l4 + l4_len(s);
 
 	memset(f, 0, frame_len(s));
-	memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
-	eth->src_addr.addr_bytes[0] = 0x02;
-	if (s->v6) {
-		struct rte_ipv6_hdr *ip = (void *)l3;
+	frame_ip_fill(f, s->v6, s->ext != 0 ? IPPROTO_HOPOPTS : IPPROTO_TCP,
+		      (uint16_t)(s->ext + pl), seq);
+	if (s->ext != 0) {
+		/* hop-by-hop options: TCP next, PadN to its end */
+		uint8_t *x = l3 + sizeof(struct rte_ipv6_hdr);
 
-		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-		ip->payload_len = rte_cpu_to_be_16((uint16_t)(s->ext + pl));
-		ip->proto = IPPROTO_TCP;
-		if (s->ext != 0) {
-			/* hop-by-hop options: TCP next, PadN to its end */
-			uint8_t *x = l3 + sizeof(*ip);
-
-			ip->proto = IPPROTO_HOPOPTS;
-			x[0] = IPPROTO_TCP;
-			x[1] = (uint8_t)(s->ext / 8 - 1);
-			x[2] = 1;
-			x[3] = (uint8_t)(s->ext - 4);
-		}
-		ip->hop_limits = 64;
-		for (int i = 0; i < 16; i++) {
-			ip->src_addr[i] = (uint8_t)(0x20 + i);
-			ip->dst_addr[i] = (uint8_t)(0x40 + i + seq);
-		}
-	} else {
-		struct rte_ipv4_hdr *ip = (void *)l3;
-
-		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-		ip->version_ihl = RTE_IPV4_VHL_DEF;
-		ip->total_length = rte_cpu_to_be_16(
-			(uint16_t)(sizeof(*ip) + pl));
-		ip->packet_id = rte_cpu_to_be_16((uint16_t)seq);
-		ip->time_to_live = 64;
-		ip->next_proto_id = IPPROTO_TCP;
-		ip->src_addr = rte_cpu_to_be_32(0x0a000001);
-		ip->dst_addr = rte_cpu_to_be_32(0x0a000002 + seq);
+		x[0] = IPPROTO_TCP;
+		x[1] = (uint8_t)(s->ext / 8 - 1);
+		x[2] = 1;
+		x[3] = (uint8_t)(s->ext - 4);
 	}
 	t->src_port = rte_cpu_to_be_16(1000);
 	t->dst_port = rte_cpu_to_be_16((uint16_t)(2000 + seq));
