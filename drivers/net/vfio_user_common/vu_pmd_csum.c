@@ -389,7 +389,8 @@ vu_pmd_tx_prepare(void *q, struct rte_mbuf **pkts, uint16_t n)
 		 * VU_PMD_TSO_MAX_SEGS at most) */
 		if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) &&
 		    (tso_type(m) == VIRTIO_NET_HDR_GSO_NONE ||
-		     tso_payload(m) / m->tso_segsz >= VU_PMD_TSO_MAX_SEGS)) {
+		     (tso_payload(m) + m->tso_segsz - 1) / m->tso_segsz >
+			     VU_PMD_TSO_MAX_SEGS)) {
 			rte_errno = EINVAL;
 			return i;
 		}

@@ -34,12 +34,12 @@
 /* The transmit requests we act on (VIRTIO has no IPv4 header checksum
  * offload: that one is always done here, in software). */
 #define VU_PMD_TX_CSUM_FLAGS (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK)
-/* ...and with TCP segmentation (TSO: VIRTIO_NET_F_HOST_TSO4/6), which
- * vu_pmd_csum_tx() also takes */
+/* ...and with TCP segmentation (TSO: GSO packets, or cut into segments),
+ * which vu_pmd_csum_tx() also takes */
 #define VU_PMD_TX_OFFLOAD_FLAGS (VU_PMD_TX_CSUM_FLAGS | RTE_MBUF_F_TX_TCP_SEG)
 
-/* The transmit flags rte_eth_tx_prepare() lets through (TCP_SEG only
- * where the peer takes it). */
+/* The transmit flags rte_eth_tx_prepare() lets through (and TCP_SEG, for
+ * a request it checks). */
 #define VU_PMD_TX_OL_OK                                                   \
 	(VU_PMD_TX_CSUM_FLAGS | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6)
 
@@ -100,14 +100,13 @@ bool vu_pmd_csum_finish(struct rte_mbuf *m, uint32_t start, uint32_t off);
  * unflagged.
  *
  * RTE_MBUF_F_TX_TCP_SEG: its IPv4 total length (IPv6 payload length) set
- * to the packet's, as the offload leaves it to the NIC. With its gso_type
- * in gso_types (vu_pmd_gso_types() of what the peer negotiated), partial
- * and more than tso_segsz of payload, m goes whole as a GSO packet
- * (VIRTIO 5.1.6.2), the TCP
- * checksum's seed the pseudo header with the whole length (what Linux's
- * GSO adjusts per segment); the peer segments it. Otherwise it goes as one
- * frame with a TCP checksum request: what fits the peer's MTU arrives, a
- * longer frame is the peer's to drop.
+ * to the packet's, as the offload leaves it to the NIC. The way
+ * vu_pmd_tso_way() says VU_PMD_TSO_GSO (partial, gso_types the peer's),
+ * m goes whole as a GSO packet (VIRTIO 5.1.6.2), the TCP checksum's seed
+ * the pseudo header with the whole length (what Linux's GSO adjusts per
+ * segment). Otherwise it goes as one frame with a TCP checksum request
+ * (its payload fits one segment, or the request is not valid; those to
+ * cut are the callers', vu_pmd_tx_cut()).
  */
 void vu_pmd_csum_tx(struct rte_mbuf *m, bool partial, uint32_t gso_types,
 		    void *hdr);
@@ -120,7 +119,8 @@ void vu_pmd_csum_tx(struct rte_mbuf *m, bool partial, uint32_t gso_types,
  * rte_errno says why: ENOTSUP for an offload we do not do (SCTP, tunnels,
  * VLAN insertion...), EINVAL for headers past the first segment, or a
  * segmentation request (RTE_MBUF_F_TX_TCP_SEG) without its tso_segsz,
- * l4_len, IPv4 or IPv6 header (flagged) or larger than 64 KiB.
+ * l4_len, IPv4 or IPv6 header (flagged), larger than 64 KiB or of more
+ * than VU_PMD_TSO_MAX_SEGS segments.
  */
 uint16_t vu_pmd_tx_prepare(void *q, struct rte_mbuf **pkts, uint16_t n);
 
