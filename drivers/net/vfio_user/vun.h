@@ -33,6 +33,7 @@
 #include <rte_vfio_user_pci.h>
 #include <rte_vfio_user_qsbr.h>
 
+#include "vu_pmd_csum.h"
 #include "vu_pmd_lsc.h"
 
 #define VUN_MAX_QUEUE_PAIRS	16
@@ -57,20 +58,8 @@ extern int vun_logtype;
 
 /* The guest offloads (VIRTIO 5.1.6.5.6) we have: what the driver may
  * turn off and on again with VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET. */
-#define VUN_GUEST_OFFLOADS                   \
-	((1ULL << VIRTIO_NET_F_GUEST_CSUM) | \
-	 (1ULL << VIRTIO_NET_F_GUEST_TSO4) | \
-	 (1ULL << VIRTIO_NET_F_GUEST_TSO6))
-
-/* TCP segmentation the device may use to send (GSO packets); it comes
- * with VIRTIO_NET_F_GUEST_CSUM (5.1.3.1) */
-#define VUN_GUEST_TSO \
-	((1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6))
-
-/* TCP segmentation the driver may use to send (VIRTIO 5.1.6.2); it comes
- * with VIRTIO_NET_F_CSUM (5.1.3.1) */
-#define VUN_HOST_TSO \
-	((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6))
+#define VUN_GUEST_OFFLOADS \
+	((1ULL << VIRTIO_NET_F_GUEST_CSUM) | VU_PMD_GUEST_TSO)
 
 /* Per-queue counters (the xstats). */
 struct vun_stats {
@@ -189,9 +178,8 @@ struct vun_dev {
 	bool packed_vq;			/* offer VIRTIO_F_RING_PACKED */
 	bool in_order;			/* offer VIRTIO_F_IN_ORDER */
 	bool csum;			/* offer VIRTIO_NET_F_CSUM, _GUEST_CSUM */
-	bool tso;			/* offer VIRTIO_NET_F_HOST_TSO4/6 (while
-					 * the port has LRO) and _GUEST_TSO4/6
-					 * (while it has TSO) */
+	bool tso;			/* offer VIRTIO_NET_F_HOST_TSO4/6 and
+					 * _GUEST_TSO4/6 (as offered() says) */
 	uint32_t tx_tso;		/* atomic: the port has TSO enabled */
 	uint32_t max_lro;		/* the port's max_lro_pkt_size with LRO
 					 * enabled, else 0 */

@@ -11,8 +11,9 @@
  *   --vdev 'net_vfio_user0,path=/run/vnic0.sock,sock_mode=0660'
  *   packed_vq=0 / in_order=0: do not offer packed rings / in-order use
  *   csum=0: do not offer checksum offloads (VIRTIO_NET_F_CSUM, _GUEST_CSUM)
- *   tso=0: do not offer TCP segmentation (VIRTIO_NET_F_HOST_TSO4/6), else
- *   offered while the port has RTE_ETH_RX_OFFLOAD_TCP_LRO (and csum)
+ *   tso=0: do not offer TCP segmentation, else (with csum) HOST_TSO4/6
+ *   while the port has RTE_ETH_RX_OFFLOAD_TCP_LRO taking any GSO packet,
+ *   GUEST_TSO4/6 while it has RTE_ETH_TX_OFFLOAD_TCP_TSO
  *   ring_copy=1: run every virtqueue on a shadow copy of its rings (the
  *   way of rings no view can be made of, vun_shadow.h), for tests
  */

@@ -472,7 +472,7 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 		/* its GSO packets would be too long here (an application
 		 * that did not enable LRO gets none) */
 		if ((dv.status & VIRTIO_CONFIG_S_FEATURES_OK) &&
-		    (dv.guest_features & VUN_HOST_TSO) &&
+		    (dv.guest_features & VU_PMD_HOST_TSO) &&
 		    __atomic_load_n(&d->max_lro, __ATOMIC_RELAXED) <
 			    VU_PMD_MAX_GSO_FRAME) {
 			*why = "the driver sends GSO packets (HOST_TSO4/6), "

@@ -75,8 +75,8 @@
  * engine's). */
 #define DP_NEVER                                                 \
 	((1ULL << VIRTIO_F_RING_PACKED) | (1ULL << VIRTIO_F_IN_ORDER) | \
-	 (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | VUN_HOST_TSO |    \
-	 VUN_GUEST_TSO)
+	 (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | VU_PMD_HOST_TSO | \
+	 VU_PMD_GUEST_TSO)
 
 enum q_state {
 	Q_OFF,		/* not the engine's */

@@ -51,12 +51,13 @@ has(const struct vun_dev *d, unsigned int bit)
 }
 
 /* What the device offers now: the driver's segmentation only while the
- * port takes GSO packets whole (LRO enabled), as an application that did
- * not ask for them gets no frame longer than its MTU, and takes any (its
- * max_lro_pkt_size: a driver cannot be told a smaller one); ours while the port
- * has TSO (a driver without mergeable buffers posts 64 KiB ones for it).
- * A driver that negotiated them keeps them until it resets: its GSO
- * packets are then too long; ours are cut into segments. */
+ * port takes any GSO packet whole (LRO with max_lro_pkt_size
+ * VU_PMD_MAX_GSO_FRAME: an application that did not ask for them gets no
+ * frame longer than its MTU, and a driver cannot be told a smaller limit;
+ * vun_virtio_set_lro() keeps it so under a driver that has them); ours
+ * while the port has TSO (a driver without mergeable buffers posts 64 KiB
+ * ones for it; one that keeps them after the port's TSO went off gets no
+ * GSO packet asked for). */
 static uint64_t
 offered(const struct vun_dev *d)
 {
@@ -64,9 +65,9 @@ offered(const struct vun_dev *d)
 
 	if (__atomic_load_n(&d->max_lro, __ATOMIC_RELAXED) <
 	    VU_PMD_MAX_GSO_FRAME)
-		f &= ~VUN_HOST_TSO;
+		f &= ~VU_PMD_HOST_TSO;
 	if (!__atomic_load_n(&d->tx_tso, __ATOMIC_RELAXED))
-		f &= ~VUN_GUEST_TSO;
+		f &= ~VU_PMD_GUEST_TSO;
 	return f;
 }
 
@@ -78,9 +79,9 @@ vun_features_why(uint64_t f, uint64_t offered)
 	if (!(f & (1ULL << VIRTIO_F_VERSION_1)))
 		return "VIRTIO_F_VERSION_1 required";
 	/* segmentation comes with partial checksums (5.1.3.1) */
-	if ((f & VUN_HOST_TSO) && !(f & (1ULL << VIRTIO_NET_F_CSUM)))
+	if ((f & VU_PMD_HOST_TSO) && !(f & (1ULL << VIRTIO_NET_F_CSUM)))
 		return "HOST_TSO4/6 without CSUM";
-	if ((f & VUN_GUEST_TSO) && !(f & (1ULL << VIRTIO_NET_F_GUEST_CSUM)))
+	if ((f & VU_PMD_GUEST_TSO) && !(f & (1ULL << VIRTIO_NET_F_GUEST_CSUM)))
 		return "GUEST_TSO4/6 without GUEST_CSUM";
 	return NULL;
 }
@@ -1374,7 +1375,7 @@ vun_virtio_init(struct vun_dev *d)
 				    (1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
 	/* offered() shows them while the port has LRO, TSO */
 	if (d->csum && d->tso)
-		d->host_features |= VUN_HOST_TSO | VUN_GUEST_TSO;
+		d->host_features |= VU_PMD_HOST_TSO | VU_PMD_GUEST_TSO;
 	d->msix_vectors = (uint16_t)(vun_num_vqs(d) + 1);
 	d->dev_id = -1;
 	d->notify_efd = -1;
@@ -1647,7 +1648,7 @@ vun_virtio_set_lro(struct vun_dev *d, uint32_t max_lro, bool check)
 	rte_spinlock_lock(&d->status_lock);
 	if (max_lro < VU_PMD_MAX_GSO_FRAME &&
 	    (d->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
-	    (d->guest_features & VUN_HOST_TSO)) {
+	    (d->guest_features & VU_PMD_HOST_TSO)) {
 		rte_spinlock_unlock(&d->status_lock);
 		VUN_LOG(ERR,
 			"%s: LRO stays on (max_lro_pkt_size %u) while the "

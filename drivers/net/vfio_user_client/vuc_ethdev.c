@@ -383,9 +383,7 @@ vuc_dev_configure(struct rte_eth_dev *dev)
 	/* segmentation: the device takes whole TCP packets (which comes
 	 * with partial checksums: VIRTIO 5.1.3.1) */
 	if (d->csum && (c->txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO))
-		want |= (1ULL << VIRTIO_NET_F_CSUM) |
-			(1ULL << VIRTIO_NET_F_HOST_TSO4) |
-			(1ULL << VIRTIO_NET_F_HOST_TSO6);
+		want |= (1ULL << VIRTIO_NET_F_CSUM) | VU_PMD_HOST_TSO;
 	/* and it sends them (with partial checksums too), into mergeable
 	 * buffers; only where they are all taken (ethdev makes an unset
 	 * max_lro_pkt_size the MTU's frame: GSO packets would all be lost) */
@@ -393,8 +391,7 @@ vuc_dev_configure(struct rte_eth_dev *dev)
 	    (c->rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_LRO)) {
 		if (c->rxmode.max_lro_pkt_size >= VU_PMD_MAX_GSO_FRAME)
 			want |= (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
-				(1ULL << VIRTIO_NET_F_GUEST_TSO4) |
-				(1ULL << VIRTIO_NET_F_GUEST_TSO6);
+				VU_PMD_GUEST_TSO;
 		else
 			VUC_LOG(WARNING,
 				"%s: LRO with max_lro_pkt_size %u: GSO packets "

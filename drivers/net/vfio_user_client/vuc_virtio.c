@@ -1193,14 +1193,12 @@ negotiate(struct vuc_dev *d)
 	/* segmentation only with its checksums (VIRTIO 5.1.3.1), whatever
 	 * the device offers */
 	if (!(d->features & (1ULL << VIRTIO_NET_F_CSUM)))
-		d->features &= ~((1ULL << VIRTIO_NET_F_HOST_TSO4) |
-				 (1ULL << VIRTIO_NET_F_HOST_TSO6));
+		d->features &= ~VU_PMD_HOST_TSO;
 	/* (and its GSO packets into mergeable buffers: ours are mbufs, not
 	 * the 64 KiB ones VIRTIO 5.1.6.3.1 asks for without) */
 	if (!(d->features & (1ULL << VIRTIO_NET_F_GUEST_CSUM)) ||
 	    !(d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF)))
-		d->features &= ~((1ULL << VIRTIO_NET_F_GUEST_TSO4) |
-				 (1ULL << VIRTIO_NET_F_GUEST_TSO6));
+		d->features &= ~VU_PMD_GUEST_TSO;
 	if (!(d->features & (1ULL << VIRTIO_F_VERSION_1))) {
 		VUC_LOG(ERR, "%s: device does not offer VIRTIO_F_VERSION_1", d->path);
 		return -ENOTSUP;

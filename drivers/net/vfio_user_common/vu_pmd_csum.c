@@ -133,7 +133,7 @@ vu_pmd_csum_finish(struct rte_mbuf *m, uint32_t start, uint32_t off)
 /* m's IPv4 header (l3_len bytes at l2_len, options included, in the
  * first segment, as the NICs' offload wants it), or NULL. */
 static struct rte_ipv4_hdr *
-ipv4_hdr(struct rte_mbuf *m)
+ipv4_hdr(const struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *ip;
 
@@ -142,6 +142,19 @@ ipv4_hdr(struct rte_mbuf *m)
 		return NULL;
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
 	return (ip->version_ihl >> 4) == 4 ? ip : NULL;
+}
+
+/* The same for IPv6 (l3_len: its extension headers included). */
+static struct rte_ipv6_hdr *
+ipv6_hdr(const struct rte_mbuf *m)
+{
+	struct rte_ipv6_hdr *ip;
+
+	if (m->l3_len < sizeof(*ip) ||
+	    (uint32_t)m->l2_len + m->l3_len > m->data_len)
+		return NULL;
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, m->l2_len);
+	return (rte_be_to_cpu_32(ip->vtc_flow) >> 28) == 6 ? ip : NULL;
 }
 
 /* The IPv6 pseudo header's sum (RFC 8200 8.1) for an upper-layer packet
@@ -172,10 +185,8 @@ ipv6_seed(const struct rte_ipv6_hdr *ip, uint32_t len, uint8_t proto)
  * without an IPv4/IPv6 flag or header: then the field's own is used.
  */
 static bool
-pseudo_seed(struct rte_mbuf *m, uint64_t ol, uint16_t *seed)
+pseudo_seed(const struct rte_mbuf *m, uint64_t ol, uint16_t *seed)
 {
-	uint32_t l3 = m->l2_len;
-
 	if (ol & RTE_MBUF_F_TX_IPV4) {
 		const struct rte_ipv4_hdr *ip = ipv4_hdr(m);
 
@@ -184,17 +195,12 @@ pseudo_seed(struct rte_mbuf *m, uint64_t ol, uint16_t *seed)
 		*seed = rte_ipv4_phdr_cksum(ip, 0);
 		return true;
 	}
-	if ((uint32_t)l3 + m->l3_len > m->data_len)
-		return false;
 	if (ol & RTE_MBUF_F_TX_IPV6) {
-		const struct rte_ipv6_hdr *ip =
-			rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *,
-						l3);
+		const struct rte_ipv6_hdr *ip = ipv6_hdr(m);
 
-		if (m->l3_len < sizeof(*ip) ||
-		    (rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6)
+		if (ip == NULL)
 			return false;
-		*seed = ipv6_seed(ip, m->pkt_len - l3 - m->l3_len,
+		*seed = ipv6_seed(ip, m->pkt_len - m->l2_len - m->l3_len,
 				  (ol & RTE_MBUF_F_TX_L4_MASK) ==
 						  RTE_MBUF_F_TX_UDP_CKSUM ?
 					  IPPROTO_UDP :
@@ -211,25 +217,19 @@ pseudo_seed(struct rte_mbuf *m, uint64_t ol, uint16_t *seed)
 static uint8_t
 tso_type(const struct rte_mbuf *m)
 {
-	uint32_t l3 = m->l2_len, hl = l3 + m->l3_len + m->l4_len;
-	const struct rte_ipv6_hdr *ip6;
+	uint32_t ip_len = m->pkt_len - m->l2_len;	/* the IP packet's */
 
 	if (m->tso_segsz == 0 || m->l4_len < sizeof(struct rte_tcp_hdr) ||
-	    hl > m->data_len)
+	    (uint32_t)m->l2_len + m->l3_len + m->l4_len > m->data_len)
 		return VIRTIO_NET_HDR_GSO_NONE;
-	if (m->ol_flags & RTE_MBUF_F_TX_IPV4)
-		return m->pkt_len - l3 <= UINT16_MAX &&
-				       ipv4_hdr((struct rte_mbuf *)(uintptr_t)
-							m) != NULL ?
-			       VIRTIO_NET_HDR_GSO_TCPV4 :
-			       VIRTIO_NET_HDR_GSO_NONE;
-	if (!(m->ol_flags & RTE_MBUF_F_TX_IPV6) || m->l3_len < sizeof(*ip6) ||
-	    m->pkt_len - l3 - sizeof(*ip6) > UINT16_MAX)
-		return VIRTIO_NET_HDR_GSO_NONE;
-	ip6 = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, l3);
-	return (rte_be_to_cpu_32(ip6->vtc_flow) >> 28) == 6 ?
-		       VIRTIO_NET_HDR_GSO_TCPV6 :
-		       VIRTIO_NET_HDR_GSO_NONE;
+	if ((m->ol_flags & RTE_MBUF_F_TX_IPV4) && ip_len <= UINT16_MAX &&
+	    ipv4_hdr(m) != NULL)
+		return VIRTIO_NET_HDR_GSO_TCPV4;
+	if ((m->ol_flags & RTE_MBUF_F_TX_IPV6) &&
+	    ip_len - sizeof(struct rte_ipv6_hdr) <= UINT16_MAX &&
+	    ipv6_hdr(m) != NULL)
+		return VIRTIO_NET_HDR_GSO_TCPV6;
+	return VIRTIO_NET_HDR_GSO_NONE;
 }
 
 /* The payload of a segmentation request: past its headers. */
@@ -245,26 +245,19 @@ tso_payload(const struct rte_mbuf *m)
 static void
 tso_ip_len(struct rte_mbuf *m, uint8_t type)
 {
-	if (type == VIRTIO_NET_HDR_GSO_TCPV4) {
-		struct rte_ipv4_hdr *ip = ipv4_hdr(m);
-
-		ip->total_length = rte_cpu_to_be_16(
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4)
+		ipv4_hdr(m)->total_length = rte_cpu_to_be_16(
 			(uint16_t)(m->pkt_len - m->l2_len));
-	} else {
-		struct rte_ipv6_hdr *ip =
-			rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *,
-						m->l2_len);
-
-		ip->payload_len = rte_cpu_to_be_16(
-			(uint16_t)(m->pkt_len - m->l2_len - sizeof(*ip)));
-	}
+	else
+		ipv6_hdr(m)->payload_len = rte_cpu_to_be_16(
+			(uint16_t)(m->pkt_len - m->l2_len -
+				   sizeof(struct rte_ipv6_hdr)));
 }
 
-enum vu_pmd_tso_way
-vu_pmd_tso_way(const struct rte_mbuf *m, uint32_t gso_types)
+/* vu_pmd_tso_way() of m, its tso_type() given. */
+static enum vu_pmd_tso_way
+tso_way(const struct rte_mbuf *m, uint8_t type, uint32_t gso_types)
 {
-	uint8_t type = tso_type(m);
-
 	if (type == VIRTIO_NET_HDR_GSO_NONE || tso_payload(m) <= m->tso_segsz)
 		return VU_PMD_TSO_FRAME;
 	/* CWR set: a GSO packet would need VIRTIO_NET_HDR_GSO_ECN, never
@@ -276,6 +269,12 @@ vu_pmd_tso_way(const struct rte_mbuf *m, uint32_t gso_types)
 	    RTE_TCP_CWR_FLAG)
 		return VU_PMD_TSO_CUT;
 	return gso_types & (1u << type) ? VU_PMD_TSO_GSO : VU_PMD_TSO_CUT;
+}
+
+enum vu_pmd_tso_way
+vu_pmd_tso_way(const struct rte_mbuf *m, uint32_t gso_types)
+{
+	return tso_way(m, tso_type(m), gso_types);
 }
 
 /*
@@ -308,11 +307,8 @@ tso_tx(struct rte_mbuf *m, uint8_t type, void *hdr)
 		ip->hdr_checksum = (uint16_t)~rte_raw_cksum(ip, m->l3_len);
 		th->cksum = rte_ipv4_phdr_cksum(ip, 0);
 	} else {
-		th->cksum =
-			ipv6_seed(rte_pktmbuf_mtod_offset(m,
-							  struct rte_ipv6_hdr *,
-							  m->l2_len),
-				  m->pkt_len - l4, IPPROTO_TCP);
+		th->cksum = ipv6_seed(ipv6_hdr(m), m->pkt_len - l4,
+				      IPPROTO_TCP);
 	}
 	memcpy(hdr, &h, sizeof(h));
 	m->ol_flags &= ~RTE_MBUF_F_TX_IP_CKSUM;
@@ -331,7 +327,7 @@ vu_pmd_csum_tx(struct rte_mbuf *m, bool partial, uint32_t gso_types, void *hdr)
 
 		if (type != VIRTIO_NET_HDR_GSO_NONE)
 			tso_ip_len(m, type);
-		if (partial && vu_pmd_tso_way(m, gso_types) == VU_PMD_TSO_GSO) {
+		if (partial && tso_way(m, type, gso_types) == VU_PMD_TSO_GSO) {
 			tso_tx(m, type, hdr);
 			return;
 		}
@@ -585,7 +581,7 @@ vu_pmd_gso_rx(struct rte_mbuf *m, const struct virtio_net_hdr *h,
 	uint8_t buf[256];
 	uint32_t len = RTE_MIN(m->pkt_len, (uint32_t)sizeof(buf));
 	const uint8_t *p = rte_pktmbuf_read(m, 0, len, buf);
-	uint32_t l2 = RTE_ETHER_HDR_LEN, l3, l4;
+	uint32_t l2 = RTE_ETHER_HDR_LEN, l3, l4, thl;
 	uint16_t type, mss = rte_le_to_cpu_16(h->gso_size);
 
 	/* a type negotiated (ECN, 0x80, never offered), with its partial
@@ -628,17 +624,19 @@ vu_pmd_gso_rx(struct rte_mbuf *m, const struct virtio_net_hdr *h,
 			return false;
 	}
 	l4 = l2 + l3;
+	if (l3 < 20 || len < l4 + 20)
+		return false;
+	thl = (p[l4 + 12] >> 4) * 4u;	/* data offset */
 	/* the checksum is the TCP one; each segment fits the MTU */
-	if (l3 < 20 || len < l4 + 20 || rte_le_to_cpu_16(h->csum_start) != l4 ||
+	if (rte_le_to_cpu_16(h->csum_start) != l4 ||
 	    rte_le_to_cpu_16(h->csum_offset) !=
 		    offsetof(struct rte_tcp_hdr, cksum) ||
-	    (p[l4 + 12] >> 4) < 5 || len < l4 + (p[l4 + 12] >> 4) * 4u ||
-	    l4 + (p[l4 + 12] >> 4) * 4u + mss > max_frame)
+	    thl < 20 || len < l4 + thl || l4 + thl + mss > max_frame)
 		return false;
 	m->ol_flags |= RTE_MBUF_F_RX_LRO;
 	m->tso_segsz = mss;
 	m->l2_len = l2;
 	m->l3_len = l3;
-	m->l4_len = (p[l4 + 12] >> 4) * 4u;
+	m->l4_len = thl;
 	return true;
 }

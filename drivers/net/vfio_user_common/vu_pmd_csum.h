@@ -51,6 +51,14 @@
 #define VU_PMD_MAX_GSO_FRAME \
 	(RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN + 40 + UINT16_MAX)
 
+/* TCP segmentation a driver may use to send (VIRTIO 5.1.6.2), or a device
+ * to send it; each comes with its partial checksums (5.1.3.1: CSUM,
+ * GUEST_CSUM). */
+#define VU_PMD_HOST_TSO \
+	((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6))
+#define VU_PMD_GUEST_TSO \
+	((1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6))
+
 /* The gso_type values (bits 1 << VIRTIO_NET_HDR_GSO_*) that the TCP
  * segmentation features allow on a driver's transmitq (VIRTIO_NET_F_
  * HOST_TSO4/6) or, guest, on its receiveq (VIRTIO_NET_F_GUEST_TSO4/6)
