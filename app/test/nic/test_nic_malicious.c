@@ -1945,12 +1945,14 @@ test_mq_shrink_under_traffic(void **state)
 			VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs, 2), VIRTIO_NET_OK);
 		while (drv_recv(d, rq, rxbuf))
 			;
+		/* the used index before the buffers go: the device may fill
+		 * them all before we look again */
+		u = __atomic_load_n(&rq->used->idx, __ATOMIC_ACQUIRE);
 		old = rq->avail_idx;
 		while (rq->num_free > 0)
 			drv_post_rx(rq, 1, MQ_FRAME + 64, false);
 		dvq_kick(d, rq, old);
 		/* the device is filling receiveq 1 */
-		u = __atomic_load_n(&rq->used->idx, __ATOMIC_ACQUIRE);
 		end = now_us() + 1000000;
 		while (__atomic_load_n(&rq->used->idx, __ATOMIC_ACQUIRE) == u &&
 		       now_us() < end)
