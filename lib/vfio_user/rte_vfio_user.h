@@ -340,6 +340,69 @@ int rte_vfio_user_unregister(int dev_id);
 __rte_experimental
 int rte_vfio_user_set_sock_mode(int dev_id, mode_t mode);
 
+/** Default of each rte_vfio_user_timeouts field, in milliseconds. */
+#define RTE_VFIO_USER_TIMEOUT_MS_DEFAULT 5000
+/** Longest timeout rte_vfio_user_set_timeouts() takes: one hour. */
+#define RTE_VFIO_USER_TIMEOUT_MS_MAX 3600000
+
+/**
+ * How long a device waits for its client, in milliseconds. A client that
+ * takes longer is taken as stuck (or hostile): disconnected, or its DMA
+ * request failed. Each is RTE_VFIO_USER_TIMEOUT_MS_DEFAULT unless
+ * rte_vfio_user_set_timeouts() says otherwise.
+ */
+struct rte_vfio_user_timeouts {
+	/**
+	 * The rest of a message whose first bytes came: no byte of it for
+	 * this long and the client is disconnected (the stream cannot be
+	 * put back in step).
+	 */
+	uint32_t msg_ms;
+	/**
+	 * Replies the client does not read: queued replies of which no byte
+	 * left for this long disconnect the client.
+	 */
+	uint32_t reply_ms;
+	/**
+	 * The client's reply to a DMA_READ / DMA_WRITE message
+	 * (rte_vfio_user_dma_read(), rte_vfio_user_dma_write()): the call
+	 * fails with -ETIMEDOUT after this long; the connection goes on.
+	 */
+	uint32_t dma_ms;
+};
+
+/**
+ * Set how long a device waits for its client (struct
+ * rte_vfio_user_timeouts). Before rte_vfio_user_start(). Shorter limits
+ * free the device sooner from a client that stopped; longer ones spare a
+ * slow client on a loaded host (QEMU's own limit for the device's answers
+ * is its x-msg-timeout property).
+ *
+ * @param dev_id
+ *   Device id from rte_vfio_user_register().
+ * @param t
+ *   The limits; a field of 0 keeps its value (the default unless set
+ *   before).
+ * @return
+ *   0, or -ENODEV, -EINVAL (t NULL, or a field above
+ *   RTE_VFIO_USER_TIMEOUT_MS_MAX), -EBUSY (started).
+ */
+__rte_experimental int
+rte_vfio_user_set_timeouts(int dev_id, const struct rte_vfio_user_timeouts *t);
+
+/**
+ * How long a device waits for its client: the limits in force.
+ *
+ * @param dev_id
+ *   Device id from rte_vfio_user_register().
+ * @param t
+ *   Filled in (no field 0).
+ * @return
+ *   0, or -ENODEV, -EINVAL (t NULL).
+ */
+__rte_experimental int
+rte_vfio_user_get_timeouts(int dev_id, struct rte_vfio_user_timeouts *t);
+
 /**
  * Start serving clients: create and listen on the socket, hand it to the
  * event thread. The device description is checked first (see

@@ -53,7 +53,6 @@
 #include "vu_internal.h"
 
 #define PAGE RTE_VFIO_USER_DIRTY_PAGE_SIZE
-#define DMA_RW_TIMEOUT_MS 5000
 /* Updates whose old nodes may wait for readers before a map waits too. */
 #define VU_RETIRED_MAX 256u
 /* Retired batches before one is checked without a wait (a barrier each). */
@@ -1227,7 +1226,7 @@ vu_dma_rw_reply(struct vu_dev *dev, struct vu_msg *m)
 static int
 twin_wait(struct vu_conn *c, struct vu_dma_req *req)
 {
-	uint64_t deadline = vu_now_ms() + DMA_RW_TIMEOUT_MS;
+	uint64_t deadline = vu_now_ms() + c->dev->tmo.dma_ms;
 
 	for (;;) {
 		/* the main socket too: a client gone from it is gone, even if
@@ -1373,7 +1372,7 @@ dma_msg(struct vu_dev *dev, uint16_t cmd, uint64_t addr, uint8_t *buf,
 			   NULL, 0);
 	pthread_mutex_unlock(&dev->lock);
 
-	ts = vu_deadline_ts(vu_now_ms() + DMA_RW_TIMEOUT_MS);
+	ts = vu_deadline_ts(vu_now_ms() + dev->tmo.dma_ms);
 	pthread_mutex_lock(&d->req_lock);
 	while (ret == 0 && !req.done) {
 		if (pthread_cond_timedwait(&d->req_cond, &d->req_lock,

@@ -136,6 +136,7 @@ struct vu_dev {
 	int given_fd;		/* register_fd(): the caller's socket */
 	bool from_fd;		/* registered with register_fd() */
 	mode_t sock_mode;	/* of the socket file we create */
+	struct rte_vfio_user_timeouts tmo;	/* no field 0; set before start */
 	dev_t sock_dev;		/* the socket file we bound, to remove */
 	ino_t sock_ino;		/* only it at stop; 0: none */
 	bool started;

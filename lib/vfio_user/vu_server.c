@@ -37,7 +37,6 @@ RTE_LOG_REGISTER_DEFAULT(vfio_user_logtype, NOTICE);
  * gone (QEMU gives up on a reply after 5 s). Pauses shorter than this are
  * waited out: the spec sets no timeout.
  */
-#define VU_PARTIAL_TIMEOUT_MS 5000
 /* Messages handled per wake-up of one connection, for fairness. */
 #define VU_MSGS_PER_EVENT 64
 /*
@@ -316,20 +315,21 @@ rx_waiting(struct vu_conn *c)
 
 /*
  * The connection's timer fires at the earliest of: a partial message that
- * made no progress for VU_PARTIAL_TIMEOUT_MS, and queued output that made
- * no progress for VU_OUT_STALL_MS. With ev_lock held.
+ * made no progress for the device's msg_ms, and queued output that made
+ * no progress for its reply_ms. With ev_lock held.
  */
 static void
 conn_arm_timer_locked(struct vu_conn *c)
 {
 	struct itimerspec its = { 0 };
+	const struct rte_vfio_user_timeouts *tmo = &c->dev->tmo;
 	uint64_t now = vu_now_ms(), due = UINT64_MAX, stalled;
 
 	if (vu_rx_partial(&c->rx))
-		due = c->rx_activity_ms + VU_PARTIAL_TIMEOUT_MS;
+		due = c->rx_activity_ms + tmo->msg_ms;
 	stalled = vu_out_stalled_since(&c->out);
-	if (stalled != 0 && stalled + VU_OUT_STALL_MS < due)
-		due = stalled + VU_OUT_STALL_MS;
+	if (stalled != 0 && stalled + tmo->reply_ms < due)
+		due = stalled + tmo->reply_ms;
 	if (due == UINT64_MAX)
 		due = 0;
 	/* as armed already (mostly: disarmed, and nothing to arm) */
@@ -609,9 +609,8 @@ static void
 conn_timer_event(int fd, void *arg, uint32_t events)
 {
 	struct vu_conn *c = arg;
-	uint64_t ticks;
-
-	uint64_t now = vu_now_ms(), stalled;
+	const struct rte_vfio_user_timeouts *tmo = &c->dev->tmo;
+	uint64_t now = vu_now_ms(), stalled, ticks;
 
 	RTE_SET_USED(events);
 	if (read(fd, &ticks, sizeof(ticks)) < 0)
@@ -620,20 +619,20 @@ conn_timer_event(int fd, void *arg, uint32_t events)
 	c->timer_due = 0;	/* it fired: disarmed */
 	pthread_mutex_unlock(&c->ev_lock);
 	stalled = vu_out_stalled_since(&c->out);
-	if (stalled != 0 && now - stalled >= VU_OUT_STALL_MS) {
-		VU_LOG(ERR, "%s: client read none of %zu bytes of replies for "
-		       "%d ms: disconnected", c->dev->path,
-		       vu_out_pending(&c->out), VU_OUT_STALL_MS);
+	if (stalled != 0 && now - stalled >= tmo->reply_ms) {
+		VU_LOG(ERR,
+		       "%s: client read none of %zu bytes of replies for "
+		       "%u ms: disconnected",
+		       c->dev->path, vu_out_pending(&c->out), tmo->reply_ms);
 		conn_close(c);
 		return;
 	}
-	if (vu_rx_partial(&c->rx) &&
-	    now - c->rx_activity_ms >= VU_PARTIAL_TIMEOUT_MS &&
+	if (vu_rx_partial(&c->rx) && now - c->rx_activity_ms >= tmo->msg_ms &&
 	    !rx_waiting(c)) {
 		VU_LOG(ERR,
-		       "%s: incomplete message stalled for %d ms: the "
+		       "%s: incomplete message stalled for %u ms: the "
 		       "stream cannot be put back in step, disconnected",
-		       c->dev->path, VU_PARTIAL_TIMEOUT_MS);
+		       c->dev->path, tmo->msg_ms);
 		conn_close(c);
 		return;
 	}
@@ -979,6 +978,11 @@ dev_register(const char *path, int given_fd,
 	dev->given_fd = given_fd;
 	dev->from_fd = given_fd >= 0;
 	dev->sock_mode = RTE_VFIO_USER_SOCK_MODE_DEFAULT;
+	dev->tmo = (struct rte_vfio_user_timeouts){
+		.msg_ms = RTE_VFIO_USER_TIMEOUT_MS_DEFAULT,
+		.reply_ms = RTE_VFIO_USER_TIMEOUT_MS_DEFAULT,
+		.dma_ms = RTE_VFIO_USER_TIMEOUT_MS_DEFAULT,
+	};
 	if (ops != NULL)
 		dev->ops = *ops;
 	dev->priv = priv;
@@ -1062,6 +1066,45 @@ rte_vfio_user_set_sock_mode(int dev_id, mode_t mode)
 	if (dev->started)
 		return -EBUSY;
 	dev->sock_mode = mode;
+	return 0;
+}
+
+/* A timeout asked for: 0 keeps the current one. */
+static uint32_t
+tmo_pick(uint32_t asked, uint32_t cur)
+{
+	return asked != 0 ? asked : cur;
+}
+
+int
+rte_vfio_user_set_timeouts(int dev_id, const struct rte_vfio_user_timeouts *t)
+{
+	struct vu_dev *dev = vu_dev_get(dev_id);
+
+	if (dev == NULL)
+		return -ENODEV;
+	if (t == NULL || t->msg_ms > RTE_VFIO_USER_TIMEOUT_MS_MAX ||
+	    t->reply_ms > RTE_VFIO_USER_TIMEOUT_MS_MAX ||
+	    t->dma_ms > RTE_VFIO_USER_TIMEOUT_MS_MAX)
+		return -EINVAL;
+	if (dev->started)
+		return -EBUSY;
+	dev->tmo.msg_ms = tmo_pick(t->msg_ms, dev->tmo.msg_ms);
+	dev->tmo.reply_ms = tmo_pick(t->reply_ms, dev->tmo.reply_ms);
+	dev->tmo.dma_ms = tmo_pick(t->dma_ms, dev->tmo.dma_ms);
+	return 0;
+}
+
+int
+rte_vfio_user_get_timeouts(int dev_id, struct rte_vfio_user_timeouts *t)
+{
+	struct vu_dev *dev = vu_dev_get(dev_id);
+
+	if (dev == NULL)
+		return -ENODEV;
+	if (t == NULL)
+		return -EINVAL;
+	*t = dev->tmo;
 	return 0;
 }
 

@@ -133,8 +133,6 @@ struct vu_out {
 #define VU_OUT_HIGH (2 * (size_t)VU_MAX_MSG_SIZE)
 /* Reading resumes once the queue is below this. */
 #define VU_OUT_LOW ((size_t)VU_MAX_MSG_SIZE)
-/* A queue that moves no byte for this long means the peer is stuck. */
-#define VU_OUT_STALL_MS 5000
 
 int vu_out_init(struct vu_out *o);
 /* Drop everything queued (closing queued fds) and free the queue. */

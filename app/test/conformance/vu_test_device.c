@@ -6,7 +6,7 @@
  * vu_test_device: a small PCI device served with librte_vfio_user, the
  * server under test of the protocol conformance suite.
  *
- *   vu_test_device --socket-path=PATH | --fd=N
+ *   vu_test_device --socket-path=PATH | --fd=N [--msg-timeout=MS]
  *
  * Prints "ready <address>" on stdout once it listens, and exits 0 on
  * SIGTERM or SIGINT after unregistering the device.
@@ -112,7 +112,10 @@ cfg_init(void)
 static void
 usage(const char *prog)
 {
-	fprintf(stderr, "usage: %s --socket-path=PATH | --fd=N\n", prog);
+	fprintf(stderr,
+		"usage: %s --socket-path=PATH | --fd=N "
+		"[--msg-timeout=MS]\n",
+		prog);
 }
 
 int
@@ -121,6 +124,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket-path", required_argument, NULL, 'p' },
 		{ "fd", required_argument, NULL, 'f' },
+		{ "msg-timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -152,6 +156,7 @@ main(int argc, char **argv)
 		{ .flags = RTE_VFIO_USER_IRQ_F_EVENTFD, .count = 1 },
 		{ .flags = RTE_VFIO_USER_IRQ_F_EVENTFD, .count = 1 },
 	};
+	struct rte_vfio_user_timeouts tmo = { 0 };
 	struct rte_vfio_user_region reg;
 	const char *path = NULL;
 	char addr[PATH_MAX];
@@ -176,6 +181,20 @@ main(int argc, char **argv)
 				return 2;
 			}
 			given_fd = (int)v;
+			break;
+		}
+		case 't': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || v == 0 ||
+			    v > RTE_VFIO_USER_TIMEOUT_MS_MAX) {
+				usage(argv[0]);
+				return 2;
+			}
+			tmo.msg_ms = (uint32_t)v;
 			break;
 		}
 		default:
@@ -231,6 +250,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	ret = rte_vfio_user_set_dev_info(dev_id, &info);
+	if (ret < 0)
+		goto err;
+	ret = rte_vfio_user_set_timeouts(dev_id, &tmo);
 	if (ret < 0)
 		goto err;
 

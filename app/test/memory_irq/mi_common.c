@@ -167,6 +167,9 @@ dev_create(struct mi_dev *d, const char *name, bool noresize)
 		[MI_ERR] = { ev, 1 },
 		[4] = { ev, 1 },
 	};
+	const struct rte_vfio_user_timeouts tmo = { MI_TIMEOUT_MS,
+						    MI_TIMEOUT_MS,
+						    MI_TIMEOUT_MS };
 	int ret;
 
 	memset(d, 0, sizeof(*d));
@@ -184,6 +187,8 @@ dev_create(struct mi_dev *d, const char *name, bool noresize)
 				VFIO_USER_PCI_CONFIG_REGION_INDEX, &cfg);
 	for (unsigned int i = 0; ret == 0 && i < VFIO_USER_PCI_NUM_IRQS; i++)
 		ret = rte_vfio_user_set_irq_info(d->id, i, &irqs[i]);
+	if (ret == 0)
+		ret = rte_vfio_user_set_timeouts(d->id, &tmo);
 	if (ret == 0)
 		ret = rte_vfio_user_start(d->id);
 	if (ret == 0)

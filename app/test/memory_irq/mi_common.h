@@ -38,6 +38,13 @@
 #define MI_ERR 3u
 #define MI_MSIX_COUNT 8u
 #define MI_MSI_COUNT_B 100u
+/*
+ * How long the devices wait for their client (rte_vfio_user_set_timeouts():
+ * a message's rest, unread replies, DMA message replies): shorter than the
+ * library's 5 s default, so that the tests of those limits run in a
+ * fraction of the time.
+ */
+#define MI_TIMEOUT_MS 1500u
 
 /* QSBR thread ids the tests use. */
 #define MI_QS_MAIN 0u	/* the main thread, online only around triggers */

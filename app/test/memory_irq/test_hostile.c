@@ -685,9 +685,9 @@ hook_hold_thread(struct mi_dev *d, enum rte_vfio_user_status st)
 }
 
 /*
- * Device A's callback holds the event thread for 6 s while B's message
- * arrives in two parts; B's partial-message timer (5 s) falls due in the
- * middle, before its tail arrives. The tail waiting in the socket when
+ * Device A's callback holds the event thread for msg_ms + 1 s while B's
+ * message arrives in two parts; B's partial-message timer (msg_ms) falls
+ * due in the middle, before its tail arrives. The tail waiting in the socket when
  * the thread comes back shows the delay was the server's: the message is
  * served whole, and its data (which holds a GET_INFO header) is never
  * read as a command.
@@ -727,15 +727,16 @@ test_partial_thread_late(void **state)
 	memcpy(w.data + 8 + sizeof(inner), &argsz, sizeof(argsz));
 	mi_open(&a, &mi_a, NULL);
 	mi_open(&b, &mi_b, NULL);
-	late_hook_ms = 6000;
+	late_hook_ms = MI_TIMEOUT_MS + 1000;
 	mi_a.hook = hook_hold_thread;
 
 	assert_int_equal(rc_send_raw(&b, &w, first, NULL, 0), 0);
-	usleep(50 * 1000); /* read: B's timer armed for 5 s from here */
+	usleep(50 * 1000); /* read: B's timer armed for msg_ms from here */
 	assert_int_equal(rc_send(&a, VFIO_USER_DMA_MAP, 0, &m, sizeof(m), NULL,
 				 0, &id),
 			 0);
-	usleep(5250 * 1000); /* B's timer is due; the thread still held */
+	usleep((MI_TIMEOUT_MS + 250) * 1000); /* B's timer is due; the thread
+						 * still held */
 	assert_int_equal(rc_send_raw(&b, (uint8_t *)&w + first,
 				     sizeof(w) - first, NULL, 0),
 			 0);
@@ -819,12 +820,12 @@ test_flood_no_stall(void **state)
 	/* the other device answers at once, while device A's replies pile
 	 * up and its client is slowly drained (progress, so no timeout) */
 	for (int i = 0; i < 3; i++) {
-		worst = probe_latency(&o, 1500);
+		worst = probe_latency(&o, MI_TIMEOUT_MS / 2);
 		assert_true(worst < 50);
 		assert_true(drain(&c, 200 * 1024) > 0);
 	}
 	assert_int_equal(rte_vfio_user_is_connected(mi_a.id), 1);
-	/* no more reading: disconnected after VU_OUT_STALL_MS (5 s) */
+	/* no more reading: disconnected after reply_ms (MI_TIMEOUT_MS) */
 	t0 = mi_now_ms();
 	while (rte_vfio_user_is_connected(mi_a.id) == 1 &&
 	       mi_now_ms() - t0 < 10000) {
@@ -836,7 +837,7 @@ test_flood_no_stall(void **state)
 		      "device's worst region read latency %" PRIu64 " ms\n",
 		      gone, worst);
 	assert_int_equal(rte_vfio_user_is_connected(mi_a.id), 0);
-	assert_true(gone >= 4000 && gone < 7000);
+	assert_true(gone >= MI_TIMEOUT_MS - 200 && gone < MI_TIMEOUT_MS + 2000);
 	mi_wait_teardown(&mi_a, destroyed);
 	mi_close(&o, &mi_b);
 	mi_untrack(c.fd);
@@ -848,8 +849,70 @@ test_flood_no_stall(void **state)
 	assert_int_equal(maps_of("mi-flood"), 0);
 }
 
+/*
+ * rte_vfio_user_set_timeouts() / _get_timeouts(): 5 s each by default, a
+ * field of 0 keeps its value, not above the maximum, not once started.
+ * (What each limit does: test_flood_no_stall, test_msg_only_timeout and
+ * the partial-message tests, on devices with MI_TIMEOUT_MS.)
+ */
+static void
+test_timeouts_api(void **state)
+{
+	const struct rte_vfio_user_timeouts dflt = { 5000, 5000, 5000 };
+	struct rte_vfio_user_timeouts t, set;
+	char path[108];
+	int id;
+
+	(void)state;
+	assert_int_equal(RTE_VFIO_USER_TIMEOUT_MS_DEFAULT, 5000);
+	snprintf(path, sizeof(path), "%s/tmo.sock", mi_dir_path());
+	id = rte_vfio_user_register(path, NULL, NULL);
+	assert_true(id >= 0);
+	assert_int_equal(rte_vfio_user_get_timeouts(id, &t), 0);
+	assert_memory_equal(&t, &dflt, sizeof(t));
+
+	set = (struct rte_vfio_user_timeouts){ .reply_ms = 20 };
+	assert_int_equal(rte_vfio_user_set_timeouts(id, &set), 0);
+	set = (struct rte_vfio_user_timeouts){ .msg_ms = 1, .dma_ms = 30 };
+	assert_int_equal(rte_vfio_user_set_timeouts(id, &set), 0);
+	assert_int_equal(rte_vfio_user_get_timeouts(id, &t), 0);
+	assert_int_equal(t.msg_ms, 1);
+	assert_int_equal(t.reply_ms, 20);
+	assert_int_equal(t.dma_ms, 30);
+	/* the largest is taken, one more refused with nothing changed */
+	set = (struct rte_vfio_user_timeouts){
+		.msg_ms = RTE_VFIO_USER_TIMEOUT_MS_MAX,
+	};
+	assert_int_equal(rte_vfio_user_set_timeouts(id, &set), 0);
+	set = (struct rte_vfio_user_timeouts){
+		.msg_ms = 7,
+		.dma_ms = RTE_VFIO_USER_TIMEOUT_MS_MAX + 1,
+	};
+	assert_int_equal(rte_vfio_user_set_timeouts(id, &set), -EINVAL);
+	assert_int_equal(rte_vfio_user_get_timeouts(id, &t), 0);
+	assert_int_equal(t.msg_ms, RTE_VFIO_USER_TIMEOUT_MS_MAX);
+	assert_int_equal(t.dma_ms, 30);
+	assert_int_equal(rte_vfio_user_set_timeouts(id, NULL), -EINVAL);
+	assert_int_equal(rte_vfio_user_get_timeouts(id, NULL), -EINVAL);
+	assert_int_equal(rte_vfio_user_unregister(id), 0);
+	assert_int_equal(rte_vfio_user_get_timeouts(id, &t), -ENODEV);
+	assert_int_equal(rte_vfio_user_set_timeouts(id, &set), -ENODEV);
+	assert_int_equal(rte_vfio_user_set_timeouts(-1, &set), -ENODEV);
+
+	/* the fixture's device: its limits, and none changed once started */
+	assert_int_equal(rte_vfio_user_get_timeouts(mi_a.id, &t), 0);
+	assert_int_equal(t.msg_ms, MI_TIMEOUT_MS);
+	assert_int_equal(t.reply_ms, MI_TIMEOUT_MS);
+	assert_int_equal(t.dma_ms, MI_TIMEOUT_MS);
+	set = (struct rte_vfio_user_timeouts){ .dma_ms = 100 };
+	assert_int_equal(rte_vfio_user_set_timeouts(mi_a.id, &set), -EBUSY);
+	assert_int_equal(rte_vfio_user_get_timeouts(mi_a.id, &t), 0);
+	assert_int_equal(t.dma_ms, MI_TIMEOUT_MS);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, mi_test_teardown)
 const struct CMUnitTest mi_hostile_tests[] = {
+	T(test_timeouts_api),
 	T(test_irq_fd_not_eventfd),
 	T(test_irq_full_blocking_eventfd),
 	T(test_dma_shrink_sealable),

@@ -870,6 +870,35 @@ test_socket_devargs(void **state)
 		assert_int_equal(access(path, F_OK), -1);
 	}
 
+	/* timeout: the library's default (the fixture's port), or what the
+	 * devarg says, for each of the device's limits */
+	{
+		static const char *const bad[] = {
+			"99", "3600001", "-1", "1s", "",
+		};
+		struct rte_vfio_user_timeouts t;
+		int id = rte_vfio_user_get_dev_id(nic.sock);
+
+		assert_true(id >= 0);
+		assert_int_equal(rte_vfio_user_get_timeouts(id, &t), 0);
+		assert_true(t.msg_ms == 5000 && t.reply_ms == 5000 &&
+			    t.dma_ms == 5000);
+		snprintf(args, sizeof(args), "path=%s,timeout=700", path);
+		assert_int_equal(rte_vdev_init("net_vfio_user9", args), 0);
+		id = rte_vfio_user_get_dev_id(path);
+		assert_true(id >= 0);
+		assert_int_equal(rte_vfio_user_get_timeouts(id, &t), 0);
+		assert_true(t.msg_ms == 700 && t.reply_ms == 700 &&
+			    t.dma_ms == 700);
+		assert_int_equal(rte_vdev_uninit("net_vfio_user9"), 0);
+		for (unsigned int i = 0; i < RTE_DIM(bad); i++) {
+			snprintf(args, sizeof(args), "path=%s,timeout=%s", path,
+				 bad[i]);
+			assert_true(rte_vdev_init("net_vfio_user9", args) < 0);
+			assert_int_equal(access(path, F_OK), -1);
+		}
+	}
+
 	/* a second port on the socket our port serves (the same file under
 	 * another name): refused with EADDRINUSE, the first one unharmed */
 	snprintf(path, sizeof(path), "%s/./vnic.sock", nic.dir);

@@ -41,6 +41,8 @@
 #define VUN_MAX_QUEUE_SIZE	32768
 #define VUN_DEF_MTU		1500
 #define VUN_MAX_MTU		9216
+/* Shortest devarg timeout= (ms): a client on a loaded host needs some. */
+#define VUN_MIN_TIMEOUT_MS	100
 #define VUN_MIN_RECOMMENDED_MTU	1280	/* VIRTIO 5.1.4.1: SHOULD be at least */
 #define VUN_BURST		32
 
@@ -184,6 +186,7 @@ struct vun_dev {
 	uint32_t max_lro;		/* the port's max_lro_pkt_size with LRO
 					 * enabled, else 0 */
 	bool ring_copy;			/* rings always through a shadow copy */
+	uint32_t timeout_ms;		/* devarg timeout: the client's pace */
 
 	/* virtio state (event thread) */
 	uint64_t host_features;

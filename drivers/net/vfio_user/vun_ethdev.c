@@ -16,6 +16,8 @@
  *   GUEST_TSO4/6 while it has RTE_ETH_TX_OFFLOAD_TCP_TSO
  *   ring_copy=1: run every virtqueue on a shadow copy of its rings (the
  *   way of rings no view can be made of, vun_shadow.h), for tests
+ *   timeout=<ms>: how long the device waits for its client (the rest of a
+ *   message, the reading of its replies), rte_vfio_user_set_timeouts()
  */
 
 #include <errno.h>
@@ -53,11 +55,12 @@ RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 #define ARG_RING_COPY	"ring_copy"
 #define ARG_CSUM	"csum"
 #define ARG_TSO		"tso"
+#define ARG_TIMEOUT	"timeout"
 
 static const char *const valid_args[] = {
-	ARG_PATH,      ARG_QUEUES,    ARG_MAC,	    ARG_MTU,
-	ARG_SOCK_MODE, ARG_PACKED_VQ, ARG_IN_ORDER, ARG_OFFLOAD,
-	ARG_RING_COPY, ARG_CSUM,      ARG_TSO,	    NULL,
+	ARG_PATH,      ARG_QUEUES,   ARG_MAC,	  ARG_MTU,	 ARG_SOCK_MODE,
+	ARG_PACKED_VQ, ARG_IN_ORDER, ARG_OFFLOAD, ARG_RING_COPY, ARG_CSUM,
+	ARG_TSO,       ARG_TIMEOUT,  NULL,
 };
 
 /* ---- link ---- */
@@ -469,6 +472,9 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 	struct vu_pmd_arg_uint queues = { 1, VUN_MAX_QUEUE_PAIRS, 1 };
 	struct vu_pmd_arg_uint mtu = { RTE_ETHER_MIN_MTU, VUN_MAX_MTU,
 				       VUN_DEF_MTU };
+	struct vu_pmd_arg_uint timeout = { VUN_MIN_TIMEOUT_MS,
+					   RTE_VFIO_USER_TIMEOUT_MS_MAX,
+					   RTE_VFIO_USER_TIMEOUT_MS_DEFAULT };
 	struct rte_kvargs *kv;
 	int ret = -EINVAL;
 
@@ -528,12 +534,20 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 		VUN_LOG(ERR, "%s: ring_copy must be 0 or 1", name);
 		goto out;
 	}
+	if (rte_kvargs_process(kv, ARG_TIMEOUT, vu_pmd_arg_uint, &timeout) <
+	    0) {
+		VUN_LOG(ERR, "%s: timeout=%s: must be %u..%u (ms)", name,
+			vu_pmd_kv(kv, ARG_TIMEOUT), VUN_MIN_TIMEOUT_MS,
+			RTE_VFIO_USER_TIMEOUT_MS_MAX);
+		goto out;
+	}
 	if (rte_kvargs_process(kv, ARG_OFFLOAD, vu_pmd_arg_str, &off) < 0) {
 		VUN_LOG(ERR, "%s: offload must be one vhost-user socket path",
 			name);
 		goto out;
 	}
 	d->max_pairs = (uint16_t)queues.value;
+	d->timeout_ms = timeout.value;
 	d->mtu = (uint16_t)mtu.value;
 	d->mtu_arg = d->mtu;
 	if (d->mtu < VUN_MIN_RECOMMENDED_MTU)
@@ -603,12 +617,14 @@ vun_probe(struct rte_vdev_device *vdev)
 	rte_eth_dev_probing_finish(eth);
 	VUN_LOG(NOTICE,
 		"%s: port %u serves a virtio-net device on %s (%u queue "
-		"pairs, mtu %u, packed_vq %u, in_order %u, csum %u, tso %u%s%s%s)",
+		"pairs, mtu %u, packed_vq %u, in_order %u, csum %u, tso %u, "
+		"timeout %u ms%s%s%s)",
 		name, d->port_id, d->path, d->max_pairs, d->mtu,
 		!!(d->host_features & (1ULL << VIRTIO_F_RING_PACKED)),
 		!!(d->host_features & (1ULL << VIRTIO_F_IN_ORDER)),
 		!!(d->host_features & (1ULL << VIRTIO_NET_F_CSUM)),
 		!!(d->host_features & (1ULL << VIRTIO_NET_F_HOST_TSO4)),
+		d->timeout_ms,
 		d->ring_copy ? ", rings through shadow copies" : "",
 		offload[0] ? ", queues offloaded to " : "", offload);
 	return 0;
@@ -631,4 +647,5 @@ VU_PMD_REGISTER_PARAM_STRING(
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> mtu=<68-9216> "
 	"sock_mode=<octal, default 0600> "
 	"packed_vq=<0|1> in_order=<0|1> csum=<0|1> tso=<0|1> "
-	"offload=<vhost-user socket> ring_copy=<0|1>");
+	"offload=<vhost-user socket> ring_copy=<0|1> "
+	"timeout=<ms, default 5000>");

@@ -1449,6 +1449,12 @@ vun_virtio_register(struct vun_dev *d)
 	ret = rte_vfio_user_set_sock_mode(id, d->sock_mode);
 	if (ret < 0)
 		goto err;
+	ret = rte_vfio_user_set_timeouts(id,
+					 &(struct rte_vfio_user_timeouts){
+						 d->timeout_ms, d->timeout_ms,
+						 d->timeout_ms });
+	if (ret < 0)
+		goto err;
 	ret = rte_vfio_user_set_dev_info(id, &info);
 	if (ret < 0)
 		goto err;
