@@ -12,7 +12,9 @@
 #         from Debian's own qemu source package (sid), x86_64-softmmu only,
 #         TCG, no UI; configured with the newer meson of Debian's meson
 #         package, unpacked privately (the system meson is left alone).
-#       - a guest: the kernel of Debian 12's linux-image-amd64 and an
+#       - a guest: the kernel of Debian 12's linux-image-amd64 (booted
+#         through its PVH entry point, taken out of the bzImage by
+#         vm-kernel.py: no decompression by the emulated CPU) and an
 #         initramfs of busybox-static and the kernel's virtio/pktgen
 #         modules, whose /init loads virtio_pci + virtio_net, runs the test
 #         script given to `run`, then powers off.
@@ -68,6 +70,7 @@
 set -euo pipefail
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
+VM_KERNEL_PY=$(dirname "$SELF")/vm-kernel.py
 CACHE=${VU_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dpdk-vfio-user/vm}
 MIRROR=${VU_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 QEMU_SUITE=${VU_QEMU_SUITE:-sid}
@@ -345,15 +348,18 @@ build_qemu() {
 
 GUEST_DIR=$CACHE/guest
 
-# The packed initramfs carries /init and /vmtest/lib.sh written below:
-# repacked (no download) whenever they change.
+# The packed initramfs carries /init and /vmtest/lib.sh written below, and
+# the kernel booted comes out of vm-kernel.py: repacked (no download)
+# whenever they change.
 guest_stamp() {
-	declare -f write_init | md5sum | cut -d' ' -f1
+	{ declare -f write_init pack_guest; cat "$VM_KERNEL_PY"; } |
+		md5sum | cut -d' ' -f1
 }
 
 guest_ok() {
 	[ -f "$GUEST_DIR/.fetched" ] && [ -f "$GUEST_DIR/vmlinuz" ] &&
 		[ -f "$GUEST_DIR/initramfs.cpio.gz" ] &&
+		[ -f "$GUEST_DIR/$(cat "$GUEST_DIR/BOOT" 2>/dev/null)" ] &&
 		[ "$(cat "$GUEST_DIR/.packed" 2>/dev/null)" = "$(guest_stamp)" ]
 }
 
@@ -520,6 +526,20 @@ pack_guest() {
 		gzip -9 > "$GUEST_DIR/initramfs.cpio.gz.tmp"
 	mv "$GUEST_DIR/initramfs.cpio.gz.tmp" "$GUEST_DIR/initramfs.cpio.gz"
 	rm -rf "$root"
+	# The kernel QEMU boots: the ELF image inside the bzImage when it has
+	# a PVH entry point (no decompression in the emulated CPU: 3 s less
+	# per boot under TCG), else the bzImage itself.
+	rm -f "$GUEST_DIR/vmlinux" "$GUEST_DIR/vmlinux.tmp"
+	if command -v python3 >/dev/null &&
+		python3 "$VM_KERNEL_PY" "$GUEST_DIR/vmlinuz" \
+			"$GUEST_DIR/vmlinux.tmp" >"$GUEST_DIR/boot.log" 2>&1; then
+		mv "$GUEST_DIR/vmlinux.tmp" "$GUEST_DIR/vmlinux"
+		echo vmlinux > "$GUEST_DIR/BOOT"
+	else
+		rm -f "$GUEST_DIR/vmlinux.tmp"
+		echo vmlinuz > "$GUEST_DIR/BOOT"
+	fi
+	log "guest boots $(cat "$GUEST_DIR/BOOT"): $(tail -n 1 "$GUEST_DIR/boot.log" 2>/dev/null || echo 'no python3')"
 	guest_stamp > "$GUEST_DIR/.packed"
 }
 
@@ -617,7 +637,7 @@ cmd_run() {
 		-object "$backend"
 		-numa node,memdev=mem
 		-nodefaults -no-user-config -display none
-		-kernel "$GUEST_DIR/vmlinuz" -initrd /dev/fd/9
+		-kernel "$GUEST_DIR/$(cat "$GUEST_DIR/BOOT")" -initrd /dev/fd/9
 		-append "console=ttyS0 mitigations=off $append")
 	if [ -n "$serial" ]; then
 		cmd+=(-serial "file:$serial")
@@ -638,7 +658,7 @@ cmd_env() {
 	echo "VM_CACHE=$CACHE"
 	echo "VM_QEMU=$QEMU_BIN"
 	echo "VM_QEMU_VERSION=$("$QEMU_BIN" --version | sed -n '1s/.*version //p')"
-	echo "VM_KERNEL=$GUEST_DIR/vmlinuz"
+	echo "VM_KERNEL=$GUEST_DIR/$(cat "$GUEST_DIR/BOOT")"
 	echo "VM_KERNEL_VERSION=$(cat "$GUEST_DIR/KVER")"
 	echo "VM_INITRD=$GUEST_DIR/initramfs.cpio.gz"
 }
