@@ -87,8 +87,14 @@ vm_setup() {
 	[ -f "$BUILD/drivers/net/vfio_user/librte_net_vfio_user.so" ] ||
 		vm_die "net_vfio_user not built in $BUILD"
 	vu_plugin_dir "$BUILD" || vm_die "cannot copy the PMDs"
-	cc -static -O2 -o "$VM_WORK/vmtool" "$VM_TEST_DIR/vmtool.c" ||
-		vm_die "cannot build the guest tool vmtool.c (cc -static)"
+	# the guest tool: meson's (VU_VMTOOL), else built here (the script
+	# run by hand)
+	if [ -x "${VU_VMTOOL:-}" ]; then
+		cp "$VU_VMTOOL" "$VM_WORK/vmtool"
+	else
+		cc -static -O2 -o "$VM_WORK/vmtool" "$VM_TEST_DIR/vmtool.c" ||
+			vm_die "cannot build the guest tool vmtool.c (cc -static)"
+	fi
 }
 
 # tp_start FWD_MODE DEVARGS [testpmd application args...]
