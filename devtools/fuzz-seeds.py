@@ -357,6 +357,15 @@ def vring_seeds():
     body = b"".join(op_write(BUF + o, pkt[o:o + 1000]) for o in range(0, len(pkt), 1000))
     body += split_desc(0, MEM_IOVA + BUF, len(pkt)) + split_avail([0])
     s["split_rx_gso"] = vq(0, size8 | 0x2800) + body + op_rx(4)
+    # ...and kept partial (bit 10: rx_partial), not summed
+    s["split_rx_gso_kept"] = vq(0, size8 | 0x2c00) + body + op_rx(4)
+    # a 200-byte TCP/IPv4 frame with a partial checksum, kept
+    csum_hdr = struct.pack("<BBHHHHH", 1, 0, 0, 0, 34, 16, 0)
+    tcp200 = tcp[:16] + struct.pack(">H", 200 - 14) + tcp[18:]
+    pkt = csum_hdr + tcp200 + bytes(200 - len(tcp200))
+    body = op_write(BUF, pkt) + split_desc(0, MEM_IOVA + BUF, len(pkt)) + \
+        split_avail([0])
+    s["split_rx_partial_kept"] = vq(0, size8 | 0x2400) + body + op_rx(4)
     body = b"".join(split_desc(i, MEM_IOVA + BUF + 0x800 * i, 2048, D_WRITE) for i in range(16))
     body += split_avail(list(range(16)))
     s["split_tx_gso"] = vq(F_MRG, 4 | 0x1800) + body + \

@@ -37,7 +37,9 @@
  *                 bit 11 (with 13): VIRTIO_NET_F_HOST_TSO4/6 and the
  *                 port's LRO (GSO packets taken whole); (with 12):
  *                 VIRTIO_NET_F_GUEST_TSO4/6 (segmentation requests sent
- *                 whole, else cut into segments)
+ *                 whole, else cut into segments); bit 10 (with 13): the
+ *                 port keeps partial checksums (rx_partial=1 with the
+ *                 receive checksum offloads)
  *   u16 desc, avail, used   ring offsets in the read/write region
  *                 (aligned down as VIRTIO requires)
  *   u16 last_avail, last_used   device positions (packed: bit 15 is
@@ -310,6 +312,7 @@ queue_setup(struct vun_vq *vq, struct fz *f)
 	vq->mrg_rxbuf = feat & 0x10;
 	vq->csum = sz & 0x2000;
 	vq->guest_csum = sz & 0x1000;
+	h.d->rx_partial = (sz & 0x2400) == 0x2400;
 	/* as vq_take_features(): segmentation only with CSUM (FEATURES_OK
 	 * refuses it without) */
 	if ((sz & 0x2800) == 0x2800) {

@@ -70,13 +70,18 @@ nic_port_configure(uint16_t mtu)
 }
 
 static int
-port_configure(uint16_t port, uint16_t mtu, uint32_t max_lro, bool tso)
+port_configure(uint16_t port, uint16_t mtu, uint32_t max_lro, bool tso,
+	       bool rx_csum)
 {
 	struct rte_eth_conf conf = {
 		.rxmode = { .mtu = mtu,
-			    .offloads = RTE_ETH_RX_OFFLOAD_SCATTER |
-					(max_lro ? RTE_ETH_RX_OFFLOAD_TCP_LRO :
-						   0),
+			    .offloads =
+				    RTE_ETH_RX_OFFLOAD_SCATTER |
+				    (max_lro ? RTE_ETH_RX_OFFLOAD_TCP_LRO : 0) |
+				    (rx_csum ?
+					     RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+						     RTE_ETH_RX_OFFLOAD_UDP_CKSUM :
+					     0),
 			    .max_lro_pkt_size = max_lro },
 		.txmode = { .offloads = RTE_ETH_TX_OFFLOAD_MULTI_SEGS |
 					(tso ? RTE_ETH_TX_OFFLOAD_TCP_TSO :
@@ -98,13 +103,19 @@ port_configure(uint16_t port, uint16_t mtu, uint32_t max_lro, bool tso)
 int
 nic_port_configure_at(uint16_t port, uint16_t mtu)
 {
-	return port_configure(port, mtu, 0, false);
+	return port_configure(port, mtu, 0, false, false);
 }
 
 int
 nic_port_configure_lro(uint16_t mtu, uint32_t max_lro, bool tso)
 {
-	return port_configure(nic.port, mtu, max_lro, tso);
+	return port_configure(nic.port, mtu, max_lro, tso, false);
+}
+
+int
+nic_port_configure_ol(uint16_t mtu, uint32_t max_lro, bool tso, bool rx_csum)
+{
+	return port_configure(nic.port, mtu, max_lro, tso, rx_csum);
 }
 
 int

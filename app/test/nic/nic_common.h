@@ -256,6 +256,9 @@ int nic_port_configure_at(uint16_t port, uint16_t mtu);
 /* nic_port_configure() with RTE_ETH_RX_OFFLOAD_TCP_LRO and max_lro its
  * max_lro_pkt_size (0: LRO off), and RTE_ETH_TX_OFFLOAD_TCP_TSO (tso). */
 int nic_port_configure_lro(uint16_t mtu, uint32_t max_lro, bool tso);
+/* ...and the receive checksum offloads (TCP_CKSUM, UDP_CKSUM) if rx_csum. */
+int nic_port_configure_ol(uint16_t mtu, uint32_t max_lro, bool tso,
+			  bool rx_csum);
 void nic_port_start(void);
 void nic_port_stop(void);
 /* Link status as the application sees it (rte_eth_link_get_nowait). */

@@ -1520,6 +1520,26 @@ tcp_frame(uint8_t *f, uint32_t len, bool v6, uint32_t seq)
 	return l4 + sizeof(*t);
 }
 
+/* tcp_frame(), or its UDP twin (the IP protocol and the UDP length), or
+ * with a type no IP version has (not_ip). */
+static void
+udp_frame(uint8_t *f, uint32_t len, bool v6, bool udp, uint32_t seq,
+	  bool not_ip)
+{
+	uint32_t l3 = RTE_ETHER_HDR_LEN, l4 = l3 + (v6 ? 40 : 20);
+
+	tcp_frame(f, len, v6, seq);
+	if (udp) {
+		struct rte_udp_hdr *u = (struct rte_udp_hdr *)(f + l4);
+
+		f[l3 + (v6 ? 6 : 9)] = IPPROTO_UDP;
+		u->dgram_len = rte_cpu_to_be_16((uint16_t)(len - l4));
+		u->dgram_cksum = 0;
+	}
+	if (not_ip)
+		f[12] = 0x88;	/* 0x8800 */
+}
+
 /* The MSS of the requests below, and the size of their mbufs. */
 static uint16_t tso_mss = TSO_MSS;
 static uint32_t tso_seg = 1000;
@@ -1962,6 +1982,151 @@ test_rx_gso(void **state)
 	port_offloads(0, false);
 }
 
+/*
+ * Driver -> port, partial checksums kept (devarg rx_partial=1, the port
+ * with the receive checksum offloads): a TCP or UDP checksum over IPv4
+ * or IPv6 arrives as the driver sent it, flagged
+ * RTE_MBUF_F_RX_L4_CKSUM_NONE with its header lengths; any other partial
+ * checksum (not where the L4 header's is, not IP) is finished as without
+ * the devarg; a GSO packet is flagged RTE_MBUF_F_RX_LRO and _NONE, not
+ * summed. Without the port's receive checksum offloads every one is
+ * finished (test_rx_partial_csum, test_rx_gso).
+ */
+static void
+test_rx_partial_kept(void **state)
+{
+	enum {
+		KEPT,
+		DONE,
+		NOT_IP
+	};
+	static const struct {
+		uint32_t len;
+		bool v6, udp;
+		uint16_t start, off;	/* from the L4 header */
+		int fate;
+		enum tx_shape shape;
+	} c[] = {
+		{ 200, false, false, 0, 16, KEPT, TX_ONE },
+		{ 1514, true, false, 0, 16, KEPT, TX_SPLIT },
+		{ 300, false, true, 0, 6, KEPT, TX_INDIRECT },
+		{ 301, true, true, 0, 6, KEPT, TX_ONE },
+		{ 200, false, false, 0, 6, DONE, TX_ONE },	/* not TCP's */
+		{ 200, false, true, 0, 16, DONE, TX_ONE },	/* not UDP's */
+		{ 200, false, false, 4, 12, DONE, TX_ONE },	/* start */
+		{ 200, false, false, 0, 16, NOT_IP, TX_ONE },
+	};
+	const unsigned int n = RTE_DIM(c);
+	uint64_t bad0 = nic_xstat("rx_q0_bad_descriptors");
+	uint64_t kept_all = nic_xstat("rx_csum_kept");
+	struct rte_mbuf *m[RTE_DIM(c)];
+	static uint8_t f[NIC_SLOT];
+	struct nic_drv *d;
+
+	(void)state;
+	for (unsigned int round = 0; round < 2; round++) {
+		bool on = round == 0;
+		uint64_t kept0 = nic_xstat("rx_csum_kept");
+
+		nic_port_stop();
+		assert_int_equal(nic_port_configure_ol(NIC_MTU, 0, false, on),
+				 0);
+		nic_port_start();
+		d = drv_open();
+		drv_init(d, NIC_OFFERED | NIC_F(VIRTIO_NET_F_CSUM), NIC_NVQS);
+		for (unsigned int i = 0; i < n; i++) {
+			uint32_t l4 = RTE_ETHER_HDR_LEN + (c[i].v6 ? 40 : 20);
+			struct virtio_net_hdr_v1 h = {
+				.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+				.csum_start = (uint16_t)(l4 + c[i].start),
+				.csum_offset = c[i].off,
+			};
+
+			udp_frame(f, c[i].len, c[i].v6, c[i].udp, 700 + i,
+				  c[i].fate == NOT_IP);
+			drv_send_bytes(d, &d->vq[1], f, c[i].len, c[i].shape,
+				       500, &h);
+		}
+		assert_int_equal(nic_rx(0, m, n, 2000), n);
+		for (unsigned int i = 0; i < n; i++) {
+			uint32_t l4 = RTE_ETHER_HDR_LEN + (c[i].v6 ? 40 : 20);
+			uint32_t start = l4 + c[i].start;
+			bool kept = on && c[i].fate == KEPT;
+			uint16_t sum;
+
+			udp_frame(f, c[i].len, c[i].v6, c[i].udp, 700 + i,
+				  c[i].fate == NOT_IP);
+			if (!kept) {
+				sum = (uint16_t)~rte_raw_cksum(f + start,
+							       c[i].len -
+								       start);
+				if (sum == 0)
+					sum = 0xffff;
+				memcpy(f + start + c[i].off, &sum, 2);
+			}
+			assert_frame(m[i], f, c[i].len, i);
+			assert_int_equal(m[i]->ol_flags &
+						 RTE_MBUF_F_RX_L4_CKSUM_MASK,
+					 kept ? RTE_MBUF_F_RX_L4_CKSUM_NONE :
+						RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+			if (kept) {
+				assert_int_equal(m[i]->l2_len,
+						 RTE_ETHER_HDR_LEN);
+				assert_int_equal(m[i]->l3_len,
+						 c[i].v6 ? 40 : 20);
+				assert_int_equal(m[i]->l4_len,
+						 c[i].udp ? 8 : 20);
+			}
+		}
+		nic_free(m, (uint16_t)n);
+		assert_int_equal(drv_tx_reclaim(&d->vq[1]), n);
+		assert_int_equal(nic_xstat("rx_q0_bad_descriptors"), bad0);
+		assert_int_equal(nic_xstat("rx_csum_kept") - kept0, on ? 4 : 0);
+		drv_close(d);
+	}
+
+	/* GSO packets kept: RX_LRO and RX_L4_CKSUM_NONE, the bytes as sent */
+	nic_port_stop();
+	assert_int_equal(nic_port_configure_ol(NIC_MTU, VU_PMD_MAX_GSO_FRAME,
+					       false, true),
+			 0);
+	nic_port_start();
+	d = drv_open();
+	drv_init(d, NIC_OFFERED | NIC_F(VIRTIO_NET_F_CSUM) | TSO_F, NIC_NVQS);
+	for (unsigned int i = 0; i < 2; i++) {
+		bool v6 = i == 1;
+		uint32_t len = 16000 + i,
+			 l4 = RTE_ETHER_HDR_LEN + (v6 ? 40 : 20);
+		struct virtio_net_hdr_v1 h = {
+			.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+			.gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 :
+					 VIRTIO_NET_HDR_GSO_TCPV4,
+			.hdr_len = (uint16_t)(l4 + 20),
+			.gso_size = 1400,
+			.csum_start = (uint16_t)l4,
+			.csum_offset = 16,
+		};
+
+		tcp_frame(f, len, v6, 760 + i);
+		drv_send_bytes(d, &d->vq[1], f, len, TX_SPLIT, 4000, &h);
+		assert_int_equal(nic_rx(0, m, 1, 2000), 1);
+		assert_frame(m[0], f, len, i);
+		assert_int_equal(m[0]->ol_flags & (RTE_MBUF_F_RX_L4_CKSUM_MASK |
+						   RTE_MBUF_F_RX_LRO),
+				 RTE_MBUF_F_RX_L4_CKSUM_NONE |
+					 RTE_MBUF_F_RX_LRO);
+		assert_int_equal(m[0]->tso_segsz, 1400);
+		assert_int_equal(m[0]->l3_len, v6 ? 40 : 20);
+		assert_int_equal(m[0]->l4_len, 20);
+		nic_free(m, 1);
+	}
+	assert_int_equal(drv_tx_reclaim(&d->vq[1]), 2);
+	drv_close(d);
+	port_offloads(0, false);
+	/* 4 plain and 2 GSO packets kept, counted */
+	assert_int_equal(nic_xstat("rx_csum_kept") - kept_all, 6);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, nic_test_setup, nic_test_teardown)
 
 int
@@ -1989,6 +2154,7 @@ main(void)
 		T(test_guest_offloads),
 		T(test_rx_gso),
 		T(test_tx_gso),
+		T(test_rx_partial_kept),
 	};
 	int ret;
 
@@ -1996,7 +2162,7 @@ main(void)
 #ifdef NIC_RING_COPY
 	/* the same tests on shadow rings (net_vfio_user's ring_copy), every
 	 * ring across pages (and in pieces where nic_frag is on) */
-	nic_devargs_extra = ",ring_copy=1";
+	nic_devargs_extra = ",ring_copy=1,rx_partial=1";
 	nic_rings_across = true;
 #define NIC_PROG "nic_traffic_shadow"
 #elif defined(NIC_HUGE)
@@ -2016,8 +2182,12 @@ main(void)
 	}
 	nic_huge = true;
 	nic_rings_across = true;
+	nic_devargs_extra = ",rx_partial=1";
 #define NIC_PROG "nic_traffic_huge"
 #else
+	/* (rx_partial: partial checksums kept only while the port has the
+	 * receive checksum offloads, which test_rx_partial_kept turns on) */
+	nic_devargs_extra = ",rx_partial=1";
 #define NIC_PROG "nic_traffic"
 #endif
 	if (rxbuf == NULL || nic_group_setup(NIC_PROG) < 0)

@@ -24,6 +24,7 @@
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
+#include <rte_bus_vdev.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -32,6 +33,7 @@
 
 #include "frame_ip.h"
 #include "inproc_pair.h"
+#include "vu_pmd_csum.h"
 
 #define WAIT_MS 2000
 #define FRAME_MAX 2048
@@ -312,6 +314,237 @@ test_partial(void **state)
 	send_all(g.be, g.be_mp, g.fe, false);
 }
 
+/* m (received) with its kept partial checksum finished: the bytes in f
+ * (the frame, read out), checked as assert_received() checks a finished
+ * one; m's flags and header lengths those of a kept checksum. */
+static void
+assert_kept(const struct rte_mbuf *m, const struct shape *s, uint32_t seq,
+	    unsigned int i)
+{
+	static uint8_t b[FRAME_MAX];
+	const uint8_t *p = rte_pktmbuf_read(m, 0, m->pkt_len, b);
+	uint32_t l4 = sizeof(struct rte_ether_hdr) + l3_len(s);
+	uint32_t cks = l4 + (s->tcp ?
+				     offsetof(struct rte_tcp_hdr, cksum) :
+				     offsetof(struct rte_udp_hdr, dgram_cksum));
+	struct rte_mbuf *c = rte_pktmbuf_alloc(g.fe_mp);
+	uint16_t sum;
+
+	assert_int_equal(m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK,
+			 RTE_MBUF_F_RX_L4_CKSUM_NONE);
+	assert_int_equal(m->l2_len, sizeof(struct rte_ether_hdr));
+	assert_int_equal(m->l3_len, l3_len(s));
+	assert_int_equal(m->l4_len, l4_len(s));
+	/* the field holds the pseudo header's sum: the sum from the L4
+	 * header to the end, complemented, is the checksum */
+	if (p != b)
+		memcpy(b, p, m->pkt_len);
+	sum = (uint16_t)~rte_raw_cksum(b + l4, m->pkt_len - l4);
+	if (sum == 0)
+		sum = 0xffff;
+	memcpy(b + cks, &sum, 2);
+	assert_non_null(c);
+	memcpy(rte_pktmbuf_append(c, (uint16_t)m->pkt_len), b, m->pkt_len);
+	assert_received(c, s, seq, false, i);
+	rte_pktmbuf_free(c);
+}
+
+/* The xstat name of port. */
+static uint64_t
+xstat(uint16_t port, const char *name)
+{
+	uint64_t id, v;
+
+	assert_int_equal(rte_eth_xstats_get_id_by_name(port, name, &id), 0);
+	assert_int_equal(rte_eth_xstats_get_by_id(port, &id, &v, 1), 1);
+	return v;
+}
+
+/* The second pair's ports (test_kept). */
+static uint16_t be2, fe2;
+
+/* Port `port` of the second pair configured again, with the checksum
+ * offloads both ways or none, and with TSO and LRO (seg). */
+static void
+kept_port(uint16_t port, bool on, bool seg, struct rte_mempool *mp)
+{
+	struct rte_eth_conf conf = { 0 };
+
+	if (on) {
+		conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+				       RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
+				       RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+				       RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	}
+	if (seg) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+		conf.rxmode.max_lro_pkt_size = VU_PMD_MAX_GSO_FRAME;
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO |
+					RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	}
+	assert_int_equal(rte_eth_dev_stop(port), 0);
+	assert_int_equal(inproc_port_start(port, &conf, 0, 0, mp), 0);
+	assert_true(inproc_link_wait(fe2, true, WAIT_MS));
+	assert_true(inproc_link_wait(be2, true, WAIT_MS));
+}
+
+/* Receive n packets on port into m. */
+static void
+recv_n(uint16_t port, struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t got = 0;
+
+	for (int t = 0; t < WAIT_MS && got < n; t++) {
+		got += rte_eth_rx_burst(port, 0, m + got, (uint16_t)(n - got));
+		if (got < n)
+			rte_delay_ms(1);
+	}
+	assert_int_equal(got, n);
+}
+
+/* A TCP/IPv4 segmentation request of 20000 bytes (MSS 1400) in a chain
+ * from port `from`, received whole on `to`: flagged RTE_MBUF_F_RX_LRO and
+ * _L4_CKSUM_NONE, its bytes as sent but the IP length and checksum, and
+ * its TCP checksum right once finished. */
+static void
+kept_gso(uint16_t from, struct rte_mempool *mp, uint16_t to)
+{
+	enum {
+		LEN = 20000,
+		L4 = 34,
+		CHUNK = 2000
+	};
+	static uint8_t f[LEN], b[LEN];
+	struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(f + L4);
+	struct rte_mbuf *m = NULL;
+	const uint8_t *p;
+	uint16_t sum;
+
+	memset(f, 0, sizeof(f));
+	frame_ip_fill(f, false, IPPROTO_TCP, LEN - L4, 77);
+	t->src_port = rte_cpu_to_be_16(1000);
+	t->dst_port = rte_cpu_to_be_16(2077);
+	t->data_off = 5 << 4;
+	t->tcp_flags = RTE_TCP_ACK_FLAG;
+	for (uint32_t i = L4 + sizeof(*t); i < LEN; i++)
+		f[i] = (uint8_t)(i * 11);
+	for (uint32_t o = 0; o < LEN; o += CHUNK) {
+		struct rte_mbuf *s = rte_pktmbuf_alloc(mp);
+
+		assert_non_null(s);
+		memcpy(rte_pktmbuf_append(s, CHUNK), f + o, CHUNK);
+		if (m == NULL)
+			m = s;
+		else
+			assert_int_equal(rte_pktmbuf_chain(m, s), 0);
+	}
+	m->l2_len = 14;
+	m->l3_len = 20;
+	m->l4_len = 20;
+	m->tso_segsz = 1400;
+	m->ol_flags = RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM |
+		      RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+	assert_int_equal(rte_eth_tx_prepare(from, 0, &m, 1), 1);
+	assert_int_equal(rte_eth_tx_burst(from, 0, &m, 1), 1);
+	recv_n(to, &m, 1);
+	assert_int_equal(m->ol_flags & (RTE_MBUF_F_RX_LRO |
+					RTE_MBUF_F_RX_L4_CKSUM_MASK),
+			 RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_NONE);
+	assert_int_equal(m->tso_segsz, 1400);
+	assert_int_equal(m->pkt_len, LEN);
+	p = rte_pktmbuf_read(m, 0, LEN, b);
+	if (p != b)
+		memcpy(b, p, LEN);
+	assert_memory_equal(b + L4 + 18, f + L4 + 18, LEN - L4 - 18);
+	assert_int_equal(rte_raw_cksum(b + 14, 20), 0xffff);
+	sum = (uint16_t)~rte_raw_cksum(b + L4, LEN - L4);
+	memcpy(b + L4 + 16, &sum, 2);
+	assert_int_equal(rte_ipv4_udptcp_cksum_verify((const struct rte_ipv4_hdr
+							       *)(b + 14),
+						      b + L4),
+			 0);
+	rte_pktmbuf_free(m);
+}
+
+/*
+ * rx_partial=1 on both PMDs (a second pair beside the first): with the
+ * receive checksum offloads on, the partial checksums the other side
+ * leaves arrive kept, flagged RTE_MBUF_F_RX_L4_CKSUM_NONE with their
+ * header lengths, the field holding the pseudo header's sum. Sent on as
+ * they came, with RTE_MBUF_F_TX_TCP_CKSUM / _UDP_CKSUM and without
+ * rte_eth_tx_prepare() (a switch forwarding them), they arrive kept on
+ * the other side too; finishing them gives every checksum right. With
+ * the device port's receive offloads off, it finishes them.
+ */
+static void
+test_kept(void **state)
+{
+	char sock[128], args[160];
+	struct rte_mbuf *m[RTE_DIM(shapes)];
+	const uint16_t n = RTE_DIM(shapes);
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/kept.sock", g.dir);
+	assert_int_equal(inproc_device_add(&g, "net_vfio_user1", sock,
+					   "rx_partial=1", &be2),
+			 0);
+	snprintf(args, sizeof(args), "path=%s,rx_partial=1", sock);
+	assert_int_equal(rte_vdev_init("net_virtio_vfio_user1", args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name("net_virtio_vfio_user1",
+						      &fe2),
+			 0);
+	assert_int_equal(inproc_port_start(fe2, NULL, 0, 0, g.fe_mp), 0);
+	kept_port(be2, true, false, g.be_mp);
+	kept_port(fe2, true, false, g.fe_mp);
+
+	/* frontend -> device: kept */
+	for (uint16_t i = 0; i < n; i++)
+		m[i] = mbuf_make(g.fe_mp, &shapes[i], 40 + i);
+	assert_int_equal(rte_eth_tx_prepare(fe2, 0, m, n), n);
+	assert_int_equal(rte_eth_tx_burst(fe2, 0, m, n), n);
+	recv_n(be2, m, n);
+	for (uint16_t i = 0; i < n; i++) {
+		assert_kept(m[i], &shapes[i], 40 + i, i);
+		/* sent on as a switch does: the offload asked for, the
+		 * field's seed as it came */
+		m[i]->ol_flags = (shapes[i].tcp ? RTE_MBUF_F_TX_TCP_CKSUM :
+						  RTE_MBUF_F_TX_UDP_CKSUM) |
+				 (shapes[i].v6 ? RTE_MBUF_F_TX_IPV6 :
+						 RTE_MBUF_F_TX_IPV4);
+	}
+	/* device -> frontend: kept again */
+	assert_int_equal(rte_eth_tx_burst(be2, 0, m, n), n);
+	recv_n(fe2, m, n);
+	for (uint16_t i = 0; i < n; i++) {
+		assert_kept(m[i], &shapes[i], 40 + i, i);
+		rte_pktmbuf_free(m[i]);
+	}
+	assert_int_equal(xstat(be2, "rx_csum_kept"), n);
+	assert_int_equal(xstat(fe2, "rx_q0_csum_kept"), n);
+
+	/* GSO packets both ways (TSO and LRO on both ports): kept, not
+	 * summed */
+	kept_port(be2, true, true, g.be_mp);
+	kept_port(fe2, true, true, g.fe_mp);
+	kept_gso(fe2, g.fe_mp, be2);
+	kept_gso(be2, g.be_mp, fe2);
+
+	/* the device port without the receive offloads: finished there
+	 * (the frontend without TSO first: LRO stays on under a driver
+	 * that negotiated segmentation) */
+	kept_port(fe2, true, false, g.fe_mp);
+	kept_port(be2, false, false, g.be_mp);
+	send_all(fe2, g.fe_mp, be2, true);
+
+	assert_int_equal(rte_eth_dev_stop(fe2), 0);
+	assert_int_equal(rte_eth_dev_close(fe2), 0);
+	assert_int_equal(rte_eth_dev_stop(be2), 0);
+	assert_int_equal(rte_eth_dev_close(be2), 0);
+	assert_int_equal(rte_vdev_uninit("net_virtio_vfio_user1"), 0);
+	assert_int_equal(rte_vdev_uninit("net_vfio_user1"), 0);
+}
+
 static int
 group_setup(void **state)
 {
@@ -328,6 +561,7 @@ main(void)
 		cmocka_unit_test(test_prepare_refuses),
 		cmocka_unit_test(test_software),
 		cmocka_unit_test(test_partial),
+		cmocka_unit_test(test_kept),
 	};
 
 	return cmocka_run_group_tests_name("csum", tests, group_setup,

@@ -20,7 +20,13 @@
 # (virtio_net_hdr gso_type TCPV4, gso_size 1448); cut: the guest turns
 # rx-gro-hw off on both netdevs (VIRTIO_NET_CTRL_GUEST_OFFLOADS without
 # GUEST_TSO4/6), so the device cuts every segmentation request into
-# MSS-sized segments itself. Either way the data must arrive intact; the
+# MSS-sized segments itself; kept: as gso, both devices with rx_partial=1
+# and both ports with RTE_ETH_RX_OFFLOAD_TCP_CKSUM: the guest's partial checksums
+# (plain and GSO packets) reach testpmd kept (RTE_MBUF_F_RX_L4_CKSUM_NONE,
+# no sum by the device: rx_csum_kept > 0 on both ports), and the csum
+# engine sends them on as they are (its TCP hw checksum request, the
+# pseudo header's sum in the field). Either way the data must arrive
+# intact; the
 # guest checks its counters (see guest_tso_tcp.sh). Here, for both
 # ports, from testpmd's telemetry socket: rx_lro_packets > 0 (GSO packets
 # taken whole from each sender), rx_too_long 0, tx_q0_drops 0, and
@@ -44,10 +50,12 @@ bytes=$((8 * 1024 * 1024))
 # its segments of 1448 bytes (MTU 1500, TCP timestamps)
 segs=$(((bytes + 1447) / 1448))
 secs=60
+kept=0
 case $mode in
 gso) cut=0 ;;
 cut) cut=1 ;;
-*) vm_die "usage: $0 gso|cut" ;;
+kept) cut=0 kept=1 ;;
+*) vm_die "usage: $0 gso|cut|kept" ;;
 esac
 
 vm_setup
@@ -63,22 +71,31 @@ csum set ip hw 1
 csum set tcp hw 1
 tso set 1448 0
 tso set 1448 1
+$([ "$kept" = 1 ] && printf '%s\n' "port config 0 rx_offload tcp_cksum on" \
+	"port config 1 rx_offload tcp_cksum on")
 port start all
 show port 0 tx_offload configuration
 show port 1 tx_offload configuration
 show port 0 rx_offload configuration
 show port 1 rx_offload configuration
 EOF
-TP_EAL_ARGS=(--vdev "net_vfio_user1,path=$sock1,mac=$mac1,mtu=1500")
-tp_start csum "mac=$mac0,mtu=1500" --enable-lro --max-lro-pkt-size=65597 \
+devx=
+[ "$kept" = 1 ] && devx=,rx_partial=1
+TP_EAL_ARGS=(--vdev "net_vfio_user1,path=$sock1,mac=$mac1,mtu=1500$devx")
+tp_start csum "mac=$mac0,mtu=1500$devx" --enable-lro \
+	--max-lro-pkt-size=65597 \
 	--eth-peer=0,$mac0 --eth-peer=1,$mac1 \
 	--cmdline-file="$VM_WORK/testpmd.cmd"
-echo "testpmd: and --vdev net_vfio_user1,path=$sock1,mac=$mac1,mtu=1500"
+echo "testpmd: and --vdev net_vfio_user1,path=$sock1,mac=$mac1,mtu=1500$devx"
 # the TSO both ports must have now
 for p in 0 1; do
 	grep -aA1 "Tx Offloading Configuration of port $p" "$TP_LOG" |
 		grep -q "TCP_TSO" ||
 		{ cat "$TP_LOG"; vm_die "testpmd: no TCP_TSO on port $p"; }
+	[ "$kept" = 1 ] || continue
+	grep -aA1 "Rx Offloading Configuration of port $p" "$TP_LOG" |
+		grep -q "TCP_CKSUM" ||
+		{ cat "$TP_LOG"; vm_die "testpmd: no TCP_CKSUM on port $p"; }
 done
 vm_start "tso-tcp-$mode" "$VM_TEST_DIR/guest_tso_tcp.sh" --append \
 	"vmtest.cut=$cut vmtest.bytes=$bytes vmtest.secs=$secs vmtest.mac0=$mac0 vmtest.mac1=$mac1" \
@@ -113,10 +130,11 @@ for p in 0 1; do
 		tail -n 1)
 	feat=${feat:-0}
 	lro=$(x rx_lro_packets)
+	kept_n=$(x rx_csum_kept)
 	too_long=$(x rx_too_long)
 	drops=$(x tx_q0_drops)
 	echo "port $p: driver features $feat; telemetry: rx_lro_packets $lro" \
-		"rx_too_long $too_long rx_q0_packets $(x rx_q0_packets)" \
+		"rx_csum_kept $kept_n rx_too_long $too_long rx_q0_packets $(x rx_q0_packets)" \
 		"tx_q0_packets $(x tx_q0_packets) tx_q0_drops $drops" \
 		"ipackets $(s ipackets) ibytes $(s ibytes)" \
 		"opackets $(s opackets) obytes $(s obytes) oerrors $(s oerrors)"
@@ -125,6 +143,11 @@ for p in 0 1; do
 		[ $((feat & 0x1980)) = $((0x1980)) ]
 	tp_check "port $p: rx_lro_packets > 0" [ "$lro" -gt 0 ]
 	tp_check "port $p: rx_too_long 0" [ "$too_long" = 0 ]
+	if [ "$kept" = 1 ]; then
+		tp_check "port $p: rx_csum_kept > 0" [ "$kept_n" -gt 0 ]
+	else
+		tp_check "port $p: rx_csum_kept 0" [ "$kept_n" = 0 ]
+	fi
 	tp_check "port $p: tx_q0_drops 0" [ "$drops" = 0 ]
 	# the frames it put in the driver's receive queue (one transfer's
 	# data, the other's ACKs): GSO packets whole, or every segment

@@ -76,6 +76,7 @@ struct vun_stats {
 	uint64_t nombuf;	/* bursts cut short for want of mbufs */
 	uint64_t errors;	/* packets given up on */
 	uint64_t lro;		/* GSO packets taken whole (RTE_MBUF_F_RX_LRO) */
+	uint64_t csum_kept;	/* partial checksums kept (rx_partial) */
 };
 
 /*
@@ -187,6 +188,10 @@ struct vun_dev {
 					 * enabled, else 0 */
 	bool ring_copy;			/* rings always through a shadow copy */
 	uint32_t timeout_ms;		/* devarg timeout: the client's pace */
+	bool rx_partial_arg;		/* devarg rx_partial */
+	bool rx_partial;		/* atomic: received partial checksums
+					 * kept (the devarg, and the port's
+					 * receive checksum offloads) */
 
 	/* virtio state (event thread) */
 	uint64_t host_features;

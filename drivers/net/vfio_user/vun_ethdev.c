@@ -18,6 +18,9 @@
  *   way of rings no view can be made of, vun_shadow.h), for tests
  *   timeout=<ms>: how long the device waits for its client (the rest of a
  *   message, the reading of its replies), rte_vfio_user_set_timeouts()
+ *   rx_partial=1: the driver's partial checksums kept, flagged
+ *   RTE_MBUF_F_RX_L4_CKSUM_NONE, while the port has the receive checksum
+ *   offloads (vu_pmd_csum_partial())
  */
 
 #include <errno.h>
@@ -56,11 +59,13 @@ RTE_LOG_REGISTER_DEFAULT(vun_logtype, NOTICE);
 #define ARG_CSUM	"csum"
 #define ARG_TSO		"tso"
 #define ARG_TIMEOUT	"timeout"
+#define ARG_RX_PARTIAL	"rx_partial"
 
 static const char *const valid_args[] = {
-	ARG_PATH,      ARG_QUEUES,   ARG_MAC,	  ARG_MTU,	 ARG_SOCK_MODE,
-	ARG_PACKED_VQ, ARG_IN_ORDER, ARG_OFFLOAD, ARG_RING_COPY, ARG_CSUM,
-	ARG_TSO,       ARG_TIMEOUT,  NULL,
+	ARG_PATH,	ARG_QUEUES,    ARG_MAC,	     ARG_MTU,
+	ARG_SOCK_MODE,	ARG_PACKED_VQ, ARG_IN_ORDER, ARG_OFFLOAD,
+	ARG_RING_COPY,	ARG_CSUM,      ARG_TSO,	     ARG_TIMEOUT,
+	ARG_RX_PARTIAL, NULL,
 };
 
 /* ---- link ---- */
@@ -151,10 +156,23 @@ vun_dev_configure(struct rte_eth_dev *dev)
 	/* the segmentation the device offers: the driver's with LRO, ours
 	 * with TSO */
 	ret = vun_virtio_set_lro(d, max_lro, false);
-	if (ret == 0)
-		vun_virtio_set_tso(d, dev->data->dev_conf.txmode.offloads &
-					      RTE_ETH_TX_OFFLOAD_TCP_TSO);
-	return ret;
+	if (ret < 0)
+		return ret;
+	vun_virtio_set_tso(d, dev->data->dev_conf.txmode.offloads &
+				      RTE_ETH_TX_OFFLOAD_TCP_TSO);
+	/* partial checksums left to an application that takes them: one
+	 * that enabled the receive checksum offloads (as net_vhost) */
+	__atomic_store_n(&d->rx_partial,
+			 d->rx_partial_arg &&
+				 (rxm->offloads & VU_PMD_RX_CSUM_CAPA) != 0,
+			 __ATOMIC_RELAXED);
+	if (d->rx_partial_arg && !(rxm->offloads & VU_PMD_RX_CSUM_CAPA))
+		VUN_LOG(WARNING,
+			"%s: rx_partial=1 without the receive checksum "
+			"offloads (TCP_CKSUM, UDP_CKSUM): partial checksums "
+			"finished here",
+			d->path);
+	return 0;
 }
 
 static int
@@ -275,7 +293,7 @@ static const struct vu_pmd_xstat vun_q_xstats[] = {
 /* then the port's: the driver's state, and receive counters of every
  * queue summed (per queue they would take telemetry's /ethdev/xstats of
  * 16 pairs past its 256 entries) */
-#define N_DEVX 7
+#define N_DEVX 8
 
 static uint64_t
 rx_sum(const struct vun_dev *d, size_t off)
@@ -354,6 +372,7 @@ vun_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
 	snprintf(names[n++].name, sizeof(names[0].name),
 		 "rx_mbuf_allocation_failures");
 	snprintf(names[n++].name, sizeof(names[0].name), "rx_lro_packets");
+	snprintf(names[n++].name, sizeof(names[0].name), "rx_csum_kept");
 	return (int)n;
 }
 
@@ -390,6 +409,9 @@ vun_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs,
 	n++;
 	xs[n] = (struct rte_eth_xstat){ n, rx_sum(d, offsetof(struct vun_stats,
 							      lro)) };
+	n++;
+	xs[n] = (struct rte_eth_xstat){ n, rx_sum(d, offsetof(struct vun_stats,
+							      csum_kept)) };
 	n++;
 	return (int)n;
 }
@@ -523,9 +545,12 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 	    rte_kvargs_process(kv, ARG_IN_ORDER, vu_pmd_arg_bool,
 			       &d->in_order) < 0 ||
 	    rte_kvargs_process(kv, ARG_CSUM, vu_pmd_arg_bool, &d->csum) < 0 ||
-	    rte_kvargs_process(kv, ARG_TSO, vu_pmd_arg_bool, &d->tso) < 0) {
+	    rte_kvargs_process(kv, ARG_TSO, vu_pmd_arg_bool, &d->tso) < 0 ||
+	    rte_kvargs_process(kv, ARG_RX_PARTIAL, vu_pmd_arg_bool,
+			       &d->rx_partial_arg) < 0) {
 		VUN_LOG(ERR,
-			"%s: packed_vq, in_order, csum and tso must be 0 or 1",
+			"%s: packed_vq, in_order, csum, tso and rx_partial "
+			"must be 0 or 1",
 			name);
 		goto out;
 	}
@@ -648,4 +673,4 @@ VU_PMD_REGISTER_PARAM_STRING(
 	"sock_mode=<octal, default 0600> "
 	"packed_vq=<0|1> in_order=<0|1> csum=<0|1> tso=<0|1> "
 	"offload=<vhost-user socket> ring_copy=<0|1> "
-	"timeout=<ms, default 5000>");
+	"timeout=<ms, default 5000> rx_partial=<0|1>");

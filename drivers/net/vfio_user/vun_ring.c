@@ -277,7 +277,8 @@ vun_rx_gso(struct vun_vq *vq, struct rte_mbuf *m, const uint8_t *h)
 
 	/* read once: the driver may be writing it */
 	memcpy(&hc, h, sizeof(hc));
-	if (unlikely(!vu_pmd_csum_rx(m, &hc, false)))
+	if (unlikely(!vu_pmd_csum_rx(m, &hc, false, &vq->dev->rx_partial,
+				     &vq->st.csum_kept)))
 		goto bad;
 	/* LRO off (or the header changed under us): a plain frame, if the
 	 * MTU lets it in */

@@ -296,7 +296,8 @@ vun_rx_offloads(struct vun_vq *vq, struct rte_mbuf *m, const uint8_t *h)
 				     __ATOMIC_RELAXED) !=
 		     VIRTIO_NET_HDR_GSO_NONE))
 		return vun_rx_gso(vq, m, h);
-	if (likely(vu_pmd_csum_rx(m, h, false)))
+	if (likely(vu_pmd_csum_rx(m, h, false, &vq->dev->rx_partial,
+				  &vq->st.csum_kept)))
 		return true;
 	vq->st.bad_desc++;
 	return false;

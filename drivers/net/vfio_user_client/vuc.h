@@ -76,6 +76,7 @@ struct vuc_stats {
 	uint64_t nombuf;	/* rx refill failures */
 	uint64_t kicks;		/* doorbells sent */
 	uint64_t full;		/* tx ring full */
+	uint64_t csum_kept;	/* rx: partial checksums kept (rx_partial) */
 };
 
 struct vuc_dev;
@@ -178,6 +179,10 @@ struct vuc_dev {
 	bool in_order;
 	bool mrg_rxbuf;
 	bool csum;			/* checksum offloads, when enabled */
+	bool rx_partial_arg;		/* devarg rx_partial */
+	bool rx_partial;		/* atomic: received partial checksums
+					 * kept (the devarg, and the port's
+					 * receive checksum offloads) */
 	uint64_t offload_want;		/* VIRTIO_NET_F_CSUM / _GUEST_CSUM /
 					 * _HOST_TSO4/6 the port's offloads ask
 					 * for (configure) */

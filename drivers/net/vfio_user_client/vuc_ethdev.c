@@ -10,6 +10,8 @@
  *   packed_vq=0 / in_order=0 / mrg_rxbuf=0: do not ask for these features
  *   csum=0: do not ask for checksum offloads (else asked for when the
  *   port's offloads enable them)
+ *   rx_partial=1: the device's partial checksums kept, flagged
+ *   RTE_MBUF_F_RX_L4_CKSUM_NONE (vu_pmd_csum_partial())
  */
 
 #include <errno.h>
@@ -42,10 +44,12 @@ RTE_LOG_REGISTER_DEFAULT(vuc_logtype, NOTICE);
 #define ARG_MRG_RXBUF	"mrg_rxbuf"
 #define ARG_TIMEOUT	"timeout"
 #define ARG_CSUM	"csum"
+#define ARG_RX_PARTIAL	"rx_partial"
 
 static const char *const valid_args[] = {
-	ARG_PATH,     ARG_QUEUES,    ARG_MAC,	  ARG_RECONNECT, ARG_PACKED_VQ,
-	ARG_IN_ORDER, ARG_MRG_RXBUF, ARG_TIMEOUT, ARG_CSUM,	 NULL,
+	ARG_PATH,      ARG_QUEUES,     ARG_MAC,	      ARG_RECONNECT,
+	ARG_PACKED_VQ, ARG_IN_ORDER,   ARG_MRG_RXBUF, ARG_TIMEOUT,
+	ARG_CSUM,      ARG_RX_PARTIAL, NULL,
 };
 
 /* ---- link and reconnection ---- */
@@ -408,7 +412,19 @@ vuc_dev_configure(struct rte_eth_dev *dev)
 	d->offload_want = want;
 	if (d->client != NULL && want != d->offload_asked)
 		d->requeue = true;	/* negotiated again at start */
+	/* partial checksums left to an application that takes them: one
+	 * that enabled the receive checksum offloads */
+	__atomic_store_n(&d->rx_partial,
+			 d->rx_partial_arg && (c->rxmode.offloads &
+					       VU_PMD_RX_CSUM_CAPA) != 0,
+			 __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&d->lock);
+	if (d->rx_partial_arg && !(c->rxmode.offloads & VU_PMD_RX_CSUM_CAPA))
+		VUC_LOG(WARNING,
+			"%s: rx_partial=1 without the receive checksum "
+			"offloads (TCP_CKSUM, UDP_CKSUM): partial checksums "
+			"finished here",
+			d->path);
 	return 0;
 }
 
@@ -645,6 +661,7 @@ static const struct vu_pmd_xstat vuc_xs[] = {
 	VU_PMD_XSTAT(struct vuc_stats, nombuf, "nombuf"),
 	VU_PMD_XSTAT(struct vuc_stats, kicks, "kicks"),
 	VU_PMD_XSTAT(struct vuc_stats, full, "ring_full"),
+	VU_PMD_XSTAT(struct vuc_stats, csum_kept, "csum_kept"),
 };
 
 static int
@@ -845,10 +862,12 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 		 rte_kvargs_process(kv, ARG_MRG_RXBUF, vu_pmd_arg_bool,
 				    &d->mrg_rxbuf) < 0 ||
 		 rte_kvargs_process(kv, ARG_CSUM, vu_pmd_arg_bool, &d->csum) <
-			 0)
+			 0 ||
+		 rte_kvargs_process(kv, ARG_RX_PARTIAL, vu_pmd_arg_bool,
+				    &d->rx_partial_arg) < 0)
 		VUC_LOG(ERR,
-			"%s: packed_vq, in_order, mrg_rxbuf and csum must be "
-			"0 or 1",
+			"%s: packed_vq, in_order, mrg_rxbuf, csum and "
+			"rx_partial must be 0 or 1",
 			name);
 	else
 		ret = 0;
@@ -989,4 +1008,5 @@ VU_PMD_REGISTER_PARAM_STRING(
 	net_virtio_vfio_user,
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> "
 	"reconnect=<ms, 0-3600000> packed_vq=<0|1> in_order=<0|1> "
-	"mrg_rxbuf=<0|1> csum=<0|1> timeout=<ms, 100-60000>");
+	"mrg_rxbuf=<0|1> csum=<0|1> timeout=<ms, 100-60000> "
+	"rx_partial=<0|1>");

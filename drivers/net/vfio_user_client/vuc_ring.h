@@ -132,7 +132,8 @@ rx_csum(struct vuc_vq *vq, struct rte_mbuf *m)
 						   -VUC_HDR_LEN);
 
 	/* (the flags byte first: the usual test, as without GSO) */
-	if (likely(vu_pmd_csum_rx(m, h, true))) {
+	if (likely(vu_pmd_csum_rx(m, h, true, &vq->dev->rx_partial,
+				  &vq->st.csum_kept))) {
 		if (likely(h[offsetof(struct virtio_net_hdr, gso_type)] ==
 			   VIRTIO_NET_HDR_GSO_NONE))
 			return true;

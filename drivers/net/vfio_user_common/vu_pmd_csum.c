@@ -130,6 +130,44 @@ vu_pmd_csum_finish(struct rte_mbuf *m, uint32_t start, uint32_t off)
 	return true;
 }
 
+int
+vu_pmd_csum_partial(struct rte_mbuf *m, uint32_t start, uint32_t off, bool keep)
+{
+	struct rte_net_hdr_lens hl;
+	uint32_t ptype, l4off;
+
+	if (start >= m->pkt_len || off + 2 > m->pkt_len - start)
+		return -1;
+	if (keep) {
+		ptype = rte_net_get_ptype(m, &hl,
+					  RTE_PTYPE_L2_MASK |
+						  RTE_PTYPE_L3_MASK |
+						  RTE_PTYPE_L4_MASK);
+		switch (ptype & RTE_PTYPE_L4_MASK) {
+		case RTE_PTYPE_L4_TCP:
+			l4off = offsetof(struct rte_tcp_hdr, cksum);
+			break;
+		case RTE_PTYPE_L4_UDP:
+			l4off = offsetof(struct rte_udp_hdr, dgram_cksum);
+			break;
+		default:
+			l4off = UINT32_MAX;
+			break;
+		}
+		/* (ptype parsed IPv4 or IPv6 to find TCP or UDP) */
+		if (off == l4off && start == (uint32_t)hl.l2_len + hl.l3_len) {
+			m->l2_len = hl.l2_len;
+			m->l3_len = hl.l3_len;
+			m->l4_len = hl.l4_len;
+			m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_NONE;
+			return 1;
+		}
+	}
+	vu_pmd_csum_finish(m, start, off);
+	m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	return 0;
+}
+
 /* m's IPv4 header (l3_len bytes at l2_len, options included, in the
  * first segment, as the NICs' offload wants it), or NULL. */
 static struct rte_ipv4_hdr *

@@ -96,6 +96,22 @@ vu_pmd_gso_types(uint64_t features, bool guest)
 bool vu_pmd_csum_finish(struct rte_mbuf *m, uint32_t start, uint32_t off);
 
 /*
+ * A received partial checksum (csum_start start, csum_offset off): kept
+ * as it is if keep and it is the TCP or UDP checksum of an IPv4 or IPv6
+ * packet (after up to two VLAN tags and IPv6 extension headers), the
+ * packet flagged RTE_MBUF_F_RX_L4_CKSUM_NONE (its data valid, the field
+ * holding the pseudo header's sum: what RTE_MBUF_F_TX_TCP_CKSUM /
+ * _UDP_CKSUM want there to send it on) with its l2_len, l3_len and
+ * l4_len set, as DPDK's vhost does for an application that enabled the
+ * receive checksum offloads; otherwise (or for any other) finished here
+ * (vu_pmd_csum_finish()) and flagged RTE_MBUF_F_RX_L4_CKSUM_GOOD. Returns
+ * 1 (kept), 0 (finished), or -1, m untouched, when the field does not lie
+ * inside the packet.
+ */
+int vu_pmd_csum_partial(struct rte_mbuf *m, uint32_t start, uint32_t off,
+			bool keep);
+
+/*
  * The transmit offloads m asks for (VU_PMD_TX_OFFLOAD_FLAGS set), into
  * the virtio_net_hdr at hdr (flags, gso_type, hdr_len, gso_size,
  * csum_start and csum_offset written, num_buffers left; any alignment):
@@ -206,15 +222,19 @@ bool vu_pmd_gso_rx(struct rte_mbuf *m, const struct virtio_net_hdr *h,
  * A received packet's virtio_net_hdr at hdr (any alignment; read once,
  * the peer may be writing it), of a peer that may send partial checksums:
  * a partial one is finished in software and the packet flagged
- * RTE_MBUF_F_RX_L4_CKSUM_GOOD; so is one the peer marked
- * VIRTIO_NET_HDR_F_DATA_VALID if valid_ok (a device may say so, a
- * driver may not: VIRTIO 1.x 5.1.6.2.1). False for a partial checksum
- * whose field lies outside the packet: the caller drops it.
+ * RTE_MBUF_F_RX_L4_CKSUM_GOOD, or kept and flagged _NONE while *keep
+ * (read only then: the port's rx_partial mode, vu_pmd_csum_partial()) and
+ * counted in *kept; one the peer marked VIRTIO_NET_HDR_F_DATA_VALID is
+ * flagged GOOD if valid_ok (a device may say so, a driver may not: VIRTIO
+ * 1.x 5.1.6.2.1). False for a partial checksum whose field lies outside
+ * the packet: the caller drops it.
  */
 static __rte_always_inline bool
-vu_pmd_csum_rx(struct rte_mbuf *m, const void *hdr, bool valid_ok)
+vu_pmd_csum_rx(struct rte_mbuf *m, const void *hdr, bool valid_ok,
+	       const bool *keep, uint64_t *kept)
 {
 	struct virtio_net_hdr h;
+	int r;
 
 	h.flags = __atomic_load_n((const uint8_t *)hdr, __ATOMIC_RELAXED);
 	if (likely(h.flags == 0))
@@ -224,11 +244,13 @@ vu_pmd_csum_rx(struct rte_mbuf *m, const void *hdr, bool valid_ok)
 		       (const uint8_t *)hdr +
 			       offsetof(struct virtio_net_hdr, csum_start),
 		       2 * sizeof(h.csum_start));
-		if (unlikely(!vu_pmd_csum_finish(
-			    m, rte_le_to_cpu_16(h.csum_start),
-			    rte_le_to_cpu_16(h.csum_offset))))
+		r = vu_pmd_csum_partial(m, rte_le_to_cpu_16(h.csum_start),
+					rte_le_to_cpu_16(h.csum_offset),
+					__atomic_load_n(keep,
+							__ATOMIC_RELAXED));
+		if (unlikely(r < 0))
 			return false;
-		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+		*kept += (uint64_t)r;
 	} else if (valid_ok && (h.flags & VIRTIO_NET_HDR_F_DATA_VALID)) {
 		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
 	}
