@@ -362,6 +362,20 @@ tel_commands(struct vu_dev *dev, uint64_t *msgs, uint64_t *errors, int *err)
 	return t;
 }
 
+/* The device's limits on its client (rte_vfio_user_set_timeouts()). */
+static struct rte_tel_data *
+tel_timeouts(const struct vu_dev *dev)
+{
+	struct rte_tel_data *t = tel_dict();
+
+	if (t == NULL)
+		return NULL;
+	rte_tel_data_add_dict_u64(t, "msg_ms", dev->tmo.msg_ms);
+	rte_tel_data_add_dict_u64(t, "reply_ms", dev->tmo.reply_ms);
+	rte_tel_data_add_dict_u64(t, "dma_ms", dev->tmo.dma_ms);
+	return t;
+}
+
 static int
 tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -402,6 +416,7 @@ tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_string(d, "device_flags", fl);
 	rte_tel_data_add_dict_u64(d, "num_regions", dev->info.num_regions);
 	rte_tel_data_add_dict_u64(d, "num_irqs", dev->info.num_irqs);
+	tel_add(d, "timeouts", tel_timeouts(dev), &err);
 	tel_add(d, "regions", tel_regions(dev, &err), &err);
 	tel_add(d, "dma", tel_dma(dev), &err);
 	tel_add(d, "irqs", tel_irqs(dev, &err), &err);

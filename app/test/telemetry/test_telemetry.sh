@@ -6,8 +6,9 @@
 # about our device, read with Debian's dpdk-telemetry.py, checked against
 # what the test did to the device.
 #
-#   1. testpmd serves net_vfio_user (16 queue pairs); /vfio_user/list and
-#      /vfio_user/info,0 show the device and no client.
+#   1. testpmd serves net_vfio_user (16 queue pairs, timeout=4000);
+#      /vfio_user/list and /vfio_user/info,0 show the device, its
+#      timeouts and no client.
 #   2. tel_client (a raw vfio-user client) does a known list of commands,
 #      some failing on purpose, maps 3 MiB in 2 DMA maps, sets eventfds on
 #      MSI-X vectors 0-1 (1 masked) and INTx (masked), starts dirty logging, and
@@ -74,7 +75,8 @@ pair_prefix be
 BE_PFX=$PFX
 # shellcheck disable=SC2086
 tp_start be -l 0,1 --file-prefix "$BE_PFX" $MEM --no-pci \
-	-d "$VU_BACKEND_PMD" --vdev "net_vfio_user0,path=$SOCK,queues=$QUEUES" \
+	-d "$VU_BACKEND_PMD" \
+	--vdev "net_vfio_user0,path=$SOCK,queues=$QUEUES,timeout=4000" \
 	-- -i --total-num-mbufs=4096 --rxq=1 --txq=1 --forward-mode=rxonly
 vu_wait_socket "$SOCK" 20 || pair_fail "no socket $SOCK"
 tel idle "$BE_PFX" /vfio_user/list "$INFO"
@@ -86,7 +88,10 @@ expect idle "$INFO" messages 0
 expect idle "$INFO" dma.maps 0
 expect idle "$INFO" regions.7.name CONFIG
 expect idle "$INFO" irqs.2.name MSIX
-pair_log "1. device 0 listed, no client, no messages"
+for t in msg_ms reply_ms dma_ms; do
+	expect idle "$INFO" "timeouts.$t" 4000	# the devarg timeout=
+done
+pair_log "1. device 0 listed, no client, no messages, timeouts 4000 ms"
 
 # ---- 2. a raw client's known commands ----
 mkfifo "$PAIR_WORK/client.in"
