@@ -1979,6 +1979,30 @@ test_rx_gso(void **state)
 	nic_port_start();
 	gso_send(d, c, RTE_DIM(c), 940);
 	drv_close(d);
+	/* an MTU change that alone would be taken (the driver has no
+	 * VIRTIO_NET_F_MTU) with LRO taken away: refused whole, the MTU the
+	 * driver reads unchanged; with LRO kept, taken */
+	d = drv_open();
+	drv_init(d, variants[0] & ~NIC_F(VIRTIO_NET_F_MTU), NIC_NVQS);
+	nic_port_stop();
+	assert_int_equal(nic_port_configure_lro(4000, 0, false), -EBUSY);
+	{
+		struct virtio_net_config cfg;
+
+		drv_read_netcfg(d, &cfg);
+		assert_int_equal(cfg.mtu, NIC_MTU);
+		assert_int_equal(nic_port_configure_lro(4000,
+							VU_PMD_MAX_GSO_FRAME,
+							false),
+				 0);
+		drv_read_netcfg(d, &cfg);
+		assert_int_equal(cfg.mtu, 4000);
+	}
+	assert_int_equal(nic_port_configure_lro(NIC_MTU, VU_PMD_MAX_GSO_FRAME,
+						false),
+			 0);
+	nic_port_start();
+	drv_close(d);
 	port_offloads(0, false);
 }
 

@@ -248,13 +248,18 @@ int vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu);
 /* Why a driver may not have the features f (those offered, VIRTIO_F_
  * VERSION_1, the dependencies of VIRTIO 1.x 5.1.3.1 we have), or NULL. */
 const char *vun_features_why(uint64_t f, uint64_t offered);
-/* The port's LRO (rte_eth_dev_configure()): max_lro its max_lro_pkt_size,
- * 0 when off. Segmentation (VIRTIO_NET_F_HOST_TSO4/6) is offered while it
- * takes any GSO packet (VU_PMD_MAX_GSO_FRAME; the next driver to read the
- * features sees it); queues running with it negotiated take GSO packets
- * up to max_lro. -EBUSY (said) for less while the driver has negotiated
- * it (as for the MTU). With check, only whether it would be refused. */
-int vun_virtio_set_lro(struct vun_dev *d, uint32_t max_lro, bool check);
+/*
+ * rte_eth_dev_configure(): the MTU (mtu, or -1 to keep the device's, as
+ * vun_virtio_set_mtu()) and the port's LRO (max_lro its max_lro_pkt_size,
+ * 0 when off). Segmentation (VIRTIO_NET_F_HOST_TSO4/6) is offered while
+ * LRO takes any GSO packet (VU_PMD_MAX_GSO_FRAME; the next driver to read
+ * the features sees it); queues running with it negotiated take GSO
+ * packets up to max_lro. -EBUSY (said), nothing changed, for an MTU the
+ * driver's VIRTIO_NET_F_MTU forbids or less LRO while the driver has
+ * negotiated segmentation: both checked, then both applied, with the
+ * driver's FEATURES_OK held off.
+ */
+int vun_virtio_set_port(struct vun_dev *d, int mtu, uint32_t max_lro);
 /* The port's TSO (rte_eth_dev_configure()): VIRTIO_NET_F_GUEST_TSO4/6
  * offered while it is on (the next driver to read the features sees it). */
 void vun_virtio_set_tso(struct vun_dev *d, bool on);

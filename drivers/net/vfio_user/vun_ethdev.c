@@ -126,7 +126,7 @@ vun_dev_configure(struct rte_eth_dev *dev)
 	struct vun_dev *d = dev->data->dev_private;
 	const struct rte_eth_rxmode *rxm = &dev->data->dev_conf.rxmode;
 	uint32_t max_lro;
-	int ret;
+	int mtu, ret;
 
 	if (dev->data->nb_rx_queues > d->max_pairs ||
 	    dev->data->nb_tx_queues > d->max_pairs) {
@@ -135,29 +135,26 @@ vun_dev_configure(struct rte_eth_dev *dev)
 			dev->data->nb_tx_queues, d->max_pairs);
 		return -EINVAL;
 	}
-	/* what may be refused first (LRO, then the MTU), so that a refused
-	 * configure changes nothing */
+	/* rxmode.mtu: ethdev stored it as the port's MTU; make it the
+	 * device's. Left 0 it reads as 1500 (ethdev's default), which does
+	 * not override the devarg mtu= (while the device has it): the port
+	 * reports the device's. With it the segmentation the device offers
+	 * (the driver's with LRO): what may be refused, so that a refused
+	 * configure changes nothing. */
 	max_lro = max_lro_of(d, rxm);
-	ret = vun_virtio_set_lro(d, max_lro, true);
+	mtu = rxm->mtu == RTE_ETHER_MTU && d->mtu == d->mtu_arg ?
+		      -1 :
+		      dev->data->mtu;
+	ret = vun_virtio_set_port(d, mtu, max_lro);
 	if (ret < 0)
 		return ret;
+	if (mtu < 0)
+		dev->data->mtu = d->mtu;
 	/* a driver using pairs whose receive queue we do not poll: said */
 	__atomic_store_n(&d->app_rxqs, dev->data->nb_rx_queues,
 			 __ATOMIC_RELAXED);
 	vun_unpolled_warn(d);
-	/* rxmode.mtu: ethdev stored it as the port's MTU; make it the
-	 * device's. Left 0 it reads as 1500 (ethdev's default), which does
-	 * not override the devarg mtu= (while the device has it): the port
-	 * reports the device's. */
-	if (rxm->mtu == RTE_ETHER_MTU && d->mtu == d->mtu_arg)
-		dev->data->mtu = d->mtu;
-	else if ((ret = vun_virtio_set_mtu(d, dev->data->mtu)) < 0)
-		return ret;
-	/* the segmentation the device offers: the driver's with LRO, ours
-	 * with TSO */
-	ret = vun_virtio_set_lro(d, max_lro, false);
-	if (ret < 0)
-		return ret;
+	/* ours with TSO */
 	vun_virtio_set_tso(d, dev->data->dev_conf.txmode.offloads &
 				      RTE_ETH_TX_OFFLOAD_TCP_TSO);
 	/* partial checksums left to an application that takes them: one

@@ -54,7 +54,7 @@ has(const struct vun_dev *d, unsigned int bit)
  * port takes any GSO packet whole (LRO with max_lro_pkt_size
  * VU_PMD_MAX_GSO_FRAME: an application that did not ask for them gets no
  * frame longer than its MTU, and a driver cannot be told a smaller limit;
- * vun_virtio_set_lro() keeps it so under a driver that has them); ours
+ * vun_virtio_set_port() keeps it so under a driver that has them); ours
  * while the port has TSO (a driver without mergeable buffers posts 64 KiB
  * ones for it; one that keeps them after the port's TSO went off gets no
  * GSO packet asked for). */
@@ -306,7 +306,7 @@ vq_take_features(struct vun_dev *d, struct vun_vq *vq)
 	vq->cut_next = false;
 	vq->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	vq->max_frame = vq_max_frame(d, vq);
-	/* against vun_virtio_set_lro() */
+	/* against vun_virtio_set_port() */
 	rte_spinlock_lock(&d->status_lock);
 	vq->gso_types = (uint8_t)vu_pmd_gso_types(d->guest_features, false);
 	vq->max_lro = vq->gso_types != 0 ? d->max_lro : 0;
@@ -556,6 +556,9 @@ static void
 status_write(struct vun_dev *d, uint8_t val)
 {
 	uint8_t old = d->status;
+	const char *why = NULL;
+	bool held = false, no_features_ok;
+	uint64_t off = 0;
 
 	if (val == 0) {
 		VUN_LOG(INFO, "%s: driver reset the device", d->path);
@@ -571,13 +574,14 @@ status_write(struct vun_dev *d, uint8_t val)
 	}
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) &&
 	    !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
-		const char *why = vun_features_why(d->guest_features,
-						   offered(d));
-
+		/* checked against the offer and stored with status_lock
+		 * held: vun_virtio_set_port() changes the offer (LRO, the
+		 * MTU) before, or sees FEATURES_OK with what it allowed */
+		rte_spinlock_lock(&d->status_lock);
+		held = true;
+		off = offered(d);
+		why = vun_features_why(d->guest_features, off);
 		if (why != NULL) {
-			VUN_LOG(ERR, "%s: driver features 0x%" PRIx64 " refused "
-				"(offered 0x%" PRIx64 "): %s",
-				d->path, d->guest_features, offered(d), why);
 			val &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
 		} else {
 			/* every offload on at negotiation (5.1.6.5.6.2) */
@@ -588,12 +592,23 @@ status_write(struct vun_dev *d, uint8_t val)
 	/* NEEDS_RESET is the device's; the driver cannot clear or set it */
 	val = (uint8_t)((val & ~VIRTIO_CONFIG_S_NEEDS_RESET) |
 			(old & VIRTIO_CONFIG_S_NEEDS_RESET));
-	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    !(val & VIRTIO_CONFIG_S_FEATURES_OK)) {
-		VUN_LOG(ERR, "%s: DRIVER_OK without FEATURES_OK", d->path);
+	no_features_ok = (val & VIRTIO_CONFIG_S_DRIVER_OK) &&
+			 !(val & VIRTIO_CONFIG_S_FEATURES_OK);
+	if (no_features_ok)
 		val &= (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK;
+	if (held) {
+		d->status = val;
+		rte_spinlock_unlock(&d->status_lock);
+	} else {
+		vun_status_store(d, val);
 	}
-	vun_status_store(d, val);
+	if (why != NULL)
+		VUN_LOG(ERR,
+			"%s: driver features 0x%" PRIx64 " refused (offered "
+			"0x%" PRIx64 "): %s",
+			d->path, d->guest_features, off, why);
+	if (no_features_ok)
+		VUN_LOG(ERR, "%s: DRIVER_OK without FEATURES_OK", d->path);
 	if ((val & VIRTIO_CONFIG_S_DRIVER_OK) &&
 	    !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		VUN_LOG(INFO, "%s: driver ready, features 0x%" PRIx64,
@@ -1618,24 +1633,35 @@ vun_virtio_set_link_down(struct vun_dev *d, bool down)
  * FEATURES_OK, or after a reset; a driver that negotiates it next reads the
  * new value. The queues' frame limit follows at their next start.
  */
-int
-vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu)
+/* Why the MTU cannot become mtu now (with status_lock), or NULL. */
+static const char *
+mtu_refused(const struct vun_dev *d, uint16_t mtu)
 {
-	int ret = 0;
+	if (mtu != d->mtu && (d->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    has(d, VIRTIO_NET_F_MTU))
+		return "the driver has negotiated VIRTIO_NET_F_MTU (VIRTIO "
+		       "5.1.4.1)";
+	return NULL;
+}
 
-	rte_spinlock_lock(&d->status_lock);
+/* Why LRO cannot take at most max_lro now (with status_lock), or NULL. */
+static const char *
+lro_refused(const struct vun_dev *d, uint32_t max_lro)
+{
+	if (max_lro < VU_PMD_MAX_GSO_FRAME &&
+	    (d->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    (d->guest_features & VU_PMD_HOST_TSO))
+		return "the driver has negotiated segmentation (HOST_TSO4/6): "
+		       "its GSO packets would be dropped";
+	return NULL;
+}
+
+/* With status_lock. */
+static void
+mtu_apply(struct vun_dev *d, uint16_t mtu)
+{
 	if (mtu == d->mtu)
-		goto out;
-	if ((d->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
-	    has(d, VIRTIO_NET_F_MTU)) {
-		VUN_LOG(ERR,
-			"%s: mtu stays %u while the driver has "
-			"negotiated VIRTIO_NET_F_MTU (VIRTIO 5.1.4.1); "
-			"set it before the driver starts or after its reset",
-			d->path, d->mtu);
-		ret = -EBUSY;
-		goto out;
-	}
+		return;
 	d->mtu = mtu;
 	/* the receive queues running (a driver without VIRTIO_NET_F_MTU)
 	 * let in what the new MTU does */
@@ -1643,31 +1669,12 @@ vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu)
 		__atomic_store_n(&d->vq[i].max_frame,
 				 vq_max_frame(d, &d->vq[i]), __ATOMIC_RELAXED);
 	vun_signal_config(d);
-out:
-	rte_spinlock_unlock(&d->status_lock);
-	return ret;
 }
 
-int
-vun_virtio_set_lro(struct vun_dev *d, uint32_t max_lro, bool check)
+/* With status_lock. */
+static void
+lro_apply(struct vun_dev *d, uint32_t max_lro)
 {
-	rte_spinlock_lock(&d->status_lock);
-	if (max_lro < VU_PMD_MAX_GSO_FRAME &&
-	    (d->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
-	    (d->guest_features & VU_PMD_HOST_TSO)) {
-		rte_spinlock_unlock(&d->status_lock);
-		VUN_LOG(ERR,
-			"%s: LRO stays on (max_lro_pkt_size %u) while the "
-			"driver has negotiated segmentation (HOST_TSO4/6): its "
-			"GSO packets would be dropped; change it before the "
-			"driver starts or after its reset",
-			d->path, VU_PMD_MAX_GSO_FRAME);
-		return -EBUSY;
-	}
-	if (check) {
-		rte_spinlock_unlock(&d->status_lock);
-		return 0;
-	}
 	__atomic_store_n(&d->max_lro, max_lro, __ATOMIC_RELAXED);
 	/* the receive queues running with segmentation negotiated take GSO
 	 * packets from now on, or no more */
@@ -1675,8 +1682,61 @@ vun_virtio_set_lro(struct vun_dev *d, uint32_t max_lro, bool check)
 		__atomic_store_n(&d->vq[i].max_lro,
 				 d->vq[i].gso_types != 0 ? max_lro : 0,
 				 __ATOMIC_RELAXED);
+}
+
+int
+vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu)
+{
+	const char *why;
+	uint16_t cur;
+
+	rte_spinlock_lock(&d->status_lock);
+	cur = d->mtu;
+	why = mtu_refused(d, mtu);
+	if (why == NULL)
+		mtu_apply(d, mtu);
 	rte_spinlock_unlock(&d->status_lock);
-	return 0;
+	if (why == NULL)
+		return 0;
+	VUN_LOG(ERR,
+		"%s: mtu stays %u: %s; set it before the driver starts or "
+		"after its reset",
+		d->path, cur, why);
+	return -EBUSY;
+}
+
+int
+vun_virtio_set_port(struct vun_dev *d, int mtu, uint32_t max_lro)
+{
+	const char *why;
+	uint16_t cur;
+
+	/* both checked, then both applied, under the lock the driver's
+	 * FEATURES_OK takes: a refused configure changes nothing */
+	rte_spinlock_lock(&d->status_lock);
+	cur = d->mtu;
+	why = mtu >= 0 ? mtu_refused(d, (uint16_t)mtu) : NULL;
+	if (why == NULL && (why = lro_refused(d, max_lro)) != NULL)
+		mtu = -2;	/* (said as LRO's) */
+	if (why == NULL) {
+		if (mtu >= 0)
+			mtu_apply(d, (uint16_t)mtu);
+		lro_apply(d, max_lro);
+	}
+	rte_spinlock_unlock(&d->status_lock);
+	if (why == NULL)
+		return 0;
+	if (mtu == -2)
+		VUN_LOG(ERR,
+			"%s: LRO stays on (max_lro_pkt_size %u): %s; change it "
+			"before the driver starts or after its reset",
+			d->path, VU_PMD_MAX_GSO_FRAME, why);
+	else
+		VUN_LOG(ERR,
+			"%s: mtu stays %u: %s; set it before the driver starts "
+			"or after its reset",
+			d->path, cur, why);
+	return -EBUSY;
 }
 
 void
