@@ -3,10 +3,15 @@
  */
 
 #include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include <rte_bus_vdev.h>
 #include <rte_common.h>
@@ -186,4 +191,14 @@ inproc_group_teardown(void **state)
 	if (last_up != NULL)
 		inproc_pair_down(last_up);
 	return 0;
+}
+
+uint64_t
+inproc_xstat(uint16_t port, const char *name)
+{
+	uint64_t id, v;
+
+	assert_int_equal(rte_eth_xstats_get_id_by_name(port, name, &id), 0);
+	assert_int_equal(rte_eth_xstats_get_by_id(port, &id, &v, 1), 1);
+	return v;
 }

@@ -63,6 +63,9 @@ void inproc_pair_down(struct inproc_pair *p);
  * inproc_pair_up() brought up. */
 int inproc_group_teardown(void **state);
 
+/* The value of port's xstat name (a cmocka failure if it has none). */
+uint64_t inproc_xstat(uint16_t port, const char *name);
+
 /* Whether port's link is up now. */
 bool inproc_link_up(uint16_t port);
 

@@ -220,10 +220,9 @@ send_clones(uint16_t from, struct rte_mempool *mp, uint16_t to, bool partial,
 	}
 }
 
-/* The frontend port configured again with (or without) the checksum
- * offloads, and started. */
-static void
-fe_offloads(bool on)
+/* A port configuration with the checksum offloads both ways, or none. */
+static struct rte_eth_conf
+csum_conf(bool on)
 {
 	struct rte_eth_conf conf = { 0 };
 
@@ -234,6 +233,16 @@ fe_offloads(bool on)
 				       RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
 				       RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 	}
+	return conf;
+}
+
+/* The frontend port configured again with (or without) the checksum
+ * offloads, and started. */
+static void
+fe_offloads(bool on)
+{
+	struct rte_eth_conf conf = csum_conf(on);
+
 	assert_int_equal(inproc_fe_restart(&g, &conf), 0);
 }
 
@@ -349,17 +358,6 @@ assert_kept(const struct rte_mbuf *m, const struct shape *s, uint32_t seq,
 	rte_pktmbuf_free(c);
 }
 
-/* The xstat name of port. */
-static uint64_t
-xstat(uint16_t port, const char *name)
-{
-	uint64_t id, v;
-
-	assert_int_equal(rte_eth_xstats_get_id_by_name(port, name, &id), 0);
-	assert_int_equal(rte_eth_xstats_get_by_id(port, &id, &v, 1), 1);
-	return v;
-}
-
 /* The second pair's ports (test_kept). */
 static uint16_t be2, fe2;
 
@@ -368,15 +366,8 @@ static uint16_t be2, fe2;
 static void
 kept_port(uint16_t port, bool on, bool seg, struct rte_mempool *mp)
 {
-	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_conf conf = csum_conf(on);
 
-	if (on) {
-		conf.rxmode.offloads = RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
-				       RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
-		conf.txmode.offloads = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM |
-				       RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
-				       RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
-	}
 	if (seg) {
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
 		conf.rxmode.max_lro_pkt_size = VU_PMD_MAX_GSO_FRAME;
@@ -520,8 +511,8 @@ test_kept(void **state)
 		assert_kept(m[i], &shapes[i], 40 + i, i);
 		rte_pktmbuf_free(m[i]);
 	}
-	assert_int_equal(xstat(be2, "rx_csum_kept"), n);
-	assert_int_equal(xstat(fe2, "rx_q0_csum_kept"), n);
+	assert_int_equal(inproc_xstat(be2, "rx_csum_kept"), n);
+	assert_int_equal(inproc_xstat(fe2, "rx_q0_csum_kept"), n);
 
 	/* GSO packets both ways (TSO and LRO on both ports): kept, not
 	 * summed */

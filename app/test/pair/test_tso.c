@@ -225,16 +225,6 @@ assert_received(const struct rte_mbuf *m, const struct shape *s, uint32_t seq,
 		assert_int_equal(m->tso_segsz, s->mss);
 }
 
-static uint64_t
-xstat(uint16_t port, const char *name)
-{
-	uint64_t id, v;
-
-	assert_int_equal(rte_eth_xstats_get_id_by_name(port, name, &id), 0);
-	assert_int_equal(rte_eth_xstats_get_by_id(port, &id, &v, 1), 1);
-	return v;
-}
-
 /* Segment k of n of frame seq of shape s, cut by the device, in m: its
  * headers as the original's but for the lengths, IPv4 identification,
  * sequence number and flags (PSH on the last only), its payload the k-th
@@ -437,11 +427,11 @@ test_tso(void **state)
 	(void)state;
 	be_lro(VU_PMD_MAX_GSO_FRAME);
 	fe_conf(true, false, false);
-	lro0 = xstat(g.be, "rx_lro_packets");
+	lro0 = inproc_xstat(g.be, "rx_lro_packets");
 	for (unsigned int r = 0; r < 3; r++)
 		xfer(g.fe, g.fe_mp, g.be, 20 + 10 * r, WHOLE, true);
 	/* all but the one of one segment, sent as a frame */
-	assert_int_equal(xstat(g.be, "rx_lro_packets") - lro0,
+	assert_int_equal(inproc_xstat(g.be, "rx_lro_packets") - lro0,
 			 3 * (RTE_DIM(shapes) - 1));
 }
 
