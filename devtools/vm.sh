@@ -350,10 +350,13 @@ GUEST_DIR=$CACHE/guest
 
 # The packed initramfs carries /init and /vmtest/lib.sh written below, and
 # the kernel booted comes out of vm-kernel.py: repacked (no download)
-# whenever they change.
+# whenever they, or vmlinuz itself, change.
 guest_stamp() {
-	{ declare -f write_init pack_guest; cat "$VM_KERNEL_PY"; } |
-		md5sum | cut -d' ' -f1
+	{
+		declare -f write_init pack_guest
+		cat "$VM_KERNEL_PY"
+		md5sum <"$GUEST_DIR/vmlinuz" 2>/dev/null
+	} | md5sum | cut -d' ' -f1
 }
 
 guest_ok() {

@@ -354,8 +354,11 @@ int rte_vfio_user_set_sock_mode(int dev_id, mode_t mode);
 struct rte_vfio_user_timeouts {
 	/**
 	 * The rest of a message whose first bytes came: no byte of it for
-	 * this long and the client is disconnected (the stream cannot be
-	 * put back in step).
+	 * this long and the client is disconnected (a byte stream cannot be
+	 * put back in step: what follows would be read as headers; and a
+	 * client paused that long inside a message is gone: QEMU gives up on
+	 * a reply after 5 s). Shorter pauses are waited out: the spec sets
+	 * no timeout.
 	 */
 	uint32_t msg_ms;
 	/**
@@ -1217,7 +1220,8 @@ int rte_vfio_user_mark_dirty(int dev_id, uint64_t iova, uint64_t len);
  * @return
  *   0, -ENODEV, -ENOTCONN (no client, or it left meanwhile), -EFAULT (not
  *   mapped, not readable, or the memory behind it is gone), -ETIMEDOUT
- *   (the client did not answer within 5 s), -EDEADLK, -EIO (the client
+ *   (the client did not answer within the device's dma_ms, 5 s unless
+ *   rte_vfio_user_set_timeouts() said otherwise), -EDEADLK, -EIO (the client
  *   answered with an error, whose errno is logged, or with a malformed
  *   reply), or the negative errno of sending the request (-EPIPE: the
  *   client is going).

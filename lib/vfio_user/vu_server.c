@@ -30,13 +30,6 @@
 
 RTE_LOG_REGISTER_DEFAULT(vfio_user_logtype, NOTICE);
 
-/*
- * A partial message that makes no progress for this long closes the
- * connection: a byte stream cannot be put back in step (what follows would
- * be read as headers), and a client paused that long inside a message is
- * gone (QEMU gives up on a reply after 5 s). Pauses shorter than this are
- * waited out: the spec sets no timeout.
- */
 /* Messages handled per wake-up of one connection, for fairness. */
 #define VU_MSGS_PER_EVENT 64
 /*

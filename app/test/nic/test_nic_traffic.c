@@ -1520,26 +1520,6 @@ tcp_frame(uint8_t *f, uint32_t len, bool v6, uint32_t seq)
 	return l4 + sizeof(*t);
 }
 
-/* tcp_frame(), or its UDP twin (the IP protocol and the UDP length), or
- * with a type no IP version has (not_ip). */
-static void
-udp_frame(uint8_t *f, uint32_t len, bool v6, bool udp, uint32_t seq,
-	  bool not_ip)
-{
-	uint32_t l3 = RTE_ETHER_HDR_LEN, l4 = l3 + (v6 ? 40 : 20);
-
-	tcp_frame(f, len, v6, seq);
-	if (udp) {
-		struct rte_udp_hdr *u = (struct rte_udp_hdr *)(f + l4);
-
-		f[l3 + (v6 ? 6 : 9)] = IPPROTO_UDP;
-		u->dgram_len = rte_cpu_to_be_16((uint16_t)(len - l4));
-		u->dgram_cksum = 0;
-	}
-	if (not_ip)
-		f[12] = 0x88;	/* 0x8800 */
-}
-
 /* The MSS of the requests below, and the size of their mbufs. */
 static uint16_t tso_mss = TSO_MSS;
 static uint32_t tso_seg = 1000;
@@ -2006,39 +1986,145 @@ test_rx_gso(void **state)
 	port_offloads(0, false);
 }
 
+/* The frames of test_rx_partial_kept: IP headers of each kind. */
+enum kframe {
+	K4,		/* IPv4 */
+	K6,		/* IPv6 */
+	K4_VLAN,	/* IPv4 behind a VLAN tag */
+	K6_DST,		/* IPv6 with an 8-byte destination options header */
+	K6_DST_BIG,	/* ...of 528 bytes: l3_len 568, past the mbuf's 9 bits */
+	K6_RH,		/* IPv6 with a routing header */
+	K4_FRAG,	/* a first IPv4 fragment (more fragments) */
+	K4_BAD_IHL,	/* IPv4 with a header length of 4 bytes */
+	K4_V5,		/* type IPv4, version 5, 20 bytes */
+	K4_V6,		/* type IPv4, an IPv6 header */
+	K_NOT_IP,	/* type 0x8800 */
+};
+
+/* Frame seq of len bytes at f: Ethernet, the IP headers k says, TCP (or
+ * UDP: udp) with its checksum 0, a pattern. Returns where L4 is and sets
+ * *l2 and *l3 (the lengths DPDK's mbuf has for it). */
+static uint32_t
+kept_frame(uint8_t *f, uint32_t len, enum kframe k, bool udp, uint32_t seq,
+	   uint32_t *l2, uint32_t *l3)
+{
+	bool v6 = k == K6 || k == K6_DST || k == K6_DST_BIG || k == K6_RH ||
+		  k == K4_V6;
+	uint32_t ext = k == K6_DST || k == K6_RH ? 8 :
+		       k == K6_DST_BIG		 ? 528 :
+						   0;
+	uint8_t proto = udp ? IPPROTO_UDP : IPPROTO_TCP;
+	uint8_t *ip, *l4p;
+
+	memset(f, 0, len);
+	memcpy(f, (const uint8_t[])NIC_MAC, 6);
+	f[6] = 0x02;
+	*l2 = RTE_ETHER_HDR_LEN;
+	if (k == K4_VLAN) {
+		f[12] = 0x81;
+		f[15] = 7;
+		*l2 += RTE_VLAN_HLEN;
+	}
+	f[*l2 - 2] = k == K_NOT_IP ? 0x88 : v6 && k != K4_V6 ? 0x86 : 0x08;
+	f[*l2 - 1] = v6 && k != K4_V6 ? 0xdd : 0x00;
+	ip = f + *l2;
+	if (v6) {
+		struct rte_ipv6_hdr *h = (struct rte_ipv6_hdr *)ip;
+
+		*l3 = 40 + ext;
+		h->vtc_flow = rte_cpu_to_be_32(6u << 28);
+		h->payload_len = rte_cpu_to_be_16((uint16_t)(len - *l2 - 40));
+		h->proto = ext == 0   ? proto :
+			   k == K6_RH ? IPPROTO_ROUTING :
+					IPPROTO_DSTOPTS;
+		h->hop_limits = 64;
+		h->src_addr[0] = 0xfd;
+		h->dst_addr[0] = 0xfd;
+		h->dst_addr[15] = (uint8_t)seq;
+		if (ext != 0) {
+			ip[40] = proto;			/* next header */
+			ip[41] = (uint8_t)(ext / 8 - 1);	/* length */
+		}
+	} else {
+		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)ip;
+
+		*l3 = 20;
+		h->version_ihl = k == K4_BAD_IHL ? 0x41 :
+				 k == K4_V5	 ? 0x55 :
+						   RTE_IPV4_VHL_DEF;
+		h->total_length = rte_cpu_to_be_16((uint16_t)(len - *l2));
+		if (k == K4_FRAG)
+			h->fragment_offset = rte_cpu_to_be_16(
+				RTE_IPV4_HDR_MF_FLAG);
+		h->time_to_live = 64;
+		h->next_proto_id = proto;
+		h->src_addr = rte_cpu_to_be_32(0x0a000001);
+		h->dst_addr = rte_cpu_to_be_32(0x0a000002);
+	}
+	l4p = ip + *l3;
+	if (udp) {
+		struct rte_udp_hdr *u = (struct rte_udp_hdr *)l4p;
+
+		u->src_port = rte_cpu_to_be_16(4000);
+		u->dst_port = rte_cpu_to_be_16((uint16_t)seq);
+		u->dgram_len = rte_cpu_to_be_16((uint16_t)(f + len - l4p));
+	} else {
+		struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)l4p;
+
+		t->src_port = rte_cpu_to_be_16(4000);
+		t->dst_port = rte_cpu_to_be_16((uint16_t)seq);
+		t->data_off = 5 << 4;
+		t->tcp_flags = RTE_TCP_ACK_FLAG;
+	}
+	for (uint8_t *p = l4p + (udp ? 8 : 20); p < f + len; p++)
+		*p = (uint8_t)((p - f) * 13 + seq);
+	return (uint32_t)(l4p - f);
+}
+
 /*
  * Driver -> port, partial checksums kept (devarg rx_partial=1, the port
  * with the receive checksum offloads): a TCP or UDP checksum over IPv4
- * or IPv6 arrives as the driver sent it, flagged
- * RTE_MBUF_F_RX_L4_CKSUM_NONE with its header lengths; any other partial
- * checksum (not where the L4 header's is, not IP) is finished as without
- * the devarg; a GSO packet is flagged RTE_MBUF_F_RX_LRO and _NONE, not
- * summed. Without the port's receive checksum offloads every one is
- * finished (test_rx_partial_csum, test_rx_gso).
+ * or IPv6 (behind a VLAN tag, past IPv6 extension headers) arrives as the
+ * driver sent it, flagged RTE_MBUF_F_RX_L4_CKSUM_NONE with its header
+ * lengths; any other partial checksum is finished as without the devarg:
+ * not at the L4 header's field, at another start, not IP, IPv4 with a bad
+ * header length or an IPv6 header, a fragment, IPv6 extension headers
+ * longer than the mbuf's l3_len holds, a routing header; a GSO packet is
+ * flagged RTE_MBUF_F_RX_LRO and _NONE, not summed. Without the port's
+ * receive checksum offloads every one is finished (test_rx_partial_csum,
+ * test_rx_gso).
  */
 static void
 test_rx_partial_kept(void **state)
 {
 	enum {
 		KEPT,
-		DONE,
-		NOT_IP
+		DONE
 	};
 	static const struct {
 		uint32_t len;
-		bool v6, udp;
-		uint16_t start, off;	/* from the L4 header */
+		enum kframe k;
+		bool udp;
+		int16_t start, off;	/* from the L4 header */
 		int fate;
 		enum tx_shape shape;
 	} c[] = {
-		{ 200, false, false, 0, 16, KEPT, TX_ONE },
-		{ 1514, true, false, 0, 16, KEPT, TX_SPLIT },
-		{ 300, false, true, 0, 6, KEPT, TX_INDIRECT },
-		{ 301, true, true, 0, 6, KEPT, TX_ONE },
-		{ 200, false, false, 0, 6, DONE, TX_ONE },	/* not TCP's */
-		{ 200, false, true, 0, 16, DONE, TX_ONE },	/* not UDP's */
-		{ 200, false, false, 4, 12, DONE, TX_ONE },	/* start */
-		{ 200, false, false, 0, 16, NOT_IP, TX_ONE },
+		{ 200, K4, false, 0, 16, KEPT, TX_ONE },
+		{ 1514, K6, false, 0, 16, KEPT, TX_SPLIT },
+		{ 300, K4, true, 0, 6, KEPT, TX_INDIRECT },
+		{ 301, K6, true, 0, 6, KEPT, TX_ONE },
+		{ 400, K4_VLAN, false, 0, 16, KEPT, TX_ONE },
+		{ 400, K6_DST, true, 0, 6, KEPT, TX_SPLIT },
+		{ 200, K4, false, 0, 6, DONE, TX_ONE },		/* not TCP's */
+		{ 200, K4, true, 0, 16, DONE, TX_ONE },		/* not UDP's */
+		{ 200, K4, false, 4, 12, DONE, TX_ONE },	/* start */
+		{ 200, K_NOT_IP, false, 0, 16, DONE, TX_ONE },
+		{ 200, K4_BAD_IHL, false, 0, 16, DONE, TX_ONE },
+		{ 200, K4_V6, false, 0, 16, DONE, TX_ONE },
+		{ 200, K4_V5, false, 0, 16, DONE, TX_ONE },
+		{ 200, K4_FRAG, false, 0, 16, DONE, TX_ONE },
+		{ 900, K6_DST_BIG, true, 0, 6, DONE, TX_SPLIT },
+		{ 300, K6_RH, true, 0, 6, DONE, TX_ONE },
 	};
 	const unsigned int n = RTE_DIM(c);
 	uint64_t bad0 = nic_xstat("rx_q0_bad_descriptors");
@@ -2051,6 +2137,7 @@ test_rx_partial_kept(void **state)
 	for (unsigned int round = 0; round < 2; round++) {
 		bool on = round == 0;
 		uint64_t kept0 = nic_xstat("rx_csum_kept");
+		unsigned int want = 0;
 
 		nic_port_stop();
 		assert_int_equal(nic_port_configure_ol(NIC_MTU, 0, false, on),
@@ -2059,27 +2146,28 @@ test_rx_partial_kept(void **state)
 		d = drv_open();
 		drv_init(d, NIC_OFFERED | NIC_F(VIRTIO_NET_F_CSUM), NIC_NVQS);
 		for (unsigned int i = 0; i < n; i++) {
-			uint32_t l4 = RTE_ETHER_HDR_LEN + (c[i].v6 ? 40 : 20);
+			uint32_t l2, l3;
+			uint32_t l4 = kept_frame(f, c[i].len, c[i].k, c[i].udp,
+						 700 + i, &l2, &l3);
 			struct virtio_net_hdr_v1 h = {
 				.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
 				.csum_start = (uint16_t)(l4 + c[i].start),
-				.csum_offset = c[i].off,
+				.csum_offset = (uint16_t)c[i].off,
 			};
 
-			udp_frame(f, c[i].len, c[i].v6, c[i].udp, 700 + i,
-				  c[i].fate == NOT_IP);
 			drv_send_bytes(d, &d->vq[1], f, c[i].len, c[i].shape,
-				       500, &h);
+				       250, &h);
+			want += on && c[i].fate == KEPT;
 		}
 		assert_int_equal(nic_rx(0, m, n, 2000), n);
 		for (unsigned int i = 0; i < n; i++) {
-			uint32_t l4 = RTE_ETHER_HDR_LEN + (c[i].v6 ? 40 : 20);
+			uint32_t l2, l3;
+			uint32_t l4 = kept_frame(f, c[i].len, c[i].k, c[i].udp,
+						 700 + i, &l2, &l3);
 			uint32_t start = l4 + c[i].start;
 			bool kept = on && c[i].fate == KEPT;
 			uint16_t sum;
 
-			udp_frame(f, c[i].len, c[i].v6, c[i].udp, 700 + i,
-				  c[i].fate == NOT_IP);
 			if (!kept) {
 				sum = (uint16_t)~rte_raw_cksum(f + start,
 							       c[i].len -
@@ -2089,15 +2177,16 @@ test_rx_partial_kept(void **state)
 				memcpy(f + start + c[i].off, &sum, 2);
 			}
 			assert_frame(m[i], f, c[i].len, i);
-			assert_int_equal(m[i]->ol_flags &
-						 RTE_MBUF_F_RX_L4_CKSUM_MASK,
-					 kept ? RTE_MBUF_F_RX_L4_CKSUM_NONE :
-						RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+			if ((m[i]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) !=
+			    (kept ? RTE_MBUF_F_RX_L4_CKSUM_NONE :
+				    RTE_MBUF_F_RX_L4_CKSUM_GOOD))
+				fail_msg("packet %u: flags 0x%" PRIx64
+					 ", expected %s",
+					 i, m[i]->ol_flags,
+					 kept ? "NONE" : "GOOD");
 			if (kept) {
-				assert_int_equal(m[i]->l2_len,
-						 RTE_ETHER_HDR_LEN);
-				assert_int_equal(m[i]->l3_len,
-						 c[i].v6 ? 40 : 20);
+				assert_int_equal(m[i]->l2_len, l2);
+				assert_int_equal(m[i]->l3_len, l3);
 				assert_int_equal(m[i]->l4_len,
 						 c[i].udp ? 8 : 20);
 			}
@@ -2105,7 +2194,7 @@ test_rx_partial_kept(void **state)
 		nic_free(m, (uint16_t)n);
 		assert_int_equal(drv_tx_reclaim(&d->vq[1]), n);
 		assert_int_equal(nic_xstat("rx_q0_bad_descriptors"), bad0);
-		assert_int_equal(nic_xstat("rx_csum_kept") - kept0, on ? 4 : 0);
+		assert_int_equal(nic_xstat("rx_csum_kept") - kept0, want);
 		drv_close(d);
 	}
 
@@ -2147,8 +2236,8 @@ test_rx_partial_kept(void **state)
 	assert_int_equal(drv_tx_reclaim(&d->vq[1]), 2);
 	drv_close(d);
 	port_offloads(0, false);
-	/* 4 plain and 2 GSO packets kept, counted */
-	assert_int_equal(nic_xstat("rx_csum_kept") - kept_all, 6);
+	/* 6 plain and 2 GSO packets kept, counted */
+	assert_int_equal(nic_xstat("rx_csum_kept") - kept_all, 8);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, nic_test_setup, nic_test_teardown)

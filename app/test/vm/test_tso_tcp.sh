@@ -24,9 +24,9 @@
 # and both ports with RTE_ETH_RX_OFFLOAD_TCP_CKSUM: the guest's partial checksums
 # (plain and GSO packets) reach testpmd kept (RTE_MBUF_F_RX_L4_CKSUM_NONE,
 # no sum by the device: rx_csum_kept > 0 on both ports), and the csum
-# engine sends them on as they are (its TCP hw checksum request, the
-# pseudo header's sum in the field). Either way the data must arrive
-# intact; the
+# engine sends them on with its TCP hw checksum request (writing the
+# pseudo header's sum itself), so the receiving guest gets them partial.
+# Either way the data must arrive intact; the
 # guest checks its counters (see guest_tso_tcp.sh). Here, for both
 # ports, from testpmd's telemetry socket: rx_lro_packets > 0 (GSO packets
 # taken whole from each sender), rx_too_long 0, tx_q0_drops 0, and

@@ -87,14 +87,17 @@ vm_setup() {
 	[ -f "$BUILD/drivers/net/vfio_user/librte_net_vfio_user.so" ] ||
 		vm_die "net_vfio_user not built in $BUILD"
 	vu_plugin_dir "$BUILD" || vm_die "cannot copy the PMDs"
-	# the guest tool: meson's (VU_VMTOOL), else built here (the script
-	# run by hand)
-	if [ -x "${VU_VMTOOL:-}" ]; then
-		cp "$VU_VMTOOL" "$VM_WORK/vmtool"
-	else
-		cc -static -O2 -o "$VM_WORK/vmtool" "$VM_TEST_DIR/vmtool.c" ||
+	# the guest tool (static: the guest has no libc but busybox's; plain
+	# -O2: the emulated CPU has none of the build machine's extensions),
+	# built once per build directory, again when vmtool.c changes
+	local tool=$BUILD/app/test/vm/vmtool-guest
+	if ! [ -x "$tool" ] || [ "$VM_TEST_DIR/vmtool.c" -nt "$tool" ]; then
+		mkdir -p "$(dirname "$tool")"
+		cc -static -O2 -o "$tool.$$" "$VM_TEST_DIR/vmtool.c" &&
+			mv "$tool.$$" "$tool" ||
 			vm_die "cannot build the guest tool vmtool.c (cc -static)"
 	fi
+	cp "$tool" "$VM_WORK/vmtool"
 }
 
 # tp_start FWD_MODE DEVARGS [testpmd application args...]

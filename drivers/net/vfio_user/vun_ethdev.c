@@ -17,7 +17,8 @@
  *   ring_copy=1: run every virtqueue on a shadow copy of its rings (the
  *   way of rings no view can be made of, vun_shadow.h), for tests
  *   timeout=<ms>: how long the device waits for its client (the rest of a
- *   message, the reading of its replies), rte_vfio_user_set_timeouts()
+ *   message, the reading of its replies, an answer to a DMA message),
+ *   rte_vfio_user_set_timeouts()
  *   rx_partial=1: the driver's partial checksums kept, flagged
  *   RTE_MBUF_F_RX_L4_CKSUM_NONE, while the port has the receive checksum
  *   offloads (vu_pmd_csum_partial())

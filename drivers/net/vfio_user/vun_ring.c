@@ -274,17 +274,20 @@ vun_rx_gso(struct vun_vq *vq, struct rte_mbuf *m, const uint8_t *h)
 {
 	struct virtio_net_hdr hc;
 	uint32_t max_lro = __atomic_load_n(&vq->max_lro, __ATOMIC_RELAXED);
+	uint64_t kept = 0;	/* counted once the packet is taken */
 
 	/* read once: the driver may be writing it */
 	memcpy(&hc, h, sizeof(hc));
 	if (unlikely(!vu_pmd_csum_rx(m, &hc, false, &vq->dev->rx_partial,
-				     &vq->st.csum_kept)))
+				     &kept)))
 		goto bad;
 	/* LRO off (or the header changed under us): a plain frame, if the
 	 * MTU lets it in */
 	if (max_lro == 0 || hc.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
-		if (m->pkt_len <= vq->max_frame)
+		if (m->pkt_len <= vq->max_frame) {
+			vq->st.csum_kept += kept;
 			return true;
+		}
 		vq->st.too_long++;
 		return false;
 	}
@@ -297,6 +300,7 @@ vun_rx_gso(struct vun_vq *vq, struct rte_mbuf *m, const uint8_t *h)
 				    (uint32_t)vq->max_frame + RTE_VLAN_HLEN)))
 		goto bad;
 	vq->st.lro++;
+	vq->st.csum_kept += kept;
 	return true;
 bad:
 	vq->st.bad_desc++;

@@ -452,7 +452,7 @@ vuc_rx_gso(struct vuc_vq *vq, struct rte_mbuf *m)
 	struct virtio_net_hdr h;
 
 	/* (in the headroom: ours, the device is done with it; its partial
-	 * checksum finished already) */
+	 * checksum finished, or kept, already) */
 	memcpy(&h, rte_pktmbuf_mtod_offset(m, const uint8_t *, -VUC_HDR_LEN),
 	       sizeof(h));
 	if (m->pkt_len <=
@@ -462,6 +462,10 @@ vuc_rx_gso(struct vuc_vq *vq, struct rte_mbuf *m)
 				  2 * RTE_VLAN_HLEN))
 		return true;
 	vq->st.errors++;
+	/* dropped: rx_csum() counted it kept */
+	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
+	    RTE_MBUF_F_RX_L4_CKSUM_NONE)
+		vq->st.csum_kept--;
 	return false;
 }
 

@@ -130,38 +130,83 @@ vu_pmd_csum_finish(struct rte_mbuf *m, uint32_t start, uint32_t off)
 	return true;
 }
 
+/* Whether the IPv6 header at l3 of m (extension headers included in its
+ * l3_len bytes) carries a routing header: its pseudo header's destination
+ * is then the final one (RFC 8200 8.1), which a sender recomputing the
+ * seed from the header would get wrong. */
+static bool
+ipv6_routed(const struct rte_mbuf *m, uint32_t l3, uint32_t l3_len)
+{
+	uint8_t b[2];
+	const uint8_t *p = rte_pktmbuf_read(m, l3 + 6, 1, b);
+	uint32_t off = 40;
+	uint8_t next;
+
+	if (p == NULL)
+		return true;
+	next = *p;
+	while (off < l3_len) {
+		if (next == IPPROTO_ROUTING)
+			return true;
+		p = rte_pktmbuf_read(m, l3 + off, 2, b);
+		if (p == NULL)
+			return true;
+		next = p[0];
+		/* (fragment headers are 8 bytes, their length byte reserved;
+		 * rte_net_get_ptype() says L4_FRAG for those anyway) */
+		off += (p[1] + 1u) * 8;
+	}
+	return false;
+}
+
+/* Whether a partial checksum at start + off of m is one that can be kept
+ * (vu_pmd_csum_partial()); if so m's header lengths are set. */
+static bool
+csum_keepable(struct rte_mbuf *m, uint32_t start, uint32_t off)
+{
+	struct rte_net_hdr_lens hl;
+	uint32_t ptype, l4off, min_l4;
+
+	ptype = rte_net_get_ptype(m, &hl,
+				  RTE_PTYPE_L2_MASK | RTE_PTYPE_L3_MASK |
+					  RTE_PTYPE_L4_MASK);
+	switch (ptype & RTE_PTYPE_L4_MASK) {
+	case RTE_PTYPE_L4_TCP:
+		l4off = offsetof(struct rte_tcp_hdr, cksum);
+		min_l4 = sizeof(struct rte_tcp_hdr);
+		break;
+	case RTE_PTYPE_L4_UDP:
+		l4off = offsetof(struct rte_udp_hdr, dgram_cksum);
+		min_l4 = sizeof(struct rte_udp_hdr);
+		break;
+	default:
+		return false;
+	}
+	/* IPv4 or IPv6 (ptype parses L4 behind a bad IPv4 header too), the
+	 * field the L4 header's, the lengths within the mbuf's fields
+	 * (l2_len 7 bits, l3_len 9: an IPv6 packet may carry more extension
+	 * headers), no routing header */
+	if (!(RTE_ETH_IS_IPV4_HDR(ptype) || RTE_ETH_IS_IPV6_HDR(ptype)) ||
+	    off != l4off || start != (uint32_t)hl.l2_len + hl.l3_len ||
+	    hl.l3_len < sizeof(struct rte_ipv4_hdr) || hl.l4_len < min_l4 ||
+	    hl.l2_len > 127 || hl.l3_len > 511 ||
+	    (RTE_ETH_IS_IPV6_HDR(ptype) &&
+	     ipv6_routed(m, hl.l2_len, hl.l3_len)))
+		return false;
+	m->l2_len = hl.l2_len;
+	m->l3_len = hl.l3_len;
+	m->l4_len = hl.l4_len;
+	return true;
+}
+
 int
 vu_pmd_csum_partial(struct rte_mbuf *m, uint32_t start, uint32_t off, bool keep)
 {
-	struct rte_net_hdr_lens hl;
-	uint32_t ptype, l4off;
-
 	if (start >= m->pkt_len || off + 2 > m->pkt_len - start)
 		return -1;
-	if (keep) {
-		ptype = rte_net_get_ptype(m, &hl,
-					  RTE_PTYPE_L2_MASK |
-						  RTE_PTYPE_L3_MASK |
-						  RTE_PTYPE_L4_MASK);
-		switch (ptype & RTE_PTYPE_L4_MASK) {
-		case RTE_PTYPE_L4_TCP:
-			l4off = offsetof(struct rte_tcp_hdr, cksum);
-			break;
-		case RTE_PTYPE_L4_UDP:
-			l4off = offsetof(struct rte_udp_hdr, dgram_cksum);
-			break;
-		default:
-			l4off = UINT32_MAX;
-			break;
-		}
-		/* (ptype parsed IPv4 or IPv6 to find TCP or UDP) */
-		if (off == l4off && start == (uint32_t)hl.l2_len + hl.l3_len) {
-			m->l2_len = hl.l2_len;
-			m->l3_len = hl.l3_len;
-			m->l4_len = hl.l4_len;
-			m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_NONE;
-			return 1;
-		}
+	if (keep && csum_keepable(m, start, off)) {
+		m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_NONE;
+		return 1;
 	}
 	vu_pmd_csum_finish(m, start, off);
 	m->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
@@ -623,10 +668,13 @@ vu_pmd_gso_rx(struct rte_mbuf *m, const struct virtio_net_hdr *h,
 	uint16_t type, mss = rte_le_to_cpu_16(h->gso_size);
 
 	/* a type negotiated (ECN, 0x80, never offered), with its partial
-	 * checksum (which vu_pmd_csum_rx() finished) and MSS */
+	 * checksum (which vu_pmd_csum_rx() finished, or kept) and MSS */
 	if (h->gso_type >= 32 || !(gso_types & (1u << h->gso_type)) ||
-	    !(m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_GOOD) || mss == 0 ||
-	    p == NULL || len < l2)
+	    ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) !=
+		     RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	     (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) !=
+		     RTE_MBUF_F_RX_L4_CKSUM_NONE) ||
+	    mss == 0 || p == NULL || len < l2)
 		return false;
 	memcpy(&type, p + 12, 2);
 	for (int i = 0; i < 2 && (type == RTE_BE16(RTE_ETHER_TYPE_VLAN) ||

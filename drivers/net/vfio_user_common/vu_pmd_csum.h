@@ -84,7 +84,8 @@ vu_pmd_gso_types(uint64_t features, bool guest)
 	(RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | \
 	 RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
 /* ...and to receive with: partial checksums finished and flagged
- * RTE_MBUF_F_RX_L4_CKSUM_GOOD. */
+ * RTE_MBUF_F_RX_L4_CKSUM_GOOD, or kept and flagged _NONE (rx_partial,
+ * vu_pmd_csum_partial()). */
 #define VU_PMD_RX_CSUM_CAPA \
 	(RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
 
@@ -98,7 +99,9 @@ bool vu_pmd_csum_finish(struct rte_mbuf *m, uint32_t start, uint32_t off);
 /*
  * A received partial checksum (csum_start start, csum_offset off): kept
  * as it is if keep and it is the TCP or UDP checksum of an IPv4 or IPv6
- * packet (after up to two VLAN tags and IPv6 extension headers), the
+ * packet (after VLAN tags and IPv6 extension headers, but no routing
+ * header, whose final destination a sender recomputing the pseudo header
+ * from the IP header misses; its header lengths within the mbuf's), the
  * packet flagged RTE_MBUF_F_RX_L4_CKSUM_NONE (its data valid, the field
  * holding the pseudo header's sum: what RTE_MBUF_F_TX_TCP_CKSUM /
  * _UDP_CKSUM want there to send it on) with its l2_len, l3_len and
