@@ -516,6 +516,13 @@ test_kept(void **state)
 	}
 	assert_int_equal(inproc_xstat(be2, "rx_csum_kept"), n);
 	assert_int_equal(inproc_xstat(fe2, "rx_q0_csum_kept"), n);
+	{
+		uint64_t id;	/* the receive queues' only */
+
+		assert_int_not_equal(rte_eth_xstats_get_id_by_name(
+					     fe2, "tx_q0_csum_kept", &id),
+				     0);
+	}
 
 	/* GSO packets both ways (TSO and LRO on both ports): kept, not
 	 * summed */

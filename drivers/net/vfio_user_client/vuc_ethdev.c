@@ -661,8 +661,11 @@ static const struct vu_pmd_xstat vuc_xs[] = {
 	VU_PMD_XSTAT(struct vuc_stats, nombuf, "nombuf"),
 	VU_PMD_XSTAT(struct vuc_stats, kicks, "kicks"),
 	VU_PMD_XSTAT(struct vuc_stats, full, "ring_full"),
+	/* last: the receive queues' only */
 	VU_PMD_XSTAT(struct vuc_stats, csum_kept, "csum_kept"),
 };
+#define VUC_XS_RX RTE_DIM(vuc_xs)
+#define VUC_XS_TX (RTE_DIM(vuc_xs) - 1)
 
 static int
 vuc_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
@@ -702,14 +705,14 @@ vuc_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
 		     unsigned int size)
 {
 	struct vuc_dev *d = dev->data->dev_private;
-	unsigned int n = 2u * d->max_pairs * RTE_DIM(vuc_xs), k = 0;
+	unsigned int n = d->max_pairs * (VUC_XS_RX + VUC_XS_TX), k = 0;
 
 	if (names == NULL || size < n)
 		return (int)n;
 	k += vu_pmd_xstats_names(names + k, "rx", d->max_pairs, vuc_xs,
-				 RTE_DIM(vuc_xs));
+				 VUC_XS_RX);
 	k += vu_pmd_xstats_names(names + k, "tx", d->max_pairs, vuc_xs,
-				 RTE_DIM(vuc_xs));
+				 VUC_XS_TX);
 	return (int)k;
 }
 
@@ -718,16 +721,16 @@ vuc_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs,
 	       unsigned int size)
 {
 	struct vuc_dev *d = dev->data->dev_private;
-	unsigned int n = 2u * d->max_pairs * RTE_DIM(vuc_xs), k = 0;
+	unsigned int n = d->max_pairs * (VUC_XS_RX + VUC_XS_TX), k = 0;
 	const size_t stride = 2 * sizeof(d->vq[0]);
 
 	if (xs == NULL || size < n)
 		return (int)n;
 	/* rx queue q is virtqueue 2q, tx queue q 2q + 1 */
 	k += vu_pmd_xstats_values(xs + k, k, &d->vq[0].st, stride, d->max_pairs,
-				  vuc_xs, RTE_DIM(vuc_xs));
+				  vuc_xs, VUC_XS_RX);
 	k += vu_pmd_xstats_values(xs + k, k, &d->vq[1].st, stride, d->max_pairs,
-				  vuc_xs, RTE_DIM(vuc_xs));
+				  vuc_xs, VUC_XS_TX);
 	return (int)k;
 }
 
