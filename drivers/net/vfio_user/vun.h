@@ -200,7 +200,7 @@ struct vun_dev {
 	uint32_t gfselect;
 	uint16_t msix_config;
 	uint8_t status;			/* written by vun_status_store() */
-	rte_spinlock_t status_lock;	/* status against vun_virtio_set_mtu() */
+	rte_spinlock_t status_lock;	/* status against vun_virtio_set_port() */
 	bool halted;			/* driver error: no queue runs until reset */
 	bool bm_off;			/* Bus Master Enable taken away: no
 					 * queue runs until it is back */
@@ -244,6 +244,7 @@ int vun_virtio_register(struct vun_dev *d);
 void vun_virtio_set_port_started(struct vun_dev *d, bool started);
 /* rte_eth_dev_set_link_down() / _up(): the link the driver sees. */
 void vun_virtio_set_link_down(struct vun_dev *d, bool down);
+/* rte_eth_dev_set_mtu(): vun_virtio_set_port() with the LRO it has. */
 int vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu);
 /* Why a driver may not have the features f (those offered, VIRTIO_F_
  * VERSION_1, the dependencies of VIRTIO 1.x 5.1.3.1 we have), or NULL. */

@@ -509,8 +509,9 @@ vq_reset(struct vun_dev *d, struct vun_vq *vq)
 }
 
 /*
- * Every change of the device status goes through here, so that
- * vun_virtio_set_mtu() (application thread) sees FEATURES_OK and the
+ * Every change of the device status is made with status_lock held (here,
+ * or in status_write() with the features checked), so that
+ * vun_virtio_set_port() (application thread) sees FEATURES_OK and the
  * features under it as the driver does.
  */
 void
@@ -557,7 +558,7 @@ status_write(struct vun_dev *d, uint8_t val)
 {
 	uint8_t old = d->status;
 	const char *why = NULL;
-	bool held = false, no_features_ok;
+	bool no_features_ok;
 	uint64_t off = 0;
 
 	if (val == 0) {
@@ -572,13 +573,12 @@ status_write(struct vun_dev *d, uint8_t val)
 		driver_error_halt(d, "device status bits cleared without a reset");
 		return;
 	}
+	/* the features checked against the offer and the status stored with
+	 * status_lock held: vun_virtio_set_port() changes the offer (LRO,
+	 * the MTU) before, or sees FEATURES_OK with what it allowed */
+	rte_spinlock_lock(&d->status_lock);
 	if ((val & VIRTIO_CONFIG_S_FEATURES_OK) &&
 	    !(old & VIRTIO_CONFIG_S_FEATURES_OK)) {
-		/* checked against the offer and stored with status_lock
-		 * held: vun_virtio_set_port() changes the offer (LRO, the
-		 * MTU) before, or sees FEATURES_OK with what it allowed */
-		rte_spinlock_lock(&d->status_lock);
-		held = true;
 		off = offered(d);
 		why = vun_features_why(d->guest_features, off);
 		if (why != NULL) {
@@ -596,12 +596,8 @@ status_write(struct vun_dev *d, uint8_t val)
 			 !(val & VIRTIO_CONFIG_S_FEATURES_OK);
 	if (no_features_ok)
 		val &= (uint8_t)~VIRTIO_CONFIG_S_DRIVER_OK;
-	if (held) {
-		d->status = val;
-		rte_spinlock_unlock(&d->status_lock);
-	} else {
-		vun_status_store(d, val);
-	}
+	d->status = val;
+	rte_spinlock_unlock(&d->status_lock);
 	if (why != NULL)
 		VUN_LOG(ERR,
 			"%s: driver features 0x%" PRIx64 " refused (offered "
@@ -1625,15 +1621,14 @@ vun_virtio_set_link_down(struct vun_dev *d, bool down)
 }
 
 /*
- * The application changes the MTU (rte_eth_dev_set_mtu()). VIRTIO 5.1.4.1:
- * the device MUST NOT modify mtu once set; a driver that negotiated
- * VIRTIO_NET_F_MTU has read it (after FEATURES_OK, VIRTIO 3.1.1) and sized
- * its buffers and its own MTU by it, and Linux's virtio_net reads it only
- * at probe. So it changes only while no driver holds that feature: before
- * FEATURES_OK, or after a reset; a driver that negotiates it next reads the
- * new value. The queues' frame limit follows at their next start.
+ * Why the MTU cannot become mtu now (with status_lock), or NULL. VIRTIO
+ * 5.1.4.1: the device MUST NOT modify mtu once set; a driver that
+ * negotiated VIRTIO_NET_F_MTU has read it (after FEATURES_OK, VIRTIO
+ * 3.1.1) and sized its buffers and its own MTU by it, and Linux's
+ * virtio_net reads it only at probe. So it changes only while no driver
+ * holds that feature: before FEATURES_OK, or after a reset; a driver that
+ * negotiates it next reads the new value.
  */
-/* Why the MTU cannot become mtu now (with status_lock), or NULL. */
 static const char *
 mtu_refused(const struct vun_dev *d, uint16_t mtu)
 {
@@ -1685,58 +1680,47 @@ lro_apply(struct vun_dev *d, uint32_t max_lro)
 }
 
 int
-vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu)
-{
-	const char *why;
-	uint16_t cur;
-
-	rte_spinlock_lock(&d->status_lock);
-	cur = d->mtu;
-	why = mtu_refused(d, mtu);
-	if (why == NULL)
-		mtu_apply(d, mtu);
-	rte_spinlock_unlock(&d->status_lock);
-	if (why == NULL)
-		return 0;
-	VUN_LOG(ERR,
-		"%s: mtu stays %u: %s; set it before the driver starts or "
-		"after its reset",
-		d->path, cur, why);
-	return -EBUSY;
-}
-
-int
 vun_virtio_set_port(struct vun_dev *d, int mtu, uint32_t max_lro)
 {
-	const char *why;
+	const char *mtu_why = NULL, *lro_why;
 	uint16_t cur;
 
 	/* both checked, then both applied, under the lock the driver's
 	 * FEATURES_OK takes: a refused configure changes nothing */
 	rte_spinlock_lock(&d->status_lock);
 	cur = d->mtu;
-	why = mtu >= 0 ? mtu_refused(d, (uint16_t)mtu) : NULL;
-	if (why == NULL && (why = lro_refused(d, max_lro)) != NULL)
-		mtu = -2;	/* (said as LRO's) */
-	if (why == NULL) {
+	if (mtu >= 0)
+		mtu_why = mtu_refused(d, (uint16_t)mtu);
+	lro_why = lro_refused(d, max_lro);
+	if (mtu_why == NULL && lro_why == NULL) {
 		if (mtu >= 0)
 			mtu_apply(d, (uint16_t)mtu);
 		lro_apply(d, max_lro);
 	}
 	rte_spinlock_unlock(&d->status_lock);
-	if (why == NULL)
-		return 0;
-	if (mtu == -2)
-		VUN_LOG(ERR,
-			"%s: LRO stays on (max_lro_pkt_size %u): %s; change it "
-			"before the driver starts or after its reset",
-			d->path, VU_PMD_MAX_GSO_FRAME, why);
-	else
+	if (mtu_why != NULL)
 		VUN_LOG(ERR,
 			"%s: mtu stays %u: %s; set it before the driver starts "
 			"or after its reset",
-			d->path, cur, why);
+			d->path, cur, mtu_why);
+	else if (lro_why != NULL)
+		VUN_LOG(ERR,
+			"%s: LRO stays on (max_lro_pkt_size %u): %s; change it "
+			"before the driver starts or after its reset",
+			d->path, VU_PMD_MAX_GSO_FRAME, lro_why);
+	else
+		return 0;
 	return -EBUSY;
+}
+
+int
+vun_virtio_set_mtu(struct vun_dev *d, uint16_t mtu)
+{
+	/* the port's LRO as it is (configure, on this same application
+	 * thread, is what changes it) */
+	return vun_virtio_set_port(d, mtu,
+				   __atomic_load_n(&d->max_lro,
+						   __ATOMIC_RELAXED));
 }
 
 void
