@@ -161,15 +161,9 @@ vun_dev_configure(struct rte_eth_dev *dev)
 	/* partial checksums left to an application that takes them: one
 	 * that enabled the receive checksum offloads (as net_vhost) */
 	__atomic_store_n(&d->rx_partial,
-			 d->rx_partial_arg &&
-				 (rxm->offloads & VU_PMD_RX_CSUM_CAPA) != 0,
+			 vu_pmd_rx_partial(d->path, d->rx_partial_arg,
+					   rxm->offloads),
 			 __ATOMIC_RELAXED);
-	if (d->rx_partial_arg && !(rxm->offloads & VU_PMD_RX_CSUM_CAPA))
-		VUN_LOG(WARNING,
-			"%s: rx_partial=1 without the receive checksum "
-			"offloads (TCP_CKSUM, UDP_CKSUM): partial checksums "
-			"finished here",
-			d->path);
 	return 0;
 }
 

@@ -415,16 +415,10 @@ vuc_dev_configure(struct rte_eth_dev *dev)
 	/* partial checksums left to an application that takes them: one
 	 * that enabled the receive checksum offloads */
 	__atomic_store_n(&d->rx_partial,
-			 d->rx_partial_arg && (c->rxmode.offloads &
-					       VU_PMD_RX_CSUM_CAPA) != 0,
+			 vu_pmd_rx_partial(d->path, d->rx_partial_arg,
+					   c->rxmode.offloads),
 			 __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&d->lock);
-	if (d->rx_partial_arg && !(c->rxmode.offloads & VU_PMD_RX_CSUM_CAPA))
-		VUC_LOG(WARNING,
-			"%s: rx_partial=1 without the receive checksum "
-			"offloads (TCP_CKSUM, UDP_CKSUM): partial checksums "
-			"finished here",
-			d->path);
 	return 0;
 }
 

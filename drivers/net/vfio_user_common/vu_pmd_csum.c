@@ -9,6 +9,7 @@
 
 #include <rte_errno.h>
 #include <rte_ip.h>
+#include <rte_log.h>
 #include <rte_net.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -213,31 +214,65 @@ vu_pmd_csum_partial(struct rte_mbuf *m, uint32_t start, uint32_t off, bool keep)
 	return 0;
 }
 
-/* m's IPv4 header (l3_len bytes at l2_len, options included, in the
- * first segment, as the NICs' offload wants it), or NULL. */
+bool
+vu_pmd_rx_partial(const char *path, bool arg, uint64_t rx_offloads)
+{
+	if (!arg)
+		return false;
+	if (rx_offloads & VU_PMD_RX_CSUM_CAPA)
+		return true;
+	RTE_LOG(WARNING, PMD,
+		"%s: rx_partial=1 without the receive checksum offloads "
+		"(TCP_CKSUM, UDP_CKSUM): partial checksums finished here\n",
+		path);
+	return false;
+}
+
+/* m's IP header of version (4 or 6; l3_len bytes at l2_len, options or
+ * extension headers included, in the first segment, as the NICs' offload
+ * wants it, at least min), or NULL. */
+static void *
+ip_hdr(const struct rte_mbuf *m, unsigned int version, size_t min)
+{
+	uint8_t *ip;
+
+	if (m->l3_len < min || (uint32_t)m->l2_len + m->l3_len > m->data_len)
+		return NULL;
+	ip = rte_pktmbuf_mtod_offset(m, uint8_t *, m->l2_len);
+	return ip[0] >> 4 == version ? ip : NULL;
+}
+
 static struct rte_ipv4_hdr *
 ipv4_hdr(const struct rte_mbuf *m)
 {
-	struct rte_ipv4_hdr *ip;
-
-	if (m->l3_len < sizeof(*ip) ||
-	    (uint32_t)m->l2_len + m->l3_len > m->data_len)
-		return NULL;
-	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
-	return (ip->version_ihl >> 4) == 4 ? ip : NULL;
+	return ip_hdr(m, 4, sizeof(struct rte_ipv4_hdr));
 }
 
-/* The same for IPv6 (l3_len: its extension headers included). */
 static struct rte_ipv6_hdr *
 ipv6_hdr(const struct rte_mbuf *m)
 {
-	struct rte_ipv6_hdr *ip;
+	return ip_hdr(m, 6, sizeof(struct rte_ipv6_hdr));
+}
 
-	if (m->l3_len < sizeof(*ip) ||
-	    (uint32_t)m->l2_len + m->l3_len > m->data_len)
-		return NULL;
-	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, m->l2_len);
-	return (rte_be_to_cpu_32(ip->vtc_flow) >> 28) == 6 ? ip : NULL;
+/* The IPv4 header checksum of ip (len bytes, options included). */
+static void
+ipv4_cksum_set(struct rte_ipv4_hdr *ip, uint32_t len)
+{
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = (uint16_t)~rte_raw_cksum(ip, len);
+}
+
+/* The length field of the IP header at ip (of a segmentation request's
+ * type) for an IP packet of len bytes. */
+static void
+ip_len_set(void *ip, uint8_t type, uint32_t len)
+{
+	if (type == VIRTIO_NET_HDR_GSO_TCPV4)
+		((struct rte_ipv4_hdr *)ip)->total_length = rte_cpu_to_be_16(
+			(uint16_t)len);
+	else
+		((struct rte_ipv6_hdr *)ip)->payload_len = rte_cpu_to_be_16(
+			(uint16_t)(len - sizeof(struct rte_ipv6_hdr)));
 }
 
 /* The IPv6 pseudo header's sum (RFC 8200 8.1) for an upper-layer packet
@@ -328,13 +363,8 @@ tso_payload(const struct rte_mbuf *m)
 static void
 tso_ip_len(struct rte_mbuf *m, uint8_t type)
 {
-	if (type == VIRTIO_NET_HDR_GSO_TCPV4)
-		ipv4_hdr(m)->total_length = rte_cpu_to_be_16(
-			(uint16_t)(m->pkt_len - m->l2_len));
-	else
-		ipv6_hdr(m)->payload_len = rte_cpu_to_be_16(
-			(uint16_t)(m->pkt_len - m->l2_len -
-				   sizeof(struct rte_ipv6_hdr)));
+	ip_len_set(rte_pktmbuf_mtod_offset(m, uint8_t *, m->l2_len), type,
+		   m->pkt_len - m->l2_len);
 }
 
 /* vu_pmd_tso_way() of m, its tso_type() given. */
@@ -386,8 +416,7 @@ tso_tx(struct rte_mbuf *m, uint8_t type, void *hdr)
 	if (type == VIRTIO_NET_HDR_GSO_TCPV4) {
 		struct rte_ipv4_hdr *ip = ipv4_hdr(m);
 
-		ip->hdr_checksum = 0;
-		ip->hdr_checksum = (uint16_t)~rte_raw_cksum(ip, m->l3_len);
+		ipv4_cksum_set(ip, m->l3_len);
 		th->cksum = rte_ipv4_phdr_cksum(ip, 0);
 	} else {
 		th->cksum = ipv6_seed(ipv6_hdr(m), m->pkt_len - l4,
@@ -424,8 +453,7 @@ vu_pmd_csum_tx(struct rte_mbuf *m, bool partial, uint32_t gso_types, void *hdr)
 		m->ol_flags = ol;
 	}
 	if ((ol & RTE_MBUF_F_TX_IP_CKSUM) && (ip = ipv4_hdr(m)) != NULL) {
-		ip->hdr_checksum = 0;
-		ip->hdr_checksum = (uint16_t)~rte_raw_cksum(ip, m->l3_len);
+		ipv4_cksum_set(ip, m->l3_len);
 		m->ol_flags &= ~RTE_MBUF_F_TX_IP_CKSUM;
 	}
 	switch (ol & RTE_MBUF_F_TX_L4_MASK) {
@@ -559,18 +587,13 @@ cut_headers(const struct rte_mbuf *m, struct rte_mbuf *seg, uint8_t type,
 	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(p + l4);
 
 	memcpy(p, src, hl);
+	ip_len_set(p + l3, type, hl - l3 + len);
 	if (type == VIRTIO_NET_HDR_GSO_TCPV4) {
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + l3);
 
-		ip->total_length = rte_cpu_to_be_16((uint16_t)(hl - l3 + len));
 		ip->packet_id = rte_cpu_to_be_16(
 			(uint16_t)(rte_be_to_cpu_16(ip->packet_id) + k));
 		ip->hdr_checksum = 0;
-	} else {
-		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(p + l3);
-
-		ip->payload_len = rte_cpu_to_be_16(
-			(uint16_t)(hl - l3 - sizeof(*ip) + len));
 	}
 	th->sent_seq = rte_cpu_to_be_32(rte_be_to_cpu_32(th->sent_seq) +
 					k * m->tso_segsz);

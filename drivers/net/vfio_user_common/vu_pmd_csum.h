@@ -115,6 +115,14 @@ int vu_pmd_csum_partial(struct rte_mbuf *m, uint32_t start, uint32_t off,
 			bool keep);
 
 /*
+ * Whether a port (path) with the devarg rx_partial (arg), configured with
+ * rx_offloads, keeps partial checksums: only while the application
+ * enabled the receive checksum offloads (one that did not gets correct
+ * packets); the devarg without them is said.
+ */
+bool vu_pmd_rx_partial(const char *path, bool arg, uint64_t rx_offloads);
+
+/*
  * The transmit offloads m asks for (VU_PMD_TX_OFFLOAD_FLAGS set), into
  * the virtio_net_hdr at hdr (flags, gso_type, hdr_len, gso_size,
  * csum_start and csum_offset written, num_buffers left; any alignment):
