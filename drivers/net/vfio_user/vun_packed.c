@@ -746,23 +746,15 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			struct rte_mbuf *m = pkts[i + j];
 
 			put_hdr(dst[j]);
-			/* before the copy: it may write into m */
-			if (unlikely(m->ol_flags & VU_PMD_TX_OFFLOAD_FLAGS)) {
-				/* one to cut: the general path's, with what
-				 * follows (its buffer left available) */
-				if (unlikely(m->ol_flags &
-					     RTE_MBUF_F_TX_TCP_SEG)) {
-					if (!vun_tx_fast_tso(vq, m, dst[j])) {
-						k = j;
-						pos = vq->last_avail;
-						wrap = vq->avail_wrap;
-						pos_add(&pos, &wrap, j, size);
-						break;
-					}
-				} else {
-					vu_pmd_csum_tx(m, vun_guest_csum(vq), 0,
-						       dst[j]);
-				}
+			/* one to cut: the general path's, with what
+			 * follows (its buffer left available) */
+			if (unlikely(m->ol_flags & VU_PMD_TX_OFFLOAD_FLAGS) &&
+			    !vun_tx_fast_ol(vq, m, dst[j])) {
+				k = j;
+				pos = vq->last_avail;
+				wrap = vq->avail_wrap;
+				pos_add(&pos, &wrap, j, size);
+				break;
 			}
 			copy_frame(dst[j] + VUN_HDR_LEN,
 				   rte_pktmbuf_mtod(m, const uint8_t *),

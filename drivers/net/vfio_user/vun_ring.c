@@ -609,17 +609,10 @@ tx_split_fast(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		struct rte_mbuf *m = pkts[i];
 
 		put_hdr(dst[i]);
-		/* before the copy: it may write into m */
-		if (unlikely(m->ol_flags & VU_PMD_TX_OFFLOAD_FLAGS)) {
-			/* one to cut: the general path's */
-			if (unlikely(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG)) {
-				if (!vun_tx_fast_tso(vq, m, dst[i]))
-					break;
-			} else {
-				vu_pmd_csum_tx(m, vun_guest_csum(vq), 0,
-					       dst[i]);
-			}
-		}
+		/* one to cut: the general path's */
+		if (unlikely(m->ol_flags & VU_PMD_TX_OFFLOAD_FLAGS) &&
+		    !vun_tx_fast_ol(vq, m, dst[i]))
+			break;
 		copy_frame(dst[i] + VUN_HDR_LEN,
 			   rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
 		vq_used_put(vq, head[i], VUN_HDR_LEN + m->data_len);

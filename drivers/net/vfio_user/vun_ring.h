@@ -311,6 +311,19 @@ vun_guest_csum(const struct vun_vq *vq)
 	return __atomic_load_n(&vq->guest_csum, __ATOMIC_RELAXED);
 }
 
+/* A fast path's packet asking for offloads (VU_PMD_TX_OFFLOAD_FLAGS, the
+ * caller tested), its header zeroed at hdr: into the header (before the
+ * copy: it may write into m); false, nothing done, for a segmentation
+ * request to cut (vun_tx_fast_tso()). */
+static __rte_always_inline bool
+vun_tx_fast_ol(struct vun_vq *vq, struct rte_mbuf *m, void *hdr)
+{
+	if (unlikely(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG))
+		return vun_tx_fast_tso(vq, m, hdr);
+	vu_pmd_csum_tx(m, vun_guest_csum(vq), 0, hdr);
+	return true;
+}
+
 /* The header of a received packet with no offload: one buffer. */
 static __rte_always_inline void
 put_hdr(uint8_t *dst)
