@@ -647,53 +647,122 @@ check_traffic(struct nic_drv *d)
 	free(rx);
 }
 
+/* Frames seq .. seq + n - 1 of 64 bytes on transmitq q, one kick. */
+static void
+send_seqs(struct nic_drv *d, struct dvq *q, uint32_t seq, unsigned int n)
+{
+	uint16_t old = q->avail_idx;
+
+	for (unsigned int i = 0; i < n; i++)
+		drv_send(d, q, 64, seq + i, TX_ONE, 0);
+	dvq_kick(d, q, old);
+}
+
+/* VQ_PAIRS_SET with the log it writes; returns the log (to free). */
+static char *
+pairs_set_logged(struct nic_drv *d, uint16_t pairs)
+{
+	char *log = NULL;
+	size_t log_len = 0;
+	FILE *f_log = open_memstream(&log, &log_len);
+
+	assert_non_null(f_log);
+	assert_int_equal(rte_openlog_stream(f_log), 0);
+	assert_int_equal(drv_ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+				      VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs,
+				      sizeof(pairs), false),
+			 VIRTIO_NET_OK);
+	rte_openlog_stream(NULL);
+	fclose(f_log);
+	return log;
+}
+
 /*
- * A driver using more queue pairs (VQ_PAIRS_SET 2, of queues=2 offered)
- * than the port polls receive queues (1): served, and the log says what
- * it sends on the second waits for nobody and how to end it (nothing was
- * said before: its frames sat in its ring, counted nowhere here). The
- * offer stays queues= (the control queue's index follows from it).
+ * A port with fewer receive queues (1) than the device has pairs
+ * (queues=2, all offered): its queue polls every pair's transmitq, taking
+ * turns, so nothing a driver sends waits for nobody (before, pair 1's
+ * frames stayed in its ring); the port's per-queue counters put them at
+ * the queue that polled them, the xstats at their pair. A pair the driver
+ * disabled is read only when the enabled ones have nothing. Transmit
+ * queues the driver has no pair for (2 on the port, VQ_PAIRS_SET 1) are
+ * said in the log. The offer stays queues= (the control queue's index
+ * follows from it).
  */
 static void
-test_unpolled_pairs(void **state)
+test_rx_sets(void **state)
 {
 	const uint64_t f = V1 | NIC_F(VIRTIO_NET_F_CTRL_VQ) |
 			   NIC_F(VIRTIO_NET_F_MQ);
 	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_stats st;
 	struct virtio_net_config c;
-	uint16_t two = 2;
+	struct rte_mbuf *m[16];
+	unsigned int from1;
 	struct nic_drv *d;
-	char *log = NULL;
-	size_t log_len = 0;
-	FILE *f_log;
+	char *log;
 
 	(void)state;
 	nic_port_stop();
-	assert_int_equal(rte_eth_dev_configure(nic.port, 1, 1, &conf), 0);
+	assert_int_equal(rte_eth_dev_configure(nic.port, 1, 2, &conf), 0);
 	assert_int_equal(rte_eth_rx_queue_setup(nic.port, 0, 512, SOCKET_ID_ANY,
 						NULL, nic.rx_mp),
 			 0);
-	assert_int_equal(rte_eth_tx_queue_setup(nic.port, 0, 512, SOCKET_ID_ANY,
-						NULL),
-			 0);
+	for (uint16_t q = 0; q < 2; q++)
+		assert_int_equal(rte_eth_tx_queue_setup(nic.port, q, 512,
+							SOCKET_ID_ANY, NULL),
+				 0);
 	nic_port_start();
+	assert_int_equal(rte_eth_stats_reset(nic.port), 0);
 	d = drv_open();
 	drv_init(d, f, drv_num_vqs(f));
 	drv_read_netcfg(d, &c);
 	assert_int_equal(c.max_virtqueue_pairs, NIC_QUEUES);
-	f_log = open_memstream(&log, &log_len);
-	assert_non_null(f_log);
-	assert_int_equal(rte_openlog_stream(f_log), 0);
-	assert_int_equal(drv_ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
-				      VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &two,
-				      sizeof(two), false),
-			 VIRTIO_NET_OK);
-	rte_openlog_stream(NULL);
-	fclose(f_log);
+	log = pairs_set_logged(d, 2);
 	assert_int_equal(nic_xstat("driver_queue_pairs"), 2);
-	assert_non_null(strstr(log, "the driver uses 2 queue pairs, the port "
-				    "polls 1 receive queues"));
+	assert_null(strstr(log, "transmit queues"));
 	free(log);
+
+	/* both pairs busy: the first bursts take from both, in turn */
+	send_seqs(d, &d->vq[1], 100, 8);
+	send_seqs(d, &d->vq[3], 200, 8);
+	assert_int_equal(nic_rx(0, m, 4, 1000), 4);
+	assert_int_equal(nic_rx(0, m + 4, 4, 1000), 4);
+	from1 = 0;
+	for (unsigned int i = 0; i < 8; i++)
+		from1 += pkt_seq(rte_pktmbuf_mtod(m[i], uint8_t *), 64) >= 200;
+	assert_int_equal(from1, 4);
+	nic_free(m, 8);
+	/* the rest, each pair's in its order */
+	assert_int_equal(nic_rx(0, m, 8, 1000), 8);
+	for (unsigned int i = 0, s0 = 104, s1 = 204; i < 8; i++) {
+		uint32_t seq = pkt_seq(rte_pktmbuf_mtod(m[i], uint8_t *), 64);
+
+		assert_true(nic_mbuf_check(m[i], 64, seq));
+		assert_int_equal(seq, seq >= 200 ? s1++ : s0++);
+	}
+	nic_free(m, 8);
+	assert_int_equal(rte_eth_stats_get(nic.port, &st), 0);
+	assert_int_equal(st.ipackets, 16);
+	assert_int_equal(st.q_ipackets[0], 16);
+	assert_int_equal(st.q_ipackets[1], 0);
+	assert_int_equal(nic_xstat("rx_q1_packets"), 8);
+
+	/* one pair: the other's leftovers only once pair 0 has nothing;
+	 * the port's second transmit queue is said to send nothing */
+	log = pairs_set_logged(d, 1);
+	assert_non_null(strstr(log, "the driver uses 1 queue pairs, the port "
+				    "has 2 transmit queues: bursts on queues "
+				    "1 to 1 send nothing"));
+	free(log);
+	send_seqs(d, &d->vq[3], 300, 2);
+	send_seqs(d, &d->vq[1], 400, 2);
+	for (unsigned int i = 0; i < 2; i++) {
+		assert_int_equal(rte_eth_rx_burst(nic.port, 0, m, 16), 2);
+		assert_int_equal(pkt_seq(rte_pktmbuf_mtod(m[0], uint8_t *), 64),
+				 i == 0 ? 400 : 300);
+		nic_free(m, 2);
+	}
+	assert_int_equal(rte_eth_rx_burst(nic.port, 0, m, 16), 0);
 	drv_close(d);
 
 	nic_port_stop();
@@ -1062,7 +1131,7 @@ main(void)
 		T(test_cap_chain),	T(test_pci_cfg_window),
 		T(test_msix_table),	T(test_features),
 		T(test_device_config),	T(test_configure_mtu),
-		T(test_unpolled_pairs), T(test_reset_status0),
+		T(test_rx_sets),	T(test_reset_status0),
 		T(test_reset_device),	T(test_link),
 		T(test_socket_devargs), T(test_close_settles),
 	};

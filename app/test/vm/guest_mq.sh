@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright 2026 The dpdk-vfio-user authors
 #
-# Guest script of test_mq_mtu.sh (device: queues=N, mtu=9000; kernel
-# command line vmtest.queues=N):
+# Guest script of test_mq_mtu.sh (device: queues=N, mtu=9000; testpmd's
+# port: A queues; kernel command line vmtest.queues=N vmtest.app_queues=A):
 #  - multi-queue: N combined channels offered; `ethtool -L eth0 combined N`
 #    (vmtool channels, ETHTOOL_SCHANNELS: the control queue's MQ command);
-#    transmit steered to the last queue (XPS), then both directions counted
-#    on it by the driver's per-queue statistics and its MSI-X vectors
+#    transmit steered to the last queue (XPS), counted on it by the
+#    driver's per-queue statistics and its MSI-X vector; the echoes come
+#    back on queue (N - 1) % A (testpmd's receive queue of that pair,
+#    which its icmpecho answers on), counted there the same way
 #  - MTU 9000 with mergeable receive buffers: ping -s 8000 and 8000-byte
 #    payload checks (each reply spans several receive buffers)
 #  - a large transfer with payload check at MTU 1500
@@ -24,6 +26,7 @@ vt_check mq_feature [ "$(echo "$feat" | cut -c23)" = 1 ]
 
 n=$(vt_param queues 2)
 last=$((n - 1))
+back=$((last % $(vt_param app_queues "$n")))
 vmtool channels "$IF" | g_show
 vt_check channels_max sh -c "vmtool channels $IF | grep -q 'max_combined $n\$'"
 vt_check channels_set vmtool channels "$IF" "$n"
@@ -33,17 +36,17 @@ for q in $(seq 0 $last); do
 	echo 0 > "/sys/class/net/$IF/queues/tx-$q/xps_cpus"
 done
 echo 1 > "/sys/class/net/$IF/queues/tx-$last/xps_cpus"
-irq_in=$(vt_irqs "virtio[0-9]+-input.$last\$")
+irq_in=$(vt_irqs "virtio[0-9]+-input.$back\$")
 irq_out=$(vt_irqs "virtio[0-9]+-output.$last\$")
 vt_check ping_last_queue g_ping 5
-vmtool stats "$IF" | grep -E "^(rx|tx)_queue_(0|$last)_(packets|bytes) " | g_show
+vmtool stats "$IF" | grep -E "^(rx|tx)_queue_(0|$back|$last)_(packets|bytes) " | g_show
 txq=$(vmtool stats "$IF" tx_queue_${last}_packets | awk '{ print $2 }')
-rxq=$(vmtool stats "$IF" rx_queue_${last}_packets | awk '{ print $2 }')
+rxq=$(vmtool stats "$IF" rx_queue_${back}_packets | awk '{ print $2 }')
 vt_check last_queue_tx [ "${txq:-0}" -ge 5 ]
 vt_check last_queue_rx [ "${rxq:-0}" -ge 5 ]
-grep -E "virtio[0-9]*-(in|out)put.$last\$" /proc/interrupts | g_show
+grep -E "virtio[0-9]*-(input.$back|output.$last)\$" /proc/interrupts | g_show
 last_irqs_grew() {
-	[ "$(vt_irqs "virtio[0-9]+-input.$last\$")" -gt "$irq_in" ] &&
+	[ "$(vt_irqs "virtio[0-9]+-input.$back\$")" -gt "$irq_in" ] &&
 		[ "$(vt_irqs "virtio[0-9]+-output.$last\$")" -gt "$irq_out" ]
 }
 vt_check last_queue_interrupts last_irqs_grew

@@ -79,6 +79,22 @@ struct vun_stats {
 	uint64_t csum_kept;	/* partial checksums kept (rx_partial) */
 };
 
+struct vun_vq;
+
+/*
+ * What one ethdev receive queue polls when the port has fewer of them
+ * than the device has pairs: a driver may use every pair it is offered
+ * (VIRTIO 1.x 5.1.6.5.5), and what it sends on a pair nobody polls would
+ * wait in its ring for ever. Queue q takes the driver's transmitq of the
+ * pairs p = q, q + nb_rx_queues, ... (built at the port's start); a burst
+ * starts with the next one each time, so that none starves.
+ */
+struct vun_rx_set {
+	uint16_t n;			/* virtqueues */
+	uint16_t next;			/* the one the next burst starts with */
+	struct vun_vq *vq[VUN_MAX_QUEUE_PAIRS];
+} __rte_cache_aligned;
+
 /*
  * One device-side virtqueue, split or packed (VIRTIO_F_RING_PACKED). The
  * lcore polling it owns the first cache line and a half (ring pointers,
@@ -138,6 +154,8 @@ struct vun_vq {
 	struct vun_dev *dev;
 	struct vun_shadow *shadow;	/* rings through a copy (vun_shadow.h),
 					 * or NULL: through views */
+	struct vun_rx_set *rx_set;	/* rx: the virtqueues this ethdev queue
+					 * polls, or NULL: only this one */
 	uint16_t index;			/* virtqueue index */
 	uint16_t qid;			/* ethdev queue id */
 	struct vun_stats st;
@@ -171,9 +189,9 @@ struct vun_dev {
 
 	/* devargs */
 	uint16_t max_pairs;
-	/* atomic: receive queues the application configured (0: not yet);
-	 * a driver using more pairs is warned about (vun_unpolled_warn()) */
-	uint16_t app_rxqs;
+	/* atomic: transmit queues the application configured (0: not yet);
+	 * a driver using fewer pairs is warned about (vun_unused_txq_warn()) */
+	uint16_t app_txqs;
 	struct rte_ether_addr mac;
 	uint16_t mtu;
 	uint16_t mtu_arg;		/* the devarg's, what configure keeps */
@@ -234,6 +252,10 @@ struct vun_dev {
 	struct vun_offload *ol;		/* offload mode (vun_offload.c), or NULL */
 
 	struct vun_vq vq[VUN_MAX_VQS];
+	/* the port's receive queues when each polls several pairs (then
+	 * rx_set[] says which), else 0; set at its start */
+	uint16_t rx_sets;
+	struct vun_rx_set rx_set[VUN_MAX_QUEUE_PAIRS];
 };
 
 /* vun_virtio.c: the virtio device model */
@@ -449,8 +471,8 @@ uint16_t vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 /* vun_ethdev.c */
 void vun_link_update_notify(struct vun_dev *d);
 
-/* vun_virtio.c: a warning when the driver uses more queue pairs than the
- * port polls receive queues (what it sends on the others is never read). */
-void vun_unpolled_warn(const struct vun_dev *d);
+/* vun_virtio.c: a warning when the driver uses fewer queue pairs than the
+ * port has transmit queues (bursts on the others send nothing). */
+void vun_unused_txq_warn(const struct vun_dev *d);
 
 #endif /* VUN_H */

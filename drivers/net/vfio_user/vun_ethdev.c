@@ -151,10 +151,10 @@ vun_dev_configure(struct rte_eth_dev *dev)
 		return ret;
 	if (mtu < 0)
 		dev->data->mtu = d->mtu;
-	/* a driver using pairs whose receive queue we do not poll: said */
-	__atomic_store_n(&d->app_rxqs, dev->data->nb_rx_queues,
+	/* a driver using fewer pairs than we have transmit queues: said */
+	__atomic_store_n(&d->app_txqs, dev->data->nb_tx_queues,
 			 __ATOMIC_RELAXED);
-	vun_unpolled_warn(d);
+	vun_unused_txq_warn(d);
 	/* ours with TSO */
 	vun_virtio_set_tso(d, dev->data->dev_conf.txmode.offloads &
 				      RTE_ETH_TX_OFFLOAD_TCP_TSO);
@@ -167,11 +167,47 @@ vun_dev_configure(struct rte_eth_dev *dev)
 	return 0;
 }
 
+/*
+ * Fewer receive queues than pairs: queue q polls the driver's transmitq of
+ * every pair p with p % nb_rx_queues == q (struct vun_rx_set), with q's
+ * mempool. Not in offload mode: the engine has the queues.
+ */
+static void
+rx_sets_build(struct rte_eth_dev *dev)
+{
+	struct vun_dev *d = dev->data->dev_private;
+	uint16_t nrx = dev->data->nb_rx_queues;
+
+	for (uint16_t p = 0; p < d->max_pairs; p++)
+		d->vq[2 * p + 1].rx_set = NULL;
+	d->rx_sets = 0;
+	if (nrx == 0 || nrx >= d->max_pairs || d->ol != NULL)
+		return;
+	for (uint16_t q = 0; q < nrx; q++) {
+		struct vun_rx_set *s = &d->rx_set[q];
+		struct vun_vq *own = &d->vq[2 * q + 1];
+
+		s->n = 0;
+		s->next = 0;
+		for (uint16_t p = q; p < d->max_pairs; p += nrx) {
+			d->vq[2 * p + 1].mp = own->mp;
+			s->vq[s->n++] = &d->vq[2 * p + 1];
+		}
+		own->rx_set = s;
+	}
+	d->rx_sets = nrx;
+	VUN_LOG(INFO,
+		"%s: %u receive queues for %u pairs: queue q polls the "
+		"pairs p with p %% %u = q",
+		d->path, nrx, d->max_pairs, nrx);
+}
+
 static int
 vun_dev_start(struct rte_eth_dev *dev)
 {
 	struct vun_dev *d = dev->data->dev_private;
 
+	rx_sets_build(dev);
 	vu_pmd_queues_state(dev, RTE_ETH_QUEUE_STATE_STARTED);
 	dev->data->dev_started = 1;
 	d->link_down = false;	/* a start brings the link up, as a NIC's */
@@ -299,30 +335,33 @@ rx_sum(const struct vun_dev *d, size_t off)
 	return sum;
 }
 
+/* Per queue: a pair's transmit counters, its receive counters at the
+ * receive queue that polls it (struct vun_rx_set). */
 static int
 vun_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
 {
 	struct vun_dev *d = dev->data->dev_private;
+	struct vu_pmd_pair_stats ps[VUN_MAX_QUEUE_PAIRS] = { 0 };
 
-	for (uint16_t q = 0; q < d->max_pairs; q++) {
-		const struct vun_stats *rx = &d->vq[2 * q + 1].st;
-		const struct vun_stats *tx = &d->vq[2 * q].st;
+	for (uint16_t p = 0; p < d->max_pairs; p++) {
+		const struct vun_stats *rx = &d->vq[2 * p + 1].st;
+		const struct vun_stats *tx = &d->vq[2 * p].st;
+		struct vu_pmd_pair_stats *r =
+			&ps[d->rx_sets != 0 ? p % d->rx_sets : p];
+		uint64_t errs = rx->bad_desc + rx->runts + rx->too_long;
 
-		vu_pmd_stats_add(s, q,
-				 &(struct vu_pmd_pair_stats){
-					 .ipackets = rx->packets,
-					 .ibytes = rx->bytes,
-					 .imissed = rx->drops,
-					 .ierrors = rx->bad_desc + rx->runts +
-						    rx->too_long,
-					 .rx_nombuf = rx->nombuf,
-					 .opackets = tx->packets,
-					 .obytes = tx->bytes,
-					 .oerrors = tx->drops,
-					 .q_errors = rx->bad_desc + rx->runts +
-						     rx->too_long,
-				 });
+		ps[p].opackets = tx->packets;
+		ps[p].obytes = tx->bytes;
+		ps[p].oerrors = tx->drops;
+		r->ipackets += rx->packets;
+		r->ibytes += rx->bytes;
+		r->imissed += rx->drops;
+		r->ierrors += errs;
+		r->rx_nombuf += rx->nombuf;
+		r->q_errors += errs;
 	}
+	for (uint16_t q = 0; q < d->max_pairs; q++)
+		vu_pmd_stats_add(s, q, &ps[q]);
 	return 0;
 }
 

@@ -488,10 +488,9 @@ shadow_burst(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	return ret;
 }
 
-uint16_t
-vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
+static __rte_always_inline uint16_t
+rx_one(struct vun_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct vun_vq *vq = q;
 	const struct rte_vfio_user_mem_table *t;
 	unsigned int lcore;
 	uint16_t nrx;
@@ -507,6 +506,44 @@ vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 		nrx = rx_split(vq, t, pkts, n);
 	vu_pmd_burst_leave(vq, lcore);
 	return nrx;
+}
+
+/*
+ * A receive queue polling several pairs' transmitqs (struct vun_rx_set):
+ * those of the pairs the driver enabled, from a different one each burst;
+ * the others (what a driver queued before a smaller VQ_PAIRS_SET) only
+ * when those had nothing. Each is entered and left as a burst of its own.
+ * Out of line: the usual burst pays one branch.
+ */
+static __rte_noinline uint16_t
+rx_set_burst(struct vun_rx_set *s, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t active = __atomic_load_n(&s->vq[0]->dev->active_pairs,
+					  __ATOMIC_RELAXED);
+	uint16_t k = s->next, nrx = 0;
+
+	for (uint16_t i = 0; i < s->n && nrx < n; i++) {
+		if (s->vq[k]->qid < active)
+			nrx += rx_one(s->vq[k], pkts + nrx, n - nrx);
+		if (++k == s->n)
+			k = 0;
+	}
+	if (++s->next == s->n)
+		s->next = 0;
+	for (uint16_t i = 0; i < s->n && nrx == 0; i++)
+		if (s->vq[i]->qid >= active)
+			nrx = rx_one(s->vq[i], pkts, n);
+	return nrx;
+}
+
+uint16_t
+vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vun_vq *vq = q;
+
+	if (unlikely(vq->rx_set != NULL))
+		return rx_set_burst(vq->rx_set, pkts, n);
+	return rx_one(vq, pkts, n);
 }
 
 /* ---- tx_burst -> driver receiveq ---- */

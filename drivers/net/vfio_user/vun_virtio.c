@@ -685,7 +685,7 @@ ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len, bool *shrunk)
 			__atomic_store_n(&d->active_pairs, pairs, __ATOMIC_RELEASE);
 			VUN_LOG(INFO, "%s: driver uses %u queue pairs", d->path,
 				pairs);
-			vun_unpolled_warn(d);
+			vun_unused_txq_warn(d);
 			return VIRTIO_NET_OK;
 		}
 		return VIRTIO_NET_ERR;
@@ -980,19 +980,20 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 }
 
 void
-vun_unpolled_warn(const struct vun_dev *d)
+vun_unused_txq_warn(const struct vun_dev *d)
 {
-	uint16_t rxqs = __atomic_load_n(&d->app_rxqs, __ATOMIC_RELAXED),
+	uint16_t txqs = __atomic_load_n(&d->app_txqs, __ATOMIC_RELAXED),
 		 pairs = __atomic_load_n(&d->active_pairs, __ATOMIC_RELAXED);
 
-	if (rxqs != 0 && d->ol == NULL && pairs > rxqs)
+	if (d->ol == NULL &&
+	    (__atomic_load_n(&d->status, __ATOMIC_RELAXED) &
+	     VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    pairs < txqs)
 		VUN_LOG(WARNING,
-			"%s: the driver uses %u queue pairs, the port polls "
-			"%u receive queues: what it sends on the others waits "
-			"in their rings for nobody (the driver's drops); "
-			"configure the port with %u, or give the device "
-			"queues=%u",
-			d->path, pairs, rxqs, pairs, rxqs);
+			"%s: the driver uses %u queue pairs, the port has %u "
+			"transmit queues: bursts on queues %u to %u send "
+			"nothing (the driver has no receive queue there)",
+			d->path, pairs, txqs, pairs, txqs - 1);
 }
 
 static void
