@@ -12,7 +12,7 @@
  * RTE_MBUF_F_RX_LRO with its MSS, its IP length and checksum and its TCP
  * checksum right, its bytes intact; otherwise the sender cuts it into
  * segments (lengths, IPv4 identification, sequence numbers, flags and
- * checksums of each checked). With the device port's LRO gone off, GSO
+ * checksums of each checked); some behind a VLAN tag. With the device port's LRO gone off, GSO
  * packets already negotiated are too long there. Both PMDs in one
  * process; argument: frontend devargs (e.g. packed_vq=0).
  */
@@ -49,6 +49,7 @@ struct shape {
 	uint16_t mss;
 	uint8_t opt;		/* TCP option bytes (a multiple of 4) */
 	uint8_t ext;		/* IPv6 hop-by-hop header bytes (8 x n) */
+	bool vlan;		/* an 802.1Q tag after the MAC addresses */
 };
 
 static const struct shape shapes[] = {
@@ -57,7 +58,16 @@ static const struct shape shapes[] = {
 	{ false, 2000, 1448, 0, 0 },	/* two segments, the last short */
 	{ false, 500, 1448, 0, 0 },	/* one segment: sent as a frame */
 	{ true, 9000, 1400, 0, 16 },	/* an IPv6 extension header */
+	{ false, 20000, 1448, 0, 0, true },	/* behind a VLAN tag */
+	{ true, 5000, 1200, 8, 0, true },	/* IPv6 so, options */
 };
+
+static uint16_t
+l2_len(const struct shape *s)
+{
+	return (uint16_t)(sizeof(struct rte_ether_hdr) +
+			  (s->vlan ? sizeof(struct rte_vlan_hdr) : 0));
+}
 
 static uint16_t
 l3_len(const struct shape *s)
@@ -75,8 +85,7 @@ l4_len(const struct shape *s)
 static uint32_t
 frame_len(const struct shape *s)
 {
-	return sizeof(struct rte_ether_hdr) + l3_len(s) + l4_len(s) +
-	       s->payload;
+	return l2_len(s) + l3_len(s) + l4_len(s) + s->payload;
 }
 
 /* The frame of shape s, number seq, into f: its lengths right, its
@@ -84,14 +93,24 @@ frame_len(const struct shape *s)
 static void
 frame_make(uint8_t *f, const struct shape *s, uint32_t seq)
 {
-	uint8_t *l3 = f + sizeof(struct rte_ether_hdr), *l4 = l3 + l3_len(s);
+	uint8_t *l3 = f + l2_len(s), *l4 = l3 + l3_len(s);
 	uint32_t pl = l4_len(s) + s->payload;
 	struct rte_tcp_hdr *t = (void *)l4;
 	uint8_t *p = l4 + l4_len(s);
+	uint8_t *e = l3 - sizeof(struct rte_ether_hdr);
 
 	memset(f, 0, frame_len(s));
-	frame_ip_fill(f, s->v6, s->ext != 0 ? IPPROTO_HOPOPTS : IPPROTO_TCP,
+	frame_ip_fill(e, s->v6, s->ext != 0 ? IPPROTO_HOPOPTS : IPPROTO_TCP,
 		      (uint16_t)(s->ext + pl), seq);
+	if (s->vlan) {
+		/* the addresses before the tag (TPID, TCI: VLAN 100),
+		 * the IP type after it */
+		memmove(f, e, 2 * RTE_ETHER_ADDR_LEN);
+		f[12] = 0x81;
+		f[13] = 0x00;
+		f[14] = 0x00;
+		f[15] = 100;
+	}
 	if (s->ext != 0) {
 		/* hop-by-hop options: TCP next, PadN to its end */
 		uint8_t *x = l3 + sizeof(struct rte_ipv6_hdr);
@@ -126,10 +145,10 @@ mbuf_make_split(struct rte_mempool *mp, const struct shape *s, uint32_t seq,
 
 	frame_make(f, s, seq);
 	if (s->v6)
-		((struct rte_ipv6_hdr *)(f + 14))->payload_len = 0;
+		((struct rte_ipv6_hdr *)(f + l2_len(s)))->payload_len = 0;
 	else
-		((struct rte_ipv4_hdr *)(f + 14))->total_length = 0;
-	((struct rte_tcp_hdr *)(f + 14 + l3_len(s)))->cksum = 0xdead;
+		((struct rte_ipv4_hdr *)(f + l2_len(s)))->total_length = 0;
+	((struct rte_tcp_hdr *)(f + l2_len(s) + l3_len(s)))->cksum = 0xdead;
 	while (off < len) {
 		struct rte_mbuf *n = rte_pktmbuf_alloc(mp);
 		uint32_t k = RTE_MIN(off == 0 && first ? first : SEG,
@@ -143,7 +162,7 @@ mbuf_make_split(struct rte_mempool *mp, const struct shape *s, uint32_t seq,
 			assert_int_equal(rte_pktmbuf_chain(m, n), 0);
 		off += k;
 	}
-	m->l2_len = sizeof(struct rte_ether_hdr);
+	m->l2_len = l2_len(s);
 	m->l3_len = l3_len(s);
 	m->l4_len = l4_len(s);
 	m->tso_segsz = s->mss;
@@ -165,7 +184,7 @@ mbuf_make(struct rte_mempool *mp, const struct shape *s, uint32_t seq)
 static bool
 tcp_cksum_ok(const uint8_t *b, uint32_t len, const struct shape *s)
 {
-	uint32_t l3 = 14, l4 = l3 + l3_len(s), sum;
+	uint32_t l3 = l2_len(s), l4 = l3 + l3_len(s), sum;
 	uint8_t ph[40] = { 0 };
 	uint32_t n = 12;
 
@@ -198,9 +217,9 @@ assert_received(const struct rte_mbuf *m, const struct shape *s, uint32_t seq,
 		bool lro, bool partial, unsigned int i)
 {
 	static uint8_t f[VU_PMD_MAX_GSO_FRAME], got[VU_PMD_MAX_GSO_FRAME];
-	uint32_t len = frame_len(s), l4 = 14 + l3_len(s);
+	uint32_t len = frame_len(s), l2 = l2_len(s), l4 = l2 + l3_len(s);
 	const uint8_t *b = rte_pktmbuf_read(m, 0, m->pkt_len, got);
-	const uint8_t *l3 = b + 14;
+	const uint8_t *l3 = b + l2;
 	uint32_t cks = l4 + offsetof(struct rte_tcp_hdr, cksum);
 
 	if (m->pkt_len != len)
@@ -214,8 +233,8 @@ assert_received(const struct rte_mbuf *m, const struct shape *s, uint32_t seq,
 				 0xffff);
 	/* nothing else changed: the IP length is the packet's */
 	if (memcmp(b + cks + 2, f + cks + 2, len - cks - 2) != 0 ||
-	    memcmp(b, f, s->v6 ? cks : 14 + 10) != 0 ||
-	    (!s->v6 && memcmp(b + 26, f + 26, cks - 26) != 0))
+	    memcmp(b, f, s->v6 ? cks : l2 + 10) != 0 ||
+	    (!s->v6 && memcmp(b + l2 + 12, f + l2 + 12, cks - l2 - 12) != 0))
 		fail_msg("packet %u: bytes other than its checksums changed",
 			 i);
 	assert_int_equal(m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK,
@@ -235,7 +254,7 @@ assert_segment(const struct rte_mbuf *m, const struct shape *s, uint32_t seq,
 	       uint32_t k, uint32_t n, bool partial)
 {
 	static uint8_t f[VU_PMD_MAX_GSO_FRAME], got[VU_PMD_MAX_GSO_FRAME];
-	uint32_t l4 = 14 + l3_len(s), hl = l4 + l4_len(s);
+	uint32_t l2 = l2_len(s), l4 = l2 + l3_len(s), hl = l4 + l4_len(s);
 	uint32_t len = RTE_MIN((uint32_t)s->mss, s->payload - k * s->mss);
 	const uint8_t *b;
 	const struct rte_tcp_hdr *t, *t0;
@@ -249,25 +268,27 @@ assert_segment(const struct rte_mbuf *m, const struct shape *s, uint32_t seq,
 	t0 = (const void *)(f + l4);
 	assert_true(tcp_cksum_ok(b, m->pkt_len, s));
 	if (s->v6) {
-		const struct rte_ipv6_hdr *ip = (const void *)(b + 14);
+		const struct rte_ipv6_hdr *ip = (const void *)(b + l2);
 
 		assert_int_equal(rte_be_to_cpu_16(ip->payload_len),
-				 m->pkt_len - 54);
-		assert_memory_equal(b, f, 18);	/* to the payload length */
-		assert_memory_equal(b + 20, f + 20, l4 - 20);
+				 m->pkt_len - l2 - 40);
+		/* to the payload length, then from the next header */
+		assert_memory_equal(b, f, l2 + 4);
+		assert_memory_equal(b + l2 + 6, f + l2 + 6, l4 - l2 - 6);
 	} else {
-		const struct rte_ipv4_hdr *ip = (const void *)(b + 14);
-		const struct rte_ipv4_hdr *ip0 = (const void *)(f + 14);
+		const struct rte_ipv4_hdr *ip = (const void *)(b + l2);
+		const struct rte_ipv4_hdr *ip0 = (const void *)(f + l2);
 
 		assert_int_equal(rte_be_to_cpu_16(ip->total_length),
-				 m->pkt_len - 14);
+				 m->pkt_len - l2);
 		assert_int_equal(rte_be_to_cpu_16(ip->packet_id),
 				 (uint16_t)(rte_be_to_cpu_16(ip0->packet_id) +
 					    k));
 		assert_int_equal(rte_raw_cksum(ip, sizeof(*ip)), 0xffff);
-		assert_memory_equal(b, f, 16);	/* to the total length */
-		assert_memory_equal(b + 20, f + 20, 4);	/* flags, TTL, proto */
-		assert_memory_equal(b + 26, f + 26, 8);	/* addresses */
+		assert_memory_equal(b, f, l2 + 2);	/* to the total length */
+		/* flags, TTL, protocol; the addresses */
+		assert_memory_equal(b + l2 + 6, f + l2 + 6, 4);
+		assert_memory_equal(b + l2 + 12, f + l2 + 12, 8);
 	}
 	assert_int_equal(rte_be_to_cpu_32(t->sent_seq),
 			 rte_be_to_cpu_32(t0->sent_seq) + k * s->mss);
