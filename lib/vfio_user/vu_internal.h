@@ -34,6 +34,9 @@ struct vu_caps {
 	uint32_t proposed;	/* bit i: the client's VERSION named numeric
 				 * capability i (vu_version.c num_caps[]):
 				 * the reply names no others */
+	uint32_t send_fds;	/* the fds the client may send in a message:
+				 * our max_msg_fds if the reply named it,
+				 * else the spec's default, 1 */
 };
 
 /* A region as the library keeps it: the description plus owned copies. */

@@ -86,6 +86,9 @@ struct vec_set {
 	uint32_t n;		/* vectors allocated */
 	uint32_t enabled;	/* NORESIZE: vectors of the set enabled first,
 				 * fixed until the index is disabled; 0: none */
+	bool open;		/* NORESIZE: the last enable carried all the
+				 * fds the client may send in one message: the
+				 * next may continue it (start == enabled) */
 	struct vu_irq_vec v[];
 };
 
@@ -340,6 +343,7 @@ irq_disable(struct vu_dev *dev, uint32_t index)
 		return;
 	n = s->n;	/* every fd, whatever the description says now */
 	s->enabled = 0;
+	s->open = false;
 	slots = malloc(3 * n * sizeof(*slots));
 	for (uint32_t v = 0; v < n; v++) {
 		__atomic_store_n(&vec[v].masked, 0, __ATOMIC_SEQ_CST);
@@ -414,10 +418,10 @@ vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	if (data_type != VFIO_USER_IRQ_SET_DATA_EVENTFD && m->nfds != 0)
 		return -EINVAL;
 
-	/* count 0 with DATA_NONE + TRIGGER: disable the whole index */
+	/* start and count 0 with DATA_NONE, whatever the action: disable
+	 * the whole index (the spec names no action) */
 	if (req->count == 0) {
-		if (data_type != VFIO_USER_IRQ_SET_DATA_NONE ||
-		    action != VFIO_USER_IRQ_SET_ACTION_TRIGGER || req->start != 0)
+		if (data_type != VFIO_USER_IRQ_SET_DATA_NONE || req->start != 0)
 			return -EINVAL;
 		irq_disable(dev, req->index);
 		goto changed;
@@ -455,10 +459,17 @@ vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		/*
 		 * NORESIZE (as VFIO): the set is sized when it is enabled, to
 		 * start + count vectors; vectors inside it may be changed one
-		 * by one, one outside it needs the index disabled first.
+		 * by one, one outside it needs the index disabled first. But
+		 * a client sends at most send_fds fds a message (1 unless our
+		 * VERSION reply said more): a set larger than that is enabled
+		 * in pieces, each starting where the last, a full one, ended
+		 * (as QEMU sends them); such a piece is the same enable.
 		 */
+		bool more = noresize && m->nfds > 0 && set->enabled != 0 &&
+			    set->open && req->start == set->enabled;
+
 		if (noresize && m->nfds > 0 && set->enabled != 0 &&
-		    end > set->enabled) {
+		    end > set->enabled && !more) {
 			VU_LOG(ERR, "%s: IRQ index %u is NORESIZE with %u vectors "
 			       "enabled: disable it before resizing", dev->path,
 			       req->index, set->enabled);
@@ -480,8 +491,12 @@ vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		if (m->nfds)	/* the vectors own them now */
 			for (v = 0; v < m->nfds; v++)
 				m->fds[v] = -1;
-		if (noresize && m->nfds > 0 && set->enabled == 0)
+		if (noresize && m->nfds > 0 && (set->enabled == 0 || more)) {
 			set->enabled = end;
+			set->open = m->nfds >= c->caps.send_fds;
+		} else if (noresize) {
+			set->open = false;
+		}
 		/* an interrupt latched while there was no eventfd goes out */
 		if (action == VFIO_USER_IRQ_SET_ACTION_TRIGGER)
 			for (v = req->start; v < end; v++)

@@ -469,11 +469,6 @@ conn_handle_msg(struct vu_conn *c)
 		return 0;
 	}
 
-	/* VERSION is always answered: its reply carries the server's limits
-	 * (and the twin socket), which the client cannot do without */
-	if (h->cmd == VFIO_USER_VERSION &&
-	    (h->flags & VFIO_USER_F_TYPE_MASK) == VFIO_USER_F_TYPE_COMMAND)
-		h->flags &= ~VFIO_USER_F_NO_REPLY;
 	err = c->rx.fds_overflow ? EINVAL : msg_check(c, &m, c->rx.want);
 	if (c->rx.fds_overflow)
 		VU_LOG(ERR,

@@ -68,6 +68,7 @@ parse_caps(struct vu_conn *c, const char *data, size_t len)
 	caps->twin_socket = false;
 	caps->migration = false;
 	caps->proposed = 0;
+	caps->send_fds = 1;
 	if (len == 0)
 		return 0;
 	if (data[len - 1] != '\0' || strlen(data) != len - 1) {
@@ -93,6 +94,8 @@ parse_caps(struct vu_conn *c, const char *data, size_t len)
 	for (unsigned int i = 0; i < RTE_DIM(num_caps); i++)
 		if (json_object_get(obj, num_caps[i]) != NULL)
 			caps->proposed |= 1u << i;
+	if (caps->proposed & 1u)	/* num_caps[0]: named in the reply */
+		caps->send_fds = VU_ADVERTISED_MAX_FDS;
 	/* maxima larger than we can use are taken as ours: what a client
 	 * can do beyond them never comes up. 0 is a valid max_msg_fds: a
 	 * client that takes no fds at all (fd passing is optional in the
@@ -245,8 +248,10 @@ vu_handle_version(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	c->caps.pgsizes = VU_PGSIZES;
 	c->caps.minor = req->minor < VFIO_USER_MINOR_VER ?
 		req->minor : VFIO_USER_MINOR_VER;
-	/* the twin socket would go to the client as an fd */
-	if (c->caps.max_msg_fds == 0)
+	/* the twin socket would go to the client as an fd, in a reply: none
+	 * without fds, or when the client wants no reply (No_reply: it goes
+	 * by the spec's defaults and ours, the capabilities it proposed) */
+	if (c->caps.max_msg_fds == 0 || (m->hdr->flags & VFIO_USER_F_NO_REPLY))
 		c->caps.twin_socket = false;
 	/* twin socket: our DMA_READ/WRITE and their replies get a socket of
 	 * their own, so they work from any thread, the event thread too */

@@ -859,28 +859,27 @@ test_version_twin_socket(void **state)
 }
 
 /*
- * VERSION with No_reply is answered all the same: the client learns the
- * server's limits (and gets the twin socket) only from the reply.
+ * VERSION with No_reply gets no reply (no command that sets it does): the
+ * version is negotiated all the same (the next command is served and its
+ * reply is the next message), without the twin socket the client asked
+ * for (it would have come in the reply).
  */
 static void
 test_version_no_reply(void **state)
 {
-	struct vfio_user_version v = {
-		.major = VFIO_USER_MAJOR_VER,
-		.minor = VFIO_USER_MINOR_VER,
-	};
+	static const char json[] =
+		"{\"capabilities\":{\"twin_socket\":{\"supported\":true}}}";
+	struct vfio_user_version *v = calloc(1, sizeof(*v) + sizeof(json));
 	struct rc *c = conn_open_fresh();
-	struct rc_reply r;
-	json_t *root;
-	uint16_t id;
 
 	(void)state;
-	id = send_cmd(c, VFIO_USER_VERSION, VFIO_USER_F_NO_REPLY, &v, sizeof(v),
-		      NULL, 0);
-	assert_int_equal(recv_reply(c, id, VFIO_USER_VERSION, &r), 0);
-	root = check_version_reply(&r, VFIO_USER_MINOR_VER);
-	json_decref(root);
-	rc_reply_free(&r);
+	assert_non_null(v);
+	v->major = VFIO_USER_MAJOR_VER;
+	v->minor = VFIO_USER_MINOR_VER;
+	memcpy(v->data, json, sizeof(json));
+	send_cmd(c, VFIO_USER_VERSION, VFIO_USER_F_NO_REPLY, v,
+		 sizeof(*v) + sizeof(json), NULL, 0);
+	free(v);
 	check_alive(c);
 }
 
