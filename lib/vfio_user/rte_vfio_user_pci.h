@@ -780,6 +780,23 @@ int rte_vfio_user_pci_msix_pending(struct rte_vfio_user_pci *pci,
 		uint32_t vector);
 
 /**
+ * Drop a vector's pending interrupt: its PBA bit, and the library's latch
+ * (rte_vfio_user_irq_clear()) when attached. For a device whose event
+ * behind the interrupt is gone, as at its reset: a vector unmasked later
+ * then delivers nothing from before (PCI 3.0 6.8.2: the function clears
+ * the pending bit when the event is no longer there).
+ *
+ * @param pci
+ *   The function.
+ * @param vector
+ *   Vector number.
+ * @return
+ *   0, or -EINVAL (no MSI-X, vector out of range).
+ */
+__rte_experimental int
+rte_vfio_user_pci_msix_clear(struct rte_vfio_user_pci *pci, uint32_t vector);
+
+/**
  * Read one MSI-X table entry.
  *
  * @param pci

@@ -1112,6 +1112,21 @@ rte_vfio_user_pci_msix_pending(struct rte_vfio_user_pci *pci, uint32_t vector)
 }
 
 int
+rte_vfio_user_pci_msix_clear(struct rte_vfio_user_pci *pci, uint32_t vector)
+{
+	int dev_id;
+
+	if (pci == NULL || pci->msix_cap == 0 || vector >= pci->nvec)
+		return -EINVAL;
+	(void)pba_take(pci, vector);
+	dev_id = __atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE);
+	if (dev_id >= 0)
+		rte_vfio_user_irq_clear(dev_id, VFIO_USER_PCI_MSIX_IRQ_INDEX,
+					vector);
+	return 0;
+}
+
+int
 rte_vfio_user_pci_msix_get_entry(struct rte_vfio_user_pci *pci,
 				 uint32_t vector,
 				 struct rte_vfio_user_pci_msix_entry *entry)

@@ -770,6 +770,174 @@ test_rx_sets(void **state)
 	nic_port_start();
 }
 
+/* ---- VIRTIO requirements an independent audit checked ---- */
+
+static uint64_t
+pba_read(struct nic_drv *d)
+{
+	uint64_t pba = 0;
+
+	bar_read(d, NIC_MSIX_BAR, 0x800, &pba, 8);
+	return pba;
+}
+
+static void
+vec_ctrl(struct nic_drv *d, uint16_t v, uint32_t ctl)
+{
+	bar_write(d, NIC_MSIX_BAR, v * RTE_VFIO_USER_PCI_MSIX_ENTRY_SIZE + 12,
+		  &ctl, 4);
+}
+
+/*
+ * VIRTIO 5.1.3.1: VIRTIO_NET_F_MQ, _CTRL_RX and _CTRL_MAC_ADDR require
+ * VIRTIO_NET_F_CTRL_VQ. A set without it is no valid subset: FEATURES_OK
+ * fails (2.2.1), as for HOST_TSO4 without CSUM; with it, it holds.
+ */
+static void
+test_feature_dependencies(void **state)
+{
+	const uint64_t need_cvq[] = {
+		NIC_F(VIRTIO_NET_F_MQ),
+		NIC_F(VIRTIO_NET_F_CTRL_RX),
+		NIC_F(VIRTIO_NET_F_CTRL_MAC_ADDR),
+	};
+	struct nic_drv *d = drv_open();
+
+	(void)state;
+	for (unsigned int i = 0; i < RTE_DIM(need_cvq); i++) {
+		assert_int_equal(drv_negotiate(d, V1 | need_cvq[i]) &
+					 VIRTIO_CONFIG_S_FEATURES_OK,
+				 0);
+		assert_int_equal(
+			drv_negotiate(d, V1 | need_cvq[i] |
+						 NIC_F(VIRTIO_NET_F_CTRL_VQ)) &
+				VIRTIO_CONFIG_S_FEATURES_OK,
+			VIRTIO_CONFIG_S_FEATURES_OK);
+	}
+	cc_w8(d, CC(device_status), 0);
+	drv_close(d);
+}
+
+/*
+ * VIRTIO 4.1.4.3.1: the device presents a changed config_generation once
+ * the configuration changed since the driver last read it. The 8-bit
+ * counter moves once for any number of changes between two of its reads:
+ * 256 steps (255 link changes and an MTU) would wrap it back to what the
+ * driver saw. Before DRIVER_OK: no interrupt makes the driver look.
+ */
+static void
+test_config_generation_wrap(void **state)
+{
+	struct nic_drv *d = drv_open();
+	struct virtio_net_config c0, c1;
+	uint8_t g0, g1;
+
+	(void)state;
+	cc_w8(d, CC(device_status), 0);
+	cc_w8(d, CC(device_status), VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	g0 = cc_r8(d, CC(config_generation));
+	drv_read_netcfg(d, &c0);
+	assert_int_equal(cc_r8(d, CC(config_generation)), g0);
+	assert_true(c0.status & VIRTIO_NET_S_LINK_UP);
+	for (unsigned int i = 0; i < 255; i++)
+		assert_int_equal(i % 2 == 0 ?
+					 rte_eth_dev_set_link_down(nic.port) :
+					 rte_eth_dev_set_link_up(nic.port),
+				 0);
+	assert_int_equal(rte_eth_dev_set_mtu(nic.port, NIC_MTU - 100), 0);
+	g1 = cc_r8(d, CC(config_generation));
+	drv_read_netcfg(d, &c1);
+	assert_int_equal(c1.status & VIRTIO_NET_S_LINK_UP, 0);
+	assert_int_equal(c1.mtu, NIC_MTU - 100);
+	assert_int_not_equal(g1, g0);
+	/* read: the next change is a new generation again */
+	assert_int_equal(rte_eth_dev_set_link_up(nic.port), 0);
+	assert_int_not_equal(cc_r8(d, CC(config_generation)), g1);
+	assert_int_equal(rte_eth_dev_set_mtu(nic.port, NIC_MTU), 0);
+	cc_w8(d, CC(device_status), 0);
+	drv_close(d);
+}
+
+/*
+ * VIRTIO 2.4.1: no notification after the reset completes. An interrupt
+ * latched while the driver had masked its vector (PCI 3.0 6.8.2: the
+ * pending bit) goes with the reset: unmasked after it, the vector brings
+ * nothing. A queue's vector (packets to the driver) and the configuration
+ * vector (a link change).
+ */
+static void
+test_pending_msix_after_reset(void **state)
+{
+	struct nic_drv *d = drv_open();
+	struct rte_mbuf *m[2];
+	struct dvq *rq;
+	uint16_t v, old;
+
+	(void)state;
+	drv_init(d,
+		 V1 | NIC_F(VIRTIO_NET_F_MRG_RXBUF) |
+			 NIC_F(VIRTIO_NET_F_STATUS),
+		 2);
+	rq = &d->vq[0];
+	v = rq->vector;
+	assert_int_not_equal(v, VIRTIO_MSI_NO_VECTOR);
+	assert_int_not_equal(v, 0);	/* msix_config's */
+	old = rq->avail_idx;
+	for (unsigned int i = 0; i < 8; i++)
+		drv_post_rx(rq, 1, 2048, false);
+	dvq_kick(d, rq, old);
+	rq->avail->flags = 0;		/* interrupts wanted */
+	drv_irqs_clear(d);
+	vec_ctrl(d, v, 1);
+	vec_ctrl(d, 0, 1);
+	for (unsigned int i = 0; i < 2; i++)
+		m[i] = nic_mbuf(100, 1000 + i, 0);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 2), 2);
+	assert_int_equal(rte_eth_dev_set_link_down(nic.port), 0);
+	assert_int_equal(drv_irqs(d, v) + drv_irqs(d, 0), 0);
+	assert_int_equal(pba_read(d) & ((1ULL << v) | 1), (1ULL << v) | 1);
+
+	cc_w8(d, CC(device_status), 0);
+	assert_int_equal(drv_status(d), 0);
+	assert_int_equal(pba_read(d), 0);
+	vec_ctrl(d, v, 0);
+	vec_ctrl(d, 0, 0);
+	rte_delay_ms(5);
+	assert_int_equal(drv_irqs(d, v) + drv_irqs(d, 0), 0);
+	assert_int_equal(rte_eth_dev_set_link_up(nic.port), 0);
+	drv_close(d);
+}
+
+/*
+ * VIRTIO 2.7.10: with VIRTIO_F_EVENT_IDX the device sets used->flags to
+ * 0, whatever the ring held (here the NO_NOTIFY a start without
+ * EVENT_IDX wrote there): on every queue, the control queue too.
+ */
+static void
+test_used_flags_event_idx(void **state)
+{
+	const uint64_t f = V1 | NIC_F(VIRTIO_RING_F_EVENT_IDX) |
+			   NIC_F(VIRTIO_NET_F_CTRL_VQ);
+	struct nic_drv *d = drv_open();
+	uint8_t s = drv_negotiate(d, f);
+
+	(void)state;
+	assert_int_not_equal(s & VIRTIO_CONFIG_S_FEATURES_OK, 0);
+	cc_w16(d, CC(msix_config), 0);
+	for (uint16_t i = 0; i < 3; i++) {
+		drv_setup_vq(d, i);
+		d->vq[i].used->flags = VRING_USED_F_NO_NOTIFY;	/* stale */
+	}
+	cc_w8(d, CC(device_status), s | VIRTIO_CONFIG_S_DRIVER_OK);
+	assert_int_equal(drv_status(d), s | VIRTIO_CONFIG_S_DRIVER_OK);
+	for (uint16_t i = 0; i < 3; i++)
+		assert_int_equal(__atomic_load_n(&d->vq[i].used->flags,
+						 __ATOMIC_ACQUIRE),
+				 0);
+	cc_w8(d, CC(device_status), 0);
+	drv_close(d);
+}
+
 static void
 test_reset_status0(void **state)
 {
@@ -1127,11 +1295,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_config_ids),	T(test_bar_sizing),
-		T(test_cap_chain),	T(test_pci_cfg_window),
-		T(test_msix_table),	T(test_features),
-		T(test_device_config),	T(test_configure_mtu),
-		T(test_rx_sets),	T(test_reset_status0),
+		T(test_config_ids),
+		T(test_bar_sizing),
+		T(test_cap_chain),
+		T(test_pci_cfg_window),
+		T(test_msix_table),
+		T(test_features),
+		T(test_device_config),
+		T(test_configure_mtu),
+		T(test_rx_sets),
+		T(test_feature_dependencies),
+		T(test_config_generation_wrap),
+		T(test_pending_msix_after_reset),
+		T(test_used_flags_event_idx),
+		T(test_reset_status0),
 		T(test_reset_device),	T(test_link),
 		T(test_socket_devargs), T(test_close_settles),
 	};

@@ -371,27 +371,46 @@ test_all_features(void **state)
 
 /*
  * VIRTIO 5.1.4.1: with VIRTIO_NET_F_MTU negotiated the device passes the
- * driver no frame longer than mtu plus the Ethernet header (one VLAN tag
- * allowed on top): such a frame is dropped and counted, and the frames
- * around it go through. Without the feature, the buffers decide. Split
- * and packed rings (their general paths: these frames span segments).
+ * driver no frame longer than mtu plus its Ethernet header: 14 bytes, 18
+ * with a VLAN tag, 22 with two (802.1ad then 802.1Q); a longer one is
+ * dropped and counted, and the frames around it go through. Without the
+ * feature, the buffers decide. Split and packed rings (their general
+ * paths: these frames span segments).
  */
 static void
 test_tx_longer_than_mtu(void **state)
 {
-	const uint32_t max = NIC_MTU + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
-	const uint32_t lens[3] = { max, max + 1, 64 };
+	const struct {
+		uint32_t len;
+		uint8_t tags;
+		bool too_long;
+	} f[] = {
+		{ NIC_MTU + 14, 0, false }, { NIC_MTU + 15, 0, true },
+		{ NIC_MTU + 18, 1, false }, { NIC_MTU + 19, 1, true },
+		{ NIC_MTU + 22, 2, false }, { NIC_MTU + 23, 2, true },
+		{ 64, 0, false },
+	};
 	const uint64_t variants[3] = {
 		NIC_OFFERED,
 		NIC_OFFERED | NIC_F(VIRTIO_F_RING_PACKED),
 		NIC_OFFERED & ~NIC_F(VIRTIO_NET_F_MTU),
 	};
+	static uint8_t frame[RTE_DIM(f)][NIC_MTU + 32];
 
 	(void)state;
+	for (unsigned int i = 0; i < RTE_DIM(f); i++) {
+		pkt_fill(frame[i], f[i].len, 700 + i);
+		for (unsigned int t = 0; t < f[i].tags; t++) {
+			/* the outer tag 802.1ad when there are two */
+			frame[i][12 + 4 * t] = t + 1 < f[i].tags ? 0x88 : 0x81;
+			frame[i][13 + 4 * t] = t + 1 < f[i].tags ? 0xa8 : 0x00;
+		}
+	}
 	for (unsigned int v = 0; v < RTE_DIM(variants); v++) {
 		bool limited = variants[v] & NIC_F(VIRTIO_NET_F_MTU);
 		struct nic_drv *d = drv_open();
-		struct rte_mbuf *m[3];
+		struct rte_mbuf *m[RTE_DIM(f)];
+		unsigned int dropped = 0;
 		struct dvq *q;
 		uint64_t drops0;
 		uint16_t old;
@@ -399,25 +418,28 @@ test_tx_longer_than_mtu(void **state)
 		drv_init(d, variants[v], NIC_NVQS);
 		q = &d->vq[0];
 		old = q->avail_idx;
-		for (unsigned int i = 0; i < 12; i++)
+		for (unsigned int i = 0; i < 40; i++)
 			drv_post_rx(q, 1, 2048, false);
 		dvq_kick(d, q, old);
 		drops0 = nic_xstat("tx_q0_drops");
-		for (unsigned int i = 0; i < 3; i++)
-			m[i] = nic_mbuf(lens[i], 700 + i, 2048);
-		assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 3), 3);
-		for (unsigned int i = 0; i < 3; i++) {
-			if (limited && i == 1)
+		for (unsigned int i = 0; i < RTE_DIM(f); i++)
+			m[i] = nic_mbuf_bytes(frame[i], f[i].len, 2048);
+		assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, RTE_DIM(f)),
+				 RTE_DIM(f));
+		for (unsigned int i = 0; i < RTE_DIM(f); i++) {
+			if (limited && f[i].too_long) {
+				dropped++;
 				continue;
+			}
 			assert_true(drv_recv(d, q, rxbuf));
-			if (rxbuf->len != lens[i] ||
-			    !pkt_check(rxbuf->data, lens[i], 700 + i))
+			if (rxbuf->len != f[i].len ||
+			    memcmp(rxbuf->data, frame[i], f[i].len) != 0)
 				fail_msg("variant %u frame %u: %u bytes, "
 					 "expected %u",
-					 v, i, rxbuf->len, lens[i]);
+					 v, i, rxbuf->len, f[i].len);
 		}
-		assert_int_equal(nic_xstat("tx_q0_drops") - drops0,
-				 limited ? 1 : 0);
+		assert_false(drv_recv(d, q, rxbuf));
+		assert_int_equal(nic_xstat("tx_q0_drops") - drops0, dropped);
 		assert_true(drv_canary_ok(d));
 		drv_close(d);
 	}

@@ -223,6 +223,8 @@ struct vun_dev {
 	bool bm_off;			/* Bus Master Enable taken away: no
 					 * queue runs until it is back */
 	uint8_t config_generation;
+	uint32_t gen_unseen;		/* atomic: a generation the driver has
+					 * not read (nor the configuration) */
 	uint16_t queue_select;
 	uint16_t active_pairs;		/* VIRTIO_NET_CTRL_MQ */
 	uint64_t guest_offloads;	/* VIRTIO_NET_CTRL_GUEST_OFFLOADS: the

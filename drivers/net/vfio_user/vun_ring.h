@@ -235,16 +235,40 @@ vun_tx_ol(const struct vun_vq *vq, const struct rte_mbuf *m)
 	return o;
 }
 
+/* The bytes VLAN tags (802.1Q, 802.1ad; two at most) add to m's Ethernet
+ * header. */
+static inline uint32_t
+vun_vlan_len(const struct rte_mbuf *m)
+{
+	uint32_t n = 0;
+
+	while (n < 2 * RTE_VLAN_HLEN) {
+		rte_be16_t buf;
+		const rte_be16_t *type =
+			rte_pktmbuf_read(m, 2 * RTE_ETHER_ADDR_LEN + n,
+					 sizeof(buf), &buf);
+
+		if (type == NULL || (*type != RTE_BE16(RTE_ETHER_TYPE_VLAN) &&
+				     *type != RTE_BE16(RTE_ETHER_TYPE_QINQ)))
+			break;
+		n += RTE_VLAN_HLEN;
+	}
+	return n;
+}
+
 /*
  * Transmit (to the driver): a frame longer than the driver takes with
- * VIRTIO_NET_F_MTU negotiated (vq->max_frame) is dropped, counted in
- * drops; the caller frees it with the rest it took. A GSO packet (sent
- * with o) is not a frame: its segments are.
+ * VIRTIO_NET_F_MTU negotiated (vq->max_frame, the MTU and 14 bytes, and
+ * what its VLAN tags add: VIRTIO 5.1.4.1, the MTU plus the Ethernet
+ * header) is dropped, counted in drops; the caller frees it with the rest
+ * it took. A GSO packet (sent with o) is not a frame: its segments are.
  */
 static __rte_always_inline bool
 vun_tx_too_long(struct vun_vq *vq, const struct rte_mbuf *m, struct vun_tx_ol o)
 {
 	if (likely(vq->max_frame == UINT16_MAX || m->pkt_len <= vq->max_frame))
+		return false;
+	if (m->pkt_len <= vq->max_frame + vun_vlan_len(m))
 		return false;
 	if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) &&
 	    vu_pmd_tso_way(m, o.gso) == VU_PMD_TSO_GSO)

@@ -83,6 +83,11 @@ vun_features_why(uint64_t f, uint64_t offered)
 		return "HOST_TSO4/6 without CSUM";
 	if ((f & VU_PMD_GUEST_TSO) && !(f & (1ULL << VIRTIO_NET_F_GUEST_CSUM)))
 		return "GUEST_TSO4/6 without GUEST_CSUM";
+	/* commands need their queue (5.1.3.1) */
+	if ((f & ((1ULL << VIRTIO_NET_F_MQ) | (1ULL << VIRTIO_NET_F_CTRL_RX) |
+		  (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR))) &&
+	    !(f & (1ULL << VIRTIO_NET_F_CTRL_VQ)))
+		return "MQ, CTRL_RX or CTRL_MAC_ADDR without CTRL_VQ";
 	return NULL;
 }
 
@@ -179,11 +184,15 @@ notify_vector(struct vun_dev *d, uint16_t vector)
 }
 
 /* Device configuration changed: a new generation (VIRTIO 4.1.4.3.1). The
- * application thread (link, MTU) and the event thread both change it. */
+ * application thread (link, MTU) and the event thread both change it. One
+ * step for all the changes between two reads of the driver (the
+ * configuration's or the generation's): 256 steps would wrap the 8-bit
+ * counter back to what it saw (the spec's note there). */
 static void
 config_changed(struct vun_dev *d)
 {
-	__atomic_fetch_add(&d->config_generation, 1, __ATOMIC_RELEASE);
+	if (__atomic_exchange_n(&d->gen_unseen, 1, __ATOMIC_ACQ_REL) == 0)
+		__atomic_fetch_add(&d->config_generation, 1, __ATOMIC_RELEASE);
 }
 
 void
@@ -265,17 +274,20 @@ vq_positions_reset(struct vun_vq *vq)
 }
 
 /*
- * The longest frame a queue passes, the MTU plus the Ethernet header and
- * one VLAN tag (a frame of the MTU may carry one). To the driver (its
- * receiveq): with VIRTIO_NET_F_MTU only, which forbids longer ones
- * (VIRTIO 5.1.4.1). From it (its transmitq, our receive): always, as a
- * NIC drops what its MTU does not let in.
+ * The longest frame a queue passes. To the driver (its receiveq): with
+ * VIRTIO_NET_F_MTU only, which forbids frames longer than the MTU plus
+ * their Ethernet header (VIRTIO 5.1.4.1): the MTU + 14 here, what VLAN
+ * tags add allowed on top (vun_tx_too_long()). From it (its transmitq,
+ * our receive): always, the MTU + 14 + one tag, as a NIC drops what its
+ * MTU does not let in.
  */
 static uint16_t
 vq_max_frame(const struct vun_dev *d, const struct vun_vq *vq)
 {
-	if (!(vq->index & 1) && !has(d, VIRTIO_NET_F_MTU))
-		return UINT16_MAX;
+	if (!(vq->index & 1))
+		return has(d, VIRTIO_NET_F_MTU) ?
+			       (uint16_t)(d->mtu + RTE_ETHER_HDR_LEN) :
+			       UINT16_MAX;
 	return (uint16_t)(d->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN);
 }
 
@@ -410,15 +422,19 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 	}
 	vq_take_features(d, vq);
 	/* a polling device wants no kicks on data queues; the control queue
-	 * is served on kicks, so with EVENT_IDX ask for the next one */
-	if (vq->index != ctrl_vq(d) && !vq->event_idx)
-		__atomic_store_n(&vq->used->flags, VRING_USED_F_NO_NOTIFY,
-				 __ATOMIC_RELAXED);
-	else if (vq->index != ctrl_vq(d))	/* avail_event just behind */
+	 * is served on kicks, so with EVENT_IDX ask for the next one. The
+	 * flags written whatever the ring held: with EVENT_IDX they are 0
+	 * (VIRTIO 2.7.10), avail_event says it instead */
+	__atomic_store_n(&vq->used->flags,
+			 vq->index != ctrl_vq(d) && !vq->event_idx ?
+				 VRING_USED_F_NO_NOTIFY :
+				 0,
+			 __ATOMIC_RELAXED);
+	if (vq->index != ctrl_vq(d) && vq->event_idx)	/* just behind */
 		__atomic_store_n((uint16_t *)&vq->used->ring[n],
 				 (uint16_t)(vq->last_avail - 1),
 				 __ATOMIC_RELAXED);
-	else if (vq->index == ctrl_vq(d) && vq->event_idx)
+	else if (vq->event_idx)
 		__atomic_store_n((uint16_t *)&vq->used->ring[n], vq->last_avail,
 				 __ATOMIC_RELAXED);
 	if (vq->shadow != NULL)
@@ -549,6 +565,10 @@ virtio_reset(struct vun_dev *d)
 	__atomic_store_n(&d->isr, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&d->cfg_unread, 0, __ATOMIC_RELEASE);
 	rte_vfio_user_pci_set_intx(d->pci, false);
+	/* nothing from before the reset reaches the driver after it (VIRTIO
+	 * 2.4.1): interrupts latched under a mask go with their events */
+	for (uint16_t v = 0; v < d->msix_vectors; v++)
+		rte_vfio_user_pci_msix_clear(d->pci, v);
 	if (was_ok)
 		vun_link_update_notify(d);
 }
@@ -1026,6 +1046,12 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 		if (is_write) {
 			common_write(d, off, buf, count);
 		} else {
+			const size_t g = offsetof(struct virtio_pci_common_cfg,
+						  config_generation);
+
+			if (off <= g && g < off + count)
+				__atomic_store_n(&d->gen_unseen, 0,
+						 __ATOMIC_RELEASE);
 			common_image(d, &c);
 			memcpy(buf, (uint8_t *)&c + off, count);
 		}
@@ -1053,6 +1079,7 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 
 		if (!is_write) {	/* read-only in VIRTIO 1.x */
 			__atomic_store_n(&d->cfg_unread, 0, __ATOMIC_RELEASE);
+			__atomic_store_n(&d->gen_unseen, 0, __ATOMIC_RELEASE);
 			net_config_image(d, &c);
 			memcpy(buf, (uint8_t *)&c + off - VUN_DEVCFG_OFF, count);
 		}
