@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -697,11 +698,13 @@ test_rx_sets(void **state)
 	struct rte_eth_stats st;
 	struct virtio_net_config c;
 	struct rte_mbuf *m[16];
+	struct drx *rx = malloc(sizeof(*rx));
 	unsigned int from1;
 	struct nic_drv *d;
 	char *log;
 
 	(void)state;
+	assert_non_null(rx);
 	nic_port_stop();
 	assert_int_equal(rte_eth_dev_configure(nic.port, 1, 2, &conf), 0);
 	assert_int_equal(rte_eth_rx_queue_setup(nic.port, 0, 512, SOCKET_ID_ANY,
@@ -748,12 +751,33 @@ test_rx_sets(void **state)
 	assert_int_equal(nic_xstat("rx_q1_packets"), 8);
 
 	/* one pair: the other's leftovers only once pair 0 has nothing;
-	 * the port's second transmit queue is said to send nothing */
+	 * both transmit queues send through pair 0 (said in the log), in
+	 * the order of their bursts */
 	log = pairs_set_logged(d, 1);
 	assert_non_null(strstr(log, "the driver uses 1 queue pairs, the port "
-				    "has 2 transmit queues: bursts on queues "
-				    "1 to 1 send nothing"));
+				    "has 2 transmit queues: queue q sends "
+				    "through pair q % 1"));
 	free(log);
+	{
+		struct dvq *rq = &d->vq[0];
+		uint16_t old = rq->avail_idx;
+
+		for (unsigned int i = 0; i < 4; i++)
+			drv_post_rx(rq, 1, 2048, false);
+		dvq_kick(d, rq, old);
+		for (uint16_t q = 0; q < 2; q++) {
+			m[q] = nic_mbuf(80, 500 + q, 0);
+			assert_int_equal(rte_eth_tx_burst(nic.port, 1 - q,
+							  &m[q], 1),
+					 1);
+		}
+		for (unsigned int i = 0; i < 2; i++) {
+			assert_true(drv_recv(d, rq, rx));
+			assert_int_equal(rx->len, 80);
+			assert_true(pkt_check(rx->data, 80, 500 + i));
+		}
+		assert_false(drv_recv(d, &d->vq[2], rx));
+	}
 	send_seqs(d, &d->vq[3], 300, 2);
 	send_seqs(d, &d->vq[1], 400, 2);
 	for (unsigned int i = 0; i < 2; i++) {
@@ -764,10 +788,164 @@ test_rx_sets(void **state)
 	}
 	assert_int_equal(rte_eth_rx_burst(nic.port, 0, m, 16), 0);
 	drv_close(d);
+	free(rx);
 
 	nic_port_stop();
 	assert_int_equal(nic_port_configure(NIC_MTU), 0);
 	nic_port_start();
+}
+
+/* One of test_tx_shared's senders: TS_FRAMES frames on its transmit
+ * queue, numbered (queue << 16 | i), from a thread of its own. */
+#define TS_FRAMES 20000
+
+struct ts_sender {
+	uint16_t q;
+	uint32_t sent;		/* atomic */
+	struct rte_mempool *mp;
+	pthread_t thread;
+};
+
+static void *
+ts_sender_main(void *arg)
+{
+	struct ts_sender *s = arg;
+	struct rte_mbuf *m[32];
+	uint32_t i = 0;
+	uint16_t n = 0;
+
+	if (rte_thread_register() != 0)
+		return NULL;
+	while (i < TS_FRAMES) {
+		uint16_t k;
+
+		/* bursts of 32, what did not go first in the next */
+		while (n < RTE_DIM(m) && i + n < TS_FRAMES) {
+			uint32_t len = 64 + (i + n) % 64;
+
+			m[n] = rte_pktmbuf_alloc(s->mp);
+			if (m[n] == NULL)
+				break;
+			pkt_fill((uint8_t *)rte_pktmbuf_append(m[n],
+							       (uint16_t)len),
+				 len, (uint32_t)s->q << 16 | (i + n));
+			n++;
+		}
+		k = rte_eth_tx_burst(nic.port, s->q, m, n);
+		memmove(m, m + k, (n - k) * sizeof(m[0]));
+		n -= k;
+		i += k;
+		__atomic_store_n(&s->sent, i, __ATOMIC_RELEASE);
+		if (k == 0)
+			rte_pause();
+	}
+	rte_thread_unregister();
+	return NULL;
+}
+
+/*
+ * More transmit queues (2) than the driver's pairs (VQ_PAIRS_SET 1): both
+ * send through pair 0, each burst under its lock, from two threads at
+ * once; the driver going to 2 pairs and back to 1 meanwhile (each queue
+ * its own pair, then sharing again). Every frame arrives once, intact,
+ * each queue's in order within a ring. Without the sharing, queue 1 sent
+ * nothing while the driver had one pair; without the lock, the two
+ * threads' bursts corrupt pair 0's ring.
+ */
+static void
+test_tx_shared(void **state)
+{
+	const uint64_t f = V1 | NIC_F(VIRTIO_NET_F_CTRL_VQ) |
+			   NIC_F(VIRTIO_NET_F_MQ);
+	struct rte_eth_conf conf = { 0 };
+	struct ts_sender snd[2];
+	struct drx *rx = malloc(sizeof(*rx));
+	uint8_t *seen = calloc(2, TS_FRAMES);
+	int32_t last[2][2] = { { -1, -1 }, { -1, -1 } };
+	struct rte_mempool *mp;
+	unsigned int got = 0, step = 0;
+	struct nic_drv *d;
+	uint64_t end;
+	uint16_t pairs = 1;
+
+	(void)state;
+	assert_non_null(rx);
+	assert_non_null(seen);
+	mp = rte_pktmbuf_pool_create("ts", 2047, 32, 0,
+				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	assert_non_null(mp);
+	nic_port_stop();
+	assert_int_equal(rte_eth_dev_configure(nic.port, 1, 2, &conf), 0);
+	assert_int_equal(rte_eth_rx_queue_setup(nic.port, 0, 512, SOCKET_ID_ANY,
+						NULL, nic.rx_mp),
+			 0);
+	for (uint16_t q = 0; q < 2; q++)
+		assert_int_equal(rte_eth_tx_queue_setup(nic.port, q, 512,
+							SOCKET_ID_ANY, NULL),
+				 0);
+	nic_port_start();
+	d = drv_open();
+	drv_init(d, f, drv_num_vqs(f));
+	assert_int_equal(drv_ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+				      VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &pairs,
+				      sizeof(pairs), false),
+			 VIRTIO_NET_OK);
+	for (unsigned int k = 0; k < 2; k++) {
+		snd[k] = (struct ts_sender){ .q = (uint16_t)k, .mp = mp };
+		assert_int_equal(pthread_create(&snd[k].thread, NULL,
+						ts_sender_main, &snd[k]),
+				 0);
+	}
+	end = nic_now_ms() + 20000;
+	while (got < 2 * TS_FRAMES && nic_now_ms() < end) {
+		for (unsigned int r = 0; r < 2; r++) {
+			struct dvq *rq = &d->vq[2 * r];
+			uint16_t old;
+
+			while (drv_recv(d, rq, rx)) {
+				uint32_t seq = pkt_seq(rx->data, rx->len);
+				uint32_t q = seq >> 16, i = seq & 0xffff;
+
+				assert_true(q < 2 && i < TS_FRAMES);
+				assert_true(pkt_check(rx->data, rx->len, seq));
+				assert_int_equal(rx->len, 64 + i % 64);
+				assert_int_equal(seen[q * TS_FRAMES + i]++, 0);
+				assert_true((int32_t)i > last[r][q]);
+				last[r][q] = (int32_t)i;
+				got++;
+			}
+			old = rq->avail_idx;
+			while (rq->num_free > 0)
+				drv_post_rx(rq, 1, 2048, false);
+			dvq_kick(d, rq, old);
+		}
+		/* two pairs at a third of the frames, one again at two */
+		if (step < 2 && got >= (step + 1) * 2 * TS_FRAMES / 3) {
+			pairs = step == 0 ? 2 : 1;
+			assert_int_equal(
+				drv_ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+					     VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+					     &pairs, sizeof(pairs), false),
+				VIRTIO_NET_OK);
+			step++;
+		}
+	}
+	for (unsigned int k = 0; k < 2; k++)
+		pthread_join(snd[k].thread, NULL);
+	assert_int_equal(got, 2 * TS_FRAMES);
+	assert_int_equal(step, 2);
+	/* with 2 pairs queue 1 had pair 1, queue 0 never did */
+	assert_true(last[1][1] >= 0);
+	assert_int_equal(last[1][0], -1);
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+	free(rx);
+	free(seen);
+
+	nic_port_stop();
+	assert_int_equal(nic_port_configure(NIC_MTU), 0);
+	nic_port_start();
+	rte_mempool_free(mp);
 }
 
 /* ---- VIRTIO requirements an independent audit checked ---- */
@@ -1304,6 +1482,7 @@ main(void)
 		T(test_device_config),
 		T(test_configure_mtu),
 		T(test_rx_sets),
+		T(test_tx_shared),
 		T(test_feature_dependencies),
 		T(test_config_generation_wrap),
 		T(test_pending_msix_after_reset),

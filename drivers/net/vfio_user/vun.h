@@ -177,6 +177,7 @@ struct vun_vq {
 	uint64_t used_iova;
 	uint32_t avail_broken;		/* atomic: the data path saw the avail
 					 * index run ahead of the ring */
+	rte_spinlock_t tx_lock;		/* tx, VUN_TX_SHARED: its bursts */
 } __rte_cache_aligned;
 
 struct vun_dev {
@@ -189,8 +190,8 @@ struct vun_dev {
 
 	/* devargs */
 	uint16_t max_pairs;
-	/* atomic: transmit queues the application configured (0: not yet);
-	 * a driver using fewer pairs is warned about (vun_unused_txq_warn()) */
+	/* atomic: transmit queues the application configured (0: not yet):
+	 * more than the driver's pairs share them (tx_map) */
 	uint16_t app_txqs;
 	struct rte_ether_addr mac;
 	uint16_t mtu;
@@ -227,6 +228,12 @@ struct vun_dev {
 					 * not read (nor the configuration) */
 	uint16_t queue_select;
 	uint16_t active_pairs;		/* VIRTIO_NET_CTRL_MQ */
+	/* atomic: the pairs the transmit queues use (vun_tx_map_update()):
+	 * the driver's active_pairs, | VUN_TX_SHARED when the port has more
+	 * transmit queues than that: queue q then sends through pair
+	 * q % active_pairs, under its tx_lock */
+	uint32_t tx_map;
+	rte_spinlock_t tx_map_lock;	/* its updates */
 	uint64_t guest_offloads;	/* VIRTIO_NET_CTRL_GUEST_OFFLOADS: the
 					 * negotiated ones the driver has on */
 	uint8_t isr;			/* atomic: ISR status bits */
@@ -473,8 +480,9 @@ uint16_t vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 /* vun_ethdev.c */
 void vun_link_update_notify(struct vun_dev *d);
 
-/* vun_virtio.c: a warning when the driver uses fewer queue pairs than the
- * port has transmit queues (bursts on the others send nothing). */
-void vun_unused_txq_warn(const struct vun_dev *d);
+/* vun_virtio.c: the transmit queues' pairs (tx_map) after a change of the
+ * driver's pairs or the port's transmit queues. */
+#define VUN_TX_SHARED	(1u << 16)
+void vun_tx_map_update(struct vun_dev *d);
 
 #endif /* VUN_H */

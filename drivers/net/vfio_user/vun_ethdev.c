@@ -151,10 +151,10 @@ vun_dev_configure(struct rte_eth_dev *dev)
 		return ret;
 	if (mtu < 0)
 		dev->data->mtu = d->mtu;
-	/* a driver using fewer pairs than we have transmit queues: said */
+	/* more transmit queues than the driver's pairs share them */
 	__atomic_store_n(&d->app_txqs, dev->data->nb_tx_queues,
 			 __ATOMIC_RELAXED);
-	vun_unused_txq_warn(d);
+	vun_tx_map_update(d);
 	/* ours with TSO */
 	vun_virtio_set_tso(d, dev->data->dev_conf.txmode.offloads &
 				      RTE_ETH_TX_OFFLOAD_TCP_TSO);

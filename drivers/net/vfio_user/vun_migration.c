@@ -660,6 +660,7 @@ apply_record(struct vun_dev *d, const uint8_t *rec, size_t len)
 	if (rte_is_zero_ether_addr(&d->guest_mac))
 		rte_ether_addr_copy(&d->mac, &d->guest_mac);
 	__atomic_store_n(&d->active_pairs, ct.active_pairs, __ATOMIC_RELEASE);
+	vun_tx_map_update(d);
 	VUN_LOG(INFO,
 		"%s: device state loaded: features 0x%" PRIx64 ", status "
 		"0x%x, %u queue pairs active",

@@ -819,32 +819,67 @@ tx_fits(void *ctx, struct rte_mbuf **seg, uint16_t n)
 
 static const struct vu_pmd_tx_ops tx_ops = { tx_fits, tx_any_ctx };
 
+/* A burst on a pair's receiveq: its packets, then any to cut. */
+static __rte_always_inline uint16_t
+tx_pair(struct vun_vq *vq, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct rte_vfio_user_mem_table *t = rte_vfio_user_get_mem_table(
+		vq->dev->dev_id);
+	uint16_t ntx = tx_any(vq, t, pkts, n);
+
+	if (unlikely(vq->cut_next))
+		ntx = vu_pmd_tx_cut(pkts, n, ntx, &vq->cut_next, &vq->st.drops,
+				    &tx_ops, &(struct tx_ctx){ vq, t });
+	return ntx;
+}
+
+/*
+ * More transmit queues than the driver's pairs (VUN_TX_SHARED): queue q
+ * sends through pair q % pairs, under its lock. The pair's readiness is
+ * read after the map, and the map again after it: a map read before a
+ * reset, with the pair ready again after it, is no longer the map.
+ * Out of line: the usual burst pays one branch.
+ */
+static __rte_noinline uint16_t
+tx_shared(struct vun_vq *own, uint32_t map, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct vun_dev *dev = own->dev;
+	struct vun_vq *vq = &dev->vq[2 * (own->qid % (uint16_t)map)];
+	uint16_t ntx;
+
+	if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&dev->tx_map, __ATOMIC_RELAXED) != map)
+		return 0;
+	rte_spinlock_lock(&vq->tx_lock);
+	ntx = tx_pair(vq, pkts, n);
+	rte_spinlock_unlock(&vq->tx_lock);
+	return ntx;
+}
+
 uint16_t
 vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vun_vq *vq = q;
 	struct vun_dev *dev = vq->dev;
-	const struct rte_vfio_user_mem_table *t;
 	unsigned int lcore;
-	uint16_t ntx;
+	uint32_t map;
+	uint16_t ntx = 0;
 
 	/* a queue not running, or of a pair the driver did not enable (MQ):
-	 * the caller keeps the packets, as with any full queue. The pairs
-	 * are checked inside the QSBR section: once the device acknowledges
-	 * a smaller VQ_PAIRS_SET (after a grace period), no burst that saw
-	 * the old count is still filling a queue it disabled. */
-	if (unlikely(!vu_pmd_burst_enter(vq, &lcore)))
+	 * the caller keeps the packets, as with any full queue. The queue's
+	 * readiness first, then the pairs (vun_tx_map_update()), both inside
+	 * the QSBR section: once the device acknowledges a smaller
+	 * VQ_PAIRS_SET (after a grace period), no burst that saw the old
+	 * count is still filling a queue it disabled. */
+	if (unlikely(!vu_pmd_online(vq, &lcore)))
 		return 0;
-	if (unlikely(vq->qid >=
-		     __atomic_load_n(&dev->active_pairs, __ATOMIC_RELAXED))) {
-		vu_pmd_burst_leave(vq, lcore);
-		return 0;
-	}
-	t = rte_vfio_user_get_mem_table(dev->dev_id);
-	ntx = tx_any(vq, t, pkts, n);
-	if (unlikely(vq->cut_next))
-		ntx = vu_pmd_tx_cut(pkts, n, ntx, &vq->cut_next, &vq->st.drops,
-				    &tx_ops, &(struct tx_ctx){ vq, t });
+	map = __atomic_load_n(&dev->tx_map, __ATOMIC_ACQUIRE);
+	if (unlikely(map & VUN_TX_SHARED))
+		ntx = tx_shared(vq, map, pkts, n);
+	else if (likely(__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE) &&
+			vq->qid < (uint16_t)map &&
+			__atomic_load_n(&dev->tx_map, __ATOMIC_RELAXED) == map))
+		ntx = tx_pair(vq, pkts, n);
 	vu_pmd_burst_leave(vq, lcore);
 	return ntx;
 }

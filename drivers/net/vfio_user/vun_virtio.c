@@ -555,7 +555,8 @@ virtio_reset(struct vun_dev *d)
 	vun_status_store(d, 0);
 	d->halted = false;
 	d->queue_select = 0;
-	d->active_pairs = 1;
+	__atomic_store_n(&d->active_pairs, 1, __ATOMIC_RELEASE);
+	vun_tx_map_update(d);
 	d->promisc = true;	/* virtio-net default: no filtering */
 	d->allmulti = true;
 	if (!rte_is_same_ether_addr(&d->mac, &d->guest_mac)) {
@@ -705,7 +706,7 @@ ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len, bool *shrunk)
 			__atomic_store_n(&d->active_pairs, pairs, __ATOMIC_RELEASE);
 			VUN_LOG(INFO, "%s: driver uses %u queue pairs", d->path,
 				pairs);
-			vun_unused_txq_warn(d);
+			vun_tx_map_update(d);
 			return VIRTIO_NET_OK;
 		}
 		return VIRTIO_NET_ERR;
@@ -999,21 +1000,55 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 #undef CHANGED
 }
 
+/*
+ * The transmit queues' pairs (d->tx_map). With no more transmit queues
+ * than the driver enabled pairs, queue q is pair q's, as the ethdev model
+ * has it (one lcore per queue, no lock). With more, queue q sends through
+ * pair q % pairs, and every burst takes that pair's tx_lock
+ * (VUN_TX_SHARED). A burst reads the map once, inside its QSBR section:
+ * the flag goes on a grace period before the pairs change under it, and
+ * off a grace period after, so two bursts on one pair always both hold
+ * its lock (vun_tx_burst()). From the event thread (the driver's pairs,
+ * a reset, a migration) and the application's configure.
+ */
 void
-vun_unused_txq_warn(const struct vun_dev *d)
+vun_tx_map_update(struct vun_dev *d)
 {
-	uint16_t txqs = __atomic_load_n(&d->app_txqs, __ATOMIC_RELAXED),
-		 pairs = __atomic_load_n(&d->active_pairs, __ATOMIC_RELAXED);
+	uint16_t pairs, txqs;
+	uint32_t old;
+	bool shared;
 
-	if (d->ol == NULL &&
-	    (__atomic_load_n(&d->status, __ATOMIC_RELAXED) &
-	     VIRTIO_CONFIG_S_DRIVER_OK) &&
-	    pairs < txqs)
-		VUN_LOG(WARNING,
+	rte_spinlock_lock(&d->tx_map_lock);
+	pairs = __atomic_load_n(&d->active_pairs, __ATOMIC_ACQUIRE);
+	txqs = __atomic_load_n(&d->app_txqs, __ATOMIC_RELAXED);
+	shared = d->ol == NULL && txqs > pairs;
+	old = __atomic_load_n(&d->tx_map, __ATOMIC_RELAXED);
+	if (old == (pairs | (shared ? VUN_TX_SHARED : 0))) {
+		rte_spinlock_unlock(&d->tx_map_lock);
+		return;
+	}
+	if (!(old & VUN_TX_SHARED) && shared) {
+		__atomic_store_n(&d->tx_map, old | VUN_TX_SHARED,
+				 __ATOMIC_RELEASE);
+		grace_period(d);
+	}
+	__atomic_store_n(&d->tx_map,
+			 pairs | ((old & VUN_TX_SHARED) || shared ?
+					  VUN_TX_SHARED :
+					  0),
+			 __ATOMIC_RELEASE);
+	if ((old & VUN_TX_SHARED) && !shared) {
+		grace_period(d);
+		__atomic_store_n(&d->tx_map, pairs, __ATOMIC_RELEASE);
+	}
+	rte_spinlock_unlock(&d->tx_map_lock);
+	if (shared && (__atomic_load_n(&d->status, __ATOMIC_RELAXED) &
+		       VIRTIO_CONFIG_S_DRIVER_OK))
+		VUN_LOG(NOTICE,
 			"%s: the driver uses %u queue pairs, the port has %u "
-			"transmit queues: bursts on queues %u to %u send "
-			"nothing (the driver has no receive queue there)",
-			d->path, pairs, txqs, pairs, txqs - 1);
+			"transmit queues: queue q sends through pair q %% %u, "
+			"under a lock",
+			d->path, pairs, txqs, pairs);
 }
 
 static void
@@ -1422,11 +1457,14 @@ vun_virtio_init(struct vun_dev *d)
 	for (uint16_t i = 0; i < VUN_MAX_VQS; i++) {
 		d->vq[i].index = i;
 		d->vq[i].qid = i / 2;
+		rte_spinlock_init(&d->vq[i].tx_lock);
 		vq_reset(d, &d->vq[i]);
 	}
 	rte_spinlock_init(&d->status_lock);
+	rte_spinlock_init(&d->tx_map_lock);
 	d->status = 0;
 	d->active_pairs = 1;
+	d->tx_map = 1;
 	d->msix_config = VIRTIO_MSI_NO_VECTOR;
 	d->promisc = d->allmulti = true;
 	rte_ether_addr_copy(&d->mac, &d->guest_mac);

@@ -17,10 +17,11 @@
  * may go online without a fence (rte_vfio_user_qsbr.h: every writer of
  * that variable calls rte_vfio_user_qsbr_barrier() before it checks):
  *
+ *   static bool vu_pmd_online(T *vq, unsigned int *lcore);
+ *	online for a burst on vq's device; false if the caller is no EAL
+ *	thread (it cannot be protected): the burst does nothing then;
  *   static bool vu_pmd_burst_enter(T *vq, unsigned int *lcore);
- *	online for a burst on vq; false (and offline) if the caller is no
- *	EAL thread (it cannot be protected) or the queue is not ready: the
- *	burst does nothing then;
+ *	vu_pmd_online(), then false (and offline) if the queue is not ready;
  *   static void vu_pmd_burst_leave(T *vq, unsigned int lcore);
  *	offline again, after a burst vu_pmd_burst_enter() let in.
  *
@@ -40,8 +41,8 @@
 #include <rte_vfio_user_qsbr.h>
 
 #define VU_PMD_BURST_DEFINE(T)                                                 \
-	static __rte_always_inline bool                                        \
-	vu_pmd_burst_enter(T *vq, unsigned int *lcore)                         \
+	static __rte_always_inline bool vu_pmd_online(T *vq,                   \
+						      unsigned int *lcore)     \
 	{                                                                      \
 		*lcore = rte_lcore_id();                                       \
 		if (unlikely(*lcore >= RTE_MAX_LCORE))                         \
@@ -51,6 +52,13 @@
 							*lcore);               \
 		else                                                           \
 			rte_rcu_qsbr_thread_online(vq->dev->qsbr, *lcore);     \
+		return true;                                                   \
+	}                                                                      \
+	static __rte_always_inline bool                                        \
+	vu_pmd_burst_enter(T *vq, unsigned int *lcore)                         \
+	{                                                                      \
+		if (unlikely(!vu_pmd_online(vq, lcore)))                       \
+			return false;                                          \
 		if (unlikely(                                                  \
 			    !__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))) { \
 			rte_rcu_qsbr_thread_offline(vq->dev->qsbr, *lcore);    \
