@@ -279,11 +279,12 @@ vu_handle_region_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	}
 	caps = region_caps(reg, mmap, c->reply + sizeof(*rep), sizeof(*rep));
 	rep->argsz = sizeof(*rep) + caps;
-	if (caps > 0) {
+	/* the flag says the chain is in the reply (the spec; QEMU refuses
+	 * the flag with no chain): without room for it, the needed size
+	 * only, as libvfio-user answers */
+	if (caps > 0 && req->argsz >= rep->argsz) {
 		rep->flags |= VFIO_USER_REGION_INFO_FLAG_CAPS;
-		/* without room for the chain: the needed size, no chain */
-		if (req->argsz >= rep->argsz)
-			rep->cap_offset = sizeof(*rep);
+		rep->cap_offset = sizeof(*rep);
 	}
 	r->size = rep->cap_offset ? rep->argsz : sizeof(*rep);
 	return 0;
