@@ -12,6 +12,7 @@
  *   fe: start RET
  *   fe: rx N ipackets N ierrors N opackets N
  *   fe: mempool in_use N of N    after stop + close
+ *   fe: uaf_mbufs N              mbufs written after the port freed them
  *   fe: alarms N late_max_ms N   with --alarms
  *
  *   fe_hostile_app <EAL args> -- [--secs S] [--rx N] [--tx] [--alarms S]
@@ -43,6 +44,64 @@
 #include <rte_mempool.h>
 
 #define FE_NB_MBUF 4096
+
+/*
+ * The pool's mbufs are checked for writes after they were freed (a
+ * device's DMA into buffers the port gave back before the device was done
+ * with them): their data room is filled with 0xa5 when they go back, and
+ * checked when they are taken again. The ring_mp_mc ops around that.
+ */
+static struct rte_mempool_ops poison_ops;
+static const struct rte_mempool_ops *ring_ops;
+static uint64_t uaf_mbufs;
+
+static int
+poison_enqueue(struct rte_mempool *mp, void *const *objs, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		memset((uint8_t *)objs[i] + sizeof(struct rte_mbuf), 0xa5,
+		       mp->elt_size - sizeof(struct rte_mbuf));
+	return ring_ops->enqueue(mp, objs, n);
+}
+
+static int
+poison_dequeue(struct rte_mempool *mp, void **objs, unsigned int n)
+{
+	int ret = ring_ops->dequeue(mp, objs, n);
+
+	for (unsigned int i = 0; ret == 0 && i < n; i++) {
+		const uint8_t *d = (const uint8_t *)objs[i] +
+				   sizeof(struct rte_mbuf);
+
+		for (size_t k = 0; k < mp->elt_size - sizeof(struct rte_mbuf);
+		     k++) {
+			if (d[k] != 0xa5) {
+				if (uaf_mbufs++ < 3)
+					printf("fe: mbuf %p: byte %zu is 0x%02x, "
+					       "written after it was freed\n",
+					       objs[i], k, d[k]);
+				break;
+			}
+		}
+	}
+	return ret;
+}
+
+static int
+poison_register(void)
+{
+	for (unsigned int i = 0; i < rte_mempool_ops_table.num_ops; i++)
+		if (strcmp(rte_mempool_ops_table.ops[i].name, "ring_mp_mc") ==
+		    0)
+			ring_ops = &rte_mempool_ops_table.ops[i];
+	if (ring_ops == NULL)
+		return -1;
+	poison_ops = *ring_ops;
+	snprintf(poison_ops.name, sizeof(poison_ops.name), "fe_poison");
+	poison_ops.enqueue = poison_enqueue;
+	poison_ops.dequeue = poison_dequeue;
+	return rte_mempool_register_ops(&poison_ops) < 0 ? -1 : 0;
+}
 #define FE_NB_DESC 256
 #define FE_BURST 32
 
@@ -245,8 +304,13 @@ main(int argc, char **argv)
 	nq = info.max_rx_queues;
 	/* no per-lcore cache: every mbuf not in the pool is one the port
 	 * holds */
-	mp = rte_pktmbuf_pool_create("fe", FE_NB_MBUF, 0, 0,
-				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	if (poison_register() < 0) {
+		fprintf(stderr, "fe: no ring_mp_mc mempool ops\n");
+		return 1;
+	}
+	mp = rte_pktmbuf_pool_create_by_ops("fe", FE_NB_MBUF, 0, 0,
+					    RTE_MBUF_DEFAULT_BUF_SIZE,
+					    SOCKET_ID_ANY, "fe_poison");
 	if (mp == NULL || rte_eth_dev_configure(0, nq, nq, &conf) < 0) {
 		fprintf(stderr, "fe: configure failed\n");
 		return 1;
@@ -290,6 +354,15 @@ main(int argc, char **argv)
 	rte_eth_dev_close(0);
 	printf("fe: mempool in_use %u of %u\n", rte_mempool_in_use_count(mp),
 	       FE_NB_MBUF);
+	{
+		/* every mbuf taken once more: checked */
+		static struct rte_mbuf *all[FE_NB_MBUF];
+		unsigned int k = rte_mempool_avail_count(mp);
+
+		if (rte_mempool_get_bulk(mp, (void **)all, k) == 0)
+			rte_mempool_put_bulk(mp, (void **)all, k);
+		printf("fe: uaf_mbufs %" PRIu64 "\n", uaf_mbufs);
+	}
 	heap_check("after close");
 	rte_mempool_free(mp);
 	fflush(stdout);

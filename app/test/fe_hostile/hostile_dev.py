@@ -46,7 +46,7 @@ import threading
 import time
 
 MODES = ("notify_oob", "ctrl_small", "mq_max", "packed_leak", "mrg_stall",
-         "fuzz_split", "fuzz_packed", "mute", "config_storm")
+         "fuzz_split", "fuzz_packed", "mute", "config_storm", "late_dma")
 
 ap = argparse.ArgumentParser(description="hostile vfio-user virtio-net device")
 ap.add_argument("socket")
@@ -215,6 +215,8 @@ def common_write(off, data):
         if reset_pending() and v != 0:     # (0: another reset)
             log("slow_reset: status 0x%x written before the reset completed"
                 % v)
+        if v == 0 and MODE == "late_dma" and st["status"] & DRIVER_OK:
+            late_dma()
         st["status"] = v
         if v == 0 and args.slow_reset > 0:
             st["reset_until"] = time.monotonic() + args.slow_reset / 1000
@@ -463,6 +465,28 @@ def config_storm():
     storm["on"] = False
     log("config_storm: %d interrupts, %d link reads in %.1f s" %
         (n, storm["reads"], args.secs))
+
+
+def late_dma():
+    """The reset arrives while we write frames: the buffers the driver made
+    available on receive queue 0 and we have not used get our bytes. That
+    is allowed until the reset completes (device_status reads 0): the
+    driver must not have given them back to its pool before."""
+    q = queues.get(0)
+    if q is None or not q.desc:
+        return
+    try:
+        aidx, i, n = rd16(q.avail + 2), rd16(q.used + 2), 0
+        while i != aidx:
+            head = rd16(q.avail + 4 + 2 * (i % q.size))
+            addr, ln = struct.unpack("<QI", mem_read(q.desc + 16 * head, 12))
+            mem_write(addr + NET_HDR_LEN, b"\x5a" * min(ln - NET_HDR_LEN, 64))
+            n += 1
+            i = (i + 1) & 0xffff
+        log("late_dma: wrote into %d available rx buffers as the reset "
+            "arrived" % n)
+    except KeyError as e:
+        log("late_dma: memory gone (%s)" % e)
 
 
 def device_thread():

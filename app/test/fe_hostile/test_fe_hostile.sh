@@ -39,6 +39,10 @@
 #                 traffic); it wrote ACKNOWLEDGE at once before
 #   no_reset      one that never completes it: probe refused after the
 #                 request timeout (timeout=1000), the log says why
+#   late_dma      one that writes into the receive buffers it holds when
+#                 the reset comes (allowed until it completes): no mbuf is
+#                 written after the port gave it back to its pool (the
+#                 application's pool marks freed mbufs and checks them)
 #   fail_write    one that refuses the write of queue 0's queue_enable
 #                 (the middle of the pipelined queue setup): probe refused
 #                 with the device's error, the device reset (status 0)
@@ -271,6 +275,19 @@ case_slow_reset() {
 	fi
 }
 
+# the device writes into the receive buffers it holds as the reset comes:
+# allowed until the reset completes, and the port gives them back to its
+# pool only after (it freed them before, and 256 were written after)
+case_late_dma() {
+	fe_case late_dma "" "--secs 0.5" ""
+	fe_ran
+	fe_expect uaf_mbufs 0 "no mbuf may be written after the port freed it"
+	grep -a -q -E "^dev: late_dma: wrote into [1-9][0-9]* available" \
+		"$DEV_LOG" ||
+		pair_fail "$CASE: the device wrote into no buffer: $(grep -a "^dev: late_dma" "$DEV_LOG")"
+	pair_log "$CASE: $(grep -a "^dev: late_dma" "$DEV_LOG"), $(grep -a "^fe: uaf_mbufs" "$FE_LOG")"
+}
+
 case_no_reset() {
 	fe_case packed_leak ",timeout=1000" "--secs 8 --rx 192" \
 		"--slow-reset 100000"
@@ -308,7 +325,7 @@ case_fail_msix() {
 }
 
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset fail_write fail_msix}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma fail_write fail_msix}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"

@@ -1352,31 +1352,67 @@ vuc_device_up(struct vuc_dev *d)
 	return 0;
 err:
 	VUC_LOG(ERR, "%s: device setup failed: %s", d->path, strerror(-ret));
+	/* given up on it (VIRTIO 1.2 3.1.1), before the reset; not to a
+	 * device that did not answer in time (a reset it never completed:
+	 * nothing is written to it before status reads 0) */
+	if (ret != -ETIMEDOUT && d->client != NULL &&
+	    rte_vfio_user_client_connected(d->client) && d->common_bar < 6) {
+		uint8_t st = 0;
+
+		if (status_get(d, &st) == 0)
+			status_set(d, st | VIRTIO_CONFIG_S_FAILED);
+	}
 	vuc_device_down(d, true);
 	return ret;
 }
 
+/*
+ * The buffers made available belong to the device until it used them or
+ * its reset is complete (VIRTIO 1.2 2.4, 4.1.4.3.2: device_status reads
+ * 0): reset first and wait, then take our memory back (the DMA_UNMAP
+ * replies: nothing reaches it after them), and only then free the mbufs
+ * the rings still hold. A device connected that neither completed its
+ * reset nor gave the memory back may still write into them: they are
+ * left, not freed (said in the log).
+ */
 void
 vuc_device_down(struct vuc_dev *d, bool reset)
 {
+	bool quiet = true;
+
 	for (uint16_t i = 0; i < VUC_MAX_VQS; i++)
 		__atomic_store_n(&d->vq[i].ready, 0, __ATOMIC_RELEASE);
 	/* the data path may go online without a fence */
 	rte_vfio_user_qsbr_barrier();
 	rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
-	for (uint16_t i = 0; i < VUC_MAX_VQS; i++)
-		vuc_vq_drain(&d->vq[i]);
 	if (d->client != NULL) {
+		bool was_reset = false;
+
 		if (reset && rte_vfio_user_client_connected(d->client) &&
 		    d->common_bar < 6) {
-			status_set(d, 0);
+			was_reset = device_reset(d) == 0;
 			msix_disable(d);
 		}
 		pthread_mutex_lock(&d->maps_lock);
+		if (!was_reset && d->mapped &&
+		    rte_vfio_user_client_connected(d->client) &&
+		    rte_vfio_user_client_dma_unmap_bulk(d->client, d->maps.r,
+							d->maps.n) < 0)
+			quiet = false;
 		unmap_memory(d);
 		pthread_mutex_unlock(&d->maps_lock);
 		rte_vfio_user_client_detach(d->client);
 		d->client = NULL;
+	}
+	if (quiet) {
+		for (uint16_t i = 0; i < VUC_MAX_VQS; i++)
+			vuc_vq_drain(&d->vq[i]);
+	} else {
+		VUC_LOG(ERR,
+			"%s: the device neither completed its reset nor "
+			"gave our memory back: the mbufs in its rings are left "
+			"to it (not freed)",
+			d->path);
 	}
 	if (d->notify_map != NULL) {
 		uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
