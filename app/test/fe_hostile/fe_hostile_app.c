@@ -9,6 +9,7 @@
  *
  *   fe: ports N                  after EAL init (0: the probe was refused)
  *   fe: heap ok|BAD ...          the DPDK heap's element list, walked
+ *   fe: mac M max_mtu N          the port's
  *   fe: start RET
  *   fe: rx N ipackets N ierrors N opackets N
  *   fe: mempool in_use N of N    after stop + close
@@ -16,12 +17,14 @@
  *   fe: alarms N late_max_ms N   with --alarms
  *
  *   fe_hostile_app <EAL args> -- [--secs S] [--rx N] [--tx] [--alarms S]
+ *                  [--mbuf-size BYTES]
  *
  * --secs: receive (and with --tx, send one frame per round) for at most S
  * seconds; --rx: stop as soon as N packets are in; --alarms: instead of
  * starting the port, run an EAL alarm every 50 ms for S seconds and say how
  * late the latest was (the EAL interrupt thread runs the alarms: anything
- * the port does there holds them up), then close the port. Exit status 0
+ * the port does there holds them up), then close the port; --mbuf-size:
+ * the pool's data room after the headroom (default 2048). Exit status 0
  * when it got that far whatever the port did (the test judges the lines),
  * 1 when the application itself could not run.
  */
@@ -247,6 +250,7 @@ main(int argc, char **argv)
 		{ "rx", required_argument, NULL, 'r' },
 		{ "tx", no_argument, NULL, 't' },
 		{ "alarms", required_argument, NULL, 'a' },
+		{ "mbuf-size", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rte_eth_conf conf = { 0 };
@@ -255,6 +259,7 @@ main(int argc, char **argv)
 	struct rte_eth_stats st;
 	uint64_t rx = 0, want = UINT64_MAX, end;
 	double secs = 2, alarms = 0;
+	uint16_t room = RTE_MBUF_DEFAULT_DATAROOM;
 	bool tx = false;
 	uint16_t nq;
 	int ret, c;
@@ -280,6 +285,9 @@ main(int argc, char **argv)
 		case 'a':
 			alarms = atof(optarg);
 			break;
+		case 'm':
+			room = (uint16_t)atoi(optarg);
+			break;
 		default:
 			fprintf(stderr, "fe: bad option\n");
 			return 1;
@@ -301,6 +309,14 @@ main(int argc, char **argv)
 	}
 	if (rte_eth_dev_info_get(0, &info) != 0)
 		return 1;
+	{
+		struct rte_ether_addr mac;
+
+		if (rte_eth_macaddr_get(0, &mac) == 0)
+			printf("fe: mac " RTE_ETHER_ADDR_PRT_FMT
+			       " max_mtu %u\n",
+			       RTE_ETHER_ADDR_BYTES(&mac), info.max_mtu);
+	}
 	nq = info.max_rx_queues;
 	/* no per-lcore cache: every mbuf not in the pool is one the port
 	 * holds */
@@ -309,7 +325,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	mp = rte_pktmbuf_pool_create_by_ops("fe", FE_NB_MBUF, 0, 0,
-					    RTE_MBUF_DEFAULT_BUF_SIZE,
+					    RTE_PKTMBUF_HEADROOM + room,
 					    SOCKET_ID_ANY, "fe_poison");
 	if (mp == NULL || rte_eth_dev_configure(0, nq, nq, &conf) < 0) {
 		fprintf(stderr, "fe: configure failed\n");

@@ -46,7 +46,8 @@ import threading
 import time
 
 MODES = ("notify_oob", "ctrl_small", "mq_max", "packed_leak", "mrg_stall",
-         "fuzz_split", "fuzz_packed", "mute", "config_storm", "late_dma")
+         "fuzz_split", "fuzz_packed", "mute", "config_storm", "late_dma",
+         "nomac", "cfg_strict", "dupcap", "evidx", "mtu9000", "mtu1500")
 
 ap = argparse.ArgumentParser(description="hostile vfio-user virtio-net device")
 ap.add_argument("socket")
@@ -108,6 +109,12 @@ elif MODE == "mrg_stall":
     features |= NET_MRG
 elif MODE.startswith("fuzz"):
     features |= NET_MRG | EVENT_IDX | (F_PACKED if MODE == "fuzz_packed" else 0)
+elif MODE == "nomac":
+    features &= ~NET_MAC
+elif MODE == "evidx":
+    features |= EVENT_IDX
+elif MODE in ("mtu9000", "mtu1500"):
+    features |= NET_MTU
 PACKED = bool(features & F_PACKED)
 CTRL_INDEX = 2 * max_pairs
 
@@ -134,14 +141,22 @@ def vcap(off, nxt, typ, offset, length, extra=b""):
 vcap(0x40, 0x50, 1, 0x0000, 0x100)                  # common config
 vcap(0x50, 0x68, 2, 0x3000, 0x1000, struct.pack("<I", NOTIFY_MULT))
 vcap(0x68, 0x78, 3, 0x1000, 4)                      # ISR
-vcap(0x78, 0x88, 4, 0x2000, 0x100)                  # device config
-# MSI-X: NVEC vectors, table and PBA in BAR1
-cfg[0x88:0x88 + 12] = struct.pack("<BBHII", 0x11, 0, NVEC - 1, 0x0 | 1,
-                                  0x800 | 1)
+# device config (cfg_strict: the mac and status it has, no more)
+DEVCFG_LEN = 8 if MODE == "cfg_strict" else 0x100
+vcap(0x78, 0x88, 4, 0x2000, DEVCFG_LEN)
+# MSI-X: NVEC vectors, table and PBA in BAR1 (dupcap: then a second
+# device config, another mac: the first is the device's preference)
+cfg[0x88:0x88 + 12] = struct.pack("<BBHII", 0x11,
+                                  0x98 if MODE == "dupcap" else 0,
+                                  NVEC - 1, 0x0 | 1, 0x800 | 1)
+if MODE == "dupcap":
+    vcap(0x98, 0, 4, 0x2800, 0x100)
 bar1 = bytearray(0x1000)
 bar4 = bytearray(0x4000)
 # mac, status (link up), max_virtqueue_pairs, mtu
 struct.pack_into("<6sHHH", bar4, 0x2000, b"\x02\x00\x00\x00\x00\x01", 1,
+                 max_pairs, 9000 if MODE == "mtu9000" else 1500)
+struct.pack_into("<6sHHH", bar4, 0x2800, b"\x02\x00\x00\x00\x00\x99", 1,
                  max_pairs, 1500)
 REGION_SIZES = {CONFIG: 256, BAR1: 0x1000, BAR4: 0x4000}
 
@@ -489,12 +504,21 @@ def late_dma():
         log("late_dma: memory gone (%s)" % e)
 
 
+def evidx(rxq):
+    """EVENT_IDX: the driver's avail->flags must be 0 (VIRTIO 1.2
+    2.7.10.1), used_event alone says when it wants interrupts."""
+    time.sleep(0.2)
+    for qi in (0, 1):
+        log("evidx: queue %d avail->flags %d" % (qi, rd16(queues[qi].avail)))
+
+
 def device_thread():
     if MODE == "config_storm":
         config_storm()
         return
     act = {"packed_leak": (packed_leak, 192), "mrg_stall": (mrg_stall, 6),
-           "fuzz_split": (fuzz, 1), "fuzz_packed": (fuzz, 1)}.get(MODE)
+           "fuzz_split": (fuzz, 1), "fuzz_packed": (fuzz, 1),
+           "evidx": (evidx, 1)}.get(MODE)
     if act is None:
         return
     rxq = rx_ready(act[1])
@@ -601,6 +625,12 @@ def main():
             send(mid, cmd)      # the eventfds are closed below
         elif cmd == REGION_READ:
             off, reg, cnt = struct.unpack("<QII", p[:16])
+            if (reg == BAR4 and off < 0x2000 + 0x100 and
+                    off + cnt > 0x2000 + DEVCFG_LEN):
+                log("devcfg: read [+0x%x, +0x%x) past its %d bytes"
+                    % (off - 0x2000, off - 0x2000 + cnt, DEVCFG_LEN))
+                send(mid, cmd, flags=REPLY | ERR, err=22)
+                continue
             send(mid, cmd, p[:16] + region_read(reg, off, cnt))
         elif cmd == REGION_WRITE:
             off, reg, cnt = struct.unpack("<QII", p[:16])

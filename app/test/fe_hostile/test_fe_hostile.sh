@@ -39,6 +39,15 @@
 #                 traffic); it wrote ACKNOWLEDGE at once before
 #   no_reset      one that never completes it: probe refused after the
 #                 request timeout (timeout=1000), the log says why
+#   nomac         one without VIRTIO_NET_F_MAC: a random locally
+#                 administered address (it was zeros)
+#   cfg_strict    a device configuration of 8 bytes, reads past refused:
+#                 the port reads what its features need (it read 24)
+#   dupcap        two device configuration structures: the first used
+#   evidx         EVENT_IDX: avail->flags 0 (VIRTIO 1.2 2.7.10.1; was 1)
+#   mtu           VIRTIO_NET_F_MTU without mergeable buffers: 9000 not
+#                 taken (it was, with buffers no frame of it fits); 1500
+#                 taken, a start with 1 KiB mbufs refused, saying why
 #   late_dma      one that writes into the receive buffers it holds when
 #                 the reset comes (allowed until it completes): no mbuf is
 #                 written after the port gave it back to its pool (the
@@ -111,8 +120,8 @@ fe_case() {
 # fe_value KEY: the number after "KEY " in the application's last line
 # having it (lines "fe: ... KEY N ...").
 fe_value() {
-	grep -a "^fe: .*\<$1 [0-9]" "$FE_LOG" | tail -1 |
-		sed -n "s/.*\<$1 \([0-9][0-9]*\).*/\1/p"
+	grep -a "^fe: .*\<$1 -\?[0-9]" "$FE_LOG" | tail -1 |
+		sed -n "s/.*\<$1 \(-\?[0-9][0-9]*\).*/\1/p"
 }
 
 # fe_expect KEY VALUE WHAT: the application said KEY VALUE
@@ -288,6 +297,60 @@ case_late_dma() {
 	pair_log "$CASE: $(grep -a "^dev: late_dma" "$DEV_LOG"), $(grep -a "^fe: uaf_mbufs" "$FE_LOG")"
 }
 
+# no VIRTIO_NET_F_MAC: a locally administered unicast address, not zeros
+case_nomac() {
+	fe_case nomac "" "--secs 0.3" ""
+	fe_ran
+	local mac
+	mac=$(grep -a "^fe: mac " "$FE_LOG" | awk '{ print $3 }')
+	[ -n "$mac" ] && [ "$mac" != 00:00:00:00:00:00 ] &&
+		(( (16#${mac:0:2} & 3) == 2 )) ||
+		pair_fail "$CASE: the port's address is '$mac'"
+	pair_log "$CASE: mac $mac"
+}
+
+# a device configuration of the 8 bytes it has (mac, status), reads past
+# them refused: the port reads no more than the features need
+case_cfg_strict() {
+	fe_case cfg_strict "" "--secs 0.3" ""
+	fe_ran
+	! grep -a -q "^dev: devcfg: read" "$DEV_LOG" ||
+		pair_fail "$CASE: $(grep -a "^dev: devcfg: read" "$DEV_LOG" | head -1)"
+}
+
+# two device configuration structures: the first is the one used
+case_dupcap() {
+	fe_case dupcap "" "--secs 0.3" ""
+	fe_ran
+	grep -a -q "^fe: mac 02:00:00:00:00:01 " "$FE_LOG" ||
+		pair_fail "$CASE: not the first structure's address: $(grep -a "^fe: mac" "$FE_LOG")"
+}
+
+# EVENT_IDX: avail->flags 0 on every queue (used_event suppresses)
+case_evidx() {
+	fe_case evidx "" "--secs 1" ""
+	fe_ran
+	[ "$(grep -a -c "^dev: evidx: queue [01] avail->flags 0$" "$DEV_LOG")" = 2 ] ||
+		pair_fail "$CASE: $(grep -a "^dev: evidx" "$DEV_LOG")"
+}
+
+# VIRTIO_NET_F_MTU without mergeable buffers (VIRTIO 1.2 5.1.4.2: room
+# for a frame of the MTU): 9000 does not fit an mbuf of a default pool, the
+# feature is not taken and the port runs; 1500 is taken, and a start with
+# a pool of 1 KiB mbufs is refused, saying why
+case_mtu() {
+	fe_case mtu9000 "" "--secs 0.3" ""
+	fe_ran
+	grep -a -q "VIRTIO_NET_F_MTU (9000) not taken" "$FE_LOG" ||
+		pair_fail "$CASE: MTU 9000 taken without mergeable buffers"
+	CASE=mtu1500 fe_case mtu1500 "" "--secs 0.3 --mbuf-size 1024" ""
+	fe_expect ports 1 "the probe must succeed"
+	fe_expect start -22 "the start must be refused"
+	fe_expect in_use 0 "every mbuf must be back in the pool after close"
+	grep -a -q "the device's MTU 1500 without mergeable buffers needs" \
+		"$FE_LOG" || pair_fail "$CASE: the refusal does not say why"
+}
+
 case_no_reset() {
 	fe_case packed_leak ",timeout=1000" "--secs 8 --rx 192" \
 		"--slow-reset 100000"
@@ -325,7 +388,7 @@ case_fail_msix() {
 }
 
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma fail_write fail_msix}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap evidx mtu fail_write fail_msix}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"

@@ -493,6 +493,31 @@ vuc_dev_start(struct rte_eth_dev *dev)
 		if (ret < 0)
 			vuc_schedule_reconnect(d);
 	}
+	/* VIRTIO 1.2 5.1.4.2: with VIRTIO_NET_F_MTU the driver MUST give
+	 * room for a frame of the MTU; without mergeable buffers, one mbuf
+	 * is one buffer */
+	for (uint16_t q = 0;
+	     d->client != NULL && (d->features & (1ULL << VIRTIO_NET_F_MTU)) &&
+	     !(d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF)) &&
+	     q < dev->data->nb_rx_queues;
+	     q++) {
+		struct rte_mempool *mp = d->vq[2 * q].mp;
+		uint32_t need = d->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
+
+		if (mp != NULL && rte_pktmbuf_data_room_size(mp) <
+					  RTE_PKTMBUF_HEADROOM + need) {
+			pthread_mutex_unlock(&d->lock);
+			VUC_LOG(ERR,
+				"%s: the device's MTU %u without mergeable "
+				"buffers needs a frame of %u bytes in one mbuf; "
+				"receive queue %u's pool holds %u: give it "
+				"larger mbufs",
+				d->path, d->mtu, need, q,
+				rte_pktmbuf_data_room_size(mp) -
+					RTE_PKTMBUF_HEADROOM);
+			return -EINVAL;
+		}
+	}
 	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
 		if (d->vq[2 * q].ready)
 			vuc_rxq_fill(&d->vq[2 * q]);

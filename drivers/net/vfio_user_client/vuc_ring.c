@@ -61,8 +61,11 @@ vuc_vq_init_ring(struct vuc_vq *vq)
 	for (uint16_t i = 0; i < vq->size; i++)
 		vq->desc[i].next = (uint16_t)((i + 1) & (vq->size - 1));
 	/* we poll: no interrupts unless rx interrupts are turned on (kept
-	 * across a reconnection) */
-	vq->avail->flags = vq->intr_on ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
+	 * across a reconnection); with EVENT_IDX by used_event alone, the
+	 * flags 0 (VIRTIO 1.2 2.7.10.1) */
+	vq->avail->flags = vq->intr_on || vq->event_idx ?
+				   0 :
+				   VRING_AVAIL_F_NO_INTERRUPT;
 	if (vq->event_idx)
 		vq->avail->ring[vq->size] = (uint16_t)(vq->last_used -
 						       (vq->intr_on ? 0 : 1));

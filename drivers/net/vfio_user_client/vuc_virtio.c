@@ -147,6 +147,12 @@ find_caps(struct vuc_dev *d)
 		memcpy(&cap, &cfg[off], sizeof(cap));
 		if (cap.bar > 5)
 			continue;
+		/* the first of a type: the device's preference (VIRTIO 1.2
+		 * 4.1.4.1) */
+		if (cap.cfg_type >= VIRTIO_PCI_CAP_COMMON_CFG &&
+		    cap.cfg_type <= VIRTIO_PCI_CAP_DEVICE_CFG &&
+		    (found & (1u << (cap.cfg_type - 1))))
+			continue;
 		switch (cap.cfg_type) {
 		case VIRTIO_PCI_CAP_COMMON_CFG:
 			d->common_bar = cap.bar;
@@ -170,6 +176,7 @@ find_caps(struct vuc_dev *d)
 		case VIRTIO_PCI_CAP_DEVICE_CFG:
 			d->devcfg_bar = cap.bar;
 			d->devcfg_off = cap.offset;
+			d->devcfg_len = cap.length;
 			found |= 8;
 			break;
 		default:
@@ -1072,8 +1079,11 @@ vuc_rxq_intr(struct vuc_dev *d, uint16_t q, bool enable)
 	if (vq->event_idx)
 		vq->avail->ring[vq->size] = (uint16_t)(vq->last_used -
 						       (enable ? 0 : 1));
+	/* and the flags 0 (VIRTIO 1.2 2.7.10.1: a driver MUST with it) */
 	__atomic_store_n(&vq->avail->flags,
-			 enable ? 0 : VRING_AVAIL_F_NO_INTERRUPT, __ATOMIC_RELEASE);
+			 enable || vq->event_idx ? 0 :
+						   VRING_AVAIL_F_NO_INTERRUPT,
+			 __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -1153,6 +1163,61 @@ device_reset(struct vuc_dev *d)
 	return ret;
 }
 
+/*
+ * The device configuration's fields of the negotiated features (VIRTIO
+ * 1.2 5.1.4: mac, status, max_virtqueue_pairs, mtu, in that order), no
+ * more (a device sizes the structure to what it has), read between two
+ * equal reads of config_generation (2.5.1): one bulk call a try.
+ */
+static int
+netcfg_read(struct vuc_dev *d, struct virtio_net_config *nc)
+{
+	static const struct {
+		unsigned int bit;
+		uint32_t end;
+	} fields[] = {
+		{ VIRTIO_NET_F_MAC,
+		  offsetof(struct virtio_net_config, status) },
+		{ VIRTIO_NET_F_STATUS,
+		  offsetof(struct virtio_net_config, max_virtqueue_pairs) },
+		{ VIRTIO_NET_F_MQ, offsetof(struct virtio_net_config, mtu) },
+		{ VIRTIO_NET_F_MTU,
+		  offsetof(struct virtio_net_config, mtu) + 2 },
+	};
+	struct rte_vfio_user_client_access a[3];
+	uint32_t len = 0;
+	uint8_t g0, g1;
+	int ret;
+
+	memset(nc, 0, sizeof(*nc));
+	for (unsigned int i = 0; i < RTE_DIM(fields); i++)
+		if (d->features & (1ULL << fields[i].bit))
+			len = RTE_MAX(len, fields[i].end);
+	if (len > d->devcfg_len) {
+		VUC_LOG(ERR,
+			"%s: device configuration of %u bytes, the "
+			"features need %u",
+			d->path, d->devcfg_len, len);
+		return -ENODEV;
+	}
+	if (len == 0)
+		return 0;
+	for (unsigned int t = 0; t < 100; t++) {
+		cc_acc(d, &a[0], CC(config_generation), &g0, 1, false);
+		acc(&a[1], d->devcfg_bar, d->devcfg_off, nc, len, false);
+		cc_acc(d, &a[2], CC(config_generation), &g1, 1, false);
+		ret = rte_vfio_user_client_region_access_bulk(d->client, a, 3,
+							      NULL);
+		if (ret < 0 || g0 == g1)
+			return ret;
+	}
+	VUC_LOG(ERR,
+		"%s: the device configuration changed at each of 100 "
+		"reads",
+		d->path);
+	return -EAGAIN;
+}
+
 /* Reset, then feature negotiation (VIRTIO 1.2 3.1.1): three bulk calls, a
  * round trip each (13 one access at a time). */
 static int
@@ -1202,6 +1267,30 @@ negotiate(struct vuc_dev *d)
 	if (!(d->features & (1ULL << VIRTIO_F_VERSION_1))) {
 		VUC_LOG(ERR, "%s: device does not offer VIRTIO_F_VERSION_1", d->path);
 		return -ENOTSUP;
+	}
+	/* with VIRTIO_NET_F_MTU we MUST take a frame of the MTU (VIRTIO 1.2
+	 * 5.1.4.2): without mergeable buffers, one mbuf of a default pool
+	 * must hold it, else the feature is left (the device's config may
+	 * be read before FEATURES_OK to decide, 3.1.1) */
+	if ((d->features & (1ULL << VIRTIO_NET_F_MTU)) &&
+	    !(d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF))) {
+		uint16_t mtu = 0;
+
+		if (d->devcfg_len <
+			    offsetof(struct virtio_net_config, mtu) + 2 ||
+		    bar_rd(d, d->devcfg_bar,
+			   d->devcfg_off +
+				   offsetof(struct virtio_net_config, mtu),
+			   &mtu, 2) < 0 ||
+		    mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN >
+			    RTE_MBUF_DEFAULT_DATAROOM) {
+			VUC_LOG(INFO,
+				"%s: VIRTIO_NET_F_MTU (%u) not taken: without "
+				"mergeable buffers a frame of it does not fit "
+				"an mbuf",
+				d->path, mtu);
+			d->features &= ~(1ULL << VIRTIO_NET_F_MTU);
+		}
 	}
 	g[0] = (uint32_t)d->features;
 	g[1] = (uint32_t)(d->features >> 32);
@@ -1270,12 +1359,16 @@ vuc_device_up(struct vuc_dev *d)
 	if (ret == 0)
 		ret = negotiate(d);
 	if (ret == 0)
-		ret = bar_rd(d, d->devcfg_bar, d->devcfg_off, &nc, sizeof(nc));
+		ret = netcfg_read(d, &nc);
 	if (ret < 0)
 		goto err;
 	if (d->features & (1ULL << VIRTIO_NET_F_MAC)) {
 		if (!d->mac_given)
 			memcpy(&d->mac, nc.mac, RTE_ETHER_ADDR_LEN);
+	} else if (rte_is_zero_ether_addr(&d->mac)) {
+		/* a locally administered one (VIRTIO 1.2 5.1.4.2), kept
+		 * across reconnections */
+		rte_eth_random_addr(d->mac.addr_bytes);
 	}
 	if (d->features & (1ULL << VIRTIO_NET_F_MTU))
 		d->mtu = nc.mtu;
