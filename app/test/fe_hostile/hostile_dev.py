@@ -53,6 +53,7 @@ ap = argparse.ArgumentParser(description="hostile vfio-user virtio-net device")
 ap.add_argument("socket")
 ap.add_argument("mode", choices=MODES)
 ap.add_argument("--ctrl-qmax", type=int, default=4)
+ap.add_argument("--nvec", type=int, default=8, help="MSI-X table size")
 ap.add_argument("--secs", type=float, default=2.0)
 ap.add_argument("--seed", type=int, default=1)
 ap.add_argument("--hold", type=float, default=1.5,
@@ -96,7 +97,7 @@ DESC_F_NEXT, DESC_F_WRITE = 1, 2
 PACKED_AVAIL, PACKED_USED = 1 << 7, 1 << 15
 NET_HDR_LEN = 12        # virtio_net_hdr_mrg_rxbuf: VERSION_1 always has it
 NOTIFY_MULT = 4
-NVEC = 8
+NVEC = args.nvec
 
 features = VERSION_1 | NET_MAC | NET_STATUS
 max_pairs = 1

@@ -48,6 +48,8 @@
 #   mtu           VIRTIO_NET_F_MTU without mergeable buffers: 9000 not
 #                 taken (it was, with buffers no frame of it fits); 1500
 #                 taken, a start with 1 KiB mbufs refused, saying why
+#   one_vector    an MSI-X table of one vector: the configuration's, the
+#                 receive queue without (the probe was refused)
 #   late_dma      one that writes into the receive buffers it holds when
 #                 the reset comes (allowed until it completes): no mbuf is
 #                 written after the port gave it back to its pool (the
@@ -351,6 +353,16 @@ case_mtu() {
 		"$FE_LOG" || pair_fail "$CASE: the refusal does not say why"
 }
 
+# one MSI-X vector: the configuration's; the receive queue goes without
+# one (the probe was refused: 2 needed)
+case_one_vector() {
+	fe_case packed_leak "" "--secs 8 --rx 192" "--nvec 1"
+	fe_ran
+	fe_expect rx 192 "all packets must come in"
+	grep -a -q "1 MSI-X vectors for 1 queue pairs: receive queues 0 and up have no interrupt" \
+		"$FE_LOG" || pair_fail "$CASE: not said"
+}
+
 case_no_reset() {
 	fe_case packed_leak ",timeout=1000" "--secs 8 --rx 192" \
 		"--slow-reset 100000"
@@ -388,7 +400,7 @@ case_fail_msix() {
 }
 
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap evidx mtu fail_write fail_msix}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap evidx mtu one_vector fail_write fail_msix}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"

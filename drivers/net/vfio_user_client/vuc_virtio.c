@@ -249,11 +249,6 @@ msix_switch(struct vuc_dev *d, uint16_t nvec, bool on)
 static int
 msix_enable(struct vuc_dev *d, uint16_t nvec)
 {
-	if (nvec > d->msix_nvec) {
-		VUC_LOG(ERR, "%s: %u MSI-X vectors needed, the device has %u",
-			d->path, nvec, d->msix_nvec);
-		return -ENOSPC;
-	}
 	/* used even if it fails: the accesses after a failed one were made
 	 * (pipelined), so the vectors may be on; the teardown turns them off */
 	d->msix_used = nvec;
@@ -1036,9 +1031,16 @@ int
 vuc_irqs_setup(struct vuc_dev *d, struct rte_vfio_user_client *c)
 {
 	int fds[VUC_MAX_QUEUE_PAIRS + 1];
-	uint16_t n = (uint16_t)(d->pairs + 1);
+	/* the configuration's vector, then a receive queue's each while the
+	 * device has them */
+	uint16_t n = RTE_MIN((uint16_t)(d->pairs + 1), d->msix_nvec);
 	int ret;
 
+	if (n < d->pairs + 1 && c == d->client)
+		VUC_LOG(NOTICE,
+			"%s: %u MSI-X vectors for %u queue pairs: receive "
+			"queues %u and up have no interrupt",
+			d->path, d->msix_nvec, d->pairs, n - 1);
 	fds[0] = d->config_efd;
 	for (uint16_t q = 0; q < d->pairs; q++)
 		fds[q + 1] = d->vq[2 * q].efd;
@@ -1397,10 +1399,13 @@ vuc_device_up(struct vuc_dev *d)
 		struct vuc_vq *vqs[VUC_MAX_VQS];
 		uint16_t vectors[VUC_MAX_VQS], n = 0;
 
-		/* receive queues on vectors 1.., transmit queues on none */
+		/* receive queues on vectors 1.. (while the device has
+		 * them), transmit queues on none */
 		for (uint16_t q = 0; q < d->pairs; q++) {
 			vqs[n] = &d->vq[2 * q];
-			vectors[n++] = (uint16_t)(q + 1);
+			vectors[n++] = q + 1 < d->msix_nvec ?
+					       (uint16_t)(q + 1) :
+					       VIRTIO_MSI_NO_VECTOR;
 			vqs[n] = &d->vq[2 * q + 1];
 			vectors[n++] = VIRTIO_MSI_NO_VECTOR;
 		}
