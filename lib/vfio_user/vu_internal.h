@@ -117,6 +117,7 @@ struct vu_conn {
 	bool reading;		/* false while too much output is queued */
 	int twin_fd;		/* server end of the twin socket, or -1 */
 	struct vu_rx twin_rx;
+	uint64_t nmsgs;		/* commands handled (NORESIZE pieces) */
 };
 
 /*

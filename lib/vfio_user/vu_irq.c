@@ -86,9 +86,10 @@ struct vec_set {
 	uint32_t n;		/* vectors allocated */
 	uint32_t enabled;	/* NORESIZE: vectors of the set enabled first,
 				 * fixed until the index is disabled; 0: none */
-	bool open;		/* NORESIZE: the last enable carried all the
-				 * fds the client may send in one message: the
-				 * next may continue it (start == enabled) */
+	uint64_t open;		/* NORESIZE: the connection's message count at
+				 * an enable that carried all the fds the client
+				 * may send in one message: the very next one
+				 * may continue it (start == enabled); 0: none */
 	struct vu_irq_vec v[];
 };
 
@@ -343,7 +344,7 @@ irq_disable(struct vu_dev *dev, uint32_t index)
 		return;
 	n = s->n;	/* every fd, whatever the description says now */
 	s->enabled = 0;
-	s->open = false;
+	s->open = 0;
 	slots = malloc(3 * n * sizeof(*slots));
 	for (uint32_t v = 0; v < n; v++) {
 		__atomic_store_n(&vec[v].masked, 0, __ATOMIC_SEQ_CST);
@@ -466,7 +467,8 @@ vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		 * (as QEMU sends them); such a piece is the same enable.
 		 */
 		bool more = noresize && m->nfds > 0 && set->enabled != 0 &&
-			    set->open && req->start == set->enabled;
+			    set->open != 0 && set->open + 1 == c->nmsgs &&
+			    req->start == set->enabled;
 
 		if (noresize && m->nfds > 0 && set->enabled != 0 &&
 		    end > set->enabled && !more) {
@@ -493,9 +495,9 @@ vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 				m->fds[v] = -1;
 		if (noresize && m->nfds > 0 && (set->enabled == 0 || more)) {
 			set->enabled = end;
-			set->open = m->nfds >= c->caps.send_fds;
+			set->open = m->nfds >= c->caps.send_fds ? c->nmsgs : 0;
 		} else if (noresize) {
-			set->open = false;
+			set->open = 0;
 		}
 		/* an interrupt latched while there was no eventfd goes out */
 		if (action == VFIO_USER_IRQ_SET_ACTION_TRIGGER)

@@ -469,6 +469,7 @@ conn_handle_msg(struct vu_conn *c)
 		return 0;
 	}
 
+	c->nmsgs++;
 	err = c->rx.fds_overflow ? EINVAL : msg_check(c, &m, c->rx.want);
 	if (c->rx.fds_overflow)
 		VU_LOG(ERR,

@@ -250,9 +250,12 @@ vu_handle_version(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		req->minor : VFIO_USER_MINOR_VER;
 	/* the twin socket would go to the client as an fd, in a reply: none
 	 * without fds, or when the client wants no reply (No_reply: it goes
-	 * by the spec's defaults and ours, the capabilities it proposed) */
+	 * by the spec's defaults and ours, the capabilities it proposed; it
+	 * never saw our max_msg_fds, so it sends one fd a message) */
 	if (c->caps.max_msg_fds == 0 || (m->hdr->flags & VFIO_USER_F_NO_REPLY))
 		c->caps.twin_socket = false;
+	if (m->hdr->flags & VFIO_USER_F_NO_REPLY)
+		c->caps.send_fds = 1;
 	/* twin socket: our DMA_READ/WRITE and their replies get a socket of
 	 * their own, so they work from any thread, the event thread too */
 	if (c->caps.twin_socket) {

@@ -460,6 +460,23 @@ test_msix_noresize(void **state)
 	assert_int_equal(mi_set_irqs(&c, EV_TRIG, MI_MSIX, 2, 1, NULL, &efd[2],
 				     1),
 			 -EINVAL);
+	/* a piece continues the message just before it, no later one */
+	assert_int_equal(mi_set_irqs(&c, NONE_TRIG, MI_MSIX, 0, 0, NULL, NULL,
+				     0),
+			 0);
+	assert_int_equal(mi_set_irqs(&c, EV_TRIG, MI_MSIX, 0, 1, NULL, efd, 1),
+			 0);
+	{
+		struct vfio_user_device_info in = { .argsz = sizeof(in) };
+
+		assert_int_equal(rc_call(&c, VFIO_USER_DEVICE_GET_INFO, &in,
+					 sizeof(in), NULL, 0, NULL),
+				 0);
+	}
+	assert_int_equal(mi_set_irqs(&c, EV_TRIG, MI_MSIX, 1, 1, NULL, &efd[1],
+				     1),
+			 -EINVAL);
+	assert_int_equal(rte_vfio_user_irq_enabled(mi_a.id, MI_MSIX), 1);
 	mi_close(&c, &mi_a);
 	/* one that did (the reply says 16): a piece of fewer is the whole */
 	mi_open(&c, &mi_a, "{\"capabilities\":{\"max_msg_fds\":16}}");

@@ -806,6 +806,12 @@ struct ts_sender {
 	pthread_t thread;
 };
 
+/* test_tx_shared's senders, stopped by model_teardown() when the test
+ * failed half-way */
+static struct ts_sender ts_snd[2];
+static unsigned int ts_running;
+static bool ts_stop;		/* atomic */
+
 static void *
 ts_sender_main(void *arg)
 {
@@ -816,7 +822,7 @@ ts_sender_main(void *arg)
 
 	if (rte_thread_register() != 0)
 		return NULL;
-	while (i < TS_FRAMES) {
+	while (i < TS_FRAMES && !__atomic_load_n(&ts_stop, __ATOMIC_ACQUIRE)) {
 		uint16_t k;
 
 		/* bursts of 32, what did not go first in the next */
@@ -832,6 +838,8 @@ ts_sender_main(void *arg)
 			n++;
 		}
 		k = rte_eth_tx_burst(nic.port, s->q, m, n);
+		if (k < n && __atomic_load_n(&ts_stop, __ATOMIC_ACQUIRE))
+			rte_pktmbuf_free_bulk(m + k, n - k);
 		memmove(m, m + k, (n - k) * sizeof(m[0]));
 		n -= k;
 		i += k;
@@ -841,6 +849,38 @@ ts_sender_main(void *arg)
 	}
 	rte_thread_unregister();
 	return NULL;
+}
+
+static void
+ts_join(void)
+{
+	__atomic_store_n(&ts_stop, true, __ATOMIC_RELEASE);
+	while (ts_running > 0)
+		pthread_join(ts_snd[--ts_running].thread, NULL);
+	__atomic_store_n(&ts_stop, false, __ATOMIC_RELEASE);
+}
+
+/* After the tests that change the port (queues, link, MTU) or run
+ * threads: a test that failed half-way leaves it as the others want it. */
+static int
+model_teardown(void **state)
+{
+	struct rte_eth_dev_info info;
+	uint16_t mtu = 0;
+
+	ts_join();
+	nic_test_teardown(state);
+	(void)rte_eth_dev_set_link_up(nic.port);
+	if (rte_eth_dev_info_get(nic.port, &info) != 0 ||
+	    rte_eth_dev_get_mtu(nic.port, &mtu) != 0 ||
+	    info.nb_rx_queues != NIC_QUEUES ||
+	    info.nb_tx_queues != NIC_QUEUES || mtu != NIC_MTU) {
+		nic_port_stop();
+		if (nic_port_configure(NIC_MTU) != 0)
+			return -1;
+		nic_port_start();
+	}
+	return 0;
 }
 
 /*
@@ -858,7 +898,7 @@ test_tx_shared(void **state)
 	const uint64_t f = V1 | NIC_F(VIRTIO_NET_F_CTRL_VQ) |
 			   NIC_F(VIRTIO_NET_F_MQ);
 	struct rte_eth_conf conf = { 0 };
-	struct ts_sender snd[2];
+	struct ts_sender *snd = ts_snd;
 	struct drx *rx = malloc(sizeof(*rx));
 	uint8_t *seen = calloc(2, TS_FRAMES);
 	int32_t last[2][2] = { { -1, -1 }, { -1, -1 } };
@@ -895,6 +935,7 @@ test_tx_shared(void **state)
 		assert_int_equal(pthread_create(&snd[k].thread, NULL,
 						ts_sender_main, &snd[k]),
 				 0);
+		ts_running++;
 	}
 	end = nic_now_ms() + 20000;
 	while (got < 2 * TS_FRAMES && nic_now_ms() < end) {
@@ -930,8 +971,7 @@ test_tx_shared(void **state)
 			step++;
 		}
 	}
-	for (unsigned int k = 0; k < 2; k++)
-		pthread_join(snd[k].thread, NULL);
+	ts_join();
 	assert_int_equal(got, 2 * TS_FRAMES);
 	assert_int_equal(step, 2);
 	/* with 2 pairs queue 1 had pair 1, queue 0 never did */
@@ -1472,6 +1512,7 @@ test_close_settles(void **state)
 int
 main(void)
 {
+#define TM(f) cmocka_unit_test_setup_teardown(f, nic_test_setup, model_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_config_ids),
 		T(test_bar_sizing),
@@ -1481,11 +1522,11 @@ main(void)
 		T(test_features),
 		T(test_device_config),
 		T(test_configure_mtu),
-		T(test_rx_sets),
-		T(test_tx_shared),
+		TM(test_rx_sets),
+		TM(test_tx_shared),
 		T(test_feature_dependencies),
-		T(test_config_generation_wrap),
-		T(test_pending_msix_after_reset),
+		TM(test_config_generation_wrap),
+		TM(test_pending_msix_after_reset),
 		T(test_used_flags_event_idx),
 		T(test_reset_status0),
 		T(test_reset_device),	T(test_link),

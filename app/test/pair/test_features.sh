@@ -39,6 +39,10 @@ run() {
 	local -A TXL RXL
 
 	RUN=$((RUN + 1))
+	# without mergeable buffers an mbuf holds a frame of the device's
+	# MTU (VIRTIO 1.2 5.1.4.2: else the frontend refuses to start)
+	local mtu=9000
+	[ "$max" -le 1514 ] && mtu=1500
 	b=be$RUN
 	f=fe$RUN
 	pair_log "$label: be '${bea}' fe '${fea}', $N frames per queue each way, up to $max B"
@@ -46,7 +50,7 @@ run() {
 	# shellcheck disable=SC2086
 	pair_bg $b "$PKTCHECK" -l 0 --file-prefix "$PFX" $MEM --no-pci \
 		-d "$VU_BACKEND_PMD" --log-level=pmd.net.vfio_user:info \
-		--vdev "net_vfio_user0,path=$sock,queues=$QUEUES,mtu=9000${bea:+,$bea}" \
+		--vdev "net_vfio_user0,path=$sock,queues=$QUEUES,mtu=$mtu${bea:+,$bea}" \
 		-- --name be "${common[@]}" --stream 2 --peer-stream 1 --seed 2
 	vu_wait_socket "$sock" 20 || pair_fail "$label: no socket $sock"
 	pair_prefix $f

@@ -216,6 +216,7 @@ struct vuc_dev {
 	uint32_t notify_bar, common_bar, isr_bar, devcfg_bar;
 	uint64_t notify_base, common_off, isr_off, devcfg_off;
 	uint32_t devcfg_len;		/* the device configuration's bytes */
+	uint32_t mz_gen;		/* rings allocated: their names */
 	uint32_t notify_mult;
 	uint32_t notify_len;		/* of the notify capability */
 	uint64_t notify_room;		/* bytes of notify_map from notify_base */

@@ -494,15 +494,15 @@ vuc_dev_start(struct rte_eth_dev *dev)
 			vuc_schedule_reconnect(d);
 	}
 	/* VIRTIO 1.2 5.1.4.2: with VIRTIO_NET_F_MTU the driver MUST give
-	 * room for a frame of the MTU; without mergeable buffers, one mbuf
-	 * is one buffer */
+	 * room for a frame of the MTU (two VLAN tags: what the device may
+	 * send); without mergeable buffers, one mbuf is one buffer */
 	for (uint16_t q = 0;
 	     d->client != NULL && (d->features & (1ULL << VIRTIO_NET_F_MTU)) &&
 	     !(d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF)) &&
 	     q < dev->data->nb_rx_queues;
 	     q++) {
 		struct rte_mempool *mp = d->vq[2 * q].mp;
-		uint32_t need = d->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
+		uint32_t need = d->mtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN;
 
 		if (mp != NULL && rte_pktmbuf_data_room_size(mp) <
 					  RTE_PKTMBUF_HEADROOM + need) {

@@ -639,7 +639,10 @@ vq_alloc(struct vuc_dev *d, struct vuc_vq *vq, uint16_t n)
 		return 0;
 	rte_memzone_free(vq->mz);
 	rte_free(vq->cookie);
-	snprintf(name, sizeof(name), "vuc%u_vq%u", d->port_id, vq->index);
+	/* a name of its own: rings left to a device that did not let them
+	 * go keep theirs (vuc_device_down()) */
+	snprintf(name, sizeof(name), "vuc%u_vq%u_%u", d->port_id, vq->index,
+		 d->mz_gen++);
 	vq->mz = rte_memzone_reserve_aligned(name, ring_bytes(n), SOCKET_ID_ANY,
 					     0, 4096);
 	vq->cookie = rte_zmalloc(name, n * sizeof(*vq->cookie), 0);
@@ -1270,30 +1273,6 @@ negotiate(struct vuc_dev *d)
 		VUC_LOG(ERR, "%s: device does not offer VIRTIO_F_VERSION_1", d->path);
 		return -ENOTSUP;
 	}
-	/* with VIRTIO_NET_F_MTU we MUST take a frame of the MTU (VIRTIO 1.2
-	 * 5.1.4.2): without mergeable buffers, one mbuf of a default pool
-	 * must hold it, else the feature is left (the device's config may
-	 * be read before FEATURES_OK to decide, 3.1.1) */
-	if ((d->features & (1ULL << VIRTIO_NET_F_MTU)) &&
-	    !(d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF))) {
-		uint16_t mtu = 0;
-
-		if (d->devcfg_len <
-			    offsetof(struct virtio_net_config, mtu) + 2 ||
-		    bar_rd(d, d->devcfg_bar,
-			   d->devcfg_off +
-				   offsetof(struct virtio_net_config, mtu),
-			   &mtu, 2) < 0 ||
-		    mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN >
-			    RTE_MBUF_DEFAULT_DATAROOM) {
-			VUC_LOG(INFO,
-				"%s: VIRTIO_NET_F_MTU (%u) not taken: without "
-				"mergeable buffers a frame of it does not fit "
-				"an mbuf",
-				d->path, mtu);
-			d->features &= ~(1ULL << VIRTIO_NET_F_MTU);
-		}
-	}
 	g[0] = (uint32_t)d->features;
 	g[1] = (uint32_t)(d->features >> 32);
 	cc_acc(d, &a[0], CC(guest_feature_select), &sel[0], 4, true);
@@ -1493,10 +1472,13 @@ vuc_device_down(struct vuc_dev *d, bool reset)
 		}
 		pthread_mutex_lock(&d->maps_lock);
 		if (!was_reset && d->mapped &&
-		    rte_vfio_user_client_connected(d->client) &&
-		    rte_vfio_user_client_dma_unmap_bulk(d->client, d->maps.r,
-							d->maps.n) < 0)
-			quiet = false;
+		    rte_vfio_user_client_connected(d->client)) {
+			if (rte_vfio_user_client_dma_unmap_bulk(d->client,
+								d->maps.r,
+								d->maps.n) < 0)
+				quiet = false;
+			d->mapped = false;	/* asked once */
+		}
 		unmap_memory(d);
 		pthread_mutex_unlock(&d->maps_lock);
 		rte_vfio_user_client_detach(d->client);
@@ -1506,10 +1488,21 @@ vuc_device_down(struct vuc_dev *d, bool reset)
 		for (uint16_t i = 0; i < VUC_MAX_VQS; i++)
 			vuc_vq_drain(&d->vq[i]);
 	} else {
+		/* its rings (memzones) and the mbufs in them are left to it
+		 * for good: never freed, not used again */
+		for (uint16_t i = 0; i < VUC_MAX_VQS; i++) {
+			struct vuc_vq *vq = &d->vq[i];
+
+			for (uint16_t k = 0; vq->cookie != NULL && k < vq->size;
+			     k++)
+				vq->cookie[k].m = NULL;
+			vq->inflight = 0;
+			vq->mz = NULL;
+		}
 		VUC_LOG(ERR,
 			"%s: the device neither completed its reset nor "
-			"gave our memory back: the mbufs in its rings are left "
-			"to it (not freed)",
+			"gave our memory back: its rings and the mbufs in them "
+			"are left to it (not freed)",
 			d->path);
 	}
 	if (d->notify_map != NULL) {
