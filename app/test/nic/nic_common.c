@@ -934,6 +934,15 @@ drv_init(struct nic_drv *d, uint64_t features, uint16_t nvqs)
 }
 
 uint64_t
+drv_pba(struct nic_drv *d)
+{
+	uint64_t pba = 0;
+
+	bar_read(d, NIC_MSIX_BAR, 0x800, &pba, 8);
+	return pba;
+}
+
+uint64_t
 drv_irqs(struct nic_drv *d, uint16_t vector)
 {
 	uint64_t v = 0;

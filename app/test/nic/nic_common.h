@@ -333,6 +333,8 @@ uint8_t drv_ctrl_cmd(struct nic_drv *d, uint8_t cls, uint8_t cmd,
 
 /* Eventfd count of an MSI-X vector since the last call (0 if none). */
 uint64_t drv_irqs(struct nic_drv *d, uint16_t vector);
+/* The MSI-X pending bits of vectors 0-63 (the PBA, BAR1 + 0x800). */
+uint64_t drv_pba(struct nic_drv *d);
 void drv_irqs_clear(struct nic_drv *d);
 
 /* ---- virtqueue primitives ---- */

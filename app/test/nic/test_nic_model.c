@@ -648,6 +648,25 @@ check_traffic(struct nic_drv *d)
 	free(rx);
 }
 
+/* The port with 1 receive and 2 transmit queues (of NIC_QUEUES pairs),
+ * started. */
+static void
+port_1rx_2tx(void)
+{
+	struct rte_eth_conf conf = { 0 };
+
+	nic_port_stop();
+	assert_int_equal(rte_eth_dev_configure(nic.port, 1, 2, &conf), 0);
+	assert_int_equal(rte_eth_rx_queue_setup(nic.port, 0, 512, SOCKET_ID_ANY,
+						NULL, nic.rx_mp),
+			 0);
+	for (uint16_t q = 0; q < 2; q++)
+		assert_int_equal(rte_eth_tx_queue_setup(nic.port, q, 512,
+							SOCKET_ID_ANY, NULL),
+				 0);
+	nic_port_start();
+}
+
 /* Frames seq .. seq + n - 1 of 64 bytes on transmitq q, one kick. */
 static void
 send_seqs(struct nic_drv *d, struct dvq *q, uint32_t seq, unsigned int n)
@@ -694,7 +713,6 @@ test_rx_sets(void **state)
 {
 	const uint64_t f = V1 | NIC_F(VIRTIO_NET_F_CTRL_VQ) |
 			   NIC_F(VIRTIO_NET_F_MQ);
-	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_stats st;
 	struct virtio_net_config c;
 	struct rte_mbuf *m[16];
@@ -705,16 +723,7 @@ test_rx_sets(void **state)
 
 	(void)state;
 	assert_non_null(rx);
-	nic_port_stop();
-	assert_int_equal(rte_eth_dev_configure(nic.port, 1, 2, &conf), 0);
-	assert_int_equal(rte_eth_rx_queue_setup(nic.port, 0, 512, SOCKET_ID_ANY,
-						NULL, nic.rx_mp),
-			 0);
-	for (uint16_t q = 0; q < 2; q++)
-		assert_int_equal(rte_eth_tx_queue_setup(nic.port, q, 512,
-							SOCKET_ID_ANY, NULL),
-				 0);
-	nic_port_start();
+	port_1rx_2tx();
 	assert_int_equal(rte_eth_stats_reset(nic.port), 0);
 	d = drv_open();
 	drv_init(d, f, drv_num_vqs(f));
@@ -897,7 +906,6 @@ test_tx_shared(void **state)
 {
 	const uint64_t f = V1 | NIC_F(VIRTIO_NET_F_CTRL_VQ) |
 			   NIC_F(VIRTIO_NET_F_MQ);
-	struct rte_eth_conf conf = { 0 };
 	struct ts_sender *snd = ts_snd;
 	struct drx *rx = malloc(sizeof(*rx));
 	uint8_t *seen = calloc(2, TS_FRAMES);
@@ -914,16 +922,7 @@ test_tx_shared(void **state)
 	mp = rte_pktmbuf_pool_create("ts", 2047, 32, 0,
 				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	assert_non_null(mp);
-	nic_port_stop();
-	assert_int_equal(rte_eth_dev_configure(nic.port, 1, 2, &conf), 0);
-	assert_int_equal(rte_eth_rx_queue_setup(nic.port, 0, 512, SOCKET_ID_ANY,
-						NULL, nic.rx_mp),
-			 0);
-	for (uint16_t q = 0; q < 2; q++)
-		assert_int_equal(rte_eth_tx_queue_setup(nic.port, q, 512,
-							SOCKET_ID_ANY, NULL),
-				 0);
-	nic_port_start();
+	port_1rx_2tx();
 	d = drv_open();
 	drv_init(d, f, drv_num_vqs(f));
 	assert_int_equal(drv_ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
@@ -989,15 +988,6 @@ test_tx_shared(void **state)
 }
 
 /* ---- VIRTIO requirements an independent audit checked ---- */
-
-static uint64_t
-pba_read(struct nic_drv *d)
-{
-	uint64_t pba = 0;
-
-	bar_read(d, NIC_MSIX_BAR, 0x800, &pba, 8);
-	return pba;
-}
 
 static void
 vec_ctrl(struct nic_drv *d, uint16_t v, uint32_t ctl)
@@ -1113,11 +1103,11 @@ test_pending_msix_after_reset(void **state)
 	assert_int_equal(rte_eth_tx_burst(nic.port, 0, m, 2), 2);
 	assert_int_equal(rte_eth_dev_set_link_down(nic.port), 0);
 	assert_int_equal(drv_irqs(d, v) + drv_irqs(d, 0), 0);
-	assert_int_equal(pba_read(d) & ((1ULL << v) | 1), (1ULL << v) | 1);
+	assert_int_equal(drv_pba(d) & ((1ULL << v) | 1), (1ULL << v) | 1);
 
 	cc_w8(d, CC(device_status), 0);
 	assert_int_equal(drv_status(d), 0);
-	assert_int_equal(pba_read(d), 0);
+	assert_int_equal(drv_pba(d), 0);
 	vec_ctrl(d, v, 0);
 	vec_ctrl(d, 0, 0);
 	rte_delay_ms(5);

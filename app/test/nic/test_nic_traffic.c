@@ -880,15 +880,6 @@ test_interrupts(void **state)
 
 /* ---- interrupts as a PCI function raises them ---- */
 
-static uint64_t
-pba_read(struct nic_drv *d)
-{
-	uint64_t pba = 0;
-
-	bar_read(d, NIC_MSIX_BAR, 0x800, &pba, 8);
-	return pba;
-}
-
 static void
 msix_ctl(struct nic_drv *d, uint16_t ctl)
 {
@@ -966,29 +957,29 @@ test_interrupt_masks(void **state)
 	burst_to_drv(d, 2, 110);
 	burst_to_drv(d, 2, 120);
 	assert_int_equal(drv_irqs(d, v), 0);
-	assert_int_equal(pba_read(d), 1ULL << v);
+	assert_int_equal(drv_pba(d), 1ULL << v);
 	msix_ctl(d, en);
 	assert_int_equal(drv_irqs(d, v), 1);
-	assert_int_equal(pba_read(d), 0);
+	assert_int_equal(drv_pba(d), 0);
 
 	/* the driver drives the table: every vector but this one unmasked */
 	for (uint16_t k = 0; k < NIC_NVEC; k++)
 		vec_ctrl(d, k, k == v);
 	burst_to_drv(d, 2, 130);
 	assert_int_equal(drv_irqs(d, v), 0);
-	assert_int_equal(pba_read(d), 1ULL << v);
+	assert_int_equal(drv_pba(d), 1ULL << v);
 	vec_ctrl(d, v, 0);
 	assert_int_equal(drv_irqs(d, v), 1);
-	assert_int_equal(pba_read(d), 0);
+	assert_int_equal(drv_pba(d), 0);
 
 	/* SET_IRQS mask: latched by the library, shown in the PBA */
 	irq_mask(d, VFIO_USER_PCI_MSIX_IRQ_INDEX, v, true);
 	burst_to_drv(d, 2, 140);
 	assert_int_equal(drv_irqs(d, v), 0);
-	assert_int_equal(pba_read(d), 1ULL << v);
+	assert_int_equal(drv_pba(d), 1ULL << v);
 	irq_mask(d, VFIO_USER_PCI_MSIX_IRQ_INDEX, v, false);
 	assert_int_equal(drv_irqs(d, v), 1);
-	assert_int_equal(pba_read(d), 0);
+	assert_int_equal(drv_pba(d), 0);
 
 	/* MSI-X disabled: INTx, with the ISR bit and the status bit */
 	msix_ctl(d, 0);
