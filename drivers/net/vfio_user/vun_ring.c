@@ -866,8 +866,9 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t ntx = 0;
 
 	/* a queue not running, or of a pair the driver did not enable (MQ):
-	 * the caller keeps the packets, as with any full queue. The queue's
-	 * readiness first, then the pairs (vun_tx_map_update()), both inside
+	 * the caller keeps the packets, as with any full queue. The pairs
+	 * (the map, vun_tx_map_update()), the queue's readiness, the map
+	 * again (a map from before a reset is not used after it), all inside
 	 * the QSBR section: once the device acknowledges a smaller
 	 * VQ_PAIRS_SET (after a grace period), no burst that saw the old
 	 * count is still filling a queue it disabled. */
