@@ -598,15 +598,19 @@ out:
 	pthread_mutex_unlock(&d->maps_lock);
 }
 
-/* Undo the maps (with maps_lock held), if the device is still there. */
-static void
+/* Undo the maps (with maps_lock held), if the device is still there: 0,
+ * or the error of the DMA_UNMAPs. */
+static int
 unmap_memory(struct vuc_dev *d)
 {
+	int ret = 0;
+
 	if (d->mapped && rte_vfio_user_client_connected(d->client))
-		rte_vfio_user_client_dma_unmap_bulk(d->client, d->maps.r,
-						    d->maps.n);
+		ret = rte_vfio_user_client_dma_unmap_bulk(d->client, d->maps.r,
+							  d->maps.n);
 	d->mapped = false;
 	d->maps.n = 0;
+	return ret;
 }
 
 /* ---- virtqueues ---- */
@@ -1471,15 +1475,8 @@ vuc_device_down(struct vuc_dev *d, bool reset)
 			msix_disable(d);
 		}
 		pthread_mutex_lock(&d->maps_lock);
-		if (!was_reset && d->mapped &&
-		    rte_vfio_user_client_connected(d->client)) {
-			if (rte_vfio_user_client_dma_unmap_bulk(d->client,
-								d->maps.r,
-								d->maps.n) < 0)
-				quiet = false;
-			d->mapped = false;	/* asked once */
-		}
-		unmap_memory(d);
+		if (unmap_memory(d) < 0 && !was_reset)
+			quiet = false;
 		pthread_mutex_unlock(&d->maps_lock);
 		rte_vfio_user_client_detach(d->client);
 		d->client = NULL;
