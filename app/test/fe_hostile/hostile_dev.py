@@ -365,8 +365,12 @@ def rx_ready(want):
         try:
             if st["status"] & DRIVER_OK and q is not None and q.enable and q.desc:
                 if PACKED:
-                    fl = rd16(q.desc + 16 * (want - 1) + 14)
-                    if fl & (PACKED_AVAIL | PACKED_USED) == PACKED_AVAIL:
+                    # every one: a driver publishing a batch writes its
+                    # first descriptor's flags last, and a descriptor
+                    # used before that write is overwritten by it
+                    if all(rd16(q.desc + 16 * i + 14) &
+                           (PACKED_AVAIL | PACKED_USED) == PACKED_AVAIL
+                           for i in range(want)):
                         return q
                 elif rd16(q.avail + 2) >= want:
                     return q
