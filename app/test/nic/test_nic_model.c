@@ -233,8 +233,10 @@ test_cap_chain(void **state)
 			switch (type) {
 			case VIRTIO_PCI_CAP_COMMON_CFG:
 				assert_int_equal(off, 0x0000);
+				/* to queue_reset (VIRTIO 1.2 4.1.4.3) */
 				assert_int_equal(length,
-					sizeof(struct virtio_pci_common_cfg));
+					sizeof(struct virtio_pci_common_cfg) +
+						4);
 				break;
 			case VIRTIO_PCI_CAP_NOTIFY_CFG:
 				assert_true(len >= sizeof(struct virtio_pci_notify_cap));
@@ -987,6 +989,169 @@ test_tx_shared(void **state)
 	rte_mempool_free(mp);
 }
 
+/* ---- VIRTIO_F_RING_RESET ---- */
+
+#define CC_QUEUE_RESET 58	/* struct vun_common_cfg's queue_reset */
+
+/* The driver resets queue q and sees it done at once, every field back
+ * at its reset value (VIRTIO 1.2 4.1.4.3.1). */
+static void
+rr_reset(struct nic_drv *d, uint16_t q)
+{
+	cc_w16(d, CC(queue_select), q);
+	cc_w16(d, CC_QUEUE_RESET, 1);
+	assert_int_equal(cc_r16(d, CC_QUEUE_RESET), 0);
+	assert_int_equal(cc_r16(d, CC(queue_enable)), 0);
+	assert_int_equal(cc_r16(d, CC(queue_size)), 1024);
+	assert_int_equal(cc_r16(d, CC(queue_msix_vector)),
+			 VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(cc_r32(d, CC(queue_desc_lo)), 0);
+	assert_int_equal(cc_r32(d, CC(queue_used_lo)), 0);
+}
+
+/* Post every free receive buffer of q (a packed ring: while it has
+ * room; the driver's ids are NIC_QSZ) and kick. */
+static void
+rr_post(struct nic_drv *d, struct dvq *q)
+{
+	uint16_t old = q->avail_idx;
+
+	while (q->num_free > 0 && (!q->packed || q->ring_used < q->size))
+		drv_post_rx(q, 1, 2048, false);
+	dvq_kick(d, q, old);
+}
+
+/* Frames of test_ring_reset's sender on q's ring, in order after
+ * *next; how many. */
+static unsigned int
+rr_recv(struct nic_drv *d, struct dvq *q, struct drx *rx, uint32_t *next)
+{
+	unsigned int n = 0;
+
+	while (drv_recv(d, q, rx)) {
+		uint32_t i = pkt_seq(rx->data, rx->len);
+
+		assert_true(i < TS_FRAMES && i >= *next);
+		assert_true(pkt_check(rx->data, rx->len, i));
+		*next = i + 1;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * VIRTIO_F_RING_RESET (VIRTIO 1.2 2.6.1): the driver resets one queue
+ * while the device runs, and sets it up again, in a new place for packed
+ * rings of another size.
+ * - receiveq 0, while a thread sends on the port's queue 0: every frame
+ *   the application's burst took reaches the driver once, in order, in
+ *   the old ring (drained after the reset) or the new one; after the
+ *   reset the old ring is not written to; the new ring starts at 0.
+ * - transmitq 0 with frames not yet read by the port: after the reset
+ *   the port reads none of them (2.6.1.1.1: the device executes no
+ *   request of a reset queue), then the new ring's.
+ * - without the feature, a 1 written to queue_reset does nothing.
+ */
+static void
+ring_reset_run(uint64_t f)
+{
+	struct ts_sender *snd = ts_snd;
+	struct drx *rx = malloc(sizeof(*rx));
+	struct rte_mbuf *pkts[32];
+	uint32_t next = 0;
+	unsigned int got = 0, resets = 0;
+	struct rte_mempool *mp;
+	struct nic_drv *d;
+	uint64_t end;
+
+	assert_non_null(rx);
+	mp = rte_pktmbuf_pool_create("rr", 2047, 32, 0,
+				     RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	assert_non_null(mp);
+	d = drv_open();
+	drv_init(d, f, 2);
+	rr_post(d, &d->vq[0]);
+	snd[0] = (struct ts_sender){ .q = 0, .mp = mp };
+	assert_int_equal(pthread_create(&snd[0].thread, NULL, ts_sender_main,
+					&snd[0]),
+			 0);
+	ts_running++;
+	end = nic_now_ms() + 20000;
+	while (got < TS_FRAMES && nic_now_ms() < end) {
+		got += rr_recv(d, &d->vq[0], rx, &next);
+		rr_post(d, &d->vq[0]);
+		if (resets < 3 && got >= (resets + 1) * TS_FRAMES / 4) {
+			uint16_t idx;
+
+			rr_reset(d, 0);
+			/* what the device wrote before: still ours */
+			got += rr_recv(d, &d->vq[0], rx, &next);
+			idx = d->vq[0].packed ? d->vq[0].next_used :
+						d->vq[0].used->idx;
+			usleep(50 * 1000);
+			assert_int_equal(dvq_pending_used(&d->vq[0]), 0);
+			assert_int_equal(d->vq[0].packed ? d->vq[0].next_used :
+							   d->vq[0].used->idx,
+					 idx);
+			drv_setup_vq_at(d, 0, d->vq[0].packed ? 100 : 0, 0, 0,
+					0);
+			rr_post(d, &d->vq[0]);
+			resets++;
+		}
+	}
+	ts_join();
+	got += rr_recv(d, &d->vq[0], rx, &next);
+	assert_int_equal(resets, 3);
+	assert_int_equal(got, TS_FRAMES);
+	assert_int_equal(next, TS_FRAMES);
+
+	/* transmitq: three frames the port has not read */
+	for (uint32_t i = 0; i < 3; i++)
+		drv_send(d, &d->vq[1], 80, 100 + i, TX_ONE, 0);
+	dvq_notify(d, &d->vq[1]);
+	rr_reset(d, 1);
+	assert_int_equal(nic_rx(0, pkts, RTE_DIM(pkts), 100), 0);
+	drv_setup_vq_at(d, 1, d->vq[1].packed ? 60 : 0, 0, 0, 0);
+	for (uint32_t i = 0; i < 2; i++)
+		drv_send(d, &d->vq[1], 90, 200 + i, TX_ONE, 0);
+	dvq_notify(d, &d->vq[1]);
+	assert_int_equal(nic_rx(0, pkts, 2, 2000), 2);
+	assert_true(nic_mbuf_check(pkts[0], 90, 200));
+	assert_true(nic_mbuf_check(pkts[1], 90, 201));
+	nic_free(pkts, 2);
+	assert_int_equal(nic_rx(0, pkts, RTE_DIM(pkts), 50), 0);
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+	free(rx);
+	rte_mempool_free(mp);
+}
+
+static void
+test_ring_reset(void **state)
+{
+	const uint64_t rr = NIC_F(VIRTIO_F_RING_RESET);
+	struct rte_mbuf *pkts[4];
+	struct nic_drv *d;
+
+	(void)state;
+	ring_reset_run(V1 | rr);
+	ring_reset_run(V1 | rr | NIC_F(VIRTIO_F_RING_PACKED));
+
+	/* not negotiated: the queue runs on */
+	d = drv_open();
+	drv_init(d, V1, 2);
+	cc_w16(d, CC(queue_select), 1);
+	cc_w16(d, CC_QUEUE_RESET, 1);
+	assert_int_equal(cc_r16(d, CC_QUEUE_RESET), 0);
+	assert_int_equal(cc_r16(d, CC(queue_enable)), 1);
+	drv_send(d, &d->vq[1], 70, 7, TX_ONE, 0);
+	dvq_notify(d, &d->vq[1]);
+	assert_int_equal(nic_rx(0, pkts, 1, 2000), 1);
+	assert_true(nic_mbuf_check(pkts[0], 70, 7));
+	nic_free(pkts, 1);
+	drv_close(d);
+}
+
 /* ---- VIRTIO requirements an independent audit checked ---- */
 
 static void
@@ -1514,6 +1679,7 @@ main(void)
 		T(test_configure_mtu),
 		TM(test_rx_sets),
 		TM(test_tx_shared),
+		TM(test_ring_reset),
 		T(test_feature_dependencies),
 		TM(test_config_generation_wrap),
 		TM(test_pending_msix_after_reset),

@@ -2,7 +2,9 @@
 # Copyright 2026 The dpdk-vfio-user authors
 #
 # Guest script of test_lifecycle.sh. vmtest.mode=
-#   full  first boot: ping, rmmod virtio_net, modprobe it, ping again,
+#   full  first boot: ping, ring sizes changed (ethtool -G: each queue
+#         reset and set up again, VIRTIO_F_RING_RESET) and a payload
+#         check, rmmod virtio_net, modprobe it, ping again,
 #         unbind the function from virtio-pci (which clears Bus Master
 #         Enable) and bind it again, ping again, then `reboot -f`; second
 #         boot (a CMOS byte counts the boots): ping again
@@ -27,6 +29,15 @@ full.0)
 	vt_check boot1_device g_find_dev
 	vt_check boot1_link_up g_net_up
 	vt_check boot1_ping g_ping 3
+	# VIRTIO_F_RING_RESET is feature bit 40
+	feat=$(cat "$PCIDEV"/virtio*/features)
+	vt_check ring_reset_feature [ "$(echo "$feat" | cut -c41)" = 1 ]
+	vmtool rings "$IF" | g_show
+	vt_check rings_set vmtool rings "$IF" 256 128
+	vt_check rings_now sh -c "vmtool rings $IF | grep -q '^rx 256 tx 128 '"
+	vt_check rings_payload vmtool echo "$PEER_IP" 300 1400 8
+	vt_check rings_set_back vmtool rings "$IF" 1024 1024
+	vt_check rings_back_payload vmtool echo "$PEER_IP" 300 1400 8
 	vt_check rmmod_virtio_net rmmod virtio_net
 	vt_check netdev_gone sh -c "! [ -e /sys/class/net/$IF ]"
 	vt_check modprobe_virtio_net modprobe virtio_net

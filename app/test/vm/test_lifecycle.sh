@@ -4,7 +4,9 @@
 #
 # Lifecycle of the device under a real guest and QEMU, against one
 # dpdk-testpmd (icmpecho) for the whole test:
-#  1. rmmod/modprobe virtio_net in the guest, traffic after; the function
+#  1. ethtool -G in the guest (each queue reset and set up again: the
+#     device logs the resets), traffic after; rmmod/modprobe virtio_net in
+#     the guest, traffic after; the function
 #     unbound from virtio-pci (Bus Master Enable cleared: the device says
 #     it stopped) and bound again, traffic after; guest `reboot -f` (QEMU
 #     resets the device), traffic on the second boot
@@ -41,12 +43,15 @@ echo "testpmd before the first QEMU: $fds0 fds, $maps0 mappings"
 echo "== 1. module reload and guest reboot"
 vm_start full "$VM_TEST_DIR/guest_lifecycle.sh" --append "vmtest.mode=full"
 vm_finish 240 || VM_FAILED=1
-vm_expect boot1_device boot1_link_up boot1_ping rmmod_virtio_net \
+vm_expect boot1_device boot1_link_up boot1_ping ring_reset_feature \
+	rings_set rings_now rings_payload rings_set_back rings_back_payload \
+	rmmod_virtio_net \
 	netdev_gone modprobe_virtio_net reload_device reload_link_up \
 	reload_ping unbind_virtio_pci unbound_no_netdev bind_virtio_pci \
 	rebind_device rebind_link_up rebind_ping reboot_device \
 	reboot_link_up reboot_ping
-for what in "bus mastering off" "bus mastering back"; do
+for what in "bus mastering off" "bus mastering back" \
+	"virtqueue 0 reset by the driver" "virtqueue 1 reset by the driver"; do
 	grep -q "$what" "$TP_LOG" ||
 		{ echo "testpmd never logged \"$what\""; VM_FAILED=1; }
 done

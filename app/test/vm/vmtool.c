@@ -9,6 +9,9 @@
  *
  *   vmtool channels IFACE [N]     show (or set, ETHTOOL_SCHANNELS) the
  *                                 combined channel count, like ethtool -L
+ *   vmtool rings IFACE [RX TX]    show (or set, ETHTOOL_SRINGPARAM) the
+ *                                 ring sizes, like ethtool -g / -G
+ *                                 ("rx N tx N rx_max N tx_max N")
  *   vmtool stats IFACE [NAME...]  the driver's ethtool statistics
  *                                 (ETHTOOL_GSTATS), "name value" per line
  *   vmtool echo DST COUNT SIZE [WINDOW]
@@ -142,6 +145,26 @@ cmd_channels(int argc, char **argv)
 	ch.combined_count = (uint32_t)strtoul(argv[1], NULL, 0);
 	if (ethtool(argv[0], &ch) < 0)
 		return die("ETHTOOL_SCHANNELS: %s", strerror(errno));
+	return 0;
+}
+
+static int
+cmd_rings(int argc, char **argv)
+{
+	struct ethtool_ringparam r = { .cmd = ETHTOOL_GRINGPARAM };
+
+	if (ethtool(argv[0], &r) < 0)
+		return die("ETHTOOL_GRINGPARAM: %s", strerror(errno));
+	if (argc < 3) {
+		printf("rx %u tx %u rx_max %u tx_max %u\n", r.rx_pending,
+		       r.tx_pending, r.rx_max_pending, r.tx_max_pending);
+		return 0;
+	}
+	r.cmd = ETHTOOL_SRINGPARAM;
+	r.rx_pending = (uint32_t)strtoul(argv[1], NULL, 0);
+	r.tx_pending = (uint32_t)strtoul(argv[2], NULL, 0);
+	if (ethtool(argv[0], &r) < 0)
+		return die("ETHTOOL_SRINGPARAM: %s", strerror(errno));
 	return 0;
 }
 
@@ -891,6 +914,8 @@ main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "channels") == 0)
 		return cmd_channels(argc - 2, argv + 2);
+	if (argc >= 3 && strcmp(argv[1], "rings") == 0)
+		return cmd_rings(argc - 2, argv + 2);
 	if (argc >= 3 && strcmp(argv[1], "stats") == 0)
 		return cmd_stats(argc - 2, argv + 2);
 	if (argc >= 5 && strcmp(argv[1], "echo") == 0)
@@ -911,7 +936,9 @@ main(int argc, char **argv)
 		return cmd_tcpsend(argc - 2, argv + 2);
 	if (argc >= 3 && strcmp(argv[1], "cmos") == 0)
 		return cmd_cmos(argc - 2, argv + 2);
-	fprintf(stderr, "usage: vmtool channels IFACE [N] | stats IFACE [NAME...] |"
+	fprintf(stderr,
+		"usage: vmtool channels IFACE [N] | rings IFACE [RX TX] |"
+		" stats IFACE [NAME...] |"
 		" echo DST COUNT SIZE [WINDOW] | arp IFACE IP MAC | xdp IFACE on|off |"
 		" udpecho DST PORT COUNT SIZE | features IFACE [NAME[=on|off]...] |"
 		" gso IFACE DSTMAC SRCIP DSTIP LEN MSS |"

@@ -30,19 +30,15 @@
 #include "vun_offload.h"
 #include "vun_shadow.h"
 
-#define VUN_HOST_FEATURES ( \
-	(1ULL << VIRTIO_F_VERSION_1) | \
-	(1ULL << VIRTIO_F_ACCESS_PLATFORM) | \
-	(1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
-	(1ULL << VIRTIO_RING_F_EVENT_IDX) | \
-	(1ULL << VIRTIO_NET_F_MAC) | \
-	(1ULL << VIRTIO_NET_F_MTU) | \
-	(1ULL << VIRTIO_NET_F_STATUS) | \
-	(1ULL << VIRTIO_NET_F_MRG_RXBUF) | \
-	(1ULL << VIRTIO_NET_F_CTRL_VQ) | \
-	(1ULL << VIRTIO_NET_F_CTRL_RX) | \
-	(1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | \
-	(1ULL << VIRTIO_NET_F_MQ))
+#define VUN_HOST_FEATURES                                                    \
+	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ACCESS_PLATFORM) | \
+	 (1ULL << VIRTIO_F_RING_RESET) |                                     \
+	 (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |                             \
+	 (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_NET_F_MAC) |    \
+	 (1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_NET_F_STATUS) |        \
+	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CTRL_VQ) | \
+	 (1ULL << VIRTIO_NET_F_CTRL_RX) |                                    \
+	 (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_NET_F_MQ))
 
 static inline bool
 has(const struct vun_dev *d, unsigned int bit)
@@ -512,6 +508,7 @@ vq_reset(struct vun_dev *d, struct vun_vq *vq)
 {
 	vq->cfg_size = VUN_QUEUE_SIZE_MAX;
 	vq->cfg_vector = VIRTIO_MSI_NO_VECTOR;
+	vq->msix_vector = VIRTIO_MSI_NO_VECTOR;
 	vq->cfg_enable = false;
 	vq->desc_iova = vq->avail_iova = vq->used_iova = 0;
 	vq->size = 0;
@@ -522,6 +519,24 @@ vq_reset(struct vun_dev *d, struct vun_vq *vq)
 	vq->used = NULL;
 	vun_shadow_free(vq);
 	vq->dev = d;
+}
+
+/*
+ * VIRTIO_F_RING_RESET (VIRTIO 1.2 2.6.1, 4.1.4.3.1): the driver resets one
+ * queue. It leaves the data path first (after the grace period no burst
+ * uses it and nothing is notified for it), then every field of it is back
+ * at its reset value, its positions included. Done before the write is
+ * answered: the driver reads 0 in queue_reset and queue_enable at once,
+ * and may set the queue up again and enable it while DRIVER_OK stays.
+ */
+static void
+vq_ring_reset(struct vun_dev *d, struct vun_vq *vq)
+{
+	__atomic_store_n(&vq->ready, 0, __ATOMIC_RELEASE);
+	grace_period(d);
+	vq_reset(d, vq);
+	VUN_LOG(INFO, "%s: virtqueue %u reset by the driver", d->path,
+		vq->index);
 }
 
 /*
@@ -894,8 +909,16 @@ ctrl_process(struct vun_dev *d)
 
 /* ---- BAR4 registers ---- */
 
+/* Linux's uapi structure is the start of ours */
+_Static_assert(offsetof(struct vun_common_cfg, queue_used_hi) ==
+			       offsetof(struct virtio_pci_common_cfg,
+					queue_used_hi) &&
+		       offsetof(struct vun_common_cfg, queue_notify_data) ==
+			       sizeof(struct virtio_pci_common_cfg),
+	       "struct vun_common_cfg");
+
 static void
-common_image(struct vun_dev *d, struct virtio_pci_common_cfg *c)
+common_image(struct vun_dev *d, struct vun_common_cfg *c)
 {
 	const struct vun_vq *vq = vq_by_index(d, d->queue_select);
 
@@ -938,16 +961,16 @@ vector_ok(const struct vun_dev *d, uint16_t v)
 static void
 common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 {
-	struct virtio_pci_common_cfg old, c;
+	struct vun_common_cfg old, c;
 	struct vun_vq *vq;
 
 	common_image(d, &old);
 	c = old;
 	memcpy((uint8_t *)&c + off, buf, len);
 
-#define CHANGED(f) (c.f != old.f || \
-	(off <= offsetof(struct virtio_pci_common_cfg, f) && \
-	 off + len > offsetof(struct virtio_pci_common_cfg, f)))
+#define CHANGED(f)                                                     \
+	(c.f != old.f || (off <= offsetof(struct vun_common_cfg, f) && \
+			  off + len > offsetof(struct vun_common_cfg, f)))
 	if (CHANGED(device_feature_select))
 		d->dfselect = c.device_feature_select;
 	if (CHANGED(guest_feature_select))
@@ -964,6 +987,11 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 	if (CHANGED(queue_select))
 		d->queue_select = c.queue_select;
 	vq = vq_by_index(d, d->queue_select);
+	/* 1 resets the queue (0 and other values do nothing); it reads 0 */
+	if (vq != NULL && CHANGED(queue_reset) && c.queue_reset == 1 &&
+	    has(d, VIRTIO_F_RING_RESET) &&
+	    (d->status & VIRTIO_CONFIG_S_FEATURES_OK))
+		vq_ring_reset(d, vq);
 	if (vq != NULL && !vq->cfg_enable) {
 		/* queue fields are frozen once the queue is enabled */
 		if (CHANGED(queue_size)) {
@@ -1075,13 +1103,13 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 
 	RTE_SET_USED(dev_id);
 	/* VUN_COMMON_OFF is 0 */
-	if (off + count <= sizeof(struct virtio_pci_common_cfg)) {
-		struct virtio_pci_common_cfg c;
+	if (off + count <= sizeof(struct vun_common_cfg)) {
+		struct vun_common_cfg c;
 
 		if (is_write) {
 			common_write(d, off, buf, count);
 		} else {
-			const size_t g = offsetof(struct virtio_pci_common_cfg,
+			const size_t g = offsetof(struct vun_common_cfg,
 						  config_generation);
 
 			if (off <= g && g < off + count)
@@ -1326,7 +1354,7 @@ pci_setup(struct vun_dev *d)
 	if (ret < 0)
 		return ret;
 	if ((ret = add_virtio_cap(d, VIRTIO_PCI_CAP_COMMON_CFG, VUN_COMMON_OFF,
-				  sizeof(struct virtio_pci_common_cfg), false)) < 0 ||
+				  sizeof(struct vun_common_cfg), false)) < 0 ||
 	    (ret = add_virtio_cap(d, VIRTIO_PCI_CAP_ISR_CFG, VUN_ISR_OFF,
 				  VUN_ISR_LEN, false)) < 0 ||
 	    (ret = add_virtio_cap(d, VIRTIO_PCI_CAP_DEVICE_CFG, VUN_DEVCFG_OFF,
