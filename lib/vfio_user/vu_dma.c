@@ -928,6 +928,45 @@ vu_handle_dirty_pages(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	return 0;
 }
 
+static int
+range_cmp(const void *a, const void *b)
+{
+	const struct vfio_user_dma_logging_range *x = a, *y = b;
+
+	return x->iova < y->iova ? -1 : x->iova > y->iova;
+}
+
+/* DMA_LOGGING_START's ranges: each non-empty, aligned to pgsize (0: not
+ * checked) and not wrapping (-EINVAL, -EOVERFLOW), no two overlapping
+ * (-EINVAL). */
+static int
+logging_ranges_check(const struct vfio_user_dma_logging_range *rg, uint32_t n,
+		     uint64_t pgsize)
+{
+	struct vfio_user_dma_logging_range *s;
+	int ret = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (rg[i].length == 0 ||
+		    (pgsize != 0 && ((rg[i].iova | rg[i].length) & (pgsize - 1))))
+			return -EINVAL;
+		if (rg[i].iova + rg[i].length < rg[i].iova)
+			return -EOVERFLOW;
+	}
+	if (n < 2)
+		return 0;
+	s = malloc((size_t)n * sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	memcpy(s, rg, (size_t)n * sizeof(*s));
+	qsort(s, n, sizeof(*s), range_cmp);
+	for (uint32_t i = 1; i < n && ret == 0; i++)
+		if (s[i].iova - s[i - 1].iova < s[i - 1].length)
+			ret = -EINVAL;
+	free(s);
+	return ret;
+}
+
 int
 vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 {
@@ -987,14 +1026,22 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 		if (data != sizeof(*ctl) + (uint64_t)ctl->num_ranges * sizeof(*rg))
 			return -EINVAL;
 		rg = (const void *)(ctl + 1);
-		for (uint32_t i = 0; i < ctl->num_ranges; i++)
-			if (rg[i].length == 0 ||
-			    rg[i].iova + rg[i].length < rg[i].iova)
-				return -EINVAL;
-		if (c->dev->dma.logging)
-			return -EBUSY;
+		/* as <linux/vfio.h> (vfio_ioctl_device_feature_logging_start):
+		 * ranges aligned to the page size asked for (a hint, which
+		 * may be smaller than ours: a power of 2 then), not
+		 * wrapping, disjoint */
+		ret = logging_ranges_check(rg, ctl->num_ranges,
+					   ctl->page_size != 0 &&
+						   !(ctl->page_size &
+						     (ctl->page_size - 1)) ?
+						   ctl->page_size :
+						   0);
+		if (ret < 0)
+			return ret;
 		if (ctl->page_size < PAGE || (ctl->page_size & (ctl->page_size - 1)))
 			ctl->page_size = PAGE;
+		if (c->dev->dma.logging)
+			return -EBUSY;
 		ret = logging_set(c->dev, true);
 		if (ret < 0)
 			return ret;
@@ -1016,9 +1063,16 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 		const struct vfio_user_dma_logging_report *rq = (const void *)req->data;
 		uint64_t need;
 
+		/* what makes the report fail, before a reply that only
+		 * says the size it needs: logging off (<linux/vfio.h>: an
+		 * error), a range not of whole pages, or wrapping
+		 * (EOVERFLOW, as the kernel's check_add_overflow()) */
 		if (data != sizeof(*rq) || !pgsize_ok(rq->page_size) ||
-		    rq->length == 0)
+		    rq->length == 0 || !c->dev->dma.logging ||
+		    ((rq->iova | rq->length) & (rq->page_size - 1)))
 			return -EINVAL;
+		if (rq->iova + rq->length < rq->iova)
+			return -EOVERFLOW;
 		need = sizeof(*req) + sizeof(*rq) +
 		       vu_bitmap_bytes(rq->length, rq->page_size);
 		if (need > VU_MAX_MSG_SIZE) {

@@ -423,6 +423,16 @@ test_dma_logging_feature(void **state)
 			 -EINVAL);
 	/* probing changed nothing */
 	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), -EINVAL);
+	/* (an error, not the size it needs, with too small an argsz:
+	 * <linux/vfio.h> "If DMA logging is not enabled, an error will be
+	 * returned") */
+	{
+		struct vfio_user_dma_logging_report q = { D, DSIZE, 4096 };
+
+		assert_int_equal(feature(&c, 8, F_GET | F_REPORT, &q,
+					 sizeof(q), NULL),
+				 -EINVAL);
+	}
 	assert_null(bitmap(&mi_a, D));
 
 	/* start: the reply is the request */
@@ -457,6 +467,17 @@ test_dma_logging_feature(void **state)
 		rc_reply_free(&r);
 	}
 	assert_int_equal(report(&c, D, DSIZE, 3000, &bits), -EINVAL);
+	/* whole pages, no wrap (EOVERFLOW, as the kernel), whatever argsz */
+	assert_int_equal(report(&c, D + 512, 4096, 4096, &bits), -EINVAL);
+	assert_int_equal(report(&c, UINT64_MAX - 4095, 8192, 4096, &bits),
+			 -EOVERFLOW);
+	{
+		struct vfio_user_dma_logging_report q = { D + 512, 4096, 4096 };
+
+		assert_int_equal(feature(&c, 8, F_GET | F_REPORT, &q,
+					 sizeof(q), NULL),
+				 -EINVAL);
+	}
 	assert_int_equal(report(&c, D, 0, 4096, &bits), -EINVAL);
 	assert_int_equal(report(&c, D + DSIZE, 4096, 4096, &bits), -EINVAL);
 

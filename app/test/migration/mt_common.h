@@ -137,5 +137,7 @@ extern const struct CMUnitTest mt_data_tests[];
 extern const size_t mt_data_tests_n;
 extern const struct CMUnitTest mt_client_tests[];
 extern const size_t mt_client_tests_n;
+extern const struct CMUnitTest mt_logging_tests[];
+extern const size_t mt_logging_tests_n;
 
 #endif /* MT_COMMON_H */

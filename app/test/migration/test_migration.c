@@ -29,6 +29,8 @@ main(int argc, char **argv)
 					  mt_data_tests_n, NULL, NULL);
 	failed += _cmocka_run_group_tests("client", mt_client_tests,
 					  mt_client_tests_n, NULL, NULL);
+	failed += _cmocka_run_group_tests("logging", mt_logging_tests,
+					  mt_logging_tests_n, NULL, NULL);
 	mt_server_teardown();
 	return failed != 0;
 }

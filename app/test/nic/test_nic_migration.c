@@ -33,6 +33,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_hash_crc.h>
 
 #include "eal_exit.h"
 #include "nic_common.h"
@@ -875,6 +876,123 @@ test_tso(void **state)
 	use_dev(0);
 }
 
+/* ---- hostile streams with a valid CRC ---- */
+
+static uint32_t
+rv_crc_bytes(const uint8_t *p, size_t len, uint32_t crc)
+{
+	while (len > 0 && ((uintptr_t)p & 7) != 0) {
+		crc = rte_hash_crc_1byte(*p++, crc);
+		len--;
+	}
+	return len > 0 ? rte_hash_crc(p, (uint32_t)len, crc) : crc;
+}
+
+static void
+rv_fix_crc(uint8_t *rec, size_t len)
+{
+	uint32_t crc, zero = 0;
+
+	crc = rv_crc_bytes(rec, 16, 0xffffffff);
+	crc = rv_crc_bytes((const uint8_t *)&zero, 4, crc);
+	crc = rv_crc_bytes(rec + 20, len - 20, crc);
+	memcpy(rec + 16, &crc, 4);
+}
+
+/* QUEUE section payload of virtqueue qi in the record, or NULL. */
+static uint8_t *
+rv_queue(uint8_t *rec, size_t len, uint16_t qi)
+{
+	uint32_t nsec;
+	size_t off = 24;
+
+	memcpy(&nsec, rec + 20, 4);
+	for (uint32_t i = 0; i < nsec && off + 8 <= len; i++) {
+		uint16_t type, idx;
+		uint32_t sl;
+
+		memcpy(&type, rec + off, 2);
+		memcpy(&sl, rec + off + 4, 4);
+		if (type == 3) {
+			memcpy(&idx, rec + off + 8, 2);
+			if (idx == qi)
+				return rec + off + 8;
+		}
+		off += 8 + sl;
+	}
+	return NULL;
+}
+
+/* Load bad into B: refused (at the write or at the end of RESUMING). */
+static void
+hostile_refused(struct nic_drv *d, const uint8_t *bad, size_t len)
+{
+	struct rte_vfio_user_client *cb = attach_to(d, 1);
+	int w, e;
+
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 cb, RTE_VFIO_USER_MIG_RESUMING),
+			 0);
+	w = rte_vfio_user_client_mig_write(cb, bad, len);
+	e = rte_vfio_user_client_mig_set_state(cb, RTE_VFIO_USER_MIG_RUNNING);
+	if (w == 0 && e == 0)
+		fail_msg("hostile stream accepted");
+	rte_vfio_user_client_detach(cb);
+	assert_true(NIC_WAIT(rte_vfio_user_is_connected(devs[1].dev_id) == 0,
+			     2000));
+}
+
+/*
+ * A stream with a valid CRC but a disabled packed queue carrying ring
+ * positions far outside the ring: once the driver enabled that queue the
+ * data path indexed the descriptor ring with them (a shadow ring: a
+ * segfault). Refused now.
+ */
+static void
+test_hostile_disabled_queue(void **state)
+{
+	static uint8_t bad[STREAM_MAX];
+	struct nic_drv *d;
+	uint16_t la = 0xfff0;
+	uint8_t *q;
+
+	(void)state;
+	use_dev(0);
+	d = busy_driver_of(FEATURES | NIC_F(VIRTIO_F_RING_PACKED), 0);
+	save_from(d->c, false);
+	memcpy(bad, stream, stream_len);
+	q = rv_queue(bad, stream_len, 2);	/* receiveq2 */
+	assert_non_null(q);
+	q[3] = 0;				/* enabled = 0 */
+	memcpy(q + 32, &la, 2);			/* last_avail */
+	memcpy(q + 34, &la, 2);			/* last_used */
+	rv_fix_crc(bad, stream_len);
+	hostile_refused(d, bad, stream_len);
+	drv_close(d);
+}
+
+/* DRIVER_OK without FEATURES_OK, which the device never holds (the
+ * feature checks are made under FEATURES_OK): refused. */
+static void
+test_hostile_status(void **state)
+{
+	static uint8_t bad[STREAM_MAX];
+	struct nic_drv *d;
+	uint16_t type;
+
+	(void)state;
+	use_dev(0);
+	d = busy_driver();
+	save_from(d->c, false);
+	memcpy(bad, stream, stream_len);
+	memcpy(&type, bad + 24, 2);
+	assert_int_equal(type, 1);	/* DEVICE first */
+	bad[32 + 44] &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK;
+	rv_fix_crc(bad, stream_len);
+	hostile_refused(d, bad, stream_len);
+	drv_close(d);
+}
+
 int
 main(void)
 {
@@ -888,6 +1006,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tso, nic_test_setup,
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_logging,
+						nic_test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_status,
+						nic_test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_hostile_disabled_queue,
 						nic_test_setup, test_teardown),
 	};
 

@@ -480,6 +480,13 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 			       "(RTE_ETH_RX_OFFLOAD_TCP_LRO, max_lro_pkt_size)";
 			return -EINVAL;
 		}
+		/* the device never holds DRIVER_OK without FEATURES_OK
+		 * (status_write()): the feature checks above depend on it */
+		if ((dv.status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+		    !(dv.status & VIRTIO_CONFIG_S_FEATURES_OK)) {
+			*why = "DRIVER_OK without FEATURES_OK";
+			return -EINVAL;
+		}
 		if ((dv.status &
 		     ~(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
 		       VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_FEATURES_OK |
@@ -507,6 +514,15 @@ check_record(struct vun_dev *d, const uint8_t *rec, size_t len,
 		if (q.ring_format != (packed ? RING_PACKED : RING_SPLIT) ||
 		    q.avail_wrap > packed || q.used_wrap > packed) {
 			*why = "virtqueue ring format not the negotiated one";
+			return -EINVAL;
+		}
+		/* a disabled queue was reset and never used since: its
+		 * positions are the initial ones (the data path indexes the
+		 * ring with them once the driver enables it) */
+		if (!q.enabled &&
+		    (q.last_avail != 0 || q.last_used != 0 ||
+		     q.avail_wrap != packed || q.used_wrap != packed)) {
+			*why = "a disabled virtqueue with ring positions";
 			return -EINVAL;
 		}
 		/* a pre-copy record's indices were read while the data
