@@ -228,6 +228,7 @@ void vu_irq_client_gone(struct vu_dev *dev);
 
 /* vu_pci.c */
 void vu_pci_client_gone(struct vu_dev *dev);
+bool vu_pci_intx_asserted(struct vu_dev *dev);
 int vu_irq_dev_start(struct vu_dev *dev);
 void vu_irq_dev_fini(struct vu_dev *dev);
 

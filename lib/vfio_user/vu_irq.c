@@ -521,6 +521,15 @@ vu_handle_set_irqs(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 			/* store, then take what was latched (see vec_fire) */
 			__atomic_store_n(&x->masked, 0, __ATOMIC_SEQ_CST);
 			efd_signal(x->unmask_efd);
+			/* INTx is a level: unmasked while the function still
+			 * asserts it, it interrupts again (as VFIO's does; the
+			 * client's EOI may come before the driver serviced
+			 * the device) */
+			if (automask &&
+			    req->index == VFIO_USER_PCI_INTX_IRQ_INDEX &&
+			    vu_pci_intx_asserted(dev))
+				__atomic_store_n(&x->pending, 1,
+						 __ATOMIC_SEQ_CST);
 			vec_flush(x, automask);
 			break;
 		default:	/* TRIGGER: the client raises it */

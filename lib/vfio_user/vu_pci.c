@@ -481,6 +481,22 @@ vu_pci_client_gone(struct vu_dev *dev)
 	rte_spinlock_unlock(&pci->lock);
 }
 
+/*
+ * Whether the function attached to dev asserts INTx and may signal it
+ * (event thread: an unmask of the INTx vector re-raises the level).
+ */
+bool
+vu_pci_intx_asserted(struct vu_dev *dev)
+{
+	struct rte_vfio_user_pci *pci = __atomic_load_n(&dev->pci,
+							__ATOMIC_ACQUIRE);
+
+	return pci != NULL && pci->intx_pin != 0 &&
+		__atomic_load_n(&pci->intx_level, __ATOMIC_SEQ_CST) &&
+		intx_allowed(__atomic_load_n(&pci->irq_state,
+					     __ATOMIC_SEQ_CST));
+}
+
 int
 rte_vfio_user_pci_set_notify(struct rte_vfio_user_pci *pci,
 			     rte_vfio_user_pci_notify_t cb, void *arg)

@@ -1263,6 +1263,15 @@ test_irq_intx(void **state)
 	assert_false(status_int());
 	irq_mask(VFIO_USER_PCI_INTX_IRQ_INDEX, 0, false);	/* EOI */
 	assert_int_equal(efd(it.intx), 0);
+	/* the client's EOI (unmask) while the line is still up: a level,
+	 * it interrupts again, until the device model lowers it */
+	assert_int_equal(intx(true), 1);
+	assert_int_equal(efd(it.intx), 1);
+	irq_mask(VFIO_USER_PCI_INTX_IRQ_INDEX, 0, false);
+	assert_int_equal(efd(it.intx), 1);
+	assert_int_equal(intx(false), 0);
+	irq_mask(VFIO_USER_PCI_INTX_IRQ_INDEX, 0, false);
+	assert_int_equal(efd(it.intx), 0);
 
 	/* INTx Disable: the level shows, nothing is signalled ... */
 	cwr(RTE_VFIO_USER_PCI_COMMAND, RTE_VFIO_USER_PCI_CMD_INTX_DISABLE, 2);
@@ -1285,6 +1294,9 @@ test_irq_intx(void **state)
 	assert_int_equal(efd(it.intx), 0);
 	cwr(RTE_VFIO_USER_PCI_COMMAND, 0, 2);
 	assert_int_equal(efd(it.intx), 1);
+	irq_mask(VFIO_USER_PCI_INTX_IRQ_INDEX, 0, false);
+	assert_int_equal(efd(it.intx), 1);	/* the line is still up */
+	assert_int_equal(intx(false), 0);
 	irq_mask(VFIO_USER_PCI_INTX_IRQ_INDEX, 0, false);
 	assert_int_equal(efd(it.intx), 0);
 
