@@ -11,6 +11,7 @@
  * or leaked) before its fix.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -22,6 +23,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <rte_lcore.h>
 #include <rte_rcu_qsbr.h>
@@ -757,19 +759,76 @@ test_partial_thread_late(void **state)
 	mi_close(&b, &mi_b);
 }
 
-/* Worst latency of region reads on d over ms milliseconds. */
+/* Nanoseconds thread tid waited on a run queue (schedstat's second
+ * field; 0 where the kernel keeps none). */
 static uint64_t
-probe_latency(struct rc *o, unsigned int ms)
+runq_wait_ns(pid_t tid)
+{
+	char path[64];
+	unsigned long long run, wait = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%llu %llu", &run, &wait) != 2)
+		wait = 0;
+	fclose(f);
+	return wait;
+}
+
+/* The library's event thread ("vfio-user-evt"), by its name. */
+static pid_t
+event_thread_tid(void)
+{
+	pid_t tid = 0;
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *e;
+
+	assert_non_null(dir);
+	while (tid == 0 && (e = readdir(dir)) != NULL) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) != NULL &&
+		    strncmp(comm, "vfio-user-evt", 13) == 0)
+			tid = (pid_t)atoi(e->d_name);
+		fclose(f);
+	}
+	closedir(dir);
+	assert_true(tid > 0);
+	return tid;
+}
+
+/* Worst latency of region reads on o over ms milliseconds, less the time
+ * the event thread and this one waited for a CPU meanwhile: what the
+ * server made the read wait, not what other processes on a loaded
+ * machine did (a shared 2-core CI machine once made one read wait more
+ * than 50 ms). *raw gets the worst as measured. */
+static uint64_t
+probe_latency(struct rc *o, unsigned int ms, uint64_t *raw)
 {
 	uint64_t end = mi_now_ms() + ms, worst = 0;
+	pid_t evt = event_thread_tid(), self = gettid();
 	uint8_t v[4];
 
+	*raw = 0;
 	while (mi_now_ms() < end) {
-		uint64_t t0 = mi_now_ms();
+		uint64_t w0 = runq_wait_ns(evt) + runq_wait_ns(self);
+		uint64_t t0 = mi_now_ms(), lat, waited;
 
 		assert_int_equal(mi_region_rw(o, 0, 0, v, sizeof(v), false), 0);
-		if (mi_now_ms() - t0 > worst)
-			worst = mi_now_ms() - t0;
+		lat = mi_now_ms() - t0;
+		waited = (runq_wait_ns(evt) + runq_wait_ns(self) - w0) /
+			 1000000;
+		*raw = RTE_MAX(*raw, lat);
+		worst = RTE_MAX(worst, lat > waited ? lat - waited : 0);
 		usleep(5 * 1000);
 	}
 	return worst;
@@ -797,7 +856,7 @@ static void
 test_flood_no_stall(void **state)
 {
 	int fds0, fd, destroyed;
-	uint64_t worst, t0, gone;
+	uint64_t worst, raw, t0, gone;
 	unsigned int sent;
 	struct rc c, o;
 
@@ -820,7 +879,11 @@ test_flood_no_stall(void **state)
 	/* the other device answers at once, while device A's replies pile
 	 * up and its client is slowly drained (progress, so no timeout) */
 	for (int i = 0; i < 3; i++) {
-		worst = probe_latency(&o, MI_TIMEOUT_MS / 2);
+		worst = probe_latency(&o, MI_TIMEOUT_MS / 2, &raw);
+		if (worst >= 50)
+			print_message("a region read of the other device "
+				      "waited %" PRIu64 " ms (%" PRIu64
+				      " ms measured)\n", worst, raw);
 		assert_true(worst < 50);
 		assert_true(drain(&c, 200 * 1024) > 0);
 	}
@@ -829,13 +892,20 @@ test_flood_no_stall(void **state)
 	t0 = mi_now_ms();
 	while (rte_vfio_user_is_connected(mi_a.id) == 1 &&
 	       mi_now_ms() - t0 < 10000) {
-		worst = probe_latency(&o, 200);
+		worst = probe_latency(&o, 200, &raw);
+		if (worst >= 50)
+			print_message("a region read of the other device "
+				      "waited %" PRIu64 " ms (%" PRIu64
+				      " ms measured), %" PRIu64 " ms after "
+				      "the flood's end\n",
+				      worst, raw, mi_now_ms() - t0);
 		assert_true(worst < 50);
 	}
 	gone = mi_now_ms() - t0;
 	print_message("stuck client disconnected after %" PRIu64 " ms; other "
-		      "device's worst region read latency %" PRIu64 " ms\n",
-		      gone, worst);
+		      "device's worst region read latency %" PRIu64
+		      " ms (%" PRIu64 " ms measured, CPU waits included)\n",
+		      gone, worst, raw);
 	assert_int_equal(rte_vfio_user_is_connected(mi_a.id), 0);
 	assert_true(gone >= MI_TIMEOUT_MS - 200 && gone < MI_TIMEOUT_MS + 2000);
 	mi_wait_teardown(&mi_a, destroyed);
