@@ -443,7 +443,7 @@ test_features(void **state)
 	assert_int_equal(drv_negotiate(d,
 				       V1 | NIC_F(38) /* NOTIFICATION_DATA */),
 			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	assert_int_equal(drv_negotiate(d, V1 | NIC_F(63)),
+	assert_int_equal(drv_negotiate(d, V1 | NIC_F(62) /* STANDBY */),
 			 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	/* ... nor DRIVER_OK after it */
 	cc_w8(d, CC(device_status), VIRTIO_CONFIG_S_ACKNOWLEDGE |

@@ -2,7 +2,8 @@
 # Copyright 2026 The dpdk-vfio-user authors
 #
 # Guest script of test_basic.sh: the device is found and bound to the stock
-# drivers, MAC/MTU are the devargs', the link comes up, ping and a payload
+# drivers, MAC/MTU are the devargs', the link comes up (10G full duplex),
+# ping and a payload
 # check work, and interrupts (MSI-X, or INTx with pci=nomsi) are counted.
 # Kernel command line: vmtest.mac= vmtest.mtu= vmtest.irq=msix|intx
 
@@ -21,6 +22,9 @@ vt_info "virtio features $(cat "$PCIDEV"/virtio*/features)"
 vt_check mac [ "$(cat "/sys/class/net/$IF/address")" = "$mac" ]
 vt_check mtu [ "$(cat "/sys/class/net/$IF/mtu")" = "$mtu" ]
 vt_check link_up g_net_up
+# VIRTIO_NET_F_SPEED_DUPLEX: the device's 10G full duplex, as ethtool says
+vt_check speed [ "$(cat "/sys/class/net/$IF/speed")" = 10000 ]
+vt_check duplex [ "$(cat "/sys/class/net/$IF/duplex")" = full ]
 
 case $irq in
 msix)

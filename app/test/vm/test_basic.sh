@@ -38,7 +38,7 @@ tp_start icmpecho "mac=$mac,mtu=$mtu${VM_TP_DEVARGS:+,$VM_TP_DEVARGS}"
 vm_start "$mode" "$VM_TEST_DIR/guest_basic.sh" --append "$append"
 vm_finish 150 || VM_FAILED=1
 vm_expect pci_device pci_driver_virtio_pci virtio_driver_virtio_net mac mtu \
-	link_up "irq_mode_$irq" ping echo_payload interrupts_grow
+	link_up speed duplex "irq_mode_$irq" ping echo_payload interrupts_grow
 # VM_COUNT_SHADOW=1 (test_viommu_hugetlbfs.sh): how many queue starts
 # ran on shadow rings. Without ring_copy it depends on the pages the guest
 # got (a ring whose pages happen to be in file order needs none): a count;

@@ -38,7 +38,8 @@
 	 (1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_NET_F_STATUS) |        \
 	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CTRL_VQ) | \
 	 (1ULL << VIRTIO_NET_F_CTRL_RX) |                                    \
-	 (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_NET_F_MQ))
+	 (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_NET_F_MQ) |   \
+	 (1ULL << VIRTIO_NET_F_SPEED_DUPLEX))
 
 static inline bool
 has(const struct vun_dev *d, unsigned int bit)
@@ -1090,8 +1091,9 @@ net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 			    0;
 	c->max_virtqueue_pairs = d->max_pairs;
 	c->mtu = d->mtu;
-	c->speed = 10000;
-	c->duplex = 1;	/* full */
+	/* VIRTIO_NET_F_SPEED_DUPLEX: the port's link (vu_pmd_link()) */
+	c->speed = RTE_ETH_SPEED_NUM_10G;	/* Mbit/s */
+	c->duplex = 1;				/* full */
 }
 
 /* BAR4 access callback. */
