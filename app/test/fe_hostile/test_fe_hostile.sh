@@ -77,7 +77,7 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../pair/pair_lib.sh
 . "$(dirname "$0")/../pair/pair_lib.sh"
 
-pair_init fe_hostile "${1:?usage: $0 BUILD_ROOT APP PYTHON3 DEVICE}" 50
+pair_init fe_hostile "${1:?usage: $0 BUILD_ROOT APP PYTHON3 DEVICE}" 90
 APP=${2:?}
 PYTHON=${3:?}
 DEVICE=${4:?}
