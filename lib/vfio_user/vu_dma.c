@@ -948,7 +948,8 @@ logging_ranges_check(const struct vfio_user_dma_logging_range *rg, uint32_t n,
 
 	for (uint32_t i = 0; i < n; i++) {
 		if (rg[i].length == 0 ||
-		    (pgsize != 0 && ((rg[i].iova | rg[i].length) & (pgsize - 1))))
+		    (pgsize != 0 &&
+		     ((rg[i].iova | rg[i].length) & (pgsize - 1))))
 			return -EINVAL;
 		if (rg[i].iova + rg[i].length < rg[i].iova)
 			return -EOVERFLOW;
@@ -1032,8 +1033,9 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 		 * wrapping, disjoint */
 		ret = logging_ranges_check(rg, ctl->num_ranges,
 					   ctl->page_size != 0 &&
-						   !(ctl->page_size &
-						     (ctl->page_size - 1)) ?
+							   !(ctl->page_size &
+							     (ctl->page_size -
+							      1)) ?
 						   ctl->page_size :
 						   0);
 		if (ret < 0)

@@ -492,9 +492,8 @@ vu_pci_intx_asserted(struct vu_dev *dev)
 							__ATOMIC_ACQUIRE);
 
 	return pci != NULL && pci->intx_pin != 0 &&
-		__atomic_load_n(&pci->intx_level, __ATOMIC_SEQ_CST) &&
-		intx_allowed(__atomic_load_n(&pci->irq_state,
-					     __ATOMIC_SEQ_CST));
+	       __atomic_load_n(&pci->intx_level, __ATOMIC_SEQ_CST) &&
+	       intx_allowed(__atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST));
 }
 
 int

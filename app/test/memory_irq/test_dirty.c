@@ -429,8 +429,8 @@ test_dma_logging_feature(void **state)
 	{
 		struct vfio_user_dma_logging_report q = { D, DSIZE, 4096 };
 
-		assert_int_equal(feature(&c, 8, F_GET | F_REPORT, &q,
-					 sizeof(q), NULL),
+		assert_int_equal(feature(&c, 8, F_GET | F_REPORT, &q, sizeof(q),
+					 NULL),
 				 -EINVAL);
 	}
 	assert_null(bitmap(&mi_a, D));
@@ -474,8 +474,8 @@ test_dma_logging_feature(void **state)
 	{
 		struct vfio_user_dma_logging_report q = { D + 512, 4096, 4096 };
 
-		assert_int_equal(feature(&c, 8, F_GET | F_REPORT, &q,
-					 sizeof(q), NULL),
+		assert_int_equal(feature(&c, 8, F_GET | F_REPORT, &q, sizeof(q),
+					 NULL),
 				 -EINVAL);
 	}
 	assert_int_equal(report(&c, D, 0, 4096, &bits), -EINVAL);

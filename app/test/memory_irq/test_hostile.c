@@ -883,7 +883,8 @@ test_flood_no_stall(void **state)
 		if (worst >= 50)
 			print_message("a region read of the other device "
 				      "waited %" PRIu64 " ms (%" PRIu64
-				      " ms measured)\n", worst, raw);
+				      " ms measured)\n",
+				      worst, raw);
 		assert_true(worst < 50);
 		assert_true(drain(&c, 200 * 1024) > 0);
 	}

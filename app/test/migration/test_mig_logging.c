@@ -26,8 +26,8 @@ log_start(struct rc *c, uint64_t pgsz, uint32_t n,
 	ctl->page_size = pgsz;
 	ctl->num_ranges = n;
 	memcpy(ctl + 1, rg, n * sizeof(*rg));
-	ret = mt_feature(c, 0, F_SET | VFIO_USER_FEATURE_DMA_LOGGING_START,
-			 buf, (uint32_t)(sizeof(*ctl) + n * sizeof(*rg)), &r);
+	ret = mt_feature(c, 0, F_SET | VFIO_USER_FEATURE_DMA_LOGGING_START, buf,
+			 (uint32_t)(sizeof(*ctl) + n * sizeof(*rg)), &r);
 	if (ret == 0 && outpg != NULL)
 		memcpy(outpg, r.payload + HDR, 8);
 	rc_reply_free(&r);

@@ -82,7 +82,7 @@
 	(NIC_OFFERED | NIC_F(VIRTIO_F_IN_ORDER) |                 \
 	 NIC_F(VIRTIO_F_RING_PACKED) | NIC_F(VIRTIO_NET_F_CSUM) | \
 	 NIC_F(VIRTIO_NET_F_GUEST_CSUM) |                         \
-	 NIC_F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) |               \
+	 NIC_F(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) |                \
 	 NIC_F(VIRTIO_F_RING_RESET) | NIC_F(VIRTIO_NET_F_SPEED_DUPLEX))
 
 /* The device side: EAL, the port, what the LSC callback saw. */

@@ -186,10 +186,11 @@ test_bar_sizing(void **state)
 		static const uint32_t count[] = { 1, 0, NIC_NVEC, 0, 1 };
 
 		for (uint32_t i = 0; i < RTE_DIM(count); i++) {
-			struct vfio_user_irq_info irq = { .argsz = sizeof(irq) };
+			struct vfio_user_irq_info irq = { .argsz = sizeof(
+								  irq) };
 
 			assert_int_equal(rte_vfio_user_client_irq_info(d->c, i,
-								      &irq),
+								       &irq),
 					 0);
 			assert_int_equal(irq.count, count[i]);
 		}

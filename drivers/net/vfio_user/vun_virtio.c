@@ -38,7 +38,7 @@
 	 (1ULL << VIRTIO_NET_F_MTU) | (1ULL << VIRTIO_NET_F_STATUS) |        \
 	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CTRL_VQ) | \
 	 (1ULL << VIRTIO_NET_F_CTRL_RX) |                                    \
-	 (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_NET_F_MQ) |   \
+	 (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_NET_F_MQ) |  \
 	 (1ULL << VIRTIO_NET_F_SPEED_DUPLEX))
 
 static inline bool
