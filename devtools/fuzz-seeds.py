@@ -663,6 +663,32 @@ def vnet_seeds():
         vn_packed_post(1, tx_bufs, False) + bytes([6, 0]) + vn_rx(0, 4) + \
         bytes([6, 1, 6, 2, 11]) + vn_rx(0, 4) + bytes([7]) + vn_rx(0, 4) + \
         bytes([8, 1, 8, 2, 8, 3, 8, 0, 8])
+    # VIRTIO_F_RING_RESET: both queues of pair 0 reset under traffic, set
+    # up again (rings where the bring-up put them, size 64, vector 0) and
+    # used, split and packed; a reset of the control queue
+    def vn_queue_reset(q):
+        return vn_region_write(2, 0x16, struct.pack("<H", q)) + \
+            vn_region_write(2, 0x3a, struct.pack("<H", 1))
+
+    def vn_queue_setup(q):
+        base = MEM_IOVA + q * V_QBASE
+        return vn_region_write(2, 0x16, struct.pack("<H", q)) + \
+            vn_region_write(2, 0x18, struct.pack("<H", 64)) + \
+            vn_region_write(2, 0x20, struct.pack("<Q", base)) + \
+            vn_region_write(2, 0x28, struct.pack("<Q", base + 0x1000)) + \
+            vn_region_write(2, 0x30, struct.pack("<Q", base + 0x1800)) + \
+            vn_region_write(2, 0x1a, struct.pack("<H", q)) + \
+            vn_region_write(2, 0x1c, struct.pack("<H", 1))
+
+    for layout, feat, post in (("split", V_SPLIT, vn_split_post),
+                               ("packed", V_PACKED, vn_packed_post)):
+        body = vn_up(feat | (1 << 40)) + frames + post(1, tx_bufs, False) + \
+            post(0, rx_bufs, True) + vn_rx(0, 2) + vn_tx(0, pkts[:2]) + \
+            vn_queue_reset(0) + vn_queue_reset(1) + vn_rx(0, 8) + \
+            vn_tx(0, pkts) + vn_queue_setup(0) + vn_queue_setup(1) + \
+            post(1, tx_bufs, False) + post(0, rx_bufs, True) + \
+            vn_rx(0, 8) + vn_tx(0, pkts) + vn_queue_reset(4)
+        s["ring_reset_" + layout] = bytes([V_MAP | V_MSIX]) + body
     # config space and BAR writes a driver does not do
     s["registers"] = bytes([V_MAP]) + vn_region_write(0, 4, b"\x07\x05") + \
         vn_region_write(2, 0x16, b"\x07\x00") + vn_region_write(2, 0x18, b"\x00\x10") + \
