@@ -180,10 +180,10 @@ test_bar_sizing(void **state)
 		assert_int_equal(rte_vfio_user_client_region_info(d->c, i, &reg), 0);
 		assert_int_equal(reg.size, 0);
 	}
-	/* interrupts: INTx, MSI-X, REQ; no ERR (no AER on a conventional
-	 * function, as vfio-pci reports) */
+	/* interrupts: INTx, MSI-X, ERR (never signalled: count 0 makes
+	 * QEMU warn at every start), REQ */
 	{
-		static const uint32_t count[] = { 1, 0, NIC_NVEC, 0, 1 };
+		static const uint32_t count[] = { 1, 0, NIC_NVEC, 1, 1 };
 
 		for (uint32_t i = 0; i < RTE_DIM(count); i++) {
 			struct vfio_user_irq_info irq = { .argsz = sizeof(

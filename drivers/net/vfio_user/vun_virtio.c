@@ -1530,9 +1530,10 @@ vun_virtio_register(struct vun_dev *d)
 		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD | RTE_VFIO_USER_IRQ_F_MASKABLE,
 		.count = d->msix_vectors,
 	};
-	/* the request interrupt; none for errors (ERR stays count 0): a
-	 * conventional PCI function has no AER, and vfio-pci gives the
-	 * index only to PCI Express ones */
+	/* ERR and REQ: count 1. The function is conventional PCI (no AER)
+	 * and never signals ERR, but QEMU warns "Could not enable error
+	 * recovery" at every start when ERR answers count 0 (kernel vfio-pci
+	 * fails the query instead, which QEMU takes silently) */
 	struct rte_vfio_user_irq_info one = {
 		.flags = RTE_VFIO_USER_IRQ_F_EVENTFD, .count = 1,
 	};
@@ -1611,6 +1612,7 @@ vun_virtio_register(struct vun_dev *d)
 
 	if ((ret = rte_vfio_user_set_irq_info(id, VFIO_USER_PCI_INTX_IRQ_INDEX, &intx)) < 0 ||
 	    (ret = rte_vfio_user_set_irq_info(id, VFIO_USER_PCI_MSIX_IRQ_INDEX, &msix)) < 0 ||
+	    (ret = rte_vfio_user_set_irq_info(id, VFIO_USER_PCI_ERR_IRQ_INDEX, &one)) < 0 ||
 	    (ret = rte_vfio_user_set_irq_info(id, VFIO_USER_PCI_REQ_IRQ_INDEX, &one)) < 0)
 		goto err;
 	ret = rte_vfio_user_pci_attach(d->pci, id);
