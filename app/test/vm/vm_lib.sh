@@ -254,7 +254,8 @@ vm_finish() {
 }
 
 # vm_expect NAME...: every NAME has a "VMTEST PASS NAME" line in VM_LOG
-# and no "VMTEST FAIL" line appeared. Adds to VM_FAILED.
+# and no "VMTEST FAIL" line appeared, and QEMU warned of nothing. Adds to
+# VM_FAILED.
 VM_FAILED=0
 vm_expect() {
 	local n log=$VM_LOG.txt
@@ -269,6 +270,13 @@ vm_expect() {
 	done
 	if grep -q "^VMTEST FAIL" "$log"; then
 		grep "^VMTEST FAIL" "$log"
+		VM_FAILED=1
+	fi
+	# QEMU has nothing to warn about our device (a user sees it at every
+	# start: "Could not enable error recovery" came with an ERR count 0)
+	if grep -qi "warning:" "$VM_WORK/qemu-$VM_NAME.log" 2>/dev/null; then
+		echo "QEMU warned:"
+		grep -i "warning:" "$VM_WORK/qemu-$VM_NAME.log"
 		VM_FAILED=1
 	fi
 }
