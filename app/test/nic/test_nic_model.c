@@ -603,6 +603,21 @@ test_configure_mtu(void **state)
 
 /* ---- resets ---- */
 
+/* Queue q's fields read their reset values (VIRTIO 1.2 4.1.4.3). */
+static void
+check_queue_reset_state(struct nic_drv *d, uint16_t q)
+{
+	cc_w16(d, CC(queue_select), q);
+	assert_int_equal(cc_r16(d, CC(queue_enable)), 0);
+	assert_int_equal(cc_r16(d, CC(queue_size)), 1024);
+	assert_int_equal(cc_r16(d, CC(queue_msix_vector)),
+			 VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(cc_r32(d, CC(queue_desc_lo)), 0);
+	assert_int_equal(cc_r32(d, CC(queue_desc_hi)), 0);
+	assert_int_equal(cc_r32(d, CC(queue_avail_lo)), 0);
+	assert_int_equal(cc_r32(d, CC(queue_used_hi)), 0);
+}
+
 static void
 check_reset_state(struct nic_drv *d)
 {
@@ -612,17 +627,8 @@ check_reset_state(struct nic_drv *d)
 	cc_w32(d, CC(guest_feature_select), 1);
 	assert_int_equal(cc_r32(d, CC(guest_feature)), 0);
 	assert_int_equal(cc_r16(d, CC(msix_config)), VIRTIO_MSI_NO_VECTOR);
-	for (uint16_t q = 0; q < NIC_NVQS; q++) {
-		cc_w16(d, CC(queue_select), q);
-		assert_int_equal(cc_r16(d, CC(queue_enable)), 0);
-		assert_int_equal(cc_r16(d, CC(queue_size)), 1024);
-		assert_int_equal(cc_r16(d, CC(queue_msix_vector)),
-				 VIRTIO_MSI_NO_VECTOR);
-		assert_int_equal(cc_r32(d, CC(queue_desc_lo)), 0);
-		assert_int_equal(cc_r32(d, CC(queue_desc_hi)), 0);
-		assert_int_equal(cc_r32(d, CC(queue_avail_lo)), 0);
-		assert_int_equal(cc_r32(d, CC(queue_used_hi)), 0);
-	}
+	for (uint16_t q = 0; q < NIC_NVQS; q++)
+		check_queue_reset_state(d, q);
 }
 
 /* The PMD's queues are idle: bursts see nothing, even with work queued. */
@@ -1017,12 +1023,7 @@ rr_reset(struct nic_drv *d, uint16_t q)
 	cc_w16(d, CC(queue_select), q);
 	cc_w16(d, CC_QUEUE_RESET, 1);
 	assert_int_equal(cc_r16(d, CC_QUEUE_RESET), 0);
-	assert_int_equal(cc_r16(d, CC(queue_enable)), 0);
-	assert_int_equal(cc_r16(d, CC(queue_size)), 1024);
-	assert_int_equal(cc_r16(d, CC(queue_msix_vector)),
-			 VIRTIO_MSI_NO_VECTOR);
-	assert_int_equal(cc_r32(d, CC(queue_desc_lo)), 0);
-	assert_int_equal(cc_r32(d, CC(queue_used_lo)), 0);
+	check_queue_reset_state(d, q);
 }
 
 /* Post every free receive buffer of q (a packed ring: while it has
