@@ -1020,6 +1020,7 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 	if (feat == VFIO_USER_FEATURE_DMA_LOGGING_START) {
 		struct vfio_user_dma_logging_control *ctl = (void *)rep->data;
 		const struct vfio_user_dma_logging_range *rg;
+		uint64_t pgsize;
 
 		if (data < sizeof(*ctl))
 			return -EINVAL;
@@ -1029,15 +1030,12 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 		rg = (const void *)(ctl + 1);
 		/* as <linux/vfio.h> (vfio_ioctl_device_feature_logging_start):
 		 * ranges aligned to the page size asked for (a hint, which
-		 * may be smaller than ours: a power of 2 then), not
-		 * wrapping, disjoint */
-		ret = logging_ranges_check(rg, ctl->num_ranges,
-					   ctl->page_size != 0 &&
-							   !(ctl->page_size &
-							     (ctl->page_size -
-							      1)) ?
-						   ctl->page_size :
-						   0);
+		 * may be smaller than ours; a power of 2, else not checked),
+		 * not wrapping, disjoint */
+		pgsize = ctl->page_size;
+		if (pgsize & (pgsize - 1))
+			pgsize = 0;
+		ret = logging_ranges_check(rg, ctl->num_ranges, pgsize);
 		if (ret < 0)
 			return ret;
 		if (ctl->page_size < PAGE || (ctl->page_size & (ctl->page_size - 1)))

@@ -70,9 +70,9 @@
 	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CSUM) | \
 	 (1ULL << VIRTIO_NET_F_GUEST_CSUM))
 /* Features we cannot hand over (never offered in offload mode): ring
- * layouts, one queue's reset (vhost-user resets whole devices), turning the engine's GUEST_CSUM off (vhost-user has no
- * message for it), and segmentation (the port's LRO decides it, not the
- * engine's). */
+ * layouts, one queue's reset (vhost-user resets whole devices), turning
+ * the engine's GUEST_CSUM off (vhost-user has no message for it), and
+ * segmentation (the port's LRO decides it, not the engine's). */
 #define DP_NEVER                                                 \
 	((1ULL << VIRTIO_F_RING_PACKED) | (1ULL << VIRTIO_F_IN_ORDER) | \
 	 (1ULL << VIRTIO_F_RING_RESET) |                                \
