@@ -524,7 +524,7 @@ V_PORT1, V_MAP, V_MSIX, V_UP = 1, 2, 4, 8
 V_QBASE = 0x2000            # queue q's rings at q * V_QBASE
 V_BUF = 0xa000              # packet buffers, after the five queues' rings
 F_VERSION_1, F_MQ, F_CTRL_VQ, F_STATUS, F_MAC = 1 << 32, 1 << 22, 1 << 17, 1 << 16, 1 << 5
-F_CTRL_RX, F_CTRL_MAC_ADDR = 1 << 18, 1 << 23
+F_CTRL_RX, F_CTRL_MAC_ADDR, F_RING_RESET = 1 << 18, 1 << 23, 1 << 40
 F_RING_PACKED, F_IN_ORDER_1, F_MRG_RXBUF, F_EVENT_IDX_1 = 1 << 34, 1 << 35, 1 << 15, 1 << 29
 V_SPLIT = F_VERSION_1 | F_MQ | F_CTRL_VQ | F_CTRL_RX | F_CTRL_MAC_ADDR | F_STATUS | F_MAC
 V_PACKED = V_SPLIT | F_RING_PACKED | F_IN_ORDER_1
@@ -682,7 +682,7 @@ def vnet_seeds():
 
     for layout, feat, post in (("split", V_SPLIT, vn_split_post),
                                ("packed", V_PACKED, vn_packed_post)):
-        body = vn_up(feat | (1 << 40)) + frames + post(1, tx_bufs, False) + \
+        body = vn_up(feat | F_RING_RESET) + frames + post(1, tx_bufs, False) + \
             post(0, rx_bufs, True) + vn_rx(0, 2) + vn_tx(0, pkts[:2]) + \
             vn_queue_reset(0) + vn_queue_reset(1) + vn_rx(0, 8) + \
             vn_tx(0, pkts) + vn_queue_setup(0) + vn_queue_setup(1) + \

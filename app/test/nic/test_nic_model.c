@@ -828,6 +828,18 @@ test_rx_sets(void **state)
 	nic_port_start();
 }
 
+/* Post every free receive buffer of q (a packed ring: while it has
+ * room; the driver's ids are NIC_QSZ) and kick. */
+static void
+post_all_rx(struct nic_drv *d, struct dvq *q)
+{
+	uint16_t old = q->avail_idx;
+
+	while (q->num_free > 0 && (!q->packed || q->ring_used < q->size))
+		drv_post_rx(q, 1, 2048, false);
+	dvq_kick(d, q, old);
+}
+
 /* One of test_tx_shared's senders: TS_FRAMES frames on its transmit
  * queue, numbered (queue << 16 | i), from a thread of its own. */
 #define TS_FRAMES 20000
@@ -964,7 +976,6 @@ test_tx_shared(void **state)
 	while (got < 2 * TS_FRAMES && nic_now_ms() < end) {
 		for (unsigned int r = 0; r < 2; r++) {
 			struct dvq *rq = &d->vq[2 * r];
-			uint16_t old;
 
 			while (drv_recv(d, rq, rx)) {
 				uint32_t seq = pkt_seq(rx->data, rx->len);
@@ -978,10 +989,7 @@ test_tx_shared(void **state)
 				last[r][q] = (int32_t)i;
 				got++;
 			}
-			old = rq->avail_idx;
-			while (rq->num_free > 0)
-				drv_post_rx(rq, 1, 2048, false);
-			dvq_kick(d, rq, old);
+			post_all_rx(d, rq);
 		}
 		/* two pairs at a third of the frames, one again at two */
 		if (step < 2 && got >= (step + 1) * 2 * TS_FRAMES / 3) {
@@ -1024,18 +1032,6 @@ rr_reset(struct nic_drv *d, uint16_t q)
 	cc_w16(d, CC_QUEUE_RESET, 1);
 	assert_int_equal(cc_r16(d, CC_QUEUE_RESET), 0);
 	check_queue_reset_state(d, q);
-}
-
-/* Post every free receive buffer of q (a packed ring: while it has
- * room; the driver's ids are NIC_QSZ) and kick. */
-static void
-rr_post(struct nic_drv *d, struct dvq *q)
-{
-	uint16_t old = q->avail_idx;
-
-	while (q->num_free > 0 && (!q->packed || q->ring_used < q->size))
-		drv_post_rx(q, 1, 2048, false);
-	dvq_kick(d, q, old);
 }
 
 /* Frames of test_ring_reset's sender on q's ring, in order after
@@ -1087,7 +1083,7 @@ ring_reset_run(uint64_t f)
 	assert_non_null(mp);
 	d = drv_open();
 	drv_init(d, f, 2);
-	rr_post(d, &d->vq[0]);
+	post_all_rx(d, &d->vq[0]);
 	snd[0] = (struct ts_sender){ .q = 0, .mp = mp };
 	assert_int_equal(pthread_create(&snd[0].thread, NULL, ts_sender_main,
 					&snd[0]),
@@ -1096,7 +1092,7 @@ ring_reset_run(uint64_t f)
 	end = nic_now_ms() + 20000;
 	while (got < TS_FRAMES && nic_now_ms() < end) {
 		got += rr_recv(d, &d->vq[0], rx, &next);
-		rr_post(d, &d->vq[0]);
+		post_all_rx(d, &d->vq[0]);
 		if (resets < 3 && got >= (resets + 1) * TS_FRAMES / 4) {
 			uint16_t idx;
 
@@ -1112,7 +1108,7 @@ ring_reset_run(uint64_t f)
 					 idx);
 			drv_setup_vq_at(d, 0, d->vq[0].packed ? 100 : 0, 0, 0,
 					0);
-			rr_post(d, &d->vq[0]);
+			post_all_rx(d, &d->vq[0]);
 			resets++;
 		}
 	}

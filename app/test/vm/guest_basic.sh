@@ -3,8 +3,8 @@
 #
 # Guest script of test_basic.sh: the device is found and bound to the stock
 # drivers, MAC/MTU are the devargs', the link comes up (10G full duplex),
-# ping and a payload
-# check work, and interrupts (MSI-X, or INTx with pci=nomsi) are counted.
+# ping and a payload check work, and interrupts (MSI-X, or INTx with
+# pci=nomsi) are counted.
 # Kernel command line: vmtest.mac= vmtest.mtu= vmtest.irq=msix|intx
 
 . /vmtest/guest_lib.sh
