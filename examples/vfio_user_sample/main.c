@@ -308,6 +308,7 @@ pci_event(struct rte_vfio_user_pci *pci, const struct rte_vfio_user_pci_event *e
 		LOG(DEBUG, "MSI-X vector %" PRIu32 " %s", ev->index,
 		    ev->new_val ? "masked" : "unmasked");
 		break;
+	case RTE_VFIO_USER_PCI_EV_POWER:	/* no PM capability here */
 	case RTE_VFIO_USER_PCI_EV_CFG_WRITE:
 		break;
 	}

@@ -57,6 +57,8 @@
  *    a vector-control word since the last rte_vfio_user_pci_reset().
  *  - Bus mastering: with Bus Master Enable cleared after the client had set
  *    it, vectors are held as if masked (rte_vfio_user_pci_bus_master()).
+ *  - Power states (rte_vfio_user_pci_add_pm()): outside D0, vectors are
+ *    held as if masked and INTx is not signalled.
  *  - INTx: the device model sets the level (rte_vfio_user_pci_set_intx()),
  *    shown in the status register's interrupt bit; INTx is signalled while
  *    the level is high, INTx Disable (command bit 10) is clear and MSI-X is
@@ -159,6 +161,27 @@ extern "C" {
 #define RTE_VFIO_USER_PCI_CAP_ID_EXP		0x10 /**< PCI Express */
 #define RTE_VFIO_USER_PCI_CAP_ID_MSIX		0x11 /**< MSI-X */
 
+/* Power management capability (PCI Bus Power Management Interface 1.2):
+ * offsets from the capability, and bits. */
+#define RTE_VFIO_USER_PCI_PM_PMC	 2 /**< capabilities (PMC), 16 bits */
+#define RTE_VFIO_USER_PCI_PM_CTRL	 4 /**< control/status (PMCSR), 16 bits */
+#define RTE_VFIO_USER_PCI_PM_CAP_SIZE	 8	 /**< bytes of the capability */
+#define RTE_VFIO_USER_PCI_PM_PMC_VERSION 0x0007u /**< 3: version 1.2 */
+#define RTE_VFIO_USER_PCI_PM_PMC_D1	 (1u << 9)  /**< D1 supported */
+#define RTE_VFIO_USER_PCI_PM_PMC_D2	 (1u << 10) /**< D2 supported */
+#define RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK \
+	0x0003u /**< power state, D0 to D3hot */
+#define RTE_VFIO_USER_PCI_PM_CTRL_NO_SOFT_RESET \
+	(1u << 3) /**< D3hot to D0 keeps state */
+/** Power state D3hot, in the PMCSR power state field. */
+#define RTE_VFIO_USER_PCI_PM_D3HOT		3
+
+/* Flags of rte_vfio_user_pci_add_pm(). */
+#define RTE_VFIO_USER_PCI_PM_F_D1		(1u << 0) /**< D1 supported */
+#define RTE_VFIO_USER_PCI_PM_F_D2		(1u << 1) /**< D2 supported */
+/** Going from D3hot to D0 does not reset the function (No_Soft_Reset). */
+#define RTE_VFIO_USER_PCI_PM_F_NO_SOFT_RESET	(1u << 2)
+
 /* MSI-X capability: offsets from the capability, and bits. */
 #define RTE_VFIO_USER_PCI_MSIX_FLAGS		2 /**< message control, 16 bits */
 #define RTE_VFIO_USER_PCI_MSIX_TABLE		4 /**< table offset | BIR, 32 bits */
@@ -226,6 +249,18 @@ enum rte_vfio_user_pci_event_type {
 	 * @p old_val, @p new_val are 1 for masked.
 	 */
 	RTE_VFIO_USER_PCI_EV_MSIX_VECTOR,
+	/**
+	 * The power state of the power management capability
+	 * (rte_vfio_user_pci_add_pm()) changed: @p old_val, @p new_val, 0
+	 * (D0) to 3 (D3hot). Outside D0 the function may not master the
+	 * bus (rte_vfio_user_pci_bus_master() is 0) and raises no
+	 * interrupt. When @p reset is 1 (D3hot to D0 without No_Soft_Reset)
+	 * the library has reset the function as rte_vfio_user_pci_reset()
+	 * does, before this event, and sends no other event of the write
+	 * but RTE_VFIO_USER_PCI_EV_CFG_WRITE: the device model resets its
+	 * own state, as for a DEVICE_RESET.
+	 */
+	RTE_VFIO_USER_PCI_EV_POWER,
 };
 
 /** A notification to the device model. */
@@ -234,8 +269,9 @@ struct rte_vfio_user_pci_event {
 	uint32_t offset;	/**< CFG_WRITE: first config byte written */
 	uint32_t len;		/**< CFG_WRITE: bytes written */
 	uint32_t index;		/**< BAR: BAR index; MSIX_VECTOR: vector */
-	uint32_t old_val;	/**< COMMAND, MSIX_CTRL, MSIX_VECTOR: before */
-	uint32_t new_val;	/**< COMMAND, MSIX_CTRL, MSIX_VECTOR: after */
+	uint32_t old_val;	/**< COMMAND, MSIX_CTRL, MSIX_VECTOR, POWER: before */
+	uint32_t new_val;	/**< COMMAND, MSIX_CTRL, MSIX_VECTOR, POWER: after */
+	uint32_t reset;		/**< POWER: 1 if the transition reset the function */
 };
 
 /**
@@ -470,6 +506,37 @@ int rte_vfio_user_pci_add_vendor_cap(struct rte_vfio_user_pci *pci,
 		const void *body, size_t len, const uint8_t *wmask);
 
 /**
+ * Add the power management capability (once): PCI Bus Power Management
+ * Interface 1.2, without PME.
+ *
+ * The library keeps its power state field (PMCSR bits 1:0, the only
+ * writable bits): a write asking for an unsupported state (D1, D2 without
+ * their flag) or for a deeper-to-lighter change other than to D0 (D3hot
+ * to D1, for instance) is discarded, as the specification wants. Outside
+ * D0 the function raises no interrupt (MSI-X vectors are held in the PBA,
+ * INTx is not signalled) and may not master the bus; going from D3hot to
+ * D0 resets the function unless @p flags has
+ * RTE_VFIO_USER_PCI_PM_F_NO_SOFT_RESET. The device model hears of every
+ * change (RTE_VFIO_USER_PCI_EV_POWER). With No_Soft_Reset clear, a guest
+ * has a reset method for the function: Linux's "pm" reset (D3hot, then
+ * D0) and QEMU's vfio reset path both use it. A client that leaves the
+ * function outside D0 leaves it in D0 for the next one (no event, no
+ * reset: the device model resets its state when a client goes). A PM
+ * capability added with rte_vfio_user_pci_add_cap() is plain bytes to the
+ * library.
+ *
+ * @param pci
+ *   The function.
+ * @param flags
+ *   RTE_VFIO_USER_PCI_PM_F_* bits.
+ * @return
+ *   Offset of the capability, or -EINVAL (bad argument), -EEXIST (added
+ *   before), -ENOSPC (does not fit below offset 0x100).
+ */
+__rte_experimental int rte_vfio_user_pci_add_pm(struct rte_vfio_user_pci *pci,
+						unsigned int flags);
+
+/**
  * Add a PCI Express extended capability (4 KiB config space only).
  *
  * The first one is placed at 0x100, the next ones at the first free 4-byte
@@ -689,7 +756,9 @@ uint16_t rte_vfio_user_pci_get_command(struct rte_vfio_user_pci *pci);
  * client memory (it hears of the change through the notification callback,
  * RTE_VFIO_USER_PCI_EV_COMMAND). A client that never sets the bit (some
  * user-space drivers leave the command register alone) keeps a working
- * function. INTx, not a memory write, is not affected. Lock-free, like
+ * function. INTx, not a memory write, is not affected. Outside power
+ * state D0 (rte_vfio_user_pci_add_pm()) the function may not master the
+ * bus either, whatever the command register says. Lock-free, like
  * rte_vfio_user_pci_msix_trigger().
  *
  * @param pci

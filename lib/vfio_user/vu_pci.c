@@ -40,8 +40,9 @@
 #define STD_END		RTE_VFIO_USER_PCI_CFG_SIZE	/* std caps end here */
 #define NUM_SLOTS	(RTE_VFIO_USER_PCI_NUM_BARS + 1)	/* + ROM */
 #define MSIX_WORDS	(RTE_VFIO_USER_PCI_MSIX_MAX_VECTORS / 64)
-/* Events of one config write: command, 7 BARs, MSI-X control, the write. */
-#define MAX_EVENTS	(3 + NUM_SLOTS)
+/* Events of one config write: command, 7 BARs, MSI-X control, power
+ * state, the write. */
+#define MAX_EVENTS	(4 + NUM_SLOTS)
 
 /* irq_state bits. */
 #define IS_MSIX_EN	(1u << 0)	/* MSI-X enable */
@@ -49,6 +50,7 @@
 #define IS_TABLE	(1u << 2)	/* per-vector mask bits count */
 #define IS_INTX_DIS	(1u << 3)	/* command register INTx disable */
 #define IS_BM_OFF	(1u << 4)	/* bus mastering taken away (bm_armed) */
+#define IS_LOW_POWER	(1u << 5)	/* power state not D0 */
 
 struct vu_pci_bar {
 	uint64_t size;		/* 0: not declared */
@@ -70,6 +72,7 @@ struct rte_vfio_user_pci {
 	uint16_t cap_end;	/* first free standard offset */
 	uint16_t last_ext;	/* last extended capability, 0: none */
 	uint16_t ext_end;	/* first free extended offset */
+	uint16_t pm_cap;	/* power management capability, 0: none */
 	/* MSI-X */
 	uint16_t msix_cap;	/* offset of the capability, 0: none */
 	uint16_t nvec;
@@ -174,7 +177,7 @@ static bool
 vec_masked_in(const struct rte_vfio_user_pci *pci, uint32_t st, uint32_t v)
 {
 	/* an MSI-X message is a memory write: none without bus mastering */
-	return (st & (IS_MSIX_FMASK | IS_BM_OFF)) ||
+	return (st & (IS_MSIX_FMASK | IS_BM_OFF | IS_LOW_POWER)) ||
 		((st & IS_TABLE) && vec_mask_bit(pci, v));
 }
 
@@ -211,6 +214,30 @@ pba_take(struct rte_vfio_user_pci *pci, uint32_t v)
 				  __ATOMIC_SEQ_CST) & bit;
 }
 
+/* Power state field of the PM capability: 0 (D0) without one. */
+static unsigned int
+pm_state(const struct rte_vfio_user_pci *pci)
+{
+	if (pci->pm_cap == 0)
+		return 0;
+	return cfg16(pci, pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL) &
+	       RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK;
+}
+
+/* Whether the function may go from power state from to to (PCI PM 1.2
+ * 5.4.1: only supported states, and from D1..D3hot only deeper or D0). */
+static bool
+pm_change_ok(const struct rte_vfio_user_pci *pci, unsigned int from,
+	     unsigned int to)
+{
+	uint16_t pmc = cfg16(pci, pci->pm_cap + RTE_VFIO_USER_PCI_PM_PMC);
+
+	if ((to == 1 && !(pmc & RTE_VFIO_USER_PCI_PM_PMC_D1)) ||
+	    (to == 2 && !(pmc & RTE_VFIO_USER_PCI_PM_PMC_D2)))
+		return false;
+	return from == 0 || to == 0 || to >= from;
+}
+
 /* Recompute irq_state from config space and the table (lock held). */
 static void
 state_sync(struct rte_vfio_user_pci *pci)
@@ -236,15 +263,17 @@ state_sync(struct rte_vfio_user_pci *pci)
 		pci->bm_armed = true;
 	else if (pci->bm_armed)
 		st |= IS_BM_OFF;
+	if (pm_state(pci) != 0)
+		st |= IS_LOW_POWER;
 	__atomic_store_n(&pci->irq_state, st, __ATOMIC_SEQ_CST);
 }
 
-/* Whether INTx may be signalled under irq_state st: not disabled, and
- * MSI-X (which excludes INTx) not enabled. */
+/* Whether INTx may be signalled under irq_state st: not disabled, MSI-X
+ * (which excludes INTx) not enabled, power state D0. */
 static bool
 intx_allowed(uint32_t st)
 {
-	return !(st & (IS_INTX_DIS | IS_MSIX_EN));
+	return !(st & (IS_INTX_DIS | IS_MSIX_EN | IS_LOW_POWER));
 }
 
 /* Pending bit of the library's IRQ layer (masked with SET_IRQS, or no
@@ -366,6 +395,18 @@ msix_table_reset(struct rte_vfio_user_pci *pci)
 	pci->table_active = false;
 }
 
+/* Config space, table and PBA as after setup, INTx low (lock held; the
+ * caller drops a signalled INTx after unlocking). */
+static void
+reset_locked(struct rte_vfio_user_pci *pci)
+{
+	memcpy(pci->cfg, pci->init, pci->size);
+	msix_table_reset(pci);
+	pci->bm_armed = false;
+	state_sync(pci);
+	__atomic_store_n(&pci->intx_level, 0, __ATOMIC_SEQ_CST);
+}
+
 static void
 notify(struct rte_vfio_user_pci *pci, rte_vfio_user_pci_notify_t cb, void *arg,
        const struct rte_vfio_user_pci_event *ev, unsigned int n)
@@ -463,6 +504,9 @@ rte_vfio_user_pci_attach(struct rte_vfio_user_pci *pci, int dev_id)
  * table stay (the spec's reconnecting client finds them), but that this
  * client had set Bus Master Enable is its own: the next one, which may
  * never touch the command register, gets a function that masters the bus.
+ * So is a power state other than D0: the next client, which may know
+ * nothing of power management, finds the function in D0 (the device model
+ * resets its own state when a client leaves).
  */
 void
 vu_pci_client_gone(struct vu_dev *dev)
@@ -474,6 +518,9 @@ vu_pci_client_gone(struct vu_dev *dev)
 		return;
 	rte_spinlock_lock(&pci->lock);
 	pci->bm_armed = false;
+	if (pm_state(pci) != 0)
+		pci->cfg[pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL] &=
+			(uint8_t)~RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK;
 	state_sync(pci);
 	/* vectors held only for want of bus mastering were that client's:
 	 * not for the next one (those still masked otherwise stay) */
@@ -751,6 +798,43 @@ rte_vfio_user_pci_add_vendor_cap(struct rte_vfio_user_pci *pci,
 }
 
 int
+rte_vfio_user_pci_add_pm(struct rte_vfio_user_pci *pci, unsigned int flags)
+{
+	/* PMC, PMCSR, bridge support extensions and data: no PME, no data
+	 * register; only the power state is writable */
+	uint8_t body[RTE_VFIO_USER_PCI_PM_CAP_SIZE - 2] = { 0 };
+	uint8_t wmask[sizeof(body)] = { 0 };
+	uint16_t pmc = 3, pmcsr = 0;	/* version 1.2 */
+	int ret;
+
+	if (pci == NULL ||
+	    (flags & ~(RTE_VFIO_USER_PCI_PM_F_D1 | RTE_VFIO_USER_PCI_PM_F_D2 |
+		       RTE_VFIO_USER_PCI_PM_F_NO_SOFT_RESET)))
+		return -EINVAL;
+	if (flags & RTE_VFIO_USER_PCI_PM_F_D1)
+		pmc |= RTE_VFIO_USER_PCI_PM_PMC_D1;
+	if (flags & RTE_VFIO_USER_PCI_PM_F_D2)
+		pmc |= RTE_VFIO_USER_PCI_PM_PMC_D2;
+	if (flags & RTE_VFIO_USER_PCI_PM_F_NO_SOFT_RESET)
+		pmcsr |= RTE_VFIO_USER_PCI_PM_CTRL_NO_SOFT_RESET;
+	put_le(&body[RTE_VFIO_USER_PCI_PM_PMC - 2], pmc, 2);
+	put_le(&body[RTE_VFIO_USER_PCI_PM_CTRL - 2], pmcsr, 2);
+	wmask[RTE_VFIO_USER_PCI_PM_CTRL - 2] =
+		RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK;
+	rte_spinlock_lock(&pci->lock);
+	if (pci->pm_cap != 0) {
+		rte_spinlock_unlock(&pci->lock);
+		return -EEXIST;
+	}
+	ret = std_cap_add(pci, RTE_VFIO_USER_PCI_CAP_ID_PM, NULL, 0, body,
+			  sizeof(body), wmask, NULL);
+	if (ret > 0)
+		pci->pm_cap = (uint16_t)ret;
+	rte_spinlock_unlock(&pci->lock);
+	return ret;
+}
+
+int
 rte_vfio_user_pci_add_ext_cap(struct rte_vfio_user_pci *pci, uint16_t id,
 			      uint8_t version, const void *body, size_t len,
 			      const uint8_t *wmask, const uint8_t *w1cmask)
@@ -888,7 +972,8 @@ rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint64_t offset,
 	rte_vfio_user_pci_notify_t cb;
 	uint16_t old_cmd, new_cmd, old_ctl = 0, new_ctl = 0;
 	bool intx_up = false, intx_down = false, any_deliver = false;
-	uint32_t nvec, old_st, new_st;
+	bool pm_reset = false;
+	uint32_t nvec, old_st, new_st, old_ps, new_ps;
 	unsigned int nev = 0;
 	void *cb_arg;
 	int dev_id;
@@ -907,12 +992,35 @@ rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint64_t offset,
 	if (pci->msix_cap != 0)
 		old_ctl = cfg16(pci, pci->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS);
 	old_st = __atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST);
+	old_ps = pm_state(pci);
 	for (size_t i = 0; i < count; i++) {
 		uint64_t o = offset + i;
 		uint8_t v = src[i];
 
 		pci->cfg[o] = (pci->cfg[o] & ~pci->wmask[o]) | (v & pci->wmask[o]);
 		pci->cfg[o] &= ~(v & pci->w1c[o]);
+	}
+	new_ps = pm_state(pci);
+	if (new_ps != old_ps && !pm_change_ok(pci, old_ps, new_ps)) {
+		/* the write completes, the state does not change (PM 5.4.1) */
+		uint8_t *csr =
+			&pci->cfg[pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL];
+
+		*csr = (uint8_t)((*csr &
+				  ~RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK) |
+				 old_ps);
+		new_ps = old_ps;
+	}
+	if (old_ps == RTE_VFIO_USER_PCI_PM_D3HOT && new_ps == 0 &&
+	    !(cfg16(pci, pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL) &
+	      RTE_VFIO_USER_PCI_PM_CTRL_NO_SOFT_RESET)) {
+		/* D3hot to D0 without No_Soft_Reset: the function is reset
+		 * (PM 5.4.1); the rest of the write is undone with it */
+		reset_locked(pci);
+		pm_reset = true;
+		if (pci->intx_pin != 0)
+			intx_down = true;
+		goto events;
 	}
 	/* the new state first, then what it releases (see the top) */
 	state_sync(pci);
@@ -937,13 +1045,11 @@ rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint64_t offset,
 				.type = RTE_VFIO_USER_PCI_EV_MSIX_CTRL,
 				.old_val = old_ctl, .new_val = new_ctl };
 	}
-	ev[nev++] = (struct rte_vfio_user_pci_event){
-		.type = RTE_VFIO_USER_PCI_EV_CFG_WRITE,
-		.offset = (uint32_t)offset, .len = (uint32_t)count };
-	/* MSI-X enabled, function unmasked or bus mastering back: pending
-	 * vectors go out; disabled or masked: the library's latched ones
-	 * come back */
-	if (old_ctl != new_ctl || ((old_st ^ new_st) & IS_BM_OFF)) {
+	/* MSI-X enabled, function unmasked, bus mastering or D0 back:
+	 * pending vectors go out; disabled or masked: the library's latched
+	 * ones come back */
+	if (old_ctl != new_ctl ||
+	    ((old_st ^ new_st) & (IS_BM_OFF | IS_LOW_POWER))) {
 		msix_reclaim(pci);
 		any_deliver = msix_collect(pci, deliver);
 	}
@@ -954,6 +1060,19 @@ rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint64_t offset,
 		intx_up = intx_allowed(new_st);
 		intx_down = !intx_up;
 	}
+events:
+	if (new_ps != old_ps)
+		ev[nev++] = (struct rte_vfio_user_pci_event){
+			.type = RTE_VFIO_USER_PCI_EV_POWER,
+			.old_val = old_ps,
+			.new_val = new_ps,
+			.reset = pm_reset
+		};
+	ev[nev++] = (struct rte_vfio_user_pci_event){
+		.type = RTE_VFIO_USER_PCI_EV_CFG_WRITE,
+		.offset = (uint32_t)offset,
+		.len = (uint32_t)count
+	};
 	dev_id = __atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE);
 	nvec = pci->nvec;
 	cb = pci->notify;
@@ -1028,11 +1147,7 @@ rte_vfio_user_pci_reset(struct rte_vfio_user_pci *pci)
 	if (pci == NULL)
 		return -EINVAL;
 	rte_spinlock_lock(&pci->lock);
-	memcpy(pci->cfg, pci->init, pci->size);
-	msix_table_reset(pci);
-	pci->bm_armed = false;
-	state_sync(pci);
-	__atomic_store_n(&pci->intx_level, 0, __ATOMIC_SEQ_CST);
+	reset_locked(pci);
 	dev_id = __atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE);
 	pin = pci->intx_pin != 0;
 	rte_spinlock_unlock(&pci->lock);
@@ -1060,7 +1175,7 @@ rte_vfio_user_pci_bus_master(struct rte_vfio_user_pci *pci)
 	if (pci == NULL)
 		return -EINVAL;
 	return !(__atomic_load_n(&pci->irq_state, __ATOMIC_SEQ_CST) &
-		 IS_BM_OFF);
+		 (IS_BM_OFF | IS_LOW_POWER));
 }
 
 int
@@ -1448,6 +1563,24 @@ state_layout_ok(const struct rte_vfio_user_pci *pci, const uint8_t *cfg)
 	return true;
 }
 
+/* Whether a saved config space has our PM capability registers and a
+ * power state we support. Lock held. */
+static bool
+state_pm_ok(const struct rte_vfio_user_pci *pci, const uint8_t *cfg)
+{
+	const uint32_t ctl = pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL;
+	unsigned int ps;
+
+	if (pci->pm_cap == 0)
+		return true;
+	ps = get_le(&cfg[ctl], 2) & RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK;
+	return get_le(&cfg[pci->pm_cap + RTE_VFIO_USER_PCI_PM_PMC], 2) ==
+		       cfg16(pci, pci->pm_cap + RTE_VFIO_USER_PCI_PM_PMC) &&
+	       ((get_le(&cfg[ctl], 2) ^ cfg16(pci, ctl)) &
+		~RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK) == 0 &&
+	       pm_change_ok(pci, 0, ps);
+}
+
 static int
 state_check(const struct rte_vfio_user_pci *pci, const void *buf, size_t len,
 	    const char **why)
@@ -1479,6 +1612,10 @@ state_check(const struct rte_vfio_user_pci *pci, const void *buf, size_t len,
 	}
 	if (!state_layout_ok(pci, (const uint8_t *)buf + sizeof(h))) {
 		*why = "another function (identity or capabilities differ)";
+		return -EINVAL;
+	}
+	if (!state_pm_ok(pci, (const uint8_t *)buf + sizeof(h))) {
+		*why = "a power state or capability this function does not have";
 		return -EINVAL;
 	}
 	return 0;

@@ -1065,6 +1065,12 @@ static struct {
 	char path[128];
 } it;
 
+/* PM flags it_open() adds a power management capability with (at IT_PM),
+ * -1: none */
+static int it_pm = -1;
+#define IT_PM (IT_CAP + RTE_VFIO_USER_PCI_MSIX_CAP_SIZE)
+#define IT_PMCSR (IT_PM + RTE_VFIO_USER_PCI_PM_CTRL)
+
 static uint64_t
 efd(int fd)
 {
@@ -1186,6 +1192,10 @@ it_open(void)
 	assert_int_equal(rte_vfio_user_pci_set_bar(it.pci, 0, 4096, 0), 0);
 	assert_int_equal(rte_vfio_user_pci_add_msix(it.pci, IT_NVEC, 0, IT_TABLE,
 						    0, IT_PBA), IT_CAP);
+	if (it_pm >= 0)
+		assert_int_equal(rte_vfio_user_pci_add_pm(it.pci,
+							  (unsigned int)it_pm),
+				 IT_PM);
 	it.id = rte_vfio_user_register(it.path, NULL, NULL);
 	assert_true(it.id >= 0);
 	reg.priv = it.pci;
@@ -1591,6 +1601,236 @@ test_reset(void **state)
 	rte_vfio_user_pci_free(pci);
 }
 
+/* The power management capability: registers, allowed changes, events,
+ * the reset on D3hot to D0. */
+static void
+test_pm(void **state)
+{
+	struct rte_vfio_user_pci *pci = mk(RTE_VFIO_USER_PCI_CFG_SIZE);
+	const struct rte_vfio_user_pci_event *ev;
+	const uint32_t csr = 0x40 + RTE_VFIO_USER_PCI_PM_CTRL;
+
+	(void)state;
+	assert_int_equal(rte_vfio_user_pci_add_pm(NULL, 0), -EINVAL);
+	assert_int_equal(rte_vfio_user_pci_add_pm(pci, 1u << 3), -EINVAL);
+	assert_int_equal(rte_vfio_user_pci_set_bar(pci, 0, 4096, 0), 0);
+	assert_int_equal(rte_vfio_user_pci_add_pm(pci, 0), 0x40);
+	assert_int_equal(rte_vfio_user_pci_add_pm(pci,
+						  RTE_VFIO_USER_PCI_PM_F_D1),
+			 -EEXIST);
+	/* id 1, last in the list; PMC: version 1.2, no D1/D2, no PME;
+	 * PMCSR, bridge extensions and data 0 (No_Soft_Reset clear) */
+	assert_int_equal(rd(pci, RTE_VFIO_USER_PCI_CAPABILITY_LIST, 1), 0x40);
+	assert_true(rd(pci, RTE_VFIO_USER_PCI_STATUS, 2) &
+		    RTE_VFIO_USER_PCI_STATUS_CAP_LIST);
+	assert_int_equal(rd(pci, 0x40, 2), RTE_VFIO_USER_PCI_CAP_ID_PM);
+	assert_int_equal(rd(pci, 0x40 + RTE_VFIO_USER_PCI_PM_PMC, 2), 3);
+	assert_int_equal(rd(pci, csr, 4), 0);
+	/* only the power state is writable (no PME: PME_En, PME_Status,
+	 * data select are 0) */
+	nev = 0;
+	wr(pci, csr, 0xfffffffc, 4);
+	assert_int_equal(rd(pci, csr, 4), 0);
+	assert_int_equal(count_ev(RTE_VFIO_USER_PCI_EV_POWER), 0);
+	/* D1 and D2 are not supported: the write completes, nothing
+	 * changes */
+	wr(pci, csr, 1, 2);
+	assert_int_equal(rd(pci, csr, 2), 0);
+	wr(pci, csr, 2, 1);
+	assert_int_equal(rd(pci, csr, 2), 0);
+	assert_int_equal(count_ev(RTE_VFIO_USER_PCI_EV_POWER), 0);
+	assert_int_equal(count_ev(RTE_VFIO_USER_PCI_EV_CFG_WRITE), 3);
+
+	/* a driven function goes to D3hot: one event, no bus mastering */
+	wr(pci, RTE_VFIO_USER_PCI_COMMAND,
+	   RTE_VFIO_USER_PCI_CMD_MEMORY | RTE_VFIO_USER_PCI_CMD_MASTER, 2);
+	wr(pci, RTE_VFIO_USER_PCI_BASE_ADDRESS_0, 0xfe000000, 4);
+	assert_int_equal(rte_vfio_user_pci_bus_master(pci), 1);
+	nev = 0;
+	wr(pci, csr, RTE_VFIO_USER_PCI_PM_D3HOT, 2);
+	assert_int_equal(rd(pci, csr, 2), RTE_VFIO_USER_PCI_PM_D3HOT);
+	assert_int_equal(count_ev(RTE_VFIO_USER_PCI_EV_POWER), 1);
+	ev = find_ev(RTE_VFIO_USER_PCI_EV_POWER, 0);
+	assert_non_null(ev);
+	assert_int_equal(ev->old_val, 0);
+	assert_int_equal(ev->new_val, 3);
+	assert_int_equal(ev->reset, 0);
+	assert_int_equal(rte_vfio_user_pci_bus_master(pci), 0);
+	/* the command register stays what the driver wrote */
+	assert_int_equal(rd(pci, RTE_VFIO_USER_PCI_COMMAND, 2),
+			 RTE_VFIO_USER_PCI_CMD_MEMORY |
+				 RTE_VFIO_USER_PCI_CMD_MASTER);
+	/* D3hot again, or D2: nothing */
+	nev = 0;
+	wr(pci, csr, RTE_VFIO_USER_PCI_PM_D3HOT, 2);
+	wr(pci, csr, 2, 2);
+	assert_int_equal(rd(pci, csr, 2), RTE_VFIO_USER_PCI_PM_D3HOT);
+	assert_int_equal(count_ev(RTE_VFIO_USER_PCI_EV_POWER), 0);
+	/* D0: the function is reset (command, BAR back to 0), one event
+	 * saying so and the write's own, no command or BAR event */
+	nev = 0;
+	wr(pci, csr - 2, 0x0000ffff, 4);	/* PMC bytes and PMCSR */
+	assert_int_equal(rd(pci, csr, 2), 0);
+	assert_int_equal(rd(pci, RTE_VFIO_USER_PCI_COMMAND, 2), 0);
+	assert_int_equal(rd(pci, RTE_VFIO_USER_PCI_BASE_ADDRESS_0, 4), 0);
+	assert_int_equal(rte_vfio_user_pci_bus_master(pci), 1);
+	assert_int_equal(nev, 2);
+	assert_int_equal(evs[0].type, RTE_VFIO_USER_PCI_EV_POWER);
+	assert_int_equal(evs[0].old_val, 3);
+	assert_int_equal(evs[0].new_val, 0);
+	assert_int_equal(evs[0].reset, 1);
+	assert_int_equal(evs[1].type, RTE_VFIO_USER_PCI_EV_CFG_WRITE);
+	rte_vfio_user_pci_free(pci);
+
+	/* D1, D2 and No_Soft_Reset: deeper states only, or D0; D3hot to D0
+	 * keeps the function's state */
+	pci = mk(RTE_VFIO_USER_PCI_CFG_SIZE);
+	assert_int_equal(rte_vfio_user_pci_add_pm(
+				 pci,
+				 RTE_VFIO_USER_PCI_PM_F_D1 |
+					 RTE_VFIO_USER_PCI_PM_F_D2 |
+					 RTE_VFIO_USER_PCI_PM_F_NO_SOFT_RESET),
+			 0x40);
+	assert_int_equal(rd(pci, 0x40 + RTE_VFIO_USER_PCI_PM_PMC, 2),
+			 3 | RTE_VFIO_USER_PCI_PM_PMC_D1 |
+				 RTE_VFIO_USER_PCI_PM_PMC_D2);
+	assert_int_equal(rd(pci, csr, 2),
+			 RTE_VFIO_USER_PCI_PM_CTRL_NO_SOFT_RESET);
+	wr(pci, RTE_VFIO_USER_PCI_COMMAND, RTE_VFIO_USER_PCI_CMD_SERR, 2);
+	wr(pci, csr, 2, 2);
+	assert_int_equal(rd(pci, csr, 2) & 3, 2);
+	wr(pci, csr, 1, 2);			/* D2 to D1: refused */
+	assert_int_equal(rd(pci, csr, 2) & 3, 2);
+	wr(pci, csr, 3, 2);
+	assert_int_equal(rd(pci, csr, 2) & 3, 3);
+	wr(pci, csr, 2, 2);			/* D3hot to D2: refused */
+	assert_int_equal(rd(pci, csr, 2) & 3, 3);
+	nev = 0;
+	wr(pci, csr, 0, 2);
+	assert_int_equal(rd(pci, csr, 2),
+			 RTE_VFIO_USER_PCI_PM_CTRL_NO_SOFT_RESET);
+	assert_int_equal(rd(pci, RTE_VFIO_USER_PCI_COMMAND, 2),
+			 RTE_VFIO_USER_PCI_CMD_SERR);
+	ev = find_ev(RTE_VFIO_USER_PCI_EV_POWER, 0);
+	assert_non_null(ev);
+	assert_int_equal(ev->old_val, 3);
+	assert_int_equal(ev->reset, 0);
+	wr(pci, csr, 1, 2);			/* D0 to D1 */
+	assert_int_equal(rd(pci, csr, 2) & 3, 1);
+	assert_int_equal(rte_vfio_user_pci_bus_master(pci), 0);
+	/* a reset puts it back in D0 */
+	assert_int_equal(rte_vfio_user_pci_reset(pci), 0);
+	assert_int_equal(rd(pci, csr, 2) & 3, 0);
+	assert_int_equal(rte_vfio_user_pci_bus_master(pci), 1);
+	rte_vfio_user_pci_free(pci);
+
+	/* the power state travels with a saved state; one this function
+	 * cannot be in, or other PM registers, are refused */
+	struct rte_vfio_user_pci *a = mk(RTE_VFIO_USER_PCI_CFG_SIZE);
+	struct rte_vfio_user_pci *b = mk(RTE_VFIO_USER_PCI_CFG_SIZE);
+	size_t sz;
+	uint8_t *st, *bad;
+
+	assert_int_equal(rte_vfio_user_pci_add_pm(a, 0), 0x40);
+	assert_int_equal(rte_vfio_user_pci_add_pm(b, 0), 0x40);
+	sz = rte_vfio_user_pci_state_size(a);
+	st = malloc(sz);
+	bad = malloc(sz);
+	assert_non_null(st);
+	assert_non_null(bad);
+	wr(a, csr, RTE_VFIO_USER_PCI_PM_D3HOT, 2);
+	assert_int_equal(rte_vfio_user_pci_save(a, st, sz), (ssize_t)sz);
+	memcpy(bad, st, sz);
+	bad[24 + csr] = 2;			/* D2: not supported */
+	assert_int_equal(rte_vfio_user_pci_restore(b, bad, sz), -EINVAL);
+	memcpy(bad, st, sz);
+	bad[24 + csr] |= RTE_VFIO_USER_PCI_PM_CTRL_NO_SOFT_RESET;
+	assert_int_equal(rte_vfio_user_pci_restore(b, bad, sz), -EINVAL);
+	memcpy(bad, st, sz);
+	bad[24 + 0x40 + RTE_VFIO_USER_PCI_PM_PMC + 1] |= 0x2;	/* D1 */
+	assert_int_equal(rte_vfio_user_pci_restore(b, bad, sz), -EINVAL);
+	assert_int_equal(rte_vfio_user_pci_bus_master(b), 1);
+	assert_int_equal(rte_vfio_user_pci_restore(b, st, sz), 0);
+	assert_int_equal(rd(b, csr, 2), RTE_VFIO_USER_PCI_PM_D3HOT);
+	assert_int_equal(rte_vfio_user_pci_bus_master(b), 0);
+	nev = 0;
+	wr(b, csr, 0, 2);			/* and resets from there */
+	assert_int_equal(count_ev(RTE_VFIO_USER_PCI_EV_POWER), 1);
+	assert_int_equal(evs[0].reset, 1);
+	assert_int_equal(rte_vfio_user_pci_bus_master(b), 1);
+	free(st);
+	free(bad);
+	rte_vfio_user_pci_free(a);
+	rte_vfio_user_pci_free(b);
+}
+
+/* Interrupts outside D0, through a client: none; what happened meanwhile
+ * comes after D3hot to D0 with No_Soft_Reset, is dropped with a reset. */
+static void
+test_irq_power(void **state)
+{
+	(void)state;
+	for (int keep = 0; keep < 2; keep++) {
+		it_pm = keep ? RTE_VFIO_USER_PCI_PM_F_NO_SOFT_RESET : 0;
+		it_open();
+		it_pm = -1;
+		cwr(RTE_VFIO_USER_PCI_COMMAND, RTE_VFIO_USER_PCI_CMD_MASTER, 2);
+		cwr(IT_CTL, IT_EN, 2);
+		assert_int_equal(trig(0), 1);
+		assert_int_equal(efd(it.msix[0]), 1);
+		cwr(IT_PMCSR, RTE_VFIO_USER_PCI_PM_D3HOT, 2);
+		assert_int_equal(crd(IT_PMCSR, 2) & 3, 3);
+		/* MSI-X: held in the PBA */
+		assert_int_equal(trig(0), 0);
+		assert_int_equal(trig(2), 0);
+		assert_int_equal(efd(it.msix[0]), 0);
+		assert_int_equal(pba(), 0x5);
+		/* INTx (MSI-X disabled): the level shows, is not signalled */
+		cwr(IT_CTL, 0, 2);
+		assert_int_equal(intx(true), 0);
+		assert_true(status_int());
+		assert_int_equal(efd(it.intx), 0);
+		cwr(IT_CTL, IT_EN, 2);
+		assert_int_equal(efd(it.msix[0]), 0);
+		cwr(IT_PMCSR, 0, 2);
+		if (keep) {
+			/* back in D0, state kept: the held vectors go out
+			 * once, INTx stays excluded by MSI-X */
+			assert_int_equal(efd(it.msix[0]), 1);
+			assert_int_equal(efd(it.msix[2]), 1);
+			assert_int_equal(pba(), 0);
+			assert_int_equal(efd(it.intx), 0);
+			assert_int_equal(crd(IT_CTL, 2) & IT_EN, IT_EN);
+		} else {
+			/* reset: MSI-X disabled, nothing pending, INTx
+			 * down and not signalled */
+			assert_int_equal(crd(IT_CTL, 2) & IT_EN, 0);
+			assert_int_equal(pba(), 0);
+			assert_int_equal(efd(it.msix[0]), 0);
+			assert_int_equal(efd(it.msix[2]), 0);
+			assert_false(status_int());
+			assert_int_equal(efd(it.intx), 0);
+			assert_int_equal(crd(RTE_VFIO_USER_PCI_COMMAND, 2), 0);
+		}
+		/* a client leaving the function in D3hot: the next one
+		 * finds it in D0, a working function (its own state is
+		 * kept, as for any reconnecting client) */
+		cwr(IT_CTL, 0, 2);
+		cwr(RTE_VFIO_USER_PCI_COMMAND, RTE_VFIO_USER_PCI_CMD_SERR, 2);
+		cwr(IT_PMCSR, RTE_VFIO_USER_PCI_PM_D3HOT, 2);
+		assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 0);
+		assert_int_equal(intx(false), 0);
+		nev = 0;
+		it_detach();
+		assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 1);
+		assert_int_equal(rd(it.pci, IT_PMCSR, 2) & 3, 0);
+		assert_int_equal(rd(it.pci, RTE_VFIO_USER_PCI_COMMAND, 2),
+				 RTE_VFIO_USER_PCI_CMD_SERR);
+		assert_int_equal(count_ev(RTE_VFIO_USER_PCI_EV_POWER), 0);
+		it_close();
+	}
+}
+
 /* A function of the layout the state tests use. */
 static struct rte_vfio_user_pci *
 mk_state_fn(uint16_t device_id, uint16_t nvec)
@@ -1741,6 +1981,8 @@ main(void)
 		cmocka_unit_test(test_irq_bus_master),
 		cmocka_unit_test(test_irq_race),
 		cmocka_unit_test(test_reset),
+		cmocka_unit_test(test_pm),
+		cmocka_unit_test(test_irq_power),
 		cmocka_unit_test(test_state_save_restore),
 	};
 
