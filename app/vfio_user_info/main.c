@@ -155,6 +155,48 @@ decode_caps(const uint8_t *cfg, bool print)
 					printf(" multiplier=%08x", rd32(cfg, off + 16));
 				printf("\n");
 			}
+		} else if (id == 0x01 && off + 8 <= PCI_CFG_SIZE) {
+			/* PCI PM 1.2: PMC, PMCSR, as lspci shows them */
+			static const unsigned int aux_ma[8] = {
+				0, 55, 100, 160, 220, 270, 320, 375,
+			};
+			uint16_t pmc = rd16(cfg, off + 2),
+				 csr = rd16(cfg, off + 4);
+
+			json_object_set_new(c, "version",
+					    json_integer(pmc & 7));
+			json_object_set_new(c, "d1", json_boolean(pmc & 0x200));
+			json_object_set_new(c, "d2", json_boolean(pmc & 0x400));
+			json_object_set_new(c, "pme_support",
+					    json_integer(pmc >> 11));
+			json_object_set_new(c, "power_state",
+					    json_integer(csr & 3));
+			json_object_set_new(c, "no_soft_reset",
+					    json_boolean(csr & 0x8));
+			json_object_set_new(c, "pme_enable",
+					    json_boolean(csr & 0x100));
+			json_object_set_new(c, "pme_status",
+					    json_boolean(csr & 0x8000));
+			if (print)
+				printf("\tCapabilities: [%02x] Power Management version %u\n"
+				       "\t\tFlags: PMEClk%c DSI%c D1%c D2%c AuxCurrent=%umA "
+				       "PME(D0%c,D1%c,D2%c,D3hot%c,D3cold%c)\n"
+				       "\t\tStatus: D%u NoSoftRst%c PME-Enable%c DSel=%u "
+				       "DScale=%u PME%c\n",
+				       off, pmc & 7, pmc & 0x8 ? '+' : '-',
+				       pmc & 0x20 ? '+' : '-',
+				       pmc & 0x200 ? '+' : '-',
+				       pmc & 0x400 ? '+' : '-',
+				       aux_ma[(pmc >> 6) & 7],
+				       pmc & 0x0800 ? '+' : '-',
+				       pmc & 0x1000 ? '+' : '-',
+				       pmc & 0x2000 ? '+' : '-',
+				       pmc & 0x4000 ? '+' : '-',
+				       pmc & 0x8000 ? '+' : '-', csr & 3,
+				       csr & 0x8 ? '+' : '-',
+				       csr & 0x100 ? '+' : '-',
+				       (csr >> 9) & 0xf, (csr >> 13) & 3,
+				       csr & 0x8000 ? '+' : '-');
 		} else if (id == 0x05 && print) {
 			uint16_t ctl = rd16(cfg, off + 2);
 

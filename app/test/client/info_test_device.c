@@ -77,12 +77,19 @@ build_config(void)
 
 	/* virtio vendor capability: common cfg, BAR4 [0, 0x38) */
 	cfg[0x4c] = 0x09;
-	cfg[0x4d] = 0x00;
+	cfg[0x4d] = 0x5c;
 	cfg[0x4e] = 16;			/* cap_len */
 	cfg[0x4f] = 1;			/* cfg_type: common */
 	cfg[0x50] = 4;			/* bar */
 	wr32(0x54, 0);			/* offset */
 	wr32(0x58, 0x38);		/* length */
+
+	/* power management 1.2: D1, D2, PME from D3hot; in D3hot with
+	 * No_Soft_Reset, PME enabled */
+	cfg[0x5c] = 0x01;
+	cfg[0x5d] = 0x00;
+	wr16(0x5e, 0x4603);
+	wr16(0x60, 0x010b);
 }
 
 static ssize_t

@@ -334,6 +334,11 @@ test_text(void **state)
 			"\t\tPBA: BAR=1 offset=00000800\n",
 		"\tCapabilities: [4c] Vendor Specific Information: VirtIO: "
 			"common cfg\n\t\tBAR=4 offset=00000000 size=00000038\n",
+		"\tCapabilities: [5c] Power Management version 3\n"
+		"\t\tFlags: PMEClk- DSI- D1+ D2+ AuxCurrent=0mA "
+		"PME(D0-,D1-,D2-,D3hot+,D3cold-)\n"
+		"\t\tStatus: D3 NoSoftRst+ PME-Enable+ DSel=0 DScale=0 "
+		"PME-\n",
 	};
 	char head[200];
 	struct run *r = malloc(sizeof(*r));
@@ -517,7 +522,7 @@ test_json(void **state)
 	assert_int_equal(get_int(c, "address"), 0);
 
 	caps = get(pci, "capabilities");
-	assert_int_equal(json_array_size(caps), 2);
+	assert_int_equal(json_array_size(caps), 3);
 	c = json_array_get(caps, 0);
 	assert_int_equal(get_int(c, "offset"), 0x40);
 	assert_int_equal(get_int(c, "id"), 0x11);
@@ -538,6 +543,18 @@ test_json(void **state)
 	assert_int_equal(get_int(c, "bar"), 4);
 	assert_int_equal(get_int(c, "bar_offset"), 0);
 	assert_int_equal(get_int(c, "length"), 0x38);
+	c = json_array_get(caps, 2);
+	assert_int_equal(get_int(c, "offset"), 0x5c);
+	assert_int_equal(get_int(c, "id"), 0x01);
+	assert_string_equal(get_str(c, "name"), "Power Management");
+	assert_int_equal(get_int(c, "version"), 3);
+	assert_true(get_bool(c, "d1"));
+	assert_true(get_bool(c, "d2"));
+	assert_int_equal(get_int(c, "pme_support"), 0x8);
+	assert_int_equal(get_int(c, "power_state"), 3);
+	assert_true(get_bool(c, "no_soft_reset"));
+	assert_true(get_bool(c, "pme_enable"));
+	assert_false(get_bool(c, "pme_status"));
 
 	json_decref(root);
 	free(r);
