@@ -689,6 +689,21 @@ def vnet_seeds():
             post(1, tx_bufs, False) + post(0, rx_bufs, True) + \
             vn_rx(0, 8) + vn_tx(0, pkts) + vn_queue_reset(4)
         s["ring_reset_" + layout] = bytes([V_MAP | V_MSIX]) + body
+    # the PM capability (at 0xa4, PMCSR at 0xa8): D3hot under traffic
+    # (nothing moves), D1 refused, D0 (device and function reset), a new
+    # bring-up and traffic again
+    pmcsr = 0xa8
+    for layout, feat, post in (("split", V_SPLIT, vn_split_post),
+                               ("packed", V_PACKED, vn_packed_post)):
+        body = vn_up(feat) + frames + post(1, tx_bufs, False) + \
+            post(0, rx_bufs, True) + vn_rx(0, 2) + \
+            vn_region_write(0, pmcsr, struct.pack("<H", 3)) + \
+            vn_rx(0, 8) + vn_tx(0, pkts) + \
+            vn_region_write(0, pmcsr, struct.pack("<H", 1)) + \
+            vn_region_write(0, pmcsr, struct.pack("<H", 0)) + vn_rx(0, 8) + \
+            vn_up(feat) + post(1, tx_bufs, False) + post(0, rx_bufs, True) + \
+            vn_rx(0, 8) + vn_tx(0, pkts)
+        s["power_reset_" + layout] = bytes([V_MAP | V_MSIX]) + body
     # config space and BAR writes a driver does not do
     s["registers"] = bytes([V_MAP]) + vn_region_write(0, 4, b"\x07\x05") + \
         vn_region_write(2, 0x16, b"\x07\x00") + vn_region_write(2, 0x18, b"\x00\x10") + \

@@ -419,6 +419,8 @@ parse_caps(struct nic_drv *d)
 
 		if (c[0] == RTE_VFIO_USER_PCI_CAP_ID_MSIX) {
 			d->msix_cap = p;
+		} else if (c[0] == RTE_VFIO_USER_PCI_CAP_ID_PM) {
+			d->pm_cap = p;
 		} else if (c[0] == RTE_VFIO_USER_PCI_CAP_ID_VNDR) {
 			memcpy(&off, c + offsetof(struct virtio_pci_cap, offset), 4);
 			switch (c[offsetof(struct virtio_pci_cap, cfg_type)]) {

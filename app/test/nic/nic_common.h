@@ -211,7 +211,7 @@ struct nic_drv {
 	uint8_t cfg[256];		/* config space as last read */
 	/* where the capabilities point (BAR offsets) */
 	uint32_t common, isr, devcfg, notify, notify_mult;
-	uint8_t msix_cap, pcicfg_cap;
+	uint8_t msix_cap, pcicfg_cap, pm_cap;
 	uint64_t features;		/* negotiated */
 	uint16_t ctrl_index;		/* the control queue's: 2 x the
 					 * max_virtqueue_pairs read with MQ */

@@ -204,7 +204,7 @@ test_cap_chain(void **state)
 	struct nic_drv *d = drv_open();
 	const uint8_t *cfg = d->cfg;
 	bool seen[256] = { false };
-	int found[VIRTIO_PCI_CAP_PCI_CFG + 1] = { 0 }, msix = 0, n = 0;
+	int found[VIRTIO_PCI_CAP_PCI_CFG + 1] = { 0 }, msix = 0, pm = 0, n = 0;
 	uint8_t p = cfg[RTE_VFIO_USER_PCI_CAPABILITY_LIST];
 
 	(void)state;
@@ -275,12 +275,22 @@ test_cap_chain(void **state)
 				assert_true(len >= sizeof(struct virtio_pci_cfg_cap));
 				break;
 			}
+		} else if (c[0] == RTE_VFIO_USER_PCI_CAP_ID_PM) {
+			/* PCI PM 1.2, D0 and D3hot, no PME, no data;
+			 * No_Soft_Reset 0: D3hot to D0 resets */
+			assert_int_equal(le32_at(c + RTE_VFIO_USER_PCI_PM_PMC) &
+						 0xffff,
+					 0x0003);
+			assert_int_equal(le32_at(c + RTE_VFIO_USER_PCI_PM_CTRL),
+					 0);
+			pm++;
 		} else {
 			fail_msg("unexpected capability 0x%02x at 0x%02x", c[0], p);
 		}
 		p = c[1];
 	}
 	assert_int_equal(msix, 1);
+	assert_int_equal(pm, 1);
 	for (int t = VIRTIO_PCI_CAP_COMMON_CFG; t <= VIRTIO_PCI_CAP_PCI_CFG; t++)
 		assert_int_equal(found[t], 1);
 	/* the queues' doorbells fit in the notify area */
@@ -1371,6 +1381,55 @@ test_reset_device(void **state)
 	drv_close(d);
 }
 
+/*
+ * The power management capability: D3hot takes the device out of the data
+ * path (no bus mastering there) with its state kept; D3hot to D0 resets
+ * device and function (No_Soft_Reset 0), which is a guest's reset method
+ * (Linux's "pm" reset) and what its suspend to RAM does. D1 and D2 are
+ * not supported: writes of them change nothing.
+ */
+static void
+test_pm_reset(void **state)
+{
+	struct nic_drv *d = drv_open();
+	uint32_t csr;
+	uint16_t ctl;
+
+	(void)state;
+	assert_true(d->pm_cap != 0);
+	csr = d->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL;
+	drv_init(d, NIC_OFFERED, NIC_NVQS);
+	check_traffic(d);
+	cfg_w16(d, csr, 1);
+	cfg_w16(d, csr, 2);
+	assert_int_equal(cfg_r16(d, csr), 0);
+	check_traffic(d);
+	cfg_w16(d, csr, RTE_VFIO_USER_PCI_PM_D3HOT);
+	assert_int_equal(cfg_r16(d, csr), RTE_VFIO_USER_PCI_PM_D3HOT);
+	/* in D3hot: state kept, no frame moves either way */
+	assert_true(drv_status(d) & VIRTIO_CONFIG_S_DRIVER_OK);
+	check_queues_idle(d);
+	/* D0: device and function reset */
+	cfg_w16(d, csr, 0);
+	assert_int_equal(cfg_r16(d, csr), 0);
+	check_reset_state(d);
+	check_queues_idle(d);
+	assert_int_equal(cfg_r16(d, RTE_VFIO_USER_PCI_COMMAND) &
+				 (RTE_VFIO_USER_PCI_CMD_MEMORY |
+				  RTE_VFIO_USER_PCI_CMD_MASTER),
+			 0);
+	ctl = cfg_r16(d, d->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS);
+	assert_int_equal(ctl & RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE, 0);
+	/* a driver brings it up again, as after a function reset */
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND,
+		RTE_VFIO_USER_PCI_CMD_MEMORY | RTE_VFIO_USER_PCI_CMD_MASTER);
+	cfg_w16(d, d->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS,
+		ctl | RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE);
+	drv_init(d, NIC_OFFERED, NIC_NVQS);
+	check_traffic(d);
+	drv_close(d);
+}
+
 /* ---- the ethdev link ---- */
 
 static void
@@ -1722,8 +1781,11 @@ main(void)
 		TM(test_pending_msix_after_reset),
 		T(test_used_flags_event_idx),
 		T(test_reset_status0),
-		T(test_reset_device),	T(test_link),
-		T(test_socket_devargs), T(test_close_settles),
+		T(test_reset_device),
+		T(test_pm_reset),
+		T(test_link),
+		T(test_socket_devargs),
+		T(test_close_settles),
 	};
 
 	if (nic_group_setup("nic_model") < 0)

@@ -6,8 +6,11 @@
 #         reset and set up again, VIRTIO_F_RING_RESET) and a payload
 #         check, rmmod virtio_net, modprobe it, ping again,
 #         unbind the function from virtio-pci (which clears Bus Master
-#         Enable) and bind it again, ping again, then `reboot -f`; second
-#         boot (a CMOS byte counts the boots): ping again
+#         Enable) and bind it again, ping again; the function reset
+#         through sysfs (its PM reset method) with the driver unbound,
+#         ping again; suspend to RAM up to the platform step (pm_test:
+#         D3hot and back), ping and a payload check, then `reboot -f`;
+#         second boot (a CMOS byte counts the boots): ping again
 #   hold  ping, then wait (the host kills QEMU with SIGKILL)
 #   ping  ping only (a new QEMU after the killed one)
 #   last  ping, then wait for the link to go down (the host stops testpmd)
@@ -53,6 +56,27 @@ full.0)
 	vt_check rebind_device vt_wait 10 g_find_dev
 	vt_check rebind_link_up g_net_up
 	vt_check rebind_ping g_ping 3
+	# the function's reset method: its PM capability (D3hot, then D0,
+	# which resets it), taken with the driver unbound
+	vt_info "reset methods: $(cat "$PCIDEV/reset_method")"
+	vt_check reset_method_pm grep -qw pm "$PCIDEV/reset_method"
+	vt_check reset_unbind sh -c \
+		"echo $bdf > /sys/bus/pci/drivers/virtio-pci/unbind"
+	vt_check reset_function sh -c "echo 1 > $PCIDEV/reset"
+	vt_check reset_bind sh -c \
+		"echo $bdf > /sys/bus/pci/drivers/virtio-pci/bind"
+	vt_check reset_device vt_wait 10 g_find_dev
+	vt_check reset_link_up g_net_up
+	vt_check reset_ping g_ping 3
+	# suspend to RAM up to the platform step: the driver freezes, the
+	# PCI core puts the function in D3hot, then back in D0 (a reset)
+	# and the driver restores
+	vt_check suspend_platform sh -c \
+		"echo platform > /sys/power/pm_test && echo mem > /sys/power/state"
+	echo none > /sys/power/pm_test
+	vt_check suspend_link_up vt_wait 10 g_net_up
+	vt_check suspend_ping g_ping 3
+	vt_check suspend_payload vmtool echo "$PEER_IP" 300 1400 8
 	vt_info "rebooting"
 	sync
 	reboot -f

@@ -8,8 +8,11 @@
 #     device logs the resets), traffic after; rmmod/modprobe virtio_net in
 #     the guest, traffic after; the function
 #     unbound from virtio-pci (Bus Master Enable cleared: the device says
-#     it stopped) and bound again, traffic after; guest `reboot -f` (QEMU
-#     resets the device), traffic on the second boot
+#     it stopped) and bound again, traffic after; the function reset
+#     from the guest's sysfs (PM reset: D3hot, then D0) and a suspend to
+#     RAM up to the platform step (testpmd logs both D3hot/D0 rounds),
+#     traffic after each; guest `reboot -f` (QEMU resets the device),
+#     traffic on the second boot
 #  2. QEMU killed with SIGKILL while the guest runs traffic, a new QEMU on
 #     the same socket: the device accepts it and traffic works again
 #  3. testpmd holds no more file descriptors or memory mappings after the
@@ -48,13 +51,21 @@ vm_expect boot1_device boot1_link_up boot1_ping ring_reset_feature \
 	rmmod_virtio_net \
 	netdev_gone modprobe_virtio_net reload_device reload_link_up \
 	reload_ping unbind_virtio_pci unbound_no_netdev bind_virtio_pci \
-	rebind_device rebind_link_up rebind_ping reboot_device \
-	reboot_link_up reboot_ping
+	rebind_device rebind_link_up rebind_ping reset_method_pm \
+	reset_unbind reset_function reset_bind reset_device reset_link_up \
+	reset_ping suspend_platform suspend_link_up suspend_ping \
+	suspend_payload reboot_device reboot_link_up reboot_ping
 for what in "bus mastering off" "bus mastering back" \
 	"virtqueue 0 reset by the driver" "virtqueue 1 reset by the driver"; do
 	grep -q "$what" "$TP_LOG" ||
 		{ echo "testpmd never logged \"$what\""; VM_FAILED=1; }
 done
+# the sysfs reset and the suspend: D3hot, then D0 resetting the function
+n3=$(grep -c "power state D0 -> D3" "$TP_LOG" || true)
+n0=$(grep -c "power state D3 -> D0: function reset" "$TP_LOG" || true)
+echo "testpmd saw $n3 changes to D3hot and $n0 resets coming back to D0"
+[ "$n3" -ge 2 ] && [ "$n0" -ge 2 ] ||
+	{ echo "expected two D3hot/D0 rounds (reset, suspend)"; VM_FAILED=1; }
 boots=$(tr -d '\r' < "$VM_LOG" | grep -c "^VMTEST BOOT" || true)
 echo "guest booted $boots times"
 [ "$boots" = 2 ] || { echo "expected 2 boots"; VM_FAILED=1; }

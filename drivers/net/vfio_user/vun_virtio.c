@@ -1285,6 +1285,27 @@ msix_disabled(struct vun_dev *d)
 		rte_vfio_user_pci_set_intx(d->pci, true);
 }
 
+/*
+ * The driver changed the power state (the PM capability). Outside D0 the
+ * function may not master the bus: the queues stop, as when Bus Master
+ * Enable goes. D3hot to D0 resets the function (No_Soft_Reset is 0): the
+ * library has reset config space, the device follows as for a
+ * DEVICE_RESET. This is the guest's reset method for the function
+ * (Linux's "pm" reset, and its suspend to RAM).
+ */
+static void
+power_changed(struct vun_dev *d, const struct rte_vfio_user_pci_event *ev)
+{
+	VUN_LOG(INFO, "%s: power state D%u -> D%u%s", d->path, ev->old_val,
+		ev->new_val, ev->reset ? ": function reset" : "");
+	if (ev->reset) {
+		virtio_reset(d);
+		d->bm_off = false;
+		return;
+	}
+	bus_master_changed(d);
+}
+
 /* Config space changes the device model acts on (event thread). */
 static void
 on_pci_event(struct rte_vfio_user_pci *pci,
@@ -1293,6 +1314,8 @@ on_pci_event(struct rte_vfio_user_pci *pci,
 	RTE_SET_USED(pci);
 	if (ev->type == RTE_VFIO_USER_PCI_EV_COMMAND)
 		bus_master_changed(arg);
+	else if (ev->type == RTE_VFIO_USER_PCI_EV_POWER)
+		power_changed(arg, ev);
 	else if (ev->type == RTE_VFIO_USER_PCI_EV_MSIX_CTRL &&
 		 (ev->old_val & RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE) &&
 		 !(ev->new_val & RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE))
@@ -1368,6 +1391,9 @@ pci_setup(struct vun_dev *d)
 	if (ret < 0)
 		return ret;
 	d->pci_cfg_cap = ret;
+	ret = rte_vfio_user_pci_add_pm(d->pci, 0);	/* D0, D3hot; resets */
+	if (ret < 0)
+		return ret;
 	return rte_vfio_user_pci_set_notify(d->pci, on_pci_event, d);
 }
 
