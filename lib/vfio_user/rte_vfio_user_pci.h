@@ -166,7 +166,7 @@ extern "C" {
 #define RTE_VFIO_USER_PCI_PM_PMC	 2 /**< capabilities (PMC), 16 bits */
 #define RTE_VFIO_USER_PCI_PM_CTRL	 4 /**< control/status (PMCSR), 16 bits */
 #define RTE_VFIO_USER_PCI_PM_CAP_SIZE	 8	 /**< bytes of the capability */
-#define RTE_VFIO_USER_PCI_PM_PMC_VERSION 0x0007u /**< 3: version 1.2 */
+#define RTE_VFIO_USER_PCI_PM_PMC_VERSION_MASK 0x0007u /**< version; 3: PM 1.2 */
 #define RTE_VFIO_USER_PCI_PM_PMC_D1	 (1u << 9)  /**< D1 supported */
 #define RTE_VFIO_USER_PCI_PM_PMC_D2	 (1u << 10) /**< D2 supported */
 #define RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK \
@@ -258,7 +258,9 @@ enum rte_vfio_user_pci_event_type {
 	 * the library has reset the function as rte_vfio_user_pci_reset()
 	 * does, before this event, and sends no other event of the write
 	 * but RTE_VFIO_USER_PCI_EV_CFG_WRITE: the device model resets its
-	 * own state, as for a DEVICE_RESET.
+	 * own state, as for a DEVICE_RESET (and, as after
+	 * rte_vfio_user_pci_reset(), clears the vectors it may have raised
+	 * meanwhile: rte_vfio_user_pci_msix_clear()).
 	 */
 	RTE_VFIO_USER_PCI_EV_POWER,
 };
@@ -467,7 +469,8 @@ int rte_vfio_user_pci_get_bar_addr(struct rte_vfio_user_pci *pci,
  *   The function.
  * @param id
  *   Capability id, 1 to 0xff but RTE_VFIO_USER_PCI_CAP_ID_MSIX (use
- *   rte_vfio_user_pci_add_msix()).
+ *   rte_vfio_user_pci_add_msix()); RTE_VFIO_USER_PCI_CAP_ID_PM only if
+ *   the function has none (rte_vfio_user_pci_add_pm()).
  * @param body
  *   Initial contents of the capability after its 2-byte header, @p len
  *   bytes.
@@ -479,7 +482,8 @@ int rte_vfio_user_pci_get_bar_addr(struct rte_vfio_user_pci *pci,
  *   Per-byte write-1-to-clear mask of @p body, or NULL: none.
  * @return
  *   Offset of the capability in config space, or -EINVAL (bad argument),
- *   -ENOSPC (does not fit below offset 0x100).
+ *   -EEXIST (a second PM capability), -ENOSPC (does not fit below offset
+ *   0x100).
  */
 __rte_experimental
 int rte_vfio_user_pci_add_cap(struct rte_vfio_user_pci *pci, uint8_t id,
@@ -519,19 +523,21 @@ int rte_vfio_user_pci_add_vendor_cap(struct rte_vfio_user_pci *pci,
  * RTE_VFIO_USER_PCI_PM_F_NO_SOFT_RESET. The device model hears of every
  * change (RTE_VFIO_USER_PCI_EV_POWER). With No_Soft_Reset clear, a guest
  * has a reset method for the function: Linux's "pm" reset (D3hot, then
- * D0) and QEMU's vfio reset path both use it. A client that leaves the
- * function outside D0 leaves it in D0 for the next one (no event, no
- * reset: the device model resets its state when a client goes). A PM
- * capability added with rte_vfio_user_pci_add_cap() is plain bytes to the
- * library.
+ * D0); QEMU writes D0 before its DEVICE_RESET at a system reset. A
+ * client that leaves the function outside D0 leaves it in D0 for the next
+ * one, reset as a D3hot to D0 change resets it (no event: the device
+ * model resets its own state when a client goes). A function has one PM
+ * capability: this one, or one added with rte_vfio_user_pci_add_cap(),
+ * which is plain bytes to the library.
  *
  * @param pci
  *   The function.
  * @param flags
  *   RTE_VFIO_USER_PCI_PM_F_* bits.
  * @return
- *   Offset of the capability, or -EINVAL (bad argument), -EEXIST (added
- *   before), -ENOSPC (does not fit below offset 0x100).
+ *   Offset of the capability, or -EINVAL (bad argument), -EEXIST (the
+ *   function has a PM capability), -ENOSPC (does not fit below offset
+ *   0x100).
  */
 __rte_experimental int rte_vfio_user_pci_add_pm(struct rte_vfio_user_pci *pci,
 						unsigned int flags);

@@ -505,27 +505,38 @@ rte_vfio_user_pci_attach(struct rte_vfio_user_pci *pci, int dev_id)
  * client had set Bus Master Enable is its own: the next one, which may
  * never touch the command register, gets a function that masters the bus.
  * So is a power state other than D0: the next client, which may know
- * nothing of power management, finds the function in D0 (the device model
- * resets its own state when a client leaves).
+ * nothing of power management, finds the function in D0, and reset, as
+ * the change from D3hot to D0 resets it, unless No_Soft_Reset says
+ * otherwise (the device model resets its own state when a client leaves).
  */
 void
 vu_pci_client_gone(struct vu_dev *dev)
 {
 	struct rte_vfio_user_pci *pci = __atomic_load_n(&dev->pci,
 							__ATOMIC_ACQUIRE);
+	bool intx_down = false;
 
 	if (pci == NULL)
 		return;
 	rte_spinlock_lock(&pci->lock);
 	pci->bm_armed = false;
-	if (pm_state(pci) != 0)
+	if (pm_state(pci) == RTE_VFIO_USER_PCI_PM_D3HOT &&
+	    !(cfg16(pci, pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL) &
+	      RTE_VFIO_USER_PCI_PM_CTRL_NO_SOFT_RESET)) {
+		reset_locked(pci);
+		intx_down = pci->intx_pin != 0;
+	} else if (pm_state(pci) != 0) {
 		pci->cfg[pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL] &=
 			(uint8_t)~RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK;
+	}
 	state_sync(pci);
 	/* vectors held only for want of bus mastering were that client's:
 	 * not for the next one (those still masked otherwise stay) */
 	msix_collect(pci, NULL);
 	rte_spinlock_unlock(&pci->lock);
+	if (intx_down)
+		rte_vfio_user_irq_clear(dev->id, VFIO_USER_PCI_INTX_IRQ_INDEX,
+					0);
 }
 
 /*
@@ -763,6 +774,18 @@ std_cap_add(struct rte_vfio_user_pci *pci, uint8_t id, const uint8_t *hdr,
 	return (int)off;
 }
 
+/* Whether the standard capability list has one of id (lock held). */
+static bool
+std_cap_has(const struct rte_vfio_user_pci *pci, uint8_t id)
+{
+	uint32_t off = pci->cfg[RTE_VFIO_USER_PCI_CAPABILITY_LIST] & ~3u;
+
+	for (int n = 0; off != 0 && n < 64; off = pci->cfg[off + 1] & ~3u, n++)
+		if (pci->cfg[off] == id)
+			return true;
+	return false;
+}
+
 int
 rte_vfio_user_pci_add_cap(struct rte_vfio_user_pci *pci, uint8_t id,
 			  const void *body, size_t len, const uint8_t *wmask,
@@ -774,7 +797,10 @@ rte_vfio_user_pci_add_cap(struct rte_vfio_user_pci *pci, uint8_t id,
 	    (len > 0 && body == NULL) || masks_check(wmask, w1cmask, len) < 0)
 		return -EINVAL;
 	rte_spinlock_lock(&pci->lock);
-	ret = std_cap_add(pci, id, NULL, 0, body, len, wmask, w1cmask);
+	if (id == RTE_VFIO_USER_PCI_CAP_ID_PM && std_cap_has(pci, id))
+		ret = -EEXIST;	/* a function has one */
+	else
+		ret = std_cap_add(pci, id, NULL, 0, body, len, wmask, w1cmask);
 	rte_spinlock_unlock(&pci->lock);
 	return ret;
 }
@@ -822,7 +848,7 @@ rte_vfio_user_pci_add_pm(struct rte_vfio_user_pci *pci, unsigned int flags)
 	wmask[RTE_VFIO_USER_PCI_PM_CTRL - 2] =
 		RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK;
 	rte_spinlock_lock(&pci->lock);
-	if (pci->pm_cap != 0) {
+	if (std_cap_has(pci, RTE_VFIO_USER_PCI_CAP_ID_PM)) {
 		rte_spinlock_unlock(&pci->lock);
 		return -EEXIST;
 	}

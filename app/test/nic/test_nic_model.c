@@ -1392,8 +1392,10 @@ static void
 test_pm_reset(void **state)
 {
 	struct nic_drv *d = drv_open();
+	struct rte_mbuf *m;
+	struct dvq *q;
+	uint16_t ctl, old, used;
 	uint32_t csr;
-	uint16_t ctl;
 
 	(void)state;
 	assert_true(d->pm_cap != 0);
@@ -1404,11 +1406,23 @@ test_pm_reset(void **state)
 	cfg_w16(d, csr, 2);
 	assert_int_equal(cfg_r16(d, csr), 0);
 	check_traffic(d);
+	/* receive buffers posted: the port could send */
+	q = &d->vq[0];
+	old = q->avail_idx;
+	for (unsigned int i = 0; i < 4; i++)
+		drv_post_rx(q, 1, 2048, false);
+	dvq_kick(d, q, old);
+	used = dvq_pending_used(q);
 	cfg_w16(d, csr, RTE_VFIO_USER_PCI_PM_D3HOT);
 	assert_int_equal(cfg_r16(d, csr), RTE_VFIO_USER_PCI_PM_D3HOT);
-	/* in D3hot: state kept, no frame moves either way */
+	/* in D3hot: state kept, no frame moves either way, the driver's
+	 * buffers untouched */
 	assert_true(drv_status(d) & VIRTIO_CONFIG_S_DRIVER_OK);
+	m = nic_mbuf(100, 904, 2048);
+	assert_int_equal(rte_eth_tx_burst(nic.port, 0, &m, 1), 0);
+	rte_pktmbuf_free(m);
 	check_queues_idle(d);
+	assert_int_equal(dvq_pending_used(q), used);
 	/* D0: device and function reset */
 	cfg_w16(d, csr, 0);
 	assert_int_equal(cfg_r16(d, csr), 0);

@@ -559,6 +559,12 @@ test_cap_chain(void **state)
 	off_pm = rte_vfio_user_pci_add_cap(pci, RTE_VFIO_USER_PCI_CAP_ID_PM,
 					   pm, 6, pm_w, pm_c);
 	assert_int_equal(off_pm, 0x40);
+	/* one PM capability per function, whichever way it came */
+	assert_int_equal(rte_vfio_user_pci_add_pm(pci, 0), -EEXIST);
+	assert_int_equal(rte_vfio_user_pci_add_cap(pci,
+						   RTE_VFIO_USER_PCI_CAP_ID_PM,
+						   pm, 6, NULL, NULL),
+			 -EEXIST);
 	assert_int_equal(rd(pci, RTE_VFIO_USER_PCI_STATUS, 2) &
 			 RTE_VFIO_USER_PCI_STATUS_CAP_LIST,
 			 RTE_VFIO_USER_PCI_STATUS_CAP_LIST);
@@ -1618,6 +1624,11 @@ test_pm(void **state)
 	assert_int_equal(rte_vfio_user_pci_add_pm(pci,
 						  RTE_VFIO_USER_PCI_PM_F_D1),
 			 -EEXIST);
+	assert_int_equal(rte_vfio_user_pci_add_cap(pci,
+						   RTE_VFIO_USER_PCI_CAP_ID_PM,
+						   "\x03\x00\x00\x00\x00\x00",
+						   6, NULL, NULL),
+			 -EEXIST);
 	/* id 1, last in the list; PMC: version 1.2, no D1/D2, no PME;
 	 * PMCSR, bridge extensions and data 0 (No_Soft_Reset clear) */
 	assert_int_equal(rd(pci, RTE_VFIO_USER_PCI_CAPABILITY_LIST, 1), 0x40);
@@ -1812,20 +1823,41 @@ test_irq_power(void **state)
 			assert_int_equal(efd(it.intx), 0);
 			assert_int_equal(crd(RTE_VFIO_USER_PCI_COMMAND, 2), 0);
 		}
-		/* a client leaving the function in D3hot: the next one
-		 * finds it in D0, a working function (its own state is
-		 * kept, as for any reconnecting client) */
+		assert_int_equal(intx(false), 0);
+		/* INTx (MSI-X disabled): one latched under a SET_IRQS mask
+		 * is dropped in D3hot (its unmask sends nothing); with
+		 * No_Soft_Reset, back in D0 with the level still high, it
+		 * is signalled again; a reset lowers the level */
 		cwr(IT_CTL, 0, 2);
+		irq_mask(VFIO_USER_PCI_INTX_IRQ_INDEX, 0, true);
+		assert_int_equal(intx(true), 0);
+		cwr(IT_PMCSR, RTE_VFIO_USER_PCI_PM_D3HOT, 2);
+		irq_mask(VFIO_USER_PCI_INTX_IRQ_INDEX, 0, false);
+		assert_int_equal(efd(it.intx), 0);
+		cwr(IT_PMCSR, 0, 2);
+		assert_int_equal(efd(it.intx), keep ? 1 : 0);
+		assert_int_equal(status_int(), keep);
+		assert_int_equal(intx(false), 0);
+		irq_mask(VFIO_USER_PCI_INTX_IRQ_INDEX, 0, false);	/* EOI */
+		assert_int_equal(efd(it.intx), 0);
+
+		/* a client leaving the function in D3hot: the next one
+		 * finds it in D0, a working function, reset as coming
+		 * back to D0 resets it (kept with No_Soft_Reset, as for
+		 * any reconnecting client) */
 		cwr(RTE_VFIO_USER_PCI_COMMAND, RTE_VFIO_USER_PCI_CMD_SERR, 2);
 		cwr(IT_PMCSR, RTE_VFIO_USER_PCI_PM_D3HOT, 2);
 		assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 0);
-		assert_int_equal(intx(false), 0);
+		assert_int_equal(intx(true), 0);
 		nev = 0;
 		it_detach();
 		assert_int_equal(rte_vfio_user_pci_bus_master(it.pci), 1);
 		assert_int_equal(rd(it.pci, IT_PMCSR, 2) & 3, 0);
 		assert_int_equal(rd(it.pci, RTE_VFIO_USER_PCI_COMMAND, 2),
-				 RTE_VFIO_USER_PCI_CMD_SERR);
+				 keep ? RTE_VFIO_USER_PCI_CMD_SERR : 0);
+		assert_int_equal(rd(it.pci, RTE_VFIO_USER_PCI_STATUS, 2) &
+					 RTE_VFIO_USER_PCI_STATUS_INTERRUPT,
+				 keep ? RTE_VFIO_USER_PCI_STATUS_INTERRUPT : 0);
 		assert_int_equal(count_ev(RTE_VFIO_USER_PCI_EV_POWER), 0);
 		it_close();
 	}

@@ -1252,7 +1252,7 @@ cfg_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
  * (rte_vfio_user_pci_bus_master()).
  */
 static void
-bus_master_changed(struct vun_dev *d)
+bus_master_changed(struct vun_dev *d, const char *why)
 {
 	bool off = rte_vfio_user_pci_bus_master(d->pci) == 0;
 
@@ -1260,11 +1260,11 @@ bus_master_changed(struct vun_dev *d)
 		return;
 	d->bm_off = off;
 	if (off) {
-		VUN_LOG(INFO, "%s: bus mastering off: queues stopped", d->path);
+		VUN_LOG(INFO, "%s: %s off: queues stopped", d->path, why);
 		vun_queues_stop(d);
 		return;
 	}
-	VUN_LOG(INFO, "%s: bus mastering back", d->path);
+	VUN_LOG(INFO, "%s: %s back", d->path, why);
 	if (!(d->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 	queues_start(d, false);
@@ -1303,7 +1303,7 @@ power_changed(struct vun_dev *d, const struct rte_vfio_user_pci_event *ev)
 		d->bm_off = false;
 		return;
 	}
-	bus_master_changed(d);
+	bus_master_changed(d, "D0");
 }
 
 /* Config space changes the device model acts on (event thread). */
@@ -1313,7 +1313,7 @@ on_pci_event(struct rte_vfio_user_pci *pci,
 {
 	RTE_SET_USED(pci);
 	if (ev->type == RTE_VFIO_USER_PCI_EV_COMMAND)
-		bus_master_changed(arg);
+		bus_master_changed(arg, "bus mastering");
 	else if (ev->type == RTE_VFIO_USER_PCI_EV_POWER)
 		power_changed(arg, ev);
 	else if (ev->type == RTE_VFIO_USER_PCI_EV_MSIX_CTRL &&
