@@ -169,6 +169,20 @@ test_bar_sizing(void **state)
 	assert_int_equal(reg.size, 4096);
 	assert_true(reg.flags & VFIO_USER_REGION_INFO_FLAG_READ);
 	assert_true(reg.flags & VFIO_USER_REGION_INFO_FLAG_WRITE);
+	/* read whole, as a client may (the kernel's vfio-pci allows it):
+	 * the MSI-X table (every vector masked) and PBA among zeros */
+	{
+		uint8_t *bar1 = malloc(4096);
+
+		assert_non_null(bar1);
+		memset(bar1, 0xaa, 4096);
+		bar_read(d, 1, 0, bar1, 4096);
+		for (uint32_t v = 0; v < NIC_NVEC; v++)
+			assert_int_equal(le32_at(bar1 + 16 * v + 12), 1);
+		for (uint32_t i = NIC_NVEC * 16; i < 4096; i++)
+			assert_int_equal(bar1[i], 0);
+		free(bar1);
+	}
 	assert_int_equal(rte_vfio_user_client_region_info(d->c, 4, &reg), 0);
 	assert_int_equal(reg.size, 16384);
 	assert_int_equal(rte_vfio_user_client_region_info(d->c,
