@@ -185,6 +185,24 @@ test_bar_sizing(void **state)
 	}
 	assert_int_equal(rte_vfio_user_client_region_info(d->c, 4, &reg), 0);
 	assert_int_equal(reg.size, 16384);
+	/* the virtio BAR read whole: each area as read on its own */
+	{
+		uint8_t *bar4 = malloc(16384);
+		struct virtio_net_config nc;
+
+		assert_non_null(bar4);
+		memset(bar4, 0xaa, 16384);
+		bar_read(d, NIC_BAR, 0, bar4, 16384);
+		assert_int_equal(bar4[d->common +
+				      offsetof(struct virtio_pci_common_cfg,
+					       num_queues)],
+				 cc_r16(d, CC(num_queues)) & 0xff);
+		drv_read_netcfg(d, &nc);
+		assert_memory_equal(bar4 + d->devcfg, &nc, sizeof(nc));
+		assert_int_equal(bar4[0x1800], 0);	/* a hole */
+		assert_int_equal(bar4[16383], 0);
+		free(bar4);
+	}
 	assert_int_equal(rte_vfio_user_client_region_info(d->c,
 			 VFIO_USER_PCI_CONFIG_REGION_INDEX, &reg), 0);
 	assert_true(reg.size >= 256);

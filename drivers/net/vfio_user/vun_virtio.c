@@ -1097,6 +1097,59 @@ net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 }
 
 /* BAR4 access callback. */
+static ssize_t bar4_access(int dev_id, void *priv, char *buf, size_t count,
+			   uint64_t off, bool is_write);
+
+/*
+ * An access across the edge of an area of the BAR (a client reading the
+ * whole BAR, as the kernel's vfio-pci lets it): each area's part as an
+ * access of its own, holes reading as zero.
+ */
+static ssize_t
+bar4_split(struct vun_dev *d, char *buf, size_t count, uint64_t off,
+	   bool is_write)
+{
+	const uint64_t edges[] = {
+		sizeof(struct vun_common_cfg),
+		VUN_ISR_OFF,
+		VUN_ISR_OFF + VUN_ISR_LEN,
+		VUN_DEVCFG_OFF,
+		VUN_DEVCFG_OFF + sizeof(struct virtio_net_config),
+		VUN_NOTIFY_OFF,
+		VUN_NOTIFY_OFF + (uint64_t)VUN_NOTIFY_MULT * vun_num_vqs(d),
+	};
+	const uint64_t end = off + count;
+
+	for (uint64_t a = off, b; a < end; a = b) {
+		b = end;
+		for (unsigned int i = 0; i < RTE_DIM(edges); i++)
+			if (edges[i] > a && edges[i] < b)
+				b = edges[i];
+		bar4_access(-1, d, buf + (a - off), b - a, a, is_write);
+	}
+	return (ssize_t)count;
+}
+
+/* Whether [off, off + count) crosses an edge of bar4_split(). */
+static bool
+bar4_crosses(const struct vun_dev *d, uint64_t off, size_t count)
+{
+	const uint64_t areas[4][2] = {
+		{ 0, sizeof(struct vun_common_cfg) },
+		{ VUN_ISR_OFF, VUN_ISR_LEN },
+		{ VUN_DEVCFG_OFF, sizeof(struct virtio_net_config) },
+		{ VUN_NOTIFY_OFF, (uint64_t)VUN_NOTIFY_MULT * vun_num_vqs(d) },
+	};
+
+	for (unsigned int i = 0; i < 4; i++) {
+		uint64_t s = areas[i][0], e = s + areas[i][1];
+
+		if (off < e && off + count > s && (off < s || off + count > e))
+			return true;
+	}
+	return false;
+}
+
 static ssize_t
 bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 	    bool is_write)
@@ -1104,6 +1157,8 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 	struct vun_dev *d = priv;
 
 	RTE_SET_USED(dev_id);
+	if (bar4_crosses(d, off, count))
+		return bar4_split(d, buf, count, off, is_write);
 	/* VUN_COMMON_OFF is 0 */
 	if (off + count <= sizeof(struct vun_common_cfg)) {
 		struct vun_common_cfg c;
