@@ -286,6 +286,9 @@ uint8_t *vuc_notify_mmap(struct vuc_dev *d, struct rte_vfio_user_client *c,
 void vuc_on_disconnect(struct rte_vfio_user_client *c, void *arg);
 void vuc_irqs_free(struct vuc_dev *d);
 int vuc_device_up(struct vuc_dev *d);
+/* The port's own MAC address to the device (CTRL_MAC_ADDR), d->lock held:
+ * 0, or the command's error. */
+int vuc_mac_tell(struct vuc_dev *d);
 void vuc_device_down(struct vuc_dev *d, bool reset);
 int vuc_read_link(struct vuc_dev *d);
 int vuc_rxq_intr(struct vuc_dev *d, uint16_t q, bool enable);

@@ -786,6 +786,43 @@ vuc_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
 	return 0;
 }
 
+/*
+ * The port's MAC address: its own from now on (kept across reconnections,
+ * as mac= is), and the device's too where it took CTRL_MAC_ADDR (its
+ * configuration space shows it; it does not filter): told now if it is
+ * up, at its next setup otherwise. A device that refuses it leaves the
+ * port's address as it was. The address the port has already changes
+ * nothing (ethdev gives it again at every start).
+ */
+static int
+vuc_mac_addr_set(struct rte_eth_dev *dev, struct rte_ether_addr *mac)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+	struct rte_ether_addr old;
+	bool old_given;
+	int ret = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (rte_is_same_ether_addr(mac, &d->mac)) {
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
+	old = d->mac;
+	old_given = d->mac_given;
+	rte_ether_addr_copy(mac, &d->mac);
+	d->mac_given = true;
+	if (d->client != NULL && rte_vfio_user_client_connected(d->client))
+		ret = vuc_mac_tell(d);
+	if (ret < 0) {
+		VUC_LOG(ERR, "%s: the device refused the MAC address: %s",
+			d->path, strerror(-ret));
+		d->mac = old;
+		d->mac_given = old_given;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
 /* rx queue q is the device's receiveq 2q, tx queue q its transmitq;
  * nb_desc is what the queue uses of its ring (buffers posted, frames in
  * flight) */
@@ -825,6 +862,7 @@ static const struct eth_dev_ops vuc_ops = {
 	.rx_queue_intr_enable = vuc_rx_intr_enable,
 	.rx_queue_intr_disable = vuc_rx_intr_disable,
 	.mtu_set = vuc_mtu_set,
+	.mac_addr_set = vuc_mac_addr_set,
 	.rxq_info_get = vuc_rxq_info,
 	.txq_info_get = vuc_txq_info,
 	.tx_done_cleanup = vuc_tx_done_cleanup,

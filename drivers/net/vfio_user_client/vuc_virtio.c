@@ -29,16 +29,12 @@
 #include "vu_pmd_csum.h"
 #include "vuc.h"
 
-#define WANT_FEATURES ( \
-	(1ULL << VIRTIO_F_VERSION_1) | \
-	(1ULL << VIRTIO_F_ACCESS_PLATFORM) | \
-	(1ULL << VIRTIO_RING_F_EVENT_IDX) | \
-	(1ULL << VIRTIO_NET_F_MAC) | \
-	(1ULL << VIRTIO_NET_F_STATUS) | \
-	(1ULL << VIRTIO_NET_F_MTU) | \
-	(1ULL << VIRTIO_NET_F_MRG_RXBUF) | \
-	(1ULL << VIRTIO_NET_F_CTRL_VQ) | \
-	(1ULL << VIRTIO_NET_F_MQ))
+#define WANT_FEATURES                                                        \
+	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_ACCESS_PLATFORM) | \
+	 (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_NET_F_MAC) |    \
+	 (1ULL << VIRTIO_NET_F_STATUS) | (1ULL << VIRTIO_NET_F_MTU) |        \
+	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CTRL_VQ) | \
+	 (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_NET_F_MQ))
 
 #define CFG_SIZE 256
 #define PCI_COMMAND 0x04
@@ -998,6 +994,22 @@ ctrl_cmd(struct vuc_dev *d, uint8_t cls, uint8_t cmd, const void *data,
 	return buf->ack == VIRTIO_NET_OK ? 0 : -EIO;
 }
 
+/*
+ * Tell the device the port's MAC address (VIRTIO_NET_CTRL_MAC_ADDR_SET,
+ * VIRTIO 1.2 5.1.6.5.2), if the port has one of its own (mac=, or set by
+ * the application) and the device took CTRL_MAC_ADDR; 0 otherwise. With
+ * d->lock held, the device up.
+ */
+int
+vuc_mac_tell(struct vuc_dev *d)
+{
+	if (!d->mac_given ||
+	    !(d->features & (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR)))
+		return 0;
+	return ctrl_cmd(d, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET,
+			d->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+}
+
 /* ---- interrupts ---- */
 
 /*
@@ -1273,6 +1285,10 @@ negotiate(struct vuc_dev *d)
 	if (!(d->features & (1ULL << VIRTIO_NET_F_GUEST_CSUM)) ||
 	    !(d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF)))
 		d->features &= ~VU_PMD_GUEST_TSO;
+	/* the control queue's commands only with it (VIRTIO 5.1.3.1) */
+	if (!(d->features & (1ULL << VIRTIO_NET_F_CTRL_VQ)))
+		d->features &= ~((1ULL << VIRTIO_NET_F_MQ) |
+				 (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR));
 	if (!(d->features & (1ULL << VIRTIO_F_VERSION_1))) {
 		VUC_LOG(ERR, "%s: device does not offer VIRTIO_F_VERSION_1", d->path);
 		return -ENOTSUP;
@@ -1420,6 +1436,8 @@ vuc_device_up(struct vuc_dev *d)
 		ret = ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
 			       VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &p, sizeof(p));
 	}
+	if (ret == 0)
+		ret = vuc_mac_tell(d);
 	if (ret < 0)
 		goto err;
 	for (uint16_t q = 0; q < d->pairs; q++) {
