@@ -342,6 +342,15 @@ main(int argc, char **argv)
 	}
 	ret = rte_eth_dev_start(0);
 	printf("fe: start %d\n", ret);
+	if (ret == 0) {
+		struct rte_eth_link link;
+
+		if (rte_eth_link_get_nowait(0, &link) == 0)
+			printf("fe: link %s speed %u duplex %s\n",
+			       link.link_status ? "up" : "down",
+			       link.link_speed,
+			       link.link_duplex ? "full" : "half");
+	}
 	heap_check("after start");
 	fflush(stdout);
 	end = rte_get_timer_cycles() + (uint64_t)(secs * rte_get_timer_hz());

@@ -47,7 +47,8 @@ import time
 
 MODES = ("notify_oob", "ctrl_small", "mq_max", "packed_leak", "mrg_stall",
          "fuzz_split", "fuzz_packed", "mute", "config_storm", "late_dma",
-         "nomac", "cfg_strict", "dupcap", "evidx", "mtu9000", "mtu1500")
+         "nomac", "cfg_strict", "dupcap", "evidx", "mtu9000", "mtu1500",
+         "speed")
 
 ap = argparse.ArgumentParser(description="hostile vfio-user virtio-net device")
 ap.add_argument("socket")
@@ -91,7 +92,7 @@ BAR1, BAR4, CONFIG = 1, 4, 7
 # virtio
 VERSION_1, F_PACKED, F_IN_ORDER, EVENT_IDX = 1 << 32, 1 << 34, 1 << 35, 1 << 29
 NET_MTU, NET_MAC, NET_MRG, NET_STATUS = 1 << 3, 1 << 5, 1 << 15, 1 << 16
-NET_CTRL_VQ, NET_MQ = 1 << 17, 1 << 22
+NET_CTRL_VQ, NET_MQ, NET_SPEED_DUPLEX = 1 << 17, 1 << 22, 1 << 63
 DRIVER_OK = 4
 DESC_F_NEXT, DESC_F_WRITE = 1, 2
 PACKED_AVAIL, PACKED_USED = 1 << 7, 1 << 15
@@ -116,6 +117,8 @@ elif MODE == "evidx":
     features |= EVENT_IDX
 elif MODE in ("mtu9000", "mtu1500"):
     features |= NET_MTU
+elif MODE == "speed":
+    features |= NET_SPEED_DUPLEX
 PACKED = bool(features & F_PACKED)
 CTRL_INDEX = 2 * max_pairs
 
@@ -157,6 +160,8 @@ bar4 = bytearray(0x4000)
 # mac, status (link up), max_virtqueue_pairs, mtu
 struct.pack_into("<6sHHH", bar4, 0x2000, b"\x02\x00\x00\x00\x00\x01", 1,
                  max_pairs, 9000 if MODE == "mtu9000" else 1500)
+# speed (Mbit/s) and duplex (0: half): read with SPEED_DUPLEX only
+struct.pack_into("<IB", bar4, 0x200c, 25000, 0)
 struct.pack_into("<6sHHH", bar4, 0x2800, b"\x02\x00\x00\x00\x00\x99", 1,
                  max_pairs, 1500)
 REGION_SIZES = {CONFIG: 256, BAR1: 0x1000, BAR4: 0x4000}

@@ -44,6 +44,8 @@
 #   cfg_strict    a device configuration of 8 bytes, reads past refused:
 #                 the port reads what its features need (it read 24)
 #   dupcap        two device configuration structures: the first used
+#   speed         VIRTIO_NET_F_SPEED_DUPLEX (25000, half): the port's link
+#                 says so; a device without it: 10G, full
 #   evidx         EVENT_IDX: avail->flags 0 (VIRTIO 1.2 2.7.10.1; was 1)
 #   mtu           VIRTIO_NET_F_MTU without mergeable buffers: a start
 #                 with mbufs no frame of the MTU fits refused, saying why
@@ -320,6 +322,19 @@ case_cfg_strict() {
 		pair_fail "$CASE: $(grep -a "^dev: devcfg: read" "$DEV_LOG" | head -1)"
 }
 
+# VIRTIO_NET_F_SPEED_DUPLEX: the port's link has the device's speed and
+# duplex (25000, half); without it (any other case) the ports' 10G, full
+case_speed() {
+	fe_case speed "" "--secs 0.3" ""
+	fe_ran
+	grep -a -q "^fe: link up speed 25000 duplex half$" "$FE_LOG" ||
+		pair_fail "$CASE: $(grep -a "^fe: link" "$FE_LOG")"
+	CASE=speed_not_offered fe_case nomac "" "--secs 0.3" ""
+	fe_ran
+	grep -a -q "^fe: link up speed 10000 duplex full$" "$FE_LOG" ||
+		pair_fail "$CASE: $(grep -a "^fe: link" "$FE_LOG")"
+}
+
 # two device configuration structures: the first is the one used
 case_dupcap() {
 	fe_case dupcap "" "--secs 0.3" ""
@@ -403,7 +418,7 @@ case_fail_msix() {
 }
 
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap evidx mtu one_vector fail_write fail_msix}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed evidx mtu one_vector fail_write fail_msix}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"

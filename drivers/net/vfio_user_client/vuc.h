@@ -175,6 +175,8 @@ struct vuc_dev {
 	struct rte_ether_addr mac;
 	bool mac_given;
 	uint16_t mtu;
+	uint32_t link_speed;		/* the device's (SPEED_DUPLEX), or 10G */
+	uint16_t link_duplex;		/* RTE_ETH_LINK_*_DUPLEX */
 	bool packed_vq;			/* devargs: features we ask for */
 	bool in_order;
 	bool mrg_rxbuf;

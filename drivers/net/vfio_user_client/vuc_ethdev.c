@@ -60,6 +60,10 @@ vuc_link_set(struct vuc_dev *d, bool up)
 	struct rte_eth_dev *eth = &rte_eth_devices[d->port_id];
 	struct rte_eth_link link = vu_pmd_link(up);
 
+	if (up) {	/* the device's, read at its setup */
+		link.link_speed = d->link_speed;
+		link.link_duplex = d->link_duplex;
+	}
 	if (__atomic_exchange_n(&d->link_up, up, __ATOMIC_ACQ_REL) == up)
 		return;
 	rte_eth_linkstatus_set(eth, &link);

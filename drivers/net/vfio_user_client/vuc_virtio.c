@@ -27,6 +27,7 @@
 #include <rte_memzone.h>
 
 #include "vu_pmd_csum.h"
+#include "vu_pmd_ethdev.h"
 #include "vuc.h"
 
 #define WANT_FEATURES                                                        \
@@ -34,7 +35,8 @@
 	 (1ULL << VIRTIO_RING_F_EVENT_IDX) | (1ULL << VIRTIO_NET_F_MAC) |    \
 	 (1ULL << VIRTIO_NET_F_STATUS) | (1ULL << VIRTIO_NET_F_MTU) |        \
 	 (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CTRL_VQ) | \
-	 (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_NET_F_MQ))
+	 (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR) | (1ULL << VIRTIO_NET_F_MQ) |  \
+	 (1ULL << VIRTIO_NET_F_SPEED_DUPLEX))
 
 #define CFG_SIZE 256
 #define PCI_COMMAND 0x04
@@ -1185,6 +1187,29 @@ device_reset(struct vuc_dev *d)
 }
 
 /*
+ * The link's speed and duplex (VIRTIO 1.2 5.1.4: speed in Mbit/s up to
+ * 0x7fffffff, -1 for unknown; duplex 1 full, 0 half, 0xff unknown) with
+ * SPEED_DUPLEX; the
+ * ports' default (10G, full) without it, or for what is unknown.
+ */
+static void
+link_speed_read(struct vuc_dev *d, const struct virtio_net_config *nc)
+{
+	const struct rte_eth_link def = vu_pmd_link(1);
+
+	d->link_speed = def.link_speed;
+	d->link_duplex = def.link_duplex;
+	if (!(d->features & (1ULL << VIRTIO_NET_F_SPEED_DUPLEX)))
+		return;
+	if (nc->speed <= INT32_MAX)	/* 5.1.4: else -1, unknown */
+		d->link_speed = nc->speed;
+	else
+		d->link_speed = RTE_ETH_SPEED_NUM_UNKNOWN;
+	if (nc->duplex == 0)
+		d->link_duplex = RTE_ETH_LINK_HALF_DUPLEX;
+}
+
+/*
  * The device configuration's fields of the negotiated features (VIRTIO
  * 1.2 5.1.4: mac, status, max_virtqueue_pairs, mtu, in that order), no
  * more (a device sizes the structure to what it has), read between two
@@ -1204,6 +1229,8 @@ netcfg_read(struct vuc_dev *d, struct virtio_net_config *nc)
 		{ VIRTIO_NET_F_MQ, offsetof(struct virtio_net_config, mtu) },
 		{ VIRTIO_NET_F_MTU,
 		  offsetof(struct virtio_net_config, mtu) + 2 },
+		{ VIRTIO_NET_F_SPEED_DUPLEX,
+		  offsetof(struct virtio_net_config, duplex) + 1 },
 	};
 	struct rte_vfio_user_client_access a[3];
 	uint32_t len = 0;
@@ -1373,6 +1400,7 @@ vuc_device_up(struct vuc_dev *d)
 	}
 	if (d->features & (1ULL << VIRTIO_NET_F_MTU))
 		d->mtu = nc.mtu;
+	link_speed_read(d, &nc);
 	if (d->features & (1ULL << VIRTIO_NET_F_MQ))
 		dev_pairs = nc.max_virtqueue_pairs;
 	if (!(d->features & (1ULL << VIRTIO_NET_F_CTRL_VQ)))
