@@ -1096,7 +1096,6 @@ net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 	c->duplex = 1;				/* full */
 }
 
-/* BAR4 access callback. */
 static ssize_t bar4_access(int dev_id, void *priv, char *buf, size_t count,
 			   uint64_t off, bool is_write);
 
@@ -1150,6 +1149,7 @@ bar4_crosses(const struct vun_dev *d, uint64_t off, size_t count)
 	return false;
 }
 
+/* BAR4 access callback. */
 static ssize_t
 bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 	    bool is_write)

@@ -1187,10 +1187,10 @@ device_reset(struct vuc_dev *d)
 }
 
 /*
- * The link's speed and duplex (VIRTIO 1.2 5.1.4: speed in Mbit/s up to
- * 0x7fffffff, -1 for unknown; duplex 1 full, 0 half, 0xff unknown) with
- * SPEED_DUPLEX; the
- * ports' default (10G, full) without it, or for what is unknown.
+ * The link's speed and duplex with SPEED_DUPLEX (VIRTIO 1.2 5.1.4: speed
+ * in Mbit/s up to 0x7fffffff, -1 for unknown; duplex 1 full, 0 half, 0xff
+ * unknown); the ports' default (10G, full) without it, or for what is
+ * unknown.
  */
 static void
 link_speed_read(struct vuc_dev *d, const struct virtio_net_config *nc)
