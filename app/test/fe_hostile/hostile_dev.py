@@ -48,7 +48,7 @@ import time
 MODES = ("notify_oob", "ctrl_small", "mq_max", "packed_leak", "mrg_stall",
          "fuzz_split", "fuzz_packed", "mute", "config_storm", "late_dma",
          "nomac", "cfg_strict", "dupcap", "evidx", "mtu9000", "mtu1500",
-         "speed")
+         "speed", "macrefuse")
 
 ap = argparse.ArgumentParser(description="hostile vfio-user virtio-net device")
 ap.add_argument("socket")
@@ -93,6 +93,7 @@ BAR1, BAR4, CONFIG = 1, 4, 7
 VERSION_1, F_PACKED, F_IN_ORDER, EVENT_IDX = 1 << 32, 1 << 34, 1 << 35, 1 << 29
 NET_MTU, NET_MAC, NET_MRG, NET_STATUS = 1 << 3, 1 << 5, 1 << 15, 1 << 16
 NET_CTRL_VQ, NET_MQ, NET_SPEED_DUPLEX = 1 << 17, 1 << 22, 1 << 63
+NET_CTRL_MAC_ADDR = 1 << 23
 DRIVER_OK = 4
 DESC_F_NEXT, DESC_F_WRITE = 1, 2
 PACKED_AVAIL, PACKED_USED = 1 << 7, 1 << 15
@@ -119,6 +120,8 @@ elif MODE in ("mtu9000", "mtu1500"):
     features |= NET_MTU
 elif MODE == "speed":
     features |= NET_SPEED_DUPLEX
+elif MODE == "macrefuse":
+    features |= NET_CTRL_VQ | NET_CTRL_MAC_ADDR
 PACKED = bool(features & F_PACKED)
 CTRL_INDEX = 2 * max_pairs
 
@@ -335,11 +338,11 @@ def ctrl_answer(cq):
     aidx = rd16(cq.avail + 2)
     while ctrl_seen[0] != aidx:
         head = rd16(cq.avail + 4 + 2 * (ctrl_seen[0] % cq.size))
-        i, out, n = head, b"", 0
+        i, out, n, acks = head, b"", 0, []
         while n < 4:
             addr, ln, fl, nxt = struct.unpack("<QIHH", mem_read(cq.desc + 16 * i, 16))
             if fl & DESC_F_WRITE:
-                mem_write(addr, b"\0")          # VIRTIO_NET_OK
+                acks.append(addr)
             else:
                 out += mem_read(addr, min(ln, 64))
             n += 1
@@ -351,8 +354,12 @@ def ctrl_answer(cq):
             return
         cls, cmd = out[0], out[1]
         arg = struct.unpack("<H", out[2:4])[0] if len(out) >= 4 else -1
-        log("ctrl: class %d cmd %d arg %d acked (%d descriptors, queue size %d)"
-            % (cls, cmd, arg, n, cq.size))
+        # macrefuse: VIRTIO_NET_CTRL_MAC commands answered VIRTIO_NET_ERR
+        refuse = MODE == "macrefuse" and cls == 1
+        for a in acks:
+            mem_write(a, b"\1" if refuse else b"\0")
+        log("ctrl: class %d cmd %d arg %d %s (%d descriptors, queue size %d)"
+            % (cls, cmd, arg, "refused" if refuse else "acked", n, cq.size))
         uidx = rd16(cq.used + 2)
         mem_write(cq.used + 4 + 8 * (uidx % cq.size), struct.pack("<II", head, 1))
         ctrl_seen[0] = (ctrl_seen[0] + 1) & 0xffff

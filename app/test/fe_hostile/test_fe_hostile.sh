@@ -46,6 +46,8 @@
 #   dupcap        two device configuration structures: the first used
 #   speed         VIRTIO_NET_F_SPEED_DUPLEX (25000, half): the port's link
 #                 says so; a device without it: 10G, full
+#   macrefuse     CTRL_MAC_ADDR, the port's mac= refused: the setup goes
+#                 on, the port keeps its address
 #   evidx         EVENT_IDX: avail->flags 0 (VIRTIO 1.2 2.7.10.1; was 1)
 #   mtu           VIRTIO_NET_F_MTU without mergeable buffers: a start
 #                 with mbufs no frame of the MTU fits refused, saying why
@@ -335,6 +337,19 @@ case_speed() {
 		pair_fail "$CASE: $(grep -a "^fe: link" "$FE_LOG")"
 }
 
+# VIRTIO_NET_F_CTRL_MAC_ADDR, the port's mac= refused by the device: the
+# setup goes on (a warning), the port keeps its address
+case_macrefuse() {
+	fe_case macrefuse ",mac=02:aa:bb:cc:dd:ee" "--secs 0.3" ""
+	fe_ran
+	grep -a -q "^dev: ctrl: class 1 cmd 1 .* refused" "$DEV_LOG" ||
+		pair_fail "$CASE: the device was not asked"
+	grep -a -q "refused the port's MAC address" "$FE_LOG" ||
+		pair_fail "$CASE: the port did not say it was refused"
+	grep -a -q "^fe: mac 02:AA:BB:CC:DD:EE \|^fe: mac 02:aa:bb:cc:dd:ee " \
+		"$FE_LOG" || pair_fail "$CASE: $(grep -a "^fe: mac" "$FE_LOG")"
+}
+
 # two device configuration structures: the first is the one used
 case_dupcap() {
 	fe_case dupcap "" "--secs 0.3" ""
@@ -418,7 +433,7 @@ case_fail_msix() {
 }
 
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed evidx mtu one_vector fail_write fail_msix}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed macrefuse evidx mtu one_vector fail_write fail_msix}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"

@@ -1464,8 +1464,13 @@ vuc_device_up(struct vuc_dev *d)
 		ret = ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
 			       VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &p, sizeof(p));
 	}
-	if (ret == 0)
-		ret = vuc_mac_tell(d);
+	if (ret == 0 && (ret = vuc_mac_tell(d)) == -EIO) {
+		/* refused: the port keeps its address, the device its own */
+		VUC_LOG(WARNING,
+			"%s: the device refused the port's MAC address",
+			d->path);
+		ret = 0;
+	}
 	if (ret < 0)
 		goto err;
 	for (uint16_t q = 0; q < d->pairs; q++) {
