@@ -931,11 +931,12 @@ int rte_vfio_user_pci_msix_trigger(struct rte_vfio_user_pci *pci,
  * @param is_write
  *   True for a write.
  * @return
- *   @p count if the access touched the table or the PBA and has been
- *   done: an access across their edges (a client reading the whole BAR)
- *   is done piece by piece, the bytes outside both reading as zero and
- *   taking no writes; 0 if it touches neither (the caller handles it);
- *   -EINVAL on a bad argument.
+ *   @p count if the access was wholly inside the table or the PBA and has
+ *   been done; 0 if it touches neither (the caller handles it);
+ *   -EINVAL if it straddles their boundary (a caller whose client may
+ *   read across it, e.g. a whole BAR, splits the access at their edges:
+ *   net_vfio_user's BAR1 callback does) or on a bad argument (an access
+ *   wrapping past 2^64 included).
  */
 __rte_experimental
 ssize_t rte_vfio_user_pci_msix_access(struct rte_vfio_user_pci *pci,

@@ -1380,39 +1380,6 @@ pba_read(struct rte_vfio_user_pci *pci, uint64_t off, char *buf, size_t count)
 	memcpy(buf, &pba[off], count);
 }
 
-/*
- * An access across the edge of the table or PBA (a client reading a whole
- * BAR, as it may with the kernel's vfio-pci): done piece by piece, each
- * wholly inside the table, the PBA or neither; bytes in neither read as
- * zero and take no writes. cuts: the edges (0: none).
- */
-static ssize_t
-msix_access_split(struct rte_vfio_user_pci *pci, unsigned int bar, char *buf,
-		  size_t count, uint64_t offset, bool is_write,
-		  const uint64_t cuts[4])
-{
-	const uint64_t end = offset + count;
-	uint64_t a = offset;
-
-	while (a < end) {
-		uint64_t b = end;
-		ssize_t ret;
-
-		for (unsigned int i = 0; i < 4; i++)
-			if (cuts[i] > a && cuts[i] < b)
-				b = cuts[i];
-		ret = rte_vfio_user_pci_msix_access(pci, bar,
-						    buf + (a - offset), b - a,
-						    a, is_write);
-		if (ret < 0)
-			return ret;
-		if (ret == 0 && !is_write)
-			memset(buf + (a - offset), 0, b - a);
-		a = b;
-	}
-	return (ssize_t)count;
-}
-
 ssize_t
 rte_vfio_user_pci_msix_access(struct rte_vfio_user_pci *pci, unsigned int bar,
 			      char *buf, size_t count, uint64_t offset,
@@ -1426,7 +1393,8 @@ rte_vfio_user_pci_msix_access(struct rte_vfio_user_pci *pci, unsigned int bar,
 	void *cb_arg;
 	int dev_id;
 
-	if (pci == NULL || (buf == NULL && count > 0))
+	if (pci == NULL || (buf == NULL && count > 0) ||
+	    count > UINT64_MAX - offset)
 		return -EINVAL;
 	if (count == 0)
 		return 0;
@@ -1447,16 +1415,12 @@ rte_vfio_user_pci_msix_access(struct rte_vfio_user_pci *pci, unsigned int bar,
 	}
 	if ((in_table && (offset < tstart || count > tlen - (offset - tstart))) ||
 	    (in_pba && (offset < pstart || count > plen - (offset - pstart)))) {
-		const uint64_t cuts[4] = {
-			in_table ? tstart : 0,
-			in_table ? tstart + tlen : 0,
-			in_pba ? pstart : 0,
-			in_pba ? pstart + plen : 0,
-		};
-
 		rte_spinlock_unlock(&pci->lock);
-		return msix_access_split(pci, bar, buf, count, offset, is_write,
-					 cuts);
+		VU_LOG(DEBUG,
+		       "BAR%u access [0x%" PRIx64 ", +%zu) straddles "
+		       "the MSI-X table or PBA",
+		       bar, offset, count);
+		return -EINVAL;
 	}
 	if (in_pba) {
 		if (is_write)	/* read-only: ignored */

@@ -757,7 +757,6 @@ test_msix_table(void **state)
 	struct rte_vfio_user_pci_msix_entry e;
 	const struct rte_vfio_user_pci_event *ev;
 	char b[32];
-	uint32_t ctl3;
 	int cap;
 
 	(void)state;
@@ -805,10 +804,23 @@ test_msix_table(void **state)
 		assert_true(e.addr == 0 && e.data == 0 && e.ctrl == 1);
 	}
 	assert_int_equal(rte_vfio_user_pci_msix_get_entry(pci, 4, &e), -EINVAL);
-	/* accesses outside table and PBA are the caller's */
+	/* accesses outside table and PBA are the caller's; straddling is bad */
 	assert_int_equal(rte_vfio_user_pci_msix_access(pci, 0, b, 4, 0x10, false), 0);
 	assert_int_equal(rte_vfio_user_pci_msix_access(pci, 0, b, 4, 0x840, false), 0);
 	assert_int_equal(rte_vfio_user_pci_msix_access(pci, 2, b, 4, 0x800, false), 0);
+	assert_int_equal(rte_vfio_user_pci_msix_access(pci, 0, b, 8, 0x7fc,
+						       false),
+			 -EINVAL);
+	assert_int_equal(rte_vfio_user_pci_msix_access(pci, 0, b, 8, 0x83c,
+						       true),
+			 -EINVAL);
+	assert_int_equal(rte_vfio_user_pci_msix_access(pci, 0, b, 16, 0xbfc,
+						       false),
+			 -EINVAL);
+	/* wrapping past 2^64 */
+	assert_int_equal(rte_vfio_user_pci_msix_access(pci, 0, b, 16,
+						       UINT64_MAX - 7, false),
+			 -EINVAL);
 
 	/* disabled: nothing to trigger */
 	assert_int_equal(rte_vfio_user_pci_msix_enabled(pci), 0);
@@ -886,44 +898,6 @@ test_msix_table(void **state)
 	assert_int_equal(mrd(pci, 0, 0x80c, 4), 1);
 	assert_int_equal(mrd(pci, 0, 0x800, 4), 0);
 	assert_int_equal(mrd(pci, 0, 0xc00, 8), 0);
-	/* across an edge (a client reading the whole BAR, as the kernel's
-	 * vfio-pci lets it): the table and PBA parts done, the rest reads
-	 * as zero and takes no write */
-	mwr(pci, 0, 0x800, 0xfee00004, 4);
-	memset(b, 0xaa, sizeof(b));
-	assert_int_equal(rte_vfio_user_pci_msix_access(pci, 0, b, 8, 0x7fc,
-						       false),
-			 8);
-	assert_memory_equal(b, "\0\0\0\0\x04\0\xe0\xfe", 8);
-	ctl3 = mrd(pci, 0, 0x83c, 4);
-	nev = 0;
-	memcpy(b, "\0\0\0\0\x55\x55\x55\x55", 8); /* vector 3 unmasked */
-	assert_int_equal(rte_vfio_user_pci_msix_access(pci, 0, b, 8, 0x83c,
-						       true),
-			 8);
-	assert_int_equal(mrd(pci, 0, 0x83c, 4), 0);
-	assert_non_null(find_ev(RTE_VFIO_USER_PCI_EV_MSIX_VECTOR, 3));
-	mwr(pci, 0, 0x83c, ctl3, 4);
-	memset(b, 0xaa, sizeof(b));
-	assert_int_equal(rte_vfio_user_pci_msix_access(pci, 0, b, 16, 0xbfc,
-						       false),
-			 16);
-	for (unsigned int i = 0; i < 16; i++)
-		assert_int_equal((uint8_t)b[i], 0);
-	{
-		char *whole = malloc(4096);
-
-		assert_non_null(whole);
-		memset(whole, 0xaa, 4096);
-		assert_int_equal(rte_vfio_user_pci_msix_access(pci, 0, whole,
-							       4096, 0, false),
-				 4096);
-		assert_int_equal((uint8_t)whole[0], 0);
-		assert_int_equal((uint8_t)whole[0x803], 0xfe);
-		assert_int_equal((uint8_t)whole[0x80c], mrd(pci, 0, 0x80c, 1));
-		assert_int_equal((uint8_t)whole[0xfff], 0);
-		free(whole);
-	}
 	rte_vfio_user_pci_free(pci);
 
 	/* functions without MSI-X */
