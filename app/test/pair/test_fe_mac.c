@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include <rte_bus_vdev.h>
 #include <rte_ethdev.h>
 #include <rte_vfio_user.h>
 
@@ -27,17 +28,24 @@
 
 static struct inproc_pair g;
 
-/* The MAC address the device's configuration space shows its driver. */
+/* The MAC address the configuration space of the device on sock shows
+ * its driver. */
 static struct rte_ether_addr
-device_mac(void)
+device_mac_of(const char *sock)
 {
-	int id = rte_vfio_user_get_dev_id(g.sock);
+	int id = rte_vfio_user_get_dev_id(sock);
 	const struct vun_dev *v;
 
 	assert_true(id >= 0);
 	v = rte_vfio_user_get_priv(id);
 	assert_non_null(v);
 	return v->guest_mac;
+}
+
+static struct rte_ether_addr
+device_mac(void)
+{
+	return device_mac_of(g.sock);
 }
 
 static void
@@ -97,6 +105,47 @@ test_mac_set(void **state)
 	assert_true(inproc_link_wait(g.fe, true, 3000));
 }
 
+/*
+ * A frontend probed before its device exists (reconnect=) takes a random
+ * address; once the device comes, the port has the device's, and a start
+ * (where ethdev gives the port's address to the PMD again) leaves the
+ * device its own.
+ */
+static void
+test_mac_of_late_device(void **state)
+{
+	const struct rte_ether_addr want = {
+		.addr_bytes = { 0x02, 0x76, 0x6d, 0x00, 0x00, 0x07 }
+	};
+	struct rte_ether_addr mac, dev;
+	char sock[128], args[192];
+	uint16_t fe, be;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/late.sock", g.dir);
+	snprintf(args, sizeof(args), "path=%s,reconnect=20", sock);
+	assert_int_equal(rte_vdev_init("net_virtio_vfio_user1", args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name("net_virtio_vfio_user1",
+						      &fe),
+			 0);
+	assert_int_equal(inproc_port_start(fe, NULL, 0, 0, g.fe_mp), 0);
+	assert_int_equal(inproc_device_add(&g, "net_vfio_user1", sock,
+					   "mac=02:76:6d:00:00:07", &be),
+			 0);
+	assert_true(inproc_link_wait(fe, true, 5000));
+	assert_int_equal(rte_eth_macaddr_get(fe, &mac), 0);
+	assert_mac(&mac, &want);
+	assert_int_equal(rte_eth_dev_stop(fe), 0);
+	assert_int_equal(rte_eth_dev_start(fe), 0);
+	assert_true(inproc_link_wait(fe, true, 3000));
+	dev = device_mac_of(sock);
+	assert_mac(&dev, &want);
+	assert_int_equal(rte_eth_dev_stop(fe), 0);
+	assert_int_equal(rte_eth_dev_close(fe), 0);
+	assert_int_equal(rte_eth_dev_stop(be), 0);
+	assert_int_equal(rte_eth_dev_close(be), 0);
+}
+
 static int
 group_setup(void **state)
 {
@@ -110,6 +159,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mac_set),
+		cmocka_unit_test(test_mac_of_late_device),
 	};
 
 	return cmocka_run_group_tests_name("fe_mac", tests, group_setup,

@@ -815,7 +815,10 @@ vuc_mac_addr_set(struct rte_eth_dev *dev, struct rte_ether_addr *mac)
 	old_given = d->mac_given;
 	rte_ether_addr_copy(mac, &d->mac);
 	d->mac_given = true;
-	if (d->client != NULL && rte_vfio_user_client_connected(d->client))
+	/* a device about to be set up again hears of it then */
+	if (d->client != NULL && rte_vfio_user_client_connected(d->client) &&
+	    !__atomic_load_n(&d->needs_reset, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&d->maps_lost, __ATOMIC_ACQUIRE))
 		ret = vuc_mac_tell(d);
 	if (ret < 0) {
 		VUC_LOG(ERR, "%s: the device refused the MAC address: %s",

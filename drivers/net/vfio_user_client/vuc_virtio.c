@@ -998,14 +998,15 @@ ctrl_cmd(struct vuc_dev *d, uint8_t cls, uint8_t cmd, const void *data,
 
 /*
  * Tell the device the port's MAC address (VIRTIO_NET_CTRL_MAC_ADDR_SET,
- * VIRTIO 1.2 5.1.6.5.2), if the port has one of its own (mac=, or set by
- * the application) and the device took CTRL_MAC_ADDR; 0 otherwise. With
- * d->lock held, the device up.
+ * VIRTIO 1.2 5.1.6.5.2), if the port has one of its own (mac=, set by the
+ * application, or the random one of a device without VIRTIO_NET_F_MAC)
+ * and the device took CTRL_MAC_ADDR; 0 otherwise. With d->lock held, the
+ * device up.
  */
 int
 vuc_mac_tell(struct vuc_dev *d)
 {
-	if (!d->mac_given ||
+	if ((!d->mac_given && (d->features & (1ULL << VIRTIO_NET_F_MAC))) ||
 	    !(d->features & (1ULL << VIRTIO_NET_F_CTRL_MAC_ADDR)))
 		return 0;
 	return ctrl_cmd(d, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET,
@@ -1189,8 +1190,9 @@ device_reset(struct vuc_dev *d)
 /*
  * The link's speed and duplex with SPEED_DUPLEX (VIRTIO 1.2 5.1.4: speed
  * in Mbit/s up to 0x7fffffff, -1 for unknown; duplex 1 full, 0 half, 0xff
- * unknown); the ports' default (10G, full) without it, or for what is
- * unknown.
+ * unknown): an unknown speed is RTE_ETH_SPEED_NUM_UNKNOWN, an unknown
+ * duplex full; without the feature the ports' default (10G, full). Read
+ * at each setup.
  */
 static void
 link_speed_read(struct vuc_dev *d, const struct virtio_net_config *nc)
@@ -1391,8 +1393,15 @@ vuc_device_up(struct vuc_dev *d)
 	if (ret < 0)
 		goto err;
 	if (d->features & (1ULL << VIRTIO_NET_F_MAC)) {
+		struct rte_ether_addr *port_mac =
+			rte_eth_devices[d->port_id].data->mac_addrs;
+
 		if (!d->mac_given)
 			memcpy(&d->mac, nc.mac, RTE_ETHER_ADDR_LEN);
+		/* the port's too (a probe that came before the device took
+		 * a random one): ethdev gives it back at every start */
+		if (!d->mac_given && port_mac != NULL)
+			rte_ether_addr_copy(&d->mac, port_mac);
 	} else if (rte_is_zero_ether_addr(&d->mac)) {
 		/* a locally administered one (VIRTIO 1.2 5.1.4.2), kept
 		 * across reconnections */
