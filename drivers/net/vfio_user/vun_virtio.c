@@ -1099,6 +1099,17 @@ net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 static ssize_t bar4_access(int dev_id, void *priv, char *buf, size_t count,
 			   uint64_t off, bool is_write);
 
+/* Where the piece of [a, end) starting at a ends: the first of the n
+ * edges inside it, or end (the split of a BAR access across areas). */
+static uint64_t
+next_edge(const uint64_t *edges, unsigned int n, uint64_t a, uint64_t end)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (edges[i] > a && edges[i] < end)
+			end = edges[i];
+	return end;
+}
+
 /*
  * An access across the edge of an area of the BAR (a client reading the
  * whole BAR, as the kernel's vfio-pci lets it): each area's part as an
@@ -1120,10 +1131,7 @@ bar4_split(struct vun_dev *d, char *buf, size_t count, uint64_t off,
 	const uint64_t end = off + count;
 
 	for (uint64_t a = off, b; a < end; a = b) {
-		b = end;
-		for (unsigned int i = 0; i < RTE_DIM(edges); i++)
-			if (edges[i] > a && edges[i] < b)
-				b = edges[i];
+		b = next_edge(edges, RTE_DIM(edges), a, end);
 		bar4_access(-1, d, buf + (a - off), b - a, a, is_write);
 	}
 	return (ssize_t)count;
@@ -1246,10 +1254,7 @@ bar1_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 	for (uint64_t a = off, b; a < end; a = b) {
 		ssize_t ret;
 
-		b = end;
-		for (unsigned int i = 0; i < RTE_DIM(edges); i++)
-			if (edges[i] > a && edges[i] < b)
-				b = edges[i];
+		b = next_edge(edges, RTE_DIM(edges), a, end);
 		ret = rte_vfio_user_pci_msix_access(d->pci, VUN_MSIX_BAR,
 						    buf + (a - off), b - a, a,
 						    is_write);
