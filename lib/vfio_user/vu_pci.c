@@ -224,6 +224,24 @@ pm_state(const struct rte_vfio_user_pci *pci)
 	       RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK;
 }
 
+/* The power state field set to ps (lock held; irq_state not synced). */
+static void
+pm_state_set(struct rte_vfio_user_pci *pci, unsigned int ps)
+{
+	uint8_t *csr = &pci->cfg[pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL];
+
+	*csr = (uint8_t)((*csr & ~RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK) | ps);
+}
+
+/* Whether going from D3hot to D0 resets the function: No_Soft_Reset
+ * clear (PCI PM 1.2 5.4.1, "D0 uninitialized"). */
+static bool
+pm_d0_resets(const struct rte_vfio_user_pci *pci)
+{
+	return !(cfg16(pci, pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL) &
+		 RTE_VFIO_USER_PCI_PM_CTRL_NO_SOFT_RESET);
+}
+
 /* Whether the function may go from power state from to to (PCI PM 1.2
  * 5.4.1: only supported states, and from D1..D3hot only deeper or D0). */
 static bool
@@ -395,9 +413,10 @@ msix_table_reset(struct rte_vfio_user_pci *pci)
 	pci->table_active = false;
 }
 
-/* Config space, table and PBA as after setup, INTx low (lock held; the
- * caller drops a signalled INTx after unlocking). */
-static void
+/* Config space, table and PBA as after setup, INTx low (lock held).
+ * Whether the function has INTx: the caller then drops a signalled one
+ * after unlocking. */
+static bool
 reset_locked(struct rte_vfio_user_pci *pci)
 {
 	memcpy(pci->cfg, pci->init, pci->size);
@@ -405,6 +424,7 @@ reset_locked(struct rte_vfio_user_pci *pci)
 	pci->bm_armed = false;
 	state_sync(pci);
 	__atomic_store_n(&pci->intx_level, 0, __ATOMIC_SEQ_CST);
+	return pci->intx_pin != 0;
 }
 
 static void
@@ -520,15 +540,10 @@ vu_pci_client_gone(struct vu_dev *dev)
 		return;
 	rte_spinlock_lock(&pci->lock);
 	pci->bm_armed = false;
-	if (pm_state(pci) == RTE_VFIO_USER_PCI_PM_D3HOT &&
-	    !(cfg16(pci, pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL) &
-	      RTE_VFIO_USER_PCI_PM_CTRL_NO_SOFT_RESET)) {
-		reset_locked(pci);
-		intx_down = pci->intx_pin != 0;
-	} else if (pm_state(pci) != 0) {
-		pci->cfg[pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL] &=
-			(uint8_t)~RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK;
-	}
+	if (pm_state(pci) == RTE_VFIO_USER_PCI_PM_D3HOT && pm_d0_resets(pci))
+		intx_down = reset_locked(pci);
+	else if (pm_state(pci) != 0)
+		pm_state_set(pci, 0);
 	state_sync(pci);
 	/* vectors held only for want of bus mastering were that client's:
 	 * not for the next one (those still masked otherwise stay) */
@@ -1029,23 +1044,14 @@ rte_vfio_user_pci_cfg_write(struct rte_vfio_user_pci *pci, uint64_t offset,
 	new_ps = pm_state(pci);
 	if (new_ps != old_ps && !pm_change_ok(pci, old_ps, new_ps)) {
 		/* the write completes, the state does not change (PM 5.4.1) */
-		uint8_t *csr =
-			&pci->cfg[pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL];
-
-		*csr = (uint8_t)((*csr &
-				  ~RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK) |
-				 old_ps);
+		pm_state_set(pci, old_ps);
 		new_ps = old_ps;
 	}
 	if (old_ps == RTE_VFIO_USER_PCI_PM_D3HOT && new_ps == 0 &&
-	    !(cfg16(pci, pci->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL) &
-	      RTE_VFIO_USER_PCI_PM_CTRL_NO_SOFT_RESET)) {
-		/* D3hot to D0 without No_Soft_Reset: the function is reset
-		 * (PM 5.4.1); the rest of the write is undone with it */
-		reset_locked(pci);
+	    pm_d0_resets(pci)) {
+		/* the rest of the write is undone with the reset */
+		intx_down = reset_locked(pci);
 		pm_reset = true;
-		if (pci->intx_pin != 0)
-			intx_down = true;
 		goto events;
 	}
 	/* the new state first, then what it releases (see the top) */
@@ -1173,9 +1179,8 @@ rte_vfio_user_pci_reset(struct rte_vfio_user_pci *pci)
 	if (pci == NULL)
 		return -EINVAL;
 	rte_spinlock_lock(&pci->lock);
-	reset_locked(pci);
+	pin = reset_locked(pci);
 	dev_id = __atomic_load_n(&pci->dev_id, __ATOMIC_ACQUIRE);
-	pin = pci->intx_pin != 0;
 	rte_spinlock_unlock(&pci->lock);
 	if (dev_id >= 0 && pin)
 		rte_vfio_user_irq_clear(dev_id, VFIO_USER_PCI_INTX_IRQ_INDEX, 0);

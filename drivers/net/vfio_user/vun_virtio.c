@@ -590,6 +590,16 @@ virtio_reset(struct vun_dev *d)
 		vun_link_update_notify(d);
 }
 
+/* The device as after a reset of the PCI function (DEVICE_RESET, D3hot
+ * to D0, client gone): a virtio reset, and Bus Master Enable forgotten
+ * (the library's function forgot it too). */
+static void
+function_reset(struct vun_dev *d)
+{
+	virtio_reset(d);
+	d->bm_off = false;
+}
+
 static void
 status_write(struct vun_dev *d, uint8_t val)
 {
@@ -1096,9 +1106,6 @@ net_config_image(const struct vun_dev *d, struct virtio_net_config *c)
 	c->duplex = 1;				/* full */
 }
 
-static ssize_t bar4_access(int dev_id, void *priv, char *buf, size_t count,
-			   uint64_t off, bool is_write);
-
 /* Where the piece of [a, end) starting at a ends: the first of the n
  * edges inside it, or end (the split of a BAR access across areas). */
 static uint64_t
@@ -1110,51 +1117,20 @@ next_edge(const uint64_t *edges, unsigned int n, uint64_t a, uint64_t end)
 	return end;
 }
 
-/*
- * An access across the edge of an area of the BAR (a client reading the
- * whole BAR, as the kernel's vfio-pci lets it): each area's part as an
- * access of its own, holes reading as zero.
- */
-static ssize_t
-bar4_split(struct vun_dev *d, char *buf, size_t count, uint64_t off,
-	   bool is_write)
+/* The edges of BAR4's areas (common configuration from 0, ISR, device
+ * configuration, notifications), but 0. */
+#define BAR4_EDGES 7
+
+static void
+bar4_edges(const struct vun_dev *d, uint64_t edges[BAR4_EDGES])
 {
-	const uint64_t edges[] = {
-		sizeof(struct vun_common_cfg),
-		VUN_ISR_OFF,
-		VUN_ISR_OFF + VUN_ISR_LEN,
-		VUN_DEVCFG_OFF,
-		VUN_DEVCFG_OFF + sizeof(struct virtio_net_config),
-		VUN_NOTIFY_OFF,
-		VUN_NOTIFY_OFF + (uint64_t)VUN_NOTIFY_MULT * vun_num_vqs(d),
-	};
-	const uint64_t end = off + count;
-
-	for (uint64_t a = off, b; a < end; a = b) {
-		b = next_edge(edges, RTE_DIM(edges), a, end);
-		bar4_access(-1, d, buf + (a - off), b - a, a, is_write);
-	}
-	return (ssize_t)count;
-}
-
-/* Whether [off, off + count) crosses an edge of bar4_split(). */
-static bool
-bar4_crosses(const struct vun_dev *d, uint64_t off, size_t count)
-{
-	const uint64_t areas[4][2] = {
-		{ 0, sizeof(struct vun_common_cfg) },
-		{ VUN_ISR_OFF, VUN_ISR_LEN },
-		{ VUN_DEVCFG_OFF, sizeof(struct virtio_net_config) },
-		{ VUN_NOTIFY_OFF, (uint64_t)VUN_NOTIFY_MULT * vun_num_vqs(d) },
-	};
-
-	for (unsigned int i = 0; i < 4; i++) {
-		uint64_t s = areas[i][0], e = s + areas[i][1];
-
-		if (off < e && off + count > s && (off < s || off + count > e))
-			return true;
-	}
-	return false;
+	edges[0] = sizeof(struct vun_common_cfg);
+	edges[1] = VUN_ISR_OFF;
+	edges[2] = VUN_ISR_OFF + VUN_ISR_LEN;
+	edges[3] = VUN_DEVCFG_OFF;
+	edges[4] = VUN_DEVCFG_OFF + sizeof(struct virtio_net_config);
+	edges[5] = VUN_NOTIFY_OFF;
+	edges[6] = VUN_NOTIFY_OFF + (uint64_t)VUN_NOTIFY_MULT * vun_num_vqs(d);
 }
 
 /* BAR4 access callback. */
@@ -1163,10 +1139,20 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 	    bool is_write)
 {
 	struct vun_dev *d = priv;
+	uint64_t edges[BAR4_EDGES];
 
 	RTE_SET_USED(dev_id);
-	if (bar4_crosses(d, off, count))
-		return bar4_split(d, buf, count, off, is_write);
+	bar4_edges(d, edges);
+	if (next_edge(edges, BAR4_EDGES, off, off + count) < off + count) {
+		/* across an area's edge (a client reading the whole BAR, as
+		 * the kernel's vfio-pci lets it): each area's part as an
+		 * access of its own, holes reading as zero */
+		for (uint64_t a = off, b; a < off + count; a = b) {
+			b = next_edge(edges, BAR4_EDGES, a, off + count);
+			bar4_access(-1, d, buf + (a - off), b - a, a, is_write);
+		}
+		return (ssize_t)count;
+	}
 	/* VUN_COMMON_OFF is 0 */
 	if (off + count <= sizeof(struct vun_common_cfg)) {
 		struct vun_common_cfg c;
@@ -1376,8 +1362,7 @@ power_changed(struct vun_dev *d, const struct rte_vfio_user_pci_event *ev)
 	VUN_LOG(INFO, "%s: power state D%u -> D%u%s", d->path, ev->old_val,
 		ev->new_val, ev->reset ? ": function reset" : "");
 	if (ev->reset) {
-		virtio_reset(d);
-		d->bm_off = false;
+		function_reset(d);
 		return;
 	}
 	bus_master_changed(d, "D0");
@@ -1499,8 +1484,7 @@ on_destroy_device(int dev_id)
 
 	VUN_LOG(INFO, "%s: driver disconnected", d->path);
 	__atomic_store_n(&d->connected, false, __ATOMIC_RELEASE);
-	virtio_reset(d);
-	d->bm_off = false;	/* the library forgot the client's BME */
+	function_reset(d);	/* the library forgot the client's BME */
 }
 
 static int
@@ -1540,8 +1524,7 @@ on_reset_device(int dev_id)
 	struct vun_dev *d = dev_of(dev_id);
 
 	VUN_LOG(INFO, "%s: function reset", d->path);
-	virtio_reset(d);
-	d->bm_off = false;
+	function_reset(d);
 	return rte_vfio_user_pci_reset(d->pci);
 }
 
