@@ -1383,33 +1383,44 @@ test_reset_status0(void **state)
 	drv_close(d);
 }
 
+/*
+ * After a reset of the function: device and queues at their reset values,
+ * the function too (memory space, bus mastering and MSI-X off, BAR4's
+ * address 0); a driver then brings it up again as after any function
+ * reset, and traffic flows.
+ */
 static void
-test_reset_device(void **state)
+check_function_reset_then_up(struct nic_drv *d)
 {
-	struct nic_drv *d = drv_open();
 	uint16_t ctl;
 
-	(void)state;
-	drv_init(d, NIC_OFFERED, NIC_NVQS);
-	check_traffic(d);
-	cfg_w32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 16, 0xfe104000);
-	assert_int_equal(rte_vfio_user_client_reset(d->c), 0);
 	check_reset_state(d);
 	check_queues_idle(d);
-	/* the function was reset too */
 	assert_int_equal(cfg_r16(d, RTE_VFIO_USER_PCI_COMMAND) &
 			 (RTE_VFIO_USER_PCI_CMD_MEMORY | RTE_VFIO_USER_PCI_CMD_MASTER),
 			 0);
 	assert_int_equal(cfg_r32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 16) & ~0xfu, 0);
 	ctl = cfg_r16(d, d->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS);
 	assert_int_equal(ctl & RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE, 0);
-	/* a driver brings it up again */
 	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, RTE_VFIO_USER_PCI_CMD_MEMORY |
 		RTE_VFIO_USER_PCI_CMD_MASTER);
 	cfg_w16(d, d->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS,
 		ctl | RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE);
 	drv_init(d, NIC_OFFERED, NIC_NVQS);
 	check_traffic(d);
+}
+
+static void
+test_reset_device(void **state)
+{
+	struct nic_drv *d = drv_open();
+
+	(void)state;
+	drv_init(d, NIC_OFFERED, NIC_NVQS);
+	check_traffic(d);
+	cfg_w32(d, RTE_VFIO_USER_PCI_BASE_ADDRESS_0 + 16, 0xfe104000);
+	assert_int_equal(rte_vfio_user_client_reset(d->c), 0);
+	check_function_reset_then_up(d);
 	drv_close(d);
 }
 
@@ -1426,7 +1437,7 @@ test_pm_reset(void **state)
 	struct nic_drv *d = drv_open();
 	struct rte_mbuf *m;
 	struct dvq *q;
-	uint16_t ctl, old, used;
+	uint16_t used;
 	uint32_t csr;
 
 	(void)state;
@@ -1440,10 +1451,7 @@ test_pm_reset(void **state)
 	check_traffic(d);
 	/* receive buffers posted: the port could send */
 	q = &d->vq[0];
-	old = q->avail_idx;
-	for (unsigned int i = 0; i < 4; i++)
-		drv_post_rx(q, 1, 2048, false);
-	dvq_kick(d, q, old);
+	post_all_rx(d, q);
 	used = dvq_pending_used(q);
 	cfg_w16(d, csr, RTE_VFIO_USER_PCI_PM_D3HOT);
 	assert_int_equal(cfg_r16(d, csr), RTE_VFIO_USER_PCI_PM_D3HOT);
@@ -1458,21 +1466,7 @@ test_pm_reset(void **state)
 	/* D0: device and function reset */
 	cfg_w16(d, csr, 0);
 	assert_int_equal(cfg_r16(d, csr), 0);
-	check_reset_state(d);
-	check_queues_idle(d);
-	assert_int_equal(cfg_r16(d, RTE_VFIO_USER_PCI_COMMAND) &
-				 (RTE_VFIO_USER_PCI_CMD_MEMORY |
-				  RTE_VFIO_USER_PCI_CMD_MASTER),
-			 0);
-	ctl = cfg_r16(d, d->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS);
-	assert_int_equal(ctl & RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE, 0);
-	/* a driver brings it up again, as after a function reset */
-	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND,
-		RTE_VFIO_USER_PCI_CMD_MEMORY | RTE_VFIO_USER_PCI_CMD_MASTER);
-	cfg_w16(d, d->msix_cap + RTE_VFIO_USER_PCI_MSIX_FLAGS,
-		ctl | RTE_VFIO_USER_PCI_MSIX_FLAGS_ENABLE);
-	drv_init(d, NIC_OFFERED, NIC_NVQS);
-	check_traffic(d);
+	check_function_reset_then_up(d);
 	drv_close(d);
 }
 
