@@ -190,10 +190,12 @@ enum rte_vfio_user_dirty_op {
 	/**
 	 * The library is about to report dirty pages (a DIRTY_PAGES
 	 * GET_BITMAP, a DMA_LOGGING_REPORT, or a DMA_UNMAP with
-	 * GET_DIRTY_BITMAP, after the device let go of the range it takes):
-	 * the device marks, with rte_vfio_user_mark_dirty(), what was
-	 * written since the last time and is not marked yet. A negative
-	 * errno fails the report.
+	 * GET_DIRTY_BITMAP, after the device let go of the range it takes)
+	 * or to keep those of a range unmapped while logging (any other
+	 * DMA_UNMAP, also after the device let go): the device marks, with
+	 * rte_vfio_user_mark_dirty(), what was written since the last time
+	 * and is not marked yet. A negative errno fails the report; for an
+	 * unmap, the whole range is kept dirty.
 	 */
 	RTE_VFIO_USER_DIRTY_SYNC,
 	/** Logging stops (the client stopped it, or went away). */

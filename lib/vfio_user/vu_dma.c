@@ -142,6 +142,7 @@ vu_dma_dev_fini(struct vu_dev *dev)
 	vu_mt_destroy(&d->regions);
 	vu_mt_destroy(&d->segs);
 	vu_maps_fini(&d->maps);
+	vu_dirty_kept_fini(&d->kept);
 	free(d->table);
 	free(d->qsbr);
 	d->table = NULL;
@@ -558,6 +559,58 @@ region_bitmap(const seg_t *r)
 	return __atomic_load_n(&r->map->dirty, __ATOMIC_RELAXED);
 }
 
+struct keep {
+	struct vu_dirty_kept *kept;
+	uint64_t iova;
+};
+
+static void
+keep_run(void *arg, uint64_t i, uint64_t n)
+{
+	const struct keep *k = arg;
+
+	vu_dirty_kept_add(k->kept, k->iova + i * PAGE, n * PAGE);
+}
+
+/*
+ * A region unmapped while logging: its dirty pages are kept for the
+ * reports to come (the bitmap goes with its mapping), all of them if the
+ * device could not say what it wrote (!synced). After the grace period,
+ * with dma.lock held.
+ */
+static void
+dirty_keep(struct vu_dma *d, const seg_t *r, bool synced)
+{
+	struct keep k = { .kept = &d->kept, .iova = r->iova };
+
+	if (!d->logging || r->map == NULL ||
+	    !(r->prot & RTE_VFIO_USER_MEM_F_WRITE))
+		return;
+	if (!synced)
+		vu_dirty_kept_add(&d->kept, r->iova, r->size);
+	else
+		vu_bitmap_take_runs(region_bitmap(r),
+				    (uint64_t)(r->vaddr - r->map->base) / PAGE,
+				    r->size / PAGE, keep_run, &k);
+}
+
+/* Every region, copied into *out (free() it): 0 or -ENOMEM. With
+ * dma.lock held. */
+static int
+regions_copy(const struct vu_dma *d, seg_t **out, uint32_t *n)
+{
+	const seg_t *s;
+
+	*n = 0;
+	*out = calloc(RTE_MAX(d->regions.count, 1u), sizeof(**out));
+	if (*out == NULL)
+		return -ENOMEM;
+	for (s = vu_mt_next(&d->regions, 0); s != NULL;
+	     s = vu_mt_next(&d->regions, s->iova + s->size))
+		(*out)[(*n)++] = *s;
+	return 0;
+}
+
 /*
  * The regions a DMA_UNMAP of [addr, addr + size) that names no region
  * exactly takes: every region wholly inside it, as VFIO type1 (v2) does
@@ -594,9 +647,10 @@ static int
 unmap_range(struct vu_dev *dev, uint64_t addr, uint64_t size)
 {
 	struct vu_dma *d = &dev->dma;
-	struct vu_map **puts;
 	uint64_t token = 0;
 	int64_t n, k = 0;
+	bool synced;
+	seg_t *gone;
 	int ret = 0;
 
 	pthread_mutex_lock(&d->lock);
@@ -617,10 +671,11 @@ unmap_range(struct vu_dev *dev, uint64_t addr, uint64_t size)
 		return 0;
 	}
 	/* their file mappings go after the grace period */
-	puts = calloc((size_t)n, sizeof(*puts));
-	if (puts == NULL)
+	gone = calloc((size_t)n, sizeof(*gone));
+	if (gone == NULL)
 		return -ENOMEM;
 	notify_unmap(dev, addr, size);
+	synced = dirty_sync(dev) == 0;
 	pthread_mutex_lock(&d->lock);
 	/* the event thread is the only writer: the same regions */
 	for (const seg_t *s = vu_mt_next(&d->regions, addr);
@@ -633,17 +688,19 @@ unmap_range(struct vu_dev *dev, uint64_t addr, uint64_t size)
 		if (ret < 0)
 			break;
 		vu_views_drop(dev, reg.iova, reg.size);
-		puts[k++] = map_of(&reg);
+		gone[k++] = reg;
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (k > 0)
 		table_sync(dev, token);
 	/* no data-path thread uses those regions any more */
 	pthread_mutex_lock(&d->lock);
-	for (int64_t i = 0; i < k; i++)
-		vu_map_put(&d->maps, puts[i]);
+	for (int64_t i = 0; i < k; i++) {
+		dirty_keep(d, &gone[i], synced);
+		vu_map_put(&d->maps, map_of(&gone[i]));
+	}
 	pthread_mutex_unlock(&d->lock);
-	free(puts);
+	free(gone);
 	VU_LOG(DEBUG,
 	       "%s: DMA_UNMAP [0x%" PRIx64 ", +0x%" PRIx64 "): %" PRId64
 	       " regions",
@@ -662,7 +719,9 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	bool all = req->flags & VFIO_USER_DMA_UNMAP_F_ALL;
 	uint64_t need = sizeof(*req), token;
 	const seg_t *hit = NULL;
-	seg_t reg = { 0 };
+	seg_t reg = { 0 }, *gone = NULL;
+	uint32_t ngone = 0;
+	bool synced;
 	int ret;
 
 	if (req->flags & ~(VFIO_USER_DMA_UNMAP_F_GET_DIRTY_BITMAP |
@@ -731,11 +790,10 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	else
 		notify_unmap(dev, req->addr, req->size);
 	/* the device let go of the range: what it wrote there is final */
-	if (bm != NULL) {
-		ret = dirty_sync(dev);
-		if (ret < 0)
-			return ret;
-	}
+	ret = dirty_sync(dev);
+	if (ret < 0 && bm != NULL)
+		return ret;
+	synced = ret == 0;
 
 	pthread_mutex_lock(&d->lock);
 	if (!all) {	/* the event thread is the only writer: still there */
@@ -747,11 +805,16 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		reg = *hit;
 		ret = table_remove(dev, &reg, &token);
 	} else {
-		ret = table_clear(dev, &token);
+		/* logging: what the regions were, for their dirty pages */
+		ret = d->logging ? regions_copy(d, &gone, &ngone) : 0;
+		if (ret == 0)
+			ret = table_clear(dev, &token);
 	}
 	pthread_mutex_unlock(&d->lock);
-	if (ret < 0)
+	if (ret < 0) {
+		free(gone);
 		return ret;
+	}
 	table_sync(dev, token);
 	/* no data-path thread uses the region any more */
 	memcpy(c->reply, req, sizeof(*req));
@@ -772,13 +835,17 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	}
 	pthread_mutex_lock(&d->lock);
 	if (all) {
+		for (uint32_t i = 0; i < ngone; i++)
+			dirty_keep(d, &gone[i], synced);
 		vu_views_drop(dev, 0, UINT64_MAX);
 		vu_maps_clear(&d->maps);
 	} else {
+		dirty_keep(d, &reg, synced);
 		vu_views_drop(dev, reg.iova, reg.size);
 		vu_map_put(&d->maps, map_of(&reg));
 	}
 	pthread_mutex_unlock(&d->lock);
+	free(gone);
 	VU_LOG(DEBUG, "%s: DMA_UNMAP [0x%" PRIx64 ", +0x%" PRIx64 ")%s",
 	       dev->path, req->addr, req->size, all ? " all" : "");
 	notify(dev, RTE_VFIO_USER_DMA_CHANGED);
@@ -810,10 +877,14 @@ logging_set(struct vu_dev *dev, bool on)
 	if (!on)	/* the device's own logging first */
 		dirty_op(dev, RTE_VFIO_USER_DIRTY_STOP);
 	pthread_mutex_lock(&d->lock);
-	if (on)
-		ret = vu_maps_log_start(&d->maps);
-	else
+	if (on) {
+		ret = vu_dirty_kept_init(&d->kept);
+		if (ret == 0 && (ret = vu_maps_log_start(&d->maps)) < 0)
+			vu_dirty_kept_fini(&d->kept);
+	} else {
 		vu_maps_log_stop(&d->maps);
+		vu_dirty_kept_fini(&d->kept);
+	}
 	if (ret == 0)
 		d->logging = on;
 	pthread_mutex_unlock(&d->lock);
@@ -841,28 +912,37 @@ logging_set(struct vu_dev *dev, bool on)
 /*
  * Bitmap of [iova, iova+len) at pgsize into out (zeroed), clearing the
  * bits: the range may span segments (each reports its pages from the
- * bitmap of its mapping; message-only and read-only ones are clean), but
- * must be mapped throughout (-EINVAL). With d->lock held.
+ * bitmap of its mapping; message-only and read-only ones are clean) and,
+ * with holes, IOVA mapped nowhere (clean, but for the pages kept of
+ * regions unmapped while logging: a device logs by IOVA, as DMA logging
+ * in <linux/vfio.h>); without, it must be mapped throughout (-EINVAL, as
+ * VFIO type1's dirty bitmap). With d->lock held.
  */
 static int
 dirty_report(struct vu_dev *dev, uint64_t iova, uint64_t len, uint64_t pgsize,
-	     uint64_t *out)
+	     bool holes, uint64_t *out)
 {
-	const struct vu_dma *d = &dev->dma;
+	struct vu_dma *d = &dev->dma;
 	uint64_t end = iova + len, a, n;
 	const seg_t *s;
 
 	if (!d->logging || !pgsize_ok(pgsize) || len == 0 ||
 	    (iova | len) & (pgsize - 1) || end < iova)
 		return -EINVAL;
-	for (a = iova; a < end; a = s->iova + s->size) {
+	for (a = iova; !holes && a < end; a = s->iova + s->size) {
 		s = vu_mt_floor(&d->segs, a);
 		if (s == NULL || a - s->iova >= s->size)
 			return -EINVAL;
 	}
 	memset(out, 0, vu_bitmap_bytes(len, pgsize));
 	for (a = iova; a < end; a += n) {
-		s = vu_mt_floor(&d->segs, a);
+		s = vu_mt_next(&d->segs, a);	/* holding a, or after */
+		if (s == NULL || s->iova >= end)
+			break;
+		if (s->iova > a) {	/* a hole up to it */
+			n = s->iova - a;
+			continue;
+		}
 		n = RTE_MIN(end, s->iova + s->size) - a;
 		if (region_bitmap(s) != NULL)
 			vu_bitmap_collect(region_bitmap(s),
@@ -872,6 +952,7 @@ dirty_report(struct vu_dev *dev, uint64_t iova, uint64_t len, uint64_t pgsize,
 					  n / PAGE, (a - iova) / PAGE,
 					  pgsize / PAGE, out);
 	}
+	vu_dirty_kept_take(&d->kept, iova, len, pgsize, out);
 	return 0;
 }
 
@@ -919,7 +1000,7 @@ vu_handle_dirty_pages(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	if (ret < 0)
 		return ret;
 	pthread_mutex_lock(&c->dev->dma.lock);
-	ret = dirty_report(c->dev, rg->iova, rg->size, rg->bitmap.pgsize,
+	ret = dirty_report(c->dev, rg->iova, rg->size, rg->bitmap.pgsize, false,
 			   (uint64_t *)(c->reply + sizeof(*rep) + sizeof(*rg)));
 	pthread_mutex_unlock(&c->dev->dma.lock);
 	if (ret < 0)
@@ -1098,7 +1179,7 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 			return ret;
 		pthread_mutex_lock(&c->dev->dma.lock);
 		ret = dirty_report(c->dev, rq->iova, rq->length, rq->page_size,
-				   (uint64_t *)(rep->data + sizeof(*rq)));
+				   true, (uint64_t *)(rep->data + sizeof(*rq)));
 		pthread_mutex_unlock(&c->dev->dma.lock);
 		if (ret < 0)
 			return ret;
@@ -1599,6 +1680,7 @@ vu_dma_client_gone(struct vu_dev *dev)
 	logging = d->logging;
 	if (d->logging)
 		vu_maps_log_stop(&d->maps);
+	vu_dirty_kept_fini(&d->kept);
 	d->logging = false;
 	pthread_mutex_unlock(&d->lock);
 	if (logging)

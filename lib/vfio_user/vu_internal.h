@@ -16,6 +16,7 @@
 
 #include "rte_vfio_user.h"
 #include "vfio_user_proto.h"
+#include "vu_dirty_kept.h"
 #include "vu_log.h"
 #include "vu_memmap.h"
 #include "vu_memtable.h"
@@ -78,6 +79,7 @@ struct vu_dma {
 	struct vu_retired **retired_tail;
 	uint32_t nretired;
 	bool logging;
+	struct vu_dirty_kept kept;	/* of regions unmapped while logging */
 	struct vu_view *views;	/* rte_vfio_user_mem_view() */
 	uint32_t nviews;
 	uint32_t nview_pieces;	/* mappings they take */

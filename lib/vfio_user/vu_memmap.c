@@ -131,9 +131,15 @@ bitmap_free(uint64_t *bm, uint64_t map_size)
 	__atomic_fetch_sub(&vmas_total, 1, __ATOMIC_RELAXED);
 }
 
-void
-vu_bitmap_collect(uint64_t *bm, uint64_t first, uint64_t npages, uint64_t q0,
-		  uint64_t per, uint64_t *out)
+/*
+ * Clear the set bits of pages [first, first + npages) of bm, calling
+ * fn(arg, page) for each, in order: one plain load per 64 pages, and an
+ * atomic clear only where a word has bits set (the data path sets bits
+ * of the same words meanwhile).
+ */
+static inline void
+bitmap_take(uint64_t *bm, uint64_t first, uint64_t npages,
+	    void (*fn)(void *arg, uint64_t page), void *arg)
 {
 	uint64_t end = first + npages, w;
 
@@ -151,13 +157,66 @@ vu_bitmap_collect(uint64_t *bm, uint64_t first, uint64_t npages, uint64_t q0,
 		bits = __atomic_fetch_and(&bm[w], ~mask, __ATOMIC_RELAXED) &
 		       mask;
 		while (bits != 0) {
-			uint64_t q = w * 64 + (uint64_t)__builtin_ctzll(bits);
-			uint64_t p = (q0 + q - first) / per;
-
-			out[p / 64] |= 1ULL << (p % 64);
+			fn(arg, w * 64 + (uint64_t)__builtin_ctzll(bits));
 			bits &= bits - 1;
 		}
 	}
+}
+
+struct collect {
+	uint64_t first, q0, per;
+	uint64_t *out;
+};
+
+static void
+collect_page(void *arg, uint64_t q)
+{
+	const struct collect *c = arg;
+	uint64_t p = (c->q0 + q - c->first) / c->per;
+
+	c->out[p / 64] |= 1ULL << (p % 64);
+}
+
+void
+vu_bitmap_collect(uint64_t *bm, uint64_t first, uint64_t npages, uint64_t q0,
+		  uint64_t per, uint64_t *out)
+{
+	struct collect c = { .first = first, .q0 = q0, .per = per, .out = out };
+
+	bitmap_take(bm, first, npages, collect_page, &c);
+}
+
+struct runs {
+	uint64_t first, start, n;	/* the run being built: n pages */
+	void (*fn)(void *arg, uint64_t first, uint64_t npages);
+	void *arg;
+};
+
+static void
+runs_page(void *arg, uint64_t q)
+{
+	struct runs *r = arg;
+
+	if (r->n != 0 && q == r->start + r->n) {
+		r->n++;
+		return;
+	}
+	if (r->n != 0)
+		r->fn(r->arg, r->start - r->first, r->n);
+	r->start = q;
+	r->n = 1;
+}
+
+void
+vu_bitmap_take_runs(uint64_t *bm, uint64_t first, uint64_t npages,
+		    void (*fn)(void *arg, uint64_t first, uint64_t npages),
+		    void *arg)
+{
+	struct runs r = { .first = first, .fn = fn, .arg = arg };
+
+	bitmap_take(bm, first, npages, runs_page, &r);
+	if (r.n != 0)
+		fn(arg, r.start - first, r.n);
 }
 
 /* ---- the set of mappings ---- */

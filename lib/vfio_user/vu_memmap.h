@@ -92,4 +92,12 @@ uint64_t vu_bitmap_bytes(uint64_t size, uint64_t pgsize);
 void vu_bitmap_collect(uint64_t *bm, uint64_t first, uint64_t npages,
 		       uint64_t q0, uint64_t per, uint64_t *out);
 
+/*
+ * Clear the dirty bits of pages [first, first + npages) of bm, telling
+ * fn each run of set ones, in order: pages [first + i, first + i + n).
+ */
+void vu_bitmap_take_runs(uint64_t *bm, uint64_t first, uint64_t npages,
+			 void (*fn)(void *arg, uint64_t i, uint64_t n),
+			 void *arg);
+
 #endif /* VU_MEMMAP_H */

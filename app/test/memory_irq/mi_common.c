@@ -105,6 +105,17 @@ cb_update_status(int dev_id, enum rte_vfio_user_status st)
 	return 0;
 }
 
+/* The device marks nothing itself: a sync fails only when told to. */
+static int
+cb_dirty_log(int dev_id, enum rte_vfio_user_dirty_op op)
+{
+	struct mi_dev *d = dev_of(dev_id);
+
+	return op == RTE_VFIO_USER_DIRTY_SYNC ?
+		       __atomic_load_n(&d->dirty_sync_err, __ATOMIC_ACQUIRE) :
+		       0;
+}
+
 static ssize_t
 cfg_access(int dev_id, void *priv, char *buf, size_t count, uint64_t offset,
 	   bool is_write)
@@ -131,6 +142,7 @@ static const struct rte_vfio_user_notify_ops mi_ops = {
 	.new_device = cb_new_device,
 	.destroy_device = cb_destroy_device,
 	.update_status = cb_update_status,
+	.dirty_log = cb_dirty_log,
 };
 
 static int

@@ -62,6 +62,8 @@ struct mi_dev {
 	int dma_changed;
 	int unmap_pre;
 	int irq_changed;
+	/* what dirty_log answers RTE_VFIO_USER_DIRTY_SYNC (0: done) */
+	int dirty_sync_err;
 	/* called from update_status on the event thread when set */
 	void (*hook)(struct mi_dev *d, enum rte_vfio_user_status st);
 	void *hook_arg;

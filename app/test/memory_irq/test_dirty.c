@@ -477,7 +477,9 @@ test_dma_logging_feature(void **state)
 			 -EOVERFLOW);
 	assert_int_equal(report_argsz8(&c, D + 512), -EINVAL);
 	assert_int_equal(report(&c, D, 0, 4096, &bits), -EINVAL);
-	assert_int_equal(report(&c, D + DSIZE, 4096, 4096, &bits), -EINVAL);
+	/* IOVA mapped nowhere is clean (a device logs by IOVA) */
+	assert_int_equal(report(&c, D + DSIZE, 4096, 4096, &bits), 0);
+	assert_int_equal(bits, 0);
 
 	/* stop */
 	assert_int_equal(feature_echo(&c, F_SET | F_STOP, NULL, 0), 0);
@@ -508,9 +510,92 @@ test_dma_logging_feature(void **state)
 	close(fd);
 }
 
+/*
+ * The dirty pages of regions unmapped while logging are reported at their
+ * IOVA afterwards, once: unmapped exactly, as part of a larger range, and
+ * all at once (UNMAP_ALL); a report may span mapped and unmapped IOVA;
+ * stopping forgets them.
+ */
+static void
+test_dma_logging_unmapped(void **state)
+{
+	struct vfio_user_dma_logging_control all = { .page_size = 4096 };
+	const uint64_t e = D + DSIZE + 0x10000;	/* 16 KiB, after a hole */
+	uint64_t bits;
+	uint8_t *mem;
+	struct rc c;
+	int fd;
+
+	(void)state;
+	fd = mi_memfd(DSIZE + 16384, &mem);
+	mi_open(&c, &mi_a, NULL);
+	assert_int_equal(mi_map(&c, D, DSIZE, RW, fd, 0), 0);
+	assert_int_equal(mi_map(&c, e, 16384, RW, fd, DSIZE), 0);
+	assert_int_equal(feature_echo(&c, F_SET | F_START, &all, sizeof(all)),
+			 0);
+	/* never mapped: clean */
+	assert_int_equal(report(&c, 0, 64 * 4096, 4096, &bits), 0);
+	assert_int_equal(bits, 0);
+
+	/* unmapped exactly (no bitmap asked) */
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, D + 0x1000, 1), 0);
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, D + 0x3000, 0x2000),
+			 0);
+	assert_int_equal(mi_unmap(&c, D, DSIZE, 0), 0);
+	assert_null(va(&mi_a, D, 1, 0));
+	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), 0);
+	assert_int_equal(bits, 0x1a);
+	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), 0);
+	assert_int_equal(bits, 0);
+
+	/* unmapped within a range holding two regions; reported by a range
+	 * over both, the hole between them, and past them; the page of a
+	 * later mapping at the same IOVA adds to it */
+	assert_int_equal(mi_map(&c, D, DSIZE, RW, fd, 0), 0);
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, D + 0x2000, 1), 0);
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, e + 0x3000, 1), 0);
+	assert_int_equal(mi_unmap(&c, D, e + 16384 - D, 0), 0);
+	assert_int_equal(rte_vfio_user_get_mem_table(mi_a.id)->nregions, 0);
+	assert_int_equal(mi_map(&c, e, 16384, RW, fd, DSIZE), 0);
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, e, 1), 0);
+	assert_int_equal(report(&c, D, 0x40000, 0x4000, &bits), 0);
+	assert_int_equal(bits, (1ull << 0) | (1ull << 8));
+	assert_int_equal(report(&c, D, 0x40000, 0x4000, &bits), 0);
+	assert_int_equal(bits, 0);
+
+	/* UNMAP_ALL */
+	assert_int_equal(mi_map(&c, D, DSIZE, RW, fd, 0), 0);
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, D + 0xf000, 1), 0);
+	assert_int_equal(rte_vfio_user_mark_dirty(mi_a.id, e + 0x1000, 1), 0);
+	assert_int_equal(mi_unmap(&c, 0, 0, VFIO_USER_DMA_UNMAP_F_ALL), 0);
+	assert_int_equal(report(&c, D + 0xf000, 0x1000, 4096, &bits), 0);
+	assert_int_equal(bits, 1);
+	/* a device that cannot say what it wrote: the whole region is
+	 * reported dirty, not only what the library saw */
+	assert_int_equal(mi_map(&c, D, DSIZE, RW, fd, 0), 0);
+	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), 0);
+	__atomic_store_n(&mi_a.dirty_sync_err, -EIO, __ATOMIC_RELEASE);
+	assert_int_equal(mi_unmap(&c, D, DSIZE, 0), 0);
+	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), -EIO);
+	__atomic_store_n(&mi_a.dirty_sync_err, 0, __ATOMIC_RELEASE);
+	assert_int_equal(report(&c, D, DSIZE, 4096, &bits), 0);
+	assert_int_equal(bits, 0xffff);
+	/* stopping forgets what was kept */
+	assert_int_equal(feature_echo(&c, F_SET | F_STOP, NULL, 0), 0);
+	assert_int_equal(feature_echo(&c, F_SET | F_START, &all, sizeof(all)),
+			 0);
+	assert_int_equal(report(&c, e, 16384, 4096, &bits), 0);
+	assert_int_equal(bits, 0);
+	assert_int_equal(feature_echo(&c, F_SET | F_STOP, NULL, 0), 0);
+	mi_close(&c, &mi_a);
+	munmap(mem, DSIZE + 16384);
+	close(fd);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, mi_test_setup, mi_test_teardown)
 const struct CMUnitTest mi_dirty_tests[] = {
 	T(test_dirty_pages),
 	T(test_dma_logging_feature),
+	T(test_dma_logging_unmapped),
 };
 const size_t mi_dirty_tests_n = sizeof(mi_dirty_tests) / sizeof(mi_dirty_tests[0]);
