@@ -11,20 +11,24 @@
  *   fe: heap ok|BAD ...          the DPDK heap's element list, walked
  *   fe: mac M max_mtu N          the port's
  *   fe: start RET
+ *   fe: link up|down speed N duplex full|half   after start
+ *   fe: lsc link up|down speed N duplex full|half   each LSC event (--lsc)
  *   fe: rx N ipackets N ierrors N opackets N
  *   fe: mempool in_use N of N    after stop + close
  *   fe: uaf_mbufs N              mbufs written after the port freed them
  *   fe: alarms N late_max_ms N   with --alarms
  *
  *   fe_hostile_app <EAL args> -- [--secs S] [--rx N] [--tx] [--alarms S]
- *                  [--mbuf-size BYTES]
+ *                  [--mbuf-size BYTES] [--lsc]
  *
  * --secs: receive (and with --tx, send one frame per round) for at most S
  * seconds; --rx: stop as soon as N packets are in; --alarms: instead of
  * starting the port, run an EAL alarm every 50 ms for S seconds and say how
  * late the latest was (the EAL interrupt thread runs the alarms: anything
  * the port does there holds them up), then close the port; --mbuf-size:
- * the pool's data room after the headroom (default 2048). Exit status 0
+ * the pool's data room after the headroom (default 2048); --lsc: configure
+ * intr_conf.lsc and print the link at each LSC event (as the port stored
+ * it: rte_eth_link_get_nowait() then asks the PMD nothing). Exit status 0
  * when it got that far whatever the port did (the test judges the lines),
  * 1 when the application itself could not run.
  */
@@ -242,6 +246,30 @@ alarms_run(double secs)
 	       alarm_probe.n, alarm_probe.late_max);
 }
 
+static void
+link_print(const char *what)
+{
+	struct rte_eth_link link;
+
+	if (rte_eth_link_get_nowait(0, &link) == 0)
+		printf("fe: %slink %s speed %u duplex %s\n", what,
+		       link.link_status ? "up" : "down", link.link_speed,
+		       link.link_duplex ? "full" : "half");
+	fflush(stdout);
+}
+
+/* An LSC event (on the EAL interrupt thread): the link the port stored. */
+static int
+lsc_cb(uint16_t port, enum rte_eth_event_type type, void *arg, void *ret)
+{
+	RTE_SET_USED(port);
+	RTE_SET_USED(type);
+	RTE_SET_USED(arg);
+	RTE_SET_USED(ret);
+	link_print("lsc ");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -251,6 +279,7 @@ main(int argc, char **argv)
 		{ "tx", no_argument, NULL, 't' },
 		{ "alarms", required_argument, NULL, 'a' },
 		{ "mbuf-size", required_argument, NULL, 'm' },
+		{ "lsc", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rte_eth_conf conf = { 0 };
@@ -287,6 +316,9 @@ main(int argc, char **argv)
 			break;
 		case 'm':
 			room = (uint16_t)atoi(optarg);
+			break;
+		case 'l':
+			conf.intr_conf.lsc = 1;
 			break;
 		default:
 			fprintf(stderr, "fe: bad option\n");
@@ -340,17 +372,16 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (conf.intr_conf.lsc &&
+	    rte_eth_dev_callback_register(0, RTE_ETH_EVENT_INTR_LSC, lsc_cb,
+					  NULL) != 0) {
+		fprintf(stderr, "fe: no LSC callback\n");
+		return 1;
+	}
 	ret = rte_eth_dev_start(0);
 	printf("fe: start %d\n", ret);
-	if (ret == 0) {
-		struct rte_eth_link link;
-
-		if (rte_eth_link_get_nowait(0, &link) == 0)
-			printf("fe: link %s speed %u duplex %s\n",
-			       link.link_status ? "up" : "down",
-			       link.link_speed,
-			       link.link_duplex ? "full" : "half");
-	}
+	if (ret == 0)
+		link_print("");
 	heap_check("after start");
 	fflush(stdout);
 	end = rte_get_timer_cycles() + (uint64_t)(secs * rte_get_timer_hz());

@@ -27,6 +27,10 @@ Each MODE is one way of misbehaving:
   config_storm signals its configuration vector without pause for --secs
                once the driver set it up, and counts the driver's reads
                of the link status meanwhile
+  speed_change SPEED_DUPLEX (25000, half); once the driver started (its
+               receive buffers are there) and 0.3 s more, 100000, full:
+               config_generation bumped, the configuration vector
+               signalled
 
 What it did goes to stderr as "dev: ..." lines, which the test reads. It
 serves one connection and exits when the client goes away.
@@ -48,7 +52,7 @@ import time
 MODES = ("notify_oob", "ctrl_small", "mq_max", "packed_leak", "mrg_stall",
          "fuzz_split", "fuzz_packed", "mute", "config_storm", "late_dma",
          "nomac", "cfg_strict", "dupcap", "evidx", "mtu9000", "mtu1500",
-         "speed", "macrefuse")
+         "speed", "speed_change", "macrefuse")
 
 ap = argparse.ArgumentParser(description="hostile vfio-user virtio-net device")
 ap.add_argument("socket")
@@ -118,7 +122,7 @@ elif MODE == "evidx":
     features |= EVENT_IDX
 elif MODE in ("mtu9000", "mtu1500"):
     features |= NET_MTU
-elif MODE == "speed":
+elif MODE in ("speed", "speed_change"):
     features |= NET_SPEED_DUPLEX
 elif MODE == "macrefuse":
     features |= NET_CTRL_VQ | NET_CTRL_MAC_ADDR
@@ -190,7 +194,10 @@ class Queue:
 queues = {}     # by index; replaced on a reset
 failed_write = []   # --fail-write: the offset, once refused
 st = dict(dfsel=0, gfsel=0, gf=[0, 0], status=0, qsel=0, msix_config=0xffff,
-          reset_until=0.0, resets=0)
+          reset_until=0.0, resets=0, gen=0)
+# the device configuration and config_generation change together: a
+# read (the main thread's) sees both before or both after
+cfg_lock = threading.Lock()
 
 
 def reset_pending():
@@ -219,7 +226,8 @@ def common_read(off, n):
         cfg_vec = 0xffff
     status = 1 if reset_pending() else st["status"]
     struct.pack_into("<HHBBHHHHH", b, 16, cfg_vec, nq, status,
-                     0, st["qsel"], qmax, q_vec, q.enable, notify_off)
+                     st["gen"] & 0xff, st["qsel"], qmax, q_vec, q.enable,
+                     notify_off)
     struct.pack_into("<QQQ", b, 32, q.desc, q.avail, q.used)
     return bytes(b[off:off + n])
 
@@ -499,6 +507,26 @@ def config_storm():
         (n, storm["reads"], args.secs))
 
 
+def speed_change():
+    """25000, half -> 100000, full once the driver runs: a configuration
+    change (VIRTIO 1.2 4.1.4.3, 5.1.4.2: the driver should read speed and
+    duplex again)."""
+    if rx_ready(1) is None:
+        return
+    time.sleep(0.3)
+    vec = st["msix_config"]
+    fd = msix_efd.get(vec)
+    if fd is None:
+        log("speed_change: the driver set no configuration vector")
+        return
+    with cfg_lock:
+        struct.pack_into("<IB", bar4, 0x200c, 100000, 1)
+        st["gen"] += 1
+    os.eventfd_write(fd, 1)
+    log("speed_change: speed 100000 duplex 1, config_generation %d, "
+        "vector %d signalled" % (st["gen"], vec))
+
+
 def late_dma():
     """The reset arrives while we write frames: the buffers the driver made
     available on receive queue 0 and we have not used get our bytes. That
@@ -532,6 +560,9 @@ def evidx(rxq):
 def device_thread():
     if MODE == "config_storm":
         config_storm()
+        return
+    if MODE == "speed_change":
+        speed_change()
         return
     act = {"packed_leak": (packed_leak, 192), "mrg_stall": (mrg_stall, 6),
            "fuzz_split": (fuzz, 1), "fuzz_packed": (fuzz, 1),
@@ -634,7 +665,8 @@ def main():
             send(mid, cmd, struct.pack("<IIII", 16, 1, idx, NVEC if idx == 2 else 1))
         elif cmd == SET_IRQS:
             _, _, idx, start, count = struct.unpack("<IIIII", p[:20])
-            if MODE == "config_storm" and idx == 2:     # MSI-X: kept
+            if MODE in ("config_storm", "speed_change") and idx == 2:
+                # MSI-X: kept
                 for i, f in enumerate(fds):
                     if start + i in msix_efd:
                         os.close(msix_efd[start + i])
@@ -648,7 +680,9 @@ def main():
                     % (off - 0x2000, off - 0x2000 + cnt, DEVCFG_LEN))
                 send(mid, cmd, flags=REPLY | ERR, err=22)
                 continue
-            send(mid, cmd, p[:16] + region_read(reg, off, cnt))
+            with cfg_lock:
+                data = region_read(reg, off, cnt)
+            send(mid, cmd, p[:16] + data)
         elif cmd == REGION_WRITE:
             off, reg, cnt = struct.unpack("<QII", p[:16])
             v = int.from_bytes(p[16:16 + cnt], "little")

@@ -45,7 +45,10 @@
 #                 the port reads what its features need (it read 24)
 #   dupcap        two device configuration structures: the first used
 #   speed         VIRTIO_NET_F_SPEED_DUPLEX (25000, half): the port's link
-#                 says so; a device without it: 10G, full
+#                 says so; a device without it: 10G, full; one whose
+#                 speed and duplex become 100000, full while the port
+#                 runs (a configuration change): the port's link follows,
+#                 with an LSC event (it kept the ones read at the setup)
 #   macrefuse     CTRL_MAC_ADDR, the port's mac= refused: the setup goes
 #                 on, the port keeps its address
 #   evidx         EVENT_IDX: avail->flags 0 (VIRTIO 1.2 2.7.10.1; was 1)
@@ -335,6 +338,18 @@ case_speed() {
 	fe_ran
 	grep -a -q "^fe: link up speed 10000 duplex full$" "$FE_LOG" ||
 		pair_fail "$CASE: $(grep -a "^fe: link" "$FE_LOG")"
+	# VIRTIO 1.2 5.1.4.2: speed and duplex read again at a configuration
+	# change (the LSC event's link is the one the interrupt's read stored)
+	CASE=speed_change
+	fe_case speed_change "" "--secs 1.5 --lsc" ""
+	fe_ran
+	grep -a -q "^fe: link up speed 25000 duplex half$" "$FE_LOG" ||
+		pair_fail "$CASE: at start: $(grep -a "^fe: link" "$FE_LOG")"
+	grep -a -q "^dev: speed_change: speed 100000 duplex 1," "$DEV_LOG" ||
+		pair_fail "$CASE: the device changed nothing: $(grep -a "^dev:" "$DEV_LOG" | tail -3)"
+	grep -a -q "^fe: lsc link up speed 100000 duplex full$" "$FE_LOG" ||
+		pair_fail "$CASE: the port's link did not follow the change: $(grep -a "^fe: .*link" "$FE_LOG" | tr '\n' ';')"
+	pair_log "$CASE: $(grep -a "^fe: .*link" "$FE_LOG" | tr '\n' ';')"
 }
 
 # VIRTIO_NET_F_CTRL_MAC_ADDR, the port's mac= refused by the device: the

@@ -54,20 +54,30 @@ static const char *const valid_args[] = {
 
 /* ---- link and reconnection ---- */
 
+/* The port's link up or down; told (LSC) when that changed, or when the
+ * speed or duplex of a link up did (SPEED_DUPLEX, vuc_read_link()). */
 void
 vuc_link_set(struct vuc_dev *d, bool up)
 {
 	struct rte_eth_dev *eth = &rte_eth_devices[d->port_id];
-	struct rte_eth_link link = vu_pmd_link(up);
+	struct rte_eth_link link = vu_pmd_link(up), old;
+	uint32_t was;
 
-	if (up) {	/* the device's, read at its setup */
+	if (up) {	/* the device's, read with its status */
 		link.link_speed = d->link_speed;
 		link.link_duplex = d->link_duplex;
 	}
-	if (__atomic_exchange_n(&d->link_up, up, __ATOMIC_ACQ_REL) == up)
+	rte_eth_linkstatus_get(eth, &old);
+	was = __atomic_exchange_n(&d->link_up, up, __ATOMIC_ACQ_REL);
+	if (was == up && (!up || (old.link_speed == link.link_speed &&
+				  old.link_duplex == link.link_duplex)))
 		return;
 	rte_eth_linkstatus_set(eth, &link);
-	VUC_LOG(INFO, "%s: link %s", d->path, up ? "up" : "down");
+	if (was != up)
+		VUC_LOG(INFO, "%s: link %s", d->path, up ? "up" : "down");
+	else
+		VUC_LOG(INFO, "%s: link speed %u duplex %s", d->path,
+			link.link_speed, link.link_duplex ? "full" : "half");
 	vu_pmd_lsc_raise(&d->lsc);
 }
 

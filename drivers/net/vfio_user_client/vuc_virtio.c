@@ -1111,10 +1111,14 @@ vuc_rxq_intr(struct vuc_dev *d, uint16_t q, bool enable)
 	return 0;
 }
 
+static void link_speed_read(struct vuc_dev *d,
+			    const struct virtio_net_config *nc);
+static int netcfg_read(struct vuc_dev *d, struct virtio_net_config *nc);
+
 int
 vuc_read_link(struct vuc_dev *d)
 {
-	uint16_t st = VIRTIO_NET_S_LINK_UP;
+	struct virtio_net_config nc;
 	uint8_t dst;
 	bool reset;
 
@@ -1134,11 +1138,14 @@ vuc_read_link(struct vuc_dev *d)
 		vuc_reset_later(d);
 		return 0;
 	}
-	if ((d->features & (1ULL << VIRTIO_NET_F_STATUS)) &&
-	    bar_rd(d, d->devcfg_bar, d->devcfg_off +
-		   offsetof(struct virtio_net_config, status), &st, 2) < 0)
+	/* the status and, with SPEED_DUPLEX, the speed and duplex, which a
+	 * driver should read again at a configuration change (VIRTIO 1.2
+	 * 5.1.4.2): one bulk call, config_generation around it */
+	if (netcfg_read(d, &nc) < 0)
 		return 0;
-	return !!(st & VIRTIO_NET_S_LINK_UP);
+	link_speed_read(d, &nc);
+	return !(d->features & (1ULL << VIRTIO_NET_F_STATUS)) ||
+	       (nc.status & VIRTIO_NET_S_LINK_UP);
 }
 
 /* ---- up / down ---- */
@@ -1192,7 +1199,7 @@ device_reset(struct vuc_dev *d)
  * in Mbit/s up to 0x7fffffff, -1 for unknown; duplex 1 full, 0 half, 0xff
  * unknown): an unknown speed is RTE_ETH_SPEED_NUM_UNKNOWN, an unknown
  * duplex full; without the feature the ports' default (10G, full). Read
- * at each setup.
+ * at each setup and each read of the link (vuc_read_link()).
  */
 static void
 link_speed_read(struct vuc_dev *d, const struct virtio_net_config *nc)
