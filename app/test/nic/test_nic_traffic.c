@@ -212,6 +212,16 @@ test_v1_only(void **state)
 	assert_int_equal(nic_xstat("rx_q0_kicks"), d->vq[1].kicks);
 	assert_int_equal(nic_xstat("tx_q0_kicks"), d->vq[0].kicks);
 	assert_int_equal(d->vq[0].kicks + d->vq[1].kicks, 0);
+	assert_int_equal(d->notify_mult, 4);
+	/* one write over both queues' notify slots (4 bytes each) notifies
+	 * each of them */
+	{
+		const uint16_t both[4] = { 0, 0, 1, 0 };
+
+		bar_write(d, NIC_BAR, d->notify, both, sizeof(both));
+		assert_int_equal(nic_xstat("rx_q0_kicks"), 1);
+		assert_int_equal(nic_xstat("tx_q0_kicks"), 1);
+	}
 	assert_int_equal(nic_xstat("rx_q0_bad_descriptors"), 0);
 	assert_int_equal(nic_xstat("tx_q0_bad_descriptors"), 0);
 	assert_int_equal(nic_xstat("rx_q0_drops"), 0);

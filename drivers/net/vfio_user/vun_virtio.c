@@ -1201,16 +1201,20 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 		   off + count <= VUN_NOTIFY_OFF +
 		   (uint64_t)VUN_NOTIFY_MULT * vun_num_vqs(d)) {
 		uint16_t q = (uint16_t)((off - VUN_NOTIFY_OFF) / VUN_NOTIFY_MULT);
+		uint16_t last = (uint16_t)((off + count - 1 - VUN_NOTIFY_OFF) /
+					   VUN_NOTIFY_MULT);
 
-		if (is_write) {
+		/* a write over several queues' slots notifies each of them,
+		 * as it writes each register */
+		for (; is_write && q <= last; q++) {
 			d->vq[q].st.kicks++;
 			if (q == ctrl_vq(d))
 				ctrl_process(d);
 			else
 				vun_offload_kick(d, q);
-		} else {
-			memset(buf, 0, count);
 		}
+		if (!is_write)
+			memset(buf, 0, count);
 	} else {
 		/* holes of the BAR: reads as zero, writes ignored */
 		if (!is_write)
