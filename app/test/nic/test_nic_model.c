@@ -1453,8 +1453,13 @@ test_pm_reset(void **state)
 	q = &d->vq[0];
 	post_all_rx(d, q);
 	used = dvq_pending_used(q);
+	assert_int_equal(nic_xstat("pci_power_state"), 0);
+	assert_int_equal(nic_xstat("pci_bus_master"), 1);
 	cfg_w16(d, csr, RTE_VFIO_USER_PCI_PM_D3HOT);
 	assert_int_equal(cfg_r16(d, csr), RTE_VFIO_USER_PCI_PM_D3HOT);
+	/* the port's xstats say where the driver left the function */
+	assert_int_equal(nic_xstat("pci_power_state"), 3);
+	assert_int_equal(nic_xstat("pci_bus_master"), 0);
 	/* in D3hot: state kept, no frame moves either way, the driver's
 	 * buffers untouched */
 	assert_true(drv_status(d) & VIRTIO_CONFIG_S_DRIVER_OK);
@@ -1466,7 +1471,9 @@ test_pm_reset(void **state)
 	/* D0: device and function reset */
 	cfg_w16(d, csr, 0);
 	assert_int_equal(cfg_r16(d, csr), 0);
+	assert_int_equal(nic_xstat("pci_power_state"), 0);
 	check_function_reset_then_up(d);
+	assert_int_equal(nic_xstat("pci_bus_master"), 1);
 	drv_close(d);
 }
 

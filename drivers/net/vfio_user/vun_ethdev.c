@@ -321,7 +321,7 @@ static const struct vu_pmd_xstat vun_q_xstats[] = {
 /* then the port's: the driver's state, and receive counters of every
  * queue summed (per queue they would take telemetry's /ethdev/xstats of
  * 16 pairs past its 256 entries) */
-#define N_DEVX 8
+#define N_DEVX 10
 
 static uint64_t
 rx_sum(const struct vun_dev *d, size_t off)
@@ -404,6 +404,8 @@ vun_xstats_get_names(struct rte_eth_dev *dev, struct rte_eth_xstat_name *names,
 		 "rx_mbuf_allocation_failures");
 	snprintf(names[n++].name, sizeof(names[0].name), "rx_lro_packets");
 	snprintf(names[n++].name, sizeof(names[0].name), "rx_csum_kept");
+	snprintf(names[n++].name, sizeof(names[0].name), "pci_power_state");
+	snprintf(names[n++].name, sizeof(names[0].name), "pci_bus_master");
 	return (int)n;
 }
 
@@ -443,6 +445,16 @@ vun_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs,
 	n++;
 	xs[n] = (struct rte_eth_xstat){ n, rx_sum(d, offsetof(struct vun_stats,
 							      csum_kept)) };
+	n++;
+	/* the PCI function as the driver left it: D0 (0) or D3hot (3), and
+	 * whether it may master the bus (a guest that suspended or let go
+	 * of the device: its queues are stopped); from the port's own
+	 * fields, which a secondary process can read */
+	xs[n] = (struct rte_eth_xstat){
+		n, __atomic_load_n(&d->pm_state, __ATOMIC_RELAXED) };
+	n++;
+	xs[n] = (struct rte_eth_xstat){
+		n, !__atomic_load_n(&d->bm_off, __ATOMIC_RELAXED) };
 	n++;
 	return (int)n;
 }

@@ -598,6 +598,7 @@ function_reset(struct vun_dev *d)
 {
 	virtio_reset(d);
 	d->bm_off = false;
+	__atomic_store_n(&d->pm_state, 0, __ATOMIC_RELAXED);
 }
 
 static void
@@ -1365,11 +1366,23 @@ power_changed(struct vun_dev *d, const struct rte_vfio_user_pci_event *ev)
 {
 	VUN_LOG(INFO, "%s: power state D%u -> D%u%s", d->path, ev->old_val,
 		ev->new_val, ev->reset ? ": function reset" : "");
+	__atomic_store_n(&d->pm_state, (uint8_t)ev->new_val, __ATOMIC_RELAXED);
 	if (ev->reset) {
 		function_reset(d);
 		return;
 	}
 	bus_master_changed(d, "D0");
+}
+
+uint8_t
+vun_pm_state_read(struct vun_dev *d)
+{
+	uint16_t csr = 0;
+
+	rte_vfio_user_pci_raw_read(d->pci,
+				   (uint32_t)d->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL,
+				   &csr, sizeof(csr));
+	return (uint8_t)(csr & RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK);
 }
 
 /* Config space changes the device model acts on (event thread). */
@@ -1460,6 +1473,8 @@ pci_setup(struct vun_dev *d)
 	ret = rte_vfio_user_pci_add_pm(d->pci, 0);	/* D0, D3hot; resets */
 	if (ret < 0)
 		return ret;
+	d->pm_cap = ret;
+	d->pm_state = 0;
 	return rte_vfio_user_pci_set_notify(d->pci, on_pci_event, d);
 }
 
