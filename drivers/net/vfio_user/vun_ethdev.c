@@ -512,6 +512,21 @@ static const struct eth_dev_ops vun_ops = {
 	.tx_burst_mode_get = vun_burst_mode,
 };
 
+/* A secondary process's: what reads the port's shared data only. */
+static const struct eth_dev_ops vun_secondary_ops = {
+	.dev_close = vun_dev_close,
+	.dev_infos_get = vun_dev_info,
+	.link_update = vu_pmd_link_shared,
+	.stats_get = vun_stats_get,
+	.stats_reset = vun_stats_reset,
+	.xstats_get = vun_xstats_get,
+	.xstats_get_names = vun_xstats_get_names,
+	.rxq_info_get = vun_rxq_info,
+	.txq_info_get = vun_txq_info,
+	.rx_burst_mode_get = vun_burst_mode,
+	.tx_burst_mode_get = vun_burst_mode,
+};
+
 /* ---- devargs ---- */
 
 /* octal permission bits, no sign (strtoul() takes "-0") */
@@ -640,15 +655,13 @@ vun_probe(struct rte_vdev_device *vdev)
 	struct vun_dev *d;
 	int ret;
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		VUN_LOG(ERR, "%s: secondary processes are not supported", name);
-		return -ENOTSUP;
-	}
 	/* ours is a prefix of the frontend's old name: such a device was
 	 * meant for the frontend, never serve it */
 	ret = vu_pmd_old_frontend_name(name);
 	if (ret < 0)
 		return ret;
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return vu_pmd_probe_secondary(vdev, &vun_secondary_ops);
 	eth = rte_eth_vdev_allocate(vdev, sizeof(*d));
 	if (eth == NULL)
 		return -ENOMEM;

@@ -887,6 +887,21 @@ static const struct eth_dev_ops vuc_ops = {
 	.tx_burst_mode_get = vuc_burst_mode,
 };
 
+/* A secondary process's: what reads the port's shared data only. */
+static const struct eth_dev_ops vuc_secondary_ops = {
+	.dev_close = vuc_dev_close,
+	.dev_infos_get = vuc_dev_info,
+	.link_update = vu_pmd_link_shared,
+	.stats_get = vuc_stats_get,
+	.stats_reset = vuc_stats_reset,
+	.xstats_get = vuc_xstats_get,
+	.xstats_get_names = vuc_xstats_get_names,
+	.rxq_info_get = vuc_rxq_info,
+	.txq_info_get = vuc_txq_info,
+	.rx_burst_mode_get = vuc_burst_mode,
+	.tx_burst_mode_get = vuc_burst_mode,
+};
+
 /* ---- devargs ---- */
 
 static int
@@ -967,10 +982,8 @@ vuc_probe(struct rte_vdev_device *vdev)
 	size_t qsz;
 	int ret;
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		VUC_LOG(ERR, "%s: secondary processes are not supported", name);
-		return -ENOTSUP;
-	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return vu_pmd_probe_secondary(vdev, &vuc_secondary_ops);
 	eth = rte_eth_vdev_allocate(vdev, sizeof(*d));
 	if (eth == NULL)
 		return -ENOMEM;

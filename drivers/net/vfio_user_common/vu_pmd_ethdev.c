@@ -104,10 +104,48 @@ vu_pmd_no_deferred_start(const struct rte_eth_dev *dev)
 	return -EINVAL;
 }
 
+static uint16_t
+no_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
+{
+	RTE_SET_USED(q);
+	RTE_SET_USED(pkts);
+	RTE_SET_USED(n);
+	return 0;
+}
+
+int
+vu_pmd_link_shared(struct rte_eth_dev *dev, int wait)
+{
+	RTE_SET_USED(dev);
+	RTE_SET_USED(wait);
+	return 0;	/* the primary keeps the port's data current */
+}
+
+int
+vu_pmd_probe_secondary(struct rte_vdev_device *vdev,
+		       const struct eth_dev_ops *ops)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	struct rte_eth_dev *eth = rte_eth_dev_attach_secondary(name);
+
+	if (eth == NULL) {
+		RTE_LOG(ERR, PMD, "%s: no such port in the primary process\n",
+			name);
+		return -ENODEV;
+	}
+	eth->dev_ops = ops;
+	eth->device = &vdev->device;
+	eth->rx_pkt_burst = no_burst;
+	eth->tx_pkt_burst = no_burst;
+	rte_eth_dev_probing_finish(eth);
+	return 0;
+}
+
 /*
  * The vdev is going (rte_dev_remove(), and rte_eal_cleanup() for every
  * vdev, started or not): stop the port if it runs, then close it, which
- * releases it. A close refused for a started port used to be ignored and
+ * releases it. In a secondary process the port is the primary's: only
+ * let go of it (the close op does nothing there). A close refused for a started port used to be ignored and
  * the port released all the same: the device went on serving its client
  * with its private data freed.
  */
@@ -119,10 +157,13 @@ vu_pmd_remove(struct rte_vdev_device *vdev)
 	uint16_t port;
 	int ret;
 
-	if (eth == NULL)
-		return 0;	/* closed already, and released with it */
+	/* closed already, and released with it (a secondary process's
+	 * release leaves the shared data, and so the name, found) */
+	if (eth == NULL || eth->state == RTE_ETH_DEV_UNUSED)
+		return 0;
 	port = eth->data->port_id;
-	if (eth->data->dev_started) {
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY &&
+	    eth->data->dev_started) {
 		ret = rte_eth_dev_stop(port);
 		if (ret < 0)
 			return ret;

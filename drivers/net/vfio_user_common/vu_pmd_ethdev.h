@@ -111,4 +111,19 @@ int vu_pmd_old_frontend_name(const char *name);
 /* rte_vdev_driver.remove: close and release the port, if any. */
 int vu_pmd_remove(struct rte_vdev_device *vdev);
 
+/*
+ * Probe in a secondary process (dpdk-proc-info, dpdk-pdump, ...): the
+ * primary's port, to look at through ops, which may only read the port's
+ * shared data (dev_private: no pointer the primary allocated with malloc()
+ * or mapped for itself). No data path: the queues map memory of the
+ * primary's peers, so bursts here return 0. -ENODEV if the primary has no
+ * such port.
+ */
+int vu_pmd_probe_secondary(struct rte_vdev_device *vdev,
+			   const struct eth_dev_ops *ops);
+
+/* link_update in a secondary process: the port's link as the primary
+ * keeps it. */
+int vu_pmd_link_shared(struct rte_eth_dev *dev, int wait);
+
 #endif /* VU_PMD_ETHDEV_H */
