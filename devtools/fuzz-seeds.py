@@ -193,6 +193,26 @@ def server_seeds():
         rec(DEVICE_FEATURE, struct.pack("<II", 8 + 16, (1 << 17) | 6) +
             struct.pack("<QII", 4096, 1, 0) + struct.pack("<QQ", 0x10000, 0x10000), msg_id=3) + \
         rec(MIG_READ, struct.pack("<II", 8, 64), msg_id=4)
+    # DMA logging over unmaps: the pages of a region unmapped while
+    # logging, reported after (exact unmap, a range, UNMAP_ALL)
+    start = rec(DEVICE_FEATURE, struct.pack("<II", 8 + 16, (1 << 17) | 6) +
+                struct.pack("<QII", 4096, 0, 0), msg_id=3)
+
+    def report(iova, length, msg_id):
+        return rec(DEVICE_FEATURE, struct.pack("<II", 8 + 24 + 8, (1 << 16) | 8) +
+                   struct.pack("<QQQ", iova, length, 4096), msg_id=msg_id)
+    s["logging_unmapped"] = ver() + \
+        rec(DMA_MAP, dma_map(0x10000, 0x10000), fds=(MEMFD64K,), msg_id=2) + start + \
+        rec(REGION_READ, access(0, 0, 4), msg_id=4) + \
+        rec(DMA_UNMAP, dma_unmap(0x10000, 0x10000), msg_id=5) + \
+        report(0x10000, 0x10000, 6) + \
+        rec(DMA_MAP, dma_map(0x20000, 0x10000), fds=(MEMFD64K,), msg_id=7) + \
+        rec(DMA_UNMAP, dma_unmap(0, 0x100000), msg_id=8) + \
+        report(0x18000, 0x20000, 9) + \
+        rec(DMA_MAP, dma_map(0x10000, 0x10000), fds=(MEMFD64K,), msg_id=10) + \
+        rec(DMA_UNMAP, dma_unmap(0, 0, 2), msg_id=11) + \
+        report(0, 0x40000, 12) + \
+        rec(DEVICE_FEATURE, struct.pack("<II", 8, (1 << 17) | 7), msg_id=13)
     # the bad_* table of the conformance suite
     s["bad_before_version"] = rec(GET_INFO, struct.pack("<IIII", 16, 0, 0, 0)) + ver()
     s["bad_version_twice"] = ver() + ver()
