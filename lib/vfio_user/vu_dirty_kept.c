@@ -49,10 +49,11 @@ run_insert(struct vu_dirty_kept *k, uint32_t i, uint64_t iova, uint64_t len)
 	k->n++;
 }
 
-/* Back to VU_DIRTY_KEPT_MAX runs: the two with the smallest gap become
- * one (the gap's pages reported dirty too). */
+/* Back to VU_DIRTY_KEPT_MAX runs after a split of run keep into keep and
+ * keep + 1: the two others with the smallest gap become one (the gap's
+ * pages reported dirty too). Once a report at most: a scan. */
 static void
-runs_bound(struct vu_dirty_kept *k)
+runs_bound(struct vu_dirty_kept *k, uint32_t keep)
 {
 	uint32_t best = 0;
 	uint64_t gap = UINT64_MAX;
@@ -62,7 +63,7 @@ runs_bound(struct vu_dirty_kept *k)
 	for (uint32_t i = 0; i + 1 < k->n; i++) {
 		uint64_t g = k->run[i + 1].iova - run_end(&k->run[i]);
 
-		if (g < gap) {
+		if (i != keep && g < gap) {
 			gap = g;
 			best = i;
 		}
@@ -100,9 +101,20 @@ vu_dirty_kept_add(struct vu_dirty_kept *k, uint64_t iova, uint64_t len)
 	/* the runs it overlaps or touches become one with it */
 	while (j < k->n && k->run[j].iova <= end)
 		j++;
-	if (i == j) {
+	if (i == j && k->n < VU_DIRTY_KEPT_MAX) {
 		run_insert(k, i, iova, len);
-		runs_bound(k);
+		return;
+	}
+	if (i == j) {
+		/* full: the nearer neighbour grows over the gap to it (no
+		 * scan, no move: an unmap adds runs by the million) */
+		if (i == k->n || (i > 0 && iova - run_end(&k->run[i - 1]) <=
+						   k->run[i].iova - end)) {
+			k->run[i - 1].len = end - k->run[i - 1].iova;
+		} else {
+			k->run[i].len = run_end(&k->run[i]) - iova;
+			k->run[i].iova = iova;
+		}
 		return;
 	}
 	if (k->run[i].iova < iova)
@@ -151,7 +163,7 @@ vu_dirty_kept_take(struct vu_dirty_kept *k, uint64_t iova, uint64_t len,
 		if (r->iova < s && r_end > e) {	/* the range inside it */
 			r->len = s - r->iova;
 			run_insert(k, i + 1, e, r_end - e);
-			runs_bound(k);
+			runs_bound(k, i);
 			return;
 		}
 		if (r->iova < s) {

@@ -12,10 +12,12 @@
  * asks for its bits afterwards must get them. They are kept here, as runs
  * of IOVA, until a report of their range hands them out.
  *
- * The store is sized when logging starts and never grows: past
- * VU_DIRTY_KEPT_MAX runs the two closest merge, the pages between them
- * reported dirty too. A page may be reported dirty that was not; none
- * that was is lost. Used under the device's dma.lock.
+ * The store is sized when logging starts and never grows: once it holds
+ * VU_DIRTY_KEPT_MAX runs, a new run joins its nearer neighbour (the pages
+ * between reported dirty too), and a report that splits a run merges the
+ * two closest others. A page may be reported dirty that was not; none
+ * that was is lost. Adding costs a binary search (an unmap may add a run
+ * per page); used under the device's dma.lock.
  */
 
 #include <stdint.h>

@@ -575,8 +575,10 @@ keep_run(void *arg, uint64_t i, uint64_t n)
 /*
  * A region unmapped while logging: its dirty pages are kept for the
  * reports to come (the bitmap goes with its mapping), all of them if the
- * device could not say what it wrote (!synced). After the grace period,
- * with dma.lock held.
+ * device could not say what it wrote (!synced). The bits are taken as a
+ * report of the region would take them: two IOVAs of a page share its
+ * bit, the first to ask gets it (a region mapping the same pages still
+ * reports them no more). After the grace period, with dma.lock held.
  */
 static void
 dirty_keep(struct vu_dma *d, const seg_t *r, bool synced)
@@ -687,15 +689,16 @@ unmap_range(struct vu_dev *dev, uint64_t addr, uint64_t size)
 		ret = table_remove(dev, &reg, &token);
 		if (ret < 0)
 			break;
-		vu_views_drop(dev, reg.iova, reg.size);
 		gone[k++] = reg;
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (k > 0)
 		table_sync(dev, token);
-	/* no data-path thread uses those regions any more */
+	/* no data-path thread uses those regions, nor views of them, any
+	 * more */
 	pthread_mutex_lock(&d->lock);
 	for (int64_t i = 0; i < k; i++) {
+		vu_views_drop(dev, gone[i].iova, gone[i].size);
 		dirty_keep(d, &gone[i], synced);
 		vu_map_put(&d->maps, map_of(&gone[i]));
 	}
@@ -784,7 +787,12 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		       dev->path);
 		return -EINVAL;
 	}
+	/* logging: what the regions were, for their dirty pages (before the
+	 * device is told: a failure here changes nothing) */
+	ret = all && d->logging ? regions_copy(d, &gone, &ngone) : 0;
 	pthread_mutex_unlock(&d->lock);
+	if (ret < 0)
+		return ret;
 	if (all)
 		notify_unmap(dev, 0, UINT64_MAX);
 	else
@@ -792,29 +800,20 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	/* the device let go of the range: what it wrote there is final */
 	ret = dirty_sync(dev);
 	if (ret < 0 && bm != NULL)
-		return ret;
+		goto unchanged;
 	synced = ret == 0;
 
 	pthread_mutex_lock(&d->lock);
 	if (!all) {	/* the event thread is the only writer: still there */
 		hit = region_match(d, req->addr, req->size);
-		if (hit == NULL) {
-			pthread_mutex_unlock(&d->lock);
-			return -ENOENT;
-		}
-		reg = *hit;
-		ret = table_remove(dev, &reg, &token);
+		reg = hit != NULL ? *hit : reg;
+		ret = hit != NULL ? table_remove(dev, &reg, &token) : -ENOENT;
 	} else {
-		/* logging: what the regions were, for their dirty pages */
-		ret = d->logging ? regions_copy(d, &gone, &ngone) : 0;
-		if (ret == 0)
-			ret = table_clear(dev, &token);
+		ret = table_clear(dev, &token);
 	}
 	pthread_mutex_unlock(&d->lock);
-	if (ret < 0) {
-		free(gone);
-		return ret;
-	}
+	if (ret < 0)
+		goto unchanged;
 	table_sync(dev, token);
 	/* no data-path thread uses the region any more */
 	memcpy(c->reply, req, sizeof(*req));
@@ -850,6 +849,12 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	       dev->path, req->addr, req->size, all ? " all" : "");
 	notify(dev, RTE_VFIO_USER_DMA_CHANGED);
 	return 0;
+unchanged:
+	/* the device let go of the range for nothing: it takes the table
+	 * back as it is */
+	free(gone);
+	notify(dev, RTE_VFIO_USER_DMA_CHANGED);
+	return ret;
 }
 
 /* ---- dirty page logging ---- */
