@@ -319,6 +319,9 @@ void vuc_kick(struct vuc_vq *vq);
 /* Bounded wait for the device to consume every queued transmit buffer. */
 #define VUC_STOP_DRAIN_MS 1000
 void vuc_txq_drain_wait(struct vuc_dev *d, unsigned int ms);
+/* The same for one transmit queue, until the timer reaches end; whether
+ * the device took all. */
+bool vuc_txq_drain_wait_one(struct vuc_dev *d, struct vuc_vq *vq, uint64_t end);
 
 /* vuc_ethdev.c */
 bool vuc_is_ours(uint16_t port_id);

@@ -645,6 +645,23 @@ txq_done(const struct vuc_vq *vq)
 	       vq->avail_idx;
 }
 
+bool
+vuc_txq_drain_wait_one(struct vuc_dev *d, struct vuc_vq *vq, uint64_t end)
+{
+	while (!txq_done(vq)) {
+		if (rte_get_timer_cycles() > end || d->client == NULL ||
+		    !rte_vfio_user_client_connected(d->client)) {
+			VUC_LOG(WARNING,
+				"%s: tx queue %u: buffers not taken by the "
+				"device at stop",
+				d->path, vq->qid);
+			return false;
+		}
+		rte_delay_us_sleep(1000);
+	}
+	return true;
+}
+
 /*
  * Port stop: the application no longer transmits; give the device up to
  * ms to take what is still in the transmit rings, so a stop (or an exit)
@@ -658,19 +675,7 @@ vuc_txq_drain_wait(struct vuc_dev *d, unsigned int ms)
 	for (uint16_t q = 0; q < d->pairs; q++) {
 		struct vuc_vq *vq = &d->vq[2 * q + 1];
 
-		if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))
-			continue;
-		while (!txq_done(vq)) {
-			if (rte_get_timer_cycles() > end ||
-			    d->client == NULL ||
-			    !rte_vfio_user_client_connected(d->client)) {
-				VUC_LOG(WARNING,
-					"%s: tx queue %u: buffers not "
-					"taken by the device at stop",
-					d->path, q);
-				break;
-			}
-			rte_delay_us_sleep(1000);
-		}
+		if (__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))
+			vuc_txq_drain_wait_one(d, vq, end);
 	}
 }
