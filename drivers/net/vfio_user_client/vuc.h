@@ -154,6 +154,15 @@ struct vuc_vq {
 	volatile uint16_t *notify_mmap;	/* mmapped doorbell, or NULL */
 	uint16_t vector;		/* MSI-X vector, or NO_VECTOR */
 	int efd;			/* its eventfd, or -1 */
+	/* control path (d->lock): the ethdev queue start and stop */
+	bool deferred;			/* the queue setup's deferred start */
+	bool stopped;			/* stopped by the application (queue
+					 * stop, or a deferred start): not
+					 * ready, no buffers; kept across a
+					 * new setup of the device */
+	bool dev_reset;			/* its virtqueue reset on the device
+					 * (VIRTIO_F_RING_RESET): set up
+					 * again to start */
 	struct vuc_stats st;
 } __rte_cache_aligned;
 
@@ -180,6 +189,8 @@ struct vuc_dev {
 	bool packed_vq;			/* devargs: features we ask for */
 	bool in_order;
 	bool mrg_rxbuf;
+	bool ring_reset;		/* VIRTIO_F_RING_RESET: queue stop,
+					 * start and deferred start */
 	bool csum;			/* checksum offloads, when enabled */
 	bool rx_partial_arg;		/* devarg rx_partial */
 	bool rx_partial;		/* atomic: received partial checksums
@@ -294,6 +305,18 @@ int vuc_mac_tell(struct vuc_dev *d);
 void vuc_device_down(struct vuc_dev *d, bool reset);
 int vuc_read_link(struct vuc_dev *d);
 int vuc_rxq_intr(struct vuc_dev *d, uint16_t q, bool enable);
+/*
+ * Queue stop and start (d->lock held), with VIRTIO_F_RING_RESET: a stop
+ * takes the queue out of the data path, resets its virtqueue on the
+ * device (VIRTIO 1.2 2.6.1) and frees the mbufs of its ring; a start sets
+ * the virtqueue up again, enables it and posts receive buffers. A device
+ * down or gone: the flag only, which the next setup follows (a queue
+ * stopped stays so). 0 or -errno (a stop that failed leaves the queue
+ * stopped, its buffers to the device until the device is set up again,
+ * which is scheduled).
+ */
+int vuc_vq_stop(struct vuc_dev *d, struct vuc_vq *vq);
+int vuc_vq_start(struct vuc_dev *d, struct vuc_vq *vq);
 void vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
 		   uint64_t len);
 

@@ -7,7 +7,9 @@
  * state, statistics, rx interrupts, memory hotplug and reconnection.
  *
  *   --vdev 'net_virtio_vfio_user0,path=/run/vnic0.sock,queues=2,reconnect=1000'
- *   packed_vq=0 / in_order=0 / mrg_rxbuf=0: do not ask for these features
+ *   packed_vq=0 / in_order=0 / mrg_rxbuf=0 / ring_reset=0: do not ask for
+ *   these features (without VIRTIO_F_RING_RESET no queue start, stop or
+ *   deferred start)
  *   csum=0: do not ask for checksum offloads (else asked for when the
  *   port's offloads enable them)
  *   rx_partial=1: the device's partial checksums kept, flagged
@@ -45,11 +47,12 @@ RTE_LOG_REGISTER_DEFAULT(vuc_logtype, NOTICE);
 #define ARG_TIMEOUT	"timeout"
 #define ARG_CSUM	"csum"
 #define ARG_RX_PARTIAL	"rx_partial"
+#define ARG_RING_RESET	"ring_reset"
 
 static const char *const valid_args[] = {
 	ARG_PATH,      ARG_QUEUES,     ARG_MAC,	      ARG_RECONNECT,
 	ARG_PACKED_VQ, ARG_IN_ORDER,   ARG_MRG_RXBUF, ARG_TIMEOUT,
-	ARG_CSUM,      ARG_RX_PARTIAL, NULL,
+	ARG_CSUM,      ARG_RX_PARTIAL, ARG_RING_RESET, NULL,
 };
 
 /* ---- link and reconnection ---- */
@@ -469,6 +472,171 @@ rxq_intr_setup(struct rte_eth_dev *dev)
 	return 0;
 }
 
+/* ---- queue start and stop ---- */
+
+/*
+ * With VIRTIO_F_RING_RESET, a queue is stopped by resetting its virtqueue
+ * and started by setting it up again (vuc_vq_stop(), vuc_vq_start()).
+ * Deferred start: the device's setup enables every queue before
+ * DRIVER_OK, as VIRTIO 1.2 3.1.1 has it, and resets the deferred ones
+ * right after (vuc_device_up()); a device already set up has them reset
+ * at the port's start. Their first start is then a re-enable after a
+ * reset (2.6.1.2), never a first enable after DRIVER_OK.
+ */
+
+static bool
+ring_reset(const struct vuc_dev *d)
+{
+	return d->features & (1ULL << VIRTIO_F_RING_RESET);
+}
+
+/* -ENOTSUP, said: what needs VIRTIO_F_RING_RESET without it. */
+static int
+no_ring_reset(const struct vuc_dev *d, const char *what, bool tx, uint16_t q)
+{
+	VUC_LOG(ERR,
+		"%s: %s of %s queue %u is not supported: VIRTIO_F_RING_RESET "
+		"%s",
+		d->path, what, tx ? "tx" : "rx", q,
+		d->ring_reset ? "is not offered by the device" :
+				"is off (devarg ring_reset=0)");
+	return -ENOTSUP;
+}
+
+static uint8_t
+queue_state(const struct vuc_vq *vq)
+{
+	return vq->stopped ? RTE_ETH_QUEUE_STATE_STOPPED :
+			     RTE_ETH_QUEUE_STATE_STARTED;
+}
+
+/* What a start of the port wants of the configured queues, as flags for
+ * the device's setup to follow (d->lock held). */
+static void
+queues_want(struct rte_eth_dev *dev)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+
+	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
+		d->vq[2 * q].stopped = d->vq[2 * q].deferred;
+	for (uint16_t q = 0; q < dev->data->nb_tx_queues; q++)
+		d->vq[2 * q + 1].stopped = d->vq[2 * q + 1].deferred;
+}
+
+/*
+ * At the port's start (d->lock held): every configured queue started
+ * (whatever queue stops came before), but those of a deferred start,
+ * stopped. A deferred start needs VIRTIO_F_RING_RESET of a device set up.
+ */
+static int
+queues_apply(struct rte_eth_dev *dev)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+	uint16_t nq[2] = { dev->data->nb_rx_queues, dev->data->nb_tx_queues };
+	int ret = 0;
+
+	for (int tx = 0; d->client != NULL && !ring_reset(d) && tx < 2; tx++)
+		for (uint16_t q = 0; q < nq[tx]; q++)
+			if (d->vq[2 * q + tx].deferred)
+				return no_ring_reset(d, "deferred start", tx,
+						     q);
+	for (int tx = 0; tx < 2; tx++) {
+		for (uint16_t q = 0; q < nq[tx] && ret == 0; q++) {
+			struct vuc_vq *vq = &d->vq[2 * q + tx];
+
+			ret = vq->deferred ? vuc_vq_stop(d, vq) :
+					     vuc_vq_start(d, vq);
+			if (ret < 0)
+				VUC_LOG(ERR, "%s: %s queue %u: %s: %s", d->path,
+					tx ? "tx" : "rx", q,
+					vq->deferred ? "deferred start" :
+						       "start",
+					strerror(-ret));
+		}
+	}
+	return ret;
+}
+
+static int
+queue_stop(struct rte_eth_dev *dev, uint16_t q, bool tx)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	if (!ring_reset(d)) {
+		pthread_mutex_unlock(&d->lock);
+		return no_ring_reset(d, "stop", tx, q);
+	}
+	ret = vuc_vq_stop(d, &d->vq[2 * q + tx]);
+	pthread_mutex_unlock(&d->lock);
+	/* out of the data path even when its reset failed */
+	if (tx)
+		dev->data->tx_queue_state[q] = RTE_ETH_QUEUE_STATE_STOPPED;
+	else
+		dev->data->rx_queue_state[q] = RTE_ETH_QUEUE_STATE_STOPPED;
+	return ret;
+}
+
+static int
+queue_start(struct rte_eth_dev *dev, uint16_t q, bool tx)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+	struct vuc_vq *vq = &d->vq[2 * q + tx];
+	int ret;
+
+	pthread_mutex_lock(&d->lock);
+	/* without it, only a queue a setup left stopped (enabled, empty:
+	 * vuc_device_up()) can start */
+	if (!ring_reset(d) && (!vq->stopped || vq->dev_reset)) {
+		pthread_mutex_unlock(&d->lock);
+		return no_ring_reset(d, "start", tx, q);
+	}
+	ret = vuc_vq_start(d, vq);
+	if (ret == 0 && tx)
+		dev->data->tx_queue_state[q] = RTE_ETH_QUEUE_STATE_STARTED;
+	else if (ret == 0)
+		dev->data->rx_queue_state[q] = RTE_ETH_QUEUE_STATE_STARTED;
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+static int
+vuc_rx_queue_stop(struct rte_eth_dev *dev, uint16_t q)
+{
+	return queue_stop(dev, q, false);
+}
+
+static int
+vuc_tx_queue_stop(struct rte_eth_dev *dev, uint16_t q)
+{
+	return queue_stop(dev, q, true);
+}
+
+static int
+vuc_rx_queue_start(struct rte_eth_dev *dev, uint16_t q)
+{
+	return queue_start(dev, q, false);
+}
+
+static int
+vuc_tx_queue_start(struct rte_eth_dev *dev, uint16_t q)
+{
+	return queue_start(dev, q, true);
+}
+
+/* A queue setup asking for a deferred start: refused (-EINVAL, said)
+ * when the device set up lacks VIRTIO_F_RING_RESET (without a device yet,
+ * the port's start says so). */
+static int
+deferred_check(struct vuc_dev *d, bool deferred, bool tx, uint16_t q)
+{
+	if (!deferred || d->client == NULL || ring_reset(d))
+		return 0;
+	no_ring_reset(d, "deferred start", tx, q);
+	return -EINVAL;
+}
+
 static int
 vuc_dev_start(struct rte_eth_dev *dev)
 {
@@ -499,6 +667,8 @@ vuc_dev_start(struct rte_eth_dev *dev)
 	}
 	d->requeue = false;
 	if (d->client == NULL) {
+		/* a new setup leaves the deferred queues stopped */
+		queues_want(dev);
 		ret = vuc_device_up(d);
 		if (ret < 0 && d->reconnect_ms == 0) {
 			pthread_mutex_unlock(&d->lock);
@@ -532,6 +702,11 @@ vuc_dev_start(struct rte_eth_dev *dev)
 			return -EINVAL;
 		}
 	}
+	ret = queues_apply(dev);
+	if (ret < 0) {
+		pthread_mutex_unlock(&d->lock);
+		return ret;
+	}
 	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
 		if (d->vq[2 * q].ready)
 			vuc_rxq_fill(&d->vq[2 * q]);
@@ -546,8 +721,11 @@ vuc_dev_start(struct rte_eth_dev *dev)
 	}
 	d->started = true;
 	vuc_link_set(d, vuc_read_link(d));
+	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
+		dev->data->rx_queue_state[q] = queue_state(&d->vq[2 * q]);
+	for (uint16_t q = 0; q < dev->data->nb_tx_queues; q++)
+		dev->data->tx_queue_state[q] = queue_state(&d->vq[2 * q + 1]);
 	pthread_mutex_unlock(&d->lock);
-	vu_pmd_queues_state(dev, RTE_ETH_QUEUE_STATE_STARTED);
 	return 0;
 }
 
@@ -640,9 +818,12 @@ vuc_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 	struct vuc_vq *vq = &d->vq[2 * q];
 
 	RTE_SET_USED(socket);
-	if (conf->rx_deferred_start)
-		return vu_pmd_no_deferred_start(dev);
 	pthread_mutex_lock(&d->lock);
+	if (deferred_check(d, conf->rx_deferred_start, false, q) < 0) {
+		pthread_mutex_unlock(&d->lock);
+		return -EINVAL;
+	}
+	vq->deferred = conf->rx_deferred_start;
 	/* a virtio driver cannot take back the buffers it posted (short of
 	 * a reset): those of the old mempool must not outlive it. Only
 	 * buffers posted count: a first setup, or one before any start,
@@ -664,10 +845,13 @@ vuc_tx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 	struct vuc_dev *d = dev->data->dev_private;
 
 	RTE_SET_USED(socket);
-	if (conf->tx_deferred_start)
-		return vu_pmd_no_deferred_start(dev);
 	/* the reconnection alarm re-initialises rings under the lock */
 	pthread_mutex_lock(&d->lock);
+	if (deferred_check(d, conf->tx_deferred_start, true, q) < 0) {
+		pthread_mutex_unlock(&d->lock);
+		return -EINVAL;
+	}
+	d->vq[2 * q + 1].deferred = conf->tx_deferred_start;
 	vuc_vq_set_want(&d->vq[2 * q + 1], nb_desc);
 	pthread_mutex_unlock(&d->lock);
 	dev->data->tx_queues[q] = &d->vq[2 * q + 1];
@@ -850,6 +1034,7 @@ vuc_rxq_info(struct rte_eth_dev *dev, uint16_t q, struct rte_eth_rxq_info *qi)
 	const struct vuc_vq *vq = &d->vq[2 * q];
 
 	qi->mp = vq->mp;
+	qi->conf.rx_deferred_start = vq->deferred;
 	qi->nb_desc = (uint16_t)(vq->size - vq->hold);
 	qi->scattered_rx = vq->mrg_rxbuf;
 	qi->rx_buf_size = vu_pmd_rx_buf_size(vq->mp);
@@ -861,6 +1046,7 @@ vuc_txq_info(struct rte_eth_dev *dev, uint16_t q, struct rte_eth_txq_info *qi)
 	struct vuc_dev *d = dev->data->dev_private;
 
 	qi->nb_desc = d->vq[2 * q + 1].tx_cap;
+	qi->conf.tx_deferred_start = d->vq[2 * q + 1].deferred;
 }
 
 static int
@@ -876,6 +1062,10 @@ vuc_burst_mode(struct rte_eth_dev *dev, uint16_t q,
 
 static const struct eth_dev_ops vuc_ops = {
 	VU_PMD_ETH_OPS(vuc),
+	.rx_queue_start = vuc_rx_queue_start,
+	.rx_queue_stop = vuc_rx_queue_stop,
+	.tx_queue_start = vuc_tx_queue_start,
+	.tx_queue_stop = vuc_tx_queue_stop,
 	.rx_queue_intr_enable = vuc_rx_intr_enable,
 	.rx_queue_intr_disable = vuc_rx_intr_disable,
 	.mtu_set = vuc_mtu_set,
@@ -919,6 +1109,7 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 	d->packed_vq = true;
 	d->in_order = true;
 	d->mrg_rxbuf = true;
+	d->ring_reset = true;
 	d->csum = true;
 	kv = vu_pmd_kvargs(name, params, valid_args);
 	if (kv == NULL)
@@ -953,13 +1144,15 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 				    &d->in_order) < 0 ||
 		 rte_kvargs_process(kv, ARG_MRG_RXBUF, vu_pmd_arg_bool,
 				    &d->mrg_rxbuf) < 0 ||
+		 rte_kvargs_process(kv, ARG_RING_RESET, vu_pmd_arg_bool,
+				    &d->ring_reset) < 0 ||
 		 rte_kvargs_process(kv, ARG_CSUM, vu_pmd_arg_bool, &d->csum) <
 			 0 ||
 		 rte_kvargs_process(kv, ARG_RX_PARTIAL, vu_pmd_arg_bool,
 				    &d->rx_partial_arg) < 0)
 		VUC_LOG(ERR,
-			"%s: packed_vq, in_order, mrg_rxbuf, csum and "
-			"rx_partial must be 0 or 1",
+			"%s: packed_vq, in_order, mrg_rxbuf, ring_reset, "
+			"csum and rx_partial must be 0 or 1",
 			name);
 	else
 		ret = 0;
@@ -1099,4 +1292,4 @@ VU_PMD_REGISTER_PARAM_STRING(
 	"path=<socket> queues=<1-16> mac=<xx:xx:xx:xx:xx:xx> "
 	"reconnect=<ms, 0-3600000> packed_vq=<0|1> in_order=<0|1> "
 	"mrg_rxbuf=<0|1> csum=<0|1> timeout=<ms, 100-60000> "
-	"rx_partial=<0|1>");
+	"rx_partial=<0|1> ring_reset=<0|1>");

@@ -880,6 +880,139 @@ out:
 	return ret;
 }
 
+/* "rx" or "tx": a data queue's direction (receiveq 2q, transmitq 2q + 1) */
+#define VUC_VQ_DIR(vq) ((vq)->index & 1 ? "tx" : "rx")
+
+/* The MSI-X vector of a data queue: receive queue q on vector q + 1
+ * while the device has it, transmit queues on none. */
+static uint16_t
+vq_vector(const struct vuc_dev *d, const struct vuc_vq *vq)
+{
+	if (vq->index & 1)
+		return VIRTIO_MSI_NO_VECTOR;
+	return vq->qid + 1 < d->msix_nvec ? (uint16_t)(vq->qid + 1) :
+					    VIRTIO_MSI_NO_VECTOR;
+}
+
+/*
+ * Reset one virtqueue (VIRTIO_F_RING_RESET, VIRTIO 1.2 2.6.1, 4.1.4.3):
+ * queue_select, 1 to queue_reset, and the reset is not complete until
+ * queue_reset reads 0 (4.1.4.3.2), waited for at most the request
+ * timeout. Until then the buffers of the ring are the device's.
+ */
+static int
+vq_reset(struct vuc_dev *d, struct vuc_vq *vq)
+{
+	uint16_t sel = vq->index, one = 1, rst = 1;
+	struct rte_vfio_user_client_access a[3];
+	uint64_t t0 = rte_get_timer_cycles(), hz = rte_get_timer_hz();
+	int ret;
+
+	cc_acc(d, &a[0], CC(queue_select), &sel, 2, true);
+	cc_acc(d, &a[1], VIRTIO_PCI_COMMON_Q_RESET, &one, 2, true);
+	cc_acc(d, &a[2], VIRTIO_PCI_COMMON_Q_RESET, &rst, 2, false);
+	ret = rte_vfio_user_client_region_access_bulk(d->client, a, 3, NULL);
+	while (ret == 0 && rst != 0) {
+		if (rte_get_timer_cycles() - t0 > hz * d->timeout_ms / 1000) {
+			VUC_LOG(ERR,
+				"%s: %s queue %u (virtqueue %u): the device did "
+				"not complete its reset in %u ms",
+				d->path, VUC_VQ_DIR(vq), vq->qid, vq->index,
+				d->timeout_ms);
+			return -ETIMEDOUT;
+		}
+		rte_delay_us_sleep(1000);
+		ret = cc_rd(d, VIRTIO_PCI_COMMON_Q_RESET, &rst, 2);
+	}
+	if (ret < 0)
+		VUC_LOG(ERR, "%s: %s queue %u (virtqueue %u): reset: %s",
+			d->path, VUC_VQ_DIR(vq), vq->qid, vq->index,
+			strerror(-ret));
+	return ret;
+}
+
+static bool
+device_there(const struct vuc_dev *d)
+{
+	return d->client != NULL && rte_vfio_user_client_connected(d->client);
+}
+
+int
+vuc_vq_stop(struct vuc_dev *d, struct vuc_vq *vq)
+{
+	uint64_t drain = rte_get_timer_hz() * VUC_STOP_DRAIN_MS / 1000;
+	int ret;
+
+	if (vq->stopped)
+		return 0;
+	vq->stopped = true;
+	/* out of the data path: no burst uses it after the grace period */
+	__atomic_store_n(&vq->ready, 0, __ATOMIC_RELEASE);
+	rte_vfio_user_qsbr_barrier();
+	rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
+	/* a device down was drained, one gone will be (vuc_device_down()):
+	 * the next setup leaves the queue stopped */
+	if (!device_there(d) || vq->mz == NULL)
+		return 0;
+	/* what was queued still reaches the device, as at a port stop */
+	if (vq->index & 1)
+		vuc_txq_drain_wait_one(d, vq, rte_get_timer_cycles() + drain);
+	ret = vq_reset(d, vq);
+	if (ret < 0) {
+		/* its buffers stay the device's: freed once the device is
+		 * reset as a whole, which the port does next */
+		VUC_LOG(ERR,
+			"%s: %s queue %u stopped, its buffers left to the "
+			"device until it is set up again",
+			d->path, VUC_VQ_DIR(vq), vq->qid);
+		vuc_reset_later(d);
+		return ret;
+	}
+	vq->dev_reset = true;
+	/* the device let them go: ours again, the ring as new */
+	vuc_vq_drain(vq);
+	vuc_vq_init_ring(vq);
+	return 0;
+}
+
+int
+vuc_vq_start(struct vuc_dev *d, struct vuc_vq *vq)
+{
+	int ret;
+
+	if (!vq->stopped)
+		return 0;
+	/* no device now: the next setup starts it */
+	if (!device_there(d) || vq->mz == NULL) {
+		vq->stopped = false;
+		return 0;
+	}
+	if (vq->dev_reset) {
+		/* as at the device's setup (VIRTIO 1.2 2.6.1.2): size, rings
+		 * and vector (read back), then queue_enable */
+		struct vuc_vq *one = vq;
+		uint16_t vector = vq_vector(d, vq);
+
+		ret = vqs_setup(d, &one, &vector, 1);
+		if (ret < 0) {
+			/* the accesses after a failed one were made: the
+			 * device may have the queue half set up, or enabled;
+			 * set up again as a whole (the queue stays stopped) */
+			VUC_LOG(ERR, "%s: %s queue %u: set up again: %s",
+				d->path, VUC_VQ_DIR(vq), vq->qid,
+				strerror(-ret));
+			vuc_reset_later(d);
+			return ret;
+		}
+		vq->dev_reset = false;
+	}
+	if (!(vq->index & 1) && vq->mp != NULL)
+		vuc_rxq_fill(vq);
+	vq->stopped = false;
+	__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 /* ctrl_cmd() on a packed queue: three descriptors at the next positions,
  * one buffer (id 0: there is only ever one); wait for it to be used. */
 static int
@@ -1307,6 +1440,8 @@ negotiate(struct vuc_dev *d)
 		want |= 1ULL << VIRTIO_F_IN_ORDER;
 	if (!d->mrg_rxbuf)
 		want &= ~(1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	if (d->ring_reset)
+		want |= 1ULL << VIRTIO_F_RING_RESET;
 	/* checksum offloads only when the port's were enabled: a device
 	 * that may send partial checksums has every received header read */
 	d->offload_asked = d->offload_want;
@@ -1446,11 +1581,11 @@ vuc_device_up(struct vuc_dev *d)
 		 * them), transmit queues on none */
 		for (uint16_t q = 0; q < d->pairs; q++) {
 			vqs[n] = &d->vq[2 * q];
-			vectors[n++] = q + 1 < d->msix_nvec ?
-					       (uint16_t)(q + 1) :
-					       VIRTIO_MSI_NO_VECTOR;
+			vectors[n] = vq_vector(d, vqs[n]);
+			n++;
 			vqs[n] = &d->vq[2 * q + 1];
-			vectors[n++] = VIRTIO_MSI_NO_VECTOR;
+			vectors[n] = vq_vector(d, vqs[n]);
+			n++;
 		}
 		if (d->features & (1ULL << VIRTIO_NET_F_CTRL_VQ)) {
 			vqs[n] = &d->vq[2 * d->max_pairs];
@@ -1489,11 +1624,31 @@ vuc_device_up(struct vuc_dev *d)
 	}
 	if (ret < 0)
 		goto err;
-	for (uint16_t q = 0; q < d->pairs; q++) {
-		if (d->vq[2 * q].mp != NULL)
-			vuc_rxq_fill(&d->vq[2 * q]);
-		__atomic_store_n(&d->vq[2 * q].ready, 1, __ATOMIC_RELEASE);
-		__atomic_store_n(&d->vq[2 * q + 1].ready, 1, __ATOMIC_RELEASE);
+	/*
+	 * Every queue was enabled before DRIVER_OK (VIRTIO 1.2 3.1.1); the
+	 * ones the application stopped (or whose start is deferred) are
+	 * reset now, as a queue stop does, and wait for a queue start. A
+	 * device without RING_RESET keeps them enabled: empty, out of the
+	 * data path until a queue start, which then needs no reset.
+	 */
+	for (uint16_t i = 0; i < 2 * d->pairs; i++) {
+		struct vuc_vq *vq = &d->vq[i];
+
+		vq->dev_reset = false;
+		if (vq->stopped) {
+			/* a reset the device does not complete (said) leaves
+			 * the queue out all the same, not the whole setup:
+			 * nothing is posted to it, and its start sets it up
+			 * again */
+			if (d->features & (1ULL << VIRTIO_F_RING_RESET)) {
+				(void)vq_reset(d, vq);
+				vq->dev_reset = true;
+			}
+			continue;
+		}
+		if (!(i & 1) && vq->mp != NULL)
+			vuc_rxq_fill(vq);
+		__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
 	}
 	VUC_LOG(INFO, "%s: up, features 0x%" PRIx64 ", %u queue pairs, mtu %u",
 		d->path, d->features, d->pairs, d->mtu);

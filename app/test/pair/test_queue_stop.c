@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * The frontend's queue start and stop (rte_eth_dev_rx/tx_queue_start and
+ * _stop) and deferred start, on VIRTIO_F_RING_RESET (the device resets one
+ * virtqueue). Both PMDs in one process, one thread; the frontend receives
+ * into a pool of its own (rx_mp) and sends from another (tx_mp), so that
+ * what each of its queues holds is the pool's in-use count:
+ *   - rx queue 0 stopped: its posted buffers back in rx_mp (0 in use), the
+ *     device cannot deliver to it (its transmit bursts take nothing),
+ *     transmit goes on; started: buffers posted again, frames flow, the
+ *     queue's receive interrupt comes again (its MSI-X vector set up
+ *     again), the queue's statistics go on counting;
+ *   - tx queue 0 stopped with frames in flight the device never took:
+ *     freed (0 in use), bursts take nothing, the device gets nothing;
+ *     started: frames flow;
+ *   - deferred start (rx, then tx): the queue stays stopped at the port's
+ *     start (no buffers, nothing delivered) until its queue start; again
+ *     at each start of the port; a port start starts every other queue,
+ *     stopped before or not; every queue STOPPED after the port's stop;
+ *   - the device taken away and given back (reconnect=): a stopped queue
+ *     stays stopped after the new setup, then starts;
+ *   - the port's device moved to a second device port while a queue is
+ *     stopped: still stopped there, then starts;
+ *   - ring_reset=0 (the feature not negotiated): queue stop -ENOTSUP, a
+ *     deferred start refused at the queue setup.
+ * Argument: frontend devargs that pick the rings (default packed, in
+ * order).
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <rte_bus_vdev.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_epoll.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_vfio_user.h>
+
+#include "inproc_pair.h"
+#include "rte_pmd_vfio_user_client.h"
+
+#define BURST	32
+#define FRAME	64
+#define NB_RX	512	/* receive buffers the frontend posts */
+
+static struct {
+	const char *layout;
+	struct inproc_pair p;
+	uint16_t be, fe;
+	struct rte_mempool *rx_mp, *tx_mp;
+	bool intr;	/* rx queue 0's interrupt in our epoll set */
+} g;
+
+static uint8_t
+rxq_state(uint16_t port, uint16_t q)
+{
+	struct rte_eth_rxq_info qi;
+
+	assert_int_equal(rte_eth_rx_queue_info_get(port, q, &qi), 0);
+	return qi.queue_state;
+}
+
+static uint8_t
+txq_state(uint16_t port, uint16_t q)
+{
+	struct rte_eth_txq_info qi;
+
+	assert_int_equal(rte_eth_tx_queue_info_get(port, q, &qi), 0);
+	return qi.queue_state;
+}
+
+#define STOPPED RTE_ETH_QUEUE_STATE_STOPPED
+#define STARTED RTE_ETH_QUEUE_STATE_STARTED
+
+static void
+intr_ctl(int op)
+{
+	assert_int_equal(rte_eth_dev_rx_intr_ctl_q(g.fe, 0,
+						   RTE_EPOLL_PER_THREAD, op,
+						   NULL),
+			 0);
+	g.intr = op == RTE_INTR_EVENT_ADD;
+}
+
+/* The frontend (re)configured: one queue pair, rx queue 0 into rx_mp
+ * (NB_RX buffers), each queue's start deferred or not, rx interrupts
+ * with intr; started, both links up. */
+static void
+fe_setup(bool rx_deferred, bool tx_deferred, bool intr)
+{
+	struct rte_eth_conf conf = { .intr_conf.rxq = intr };
+	struct rte_eth_dev_info info;
+	struct rte_eth_rxconf rxc;
+	struct rte_eth_txconf txc;
+
+	if (g.intr)
+		intr_ctl(RTE_INTR_EVENT_DEL);
+	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
+	assert_int_equal(rte_eth_dev_info_get(g.fe, &info), 0);
+	rxc = info.default_rxconf;
+	txc = info.default_txconf;
+	rxc.rx_deferred_start = rx_deferred;
+	txc.tx_deferred_start = tx_deferred;
+	assert_int_equal(rte_eth_dev_configure(g.fe, 1, 1, &conf), 0);
+	assert_int_equal(rte_eth_rx_queue_setup(g.fe, 0, NB_RX, SOCKET_ID_ANY,
+						&rxc, g.rx_mp),
+			 0);
+	assert_int_equal(rte_eth_tx_queue_setup(g.fe, 0, 0, SOCKET_ID_ANY,
+						&txc),
+			 0);
+	assert_int_equal(rte_eth_dev_start(g.fe), 0);
+	assert_true(inproc_link_wait(g.fe, true, 5000));
+	assert_true(inproc_link_wait(g.be, true, 5000));
+	if (intr)
+		intr_ctl(RTE_INTR_EVENT_ADD);
+}
+
+/* Send up to n frames of mp on port's queue 0, a few tries; how many it
+ * took. */
+static uint32_t
+tx_n(uint16_t port, struct rte_mempool *mp, uint32_t n)
+{
+	uint32_t sent = 0;
+
+	for (int t = 0; t < 1000 && sent < n; t++) {
+		struct rte_mbuf *m[BURST];
+		uint16_t k = (uint16_t)RTE_MIN(n - sent, (uint32_t)BURST), s;
+
+		assert_int_equal(rte_pktmbuf_alloc_bulk(mp, m, k), 0);
+		for (uint16_t i = 0; i < k; i++) {
+			memset(rte_pktmbuf_append(m[i], FRAME), 0x5a, FRAME);
+			memcpy(rte_pktmbuf_mtod(m[i], uint8_t *),
+			       &(uint32_t){ sent + i }, 4);
+		}
+		s = rte_eth_tx_burst(port, 0, m, k);
+		rte_pktmbuf_free_bulk(&m[s], k - s);
+		sent += s;
+		if (s == 0 && t >= 3)
+			break;	/* takes nothing: stalled */
+	}
+	return sent;
+}
+
+/* Receive on port's queue 0 until want frames came, for at most ms
+ * milliseconds; how many. */
+static uint32_t
+rx_for(uint16_t port, uint32_t want, unsigned int ms)
+{
+	uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz() * ms / 1000;
+	uint32_t got = 0;
+
+	while (got < want) {
+		struct rte_mbuf *m[BURST];
+		uint16_t n = rte_eth_rx_burst(port, 0, m, BURST);
+
+		for (uint16_t k = 0; k < n; k++) {
+			assert_int_equal(m[k]->pkt_len, FRAME);
+			assert_int_equal(rte_pktmbuf_mtod(m[k],
+							  uint8_t *)[FRAME - 1],
+					 0x5a);
+		}
+		rte_pktmbuf_free_bulk(m, n);
+		got += n;
+		if (n == 0 && rte_get_timer_cycles() > end)
+			break;
+	}
+	return got;
+}
+
+/* want frames, in at most 2 s */
+static uint32_t
+rx_n(uint16_t port, uint32_t want)
+{
+	return rx_for(port, want, 2000);
+}
+
+/* none in 50 ms */
+static bool
+rx_none(uint16_t port)
+{
+	return rx_for(port, 1, 50) == 0;
+}
+
+/* n frames from port `from` (of mp) to port `to`, sent a burst at a
+ * time and all received. */
+static void
+flows(uint16_t from, struct rte_mempool *mp, uint16_t to, uint32_t n)
+{
+	uint32_t sent = 0, got = 0;
+
+	for (int i = 0; i < 100000 && got < n; i++) {
+		uint32_t k = RTE_MIN(n - sent, (uint32_t)BURST);
+
+		if (k > 0)
+			sent += tx_n(from, mp, k);
+		got += rx_n(to, RTE_MIN(sent - got, (uint32_t)BURST));
+	}
+	assert_int_equal(sent, n);
+	assert_int_equal(got, n);
+}
+
+/* n frames from the device to the frontend. */
+static void
+flows_in(uint32_t n)
+{
+	flows(g.be, g.p.be_mp, g.fe, n);
+}
+
+/* n frames from the frontend to the device. */
+static void
+flows_out(uint32_t n)
+{
+	flows(g.fe, g.tx_mp, g.be, n);
+}
+
+/* The device cannot deliver to the frontend's rx queue 0 (stopped). */
+static void
+rx_stalled(void)
+{
+	assert_int_equal(tx_n(g.be, g.p.be_mp, BURST), 0);
+	assert_true(rx_none(g.fe));
+	assert_int_equal(rte_mempool_in_use_count(g.rx_mp), 0);
+}
+
+static uint64_t
+rx_q0_packets(void)
+{
+	struct rte_eth_stats st;
+
+	assert_int_equal(rte_eth_stats_get(g.fe, &st), 0);
+	return st.q_ipackets[0];
+}
+
+/* rx queue 0's interrupt comes once the device delivers a frame. */
+static void
+rx_intr_comes(void)
+{
+	struct rte_epoll_event ev;
+
+	/* what earlier interrupts left is read first */
+	while (rte_epoll_wait(RTE_EPOLL_PER_THREAD, &ev, 1, 0) > 0)
+		;
+	assert_int_equal(rte_eth_dev_rx_intr_enable(g.fe, 0), 0);
+	assert_int_equal(tx_n(g.be, g.p.be_mp, 1), 1);
+	assert_int_equal(rte_epoll_wait(RTE_EPOLL_PER_THREAD, &ev, 1, 2000), 1);
+	assert_int_equal(rte_eth_dev_rx_intr_disable(g.fe, 0), 0);
+	assert_int_equal(rx_n(g.fe, 1), 1);
+}
+
+static void
+test_rx_stop_start(void **state)
+{
+	uint64_t before;
+
+	(void)state;
+	fe_setup(false, false, true);
+	flows_in(100);
+	flows_out(100);
+	rx_intr_comes();
+	/* (refilled a burst at a time) */
+	assert_true(rte_mempool_in_use_count(g.rx_mp) > NB_RX - 2 * BURST);
+	before = rx_q0_packets();
+
+	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
+	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
+	assert_int_equal(txq_state(g.fe, 0), STARTED);
+	rx_stalled();
+	flows_out(100);		/* the other queue runs on */
+	/* stopped again: nothing to do */
+	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
+
+	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
+	assert_int_equal(rxq_state(g.fe, 0), STARTED);
+	assert_int_equal(rte_mempool_in_use_count(g.rx_mp), NB_RX);
+	rx_intr_comes();
+	flows_in(300);
+	assert_int_equal(rx_q0_packets(), before + 301);
+	/* and once more */
+	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
+	rx_stalled();
+	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
+	flows_in(2000);		/* more than a lap of the ring */
+}
+
+static void
+test_tx_stop_start(void **state)
+{
+	uint32_t n;
+
+	(void)state;
+	fe_setup(false, false, false);
+	flows_out(100);
+	/* the device does not poll: the frames stay in flight */
+	n = tx_n(g.fe, g.tx_mp, 4096);
+	printf("%" PRIu32 " frames in flight\n", n);
+	assert_true(n > 0);
+	/* (and sent ones not reclaimed yet) */
+	assert_true(rte_mempool_in_use_count(g.tx_mp) >= n);
+
+	assert_int_equal(rte_eth_dev_tx_queue_stop(g.fe, 0), 0);
+	assert_int_equal(txq_state(g.fe, 0), STOPPED);
+	assert_int_equal(rxq_state(g.fe, 0), STARTED);
+	assert_int_equal(rte_mempool_in_use_count(g.tx_mp), 0);
+	assert_int_equal(tx_n(g.fe, g.tx_mp, BURST), 0);
+	assert_true(rx_none(g.be));	/* the reset dropped them */
+	assert_int_equal(rte_mempool_in_use_count(g.tx_mp), 0);
+	flows_in(100);		/* the other queue runs on */
+
+	assert_int_equal(rte_eth_dev_tx_queue_start(g.fe, 0), 0);
+	assert_int_equal(txq_state(g.fe, 0), STARTED);
+	flows_out(2000);
+}
+
+static void
+test_deferred(void **state)
+{
+	(void)state;
+	/* rx deferred: stopped at start, no buffers posted */
+	fe_setup(true, false, false);
+	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
+	assert_int_equal(txq_state(g.fe, 0), STARTED);
+	rx_stalled();
+	flows_out(100);
+	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
+	assert_int_equal(rxq_state(g.fe, 0), STARTED);
+	flows_in(100);
+
+	/* every queue stopped with the port; deferred again at its start */
+	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
+	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
+	assert_int_equal(txq_state(g.fe, 0), STOPPED);
+	assert_int_equal(rte_eth_dev_start(g.fe), 0);
+	assert_true(inproc_link_wait(g.fe, true, 5000));
+	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
+	assert_int_equal(txq_state(g.fe, 0), STARTED);
+	rx_stalled();
+	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
+	flows_in(100);
+
+	/* tx deferred */
+	fe_setup(false, true, false);
+	assert_int_equal(rxq_state(g.fe, 0), STARTED);
+	assert_int_equal(txq_state(g.fe, 0), STOPPED);
+	assert_int_equal(tx_n(g.fe, g.tx_mp, BURST), 0);
+	flows_in(100);
+	assert_int_equal(rte_eth_dev_tx_queue_start(g.fe, 0), 0);
+	assert_int_equal(txq_state(g.fe, 0), STARTED);
+	flows_out(100);
+}
+
+/* A port start starts the queues stopped before (none deferred). */
+static void
+test_port_restart(void **state)
+{
+	(void)state;
+	fe_setup(false, false, false);
+	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
+	assert_int_equal(rte_eth_dev_tx_queue_stop(g.fe, 0), 0);
+	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
+	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
+	assert_int_equal(txq_state(g.fe, 0), STOPPED);
+	assert_int_equal(rte_eth_dev_start(g.fe), 0);
+	assert_true(inproc_link_wait(g.fe, true, 5000));
+	assert_int_equal(rxq_state(g.fe, 0), STARTED);
+	assert_int_equal(txq_state(g.fe, 0), STARTED);
+	assert_int_equal(rte_mempool_in_use_count(g.rx_mp), NB_RX);
+	flows_in(100);
+	flows_out(100);
+}
+
+/* The device goes and comes back (reconnect=): a stopped queue stays
+ * stopped after the new setup. */
+static void
+test_reconnect(void **state)
+{
+	int dev = rte_vfio_user_get_dev_id(g.p.sock);
+
+	(void)state;
+	assert_true(dev >= 0);
+	fe_setup(false, false, false);
+	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
+	assert_int_equal(rte_vfio_user_stop(dev), 0);
+	assert_true(inproc_link_wait(g.fe, false, 5000));
+	assert_int_equal(rte_vfio_user_start(dev), 0);
+	assert_true(inproc_link_wait(g.fe, true, 10000));
+	assert_true(inproc_link_wait(g.be, true, 5000));
+	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
+	rx_stalled();
+	flows_out(100);
+	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
+	flows_in(100);
+
+	/* a transmit queue too */
+	assert_int_equal(rte_eth_dev_tx_queue_stop(g.fe, 0), 0);
+	assert_int_equal(rte_vfio_user_stop(dev), 0);
+	assert_true(inproc_link_wait(g.fe, false, 5000));
+	assert_int_equal(rte_vfio_user_start(dev), 0);
+	assert_true(inproc_link_wait(g.fe, true, 10000));
+	assert_true(inproc_link_wait(g.be, true, 5000));
+	assert_int_equal(tx_n(g.fe, g.tx_mp, BURST), 0);
+	flows_in(100);
+	assert_int_equal(rte_eth_dev_tx_queue_start(g.fe, 0), 0);
+	flows_out(100);
+}
+
+/* The port's device moved to another device port while rx queue 0 is
+ * stopped: stopped there too, then started; and back. */
+static void
+test_move(void **state)
+{
+	struct rte_pmd_vfio_user_client_move_stats st;
+	struct rte_ether_addr mac;
+	char sock2[128], args[64];
+	uint16_t be2;
+
+	(void)state;
+	fe_setup(false, false, false);
+	assert_int_equal(rte_eth_macaddr_get(g.be, &mac), 0);
+	snprintf(args, sizeof(args), "mac=" RTE_ETHER_ADDR_PRT_FMT,
+		 RTE_ETHER_ADDR_BYTES(&mac));
+	snprintf(sock2, sizeof(sock2), "%s/be2.sock", g.p.dir);
+	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user1", sock2, args,
+					   &be2),
+			 0);
+	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
+	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, sock2, &st), 0);
+	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
+	assert_int_equal(tx_n(be2, g.p.be_mp, BURST), 0);
+	assert_true(rx_none(g.fe));
+	assert_int_equal(rte_mempool_in_use_count(g.rx_mp), 0);
+	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
+	flows(be2, g.p.be_mp, g.fe, 100);
+	flows(g.fe, g.tx_mp, be2, 100);
+	/* back, started */
+	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, g.p.sock, &st), 0);
+	flows_in(100);
+	flows_out(100);
+	assert_int_equal(rte_eth_dev_stop(be2), 0);
+	assert_int_equal(rte_eth_dev_close(be2), 0);
+}
+
+/* Without VIRTIO_F_RING_RESET (ring_reset=0): no queue stop, no deferred
+ * start. */
+static void
+test_no_ring_reset(void **state)
+{
+	struct rte_eth_rxconf rxc = { .rx_deferred_start = 1 };
+	struct rte_eth_txconf txc = { .tx_deferred_start = 1 };
+	char sock3[128], args[192];
+	uint16_t be3, fe3;
+
+	(void)state;
+	snprintf(sock3, sizeof(sock3), "%s/be3.sock", g.p.dir);
+	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user2", sock3, "",
+					   &be3),
+			 0);
+	snprintf(args, sizeof(args), "path=%s,ring_reset=0", sock3);
+	assert_int_equal(rte_vdev_init("net_virtio_vfio_user1", args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name("net_virtio_vfio_user1",
+						      &fe3),
+			 0);
+	assert_int_equal(inproc_port_start(fe3, NULL, 0, 0, g.p.fe_mp), 0);
+	assert_int_equal(rte_eth_dev_rx_queue_stop(fe3, 0), -ENOTSUP);
+	assert_int_equal(rte_eth_dev_tx_queue_stop(fe3, 0), -ENOTSUP);
+	assert_int_equal(rxq_state(fe3, 0), STARTED);
+	assert_int_equal(txq_state(fe3, 0), STARTED);
+	assert_int_equal(rte_eth_dev_stop(fe3), 0);
+	assert_int_equal(rte_eth_rx_queue_setup(fe3, 0, 0, SOCKET_ID_ANY, &rxc,
+						g.p.fe_mp),
+			 -EINVAL);
+	assert_int_equal(rte_eth_tx_queue_setup(fe3, 0, 0, SOCKET_ID_ANY, &txc),
+			 -EINVAL);
+	assert_int_equal(rte_eth_dev_close(fe3), 0);
+	assert_int_equal(rte_eth_dev_stop(be3), 0);
+	assert_int_equal(rte_eth_dev_close(be3), 0);
+}
+
+static int
+group_setup(void **state)
+{
+	char args[128];
+
+	(void)state;
+	snprintf(args, sizeof(args), "reconnect=20%s%s",
+		 g.layout[0] != '\0' ? "," : "", g.layout);
+	if (inproc_pair_up(&g.p, "queue_stop", "--no-huge -m 256", args) != 0)
+		return -1;
+	g.be = g.p.be;
+	g.fe = g.p.fe;
+	/* no cache: what is not in the pool is held by someone */
+	g.rx_mp = rte_pktmbuf_pool_create("fe_rx", 2047, 0, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE,
+					  SOCKET_ID_ANY);
+	g.tx_mp = rte_pktmbuf_pool_create("fe_tx", 8191, 0, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE,
+					  SOCKET_ID_ANY);
+	return g.rx_mp != NULL && g.tx_mp != NULL ? 0 : -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rx_stop_start),
+		cmocka_unit_test(test_tx_stop_start),
+		cmocka_unit_test(test_deferred),
+		cmocka_unit_test(test_port_restart),
+		cmocka_unit_test(test_reconnect),
+		cmocka_unit_test(test_move),
+		cmocka_unit_test(test_no_ring_reset),
+	};
+
+	g.layout = argc > 1 ? argv[1] : "";
+	printf("frontend rings: %s\n", g.layout[0] ? g.layout : "default");
+	return cmocka_run_group_tests_name("queue_stop", tests, group_setup,
+					   inproc_group_teardown);
+}
