@@ -11,6 +11,8 @@
  *   fe: heap ok|BAD ...          the DPDK heap's element list, walked
  *   fe: mac M max_mtu N          the port's
  *   fe: start RET
+ *   fe: qstop rx_stop RET tx_stop RET   with --qstop, after start
+ *   fe: deferred rx_setup RET tx_setup RET   with --qstop, after stop
  *   fe: link up|down speed N duplex full|half   after start
  *   fe: lsc link up|down speed N duplex full|half   each LSC event (--lsc)
  *   fe: rx N ipackets N ierrors N opackets N
@@ -19,7 +21,7 @@
  *   fe: alarms N late_max_ms N   with --alarms
  *
  *   fe_hostile_app <EAL args> -- [--secs S] [--rx N] [--tx] [--alarms S]
- *                  [--mbuf-size BYTES] [--lsc]
+ *                  [--mbuf-size BYTES] [--lsc] [--qstop]
  *
  * --secs: receive (and with --tx, send one frame per round) for at most S
  * seconds; --rx: stop as soon as N packets are in; --alarms: instead of
@@ -28,7 +30,10 @@
  * the port does there holds them up), then close the port; --mbuf-size:
  * the pool's data room after the headroom (default 2048); --lsc: configure
  * intr_conf.lsc and print the link at each LSC event (as the port stored
- * it: rte_eth_link_get_nowait() then asks the PMD nothing). Exit status 0
+ * it: rte_eth_link_get_nowait() then asks the PMD nothing); --qstop: stop
+ * rx and tx queue 0 once started (what the PMD answers; a queue stopped
+ * is started again), and once the port is stopped set them up again with
+ * a deferred start (what the PMD answers). Exit status 0
  * when it got that far whatever the port did (the test judges the lines),
  * 1 when the application itself could not run.
  */
@@ -280,6 +285,7 @@ main(int argc, char **argv)
 		{ "alarms", required_argument, NULL, 'a' },
 		{ "mbuf-size", required_argument, NULL, 'm' },
 		{ "lsc", no_argument, NULL, 'l' },
+		{ "qstop", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rte_eth_conf conf = { 0 };
@@ -289,7 +295,7 @@ main(int argc, char **argv)
 	uint64_t rx = 0, want = UINT64_MAX, end;
 	double secs = 2, alarms = 0;
 	uint16_t room = RTE_MBUF_DEFAULT_DATAROOM;
-	bool tx = false;
+	bool tx = false, qstop = false;
 	uint16_t nq;
 	int ret, c;
 
@@ -319,6 +325,9 @@ main(int argc, char **argv)
 			break;
 		case 'l':
 			conf.intr_conf.lsc = 1;
+			break;
+		case 'q':
+			qstop = true;
 			break;
 		default:
 			fprintf(stderr, "fe: bad option\n");
@@ -382,6 +391,16 @@ main(int argc, char **argv)
 	printf("fe: start %d\n", ret);
 	if (ret == 0)
 		link_print("");
+	if (ret == 0 && qstop) {
+		int rs = rte_eth_dev_rx_queue_stop(0, 0);
+		int ts = rte_eth_dev_tx_queue_stop(0, 0);
+
+		printf("fe: qstop rx_stop %d tx_stop %d\n", rs, ts);
+		if (rs == 0)
+			rte_eth_dev_rx_queue_start(0, 0);
+		if (ts == 0)
+			rte_eth_dev_tx_queue_start(0, 0);
+	}
 	heap_check("after start");
 	fflush(stdout);
 	end = rte_get_timer_cycles() + (uint64_t)(secs * rte_get_timer_hz());
@@ -407,6 +426,18 @@ main(int argc, char **argv)
 	       " opackets %" PRIu64 " oerrors %" PRIu64 "\n",
 	       rx, st.ipackets, st.ierrors, st.opackets, st.oerrors);
 	rte_eth_dev_stop(0);
+	if (qstop) {
+		struct rte_eth_rxconf rxc = info.default_rxconf;
+		struct rte_eth_txconf txc = info.default_txconf;
+
+		rxc.rx_deferred_start = 1;
+		txc.tx_deferred_start = 1;
+		printf("fe: deferred rx_setup %d tx_setup %d\n",
+		       rte_eth_rx_queue_setup(0, 0, FE_NB_DESC, SOCKET_ID_ANY,
+					      &rxc, mp),
+		       rte_eth_tx_queue_setup(0, 0, FE_NB_DESC, SOCKET_ID_ANY,
+					      &txc));
+	}
 	rte_eth_dev_close(0);
 	printf("fe: mempool in_use %u of %u\n", rte_mempool_in_use_count(mp),
 	       FE_NB_MBUF);

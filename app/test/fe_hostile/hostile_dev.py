@@ -74,6 +74,9 @@ ap.add_argument("--fail-write", metavar="[bar1:]OFF",
                 help="refuse (EINVAL) the first write at OFF of the common "
                 "configuration (or of the MSI-X table, bar1:), then log "
                 "the status and MSI-X control writes that follow")
+ap.add_argument("--ring-reset-stuck", action="store_true",
+                help="offer VIRTIO_F_RING_RESET, and never complete a "
+                "queue's reset: queue_reset reads 1 once 1 was written")
 ap.add_argument("--notify-map", choices=("none", "plain", "sealable"),
                 help="offer the notify area for mmap from a memfd, plain "
                 "(it can always shrink) or sealable (the driver can seal "
@@ -98,6 +101,7 @@ VERSION_1, F_PACKED, F_IN_ORDER, EVENT_IDX = 1 << 32, 1 << 34, 1 << 35, 1 << 29
 NET_MTU, NET_MAC, NET_MRG, NET_STATUS = 1 << 3, 1 << 5, 1 << 15, 1 << 16
 NET_CTRL_VQ, NET_MQ, NET_SPEED_DUPLEX = 1 << 17, 1 << 22, 1 << 63
 NET_CTRL_MAC_ADDR = 1 << 23
+F_RING_RESET = 1 << 40
 DRIVER_OK = 4
 DESC_F_NEXT, DESC_F_WRITE = 1, 2
 PACKED_AVAIL, PACKED_USED = 1 << 7, 1 << 15
@@ -126,6 +130,8 @@ elif MODE in ("speed", "speed_change"):
     features |= NET_SPEED_DUPLEX
 elif MODE == "macrefuse":
     features |= NET_CTRL_VQ | NET_CTRL_MAC_ADDR
+if args.ring_reset_stuck:
+    features |= F_RING_RESET
 PACKED = bool(features & F_PACKED)
 CTRL_INDEX = 2 * max_pairs
 
@@ -189,6 +195,7 @@ class Queue:
         self.desc = self.avail = self.used = 0
         self.enable = 0
         self.vec = 0xffff
+        self.reset = 0      # queue_reset as read (--ring-reset-stuck)
 
 
 queues = {}     # by index; replaced on a reset
@@ -229,6 +236,7 @@ def common_read(off, n):
                      st["gen"] & 0xff, st["qsel"], qmax, q_vec, q.enable,
                      notify_off)
     struct.pack_into("<QQQ", b, 32, q.desc, q.avail, q.used)
+    struct.pack_into("<H", b, 58, q.reset)     # queue_reset
     return bytes(b[off:off + n])
 
 
@@ -266,6 +274,9 @@ def common_write(off, data):
         q.vec = v
     elif off == 28:
         q.enable = v
+    elif off == 58 and v == 1 and features & F_RING_RESET:
+        q.reset = 1
+        log("ring_reset: queue %d reset, never completed" % st["qsel"])
     elif 32 <= off < 56:
         name = ("desc", "avail", "used")[(off - 32) // 8]
         a = getattr(q, name)

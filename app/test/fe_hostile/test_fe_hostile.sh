@@ -68,6 +68,14 @@
 #   fail_msix     one that refuses the unmasking of MSI-X vector 1 (the
 #                 middle of the pipelined MSI-X enable, whose rest is
 #                 made): the same (MSI-X was left on)
+#   no_ring_reset one without VIRTIO_F_RING_RESET: queue stop -ENOTSUP,
+#                 saying why, the queues run on (packed_leak's traffic);
+#                 a deferred start refused at the queue setup (-EINVAL)
+#   ring_reset_stuck  one with it that never completes a queue's reset
+#                 (queue_reset reads 1): the stop fails after the request
+#                 timeout (timeout=1000, -ETIMEDOUT), saying so, the
+#                 buffers left to the device until its reset at close,
+#                 then every mbuf back in the pool, none written after
 # In every case the application exits by itself with status 0, the heap's
 # element list is intact after probe (and start, and close), and the
 # device sees its client go. Memory is --no-huge (a memfd the device maps).
@@ -447,8 +455,35 @@ case_fail_msix() {
 	fail_case bar1:0x1c "0x0 at bar1:0x1c"
 }
 
+case_no_ring_reset() {
+	fe_case packed_leak "" "--secs 8 --rx 192 --qstop" ""
+	fe_ran
+	fe_expect rx_stop -95 "a queue stop without RING_RESET"
+	fe_expect tx_stop -95 "a queue stop without RING_RESET"
+	fe_expect rx 192 "the queues run on after a refused stop"
+	fe_expect rx_setup -22 "a deferred start without RING_RESET"
+	fe_expect tx_setup -22 "a deferred start without RING_RESET"
+	for what in "stop of rx queue 0" "stop of tx queue 0" \
+		"deferred start of rx queue 0" "deferred start of tx queue 0"; do
+		grep -a -q "$what is not supported: VIRTIO_F_RING_RESET is not offered by the device" \
+			"$FE_LOG" || pair_fail "$CASE: '$what' refused without saying why"
+	done
+}
+
+case_ring_reset_stuck() {
+	fe_case packed_leak ",timeout=1000" "--secs 1 --rx 192 --qstop" \
+		"--ring-reset-stuck"
+	fe_ran
+	fe_expect rx_stop -110 "a queue reset that never completes"
+	fe_expect uaf_mbufs 0 "the buffers left to the device"
+	grep -a -q "^dev: ring_reset: queue 0 reset" "$DEV_LOG" ||
+		pair_fail "$CASE: the device saw no queue reset"
+	grep -a -q "rx queue 0 (virtqueue 0): the device did not complete its reset in 1000 ms" \
+		"$FE_LOG" || pair_fail "$CASE: the stuck reset went unnoticed"
+}
+
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed macrefuse evidx mtu one_vector fail_write fail_msix}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed macrefuse evidx mtu one_vector fail_write fail_msix no_ring_reset ring_reset_stuck}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"
