@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "test_rnd.h"
 #include "vu_dirty_kept.h"
 
 #define P 4096ull
@@ -233,17 +234,6 @@ test_no_room(void **state)
 /* Randomized: against a plain bitmap of pages. Below the bound, every
  * report is exact; past it, a superset. The runs stay sorted, disjoint,
  * not touching, at most VU_DIRTY_KEPT_MAX. */
-static uint64_t rnd_state = 88172645463325252ull;
-
-static uint64_t
-rnd(void)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state;
-}
-
 static void
 check_runs(void)
 {

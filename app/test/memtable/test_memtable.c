@@ -24,6 +24,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "test_rnd.h"
 #include "vu_memtable.h"
 
 typedef struct rte_vfio_user_mem_segment seg_t;
@@ -36,17 +37,6 @@ struct model {
 	uint32_t n;
 	uint32_t cap;
 };
-
-static uint64_t rnd_state = 88172645463325252ull;
-
-static uint64_t
-rnd(void)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state;
-}
 
 static uint32_t
 model_pos(const struct model *m, uint64_t iova)	/* first with iova >= */
