@@ -144,10 +144,10 @@ vu_pmd_probe_secondary(struct rte_vdev_device *vdev,
 /*
  * The vdev is going (rte_dev_remove(), and rte_eal_cleanup() for every
  * vdev, started or not): stop the port if it runs, then close it, which
- * releases it. In a secondary process the port is the primary's: only
- * let go of it (the close op does nothing there). A close refused for a started port used to be ignored and
+ * releases it. A close refused for a started port used to be ignored and
  * the port released all the same: the device went on serving its client
- * with its private data freed.
+ * with its private data freed. In a secondary process the port is the
+ * primary's: only let go of it (the close op does nothing there).
  */
 int
 vu_pmd_remove(struct rte_vdev_device *vdev)
