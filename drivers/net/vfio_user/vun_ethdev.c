@@ -450,11 +450,11 @@ vun_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs,
 	 * whether it may master the bus (a guest that suspended or let go
 	 * of the device: its queues are stopped); from the port's own
 	 * fields, which a secondary process can read */
-	xs[n] = (struct rte_eth_xstat){
-		n, __atomic_load_n(&d->pm_state, __ATOMIC_RELAXED) };
+	xs[n] = (struct rte_eth_xstat){ n, __atomic_load_n(&d->pm_state,
+							   __ATOMIC_RELAXED) };
 	n++;
-	xs[n] = (struct rte_eth_xstat){
-		n, !__atomic_load_n(&d->bm_off, __ATOMIC_RELAXED) };
+	xs[n] = (struct rte_eth_xstat){ n, !__atomic_load_n(&d->bm_off,
+							    __ATOMIC_RELAXED) };
 	n++;
 	return (int)n;
 }

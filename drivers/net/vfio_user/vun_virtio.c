@@ -1380,7 +1380,8 @@ vun_pm_state_read(struct vun_dev *d)
 	uint16_t csr = 0;
 
 	rte_vfio_user_pci_raw_read(d->pci,
-				   (uint32_t)d->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL,
+				   (uint32_t)d->pm_cap +
+					   RTE_VFIO_USER_PCI_PM_CTRL,
 				   &csr, sizeof(csr));
 	return (uint8_t)(csr & RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK);
 }
