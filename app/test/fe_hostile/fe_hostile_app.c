@@ -286,6 +286,7 @@ main(int argc, char **argv)
 		{ "mbuf-size", required_argument, NULL, 'm' },
 		{ "lsc", no_argument, NULL, 'l' },
 		{ "qstop", no_argument, NULL, 'q' },
+		{ "qrestart", no_argument, NULL, 'Q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rte_eth_conf conf = { 0 };
@@ -295,7 +296,7 @@ main(int argc, char **argv)
 	uint64_t rx = 0, want = UINT64_MAX, end;
 	double secs = 2, alarms = 0;
 	uint16_t room = RTE_MBUF_DEFAULT_DATAROOM;
-	bool tx = false, qstop = false;
+	bool tx = false, qstop = false, qrestart = false;
 	uint16_t nq;
 	int ret, c;
 
@@ -328,6 +329,9 @@ main(int argc, char **argv)
 			break;
 		case 'q':
 			qstop = true;
+			break;
+		case 'Q':
+			qrestart = true;
 			break;
 		default:
 			fprintf(stderr, "fe: bad option\n");
@@ -396,10 +400,23 @@ main(int argc, char **argv)
 		int ts = rte_eth_dev_tx_queue_stop(0, 0);
 
 		printf("fe: qstop rx_stop %d tx_stop %d\n", rs, ts);
-		if (rs == 0)
-			rte_eth_dev_rx_queue_start(0, 0);
-		if (ts == 0)
-			rte_eth_dev_tx_queue_start(0, 0);
+		if (qrestart) {
+			/* whatever the stops answered (ethdev marks a queue
+			 * STOPPED once its stop was tried) */
+			struct rte_eth_txq_info ti;
+
+			rs = rte_eth_dev_rx_queue_start(0, 0);
+			ts = rte_eth_dev_tx_queue_start(0, 0);
+			printf("fe: qstart rx_start %d tx_start %d\n", rs, ts);
+			if (rte_eth_tx_queue_info_get(0, 0, &ti) == 0)
+				printf("fe: qstate tx_state %u\n",
+				       ti.queue_state);
+		} else {
+			if (rs == 0)
+				rte_eth_dev_rx_queue_start(0, 0);
+			if (ts == 0)
+				rte_eth_dev_tx_queue_start(0, 0);
+		}
 	}
 	heap_check("after start");
 	fflush(stdout);

@@ -77,6 +77,12 @@ ap.add_argument("--fail-write", metavar="[bar1:]OFF",
 ap.add_argument("--ring-reset-stuck", action="store_true",
                 help="offer VIRTIO_F_RING_RESET, and never complete a "
                 "queue's reset: queue_reset reads 1 once 1 was written")
+ap.add_argument("--ring-reset-slow", type=float, default=0, metavar="MS",
+                help="offer VIRTIO_F_RING_RESET, and complete a queue's "
+                "reset MS ms after the write of 1 (queue_reset reads 1 "
+                "until then; then the queue is as after a reset: disabled, "
+                "no rings); a doorbell for a queue whose reset is pending, "
+                "or that was reset and not enabled again, is logged")
 ap.add_argument("--notify-map", choices=("none", "plain", "sealable"),
                 help="offer the notify area for mmap from a memfd, plain "
                 "(it can always shrink) or sealable (the driver can seal "
@@ -130,7 +136,7 @@ elif MODE in ("speed", "speed_change"):
     features |= NET_SPEED_DUPLEX
 elif MODE == "macrefuse":
     features |= NET_CTRL_VQ | NET_CTRL_MAC_ADDR
-if args.ring_reset_stuck:
+if args.ring_reset_stuck or args.ring_reset_slow > 0:
     features |= F_RING_RESET
 PACKED = bool(features & F_PACKED)
 CTRL_INDEX = 2 * max_pairs
@@ -196,6 +202,18 @@ class Queue:
         self.enable = 0
         self.vec = 0xffff
         self.reset = 0      # queue_reset as read (--ring-reset-stuck)
+        self.reset_at = 0.0     # --ring-reset-slow: when it completes
+        self.was_reset = False  # reset, not enabled again since
+        self.bell_logged = False
+
+
+def ring_reset_due(q, idx):
+    """--ring-reset-slow: complete a pending queue reset whose time came."""
+    if q.reset and q.reset_at and time.monotonic() >= q.reset_at:
+        q.reset, q.reset_at = 0, 0.0
+        q.enable, q.desc, q.avail, q.used, q.size, q.vec = 0, 0, 0, 0, 256, 0xffff
+        q.was_reset = True
+        log("ring_reset: queue %d reset completed (slow)" % idx)
 
 
 queues = {}     # by index; replaced on a reset
@@ -222,6 +240,7 @@ def common_read(off, n):
                      st["gf"][st["gfsel"] & 1])
     nq = min(0xffff, 2 * max_pairs + (1 if features & NET_CTRL_VQ else 0))
     q = cur_queue()
+    ring_reset_due(q, st["qsel"])
     qmax = q.size
     if MODE == "ctrl_small" and st["qsel"] == CTRL_INDEX:
         qmax = args.ctrl_qmax
@@ -243,6 +262,10 @@ def common_read(off, n):
 def common_write(off, data):
     v = int.from_bytes(data, "little")
     q = cur_queue()
+    ring_reset_due(q, st["qsel"])
+    if q.reset and off in (24, 26, 28) or (q.reset and 32 <= off < 56):
+        log("ring_reset: queue %d register 0x%x written while its reset is "
+            "pending" % (st["qsel"], off))
     if off == 0:
         st["dfsel"] = v
     elif off == 8:
@@ -274,9 +297,18 @@ def common_write(off, data):
         q.vec = v
     elif off == 28:
         q.enable = v
+        if v == 1 and q.was_reset:
+            q.was_reset = False
+            q.bell_logged = False
+            log("ring_reset: queue %d enabled again" % st["qsel"])
     elif off == 58 and v == 1 and features & F_RING_RESET:
         q.reset = 1
-        log("ring_reset: queue %d reset, never completed" % st["qsel"])
+        if args.ring_reset_slow > 0:
+            q.reset_at = time.monotonic() + args.ring_reset_slow / 1000
+            log("ring_reset: queue %d reset, completes in %g ms"
+                % (st["qsel"], args.ring_reset_slow))
+        else:
+            log("ring_reset: queue %d reset, never completed" % st["qsel"])
     elif 32 <= off < 56:
         name = ("desc", "avail", "used")[(off - 32) // 8]
         a = getattr(q, name)
@@ -316,6 +348,15 @@ def region_write(idx, off, data):
         bar1[off:off + len(data)] = data
     elif idx == BAR4 and off >= 0x3000:
         # a doorbell through a message: its value is the queue index
+        qi = int.from_bytes(data, "little")
+        bq = queues.get(qi)
+        if bq is not None:
+            ring_reset_due(bq, qi)
+            if (bq.reset or bq.was_reset) and not bq.bell_logged:
+                bq.bell_logged = True
+                log("ring_reset: doorbell for queue %d %s" % (
+                    qi, "while its reset is pending" if bq.reset else
+                    "reset and not enabled again"))
         if features & NET_CTRL_VQ and int.from_bytes(data, "little") == CTRL_INDEX:
             ctrl_answer(queues.get(CTRL_INDEX))
 

@@ -482,8 +482,29 @@ case_ring_reset_stuck() {
 		"$FE_LOG" || pair_fail "$CASE: the stuck reset went unnoticed"
 }
 
+# (review) ring_reset_slow: a queue reset that completes 1.5 s after the
+# write, with timeout=1000: each stop fails (-ETIMEDOUT); a queue start
+# after it must not have the queue used by the data path until the device
+# has it again (its reset complete, set up and enabled): no doorbell for a
+# queue whose reset is pending or that was reset and not enabled again;
+# or the start must fail.
+case_ring_reset_slow() {
+	local rs ts
+	fe_case speed ",timeout=1000" "--secs 3 --tx --qstop --qrestart" \
+		"--ring-reset-slow 1500"
+	fe_ran
+	fe_expect rx_stop -110 "a queue reset that does not complete in time"
+	fe_expect tx_stop -110 "a queue reset that does not complete in time"
+	rs=$(fe_value rx_start)
+	ts=$(fe_value tx_start)
+	pair_log "$CASE: start after the failed stops: rx $rs tx $ts, $(grep -a "^dev: ring_reset" "$DEV_LOG" | tr '\n' ';')"
+	if [ "$ts" = 0 ] && grep -a -q "^dev: ring_reset: doorbell for queue 1" "$DEV_LOG"; then
+		pair_fail "$CASE: tx queue 0 started (0) after its failed stop and used while the device has it reset: $(grep -a "^dev: ring_reset: doorbell" "$DEV_LOG" | head -1)"
+	fi
+}
+
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed macrefuse evidx mtu one_vector fail_write fail_msix no_ring_reset ring_reset_stuck}
+CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed macrefuse evidx mtu one_vector fail_write fail_msix no_ring_reset ring_reset_stuck ring_reset_slow}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"

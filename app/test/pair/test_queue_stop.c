@@ -489,6 +489,75 @@ test_no_ring_reset(void **state)
 	assert_int_equal(rte_eth_dev_close(be3), 0);
 }
 
+/*
+ * Review: a port configured with 2 queue pairs against a 2-pair device,
+ * whose device is replaced (reconnect=) by a 1-pair one. Queue pair 1 is
+ * no data queue of the new device: virtqueue 2 is its control queue. A
+ * stop and a start of rx queue 1 must leave the control queue alone: the
+ * port's MAC address change (CTRL_MAC_ADDR_SET on the control queue)
+ * still goes through, and queue 0 carries traffic.
+ */
+static void
+test_fewer_pairs(void **state)
+{
+	struct rte_eth_conf conf = { 0 };
+	struct rte_ether_addr mac = { { 0x02, 0, 0, 0, 0x42, 0x01 } };
+	char sock4[128], args[192];
+	uint16_t be4, be5, fe4;
+	uint64_t t0;
+	int ret;
+
+	(void)state;
+	snprintf(sock4, sizeof(sock4), "%s/be4.sock", g.p.dir);
+	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user3", sock4,
+					   "queues=2", &be4),
+			 0);
+	snprintf(args, sizeof(args), "path=%s,queues=2,reconnect=20", sock4);
+	assert_int_equal(rte_vdev_init("net_virtio_vfio_user3", args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name("net_virtio_vfio_user3",
+						      &fe4),
+			 0);
+	assert_int_equal(rte_eth_dev_configure(fe4, 2, 2, &conf), 0);
+	for (uint16_t q = 0; q < 2; q++) {
+		assert_int_equal(rte_eth_rx_queue_setup(fe4, q, 0,
+							SOCKET_ID_ANY, NULL,
+							g.p.fe_mp),
+				 0);
+		assert_int_equal(rte_eth_tx_queue_setup(fe4, q, 0,
+							SOCKET_ID_ANY, NULL),
+				 0);
+	}
+	assert_int_equal(rte_eth_dev_start(fe4), 0);
+	assert_true(inproc_link_wait(fe4, true, 5000));
+	/* the device replaced by one of 1 pair at the same path */
+	assert_int_equal(rte_eth_dev_stop(be4), 0);
+	assert_int_equal(rte_eth_dev_close(be4), 0);
+	assert_true(inproc_link_wait(fe4, false, 5000));
+	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user4", sock4,
+					   "queues=1", &be5),
+			 0);
+	assert_true(inproc_link_wait(fe4, true, 10000));
+	assert_true(inproc_link_wait(be5, true, 5000));
+	/* the MAC change works before */
+	assert_int_equal(rte_eth_dev_default_mac_addr_set(fe4, &mac), 0);
+
+	ret = rte_eth_dev_rx_queue_stop(fe4, 1);
+	printf("rx queue 1 stop: %d\n", ret);
+	ret = rte_eth_dev_rx_queue_start(fe4, 1);
+	printf("rx queue 1 start: %d\n", ret);
+	mac.addr_bytes[5] = 2;
+	t0 = rte_get_timer_cycles();
+	ret = rte_eth_dev_default_mac_addr_set(fe4, &mac);
+	printf("MAC set after: %d in %" PRIu64 " ms\n", ret,
+	       (rte_get_timer_cycles() - t0) * 1000 / rte_get_timer_hz());
+	assert_int_equal(ret, 0);
+	assert_true(inproc_link_up(fe4));
+	assert_int_equal(rte_eth_dev_stop(fe4), 0);
+	assert_int_equal(rte_eth_dev_close(fe4), 0);
+	assert_int_equal(rte_eth_dev_stop(be5), 0);
+	assert_int_equal(rte_eth_dev_close(be5), 0);
+}
+
 static int
 group_setup(void **state)
 {
@@ -522,6 +591,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_no_ring_reset),
+		cmocka_unit_test(test_fewer_pairs),
 	};
 
 	g.layout = argc > 1 ? argv[1] : "";

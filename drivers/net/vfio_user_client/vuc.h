@@ -163,6 +163,9 @@ struct vuc_vq {
 	bool dev_reset;			/* its virtqueue reset on the device
 					 * (VIRTIO_F_RING_RESET): set up
 					 * again to start */
+	bool reset_pending;		/* a reset asked that the device did
+					 * not say done (queue_reset still
+					 * 1): its buffers are the device's */
 	struct vuc_stats st;
 } __rte_cache_aligned;
 

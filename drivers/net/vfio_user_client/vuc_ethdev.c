@@ -535,11 +535,14 @@ queues_apply(struct rte_eth_dev *dev)
 	uint16_t nq[2] = { dev->data->nb_rx_queues, dev->data->nb_tx_queues };
 	int ret = 0;
 
-	for (int tx = 0; d->client != NULL && !ring_reset(d) && tx < 2; tx++)
-		for (uint16_t q = 0; q < nq[tx]; q++)
-			if (d->vq[2 * q + tx].deferred)
-				return no_ring_reset(d, "deferred start", tx,
-						     q);
+	for (int tx = 0; d->client != NULL && !ring_reset(d) && tx < 2; tx++) {
+		for (uint16_t q = 0; q < nq[tx]; q++) {
+			if (d->vq[2 * q + tx].deferred) {
+				no_ring_reset(d, "deferred start", tx, q);
+				return -EINVAL;
+			}
+		}
+	}
 	for (int tx = 0; tx < 2; tx++) {
 		for (uint16_t q = 0; q < nq[tx] && ret == 0; q++) {
 			struct vuc_vq *vq = &d->vq[2 * q + tx];

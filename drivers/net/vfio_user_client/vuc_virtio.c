@@ -931,10 +931,44 @@ vq_reset(struct vuc_dev *d, struct vuc_vq *vq)
 	return ret;
 }
 
+/*
+ * Whether a reset asked before is done now: queue_reset and queue_enable
+ * of the queue both read 0 (4.1.4.3.2), 0 or 1; then the buffers are
+ * ours again and the ring as new.
+ */
+static int
+vq_reset_done(struct vuc_dev *d, struct vuc_vq *vq)
+{
+	uint16_t sel = vq->index, rst = 1, en = 1;
+	struct rte_vfio_user_client_access a[3];
+	int ret;
+
+	cc_acc(d, &a[0], CC(queue_select), &sel, 2, true);
+	cc_acc(d, &a[1], VIRTIO_PCI_COMMON_Q_RESET, &rst, 2, false);
+	cc_acc(d, &a[2], CC(queue_enable), &en, 2, false);
+	ret = rte_vfio_user_client_region_access_bulk(d->client, a, 3, NULL);
+	if (ret < 0 || rst != 0 || en != 0)
+		return ret < 0 ? ret : 0;
+	vq->reset_pending = false;
+	vq->dev_reset = true;
+	vuc_vq_drain(vq);
+	vuc_vq_init_ring(vq);
+	return 1;
+}
+
 static bool
 device_there(const struct vuc_dev *d)
 {
 	return d->client != NULL && rte_vfio_user_client_connected(d->client);
+}
+
+/* Whether the device set up has vq: it is there, the queue's rings are,
+ * and its pair is one the device has (a device with fewer pairs than the
+ * port came in: another queue has that index, the control queue say). */
+static bool
+device_has(const struct vuc_dev *d, const struct vuc_vq *vq)
+{
+	return device_there(d) && vq->mz != NULL && vq->qid < d->pairs;
 }
 
 int
@@ -952,27 +986,27 @@ vuc_vq_stop(struct vuc_dev *d, struct vuc_vq *vq)
 	rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
 	/* a device down was drained, one gone will be (vuc_device_down()):
 	 * the next setup leaves the queue stopped */
-	if (!device_there(d) || vq->mz == NULL)
+	if (!device_has(d, vq))
 		return 0;
 	/* what was queued still reaches the device, as at a port stop */
 	if (vq->index & 1)
 		vuc_txq_drain_wait_one(d, vq, rte_get_timer_cycles() + drain);
 	ret = vq_reset(d, vq);
 	if (ret < 0) {
-		/* its buffers stay the device's: freed once the device is
-		 * reset as a whole, which the port does next */
+		/* its buffers stay the device's until it says the reset is
+		 * done (a start asks again) or is reset as a whole, which
+		 * the port does next */
 		VUC_LOG(ERR,
 			"%s: %s queue %u stopped, its buffers left to the "
-			"device until it is set up again",
+			"device until its reset is done",
 			d->path, VUC_VQ_DIR(vq), vq->qid);
+		vq->reset_pending = true;
 		vuc_reset_later(d);
 		return ret;
 	}
-	vq->dev_reset = true;
 	/* the device let them go: ours again, the ring as new */
-	vuc_vq_drain(vq);
-	vuc_vq_init_ring(vq);
-	return 0;
+	vq->reset_pending = true;
+	return vq_reset_done(d, vq) == 1 ? 0 : -EIO;
 }
 
 int
@@ -982,10 +1016,22 @@ vuc_vq_start(struct vuc_dev *d, struct vuc_vq *vq)
 
 	if (!vq->stopped)
 		return 0;
-	/* no device now: the next setup starts it */
-	if (!device_there(d) || vq->mz == NULL) {
+	/* no device now (or not with this queue): the next setup starts it */
+	if (!device_has(d, vq)) {
 		vq->stopped = false;
 		return 0;
+	}
+	/* a reset the device had not done: done now, or the queue is the
+	 * device's still (VIRTIO 1.2 4.1.4.3.2) */
+	if (vq->reset_pending) {
+		ret = vq_reset_done(d, vq);
+		if (ret <= 0) {
+			VUC_LOG(ERR,
+				"%s: %s queue %u: the device has not done its "
+				"reset: not started",
+				d->path, VUC_VQ_DIR(vq), vq->qid);
+			return ret < 0 ? ret : -EBUSY;
+		}
 	}
 	if (vq->dev_reset) {
 		/* as at the device's setup (VIRTIO 1.2 2.6.1.2): size, rings
@@ -1635,14 +1681,16 @@ vuc_device_up(struct vuc_dev *d)
 		struct vuc_vq *vq = &d->vq[i];
 
 		vq->dev_reset = false;
+		vq->reset_pending = false;
 		if (vq->stopped) {
 			/* a reset the device does not complete (said) leaves
 			 * the queue out all the same, not the whole setup:
-			 * nothing is posted to it, and its start sets it up
-			 * again */
+			 * nothing is posted to it, and its start asks again
+			 * whether the reset is done before setting it up */
 			if (d->features & (1ULL << VIRTIO_F_RING_RESET)) {
-				(void)vq_reset(d, vq);
-				vq->dev_reset = true;
+				vq->reset_pending = true;
+				if (vq_reset(d, vq) == 0)
+					vq_reset_done(d, vq);
 			}
 			continue;
 		}
