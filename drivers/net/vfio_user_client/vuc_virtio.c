@@ -895,24 +895,51 @@ vq_vector(const struct vuc_dev *d, const struct vuc_vq *vq)
 }
 
 /*
- * Reset one virtqueue (VIRTIO_F_RING_RESET, VIRTIO 1.2 2.6.1, 4.1.4.3):
- * queue_select, 1 to queue_reset, and the reset is not complete until
- * queue_reset reads 0 (4.1.4.3.2), waited for at most the request
- * timeout. Until then the buffers of the ring are the device's.
+ * Whether the reset of a virtqueue is done (ask: asked first, queue_select
+ * and 1 to queue_reset): queue_reset and queue_enable both read 0
+ * (VIRTIO 1.2 4.1.4.3.2). Then the buffers of its ring are ours again and
+ * the ring as new: 1; 0 while not; a negative errno if the device could
+ * not be asked.
+ */
+static int
+vq_reset_step(struct vuc_dev *d, struct vuc_vq *vq, bool ask)
+{
+	uint16_t sel = vq->index, one = 1, rst = 1, en = 1;
+	struct rte_vfio_user_client_access a[4];
+	unsigned int k = 0;
+	int ret;
+
+	cc_acc(d, &a[k++], CC(queue_select), &sel, 2, true);
+	if (ask)
+		cc_acc(d, &a[k++], VIRTIO_PCI_COMMON_Q_RESET, &one, 2, true);
+	cc_acc(d, &a[k++], VIRTIO_PCI_COMMON_Q_RESET, &rst, 2, false);
+	cc_acc(d, &a[k++], CC(queue_enable), &en, 2, false);
+	ret = rte_vfio_user_client_region_access_bulk(d->client, a, k, NULL);
+	if (ret < 0 || rst != 0 || en != 0)
+		return ret < 0 ? ret : 0;
+	vq->reset_pending = false;
+	vq->dev_reset = true;
+	vuc_vq_drain(vq);
+	vuc_vq_init_ring(vq);
+	return 1;
+}
+
+/*
+ * Reset one virtqueue (VIRTIO_F_RING_RESET, VIRTIO 1.2 2.6.1, 4.1.4.3),
+ * waiting at most the request timeout for the device to say it is done
+ * (vq_reset_step()). 0: done; a negative errno: the reset stays pending
+ * (reset_pending), the buffers of the ring the device's until it says
+ * done.
  */
 static int
 vq_reset(struct vuc_dev *d, struct vuc_vq *vq)
 {
-	uint16_t sel = vq->index, one = 1, rst = 1;
-	struct rte_vfio_user_client_access a[3];
 	uint64_t t0 = rte_get_timer_cycles(), hz = rte_get_timer_hz();
 	int ret;
 
-	cc_acc(d, &a[0], CC(queue_select), &sel, 2, true);
-	cc_acc(d, &a[1], VIRTIO_PCI_COMMON_Q_RESET, &one, 2, true);
-	cc_acc(d, &a[2], VIRTIO_PCI_COMMON_Q_RESET, &rst, 2, false);
-	ret = rte_vfio_user_client_region_access_bulk(d->client, a, 3, NULL);
-	while (ret == 0 && rst != 0) {
+	vq->reset_pending = true;
+	ret = vq_reset_step(d, vq, true);
+	while (ret == 0) {
 		if (rte_get_timer_cycles() - t0 > hz * d->timeout_ms / 1000) {
 			VUC_LOG(ERR,
 				"%s: %s queue %u (virtqueue %u): the device did "
@@ -922,38 +949,13 @@ vq_reset(struct vuc_dev *d, struct vuc_vq *vq)
 			return -ETIMEDOUT;
 		}
 		rte_delay_us_sleep(1000);
-		ret = cc_rd(d, VIRTIO_PCI_COMMON_Q_RESET, &rst, 2);
+		ret = vq_reset_step(d, vq, false);
 	}
 	if (ret < 0)
 		VUC_LOG(ERR, "%s: %s queue %u (virtqueue %u): reset: %s",
 			d->path, VUC_VQ_DIR(vq), vq->qid, vq->index,
 			strerror(-ret));
-	return ret;
-}
-
-/*
- * Whether a reset asked before is done now: queue_reset and queue_enable
- * of the queue both read 0 (4.1.4.3.2), 0 or 1; then the buffers are
- * ours again and the ring as new.
- */
-static int
-vq_reset_done(struct vuc_dev *d, struct vuc_vq *vq)
-{
-	uint16_t sel = vq->index, rst = 1, en = 1;
-	struct rte_vfio_user_client_access a[3];
-	int ret;
-
-	cc_acc(d, &a[0], CC(queue_select), &sel, 2, true);
-	cc_acc(d, &a[1], VIRTIO_PCI_COMMON_Q_RESET, &rst, 2, false);
-	cc_acc(d, &a[2], CC(queue_enable), &en, 2, false);
-	ret = rte_vfio_user_client_region_access_bulk(d->client, a, 3, NULL);
-	if (ret < 0 || rst != 0 || en != 0)
-		return ret < 0 ? ret : 0;
-	vq->reset_pending = false;
-	vq->dev_reset = true;
-	vuc_vq_drain(vq);
-	vuc_vq_init_ring(vq);
-	return 1;
+	return ret < 0 ? ret : 0;
 }
 
 static bool
@@ -1000,13 +1002,9 @@ vuc_vq_stop(struct vuc_dev *d, struct vuc_vq *vq)
 			"%s: %s queue %u stopped, its buffers left to the "
 			"device until its reset is done",
 			d->path, VUC_VQ_DIR(vq), vq->qid);
-		vq->reset_pending = true;
 		vuc_reset_later(d);
-		return ret;
 	}
-	/* the device let them go: ours again, the ring as new */
-	vq->reset_pending = true;
-	return vq_reset_done(d, vq) == 1 ? 0 : -EIO;
+	return ret;
 }
 
 int
@@ -1024,7 +1022,7 @@ vuc_vq_start(struct vuc_dev *d, struct vuc_vq *vq)
 	/* a reset the device had not done: done now, or the queue is the
 	 * device's still (VIRTIO 1.2 4.1.4.3.2) */
 	if (vq->reset_pending) {
-		ret = vq_reset_done(d, vq);
+		ret = vq_reset_step(d, vq, false);
 		if (ret <= 0) {
 			VUC_LOG(ERR,
 				"%s: %s queue %u: the device has not done its "
@@ -1687,11 +1685,8 @@ vuc_device_up(struct vuc_dev *d)
 			 * the queue out all the same, not the whole setup:
 			 * nothing is posted to it, and its start asks again
 			 * whether the reset is done before setting it up */
-			if (d->features & (1ULL << VIRTIO_F_RING_RESET)) {
-				vq->reset_pending = true;
-				if (vq_reset(d, vq) == 0)
-					vq_reset_done(d, vq);
-			}
+			if (d->features & (1ULL << VIRTIO_F_RING_RESET))
+				vq_reset(d, vq);
 			continue;
 		}
 		if (!(i & 1) && vq->mp != NULL)
