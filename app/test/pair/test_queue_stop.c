@@ -12,14 +12,18 @@
  *     device cannot deliver to it (its transmit bursts take nothing),
  *     transmit goes on; started: buffers posted again, frames flow, the
  *     queue's receive interrupt comes again (its MSI-X vector set up
- *     again), the queue's statistics go on counting;
+ *     again), the queue's statistics go on counting; frames delivered
+ *     and not received before the stop counted dropped (imissed);
  *   - tx queue 0 stopped with frames in flight the device never took:
- *     freed (0 in use), bursts take nothing, the device gets nothing;
+ *     freed (0 in use), counted out of the sent ones, as dropped
+ *     (oerrors), bursts take nothing, the device gets nothing;
  *     started: frames flow;
  *   - deferred start (rx, then tx): the queue stays stopped at the port's
  *     start (no buffers, nothing delivered) until its queue start; again
  *     at each start of the port; a port start starts every other queue,
  *     stopped before or not; every queue STOPPED after the port's stop;
+ *   - a port stop keeps what the rings hold (received, sent after the
+ *     next start; nothing counted dropped);
  *   - the device taken away and given back (reconnect=): a stopped queue
  *     stays stopped after the new setup, then starts;
  *   - the port's device moved to a second device port while a queue is
@@ -245,6 +249,26 @@ rx_q0_packets(void)
 	return st.q_ipackets[0];
 }
 
+static struct rte_eth_stats
+fe_stats(void)
+{
+	struct rte_eth_stats st;
+
+	assert_int_equal(rte_eth_stats_get(g.fe, &st), 0);
+	return st;
+}
+
+/* The frontend's extended statistic called name. */
+static uint64_t
+fe_xstat(const char *name)
+{
+	uint64_t id, v;
+
+	assert_int_equal(rte_eth_xstats_get_id_by_name(g.fe, name, &id), 0);
+	assert_int_equal(rte_eth_xstats_get_by_id(g.fe, &id, &v, 1), 1);
+	return v;
+}
+
 /* rx queue 0's interrupt comes once the device delivers a frame. */
 static void
 rx_intr_comes(void)
@@ -264,7 +288,8 @@ rx_intr_comes(void)
 static void
 test_rx_stop_start(void **state)
 {
-	uint64_t before;
+	struct rte_eth_stats s0, s1;
+	uint64_t before, dropped;
 
 	(void)state;
 	fe_setup(false, false, true);
@@ -274,8 +299,17 @@ test_rx_stop_start(void **state)
 	/* (refilled a burst at a time) */
 	assert_true(rte_mempool_in_use_count(g.rx_mp) > NB_RX - 2 * BURST);
 	before = rx_q0_packets();
+	s0 = fe_stats();
+	dropped = fe_xstat("rx_q0_dropped");
+	/* delivered, never received: dropped at the stop, counted */
+	assert_int_equal(tx_n(g.be, g.p.be_mp, 50), 50);
 
 	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
+	s1 = fe_stats();
+	assert_int_equal(s1.imissed - s0.imissed, 50);
+	assert_int_equal(fe_xstat("rx_q0_dropped") - dropped, 50);
+	assert_int_equal(s1.ipackets, s0.ipackets);
+	assert_int_equal(s1.ibytes, s0.ibytes);
 	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
 	assert_int_equal(txq_state(g.fe, 0), STARTED);
 	rx_stalled();
@@ -299,10 +333,14 @@ test_rx_stop_start(void **state)
 static void
 test_tx_stop_start(void **state)
 {
+	struct rte_eth_stats s0, s1;
+	uint64_t dropped;
 	uint32_t n;
 
 	(void)state;
 	fe_setup(false, false, false);
+	s0 = fe_stats();
+	dropped = fe_xstat("tx_q0_dropped");
 	flows_out(100);
 	/* the device does not poll: the frames stay in flight */
 	n = tx_n(g.fe, g.tx_mp, 4096);
@@ -312,6 +350,12 @@ test_tx_stop_start(void **state)
 	assert_true(rte_mempool_in_use_count(g.tx_mp) >= n);
 
 	assert_int_equal(rte_eth_dev_tx_queue_stop(g.fe, 0), 0);
+	/* never taken: counted out of the sent ones, as dropped */
+	s1 = fe_stats();
+	assert_int_equal(s1.opackets - s0.opackets, 100);
+	assert_int_equal(s1.obytes - s0.obytes, 100 * FRAME);
+	assert_int_equal(s1.oerrors - s0.oerrors, n);
+	assert_int_equal(fe_xstat("tx_q0_dropped") - dropped, n);
 	assert_int_equal(txq_state(g.fe, 0), STOPPED);
 	assert_int_equal(rxq_state(g.fe, 0), STARTED);
 	assert_int_equal(rte_mempool_in_use_count(g.tx_mp), 0);
@@ -382,12 +426,40 @@ test_port_restart(void **state)
 	flows_out(100);
 }
 
+/* A port stop keeps what the rings hold: after the next start the frames
+ * delivered before are received, the ones in flight reach the device;
+ * nothing counted dropped. */
+static void
+test_port_stop_keeps(void **state)
+{
+	struct rte_eth_stats s0, s1;
+	uint32_t n;
+
+	(void)state;
+	fe_setup(false, false, false);
+	s0 = fe_stats();
+	assert_int_equal(tx_n(g.be, g.p.be_mp, 20), 20);
+	n = tx_n(g.fe, g.tx_mp, 64);
+	assert_true(n > 0);
+	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
+	assert_int_equal(rte_eth_dev_start(g.fe), 0);
+	assert_true(inproc_link_wait(g.fe, true, 5000));
+	assert_int_equal(rx_n(g.fe, 20), 20);
+	assert_int_equal(rx_n(g.be, n), n);
+	s1 = fe_stats();
+	assert_int_equal(s1.ipackets - s0.ipackets, 20);
+	assert_int_equal(s1.opackets - s0.opackets, n);
+	assert_int_equal(s1.imissed, s0.imissed);
+	assert_int_equal(s1.oerrors, s0.oerrors);
+}
+
 /* The device goes and comes back (reconnect=): a stopped queue stays
  * stopped after the new setup. */
 static void
 test_reconnect(void **state)
 {
 	int dev = rte_vfio_user_get_dev_id(g.p.sock);
+	struct rte_eth_stats s0, s1;
 
 	(void)state;
 	assert_true(dev >= 0);
@@ -404,12 +476,18 @@ test_reconnect(void **state)
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
 	flows_in(100);
 
-	/* a transmit queue too */
+	/* a transmit queue too; frames delivered and not received when the
+	 * device goes are dropped with its rings, counted */
 	assert_int_equal(rte_eth_dev_tx_queue_stop(g.fe, 0), 0);
+	s0 = fe_stats();
+	assert_int_equal(tx_n(g.be, g.p.be_mp, 10), 10);
 	assert_int_equal(rte_vfio_user_stop(dev), 0);
 	assert_true(inproc_link_wait(g.fe, false, 5000));
 	assert_int_equal(rte_vfio_user_start(dev), 0);
 	assert_true(inproc_link_wait(g.fe, true, 10000));
+	s1 = fe_stats();
+	assert_int_equal(s1.imissed - s0.imissed, 10);
+	assert_int_equal(s1.ipackets, s0.ipackets);
 	assert_true(inproc_link_wait(g.be, true, 5000));
 	assert_int_equal(tx_n(g.fe, g.tx_mp, BURST), 0);
 	flows_in(100);
@@ -588,6 +666,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tx_stop_start),
 		cmocka_unit_test(test_deferred),
 		cmocka_unit_test(test_port_restart),
+		cmocka_unit_test(test_port_stop_keeps),
 		cmocka_unit_test(test_reconnect),
 		cmocka_unit_test(test_move),
 		cmocka_unit_test(test_no_ring_reset),

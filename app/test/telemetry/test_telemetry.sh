@@ -36,7 +36,7 @@ CHECK=(python3 "$(dirname "$0")/tel_check.py")
 QUEUES=16
 # the per-queue xstats of each PMD (rx_qN_<name>, tx_qN_<name>)
 BE_QX=(packets bytes drops kicks interrupts bad_descriptors)
-FE_QX=(packets bytes errors nombuf kicks ring_full)
+FE_QX=(packets bytes errors nombuf kicks ring_full dropped)
 
 command -v "$TESTPMD" >/dev/null 2>&1 ||
 	pair_skip "$TESTPMD not found (Debian package dpdk)"

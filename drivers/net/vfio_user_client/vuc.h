@@ -77,6 +77,9 @@ struct vuc_stats {
 	uint64_t kicks;		/* doorbells sent */
 	uint64_t full;		/* tx ring full */
 	uint64_t csum_kept;	/* rx: partial checksums kept (rx_partial) */
+	uint64_t dropped;	/* freed with the ring (vuc_vq_drain()): rx,
+				 * delivered, never received; tx, never
+				 * taken by the device (out of packets) */
 };
 
 struct vuc_dev;

@@ -881,6 +881,7 @@ static const struct vu_pmd_xstat vuc_xs[] = {
 	VU_PMD_XSTAT(struct vuc_stats, nombuf, "nombuf"),
 	VU_PMD_XSTAT(struct vuc_stats, kicks, "kicks"),
 	VU_PMD_XSTAT(struct vuc_stats, full, "ring_full"),
+	VU_PMD_XSTAT(struct vuc_stats, dropped, "dropped"),
 	/* last: the receive queues' only */
 	VU_PMD_XSTAT(struct vuc_stats, csum_kept, "csum_kept"),
 };
@@ -900,11 +901,12 @@ vuc_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *s)
 				 &(struct vu_pmd_pair_stats){
 					 .ipackets = rx->packets,
 					 .ibytes = rx->bytes,
+					 .imissed = rx->dropped,
 					 .ierrors = rx->errors,
 					 .rx_nombuf = rx->nombuf,
 					 .opackets = tx->packets,
 					 .obytes = tx->bytes,
-					 .oerrors = tx->errors,
+					 .oerrors = tx->errors + tx->dropped,
 				 });
 	}
 	return 0;

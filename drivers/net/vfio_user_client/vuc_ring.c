@@ -620,12 +620,68 @@ vuc_tx_done_cleanup(void *q, uint32_t free_cnt)
 	return before;
 }
 
-/* Free every mbuf still owned by the ring (queue withdrawn). */
+/*
+ * Receive what the device delivered and the application did not take,
+ * and drop it, counted (the device counted it sent). Nothing is posted
+ * again: hold at the ring's size makes a refill never due.
+ */
+static void
+rxq_drop_delivered(struct vuc_vq *vq)
+{
+	uint64_t packets = vq->st.packets, bytes = vq->st.bytes;
+	uint16_t hold = vq->hold, n;
+	struct rte_mbuf *m[VUC_BURST];
+
+	vq->hold = vq->size;
+	do {
+		n = vq->packed ? vuc_rx_packed(vq, m, VUC_BURST) :
+				 rx_split(vq, m, VUC_BURST);
+		rte_pktmbuf_free_bulk(m, n);
+	} while (n > 0);
+	vq->hold = hold;
+	vq->st.dropped += vq->st.packets - packets;
+	vq->st.packets = packets;
+	vq->st.bytes = bytes;
+}
+
+/*
+ * Free what the device sent, and count out of the sent packets, as
+ * dropped, the frames it never took (counted sent when made available).
+ */
+static void
+txq_drop_untaken(struct vuc_vq *vq)
+{
+	uint64_t n = 0, bytes = 0;
+
+	if (vq->packed)
+		vuc_tx_reclaim_packed(vq);
+	else
+		tx_reclaim(vq);
+	for (uint16_t i = 0; i < vq->size; i++) {
+		if (vq->cookie[i].m != NULL) {
+			n++;
+			bytes += vq->cookie[i].m->pkt_len;
+		}
+	}
+	/* (a statistics reset since they were made available) */
+	vq->st.packets -= RTE_MIN(vq->st.packets, n);
+	vq->st.bytes -= RTE_MIN(vq->st.bytes, bytes);
+	vq->st.dropped += n;
+}
+
+/* Free every mbuf still owned by the ring: the queue withdrawn, the
+ * device done with it (reset, or gone). What it holds of frames is
+ * counted dropped (vuc_stats). */
 void
 vuc_vq_drain(struct vuc_vq *vq)
 {
 	if (vq->cookie == NULL)
 		return;
+	if (vq->mz != NULL && (vq->index & 1))
+		txq_drop_untaken(vq);
+	else if (vq->mz != NULL && vq->mp != NULL)	/* not the control
+							 * queue */
+		rxq_drop_delivered(vq);
 	for (uint16_t i = 0; i < vq->size; i++) {
 		if (vq->cookie[i].m != NULL) {
 			rte_pktmbuf_free(vq->cookie[i].m);
