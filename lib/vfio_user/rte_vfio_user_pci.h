@@ -543,6 +543,20 @@ __rte_experimental int rte_vfio_user_pci_add_pm(struct rte_vfio_user_pci *pci,
 						unsigned int flags);
 
 /**
+ * The function's power state: the power state field of the PM capability
+ * (rte_vfio_user_pci_add_pm()) as the client set it, or as a restored
+ * state (rte_vfio_user_pci_restore()) has it.
+ *
+ * @param pci
+ *   The function.
+ * @return
+ *   0 (D0) to 3 (RTE_VFIO_USER_PCI_PM_D3HOT); 0 for a function without
+ *   the capability; -EINVAL if @p pci is NULL.
+ */
+__rte_experimental int
+rte_vfio_user_pci_pm_state(struct rte_vfio_user_pci *pci);
+
+/**
  * Add a PCI Express extended capability (4 KiB config space only).
  *
  * The first one is placed at 0x100, the next ones at the first free 4-byte

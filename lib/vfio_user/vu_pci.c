@@ -1210,6 +1210,19 @@ rte_vfio_user_pci_bus_master(struct rte_vfio_user_pci *pci)
 }
 
 int
+rte_vfio_user_pci_pm_state(struct rte_vfio_user_pci *pci)
+{
+	unsigned int ps;
+
+	if (pci == NULL)
+		return -EINVAL;
+	rte_spinlock_lock(&pci->lock);
+	ps = pm_state(pci);
+	rte_spinlock_unlock(&pci->lock);
+	return (int)ps;
+}
+
+int
 rte_vfio_user_pci_set_status_bits(struct rte_vfio_user_pci *pci, uint16_t bits)
 {
 	if (pci == NULL || (bits & ~RTE_VFIO_USER_PCI_STATUS_W1C_MASK))

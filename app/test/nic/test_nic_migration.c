@@ -876,6 +876,52 @@ test_tso(void **state)
 	use_dev(0);
 }
 
+/*
+ * A function the driver left in D3hot moves in D3hot: B's device model
+ * knows it (no power event says so at a restore; its xstat reads it),
+ * and the driver's D0 there resets the function as on A.
+ */
+static void
+test_d3hot_moves(void **state)
+{
+	struct rte_vfio_user_client *cb;
+	struct nic_drv *d;
+	uint32_t csr;
+
+	(void)state;
+	use_dev(0);
+	d = busy_driver();
+	csr = d->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL;
+	cfg_w16(d, csr, RTE_VFIO_USER_PCI_PM_D3HOT);
+	assert_int_equal(nic_xstat("pci_power_state"), 3);
+	cb = attach_to(d, 1);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 cb, RTE_VFIO_USER_MIG_RESUMING),
+			 0);
+	save_from(d->c, false);
+	assert_int_equal(rte_vfio_user_client_mig_write(cb, stream, stream_len),
+			 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 cb, RTE_VFIO_USER_MIG_RUNNING),
+			 0);
+	rte_vfio_user_client_detach(d->c);
+	assert_true(NIC_WAIT(rte_vfio_user_is_connected(devs[0].dev_id) == 0,
+			     2000));
+	d->c = cb;
+	use_dev(1);
+	assert_int_equal(rte_vfio_user_pci_pm_state(vun(1)->pci),
+			 RTE_VFIO_USER_PCI_PM_D3HOT);
+	assert_int_equal(nic_xstat("pci_power_state"), 3);
+	assert_int_equal(nic_xstat("pci_bus_master"), 0);
+	assert_true(drv_status(d) & VIRTIO_CONFIG_S_DRIVER_OK);
+	/* D0: function and device reset */
+	cfg_w16(d, csr, 0);
+	assert_int_equal(nic_xstat("pci_power_state"), 0);
+	assert_int_equal(nic_xstat("pci_bus_master"), 1);
+	assert_int_equal(drv_status(d), 0);
+	drv_close(d);
+}
+
 /* ---- hostile streams with a valid CRC ---- */
 
 static uint32_t
@@ -1006,6 +1052,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tso, nic_test_setup,
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_logging,
+						nic_test_setup, test_teardown),
+		cmocka_unit_test_setup_teardown(test_d3hot_moves,
 						nic_test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_status,
 						nic_test_setup, test_teardown),

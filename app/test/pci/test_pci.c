@@ -1627,6 +1627,7 @@ test_pm(void **state)
 	assert_int_equal(rte_vfio_user_pci_add_pm(NULL, 0), -EINVAL);
 	assert_int_equal(rte_vfio_user_pci_add_pm(pci, 1u << 3), -EINVAL);
 	assert_int_equal(rte_vfio_user_pci_set_bar(pci, 0, 4096, 0), 0);
+	assert_int_equal(rte_vfio_user_pci_pm_state(pci), 0);	/* none */
 	assert_int_equal(rte_vfio_user_pci_add_pm(pci, 0), 0x40);
 	assert_int_equal(rte_vfio_user_pci_add_pm(pci,
 						  RTE_VFIO_USER_PCI_PM_F_D1),
@@ -1644,6 +1645,8 @@ test_pm(void **state)
 	assert_int_equal(rd(pci, 0x40, 2), RTE_VFIO_USER_PCI_CAP_ID_PM);
 	assert_int_equal(rd(pci, 0x40 + RTE_VFIO_USER_PCI_PM_PMC, 2), 3);
 	assert_int_equal(rd(pci, csr, 4), 0);
+	assert_int_equal(rte_vfio_user_pci_pm_state(pci), 0);
+	assert_int_equal(rte_vfio_user_pci_pm_state(NULL), -EINVAL);
 	/* only the power state is writable (no PME: PME_En, PME_Status,
 	 * data select are 0) */
 	nev = 0;
@@ -1667,6 +1670,8 @@ test_pm(void **state)
 	nev = 0;
 	wr(pci, csr, RTE_VFIO_USER_PCI_PM_D3HOT, 2);
 	assert_int_equal(rd(pci, csr, 2), RTE_VFIO_USER_PCI_PM_D3HOT);
+	assert_int_equal(rte_vfio_user_pci_pm_state(pci),
+			 RTE_VFIO_USER_PCI_PM_D3HOT);
 	assert_int_equal(count_ev(RTE_VFIO_USER_PCI_EV_POWER), 1);
 	ev = find_ev(RTE_VFIO_USER_PCI_EV_POWER, 0);
 	assert_non_null(ev);
@@ -1689,6 +1694,7 @@ test_pm(void **state)
 	nev = 0;
 	wr(pci, csr - 2, 0x0000ffff, 4);	/* PMC bytes and PMCSR */
 	assert_int_equal(rd(pci, csr, 2), 0);
+	assert_int_equal(rte_vfio_user_pci_pm_state(pci), 0);
 	assert_int_equal(rd(pci, RTE_VFIO_USER_PCI_COMMAND, 2), 0);
 	assert_int_equal(rd(pci, RTE_VFIO_USER_PCI_BASE_ADDRESS_0, 4), 0);
 	assert_int_equal(rte_vfio_user_pci_bus_master(pci), 1);

@@ -259,7 +259,6 @@ struct vun_dev {
 					 * went out, and the driver has not
 					 * read the device config since */
 	int pci_cfg_cap;		/* offset of VIRTIO_PCI_CAP_PCI_CFG */
-	int pm_cap;			/* offset of the PM capability */
 	uint32_t mig_stopped;		/* atomic: stopped by migration */
 	struct vun_mig *mig;		/* vun_migration.c */
 	struct vun_offload *ol;		/* offload mode (vun_offload.c), or NULL */
@@ -274,8 +273,6 @@ struct vun_dev {
 /* vun_virtio.c: the virtio device model */
 uint16_t vun_num_vqs(const struct vun_dev *d);
 int vun_virtio_init(struct vun_dev *d);
-/* The function's PMCSR power state field, from the library (0: D0). */
-uint8_t vun_pm_state_read(struct vun_dev *d);
 void vun_virtio_fini(struct vun_dev *d);
 int vun_virtio_register(struct vun_dev *d);
 void vun_virtio_set_port_started(struct vun_dev *d, bool started);

@@ -632,7 +632,7 @@ apply_record(struct vun_dev *d, const uint8_t *rec, size_t len)
 	memcpy(&ct, p.ctrl, sizeof(ct));
 	RTE_VERIFY(rte_vfio_user_pci_restore(d->pci, p.pci, p.pci_len) == 0);
 	d->bm_off = rte_vfio_user_pci_bus_master(d->pci) == 0;
-	d->pm_state = vun_pm_state_read(d);
+	d->pm_state = (uint8_t)rte_vfio_user_pci_pm_state(d->pci);
 	d->guest_features = dv.guest_features;
 	d->guest_offloads = dv.guest_features & VUN_GUEST_OFFLOADS &
 			    ~(uint64_t)ct.offloads_off;

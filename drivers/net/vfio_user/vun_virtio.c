@@ -1374,18 +1374,6 @@ power_changed(struct vun_dev *d, const struct rte_vfio_user_pci_event *ev)
 	bus_master_changed(d, "D0");
 }
 
-uint8_t
-vun_pm_state_read(struct vun_dev *d)
-{
-	uint16_t csr = 0;
-
-	rte_vfio_user_pci_raw_read(d->pci,
-				   (uint32_t)d->pm_cap +
-					   RTE_VFIO_USER_PCI_PM_CTRL,
-				   &csr, sizeof(csr));
-	return (uint8_t)(csr & RTE_VFIO_USER_PCI_PM_CTRL_STATE_MASK);
-}
-
 /* Config space changes the device model acts on (event thread). */
 static void
 on_pci_event(struct rte_vfio_user_pci *pci,
@@ -1474,7 +1462,6 @@ pci_setup(struct vun_dev *d)
 	ret = rte_vfio_user_pci_add_pm(d->pci, 0);	/* D0, D3hot; resets */
 	if (ret < 0)
 		return ret;
-	d->pm_cap = ret;
 	d->pm_state = 0;
 	return rte_vfio_user_pci_set_notify(d->pci, on_pci_event, d);
 }
