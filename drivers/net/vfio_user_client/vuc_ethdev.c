@@ -183,7 +183,7 @@ reconnect_attempt(struct vuc_dev *d)
 		vuc_schedule_reconnect(d);
 		return;
 	}
-	VUC_LOG(INFO, "%s: reconnected", d->path);
+	VUC_LOG(NOTICE, "%s: reconnected", d->path);
 	/* the link read, on the interrupt thread as any other (it also
 	 * asks again for a setup that a hotplug map refused during this
 	 * attempt wanted: vuc_read_link()) */
