@@ -1691,6 +1691,18 @@ test_socket_devargs(void **state)
 	assert_int_equal(rte_vdev_init("net_vfio_user9", args), -EINVAL);
 	snprintf(args, sizeof(args), "path=%s,queues=0x2", path);
 	assert_int_equal(rte_vdev_init("net_vfio_user9", args), -EINVAL);
+	/* each 0/1 key: anything else refused */
+	for (unsigned int i = 0; i < 6; i++) {
+		static const char *const key[] = {
+			"packed_vq", "in_order",   "csum",
+			"tso",	     "rx_partial", "ring_copy",
+		};
+
+		snprintf(args, sizeof(args), "path=%s,%s=%s", path, key[i],
+			 i & 1 ? "2" : "yes");
+		assert_int_equal(rte_vdev_init("net_vfio_user9", args),
+				 -EINVAL);
+	}
 	assert_int_equal(access(path, F_OK), -1);
 	snprintf(args, sizeof(args), "path=%s,queues=08", path);
 	assert_int_equal(rte_vdev_init("net_vfio_user9", args), 0);

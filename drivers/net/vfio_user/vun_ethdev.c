@@ -555,6 +555,15 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 	struct vu_pmd_arg_uint timeout = { VUN_MIN_TIMEOUT_MS,
 					   RTE_VFIO_USER_TIMEOUT_MS_MAX,
 					   RTE_VFIO_USER_TIMEOUT_MS_DEFAULT };
+	const struct vu_pmd_bool_arg bools[] = {
+		{ ARG_PACKED_VQ, &d->packed_vq },
+		{ ARG_IN_ORDER, &d->in_order },
+		{ ARG_CSUM, &d->csum },
+		{ ARG_TSO, &d->tso },
+		{ ARG_RX_PARTIAL, &d->rx_partial_arg },
+		{ ARG_RING_COPY, &d->ring_copy },
+	};
+	const char *bad_key, *bad;
 	struct rte_kvargs *kv;
 	int ret = -EINVAL;
 
@@ -572,8 +581,8 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 		goto out;
 	}
 	if (rte_kvargs_process(kv, ARG_PATH, vu_pmd_arg_str, &path) < 0) {
-		VUN_LOG(ERR, "%s: bad path (empty or longer than %zu)", name,
-			sizeof(d->path) - 1);
+		VUN_LOG(ERR, "%s: path=%s: empty or longer than %zu", name,
+			vu_pmd_kv(kv, ARG_PATH), sizeof(d->path) - 1);
 		goto out;
 	}
 	if (rte_kvargs_process(kv, ARG_QUEUES, vu_pmd_arg_uint, &queues) < 0) {
@@ -598,23 +607,9 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 			name, vu_pmd_kv(kv, ARG_SOCK_MODE));
 		goto out;
 	}
-	if (rte_kvargs_process(kv, ARG_PACKED_VQ, vu_pmd_arg_bool,
-			       &d->packed_vq) < 0 ||
-	    rte_kvargs_process(kv, ARG_IN_ORDER, vu_pmd_arg_bool,
-			       &d->in_order) < 0 ||
-	    rte_kvargs_process(kv, ARG_CSUM, vu_pmd_arg_bool, &d->csum) < 0 ||
-	    rte_kvargs_process(kv, ARG_TSO, vu_pmd_arg_bool, &d->tso) < 0 ||
-	    rte_kvargs_process(kv, ARG_RX_PARTIAL, vu_pmd_arg_bool,
-			       &d->rx_partial_arg) < 0) {
-		VUN_LOG(ERR,
-			"%s: packed_vq, in_order, csum, tso and rx_partial "
-			"must be 0 or 1",
-			name);
-		goto out;
-	}
-	if (rte_kvargs_process(kv, ARG_RING_COPY, vu_pmd_arg_bool,
-			       &d->ring_copy) < 0) {
-		VUN_LOG(ERR, "%s: ring_copy must be 0 or 1", name);
+	bad_key = vu_pmd_args_bools(kv, bools, RTE_DIM(bools), &bad);
+	if (bad_key != NULL) {
+		VUN_LOG(ERR, "%s: %s=%s: must be 0 or 1", name, bad_key, bad);
 		goto out;
 	}
 	if (rte_kvargs_process(kv, ARG_TIMEOUT, vu_pmd_arg_uint, &timeout) <
@@ -625,8 +620,10 @@ parse_args(struct rte_vdev_device *vdev, struct vun_dev *d, char *offload)
 		goto out;
 	}
 	if (rte_kvargs_process(kv, ARG_OFFLOAD, vu_pmd_arg_str, &off) < 0) {
-		VUN_LOG(ERR, "%s: offload must be one vhost-user socket path",
-			name);
+		VUN_LOG(ERR,
+			"%s: offload=%s: must be one vhost-user socket path "
+			"(at most %zu characters)",
+			name, vu_pmd_kv(kv, ARG_OFFLOAD), sizeof(d->path) - 1);
 		goto out;
 	}
 	d->max_pairs = (uint16_t)queues.value;
@@ -729,4 +726,4 @@ VU_PMD_REGISTER_PARAM_STRING(
 	"sock_mode=<octal, default 0600> "
 	"packed_vq=<0|1> in_order=<0|1> csum=<0|1> tso=<0|1> "
 	"offload=<vhost-user socket> ring_copy=<0|1> "
-	"timeout=<ms, default 5000> rx_partial=<0|1>");
+	"timeout=<ms, 100-3600000, default 5000> rx_partial=<0|1>");

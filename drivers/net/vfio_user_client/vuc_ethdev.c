@@ -1108,6 +1108,15 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 	struct vu_pmd_arg_uint queues = { 1, VUC_MAX_QUEUE_PAIRS, 1 };
 	struct vu_pmd_arg_uint reconnect = { 0, 3600000, 0 };
 	struct vu_pmd_arg_uint timeout = { 100, 60000, VUC_DEF_TIMEOUT_MS };
+	const struct vu_pmd_bool_arg bools[] = {
+		{ ARG_PACKED_VQ, &d->packed_vq },
+		{ ARG_IN_ORDER, &d->in_order },
+		{ ARG_MRG_RXBUF, &d->mrg_rxbuf },
+		{ ARG_RING_RESET, &d->ring_reset },
+		{ ARG_CSUM, &d->csum },
+		{ ARG_RX_PARTIAL, &d->rx_partial_arg },
+	};
+	const char *bad_key, *bad;
 	struct rte_kvargs *kv;
 	int ret = -EINVAL;
 
@@ -1122,8 +1131,8 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 	if (rte_kvargs_count(kv, ARG_PATH) != 1)
 		VUC_LOG(ERR, "%s: path=<socket> is needed", name);
 	else if (rte_kvargs_process(kv, ARG_PATH, vu_pmd_arg_str, &path) < 0)
-		VUC_LOG(ERR, "%s: bad path (empty or longer than %zu)", name,
-			sizeof(d->path) - 1);
+		VUC_LOG(ERR, "%s: path=%s: empty or longer than %zu", name,
+			vu_pmd_kv(kv, ARG_PATH), sizeof(d->path) - 1);
 	else if (rte_kvargs_process(kv, ARG_QUEUES, vu_pmd_arg_uint, &queues) <
 		 0)
 		VUC_LOG(ERR, "%s: queues=%s: must be 1..%u", name,
@@ -1143,22 +1152,9 @@ parse_args(struct rte_vdev_device *vdev, struct vuc_dev *d)
 	else if (rte_kvargs_process(kv, ARG_MAC, vu_pmd_arg_mac, &d->mac) < 0)
 		VUC_LOG(ERR, "%s: mac=%s: must be a unicast xx:xx:xx:xx:xx:xx",
 			name, vu_pmd_kv(kv, ARG_MAC));
-	else if (rte_kvargs_process(kv, ARG_PACKED_VQ, vu_pmd_arg_bool,
-				    &d->packed_vq) < 0 ||
-		 rte_kvargs_process(kv, ARG_IN_ORDER, vu_pmd_arg_bool,
-				    &d->in_order) < 0 ||
-		 rte_kvargs_process(kv, ARG_MRG_RXBUF, vu_pmd_arg_bool,
-				    &d->mrg_rxbuf) < 0 ||
-		 rte_kvargs_process(kv, ARG_RING_RESET, vu_pmd_arg_bool,
-				    &d->ring_reset) < 0 ||
-		 rte_kvargs_process(kv, ARG_CSUM, vu_pmd_arg_bool, &d->csum) <
-			 0 ||
-		 rte_kvargs_process(kv, ARG_RX_PARTIAL, vu_pmd_arg_bool,
-				    &d->rx_partial_arg) < 0)
-		VUC_LOG(ERR,
-			"%s: packed_vq, in_order, mrg_rxbuf, ring_reset, "
-			"csum and rx_partial must be 0 or 1",
-			name);
+	else if ((bad_key = vu_pmd_args_bools(kv, bools, RTE_DIM(bools),
+					      &bad)) != NULL)
+		VUC_LOG(ERR, "%s: %s=%s: must be 0 or 1", name, bad_key, bad);
 	else
 		ret = 0;
 	d->max_pairs = (uint16_t)queues.value;

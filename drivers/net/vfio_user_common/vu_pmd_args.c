@@ -136,6 +136,38 @@ vu_pmd_arg_bool(const char *key, const char *val, void *opaque)
 	return 0;
 }
 
+struct bool_ctx {
+	bool *v;
+	const char *bad;
+};
+
+static int
+arg_bool_kept(const char *key, const char *val, void *opaque)
+{
+	struct bool_ctx *c = opaque;
+
+	if (vu_pmd_arg_bool(key, val, c->v) < 0) {
+		c->bad = val;
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+vu_pmd_args_bools(struct rte_kvargs *kv, const struct vu_pmd_bool_arg *tab,
+		  unsigned int n, const char **bad)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct bool_ctx c = { tab[i].v, NULL };
+
+		if (rte_kvargs_process(kv, tab[i].key, arg_bool_kept, &c) < 0) {
+			*bad = c.bad != NULL ? c.bad : "";
+			return tab[i].key;
+		}
+	}
+	return NULL;
+}
+
 int
 vu_pmd_arg_mac(const char *key, const char *val, void *opaque)
 {

@@ -55,4 +55,16 @@ int vu_pmd_arg_bool(const char *key, const char *val, void *opaque);
 /* opaque: struct rte_ether_addr *; a unicast xx:xx:xx:xx:xx:xx */
 int vu_pmd_arg_mac(const char *key, const char *val, void *opaque);
 
+/* A 0/1 devarg and where its value goes. */
+struct vu_pmd_bool_arg {
+	const char *key;
+	bool *v;
+};
+
+/* Parse the 0/1 devargs of tab (n of them) that kv has. NULL, or the
+ * first key given a bad value, that value in *bad (for the message). */
+const char *vu_pmd_args_bools(struct rte_kvargs *kv,
+			      const struct vu_pmd_bool_arg *tab, unsigned int n,
+			      const char **bad);
+
 #endif /* VU_PMD_ARGS_H */
