@@ -35,7 +35,7 @@ TELPY=${VU_TELEMETRY_PY:-dpdk-telemetry.py}
 CHECK=(python3 "$(dirname "$0")/tel_check.py")
 QUEUES=16
 # the per-queue xstats of each PMD (rx_qN_<name>, tx_qN_<name>)
-BE_QX=(packets bytes drops kicks interrupts bad_descriptors)
+BE_QX=(packets bytes drops kicks interrupts bad_descriptors runts)
 FE_QX=(packets bytes errors nombuf kicks ring_full dropped)
 
 command -v "$TESTPMD" >/dev/null 2>&1 ||
@@ -182,6 +182,7 @@ names=()
 for x in "${FE_QX[@]}"; do
 	names+=("rx_q0_$x" "tx_q0_$x")
 done
+names+=(rx_q0_csum_kept)	# (receive queues only)
 "${CHECK[@]}" has "$PAIR_WORK/fe_x.json" /ethdev/xstats,0 "${names[@]}" ||
 	pair_fail "frontend xstats missing from telemetry"
 expect be_x "$INFO" connected 1

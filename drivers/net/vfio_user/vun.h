@@ -38,7 +38,6 @@
 
 #define VUN_MAX_QUEUE_PAIRS	16
 #define VUN_MAX_VQS		(2 * VUN_MAX_QUEUE_PAIRS + 1)
-#define VUN_MAX_QUEUE_SIZE	32768
 #define VUN_DEF_MTU		1500
 #define VUN_MAX_MTU		9216
 /* Shortest devarg timeout= (ms): a client on a loaded host needs some. */

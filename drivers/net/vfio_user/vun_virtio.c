@@ -1013,8 +1013,12 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 			if (s != 0 && s <= VUN_QUEUE_SIZE_MAX &&
 			    (!(s & (s - 1)) || has(d, VIRTIO_F_RING_PACKED)))
 				vq->cfg_size = s;
+			else if (s == 0 || s > VUN_QUEUE_SIZE_MAX)
+				set_needs_reset(d, "queue size 0 or above the "
+						   "queue's maximum");
 			else
-				set_needs_reset(d, "queue size not a power of 2");
+				set_needs_reset(d, "queue size not a power of "
+						   "2 (split ring)");
 		}
 		if (CHANGED(queue_desc_lo) || CHANGED(queue_desc_hi))
 			vq->desc_iova = (uint64_t)c.queue_desc_hi << 32 | c.queue_desc_lo;
