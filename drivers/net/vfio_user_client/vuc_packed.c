@@ -222,8 +222,9 @@ vuc_rxq_fill_packed(struct vuc_vq *vq)
 	return total;
 }
 
-uint16_t
-vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
+/* count: as rx_split() (vuc_ring.c) */
+static __rte_always_inline uint16_t
+rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n, bool count)
 {
 	struct vring_packed_desc *ring = vq->pdesc;
 	uint16_t nrx = 0, pos = vq->last_used, size = vq->size;
@@ -309,9 +310,23 @@ bad:
 	vq->used_wrap = wrap;
 	if (rxq_refill_due(vq))
 		vuc_rxq_fill_packed(vq);
-	vq->st.packets += nrx;
-	vq->st.bytes += bytes;
+	if (count) {
+		vq->st.packets += nrx;
+		vq->st.bytes += bytes;
+	}
 	return nrx;
+}
+
+uint16_t
+vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rx_packed(vq, pkts, n, true);
+}
+
+uint16_t
+vuc_rx_packed_drop(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rx_packed(vq, pkts, n, false);
 }
 
 /* ---- transmit ---- */

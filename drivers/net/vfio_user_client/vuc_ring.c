@@ -291,8 +291,10 @@ rx_drop(struct vuc_vq *vq, uint16_t k)
 		rte_pktmbuf_free(rx_take(vq, &len));
 }
 
+/* count: add what is returned to the queue's packets and bytes (not when
+ * the ring's frames are dropped: rxq_drop_delivered()) */
 static __rte_always_inline uint16_t
-rx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
+rx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n, bool count)
 {
 	uint16_t used, nrx = 0, port = vq->port_id;
 	uint64_t bytes = 0;
@@ -370,8 +372,10 @@ rx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		vq->avail->ring[vq->size] = vq->last_used;
 	if (rxq_refill_due(vq))
 		rxq_fill_split(vq);
-	vq->st.packets += nrx;
-	vq->st.bytes += bytes;
+	if (count) {
+		vq->st.packets += nrx;
+		vq->st.bytes += bytes;
+	}
 	return nrx;
 }
 
@@ -384,7 +388,8 @@ vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 
 	if (unlikely(!vu_pmd_burst_enter(vq, &lcore)))
 		return 0;
-	nrx = vq->packed ? vuc_rx_packed(vq, pkts, n) : rx_split(vq, pkts, n);
+	nrx = vq->packed ? vuc_rx_packed(vq, pkts, n) :
+			   rx_split(vq, pkts, n, true);
 	vu_pmd_burst_leave(vq, lcore);
 	return nrx;
 }
@@ -623,25 +628,26 @@ vuc_tx_done_cleanup(void *q, uint32_t free_cnt)
 /*
  * Receive what the device delivered and the application did not take,
  * and drop it, counted (the device counted it sent). Nothing is posted
- * again: hold at the ring's size makes a refill never due.
+ * again: hold at the ring's size makes a refill never due. The frames
+ * never go through packets and bytes: a reader of the statistics meanwhile
+ * (telemetry) would see them received, then not; nor is anything put
+ * back, which a statistics reset meanwhile (a reconnection drops on its
+ * own thread) would undo or turn negative.
  */
 static void
 rxq_drop_delivered(struct vuc_vq *vq)
 {
-	uint64_t packets = vq->st.packets, bytes = vq->st.bytes;
 	uint16_t hold = vq->hold, n;
 	struct rte_mbuf *m[VUC_BURST];
 
 	vq->hold = vq->size;
 	do {
-		n = vq->packed ? vuc_rx_packed(vq, m, VUC_BURST) :
-				 rx_split(vq, m, VUC_BURST);
+		n = vq->packed ? vuc_rx_packed_drop(vq, m, VUC_BURST) :
+				 rx_split(vq, m, VUC_BURST, false);
 		rte_pktmbuf_free_bulk(m, n);
+		vq->st.dropped += n;
 	} while (n > 0);
 	vq->hold = hold;
-	vq->st.dropped += vq->st.packets - packets;
-	vq->st.packets = packets;
-	vq->st.bytes = bytes;
 }
 
 /*

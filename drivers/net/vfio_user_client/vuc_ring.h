@@ -234,6 +234,9 @@ void vuc_tx_drop_too_big(struct vuc_vq *vq, struct rte_mbuf *m);
 
 /* vuc_packed.c: the packed halves (called online, queue ready) */
 uint16_t vuc_rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n);
+/* vuc_rx_packed() leaving packets and bytes alone (vuc_vq_drain()) */
+uint16_t vuc_rx_packed_drop(struct vuc_vq *vq, struct rte_mbuf **pkts,
+			    uint16_t n);
 uint16_t vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n);
 int vuc_rxq_fill_packed(struct vuc_vq *vq);
 void vuc_vq_init_packed(struct vuc_vq *vq);
