@@ -487,8 +487,8 @@ stats_reader(void *arg)
 		if (rte_eth_stats_get(g.fe, &st) != 0)
 			continue;
 		mon.max_ipackets = RTE_MAX(mon.max_ipackets, st.ipackets);
-		if (mon.reset && (st.ipackets > mon.base ||
-				  st.imissed > mon.base_imissed)) {
+		if (mon.reset &&
+		    (st.ipackets > mon.base || st.imissed > mon.base_imissed)) {
 			rte_eth_stats_reset(g.fe);
 			mon.reset = false;
 		}
@@ -533,8 +533,8 @@ test_drop_stats_monotonic(void **state)
 		mon_stop(t);
 		assert_int_equal(fe_stats().ipackets, mon.base);
 		if (mon.max_ipackets != mon.base) {
-			printf("queue stop: ipackets read %" PRIu64
-			       ", %" PRIu64 " before and after\n",
+			printf("queue stop: ipackets read %" PRIu64 ", %" PRIu64
+			       " before and after\n",
 			       mon.max_ipackets, mon.base);
 			seen++;
 		}
