@@ -134,6 +134,10 @@ struct vun_vq {
 					 * guest_csum) */
 	bool cut_next;			/* tx: the burst stopped before a
 					 * packet to cut into segments here */
+	uint8_t stopped;		/* atomic, in the ethdev queue's vq
+					 * (rx queue q: 2q + 1, tx queue q:
+					 * 2q): the application stopped the
+					 * queue, its bursts return 0 */
 	union {
 		struct vring_desc *desc;	/* split: descriptor table */
 		struct vring_packed_desc *pdesc; /* packed: descriptor ring */
@@ -177,6 +181,8 @@ struct vun_vq {
 	uint32_t avail_broken;		/* atomic: the data path saw the avail
 					 * index run ahead of the ring */
 	rte_spinlock_t tx_lock;		/* tx, VUN_TX_SHARED: its bursts */
+	bool deferred;			/* the ethdev queue's setup asked for a
+					 * deferred start */
 } __rte_cache_aligned;
 
 struct vun_dev {
@@ -299,6 +305,8 @@ int vun_virtio_set_port(struct vun_dev *d, int mtu, uint32_t max_lro);
 void vun_virtio_set_tso(struct vun_dev *d, bool on);
 void vun_status_store(struct vun_dev *d, uint8_t status);
 void vun_queues_stop(struct vun_dev *d);
+/* Wait until no burst that started before the call is still running. */
+void vun_grace_period(struct vun_dev *d);
 void vun_signal_config(struct vun_dev *d);
 void vun_queues_start(struct vun_dev *d);
 void vun_ctrl_process(struct vun_dev *d);

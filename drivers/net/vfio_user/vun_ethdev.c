@@ -202,13 +202,121 @@ rx_sets_build(struct rte_eth_dev *dev)
 		d->path, nrx, d->max_pairs, nrx);
 }
 
+/* ---- queue start and stop ---- */
+
+/*
+ * An ethdev queue stopped is the port's side only: its bursts return 0
+ * (the flag is read inside their QSBR section and a stop waits for a grace
+ * period), and the virtqueues behind it run on for the driver as if the
+ * application did not poll them: what it sent waits in its transmitq, its
+ * receive buffers stay posted, nothing is reset, written or counted. The
+ * flag is the ethdev queue's (in the vq its queue pointer is: 2q + 1 for
+ * rx queue q, 2q for tx queue q), not the virtqueues': a receive queue
+ * polling several pairs (vun_rx_set) or a transmit queue sharing one
+ * (tx_map) stops alone, and a device reset, a new negotiation, a new
+ * client or a migration restore (which set the virtqueues up again) leave
+ * it as it is. In offload mode the engine has the data queues.
+ */
+
+static struct vun_vq *
+eth_vq(struct vun_dev *d, uint16_t q, bool tx)
+{
+	return &d->vq[2 * q + !tx];
+}
+
+/* The queue stopped or started for the bursts, and its ethdev state. */
+static void
+queue_mark(struct rte_eth_dev *dev, uint16_t q, bool tx, bool stop)
+{
+	uint8_t *state = tx ? dev->data->tx_queue_state :
+			      dev->data->rx_queue_state;
+
+	__atomic_store_n(&eth_vq(dev->data->dev_private, q, tx)->stopped, stop,
+			 __ATOMIC_RELEASE);
+	state[q] = stop ? RTE_ETH_QUEUE_STATE_STOPPED :
+			  RTE_ETH_QUEUE_STATE_STARTED;
+}
+
+/* In offload mode: what the engine's queues cannot do, said; err. */
+static int
+offload_refuses(const struct vun_dev *d, const char *what, bool tx, uint16_t q,
+		int err)
+{
+	VUN_LOG(ERR,
+		"%s: %s of %s queue %u is not supported in offload mode: the "
+		"engine runs the data queues",
+		d->path, what, tx ? "tx" : "rx", q);
+	return err;
+}
+
+static int
+queue_stop(struct rte_eth_dev *dev, uint16_t q, bool tx)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	if (d->ol != NULL)
+		return offload_refuses(d, "stop", tx, q, -ENOTSUP);
+	queue_mark(dev, q, tx, true);
+	vun_grace_period(d);
+	return 0;
+}
+
+static int
+queue_start(struct rte_eth_dev *dev, uint16_t q, bool tx)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	if (d->ol != NULL)
+		return offload_refuses(d, "start", tx, q, -ENOTSUP);
+	queue_mark(dev, q, tx, false);
+	return 0;
+}
+
+static int
+vun_rx_queue_stop(struct rte_eth_dev *dev, uint16_t q)
+{
+	return queue_stop(dev, q, false);
+}
+
+static int
+vun_tx_queue_stop(struct rte_eth_dev *dev, uint16_t q)
+{
+	return queue_stop(dev, q, true);
+}
+
+static int
+vun_rx_queue_start(struct rte_eth_dev *dev, uint16_t q)
+{
+	return queue_start(dev, q, false);
+}
+
+static int
+vun_tx_queue_start(struct rte_eth_dev *dev, uint16_t q)
+{
+	return queue_start(dev, q, true);
+}
+
+/* Every configured queue started but the deferred ones (whatever queue
+ * stops came before), or every one stopped. */
+static void
+queues_mark(struct rte_eth_dev *dev, bool stop)
+{
+	struct vun_dev *d = dev->data->dev_private;
+
+	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
+		queue_mark(dev, q, false,
+			   stop || eth_vq(d, q, false)->deferred);
+	for (uint16_t q = 0; q < dev->data->nb_tx_queues; q++)
+		queue_mark(dev, q, true, stop || eth_vq(d, q, true)->deferred);
+}
+
 static int
 vun_dev_start(struct rte_eth_dev *dev)
 {
 	struct vun_dev *d = dev->data->dev_private;
 
 	rx_sets_build(dev);
-	vu_pmd_queues_state(dev, RTE_ETH_QUEUE_STATE_STARTED);
+	queues_mark(dev, false);
 	dev->data->dev_started = 1;
 	d->link_down = false;	/* a start brings the link up, as a NIC's */
 	vun_virtio_set_port_started(d, true);
@@ -224,7 +332,11 @@ vun_dev_stop(struct rte_eth_dev *dev)
 	dev->data->dev_started = 0;
 	vun_virtio_set_port_started(d, false);
 	vun_link_update(dev, 0);
-	vu_pmd_queues_state(dev, RTE_ETH_QUEUE_STATE_STOPPED);
+	/* ethdev's dummy bursts front the port now; one another lcore was
+	 * in has finished when the stop returns. What the driver sent
+	 * waits for the next start. */
+	queues_mark(dev, true);
+	vun_grace_period(d);
 	return 0;
 }
 
@@ -286,8 +398,9 @@ vun_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 
 	RTE_SET_USED(nb_desc);
 	RTE_SET_USED(socket);
-	if (conf->rx_deferred_start)
-		return vu_pmd_no_deferred_start(dev);
+	if (conf->rx_deferred_start && d->ol != NULL)
+		return offload_refuses(d, "deferred start", false, q, -EINVAL);
+	vq->deferred = conf->rx_deferred_start;
 	vq->mp = mp;
 	dev->data->rx_queues[q] = vq;
 	return 0;
@@ -301,8 +414,9 @@ vun_tx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 
 	RTE_SET_USED(nb_desc);
 	RTE_SET_USED(socket);
-	if (conf->tx_deferred_start)
-		return vu_pmd_no_deferred_start(dev);
+	if (conf->tx_deferred_start && d->ol != NULL)
+		return offload_refuses(d, "deferred start", true, q, -EINVAL);
+	d->vq[2 * q].deferred = conf->tx_deferred_start;
 	dev->data->tx_queues[q] = &d->vq[2 * q];
 	return 0;
 }
@@ -481,6 +595,7 @@ vun_rxq_info(struct rte_eth_dev *dev, uint16_t q, struct rte_eth_rxq_info *qi)
 	qi->nb_desc = vq->size;
 	qi->scattered_rx = 1; /* a frame larger than an mbuf: a chain */
 	qi->rx_buf_size = vu_pmd_rx_buf_size(vq->mp);
+	qi->conf.rx_deferred_start = vq->deferred;
 }
 
 static void
@@ -489,6 +604,7 @@ vun_txq_info(struct rte_eth_dev *dev, uint16_t q, struct rte_eth_txq_info *qi)
 	struct vun_dev *d = dev->data->dev_private;
 
 	qi->nb_desc = d->vq[2 * q].size;
+	qi->conf.tx_deferred_start = d->vq[2 * q].deferred;
 }
 
 static int
@@ -510,6 +626,10 @@ static const struct eth_dev_ops vun_ops = {
 	.txq_info_get = vun_txq_info,
 	.rx_burst_mode_get = vun_burst_mode,
 	.tx_burst_mode_get = vun_burst_mode,
+	.rx_queue_start = vun_rx_queue_start,
+	.rx_queue_stop = vun_rx_queue_stop,
+	.tx_queue_start = vun_tx_queue_start,
+	.tx_queue_stop = vun_tx_queue_stop,
 };
 
 /* A secondary process's: what reads the port's shared data only. */

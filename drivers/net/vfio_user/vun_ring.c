@@ -488,8 +488,11 @@ shadow_burst(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	return ret;
 }
 
+/* A burst on vq for the ethdev queue own (vq itself, or the receive
+ * queue of the set vq is in). */
 static __rte_always_inline uint16_t
-rx_one(struct vun_vq *vq, struct rte_mbuf **pkts, uint16_t n)
+rx_one(struct vun_vq *own, struct vun_vq *vq, struct rte_mbuf **pkts,
+       uint16_t n)
 {
 	const struct rte_vfio_user_mem_table *t;
 	unsigned int lcore;
@@ -497,6 +500,12 @@ rx_one(struct vun_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 
 	if (unlikely(!vu_pmd_burst_enter(vq, &lcore)))
 		return 0;
+	/* read inside the QSBR section: once a queue stop returns, no
+	 * burst is past this */
+	if (unlikely(__atomic_load_n(&own->stopped, __ATOMIC_ACQUIRE))) {
+		vu_pmd_burst_leave(vq, lcore);
+		return 0;
+	}
 	t = rte_vfio_user_get_mem_table(vq->dev->dev_id);
 	if (unlikely(vq->shadow != NULL))
 		nrx = shadow_burst(vq, t, pkts, n, true);
@@ -516,15 +525,16 @@ rx_one(struct vun_vq *vq, struct rte_mbuf **pkts, uint16_t n)
  * Out of line: the usual burst pays one branch.
  */
 static __rte_noinline uint16_t
-rx_set_burst(struct vun_rx_set *s, struct rte_mbuf **pkts, uint16_t n)
+rx_set_burst(struct vun_vq *own, struct rte_mbuf **pkts, uint16_t n)
 {
+	struct vun_rx_set *s = own->rx_set;
 	uint16_t active = __atomic_load_n(&s->vq[0]->dev->active_pairs,
 					  __ATOMIC_RELAXED);
 	uint16_t k = s->next, nrx = 0;
 
 	for (uint16_t i = 0; i < s->n && nrx < n; i++) {
 		if (s->vq[k]->qid < active)
-			nrx += rx_one(s->vq[k], pkts + nrx, n - nrx);
+			nrx += rx_one(own, s->vq[k], pkts + nrx, n - nrx);
 		if (++k == s->n)
 			k = 0;
 	}
@@ -532,7 +542,7 @@ rx_set_burst(struct vun_rx_set *s, struct rte_mbuf **pkts, uint16_t n)
 		s->next = 0;
 	for (uint16_t i = 0; i < s->n && nrx == 0; i++)
 		if (s->vq[i]->qid >= active)
-			nrx = rx_one(s->vq[i], pkts, n);
+			nrx = rx_one(own, s->vq[i], pkts, n);
 	return nrx;
 }
 
@@ -542,8 +552,8 @@ vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	struct vun_vq *vq = q;
 
 	if (unlikely(vq->rx_set != NULL))
-		return rx_set_burst(vq->rx_set, pkts, n);
-	return rx_one(vq, pkts, n);
+		return rx_set_burst(vq, pkts, n);
+	return rx_one(vq, vq, pkts, n);
 }
 
 /* ---- tx_burst -> driver receiveq ---- */
@@ -865,15 +875,22 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	uint32_t map;
 	uint16_t ntx = 0;
 
-	/* a queue not running, or of a pair the driver did not enable (MQ):
-	 * the caller keeps the packets, as with any full queue. The pairs
-	 * (the map, vun_tx_map_update()), the queue's readiness, the map
-	 * again (a map from before a reset is not used after it), all inside
-	 * the QSBR section: once the device acknowledges a smaller
-	 * VQ_PAIRS_SET (after a grace period), no burst that saw the old
-	 * count is still filling a queue it disabled. */
+	/* a queue stopped (by the application), not running, or of a pair
+	 * the driver did not enable (MQ): the caller keeps the packets, as
+	 * with any full queue. The pairs (the map, vun_tx_map_update()), the
+	 * queue's readiness, the map again (a map from before a reset is not
+	 * used after it), all inside the QSBR section: once the device
+	 * acknowledges a smaller VQ_PAIRS_SET (after a grace period), no
+	 * burst that saw the old count is still filling a queue it
+	 * disabled. */
 	if (unlikely(!vu_pmd_online(vq, &lcore)))
 		return 0;
+	/* the ethdev queue stopped, whatever pair it sends through: as
+	 * rx_one() */
+	if (unlikely(__atomic_load_n(&vq->stopped, __ATOMIC_ACQUIRE))) {
+		vu_pmd_burst_leave(vq, lcore);
+		return 0;
+	}
 	map = __atomic_load_n(&dev->tx_map, __ATOMIC_ACQUIRE);
 	if (unlikely(map & VUN_TX_SHARED))
 		ntx = tx_shared(vq, map, pkts, n);

@@ -145,8 +145,8 @@ vq_by_index(struct vun_dev *d, uint16_t index)
 	return &d->vq[index];
 }
 
-static void
-grace_period(struct vun_dev *d)
+void
+vun_grace_period(struct vun_dev *d)
 {
 	/* the data path may go online without a fence */
 	rte_vfio_user_qsbr_barrier();
@@ -501,7 +501,7 @@ vun_queues_stop(struct vun_dev *d)
 {
 	for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
 		__atomic_store_n(&d->vq[i].ready, 0, __ATOMIC_RELEASE);
-	grace_period(d);
+	vun_grace_period(d);
 }
 
 static void
@@ -534,7 +534,7 @@ static void
 vq_ring_reset(struct vun_dev *d, struct vun_vq *vq)
 {
 	__atomic_store_n(&vq->ready, 0, __ATOMIC_RELEASE);
-	grace_period(d);
+	vun_grace_period(d);
 	vq_reset(d, vq);
 	VUN_LOG(INFO, "%s: virtqueue %u reset by the driver", d->path,
 		vq->index);
@@ -901,7 +901,7 @@ ctrl_process(struct vun_dev *d)
 		 * disabled: wait for the bursts that may have seen the old
 		 * count (they check it inside the QSBR section) */
 		if (shrunk)
-			grace_period(d);
+			vun_grace_period(d);
 		__atomic_store_n(&vq->used->idx, vq->last_used, __ATOMIC_RELEASE);
 		if (vq->shadow != NULL) {	/* to the driver's ring */
 			if (!vun_shadow_out(vq, t, old_used, true))
@@ -1074,7 +1074,7 @@ vun_tx_map_update(struct vun_dev *d)
 	if (!(old & VUN_TX_SHARED) && shared) {
 		__atomic_store_n(&d->tx_map, old | VUN_TX_SHARED,
 				 __ATOMIC_RELEASE);
-		grace_period(d);
+		vun_grace_period(d);
 	}
 	__atomic_store_n(&d->tx_map,
 			 pairs | ((old & VUN_TX_SHARED) || shared ?
@@ -1082,7 +1082,7 @@ vun_tx_map_update(struct vun_dev *d)
 					  0),
 			 __ATOMIC_RELEASE);
 	if ((old & VUN_TX_SHARED) && !shared) {
-		grace_period(d);
+		vun_grace_period(d);
 		__atomic_store_n(&d->tx_map, pairs, __ATOMIC_RELEASE);
 	}
 	rte_spinlock_unlock(&d->tx_map_lock);

@@ -94,16 +94,6 @@ vu_pmd_old_frontend_name(const char *name)
 	return -EINVAL;
 }
 
-int
-vu_pmd_no_deferred_start(const struct rte_eth_dev *dev)
-{
-	RTE_LOG(ERR, PMD,
-		"%s: deferred queue start is not supported: the "
-		"queues start and stop with the port\n",
-		dev->data->name);
-	return -EINVAL;
-}
-
 static uint16_t
 no_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 {

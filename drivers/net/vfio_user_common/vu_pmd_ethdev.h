@@ -81,10 +81,6 @@ int vu_pmd_burst_mode(struct rte_eth_burst_mode *mode, bool ready, bool packed,
 /* What the probe of both PMDs sets in the port's data. */
 void vu_pmd_port_init(struct rte_eth_dev *eth);
 
-/* A queue setup asking for a deferred start: -EINVAL, said in the log
- * (the queues start and stop with the port only). */
-int vu_pmd_no_deferred_start(const struct rte_eth_dev *dev);
-
 /*
  * RTE_PMD_REGISTER_PARAM_STRING(name, str), and the PMD_INFO_STRING that
  * DPDK's build generates for each of its own drivers (pmdinfogen) and
