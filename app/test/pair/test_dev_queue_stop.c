@@ -31,13 +31,17 @@
  *   - offload mode (offload=, no engine needed): stop -ENOTSUP, deferred
  *     start refused at the queue setup (-EINVAL).
  * Each test starts from a started device port (test_clean()), so that a
- * failure does not carry over. Not tested: that a stop waits for a burst
- * running on another lcore (one thread here). Argument: frontend devargs
- * that pick the rings (default packed, in order).
+ * failure does not carry over. test_stop_waits has the device's receive
+ * bursts run on a thread of their own (an lcore id from
+ * rte_thread_register()): once a stop returns, no burst of that queue is
+ * still taking frames. Argument: frontend devargs that pick the rings
+ * (default packed, in order).
  */
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -52,6 +56,7 @@
 #include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_vfio_user.h>
 
@@ -753,6 +758,106 @@ test_tx_shared(void **state)
 }
 
 /* Offload mode (no engine needed): the engine has the data queues. */
+/* ---- a stop waits for a burst running on another thread ---- */
+
+static struct {
+	volatile bool quit;
+	volatile bool ready;
+	uint64_t taken;		/* atomic: frames the bursts returned */
+} worker;
+
+/* The device's receive bursts on queue 0, back to back (what it takes
+ * is freed unchecked: the main thread's sequence numbers are not kept
+ * here). */
+static void *
+rx_worker(void *arg)
+{
+	cpu_set_t cpus;
+
+	(void)arg;
+	/* beside the main lcore, not on its CPU (which it inherits) */
+	CPU_ZERO(&cpus);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		CPU_SET(c, &cpus);
+	pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+	if (rte_thread_register() != 0) {
+		worker.ready = true;
+		return (void *)1;
+	}
+	worker.ready = true;
+	while (!worker.quit) {
+		struct rte_mbuf *m[BURST];
+		uint16_t n = rte_eth_rx_burst(g.be, 0, m, BURST);
+
+		rte_pktmbuf_free_bulk(m, n);
+		__atomic_fetch_add(&worker.taken, n, __ATOMIC_RELAXED);
+	}
+	rte_thread_unregister();
+	return NULL;
+}
+
+/*
+ * A ring's worth the frontend sent while the device's rx queue 0 was
+ * stopped is being taken by another thread's bursts when the queue is
+ * stopped again: the device's
+ * count of frames received must not move once the stop returned (a burst
+ * past the stopped check when the flag was set finishes, and counts,
+ * before the grace period ends). Many rounds: the stop has to land inside
+ * a burst now and then.
+ */
+static void
+test_stop_waits(void **state)
+{
+	unsigned int rounds = 0, late = 0, sent_total = 0;
+	uint64_t end;
+	pthread_t t;
+	void *ret;
+
+	(void)state;
+	fe_setup();
+	worker.quit = false;
+	worker.ready = false;
+	worker.taken = 0;
+	assert_int_equal(pthread_create(&t, NULL, rx_worker, NULL), 0);
+	while (!worker.ready)
+		rte_pause();
+	end = rte_get_timer_cycles() + rte_get_timer_hz();	/* 1 s */
+	while (rte_get_timer_cycles() < end || rounds < 200) {
+		struct rte_eth_stats a, b;
+		uint64_t wait_end;
+
+		/* a ring's worth waiting, then taken from the start on, and
+		 * the queue stopped a few microseconds into it */
+		assert_int_equal(rte_eth_dev_rx_queue_stop(g.be, 0), 0);
+		sent_total += tx_q(g.fe, 0, g.be, g.tx_mp, 256);
+		assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
+		rte_delay_us_block(rounds % 4);
+		assert_int_equal(rte_eth_dev_rx_queue_stop(g.be, 0), 0);
+		assert_int_equal(rte_eth_stats_get(g.be, &a), 0);
+		rte_delay_us_block(200);
+		assert_int_equal(rte_eth_stats_get(g.be, &b), 0);
+		if (b.ipackets != a.ipackets)
+			late++;
+		assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
+		/* the ring taken empty before the next round */
+		wait_end = rte_get_timer_cycles() + 2 * rte_get_timer_hz();
+		while (fe_in_flight() > 0)
+			assert_true(rte_get_timer_cycles() < wait_end);
+		rounds++;
+		if (rounds == 100000)
+			break;
+	}
+	worker.quit = true;
+	pthread_join(t, &ret);
+	assert_null(ret);
+	printf("%u rounds, %u frames, %" PRIu64 " taken by the other "
+	       "thread; received after a stop returned: %u rounds\n",
+	       rounds, sent_total, worker.taken, late);
+	assert_int_equal(worker.taken, sent_total);
+	assert_int_equal(late, 0);
+	seq_resync(g.be);
+}
+
 static void
 test_offload(void **state)
 {
@@ -846,6 +951,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup(test_move, test_clean),
 		cmocka_unit_test_setup(test_rx_set, test_clean),
 		cmocka_unit_test_setup(test_tx_shared, test_clean),
+		cmocka_unit_test_setup(test_stop_waits, test_clean),
 		cmocka_unit_test_setup(test_offload, test_clean),
 	};
 
