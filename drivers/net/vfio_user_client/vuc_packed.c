@@ -295,7 +295,8 @@ rx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n, bool count)
 			m->nb_segs++;
 			m->pkt_len += len;
 		}
-		if (unlikely(vq->guest_csum) && unlikely(!rx_csum(vq, m))) {
+		if (count && unlikely(vq->guest_csum) &&
+		    unlikely(!rx_csum(vq, m))) {
 			rte_pktmbuf_free(m);
 			continue;
 		}

@@ -291,8 +291,9 @@ rx_drop(struct vuc_vq *vq, uint16_t k)
 		rte_pktmbuf_free(rx_take(vq, &len));
 }
 
-/* count: add what is returned to the queue's packets and bytes (not when
- * the ring's frames are dropped: rxq_drop_delivered()) */
+/* count: add what is returned to the queue's packets and bytes, and see
+ * to its checksums (csum_kept); not when the ring's frames are dropped
+ * (rxq_drop_delivered()) */
 static __rte_always_inline uint16_t
 rx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n, bool count)
 {
@@ -358,7 +359,8 @@ rx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n, bool count)
 		}
 		if (m == NULL)
 			continue;
-		if (unlikely(vq->guest_csum) && unlikely(!rx_csum(vq, m))) {
+		if (count && unlikely(vq->guest_csum) &&
+		    unlikely(!rx_csum(vq, m))) {
 			rte_pktmbuf_free(m);
 			continue;
 		}
