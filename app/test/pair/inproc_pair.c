@@ -3,6 +3,8 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +21,9 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 
 #include "eal_exit.h"
 #include "inproc_pair.h"
@@ -201,4 +205,72 @@ inproc_xstat(uint16_t port, const char *name)
 	assert_int_equal(rte_eth_xstats_get_id_by_name(port, name, &id), 0);
 	assert_int_equal(rte_eth_xstats_get_by_id(port, &id, &v, 1), 1);
 	return v;
+}
+
+uint8_t
+inproc_queue_state(uint16_t port, uint16_t q, bool tx)
+{
+	struct rte_eth_rxq_info rqi;
+	struct rte_eth_txq_info tqi;
+
+	if (tx) {
+		assert_int_equal(rte_eth_tx_queue_info_get(port, q, &tqi), 0);
+		return tqi.queue_state;
+	}
+	assert_int_equal(rte_eth_rx_queue_info_get(port, q, &rqi), 0);
+	return rqi.queue_state;
+}
+
+void
+inproc_thread_any_cpu(void)
+{
+	cpu_set_t cpus;
+
+	CPU_ZERO(&cpus);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		CPU_SET(c, &cpus);
+	pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+}
+
+static void *
+rx_worker(void *arg)
+{
+	struct inproc_rx_worker *w = arg;
+
+	inproc_thread_any_cpu();
+	if (rte_thread_register() != 0) {
+		w->err = rte_errno != 0 ? rte_errno : EINVAL;
+		w->ready = true;
+		return NULL;
+	}
+	w->ready = true;
+	while (!w->quit) {
+		struct rte_mbuf *m[32];
+		uint16_t n = rte_eth_rx_burst(w->port, 0, m, RTE_DIM(m));
+
+		rte_pktmbuf_free_bulk(m, n);
+		__atomic_fetch_add(&w->got, n, __ATOMIC_RELAXED);
+	}
+	rte_thread_unregister();
+	return NULL;
+}
+
+void
+inproc_rx_worker_start(struct inproc_rx_worker *w, uint16_t port)
+{
+	*w = (struct inproc_rx_worker){ .port = port };
+	assert_int_equal(pthread_create(&w->thread, NULL, rx_worker, w), 0);
+	while (!w->ready)
+		rte_pause();
+	if (w->err != 0) {
+		pthread_join(w->thread, NULL);
+		fail_msg("rte_thread_register: %s", rte_strerror(w->err));
+	}
+}
+
+void
+inproc_rx_worker_stop(struct inproc_rx_worker *w)
+{
+	w->quit = true;
+	pthread_join(w->thread, NULL);
 }

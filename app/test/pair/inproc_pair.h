@@ -12,6 +12,7 @@
  * need the two ports side by side (queue_depth, mem_hotplug).
  */
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -72,5 +73,35 @@ bool inproc_link_up(uint16_t port);
 /* Wait up to ms milliseconds for port's link to be up (or down); whether
  * it is. */
 bool inproc_link_wait(uint16_t port, bool up, unsigned int ms);
+
+/* The state (RTE_ETH_QUEUE_STATE_*) of port's receive (tx false) or
+ * transmit queue q (a cmocka failure if it cannot be read). */
+uint8_t inproc_queue_state(uint16_t port, uint16_t q, bool tx);
+
+/* Let the calling thread run on every CPU: a thread created by the main
+ * lcore inherits its one CPU, and would then never run beside it. */
+void inproc_thread_any_cpu(void);
+
+/*
+ * A thread receiving on port's queue 0 back to back, freeing and counting
+ * what comes, on an lcore id of its own (rte_thread_register()) and any
+ * CPU (inproc_thread_any_cpu()): bursts that race the control path for
+ * real.
+ */
+struct inproc_rx_worker {
+	uint16_t port;
+	volatile bool quit;
+	volatile bool ready;
+	int err;		/* rte_thread_register()'s rte_errno, if it
+				 * failed */
+	uint64_t got;		/* atomic: frames received */
+	pthread_t thread;
+};
+
+/* Start it (a cmocka failure if it cannot). */
+void inproc_rx_worker_start(struct inproc_rx_worker *w, uint16_t port);
+
+/* Stop and join it: its got is final then. */
+void inproc_rx_worker_stop(struct inproc_rx_worker *w);
 
 #endif /* VU_INPROC_PAIR_H */

@@ -40,8 +40,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -78,29 +76,11 @@ static struct {
 	uint32_t next[RTE_MAX_ETHPORTS], want[RTE_MAX_ETHPORTS];
 } g;
 
-static uint8_t
-rxq_state(uint16_t port, uint16_t q)
-{
-	struct rte_eth_rxq_info qi;
-
-	assert_int_equal(rte_eth_rx_queue_info_get(port, q, &qi), 0);
-	return qi.queue_state;
-}
-
-static uint8_t
-txq_state(uint16_t port, uint16_t q)
-{
-	struct rte_eth_txq_info qi;
-
-	assert_int_equal(rte_eth_tx_queue_info_get(port, q, &qi), 0);
-	return qi.queue_state;
-}
-
 static void
 states(uint16_t port, uint8_t rx, uint8_t tx)
 {
-	assert_int_equal(rxq_state(port, 0), rx);
-	assert_int_equal(txq_state(port, 0), tx);
+	assert_int_equal(inproc_queue_state(port, 0, false), rx);
+	assert_int_equal(inproc_queue_state(port, 0, true), tx);
 }
 
 /* Frames lost on the way to port (a reset, a reconnection): numbering
@@ -619,7 +599,7 @@ test_move(void **state)
 	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, g.p.sock, &st), 0);
 	assert_int_equal(rte_eth_dev_rx_queue_stop(be2, 0), 0);
 	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, sock2, &st), 0);
-	assert_int_equal(rxq_state(be2, 0), STOPPED);
+	assert_int_equal(inproc_queue_state(be2, 0, false), STOPPED);
 	g.next[be2] = g.want[be2] = 0;
 	n = tx_q(g.fe, 0, be2, g.tx_mp, 4096);
 	assert_true(n > 0);
@@ -760,67 +740,25 @@ test_tx_shared(void **state)
 /* Offload mode (no engine needed): the engine has the data queues. */
 /* ---- a stop waits for a burst running on another thread ---- */
 
-static struct {
-	volatile bool quit;
-	volatile bool ready;
-	uint64_t taken;		/* atomic: frames the bursts returned */
-} worker;
-
-/* The device's receive bursts on queue 0, back to back (what it takes
- * is freed unchecked: the main thread's sequence numbers are not kept
- * here). */
-static void *
-rx_worker(void *arg)
-{
-	cpu_set_t cpus;
-
-	(void)arg;
-	/* beside the main lcore, not on its CPU (which it inherits) */
-	CPU_ZERO(&cpus);
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		CPU_SET(c, &cpus);
-	pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
-	if (rte_thread_register() != 0) {
-		worker.ready = true;
-		return (void *)1;
-	}
-	worker.ready = true;
-	while (!worker.quit) {
-		struct rte_mbuf *m[BURST];
-		uint16_t n = rte_eth_rx_burst(g.be, 0, m, BURST);
-
-		rte_pktmbuf_free_bulk(m, n);
-		__atomic_fetch_add(&worker.taken, n, __ATOMIC_RELAXED);
-	}
-	rte_thread_unregister();
-	return NULL;
-}
-
 /*
  * A ring's worth the frontend sent while the device's rx queue 0 was
- * stopped is being taken by another thread's bursts when the queue is
- * stopped again: the device's
- * count of frames received must not move once the stop returned (a burst
- * past the stopped check when the flag was set finishes, and counts,
- * before the grace period ends). Many rounds: the stop has to land inside
- * a burst now and then.
+ * stopped is being taken by another thread's bursts
+ * (inproc_rx_worker) when the queue is stopped again: the device's count
+ * of frames received must not move once the stop returned (a burst past
+ * the stopped check when the flag was set finishes, and counts, before
+ * the grace period ends). Many rounds: the stop has to land inside a
+ * burst now and then.
  */
 static void
 test_stop_waits(void **state)
 {
 	unsigned int rounds = 0, late = 0, sent_total = 0;
+	struct inproc_rx_worker w;
 	uint64_t end;
-	pthread_t t;
-	void *ret;
 
 	(void)state;
 	fe_setup();
-	worker.quit = false;
-	worker.ready = false;
-	worker.taken = 0;
-	assert_int_equal(pthread_create(&t, NULL, rx_worker, NULL), 0);
-	while (!worker.ready)
-		rte_pause();
+	inproc_rx_worker_start(&w, g.be);
 	end = rte_get_timer_cycles() + rte_get_timer_hz();	/* 1 s */
 	while (rte_get_timer_cycles() < end || rounds < 200) {
 		struct rte_eth_stats a, b;
@@ -847,13 +785,11 @@ test_stop_waits(void **state)
 		if (rounds == 100000)
 			break;
 	}
-	worker.quit = true;
-	pthread_join(t, &ret);
-	assert_null(ret);
+	inproc_rx_worker_stop(&w);
 	printf("%u rounds, %u frames, %" PRIu64 " taken by the other "
 	       "thread; received after a stop returned: %u rounds\n",
-	       rounds, sent_total, worker.taken, late);
-	assert_int_equal(worker.taken, sent_total);
+	       rounds, sent_total, w.got, late);
+	assert_int_equal(w.got, sent_total);
 	assert_int_equal(late, 0);
 	seq_resync(g.be);
 }

@@ -37,7 +37,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -70,24 +69,6 @@ static struct {
 	struct rte_mempool *rx_mp, *tx_mp;
 	bool intr;	/* rx queue 0's interrupt in our epoll set */
 } g;
-
-static uint8_t
-rxq_state(uint16_t port, uint16_t q)
-{
-	struct rte_eth_rxq_info qi;
-
-	assert_int_equal(rte_eth_rx_queue_info_get(port, q, &qi), 0);
-	return qi.queue_state;
-}
-
-static uint8_t
-txq_state(uint16_t port, uint16_t q)
-{
-	struct rte_eth_txq_info qi;
-
-	assert_int_equal(rte_eth_tx_queue_info_get(port, q, &qi), 0);
-	return qi.queue_state;
-}
 
 #define STOPPED RTE_ETH_QUEUE_STATE_STOPPED
 #define STARTED RTE_ETH_QUEUE_STATE_STARTED
@@ -312,15 +293,15 @@ test_rx_stop_start(void **state)
 	assert_int_equal(fe_xstat("rx_q0_dropped") - dropped, 50);
 	assert_int_equal(s1.ipackets, s0.ipackets);
 	assert_int_equal(s1.ibytes, s0.ibytes);
-	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
-	assert_int_equal(txq_state(g.fe, 0), STARTED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, false), STOPPED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, true), STARTED);
 	rx_stalled();
 	flows_out(100);		/* the other queue runs on */
 	/* stopped again: nothing to do */
 	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
 
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
-	assert_int_equal(rxq_state(g.fe, 0), STARTED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, false), STARTED);
 	assert_int_equal(rte_mempool_in_use_count(g.rx_mp), NB_RX);
 	rx_intr_comes();
 	flows_in(300);
@@ -358,8 +339,8 @@ test_tx_stop_start(void **state)
 	assert_int_equal(s1.obytes - s0.obytes, 100 * FRAME);
 	assert_int_equal(s1.oerrors - s0.oerrors, n);
 	assert_int_equal(fe_xstat("tx_q0_dropped") - dropped, n);
-	assert_int_equal(txq_state(g.fe, 0), STOPPED);
-	assert_int_equal(rxq_state(g.fe, 0), STARTED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, true), STOPPED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, false), STARTED);
 	assert_int_equal(rte_mempool_in_use_count(g.tx_mp), 0);
 	assert_int_equal(tx_n(g.fe, g.tx_mp, BURST), 0);
 	assert_true(rx_none(g.be));	/* the reset dropped them */
@@ -367,7 +348,7 @@ test_tx_stop_start(void **state)
 	flows_in(100);		/* the other queue runs on */
 
 	assert_int_equal(rte_eth_dev_tx_queue_start(g.fe, 0), 0);
-	assert_int_equal(txq_state(g.fe, 0), STARTED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, true), STARTED);
 	flows_out(2000);
 }
 
@@ -377,34 +358,34 @@ test_deferred(void **state)
 	(void)state;
 	/* rx deferred: stopped at start, no buffers posted */
 	fe_setup(true, false, false);
-	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
-	assert_int_equal(txq_state(g.fe, 0), STARTED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, false), STOPPED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, true), STARTED);
 	rx_stalled();
 	flows_out(100);
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
-	assert_int_equal(rxq_state(g.fe, 0), STARTED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, false), STARTED);
 	flows_in(100);
 
 	/* every queue stopped with the port; deferred again at its start */
 	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
-	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
-	assert_int_equal(txq_state(g.fe, 0), STOPPED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, false), STOPPED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, true), STOPPED);
 	assert_int_equal(rte_eth_dev_start(g.fe), 0);
 	assert_true(inproc_link_wait(g.fe, true, 5000));
-	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
-	assert_int_equal(txq_state(g.fe, 0), STARTED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, false), STOPPED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, true), STARTED);
 	rx_stalled();
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
 	flows_in(100);
 
 	/* tx deferred */
 	fe_setup(false, true, false);
-	assert_int_equal(rxq_state(g.fe, 0), STARTED);
-	assert_int_equal(txq_state(g.fe, 0), STOPPED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, false), STARTED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, true), STOPPED);
 	assert_int_equal(tx_n(g.fe, g.tx_mp, BURST), 0);
 	flows_in(100);
 	assert_int_equal(rte_eth_dev_tx_queue_start(g.fe, 0), 0);
-	assert_int_equal(txq_state(g.fe, 0), STARTED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, true), STARTED);
 	flows_out(100);
 }
 
@@ -417,12 +398,12 @@ test_port_restart(void **state)
 	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
 	assert_int_equal(rte_eth_dev_tx_queue_stop(g.fe, 0), 0);
 	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
-	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
-	assert_int_equal(txq_state(g.fe, 0), STOPPED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, false), STOPPED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, true), STOPPED);
 	assert_int_equal(rte_eth_dev_start(g.fe), 0);
 	assert_true(inproc_link_wait(g.fe, true, 5000));
-	assert_int_equal(rxq_state(g.fe, 0), STARTED);
-	assert_int_equal(txq_state(g.fe, 0), STARTED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, false), STARTED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, true), STARTED);
 	assert_int_equal(rte_mempool_in_use_count(g.rx_mp), NB_RX);
 	flows_in(100);
 	flows_out(100);
@@ -473,14 +454,8 @@ static struct {
 static void *
 stats_reader(void *arg)
 {
-	cpu_set_t all;
-
 	(void)arg;
-	/* beside the main lcore, not on its CPU (which it inherits) */
-	CPU_ZERO(&all);
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		CPU_SET(c, &all);
-	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+	inproc_thread_any_cpu();	/* beside the main lcore */
 	while (!mon.stop) {
 		struct rte_eth_stats st;
 
@@ -545,41 +520,6 @@ test_drop_stats_monotonic(void **state)
 
 /* ---- a stop waits for a burst running on another thread ---- */
 
-static struct {
-	volatile bool quit;
-	volatile bool ready;
-	uint64_t got;		/* atomic: frames its bursts returned */
-} rxw;
-
-/* The frontend's receive bursts on queue 0, back to back, from a thread
- * of its own (an lcore id from rte_thread_register()) free to run on the
- * other CPU. */
-static void *
-fe_rx_worker(void *arg)
-{
-	cpu_set_t cpus;
-
-	(void)arg;
-	CPU_ZERO(&cpus);
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		CPU_SET(c, &cpus);
-	pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
-	if (rte_thread_register() != 0) {
-		rxw.ready = true;
-		return (void *)1;
-	}
-	rxw.ready = true;
-	while (!rxw.quit) {
-		struct rte_mbuf *m[BURST];
-		uint16_t n = rte_eth_rx_burst(g.fe, 0, m, BURST);
-
-		rte_pktmbuf_free_bulk(m, n);
-		__atomic_fetch_add(&rxw.got, n, __ATOMIC_RELAXED);
-	}
-	rte_thread_unregister();
-	return NULL;
-}
-
 /*
  * The device delivers a ring's worth at a time while another thread's
  * bursts receive them, and the frontend's rx queue 0 is stopped a few
@@ -595,19 +535,13 @@ test_stop_waits(void **state)
 {
 	struct rte_eth_stats s0, s1;
 	unsigned int rounds = 0, late = 0;
+	struct inproc_rx_worker w;
 	uint64_t end, sent = 0;
-	pthread_t t;
-	void *ret;
 
 	(void)state;
 	fe_setup(false, false, false);
 	s0 = fe_stats();
-	rxw.quit = false;
-	rxw.ready = false;
-	rxw.got = 0;
-	assert_int_equal(pthread_create(&t, NULL, fe_rx_worker, NULL), 0);
-	while (!rxw.ready)
-		rte_pause();
+	inproc_rx_worker_start(&w, g.fe);
 	end = rte_get_timer_cycles() + rte_get_timer_hz();	/* 1 s */
 	while (rte_get_timer_cycles() < end || rounds < 200) {
 		struct rte_eth_stats a, b;
@@ -631,18 +565,16 @@ test_stop_waits(void **state)
 		s1 = fe_stats();
 	} while (s1.ipackets + s1.imissed - s0.ipackets - s0.imissed < sent &&
 		 rte_get_timer_cycles() < end);
-	rxw.quit = true;
-	pthread_join(t, &ret);
-	assert_null(ret);
+	inproc_rx_worker_stop(&w);
 	s1 = fe_stats();
 	printf("%u rounds: %" PRIu64 " frames sent, %" PRIu64
 	       " received (%" PRIu64 " by the other thread), %" PRIu64
 	       " dropped at stops; received after a stop returned: %u "
 	       "rounds\n",
-	       rounds, sent, s1.ipackets - s0.ipackets, rxw.got,
+	       rounds, sent, s1.ipackets - s0.ipackets, w.got,
 	       s1.imissed - s0.imissed, late);
 	assert_int_equal(late, 0);
-	assert_int_equal(s1.ipackets - s0.ipackets, rxw.got);
+	assert_int_equal(s1.ipackets - s0.ipackets, w.got);
 	assert_int_equal(s1.ipackets + s1.imissed - s0.ipackets - s0.imissed,
 			 sent);
 	assert_int_equal(s1.ierrors, s0.ierrors);
@@ -703,7 +635,7 @@ test_reconnect(void **state)
 	assert_int_equal(rte_vfio_user_start(dev), 0);
 	assert_true(inproc_link_wait(g.fe, true, 10000));
 	assert_true(inproc_link_wait(g.be, true, 5000));
-	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, false), STOPPED);
 	rx_stalled();
 	flows_out(100);
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
@@ -749,7 +681,7 @@ test_move(void **state)
 			 0);
 	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
 	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, sock2, &st), 0);
-	assert_int_equal(rxq_state(g.fe, 0), STOPPED);
+	assert_int_equal(inproc_queue_state(g.fe, 0, false), STOPPED);
 	assert_int_equal(tx_n(be2, g.p.be_mp, BURST), 0);
 	assert_true(rx_none(g.fe));
 	assert_int_equal(rte_mempool_in_use_count(g.rx_mp), 0);
@@ -787,8 +719,8 @@ test_no_ring_reset(void **state)
 	assert_int_equal(inproc_port_start(fe3, NULL, 0, 0, g.p.fe_mp), 0);
 	assert_int_equal(rte_eth_dev_rx_queue_stop(fe3, 0), -ENOTSUP);
 	assert_int_equal(rte_eth_dev_tx_queue_stop(fe3, 0), -ENOTSUP);
-	assert_int_equal(rxq_state(fe3, 0), STARTED);
-	assert_int_equal(txq_state(fe3, 0), STARTED);
+	assert_int_equal(inproc_queue_state(fe3, 0, false), STARTED);
+	assert_int_equal(inproc_queue_state(fe3, 0, true), STARTED);
 	assert_int_equal(rte_eth_dev_stop(fe3), 0);
 	assert_int_equal(rte_eth_rx_queue_setup(fe3, 0, 0, SOCKET_ID_ANY, &rxc,
 						g.p.fe_mp),
