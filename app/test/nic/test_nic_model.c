@@ -865,6 +865,26 @@ test_rx_sets(void **state)
 	drv_close(d);
 	free(rx);
 
+	/* a driver of one pair (no MQ) sends no VQ_PAIRS_SET: the sharing
+	 * is said as it goes live */
+	{
+		size_t log_len = 0;
+		FILE *f_log;
+
+		log = NULL;
+		f_log = open_memstream(&log, &log_len);
+		assert_non_null(f_log);
+		assert_int_equal(rte_openlog_stream(f_log), 0);
+		d = drv_open();
+		drv_init(d, V1, drv_num_vqs(V1));
+		rte_openlog_stream(NULL);
+		fclose(f_log);
+		assert_non_null(strstr(log, "the driver uses 1 queue pairs, "
+					    "the port has 2 transmit queues"));
+		free(log);
+		drv_close(d);
+	}
+
 	nic_port_stop();
 	assert_int_equal(nic_port_configure(NIC_MTU), 0);
 	nic_port_start();

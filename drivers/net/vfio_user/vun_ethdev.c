@@ -196,7 +196,7 @@ rx_sets_build(struct rte_eth_dev *dev)
 		own->rx_set = s;
 	}
 	d->rx_sets = nrx;
-	VUN_LOG(INFO,
+	VUN_LOG(NOTICE,
 		"%s: %u receive queues for %u pairs: queue q polls the "
 		"pairs p with p %% %u = q",
 		d->path, nrx, d->max_pairs, nrx);

@@ -47,6 +47,8 @@ has(const struct vun_dev *d, unsigned int bit)
 	return d->guest_features & (1ULL << bit);
 }
 
+static void tx_map_say(struct vun_dev *d);
+
 /* What the device offers now: the driver's segmentation only while the
  * port takes any GSO packet whole (LRO with max_lro_pkt_size
  * VU_PMD_MAX_GSO_FRAME: an application that did not ask for them gets no
@@ -659,6 +661,7 @@ status_write(struct vun_dev *d, uint8_t val)
 			d->path, d->guest_features);
 		queues_start(d, true);
 		vun_offload_driver_ok(d);
+		tx_map_say(d);
 		vun_link_update_notify(d);
 	}
 }
@@ -1055,6 +1058,24 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
  * its lock (vun_tx_burst()). From the event thread (the driver's pairs,
  * a reset, a migration) and the application's configure.
  */
+/* Said when transmit queues share pairs: as the driver goes live (a
+ * driver of one pair never sends VQ_PAIRS_SET) and as the map changes
+ * under a live driver. */
+static void
+tx_map_say(struct vun_dev *d)
+{
+	uint32_t map = __atomic_load_n(&d->tx_map, __ATOMIC_ACQUIRE);
+	uint16_t pairs = (uint16_t)(map & ~VUN_TX_SHARED);
+
+	if (map & VUN_TX_SHARED)
+		VUN_LOG(NOTICE,
+			"%s: the driver uses %u queue pairs, the port has %u "
+			"transmit queues: queue q sends through pair q %% %u, "
+			"under a lock",
+			d->path, pairs,
+			__atomic_load_n(&d->app_txqs, __ATOMIC_RELAXED), pairs);
+}
+
 void
 vun_tx_map_update(struct vun_dev *d)
 {
@@ -1086,13 +1107,9 @@ vun_tx_map_update(struct vun_dev *d)
 		__atomic_store_n(&d->tx_map, pairs, __ATOMIC_RELEASE);
 	}
 	rte_spinlock_unlock(&d->tx_map_lock);
-	if (shared && (__atomic_load_n(&d->status, __ATOMIC_RELAXED) &
-		       VIRTIO_CONFIG_S_DRIVER_OK))
-		VUN_LOG(NOTICE,
-			"%s: the driver uses %u queue pairs, the port has %u "
-			"transmit queues: queue q sends through pair q %% %u, "
-			"under a lock",
-			d->path, pairs, txqs, pairs);
+	if (__atomic_load_n(&d->status, __ATOMIC_RELAXED) &
+	    VIRTIO_CONFIG_S_DRIVER_OK)
+		tx_map_say(d);
 }
 
 static void
