@@ -22,6 +22,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 #include <rte_mbuf.h>
 #include <rte_pause.h>
 
@@ -273,4 +274,29 @@ inproc_rx_worker_stop(struct inproc_rx_worker *w)
 {
 	w->quit = true;
 	pthread_join(w->thread, NULL);
+}
+
+static struct {
+	FILE *f;
+	char *buf;
+	size_t len;
+} log_mem;
+
+void
+inproc_log_start(void)
+{
+	log_mem.buf = NULL;
+	log_mem.len = 0;
+	log_mem.f = open_memstream(&log_mem.buf, &log_mem.len);
+	assert_non_null(log_mem.f);
+	assert_int_equal(rte_openlog_stream(log_mem.f), 0);
+}
+
+char *
+inproc_log_end(void)
+{
+	rte_openlog_stream(NULL);
+	fclose(log_mem.f);
+	log_mem.f = NULL;
+	return log_mem.buf;
 }

@@ -74,6 +74,13 @@ bool inproc_link_up(uint16_t port);
  * it is. */
 bool inproc_link_wait(uint16_t port, bool up, unsigned int ms);
 
+/* What DPDK logs from now until inproc_log_end(), kept in memory (and
+ * not written to stderr meanwhile). */
+void inproc_log_start(void);
+
+/* The log since inproc_log_start(), a string to free(). */
+char *inproc_log_end(void);
+
 /* The state (RTE_ETH_QUEUE_STATE_*) of port's receive (tx false) or
  * transmit queue q (a cmocka failure if it cannot be read). */
 uint8_t inproc_queue_state(uint16_t port, uint16_t q, bool tx);

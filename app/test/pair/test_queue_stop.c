@@ -273,6 +273,7 @@ test_rx_stop_start(void **state)
 {
 	struct rte_eth_stats s0, s1;
 	uint64_t before, dropped;
+	char *log;
 
 	(void)state;
 	fe_setup(false, false, true);
@@ -284,10 +285,15 @@ test_rx_stop_start(void **state)
 	before = rx_q0_packets();
 	s0 = fe_stats();
 	dropped = fe_xstat("rx_q0_dropped");
-	/* delivered, never received: dropped at the stop, counted */
+	/* delivered, never received: dropped at the stop, counted, said */
 	assert_int_equal(tx_n(g.be, g.p.be_mp, 50), 50);
 
+	inproc_log_start();
 	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
+	log = inproc_log_end();
+	assert_non_null(strstr(log, "rx queue 0: 50 frames the device "
+				    "delivered and no burst received dropped"));
+	free(log);
 	s1 = fe_stats();
 	assert_int_equal(s1.imissed - s0.imissed, 50);
 	assert_int_equal(fe_xstat("rx_q0_dropped") - dropped, 50);
@@ -318,6 +324,7 @@ test_tx_stop_start(void **state)
 {
 	struct rte_eth_stats s0, s1;
 	uint64_t dropped;
+	char line[96], *log;
 	uint32_t n;
 
 	(void)state;
@@ -332,8 +339,16 @@ test_tx_stop_start(void **state)
 	/* (and sent ones not reclaimed yet) */
 	assert_true(rte_mempool_in_use_count(g.tx_mp) >= n);
 
+	inproc_log_start();
 	assert_int_equal(rte_eth_dev_tx_queue_stop(g.fe, 0), 0);
-	/* never taken: counted out of the sent ones, as dropped */
+	log = inproc_log_end();
+	/* never taken: counted out of the sent ones, as dropped, said */
+	snprintf(line, sizeof(line),
+		 "tx queue 0: %" PRIu32 " frames the device did not take "
+		 "dropped",
+		 n);
+	assert_non_null(strstr(log, line));
+	free(log);
 	s1 = fe_stats();
 	assert_int_equal(s1.opackets - s0.opackets, 100);
 	assert_int_equal(s1.obytes - s0.obytes, 100 * FRAME);
@@ -416,6 +431,7 @@ static void
 test_port_stop_keeps(void **state)
 {
 	struct rte_eth_stats s0, s1;
+	char *log;
 	uint32_t n;
 
 	(void)state;
@@ -424,7 +440,14 @@ test_port_stop_keeps(void **state)
 	assert_int_equal(tx_n(g.be, g.p.be_mp, 20), 20);
 	n = tx_n(g.fe, g.tx_mp, 64);
 	assert_true(n > 0);
+	inproc_log_start();
 	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
+	log = inproc_log_end();
+	assert_non_null(strstr(log, "tx queue 0: frames not taken by the "
+				    "device in 1000 ms at the port's stop: "
+				    "they stay in the ring for it"));
+	assert_null(strstr(log, "dropped"));
+	free(log);
 	assert_int_equal(rte_eth_dev_start(g.fe), 0);
 	assert_true(inproc_link_wait(g.fe, true, 5000));
 	assert_int_equal(rx_n(g.fe, 20), 20);

@@ -641,6 +641,7 @@ rxq_drop_delivered(struct vuc_vq *vq)
 {
 	uint16_t hold = vq->hold, n;
 	struct rte_mbuf *m[VUC_BURST];
+	unsigned int total = 0;
 
 	vq->hold = vq->size;
 	do {
@@ -648,8 +649,14 @@ rxq_drop_delivered(struct vuc_vq *vq)
 				 rx_split(vq, m, VUC_BURST, false);
 		rte_pktmbuf_free_bulk(m, n);
 		vq->st.dropped += n;
+		total += n;
 	} while (n > 0);
 	vq->hold = hold;
+	if (total > 0)
+		VUC_LOG(NOTICE,
+			"%s: rx queue %u: %u frames the device delivered and "
+			"no burst received dropped (imissed, rx_q%u_dropped)",
+			vq->dev->path, vq->qid, total, vq->qid);
 }
 
 /*
@@ -675,6 +682,13 @@ txq_drop_untaken(struct vuc_vq *vq)
 	vq->st.packets -= RTE_MIN(vq->st.packets, n);
 	vq->st.bytes -= RTE_MIN(vq->st.bytes, bytes);
 	vq->st.dropped += n;
+	if (n > 0)
+		VUC_LOG(NOTICE,
+			"%s: tx queue %u: %" PRIu64
+			" frames the device did not "
+			"take dropped (out of opackets, into oerrors, "
+			"tx_q%u_dropped)",
+			vq->dev->path, vq->qid, n, vq->qid);
 }
 
 /* Free every mbuf still owned by the ring: the queue withdrawn, the
@@ -714,13 +728,8 @@ vuc_txq_drain_wait_one(struct vuc_dev *d, struct vuc_vq *vq, uint64_t end)
 {
 	while (!txq_done(vq)) {
 		if (rte_get_timer_cycles() > end || d->client == NULL ||
-		    !rte_vfio_user_client_connected(d->client)) {
-			VUC_LOG(WARNING,
-				"%s: tx queue %u: buffers not taken by the "
-				"device at stop",
-				d->path, vq->qid);
+		    !rte_vfio_user_client_connected(d->client))
 			return false;
-		}
 		rte_delay_us_sleep(1000);
 	}
 	return true;
@@ -739,7 +748,12 @@ vuc_txq_drain_wait(struct vuc_dev *d, unsigned int ms)
 	for (uint16_t q = 0; q < d->pairs; q++) {
 		struct vuc_vq *vq = &d->vq[2 * q + 1];
 
-		if (__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE))
-			vuc_txq_drain_wait_one(d, vq, end);
+		if (__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE) &&
+		    !vuc_txq_drain_wait_one(d, vq, end))
+			VUC_LOG(WARNING,
+				"%s: tx queue %u: frames not taken by the "
+				"device in %u ms at the port's stop: they stay "
+				"in the ring for it",
+				d->path, vq->qid, ms);
 	}
 }
