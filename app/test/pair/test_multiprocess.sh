@@ -63,17 +63,27 @@ value() {
 		sed -n "s/^ *$2: *\([0-9][0-9]*\).*/\1/p" | head -1
 }
 
+# The primaries' memory at an address their secondaries have free too
+# (EAL's --base-virtaddr): by default EAL reserves it just below the
+# shared libraries, where a secondary with other libraries (the ASan
+# runtime, the preloaded drivers) may have something already ("Cannot
+# get a virtual area at requested address", seen in a sanitizer run).
+# 32 TiB: above ASan's shadow, far below where libraries are mapped.
+BASE_VA=0x200000000000
+
 sock=$PAIR_WORK/be.sock
 pair_prefix be
 BE_PFX=$PFX
 # hugepages kept as files (no --huge-unlink): the secondaries map them
 tp_start be -l 0,1 --file-prefix "$BE_PFX" -m $MB --no-pci \
+	--base-virtaddr $BASE_VA \
 	-d "$VU_BACKEND_PMD" --vdev "net_vfio_user0,path=$sock" \
 	-- -i --total-num-mbufs=8192 --forward-mode=rxonly
 vu_wait_socket "$sock" 20 || pair_fail "no socket $sock"
 pair_prefix fe
 FE_PFX=$PFX
 tp_start fe -l 0,1 --main-lcore 1 --file-prefix "$FE_PFX" -m $MB --no-pci \
+	--base-virtaddr $BASE_VA \
 	-d "$VU_FRONTEND_PMD" --vdev "net_virtio_vfio_user0,path=$sock" \
 	-- -i --total-num-mbufs=8192 --forward-mode=txonly
 tp_cmd be start
