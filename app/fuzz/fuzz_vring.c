@@ -6,10 +6,10 @@
  * fuzz_vring: net_vfio_user's virtqueue processing, fed arbitrary
  * descriptor tables, rings and indices over fuzzed guest memory.
  *
- * vun_ring.c, vun_packed.c and vun_shadow.c are compiled into the
- * harness and driven
- * through vun_rx_burst() / vun_tx_burst(), the functions the ethdev burst
- * pointers call. The memory they translate against is real client memory
+ * vun_ring.c, vun_packed.c, vun_shadow.c and vun_queue_status.c are
+ * compiled into the harness and driven through vun_rx_burst() /
+ * vun_tx_burst() and vun_rx_queue_count() / vun_rx_descriptor_status(),
+ * the functions the ethdev pointers call. The memory they translate against is real client memory
  * of a real librte_vfio_user device: at start-up the harness, as client,
  * negotiates and DMA-maps two memfds on a socket pair (a 64 KiB read/write
  * region and, right after it, a 4 KiB read-only one) and gives MSI-X and
@@ -20,7 +20,9 @@
  * model accepts, any start indices), writes guest memory and runs bursts
  * between the writes.
  *
- * Checked besides the sanitizers: bursts never return more than asked,
+ * Checked besides the sanitizers: bursts never return more than asked
+ * (a receive burst no more than rx_queue_count said the ring held, and
+ * the descriptor status says DONE up to that count, AVAIL after it),
  * received mbufs are consistent (segments, lengths, frame limit), and
  * every mbuf is back in its pool at the end of each input.
  *
@@ -409,9 +411,23 @@ do_rx(struct vun_vq *vq, uint16_t n)
 	struct rte_mbuf *pkts[64];
 	uint16_t got;
 
+	uint32_t count = vun_rx_queue_count(vq);
+	int st;
+
+	/* what the ring holds: DONE up to count, AVAIL after it */
+	if (count > vq->size)
+		fuzz_fail("rx_queue_count %u, ring of %u", count, vq->size);
+	if (count > 0 &&
+	    (st = vun_rx_descriptor_status(vq, (uint16_t)(count - 1))) !=
+		    RTE_ETH_RX_DESC_DONE)
+		fuzz_fail("rx descriptor %u of %u: %d", count - 1, count, st);
+	st = vun_rx_descriptor_status(vq, (uint16_t)count);
+	if (st != (count < vq->size ? RTE_ETH_RX_DESC_AVAIL : -EINVAL))
+		fuzz_fail("rx descriptor %u of %u: %d", count, count, st);
 	got = vun_rx_burst(vq, pkts, n);
-	if (got > n)
-		fuzz_fail("rx_burst returned %u of %u", got, n);
+	if (got > n || got > count)
+		fuzz_fail("rx_burst returned %u of %u (%u counted)", got, n,
+			  count);
 	check_rx(pkts, got);
 }
 

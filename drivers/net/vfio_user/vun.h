@@ -487,6 +487,12 @@ bool vun_ctrl_packed(struct vun_dev *d, struct vun_vq *vq,
 uint16_t vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 
+/* vun_queue_status.c: rte_eth_rx_queue_count(), rte_eth_rx_descriptor_status(),
+ * rte_eth_tx_descriptor_status() */
+uint32_t vun_rx_queue_count(void *q);
+int vun_rx_descriptor_status(void *q, uint16_t offset);
+int vun_tx_descriptor_status(void *q, uint16_t offset);
+
 /* vun_ethdev.c */
 void vun_link_update_notify(struct vun_dev *d);
 

@@ -800,6 +800,9 @@ vun_probe(struct rte_vdev_device *vdev)
 	eth->dev_ops = &vun_ops;
 	eth->rx_pkt_burst = vun_rx_burst;
 	eth->tx_pkt_burst = vun_tx_burst;
+	eth->rx_queue_count = vun_rx_queue_count;
+	eth->rx_descriptor_status = vun_rx_descriptor_status;
+	eth->tx_descriptor_status = vun_tx_descriptor_status;
 	ret = vun_virtio_init(d);
 	if (ret == 0 && offload[0] != '\0')
 		ret = vun_offload_init(d, offload);

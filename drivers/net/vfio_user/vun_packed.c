@@ -675,24 +675,25 @@ tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
 	return 1;
 }
 
-bool
-vun_packed_bufs_avail(struct vun_vq *vq, uint16_t n)
+uint16_t
+vun_packed_bufs_count(struct vun_vq *vq, uint16_t limit)
 {
-	uint16_t pos = vq->last_avail, seen = 0;
+	uint16_t pos = vq->last_avail, seen = 0, n = 0;
 	bool wrap = vq->avail_wrap;
 
-	for (uint16_t k = 0; k < n; k++) {
+	while (n < limit) {
 		uint16_t f;
 
 		/* a buffer: its descriptors, the last without NEXT */
 		do {
 			f = load_flags(&vq->pdesc[pos]);
 			if (!is_avail(f, wrap) || ++seen > vq->size)
-				return false;
+				return n;
 			pos_add(&pos, &wrap, 1, vq->size);
 		} while (f & VRING_DESC_F_NEXT);
+		n++;
 	}
-	return true;
+	return n;
 }
 
 uint16_t

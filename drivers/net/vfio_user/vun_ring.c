@@ -812,6 +812,20 @@ tx_any_ctx(void *ctx, struct rte_mbuf **pkts, uint16_t n)
 	return tx_any(c->vq, c->t, pkts, n);
 }
 
+uint16_t
+vun_bufs_avail(struct vun_vq *vq, uint16_t limit)
+{
+	uint16_t n;
+
+	if (vq->packed)
+		return vun_packed_bufs_count(vq, limit);
+	n = (uint16_t)(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) -
+		       vq->last_avail);
+	if (unlikely(n > vq->size))
+		return 0;	/* a bad index: the next burst says it */
+	return RTE_MIN(n, limit);
+}
+
 /* Whether the driver has posted n buffers at least (what n segments, each
  * within the MTU, take; more, if its buffers are smaller than a frame) */
 static bool
@@ -821,10 +835,7 @@ tx_fits(void *ctx, struct rte_mbuf **seg, uint16_t n)
 	struct vun_vq *vq = c->vq;
 
 	RTE_SET_USED(seg);
-	if (vq->packed)
-		return vun_packed_bufs_avail(vq, n);
-	return (uint16_t)(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) -
-			  vq->last_avail) >= n;
+	return vun_bufs_avail(vq, n) >= n;
 }
 
 static const struct vu_pmd_tx_ops tx_ops = { tx_fits, tx_any_ctx };

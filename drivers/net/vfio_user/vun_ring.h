@@ -509,12 +509,18 @@ bool vun_packed_need_interrupt(const struct vun_vq *vq,
 			       const struct vring_packed_desc_event *ev,
 			       uint16_t old, bool old_wrap);
 
+/* vun_ring.c: buffers the driver made available on vq and the device did
+ * not take yet, at most limit (split or packed; 0 for a bad avail index:
+ * the next burst says it). Online, vq ready. */
+uint16_t vun_bufs_avail(struct vun_vq *vq, uint16_t limit);
+
 /* vun_packed.c: the packed halves of the bursts (called online, ready) */
 uint16_t vun_rx_packed(struct vun_vq *vq,
 		       const struct rte_vfio_user_mem_table *t,
 		       struct rte_mbuf **pkts, uint16_t n);
-/* Whether the driver has made n buffers available, from where we are. */
-bool vun_packed_bufs_avail(struct vun_vq *vq, uint16_t n);
+/* How many buffers the driver has made available from where we are, at
+ * most limit (a chain of descriptors is one). */
+uint16_t vun_packed_bufs_count(struct vun_vq *vq, uint16_t limit);
 uint16_t vun_tx_packed(struct vun_vq *vq,
 		       const struct rte_vfio_user_mem_table *t,
 		       struct rte_mbuf **pkts, uint16_t n);

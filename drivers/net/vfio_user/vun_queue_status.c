@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * The ethdev queue status calls: rte_eth_rx_queue_count(),
+ * rte_eth_rx_descriptor_status(), rte_eth_tx_descriptor_status().
+ *
+ * The port's "hardware" is the driver at the other end of the socket:
+ *  - a receive queue holds what the driver made available in its transmitq
+ *    (the transmitqs of the queue's set, struct vun_rx_set) and no burst
+ *    took yet: those descriptors are DONE, the rest of the ring AVAIL (the
+ *    driver may fill them);
+ *  - a transmit burst copies into the receive buffers the driver posted
+ *    before it returns, so nothing ever waits in a transmit queue (no
+ *    descriptor is FULL): the buffers posted are DONE (a frame can go
+ *    there now), the rest of the ring UNAVAIL (the driver holds them).
+ * Counted in buffers (a chain of descriptors is one), from the next one a
+ * burst takes. A queue whose ring the driver has not set up (or the
+ * engine serves, offload mode) counts 0, every descriptor UNAVAIL; as a
+ * stopped transmit queue's (a burst sends nothing). A stopped receive
+ * queue still counts what waits in its ring.
+ *
+ * The ethdev API's rules are those of a burst: an EAL thread, not beside
+ * a burst on the same queue. Each call is online in the device's QSBR
+ * variable as a burst is; on shadow rings it brings the copy up to date
+ * first, as a burst does.
+ */
+
+#include <errno.h>
+
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_spinlock.h>
+
+#include "vun.h"
+#include "vun_ring.h"
+#include "vun_shadow.h"
+
+VU_PMD_BURST_DEFINE(struct vun_vq)
+
+/* Buffers available on vq (at most limit), and its ring's size in *size
+ * (0 and 0 when it is not ready). */
+static uint16_t
+vq_bufs(struct vun_vq *vq, uint16_t limit, uint32_t *size)
+{
+	unsigned int lcore;
+	uint16_t n;
+
+	*size = 0;
+	if (!vu_pmd_burst_enter(vq, &lcore))
+		return 0;
+	if (vq->shadow != NULL)
+		vun_shadow_in(vq);
+	n = vun_bufs_avail(vq, limit);
+	*size = vq->size;
+	vu_pmd_burst_leave(vq, lcore);
+	return n;
+}
+
+/* What receive queue own holds, over its set: frames waiting (at most
+ * limit) and the rings' sizes summed. */
+static uint32_t
+rxq_bufs(struct vun_vq *own, uint32_t limit, uint32_t *size)
+{
+	const struct vun_rx_set *s = own->rx_set;
+	uint32_t n = 0, sz;
+
+	if (s == NULL)
+		return vq_bufs(own,
+			       (uint16_t)RTE_MIN(limit, (uint32_t)UINT16_MAX),
+			       size);
+	*size = 0;
+	for (uint16_t i = 0; i < s->n && n < limit; i++) {
+		n += vq_bufs(s->vq[i],
+			     (uint16_t)RTE_MIN(limit - n, (uint32_t)UINT16_MAX),
+			     &sz);
+		*size += sz;
+	}
+	return n;
+}
+
+uint32_t
+vun_rx_queue_count(void *q)
+{
+	uint32_t size;
+
+	return rxq_bufs(q, UINT32_MAX, &size);
+}
+
+int
+vun_rx_descriptor_status(void *q, uint16_t offset)
+{
+	uint32_t size, n = rxq_bufs(q, (uint32_t)offset + 1, &size);
+
+	if (size == 0)
+		return RTE_ETH_RX_DESC_UNAVAIL;
+	if (offset >= size)
+		return -EINVAL;
+	return offset < n ? RTE_ETH_RX_DESC_DONE : RTE_ETH_RX_DESC_AVAIL;
+}
+
+int
+vun_tx_descriptor_status(void *q, uint16_t offset)
+{
+	struct vun_vq *own = q, *vq = own;
+	struct vun_dev *dev = own->dev;
+	uint32_t map, size;
+	uint16_t n;
+
+	if (__atomic_load_n(&own->stopped, __ATOMIC_ACQUIRE))
+		return RTE_ETH_TX_DESC_UNAVAIL;
+	/* the pair the queue sends through (vun_tx_burst()) */
+	map = __atomic_load_n(&dev->tx_map, __ATOMIC_ACQUIRE);
+	if (map & VUN_TX_SHARED) {
+		vq = &dev->vq[2 * (own->qid % (uint16_t)map)];
+		/* the pair's bursts hold it: its shadow is theirs too */
+		rte_spinlock_lock(&vq->tx_lock);
+		n = vq_bufs(vq, (uint16_t)(offset + 1), &size);
+		rte_spinlock_unlock(&vq->tx_lock);
+	} else if (own->qid < (uint16_t)map) {
+		n = vq_bufs(vq, (uint16_t)(offset + 1), &size);
+	} else {
+		return RTE_ETH_TX_DESC_UNAVAIL;	/* a pair not enabled */
+	}
+	if (size == 0)
+		return RTE_ETH_TX_DESC_UNAVAIL;
+	if (offset >= size)
+		return -EINVAL;
+	return offset < n ? RTE_ETH_TX_DESC_DONE : RTE_ETH_TX_DESC_UNAVAIL;
+}
