@@ -329,6 +329,11 @@ void vuc_mem_event(struct vuc_dev *d, enum rte_mem_event ev, uint64_t va,
 /* vuc_ring.c */
 uint16_t vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint16_t vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
+/* vuc_queue_status.c: rte_eth_rx_queue_count(), rte_eth_rx_descriptor_status(),
+ * rte_eth_tx_descriptor_status() */
+uint32_t vuc_rx_queue_count(void *q);
+int vuc_rx_descriptor_status(void *q, uint16_t offset);
+int vuc_tx_descriptor_status(void *q, uint16_t offset);
 /* tx_done_cleanup: frees every sent mbuf the device is done with; returns
  * how many (free_cnt is not a bound: a packed in-order ring can only be
  * reclaimed by the device's batches), -EPERM off EAL threads */

@@ -1221,6 +1221,9 @@ vuc_probe(struct rte_vdev_device *vdev)
 	eth->dev_ops = &vuc_ops;
 	eth->rx_pkt_burst = vuc_rx_burst;
 	eth->tx_pkt_burst = vuc_tx_burst;
+	eth->rx_queue_count = vuc_rx_queue_count;
+	eth->rx_descriptor_status = vuc_rx_descriptor_status;
+	eth->tx_descriptor_status = vuc_tx_descriptor_status;
 	eth->tx_pkt_prepare = vu_pmd_tx_prepare;
 	vu_pmd_port_init(eth);
 

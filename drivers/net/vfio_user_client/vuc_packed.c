@@ -640,6 +640,23 @@ vuc_tx_reclaim_packed(struct vuc_vq *vq)
 	tx_reclaim(vq);
 }
 
+uint16_t
+vuc_rx_used_packed(const struct vuc_vq *vq, uint16_t limit)
+{
+	const struct vring_packed_desc *ring = vq->pdesc;
+	uint16_t pos = vq->last_used, n = 0;
+	bool wrap = vq->used_wrap;
+
+	/* a receive buffer is one descriptor (vuc_rxq_fill_packed()) */
+	while (n < limit &&
+	       is_used(__atomic_load_n(&ring[pos].flags, __ATOMIC_ACQUIRE),
+		       wrap)) {
+		n++;
+		pos_add(&pos, &wrap, 1, vq->size);
+	}
+	return n;
+}
+
 /* Whether the device used every transmit buffer (port stop; read-only). */
 bool
 vuc_txq_done_packed(const struct vuc_vq *vq)

@@ -227,6 +227,9 @@ tx_fits(const struct vuc_vq *vq, uint32_t need)
 
 /* vuc_ring.c */
 void vuc_kick_if_needed(struct vuc_vq *vq, uint16_t old);
+/* Free the transmit buffers the device is done with (online, queue
+ * ready). */
+void vuc_tx_reclaim(struct vuc_vq *vq);
 /* A frame needing more descriptors than the ring has: it can never be
  * sent, so it is dropped (counted in errors: oerrors) for the frames
  * after it to go, instead of holding the queue for good. */
@@ -241,6 +244,9 @@ uint16_t vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n);
 int vuc_rxq_fill_packed(struct vuc_vq *vq);
 void vuc_vq_init_packed(struct vuc_vq *vq);
 bool vuc_txq_done_packed(const struct vuc_vq *vq);
+/* Receive buffers the device returned and no burst took, at most limit
+ * (no more than it holds). */
+uint16_t vuc_rx_used_packed(const struct vuc_vq *vq, uint16_t limit);
 void vuc_tx_reclaim_packed(struct vuc_vq *vq);
 
 #endif /* VUC_RING_H */
