@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The dpdk-vfio-user authors
+ */
+
+/*
+ * The queue status calls of both PMDs (rte_eth_rx_queue_count(),
+ * rte_eth_rx_descriptor_status(), rte_eth_tx_descriptor_status()), each
+ * checked against what the other port did, at every offset of the ring.
+ * Both PMDs in one process, one thread: nothing moves between calls.
+ *   - frontend -> device: the device's receive queue holds what the
+ *     frontend sent and no burst took (DONE, the rest of its 1024-entry
+ *     ring AVAIL); the frontend's transmit queue (nb_desc TX_DEPTH) has
+ *     as many FULL descriptors, just behind its tail, the rest DONE;
+ *     both move as the device receives;
+ *   - device -> frontend: the frontend's receive queue (NB_RX buffers
+ *     posted on a 1024-entry ring) holds what the device sent (DONE), the
+ *     rest of its buffers AVAIL, the ring's others UNAVAIL; the device's
+ *     transmit queue sees the buffers it can still fill DONE, the rest
+ *     UNAVAIL; both move as the frontend receives and posts again;
+ *   - queues not running: a stopped frontend queue counts nothing (its
+ *     virtqueue reset), nor does the device's queue of it; a stopped
+ *     device transmit queue is UNAVAIL; a stopped device receive queue
+ *     still counts what waits in its ring;
+ *   - the device's receive queue polling two pairs sums them; a device
+ *     transmit queue sharing a pair sees that pair's buffers; on rings
+ *     through a copy (ring_copy=1) what the driver did since the last
+ *     burst is seen;
+ *   - a frame of several descriptors counts one.
+ * Argument: frontend devargs that pick the rings (default packed, in
+ * order).
+ */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <rte_bus_vdev.h>
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "inproc_pair.h"
+
+#define BURST		32
+#define FRAME		64
+#define RING		1024	/* both PMDs' default ring size */
+#define NB_RX		512	/* receive buffers the frontend posts */
+#define TX_DEPTH	256	/* frames the frontend has in flight, most */
+
+static struct {
+	const char *layout;
+	struct inproc_pair p;
+	uint16_t be, fe;
+} g;
+
+/* The frontend configured again: one queue pair, NB_RX receive buffers,
+ * TX_DEPTH frames in flight; started, both links up. */
+static void
+fe_setup(void)
+{
+	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
+	assert_int_equal(inproc_port_start(g.fe, NULL, NB_RX, TX_DEPTH,
+					   g.p.fe_mp),
+			 0);
+	assert_true(inproc_link_wait(g.fe, true, 5000));
+	assert_true(inproc_link_wait(g.be, true, 5000));
+}
+
+/* n frames of segs segments sent on port's queue q, all taken. */
+static void
+send_segs(uint16_t port, uint16_t q, struct rte_mempool *mp, uint16_t n,
+	  unsigned int segs)
+{
+	while (n > 0) {
+		struct rte_mbuf *m[BURST];
+		uint16_t k = RTE_MIN(n, (uint16_t)BURST), s;
+
+		assert_int_equal(rte_pktmbuf_alloc_bulk(mp, m, k), 0);
+		for (uint16_t i = 0; i < k; i++) {
+			memset(rte_pktmbuf_append(m[i], FRAME), 0x5a, FRAME);
+			for (unsigned int j = 1; j < segs; j++) {
+				struct rte_mbuf *t = rte_pktmbuf_alloc(mp);
+
+				assert_non_null(t);
+				memset(rte_pktmbuf_append(t, FRAME), 0xa5,
+				       FRAME);
+				assert_int_equal(rte_pktmbuf_chain(m[i], t), 0);
+			}
+		}
+		s = rte_eth_tx_burst(port, q, m, k);
+		rte_pktmbuf_free_bulk(&m[s], k - s);
+		assert_int_equal(s, k);
+		n = (uint16_t)(n - k);
+	}
+}
+
+/* n frames of one segment */
+static void
+send_n(uint16_t port, uint16_t q, struct rte_mempool *mp, uint16_t n)
+{
+	send_segs(port, q, mp, n, 1);
+}
+
+/* Exactly n frames received on port's queue q (bursts of at most BURST:
+ * what a burst takes is then n, not what the ring holds). */
+static void
+recv_n(uint16_t port, uint16_t q, uint16_t n)
+{
+	while (n > 0) {
+		struct rte_mbuf *m[BURST];
+		uint16_t got = rte_eth_rx_burst(port, q, m,
+						RTE_MIN(n, (uint16_t)BURST));
+
+		rte_pktmbuf_free_bulk(m, got);
+		assert_true(got > 0);
+		n = (uint16_t)(n - got);
+	}
+}
+
+/* Everything waiting either way received and freed. */
+static void
+drain(void)
+{
+	for (int i = 0; i < 100; i++) {
+		struct rte_mbuf *m[BURST];
+		uint16_t n = rte_eth_rx_burst(g.be, 0, m, BURST);
+
+		n = (uint16_t)(n + rte_eth_rx_burst(g.fe, 0, &m[n],
+						    (uint16_t)(BURST - n)));
+		rte_pktmbuf_free_bulk(m, n);
+	}
+	assert_int_equal(rte_eth_rx_queue_count(g.be, 0), 0);
+	assert_int_equal(rte_eth_rx_queue_count(g.fe, 0), 0);
+}
+
+/*
+ * Receive queue q of port: rx_queue_count() done, and each offset of a
+ * ring of size: DONE below done, AVAIL below avail, UNAVAIL below size,
+ * -EINVAL at size.
+ */
+static void
+rx_expect(uint16_t port, uint16_t q, unsigned int done, unsigned int avail,
+	  unsigned int size)
+{
+	assert_int_equal(rte_eth_rx_queue_count(port, q), done);
+	for (unsigned int off = 0; off < size; off++) {
+		int want = off < done	 ? RTE_ETH_RX_DESC_DONE :
+			   off < avail	 ? RTE_ETH_RX_DESC_AVAIL :
+					   RTE_ETH_RX_DESC_UNAVAIL;
+		int got = rte_eth_rx_descriptor_status(port, q,
+						       (uint16_t)off);
+
+		if (got != want)
+			fail_msg("port %u rxq %u offset %u: %d, not %d", port,
+				 q, off, got, want);
+	}
+	assert_int_equal(rte_eth_rx_descriptor_status(port, q, (uint16_t)size),
+			 -EINVAL);
+}
+
+/*
+ * Transmit queue q of port, a ring of size: offsets below from
+ * first_state, then second_state, -EINVAL at size.
+ */
+static void
+tx_expect(uint16_t port, uint16_t q, unsigned int from, int first_state,
+	  int second_state, unsigned int size)
+{
+	for (unsigned int off = 0; off < size; off++) {
+		int want = off < from ? first_state : second_state;
+		int got = rte_eth_tx_descriptor_status(port, q,
+						       (uint16_t)off);
+
+		if (got != want)
+			fail_msg("port %u txq %u offset %u: %d, not %d", port,
+				 q, off, got, want);
+	}
+	assert_int_equal(rte_eth_tx_descriptor_status(port, q, (uint16_t)size),
+			 -EINVAL);
+}
+
+/* Receive queue q of port not running: nothing counted, every offset
+ * UNAVAIL (no ring to check an offset against). */
+static void
+rx_not_running(uint16_t port, uint16_t q)
+{
+	assert_int_equal(rte_eth_rx_queue_count(port, q), 0);
+	for (unsigned int off = 0; off <= RING; off += RING / 4)
+		assert_int_equal(rte_eth_rx_descriptor_status(port, q,
+							      (uint16_t)off),
+				 RTE_ETH_RX_DESC_UNAVAIL);
+}
+
+/* The same for a transmit queue. */
+static void
+tx_not_running(uint16_t port, uint16_t q)
+{
+	for (unsigned int off = 0; off <= RING; off += RING / 4)
+		assert_int_equal(rte_eth_tx_descriptor_status(port, q,
+							      (uint16_t)off),
+				 RTE_ETH_TX_DESC_UNAVAIL);
+}
+
+/* The frontend's transmit queue with held frames the device has not
+ * taken: FULL, just behind its tail. */
+static void
+fe_tx_expect(unsigned int held)
+{
+	tx_expect(g.fe, 0, TX_DEPTH - held, RTE_ETH_TX_DESC_DONE,
+		  RTE_ETH_TX_DESC_FULL, TX_DEPTH);
+}
+
+/* The device's transmit queue with room for free frames. */
+static void
+be_tx_expect(unsigned int free)
+{
+	tx_expect(g.be, 0, free, RTE_ETH_TX_DESC_DONE, RTE_ETH_TX_DESC_UNAVAIL,
+		  RING);
+}
+
+static void
+test_fe_to_dev(void **state)
+{
+	(void)state;
+	fe_setup();
+	drain();
+	rx_expect(g.be, 0, 0, RING, RING);
+	fe_tx_expect(0);
+
+	send_n(g.fe, 0, g.p.fe_mp, 100);
+	rx_expect(g.be, 0, 100, RING, RING);
+	fe_tx_expect(100);
+
+	recv_n(g.be, 0, BURST);
+	rx_expect(g.be, 0, 100 - BURST, RING, RING);
+	fe_tx_expect(100 - BURST);
+
+	recv_n(g.be, 0, 100 - BURST);
+	rx_expect(g.be, 0, 0, RING, RING);
+	fe_tx_expect(0);
+
+	/* frames of three descriptors count one each */
+	send_segs(g.fe, 0, g.p.fe_mp, 10, 3);
+	rx_expect(g.be, 0, 10, RING, RING);
+	fe_tx_expect(10);
+	recv_n(g.be, 0, 10);
+	rx_expect(g.be, 0, 0, RING, RING);
+	fe_tx_expect(0);
+}
+
+static void
+test_dev_to_fe(void **state)
+{
+	(void)state;
+	fe_setup();
+	drain();
+	rx_expect(g.fe, 0, 0, NB_RX, RING);
+	be_tx_expect(NB_RX);
+
+	send_n(g.be, 0, g.p.be_mp, 100);
+	rx_expect(g.fe, 0, 100, NB_RX, RING);
+	be_tx_expect(NB_RX - 100);
+
+	/* a burst of BURST: NB_RX posted again after it */
+	recv_n(g.fe, 0, BURST);
+	rx_expect(g.fe, 0, 100 - BURST, NB_RX, RING);
+	be_tx_expect(NB_RX - (100 - BURST));
+
+	/* the ring filled: the device can send no more */
+	send_n(g.be, 0, g.p.be_mp, NB_RX - (100 - BURST));
+	rx_expect(g.fe, 0, NB_RX, NB_RX, RING);
+	be_tx_expect(0);
+	recv_n(g.fe, 0, NB_RX);
+	rx_expect(g.fe, 0, 0, NB_RX, RING);
+	be_tx_expect(NB_RX);
+}
+
+static void
+test_not_running(void **state)
+{
+	(void)state;
+	fe_setup();
+	drain();
+
+	/* the frontend's receive queue: reset on the device too */
+	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
+	rx_not_running(g.fe, 0);
+	tx_not_running(g.be, 0);
+	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
+	rx_expect(g.fe, 0, 0, NB_RX, RING);
+	be_tx_expect(NB_RX);
+
+	/* the frontend's transmit queue: the same */
+	send_n(g.fe, 0, g.p.fe_mp, 10);
+	assert_int_equal(rte_eth_dev_tx_queue_stop(g.fe, 0), 0);
+	tx_not_running(g.fe, 0);
+	rx_not_running(g.be, 0);
+	assert_int_equal(rte_eth_dev_tx_queue_start(g.fe, 0), 0);
+	fe_tx_expect(0);
+	rx_expect(g.be, 0, 0, RING, RING);
+
+	/* the device's transmit queue stopped: it sends nothing */
+	assert_int_equal(rte_eth_dev_tx_queue_stop(g.be, 0), 0);
+	tx_not_running(g.be, 0);
+	assert_int_equal(rte_eth_dev_tx_queue_start(g.be, 0), 0);
+	be_tx_expect(NB_RX);
+
+	/* the device's receive queue stopped: the frames wait, counted */
+	send_n(g.fe, 0, g.p.fe_mp, 10);
+	assert_int_equal(rte_eth_dev_rx_queue_stop(g.be, 0), 0);
+	rx_expect(g.be, 0, 10, RING, RING);
+	fe_tx_expect(10);
+	assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
+	recv_n(g.be, 0, 10);
+	rx_expect(g.be, 0, 0, RING, RING);
+}
+
+/* A device port of 2 pairs with nrx / ntx queues (more devargs in
+ * be_args, from a comma) and a frontend of fe_pairs pairs on it (sock
+ * under the pair's directory), started, links up: ports[0] the device,
+ * ports[1] the frontend. */
+static void
+mq_ports(uint16_t ports[2], int n, uint16_t nrx, uint16_t ntx,
+	 uint16_t fe_pairs, const char *be_args)
+{
+	struct rte_eth_conf conf = { 0 };
+	char name[2][32], sock[128], args[256];
+
+	snprintf(name[0], sizeof(name[0]), "net_vfio_user%d", n);
+	snprintf(name[1], sizeof(name[1]), "net_virtio_vfio_user%d", n);
+	snprintf(sock, sizeof(sock), "%s/mq%d.sock", g.p.dir, n);
+	snprintf(args, sizeof(args), "path=%s,queues=2%s", sock, be_args);
+	assert_int_equal(rte_vdev_init(name[0], args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name(name[0], &ports[0]), 0);
+	assert_int_equal(rte_eth_dev_configure(ports[0], nrx, ntx, &conf), 0);
+	for (uint16_t q = 0; q < nrx; q++)
+		assert_int_equal(rte_eth_rx_queue_setup(ports[0], q, RING,
+							SOCKET_ID_ANY, NULL,
+							g.p.be_mp),
+				 0);
+	for (uint16_t q = 0; q < ntx; q++)
+		assert_int_equal(rte_eth_tx_queue_setup(ports[0], q, RING,
+							SOCKET_ID_ANY, NULL),
+				 0);
+	assert_int_equal(rte_eth_dev_start(ports[0]), 0);
+	snprintf(args, sizeof(args), "path=%s,queues=%u%s%s", sock, fe_pairs,
+		 g.layout[0] != '\0' ? "," : "", g.layout);
+	assert_int_equal(rte_vdev_init(name[1], args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name(name[1], &ports[1]), 0);
+	assert_int_equal(rte_eth_dev_configure(ports[1], fe_pairs, fe_pairs,
+					       &conf),
+			 0);
+	for (uint16_t q = 0; q < fe_pairs; q++) {
+		assert_int_equal(rte_eth_rx_queue_setup(ports[1], q, NB_RX,
+							SOCKET_ID_ANY, NULL,
+							g.p.fe_mp),
+				 0);
+		assert_int_equal(rte_eth_tx_queue_setup(ports[1], q, TX_DEPTH,
+							SOCKET_ID_ANY, NULL),
+				 0);
+	}
+	assert_int_equal(rte_eth_dev_start(ports[1]), 0);
+	assert_true(inproc_link_wait(ports[1], true, 5000));
+	assert_true(inproc_link_wait(ports[0], true, 5000));
+}
+
+static void
+mq_ports_close(const uint16_t ports[2])
+{
+	for (int i = 1; i >= 0; i--) {
+		assert_int_equal(rte_eth_dev_stop(ports[i]), 0);
+		assert_int_equal(rte_eth_dev_close(ports[i]), 0);
+	}
+}
+
+/* One device receive queue for the driver's two pairs: their frames
+ * summed, over both rings. */
+static void
+test_rx_set(void **state)
+{
+	uint16_t pt[2];
+
+	(void)state;
+	mq_ports(pt, 1, 1, 2, 2, "");
+	rx_expect(pt[0], 0, 0, 2 * RING, 2 * RING);
+	send_n(pt[1], 0, g.p.fe_mp, 10);
+	send_n(pt[1], 1, g.p.fe_mp, 7);
+	rx_expect(pt[0], 0, 17, 2 * RING, 2 * RING);
+	recv_n(pt[0], 0, 17);
+	rx_expect(pt[0], 0, 0, 2 * RING, 2 * RING);
+	mq_ports_close(pt);
+}
+
+/* Two device transmit queues sharing the driver's one pair: both see its
+ * buffers. */
+static void
+test_tx_shared(void **state)
+{
+	uint16_t pt[2];
+
+	(void)state;
+	mq_ports(pt, 2, 1, 2, 1, "");
+	for (uint16_t q = 0; q < 2; q++)
+		tx_expect(pt[0], q, NB_RX, RTE_ETH_TX_DESC_DONE,
+			  RTE_ETH_TX_DESC_UNAVAIL, RING);
+	send_n(pt[0], 1, g.p.be_mp, 40);
+	for (uint16_t q = 0; q < 2; q++)
+		tx_expect(pt[0], q, NB_RX - 40, RTE_ETH_TX_DESC_DONE,
+			  RTE_ETH_TX_DESC_UNAVAIL, RING);
+	rx_expect(pt[1], 0, 40, NB_RX, RING);
+	recv_n(pt[1], 0, 40);
+	mq_ports_close(pt);
+}
+
+/* The device's rings through a copy (ring_copy=1): each call brings it
+ * up to date, as a burst does. */
+static void
+test_ring_copy(void **state)
+{
+	uint16_t pt[2];
+
+	(void)state;
+	mq_ports(pt, 3, 1, 1, 1, ",ring_copy=1");
+	send_n(pt[1], 0, g.p.fe_mp, 20);
+	rx_expect(pt[0], 0, 20, RING, RING);
+	tx_expect(pt[0], 0, NB_RX, RTE_ETH_TX_DESC_DONE,
+		  RTE_ETH_TX_DESC_UNAVAIL, RING);
+	send_n(pt[0], 0, g.p.be_mp, 30);
+	tx_expect(pt[0], 0, NB_RX - 30, RTE_ETH_TX_DESC_DONE,
+		  RTE_ETH_TX_DESC_UNAVAIL, RING);
+	recv_n(pt[1], 0, 30);
+	recv_n(pt[0], 0, 20);
+	rx_expect(pt[0], 0, 0, RING, RING);
+	mq_ports_close(pt);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	if (inproc_pair_up(&g.p, "queue_status", "--no-huge -m 256",
+			   g.layout) != 0)
+		return -1;
+	g.be = g.p.be;
+	g.fe = g.p.fe;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fe_to_dev),
+		cmocka_unit_test(test_dev_to_fe),
+		cmocka_unit_test(test_not_running),
+		cmocka_unit_test(test_rx_set),
+		cmocka_unit_test(test_tx_shared),
+		cmocka_unit_test(test_ring_copy),
+	};
+
+	g.layout = argc > 1 ? argv[1] : "";
+	printf("frontend rings: %s\n", g.layout[0] ? g.layout : "default");
+	return cmocka_run_group_tests_name("queue_status", tests, group_setup,
+					   inproc_group_teardown);
+}
