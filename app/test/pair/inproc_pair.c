@@ -276,6 +276,128 @@ inproc_rx_worker_stop(struct inproc_rx_worker *w)
 	pthread_join(w->thread, NULL);
 }
 
+#define BURST 32	/* frames a burst of inproc_tx(), inproc_rx() */
+
+/* per port: the next sequence number sent to it, the next it must get */
+static uint32_t seq_next[RTE_MAX_ETHPORTS], seq_want[RTE_MAX_ETHPORTS];
+
+uint32_t
+inproc_tx(uint16_t port, uint16_t q, uint16_t to, struct rte_mempool *mp,
+	  uint32_t n)
+{
+	uint32_t sent = 0;
+
+	for (int t = 0; t < 1000 && sent < n; t++) {
+		struct rte_mbuf *m[BURST];
+		uint16_t k = (uint16_t)RTE_MIN(n - sent, (uint32_t)BURST), s;
+
+		assert_int_equal(rte_pktmbuf_alloc_bulk(mp, m, k), 0);
+		for (uint16_t i = 0; i < k; i++) {
+			uint32_t seq = seq_next[to] + i;
+
+			memset(rte_pktmbuf_append(m[i], INPROC_FRAME), 0x5a,
+			       INPROC_FRAME);
+			memcpy(rte_pktmbuf_mtod(m[i], uint8_t *), &seq, 4);
+		}
+		s = rte_eth_tx_burst(port, q, m, k);
+		rte_pktmbuf_free_bulk(&m[s], k - s);
+		seq_next[to] += s;
+		sent += s;
+		if (s == 0 && t >= 3)
+			break;	/* takes nothing: stalled */
+	}
+	return sent;
+}
+
+/* inproc_rx() for at most ms milliseconds */
+static uint32_t
+rx_for(uint16_t port, uint16_t q, uint32_t want, unsigned int ms)
+{
+	uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz() * ms / 1000;
+	uint32_t got = 0;
+
+	while (got < want) {
+		struct rte_mbuf *m[BURST];
+		uint16_t n = rte_eth_rx_burst(port, q, m, BURST);
+
+		for (uint16_t k = 0; k < n; k++) {
+			const uint8_t *b = rte_pktmbuf_mtod(m[k], uint8_t *);
+			uint32_t seq;
+
+			assert_int_equal(m[k]->pkt_len, INPROC_FRAME);
+			memcpy(&seq, b, 4);
+			assert_int_equal(seq, seq_want[port]);
+			seq_want[port]++;
+			assert_int_equal(b[INPROC_FRAME - 1], 0x5a);
+		}
+		rte_pktmbuf_free_bulk(m, n);
+		got += n;
+		if (n == 0 && rte_get_timer_cycles() > end)
+			break;
+	}
+	return got;
+}
+
+uint32_t
+inproc_rx(uint16_t port, uint16_t q, uint32_t want)
+{
+	return rx_for(port, q, want, 2000);
+}
+
+bool
+inproc_rx_none(uint16_t port, uint16_t q)
+{
+	return rx_for(port, q, 1, 50) == 0;
+}
+
+void
+inproc_flows(uint16_t from, struct rte_mempool *mp, uint16_t to, uint32_t n)
+{
+	uint32_t sent = 0, got = 0;
+
+	while (got < n) {
+		uint32_t k = RTE_MIN(n - sent, (uint32_t)BURST), s = 0, r;
+
+		if (k > 0)
+			s = inproc_tx(from, 0, to, mp, k);
+		sent += s;
+		r = inproc_rx(to, 0, RTE_MIN(sent - got, (uint32_t)BURST));
+		got += r;
+		if (s == 0 && r == 0)
+			break;	/* stalled */
+	}
+	assert_int_equal(sent, n);
+	assert_int_equal(got, n);
+}
+
+void
+inproc_seq_resync(uint16_t port)
+{
+	seq_want[port] = seq_next[port];
+}
+
+void
+inproc_seq_follow(uint16_t port, uint16_t from)
+{
+	seq_next[port] = seq_next[from];
+	seq_want[port] = seq_want[from];
+}
+
+int
+inproc_nocache_pools(struct rte_mempool **rx, struct rte_mempool **tx)
+{
+	*rx = rte_pktmbuf_pool_create("fe_rx", 2047, 0, 0,
+				      RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	*tx = rte_pktmbuf_pool_create("fe_tx", 8191, 0, 0,
+				      RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	if (*rx == NULL || *tx == NULL) {
+		fprintf(stderr, "frontend pools: %s\n",
+			rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
+
 static struct {
 	FILE *f;
 	char *buf;

@@ -85,6 +85,48 @@ char *inproc_log_end(void);
  * transmit queue q (a cmocka failure if it cannot be read). */
 uint8_t inproc_queue_state(uint16_t port, uint16_t q, bool tx);
 
+/*
+ * Test traffic between ports of the process: frames of INPROC_FRAME bytes
+ * of 0x5a, the first 4 a sequence number per receiving port, kept here
+ * (the next one sent to the port, the next one it must receive; 0 at
+ * first).
+ */
+#define INPROC_FRAME 64
+
+/* Send up to n numbered frames of mp from port's queue q to port to, 32 at
+ * a time, for at most 1000 bursts; it gives up at a burst that takes
+ * nothing from the fourth on (stalled). How many it took. */
+uint32_t inproc_tx(uint16_t port, uint16_t q, uint16_t to,
+		   struct rte_mempool *mp, uint32_t n);
+
+/* Receive on port's queue q until want frames came, for at most 2 s (then
+ * up to the first burst that brings none); how many. Each must be intact
+ * and the next of port's sequence (a cmocka failure if not). */
+uint32_t inproc_rx(uint16_t port, uint16_t q, uint32_t want);
+
+/* Whether nothing comes on port's queue q in 50 ms (what comes is
+ * checked as inproc_rx() does). */
+bool inproc_rx_none(uint16_t port, uint16_t q);
+
+/* n frames of mp from port from's queue 0 to port to's, a burst at a time
+ * (inproc_tx(), inproc_rx()): a cmocka failure unless all are sent and
+ * received; a round that neither sends nor receives one ends it. */
+void inproc_flows(uint16_t from, struct rte_mempool *mp, uint16_t to,
+		  uint32_t n);
+
+/* Frames to port lost (dropped with a ring, a stop, a reconnection, or
+ * received elsewhere): its sequence goes on from what is sent next. */
+void inproc_seq_resync(uint16_t port);
+
+/* port's sequence taken over from from's (the frames sent to from arrive
+ * at port: its device moved there). */
+void inproc_seq_follow(uint16_t port, uint16_t from);
+
+/* The frontend's pools without a cache, so that what is not in a pool is
+ * held by someone (a ring, the test): *rx of 2047 mbufs ("fe_rx"), *tx of
+ * 8191 ("fe_tx"). 0, or -1 said on stderr. */
+int inproc_nocache_pools(struct rte_mempool **rx, struct rte_mempool **tx);
+
 /* Let the calling thread run on every CPU: a thread created by the main
  * lcore inherits its one CPU, and would then never run beside it. */
 void inproc_thread_any_cpu(void);

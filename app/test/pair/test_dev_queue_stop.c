@@ -62,7 +62,6 @@
 #include "rte_pmd_vfio_user_client.h"
 
 #define BURST	32
-#define FRAME	64
 #define NB_RX	512	/* receive buffers the frontend posts */
 #define STOPPED RTE_ETH_QUEUE_STATE_STOPPED
 #define STARTED RTE_ETH_QUEUE_STATE_STARTED
@@ -72,8 +71,6 @@ static struct {
 	struct inproc_pair p;
 	uint16_t be, fe;
 	struct rte_mempool *rx_mp, *tx_mp;	/* the frontend's, no cache */
-	/* per receiving port: the next sequence number sent, expected */
-	uint32_t next[RTE_MAX_ETHPORTS], want[RTE_MAX_ETHPORTS];
 } g;
 
 static void
@@ -83,119 +80,17 @@ states(uint16_t port, uint8_t rx, uint8_t tx)
 	assert_int_equal(inproc_queue_state(port, 0, true), tx);
 }
 
-/* Frames lost on the way to port (a reset, a reconnection): numbering
- * starts again from what is sent next. */
-static void
-seq_resync(uint16_t port)
-{
-	g.want[port] = g.next[port];
-}
-
-/* Send up to n numbered frames of mp from port's queue q to port to, a
- * few tries; how many it took. */
-static uint32_t
-tx_q(uint16_t port, uint16_t q, uint16_t to, struct rte_mempool *mp, uint32_t n)
-{
-	uint32_t sent = 0;
-
-	for (int t = 0; t < 1000 && sent < n; t++) {
-		struct rte_mbuf *m[BURST];
-		uint16_t k = (uint16_t)RTE_MIN(n - sent, (uint32_t)BURST), s;
-
-		assert_int_equal(rte_pktmbuf_alloc_bulk(mp, m, k), 0);
-		for (uint16_t i = 0; i < k; i++) {
-			uint32_t seq = g.next[to] + i;
-
-			memset(rte_pktmbuf_append(m[i], FRAME), 0x5a, FRAME);
-			memcpy(rte_pktmbuf_mtod(m[i], uint8_t *), &seq, 4);
-		}
-		s = rte_eth_tx_burst(port, q, m, k);
-		rte_pktmbuf_free_bulk(&m[s], k - s);
-		g.next[to] += s;
-		sent += s;
-		if (s == 0 && t >= 3)
-			break;	/* takes nothing: stalled */
-	}
-	return sent;
-}
-
-/* Receive on port's queue q until want frames came, for at most ms
- * milliseconds; how many. Each in order and intact. */
-static uint32_t
-rx_q(uint16_t port, uint16_t q, uint32_t want, unsigned int ms)
-{
-	uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz() * ms / 1000;
-	uint32_t got = 0;
-
-	while (got < want) {
-		struct rte_mbuf *m[BURST];
-		uint16_t n = rte_eth_rx_burst(port, q, m, BURST);
-
-		for (uint16_t k = 0; k < n; k++) {
-			const uint8_t *b = rte_pktmbuf_mtod(m[k], uint8_t *);
-			uint32_t seq;
-
-			assert_int_equal(m[k]->pkt_len, FRAME);
-			memcpy(&seq, b, 4);
-			assert_int_equal(seq, g.want[port]);
-			g.want[port]++;
-			assert_int_equal(b[FRAME - 1], 0x5a);
-		}
-		rte_pktmbuf_free_bulk(m, n);
-		got += n;
-		if (n == 0 && rte_get_timer_cycles() > end)
-			break;
-	}
-	return got;
-}
-
-/* want frames on queue 0, in at most 2 s */
-static uint32_t
-rx_n(uint16_t port, uint32_t want)
-{
-	return rx_q(port, 0, want, 2000);
-}
-
-/* none on queue 0 in 50 ms */
-static bool
-rx_none(uint16_t port)
-{
-	return rx_q(port, 0, 1, 50) == 0;
-}
-
-/* n frames from port from's queue 0 (of mp) to port to's, sent a burst at
- * a time and all received. */
-static void
-flows(uint16_t from, struct rte_mempool *mp, uint16_t to, uint32_t n)
-{
-	uint32_t sent = 0, got = 0;
-
-	while (got < n) {
-		uint32_t k = RTE_MIN(n - sent, (uint32_t)BURST), s = 0, r;
-
-		if (k > 0)
-			s = tx_q(from, 0, to, mp, k);
-		sent += s;
-		r = rx_n(to, RTE_MIN(sent - got, (uint32_t)BURST));
-		got += r;
-		if (s == 0 && r == 0)
-			break;	/* stalled */
-	}
-	assert_int_equal(sent, n);
-	assert_int_equal(got, n);
-}
-
 /* n frames from the device to the frontend, and back. */
 static void
 flows_in(uint32_t n)
 {
-	flows(g.be, g.p.be_mp, g.fe, n);
+	inproc_flows(g.be, g.p.be_mp, g.fe, n);
 }
 
 static void
 flows_out(uint32_t n)
 {
-	flows(g.fe, g.tx_mp, g.be, n);
+	inproc_flows(g.fe, g.tx_mp, g.be, n);
 }
 
 /* The frontend's frames the device has not taken: its transmit pool's
@@ -218,11 +113,11 @@ rx_stalled(uint32_t n)
 {
 	uint32_t before = fe_in_flight(), sent;
 
-	sent = tx_q(g.fe, 0, g.be, g.tx_mp, 4096);
+	sent = inproc_tx(g.fe, 0, g.be, g.tx_mp, 4096);
 	printf("%" PRIu32 " frames in flight\n", before + sent);
 	assert_true(sent >= n);
-	assert_int_equal(tx_q(g.fe, 0, g.be, g.tx_mp, BURST), 0);
-	assert_true(rx_none(g.be));
+	assert_int_equal(inproc_tx(g.fe, 0, g.be, g.tx_mp, BURST), 0);
+	assert_true(inproc_rx_none(g.be, 0));
 	assert_int_equal(fe_in_flight(), before + sent);
 	return before + sent;
 }
@@ -236,8 +131,8 @@ tx_stalled(void)
 	unsigned int posted = rte_mempool_in_use_count(g.rx_mp);
 
 	assert_int_equal(rte_eth_rx_queue_info_get(g.fe, 0, &qi0), 0);
-	assert_int_equal(tx_q(g.be, 0, g.fe, g.p.be_mp, BURST), 0);
-	assert_true(rx_none(g.fe));
+	assert_int_equal(inproc_tx(g.be, 0, g.fe, g.p.be_mp, BURST), 0);
+	assert_true(inproc_rx_none(g.fe, 0));
 	assert_int_equal(rte_eth_rx_queue_info_get(g.fe, 0, &qi1), 0);
 	assert_int_equal(qi1.nb_desc, qi0.nb_desc);
 	assert_int_equal(rte_mempool_in_use_count(g.rx_mp), posted);
@@ -314,8 +209,8 @@ fe_setup_csum(bool rx_csum)
 	assert_true(inproc_link_wait(g.fe, true, 5000));
 	assert_true(inproc_link_wait(g.be, true, 5000));
 	assert_int_equal(fe_in_flight(), 0);
-	seq_resync(g.be);
-	seq_resync(g.fe);
+	inproc_seq_resync(g.be);
+	inproc_seq_resync(g.fe);
 }
 
 static void
@@ -381,7 +276,7 @@ test_rx_stop_start(void **state)
 
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
 	states(g.be, STARTED, STARTED);
-	assert_int_equal(rx_n(g.be, n), n);
+	assert_int_equal(inproc_rx(g.be, 0, n), n);
 	assert_int_equal(fe_in_flight(), 0);
 	xs_get(g.be, &be0);
 	assert_int_equal(be0.st.ipackets - ipackets, n);
@@ -391,7 +286,7 @@ test_rx_stop_start(void **state)
 	assert_int_equal(rte_eth_dev_rx_queue_stop(g.be, 0), 0);
 	n = rx_stalled(1);
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
-	assert_int_equal(rx_n(g.be, n), n);
+	assert_int_equal(inproc_rx(g.be, 0, n), n);
 	flows_out(100);
 }
 
@@ -432,7 +327,7 @@ test_deferred(void **state)
 	flows_in(100);
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
 	states(g.be, STARTED, STARTED);
-	assert_int_equal(rx_n(g.be, n), n);
+	assert_int_equal(inproc_rx(g.be, 0, n), n);
 	flows_out(100);
 
 	/* every queue stopped with the port; deferred again at its start */
@@ -444,7 +339,7 @@ test_deferred(void **state)
 	n = rx_stalled(1);
 	flows_in(100);
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
-	assert_int_equal(rx_n(g.be, n), n);
+	assert_int_equal(inproc_rx(g.be, 0, n), n);
 
 	/* tx deferred */
 	be_setup(false, true);
@@ -481,14 +376,14 @@ test_port_stop_start(void **state)
 	flows_in(100);
 	flows_out(100);
 
-	n = tx_q(g.fe, 0, g.be, g.tx_mp, 20);
+	n = inproc_tx(g.fe, 0, g.be, g.tx_mp, 20);
 	assert_int_equal(n, 20);
 	assert_int_equal(rte_eth_dev_stop(g.be), 0);
 	states(g.be, STOPPED, STOPPED);
 	assert_int_equal(fe_in_flight(), n);
 	assert_int_equal(rte_eth_dev_start(g.be), 0);
 	assert_true(inproc_link_wait(g.fe, true, 5000));
-	assert_int_equal(rx_n(g.be, n), n);
+	assert_int_equal(inproc_rx(g.be, 0, n), n);
 	flows_in(100);
 }
 
@@ -513,12 +408,12 @@ test_reconnect(void **state)
 	assert_true(inproc_link_wait(g.be, true, 5000));
 	/* the frontend dropped its frames with the old rings */
 	assert_int_equal(fe_in_flight(), 0);
-	seq_resync(g.be);
+	inproc_seq_resync(g.be);
 	states(g.be, STOPPED, STARTED);
 	n = rx_stalled(BURST);
 	flows_in(100);
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
-	assert_int_equal(rx_n(g.be, n), n);
+	assert_int_equal(inproc_rx(g.be, 0, n), n);
 	flows_out(100);
 
 	assert_int_equal(rte_eth_dev_tx_queue_stop(g.be, 0), 0);
@@ -552,7 +447,7 @@ test_driver_reset(void **state)
 	n = rx_stalled(BURST);
 	tx_stalled();
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
-	assert_int_equal(rx_n(g.be, n), n);
+	assert_int_equal(inproc_rx(g.be, 0, n), n);
 	tx_stalled();
 	assert_int_equal(rte_eth_dev_tx_queue_start(g.be, 0), 0);
 	flows_in(100);
@@ -582,16 +477,14 @@ test_move(void **state)
 	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user1", sock2, args,
 					   &be2),
 			 0);
-	g.want[be2] = g.want[g.be];
 
 	/* left in the first port's ring, received by the second */
 	assert_int_equal(rte_eth_dev_rx_queue_stop(g.be, 0), 0);
-	n = tx_q(g.fe, 0, g.be, g.tx_mp, 20);
+	n = inproc_tx(g.fe, 0, g.be, g.tx_mp, 20);
 	assert_int_equal(n, 20);
 	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, sock2, &st), 0);
-	g.want[be2] = g.want[g.be];
-	g.next[be2] = g.next[g.be];
-	assert_int_equal(rx_q(be2, 0, n, 2000), n);
+	inproc_seq_follow(be2, g.be);
+	assert_int_equal(inproc_rx(be2, 0, n), n);
 	assert_int_equal(fe_in_flight(), 0);
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
 
@@ -600,20 +493,20 @@ test_move(void **state)
 	assert_int_equal(rte_eth_dev_rx_queue_stop(be2, 0), 0);
 	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, sock2, &st), 0);
 	assert_int_equal(inproc_queue_state(be2, 0, false), STOPPED);
-	g.next[be2] = g.want[be2] = 0;
-	n = tx_q(g.fe, 0, be2, g.tx_mp, 4096);
+	inproc_seq_resync(be2);
+	n = inproc_tx(g.fe, 0, be2, g.tx_mp, 4096);
 	assert_true(n > 0);
-	assert_true(rx_q(be2, 0, 1, 50) == 0);
+	assert_true(inproc_rx_none(be2, 0));
 	assert_int_equal(fe_in_flight(), n);
 	assert_int_equal(rte_eth_dev_rx_queue_start(be2, 0), 0);
-	assert_int_equal(rx_q(be2, 0, n, 2000), n);
-	flows(be2, g.p.be_mp, g.fe, 100);
+	assert_int_equal(inproc_rx(be2, 0, n), n);
+	inproc_flows(be2, g.p.be_mp, g.fe, 100);
 
 	/* back, to a port with a stopped tx queue */
 	assert_int_equal(rte_eth_dev_tx_queue_stop(g.be, 0), 0);
 	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, g.p.sock, &st), 0);
 	states(g.be, STARTED, STOPPED);
-	seq_resync(g.be);
+	inproc_seq_resync(g.be);
 	tx_stalled();
 	flows_out(100);
 	assert_int_equal(rte_eth_dev_tx_queue_start(g.be, 0), 0);
@@ -668,8 +561,8 @@ mq_ports(uint16_t ports[2], int i, uint16_t nrx, uint16_t ntx,
 	assert_int_equal(rte_eth_dev_start(ports[1]), 0);
 	assert_true(inproc_link_wait(ports[1], true, 5000));
 	assert_true(inproc_link_wait(ports[0], true, 5000));
-	g.next[ports[0]] = g.want[ports[0]] = 0;
-	g.next[ports[1]] = g.want[ports[1]] = 0;
+	inproc_seq_resync(ports[0]);
+	inproc_seq_resync(ports[1]);
 }
 
 static void
@@ -691,17 +584,17 @@ test_rx_set(void **state)
 	(void)state;
 	mq_ports(pt, 5, 1, 2, 2);
 	/* pair 1's frames reach rx queue 0 */
-	n = tx_q(pt[1], 1, pt[0], g.p.fe_mp, 10);
+	n = inproc_tx(pt[1], 1, pt[0], g.p.fe_mp, 10);
 	assert_int_equal(n, 10);
-	assert_int_equal(rx_q(pt[0], 0, n, 2000), n);
+	assert_int_equal(inproc_rx(pt[0], 0, n), n);
 
 	assert_int_equal(rte_eth_dev_rx_queue_stop(pt[0], 0), 0);
 	for (uint16_t q = 0; q < 2; q++) {
-		n = tx_q(pt[1], q, pt[0], g.p.fe_mp, 10);
+		n = inproc_tx(pt[1], q, pt[0], g.p.fe_mp, 10);
 		assert_int_equal(n, 10);
-		assert_int_equal(rx_q(pt[0], 0, 1, 50), 0);
+		assert_true(inproc_rx_none(pt[0], 0));
 		assert_int_equal(rte_eth_dev_rx_queue_start(pt[0], 0), 0);
-		assert_int_equal(rx_q(pt[0], 0, n, 2000), n);
+		assert_int_equal(inproc_rx(pt[0], 0, n), n);
 		assert_int_equal(rte_eth_dev_rx_queue_stop(pt[0], 0), 0);
 	}
 	assert_int_equal(rte_eth_dev_rx_queue_start(pt[0], 0), 0);
@@ -719,20 +612,22 @@ test_tx_shared(void **state)
 	mq_ports(pt, 6, 1, 2, 1);
 	/* both send through pair 0 */
 	for (uint16_t q = 0; q < 2; q++) {
-		assert_int_equal(tx_q(pt[0], q, pt[1], g.p.be_mp, 10), 10);
-		assert_int_equal(rx_q(pt[1], 0, 10, 2000), 10);
+		assert_int_equal(inproc_tx(pt[0], q, pt[1], g.p.be_mp, 10), 10);
+		assert_int_equal(inproc_rx(pt[1], 0, 10), 10);
 	}
 	for (uint16_t q = 0; q < 2; q++) {
 		uint16_t other = (uint16_t)(1 - q);
 
 		assert_int_equal(rte_eth_dev_tx_queue_stop(pt[0], q), 0);
-		assert_int_equal(tx_q(pt[0], q, pt[1], g.p.be_mp, BURST), 0);
-		assert_int_equal(rx_q(pt[1], 0, 1, 50), 0);
-		assert_int_equal(tx_q(pt[0], other, pt[1], g.p.be_mp, 10), 10);
-		assert_int_equal(rx_q(pt[1], 0, 10, 2000), 10);
+		assert_int_equal(inproc_tx(pt[0], q, pt[1], g.p.be_mp, BURST),
+				 0);
+		assert_true(inproc_rx_none(pt[1], 0));
+		assert_int_equal(inproc_tx(pt[0], other, pt[1], g.p.be_mp, 10),
+				 10);
+		assert_int_equal(inproc_rx(pt[1], 0, 10), 10);
 		assert_int_equal(rte_eth_dev_tx_queue_start(pt[0], q), 0);
-		assert_int_equal(tx_q(pt[0], q, pt[1], g.p.be_mp, 10), 10);
-		assert_int_equal(rx_q(pt[1], 0, 10, 2000), 10);
+		assert_int_equal(inproc_tx(pt[0], q, pt[1], g.p.be_mp, 10), 10);
+		assert_int_equal(inproc_rx(pt[1], 0, 10), 10);
 	}
 	mq_ports_close(pt);
 }
@@ -767,7 +662,7 @@ test_stop_waits(void **state)
 		/* a ring's worth waiting, then taken from the start on, and
 		 * the queue stopped a few microseconds into it */
 		assert_int_equal(rte_eth_dev_rx_queue_stop(g.be, 0), 0);
-		sent_total += tx_q(g.fe, 0, g.be, g.tx_mp, 256);
+		sent_total += inproc_tx(g.fe, 0, g.be, g.tx_mp, 256);
 		assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
 		rte_delay_us_block(rounds % 4);
 		assert_int_equal(rte_eth_dev_rx_queue_stop(g.be, 0), 0);
@@ -791,7 +686,7 @@ test_stop_waits(void **state)
 	       rounds, sent_total, w.got, late);
 	assert_int_equal(w.got, sent_total);
 	assert_int_equal(late, 0);
-	seq_resync(g.be);
+	inproc_seq_resync(g.be);
 }
 
 static void
@@ -846,8 +741,8 @@ test_clean(void **state)
 		rte_pktmbuf_free_bulk(m, n);
 		rte_eth_tx_done_cleanup(g.fe, 0, 0);
 	}
-	seq_resync(g.be);
-	seq_resync(g.fe);
+	inproc_seq_resync(g.be);
+	inproc_seq_resync(g.fe);
 	return 0;
 }
 
@@ -864,14 +759,7 @@ group_setup(void **state)
 		return -1;
 	g.be = g.p.be;
 	g.fe = g.p.fe;
-	/* no cache: what is not in the pool is held by someone */
-	g.rx_mp = rte_pktmbuf_pool_create("fe_rx", 2047, 0, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE,
-					  SOCKET_ID_ANY);
-	g.tx_mp = rte_pktmbuf_pool_create("fe_tx", 8191, 0, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE,
-					  SOCKET_ID_ANY);
-	return g.rx_mp != NULL && g.tx_mp != NULL ? 0 : -1;
+	return inproc_nocache_pools(&g.rx_mp, &g.tx_mp);
 }
 
 int

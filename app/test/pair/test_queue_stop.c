@@ -7,7 +7,9 @@
  * _stop) and deferred start, on VIRTIO_F_RING_RESET (the device resets one
  * virtqueue). Both PMDs in one process, one thread; the frontend receives
  * into a pool of its own (rx_mp) and sends from another (tx_mp), so that
- * what each of its queues holds is the pool's in-use count:
+ * what each of its queues holds is the pool's in-use count; every frame
+ * carries a sequence number per receiving port (inproc_tx()), and what
+ * is received comes in order but for the drops named below:
  *   - rx queue 0 stopped: its posted buffers back in rx_mp (0 in use), the
  *     device cannot deliver to it (its transmit bursts take nothing),
  *     transmit goes on; started: buffers posted again, frames flow, the
@@ -59,7 +61,6 @@
 #include "rte_pmd_vfio_user_client.h"
 
 #define BURST	32
-#define FRAME	64
 #define NB_RX	512	/* receive buffers the frontend posts */
 
 static struct {
@@ -85,7 +86,7 @@ intr_ctl(int op)
 
 /* The frontend (re)configured: one queue pair, rx queue 0 into rx_mp
  * (NB_RX buffers), each queue's start deferred or not, rx interrupts
- * with intr; started, both links up. */
+ * with intr; started, both links up, traffic numbered anew. */
 static void
 fe_setup(bool rx_deferred, bool tx_deferred, bool intr)
 {
@@ -114,112 +115,31 @@ fe_setup(bool rx_deferred, bool tx_deferred, bool intr)
 	assert_true(inproc_link_wait(g.be, true, 5000));
 	if (intr)
 		intr_ctl(RTE_INTR_EVENT_ADD);
-}
-
-/* Send up to n frames of mp on port's queue 0, a few tries; how many it
- * took. */
-static uint32_t
-tx_n(uint16_t port, struct rte_mempool *mp, uint32_t n)
-{
-	uint32_t sent = 0;
-
-	for (int t = 0; t < 1000 && sent < n; t++) {
-		struct rte_mbuf *m[BURST];
-		uint16_t k = (uint16_t)RTE_MIN(n - sent, (uint32_t)BURST), s;
-
-		assert_int_equal(rte_pktmbuf_alloc_bulk(mp, m, k), 0);
-		for (uint16_t i = 0; i < k; i++) {
-			memset(rte_pktmbuf_append(m[i], FRAME), 0x5a, FRAME);
-			memcpy(rte_pktmbuf_mtod(m[i], uint8_t *),
-			       &(uint32_t){ sent + i }, 4);
-		}
-		s = rte_eth_tx_burst(port, 0, m, k);
-		rte_pktmbuf_free_bulk(&m[s], k - s);
-		sent += s;
-		if (s == 0 && t >= 3)
-			break;	/* takes nothing: stalled */
-	}
-	return sent;
-}
-
-/* Receive on port's queue 0 until want frames came, for at most ms
- * milliseconds; how many. */
-static uint32_t
-rx_for(uint16_t port, uint32_t want, unsigned int ms)
-{
-	uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz() * ms / 1000;
-	uint32_t got = 0;
-
-	while (got < want) {
-		struct rte_mbuf *m[BURST];
-		uint16_t n = rte_eth_rx_burst(port, 0, m, BURST);
-
-		for (uint16_t k = 0; k < n; k++) {
-			assert_int_equal(m[k]->pkt_len, FRAME);
-			assert_int_equal(rte_pktmbuf_mtod(m[k],
-							  uint8_t *)[FRAME - 1],
-					 0x5a);
-		}
-		rte_pktmbuf_free_bulk(m, n);
-		got += n;
-		if (n == 0 && rte_get_timer_cycles() > end)
-			break;
-	}
-	return got;
-}
-
-/* want frames, in at most 2 s */
-static uint32_t
-rx_n(uint16_t port, uint32_t want)
-{
-	return rx_for(port, want, 2000);
-}
-
-/* none in 50 ms */
-static bool
-rx_none(uint16_t port)
-{
-	return rx_for(port, 1, 50) == 0;
-}
-
-/* n frames from port `from` (of mp) to port `to`, sent a burst at a
- * time and all received. */
-static void
-flows(uint16_t from, struct rte_mempool *mp, uint16_t to, uint32_t n)
-{
-	uint32_t sent = 0, got = 0;
-
-	for (int i = 0; i < 100000 && got < n; i++) {
-		uint32_t k = RTE_MIN(n - sent, (uint32_t)BURST);
-
-		if (k > 0)
-			sent += tx_n(from, mp, k);
-		got += rx_n(to, RTE_MIN(sent - got, (uint32_t)BURST));
-	}
-	assert_int_equal(sent, n);
-	assert_int_equal(got, n);
+	/* what the old rings held is gone */
+	inproc_seq_resync(g.be);
+	inproc_seq_resync(g.fe);
 }
 
 /* n frames from the device to the frontend. */
 static void
 flows_in(uint32_t n)
 {
-	flows(g.be, g.p.be_mp, g.fe, n);
+	inproc_flows(g.be, g.p.be_mp, g.fe, n);
 }
 
 /* n frames from the frontend to the device. */
 static void
 flows_out(uint32_t n)
 {
-	flows(g.fe, g.tx_mp, g.be, n);
+	inproc_flows(g.fe, g.tx_mp, g.be, n);
 }
 
 /* The device cannot deliver to the frontend's rx queue 0 (stopped). */
 static void
 rx_stalled(void)
 {
-	assert_int_equal(tx_n(g.be, g.p.be_mp, BURST), 0);
-	assert_true(rx_none(g.fe));
+	assert_int_equal(inproc_tx(g.be, 0, g.fe, g.p.be_mp, BURST), 0);
+	assert_true(inproc_rx_none(g.fe, 0));
 	assert_int_equal(rte_mempool_in_use_count(g.rx_mp), 0);
 }
 
@@ -262,10 +182,10 @@ rx_intr_comes(void)
 	while (rte_epoll_wait(RTE_EPOLL_PER_THREAD, &ev, 1, 0) > 0)
 		;
 	assert_int_equal(rte_eth_dev_rx_intr_enable(g.fe, 0), 0);
-	assert_int_equal(tx_n(g.be, g.p.be_mp, 1), 1);
+	assert_int_equal(inproc_tx(g.be, 0, g.fe, g.p.be_mp, 1), 1);
 	assert_int_equal(rte_epoll_wait(RTE_EPOLL_PER_THREAD, &ev, 1, 2000), 1);
 	assert_int_equal(rte_eth_dev_rx_intr_disable(g.fe, 0), 0);
-	assert_int_equal(rx_n(g.fe, 1), 1);
+	assert_int_equal(inproc_rx(g.fe, 0, 1), 1);
 }
 
 static void
@@ -286,7 +206,7 @@ test_rx_stop_start(void **state)
 	s0 = fe_stats();
 	dropped = fe_xstat("rx_q0_dropped");
 	/* delivered, never received: dropped at the stop, counted, said */
-	assert_int_equal(tx_n(g.be, g.p.be_mp, 50), 50);
+	assert_int_equal(inproc_tx(g.be, 0, g.fe, g.p.be_mp, 50), 50);
 
 	inproc_log_start();
 	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
@@ -294,6 +214,7 @@ test_rx_stop_start(void **state)
 	assert_non_null(strstr(log, "rx queue 0: 50 frames the device "
 				    "delivered and no burst received dropped"));
 	free(log);
+	inproc_seq_resync(g.fe);
 	s1 = fe_stats();
 	assert_int_equal(s1.imissed - s0.imissed, 50);
 	assert_int_equal(fe_xstat("rx_q0_dropped") - dropped, 50);
@@ -333,7 +254,7 @@ test_tx_stop_start(void **state)
 	dropped = fe_xstat("tx_q0_dropped");
 	flows_out(100);
 	/* the device does not poll: the frames stay in flight */
-	n = tx_n(g.fe, g.tx_mp, 4096);
+	n = inproc_tx(g.fe, 0, g.be, g.tx_mp, 4096);
 	printf("%" PRIu32 " frames in flight\n", n);
 	assert_true(n > 0);
 	/* (and sent ones not reclaimed yet) */
@@ -349,16 +270,17 @@ test_tx_stop_start(void **state)
 		 n);
 	assert_non_null(strstr(log, line));
 	free(log);
+	inproc_seq_resync(g.be);
 	s1 = fe_stats();
 	assert_int_equal(s1.opackets - s0.opackets, 100);
-	assert_int_equal(s1.obytes - s0.obytes, 100 * FRAME);
+	assert_int_equal(s1.obytes - s0.obytes, 100 * INPROC_FRAME);
 	assert_int_equal(s1.oerrors - s0.oerrors, n);
 	assert_int_equal(fe_xstat("tx_q0_dropped") - dropped, n);
 	assert_int_equal(inproc_queue_state(g.fe, 0, true), STOPPED);
 	assert_int_equal(inproc_queue_state(g.fe, 0, false), STARTED);
 	assert_int_equal(rte_mempool_in_use_count(g.tx_mp), 0);
-	assert_int_equal(tx_n(g.fe, g.tx_mp, BURST), 0);
-	assert_true(rx_none(g.be));	/* the reset dropped them */
+	assert_int_equal(inproc_tx(g.fe, 0, g.be, g.tx_mp, BURST), 0);
+	assert_true(inproc_rx_none(g.be, 0));	/* the reset dropped them */
 	assert_int_equal(rte_mempool_in_use_count(g.tx_mp), 0);
 	flows_in(100);		/* the other queue runs on */
 
@@ -397,7 +319,7 @@ test_deferred(void **state)
 	fe_setup(false, true, false);
 	assert_int_equal(inproc_queue_state(g.fe, 0, false), STARTED);
 	assert_int_equal(inproc_queue_state(g.fe, 0, true), STOPPED);
-	assert_int_equal(tx_n(g.fe, g.tx_mp, BURST), 0);
+	assert_int_equal(inproc_tx(g.fe, 0, g.be, g.tx_mp, BURST), 0);
 	flows_in(100);
 	assert_int_equal(rte_eth_dev_tx_queue_start(g.fe, 0), 0);
 	assert_int_equal(inproc_queue_state(g.fe, 0, true), STARTED);
@@ -437,8 +359,8 @@ test_port_stop_keeps(void **state)
 	(void)state;
 	fe_setup(false, false, false);
 	s0 = fe_stats();
-	assert_int_equal(tx_n(g.be, g.p.be_mp, 20), 20);
-	n = tx_n(g.fe, g.tx_mp, 64);
+	assert_int_equal(inproc_tx(g.be, 0, g.fe, g.p.be_mp, 20), 20);
+	n = inproc_tx(g.fe, 0, g.be, g.tx_mp, 64);
 	assert_true(n > 0);
 	inproc_log_start();
 	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
@@ -450,8 +372,8 @@ test_port_stop_keeps(void **state)
 	free(log);
 	assert_int_equal(rte_eth_dev_start(g.fe), 0);
 	assert_true(inproc_link_wait(g.fe, true, 5000));
-	assert_int_equal(rx_n(g.fe, 20), 20);
-	assert_int_equal(rx_n(g.be, n), n);
+	assert_int_equal(inproc_rx(g.fe, 0, 20), 20);
+	assert_int_equal(inproc_rx(g.be, 0, n), n);
 	s1 = fe_stats();
 	assert_int_equal(s1.ipackets - s0.ipackets, 20);
 	assert_int_equal(s1.opackets - s0.opackets, n);
@@ -525,10 +447,11 @@ test_drop_stats_monotonic(void **state)
 	for (int i = 0; i < 50; i++) {
 		pthread_t t;
 
-		assert_int_equal(tx_n(g.be, g.p.be_mp, 400), 400);
+		assert_int_equal(inproc_tx(g.be, 0, g.fe, g.p.be_mp, 400), 400);
 		mon_start(&t, false);
 		assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
 		mon_stop(t);
+		inproc_seq_resync(g.fe);
 		assert_int_equal(fe_stats().ipackets, mon.base);
 		if (mon.max_ipackets != mon.base) {
 			printf("queue stop: ipackets read %" PRIu64 ", %" PRIu64
@@ -569,7 +492,7 @@ test_stop_waits(void **state)
 	while (rte_get_timer_cycles() < end || rounds < 200) {
 		struct rte_eth_stats a, b;
 
-		sent += tx_n(g.be, g.p.be_mp, 256);
+		sent += inproc_tx(g.be, 0, g.fe, g.p.be_mp, 256);
 		rte_delay_us_block(rounds % 4);
 		assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
 		assert_int_equal(rte_eth_stats_get(g.fe, &a), 0);
@@ -589,6 +512,7 @@ test_stop_waits(void **state)
 	} while (s1.ipackets + s1.imissed - s0.ipackets - s0.imissed < sent &&
 		 rte_get_timer_cycles() < end);
 	inproc_rx_worker_stop(&w);
+	inproc_seq_resync(g.fe);	/* received there, or dropped */
 	s1 = fe_stats();
 	printf("%u rounds: %" PRIu64 " frames sent, %" PRIu64
 	       " received (%" PRIu64 " by the other thread), %" PRIu64
@@ -617,7 +541,7 @@ test_drop_stats_reset(void **state)
 		pthread_t t;
 
 		flows_in(100);	/* ipackets > 0 */
-		assert_int_equal(tx_n(g.be, g.p.be_mp, 400), 400);
+		assert_int_equal(inproc_tx(g.be, 0, g.fe, g.p.be_mp, 400), 400);
 		mon_start(&t, true);
 		assert_int_equal(rte_vfio_user_stop(dev), 0);
 		assert_true(inproc_link_wait(g.fe, false, 5000));
@@ -625,6 +549,7 @@ test_drop_stats_reset(void **state)
 		assert_true(inproc_link_wait(g.fe, true, 10000));
 		mon_stop(t);
 		assert_true(inproc_link_wait(g.be, true, 5000));
+		inproc_seq_resync(g.fe);
 		st = fe_stats();
 		resets += !mon.reset;
 		/* (only a reset during the drop is looked at: made when
@@ -668,16 +593,17 @@ test_reconnect(void **state)
 	 * device goes are dropped with its rings, counted */
 	assert_int_equal(rte_eth_dev_tx_queue_stop(g.fe, 0), 0);
 	s0 = fe_stats();
-	assert_int_equal(tx_n(g.be, g.p.be_mp, 10), 10);
+	assert_int_equal(inproc_tx(g.be, 0, g.fe, g.p.be_mp, 10), 10);
 	assert_int_equal(rte_vfio_user_stop(dev), 0);
 	assert_true(inproc_link_wait(g.fe, false, 5000));
 	assert_int_equal(rte_vfio_user_start(dev), 0);
 	assert_true(inproc_link_wait(g.fe, true, 10000));
+	inproc_seq_resync(g.fe);
 	s1 = fe_stats();
 	assert_int_equal(s1.imissed - s0.imissed, 10);
 	assert_int_equal(s1.ipackets, s0.ipackets);
 	assert_true(inproc_link_wait(g.be, true, 5000));
-	assert_int_equal(tx_n(g.fe, g.tx_mp, BURST), 0);
+	assert_int_equal(inproc_tx(g.fe, 0, g.be, g.tx_mp, BURST), 0);
 	flows_in(100);
 	assert_int_equal(rte_eth_dev_tx_queue_start(g.fe, 0), 0);
 	flows_out(100);
@@ -705,12 +631,12 @@ test_move(void **state)
 	assert_int_equal(rte_eth_dev_rx_queue_stop(g.fe, 0), 0);
 	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, sock2, &st), 0);
 	assert_int_equal(inproc_queue_state(g.fe, 0, false), STOPPED);
-	assert_int_equal(tx_n(be2, g.p.be_mp, BURST), 0);
-	assert_true(rx_none(g.fe));
+	assert_int_equal(inproc_tx(be2, 0, g.fe, g.p.be_mp, BURST), 0);
+	assert_true(inproc_rx_none(g.fe, 0));
 	assert_int_equal(rte_mempool_in_use_count(g.rx_mp), 0);
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.fe, 0), 0);
-	flows(be2, g.p.be_mp, g.fe, 100);
-	flows(g.fe, g.tx_mp, be2, 100);
+	inproc_flows(be2, g.p.be_mp, g.fe, 100);
+	inproc_flows(g.fe, g.tx_mp, be2, 100);
 	/* back, started */
 	assert_int_equal(rte_pmd_vfio_user_client_move(g.fe, g.p.sock, &st), 0);
 	flows_in(100);
@@ -836,14 +762,7 @@ group_setup(void **state)
 		return -1;
 	g.be = g.p.be;
 	g.fe = g.p.fe;
-	/* no cache: what is not in the pool is held by someone */
-	g.rx_mp = rte_pktmbuf_pool_create("fe_rx", 2047, 0, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE,
-					  SOCKET_ID_ANY);
-	g.tx_mp = rte_pktmbuf_pool_create("fe_tx", 8191, 0, 0,
-					  RTE_MBUF_DEFAULT_BUF_SIZE,
-					  SOCKET_ID_ANY);
-	return g.rx_mp != NULL && g.tx_mp != NULL ? 0 : -1;
+	return inproc_nocache_pools(&g.rx_mp, &g.tx_mp);
 }
 
 int
