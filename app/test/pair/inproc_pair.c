@@ -48,25 +48,26 @@ inproc_link_wait(uint16_t port, bool up, unsigned int ms)
 	return inproc_link_up(port) == up;
 }
 
-int
-inproc_port_start(uint16_t port, const struct rte_eth_conf *conf,
-		  uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp)
+/* inproc_port_start() with pairs queue pairs */
+static int
+pairs_start(uint16_t port, const struct rte_eth_conf *conf, uint16_t pairs,
+	    uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp)
 {
 	static const struct rte_eth_conf defaults;
 	const char *what = "configure";
 	int ret;
 
-	ret = rte_eth_dev_configure(port, 1, 1,
+	ret = rte_eth_dev_configure(port, pairs, pairs,
 				    conf != NULL ? conf : &defaults);
-	if (ret == 0) {
+	for (uint16_t q = 0; ret == 0 && q < pairs; q++) {
 		what = "rx queue setup";
-		ret = rte_eth_rx_queue_setup(port, 0, nb_rx, SOCKET_ID_ANY,
+		ret = rte_eth_rx_queue_setup(port, q, nb_rx, SOCKET_ID_ANY,
 					     NULL, mp);
-	}
-	if (ret == 0) {
-		what = "tx queue setup";
-		ret = rte_eth_tx_queue_setup(port, 0, nb_tx, SOCKET_ID_ANY,
-					     NULL);
+		if (ret == 0) {
+			what = "tx queue setup";
+			ret = rte_eth_tx_queue_setup(port, q, nb_tx,
+						     SOCKET_ID_ANY, NULL);
+		}
 	}
 	if (ret == 0) {
 		what = "start";
@@ -76,6 +77,13 @@ inproc_port_start(uint16_t port, const struct rte_eth_conf *conf,
 		fprintf(stderr, "port %u: %s: %s\n", port, what,
 			strerror(-ret));
 	return ret;
+}
+
+int
+inproc_port_start(uint16_t port, const struct rte_eth_conf *conf,
+		  uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp)
+{
+	return pairs_start(port, conf, 1, nb_rx, nb_tx, mp);
 }
 
 int
@@ -97,7 +105,7 @@ int
 inproc_pair_up(struct inproc_pair *p, const char *name, const char *mem_args,
 	       const char *fe_devargs)
 {
-	char vdev[160], prefix[64], fe_args[256], mem[64];
+	char vdev[160], prefix[64], mem[64];
 	char *eal[16], *tok, *save = NULL;
 	int n = 0;
 
@@ -111,8 +119,6 @@ inproc_pair_up(struct inproc_pair *p, const char *name, const char *mem_args,
 	snprintf(p->sock, sizeof(p->sock), "%s/be.sock", p->dir);
 	snprintf(prefix, sizeof(prefix), "%s-%d", name, (int)getpid());
 	snprintf(vdev, sizeof(vdev), "net_vfio_user0,path=%s", p->sock);
-	snprintf(fe_args, sizeof(fe_args), "path=%s%s%s", p->sock,
-		 fe_devargs[0] != '\0' ? "," : "", fe_devargs);
 	snprintf(mem, sizeof(mem), "%s", mem_args);
 	eal[n++] = (char *)(uintptr_t)name;
 	eal[n++] = (char *)(uintptr_t) "-l";
@@ -144,13 +150,9 @@ inproc_pair_up(struct inproc_pair *p, const char *name, const char *mem_args,
 		fprintf(stderr, "device port setup failed\n");
 		return -1;
 	}
-	if (rte_vdev_init("net_virtio_vfio_user0", fe_args) != 0 ||
-	    rte_eth_dev_get_port_by_name("net_virtio_vfio_user0", &p->fe) !=
-		    0 ||
-	    inproc_port_start(p->fe, NULL, 0, 0, p->fe_mp) != 0) {
-		fprintf(stderr, "frontend port setup failed\n");
+	if (inproc_frontend_add(p, "net_virtio_vfio_user0", p->sock, fe_devargs,
+				1, &p->fe) != 0)
 		return -1;
-	}
 	if (!inproc_link_wait(p->be, true, 5000) ||
 	    !inproc_link_wait(p->fe, true, 5000)) {
 		fprintf(stderr, "links not up\n");
@@ -171,6 +173,24 @@ inproc_device_add(struct inproc_pair *p, const char *name, const char *sock,
 	    rte_eth_dev_get_port_by_name(name, port) != 0 ||
 	    inproc_port_start(*port, NULL, 1024, 1024, p->be_mp) != 0) {
 		fprintf(stderr, "device port %s setup failed\n", name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+inproc_frontend_add(struct inproc_pair *p, const char *name, const char *sock,
+		    const char *devargs, uint16_t pairs, uint16_t *port)
+{
+	char args[256];
+
+	snprintf(args, sizeof(args), "path=%s%s%s", sock,
+		 devargs[0] != '\0' ? "," : "", devargs);
+	if (rte_vdev_init(name, args) != 0 ||
+	    rte_eth_dev_get_port_by_name(name, port) != 0 ||
+	    (pairs > 0 &&
+	     pairs_start(*port, NULL, pairs, 0, 0, p->fe_mp) != 0)) {
+		fprintf(stderr, "frontend port %s setup failed\n", name);
 		return -1;
 	}
 	return 0;

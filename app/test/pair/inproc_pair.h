@@ -44,6 +44,15 @@ int inproc_pair_up(struct inproc_pair *p, const char *name,
 int inproc_device_add(struct inproc_pair *p, const char *name, const char *sock,
 		      const char *devargs, uint16_t *port);
 
+/* Another frontend port (vdev name, e.g. "net_virtio_vfio_user1")
+ * driving the device at sock, with devargs (may be empty): configured
+ * with pairs queue pairs of the default sizes (receiving into fe_mp) and
+ * started, or with pairs 0 only probed (the caller configures it). 0, or
+ * -1 said on stderr. The caller stops and closes it. */
+int inproc_frontend_add(struct inproc_pair *p, const char *name,
+			const char *sock, const char *devargs, uint16_t pairs,
+			uint16_t *port);
+
 /*
  * Configure port with conf (NULL: the defaults) and one queue pair of
  * nb_rx / nb_tx descriptors (0: the PMD's default), receiving into mp,

@@ -471,7 +471,7 @@ kept_gso(uint16_t from, struct rte_mempool *mp, uint16_t to)
 static void
 test_kept(void **state)
 {
-	char sock[128], args[160];
+	char sock[128];
 	struct rte_mbuf *m[RTE_DIM(shapes)];
 	const uint16_t n = RTE_DIM(shapes);
 
@@ -480,12 +480,9 @@ test_kept(void **state)
 	assert_int_equal(inproc_device_add(&g, "net_vfio_user1", sock,
 					   "rx_partial=1", &be2),
 			 0);
-	snprintf(args, sizeof(args), "path=%s,rx_partial=1", sock);
-	assert_int_equal(rte_vdev_init("net_virtio_vfio_user1", args), 0);
-	assert_int_equal(rte_eth_dev_get_port_by_name("net_virtio_vfio_user1",
-						      &fe2),
+	assert_int_equal(inproc_frontend_add(&g, "net_virtio_vfio_user1", sock,
+					     "rx_partial=1", 1, &fe2),
 			 0);
-	assert_int_equal(inproc_port_start(fe2, NULL, 0, 0, g.fe_mp), 0);
 	kept_port(be2, true, false, g.be_mp);
 	kept_port(fe2, true, false, g.fe_mp);
 

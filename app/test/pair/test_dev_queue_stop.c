@@ -542,23 +542,11 @@ mq_ports(uint16_t ports[2], int i, uint16_t nrx, uint16_t ntx,
 							SOCKET_ID_ANY, NULL),
 				 0);
 	assert_int_equal(rte_eth_dev_start(ports[0]), 0);
-	snprintf(args, sizeof(args), "path=%s,queues=%u%s%s", sock, fe_pairs,
+	snprintf(args, sizeof(args), "queues=%u%s%s", fe_pairs,
 		 g.layout[0] != '\0' ? "," : "", g.layout);
-	assert_int_equal(rte_vdev_init(name[1], args), 0);
-	assert_int_equal(rte_eth_dev_get_port_by_name(name[1], &ports[1]), 0);
-	assert_int_equal(rte_eth_dev_configure(ports[1], fe_pairs, fe_pairs,
-					       &conf),
+	assert_int_equal(inproc_frontend_add(&g.p, name[1], sock, args,
+					     fe_pairs, &ports[1]),
 			 0);
-	for (uint16_t q = 0; q < fe_pairs; q++) {
-		assert_int_equal(rte_eth_rx_queue_setup(ports[1], q, 0,
-							SOCKET_ID_ANY, NULL,
-							g.p.fe_mp),
-				 0);
-		assert_int_equal(rte_eth_tx_queue_setup(ports[1], q, 0,
-							SOCKET_ID_ANY, NULL),
-				 0);
-	}
-	assert_int_equal(rte_eth_dev_start(ports[1]), 0);
 	assert_true(inproc_link_wait(ports[1], true, 5000));
 	assert_true(inproc_link_wait(ports[0], true, 5000));
 	inproc_seq_resync(ports[0]);

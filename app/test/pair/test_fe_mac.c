@@ -19,7 +19,6 @@
 
 #include <cmocka.h>
 
-#include <rte_bus_vdev.h>
 #include <rte_ethdev.h>
 #include <rte_vfio_user.h>
 
@@ -118,17 +117,14 @@ test_mac_of_late_device(void **state)
 		.addr_bytes = { 0x02, 0x76, 0x6d, 0x00, 0x00, 0x07 }
 	};
 	struct rte_ether_addr mac, dev;
-	char sock[128], args[192];
+	char sock[128];
 	uint16_t fe, be;
 
 	(void)state;
 	snprintf(sock, sizeof(sock), "%s/late.sock", g.dir);
-	snprintf(args, sizeof(args), "path=%s,reconnect=20", sock);
-	assert_int_equal(rte_vdev_init("net_virtio_vfio_user1", args), 0);
-	assert_int_equal(rte_eth_dev_get_port_by_name("net_virtio_vfio_user1",
-						      &fe),
+	assert_int_equal(inproc_frontend_add(&g, "net_virtio_vfio_user1", sock,
+					     "reconnect=20", 1, &fe),
 			 0);
-	assert_int_equal(inproc_port_start(fe, NULL, 0, 0, g.fe_mp), 0);
 	assert_int_equal(inproc_device_add(&g, "net_vfio_user1", sock,
 					   "mac=02:76:6d:00:00:07", &be),
 			 0);

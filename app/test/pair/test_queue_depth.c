@@ -452,10 +452,8 @@ test_fewer_device_pairs(void **state)
 	snprintf(sock, sizeof(sock), "%s/be1.sock", g.p.dir);
 	snprintf(args, sizeof(args), "path=%s,queues=1", sock);
 	assert_int_equal(rte_vdev_init("net_vfio_user1", args), 0);
-	snprintf(args, sizeof(args), "path=%s,queues=4", sock);
-	assert_int_equal(rte_vdev_init("net_virtio_vfio_user1", args), 0);
-	assert_int_equal(rte_eth_dev_get_port_by_name("net_virtio_vfio_user1",
-						      &fe),
+	assert_int_equal(inproc_frontend_add(&g.p, "net_virtio_vfio_user1",
+					     sock, "queues=4", 0, &fe),
 			 0);
 	assert_int_equal(rte_eth_dev_info_get(fe, &info), 0);
 	assert_int_equal(info.max_rx_queues, 1);

@@ -49,7 +49,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <rte_bus_vdev.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_epoll.h>
@@ -652,7 +651,7 @@ test_no_ring_reset(void **state)
 {
 	struct rte_eth_rxconf rxc = { .rx_deferred_start = 1 };
 	struct rte_eth_txconf txc = { .tx_deferred_start = 1 };
-	char sock3[128], args[192];
+	char sock3[128];
 	uint16_t be3, fe3;
 
 	(void)state;
@@ -660,12 +659,9 @@ test_no_ring_reset(void **state)
 	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user2", sock3, "",
 					   &be3),
 			 0);
-	snprintf(args, sizeof(args), "path=%s,ring_reset=0", sock3);
-	assert_int_equal(rte_vdev_init("net_virtio_vfio_user1", args), 0);
-	assert_int_equal(rte_eth_dev_get_port_by_name("net_virtio_vfio_user1",
-						      &fe3),
+	assert_int_equal(inproc_frontend_add(&g.p, "net_virtio_vfio_user1",
+					     sock3, "ring_reset=0", 1, &fe3),
 			 0);
-	assert_int_equal(inproc_port_start(fe3, NULL, 0, 0, g.p.fe_mp), 0);
 	assert_int_equal(rte_eth_dev_rx_queue_stop(fe3, 0), -ENOTSUP);
 	assert_int_equal(rte_eth_dev_tx_queue_stop(fe3, 0), -ENOTSUP);
 	assert_int_equal(inproc_queue_state(fe3, 0, false), STARTED);
@@ -692,9 +688,8 @@ test_no_ring_reset(void **state)
 static void
 test_fewer_pairs(void **state)
 {
-	struct rte_eth_conf conf = { 0 };
 	struct rte_ether_addr mac = { { 0x02, 0, 0, 0, 0x42, 0x01 } };
-	char sock4[128], args[192];
+	char sock4[128];
 	uint16_t be4, be5, fe4;
 	uint64_t t0;
 	int ret;
@@ -704,22 +699,10 @@ test_fewer_pairs(void **state)
 	assert_int_equal(inproc_device_add(&g.p, "net_vfio_user3", sock4,
 					   "queues=2", &be4),
 			 0);
-	snprintf(args, sizeof(args), "path=%s,queues=2,reconnect=20", sock4);
-	assert_int_equal(rte_vdev_init("net_virtio_vfio_user3", args), 0);
-	assert_int_equal(rte_eth_dev_get_port_by_name("net_virtio_vfio_user3",
-						      &fe4),
+	assert_int_equal(inproc_frontend_add(&g.p, "net_virtio_vfio_user3",
+					     sock4, "queues=2,reconnect=20", 2,
+					     &fe4),
 			 0);
-	assert_int_equal(rte_eth_dev_configure(fe4, 2, 2, &conf), 0);
-	for (uint16_t q = 0; q < 2; q++) {
-		assert_int_equal(rte_eth_rx_queue_setup(fe4, q, 0,
-							SOCKET_ID_ANY, NULL,
-							g.p.fe_mp),
-				 0);
-		assert_int_equal(rte_eth_tx_queue_setup(fe4, q, 0,
-							SOCKET_ID_ANY, NULL),
-				 0);
-	}
-	assert_int_equal(rte_eth_dev_start(fe4), 0);
 	assert_true(inproc_link_wait(fe4, true, 5000));
 	/* the device replaced by one of 1 pair at the same path */
 	assert_int_equal(rte_eth_dev_stop(be4), 0);
