@@ -441,6 +441,28 @@ save_from(struct rte_vfio_user_client *c, bool precopy)
 	stream_len += (size_t)n;
 }
 
+/*
+ * The driver goes over to device i: stream (what is left of the state)
+ * loaded into cb, its client there (RESUMING), and the device run; the
+ * driver's client on the device of nic_common's helpers detached, that
+ * device seeing it go; then i is theirs.
+ */
+static void
+move_to(struct nic_drv *d, struct rte_vfio_user_client *cb, int i)
+{
+	int from = nic.dev_id;
+
+	assert_int_equal(rte_vfio_user_client_mig_write(cb, stream, stream_len),
+			 0);
+	assert_int_equal(rte_vfio_user_client_mig_set_state(
+				 cb, RTE_VFIO_USER_MIG_RUNNING),
+			 0);
+	rte_vfio_user_client_detach(d->c);
+	assert_true(NIC_WAIT(rte_vfio_user_is_connected(from) == 0, 2000));
+	d->c = cb;
+	use_dev(i);
+}
+
 /* ---- tests ---- */
 
 static void
@@ -492,17 +514,7 @@ round_trip(uint64_t features, uint16_t qsize)
 	stream_len = (size_t)rte_vfio_user_client_mig_read(d->c, stream,
 							   STREAM_MAX);
 	assert_true(stream_len > 0);
-	assert_int_equal(rte_vfio_user_client_mig_write(cb, stream, stream_len),
-			 0);
-	assert_int_equal(rte_vfio_user_client_mig_set_state(
-				 cb, RTE_VFIO_USER_MIG_RUNNING),
-			 0);
-	/* the driver goes over to B */
-	rte_vfio_user_client_detach(d->c);
-	assert_true(NIC_WAIT(rte_vfio_user_is_connected(devs[0].dev_id) == 0,
-			     2000));
-	d->c = cb;
-	use_dev(1);
+	move_to(d, cb, 1);	/* the driver goes over to B */
 	/* the frame that waited comes out of B's indices */
 	sa.last_avail[1]++;
 	sa.last_used[1]++;
@@ -899,16 +911,7 @@ test_d3hot_moves(void **state)
 				 cb, RTE_VFIO_USER_MIG_RESUMING),
 			 0);
 	save_from(d->c, false);
-	assert_int_equal(rte_vfio_user_client_mig_write(cb, stream, stream_len),
-			 0);
-	assert_int_equal(rte_vfio_user_client_mig_set_state(
-				 cb, RTE_VFIO_USER_MIG_RUNNING),
-			 0);
-	rte_vfio_user_client_detach(d->c);
-	assert_true(NIC_WAIT(rte_vfio_user_is_connected(devs[0].dev_id) == 0,
-			     2000));
-	d->c = cb;
-	use_dev(1);
+	move_to(d, cb, 1);
 	assert_int_equal(rte_vfio_user_pci_pm_state(vun(1)->pci),
 			 RTE_VFIO_USER_PCI_PM_D3HOT);
 	assert_int_equal(nic_xstat("pci_power_state"), 3);
