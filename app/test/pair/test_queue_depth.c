@@ -170,16 +170,13 @@ tx_depth(uint16_t nb_desc, uint32_t want)
 static void
 test_layout(void **state)
 {
-	uint64_t id, features;
+	uint64_t features;
 	bool packed = strstr(g.layout, "packed_vq=0") == NULL;
 	bool in_order = strstr(g.layout, "in_order=0") == NULL;
 
 	(void)state;
 	fe_start(0, 0, g.fe_mp);
-	assert_int_equal(rte_eth_xstats_get_id_by_name(g.be, "driver_features",
-						       &id),
-			 0);
-	assert_int_equal(rte_eth_xstats_get_by_id(g.be, &id, &features, 1), 1);
+	features = inproc_xstat(g.be, "driver_features");
 	printf("negotiated: packed %d, in order %d\n",
 	       (int)((features >> 34) & 1), (int)((features >> 35) & 1));
 	assert_int_equal((features >> 34) & 1, packed);

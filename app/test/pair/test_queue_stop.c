@@ -160,17 +160,6 @@ fe_stats(void)
 	return st;
 }
 
-/* The frontend's extended statistic called name. */
-static uint64_t
-fe_xstat(const char *name)
-{
-	uint64_t id, v;
-
-	assert_int_equal(rte_eth_xstats_get_id_by_name(g.fe, name, &id), 0);
-	assert_int_equal(rte_eth_xstats_get_by_id(g.fe, &id, &v, 1), 1);
-	return v;
-}
-
 /* rx queue 0's interrupt comes once the device delivers a frame. */
 static void
 rx_intr_comes(void)
@@ -203,7 +192,7 @@ test_rx_stop_start(void **state)
 	assert_true(rte_mempool_in_use_count(g.rx_mp) > NB_RX - 2 * BURST);
 	before = rx_q0_packets();
 	s0 = fe_stats();
-	dropped = fe_xstat("rx_q0_dropped");
+	dropped = inproc_xstat(g.fe, "rx_q0_dropped");
 	/* delivered, never received: dropped at the stop, counted, said */
 	assert_int_equal(inproc_tx(g.be, 0, g.fe, g.p.be_mp, 50), 50);
 
@@ -216,7 +205,7 @@ test_rx_stop_start(void **state)
 	inproc_seq_resync(g.fe);
 	s1 = fe_stats();
 	assert_int_equal(s1.imissed - s0.imissed, 50);
-	assert_int_equal(fe_xstat("rx_q0_dropped") - dropped, 50);
+	assert_int_equal(inproc_xstat(g.fe, "rx_q0_dropped") - dropped, 50);
 	assert_int_equal(s1.ipackets, s0.ipackets);
 	assert_int_equal(s1.ibytes, s0.ibytes);
 	assert_int_equal(inproc_queue_state(g.fe, 0, false), STOPPED);
@@ -250,7 +239,7 @@ test_tx_stop_start(void **state)
 	(void)state;
 	fe_setup(false, false, false);
 	s0 = fe_stats();
-	dropped = fe_xstat("tx_q0_dropped");
+	dropped = inproc_xstat(g.fe, "tx_q0_dropped");
 	flows_out(100);
 	/* the device does not poll: the frames stay in flight */
 	n = inproc_tx(g.fe, 0, g.be, g.tx_mp, 4096);
@@ -274,7 +263,7 @@ test_tx_stop_start(void **state)
 	assert_int_equal(s1.opackets - s0.opackets, 100);
 	assert_int_equal(s1.obytes - s0.obytes, 100 * INPROC_FRAME);
 	assert_int_equal(s1.oerrors - s0.oerrors, n);
-	assert_int_equal(fe_xstat("tx_q0_dropped") - dropped, n);
+	assert_int_equal(inproc_xstat(g.fe, "tx_q0_dropped") - dropped, n);
 	assert_int_equal(inproc_queue_state(g.fe, 0, true), STOPPED);
 	assert_int_equal(inproc_queue_state(g.fe, 0, false), STARTED);
 	assert_int_equal(rte_mempool_in_use_count(g.tx_mp), 0);
