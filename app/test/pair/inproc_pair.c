@@ -50,24 +50,25 @@ inproc_link_wait(uint16_t port, bool up, unsigned int ms)
 
 /* inproc_port_start() with pairs queue pairs */
 static int
-pairs_start(uint16_t port, const struct rte_eth_conf *conf, uint16_t pairs,
-	    uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp)
+queues_start(uint16_t port, const struct rte_eth_conf *conf, uint16_t nrx,
+	     uint16_t ntx, uint16_t nb_rx, uint16_t nb_tx,
+	     struct rte_mempool *mp)
 {
 	static const struct rte_eth_conf defaults;
 	const char *what = "configure";
 	int ret;
 
-	ret = rte_eth_dev_configure(port, pairs, pairs,
+	ret = rte_eth_dev_configure(port, nrx, ntx,
 				    conf != NULL ? conf : &defaults);
-	for (uint16_t q = 0; ret == 0 && q < pairs; q++) {
+	for (uint16_t q = 0; ret == 0 && q < nrx; q++) {
 		what = "rx queue setup";
 		ret = rte_eth_rx_queue_setup(port, q, nb_rx, SOCKET_ID_ANY,
 					     NULL, mp);
-		if (ret == 0) {
-			what = "tx queue setup";
-			ret = rte_eth_tx_queue_setup(port, q, nb_tx,
-						     SOCKET_ID_ANY, NULL);
-		}
+	}
+	for (uint16_t q = 0; ret == 0 && q < ntx; q++) {
+		what = "tx queue setup";
+		ret = rte_eth_tx_queue_setup(port, q, nb_tx, SOCKET_ID_ANY,
+					     NULL);
 	}
 	if (ret == 0) {
 		what = "start";
@@ -83,7 +84,7 @@ int
 inproc_port_start(uint16_t port, const struct rte_eth_conf *conf,
 		  uint16_t nb_rx, uint16_t nb_tx, struct rte_mempool *mp)
 {
-	return pairs_start(port, conf, 1, nb_rx, nb_tx, mp);
+	return queues_start(port, conf, 1, 1, nb_rx, nb_tx, mp);
 }
 
 int
@@ -189,11 +190,49 @@ inproc_frontend_add(struct inproc_pair *p, const char *name, const char *sock,
 	if (rte_vdev_init(name, args) != 0 ||
 	    rte_eth_dev_get_port_by_name(name, port) != 0 ||
 	    (pairs > 0 &&
-	     pairs_start(*port, NULL, pairs, 0, 0, p->fe_mp) != 0)) {
+	     queues_start(*port, NULL, pairs, pairs, 0, 0, p->fe_mp) != 0)) {
 		fprintf(stderr, "frontend port %s setup failed\n", name);
 		return -1;
 	}
 	return 0;
+}
+
+void
+inproc_mq_ports(struct inproc_pair *p, uint16_t ports[2], int i, uint16_t nrx,
+		uint16_t ntx, const char *be_args, uint16_t fe_pairs,
+		uint16_t fe_nb_rx, uint16_t fe_nb_tx, const char *fe_args)
+{
+	char sock[128], name[2][32], args[256];
+
+	snprintf(sock, sizeof(sock), "%s/mq%d.sock", p->dir, i);
+	snprintf(name[0], sizeof(name[0]), "net_vfio_user%d", i);
+	snprintf(name[1], sizeof(name[1]), "net_virtio_vfio_user%d", i);
+	snprintf(args, sizeof(args), "path=%s,queues=2%s%s", sock,
+		 be_args[0] != '\0' ? "," : "", be_args);
+	assert_int_equal(rte_vdev_init(name[0], args), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name(name[0], &ports[0]), 0);
+	assert_int_equal(queues_start(ports[0], NULL, nrx, ntx, 1024, 1024,
+				      p->be_mp),
+			 0);
+	snprintf(args, sizeof(args), "queues=%u%s%s", fe_pairs,
+		 fe_args[0] != '\0' ? "," : "", fe_args);
+	assert_int_equal(inproc_frontend_add(p, name[1], sock, args, 0,
+					     &ports[1]),
+			 0);
+	assert_int_equal(queues_start(ports[1], NULL, fe_pairs, fe_pairs,
+				      fe_nb_rx, fe_nb_tx, p->fe_mp),
+			 0);
+	assert_true(inproc_link_wait(ports[1], true, 5000));
+	assert_true(inproc_link_wait(ports[0], true, 5000));
+}
+
+void
+inproc_mq_ports_close(const uint16_t ports[2])
+{
+	for (int i = 1; i >= 0; i--) {
+		assert_int_equal(rte_eth_dev_stop(ports[i]), 0);
+		assert_int_equal(rte_eth_dev_close(ports[i]), 0);
+	}
 }
 
 void

@@ -66,6 +66,24 @@ int inproc_port_start(uint16_t port, const struct rte_eth_conf *conf,
  * negative errno (said on stderr), -ETIMEDOUT for a link. */
 int inproc_fe_restart(struct inproc_pair *p, const struct rte_eth_conf *conf);
 
+/*
+ * A device and its frontend beside the pair's: device port
+ * net_vfio_user<i> of 2 pairs (more devargs in be_args, may be empty)
+ * with nrx receive and ntx transmit queues of 1024 entries (receiving
+ * into be_mp), serving mq<i>.sock in the pair's directory, in ports[0];
+ * frontend net_virtio_vfio_user<i> on it with fe_pairs pairs of fe_nb_rx
+ * / fe_nb_tx descriptors (0: the default; receiving into fe_mp; more
+ * devargs in fe_args, may be empty), in ports[1]; both started, links
+ * up. A cmocka failure if not.
+ */
+void inproc_mq_ports(struct inproc_pair *p, uint16_t ports[2], int i,
+		     uint16_t nrx, uint16_t ntx, const char *be_args,
+		     uint16_t fe_pairs, uint16_t fe_nb_rx, uint16_t fe_nb_tx,
+		     const char *fe_args);
+
+/* Both of inproc_mq_ports() stopped and closed, the frontend first. */
+void inproc_mq_ports_close(const uint16_t ports[2]);
+
 /* Both ports stopped and closed, EAL cleaned up, the directory gone. */
 void inproc_pair_down(struct inproc_pair *p);
 

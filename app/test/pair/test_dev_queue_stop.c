@@ -515,51 +515,14 @@ test_move(void **state)
 	assert_int_equal(rte_eth_dev_close(be2), 0);
 }
 
-/* A device port of 2 pairs (vdev net_vfio_user<i>, nrx / ntx queues,
- * serving be<i>.sock in the pair's directory) in ports[0], its frontend
- * (net_virtio_vfio_user<i>, fe_pairs pairs) in ports[1], both started. */
+/* inproc_mq_ports() with the frontend's rings, sequence numbers afresh. */
 static void
 mq_ports(uint16_t ports[2], int i, uint16_t nrx, uint16_t ntx,
 	 uint16_t fe_pairs)
 {
-	struct rte_eth_conf conf = { 0 };
-	char sock[128], name[2][32], args[256];
-
-	snprintf(sock, sizeof(sock), "%s/be%d.sock", g.p.dir, i);
-	snprintf(name[0], sizeof(name[0]), "net_vfio_user%d", i);
-	snprintf(name[1], sizeof(name[1]), "net_virtio_vfio_user%d", i);
-	snprintf(args, sizeof(args), "path=%s,queues=2", sock);
-	assert_int_equal(rte_vdev_init(name[0], args), 0);
-	assert_int_equal(rte_eth_dev_get_port_by_name(name[0], &ports[0]), 0);
-	assert_int_equal(rte_eth_dev_configure(ports[0], nrx, ntx, &conf), 0);
-	for (uint16_t q = 0; q < nrx; q++)
-		assert_int_equal(rte_eth_rx_queue_setup(ports[0], q, 1024,
-							SOCKET_ID_ANY, NULL,
-							g.p.be_mp),
-				 0);
-	for (uint16_t q = 0; q < ntx; q++)
-		assert_int_equal(rte_eth_tx_queue_setup(ports[0], q, 1024,
-							SOCKET_ID_ANY, NULL),
-				 0);
-	assert_int_equal(rte_eth_dev_start(ports[0]), 0);
-	snprintf(args, sizeof(args), "queues=%u%s%s", fe_pairs,
-		 g.layout[0] != '\0' ? "," : "", g.layout);
-	assert_int_equal(inproc_frontend_add(&g.p, name[1], sock, args,
-					     fe_pairs, &ports[1]),
-			 0);
-	assert_true(inproc_link_wait(ports[1], true, 5000));
-	assert_true(inproc_link_wait(ports[0], true, 5000));
+	inproc_mq_ports(&g.p, ports, i, nrx, ntx, "", fe_pairs, 0, 0, g.layout);
 	inproc_seq_resync(ports[0]);
 	inproc_seq_resync(ports[1]);
-}
-
-static void
-mq_ports_close(const uint16_t ports[2])
-{
-	for (int i = 1; i >= 0; i--) {
-		assert_int_equal(rte_eth_dev_stop(ports[i]), 0);
-		assert_int_equal(rte_eth_dev_close(ports[i]), 0);
-	}
 }
 
 /* One receive queue for the driver's two pairs: its stop stops both. */
@@ -586,7 +549,7 @@ test_rx_set(void **state)
 		assert_int_equal(rte_eth_dev_rx_queue_stop(pt[0], 0), 0);
 	}
 	assert_int_equal(rte_eth_dev_rx_queue_start(pt[0], 0), 0);
-	mq_ports_close(pt);
+	inproc_mq_ports_close(pt);
 }
 
 /* Two transmit queues sharing the driver's one pair: a stop stops the
@@ -617,7 +580,7 @@ test_tx_shared(void **state)
 		assert_int_equal(inproc_tx(pt[0], q, pt[1], g.p.be_mp, 10), 10);
 		assert_int_equal(inproc_rx(pt[1], 0, 10), 10);
 	}
-	mq_ports_close(pt);
+	inproc_mq_ports_close(pt);
 }
 
 /* Offload mode (no engine needed): the engine has the data queues. */

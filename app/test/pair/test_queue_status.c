@@ -39,7 +39,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <rte_bus_vdev.h>
 #include <rte_common.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -149,11 +148,10 @@ rx_expect(uint16_t port, uint16_t q, unsigned int done, unsigned int avail,
 {
 	assert_int_equal(rte_eth_rx_queue_count(port, q), done);
 	for (unsigned int off = 0; off < size; off++) {
-		int want = off < done	 ? RTE_ETH_RX_DESC_DONE :
-			   off < avail	 ? RTE_ETH_RX_DESC_AVAIL :
-					   RTE_ETH_RX_DESC_UNAVAIL;
-		int got = rte_eth_rx_descriptor_status(port, q,
-						       (uint16_t)off);
+		int want = off < done  ? RTE_ETH_RX_DESC_DONE :
+			   off < avail ? RTE_ETH_RX_DESC_AVAIL :
+					 RTE_ETH_RX_DESC_UNAVAIL;
+		int got = rte_eth_rx_descriptor_status(port, q, (uint16_t)off);
 
 		if (got != want)
 			fail_msg("port %u rxq %u offset %u: %d, not %d", port,
@@ -173,8 +171,7 @@ tx_expect(uint16_t port, uint16_t q, unsigned int from, int first_state,
 {
 	for (unsigned int off = 0; off < size; off++) {
 		int want = off < from ? first_state : second_state;
-		int got = rte_eth_tx_descriptor_status(port, q,
-						       (uint16_t)off);
+		int got = rte_eth_tx_descriptor_status(port, q, (uint16_t)off);
 
 		if (got != want)
 			fail_msg("port %u txq %u offset %u: %d, not %d", port,
@@ -320,62 +317,13 @@ test_not_running(void **state)
 	rx_expect(g.be, 0, 0, RING, RING);
 }
 
-/* A device port of 2 pairs with nrx / ntx queues (more devargs in
- * be_args, from a comma) and a frontend of fe_pairs pairs on it (sock
- * under the pair's directory), started, links up: ports[0] the device,
- * ports[1] the frontend. */
+/* inproc_mq_ports() with the frontend's queue sizes and rings. */
 static void
-mq_ports(uint16_t ports[2], int n, uint16_t nrx, uint16_t ntx,
+mq_ports(uint16_t ports[2], int i, uint16_t nrx, uint16_t ntx,
 	 uint16_t fe_pairs, const char *be_args)
 {
-	struct rte_eth_conf conf = { 0 };
-	char name[2][32], sock[128], args[256];
-
-	snprintf(name[0], sizeof(name[0]), "net_vfio_user%d", n);
-	snprintf(name[1], sizeof(name[1]), "net_virtio_vfio_user%d", n);
-	snprintf(sock, sizeof(sock), "%s/mq%d.sock", g.p.dir, n);
-	snprintf(args, sizeof(args), "path=%s,queues=2%s", sock, be_args);
-	assert_int_equal(rte_vdev_init(name[0], args), 0);
-	assert_int_equal(rte_eth_dev_get_port_by_name(name[0], &ports[0]), 0);
-	assert_int_equal(rte_eth_dev_configure(ports[0], nrx, ntx, &conf), 0);
-	for (uint16_t q = 0; q < nrx; q++)
-		assert_int_equal(rte_eth_rx_queue_setup(ports[0], q, RING,
-							SOCKET_ID_ANY, NULL,
-							g.p.be_mp),
-				 0);
-	for (uint16_t q = 0; q < ntx; q++)
-		assert_int_equal(rte_eth_tx_queue_setup(ports[0], q, RING,
-							SOCKET_ID_ANY, NULL),
-				 0);
-	assert_int_equal(rte_eth_dev_start(ports[0]), 0);
-	snprintf(args, sizeof(args), "path=%s,queues=%u%s%s", sock, fe_pairs,
-		 g.layout[0] != '\0' ? "," : "", g.layout);
-	assert_int_equal(rte_vdev_init(name[1], args), 0);
-	assert_int_equal(rte_eth_dev_get_port_by_name(name[1], &ports[1]), 0);
-	assert_int_equal(rte_eth_dev_configure(ports[1], fe_pairs, fe_pairs,
-					       &conf),
-			 0);
-	for (uint16_t q = 0; q < fe_pairs; q++) {
-		assert_int_equal(rte_eth_rx_queue_setup(ports[1], q, NB_RX,
-							SOCKET_ID_ANY, NULL,
-							g.p.fe_mp),
-				 0);
-		assert_int_equal(rte_eth_tx_queue_setup(ports[1], q, TX_DEPTH,
-							SOCKET_ID_ANY, NULL),
-				 0);
-	}
-	assert_int_equal(rte_eth_dev_start(ports[1]), 0);
-	assert_true(inproc_link_wait(ports[1], true, 5000));
-	assert_true(inproc_link_wait(ports[0], true, 5000));
-}
-
-static void
-mq_ports_close(const uint16_t ports[2])
-{
-	for (int i = 1; i >= 0; i--) {
-		assert_int_equal(rte_eth_dev_stop(ports[i]), 0);
-		assert_int_equal(rte_eth_dev_close(ports[i]), 0);
-	}
+	inproc_mq_ports(&g.p, ports, i, nrx, ntx, be_args, fe_pairs, NB_RX,
+			TX_DEPTH, g.layout);
 }
 
 /* One device receive queue for the driver's two pairs: their frames
@@ -393,7 +341,7 @@ test_rx_set(void **state)
 	rx_expect(pt[0], 0, 17, 2 * RING, 2 * RING);
 	recv_n(pt[0], 0, 17);
 	rx_expect(pt[0], 0, 0, 2 * RING, 2 * RING);
-	mq_ports_close(pt);
+	inproc_mq_ports_close(pt);
 }
 
 /* Two device transmit queues sharing the driver's one pair: both see its
@@ -414,7 +362,7 @@ test_tx_shared(void **state)
 			  RTE_ETH_TX_DESC_UNAVAIL, RING);
 	rx_expect(pt[1], 0, 40, NB_RX, RING);
 	recv_n(pt[1], 0, 40);
-	mq_ports_close(pt);
+	inproc_mq_ports_close(pt);
 }
 
 /* The device's rings through a copy (ring_copy=1): each call brings it
@@ -425,7 +373,7 @@ test_ring_copy(void **state)
 	uint16_t pt[2];
 
 	(void)state;
-	mq_ports(pt, 3, 1, 1, 1, ",ring_copy=1");
+	mq_ports(pt, 3, 1, 1, 1, "ring_copy=1");
 	send_n(pt[1], 0, g.p.fe_mp, 20);
 	rx_expect(pt[0], 0, 20, RING, RING);
 	tx_expect(pt[0], 0, NB_RX, RTE_ETH_TX_DESC_DONE,
@@ -436,7 +384,7 @@ test_ring_copy(void **state)
 	recv_n(pt[1], 0, 30);
 	recv_n(pt[0], 0, 20);
 	rx_expect(pt[0], 0, 0, RING, RING);
-	mq_ports_close(pt);
+	inproc_mq_ports_close(pt);
 }
 
 static int
