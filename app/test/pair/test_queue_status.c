@@ -138,47 +138,49 @@ drain(void)
 }
 
 /*
- * Receive queue q of port: rx_queue_count() done, and each offset of a
- * ring of size: DONE below done, AVAIL below avail, UNAVAIL below size,
+ * The descriptor status st (rx or tx) of port's queue q at each offset of
+ * a ring of size: first below a, second below b, third below size;
  * -EINVAL at size.
  */
+static void
+status_expect(int (*st)(uint16_t, uint16_t, uint16_t), uint16_t port,
+	      uint16_t q, unsigned int a, int first, unsigned int b, int second,
+	      int third, unsigned int size)
+{
+	for (unsigned int off = 0; off < size; off++) {
+		int want = off < a ? first : off < b ? second : third;
+		int got = st(port, q, (uint16_t)off);
+
+		if (got != want)
+			fail_msg("port %u %s queue %u offset %u: %d, not %d",
+				 port,
+				 st == rte_eth_rx_descriptor_status ? "rx" :
+								      "tx",
+				 q, off, got, want);
+	}
+	assert_int_equal(st(port, q, (uint16_t)size), -EINVAL);
+}
+
+/* Receive queue q of port: rx_queue_count() done, and each offset of a
+ * ring of size DONE below done, AVAIL below avail, UNAVAIL below size. */
 static void
 rx_expect(uint16_t port, uint16_t q, unsigned int done, unsigned int avail,
 	  unsigned int size)
 {
 	assert_int_equal(rte_eth_rx_queue_count(port, q), done);
-	for (unsigned int off = 0; off < size; off++) {
-		int want = off < done  ? RTE_ETH_RX_DESC_DONE :
-			   off < avail ? RTE_ETH_RX_DESC_AVAIL :
-					 RTE_ETH_RX_DESC_UNAVAIL;
-		int got = rte_eth_rx_descriptor_status(port, q, (uint16_t)off);
-
-		if (got != want)
-			fail_msg("port %u rxq %u offset %u: %d, not %d", port,
-				 q, off, got, want);
-	}
-	assert_int_equal(rte_eth_rx_descriptor_status(port, q, (uint16_t)size),
-			 -EINVAL);
+	status_expect(rte_eth_rx_descriptor_status, port, q, done,
+		      RTE_ETH_RX_DESC_DONE, avail, RTE_ETH_RX_DESC_AVAIL,
+		      RTE_ETH_RX_DESC_UNAVAIL, size);
 }
 
-/*
- * Transmit queue q of port, a ring of size: offsets below from
- * first_state, then second_state, -EINVAL at size.
- */
+/* Transmit queue q of port, a ring of size: offsets below from
+ * first_state, then second_state. */
 static void
 tx_expect(uint16_t port, uint16_t q, unsigned int from, int first_state,
 	  int second_state, unsigned int size)
 {
-	for (unsigned int off = 0; off < size; off++) {
-		int want = off < from ? first_state : second_state;
-		int got = rte_eth_tx_descriptor_status(port, q, (uint16_t)off);
-
-		if (got != want)
-			fail_msg("port %u txq %u offset %u: %d, not %d", port,
-				 q, off, got, want);
-	}
-	assert_int_equal(rte_eth_tx_descriptor_status(port, q, (uint16_t)size),
-			 -EINVAL);
+	status_expect(rte_eth_tx_descriptor_status, port, q, from, first_state,
+		      size, second_state, second_state, size);
 }
 
 /* Receive queue q of port not running: nothing counted, every offset
