@@ -151,7 +151,6 @@ struct vuc_vq {
 	struct vuc_cookie *cookie;	/* per head / buffer id */
 	const struct rte_memzone *mz;
 	struct rte_mempool *mp;		/* rx: refill pool */
-	struct rte_mbuf *rx_pending;	/* rx: packet being merged */
 	struct vuc_dev *dev;
 	uint64_t notify_off;		/* in the notify BAR */
 	volatile uint16_t *notify_mmap;	/* mmapped doorbell, or NULL */

@@ -44,7 +44,6 @@ vuc_vq_init_ring(struct vuc_vq *vq)
 {
 	memset(vq->mz->addr, 0, vq->mz->len);
 	memset(vq->cookie, 0, (size_t)vq->size * sizeof(*vq->cookie));
-	vq->rx_pending = NULL;
 	vq->num_free = vq->size;
 	vq->inflight = 0;
 	vuc_vq_set_want(vq, vq->want);
