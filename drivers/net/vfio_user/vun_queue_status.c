@@ -39,8 +39,18 @@
 
 VU_PMD_BURST_DEFINE(struct vun_vq)
 
-/* Buffers available on vq (at most limit), and its ring's size in *size
- * (0 and 0 when it is not ready). */
+/* Buffers available on vq, ready and the caller online (at most limit),
+ * and its ring's size in *size. */
+static uint16_t
+ready_bufs(struct vun_vq *vq, uint16_t limit, uint32_t *size)
+{
+	if (vq->shadow != NULL)
+		vun_shadow_in(vq);
+	*size = vq->size;
+	return vun_bufs_avail(vq, limit);
+}
+
+/* ready_bufs() online (0 and 0 when vq is not ready). */
 static uint16_t
 vq_bufs(struct vun_vq *vq, uint16_t limit, uint32_t *size)
 {
@@ -50,10 +60,7 @@ vq_bufs(struct vun_vq *vq, uint16_t limit, uint32_t *size)
 	*size = 0;
 	if (!vu_pmd_burst_enter(vq, &lcore))
 		return 0;
-	if (vq->shadow != NULL)
-		vun_shadow_in(vq);
-	n = vun_bufs_avail(vq, limit);
-	*size = vq->size;
+	n = ready_bufs(vq, limit, size);
 	vu_pmd_burst_leave(vq, lcore);
 	return n;
 }
@@ -100,29 +107,45 @@ vun_rx_descriptor_status(void *q, uint16_t offset)
 	return offset < n ? RTE_ETH_RX_DESC_DONE : RTE_ETH_RX_DESC_AVAIL;
 }
 
+/*
+ * The pair a transmit queue sends through is found as vun_tx_burst() finds
+ * it: online first, then the map, the pair's readiness and the map again
+ * (vun_tx_map_update() changes the pairs a grace period after it sets
+ * VUN_TX_SHARED, and clears it a grace period after): a map read offline
+ * could name a pair another queue's burst now fills without the lock, and
+ * bringing its shadow up to date beside that burst is a race.
+ */
 int
 vun_tx_descriptor_status(void *q, uint16_t offset)
 {
-	struct vun_vq *own = q, *vq = own;
+	struct vun_vq *own = q, *vq;
 	struct vun_dev *dev = own->dev;
-	uint32_t map, size;
-	uint16_t n;
+	unsigned int lcore;
+	uint32_t map, size = 0;
+	uint16_t n = 0;
 
-	if (__atomic_load_n(&own->stopped, __ATOMIC_ACQUIRE))
+	if (!vu_pmd_online(own, &lcore))
 		return RTE_ETH_TX_DESC_UNAVAIL;
-	/* the pair the queue sends through (vun_tx_burst()) */
+	if (__atomic_load_n(&own->stopped, __ATOMIC_ACQUIRE))
+		goto out;	/* its bursts send nothing */
 	map = __atomic_load_n(&dev->tx_map, __ATOMIC_ACQUIRE);
 	if (map & VUN_TX_SHARED) {
 		vq = &dev->vq[2 * (own->qid % (uint16_t)map)];
+		if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(&dev->tx_map, __ATOMIC_RELAXED) != map)
+			goto out;
 		/* the pair's bursts hold it: its shadow is theirs too */
 		rte_spinlock_lock(&vq->tx_lock);
-		n = vq_bufs(vq, (uint16_t)(offset + 1), &size);
+		n = ready_bufs(vq, (uint16_t)(offset + 1), &size);
 		rte_spinlock_unlock(&vq->tx_lock);
-	} else if (own->qid < (uint16_t)map) {
-		n = vq_bufs(vq, (uint16_t)(offset + 1), &size);
-	} else {
-		return RTE_ETH_TX_DESC_UNAVAIL;	/* a pair not enabled */
+	} else if (__atomic_load_n(&own->ready, __ATOMIC_ACQUIRE) &&
+		   own->qid < (uint16_t)map &&
+		   __atomic_load_n(&dev->tx_map, __ATOMIC_RELAXED) == map) {
+		n = ready_bufs(own, (uint16_t)(offset + 1), &size);
 	}
+	/* else a pair not enabled, or not ready */
+out:
+	vu_pmd_burst_leave(own, lcore);
 	if (size == 0)
 		return RTE_ETH_TX_DESC_UNAVAIL;
 	if (offset >= size)
