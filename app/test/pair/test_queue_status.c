@@ -22,10 +22,13 @@
  *     device transmit queue is UNAVAIL; a stopped device receive queue
  *     still counts what waits in its ring;
  *   - the device's receive queue polling two pairs sums them; a device
- *     transmit queue sharing a pair sees that pair's buffers; on rings
- *     through a copy (ring_copy=1) what the driver did since the last
- *     burst is seen;
- *   - a frame of several descriptors counts one.
+ *     transmit queue sharing a pair sees that pair's buffers (on rings
+ *     through a copy too); on rings through a copy (ring_copy=1) what the
+ *     driver did since the last burst is seen;
+ *   - a frame of several descriptors counts one;
+ *   - a frame in several mergeable receive buffers counts each, on the
+ *     frontend's receive queue and the device's transmit queue; buffers a
+ *     burst took are UNAVAIL until the frontend posts them again.
  * Argument: frontend devargs that pick the rings (default packed, in
  * order).
  */
@@ -279,6 +282,69 @@ test_dev_to_fe(void **state)
 	be_tx_expect(NB_RX);
 }
 
+/* n frames of len bytes (one segment) sent on port's queue q, all taken. */
+static void
+send_len(uint16_t port, uint16_t q, struct rte_mempool *mp, uint16_t n,
+	 uint16_t len)
+{
+	struct rte_mbuf *m[BURST];
+
+	assert_true(n <= BURST);
+	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, m, n), 0);
+	for (uint16_t i = 0; i < n; i++)
+		memset(rte_pktmbuf_append(m[i], len), 0x5a, len);
+	assert_int_equal(rte_eth_tx_burst(port, q, m, n), n);
+}
+
+/*
+ * Mergeable receive buffers smaller than a frame (the frontend's pool of
+ * 256-byte rooms; 12 header bytes + 256 in the first, 268 in each other):
+ * a 600-byte frame takes 3 buffers. The frontend counts buffers, the
+ * device's transmit queue loses 3 buffers a frame; what a burst took is
+ * posted again only at a refill (a burst's worth, 32, taken), UNAVAIL
+ * until then.
+ */
+static void
+test_mergeable(void **state)
+{
+	struct rte_mempool *mp = rte_pktmbuf_pool_create(
+		"fe_small", 4095, 0, 0, RTE_PKTMBUF_HEADROOM + 256,
+		SOCKET_ID_ANY);
+
+	(void)state;
+	if (strstr(g.layout, "mrg_rxbuf=0") != NULL) {
+		rte_mempool_free(mp);
+		skip();	/* a frame in one buffer */
+	}
+	assert_non_null(mp);
+	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
+	assert_int_equal(inproc_port_start(g.fe, NULL, NB_RX, TX_DEPTH, mp), 0);
+	assert_true(inproc_link_wait(g.fe, true, 5000));
+	assert_true(inproc_link_wait(g.be, true, 5000));
+	drain();
+	rx_expect(g.fe, 0, 0, NB_RX, RING);
+	be_tx_expect(NB_RX);
+
+	send_len(g.be, 0, g.p.be_mp, 10, 600);
+	rx_expect(g.fe, 0, 30, NB_RX, RING);
+	be_tx_expect(NB_RX - 30);
+
+	/* 10 frames, 30 buffers taken: fewer than a refill's worth */
+	recv_n(g.fe, 0, 10);
+	rx_expect(g.fe, 0, 0, NB_RX - 30, RING);
+	be_tx_expect(NB_RX - 30);
+
+	/* one more frame, 33 taken: posted again */
+	send_len(g.be, 0, g.p.be_mp, 1, 600);
+	recv_n(g.fe, 0, 1);
+	rx_expect(g.fe, 0, 0, NB_RX, RING);
+	be_tx_expect(NB_RX);
+
+	fe_setup();	/* back on the pair's pool */
+	drain();
+	rte_mempool_free(mp);
+}
+
 static void
 test_not_running(void **state)
 {
@@ -347,14 +413,13 @@ test_rx_set(void **state)
 }
 
 /* Two device transmit queues sharing the driver's one pair: both see its
- * buffers. */
+ * buffers (device port i, with be_args). */
 static void
-test_tx_shared(void **state)
+tx_shared(int i, const char *be_args)
 {
 	uint16_t pt[2];
 
-	(void)state;
-	mq_ports(pt, 2, 1, 2, 1, "");
+	mq_ports(pt, i, 1, 2, 1, be_args);
 	for (uint16_t q = 0; q < 2; q++)
 		tx_expect(pt[0], q, NB_RX, RTE_ETH_TX_DESC_DONE,
 			  RTE_ETH_TX_DESC_UNAVAIL, RING);
@@ -362,9 +427,29 @@ test_tx_shared(void **state)
 	for (uint16_t q = 0; q < 2; q++)
 		tx_expect(pt[0], q, NB_RX - 40, RTE_ETH_TX_DESC_DONE,
 			  RTE_ETH_TX_DESC_UNAVAIL, RING);
-	rx_expect(pt[1], 0, 40, NB_RX, RING);
-	recv_n(pt[1], 0, 40);
+	send_n(pt[0], 0, g.p.be_mp, 20);
+	for (uint16_t q = 0; q < 2; q++)
+		tx_expect(pt[0], q, NB_RX - 60, RTE_ETH_TX_DESC_DONE,
+			  RTE_ETH_TX_DESC_UNAVAIL, RING);
+	rx_expect(pt[1], 0, 60, NB_RX, RING);
+	recv_n(pt[1], 0, 60);
 	inproc_mq_ports_close(pt);
+}
+
+static void
+test_tx_shared(void **state)
+{
+	(void)state;
+	tx_shared(2, "");
+}
+
+/* The same on rings through a copy: the status call brings the pair's
+ * shadow up to date under the pair's lock. */
+static void
+test_tx_shared_copy(void **state)
+{
+	(void)state;
+	tx_shared(4, "ring_copy=1");
 }
 
 /* The device's rings through a copy (ring_copy=1): each call brings it
@@ -407,9 +492,11 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fe_to_dev),
 		cmocka_unit_test(test_dev_to_fe),
+		cmocka_unit_test(test_mergeable),
 		cmocka_unit_test(test_not_running),
 		cmocka_unit_test(test_rx_set),
 		cmocka_unit_test(test_tx_shared),
+		cmocka_unit_test(test_tx_shared_copy),
 		cmocka_unit_test(test_ring_copy),
 	};
 
