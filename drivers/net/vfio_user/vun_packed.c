@@ -675,9 +675,19 @@ tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
 	return 1;
 }
 
-uint16_t
-vun_packed_bufs_count(struct vun_vq *vq, uint16_t limit)
+/* Descriptor pos as the bursts see it (a view, or the copy). */
+static const struct vring_packed_desc *
+ring_pdesc(const struct vun_vq *vq, uint16_t pos)
 {
+	return &vq->pdesc[pos];
+}
+
+uint16_t
+vun_packed_bufs_count(struct vun_vq *vq, uint16_t limit, bool driver)
+{
+	const struct vring_packed_desc *(*at)(const struct vun_vq *, uint16_t) =
+		driver && vq->shadow != NULL ? vun_shadow_driver_pdesc :
+					       ring_pdesc;
 	uint16_t pos = vq->last_avail, seen = 0, n = 0;
 	bool wrap = vq->avail_wrap;
 
@@ -686,7 +696,7 @@ vun_packed_bufs_count(struct vun_vq *vq, uint16_t limit)
 
 		/* a buffer: its descriptors, the last without NEXT */
 		do {
-			f = load_flags(&vq->pdesc[pos]);
+			f = load_flags(at(vq, pos));
 			if (!is_avail(f, wrap) || ++seen > vq->size)
 				return n;
 			pos_add(&pos, &wrap, 1, vq->size);

@@ -21,10 +21,12 @@
  * stopped transmit queue's (a burst sends nothing). A stopped receive
  * queue still counts what waits in its ring.
  *
- * The ethdev API's rules are those of a burst: an EAL thread, not beside
- * a burst on the same queue. Each call is online in the device's QSBR
- * variable as a burst is; on shadow rings it brings the copy up to date
- * first, as a burst does.
+ * The calls only read: the driver's rings (behind a shadow copy too: the
+ * copy is the bursts'), and what the bursts keep of them. The ethdev API
+ * has them not beside a burst on the same queue; one there (testpmd's
+ * show commands while it forwards) gets an answer of that moment and
+ * changes nothing. Each is online in the device's QSBR variable, as a
+ * burst is, while it reads a ring.
  */
 
 #include <errno.h>
@@ -40,14 +42,12 @@
 VU_PMD_BURST_DEFINE(struct vun_vq)
 
 /* Buffers available on vq, ready and the caller online (at most limit),
- * and its ring's size in *size. */
+ * in the driver's rings, and its ring's size in *size. */
 static uint16_t
 ready_bufs(struct vun_vq *vq, uint16_t limit, uint32_t *size)
 {
-	if (vq->shadow != NULL)
-		vun_shadow_in(vq);
 	*size = vq->size;
-	return vun_bufs_avail(vq, limit);
+	return vun_bufs_avail(vq, limit, true);
 }
 
 /* ready_bufs() online (0 and 0 when vq is not ready). */
@@ -112,8 +112,7 @@ vun_rx_descriptor_status(void *q, uint16_t offset)
  * it: online first, then the map, the pair's readiness and the map again
  * (vun_tx_map_update() changes the pairs a grace period after it sets
  * VUN_TX_SHARED, and clears it a grace period after): a map read offline
- * could name a pair another queue's burst now fills without the lock, and
- * bringing its shadow up to date beside that burst is a race.
+ * could name a pair another queue's burst now fills without the lock.
  */
 int
 vun_tx_descriptor_status(void *q, uint16_t offset)
@@ -134,7 +133,7 @@ vun_tx_descriptor_status(void *q, uint16_t offset)
 		if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE) ||
 		    __atomic_load_n(&dev->tx_map, __ATOMIC_RELAXED) != map)
 			goto out;
-		/* the pair's bursts hold it: its shadow is theirs too */
+		/* the pair's bursts hold it while they move its state */
 		rte_spinlock_lock(&vq->tx_lock);
 		n = ready_bufs(vq, (uint16_t)(offset + 1), &size);
 		rte_spinlock_unlock(&vq->tx_lock);

@@ -813,14 +813,17 @@ tx_any_ctx(void *ctx, struct rte_mbuf **pkts, uint16_t n)
 }
 
 uint16_t
-vun_bufs_avail(struct vun_vq *vq, uint16_t limit)
+vun_bufs_avail(struct vun_vq *vq, uint16_t limit, bool driver)
 {
 	uint16_t n;
 
 	if (vq->packed)
-		return vun_packed_bufs_count(vq, limit);
-	n = (uint16_t)(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) -
-		       vq->last_avail);
+		return vun_packed_bufs_count(vq, limit, driver);
+	if (driver && vq->shadow != NULL)
+		n = vun_shadow_avail_idx(vq);
+	else
+		n = __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE);
+	n = (uint16_t)(n - vq->last_avail);
 	if (unlikely(n > vq->size))
 		return 0;	/* a bad index: the next burst says it */
 	return RTE_MIN(n, limit);
@@ -835,7 +838,7 @@ tx_fits(void *ctx, struct rte_mbuf **seg, uint16_t n)
 	struct vun_vq *vq = c->vq;
 
 	RTE_SET_USED(seg);
-	return vun_bufs_avail(vq, n) >= n;
+	return vun_bufs_avail(vq, n, false) >= n;
 }
 
 static const struct vu_pmd_tx_ops tx_ops = { tx_fits, tx_any_ctx };

@@ -511,16 +511,19 @@ bool vun_packed_need_interrupt(const struct vun_vq *vq,
 
 /* vun_ring.c: buffers the driver made available on vq and the device did
  * not take yet, at most limit (split or packed; 0 for a bad avail index:
- * the next burst says it). Online, vq ready. */
-uint16_t vun_bufs_avail(struct vun_vq *vq, uint16_t limit);
+ * the next burst says it): in the rings a burst uses (the copy, on shadow
+ * rings), or with driver in the driver's own rings. Reads only. Online,
+ * vq ready. */
+uint16_t vun_bufs_avail(struct vun_vq *vq, uint16_t limit, bool driver);
 
 /* vun_packed.c: the packed halves of the bursts (called online, ready) */
 uint16_t vun_rx_packed(struct vun_vq *vq,
 		       const struct rte_vfio_user_mem_table *t,
 		       struct rte_mbuf **pkts, uint16_t n);
 /* How many buffers the driver has made available from where we are, at
- * most limit (a chain of descriptors is one). */
-uint16_t vun_packed_bufs_count(struct vun_vq *vq, uint16_t limit);
+ * most limit (a chain of descriptors is one); driver: as
+ * vun_bufs_avail(). */
+uint16_t vun_packed_bufs_count(struct vun_vq *vq, uint16_t limit, bool driver);
 uint16_t vun_tx_packed(struct vun_vq *vq,
 		       const struct rte_vfio_user_mem_table *t,
 		       struct rte_mbuf **pkts, uint16_t n);

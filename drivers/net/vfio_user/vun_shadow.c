@@ -344,6 +344,13 @@ vun_shadow_avail_idx(struct vun_vq *vq)
 	return __atomic_load_n(guest_avail_idx(vq->shadow), __ATOMIC_ACQUIRE);
 }
 
+const struct vring_packed_desc *
+vun_shadow_driver_pdesc(const struct vun_vq *vq, uint16_t pos)
+{
+	return pg_ptr(&vq->shadow->area[DESC],
+		      (uint64_t)pos * sizeof(struct vring_packed_desc));
+}
+
 /* Copy the chain from head into the copy of the table (at most a ring's
  * worth: a loop ends there; the fast path checks the rest). */
 static __rte_always_inline void

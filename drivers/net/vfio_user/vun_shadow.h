@@ -64,6 +64,9 @@ bool vun_shadow_out(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 /* Split control queue: the driver's avail index now; and publish the
  * avail_event the device set in the copy. */
 uint16_t vun_shadow_avail_idx(struct vun_vq *vq);
+/* Packed: the driver's descriptor pos (not the copy's), to read. */
+const struct vring_packed_desc *vun_shadow_driver_pdesc(const struct vun_vq *vq,
+							uint16_t pos);
 void vun_shadow_split_event(struct vun_vq *vq);
 
 #endif /* VUN_SHADOW_H */
