@@ -657,15 +657,21 @@ vuc_rx_used_packed(const struct vuc_vq *vq, uint16_t limit)
 	return n;
 }
 
-/* Whether the device used every transmit buffer (port stop; read-only). */
-bool
-vuc_txq_done_packed(const struct vuc_vq *vq)
+/*
+ * Walk the transmit buffers the device used, from last_used, reading
+ * only: *frames gets how many frames they hold. Whether the device is
+ * done with all (or wrote one that is not ours: nothing more to wait
+ * for).
+ */
+static bool
+tx_used_walk(const struct vuc_vq *vq, uint16_t *frames)
 {
 	const struct vring_packed_desc *ring = vq->pdesc;
 	uint16_t pos = vq->last_used, size = vq->size;
 	uint16_t left = (uint16_t)(size - vq->num_free);
 	bool wrap = vq->used_wrap;
 
+	*frames = 0;
 	while (left > 0) {
 		uint16_t f = __atomic_load_n(&ring[pos].flags,
 					     __ATOMIC_ACQUIRE);
@@ -681,6 +687,7 @@ vuc_txq_done_packed(const struct vuc_vq *vq)
 				return true;
 			left = (uint16_t)(left - vq->cookie[id].ndesc);
 			pos_add(&pos, &wrap, vq->cookie[id].ndesc, size);
+			(*frames)++;
 			continue;
 		}
 		do {
@@ -691,7 +698,25 @@ vuc_txq_done_packed(const struct vuc_vq *vq)
 			left = (uint16_t)(left - c->ndesc);
 			last = pos;
 			pos_add(&pos, &wrap, c->ndesc, size);
+			(*frames)++;
 		} while (last != id && left > 0);
 	}
 	return true;
+}
+
+bool
+vuc_txq_done_packed(const struct vuc_vq *vq)
+{
+	uint16_t frames;
+
+	return tx_used_walk(vq, &frames);
+}
+
+uint16_t
+vuc_tx_used_packed(const struct vuc_vq *vq)
+{
+	uint16_t frames;
+
+	tx_used_walk(vq, &frames);
+	return frames;
 }

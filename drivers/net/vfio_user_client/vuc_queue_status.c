@@ -13,15 +13,16 @@
  *    (a mergeable frame counts each of its buffers).
  *  - Transmit, in frames (a queue's nb_desc is frames in flight,
  *    vuc_vq_set_want()): from where the next frame goes, the last ones
- *    the device has not taken yet are FULL, the others DONE. The device's
- *    used buffers are freed first (as rte_eth_tx_done_cleanup()), so what
- *    is in flight after it is what the device still holds.
+ *    the device has not used yet are FULL, the others DONE (used, freed
+ *    or not).
  * A queue not running (stopped, or its device away) counts 0, every
  * descriptor UNAVAIL.
  *
- * The ethdev API's rules are those of a burst: an EAL thread, not beside
- * a burst on the same queue. Each call is online in the device's QSBR
- * variable as a burst is.
+ * The calls only read (nothing is freed, no counter moves). The ethdev
+ * API has them not beside a burst on the same queue; one there (testpmd's
+ * show commands while it forwards) gets an answer of that moment and
+ * changes nothing. Each is online in the device's QSBR variable, as a
+ * burst is, while it reads a ring.
  */
 
 #include <errno.h>
@@ -47,6 +48,22 @@ rx_used(const struct vuc_vq *vq, uint16_t limit)
 	n = (uint16_t)(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) -
 		       vq->last_used);
 	return RTE_MIN(n, limit);
+}
+
+/* Frames in flight on transmit queue vq the device used (at most all). */
+static uint16_t
+tx_used(const struct vuc_vq *vq)
+{
+	uint16_t n;
+
+	if (vq->packed)
+		n = vuc_tx_used_packed(vq);
+	else	/* a used entry a buffer, in order too (the device skips
+		 * entries, not the index, VIRTIO 1.2 2.7.9) */
+		n = (uint16_t)(__atomic_load_n(&vq->used->idx,
+					       __ATOMIC_ACQUIRE) -
+			       vq->last_used);
+	return RTE_MIN(n, vq->inflight);
 }
 
 uint32_t
@@ -94,10 +111,10 @@ vuc_tx_descriptor_status(void *q, uint16_t offset)
 
 	if (!vu_pmd_burst_enter(vq, &lcore))
 		return RTE_ETH_TX_DESC_UNAVAIL;
-	vuc_tx_reclaim(vq);
+	held = (uint16_t)(vq->inflight - tx_used(vq));
 	/* the frames in flight are the ones just behind where the next one
 	 * goes: offsets tx_cap - held ... tx_cap - 1, round the queue */
-	held = RTE_MIN(vq->inflight, vq->tx_cap);
+	held = RTE_MIN(held, vq->tx_cap);
 	if (offset >= vq->tx_cap)
 		ret = -EINVAL;
 	else if (offset >= vq->tx_cap - held)

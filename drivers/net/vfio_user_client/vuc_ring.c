@@ -604,15 +604,6 @@ vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	return ntx;
 }
 
-void
-vuc_tx_reclaim(struct vuc_vq *vq)
-{
-	if (vq->packed)
-		vuc_tx_reclaim_packed(vq);
-	else
-		tx_reclaim_before(vq);
-}
-
 int
 vuc_tx_done_cleanup(void *q, uint32_t free_cnt)
 {
@@ -626,7 +617,10 @@ vuc_tx_done_cleanup(void *q, uint32_t free_cnt)
 	if (!vu_pmd_burst_enter(vq, &lcore))
 		return 0;	/* not set up, or withdrawn: nothing held */
 	before = vq->inflight;
-	vuc_tx_reclaim(vq);
+	if (vq->packed)
+		vuc_tx_reclaim_packed(vq);
+	else
+		tx_reclaim_before(vq);
 	before = (uint16_t)(before - vq->inflight);
 	vu_pmd_burst_leave(vq, lcore);
 	return before;

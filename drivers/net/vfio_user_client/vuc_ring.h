@@ -227,9 +227,6 @@ tx_fits(const struct vuc_vq *vq, uint32_t need)
 
 /* vuc_ring.c */
 void vuc_kick_if_needed(struct vuc_vq *vq, uint16_t old);
-/* Free the transmit buffers the device is done with (online, queue
- * ready). */
-void vuc_tx_reclaim(struct vuc_vq *vq);
 /* A frame needing more descriptors than the ring has: it can never be
  * sent, so it is dropped (counted in errors: oerrors) for the frames
  * after it to go, instead of holding the queue for good. */
@@ -243,7 +240,12 @@ uint16_t vuc_rx_packed_drop(struct vuc_vq *vq, struct rte_mbuf **pkts,
 uint16_t vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n);
 int vuc_rxq_fill_packed(struct vuc_vq *vq);
 void vuc_vq_init_packed(struct vuc_vq *vq);
+/* Whether the device used every transmit buffer (port stop; reads
+ * only). */
 bool vuc_txq_done_packed(const struct vuc_vq *vq);
+/* The frames of the transmit buffers the device used that are not freed
+ * yet (reads only). */
+uint16_t vuc_tx_used_packed(const struct vuc_vq *vq);
 /* Receive buffers the device returned and no burst took, at most limit
  * (no more than it holds). */
 uint16_t vuc_rx_used_packed(const struct vuc_vq *vq, uint16_t limit);
