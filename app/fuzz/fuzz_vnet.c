@@ -23,7 +23,10 @@
  *
  * Checked besides the sanitizers: no request the device answers takes
  * its client's 3 s timeout (the event thread never stalls); bursts return
- * at most what was asked, received mbufs pass rte_mbuf_check(); after
+ * at most what was asked (a receive burst no more than rx_queue_count
+ * said, whose last is DONE in the descriptor status; a transmit burst
+ * of k, not all of them when the status of descriptor k - 1 was
+ * UNAVAIL), received mbufs pass rte_mbuf_check(); after
  * each input every mbuf is back in its pool, and every fd and every
  * mapping of the guest memory is gone.
  *
@@ -410,12 +413,21 @@ op_bring_up(uint64_t want, uint8_t nq, uint16_t qsize)
 static void
 op_rx(uint16_t q, uint16_t n)
 {
+	/* negative when the port is stopped (ethdev's dummy ops) */
+	int count = rte_eth_rx_queue_count(g.port[d.p], q), st;
 	struct rte_mbuf *m[64];
-	uint16_t got = rte_eth_rx_burst(g.port[d.p], q, m, n);
+	uint16_t got;
 	const char *why;
 
-	if (got > n)
-		fuzz_fail("rx_burst gave %u of %u", got, n);
+	if (count > 0 &&
+	    (st = rte_eth_rx_descriptor_status(g.port[d.p], q,
+					       (uint16_t)(count - 1))) !=
+		    RTE_ETH_RX_DESC_DONE)
+		fuzz_fail("rx queue %u: %d counted, descriptor %d is %d", q,
+			  count, count - 1, st);
+	got = rte_eth_rx_burst(g.port[d.p], q, m, n);
+	if (got > n || (count >= 0 && got > count))
+		fuzz_fail("rx_burst gave %u of %u (%d counted)", got, n, count);
 	if (verbose)
 		fprintf(stderr, "fuzz_vnet: rx_burst queue %u: %u of %u\n", q,
 			got, n);
@@ -431,6 +443,7 @@ op_tx(struct fz *f)
 {
 	struct rte_mbuf *m[32];
 	uint16_t q = fz_u8(f) % NQ, n = fz_u8(f) % 33, k = 0, sent;
+	int st;
 
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t len = fz_u16(f) % 9300;
@@ -440,9 +453,22 @@ op_tx(struct fz *f)
 		if (p != NULL)
 			m[k++] = p;
 	}
+	/* -ENOTSUP when the port is stopped (ethdev's dummy ops) */
+	st = k > 0 ? rte_eth_tx_descriptor_status(g.port[d.p], q,
+						  (uint16_t)(k - 1)) :
+		     -ENOTSUP;
 	sent = rte_eth_tx_burst(g.port[d.p], q, m, k);
 	if (sent > k)
 		fuzz_fail("tx_burst took %u of %u", sent, k);
+	/* nothing is ever FULL; UNAVAIL at k - 1: fewer than k buffers
+	 * posted (or the queue not running), and a frame takes one at
+	 * least */
+	if ((st != RTE_ETH_TX_DESC_DONE && st != RTE_ETH_TX_DESC_UNAVAIL &&
+	     st != -EINVAL && st != -ENOTSUP) ||
+	    (st == RTE_ETH_TX_DESC_UNAVAIL && sent >= k))
+		fuzz_fail("tx queue %u: descriptor %u is %d, the burst took "
+			  "%u of %u",
+			  q, k - 1, st, sent, k);
 	if (verbose)
 		fprintf(stderr, "fuzz_vnet: tx_burst queue %u: %u of %u\n", q,
 			sent, k);
