@@ -109,10 +109,10 @@ vun_rx_descriptor_status(void *q, uint16_t offset)
 
 /*
  * The pair a transmit queue sends through is found as vun_tx_burst() finds
- * it: online first, then the map, the pair's readiness and the map again
- * (vun_tx_map_update() changes the pairs a grace period after it sets
- * VUN_TX_SHARED, and clears it a grace period after): a map read offline
- * could name a pair another queue's burst now fills without the lock.
+ * it (vun_tx_pair_of(), online: vun_tx_map_update() changes the pairs a
+ * grace period after it sets VUN_TX_SHARED, and clears it a grace period
+ * after; a map read offline could name a pair another queue's burst now
+ * fills without the lock).
  */
 int
 vun_tx_descriptor_status(void *q, uint16_t offset)
@@ -128,19 +128,14 @@ vun_tx_descriptor_status(void *q, uint16_t offset)
 	if (__atomic_load_n(&own->stopped, __ATOMIC_ACQUIRE))
 		goto out;	/* its bursts send nothing */
 	map = __atomic_load_n(&dev->tx_map, __ATOMIC_ACQUIRE);
-	if (map & VUN_TX_SHARED) {
-		vq = &dev->vq[2 * (own->qid % (uint16_t)map)];
-		if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE) ||
-		    __atomic_load_n(&dev->tx_map, __ATOMIC_RELAXED) != map)
-			goto out;
+	vq = vun_tx_pair_of(own, map);
+	if (vq != NULL && (map & VUN_TX_SHARED)) {
 		/* the pair's bursts hold it while they move its state */
 		rte_spinlock_lock(&vq->tx_lock);
 		n = ready_bufs(vq, (uint16_t)(offset + 1), &size);
 		rte_spinlock_unlock(&vq->tx_lock);
-	} else if (__atomic_load_n(&own->ready, __ATOMIC_ACQUIRE) &&
-		   own->qid < (uint16_t)map &&
-		   __atomic_load_n(&dev->tx_map, __ATOMIC_RELAXED) == map) {
-		n = ready_bufs(own, (uint16_t)(offset + 1), &size);
+	} else if (vq != NULL) {
+		n = ready_bufs(vq, (uint16_t)(offset + 1), &size);
 	}
 	/* else a pair not enabled, or not ready */
 out:

@@ -859,20 +859,16 @@ tx_pair(struct vun_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 
 /*
  * More transmit queues than the driver's pairs (VUN_TX_SHARED): queue q
- * sends through pair q % pairs, under its lock. The pair's readiness is
- * read after the map, and the map again after it: a map read before a
- * reset, with the pair ready again after it, is no longer the map.
+ * sends through pair q % pairs (vun_tx_pair_of()), under its lock.
  * Out of line: the usual burst pays one branch.
  */
 static __rte_noinline uint16_t
 tx_shared(struct vun_vq *own, uint32_t map, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct vun_dev *dev = own->dev;
-	struct vun_vq *vq = &dev->vq[2 * (own->qid % (uint16_t)map)];
+	struct vun_vq *vq = vun_tx_pair_of(own, map);
 	uint16_t ntx;
 
-	if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE) ||
-	    __atomic_load_n(&dev->tx_map, __ATOMIC_RELAXED) != map)
+	if (vq == NULL)
 		return 0;
 	rte_spinlock_lock(&vq->tx_lock);
 	ntx = tx_pair(vq, pkts, n);
@@ -908,9 +904,7 @@ vun_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	map = __atomic_load_n(&dev->tx_map, __ATOMIC_ACQUIRE);
 	if (unlikely(map & VUN_TX_SHARED))
 		ntx = tx_shared(vq, map, pkts, n);
-	else if (likely(__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE) &&
-			vq->qid < (uint16_t)map &&
-			__atomic_load_n(&dev->tx_map, __ATOMIC_RELAXED) == map))
+	else if (likely(vun_tx_pair_of(vq, map) != NULL))	/* vq itself */
 		ntx = tx_pair(vq, pkts, n);
 	vu_pmd_burst_leave(vq, lcore);
 	return ntx;

@@ -509,6 +509,31 @@ bool vun_packed_need_interrupt(const struct vun_vq *vq,
 			       const struct vring_packed_desc_event *ev,
 			       uint16_t old, bool old_wrap);
 
+/*
+ * The pair transmit queue own sends through under map (dev->tx_map, read
+ * inside the caller's QSBR section, vun_tx_map_update()): its own, or
+ * with VUN_TX_SHARED pair qid % pairs (whose tx_lock its bursts take).
+ * The pair's readiness is read after the map, and the map again after
+ * it: a map read before a reset, with the pair ready again after it, is
+ * no longer the map. NULL when there is none to use (a pair the driver
+ * did not enable, not ready, the map changed).
+ */
+static __rte_always_inline struct vun_vq *
+vun_tx_pair_of(struct vun_vq *own, uint32_t map)
+{
+	struct vun_dev *dev = own->dev;
+	struct vun_vq *vq = own;
+
+	if (map & VUN_TX_SHARED)
+		vq = &dev->vq[2 * (own->qid % (uint16_t)map)];
+	else if (own->qid >= (uint16_t)map)
+		return NULL;
+	if (!__atomic_load_n(&vq->ready, __ATOMIC_ACQUIRE) ||
+	    __atomic_load_n(&dev->tx_map, __ATOMIC_RELAXED) != map)
+		return NULL;
+	return vq;
+}
+
 /* vun_ring.c: buffers the driver made available on vq and the device did
  * not take yet, at most limit (split or packed; 0 for a bad avail index:
  * the next burst says it): in the rings a burst uses (the copy, on shadow
