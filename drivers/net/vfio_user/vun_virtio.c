@@ -1047,17 +1047,6 @@ common_write(struct vun_dev *d, uint64_t off, const void *buf, size_t len)
 #undef CHANGED
 }
 
-/*
- * The transmit queues' pairs (d->tx_map). With no more transmit queues
- * than the driver enabled pairs, queue q is pair q's, as the ethdev model
- * has it (one lcore per queue, no lock). With more, queue q sends through
- * pair q % pairs, and every burst takes that pair's tx_lock
- * (VUN_TX_SHARED). A burst reads the map once, inside its QSBR section:
- * the flag goes on a grace period before the pairs change under it, and
- * off a grace period after, so two bursts on one pair always both hold
- * its lock (vun_tx_burst()). From the event thread (the driver's pairs,
- * a reset, a migration) and the application's configure.
- */
 /* Said when transmit queues share pairs: as the driver goes live (a
  * driver of one pair never sends VQ_PAIRS_SET) and as the map changes
  * under a live driver. */
@@ -1076,6 +1065,17 @@ tx_map_say(struct vun_dev *d)
 			__atomic_load_n(&d->app_txqs, __ATOMIC_RELAXED), pairs);
 }
 
+/*
+ * The transmit queues' pairs (d->tx_map). With no more transmit queues
+ * than the driver enabled pairs, queue q is pair q's, as the ethdev model
+ * has it (one lcore per queue, no lock). With more, queue q sends through
+ * pair q % pairs, and every burst takes that pair's tx_lock
+ * (VUN_TX_SHARED). A burst reads the map once, inside its QSBR section:
+ * the flag goes on a grace period before the pairs change under it, and
+ * off a grace period after, so two bursts on one pair always both hold
+ * its lock (vun_tx_burst()). From the event thread (the driver's pairs,
+ * a reset, a migration) and the application's configure.
+ */
 void
 vun_tx_map_update(struct vun_dev *d)
 {
