@@ -315,6 +315,18 @@ rx_worker(void *arg)
 	return NULL;
 }
 
+bool
+inproc_rx_stop_late(uint16_t port)
+{
+	struct rte_eth_stats a, b;
+
+	assert_int_equal(rte_eth_dev_rx_queue_stop(port, 0), 0);
+	assert_int_equal(rte_eth_stats_get(port, &a), 0);
+	rte_delay_us_block(200);
+	assert_int_equal(rte_eth_stats_get(port, &b), 0);
+	return b.ipackets != a.ipackets;
+}
+
 void
 inproc_rx_worker_start(struct inproc_rx_worker *w, uint16_t port)
 {

@@ -154,6 +154,11 @@ void inproc_seq_follow(uint16_t port, uint16_t from);
  * 8191 ("fe_tx"). 0, or -1 said on stderr. */
 int inproc_nocache_pools(struct rte_mempool **rx, struct rte_mempool **tx);
 
+/* Stop port's receive queue 0 (a cmocka failure if it cannot); whether
+ * its ipackets still moved in the 200 us after the stop returned: a
+ * burst past the stop, which the stop's grace period must prevent. */
+bool inproc_rx_stop_late(uint16_t port);
+
 /* Let the calling thread run on every CPU: a thread created by the main
  * lcore inherits its one CPU, and would then never run beside it. */
 void inproc_thread_any_cpu(void);
