@@ -18,8 +18,10 @@ DRIVER_OPTS=()
 # the Python reports' --c2c-far, devtools/bench_c2c.py).
 VU_C2C_FAR=2
 
+# A step's heading, with the time since the script started: where a long
+# run (devtools/test.sh in CI) spends its minutes.
 step() {
-	echo "== $*"
+	echo "== $* (at $((SECONDS / 60)) min $((SECONDS % 60)) s)"
 }
 
 # CI mode (CI=true, as .ci/run is run): whatever keeps the PMDs or the VM
