@@ -48,6 +48,11 @@
 #                                 they only replay their committed inputs)
 #   VU_FUZZ_TIME=N                seconds of fuzzing per fuzzer (default 12)
 #   VU_TEST_BENCH=0               skip the benchmark smoke test
+#   VU_TEST_JOBS=N                how many of the tests that may run side
+#                                 by side (is_parallel: true, the ones that
+#                                 mostly wait) meson runs at once (default
+#                                 4, whatever the CPUs; the others always
+#                                 run alone)
 
 set -euo pipefail
 
@@ -83,7 +88,8 @@ run_tests() {
 	step "running tests ($label)"
 	# A run with no tests writes no log: never count a stale one.
 	rm -f "$log"
-	meson test -C "$dir" --no-rebuild --print-errorlogs "$@" || rc=$?
+	meson test -C "$dir" --no-rebuild --print-errorlogs \
+		--num-processes "${VU_TEST_JOBS:-4}" "$@" || rc=$?
 	if [ -f "$log" ]; then
 		TESTLOGS+=("$label=$log")
 	fi

@@ -80,10 +80,11 @@
 # element list is intact after probe (and start, and close), and the
 # device sees its client go. Memory is --no-huge (a memfd the device maps).
 #
-#   test_fe_hostile.sh BUILD_ROOT FE_HOSTILE_APP PYTHON3 HOSTILE_DEV_PY
+#   test_fe_hostile.sh BUILD_ROOT FE_HOSTILE_APP PYTHON3 HOSTILE_DEV_PY [CASE...]
 #
-# VU_FE_CASES="NAME ..." runs some of the cases only; VU_FE_SEED=N replays
-# the fuzz cases' seed (each run prints its own).
+# CASEs (meson runs three groups of them side by side), or
+# VU_FE_CASES="NAME ...", run some of the cases only (all by default);
+# VU_FE_SEED=N replays the fuzz cases' seed (each run prints its own).
 
 # the cases are called by name ("case_$CASE"), which shellcheck cannot see
 # shellcheck disable=SC2317
@@ -92,10 +93,12 @@ set -u
 # shellcheck source-path=SCRIPTDIR source=../pair/pair_lib.sh
 . "$(dirname "$0")/../pair/pair_lib.sh"
 
-pair_init fe_hostile "${1:?usage: $0 BUILD_ROOT APP PYTHON3 DEVICE}" 90
+pair_init fe_hostile "${1:?usage: $0 BUILD_ROOT APP PYTHON3 DEVICE [CASE...]}" 90
 APP=${2:?}
 PYTHON=${3:?}
 DEVICE=${4:?}
+shift 4
+ARG_CASES="$*"
 [ -x "$APP" ] || pair_fail "no application at $APP"
 [ -f "$DEVICE" ] || pair_fail "no device script at $DEVICE"
 
@@ -504,7 +507,8 @@ case_ring_reset_slow() {
 }
 
 SEED=${VU_FE_SEED:-$RANDOM}
-CASES=${VU_FE_CASES:-notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed macrefuse evidx mtu one_vector fail_write fail_msix no_ring_reset ring_reset_stuck ring_reset_slow}
+ALL_CASES="notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed macrefuse evidx mtu one_vector fail_write fail_msix no_ring_reset ring_reset_stuck ring_reset_slow"
+CASES=${VU_FE_CASES:-${ARG_CASES:-$ALL_CASES}}
 N=0
 for CASE in $CASES; do
 	declare -F "case_$CASE" >/dev/null || pair_fail "no case '$CASE'"
