@@ -13,6 +13,8 @@
 #                   (default: a temporary directory, removed on success)
 #     -l FILE       also write one JSON line per check to FILE, in the
 #                   format of meson's testlog.json (devtools/test.sh)
+#     -j N          run N fuzzers at once (default: the CPUs, nproc; each
+#                   fuzzer runs on one)
 #
 # fuzz_vnet compiles the emulated NIC's PMD in: it needs DPDK's driver-SDK
 # headers (devtools/get-dpdk-sdk-headers.sh); without them it is skipped.
@@ -33,13 +35,15 @@ BUILD_DIR=${VU_FUZZ_BUILD_DIR:-build-fuzz}
 TIME=20
 OUT=
 LOG=
+JOBS=$(nproc)
 
-while getopts "t:o:l:h" opt; do
+while getopts "t:o:l:j:h" opt; do
 	case $opt in
 	t) TIME=$OPTARG ;;
 	o) OUT=$OPTARG ;;
 	l) LOG=$OPTARG ;;
-	*) sed -n '2,20p' "$0"; exit 2 ;;
+	j) JOBS=$OPTARG ;;
+	*) sed -n '2,22p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -48,11 +52,13 @@ FUZZERS=("$@")
 
 [ -z "$LOG" ] || : > "$LOG"
 
-# log_result NAME OK|FAIL|SKIP SECONDS
+# log_result NAME OK|FAIL|SKIP SECONDS (RESULTS: where the JSON line goes;
+# a fuzzer's run has a file of its own, appended to LOG in order)
+RESULTS=$LOG
 log_result() {
 	echo "fuzz: $2 $1 (${3}s)"
-	[ -z "$LOG" ] || printf '{"name": "%s", "result": "%s", "duration": %s}\n' \
-		"$1" "$2" "$3" >> "$LOG"
+	[ -z "$RESULTS" ] || printf '{"name": "%s", "result": "%s", "duration": %s}\n' \
+		"$1" "$2" "$3" >> "$RESULTS"
 }
 
 skip_all() {
@@ -134,9 +140,17 @@ fi
 failed=0
 total_execs=0
 
-for f in "${FUZZERS[@]}"; do
-	bin=$BUILD_DIR/app/fuzz/$f
-	inputs=()
+# fuzz_one FUZZER: its committed inputs once, then TIME seconds of fuzzing;
+# output for the terminal on stdout, results in $OUT/FUZZER.results, the
+# executions in $OUT/FUZZER.execs; exit status 1 if a check failed.
+fuzz_one() {
+	local f=$1 bin=$BUILD_DIR/app/fuzz/$1 start res execs cov
+	local -a inputs=()
+	local d
+
+	RESULTS=$OUT/$f.results
+	: > "$RESULTS"
+	echo 0 > "$OUT/$f.execs"
 	for d in app/fuzz/corpus/$f app/fuzz/regressions/$f; do
 		[ -d "$d" ] && inputs+=("$d"/*)
 	done
@@ -149,12 +163,10 @@ for f in "${FUZZERS[@]}"; do
 	else
 		tail -40 "$OUT/$f.replay.log"
 		log_result "$f replay (${#inputs[@]} inputs)" FAIL $((SECONDS - start))
-		failed=1
-		KEEP=1
-		continue
+		return 1
 	fi
 
-	[ "$TIME" -gt 0 ] || continue
+	[ "$TIME" -gt 0 ] || return 0
 	mkdir -p "$OUT/$f.corpus"
 	cp -n app/fuzz/corpus/"$f"/* "$OUT/$f.corpus/"
 	start=$SECONDS
@@ -166,16 +178,37 @@ for f in "${FUZZERS[@]}"; do
 		tail -60 "$OUT/$f.log"
 		echo "fuzz: $f found something: see $OUT/$f.log and $OUT/$f-*"
 		res=FAIL
-		failed=1
-		KEEP=1
 	fi
 	execs=$(awk '/stat::number_of_executed_units/ { n = $2 } END { print n }' \
 		"$OUT/$f.log")
 	cov=$(grep -Eo 'cov: [0-9]+' "$OUT/$f.log" | tail -1 | cut -d' ' -f2)
 	echo "fuzz: $f: ${execs:-?} executions in $((SECONDS - start))s," \
 		"coverage ${cov:-?} edges, corpus $(find "$OUT/$f.corpus" -type f | wc -l) inputs"
-	total_execs=$((total_execs + ${execs:-0}))
+	echo "${execs:-0}" > "$OUT/$f.execs"
 	log_result "$f ${TIME}s, ${execs:-?} executions" $res $((SECONDS - start))
+	[ $res = OK ]
+}
+
+# JOBS fuzzers at once (libFuzzer runs on one CPU); their output and
+# results in the order of FUZZERS
+declare -A PIDS
+for f in "${FUZZERS[@]}"; do
+	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+		wait -n || true
+	done
+	fuzz_one "$f" >"$OUT/$f.out" 2>&1 &
+	PIDS[$f]=$!
+done
+for f in "${FUZZERS[@]}"; do
+	rc=0
+	wait "${PIDS[$f]}" || rc=$?
+	cat "$OUT/$f.out"
+	[ -z "$LOG" ] || cat "$OUT/$f.results" >> "$LOG"
+	total_execs=$((total_execs + $(cat "$OUT/$f.execs" 2>/dev/null || echo 0)))
+	if [ $rc -ne 0 ]; then
+		failed=1
+		KEEP=1
+	fi
 done
 
 echo "fuzz: $total_execs executions in all"
