@@ -9,9 +9,11 @@
 #      the survivor is the backend (net_vfio_user), no hugepages;
 #   B. the backend (pktcheck + net_vfio_user) dies and comes back; the
 #      survivor is the frontend with reconnect=100, hugepages if free.
-#      The new backend starts its port 200 ms after it began listening:
-#      the frontend has reconnected by then and learns of the link only
-#      by the device's config interrupt.
+#      In odd cycles the new backend starts its port 200 ms after it
+#      began listening: the frontend has reconnected by then and learns
+#      of the link only by the device's config interrupt; in even ones at
+#      once (the frontend finds the link up when it connects, or learns
+#      of it by the interrupt, as their race goes).
 # Each cycle the new peer sends sequenced frames (64..9000 bytes, the
 # device has mtu=9000) on both queues and must
 # get every one back through the survivor unchanged and in order (a
@@ -61,13 +63,16 @@ ms_since() {
 }
 
 # cycles PHASE SURVIVOR PEER_ARGS...: the kill/restart loop against the
-# running SURVIVOR testpmd; PEER_ARGS start one peer pktcheck.
+# running SURVIVOR testpmd; PEER_ARGS start one peer pktcheck, and
+# ODD_ARGS (words) are added to them in odd cycles.
 cycles() {
 	local phase=$1 surv=$2 c t0 ms peer pid prev_rx=0 prev_tx=0 line
 	local min=999999 max=0 total=0 s5 sN
 	local pv="PID_$surv"
+	local -a odd
 	shift 2
 	peer=${phase}peer
+	read -r -a odd <<<"${ODD_ARGS:-}"
 	for ((c = 1; c <= CYCLES; c++)); do
 		if [ $((c % 10)) -eq 7 ]; then
 			# and once in a while a peer killed at a random point
@@ -83,7 +88,11 @@ cycles() {
 			EARLY=$((EARLY + 1))
 		fi
 		t0=$(date +%s%N)
-		pair_bg $peer "$@"
+		if [ $((c % 2)) -eq 1 ]; then
+			pair_bg $peer "$@" "${odd[@]}"
+		else
+			pair_bg $peer "$@"
+		fi
 		pid=PID_$peer
 		pid=${!pid}
 		pair_wait_log $peer ": CHECKPOINT" 30 "$pid" ||
@@ -218,10 +227,11 @@ pair_check_mem "B: frontend" "$PID_sb" "$MEM_B"
 tp_cmd sb start
 pair_prefix pb
 # shellcheck disable=SC2086
+ODD_ARGS="--start-delay 200" \
 cycles B sb "$PKTCHECK" -l 0 --file-prefix "$PFX" $MEM_B --no-pci \
 	-d "$VU_BACKEND_PMD" \
 	--vdev "net_vfio_user0,path=$SOCK_B,queues=$QUEUES,mtu=9000" \
-	-- --name be --stream 9 --start-delay 200 "${PEER_OPTS[@]}"
+	-- --name be --stream 9 "${PEER_OPTS[@]}"
 survivor_end sb
 
 for s in "${SUMMARY[@]}"; do
