@@ -47,7 +47,15 @@ while getopts "t:o:l:j:h" opt; do
 	esac
 done
 shift $((OPTIND - 1))
-FUZZERS=("$@")
+case $JOBS in
+''|*[!0-9]*|0*) echo "fuzz: -j wants a number of fuzzers at once, 1 or more: '$JOBS'" >&2
+	exit 2 ;;
+esac
+# each fuzzer once (its files in OUT are named after it)
+FUZZERS=()
+for f in "$@"; do
+	printf '%s\n' "${FUZZERS[@]}" | grep -qx -- "$f" || FUZZERS+=("$f")
+done
 [ ${#FUZZERS[@]} -gt 0 ] || FUZZERS=("${ALL_FUZZERS[@]}")
 
 [ -z "$LOG" ] || : > "$LOG"
@@ -190,8 +198,18 @@ fuzz_one() {
 }
 
 # JOBS fuzzers at once (libFuzzer runs on one CPU); their output and
-# results in the order of FUZZERS
+# results in the order of FUZZERS. Interrupted, the script stops them
+# (a background job of a script ignores SIGINT).
 declare -A PIDS
+stop_fuzzers() {
+	local p
+	for p in "${PIDS[@]}"; do
+		pkill -TERM -P "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null
+	done
+}
+trap 'stop_fuzzers; exit 130' INT
+trap 'stop_fuzzers; exit 143' TERM
 for f in "${FUZZERS[@]}"; do
 	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
 		wait -n || true
