@@ -604,6 +604,17 @@ vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	return ntx;
 }
 
+/* Free the transmit buffers the device used, either ring layout (off the
+ * bursts: rte_eth_tx_done_cleanup(), a drain). */
+static void
+tx_reclaim_any(struct vuc_vq *vq)
+{
+	if (vq->packed)
+		vuc_tx_reclaim_packed(vq);
+	else
+		tx_reclaim_before(vq);
+}
+
 int
 vuc_tx_done_cleanup(void *q, uint32_t free_cnt)
 {
@@ -617,10 +628,7 @@ vuc_tx_done_cleanup(void *q, uint32_t free_cnt)
 	if (!vu_pmd_burst_enter(vq, &lcore))
 		return 0;	/* not set up, or withdrawn: nothing held */
 	before = vq->inflight;
-	if (vq->packed)
-		vuc_tx_reclaim_packed(vq);
-	else
-		tx_reclaim_before(vq);
+	tx_reclaim_any(vq);
 	before = (uint16_t)(before - vq->inflight);
 	vu_pmd_burst_leave(vq, lcore);
 	return before;
@@ -667,10 +675,7 @@ txq_drop_untaken(struct vuc_vq *vq)
 {
 	uint64_t n = 0, bytes = 0;
 
-	if (vq->packed)
-		vuc_tx_reclaim_packed(vq);
-	else
-		tx_reclaim(vq);
+	tx_reclaim_any(vq);
 	for (uint16_t i = 0; i < vq->size; i++) {
 		if (vq->cookie[i].m != NULL) {
 			n++;
