@@ -62,23 +62,29 @@ static struct {
 	uint16_t be, fe;
 } g;
 
-/* The frontend configured again: one queue pair, NB_RX receive buffers,
- * TX_DEPTH frames in flight; started, both links up. */
+/* The frontend configured again on pool mp: one queue pair, NB_RX
+ * receive buffers, TX_DEPTH frames in flight; started, both links up. */
 static void
-fe_setup(void)
+fe_start(struct rte_mempool *mp)
 {
 	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
-	assert_int_equal(inproc_port_start(g.fe, NULL, NB_RX, TX_DEPTH,
-					   g.p.fe_mp),
-			 0);
+	assert_int_equal(inproc_port_start(g.fe, NULL, NB_RX, TX_DEPTH, mp), 0);
 	assert_true(inproc_link_wait(g.fe, true, 5000));
 	assert_true(inproc_link_wait(g.be, true, 5000));
 }
 
-/* n frames of segs segments sent on port's queue q, all taken. */
+/* fe_start() on the pair's pool. */
 static void
-send_segs(uint16_t port, uint16_t q, struct rte_mempool *mp, uint16_t n,
-	  unsigned int segs)
+fe_setup(void)
+{
+	fe_start(g.p.fe_mp);
+}
+
+/* n frames of segs segments of len bytes each sent on port's queue q, all
+ * taken. */
+static void
+send_frames(uint16_t port, uint16_t q, struct rte_mempool *mp, uint16_t n,
+	    unsigned int segs, uint16_t len)
 {
 	while (n > 0) {
 		struct rte_mbuf *m[BURST];
@@ -86,13 +92,12 @@ send_segs(uint16_t port, uint16_t q, struct rte_mempool *mp, uint16_t n,
 
 		assert_int_equal(rte_pktmbuf_alloc_bulk(mp, m, k), 0);
 		for (uint16_t i = 0; i < k; i++) {
-			memset(rte_pktmbuf_append(m[i], FRAME), 0x5a, FRAME);
+			memset(rte_pktmbuf_append(m[i], len), 0x5a, len);
 			for (unsigned int j = 1; j < segs; j++) {
 				struct rte_mbuf *t = rte_pktmbuf_alloc(mp);
 
 				assert_non_null(t);
-				memset(rte_pktmbuf_append(t, FRAME), 0xa5,
-				       FRAME);
+				memset(rte_pktmbuf_append(t, len), 0xa5, len);
 				assert_int_equal(rte_pktmbuf_chain(m[i], t), 0);
 			}
 		}
@@ -107,7 +112,7 @@ send_segs(uint16_t port, uint16_t q, struct rte_mempool *mp, uint16_t n,
 static void
 send_n(uint16_t port, uint16_t q, struct rte_mempool *mp, uint16_t n)
 {
-	send_segs(port, q, mp, n, 1);
+	send_frames(port, q, mp, n, 1, FRAME);
 }
 
 /* Exactly n frames received on port's queue q (bursts of at most BURST:
@@ -255,7 +260,7 @@ test_fe_to_dev(void **state)
 	fe_tx_expect(0);
 
 	/* frames of three descriptors count one each */
-	send_segs(g.fe, 0, g.p.fe_mp, 10, 3);
+	send_frames(g.fe, 0, g.p.fe_mp, 10, 3, FRAME);
 	rx_expect(g.be, 0, 10, RING, RING);
 	fe_tx_expect(10);
 	recv_n(g.be, 0, 10);
@@ -290,20 +295,6 @@ test_dev_to_fe(void **state)
 	be_tx_expect(NB_RX);
 }
 
-/* n frames of len bytes (one segment) sent on port's queue q, all taken. */
-static void
-send_len(uint16_t port, uint16_t q, struct rte_mempool *mp, uint16_t n,
-	 uint16_t len)
-{
-	struct rte_mbuf *m[BURST];
-
-	assert_true(n <= BURST);
-	assert_int_equal(rte_pktmbuf_alloc_bulk(mp, m, n), 0);
-	for (uint16_t i = 0; i < n; i++)
-		memset(rte_pktmbuf_append(m[i], len), 0x5a, len);
-	assert_int_equal(rte_eth_tx_burst(port, q, m, n), n);
-}
-
 /*
  * Mergeable receive buffers smaller than a frame (the frontend's pool of
  * 256-byte rooms; 12 header bytes + 256 in the first, 268 in each other):
@@ -326,15 +317,12 @@ test_mergeable(void **state)
 		skip();	/* a frame in one buffer */
 	}
 	assert_non_null(mp);
-	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
-	assert_int_equal(inproc_port_start(g.fe, NULL, NB_RX, TX_DEPTH, mp), 0);
-	assert_true(inproc_link_wait(g.fe, true, 5000));
-	assert_true(inproc_link_wait(g.be, true, 5000));
+	fe_start(mp);
 	drain();
 	rx_expect(g.fe, 0, 0, NB_RX, RING);
 	be_tx_expect(NB_RX);
 
-	send_len(g.be, 0, g.p.be_mp, 10, 600);
+	send_frames(g.be, 0, g.p.be_mp, 10, 1, 600);
 	rx_expect(g.fe, 0, 30, NB_RX, RING);
 	be_tx_expect(NB_RX - 30);
 
@@ -344,7 +332,7 @@ test_mergeable(void **state)
 	be_tx_expect(NB_RX - 30);
 
 	/* one more frame, 33 taken: posted again */
-	send_len(g.be, 0, g.p.be_mp, 1, 600);
+	send_frames(g.be, 0, g.p.be_mp, 1, 1, 600);
 	recv_n(g.fe, 0, 1);
 	rx_expect(g.fe, 0, 0, NB_RX, RING);
 	be_tx_expect(NB_RX);
@@ -452,8 +440,8 @@ test_tx_shared(void **state)
 	tx_shared(2, "");
 }
 
-/* The same on rings through a copy: the status call brings the pair's
- * shadow up to date under the pair's lock. */
+/* The same on rings through a copy: the status call reads the pair's
+ * ring, the driver's own, under the pair's lock. */
 static void
 test_tx_shared_copy(void **state)
 {
