@@ -25,23 +25,12 @@
 
 . "$(dirname "$(readlink -f "$0")")/vm_lib.sh"
 
-count_fds() { ls "/proc/$TP_PID/fd" | wc -l; }
-count_maps() { wc -l < "/proc/$TP_PID/maps"; }
-
-# One malloc arena: otherwise glibc maps a new 64 MiB arena for the
-# vfio-user event thread at its first malloc (the first connection), two
-# more lines in /proc/PID/maps that are no leak. With one arena, a
-# mapping that stays is a real one (mmap, or a large malloc).
+# one malloc arena (tp_resources_check)
 export MALLOC_ARENA_MAX=1
 
 vm_setup
 tp_start icmpecho "mac=02:76:6d:00:00:03"
-sleep 2
-fds0=$(count_fds)
-maps0=$(count_maps)
-cp "/proc/$TP_PID/maps" "$VM_WORK/maps.before"
-ls -l "/proc/$TP_PID/fd" | awk '{ print $9, $10, $11 }' > "$VM_WORK/fds.before"
-echo "testpmd before the first QEMU: $fds0 fds, $maps0 mappings"
+tp_resources_before
 
 echo "== 1. module reload and guest reboot"
 vm_start full "$VM_TEST_DIR/guest_lifecycle.sh" --append "vmtest.mode=full"
@@ -89,23 +78,7 @@ vm_finish 150 || VM_FAILED=1
 vm_expect after_kill_device after_kill_link_up after_kill_ping after_kill_payload
 
 echo "== 3. testpmd's file descriptors and mappings"
-kill -0 "$TP_PID" 2>/dev/null || { echo "testpmd died"; VM_FAILED=1; }
-fds1=$fds0
-maps1=$maps0
-for ((i = 0; i < 50; i++)); do	# settle: the disconnect is asynchronous
-	fds1=$(count_fds)
-	maps1=$(count_maps)
-	[ "$fds1" -le "$fds0" ] && [ "$maps1" -le "$maps0" ] && break
-	sleep 0.2
-done
-echo "testpmd after the last QEMU: $fds1 fds (before: $fds0), $maps1 mappings (before: $maps0)"
-if [ "$fds1" -gt "$fds0" ] || [ "$maps1" -gt "$maps0" ]; then
-	echo "testpmd leaks file descriptors or mappings (before -> after):"
-	ls -l "/proc/$TP_PID/fd" | awk '{ print $9, $10, $11 }' |
-		diff "$VM_WORK/fds.before" - | sed 's/^/  | /'
-	diff "$VM_WORK/maps.before" "/proc/$TP_PID/maps" | sed 's/^/  | /'
-	VM_FAILED=1
-fi
+tp_resources_check
 
 echo "== 4. a second QEMU on the busy socket; testpmd quits under the guest"
 vm_start last "$VM_TEST_DIR/guest_lifecycle.sh" --append "vmtest.mode=last"
