@@ -16,12 +16,14 @@
  *   fe: link up|down speed N duplex full|half   after start
  *   fe: lsc link up|down speed N duplex full|half   each LSC event (--lsc)
  *   fe: rx N ipackets N ierrors N opackets N
+ *   fe: rxq_stop RET ipackets N imissed N ierrors N   with --rxq-stop-end
  *   fe: mempool in_use N of N    after stop + close
  *   fe: uaf_mbufs N              mbufs written after the port freed them
  *   fe: alarms N late_max_ms N   with --alarms
  *
  *   fe_hostile_app <EAL args> -- [--secs S] [--rx N] [--tx] [--alarms S]
- *                  [--mbuf-size BYTES] [--lsc] [--qstop]
+ *                  [--mbuf-size BYTES] [--lsc] [--qstop] [--qrestart]
+ *                  [--rxq-stop-end]
  *
  * --secs: receive (and with --tx, send one frame per round) for at most S
  * seconds; --rx: stop as soon as N packets are in; --alarms: instead of
@@ -33,7 +35,10 @@
  * it: rte_eth_link_get_nowait() then asks the PMD nothing); --qstop: stop
  * rx and tx queue 0 once started (what the PMD answers; a queue stopped
  * is started again), and once the port is stopped set them up again with
- * a deferred start (what the PMD answers). Exit status 0
+ * a deferred start (what the PMD answers); --qrestart: with --qstop,
+ * start them again whatever the stops answered; --rxq-stop-end: stop rx
+ * queue 0 after the receive loop and print the counters then (what the
+ * stop dropped). Exit status 0
  * when it got that far whatever the port did (the test judges the lines),
  * 1 when the application itself could not run.
  */
@@ -287,6 +292,7 @@ main(int argc, char **argv)
 		{ "lsc", no_argument, NULL, 'l' },
 		{ "qstop", no_argument, NULL, 'q' },
 		{ "qrestart", no_argument, NULL, 'Q' },
+		{ "rxq-stop-end", no_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rte_eth_conf conf = { 0 };
@@ -296,7 +302,7 @@ main(int argc, char **argv)
 	uint64_t rx = 0, want = UINT64_MAX, end;
 	double secs = 2, alarms = 0;
 	uint16_t room = RTE_MBUF_DEFAULT_DATAROOM;
-	bool tx = false, qstop = false, qrestart = false;
+	bool tx = false, qstop = false, qrestart = false, rxq_stop_end = false;
 	uint16_t nq;
 	int ret, c;
 
@@ -332,6 +338,9 @@ main(int argc, char **argv)
 			break;
 		case 'Q':
 			qrestart = true;
+			break;
+		case 'e':
+			rxq_stop_end = true;
 			break;
 		default:
 			fprintf(stderr, "fe: bad option\n");
@@ -442,6 +451,16 @@ main(int argc, char **argv)
 	printf("fe: rx %" PRIu64 " ipackets %" PRIu64 " ierrors %" PRIu64
 	       " opackets %" PRIu64 " oerrors %" PRIu64 "\n",
 	       rx, st.ipackets, st.ierrors, st.opackets, st.oerrors);
+	if (ret == 0 && rxq_stop_end) {
+		/* what the stop dropped of what the device had delivered */
+		int rs = rte_eth_dev_rx_queue_stop(0, 0);
+
+		if (rte_eth_stats_get(0, &st) != 0)
+			memset(&st, 0, sizeof(st));
+		printf("fe: rxq_stop %d ipackets %" PRIu64 " imissed %" PRIu64
+		       " ierrors %" PRIu64 "\n",
+		       rs, st.ipackets, st.imissed, st.ierrors);
+	}
 	rte_eth_dev_stop(0);
 	if (qstop) {
 		struct rte_eth_rxconf rxc = info.default_rxconf;

@@ -19,6 +19,8 @@ Each MODE is one way of misbehaving:
                ids in reverse order
   mrg_stall    MRG_RXBUF: one used rx buffer claiming 0xffff buffers, then
                5 good one-buffer packets
+  mrg_partial  MRG_RXBUF: one used rx buffer of a frame claiming 2 buffers,
+               and never the second
   fuzz_split   MRG_RXBUF + EVENT_IDX, split rings: random used entries,
   fuzz_packed  random num_buffers, used index jumps (split) or random ids,
                lengths and flags (packed), on rx and tx, for --secs
@@ -50,6 +52,7 @@ import threading
 import time
 
 MODES = ("notify_oob", "ctrl_small", "mq_max", "packed_leak", "mrg_stall",
+         "mrg_partial",
          "fuzz_split", "fuzz_packed", "mute", "config_storm", "late_dma",
          "nomac", "cfg_strict", "dupcap", "evidx", "mtu9000", "mtu1500",
          "speed", "speed_change", "macrefuse")
@@ -122,7 +125,7 @@ if MODE in ("ctrl_small", "mq_max"):
     max_pairs = 2 if MODE == "ctrl_small" else 0x8000
 elif MODE == "packed_leak":
     features |= F_PACKED | F_IN_ORDER
-elif MODE == "mrg_stall":
+elif MODE in ("mrg_stall", "mrg_partial"):
     features |= NET_MRG
 elif MODE.startswith("fuzz"):
     features |= NET_MRG | EVENT_IDX | (F_PACKED if MODE == "fuzz_packed" else 0)
@@ -488,6 +491,17 @@ def mrg_stall(rxq):
     log("mrg_stall: 5 good packets behind it (used idx 6)")
 
 
+def mrg_partial(rxq):
+    # the first buffer of a frame of 2 (num_buffers 2), published; the
+    # second never is: the driver holds the first until its queue goes
+    head = rd16(rxq.avail + 4)
+    addr, ln = struct.unpack("<QI", mem_read(rxq.desc + 16 * head, 12))
+    mem_write(addr, b"\0" * 10 + struct.pack("<H", 2) + b"\xff" * (ln - 12))
+    mem_write(rxq.used + 4, struct.pack("<II", head, ln))
+    mem_write(rxq.used + 2, struct.pack("<H", 1))
+    log("mrg_partial: used idx 1, the first of 2 buffers (%d bytes)" % ln)
+
+
 def fuzz(rxq):
     rnd = random.Random(args.seed)
     txq = queues.get(1)
@@ -617,6 +631,7 @@ def device_thread():
         speed_change()
         return
     act = {"packed_leak": (packed_leak, 192), "mrg_stall": (mrg_stall, 6),
+           "mrg_partial": (mrg_partial, 1),
            "fuzz_split": (fuzz, 1), "fuzz_packed": (fuzz, 1),
            "evidx": (evidx, 1)}.get(MODE)
     if act is None:

@@ -14,6 +14,8 @@
 #                 every mbuf back in the pool after stop + close
 #   mrg_stall     num_buffers 0xffff: that packet counted in ierrors, the 5
 #                 good ones behind it received
+#   mrg_partial   the first buffer of a 2-buffer frame, never the second:
+#                 nothing received, the queue's stop counts it in imissed
 #   notify_plain  a mappable notify area whose file can shrink: doorbells
 #                 by message; a sealable one: sealed, then stores
 #   notify_sealed (each with packed_leak's traffic)
@@ -209,6 +211,16 @@ case_mrg_stall() {
 	fe_ran
 	fe_expect ierrors 1 "the packet naming 0xffff buffers must be counted"
 	fe_expect rx 5 "the 5 packets behind it must be received"
+}
+
+case_mrg_partial() {
+	fe_case mrg_partial ",mrg_rxbuf=1" "--secs 1 --rxq-stop-end" \
+		"--ring-reset-slow 1"
+	fe_ran
+	fe_expect rx 0 "half a frame must not be received"
+	fe_expect rxq_stop 0 "the receive queue must stop"
+	fe_expect imissed 1 "the half frame the queue stop freed must be counted"
+	fe_expect ierrors 0 "nothing the device published was malformed"
 }
 
 case_notify_plain() {
@@ -507,7 +519,7 @@ case_ring_reset_slow() {
 }
 
 SEED=${VU_FE_SEED:-$RANDOM}
-ALL_CASES="notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed macrefuse evidx mtu one_vector fail_write fail_msix no_ring_reset ring_reset_stuck ring_reset_slow"
+ALL_CASES="notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall mrg_partial notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed macrefuse evidx mtu one_vector fail_write fail_msix no_ring_reset ring_reset_stuck ring_reset_slow"
 CASES=${VU_FE_CASES:-${ARG_CASES:-$ALL_CASES}}
 N=0
 for CASE in $CASES; do

@@ -658,6 +658,15 @@ rxq_drop_delivered(struct vuc_vq *vq)
 		vq->st.dropped += n;
 		total += n;
 	} while (n > 0);
+	/* used entries left on a split ring: the first buffers of a merged
+	 * frame whose rest the device never published (on a packed ring a
+	 * frame is used from its first buffer, which the device writes last:
+	 * none is ever partly there) */
+	if (!vq->packed && __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) !=
+				   vq->last_used) {
+		vq->st.dropped++;
+		total++;
+	}
 	vq->hold = hold;
 	if (total > 0)
 		VUC_LOG(NOTICE,
