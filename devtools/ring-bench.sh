@@ -12,11 +12,13 @@
 #
 #   devtools/ring-bench.sh [-b BUILD_DIR] [-s SIZE] [-n BURSTS] [-k]
 #                          [-B be-devargs] [-F fe-devargs]
-#                          [-t vfio-user|vhost|memif]
+#                          [-t vfio-user|vhost|memif] [-V]
 #
 # -t vhost measures DPDK's net_vhost + net_virtio_user the same way (e.g.
 # -F packed_vq=1,in_order=1,mrg_rxbuf=0), -t memif net_memif's server and
-# client. -k keeps the callgrind output (its path is printed). Figures are
+# client. -V tags every frame (802.1Q) and gives net_vfio_user the MTU of
+# the frame less its tagged header (-s 1518 -V: MTU-sized tagged frames).
+# -k keeps the callgrind output (its path is printed). Figures are
 # instructions, not time: they leave out cache misses and the cache lines
 # two cores trade; see doc/guides/perf.rst.
 
@@ -29,7 +31,8 @@ KEEP=0
 BE_ARGS=
 FE_ARGS=
 TRANSPORT=vfio-user
-while getopts "b:s:n:kB:F:t:h" o; do
+VLAN=()
+while getopts "b:s:n:kB:F:t:Vh" o; do
 	case $o in
 	b) BUILD=$OPTARG ;;
 	s) SIZE=$OPTARG ;;
@@ -38,6 +41,7 @@ while getopts "b:s:n:kB:F:t:h" o; do
 	B) BE_ARGS=$OPTARG ;;
 	F) FE_ARGS=$OPTARG ;;
 	t) TRANSPORT=$OPTARG ;;
+	V) VLAN=(--vlan) ;;
 	*) sed -n '3,22p' "$0"; exit 2 ;;
 	esac
 done
@@ -50,7 +54,8 @@ LOG=$OUT.log
 valgrind --tool=callgrind --callgrind-out-file="$OUT" --collect-atstart=no \
 	--toggle-collect=bench_fe_to_be --toggle-collect=bench_be_to_fe \
 	"$BENCH" --bursts "$BURSTS" --size "$SIZE" --be-args "$BE_ARGS" \
-	--fe-args "$FE_ARGS" --transport "$TRANSPORT" >"$LOG" 2>&1 ||
+	--fe-args "$FE_ARGS" --transport "$TRANSPORT" ${VLAN[@]+"${VLAN[@]}"} \
+	>"$LOG" 2>&1 ||
 	{ tail -20 "$LOG"; exit 1; }
 grep -E '^(fe-be|be-fe):' "$LOG" | sed 's/^/# /'
 

@@ -45,6 +45,10 @@
  * --mbuf-size sets the mbufs' data room (both pools), so that one mbuf
  * holds a jumbo frame (--size up to the data room less the headroom).
  *
+ * --vlan tags every frame (802.1Q, VLAN 100) and gives the device the
+ * MTU of the frame's size less the tagged header (at least 1500): frames
+ * of 1518 bytes are then the MTU's, tagged.
+ *
  * --csum sends UDP/IPv4 packets asking for their UDP checksum
  * (RTE_MBUF_F_TX_UDP_CKSUM, the pseudo header's sum in the field) with
  * both ports' checksum offloads enabled: the frontend negotiates
@@ -65,7 +69,7 @@
  *              [--be-args k=v,...] [--fe-args k=v,...] [--ring N]
  *              [--transport vfio-user|vhost|memif] [--qsbr]
  *              [--two-cores [--seconds S] [--loop [--inflight N]]]
- *              [--mbuf-size BYTES] [--csum]
+ *              [--mbuf-size BYTES] [--csum | --vlan]
  */
 
 #include <errno.h>
@@ -106,6 +110,7 @@ static struct {
 	bool two_cores;
 	bool loop;
 	bool csum;
+	bool vlan;
 	uint32_t inflight;
 	uint32_t mbuf_size;
 	double seconds;
@@ -135,7 +140,7 @@ usage(const char *prog)
 		"[--fe-args k=v,...] [--ring N] "
 		"[--transport vfio-user|vhost|memif] [--qsbr] "
 		"[--two-cores [--seconds S] [--loop [--inflight N]]] "
-		"[--mbuf-size BYTES] [--csum]\n",
+		"[--mbuf-size BYTES] [--csum | --vlan]\n",
 		prog);
 	exit(2);
 }
@@ -159,6 +164,7 @@ parse(int argc, char **argv)
 		{ "inflight", required_argument, NULL, 'I' },
 		{ "mbuf-size", required_argument, NULL, 'M' },
 		{ "csum", no_argument, NULL, 'c' },
+		{ "vlan", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -210,6 +216,9 @@ parse(int argc, char **argv)
 		case 'c':
 			b.csum = true;
 			break;
+		case 'V':
+			b.vlan = true;
+			break;
 		default:
 			usage(argv[0]);
 		}
@@ -226,7 +235,7 @@ parse(int argc, char **argv)
 	    (b.loop &&
 	     (!b.two_cores || b.inflight == 0 || b.inflight > 4096)) ||
 	    b.burst == 0 || b.burst > MAX_BURST || b.bursts == 0 ||
-	    !(b.seconds > 0 && b.seconds <= 60))
+	    (b.csum && b.vlan) || !(b.seconds > 0 && b.seconds <= 60))
 		usage(argv[0]);
 }
 
@@ -238,7 +247,11 @@ fill(struct rte_mempool *mp, struct rte_mbuf **m, uint16_t n)
 	if (rte_pktmbuf_alloc_bulk(mp, m, n) != 0)
 		return -1;
 	for (uint16_t i = 0; i < n; i++) {
-		rte_memcpy(rte_pktmbuf_mtod(m[i], void *), b.tmpl, 42);
+		/* (constant sizes: rte_memcpy() inlined for each) */
+		if (b.vlan)
+			rte_memcpy(rte_pktmbuf_mtod(m[i], void *), b.tmpl, 46);
+		else
+			rte_memcpy(rte_pktmbuf_mtod(m[i], void *), b.tmpl, 42);
 		m[i]->data_len = (uint16_t)b.size;
 		m[i]->pkt_len = b.size;
 		if (b.csum) {
@@ -825,10 +838,14 @@ main(int argc, char **argv)
 			 sock, b.fe_args[0] ? "," : "", b.fe_args);
 	} else {
 		/* the device drops frames longer than its MTU (+ 18) once the
-		 * driver negotiated VIRTIO_NET_F_MTU: jumbo frames need it */
+		 * driver negotiated VIRTIO_NET_F_MTU: jumbo frames need it;
+		 * --vlan: tagged frames of the MTU (1518 B: MTU 1500) */
 		snprintf(vdev, sizeof(vdev),
 			 "net_vfio_user0,path=%s,mtu=%u%s%s", sock,
-			 RTE_MAX(b.size, (uint32_t)RTE_ETHER_MTU),
+			 RTE_MAX(b.size - (b.vlan ? RTE_ETHER_HDR_LEN +
+							    RTE_VLAN_HLEN :
+						    0),
+				 (uint32_t)RTE_ETHER_MTU),
 			 b.be_args[0] ? "," : "", b.be_args);
 		snprintf(fe_args, sizeof(fe_args), "path=%s%s%s", sock,
 			 b.fe_args[0] ? "," : "", b.fe_args);
@@ -845,6 +862,12 @@ main(int argc, char **argv)
 	memset(b.tmpl, 0x5a, sizeof(b.tmpl));
 	if (b.csum)
 		csum_template();
+	if (b.vlan) {
+		/* an 802.1Q tag (VLAN 100) after the addresses */
+		static const uint8_t tag[] = { 0x81, 0x00, 0x00, 0x64 };
+
+		memcpy(&b.tmpl[2 * RTE_ETHER_ADDR_LEN], tag, sizeof(tag));
+	}
 	b.be_mp = rte_pktmbuf_pool_create("be", 8191, 256, 0,
 					  (uint16_t)b.mbuf_size, SOCKET_ID_ANY);
 	b.fe_mp = rte_pktmbuf_pool_create("fe", 8191, 256, 0,

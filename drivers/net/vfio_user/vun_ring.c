@@ -558,6 +558,12 @@ vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 
 /* ---- tx_burst -> driver receiveq ---- */
 
+__rte_noinline bool
+vun_tx_tagged_fits(const struct rte_mbuf *m, uint16_t max_frame)
+{
+	return m->pkt_len <= (uint32_t)max_frame + vun_vlan_len(m);
+}
+
 bool
 vun_tx_fast_tso(struct vun_vq *vq, struct rte_mbuf *m, void *hdr)
 {
@@ -633,8 +639,10 @@ tx_split_fast(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		uint32_t need = VUN_HDR_LEN + m->data_len;
 		struct vring_desc d;
 
-		if (unlikely(m->nb_segs != 1 || h >= vq->size ||
-			     m->data_len > max_frame))
+		if (unlikely(m->nb_segs != 1 || h >= vq->size))
+			break;
+		if (unlikely(m->data_len > max_frame) &&
+		    !vun_tx_tagged_fits(m, max_frame))
 			break;
 		memcpy(&d, &vq->desc[h], sizeof(d));
 		if (unlikely((d.flags &
