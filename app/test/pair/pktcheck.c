@@ -1003,7 +1003,7 @@ port_setup(void)
 	struct rte_eth_dev_info info;
 	uint32_t mtu = RTE_MAX(pc.max_size - RTE_ETHER_HDR_LEN,
 			       (uint32_t)RTE_ETHER_MTU);
-	uint16_t port, n = 0;
+	uint16_t port, n = 0, cur_mtu;
 	int ret;
 
 	RTE_ETH_FOREACH_DEV(port) {
@@ -1028,6 +1028,12 @@ port_setup(void)
 		       "(devarg mtu=)\n", pc.name, pc.max_size, mtu, info.max_mtu);
 		return -EINVAL;
 	}
+	/* an MTU the port has that fits the frames stays: a driver that
+	 * negotiated VIRTIO_NET_F_MTU before this configure (it may connect
+	 * as soon as the socket is there) keeps net_vfio_user from changing
+	 * it, and the configure would fail */
+	if (rte_eth_dev_get_mtu(pc.port, &cur_mtu) == 0 && cur_mtu >= mtu)
+		mtu = cur_mtu;
 	conf.rxmode.mtu = mtu;
 	conf.intr_conf.rxq = pc.rx_intr;
 	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
