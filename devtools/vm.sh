@@ -636,12 +636,14 @@ cmd_run() {
 	# a file in DIR (hugetlbfs: /dev/hugepages) instead of a memfd
 	[ -n "$mem_path" ] &&
 		backend="memory-backend-file,id=mem,size=${mem}M,mem-path=$mem_path,share=on"
+	# cryptomgr.notests: no self-tests of the kernel's crypto algorithms
+	# at boot (0.6 of the 2.2 s to /init under TCG)
 	cmd+=(-machine q35 -accel tcg -smp "$smp" -m "${mem}M"
 		-object "$backend"
 		-numa node,memdev=mem
 		-nodefaults -no-user-config -display none
 		-kernel "$GUEST_DIR/$(cat "$GUEST_DIR/BOOT")" -initrd /dev/fd/9
-		-append "console=ttyS0 mitigations=off $append")
+		-append "console=ttyS0 mitigations=off cryptomgr.notests $append")
 	if [ -n "$serial" ]; then
 		cmd+=(-serial "file:$serial")
 	else
