@@ -45,7 +45,7 @@ vm_expect pci_device pci_driver_virtio_pci virtio_driver_virtio_net mac mtu \
 # with it (VM_MIN_SHADOW=3: both data queues and the control queue), a
 # check.
 if [ "${VM_COUNT_SHADOW:-0}" = 1 ]; then
-	n=$(grep -ac "rings through a shadow copy" "$TP_LOG" || true)
+	n=$(tp_count "rings through a shadow copy")
 	echo "net_vfio_user: $n virtqueue start(s) on shadow rings"
 	if [ "$n" -lt "${VM_MIN_SHADOW:-0}" ]; then
 		echo "fewer than $VM_MIN_SHADOW on shadow rings"

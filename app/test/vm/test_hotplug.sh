@@ -34,8 +34,6 @@ QEMU_UNPLUG_ABORT="memory_region_del_subregion: Assertion .subregion->container 
 export MALLOC_ARENA_MAX=1	# one malloc arena (tp_resources_check)
 export VM_HOTPLUG=1
 
-tp_count() { grep -c "$1" "$TP_LOG" || true; }
-
 vm_setup
 tp_start icmpecho "mac=02:76:6d:00:00:05"
 tp_resources_before

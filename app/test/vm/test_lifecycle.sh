@@ -50,8 +50,8 @@ for what in "bus mastering off" "bus mastering back" \
 		{ echo "testpmd never logged \"$what\""; VM_FAILED=1; }
 done
 # the sysfs reset and the suspend: D3hot, then D0 resetting the function
-n3=$(grep -c "power state D0 -> D3" "$TP_LOG" || true)
-n0=$(grep -c "power state D3 -> D0: function reset" "$TP_LOG" || true)
+n3=$(tp_count "power state D0 -> D3")
+n0=$(tp_count "power state D3 -> D0: function reset")
 echo "testpmd saw $n3 changes to D3hot and $n0 resets coming back to D0"
 [ "$n3" = 2 ] && [ "$n0" = 2 ] ||
 	{ echo "expected two D3hot/D0 rounds (reset, suspend)"; VM_FAILED=1; }

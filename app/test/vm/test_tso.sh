@@ -63,8 +63,7 @@ vm_expect pci_device features_csum features_tso link_up netdev_tso \
 
 # ---- the port's counters, from testpmd's telemetry socket ----
 # (and the log flushed: a statistics print after them, once a second)
-tp_prints() { grep -ac "NIC statistics for port" "$TP_LOG" || true; }
-prints=$(tp_prints)
+prints=$(tp_count "NIC statistics for port")
 tel=$VM_WORK/telemetry.json
 tp_telemetry "$tel" /ethdev/xstats,0 /ethdev/stats,0 || true
 lro_pkts=$(tel_get "$tel" /ethdev/xstats,0 rx_lro_packets)
@@ -74,7 +73,7 @@ ibytes=$(tel_get "$tel" /ethdev/stats,0 ibytes)
 echo "telemetry (port 0): rx_lro_packets $lro_pkts rx_too_long $too_long" \
 	"ipackets $ipackets ibytes $ibytes"
 for ((i = 0; i < 50; i++)); do
-	[ "$(tp_prints)" -gt "$prints" ] && break
+	[ "$(tp_count "NIC statistics for port")" -gt "$prints" ] && break
 	sleep 0.1
 done
 # testpmd's dump of what it received: "... length=N - nb_segs=M ..." then

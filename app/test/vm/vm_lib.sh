@@ -159,6 +159,9 @@ tel_get() {
 	"${TELCHECK[@]}" get "$1" "$2" "$3" 2>/dev/null || echo "?"
 }
 
+# tp_count PATTERN: how many lines of testpmd's log match PATTERN
+tp_count() { grep -ac -- "$1" "$TP_LOG" || true; }
+
 # tp_check WHAT CONDITION...: a host-side check, said; the test fails if
 # CONDITION does not hold
 tp_check() {
