@@ -473,13 +473,20 @@ def packed_leak(rxq):
     log("packed_leak: %d used descriptors written, ids reversed" % total)
 
 
-def mrg_stall(rxq):
-    # a full buffer (the driver reads its num_buffers) naming 0xffff buffers
+def use_first_full(rxq, num_buffers):
+    """The driver's first receive buffer used, full (so it reads the
+    header's num_buffers, set to NUM_BUFFERS): used idx 1. Its length."""
     head = rd16(rxq.avail + 4)
     addr, ln = struct.unpack("<QI", mem_read(rxq.desc + 16 * head, 12))
-    mem_write(addr + 10, struct.pack("<H", 0xffff))
+    mem_write(addr + 10, struct.pack("<H", num_buffers))
     mem_write(rxq.used + 4, struct.pack("<II", head, ln))
     mem_write(rxq.used + 2, struct.pack("<H", 1))
+    return ln
+
+
+def mrg_stall(rxq):
+    # a full buffer naming 0xffff buffers
+    use_first_full(rxq, 0xffff)
     log("mrg_stall: used idx 1, num_buffers 0xffff")
     time.sleep(0.3)
     for i in range(1, 6):
@@ -494,11 +501,7 @@ def mrg_stall(rxq):
 def mrg_partial(rxq):
     # the first buffer of a frame of 2 (num_buffers 2), published; the
     # second never is: the driver holds the first until its queue goes
-    head = rd16(rxq.avail + 4)
-    addr, ln = struct.unpack("<QI", mem_read(rxq.desc + 16 * head, 12))
-    mem_write(addr, b"\0" * 10 + struct.pack("<H", 2) + b"\xff" * (ln - 12))
-    mem_write(rxq.used + 4, struct.pack("<II", head, ln))
-    mem_write(rxq.used + 2, struct.pack("<H", 1))
+    ln = use_first_full(rxq, 2)
     log("mrg_partial: used idx 1, the first of 2 buffers (%d bytes)" % ln)
 
 
