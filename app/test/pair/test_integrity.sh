@@ -13,7 +13,9 @@
 #      hugepages if enough are free;
 #   2. 40000 per queue each way without hugepages (memfd memory), the
 #      backend paced to 20000 frames/s per queue, the frontend sleeping on
-#      its rx interrupts (MSI-X eventfds) whenever it has nothing to do.
+#      its rx interrupts (MSI-X eventfds) whenever it has nothing to do;
+#   3. the same the other way round: the frontend paced, the backend
+#      sleeping on net_vfio_user's rx interrupts (the driver's doorbells).
 #
 #   test_integrity.sh BUILD_ROOT PKTCHECK [BE_DEVARGS]
 #
@@ -109,16 +111,19 @@ run() {
 	[ "$(field errors "${RXL[$b]}")" = 0 ] &&
 	[ "$(field errors "${RXL[$f]}")" = 0 ] ||
 		pair_fail "$label: errors"
-	case ${6:-} in
-	*--rx-intr*)
-		# the frontend slept on its rx interrupts and was woken by them
-		line=$(grep -a "rx interrupts:" "$PAIR_WORK/$f.log" | tail -1)
-		pair_log "$label: $line"
-		[ "$(echo "$line" | sed -n 's/.*: \([0-9]*\) wakeups.*/\1/p')" -gt 0 ] ||
-			pair_fail "$label: fe was never woken by an rx interrupt"
-		SUMMARY+=("$label: ${line#fe: }")
-		;;
-	esac
+	# a side that slept on its rx interrupts was woken by them
+	for side in "$b:${5:-}" "$f:${6:-}"; do
+		case ${side#*:} in
+		*--rx-intr*)
+			side=${side%%:*}
+			line=$(grep -a "rx interrupts:" "$PAIR_WORK/$side.log" | tail -1)
+			pair_log "$label: $line"
+			[ "$(echo "$line" | sed -n 's/.*: \([0-9]*\) wakeups.*/\1/p')" -gt 0 ] ||
+				pair_fail "$label: $side was never woken by an rx interrupt"
+			SUMMARY+=("$label: $line")
+			;;
+		esac
+	done
 	SUMMARY+=("$label fe->be: $(echo "${RXL[$b]}" | sed 's/^be: RX stream [0-9]*: //')")
 	SUMMARY+=("$label be->fe: $(echo "${RXL[$f]}" | sed 's/^fe: RX stream [0-9]*: //')")
 }
@@ -130,6 +135,10 @@ run "$L" "$MEM" 500000 150
 # sending, sleeps on its rx interrupts between the backend's frames
 run nohuge-2 "$(VU_NO_HUGE=1 pair_mem_args $MB 2)" 40000 90 "--pps 20000" \
 	"--rx-intr"
+# the other way round: the backend (net_vfio_user's receive interrupts,
+# the driver's doorbells) sleeps between the paced frontend's frames
+run nohuge-3 "$(VU_NO_HUGE=1 pair_mem_args $MB 2)" 40000 90 "--rx-intr" \
+	"--pps 20000"
 
 for s in "${SUMMARY[@]}"; do
 	echo "  $s"

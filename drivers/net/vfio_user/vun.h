@@ -183,6 +183,9 @@ struct vun_vq {
 	rte_spinlock_t tx_lock;		/* tx, VUN_TX_SHARED: its bursts */
 	bool deferred;			/* the ethdev queue's setup asked for a
 					 * deferred start */
+	bool intr_armed;		/* transmitq, under the device's
+					 * intr_lock: the application sleeps
+					 * on its doorbell (vun_rx_intr.c) */
 } __rte_cache_aligned;
 
 struct vun_dev {
@@ -257,7 +260,14 @@ struct vun_dev {
 	 * driver sets another with VIRTIO_NET_CTRL_MAC_ADDR_SET (VIRTIO
 	 * 5.1.6.5.2), back to the device's at reset */
 	struct rte_ether_addr guest_mac;
-	int notify_efd;			/* ioeventfd offered for data kicks */
+	int notify_efd;			/* ioeventfd offered for the driver's
+					 * receiveqs' kicks */
+	/* receive interrupts (vun_rx_intr.c) */
+	rte_spinlock_t intr_lock;	/* the transmitqs' arming */
+	int kick_efd[VUN_MAX_QUEUE_PAIRS]; /* pair p's transmitq doorbell */
+	int rxq_epfd[VUN_MAX_QUEUE_PAIRS]; /* rx queue q's interrupt fd */
+	uint16_t kick_in[VUN_MAX_QUEUE_PAIRS]; /* the rx queue whose epoll fd
+						* holds kick_efd[p] */
 	int error_efd;			/* the data path's driver errors, to
 					 * the event thread (vun_vq_broken) */
 	uint32_t cfg_unread;		/* atomic: a configuration interrupt
@@ -311,6 +321,25 @@ void vun_signal_config(struct vun_dev *d);
 void vun_queues_start(struct vun_dev *d);
 void vun_ctrl_process(struct vun_dev *d);
 void vun_vq_broken(struct vun_vq *vq);
+
+/*
+ * vun_rx_intr.c: receive interrupts (intr_conf.rxq). init at device
+ * creation (the transmitqs' eventfds, before the ioeventfds are offered),
+ * fini at its end; kick_fd: the ioeventfd of virtqueue index's doorbell
+ * (a transmitq's eventfd, else dflt); kick: a doorbell that came as a
+ * region write; publish: vq_start()'s end, the queue ready (unless
+ * stopped by migration) with the fields its arming asks; setup at the
+ * port's start (the interrupt handle), close at its close.
+ */
+int vun_rx_intr_init(struct vun_dev *d);
+void vun_rx_intr_fini(struct vun_dev *d);
+int vun_rx_intr_kick_fd(const struct vun_dev *d, uint16_t index, int dflt);
+void vun_rx_intr_kick(struct vun_dev *d, uint16_t index);
+void vun_rx_intr_publish(struct vun_dev *d, struct vun_vq *vq);
+int vun_rx_intr_setup(struct rte_eth_dev *dev);
+void vun_rx_intr_close(struct rte_eth_dev *dev);
+int vun_rx_intr_enable(struct rte_eth_dev *dev, uint16_t q);
+int vun_rx_intr_disable(struct rte_eth_dev *dev, uint16_t q);
 
 /* vun_migration.c: device state, migration callbacks */
 int vun_mig_register(struct vun_dev *d);

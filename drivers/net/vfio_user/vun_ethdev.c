@@ -315,7 +315,15 @@ vun_dev_start(struct rte_eth_dev *dev)
 {
 	struct vun_dev *d = dev->data->dev_private;
 
+	int ret;
+
 	rx_sets_build(dev);
+	ret = vun_rx_intr_setup(dev);
+	if (ret < 0) {
+		VUN_LOG(ERR, "%s: receive interrupts: %s", d->path,
+			strerror(-ret));
+		return ret;
+	}
 	queues_mark(dev, false);
 	dev->data->dev_started = 1;
 	d->link_down = false;	/* a start brings the link up, as a NIC's */
@@ -365,6 +373,7 @@ vun_dev_close(struct rte_eth_dev *dev)
 		return 0;
 	vun_virtio_fini(d);
 	vun_offload_fini(d);
+	vun_rx_intr_close(dev);
 	/* the device is gone from the event thread: no more changes */
 	vu_pmd_lsc_fini(&d->lsc);
 	/* mac_addrs is freed by the ethdev layer */
@@ -630,6 +639,8 @@ static const struct eth_dev_ops vun_ops = {
 	.rx_queue_stop = vun_rx_queue_stop,
 	.tx_queue_start = vun_tx_queue_start,
 	.tx_queue_stop = vun_tx_queue_stop,
+	.rx_queue_intr_enable = vun_rx_intr_enable,
+	.rx_queue_intr_disable = vun_rx_intr_disable,
 };
 
 /* A secondary process's: what reads the port's shared data only. */
@@ -831,6 +842,8 @@ vun_probe(struct rte_vdev_device *vdev)
 	return 0;
 err:
 	vun_offload_fini(d);
+	if (d->pci != NULL)	/* vun_virtio_init() done */
+		vun_rx_intr_fini(d);
 	rte_vfio_user_pci_free(d->pci);
 	d->pci = NULL;
 	rte_eth_dev_release_port(eth);

@@ -369,9 +369,7 @@ vq_start_packed(struct vun_dev *d, struct vun_vq *vq)
 			 __ATOMIC_RELAXED);
 	if (vq->shadow != NULL)
 		vun_shadow_started(vq);
-	/* stopped by migration: published when the device runs again */
-	if (!__atomic_load_n(&d->mig_stopped, __ATOMIC_ACQUIRE))
-		__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
+	vun_rx_intr_publish(d, vq);
 	return 0;
 }
 
@@ -438,9 +436,7 @@ vq_start(struct vun_dev *d, struct vun_vq *vq)
 				 __ATOMIC_RELAXED);
 	if (vq->shadow != NULL)
 		vun_shadow_started(vq);
-	/* stopped by migration: published when the device runs again */
-	if (!__atomic_load_n(&d->mig_stopped, __ATOMIC_ACQUIRE))
-		__atomic_store_n(&vq->ready, 1, __ATOMIC_RELEASE);
+	vun_rx_intr_publish(d, vq);
 	return 0;
 }
 
@@ -1232,8 +1228,10 @@ bar4_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
 			d->vq[q].st.kicks++;
 			if (q == ctrl_vq(d))
 				ctrl_process(d);
-			else
+			else if (vun_offload_owns(d, q))
 				vun_offload_kick(d, q);
+			else
+				vun_rx_intr_kick(d, q);
 		}
 		if (!is_write)
 			memset(buf, 0, count);
@@ -1577,6 +1575,8 @@ static const struct rte_vfio_user_notify_ops vun_ops = {
 int
 vun_virtio_init(struct vun_dev *d)
 {
+	int ret;
+
 	d->host_features = VUN_HOST_FEATURES;
 	if (d->max_pairs == 1)
 		d->host_features &= ~(1ULL << VIRTIO_NET_F_MQ);
@@ -1612,7 +1612,12 @@ vun_virtio_init(struct vun_dev *d)
 	d->msix_config = VIRTIO_MSI_NO_VECTOR;
 	d->promisc = d->allmulti = true;
 	rte_ether_addr_copy(&d->mac, &d->guest_mac);
-	return pci_setup(d);
+	ret = vun_rx_intr_init(d);
+	if (ret == 0)
+		ret = pci_setup(d);
+	if (ret < 0)
+		vun_rx_intr_fini(d);
+	return ret;
 }
 
 int
@@ -1714,7 +1719,8 @@ vun_virtio_register(struct vun_dev *d)
 			.offset = VUN_NOTIFY_OFF +
 				  (uint64_t)q * VUN_NOTIFY_MULT,
 			.size = 2,
-			.fd = vun_offload_kick_fd(d, q, d->notify_efd),
+			.fd = vun_offload_kick_fd(
+				d, q, vun_rx_intr_kick_fd(d, q, d->notify_efd)),
 		};
 	reg.size = VUN_VIRTIO_BAR_SIZE;
 	reg.access = bar4_access;
@@ -1803,6 +1809,7 @@ vun_virtio_fini(struct vun_dev *d)
 	if (d->notify_efd >= 0)
 		close(d->notify_efd);
 	d->notify_efd = -1;
+	vun_rx_intr_fini(d);
 	for (uint16_t i = 0; i < VUN_MAX_VQS; i++)
 		vun_shadow_free(&d->vq[i]);
 	vun_mig_fini(d);
