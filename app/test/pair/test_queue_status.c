@@ -29,7 +29,9 @@
  *   - a frame of several descriptors counts one;
  *   - a frame in several mergeable receive buffers counts each, on the
  *     frontend's receive queue and the device's transmit queue; buffers a
- *     burst took are UNAVAIL until the frontend posts them again.
+ *     burst took are UNAVAIL until the frontend posts them again;
+ *   - the frontend's power monitor condition (rte_eth_get_monitor_addr())
+ *     says sleep while nothing came, wake once a frame did.
  * Argument: frontend devargs that pick the rings (default packed, in
  * order).
  */
@@ -47,6 +49,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_power_intrinsics.h>
 
 #include "inproc_pair.h"
 
@@ -559,6 +562,54 @@ group_setup(void **state)
 	return 0;
 }
 
+/* The word rte_power_monitor() would read at pmc's address. */
+static uint64_t
+mon_read(const struct rte_power_monitor_cond *pmc)
+{
+	switch (pmc->size) {
+	case 1:
+		return *(const volatile uint8_t *)pmc->addr;
+	case 2:
+		return *(const volatile uint16_t *)pmc->addr;
+	case 4:
+		return *(const volatile uint32_t *)pmc->addr;
+	default:
+		assert_int_equal(pmc->size, 8);
+		return *(const volatile uint64_t *)pmc->addr;
+	}
+}
+
+/*
+ * rte_eth_get_monitor_addr() of the frontend's receive queue: the
+ * condition rte_power_monitor() checks before it sleeps (its callback on
+ * the word at the address) says sleep while nothing came, wake once the
+ * device returned a buffer (the same address read again, as the monitor
+ * does), and sleep again once a burst took it; round the ring more than
+ * twice (a packed ring's wrap counter both ways). The device's receive
+ * queue has none.
+ */
+static void
+test_monitor(void **state)
+{
+	struct rte_power_monitor_cond pmc;
+
+	(void)state;
+	fe_setup();
+	drain();
+	for (int i = 0; i < 2 * RING + 100; i++) {
+		memset(&pmc, 0, sizeof(pmc));
+		assert_int_equal(rte_eth_get_monitor_addr(g.fe, 0, &pmc), 0);
+		assert_non_null(pmc.fn);
+		assert_int_equal(pmc.fn(mon_read(&pmc), pmc.opaque), 0);
+		send_n(g.be, 0, g.p.be_mp, 1);
+		assert_int_equal(pmc.fn(mon_read(&pmc), pmc.opaque), -1);
+		recv_n(g.fe, 0, 1);
+	}
+	assert_int_equal(rte_eth_get_monitor_addr(g.fe, 0, &pmc), 0);
+	assert_int_equal(pmc.fn(mon_read(&pmc), pmc.opaque), 0);
+	assert_int_equal(rte_eth_get_monitor_addr(g.be, 0, &pmc), -ENOTSUP);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -572,6 +623,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tx_shared_copy),
 		cmocka_unit_test(test_ring_copy),
 		cmocka_unit_test(test_beside_bursts),
+		cmocka_unit_test(test_monitor),
 	};
 
 	g.layout = argc > 1 ? argv[1] : "";

@@ -33,6 +33,7 @@
 #include <pthread.h>
 
 #include <rte_memory.h>
+#include <rte_power_intrinsics.h>
 
 #include <rte_vfio_user_client.h>
 #include <rte_vfio_user_qsbr.h>
@@ -333,6 +334,8 @@ uint16_t vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n);
 uint32_t vuc_rx_queue_count(void *q);
 int vuc_rx_descriptor_status(void *q, uint16_t offset);
 int vuc_tx_descriptor_status(void *q, uint16_t offset);
+/* rte_eth_get_monitor_addr() of receive queue q: 0, -EINVAL without rings */
+int vuc_get_monitor_addr(void *q, struct rte_power_monitor_cond *pmc);
 /* tx_done_cleanup: frees every sent mbuf the device is done with; returns
  * how many (free_cnt is not a bound: a packed in-order ring can only be
  * reclaimed by the device's batches), -EPERM off EAL threads */

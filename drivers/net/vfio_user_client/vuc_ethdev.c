@@ -1080,6 +1080,7 @@ static const struct eth_dev_ops vuc_ops = {
 	.tx_done_cleanup = vuc_tx_done_cleanup,
 	.rx_burst_mode_get = vuc_burst_mode,
 	.tx_burst_mode_get = vuc_burst_mode,
+	.get_monitor_addr = vuc_get_monitor_addr,
 };
 
 /* A secondary process's: what reads the port's shared data only. */

@@ -4,7 +4,8 @@
 
 /*
  * The ethdev queue status calls: rte_eth_rx_queue_count(),
- * rte_eth_rx_descriptor_status(), rte_eth_tx_descriptor_status().
+ * rte_eth_rx_descriptor_status(), rte_eth_tx_descriptor_status(), and
+ * rte_eth_get_monitor_addr() (what a receive queue's next buffer changes).
  *
  *  - Receive: the buffers the device returned (used) and no burst took
  *    are DONE, the rest of those posted AVAIL (the device may fill them),
@@ -123,4 +124,56 @@ vuc_tx_descriptor_status(void *q, uint16_t offset)
 		ret = RTE_ETH_TX_DESC_DONE;
 	vu_pmd_burst_leave(vq, lcore);
 	return ret;
+}
+
+/*
+ * rte_eth_get_monitor_addr(): rte_power_monitor() sleeps until the word
+ * the device writes when it returns the next receive buffer changes (split:
+ * the used index; packed: the flags of the descriptor at last_used), and
+ * asks monitor_clb() first whether it already did. The rings are in the
+ * queue's memzone, ours: the address stays valid while the port is
+ * configured (the memzone goes at close, or when a device reconnected
+ * with another queue size has the rings made again).
+ */
+enum {
+	MON_VAL,
+	MON_MASK,
+	MON_PACKED
+};
+
+/* 0: nothing came, the caller may sleep; -1: a buffer came. */
+static int
+monitor_clb(const uint64_t value,
+	    const uint64_t opaque[RTE_POWER_MONITOR_OPAQUE_SZ])
+{
+	bool match = (value & opaque[MON_MASK]) == opaque[MON_VAL];
+
+	/* packed: the flags say used; split: the index has not moved */
+	return match == (opaque[MON_PACKED] != 0) ? -1 : 0;
+}
+
+int
+vuc_get_monitor_addr(void *q, struct rte_power_monitor_cond *pmc)
+{
+	struct vuc_vq *vq = q;
+	const uint16_t used_bits = (1u << VRING_PACKED_DESC_F_AVAIL) |
+				   (1u << VRING_PACKED_DESC_F_USED);
+
+	if (vq == NULL || vq->mz == NULL || vq->avail == NULL)
+		return -EINVAL;	/* no rings */
+	if (vq->packed) {
+		pmc->addr = &vq->pdesc[vq->last_used].flags;
+		pmc->size = sizeof(vq->pdesc[0].flags);
+		pmc->opaque[MON_VAL] = vq->used_wrap ? used_bits : 0;
+		pmc->opaque[MON_MASK] = used_bits;
+		pmc->opaque[MON_PACKED] = 1;
+	} else {
+		pmc->addr = &vq->used->idx;
+		pmc->size = sizeof(vq->used->idx);
+		pmc->opaque[MON_VAL] = vq->last_used;
+		pmc->opaque[MON_MASK] = UINT16_MAX;
+		pmc->opaque[MON_PACKED] = 0;
+	}
+	pmc->fn = monitor_clb;
+	return 0;
 }
