@@ -26,6 +26,10 @@
  *    sent then stay in the ring, nothing is written); back to running,
  *    the engine resumes from the indices it gave back: the waiting frames
  *    come through, in order;
+ *  - bus_master: Bus Master Enable cleared: the engine gives the queues
+ *    back (frames sent then stay in the ring, nothing is written); set
+ *    again, the engine resumes from the indices it gave back, the waiting
+ *    frames come through in order; D3hot stops it the same way;
  *  - unmap_under_traffic: both queue pairs forwarding, each virtqueue's
  *    memory a DMA region of its own; the client unmaps receiveq 1's
  *    region from another thread while frames stream into it. When the
@@ -616,6 +620,74 @@ test_migration_stop(void **state)
 	drv_close(d);
 }
 
+/* ---- bus_master ---- */
+
+/*
+ * Bus Master Enable cleared (a driver letting go of the device, or
+ * before a kexec: the memory is the next kernel's): the engine masters
+ * for the device, so it gives the queues back and writes nothing more;
+ * the bit set again, the engine resumes from the index it gave back, the
+ * frames waiting come through in order. D3hot stops it too.
+ */
+static void
+test_bus_master(void **state)
+{
+	struct nic_drv *d = drv_open();
+	struct flow f = { .pair = 0 };
+	uint16_t cmd, tx_used;
+	unsigned int n = 32, fixups;
+	uint64_t got, want, end;
+
+	(void)state;
+	up(d);
+	loop_frames(d, &f, n);
+	cmd = cfg_r16(d, RTE_VFIO_USER_PCI_COMMAND);
+	assert_true(cmd & RTE_VFIO_USER_PCI_CMD_MASTER);	/* drv_open() */
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND,
+		cmd & ~RTE_VFIO_USER_PCI_CMD_MASTER);
+	tx_used = __atomic_load_n(&d->vq[1].used->idx, __ATOMIC_ACQUIRE);
+	flow_rx_fill(d, &f, n);
+	flow_step(d, &f, false, true, n);
+	got = f.received;
+	end = nic_now_ms() + 300;
+	while (nic_now_ms() < end)
+		flow_step(d, &f, true, false, 0);
+	assert_int_equal(f.received, got);
+	assert_int_equal(__atomic_load_n(&d->vq[1].used->idx, __ATOMIC_ACQUIRE),
+			 tx_used);
+
+	fixups = eng_log_count(VHOST_FIXUP);
+	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd);
+	assert_true(NIC_WAIT(nic_link_up(), 5000));
+	want = got + n;
+	end = nic_now_ms() + 5000;
+	while (f.received < want && nic_now_ms() < end)
+		flow_step(d, &f, true, false, 0);
+	if (f.received != want || f.bad != 0)
+		fail_msg("bus mastering back: %" PRIu64
+			 " frames back of %" PRIu64 ", %" PRIu64 " bad",
+			 f.received, want, f.bad);
+	assert_int_equal(eng_log_count(VHOST_FIXUP), fixups);
+	loop_frames(d, &f, n);
+
+	/* D3hot: no bus mastering either (back to D0 resets the function:
+	 * the driver sets the device up again, not tried here) */
+	cfg_w16(d, d->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL,
+		RTE_VFIO_USER_PCI_PM_D3HOT);
+	tx_used = __atomic_load_n(&d->vq[1].used->idx, __ATOMIC_ACQUIRE);
+	flow_rx_fill(d, &f, n);
+	flow_step(d, &f, false, true, n);
+	got = f.received;
+	end = nic_now_ms() + 300;
+	while (nic_now_ms() < end)
+		flow_step(d, &f, true, false, 0);
+	assert_int_equal(f.received, got);
+	assert_int_equal(__atomic_load_n(&d->vq[1].used->idx, __ATOMIC_ACQUIRE),
+			 tx_used);
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+}
+
 /* ---- unmap_under_traffic ---- */
 
 struct unmapper {
@@ -1115,6 +1187,8 @@ main(int argc, char **argv)
 						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_migration_stop,
 						nic_test_setup,
+						nic_test_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_master, nic_test_setup,
 						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_unmap_under_traffic,
 						nic_test_setup,

@@ -783,7 +783,9 @@ handover(struct vun_dev *d)
 	uint16_t n = 0;
 	int ret;
 
-	if (!engine_up(ol) || ol->handed ||
+	/* (nor while Bus Master Enable is off, or the function is not in
+	 * D0: the engine masters for it) */
+	if (!engine_up(ol) || ol->handed || d->bm_off ||
 	    !(d->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
 	    (d->status & VIRTIO_CONFIG_S_NEEDS_RESET))
 		return;

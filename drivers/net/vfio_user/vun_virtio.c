@@ -1336,7 +1336,8 @@ cfg_access(int dev_id, void *priv, char *buf, size_t count, uint64_t off,
  * but the status stays (no NEEDS_RESET): setting the bit again restarts
  * them where they were. The library holds MSI-X vectors meanwhile. A
  * client that never set the bit keeps a working device
- * (rte_vfio_user_pci_bus_master()).
+ * (rte_vfio_user_pci_bus_master()). In offload mode the engine, which
+ * masters for the device, gives its queues back meanwhile.
  */
 static void
 bus_master_changed(struct vun_dev *d, const char *why)
@@ -1348,6 +1349,9 @@ bus_master_changed(struct vun_dev *d, const char *why)
 	d->bm_off = off;
 	if (off) {
 		VUN_LOG(INFO, "%s: %s off: queues stopped", d->path, why);
+		/* in offload mode the engine's too: it gives them back and
+		 * says where (as for a migration's stop) */
+		vun_offload_mig_stop(d);
 		vun_queues_stop(d);
 		return;
 	}
@@ -1355,7 +1359,10 @@ bus_master_changed(struct vun_dev *d, const char *why)
 	if (!(d->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return;
 	queues_start(d, false);
+	vun_offload_driver_ok(d);	/* to the engine, from there */
 	ctrl_process(d);	/* commands that came meanwhile, unkicked */
+	if (d->ol != NULL)	/* the link is up again with the engine */
+		vun_link_update_notify(d);
 }
 
 /*
