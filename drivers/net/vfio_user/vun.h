@@ -329,7 +329,7 @@ void vun_vq_broken(struct vun_vq *vq);
  * (a transmitq's eventfd, else dflt); kick: a doorbell that came as a
  * region write; publish: vq_start()'s end, the queue ready (unless
  * stopped by migration) with the fields its arming asks; setup at the
- * port's start (the interrupt handle), close at its close.
+ * port's start (the interrupt handle, vu_pmd_rxq_intr_free() at close).
  */
 int vun_rx_intr_init(struct vun_dev *d);
 void vun_rx_intr_fini(struct vun_dev *d);
@@ -337,7 +337,6 @@ int vun_rx_intr_kick_fd(const struct vun_dev *d, uint16_t index, int dflt);
 void vun_rx_intr_kick(struct vun_dev *d, uint16_t index);
 void vun_rx_intr_publish(struct vun_dev *d, struct vun_vq *vq);
 int vun_rx_intr_setup(struct rte_eth_dev *dev);
-void vun_rx_intr_close(struct rte_eth_dev *dev);
 int vun_rx_intr_enable(struct rte_eth_dev *dev, uint16_t q);
 int vun_rx_intr_disable(struct rte_eth_dev *dev, uint16_t q);
 

@@ -373,7 +373,7 @@ vun_dev_close(struct rte_eth_dev *dev)
 		return 0;
 	vun_virtio_fini(d);
 	vun_offload_fini(d);
-	vun_rx_intr_close(dev);
+	vu_pmd_rxq_intr_free(dev);
 	/* the device is gone from the event thread: no more changes */
 	vu_pmd_lsc_fini(&d->lsc);
 	/* mac_addrs is freed by the ethdev layer */

@@ -44,6 +44,7 @@
 #include <ethdev_driver.h>
 #include <rte_interrupts.h>
 
+#include "vu_pmd_ethdev.h"
 #include "vun.h"
 #include "vun_ring.h"
 #include "vun_shadow.h"
@@ -269,48 +270,16 @@ kick_move(struct vun_dev *d, uint16_t p, uint16_t q)
 	return 0;
 }
 
-/* The interrupt handle's vectors: rx queue q, its pair's eventfd, or the
- * epoll fd of its set. */
-static int
-handle_set(struct rte_eth_dev *dev)
-{
-	struct vun_dev *d = dev->data->dev_private;
-	uint16_t nrx = dev->data->nb_rx_queues;
-	struct rte_intr_handle *ih = dev->intr_handle;
-
-	if (ih == NULL) {
-		ih = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_SHARED);
-		if (ih == NULL)
-			return -ENOMEM;
-		dev->intr_handle = ih;
-	}
-	if (rte_intr_type_set(ih, RTE_INTR_HANDLE_VDEV) ||
-	    rte_intr_nb_efd_set(ih, nrx) ||
-	    rte_intr_max_intr_set(ih, nrx + 1) ||
-	    rte_intr_efd_counter_size_set(ih, 0))
-		return -EINVAL;
-	rte_intr_vec_list_free(ih);
-	if (rte_intr_vec_list_alloc(ih, "vun_intr_vec", nrx))
-		return -ENOMEM;
-	for (uint16_t q = 0; q < nrx; q++)
-		if (rte_intr_efds_index_set(ih, q,
-					    d->rx_sets != 0 ? d->rxq_epfd[q] :
-							      d->kick_efd[q]) ||
-		    rte_intr_vec_list_index_set(ih, q,
-						RTE_INTR_VEC_RXTX_OFFSET + q))
-			return -EINVAL;
-	return 0;
-}
-
 int
 vun_rx_intr_setup(struct rte_eth_dev *dev)
 {
 	struct vun_dev *d = dev->data->dev_private;
 	uint16_t nrx = dev->data->nb_rx_queues;
+	int efds[VUN_MAX_QUEUE_PAIRS];
 	int ret;
 
 	if (!dev->data->dev_conf.intr_conf.rxq || d->ol != NULL)
-		vun_rx_intr_close(dev);	/* none, from an earlier start */
+		vu_pmd_rxq_intr_free(dev);	/* from an earlier start */
 	if (!dev->data->dev_conf.intr_conf.rxq)
 		return 0;
 	if (d->ol != NULL) {
@@ -335,15 +304,8 @@ vun_rx_intr_setup(struct rte_eth_dev *dev)
 		if (ret < 0)
 			return ret;
 	}
-	return handle_set(dev);
-}
-
-void
-vun_rx_intr_close(struct rte_eth_dev *dev)
-{
-	if (dev->intr_handle != NULL) {
-		rte_intr_vec_list_free(dev->intr_handle);
-		rte_intr_instance_free(dev->intr_handle);
-		dev->intr_handle = NULL;
-	}
+	/* rx queue q's fd: its pair's eventfd, or the epoll fd of its set */
+	for (uint16_t q = 0; q < nrx; q++)
+		efds[q] = d->rx_sets != 0 ? d->rxq_epfd[q] : d->kick_efd[q];
+	return vu_pmd_rxq_intr_set(dev, efds, 0);
 }

@@ -443,33 +443,13 @@ static int
 rxq_intr_setup(struct rte_eth_dev *dev)
 {
 	struct vuc_dev *d = dev->data->dev_private;
-	struct rte_intr_handle *ih = dev->intr_handle;
+	int efds[VUC_MAX_QUEUE_PAIRS];
 
 	if (!dev->data->dev_conf.intr_conf.rxq)
 		return 0;
-	if (ih == NULL) {
-		ih = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_SHARED);
-		if (ih == NULL)
-			return -ENOMEM;
-		dev->intr_handle = ih;
-	}
-	if (rte_intr_type_set(ih, RTE_INTR_HANDLE_VDEV) ||
-	    rte_intr_nb_efd_set(ih, dev->data->nb_rx_queues) ||
-	    rte_intr_max_intr_set(ih, dev->data->nb_rx_queues + 1) ||
-	    rte_intr_efd_counter_size_set(ih, sizeof(eventfd_t)))
-		return -EINVAL;
-	/* the queue -> vector map rte_eth_dev_rx_intr_ctl_q() looks up (a
-	 * restart may have more queues: made again) */
-	rte_intr_vec_list_free(ih);
-	if (rte_intr_vec_list_alloc(ih, "vuc_intr_vec",
-				    dev->data->nb_rx_queues))
-		return -ENOMEM;
 	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
-		if (rte_intr_efds_index_set(ih, q, d->vq[2 * q].efd) ||
-		    rte_intr_vec_list_index_set(ih, q,
-						RTE_INTR_VEC_RXTX_OFFSET + q))
-			return -EINVAL;
-	return 0;
+		efds[q] = d->vq[2 * q].efd;
+	return vu_pmd_rxq_intr_set(dev, efds, sizeof(eventfd_t));
 }
 
 /* ---- queue start and stop ---- */
@@ -776,11 +756,7 @@ vuc_dev_close(struct rte_eth_dev *dev)
 		d->vq[i].mz = NULL;
 		d->vq[i].cookie = NULL;
 	}
-	if (dev->intr_handle != NULL) {
-		rte_intr_vec_list_free(dev->intr_handle);
-		rte_intr_instance_free(dev->intr_handle);
-		dev->intr_handle = NULL;
-	}
+	vu_pmd_rxq_intr_free(dev);
 	vuc_irqs_free(d);
 	rte_free(d->qsbr);
 	d->qsbr = NULL;

@@ -41,6 +41,47 @@ vu_pmd_queues_state(struct rte_eth_dev *dev, uint8_t state)
 		dev->data->tx_queue_state[q] = state;
 }
 
+int
+vu_pmd_rxq_intr_set(struct rte_eth_dev *dev, const int *efds,
+		    uint8_t counter_size)
+{
+	uint16_t nrx = dev->data->nb_rx_queues;
+	struct rte_intr_handle *ih = dev->intr_handle;
+
+	if (ih == NULL) {
+		ih = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_SHARED);
+		if (ih == NULL)
+			return -ENOMEM;
+		dev->intr_handle = ih;
+	}
+	if (rte_intr_type_set(ih, RTE_INTR_HANDLE_VDEV) ||
+	    rte_intr_nb_efd_set(ih, nrx) ||
+	    rte_intr_max_intr_set(ih, nrx + 1) ||
+	    rte_intr_efd_counter_size_set(ih, counter_size))
+		return -EINVAL;
+	/* the queue -> vector map rte_eth_dev_rx_intr_ctl_q() looks up (a
+	 * restart may have more queues: made again) */
+	rte_intr_vec_list_free(ih);
+	if (rte_intr_vec_list_alloc(ih, "vu_pmd_intr_vec", nrx))
+		return -ENOMEM;
+	for (uint16_t q = 0; q < nrx; q++)
+		if (rte_intr_efds_index_set(ih, q, efds[q]) ||
+		    rte_intr_vec_list_index_set(ih, q,
+						RTE_INTR_VEC_RXTX_OFFSET + q))
+			return -EINVAL;
+	return 0;
+}
+
+void
+vu_pmd_rxq_intr_free(struct rte_eth_dev *dev)
+{
+	if (dev->intr_handle != NULL) {
+		rte_intr_vec_list_free(dev->intr_handle);
+		rte_intr_instance_free(dev->intr_handle);
+		dev->intr_handle = NULL;
+	}
+}
+
 void
 vu_pmd_queue_release(struct rte_eth_dev *dev, uint16_t q)
 {

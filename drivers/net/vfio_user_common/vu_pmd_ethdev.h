@@ -53,6 +53,17 @@ void vu_pmd_dev_info(struct rte_eth_dev_info *info, uint16_t max_pairs,
 /* Every configured rx and tx queue to state (RTE_ETH_QUEUE_STATE_*). */
 void vu_pmd_queues_state(struct rte_eth_dev *dev, uint8_t state);
 
+/*
+ * Receive interrupts (intr_conf.rxq): the port's interrupt handle, a
+ * vdev's (RTE_INTR_HANDLE_VDEV), made at the first call (shared memory)
+ * and kept to vu_pmd_rxq_intr_free() (port close); rx queue q's vector on
+ * efds[q] for each configured queue, EAL reading counter_size bytes from
+ * one that fires (0: none, the PMD empties it). 0, -ENOMEM or -EINVAL.
+ */
+int vu_pmd_rxq_intr_set(struct rte_eth_dev *dev, const int *efds,
+			uint8_t counter_size);
+void vu_pmd_rxq_intr_free(struct rte_eth_dev *dev);
+
 /* rx/tx_queue_release: the queues live in the device structure. */
 void vu_pmd_queue_release(struct rte_eth_dev *dev, uint16_t q);
 
