@@ -136,6 +136,20 @@ recv_one(uint16_t qid, uint32_t s)
 	rte_pktmbuf_free(m);
 }
 
+/* A frame on transmitq q: the doorbell rung (asked for) if kick, the rx
+ * queues in mask woken (none: 50 ms without), the frame received on
+ * qid. */
+static void
+frame_wakes(struct nic_drv *d, struct dvq *q, bool kick, unsigned int mask,
+	    uint16_t qid)
+{
+	uint32_t s = seq++;
+
+	assert_int_equal(send_one(d, q, s), kick);
+	assert_int_equal(woken(mask != 0 ? 1000 : 50), mask);
+	recv_one(qid, s);
+}
+
 static void
 one_mode(uint64_t f)
 {
@@ -159,25 +173,16 @@ one_mode(uint64_t f)
 	assert_false(kicks_asked(d, q0));
 
 	/* disarmed: no doorbell, no wakeup (the burst finds it) */
-	s = seq++;
-	assert_false(send_one(d, q0, s));
-	assert_int_equal(woken(50), 0);
-	recv_one(0, s);
+	frame_wakes(d, q0, false, 0, 0);
 
 	/* armed: the doorbell asked for, and it wakes queue 0 only */
 	assert_int_equal(rte_eth_dev_rx_intr_enable(nic.port, 0), 0);
 	assert_true(kicks_asked(d, q0));
 	assert_int_equal(woken(50), 0);
-	s = seq++;
-	assert_true(send_one(d, q0, s));
-	assert_int_equal(woken(1000), 1);
+	frame_wakes(d, q0, true, 1, 0);
 	assert_int_equal(rte_eth_dev_rx_intr_disable(nic.port, 0), 0);
-	recv_one(0, s);
 	assert_false(kicks_asked(d, q0));
-	s = seq++;
-	assert_false(send_one(d, q0, s));
-	assert_int_equal(woken(50), 0);
-	recv_one(0, s);
+	frame_wakes(d, q0, false, 0, 0);
 
 	/* a frame there before the arming: woken at once, no doorbell */
 	s = seq++;
@@ -188,10 +193,7 @@ one_mode(uint64_t f)
 	assert_int_equal(rte_eth_dev_rx_intr_disable(nic.port, 0), 0);
 
 	/* queue 1's doorbell wakes queue 1 */
-	s = seq++;
-	assert_true(send_one(d, q1, s));
-	assert_int_equal(woken(1000), 2);
-	recv_one(1, s);
+	frame_wakes(d, q1, true, 2, 1);
 	assert_int_equal(rte_eth_dev_rx_intr_disable(nic.port, 1), 0);
 	assert_false(kicks_asked(d, q1));
 
@@ -217,7 +219,6 @@ static void
 test_set(void **state)
 {
 	struct nic_drv *d;
-	uint32_t s;
 
 	(void)state;
 	port_setup(1, true);
@@ -227,10 +228,7 @@ test_set(void **state)
 	assert_int_equal(rte_eth_dev_rx_intr_enable(nic.port, 0), 0);
 	assert_true(kicks_asked(d, &d->vq[1]) && kicks_asked(d, &d->vq[3]));
 	for (int p = 1; p >= 0; p--) {
-		s = seq++;
-		assert_true(send_one(d, &d->vq[2 * p + 1], s));
-		assert_int_equal(woken(1000), 1);
-		recv_one(0, s);
+		frame_wakes(d, &d->vq[2 * p + 1], true, 1, 0);
 		/* armed still: the next buffer's doorbell is asked for */
 		assert_int_equal(rte_eth_dev_rx_intr_enable(nic.port, 0), 0);
 	}
@@ -247,10 +245,7 @@ test_set(void **state)
 	drv_init(d, NIC_OFFERED, NIC_NVQS);
 	assert_int_equal(rte_eth_dev_rx_intr_enable(nic.port, 0), 0);
 	assert_int_equal(rte_eth_dev_rx_intr_enable(nic.port, 1), 0);
-	s = seq++;
-	assert_true(send_one(d, &d->vq[3], s));
-	assert_int_equal(woken(1000), 2);
-	recv_one(1, s);
+	frame_wakes(d, &d->vq[3], true, 2, 1);
 	assert_int_equal(rte_eth_dev_rx_intr_disable(nic.port, 0), 0);
 	assert_int_equal(rte_eth_dev_rx_intr_disable(nic.port, 1), 0);
 	drv_close(d);

@@ -527,6 +527,40 @@ test_dirty_log(void **state)
 
 /* ---- migration_stop ---- */
 
+/* n frames sent on f's pair while the engine may not run them: for
+ * 300 ms nothing comes back and the transmitq's used index stays. */
+static void
+frames_stay(struct nic_drv *d, struct flow *f, unsigned int n)
+{
+	const struct dvq *tq = &d->vq[2 * f->pair + 1];
+	uint16_t tx_used = __atomic_load_n(&tq->used->idx, __ATOMIC_ACQUIRE);
+	uint64_t got, end;
+
+	flow_rx_fill(d, f, n);
+	flow_step(d, f, false, true, n);
+	got = f->received;
+	end = nic_now_ms() + 300;
+	while (nic_now_ms() < end)
+		flow_step(d, f, true, false, 0);
+	assert_int_equal(f->received, got);
+	assert_int_equal(__atomic_load_n(&tq->used->idx, __ATOMIC_ACQUIRE),
+			 tx_used);
+}
+
+/* The n frames frames_stay() left come back (within 5 s), intact. */
+static void
+frames_back(struct nic_drv *d, struct flow *f, unsigned int n, const char *when)
+{
+	uint64_t want = f->received + n, end = nic_now_ms() + 5000;
+
+	while (f->received < want && nic_now_ms() < end)
+		flow_step(d, f, true, false, 0);
+	if (f->received != want || f->bad != 0)
+		fail_msg("%s: %" PRIu64 " frames back of %" PRIu64 ", %" PRIu64
+			 " bad",
+			 when, f->received, want, f->bad);
+}
+
 /* Lines of the engine's log holding needle. */
 static unsigned int
 eng_log_count(const char *needle)
@@ -554,8 +588,7 @@ test_migration_stop(void **state)
 	struct nic_drv *d = drv_open();
 	struct vfio_user_dma_logging_range range = { NIC_IOVA, NIC_MEM_MAPPED };
 	struct flow f = { .pair = 0 };
-	uint64_t pgsize = PAGE, flags = 0, rx_bufs, got, want, end;
-	uint16_t tx_used;
+	uint64_t pgsize = PAGE, flags = 0, rx_bufs;
 	unsigned int n = 32, fixups;
 	uint8_t buf[4096];
 
@@ -584,16 +617,7 @@ test_migration_stop(void **state)
 	while (rte_vfio_user_client_mig_read(d->c, buf, sizeof(buf)) > 0)
 		;
 	report(d);		/* the last of the engine's writes */
-	tx_used = __atomic_load_n(&d->vq[1].used->idx, __ATOMIC_ACQUIRE);
-	flow_rx_fill(d, &f, n);
-	flow_step(d, &f, false, true, n);
-	got = f.received;
-	end = nic_now_ms() + 300;
-	while (nic_now_ms() < end)
-		flow_step(d, &f, true, false, 0);
-	assert_int_equal(f.received, got);
-	assert_int_equal(__atomic_load_n(&d->vq[1].used->idx, __ATOMIC_ACQUIRE),
-			 tx_used);
+	frames_stay(d, &f, n);
 	report(d);
 	assert_int_equal(dirty_in(bm, 0, NIC_MEM_MAPPED), 0);
 
@@ -603,14 +627,7 @@ test_migration_stop(void **state)
 	fixups = eng_log_count(VHOST_FIXUP);
 	mig_state(d, RTE_VFIO_USER_MIG_STOP);
 	mig_state(d, RTE_VFIO_USER_MIG_RUNNING);
-	want = f.received + n;
-	end = nic_now_ms() + 5000;
-	while (f.received < want && nic_now_ms() < end)
-		flow_step(d, &f, true, false, 0);
-	if (f.received != want || f.bad != 0)
-		fail_msg("after the stop: %" PRIu64 " frames back of %" PRIu64
-			 ", %" PRIu64 " bad",
-			 f.received, want, f.bad);
+	frames_back(d, &f, n, "after the stop");
 	/* DPDK's vhost library would mend a wrong index from the used ring
 	 * (and say so): it had nothing to mend */
 	assert_int_equal(eng_log_count(VHOST_FIXUP), fixups);
@@ -634,9 +651,8 @@ test_bus_master(void **state)
 {
 	struct nic_drv *d = drv_open();
 	struct flow f = { .pair = 0 };
-	uint16_t cmd, tx_used;
 	unsigned int n = 32, fixups;
-	uint64_t got, want, end;
+	uint16_t cmd;
 
 	(void)state;
 	up(d);
@@ -645,28 +661,11 @@ test_bus_master(void **state)
 	assert_true(cmd & RTE_VFIO_USER_PCI_CMD_MASTER);	/* drv_open() */
 	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND,
 		cmd & ~RTE_VFIO_USER_PCI_CMD_MASTER);
-	tx_used = __atomic_load_n(&d->vq[1].used->idx, __ATOMIC_ACQUIRE);
-	flow_rx_fill(d, &f, n);
-	flow_step(d, &f, false, true, n);
-	got = f.received;
-	end = nic_now_ms() + 300;
-	while (nic_now_ms() < end)
-		flow_step(d, &f, true, false, 0);
-	assert_int_equal(f.received, got);
-	assert_int_equal(__atomic_load_n(&d->vq[1].used->idx, __ATOMIC_ACQUIRE),
-			 tx_used);
-
+	frames_stay(d, &f, n);
 	fixups = eng_log_count(VHOST_FIXUP);
 	cfg_w16(d, RTE_VFIO_USER_PCI_COMMAND, cmd);
 	assert_true(NIC_WAIT(nic_link_up(), 5000));
-	want = got + n;
-	end = nic_now_ms() + 5000;
-	while (f.received < want && nic_now_ms() < end)
-		flow_step(d, &f, true, false, 0);
-	if (f.received != want || f.bad != 0)
-		fail_msg("bus mastering back: %" PRIu64
-			 " frames back of %" PRIu64 ", %" PRIu64 " bad",
-			 f.received, want, f.bad);
+	frames_back(d, &f, n, "bus mastering back");
 	assert_int_equal(eng_log_count(VHOST_FIXUP), fixups);
 	loop_frames(d, &f, n);
 
@@ -674,16 +673,7 @@ test_bus_master(void **state)
 	 * the driver sets the device up again, not tried here) */
 	cfg_w16(d, d->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL,
 		RTE_VFIO_USER_PCI_PM_D3HOT);
-	tx_used = __atomic_load_n(&d->vq[1].used->idx, __ATOMIC_ACQUIRE);
-	flow_rx_fill(d, &f, n);
-	flow_step(d, &f, false, true, n);
-	got = f.received;
-	end = nic_now_ms() + 300;
-	while (nic_now_ms() < end)
-		flow_step(d, &f, true, false, 0);
-	assert_int_equal(f.received, got);
-	assert_int_equal(__atomic_load_n(&d->vq[1].used->idx, __ATOMIC_ACQUIRE),
-			 tx_used);
+	frames_stay(d, &f, n);
 	assert_true(drv_canary_ok(d));
 	drv_close(d);
 }
