@@ -71,3 +71,19 @@ wait_count() {
 	done
 	return 1
 }
+
+# check_rings NAME RINGS: the last hand-over in NAME.log gave the engine
+# the ring layout RINGS (packed or split: VIRTIO_F_RING_PACKED, bit 34, in
+# the features it was handed).
+check_rings() {
+	local f
+	f=$(grep -a "offload: .* queues handed" "$PAIR_WORK/$1.log" | tail -1 |
+		sed -n 's/.*features \(0x[0-9a-f]*\).*/\1/p')
+	[ -n "$f" ] || pair_fail "$1: no hand-over features in its log"
+	if (((f >> 34) & 1)); then
+		[ "$2" = packed ] || pair_fail "$1: packed rings handed, $2 wanted"
+	else
+		[ "$2" = split ] || pair_fail "$1: split rings handed, $2 wanted"
+	fi
+	pair_log "$1: $2 rings handed to the engine (features $f)"
+}

@@ -26,7 +26,12 @@ set -u
 . "$(dirname "$0")/offload_lib.sh"
 
 pair_init offload_integrity "${1:?usage: $0 BUILD_ROOT PKTCHECK}" 240
-PKTCHECK=${2:?usage: $0 BUILD_ROOT PKTCHECK}
+PKTCHECK=${2:?usage: $0 BUILD_ROOT PKTCHECK [split]}
+# split: the frontend without packed rings (packed_vq=0); by default the
+# rings are packed, which the engine takes too
+RINGS=${3:-packed}
+FE_RINGS=
+[ "$RINGS" = split ] && FE_RINGS=,packed_vq=0
 [ -x "$PKTCHECK" ] || pair_fail "no pktcheck program at $PKTCHECK"
 command -v "$TESTPMD" >/dev/null 2>&1 ||
 	pair_skip "$TESTPMD not found (Debian package dpdk)"
@@ -69,12 +74,13 @@ pair_bg be "$PKTCHECK" -l 1 --file-prefix "$PFX" $MEM --no-pci \
 pair_prefix fe
 # shellcheck disable=SC2086
 pair_bg fe "$PKTCHECK" -l 1 --file-prefix "$PFX" $MEM --no-pci \
-	-d "$VU_FRONTEND_PMD" --vdev "$FE_NAME""0,path=$DEV,queues=$Q" \
+	-d "$VU_FRONTEND_PMD" --vdev "$FE_NAME""0,path=$DEV,queues=$Q$FE_RINGS" \
 	-- --name fe "${COMMON[@]}" --stream 1 --peer-stream 2 --seed 1
 
 pair_wait_log dev "offload: $((2 * Q)) queues handed" 30 ||
 	pair_fail "no hand-over of $((2 * Q)) queues to the engine"
 pair_log "$(grep -a "offload: .* queues handed" "$PAIR_WORK/dev.log" | tail -1 | tr -d '\r')"
+check_rings dev "$RINGS"
 pair_wait_log be "be: DONE" 170 "$PID_be" || pair_fail "be did not finish"
 pair_wait_log fe "fe: DONE" 170 "$PID_fe" || pair_fail "fe did not finish"
 

@@ -36,7 +36,12 @@ set -u
 . "$(dirname "$0")/offload_lib.sh"
 
 pair_init offload_migration "${1:?usage: $0 BUILD_ROOT PKTCHECK}" 240
-PKTCHECK=${2:?usage: $0 BUILD_ROOT PKTCHECK}
+PKTCHECK=${2:?usage: $0 BUILD_ROOT PKTCHECK [split]}
+# split: the frontend without packed rings (packed_vq=0); by default the
+# rings are packed, which the engine takes too
+RINGS=${3:-packed}
+FE_RINGS=
+[ "$RINGS" = split ] && FE_RINGS=,packed_vq=0
 [ -x "$PKTCHECK" ] || pair_fail "no pktcheck program at $PKTCHECK"
 command -v "$TESTPMD" >/dev/null 2>&1 ||
 	pair_skip "$TESTPMD not found (Debian package dpdk)"
@@ -69,7 +74,7 @@ pair_prefix fe
 FE_PFX=$PFX
 # shellcheck disable=SC2086
 pair_bg fe "$PKTCHECK" -l 1 --file-prefix "$FE_PFX" $MEM --no-pci \
-	-d "$VU_FRONTEND_PMD" --vdev "$FE_NAME""0,path=$PAIR_WORK/A.sock,queues=$Q" \
+	-d "$VU_FRONTEND_PMD" --vdev "$FE_NAME""0,path=$PAIR_WORK/A.sock,queues=$Q$FE_RINGS" \
 	-- --name fe --queues $Q --tx -1 --rx 0 --stream 1 --loopback \
 	--allow-gaps --wait --pps "$PPS" --idle-us 100 --timeout 200 \
 	--max-size 1500
@@ -96,6 +101,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 hand_a=$(count_log dA "offload: $((2 * Q)) queues handed")
 hand_b=$(count_log dB "offload: $((2 * Q)) queues handed")
+check_rings dA "$RINGS"
+check_rings dB "$RINGS"
 [ "$hand_a" -eq $((ROUNDS + 1)) ] && [ "$hand_b" -eq "$ROUNDS" ] ||
 	pair_fail "hand-overs: A $hand_a (expected $((ROUNDS + 1))), B $hand_b (expected $ROUNDS)"
 
