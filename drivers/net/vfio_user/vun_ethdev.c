@@ -314,7 +314,6 @@ static int
 vun_dev_start(struct rte_eth_dev *dev)
 {
 	struct vun_dev *d = dev->data->dev_private;
-
 	int ret;
 
 	rx_sets_build(dev);
