@@ -299,8 +299,8 @@ vun_rx_intr_setup(struct rte_eth_dev *dev)
 	/* with sets, pair p into the epoll fd of the queue that polls it
 	 * (rx_sets_build()); without, in none */
 	for (uint16_t p = 0; p < d->max_pairs; p++) {
-		ret = kick_move(d, p, d->rx_sets != 0 ? p % d->rx_sets :
-							NO_QUEUE);
+		ret = kick_move(d, p,
+				d->rx_sets != 0 ? p % d->rx_sets : NO_QUEUE);
 		if (ret < 0)
 			return ret;
 	}
