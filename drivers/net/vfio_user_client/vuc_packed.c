@@ -34,20 +34,17 @@
 #include "vuc.h"
 #include "vuc_ring.h"
 
-#define F_AVAIL		(1u << VRING_PACKED_DESC_F_AVAIL)
-#define F_USED		(1u << VRING_PACKED_DESC_F_USED)
-
 /* Flags of an available descriptor for wrap counter w. */
 static __rte_always_inline uint16_t
 avail_bits(bool w)
 {
-	return w ? F_AVAIL : F_USED;
+	return w ? VUC_F_AVAIL : VUC_F_USED;
 }
 
 static __rte_always_inline bool
 is_used(uint16_t flags, bool w)
 {
-	return (flags & (F_AVAIL | F_USED)) == (w ? (F_AVAIL | F_USED) : 0);
+	return (flags & (VUC_F_AVAIL | VUC_F_USED)) == vuc_used_bits(w);
 }
 
 static __rte_always_inline void

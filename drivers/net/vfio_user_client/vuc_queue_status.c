@@ -156,16 +156,14 @@ int
 vuc_get_monitor_addr(void *q, struct rte_power_monitor_cond *pmc)
 {
 	struct vuc_vq *vq = q;
-	const uint16_t used_bits = (1u << VRING_PACKED_DESC_F_AVAIL) |
-				   (1u << VRING_PACKED_DESC_F_USED);
 
 	if (vq == NULL || vq->mz == NULL || vq->avail == NULL)
 		return -EINVAL;	/* no rings */
 	if (vq->packed) {
 		pmc->addr = &vq->pdesc[vq->last_used].flags;
 		pmc->size = sizeof(vq->pdesc[0].flags);
-		pmc->opaque[MON_VAL] = vq->used_wrap ? used_bits : 0;
-		pmc->opaque[MON_MASK] = used_bits;
+		pmc->opaque[MON_VAL] = vuc_used_bits(vq->used_wrap);
+		pmc->opaque[MON_MASK] = VUC_F_AVAIL | VUC_F_USED;
 		pmc->opaque[MON_PACKED] = 1;
 	} else {
 		pmc->addr = &vq->used->idx;

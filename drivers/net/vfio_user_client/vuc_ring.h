@@ -24,6 +24,16 @@
 /* The virtio_net_hdr (VERSION_1: always the 12-byte mrg_rxbuf layout). */
 #define VUC_HDR_LEN	((uint16_t)sizeof(struct virtio_net_hdr_mrg_rxbuf))
 
+/* A packed descriptor's AVAIL and USED flags, and the two as a used
+ * descriptor has them for wrap counter w (VIRTIO 1.x 2.8.1). */
+#define VUC_F_AVAIL	(1u << VRING_PACKED_DESC_F_AVAIL)
+#define VUC_F_USED	(1u << VRING_PACKED_DESC_F_USED)
+static __rte_always_inline uint16_t
+vuc_used_bits(bool w)
+{
+	return w ? (VUC_F_AVAIL | VUC_F_USED) : 0;
+}
+
 /* Prefetch for writing the ring lines of n descriptors of 16 bytes from
  * index i of a ring of size (any) entries. */
 static __rte_always_inline void
