@@ -72,6 +72,19 @@ wait_count() {
 	return 1
 }
 
+# rings_from ARG: RINGS, the ring layout a test asks of the frontend (ARG:
+# packed, the default, or split), and FE_RINGS, the frontend devargs that
+# ask for it (packed rings are the frontend's default, which the engine
+# takes too).
+rings_from() {
+	RINGS=${1:-packed}
+	case $RINGS in
+	packed) FE_RINGS= ;;
+	split) FE_RINGS=,packed_vq=0 ;;
+	*) pair_fail "ring layout: packed or split, not '$RINGS'" ;;
+	esac
+}
+
 # check_rings NAME RINGS: the last hand-over in NAME.log gave the engine
 # the ring layout RINGS (packed or split: VIRTIO_F_RING_PACKED, bit 34, in
 # the features it was handed).

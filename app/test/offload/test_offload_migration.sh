@@ -38,11 +38,7 @@ set -u
 
 pair_init offload_migration "${1:?usage: $0 BUILD_ROOT PKTCHECK}" 240
 PKTCHECK=${2:?usage: $0 BUILD_ROOT PKTCHECK [split]}
-# split: the frontend without packed rings (packed_vq=0); by default the
-# rings are packed, which the engine takes too
-RINGS=${3:-packed}
-FE_RINGS=
-[ "$RINGS" = split ] && FE_RINGS=,packed_vq=0
+rings_from "${3:-}"
 [ -x "$PKTCHECK" ] || pair_fail "no pktcheck program at $PKTCHECK"
 command -v "$TESTPMD" >/dev/null 2>&1 ||
 	pair_skip "$TESTPMD not found (Debian package dpdk)"
