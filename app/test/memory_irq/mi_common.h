@@ -32,6 +32,15 @@
 
 #define MI_PAGE 4096u
 
+/* Defined in an AddressSanitizer build (gcc's macro, clang's feature). */
+#if defined(__SANITIZE_ADDRESS__)
+#define MI_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MI_ASAN 1
+#endif
+#endif
+
 #define MI_INTX 0u
 #define MI_MSI 1u
 #define MI_MSIX 2u

@@ -63,14 +63,6 @@ maps_show_new(void)
 		fclose(f);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define MI_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MI_ASAN 1
-#endif
-#endif
-
 /* Mappings of this process: with a file (or [stack], [heap], ...), and
  * anonymous ones. */
 static void

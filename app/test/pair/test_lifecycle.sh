@@ -39,7 +39,7 @@ command -v "$TESTPMD" >/dev/null 2>&1 ||
 # a sanitizer build checks memory errors, not growth (maps and RSS are
 # not compared there): fewer cycles keep the CI run short
 if [ -n "$PAIR_ASAN_LIB" ]; then
-	CYCLES=${VU_PAIR_CYCLES:-20}
+	CYCLES=${VU_PAIR_CYCLES:-12}
 else
 	CYCLES=${VU_PAIR_CYCLES:-50}
 fi
