@@ -435,14 +435,6 @@ fuzz_fail(const char *fmt, ...)
 	abort();
 }
 
-static char fuzz_rundir[PATH_MAX];
-
-static void
-fuzz_rundir_remove(void)
-{
-	vu_eal_rundir_remove(fuzz_rundir);
-}
-
 void
 fuzz_eal_init(const char *name)
 {
@@ -456,6 +448,7 @@ fuzz_eal_init(const char *name)
 		"128",
 		"--no-pci",
 		"--no-shconf",
+		"--no-telemetry",
 		"--log-level=*:error",
 		prefix,
 		NULL,
@@ -465,11 +458,12 @@ fuzz_eal_init(const char *name)
 		 (int)getpid());
 	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0)
 		fuzz_fail("rte_eal_init failed");
-	/* libFuzzer ends with exit(): the runtime directory goes then
-	 * (EAL itself is left as it is, its threads still running) */
-	snprintf(fuzz_rundir, sizeof(fuzz_rundir), "%s",
-		 rte_eal_get_runtime_dir());
-	atexit(fuzz_rundir_remove);
+	/* Nothing in the runtime directory is used after the start with
+	 * --no-shconf and --no-telemetry (no config file, IPC socket or
+	 * telemetry socket): it goes now, not at exit, which libFuzzer skips
+	 * when interrupted or timed out (_Exit()). EAL itself is left as it
+	 * is, its threads running. */
+	vu_eal_rundir_remove(rte_eal_get_runtime_dir());
 }
 
 void
