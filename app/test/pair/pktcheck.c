@@ -725,6 +725,39 @@ rate(char *buf, size_t len, uint64_t pkts, uint64_t bytes, uint64_t t0,
 			 (double)pkts / s / 1e6, (double)bytes * 8 / s / 1e9, s);
 }
 
+/* The sum of the port's data queues' xstats rx_q*_kicks and tx_q*_kicks
+ * (net_vfio_user: doorbells that came as messages; its frontend:
+ * doorbells rung), 0 without. */
+static uint64_t
+xstats_kicks(void)
+{
+	struct rte_eth_xstat_name *names = NULL;
+	struct rte_eth_xstat *xs = NULL;
+	uint64_t sum = 0;
+	int n = rte_eth_xstats_get_names(pc.port, NULL, 0);
+
+	if (n > 0) {
+		names = calloc((size_t)n, sizeof(*names));
+		xs = calloc((size_t)n, sizeof(*xs));
+	}
+	if (names != NULL && xs != NULL &&
+	    rte_eth_xstats_get_names(pc.port, names, (unsigned int)n) == n &&
+	    rte_eth_xstats_get(pc.port, xs, (unsigned int)n) == n) {
+		for (int i = 0; i < n; i++) {
+			const char *nm = names[xs[i].id].name;
+			size_t len = strlen(nm);
+
+			if ((strncmp(nm, "rx_q", 4) == 0 ||
+			     strncmp(nm, "tx_q", 4) == 0) &&
+			    len >= 6 && strcmp(nm + len - 6, "_kicks") == 0)
+				sum += xs[i].value;
+		}
+	}
+	free(names);
+	free(xs);
+	return sum;
+}
+
 static void
 summary(bool timed_out)
 {
@@ -794,7 +827,9 @@ summary(bool timed_out)
 		       st.rx_nombuf);
 	if (pc.rx_intr)
 		printf("%s: rx interrupts: %" PRIu64 " wakeups, %" PRIu64
-		       " timeouts\n", pc.name, pc.intr_wakeups, pc.intr_timeouts);
+		       " timeouts, %" PRIu64 " kicks\n",
+		       pc.name, pc.intr_wakeups, pc.intr_timeouts,
+		       xstats_kicks());
 	if (timed_out)
 		printf("%s: TIMEOUT after %u s\n", pc.name, pc.timeout_s);
 	fflush(stdout);

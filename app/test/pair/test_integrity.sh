@@ -120,6 +120,11 @@ run() {
 			pair_log "$label: $line"
 			[ "$(echo "$line" | sed -n 's/.*: \([0-9]*\) wakeups.*/\1/p')" -gt 0 ] ||
 				pair_fail "$label: $side was never woken by an rx interrupt"
+			# the device's kicks count doorbells that came as
+			# messages: the frontend rang its ioeventfds instead
+			[ "$side" != "$b" ] ||
+				[ "$(echo "$line" | sed -n 's/.*, \([0-9]*\) kicks$/\1/p')" = 0 ] ||
+				pair_fail "$label: doorbells came as messages, not through the device's ioeventfds: $line"
 			SUMMARY+=("$label: $line")
 			;;
 		esac

@@ -155,6 +155,8 @@ struct vuc_vq {
 	struct vuc_dev *dev;
 	uint64_t notify_off;		/* in the notify BAR */
 	volatile uint16_t *notify_mmap;	/* mmapped doorbell, or NULL */
+	int bell_fd;			/* the device's ioeventfd of the
+					 * doorbell (vuc_bells.c), or -1 */
 	uint16_t vector;		/* MSI-X vector, or NO_VECTOR */
 	int efd;			/* its eventfd, or -1 */
 	/* control path (d->lock): the ethdev queue start and stop */
@@ -171,6 +173,13 @@ struct vuc_vq {
 					 * 1): its buffers are the device's */
 	struct vuc_stats st;
 } __rte_cache_aligned;
+
+/* The device's ioeventfds of the notify area (vuc_bells.c): one
+ * connection's, ours to close. */
+struct vuc_bells {
+	struct rte_vfio_user_client_io_fd io[VUC_MAX_VQS];
+	uint32_t n;
+};
 
 /* DMA maps made on one device: one per memseg run (their iova and size
  * are what is used later: the unmaps). */
@@ -241,6 +250,7 @@ struct vuc_dev {
 	uint64_t notify_room;		/* bytes of notify_map from notify_base */
 	uint8_t *notify_map;		/* mmapped notify area, or NULL */
 	uint64_t notify_map_len;
+	struct vuc_bells bells;		/* the device's doorbell ioeventfds */
 	uint64_t features;
 	uint16_t num_vqs;		/* of the device */
 	uint8_t msix_cap;		/* MSI-X capability offset */
@@ -303,6 +313,14 @@ void vuc_move_forget(struct vuc_dev *d);
 uint8_t *vuc_notify_mmap(struct vuc_dev *d, struct rte_vfio_user_client *c,
 			 uint64_t start, uint64_t len);
 void vuc_on_disconnect(struct rte_vfio_user_client *c, void *arg);
+/* vuc_bells.c: b gets client c's ioeventfds of the notify area that a
+ * 2-byte store may use (0; b->n may be 0), or a negative errno (none) */
+int vuc_bells_get(struct vuc_dev *d, struct rte_vfio_user_client *c,
+		  struct vuc_bells *b);
+/* the fd of b a store of value at offset off rings, or -1 */
+int vuc_bells_fd(const struct vuc_bells *b, uint64_t off, uint16_t value);
+/* close b's fds (no burst may use them any more) */
+void vuc_bells_close(struct vuc_bells *b);
 void vuc_irqs_free(struct vuc_dev *d);
 int vuc_device_up(struct vuc_dev *d);
 /* The port's own MAC address to the device (CTRL_MAC_ADDR), d->lock held:

@@ -1169,6 +1169,7 @@ vuc_probe(struct rte_vdev_device *vdev)
 		d->vq[i].index = i;
 		d->vq[i].qid = i / 2;
 		d->vq[i].efd = -1;
+		d->vq[i].bell_fd = -1;
 		d->vq[i].dev = d;
 	}
 	ret = parse_args(vdev, d);

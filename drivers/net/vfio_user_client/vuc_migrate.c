@@ -148,6 +148,7 @@ move(struct vuc_dev *d, const char *path,
 		.cb_arg = d,
 	};
 	struct rte_vfio_user_client *a = d->client, *b;
+	struct vuc_bells bells = { .n = 0 };	/* b's doorbell ioeventfds */
 	uint64_t t0 = now_us(), t_stop = 0, t_run, flags;
 	uint8_t *buf = NULL, *bell = NULL;
 	bool a_stopped = false;
@@ -191,6 +192,8 @@ move(struct vuc_dev *d, const char *path,
 	if (ret == 0 && d->notify_map != NULL &&
 	    (bell = map_notify_on(d, b)) == NULL)
 		ret = -rte_errno;
+	if (ret == 0 && d->notify_map == NULL)
+		vuc_bells_get(d, b, &bells);	/* none: messages */
 	if (ret == 0)
 		ret = rte_vfio_user_client_mig_set_state(
 			b, VFIO_USER_DEVICE_STATE_RESUMING);
@@ -233,12 +236,19 @@ move(struct vuc_dev *d, const char *path,
 	}
 	{
 		uint8_t *old_map = d->notify_map;
+		struct vuc_bells old_bells = d->bells;
 
 		for (uint16_t i = 0; i < VUC_MAX_VQS; i++) {
 			struct vuc_vq *vq = &d->vq[i];
 
-			if (vq->notify_mmap == NULL)
+			if (vq->notify_mmap == NULL) {
+				__atomic_store_n(&vq->bell_fd,
+						 vuc_bells_fd(&bells,
+							      vq->notify_off,
+							      vq->index),
+						 __ATOMIC_RELEASE);
 				continue;
+			}
 			__atomic_store_n(&vq->notify_mmap,
 					 (volatile uint16_t
 						  *)(bell +
@@ -248,10 +258,12 @@ move(struct vuc_dev *d, const char *path,
 					 __ATOMIC_RELEASE);
 		}
 		d->notify_map = bell;
+		d->bells = bells;
 		rte_vfio_user_qsbr_barrier();
 		rte_rcu_qsbr_synchronize(d->qsbr, RTE_QSBR_THRID_INVALID);
 		rte_vfio_user_client_detach(a);
 		unmap_notify(old_map, d->notify_map_len);
+		vuc_bells_close(&old_bells);
 	}
 	/* a doorbell rung meanwhile went to A: ring them all once */
 	for (uint16_t i = 0; i < VUC_MAX_VQS; i++)
@@ -282,6 +294,7 @@ fail:
 	vuc_move_forget(d);
 	rte_vfio_user_client_detach(b);
 	unmap_notify(bell, d->notify_map_len);
+	vuc_bells_close(&bells);
 	if ((a_stopped || (flags & VFIO_USER_MIGRATION_PRE_COPY)) &&
 	    rte_vfio_user_client_mig_set_state(a,
 					       VFIO_USER_DEVICE_STATE_RUNNING) <

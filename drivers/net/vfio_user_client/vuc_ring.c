@@ -20,6 +20,7 @@
  */
 
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
@@ -120,15 +121,21 @@ vuc_kick(struct vuc_vq *vq)
 {
 	struct vuc_dev *d = vq->dev;
 	uint16_t idx = vq->index;
-	/* a move swaps both under us (vuc_migrate.c): read once */
+	/* a move swaps all three under us (vuc_migrate.c): read once */
 	volatile uint16_t *bell = __atomic_load_n(&vq->notify_mmap,
 						  __ATOMIC_ACQUIRE);
+	int fd = __atomic_load_n(&vq->bell_fd, __ATOMIC_ACQUIRE);
+	const uint64_t one = 1;
 
 	vq->st.kicks++;
 	if (bell != NULL) {
 		*bell = idx;
 		return;
 	}
+	/* an eventfd made non-blocking (vuc_bells_get()): a full counter,
+	 * never seen, fails and the message goes instead */
+	if (fd >= 0 && write(fd, &one, sizeof(one)) == sizeof(one))
+		return;
 	rte_vfio_user_client_region_write(__atomic_load_n(&d->client,
 							  __ATOMIC_ACQUIRE),
 					  d->notify_bar, vq->notify_off, &idx,

@@ -794,6 +794,10 @@ vq_prepare(struct vuc_dev *d, struct vuc_vq *vq, struct vq_regs *r)
 	vq->notify_mmap = d->notify_map != NULL && bell + 2 <= d->notify_room ?
 				  (volatile uint16_t *)(d->notify_map + bell) :
 				  NULL;
+	vq->bell_fd = vq->notify_mmap == NULL ?
+			      vuc_bells_fd(&d->bells, vq->notify_off,
+					   vq->index) :
+			      -1;
 	r->size = vq->size;
 	a[0] = (uint64_t)(uintptr_t)vq->desc;
 	a[1] = (uint64_t)(uintptr_t)vq->avail;
@@ -1571,6 +1575,10 @@ vuc_device_up(struct vuc_dev *d)
 		goto err;
 	d->num_vqs = nq;
 	map_notify(d);
+	if (d->notify_map == NULL &&
+	    vuc_bells_get(d, d->client, &d->bells) == 0 && d->bells.n > 0)
+		VUC_LOG(INFO, "%s: doorbells through the device's ioeventfds",
+			d->path);
 	ret = map_memory(d);
 	if (ret == 0)
 		ret = negotiate(d);
@@ -1767,6 +1775,9 @@ vuc_device_down(struct vuc_dev *d, bool reset)
 			"are left to it (not freed)",
 			d->path);
 	}
+	for (uint16_t i = 0; i < VUC_MAX_VQS; i++)
+		d->vq[i].bell_fd = -1;
+	vuc_bells_close(&d->bells);
 	if (d->notify_map != NULL) {
 		uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
 		uint8_t *base = (uint8_t *)RTE_ALIGN_FLOOR((uintptr_t)d->notify_map, pg);
