@@ -203,7 +203,9 @@ vu_handle_get_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	const struct vfio_user_device_info *req = (const void *)m->payload;
 	struct vfio_user_device_info *rep = (void *)c->reply;
 
-	if (req->argsz < sizeof(*rep))
+	/* "all other fields must be zero" */
+	if (req->argsz < sizeof(*rep) || req->flags != 0 ||
+	    req->num_regions != 0 || req->num_irqs != 0)
 		return -EINVAL;
 	rep->argsz = sizeof(*rep);
 	rep->flags = c->dev->info.flags;
@@ -262,7 +264,10 @@ vu_handle_region_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	bool mmap;
 
 	reg = conn_region(c, req->index);
-	if (req->argsz < sizeof(*rep) || reg == NULL)
+	/* the index "is the only field that is required to be set";
+	 * "all other fields must be zero" */
+	if (req->argsz < sizeof(*rep) || reg == NULL || req->flags != 0 ||
+	    req->cap_offset != 0 || req->size != 0 || req->offset != 0)
 		return -EINVAL;
 	/* MMAP promises an fd with the reply: not to a client that takes
 	 * none (max_msg_fds 0); it uses REGION_READ/WRITE instead */
@@ -298,7 +303,7 @@ vu_handle_region_io_fds(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	struct vfio_user_sub_region_io_fd *sub = (void *)(rep + 1);
 	const struct vu_region *reg;
 
-	if (req->argsz < sizeof(*rep) || req->flags != 0 ||
+	if (req->argsz < sizeof(*rep) || req->flags != 0 || req->count != 0 ||
 	    req->index >= c->dev->info.num_regions)
 		return -EINVAL;
 	reg = &c->dev->regions[req->index];
@@ -337,7 +342,9 @@ vu_handle_irq_info(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	const struct vfio_user_irq_info *req = (const void *)m->payload;
 	struct vfio_user_irq_info *rep = (void *)c->reply;
 
-	if (req->argsz < sizeof(*rep) || req->index >= c->dev->info.num_irqs)
+	/* "all other fields must be zero" */
+	if (req->argsz < sizeof(*rep) || req->index >= c->dev->info.num_irqs ||
+	    req->flags != 0 || req->count != 0)
 		return -EINVAL;
 	rep->argsz = sizeof(*rep);
 	rep->index = req->index;

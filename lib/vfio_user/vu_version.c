@@ -29,6 +29,30 @@ static const char *const num_caps[] = {
 	VFIO_USER_CAP_PGSIZES,
 };
 
+/* A JSON number that is a whole number >= 0 in *out: written as an
+ * integer, or with a fraction or an exponent ("8.0", "1e3": JSON has one
+ * number type, the spec's capabilities are "number"); false otherwise. */
+static bool
+json_whole(const json_t *v, uint64_t *out)
+{
+	double d;
+
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			return false;
+		*out = (uint64_t)json_integer_value(v);
+		return true;
+	}
+	if (!json_is_real(v))
+		return false;
+	d = json_real_value(v);
+	/* (2^64 is exact in a double; the cast back checks the fraction) */
+	if (!(d >= 0 && d < 18446744073709551616.0) || (double)(uint64_t)d != d)
+		return false;
+	*out = (uint64_t)d;
+	return true;
+}
+
 /* Read an optional number in [min, max] (*out untouched if absent);
  * 0, or -EINVAL if malformed. */
 static int
@@ -36,17 +60,16 @@ cap_number(json_t *caps, const char *name, uint64_t min, uint64_t max,
 	   uint64_t *out)
 {
 	json_t *v = json_object_get(caps, name);
+	uint64_t n;
 
 	if (v == NULL)
 		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-	    (uint64_t)json_integer_value(v) < min ||
-	    (uint64_t)json_integer_value(v) > max) {
+	if (!json_whole(v, &n) || n < min || n > max) {
 		VU_LOG(ERR, "VERSION: capability %s is not a number in range",
 		       name);
 		return -EINVAL;
 	}
-	*out = (uint64_t)json_integer_value(v);
+	*out = n;
 	return 0;
 }
 

@@ -746,6 +746,12 @@ test_version(void **state)
 		/* a client that takes no fds */
 		{ VFIO_USER_MINOR_VER, "{\"capabilities\":{\"max_msg_fds\":0}}",
 		  false },
+		/* whole numbers written with a fraction or an exponent (JSON
+		 * has one number type) */
+		{ VFIO_USER_MINOR_VER,
+		  "{\"capabilities\":{\"max_msg_fds\":8.0,"
+		  "\"max_data_xfer_size\":1.048576e6,\"pgsizes\":4096.0}}",
+		  false },
 		/* what the server does not know it ignores */
 		{ VFIO_USER_MINOR_VER,
 		  "{\"capabilities\":{\"max_msg_fds\":2,"
@@ -2377,6 +2383,71 @@ bad_io_fds_index(struct rc *c)
 	expect_error(c, id, VFIO_USER_DEVICE_GET_REGION_IO_FDS, EINVAL);
 }
 
+/* "all other fields must be zero": a query with one of them set. */
+static void
+bad_io_fds_count(struct rc *c)
+{
+	struct vfio_user_region_io_fds in = {
+		.argsz = 256,
+		.index = VU_TD_R_BAR4,
+		.count = 5,
+	};
+	uint16_t id = send_cmd(c, VFIO_USER_DEVICE_GET_REGION_IO_FDS, 0, &in,
+			       sizeof(in), NULL, 0);
+
+	expect_error(c, id, VFIO_USER_DEVICE_GET_REGION_IO_FDS, EINVAL);
+}
+
+static void
+bad_get_info_fields(struct rc *c)
+{
+	const struct vfio_user_device_info set[] = {
+		{ .argsz = 16, .flags = VFIO_USER_DEVICE_FLAGS_PCI },
+		{ .argsz = 16, .num_regions = 9 },
+		{ .argsz = 16, .num_irqs = 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+		expect_error(c,
+			     send_cmd(c, VFIO_USER_DEVICE_GET_INFO, 0, &set[i],
+				      sizeof(set[i]), NULL, 0),
+			     VFIO_USER_DEVICE_GET_INFO, EINVAL);
+}
+
+static void
+bad_region_info_fields(struct rc *c)
+{
+	const struct vfio_user_region_info set[] = {
+		{ .argsz = 32, .index = VU_TD_R_BAR0, .flags = 1 },
+		{ .argsz = 32, .index = VU_TD_R_BAR0, .cap_offset = 32 },
+		{ .argsz = 32, .index = VU_TD_R_BAR0, .size = 4096 },
+		{ .argsz = 32, .index = VU_TD_R_BAR0, .offset = 4096 },
+	};
+
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+		expect_error(c,
+			     send_cmd(c, VFIO_USER_DEVICE_GET_REGION_INFO, 0,
+				      &set[i], sizeof(set[i]), NULL, 0),
+			     VFIO_USER_DEVICE_GET_REGION_INFO, EINVAL);
+}
+
+static void
+bad_irq_info_fields(struct rc *c)
+{
+	const struct vfio_user_irq_info set[] = {
+		{ .argsz = 16,
+		  .index = 0,
+		  .flags = VFIO_USER_IRQ_INFO_EVENTFD },
+		{ .argsz = 16, .index = 0, .count = 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+		expect_error(c,
+			     send_cmd(c, VFIO_USER_DEVICE_GET_IRQ_INFO, 0,
+				      &set[i], sizeof(set[i]), NULL, 0),
+			     VFIO_USER_DEVICE_GET_IRQ_INFO, EINVAL);
+}
+
 /* VERSION with raw version data (len bytes, as is). */
 static void
 version_raw(struct rc *c, uint16_t major, const void *data, size_t len,
@@ -2423,6 +2494,22 @@ static void
 bad_version_cap_type(struct rc *c)
 {
 	static const char j[] = "{\"capabilities\":{\"max_msg_fds\":\"many\"}}";
+
+	version_raw(c, VFIO_USER_MAJOR_VER, j, sizeof(j), EINVAL);
+}
+
+static void
+bad_version_cap_fraction(struct rc *c)
+{
+	static const char j[] = "{\"capabilities\":{\"max_msg_fds\":8.5}}";
+
+	version_raw(c, VFIO_USER_MAJOR_VER, j, sizeof(j), EINVAL);
+}
+
+static void
+bad_version_cap_negative(struct rc *c)
+{
+	static const char j[] = "{\"capabilities\":{\"max_dma_maps\":-1.0}}";
 
 	version_raw(c, VFIO_USER_MAJOR_VER, j, sizeof(j), EINVAL);
 }
@@ -2742,10 +2829,16 @@ static const struct bad_case bad_cases[] = {
 	BAD(bad_irq_info_index, false, NULL),
 	BAD(bad_io_fds_flags, false, NULL),
 	BAD(bad_io_fds_index, false, NULL),
+	BAD(bad_io_fds_count, false, NULL),
+	BAD(bad_get_info_fields, false, NULL),
+	BAD(bad_region_info_fields, false, NULL),
+	BAD(bad_irq_info_fields, false, NULL),
 	BAD(bad_version_json, true, NULL),
 	BAD(bad_version_json_unterminated, true, NULL),
 	BAD(bad_version_json_not_object, true, NULL),
 	BAD(bad_version_cap_type, true, NULL),
+	BAD(bad_version_cap_fraction, true, NULL),
+	BAD(bad_version_cap_negative, true, NULL),
 	BAD(bad_version_pgsizes_small, true, NULL),
 	BAD(bad_version_major, true, NULL),
 	BAD(bad_version_short, true, NULL),
