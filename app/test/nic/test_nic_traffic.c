@@ -542,6 +542,92 @@ test_rx_longer_than_mtu(void **state)
 }
 
 /*
+ * Receive with VIRTIO_NET_F_MTU negotiated: the driver may send the MTU
+ * plus the Ethernet header (VIRTIO 5.1.4.1), its VLAN tags included, as
+ * the device sends them to it: a double-tagged frame of mtu + 14 + 8 bytes
+ * comes, one byte more does not, nor a single-tagged or untagged frame of
+ * that length. In one descriptor and in pieces, split and packed rings.
+ */
+static void
+test_rx_qinq_mtu(void **state)
+{
+	const uint64_t variants[2] = {
+		NIC_OFFERED,
+		NIC_OFFERED | NIC_F(VIRTIO_F_RING_PACKED),
+	};
+	const enum tx_shape shapes[2] = { TX_ONE, TX_SPLIT };
+	const uint32_t max = NIC_MTU + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN;
+	/* tags after the MACs: QinQ (0x88a8 outer, 0x8100 inner), one, none */
+	const struct {
+		uint32_t len;
+		unsigned int tags;
+		bool comes;
+	} f[] = {
+		{ max, 2, true },  { max + 1, 2, false }, { max, 1, false },
+		{ max, 0, false }, { 64, 2, true },
+	};
+	static uint8_t frame[NIC_SLOT];
+
+	(void)state;
+	for (unsigned int v = 0; v < RTE_DIM(variants); v++) {
+		for (unsigned int sh = 0; sh < RTE_DIM(shapes); sh++) {
+			struct nic_drv *d = drv_open();
+			struct rte_mbuf *m[8];
+			unsigned int want = 0, got;
+			uint64_t long0;
+			struct dvq *q;
+
+			drv_init(d, variants[v], NIC_NVQS);
+			assert_true(d->features & NIC_F(VIRTIO_NET_F_MTU));
+			q = &d->vq[1];
+			long0 = nic_xstat("rx_too_long");
+			for (unsigned int i = 0; i < RTE_DIM(f); i++) {
+				static const uint8_t tpid[2][2] = {
+					{ 0x88, 0xa8 },
+					{ 0x81, 0x00 }
+				};
+				uint32_t at = 2 * RTE_ETHER_ADDR_LEN;
+
+				memset(frame, 0x40 + i, f[i].len);
+				for (unsigned int t = 0; t < f[i].tags; t++) {
+					const uint8_t *id =
+						tpid[f[i].tags == 2 ? t : 1];
+
+					frame[at] = id[0];
+					frame[at + 1] = id[1];
+					at += RTE_VLAN_HLEN;
+				}
+				frame[at] = 0x08;
+				frame[at + 1] = 0x00;
+				drv_send_bytes(d, q, frame, f[i].len,
+					       shapes[sh], 1024, NULL);
+				want += f[i].comes;
+			}
+			got = nic_rx(0, m, want, 1000);
+			assert_int_equal(got, want);
+			for (unsigned int i = 0, k = 0; i < RTE_DIM(f); i++) {
+				if (!f[i].comes)
+					continue;
+				if (m[k]->pkt_len != f[i].len)
+					fail_msg(
+						"variant %u shape %u: frame %u "
+						"of %u bytes came as %u",
+						v, sh, i, f[i].len,
+						m[k]->pkt_len);
+				k++;
+			}
+			nic_free(m, got);
+			assert_int_equal(rte_eth_rx_burst(nic.port, 0, m, 8),
+					 0);
+			assert_int_equal(nic_xstat("rx_too_long") - long0,
+					 RTE_DIM(f) - want);
+			assert_int_equal(drv_tx_reclaim(q), RTE_DIM(f));
+			drv_close(d);
+		}
+	}
+}
+
+/*
  * Receive with the port's mempool empty: nothing is lost, the frames wait
  * in the driver's ring, and the port counts an allocation failure
  * (rx_nombuf), not a miss (imissed) nor an error.
@@ -2292,6 +2378,7 @@ main(void)
 		T(test_all_features),
 		T(test_tx_longer_than_mtu),
 		T(test_rx_longer_than_mtu),
+		T(test_rx_qinq_mtu),
 		T(test_rx_out_of_mbufs),
 		T(test_rx_buffer_too_small),
 		T(test_rx_ring_too_small),

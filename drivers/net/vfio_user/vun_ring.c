@@ -284,7 +284,8 @@ vun_rx_gso(struct vun_vq *vq, struct rte_mbuf *m, const uint8_t *h)
 	/* LRO off (or the header changed under us): a plain frame, if the
 	 * MTU lets it in */
 	if (max_lro == 0 || hc.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
-		if (m->pkt_len <= vq->max_frame) {
+		if (m->pkt_len <= vq->max_frame ||
+		    vun_rx_qinq_fits(m, vq->max_frame)) {
 			vq->st.csum_kept += kept;
 			return true;
 		}
@@ -562,6 +563,13 @@ __rte_noinline bool
 vun_tx_tagged_fits(const struct rte_mbuf *m, uint16_t max_frame)
 {
 	return m->pkt_len <= (uint32_t)max_frame + vun_vlan_len(m);
+}
+
+__rte_noinline bool
+vun_rx_qinq_fits(const struct rte_mbuf *m, uint16_t max_frame)
+{
+	return m->pkt_len <= (uint32_t)max_frame + RTE_VLAN_HLEN &&
+	       vun_vlan_len(m) == 2 * RTE_VLAN_HLEN;
 }
 
 bool

@@ -192,6 +192,13 @@ vun_rx_gso_maybe(const struct vun_vq *vq)
 		       VIRTIO_NET_HDR_GSO_NONE;
 }
 
+/* Whether m, longer than max_frame (the driver's transmitq: the MTU, 14
+ * bytes and one VLAN tag), carries two tags and fits with the second:
+ * VIRTIO 5.1.4.1's MTU plus the Ethernet header, as vun_tx_tagged_fits()
+ * lets tagged frames to the driver. */
+bool vun_rx_qinq_fits(const struct rte_mbuf *m, uint16_t max_frame)
+	__attribute__((pure));
+
 /*
  * Receive (from the driver), a frame the slow path took (ret from the
  * chain walker): whether it is bad (counted: a malformed chain, a runt,
@@ -205,7 +212,8 @@ vun_rx_bad(struct vun_vq *vq, int ret, const struct rte_mbuf *m)
 		vq->st.bad_desc++;
 	else if (unlikely(m->pkt_len < RTE_ETHER_HDR_LEN))
 		vq->st.runts++;
-	else if (unlikely(m->pkt_len > vq->max_frame) && !vun_rx_gso_maybe(vq))
+	else if (unlikely(m->pkt_len > vq->max_frame) &&
+		 !vun_rx_gso_maybe(vq) && !vun_rx_qinq_fits(m, vq->max_frame))
 		vq->st.too_long++;
 	else
 		return false;
