@@ -30,6 +30,9 @@
  *    back (frames sent then stay in the ring, nothing is written); set
  *    again, the engine resumes from the indices it gave back, the waiting
  *    frames come through in order; D3hot stops it the same way;
+ *  - vq_pairs: VQ_PAIRS_SET 1: the engine leaves pair 1 alone (frames
+ *    sent on it stay in its transmitq 300 ms, pair 0 goes on); 2 again:
+ *    they come through in order;
  *  - unmap_under_traffic: both queue pairs forwarding, each virtqueue's
  *    memory a DMA region of its own; the client unmaps receiveq 1's
  *    region from another thread while frames stream into it. When the
@@ -290,6 +293,17 @@ group_teardown(void **state)
 
 /* ---- the driver ---- */
 
+/* The driver uses n queue pairs (VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, acked):
+ * before it only the first (VIRTIO 5.1.6.5.5). */
+static void
+pairs_set(struct nic_drv *d, uint16_t n)
+{
+	assert_int_equal(drv_ctrl_cmd(d, VIRTIO_NET_CTRL_MQ,
+				      VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, &n,
+				      sizeof(n), false),
+			 VIRTIO_NET_OK);
+}
+
 /* Bring the device up with both pairs and the control queue, and wait
  * until the engine has the queues (the link goes up then). */
 static void
@@ -303,6 +317,7 @@ up(struct nic_drv *d)
 	if (!NIC_WAIT(nic_link_up(), 10000))
 		fail_msg("the engine did not take the queues (engine log %s)",
 			 eng.log);
+	pairs_set(d, NIC_QUEUES);
 }
 
 /* Traffic on one pair, driven by polling: receive buffers kept posted,
@@ -674,6 +689,36 @@ test_bus_master(void **state)
 	cfg_w16(d, d->pm_cap + RTE_VFIO_USER_PCI_PM_CTRL,
 		RTE_VFIO_USER_PCI_PM_D3HOT);
 	frames_stay(d, &f, n);
+	assert_true(drv_canary_ok(d));
+	drv_close(d);
+}
+
+/* ---- vq_pairs ---- */
+
+/*
+ * The driver uses fewer pairs (VQ_PAIRS_SET 1): the engine must not queue
+ * packets on receive queues past them (VIRTIO 5.1.6.5.5), so the device
+ * disables the others' queues in it before the ack: frames sent on pair 1
+ * stay in its transmitq, nothing reaches its receiveq, while pair 0 goes
+ * on. Back to 2 pairs, the waiting frames come through, in order.
+ */
+static void
+test_vq_pairs(void **state)
+{
+	struct nic_drv *d = drv_open();
+	struct flow f0 = { .pair = 0 }, f1 = { .pair = 1 };
+	unsigned int n = 32;
+
+	(void)state;
+	up(d);
+	loop_frames(d, &f0, n);
+	loop_frames(d, &f1, n);
+	pairs_set(d, 1);
+	frames_stay(d, &f1, n);
+	loop_frames(d, &f0, n);
+	pairs_set(d, 2);
+	frames_back(d, &f1, n, "2 pairs again");
+	loop_frames(d, &f1, n);
 	assert_true(drv_canary_ok(d));
 	drv_close(d);
 }
@@ -1179,6 +1224,8 @@ main(int argc, char **argv)
 						nic_test_setup,
 						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_master, nic_test_setup,
+						nic_test_teardown),
+		cmocka_unit_test_setup_teardown(test_vq_pairs, nic_test_setup,
 						nic_test_teardown),
 		cmocka_unit_test_setup_teardown(test_unmap_under_traffic,
 						nic_test_setup,

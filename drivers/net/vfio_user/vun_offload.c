@@ -375,6 +375,16 @@ call_fd(struct vun_dev *d, const struct vun_vq *vq)
 	return -1;
 }
 
+/* Whether the engine may use data queue i: a queue of the pairs the
+ * driver uses (VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, 1 after a reset). A
+ * vhost-user back end uses what is enabled: the device must not queue
+ * packets on receive queues past those pairs (VIRTIO 5.1.6.5.5). */
+static bool
+pair_active(const struct vun_dev *d, uint16_t i)
+{
+	return i / 2 < __atomic_load_n(&d->active_pairs, __ATOMIC_ACQUIRE);
+}
+
 /* Hand one queue over from index base. */
 static int
 queue_start(struct vun_dev *d, struct vun_vq *vq, uint16_t base)
@@ -393,7 +403,7 @@ queue_start(struct vun_dev *d, struct vun_vq *vq, uint16_t base)
 	    (ret = vhu_set_vring_call(c, i, call_fd(d, vq))) < 0)
 		return ret;
 	if ((c->features & (1ULL << VHU_F_PROTOCOL_FEATURES)) &&
-	    (ret = vhu_set_vring_enable(c, i, true)) < 0)
+	    (ret = vhu_set_vring_enable(c, i, pair_active(d, i))) < 0)
 		return ret;
 	/* IOTLB mode: the rings' translations now (as QEMU gives the used
 	 * ring's), not at the engine's first misses */
@@ -761,7 +771,8 @@ queues_rearm(struct vun_dev *d)
 		return 0;
 	for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
 		if (ol->q[i] == Q_ON &&
-		    (ret = vhu_set_vring_enable(&ol->vhu, i, false)) == 0)
+		    (ret = vhu_set_vring_enable(&ol->vhu, i, false)) == 0 &&
+		    pair_active(d, i))
 			ret = vhu_set_vring_enable(&ol->vhu, i, true);
 	return ret;
 }
@@ -1134,6 +1145,28 @@ vun_offload_driver_ok(struct vun_dev *d)
 			"link down until it comes",
 			d->path, ol->path);
 	handover(d);
+	pthread_mutex_unlock(&ol->lock);
+}
+
+void
+vun_offload_pairs(struct vun_dev *d)
+{
+	struct vun_offload *ol = d->ol;
+	int ret = 0;
+
+	if (ol == NULL)
+		return;
+	pthread_mutex_lock(&ol->lock);
+	/* acked requests (REPLY_ACK, or a round trip): the engine no longer
+	 * queues on a disabled receive queue when the driver has the ack */
+	if (ol->handed &&
+	    (ol->vhu.features & (1ULL << VHU_F_PROTOCOL_FEATURES)))
+		for (uint16_t i = 0; i < data_vqs(d) && ret == 0; i++)
+			if (ol->q[i] == Q_ON)
+				ret = vhu_set_vring_enable(&ol->vhu, i,
+							   pair_active(d, i));
+	if (ret < 0)
+		engine_lost(d, strerror(-ret));
 	pthread_mutex_unlock(&ol->lock);
 }
 

@@ -46,6 +46,9 @@ bool vun_offload_link(const struct vun_dev *d, bool in_process_link);
 /* Status hooks of the device model. */
 void vun_offload_driver_ok(struct vun_dev *d);
 void vun_offload_reset(struct vun_dev *d);
+/* The driver changed the pairs it uses (VQ_PAIRS_SET, before its ack):
+ * the engine's queues of the others are disabled, of those enabled. */
+void vun_offload_pairs(struct vun_dev *d);
 void vun_offload_update(struct vun_dev *d, enum rte_vfio_user_status st);
 /* Migration stops the device: the queues back from the engine, their
  * indices in d->vq[] (the device state). The hand-over (DRIVER_OK,

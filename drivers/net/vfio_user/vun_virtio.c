@@ -733,6 +733,7 @@ ctrl_exec(struct vun_dev *d, const uint8_t *cmd, uint32_t len, bool *shrunk)
 			VUN_LOG(INFO, "%s: driver uses %u queue pairs", d->path,
 				pairs);
 			vun_tx_map_update(d);
+			vun_offload_pairs(d);
 			return VIRTIO_NET_OK;
 		}
 		return VIRTIO_NET_ERR;
