@@ -546,25 +546,37 @@ test_rx_longer_than_mtu(void **state)
  * plus the Ethernet header (VIRTIO 5.1.4.1), its VLAN tags included, as
  * the device sends them to it: a double-tagged frame of mtu + 14 + 8 bytes
  * comes, one byte more does not, nor a single-tagged or untagged frame of
- * that length. In one descriptor and in pieces, split and packed rings.
+ * that length; also with a partial checksum to finish. In one descriptor
+ * and in pieces, split and packed rings.
  */
 static void
 test_rx_qinq_mtu(void **state)
 {
 	const uint64_t variants[2] = {
-		NIC_OFFERED,
-		NIC_OFFERED | NIC_F(VIRTIO_F_RING_PACKED),
+		NIC_OFFERED | NIC_F(VIRTIO_NET_F_CSUM),
+		NIC_OFFERED | NIC_F(VIRTIO_NET_F_CSUM) |
+			NIC_F(VIRTIO_F_RING_PACKED),
 	};
 	const enum tx_shape shapes[2] = { TX_ONE, TX_SPLIT };
 	const uint32_t max = NIC_MTU + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN;
 	/* tags after the MACs: QinQ (0x88a8 outer, 0x8100 inner), one, none */
+	/* and with a partial checksum to finish (the header's slow path) */
 	const struct {
 		uint32_t len;
 		unsigned int tags;
 		bool comes;
+		bool csum;
 	} f[] = {
-		{ max, 2, true },  { max + 1, 2, false }, { max, 1, false },
-		{ max, 0, false }, { 64, 2, true },
+		{ max, 2, true, false },     { max + 1, 2, false, false },
+		{ max, 1, false, false },    { max, 0, false, false },
+		{ 64, 2, true, false },	     { max, 2, true, true },
+		{ max + 1, 2, false, true },
+	};
+	struct virtio_net_hdr_mrg_rxbuf csum = {
+		.hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		/* TCP's checksum after the tags and a 20-byte IPv4 header */
+		.hdr.csum_start = RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN + 20,
+		.hdr.csum_offset = 16,
 	};
 	static uint8_t frame[NIC_SLOT];
 
@@ -579,6 +591,7 @@ test_rx_qinq_mtu(void **state)
 
 			drv_init(d, variants[v], NIC_NVQS);
 			assert_true(d->features & NIC_F(VIRTIO_NET_F_MTU));
+			assert_true(d->features & NIC_F(VIRTIO_NET_F_CSUM));
 			q = &d->vq[1];
 			long0 = nic_xstat("rx_too_long");
 			for (unsigned int i = 0; i < RTE_DIM(f); i++) {
@@ -600,7 +613,8 @@ test_rx_qinq_mtu(void **state)
 				frame[at] = 0x08;
 				frame[at + 1] = 0x00;
 				drv_send_bytes(d, q, frame, f[i].len,
-					       shapes[sh], 1024, NULL);
+					       shapes[sh], 1024,
+					       f[i].csum ? &csum : NULL);
 				want += f[i].comes;
 			}
 			got = nic_rx(0, m, want, 1000);

@@ -695,6 +695,10 @@ test_bus_master(void **state)
 
 /* ---- vq_pairs ---- */
 
+/* DPDK 22.11's vhost library's log of SET_VRING_ENABLE (config, info) */
+#define VQ_OFF(q) "set queue enable: 0 to qp idx: " #q "\n"
+#define VQ_ON(q) "set queue enable: 1 to qp idx: " #q "\n"
+
 /*
  * The driver uses fewer pairs (VQ_PAIRS_SET 1): the engine must not queue
  * packets on receive queues past them (VIRTIO 5.1.6.5.5), so the device
@@ -707,16 +711,24 @@ test_vq_pairs(void **state)
 {
 	struct nic_drv *d = drv_open();
 	struct flow f0 = { .pair = 0 }, f1 = { .pair = 1 };
-	unsigned int n = 32;
+	unsigned int n = 32, off2, off3, on2;
 
 	(void)state;
 	up(d);
 	loop_frames(d, &f0, n);
 	loop_frames(d, &f1, n);
+	off2 = eng_log_count(VQ_OFF(2));
+	off3 = eng_log_count(VQ_OFF(3));
 	pairs_set(d, 1);
+	/* pair 1's receiveq and transmitq disabled in the engine (acked:
+	 * its log has it when the driver has the ack) */
+	assert_true(eng_log_count(VQ_OFF(2)) > off2);
+	assert_true(eng_log_count(VQ_OFF(3)) > off3);
 	frames_stay(d, &f1, n);
 	loop_frames(d, &f0, n);
+	on2 = eng_log_count(VQ_ON(2));
 	pairs_set(d, 2);
+	assert_true(eng_log_count(VQ_ON(2)) > on2);
 	frames_back(d, &f1, n, "2 pairs again");
 	loop_frames(d, &f1, n);
 	assert_true(drv_canary_ok(d));

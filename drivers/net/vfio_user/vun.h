@@ -67,7 +67,8 @@ struct vun_stats {
 	uint64_t packets;
 	uint64_t bytes;
 	uint64_t drops;		/* no buffer / no mbuf / queue not ready */
-	uint64_t kicks;		/* doorbells received */
+	uint64_t kicks;		/* doorbells received as messages (not
+				 * those written to the ioeventfds) */
 	uint64_t interrupts;	/* eventfd writes */
 	uint64_t bad_desc;	/* malformed descriptor chains */
 	uint64_t runts;		/* frames shorter than an Ethernet header */

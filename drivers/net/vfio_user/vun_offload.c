@@ -1165,6 +1165,9 @@ vun_offload_pairs(struct vun_dev *d)
 			if (ol->q[i] == Q_ON)
 				ret = vhu_set_vring_enable(&ol->vhu, i,
 							   pair_active(d, i));
+	/* (without REPLY_ACK, the round trip) */
+	if (ret == 0 && ol->handed)
+		ret = vhu_sync(&ol->vhu);
 	if (ret < 0)
 		engine_lost(d, strerror(-ret));
 	pthread_mutex_unlock(&ol->lock);

@@ -16,7 +16,6 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,28 +30,24 @@
 #define NOT_MEMORY ((1u << 1) | (1u << 3))
 
 /*
- * Whether fd is an eventfd, made non-blocking: a burst writes it, and a
- * device could have given anything (a pipe whose buffer is full would
- * block the lcore). O_NONBLOCK is the open file's: the device's eventfd
- * is non-blocking for it too.
+ * Whether fd is an eventfd: a burst writes it, and a device could have
+ * given anything (a pipe that nobody reads fills and then blocks the
+ * lcore). A write to an eventfd blocks only at a counter of 2^64 - 2,
+ * which no device reaches by accident (see "Limitations" in the guide);
+ * its flags are left as the device made them (they are its open file's).
  */
 static bool
-eventfd_usable(int fd)
+is_eventfd(int fd)
 {
 	char path[32], what[32];
 	ssize_t n;
-	int fl;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	n = readlink(path, what, sizeof(what) - 1);
 	if (n < 0)
 		return false;
 	what[n] = '\0';
-	if (strcmp(what, "anon_inode:[eventfd]") != 0)
-		return false;
-	fl = fcntl(fd, F_GETFL);
-	return fl >= 0 &&
-	       ((fl & O_NONBLOCK) || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
+	return strcmp(what, "anon_inode:[eventfd]") == 0;
 }
 
 void
@@ -85,7 +80,7 @@ vuc_bells_get(struct vuc_dev *d, struct rte_vfio_user_client *c,
 
 		if (f->type == VFIO_USER_IO_FD_TYPE_IOEVENTFD &&
 		    !(f->flags & NOT_MEMORY) &&
-		    (f->size == 0 || f->size == 2) && eventfd_usable(f->fd))
+		    (f->size == 0 || f->size == 2) && is_eventfd(f->fd))
 			b->io[keep++] = *f;
 		else
 			close(f->fd);

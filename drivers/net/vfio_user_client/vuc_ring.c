@@ -132,8 +132,8 @@ vuc_kick(struct vuc_vq *vq)
 		*bell = idx;
 		return;
 	}
-	/* an eventfd made non-blocking (vuc_bells_get()): a full counter,
-	 * never seen, fails and the message goes instead */
+	/* the device's eventfd (vuc_bells_get()); should the write fail
+	 * (a full counter on a non-blocking one), the message goes */
 	if (fd >= 0 && write(fd, &one, sizeof(one)) == sizeof(one))
 		return;
 	rte_vfio_user_client_region_write(__atomic_load_n(&d->client,
