@@ -90,6 +90,13 @@ ap.add_argument("--notify-map", choices=("none", "plain", "sealable"),
                 help="offer the notify area for mmap from a memfd, plain "
                 "(it can always shrink) or sealable (the driver can seal "
                 "it); default: plain for notify_oob, else none")
+ap.add_argument("--io-fds", choices=("none", "good", "bad"), default="none",
+                help="answer DEVICE_GET_REGION_IO_FDS for BAR4 with an "
+                "ioeventfd per doorbell of queues 0-3 (good), or with "
+                "what a driver must not write (bad: a pipe, an eventfd "
+                "with a data match on 0x55, one of size 4, one marked "
+                "PIO); doorbells through them and by message are logged "
+                "(once per queue), and what the bad ones got at the end")
 args = ap.parse_args()
 MODE = args.mode
 FAIL_AT = None      # --fail-write: (region, offset)
@@ -352,6 +359,9 @@ def region_write(idx, off, data):
     elif idx == BAR4 and off >= 0x3000:
         # a doorbell through a message: its value is the queue index
         qi = int.from_bytes(data, "little")
+        if args.io_fds != "none" and ("msg", qi) not in bells_logged:
+            bells_logged.add(("msg", qi))
+            log("io_fds: doorbell for queue %d by message" % qi)
         bq = queues.get(qi)
         if bq is not None:
             ring_reset_due(bq, qi)
@@ -626,6 +636,55 @@ def evidx(rxq):
         log("evidx: queue %d avail->flags %d" % (qi, rd16(queues[qi].avail)))
 
 
+# --io-fds: per queue 0-3, (fd the driver gets, fd we read, kind)
+io_fds = []
+bells_logged = set()
+
+
+def io_fds_make():
+    for q in range(4):
+        if args.io_fds == "bad" and q == 0:
+            r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            io_fds.append((w, r, "pipe"))
+            continue
+        e = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        kind = "eventfd"
+        if args.io_fds == "bad":
+            kind = {1: "datamatch", 2: "size4", 3: "pio"}[q]
+        io_fds.append((e, e, kind))
+
+
+def io_fds_reply(send, mid, cmd):
+    """The sub-regions (offset, size, fd_index, type 0, flags, datamatch)."""
+    subs = b""
+    for q, (fd, _, kind) in enumerate(io_fds):
+        size = 4 if kind == "size4" else 2
+        flags = {"datamatch": 1, "pio": 2}.get(kind, 0)
+        subs += struct.pack("<QQIIIIQ", 0x3000 + q * NOTIFY_MULT, size, q,
+                            0, flags, 0, 0x55 if kind == "datamatch" else 0)
+    send(mid, cmd, struct.pack("<IIII", 16 + len(subs), 0, BAR4,
+                               len(io_fds)) + subs,
+         fds=[f for f, _, _ in io_fds])
+
+
+def io_fds_poll():
+    """Log the first doorbell each queue rang through its fd."""
+    for q, (_, r, kind) in enumerate(io_fds):
+        try:
+            os.read(r, 8)
+        except BlockingIOError:
+            continue
+        if ("fd", q) not in bells_logged:
+            bells_logged.add(("fd", q))
+            log("io_fds: doorbell for queue %d through its %s" % (q, kind))
+
+
+def io_fds_watch():
+    while True:
+        io_fds_poll()
+        time.sleep(0.005)
+
+
 def device_thread():
     if MODE == "config_storm":
         config_storm()
@@ -707,6 +766,9 @@ def main():
         return buf
 
     threading.Thread(target=device_thread, daemon=True).start()
+    if args.io_fds != "none":
+        io_fds_make()
+        threading.Thread(target=io_fds_watch, daemon=True).start()
     while True:
         fds = []
         try:
@@ -714,6 +776,8 @@ def main():
             mid, cmd, size, flags, _ = HDR.unpack(h)
             p = recv_exact(size - HDR.size, fds) if size > HDR.size else b""
         except (EOFError, ConnectionResetError):
+            if io_fds:
+                io_fds_poll()
             log("client gone")
             return
         if cmd == VERSION:
@@ -730,6 +794,9 @@ def main():
                 rflags, rfds = rflags | 4, (notify_fd,)   # | MMAP
             send(mid, cmd, struct.pack("<IIIIQQ", 32, rflags, idx, 0,
                                        REGION_SIZES.get(idx, 0), 0), fds=rfds)
+        elif cmd == REGION_IO_FDS and args.io_fds != "none" and \
+                struct.unpack("<III", p[:12])[2] == BAR4:
+            io_fds_reply(send, mid, cmd)
         elif cmd == IRQ_INFO:
             idx = struct.unpack("<III", p[:12])[2]
             send(mid, cmd, struct.pack("<IIII", 16, 1, idx, NVEC if idx == 2 else 1))

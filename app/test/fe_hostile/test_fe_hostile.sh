@@ -19,6 +19,11 @@
 #   notify_plain  a mappable notify area whose file can shrink: doorbells
 #                 by message; a sealable one: sealed, then stores
 #   notify_sealed (each with packed_leak's traffic)
+#   io_fds_good   the device's ioeventfds: doorbells through them, none
+#                 by message for the data queues (packed_leak's traffic)
+#   io_fds_bad    ioeventfds a driver must not write (a pipe, a data
+#                 match on another value, 4 bytes, PIO): none written,
+#                 doorbells by message
 #   fuzz_split    2 s of random ring writes, split then packed rings: errors
 #   fuzz_packed   counted, every mbuf back in the pool
 #   mute          a device that accepts and answers nothing, reconnect=100,
@@ -235,6 +240,31 @@ case_notify_sealed() {
 	fe_ran
 	grep -a -q "doorbells through the mmapped notify area" "$FE_LOG" ||
 		pair_fail "$CASE: the sealed notify area was not mapped"
+}
+
+# the device's ioeventfds (DEVICE_GET_REGION_IO_FDS): doorbells through
+# them, none by message for those queues; or ones a driver must not write
+# (a pipe, a data match that is not the queue index, 4 bytes, PIO): none
+# written, the doorbells by message
+case_io_fds_good() {
+	fe_case packed_leak "" "--secs 8 --rx 192" "--io-fds good"
+	fe_ran
+	grep -a -q "doorbells through the device's ioeventfds" "$FE_LOG" ||
+		pair_fail "$CASE: the ioeventfds were not taken"
+	grep -a -q "io_fds: doorbell for queue 0 through its eventfd" \
+		"$DEV_LOG" ||
+		pair_fail "$CASE: receiveq 0's doorbell not through its eventfd"
+	! grep -a "io_fds: doorbell for queue [01] by message" "$DEV_LOG" ||
+		pair_fail "$CASE: a data queue's doorbell came as a message"
+}
+
+case_io_fds_bad() {
+	fe_case packed_leak "" "--secs 8 --rx 192" "--io-fds bad"
+	fe_ran
+	! grep -a "io_fds: doorbell for queue .* through" "$DEV_LOG" ||
+		pair_fail "$CASE: $(grep -a "io_fds: .* through" "$DEV_LOG" | head -1)"
+	grep -a -q "io_fds: doorbell for queue 0 by message" "$DEV_LOG" ||
+		pair_fail "$CASE: receiveq 0's doorbells neither by fd nor by message"
 }
 
 fe_fuzz() {
@@ -519,7 +549,7 @@ case_ring_reset_slow() {
 }
 
 SEED=${VU_FE_SEED:-$RANDOM}
-ALL_CASES="notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall mrg_partial notify_plain notify_sealed fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed macrefuse evidx mtu one_vector fail_write fail_msix no_ring_reset ring_reset_stuck ring_reset_slow"
+ALL_CASES="notify_oob ctrl_small4 ctrl_small1 mq_max packed_leak mrg_stall mrg_partial notify_plain notify_sealed io_fds_good io_fds_bad fuzz_split fuzz_packed mute no_queue_vector no_config_vector config_storm slow_reset no_reset late_dma nomac cfg_strict dupcap speed macrefuse evidx mtu one_vector fail_write fail_msix no_ring_reset ring_reset_stuck ring_reset_slow"
 CASES=${VU_FE_CASES:-${ARG_CASES:-$ALL_CASES}}
 N=0
 for CASE in $CASES; do
