@@ -743,7 +743,7 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			memcpy(&d, &ring[pos], sizeof(d));
 			if (d.len < VUN_HDR_LEN + m->data_len ||
 			    (unlikely(m->data_len > max_frame) &&
-			     !vun_tx_tagged_fits(m, max_frame)))
+			     !vun_tagged_fits(m, max_frame)))
 				break;
 			dst[k] = xwin_xlate(&w, vq, t, d.addr, d.len,
 					    RTE_VFIO_USER_MEM_F_WRITE);

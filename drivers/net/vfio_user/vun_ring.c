@@ -285,7 +285,7 @@ vun_rx_gso(struct vun_vq *vq, struct rte_mbuf *m, const uint8_t *h)
 	 * MTU lets it in */
 	if (max_lro == 0 || hc.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
 		if (m->pkt_len <= vq->max_frame ||
-		    vun_rx_qinq_fits(m, vq->max_frame)) {
+		    vun_tagged_fits(m, vq->max_frame - RTE_VLAN_HLEN)) {
 			vq->st.csum_kept += kept;
 			return true;
 		}
@@ -560,16 +560,9 @@ vun_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 /* ---- tx_burst -> driver receiveq ---- */
 
 __rte_noinline bool
-vun_tx_tagged_fits(const struct rte_mbuf *m, uint16_t max_frame)
+vun_tagged_fits(const struct rte_mbuf *m, uint16_t untagged)
 {
-	return m->pkt_len <= (uint32_t)max_frame + vun_vlan_len(m);
-}
-
-__rte_noinline bool
-vun_rx_qinq_fits(const struct rte_mbuf *m, uint16_t max_frame)
-{
-	return m->pkt_len <= (uint32_t)max_frame + RTE_VLAN_HLEN &&
-	       vun_vlan_len(m) == 2 * RTE_VLAN_HLEN;
+	return m->pkt_len <= (uint32_t)untagged + vun_vlan_len(m);
 }
 
 bool
@@ -650,7 +643,7 @@ tx_split_fast(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 		if (unlikely(m->nb_segs != 1 || h >= vq->size))
 			break;
 		if (unlikely(m->data_len > max_frame) &&
-		    !vun_tx_tagged_fits(m, max_frame))
+		    !vun_tagged_fits(m, max_frame))
 			break;
 		memcpy(&d, &vq->desc[h], sizeof(d));
 		if (unlikely((d.flags &

@@ -192,11 +192,13 @@ vun_rx_gso_maybe(const struct vun_vq *vq)
 		       VIRTIO_NET_HDR_GSO_NONE;
 }
 
-/* Whether m, longer than max_frame (the driver's transmitq: the MTU, 14
- * bytes and one VLAN tag), carries two tags and fits with the second:
- * VIRTIO 5.1.4.1's MTU plus the Ethernet header, as vun_tx_tagged_fits()
- * lets tagged frames to the driver. */
-bool vun_rx_qinq_fits(const struct rte_mbuf *m, uint16_t max_frame)
+/* Whether m, longer than untagged (the MTU and 14 bytes), fits all the
+ * same with the VLAN tags it carries, two at most (VIRTIO 5.1.4.1: the
+ * MTU plus the Ethernet header), either way: to the driver's receiveq
+ * (untagged: its max_frame) and from its transmitq (max_frame, which
+ * lets one tag in anyway, less that tag). Out of line: the fast paths'
+ * rare case; pure: they keep what they loaded across the call. */
+bool vun_tagged_fits(const struct rte_mbuf *m, uint16_t untagged)
 	__attribute__((pure));
 
 /*
@@ -213,7 +215,8 @@ vun_rx_bad(struct vun_vq *vq, int ret, const struct rte_mbuf *m)
 	else if (unlikely(m->pkt_len < RTE_ETHER_HDR_LEN))
 		vq->st.runts++;
 	else if (unlikely(m->pkt_len > vq->max_frame) &&
-		 !vun_rx_gso_maybe(vq) && !vun_rx_qinq_fits(m, vq->max_frame))
+		 !vun_rx_gso_maybe(vq) &&
+		 !vun_tagged_fits(m, vq->max_frame - RTE_VLAN_HLEN))
 		vq->st.too_long++;
 	else
 		return false;
@@ -264,13 +267,6 @@ vun_vlan_len(const struct rte_mbuf *m)
 	return n;
 }
 
-/* Whether m, longer than max_frame (the driver's receiveq: its MTU and 14
- * bytes), fits all the same with its VLAN tags (VIRTIO 5.1.4.1). Out of
- * line: the fast paths' rare case; pure: they keep what they loaded
- * across the call. */
-bool vun_tx_tagged_fits(const struct rte_mbuf *m, uint16_t max_frame)
-	__attribute__((pure));
-
 /*
  * Transmit (to the driver): a frame longer than the driver takes with
  * VIRTIO_NET_F_MTU negotiated (vq->max_frame, the MTU and 14 bytes, and
@@ -283,7 +279,7 @@ vun_tx_too_long(struct vun_vq *vq, const struct rte_mbuf *m, struct vun_tx_ol o)
 {
 	if (likely(vq->max_frame == UINT16_MAX || m->pkt_len <= vq->max_frame))
 		return false;
-	if (vun_tx_tagged_fits(m, vq->max_frame))
+	if (vun_tagged_fits(m, vq->max_frame))
 		return false;
 	if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) &&
 	    vu_pmd_tso_way(m, o.gso) == VU_PMD_TSO_GSO)
