@@ -2398,6 +2398,18 @@ bad_io_fds_count(struct rc *c)
 	expect_error(c, id, VFIO_USER_DEVICE_GET_REGION_IO_FDS, EINVAL);
 }
 
+/* Each of the n requests of size bytes at reqs, as cmd: EINVAL. */
+static void
+each_einval(struct rc *c, uint16_t cmd, const void *reqs, size_t n, size_t size)
+{
+	for (size_t i = 0; i < n; i++)
+		expect_error(c,
+			     send_cmd(c, cmd, 0,
+				      (const uint8_t *)reqs + i * size, size,
+				      NULL, 0),
+			     cmd, EINVAL);
+}
+
 static void
 bad_get_info_fields(struct rc *c)
 {
@@ -2407,11 +2419,8 @@ bad_get_info_fields(struct rc *c)
 		{ .argsz = 16, .num_irqs = 1 },
 	};
 
-	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
-		expect_error(c,
-			     send_cmd(c, VFIO_USER_DEVICE_GET_INFO, 0, &set[i],
-				      sizeof(set[i]), NULL, 0),
-			     VFIO_USER_DEVICE_GET_INFO, EINVAL);
+	each_einval(c, VFIO_USER_DEVICE_GET_INFO, set,
+		    sizeof(set) / sizeof(set[0]), sizeof(set[0]));
 }
 
 static void
@@ -2424,11 +2433,8 @@ bad_region_info_fields(struct rc *c)
 		{ .argsz = 32, .index = VU_TD_R_BAR0, .offset = 4096 },
 	};
 
-	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
-		expect_error(c,
-			     send_cmd(c, VFIO_USER_DEVICE_GET_REGION_INFO, 0,
-				      &set[i], sizeof(set[i]), NULL, 0),
-			     VFIO_USER_DEVICE_GET_REGION_INFO, EINVAL);
+	each_einval(c, VFIO_USER_DEVICE_GET_REGION_INFO, set,
+		    sizeof(set) / sizeof(set[0]), sizeof(set[0]));
 }
 
 static void
@@ -2441,11 +2447,8 @@ bad_irq_info_fields(struct rc *c)
 		{ .argsz = 16, .index = 0, .count = 1 },
 	};
 
-	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
-		expect_error(c,
-			     send_cmd(c, VFIO_USER_DEVICE_GET_IRQ_INFO, 0,
-				      &set[i], sizeof(set[i]), NULL, 0),
-			     VFIO_USER_DEVICE_GET_IRQ_INFO, EINVAL);
+	each_einval(c, VFIO_USER_DEVICE_GET_IRQ_INFO, set,
+		    sizeof(set) / sizeof(set[0]), sizeof(set[0]));
 }
 
 /* VERSION with raw version data (len bytes, as is). */
