@@ -54,6 +54,10 @@
  */
 #define VUC_DEF_TX_DEPTH	256
 #define VUC_BURST		32
+/* a reclaim without a bound: more frames than a ring holds */
+#define VUC_ALL			UINT16_MAX
+/* vuc_vq.tx_part: no partly freed batch */
+#define VUC_NO_PART		UINT16_MAX
 #define VUC_DEF_TIMEOUT_MS	5000	/* per request to the device */
 /*
  * Receive buffers posted at a time, in bytes at most: the device fills
@@ -112,6 +116,10 @@ struct vuc_vq {
 	uint16_t last_used;		/* split: next used entry to reclaim;
 					 * packed: next descriptor to read */
 	uint16_t used_head;		/* in order: first descriptor in use */
+	uint16_t tx_part;		/* packed in order: the id the device
+					 * used for a batch a bounded reclaim
+					 * freed only the first buffers of,
+					 * or VUC_NO_PART */
 	uint16_t hdr_len;
 	uint32_t rx_buf_len;		/* rx: bytes each buffer offers */
 	uint16_t want;			/* the queue setup's nb_desc, 0: all */
@@ -354,9 +362,8 @@ int vuc_rx_descriptor_status(void *q, uint16_t offset);
 int vuc_tx_descriptor_status(void *q, uint16_t offset);
 /* rte_eth_get_monitor_addr() of receive queue q: 0, -EINVAL without rings */
 int vuc_get_monitor_addr(void *q, struct rte_power_monitor_cond *pmc);
-/* tx_done_cleanup: frees every sent mbuf the device is done with; returns
- * how many (free_cnt is not a bound: a packed in-order ring can only be
- * reclaimed by the device's batches), -EPERM off EAL threads */
+/* tx_done_cleanup: frees the sent mbufs the device is done with, free_cnt
+ * frames at most (0: all); returns how many, -EPERM off EAL threads */
 int vuc_tx_done_cleanup(void *q, uint32_t free_cnt);
 void vuc_vq_init_ring(struct vuc_vq *vq);
 int vuc_rxq_fill(struct vuc_vq *vq);

@@ -358,7 +358,7 @@ tx_free(struct rte_mbuf **done, unsigned int nd, bool simple, bool warm)
 }
 
 static __rte_always_inline void
-tx_reclaim(struct vuc_vq *vq)
+tx_reclaim(struct vuc_vq *vq, uint16_t limit)
 {
 	struct vring_packed_desc *ring = vq->pdesc;
 	struct rte_mbuf *done[VUC_BURST];
@@ -367,14 +367,21 @@ tx_reclaim(struct vuc_vq *vq)
 	bool wrap = vq->used_wrap, simple = true, warm = tx_free_warm(vq);
 	unsigned int nd = 0, frames = 0;
 
-	while (left > 0) {
-		uint16_t f = __atomic_load_n(&ring[pos].flags,
-					     __ATOMIC_ACQUIRE);
+	while (left > 0 && frames < limit) {
 		uint16_t id, last;
 
-		if (!is_used(f, wrap))
-			break;
-		id = ring[pos].id;
+		if (unlikely(vq->tx_part != VUC_NO_PART)) {
+			/* the rest of a batch a bounded reclaim left */
+			id = vq->tx_part;
+			vq->tx_part = VUC_NO_PART;
+		} else {
+			uint16_t f = __atomic_load_n(&ring[pos].flags,
+						     __ATOMIC_ACQUIRE);
+
+			if (!is_used(f, wrap))
+				break;
+			id = ring[pos].id;
+		}
 		if (vq->in_order) {
 			/* buffers from here to the one with this id */
 			uint16_t span = (uint16_t)(id - pos + 1 +
@@ -387,9 +394,11 @@ tx_reclaim(struct vuc_vq *vq)
 			/* the usual: one descriptor each, no wrap on the way */
 			if (likely(span <= left && pos + span <= size)) {
 				struct vuc_cookie *c = &vq->cookie[pos];
-				uint16_t k;
+				uint16_t k,
+					want = (uint16_t)
+						RTE_MIN(span, limit - frames);
 
-				for (k = 0; k < span; k++) {
+				for (k = 0; k < want; k++) {
 					if (unlikely(c[k].m == NULL ||
 						     c[k].ndesc != 1))
 						break;
@@ -411,6 +420,10 @@ tx_reclaim(struct vuc_vq *vq)
 			do {
 				struct vuc_cookie *c = &vq->cookie[pos];
 
+				if (unlikely(frames >= limit)) {
+					vq->tx_part = id;	/* the rest later */
+					goto out;
+				}
 				if (unlikely(c->m == NULL || c->ndesc > left)) {
 					vq->st.errors++;
 					goto out;
@@ -463,7 +476,7 @@ out:
 static __rte_noinline void
 tx_reclaim_before(struct vuc_vq *vq)
 {
-	tx_reclaim(vq);
+	tx_reclaim(vq, VUC_ALL);
 }
 
 /*
@@ -622,7 +635,7 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		 * the device polls: reclaim meanwhile, so our read of its
 		 * used descriptor crosses while the published line does */
 		if (tx_reclaim_due(vq))
-			tx_reclaim(vq);
+			tx_reclaim(vq, VUC_ALL);
 		kick_if_needed(vq, old, old_wrap);
 	}
 	vq->st.packets += (uint16_t)(i - dropped);
@@ -630,11 +643,10 @@ vuc_tx_packed(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	return i;
 }
 
-/* rte_eth_tx_done_cleanup(): free what the device is done with. */
 void
-vuc_tx_reclaim_packed(struct vuc_vq *vq)
+vuc_tx_reclaim_packed(struct vuc_vq *vq, uint16_t limit)
 {
-	tx_reclaim(vq);
+	tx_reclaim(vq, limit);
 }
 
 uint16_t
@@ -665,18 +677,24 @@ tx_used_walk(const struct vuc_vq *vq, uint16_t *frames)
 {
 	const struct vring_packed_desc *ring = vq->pdesc;
 	uint16_t pos = vq->last_used, size = vq->size;
-	uint16_t left = (uint16_t)(size - vq->num_free);
+	uint16_t left = (uint16_t)(size - vq->num_free), part = vq->tx_part;
 	bool wrap = vq->used_wrap;
 
 	*frames = 0;
 	while (left > 0) {
-		uint16_t f = __atomic_load_n(&ring[pos].flags,
-					     __ATOMIC_ACQUIRE);
 		uint16_t id, last;
 
-		if (!is_used(f, wrap))
-			return false;
-		id = ring[pos].id;
+		if (part != VUC_NO_PART) {
+			id = part;	/* a batch partly freed (tx_reclaim()) */
+			part = VUC_NO_PART;
+		} else {
+			uint16_t f = __atomic_load_n(&ring[pos].flags,
+						     __ATOMIC_ACQUIRE);
+
+			if (!is_used(f, wrap))
+				return false;
+			id = ring[pos].id;
+		}
 		if (id >= size || vq->cookie[id].m == NULL)
 			return true;	/* not ours: nothing more to wait for */
 		if (!vq->in_order) {

@@ -51,6 +51,7 @@ vuc_vq_init_ring(struct vuc_vq *vq)
 	vq->avail_idx = 0;
 	vq->last_used = 0;
 	vq->used_head = 0;
+	vq->tx_part = VUC_NO_PART;
 	vq->free_head = 0;
 	if (vq->packed) {
 		vuc_vq_init_packed(vq);
@@ -404,9 +405,10 @@ vuc_rx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 
 /* ---- transmit ---- */
 
-/* Free what the device is done with, in bulk. */
+/* Free what the device is done with, in bulk: limit frames at most
+ * (the bursts: VUC_ALL). */
 static __rte_always_inline void
-tx_reclaim(struct vuc_vq *vq)
+tx_reclaim(struct vuc_vq *vq, uint16_t limit)
 {
 	uint16_t used = __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
 	uint16_t n = (uint16_t)(used - vq->last_used);
@@ -419,6 +421,7 @@ tx_reclaim(struct vuc_vq *vq)
 		vq->st.errors++;	/* more than we made available */
 		return;
 	}
+	n = RTE_MIN(n, limit);
 	while (n > 0) {
 		uint16_t id;
 
@@ -459,7 +462,7 @@ tx_reclaim(struct vuc_vq *vq)
 static __rte_noinline void
 tx_reclaim_before(struct vuc_vq *vq)
 {
-	tx_reclaim(vq);
+	tx_reclaim(vq, VUC_ALL);
 }
 
 bool
@@ -557,7 +560,7 @@ tx_split(struct vuc_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 		__atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
 		/* reclaim while the kick check's fence waits (vuc_packed.c) */
 		if (tx_reclaim_due(vq))
-			tx_reclaim(vq);
+			tx_reclaim(vq, VUC_ALL);
 		kick_if_needed(vq, old);
 	}
 	vq->st.packets += (uint16_t)(i - dropped);
@@ -611,15 +614,16 @@ vuc_tx_burst(void *q, struct rte_mbuf **pkts, uint16_t n)
 	return ntx;
 }
 
-/* Free the transmit buffers the device used, either ring layout (off the
- * bursts: rte_eth_tx_done_cleanup(), a drain). */
+/* Free the transmit buffers the device used, limit frames at most,
+ * either ring layout (off the bursts: rte_eth_tx_done_cleanup(), a
+ * drain). */
 static void
-tx_reclaim_any(struct vuc_vq *vq)
+tx_reclaim_any(struct vuc_vq *vq, uint16_t limit)
 {
 	if (vq->packed)
-		vuc_tx_reclaim_packed(vq);
+		vuc_tx_reclaim_packed(vq, limit);
 	else
-		tx_reclaim_before(vq);
+		tx_reclaim(vq, limit);
 }
 
 int
@@ -629,13 +633,16 @@ vuc_tx_done_cleanup(void *q, uint32_t free_cnt)
 	unsigned int lcore;
 	uint16_t before;
 
-	RTE_SET_USED(free_cnt);
 	if (rte_lcore_id() >= RTE_MAX_LCORE)
 		return -EPERM;	/* as the bursts: from EAL threads only */
-	if (!vu_pmd_burst_enter(vq, &lcore))
+	/* (ethdev checks the queue is set up only in debug builds) */
+	if (vq == NULL || !vu_pmd_burst_enter(vq, &lcore))
 		return 0;	/* not set up, or withdrawn: nothing held */
 	before = vq->inflight;
-	tx_reclaim_any(vq);
+	/* 0: all; never more than a ring holds anyway */
+	tx_reclaim_any(vq, free_cnt == 0 || free_cnt > VUC_ALL ?
+				   VUC_ALL :
+				   (uint16_t)free_cnt);
 	before = (uint16_t)(before - vq->inflight);
 	vu_pmd_burst_leave(vq, lcore);
 	return before;
@@ -683,31 +690,24 @@ rxq_drop_delivered(struct vuc_vq *vq)
 }
 
 /*
- * Free what the device sent, and count out of the sent packets, as
- * dropped, the frames it never took (counted sent when made available).
+ * Free what the device sent, and count as dropped the frames it never
+ * took. They stay in opackets and obytes (counted sent when made
+ * available): the port's counters only grow until a statistics reset.
  */
 static void
 txq_drop_untaken(struct vuc_vq *vq)
 {
-	uint64_t n = 0, bytes = 0;
+	uint64_t n = 0;
 
-	tx_reclaim_any(vq);
-	for (uint16_t i = 0; i < vq->size; i++) {
-		if (vq->cookie[i].m != NULL) {
-			n++;
-			bytes += vq->cookie[i].m->pkt_len;
-		}
-	}
-	/* (a statistics reset since they were made available) */
-	vq->st.packets -= RTE_MIN(vq->st.packets, n);
-	vq->st.bytes -= RTE_MIN(vq->st.bytes, bytes);
+	tx_reclaim_any(vq, VUC_ALL);
+	for (uint16_t i = 0; i < vq->size; i++)
+		n += vq->cookie[i].m != NULL;
 	vq->st.dropped += n;
 	if (n > 0)
 		VUC_LOG(NOTICE,
 			"%s: tx queue %u: %" PRIu64
 			" frames the device did not "
-			"take dropped (out of opackets, into oerrors, "
-			"tx_q%u_dropped)",
+			"take dropped (oerrors, tx_q%u_dropped)",
 			vq->dev->path, vq->qid, n, vq->qid);
 }
 

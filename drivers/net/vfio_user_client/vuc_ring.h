@@ -259,6 +259,8 @@ uint16_t vuc_tx_used_packed(const struct vuc_vq *vq);
 /* Receive buffers the device returned and no burst took, at most limit
  * (no more than it holds). */
 uint16_t vuc_rx_used_packed(const struct vuc_vq *vq, uint16_t limit);
-void vuc_tx_reclaim_packed(struct vuc_vq *vq);
+/* Free the transmit buffers the device used, limit frames at most
+ * (rte_eth_tx_done_cleanup()'s bound; VUC_ALL: every one). */
+void vuc_tx_reclaim_packed(struct vuc_vq *vq, uint16_t limit);
 
 #endif /* VUC_RING_H */
