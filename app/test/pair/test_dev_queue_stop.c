@@ -13,6 +13,9 @@
  *     frames stay in flight (backpressure once its ring is full), no
  *     counter of the device moves, no drop or error counter of the
  *     frontend; started: every one received, in order, intact;
+ *   - device rx queue 0 stopped with its interrupt (intr_conf.rxq): the
+ *     frames waiting for it wake no one, enabled or not, the port stopped
+ *     neither; enabled, its start wakes the application;
  *   - device tx queue 0 stopped: its bursts take nothing, the frontend
  *     receives nothing and its posted buffers stay posted, no counter of
  *     either port moves; started: frames flow;
@@ -53,6 +56,7 @@
 #include <rte_bus_vdev.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_epoll.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -222,9 +226,9 @@ fe_setup(void)
 /* The device port (re)configured with one queue pair, each queue's start
  * deferred or not, and started; both links up. */
 static void
-be_setup(bool rx_deferred, bool tx_deferred)
+be_setup_intr(bool rx_deferred, bool tx_deferred, bool intr)
 {
-	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_conf conf = { .intr_conf.rxq = intr };
 	struct rte_eth_rxconf rxc = { .rx_deferred_start = rx_deferred };
 	struct rte_eth_txconf txc = { .tx_deferred_start = tx_deferred };
 	struct rte_eth_rxq_info rqi;
@@ -245,6 +249,12 @@ be_setup(bool rx_deferred, bool tx_deferred)
 	assert_int_equal(rte_eth_dev_start(g.be), 0);
 	assert_true(inproc_link_wait(g.be, true, 5000));
 	assert_true(inproc_link_wait(g.fe, true, 5000));
+}
+
+static void
+be_setup(bool rx_deferred, bool tx_deferred)
+{
+	be_setup_intr(rx_deferred, tx_deferred, false);
 }
 
 static void
@@ -287,6 +297,83 @@ test_rx_stop_start(void **state)
 	n = rx_stalled(1);
 	assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
 	assert_int_equal(inproc_rx(g.be, 0, n), n);
+	flows_out(100);
+}
+
+/* Whether rx queue 0's interrupt wakes this thread within ms, once
+ * enabled (disabled again after). */
+static bool
+rx_intr_wakes(int ms)
+{
+	struct rte_epoll_event ev[2];
+	int n;
+
+	assert_int_equal(rte_eth_dev_rx_intr_enable(g.be, 0), 0);
+	n = rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev, RTE_DIM(ev), ms);
+	assert_int_equal(rte_eth_dev_rx_intr_disable(g.be, 0), 0);
+	assert_true(n >= 0);
+	return n > 0;
+}
+
+/*
+ * Review: a stopped receive queue's interrupt stayed armed: the frames
+ * waiting in the driver's ring for its start woke an application that
+ * enabled it at once, again and again (an l3fwd-power loop spun). Now it
+ * wakes no one while the queue is stopped, and at its start as soon as it
+ * is enabled with frames waiting.
+ */
+static void
+test_rx_stop_intr(void **state)
+{
+	uint32_t n;
+
+	(void)state;
+	fe_setup();
+	be_setup_intr(false, false, true);
+	assert_int_equal(rte_eth_dev_rx_intr_ctl_q(g.be, 0,
+						   RTE_EPOLL_PER_THREAD,
+						   RTE_INTR_EVENT_ADD, NULL),
+			 0);
+	/* running: frames wake it */
+	assert_false(rx_intr_wakes(20));
+	assert_int_equal(inproc_tx(g.fe, 0, g.be, g.tx_mp, 10), 10);
+	assert_true(rx_intr_wakes(1000));
+	assert_int_equal(inproc_rx(g.be, 0, 10), 10);
+
+	/* stopped: frames wait in the driver's ring, and wake no one */
+	assert_int_equal(rte_eth_dev_rx_queue_stop(g.be, 0), 0);
+	n = inproc_tx(g.fe, 0, g.be, g.tx_mp, 10);
+	assert_int_equal(n, 10);
+	for (int i = 0; i < 5; i++)
+		assert_false(rx_intr_wakes(20));
+	/* enabled while stopped: the start arms it, the frames wake it */
+	assert_int_equal(rte_eth_dev_rx_intr_enable(g.be, 0), 0);
+	assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
+	{
+		struct rte_epoll_event ev[2];
+
+		assert_int_equal(rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev,
+						RTE_DIM(ev), 1000),
+				 1);
+	}
+	assert_int_equal(rte_eth_dev_rx_intr_disable(g.be, 0), 0);
+	assert_int_equal(inproc_rx(g.be, 0, n), n);
+	assert_int_equal(fe_in_flight(), 0);
+	assert_false(rx_intr_wakes(20));
+
+	/* the port stopped: the same */
+	assert_int_equal(rte_eth_dev_stop(g.be), 0);
+	n = inproc_tx(g.fe, 0, g.be, g.tx_mp, 10);
+	assert_int_equal(n, 10);
+	assert_false(rx_intr_wakes(20));
+	assert_int_equal(rte_eth_dev_start(g.be), 0);
+	assert_true(inproc_link_wait(g.fe, true, 5000));
+	assert_true(rx_intr_wakes(1000));
+	assert_int_equal(inproc_rx(g.be, 0, n), n);
+	assert_int_equal(rte_eth_dev_rx_intr_ctl_q(g.be, 0,
+						   RTE_EPOLL_PER_THREAD,
+						   RTE_INTR_EVENT_DEL, NULL),
+			 0);
 	flows_out(100);
 }
 
@@ -713,6 +800,7 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_rx_stop_start, test_clean),
+		cmocka_unit_test_setup(test_rx_stop_intr, test_clean),
 		cmocka_unit_test_setup(test_tx_stop_start, test_clean),
 		cmocka_unit_test_setup(test_deferred, test_clean),
 		cmocka_unit_test_setup(test_port_stop_start, test_clean),

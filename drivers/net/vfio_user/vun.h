@@ -338,6 +338,10 @@ int vun_rx_intr_kick_fd(const struct vun_dev *d, uint16_t index, int dflt);
 void vun_rx_intr_kick(struct vun_dev *d, uint16_t index);
 void vun_rx_intr_publish(struct vun_dev *d, struct vun_vq *vq);
 int vun_rx_intr_setup(struct rte_eth_dev *dev);
+/* Receive queue q stopped or started (its vq's stopped flag set): its
+ * transmitqs disarmed while it is stopped, armed again at its start if
+ * the application asked (from an EAL thread: else left as they are) */
+void vun_rx_intr_requeue(struct rte_eth_dev *dev, uint16_t q);
 int vun_rx_intr_enable(struct rte_eth_dev *dev, uint16_t q);
 int vun_rx_intr_disable(struct rte_eth_dev *dev, uint16_t q);
 

@@ -235,6 +235,8 @@ queue_mark(struct rte_eth_dev *dev, uint16_t q, bool tx, bool stop)
 			 __ATOMIC_RELEASE);
 	state[q] = stop ? RTE_ETH_QUEUE_STATE_STOPPED :
 			  RTE_ETH_QUEUE_STATE_STARTED;
+	if (!tx)
+		vun_rx_intr_requeue(dev, q);
 }
 
 /* In offload mode: what the engine's queues cannot do, said; err. */

@@ -153,6 +153,18 @@ fields_write(struct vun_vq *vq, bool armed)
 		vun_log_used(vq, vq->last_used);
 }
 
+/* Whether the ethdev receive queue that polls transmitq vq is stopped:
+ * its arming waits for the queue's start then (a stopped queue's frames
+ * wait in the driver's ring, which would wake its poller for nothing). */
+static bool
+rxq_stopped(const struct vun_dev *d, const struct vun_vq *vq)
+{
+	uint16_t p = vq->index / 2;
+	uint16_t q = d->rx_sets != 0 ? p % d->rx_sets : p;
+
+	return __atomic_load_n(&d->vq[2 * q + 1].stopped, __ATOMIC_ACQUIRE);
+}
+
 /* Armed: the fields out, then the ring once more (see the top). */
 static void
 arm(struct vun_vq *vq)
@@ -167,7 +179,7 @@ void
 vun_rx_intr_publish(struct vun_dev *d, struct vun_vq *vq)
 {
 	rte_spinlock_lock(&d->intr_lock);
-	if (vq->intr_armed) {
+	if (vq->intr_armed && !rxq_stopped(d, vq)) {
 		fields_write(vq, true);
 		/* what the driver made available before: look */
 		vun_rx_intr_kick(d, vq->index);
@@ -187,7 +199,8 @@ efd_drain(int fd)
 	(void)eventfd_read(fd, &v);
 }
 
-/* Arm or disarm one transmitq (any lcore; online while it writes). */
+/* Arm or disarm one transmitq (any EAL thread; online while it writes):
+ * armed as asked, unless its receive queue is stopped. */
 static void
 txq_arm(struct vun_vq *vq, bool armed)
 {
@@ -200,7 +213,7 @@ txq_arm(struct vun_vq *vq, bool armed)
 	 * also wake whoever adds the queue to an epoll set next) */
 	efd_drain(d->kick_efd[vq->index / 2]);
 	if (vu_pmd_burst_enter(vq, &lcore)) {
-		if (armed)
+		if (armed && !rxq_stopped(d, vq))
 			arm(vq);
 		else
 			fields_write(vq, false);
@@ -222,6 +235,24 @@ rxq_arm(struct vun_dev *d, uint16_t q, bool armed)
 	}
 	for (uint16_t i = 0; i < s->n; i++)
 		txq_arm(s->vq[i], armed);
+}
+
+void
+vun_rx_intr_requeue(struct rte_eth_dev *dev, uint16_t q)
+{
+	struct vun_dev *d = dev->data->dev_private;
+	struct vun_vq *own = &d->vq[2 * q + 1];
+	const struct vun_rx_set *s = own->rx_set;
+
+	if (!dev->data->dev_conf.intr_conf.rxq || d->ol != NULL ||
+	    dev->intr_handle == NULL)
+		return;
+	if (s == NULL) {
+		txq_arm(own, own->intr_armed);
+		return;
+	}
+	for (uint16_t i = 0; i < s->n; i++)
+		txq_arm(s->vq[i], s->vq[i]->intr_armed);
 }
 
 static int
