@@ -633,7 +633,8 @@ int rte_vfio_user_client_dirty_pages(struct rte_vfio_user_client *c,
  * @param flags
  *   VFIO_USER_MIGRATION_* (STOP_COPY always, P2P, PRE_COPY).
  * @return
- *   0, -ENOTSUP (the device is not migratable), or another error.
+ *   0, -ENOTSUP (the device is not migratable: the server refused the
+ *   GET, with EINVAL, ENOTTY or ENOTSUP), or another error.
  */
 __rte_experimental int
 rte_vfio_user_client_mig_flags(struct rte_vfio_user_client *c, uint64_t *flags);
@@ -646,7 +647,8 @@ rte_vfio_user_client_mig_flags(struct rte_vfio_user_client *c, uint64_t *flags);
  * @param state
  *   The device's state (enum vfio_user_device_mig_state).
  * @return
- *   0, -ENOTSUP (not migratable), or another error.
+ *   0, -ENOTSUP (not migratable: as rte_vfio_user_client_mig_flags()),
+ *   or another error.
  */
 __rte_experimental int
 rte_vfio_user_client_mig_get_state(struct rte_vfio_user_client *c,

@@ -2141,6 +2141,15 @@ feature_fixed(struct rte_vfio_user_client *c, uint32_t flags, const void *data,
 	return ret;
 }
 
+/* A well-formed GET of a migration feature refused: the device is not
+ * migratable (EINVAL from libvfio-user's servers and ours, ENOTTY as
+ * Linux's vfio, ENOTSUP from servers of before). */
+static int
+mig_refused(int ret)
+{
+	return ret == -EINVAL || ret == -ENOTTY ? -ENOTSUP : ret;
+}
+
 int
 rte_vfio_user_client_mig_flags(struct rte_vfio_user_client *c, uint64_t *flags)
 {
@@ -2153,7 +2162,7 @@ rte_vfio_user_client_mig_flags(struct rte_vfio_user_client *c, uint64_t *flags)
 			    NULL, 0, &m, sizeof(m));
 	if (ret == 0)
 		*flags = m.flags;
-	return ret;
+	return mig_refused(ret);
 }
 
 int
@@ -2169,7 +2178,7 @@ rte_vfio_user_client_mig_get_state(struct rte_vfio_user_client *c,
 			    NULL, 0, &st, sizeof(st));
 	if (ret == 0)
 		*state = st.device_state;
-	return ret;
+	return mig_refused(ret);
 }
 
 int

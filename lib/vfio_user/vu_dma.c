@@ -518,7 +518,7 @@ pgsize_ok(uint64_t pgsize)
 static int
 bitmap_too_big(uint64_t size, uint64_t need, size_t hdr)
 {
-	return RTE_MAX(size, need) > VU_MAX_MSG_SIZE - hdr ? -E2BIG : -EINVAL;
+	return RTE_MAX(size, need) > VU_MAX_PAYLOAD - hdr ? -E2BIG : -EINVAL;
 }
 
 /* The region [addr, addr + size) exactly, or NULL. With dma.lock held. */
@@ -738,7 +738,7 @@ vu_handle_dma_unmap(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 		 * bitmap: it must hold the range's bits and fit a message */
 		if (!pgsize_ok(bm->pgsize) ||
 		    bm->size < vu_bitmap_bytes(req->size, bm->pgsize) ||
-		    bm->size > VU_MAX_MSG_SIZE - sizeof(*req) - sizeof(*bm)) {
+		    bm->size > VU_MAX_PAYLOAD - sizeof(*req) - sizeof(*bm)) {
 			VU_LOG(ERR, "%s: DMA_UNMAP bitmap of %" PRIu64 " bytes at "
 			       "page size %" PRIu64 " for 0x%" PRIx64 " bytes",
 			       dev->path, bm->size, bm->pgsize, req->size);
@@ -987,7 +987,7 @@ vu_handle_dirty_pages(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	/* the reply: the range as asked, then bitmap.size bytes of bitmap,
 	 * which must hold the range's bits and fit a message */
 	if (rg->bitmap.size < vu_bitmap_bytes(rg->size, rg->bitmap.pgsize) ||
-	    rg->bitmap.size > VU_MAX_MSG_SIZE - sizeof(*req) - sizeof(*rg))
+	    rg->bitmap.size > VU_MAX_PAYLOAD - sizeof(*req) - sizeof(*rg))
 		return bitmap_too_big(rg->bitmap.size,
 				      vu_bitmap_bytes(rg->size,
 						      rg->bitmap.pgsize),
@@ -1077,6 +1077,10 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 		return -EINVAL;
 	if (op == 0 && !probe)
 		return -EINVAL;
+	/* argsz holds the reply's fixed header at least (the spec's
+	 * "Message sizes"), whatever the feature */
+	if (req->argsz < sizeof(*req))
+		return -EINVAL;
 	/* the reply to a SET or a PROBE is the request itself: argsz, the
 	 * room for the reply, must hold it (as libvfio-user checks) */
 	if ((probe || op == VFIO_USER_DEVICE_FEATURE_SET) &&
@@ -1094,10 +1098,13 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 	case VFIO_USER_FEATURE_MIG_DEVICE_STATE:
 		return vu_mig_handle_feature(c, m, r);	/* vu_mig.c */
 	default:
-		return -ENOTSUP;
+		/* an unknown feature, an operation a feature does not
+		 * have: EINVAL, as libvfio-user (and Linux's
+		 * vfio_check_feature()) */
+		return -EINVAL;
 	}
 	if ((op & ~want) != 0)
-		return -ENOTSUP;
+		return -EINVAL;
 	if (probe) {
 		memcpy(rep, req, m->size);
 		r->size = m->size;
@@ -1161,7 +1168,7 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 			return -EOVERFLOW;
 		need = sizeof(*req) + sizeof(*rq) +
 		       vu_bitmap_bytes(rq->length, rq->page_size);
-		if (need > VU_MAX_MSG_SIZE) {
+		if (need > VU_MAX_PAYLOAD) {
 			VU_LOG(ERR,
 			       "%s: DMA logging report of 0x%" PRIx64
 			       " bytes at page size %" PRIu64
@@ -1169,7 +1176,7 @@ vu_handle_device_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r
 			       "-byte reply, over the %u a message holds: ask for "
 			       "less at a time, or larger pages",
 			       c->dev->path, rq->length, rq->page_size, need,
-			       (unsigned int)VU_MAX_MSG_SIZE);
+			       (unsigned int)VU_MAX_PAYLOAD);
 			return -E2BIG;
 		}
 		rep->flags = req->flags;

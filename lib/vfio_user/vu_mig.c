@@ -387,19 +387,21 @@ vu_mig_handle_feature(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	uint32_t want;
 	int ret;
 
+	/* not migratable, or an operation the feature does not have:
+	 * EINVAL, as libvfio-user */
 	if (mg == NULL) {
 		VU_LOG(ERR,
 		       "%s: migration feature %u: the device is not "
 		       "migratable",
 		       dev->path, feat);
-		return -ENOTSUP;
+		return -EINVAL;
 	}
 	want = feat == VFIO_USER_FEATURE_MIGRATION ?
 		       VFIO_USER_DEVICE_FEATURE_GET :
 		       VFIO_USER_DEVICE_FEATURE_GET |
 			       VFIO_USER_DEVICE_FEATURE_SET;
 	if ((op & ~want) != 0)
-		return -ENOTSUP;
+		return -EINVAL;
 	if (req->flags & VFIO_USER_DEVICE_FEATURE_PROBE) {
 		memcpy(rep, req, m->size);
 		r->size = m->size;
@@ -477,7 +479,7 @@ vu_handle_mig_data_read(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 	ssize_t n;
 
 	if (mg == NULL)
-		return -ENOTSUP;
+		return -EINVAL;	/* not migratable: as DEVICE_FEATURE */
 	if (!saving(state_get(mg))) {
 		VU_LOG(ERR, "%s: MIG_DATA_READ in state %s", dev->path,
 		       state_name(state_get(mg)));
@@ -512,7 +514,7 @@ vu_handle_mig_data_write(struct vu_conn *c, struct vu_msg *m,
 
 	RTE_SET_USED(r);
 	if (mg == NULL)
-		return -ENOTSUP;
+		return -EINVAL;	/* not migratable: as DEVICE_FEATURE */
 	if (state_get(mg) != S_RESUMING) {
 		VU_LOG(ERR, "%s: MIG_DATA_WRITE in state %s", dev->path,
 		       state_name(state_get(mg)));

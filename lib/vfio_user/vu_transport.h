@@ -35,6 +35,9 @@
 #define VU_MAX_XFER (1024 * 1024)
 /* Largest message accepted: a full data transfer plus its headers. */
 #define VU_MAX_MSG_SIZE (VU_MAX_XFER + 4096)
+/* Largest payload of a message (a reply's too): the above less the
+ * header. */
+#define VU_MAX_PAYLOAD (VU_MAX_MSG_SIZE - sizeof(struct vfio_user_header))
 /* How long a send may wait for a peer that does not read. */
 #define VU_SEND_TIMEOUT_MS 5000
 

@@ -371,6 +371,35 @@ test_dirty_huge_message_only(void **state)
 			0);
 		rc_reply_free(&r);
 	}
+	/* Review: the reply's header counts. A report whose payload alone
+	 * fills the largest message was answered 16 bytes over it (which a
+	 * receiver of ours refuses); E2BIG now, and the largest that fits
+	 * is answered whole. */
+	{
+		struct {
+			struct vfio_user_device_feature f;
+			struct vfio_user_dma_logging_report rq;
+		} q = {
+			.f = { UINT32_MAX,
+			       VFIO_USER_DEVICE_FEATURE_GET |
+				       VFIO_USER_FEATURE_DMA_LOGGING_REPORT },
+			.rq = { 0, 0x807f00000ULL, 4096 },
+		};
+		struct rc_reply r;
+
+		assert_int_equal(rc_call(&c, VFIO_USER_DEVICE_FEATURE, &q,
+					 sizeof(q), NULL, 0, &r),
+				 -E2BIG);
+		rc_reply_free(&r);
+		q.rq.length = 0x807e00000ULL;	/* 32 pages a bitmap byte */
+		assert_int_equal(rc_call(&c, VFIO_USER_DEVICE_FEATURE, &q,
+					 sizeof(q), NULL, 0, &r),
+				 0);
+		assert_int_equal(r.size, sizeof(q) + q.rq.length / 4096 / 8);
+		assert_true(r.size + sizeof(struct vfio_user_header) <=
+			    VFIO_USER_DEF_MAX_XFER + 4096);
+		rc_reply_free(&r);
+	}
 	assert_int_equal(unmap_with_bitmap(&c, 0, size, &bit), 0);
 	assert_int_equal(bit, 0);
 	print_message("8 TiB message-only map, log, report, unmap: %" PRIu64

@@ -392,21 +392,21 @@ test_feature_messages(void **state)
 		if (d->flags == 0) {
 			assert_int_equal(mt_feature(&c, hdr + 8, F_GET | F_MIG,
 						    NULL, 0, NULL),
-					 -ENOTSUP);
+					 -EINVAL);
 			assert_int_equal(mt_feature(&c, hdr + 8,
 						    F_GET | F_STATE, NULL, 0,
 						    NULL),
-					 -ENOTSUP);
+					 -EINVAL);
 			assert_int_equal(mt_feature(&c, 0,
 						    F_PROBE | F_GET | F_MIG,
 						    NULL, 0, NULL),
-					 -ENOTSUP);
+					 -EINVAL);
 			assert_int_equal(mt_feature(&c, 0, F_SET | F_STATE, &st,
 						    sizeof(st), NULL),
-					 -ENOTSUP);
+					 -EINVAL);
 			assert_int_equal(mt_data_read(&c, 16, 8,
 						      (uint8_t *)&flags),
-					 -ENOTSUP);
+					 -EINVAL);
 			mt_close(&c, d);
 			continue;
 		}
@@ -446,7 +446,7 @@ test_feature_messages(void **state)
 				 -EINVAL);
 		assert_int_equal(mt_feature(&c, 0, F_SET | F_MIG, &zero, 8,
 					    NULL),
-				 -ENOTSUP);
+				 -EINVAL);
 		assert_int_equal(mt_feature(&c, 0, F_GET | F_SET | F_MIG, NULL,
 					    0, NULL),
 				 -EINVAL);
@@ -458,7 +458,7 @@ test_feature_messages(void **state)
 		rc_reply_free(&r);
 		assert_int_equal(mt_feature(&c, 0, F_PROBE | F_SET | F_MIG,
 					    NULL, 0, NULL),
-				 -ENOTSUP);
+				 -EINVAL);
 		assert_int_equal(mt_feature(&c, 0,
 					    F_PROBE | F_GET | F_SET | F_STATE,
 					    NULL, 0, NULL),

@@ -88,8 +88,66 @@ test_logging_ranges(void **state)
 	mt_close(&c, &mt_sc);
 }
 
+/*
+ * Review: the logging features' refusals. An operation a feature does not
+ * have, or a feature there is not: EINVAL, as libvfio-user's (ENOTSUP
+ * before); an argsz below the reply's fixed header: EINVAL whatever the
+ * feature (a REPORT was answered before).
+ */
+static void
+test_logging_refusals(void **state)
+{
+	const uint32_t get = VFIO_USER_DEVICE_FEATURE_GET;
+	const uint32_t probe = VFIO_USER_DEVICE_FEATURE_PROBE;
+	struct vfio_user_dma_logging_report rq = { 0x100000, 4096, 4096 };
+	const struct vfio_user_dma_logging_range rg = { 0x100000, 4096 };
+	struct rc c;
+
+	(void)state;
+	mt_open(&c, &mt_sc, NULL);
+	assert_int_equal(mt_feature(&c, 0,
+				    get | VFIO_USER_FEATURE_DMA_LOGGING_START,
+				    NULL, 0, NULL),
+			 -EINVAL);
+	assert_int_equal(mt_feature(&c, 0,
+				    probe | get |
+					    VFIO_USER_FEATURE_DMA_LOGGING_STOP,
+				    NULL, 0, NULL),
+			 -EINVAL);
+	assert_int_equal(
+		mt_feature(&c, 0, F_SET | VFIO_USER_FEATURE_DMA_LOGGING_REPORT,
+			   &rq, sizeof(rq), NULL),
+		-EINVAL);
+	assert_int_equal(mt_feature(&c, 0, probe | get | 3, NULL, 0, NULL),
+			 -EINVAL);
+	assert_int_equal(mt_feature(&c, 0, get | 12, NULL, 0, NULL), -EINVAL);
+	/* argsz below the header: refused, logging on or not */
+	assert_int_equal(log_start(&c, 4096, 1, &rg, NULL), 0);
+	assert_int_equal(mt_feature(&c, 4,
+				    get | VFIO_USER_FEATURE_DMA_LOGGING_REPORT,
+				    &rq, sizeof(rq), NULL),
+			 -EINVAL);
+	assert_int_equal(
+		mt_feature(&c, HDR - 1,
+			   probe | get | VFIO_USER_FEATURE_DMA_LOGGING_REPORT,
+			   NULL, 0, NULL),
+		-EINVAL);
+	assert_int_equal(mt_feature(&c, 4, get | VFIO_USER_FEATURE_MIGRATION,
+				    NULL, 0, NULL),
+			 -EINVAL);
+	/* and with room for the header, the size it needs */
+	assert_int_equal(mt_feature(&c, HDR,
+				    get | VFIO_USER_FEATURE_DMA_LOGGING_REPORT,
+				    &rq, sizeof(rq), NULL),
+			 0);
+	assert_int_equal(log_stop(&c), 0);
+	mt_close(&c, &mt_sc);
+}
+
 const struct CMUnitTest mt_logging_tests[] = {
 	cmocka_unit_test_setup_teardown(test_logging_ranges, mt_test_setup,
+					mt_test_teardown),
+	cmocka_unit_test_setup_teardown(test_logging_refusals, mt_test_setup,
 					mt_test_teardown),
 };
 const size_t mt_logging_tests_n = RTE_DIM(mt_logging_tests);
