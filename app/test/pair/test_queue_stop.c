@@ -357,6 +357,19 @@ test_deferred(void **state)
 	flows_out(100);
 }
 
+/* Review: without intr_conf.rxq the receive interrupt cannot be enabled
+ * (-ENOTSUP, as the device port's): it armed the device's interrupts
+ * with no one listening. */
+static void
+test_intr_unconfigured(void **state)
+{
+	(void)state;
+	fe_setup(false, false, false);
+	assert_int_equal(rte_eth_dev_rx_intr_enable(g.fe, 0), -ENOTSUP);
+	assert_int_equal(rte_eth_dev_rx_intr_disable(g.fe, 0), -ENOTSUP);
+	flows_in(100);
+}
+
 /* A port start starts the queues stopped before (none deferred). */
 static void
 test_port_restart(void **state)
@@ -783,6 +796,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tx_done_cleanup_bound),
 		cmocka_unit_test(test_deferred),
 		cmocka_unit_test(test_port_restart),
+		cmocka_unit_test(test_intr_unconfigured),
 		cmocka_unit_test(test_port_stop_keeps),
 		cmocka_unit_test(test_drop_stats_monotonic),
 		cmocka_unit_test(test_drop_stats_reset),

@@ -935,12 +935,17 @@ vuc_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xs,
 static int
 vuc_rx_intr_enable(struct rte_eth_dev *dev, uint16_t q)
 {
+	/* without intr_conf.rxq no one listens: as net_vfio_user */
+	if (!dev->data->dev_conf.intr_conf.rxq)
+		return -ENOTSUP;
 	return vuc_rxq_intr(dev->data->dev_private, q, true);
 }
 
 static int
 vuc_rx_intr_disable(struct rte_eth_dev *dev, uint16_t q)
 {
+	if (!dev->data->dev_conf.intr_conf.rxq)
+		return -ENOTSUP;
 	return vuc_rxq_intr(dev->data->dev_private, q, false);
 }
 

@@ -481,10 +481,6 @@ vuc_rx_gso(struct vuc_vq *vq, struct rte_mbuf *m)
 				  2 * RTE_VLAN_HLEN))
 		return true;
 	vq->st.errors++;
-	/* dropped: rx_csum() counted it kept */
-	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
-	    RTE_MBUF_F_RX_L4_CKSUM_NONE)
-		vq->st.csum_kept--;
 	return false;
 }
 

@@ -140,14 +140,17 @@ rx_csum(struct vuc_vq *vq, struct rte_mbuf *m)
 {
 	const uint8_t *h = rte_pktmbuf_mtod_offset(m, const uint8_t *,
 						   -VUC_HDR_LEN);
+	uint64_t kept = 0;	/* counted once the packet is taken */
 
 	/* (the flags byte first: the usual test, as without GSO) */
-	if (likely(vu_pmd_csum_rx(m, h, true, &vq->dev->rx_partial,
-				  &vq->st.csum_kept))) {
+	if (likely(vu_pmd_csum_rx(m, h, true, &vq->dev->rx_partial, &kept))) {
 		if (likely(h[offsetof(struct virtio_net_hdr, gso_type)] ==
-			   VIRTIO_NET_HDR_GSO_NONE))
+			   VIRTIO_NET_HDR_GSO_NONE) ||
+		    vuc_rx_gso(vq, m)) {
+			vq->st.csum_kept += kept;
 			return true;
-		return vuc_rx_gso(vq, m);
+		}
+		return false;
 	}
 	vq->st.errors++;
 	return false;
