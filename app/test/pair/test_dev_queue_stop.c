@@ -16,6 +16,8 @@
  *   - device rx queue 0 stopped with its interrupt (intr_conf.rxq): the
  *     frames waiting for it wake no one, enabled or not, the port stopped
  *     neither; enabled, its start wakes the application;
+ *   - a receive queue set up with mbufs shorter than a frame and no
+ *     RTE_ETH_RX_OFFLOAD_SCATTER: a warning (both ports);
  *   - device tx queue 0 stopped: its bursts take nothing, the frontend
  *     receives nothing and its posted buffers stay posted, no counter of
  *     either port moves; started: frames flow;
@@ -375,6 +377,64 @@ test_rx_stop_intr(void **state)
 						   RTE_INTR_EVENT_DEL, NULL),
 			 0);
 	flows_out(100);
+}
+
+/* Port's rx queue 0 set up again into mp, the port configured with
+ * offloads; what the setup logged (to free). */
+static char *
+rxq_setup_log(uint16_t port, uint64_t offloads, struct rte_mempool *mp)
+{
+	struct rte_eth_conf conf = { .rxmode.offloads = offloads };
+	char *log;
+
+	assert_int_equal(rte_eth_dev_stop(port), 0);
+	assert_int_equal(rte_eth_dev_configure(port, 1, 1, &conf), 0);
+	inproc_log_start();
+	assert_int_equal(rte_eth_rx_queue_setup(port, 0, 1024, SOCKET_ID_ANY,
+						NULL, mp),
+			 0);
+	log = inproc_log_end();
+	return log;
+}
+
+/*
+ * Review: both ports deliver a frame longer than an mbuf as a chain, as
+ * net_vhost does, also to an application that did not enable
+ * RTE_ETH_RX_OFFLOAD_SCATTER: the queue setup says so (a warning), and
+ * nothing with scatter enabled or mbufs that hold a frame.
+ */
+static void
+test_rx_scatter_note(void **state)
+{
+	const char *note = "arrive as chains of mbufs of 1024 bytes";
+	struct rte_mempool *small;
+	const uint16_t ports[2] = { g.be, g.fe };
+	char *log;
+
+	(void)state;
+	small = rte_pktmbuf_pool_create("dqs_small", 2048, 0, 0,
+					RTE_PKTMBUF_HEADROOM + 1024,
+					SOCKET_ID_ANY);
+	assert_non_null(small);
+	for (int i = 0; i < 2; i++) {
+		log = rxq_setup_log(ports[i], 0, small);
+		assert_non_null(strstr(log, note));
+		free(log);
+		log = rxq_setup_log(ports[i], RTE_ETH_RX_OFFLOAD_SCATTER,
+				    small);
+		assert_null(strstr(log, "arrive as chains"));
+		free(log);
+		log = rxq_setup_log(ports[i], 0, i == 0 ? g.p.be_mp : g.rx_mp);
+		assert_null(strstr(log, "arrive as chains"));
+		free(log);
+	}
+	/* both as before, the small pool no queue's */
+	assert_int_equal(rte_eth_dev_start(g.fe), 0);
+	be_setup(false, false);
+	fe_setup();
+	flows_out(100);
+	flows_in(100);
+	rte_mempool_free(small);
 }
 
 static void
@@ -801,6 +861,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_rx_stop_start, test_clean),
 		cmocka_unit_test_setup(test_rx_stop_intr, test_clean),
+		cmocka_unit_test_setup(test_rx_scatter_note, test_clean),
 		cmocka_unit_test_setup(test_tx_stop_start, test_clean),
 		cmocka_unit_test_setup(test_deferred, test_clean),
 		cmocka_unit_test_setup(test_port_stop_start, test_clean),

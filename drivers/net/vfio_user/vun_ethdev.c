@@ -412,6 +412,7 @@ vun_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 		return offload_refuses(d, "deferred start", false, q, -EINVAL);
 	vq->deferred = conf->rx_deferred_start;
 	vq->mp = mp;
+	vu_pmd_rx_scatter_note(dev, q, conf->offloads, mp, d->mtu);
 	dev->data->rx_queues[q] = vq;
 	return 0;
 }

@@ -812,6 +812,7 @@ vuc_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 		d->requeue = true;
 	vq->mp = mp;
 	vuc_vq_set_want(vq, nb_desc);
+	vu_pmd_rx_scatter_note(dev, q, conf->offloads, mp, d->mtu);
 	pthread_mutex_unlock(&d->lock);
 	dev->data->rx_queues[q] = vq;
 	return 0;

@@ -50,6 +50,17 @@ vu_pmd_link(int up)
 void vu_pmd_dev_info(struct rte_eth_dev_info *info, uint16_t max_pairs,
 		     uint16_t max_mtu, uint32_t max_rx_pktlen);
 
+/*
+ * rx_queue_setup: a warning when frames of up to mtu (plus an Ethernet
+ * header and two VLAN tags) do not fit one mbuf of mp and neither the
+ * port nor the queue (offloads) enabled scatter or LRO: they arrive as
+ * chains of mbufs, as net_vhost's do, which an application that did not
+ * ask for them may not expect.
+ */
+void vu_pmd_rx_scatter_note(const struct rte_eth_dev *dev, uint16_t q,
+			    uint64_t offloads, const struct rte_mempool *mp,
+			    uint16_t mtu);
+
 /* Every configured rx and tx queue to state (RTE_ETH_QUEUE_STATE_*). */
 void vu_pmd_queues_state(struct rte_eth_dev *dev, uint8_t state);
 
