@@ -1450,7 +1450,12 @@ enum rte_vfio_user_mig_state {
 /* What a device supports (rte_vfio_user_mig_ops::flags), as VFIO_MIGRATION_*. */
 /** STOP_COPY and RESUMING: required. */
 #define RTE_VFIO_USER_MIG_F_STOP_COPY	(1ULL << 0)
-/** RUNNING_P2P (and PRE_COPY_P2P with _F_PRE_COPY). */
+/**
+ * RUNNING_P2P (and PRE_COPY_P2P with _F_PRE_COPY). The spec lists both
+ * states as "not used in vfio-user" (no peer-to-peer DMA between devices
+ * of different servers): a device model offers them for a client that
+ * asks anyway; net_vfio_user does not.
+ */
 #define RTE_VFIO_USER_MIG_F_P2P		(1ULL << 1)
 /** PRE_COPY (and PRE_COPY_P2P with _F_P2P). */
 #define RTE_VFIO_USER_MIG_F_PRE_COPY	(1ULL << 2)
