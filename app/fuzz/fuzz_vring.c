@@ -306,6 +306,7 @@ queue_setup(struct vun_vq *vq, struct fz *f)
 	bool shadow = sz & 0x8000;
 
 	memset(vq, 0, sizeof(*vq));
+	vq->tx_st = &vq->st;
 	vq->dev = h.d;
 	vq->mp = h.mp;
 	vq->packed = feat & 0x01;

@@ -162,6 +162,10 @@ struct vun_vq {
 					 * polls, or NULL: only this one */
 	uint16_t index;			/* virtqueue index */
 	uint16_t qid;			/* ethdev queue id */
+	struct vun_stats *tx_st;	/* receiveq: where the bursts count
+					 * packets, bytes and drops: st, or
+					 * the sending ethdev queue's while a
+					 * shared burst holds tx_lock */
 	struct vun_stats st;
 	/* rx: the header of the chain the walker read last (take_bytes()) */
 	uint8_t rx_hdr[sizeof(struct virtio_net_hdr_mrg_rxbuf)];

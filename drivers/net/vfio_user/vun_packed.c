@@ -648,7 +648,7 @@ tx_one(struct vun_vq *vq, const struct rte_vfio_user_mem_table **tp,
 	if (unlikely(m->ol_flags & VU_PMD_TX_OFFLOAD_FLAGS))
 		vu_pmd_csum_tx(m, o.partial, o.gso, &hdr);
 	if (nbuf < 0) {
-		vq->st.drops++;
+		vq->tx_st->drops++;
 		for (int i = 0; i < nb; i++) {
 			used_put(h, b[i].id, 0, b[i].nd);
 			pos_add(&vq->last_avail, &vq->avail_wrap, b[i].nd,
@@ -802,8 +802,8 @@ vun_tx_packed(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	}
 	used_flush(vq, t, &h, old_used, old_wrap);
 	vu_pmd_free_pkts(pkts, i);
-	vq->st.packets += sent;
-	vq->st.bytes += bytes;
+	vq->tx_st->packets += sent;
+	vq->tx_st->bytes += bytes;
 	return i;
 }
 

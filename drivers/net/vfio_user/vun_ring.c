@@ -757,7 +757,7 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			for (uint16_t u = start_used; u != vq->last_used; u++)
 				vq->used->ring[u & (vq->size - 1)].len = 0;
 			vq->st.bad_desc++;
-			vq->st.drops++;
+			vq->tx_st->drops++;
 			continue;
 		}
 		if (unlikely(src_left(&s) > 0)) {
@@ -775,7 +775,7 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 			 * available for the packets after it (a used buffer
 			 * must hold a header, VIRTIO 5.1.6.4; QEMU leaves them
 			 * too) */
-			vq->st.drops++;
+			vq->tx_st->drops++;
 			continue;
 		}
 		if (vq->hdr_len >= 12 && nbufs != 1) {
@@ -791,8 +791,8 @@ tx_split(struct vun_vq *vq, const struct rte_vfio_user_mem_table *t,
 	used_flush(vq, t, old_used);
 	/* what we took: sent, or dropped */
 	vu_pmd_free_pkts(pkts, i);
-	vq->st.packets += sent;
-	vq->st.bytes += bytes;
+	vq->tx_st->packets += sent;
+	vq->tx_st->bytes += bytes;
 	return i;
 }
 
@@ -861,8 +861,9 @@ tx_pair(struct vun_vq *vq, struct rte_mbuf **pkts, uint16_t n)
 	uint16_t ntx = tx_any(vq, t, pkts, n);
 
 	if (unlikely(vq->cut_next))
-		ntx = vu_pmd_tx_cut(pkts, n, ntx, &vq->cut_next, &vq->st.drops,
-				    &tx_ops, &(struct tx_ctx){ vq, t });
+		ntx = vu_pmd_tx_cut(pkts, n, ntx, &vq->cut_next,
+				    &vq->tx_st->drops, &tx_ops,
+				    &(struct tx_ctx){ vq, t });
 	return ntx;
 }
 
@@ -880,7 +881,10 @@ tx_shared(struct vun_vq *own, uint32_t map, struct rte_mbuf **pkts, uint16_t n)
 	if (vq == NULL)
 		return 0;
 	rte_spinlock_lock(&vq->tx_lock);
+	/* counted as the sending queue's (its q_opackets), not the pair's */
+	vq->tx_st = &own->st;
 	ntx = tx_pair(vq, pkts, n);
+	vq->tx_st = &vq->st;
 	rte_spinlock_unlock(&vq->tx_lock);
 	return ntx;
 }

@@ -284,7 +284,7 @@ vun_tx_too_long(struct vun_vq *vq, const struct rte_mbuf *m, struct vun_tx_ol o)
 	if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) &&
 	    vu_pmd_tso_way(m, o.gso) == VU_PMD_TSO_GSO)
 		return false;
-	vq->st.drops++;
+	vq->tx_st->drops++;
 	return true;
 }
 

@@ -1609,6 +1609,7 @@ vun_virtio_init(struct vun_dev *d)
 	for (uint16_t i = 0; i < VUN_MAX_VQS; i++) {
 		d->vq[i].index = i;
 		d->vq[i].qid = i / 2;
+		d->vq[i].tx_st = &d->vq[i].st;
 		rte_spinlock_init(&d->vq[i].tx_lock);
 		vq_reset(d, &d->vq[i]);
 	}
