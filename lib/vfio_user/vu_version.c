@@ -293,7 +293,7 @@ vu_handle_version(struct vu_conn *c, struct vu_msg *m, struct vu_reply *r)
 
 	rep->major = VFIO_USER_MAJOR_VER;
 	rep->minor = c->caps.minor;
-	ret = build_caps(c, rep->data, VU_MAX_MSG_SIZE - sizeof(*rep));
+	ret = build_caps(c, rep->data, VU_MAX_PAYLOAD - sizeof(*rep));
 	if (ret < 0) {
 		vu_dma_twin_close(c);	/* its client end goes with the reply */
 		return ret;

@@ -290,6 +290,7 @@ static void
 test_tx_done_cleanup_bound(void **state)
 {
 	unsigned int in_use;
+	char *log;
 	uint32_t n;
 	int freed, total = 0;
 
@@ -308,6 +309,22 @@ test_tx_done_cleanup_bound(void **state)
 		assert_int_equal(rte_mempool_in_use_count(g.tx_mp),
 				 in_use - total);
 	}
+	/* a batch partly freed: every frame is the device's no more, so
+	 * every place is DONE, and the port's stop waits for nothing */
+	for (uint16_t off = 0;; off++) {
+		int st = rte_eth_tx_descriptor_status(g.fe, 0, off);
+
+		if (st == -EINVAL)
+			break;
+		assert_int_equal(st, RTE_ETH_TX_DESC_DONE);
+	}
+	inproc_log_start();
+	assert_int_equal(rte_eth_dev_stop(g.fe), 0);
+	log = inproc_log_end();
+	assert_null(strstr(log, "frames not taken"));
+	free(log);
+	assert_int_equal(rte_eth_dev_start(g.fe), 0);
+	assert_true(inproc_link_wait(g.fe, true, 5000));
 	freed = rte_eth_tx_done_cleanup(g.fe, 0, 0);	/* the rest */
 	assert_int_equal(freed, (int)n - total);
 	assert_int_equal(rte_mempool_in_use_count(g.tx_mp), 0);
@@ -368,6 +385,23 @@ test_intr_unconfigured(void **state)
 	assert_int_equal(rte_eth_dev_rx_intr_enable(g.fe, 0), -ENOTSUP);
 	assert_int_equal(rte_eth_dev_rx_intr_disable(g.fe, 0), -ENOTSUP);
 	flows_in(100);
+}
+
+/* Review: an interrupt enabled under a configuration with intr_conf.rxq
+ * asked the device for interrupts still after one without (which can no
+ * longer disable it): the start of the new one withdraws it. */
+static void
+test_intr_reconfigured(void **state)
+{
+	uint64_t before;
+
+	(void)state;
+	fe_setup(false, false, true);
+	assert_int_equal(rte_eth_dev_rx_intr_enable(g.fe, 0), 0);
+	fe_setup(false, false, false);
+	before = inproc_xstat(g.be, "tx_q0_interrupts");
+	flows_in(100);
+	assert_int_equal(inproc_xstat(g.be, "tx_q0_interrupts"), before);
 }
 
 /* A port start starts the queues stopped before (none deferred). */
@@ -797,6 +831,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_deferred),
 		cmocka_unit_test(test_port_restart),
 		cmocka_unit_test(test_intr_unconfigured),
+		cmocka_unit_test(test_intr_reconfigured),
 		cmocka_unit_test(test_port_stop_keeps),
 		cmocka_unit_test(test_drop_stats_monotonic),
 		cmocka_unit_test(test_drop_stats_reset),

@@ -188,6 +188,7 @@ struct vun_vq {
 	rte_spinlock_t tx_lock;		/* tx, VUN_TX_SHARED: its bursts */
 	bool deferred;			/* the ethdev queue's setup asked for a
 					 * deferred start */
+	uint64_t rx_offloads;		/* rx: the queue setup's offloads */
 	bool intr_armed;		/* transmitq, under the device's
 					 * intr_lock: the application sleeps
 					 * on its doorbell (vun_rx_intr.c) */

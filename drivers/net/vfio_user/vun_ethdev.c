@@ -312,12 +312,31 @@ queues_mark(struct rte_eth_dev *dev, bool stop)
 		queue_mark(dev, q, true, stop || eth_vq(d, q, true)->deferred);
 }
 
+/* Receive queues whose frames arrive chained unasked: said. */
+static void
+rx_chains_note(struct rte_eth_dev *dev)
+{
+	struct vun_dev *d = dev->data->dev_private;
+	uint32_t frame, room;
+
+	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++) {
+		const struct vun_vq *vq = &d->vq[2 * q + 1];
+
+		if (vq->mp != NULL &&
+		    vu_pmd_rx_chains_unasked(dev, vq->rx_offloads, vq->mp,
+					     d->mtu, &frame, &room))
+			VUN_LOG(WARNING, VU_PMD_RX_CHAINS_MSG, d->path, q,
+				frame, d->mtu, room);
+	}
+}
+
 static int
 vun_dev_start(struct rte_eth_dev *dev)
 {
 	struct vun_dev *d = dev->data->dev_private;
 	int ret;
 
+	rx_chains_note(dev);
 	rx_sets_build(dev);
 	ret = vun_rx_intr_setup(dev);
 	if (ret < 0) {
@@ -412,7 +431,7 @@ vun_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 		return offload_refuses(d, "deferred start", false, q, -EINVAL);
 	vq->deferred = conf->rx_deferred_start;
 	vq->mp = mp;
-	vu_pmd_rx_scatter_note(dev, q, conf->offloads, mp, d->mtu);
+	vq->rx_offloads = conf->offloads;
 	dev->data->rx_queues[q] = vq;
 	return 0;
 }

@@ -199,60 +199,70 @@ efd_drain(int fd)
 	(void)eventfd_read(fd, &v);
 }
 
-/* Arm or disarm one transmitq (any EAL thread; online while it writes):
- * armed as asked, unless its receive queue is stopped. */
+/* How txq_arm() leaves a transmitq's request: off, on, or as it was. */
+enum arm_how {
+	DISARM,
+	ARM,
+	KEEP
+};
+
+/*
+ * Arm or disarm one transmitq (online while it writes): as the
+ * application asked, unless its receive queue is stopped. From an EAL
+ * thread; elsewhere (a queue start from a control thread) the rings
+ * cannot be written: a queue that should be armed wakes its application
+ * instead, whose next enable, from its lcore, arms it.
+ */
 static void
-txq_arm(struct vun_vq *vq, bool armed)
+txq_arm(struct vun_vq *vq, enum arm_how how)
 {
 	struct vun_dev *d = vq->dev;
 	unsigned int lcore;
+	bool armed;
 
 	rte_spinlock_lock(&d->intr_lock);
-	vq->intr_armed = armed;
+	if (how != KEEP)
+		vq->intr_armed = how == ARM;
+	armed = vq->intr_armed && !rxq_stopped(d, vq);
 	/* doorbells from before wake no one (the eventfd readable would
 	 * also wake whoever adds the queue to an epoll set next) */
 	efd_drain(d->kick_efd[vq->index / 2]);
 	if (vu_pmd_burst_enter(vq, &lcore)) {
-		if (armed && !rxq_stopped(d, vq))
+		if (armed)
 			arm(vq);
 		else
 			fields_write(vq, false);
 		vu_pmd_burst_leave(vq, lcore);
+	} else if (armed && rte_lcore_id() >= RTE_MAX_LCORE) {
+		vun_rx_intr_kick(d, vq->index);
 	}
 	rte_spinlock_unlock(&d->intr_lock);
 }
 
 /* rx queue q's transmitqs: the set's, or one */
 static void
-rxq_arm(struct vun_dev *d, uint16_t q, bool armed)
+rxq_arm(struct vun_dev *d, uint16_t q, enum arm_how how)
 {
 	struct vun_vq *own = &d->vq[2 * q + 1];
 	const struct vun_rx_set *s = own->rx_set;
 
 	if (s == NULL) {
-		txq_arm(own, armed);
+		txq_arm(own, how);
 		return;
 	}
 	for (uint16_t i = 0; i < s->n; i++)
-		txq_arm(s->vq[i], armed);
+		txq_arm(s->vq[i], how);
 }
 
 void
 vun_rx_intr_requeue(struct rte_eth_dev *dev, uint16_t q)
 {
 	struct vun_dev *d = dev->data->dev_private;
-	struct vun_vq *own = &d->vq[2 * q + 1];
-	const struct vun_rx_set *s = own->rx_set;
 
 	if (!dev->data->dev_conf.intr_conf.rxq || d->ol != NULL ||
 	    dev->intr_handle == NULL)
 		return;
-	if (s == NULL) {
-		txq_arm(own, own->intr_armed);
-		return;
-	}
-	for (uint16_t i = 0; i < s->n; i++)
-		txq_arm(s->vq[i], s->vq[i]->intr_armed);
+	rxq_arm(d, q, KEEP);
 }
 
 static int
@@ -265,7 +275,7 @@ rxq_ctl(struct rte_eth_dev *dev, uint16_t q, bool enable)
 		return -ENOTSUP;
 	if (rte_lcore_id() >= RTE_MAX_LCORE)
 		return -EPERM;	/* as the bursts: from EAL threads only */
-	rxq_arm(d, q, enable);
+	rxq_arm(d, q, enable ? ARM : DISARM);
 	return 0;
 }
 
@@ -311,8 +321,12 @@ vun_rx_intr_setup(struct rte_eth_dev *dev)
 
 	if (!dev->data->dev_conf.intr_conf.rxq || d->ol != NULL)
 		vu_pmd_rxq_intr_free(dev);	/* from an earlier start */
-	if (!dev->data->dev_conf.intr_conf.rxq)
+	if (!dev->data->dev_conf.intr_conf.rxq) {
+		/* an enable of an earlier configuration asks no more */
+		for (uint16_t p = 0; p < d->max_pairs; p++)
+			txq_arm(&d->vq[2 * p + 1], DISARM);
 		return 0;
+	}
 	if (d->ol != NULL) {
 		VUN_LOG(WARNING,
 			"%s: no receive interrupts in offload mode: the engine "

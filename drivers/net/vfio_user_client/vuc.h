@@ -169,6 +169,7 @@ struct vuc_vq {
 	int efd;			/* its eventfd, or -1 */
 	/* control path (d->lock): the ethdev queue start and stop */
 	bool deferred;			/* the queue setup's deferred start */
+	uint64_t rx_offloads;		/* rx: the queue setup's offloads */
 	bool stopped;			/* stopped by the application (queue
 					 * stop, or a deferred start): not
 					 * ready, no buffers; kept across a

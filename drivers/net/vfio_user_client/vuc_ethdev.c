@@ -445,8 +445,16 @@ rxq_intr_setup(struct rte_eth_dev *dev)
 	struct vuc_dev *d = dev->data->dev_private;
 	int efds[VUC_MAX_QUEUE_PAIRS];
 
-	if (!dev->data->dev_conf.intr_conf.rxq)
+	if (!dev->data->dev_conf.intr_conf.rxq) {
+		/* an enable of an earlier configuration asks no more */
+		for (uint16_t q = 0; q < d->max_pairs; q++) {
+			if (!d->vq[2 * q].intr_on)
+				continue;
+			(void)vuc_rxq_intr(d, q, false); /* rings, if any */
+			d->vq[2 * q].intr_on = false;
+		}
 		return 0;
+	}
 	for (uint16_t q = 0; q < dev->data->nb_rx_queues; q++)
 		efds[q] = d->vq[2 * q].efd;
 	return vu_pmd_rxq_intr_set(dev, efds, sizeof(eventfd_t));
@@ -685,6 +693,21 @@ vuc_dev_start(struct rte_eth_dev *dev)
 			return -EINVAL;
 		}
 	}
+	/* with mergeable buffers a frame longer than an mbuf is a chain:
+	 * said when the application did not ask for them */
+	for (uint16_t q = 0; d->client != NULL &&
+			     (d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF)) &&
+			     q < dev->data->nb_rx_queues;
+	     q++) {
+		const struct vuc_vq *vq = &d->vq[2 * q];
+		uint32_t frame, room;
+
+		if (vq->mp != NULL &&
+		    vu_pmd_rx_chains_unasked(dev, vq->rx_offloads, vq->mp,
+					     d->mtu, &frame, &room))
+			VUC_LOG(WARNING, VU_PMD_RX_CHAINS_MSG, d->path, q,
+				frame, d->mtu, room);
+	}
 	ret = queues_apply(dev);
 	if (ret < 0) {
 		pthread_mutex_unlock(&d->lock);
@@ -812,7 +835,7 @@ vuc_rx_queue_setup(struct rte_eth_dev *dev, uint16_t q, uint16_t nb_desc,
 		d->requeue = true;
 	vq->mp = mp;
 	vuc_vq_set_want(vq, nb_desc);
-	vu_pmd_rx_scatter_note(dev, q, conf->offloads, mp, d->mtu);
+	vq->rx_offloads = conf->offloads;
 	pthread_mutex_unlock(&d->lock);
 	dev->data->rx_queues[q] = vq;
 	return 0;

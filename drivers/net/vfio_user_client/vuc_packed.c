@@ -366,13 +366,15 @@ tx_reclaim(struct vuc_vq *vq, uint16_t limit)
 	uint16_t left = (uint16_t)(size - vq->num_free);
 	bool wrap = vq->used_wrap, simple = true, warm = tx_free_warm(vq);
 	unsigned int nd = 0, frames = 0;
+	uint16_t part = vq->tx_part;	/* read once: set only below */
 
 	while (left > 0 && frames < limit) {
 		uint16_t id, last;
 
-		if (unlikely(vq->tx_part != VUC_NO_PART)) {
+		if (unlikely(part != VUC_NO_PART)) {
 			/* the rest of a batch a bounded reclaim left */
-			id = vq->tx_part;
+			id = part;
+			part = VUC_NO_PART;
 			vq->tx_part = VUC_NO_PART;
 		} else {
 			uint16_t f = __atomic_load_n(&ring[pos].flags,

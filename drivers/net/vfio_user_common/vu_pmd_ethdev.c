@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include <ethdev_vdev.h>
-#include <rte_log.h>
 #include <rte_mbuf.h>
 
 #include "vu_pmd_csum.h"
@@ -34,26 +33,19 @@ vu_pmd_dev_info(struct rte_eth_dev_info *info, uint16_t max_pairs,
 	info->speed_capa = RTE_ETH_LINK_SPEED_10G;
 }
 
-void
-vu_pmd_rx_scatter_note(const struct rte_eth_dev *dev, uint16_t q,
-		       uint64_t offloads, const struct rte_mempool *mp,
-		       uint16_t mtu)
+bool
+vu_pmd_rx_chains_unasked(const struct rte_eth_dev *dev, uint64_t offloads,
+			 const struct rte_mempool *mp, uint16_t mtu,
+			 uint32_t *frame, uint32_t *room)
 {
-	uint32_t frame = (uint32_t)mtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN;
-	uint32_t room = rte_pktmbuf_data_room_size((struct rte_mempool *)mp);
+	uint32_t dr = rte_pktmbuf_data_room_size((struct rte_mempool *)mp);
 
 	offloads |= dev->data->dev_conf.rxmode.offloads;
-	room = room > RTE_PKTMBUF_HEADROOM ? room - RTE_PKTMBUF_HEADROOM : 0;
-	if ((offloads &
-	     (RTE_ETH_RX_OFFLOAD_SCATTER | RTE_ETH_RX_OFFLOAD_TCP_LRO)) != 0 ||
-	    frame <= room)
-		return;
-	RTE_LOG(WARNING, PMD,
-		"%s: rx queue %u: frames of up to %u bytes (MTU %u) arrive as "
-		"chains of mbufs of %u bytes: enable "
-		"RTE_ETH_RX_OFFLOAD_SCATTER (testpmd --enable-scatter) to say "
-		"the application takes them, or give the queue larger mbufs\n",
-		dev->data->name, q, frame, mtu, room);
+	*frame = (uint32_t)mtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN;
+	*room = dr > RTE_PKTMBUF_HEADROOM ? dr - RTE_PKTMBUF_HEADROOM : 0;
+	return (offloads & (RTE_ETH_RX_OFFLOAD_SCATTER |
+			    RTE_ETH_RX_OFFLOAD_TCP_LRO)) == 0 &&
+	       *frame > *room;
 }
 
 void

@@ -11,6 +11,7 @@
  * start and stop, the operations that do nothing, vdev removal.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <bus_vdev_driver.h>
@@ -51,15 +52,21 @@ void vu_pmd_dev_info(struct rte_eth_dev_info *info, uint16_t max_pairs,
 		     uint16_t max_mtu, uint32_t max_rx_pktlen);
 
 /*
- * rx_queue_setup: a warning when frames of up to mtu (plus an Ethernet
- * header and two VLAN tags) do not fit one mbuf of mp and neither the
- * port nor the queue (offloads) enabled scatter or LRO: they arrive as
- * chains of mbufs, as net_vhost's do, which an application that did not
- * ask for them may not expect.
+ * Whether frames of up to mtu (plus an Ethernet header and two VLAN tags:
+ * *frame bytes) may arrive as chains of mbufs of mp (*room bytes of data
+ * each) that the application did not ask for: neither the port nor the
+ * queue (offloads) enabled scatter or LRO. Both PMDs chain such frames,
+ * as net_vhost does, and say so at the port's start.
  */
-void vu_pmd_rx_scatter_note(const struct rte_eth_dev *dev, uint16_t q,
-			    uint64_t offloads, const struct rte_mempool *mp,
-			    uint16_t mtu);
+/* Their warning: path, queue, frame, MTU, room. */
+#define VU_PMD_RX_CHAINS_MSG                                                \
+	"%s: rx queue %u: frames of up to %u bytes (MTU %u) arrive as "     \
+	"chains of mbufs of %u bytes: enable RTE_ETH_RX_OFFLOAD_SCATTER "   \
+	"(testpmd --enable-scatter) to say the application takes them, or " \
+	"give the queue larger mbufs"
+bool vu_pmd_rx_chains_unasked(const struct rte_eth_dev *dev, uint64_t offloads,
+			      const struct rte_mempool *mp, uint16_t mtu,
+			      uint32_t *frame, uint32_t *room);
 
 /* Every configured rx and tx queue to state (RTE_ETH_QUEUE_STATE_*). */
 void vu_pmd_queues_state(struct rte_eth_dev *dev, uint8_t state);
