@@ -303,6 +303,17 @@ test_rx_stop_start(void **state)
 	flows_out(100);
 }
 
+/* The device's rx queue 0's interrupt into (or out of) this thread's
+ * epoll set (op: RTE_INTR_EVENT_ADD, _DEL). */
+static void
+be_intr_ctl(int op)
+{
+	assert_int_equal(rte_eth_dev_rx_intr_ctl_q(g.be, 0,
+						   RTE_EPOLL_PER_THREAD, op,
+						   NULL),
+			 0);
+}
+
 /* rte_eth_dev_rx_queue_start() of the device's rx queue 0, on a thread
  * of its own (no EAL thread). */
 static int start_ret;
@@ -345,10 +356,7 @@ test_rx_stop_intr(void **state)
 	(void)state;
 	fe_setup();
 	be_setup_intr(false, false, true);
-	assert_int_equal(rte_eth_dev_rx_intr_ctl_q(g.be, 0,
-						   RTE_EPOLL_PER_THREAD,
-						   RTE_INTR_EVENT_ADD, NULL),
-			 0);
+	be_intr_ctl(RTE_INTR_EVENT_ADD);
 	/* running: frames wake it */
 	assert_false(rx_intr_wakes(20));
 	assert_int_equal(inproc_tx(g.fe, 0, g.be, g.tx_mp, 10), 10);
@@ -409,10 +417,7 @@ test_rx_stop_intr(void **state)
 	assert_true(inproc_link_wait(g.fe, true, 5000));
 	assert_true(rx_intr_wakes(1000));
 	assert_int_equal(inproc_rx(g.be, 0, n), n);
-	assert_int_equal(rte_eth_dev_rx_intr_ctl_q(g.be, 0,
-						   RTE_EPOLL_PER_THREAD,
-						   RTE_INTR_EVENT_DEL, NULL),
-			 0);
+	be_intr_ctl(RTE_INTR_EVENT_DEL);
 	flows_out(100);
 }
 
@@ -427,15 +432,9 @@ test_rx_intr_reconfigured(void **state)
 	(void)state;
 	fe_setup();
 	be_setup_intr(false, false, true);
-	assert_int_equal(rte_eth_dev_rx_intr_ctl_q(g.be, 0,
-						   RTE_EPOLL_PER_THREAD,
-						   RTE_INTR_EVENT_ADD, NULL),
-			 0);
+	be_intr_ctl(RTE_INTR_EVENT_ADD);
 	assert_int_equal(rte_eth_dev_rx_intr_enable(g.be, 0), 0);
-	assert_int_equal(rte_eth_dev_rx_intr_ctl_q(g.be, 0,
-						   RTE_EPOLL_PER_THREAD,
-						   RTE_INTR_EVENT_DEL, NULL),
-			 0);
+	be_intr_ctl(RTE_INTR_EVENT_DEL);
 	be_setup_intr(false, false, false);
 	/* and after the driver sets the queues up again (a reset: its
 	 * checksum offloads changed), as at its first setup */
