@@ -322,8 +322,9 @@ vun_rx_intr_setup(struct rte_eth_dev *dev)
 	if (!dev->data->dev_conf.intr_conf.rxq || d->ol != NULL)
 		vu_pmd_rxq_intr_free(dev);	/* from an earlier start */
 	if (!dev->data->dev_conf.intr_conf.rxq) {
-		/* an enable of an earlier configuration asks no more */
-		for (uint16_t p = 0; p < d->max_pairs; p++)
+		/* an enable of an earlier configuration asks no more (in
+		 * offload mode the rings are the engine's to write) */
+		for (uint16_t p = 0; d->ol == NULL && p < d->max_pairs; p++)
 			txq_arm(&d->vq[2 * p + 1], DISARM);
 		return 0;
 	}

@@ -51,6 +51,14 @@ vu_pmd_link(int up)
 void vu_pmd_dev_info(struct rte_eth_dev_info *info, uint16_t max_pairs,
 		     uint16_t max_mtu, uint32_t max_rx_pktlen);
 
+/* The warning of vu_pmd_rx_chains_unasked(): path, queue, frame, MTU,
+ * room. */
+#define VU_PMD_RX_CHAINS_MSG                                                \
+	"%s: rx queue %u: frames of up to %u bytes (MTU %u) arrive as "     \
+	"chains of mbufs of %u bytes: enable RTE_ETH_RX_OFFLOAD_SCATTER "   \
+	"(testpmd --enable-scatter) to say the application takes them, or " \
+	"give the queue larger mbufs"
+
 /*
  * Whether frames of up to mtu (plus an Ethernet header and two VLAN tags:
  * *frame bytes) may arrive as chains of mbufs of mp (*room bytes of data
@@ -58,12 +66,6 @@ void vu_pmd_dev_info(struct rte_eth_dev_info *info, uint16_t max_pairs,
  * queue (offloads) enabled scatter or LRO. Both PMDs chain such frames,
  * as net_vhost does, and say so at the port's start.
  */
-/* Their warning: path, queue, frame, MTU, room. */
-#define VU_PMD_RX_CHAINS_MSG                                                \
-	"%s: rx queue %u: frames of up to %u bytes (MTU %u) arrive as "     \
-	"chains of mbufs of %u bytes: enable RTE_ETH_RX_OFFLOAD_SCATTER "   \
-	"(testpmd --enable-scatter) to say the application takes them, or " \
-	"give the queue larger mbufs"
 bool vu_pmd_rx_chains_unasked(const struct rte_eth_dev *dev, uint64_t offloads,
 			      const struct rte_mempool *mp, uint16_t mtu,
 			      uint32_t *frame, uint32_t *room);
