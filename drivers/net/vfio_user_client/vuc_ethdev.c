@@ -628,6 +628,47 @@ deferred_check(struct vuc_dev *d, bool deferred, bool tx, uint16_t q)
 	return -EINVAL;
 }
 
+/*
+ * The receive pools against a frame of the device's MTU with two VLAN
+ * tags (what the device may send). Without mergeable buffers one mbuf is
+ * one buffer, and with VIRTIO_NET_F_MTU the driver MUST give room for
+ * such a frame (VIRTIO 1.2 5.1.4.2): -EINVAL, said. With them a longer
+ * frame is a chain: said when the application did not ask for chains.
+ */
+static int
+rx_mbufs_check(struct rte_eth_dev *dev)
+{
+	struct vuc_dev *d = dev->data->dev_private;
+	bool mrg = d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+
+	for (uint16_t q = 0; d->client != NULL && q < dev->data->nb_rx_queues;
+	     q++) {
+		const struct vuc_vq *vq = &d->vq[2 * q];
+		uint32_t frame, room;
+		bool unasked;
+
+		if (vq->mp == NULL)
+			continue;
+		unasked = vu_pmd_rx_chains_unasked(dev, vq->rx_offloads, vq->mp,
+						   d->mtu, &frame, &room);
+		if (mrg) {
+			if (unasked)
+				VUC_LOG(WARNING, VU_PMD_RX_CHAINS_MSG, d->path,
+					q, frame, d->mtu, room);
+		} else if ((d->features & (1ULL << VIRTIO_NET_F_MTU)) &&
+			   frame > room) {
+			VUC_LOG(ERR,
+				"%s: the device's MTU %u without mergeable "
+				"buffers needs a frame of %u bytes in one mbuf; "
+				"receive queue %u's pool holds %u: give it "
+				"larger mbufs",
+				d->path, d->mtu, frame, q, room);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int
 vuc_dev_start(struct rte_eth_dev *dev)
 {
@@ -668,45 +709,10 @@ vuc_dev_start(struct rte_eth_dev *dev)
 		if (ret < 0)
 			vuc_schedule_reconnect(d);
 	}
-	/* VIRTIO 1.2 5.1.4.2: with VIRTIO_NET_F_MTU the driver MUST give
-	 * room for a frame of the MTU (two VLAN tags: what the device may
-	 * send); without mergeable buffers, one mbuf is one buffer */
-	for (uint16_t q = 0;
-	     d->client != NULL && (d->features & (1ULL << VIRTIO_NET_F_MTU)) &&
-	     !(d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF)) &&
-	     q < dev->data->nb_rx_queues;
-	     q++) {
-		struct rte_mempool *mp = d->vq[2 * q].mp;
-		uint32_t need = d->mtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN;
-
-		if (mp != NULL && rte_pktmbuf_data_room_size(mp) <
-					  RTE_PKTMBUF_HEADROOM + need) {
-			pthread_mutex_unlock(&d->lock);
-			VUC_LOG(ERR,
-				"%s: the device's MTU %u without mergeable "
-				"buffers needs a frame of %u bytes in one mbuf; "
-				"receive queue %u's pool holds %u: give it "
-				"larger mbufs",
-				d->path, d->mtu, need, q,
-				rte_pktmbuf_data_room_size(mp) -
-					RTE_PKTMBUF_HEADROOM);
-			return -EINVAL;
-		}
-	}
-	/* with mergeable buffers a frame longer than an mbuf is a chain:
-	 * said when the application did not ask for them */
-	for (uint16_t q = 0; d->client != NULL &&
-			     (d->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF)) &&
-			     q < dev->data->nb_rx_queues;
-	     q++) {
-		const struct vuc_vq *vq = &d->vq[2 * q];
-		uint32_t frame, room;
-
-		if (vq->mp != NULL &&
-		    vu_pmd_rx_chains_unasked(dev, vq->rx_offloads, vq->mp,
-					     d->mtu, &frame, &room))
-			VUC_LOG(WARNING, VU_PMD_RX_CHAINS_MSG, d->path, q,
-				frame, d->mtu, room);
+	ret = rx_mbufs_check(dev);
+	if (ret < 0) {
+		pthread_mutex_unlock(&d->lock);
+		return ret;
 	}
 	ret = queues_apply(dev);
 	if (ret < 0) {
