@@ -314,8 +314,14 @@ be_intr_ctl(int op)
 			 0);
 }
 
-/* rte_eth_dev_rx_queue_start() of the device's rx queue 0, on a thread
- * of its own (no EAL thread). */
+/* rte_eth_dev_rx_queue_start() of the device's rx queue 0, here, and
+ * on a thread of its own (no EAL thread). */
+static void
+queue_start_here(void)
+{
+	assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
+}
+
 static int start_ret;
 
 static void *
@@ -326,19 +332,40 @@ queue_start_thread(void *arg)
 	return NULL;
 }
 
-/* Whether rx queue 0's interrupt wakes this thread within ms, once
- * enabled (disabled again after). */
-static bool
-rx_intr_wakes(int ms)
+static void
+queue_start_elsewhere(void)
+{
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, queue_start_thread, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(start_ret, 0);
+}
+
+/* The events of rx queue 0's interrupt that wake this thread within ms,
+ * once enabled, then (if not NULL) after the action (disabled again
+ * after). */
+static int
+rx_intr_events(void (*action)(void), int ms)
 {
 	struct rte_epoll_event ev[2];
 	int n;
 
 	assert_int_equal(rte_eth_dev_rx_intr_enable(g.be, 0), 0);
+	if (action != NULL)
+		action();
 	n = rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev, RTE_DIM(ev), ms);
 	assert_int_equal(rte_eth_dev_rx_intr_disable(g.be, 0), 0);
 	assert_true(n >= 0);
-	return n > 0;
+	return n;
+}
+
+/* Whether rx queue 0's interrupt wakes this thread within ms, once
+ * enabled (disabled again after). */
+static bool
+rx_intr_wakes(int ms)
+{
+	return rx_intr_events(NULL, ms) > 0;
 }
 
 /*
@@ -370,16 +397,7 @@ test_rx_stop_intr(void **state)
 	for (int i = 0; i < 5; i++)
 		assert_false(rx_intr_wakes(20));
 	/* enabled while stopped: the start arms it, the frames wake it */
-	assert_int_equal(rte_eth_dev_rx_intr_enable(g.be, 0), 0);
-	assert_int_equal(rte_eth_dev_rx_queue_start(g.be, 0), 0);
-	{
-		struct rte_epoll_event ev[2];
-
-		assert_int_equal(rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev,
-						RTE_DIM(ev), 1000),
-				 1);
-	}
-	assert_int_equal(rte_eth_dev_rx_intr_disable(g.be, 0), 0);
+	assert_int_equal(rx_intr_events(queue_start_here, 1000), 1);
 	assert_int_equal(inproc_rx(g.be, 0, n), n);
 	assert_int_equal(fe_in_flight(), 0);
 	assert_false(rx_intr_wakes(20));
@@ -390,21 +408,7 @@ test_rx_stop_intr(void **state)
 	assert_int_equal(rte_eth_dev_rx_queue_stop(g.be, 0), 0);
 	n = inproc_tx(g.fe, 0, g.be, g.tx_mp, 10);
 	assert_int_equal(n, 10);
-	assert_int_equal(rte_eth_dev_rx_intr_enable(g.be, 0), 0);
-	{
-		struct rte_epoll_event ev[2];
-		pthread_t t;
-
-		assert_int_equal(pthread_create(&t, NULL, queue_start_thread,
-						NULL),
-				 0);
-		assert_int_equal(pthread_join(t, NULL), 0);
-		assert_int_equal(start_ret, 0);
-		assert_int_equal(rte_epoll_wait(RTE_EPOLL_PER_THREAD, ev,
-						RTE_DIM(ev), 1000),
-				 1);
-	}
-	assert_int_equal(rte_eth_dev_rx_intr_disable(g.be, 0), 0);
+	assert_int_equal(rx_intr_events(queue_start_elsewhere, 1000), 1);
 	assert_true(rx_intr_wakes(1000));	/* armed from here: frames */
 	assert_int_equal(inproc_rx(g.be, 0, n), n);
 
